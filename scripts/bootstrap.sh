@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what creditd needs on Debian when it is missing (apt-get, npm ci)
+# and builds it into build/ (and build-asan/ with ASAN=1). Idempotent: a
+# second run installs nothing and only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
+      libjansson-dev libssl-dev libsodium-dev libsqlite3-dev libpq-dev
+      libcmocka-dev nodejs npm)
+[ "${WITH_BROWSER:-0}" = 1 ] && PKGS+=(chromium)
+[ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(wrk)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+# node and npm may come from elsewhere than Debian's packages; accept them.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  tmp=()
+  for p in "${missing[@]}"; do [ "$p" = nodejs ] || [ "$p" = npm ] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "bootstrap: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+build() { # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
+  test -x "$dir/creditd"
+}
+build build
+[ "${ASAN:-0}" = 1 ] && build build-asan -DCD_SANITIZE=ON
+exit 0

@@ -1,0 +1,17 @@
+# Writes OUT: a C file holding every migration in FILES (sorted) as a string,
+# so the binary carries its own schema.
+set(body "/* Generated from src/store/migrations by scripts/embed_migrations.cmake. */\n#include \"store/migrations.h\"\n\nconst struct cd_migration cd_migrations[] = {\n")
+set(n 0)
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" num ${name})
+  math(EXPR num "${num}")
+  file(READ ${f} sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n\"" sql "${sql}")
+  string(APPEND body "  {${num}, \"${name}\",\n\"${sql}\"},\n")
+  math(EXPR n "${n}+1")
+endforeach()
+string(APPEND body "};\nconst int cd_migrations_count = ${n};\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: unit tests (ctest) in a normal and an
+# ASan+UBSan build, the end-to-end suite against the sanitized binary, and
+# the browser tests in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WITH_BROWSER=1 ASAN=1 bash scripts/bootstrap.sh
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+echo "== unit tests (ctest)"
+(cd build && ctest --output-on-failure --timeout 300)
+echo "== unit tests under ASan+UBSan (ctest)"
+(cd build-asan && ctest --output-on-failure --timeout 300)
+
+echo "== end-to-end tests (node --test, ASan+UBSan binary)"
+CREDITD_BIN="$PWD/build-asan/creditd" node --test --test-concurrency=1 tests/e2e/
+
+echo "== browser tests (playwright-core + /usr/bin/chromium)"
+CREDITD_BIN="$PWD/build/creditd" node --test --test-concurrency=1 tests/browser/

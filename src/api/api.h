@@ -1,0 +1,106 @@
+/*
+ * api.h - the public HTTP API of API.md: the route table, the dispatch
+ * step every route passes (authentication, Creditd-Account, Idempotency-Key)
+ * and the helpers handlers share to read JSON bodies and query parameters.
+ *
+ * A handler parses its request, calls billing/, shapes the reply; it sends
+ * exactly one reply (cd_reply_* from http/server.h).
+ */
+#ifndef CD_API_API_H
+#define CD_API_API_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "billing/billing.h"
+#include "http/server.h"
+
+/* Route flags (struct cd_route.flags). Exactly one auth kind. */
+#define CD_ROUTE_PUBLIC 0x00u
+/* Account token, or server key + "Creditd-Account: acct_..." */
+#define CD_ROUTE_ACCOUNT 0x01u
+/* Server key + Creditd-Account only (debits, grants); a token is 403. */
+#define CD_ROUTE_SERVER_ACCOUNT 0x02u
+/* Server key only (the /v1/admin routes); a token is 403. */
+#define CD_ROUTE_ADMIN 0x04u
+/* Any valid token (logout): the token itself is the subject. */
+#define CD_ROUTE_TOKEN 0x08u
+/* A mutating POST that honours Idempotency-Key. */
+#define CD_ROUTE_IDEMPOTENT 0x10u
+
+/* The process-wide state handlers reach through req->app. */
+struct cd_app {
+    struct cd_billing *billing;
+    char admin_key[256]; /* "" = no server key configured */
+    char web_dir[1024];  /* static UI files */
+};
+
+/* Per-request state the dispatch step fills; handlers read it through
+ * cd_api_ctx(req). */
+struct cd_api_ctx {
+    int is_server;              /* authenticated with the server key */
+    int has_account;            /* account is valid */
+    struct cd_account account;  /* the account in scope */
+    char token_hash[65];        /* for CD_ROUTE_TOKEN routes */
+};
+
+struct cd_api_ctx *cd_api_ctx(struct cd_req *req);
+struct cd_app *cd_api_app(struct cd_req *req);
+
+/* Route tables, one per api/ file group; routes.c joins them. */
+extern const struct cd_route cd_api_routes_core[];
+extern const size_t cd_api_routes_core_count;
+extern const struct cd_route cd_api_routes_checkout[];
+extern const size_t cd_api_routes_checkout_count;
+
+/* The whole table (built once), and the dispatch function to put in
+ * cd_http_config.dispatch. */
+const struct cd_route *cd_api_routes(size_t *count);
+void cd_api_dispatch(struct cd_req *req);
+/* Serves the static UI from app->web_dir (cd_http_config.fallback). */
+void cd_api_static(struct cd_req *req);
+
+/*
+ * Parses the request body as a JSON object (new reference). On failure
+ * (empty, malformed, not an object) replies 400 and returns NULL.
+ */
+json_t *cd_api_body(struct cd_req *req);
+
+/*
+ * Reads an amount field: a JSON integer in 1..10^12. Missing, zero,
+ * negative, fractional, string or too large -> replies 400 invalid_amount
+ * (param = key) and returns -1.
+ */
+int cd_api_amount(struct cd_req *req, json_t *body, const char *key,
+                  int64_t *out);
+
+/*
+ * Optional string field: absent or null -> *out = NULL, 0. A non-string,
+ * or a string longer than max bytes (or with control characters) ->
+ * replies 400 and returns -1. *out is borrowed from body.
+ */
+int cd_api_string(struct cd_req *req, json_t *body, const char *key,
+                  size_t max, const char **out);
+/* Required string: like cd_api_string but absent -> 400 missing_param. */
+int cd_api_string_req(struct cd_req *req, json_t *body, const char *key,
+                      size_t max, const char **out);
+/* Optional boolean: absent -> *out = dflt; wrong type -> 400. */
+int cd_api_bool(struct cd_req *req, json_t *body, const char *key, int dflt,
+                int *out);
+
+/* ?limit= (1..100, default dflt) and ?offset= (>= 0, default 0); bad
+ * values -> replies 400 and returns -1. */
+int cd_api_paging(struct cd_req *req, int64_t dflt, int64_t *limit,
+                  int64_t *offset);
+/* {"data": data (stolen), "total", "limit", "offset"} */
+json_t *cd_api_list(json_t *data, int64_t total, int64_t limit,
+                    int64_t offset);
+
+/* RFC 3339 string for t, or JSON null when t is 0 (new reference). */
+json_t *cd_api_time(int64_t t);
+/* JSON string, or null for "" (new reference). */
+json_t *cd_api_str_or_null(const char *s);
+/* The Account object of API.md (new reference). */
+json_t *cd_api_account_json(const struct cd_account *a);
+
+#endif

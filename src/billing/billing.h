@@ -1,0 +1,61 @@
+/*
+ * billing.h - the domain's shared context: the store, the Stripe client and
+ * the deployment's settings (currency, catalog, pricing defaults, redirect
+ * origins, webhook secrets). No HTTP and no SQL dialect in billing/.
+ *
+ * One struct cd_billing lives for the process; every billing function takes
+ * it first. It is read-only after start-up, so threads share it freely.
+ */
+#ifndef CD_BILLING_BILLING_H
+#define CD_BILLING_BILLING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "stripe/client.h"
+
+#define CD_CATALOG_MAX 32
+
+struct cd_package {
+    char id[CD_ID_SZ];
+    char name[128];
+    int64_t price_cents;
+    int64_t credits;
+};
+
+struct cd_plan {
+    char id[CD_ID_SZ];
+    char name[128];
+    int64_t price_cents;
+    char interval[16]; /* day|week|month|year */
+    int64_t credits_per_period;
+};
+
+struct cd_billing_config {
+    char currency[CD_CUR_SZ];  /* lower-case ISO code, "usd" */
+    char base_url[512];        /* CREDITD_BASE_URL, no trailing '/' */
+    /* Allowed redirect origins ("scheme://host[:port]"), the base URL's
+     * origin first. */
+    char redirect_origins[16][256];
+    int nredirect_origins;
+    char webhook_secrets[1024]; /* comma-separated; "" = not configured */
+    char publishable_key[256];
+    int64_t webhook_tolerance;  /* seconds */
+    struct cd_pricing default_pricing; /* until an admin PUTs pricing */
+    struct cd_package packages[CD_CATALOG_MAX];
+    size_t npackages;
+    struct cd_plan plans[CD_CATALOG_MAX];
+    size_t nplans;
+    int64_t topup_min_cents, topup_max_cents, topup_step_cents,
+        topup_default_cents;
+    int64_t token_ttl; /* seconds; default 30 days */
+};
+
+struct cd_billing {
+    struct cd_store *store;
+    struct cd_stripe_client *stripe; /* NULL: Stripe not configured */
+    struct cd_billing_config cfg;
+};
+
+#endif

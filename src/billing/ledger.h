@@ -1,0 +1,38 @@
+/*
+ * ledger.h - every change of a balance is one ledger row written in the
+ * same transaction as the cached accounts.balance, keyed by a unique
+ * business ref (order:ord_..:fulfil, refund:re_.., idem:<scope>:<key>) so
+ * no effect is applied twice by any path.
+ */
+#ifndef CD_BILLING_LEDGER_H
+#define CD_BILLING_LEDGER_H
+
+#include "billing/billing.h"
+
+/* Extra results of cd_ledger_apply_tx (besides the CD_STORE_* codes). */
+#define CD_LEDGER_INSUFFICIENT 10 /* would go below zero */
+#define CD_LEDGER_LIMIT 11        /* would pass +-2^62 */
+
+struct cd_ledger_apply {
+    const char *account_id;
+    int64_t amount;       /* signed, nonzero, |amount| <= CD_AMOUNT_MAX */
+    const char *kind;     /* purchase|topup|package|grant|usage|refund|... */
+    const char *ref;      /* unique business key */
+    const char *order_id; /* or NULL */
+    const char *description;
+    int allow_negative;   /* a debit may take the balance below zero */
+};
+
+/*
+ * Inside a write job: reads the account's balance, checks the result stays
+ * within +-2^62 and (for a negative amount, unless allow_negative) >= 0,
+ * inserts the entry and sets the cached balance. Returns CD_STORE_OK with
+ * *out the new entry; CD_STORE_DUPLICATE with *out the entry that already
+ * holds this ref (nothing written - the effect happened before);
+ * CD_LEDGER_INSUFFICIENT / CD_LEDGER_LIMIT (nothing written);
+ * CD_STORE_NOT_FOUND (no such account); CD_STORE_ERROR.
+ */
+int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
+                       struct cd_ledger_entry *out);
+
+#endif

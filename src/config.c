@@ -1,0 +1,623 @@
+/*
+ * config.c - the settings table and its loader; see config.h.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "http/server.h"
+#include "util/log.h"
+#include "util/util.h"
+
+typedef int (*setter_fn)(struct cd_config *c, const char *v, char *why,
+                         size_t whysz);
+
+struct setting {
+    const char *name;
+    const char *dflt; /* NULL: unset by default */
+    setter_fn set;
+    const char *help;
+};
+
+static int why_set(char *why, size_t whysz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes the reason a value is refused; returns -1. */
+static int why_set(char *why, size_t whysz, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, whysz, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+#define WHY(...) why_set(why, whysz, __VA_ARGS__)
+
+static int copy(char *dst, size_t dstsz, const char *v, char *why,
+                size_t whysz)
+{
+    if (cd_strlcpy(dst, v, dstsz) != 0)
+        return WHY("longer than %zu characters", dstsz - 1);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return WHY("contains a control character");
+    return 0;
+}
+
+/* An http(s) URL with a host; trailing '/' removed. */
+static int url(char *dst, size_t dstsz, const char *v, char *why,
+               size_t whysz)
+{
+    size_t n;
+
+    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+        return WHY("must start with http:// or https://");
+    if (strchr(v, ' ') || strchr(v, '?') || strchr(v, '#'))
+        return WHY("must be a plain URL without spaces, query or fragment");
+    if (copy(dst, dstsz, v, why, whysz) != 0)
+        return -1;
+    n = strlen(dst);
+    while (n > 0 && dst[n - 1] == '/')
+        dst[--n] = '\0';
+    if (strlen(strstr(dst, "://") + 3) == 0)
+        return WHY("has no host");
+    return 0;
+}
+
+/* The origin (scheme://host[:port]) of an http(s) URL, lower-cased. */
+static int origin_of(const char *u, char *out, size_t outsz)
+{
+    const char *host = strstr(u, "://");
+    size_t n;
+
+    if (!host)
+        return -1;
+    host += 3;
+    n = strcspn(host, "/");
+    if (n == 0 || (size_t)(host - u) + n >= outsz)
+        return -1;
+    memcpy(out, u, (size_t)(host - u) + n);
+    out[(size_t)(host - u) + n] = '\0';
+    for (char *p = out; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return 0;
+}
+
+static int set_listen(struct cd_config *c, const char *v, char *why,
+                      size_t whysz)
+{
+    char host[128];
+    int port;
+
+    if (cd_http_parse_listen(v, host, sizeof(host), &port) != 0)
+        return WHY("want host:port, e.g. 127.0.0.1:8080");
+    return copy(c->listen, sizeof(c->listen), v, why, whysz);
+}
+
+static int set_db(struct cd_config *c, const char *v, char *why,
+                  size_t whysz)
+{
+    if (!*v)
+        return WHY("must not be empty");
+    if (strncmp(v, "postgres://", 11) == 0 ||
+        strncmp(v, "postgresql://", 13) == 0)
+        return WHY("the PostgreSQL backend is not in this build yet; use a "
+                   "SQLite file path");
+    return copy(c->db, sizeof(c->db), v, why, whysz);
+}
+
+static int set_admin_key(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    if (*v && strlen(v) < 16)
+        return WHY("must be at least 16 characters");
+    for (const char *p = v; *p; p++)
+        if (*p <= ' ' || *p > '~')
+            return WHY("must be printable ASCII without spaces");
+    return copy(c->admin_key, sizeof(c->admin_key), v, why, whysz);
+}
+
+static int set_base_url(struct cd_config *c, const char *v, char *why,
+                        size_t whysz)
+{
+    if (!*v)
+        return 0; /* derived from CREDITD_LISTEN after loading */
+    return url(c->billing.base_url, sizeof(c->billing.base_url), v, why,
+               whysz);
+}
+
+static int set_origins(struct cd_config *c, const char *v, char *why,
+                       size_t whysz)
+{
+    char tmp[4096], *save = NULL, *tok;
+
+    if (copy(tmp, sizeof(tmp), v, why, whysz) != 0)
+        return -1;
+    /* slot 0 is kept for the base URL's origin */
+    c->billing.nredirect_origins = 1;
+    for (tok = strtok_r(tmp, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char u[256];
+
+        while (*tok == ' ')
+            tok++;
+        if (!*tok)
+            continue;
+        if (c->billing.nredirect_origins >= 16)
+            return WHY("at most 15 origins");
+        if (url(u, sizeof(u), tok, why, whysz) != 0 ||
+            origin_of(u, c->billing.redirect_origins
+                             [c->billing.nredirect_origins],
+                      256) != 0)
+            return WHY("'%s' is not an origin like https://app.example.com",
+                       tok);
+        c->billing.nredirect_origins++;
+    }
+    return 0;
+}
+
+static int set_stripe_key(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    if (*v && strncmp(v, "sk_test_", 8) != 0 &&
+        strncmp(v, "sk_live_", 8) != 0 && strncmp(v, "rk_test_", 8) != 0 &&
+        strncmp(v, "rk_live_", 8) != 0)
+        return WHY("must be a Stripe secret key (sk_test_..., sk_live_...)");
+    return copy(c->stripe_secret_key, sizeof(c->stripe_secret_key), v, why,
+                whysz);
+}
+
+static int set_publishable(struct cd_config *c, const char *v, char *why,
+                           size_t whysz)
+{
+    if (*v && strncmp(v, "pk_", 3) != 0)
+        return WHY("must be a publishable key (pk_test_..., pk_live_...)");
+    return copy(c->billing.publishable_key,
+                sizeof(c->billing.publishable_key), v, why, whysz);
+}
+
+static int set_webhook_secret(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    char tmp[1024], *save = NULL, *tok;
+    int n = 0;
+
+    if (copy(tmp, sizeof(tmp), v, why, whysz) != 0)
+        return -1;
+    for (tok = strtok_r(tmp, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (strncmp(tok, "whsec_", 6) != 0 || strlen(tok) < 16 ||
+            strchr(tok, ' '))
+            return WHY("each secret must look like whsec_... (comma-separated "
+                       "for rotation)");
+        if (++n > 8)
+            return WHY("at most 8 secrets");
+    }
+    return copy(c->billing.webhook_secrets,
+                sizeof(c->billing.webhook_secrets), v, why, whysz);
+}
+
+static int set_api_base(struct cd_config *c, const char *v, char *why,
+                        size_t whysz)
+{
+    return url(c->stripe_api_base, sizeof(c->stripe_api_base), v, why,
+               whysz);
+}
+
+static int int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
+                  char *why, size_t whysz)
+{
+    if (cd_parse_int64(v, lo, hi, out) != 0)
+        return WHY("must be a whole number from %lld to %lld", (long long)lo,
+                   (long long)hi);
+    return 0;
+}
+
+static int set_tolerance(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    return int_in(v, 1, 86400, &c->billing.webhook_tolerance, why, whysz);
+}
+
+static int set_price_mode(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    if (strcmp(v, "launch") && strcmp(v, "rrp") && strcmp(v, "sale"))
+        return WHY("must be launch, rrp or sale");
+    return copy(c->billing.default_pricing.mode,
+                sizeof(c->billing.default_pricing.mode), v, why, whysz);
+}
+
+static int set_launch(struct cd_config *c, const char *v, char *why,
+                      size_t whysz)
+{
+    return int_in(v, 50, CD_AMOUNT_MAX, &c->billing.default_pricing.launch_cents,
+                  why, whysz);
+}
+
+static int set_rrp(struct cd_config *c, const char *v, char *why, size_t whysz)
+{
+    return int_in(v, 50, CD_AMOUNT_MAX, &c->billing.default_pricing.rrp_cents,
+                  why, whysz);
+}
+
+static int set_sale(struct cd_config *c, const char *v, char *why,
+                    size_t whysz)
+{
+    return int_in(v, 50, CD_AMOUNT_MAX, &c->billing.default_pricing.sale_cents,
+                  why, whysz);
+}
+
+static int set_currency(struct cd_config *c, const char *v, char *why,
+                        size_t whysz)
+{
+    if (strlen(v) != 3 || !islower((unsigned char)v[0]) ||
+        !islower((unsigned char)v[1]) || !islower((unsigned char)v[2]))
+        return WHY("must be a lower-case ISO 4217 code such as usd");
+    return copy(c->billing.currency, sizeof(c->billing.currency), v, why,
+                whysz);
+}
+
+static int set_smtp(struct cd_config *c, const char *v, char *why,
+                    size_t whysz)
+{
+    if (*v && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0)
+        return WHY("must start with smtp:// or smtps://");
+    return copy(c->smtp_url, sizeof(c->smtp_url), v, why, whysz);
+}
+
+static int set_mail_from(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    if (*v && !strchr(v, '@'))
+        return WHY("must be an email address");
+    return copy(c->mail_from, sizeof(c->mail_from), v, why, whysz);
+}
+
+static int set_log(struct cd_config *c, const char *v, char *why,
+                   size_t whysz)
+{
+    int l = cd_log_parse_level(v);
+
+    if (l < 0)
+        return WHY("must be debug, info, warn or error");
+    c->log_level = l;
+    return 0;
+}
+
+static int set_token_ttl(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    return int_in(v, 60, 365 * 86400, &c->billing.token_ttl, why, whysz);
+}
+
+static int set_web_dir(struct cd_config *c, const char *v, char *why,
+                       size_t whysz)
+{
+    return copy(c->web_dir, sizeof(c->web_dir), v, why, whysz);
+}
+
+/* A JSON string field of a catalog entry into dst. */
+static int cat_str(json_t *o, const char *k, char *dst, size_t dstsz)
+{
+    json_t *v = json_object_get(o, k);
+
+    return json_is_string(v) && json_string_length(v) > 0 &&
+                   cd_strlcpy(dst, json_string_value(v), dstsz) == 0
+               ? 0
+               : -1;
+}
+
+static int cat_int(json_t *o, const char *k, int64_t lo, int64_t hi,
+                   int64_t *dst)
+{
+    json_t *v = json_object_get(o, k);
+
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi)
+        return -1;
+    *dst = json_integer_value(v);
+    return 0;
+}
+
+static int set_catalog(struct cd_config *c, const char *v, char *why,
+                       size_t whysz)
+{
+    struct cd_billing_config *b = &c->billing;
+    json_error_t je;
+    json_t *root, *arr, *it, *t;
+    size_t i;
+    int rc = -1;
+
+    if (!*v)
+        return 0;
+    root = json_load_file(v, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return WHY("cannot read %s: %s (line %d)", v, je.text, je.line);
+    if (!json_is_object(root)) {
+        WHY("%s: want a JSON object", v);
+        goto out;
+    }
+    arr = json_object_get(root, "packages");
+    if (arr) {
+        if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
+            WHY("%s: packages must be an array of at most %d", v,
+                CD_CATALOG_MAX);
+            goto out;
+        }
+        b->npackages = 0;
+        json_array_foreach(arr, i, it) {
+            struct cd_package *p = &b->packages[b->npackages];
+
+            if (cat_str(it, "id", p->id, sizeof(p->id)) ||
+                cat_str(it, "name", p->name, sizeof(p->name)) ||
+                cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
+                        &p->price_cents) ||
+                cat_int(it, "credits", 1, CD_AMOUNT_MAX, &p->credits)) {
+                WHY("%s: packages[%zu] needs id, name, price_cents (>= 50) "
+                    "and credits (>= 1)", v, i);
+                goto out;
+            }
+            b->npackages++;
+        }
+    }
+    arr = json_object_get(root, "plans");
+    if (arr) {
+        if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
+            WHY("%s: plans must be an array of at most %d", v,
+                CD_CATALOG_MAX);
+            goto out;
+        }
+        b->nplans = 0;
+        json_array_foreach(arr, i, it) {
+            struct cd_plan *p = &b->plans[b->nplans];
+
+            if (cat_str(it, "id", p->id, sizeof(p->id)) ||
+                cat_str(it, "name", p->name, sizeof(p->name)) ||
+                cat_str(it, "interval", p->interval, sizeof(p->interval)) ||
+                (strcmp(p->interval, "day") && strcmp(p->interval, "week") &&
+                 strcmp(p->interval, "month") &&
+                 strcmp(p->interval, "year")) ||
+                cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
+                        &p->price_cents) ||
+                cat_int(it, "credits_per_period", 1, CD_AMOUNT_MAX,
+                        &p->credits_per_period)) {
+                WHY("%s: plans[%zu] needs id, name, interval "
+                    "(day|week|month|year), price_cents and "
+                    "credits_per_period", v, i);
+                goto out;
+            }
+            b->nplans++;
+        }
+    }
+    t = json_object_get(root, "topup");
+    if (t) {
+        if (cat_int(t, "min_cents", 50, CD_AMOUNT_MAX, &b->topup_min_cents) ||
+            cat_int(t, "max_cents", 50, CD_AMOUNT_MAX, &b->topup_max_cents) ||
+            cat_int(t, "step_cents", 1, CD_AMOUNT_MAX,
+                    &b->topup_step_cents) ||
+            cat_int(t, "default_cents", 50, CD_AMOUNT_MAX,
+                    &b->topup_default_cents) ||
+            b->topup_min_cents > b->topup_max_cents ||
+            b->topup_default_cents < b->topup_min_cents ||
+            b->topup_default_cents > b->topup_max_cents) {
+            WHY("%s: topup needs min_cents <= default_cents <= max_cents and "
+                "step_cents", v);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+static int set_sb_listen(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    char host[128];
+    int port;
+
+    if (cd_http_parse_listen(v, host, sizeof(host), &port) != 0)
+        return WHY("want host:port, e.g. 127.0.0.1:12111");
+    return copy(c->sandbox_listen, sizeof(c->sandbox_listen), v, why, whysz);
+}
+
+static int set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    if (!*v)
+        return 0;
+    return copy(c->sandbox_webhook_url, sizeof(c->sandbox_webhook_url), v,
+                why, whysz) ||
+                   (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+               ? WHY("must be an http(s) URL")
+               : 0;
+}
+
+static int set_sb_secret(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    if (*v && strncmp(v, "whsec_", 6) != 0)
+        return WHY("must look like whsec_...");
+    return copy(c->sandbox_webhook_secret, sizeof(c->sandbox_webhook_secret),
+                v, why, whysz);
+}
+
+static int set_sb_public(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    if (!*v)
+        return 0;
+    return url(c->sandbox_public_url, sizeof(c->sandbox_public_url), v, why,
+               whysz);
+}
+
+static int set_sb_delay(struct cd_config *c, const char *v, char *why,
+                        size_t whysz)
+{
+    int64_t n;
+
+    if (int_in(v, 0, 600000, &n, why, whysz) != 0)
+        return -1;
+    c->sandbox_delay_ms = (long)n;
+    return 0;
+}
+
+static const struct setting settings[] = {
+    {"CREDITD_LISTEN", "127.0.0.1:8080", set_listen, "address the API listens on"},
+    {"CREDITD_DB", "./creditd.db", set_db, "SQLite database file"},
+    {"CREDITD_ADMIN_KEY", "", set_admin_key, "server key for /v1/admin/* and your backend (>= 16 chars)"},
+    {"CREDITD_BASE_URL", "", set_base_url, "public URL of this server (default http://CREDITD_LISTEN)"},
+    {"CREDITD_ALLOWED_REDIRECT_ORIGINS", "", set_origins, "extra origins allowed in success_url/cancel_url, comma-separated"},
+    {"STRIPE_SECRET_KEY", "", set_stripe_key, "Stripe secret key; unset: checkout answers 503"},
+    {"STRIPE_PUBLISHABLE_KEY", "", set_publishable, "Stripe publishable key, shown in /v1/config"},
+    {"STRIPE_WEBHOOK_SECRET", "", set_webhook_secret, "webhook signing secret(s), comma-separated; unset: webhook answers 503"},
+    {"STRIPE_API_BASE", "https://api.stripe.com", set_api_base, "Stripe API base URL (the sandbox: http://127.0.0.1:12111)"},
+    {"STRIPE_WEBHOOK_TOLERANCE", "300", set_tolerance, "seconds a webhook timestamp may differ from now"},
+    {"PRICE_MODE", "launch", set_price_mode, "launch | rrp | sale (until changed by PUT /v1/admin/pricing)"},
+    {"PRICE_LAUNCH_CENTS", "2999", set_launch, "access price in launch mode"},
+    {"PRICE_RRP_CENTS", "4999", set_rrp, "access price in rrp mode"},
+    {"PRICE_SALE_CENTS", "2499", set_sale, "access price in sale mode"},
+    {"CURRENCY", "usd", set_currency, "deployment currency"},
+    {"CREDITD_SMTP_URL", "", set_smtp, "SMTP server for mail (smtp://...)"},
+    {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail"},
+    {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
+    {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
+    {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
+    {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
+    {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
+    {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},
+    {"SANDBOX_WEBHOOK_SECRET", "", set_sb_secret, "sandbox: whsec_... it signs events with"},
+    {"SANDBOX_PUBLIC_URL", "", set_sb_public, "sandbox: base of checkout page URLs"},
+    {"SANDBOX_WEBHOOK_DELAY_MS", "0", set_sb_delay, "sandbox: delay before each webhook delivery"},
+};
+
+/* Built-in catalog, used unless CREDITD_CATALOG names one. */
+static void default_catalog(struct cd_billing_config *b)
+{
+    static const struct cd_package pk[] = {
+        {"starter", "Starter - 1,000 credits", 1000, 1000},
+        {"standard", "Standard - 5,500 credits", 5000, 5500},
+        {"pro", "Pro - 12,000 credits", 10000, 12000},
+    };
+    static const struct cd_plan pl[] = {
+        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500},
+    };
+
+    memcpy(b->packages, pk, sizeof(pk));
+    b->npackages = CD_ARRAY_LEN(pk);
+    memcpy(b->plans, pl, sizeof(pl));
+    b->nplans = CD_ARRAY_LEN(pl);
+    b->topup_min_cents = 1000;
+    b->topup_max_cents = 50000;
+    b->topup_step_cents = 1000;
+    b->topup_default_cents = 2000;
+}
+
+/* The value of setting s from argv (--NAME=v or --name-with-dashes=v). */
+static const char *flag_value(const char *name, int argc, char **argv)
+{
+    const char *found = NULL;
+    size_t n = strlen(name);
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        size_t k;
+
+        if (strncmp(a, "--", 2) != 0)
+            continue;
+        a += 2;
+        for (k = 0; k < n; k++) {
+            char x = a[k], y = name[k];
+
+            if (x == '-')
+                x = '_';
+            if (toupper((unsigned char)x) != y)
+                break;
+        }
+        if (k == n && a[n] == '=')
+            found = a + n + 1;
+    }
+    return found;
+}
+
+int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
+                   size_t msgsz)
+{
+    char why[512];
+
+    memset(c, 0, sizeof(*c));
+    c->log_level = CD_LOG_INFO;
+    default_catalog(&c->billing);
+    c->billing.nredirect_origins = 1;
+    for (size_t i = 0; i < CD_ARRAY_LEN(settings); i++) {
+        const struct setting *s = &settings[i];
+        const char *v = flag_value(s->name, argc, argv);
+        const char *src = "flag";
+
+        if (!v) {
+            v = getenv(s->name);
+            src = "environment";
+        }
+        if (!v) {
+            v = s->dflt;
+            src = "default";
+        }
+        why[0] = '\0';
+        if (s->set(c, v, why, sizeof(why)) != 0) {
+            snprintf(msg, msgsz, "%s (%s): %s", s->name, src, why);
+            return -1;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        int known = strncmp(argv[i], "--", 2) != 0;
+
+        for (size_t k = 0; !known && k < CD_ARRAY_LEN(settings); k++)
+            known = flag_value(settings[k].name, 2,
+                               (char *[]){argv[0], argv[i]}) != NULL;
+        if (!known && strcmp(argv[i], "--help") != 0) {
+            snprintf(msg, msgsz, "unknown flag %s (see creditd --help)",
+                     argv[i]);
+            return -1;
+        }
+    }
+    if (!c->billing.base_url[0])
+        snprintf(c->billing.base_url, sizeof(c->billing.base_url),
+                 "http://%s", c->listen);
+    if (origin_of(c->billing.base_url, c->billing.redirect_origins[0],
+                  sizeof(c->billing.redirect_origins[0])) != 0) {
+        snprintf(msg, msgsz, "CREDITD_BASE_URL: not a URL");
+        return -1;
+    }
+    if (!c->web_dir[0]) {
+        /* The UI ships in the source tree's web/; CMake bakes its path. */
+#ifdef CD_SOURCE_DIR
+        snprintf(c->web_dir, sizeof(c->web_dir), "%s/web", CD_SOURCE_DIR);
+#else
+        cd_strlcpy(c->web_dir, "web", sizeof(c->web_dir));
+#endif
+    }
+    if (!c->billing.token_ttl)
+        c->billing.token_ttl = 30 * 86400;
+    return 0;
+}
+
+void cd_config_print_help(void)
+{
+    printf("Settings (environment variables; a flag --NAME=value wins):\n");
+    for (size_t i = 0; i < CD_ARRAY_LEN(settings); i++)
+        printf("  %-34s %-26s %s\n", settings[i].name,
+               settings[i].dflt && *settings[i].dflt ? settings[i].dflt : "-",
+               settings[i].help);
+}

@@ -1,0 +1,42 @@
+/*
+ * config.h - creditd's configuration: one declarative table of settings
+ * read from the environment, where a command-line flag of the same name
+ * wins (--CREDITD_LISTEN=x or --creditd-listen=x). Every value is checked
+ * at load; a bad one stops start-up with a message naming the variable.
+ */
+#ifndef CD_CONFIG_H
+#define CD_CONFIG_H
+
+#include "billing/billing.h"
+
+struct cd_config {
+    char listen[128];
+    char db[1024];
+    char admin_key[256];
+    char web_dir[1024];
+    char smtp_url[512];
+    char mail_from[256];
+    char stripe_secret_key[256];
+    char stripe_api_base[512];
+    int log_level;
+    struct cd_billing_config billing;
+    /* the sandbox */
+    char sandbox_listen[128];
+    char sandbox_webhook_url[512];
+    char sandbox_webhook_secret[256];
+    char sandbox_public_url[512];
+    long sandbox_delay_ms;
+};
+
+/*
+ * Loads the configuration from the environment and argv (flags start with
+ * "--"; others are ignored here). Returns 0, or -1 after writing one line
+ * naming the bad variable into msg.
+ */
+int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
+                   size_t msgsz);
+
+/* Prints the settings table (name, default, meaning) for --help. */
+void cd_config_print_help(void);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * server.h - libmicrohttpd glue: a static route table, capped request
+ * bodies, one reply per request, the JSON error shape, and one access-log
+ * line per request (method, route pattern, status, microseconds - never
+ * the query string, a header value or a body).
+ *
+ * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
+ * A handler may block - on a group commit or on a slow Stripe call - and
+ * only its own connection waits. docs/ARCHITECTURE.md has the numbers.
+ */
+#ifndef CD_HTTP_SERVER_H
+#define CD_HTTP_SERVER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define CD_HTTP_API_BODY_MAX (64 * 1024)       /* default body cap */
+#define CD_HTTP_WEBHOOK_BODY_MAX (1024 * 1024) /* the webhook route's cap */
+#define CD_HTTP_MAX_PARAMS 4
+#define CD_HTTP_PARAM_MAX 256
+#define CD_HTTP_MAX_RESP_HEADERS 8
+
+struct cd_req;
+typedef void (*cd_handler_fn)(struct cd_req *req);
+
+/*
+ * A route. The pattern is a path whose "{}" segments match one non-empty
+ * segment each (captured, percent-decoded, into req->params) - e.g.
+ * "/v1/checkout/{}". A trailing "*" matches the rest of the path (for
+ * static files). flags mean nothing to this layer; the app's dispatch
+ * function reads them (auth kind, idempotency).
+ */
+struct cd_route {
+    const char *method;
+    const char *pattern;
+    cd_handler_fn handler;
+    unsigned flags;
+    size_t max_body; /* 0: CD_HTTP_API_BODY_MAX */
+};
+
+struct cd_req {
+    const char *method;
+    const char *path; /* without the query string */
+    const struct cd_route *route;
+    char params[CD_HTTP_MAX_PARAMS][CD_HTTP_PARAM_MAX];
+    int nparams;
+    const char *body; /* raw bytes, NUL-terminated, body_len long */
+    size_t body_len;
+    void *app;  /* cd_http_config.app */
+    void *ctx;  /* free for the app's dispatch function */
+
+    /* The reply, set by exactly one cd_reply_* call. */
+    int status;
+    char *resp_body; /* owned (malloc) */
+    size_t resp_len;
+    char content_type[64];
+    struct {
+        char name[64];
+        char value[512];
+    } resp_headers[CD_HTTP_MAX_RESP_HEADERS];
+    int nresp_headers;
+
+    /* private */
+    void *conn;
+    int64_t start_us;
+};
+
+/* Request header (case-insensitive name) or query argument; NULL if absent.
+ * Borrowed: valid during the request. */
+const char *cd_req_header(const struct cd_req *r, const char *name);
+const char *cd_req_query(const struct cd_req *r, const char *name);
+/* Remote IP address as text ("127.0.0.1"); out holds >= 64 bytes. */
+void cd_req_peer(const struct cd_req *r, char *out, size_t outsz);
+
+/* Sets the reply; body is copied. Replacing an earlier reply frees it. */
+void cd_reply(struct cd_req *r, int status, const char *content_type,
+              const void *body, size_t len);
+/* JSON reply; steals body (json_decref'd here). NULL body: empty reply. */
+void cd_reply_json(struct cd_req *r, int status, json_t *body);
+/* API.md error shape from e; status from e->kind. */
+void cd_reply_error(struct cd_req *r, const struct cd_error *e);
+void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,
+                     const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Adds a response header (up to CD_HTTP_MAX_RESP_HEADERS). */
+void cd_reply_header(struct cd_req *r, const char *name, const char *value);
+
+struct cd_http_config {
+    const char *name;   /* for log lines: "api", "sandbox" */
+    const char *listen; /* "127.0.0.1:8080"; port 0 picks a free port */
+    const struct cd_route *routes;
+    size_t nroutes;
+    void *app;
+    /* When set, called for every matched route instead of route->handler
+     * (it calls route->handler itself after its checks). */
+    cd_handler_fn dispatch;
+    /* When set, called for requests no route matches (else 404). */
+    cd_handler_fn fallback;
+    unsigned max_connections; /* 0: 1024 */
+    unsigned timeout_s;       /* idle connection timeout; 0: 30 */
+    int quiet;                /* no access log */
+};
+
+struct cd_http_server;
+
+/* Starts listening; NULL with err filled on failure (bad address, port in
+ * use). */
+struct cd_http_server *cd_http_start(const struct cd_http_config *c,
+                                     struct cd_error *err);
+/* The port actually bound. */
+int cd_http_port(const struct cd_http_server *s);
+/* Stops accepting, waits for running handlers, frees. */
+void cd_http_stop(struct cd_http_server *s);
+
+/* Splits "host:port" (or ":port", "[::1]:port"); 0 or -1. */
+int cd_http_parse_listen(const char *listen, char *host, size_t hostsz,
+                         int *port);
+
+#endif

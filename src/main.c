@@ -1,0 +1,338 @@
+/*
+ * main.c - the creditd command line:
+ *
+ *   creditd serve     the server (API, webhook receiver, web UI)
+ *   creditd demo      SQLite + server + the Stripe sandbox wired together
+ *   creditd sandbox   the Stripe sandbox alone
+ *   creditd migrate   apply schema migrations and exit
+ *   creditd version | help
+ *
+ * Settings come from config.c's table (environment, flags win).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "http/server.h"
+#include "sandbox/sandbox.h"
+#include "store/store.h"
+#include "stripe/client.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define CREDITD_VERSION "0.1.0"
+
+/* The running server's parts, so demo and serve share the code. */
+struct server {
+    struct cd_store *store;
+    struct cd_stripe_client *stripe;
+    struct cd_billing billing;
+    struct cd_app app;
+    struct cd_http_server *http;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: creditd <command> [--SETTING=value ...]\n"
+            "\n"
+            "commands:\n"
+            "  serve     run the server (API, webhooks, web UI)\n"
+            "  demo      run SQLite + server + the Stripe sandbox together\n"
+            "  sandbox   run the Stripe sandbox alone\n"
+            "  migrate   apply database migrations and exit\n"
+            "  version   print the version\n"
+            "\n");
+}
+
+/* Blocks SIGINT/SIGTERM in every thread (call before starting any), so
+ * wait_for_signal() can take them synchronously. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void wait_for_signal(sigset_t *set)
+{
+    int sig = 0;
+
+    sigwait(set, &sig);
+    cd_info("main", "signal %d: shutting down", sig);
+}
+
+static int server_start(struct server *s, const struct cd_config *c)
+{
+    struct cd_store_config sc = {.path = c->db};
+    struct cd_http_config hc;
+    struct cd_error err;
+    const struct cd_route *routes;
+    size_t nroutes;
+
+    memset(&err, 0, sizeof(err));
+    s->store = cd_store_open(&sc, &err);
+    if (!s->store) {
+        fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", c->db, err.message);
+        return -1;
+    }
+    if (c->stripe_secret_key[0]) {
+        struct cd_stripe_config stc = {
+            .api_base = c->stripe_api_base,
+            .secret_key = c->stripe_secret_key,
+        };
+
+        s->stripe = cd_stripe_client_new(&stc);
+        if (!s->stripe) {
+            fprintf(stderr, "creditd: cannot create the Stripe client\n");
+            return -1;
+        }
+    } else {
+        cd_warn("main", "STRIPE_SECRET_KEY is not set: checkout answers 503");
+    }
+    if (!c->billing.webhook_secrets[0])
+        cd_warn("main",
+                "STRIPE_WEBHOOK_SECRET is not set: the webhook answers 503");
+    s->billing.store = s->store;
+    s->billing.stripe = s->stripe;
+    s->billing.cfg = c->billing;
+    s->app.billing = &s->billing;
+    cd_strlcpy(s->app.admin_key, c->admin_key, sizeof(s->app.admin_key));
+    cd_strlcpy(s->app.web_dir, c->web_dir, sizeof(s->app.web_dir));
+
+    routes = cd_api_routes(&nroutes);
+    memset(&hc, 0, sizeof(hc));
+    hc.name = "api";
+    hc.listen = c->listen;
+    hc.routes = routes;
+    hc.nroutes = nroutes;
+    hc.app = &s->app;
+    hc.dispatch = cd_api_dispatch;
+    hc.fallback = cd_api_static;
+    s->http = cd_http_start(&hc, &err);
+    if (!s->http) {
+        fprintf(stderr, "creditd: CREDITD_LISTEN %s: %s\n", c->listen,
+                err.message);
+        return -1;
+    }
+    cd_info("main", "creditd %s listening on %s (db %s, schema v%d)",
+            CREDITD_VERSION, c->listen, c->db,
+            cd_store_schema_version(s->store));
+    return 0;
+}
+
+static void server_stop(struct server *s)
+{
+    cd_http_stop(s->http);
+    s->http = NULL;
+    if (s->store)
+        cd_store_close(s->store);
+    s->store = NULL;
+    cd_stripe_client_free(s->stripe);
+    s->stripe = NULL;
+}
+
+static int cmd_serve(const struct cd_config *c)
+{
+    struct server s;
+    sigset_t set;
+    int rc = 1;
+
+    memset(&s, 0, sizeof(s));
+    block_signals(&set);
+    if (server_start(&s, c) == 0) {
+        wait_for_signal(&set);
+        rc = 0;
+    }
+    server_stop(&s);
+    return rc;
+}
+
+static int cmd_migrate(const struct cd_config *c)
+{
+    struct cd_store_config sc = {.path = c->db};
+    struct cd_error err;
+    struct cd_store *st;
+
+    memset(&err, 0, sizeof(err));
+    st = cd_store_open(&sc, &err);
+    if (!st) {
+        fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", c->db, err.message);
+        return 1;
+    }
+    printf("%s: schema version %d\n", c->db, cd_store_schema_version(st));
+    cd_store_close(st);
+    return 0;
+}
+
+static struct cd_sandbox *sandbox_start(const struct cd_config *c)
+{
+    struct cd_sandbox_config sc;
+    struct cd_error err;
+    struct cd_sandbox *sb;
+
+    memset(&sc, 0, sizeof(sc));
+    memset(&err, 0, sizeof(err));
+    sc.listen = c->sandbox_listen;
+    sc.webhook_url = c->sandbox_webhook_url[0] ? c->sandbox_webhook_url : NULL;
+    sc.webhook_secret = c->sandbox_webhook_secret;
+    sc.public_url = c->sandbox_public_url[0] ? c->sandbox_public_url : NULL;
+    sc.delivery_delay_ms = c->sandbox_delay_ms;
+    sb = cd_sandbox_start(&sc, &err);
+    if (!sb)
+        fprintf(stderr, "creditd: SANDBOX_LISTEN %s: %s\n", c->sandbox_listen,
+                err.message);
+    return sb;
+}
+
+static int cmd_sandbox(const struct cd_config *c)
+{
+    struct cd_sandbox *sb;
+    sigset_t set;
+
+    block_signals(&set);
+    sb = sandbox_start(c);
+    if (!sb)
+        return 1;
+    cd_info("main", "Stripe sandbox listening on %s (webhooks to %s)",
+            c->sandbox_listen,
+            c->sandbox_webhook_url[0] ? c->sandbox_webhook_url : "nowhere");
+    wait_for_signal(&set);
+    cd_sandbox_stop(sb);
+    return 0;
+}
+
+/*
+ * demo: a data folder (CREDITD_DEMO_DIR or a new temp one), generated keys,
+ * the sandbox on SANDBOX_LISTEN delivering to the server's webhook, and the
+ * server on CREDITD_LISTEN using the sandbox as its Stripe.
+ */
+static int cmd_demo(struct cd_config *c)
+{
+    struct server s;
+    struct cd_sandbox *sb;
+    sigset_t set;
+    char dir[512], key[40], rnd[16], hex[33];
+    const char *d = getenv("CREDITD_DEMO_DIR");
+    int rc = 1;
+
+    memset(&s, 0, sizeof(s));
+    if (d && *d) {
+        if (mkdir(d, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "creditd: CREDITD_DEMO_DIR %s: %s\n", d,
+                    strerror(errno));
+            return 1;
+        }
+        cd_strlcpy(dir, d, sizeof(dir));
+    } else {
+        cd_strlcpy(dir, "/tmp/creditd-demo-XXXXXX", sizeof(dir));
+        if (!mkdtemp(dir)) {
+            fprintf(stderr, "creditd: cannot create a temp folder: %s\n",
+                    strerror(errno));
+            return 1;
+        }
+    }
+    if (strcmp(c->db, "./creditd.db") == 0)
+        snprintf(c->db, sizeof(c->db), "%s/creditd.db", dir);
+    if (!c->admin_key[0]) {
+        cd_random_bytes(rnd, sizeof(rnd));
+        cd_hex(rnd, sizeof(rnd), hex);
+        snprintf(c->admin_key, sizeof(c->admin_key), "demo_admin_%s", hex);
+    }
+    cd_random_bytes(rnd, sizeof(rnd));
+    cd_hex(rnd, sizeof(rnd), hex);
+    snprintf(c->sandbox_webhook_secret, sizeof(c->sandbox_webhook_secret),
+             "whsec_demo_%s", hex);
+    cd_strlcpy(c->billing.webhook_secrets, c->sandbox_webhook_secret,
+               sizeof(c->billing.webhook_secrets));
+    cd_random_bytes(rnd, 8);
+    cd_hex(rnd, 8, key);
+    snprintf(c->stripe_secret_key, sizeof(c->stripe_secret_key),
+             "sk_test_demo%s", key);
+    snprintf(c->billing.publishable_key, sizeof(c->billing.publishable_key),
+             "pk_test_demo%s", key);
+    snprintf(c->stripe_api_base, sizeof(c->stripe_api_base), "http://%s",
+             c->sandbox_listen);
+    snprintf(c->sandbox_webhook_url, sizeof(c->sandbox_webhook_url),
+             "http://%s/v1/webhooks/stripe", c->listen);
+    if (!c->sandbox_public_url[0])
+        snprintf(c->sandbox_public_url, sizeof(c->sandbox_public_url),
+                 "http://%s", c->sandbox_listen);
+
+    block_signals(&set);
+    sb = sandbox_start(c);
+    if (!sb)
+        return 1;
+    if (server_start(&s, c) == 0) {
+        printf("\n"
+               "creditd demo is running - no Stripe account, no network.\n"
+               "\n"
+               "  Open:         %s/\n"
+               "  Data folder:  %s\n"
+               "  Server key:   %s   (for /v1/admin/*, debits, grants)\n"
+               "  Sandbox:      http://%s  (Stripe emulator)\n"
+               "\n"
+               "Sign up, buy credits, and pay on the sandbox's checkout page\n"
+               "with card 4242 4242 4242 4242 (any future expiry, any CVC).\n"
+               "4000 0000 0000 0002 is declined. README.md shows the same\n"
+               "flow with curl. Ctrl-C stops everything.\n\n",
+               c->billing.base_url, dir, c->admin_key, c->sandbox_listen);
+        fflush(stdout);
+        wait_for_signal(&set);
+        rc = 0;
+    }
+    server_stop(&s);
+    cd_sandbox_stop(sb);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct cd_config cfg;
+    char msg[600];
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    int rc;
+
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        cd_config_print_help();
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("creditd %s\n", CREDITD_VERSION);
+        return 0;
+    }
+    if (cd_config_load(&cfg, argc - 1, argv + 1, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "creditd: bad configuration: %s\n", msg);
+        return 2;
+    }
+    cd_log_threshold = cfg.log_level;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (strcmp(cmd, "serve") == 0)
+        rc = cmd_serve(&cfg);
+    else if (strcmp(cmd, "demo") == 0)
+        rc = cmd_demo(&cfg);
+    else if (strcmp(cmd, "sandbox") == 0)
+        rc = cmd_sandbox(&cfg);
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = cmd_migrate(&cfg);
+    else {
+        fprintf(stderr, "creditd: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    curl_global_cleanup();
+    return rc;
+}

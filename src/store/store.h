@@ -1,0 +1,307 @@
+/*
+ * store.h - the database, behind one narrow interface.
+ *
+ * billing/ talks to the database only through this header: no SQL and no
+ * dialect leave store/. Today there is one backend, SQLite (sqlite.c); a
+ * PostgreSQL backend is added inside store/ behind the same functions.
+ *
+ * Writes. Every write is a job: a function run inside a transaction.
+ * cd_store_write() queues the job for the single writer thread, which takes
+ * every queued job, runs each under its own SAVEPOINT (a job that fails
+ * rolls back alone), COMMITs the batch once - one fsync for all of them -
+ * and only then wakes the callers (group commit). So when cd_store_write()
+ * returns 0 the job's effects are durable.
+ *
+ * Reads. cd_store_read() runs a function on one of a pool of read
+ * connections inside one read transaction (a consistent WAL snapshot); it
+ * never waits for the writer.
+ *
+ * Records are plain structs with fixed-size strings, so nothing a store
+ * function hands back needs freeing (except cd_idem.body). Strings that do
+ * not fit their field are refused by the writer functions (CD_STORE_ERROR),
+ * so callers bound their input first. An empty string "" stands for NULL.
+ *
+ * Return codes of every function below: CD_STORE_OK, CD_STORE_NOT_FOUND,
+ * CD_STORE_DUPLICATE (a unique key already exists; nothing written) or
+ * CD_STORE_ERROR (logged by the store).
+ */
+#ifndef CD_STORE_STORE_H
+#define CD_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define CD_STORE_OK 0
+#define CD_STORE_NOT_FOUND 1
+#define CD_STORE_DUPLICATE 2
+#define CD_STORE_ERROR (-1)
+
+#define CD_ID_SZ 64          /* our ids: "acct_" + 24 chars, ... */
+#define CD_EMAIL_SZ 256
+#define CD_HASH_SZ 160       /* argon2id encoded hash */
+#define CD_SID_SZ 256        /* Stripe ids */
+#define CD_KIND_SZ 24
+#define CD_STATUS_SZ 24
+#define CD_REF_SZ 384        /* ledger business keys */
+#define CD_DESC_SZ 512
+#define CD_CODE_SZ 64        /* discount codes */
+#define CD_CUR_SZ 8
+#define CD_IDEM_SCOPE_SZ 96
+#define CD_IDEM_KEY_SZ 256
+
+struct cd_store;
+struct cd_tx;
+
+struct cd_store_config {
+    const char *path;  /* SQLite file path */
+    int read_conns;    /* read connection pool size; 0: 4 */
+    int max_batch;     /* most jobs in one commit; 0: 512 */
+};
+
+struct cd_store_stats {
+    uint64_t commits;      /* batches committed */
+    uint64_t jobs;         /* jobs run */
+    uint64_t failed_jobs;  /* jobs whose savepoint was rolled back */
+    uint64_t max_batch;    /* largest batch so far */
+    /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */
+    uint64_t batch_hist[10];
+};
+
+/* Opens (creating if needed) and migrates the database, starts the writer
+ * thread. NULL with err filled on failure. */
+struct cd_store *cd_store_open(const struct cd_store_config *c,
+                               struct cd_error *err);
+/* Stops the writer (after draining queued jobs) and closes. */
+void cd_store_close(struct cd_store *s);
+/* The schema version now in the database (the highest applied migration),
+ * or -1. */
+int cd_store_schema_version(struct cd_store *s);
+/* 0 when the database answers a trivial query on a read connection. */
+int cd_store_ping(struct cd_store *s);
+void cd_store_get_stats(struct cd_store *s, struct cd_store_stats *out);
+
+/*
+ * A job. Return 0 to keep its writes; any other value rolls back its
+ * savepoint (only its own writes) and is handed back to the caller.
+ */
+typedef int (*cd_store_job_fn)(struct cd_tx *tx, void *arg);
+
+/*
+ * Runs fn(tx, arg) in the next write batch and waits until the batch is
+ * durably committed. Returns 0 when fn returned 0 and the commit succeeded;
+ * fn's nonzero value when fn failed; CD_STORE_ERROR when the commit itself
+ * failed (then fn's writes are lost; the caller answers 500).
+ * fn must not block on anything but the database (never Stripe).
+ */
+int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg);
+
+/* Runs fn(tx, arg) in a read-only transaction on a read connection and
+ * returns its value (or CD_STORE_ERROR if no connection could be used). */
+int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg);
+
+/* ---- records ---------------------------------------------------------- */
+
+struct cd_account {
+    char id[CD_ID_SZ];
+    char email[CD_EMAIL_SZ]; /* stored lower-case; unique */
+    char password_hash[CD_HASH_SZ];
+    char stripe_customer_id[CD_SID_SZ];
+    int has_saved_payment_method;
+    int64_t balance;
+    int64_t created_at;
+};
+
+struct cd_ledger_entry {
+    char id[CD_ID_SZ]; /* "txn_..." */
+    char account_id[CD_ID_SZ];
+    int64_t amount;        /* signed credits */
+    int64_t balance_after;
+    char kind[CD_KIND_SZ]; /* purchase|topup|package|subscription|grant|usage|refund|dispute|adjustment */
+    char ref[CD_REF_SZ];   /* unique business key */
+    char order_id[CD_ID_SZ];
+    char description[CD_DESC_SZ];
+    int64_t created_at;
+};
+
+struct cd_order {
+    char id[CD_ID_SZ]; /* "ord_..." */
+    char account_id[CD_ID_SZ];
+    char kind[CD_KIND_SZ];     /* access|topup|package|subscription|payment_intent */
+    char status[CD_STATUS_SZ]; /* pending|completed|failed|expired|refunded|partially_refunded|disputed */
+    int64_t amount_cents;
+    int64_t discount_cents;
+    char discount_code[CD_CODE_SZ];
+    int64_t credits;
+    char currency[CD_CUR_SZ];
+    char item_id[CD_ID_SZ]; /* package or plan id */
+    char description[CD_DESC_SZ];
+    char stripe_session_id[CD_SID_SZ];        /* unique when set */
+    char stripe_payment_intent_id[CD_SID_SZ];
+    char failure_reason[CD_DESC_SZ];
+    int64_t created_at;
+    int64_t completed_at; /* 0: not yet */
+    int64_t updated_at;
+};
+
+struct cd_payment {
+    char id[CD_ID_SZ]; /* "pay_..." */
+    char order_id[CD_ID_SZ]; /* unique: one payment row per order */
+    char account_id[CD_ID_SZ];
+    char status[CD_STATUS_SZ]; /* succeeded|pending|failed|refunded|partially_refunded|disputed */
+    int64_t amount_cents;
+    int64_t amount_refunded_cents;
+    char currency[CD_CUR_SZ];
+    char description[CD_DESC_SZ];
+    char last4[8];
+    char failure_reason[CD_DESC_SZ];
+    char stripe_payment_intent_id[CD_SID_SZ];
+    char stripe_charge_id[CD_SID_SZ];
+    int64_t created_at;
+    int64_t paid_at;     /* 0: not paid */
+    int64_t refunded_at; /* 0: none */
+};
+
+struct cd_discount {
+    char code[CD_CODE_SZ]; /* stored upper-case; unique */
+    int64_t percent_off;      /* 1..100, or 0 when amount_off_cents is used */
+    int64_t amount_off_cents; /* > 0, or 0 when percent_off is used */
+    int64_t max_uses;         /* 0: unlimited */
+    int64_t times_used;
+    int64_t expires_at;       /* 0: never */
+    int active;
+    int64_t created_at;
+};
+
+struct cd_pricing {
+    char mode[16]; /* launch|rrp|sale */
+    int64_t launch_cents;
+    int64_t rrp_cents;
+    int64_t sale_cents;
+    int64_t updated_at;
+};
+
+struct cd_idem {
+    char scope[CD_IDEM_SCOPE_SZ]; /* "acct_..." or "server" (+ route) */
+    char key[CD_IDEM_KEY_SZ];
+    char request_hash[65];  /* sha256 hex of method, path and body */
+    int status;             /* 0: in progress; else the HTTP status */
+    char *body;             /* malloc'd by cd_store_idem_get; free() it */
+    size_t body_len;
+    int64_t created_at;
+};
+
+/* Row callbacks for lists: return 0 to go on, nonzero to stop. */
+typedef int (*cd_account_cb)(const struct cd_account *a, void *arg);
+typedef int (*cd_ledger_cb)(const struct cd_ledger_entry *e, void *arg);
+typedef int (*cd_order_cb)(const struct cd_order *o, void *arg);
+typedef int (*cd_payment_cb)(const struct cd_payment *p, void *arg);
+typedef int (*cd_discount_cb)(const struct cd_discount *d, void *arg);
+/* Ledger check: an account whose cached balance differs from its entries. */
+typedef int (*cd_mismatch_cb)(const char *account_id, int64_t balance,
+                              int64_t sum_entries, void *arg);
+
+/* Lists are newest first (created_at, then insertion order), limit/offset
+ * paged; *total (may be NULL) receives the count of all matching rows. */
+
+/* ---- accounts and tokens ---------------------------------------------- */
+int cd_store_account_insert(struct cd_tx *tx, const struct cd_account *a);
+int cd_store_account_get(struct cd_tx *tx, const char *id,
+                         struct cd_account *out);
+int cd_store_account_by_email(struct cd_tx *tx, const char *email,
+                              struct cd_account *out);
+int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
+                                 struct cd_account *out);
+int cd_store_account_set_customer(struct cd_tx *tx, const char *id,
+                                  const char *customer_id,
+                                  int has_saved_payment_method);
+int cd_store_account_set_balance(struct cd_tx *tx, const char *id,
+                                 int64_t balance);
+int cd_store_account_list(struct cd_tx *tx, int64_t limit, int64_t offset,
+                          cd_account_cb cb, void *arg, int64_t *total);
+
+/* token_hash: sha256 hex of the token; the token itself is never stored. */
+int cd_store_token_insert(struct cd_tx *tx, const char *token_hash,
+                          const char *account_id, int64_t created_at,
+                          int64_t expires_at);
+/* The account of a token that exists and has not expired at now. */
+int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
+                           int64_t now, struct cd_account *out);
+int cd_store_token_delete(struct cd_tx *tx, const char *token_hash);
+
+/* ---- ledger ------------------------------------------------------------ */
+/* DUPLICATE when e->ref exists. Does not touch accounts.balance: the
+ * caller (billing/ledger.c) sets it in the same job. */
+int cd_store_ledger_insert(struct cd_tx *tx, const struct cd_ledger_entry *e);
+int cd_store_ledger_by_ref(struct cd_tx *tx, const char *ref,
+                           struct cd_ledger_entry *out);
+int cd_store_ledger_list(struct cd_tx *tx, const char *account_id,
+                         int64_t limit, int64_t offset, cd_ledger_cb cb,
+                         void *arg, int64_t *total);
+/* Walks every account: sums of cached balances and of entries, and calls
+ * cb for each account whose balance != sum of its entries. */
+int cd_store_ledger_verify(struct cd_tx *tx, int64_t *accounts,
+                           int64_t *sum_balances, int64_t *sum_entries,
+                           cd_mismatch_cb cb, void *arg);
+
+/* ---- orders and payments ---------------------------------------------- */
+int cd_store_order_insert(struct cd_tx *tx, const struct cd_order *o);
+/* Rewrites the whole row with o->id. */
+int cd_store_order_update(struct cd_tx *tx, const struct cd_order *o);
+int cd_store_order_get(struct cd_tx *tx, const char *id, struct cd_order *out);
+int cd_store_order_by_session(struct cd_tx *tx, const char *session_id,
+                              struct cd_order *out);
+int cd_store_order_by_payment_intent(struct cd_tx *tx, const char *pi,
+                                     struct cd_order *out);
+int cd_store_order_list(struct cd_tx *tx, const char *account_id,
+                        int64_t limit, int64_t offset, cd_order_cb cb,
+                        void *arg, int64_t *total);
+/* Pending orders created before `before`, oldest first (reconciliation). */
+int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
+                                int64_t limit, cd_order_cb cb, void *arg);
+
+/* DUPLICATE when a payment for p->order_id exists. */
+int cd_store_payment_insert(struct cd_tx *tx, const struct cd_payment *p);
+int cd_store_payment_update(struct cd_tx *tx, const struct cd_payment *p);
+int cd_store_payment_by_order(struct cd_tx *tx, const char *order_id,
+                              struct cd_payment *out);
+int cd_store_payment_list(struct cd_tx *tx, const char *account_id,
+                          int64_t limit, int64_t offset, cd_payment_cb cb,
+                          void *arg, int64_t *total);
+
+/* ---- pricing and discounts -------------------------------------------- */
+int cd_store_pricing_get(struct cd_tx *tx, struct cd_pricing *out);
+int cd_store_pricing_put(struct cd_tx *tx, const struct cd_pricing *p);
+
+int cd_store_discount_insert(struct cd_tx *tx, const struct cd_discount *d);
+int cd_store_discount_get(struct cd_tx *tx, const char *code,
+                          struct cd_discount *out);
+int cd_store_discount_list(struct cd_tx *tx, int64_t limit, int64_t offset,
+                           cd_discount_cb cb, void *arg, int64_t *total);
+int cd_store_discount_set_active(struct cd_tx *tx, const char *code,
+                                 int active);
+/* Counts one use of code by order_id: DUPLICATE if that order's use was
+ * already counted (then times_used is unchanged). */
+int cd_store_discount_use(struct cd_tx *tx, const char *code,
+                          const char *order_id, int64_t now);
+
+/* ---- Stripe events (exactly-once) ------------------------------------- */
+/* DUPLICATE when the event id was already recorded. */
+int cd_store_event_insert(struct cd_tx *tx, const char *event_id,
+                          const char *type, int64_t received_at);
+
+/* ---- idempotency keys -------------------------------------------------- */
+/* out->body is malloc'd (or NULL when status is 0); free() it. */
+int cd_store_idem_get(struct cd_tx *tx, const char *scope, const char *key,
+                      struct cd_idem *out);
+/* DUPLICATE when (scope, key) exists. */
+int cd_store_idem_insert(struct cd_tx *tx, const struct cd_idem *i);
+int cd_store_idem_complete(struct cd_tx *tx, const char *scope,
+                           const char *key, int status, const char *body,
+                           size_t body_len);
+int cd_store_idem_delete(struct cd_tx *tx, const char *scope, const char *key);
+/* Deletes keys created before `before`. */
+int cd_store_idem_purge(struct cd_tx *tx, int64_t before);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * log.h - level-gated logging to stderr, one line per call.
+ *
+ * Every line carries a UTC timestamp, the level and the module name.
+ * Never pass a secret, token, password or full card number to these macros.
+ */
+#ifndef CD_UTIL_LOG_H
+#define CD_UTIL_LOG_H
+
+enum cd_log_level {
+    CD_LOG_DEBUG = 0,
+    CD_LOG_INFO = 1,
+    CD_LOG_WARN = 2,
+    CD_LOG_ERROR = 3,
+};
+
+extern int cd_log_threshold;
+
+/* Parses "debug|info|warn|error"; returns -1 for anything else. */
+int cd_log_parse_level(const char *s);
+
+void cd__log(int level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The arguments are not evaluated when the level is below the threshold. */
+#define cd_log(level, module, ...)                                             \
+    do {                                                                       \
+        if ((level) >= cd_log_threshold)                                       \
+            cd__log((level), (module), __VA_ARGS__);                           \
+    } while (0)
+
+#define cd_debug(module, ...) cd_log(CD_LOG_DEBUG, module, __VA_ARGS__)
+#define cd_info(module, ...) cd_log(CD_LOG_INFO, module, __VA_ARGS__)
+#define cd_warn(module, ...) cd_log(CD_LOG_WARN, module, __VA_ARGS__)
+#define cd_error(module, ...) cd_log(CD_LOG_ERROR, module, __VA_ARGS__)
+
+#endif

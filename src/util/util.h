@@ -1,0 +1,58 @@
+/*
+ * util.h - small pure helpers: time, randomness, hashing, hex, constant-time
+ * comparison, bounded number parsing and money display.
+ */
+#ifndef CD_UTIL_UTIL_H
+#define CD_UTIL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Largest amount accepted in one request (API.md: 1..10^12). */
+#define CD_AMOUNT_MAX INT64_C(1000000000000)
+/* A balance may never pass +-2^62, so no sum of two can overflow int64. */
+#define CD_BALANCE_LIMIT (INT64_C(1) << 62)
+
+/* Wall clock, seconds since the epoch. */
+int64_t cd_now(void);
+/* Monotonic clock in microseconds, for durations. */
+int64_t cd_mono_us(void);
+/* "2026-11-21T20:30:00Z"; out must hold 21 bytes. */
+void cd_time_rfc3339(int64_t unix_seconds, char out[21]);
+/* Parses RFC 3339 ("...Z" or "+hh:mm"); returns 0 and sets *out, or -1. */
+int cd_time_parse_rfc3339(const char *s, int64_t *out);
+
+/* Fills buf with n bytes from the OS CSPRNG; aborts if it cannot. */
+void cd_random_bytes(void *buf, size_t n);
+/* prefix + 24 random base62 characters ("ord_3kT..."); out holds >= 64. */
+void cd_random_id(const char *prefix, char *out, size_t outsz);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void cd_hex(const void *data, size_t n, char *out);
+/* SHA-256 of data as 64 lower-case hex characters + NUL. */
+void cd_sha256_hex(const void *data, size_t n, char out[65]);
+/* HMAC-SHA256(key, msg) as 64 lower-case hex characters + NUL. */
+void cd_hmac_sha256_hex(const void *key, size_t keylen, const void *msg,
+                        size_t msglen, char out[65]);
+/* Constant-time equality of two byte strings of length n. */
+int cd_ct_equal(const void *a, const void *b, size_t n);
+
+/* Parses a base-10 integer in [min, max] taking the whole string. */
+int cd_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* "$12.34", "-$0.05", "€1.00"; other currencies "12.34 GBP" style when the
+ * symbol is unknown. Two minor digits. Returns out. */
+char *cd_money_display(int64_t minor, const char *currency, char *out,
+                       size_t outsz);
+
+/* a + b into *out unless the result would leave [-CD_BALANCE_LIMIT,
+ * CD_BALANCE_LIMIT]; returns 0, or -1 leaving *out alone. */
+int cd_balance_add(int64_t a, int64_t b, int64_t *out);
+
+/* Copies at most outsz-1 bytes and always terminates; returns -1 if
+ * src did not fit. */
+int cd_strlcpy(char *out, const char *src, size_t outsz);
+
+#endif
