@@ -5,9 +5,10 @@
  * POST bodies, an Idempotency-Key on every POST (the caller derives it from
  * its own order id and action, so a retry can never create a second
  * object), connect and total timeouts, and retries with exponential backoff
- * and jitter on network errors, 409, 429 and 5xx; the Stripe-Should-Retry
- * header overrides ("false": never, "true": always). Never call it inside a
- * database transaction. Thread-safe: each call uses its own easy handle.
+ * and jitter on network errors, timeouts, 409 and 5xx (not 429 or other
+ * 4xx, as in stripe-node); the Stripe-Should-Retry header overrides
+ * ("false": never, "true": always). Never call it inside a database
+ * transaction. Thread-safe: each call uses its own easy handle.
  */
 #ifndef CD_STRIPE_CLIENT_H
 #define CD_STRIPE_CLIENT_H
@@ -23,7 +24,7 @@ struct cd_stripe_config {
     const char *secret_key; /* "sk_test_..." / "sk_live_..." */
     long connect_timeout_ms; /* default 5000 */
     long timeout_ms;         /* total per attempt, default 30000 */
-    int max_retries;         /* default 2 */
+    int max_retries;         /* 0: default 2; < 0: none; at most 10 */
     long retry_base_ms;      /* first backoff, default 500; tests use less */
     long retry_max_ms;       /* cap, default 5000 */
 };

@@ -27,7 +27,11 @@ enum cd_sig_result {
  * Verifies header over the raw body bytes. secrets is a comma-separated
  * list of endpoint secrets (rotation); any v1 may match any secret, each
  * comparison in constant time. The signature is checked before the time:
- * |now - t| > tolerance (seconds, > 0) fails, in the past or the future.
+ * |now - t| > tolerance (seconds, > 0) fails, in the past or the future;
+ * a tolerance <= 0 means 300, never "no check".
+ * Bounds: header <= 8 KiB, <= 16 v1 entries (more: MALFORMED), <= 8
+ * secrets (more: NO_SECRET); a v1 that is not 64 lower-case hex characters
+ * never matches. Blanks around each secret are ignored.
  */
 enum cd_sig_result cd_stripe_sig_verify(const char *header, const char *body,
                                         size_t body_len, const char *secrets,
