@@ -73,7 +73,9 @@ struct cd_store_stats {
  * thread. NULL with err filled on failure. */
 struct cd_store *cd_store_open(const struct cd_store_config *c,
                                struct cd_error *err);
-/* Stops the writer (after draining queued jobs) and closes. */
+/* Stops the writer (after draining queued jobs) and closes. Callers
+ * already waiting in cd_store_write() get their results; new writes are
+ * refused meanwhile. No cd_store_read() may be running or start. */
 void cd_store_close(struct cd_store *s);
 /* The schema version now in the database (the highest applied migration),
  * or -1. */
@@ -81,6 +83,9 @@ int cd_store_schema_version(struct cd_store *s);
 /* 0 when the database answers a trivial query on a read connection. */
 int cd_store_ping(struct cd_store *s);
 void cd_store_get_stats(struct cd_store *s, struct cd_store_stats *out);
+/* Jobs waiting for the writer right now (not counting the running batch):
+ * for metrics, health checks and tests. */
+int cd_store_queue_depth(struct cd_store *s);
 
 /*
  * A job. Return 0 to keep its writes; any other value rolls back its
@@ -203,7 +208,10 @@ typedef int (*cd_mismatch_cb)(const char *account_id, int64_t balance,
                               int64_t sum_entries, void *arg);
 
 /* Lists are newest first (created_at, then insertion order), limit/offset
- * paged; *total (may be NULL) receives the count of all matching rows. */
+ * paged; *total (may be NULL) receives the count of all matching rows.
+ * limit < 0: no limit (exports); limit 0: no rows, only *total.
+ * account_id NULL or "": every account's rows.
+ * A callback may call other store functions on the same tx. */
 
 /* ---- accounts and tokens ---------------------------------------------- */
 int cd_store_account_insert(struct cd_tx *tx, const struct cd_account *a);
@@ -266,6 +274,14 @@ int cd_store_payment_insert(struct cd_tx *tx, const struct cd_payment *p);
 int cd_store_payment_update(struct cd_tx *tx, const struct cd_payment *p);
 int cd_store_payment_by_order(struct cd_tx *tx, const char *order_id,
                               struct cd_payment *out);
+/* By our payment id, by Stripe charge id, by Stripe payment intent id (the
+ * newest such payment for the last two). */
+int cd_store_payment_get(struct cd_tx *tx, const char *id,
+                         struct cd_payment *out);
+int cd_store_payment_by_charge(struct cd_tx *tx, const char *charge_id,
+                               struct cd_payment *out);
+int cd_store_payment_by_payment_intent(struct cd_tx *tx, const char *pi,
+                                       struct cd_payment *out);
 int cd_store_payment_list(struct cd_tx *tx, const char *account_id,
                           int64_t limit, int64_t offset, cd_payment_cb cb,
                           void *arg, int64_t *total);
