@@ -1,0 +1,535 @@
+/*
+ * checkout.c - POST /v1/checkout's domain half; see checkout.h.
+ *
+ * The order of work is what makes it safe: every check that can refuse
+ * runs before anything is written; the pending order is committed before
+ * Stripe is called (so a session can never exist without its order); the
+ * Stripe call runs outside any transaction and carries the idempotency key
+ * "checkout:<order_id>:create" (a retry can never make a second session);
+ * the session id is stored by a second write. If the process dies between
+ * the Stripe call and that write, the webhook finds the order through
+ * metadata.order_id / client_reference_id and stores the session id then.
+ */
+#include "billing/checkout.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "billing/pricing.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define MOD "checkout"
+
+/* ---- redirect origins ---------------------------------------------------- */
+
+struct origin {
+    int https;
+    char host[256]; /* lower-case; "[v6]" kept with its brackets */
+    int port;       /* explicit or the scheme's default */
+};
+
+static int host_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+/* Parses the origin of an absolute http(s) URL. 0, or -1 if the URL is not
+ * one we accept. */
+static int parse_origin(const char *url, struct origin *o)
+{
+    const char *p, *auth, *end, *host_end, *port_s = NULL;
+    size_t n, i, hlen;
+
+    memset(o, 0, sizeof(*o));
+    n = strlen(url);
+    if (n == 0 || n > CD_URL_MAX)
+        return -1;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)url[i];
+        if (c <= 0x20 || c == 0x7f || c == '\\')
+            return -1;
+    }
+    if (strncasecmp(url, "https://", 8) == 0) {
+        o->https = 1;
+        auth = url + 8;
+    } else if (strncasecmp(url, "http://", 7) == 0) {
+        auth = url + 7;
+    } else {
+        return -1;
+    }
+    end = auth + strcspn(auth, "/?#");
+    if (end == auth)
+        return -1;
+    for (p = auth; p < end; p++)
+        if (*p == '@' || (unsigned char)*p >= 0x80)
+            return -1;
+    if (*auth == '[') {
+        const char *rb = memchr(auth, ']', (size_t)(end - auth));
+        if (!rb || rb == auth + 1)
+            return -1;
+        for (p = auth + 1; p < rb; p++)
+            if (!(isxdigit((unsigned char)*p) || *p == ':' || *p == '.'))
+                return -1;
+        host_end = rb + 1;
+        if (host_end < end) {
+            if (*host_end != ':')
+                return -1;
+            port_s = host_end + 1;
+        }
+    } else {
+        const char *colon = memchr(auth, ':', (size_t)(end - auth));
+        host_end = colon ? colon : end;
+        if (colon)
+            port_s = colon + 1;
+        for (p = auth; p < host_end; p++)
+            if (!host_char_ok(*p))
+                return -1;
+    }
+    hlen = (size_t)(host_end - auth);
+    if (hlen == 0 || hlen >= sizeof(o->host))
+        return -1;
+    for (i = 0; i < hlen; i++)
+        o->host[i] = (char)tolower((unsigned char)auth[i]);
+    o->host[hlen] = '\0';
+    if (port_s) {
+        int v = 0;
+        if (port_s >= end || end - port_s > 5)
+            return -1;
+        for (p = port_s; p < end; p++) {
+            if (*p < '0' || *p > '9')
+                return -1;
+            v = v * 10 + (*p - '0');
+        }
+        if (v < 1 || v > 65535)
+            return -1;
+        o->port = v;
+    } else {
+        o->port = o->https ? 443 : 80;
+    }
+    return 0;
+}
+
+int cd_checkout_redirect_allowed(const struct cd_billing_config *cfg,
+                                 const char *url)
+{
+    struct origin want, have;
+    int i;
+
+    if (!url || parse_origin(url, &want) != 0)
+        return 0;
+    for (i = 0; i < cfg->nredirect_origins && i < 16; i++) {
+        if (parse_origin(cfg->redirect_origins[i], &have) != 0)
+            continue;
+        if (have.https == want.https && have.port == want.port &&
+            strcmp(have.host, want.host) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- pricing a request ------------------------------------------------- */
+
+/* "1,234,567" */
+static void fmt_thousands(int64_t v, char *out, size_t outsz)
+{
+    char digits[32], tmp[48];
+    size_t n, i, j = 0;
+
+    snprintf(digits, sizeof(digits), "%" PRId64, v < 0 ? -v : v);
+    n = strlen(digits);
+    if (v < 0)
+        tmp[j++] = '-';
+    for (i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            tmp[j++] = ',';
+        tmp[j++] = digits[i];
+    }
+    tmp[j] = '\0';
+    snprintf(out, outsz, "%s", tmp);
+}
+
+struct discount_read {
+    const char *code;
+    struct cd_discount d;
+};
+
+static int read_discount(struct cd_tx *tx, void *arg)
+{
+    struct discount_read *r = arg;
+
+    return cd_store_discount_get(tx, r->code, &r->d);
+}
+
+static const struct cd_package *find_package(const struct cd_billing *b,
+                                             const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < b->cfg.npackages && i < CD_CATALOG_MAX; i++)
+        if (strcmp(b->cfg.packages[i].id, id) == 0)
+            return &b->cfg.packages[i];
+    return NULL;
+}
+
+/* Applies req->discount_code (if any) to q->base_cents. */
+static int apply_discount(struct cd_billing *b,
+                          const struct cd_checkout_req *req,
+                          struct cd_checkout_quote *q, struct cd_error *err)
+{
+    struct discount_read dr;
+    const char *problem;
+    char code[CD_CODE_SZ];
+    int rc;
+
+    q->discount_cents = 0;
+    if (req->discount_code && req->discount_code[0]) {
+        if (strlen(req->discount_code) >= sizeof(code))
+            return cd_error_set(err, CD_EK_INVALID, "discount_unknown_code",
+                                "discount_code", "Unknown discount code.");
+        cd_strlcpy(code, req->discount_code, sizeof(code));
+        if (cd_discount_normalize(code) != 0)
+            return cd_error_set(err, CD_EK_INVALID, "discount_unknown_code",
+                                "discount_code", "Unknown discount code.");
+        memset(&dr, 0, sizeof(dr));
+        dr.code = code;
+        rc = cd_store_read(b->store, read_discount, &dr);
+        if (rc != CD_STORE_OK && rc != CD_STORE_NOT_FOUND)
+            return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                                "Could not read the discount code.");
+        problem = cd_discount_problem(rc == CD_STORE_OK ? &dr.d : NULL,
+                                      cd_now());
+        if (problem) {
+            char ecode[64];
+            const char *msg = "The discount code cannot be used.";
+            if (strcmp(problem, "unknown_code") == 0)
+                msg = "Unknown discount code.";
+            else if (strcmp(problem, "inactive") == 0)
+                msg = "This discount code is no longer active.";
+            else if (strcmp(problem, "expired") == 0)
+                msg = "This discount code has expired.";
+            else if (strcmp(problem, "exhausted") == 0)
+                msg = "This discount code has been used up.";
+            snprintf(ecode, sizeof(ecode), "discount_%s", problem);
+            return cd_error_set(err, CD_EK_INVALID, ecode, "discount_code",
+                                "%s", msg);
+        }
+        q->discount_cents = cd_discount_amount(&dr.d, q->base_cents);
+        if (q->discount_cents < 0)
+            q->discount_cents = 0;
+        if (q->discount_cents > q->base_cents)
+            q->discount_cents = q->base_cents;
+        cd_strlcpy(q->discount_code, dr.d.code[0] ? dr.d.code : code,
+                   sizeof(q->discount_code));
+    }
+    q->amount_cents = q->base_cents - q->discount_cents;
+    if (q->amount_cents < CD_MIN_CHARGE_CENTS)
+        return cd_error_set(err, CD_EK_INVALID, "amount_below_minimum",
+                            req->discount_code ? "discount_code" : NULL,
+                            "The price after the discount is below the "
+                            "smallest charge (%d cents).",
+                            CD_MIN_CHARGE_CENTS);
+    return 0;
+}
+
+int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
+                      struct cd_checkout_quote *q, struct cd_error *err)
+{
+    const char *kind = req->kind;
+    int has_code = req->discount_code && req->discount_code[0];
+
+    memset(q, 0, sizeof(*q));
+    if (!kind)
+        return cd_error_set(err, CD_EK_INVALID, "missing_param", "kind",
+                            "kind is required (access, topup, package or "
+                            "subscription).");
+    if (strcmp(kind, "subscription") == 0)
+        return cd_error_set(err, CD_EK_INVALID, "not_supported", "kind",
+                            "Subscriptions are not supported yet.");
+    if (strcmp(kind, "access") != 0 && strcmp(kind, "topup") != 0 &&
+        strcmp(kind, "package") != 0)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_kind", "kind",
+                            "kind must be access, topup, package or "
+                            "subscription.");
+    cd_strlcpy(q->kind, kind, sizeof(q->kind));
+
+    if (strcmp(kind, "topup") == 0) {
+        const struct cd_billing_config *c = &b->cfg;
+        int64_t a = req->amount_cents;
+        char n[40];
+        if (a <= 0 || a > CD_AMOUNT_MAX || a < c->topup_min_cents ||
+            a > c->topup_max_cents ||
+            (c->topup_step_cents > 0 && a % c->topup_step_cents != 0))
+            return cd_error_set(
+                err, CD_EK_INVALID, "invalid_amount", "amount_cents",
+                "amount_cents must be between %" PRId64 " and %" PRId64
+                " in steps of %" PRId64 ".",
+                c->topup_min_cents, c->topup_max_cents, c->topup_step_cents);
+        if (has_code)
+            return cd_error_set(err, CD_EK_INVALID, "discount_not_applicable",
+                                "discount_code",
+                                "Discount codes do not apply to top-ups.");
+        q->base_cents = a;
+        q->amount_cents = a;
+        q->credits = a;
+        fmt_thousands(a, n, sizeof(n));
+        snprintf(q->description, sizeof(q->description),
+                 "%s credits top-up", n);
+        return 0;
+    }
+
+    if (strcmp(kind, "package") == 0) {
+        const struct cd_package *p;
+        if (!req->package_id || !req->package_id[0])
+            return cd_error_set(err, CD_EK_INVALID, "missing_param",
+                                "package_id", "package_id is required.");
+        p = find_package(b, req->package_id);
+        if (!p)
+            return cd_error_set(err, CD_EK_INVALID, "unknown_package",
+                                "package_id", "Unknown package.");
+        q->base_cents = p->price_cents;
+        q->credits = p->credits;
+        cd_strlcpy(q->item_id, p->id, sizeof(q->item_id));
+        snprintf(q->description, sizeof(q->description), "%s", p->name);
+        return apply_discount(b, req, q, err);
+    }
+
+    /* access */
+    {
+        struct cd_pricing pr;
+        if (cd_pricing_current(b, &pr) != CD_STORE_OK)
+            return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                                "Could not read the pricing.");
+        q->base_cents = cd_pricing_base_cents(&pr);
+        if (q->base_cents <= 0 || q->base_cents > CD_AMOUNT_MAX)
+            return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                                "The access price is not configured.");
+        snprintf(q->description, sizeof(q->description), "Access");
+        if (apply_discount(b, req, q, err) != 0)
+            return -1;
+        q->credits = q->amount_cents;
+        return 0;
+    }
+}
+
+/* ---- writes ------------------------------------------------------------ */
+
+static int job_order_insert(struct cd_tx *tx, void *arg)
+{
+    return cd_store_order_insert(tx, (const struct cd_order *)arg);
+}
+
+struct order_patch {
+    const char *order_id;
+    const char *session_id;     /* set when non-NULL (and not set yet) */
+    const char *failure_reason; /* non-NULL: status failed */
+};
+
+static int job_order_patch(struct cd_tx *tx, void *arg)
+{
+    const struct order_patch *p = arg;
+    struct cd_order o;
+    int rc;
+
+    rc = cd_store_order_get(tx, p->order_id, &o);
+    if (rc != CD_STORE_OK)
+        return rc;
+    if (p->session_id && !o.stripe_session_id[0])
+        cd_strlcpy(o.stripe_session_id, p->session_id,
+                   sizeof(o.stripe_session_id));
+    if (p->failure_reason && strcmp(o.status, "pending") == 0) {
+        cd_strlcpy(o.status, "failed", sizeof(o.status));
+        cd_strlcpy(o.failure_reason, p->failure_reason,
+                   sizeof(o.failure_reason));
+    }
+    o.updated_at = cd_now();
+    return cd_store_order_update(tx, &o);
+}
+
+/* ---- the Stripe session ------------------------------------------------ */
+
+static json_t *session_params(struct cd_billing *b,
+                              const struct cd_account *acct,
+                              const struct cd_order *o,
+                              const char *success_url, const char *cancel_url)
+{
+    json_t *p, *meta, *pimeta;
+
+    meta = json_pack("{s:s, s:s, s:s}", "account_id", acct->id, "order_id",
+                     o->id, "kind", o->kind);
+    pimeta = json_pack("{s:s, s:s, s:s}", "order_id", o->id, "account_id",
+                       acct->id, "kind", o->kind);
+    if (!meta || !pimeta) {
+        json_decref(meta);
+        json_decref(pimeta);
+        return NULL;
+    }
+    p = json_pack(
+        "{s:s, s:[{s:{s:s, s:I, s:{s:s}}, s:i}], s:s, s:s, s:s, s:o,"
+        " s:{s:s, s:o}}",
+        "mode", "payment",
+        "line_items", "price_data", "currency", o->currency, "unit_amount",
+        (json_int_t)o->amount_cents, "product_data", "name", o->description,
+        "quantity", 1,
+        "success_url", success_url, "cancel_url", cancel_url,
+        "client_reference_id", o->id, "metadata", meta,
+        "payment_intent_data", "setup_future_usage", "off_session",
+        "metadata", pimeta);
+    if (!p)
+        return NULL;
+    if (acct->stripe_customer_id[0])
+        json_object_set_new(p, "customer",
+                            json_string(acct->stripe_customer_id));
+    else
+        json_object_set_new(p, "customer_creation", json_string("always"));
+    (void)b;
+    return p;
+}
+
+/* Copies a string member of o into out; 0, or -1 if absent/too long. */
+static int get_str(const json_t *o, const char *key, char *out, size_t outsz)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+
+    if (!s || !*s)
+        return -1;
+    return cd_strlcpy(out, s, outsz);
+}
+
+int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
+                       const struct cd_checkout_req *req,
+                       struct cd_checkout_result *out, struct cd_error *err)
+{
+    struct cd_checkout_quote q;
+    struct cd_order o;
+    struct order_patch patch;
+    char success_url[CD_URL_MAX + 64], cancel_url[CD_URL_MAX + 64];
+    char idem[CD_ID_SZ + 32];
+    json_t *params = NULL, *resp = NULL;
+    struct cd_error serr;
+    int rc, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+
+    /* Redirect URLs: given ones must be on an allowed origin. */
+    if (req->success_url) {
+        if (strlen(req->success_url) > CD_URL_MAX ||
+            !cd_checkout_redirect_allowed(&b->cfg, req->success_url))
+            return cd_error_set(err, CD_EK_INVALID, "redirect_not_allowed",
+                                "success_url",
+                                "success_url must be an absolute http(s) URL "
+                                "on an allowed origin.");
+        cd_strlcpy(success_url, req->success_url, sizeof(success_url));
+    } else {
+        snprintf(success_url, sizeof(success_url),
+                 "%s/success?session_id={CHECKOUT_SESSION_ID}",
+                 b->cfg.base_url);
+    }
+    if (req->cancel_url) {
+        if (strlen(req->cancel_url) > CD_URL_MAX ||
+            !cd_checkout_redirect_allowed(&b->cfg, req->cancel_url))
+            return cd_error_set(err, CD_EK_INVALID, "redirect_not_allowed",
+                                "cancel_url",
+                                "cancel_url must be an absolute http(s) URL "
+                                "on an allowed origin.");
+        cd_strlcpy(cancel_url, req->cancel_url, sizeof(cancel_url));
+    } else {
+        snprintf(cancel_url, sizeof(cancel_url), "%s/cancel",
+                 b->cfg.base_url);
+    }
+
+    if (cd_checkout_quote(b, req, &q, err) != 0)
+        return -1;
+
+    /* (1) the pending order */
+    memset(&o, 0, sizeof(o));
+    cd_random_id("ord_", o.id, sizeof(o.id));
+    cd_strlcpy(o.account_id, acct->id, sizeof(o.account_id));
+    cd_strlcpy(o.kind, q.kind, sizeof(o.kind));
+    cd_strlcpy(o.status, "pending", sizeof(o.status));
+    o.amount_cents = q.amount_cents;
+    o.discount_cents = q.discount_cents;
+    cd_strlcpy(o.discount_code, q.discount_code, sizeof(o.discount_code));
+    o.credits = q.credits;
+    cd_strlcpy(o.currency, b->cfg.currency, sizeof(o.currency));
+    cd_strlcpy(o.item_id, q.item_id, sizeof(o.item_id));
+    cd_strlcpy(o.description, q.description, sizeof(o.description));
+    o.created_at = o.updated_at = cd_now();
+    rc = cd_store_write(b->store, job_order_insert, &o);
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the order.");
+
+    /* (2) the Stripe session, outside any transaction */
+    params = session_params(b, acct, &o, success_url, cancel_url);
+    snprintf(idem, sizeof(idem), "checkout:%s:create", o.id);
+    cd_error_clear(&serr);
+    if (!params) {
+        cd_error_set(&serr, CD_EK_INTERNAL, "internal_error", NULL,
+                     "Out of memory.");
+        rc = -1;
+    } else {
+        rc = cd_stripe_request(b->stripe, "POST", "/v1/checkout/sessions",
+                               params, idem, &resp, NULL, &serr);
+    }
+    if (rc == 0 && (get_str(resp, "id", out->session_id,
+                            sizeof(out->session_id)) != 0 ||
+                    get_str(resp, "url", out->checkout_url,
+                            sizeof(out->checkout_url)) != 0)) {
+        cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
+                     "Stripe: the checkout session has no id or url.");
+        rc = -1;
+    }
+    if (rc != 0) {
+        cd_warn(MOD, "order %s: creating the Stripe session failed: %s", o.id,
+                serr.message);
+        memset(&patch, 0, sizeof(patch));
+        patch.order_id = o.id;
+        patch.failure_reason =
+            serr.message[0] ? serr.message : "Stripe request failed";
+        if (cd_store_write(b->store, job_order_patch, &patch) != CD_STORE_OK)
+            cd_error(MOD, "order %s: could not mark the order failed", o.id);
+        if (serr.kind == CD_EK_INTERNAL)
+            cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
+                         serr.message);
+        else
+            cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
+                         serr.message[0] ? serr.message
+                                         : "Stripe request failed.");
+        memset(out, 0, sizeof(*out));
+        goto out;
+    }
+
+    /* (3) the session id on the order */
+    memset(&patch, 0, sizeof(patch));
+    patch.order_id = o.id;
+    patch.session_id = out->session_id;
+    if (cd_store_write(b->store, job_order_patch, &patch) != CD_STORE_OK) {
+        cd_error(MOD, "order %s: could not store session %s", o.id,
+                 out->session_id);
+        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                     "Could not record the checkout session.");
+        memset(out, 0, sizeof(*out));
+        goto out;
+    }
+
+    cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
+    out->amount_cents = o.amount_cents;
+    out->discount_cents = o.discount_cents;
+    out->credits = o.credits;
+    cd_strlcpy(out->currency, o.currency, sizeof(out->currency));
+    cd_info(MOD, "order %s: session %s for %" PRId64 " %s", o.id,
+            out->session_id, o.amount_cents, o.currency);
+    ret = 0;
+out:
+    json_decref(params);
+    json_decref(resp);
+    return ret;
+}

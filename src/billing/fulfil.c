@@ -1,0 +1,637 @@
+/*
+ * fulfil.c - Stripe events into effects; see fulfil.h.
+ *
+ * Shape of every event: (1) verify the signature over the raw bytes, (2)
+ * parse and bound what we need from data.object into a plain struct, (3)
+ * optionally ask Stripe for details (card last4) - never inside a
+ * transaction, (4) one write job: record the event id (a duplicate stops
+ * here), re-read the order, check it against the event, apply the effects.
+ * The job's decisions use only what it read inside the transaction, so
+ * concurrent deliveries of two events for one session are safe: the
+ * ledger's unique ref "order:<id>:fulfil" lets exactly one of them credit.
+ */
+#include "billing/fulfil.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "billing/ledger.h"
+#include "billing/orders.h"
+#include "stripe/signature.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define MOD "fulfil"
+#define DEFAULT_TOLERANCE 300
+#define EVENT_TYPE_MAX 128
+
+enum action {
+    ACT_NONE,    /* record the event, nothing else ("ignored") */
+    ACT_NOTE,    /* record it, remember the session id ("processed") */
+    ACT_FULFIL,  /* paid: complete the order and credit */
+    ACT_FAIL,    /* async payment failed: pending order -> failed */
+    ACT_EXPIRE,  /* session expired: pending order -> expired */
+};
+
+/* What we use of a Checkout Session, bounded. Empty string: absent. */
+struct session {
+    char id[CD_SID_SZ];
+    char order_id[CD_ID_SZ];     /* metadata.order_id or client_reference_id */
+    char meta_account[CD_ID_SZ]; /* metadata.account_id */
+    char mode[24];
+    char status[24];
+    char payment_status[32];
+    int has_amount;
+    int64_t amount_total;
+    char currency[CD_CUR_SZ];
+    char pi[CD_SID_SZ];
+    char customer[CD_SID_SZ];
+};
+
+/* From GET /v1/payment_intents/{pi}?expand[]=latest_charge, when it works. */
+struct card {
+    char charge[CD_SID_SZ];
+    char last4[8];
+    char customer[CD_SID_SZ];
+    int sfu_known;
+    int sfu_off_session;
+};
+
+struct job {
+    const char *event_id; /* NULL: record nothing */
+    const char *type;
+    enum action act;
+    const struct session *s;
+    const struct card *c;
+    const char *failure_reason;
+    const char *status; /* out */
+};
+
+/* ---- small JSON readers -------------------------------------------------- */
+
+/* Copies a string member (or, for expandable fields, the "id" of an object
+ * member) into out. Absent, null or too long leaves out "" and returns -1. */
+static int str_or_id(const json_t *o, const char *key, char *out,
+                     size_t outsz)
+{
+    const json_t *v = json_object_get(o, key);
+
+    out[0] = '\0';
+    if (json_is_object(v))
+        v = json_object_get(v, "id");
+    if (!json_is_string(v))
+        return -1;
+    if (cd_strlcpy(out, json_string_value(v), outsz) != 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/* Stripe ids go into URL paths: letters, digits and '_' only. */
+static int safe_id(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++, n++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return n > 0 && n < 200;
+}
+
+static void parse_session(const json_t *o, struct session *s)
+{
+    const json_t *meta = json_object_get(o, "metadata");
+    const json_t *amt = json_object_get(o, "amount_total");
+
+    memset(s, 0, sizeof(*s));
+    str_or_id(o, "id", s->id, sizeof(s->id));
+    if (json_is_object(meta)) {
+        str_or_id(meta, "order_id", s->order_id, sizeof(s->order_id));
+        str_or_id(meta, "account_id", s->meta_account,
+                  sizeof(s->meta_account));
+    }
+    if (!s->order_id[0])
+        str_or_id(o, "client_reference_id", s->order_id,
+                  sizeof(s->order_id));
+    str_or_id(o, "mode", s->mode, sizeof(s->mode));
+    str_or_id(o, "status", s->status, sizeof(s->status));
+    str_or_id(o, "payment_status", s->payment_status,
+              sizeof(s->payment_status));
+    if (json_is_integer(amt)) {
+        s->has_amount = 1;
+        s->amount_total = json_integer_value(amt);
+    }
+    str_or_id(o, "currency", s->currency, sizeof(s->currency));
+    str_or_id(o, "payment_intent", s->pi, sizeof(s->pi));
+    str_or_id(o, "customer", s->customer, sizeof(s->customer));
+}
+
+/* Card details of the session's payment; failures leave c empty. */
+static void fetch_card(struct cd_billing *b, const char *pi, struct card *c)
+{
+    char path[CD_SID_SZ + 32];
+    json_t *params, *resp = NULL, *ch, *last4;
+    struct cd_error err;
+    const char *sfu;
+
+    memset(c, 0, sizeof(*c));
+    if (!b->stripe || !pi[0] || !safe_id(pi))
+        return;
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
+    params = json_pack("{s:[s]}", "expand", "latest_charge");
+    if (!params)
+        return;
+    if (cd_stripe_request(b->stripe, "GET", path, params, NULL, &resp, NULL,
+                          &err) != 0) {
+        cd_warn(MOD, "payment intent %s: no card details (%s)", pi,
+                err.message);
+        goto out;
+    }
+    str_or_id(resp, "customer", c->customer, sizeof(c->customer));
+    sfu = json_string_value(json_object_get(resp, "setup_future_usage"));
+    if (json_object_get(resp, "setup_future_usage")) {
+        c->sfu_known = 1;
+        c->sfu_off_session = sfu && strcmp(sfu, "off_session") == 0;
+    }
+    ch = json_object_get(resp, "latest_charge");
+    if (json_is_string(ch)) {
+        cd_strlcpy(c->charge, json_string_value(ch), sizeof(c->charge));
+    } else if (json_is_object(ch)) {
+        str_or_id(ch, "id", c->charge, sizeof(c->charge));
+        last4 = json_object_get(
+            json_object_get(json_object_get(ch, "payment_method_details"),
+                            "card"),
+            "last4");
+        if (json_is_string(last4) &&
+            strlen(json_string_value(last4)) < sizeof(c->last4))
+            cd_strlcpy(c->last4, json_string_value(last4), sizeof(c->last4));
+    }
+out:
+    json_decref(params);
+    json_decref(resp);
+}
+
+/* ---- the write job ------------------------------------------------------- */
+
+static const char *ledger_kind(const char *order_kind)
+{
+    if (strcmp(order_kind, "access") == 0)
+        return "purchase";
+    if (strcmp(order_kind, "topup") == 0)
+        return "topup";
+    if (strcmp(order_kind, "package") == 0)
+        return "package";
+    return NULL;
+}
+
+static int after_fulfilment(const char *status)
+{
+    return strcmp(status, "refunded") == 0 ||
+           strcmp(status, "partially_refunded") == 0 ||
+           strcmp(status, "disputed") == 0;
+}
+
+/* The payment row of a fulfilled order: inserted, or a pending/failed one
+ * brought up to date. */
+static int record_payment(struct cd_tx *tx, const struct cd_order *o,
+                          const struct session *s, const struct card *c,
+                          int64_t now)
+{
+    struct cd_payment p;
+    int rc;
+
+    rc = cd_store_payment_by_order(tx, o->id, &p);
+    if (rc == CD_STORE_OK) {
+        if (strcmp(p.status, "pending") != 0 &&
+            strcmp(p.status, "failed") != 0)
+            return CD_STORE_OK;
+    } else if (rc == CD_STORE_NOT_FOUND) {
+        memset(&p, 0, sizeof(p));
+        cd_random_id("pay_", p.id, sizeof(p.id));
+        cd_strlcpy(p.order_id, o->id, sizeof(p.order_id));
+        cd_strlcpy(p.account_id, o->account_id, sizeof(p.account_id));
+        p.created_at = now;
+    } else {
+        return CD_STORE_ERROR;
+    }
+    cd_strlcpy(p.status, "succeeded", sizeof(p.status));
+    p.amount_cents = o->amount_cents;
+    cd_strlcpy(p.currency, o->currency, sizeof(p.currency));
+    cd_strlcpy(p.description, o->description, sizeof(p.description));
+    if (c->last4[0])
+        cd_strlcpy(p.last4, c->last4, sizeof(p.last4));
+    p.failure_reason[0] = '\0';
+    if (s->pi[0])
+        cd_strlcpy(p.stripe_payment_intent_id, s->pi,
+                   sizeof(p.stripe_payment_intent_id));
+    if (c->charge[0])
+        cd_strlcpy(p.stripe_charge_id, c->charge, sizeof(p.stripe_charge_id));
+    p.paid_at = now;
+    if (rc == CD_STORE_OK)
+        rc = cd_store_payment_update(tx, &p);
+    else
+        rc = cd_store_payment_insert(tx, &p);
+    return rc == CD_STORE_DUPLICATE ? CD_STORE_OK : rc;
+}
+
+/* A failed payment row (async payment failed); an existing row stays. */
+static int record_failed_payment(struct cd_tx *tx, const struct cd_order *o,
+                                 const struct session *s, const char *reason,
+                                 int64_t now)
+{
+    struct cd_payment p;
+    int rc;
+
+    rc = cd_store_payment_by_order(tx, o->id, &p);
+    if (rc == CD_STORE_OK)
+        return CD_STORE_OK;
+    if (rc != CD_STORE_NOT_FOUND)
+        return CD_STORE_ERROR;
+    memset(&p, 0, sizeof(p));
+    cd_random_id("pay_", p.id, sizeof(p.id));
+    cd_strlcpy(p.order_id, o->id, sizeof(p.order_id));
+    cd_strlcpy(p.account_id, o->account_id, sizeof(p.account_id));
+    cd_strlcpy(p.status, "failed", sizeof(p.status));
+    p.amount_cents = o->amount_cents;
+    cd_strlcpy(p.currency, o->currency, sizeof(p.currency));
+    cd_strlcpy(p.description, o->description, sizeof(p.description));
+    cd_strlcpy(p.failure_reason, reason, sizeof(p.failure_reason));
+    cd_strlcpy(p.stripe_payment_intent_id, s->pi,
+               sizeof(p.stripe_payment_intent_id));
+    p.created_at = now;
+    rc = cd_store_payment_insert(tx, &p);
+    return rc == CD_STORE_DUPLICATE ? CD_STORE_OK : rc;
+}
+
+/* The customer Stripe used (or created) for this payment, on the account;
+ * a card saved for off-session use marks has_saved_payment_method. */
+static int save_customer(struct cd_tx *tx, const struct cd_order *o,
+                         const struct session *s, const struct card *c)
+{
+    const char *cus = s->customer[0] ? s->customer : c->customer;
+    struct cd_account a;
+    int saved, rc;
+
+    if (!cus[0])
+        return CD_STORE_OK;
+    /* We always ask for setup_future_usage=off_session in payment mode;
+     * trust the PaymentIntent when we could read it. */
+    saved = c->sfu_known ? c->sfu_off_session : 1;
+    rc = cd_store_account_get(tx, o->account_id, &a);
+    if (rc != CD_STORE_OK)
+        return rc == CD_STORE_NOT_FOUND ? CD_STORE_OK : rc;
+    if (strcmp(a.stripe_customer_id, cus) == 0) {
+        if (a.has_saved_payment_method || !saved)
+            return CD_STORE_OK;
+    }
+    rc = cd_store_account_set_customer(tx, o->account_id, cus, saved);
+    if (rc == CD_STORE_DUPLICATE) {
+        /* The customer is another account's: keep the credit, not the
+         * link (a customer belongs to one account). */
+        cd_warn(MOD, "order %s: customer %s belongs to another account; "
+                     "not saved", o->id, cus);
+        return CD_STORE_OK;
+    }
+    return rc == CD_STORE_NOT_FOUND ? CD_STORE_OK : rc;
+}
+
+static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
+                     int dirty, int64_t now)
+{
+    const struct session *s = j->s;
+    struct cd_ledger_apply la;
+    struct cd_ledger_entry le;
+    const char *lk;
+    char ref[CD_REF_SZ];
+    int rc;
+
+    if (!s->has_amount || s->amount_total != o->amount_cents ||
+        strcasecmp(s->currency, o->currency) != 0) {
+        cd_error(MOD,
+                 "event %s: session %s pays %" PRId64 " %s but order %s is "
+                 "%" PRId64 " %s: not fulfilled",
+                 j->event_id ? j->event_id : "-", s->id, s->amount_total,
+                 s->currency, o->id, o->amount_cents, o->currency);
+        j->status = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    lk = ledger_kind(o->kind);
+    if (!lk) {
+        cd_warn(MOD, "order %s: kind %s is not fulfilled by checkout", o->id,
+                o->kind);
+        j->status = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    if (after_fulfilment(o->status)) {
+        /* Refunded or disputed (possibly before we saw the payment): a
+         * late completion must not credit. */
+        cd_warn(MOD, "order %s is %s: completion not credited", o->id,
+                o->status);
+        j->status = CD_FULFIL_IGNORED;
+        return dirty ? cd_store_order_update(tx, o) : 0;
+    }
+
+    snprintf(ref, sizeof(ref), "order:%s:fulfil", o->id);
+    memset(&la, 0, sizeof(la));
+    la.account_id = o->account_id;
+    la.amount = o->credits;
+    la.kind = lk;
+    la.ref = ref;
+    la.order_id = o->id;
+    la.description = o->description;
+    rc = cd_ledger_apply_tx(tx, &la, &le);
+    if (rc == CD_STORE_DUPLICATE) {
+        /* Fulfilled before, through another event or reconciliation. */
+        j->status = CD_FULFIL_PROCESSED;
+        return dirty ? cd_store_order_update(tx, o) : 0;
+    }
+    if (rc != CD_STORE_OK) {
+        cd_error(MOD, "order %s: ledger credit failed (%d)", o->id, rc);
+        return rc == 0 ? CD_STORE_ERROR : rc;
+    }
+
+    cd_strlcpy(o->status, "completed", sizeof(o->status));
+    o->completed_at = now;
+    o->updated_at = now;
+    o->failure_reason[0] = '\0';
+    if (s->pi[0])
+        cd_strlcpy(o->stripe_payment_intent_id, s->pi,
+                   sizeof(o->stripe_payment_intent_id));
+    rc = cd_store_order_update(tx, o);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = record_payment(tx, o, s, j->c, now);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = save_customer(tx, o, s, j->c);
+    if (rc != CD_STORE_OK)
+        return rc;
+    if (o->discount_code[0]) {
+        rc = cd_store_discount_use(tx, o->discount_code, o->id, now);
+        if (rc == CD_STORE_ERROR)
+            return rc;
+    }
+    cd_info(MOD, "order %s completed: %" PRId64 " credits to %s", o->id,
+            o->credits, o->account_id);
+    j->status = CD_FULFIL_PROCESSED;
+    return 0;
+}
+
+static int job_apply(struct cd_tx *tx, void *arg)
+{
+    struct job *j = arg;
+    const struct session *s = j->s;
+    struct cd_order o;
+    int64_t now = cd_now();
+    int rc, dirty = 0;
+
+    if (j->event_id) {
+        rc = cd_store_event_insert(tx, j->event_id, j->type, now);
+        if (rc == CD_STORE_DUPLICATE) {
+            j->status = CD_FULFIL_DUPLICATE;
+            return 0;
+        }
+        if (rc != CD_STORE_OK)
+            return CD_STORE_ERROR;
+    }
+    j->status = CD_FULFIL_IGNORED;
+    if (j->act == ACT_NONE)
+        return 0;
+
+    rc = CD_STORE_NOT_FOUND;
+    if (s->order_id[0])
+        rc = cd_store_order_get(tx, s->order_id, &o);
+    if (rc == CD_STORE_NOT_FOUND && s->id[0])
+        rc = cd_store_order_by_session(tx, s->id, &o);
+    if (rc == CD_STORE_NOT_FOUND) {
+        cd_warn(MOD, "event %s: session %s has no order here: ignored",
+                j->event_id ? j->event_id : "-", s->id);
+        return 0;
+    }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (!s->meta_account[0] || strcmp(s->meta_account, o.account_id) != 0) {
+        cd_warn(MOD,
+                "event %s: session %s names account %s but order %s is "
+                "account %s's: ignored",
+                j->event_id ? j->event_id : "-", s->id,
+                s->meta_account[0] ? s->meta_account : "(none)", o.id,
+                o.account_id);
+        return 0;
+    }
+    if (!s->id[0] ||
+        (o.stripe_session_id[0] && strcmp(o.stripe_session_id, s->id) != 0)) {
+        cd_warn(MOD, "event %s: session %s does not match order %s's "
+                     "session %s: ignored",
+                j->event_id ? j->event_id : "-", s->id, o.id,
+                o.stripe_session_id);
+        return 0;
+    }
+    if (!o.stripe_session_id[0]) {
+        /* The crash window between creating the session and storing it. */
+        cd_strlcpy(o.stripe_session_id, s->id, sizeof(o.stripe_session_id));
+        o.updated_at = now;
+        dirty = 1;
+    }
+
+    switch (j->act) {
+    case ACT_NOTE:
+        j->status = CD_FULFIL_PROCESSED;
+        return dirty ? cd_store_order_update(tx, &o) : 0;
+    case ACT_EXPIRE:
+        if (strcmp(o.status, "pending") == 0) {
+            cd_strlcpy(o.status, "expired", sizeof(o.status));
+            o.updated_at = now;
+            dirty = 1;
+            cd_info(MOD, "order %s expired", o.id);
+        }
+        j->status = CD_FULFIL_PROCESSED;
+        return dirty ? cd_store_order_update(tx, &o) : 0;
+    case ACT_FAIL:
+        if (strcmp(o.status, "pending") == 0) {
+            cd_strlcpy(o.status, "failed", sizeof(o.status));
+            cd_strlcpy(o.failure_reason, j->failure_reason,
+                       sizeof(o.failure_reason));
+            o.updated_at = now;
+            rc = cd_store_order_update(tx, &o);
+            if (rc != CD_STORE_OK)
+                return rc;
+            dirty = 0;
+            rc = record_failed_payment(tx, &o, s, j->failure_reason, now);
+            if (rc != CD_STORE_OK)
+                return rc;
+            cd_info(MOD, "order %s failed: %s", o.id, j->failure_reason);
+        }
+        j->status = CD_FULFIL_PROCESSED;
+        return dirty ? cd_store_order_update(tx, &o) : 0;
+    case ACT_FULFIL:
+        return fulfil_tx(tx, j, &o, dirty, now);
+    case ACT_NONE:
+        break;
+    }
+    return 0;
+}
+
+/* ---- entry points -------------------------------------------------------- */
+
+static int run_job(struct cd_billing *b, struct job *j, const char **status_out,
+                   struct cd_error *err)
+{
+    int rc = cd_store_write(b->store, job_apply, j);
+
+    if (rc != 0) {
+        cd_error(MOD, "event %s (%s): not committed (%d)",
+                 j->event_id ? j->event_id : "-", j->type ? j->type : "-",
+                 rc);
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "The event could not be recorded; retry.");
+    }
+    cd_debug(MOD, "event %s (%s): %s", j->event_id ? j->event_id : "-",
+             j->type ? j->type : "-", j->status);
+    *status_out = j->status;
+    return 0;
+}
+
+int cd_fulfil_session(struct cd_billing *b, const char *event_id,
+                      const char *type, const json_t *session,
+                      const char **status_out, struct cd_error *err)
+{
+    struct session s;
+    struct card c;
+    struct job j;
+    struct cd_order o;
+    const char *ps;
+
+    memset(&c, 0, sizeof(c));
+    memset(&j, 0, sizeof(j));
+    parse_session(session, &s);
+    ps = s.payment_status;
+    j.event_id = event_id;
+    j.s = &s;
+    j.c = &c;
+    j.act = ACT_NONE;
+
+    if (!type) {
+        /* Reconciliation: what the session is now. */
+        if (strcmp(s.status, "complete") == 0)
+            type = "checkout.session.completed";
+        else if (strcmp(s.status, "expired") == 0)
+            type = "checkout.session.expired";
+        else
+            type = "checkout.session.open";
+    }
+    j.type = type;
+
+    if (s.mode[0] && strcmp(s.mode, "payment") != 0) {
+        j.act = ACT_NONE; /* subscription mode: not handled here (yet) */
+    } else if (strcmp(type, "checkout.session.completed") == 0) {
+        if (strcmp(ps, "paid") == 0 || strcmp(ps, "no_payment_required") == 0)
+            j.act = ACT_FULFIL;
+        else
+            j.act = ACT_NOTE; /* unpaid: wait for the async events */
+    } else if (strcmp(type, "checkout.session.async_payment_succeeded") ==
+               0) {
+        j.act = strcmp(ps, "unpaid") == 0 ? ACT_NOTE : ACT_FULFIL;
+    } else if (strcmp(type, "checkout.session.async_payment_failed") == 0) {
+        j.act = ACT_FAIL;
+        j.failure_reason = "The payment failed.";
+    } else if (strcmp(type, "checkout.session.expired") == 0) {
+        j.act = ACT_EXPIRE;
+    }
+
+    if (j.act == ACT_FULFIL && s.pi[0] && b->stripe) {
+        /* Card details are a nicety: only worth a call when the order is
+         * ours and not fulfilled yet. Never inside the transaction. */
+        int rc = CD_STORE_NOT_FOUND;
+        if (s.order_id[0])
+            rc = cd_order_get(b, s.order_id, &o);
+        if (rc == CD_STORE_NOT_FOUND && s.id[0])
+            rc = cd_order_by_session(b, s.id, &o);
+        if (rc == CD_STORE_OK && !cd_order_fulfilled(&o))
+            fetch_card(b, s.pi, &c);
+    }
+    return run_job(b, &j, status_out, err);
+}
+
+int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
+                         const char **status_out, struct cd_error *err)
+{
+    const char *id, *type;
+    const json_t *data, *obj;
+    struct session none;
+    struct card nocard;
+    struct job j;
+
+    id = json_string_value(json_object_get(event, "id"));
+    type = json_string_value(json_object_get(event, "type"));
+    data = json_object_get(event, "data");
+    obj = json_object_get(data, "object");
+    if (!json_is_object(event) || !id || strncmp(id, "evt_", 4) != 0 ||
+        strlen(id) >= CD_SID_SZ || !type || !type[0] ||
+        strlen(type) >= EVENT_TYPE_MAX || !json_is_object(obj))
+        return cd_error_set(err, CD_EK_INVALID, "invalid_event", NULL,
+                            "Not a Stripe event (id, type and data.object "
+                            "are required).");
+
+    if (strncmp(type, "checkout.session.", 17) == 0)
+        return cd_fulfil_session(b, id, type, obj, status_out, err);
+
+    /* Anything else: recorded (so a repeat says duplicate), no effect. */
+    memset(&none, 0, sizeof(none));
+    memset(&nocard, 0, sizeof(nocard));
+    memset(&j, 0, sizeof(j));
+    j.event_id = id;
+    j.type = type;
+    j.act = ACT_NONE;
+    j.s = &none;
+    j.c = &nocard;
+    return run_job(b, &j, status_out, err);
+}
+
+int cd_fulfil_event(struct cd_billing *b, const char *body, size_t len,
+                    const char *sig_header, const char **status_out,
+                    struct cd_error *err)
+{
+    enum cd_sig_result sr;
+    json_t *event;
+    json_error_t jerr;
+    int64_t tol = b->cfg.webhook_tolerance > 0 ? b->cfg.webhook_tolerance
+                                               : DEFAULT_TOLERANCE;
+    int rc;
+
+    *status_out = NULL;
+    if (!b->cfg.webhook_secrets[0])
+        return cd_error_set(err, CD_EK_UNAVAILABLE,
+                            "webhook_secret_not_configured", NULL,
+                            "No Stripe webhook secret is configured.");
+    sr = cd_stripe_sig_verify(sig_header, body, len, b->cfg.webhook_secrets,
+                              cd_now(), tol);
+    switch (sr) {
+    case CD_SIG_OK:
+        break;
+    case CD_SIG_NO_SECRET:
+        return cd_error_set(err, CD_EK_UNAVAILABLE,
+                            "webhook_secret_not_configured", NULL,
+                            "No Stripe webhook secret is configured.");
+    case CD_SIG_TIMESTAMP:
+        cd_warn(MOD, "webhook refused: %s", cd_stripe_sig_strerror(sr));
+        return cd_error_set(err, CD_EK_INVALID, "timestamp_out_of_tolerance",
+                            NULL, "%s", cd_stripe_sig_strerror(sr));
+    default:
+        cd_warn(MOD, "webhook refused: %s", cd_stripe_sig_strerror(sr));
+        return cd_error_set(err, CD_EK_INVALID, "invalid_signature", NULL,
+                            "%s", cd_stripe_sig_strerror(sr));
+    }
+
+    event = json_loadb(body, len, 0, &jerr);
+    if (!event)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_json", NULL,
+                            "The event is not valid JSON.");
+    rc = cd_fulfil_event_json(b, event, status_out, err);
+    json_decref(event);
+    return rc;
+}

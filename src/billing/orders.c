@@ -1,0 +1,108 @@
+/*
+ * orders.c - read helpers over the store for orders and payments; see
+ * orders.h.
+ */
+#include "billing/orders.h"
+
+#include <string.h>
+
+struct list_args {
+    const char *account_id;
+    int64_t limit, offset;
+    cd_order_cb ocb;
+    cd_payment_cb pcb;
+    void *arg;
+    int64_t *total;
+};
+
+static int read_orders(struct cd_tx *tx, void *arg)
+{
+    struct list_args *a = arg;
+
+    return cd_store_order_list(tx, a->account_id, a->limit, a->offset, a->ocb,
+                               a->arg, a->total);
+}
+
+static int read_payments(struct cd_tx *tx, void *arg)
+{
+    struct list_args *a = arg;
+
+    return cd_store_payment_list(tx, a->account_id, a->limit, a->offset,
+                                 a->pcb, a->arg, a->total);
+}
+
+int cd_orders_list(struct cd_billing *b, const char *account_id,
+                   int64_t limit, int64_t offset, cd_order_cb cb, void *arg,
+                   int64_t *total)
+{
+    struct list_args a;
+
+    memset(&a, 0, sizeof(a));
+    a.account_id = account_id;
+    a.limit = limit;
+    a.offset = offset;
+    a.ocb = cb;
+    a.arg = arg;
+    a.total = total;
+    return cd_store_read(b->store, read_orders, &a) == CD_STORE_OK
+               ? CD_STORE_OK
+               : CD_STORE_ERROR;
+}
+
+int cd_payments_list(struct cd_billing *b, const char *account_id,
+                     int64_t limit, int64_t offset, cd_payment_cb cb,
+                     void *arg, int64_t *total)
+{
+    struct list_args a;
+
+    memset(&a, 0, sizeof(a));
+    a.account_id = account_id;
+    a.limit = limit;
+    a.offset = offset;
+    a.pcb = cb;
+    a.arg = arg;
+    a.total = total;
+    return cd_store_read(b->store, read_payments, &a) == CD_STORE_OK
+               ? CD_STORE_OK
+               : CD_STORE_ERROR;
+}
+
+struct get_args {
+    const char *key;
+    struct cd_order *out;
+};
+
+static int read_order(struct cd_tx *tx, void *arg)
+{
+    struct get_args *a = arg;
+
+    return cd_store_order_get(tx, a->key, a->out);
+}
+
+static int read_order_by_session(struct cd_tx *tx, void *arg)
+{
+    struct get_args *a = arg;
+
+    return cd_store_order_by_session(tx, a->key, a->out);
+}
+
+int cd_order_get(struct cd_billing *b, const char *order_id,
+                 struct cd_order *out)
+{
+    struct get_args a = {order_id, out};
+
+    return cd_store_read(b->store, read_order, &a);
+}
+
+int cd_order_by_session(struct cd_billing *b, const char *session_id,
+                        struct cd_order *out)
+{
+    struct get_args a = {session_id, out};
+
+    return cd_store_read(b->store, read_order_by_session, &a);
+}
+
+int cd_order_fulfilled(const struct cd_order *o)
+{
+    return o->completed_at != 0 || strcmp(o->status, "completed") == 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * orders.h - reading orders and payments for the API (the account's order
+ * and payment history, the order behind a checkout session). Reads only:
+ * orders are written by checkout.c and fulfil.c.
+ */
+#ifndef CD_BILLING_ORDERS_H
+#define CD_BILLING_ORDERS_H
+
+#include <stdint.h>
+
+#include "billing/billing.h"
+
+/*
+ * The account's orders / payments, newest first, limit/offset paged, on
+ * one read transaction; cb is called per row (records are borrowed for
+ * the call). *total (may be NULL) receives the count of all of them.
+ * Returns CD_STORE_OK or CD_STORE_ERROR.
+ */
+int cd_orders_list(struct cd_billing *b, const char *account_id,
+                   int64_t limit, int64_t offset, cd_order_cb cb, void *arg,
+                   int64_t *total);
+int cd_payments_list(struct cd_billing *b, const char *account_id,
+                     int64_t limit, int64_t offset, cd_payment_cb cb,
+                     void *arg, int64_t *total);
+
+/* The order by id / by Stripe Checkout session id (read transaction).
+ * CD_STORE_OK, CD_STORE_NOT_FOUND or CD_STORE_ERROR. */
+int cd_order_get(struct cd_billing *b, const char *order_id,
+                 struct cd_order *out);
+int cd_order_by_session(struct cd_billing *b, const char *session_id,
+                        struct cd_order *out);
+
+/* Whether the order was ever fulfilled (credits given): it has a
+ * completion time, even if refunded or disputed since. */
+int cd_order_fulfilled(const struct cd_order *o);
+
+#endif

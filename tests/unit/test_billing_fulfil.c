@@ -1,0 +1,591 @@
+/*
+ * test_billing_fulfil.c - Stripe events into effects, against a real
+ * SQLite store in a temp dir and bodies signed like Stripe signs them:
+ * completion credits once (duplicate event, two events for one session),
+ * a bad signature records nothing, an amount mismatch does not credit,
+ * expiry after completion keeps the order completed, unpaid waits for the
+ * async event, the crash window (no session id on the order yet) heals,
+ * another account's session is ignored.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "billing/billing.h"
+#include "billing/fulfil.h"
+#include "billing/orders.h"
+#include "stripe/signature.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define SECRET "whsec_unit_fulfil_secret"
+
+static char tmpdir[256];
+static struct cd_billing bill;
+
+/* ---- fixture helpers ----------------------------------------------------- */
+
+static int job_insert_account(struct cd_tx *tx, void *arg)
+{
+    return cd_store_account_insert(tx, arg);
+}
+
+static int job_insert_order(struct cd_tx *tx, void *arg)
+{
+    return cd_store_order_insert(tx, arg);
+}
+
+static int job_insert_discount(struct cd_tx *tx, void *arg)
+{
+    return cd_store_discount_insert(tx, arg);
+}
+
+static void new_account(char *id_out)
+{
+    struct cd_account a;
+
+    memset(&a, 0, sizeof(a));
+    cd_random_id("acct_", a.id, sizeof(a.id));
+    snprintf(a.email, sizeof(a.email), "%s@example.com", a.id + 5);
+    for (char *p = a.email; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    snprintf(a.password_hash, sizeof(a.password_hash), "x");
+    a.created_at = cd_now();
+    assert_int_equal(cd_store_write(bill.store, job_insert_account, &a), 0);
+    strcpy(id_out, a.id);
+}
+
+/* A pending topup order of amount cents; session may be "" (crash window). */
+static void new_order(const char *account, const char *kind, int64_t amount,
+                      int64_t credits, const char *session, const char *code,
+                      struct cd_order *out)
+{
+    struct cd_order o;
+
+    memset(&o, 0, sizeof(o));
+    cd_random_id("ord_", o.id, sizeof(o.id));
+    strcpy(o.account_id, account);
+    strcpy(o.kind, kind);
+    strcpy(o.status, "pending");
+    o.amount_cents = amount;
+    o.credits = credits;
+    strcpy(o.currency, "usd");
+    strcpy(o.description, "unit order");
+    if (code)
+        strcpy(o.discount_code, code);
+    strcpy(o.stripe_session_id, session);
+    o.created_at = o.updated_at = cd_now();
+    assert_int_equal(cd_store_write(bill.store, job_insert_order, &o), 0);
+    *out = o;
+}
+
+struct acct_read {
+    const char *id;
+    struct cd_account a;
+};
+
+static int read_account(struct cd_tx *tx, void *arg)
+{
+    struct acct_read *r = arg;
+
+    return cd_store_account_get(tx, r->id, &r->a);
+}
+
+static struct cd_account account_now(const char *id)
+{
+    struct acct_read r;
+
+    memset(&r, 0, sizeof(r));
+    r.id = id;
+
+    assert_int_equal(cd_store_read(bill.store, read_account, &r), 0);
+    return r.a;
+}
+
+static int64_t balance_of(const char *id)
+{
+    return account_now(id).balance;
+}
+
+static struct cd_order order_now(const char *id)
+{
+    struct cd_order o;
+
+    assert_int_equal(cd_order_get(&bill, id, &o), CD_STORE_OK);
+    return o;
+}
+
+struct pay_read {
+    const char *order_id;
+    struct cd_payment p;
+};
+
+static int read_payment(struct cd_tx *tx, void *arg)
+{
+    struct pay_read *r = arg;
+
+    return cd_store_payment_by_order(tx, r->order_id, &r->p);
+}
+
+struct disc_read {
+    const char *code;
+    struct cd_discount d;
+};
+
+static int read_discount(struct cd_tx *tx, void *arg)
+{
+    struct disc_read *r = arg;
+
+    return cd_store_discount_get(tx, r->code, &r->d);
+}
+
+/* A checkout.session.* event for order o. */
+static char *session_event(const char *evt_id, const char *type,
+                           const struct cd_order *o, const char *session,
+                           const char *meta_account, int64_t amount,
+                           const char *payment_status, const char *status)
+{
+    json_t *e = json_pack(
+        "{s:s, s:s, s:s, s:I, s:{s:{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s,"
+        " s:s, s:s, s:{s:s, s:s, s:s}}}, s:b, s:s}",
+        "id", evt_id, "object", "event", "api_version", CD_STRIPE_API_VERSION,
+        "created", (json_int_t)cd_now(), "data", "object", "id", session,
+        "object", "checkout.session", "mode", "payment", "status", status,
+        "payment_status", payment_status, "amount_total", (json_int_t)amount,
+        "currency", "usd", "client_reference_id", o->id, "payment_intent",
+        "pi_unit_123", "customer", "cus_unit_123", "metadata", "account_id",
+        meta_account, "order_id", o->id, "kind", o->kind, "livemode", 0,
+        "type", type);
+    char *s;
+
+    assert_non_null(e);
+    s = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return s;
+}
+
+/* Signs body like Stripe and runs it through cd_fulfil_event. */
+static int deliver_at(const char *body, int64_t t, const char **status,
+                      struct cd_error *err)
+{
+    char hdr[128];
+
+    assert_int_equal(
+        cd_stripe_sig_header(SECRET, t, body, strlen(body), hdr, sizeof(hdr)),
+        0);
+    cd_error_clear(err);
+    return cd_fulfil_event(&bill, body, strlen(body), hdr, status, err);
+}
+
+static const char *deliver_ok(const char *body)
+{
+    const char *status = NULL;
+    struct cd_error err;
+
+    if (deliver_at(body, cd_now(), &status, &err) != 0)
+        fail_msg("deliver: %s %s", err.code, err.message);
+    assert_non_null(status);
+    return status;
+}
+
+static void rand_id(const char *prefix, char *out)
+{
+    cd_random_id(prefix, out, 64);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    struct cd_store_config sc;
+    struct cd_error err;
+    char path[300];
+
+    (void)state;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_fulfil_XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
+    memset(&sc, 0, sizeof(sc));
+    sc.path = path;
+    memset(&bill, 0, sizeof(bill));
+    bill.store = cd_store_open(&sc, &err);
+    assert_non_null(bill.store);
+    strcpy(bill.cfg.currency, "usd");
+    strcpy(bill.cfg.webhook_secrets, "whsec_old_one," SECRET);
+    bill.cfg.webhook_tolerance = 300;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    cd_store_close(bill.store);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_completed_credits_once(void **state)
+{
+    char acct[64], sid[64], evt[64];
+    struct cd_order o;
+    struct pay_read pr;
+    struct cd_account a;
+    char *body;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 1000, 1000, sid, NULL, &o);
+    rand_id("evt_", evt);
+    body = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                         1000, "paid", "complete");
+
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 1000);
+    o = order_now(o.id);
+    assert_string_equal(o.status, "completed");
+    assert_true(o.completed_at > 0);
+    assert_string_equal(o.stripe_payment_intent_id, "pi_unit_123");
+
+    memset(&pr, 0, sizeof(pr));
+    pr.order_id = o.id;
+    assert_int_equal(cd_store_read(bill.store, read_payment, &pr), 0);
+    assert_string_equal(pr.p.status, "succeeded");
+    assert_int_equal(pr.p.amount_cents, 1000);
+    assert_string_equal(pr.p.currency, "usd");
+    assert_string_equal(pr.p.stripe_payment_intent_id, "pi_unit_123");
+    assert_true(pr.p.paid_at > 0);
+
+    a = account_now(acct);
+    assert_string_equal(a.stripe_customer_id, "cus_unit_123");
+    assert_int_equal(a.has_saved_payment_method, 1);
+
+    /* The same event again: duplicate, nothing changes. */
+    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    assert_int_equal(balance_of(acct), 1000);
+    free(body);
+}
+
+static void test_two_events_one_session(void **state)
+{
+    char acct[64], sid[64], e1[64], e2[64];
+    struct cd_order o;
+    char *b1, *b2;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "package", 5000, 5500, sid, NULL, &o);
+    rand_id("evt_", e1);
+    rand_id("evt_", e2);
+    b1 = session_event(e1, "checkout.session.completed", &o, sid, acct, 5000,
+                       "paid", "complete");
+    b2 = session_event(e2, "checkout.session.async_payment_succeeded", &o,
+                       sid, acct, 5000, "paid", "complete");
+    /* Either order; the second never credits again. */
+    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 5500);
+    assert_string_equal(order_now(o.id).status, "completed");
+    assert_string_equal(deliver_ok(b1), CD_FULFIL_DUPLICATE);
+    assert_string_equal(deliver_ok(b2), CD_FULFIL_DUPLICATE);
+    assert_int_equal(balance_of(acct), 5500);
+    free(b1);
+    free(b2);
+}
+
+static void test_bad_signature_records_nothing(void **state)
+{
+    char acct[64], sid[64], evt[64], hdr[128];
+    struct cd_order o;
+    const char *status = NULL;
+    struct cd_error err;
+    char *body;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 2000, 2000, sid, NULL, &o);
+    rand_id("evt_", evt);
+    body = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                         2000, "paid", "complete");
+
+    /* Wrong secret. */
+    assert_int_equal(cd_stripe_sig_header("whsec_wrong", cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    assert_int_equal(
+        cd_fulfil_event(&bill, body, strlen(body), hdr, &status, &err), -1);
+    assert_int_equal(err.kind, CD_EK_INVALID);
+    assert_string_equal(err.code, "invalid_signature");
+    /* No header at all. */
+    assert_int_equal(
+        cd_fulfil_event(&bill, body, strlen(body), NULL, &status, &err), -1);
+    assert_string_equal(err.code, "invalid_signature");
+    /* Body changed after signing. */
+    assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    body[strlen(body) - 2] = ' ';
+    assert_int_equal(
+        cd_fulfil_event(&bill, body, strlen(body), hdr, &status, &err), -1);
+    assert_string_equal(err.code, "invalid_signature");
+    free(body);
+    body = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                         2000, "paid", "complete");
+    /* Too old. */
+    assert_int_equal(deliver_at(body, cd_now() - 1000, &status, &err), -1);
+    assert_string_equal(err.code, "timestamp_out_of_tolerance");
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(order_now(o.id).status, "pending");
+
+    /* Nothing was recorded: the real delivery still takes effect. */
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 2000);
+    free(body);
+}
+
+static void test_malformed_and_unconfigured(void **state)
+{
+    const char *status = NULL;
+    struct cd_error err;
+    char saved[sizeof(bill.cfg.webhook_secrets)];
+    const char *bad = "{\"id\":\"evt_1\",";
+    const char *noobj = "{\"id\":\"evt_x1\",\"type\":\"checkout.session."
+                        "completed\",\"data\":{}}";
+
+    (void)state;
+    assert_int_equal(deliver_at(bad, cd_now(), &status, &err), -1);
+    assert_string_equal(err.code, "invalid_json");
+    assert_int_equal(deliver_at(noobj, cd_now(), &status, &err), -1);
+    assert_string_equal(err.code, "invalid_event");
+
+    memcpy(saved, bill.cfg.webhook_secrets, sizeof(saved));
+    bill.cfg.webhook_secrets[0] = '\0';
+    assert_int_equal(deliver_at(noobj, cd_now(), &status, &err), -1);
+    assert_int_equal(err.kind, CD_EK_UNAVAILABLE);
+    assert_string_equal(err.code, "webhook_secret_not_configured");
+    memcpy(bill.cfg.webhook_secrets, saved, sizeof(saved));
+}
+
+static void test_amount_mismatch_not_credited(void **state)
+{
+    char acct[64], sid[64], evt[64];
+    struct cd_order o;
+    char *body;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 3000, 3000, sid, NULL, &o);
+    rand_id("evt_", evt);
+    body = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                         100, "paid", "complete");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(order_now(o.id).status, "pending");
+    free(body);
+}
+
+static void test_expired_after_completed(void **state)
+{
+    char acct[64], sid[64], e1[64], e2[64], sid2[64], e3[64];
+    struct cd_order o, o2;
+    char *b1, *b2, *b3;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "access", 2999, 2999, sid, NULL, &o);
+    rand_id("evt_", e1);
+    rand_id("evt_", e2);
+    b1 = session_event(e1, "checkout.session.completed", &o, sid, acct, 2999,
+                       "paid", "complete");
+    b2 = session_event(e2, "checkout.session.expired", &o, sid, acct, 2999,
+                       "unpaid", "expired");
+    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    o = order_now(o.id);
+    assert_string_equal(o.status, "completed");
+    assert_int_equal(balance_of(acct), 2999);
+
+    /* A pending one expires. */
+    rand_id("cs_test_", sid2);
+    new_order(acct, "topup", 1000, 1000, sid2, NULL, &o2);
+    rand_id("evt_", e3);
+    b3 = session_event(e3, "checkout.session.expired", &o2, sid2, acct, 1000,
+                       "unpaid", "expired");
+    assert_string_equal(deliver_ok(b3), CD_FULFIL_PROCESSED);
+    o2 = order_now(o2.id);
+    assert_string_equal(o2.status, "expired");
+    assert_int_equal(o2.completed_at, 0);
+    assert_int_equal(balance_of(acct), 2999);
+    free(b1);
+    free(b2);
+    free(b3);
+}
+
+static void test_unpaid_then_async(void **state)
+{
+    char acct[64], sid[64], e1[64], e2[64], sid2[64], e3[64];
+    struct cd_order o, o2;
+    char *b1, *b2, *b3;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 4000, 4000, sid, NULL, &o);
+    rand_id("evt_", e1);
+    rand_id("evt_", e2);
+    b1 = session_event(e1, "checkout.session.completed", &o, sid, acct, 4000,
+                       "unpaid", "complete");
+    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(order_now(o.id).status, "pending");
+    b2 = session_event(e2, "checkout.session.async_payment_succeeded", &o,
+                       sid, acct, 4000, "paid", "complete");
+    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 4000);
+
+    /* Async failure: order failed, no credit. */
+    rand_id("cs_test_", sid2);
+    new_order(acct, "topup", 1000, 1000, sid2, NULL, &o2);
+    rand_id("evt_", e3);
+    b3 = session_event(e3, "checkout.session.async_payment_failed", &o2,
+                       sid2, acct, 1000, "unpaid", "complete");
+    assert_string_equal(deliver_ok(b3), CD_FULFIL_PROCESSED);
+    o2 = order_now(o2.id);
+    assert_string_equal(o2.status, "failed");
+    assert_true(o2.failure_reason[0] != '\0');
+    assert_int_equal(balance_of(acct), 4000);
+    free(b1);
+    free(b2);
+    free(b3);
+}
+
+static void test_crash_window_and_foreign(void **state)
+{
+    char acct[64], other[64], sid[64], e1[64], e2[64], e3[64], sid2[64];
+    struct cd_order o;
+    char *b1, *b2, *b3;
+
+    (void)state;
+    new_account(acct);
+    new_account(other);
+    rand_id("cs_test_", sid);
+    /* The session id never reached the order. */
+    new_order(acct, "topup", 1000, 1000, "", NULL, &o);
+
+    /* Metadata naming another account: ignored. */
+    rand_id("evt_", e1);
+    b1 = session_event(e1, "checkout.session.completed", &o, sid, other, 1000,
+                       "paid", "complete");
+    assert_string_equal(deliver_ok(b1), CD_FULFIL_IGNORED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_int_equal(balance_of(other), 0);
+
+    rand_id("evt_", e2);
+    b2 = session_event(e2, "checkout.session.completed", &o, sid, acct, 1000,
+                       "paid", "complete");
+    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    o = order_now(o.id);
+    assert_string_equal(o.stripe_session_id, sid);
+    assert_string_equal(o.status, "completed");
+    assert_int_equal(balance_of(acct), 1000);
+
+    /* A different session claiming the same order: ignored. */
+    rand_id("cs_test_", sid2);
+    rand_id("evt_", e3);
+    b3 = session_event(e3, "checkout.session.completed", &o, sid2, acct, 1000,
+                       "paid", "complete");
+    assert_string_equal(deliver_ok(b3), CD_FULFIL_IGNORED);
+    assert_int_equal(balance_of(acct), 1000);
+    free(b1);
+    free(b2);
+    free(b3);
+}
+
+static void test_discount_counted_once(void **state)
+{
+    char acct[64], sid[64], e1[64], e2[64];
+    struct cd_discount d;
+    struct cd_order o;
+    char *b1, *b2;
+
+    (void)state;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.code, sizeof(d.code), "UNIT%ld", (long)(cd_mono_us() % 100000));
+    d.percent_off = 10;
+    d.active = 1;
+    d.created_at = cd_now();
+    assert_int_equal(cd_store_write(bill.store, job_insert_discount, &d), 0);
+
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "access", 2699, 2699, sid, d.code, &o);
+    rand_id("evt_", e1);
+    rand_id("evt_", e2);
+    b1 = session_event(e1, "checkout.session.completed", &o, sid, acct, 2699,
+                       "paid", "complete");
+    b2 = session_event(e2, "checkout.session.async_payment_succeeded", &o,
+                       sid, acct, 2699, "paid", "complete");
+    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    {
+        struct disc_read r;
+        memset(&r, 0, sizeof(r));
+        r.code = d.code;
+        assert_int_equal(cd_store_read(bill.store, read_discount, &r), 0);
+        assert_int_equal(r.d.times_used, 1);
+    }
+    free(b1);
+    free(b2);
+}
+
+static void test_other_events_ignored(void **state)
+{
+    char evt[64], body[256];
+
+    (void)state;
+    rand_id("evt_", evt);
+    snprintf(body, sizeof(body),
+             "{\"id\":\"%s\",\"object\":\"event\",\"type\":\"plan.created\","
+             "\"data\":{\"object\":{\"id\":\"plan_1\"}}}",
+             evt);
+    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_completed_credits_once),
+        cmocka_unit_test(test_two_events_one_session),
+        cmocka_unit_test(test_bad_signature_records_nothing),
+        cmocka_unit_test(test_malformed_and_unconfigured),
+        cmocka_unit_test(test_amount_mismatch_not_credited),
+        cmocka_unit_test(test_expired_after_completed),
+        cmocka_unit_test(test_unpaid_then_async),
+        cmocka_unit_test(test_crash_window_and_foreign),
+        cmocka_unit_test(test_discount_counted_once),
+        cmocka_unit_test(test_other_events_ignored),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
