@@ -440,13 +440,13 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
     cd_strlcpy(srv->name, c->name ? c->name : "http", sizeof(srv->name));
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(c->max_connections ? c->max_connections : 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(c->timeout_s ? c->timeout_s : 30),
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name,
         MHD_OPTION_END);
     if (!srv->daemon) {
         cd_error_set(err, CD_EK_UNAVAILABLE, "listen_failed", NULL,

@@ -1,0 +1,274 @@
+/*
+ * control.c - the sandbox's test-only control endpoints under /_sandbox/
+ * (listed atop sandbox.c): pay, expire or refund a session without a
+ * browser, flip the delivery test switches, redeliver an event. No auth:
+ * the sandbox listens on loopback only. s->mu is held by the dispatch
+ * function around each handler.
+ */
+#include "sandbox/internal.h"
+
+#include <string.h>
+
+#include "stripe/form.h"
+#include "util/util.h"
+
+/* The body as an object: JSON when it starts with '{', else a form.
+ * New reference, or NULL after replying 400. */
+static json_t *body_params(struct cd_req *r)
+{
+    const char *p = r->body;
+    size_t n = r->body_len;
+    json_t *j;
+
+    while (n > 0 && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    if (n == 0)
+        return json_object();
+    if (*p == '{')
+        j = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
+    else
+        j = cd_form_decode(p, n);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        cd_sandbox_reply_errorf(r, 400, "invalid_request_error", NULL, NULL,
+                                "Invalid body: expected a JSON object or "
+                                "form parameters.");
+        return NULL;
+    }
+    return j;
+}
+
+static const char *str_field(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static json_t *control_session(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    json_t *sess = json_object_get(s->sessions, r->params[0]);
+
+    if (!sess)
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "session",
+                                "No such checkout.session: '%.80s'",
+                                r->params[0]);
+    return sess;
+}
+
+static void reply_obj(struct cd_req *r, const json_t *obj)
+{
+    cd_reply_json(r, 200, json_deep_copy(obj));
+}
+
+static void h_health(struct cd_req *r)
+{
+    cd_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void h_complete(struct cd_req *r)
+{
+    struct cd_sandbox_fail f;
+    struct cd_sandbox_card card;
+    json_t *sess = control_session(r), *p;
+
+    if (!sess || !(p = body_params(r)))
+        return;
+    card.number = str_field(p, "card");
+    if (!card.number)
+        card.number = str_field(p, "number");
+    card.exp = str_field(p, "exp");
+    card.cvc = str_field(p, "cvc");
+    card.email = str_field(p, "email");
+    if (!card.number)
+        card.number = "4242424242424242";
+    if (cd_sandbox_checkout_pay(r->app, sess, &card, &f) != 0)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        reply_obj(r, sess);
+    json_decref(p);
+}
+
+static void h_expire(struct cd_req *r)
+{
+    struct cd_sandbox_fail f;
+    json_t *sess = control_session(r);
+
+    if (!sess)
+        return;
+    cd_sandbox_session_refresh(r->app, sess);
+    if (str_field(sess, "status") &&
+        strcmp(str_field(sess, "status"), "expired") == 0) {
+        /* Already expired (maybe just now, lazily): that is what the
+         * caller wanted. */
+        reply_obj(r, sess);
+        return;
+    }
+    if (cd_sandbox_session_expire(r->app, sess, &f) != 0)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        reply_obj(r, sess);
+}
+
+static void h_refund(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    struct cd_sandbox_fail f;
+    json_t *sess = control_session(r), *p, *pi, *ch, *re, *a;
+    int64_t amount = 0;
+
+    if (!sess || !(p = body_params(r)))
+        return;
+    a = json_object_get(p, "amount");
+    if (json_is_integer(a))
+        amount = json_integer_value(a);
+    else if (json_is_string(a) &&
+             cd_parse_int64(json_string_value(a), 1, CD_AMOUNT_MAX,
+                            &amount) != 0)
+        amount = -1;
+    if (a && amount <= 0) {
+        cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                "parameter_invalid_integer", "amount",
+                                "amount must be a positive integer");
+        goto out;
+    }
+    pi = json_object_get(s->intents, str_field(sess, "payment_intent")
+                                         ? str_field(sess, "payment_intent")
+                                         : "");
+    ch = json_object_get(s->charges, pi && str_field(pi, "latest_charge")
+                                         ? str_field(pi, "latest_charge")
+                                         : "");
+    if (!ch) {
+        cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                "charge_not_found", NULL,
+                                "This Checkout Session has no charge to "
+                                "refund.");
+        goto out;
+    }
+    re = cd_sandbox_refund(s, ch, amount, str_field(p, "reason"), NULL, &f);
+    if (!re)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        reply_obj(r, re);
+out:
+    json_decref(p);
+}
+
+static void h_pi_confirm(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    struct cd_sandbox_fail f;
+    struct cd_sandbox_card card;
+    json_t *pi = json_object_get(s->intents, r->params[0]), *p;
+
+    if (!pi) {
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "intent",
+                                "No such payment_intent: '%.80s'",
+                                r->params[0]);
+        return;
+    }
+    if (!(p = body_params(r)))
+        return;
+    card.number = str_field(p, "card");
+    if (!card.number)
+        card.number = "4242424242424242";
+    card.exp = str_field(p, "exp");
+    card.cvc = str_field(p, "cvc");
+    card.email = str_field(p, "email");
+    if (cd_sandbox_pi_pay_card(s, pi, &card, &f) != 0)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        reply_obj(r, pi);
+    json_decref(p);
+}
+
+static void h_config_get(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+
+    cd_reply_json(r, 200, cd_sandbox_deliverer_stats(s->dlv));
+}
+
+static void h_config_set(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    json_t *p = body_params(r), *v;
+    long delay = -1;
+    int dups = -1, shuffle = -1;
+
+    if (!p)
+        return;
+    if ((v = json_object_get(p, "delivery_delay_ms")) != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > 3600 * 1000) {
+            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                    "parameter_invalid_integer",
+                                    "delivery_delay_ms",
+                                    "delivery_delay_ms must be 0..3600000");
+            goto out;
+        }
+        delay = (long)json_integer_value(v);
+    }
+    if ((v = json_object_get(p, "duplicate_deliveries")) != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > 10) {
+            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                    "parameter_invalid_integer",
+                                    "duplicate_deliveries",
+                                    "duplicate_deliveries must be 1..10");
+            goto out;
+        }
+        dups = (int)json_integer_value(v);
+    }
+    if ((v = json_object_get(p, "shuffle")) != NULL) {
+        if (!json_is_boolean(v)) {
+            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                    "parameter_invalid_boolean", "shuffle",
+                                    "shuffle must be true or false");
+            goto out;
+        }
+        shuffle = json_is_true(v);
+    }
+    cd_sandbox_deliverer_configure(s->dlv, delay, dups, shuffle);
+    cd_reply_json(r, 200, cd_sandbox_deliverer_stats(s->dlv));
+out:
+    json_decref(p);
+}
+
+static void h_redeliver(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    json_t *ev = json_object_get(s->events, r->params[0]);
+
+    if (!ev) {
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "id",
+                                "No such event: '%.80s'", r->params[0]);
+        return;
+    }
+    if (!s->webhook_url) {
+        cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                "no_webhook_url", NULL,
+                                "No webhook url is configured.");
+        return;
+    }
+    cd_sandbox_deliver_event(s, ev);
+    cd_reply_json(r, 200, json_pack("{s:s, s:b}", "id", r->params[0],
+                                    "queued", 1));
+}
+
+const struct cd_route cd_sandbox_control_routes[] = {
+    {"GET", "/_sandbox/health", h_health, 0, 0},
+    {"POST", "/_sandbox/checkout/{}/complete", h_complete, 0, 0},
+    {"POST", "/_sandbox/checkout/{}/expire", h_expire, 0, 0},
+    {"POST", "/_sandbox/checkout/{}/refund", h_refund, 0, 0},
+    {"POST", "/_sandbox/payment_intents/{}/confirm", h_pi_confirm, 0, 0},
+    {"GET", "/_sandbox/config", h_config_get, 0, 0},
+    {"POST", "/_sandbox/config", h_config_set, 0, 0},
+    {"POST", "/_sandbox/events/{}/redeliver", h_redeliver, 0, 0},
+};
+const size_t cd_sandbox_control_nroutes =
+    CD_ARRAY_LEN(cd_sandbox_control_routes);

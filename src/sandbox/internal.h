@@ -1,0 +1,204 @@
+/*
+ * internal.h - what the sandbox's files share (not a public API; see
+ * sandbox.h for that).
+ *
+ * Locking: one mutex (s->mu) guards all state. The dispatch function in
+ * sandbox.c takes it around every handler, so handlers and everything
+ * they call run with it held and never lock it themselves. The delivery
+ * thread has its own queue lock; the lock order is s->mu, then the queue
+ * lock, and the delivery thread never holds its queue lock while it takes
+ * s->mu.
+ */
+#ifndef CD_SANDBOX_INTERNAL_H
+#define CD_SANDBOX_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/server.h"
+#include "sandbox/sandbox.h"
+
+#define CD_SANDBOX_API_VERSION "2026-07-29.dahlia"
+#define CD_SANDBOX_IDEM_MAX 100000          /* remembered Idempotency-Keys */
+#define CD_SANDBOX_IDEM_TTL (24 * 3600)     /* seconds */
+#define CD_SANDBOX_OBJECTS_MAX 1000000      /* per kind, a memory bound */
+
+/* Route flags, read by the dispatch function. */
+#define CD_SANDBOX_F_AUTH 1u /* needs an sk_test_ key (the /v1 API) */
+#define CD_SANDBOX_F_IDEM 2u /* POST honouring Idempotency-Key */
+
+struct cd_sandbox_idem {
+    char *key;       /* owned; NULL: free slot */
+    char hash[65];   /* sha256 of method, path and raw body */
+    int status;
+    char *body;      /* owned */
+    size_t len;
+    int64_t created;
+};
+
+struct cd_sandbox_deliverer;
+
+struct cd_sandbox {
+    char *listen;
+    char *webhook_url;
+    char *webhook_secret;
+    char *public_url; /* no trailing '/' */
+    struct cd_http_server *http;
+    struct cd_route *routes;
+    int port;
+
+    pthread_mutex_t mu;
+    /* id -> object (new references held by the maps). jansson objects
+     * keep insertion order, which the list endpoints rely on. */
+    json_t *customers, *sessions, *intents, *charges, *pms, *refunds, *events;
+    json_t *priv;      /* session id -> sandbox-private session data */
+    json_t *delivered; /* event id -> true once a delivery got a 2xx */
+
+    json_t *idem_index; /* key -> slot (integer) */
+    struct cd_sandbox_idem *idem; /* ring of CD_SANDBOX_IDEM_MAX */
+    size_t idem_next;
+
+    /* The request being handled (valid while s->mu is held by dispatch);
+     * copied into each event's "request". */
+    char cur_request_id[64];
+    const char *cur_idem_key;
+
+    struct cd_sandbox_deliverer *dlv;
+};
+
+/* A failed card payment or request, in Stripe's error terms. */
+struct cd_sandbox_fail {
+    int status;            /* 402 card_error, 400, 404 */
+    char type[32];         /* "card_error", "invalid_request_error" */
+    char code[48];
+    char decline_code[48]; /* "" when none */
+    char param[96];        /* "" when none */
+    char message[512];
+};
+
+/* What the payer entered (any field may be NULL). */
+struct cd_sandbox_card {
+    const char *number;
+    const char *exp;   /* "MM/YY", "MM / YY", "MM/YYYY" */
+    const char *cvc;
+    const char *email;
+};
+
+/* ---- state.c ---- */
+
+/* A new id: prefix + 24 base62 characters. out holds >= 64 bytes. */
+void cd_sandbox_new_id(const char *prefix, char *out, size_t outsz);
+/* The object with this id, by its prefix; borrowed, or NULL. */
+json_t *cd_sandbox_lookup(struct cd_sandbox *s, const char *id);
+/* Stores obj (steals) under its "id" in map. 0, or -1 when full. */
+int cd_sandbox_store(json_t *map, json_t *obj);
+/* A deep copy of obj with the expand[] paths (a JSON array of strings,
+ * may be NULL) expanded. New reference, or NULL with f filled (400). */
+json_t *cd_sandbox_render(struct cd_sandbox *s, const json_t *obj,
+                          const json_t *expand, struct cd_sandbox_fail *f);
+/* Stripe's error body {"error":{...}} for f (new reference). */
+json_t *cd_sandbox_fail_json(const struct cd_sandbox_fail *f);
+/* Fills f; returns -1. */
+int cd_sandbox_fail_set(struct cd_sandbox_fail *f, int status,
+                        const char *type, const char *code,
+                        const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* Replies with Stripe's error shape. */
+void cd_sandbox_reply_fail(struct cd_req *r, const struct cd_sandbox_fail *f);
+void cd_sandbox_reply_errorf(struct cd_req *r, int status, const char *type,
+                             const char *code, const char *param,
+                             const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* Records an event over a snapshot of obj (borrowed) and queues its
+ * delivery. */
+void cd_sandbox_emit(struct cd_sandbox *s, const char *type,
+                     const json_t *obj);
+/* Queues (another) delivery of a recorded event. */
+void cd_sandbox_deliver_event(struct cd_sandbox *s, const json_t *event);
+
+/* Creates a customer from already validated fields (borrowed strings,
+ * may be NULL; metadata borrowed, may be NULL). Borrowed result, or NULL
+ * when the store is full. Emits customer.created. */
+json_t *cd_sandbox_customer_create(struct cd_sandbox *s, const char *email,
+                                   const char *name, const char *description,
+                                   const json_t *metadata);
+
+/* Expires the session if its expires_at has passed (lazily). */
+void cd_sandbox_session_refresh(struct cd_sandbox *s, json_t *session);
+/* Expires an open session (+ checkout.session.expired). 0, or -1 with f
+ * filled (400) when it is not open. */
+int cd_sandbox_session_expire(struct cd_sandbox *s, json_t *session,
+                              struct cd_sandbox_fail *f);
+/* Pays an open session with a test card: 0 on success (the session is
+ * complete, objects and events created), -1 with f filled otherwise
+ * (402 card_error for a decline; 400 when not open or bad input). */
+int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
+                            const struct cd_sandbox_card *card,
+                            struct cd_sandbox_fail *f);
+/* A new PaymentIntent in requires_payment_method (borrowed; NULL when
+ * full). metadata is stolen (NULL: {}); other strings may be NULL. */
+json_t *cd_sandbox_pi_create(struct cd_sandbox *s, int64_t amount,
+                             const char *currency, const char *cus_id,
+                             json_t *metadata, const char *sfu,
+                             const char *description);
+/* Confirms pi with a PaymentMethod id or a Stripe test token
+ * (pm_card_visa, pm_card_visa_chargeDeclined, ...): 0 when it succeeded
+ * (charge + events), else -1 with f filled: 402 card_error after a
+ * decline (pi back to requires_payment_method with last_payment_error,
+ * charge.failed + payment_intent.payment_failed emitted), 400 for bad
+ * state or parameters. */
+int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi,
+                          const char *pm_id, int off_session,
+                          struct cd_sandbox_fail *f);
+/* Pays pi with a card typed by a payer (what Stripe.js would do with the
+ * client secret); like cd_sandbox_pi_confirm. */
+int cd_sandbox_pi_pay_card(struct cd_sandbox *s, json_t *pi,
+                           const struct cd_sandbox_card *card,
+                           struct cd_sandbox_fail *f);
+/* The line items list object of a session (new reference). */
+json_t *cd_sandbox_session_line_items(struct cd_sandbox *s,
+                                      const json_t *session);
+/* Refunds amount (<= 0: all that is left) of a charge; returns the new
+ * refund (borrowed) or NULL with f filled. Emits refund.created and
+ * charge.refunded. */
+json_t *cd_sandbox_refund(struct cd_sandbox *s, json_t *charge,
+                          int64_t amount, const char *reason,
+                          const json_t *metadata, struct cd_sandbox_fail *f);
+/* Expires every open session past its expires_at (takes s->mu). */
+void cd_sandbox_sweep(struct cd_sandbox *s);
+
+/* ---- api.c, page.c, control.c: their route tables ---- */
+extern const struct cd_route cd_sandbox_api_routes[];
+extern const size_t cd_sandbox_api_nroutes;
+extern const struct cd_route cd_sandbox_page_routes[];
+extern const size_t cd_sandbox_page_nroutes;
+extern const struct cd_route cd_sandbox_control_routes[];
+extern const size_t cd_sandbox_control_nroutes;
+
+/* ---- deliver.c ---- */
+
+/* on_result is called (without any lock held) after each delivery's final
+ * outcome; tick about once a second. Both get arg. */
+struct cd_sandbox_deliverer *
+cd_sandbox_deliverer_start(const char *url, const char *secret,
+                           long delay_ms, void (*tick)(void *arg),
+                           void (*on_result)(void *arg, const char *evt_id,
+                                             int ok),
+                           void *arg, struct cd_error *err);
+/* Queues body (copied) for delivery as event evt_id; a no-op without a
+ * webhook url. Honours the duplicates switch. */
+void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
+                                  const char *evt_id, const char *body);
+/* Test switches; a negative value leaves a switch unchanged. */
+void cd_sandbox_deliverer_configure(struct cd_sandbox_deliverer *d,
+                                    long delay_ms, int duplicates,
+                                    int shuffle);
+/* {"webhook_url"?,"delivery_delay_ms","duplicate_deliveries","shuffle",
+ *  "pending","attempts","delivered","failed"} (new reference). */
+json_t *cd_sandbox_deliverer_stats(struct cd_sandbox_deliverer *d);
+void cd_sandbox_deliverer_stop(struct cd_sandbox_deliverer *d);
+
+#endif
