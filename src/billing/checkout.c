@@ -260,7 +260,7 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
     if (strcmp(kind, "topup") == 0) {
         const struct cd_billing_config *c = &b->cfg;
         int64_t a = req->amount_cents;
-        char n[40];
+        char n[48];
         if (a <= 0 || a > CD_AMOUNT_MAX || a < c->topup_min_cents ||
             a > c->topup_max_cents ||
             (c->topup_step_cents > 0 && a % c->topup_step_cents != 0))

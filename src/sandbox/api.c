@@ -579,7 +579,7 @@ static void h_session_create(struct cd_req *r)
     json_t *p = post_params(r), *items = NULL, *pid, *sess, *priv, *md;
     const char *mode, *success, *cancel, *cus, *creation, *cemail, *crid,
         *sfu = NULL;
-    int64_t total, expires_at = cd_now() + 24 * 3600, now = cd_now();
+    int64_t total = 0, expires_at = cd_now() + 24 * 3600, now = cd_now();
     int present;
     char currency[4], id[96], url[1024];
 

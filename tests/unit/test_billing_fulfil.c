@@ -54,7 +54,7 @@ static void new_account(char *id_out)
 
     memset(&a, 0, sizeof(a));
     cd_random_id("acct_", a.id, sizeof(a.id));
-    snprintf(a.email, sizeof(a.email), "%s@example.com", a.id + 5);
+    snprintf(a.email, sizeof(a.email), "%.40s@example.com", a.id + 5);
     for (char *p = a.email; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
