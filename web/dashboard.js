@@ -1,0 +1,51 @@
+// Dashboard: the balance (GET /v1/balance) and the ten most recent ledger
+// transactions (GET /v1/transactions?limit=10).
+import { api, requireLogin, mountHeader, h, formatCredits, humanize, timeEl, showAlert } from '/app.js';
+
+function signed(n) {
+    return (n > 0 ? '+' : '') + formatCredits(n);
+}
+
+function txnRow(t) {
+    return h('tr', null,
+        h('td', { 'data-label': 'Date' }, timeEl(t.created_at)),
+        h('td', { 'data-label': 'Description' }, t.description || humanize(t.kind)),
+        h('td', { 'data-label': 'Credits', class: 'num' + (t.amount > 0 ? ' positive' : '') }, signed(t.amount)),
+        h('td', { 'data-label': 'Balance after', class: 'num' }, formatCredits(t.balance_after)));
+}
+
+async function loadBalance(errorEl) {
+    const amountEl = document.getElementById('balance-amount');
+    try {
+        const b = await api('GET', '/v1/balance');
+        amountEl.textContent = b.balance_display;
+        document.getElementById('balance-credits').textContent =
+            `${formatCredits(b.balance)} ${b.balance === 1 ? 'credit' : 'credits'}`;
+    } catch (err) {
+        amountEl.textContent = '—';
+        showAlert(errorEl, err.message);
+    }
+}
+
+async function loadTransactions(errorEl) {
+    const body = document.getElementById('txn-rows');
+    try {
+        const list = await api('GET', '/v1/transactions?limit=10');
+        const rows = (list && Array.isArray(list.data)) ? list.data : [];
+        body.replaceChildren(...(rows.length
+            ? rows.map(txnRow)
+            : [h('tr', null, h('td', { colspan: 4, class: 'empty' }, 'No transactions yet. Buy credits to get started.'))]));
+    } catch (err) {
+        body.replaceChildren();
+        showAlert(errorEl, err.message);
+    } finally {
+        body.removeAttribute('aria-busy');
+    }
+}
+
+if (requireLogin()) {
+    mountHeader('/dashboard');
+    const errorEl = document.getElementById('page-error');
+    loadBalance(errorEl);
+    loadTransactions(errorEl);
+}
