@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 
 #include "api/api.h"
+#include "billing/accounts.h"
 #include "config.h"
 #include "http/server.h"
 #include "sandbox/sandbox.h"
@@ -320,6 +321,10 @@ int main(int argc, char **argv)
     }
     cd_log_threshold = cfg.log_level;
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (cd_accounts_init() != 0) {
+        fprintf(stderr, "creditd: libsodium failed to initialise\n");
+        return 1;
+    }
     if (strcmp(cmd, "serve") == 0)
         rc = cmd_serve(&cfg);
     else if (strcmp(cmd, "demo") == 0)

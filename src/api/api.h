@@ -42,6 +42,13 @@ struct cd_api_ctx {
     int has_account;            /* account is valid */
     struct cd_account account;  /* the account in scope */
     char token_hash[65];        /* for CD_ROUTE_TOKEN routes */
+    /* The request's Idempotency-Key on a CD_ROUTE_IDEMPOTENT route, or
+     * NULL; idem_scope is the caller's scope for it ("server",
+     * "server:acct_...", "acct_..." or "public"). Handlers key their
+     * effects with both (ledger ref "idem:<scope>:<key>"), so even a crash
+     * between the effect and the key's completion never repeats it. */
+    const char *idem_key;
+    char idem_scope[CD_IDEM_SCOPE_SZ];
 };
 
 struct cd_api_ctx *cd_api_ctx(struct cd_req *req);

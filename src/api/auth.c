@@ -1,0 +1,112 @@
+/*
+ * auth.c - POST /v1/auth/signup, /v1/auth/login and /v1/auth/logout.
+ * Tokens go to the client once, in the reply, and are wiped from memory
+ * here afterwards; passwords are never logged or echoed.
+ */
+#include <sodium.h>
+#include <string.h>
+
+#include "api/core.h"
+#include "billing/accounts.h"
+
+/* Reads {"email","password"}; replies 400 and returns -1 on bad types. */
+static int credentials(struct cd_req *req, json_t *body, const char **email,
+                       const char **password, size_t *password_len)
+{
+    json_t *e = json_object_get(body, "email");
+    json_t *p = json_object_get(body, "password");
+
+    if (!e || json_is_null(e)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "missing_param", "email",
+                        "email is required");
+        return -1;
+    }
+    if (!json_is_string(e) || json_string_length(e) > CD_EMAIL_MAX) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_email", "email",
+                        "email address is not valid");
+        return -1;
+    }
+    if (!p || json_is_null(p)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "missing_param", "password",
+                        "password is required");
+        return -1;
+    }
+    if (!json_is_string(p)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "password",
+                        "password must be a string");
+        return -1;
+    }
+    *email = json_string_value(e);
+    if (strlen(*email) != json_string_length(e)) { /* embedded NUL */
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_email", "email",
+                        "email address is not valid");
+        return -1;
+    }
+    *password = json_string_value(p);
+    *password_len = json_string_length(p);
+    return 0;
+}
+
+static void reply_session(struct cd_req *req, int status,
+                          const struct cd_account *a, char *token)
+{
+    cd_reply_json(req, status,
+                  json_pack("{s:o, s:s}", "account", cd_api_account_json(a),
+                            "token", token));
+    sodium_memzero(token, CD_TOKEN_SZ);
+}
+
+void cd_api_signup(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    json_t *body = cd_api_body(req);
+    const char *email, *password;
+    size_t plen;
+    struct cd_account a;
+    struct cd_error err;
+    char token[CD_TOKEN_SZ];
+
+    if (!body)
+        return;
+    if (credentials(req, body, &email, &password, &plen) == 0) {
+        if (cd_account_signup(b, email, password, plen, &a, token, &err) != 0)
+            cd_reply_error(req, &err);
+        else
+            reply_session(req, 201, &a, token);
+    }
+    json_decref(body);
+}
+
+void cd_api_login(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    json_t *body = cd_api_body(req);
+    const char *email, *password;
+    size_t plen;
+    struct cd_account a;
+    struct cd_error err;
+    char token[CD_TOKEN_SZ];
+
+    if (!body)
+        return;
+    if (credentials(req, body, &email, &password, &plen) == 0) {
+        if (cd_account_login(b, email, password, plen, &a, token, &err) != 0)
+            cd_reply_error(req, &err);
+        else
+            reply_session(req, 200, &a, token);
+    }
+    json_decref(body);
+}
+
+void cd_api_logout(struct cd_req *req)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    struct cd_error err;
+
+    if (cd_account_logout(cd_api_app(req)->billing, ctx->token_hash, &err) !=
+        0) {
+        cd_reply_error(req, &err);
+        return;
+    }
+    cd_reply_json(req, 204, NULL);
+}

@@ -1,0 +1,47 @@
+/*
+ * core.c - the core route table: health, config, auth, account, credits,
+ * discounts and admin. Checkout, orders, payments and the Stripe webhook
+ * are in cd_api_routes_checkout (checkout.c); routes.c joins both.
+ */
+#include "api/core.h"
+#include "util/util.h"
+
+#define R(m, p, h, f) {m, p, h, f, 0}
+
+const struct cd_route cd_api_routes_core[] = {
+    R("GET", "/healthz", cd_api_healthz, CD_ROUTE_PUBLIC),
+    R("GET", "/readyz", cd_api_readyz, CD_ROUTE_PUBLIC),
+    R("GET", "/v1/config", cd_api_config, CD_ROUTE_PUBLIC),
+
+    /* Signup and login are not replayed: their reply holds a bearer token,
+     * and tokens are stored only as hashes. A retried signup gets 409
+     * email_taken and the client logs in. */
+    R("POST", "/v1/auth/signup", cd_api_signup, CD_ROUTE_PUBLIC),
+    R("POST", "/v1/auth/login", cd_api_login, CD_ROUTE_PUBLIC),
+    R("POST", "/v1/auth/logout", cd_api_logout, CD_ROUTE_TOKEN),
+
+    R("GET", "/v1/account", cd_api_account_get, CD_ROUTE_ACCOUNT),
+    R("GET", "/v1/balance", cd_api_balance, CD_ROUTE_ACCOUNT),
+    R("GET", "/v1/transactions", cd_api_transactions, CD_ROUTE_ACCOUNT),
+    R("POST", "/v1/debits", cd_api_debit,
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT),
+    R("POST", "/v1/grants", cd_api_grant,
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT),
+    R("POST", "/v1/discounts/validate", cd_api_discount_validate,
+      CD_ROUTE_ACCOUNT),
+
+    R("GET", "/v1/admin/pricing", cd_api_admin_pricing_get, CD_ROUTE_ADMIN),
+    R("PUT", "/v1/admin/pricing", cd_api_admin_pricing_put, CD_ROUTE_ADMIN),
+    R("POST", "/v1/admin/discount_codes", cd_api_admin_discount_create,
+      CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT),
+    R("GET", "/v1/admin/discount_codes", cd_api_admin_discount_list,
+      CD_ROUTE_ADMIN),
+    R("POST", "/v1/admin/discount_codes/{}/deactivate",
+      cd_api_admin_discount_deactivate, CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT),
+    R("GET", "/v1/admin/accounts", cd_api_admin_accounts, CD_ROUTE_ADMIN),
+    R("GET", "/v1/admin/accounts/{}", cd_api_admin_account, CD_ROUTE_ADMIN),
+    R("GET", "/v1/admin/ledger/verify", cd_api_admin_ledger_verify,
+      CD_ROUTE_ADMIN),
+};
+
+const size_t cd_api_routes_core_count = CD_ARRAY_LEN(cd_api_routes_core);

@@ -1,0 +1,153 @@
+/*
+ * credits.c - the account's own resources: GET /v1/account, /v1/balance,
+ * /v1/transactions, POST /v1/discounts/validate, and the server-key-only
+ * POST /v1/debits and /v1/grants.
+ */
+#include <string.h>
+
+#include "api/core.h"
+#include "billing/discounts.h"
+#include "billing/ledger_ops.h"
+#include "util/util.h"
+
+void cd_api_account_get(struct cd_req *req)
+{
+    cd_reply_json(req, 200, cd_api_account_json(&cd_api_ctx(req)->account));
+}
+
+void cd_api_balance(struct cd_req *req)
+{
+    struct cd_app *app = cd_api_app(req);
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    const char *cur = app->billing->cfg.currency[0]
+                          ? app->billing->cfg.currency
+                          : "usd";
+    struct cd_error err;
+    int64_t balance;
+    char disp[64];
+
+    if (cd_ledger_balance(app->billing, ctx->account.id, &balance, &err) !=
+        0) {
+        cd_reply_error(req, &err);
+        return;
+    }
+    cd_reply_json(req, 200,
+                  json_pack("{s:I, s:s, s:s}", "balance", (json_int_t)balance,
+                            "balance_display",
+                            cd_money_display(balance, cur, disp, sizeof(disp)),
+                            "currency", cur));
+}
+
+json_t *cd_api_txn_json(const struct cd_ledger_entry *e)
+{
+    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}", "id", e->id,
+                     "amount", (json_int_t)e->amount, "balance_after",
+                     (json_int_t)e->balance_after, "kind", e->kind,
+                     "description", e->description, "order_id",
+                     cd_api_str_or_null(e->order_id), "created_at",
+                     cd_api_time(e->created_at));
+}
+
+static int txn_cb(const struct cd_ledger_entry *e, void *arg)
+{
+    json_array_append_new(arg, cd_api_txn_json(e));
+    return 0;
+}
+
+void cd_api_transactions(struct cd_req *req)
+{
+    struct cd_app *app = cd_api_app(req);
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    int64_t limit, offset, total = 0;
+    struct cd_error err;
+    json_t *data;
+
+    if (cd_api_paging(req, 20, &limit, &offset) != 0)
+        return;
+    data = json_array();
+    if (cd_ledger_list(app->billing, ctx->account.id, limit, offset, txn_cb,
+                       data, &total, &err) != 0) {
+        json_decref(data);
+        cd_reply_error(req, &err);
+        return;
+    }
+    cd_reply_json(req, 200, cd_api_list(data, total, limit, offset));
+}
+
+/* POST /v1/debits and /v1/grants. */
+static void ledger_op(struct cd_req *req, int debit)
+{
+    struct cd_app *app = cd_api_app(req);
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    struct cd_ledger_op op;
+    struct cd_ledger_entry e;
+    struct cd_error err;
+    json_t *body = cd_api_body(req);
+    int replayed, rc;
+
+    if (!body)
+        return;
+    memset(&op, 0, sizeof(op));
+    op.account_id = ctx->account.id;
+    if (cd_api_amount(req, body, "amount", &op.amount) != 0 ||
+        cd_api_string(req, body, "description", CD_LEDGER_DESC_MAX,
+                      &op.description) != 0 ||
+        (debit && cd_api_bool(req, body, "allow_negative", 0,
+                              &op.allow_negative) != 0))
+        goto out;
+    if (ctx->idem_key) {
+        op.idem_scope = ctx->idem_scope;
+        op.idem_key = ctx->idem_key;
+    }
+    rc = debit ? cd_ledger_debit(app->billing, &op, &e, &replayed, &err)
+               : cd_ledger_grant(app->billing, &op, &e, &replayed, &err);
+    if (rc != 0) {
+        cd_reply_error(req, &err);
+        goto out;
+    }
+    cd_reply_json(req, 201,
+                  json_pack("{s:s, s:I}", "transaction_id", e.id, "balance",
+                            (json_int_t)e.balance_after));
+out:
+    json_decref(body);
+}
+
+void cd_api_debit(struct cd_req *req)
+{
+    ledger_op(req, 1);
+}
+
+void cd_api_grant(struct cd_req *req)
+{
+    ledger_op(req, 0);
+}
+
+void cd_api_discount_validate(struct cd_req *req)
+{
+    struct cd_app *app = cd_api_app(req);
+    struct cd_discount_quote q;
+    struct cd_error err;
+    const char *code, *kind, *package_id;
+    json_t *body = cd_api_body(req);
+
+    if (!body)
+        return;
+    if (cd_api_string_req(req, body, "code", 256, &code) != 0 ||
+        cd_api_string(req, body, "kind", 32, &kind) != 0 ||
+        cd_api_string(req, body, "package_id", CD_ID_SZ - 1, &package_id) !=
+            0)
+        goto out;
+    if (cd_discount_validate(app->billing, code, kind, package_id, &q,
+                             &err) != 0) {
+        cd_reply_error(req, &err);
+        goto out;
+    }
+    cd_reply_json(req, 200,
+                  json_pack("{s:b, s:I, s:I, s:I, s:o}", "valid", q.valid,
+                            "base_cents", (json_int_t)q.base_cents,
+                            "discount_cents", (json_int_t)q.discount_cents,
+                            "final_cents", (json_int_t)q.final_cents, "error",
+                            q.error ? json_string(q.error) : json_null()));
+out:
+    json_decref(body);
+}

@@ -1,0 +1,196 @@
+/*
+ * helpers.c - what every handler shares: reading JSON bodies, amounts,
+ * strings, booleans and paging parameters (each replying 400 itself on bad
+ * input), and the JSON shapes that several resources return.
+ */
+#include <string.h>
+
+#include "api/api.h"
+#include "util/util.h"
+
+#define CD_API_OFFSET_MAX INT64_C(1000000000)
+
+struct cd_api_ctx *cd_api_ctx(struct cd_req *req)
+{
+    return req->ctx;
+}
+
+struct cd_app *cd_api_app(struct cd_req *req)
+{
+    return req->app;
+}
+
+json_t *cd_api_body(struct cd_req *req)
+{
+    json_error_t jerr;
+    json_t *body;
+
+    if (!req->body || req->body_len == 0) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_json", NULL,
+                        "the request body must be a JSON object");
+        return NULL;
+    }
+    body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+                      &jerr);
+    if (!body) {
+        /* An integer literal past int64 is an out-of-range amount. */
+        if (strstr(jerr.text, "too big"))
+            cd_reply_errorf(req, CD_EK_INVALID, "invalid_amount", NULL,
+                            "a number in the request is out of range");
+        else
+            cd_reply_errorf(req, CD_EK_INVALID, "invalid_json", NULL,
+                            "the request body is not valid JSON");
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_json", NULL,
+                        "the request body must be a JSON object");
+        return NULL;
+    }
+    return body;
+}
+
+int cd_api_amount(struct cd_req *req, json_t *body, const char *key,
+                  int64_t *out)
+{
+    json_t *v = json_object_get(body, key);
+    json_int_t n;
+
+    /* json_is_integer: 1.5, 10.0 and 1e3 are reals, refused. */
+    if (!v || !json_is_integer(v)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_amount", key,
+                        "%s must be an integer from 1 to 10^12", key);
+        return -1;
+    }
+    n = json_integer_value(v);
+    if (n < 1 || n > CD_AMOUNT_MAX) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_amount", key,
+                        "%s must be an integer from 1 to 10^12", key);
+        return -1;
+    }
+    *out = (int64_t)n;
+    return 0;
+}
+
+int cd_api_string(struct cd_req *req, json_t *body, const char *key,
+                  size_t max, const char **out)
+{
+    json_t *v = json_object_get(body, key);
+    const char *s;
+    size_t n;
+
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", key,
+                        "%s must be a string", key);
+        return -1;
+    }
+    s = json_string_value(v);
+    n = json_string_length(v);
+    if (n > max) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", key,
+                        "%s is longer than %zu bytes", key, max);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", key,
+                            "%s contains a control character", key);
+            return -1;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+int cd_api_string_req(struct cd_req *req, json_t *body, const char *key,
+                      size_t max, const char **out)
+{
+    if (cd_api_string(req, body, key, max, out) != 0)
+        return -1;
+    if (!*out) {
+        cd_reply_errorf(req, CD_EK_INVALID, "missing_param", key,
+                        "%s is required", key);
+        return -1;
+    }
+    return 0;
+}
+
+int cd_api_bool(struct cd_req *req, json_t *body, const char *key, int dflt,
+                int *out)
+{
+    json_t *v = json_object_get(body, key);
+
+    if (!v || json_is_null(v)) {
+        *out = dflt;
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", key,
+                        "%s must be true or false", key);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int cd_api_paging(struct cd_req *req, int64_t dflt, int64_t *limit,
+                  int64_t *offset)
+{
+    const char *l = cd_req_query(req, "limit");
+    const char *o = cd_req_query(req, "offset");
+
+    *limit = dflt;
+    *offset = 0;
+    if (l && cd_parse_int64(l, 1, 100, limit) != 0) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "limit",
+                        "limit must be an integer from 1 to 100");
+        return -1;
+    }
+    if (o && cd_parse_int64(o, 0, CD_API_OFFSET_MAX, offset) != 0) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "offset",
+                        "offset must be a non-negative integer");
+        return -1;
+    }
+    return 0;
+}
+
+json_t *cd_api_list(json_t *data, int64_t total, int64_t limit,
+                    int64_t offset)
+{
+    return json_pack("{s:o, s:I, s:I, s:I}", "data",
+                     data ? data : json_array(), "total", (json_int_t)total,
+                     "limit", (json_int_t)limit, "offset",
+                     (json_int_t)offset);
+}
+
+json_t *cd_api_time(int64_t t)
+{
+    char buf[21];
+
+    if (t == 0)
+        return json_null();
+    cd_time_rfc3339(t, buf);
+    return json_string(buf);
+}
+
+json_t *cd_api_str_or_null(const char *s)
+{
+    if (!s || !*s)
+        return json_null();
+    return json_string(s);
+}
+
+json_t *cd_api_account_json(const struct cd_account *a)
+{
+    return json_pack("{s:s, s:s, s:o, s:b, s:o}", "id", a->id, "email",
+                     a->email, "stripe_customer_id",
+                     cd_api_str_or_null(a->stripe_customer_id),
+                     "has_saved_payment_method",
+                     a->has_saved_payment_method ? 1 : 0, "created_at",
+                     cd_api_time(a->created_at));
+}

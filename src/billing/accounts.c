@@ -1,0 +1,459 @@
+/*
+ * accounts.c - signup, login, logout and token authentication; see
+ * accounts.h. Passwords are hashed with argon2id (libsodium,
+ * INTERACTIVE limits) before any store job starts.
+ */
+#include "billing/accounts.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+static int sodium_ok = -1;
+
+/* Each argon2id run takes crypto_pwhash_MEMLIMIT_INTERACTIVE (64 MiB):
+ * at most CD_PWHASH_CONCURRENCY run at once, so a burst of logins cannot
+ * take the process's memory; the others wait their turn. */
+#define CD_PWHASH_CONCURRENCY 4
+static pthread_mutex_t pwhash_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pwhash_cv = PTHREAD_COND_INITIALIZER;
+static int pwhash_running;
+
+static void pwhash_enter(void)
+{
+    pthread_mutex_lock(&pwhash_mu);
+    while (pwhash_running >= CD_PWHASH_CONCURRENCY)
+        pthread_cond_wait(&pwhash_cv, &pwhash_mu);
+    pwhash_running++;
+    pthread_mutex_unlock(&pwhash_mu);
+}
+
+static void pwhash_leave(void)
+{
+    pthread_mutex_lock(&pwhash_mu);
+    pwhash_running--;
+    pthread_cond_signal(&pwhash_cv);
+    pthread_mutex_unlock(&pwhash_mu);
+}
+
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static int dummy_ok;
+
+static void sodium_start(void)
+{
+    sodium_ok = sodium_init() < 0 ? -1 : 0;
+}
+
+static int sodium_ready(void)
+{
+    pthread_once(&sodium_once, sodium_start);
+    return sodium_ok;
+}
+
+static void dummy_start(void);
+
+int cd_accounts_init(void)
+{
+    if (sodium_ready() != 0)
+        return -1;
+    pthread_once(&dummy_once, dummy_start);
+    return 0;
+}
+
+static int internal(struct cd_error *err)
+{
+    return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
+}
+
+int cd_account_normalize_email(const char *in, char *out, size_t outsz)
+{
+    size_t n, at = 0, ats = 0, i;
+    int dot = 0;
+
+    if (!in)
+        return -1;
+    n = strlen(in);
+    if (n == 0 || n > CD_EMAIL_MAX || n >= outsz)
+        return -1;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c <= 0x20 || c == 0x7f)
+            return -1;
+        if (c == '@') {
+            at = i;
+            ats++;
+        }
+        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : (char)c;
+    }
+    out[n] = '\0';
+    if (ats != 1 || at == 0 || at + 1 >= n)
+        return -1;
+    /* A dot inside the domain, not at either end, and no empty label. */
+    for (i = at + 1; i < n; i++) {
+        if (out[i] == '.') {
+            if (i == at + 1 || i == n - 1 || out[i - 1] == '.')
+                return -1;
+            dot = 1;
+        }
+    }
+    return dot ? 0 : -1;
+}
+
+int cd_account_check_password(const char *pw, size_t len,
+                              struct cd_error *err)
+{
+    if (!pw)
+        return cd_error_set(err, CD_EK_INVALID, "missing_param", "password",
+                            "password is required");
+    if (memchr(pw, '\0', len))
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param", "password",
+                            "password must not contain NUL");
+    if (len < CD_PASSWORD_MIN)
+        return cd_error_set(err, CD_EK_INVALID, "weak_password", "password",
+                            "password must be at least %d characters",
+                            CD_PASSWORD_MIN);
+    if (len > CD_PASSWORD_MAX)
+        return cd_error_set(err, CD_EK_INVALID, "weak_password", "password",
+                            "password must be at most %d bytes",
+                            CD_PASSWORD_MAX);
+    return 0;
+}
+
+/* New token into token (CD_TOKEN_SZ) and its hash into hash (65). */
+static void new_token(char *token, char *hash)
+{
+    unsigned char raw[32];
+
+    cd_random_bytes(raw, sizeof(raw));
+    memcpy(token, CD_TOKEN_PREFIX, sizeof(CD_TOKEN_PREFIX) - 1);
+    cd_hex(raw, sizeof(raw), token + sizeof(CD_TOKEN_PREFIX) - 1);
+    sodium_memzero(raw, sizeof(raw));
+    cd_sha256_hex(token, strlen(token), hash);
+}
+
+static int64_t token_ttl(const struct cd_billing *b)
+{
+    return b->cfg.token_ttl > 0 ? b->cfg.token_ttl : CD_DEFAULT_TOKEN_TTL;
+}
+
+static int hash_password(const char *pw, size_t len, char *out)
+{
+    char h[crypto_pwhash_STRBYTES];
+    int rc;
+
+    pwhash_enter();
+    rc = crypto_pwhash_str_alg(h, pw, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                               crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                               crypto_pwhash_ALG_ARGON2ID13);
+    pwhash_leave();
+    if (rc != 0)
+        return -1;
+    return cd_strlcpy(out, h, CD_HASH_SZ);
+}
+
+/* ---- signup ------------------------------------------------------------ */
+
+struct signup_job {
+    struct cd_account a;
+    char token_hash[65];
+    int64_t expires_at;
+    int rc;
+};
+
+static int signup_fn(struct cd_tx *tx, void *arg)
+{
+    struct signup_job *j = arg;
+
+    j->rc = cd_store_account_insert(tx, &j->a);
+    if (j->rc != CD_STORE_OK)
+        return 1;
+    j->rc = cd_store_token_insert(tx, j->token_hash, j->a.id, j->a.created_at,
+                                  j->expires_at);
+    return j->rc == CD_STORE_OK ? 0 : 1;
+}
+
+int cd_account_signup(struct cd_billing *b, const char *email,
+                      const char *password, size_t password_len,
+                      struct cd_account *out, char *token,
+                      struct cd_error *err)
+{
+    struct signup_job j;
+    int rc;
+
+    if (sodium_ready() != 0)
+        return internal(err);
+    memset(&j, 0, sizeof(j));
+    if (!email)
+        return cd_error_set(err, CD_EK_INVALID, "missing_param", "email",
+                            "email is required");
+    if (cd_account_normalize_email(email, j.a.email, sizeof(j.a.email)) != 0)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_email", "email",
+                            "email address is not valid");
+    if (cd_account_check_password(password, password_len, err) != 0)
+        return -1;
+    /* The slow part, before the write job. */
+    if (hash_password(password, password_len, j.a.password_hash) != 0) {
+        cd_error("billing", "password hashing failed (out of memory?)");
+        return internal(err);
+    }
+    cd_random_id("acct_", j.a.id, sizeof(j.a.id));
+    j.a.created_at = cd_now();
+    j.expires_at = j.a.created_at + token_ttl(b);
+    new_token(token, j.token_hash);
+
+    rc = cd_store_write(b->store, signup_fn, &j);
+    sodium_memzero(j.a.password_hash, sizeof(j.a.password_hash));
+    if (rc != 0) {
+        sodium_memzero(token, CD_TOKEN_SZ);
+        if (j.rc == CD_STORE_DUPLICATE)
+            return cd_error_set(err, CD_EK_CONFLICT, "email_taken", "email",
+                                "an account with this email exists");
+        return internal(err);
+    }
+    *out = j.a;
+    cd_info("billing", "account %s signed up", j.a.id);
+    return 0;
+}
+
+/* ---- login ------------------------------------------------------------- */
+
+static void dummy_start(void)
+{
+    unsigned char pw[16];
+
+    cd_random_bytes(pw, sizeof(pw));
+    /* Runs under pthread_once, outside the concurrency gate: once. */
+    dummy_ok = crypto_pwhash_str_alg(dummy_hash, (const char *)pw, sizeof(pw),
+                                     crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                     crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                                     crypto_pwhash_ALG_ARGON2ID13) == 0;
+}
+
+/* Spends about the time of one verification and always fails. */
+static void burn_verify(const char *pw, size_t len)
+{
+    int rc = -1;
+
+    pthread_once(&dummy_once, dummy_start);
+    if (!dummy_ok)
+        return;
+    pwhash_enter();
+    rc = crypto_pwhash_str_verify(dummy_hash, pw, len);
+    pwhash_leave();
+    if (rc == 0)
+        cd_warn("billing", "dummy password hash matched");
+}
+
+struct email_job {
+    const char *email;
+    struct cd_account *out;
+};
+
+static int by_email_fn(struct cd_tx *tx, void *arg)
+{
+    struct email_job *j = arg;
+
+    return cd_store_account_by_email(tx, j->email, j->out);
+}
+
+struct token_job {
+    const char *account_id;
+    char token_hash[65];
+    int64_t created_at, expires_at;
+};
+
+static int token_insert_fn(struct cd_tx *tx, void *arg)
+{
+    struct token_job *j = arg;
+
+    return cd_store_token_insert(tx, j->token_hash, j->account_id,
+                                 j->created_at, j->expires_at) == CD_STORE_OK
+               ? 0
+               : 1;
+}
+
+static int bad_credentials(struct cd_error *err)
+{
+    return cd_error_set(err, CD_EK_AUTH, "invalid_credentials", NULL,
+                        "email or password is wrong");
+}
+
+int cd_account_login(struct cd_billing *b, const char *email,
+                     const char *password, size_t password_len,
+                     struct cd_account *out, char *token,
+                     struct cd_error *err)
+{
+    char norm[CD_EMAIL_SZ];
+    struct cd_account a;
+    struct email_job ej = {norm, &a};
+    struct token_job tj;
+    int rc;
+
+    if (sodium_ready() != 0)
+        return internal(err);
+    if (!email)
+        return cd_error_set(err, CD_EK_INVALID, "missing_param", "email",
+                            "email is required");
+    if (!password)
+        return cd_error_set(err, CD_EK_INVALID, "missing_param", "password",
+                            "password is required");
+    if (password_len > CD_PASSWORD_MAX)
+        return bad_credentials(err);
+    if (cd_account_normalize_email(email, norm, sizeof(norm)) != 0) {
+        burn_verify(password, password_len);
+        return bad_credentials(err);
+    }
+    rc = cd_store_read(b->store, by_email_fn, &ej);
+    if (rc == CD_STORE_NOT_FOUND) {
+        burn_verify(password, password_len);
+        return bad_credentials(err);
+    }
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    pwhash_enter();
+    rc = crypto_pwhash_str_verify(a.password_hash, password, password_len);
+    pwhash_leave();
+    if (rc != 0) {
+        sodium_memzero(a.password_hash, sizeof(a.password_hash));
+        cd_info("billing", "login failed for account %s", a.id);
+        return bad_credentials(err);
+    }
+    sodium_memzero(a.password_hash, sizeof(a.password_hash));
+
+    memset(&tj, 0, sizeof(tj));
+    tj.account_id = a.id;
+    tj.created_at = cd_now();
+    tj.expires_at = tj.created_at + token_ttl(b);
+    new_token(token, tj.token_hash);
+    if (cd_store_write(b->store, token_insert_fn, &tj) != 0) {
+        sodium_memzero(token, CD_TOKEN_SZ);
+        return internal(err);
+    }
+    *out = a;
+    return 0;
+}
+
+/* ---- logout and authentication ---------------------------------------- */
+
+static int token_delete_fn(struct cd_tx *tx, void *arg)
+{
+    int rc = cd_store_token_delete(tx, arg);
+
+    return (rc == CD_STORE_OK || rc == CD_STORE_NOT_FOUND) ? 0 : 1;
+}
+
+int cd_account_logout(struct cd_billing *b, const char *token_hash,
+                      struct cd_error *err)
+{
+    char h[65];
+
+    if (cd_strlcpy(h, token_hash, sizeof(h)) != 0)
+        return internal(err);
+    if (cd_store_write(b->store, token_delete_fn, h) != 0)
+        return internal(err);
+    return 0;
+}
+
+struct auth_job {
+    const char *hash;
+    int64_t now;
+    struct cd_account *out;
+};
+
+static int auth_fn(struct cd_tx *tx, void *arg)
+{
+    struct auth_job *j = arg;
+
+    return cd_store_token_account(tx, j->hash, j->now, j->out);
+}
+
+int cd_account_authenticate(struct cd_billing *b, const char *token,
+                            struct cd_account *out, char *token_hash,
+                            struct cd_error *err)
+{
+    char hash[65];
+    struct auth_job j = {hash, cd_now(), out};
+    size_t n;
+    int rc;
+
+    n = token ? strlen(token) : 0;
+    if (n == 0 || n > CD_TOKEN_MAX_LEN)
+        return cd_error_set(err, CD_EK_AUTH, "invalid_token", NULL,
+                            "invalid or expired token");
+    cd_sha256_hex(token, n, hash);
+    rc = cd_store_read(b->store, auth_fn, &j);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_AUTH, "invalid_token", NULL,
+                            "invalid or expired token");
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    sodium_memzero(out->password_hash, sizeof(out->password_hash));
+    if (token_hash)
+        memcpy(token_hash, hash, sizeof(hash));
+    return 0;
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+struct get_job {
+    const char *id;
+    struct cd_account *out;
+};
+
+static int get_fn(struct cd_tx *tx, void *arg)
+{
+    struct get_job *j = arg;
+
+    return cd_store_account_get(tx, j->id, j->out);
+}
+
+int cd_account_get(struct cd_billing *b, const char *id,
+                   struct cd_account *out, struct cd_error *err)
+{
+    struct get_job j = {id, out};
+    int rc;
+
+    if (!id || !*id || strlen(id) >= CD_ID_SZ)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    rc = cd_store_read(b->store, get_fn, &j);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    sodium_memzero(out->password_hash, sizeof(out->password_hash));
+    return 0;
+}
+
+struct list_job {
+    int64_t limit, offset;
+    cd_account_cb cb;
+    void *arg;
+    int64_t *total;
+};
+
+static int list_fn(struct cd_tx *tx, void *arg)
+{
+    struct list_job *j = arg;
+
+    return cd_store_account_list(tx, j->limit, j->offset, j->cb, j->arg,
+                                 j->total);
+}
+
+int cd_account_list(struct cd_billing *b, int64_t limit, int64_t offset,
+                    cd_account_cb cb, void *arg, int64_t *total,
+                    struct cd_error *err)
+{
+    struct list_job j = {limit, offset, cb, arg, total};
+
+    if (cd_store_read(b->store, list_fn, &j) != CD_STORE_OK)
+        return internal(err);
+    return 0;
+}

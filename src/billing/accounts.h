@@ -1,0 +1,87 @@
+/*
+ * accounts.h - accounts, passwords (argon2id via libsodium) and bearer
+ * tokens.
+ *
+ * A token is "cdt_" + 64 hex characters (32 random bytes); only its
+ * SHA-256 hex is stored, and it expires after cfg.token_ttl seconds or at
+ * logout. Password hashing is slow on purpose and always runs outside any
+ * store job, so it never holds up the writer.
+ *
+ * Functions return 0 or -1 with *err filled; store failures are
+ * CD_EK_INTERNAL "internal_error" without SQL text.
+ */
+#ifndef CD_BILLING_ACCOUNTS_H
+#define CD_BILLING_ACCOUNTS_H
+
+#include <stddef.h>
+
+#include "billing/billing.h"
+#include "util/error.h"
+
+#define CD_TOKEN_PREFIX "cdt_"
+#define CD_TOKEN_SZ 72 /* "cdt_" + 64 hex + NUL, rounded up */
+#define CD_TOKEN_MAX_LEN 512 /* longer bearer strings are refused unread */
+#define CD_PASSWORD_MIN 8
+#define CD_PASSWORD_MAX 1024
+#define CD_EMAIL_MAX 254
+#define CD_DEFAULT_TOKEN_TTL (30 * 24 * 3600)
+
+/* Initialises libsodium and computes the dummy hash that unknown-email
+ * logins are verified against (once per process, about 0.1 s; safe to call
+ * many times). Call it at start-up so even the first such login takes as
+ * long as a real one. 0, or -1 if libsodium cannot start. */
+int cd_accounts_init(void);
+
+/* Lower-cases and checks an email address into out (>= CD_EMAIL_SZ):
+ * <= 254 bytes, exactly one '@', non-empty local part, a dot inside the
+ * domain (not first or last), no spaces or control characters. 0 or -1. */
+int cd_account_normalize_email(const char *in, char *out, size_t outsz);
+
+/* Checks a password of len bytes: CD_PASSWORD_MIN..CD_PASSWORD_MAX and no
+ * NUL byte. 0, or -1 with 400 weak_password / invalid_param. */
+int cd_account_check_password(const char *pw, size_t len,
+                              struct cd_error *err);
+
+/*
+ * Creates an account and its first token. 400 invalid_email /
+ * weak_password, 409 email_taken. On success *out is the new account and
+ * token (CD_TOKEN_SZ bytes) holds the bearer token - hand it to the user
+ * once, never log it.
+ */
+int cd_account_signup(struct cd_billing *b, const char *email,
+                      const char *password, size_t password_len,
+                      struct cd_account *out, char *token,
+                      struct cd_error *err);
+
+/* Checks email + password and issues a new token. Unknown email and wrong
+ * password are the same 401 invalid_credentials, and take about the same
+ * time (an unknown email is verified against a dummy hash). */
+int cd_account_login(struct cd_billing *b, const char *email,
+                     const char *password, size_t password_len,
+                     struct cd_account *out, char *token,
+                     struct cd_error *err);
+
+/* Deletes the token with this hash (idempotent). */
+int cd_account_logout(struct cd_billing *b, const char *token_hash,
+                      struct cd_error *err);
+
+/*
+ * The account a bearer token belongs to (read path). token_hash (65 bytes,
+ * may be NULL) receives the token's hash. 401 invalid_token for an
+ * unknown, expired or logged-out token.
+ */
+int cd_account_authenticate(struct cd_billing *b, const char *token,
+                            struct cd_account *out, char *token_hash,
+                            struct cd_error *err);
+
+/* One account by id; 404 account_not_found. */
+int cd_account_get(struct cd_billing *b, const char *id,
+                   struct cd_account *out, struct cd_error *err);
+
+/* Pages through all accounts, newest first; cb runs inside a read
+ * transaction (it must not call the store). */
+int cd_account_list(struct cd_billing *b, int64_t limit, int64_t offset,
+                    cd_account_cb cb, void *arg, int64_t *total,
+                    struct cd_error *err);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * ledger_ops.c - grants, debits, balances, transaction lists and the
+ * ledger invariant check; see ledger_ops.h.
+ */
+#include "billing/ledger_ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "billing/ledger.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static int internal(struct cd_error *err)
+{
+    return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
+}
+
+struct apply_job {
+    struct cd_ledger_apply in;
+    struct cd_ledger_entry out;
+    int rc;
+};
+
+static int apply_fn(struct cd_tx *tx, void *arg)
+{
+    struct apply_job *j = arg;
+
+    j->rc = cd_ledger_apply_tx(tx, &j->in, &j->out);
+    /* A duplicate wrote nothing; let the (empty) savepoint stand. */
+    return (j->rc == CD_STORE_OK || j->rc == CD_STORE_DUPLICATE) ? 0 : 1;
+}
+
+static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
+                 int sign, const char *kind, const char *prefix,
+                 struct cd_ledger_entry *out, int *replayed,
+                 struct cd_error *err)
+{
+    struct apply_job j;
+    char ref[CD_REF_SZ];
+    int n, rc;
+
+    if (replayed)
+        *replayed = 0;
+    if (op->amount < 1 || op->amount > CD_AMOUNT_MAX)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_amount", "amount",
+                            "amount must be an integer from 1 to 10^12");
+    if (op->description && strlen(op->description) > CD_LEDGER_DESC_MAX)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "description",
+                            "description is longer than %d bytes",
+                            CD_LEDGER_DESC_MAX);
+    if (!op->account_id || !*op->account_id ||
+        strlen(op->account_id) >= CD_ID_SZ)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    if (op->idem_key && op->idem_scope) {
+        n = snprintf(ref, sizeof(ref), "idem:%s:%s", op->idem_scope,
+                     op->idem_key);
+    } else {
+        char rnd[CD_ID_SZ];
+        cd_random_id("", rnd, sizeof(rnd));
+        n = snprintf(ref, sizeof(ref), "%s:%s", prefix, rnd);
+    }
+    if (n < 0 || (size_t)n >= sizeof(ref))
+        return cd_error_set(err, CD_EK_INVALID, "invalid_idempotency_key",
+                            NULL, "Idempotency-Key is too long");
+
+    memset(&j, 0, sizeof(j));
+    j.in.account_id = op->account_id;
+    j.in.amount = sign * op->amount;
+    j.in.kind = kind;
+    j.in.ref = ref;
+    j.in.order_id = NULL;
+    j.in.description = op->description ? op->description : "";
+    j.in.allow_negative = sign < 0 ? op->allow_negative : 0;
+    rc = cd_store_write(b->store, apply_fn, &j);
+    if (rc != 0) {
+        switch (j.rc) {
+        case CD_LEDGER_INSUFFICIENT:
+            return cd_error_set(err, CD_EK_PAYMENT, "insufficient_balance",
+                                "amount", "the balance is too low for this "
+                                "debit");
+        case CD_LEDGER_LIMIT:
+            return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
+                                "amount", "the balance would pass the limit "
+                                "of +-2^62");
+        case CD_STORE_NOT_FOUND:
+            return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found",
+                                NULL, "no such account");
+        default:
+            return internal(err);
+        }
+    }
+    if (j.rc == CD_STORE_DUPLICATE) {
+        if (strcmp(j.out.account_id, op->account_id) != 0 ||
+            j.out.amount != j.in.amount || strcmp(j.out.kind, kind) != 0)
+            return cd_error_set(err, CD_EK_CONFLICT,
+                                "idempotency_key_reused", NULL,
+                                "this Idempotency-Key was used for a "
+                                "different request");
+        if (replayed)
+            *replayed = 1;
+    } else {
+        cd_info("billing", "%s %lld credits on %s (%s)", kind,
+                (long long)op->amount, op->account_id, j.out.id);
+    }
+    *out = j.out;
+    return 0;
+}
+
+int cd_ledger_grant(struct cd_billing *b, const struct cd_ledger_op *op,
+                    struct cd_ledger_entry *out, int *replayed,
+                    struct cd_error *err)
+{
+    return apply(b, op, 1, "grant", "grant", out, replayed, err);
+}
+
+int cd_ledger_debit(struct cd_billing *b, const struct cd_ledger_op *op,
+                    struct cd_ledger_entry *out, int *replayed,
+                    struct cd_error *err)
+{
+    return apply(b, op, -1, "usage", "debit", out, replayed, err);
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+struct balance_job {
+    const char *id;
+    struct cd_account a;
+};
+
+static int balance_fn(struct cd_tx *tx, void *arg)
+{
+    struct balance_job *j = arg;
+
+    return cd_store_account_get(tx, j->id, &j->a);
+}
+
+int cd_ledger_balance(struct cd_billing *b, const char *account_id,
+                      int64_t *balance, struct cd_error *err)
+{
+    struct balance_job j;
+    int rc;
+
+    memset(&j, 0, sizeof(j));
+    j.id = account_id;
+    rc = cd_store_read(b->store, balance_fn, &j);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    *balance = j.a.balance;
+    return 0;
+}
+
+struct list_job {
+    const char *id;
+    int64_t limit, offset;
+    cd_ledger_cb cb;
+    void *arg;
+    int64_t *total;
+};
+
+static int list_fn(struct cd_tx *tx, void *arg)
+{
+    struct list_job *j = arg;
+
+    return cd_store_ledger_list(tx, j->id, j->limit, j->offset, j->cb,
+                                j->arg, j->total);
+}
+
+int cd_ledger_list(struct cd_billing *b, const char *account_id,
+                   int64_t limit, int64_t offset, cd_ledger_cb cb, void *arg,
+                   int64_t *total, struct cd_error *err)
+{
+    struct list_job j = {account_id, limit, offset, cb, arg, total};
+
+    if (cd_store_read(b->store, list_fn, &j) != CD_STORE_OK)
+        return internal(err);
+    return 0;
+}
+
+struct verify_job {
+    struct cd_ledger_check *out;
+    cd_mismatch_cb cb;
+    void *arg;
+};
+
+static int count_mismatch(const char *account_id, int64_t balance,
+                          int64_t sum_entries, void *arg)
+{
+    struct verify_job *j = arg;
+
+    j->out->mismatches++;
+    cd_warn("billing", "ledger mismatch on %s: balance %lld, entries %lld",
+            account_id, (long long)balance, (long long)sum_entries);
+    if (j->cb)
+        return j->cb(account_id, balance, sum_entries, j->arg);
+    return 0;
+}
+
+static int verify_fn(struct cd_tx *tx, void *arg)
+{
+    struct verify_job *j = arg;
+
+    return cd_store_ledger_verify(tx, &j->out->accounts,
+                                  &j->out->sum_balances,
+                                  &j->out->sum_entries, count_mismatch, j);
+}
+
+int cd_ledger_verify(struct cd_billing *b, struct cd_ledger_check *out,
+                     cd_mismatch_cb cb, void *arg, struct cd_error *err)
+{
+    struct verify_job j = {out, cb, arg};
+
+    memset(out, 0, sizeof(*out));
+    if (cd_store_read(b->store, verify_fn, &j) != CD_STORE_OK)
+        return internal(err);
+    return 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * ledger_ops.h - the ledger operations the API offers directly: grants and
+ * debits (server key only), balance, the transaction list and the
+ * invariant check. Each grant or debit is one write job around
+ * cd_ledger_apply_tx, keyed by a unique ref so a retry never applies twice.
+ *
+ * Functions return 0 or -1 with *err filled; store failures are
+ * CD_EK_INTERNAL "internal_error" without SQL text.
+ */
+#ifndef CD_BILLING_LEDGER_OPS_H
+#define CD_BILLING_LEDGER_OPS_H
+
+#include <stddef.h>
+
+#include "billing/billing.h"
+#include "util/error.h"
+
+#define CD_LEDGER_DESC_MAX 500
+
+/* A grant or debit request. amount is positive (1..10^12) for both. */
+struct cd_ledger_op {
+    const char *account_id;
+    int64_t amount;
+    const char *description; /* may be NULL; <= CD_LEDGER_DESC_MAX bytes */
+    int allow_negative;      /* debits only */
+    /* With an Idempotency-Key the ref is "idem:<scope>:<key>"; without
+     * one (both NULL) it is "debit:<random>" / "grant:<random>". */
+    const char *idem_scope;
+    const char *idem_key;
+};
+
+/*
+ * Adds (grant, kind "grant") or takes (debit, kind "usage") credits.
+ * *out is the entry; *replayed is 1 when the ref existed already (the
+ * entry is then the original one and nothing was written). Errors: 402
+ * insufficient_balance, 400 invalid_amount (past +-2^62 or out of range),
+ * 404 account_not_found, 409 idempotency_key_reused (the ref exists for a
+ * different account, amount or kind).
+ */
+int cd_ledger_grant(struct cd_billing *b, const struct cd_ledger_op *op,
+                    struct cd_ledger_entry *out, int *replayed,
+                    struct cd_error *err);
+int cd_ledger_debit(struct cd_billing *b, const struct cd_ledger_op *op,
+                    struct cd_ledger_entry *out, int *replayed,
+                    struct cd_error *err);
+
+/* The cached balance of an account; 404 account_not_found. */
+int cd_ledger_balance(struct cd_billing *b, const char *account_id,
+                      int64_t *balance, struct cd_error *err);
+
+/* Pages through an account's entries, newest first; cb runs inside a
+ * read transaction (it must not call the store). */
+int cd_ledger_list(struct cd_billing *b, const char *account_id,
+                   int64_t limit, int64_t offset, cd_ledger_cb cb, void *arg,
+                   int64_t *total, struct cd_error *err);
+
+struct cd_ledger_check {
+    int64_t accounts;
+    int64_t sum_balances;
+    int64_t sum_entries;
+    int64_t mismatches; /* how many accounts disagree */
+};
+
+/* Checks balance == sum(entries) for every account, on one snapshot; cb
+ * (may be NULL) sees each mismatch. */
+int cd_ledger_verify(struct cd_billing *b, struct cd_ledger_check *out,
+                     cd_mismatch_cb cb, void *arg, struct cd_error *err);
+
+#endif

@@ -1,0 +1,385 @@
+/*
+ * test_billing_accounts.c - accounts, tokens, grants/debits, discount codes
+ * and pricing administration against a real SQLite store in a temp
+ * directory (the store's writer thread and group commit included).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "billing/accounts.h"
+#include "billing/discounts.h"
+#include "billing/ledger_ops.h"
+#include "billing/pricing.h"
+#include "util/util.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct cd_billing b;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct cd_store_config sc;
+    struct cd_error err;
+
+    strcpy(f->dir, "/tmp/cd_test_accounts_XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    memset(&sc, 0, sizeof(sc));
+    sc.path = f->path;
+    f->b.store = cd_store_open(&sc, &err);
+    if (!f->b.store) {
+        fprintf(stderr, "store: %s\n", err.message);
+        return -1;
+    }
+    strcpy(f->b.cfg.currency, "usd");
+    strcpy(f->b.cfg.default_pricing.mode, "launch");
+    f->b.cfg.default_pricing.launch_cents = 2999;
+    f->b.cfg.default_pricing.rrp_cents = 4999;
+    f->b.cfg.default_pricing.sale_cents = 2499;
+    f->b.cfg.token_ttl = 3600;
+    strcpy(f->b.cfg.packages[0].id, "pkg_50");
+    strcpy(f->b.cfg.packages[0].name, "50 dollars");
+    f->b.cfg.packages[0].price_cents = 5000;
+    f->b.cfg.packages[0].credits = 5500;
+    f->b.cfg.npackages = 1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+
+    cd_store_close(f->b.store);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+static void test_email_rules(void **state)
+{
+    char out[CD_EMAIL_SZ];
+    char longmail[300];
+
+    (void)state;
+    assert_int_equal(cd_account_normalize_email("Ann@Example.COM", out,
+                                                sizeof(out)),
+                     0);
+    assert_string_equal(out, "ann@example.com");
+    assert_int_equal(cd_account_normalize_email("a.b+c@d.co.uk", out,
+                                                sizeof(out)),
+                     0);
+    assert_int_equal(cd_account_normalize_email("ann@localhost", out,
+                                                sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("ann", out, sizeof(out)), -1);
+    assert_int_equal(cd_account_normalize_email("@x.com", out, sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("a@", out, sizeof(out)), -1);
+    assert_int_equal(cd_account_normalize_email("a@@x.com", out, sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("a@b@x.com", out, sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("a b@x.com", out, sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("a\tb@x.com", out,
+                                                sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("a@.x.com", out, sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("a@x.com.", out, sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("a@x..com", out, sizeof(out)),
+                     -1);
+    assert_int_equal(cd_account_normalize_email("", out, sizeof(out)), -1);
+    memset(longmail, 'a', sizeof(longmail));
+    strcpy(longmail + 250, "@x.io"); /* 255 bytes */
+    assert_int_equal(cd_account_normalize_email(longmail, out, sizeof(out)),
+                     -1);
+    strcpy(longmail + 249, "@x.io"); /* 254 bytes */
+    assert_int_equal(cd_account_normalize_email(longmail, out, sizeof(out)),
+                     0);
+}
+
+static void test_password_rules(void **state)
+{
+    struct cd_error err;
+
+    (void)state;
+    assert_int_equal(cd_account_check_password("1234567", 7, &err), -1);
+    assert_string_equal(err.code, "weak_password");
+    assert_int_equal(cd_account_check_password("12345678", 8, &err), 0);
+    assert_int_equal(cd_account_check_password("1234\0" "5678", 9, &err), -1);
+    assert_int_equal(cd_account_check_password(NULL, 0, &err), -1);
+}
+
+static void test_signup_login_logout(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a, b2, me;
+    struct cd_error err;
+    char token[CD_TOKEN_SZ], token2[CD_TOKEN_SZ], hash[65], hash2[65];
+
+    assert_int_equal(cd_account_signup(&f->b, "Ann@Example.com",
+                                       "correct horse", 13, &a, token, &err),
+                     0);
+    assert_memory_equal(a.id, "acct_", 5);
+    assert_string_equal(a.email, "ann@example.com");
+    assert_int_equal(strlen(token), 68);
+    assert_memory_equal(token, "cdt_", 4);
+
+    /* Same email in other case: taken. */
+    assert_int_equal(cd_account_signup(&f->b, "ANN@example.com",
+                                       "another password", 16, &b2, token2,
+                                       &err),
+                     -1);
+    assert_int_equal(err.kind, CD_EK_CONFLICT);
+    assert_string_equal(err.code, "email_taken");
+    assert_int_equal(cd_account_signup(&f->b, "bad", "another password", 16,
+                                       &b2, token2, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_email");
+    assert_int_equal(cd_account_signup(&f->b, "bob@example.com", "short", 5,
+                                       &b2, token2, &err),
+                     -1);
+    assert_string_equal(err.code, "weak_password");
+
+    assert_int_equal(cd_account_authenticate(&f->b, token, &me, hash, &err),
+                     0);
+    assert_string_equal(me.id, a.id);
+    assert_int_equal(me.balance, 0);
+
+    /* Login: right password gives a second, different token. */
+    assert_int_equal(cd_account_login(&f->b, "ann@EXAMPLE.com",
+                                      "correct horse", 13, &me, token2, &err),
+                     0);
+    assert_string_equal(me.id, a.id);
+    assert_string_not_equal(token, token2);
+    assert_int_equal(cd_account_login(&f->b, "ann@example.com",
+                                      "wrong horse!", 12, &me, token2, &err),
+                     -1);
+    assert_int_equal(err.kind, CD_EK_AUTH);
+    assert_string_equal(err.code, "invalid_credentials");
+    assert_int_equal(cd_account_login(&f->b, "nobody@example.com",
+                                      "correct horse", 13, &me, token2, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_credentials");
+    assert_int_equal(cd_account_login(&f->b, "not an email",
+                                      "correct horse", 13, &me, token2, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_credentials");
+
+    /* Logout kills only that token. */
+    assert_int_equal(cd_account_login(&f->b, "ann@example.com",
+                                      "correct horse", 13, &me, token2, &err),
+                     0);
+    assert_int_equal(cd_account_authenticate(&f->b, token2, &me, hash2, &err),
+                     0);
+    assert_int_equal(cd_account_logout(&f->b, hash, &err), 0);
+    assert_int_equal(cd_account_authenticate(&f->b, token, &me, NULL, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_token");
+    assert_int_equal(cd_account_authenticate(&f->b, token2, &me, NULL, &err),
+                     0);
+    assert_int_equal(cd_account_logout(&f->b, hash, &err), 0); /* again */
+    assert_int_equal(cd_account_authenticate(&f->b, "cdt_nope", &me, NULL,
+                                             &err),
+                     -1);
+    assert_int_equal(cd_account_authenticate(&f->b, "", &me, NULL, &err), -1);
+
+    assert_int_equal(cd_account_get(&f->b, a.id, &me, &err), 0);
+    assert_string_equal(me.email, "ann@example.com");
+    assert_int_equal(cd_account_get(&f->b, "acct_nope", &me, &err), -1);
+    assert_string_equal(err.code, "account_not_found");
+}
+
+static void test_grants_debits(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a;
+    struct cd_ledger_entry e, e2;
+    struct cd_ledger_op op;
+    struct cd_ledger_check chk;
+    struct cd_error err;
+    char token[CD_TOKEN_SZ];
+    int replayed;
+    int64_t bal;
+
+    assert_int_equal(cd_account_signup(&f->b, "led@example.com",
+                                       "password123", 11, &a, token, &err),
+                     0);
+    memset(&op, 0, sizeof(op));
+    op.account_id = a.id;
+    op.amount = 1000;
+    op.description = "welcome";
+    assert_int_equal(cd_ledger_grant(&f->b, &op, &e, &replayed, &err), 0);
+    assert_int_equal(replayed, 0);
+    assert_int_equal(e.amount, 1000);
+    assert_int_equal(e.balance_after, 1000);
+    assert_string_equal(e.kind, "grant");
+
+    /* Debit with an idempotency key: the retry replays, never doubles. */
+    op.amount = 300;
+    op.description = "usage";
+    op.idem_scope = "server:x";
+    op.idem_key = "k1";
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &e, &replayed, &err), 0);
+    assert_int_equal(e.balance_after, 700);
+    assert_string_equal(e.kind, "usage");
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &e2, &replayed, &err), 0);
+    assert_int_equal(replayed, 1);
+    assert_string_equal(e2.id, e.id);
+    assert_int_equal(cd_ledger_balance(&f->b, a.id, &bal, &err), 0);
+    assert_int_equal(bal, 700);
+    /* Same key, other amount: conflict. */
+    op.amount = 301;
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &e2, &replayed, &err), -1);
+    assert_string_equal(err.code, "idempotency_key_reused");
+
+    /* Too much: 402, nothing written. */
+    op.idem_key = NULL;
+    op.idem_scope = NULL;
+    op.amount = 701;
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &e, &replayed, &err), -1);
+    assert_int_equal(err.kind, CD_EK_PAYMENT);
+    assert_string_equal(err.code, "insufficient_balance");
+    op.allow_negative = 1;
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &e, &replayed, &err), 0);
+    assert_int_equal(e.balance_after, -1);
+
+    /* Bounds. */
+    op.amount = 0;
+    assert_int_equal(cd_ledger_grant(&f->b, &op, &e, &replayed, &err), -1);
+    assert_string_equal(err.code, "invalid_amount");
+    op.amount = CD_AMOUNT_MAX + 1;
+    assert_int_equal(cd_ledger_grant(&f->b, &op, &e, &replayed, &err), -1);
+    op.amount = CD_AMOUNT_MAX;
+    op.account_id = "acct_missing";
+    assert_int_equal(cd_ledger_grant(&f->b, &op, &e, &replayed, &err), -1);
+    assert_string_equal(err.code, "account_not_found");
+
+    assert_int_equal(cd_ledger_verify(&f->b, &chk, NULL, NULL, &err), 0);
+    assert_int_equal(chk.mismatches, 0);
+    assert_int_equal(chk.sum_balances, chk.sum_entries);
+    assert_true(chk.accounts >= 1);
+}
+
+static void test_discounts_and_pricing(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_discount_new in;
+    struct cd_discount d;
+    struct cd_discount_quote q;
+    struct cd_pricing p;
+    struct cd_error err;
+
+    memset(&in, 0, sizeof(in));
+    in.code = "launch10";
+    in.percent_off = 10;
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), 0);
+    assert_string_equal(d.code, "LAUNCH10");
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), -1);
+    assert_string_equal(err.code, "code_exists");
+    in.code = "both";
+    in.amount_off_cents = 100;
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), -1);
+    assert_int_equal(err.kind, CD_EK_INVALID);
+    in.percent_off = 0;
+    in.amount_off_cents = 0;
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), -1);
+    in.percent_off = 101;
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), -1);
+    in.percent_off = 100;
+    in.expires_at = cd_now() - 10;
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), -1);
+    in.expires_at = 0;
+    in.code = "bad code";
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), -1);
+    in.code = "free";
+    assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), 0);
+
+    assert_int_equal(cd_discount_validate(&f->b, "Launch10", NULL, NULL, &q,
+                                          &err),
+                     0);
+    assert_true(q.valid);
+    assert_int_equal(q.base_cents, 2999);
+    assert_int_equal(q.discount_cents, 300);
+    assert_int_equal(q.final_cents, 2699);
+    assert_null(q.error);
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "package",
+                                          "pkg_50", &q, &err),
+                     0);
+    assert_int_equal(q.base_cents, 5000);
+    assert_int_equal(q.final_cents, 4500);
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "package",
+                                          "nope", &q, &err),
+                     -1);
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "topup", NULL,
+                                          &q, &err),
+                     -1);
+    assert_string_equal(err.code, "discount_not_applicable");
+    assert_int_equal(cd_discount_validate(&f->b, "nosuch", NULL, NULL, &q,
+                                          &err),
+                     0);
+    assert_false(q.valid);
+    assert_string_equal(q.error, "unknown_code");
+    assert_int_equal(q.final_cents, 2999);
+    assert_int_equal(cd_discount_validate(&f->b, "FREE", NULL, NULL, &q,
+                                          &err),
+                     0);
+    assert_false(q.valid);
+    assert_string_equal(q.error, "amount_below_minimum");
+
+    assert_int_equal(cd_discount_deactivate(&f->b, "launch10", &d, &err), 0);
+    assert_false(d.active);
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", NULL, NULL, &q,
+                                          &err),
+                     0);
+    assert_string_equal(q.error, "inactive");
+    assert_int_equal(cd_discount_deactivate(&f->b, "nosuch", &d, &err), -1);
+    assert_int_equal(err.kind, CD_EK_NOT_FOUND);
+
+    /* Pricing: defaults, then a stored change effective at once. */
+    assert_int_equal(cd_pricing_current(&f->b, &p), CD_STORE_OK);
+    assert_string_equal(p.mode, "launch");
+    assert_int_equal(cd_pricing_update(&f->b, "sale", 0, 0, 1999, &p, &err),
+                     0);
+    assert_int_equal(cd_pricing_current(&f->b, &p), CD_STORE_OK);
+    assert_string_equal(p.mode, "sale");
+    assert_int_equal(p.sale_cents, 1999);
+    assert_int_equal(p.launch_cents, 2999);
+    assert_int_equal(cd_pricing_base_cents(&p), 1999);
+    assert_int_equal(cd_pricing_update(&f->b, "cheap", 0, 0, 0, &p, &err), -1);
+    assert_int_equal(cd_pricing_update(&f->b, NULL, -1, 0, 0, &p, &err), -1);
+    assert_string_equal(err.code, "invalid_amount");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_email_rules),
+        cmocka_unit_test(test_password_rules),
+        cmocka_unit_test_setup_teardown(test_signup_login_logout, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_grants_debits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discounts_and_pricing, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
