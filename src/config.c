@@ -301,6 +301,17 @@ static int set_token_ttl(struct cd_config *c, const char *v, char *why,
     return int_in(v, 60, 365 * 86400, &c->billing.token_ttl, why, whysz);
 }
 
+static int set_write_batch(struct cd_config *c, const char *v, char *why,
+                           size_t whysz)
+{
+    int64_t n;
+
+    if (int_in(v, 1, 4096, &n, why, whysz) != 0)
+        return -1;
+    c->write_batch = (int)n;
+    return 0;
+}
+
 static int set_web_dir(struct cd_config *c, const char *v, char *why,
                        size_t whysz)
 {
@@ -495,6 +506,7 @@ static const struct setting settings[] = {
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
+    {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
     {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},

@@ -19,6 +19,7 @@ struct cd_config {
     char stripe_secret_key[256];
     char stripe_api_base[512];
     int log_level;
+    int write_batch; /* most jobs per group commit */
     struct cd_billing_config billing;
     /* the sandbox */
     char sandbox_listen[128];

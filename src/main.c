@@ -76,7 +76,7 @@ static void wait_for_signal(sigset_t *set)
 
 static int server_start(struct server *s, const struct cd_config *c)
 {
-    struct cd_store_config sc = {.path = c->db};
+    struct cd_store_config sc = {.path = c->db, .max_batch = c->write_batch};
     struct cd_http_config hc;
     struct cd_error err;
     const struct cd_route *routes;
