@@ -1,0 +1,240 @@
+// pricing.test.mjs - GET /v1/config, the dynamic price (launch/rrp/sale,
+// persisted and effective at once), discount codes (percent, fixed,
+// duplicates, listing, deactivation, max_uses, expiry) and
+// POST /v1/discounts/validate.
+
+import assert from 'node:assert/strict';
+import { useStack, e2e, rand, sleep, expectError, expectStatus, rfc3339 } from './harness.mjs';
+
+const stack = useStack();
+
+const DEFAULTS = { mode: 'launch', launch_cents: 2999, rrp_cents: 4999, sale_cents: 2499 };
+
+const putPricing = (p) => stack.admin('PUT', '/v1/admin/pricing', { body: p });
+const newCode = (prefix = 'E2E') => `${prefix}${rand(4).toUpperCase()}`;
+const createCode = (body) => stack.admin('POST', '/v1/admin/discount_codes', { body });
+const validate = (u, code, kind = 'access') =>
+    stack.api('POST', '/v1/discounts/validate', { token: u.token, body: kind ? { code, kind } : { code } });
+
+async function listedCode(code) {
+    const r = expectStatus(await stack.admin('GET', '/v1/admin/discount_codes?limit=100'), 200);
+    assert.ok(Array.isArray(r.data), 'list shape');
+    assert.equal(typeof r.total, 'number');
+    return r.data.find((c) => c.code === code) || null;
+}
+
+e2e('GET /v1/config: shape, defaults, no secret anywhere', async () => {
+    const r = await stack.api('GET', '/v1/config');
+    const c = expectStatus(r, 200);
+    assert.match(String(r.headers['content-type']), /^application\/json/);
+    assert.equal(c.publishable_key, stack.publishableKey);
+    assert.equal(c.currency, 'usd');
+    assert.deepEqual(c.price, { mode: 'launch', base_cents: 2999, launch_cents: 2999, rrp_cents: 4999, sale_cents: 2499 });
+    assert.ok(Array.isArray(c.packages));
+    for (const p of c.packages) {
+        assert.equal(typeof p.id, 'string');
+        assert.equal(typeof p.name, 'string');
+        assert.ok(Number.isInteger(p.price_cents) && p.price_cents > 0);
+        assert.ok(Number.isInteger(p.credits) && p.credits > 0);
+    }
+    assert.ok(Array.isArray(c.plans));
+    for (const p of c.plans) {
+        assert.equal(typeof p.id, 'string');
+        assert.equal(typeof p.name, 'string');
+        assert.ok(Number.isInteger(p.price_cents) && p.price_cents > 0);
+        assert.equal(typeof p.interval, 'string');
+        assert.ok(Number.isInteger(p.credits_per_period) && p.credits_per_period > 0);
+    }
+    const t = c.topup;
+    for (const k of ['min_cents', 'max_cents', 'step_cents', 'default_cents']) assert.ok(Number.isInteger(t[k]) && t[k] > 0, k);
+    assert.ok(t.min_cents <= t.default_cents && t.default_cents <= t.max_cents);
+    assert.equal(t.default_cents % t.step_cents, 0);
+
+    for (const secret of ['sk_', 'whsec_', stack.stripeKey, stack.webhookSecret, stack.adminKey]) {
+        assert.ok(!r.text.includes(secret), `config must not contain ${secret.slice(0, 6)}...`);
+    }
+});
+
+e2e('admin pricing: defaults, PUT effective at once in config, validate and checkout; persisted across restart', async () => {
+    try {
+        assert.deepEqual(expectStatus(await stack.admin('GET', '/v1/admin/pricing'), 200), DEFAULTS);
+        const u = await stack.signup();
+
+        const expectPrice = async (cents) => {
+            const cfg = await stack.config();
+            assert.equal(cfg.price.base_cents, cents);
+            const co = await stack.checkout(u, { kind: 'access' });
+            assert.equal(co.amount_cents, cents);
+            assert.equal(co.credits, cents);
+            assert.equal(co.discount_cents, 0);
+            const sess = await stack.getSession(co.session_id);
+            assert.equal(sess.amount_total, cents);
+        };
+
+        await expectPrice(2999);
+
+        const sale = expectStatus(await putPricing({ ...DEFAULTS, mode: 'sale' }), 200);
+        assert.equal(sale.mode, 'sale');
+        assert.deepEqual(expectStatus(await stack.admin('GET', '/v1/admin/pricing'), 200), { ...DEFAULTS, mode: 'sale' });
+        await expectPrice(2499);
+
+        expectStatus(await putPricing({ ...DEFAULTS, mode: 'rrp' }), 200);
+        await expectPrice(4999);
+        assert.equal((await stack.config()).price.mode, 'rrp');
+
+        const custom = { mode: 'launch', launch_cents: 1999, rrp_cents: 5999, sale_cents: 1499 };
+        expectStatus(await putPricing(custom), 200);
+        await expectPrice(1999);
+        const cfg = await stack.config();
+        assert.deepEqual(cfg.price, { mode: 'launch', base_cents: 1999, launch_cents: 1999, rrp_cents: 5999, sale_cents: 1499 });
+
+        // Persisted: survives kill -9 and restart.
+        await stack.restartServer();
+        assert.deepEqual(expectStatus(await stack.admin('GET', '/v1/admin/pricing'), 200), custom);
+        await expectPrice(1999);
+    } finally {
+        expectStatus(await putPricing(DEFAULTS), 200);
+    }
+    assert.deepEqual(expectStatus(await stack.admin('GET', '/v1/admin/pricing'), 200), DEFAULTS);
+});
+
+e2e('admin pricing: bad input is a 400 and changes nothing', async () => {
+    const bad = [
+        { ...DEFAULTS, mode: 'free' },
+        { ...DEFAULTS, mode: 5 },
+        { ...DEFAULTS, launch_cents: 0 },
+        { ...DEFAULTS, rrp_cents: -1 },
+        { ...DEFAULTS, sale_cents: 12.5 },
+        { ...DEFAULTS, launch_cents: '2999' },
+        { ...DEFAULTS, launch_cents: 1e12 + 1 },
+    ];
+    for (const body of bad) expectError(await putPricing(body), 400);
+    expectError(await stack.admin('PUT', '/v1/admin/pricing', { body: '{"mode":' }), 400);
+    assert.deepEqual(expectStatus(await stack.admin('GET', '/v1/admin/pricing'), 200), DEFAULTS);
+});
+
+e2e('discount codes: percent and fixed, 409 duplicate, listed with times_used and active, validate shape', async () => {
+    const pct = newCode('PCT');
+    const fix = newCode('FIX');
+    expectStatus(await createCode({ code: pct, percent_off: 10 }), 201);
+    expectStatus(await createCode({ code: fix, amount_off_cents: 500 }), 201);
+    expectError(await createCode({ code: pct, percent_off: 20 }), 409);
+    expectError(await createCode({ code: fix, amount_off_cents: 100 }), 409);
+
+    for (const code of [pct, fix]) {
+        const c = await listedCode(code);
+        assert.ok(c, `${code} listed`);
+        assert.equal(c.times_used, 0);
+        assert.equal(c.active, true);
+    }
+    // Not pinned by API.md, but if the list echoes the terms they must be right.
+    const lp = await listedCode(pct);
+    const lf = await listedCode(fix);
+    if ('percent_off' in lp) assert.equal(lp.percent_off, 10);
+    if ('amount_off_cents' in lf) assert.equal(lf.amount_off_cents, 500);
+
+    const u = await stack.signup();
+    const v1 = expectStatus(await validate(u, pct), 200);
+    assert.deepEqual(v1, { valid: true, base_cents: 2999, discount_cents: 300, final_cents: 2699, error: null });
+    const v2 = expectStatus(await validate(u, fix), 200);
+    assert.deepEqual(v2, { valid: true, base_cents: 2999, discount_cents: 500, final_cents: 2499, error: null });
+    const v3 = expectStatus(await validate(u, pct, null), 200);
+    assert.equal(v3.valid, true);
+
+    const unknown = expectStatus(await validate(u, `NOPE${rand(4)}`), 200);
+    assert.equal(unknown.valid, false);
+    assert.equal(unknown.error, 'unknown_code');
+    assert.equal(unknown.discount_cents, 0);
+
+    // Checkout with the fixed code.
+    const co = await stack.checkout(u, { kind: 'access', discount_code: fix });
+    assert.equal(co.amount_cents, 2499);
+    assert.equal(co.discount_cents, 500);
+    // An unknown code at checkout is refused.
+    expectError(await stack.api('POST', '/v1/checkout', { token: u.token, body: { kind: 'access', discount_code: `NOPE${rand(4)}` } }), 400);
+});
+
+e2e('discount follows the current price mode (10% of 2499 in sale mode)', async () => {
+    const pct = newCode('SALE');
+    expectStatus(await createCode({ code: pct, percent_off: 10 }), 201);
+    const u = await stack.signup();
+    try {
+        expectStatus(await putPricing({ ...DEFAULTS, mode: 'sale' }), 200);
+        const v = expectStatus(await validate(u, pct), 200);
+        assert.deepEqual(v, { valid: true, base_cents: 2499, discount_cents: 250, final_cents: 2249, error: null });
+        const co = await stack.checkout(u, { kind: 'access', discount_code: pct });
+        assert.equal(co.amount_cents, 2249);
+        assert.equal(co.discount_cents, 250);
+    } finally {
+        expectStatus(await putPricing(DEFAULTS), 200);
+    }
+});
+
+e2e('discount code input validation: 400s', async () => {
+    const bad = [
+        { code: newCode(), percent_off: 101 },
+        { code: newCode(), percent_off: 0 },
+        { code: newCode(), percent_off: -5 },
+        { code: newCode(), percent_off: '10' },
+        { code: newCode(), amount_off_cents: 0 },
+        { code: newCode(), amount_off_cents: -100 },
+        { code: newCode() },
+        { code: newCode(), percent_off: 10, amount_off_cents: 100 },
+        { percent_off: 10 },
+        { code: '', percent_off: 10 },
+        { code: 42, percent_off: 10 },
+        { code: newCode(), percent_off: 10, max_uses: 'many' },
+        { code: newCode(), percent_off: 10, expires_at: 'tomorrow' },
+    ];
+    for (const body of bad) {
+        const r = await createCode(body);
+        expectError(r, 400);
+    }
+});
+
+e2e('deactivate: listed inactive, validate says inactive, checkout with it 400', async () => {
+    const code = newCode('OFF');
+    expectStatus(await createCode({ code, percent_off: 25 }), 201);
+    const u = await stack.signup();
+    assert.equal(expectStatus(await validate(u, code), 200).valid, true);
+    expectStatus(await stack.admin('POST', `/v1/admin/discount_codes/${code}/deactivate`), 200);
+    const c = await listedCode(code);
+    assert.equal(c.active, false);
+    const v = expectStatus(await validate(u, code), 200);
+    assert.equal(v.valid, false);
+    assert.equal(v.error, 'inactive');
+    expectError(await stack.api('POST', '/v1/checkout', { token: u.token, body: { kind: 'access', discount_code: code } }), 400);
+    assert.equal((await stack.list(u, '/v1/orders')).length, 0);
+    expectError(await stack.admin('POST', `/v1/admin/discount_codes/NOPE${rand(4)}/deactivate`), 404);
+});
+
+e2e('max_uses exhausted after a completed purchase: validate says exhausted, checkout 400', async () => {
+    const code = newCode('ONCE');
+    expectStatus(await createCode({ code, percent_off: 20, max_uses: 1 }), 201);
+    const u = await stack.signup();
+    const co = await stack.buy(u, { kind: 'access', discount_code: code });
+    assert.equal(co.amount_cents, 2399); // 20% of 2999 = 599.8 -> 600
+    assert.equal(co.discount_cents, 600);
+    assert.equal(await stack.balance(u), 2399);
+    assert.equal((await listedCode(code)).times_used, 1);
+
+    const other = await stack.signup();
+    const v = expectStatus(await validate(other, code), 200);
+    assert.equal(v.valid, false);
+    assert.equal(v.error, 'exhausted');
+    expectError(await stack.api('POST', '/v1/checkout', { token: other.token, body: { kind: 'access', discount_code: code } }), 400);
+    assert.equal((await listedCode(code)).times_used, 1);
+});
+
+e2e('expired code: validate says expired, checkout 400', async () => {
+    const code = newCode('EXP');
+    const exp = Math.floor(Date.now() / 1000) * 1000 + 3000;
+    expectStatus(await createCode({ code, percent_off: 10, expires_at: rfc3339(exp) }), 201);
+    const u = await stack.signup();
+    assert.equal(expectStatus(await validate(u, code), 200).valid, true, 'valid before expires_at');
+    await sleep(Math.max(0, exp - Date.now()) + 1200);
+    const v = expectStatus(await validate(u, code), 200);
+    assert.equal(v.valid, false);
+    assert.equal(v.error, 'expired');
+    expectError(await stack.api('POST', '/v1/checkout', { token: u.token, body: { kind: 'access', discount_code: code } }), 400);
+}, { timeout: 30000 });
