@@ -3,7 +3,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +314,35 @@ static int set_write_batch(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_reconcile_interval(struct cd_config *c, const char *v,
+                                  char *why, size_t whysz)
+{
+    return int_in(v, 0, 86400, &c->reconcile_interval, why, whysz);
+}
+
+/* The open metrics listener: empty, or a loopback host:port (it answers
+ * without credentials, so nothing else may reach it). */
+static int set_metrics_listen(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    char host[128];
+    int port;
+
+    if (!*v)
+        return 0;
+    if (cd_http_parse_listen(v, host, sizeof(host), &port) != 0)
+        return WHY("want host:port, e.g. 127.0.0.1:9464");
+    if (!(inet_pton(AF_INET, host, &a4) == 1 &&
+          (ntohl(a4.s_addr) >> 24) == 127) &&
+        !(inet_pton(AF_INET6, host, &a6) == 1 &&
+          IN6_IS_ADDR_LOOPBACK(&a6)))
+        return WHY("must be a loopback address (127.x.x.x or [::1]): "
+                   "/metrics is served there without credentials");
+    return copy(c->metrics_listen, sizeof(c->metrics_listen), v, why, whysz);
+}
+
 static int set_web_dir(struct cd_config *c, const char *v, char *why,
                        size_t whysz)
 {
@@ -507,6 +538,8 @@ static const struct setting settings[] = {
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
+    {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
+    {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
     {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},

@@ -20,6 +20,8 @@ struct cd_config {
     char stripe_api_base[512];
     int log_level;
     int write_batch; /* most jobs per group commit */
+    int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
+    char metrics_listen[128];   /* "" = no separate metrics listener */
     struct cd_billing_config billing;
     /* the sandbox */
     char sandbox_listen[128];

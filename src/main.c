@@ -1,7 +1,8 @@
 /*
  * main.c - the creditd command line:
  *
- *   creditd serve     the server (API, webhook receiver, web UI)
+ *   creditd serve     the server (API, webhook receiver, web UI, background
+ *                     jobs: reconciliation, purges, ledger check)
  *   creditd demo      SQLite + server + the Stripe sandbox wired together
  *   creditd sandbox   the Stripe sandbox alone
  *   creditd migrate   apply schema migrations and exit
@@ -22,6 +23,7 @@
 
 #include "api/api.h"
 #include "billing/accounts.h"
+#include "billing/jobs.h"
 #include "config.h"
 #include "http/server.h"
 #include "sandbox/sandbox.h"
@@ -39,6 +41,8 @@ struct server {
     struct cd_billing billing;
     struct cd_app app;
     struct cd_http_server *http;
+    struct cd_http_server *metrics_http; /* CREDITD_METRICS_LISTEN */
+    struct cd_jobs *jobs;
 };
 
 static void usage(FILE *f)
@@ -121,10 +125,34 @@ static int server_start(struct server *s, const struct cd_config *c)
     hc.app = &s->app;
     hc.dispatch = cd_api_dispatch;
     hc.fallback = cd_api_static;
+    hc.on_complete = cd_api_observe;
     s->http = cd_http_start(&hc, &err);
     if (!s->http) {
         fprintf(stderr, "creditd: CREDITD_LISTEN %s: %s\n", c->listen,
                 err.message);
+        return -1;
+    }
+    if (c->metrics_listen[0]) {
+        /* Only GET /metrics, no auth: config.c allows loopback only. */
+        memset(&hc, 0, sizeof(hc));
+        hc.name = "metrics";
+        hc.listen = c->metrics_listen;
+        hc.routes = cd_api_routes_metrics;
+        hc.nroutes = cd_api_routes_metrics_count;
+        hc.app = &s->app;
+        hc.max_connections = 64;
+        hc.quiet = 1;
+        s->metrics_http = cd_http_start(&hc, &err);
+        if (!s->metrics_http) {
+            fprintf(stderr, "creditd: CREDITD_METRICS_LISTEN %s: %s\n",
+                    c->metrics_listen, err.message);
+            return -1;
+        }
+        cd_info("main", "metrics on http://%s/metrics", c->metrics_listen);
+    }
+    s->jobs = cd_jobs_start(&s->billing, c->reconcile_interval);
+    if (!s->jobs) {
+        fprintf(stderr, "creditd: cannot start the background jobs\n");
         return -1;
     }
     cd_info("main", "creditd %s listening on %s (db %s, schema v%d)",
@@ -135,6 +163,10 @@ static int server_start(struct server *s, const struct cd_config *c)
 
 static void server_stop(struct server *s)
 {
+    cd_jobs_stop(s->jobs);
+    s->jobs = NULL;
+    cd_http_stop(s->metrics_http);
+    s->metrics_http = NULL;
     cd_http_stop(s->http);
     s->http = NULL;
     if (s->store)

@@ -59,6 +59,19 @@ extern const struct cd_route cd_api_routes_core[];
 extern const size_t cd_api_routes_core_count;
 extern const struct cd_route cd_api_routes_checkout[];
 extern const size_t cd_api_routes_checkout_count;
+/* ops.c: POST /v1/admin/reconcile and GET /metrics (server key). */
+extern const struct cd_route cd_api_routes_ops[];
+extern const size_t cd_api_routes_ops_count;
+/* ops.c: only GET /metrics, without auth, for the loopback listener of
+ * CREDITD_METRICS_LISTEN (a cd_http_config without dispatch). */
+extern const struct cd_route cd_api_routes_metrics[];
+extern const size_t cd_api_routes_metrics_count;
+
+/* GET /metrics: the process's metrics in Prometheus text format 0.0.4. */
+void cd_api_metrics(struct cd_req *req);
+/* cd_http_config.on_complete of the API server: counts the request and
+ * its latency by route pattern, method and status. */
+void cd_api_observe(const struct cd_req *req, int64_t micros);
 
 /* The whole table (built once), and the dispatch function to put in
  * cd_http_config.dispatch. */

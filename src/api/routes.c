@@ -1,7 +1,7 @@
 /*
- * routes.c - the whole route table: the core routes (core.c) followed by
- * the checkout routes (checkout.c, orders.c, webhooks.c), joined once into
- * one static array.
+ * routes.c - the whole route table: the core routes (core.c), the
+ * checkout routes (checkout.c, orders.c, webhooks.c) and the operator's
+ * routes (ops.c), joined once into one static array.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,17 +16,27 @@ static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void build(void)
 {
-    size_t n = cd_api_routes_core_count + cd_api_routes_checkout_count;
+    const struct {
+        const struct cd_route *routes;
+        size_t n;
+    } parts[] = {
+        {cd_api_routes_core, cd_api_routes_core_count},
+        {cd_api_routes_checkout, cd_api_routes_checkout_count},
+        {cd_api_routes_ops, cd_api_routes_ops_count},
+    };
+    size_t n = 0, at = 0;
 
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        n += parts[i].n;
     table = calloc(n ? n : 1, sizeof(*table));
     if (!table) {
         cd_error("api", "out of memory building the route table");
         return;
     }
-    memcpy(table, cd_api_routes_core,
-           cd_api_routes_core_count * sizeof(*table));
-    memcpy(table + cd_api_routes_core_count, cd_api_routes_checkout,
-           cd_api_routes_checkout_count * sizeof(*table));
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        memcpy(table + at, parts[i].routes, parts[i].n * sizeof(*table));
+        at += parts[i].n;
+    }
     table_len = n;
 }
 

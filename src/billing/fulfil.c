@@ -21,6 +21,7 @@
 #include "billing/orders.h"
 #include "stripe/signature.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 #define MOD "fulfil"
@@ -592,9 +593,12 @@ int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
     return run_job(b, &j, status_out, err);
 }
 
-int cd_fulfil_event(struct cd_billing *b, const char *body, size_t len,
-                    const char *sig_header, const char **status_out,
-                    struct cd_error *err)
+/* cd_fulfil_event without the metric; *type receives the verified
+ * event's type (or stays ""). */
+static int verify_and_apply(struct cd_billing *b, const char *body,
+                            size_t len, const char *sig_header,
+                            const char **status_out, char *type,
+                            size_t typesz, struct cd_error *err)
 {
     enum cd_sig_result sr;
     json_t *event;
@@ -631,7 +635,28 @@ int cd_fulfil_event(struct cd_billing *b, const char *body, size_t len,
     if (!event)
         return cd_error_set(err, CD_EK_INVALID, "invalid_json", NULL,
                             "The event is not valid JSON.");
+    if (json_is_string(json_object_get(event, "type")))
+        cd_strlcpy(type, json_string_value(json_object_get(event, "type")),
+                   typesz);
     rc = cd_fulfil_event_json(b, event, status_out, err);
     json_decref(event);
+    return rc;
+}
+
+int cd_fulfil_event(struct cd_billing *b, const char *body, size_t len,
+                    const char *sig_header, const char **status_out,
+                    struct cd_error *err)
+{
+    static const struct cd_metric_def events = {
+        "creditd_webhook_events_total",
+        "Stripe webhook deliveries by event type and outcome "
+        "(processed, duplicate, ignored, error).",
+        CD_METRIC_COUNTER, {"type", "outcome"}, NULL, 0};
+    char type[EVENT_TYPE_MAX] = "";
+    int rc = verify_and_apply(b, body, len, sig_header, status_out, type,
+                              sizeof(type), err);
+
+    cd_metrics_add(NULL, &events, 1, type[0] ? type : "unknown",
+                   rc == 0 && *status_out ? *status_out : "error", NULL);
     return rc;
 }

@@ -330,16 +330,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 {
     struct cd_http_server *srv = cls;
     struct conn_state *st = *con_cls;
+    int64_t us;
 
     if (!st)
         return;
+    us = cd_mono_us() - st->req.start_us;
     if (!srv->cfg.quiet)
         cd_info(srv->name, "%s %s %d %lldus%s", st->req.method,
                 st->req.route ? st->req.route->pattern : "-",
-                st->req.status,
-                (long long)(cd_mono_us() - st->req.start_us),
+                st->req.status, (long long)us,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
                                                            : " (aborted)");
+    if (srv->cfg.on_complete)
+        srv->cfg.on_complete(&st->req, us);
     free(st->req.resp_body);
     cd_buf_free(&st->body);
     free(st);

@@ -99,6 +99,10 @@ struct cd_http_config {
     cd_handler_fn dispatch;
     /* When set, called for requests no route matches (else 404). */
     cd_handler_fn fallback;
+    /* When set, called once per finished request (after the reply, before
+     * the request is freed) with its duration in microseconds: metrics.
+     * req is borrowed for the call. */
+    void (*on_complete)(const struct cd_req *req, int64_t micros);
     unsigned max_connections; /* 0: 1024 */
     unsigned timeout_s;       /* idle connection timeout; 0: 30 */
     int quiet;                /* no access log */

@@ -81,6 +81,11 @@ enum cd_sq_stmt {
     SQ_IDEM_COMPLETE,
     SQ_IDEM_DELETE,
     SQ_IDEM_PURGE,
+    SQ_TOKEN_PURGE,
+    SQ_KV_GET,
+    SQ_KV_PUT,
+    SQ_LEASE_ACQUIRE,
+    SQ_LEASE_RELEASE,
     SQ__COUNT
 };
 

@@ -189,6 +189,20 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_IDEM_DELETE] =
         "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
     [SQ_IDEM_PURGE] = "DELETE FROM idempotency_keys WHERE created_at < ?1",
+
+    [SQ_TOKEN_PURGE] = "DELETE FROM tokens WHERE expires_at <= ?1",
+    [SQ_KV_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [SQ_KV_PUT] = "INSERT INTO settings (key, value, updated_at) "
+                  "VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
+                  "value = excluded.value, updated_at = excluded.updated_at",
+    /* Taken when free, expired or already ours; no row changes (so
+     * NOT_FOUND below) while another holder's lease runs. */
+    [SQ_LEASE_ACQUIRE] =
+        "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?4) "
+        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+        "expires_at = excluded.expires_at "
+        "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3",
+    [SQ_LEASE_RELEASE] = "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -1336,4 +1350,99 @@ static int bind_purge(sqlite3_stmt *st, const void *arg)
 int cd_store_idem_purge(struct cd_tx *tx, int64_t before)
 {
     return run_write(tx, SQ_IDEM_PURGE, bind_purge, &before, 0, "idem purge");
+}
+
+/* ---- background jobs: tokens purge, settings, leases ------------------ */
+
+int cd_store_token_purge(struct cd_tx *tx, int64_t now)
+{
+    return run_write(tx, SQ_TOKEN_PURGE, bind_purge, &now, 0, "token purge");
+}
+
+struct kv_read {
+    char *out;
+    size_t outsz;
+};
+
+static int read_kv(sqlite3_stmt *st, void *out)
+{
+    struct kv_read *r = out;
+
+    return col_str(st, 0, r->out, r->outsz);
+}
+
+int cd_store_kv_get(struct cd_tx *tx, const char *key, char *out,
+                    size_t outsz)
+{
+    struct kv_read r = {out, outsz};
+
+    if (!out || outsz == 0)
+        return CD_STORE_ERROR;
+    out[0] = '\0';
+    return get_by_key(tx, SQ_KV_GET, key, CD_KV_KEY_SZ, read_kv, &r,
+                      "kv get");
+}
+
+struct kv_args {
+    const char *key, *value;
+    int64_t now;
+};
+
+static int bind_kv(sqlite3_stmt *st, const void *arg)
+{
+    const struct kv_args *a = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, a->key, CD_KV_KEY_SZ);
+    bad |= bind_str(st, 2, a->value, CD_KV_VALUE_SZ);
+    bad |= bind_i64(st, 3, a->now);
+    return bad;
+}
+
+int cd_store_kv_put(struct cd_tx *tx, const char *key, const char *value,
+                    int64_t now)
+{
+    struct kv_args a = {key, value, now};
+
+    return run_write(tx, SQ_KV_PUT, bind_kv, &a, 0, "kv put");
+}
+
+struct lease_args {
+    const char *name, *holder;
+    int64_t now, until;
+};
+
+static int bind_lease(sqlite3_stmt *st, const void *arg)
+{
+    const struct lease_args *a = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, a->name, CD_LEASE_NAME_SZ);
+    bad |= bind_str(st, 2, a->holder, CD_LEASE_HOLDER_SZ);
+    bad |= bind_i64(st, 3, a->now);
+    bad |= bind_i64(st, 4, a->until);
+    return bad;
+}
+
+int cd_store_lease_acquire(struct cd_tx *tx, const char *name,
+                           const char *holder, int64_t now, int64_t ttl)
+{
+    struct lease_args a = {name, holder, now, 0};
+    int rc;
+
+    if (ttl <= 0 || now > INT64_MAX - ttl) {
+        cd_error("store", "lease acquire: bad ttl");
+        return CD_STORE_ERROR;
+    }
+    a.until = now + ttl;
+    rc = run_write(tx, SQ_LEASE_ACQUIRE, bind_lease, &a, 1, "lease acquire");
+    return rc == CD_STORE_NOT_FOUND ? CD_STORE_DUPLICATE : rc;
+}
+
+int cd_store_lease_release(struct cd_tx *tx, const char *name,
+                           const char *holder)
+{
+    struct key_args a = {name, CD_LEASE_NAME_SZ, holder, CD_LEASE_HOLDER_SZ};
+
+    return run_write(tx, SQ_LEASE_RELEASE, bind_key, &a, 1, "lease release");
 }

@@ -320,4 +320,33 @@ int cd_store_idem_delete(struct cd_tx *tx, const char *scope, const char *key);
 /* Deletes keys created before `before`. */
 int cd_store_idem_purge(struct cd_tx *tx, int64_t before);
 
+/* ---- background jobs (002_jobs) ---------------------------------------- */
+#define CD_KV_KEY_SZ 128
+#define CD_KV_VALUE_SZ 1024
+#define CD_LEASE_NAME_SZ 64
+#define CD_LEASE_HOLDER_SZ 128
+
+/* Deletes tokens that expired at or before now. */
+int cd_store_token_purge(struct cd_tx *tx, int64_t now);
+
+/* Key/value settings shared by every node (e.g. the reconciliation's
+ * Stripe event cursor). get copies the value into out (outsz bytes);
+ * NOT_FOUND when the key is absent. put inserts or replaces. */
+int cd_store_kv_get(struct cd_tx *tx, const char *key, char *out,
+                    size_t outsz);
+int cd_store_kv_put(struct cd_tx *tx, const char *key, const char *value,
+                    int64_t now);
+
+/*
+ * A named lease, so one node at a time runs a background job. acquire:
+ * CD_STORE_OK when the lease was free, expired (expires_at <= now) or
+ * already held by holder - it then runs until now + ttl;
+ * CD_STORE_DUPLICATE when another holder's lease is still running.
+ * release: gives the lease up if holder holds it (else NOT_FOUND).
+ */
+int cd_store_lease_acquire(struct cd_tx *tx, const char *name,
+                           const char *holder, int64_t now, int64_t ttl);
+int cd_store_lease_release(struct cd_tx *tx, const char *name,
+                           const char *holder);
+
 #endif

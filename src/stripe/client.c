@@ -29,6 +29,7 @@
 #include "stripe/form.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 #define MOD "stripe"
@@ -367,6 +368,23 @@ static int retryable_curl_error(CURLcode rc)
     }
 }
 
+/* One logical call in creditd_stripe_requests_total{method,outcome}. */
+static void count_call(int is_post, int rc, int status)
+{
+    static const struct cd_metric_def calls = {
+        "creditd_stripe_requests_total",
+        "Stripe API calls (after retries) by method and outcome (ok, "
+        "http_4xx, http_5xx, network).",
+        CD_METRIC_COUNTER, {"method", "outcome"}, NULL, 0};
+    const char *outcome = rc == 0           ? "ok"
+                          : status >= 500   ? "http_5xx"
+                          : status >= 400   ? "http_4xx"
+                          : status > 0      ? "other"
+                                            : "network";
+
+    cd_metrics_add(NULL, &calls, 1, is_post ? "POST" : "GET", outcome, NULL);
+}
+
 /* See client.h. */
 int cd_stripe_request(struct cd_stripe_client *c, const char *method,
                       const char *path, const json_t *params,
@@ -537,6 +555,7 @@ int cd_stripe_request(struct cd_stripe_client *c, const char *method,
     }
 
 out:
+    count_call(is_post, rc, status);
     json_decref(body);
     if (h)
         curl_easy_cleanup(h);

@@ -1,0 +1,44 @@
+/*
+ * jobs.h - the background jobs of `creditd serve` (and demo): one thread
+ * that, while the server runs,
+ *   - every `interval` seconds takes the "reconcile" lease (holder: this
+ *     process's random instance id, ttl 2 x interval) and runs
+ *     reconciliation (reconcile.h) - the first run soon after start, to
+ *     catch up on what happened while the server was down;
+ *   - every cycle checks the ledger invariant and publishes it as the
+ *     gauges creditd_ledger_ok (1/0), creditd_ledger_mismatched_accounts
+ *     and creditd_ledger_verified_timestamp_seconds;
+ *   - hourly, under the "purge" lease, deletes idempotency keys older
+ *     than 24 h and expired tokens.
+ * Leases live in the database, so with several nodes one runs each job.
+ */
+#ifndef CD_BILLING_JOBS_H
+#define CD_BILLING_JOBS_H
+
+#include <stdint.h>
+
+#include "billing/billing.h"
+
+#define CD_JOBS_PURGE_INTERVAL 3600
+#define CD_JOBS_IDEM_TTL (24 * 3600)
+/* The verify cycle when reconciliation is disabled (interval 0). */
+#define CD_JOBS_DEFAULT_CYCLE 300
+/* The first reconciliation: this long after start (or interval, if
+ * shorter). */
+#define CD_JOBS_FIRST_DELAY 10
+
+struct cd_jobs;
+
+/*
+ * Starts the jobs thread. interval: seconds between reconciliations
+ * (0: no reconciliation; verify and purges still run). b is borrowed and
+ * must outlive cd_jobs_stop. NULL when the thread cannot start.
+ */
+struct cd_jobs *cd_jobs_start(struct cd_billing *b, int64_t interval);
+
+/* Stops the thread (waking it at once; a running reconciliation stops at
+ * its next Stripe call), releases the leases it holds and frees. NULL is
+ * fine. */
+void cd_jobs_stop(struct cd_jobs *j);
+
+#endif

@@ -1,0 +1,532 @@
+/*
+ * reconcile.c - catch-up with Stripe; see reconcile.h.
+ *
+ * Shape of a run: read the cursor (a read transaction), then for each
+ * page of events: one Stripe call (no transaction open), each event
+ * through cd_fulfil_event_json (its own write job), then one small write
+ * job storing the cursor. Pending orders likewise: one read for the list,
+ * then per order one Stripe call followed by cd_fulfil_session's job.
+ * Events are applied oldest first and the cursor only ever names an event
+ * whose effects are committed, so a run that stops half-way (Stripe down,
+ * store failure, shutdown) loses nothing: the next run goes on from it.
+ */
+#include "billing/reconcile.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "billing/fulfil.h"
+#include "billing/orders.h"
+#include "util/log.h"
+#include "util/metrics.h"
+#include "util/util.h"
+
+#define MOD "reconcile"
+#define ABANDON_REASON "checkout was never created"
+
+/* The event types fulfil.c acts on through cd_fulfil_session; add a type
+ * here when fulfil.c learns it (at most 20: Stripe's limit on types[]). */
+static const char *const event_types[] = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+};
+
+static const struct cd_metric_def M_RUNS = {
+    "creditd_reconcile_runs_total", "Reconciliation runs by outcome.",
+    CD_METRIC_COUNTER, {"outcome"}, NULL, 0};
+static const struct cd_metric_def M_APPLIED = {
+    "creditd_reconcile_events_applied_total",
+    "Stripe events that took effect through reconciliation (the webhook "
+    "had not delivered them).",
+    CD_METRIC_COUNTER, {NULL}, NULL, 0};
+static const struct cd_metric_def M_FIXED = {
+    "creditd_reconcile_orders_fixed_total",
+    "Pending orders that reconciliation moved on (completed, expired or "
+    "failed).",
+    CD_METRIC_COUNTER, {NULL}, NULL, 0};
+
+/* One run at a time in this process (the admin route and the background
+ * job), so the cursor only moves forward. */
+static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct run {
+    struct cd_billing *b;
+    int (*stop)(void *arg);
+    void *stop_arg;
+    struct cd_reconcile_result *out;
+    struct cd_error *err;
+    char cursor[CD_KV_VALUE_SZ];
+    char saved[CD_KV_VALUE_SZ]; /* the cursor as stored */
+};
+
+static int stopping(const struct run *r)
+{
+    return r->stop && r->stop(r->stop_arg);
+}
+
+/* Stripe ids go into URL paths: letters, digits and '_' only. */
+static int safe_id(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++, n++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return n > 0 && n < CD_SID_SZ;
+}
+
+static int store_failed(struct run *r, const char *what)
+{
+    cd_error(MOD, "%s: the store failed", what);
+    return cd_error_set(r->err, CD_EK_INTERNAL, "internal_error", NULL,
+                        "Reconciliation could not use the database.");
+}
+
+static int stripe_failed(struct run *r, const struct cd_error *serr)
+{
+    return cd_error_set(r->err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
+                        serr->message[0] ? serr->message
+                                         : "Stripe request failed");
+}
+
+/* ---- the cursor ------------------------------------------------------- */
+
+struct cursor_job {
+    char *value;
+    size_t size;
+    const char *set;
+    int64_t now;
+};
+
+static int cursor_read_fn(struct cd_tx *tx, void *arg)
+{
+    struct cursor_job *j = arg;
+    int rc = cd_store_kv_get(tx, CD_RECONCILE_CURSOR_KEY, j->value, j->size);
+
+    if (rc == CD_STORE_NOT_FOUND) {
+        j->value[0] = '\0';
+        return 0;
+    }
+    return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+}
+
+static int cursor_write_fn(struct cd_tx *tx, void *arg)
+{
+    struct cursor_job *j = arg;
+
+    return cd_store_kv_put(tx, CD_RECONCILE_CURSOR_KEY, j->set, j->now) ==
+                   CD_STORE_OK
+               ? 0
+               : CD_STORE_ERROR;
+}
+
+/* Stores r->cursor when it moved. */
+static int cursor_save(struct run *r)
+{
+    struct cursor_job j = {NULL, 0, r->cursor, cd_now()};
+
+    if (!r->cursor[0] || strcmp(r->cursor, r->saved) == 0)
+        return 0;
+    if (cd_store_write(r->b->store, cursor_write_fn, &j) != 0)
+        return store_failed(r, "saving the event cursor");
+    cd_strlcpy(r->saved, r->cursor, sizeof(r->saved));
+    return 0;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+/*
+ * One page of GET /v1/events (newest first); *resp is the list (new
+ * reference). anchor_key is "ending_before", "starting_after" or NULL.
+ * 0; 1 when Stripe no longer knows the anchor (older than 30 days); -1
+ * with r->err.
+ */
+static int list_events(struct run *r, const char *anchor_key,
+                       const char *anchor, json_t **resp)
+{
+    json_t *params, *types, *body = NULL;
+    struct cd_error serr;
+    const char *code;
+    int rc, status = 0, gone;
+
+    *resp = NULL;
+    params = json_pack("{s:i}", "limit", CD_RECONCILE_PAGE_LIMIT);
+    types = json_array();
+    if (!params || !types) {
+        json_decref(params);
+        json_decref(types);
+        return cd_error_set(r->err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Out of memory.");
+    }
+    for (size_t i = 0; i < CD_ARRAY_LEN(event_types); i++)
+        json_array_append_new(types, json_string(event_types[i]));
+    json_object_set_new(params, "types", types);
+    if (anchor_key && anchor)
+        json_object_set_new(params, anchor_key, json_string(anchor));
+    cd_error_clear(&serr);
+    rc = cd_stripe_request(r->b->stripe, "GET", "/v1/events", params, NULL,
+                           &body, &status, &serr);
+    json_decref(params);
+    if (rc != 0) {
+        code = json_string_value(
+            json_object_get(json_object_get(body, "error"), "code"));
+        gone = anchor && (status == 400 || status == 404) && code &&
+               strcmp(code, "resource_missing") == 0;
+        json_decref(body);
+        if (gone)
+            return 1;
+        cd_warn(MOD, "listing Stripe events failed: %s", serr.message);
+        return stripe_failed(r, &serr);
+    }
+    if (!json_is_array(json_object_get(body, "data"))) {
+        json_decref(body);
+        return cd_error_set(r->err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                            "Stripe: GET /v1/events did not answer a list.");
+    }
+    *resp = body;
+    return 0;
+}
+
+/* Applies the events of data (newest first) oldest first, moving the
+ * cursor over each one committed, then stores the cursor. 0 or -1. */
+static int apply_events(struct run *r, const json_t *data)
+{
+    struct cd_error ferr;
+    const char *status, *id;
+    int rc = 0;
+
+    for (size_t i = json_array_size(data); i-- > 0;) {
+        const json_t *ev = json_array_get(data, i);
+
+        id = json_string_value(json_object_get(ev, "id"));
+        r->out->events_seen++;
+        status = NULL;
+        cd_error_clear(&ferr);
+        if (cd_fulfil_event_json(r->b, ev, &status, &ferr) != 0) {
+            if (ferr.kind == CD_EK_INTERNAL) {
+                /* Not committed: the cursor stays before this event. */
+                cd_error(MOD, "event %s: %s", id ? id : "-", ferr.message);
+                rc = store_failed(r, "applying an event");
+                break;
+            }
+            cd_warn(MOD, "event %s skipped: %s", id ? id : "-",
+                    ferr.message);
+        } else if (status && strcmp(status, CD_FULFIL_PROCESSED) == 0) {
+            r->out->events_applied++;
+            cd_metrics_add(NULL, &M_APPLIED, 1, NULL, NULL, NULL);
+            cd_info(MOD, "event %s applied", id ? id : "-");
+        }
+        if (id && strlen(id) < sizeof(r->cursor))
+            cd_strlcpy(r->cursor, id, sizeof(r->cursor));
+    }
+    if (cursor_save(r) != 0)
+        return -1;
+    return rc;
+}
+
+/* The id of the last element of data into out; -1 when it has none. */
+static int last_id(const json_t *data, char *out, size_t outsz)
+{
+    const char *id = json_string_value(
+        json_object_get(json_array_get(data, json_array_size(data) - 1),
+                        "id"));
+
+    if (!id || !id[0] || cd_strlcpy(out, id, outsz) != 0)
+        return -1;
+    return 0;
+}
+
+/*
+ * No cursor: reads back from the newest event (at most MAX_PAGES pages),
+ * then applies what it read, oldest first. Events older than that are
+ * left to the pending-order check.
+ */
+static int backfill(struct run *r, int pages)
+{
+    json_t *all = json_array(), *resp = NULL, *data;
+    char after[CD_SID_SZ] = "";
+    int rc = 0, more = 0;
+
+    if (!all)
+        return cd_error_set(r->err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Out of memory.");
+    while (pages < CD_RECONCILE_MAX_PAGES) {
+        if (stopping(r))
+            goto out;
+        rc = list_events(r, after[0] ? "starting_after" : NULL,
+                         after[0] ? after : NULL, &resp);
+        if (rc == 1) { /* the page anchor vanished under us: next run */
+            rc = 0;
+            break;
+        }
+        if (rc != 0)
+            goto out;
+        pages++;
+        data = json_object_get(resp, "data");
+        json_array_extend(all, data);
+        more = json_is_true(json_object_get(resp, "has_more"));
+        if (!more || json_array_size(data) == 0 ||
+            last_id(data, after, sizeof(after)) != 0) {
+            more = 0;
+            break;
+        }
+        json_decref(resp);
+        resp = NULL;
+    }
+    if (more)
+        cd_warn(MOD, "first run: only the newest %zu events are checked; "
+                     "older ones are left to the pending-order check",
+                json_array_size(all));
+    rc = apply_events(r, all);
+out:
+    json_decref(resp);
+    json_decref(all);
+    return rc;
+}
+
+static int run_events(struct run *r)
+{
+    struct cursor_job j = {r->cursor, sizeof(r->cursor), NULL, 0};
+    json_t *resp, *data;
+    int pages = 0, rc, more;
+
+    if (cd_store_read(r->b->store, cursor_read_fn, &j) != 0)
+        return store_failed(r, "reading the event cursor");
+    cd_strlcpy(r->saved, r->cursor, sizeof(r->saved));
+    if (!r->cursor[0])
+        return backfill(r, 0);
+
+    while (pages < CD_RECONCILE_MAX_PAGES) {
+        if (stopping(r))
+            return 0;
+        rc = list_events(r, "ending_before", r->cursor, &resp);
+        if (rc == 1) {
+            cd_warn(MOD, "Stripe no longer knows event %s (older than 30 "
+                         "days?): reading back from the newest event",
+                    r->cursor);
+            r->cursor[0] = '\0';
+            return backfill(r, pages);
+        }
+        if (rc != 0)
+            return -1;
+        pages++;
+        data = json_object_get(resp, "data");
+        more = json_is_true(json_object_get(resp, "has_more")) &&
+               json_array_size(data) > 0;
+        rc = apply_events(r, data);
+        json_decref(resp);
+        if (rc != 0)
+            return -1;
+        if (!more)
+            return 0;
+    }
+    cd_info(MOD, "more events wait after %d pages; the next run goes on",
+            pages);
+    return 0;
+}
+
+/* ---- pending orders --------------------------------------------------- */
+
+struct pending {
+    int64_t before;
+    struct cd_order *orders;
+    size_t n;
+};
+
+static int collect_pending(const struct cd_order *o, void *arg)
+{
+    struct pending *p = arg;
+
+    if (p->n >= CD_RECONCILE_MAX_ORDERS)
+        return 1;
+    p->orders[p->n++] = *o;
+    return 0;
+}
+
+static int pending_read_fn(struct cd_tx *tx, void *arg)
+{
+    struct pending *p = arg;
+
+    return cd_store_order_list_pending(tx, p->before,
+                                       CD_RECONCILE_MAX_ORDERS,
+                                       collect_pending, p);
+}
+
+struct abandon_job {
+    const char *order_id;
+    int64_t now;
+    int changed;
+};
+
+static int abandon_fn(struct cd_tx *tx, void *arg)
+{
+    struct abandon_job *j = arg;
+    struct cd_order o;
+    int rc;
+
+    j->changed = 0;
+    rc = cd_store_order_get(tx, j->order_id, &o);
+    if (rc == CD_STORE_NOT_FOUND)
+        return 0;
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    /* Decided on what the transaction sees: the checkout may have stored
+     * its session since the list was read. */
+    if (strcmp(o.status, "pending") != 0 || o.stripe_session_id[0] ||
+        o.stripe_payment_intent_id[0] ||
+        o.created_at >= j->now - CD_RECONCILE_ABANDON_AGE)
+        return 0;
+    cd_strlcpy(o.status, "failed", sizeof(o.status));
+    cd_strlcpy(o.failure_reason, ABANDON_REASON, sizeof(o.failure_reason));
+    o.updated_at = j->now;
+    rc = cd_store_order_update(tx, &o);
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    j->changed = 1;
+    return 0;
+}
+
+/* A pending order with a Checkout session: asks Stripe what the session
+ * is now and applies it. 0 or -1. */
+static int check_session(struct run *r, const struct cd_order *o)
+{
+    char path[CD_SID_SZ + 32];
+    struct cd_error serr, ferr;
+    struct cd_order now;
+    json_t *sess = NULL;
+    const char *status = NULL;
+    int rc, http = 0;
+
+    if (!safe_id(o->stripe_session_id)) {
+        cd_warn(MOD, "order %s: session id is not a Stripe id; skipped",
+                o->id);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "/v1/checkout/sessions/%s",
+             o->stripe_session_id);
+    cd_error_clear(&serr);
+    rc = cd_stripe_request(r->b->stripe, "GET", path, NULL, NULL, &sess,
+                           &http, &serr);
+    if (rc != 0) {
+        json_decref(sess);
+        if (http >= 400 && http < 500) {
+            /* Not ours to know (another account's session, deleted):
+             * nothing to learn; the order stays as it is. */
+            cd_warn(MOD, "order %s: session %s: %s", o->id,
+                    o->stripe_session_id, serr.message);
+            r->out->orders_checked++;
+            return 0;
+        }
+        return stripe_failed(r, &serr);
+    }
+    r->out->orders_checked++;
+    cd_error_clear(&ferr);
+    rc = cd_fulfil_session(r->b, NULL, NULL, sess, &status, &ferr);
+    json_decref(sess);
+    if (rc != 0) {
+        if (ferr.kind == CD_EK_INTERNAL)
+            return store_failed(r, "applying a session");
+        cd_warn(MOD, "order %s: %s", o->id, ferr.message);
+        return 0;
+    }
+    rc = cd_order_get(r->b, o->id, &now);
+    if (rc == CD_STORE_ERROR)
+        return store_failed(r, "re-reading an order");
+    if (rc == CD_STORE_OK && strcmp(now.status, "pending") != 0) {
+        r->out->orders_fixed++;
+        cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
+        cd_info(MOD, "order %s: %s (session %s)", o->id, now.status,
+                o->stripe_session_id);
+    }
+    return 0;
+}
+
+static int run_orders(struct run *r)
+{
+    struct pending p;
+    int64_t now = cd_now();
+    int rc = 0;
+
+    memset(&p, 0, sizeof(p));
+    p.before = now - CD_RECONCILE_PENDING_AGE;
+    p.orders = calloc(CD_RECONCILE_MAX_ORDERS, sizeof(*p.orders));
+    if (!p.orders)
+        return cd_error_set(r->err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Out of memory.");
+    if (cd_store_read(r->b->store, pending_read_fn, &p) != 0) {
+        rc = store_failed(r, "listing pending orders");
+        goto out;
+    }
+    for (size_t i = 0; i < p.n && rc == 0; i++) {
+        const struct cd_order *o = &p.orders[i];
+
+        if (stopping(r))
+            break;
+        if (o->stripe_session_id[0]) {
+            rc = check_session(r, o);
+        } else if (!o->stripe_payment_intent_id[0] &&
+                   o->created_at < now - CD_RECONCILE_ABANDON_AGE) {
+            struct abandon_job j = {o->id, now, 0};
+
+            r->out->orders_checked++;
+            if (cd_store_write(r->b->store, abandon_fn, &j) != 0) {
+                rc = store_failed(r, "failing an abandoned order");
+            } else if (j.changed) {
+                r->out->orders_fixed++;
+                cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
+                cd_info(MOD, "order %s failed: %s", o->id, ABANDON_REASON);
+            }
+        }
+        /* A payment intent without a session: its events fulfil it. */
+    }
+out:
+    free(p.orders);
+    return rc;
+}
+
+/* ---- entry points ----------------------------------------------------- */
+
+int cd_reconcile_run_until(struct cd_billing *b, int (*stop)(void *arg),
+                           void *arg, struct cd_reconcile_result *out,
+                           struct cd_error *err)
+{
+    struct run r;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+    memset(&r, 0, sizeof(r));
+    r.b = b;
+    r.stop = stop;
+    r.stop_arg = arg;
+    r.out = out;
+    r.err = err;
+
+    pthread_mutex_lock(&run_mu);
+    rc = run_events(&r);
+    if (rc == 0)
+        rc = run_orders(&r);
+    pthread_mutex_unlock(&run_mu);
+
+    cd_metrics_add(NULL, &M_RUNS, 1, rc == 0 ? "ok" : "error", NULL, NULL);
+    if (rc == 0)
+        cd_info(MOD,
+                "events seen %lld, applied %lld; pending orders checked "
+                "%lld, fixed %lld",
+                (long long)out->events_seen, (long long)out->events_applied,
+                (long long)out->orders_checked, (long long)out->orders_fixed);
+    return rc == 0 ? 0 : -1;
+}
+
+int cd_reconcile_run(struct cd_billing *b, struct cd_reconcile_result *out,
+                     struct cd_error *err)
+{
+    return cd_reconcile_run_until(b, NULL, NULL, out, err);
+}

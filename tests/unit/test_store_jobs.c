@@ -1,0 +1,247 @@
+/*
+ * test_store_jobs.c - the store functions of the background jobs
+ * (migration 002_jobs): key/value settings, leases between two holders,
+ * and the purge of expired tokens.
+ *
+ * Jobs never call cmocka asserts (writes run on the writer thread): they
+ * record return codes into a struct ctx that the test checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+#include "util/log.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct cd_store *s;
+};
+
+struct ctx {
+    int rc[32];
+    int n;
+    char value[CD_KV_VALUE_SZ];
+    struct cd_account acct;
+};
+
+#define R(expr) (c->rc[c->n++] = (expr))
+
+static void expect_rcs(const struct ctx *c, const int *want, int n)
+{
+    assert_int_equal(c->n, n);
+    for (int i = 0; i < n; i++) {
+        if (c->rc[i] != want[i])
+            print_error("step %d: rc %d, want %d\n", i, c->rc[i], want[i]);
+        assert_int_equal(c->rc[i], want[i]);
+    }
+}
+#define EXPECT(c, ...)                                                         \
+    expect_rcs((c), (int[]){__VA_ARGS__},                                      \
+               (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)))
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct cd_store_config cfg = {.read_conns = 2};
+    struct cd_error err = {0};
+
+    cd_log_threshold = CD_LOG_ERROR + 1;
+    strcpy(f->dir, "/tmp/cd_store_jobs_XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/creditd.db", f->dir);
+    cfg.path = f->path;
+    f->s = cd_store_open(&cfg, &err);
+    if (!f->s) {
+        print_error("open: %s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[160];
+
+    if (f->s)
+        cd_store_close(f->s);
+    unlink(f->path);
+    snprintf(p, sizeof(p), "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", f->path);
+    unlink(p);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- settings -------------------------------------------------------- */
+
+static int kv_job(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+    char small[4];
+    char big[CD_KV_VALUE_SZ + 8];
+
+    R(cd_store_kv_get(tx, "cursor", c->value, sizeof(c->value)));
+    R(cd_store_kv_put(tx, "cursor", "evt_1", 100));
+    R(cd_store_kv_get(tx, "cursor", c->value, sizeof(c->value)));
+    R(cd_store_kv_put(tx, "cursor", "evt_2", 101)); /* replaces */
+    R(cd_store_kv_get(tx, "cursor", c->value, sizeof(c->value)));
+    R(cd_store_kv_get(tx, "cursor", small, sizeof(small))); /* too long */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    R(cd_store_kv_put(tx, "other", big, 102)); /* too long */
+    R(cd_store_kv_put(tx, "other", "", 102)); /* NOT NULL */
+    return 0;
+}
+
+static int kv_read_job(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+
+    R(cd_store_kv_get(tx, "cursor", c->value, sizeof(c->value)));
+    R(cd_store_kv_put(tx, "cursor", "evt_3", 1)); /* read-only tx */
+    return 0;
+}
+
+static void test_kv(void **state)
+{
+    struct fixture *f = *state;
+    struct ctx c;
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(cd_store_write(f->s, kv_job, &c), 0);
+    EXPECT(&c, CD_STORE_NOT_FOUND, CD_STORE_OK, CD_STORE_OK, CD_STORE_OK,
+           CD_STORE_OK, CD_STORE_ERROR, CD_STORE_ERROR, CD_STORE_ERROR);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(cd_store_read(f->s, kv_read_job, &c), 0);
+    EXPECT(&c, CD_STORE_OK, CD_STORE_ERROR);
+    assert_string_equal(c.value, "evt_2");
+}
+
+/* ---- leases ---------------------------------------------------------- */
+
+struct lease_step {
+    const char *holder;
+    int64_t now, ttl;
+    int release;
+};
+
+struct lease_ctx {
+    struct ctx c;
+    const struct lease_step *steps;
+    int nsteps;
+};
+
+static int lease_job(struct cd_tx *tx, void *arg)
+{
+    struct lease_ctx *l = arg;
+    struct ctx *c = &l->c;
+
+    for (int i = 0; i < l->nsteps; i++) {
+        const struct lease_step *s = &l->steps[i];
+
+        if (s->release)
+            R(cd_store_lease_release(tx, "reconcile", s->holder));
+        else
+            R(cd_store_lease_acquire(tx, "reconcile", s->holder, s->now,
+                                     s->ttl));
+    }
+    return 0;
+}
+
+static void test_leases(void **state)
+{
+    struct fixture *f = *state;
+    static const struct lease_step steps[] = {
+        {"a", 1000, 60, 0}, /* free: a takes it until 1060 */
+        {"b", 1010, 60, 0}, /* a's runs: refused */
+        {"a", 1030, 60, 0}, /* a renews until 1090 */
+        {"b", 1089, 60, 0}, /* still a's */
+        {"b", 1090, 60, 0}, /* expired: b takes it until 1150 */
+        {"a", 1100, 60, 0}, /* b's now */
+        {"a", 0, 0, 1},     /* a does not hold it: NOT_FOUND */
+        {"b", 0, 0, 1},     /* b gives it up */
+        {"a", 1101, 60, 0}, /* free again */
+        {"a", 1101, 0, 0},  /* a bad ttl */
+        {"", 1101, 60, 0},  /* no holder */
+    };
+    struct lease_ctx l;
+
+    memset(&l, 0, sizeof(l));
+    l.steps = steps;
+    l.nsteps = (int)(sizeof(steps) / sizeof(steps[0]));
+    assert_int_equal(cd_store_write(f->s, lease_job, &l), 0);
+    EXPECT(&l.c, CD_STORE_OK, CD_STORE_DUPLICATE, CD_STORE_OK,
+           CD_STORE_DUPLICATE, CD_STORE_OK, CD_STORE_DUPLICATE,
+           CD_STORE_NOT_FOUND, CD_STORE_OK, CD_STORE_OK, CD_STORE_ERROR,
+           CD_STORE_ERROR);
+}
+
+/* ---- token purge ----------------------------------------------------- */
+
+static int tokens_job(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+    struct cd_account a;
+
+    memset(&a, 0, sizeof(a));
+    strcpy(a.id, "acct_purge");
+    strcpy(a.email, "purge@example.com");
+    a.created_at = 1;
+    R(cd_store_account_insert(tx, &a));
+    R(cd_store_token_insert(tx, "h_old", "acct_purge", 1, 100));
+    R(cd_store_token_insert(tx, "h_edge", "acct_purge", 1, 200));
+    R(cd_store_token_insert(tx, "h_new", "acct_purge", 1, 300));
+    R(cd_store_token_purge(tx, 200));
+    return 0;
+}
+
+static int tokens_check(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+
+    /* Looked up at time 0, so only existence matters. */
+    R(cd_store_token_account(tx, "h_old", 0, &c->acct));
+    R(cd_store_token_account(tx, "h_edge", 0, &c->acct));
+    R(cd_store_token_account(tx, "h_new", 0, &c->acct));
+    return 0;
+}
+
+static void test_token_purge(void **state)
+{
+    struct fixture *f = *state;
+    struct ctx c;
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(cd_store_write(f->s, tokens_job, &c), 0);
+    EXPECT(&c, CD_STORE_OK, CD_STORE_OK, CD_STORE_OK, CD_STORE_OK,
+           CD_STORE_OK);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(cd_store_read(f->s, tokens_check, &c), 0);
+    EXPECT(&c, CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, CD_STORE_OK);
+    assert_string_equal(c.acct.id, "acct_purge");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_purge, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
