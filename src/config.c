@@ -343,6 +343,12 @@ static int set_metrics_listen(struct cd_config *c, const char *v, char *why,
     return copy(c->metrics_listen, sizeof(c->metrics_listen), v, why, whysz);
 }
 
+static int set_auth_rate(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    return int_in(v, 0, 1000000, &c->auth_rate_limit, why, whysz);
+}
+
 static int set_web_dir(struct cd_config *c, const char *v, char *why,
                        size_t whysz)
 {
@@ -540,6 +546,7 @@ static const struct setting settings[] = {
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
+    {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are also capped at 10 per email per 15 minutes"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
     {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},
@@ -632,8 +639,9 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
             known = flag_value(settings[k].name, 2,
                                (char *[]){argv[0], argv[i]}) != NULL;
         if (!known && strcmp(argv[i], "--help") != 0) {
-            snprintf(msg, msgsz, "unknown flag %s (see creditd --help)",
-                     argv[i]);
+            /* Only the name: the value may be a secret. */
+            snprintf(msg, msgsz, "unknown flag %.*s (see creditd --help)",
+                     (int)strcspn(argv[i], "="), argv[i]);
             return -1;
         }
     }

@@ -33,6 +33,7 @@ struct cd_app {
     struct cd_billing *billing;
     char admin_key[256]; /* "" = no server key configured */
     char web_dir[1024];  /* static UI files */
+    int64_t auth_rate_limit; /* signup/login requests per address a minute; 0: off */
 };
 
 /* Per-request state the dispatch step fills; handlers read it through

@@ -177,6 +177,5 @@ void cd_api_static(struct cd_req *req)
                     strncmp(type, "text/html", 9) == 0 ? "no-cache"
                                                         : "public, max-age=300");
     cd_reply_header(req, "Content-Security-Policy", CSP);
-    cd_reply_header(req, "X-Content-Type-Options", "nosniff");
     cd_reply_header(req, "Referrer-Policy", "no-referrer");
 }

@@ -36,7 +36,9 @@ struct conn_state {
     struct cd_buf body;
     size_t max_body;
     int too_large;
+    int replied; /* the reply was queued before the body was read */
     int method_mismatch;
+    size_t dropped; /* body bytes past the cap (no Content-Length) */
 };
 
 /* ---- replies ----------------------------------------------------------- */
@@ -245,6 +247,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
     if (req->content_type[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 req->content_type);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     for (int i = 0; i < req->nresp_headers; i++)
         MHD_add_response_header(resp, req->resp_headers[i].name,
                                 req->resp_headers[i].value);
@@ -283,10 +286,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         cd_buf_init(&st->body, st->max_body);
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && (cd_parse_int64(cl, 0, INT64_MAX, &clen) != 0 ||
-                   (uint64_t)clen > st->max_body))
-            st->too_large = 1;
         *con_cls = st;
+        if (cl && (cd_parse_int64(cl, 0, INT64_MAX, &clen) != 0 ||
+                   (uint64_t)clen > st->max_body)) {
+            /* Answer at once: the body is never read, and libmicrohttpd
+             * closes the connection after the reply. */
+            st->too_large = 1;
+            req->body = "";
+            cd_reply_errorf(req, CD_EK_TOO_LARGE, "body_too_large", NULL,
+                            "request body is larger than %zu bytes",
+                            st->max_body);
+            st->replied = 1;
+            return send_reply(conn, req);
+        }
+        return MHD_YES;
+    }
+    if (st->replied) { /* a reply is queued already: drop what comes */
+        *upload_size = 0;
         return MHD_YES;
     }
     req = &st->req;
@@ -294,6 +310,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         if (!st->too_large &&
             cd_buf_append(&st->body, upload, *upload_size) != 0)
             st->too_large = 1;
+        if (st->too_large) {
+            /* A chunked body past its cap: read on a little so the 413
+             * can be sent, but hang up on a client that keeps going. */
+            st->dropped += *upload_size;
+            if (st->dropped > 4 * st->max_body)
+                return MHD_NO;
+        }
         *upload_size = 0;
         return MHD_YES;
     }

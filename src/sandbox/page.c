@@ -98,7 +98,6 @@ static void page_headers(struct cd_req *r, const json_t *sess)
                  csp);
         cd_reply_header(r, "Content-Security-Policy", full);
     }
-    cd_reply_header(r, "X-Content-Type-Options", "nosniff");
     cd_reply_header(r, "Referrer-Policy", "no-referrer");
     cd_reply_header(r, "Cache-Control", "no-store");
 }
