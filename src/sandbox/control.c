@@ -188,8 +188,12 @@ static void h_pi_confirm(struct cd_req *r)
 static void h_config_get(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
+    json_t *o = cd_sandbox_deliverer_stats(s->dlv);
 
-    cd_reply_json(r, 200, cd_sandbox_deliverer_stats(s->dlv));
+    json_object_set_new(o, "api_delay_ms",
+                        json_integer(__atomic_load_n(&s->api_delay_ms,
+                                                     __ATOMIC_RELAXED)));
+    cd_reply_json(r, 200, o);
 }
 
 static void h_config_set(struct cd_req *r)
@@ -232,8 +236,20 @@ static void h_config_set(struct cd_req *r)
         }
         shuffle = json_is_true(v);
     }
+    if ((v = json_object_get(p, "api_delay_ms")) != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > 60000) {
+            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                    "parameter_invalid_integer",
+                                    "api_delay_ms",
+                                    "api_delay_ms must be 0..60000");
+            goto out;
+        }
+        __atomic_store_n(&s->api_delay_ms, (long)json_integer_value(v),
+                         __ATOMIC_RELAXED);
+    }
     cd_sandbox_deliverer_configure(s->dlv, delay, dups, shuffle);
-    cd_reply_json(r, 200, cd_sandbox_deliverer_stats(s->dlv));
+    h_config_get(r);
 out:
     json_decref(p);
 }

@@ -66,6 +66,9 @@ struct cd_sandbox {
     const char *cur_idem_key;
 
     struct cd_sandbox_deliverer *dlv;
+    /* Test switch: every /v1 request waits this long first, like a slow
+     * Stripe (read and written with __atomic builtins). */
+    long api_delay_ms;
 };
 
 /* A failed card payment or request, in Stripe's error terms. */

@@ -45,7 +45,8 @@
  *   the checkout flow those succeed, so a test can save one first.
  *     GET  /_sandbox/config                      switches and delivery stats
  *     POST /_sandbox/config                      {"delivery_delay_ms":N,
- *          "duplicate_deliveries":N (each event N times), "shuffle":bool}
+ *          "duplicate_deliveries":N (each event N times), "shuffle":bool,
+ *          "api_delay_ms":N (every /v1 request waits N ms: a slow Stripe)}
  *     POST /_sandbox/events/{id}/redeliver       deliver that event again
  *
  * Webhooks: every event is POSTed to webhook_url (when set), signed with
@@ -58,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "util/log.h"
@@ -252,6 +254,14 @@ static void dispatch(struct cd_req *r)
             ikey = NULL;
             goto headers;
         }
+    }
+
+    if (flags & CD_SANDBOX_F_AUTH) {
+        long ms = __atomic_load_n(&s->api_delay_ms, __ATOMIC_RELAXED);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        if (ms > 0) /* outside the lock: a slow Stripe, not a stuck one */
+            nanosleep(&ts, NULL);
     }
 
     pthread_mutex_lock(&s->mu);
