@@ -10,12 +10,24 @@
  * retry runs again (handlers key their own effects, so a retry never
  * doubles them). Rows older than 24 h count as absent.
  *
- * A claim carries the claiming process's random instance id in its body.
- * An "in progress" row claimed by another instance (a process killed
- * between claim and completion, then restarted) or older than
- * CD_IDEM_STALE_S is taken over by the next request with the same key; its
- * handler runs again and finds its effect already keyed (a debit's ledger
- * ref), so it answers as the first run did instead of doing it twice.
+ * A claim carries a token in its body: the claiming process's random
+ * instance id plus a random id of this claim. An "in progress" row claimed
+ * by another instance (a process killed between claim and completion,
+ * then restarted) or older than CD_IDEM_STALE_S is taken over by the next
+ * request with the same key; its handler runs again and finds its effect
+ * already keyed (a debit's ledger ref), so it answers as the first run did
+ * instead of doing it twice. Completing (or deleting, on a 5xx) is
+ * conditional on the row still holding our token with status 0: a request
+ * whose claim was taken over replies normally but stores nothing, so it
+ * can never overwrite the new owner's row.
+ *
+ * Multi-node caveat: "another instance" cannot tell a dead process from a
+ * live node. With several nodes on one database a request arriving at
+ * node B while node A still runs the same key takes A's claim over and
+ * both handlers run (their effects stay keyed, so nothing is doubled, but
+ * two checkouts could be opened, and the stored reply is B's). That is
+ * right for today's single node; several nodes need a claim heartbeat or
+ * a lease instead of the instance test.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,13 +56,14 @@ static void instance_start(void)
              CD_IDEM_OWNER_PREFIX, id);
 }
 
-/* Whether an in-progress row was claimed by this process. */
+/* Whether an in-progress row was claimed by this process: its token is
+ * instance_owner + ":" + the claim's own id. */
 static int claimed_here(const struct cd_idem *row)
 {
     size_t n = strlen(instance_owner);
 
-    return row->body && row->body_len == n &&
-           memcmp(row->body, instance_owner, n) == 0;
+    return row->body && row->body_len > n + 1 &&
+           memcmp(row->body, instance_owner, n) == 0 && row->body[n] == ':';
 }
 
 /* The credential after "Bearer ", or NULL. */
@@ -205,10 +218,13 @@ static int claim_fn(struct cd_tx *tx, void *arg)
 
 struct finish_job {
     const char *scope, *key;
+    const char *claim; /* our claim token */
+    size_t claim_len;
     int status;
     const char *body;
     size_t body_len;
     int del;
+    int lost; /* out: the claim was no longer ours; nothing stored */
 };
 
 static int finish_fn(struct cd_tx *tx, void *arg)
@@ -216,12 +232,17 @@ static int finish_fn(struct cd_tx *tx, void *arg)
     struct finish_job *j = arg;
     int rc;
 
-    if (j->del) {
-        rc = cd_store_idem_delete(tx, j->scope, j->key);
-        return (rc == CD_STORE_OK || rc == CD_STORE_NOT_FOUND) ? 0 : 1;
+    if (j->del)
+        rc = cd_store_idem_delete_claim(tx, j->scope, j->key, j->claim,
+                                        j->claim_len);
+    else
+        rc = cd_store_idem_complete_claim(tx, j->scope, j->key, j->claim,
+                                          j->claim_len, j->status, j->body,
+                                          j->body_len);
+    if (rc == CD_STORE_NOT_FOUND) {
+        j->lost = 1;
+        return 0;
     }
-    rc = cd_store_idem_complete(tx, j->scope, j->key, j->status, j->body,
-                                j->body_len);
     return rc == CD_STORE_OK ? 0 : 1;
 }
 
@@ -264,6 +285,8 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
     struct cd_store *store = app->billing->store;
     struct claim_job cj;
     struct finish_job fj;
+    char claim[sizeof(instance_owner) + CD_ID_SZ + 2];
+    char claim_id[CD_ID_SZ];
     int rc;
 
     if (!valid_idem_key(key)) {
@@ -299,8 +322,15 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
     cj.row.status = 0;
     cj.row.created_at = cj.now;
     pthread_once(&instance_once, instance_start);
-    cj.row.body = instance_owner;
-    cj.row.body_len = strlen(instance_owner);
+    cd_random_id("clm_", claim_id, sizeof(claim_id));
+    rc = snprintf(claim, sizeof(claim), "%s:%s", instance_owner, claim_id);
+    if (rc < 0 || (size_t)rc >= sizeof(claim)) {
+        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
+        return;
+    }
+    cj.row.body = claim;
+    cj.row.body_len = (size_t)rc;
     if (cd_store_write(store, claim_fn, &cj) != 0) {
         free(cj.body);
         cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
@@ -335,6 +365,8 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
     memset(&fj, 0, sizeof(fj));
     fj.scope = ctx->idem_scope;
     fj.key = key;
+    fj.claim = claim;
+    fj.claim_len = strlen(claim);
     fj.status = req->status ? req->status : 500;
     fj.body = req->resp_body ? req->resp_body : "";
     fj.body_len = req->resp_body ? req->resp_len : 0;
@@ -345,6 +377,12 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
         cd_error("api", "could not %s idempotency key for %s %s",
                  fj.del ? "release" : "complete", req->method,
                  req->route->pattern);
+    } else if (fj.lost) {
+        /* Taken over meanwhile (stale or foreign-instance claim): the new
+         * owner's row stands; our reply goes out unstored. */
+        cd_warn("api", "idempotency claim for %s %s was taken over; reply "
+                       "not stored",
+                req->method, req->route->pattern);
     }
 }
 

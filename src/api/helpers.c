@@ -20,6 +20,53 @@ struct cd_app *cd_api_app(struct cd_req *req)
     return req->app;
 }
 
+/*
+ * The member name in front of the number that ends at byte pos of body
+ * (jansson's position of a "too big" integer): `"name" : <number>` read
+ * backwards. Copies it into out and returns 0; -1 when the number is not
+ * an object member or the name is not plain [A-Za-z0-9_].
+ */
+static int number_field(const char *body, size_t len, size_t pos, char *out,
+                        size_t outsz)
+{
+    size_t i = pos < len ? pos : len, end;
+
+    while (i > 0 && (body[i - 1] == '-' || body[i - 1] == '+' ||
+                     (body[i - 1] >= '0' && body[i - 1] <= '9')))
+        i--;
+    while (i > 0 && strchr(" \t\r\n", body[i - 1]) && body[i - 1] != '\0')
+        i--;
+    if (i == 0 || body[i - 1] != ':')
+        return -1;
+    i--;
+    while (i > 0 && strchr(" \t\r\n", body[i - 1]) && body[i - 1] != '\0')
+        i--;
+    if (i == 0 || body[i - 1] != '"')
+        return -1;
+    end = --i;
+    while (i > 0 && body[i - 1] != '"') {
+        char c = body[i - 1];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_'))
+            return -1;
+        i--;
+    }
+    if (i == 0 || end == i || end - i >= outsz)
+        return -1;
+    memcpy(out, body + i, end - i);
+    out[end - i] = '\0';
+    return 0;
+}
+
+/* Whether a field holds money: "amount" or any "*_cents". */
+static int is_amount_field(const char *name)
+{
+    size_t n = strlen(name);
+
+    return strcmp(name, "amount") == 0 ||
+           (n > 6 && strcmp(name + n - 6, "_cents") == 0);
+}
+
 json_t *cd_api_body(struct cd_req *req)
 {
     json_error_t jerr;
@@ -33,13 +80,24 @@ json_t *cd_api_body(struct cd_req *req)
     body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
                       &jerr);
     if (!body) {
-        /* An integer literal past int64 is an out-of-range amount. */
-        if (strstr(jerr.text, "too big"))
+        /* An integer literal past int64: invalid_amount for an amount
+         * field, invalid_param for any other, naming the field when it
+         * can be found. */
+        char field[64];
+        if (strstr(jerr.text, "too big") && jerr.position >= 0 &&
+            number_field(req->body, req->body_len, (size_t)jerr.position,
+                         field, sizeof(field)) == 0) {
+            cd_reply_errorf(req, CD_EK_INVALID,
+                            is_amount_field(field) ? "invalid_amount"
+                                                   : "invalid_param",
+                            field, "%s is out of range", field);
+        } else if (strstr(jerr.text, "too big")) {
             cd_reply_errorf(req, CD_EK_INVALID, "invalid_amount", NULL,
                             "a number in the request is out of range");
-        else
+        } else {
             cd_reply_errorf(req, CD_EK_INVALID, "invalid_json", NULL,
                             "the request body is not valid JSON");
+        }
         return NULL;
     }
     if (!json_is_object(body)) {

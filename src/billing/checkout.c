@@ -176,6 +176,25 @@ static const struct cd_package *find_package(const struct cd_billing *b,
     return NULL;
 }
 
+/* 400 discount_<problem> with the buyer-facing message; -1. */
+static int discount_error(struct cd_error *err, const char *problem)
+{
+    char ecode[64];
+    const char *msg = "The discount code cannot be used.";
+
+    if (strcmp(problem, "unknown_code") == 0)
+        msg = "Unknown discount code.";
+    else if (strcmp(problem, "inactive") == 0)
+        msg = "This discount code is no longer active.";
+    else if (strcmp(problem, "expired") == 0)
+        msg = "This discount code has expired.";
+    else if (strcmp(problem, "exhausted") == 0)
+        msg = "This discount code has been used up.";
+    snprintf(ecode, sizeof(ecode), "discount_%.40s", problem);
+    return cd_error_set(err, CD_EK_INVALID, ecode, "discount_code", "%s",
+                        msg);
+}
+
 /* Applies req->discount_code (if any) to q->base_cents. */
 static int apply_discount(struct cd_billing *b,
                           const struct cd_checkout_req *req,
@@ -201,23 +220,12 @@ static int apply_discount(struct cd_billing *b,
         if (rc != CD_STORE_OK && rc != CD_STORE_NOT_FOUND)
             return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                                 "Could not read the discount code.");
+        /* A fast answer from the read snapshot; the binding check is in
+         * the job inserting the order (job_order_insert). */
         problem = cd_discount_problem(rc == CD_STORE_OK ? &dr.d : NULL,
                                       cd_now());
-        if (problem) {
-            char ecode[64];
-            const char *msg = "The discount code cannot be used.";
-            if (strcmp(problem, "unknown_code") == 0)
-                msg = "Unknown discount code.";
-            else if (strcmp(problem, "inactive") == 0)
-                msg = "This discount code is no longer active.";
-            else if (strcmp(problem, "expired") == 0)
-                msg = "This discount code has expired.";
-            else if (strcmp(problem, "exhausted") == 0)
-                msg = "This discount code has been used up.";
-            snprintf(ecode, sizeof(ecode), "discount_%s", problem);
-            return cd_error_set(err, CD_EK_INVALID, ecode, "discount_code",
-                                "%s", msg);
-        }
+        if (problem)
+            return discount_error(err, problem);
         q->discount_cents = cd_discount_amount(&dr.d, q->base_cents);
         if (q->discount_cents < 0)
             q->discount_cents = 0;
@@ -318,9 +326,51 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
 
 /* ---- writes ------------------------------------------------------------ */
 
+/* Returned by job_order_insert when the discount code cannot be used
+ * (problem in the job); distinct from every CD_STORE_* value. */
+#define JOB_DISCOUNT_REFUSED 100
+
+struct insert_job {
+    const struct cd_order *o;
+    const char *problem; /* out: why the code was refused */
+};
+
+/* Inserts the pending order. With a discount code, first re-reads the
+ * code and counts its pending orders in this same transaction: the single
+ * writer runs one job at a time, so N checkouts racing for the last use of
+ * a code cannot all pass. times_used counts fulfilled uses only (API.md);
+ * the pending orders of the last CD_CHECKOUT_HOLD_S are the uses that may
+ * still come. */
 static int job_order_insert(struct cd_tx *tx, void *arg)
 {
-    return cd_store_order_insert(tx, (const struct cd_order *)arg);
+    struct insert_job *j = arg;
+    const struct cd_order *o = j->o;
+    struct cd_discount d;
+    int64_t pending = 0;
+    int rc;
+
+    if (o->discount_code[0]) {
+        rc = cd_store_discount_get(tx, o->discount_code, &d);
+        if (rc == CD_STORE_NOT_FOUND) {
+            j->problem = "unknown_code";
+            return JOB_DISCOUNT_REFUSED;
+        }
+        if (rc != CD_STORE_OK)
+            return CD_STORE_ERROR;
+        if (d.max_uses > 0) {
+            rc = cd_store_discount_pending_count(
+                tx, o->discount_code, o->created_at - CD_CHECKOUT_HOLD_S,
+                &pending);
+            if (rc != CD_STORE_OK)
+                return CD_STORE_ERROR;
+            if (pending > 0 && d.times_used <= INT64_MAX - pending)
+                d.times_used += pending;
+        }
+        j->problem = cd_discount_problem(&d, o->created_at);
+        if (j->problem)
+            return JOB_DISCOUNT_REFUSED;
+    }
+    return cd_store_order_insert(tx, o);
 }
 
 struct order_patch {
@@ -406,6 +456,7 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
 {
     struct cd_checkout_quote q;
     struct cd_order o;
+    struct insert_job ij;
     struct order_patch patch;
     char success_url[CD_URL_MAX + 64], cancel_url[CD_URL_MAX + 64];
     char idem[CD_ID_SZ + 32];
@@ -462,7 +513,14 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
     cd_strlcpy(o.item_id, q.item_id, sizeof(o.item_id));
     cd_strlcpy(o.description, q.description, sizeof(o.description));
     o.created_at = o.updated_at = cd_now();
-    rc = cd_store_write(b->store, job_order_insert, &o);
+    memset(&ij, 0, sizeof(ij));
+    ij.o = &o;
+    rc = cd_store_write(b->store, job_order_insert, &ij);
+    if (rc == JOB_DISCOUNT_REFUSED && ij.problem) {
+        cd_info(MOD, "checkout refused: discount code %s is %s",
+                o.discount_code, ij.problem);
+        return discount_error(err, ij.problem);
+    }
     if (rc != CD_STORE_OK)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Could not record the order.");

@@ -18,6 +18,10 @@
 #include "util/error.h"
 
 #define CD_URL_MAX 2048 /* longest success_url / cancel_url we accept */
+/* A pending order holds one use of its discount code for this long (a
+ * Checkout Session expires after 24 h): max_uses is enforced at checkout
+ * as times_used + such pending orders. */
+#define CD_CHECKOUT_HOLD_S (24 * 3600)
 
 /* What the caller asked for; every string may be NULL (absent). */
 struct cd_checkout_req {
@@ -78,6 +82,11 @@ int cd_checkout_redirect_allowed(const struct cd_billing_config *cfg,
  * the Stripe session ("checkout:<order_id>:create" idempotency key) and
  * the session id on the order. A Stripe failure marks the order failed
  * and returns 502 stripe_error. Returns 0 with *out filled, or -1 with err.
+ * A discount code is checked again inside the job that inserts the order
+ * (the single writer, so concurrent checkouts cannot race): 400
+ * discount_exhausted, nothing written, when its times_used plus its
+ * orders still pending from the last CD_CHECKOUT_HOLD_S reach max_uses
+ * (and discount_inactive / discount_expired if it changed meanwhile).
  */
 int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
                        const struct cd_checkout_req *req,

@@ -288,11 +288,14 @@ static int pricing_fn(struct cd_tx *tx, void *arg)
                                                          : CD_STORE_ERROR;
 }
 
+/* A price is charged as it is: at least Stripe's smallest charge (the
+ * same floor start-up config applies), so every access checkout works. */
 static int check_price(int64_t v, const char *param, struct cd_error *err)
 {
-    if (v != 0 && (v < 1 || v > CD_AMOUNT_MAX))
+    if (v != 0 && (v < CD_MIN_CHARGE_CENTS || v > CD_AMOUNT_MAX))
         return cd_error_set(err, CD_EK_INVALID, "invalid_amount", param,
-                            "%s must be an integer from 1 to 10^12", param);
+                            "%s must be an integer from %d to 10^12", param,
+                            CD_MIN_CHARGE_CENTS);
     return 0;
 }
 

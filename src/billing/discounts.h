@@ -64,7 +64,8 @@ int cd_discount_validate(struct cd_billing *b, const char *code,
 /*
  * Changes pricing and stores it (effective at once). mode NULL keeps the
  * current mode, else "launch" | "rrp" | "sale"; each *_cents 0 keeps the
- * current value, else must be 1..10^12. *out gets the pricing in force.
+ * current value, else must be CD_MIN_CHARGE_CENTS (50)..10^12 (400
+ * invalid_amount naming the field). *out gets the pricing in force.
  */
 int cd_pricing_update(struct cd_billing *b, const char *mode,
                       int64_t launch_cents, int64_t rrp_cents,

@@ -6,6 +6,10 @@
  * optionally ask Stripe for details (card last4) - never inside a
  * transaction, (4) one write job: record the event id (a duplicate stops
  * here), re-read the order, check it against the event, apply the effects.
+ * Event types (and session modes) we do not act on get no job at all: the
+ * answer is "ignored" and the id is NOT recorded, so when a later version
+ * learns to handle them (refunds, disputes, ...) Stripe's redeliveries and
+ * reconciliation still reach it instead of answering "duplicate".
  * The job's decisions use only what it read inside the transaction, so
  * concurrent deliveries of two events for one session are safe: the
  * ledger's unique ref "order:<id>:fulfil" lets exactly one of them credit.
@@ -29,7 +33,7 @@
 #define EVENT_TYPE_MAX 128
 
 enum action {
-    ACT_NONE,    /* record the event, nothing else ("ignored") */
+    ACT_NONE,    /* not handled: no job, nothing recorded ("ignored") */
     ACT_NOTE,    /* record it, remember the session id ("processed") */
     ACT_FULFIL,  /* paid: complete the order and credit */
     ACT_FAIL,    /* async payment failed: pending order -> failed */
@@ -350,9 +354,30 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
         j->status = CD_FULFIL_PROCESSED;
         return dirty ? cd_store_order_update(tx, o) : 0;
     }
+    if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
+        rc == CD_STORE_NOT_FOUND) {
+        /* The ledger refuses this credit for good: answering 500 would
+         * only make Stripe retry for days. Record the event, keep the
+         * order pending with the reason, and leave it to the operator. */
+        const char *why = rc == CD_STORE_NOT_FOUND
+                              ? "credit refused: account not found"
+                              : "credit refused: balance limit";
+        cd_error(MOD,
+                 "event %s: order %s paid but not credited (%s): %" PRId64
+                 " credits to %s",
+                 j->event_id ? j->event_id : "-", o->id, why, o->credits,
+                 o->account_id);
+        cd_strlcpy(o->failure_reason, why, sizeof(o->failure_reason));
+        if (s->pi[0] && !o->stripe_payment_intent_id[0])
+            cd_strlcpy(o->stripe_payment_intent_id, s->pi,
+                       sizeof(o->stripe_payment_intent_id));
+        o->updated_at = now;
+        j->status = CD_FULFIL_IGNORED;
+        return cd_store_order_update(tx, o);
+    }
     if (rc != CD_STORE_OK) {
         cd_error(MOD, "order %s: ledger credit failed (%d)", o->id, rc);
-        return rc == 0 ? CD_STORE_ERROR : rc;
+        return CD_STORE_ERROR;
     }
 
     cd_strlcpy(o->status, "completed", sizeof(o->status));
@@ -372,6 +397,17 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     if (rc != CD_STORE_OK)
         return rc;
     if (o->discount_code[0]) {
+        struct cd_discount d;
+        /* Checkout refuses a code once its uses plus its pending orders
+         * reach max_uses, so this only happens for a payment of an order
+         * pending for over 24 h: the buyer paid, so fulfil and count. */
+        if (cd_store_discount_get(tx, o->discount_code, &d) == CD_STORE_OK &&
+            d.max_uses > 0 && d.times_used >= d.max_uses)
+            cd_warn(MOD,
+                    "order %s: discount code %s was used up (%" PRId64
+                    " of %" PRId64 ") before this payment; fulfilled and "
+                    "counted anyway",
+                    o->id, d.code, d.times_used, d.max_uses);
         rc = cd_store_discount_use(tx, o->discount_code, o->id, now);
         if (rc == CD_STORE_ERROR)
             return rc;
@@ -544,6 +580,15 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
         j.act = ACT_EXPIRE;
     }
 
+    if (j.act == ACT_NONE) {
+        /* Not ours to act on (another checkout.session.* type, or a
+         * subscription-mode session): nothing recorded, see the top. */
+        cd_debug(MOD, "event %s (%s): not handled, not recorded",
+                 event_id ? event_id : "-", type);
+        *status_out = CD_FULFIL_IGNORED;
+        return 0;
+    }
+
     if (j.act == ACT_FULFIL && s.pi[0] && b->stripe) {
         /* Card details are a nicety: only worth a call when the order is
          * ours and not fulfilled yet. Never inside the transaction. */
@@ -563,9 +608,6 @@ int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
 {
     const char *id, *type;
     const json_t *data, *obj;
-    struct session none;
-    struct card nocard;
-    struct job j;
 
     id = json_string_value(json_object_get(event, "id"));
     type = json_string_value(json_object_get(event, "type"));
@@ -581,16 +623,11 @@ int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
     if (strncmp(type, "checkout.session.", 17) == 0)
         return cd_fulfil_session(b, id, type, obj, status_out, err);
 
-    /* Anything else: recorded (so a repeat says duplicate), no effect. */
-    memset(&none, 0, sizeof(none));
-    memset(&nocard, 0, sizeof(nocard));
-    memset(&j, 0, sizeof(j));
-    j.event_id = id;
-    j.type = type;
-    j.act = ACT_NONE;
-    j.s = &none;
-    j.c = &nocard;
-    return run_job(b, &j, status_out, err);
+    /* Anything else: "ignored" and NOT recorded (no write job), so the
+     * id is not burnt for a version that will handle the type. */
+    cd_debug(MOD, "event %s (%s): not handled, not recorded", id, type);
+    *status_out = CD_FULFIL_IGNORED;
+    return 0;
 }
 
 /* cd_fulfil_event without the metric; *type receives the verified

@@ -8,6 +8,14 @@
  * itself is keyed "order:<order_id>:fulfil" in the ledger, so two different
  * events for one session (or an event and reconciliation) credit once.
  * Stripe is only ever called before that job, never inside it.
+ *
+ * Only the types fulfil acts on (checkout.session.completed /
+ * .async_payment_succeeded / .async_payment_failed / .expired, payment
+ * mode) are recorded. Any other type answers "ignored" without a write, so
+ * its id stays free for a version that handles it (refunds, disputes).
+ * A paid order the ledger refuses to credit (balance past +-2^62, account
+ * gone) is recorded, stays pending with failure_reason set, is logged as
+ * an error and answers "ignored" - never a 500 that Stripe would retry.
  */
 #ifndef CD_BILLING_FULFIL_H
 #define CD_BILLING_FULFIL_H

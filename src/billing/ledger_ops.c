@@ -94,8 +94,17 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
         }
     }
     if (j.rc == CD_STORE_DUPLICATE) {
+        /* The ref outlives the idempotency row (purged after 24 h): an
+         * old entry is a key reused, never a replay; within 24 h only
+         * the very same request replays. */
+        if (j.out.created_at < cd_now() - CD_LEDGER_IDEM_TTL_S)
+            return cd_error_set(err, CD_EK_CONFLICT,
+                                "idempotency_key_reused", NULL,
+                                "this Idempotency-Key was used more than 24 "
+                                "hours ago");
         if (strcmp(j.out.account_id, op->account_id) != 0 ||
-            j.out.amount != j.in.amount || strcmp(j.out.kind, kind) != 0)
+            j.out.amount != j.in.amount || strcmp(j.out.kind, kind) != 0 ||
+            strcmp(j.out.description, j.in.description) != 0)
             return cd_error_set(err, CD_EK_CONFLICT,
                                 "idempotency_key_reused", NULL,
                                 "this Idempotency-Key was used for a "

@@ -16,6 +16,8 @@
 #include "util/error.h"
 
 #define CD_LEDGER_DESC_MAX 500
+/* How long an Idempotency-Key replays (the idempotency rows' lifetime). */
+#define CD_LEDGER_IDEM_TTL_S (24 * 3600)
 
 /* A grant or debit request. amount is positive (1..10^12) for both. */
 struct cd_ledger_op {
@@ -35,7 +37,8 @@ struct cd_ledger_op {
  * entry is then the original one and nothing was written). Errors: 402
  * insufficient_balance, 400 invalid_amount (past +-2^62 or out of range),
  * 404 account_not_found, 409 idempotency_key_reused (the ref exists for a
- * different account, amount or kind).
+ * different account, amount, kind or description, or its entry is older
+ * than CD_LEDGER_IDEM_TTL_S: a key reused after its 24 h never replays).
  */
 int cd_ledger_grant(struct cd_billing *b, const struct cd_ledger_op *op,
                     struct cd_ledger_entry *out, int *replayed,

@@ -27,7 +27,9 @@
 #define ABANDON_REASON "checkout was never created"
 
 /* The event types fulfil.c acts on through cd_fulfil_session; add a type
- * here when fulfil.c learns it (at most 20: Stripe's limit on types[]). */
+ * here when fulfil.c learns it (at most 20: Stripe's limit on types[]).
+ * fulfil.c records only these (others answer "ignored" unrecorded), so a
+ * type added later is still applied by webhook redelivery or by this. */
 static const char *const event_types[] = {
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",

@@ -203,6 +203,18 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "expires_at = excluded.expires_at "
         "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3",
     [SQ_LEASE_RELEASE] = "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+
+    /* Index orders_discount_pending (003). */
+    [SQ_DISCOUNT_PENDING_COUNT] =
+        "SELECT COUNT(*) FROM orders WHERE discount_code = ?1 "
+        "AND status = 'pending' AND created_at >= ?2",
+    /* Only the claim's owner, and only while it is in progress. */
+    [SQ_IDEM_COMPLETE_CLAIM] =
+        "UPDATE idempotency_keys SET status = ?3, body = ?4 "
+        "WHERE scope = ?1 AND key = ?2 AND status = 0 AND body = ?5",
+    [SQ_IDEM_DELETE_CLAIM] =
+        "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 "
+        "AND status = 0 AND body = ?3",
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -1445,4 +1457,92 @@ int cd_store_lease_release(struct cd_tx *tx, const char *name,
     struct key_args a = {name, CD_LEASE_NAME_SZ, holder, CD_LEASE_HOLDER_SZ};
 
     return run_write(tx, SQ_LEASE_RELEASE, bind_key, &a, 1, "lease release");
+}
+
+/* ---- appended: pending discount uses, owned idempotency claims -------- */
+
+int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
+                                    int64_t since, int64_t *out)
+{
+    const char *what = "discount pending count";
+    sqlite3_stmt *st;
+    int rc, ret = CD_STORE_OK;
+
+    if (check_tx(tx, 0, what) != 0 || !out || !code || !code[0])
+        return CD_STORE_ERROR;
+    *out = 0;
+    if (!(st = cd_sq_get(tx->conn, SQ_DISCOUNT_PENDING_COUNT)))
+        return CD_STORE_ERROR;
+    if ((bind_str(st, 1, code, CD_CODE_SZ) | bind_i64(st, 2, since)) != 0) {
+        cd_sq_put(tx->conn, SQ_DISCOUNT_PENDING_COUNT, st);
+        return bind_failed(what);
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+    } else {
+        cd_error("store", "%s: %s", what, sqlite3_errmsg(tx->conn->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->conn, SQ_DISCOUNT_PENDING_COUNT, st);
+    return ret;
+}
+
+struct idem_claim_args {
+    const char *scope, *key;
+    const char *claim;
+    size_t claim_len;
+    int status;
+    const char *body;
+    size_t len;
+};
+
+static int bind_idem_complete_claim(sqlite3_stmt *st, const void *arg)
+{
+    const struct idem_claim_args *a = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, a->scope, CD_IDEM_SCOPE_SZ);
+    bad |= bind_str(st, 2, a->key, CD_IDEM_KEY_SZ);
+    bad |= bind_i64(st, 3, a->status);
+    bad |= bind_blob(st, 4, a->body, a->len);
+    bad |= bind_blob(st, 5, a->claim, a->claim_len);
+    return bad;
+}
+
+static int bind_idem_delete_claim(sqlite3_stmt *st, const void *arg)
+{
+    const struct idem_claim_args *a = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, a->scope, CD_IDEM_SCOPE_SZ);
+    bad |= bind_str(st, 2, a->key, CD_IDEM_KEY_SZ);
+    bad |= bind_blob(st, 3, a->claim, a->claim_len);
+    return bad;
+}
+
+int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
+                                 const char *key, const char *claim,
+                                 size_t claim_len, int status,
+                                 const char *body, size_t body_len)
+{
+    struct idem_claim_args a = {scope, key,   claim, claim_len,
+                                status, body, body_len};
+
+    if (!claim || claim_len == 0 || status <= 0)
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_IDEM_COMPLETE_CLAIM, bind_idem_complete_claim,
+                     &a, 1, "idem complete claim");
+}
+
+int cd_store_idem_delete_claim(struct cd_tx *tx, const char *scope,
+                               const char *key, const char *claim,
+                               size_t claim_len)
+{
+    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0};
+
+    if (!claim || claim_len == 0)
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_IDEM_DELETE_CLAIM, bind_idem_delete_claim, &a, 1,
+                     "idem delete claim");
 }

@@ -349,4 +349,30 @@ int cd_store_lease_acquire(struct cd_tx *tx, const char *name,
 int cd_store_lease_release(struct cd_tx *tx, const char *name,
                            const char *holder);
 
+/* ---- appended ----------------------------------------------------------- */
+
+/*
+ * How many orders naming discount `code` are still pending and were
+ * created at or after `since` (checkout-time enforcement of max_uses:
+ * uses counted in times_used plus checkouts that may still be paid).
+ */
+int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
+                                    int64_t since, int64_t *out);
+
+/*
+ * The owner's end of an idempotency claim. A claim is a row with status 0
+ * whose body is the claimer's token (claim, claim_len bytes). complete
+ * stores status (> 0) and the reply body; delete drops the row (a 5xx).
+ * Both touch the row only while it is still that claim - in progress with
+ * that token - and are NOT_FOUND otherwise (another request took the
+ * claim over, or it was purged): the caller then stores nothing.
+ */
+int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
+                                 const char *key, const char *claim,
+                                 size_t claim_len, int status,
+                                 const char *body, size_t body_len);
+int cd_store_idem_delete_claim(struct cd_tx *tx, const char *scope,
+                               const char *key, const char *claim,
+                               size_t claim_len);
+
 #endif

@@ -238,3 +238,65 @@ e2e('expired code: validate says expired, checkout 400', async () => {
     assert.equal(v.error, 'expired');
     expectError(await stack.api('POST', '/v1/checkout', { token: u.token, body: { kind: 'access', discount_code: code } }), 400);
 }, { timeout: 30000 });
+
+e2e('admin pricing: a price under the 50-cent smallest charge is 400 invalid_amount naming the field; 50 is fine', async () => {
+    try {
+        for (const [k, v] of [['launch_cents', 1], ['rrp_cents', 49], ['sale_cents', 10]]) {
+            const e = expectError(await putPricing({ ...DEFAULTS, [k]: v }), 400, 'invalid_amount', `${k}=${v}`);
+            assert.equal(e.param, k);
+        }
+        assert.deepEqual(expectStatus(await stack.admin('GET', '/v1/admin/pricing'), 200), DEFAULTS);
+        const p = expectStatus(await putPricing({ ...DEFAULTS, mode: 'sale', sale_cents: 50 }), 200);
+        assert.equal(p.sale_cents, 50);
+        // ... and an access checkout at that price works.
+        const u = await stack.signup();
+        assert.equal((await stack.checkout(u, { kind: 'access' })).amount_cents, 50);
+    } finally {
+        expectStatus(await putPricing(DEFAULTS), 200);
+    }
+});
+
+e2e('max_uses 1: of 6 checkouts opened at once before any is paid, exactly one opens; expiry frees the use', async () => {
+    const code = newCode('RACE');
+    expectStatus(await createCode({ code, percent_off: 10, max_uses: 1 }), 201);
+    const users = await Promise.all(Array.from({ length: 6 }, () => stack.signup()));
+    const body = { kind: 'access', discount_code: code };
+    const rs = await Promise.all(users.map((u) => stack.api('POST', '/v1/checkout', { token: u.token, body })));
+    const won = rs.map((r, i) => (r.status === 201 ? i : -1)).filter((i) => i >= 0);
+    assert.equal(won.length, 1, rs.map((r) => `${r.status} ${r.text.slice(0, 120)}`).join('\n'));
+    for (const r of rs) if (r.status !== 201) expectError(r, 400, 'discount_exhausted');
+    let orders = 0;
+    for (const u of users) orders += (await stack.list(u, '/v1/orders')).length;
+    assert.equal(orders, 1, 'a refused checkout writes no order');
+    assert.equal((await listedCode(code)).times_used, 0, 'times_used counts fulfilled uses only');
+
+    // The open checkout expires: its hold on the code goes.
+    const winner = users[won[0]];
+    const first = rs[won[0]].json;
+    expectStatus(await stack.expireSession(first.session_id), 200);
+    await stack.waitOrderStatus(winner, first.order_id, 'expired');
+    const loser = users[(won[0] + 1) % users.length];
+    await stack.buy(loser, body);
+    assert.equal((await listedCode(code)).times_used, 1);
+    expectError(await stack.api('POST', '/v1/checkout', { token: winner.token, body }), 400, 'discount_exhausted');
+});
+
+e2e('a number past int64 names its field: invalid_param for a count, invalid_amount for money', async () => {
+    const code = newCode('BIG');
+    const huge = '99999999999999999999999';
+    let e = expectError(
+        await stack.admin('POST', '/v1/admin/discount_codes', { body: `{"code":"${code}","percent_off":10,"max_uses":${huge}}` }),
+        400, 'invalid_param');
+    assert.equal(e.param, 'max_uses');
+    e = expectError(
+        await stack.admin('POST', '/v1/admin/discount_codes', { body: `{"code":"${code}", "amount_off_cents" :\n -${huge} }` }),
+        400, 'invalid_amount');
+    assert.equal(e.param, 'amount_off_cents');
+    e = expectError(await putPricing(`{"mode":"launch","launch_cents":${huge}}`), 400, 'invalid_amount');
+    assert.equal(e.param, 'launch_cents');
+    // Not a member of an object: still a 400 invalid_amount, no param.
+    e = expectError(await stack.admin('POST', '/v1/admin/discount_codes', { body: `{"code":"${code}","x":[${huge}]}` }), 400, 'invalid_amount');
+    assert.equal(e.param, undefined);
+    assert.equal(await listedCode(code), null);
+    assert.deepEqual(expectStatus(await stack.admin('GET', '/v1/admin/pricing'), 200), DEFAULTS);
+});

@@ -202,6 +202,23 @@ e2e('unknown event type: 200 ignored', async () => {
     }
 });
 
+e2e('unhandled event types are not recorded: a redelivery is ignored again, never duplicate', async () => {
+    // A version that learns refunds/disputes must still get these ids.
+    for (const type of ['charge.refunded', 'charge.dispute.created', 'payment_intent.succeeded', 'checkout.session.e2e_new_type']) {
+        const ev = makeEvent(type, { id: `obj_${rand(6)}`, object: 'thing' });
+        for (let i = 0; i < 3; i++) {
+            const r = await stack.sendWebhook(ev);
+            assert.equal(r.status, 200, r.text);
+            assert.deepEqual(r.json, { received: true, status: 'ignored' }, `${type} delivery ${i + 1}`);
+        }
+    }
+    // Handled types are still recorded.
+    const { user, co, event } = await paidButUndelivered();
+    assert.equal((await stack.sendWebhook(event)).json.status, 'processed');
+    assert.deepEqual((await stack.sendWebhook(event)).json, { received: true, status: 'duplicate' });
+    assert.equal(await stack.balance(user), co.credits);
+});
+
 e2e('body over 1 MiB: 413; a 300 KiB event (over the API cap) is fine', async () => {
     const big = makeEvent('e2e.big', { id: `obj_${rand(6)}`, object: 'thing', pad: 'x'.repeat(1024 * 1024) });
     const payload = JSON.stringify(big);

@@ -369,6 +369,121 @@ static void test_discounts_and_pricing(void **state)
     assert_string_equal(err.code, "invalid_amount");
 }
 
+/* Prices below the smallest charge (50 cents, as start-up config demands)
+ * would make every access checkout fail: refused, naming the field, and
+ * nothing changes. 50 and 10^12 are the bounds. */
+static void test_pricing_floor(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_pricing p;
+    struct cd_error err;
+
+    assert_int_equal(cd_pricing_update(&f->b, NULL, 1, 0, 0, &p, &err), -1);
+    assert_string_equal(err.code, "invalid_amount");
+    assert_string_equal(err.param, "launch_cents");
+    assert_int_equal(cd_pricing_update(&f->b, NULL, 0, 49, 0, &p, &err), -1);
+    assert_string_equal(err.code, "invalid_amount");
+    assert_string_equal(err.param, "rrp_cents");
+    assert_int_equal(cd_pricing_update(&f->b, "sale", 0, 0, 49, &p, &err),
+                     -1);
+    assert_string_equal(err.param, "sale_cents");
+    assert_int_equal(
+        cd_pricing_update(&f->b, NULL, CD_AMOUNT_MAX + 1, 0, 0, &p, &err), -1);
+    assert_string_equal(err.param, "launch_cents");
+    assert_int_equal(cd_pricing_current(&f->b, &p), CD_STORE_OK);
+    assert_string_equal(p.mode, "launch");
+    assert_int_equal(p.launch_cents, 2999);
+    assert_int_equal(p.rrp_cents, 4999);
+    assert_int_equal(p.sale_cents, 2499);
+
+    assert_int_equal(
+        cd_pricing_update(&f->b, NULL, 50, CD_AMOUNT_MAX, 0, &p, &err), 0);
+    assert_int_equal(p.launch_cents, 50);
+    assert_int_equal(p.rrp_cents, CD_AMOUNT_MAX);
+}
+
+static int job_old_entry(struct cd_tx *tx, void *arg)
+{
+    const struct cd_ledger_entry *e = arg;
+
+    return cd_store_ledger_insert(tx, e);
+}
+
+/* The ledger ref "idem:<scope>:<key>" outlives the 24 h idempotency row:
+ * a key reused later must not replay the old debit (201, nothing
+ * debited) but answer 409; within 24 h only the same request replays. */
+static void test_idem_ref_reuse(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a;
+    struct cd_ledger_entry e, old;
+    struct cd_ledger_op op;
+    struct cd_error err;
+    char token[CD_TOKEN_SZ];
+    int replayed;
+    int64_t bal;
+
+    assert_int_equal(cd_account_signup(&f->b, "reuse@example.com",
+                                       "password123", 11, &a, token, &err),
+                     0);
+    memset(&op, 0, sizeof(op));
+    op.account_id = a.id;
+    op.amount = 1000;
+    assert_int_equal(cd_ledger_grant(&f->b, &op, &e, &replayed, &err), 0);
+
+    /* A debit made with key "old-1" 25 hours ago (its idempotency row is
+     * long purged). */
+    memset(&old, 0, sizeof(old));
+    strcpy(old.id, "txn_unit_old_debit");
+    strcpy(old.account_id, a.id);
+    old.amount = -100;
+    old.balance_after = 900;
+    strcpy(old.kind, "usage");
+    strcpy(old.ref, "idem:server:x:old-1");
+    strcpy(old.description, "report");
+    old.created_at = cd_now() - 25 * 3600;
+    assert_int_equal(cd_store_write(f->b.store, job_old_entry, &old), 0);
+
+    op.amount = 100;
+    op.description = "report";
+    op.idem_scope = "server:x";
+    op.idem_key = "old-1";
+    cd_error_clear(&err);
+    replayed = -1;
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &e, &replayed, &err), -1);
+    assert_int_equal(err.kind, CD_EK_CONFLICT);
+    assert_string_equal(err.code, "idempotency_key_reused");
+    assert_non_null(strstr(err.message, "24 hours"));
+
+    /* Fresh key: debits; the same request replays; another description
+     * (or amount) with the same key is a conflict. */
+    op.idem_key = "new-1";
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &e, &replayed, &err), 0);
+    assert_int_equal(replayed, 0);
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &old, &replayed, &err), 0);
+    assert_int_equal(replayed, 1);
+    assert_string_equal(old.id, e.id);
+    op.description = "another report";
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &old, &replayed, &err), -1);
+    assert_string_equal(err.code, "idempotency_key_reused");
+    op.description = NULL;
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &old, &replayed, &err), -1);
+    assert_string_equal(err.code, "idempotency_key_reused");
+    op.description = "report";
+    op.amount = 101;
+    assert_int_equal(cd_ledger_debit(&f->b, &op, &old, &replayed, &err), -1);
+    assert_string_equal(err.code, "idempotency_key_reused");
+    /* Same key as a grant: another kind. */
+    op.amount = 100;
+    assert_int_equal(cd_ledger_grant(&f->b, &op, &old, &replayed, &err), -1);
+    assert_string_equal(err.code, "idempotency_key_reused");
+
+    /* The stored balance moved only for the grant and the one new debit
+     * (the back-dated entry was inserted without touching it). */
+    assert_int_equal(cd_ledger_balance(&f->b, a.id, &bal, &err), 0);
+    assert_int_equal(bal, 900);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +493,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_grants_debits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discounts_and_pricing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pricing_floor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idem_ref_reuse, setup,
                                         teardown),
     };
 

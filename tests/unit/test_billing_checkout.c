@@ -649,6 +649,103 @@ static void test_create_ok(void **state)
     bill.stripe = NULL;
 }
 
+static int job_update_order(struct cd_tx *tx, void *arg)
+{
+    return cd_store_order_update(tx, arg);
+}
+
+/* An access checkout with discount code, Stripe answering session. */
+static int create_with(const struct cd_account *a, const char *code,
+                       const char *session, struct cd_checkout_result *res,
+                       struct cd_error *err)
+{
+    struct cd_checkout_req r;
+    char reply[256];
+
+    snprintf(reply, sizeof(reply),
+             "{\"id\":\"%s\",\"url\":\"https://pay.example/c/%s\"}",
+             session, session);
+    fake_script(200, reply);
+    memset(&r, 0, sizeof(r));
+    r.kind = "access";
+    r.discount_code = code;
+    cd_error_clear(err);
+    return cd_checkout_create(&bill, a, &r, res, err);
+}
+
+/* max_uses is enforced at checkout creation, in the job that inserts the
+ * order: a max_uses:1 code cannot be used by two checkouts opened before
+ * either is paid. Pending orders older than 24 h, and expired/failed ones,
+ * no longer hold a use; times_used (fulfilled uses) still counts. */
+static void test_discount_pending_hold(void **state)
+{
+    struct cd_account a;
+    struct cd_checkout_result first, other;
+    struct cd_checkout_req qr;
+    struct cd_checkout_quote q;
+    struct cd_error err;
+    struct cd_order o;
+    int n;
+
+    (void)state;
+    new_account(&a);
+    bill.stripe = client_for(fake.port);
+    new_discount("ONCE", 10, 0, 1, 0, 0, 1);
+
+    assert_int_equal(create_with(&a, "once", "cs_test_hold1", &first, &err),
+                     0);
+    assert_int_equal(orders_of(a.id), 1);
+    /* The quote (a read, fulfilled uses only) still says yes... */
+    memset(&qr, 0, sizeof(qr));
+    qr.kind = "access";
+    qr.discount_code = "ONCE";
+    assert_int_equal(cd_checkout_quote(&bill, &qr, &q, &err), 0);
+    /* ...but the second checkout is refused before anything is written
+     * or Stripe is called. */
+    assert_int_equal(create_with(&a, "ONCE", "cs_test_hold2", &other, &err),
+                     -1);
+    assert_int_equal(err.kind, CD_EK_INVALID);
+    assert_string_equal(err.code, "discount_exhausted");
+    assert_string_equal(err.param, "discount_code");
+    assert_int_equal(orders_of(a.id), 1);
+    assert_int_equal(fake.hits, 0);
+
+    /* The first checkout expires: its hold goes. */
+    assert_int_equal(cd_order_get(&bill, first.order_id, &o), CD_STORE_OK);
+    strcpy(o.status, "expired");
+    assert_int_equal(cd_store_write(bill.store, job_update_order, &o), 0);
+    assert_int_equal(create_with(&a, "ONCE", "cs_test_hold3", &first, &err),
+                     0);
+    assert_int_equal(orders_of(a.id), 2);
+
+    /* A pending order from over 24 h ago holds nothing either. */
+    assert_int_equal(cd_order_get(&bill, first.order_id, &o), CD_STORE_OK);
+    o.created_at = cd_now() - 24 * 3600 - 60;
+    assert_int_equal(cd_store_write(bill.store, job_update_order, &o), 0);
+    assert_int_equal(create_with(&a, "ONCE", "cs_test_hold4", &other, &err),
+                     0);
+    assert_int_equal(create_with(&a, "ONCE", "cs_test_hold5", &other, &err),
+                     -1);
+    assert_string_equal(err.code, "discount_exhausted");
+
+    /* Fulfilled uses and pending orders add up: 2 uses, 1 taken, 1
+     * pending -> full. Unlimited codes are never held. */
+    new_discount("TWICE", 10, 0, 2, 1, 0, 1);
+    assert_int_equal(create_with(&a, "TWICE", "cs_test_hold6", &other, &err),
+                     0);
+    assert_int_equal(create_with(&a, "TWICE", "cs_test_hold7", &other, &err),
+                     -1);
+    assert_string_equal(err.code, "discount_exhausted");
+    new_discount("ALWAYS", 10, 0, 0, 0, 0, 1);
+    for (n = 0; n < 3; n++) {
+        char sid[32];
+        snprintf(sid, sizeof(sid), "cs_test_always%d", n);
+        assert_int_equal(create_with(&a, "ALWAYS", sid, &other, &err), 0);
+    }
+    cd_stripe_client_free(bill.stripe);
+    bill.stripe = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -658,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_bad_redirect_writes_nothing),
         cmocka_unit_test(test_stripe_down_marks_failed),
         cmocka_unit_test(test_create_ok),
+        cmocka_unit_test(test_discount_pending_hold),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,7 +5,9 @@
  * a bad signature records nothing, an amount mismatch does not credit,
  * expiry after completion keeps the order completed, unpaid waits for the
  * async event, the crash window (no session id on the order yet) heals,
- * another account's session is ignored.
+ * another account's session is ignored, unhandled event types are not
+ * recorded (no write at all), a credit the ledger refuses is recorded and
+ * answered "ignored" (not a 500 forever).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -558,18 +560,115 @@ static void test_discount_counted_once(void **state)
     free(b2);
 }
 
+static uint64_t jobs_run(void)
+{
+    struct cd_store_stats st;
+
+    cd_store_get_stats(bill.store, &st);
+    return st.jobs;
+}
+
+/* Types we do not act on answer "ignored" without any write job: the id is
+ * not burnt, so a repeat is "ignored" again (never "duplicate") and a
+ * later version that handles the type still gets the redelivery. */
 static void test_other_events_ignored(void **state)
 {
-    char evt[64], body[256];
+    static const char *const types[] = {
+        "plan.created", "charge.refunded", "charge.dispute.created",
+        "payment_intent.succeeded", "checkout.session.something_new"};
+    char evt[64], body[512], acct[64], sid[64];
+    struct cd_order o;
+    uint64_t before;
+    char *sub;
+    json_t *j;
 
     (void)state;
+    for (size_t i = 0; i < CD_ARRAY_LEN(types); i++) {
+        rand_id("evt_", evt);
+        snprintf(body, sizeof(body),
+                 "{\"id\":\"%s\",\"object\":\"event\",\"type\":\"%s\","
+                 "\"data\":{\"object\":{\"id\":\"obj_1\"}}}",
+                 evt, types[i]);
+        before = jobs_run();
+        assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+        assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+        if (jobs_run() != before)
+            fail_msg("%s: a write job ran for an unhandled type", types[i]);
+    }
+
+    /* A handled type in subscription mode is not handled (yet) either. */
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 1000, 1000, sid, NULL, &o);
     rand_id("evt_", evt);
-    snprintf(body, sizeof(body),
-             "{\"id\":\"%s\",\"object\":\"event\",\"type\":\"plan.created\","
-             "\"data\":{\"object\":{\"id\":\"plan_1\"}}}",
-             evt);
-    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    sub = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                        1000, "paid", "complete");
+    j = json_loads(sub, 0, NULL);
+    assert_non_null(j);
+    json_object_set_new(json_object_get(json_object_get(j, "data"), "object"),
+                        "mode", json_string("subscription"));
+    free(sub);
+    sub = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    before = jobs_run();
+    assert_string_equal(deliver_ok(sub), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(sub), CD_FULFIL_IGNORED);
+    assert_true(jobs_run() == before);
+    assert_int_equal(balance_of(acct), 0);
+    free(sub);
+
+    /* A handled type is still recorded: its repeat is a duplicate. */
+    rand_id("evt_", evt);
+    sub = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                        1000, "paid", "complete");
+    assert_string_equal(deliver_ok(sub), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(sub), CD_FULFIL_DUPLICATE);
+    assert_int_equal(balance_of(acct), 1000);
+    free(sub);
+}
+
+static int job_set_balance(struct cd_tx *tx, void *arg)
+{
+    const char *id = arg;
+
+    /* Just under the ledger's limit of 2^62. */
+    return cd_store_account_set_balance(tx, id,
+                                        (INT64_C(1) << 62) - INT64_C(10));
+}
+
+/* A paid order the ledger refuses (balance past 2^62) is not a 500 that
+ * Stripe retries for days: the event is recorded, the order stays pending
+ * with the reason, the answer is "ignored". */
+static void test_ledger_refusal_recorded(void **state)
+{
+    char acct[64], sid[64], evt[64];
+    struct cd_order o;
+    const char *status = NULL;
+    struct cd_error err;
+    char *body;
+
+    (void)state;
+    new_account(acct);
+    assert_int_equal(cd_store_write(bill.store, job_set_balance, acct), 0);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 1000, 1000, sid, NULL, &o);
+    rand_id("evt_", evt);
+    body = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                         1000, "paid", "complete");
+
+    if (deliver_at(body, cd_now(), &status, &err) != 0)
+        fail_msg("deliver: %s %s", err.code, err.message);
+    assert_string_equal(status, CD_FULFIL_IGNORED);
+    assert_int_equal(balance_of(acct), (INT64_C(1) << 62) - INT64_C(10));
+    o = order_now(o.id);
+    assert_string_equal(o.status, "pending");
+    assert_string_equal(o.failure_reason, "credit refused: balance limit");
+    assert_string_equal(o.stripe_payment_intent_id, "pi_unit_123");
+
+    /* Recorded: Stripe's retry is a duplicate, nothing changes. */
     assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    assert_string_equal(order_now(o.id).status, "pending");
+    free(body);
 }
 
 int main(void)
@@ -585,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_crash_window_and_foreign),
         cmocka_unit_test(test_discount_counted_once),
         cmocka_unit_test(test_other_events_ignored),
+        cmocka_unit_test(test_ledger_refusal_recorded),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -881,6 +881,141 @@ static void test_idem(void **state)
     free(c.idem.body);
 }
 
+/* ---- pending discount uses, owned idempotency claims ----------------- */
+
+static int pending_write(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+    struct cd_account a;
+    struct cd_order o;
+    static const struct {
+        const char *id, *code, *status;
+        int64_t created;
+    } rows[] = {
+        {"ord_a", "SAVE", "pending", 100},  {"ord_b", "SAVE", "pending", 200},
+        {"ord_c", "SAVE", "completed", 200}, {"ord_d", "SAVE", "expired", 200},
+        {"ord_e", "OTHER", "pending", 200}, {"ord_f", "", "pending", 200},
+    };
+    int64_t n = -1;
+
+    mk_account(&a, "acct_1", "p@example.com", 1);
+    R(cd_store_account_insert(tx, &a));
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        mk_order(&o, rows[i].id, "acct_1", "", rows[i].created);
+        strcpy(o.discount_code, rows[i].code);
+        strcpy(o.status, rows[i].status);
+        R(cd_store_order_insert(tx, &o));
+    }
+    R(cd_store_discount_pending_count(tx, "SAVE", 0, &n));
+    c->a = n;
+    R(cd_store_discount_pending_count(tx, "SAVE", 150, &n));
+    c->b = n;
+    R(cd_store_discount_pending_count(tx, "NOPE", 0, &n));
+    c->c = n;
+    R(cd_store_discount_pending_count(tx, "OTHER", 201, &n));
+    c->total = n;
+    return 0;
+}
+
+/* The plan's detail text of a query contains want. */
+static int plan_uses(const char *path, const char *sql, const char *want)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *d = sqlite3_column_text(st, 3);
+        if (d && strstr((const char *)d, want))
+            found = 1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
+}
+
+static void test_discount_pending_count(void **state)
+{
+    struct fixture *f = *state;
+    struct ctx c = {0};
+
+    assert_int_equal(cd_store_write(f->s, pending_write, &c), 0);
+    EXPECT(&c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    assert_int_equal(c.a, 2); /* ord_a, ord_b: pending with SAVE */
+    assert_int_equal(c.b, 1); /* created at or after 150: ord_b */
+    assert_int_equal(c.c, 0);
+    assert_int_equal(c.total, 0);
+    assert_true(plan_uses(f->path,
+                          "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM orders "
+                          "WHERE discount_code = 'SAVE' AND status = "
+                          "'pending' AND created_at >= 5",
+                          "orders_discount_pending"));
+}
+
+static int claim_write(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+    struct cd_idem i = {.scope = "server:acct_1",
+                        .key = "k1",
+                        .request_hash = "abc",
+                        .body = "tokA",
+                        .body_len = 4,
+                        .created_at = 100};
+    struct cd_idem got;
+
+    R(cd_store_idem_insert(tx, &i));
+    /* Not our token: nothing happens. */
+    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokB", 4, 201, BODY,
+                                   3));
+    R(cd_store_idem_delete_claim(tx, i.scope, "k1", "tokB", 4));
+    /* Taken over by B (delete + insert, as dispatch.c does). */
+    R(cd_store_idem_delete(tx, i.scope, "k1"));
+    i.body = "tokB";
+    R(cd_store_idem_insert(tx, &i));
+    /* The first owner finishing late must not touch B's row... */
+    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokA", 4, 201, "old",
+                                   3));
+    R(cd_store_idem_delete_claim(tx, i.scope, "k1", "tokA", 4));
+    R(cd_store_idem_get(tx, i.scope, "k1", &got));
+    c->a = got.status;
+    c->b = got.body_len == 4 && memcmp(got.body, "tokB", 4) == 0;
+    free(got.body);
+    /* ...B completes it. */
+    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokB", 4, 201, BODY,
+                                   sizeof(BODY) - 1));
+    /* Completed: neither a second completion nor a claim delete. */
+    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokB", 4, 500, "x",
+                                   1));
+    R(cd_store_idem_delete_claim(tx, i.scope, "k1", "tokB", 4));
+    R(cd_store_idem_get(tx, i.scope, "k1", &c->idem));
+    /* A 5xx: the owner deletes its own claim. */
+    strcpy(i.key, "k2");
+    i.body = "tokC";
+    R(cd_store_idem_insert(tx, &i));
+    R(cd_store_idem_delete_claim(tx, i.scope, "k2", "tokC", 4));
+    R(cd_store_idem_get(tx, i.scope, "k2", &got));
+    return 0;
+}
+
+static void test_idem_claims(void **state)
+{
+    struct fixture *f = *state;
+    struct ctx c = {0};
+
+    assert_int_equal(cd_store_write(f->s, claim_write, &c), 0);
+    EXPECT(&c, 0, CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, 0, 0,
+           CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, 0, 0, CD_STORE_NOT_FOUND,
+           CD_STORE_NOT_FOUND, 0, 0, 0, CD_STORE_NOT_FOUND);
+    assert_int_equal(c.a, 0); /* B's claim, still in progress */
+    assert_int_equal(c.b, 1);
+    assert_int_equal(c.idem.status, 201);
+    assert_int_equal(c.idem.body_len, sizeof(BODY) - 1);
+    assert_memory_equal(c.idem.body, BODY, sizeof(BODY) - 1);
+    free(c.idem.body);
+}
+
 /* ---- jobs, reentrancy, durability, migrations ------------------------ */
 
 static int failing_job(struct cd_tx *tx, void *arg)
@@ -1021,6 +1156,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_discounts_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idem, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discount_pending_count, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idem_claims, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_job_rolls_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nested_list, setup, teardown),
