@@ -4,7 +4,7 @@
 // disk's fsync rate in the same folder as the database, so the group-commit
 // gain is visible: durable debits/s far above fsyncs/s.
 //
-//   node bench/bench.mjs [--seconds=10] [--connections=64] [--events=3000] [--batch=512]
+//   node bench/bench.mjs [--seconds=10] [--connections=64] [--events=3000] [--batch=512] [--threads=0]
 //
 // Uses wrk (Debian package) for the debit phase when it is installed, else
 // a node load loop. Targets 127.0.0.1 only; every loop is bounded.
@@ -22,6 +22,7 @@ const SECONDS = arg('seconds', 10);
 const CONNS = arg('connections', 64);
 const EVENTS = arg('events', 3000);
 const BATCH = arg('batch', 512); // CREDITD_WRITE_BATCH: 1 turns group commit off
+const THREADS = arg('threads', 0); // CREDITD_HTTP_THREADS: 0 = a thread per connection
 
 function pct(sorted, p) {
     if (!sorted.length) return 0;
@@ -70,10 +71,10 @@ function hasWrk() {
 }
 
 async function main() {
-    const stack = new Stack({ serverEnv: { CREDITD_LOG: 'warn', CREDITD_WRITE_BATCH: String(BATCH) }, sandboxEnv: { CREDITD_LOG: 'warn' } });
+    const stack = new Stack({ serverEnv: { CREDITD_LOG: 'warn', CREDITD_WRITE_BATCH: String(BATCH), CREDITD_HTTP_THREADS: String(THREADS) }, sandboxEnv: { CREDITD_LOG: 'warn' } });
     await stack.start();
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS });
-    const report = { write_batch: BATCH, connections: CONNS };
+    const report = { write_batch: BATCH, http_threads: THREADS, connections: CONNS };
     try {
         report.fsync_per_s = { overwrite: fsyncRate(stack.dir, 'overwrite'), append: fsyncRate(stack.dir, 'append') };
 
@@ -103,10 +104,15 @@ async function main() {
                 p50_ms: +pct(res.lat, 50).toFixed(2), p99_ms: +pct(res.lat, 99).toFixed(2), errors: 0 };
         }
         report.debits = debits;
+        // Requests wrk left in flight still commit after it exits: let them
+        // land, then read one snapshot (the count and the newest entry's
+        // balance_after come from the same read transaction).
+        await new Promise((res) => setTimeout(res, 1000));
         r = await stack.api('GET', '/v1/transactions?limit=1', { key: true, account: acct });
         const entries = r.json.total;
-        r = await stack.api('GET', '/v1/balance', { key: true, account: acct });
-        report.debits.exact = r.json.balance === START - (entries - 1);
+        const newest = r.json.data[0].balance_after;
+        const bal = (await stack.api('GET', '/v1/balance', { key: true, account: acct })).json.balance;
+        report.debits.exact = newest === START - (entries - 1) && bal === newest;
         report.debits.committed = entries - 1;
 
         // ---- webhook events: real pending orders, then signed completions

@@ -125,6 +125,7 @@ static int server_start(struct server *s, const struct cd_config *c)
     hc.nroutes = nroutes;
     hc.app = &s->app;
     hc.dispatch = cd_api_dispatch;
+    hc.pool_threads = (unsigned)c->http_threads;
     hc.fallback = cd_api_static;
     hc.on_complete = cd_api_observe;
     s->http = cd_http_start(&hc, &err);

@@ -464,8 +464,14 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
     }
     srv->cfg = *c;
     cd_strlcpy(srv->name, c->name ? c->name : "http", sizeof(srv->name));
+    if (c->pool_threads) {
+        flags &= ~(unsigned)MHD_USE_THREAD_PER_CONNECTION;
+        flags |= MHD_USE_EPOLL;
+    }
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(c->pool_threads > 1 ? c->pool_threads : 0),
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -106,6 +106,11 @@ struct cd_http_config {
     unsigned max_connections; /* 0: 1024 */
     unsigned timeout_s;       /* idle connection timeout; 0: 30 */
     int quiet;                /* no access log */
+    /* 0: one thread per connection (the default, see the file comment);
+     * N > 0: an epoll pool of N threads instead (measured in
+     * docs/ARCHITECTURE.md: a handler blocked on a commit holds a pool
+     * thread, so batches cannot grow past N). */
+    unsigned pool_threads;
 };
 
 struct cd_http_server;
