@@ -1,8 +1,9 @@
 /*
  * checkout.c - the payment routes of API.md: POST /v1/checkout, GET
- * /v1/checkout/{session_id}, GET /v1/orders, GET /v1/payments and the
- * Stripe webhook POST /v1/webhooks/stripe. Each handler parses its request,
- * calls billing/ (checkout.c, orders.c, fulfil.c) and shapes the reply.
+ * /v1/checkout/{session_id}, POST /v1/topups, POST /v1/payment_intents,
+ * GET /v1/orders, GET /v1/payments and the Stripe webhook POST
+ * /v1/webhooks/stripe. Each handler parses its request, calls billing/
+ * (checkout.c, topups.c, orders.c, fulfil.c) and shapes the reply.
  */
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "billing/checkout.h"
 #include "billing/fulfil.h"
 #include "billing/orders.h"
+#include "billing/topups.h"
 #include "util/util.h"
 
 #define ID_PARAM_MAX 64
@@ -120,6 +122,72 @@ static void handle_checkout_create(struct cd_req *req)
                             (json_int_t)res.discount_cents, "credits",
                             (json_int_t)res.credits, "currency",
                             res.currency));
+out:
+    json_decref(body);
+}
+
+/* ---- POST /v1/topups ------------------------------------------------------ */
+
+static void handle_topup(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    struct cd_api_ctx *ctx;
+    struct cd_topup_result res;
+    struct cd_error err;
+    int64_t amount;
+    json_t *body;
+
+    if (require_account(req, &ctx) != 0)
+        return;
+    body = cd_api_body(req);
+    if (!body)
+        return;
+    if (cd_api_amount(req, body, "amount_cents", &amount) != 0)
+        goto out;
+    cd_error_clear(&err);
+    if (cd_topup_create(b, &ctx->account, amount, &res, &err) != 0) {
+        cd_reply_error(req, &err);
+        goto out;
+    }
+    cd_reply_json(req, 202,
+                  json_pack("{s:s, s:s, s:s}", "order_id", res.order_id,
+                            "payment_intent_id", res.payment_intent_id,
+                            "status", res.status));
+out:
+    json_decref(body);
+}
+
+/* ---- POST /v1/payment_intents --------------------------------------------- */
+
+static void handle_payment_intent(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    struct cd_api_ctx *ctx;
+    struct cd_pi_req in;
+    struct cd_pi_result res;
+    struct cd_error err;
+    json_t *body;
+
+    if (require_account(req, &ctx) != 0)
+        return;
+    body = cd_api_body(req);
+    if (!body)
+        return;
+    memset(&in, 0, sizeof(in));
+    if (cd_api_amount(req, body, "amount_cents", &in.amount_cents) != 0 ||
+        cd_api_string(req, body, "currency", 8, &in.currency) != 0 ||
+        cd_api_string(req, body, "description", CD_DESC_SZ - 1,
+                      &in.description) != 0)
+        goto out;
+    cd_error_clear(&err);
+    if (cd_pi_create(b, &ctx->account, &in, &res, &err) != 0) {
+        cd_reply_error(req, &err);
+        goto out;
+    }
+    cd_reply_json(req, 201,
+                  json_pack("{s:s, s:s, s:s}", "order_id", res.order_id,
+                            "payment_intent_id", res.payment_intent_id,
+                            "client_secret", res.client_secret));
 out:
     json_decref(body);
 }
@@ -244,6 +312,10 @@ const struct cd_route cd_api_routes_checkout[] = {
     {"POST", "/v1/checkout", handle_checkout_create,
      CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
     {"GET", "/v1/checkout/{}", handle_checkout_get, CD_ROUTE_ACCOUNT, 0},
+    {"POST", "/v1/topups", handle_topup,
+     CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
+    {"POST", "/v1/payment_intents", handle_payment_intent,
+     CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
     {"GET", "/v1/orders", handle_orders, CD_ROUTE_ACCOUNT, 0},
     {"GET", "/v1/payments", handle_payments, CD_ROUTE_ACCOUNT, 0},
     {"POST", "/v1/webhooks/stripe", handle_webhook, CD_ROUTE_PUBLIC,

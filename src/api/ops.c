@@ -1,6 +1,7 @@
 /*
- * ops.c - the operator's routes: POST /v1/admin/reconcile (run
- * reconciliation now), GET /metrics (Prometheus text format 0.0.4, server
+ * ops.c - the operator's routes: POST /v1/admin/orders/{id}/refund (a
+ * Stripe refund; credits come off when charge.refunded arrives), POST
+ * /v1/admin/reconcile (run reconciliation now), GET /metrics (Prometheus text format 0.0.4, server
  * key as bearer token, or open on the separate loopback listener of
  * CREDITD_METRICS_LISTEN), and the per-request hook that counts requests
  * and their latency by route pattern (never by raw path, so the label set
@@ -12,6 +13,7 @@
 
 #include "api/api.h"
 #include "billing/reconcile.h"
+#include "billing/refunds.h"
 #include "util/buf.h"
 #include "util/metrics.h"
 #include "util/util.h"
@@ -31,6 +33,38 @@ static const struct cd_metric_def M_LATENCY = {
     "HTTP request latency (first byte in to reply queued) by route pattern.",
     CD_METRIC_HISTOGRAM, {"route"}, LATENCY_BOUNDS,
     CD_ARRAY_LEN(LATENCY_BOUNDS)};
+
+/* ---- POST /v1/admin/orders/{id}/refund ---------------------------------- */
+
+static void handle_refund(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    struct cd_refund_result res;
+    struct cd_error err;
+    int64_t amount = 0;
+    json_t *body, *v;
+
+    body = req->body_len > 0 ? cd_api_body(req) : json_object();
+    if (!body)
+        return;
+    v = json_object_get(body, "amount_cents");
+    if (v && !json_is_null(v) &&
+        cd_api_amount(req, body, "amount_cents", &amount) != 0)
+        goto out;
+    cd_error_clear(&err);
+    if (cd_refund_create(b, req->nparams > 0 ? req->params[0] : "", amount,
+                         &res, &err) != 0) {
+        cd_reply_error(req, &err);
+        goto out;
+    }
+    cd_reply_json(req, 202,
+                  json_pack("{s:s, s:s, s:I, s:s}", "order_id", res.order_id,
+                            "refund_id", res.refund_id, "amount_cents",
+                            (json_int_t)res.amount_cents, "status",
+                            res.status));
+out:
+    json_decref(body);
+}
 
 /* ---- POST /v1/admin/reconcile ------------------------------------------ */
 
@@ -145,6 +179,8 @@ void cd_api_observe(const struct cd_req *req, int64_t micros)
 }
 
 const struct cd_route cd_api_routes_ops[] = {
+    {"POST", "/v1/admin/orders/{}/refund", handle_refund,
+     CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT, 0},
     {"POST", "/v1/admin/reconcile", handle_reconcile,
      CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT, 0},
     {"GET", "/metrics", cd_api_metrics, CD_ROUTE_ADMIN, 0},

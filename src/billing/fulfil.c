@@ -8,13 +8,17 @@
  * here), re-read the order, check it against the event, apply the effects.
  * Event types (and session modes) we do not act on get no job at all: the
  * answer is "ignored" and the id is NOT recorded, so when a later version
- * learns to handle them (refunds, disputes, ...) Stripe's redeliveries and
- * reconciliation still reach it instead of answering "duplicate".
+ * learns to handle them Stripe's redeliveries and reconciliation still
+ * reach it instead of answering "duplicate". payment_intent.* go to
+ * topups.c, charge.refunded and charge.dispute.* to refunds.c; the parts
+ * they share with Checkout fulfilment (credit an order, record the event)
+ * are here, declared in fulfil_int.h.
  * The job's decisions use only what it read inside the transaction, so
  * concurrent deliveries of two events for one session are safe: the
  * ledger's unique ref "order:<id>:fulfil" lets exactly one of them credit.
  */
 #include "billing/fulfil.h"
+#include "billing/fulfil_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,21 +59,12 @@ struct session {
     char customer[CD_SID_SZ];
 };
 
-/* From GET /v1/payment_intents/{pi}?expand[]=latest_charge, when it works. */
-struct card {
-    char charge[CD_SID_SZ];
-    char last4[8];
-    char customer[CD_SID_SZ];
-    int sfu_known;
-    int sfu_off_session;
-};
-
 struct job {
     const char *event_id; /* NULL: record nothing */
     const char *type;
     enum action act;
     const struct session *s;
-    const struct card *c;
+    const struct cd_paid *c; /* card details from Stripe, maybe empty */
     const char *failure_reason;
     const char *status; /* out */
 };
@@ -78,8 +73,9 @@ struct job {
 
 /* Copies a string member (or, for expandable fields, the "id" of an object
  * member) into out. Absent, null or too long leaves out "" and returns -1. */
-static int str_or_id(const json_t *o, const char *key, char *out,
-                     size_t outsz)
+#define str_or_id cd_fulfil_str_or_id
+int cd_fulfil_str_or_id(const json_t *o, const char *key, char *out,
+                        size_t outsz)
 {
     const json_t *v = json_object_get(o, key);
 
@@ -96,7 +92,7 @@ static int str_or_id(const json_t *o, const char *key, char *out,
 }
 
 /* Stripe ids go into URL paths: letters, digits and '_' only. */
-static int safe_id(const char *s)
+int cd_fulfil_safe_id(const char *s)
 {
     size_t n = 0;
 
@@ -135,16 +131,18 @@ static void parse_session(const json_t *o, struct session *s)
     str_or_id(o, "customer", s->customer, sizeof(s->customer));
 }
 
-/* Card details of the session's payment; failures leave c empty. */
-static void fetch_card(struct cd_billing *b, const char *pi, struct card *c)
+/* Card details of a payment; failures leave c as it was (pi set). */
+void cd_fulfil_fetch_card(struct cd_billing *b, const char *pi,
+                          struct cd_paid *c)
 {
     char path[CD_SID_SZ + 32];
     json_t *params, *resp = NULL, *ch, *last4;
     struct cd_error err;
     const char *sfu;
 
-    memset(c, 0, sizeof(*c));
-    if (!b->stripe || !pi[0] || !safe_id(pi))
+    if (pi != c->pi)
+        cd_strlcpy(c->pi, pi, sizeof(c->pi));
+    if (!b->stripe || !pi[0] || !cd_fulfil_safe_id(pi))
         return;
     snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
     params = json_pack("{s:[s]}", "expand", "latest_charge");
@@ -182,7 +180,7 @@ out:
 
 /* ---- the write job ------------------------------------------------------- */
 
-static const char *ledger_kind(const char *order_kind)
+const char *cd_fulfil_ledger_kind(const char *order_kind)
 {
     if (strcmp(order_kind, "access") == 0)
         return "purchase";
@@ -190,21 +188,37 @@ static const char *ledger_kind(const char *order_kind)
         return "topup";
     if (strcmp(order_kind, "package") == 0)
         return "package";
+    if (strcmp(order_kind, "payment_intent") == 0)
+        return "purchase";
     return NULL;
 }
 
-static int after_fulfilment(const char *status)
+int cd_fulfil_after_fulfilment(const char *status)
 {
     return strcmp(status, "refunded") == 0 ||
            strcmp(status, "partially_refunded") == 0 ||
            strcmp(status, "disputed") == 0;
 }
 
+int cd_fulfil_record_event_tx(struct cd_tx *tx, const char *event_id,
+                              const char *type, const char **status)
+{
+    int rc;
+
+    if (!event_id)
+        return 0;
+    rc = cd_store_event_insert(tx, event_id, type ? type : "", cd_now());
+    if (rc == CD_STORE_DUPLICATE) {
+        *status = CD_FULFIL_DUPLICATE;
+        return 1;
+    }
+    return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+}
+
 /* The payment row of a fulfilled order: inserted, or a pending/failed one
  * brought up to date. */
 static int record_payment(struct cd_tx *tx, const struct cd_order *o,
-                          const struct session *s, const struct card *c,
-                          int64_t now)
+                          const struct cd_paid *c, int64_t now)
 {
     struct cd_payment p;
     int rc;
@@ -230,8 +244,8 @@ static int record_payment(struct cd_tx *tx, const struct cd_order *o,
     if (c->last4[0])
         cd_strlcpy(p.last4, c->last4, sizeof(p.last4));
     p.failure_reason[0] = '\0';
-    if (s->pi[0])
-        cd_strlcpy(p.stripe_payment_intent_id, s->pi,
+    if (c->pi[0])
+        cd_strlcpy(p.stripe_payment_intent_id, c->pi,
                    sizeof(p.stripe_payment_intent_id));
     if (c->charge[0])
         cd_strlcpy(p.stripe_charge_id, c->charge, sizeof(p.stripe_charge_id));
@@ -275,16 +289,16 @@ static int record_failed_payment(struct cd_tx *tx, const struct cd_order *o,
 /* The customer Stripe used (or created) for this payment, on the account;
  * a card saved for off-session use marks has_saved_payment_method. */
 static int save_customer(struct cd_tx *tx, const struct cd_order *o,
-                         const struct session *s, const struct card *c)
+                         const struct cd_paid *c)
 {
-    const char *cus = s->customer[0] ? s->customer : c->customer;
+    const char *cus = c->customer;
     struct cd_account a;
     int saved, rc;
 
     if (!cus[0])
         return CD_STORE_OK;
-    /* We always ask for setup_future_usage=off_session in payment mode;
-     * trust the PaymentIntent when we could read it. */
+    /* We always ask for setup_future_usage=off_session in Checkout's
+     * payment mode; trust the PaymentIntent when we could read it. */
     saved = c->sfu_known ? c->sfu_off_session : 1;
     rc = cd_store_account_get(tx, o->account_id, &a);
     if (rc != CD_STORE_OK)
@@ -292,6 +306,10 @@ static int save_customer(struct cd_tx *tx, const struct cd_order *o,
     if (strcmp(a.stripe_customer_id, cus) == 0) {
         if (a.has_saved_payment_method || !saved)
             return CD_STORE_OK;
+    } else if (a.stripe_customer_id[0] && !saved) {
+        /* A payment without a saved card does not replace the customer
+         * whose card is saved. */
+        return CD_STORE_OK;
     }
     rc = cd_store_account_set_customer(tx, o->account_id, cus, saved);
     if (rc == CD_STORE_DUPLICATE) {
@@ -304,39 +322,29 @@ static int save_customer(struct cd_tx *tx, const struct cd_order *o,
     return rc == CD_STORE_NOT_FOUND ? CD_STORE_OK : rc;
 }
 
-static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
-                     int dirty, int64_t now)
+int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
+                        const struct cd_paid *paid, const char *event_id,
+                        int dirty, int64_t now, const char **status)
 {
-    const struct session *s = j->s;
     struct cd_ledger_apply la;
     struct cd_ledger_entry le;
     const char *lk;
     char ref[CD_REF_SZ];
     int rc;
 
-    if (!s->has_amount || s->amount_total != o->amount_cents ||
-        strcasecmp(s->currency, o->currency) != 0) {
-        cd_error(MOD,
-                 "event %s: session %s pays %" PRId64 " %s but order %s is "
-                 "%" PRId64 " %s: not fulfilled",
-                 j->event_id ? j->event_id : "-", s->id, s->amount_total,
-                 s->currency, o->id, o->amount_cents, o->currency);
-        j->status = CD_FULFIL_IGNORED;
-        return 0;
-    }
-    lk = ledger_kind(o->kind);
+    lk = cd_fulfil_ledger_kind(o->kind);
     if (!lk) {
-        cd_warn(MOD, "order %s: kind %s is not fulfilled by checkout", o->id,
+        cd_warn(MOD, "order %s: kind %s is not fulfilled here", o->id,
                 o->kind);
-        j->status = CD_FULFIL_IGNORED;
+        *status = CD_FULFIL_IGNORED;
         return 0;
     }
-    if (after_fulfilment(o->status)) {
+    if (cd_fulfil_after_fulfilment(o->status)) {
         /* Refunded or disputed (possibly before we saw the payment): a
          * late completion must not credit. */
         cd_warn(MOD, "order %s is %s: completion not credited", o->id,
                 o->status);
-        j->status = CD_FULFIL_IGNORED;
+        *status = CD_FULFIL_IGNORED;
         return dirty ? cd_store_order_update(tx, o) : 0;
     }
 
@@ -351,7 +359,7 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     rc = cd_ledger_apply_tx(tx, &la, &le);
     if (rc == CD_STORE_DUPLICATE) {
         /* Fulfilled before, through another event or reconciliation. */
-        j->status = CD_FULFIL_PROCESSED;
+        *status = CD_FULFIL_PROCESSED;
         return dirty ? cd_store_order_update(tx, o) : 0;
     }
     if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
@@ -365,14 +373,14 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
         cd_error(MOD,
                  "event %s: order %s paid but not credited (%s): %" PRId64
                  " credits to %s",
-                 j->event_id ? j->event_id : "-", o->id, why, o->credits,
+                 event_id ? event_id : "-", o->id, why, o->credits,
                  o->account_id);
         cd_strlcpy(o->failure_reason, why, sizeof(o->failure_reason));
-        if (s->pi[0] && !o->stripe_payment_intent_id[0])
-            cd_strlcpy(o->stripe_payment_intent_id, s->pi,
+        if (paid->pi[0] && !o->stripe_payment_intent_id[0])
+            cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
                        sizeof(o->stripe_payment_intent_id));
         o->updated_at = now;
-        j->status = CD_FULFIL_IGNORED;
+        *status = CD_FULFIL_IGNORED;
         return cd_store_order_update(tx, o);
     }
     if (rc != CD_STORE_OK) {
@@ -384,16 +392,16 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     o->completed_at = now;
     o->updated_at = now;
     o->failure_reason[0] = '\0';
-    if (s->pi[0])
-        cd_strlcpy(o->stripe_payment_intent_id, s->pi,
+    if (paid->pi[0])
+        cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
                    sizeof(o->stripe_payment_intent_id));
     rc = cd_store_order_update(tx, o);
     if (rc != CD_STORE_OK)
         return rc;
-    rc = record_payment(tx, o, s, j->c, now);
+    rc = record_payment(tx, o, paid, now);
     if (rc != CD_STORE_OK)
         return rc;
-    rc = save_customer(tx, o, s, j->c);
+    rc = save_customer(tx, o, paid);
     if (rc != CD_STORE_OK)
         return rc;
     if (o->discount_code[0]) {
@@ -414,8 +422,37 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     }
     cd_info(MOD, "order %s completed: %" PRId64 " credits to %s", o->id,
             o->credits, o->account_id);
-    j->status = CD_FULFIL_PROCESSED;
+    *status = CD_FULFIL_PROCESSED;
     return 0;
+}
+
+static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
+                     int dirty, int64_t now)
+{
+    const struct session *s = j->s;
+    struct cd_paid paid = *j->c;
+
+    if (!s->has_amount || s->amount_total != o->amount_cents ||
+        strcasecmp(s->currency, o->currency) != 0) {
+        cd_error(MOD,
+                 "event %s: session %s pays %" PRId64 " %s but order %s is "
+                 "%" PRId64 " %s: not fulfilled",
+                 j->event_id ? j->event_id : "-", s->id, s->amount_total,
+                 s->currency, o->id, o->amount_cents, o->currency);
+        j->status = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    if (strcmp(o->kind, "payment_intent") == 0) {
+        cd_warn(MOD, "order %s: kind %s is not fulfilled by checkout", o->id,
+                o->kind);
+        j->status = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    cd_strlcpy(paid.pi, s->pi, sizeof(paid.pi));
+    if (s->customer[0])
+        cd_strlcpy(paid.customer, s->customer, sizeof(paid.customer));
+    return cd_fulfil_credit_tx(tx, o, &paid, j->event_id, dirty, now,
+                               &j->status);
 }
 
 static int job_apply(struct cd_tx *tx, void *arg)
@@ -515,22 +552,30 @@ static int job_apply(struct cd_tx *tx, void *arg)
 
 /* ---- entry points -------------------------------------------------------- */
 
-static int run_job(struct cd_billing *b, struct job *j, const char **status_out,
-                   struct cd_error *err)
+int cd_fulfil_run_job(struct cd_billing *b, cd_store_job_fn fn, void *arg,
+                      const char *event_id, const char *type,
+                      const char *const *job_status, const char **status_out,
+                      struct cd_error *err)
 {
-    int rc = cd_store_write(b->store, job_apply, j);
+    int rc = cd_store_write(b->store, fn, arg);
 
     if (rc != 0) {
         cd_error(MOD, "event %s (%s): not committed (%d)",
-                 j->event_id ? j->event_id : "-", j->type ? j->type : "-",
-                 rc);
+                 event_id ? event_id : "-", type ? type : "-", rc);
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "The event could not be recorded; retry.");
     }
-    cd_debug(MOD, "event %s (%s): %s", j->event_id ? j->event_id : "-",
-             j->type ? j->type : "-", j->status);
-    *status_out = j->status;
+    cd_debug(MOD, "event %s (%s): %s", event_id ? event_id : "-",
+             type ? type : "-", *job_status ? *job_status : "-");
+    *status_out = *job_status ? *job_status : CD_FULFIL_IGNORED;
     return 0;
+}
+
+static int run_job(struct cd_billing *b, struct job *j, const char **status_out,
+                   struct cd_error *err)
+{
+    return cd_fulfil_run_job(b, job_apply, j, j->event_id, j->type,
+                             &j->status, status_out, err);
 }
 
 int cd_fulfil_session(struct cd_billing *b, const char *event_id,
@@ -538,7 +583,7 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
                       const char **status_out, struct cd_error *err)
 {
     struct session s;
-    struct card c;
+    struct cd_paid c;
     struct job j;
     struct cd_order o;
     const char *ps;
@@ -598,7 +643,7 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
         if (rc == CD_STORE_NOT_FOUND && s.id[0])
             rc = cd_order_by_session(b, s.id, &o);
         if (rc == CD_STORE_OK && !cd_order_fulfilled(&o))
-            fetch_card(b, s.pi, &c);
+            cd_fulfil_fetch_card(b, s.pi, &c);
     }
     return run_job(b, &j, status_out, err);
 }
@@ -622,6 +667,14 @@ int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
 
     if (strncmp(type, "checkout.session.", 17) == 0)
         return cd_fulfil_session(b, id, type, obj, status_out, err);
+    if (strcmp(type, "payment_intent.succeeded") == 0 ||
+        strcmp(type, "payment_intent.payment_failed") == 0)
+        return cd_fulfil_payment_intent(b, id, type, obj, status_out, err);
+    if (strcmp(type, "charge.refunded") == 0)
+        return cd_fulfil_charge_refunded(b, id, obj, status_out, err);
+    if (strcmp(type, "charge.dispute.created") == 0 ||
+        strcmp(type, "charge.dispute.closed") == 0)
+        return cd_fulfil_dispute(b, id, type, obj, status_out, err);
 
     /* Anything else: "ignored" and NOT recorded (no write job), so the
      * id is not burnt for a version that will handle the type. */

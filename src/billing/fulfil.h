@@ -9,10 +9,12 @@
  * events for one session (or an event and reconciliation) credit once.
  * Stripe is only ever called before that job, never inside it.
  *
- * Only the types fulfil acts on (checkout.session.completed /
- * .async_payment_succeeded / .async_payment_failed / .expired, payment
- * mode) are recorded. Any other type answers "ignored" without a write, so
- * its id stays free for a version that handles it (refunds, disputes).
+ * The types acted on: checkout.session.completed / .async_payment_
+ * succeeded / .async_payment_failed / .expired (payment mode; here),
+ * payment_intent.succeeded / .payment_failed (topups.c), charge.refunded
+ * and charge.dispute.created / .closed (refunds.c). Any other type - and a
+ * handled type whose object names no order of ours - answers "ignored"
+ * without a write, so its id stays free for a version that handles it.
  * A paid order the ledger refuses to credit (balance past +-2^62, account
  * gone) is recorded, stays pending with failure_reason set, is logged as
  * an error and answers "ignored" - never a 500 that Stripe would retry.

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "billing/fulfil.h"
+#include "billing/fulfil_int.h"
 #include "billing/orders.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -26,15 +27,20 @@
 #define MOD "reconcile"
 #define ABANDON_REASON "checkout was never created"
 
-/* The event types fulfil.c acts on through cd_fulfil_session; add a type
- * here when fulfil.c learns it (at most 20: Stripe's limit on types[]).
- * fulfil.c records only these (others answer "ignored" unrecorded), so a
- * type added later is still applied by webhook redelivery or by this. */
+/* The event types cd_fulfil_event_json acts on; add a type here when
+ * fulfil.c learns it (at most 20: Stripe's limit on types[]). fulfil.c
+ * records only these (others answer "ignored" unrecorded), so a type
+ * added later is still applied by webhook redelivery or by this. */
 static const char *const event_types[] = {
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.async_payment_failed",
     "checkout.session.expired",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.closed",
 };
 
 static const struct cd_metric_def M_RUNS = {
@@ -448,6 +454,61 @@ static int check_session(struct run *r, const struct cd_order *o)
     return 0;
 }
 
+/* A pending order paid through a PaymentIntent of its own (POST
+ * /v1/topups, /v1/payment_intents): asks Stripe what the PaymentIntent is
+ * now and applies it (succeeded fulfils, canceled fails). 0 or -1. */
+static int check_payment_intent(struct run *r, const struct cd_order *o)
+{
+    char path[CD_SID_SZ + 32];
+    struct cd_error serr, ferr;
+    struct cd_order now;
+    json_t *pi = NULL;
+    const char *status = NULL;
+    int rc, http = 0;
+
+    if (!safe_id(o->stripe_payment_intent_id)) {
+        cd_warn(MOD, "order %s: payment intent id is not a Stripe id; "
+                     "skipped",
+                o->id);
+        return 0;
+    }
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s",
+             o->stripe_payment_intent_id);
+    cd_error_clear(&serr);
+    rc = cd_stripe_request(r->b->stripe, "GET", path, NULL, NULL, &pi, &http,
+                           &serr);
+    if (rc != 0) {
+        json_decref(pi);
+        if (http >= 400 && http < 500) {
+            cd_warn(MOD, "order %s: payment intent %s: %s", o->id,
+                    o->stripe_payment_intent_id, serr.message);
+            r->out->orders_checked++;
+            return 0;
+        }
+        return stripe_failed(r, &serr);
+    }
+    r->out->orders_checked++;
+    cd_error_clear(&ferr);
+    rc = cd_fulfil_payment_intent(r->b, NULL, NULL, pi, &status, &ferr);
+    json_decref(pi);
+    if (rc != 0) {
+        if (ferr.kind == CD_EK_INTERNAL)
+            return store_failed(r, "applying a payment intent");
+        cd_warn(MOD, "order %s: %s", o->id, ferr.message);
+        return 0;
+    }
+    rc = cd_order_get(r->b, o->id, &now);
+    if (rc == CD_STORE_ERROR)
+        return store_failed(r, "re-reading an order");
+    if (rc == CD_STORE_OK && strcmp(now.status, "pending") != 0) {
+        r->out->orders_fixed++;
+        cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
+        cd_info(MOD, "order %s: %s (payment intent %s)", o->id, now.status,
+                o->stripe_payment_intent_id);
+    }
+    return 0;
+}
+
 static int run_orders(struct run *r)
 {
     struct pending p;
@@ -471,6 +532,8 @@ static int run_orders(struct run *r)
             break;
         if (o->stripe_session_id[0]) {
             rc = check_session(r, o);
+        } else if (o->stripe_payment_intent_id[0]) {
+            rc = check_payment_intent(r, o);
         } else if (!o->stripe_payment_intent_id[0] &&
                    o->created_at < now - CD_RECONCILE_ABANDON_AGE) {
             struct abandon_job j = {o->id, now, 0};
@@ -484,7 +547,6 @@ static int run_orders(struct run *r)
                 cd_info(MOD, "order %s failed: %s", o->id, ABANDON_REASON);
             }
         }
-        /* A payment intent without a session: its events fulfil it. */
     }
 out:
     free(p.orders);

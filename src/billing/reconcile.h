@@ -5,7 +5,9 @@
  *
  *  1. Events: lists the Checkout events Stripe created since a stored
  *     cursor (GET /v1/events, types[] = the checkout.session.* types
- *     fulfil.c handles, ending_before=<cursor> page by page, so forward in
+ *     fulfil.c handles, plus payment_intent.succeeded/.payment_failed,
+ *     charge.refunded and charge.dispute.created/.closed;
+ *     ending_before=<cursor> page by page, so forward in
  *     time), feeds each, oldest first, through cd_fulfil_event_json - an
  *     event already seen is a duplicate and changes nothing - and stores
  *     the newest event id as the new cursor. Without a cursor (first run,
@@ -15,7 +17,10 @@
  *  2. Pending orders: each order still pending CD_RECONCILE_PENDING_AGE
  *     seconds after it was created, with a Checkout session, is re-read
  *     from Stripe (GET /v1/checkout/sessions/{id}) and applied with
- *     cd_fulfil_session: complete and paid fulfils, expired expires. A
+ *     cd_fulfil_session: complete and paid fulfils, expired expires. One
+ *     with a PaymentIntent of its own (top-ups, payment_intents) is re-read
+ *     with GET /v1/payment_intents/{id}: succeeded fulfils, canceled
+ *     fails. A
  *     pending order with neither a session nor a payment intent after
  *     CD_RECONCILE_ABANDON_AGE seconds is marked failed ("checkout was
  *     never created" - the process died between the order and the Stripe

@@ -1074,6 +1074,21 @@ static void h_refund_get(struct cd_req *r)
     reply_get(r, ((struct cd_sandbox *)r->app)->refunds, "refund");
 }
 
+static void h_dispute_get(struct cd_req *r)
+{
+    reply_get(r, ((struct cd_sandbox *)r->app)->disputes, "dispute");
+}
+
+static void h_dispute_list(struct cd_req *r)
+{
+    struct field_filter ff = {
+        {"charge", "payment_intent"},
+        {cd_req_query(r, "charge"), cd_req_query(r, "payment_intent")}};
+
+    reply_list(r, ((struct cd_sandbox *)r->app)->disputes, "/v1/disputes",
+               "dispute", field_filter_fn, &ff);
+}
+
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 
@@ -1199,6 +1214,8 @@ const struct cd_route cd_sandbox_api_routes[] = {
     {"GET", "/v1/payment_methods/{}", h_pm_get, AUTH, 0},
     {"POST", "/v1/refunds", h_refund_create, IDEM, 0},
     {"GET", "/v1/refunds/{}", h_refund_get, AUTH, 0},
+    {"GET", "/v1/disputes", h_dispute_list, AUTH, 0},
+    {"GET", "/v1/disputes/{}", h_dispute_get, AUTH, 0},
     {"GET", "/v1/events", h_event_list, AUTH, 0},
     {"GET", "/v1/events/{}", h_event_get, AUTH, 0},
 };

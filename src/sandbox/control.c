@@ -1,7 +1,7 @@
 /*
  * control.c - the sandbox's test-only control endpoints under /_sandbox/
  * (listed atop sandbox.c): pay, expire or refund a session without a
- * browser, flip the delivery test switches, redeliver an event. No auth:
+ * browser, open and close a dispute on a charge, flip the delivery test switches, redeliver an event. No auth:
  * the sandbox listens on loopback only. s->mu is held by the dispatch
  * function around each handler.
  */
@@ -185,6 +185,46 @@ static void h_pi_confirm(struct cd_req *r)
     json_decref(p);
 }
 
+static void h_dispute(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    struct cd_sandbox_fail f;
+    json_t *ch = json_object_get(s->charges, r->params[0]), *p, *d, *st;
+    const char *status = NULL;
+
+    if (!ch) {
+        /* A PaymentIntent id stands for its latest charge. */
+        json_t *pi = json_object_get(s->intents, r->params[0]);
+        const char *lc = json_string_value(json_object_get(pi, "latest_charge"));
+        ch = lc ? json_object_get(s->charges, lc) : NULL;
+    }
+    if (!ch) {
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "charge",
+                                "No such charge: '%.80s'", r->params[0]);
+        return;
+    }
+    if (!(p = body_params(r)))
+        return;
+    st = json_object_get(p, "status");
+    if (st && !json_is_null(st)) {
+        if (!json_is_string(st)) {
+            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                    "parameter_invalid_string", "status",
+                                    "status must be won, lost or null.");
+            goto out;
+        }
+        status = json_string_value(st);
+    }
+    d = cd_sandbox_dispute(s, ch, status, &f);
+    if (!d)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        reply_obj(r, d);
+out:
+    json_decref(p);
+}
+
 static void h_config_get(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
@@ -282,6 +322,7 @@ const struct cd_route cd_sandbox_control_routes[] = {
     {"POST", "/_sandbox/checkout/{}/expire", h_expire, 0, 0},
     {"POST", "/_sandbox/checkout/{}/refund", h_refund, 0, 0},
     {"POST", "/_sandbox/payment_intents/{}/confirm", h_pi_confirm, 0, 0},
+    {"POST", "/_sandbox/charges/{}/dispute", h_dispute, 0, 0},
     {"GET", "/_sandbox/config", h_config_get, 0, 0},
     {"POST", "/_sandbox/config", h_config_set, 0, 0},
     {"POST", "/_sandbox/events/{}/redeliver", h_redeliver, 0, 0},

@@ -53,6 +53,7 @@ struct cd_sandbox {
     /* id -> object (new references held by the maps). jansson objects
      * keep insertion order, which the list endpoints rely on. */
     json_t *customers, *sessions, *intents, *charges, *pms, *refunds, *events;
+    json_t *disputes;
     json_t *priv;      /* session id -> sandbox-private session data */
     json_t *delivered; /* event id -> true once a delivery got a 2xx */
 
@@ -170,6 +171,13 @@ json_t *cd_sandbox_session_line_items(struct cd_sandbox *s,
 json_t *cd_sandbox_refund(struct cd_sandbox *s, json_t *charge,
                           int64_t amount, const char *reason,
                           const json_t *metadata, struct cd_sandbox_fail *f);
+/* The test dispute switch of one charge: with no open dispute, opens one
+ * (needs_response, charge.dispute.created); then, when status is "won" or
+ * "lost" (NULL: leave it open), closes it with that status
+ * (charge.dispute.closed). Returns the dispute (borrowed) or NULL with f
+ * filled (400: bad status, nothing open to close, already refunded). */
+json_t *cd_sandbox_dispute(struct cd_sandbox *s, json_t *charge,
+                           const char *status, struct cd_sandbox_fail *f);
 /* Expires every open session past its expires_at (takes s->mu). */
 void cd_sandbox_sweep(struct cd_sandbox *s);
 

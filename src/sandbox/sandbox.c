@@ -20,6 +20,7 @@
  *       error.payment_intent), POST /v1/payment_intents/{id}/confirm,
  *     GET /v1/payment_intents[/{id}], GET /v1/charges[/{id}],
  *     GET /v1/payment_methods[/{id}], POST /v1/refunds, GET /v1/refunds/{id}
+ *     GET /v1/disputes[/{id}] (?charge=, ?payment_intent=)
  *     GET /v1/events (newest first; limit, starting_after, ending_before,
  *       type, types[], created[gt|gte|lt|lte], delivery_success),
  *     GET /v1/events/{id}
@@ -40,6 +41,10 @@
  *          (+ refund.created, charge.refunded)
  *     POST /_sandbox/payment_intents/{id}/confirm {"card", "email"?} pays
  *          a PaymentIntent as Stripe.js would -> 200 PI, 402 card_error
+ *     POST /_sandbox/charges/{id}/dispute        {"status":"won"|"lost"|null}
+ *          (id: ch_... or pi_...) -> 200 dispute: the first call opens a
+ *          dispute dp_... (charge.dispute.created), a call with a status
+ *          closes it (charge.dispute.closed, status won/lost)
  *   Off-session charges (confirm + off_session) decline the saved cards
  *   4000000000000341 and 4000002760003184 (authentication_required); in
  *   the checkout flow those succeed, so a test can save one first.
@@ -377,6 +382,7 @@ static void free_all(struct cd_sandbox *s)
     json_decref(s->pms);
     json_decref(s->refunds);
     json_decref(s->events);
+    json_decref(s->disputes);
     json_decref(s->priv);
     json_decref(s->delivered);
     json_decref(s->idem_index);
@@ -462,6 +468,7 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     s->pms = json_object();
     s->refunds = json_object();
     s->events = json_object();
+    s->disputes = json_object();
     s->priv = json_object();
     s->delivered = json_object();
     s->idem_index = json_object();
@@ -473,6 +480,7 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
                        (!s->webhook_url || !s->webhook_secret)) ||
         (port != 0 && !s->public_url) || !s->customers || !s->sessions ||
         !s->intents || !s->charges || !s->pms || !s->refunds || !s->events ||
+        !s->disputes ||
         !s->priv || !s->delivered || !s->idem_index || !s->idem ||
         !s->routes) {
         cd_error_set(err, CD_EK_INTERNAL, "oom", NULL, "out of memory");

@@ -1,15 +1,17 @@
 /*
  * test_billing_reconcile.c - reconciliation against a real SQLite store in
- * a temp dir and a small fake of Stripe's two endpoints it reads (GET
+ * a temp dir and a small fake of the Stripe endpoints it reads (GET
  * /v1/events with types[], limit, ending_before and starting_after, newest
- * first; GET /v1/checkout/sessions/{id}), served in-process by
- * libmicrohttpd:
+ * first; GET /v1/checkout/sessions/{id}; GET /v1/payment_intents/{id}),
+ * served in-process by libmicrohttpd:
  *   - first run without a cursor reads back, applies oldest first, stores
  *     the cursor; a second run applies nothing; 251 new events are read
  *     forward in 3 pages;
  *   - pending orders: paid -> completed (credited once), expired ->
  *     expired, open and unknown sessions stay pending, an order with no
  *     session for over an hour -> failed, a young order is not asked about;
+ *   - pending orders with their own PaymentIntent: succeeded -> completed
+ *     once, canceled -> failed, still open stays pending;
  *   - a cursor Stripe no longer knows falls back to reading back;
  *   - Stripe failing -> 502, Stripe not configured -> 503.
  */
@@ -203,6 +205,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         ret = s ? reply(c, 200, json_deep_copy(s))
                 : reply(c, 404, stripe_error("resource_missing",
                                              "No such checkout.session"));
+    } else if (strcmp(method, "GET") == 0 &&
+               strncmp(url, "/v1/payment_intents/", 20) == 0) {
+        /* PaymentIntents share the sessions map (pi_ ids). */
+        s = json_object_get(fake.sessions, url + 20);
+        ret = s ? reply(c, 200, json_deep_copy(s))
+                : reply(c, 404, stripe_error("resource_missing",
+                                             "No such payment_intent"));
     } else {
         ret = reply(c, 404, stripe_error("resource_missing", "No such path"));
     }
@@ -601,6 +610,61 @@ static void test_errors(void **state)
     bill.stripe = keep;
 }
 
+static int job_update_order(struct cd_tx *tx, void *arg)
+{
+    return cd_store_order_update(tx, arg);
+}
+
+/* A pending order paid by its own PaymentIntent (top-up): the intent as
+ * Stripe holds it now decides - succeeded fulfils once, canceled fails,
+ * still open stays pending. */
+static void test_pending_payment_intents(void **state)
+{
+    char acct[64];
+    struct cd_order a, b, c;
+    struct cd_reconcile_result r;
+    const struct {
+        struct cd_order *o;
+        const char *pi, *status;
+    } cases[] = {{&a, "pi_unit_paid", "succeeded"},
+                 {&b, "pi_unit_gone", "canceled"},
+                 {&c, "pi_unit_open", "requires_payment_method"}};
+
+    (void)state;
+    new_account(acct);
+    new_order(acct, 1000, 120, "", &a);
+    new_order(acct, 2000, 120, "", &b);
+    new_order(acct, 3000, 120, "", &c);
+    for (size_t i = 0; i < 3; i++) {
+        struct cd_order *o = cases[i].o;
+        json_t *pi;
+
+        strcpy(o->stripe_payment_intent_id, cases[i].pi);
+        assert_int_equal(cd_store_write(bill.store, job_update_order, o), 0);
+        pi = json_pack(
+            "{s:s, s:s, s:I, s:I, s:s, s:s, s:{s:s, s:s, s:s}}", "id",
+            cases[i].pi, "object", "payment_intent", "amount",
+            (json_int_t)o->amount_cents, "amount_received",
+            (json_int_t)(i == 0 ? o->amount_cents : 0), "currency", "usd",
+            "status", cases[i].status, "metadata", "order_id", o->id,
+            "account_id", acct, "kind", "topup");
+        add_session(pi);
+        json_decref(pi);
+    }
+    run_ok(&r);
+    assert_int_equal(r.orders_checked, 3);
+    assert_int_equal(r.orders_fixed, 2);
+    assert_string_equal(order_status(a.id), "completed");
+    assert_string_equal(order_status(b.id), "failed");
+    assert_string_equal(order_status(c.id), "pending");
+    assert_int_equal(balance(acct), 1000);
+    run_ok(&r);
+    assert_int_equal(r.orders_checked, 1);
+    assert_int_equal(r.orders_fixed, 0);
+    assert_int_equal(balance(acct), 1000);
+    ledger_ok();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +672,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pending_orders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_payment_intents, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
     };
 

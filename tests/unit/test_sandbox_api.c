@@ -752,6 +752,96 @@ static void test_events_and_refund(void **state)
     resp_free(&r);
 }
 
+/* POST /_sandbox/charges/{id}/dispute: open (charge.dispute.created),
+ * close won/lost (charge.dispute.closed), GET /v1/disputes/{id}. */
+static void test_disputes(void **state)
+{
+    struct resp r, d;
+    char id[128], path[256], ch[128], dp[128], pi[128];
+    json_t *ev;
+
+    (void)state;
+    new_session(id);
+    snprintf(path, sizeof(path), "/_sandbox/checkout/%s/complete", id);
+    req(&r, "POST", path, NULL, NULL, "application/json",
+        "{\"card\":\"4242424242424242\"}");
+    assert_int_equal(r.status, 200);
+    cd_strlcpy(pi, jstr(r.json, "payment_intent"), sizeof(pi));
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
+    req(&r, "GET", path, KEY, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    cd_strlcpy(ch, jstr(r.json, "latest_charge"), sizeof(ch));
+    resp_free(&r);
+
+    req(&r, "POST", "/_sandbox/charges/ch_nope/dispute", NULL, NULL,
+        "application/json", "{}");
+    assert_int_equal(r.status, 404);
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/_sandbox/charges/%s/dispute", ch);
+    req(&r, "POST", path, NULL, NULL, "application/json",
+        "{\"status\":\"maybe\"}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+
+    req(&d, "POST", path, NULL, NULL, "application/json",
+        "{\"status\":null}");
+    assert_int_equal(d.status, 200);
+    assert_string_equal(jstr(d.json, "object"), "dispute");
+    assert_string_equal(jstr(d.json, "status"), "needs_response");
+    assert_string_equal(jstr(d.json, "charge"), ch);
+    assert_string_equal(jstr(d.json, "payment_intent"), pi);
+    assert_int_equal(jint(d.json, "amount"), 2699);
+    cd_strlcpy(dp, jstr(d.json, "id"), sizeof(dp));
+    assert_int_equal(strncmp(dp, "dp_", 3), 0);
+    ev = rx_wait("charge.dispute.created", dp);
+    assert_non_null(ev);
+    json_decref(ev);
+    resp_free(&d);
+    /* open already: a second open is refused */
+    req(&r, "POST", path, NULL, NULL, "application/json", "{}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/charges/%s", ch);
+    req(&r, "GET", path, KEY, NULL, NULL, NULL);
+    assert_true(json_is_true(json_object_get(r.json, "disputed")));
+    resp_free(&r);
+
+    snprintf(path, sizeof(path), "/_sandbox/charges/%s/dispute", pi);
+    req(&r, "POST", path, NULL, NULL, "application/json",
+        "{\"status\":\"won\"}");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "id"), dp);
+    assert_string_equal(jstr(r.json, "status"), "won");
+    ev = rx_wait("charge.dispute.closed", dp);
+    assert_non_null(ev);
+    json_decref(ev);
+    assert_int_equal(rx_count("charge.dispute.created", dp), 1);
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/disputes/%s", dp);
+    req(&r, "GET", path, KEY, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "status"), "won");
+    resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/disputes?charge=%s", ch);
+    req(&r, "GET", path, KEY, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "data")), 1);
+    resp_free(&r);
+    /* closed: reopening without a status is refused; with a status a
+     * new dispute is opened and closed at once */
+    snprintf(path, sizeof(path), "/_sandbox/charges/%s/dispute", ch);
+    req(&r, "POST", path, NULL, NULL, "application/json", "{}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(&r, "POST", path, NULL, NULL, "application/json",
+        "{\"status\":\"lost\"}");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "status"), "lost");
+    assert_true(strcmp(jstr(r.json, "id"), dp) != 0);
+    resp_free(&r);
+}
+
 static void test_retry_and_switches(void **state)
 {
     struct resp r;
@@ -923,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_expire),
         cmocka_unit_test(test_hosted_page),
         cmocka_unit_test(test_events_and_refund),
+        cmocka_unit_test(test_disputes),
         cmocka_unit_test(test_retry_and_switches),
         cmocka_unit_test(test_off_session),
         cmocka_unit_test(test_loopback_only),

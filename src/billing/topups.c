@@ -1,0 +1,694 @@
+/*
+ * topups.c - off-session top-ups, PaymentIntents for Stripe.js, and the
+ * payment_intent.* events that fulfil them; see topups.h and
+ * fulfil_int.h.
+ *
+ * A PaymentIntent event acts only on an order without a Checkout session:
+ * Checkout's own PaymentIntents (they carry metadata.order_id too) are
+ * Checkout's business - its session events fulfil them, and a declined
+ * attempt inside Checkout must not fail an order the buyer can still pay.
+ * Such events, and events naming no order of ours, are answered "ignored"
+ * without a write. If a Checkout order's PaymentIntent event ever fulfils
+ * it (the crash window in which the session id is not stored yet), the
+ * ledger ref "order:<id>:fulfil" is the same, so it still credits once.
+ */
+#include "billing/topups.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "billing/checkout.h"
+#include "billing/fulfil.h"
+#include "billing/fulfil_int.h"
+#include "billing/orders.h"
+#include "billing/pricing.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define MOD "topups"
+
+/* ---- writes around the Stripe call --------------------------------------- */
+
+static int job_order_insert(struct cd_tx *tx, void *arg)
+{
+    return cd_store_order_insert(tx, arg);
+}
+
+struct order_patch {
+    const char *order_id;
+    const char *pi;             /* stored when the order has none yet */
+    const char *failure_reason; /* non-NULL: pending order -> failed */
+    const char *charge;         /* with failure_reason: the failed charge */
+};
+
+/* Stores the PaymentIntent id, and on a failure marks the order failed
+ * with a failed payment row. Never moves an order that an event already
+ * moved on (completed, ...). */
+static int job_order_patch(struct cd_tx *tx, void *arg)
+{
+    const struct order_patch *p = arg;
+    struct cd_order o;
+    struct cd_payment pay;
+    int64_t now = cd_now();
+    int rc;
+
+    rc = cd_store_order_get(tx, p->order_id, &o);
+    if (rc != CD_STORE_OK)
+        return rc;
+    if (p->pi && p->pi[0] && !o.stripe_payment_intent_id[0])
+        cd_strlcpy(o.stripe_payment_intent_id, p->pi,
+                   sizeof(o.stripe_payment_intent_id));
+    if (!p->failure_reason || strcmp(o.status, "pending") != 0) {
+        o.updated_at = now;
+        return cd_store_order_update(tx, &o);
+    }
+    cd_strlcpy(o.status, "failed", sizeof(o.status));
+    cd_strlcpy(o.failure_reason, p->failure_reason, sizeof(o.failure_reason));
+    o.updated_at = now;
+    rc = cd_store_order_update(tx, &o);
+    if (rc != CD_STORE_OK || !p->pi || !p->pi[0])
+        return rc;
+    /* A payment was attempted: it shows in the history as failed. */
+    rc = cd_store_payment_by_order(tx, o.id, &pay);
+    if (rc == CD_STORE_OK)
+        return CD_STORE_OK;
+    if (rc != CD_STORE_NOT_FOUND)
+        return CD_STORE_ERROR;
+    memset(&pay, 0, sizeof(pay));
+    cd_random_id("pay_", pay.id, sizeof(pay.id));
+    cd_strlcpy(pay.order_id, o.id, sizeof(pay.order_id));
+    cd_strlcpy(pay.account_id, o.account_id, sizeof(pay.account_id));
+    cd_strlcpy(pay.status, "failed", sizeof(pay.status));
+    pay.amount_cents = o.amount_cents;
+    cd_strlcpy(pay.currency, o.currency, sizeof(pay.currency));
+    cd_strlcpy(pay.description, o.description, sizeof(pay.description));
+    cd_strlcpy(pay.failure_reason, p->failure_reason,
+               sizeof(pay.failure_reason));
+    cd_strlcpy(pay.stripe_payment_intent_id, p->pi,
+               sizeof(pay.stripe_payment_intent_id));
+    if (p->charge && strlen(p->charge) < sizeof(pay.stripe_charge_id))
+        cd_strlcpy(pay.stripe_charge_id, p->charge,
+                   sizeof(pay.stripe_charge_id));
+    pay.created_at = now;
+    rc = cd_store_payment_insert(tx, &pay);
+    return rc == CD_STORE_DUPLICATE ? CD_STORE_OK : rc;
+}
+
+static int patch(struct cd_billing *b, const char *order_id, const char *pi,
+                 const char *failure_reason, const char *charge)
+{
+    struct order_patch p = {order_id, pi, failure_reason, charge};
+    int rc = cd_store_write(b->store, job_order_patch, &p);
+
+    if (rc != CD_STORE_OK)
+        cd_error(MOD, "order %s: could not record the payment intent", order_id);
+    return rc;
+}
+
+static void new_order(struct cd_order *o, const struct cd_account *acct,
+                      const char *kind, int64_t amount, int64_t credits,
+                      const char *currency, const char *description)
+{
+    memset(o, 0, sizeof(*o));
+    cd_random_id("ord_", o->id, sizeof(o->id));
+    cd_strlcpy(o->account_id, acct->id, sizeof(o->account_id));
+    cd_strlcpy(o->kind, kind, sizeof(o->kind));
+    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    o->amount_cents = amount;
+    o->credits = credits;
+    cd_strlcpy(o->currency, currency, sizeof(o->currency));
+    cd_strlcpy(o->description, description, sizeof(o->description));
+    o->created_at = o->updated_at = cd_now();
+}
+
+/* ---- POST /v1/topups ------------------------------------------------------ */
+
+static int no_saved_card(struct cd_error *err)
+{
+    return cd_error_set(err, CD_EK_CONFLICT, "no_saved_payment_method", NULL,
+                        "This account has no saved card: buy once with "
+                        "Checkout first.");
+}
+
+/* The first card PaymentMethod of the customer (GET /v1/payment_methods).
+ * 0; 1 when there is none; -1 with err (502). */
+static int saved_card(struct cd_billing *b, const char *customer, char *pm,
+                      size_t pmsz, struct cd_error *err)
+{
+    json_t *params, *resp = NULL;
+    struct cd_error serr;
+    const char *id;
+    int rc;
+
+    params = json_pack("{s:s, s:s, s:i}", "customer", customer, "type",
+                       "card", "limit", 1);
+    if (!params)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Out of memory.");
+    cd_error_clear(&serr);
+    rc = cd_stripe_request(b->stripe, "GET", "/v1/payment_methods", params,
+                           NULL, &resp, NULL, &serr);
+    json_decref(params);
+    if (rc != 0) {
+        json_decref(resp);
+        cd_warn(MOD, "listing the cards of %s failed: %s", customer,
+                serr.message);
+        return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
+                            serr.message[0] ? serr.message
+                                            : "Stripe request failed.");
+    }
+    id = json_string_value(json_object_get(
+        json_array_get(json_object_get(resp, "data"), 0), "id"));
+    rc = 1;
+    if (id && id[0] && cd_fulfil_safe_id(id) &&
+        cd_strlcpy(pm, id, pmsz) == 0)
+        rc = 0;
+    json_decref(resp);
+    return rc;
+}
+
+int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
+                    int64_t amount_cents, struct cd_topup_result *out,
+                    struct cd_error *err)
+{
+    struct cd_checkout_req req;
+    struct cd_checkout_quote q;
+    struct cd_order o;
+    char pm[CD_SID_SZ], idem[CD_ID_SZ + 32];
+    json_t *params = NULL, *resp = NULL;
+    struct cd_error serr;
+    const char *pi_id;
+    int rc, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+    memset(&req, 0, sizeof(req));
+    req.kind = "topup";
+    req.amount_cents = amount_cents;
+    if (cd_checkout_quote(b, &req, &q, err) != 0)
+        return -1;
+    if (!acct->stripe_customer_id[0] || !acct->has_saved_payment_method ||
+        !cd_fulfil_safe_id(acct->stripe_customer_id))
+        return no_saved_card(err);
+    rc = saved_card(b, acct->stripe_customer_id, pm, sizeof(pm), err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return no_saved_card(err);
+
+    /* (1) the pending order */
+    new_order(&o, acct, "topup", q.amount_cents, q.credits, b->cfg.currency,
+              q.description);
+    if (cd_store_write(b->store, job_order_insert, &o) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the order.");
+
+    /* (2) the off-session charge, outside any transaction */
+    params = json_pack(
+        "{s:I, s:s, s:s, s:s, s:b, s:b, s:[s], s:s, s:{s:s, s:s, s:s}}",
+        "amount", (json_int_t)o.amount_cents, "currency", o.currency,
+        "customer", acct->stripe_customer_id, "payment_method", pm,
+        "off_session", 1, "confirm", 1, "payment_method_types", "card",
+        "description", o.description, "metadata", "order_id", o.id,
+        "account_id", acct->id, "kind", "topup");
+    snprintf(idem, sizeof(idem), "topup:%s:create", o.id);
+    cd_error_clear(&serr);
+    if (!params) {
+        cd_error_set(&serr, CD_EK_INTERNAL, "internal_error", NULL,
+                     "Out of memory.");
+        rc = -1;
+    } else {
+        rc = cd_stripe_request(b->stripe, "POST", "/v1/payment_intents",
+                               params, idem, &resp, NULL, &serr);
+    }
+    if (rc != 0 && serr.kind == CD_EK_PAYMENT) {
+        /* Declined at once: the PaymentIntent rides in the error. */
+        const json_t *e = json_object_get(resp, "error");
+        const char *dc = json_string_value(json_object_get(e, "decline_code"));
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        char pi[CD_SID_SZ] = "", ch[CD_SID_SZ] = "", reason[CD_DESC_SZ];
+
+        cd_fulfil_str_or_id(e, "payment_intent", pi, sizeof(pi));
+        cd_fulfil_str_or_id(e, "charge", ch, sizeof(ch));
+        if (!dc || !dc[0] || strlen(dc) > 64)
+            dc = code && code[0] && strlen(code) <= 64 ? code : "declined";
+        snprintf(reason, sizeof(reason), "%.300s (%s)",
+                 msg && msg[0] ? msg : "The card was declined.", dc);
+        cd_info(MOD, "order %s: off-session charge declined (%s)", o.id, dc);
+        patch(b, o.id, pi, reason, ch);
+        cd_error_set(err, CD_EK_PAYMENT, "card_declined", NULL,
+                     "The saved card was declined (%s).", dc);
+        goto out;
+    }
+    if (rc == 0) {
+        pi_id = json_string_value(json_object_get(resp, "id"));
+        if (!pi_id || !cd_fulfil_safe_id(pi_id) ||
+            strlen(pi_id) >= sizeof(out->payment_intent_id)) {
+            cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
+                         "Stripe: the payment intent has no id.");
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        cd_warn(MOD, "order %s: the off-session charge failed: %s", o.id,
+                serr.message);
+        patch(b, o.id, NULL,
+              serr.message[0] ? serr.message : "Stripe request failed", NULL);
+        if (serr.kind == CD_EK_INTERNAL)
+            cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
+                         serr.message);
+        else
+            cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
+                         serr.message[0] ? serr.message
+                                         : "Stripe request failed.");
+        goto out;
+    }
+
+    /* (3) the PaymentIntent id on the order (its event may be here first:
+     * the patch never moves the order back) */
+    if (patch(b, o.id, pi_id, NULL, NULL) != CD_STORE_OK) {
+        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                     "Could not record the payment intent.");
+        goto out;
+    }
+    cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
+    cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
+    cd_strlcpy(out->status, "processing", sizeof(out->status));
+    cd_info(MOD, "order %s: off-session top-up %s for %" PRId64 " %s", o.id,
+            pi_id, o.amount_cents, o.currency);
+    ret = 0;
+out:
+    json_decref(params);
+    json_decref(resp);
+    return ret;
+}
+
+/* ---- POST /v1/payment_intents ------------------------------------------- */
+
+static int desc_ok(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
+                 const struct cd_pi_req *req, struct cd_pi_result *out,
+                 struct cd_error *err)
+{
+    struct cd_order o;
+    char desc[CD_DESC_SZ], idem[CD_ID_SZ + 40];
+    json_t *params = NULL, *resp = NULL;
+    struct cd_error serr;
+    const char *pi_id = NULL, *secret = NULL;
+    int rc, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+    if (req->currency && strcasecmp(req->currency, b->cfg.currency) != 0)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param", "currency",
+                            "currency must be %s.", b->cfg.currency);
+    if (req->amount_cents < 1 || req->amount_cents > CD_PI_MAX_CENTS)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
+                            "amount_cents",
+                            "amount_cents must be from %d to %" PRId64 ".",
+                            CD_MIN_CHARGE_CENTS, CD_PI_MAX_CENTS);
+    if (req->amount_cents < CD_MIN_CHARGE_CENTS)
+        return cd_error_set(err, CD_EK_INVALID, "amount_below_minimum",
+                            "amount_cents",
+                            "The smallest charge is %d cents.",
+                            CD_MIN_CHARGE_CENTS);
+    if (req->description) {
+        if (strlen(req->description) >= sizeof(desc) ||
+            !desc_ok(req->description))
+            return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                                "description",
+                                "description must be at most %zu characters "
+                                "without control characters.",
+                                sizeof(desc) - 1);
+        cd_strlcpy(desc, req->description, sizeof(desc));
+    } else {
+        snprintf(desc, sizeof(desc), "%" PRId64 " credits", req->amount_cents);
+    }
+
+    new_order(&o, acct, "payment_intent", req->amount_cents,
+              req->amount_cents, b->cfg.currency, desc);
+    if (cd_store_write(b->store, job_order_insert, &o) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the order.");
+
+    params = json_pack("{s:I, s:s, s:{s:b}, s:s, s:{s:s, s:s, s:s}}",
+                       "amount", (json_int_t)o.amount_cents, "currency",
+                       o.currency, "automatic_payment_methods", "enabled", 1,
+                       "description", o.description, "metadata", "order_id",
+                       o.id, "account_id", acct->id, "kind", "payment_intent");
+    if (params && acct->stripe_customer_id[0])
+        json_object_set_new(params, "customer",
+                            json_string(acct->stripe_customer_id));
+    snprintf(idem, sizeof(idem), "payment_intent:%s:create", o.id);
+    cd_error_clear(&serr);
+    if (!params) {
+        cd_error_set(&serr, CD_EK_INTERNAL, "internal_error", NULL,
+                     "Out of memory.");
+        rc = -1;
+    } else {
+        rc = cd_stripe_request(b->stripe, "POST", "/v1/payment_intents",
+                               params, idem, &resp, NULL, &serr);
+    }
+    if (rc == 0) {
+        pi_id = json_string_value(json_object_get(resp, "id"));
+        secret = json_string_value(json_object_get(resp, "client_secret"));
+        if (!pi_id || !cd_fulfil_safe_id(pi_id) || !secret ||
+            strlen(pi_id) >= sizeof(out->payment_intent_id) ||
+            strlen(secret) >= sizeof(out->client_secret)) {
+            cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
+                         "Stripe: the payment intent has no id or client "
+                         "secret.");
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        cd_warn(MOD, "order %s: creating the payment intent failed: %s",
+                o.id, serr.message);
+        patch(b, o.id, NULL,
+              serr.message[0] ? serr.message : "Stripe request failed", NULL);
+        if (serr.kind == CD_EK_INTERNAL)
+            cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
+                         serr.message);
+        else
+            cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
+                         serr.message[0] ? serr.message
+                                         : "Stripe request failed.");
+        goto out;
+    }
+    if (patch(b, o.id, pi_id, NULL, NULL) != CD_STORE_OK) {
+        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                     "Could not record the payment intent.");
+        goto out;
+    }
+    cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
+    cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
+    cd_strlcpy(out->client_secret, secret, sizeof(out->client_secret));
+    cd_info(MOD, "order %s: payment intent %s for %" PRId64 " %s", o.id,
+            pi_id, o.amount_cents, o.currency);
+    ret = 0;
+out:
+    json_decref(params);
+    json_decref(resp);
+    return ret;
+}
+
+/* ---- payment_intent.* events --------------------------------------------- */
+
+enum pi_action { PI_NONE, PI_FULFIL, PI_FAIL };
+
+/* What we use of a PaymentIntent, bounded ("" / 0: absent). */
+struct pi_obj {
+    char id[CD_SID_SZ];
+    char status[32];
+    int64_t amount;
+    int64_t amount_received;
+    char currency[CD_CUR_SZ];
+    char order_id[CD_ID_SZ];     /* metadata.order_id */
+    char meta_account[CD_ID_SZ]; /* metadata.account_id */
+    char failure[CD_DESC_SZ];    /* from last_payment_error */
+};
+
+static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
+{
+    const json_t *meta = json_object_get(o, "metadata");
+    const json_t *lpe = json_object_get(o, "last_payment_error");
+    const json_t *ch = json_object_get(o, "latest_charge");
+    const char *sfu =
+        json_string_value(json_object_get(o, "setup_future_usage"));
+
+    memset(p, 0, sizeof(*p));
+    memset(paid, 0, sizeof(*paid));
+    cd_fulfil_str_or_id(o, "id", p->id, sizeof(p->id));
+    cd_fulfil_str_or_id(o, "status", p->status, sizeof(p->status));
+    if (json_is_integer(json_object_get(o, "amount")))
+        p->amount = json_integer_value(json_object_get(o, "amount"));
+    if (json_is_integer(json_object_get(o, "amount_received")))
+        p->amount_received =
+            json_integer_value(json_object_get(o, "amount_received"));
+    cd_fulfil_str_or_id(o, "currency", p->currency, sizeof(p->currency));
+    if (json_is_object(meta)) {
+        cd_fulfil_str_or_id(meta, "order_id", p->order_id,
+                            sizeof(p->order_id));
+        cd_fulfil_str_or_id(meta, "account_id", p->meta_account,
+                            sizeof(p->meta_account));
+    }
+    if (json_is_object(lpe)) {
+        const char *msg = json_string_value(json_object_get(lpe, "message"));
+        const char *dc =
+            json_string_value(json_object_get(lpe, "decline_code"));
+        const char *code = json_string_value(json_object_get(lpe, "code"));
+        if (!dc || !dc[0])
+            dc = code;
+        snprintf(p->failure, sizeof(p->failure), "%.300s%s%.64s%s",
+                 msg && msg[0] ? msg : "The payment failed.",
+                 dc && dc[0] ? " (" : "", dc && dc[0] ? dc : "",
+                 dc && dc[0] ? ")" : "");
+    }
+    cd_strlcpy(paid->pi, p->id, sizeof(paid->pi));
+    cd_fulfil_str_or_id(o, "customer", paid->customer,
+                        sizeof(paid->customer));
+    cd_fulfil_str_or_id(o, "latest_charge", paid->charge,
+                        sizeof(paid->charge));
+    if (json_is_object(ch)) {
+        const char *l4 = json_string_value(json_object_get(
+            json_object_get(json_object_get(ch, "payment_method_details"),
+                            "card"),
+            "last4"));
+        if (l4 && strlen(l4) < sizeof(paid->last4))
+            cd_strlcpy(paid->last4, l4, sizeof(paid->last4));
+    }
+    paid->sfu_known = 1;
+    paid->sfu_off_session = sfu && strcmp(sfu, "off_session") == 0;
+}
+
+struct pi_find {
+    const struct pi_obj *p;
+    struct cd_order o;
+};
+
+/* The order a PaymentIntent names: metadata.order_id, else the order
+ * holding its id. */
+static int find_pi_order(struct cd_tx *tx, void *arg)
+{
+    struct pi_find *f = arg;
+    int rc = CD_STORE_NOT_FOUND;
+
+    if (f->p->order_id[0])
+        rc = cd_store_order_get(tx, f->p->order_id, &f->o);
+    if (rc == CD_STORE_NOT_FOUND && f->p->id[0])
+        rc = cd_store_order_by_payment_intent(tx, f->p->id, &f->o);
+    return rc;
+}
+
+struct pi_job {
+    const char *event_id;
+    const char *type;
+    enum pi_action act;
+    const char *order_id;
+    const struct pi_obj *p;
+    const struct cd_paid *paid;
+    const char *status; /* out */
+};
+
+static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
+                      int64_t now)
+{
+    const char *reason = j->p->failure[0] ? j->p->failure
+                                          : "The payment failed.";
+    struct cd_payment pay;
+    int rc;
+
+    if (strcmp(o->status, "pending") != 0 &&
+        strcmp(o->status, "failed") != 0) {
+        /* Completed (another attempt succeeded), refunded, ...: stays. */
+        j->status = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    cd_strlcpy(o->status, "failed", sizeof(o->status));
+    cd_strlcpy(o->failure_reason, reason, sizeof(o->failure_reason));
+    o->updated_at = now;
+    rc = cd_store_order_update(tx, o);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = cd_store_payment_by_order(tx, o->id, &pay);
+    if (rc == CD_STORE_OK) {
+        if (strcmp(pay.status, "pending") == 0 ||
+            strcmp(pay.status, "failed") == 0) {
+            cd_strlcpy(pay.status, "failed", sizeof(pay.status));
+            cd_strlcpy(pay.failure_reason, reason,
+                       sizeof(pay.failure_reason));
+            if (j->paid->charge[0])
+                cd_strlcpy(pay.stripe_charge_id, j->paid->charge,
+                           sizeof(pay.stripe_charge_id));
+            rc = cd_store_payment_update(tx, &pay);
+            if (rc != CD_STORE_OK)
+                return rc;
+        }
+    } else if (rc == CD_STORE_NOT_FOUND) {
+        memset(&pay, 0, sizeof(pay));
+        cd_random_id("pay_", pay.id, sizeof(pay.id));
+        cd_strlcpy(pay.order_id, o->id, sizeof(pay.order_id));
+        cd_strlcpy(pay.account_id, o->account_id, sizeof(pay.account_id));
+        cd_strlcpy(pay.status, "failed", sizeof(pay.status));
+        pay.amount_cents = o->amount_cents;
+        cd_strlcpy(pay.currency, o->currency, sizeof(pay.currency));
+        cd_strlcpy(pay.description, o->description, sizeof(pay.description));
+        cd_strlcpy(pay.failure_reason, reason, sizeof(pay.failure_reason));
+        cd_strlcpy(pay.stripe_payment_intent_id, j->p->id,
+                   sizeof(pay.stripe_payment_intent_id));
+        cd_strlcpy(pay.stripe_charge_id, j->paid->charge,
+                   sizeof(pay.stripe_charge_id));
+        pay.created_at = now;
+        rc = cd_store_payment_insert(tx, &pay);
+        if (rc != CD_STORE_OK && rc != CD_STORE_DUPLICATE)
+            return rc;
+    } else {
+        return CD_STORE_ERROR;
+    }
+    cd_info(MOD, "order %s failed: %s", o->id, reason);
+    j->status = CD_FULFIL_PROCESSED;
+    return 0;
+}
+
+static int pi_job_fn(struct cd_tx *tx, void *arg)
+{
+    struct pi_job *j = arg;
+    const struct pi_obj *p = j->p;
+    struct cd_order o;
+    int64_t now = cd_now(), paid_amount;
+    int rc, dirty = 0;
+
+    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    if (rc != 0)
+        return rc == 1 ? 0 : CD_STORE_ERROR;
+    j->status = CD_FULFIL_IGNORED;
+    rc = cd_store_order_get(tx, j->order_id, &o);
+    if (rc == CD_STORE_NOT_FOUND)
+        return 0;
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (o.stripe_session_id[0])
+        return 0; /* Checkout's (it stored its session meanwhile) */
+    if (p->meta_account[0] && strcmp(p->meta_account, o.account_id) != 0) {
+        cd_warn(MOD, "event %s: payment intent %s names account %s but "
+                     "order %s is %s's: ignored",
+                j->event_id ? j->event_id : "-", p->id, p->meta_account,
+                o.id, o.account_id);
+        return 0;
+    }
+    if (o.stripe_payment_intent_id[0] &&
+        strcmp(o.stripe_payment_intent_id, p->id) != 0) {
+        cd_warn(MOD, "event %s: payment intent %s is not order %s's (%s): "
+                     "ignored",
+                j->event_id ? j->event_id : "-", p->id, o.id,
+                o.stripe_payment_intent_id);
+        return 0;
+    }
+    if (!o.stripe_payment_intent_id[0]) {
+        /* The window between creating the PaymentIntent and storing it. */
+        cd_strlcpy(o.stripe_payment_intent_id, p->id,
+                   sizeof(o.stripe_payment_intent_id));
+        o.updated_at = now;
+        dirty = 1;
+    }
+    if (j->act == PI_FAIL)
+        return pi_fail_tx(tx, j, &o, now);
+
+    paid_amount = p->amount_received > 0 ? p->amount_received : p->amount;
+    if (paid_amount != o.amount_cents ||
+        strcasecmp(p->currency, o.currency) != 0) {
+        cd_error(MOD,
+                 "event %s: payment intent %s pays %" PRId64 " %s but order "
+                 "%s is %" PRId64 " %s: not fulfilled",
+                 j->event_id ? j->event_id : "-", p->id, paid_amount,
+                 p->currency, o.id, o.amount_cents, o.currency);
+        return dirty ? cd_store_order_update(tx, &o) : 0;
+    }
+    return cd_fulfil_credit_tx(tx, &o, j->paid, j->event_id, dirty, now,
+                               &j->status);
+}
+
+int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
+                             const char *type, const json_t *obj,
+                             const char **status_out, struct cd_error *err)
+{
+    struct pi_obj p;
+    struct cd_paid paid;
+    struct pi_find f;
+    struct pi_job j;
+    int rc;
+
+    parse_pi(obj, &p, &paid);
+    memset(&j, 0, sizeof(j));
+    j.act = PI_NONE;
+    if (!type) {
+        /* Reconciliation: what the PaymentIntent is now. */
+        if (strcmp(p.status, "succeeded") == 0) {
+            type = "payment_intent.succeeded";
+        } else if (strcmp(p.status, "canceled") == 0) {
+            type = "payment_intent.payment_failed";
+            if (!p.failure[0])
+                cd_strlcpy(p.failure, "The payment was canceled.",
+                           sizeof(p.failure));
+        } else {
+            type = "payment_intent.open";
+        }
+    }
+    if (strcmp(type, "payment_intent.succeeded") == 0)
+        j.act = PI_FULFIL;
+    else if (strcmp(type, "payment_intent.payment_failed") == 0)
+        j.act = PI_FAIL;
+
+    *status_out = CD_FULFIL_IGNORED;
+    if (j.act == PI_NONE || !p.id[0])
+        return 0;
+
+    /* Ours? Decided on a read: nothing is written (nor recorded) for a
+     * PaymentIntent that names no order here or belongs to Checkout. */
+    memset(&f, 0, sizeof(f));
+    f.p = &p;
+    rc = cd_store_read(b->store, find_pi_order, &f);
+    if (rc == CD_STORE_NOT_FOUND || (rc == CD_STORE_OK &&
+                                     f.o.stripe_session_id[0])) {
+        cd_debug(MOD, "event %s (%s): payment intent %s is not ours to "
+                      "fulfil; not recorded",
+                 event_id ? event_id : "-", type, p.id);
+        return 0;
+    }
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "The event could not be applied; retry.");
+
+    if (j.act == PI_FULFIL && !cd_order_fulfilled(&f.o) &&
+        (!paid.last4[0] || !paid.charge[0]) && b->stripe) {
+        /* The card's last4 for the payment history: a nicety, asked only
+         * before the first fulfilment, never inside the transaction. */
+        struct cd_paid more = paid;
+        cd_fulfil_fetch_card(b, p.id, &more);
+        if (!paid.last4[0])
+            cd_strlcpy(paid.last4, more.last4, sizeof(paid.last4));
+        if (!paid.charge[0])
+            cd_strlcpy(paid.charge, more.charge, sizeof(paid.charge));
+    }
+    j.event_id = event_id;
+    j.type = type;
+    j.order_id = f.o.id;
+    j.p = &p;
+    j.paid = &paid;
+    return cd_fulfil_run_job(b, pi_job_fn, &j, event_id, type, &j.status,
+                             status_out, err);
+}

@@ -1,0 +1,82 @@
+/*
+ * topups.h - payments that do not go through Checkout:
+ *
+ *  - POST /v1/topups: charges the account's saved card off-session
+ *    (PaymentIntent with off_session=true, confirm=true);
+ *  - POST /v1/payment_intents: a PaymentIntent the caller's page confirms
+ *    with Stripe.js (client_secret), automatic payment methods.
+ *
+ * Same order of work as checkout.c: every check that can refuse runs
+ * first, the pending order is committed before Stripe is called, Stripe is
+ * called outside any transaction with an Idempotency-Key derived from the
+ * order id ("topup:<order_id>:create", "payment_intent:<order_id>:create"),
+ * and the PaymentIntent id is stored on the order by a second write.
+ * Nothing here credits: payment_intent.succeeded does (fulfil_int.h,
+ * cd_fulfil_payment_intent), under the same ledger ref as Checkout,
+ * "order:<order_id>:fulfil".
+ */
+#ifndef CD_BILLING_TOPUPS_H
+#define CD_BILLING_TOPUPS_H
+
+#include <stdint.h>
+
+#include "billing/billing.h"
+#include "util/error.h"
+
+/* Stripe's largest charge in a two-decimal currency ($999,999.99): the
+ * upper bound of POST /v1/payment_intents. */
+#define CD_PI_MAX_CENTS INT64_C(99999999)
+#define CD_CLIENT_SECRET_SZ 512
+
+struct cd_topup_result {
+    char order_id[CD_ID_SZ];
+    char payment_intent_id[CD_SID_SZ];
+    char status[CD_STATUS_SZ]; /* "processing" */
+};
+
+/*
+ * POST /v1/topups for acct (borrowed): amount_cents follows the checkout
+ * top-up rules (cfg topup min/max/step). Returns 0 with *out, or -1 with
+ * err:
+ *   503 stripe_not_configured;
+ *   400 invalid_amount;
+ *   409 no_saved_payment_method - no saved customer, no saved card flag,
+ *       or Stripe lists no card for the customer (nothing written);
+ *   402 card_declined - Stripe refused the card at once: the order is
+ *       failed, a failed payment row carries the reason, the message
+ *       names Stripe's decline code;
+ *   502 stripe_error - Stripe failed otherwise (the order is failed);
+ *   500 internal_error.
+ */
+int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
+                    int64_t amount_cents, struct cd_topup_result *out,
+                    struct cd_error *err);
+
+struct cd_pi_req {
+    int64_t amount_cents;    /* 1..10^12 checked by the caller */
+    const char *currency;    /* NULL: the deployment's */
+    const char *description; /* NULL: "<n> credits" */
+};
+
+struct cd_pi_result {
+    char order_id[CD_ID_SZ];
+    char payment_intent_id[CD_SID_SZ];
+    char client_secret[CD_CLIENT_SECRET_SZ];
+};
+
+/*
+ * POST /v1/payment_intents for acct (borrowed): a pending order of kind
+ * "payment_intent" (credits = amount) and a PaymentIntent with
+ * automatic_payment_methods[enabled]=true, the saved customer when there
+ * is one, metadata order_id / account_id / kind. 0 with *out, or -1:
+ *   503 stripe_not_configured;
+ *   400 invalid_param (currency other than the deployment's, description
+ *       too long), amount_below_minimum (< 50), invalid_amount (above
+ *       CD_PI_MAX_CENTS);
+ *   502 stripe_error (the order is failed); 500 internal_error.
+ */
+int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
+                 const struct cd_pi_req *req, struct cd_pi_result *out,
+                 struct cd_error *err);
+
+#endif
