@@ -176,10 +176,10 @@ export function humanize(word) {
 }
 
 const BADGE_TONES = {
-    succeeded: 'green', completed: 'green',
-    pending: 'yellow', processing: 'yellow',
-    failed: 'red', disputed: 'red',
-    refunded: 'grey', partially_refunded: 'grey', expired: 'grey',
+    succeeded: 'green', completed: 'green', active: 'green', trialing: 'green',
+    pending: 'yellow', processing: 'yellow', past_due: 'yellow', incomplete: 'yellow',
+    failed: 'red', disputed: 'red', unpaid: 'red',
+    refunded: 'grey', partially_refunded: 'grey', expired: 'grey', canceled: 'grey',
 };
 
 /* Coloured status badge; the word itself carries the meaning, colour only helps. */

@@ -1,6 +1,6 @@
 // Buy page: the access product at the current price (with RRP struck through
 // during launch/sale), a discount code checked as you type, the credit
-// packages, and top-ups. Every Buy starts a Stripe Checkout via
+// packages, subscription plans, and top-ups. Every Buy starts a Stripe Checkout via
 // POST /v1/checkout and sends the browser to the returned checkout_url.
 import {
     api, getConfig, requireLogin, mountHeader, reenableOnPageShow, h,
@@ -181,6 +181,29 @@ function setupPackages(config) {
     }));
 }
 
+/* ---------- subscription plans ---------- */
+
+const PER = { day: 'day', week: 'week', month: 'month', year: 'year' };
+
+function setupPlans(config) {
+    const plans = Array.isArray(config.plans) ? config.plans : [];
+    if (!plans.length) return;
+    const list = document.getElementById('plan-list');
+    const alertEl = document.getElementById('plans-error');
+    document.getElementById('plans-section').hidden = false;
+    list.replaceChildren(...plans.map((p, i) => {
+        const titleId = `plan-${i}-title`;
+        const per = PER[p.interval] || p.interval;
+        const button = h('button', { type: 'button', class: 'btn btn-primary' }, 'Subscribe');
+        button.addEventListener('click', () => startCheckout({ kind: 'subscription', plan_id: p.id }, button, alertEl));
+        return h('li', null, h('article', { class: 'card package', 'aria-labelledby': titleId },
+            h('h3', { id: titleId }, p.name || p.id),
+            h('p', { class: 'price-small' }, `${formatMoney(p.price_cents, currency)} / ${per}`),
+            h('p', { class: 'muted' }, `${formatCredits(p.credits_per_period)} credits every ${per}`),
+            button));
+    }));
+}
+
 /* ---------- top-ups ---------- */
 
 function setupTopup(config) {
@@ -224,6 +247,7 @@ async function init() {
     currency = config.currency || 'usd';
     setupAccess(config);
     setupPackages(config);
+    setupPlans(config);
     setupTopup(config);
 }
 

@@ -1,6 +1,9 @@
-// Dashboard: the balance (GET /v1/balance) and the ten most recent ledger
-// transactions (GET /v1/transactions?limit=10).
-import { api, requireLogin, mountHeader, h, formatCredits, humanize, timeEl, showAlert } from '/app.js';
+// Dashboard: the balance (GET /v1/balance), the subscription if there is
+// one (GET /v1/subscription) and the ten most recent ledger transactions
+// (GET /v1/transactions?limit=10).
+import {
+    api, getConfig, requireLogin, mountHeader, h, formatCredits, humanize, timeEl, showAlert, statusBadge,
+} from '/app.js';
 
 function signed(n) {
     return (n > 0 ? '+' : '') + formatCredits(n);
@@ -43,9 +46,32 @@ async function loadTransactions(errorEl) {
     }
 }
 
+/* The subscription card stays hidden while there is none (404). */
+async function loadSubscription() {
+    let sub;
+    try {
+        sub = await api('GET', '/v1/subscription');
+    } catch {
+        return;
+    }
+    if (!sub || !sub.status) return;
+    const cfg = await getConfig().catch(() => ({}));
+    const plan = (cfg.plans || []).find((p) => p.id === sub.plan_id);
+    const end = sub.current_period_end ? new Date(sub.current_period_end) : null;
+    const when = end ? end.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' }) : '';
+    let tail = '';
+    if (sub.status === 'canceled') tail = ' Ended.';
+    else if (sub.cancel_at_period_end && when) tail = ` Ends on ${when}.`;
+    else if (when) tail = ` Renews on ${when}.`;
+    document.getElementById('sub-summary').replaceChildren(
+        `${plan ? plan.name : sub.plan_id}: `, statusBadge(sub.status), tail);
+    document.getElementById('sub-section').hidden = false;
+}
+
 if (requireLogin()) {
     mountHeader('/dashboard');
     const errorEl = document.getElementById('page-error');
     loadBalance(errorEl);
     loadTransactions(errorEl);
+    loadSubscription();
 }
