@@ -11,6 +11,7 @@
 #include "billing/checkout.h"
 #include "billing/fulfil.h"
 #include "billing/orders.h"
+#include "billing/subscriptions.h"
 #include "billing/topups.h"
 #include "util/util.h"
 
@@ -289,6 +290,40 @@ static void handle_payments(struct cd_req *req)
     handle_list(req, 1);
 }
 
+/* ---- GET /v1/subscription ------------------------------------------------ */
+
+/* The account's most recent subscription as last synced from Stripe
+ * (billing/subscriptions.c), or 404 no_subscription. */
+static void handle_subscription(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    struct cd_api_ctx *ctx;
+    struct cd_subscription sub;
+    int rc;
+
+    if (require_account(req, &ctx) != 0)
+        return;
+    rc = cd_subscription_current(b, ctx->account.id, &sub);
+    if (rc == CD_STORE_NOT_FOUND) {
+        cd_reply_errorf(req, CD_EK_NOT_FOUND, "no_subscription", NULL,
+                        "This account has no subscription.");
+        return;
+    }
+    if (rc != CD_STORE_OK) {
+        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                        "Could not read the subscription.");
+        return;
+    }
+    cd_reply_json(req, 200,
+                  json_pack("{s:o, s:s, s:o, s:b, s:s}", "plan_id",
+                            cd_api_str_or_null(sub.plan_id), "status",
+                            sub.status, "current_period_end",
+                            cd_api_time(sub.current_period_end),
+                            "cancel_at_period_end", sub.cancel_at_period_end,
+                            "stripe_subscription_id",
+                            sub.stripe_subscription_id));
+}
+
 /* ---- POST /v1/webhooks/stripe -------------------------------------------- */
 
 static void handle_webhook(struct cd_req *req)
@@ -318,6 +353,7 @@ const struct cd_route cd_api_routes_checkout[] = {
      CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
     {"GET", "/v1/orders", handle_orders, CD_ROUTE_ACCOUNT, 0},
     {"GET", "/v1/payments", handle_payments, CD_ROUTE_ACCOUNT, 0},
+    {"GET", "/v1/subscription", handle_subscription, CD_ROUTE_ACCOUNT, 0},
     {"POST", "/v1/webhooks/stripe", handle_webhook, CD_ROUTE_PUBLIC,
      CD_HTTP_WEBHOOK_BODY_MAX},
 };

@@ -176,6 +176,19 @@ static const struct cd_package *find_package(const struct cd_billing *b,
     return NULL;
 }
 
+const struct cd_plan *cd_checkout_find_plan(const struct cd_billing *b,
+                                            const char *id)
+{
+    size_t i;
+
+    if (!id)
+        return NULL;
+    for (i = 0; i < b->cfg.nplans && i < CD_CATALOG_MAX; i++)
+        if (strcmp(b->cfg.plans[i].id, id) == 0)
+            return &b->cfg.plans[i];
+    return NULL;
+}
+
 /* 400 discount_<problem> with the buyer-facing message; -1. */
 static int discount_error(struct cd_error *err, const char *problem)
 {
@@ -255,11 +268,8 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
         return cd_error_set(err, CD_EK_INVALID, "missing_param", "kind",
                             "kind is required (access, topup, package or "
                             "subscription).");
-    if (strcmp(kind, "subscription") == 0)
-        return cd_error_set(err, CD_EK_INVALID, "not_supported", "kind",
-                            "Subscriptions are not supported yet.");
     if (strcmp(kind, "access") != 0 && strcmp(kind, "topup") != 0 &&
-        strcmp(kind, "package") != 0)
+        strcmp(kind, "package") != 0 && strcmp(kind, "subscription") != 0)
         return cd_error_set(err, CD_EK_INVALID, "invalid_kind", "kind",
                             "kind must be access, topup, package or "
                             "subscription.");
@@ -304,6 +314,34 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
         cd_strlcpy(q->item_id, p->id, sizeof(q->item_id));
         snprintf(q->description, sizeof(q->description), "%s", p->name);
         return apply_discount(b, req, q, err);
+    }
+
+    if (strcmp(kind, "subscription") == 0) {
+        /* The plan's price each period; its credits come with each paid
+         * invoice (fulfil.c), the order only records the checkout. */
+        const struct cd_plan *pl;
+        if (!req->plan_id || !req->plan_id[0])
+            return cd_error_set(err, CD_EK_INVALID, "missing_param",
+                                "plan_id", "plan_id is required.");
+        pl = cd_checkout_find_plan(b, req->plan_id);
+        if (!pl)
+            return cd_error_set(err, CD_EK_INVALID, "unknown_plan", "plan_id",
+                                "Unknown plan.");
+        if (has_code)
+            return cd_error_set(err, CD_EK_INVALID, "discount_not_applicable",
+                                "discount_code",
+                                "Discount codes do not apply to "
+                                "subscriptions.");
+        if (pl->price_cents < CD_MIN_CHARGE_CENTS ||
+            pl->price_cents > CD_AMOUNT_MAX || pl->credits_per_period <= 0)
+            return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                                "The plan is not configured correctly.");
+        q->base_cents = pl->price_cents;
+        q->amount_cents = pl->price_cents;
+        q->credits = pl->credits_per_period;
+        cd_strlcpy(q->item_id, pl->id, sizeof(q->item_id));
+        snprintf(q->description, sizeof(q->description), "%s", pl->name);
+        return 0;
     }
 
     /* access */
@@ -402,12 +440,61 @@ static int job_order_patch(struct cd_tx *tx, void *arg)
 
 /* ---- the Stripe session ------------------------------------------------ */
 
+/*
+ * Subscription mode: one recurring line item at the plan's price and
+ * interval, the account/order/plan in subscription_data[metadata] (that is
+ * what the subscription and its invoices carry; the session's own metadata
+ * stays on the session). No customer_creation (Checkout always creates a
+ * customer in this mode; Stripe refuses the parameter) and no
+ * payment_intent_data (refused in this mode too).
+ */
+static json_t *subscription_params(const struct cd_account *acct,
+                                   const struct cd_order *o,
+                                   const struct cd_plan *pl,
+                                   const char *success_url,
+                                   const char *cancel_url)
+{
+    json_t *p, *meta, *smeta;
+
+    meta = json_pack("{s:s, s:s, s:s, s:s}", "account_id", acct->id,
+                     "order_id", o->id, "kind", o->kind, "plan_id", pl->id);
+    smeta = json_pack("{s:s, s:s, s:s}", "account_id", acct->id, "order_id",
+                      o->id, "plan_id", pl->id);
+    if (!meta || !smeta) {
+        json_decref(meta);
+        json_decref(smeta);
+        return NULL;
+    }
+    p = json_pack(
+        "{s:s, s:[{s:{s:s, s:I, s:{s:s}, s:{s:s}}, s:i}], s:s, s:s, s:s, "
+        "s:o, s:{s:o}}",
+        "mode", "subscription",
+        "line_items", "price_data", "currency", o->currency, "unit_amount",
+        (json_int_t)o->amount_cents, "product_data", "name", o->description,
+        "recurring", "interval", pl->interval, "quantity", 1,
+        "success_url", success_url, "cancel_url", cancel_url,
+        "client_reference_id", o->id, "metadata", meta,
+        "subscription_data", "metadata", smeta);
+    if (!p)
+        return NULL;
+    if (acct->stripe_customer_id[0])
+        json_object_set_new(p, "customer",
+                            json_string(acct->stripe_customer_id));
+    return p;
+}
+
 static json_t *session_params(struct cd_billing *b,
                               const struct cd_account *acct,
                               const struct cd_order *o,
                               const char *success_url, const char *cancel_url)
 {
     json_t *p, *meta, *pimeta;
+
+    if (strcmp(o->kind, "subscription") == 0) {
+        const struct cd_plan *pl = cd_checkout_find_plan(b, o->item_id);
+        return pl ? subscription_params(acct, o, pl, success_url, cancel_url)
+                  : NULL;
+    }
 
     meta = json_pack("{s:s, s:s, s:s}", "account_id", acct->id, "order_id",
                      o->id, "kind", o->kind);
@@ -436,7 +523,6 @@ static json_t *session_params(struct cd_billing *b,
                             json_string(acct->stripe_customer_id));
     else
         json_object_set_new(p, "customer_creation", json_string("always"));
-    (void)b;
     return p;
 }
 

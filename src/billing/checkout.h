@@ -1,7 +1,8 @@
 /*
  * checkout.h - starting a Stripe Checkout for an account (POST /v1/checkout
  * of API.md): price the request (access at the dynamic price less a
- * discount code, a top-up, a credit package), check the redirect URLs,
+ * discount code, a top-up, a credit package, a subscription plan in
+ * Checkout's subscription mode), check the redirect URLs,
  * write a pending order, create the session on Stripe outside any
  * transaction with an Idempotency-Key derived from the order id, and
  * remember the session on the order.
@@ -58,13 +59,19 @@ struct cd_checkout_result {
 
 /*
  * Prices req (reads pricing and the discount code on a read transaction).
- * Returns 0, or -1 with err: 400 invalid_kind / not_supported /
- * invalid_amount / unknown_package / missing_param /
+ * A subscription is the plan's price_cents, credits = credits_per_period
+ * (granted per paid invoice, not by the checkout), no discount codes.
+ * Returns 0, or -1 with err: 400 invalid_kind / invalid_amount /
+ * unknown_package / unknown_plan / missing_param /
  * discount_not_applicable / discount_<problem> / amount_below_minimum;
  * 500 on a store failure.
  */
 int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
                       struct cd_checkout_quote *out, struct cd_error *err);
+
+/* The catalog plan with this id (borrowed from b->cfg), or NULL. */
+const struct cd_plan *cd_checkout_find_plan(const struct cd_billing *b,
+                                            const char *id);
 
 /*
  * Whether url is an absolute http(s) URL (no user info, no whitespace or

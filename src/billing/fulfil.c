@@ -10,7 +10,8 @@
  * answer is "ignored" and the id is NOT recorded, so when a later version
  * learns to handle them Stripe's redeliveries and reconciliation still
  * reach it instead of answering "duplicate". payment_intent.* go to
- * topups.c, charge.refunded and charge.dispute.* to refunds.c; the parts
+ * topups.c, charge.refunded and charge.dispute.* to refunds.c,
+ * customer.subscription.* and invoice.paid to subscriptions.c; the parts
  * they share with Checkout fulfilment (credit an order, record the event)
  * are here, declared in fulfil_int.h.
  * The job's decisions use only what it read inside the transaction, so
@@ -42,6 +43,7 @@ enum action {
     ACT_FULFIL,  /* paid: complete the order and credit */
     ACT_FAIL,    /* async payment failed: pending order -> failed */
     ACT_EXPIRE,  /* session expired: pending order -> expired */
+    ACT_SUBSCRIBE, /* subscription mode, paid: order completed, no credit */
 };
 
 /* What we use of a Checkout Session, bounded. Empty string: absent. */
@@ -455,6 +457,63 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
                                &j->status);
 }
 
+/*
+ * A paid subscription-mode session: the order is completed, the payment
+ * recorded (the session's amount) and the customer saved - Checkout
+ * attached the card to it for the renewals - but nothing is credited:
+ * the first invoice's invoice.paid grants the first period (credits here
+ * too would grant it twice). Once completed, a repeat changes nothing.
+ */
+static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
+                        int dirty, int64_t now)
+{
+    const struct session *s = j->s;
+    struct cd_paid paid = *j->c;
+    int rc;
+
+    if (strcmp(o->kind, "subscription") != 0) {
+        cd_warn(MOD, "event %s: subscription-mode session %s but order %s "
+                     "is kind %s: ignored",
+                j->event_id ? j->event_id : "-", s->id, o->id, o->kind);
+        j->status = CD_FULFIL_IGNORED;
+        return dirty ? cd_store_order_update(tx, o) : 0;
+    }
+    if (!s->has_amount || s->amount_total != o->amount_cents ||
+        strcasecmp(s->currency, o->currency) != 0) {
+        cd_error(MOD,
+                 "event %s: session %s pays %" PRId64 " %s but order %s is "
+                 "%" PRId64 " %s: not completed",
+                 j->event_id ? j->event_id : "-", s->id, s->amount_total,
+                 s->currency, o->id, o->amount_cents, o->currency);
+        j->status = CD_FULFIL_IGNORED;
+        return dirty ? cd_store_order_update(tx, o) : 0;
+    }
+    j->status = CD_FULFIL_PROCESSED;
+    if (strcmp(o->status, "pending") != 0 &&
+        strcmp(o->status, "failed") != 0 && strcmp(o->status, "expired") != 0)
+        return dirty ? cd_store_order_update(tx, o) : 0;
+    cd_strlcpy(o->status, "completed", sizeof(o->status));
+    o->completed_at = now;
+    o->updated_at = now;
+    o->failure_reason[0] = '\0';
+    rc = cd_store_order_update(tx, o);
+    if (rc != CD_STORE_OK)
+        return rc;
+    cd_strlcpy(paid.pi, s->pi, sizeof(paid.pi));
+    if (s->customer[0])
+        cd_strlcpy(paid.customer, s->customer, sizeof(paid.customer));
+    rc = record_payment(tx, o, &paid, now);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = save_customer(tx, o, &paid);
+    if (rc != CD_STORE_OK)
+        return rc;
+    cd_info(MOD, "order %s completed: subscription started for %s (credits "
+                 "come with its invoices)",
+            o->id, o->account_id);
+    return 0;
+}
+
 static int job_apply(struct cd_tx *tx, void *arg)
 {
     struct job *j = arg;
@@ -544,6 +603,8 @@ static int job_apply(struct cd_tx *tx, void *arg)
         return dirty ? cd_store_order_update(tx, &o) : 0;
     case ACT_FULFIL:
         return fulfil_tx(tx, j, &o, dirty, now);
+    case ACT_SUBSCRIBE:
+        return subscribe_tx(tx, j, &o, dirty, now);
     case ACT_NONE:
         break;
     }
@@ -608,8 +669,19 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
     }
     j.type = type;
 
-    if (s.mode[0] && strcmp(s.mode, "payment") != 0) {
-        j.act = ACT_NONE; /* subscription mode: not handled here (yet) */
+    if (strcmp(s.mode, "subscription") == 0) {
+        /* Credits come from invoice.paid (subscriptions.c); the session
+         * completes the order. */
+        if ((strcmp(type, "checkout.session.completed") == 0 ||
+             strcmp(type, "checkout.session.async_payment_succeeded") ==
+                 0) &&
+            (strcmp(ps, "paid") == 0 ||
+             strcmp(ps, "no_payment_required") == 0))
+            j.act = ACT_SUBSCRIBE;
+        else if (strcmp(type, "checkout.session.expired") == 0)
+            j.act = ACT_EXPIRE;
+    } else if (s.mode[0] && strcmp(s.mode, "payment") != 0) {
+        j.act = ACT_NONE; /* setup mode: not ours */
     } else if (strcmp(type, "checkout.session.completed") == 0) {
         if (strcmp(ps, "paid") == 0 || strcmp(ps, "no_payment_required") == 0)
             j.act = ACT_FULFIL;
@@ -626,8 +698,9 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
     }
 
     if (j.act == ACT_NONE) {
-        /* Not ours to act on (another checkout.session.* type, or a
-         * subscription-mode session): nothing recorded, see the top. */
+        /* Not ours to act on (another checkout.session.* type, a setup-
+         * mode session, an unpaid subscription-mode one): nothing
+         * recorded, see the top. */
         cd_debug(MOD, "event %s (%s): not handled, not recorded",
                  event_id ? event_id : "-", type);
         *status_out = CD_FULFIL_IGNORED;
@@ -675,6 +748,12 @@ int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
     if (strcmp(type, "charge.dispute.created") == 0 ||
         strcmp(type, "charge.dispute.closed") == 0)
         return cd_fulfil_dispute(b, id, type, obj, status_out, err);
+    if (strcmp(type, "customer.subscription.created") == 0 ||
+        strcmp(type, "customer.subscription.updated") == 0 ||
+        strcmp(type, "customer.subscription.deleted") == 0)
+        return cd_fulfil_subscription(b, id, type, obj, status_out, err);
+    if (strcmp(type, "invoice.paid") == 0)
+        return cd_fulfil_invoice_paid(b, id, obj, status_out, err);
 
     /* Anything else: "ignored" and NOT recorded (no write job), so the
      * id is not burnt for a version that will handle the type. */

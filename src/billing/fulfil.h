@@ -12,7 +12,10 @@
  * The types acted on: checkout.session.completed / .async_payment_
  * succeeded / .async_payment_failed / .expired (payment mode; here),
  * payment_intent.succeeded / .payment_failed (topups.c), charge.refunded
- * and charge.dispute.created / .closed (refunds.c). Any other type - and a
+ * and charge.dispute.created / .closed (refunds.c),
+ * customer.subscription.created / .updated / .deleted and invoice.paid
+ * (subscriptions.c; a subscription-mode session's completion completes its
+ * order here but credits nothing). Any other type - and a
  * handled type whose object names no order of ours - answers "ignored"
  * without a write, so its id stays free for a version that handles it.
  * A paid order the ledger refuses to credit (balance past +-2^62, account

@@ -110,4 +110,31 @@ int cd_fulfil_dispute(struct cd_billing *b, const char *event_id,
                       const char *type, const json_t *dispute,
                       const char **status_out, struct cd_error *err);
 
+/* ---- subscriptions.c: customer.subscription.*, invoice.paid ------------ */
+
+/*
+ * customer.subscription.created|updated|deleted: when the subscription
+ * (borrowed snapshot) is an account's here, re-reads it with GET
+ * /v1/subscriptions/{id} outside any transaction and upserts that copy in
+ * the job recording event_id. A subscription of no account here (or one
+ * Stripe no longer knows) is "ignored" and not recorded. -1 with err:
+ * 502 stripe_error (the re-read failed: Stripe delivers again), 503
+ * stripe_not_configured, 500 internal_error.
+ */
+int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
+                           const char *type, const json_t *sub,
+                           const char **status_out, struct cd_error *err);
+
+/*
+ * invoice.paid: credits the plan's credits_per_period once per invoice
+ * (ledger kind "subscription", ref "invoice:<in_id>") when
+ * cd_subscription_invoice_grants() says so; the account and plan come
+ * from the stored subscription, else from the subscription re-read at
+ * Stripe (then stored in the same job). Anything else is "ignored" and
+ * not recorded. Errors as above.
+ */
+int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
+                           const json_t *invoice, const char **status_out,
+                           struct cd_error *err);
+
 #endif

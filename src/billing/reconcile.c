@@ -41,6 +41,10 @@ static const char *const event_types[] = {
     "charge.refunded",
     "charge.dispute.created",
     "charge.dispute.closed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.paid",
 };
 
 static const struct cd_metric_def M_RUNS = {

@@ -448,13 +448,15 @@ static void h_customer_list(struct cd_req *r)
 
 /* Validates line_items and builds the line item objects; sets *total
  * and currency. */
-static int build_line_items(json_t *items, json_t *out, int64_t *total,
-                            char currency[4], struct cd_sandbox_fail *f)
+static int build_line_items(json_t *items, int subscription, json_t *out,
+                            int64_t *total, char currency[4],
+                            struct cd_sandbox_fail *f)
 {
     size_t i;
     json_t *li;
     char param[96];
     int64_t now = cd_now();
+    int nrecurring = 0;
 
     if (!items)
         return missing(f, "line_items");
@@ -469,7 +471,7 @@ static int build_line_items(json_t *items, json_t *out, int64_t *total,
     *total = 0;
     currency[0] = '\0';
     json_array_foreach(items, i, li) {
-        json_t *pd, *prod;
+        json_t *pd, *prod, *rec, *rec_obj;
         const char *cur, *name, *price;
         int64_t unit, qty, sub;
         int present;
@@ -538,6 +540,50 @@ static int build_line_items(json_t *items, json_t *out, int64_t *total,
         if (!present)
             return missing(f, param);
 
+        /* price_data[recurring]: subscription mode only. */
+        rec = json_object_get(pd, "recurring");
+        rec_obj = NULL;
+        if (rec) {
+            const char *interval;
+            int64_t count = 1;
+            snprintf(param, sizeof(param),
+                     "line_items[%zu][price_data][recurring][interval]", i);
+            if (!json_is_object(rec) ||
+                opt_str(rec, "interval", param, 16, &interval, f))
+                return f->status ? -1
+                                 : cd_sandbox_fail_set(
+                                       f, 400, NULL,
+                                       "parameter_invalid_string", param,
+                                       "Invalid hash.");
+            if (!interval)
+                return missing(f, param);
+            if (!cd_sandbox_interval_ok(interval))
+                return cd_sandbox_fail_set(
+                    f, 400, NULL, "parameter_invalid_string", param,
+                    "Invalid interval: must be one of day, week, month, or "
+                    "year.");
+            snprintf(param, sizeof(param),
+                     "line_items[%zu][price_data][recurring][interval_count]",
+                     i);
+            if (opt_int(rec, "interval_count", param, 1, 12, &count,
+                        &present, f))
+                return -1;
+            if (!subscription) {
+                snprintf(param, sizeof(param),
+                         "line_items[%zu][price_data][recurring]", i);
+                return cd_sandbox_fail_set(
+                    f, 400, NULL, "parameter_invalid_string", param,
+                    "You specified `payment` mode but passed a recurring "
+                    "price. Either switch to `subscription` mode or use only "
+                    "one-time prices.");
+            }
+            rec_obj = json_pack("{s:s, s:I, s:n, s:n, s:s}", "interval",
+                                interval, "interval_count", (json_int_t)count,
+                                "meter", "trial_period_days", "usage_type",
+                                "licensed");
+            nrecurring++;
+        }
+
         sub = unit * qty; /* <= 99999999 * 999999: no overflow */
         *total += sub;
         if (*total > SESSION_TOTAL_MAX)
@@ -552,18 +598,25 @@ static int build_line_items(json_t *items, json_t *out, int64_t *total,
             out,
             json_pack("{s:s, s:s, s:i, s:I, s:i, s:I, s:s, s:s, "
                       "s:{s:s, s:s, s:b, s:s, s:I, s:s, s:b, s:{}, s:s, "
-                      "s:I, s:s, s:s}, s:I}",
+                      "s:o, s:I, s:s, s:s}, s:I}",
                       "id", li_id, "object", "item", "amount_discount", 0,
                       "amount_subtotal", (json_int_t)sub, "amount_tax", 0,
                       "amount_total", (json_int_t)sub, "currency", cur,
                       "description", name, "price", "id", price_id, "object",
                       "price", "active", 0, "billing_scheme", "per_unit",
                       "created", (json_int_t)now, "currency", cur, "livemode",
-                      0, "metadata", "product", prod_id, "unit_amount",
+                      0, "metadata", "product", prod_id, "recurring",
+                      rec_obj ? rec_obj : json_null(), "unit_amount",
                       (json_int_t)unit, "unit_amount_decimal",
                       json_string_value(json_object_get(pd, "unit_amount")),
-                      "type", "one_time", "quantity", (json_int_t)qty));
+                      "type", rec_obj ? "recurring" : "one_time", "quantity",
+                      (json_int_t)qty));
     }
+    if (subscription && nrecurring == 0)
+        return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_empty",
+                                   "line_items", "You must provide at least "
+                                   "one recurring price in `subscription` "
+                                   "mode when using prices.");
     if (*total > 0 && *total < 50)
         return cd_sandbox_fail_set(f, 400, NULL, "amount_too_small",
                                    "line_items", "The Checkout Session's "
@@ -576,11 +629,12 @@ static void h_session_create(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
     struct cd_sandbox_fail f = {0};
-    json_t *p = post_params(r), *items = NULL, *pid, *sess, *priv, *md;
+    json_t *p = post_params(r), *items = NULL, *pid, *sess, *priv, *md,
+           *sdata;
     const char *mode, *success, *cancel, *cus, *creation, *cemail, *crid,
         *sfu = NULL;
     int64_t total = 0, expires_at = cd_now() + 24 * 3600, now = cd_now();
-    int present;
+    int present, subscription;
     char currency[4], id[96], url[1024];
 
     if (!p)
@@ -591,18 +645,19 @@ static void h_session_create(struct cd_req *r)
         missing(&f, "mode");
         goto fail;
     }
-    if (strcmp(mode, "payment") != 0) {
+    if (strcmp(mode, "payment") != 0 && strcmp(mode, "subscription") != 0) {
         cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string", "mode",
-                            strcmp(mode, "subscription") == 0 ||
-                                    strcmp(mode, "setup") == 0
-                                ? "The sandbox supports mode=payment only."
+                            strcmp(mode, "setup") == 0
+                                ? "The sandbox supports mode=payment and "
+                                  "mode=subscription only."
                                 : "Invalid mode: must be one of payment, "
                                   "setup, or subscription.");
         goto fail;
     }
+    subscription = strcmp(mode, "subscription") == 0;
     items = json_array();
-    if (build_line_items(json_object_get(p, "line_items"), items, &total,
-                         currency, &f) != 0)
+    if (build_line_items(json_object_get(p, "line_items"), subscription,
+                         items, &total, currency, &f) != 0)
         goto fail;
     if (opt_str(p, "success_url", "success_url", URL_MAX, &success, &f) ||
         check_url(success, "success_url", &f) ||
@@ -637,7 +692,34 @@ static void h_session_create(struct cd_req *r)
                             creation ? "customer_creation" : "customer_email");
         goto fail;
     }
+    if (subscription && creation) {
+        cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
+                            "customer_creation", "`customer_creation` can "
+                            "only be used in `payment` and `setup` mode.");
+        goto fail;
+    }
+    sdata = json_object_get(p, "subscription_data");
+    if (sdata && !subscription) {
+        cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
+                            "subscription_data", "You can only pass "
+                            "`subscription_data` in `subscription` mode.");
+        goto fail;
+    }
+    if (sdata && (!json_is_object(sdata) ||
+                  check_metadata(json_object_get(sdata, "metadata"),
+                                 "subscription_data[metadata]", &f))) {
+        if (!f.status)
+            cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
+                                "subscription_data", "Invalid hash");
+        goto fail;
+    }
     pid = json_object_get(p, "payment_intent_data");
+    if (pid && subscription) {
+        cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
+                            "payment_intent_data", "You can not pass "
+                            "`payment_intent_data` in `subscription` mode.");
+        goto fail;
+    }
     if (pid && !json_is_object(pid)) {
         cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
                             "payment_intent_data", "Invalid hash");
@@ -682,18 +764,22 @@ static void h_session_create(struct cd_req *r)
         (json_int_t)now, "currency", currency, "customer", cus,
         "customer_creation", creation, "customer_details", "customer_email",
         cemail, "expires_at", (json_int_t)expires_at, "invoice", "livemode",
-        0, "locale", "metadata", metadata_copy(md), "mode", "payment",
+        0, "locale", "metadata", metadata_copy(md), "mode", mode,
         "payment_intent", "payment_link", "payment_method_collection",
         "if_required", "payment_method_types", "card", "payment_status",
         "unpaid", "setup_intent", "status", "open", "submit_type",
         "subscription", "success_url", success, "total_details",
         "amount_discount", 0, "amount_shipping", 0, "amount_tax", 0,
         "ui_mode", "hosted", "url", url);
-    priv = json_pack("{s:o, s:s?, s:{s:s?, s:o}}", "line_items", items,
-                     "customer_creation", creation, "payment_intent_data",
-                     "setup_future_usage", sfu, "metadata",
+    priv = json_pack("{s:o, s:s?, s:{s:s?, s:o}, s:{s:o}}", "line_items",
+                     items, "customer_creation", creation,
+                     "payment_intent_data", "setup_future_usage", sfu,
+                     "metadata",
                      metadata_copy(pid ? json_object_get(pid, "metadata")
-                                       : NULL));
+                                       : NULL),
+                     "subscription_data", "metadata",
+                     metadata_copy(sdata ? json_object_get(sdata, "metadata")
+                                         : NULL));
     items = NULL;
     if (!sess || !priv || cd_sandbox_store(s->sessions, sess) != 0) {
         json_decref(priv);
@@ -1090,6 +1176,93 @@ static void h_dispute_list(struct cd_req *r)
 }
 
 /* ------------------------------------------------------------------ */
+/* Subscriptions and invoices (subs.c)                                  */
+
+static json_t *find_sub(struct cd_req *r)
+{
+    json_t *sub = json_object_get(((struct cd_sandbox *)r->app)->subs,
+                                  r->params[0]);
+
+    if (!sub)
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "id",
+                                "No such subscription: '%.80s'", r->params[0]);
+    return sub;
+}
+
+static void h_sub_get(struct cd_req *r)
+{
+    reply_get(r, ((struct cd_sandbox *)r->app)->subs, "subscription");
+}
+
+static void h_sub_list(struct cd_req *r)
+{
+    struct field_filter ff = {
+        {"customer", "status"},
+        {cd_req_query(r, "customer"), cd_req_query(r, "status")}};
+
+    reply_list(r, ((struct cd_sandbox *)r->app)->subs, "/v1/subscriptions",
+               "subscription", field_filter_fn, &ff);
+}
+
+/* POST /v1/subscriptions/{id}: cancel_at_period_end and metadata. */
+static void h_sub_update(struct cd_req *r)
+{
+    struct cd_sandbox_fail f = {0};
+    json_t *sub = find_sub(r), *p, *md;
+    int cape = -1;
+
+    if (!sub || !(p = post_params(r)))
+        return;
+    if (json_object_get(p, "cancel_at_period_end")) {
+        if (opt_bool(p, "cancel_at_period_end", &cape, &f) != 0)
+            goto fail;
+    }
+    md = json_object_get(p, "metadata");
+    if (check_metadata(md, "metadata", &f) != 0)
+        goto fail;
+    if (cd_sandbox_sub_update(r->app, sub, cape,
+                              json_is_object(md) ? md : NULL, &f) != 0)
+        goto fail;
+    reply_render(r, sub, json_object_get(p, "expand"));
+    json_decref(p);
+    return;
+fail:
+    cd_sandbox_reply_fail(r, &f);
+    json_decref(p);
+}
+
+/* DELETE /v1/subscriptions/{id}: cancel now. */
+static void h_sub_cancel(struct cd_req *r)
+{
+    struct cd_sandbox_fail f = {0};
+    json_t *sub = find_sub(r);
+
+    if (!sub)
+        return;
+    if (cd_sandbox_sub_cancel(r->app, sub, &f) != 0)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        reply_render(r, sub, NULL);
+}
+
+static void h_invoice_get(struct cd_req *r)
+{
+    reply_get(r, ((struct cd_sandbox *)r->app)->invoices, "invoice");
+}
+
+static void h_invoice_list(struct cd_req *r)
+{
+    struct field_filter ff = {
+        {"customer", "subscription", "status"},
+        {cd_req_query(r, "customer"), cd_req_query(r, "subscription"),
+         cd_req_query(r, "status")}};
+
+    reply_list(r, ((struct cd_sandbox *)r->app)->invoices, "/v1/invoices",
+               "invoice", field_filter_fn, &ff);
+}
+
+/* ------------------------------------------------------------------ */
 /* Events                                                              */
 
 struct event_filter {
@@ -1216,6 +1389,12 @@ const struct cd_route cd_sandbox_api_routes[] = {
     {"GET", "/v1/refunds/{}", h_refund_get, AUTH, 0},
     {"GET", "/v1/disputes", h_dispute_list, AUTH, 0},
     {"GET", "/v1/disputes/{}", h_dispute_get, AUTH, 0},
+    {"GET", "/v1/subscriptions", h_sub_list, AUTH, 0},
+    {"GET", "/v1/subscriptions/{}", h_sub_get, AUTH, 0},
+    {"POST", "/v1/subscriptions/{}", h_sub_update, IDEM, 0},
+    {"DELETE", "/v1/subscriptions/{}", h_sub_cancel, AUTH, 0},
+    {"GET", "/v1/invoices", h_invoice_list, AUTH, 0},
+    {"GET", "/v1/invoices/{}", h_invoice_get, AUTH, 0},
     {"GET", "/v1/events", h_event_list, AUTH, 0},
     {"GET", "/v1/events/{}", h_event_get, AUTH, 0},
 };

@@ -1,7 +1,9 @@
 /*
  * control.c - the sandbox's test-only control endpoints under /_sandbox/
  * (listed atop sandbox.c): pay, expire or refund a session without a
- * browser, open and close a dispute on a charge, flip the delivery test switches, redeliver an event. No auth:
+ * browser, open and close a dispute on a charge, renew a subscription
+ * (paid or failing), flip the delivery test switches, redeliver an event.
+ * No auth:
  * the sandbox listens on loopback only. s->mu is held by the dispatch
  * function around each handler.
  */
@@ -225,6 +227,53 @@ out:
     json_decref(p);
 }
 
+/* POST /_sandbox/subscriptions/{id}/renew {"card_fails"?: bool}: the
+ * next period (subs.c); replies the subscription with latest_invoice
+ * expanded. */
+static void h_sub_renew(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    struct cd_sandbox_fail f;
+    json_t *sub = json_object_get(s->subs, r->params[0]), *p, *cf, *out;
+    int fails = 0;
+
+    if (!sub) {
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "id",
+                                "No such subscription: '%.80s'",
+                                r->params[0]);
+        return;
+    }
+    if (!(p = body_params(r)))
+        return;
+    cf = json_object_get(p, "card_fails");
+    if (cf && !json_is_boolean(cf) &&
+        !(json_is_string(cf) && (strcmp(json_string_value(cf), "true") == 0 ||
+                                 strcmp(json_string_value(cf), "false") == 0))) {
+        cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                "parameter_invalid_boolean", "card_fails",
+                                "card_fails must be true or false");
+        goto out;
+    }
+    fails = json_is_true(cf) ||
+            (json_is_string(cf) && strcmp(json_string_value(cf), "true") == 0);
+    if (!cd_sandbox_sub_renew(s, sub, fails, &f)) {
+        cd_sandbox_reply_fail(r, &f);
+        goto out;
+    }
+    out = json_deep_copy(sub);
+    if (out) {
+        json_t *inv = cd_sandbox_lookup(
+            s, str_field(sub, "latest_invoice") ? str_field(sub, "latest_invoice")
+                                                : "");
+        if (inv)
+            json_object_set_new(out, "latest_invoice", json_deep_copy(inv));
+    }
+    cd_reply_json(r, 200, out);
+out:
+    json_decref(p);
+}
+
 static void h_config_get(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
@@ -323,6 +372,7 @@ const struct cd_route cd_sandbox_control_routes[] = {
     {"POST", "/_sandbox/checkout/{}/refund", h_refund, 0, 0},
     {"POST", "/_sandbox/payment_intents/{}/confirm", h_pi_confirm, 0, 0},
     {"POST", "/_sandbox/charges/{}/dispute", h_dispute, 0, 0},
+    {"POST", "/_sandbox/subscriptions/{}/renew", h_sub_renew, 0, 0},
     {"GET", "/_sandbox/config", h_config_get, 0, 0},
     {"POST", "/_sandbox/config", h_config_set, 0, 0},
     {"POST", "/_sandbox/events/{}/redeliver", h_redeliver, 0, 0},

@@ -54,6 +54,7 @@ struct cd_sandbox {
      * keep insertion order, which the list endpoints rely on. */
     json_t *customers, *sessions, *intents, *charges, *pms, *refunds, *events;
     json_t *disputes;
+    json_t *subs, *invoices; /* subscriptions (sub_...), invoices (in_...) */
     json_t *priv;      /* session id -> sandbox-private session data */
     json_t *delivered; /* event id -> true once a delivery got a 2xx */
 
@@ -120,6 +121,10 @@ void cd_sandbox_reply_errorf(struct cd_req *r, int status, const char *type,
  * delivery. */
 void cd_sandbox_emit(struct cd_sandbox *s, const char *type,
                      const json_t *obj);
+/* Like cd_sandbox_emit, with data.previous_attributes = prev (borrowed,
+ * copied; NULL or {}: none), as Stripe sends on *.updated events. */
+void cd_sandbox_emit_prev(struct cd_sandbox *s, const char *type,
+                          const json_t *obj, const json_t *prev);
 /* Queues (another) delivery of a recorded event. */
 void cd_sandbox_deliver_event(struct cd_sandbox *s, const json_t *event);
 
@@ -178,8 +183,55 @@ json_t *cd_sandbox_refund(struct cd_sandbox *s, json_t *charge,
  * filled (400: bad status, nothing open to close, already refunded). */
 json_t *cd_sandbox_dispute(struct cd_sandbox *s, json_t *charge,
                            const char *status, struct cd_sandbox_fail *f);
+/* The outcome of charging a test card number: 0 (it succeeds) or -1
+ * with f filled (402 card_error). off_session also declines the cards
+ * that need the customer (4000000000000341, 4000002760003184). */
+int cd_sandbox_card_outcome(const char *digits, int off_session,
+                            struct cd_sandbox_fail *f);
+/* The test card number behind a PaymentMethod id or a test token
+ * (pm_card_visa, ...); NULL when unknown. */
+const char *cd_sandbox_pm_number(struct cd_sandbox *s, const char *pm_id);
 /* Expires every open session past its expires_at (takes s->mu). */
 void cd_sandbox_sweep(struct cd_sandbox *s);
+
+/* ---- subs.c: subscriptions and invoices ---- */
+
+/* 1 when interval is a recurring price's interval (day|week|month|year). */
+int cd_sandbox_interval_ok(const char *interval);
+/* start plus count intervals (calendar months and years, the day clamped
+ * to the month's end; count < 1 counts as 1). */
+int64_t cd_sandbox_period_add(int64_t start, const char *interval,
+                              int64_t count);
+/* The subscription a paid subscription-mode session starts: its recurring
+ * line items, subscription_data[metadata], customer cus_id, default
+ * payment method pm_id, status active, the first period from now, and its
+ * first invoice (paid, billing_reason subscription_create, the session's
+ * amount_total). Emits customer.subscription.created, invoice.paid and
+ * invoice.payment_succeeded. Borrowed, or NULL with f filled. */
+json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
+                              const char *cus_id, const char *pm_id,
+                              struct cd_sandbox_fail *f);
+/* The next period: a subscription set to cancel at period end ends there
+ * (status canceled, customer.subscription.deleted); otherwise the period
+ * advances and a new invoice (subscription_cycle) is paid with the
+ * default payment method - invoice.paid, invoice.payment_succeeded,
+ * status active - or, when card_fails or that card declines off-session,
+ * fails: status past_due, invoice.payment_failed. Either way then
+ * customer.subscription.updated. Returns sub (borrowed) or NULL with f
+ * filled (400 when it has ended). */
+json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub,
+                             int card_fails, struct cd_sandbox_fail *f);
+/* POST /v1/subscriptions/{id}: cancel_at_period_end (cape 1/0; -1 leaves
+ * it) and metadata (borrowed, may be NULL; "" values unset). Emits
+ * customer.subscription.updated with previous_attributes when something
+ * changed. 0, or -1 with f filled (400 for an ended subscription). */
+int cd_sandbox_sub_update(struct cd_sandbox *s, json_t *sub, int cape,
+                          const json_t *metadata, struct cd_sandbox_fail *f);
+/* DELETE /v1/subscriptions/{id}: ends it now (status canceled, canceled_at,
+ * ended_at; customer.subscription.deleted). 0, or -1 with f filled (400
+ * when it has ended already). */
+int cd_sandbox_sub_cancel(struct cd_sandbox *s, json_t *sub,
+                          struct cd_sandbox_fail *f);
 
 /* ---- api.c, page.c, control.c: their route tables ---- */
 extern const struct cd_route cd_sandbox_api_routes[];

@@ -3,7 +3,8 @@
  *
  * GET /checkout/{id} renders a self-contained HTML form (no external
  * resources, strict CSP): the line items, the total, Email, Card number,
- * Expiry and CVC fields with visible labels, a "Pay" button, a "Cancel
+ * Expiry and CVC fields with visible labels (in subscription mode, how
+ * often the card is billed), a "Pay" button, a "Cancel
  * and go back" link to cancel_url and a hint listing the test cards.
  * POST /checkout/{id}/pay takes the form: success -> 303 to success_url
  * with {CHECKOUT_SESSION_ID} filled in; a decline -> the page again with
@@ -201,6 +202,25 @@ static void render_form(struct cd_req *r, const json_t *sess, int status,
     cd_buf_appends(&b, "<p class=\"total\" aria-label=\"Total\">");
     esc(&b, amt);
     cd_buf_appends(&b, "</p>");
+    if (json_string_value(json_object_get(sess, "mode")) &&
+        strcmp(json_string_value(json_object_get(sess, "mode")),
+               "subscription") == 0) {
+        /* A subscription: say how often the card is charged. */
+        size_t k;
+        json_t *it;
+        json_array_foreach(items, k, it) {
+            const char *iv = json_string_value(json_object_get(
+                json_object_get(json_object_get(it, "price"), "recurring"),
+                "interval"));
+            if (iv) {
+                cd_buf_appends(&b, "<p class=\"qty\">Subscription, billed "
+                                   "every ");
+                esc(&b, iv);
+                cd_buf_appends(&b, " until canceled</p>");
+                break;
+            }
+        }
+    }
     if (json_array_size(items) == 1) {
         /* One item: its name is the heading; just say the quantity. */
         json_int_t q =

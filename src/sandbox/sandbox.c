@@ -11,9 +11,19 @@
  *   parameters -> 400 idempotency_error):
  *     POST/GET /v1/customers, GET/POST /v1/customers/{id},
  *     GET /v1/customers/{id}/payment_methods
- *     POST/GET /v1/checkout/sessions, GET /v1/checkout/sessions/{id}
+ *     POST/GET /v1/checkout/sessions (mode=payment, or mode=subscription
+ *       with line_items[i][price_data][recurring][interval] and
+ *       subscription_data[metadata]; customer_creation and
+ *       payment_intent_data are refused in subscription mode, a recurring
+ *       price in payment mode), GET /v1/checkout/sessions/{id}
  *       (expand[]=payment_intent, payment_intent.latest_charge, line_items,
- *       customer), GET .../{id}/line_items, POST .../{id}/expire
+ *       customer, subscription, invoice), GET .../{id}/line_items,
+ *       POST .../{id}/expire
+ *     GET /v1/subscriptions[/{id}] (?customer=, ?status=),
+ *     POST /v1/subscriptions/{id} (cancel_at_period_end, metadata ->
+ *       customer.subscription.updated), DELETE /v1/subscriptions/{id}
+ *       (cancel now -> canceled, customer.subscription.deleted),
+ *     GET /v1/invoices[/{id}] (?customer=, ?subscription=, ?status=)
  *     POST /v1/payment_intents (amount, currency, customer,
  *       payment_method = pm_... or a test token such as pm_card_visa,
  *       confirm, off_session, metadata; a decline -> 402 card_error with
@@ -35,7 +45,11 @@
  *     GET  /_sandbox/health                      {"ok":true}
  *     POST /_sandbox/checkout/{id}/complete      {"card":"4242 4242 4242 4242",
  *          "email"?, "exp"?, "cvc"?} (JSON or form) -> 200 session,
- *          402 card_error, 404 unknown, 400 not open
+ *          402 card_error, 404 unknown, 400 not open. In subscription
+ *          mode: customer (always), card attached, subscription sub_...
+ *          (active) and its paid invoice in_... (subscription_create);
+ *          customer.subscription.created, invoice.paid,
+ *          invoice.payment_succeeded, checkout.session.completed
  *     POST /_sandbox/checkout/{id}/expire        -> 200 session (+ event)
  *     POST /_sandbox/checkout/{id}/refund        {"amount"?} -> 200 refund
  *          (+ refund.created, charge.refunded)
@@ -48,6 +62,14 @@
  *   Off-session charges (confirm + off_session) decline the saved cards
  *   4000000000000341 and 4000002760003184 (authentication_required); in
  *   the checkout flow those succeed, so a test can save one first.
+ *     POST /_sandbox/subscriptions/{id}/renew    {"card_fails"?:bool} -> the
+ *          next period and a new invoice (subscription_cycle): paid ->
+ *          invoice.paid, invoice.payment_succeeded; failing (card_fails,
+ *          or the saved card declines off-session) -> invoice open,
+ *          status past_due, invoice.payment_failed; then
+ *          customer.subscription.updated. Set to cancel at period end: it
+ *          ends instead (customer.subscription.deleted). -> 200 the
+ *          subscription with latest_invoice expanded; 400 when ended
  *     GET  /_sandbox/config                      switches and delivery stats
  *     POST /_sandbox/config                      {"delivery_delay_ms":N,
  *          "duplicate_deliveries":N (each event N times), "shuffle":bool,
@@ -383,6 +405,8 @@ static void free_all(struct cd_sandbox *s)
     json_decref(s->refunds);
     json_decref(s->events);
     json_decref(s->disputes);
+    json_decref(s->subs);
+    json_decref(s->invoices);
     json_decref(s->priv);
     json_decref(s->delivered);
     json_decref(s->idem_index);
@@ -469,6 +493,8 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     s->refunds = json_object();
     s->events = json_object();
     s->disputes = json_object();
+    s->subs = json_object();
+    s->invoices = json_object();
     s->priv = json_object();
     s->delivered = json_object();
     s->idem_index = json_object();
@@ -480,7 +506,7 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
                        (!s->webhook_url || !s->webhook_secret)) ||
         (port != 0 && !s->public_url) || !s->customers || !s->sessions ||
         !s->intents || !s->charges || !s->pms || !s->refunds || !s->events ||
-        !s->disputes ||
+        !s->disputes || !s->subs || !s->invoices ||
         !s->priv || !s->delivered || !s->idem_index || !s->idem ||
         !s->routes) {
         cd_error_set(err, CD_EK_INTERNAL, "oom", NULL, "out of memory");

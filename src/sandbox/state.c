@@ -46,6 +46,10 @@ json_t *cd_sandbox_lookup(struct cd_sandbox *s, const char *id)
         return json_object_get(s->events, id);
     if (has_prefix(id, "dp_"))
         return json_object_get(s->disputes, id);
+    if (has_prefix(id, "sub_"))
+        return json_object_get(s->subs, id);
+    if (has_prefix(id, "in_"))
+        return json_object_get(s->invoices, id);
     return NULL;
 }
 
@@ -224,6 +228,12 @@ void cd_sandbox_deliver_event(struct cd_sandbox *s, const json_t *event)
 void cd_sandbox_emit(struct cd_sandbox *s, const char *type,
                      const json_t *obj)
 {
+    cd_sandbox_emit_prev(s, type, obj, NULL);
+}
+
+void cd_sandbox_emit_prev(struct cd_sandbox *s, const char *type,
+                          const json_t *obj, const json_t *prev)
+{
     char id[64];
     json_t *ev, *snap = json_deep_copy(obj);
 
@@ -239,6 +249,9 @@ void cd_sandbox_emit(struct cd_sandbox *s, const char *type,
         s->cur_idem_key, "type", type);
     if (!ev)
         return;
+    if (json_is_object(prev) && json_object_size(prev) > 0)
+        json_object_set_new(json_object_get(ev, "data"),
+                            "previous_attributes", json_deep_copy(prev));
     if (cd_sandbox_store(s->events, ev) != 0)
         return;
     cd_debug(MOD, "event %s %s", id, type);
@@ -624,6 +637,17 @@ static const char *pm_number(struct cd_sandbox *s, const char *pm_id)
         json_object_get(json_object_get(s->priv, pm_id), "number"));
 }
 
+int cd_sandbox_card_outcome(const char *digits, int off_session,
+                            struct cd_sandbox_fail *f)
+{
+    return card_outcome(digits, off_session, f);
+}
+
+const char *cd_sandbox_pm_number(struct cd_sandbox *s, const char *pm_id)
+{
+    return pm_number(s, pm_id);
+}
+
 json_t *cd_sandbox_pi_create(struct cd_sandbox *s, int64_t amount,
                              const char *currency, const char *cus_id,
                              json_t *metadata, const char *sfu,
@@ -794,6 +818,66 @@ int cd_sandbox_pi_pay_card(struct cd_sandbox *s, json_t *pi,
                                  0, f);
 }
 
+/*
+ * Subscription mode: the card is checked and charged like in payment mode
+ * (a declining test card declines here, the session stays open); Checkout
+ * always has a customer (the session's, else a new one), attaches the
+ * card to it, and starts the subscription with its first, paid invoice
+ * (subs.c). The session then names both.
+ */
+static int checkout_pay_subscription(struct cd_sandbox *s, json_t *session,
+                                     const struct cd_sandbox_card *card,
+                                     struct cd_sandbox_fail *f)
+{
+    const char *sid = json_string_value(json_object_get(session, "id"));
+    const char *email, *cus_id;
+    json_t *customer = NULL, *pm, *sub;
+    char digits[24];
+    int exp_month, exp_year;
+
+    if (check_card(card, digits, sizeof(digits), &exp_month, &exp_year, f) ||
+        card_outcome(digits, 0, f))
+        return -1;
+    email = card->email && card->email[0]
+                ? card->email
+                : json_string_value(json_object_get(session, "customer_email"));
+    cus_id = json_string_value(json_object_get(session, "customer"));
+    if (cus_id)
+        customer = cd_sandbox_lookup(s, cus_id);
+    if (customer && !email)
+        email = json_string_value(json_object_get(customer, "email"));
+    if (!customer)
+        customer = cd_sandbox_customer_create(s, email, NULL, NULL, NULL);
+    if (!customer)
+        return cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                                   "The sandbox is full.");
+    cus_id = json_string_value(json_object_get(customer, "id"));
+    pm = pm_new(s, digits, exp_month, exp_year, email, cus_id);
+    if (!pm)
+        return cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                                   "The sandbox is full.");
+    cd_sandbox_emit(s, "payment_method.attached", pm);
+    sub = cd_sandbox_sub_create(
+        s, session, cus_id, json_string_value(json_object_get(pm, "id")), f);
+    if (!sub)
+        return -1;
+
+    json_object_set_new(session, "status", json_string("complete"));
+    json_object_set_new(session, "payment_status", json_string("paid"));
+    json_object_set_new(session, "customer", json_string(cus_id));
+    json_object_set(session, "subscription", json_object_get(sub, "id"));
+    json_object_set(session, "invoice", json_object_get(sub, "latest_invoice"));
+    json_object_set_new(
+        session, "customer_details",
+        json_pack("{s:n, s:s?, s:n, s:n, s:s, s:[]}", "address", "email",
+                  email, "name", "phone", "tax_exempt", "none", "tax_ids"));
+    cd_sandbox_emit(s, "checkout.session.completed", session);
+    cd_info(MOD, "session %s paid, subscription %s (%s ****%s)", sid,
+            json_string_value(json_object_get(sub, "id")), card_brand(digits),
+            digits + strlen(digits) - 4);
+    return 0;
+}
+
 int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
                             const struct cd_sandbox_card *card,
                             struct cd_sandbox_fail *f)
@@ -814,6 +898,10 @@ int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
             f, 400, NULL, "checkout_session_not_open", NULL,
             "This Checkout Session is no longer active (status \"%s\").",
             st ? st : "unknown");
+    if (json_string_value(json_object_get(session, "mode")) &&
+        strcmp(json_string_value(json_object_get(session, "mode")),
+               "subscription") == 0)
+        return checkout_pay_subscription(s, session, card, f);
     amount = json_integer_value(json_object_get(session, "amount_total"));
     if (amount == 0) {
         /* Nothing to charge: Stripe completes without a PaymentIntent. */

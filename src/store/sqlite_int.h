@@ -89,6 +89,9 @@ enum cd_sq_stmt {
     SQ_DISCOUNT_PENDING_COUNT,
     SQ_IDEM_COMPLETE_CLAIM,
     SQ_IDEM_DELETE_CLAIM,
+    SQ_SUB_UPSERT,
+    SQ_SUB_GET,
+    SQ_SUB_LATEST,
     SQ__COUNT
 };
 

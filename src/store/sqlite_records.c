@@ -42,6 +42,10 @@
     "code, percent_off, amount_off_cents, max_uses, times_used, expires_at, " \
     "active, created_at"
 #define IDEM_COLS "scope, key, request_hash, status, body, created_at"
+#define SUB_COLS                                                              \
+    "stripe_subscription_id, account_id, plan_id, status, "                   \
+    "current_period_end, cancel_at_period_end, synced_at, created_at, "       \
+    "updated_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 
 const char *const cd_sq_sql[SQ__COUNT] = {
@@ -215,6 +219,23 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_IDEM_DELETE_CLAIM] =
         "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 "
         "AND status = 0 AND body = ?3",
+
+    /* 004: a copy read from Stripe earlier than the stored one changes
+     * nothing (no row touched: DUPLICATE). */
+    [SQ_SUB_UPSERT] =
+        "INSERT INTO subscriptions (" SUB_COLS ") VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?7, ?8, ?9) ON CONFLICT (stripe_subscription_id) DO UPDATE "
+        "SET plan_id = COALESCE(excluded.plan_id, subscriptions.plan_id), "
+        "status = excluded.status, "
+        "current_period_end = excluded.current_period_end, "
+        "cancel_at_period_end = excluded.cancel_at_period_end, "
+        "synced_at = excluded.synced_at, updated_at = excluded.updated_at "
+        "WHERE excluded.synced_at >= subscriptions.synced_at",
+    [SQ_SUB_GET] = "SELECT " SUB_COLS
+                   " FROM subscriptions WHERE stripe_subscription_id = ?1",
+    [SQ_SUB_LATEST] = "SELECT " SUB_COLS
+                      " FROM subscriptions WHERE account_id = ?1" NEWEST
+                      " LIMIT 1",
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -1545,4 +1566,67 @@ int cd_store_idem_delete_claim(struct cd_tx *tx, const char *scope,
         return CD_STORE_ERROR;
     return run_write(tx, SQ_IDEM_DELETE_CLAIM, bind_idem_delete_claim, &a, 1,
                      "idem delete claim");
+}
+
+/* ---- subscriptions (004) ------------------------------------------------ */
+
+static int read_subscription(sqlite3_stmt *st, void *out)
+{
+    struct cd_subscription *s = out;
+    int bad = 0;
+
+    memset(s, 0, sizeof(*s));
+    bad |= col_str(st, 0, s->stripe_subscription_id,
+                   sizeof(s->stripe_subscription_id));
+    bad |= col_str(st, 1, s->account_id, sizeof(s->account_id));
+    bad |= col_str(st, 2, s->plan_id, sizeof(s->plan_id));
+    bad |= col_str(st, 3, s->status, sizeof(s->status));
+    s->current_period_end = sqlite3_column_int64(st, 4);
+    s->cancel_at_period_end = sqlite3_column_int(st, 5) != 0;
+    s->synced_at = sqlite3_column_int64(st, 6);
+    s->created_at = sqlite3_column_int64(st, 7);
+    s->updated_at = sqlite3_column_int64(st, 8);
+    return bad;
+}
+
+static int bind_subscription(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_subscription *s = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, s->stripe_subscription_id,
+                    sizeof(s->stripe_subscription_id));
+    bad |= bind_str(st, 2, s->account_id, sizeof(s->account_id));
+    bad |= bind_str(st, 3, s->plan_id, sizeof(s->plan_id));
+    bad |= bind_str(st, 4, s->status, sizeof(s->status));
+    bad |= bind_i64(st, 5, s->current_period_end);
+    bad |= bind_i64(st, 6, s->cancel_at_period_end ? 1 : 0);
+    bad |= bind_i64(st, 7, s->synced_at);
+    bad |= bind_i64(st, 8, s->created_at);
+    bad |= bind_i64(st, 9, s->updated_at);
+    return bad;
+}
+
+int cd_store_subscription_upsert(struct cd_tx *tx,
+                                 const struct cd_subscription *s)
+{
+    int rc = run_write(tx, SQ_SUB_UPSERT, bind_subscription, s, 1,
+                       "subscription upsert");
+
+    /* No row touched: the stored copy is newer. */
+    return rc == CD_STORE_NOT_FOUND ? CD_STORE_DUPLICATE : rc;
+}
+
+int cd_store_subscription_get(struct cd_tx *tx, const char *stripe_id,
+                              struct cd_subscription *out)
+{
+    return get_by_key(tx, SQ_SUB_GET, stripe_id, CD_SID_SZ, read_subscription,
+                      out, "subscription get");
+}
+
+int cd_store_subscription_latest(struct cd_tx *tx, const char *account_id,
+                                 struct cd_subscription *out)
+{
+    return get_by_key(tx, SQ_SUB_LATEST, account_id, CD_ID_SZ,
+                      read_subscription, out, "subscription latest");
 }

@@ -281,6 +281,12 @@ static int setup(void **state)
     bill.cfg.packages[0].price_cents = 5000;
     bill.cfg.packages[0].credits = 5500;
     bill.cfg.npackages = 1;
+    strcpy(bill.cfg.plans[0].id, "monthly");
+    strcpy(bill.cfg.plans[0].name, "Monthly - 2,500 credits a month");
+    bill.cfg.plans[0].price_cents = 1999;
+    strcpy(bill.cfg.plans[0].interval, "month");
+    bill.cfg.plans[0].credits_per_period = 2500;
+    bill.cfg.nplans = 1;
     bill.cfg.topup_min_cents = 1000;
     bill.cfg.topup_max_cents = 50000;
     bill.cfg.topup_step_cents = 1000;
@@ -427,9 +433,24 @@ static void test_quote(void **state)
     r.discount_code = "HUGE";
     expect_quote_error(&r, "amount_below_minimum");
 
+    /* A subscription: the plan's price, its credits per period, no
+     * discount codes. */
     memset(&r, 0, sizeof(r));
     r.kind = "subscription";
-    expect_quote_error(&r, "not_supported");
+    expect_quote_error(&r, "missing_param");
+    r.plan_id = "yearly";
+    expect_quote_error(&r, "unknown_plan");
+    r.plan_id = "monthly";
+    assert_int_equal(cd_checkout_quote(&bill, &r, &q, &err), 0);
+    assert_string_equal(q.kind, "subscription");
+    assert_int_equal(q.amount_cents, 1999);
+    assert_int_equal(q.discount_cents, 0);
+    assert_int_equal(q.credits, 2500);
+    assert_string_equal(q.item_id, "monthly");
+    r.discount_code = "TEN";
+    expect_quote_error(&r, "discount_not_applicable");
+
+    memset(&r, 0, sizeof(r));
     r.kind = "bogus";
     expect_quote_error(&r, "invalid_kind");
     r.kind = NULL;
@@ -649,6 +670,84 @@ static void test_create_ok(void **state)
     bill.stripe = NULL;
 }
 
+/* kind "subscription": Checkout in subscription mode with a recurring
+ * line item and the account/order/plan in subscription_data[metadata];
+ * never customer_creation nor payment_intent_data (Stripe refuses both in
+ * that mode); a saved customer is reused. */
+static void test_create_subscription(void **state)
+{
+    struct cd_account a;
+    struct cd_checkout_req r;
+    struct cd_checkout_result res;
+    struct cd_error err;
+    struct cd_order o;
+    json_t *form, *li, *pd, *smd, *md;
+
+    (void)state;
+    new_account(&a);
+    bill.stripe = client_for(fake.port);
+    fake_script(200, "{\"id\":\"cs_test_sub1\",\"url\":\"https://pay."
+                     "example/c/sub1\"}");
+    memset(&r, 0, sizeof(r));
+    r.kind = "subscription";
+    r.plan_id = "monthly";
+    cd_error_clear(&err);
+    if (cd_checkout_create(&bill, &a, &r, &res, &err) != 0)
+        fail_msg("create: %s %s", err.code, err.message);
+    assert_int_equal(res.amount_cents, 1999);
+    assert_int_equal(res.credits, 2500);
+    assert_int_equal(cd_order_by_session(&bill, "cs_test_sub1", &o),
+                     CD_STORE_OK);
+    assert_string_equal(o.kind, "subscription");
+    assert_string_equal(o.item_id, "monthly");
+    assert_int_equal(o.amount_cents, 1999);
+    assert_int_equal(o.credits, 2500);
+
+    form = cd_form_decode(fake.body, strlen(fake.body));
+    assert_non_null(form);
+    assert_string_equal(json_string_value(json_object_get(form, "mode")),
+                        "subscription");
+    assert_null(json_object_get(form, "customer_creation"));
+    assert_null(json_object_get(form, "customer"));
+    assert_null(json_object_get(form, "payment_intent_data"));
+    li = json_array_get(json_object_get(form, "line_items"), 0);
+    pd = json_object_get(li, "price_data");
+    assert_string_equal(json_string_value(json_object_get(pd, "unit_amount")),
+                        "1999");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(pd, "recurring"), "interval")),
+                        "month");
+    smd = json_object_get(json_object_get(form, "subscription_data"),
+                          "metadata");
+    assert_string_equal(json_string_value(json_object_get(smd, "account_id")),
+                        a.id);
+    assert_string_equal(json_string_value(json_object_get(smd, "order_id")),
+                        o.id);
+    assert_string_equal(json_string_value(json_object_get(smd, "plan_id")),
+                        "monthly");
+    md = json_object_get(form, "metadata");
+    assert_string_equal(json_string_value(json_object_get(md, "kind")),
+                        "subscription");
+    assert_string_equal(json_string_value(json_object_get(md, "order_id")),
+                        o.id);
+    json_decref(form);
+
+    /* A saved customer is reused. */
+    snprintf(a.stripe_customer_id, sizeof(a.stripe_customer_id),
+             "cus_saved_2");
+    fake_script(200, "{\"id\":\"cs_test_sub2\",\"url\":\"https://pay."
+                     "example/c/sub2\"}");
+    assert_int_equal(cd_checkout_create(&bill, &a, &r, &res, &err), 0);
+    form = cd_form_decode(fake.body, strlen(fake.body));
+    assert_non_null(form);
+    assert_string_equal(json_string_value(json_object_get(form, "customer")),
+                        "cus_saved_2");
+    assert_null(json_object_get(form, "customer_creation"));
+    json_decref(form);
+    cd_stripe_client_free(bill.stripe);
+    bill.stripe = NULL;
+}
+
 static int job_update_order(struct cd_tx *tx, void *arg)
 {
     return cd_store_order_update(tx, arg);
@@ -755,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_bad_redirect_writes_nothing),
         cmocka_unit_test(test_stripe_down_marks_failed),
         cmocka_unit_test(test_create_ok),
+        cmocka_unit_test(test_create_subscription),
         cmocka_unit_test(test_discount_pending_hold),
     };
 

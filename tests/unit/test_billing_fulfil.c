@@ -596,7 +596,7 @@ static void test_other_events_ignored(void **state)
             fail_msg("%s: a write job ran for an unhandled type", types[i]);
     }
 
-    /* A handled type in subscription mode is not handled (yet) either. */
+    /* A handled type in setup mode is not handled either. */
     new_account(acct);
     rand_id("cs_test_", sid);
     new_order(acct, "topup", 1000, 1000, sid, NULL, &o);
@@ -606,7 +606,7 @@ static void test_other_events_ignored(void **state)
     j = json_loads(sub, 0, NULL);
     assert_non_null(j);
     json_object_set_new(json_object_get(json_object_get(j, "data"), "object"),
-                        "mode", json_string("subscription"));
+                        "mode", json_string("setup"));
     free(sub);
     sub = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -625,6 +625,83 @@ static void test_other_events_ignored(void **state)
     assert_string_equal(deliver_ok(sub), CD_FULFIL_DUPLICATE);
     assert_int_equal(balance_of(acct), 1000);
     free(sub);
+}
+
+/* A session event of mode `mode` (borrowed body freed by the caller). */
+static char *session_event_mode(const char *evt, const char *type,
+                                const struct cd_order *o, const char *sid,
+                                const char *acct, int64_t amount,
+                                const char *mode)
+{
+    char *body = session_event(evt, type, o, sid, acct, amount, "paid",
+                               "complete");
+    json_t *j = json_loads(body, 0, NULL);
+
+    assert_non_null(j);
+    free(body);
+    json_object_set_new(json_object_get(json_object_get(j, "data"), "object"),
+                        "mode", json_string(mode));
+    body = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return body;
+}
+
+/* Subscription mode: the paid session completes the order, records the
+ * payment and saves the customer, but credits nothing (invoice.paid
+ * grants each period); a second event for the session changes nothing;
+ * a subscription-mode session of a non-subscription order is ignored. */
+static void test_subscription_session_no_credit(void **state)
+{
+    char evt[64], acct[64], sid[64];
+    struct cd_order o, after;
+    struct cd_payment p;
+    char *body;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "subscription", 1999, 2500, sid, NULL, &o);
+    rand_id("evt_", evt);
+    body = session_event_mode(evt, "checkout.session.completed", &o, sid,
+                              acct, 1999, "subscription");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    free(body);
+    assert_int_equal(balance_of(acct), 0);
+    after = order_now(o.id);
+    assert_string_equal(after.status, "completed");
+    assert_true(after.completed_at > 0);
+    assert_int_equal(cd_order_fulfilled(&after), 1);
+    /* (cus_unit_123 belongs to an earlier test's account: not moved.) */
+    {
+        struct pay_read pr;
+        memset(&pr, 0, sizeof(pr));
+        pr.order_id = o.id;
+        assert_int_equal(cd_store_read(bill.store, read_payment, &pr),
+                         CD_STORE_OK);
+        p = pr.p;
+    }
+    assert_string_equal(p.status, "succeeded");
+    assert_int_equal(p.amount_cents, 1999);
+
+    /* Another event id for the same session: still nothing credited. */
+    rand_id("evt_", evt);
+    body = session_event_mode(evt, "checkout.session.completed", &o, sid,
+                              acct, 1999, "subscription");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    free(body);
+    assert_int_equal(balance_of(acct), 0);
+
+    /* A subscription-mode session for a top-up order credits nothing. */
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 1000, 1000, sid, NULL, &o);
+    rand_id("evt_", evt);
+    body = session_event_mode(evt, "checkout.session.completed", &o, sid,
+                              acct, 1000, "subscription");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    free(body);
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(order_now(o.id).status, "pending");
 }
 
 static int job_set_balance(struct cd_tx *tx, void *arg)
@@ -684,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_crash_window_and_foreign),
         cmocka_unit_test(test_discount_counted_once),
         cmocka_unit_test(test_other_events_ignored),
+        cmocka_unit_test(test_subscription_session_no_credit),
         cmocka_unit_test(test_ledger_refusal_recorded),
     };
 

@@ -1,0 +1,526 @@
+/*
+ * subscriptions.c - customer.subscription.created|updated|deleted and
+ * invoice.paid; see subscriptions.h for the rules and fulfil_int.h for the
+ * shape every event handler shares.
+ *
+ * customer.subscription.*: the event's own snapshot only tells us whose
+ * subscription it is (our row, else metadata.account_id, else the account
+ * of its customer); a subscription of no account here is "ignored" without
+ * a Stripe call or a write. Otherwise the subscription is re-read with GET
+ * /v1/subscriptions/{id} (outside any transaction; a failure is 502 so
+ * Stripe delivers again) and that copy is upserted in the job that records
+ * the event id. The copy carries synced_at, the time its read started, and
+ * the store keeps whichever copy was read last: an old event delivered
+ * late re-reads the current state, and of two jobs racing to the writer
+ * the earlier read never wins.
+ *
+ * invoice.paid: the invoice names its subscription
+ * (parent.subscription_details.subscription, else the older top-level
+ * "subscription"); the account and plan come from our row, else from the
+ * subscription re-read at Stripe (its metadata, which our checkout set),
+ * which is then stored too. One job records the event id and credits
+ * credits_per_period under "invoice:<in_id>": the same invoice seen twice,
+ * or through another event id, or through reconciliation, credits once.
+ */
+#include "billing/subscriptions.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "billing/checkout.h"
+#include "billing/fulfil.h"
+#include "billing/fulfil_int.h"
+#include "billing/ledger.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define MOD "subscriptions"
+#define str_or_id cd_fulfil_str_or_id
+
+/* ---- pure readers --------------------------------------------------------- */
+
+static int64_t positive_int(const json_t *v)
+{
+    return json_is_integer(v) && json_integer_value(v) > 0
+               ? (int64_t)json_integer_value(v)
+               : 0;
+}
+
+int64_t cd_subscription_period_end(const json_t *sub)
+{
+    const json_t *items = json_object_get(json_object_get(sub, "items"),
+                                          "data");
+    int64_t v = 0;
+
+    if (json_is_array(items))
+        v = positive_int(
+            json_object_get(json_array_get(items, 0), "current_period_end"));
+    if (v)
+        return v;
+    return positive_int(json_object_get(sub, "current_period_end"));
+}
+
+int cd_subscription_invoice_sub_id(const json_t *invoice, char *out,
+                                   size_t outsz)
+{
+    const json_t *details = json_object_get(
+        json_object_get(invoice, "parent"), "subscription_details");
+
+    out[0] = '\0';
+    if (json_is_object(details) &&
+        str_or_id(details, "subscription", out, outsz) == 0 && out[0])
+        return 0;
+    if (json_is_object(invoice) &&
+        str_or_id(invoice, "subscription", out, outsz) == 0 && out[0])
+        return 0;
+    out[0] = '\0';
+    return -1;
+}
+
+int cd_subscription_invoice_grants(const char *status,
+                                   const char *billing_reason,
+                                   int64_t amount_paid)
+{
+    if (!status || strcmp(status, "paid") != 0 || amount_paid <= 0 ||
+        !billing_reason)
+        return 0;
+    return strcmp(billing_reason, "subscription_create") == 0 ||
+           strcmp(billing_reason, "subscription_cycle") == 0;
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+struct current_read {
+    const char *account_id;
+    struct cd_subscription *out;
+};
+
+static int current_fn(struct cd_tx *tx, void *arg)
+{
+    struct current_read *r = arg;
+
+    return cd_store_subscription_latest(tx, r->account_id, r->out);
+}
+
+int cd_subscription_current(struct cd_billing *b, const char *account_id,
+                            struct cd_subscription *out)
+{
+    struct current_read r = {account_id, out};
+
+    memset(out, 0, sizeof(*out));
+    if (!account_id || !account_id[0] || strlen(account_id) >= CD_ID_SZ)
+        return CD_STORE_NOT_FOUND;
+    return cd_store_read(b->store, current_fn, &r);
+}
+
+/* Whose subscription: our row first (a subscription never changes
+ * account), else metadata.account_id naming an account here, else the
+ * account whose Stripe customer it is. */
+struct locate {
+    const char *sub_id;
+    const char *meta_account; /* "" when absent */
+    const char *customer;     /* "" when absent */
+    int has_row;
+    struct cd_subscription row;
+    char account_id[CD_ID_SZ];
+};
+
+static int locate_fn(struct cd_tx *tx, void *arg)
+{
+    struct locate *l = arg;
+    struct cd_account a;
+    int rc;
+
+    rc = cd_store_subscription_get(tx, l->sub_id, &l->row);
+    if (rc == CD_STORE_OK) {
+        l->has_row = 1;
+        cd_strlcpy(l->account_id, l->row.account_id, sizeof(l->account_id));
+        return CD_STORE_OK;
+    }
+    if (rc != CD_STORE_NOT_FOUND)
+        return CD_STORE_ERROR;
+    if (l->meta_account[0]) {
+        rc = cd_store_account_get(tx, l->meta_account, &a);
+        if (rc == CD_STORE_OK) {
+            cd_strlcpy(l->account_id, a.id, sizeof(l->account_id));
+            return CD_STORE_OK;
+        }
+        if (rc != CD_STORE_NOT_FOUND)
+            return CD_STORE_ERROR;
+    }
+    if (l->customer[0]) {
+        rc = cd_store_account_by_customer(tx, l->customer, &a);
+        if (rc == CD_STORE_OK) {
+            cd_strlcpy(l->account_id, a.id, sizeof(l->account_id));
+            return CD_STORE_OK;
+        }
+        if (rc != CD_STORE_NOT_FOUND)
+            return CD_STORE_ERROR;
+    }
+    return CD_STORE_NOT_FOUND;
+}
+
+/* ---- the subscription at Stripe ------------------------------------------- */
+
+/* What we keep of a Subscription, bounded; "" when absent. */
+struct sub_copy {
+    char id[CD_SID_SZ];
+    char status[CD_STATUS_SZ];
+    char customer[CD_SID_SZ];
+    char meta_account[CD_ID_SZ];
+    char meta_plan[CD_ID_SZ];
+    int64_t period_end;
+    int cancel_at_period_end;
+    int64_t synced_at; /* when the read started, microseconds */
+};
+
+static void parse_sub(const json_t *o, struct sub_copy *c)
+{
+    const json_t *meta = json_object_get(o, "metadata");
+
+    memset(c, 0, sizeof(*c));
+    str_or_id(o, "id", c->id, sizeof(c->id));
+    str_or_id(o, "status", c->status, sizeof(c->status));
+    str_or_id(o, "customer", c->customer, sizeof(c->customer));
+    if (json_is_object(meta)) {
+        str_or_id(meta, "account_id", c->meta_account,
+                  sizeof(c->meta_account));
+        str_or_id(meta, "plan_id", c->meta_plan, sizeof(c->meta_plan));
+    }
+    c->period_end = cd_subscription_period_end(o);
+    c->cancel_at_period_end =
+        json_is_true(json_object_get(o, "cancel_at_period_end"));
+}
+
+static int64_t realtime_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * GET /v1/subscriptions/{id} (never inside a transaction) into *c.
+ * 0; 1 when Stripe does not know it (404: retrying cannot help); -1 with
+ * err: 503 stripe_not_configured, 502 stripe_error (Stripe failed or
+ * answered something that is not this subscription).
+ */
+static int fetch_sub(struct cd_billing *b, const char *id,
+                     struct sub_copy *c, struct cd_error *err)
+{
+    char path[CD_SID_SZ + 32];
+    json_t *resp = NULL;
+    struct cd_error serr;
+    int http = 0;
+
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cd_error_clear(&serr);
+    c->synced_at = realtime_us();
+    if (cd_stripe_request(b->stripe, "GET", path, NULL, NULL, &resp, &http,
+                          &serr) != 0) {
+        json_decref(resp);
+        if (http == 404) {
+            cd_warn(MOD, "subscription %s: unknown at Stripe", id);
+            return 1;
+        }
+        cd_warn(MOD, "subscription %s: re-read failed: %s", id,
+                serr.message);
+        return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                            "Could not read the subscription at Stripe: %s",
+                            serr.message);
+    }
+    {
+        int64_t at = c->synced_at;
+        parse_sub(resp, c);
+        c->synced_at = at;
+    }
+    json_decref(resp);
+    if (strcmp(c->id, id) != 0 || !c->status[0])
+        return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                            "Stripe answered something that is not "
+                            "subscription %s.",
+                            id);
+    return 0;
+}
+
+/* The row to upsert for copy c of account_id; plan: the copy's metadata,
+ * else what the row had (the store keeps a stored plan on NULL). */
+static void row_from_copy(const struct sub_copy *c, const char *account_id,
+                          struct cd_subscription *row, int64_t now)
+{
+    memset(row, 0, sizeof(*row));
+    cd_strlcpy(row->stripe_subscription_id, c->id,
+               sizeof(row->stripe_subscription_id));
+    cd_strlcpy(row->account_id, account_id, sizeof(row->account_id));
+    cd_strlcpy(row->plan_id, c->meta_plan, sizeof(row->plan_id));
+    cd_strlcpy(row->status, c->status, sizeof(row->status));
+    row->current_period_end = c->period_end;
+    row->cancel_at_period_end = c->cancel_at_period_end;
+    row->synced_at = c->synced_at;
+    row->created_at = now;
+    row->updated_at = now;
+}
+
+/* Upserts inside a job; a copy older than the stored one is no error. */
+static int upsert_tx(struct cd_tx *tx, const struct cd_subscription *row)
+{
+    int rc = cd_store_subscription_upsert(tx, row);
+
+    if (rc == CD_STORE_DUPLICATE) {
+        cd_debug(MOD, "subscription %s: a later copy is stored; kept",
+                 row->stripe_subscription_id);
+        return CD_STORE_OK;
+    }
+    if (rc == CD_STORE_OK)
+        cd_info(MOD, "subscription %s of %s: %s, period end %" PRId64
+                     "%s",
+                row->stripe_subscription_id, row->account_id, row->status,
+                row->current_period_end,
+                row->cancel_at_period_end ? ", cancels at period end" : "");
+    return rc;
+}
+
+static int locate_account(struct cd_billing *b, struct locate *l,
+                          struct cd_error *err)
+{
+    int rc = cd_store_read(b->store, locate_fn, l);
+
+    if (rc == CD_STORE_OK || rc == CD_STORE_NOT_FOUND)
+        return rc;
+    cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                 "The event could not be applied; retry.");
+    return -1;
+}
+
+/* ---- customer.subscription.created|updated|deleted ------------------------ */
+
+struct sub_job {
+    const char *event_id;
+    const char *type;
+    struct cd_subscription row;
+    const char *status;
+};
+
+static int sub_job_fn(struct cd_tx *tx, void *arg)
+{
+    struct sub_job *j = arg;
+    int rc;
+
+    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    rc = upsert_tx(tx, &j->row);
+    if (rc != CD_STORE_OK)
+        return rc;
+    j->status = CD_FULFIL_PROCESSED;
+    return 0;
+}
+
+int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
+                           const char *type, const json_t *sub,
+                           const char **status_out, struct cd_error *err)
+{
+    struct sub_copy snap, now_c;
+    struct locate l;
+    struct sub_job j;
+    int rc;
+
+    parse_sub(sub, &snap);
+    if (strncmp(snap.id, "sub_", 4) != 0 || !cd_fulfil_safe_id(snap.id)) {
+        cd_warn(MOD, "event %s (%s): no usable subscription id: ignored",
+                event_id ? event_id : "-", type);
+        *status_out = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    memset(&l, 0, sizeof(l));
+    l.sub_id = snap.id;
+    l.meta_account = snap.meta_account;
+    l.customer = snap.customer;
+    rc = locate_account(b, &l, err);
+    if (rc < 0)
+        return -1;
+    if (rc == CD_STORE_NOT_FOUND) {
+        cd_debug(MOD, "event %s: subscription %s is no account's here: "
+                      "ignored",
+                 event_id ? event_id : "-", snap.id);
+        *status_out = CD_FULFIL_IGNORED;
+        return 0;
+    }
+
+    /* The state as Stripe holds it now, never the event's snapshot. */
+    rc = fetch_sub(b, snap.id, &now_c, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        *status_out = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    memset(&j, 0, sizeof(j));
+    j.event_id = event_id;
+    j.type = type;
+    row_from_copy(&now_c, l.account_id, &j.row, cd_now());
+    return cd_fulfil_run_job(b, sub_job_fn, &j, event_id, type, &j.status,
+                             status_out, err);
+}
+
+/* ---- invoice.paid ---------------------------------------------------------- */
+
+struct inv_job {
+    const char *event_id;
+    const char *type;
+    const char *invoice_id;
+    const char *account_id;
+    const struct cd_plan *plan;
+    int has_row; /* row below was re-read at Stripe: store it too */
+    struct cd_subscription row;
+    const char *status;
+};
+
+static int inv_job_fn(struct cd_tx *tx, void *arg)
+{
+    struct inv_job *j = arg;
+    struct cd_ledger_apply la;
+    struct cd_ledger_entry le;
+    char ref[CD_REF_SZ];
+    int rc;
+
+    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (j->has_row) {
+        rc = upsert_tx(tx, &j->row);
+        if (rc != CD_STORE_OK)
+            return rc;
+    }
+    snprintf(ref, sizeof(ref), "invoice:%s", j->invoice_id);
+    memset(&la, 0, sizeof(la));
+    la.account_id = j->account_id;
+    la.amount = j->plan->credits_per_period;
+    la.kind = "subscription";
+    la.ref = ref;
+    la.description = j->plan->name;
+    rc = cd_ledger_apply_tx(tx, &la, &le);
+    if (rc == CD_STORE_DUPLICATE) {
+        /* This invoice was credited before (another event id, or
+         * reconciliation). */
+        j->status = CD_FULFIL_PROCESSED;
+        return 0;
+    }
+    if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
+        rc == CD_STORE_NOT_FOUND) {
+        /* Refused for good: a 500 would only make Stripe retry for days.
+         * Recorded, logged for the operator. */
+        cd_error(MOD,
+                 "event %s: invoice %s paid but not credited (%s): %" PRId64
+                 " credits to %s",
+                 j->event_id ? j->event_id : "-", j->invoice_id,
+                 rc == CD_STORE_NOT_FOUND ? "account not found"
+                                          : "balance limit",
+                 j->plan->credits_per_period, j->account_id);
+        j->status = CD_FULFIL_IGNORED;
+        return 0;
+    }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    cd_info(MOD, "invoice %s: %" PRId64 " credits to %s (plan %s)",
+            j->invoice_id, j->plan->credits_per_period, j->account_id,
+            j->plan->id);
+    j->status = CD_FULFIL_PROCESSED;
+    return 0;
+}
+
+int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
+                           const json_t *invoice, const char **status_out,
+                           struct cd_error *err)
+{
+    const char *type = "invoice.paid";
+    char in_id[CD_SID_SZ], sub_id[CD_SID_SZ], status[32], reason[64];
+    char plan_id[CD_ID_SZ];
+    const struct cd_plan *plan;
+    struct sub_copy c;
+    struct locate l;
+    struct inv_job j;
+    int64_t paid;
+    int rc;
+
+    *status_out = CD_FULFIL_IGNORED;
+    str_or_id(invoice, "id", in_id, sizeof(in_id));
+    str_or_id(invoice, "status", status, sizeof(status));
+    str_or_id(invoice, "billing_reason", reason, sizeof(reason));
+    paid = positive_int(json_object_get(invoice, "amount_paid"));
+    if (strncmp(in_id, "in_", 3) != 0 || !cd_fulfil_safe_id(in_id) ||
+        cd_subscription_invoice_sub_id(invoice, sub_id, sizeof(sub_id)) !=
+            0 ||
+        strncmp(sub_id, "sub_", 4) != 0 || !cd_fulfil_safe_id(sub_id)) {
+        cd_debug(MOD, "event %s: invoice %s names no subscription: ignored",
+                 event_id ? event_id : "-", in_id);
+        return 0;
+    }
+    if (!cd_subscription_invoice_grants(status, reason, paid)) {
+        cd_info(MOD, "event %s: invoice %s (%s, %s, %" PRId64 " paid) "
+                     "grants nothing: ignored",
+                event_id ? event_id : "-", in_id, status, reason, paid);
+        return 0;
+    }
+
+    memset(&l, 0, sizeof(l));
+    l.sub_id = sub_id;
+    l.meta_account = "";
+    l.customer = "";
+    rc = locate_account(b, &l, err);
+    if (rc < 0)
+        return -1;
+    memset(&j, 0, sizeof(j));
+    plan_id[0] = '\0';
+    if (rc == CD_STORE_OK && l.has_row && l.row.plan_id[0]) {
+        cd_strlcpy(plan_id, l.row.plan_id, sizeof(plan_id));
+    } else {
+        /* Not synced yet (invoice.paid may come first): ask Stripe whose
+         * subscription it is, and keep that copy. */
+        rc = fetch_sub(b, sub_id, &c, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            return 0;
+        if (!l.has_row) {
+            l.meta_account = c.meta_account;
+            l.customer = c.customer;
+            rc = locate_account(b, &l, err);
+            if (rc < 0)
+                return -1;
+            if (rc == CD_STORE_NOT_FOUND) {
+                cd_debug(MOD, "event %s: subscription %s is no account's "
+                              "here: ignored",
+                         event_id ? event_id : "-", sub_id);
+                return 0;
+            }
+        }
+        cd_strlcpy(plan_id, c.meta_plan[0] ? c.meta_plan : l.row.plan_id,
+                   sizeof(plan_id));
+        row_from_copy(&c, l.account_id, &j.row, cd_now());
+        j.has_row = 1;
+    }
+    plan = cd_checkout_find_plan(b, plan_id);
+    if (!plan || plan->credits_per_period <= 0) {
+        /* Not recorded: once the plan is configured again, Stripe's
+         * redelivery or reconciliation credits it. */
+        cd_error(MOD, "event %s: invoice %s of subscription %s: plan '%s' "
+                      "is not in the catalog: not credited",
+                 event_id ? event_id : "-", in_id, sub_id, plan_id);
+        return 0;
+    }
+
+    j.event_id = event_id;
+    j.type = type;
+    j.invoice_id = in_id;
+    j.account_id = l.account_id;
+    j.plan = plan;
+    return cd_fulfil_run_job(b, inv_job_fn, &j, event_id, type, &j.status,
+                             status_out, err);
+}

@@ -1,0 +1,68 @@
+/*
+ * subscriptions.h - Stripe subscriptions as creditd keeps them: the
+ * account's current subscription (GET /v1/subscription of API.md) and the
+ * pure readers of Stripe's Subscription and Invoice shapes that the event
+ * handlers (customer.subscription.*, invoice.paid; declared in
+ * fulfil_int.h) use.
+ *
+ * The rules (docs/API-NOTES.md "Subscriptions"):
+ *  - the subscriptions table is synced from the subscription as Stripe
+ *    holds it now: every customer.subscription.* event makes creditd
+ *    re-read GET /v1/subscriptions/{id} (outside any transaction) and
+ *    store that copy, never the event's snapshot, and a copy read earlier
+ *    never overwrites one read later (synced_at) - so arrival order and
+ *    the events' `created` do not matter;
+ *  - credits come only from invoice.paid: credits_per_period of the plan,
+ *    once per invoice (ledger kind "subscription", ref
+ *    "invoice:<in_id>"), and only for an invoice that moved money for a
+ *    period (cd_subscription_invoice_grants);
+ *  - checkout.session.completed in subscription mode completes the order,
+ *    saves the customer and records the first payment, but grants nothing
+ *    (the first invoice's invoice.paid does).
+ */
+#ifndef CD_BILLING_SUBSCRIPTIONS_H
+#define CD_BILLING_SUBSCRIPTIONS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "billing/billing.h"
+
+/*
+ * The end of a Subscription's current period (unix seconds): the first
+ * item's items.data[0].current_period_end (API 2025-03-31.basil and
+ * later), else the top-level current_period_end of older API versions;
+ * 0 when neither is a positive integer. sub is borrowed.
+ */
+int64_t cd_subscription_period_end(const json_t *sub);
+
+/*
+ * The subscription id of an Invoice (borrowed): parent.subscription_
+ * details.subscription (basil and later), else the top-level
+ * "subscription" (older versions; a string or an expanded object's id).
+ * Copies it into out and returns 0; -1 (out "") when the invoice names no
+ * subscription or the id does not fit.
+ */
+int cd_subscription_invoice_sub_id(const json_t *invoice, char *out,
+                                   size_t outsz);
+
+/*
+ * Whether a paid invoice grants the plan's credits: status "paid",
+ * amount_paid > 0, and billing_reason "subscription_create" (the first
+ * period) or "subscription_cycle" (a renewal). A $0 invoice (a trial, a
+ * 100 % coupon) and a proration (subscription_update) grant nothing.
+ * Strings may be NULL. 1 or 0.
+ */
+int cd_subscription_invoice_grants(const char *status,
+                                   const char *billing_reason,
+                                   int64_t amount_paid);
+
+/*
+ * The account's most recent subscription (read transaction): CD_STORE_OK
+ * with *out, CD_STORE_NOT_FOUND, or CD_STORE_ERROR.
+ */
+int cd_subscription_current(struct cd_billing *b, const char *account_id,
+                            struct cd_subscription *out);
+
+#endif

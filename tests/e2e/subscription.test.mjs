@@ -1,0 +1,340 @@
+// subscription.test.mjs - Checkout in subscription mode through the real
+// sandbox: credits come once per paid invoice (never from the session as
+// well), renewals add a period, replayed events change nothing, the
+// subscription's state is what Stripe holds now (an old
+// customer.subscription.updated delivered late cannot undo a cancel),
+// cancellation, a failed renewal (past_due, no credits), and the errors.
+//
+// The sandbox delivers to a recording relay that forwards to the server,
+// so the test sees every delivery and can replay it (re-signed).
+
+import assert from 'node:assert/strict';
+import { useStack, e2e, waitFor, expectStatus, expectError, httpRequest, rand, CARD_DECLINE } from './harness.mjs';
+
+const stack = useStack({ relayForward: true });
+
+/** Every delivery the sandbox made has had its final answer. */
+async function settled() {
+    await waitFor(
+        async () => {
+            const r = await httpRequest('GET', `${stack.sandboxUrl}/_sandbox/config`);
+            return r.status === 200 && r.json.pending === 0;
+        },
+        10000,
+        { what: 'sandbox deliveries settled' },
+    );
+}
+
+async function plan() {
+    const cfg = await stack.config();
+    assert.ok(Array.isArray(cfg.plans) && cfg.plans.length > 0, 'GET /v1/config lists plans');
+    const p = cfg.plans[0];
+    assert.ok(p.credits_per_period > 0 && p.price_cents > 0, JSON.stringify(p));
+    return p;
+}
+
+async function subscription(u) {
+    return stack.api('GET', '/v1/subscription', { token: u.token });
+}
+
+async function waitSub(u, pred, what) {
+    return waitFor(
+        async () => {
+            const r = await subscription(u);
+            return r.status === 200 && pred(r.json) ? r.json : null;
+        },
+        10000,
+        { what },
+    );
+}
+
+/** A new account subscribed to plan p with 4242: {u, co, sub}. */
+async function subscribe(p) {
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
+    assert.equal(co.amount_cents, p.price_cents);
+    assert.equal(co.credits, p.credits_per_period);
+    assert.equal(co.discount_cents, 0);
+    const r = await stack.completeSession(co.session_id);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.mode, 'subscription');
+    assert.match(r.json.subscription, /^sub_/);
+    assert.match(r.json.invoice, /^in_/);
+    const sub = await waitSub(u, (s) => s.status === 'active', 'subscription active');
+    await settled();
+    return { u, co, sub, subId: r.json.subscription };
+}
+
+function sandboxRenew(subId, body = {}) {
+    return httpRequest('POST', `${stack.sandboxUrl}/_sandbox/subscriptions/${subId}/renew`, { body });
+}
+
+async function ledgerOk() {
+    const v = expectStatus(await stack.admin('GET', '/v1/admin/ledger/verify'), 200);
+    assert.equal(v.ok, true, JSON.stringify(v));
+}
+
+e2e('subscribe, renew, replay, cancel at period end, stale update, cancel', async () => {
+    const p = await plan();
+    const { u, co, sub, subId } = await subscribe(p);
+
+    // Active, a period end in the future, the plan and the Stripe id.
+    assert.equal(sub.plan_id, p.id);
+    assert.equal(sub.stripe_subscription_id, subId);
+    assert.equal(sub.cancel_at_period_end, false);
+    assert.match(sub.current_period_end, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.ok(Date.parse(sub.current_period_end) > Date.now() + 86400 * 1000, sub.current_period_end);
+
+    // Credits exactly once for the first period (invoice.paid), not also
+    // for the session; the order is completed and the checkout fulfilled.
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
+    assert.equal(await stack.balance(u), p.credits_per_period);
+    const st = expectStatus(await stack.api('GET', `/v1/checkout/${co.session_id}`, { token: u.token }), 200);
+    assert.equal(st.fulfilled, true);
+    assert.equal(st.status, 'completed');
+    const o = await stack.order(u, co.order_id);
+    assert.equal(o.kind, 'subscription');
+    assert.equal(o.status, 'completed');
+    assert.equal(o.amount_cents, p.price_cents);
+    const txns = await stack.list(u, '/v1/transactions');
+    assert.equal(txns.length, 1);
+    assert.equal(txns[0].kind, 'subscription');
+    assert.equal(txns[0].amount, p.credits_per_period);
+    const pays = (await stack.list(u, '/v1/payments')).filter((x) => x.order_id === co.order_id);
+    assert.equal(pays.length, 1);
+    assert.equal(pays[0].status, 'succeeded');
+    assert.equal(pays[0].amount_cents, p.price_cents);
+    const acct = expectStatus(await stack.api('GET', '/v1/account', { token: u.token }), 200);
+    assert.match(acct.stripe_customer_id, /^cus_/);
+
+    // Renewal: a new paid invoice, a second period's credits, a later end.
+    const rn = await sandboxRenew(subId);
+    assert.equal(rn.status, 200, rn.text);
+    assert.equal(rn.json.latest_invoice.billing_reason, 'subscription_cycle');
+    assert.equal(rn.json.latest_invoice.status, 'paid');
+    await waitFor(async () => (await stack.balance(u)) === 2 * p.credits_per_period, 10000, { what: 'renewal credited' });
+    const after = await waitSub(u, (s) => Date.parse(s.current_period_end) > Date.parse(sub.current_period_end), 'period advanced');
+    assert.equal(after.status, 'active');
+    await settled();
+
+    // Replay every delivery so far: the same ids are duplicates; the
+    // invoices again under new event ids credit nothing either.
+    const delivered = stack.relay.events.map((e) => e.json).filter(Boolean);
+    const types = new Set(delivered.map((e) => e.type));
+    for (const t of ['customer.subscription.created', 'customer.subscription.updated', 'invoice.paid', 'checkout.session.completed']) {
+        assert.ok(types.has(t), `the sandbox delivered ${t}`);
+    }
+    for (const ev of delivered) {
+        const r = await stack.sendWebhook(ev);
+        assert.equal(r.status, 200, r.text);
+        assert.ok(['duplicate', 'ignored'].includes(r.json.status), `${ev.type}: ${r.json.status}`);
+    }
+    for (const ev of delivered.filter((e) => e.type === 'invoice.paid' || e.type === 'checkout.session.completed')) {
+        const r = await stack.sendWebhook({ ...ev, id: `evt_e2e_${rand(10)}` });
+        assert.equal(r.status, 200, r.text);
+    }
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    assert.deepEqual((await subscription(u)).json, after);
+    // Reconciliation sees the same events and applies nothing new.
+    expectStatus(await stack.admin('POST', '/v1/admin/reconcile', { body: {} }), 200);
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+
+    // An update captured before the cancel (its snapshot says
+    // cancel_at_period_end false) ...
+    const old = stack.relay.find('customer.subscription.updated', subId).slice(-1)[0];
+    assert.equal(old.data.object.cancel_at_period_end, false);
+
+    // Cancel at period end (Stripe's API).
+    const up = await stack.stripe('POST', `/v1/subscriptions/${subId}`, { body: { cancel_at_period_end: 'true' } });
+    assert.equal(up.status, 200, up.text);
+    assert.equal(up.json.cancel_at_period_end, true);
+    await waitSub(u, (s) => s.cancel_at_period_end === true, 'cancel_at_period_end true');
+    await settled();
+
+    // ... delivered late, under a new id (so it is processed): creditd
+    // re-reads the subscription, so the cancel stays.
+    const late = await stack.sendWebhook({ ...old, id: `evt_e2e_${rand(10)}` });
+    assert.equal(late.status, 200, late.text);
+    assert.equal(late.json.status, 'processed');
+    const still = expectStatus(await subscription(u), 200);
+    assert.equal(still.cancel_at_period_end, true);
+    assert.equal(still.status, 'active');
+
+    // Cancel now.
+    const del = await stack.stripe('DELETE', `/v1/subscriptions/${subId}`);
+    assert.equal(del.status, 200, del.text);
+    assert.equal(del.json.status, 'canceled');
+    await waitSub(u, (s) => s.status === 'canceled', 'status canceled');
+    await settled();
+    // Replaying the old update once more cannot bring it back.
+    const late2 = await stack.sendWebhook({ ...old, id: `evt_e2e_${rand(10)}` });
+    assert.equal(late2.status, 200, late2.text);
+    assert.equal((await subscription(u)).json.status, 'canceled');
+    // A canceled subscription cannot be renewed.
+    expectStatus(await sandboxRenew(subId), 400);
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    await ledgerOk();
+});
+
+e2e('a failed renewal: past_due and no credits', async () => {
+    const p = await plan();
+    const { u, subId } = await subscribe(p);
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
+    const rn = await sandboxRenew(subId, { card_fails: true });
+    assert.equal(rn.status, 200, rn.text);
+    assert.equal(rn.json.status, 'past_due');
+    assert.equal(rn.json.latest_invoice.status, 'open');
+    assert.equal(rn.json.latest_invoice.amount_paid, 0);
+    await waitSub(u, (s) => s.status === 'past_due', 'status past_due');
+    await settled();
+    assert.ok(stack.relay.find('invoice.payment_failed').some((e) => e.data.object.id === rn.json.latest_invoice.id));
+    assert.equal(await stack.balance(u), p.credits_per_period);
+
+    // Paid on the next try: active again, one more period's credits.
+    const ok = await sandboxRenew(subId);
+    assert.equal(ok.status, 200, ok.text);
+    await waitSub(u, (s) => s.status === 'active', 'active again');
+    await waitFor(async () => (await stack.balance(u)) === 2 * p.credits_per_period, 10000, { what: 'paid renewal credited' });
+    await settled();
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    await ledgerOk();
+});
+
+e2e('invoice.paid first (nothing synced yet): the subscription found through Stripe; older shapes; $0 and foreign invoices', async () => {
+    const p = await plan();
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
+    // Hold every delivery at the relay; the test delivers them itself.
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null;
+    let subId;
+    try {
+        const r = await stack.completeSession(co.session_id);
+        assert.equal(r.status, 200, r.text);
+        subId = r.json.subscription;
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    const byType = (t) => stack.relay.find(t).filter((e) => JSON.stringify(e.data.object).includes(subId));
+    const inv = byType('invoice.paid')[0];
+    const created = byType('customer.subscription.created')[0];
+    const completed = stack.relay.find('checkout.session.completed', co.session_id)[0];
+    assert.ok(inv && created && completed, 'the three events were held');
+    expectError(await subscription(u), 404, 'no_subscription');
+
+    // invoice.paid first: creditd asks Stripe whose subscription it is,
+    // credits the period and stores the subscription.
+    const r1 = await stack.sendWebhook(inv);
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(r1.json.status, 'processed');
+    assert.equal(await stack.balance(u), p.credits_per_period);
+    const s1 = expectStatus(await subscription(u), 200);
+    assert.equal(s1.status, 'active');
+    assert.equal(s1.stripe_subscription_id, subId);
+    assert.equal(s1.plan_id, p.id);
+
+    // Then the others: nothing more is credited.
+    for (const ev of [created, completed]) {
+        const r = await stack.sendWebhook(ev);
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.status, 'processed', ev.type);
+    }
+    assert.equal(await stack.balance(u), p.credits_per_period);
+    assert.equal((await stack.order(u, co.order_id)).status, 'completed');
+
+    // The older invoice shape (no parent, only the top-level
+    // subscription), under a new event id: the same invoice, no credit.
+    const legacy = structuredClone(inv);
+    legacy.id = `evt_e2e_${rand(10)}`;
+    delete legacy.data.object.parent;
+    const r2 = await stack.sendWebhook(legacy);
+    assert.equal(r2.status, 200, r2.text);
+    assert.equal(r2.json.status, 'processed');
+    assert.equal(await stack.balance(u), p.credits_per_period);
+
+    // A subscription Stripe does not know: ignored.
+    const foreign = structuredClone(inv);
+    foreign.id = `evt_e2e_${rand(10)}`;
+    foreign.data.object.id = `in_e2e${rand(8)}`;
+    foreign.data.object.parent.subscription_details.subscription = `sub_e2enope${rand(6)}`;
+    foreign.data.object.subscription = foreign.data.object.parent.subscription_details.subscription;
+    const f = await stack.sendWebhook(foreign);
+    assert.equal(f.status, 200, f.text);
+    assert.equal(f.json.status, 'ignored');
+
+    // A $0 invoice (a trial) grants nothing.
+    const trial = structuredClone(inv);
+    trial.id = `evt_e2e_${rand(10)}`;
+    trial.data.object.id = `in_e2e${rand(8)}`;
+    trial.data.object.amount_paid = 0;
+    const t = await stack.sendWebhook(trial);
+    assert.equal(t.status, 200, t.text);
+    assert.equal(t.json.status, 'ignored');
+    assert.equal(await stack.balance(u), p.credits_per_period);
+    await ledgerOk();
+});
+
+e2e('lost webhooks: reconciliation syncs the subscription and credits the invoices once', async () => {
+    const p = await plan();
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null; // every delivery "succeeds" at the relay only
+    let subId;
+    try {
+        const r = await stack.completeSession(co.session_id);
+        assert.equal(r.status, 200, r.text);
+        subId = r.json.subscription;
+        const rn = await sandboxRenew(subId);
+        assert.equal(rn.status, 200, rn.text);
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    expectError(await subscription(u), 404, 'no_subscription');
+    assert.equal(await stack.balance(u), 0);
+
+    const rec = expectStatus(await stack.admin('POST', '/v1/admin/reconcile', { body: {} }), 200);
+    assert.ok(rec.events_applied >= 4, JSON.stringify(rec));
+    const s = expectStatus(await subscription(u), 200);
+    assert.equal(s.stripe_subscription_id, subId);
+    assert.equal(s.status, 'active');
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    assert.equal((await stack.order(u, co.order_id)).status, 'completed');
+    // Again: nothing new.
+    expectStatus(await stack.admin('POST', '/v1/admin/reconcile', { body: {} }), 200);
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    await ledgerOk();
+});
+
+e2e('declined card at checkout; errors: unknown plan, missing plan, discount code, no subscription', async () => {
+    const p = await plan();
+    const u = await stack.signup();
+    expectError(await subscription(u), 404, 'no_subscription');
+
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
+    const d = await stack.completeSession(co.session_id, CARD_DECLINE);
+    assert.equal(d.status, 402, d.text);
+    assert.equal(d.json.error.code, 'card_declined');
+    const sess = await stack.getSession(co.session_id);
+    assert.equal(sess.status, 'open');
+    assert.equal(sess.subscription, null);
+    await settled();
+    expectError(await subscription(u), 404, 'no_subscription');
+    assert.equal((await stack.order(u, co.order_id)).status, 'pending');
+    assert.equal(await stack.balance(u), 0);
+
+    expectError(
+        await stack.api('POST', '/v1/checkout', { token: u.token, body: { kind: 'subscription', plan_id: 'no_such_plan' } }),
+        400,
+        'unknown_plan',
+    );
+    expectError(await stack.api('POST', '/v1/checkout', { token: u.token, body: { kind: 'subscription' } }), 400, 'missing_param');
+    expectError(
+        await stack.api('POST', '/v1/checkout', { token: u.token, body: { kind: 'subscription', plan_id: p.id, discount_code: 'ANY' } }),
+        400,
+        'discount_not_applicable',
+    );
+    expectError(await stack.api('GET', '/v1/subscription'), 401);
+});

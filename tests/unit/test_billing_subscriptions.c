@@ -1,0 +1,455 @@
+/*
+ * test_billing_subscriptions.c - the pure readers of Stripe's
+ * Subscription and Invoice shapes (the period end on the items since
+ * basil vs. the older top-level field; the invoice's subscription id at
+ * parent.subscription_details vs. the older top-level field; which paid
+ * invoices grant credits), the store's upsert that never lets an earlier
+ * read overwrite a later one, and invoice.paid / customer.subscription.*
+ * against a real SQLite store without Stripe (a synced subscription needs
+ * no Stripe call; an unsynced one is 503 without a Stripe key).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "billing/billing.h"
+#include "billing/fulfil.h"
+#include "billing/subscriptions.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static char tmpdir[256];
+static struct cd_billing bill;
+
+static json_t *parse(const char *s)
+{
+    json_error_t e;
+    json_t *j = json_loads(s, 0, &e);
+
+    if (!j)
+        fail_msg("bad JSON in test: %s", e.text);
+    return j;
+}
+
+/* ---- pure ------------------------------------------------------------------ */
+
+static void test_period_end(void **state)
+{
+    static const struct {
+        const char *json;
+        int64_t want;
+    } cases[] = {
+        /* basil and later: on the items */
+        {"{\"items\":{\"data\":[{\"current_period_end\":1800000000}]}}",
+         1800000000},
+        /* older versions: top level */
+        {"{\"current_period_end\":1700000000,\"items\":{\"data\":[{}]}}",
+         1700000000},
+        {"{\"current_period_end\":1700000000}", 1700000000},
+        /* both: the items win */
+        {"{\"current_period_end\":1700000000,\"items\":{\"data\":[{"
+         "\"current_period_end\":1800000000}]}}",
+         1800000000},
+        /* the first item counts */
+        {"{\"items\":{\"data\":[{\"current_period_end\":1800000001},{"
+         "\"current_period_end\":1900000000}]}}",
+         1800000001},
+        /* unusable values fall back, then 0 */
+        {"{\"current_period_end\":1700000000,\"items\":{\"data\":[{"
+         "\"current_period_end\":null}]}}",
+         1700000000},
+        {"{\"current_period_end\":\"1700000000\"}", 0},
+        {"{\"current_period_end\":-5}", 0},
+        {"{\"items\":{\"data\":[]}}", 0},
+        {"{\"items\":[]}", 0},
+        {"{}", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < CD_ARRAY_LEN(cases); i++) {
+        json_t *j = parse(cases[i].json);
+        int64_t got = cd_subscription_period_end(j);
+        if (got != cases[i].want)
+            fail_msg("case %zu: %lld, want %lld", i, (long long)got,
+                     (long long)cases[i].want);
+        json_decref(j);
+    }
+    assert_int_equal(cd_subscription_period_end(NULL), 0);
+}
+
+static void test_invoice_sub_id(void **state)
+{
+    static const struct {
+        const char *json;
+        const char *want; /* NULL: none */
+    } cases[] = {
+        /* basil: parent.subscription_details.subscription */
+        {"{\"parent\":{\"type\":\"subscription_details\","
+         "\"subscription_details\":{\"subscription\":\"sub_new\"}},"
+         "\"subscription\":null}",
+         "sub_new"},
+        /* both: parent wins */
+        {"{\"parent\":{\"subscription_details\":{\"subscription\":"
+         "\"sub_new\"}},\"subscription\":\"sub_old\"}",
+         "sub_new"},
+        /* older: top level, as a string or expanded */
+        {"{\"subscription\":\"sub_old\"}", "sub_old"},
+        {"{\"subscription\":{\"id\":\"sub_exp\",\"object\":"
+         "\"subscription\"}}",
+         "sub_exp"},
+        {"{\"parent\":{\"subscription_details\":{\"subscription\":{\"id\":"
+         "\"sub_pexp\"}}}}",
+         "sub_pexp"},
+        /* a quote's invoice, a manual one */
+        {"{\"parent\":{\"type\":\"quote_details\",\"quote_details\":{"
+         "\"quote\":\"qt_1\"},\"subscription_details\":null},"
+         "\"subscription\":null}",
+         NULL},
+        {"{\"parent\":null}", NULL},
+        {"{\"subscription\":\"\"}", NULL},
+        {"{}", NULL},
+    };
+    char out[CD_SID_SZ], small[8];
+
+    (void)state;
+    for (size_t i = 0; i < CD_ARRAY_LEN(cases); i++) {
+        json_t *j = parse(cases[i].json);
+        int rc = cd_subscription_invoice_sub_id(j, out, sizeof(out));
+        if (cases[i].want) {
+            if (rc != 0 || strcmp(out, cases[i].want) != 0)
+                fail_msg("case %zu: rc %d '%s', want '%s'", i, rc, out,
+                         cases[i].want);
+        } else if (rc != -1 || out[0]) {
+            fail_msg("case %zu: rc %d '%s', want none", i, rc, out);
+        }
+        json_decref(j);
+    }
+    /* An id that does not fit is none, never a truncated id. */
+    {
+        json_t *j = parse("{\"subscription\":\"sub_much_too_long\"}");
+        assert_int_equal(cd_subscription_invoice_sub_id(j, small,
+                                                        sizeof(small)),
+                         -1);
+        assert_string_equal(small, "");
+        json_decref(j);
+    }
+}
+
+static void test_invoice_grants(void **state)
+{
+    (void)state;
+    assert_true(cd_subscription_invoice_grants("paid", "subscription_create",
+                                               1999));
+    assert_true(cd_subscription_invoice_grants("paid", "subscription_cycle",
+                                               1));
+    /* a trial or a 100 % coupon: nothing paid, nothing granted */
+    assert_false(cd_subscription_invoice_grants("paid",
+                                                "subscription_create", 0));
+    assert_false(cd_subscription_invoice_grants("paid",
+                                                "subscription_cycle", -1));
+    /* not paid */
+    assert_false(cd_subscription_invoice_grants("open", "subscription_cycle",
+                                                1999));
+    assert_false(cd_subscription_invoice_grants(NULL, "subscription_cycle",
+                                                1999));
+    /* prorations, manual invoices and the like */
+    assert_false(cd_subscription_invoice_grants("paid",
+                                                "subscription_update", 500));
+    assert_false(cd_subscription_invoice_grants("paid", "manual", 500));
+    assert_false(cd_subscription_invoice_grants("paid", NULL, 500));
+}
+
+/* ---- store and events ------------------------------------------------------ */
+
+static int job_insert_account(struct cd_tx *tx, void *arg)
+{
+    return cd_store_account_insert(tx, arg);
+}
+
+static void new_account(char *id_out)
+{
+    struct cd_account a;
+
+    memset(&a, 0, sizeof(a));
+    cd_random_id("acct_", a.id, sizeof(a.id));
+    snprintf(a.email, sizeof(a.email), "%.40s@example.com", a.id + 5);
+    for (char *p = a.email; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    snprintf(a.password_hash, sizeof(a.password_hash), "x");
+    a.created_at = cd_now();
+    assert_int_equal(cd_store_write(bill.store, job_insert_account, &a), 0);
+    strcpy(id_out, a.id);
+}
+
+struct upsert_job {
+    struct cd_subscription s;
+    int rc;
+};
+
+static int job_upsert(struct cd_tx *tx, void *arg)
+{
+    struct upsert_job *j = arg;
+
+    j->rc = cd_store_subscription_upsert(tx, &j->s);
+    return 0;
+}
+
+static int upsert(const char *sub_id, const char *acct, const char *plan,
+                  const char *status, int64_t end, int cape,
+                  int64_t synced_at, int64_t created_at)
+{
+    struct upsert_job j;
+
+    memset(&j, 0, sizeof(j));
+    strcpy(j.s.stripe_subscription_id, sub_id);
+    strcpy(j.s.account_id, acct);
+    if (plan)
+        strcpy(j.s.plan_id, plan);
+    strcpy(j.s.status, status);
+    j.s.current_period_end = end;
+    j.s.cancel_at_period_end = cape;
+    j.s.synced_at = synced_at;
+    j.s.created_at = j.s.updated_at = created_at;
+    assert_int_equal(cd_store_write(bill.store, job_upsert, &j), 0);
+    return j.rc;
+}
+
+static struct cd_subscription current(const char *acct, int want_rc)
+{
+    struct cd_subscription s;
+
+    assert_int_equal(cd_subscription_current(&bill, acct, &s), want_rc);
+    return s;
+}
+
+static void test_store_upsert(void **state)
+{
+    char acct[64], other[64];
+    struct cd_subscription s;
+
+    (void)state;
+    new_account(acct);
+    new_account(other);
+    current(acct, CD_STORE_NOT_FOUND);
+
+    assert_int_equal(upsert("sub_u1", acct, "monthly", "active", 1000, 0,
+                            100, 50),
+                     CD_STORE_OK);
+    s = current(acct, CD_STORE_OK);
+    assert_string_equal(s.stripe_subscription_id, "sub_u1");
+    assert_string_equal(s.plan_id, "monthly");
+    assert_string_equal(s.status, "active");
+    assert_int_equal(s.current_period_end, 1000);
+    assert_int_equal(s.cancel_at_period_end, 0);
+
+    /* A later read wins ... */
+    assert_int_equal(upsert("sub_u1", acct, NULL, "active", 2000, 1, 200, 99),
+                     CD_STORE_OK);
+    s = current(acct, CD_STORE_OK);
+    assert_int_equal(s.current_period_end, 2000);
+    assert_int_equal(s.cancel_at_period_end, 1);
+    assert_string_equal(s.plan_id, "monthly"); /* no plan: kept */
+    assert_int_equal(s.created_at, 50);        /* first write's */
+    /* ... an earlier one changes nothing ... */
+    assert_int_equal(upsert("sub_u1", acct, "monthly", "active", 1000, 0,
+                            150, 99),
+                     CD_STORE_DUPLICATE);
+    s = current(acct, CD_STORE_OK);
+    assert_int_equal(s.current_period_end, 2000);
+    assert_int_equal(s.cancel_at_period_end, 1);
+    /* ... and the account never moves. */
+    assert_int_equal(upsert("sub_u1", other, "monthly", "canceled", 2000, 1,
+                            300, 99),
+                     CD_STORE_OK);
+    assert_string_equal(current(acct, CD_STORE_OK).status, "canceled");
+    current(other, CD_STORE_NOT_FOUND);
+
+    /* The most recent subscription of the account is the current one. */
+    assert_int_equal(upsert("sub_u2", acct, "monthly", "active", 5000, 0, 400,
+                            60),
+                     CD_STORE_OK);
+    assert_string_equal(current(acct, CD_STORE_OK).stripe_subscription_id,
+                        "sub_u2");
+}
+
+static const char *apply(const char *json, int want_rc, const char *code)
+{
+    const char *status = NULL;
+    struct cd_error err;
+    json_t *ev = parse(json);
+    int rc;
+
+    cd_error_clear(&err);
+    rc = cd_fulfil_event_json(&bill, ev, &status, &err);
+    json_decref(ev);
+    if (rc != want_rc)
+        fail_msg("apply: rc %d (%s %s), want %d", rc, err.code, err.message,
+                 want_rc);
+    if (code)
+        assert_string_equal(err.code, code);
+    return status;
+}
+
+struct bal_read {
+    const char *id;
+    int64_t balance;
+};
+
+static int read_balance(struct cd_tx *tx, void *arg)
+{
+    struct bal_read *r = arg;
+    struct cd_account a;
+    int rc = cd_store_account_get(tx, r->id, &a);
+
+    r->balance = a.balance;
+    return rc;
+}
+
+static int64_t balance(const char *acct)
+{
+    struct bal_read r = {acct, 0};
+
+    assert_int_equal(cd_store_read(bill.store, read_balance, &r), 0);
+    return r.balance;
+}
+
+static void test_invoice_paid_synced(void **state)
+{
+    char acct[64], ev[1024], evt[64], in_id[64];
+
+    (void)state;
+    new_account(acct);
+    assert_int_equal(upsert("sub_syn1", acct, "monthly", "active", 1000, 0,
+                            100, 50),
+                     CD_STORE_OK);
+    cd_random_id("evt_", evt, sizeof(evt));
+    cd_random_id("in_", in_id, sizeof(in_id));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"%s\",\"object\":\"invoice\",\"status\":\"paid\","
+             "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":"
+             "1999,\"parent\":{\"subscription_details\":{\"subscription\":"
+             "\"sub_syn1\"}}}}}",
+             evt, in_id);
+    /* No Stripe configured: the synced row is enough. */
+    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_PROCESSED);
+    assert_int_equal(balance(acct), 2500);
+    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_DUPLICATE);
+    /* The same invoice under another event id (the older top-level
+     * shape): once per invoice. */
+    {
+        char ev2[1100], evt2[64];
+        cd_random_id("evt_", evt2, sizeof(evt2));
+        snprintf(ev2, sizeof(ev2),
+                 "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{"
+                 "\"object\":{\"id\":\"%s\",\"status\":\"paid\","
+                 "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":"
+                 "1999,\"subscription\":\"sub_syn1\"}}}",
+                 evt2, in_id);
+        assert_string_equal(apply(ev2, 0, NULL), CD_FULFIL_PROCESSED);
+    }
+    assert_int_equal(balance(acct), 2500);
+
+    /* An unknown plan credits nothing and is not recorded. */
+    assert_int_equal(upsert("sub_syn2", acct, "gone", "active", 1000, 0, 100,
+                            50),
+                     CD_STORE_OK);
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"in_syn2\",\"status\":\"paid\",\"billing_reason\":"
+             "\"subscription_create\",\"amount_paid\":1999,\"subscription\":"
+             "\"sub_syn2\"}}}",
+             evt);
+    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    assert_int_equal(balance(acct), 2500);
+
+    /* Not synced and no Stripe to ask: 503, Stripe retries. */
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"in_syn3\",\"status\":\"paid\",\"billing_reason\":"
+             "\"subscription_create\",\"amount_paid\":1999,\"subscription\":"
+             "\"sub_unsynced\"}}}",
+             evt);
+    apply(ev, -1, "stripe_not_configured");
+
+    /* A subscription event of no account here: ignored, no Stripe call. */
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"customer.subscription.updated\","
+             "\"data\":{\"object\":{\"id\":\"sub_foreign\",\"object\":"
+             "\"subscription\",\"status\":\"active\",\"customer\":"
+             "\"cus_nobody\",\"metadata\":{}}}}",
+             evt);
+    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    /* One of ours: it must be re-read at Stripe (503 without one). */
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"customer.subscription.updated\","
+             "\"data\":{\"object\":{\"id\":\"sub_syn1\",\"object\":"
+             "\"subscription\",\"status\":\"canceled\"}}}",
+             evt);
+    apply(ev, -1, "stripe_not_configured");
+    assert_string_equal(current(acct, CD_STORE_OK).status, "active");
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    struct cd_store_config sc;
+    struct cd_error err;
+    char path[300];
+
+    (void)state;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_subs_XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
+    memset(&sc, 0, sizeof(sc));
+    sc.path = path;
+    memset(&bill, 0, sizeof(bill));
+    bill.store = cd_store_open(&sc, &err);
+    assert_non_null(bill.store);
+    strcpy(bill.cfg.currency, "usd");
+    strcpy(bill.cfg.plans[0].id, "monthly");
+    strcpy(bill.cfg.plans[0].name, "Monthly - 2,500 credits a month");
+    bill.cfg.plans[0].price_cents = 1999;
+    strcpy(bill.cfg.plans[0].interval, "month");
+    bill.cfg.plans[0].credits_per_period = 2500;
+    bill.cfg.nplans = 1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    cd_store_close(bill.store);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_period_end),
+        cmocka_unit_test(test_invoice_sub_id),
+        cmocka_unit_test(test_invoice_grants),
+        cmocka_unit_test(test_store_upsert),
+        cmocka_unit_test(test_invoice_paid_synced),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
