@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "billing/pricing.h"
+#include "billing/stripe_call.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -614,15 +615,8 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
     /* (2) the Stripe session, outside any transaction */
     params = session_params(b, acct, &o, success_url, cancel_url);
     snprintf(idem, sizeof(idem), "checkout:%s:create", o.id);
-    cd_error_clear(&serr);
-    if (!params) {
-        cd_error_set(&serr, CD_EK_INTERNAL, "internal_error", NULL,
-                     "Out of memory.");
-        rc = -1;
-    } else {
-        rc = cd_stripe_request(b->stripe, "POST", "/v1/checkout/sessions",
-                               params, idem, &resp, NULL, &serr);
-    }
+    rc = cd_billing_stripe_post(b, "/v1/checkout/sessions", params, idem,
+                                &resp, &serr);
     if (rc == 0 && (get_str(resp, "id", out->session_id,
                             sizeof(out->session_id)) != 0 ||
                     get_str(resp, "url", out->checkout_url,
@@ -640,13 +634,7 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
             serr.message[0] ? serr.message : "Stripe request failed";
         if (cd_store_write(b->store, job_order_patch, &patch) != CD_STORE_OK)
             cd_error(MOD, "order %s: could not mark the order failed", o.id);
-        if (serr.kind == CD_EK_INTERNAL)
-            cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
-                         serr.message);
-        else
-            cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
-                         serr.message[0] ? serr.message
-                                         : "Stripe request failed.");
+        cd_billing_stripe_error(err, &serr);
         memset(out, 0, sizeof(*out));
         goto out;
     }

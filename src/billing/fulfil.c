@@ -217,6 +217,22 @@ int cd_fulfil_record_event_tx(struct cd_tx *tx, const char *event_id,
     return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
 }
 
+int cd_fulfil_open_order_tx(struct cd_tx *tx, const char *event_id,
+                            const char *type, const char *order_id,
+                            struct cd_order *o, const char **status)
+{
+    int rc;
+
+    rc = cd_fulfil_record_event_tx(tx, event_id, type, status);
+    if (rc != 0)
+        return rc;
+    *status = CD_FULFIL_IGNORED;
+    rc = cd_store_order_get(tx, order_id, o);
+    if (rc == CD_STORE_NOT_FOUND)
+        return 1;
+    return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+}
+
 /* The payment row of a fulfilled order: inserted, or a pending/failed one
  * brought up to date. */
 static int record_payment(struct cd_tx *tx, const struct cd_order *o,

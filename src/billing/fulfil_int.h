@@ -62,6 +62,17 @@ int cd_fulfil_record_event_tx(struct cd_tx *tx, const char *event_id,
                               const char *type, const char **status);
 
 /*
+ * Inside a write job: the opening of an event job about one order -
+ * records event_id (cd_fulfil_record_event_tx), sets *status "ignored" and
+ * reads order_id into *o. 0 with *o read; 1 when the job has nothing more
+ * to do (a duplicate event, or no such order: the job returns 0);
+ * CD_STORE_ERROR.
+ */
+int cd_fulfil_open_order_tx(struct cd_tx *tx, const char *event_id,
+                            const char *type, const char *order_id,
+                            struct cd_order *o, const char **status);
+
+/*
  * Inside a write job: completes order o (already checked against the
  * payment: amount, currency, account) - credits o->credits once under
  * "order:<id>:fulfil", sets it completed, records or updates its payment

@@ -31,40 +31,34 @@ static int read_payments(struct cd_tx *tx, void *arg)
                                  a->pcb, a->arg, a->total);
 }
 
+/* One list read on a read transaction; any failure is CD_STORE_ERROR. */
+static int run_list(struct cd_billing *b, cd_store_job_fn fn,
+                    struct list_args *a)
+{
+    return cd_store_read(b->store, fn, a) == CD_STORE_OK ? CD_STORE_OK
+                                                         : CD_STORE_ERROR;
+}
+
 int cd_orders_list(struct cd_billing *b, const char *account_id,
                    int64_t limit, int64_t offset, cd_order_cb cb, void *arg,
                    int64_t *total)
 {
-    struct list_args a;
+    struct list_args a = {.account_id = account_id, .limit = limit,
+                          .offset = offset, .ocb = cb, .arg = arg,
+                          .total = total};
 
-    memset(&a, 0, sizeof(a));
-    a.account_id = account_id;
-    a.limit = limit;
-    a.offset = offset;
-    a.ocb = cb;
-    a.arg = arg;
-    a.total = total;
-    return cd_store_read(b->store, read_orders, &a) == CD_STORE_OK
-               ? CD_STORE_OK
-               : CD_STORE_ERROR;
+    return run_list(b, read_orders, &a);
 }
 
 int cd_payments_list(struct cd_billing *b, const char *account_id,
                      int64_t limit, int64_t offset, cd_payment_cb cb,
                      void *arg, int64_t *total)
 {
-    struct list_args a;
+    struct list_args a = {.account_id = account_id, .limit = limit,
+                          .offset = offset, .pcb = cb, .arg = arg,
+                          .total = total};
 
-    memset(&a, 0, sizeof(a));
-    a.account_id = account_id;
-    a.limit = limit;
-    a.offset = offset;
-    a.pcb = cb;
-    a.arg = arg;
-    a.total = total;
-    return cd_store_read(b->store, read_payments, &a) == CD_STORE_OK
-               ? CD_STORE_OK
-               : CD_STORE_ERROR;
+    return run_list(b, read_payments, &a);
 }
 
 struct get_args {

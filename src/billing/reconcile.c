@@ -403,34 +403,53 @@ static int abandon_fn(struct cd_tx *tx, void *arg)
     return 0;
 }
 
-/* A pending order with a Checkout session: asks Stripe what the session
- * is now and applies it. 0 or -1. */
-static int check_session(struct run *r, const struct cd_order *o)
+/* What check_object() asks Stripe about - an order's Checkout session or
+ * its own PaymentIntent - and the handler that applies the fresh copy
+ * (cd_fulfil_session, cd_fulfil_payment_intent). */
+struct stripe_kind {
+    const char *label;    /* in logs: "session", "payment intent" */
+    const char *path;     /* GET path before the id */
+    const char *applying; /* for store_failed() */
+    int (*apply)(struct cd_billing *b, const char *event_id,
+                 const char *type, const json_t *obj,
+                 const char **status_out, struct cd_error *err);
+};
+
+static const struct stripe_kind K_SESSION = {
+    "session", "/v1/checkout/sessions/", "applying a session",
+    cd_fulfil_session};
+static const struct stripe_kind K_PAYMENT_INTENT = {
+    "payment intent", "/v1/payment_intents/", "applying a payment intent",
+    cd_fulfil_payment_intent};
+
+/* A pending order's Stripe object `id` of kind k: asks Stripe what it is
+ * now and applies it. 0 or -1. */
+static int check_object(struct run *r, const struct cd_order *o,
+                        const struct stripe_kind *k, const char *id)
 {
     char path[CD_SID_SZ + 32];
     struct cd_error serr, ferr;
     struct cd_order now;
-    json_t *sess = NULL;
+    json_t *obj = NULL;
     const char *status = NULL;
     int rc, http = 0;
 
-    if (!safe_id(o->stripe_session_id)) {
-        cd_warn(MOD, "order %s: session id is not a Stripe id; skipped",
-                o->id);
+    if (!safe_id(id)) {
+        cd_warn(MOD, "order %s: %s id is not a Stripe id; skipped", o->id,
+                k->label);
         return 0;
     }
-    snprintf(path, sizeof(path), "/v1/checkout/sessions/%s",
-             o->stripe_session_id);
+    snprintf(path, sizeof(path), "%s%s", k->path, id);
     cd_error_clear(&serr);
-    rc = cd_stripe_request(r->b->stripe, "GET", path, NULL, NULL, &sess,
+    rc = cd_stripe_request(r->b->stripe, "GET", path, NULL, NULL, &obj,
                            &http, &serr);
     if (rc != 0) {
-        json_decref(sess);
+        json_decref(obj);
         if (http >= 400 && http < 500) {
-            /* Not ours to know (another account's session, deleted):
+            /* Not ours to know (another account's object, deleted):
              * nothing to learn; the order stays as it is. */
-            cd_warn(MOD, "order %s: session %s: %s", o->id,
-                    o->stripe_session_id, serr.message);
+            cd_warn(MOD, "order %s: %s %s: %s", o->id, k->label, id,
+                    serr.message);
             r->out->orders_checked++;
             return 0;
         }
@@ -438,11 +457,11 @@ static int check_session(struct run *r, const struct cd_order *o)
     }
     r->out->orders_checked++;
     cd_error_clear(&ferr);
-    rc = cd_fulfil_session(r->b, NULL, NULL, sess, &status, &ferr);
-    json_decref(sess);
+    rc = k->apply(r->b, NULL, NULL, obj, &status, &ferr);
+    json_decref(obj);
     if (rc != 0) {
         if (ferr.kind == CD_EK_INTERNAL)
-            return store_failed(r, "applying a session");
+            return store_failed(r, k->applying);
         cd_warn(MOD, "order %s: %s", o->id, ferr.message);
         return 0;
     }
@@ -452,10 +471,17 @@ static int check_session(struct run *r, const struct cd_order *o)
     if (rc == CD_STORE_OK && strcmp(now.status, "pending") != 0) {
         r->out->orders_fixed++;
         cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
-        cd_info(MOD, "order %s: %s (session %s)", o->id, now.status,
-                o->stripe_session_id);
+        cd_info(MOD, "order %s: %s (%s %s)", o->id, now.status, k->label,
+                id);
     }
     return 0;
+}
+
+/* A pending order with a Checkout session: asks Stripe what the session
+ * is now and applies it. 0 or -1. */
+static int check_session(struct run *r, const struct cd_order *o)
+{
+    return check_object(r, o, &K_SESSION, o->stripe_session_id);
 }
 
 /* A pending order paid through a PaymentIntent of its own (POST
@@ -463,54 +489,7 @@ static int check_session(struct run *r, const struct cd_order *o)
  * now and applies it (succeeded fulfils, canceled fails). 0 or -1. */
 static int check_payment_intent(struct run *r, const struct cd_order *o)
 {
-    char path[CD_SID_SZ + 32];
-    struct cd_error serr, ferr;
-    struct cd_order now;
-    json_t *pi = NULL;
-    const char *status = NULL;
-    int rc, http = 0;
-
-    if (!safe_id(o->stripe_payment_intent_id)) {
-        cd_warn(MOD, "order %s: payment intent id is not a Stripe id; "
-                     "skipped",
-                o->id);
-        return 0;
-    }
-    snprintf(path, sizeof(path), "/v1/payment_intents/%s",
-             o->stripe_payment_intent_id);
-    cd_error_clear(&serr);
-    rc = cd_stripe_request(r->b->stripe, "GET", path, NULL, NULL, &pi, &http,
-                           &serr);
-    if (rc != 0) {
-        json_decref(pi);
-        if (http >= 400 && http < 500) {
-            cd_warn(MOD, "order %s: payment intent %s: %s", o->id,
-                    o->stripe_payment_intent_id, serr.message);
-            r->out->orders_checked++;
-            return 0;
-        }
-        return stripe_failed(r, &serr);
-    }
-    r->out->orders_checked++;
-    cd_error_clear(&ferr);
-    rc = cd_fulfil_payment_intent(r->b, NULL, NULL, pi, &status, &ferr);
-    json_decref(pi);
-    if (rc != 0) {
-        if (ferr.kind == CD_EK_INTERNAL)
-            return store_failed(r, "applying a payment intent");
-        cd_warn(MOD, "order %s: %s", o->id, ferr.message);
-        return 0;
-    }
-    rc = cd_order_get(r->b, o->id, &now);
-    if (rc == CD_STORE_ERROR)
-        return store_failed(r, "re-reading an order");
-    if (rc == CD_STORE_OK && strcmp(now.status, "pending") != 0) {
-        r->out->orders_fixed++;
-        cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
-        cd_info(MOD, "order %s: %s (payment intent %s)", o->id, now.status,
-                o->stripe_payment_intent_id);
-    }
-    return 0;
+    return check_object(r, o, &K_PAYMENT_INTENT, o->stripe_payment_intent_id);
 }
 
 static int run_orders(struct run *r)

@@ -22,6 +22,7 @@
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
 #include "billing/ledger.h"
+#include "billing/stripe_call.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -125,24 +126,16 @@ int cd_refund_create(struct cd_billing *b, const char *order_id,
                        r.o.id);
     snprintf(idem, sizeof(idem), "refund:%s:%" PRId64 ":%" PRId64, r.o.id,
              before, amount_cents);
-    cd_error_clear(&serr);
     if (!params) {
         cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                      "Out of memory.");
         goto out;
     }
-    rc = cd_stripe_request(b->stripe, "POST", "/v1/refunds", params, idem,
-                           &resp, NULL, &serr);
+    rc = cd_billing_stripe_post(b, "/v1/refunds", params, idem, &resp, &serr);
     if (rc != 0) {
         cd_warn(MOD, "order %s: refund of %" PRId64 " failed: %s", r.o.id,
                 amount_cents, serr.message);
-        if (serr.kind == CD_EK_INTERNAL)
-            cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
-                         serr.message);
-        else
-            cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
-                         serr.message[0] ? serr.message
-                                         : "Stripe request failed.");
+        cd_billing_stripe_error(err, &serr);
         goto out;
     }
     rid = json_string_value(json_object_get(resp, "id"));
@@ -427,16 +420,10 @@ static int refund_job_fn(struct cd_tx *tx, void *arg)
     char ref[CD_REF_SZ], desc[CD_DESC_SZ];
     int rc, is_new;
 
-    rc = cd_fulfil_record_event_tx(tx, j->event_id, "charge.refunded",
-                                   &j->status);
+    rc = cd_fulfil_open_order_tx(tx, j->event_id, "charge.refunded",
+                                 j->order_id, &o, &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
-    j->status = CD_FULFIL_IGNORED;
-    rc = cd_store_order_get(tx, j->order_id, &o);
-    if (rc == CD_STORE_NOT_FOUND)
-        return 0;
-    if (rc != CD_STORE_OK)
-        return CD_STORE_ERROR;
     if (c->amount != o.amount_cents ||
         strcasecmp(c->currency, o.currency) != 0) {
         cd_error(MOD,
@@ -654,15 +641,10 @@ static int dispute_job_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc;
 
-    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                 &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
-    j->status = CD_FULFIL_IGNORED;
-    rc = cd_store_order_get(tx, j->order_id, &o);
-    if (rc == CD_STORE_NOT_FOUND)
-        return 0;
-    if (rc != CD_STORE_OK)
-        return CD_STORE_ERROR;
 
     if (strcmp(j->type, "charge.dispute.created") == 0) {
         if (d->closed_won) {

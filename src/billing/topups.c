@@ -24,6 +24,7 @@
 #include "billing/fulfil_int.h"
 #include "billing/orders.h"
 #include "billing/pricing.h"
+#include "billing/stripe_call.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -216,15 +217,8 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
         "description", o.description, "metadata", "order_id", o.id,
         "account_id", acct->id, "kind", "topup");
     snprintf(idem, sizeof(idem), "topup:%s:create", o.id);
-    cd_error_clear(&serr);
-    if (!params) {
-        cd_error_set(&serr, CD_EK_INTERNAL, "internal_error", NULL,
-                     "Out of memory.");
-        rc = -1;
-    } else {
-        rc = cd_stripe_request(b->stripe, "POST", "/v1/payment_intents",
-                               params, idem, &resp, NULL, &serr);
-    }
+    rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem,
+                                &resp, &serr);
     if (rc != 0 && serr.kind == CD_EK_PAYMENT) {
         /* Declined at once: the PaymentIntent rides in the error. */
         const json_t *e = json_object_get(resp, "error");
@@ -259,13 +253,7 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
                 serr.message);
         patch(b, o.id, NULL,
               serr.message[0] ? serr.message : "Stripe request failed", NULL);
-        if (serr.kind == CD_EK_INTERNAL)
-            cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
-                         serr.message);
-        else
-            cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
-                         serr.message[0] ? serr.message
-                                         : "Stripe request failed.");
+        cd_billing_stripe_error(err, &serr);
         goto out;
     }
 
@@ -354,15 +342,8 @@ int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
         json_object_set_new(params, "customer",
                             json_string(acct->stripe_customer_id));
     snprintf(idem, sizeof(idem), "payment_intent:%s:create", o.id);
-    cd_error_clear(&serr);
-    if (!params) {
-        cd_error_set(&serr, CD_EK_INTERNAL, "internal_error", NULL,
-                     "Out of memory.");
-        rc = -1;
-    } else {
-        rc = cd_stripe_request(b->stripe, "POST", "/v1/payment_intents",
-                               params, idem, &resp, NULL, &serr);
-    }
+    rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem,
+                                &resp, &serr);
     if (rc == 0) {
         pi_id = json_string_value(json_object_get(resp, "id"));
         secret = json_string_value(json_object_get(resp, "client_secret"));
@@ -380,13 +361,7 @@ int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
                 o.id, serr.message);
         patch(b, o.id, NULL,
               serr.message[0] ? serr.message : "Stripe request failed", NULL);
-        if (serr.kind == CD_EK_INTERNAL)
-            cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
-                         serr.message);
-        else
-            cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL, "%s",
-                         serr.message[0] ? serr.message
-                                         : "Stripe request failed.");
+        cd_billing_stripe_error(err, &serr);
         goto out;
     }
     if (patch(b, o.id, pi_id, NULL, NULL) != CD_STORE_OK) {
@@ -572,15 +547,10 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now(), paid_amount;
     int rc, dirty = 0;
 
-    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                 &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
-    j->status = CD_FULFIL_IGNORED;
-    rc = cd_store_order_get(tx, j->order_id, &o);
-    if (rc == CD_STORE_NOT_FOUND)
-        return 0;
-    if (rc != CD_STORE_OK)
-        return CD_STORE_ERROR;
     if (o.stripe_session_id[0])
         return 0; /* Checkout's (it stored its session meanwhile) */
     if (p->meta_account[0] && strcmp(p->meta_account, o.account_id) != 0) {
