@@ -286,6 +286,18 @@ static int set_mail_from(struct cd_config *c, const char *v, char *why,
     return copy(c->mail_from, sizeof(c->mail_from), v, why, whysz);
 }
 
+static int set_mail_poll(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
+{
+    return int_in(v, 100, 3600000, &c->mail_poll_ms, why, whysz);
+}
+
+static int set_mail_retry(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    return int_in(v, 100, 3600000, &c->mail_retry_base_ms, why, whysz);
+}
+
 static int set_log(struct cd_config *c, const char *v, char *why,
                    size_t whysz)
 {
@@ -545,7 +557,9 @@ static const struct setting settings[] = {
     {"PRICE_SALE_CENTS", "2499", set_sale, "access price in sale mode"},
     {"CURRENCY", "usd", set_currency, "deployment currency"},
     {"CREDITD_SMTP_URL", "", set_smtp, "SMTP server for mail (smtp://...)"},
-    {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail"},
+    {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail (required with CREDITD_SMTP_URL)"},
+    {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
+    {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
@@ -651,6 +665,11 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                      (int)strcspn(argv[i], "="), argv[i]);
             return -1;
         }
+    }
+    if (c->smtp_url[0] && !c->mail_from[0]) {
+        snprintf(msg, msgsz, "CREDITD_MAIL_FROM: required when "
+                             "CREDITD_SMTP_URL is set");
+        return -1;
     }
     if (!c->billing.base_url[0])
         snprintf(c->billing.base_url, sizeof(c->billing.base_url),

@@ -16,6 +16,8 @@ struct cd_config {
     char web_dir[1024];
     char smtp_url[512];
     char mail_from[256];
+    int64_t mail_poll_ms;       /* mail outbox check interval */
+    int64_t mail_retry_base_ms; /* first retry delay of a failed send */
     char stripe_secret_key[256];
     char stripe_api_base[512];
     int log_level;

@@ -24,6 +24,7 @@
 #include "api/api.h"
 #include "billing/accounts.h"
 #include "billing/jobs.h"
+#include "billing/mail.h"
 #include "config.h"
 #include "http/server.h"
 #include "sandbox/sandbox.h"
@@ -43,6 +44,7 @@ struct server {
     struct cd_http_server *http;
     struct cd_http_server *metrics_http; /* CREDITD_METRICS_LISTEN */
     struct cd_jobs *jobs;
+    struct cd_mailer *mailer; /* the mail outbox sender */
 };
 
 static void usage(FILE *f)
@@ -157,6 +159,16 @@ static int server_start(struct server *s, const struct cd_config *c)
         fprintf(stderr, "creditd: cannot start the background jobs\n");
         return -1;
     }
+    {
+        struct cd_mail_config mc = {c->smtp_url, c->mail_from,
+                                    c->mail_poll_ms, c->mail_retry_base_ms};
+
+        s->mailer = cd_mailer_start(&s->billing, &mc);
+        if (!s->mailer) {
+            fprintf(stderr, "creditd: cannot start the mail sender\n");
+            return -1;
+        }
+    }
     cd_info("main", "creditd %s listening on %s (db %s, schema v%d)",
             CREDITD_VERSION, c->listen, c->db,
             cd_store_schema_version(s->store));
@@ -167,6 +179,8 @@ static void server_stop(struct server *s)
 {
     cd_jobs_stop(s->jobs);
     s->jobs = NULL;
+    cd_mailer_stop(s->mailer);
+    s->mailer = NULL;
     cd_http_stop(s->metrics_http);
     s->metrics_http = NULL;
     cd_http_stop(s->http);

@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "billing/ledger.h"
+#include "billing/mail.h"
 #include "billing/orders.h"
 #include "stripe/signature.h"
 #include "util/log.h"
@@ -438,6 +439,11 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
         if (rc == CD_STORE_ERROR)
             return rc;
     }
+    /* The receipt, in this same job: queued exactly when the order is
+     * credited, once (dedupe key order:<id>:receipt). */
+    rc = cd_mail_receipt_tx(tx, o, le.amount, le.balance_after, now);
+    if (rc != CD_STORE_OK)
+        return rc;
     cd_info(MOD, "order %s completed: %" PRId64 " credits to %s", o->id,
             o->credits, o->account_id);
     *status = CD_FULFIL_PROCESSED;

@@ -92,6 +92,10 @@ enum cd_sq_stmt {
     SQ_SUB_UPSERT,
     SQ_SUB_GET,
     SQ_SUB_LATEST,
+    SQ_MAIL_INSERT,
+    SQ_MAIL_GET_BY_KEY,
+    SQ_MAIL_DUE,
+    SQ_MAIL_UPDATE,
     SQ__COUNT
 };
 

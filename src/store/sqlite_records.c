@@ -46,6 +46,9 @@
     "stripe_subscription_id, account_id, plan_id, status, "                   \
     "current_period_end, cancel_at_period_end, synced_at, created_at, "       \
     "updated_at"
+#define MAIL_COLS                                                             \
+    "id, dedupe_key, account_id, to_address, subject, body_text, status, "    \
+    "attempts, next_attempt_at, last_error, created_at, sent_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 
 const char *const cd_sq_sql[SQ__COUNT] = {
@@ -236,6 +239,16 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_SUB_LATEST] = "SELECT " SUB_COLS
                       " FROM subscriptions WHERE account_id = ?1" NEWEST
                       " LIMIT 1",
+    [SQ_MAIL_INSERT] = "INSERT INTO mail_outbox (" MAIL_COLS ") VALUES (?1, "
+                       "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [SQ_MAIL_GET_BY_KEY] = "SELECT " MAIL_COLS
+                           " FROM mail_outbox WHERE dedupe_key = ?1",
+    [SQ_MAIL_DUE] = "SELECT " MAIL_COLS " FROM mail_outbox WHERE status = "
+                    "'queued' AND next_attempt_at <= ?1 ORDER BY "
+                    "next_attempt_at, seq LIMIT ?2",
+    [SQ_MAIL_UPDATE] = "UPDATE mail_outbox SET status = ?2, attempts = ?3, "
+                       "next_attempt_at = ?4, last_error = ?5, sent_at = ?6 "
+                       "WHERE id = ?1 AND status = 'queued'",
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -1629,4 +1642,117 @@ int cd_store_subscription_latest(struct cd_tx *tx, const char *account_id,
 {
     return get_by_key(tx, SQ_SUB_LATEST, account_id, CD_ID_SZ,
                       read_subscription, out, "subscription latest");
+}
+
+/* ---- mail outbox (005) -------------------------------------------------- */
+
+static int read_mail(sqlite3_stmt *st, void *out)
+{
+    struct cd_mail *m = out;
+    int bad = 0;
+
+    memset(m, 0, sizeof(*m));
+    bad |= col_str(st, 0, m->id, sizeof(m->id));
+    bad |= col_str(st, 1, m->dedupe_key, sizeof(m->dedupe_key));
+    bad |= col_str(st, 2, m->account_id, sizeof(m->account_id));
+    bad |= col_str(st, 3, m->to_address, sizeof(m->to_address));
+    bad |= col_str(st, 4, m->subject, sizeof(m->subject));
+    bad |= col_str(st, 5, m->body_text, sizeof(m->body_text));
+    bad |= col_str(st, 6, m->status, sizeof(m->status));
+    m->attempts = sqlite3_column_int64(st, 7);
+    m->next_attempt_at = sqlite3_column_int64(st, 8);
+    bad |= col_str(st, 9, m->last_error, sizeof(m->last_error));
+    m->created_at = sqlite3_column_int64(st, 10);
+    m->sent_at = sqlite3_column_int64(st, 11);
+    return bad;
+}
+
+static int bind_mail(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_mail *m = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, m->id, sizeof(m->id));
+    bad |= bind_str(st, 2, m->dedupe_key, sizeof(m->dedupe_key));
+    bad |= bind_str(st, 3, m->account_id, sizeof(m->account_id));
+    bad |= bind_str(st, 4, m->to_address, sizeof(m->to_address));
+    bad |= bind_str(st, 5, m->subject, sizeof(m->subject));
+    bad |= bind_str(st, 6, m->body_text, sizeof(m->body_text));
+    bad |= bind_str(st, 7, m->status[0] ? m->status : "queued",
+                    sizeof(m->status));
+    bad |= bind_i64(st, 8, m->attempts);
+    bad |= bind_i64(st, 9, m->next_attempt_at);
+    bad |= bind_str(st, 10, m->last_error, sizeof(m->last_error));
+    bad |= bind_i64(st, 11, m->created_at);
+    bad |= bind_i64(st, 12, m->sent_at);
+    return bad;
+}
+
+static int bind_mail_update(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_mail *m = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, m->id, sizeof(m->id));
+    bad |= bind_str(st, 2, m->status, sizeof(m->status));
+    bad |= bind_i64(st, 3, m->attempts);
+    bad |= bind_i64(st, 4, m->next_attempt_at);
+    bad |= bind_str(st, 5, m->last_error, sizeof(m->last_error));
+    bad |= bind_i64(st, 6, m->sent_at);
+    return bad;
+}
+
+int cd_store_mail_insert(struct cd_tx *tx, const struct cd_mail *m)
+{
+    return run_write(tx, SQ_MAIL_INSERT, bind_mail, m, 0, "mail insert");
+}
+
+int cd_store_mail_get_by_key(struct cd_tx *tx, const char *dedupe_key,
+                             struct cd_mail *out)
+{
+    return get_by_key(tx, SQ_MAIL_GET_BY_KEY, dedupe_key, CD_REF_SZ,
+                      read_mail, out, "mail get");
+}
+
+int cd_store_mail_due(struct cd_tx *tx, int64_t now_ms, int64_t limit,
+                      cd_mail_cb cb, void *arg)
+{
+    const char *what = "mail due";
+    struct cd_mail *m;
+    sqlite3_stmt *st;
+    int rc, ret = CD_STORE_OK;
+
+    if (check_tx(tx, 0, what) != 0 || !cb || limit < 0)
+        return CD_STORE_ERROR;
+    m = malloc(sizeof(*m));
+    if (!m)
+        return CD_STORE_ERROR;
+    if (!(st = cd_sq_get(tx->conn, SQ_MAIL_DUE))) {
+        free(m);
+        return CD_STORE_ERROR;
+    }
+    bind_i64(st, 1, now_ms);
+    bind_i64(st, 2, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (read_mail(st, m) != 0) {
+            cd_error("store", "%s: stored value longer than its field", what);
+            ret = CD_STORE_ERROR;
+            break;
+        }
+        if (cb(m, arg) != 0)
+            break;
+    }
+    if (ret == CD_STORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cd_error("store", "%s: %s", what, sqlite3_errmsg(tx->conn->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->conn, SQ_MAIL_DUE, st);
+    free(m);
+    return ret;
+}
+
+int cd_store_mail_update(struct cd_tx *tx, const struct cd_mail *m)
+{
+    return run_write(tx, SQ_MAIL_UPDATE, bind_mail_update, m, 1,
+                     "mail update");
 }

@@ -406,4 +406,41 @@ int cd_store_subscription_get(struct cd_tx *tx, const char *stripe_id,
 int cd_store_subscription_latest(struct cd_tx *tx, const char *account_id,
                                  struct cd_subscription *out);
 
+/* ---- mail outbox (005_mail_outbox) ------------------------------------- */
+#define CD_MAIL_SUBJECT_SZ 256
+#define CD_MAIL_BODY_SZ 4096
+#define CD_MAIL_ERROR_SZ 256
+
+/* One mail to send (or sent). Times: next_attempt_at in milliseconds since
+ * the epoch, created_at and sent_at in seconds. */
+struct cd_mail {
+    char id[CD_ID_SZ];          /* "mail_..." */
+    char dedupe_key[CD_REF_SZ]; /* unique, e.g. "order:<id>:receipt" */
+    char account_id[CD_ID_SZ];  /* "" when none */
+    char to_address[CD_EMAIL_SZ];
+    char subject[CD_MAIL_SUBJECT_SZ];
+    char body_text[CD_MAIL_BODY_SZ];
+    char status[CD_STATUS_SZ];  /* queued|sent|failed|skipped */
+    int64_t attempts;
+    int64_t next_attempt_at;    /* ms */
+    char last_error[CD_MAIL_ERROR_SZ];
+    int64_t created_at;
+    int64_t sent_at;            /* 0: not sent */
+};
+
+typedef int (*cd_mail_cb)(const struct cd_mail *m, void *arg);
+
+/* DUPLICATE when m->dedupe_key (or m->id) exists; nothing written. */
+int cd_store_mail_insert(struct cd_tx *tx, const struct cd_mail *m);
+int cd_store_mail_get_by_key(struct cd_tx *tx, const char *dedupe_key,
+                             struct cd_mail *out);
+/* Queued mail with next_attempt_at <= now_ms, the most overdue first, at
+ * most limit rows. */
+int cd_store_mail_due(struct cd_tx *tx, int64_t now_ms, int64_t limit,
+                      cd_mail_cb cb, void *arg);
+/* Writes the outcome of an attempt (status, attempts, next_attempt_at,
+ * last_error, sent_at) to the row m->id while it is still queued:
+ * NOT_FOUND when it is not (already finished). */
+int cd_store_mail_update(struct cd_tx *tx, const struct cd_mail *m);
+
 #endif

@@ -1,0 +1,240 @@
+// mail.test.mjs - the mail outbox end to end: a purchase queues exactly one
+// receipt in its fulfilment job and the sender delivers it over SMTP to a
+// tiny SMTP sink written here (loopback); replayed webhooks never send a
+// second one; a sink that answers 451 at first gets the mail later, once;
+// without CREDITD_SMTP_URL the server runs and the mail is skipped; and
+// CREDITD_SMTP_URL without CREDITD_MAIL_FROM stops start-up.
+
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { before, after } from 'node:test';
+import {
+    Stack, e2e, waitFor, sleep, rand, makeEvent, runCreditd, dumpLogs,
+} from './harness.mjs';
+
+/**
+ * Enough SMTP to take a mail: 220, EHLO/HELO 250, MAIL 250, RCPT 250, DATA
+ * 354 ... "." 250, RSET/NOOP 250, QUIT 221. failData > 0: the next that many
+ * DATA commands are answered 451 (after the data, a temporary failure).
+ */
+class SmtpSink {
+    constructor() {
+        this.messages = []; // {from, rcpt: [], data}
+        this.failData = 0;
+        this.dataAttempts = 0;
+        this.server = net.createServer((sock) => this.session(sock));
+        this.sockets = new Set();
+    }
+
+    start() {
+        return new Promise((resolve, reject) => {
+            this.server.once('error', reject);
+            this.server.listen(0, '127.0.0.1', () => {
+                this.port = this.server.address().port;
+                resolve(this);
+            });
+        });
+    }
+
+    stop() {
+        for (const s of this.sockets) s.destroy();
+        return new Promise((resolve) => this.server.close(() => resolve()));
+    }
+
+    get url() {
+        return `smtp://127.0.0.1:${this.port}`;
+    }
+
+    to(addr) {
+        return this.messages.filter((m) => m.rcpt.some((r) => r.toLowerCase() === `<${addr.toLowerCase()}>`));
+    }
+
+    session(sock) {
+        this.sockets.add(sock);
+        sock.on('close', () => this.sockets.delete(sock));
+        sock.on('error', () => {});
+        let buf = '';
+        let inData = false;
+        let cur = { from: null, rcpt: [], data: '' };
+        const say = (s) => sock.write(`${s}\r\n`);
+        say('220 sink.test ESMTP');
+        sock.on('data', (chunk) => {
+            buf += chunk.toString('utf8');
+            for (;;) {
+                if (inData) {
+                    const end = buf.indexOf('\r\n.\r\n');
+                    const endAtStart = buf.startsWith('.\r\n') ? 0 : -1;
+                    if (end < 0 && endAtStart < 0) return;
+                    const cut = endAtStart === 0 ? 0 : end + 2;
+                    cur.data += buf.slice(0, cut);
+                    buf = buf.slice(cut + 3);
+                    inData = false;
+                    this.dataAttempts++;
+                    if (this.failData > 0) {
+                        this.failData--;
+                        say('451 4.3.0 try again later');
+                    } else {
+                        // Undo the dot-stuffing the client did.
+                        cur.data = cur.data.replace(/^\.\./gm, '.');
+                        this.messages.push(cur);
+                        say('250 2.0.0 queued');
+                    }
+                    cur = { from: null, rcpt: [], data: '' };
+                    continue;
+                }
+                const nl = buf.indexOf('\r\n');
+                if (nl < 0) return;
+                const line = buf.slice(0, nl);
+                buf = buf.slice(nl + 2);
+                const verb = line.slice(0, 4).toUpperCase();
+                if (verb === 'EHLO' || verb === 'HELO') say('250 sink.test');
+                else if (verb === 'MAIL') {
+                    cur = { from: line.slice(line.indexOf(':') + 1).trim(), rcpt: [], data: '' };
+                    say('250 2.1.0 ok');
+                } else if (verb === 'RCPT') {
+                    cur.rcpt.push(line.slice(line.indexOf(':') + 1).trim());
+                    say('250 2.1.5 ok');
+                } else if (verb === 'DATA') {
+                    inData = true;
+                    say('354 end with .');
+                } else if (verb === 'QUIT') {
+                    say('221 bye');
+                    sock.end();
+                    return;
+                } else if (verb === 'RSET' || verb === 'NOOP') say('250 ok');
+                else say('502 5.5.2 not implemented');
+            }
+        });
+    }
+}
+
+const FROM = 'billing@creditd.test';
+const sink = new SmtpSink();
+let stack; // with SMTP
+let plain; // without CREDITD_SMTP_URL
+
+async function startStack(opts) {
+    const s = new Stack(opts);
+    try {
+        await s.start();
+    } catch (e) {
+        process.stderr.write(`\n[e2e] stack start failed: ${e.message}\n${s.dir ? s.logTails(80) : ''}\n`);
+        await s.stop().catch(() => {});
+        throw e;
+    }
+    return s;
+}
+
+before(async () => {
+    await sink.start();
+    stack = await startStack({
+        serverEnv: {
+            CREDITD_SMTP_URL: sink.url,
+            CREDITD_MAIL_FROM: FROM,
+            CREDITD_MAIL_POLL_MS: '100',
+            CREDITD_MAIL_RETRY_BASE_MS: '200',
+        },
+    });
+    plain = await startStack({ serverEnv: { CREDITD_MAIL_POLL_MS: '100' } });
+}, { timeout: 60000 });
+
+after(async () => {
+    const reports = [];
+    for (const s of [stack, plain]) if (s) reports.push(await s.stop());
+    await sink.stop();
+    const r = reports.filter(Boolean).join('\n');
+    if (r) throw new Error(`sanitizer reports in the logs:\n${r}`);
+}, { timeout: 30000 });
+
+async function pkg(s) {
+    const cfg = await s.config();
+    return cfg.packages[0];
+}
+
+async function metric(s, outcome) {
+    const r = await s.admin('GET', '/metrics');
+    assert.equal(r.status, 200);
+    const m = r.text.match(new RegExp(`^creditd_mail_total\\{outcome="${outcome}"\\} (\\d+)`, 'm'));
+    return m ? Number(m[1]) : 0;
+}
+
+e2e('a purchase with 4242 sends exactly one receipt to the account email', async () => {
+    const p = await pkg(stack);
+    const u = await stack.signup();
+    const co = await stack.buy(u, { kind: 'package', package_id: p.id });
+    const [msg] = await waitFor(() => (sink.to(u.email).length ? sink.to(u.email) : null), 10000, { what: 'receipt' });
+    assert.equal(msg.from, `<${FROM}>`);
+    const d = msg.data;
+    assert.match(d, new RegExp(`^To: ${u.email.replace(/[.+]/g, '\\$&')}\\r$`, 'mi'));
+    assert.match(d, new RegExp(`^From: ${FROM.replace(/\./g, '\\.')}\\r$`, 'mi'));
+    assert.match(d, /^Subject: Your receipt: .+\r$/m);
+    assert.match(d, /^Date: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000\r$/m);
+    assert.match(d, /^Message-ID: <mail_[^>]+@creditd\.test>\r$/m);
+    assert.match(d, /^Content-Type: text\/plain; charset=utf-8\r$/m);
+    assert.match(d, /Thanks for your purchase/);
+    assert.ok(d.includes(`$${(p.price_cents / 100).toFixed(2)}`), `amount in ${d}`);
+    assert.match(d, new RegExp(`Credits added:\\s+${p.credits}\\b`));
+    assert.match(d, new RegExp(`New balance:\\s+${p.credits} credits`));
+    assert.ok(d.includes(co.order_id), 'order id in the receipt');
+    assert.ok(!d.includes(u.token), 'no token in mail');
+    assert.ok(!d.includes(stack.adminKey) && !d.includes(stack.stripeKey), 'no secret in mail');
+    await sleep(600);
+    assert.equal(sink.to(u.email).length, 1, 'still exactly one');
+    assert.ok((await metric(stack, 'sent')) >= 1);
+});
+
+e2e('the same webhook delivered 5 times (same and new event ids) still sends one mail', async () => {
+    const p = await pkg(stack);
+    const u = await stack.signup();
+    const co = await stack.buy(u, { kind: 'package', package_id: p.id });
+    await waitFor(() => sink.to(u.email).length === 1, 10000, { what: 'first receipt' });
+    const sess = await stack.getSession(co.session_id);
+    const ev = makeEvent('checkout.session.completed', sess);
+    for (let i = 0; i < 5; i++) {
+        const same = await stack.sendWebhook(ev);
+        assert.equal(same.status, 200, same.text);
+        const fresh = await stack.sendWebhook(makeEvent('checkout.session.completed', sess));
+        assert.equal(fresh.status, 200, fresh.text);
+    }
+    await sleep(800);
+    assert.equal(sink.to(u.email).length, 1);
+    assert.equal(await stack.balance(u), p.credits);
+});
+
+e2e('SMTP answering 451 at first: the mail is retried and delivered once', async () => {
+    const p = await pkg(stack);
+    const u = await stack.signup();
+    const before = sink.dataAttempts;
+    const retriesBefore = await metric(stack, 'retry');
+    sink.failData = 2;
+    await stack.buy(u, { kind: 'package', package_id: p.id });
+    await waitFor(() => sink.to(u.email).length === 1, 15000, { what: 'receipt after retries' });
+    assert.ok(sink.dataAttempts - before >= 3, `3 DATA attempts, saw ${sink.dataAttempts - before}`);
+    assert.ok((await metric(stack, 'retry')) - retriesBefore >= 2);
+    await sleep(600);
+    assert.equal(sink.to(u.email).length, 1);
+});
+
+e2e('without CREDITD_SMTP_URL the server runs and the receipt is skipped', async () => {
+    const p = await pkg(plain);
+    const u = await plain.signup();
+    const before = await metric(plain, 'skipped');
+    await plain.buy(u, { kind: 'package', package_id: p.id });
+    await waitFor(async () => (await metric(plain, 'skipped')) > before, 10000, { what: 'skipped mail' });
+    assert.equal(sink.to(u.email).length, 0);
+    assert.equal(await plain.balance(u), p.credits);
+});
+
+e2e('CREDITD_SMTP_URL without CREDITD_MAIL_FROM stops start-up naming the variable', async () => {
+    const r = await runCreditd(['serve'], {
+        CREDITD_LISTEN: '127.0.0.1:1',
+        CREDITD_DB: `/tmp/creditd-mail-${rand(6)}.db`,
+        CREDITD_SMTP_URL: sink.url,
+    });
+    if (r.code === 0) dumpLogs('mail-from');
+    assert.notEqual(r.code, 0);
+    assert.match(r.output, /CREDITD_MAIL_FROM/);
+    const bad = await runCreditd(['serve'], { CREDITD_MAIL_POLL_MS: '5' });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.output, /CREDITD_MAIL_POLL_MS/);
+});
