@@ -30,20 +30,12 @@
 
 #define SECRET "whsec_unit_fulfil_secret"
 
+#include "billing_fixture.h"
+
 static char tmpdir[256];
 static struct cd_billing bill;
 
 /* ---- fixture helpers ----------------------------------------------------- */
-
-static int job_insert_account(struct cd_tx *tx, void *arg)
-{
-    return cd_store_account_insert(tx, arg);
-}
-
-static int job_insert_order(struct cd_tx *tx, void *arg)
-{
-    return cd_store_order_insert(tx, arg);
-}
 
 static int job_insert_discount(struct cd_tx *tx, void *arg)
 {
@@ -52,18 +44,7 @@ static int job_insert_discount(struct cd_tx *tx, void *arg)
 
 static void new_account(char *id_out)
 {
-    struct cd_account a;
-
-    memset(&a, 0, sizeof(a));
-    cd_random_id("acct_", a.id, sizeof(a.id));
-    snprintf(a.email, sizeof(a.email), "%.40s@example.com", a.id + 5);
-    for (char *p = a.email; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    snprintf(a.password_hash, sizeof(a.password_hash), "x");
-    a.created_at = cd_now();
-    assert_int_equal(cd_store_write(bill.store, job_insert_account, &a), 0);
-    strcpy(id_out, a.id);
+    fx_new_account(bill.store, id_out);
 }
 
 /* A pending topup order of amount cents; session may be "" (crash window). */
@@ -73,20 +54,11 @@ static void new_order(const char *account, const char *kind, int64_t amount,
 {
     struct cd_order o;
 
-    memset(&o, 0, sizeof(o));
-    cd_random_id("ord_", o.id, sizeof(o.id));
-    strcpy(o.account_id, account);
-    strcpy(o.kind, kind);
-    strcpy(o.status, "pending");
-    o.amount_cents = amount;
-    o.credits = credits;
-    strcpy(o.currency, "usd");
-    strcpy(o.description, "unit order");
+    fx_order_init(&o, account, kind, amount, credits);
     if (code)
         strcpy(o.discount_code, code);
     strcpy(o.stripe_session_id, session);
-    o.created_at = o.updated_at = cd_now();
-    assert_int_equal(cd_store_write(bill.store, job_insert_order, &o), 0);
+    fx_order_insert(bill.store, &o);
     *out = o;
 }
 

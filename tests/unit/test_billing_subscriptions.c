@@ -26,6 +26,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "billing_fixture.h"
+
 static char tmpdir[256];
 static struct cd_billing bill;
 
@@ -169,25 +171,9 @@ static void test_invoice_grants(void **state)
 
 /* ---- store and events ------------------------------------------------------ */
 
-static int job_insert_account(struct cd_tx *tx, void *arg)
-{
-    return cd_store_account_insert(tx, arg);
-}
-
 static void new_account(char *id_out)
 {
-    struct cd_account a;
-
-    memset(&a, 0, sizeof(a));
-    cd_random_id("acct_", a.id, sizeof(a.id));
-    snprintf(a.email, sizeof(a.email), "%.40s@example.com", a.id + 5);
-    for (char *p = a.email; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a');
-    snprintf(a.password_hash, sizeof(a.password_hash), "x");
-    a.created_at = cd_now();
-    assert_int_equal(cd_store_write(bill.store, job_insert_account, &a), 0);
-    strcpy(id_out, a.id);
+    fx_new_account(bill.store, id_out);
 }
 
 struct upsert_job {
