@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "billing/idempotency.h"
 #include "http/server.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -326,6 +327,26 @@ static int set_write_batch(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_idem_lease(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    return int_in(v, CD_IDEM_LEASE_MS_MIN, CD_IDEM_LEASE_MS_MAX,
+                  &c->idem_lease_ms, why, whysz);
+}
+
+static int set_checkout_expires(struct cd_config *c, const char *v,
+                                char *why, size_t whysz)
+{
+    return int_in(v, 1800, 86400, &c->billing.checkout_expires_s, why,
+                  whysz);
+}
+
+static int set_max_pending(struct cd_config *c, const char *v, char *why,
+                           size_t whysz)
+{
+    return int_in(v, 1, 10000, &c->billing.max_pending_orders, why, whysz);
+}
+
 static int set_reconcile_interval(struct cd_config *c, const char *v,
                                   char *why, size_t whysz)
 {
@@ -564,6 +585,9 @@ static const struct setting settings[] = {
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
+    {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires, "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
+    {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
+    {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
     {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are also capped at 10 per email per 15 minutes"},

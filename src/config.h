@@ -25,6 +25,7 @@ struct cd_config {
     int64_t auth_rate_limit; /* signup/login per address a minute */
     int64_t http_threads;    /* 0: a thread per connection */
     int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
+    int64_t idem_lease_ms;      /* Idempotency-Key claim lease */
     char metrics_listen[128];   /* "" = no separate metrics listener */
     struct cd_billing_config billing;
     /* the sandbox */

@@ -23,6 +23,7 @@
 
 #include "api/api.h"
 #include "billing/accounts.h"
+#include "billing/idempotency.h"
 #include "billing/jobs.h"
 #include "billing/mail.h"
 #include "config.h"
@@ -45,6 +46,7 @@ struct server {
     struct cd_http_server *metrics_http; /* CREDITD_METRICS_LISTEN */
     struct cd_jobs *jobs;
     struct cd_mailer *mailer; /* the mail outbox sender */
+    struct cd_idem_keeper *idem; /* Idempotency-Key claim heartbeat */
 };
 
 static void usage(FILE *f)
@@ -114,6 +116,12 @@ static int server_start(struct server *s, const struct cd_config *c)
     s->billing.store = s->store;
     s->billing.stripe = s->stripe;
     s->billing.cfg = c->billing;
+    s->idem = cd_idem_keeper_start(s->store, c->idem_lease_ms);
+    if (!s->idem) {
+        fprintf(stderr, "creditd: cannot start the idempotency heartbeat\n");
+        return -1;
+    }
+    s->billing.idem = s->idem;
     s->app.billing = &s->billing;
     cd_strlcpy(s->app.admin_key, c->admin_key, sizeof(s->app.admin_key));
     cd_strlcpy(s->app.web_dir, c->web_dir, sizeof(s->app.web_dir));
@@ -185,6 +193,9 @@ static void server_stop(struct server *s)
     s->metrics_http = NULL;
     cd_http_stop(s->http);
     s->http = NULL;
+    cd_idem_keeper_stop(s->idem);
+    s->idem = NULL;
+    s->billing.idem = NULL;
     if (s->store)
         cd_store_close(s->store);
     s->store = NULL;

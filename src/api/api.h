@@ -53,6 +53,15 @@ struct cd_api_ctx {
 };
 
 struct cd_api_ctx *cd_api_ctx(struct cd_req *req);
+
+/*
+ * The id of the order or refund this request creates when it carries an
+ * Idempotency-Key: prefix + a name derived from its scope and key, the same
+ * for every attempt (billing/idempotency.h). NULL without a key (the
+ * billing layer then makes a random one).
+ */
+const char *cd_api_effect_id(struct cd_req *req, const char *prefix,
+                             char *out, size_t outsz);
 struct cd_app *cd_api_app(struct cd_req *req);
 
 /* Route tables, one per api/ file group; routes.c joins them. */

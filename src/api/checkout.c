@@ -82,6 +82,7 @@ static void handle_checkout_create(struct cd_req *req)
     struct cd_checkout_req in;
     struct cd_checkout_result res;
     struct cd_error err;
+    char order_id[CD_ID_SZ];
     json_t *body;
 
     if (require_account(req, &ctx) != 0)
@@ -109,6 +110,7 @@ static void handle_checkout_create(struct cd_req *req)
     if (strcmp(in.kind, "topup") == 0 &&
         cd_api_amount(req, body, "amount_cents", &in.amount_cents) != 0)
         goto out;
+    in.order_id = cd_api_effect_id(req, "ord_", order_id, sizeof(order_id));
 
     cd_error_clear(&err);
     if (cd_checkout_create(b, &ctx->account, &in, &res, &err) != 0) {
@@ -135,6 +137,7 @@ static void handle_topup(struct cd_req *req)
     struct cd_api_ctx *ctx;
     struct cd_topup_result res;
     struct cd_error err;
+    char order_id[CD_ID_SZ];
     int64_t amount;
     json_t *body;
 
@@ -146,7 +149,10 @@ static void handle_topup(struct cd_req *req)
     if (cd_api_amount(req, body, "amount_cents", &amount) != 0)
         goto out;
     cd_error_clear(&err);
-    if (cd_topup_create(b, &ctx->account, amount, &res, &err) != 0) {
+    if (cd_topup_create(b, &ctx->account, amount,
+                        cd_api_effect_id(req, "ord_", order_id,
+                                         sizeof(order_id)),
+                        &res, &err) != 0) {
         cd_reply_error(req, &err);
         goto out;
     }
@@ -167,6 +173,7 @@ static void handle_payment_intent(struct cd_req *req)
     struct cd_pi_req in;
     struct cd_pi_result res;
     struct cd_error err;
+    char order_id[CD_ID_SZ];
     json_t *body;
 
     if (require_account(req, &ctx) != 0)
@@ -180,6 +187,7 @@ static void handle_payment_intent(struct cd_req *req)
         cd_api_string(req, body, "description", CD_DESC_SZ - 1,
                       &in.description) != 0)
         goto out;
+    in.order_id = cd_api_effect_id(req, "ord_", order_id, sizeof(order_id));
     cd_error_clear(&err);
     if (cd_pi_create(b, &ctx->account, &in, &res, &err) != 0) {
         cd_reply_error(req, &err);

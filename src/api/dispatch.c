@@ -1,70 +1,22 @@
 /*
  * dispatch.c - the step every matched route passes before its handler:
  * authentication by route flag (account token or server key, with
- * Creditd-Account naming the account for the server key), then
- * Idempotency-Key handling for CD_ROUTE_IDEMPOTENT POSTs.
- *
- * Idempotency: the key is claimed (a row with status 0, "in progress") in
- * a write job before the handler runs, and completed with the reply's
- * status and body after it. A 5xx reply deletes the row instead, so a
- * retry runs again (handlers key their own effects, so a retry never
- * doubles them). Rows older than 24 h count as absent.
- *
- * A claim carries a token in its body: the claiming process's random
- * instance id plus a random id of this claim. An "in progress" row claimed
- * by another instance (a process killed between claim and completion,
- * then restarted) or older than CD_IDEM_STALE_S is taken over by the next
- * request with the same key; its handler runs again and finds its effect
- * already keyed (a debit's ledger ref), so it answers as the first run did
- * instead of doing it twice. Completing (or deleting, on a 5xx) is
- * conditional on the row still holding our token with status 0: a request
- * whose claim was taken over replies normally but stores nothing, so it
- * can never overwrite the new owner's row.
- *
- * Multi-node caveat: "another instance" cannot tell a dead process from a
- * live node. With several nodes on one database a request arriving at
- * node B while node A still runs the same key takes A's claim over and
- * both handlers run (their effects stay keyed, so nothing is doubled, but
- * two checkouts could be opened, and the stored reply is B's). That is
- * right for today's single node; several nodes need a claim heartbeat or
- * a lease instead of the instance test.
+ * Creditd-Account naming the account for the server key), then, for
+ * CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
+ * replay or conflict (billing/idempotency.c holds the protocol: leases,
+ * release on 5xx, effect ids). The request's fingerprint is its method,
+ * path and body.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <pthread.h>
 
 #include "api/api.h"
 #include "billing/accounts.h"
+#include "billing/idempotency.h"
 #include "util/log.h"
 #include "util/util.h"
-
-#define CD_IDEM_TTL_S (24 * 3600)
-#define CD_IDEM_STALE_S (10 * 60)
-#define CD_IDEM_OWNER_PREFIX "in-progress:"
-
-static pthread_once_t instance_once = PTHREAD_ONCE_INIT;
-static char instance_owner[96]; /* CD_IDEM_OWNER_PREFIX + random id */
-
-static void instance_start(void)
-{
-    char id[CD_ID_SZ];
-
-    cd_random_id("run_", id, sizeof(id));
-    snprintf(instance_owner, sizeof(instance_owner), "%s%s",
-             CD_IDEM_OWNER_PREFIX, id);
-}
-
-/* Whether an in-progress row was claimed by this process: its token is
- * instance_owner + ":" + the claim's own id. */
-static int claimed_here(const struct cd_idem *row)
-{
-    size_t n = strlen(instance_owner);
-
-    return row->body && row->body_len > n + 1 &&
-           memcmp(row->body, instance_owner, n) == 0 && row->body[n] == ':';
-}
 
 /* The credential after "Bearer ", or NULL. */
 static const char *bearer(struct cd_req *req)
@@ -154,97 +106,7 @@ static int authenticate(struct cd_req *req, struct cd_api_ctx *ctx,
     return 0;
 }
 
-/* ---- idempotency ------------------------------------------------------- */
-
-enum idem_outcome { IDEM_CLAIMED, IDEM_REPLAY, IDEM_IN_PROGRESS, IDEM_REUSED };
-
-struct claim_job {
-    struct cd_idem row; /* what to insert */
-    int64_t now;
-    enum idem_outcome outcome;
-    int status;
-    char *body;
-    size_t body_len;
-};
-
-static int claim_fn(struct cd_tx *tx, void *arg)
-{
-    struct claim_job *j = arg;
-    struct cd_idem cur;
-    int rc;
-
-    memset(&cur, 0, sizeof(cur));
-    rc = cd_store_idem_get(tx, j->row.scope, j->row.key, &cur);
-    if (rc == CD_STORE_OK) {
-        int live = cur.created_at >= j->now - CD_IDEM_TTL_S;
-        int abandoned = cur.status == 0 &&
-                        (!claimed_here(&cur) ||
-                         cur.created_at < j->now - CD_IDEM_STALE_S);
-
-        if (live && strcmp(cur.request_hash, j->row.request_hash) != 0) {
-            j->outcome = IDEM_REUSED;
-            free(cur.body);
-            return 0;
-        }
-        if (live && cur.status != 0) {
-            j->outcome = IDEM_REPLAY;
-            j->status = cur.status;
-            j->body = cur.body;
-            j->body_len = cur.body_len;
-            return 0;
-        }
-        if (live && !abandoned) {
-            j->outcome = IDEM_IN_PROGRESS;
-            free(cur.body);
-            return 0;
-        }
-        free(cur.body);
-        if (cd_store_idem_delete(tx, j->row.scope, j->row.key) !=
-            CD_STORE_OK)
-            return CD_STORE_ERROR;
-    } else if (rc != CD_STORE_NOT_FOUND) {
-        return CD_STORE_ERROR;
-    }
-    rc = cd_store_idem_insert(tx, &j->row);
-    if (rc == CD_STORE_DUPLICATE) { /* another node claimed it first */
-        j->outcome = IDEM_IN_PROGRESS;
-        return 0;
-    }
-    if (rc != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    j->outcome = IDEM_CLAIMED;
-    return 0;
-}
-
-struct finish_job {
-    const char *scope, *key;
-    const char *claim; /* our claim token */
-    size_t claim_len;
-    int status;
-    const char *body;
-    size_t body_len;
-    int del;
-    int lost; /* out: the claim was no longer ours; nothing stored */
-};
-
-static int finish_fn(struct cd_tx *tx, void *arg)
-{
-    struct finish_job *j = arg;
-    int rc;
-
-    if (j->del)
-        rc = cd_store_idem_delete_claim(tx, j->scope, j->key, j->claim,
-                                        j->claim_len);
-    else
-        rc = cd_store_idem_complete_claim(tx, j->scope, j->key, j->claim,
-                                          j->claim_len, j->status, j->body,
-                                          j->body_len);
-    if (rc == CD_STORE_NOT_FOUND) {
-        j->lost = 1;
-        return 0;
-    }
-    return rc == CD_STORE_OK ? 0 : 1;
-}
+/* ---- idempotency (the protocol is billing/idempotency.c) ---------------- */
 
 static int valid_idem_key(const char *k)
 {
@@ -278,15 +140,58 @@ static int request_hash(struct cd_req *req, char out[65])
     return 0;
 }
 
+/* The caller's scope for its keys: "server", "server:acct_...",
+ * "acct_..." or "public". 0, or -1 when it does not fit. */
+static int idem_scope(const struct cd_api_ctx *ctx, char *out, size_t outsz)
+{
+    int rc;
+
+    if (ctx->is_server && ctx->has_account)
+        rc = snprintf(out, outsz, "server:%s", ctx->account.id);
+    else
+        rc = snprintf(out, outsz, "%s",
+                      ctx->is_server     ? "server"
+                      : ctx->has_account ? ctx->account.id
+                                         : "public");
+    return rc < 0 || (size_t)rc >= outsz ? -1 : 0;
+}
+
+static void reply_internal(struct cd_req *req)
+{
+    cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                    "internal error");
+}
+
+/* Replies for an outcome other than CLAIMED. */
+static void reply_unclaimed(struct cd_req *req, struct cd_idem_claim *c)
+{
+    switch (c->outcome) {
+    case CD_IDEM_REUSED:
+        cd_reply_errorf(req, CD_EK_CONFLICT, "idempotency_key_reused", NULL,
+                        "this Idempotency-Key was used with a different "
+                        "request");
+        return;
+    case CD_IDEM_IN_PROGRESS:
+        cd_reply_errorf(req, CD_EK_CONFLICT, "idempotency_in_progress", NULL,
+                        "a request with this Idempotency-Key is still "
+                        "running; retry later");
+        cd_reply_header(req, "Retry-After", "1");
+        return;
+    case CD_IDEM_REPLAY:
+        cd_reply(req, c->status, c->body_len ? "application/json" : NULL,
+                 c->body ? c->body : "", c->body_len);
+        cd_reply_header(req, "Idempotent-Replayed", "true");
+        return;
+    case CD_IDEM_CLAIMED:
+        break;
+    }
+}
+
 static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
                            const char *key)
 {
     struct cd_app *app = cd_api_app(req);
-    struct cd_store *store = app->billing->store;
-    struct claim_job cj;
-    struct finish_job fj;
-    char claim[sizeof(instance_owner) + CD_ID_SZ + 2];
-    char claim_id[CD_ID_SZ];
+    struct cd_idem_claim c;
     int rc;
 
     if (!valid_idem_key(key)) {
@@ -295,95 +200,46 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
                         "characters");
         return;
     }
-    if (ctx->is_server && ctx->has_account)
-        rc = snprintf(ctx->idem_scope, sizeof(ctx->idem_scope), "server:%s",
-                      ctx->account.id);
-    else
-        rc = snprintf(ctx->idem_scope, sizeof(ctx->idem_scope), "%s",
-                      ctx->is_server     ? "server"
-                      : ctx->has_account ? ctx->account.id
-                                         : "public");
-    rc = rc < 0 || (size_t)rc >= sizeof(ctx->idem_scope);
-    if (rc) {
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "internal error");
+    memset(&c, 0, sizeof(c));
+    if (idem_scope(ctx, ctx->idem_scope, sizeof(ctx->idem_scope)) != 0 ||
+        cd_strlcpy(c.scope, ctx->idem_scope, sizeof(c.scope)) != 0 ||
+        cd_strlcpy(c.key, key, sizeof(c.key)) != 0 ||
+        request_hash(req, c.request_hash) != 0 ||
+        cd_idem_begin(app->billing, &c) != 0) {
+        reply_internal(req);
         return;
     }
-
-    memset(&cj, 0, sizeof(cj));
-    cd_strlcpy(cj.row.scope, ctx->idem_scope, sizeof(cj.row.scope));
-    cd_strlcpy(cj.row.key, key, sizeof(cj.row.key));
-    if (request_hash(req, cj.row.request_hash) != 0) {
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "internal error");
+    if (c.outcome != CD_IDEM_CLAIMED) {
+        reply_unclaimed(req, &c);
+        cd_idem_claim_free(&c);
         return;
     }
-    cj.now = cd_now();
-    cj.row.status = 0;
-    cj.row.created_at = cj.now;
-    pthread_once(&instance_once, instance_start);
-    cd_random_id("clm_", claim_id, sizeof(claim_id));
-    rc = snprintf(claim, sizeof(claim), "%s:%s", instance_owner, claim_id);
-    if (rc < 0 || (size_t)rc >= sizeof(claim)) {
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "internal error");
-        return;
-    }
-    cj.row.body = claim;
-    cj.row.body_len = (size_t)rc;
-    if (cd_store_write(store, claim_fn, &cj) != 0) {
-        free(cj.body);
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "internal error");
-        return;
-    }
-    switch (cj.outcome) {
-    case IDEM_REUSED:
-        cd_reply_errorf(req, CD_EK_CONFLICT, "idempotency_key_reused", NULL,
-                        "this Idempotency-Key was used with a different "
-                        "request");
-        return;
-    case IDEM_IN_PROGRESS:
-        cd_reply_errorf(req, CD_EK_CONFLICT, "idempotency_in_progress", NULL,
-                        "a request with this Idempotency-Key is still "
-                        "running; retry later");
-        cd_reply_header(req, "Retry-After", "1");
-        return;
-    case IDEM_REPLAY:
-        cd_reply(req, cj.status, cj.body_len ? "application/json" : NULL,
-                 cj.body ? cj.body : "", cj.body_len);
-        cd_reply_header(req, "Idempotent-Replayed", "true");
-        free(cj.body);
-        return;
-    case IDEM_CLAIMED:
-        break;
-    }
-
     ctx->idem_key = key;
     req->route->handler(req);
-
-    memset(&fj, 0, sizeof(fj));
-    fj.scope = ctx->idem_scope;
-    fj.key = key;
-    fj.claim = claim;
-    fj.claim_len = strlen(claim);
-    fj.status = req->status ? req->status : 500;
-    fj.body = req->resp_body ? req->resp_body : "";
-    fj.body_len = req->resp_body ? req->resp_len : 0;
-    fj.del = fj.status >= 500;
-    if (cd_store_write(store, finish_fn, &fj) != 0) {
+    rc = cd_idem_end(app->billing, &c, req->status ? req->status : 500,
+                     req->resp_body, req->resp_body ? req->resp_len : 0);
+    if (rc < 0)
         /* The effect happened (and is keyed); the reply stands. A retry
-         * with this key sees "in progress" until the row goes stale. */
-        cd_error("api", "could not %s idempotency key for %s %s",
-                 fj.del ? "release" : "complete", req->method,
-                 req->route->pattern);
-    } else if (fj.lost) {
-        /* Taken over meanwhile (stale or foreign-instance claim): the new
-         * owner's row stands; our reply goes out unstored. */
+         * sees "in progress" until the claim's lease ends, then runs
+         * again and finds the effect. */
+        cd_error("api", "could not store the idempotent reply of %s %s",
+                 req->method, req->route->pattern);
+    else if (rc > 0)
         cd_warn("api", "idempotency claim for %s %s was taken over; reply "
                        "not stored",
                 req->method, req->route->pattern);
-    }
+    cd_idem_claim_free(&c);
+}
+
+const char *cd_api_effect_id(struct cd_req *req, const char *prefix,
+                             char *out, size_t outsz)
+{
+    const struct cd_api_ctx *ctx = cd_api_ctx(req);
+
+    if (!ctx || !ctx->idem_key)
+        return NULL;
+    cd_idem_effect_id(ctx->idem_scope, ctx->idem_key, prefix, out, outsz);
+    return out[0] ? out : NULL;
 }
 
 void cd_api_dispatch(struct cd_req *req)

@@ -41,6 +41,7 @@ static void handle_refund(struct cd_req *req)
     struct cd_billing *b = cd_api_app(req)->billing;
     struct cd_refund_result res;
     struct cd_error err;
+    char refund_id[CD_ID_SZ];
     int64_t amount = 0;
     json_t *body, *v;
 
@@ -53,6 +54,8 @@ static void handle_refund(struct cd_req *req)
         goto out;
     cd_error_clear(&err);
     if (cd_refund_create(b, req->nparams > 0 ? req->params[0] : "", amount,
+                         cd_api_effect_id(req, "rfd_", refund_id,
+                                          sizeof(refund_id)),
                          &res, &err) != 0) {
         cd_reply_error(req, &err);
         goto out;

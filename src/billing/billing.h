@@ -4,7 +4,8 @@
  * origins, webhook secrets). No HTTP and no SQL dialect in billing/.
  *
  * One struct cd_billing lives for the process; every billing function takes
- * it first. It is read-only after start-up, so threads share it freely.
+ * it first. It is read-only after start-up (what it points to locks for
+ * itself), so threads share it freely.
  */
 #ifndef CD_BILLING_BILLING_H
 #define CD_BILLING_BILLING_H
@@ -50,12 +51,24 @@ struct cd_billing_config {
     int64_t topup_min_cents, topup_max_cents, topup_step_cents,
         topup_default_cents;
     int64_t token_ttl; /* seconds; default 30 days */
+    /* A Checkout session expires this long after it is created (Stripe:
+     * 30 min .. 24 h); its order, and any discount use it holds, end with
+     * it. 0: CD_CHECKOUT_EXPIRES_DEFAULT. */
+    int64_t checkout_expires_s;
+    /* Most orders one account may have pending (unpaid) at once, counted
+     * over the last checkout_expires_s + 5 min; 0: the default. */
+    int64_t max_pending_orders;
 };
+
+struct cd_idem_keeper; /* idempotency.h */
 
 struct cd_billing {
     struct cd_store *store;
     struct cd_stripe_client *stripe; /* NULL: Stripe not configured */
     struct cd_billing_config cfg;
+    /* The heartbeat of this process's Idempotency-Key claims; NULL: no
+     * heartbeat (claims keep their first lease). */
+    struct cd_idem_keeper *idem;
 };
 
 #endif

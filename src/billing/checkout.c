@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing/order_open.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
 #include "util/log.h"
@@ -363,83 +364,62 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
     }
 }
 
-/* ---- writes ------------------------------------------------------------ */
+/* ---- the discount guard --------------------------------------------------- */
 
-/* Returned by job_order_insert when the discount code cannot be used
- * (problem in the job); distinct from every CD_STORE_* value. */
-#define JOB_DISCOUNT_REFUSED 100
+/* Returned by discount_guard when the code cannot be used (problem in the
+ * job's arg). */
+#define JOB_DISCOUNT_REFUSED CD_ORDER_GUARD_MIN
 
-struct insert_job {
-    const struct cd_order *o;
+struct guard_arg {
     const char *problem; /* out: why the code was refused */
 };
 
-/* Inserts the pending order. With a discount code, first re-reads the
- * code and counts its pending orders in this same transaction: the single
- * writer runs one job at a time, so N checkouts racing for the last use of
- * a code cannot all pass. times_used counts fulfilled uses only (API.md);
- * the pending orders of the last CD_CHECKOUT_HOLD_S are the uses that may
- * still come. */
-static int job_order_insert(struct cd_tx *tx, void *arg)
+/* In the job inserting a new order with a discount code: re-reads the code
+ * and counts its pending orders in this same transaction, so N checkouts
+ * racing for the last use of a code cannot all pass. times_used counts
+ * fulfilled uses only (API.md); the pending orders of the last
+ * CD_CHECKOUT_HOLD_S are the uses that may still come. */
+static int discount_guard(struct cd_tx *tx, const struct cd_order *o,
+                          void *arg)
 {
-    struct insert_job *j = arg;
-    const struct cd_order *o = j->o;
+    struct guard_arg *g = arg;
     struct cd_discount d;
     int64_t pending = 0;
     int rc;
 
-    if (o->discount_code[0]) {
-        rc = cd_store_discount_get(tx, o->discount_code, &d);
-        if (rc == CD_STORE_NOT_FOUND) {
-            j->problem = "unknown_code";
-            return JOB_DISCOUNT_REFUSED;
-        }
+    if (!o->discount_code[0])
+        return 0;
+    rc = cd_store_discount_get(tx, o->discount_code, &d);
+    if (rc == CD_STORE_NOT_FOUND) {
+        g->problem = "unknown_code";
+        return JOB_DISCOUNT_REFUSED;
+    }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (d.max_uses > 0) {
+        rc = cd_store_discount_pending_count(
+            tx, o->discount_code, o->created_at - CD_CHECKOUT_HOLD_S,
+            &pending);
         if (rc != CD_STORE_OK)
             return CD_STORE_ERROR;
-        if (d.max_uses > 0) {
-            rc = cd_store_discount_pending_count(
-                tx, o->discount_code, o->created_at - CD_CHECKOUT_HOLD_S,
-                &pending);
-            if (rc != CD_STORE_OK)
-                return CD_STORE_ERROR;
-            if (pending > 0 && d.times_used <= INT64_MAX - pending)
-                d.times_used += pending;
-        }
-        j->problem = cd_discount_problem(&d, o->created_at);
-        if (j->problem)
-            return JOB_DISCOUNT_REFUSED;
+        if (pending > 0 && d.times_used <= INT64_MAX - pending)
+            d.times_used += pending;
     }
-    return cd_store_order_insert(tx, o);
-}
-
-struct order_patch {
-    const char *order_id;
-    const char *session_id;     /* set when non-NULL (and not set yet) */
-    const char *failure_reason; /* non-NULL: status failed */
-};
-
-static int job_order_patch(struct cd_tx *tx, void *arg)
-{
-    const struct order_patch *p = arg;
-    struct cd_order o;
-    int rc;
-
-    rc = cd_store_order_get(tx, p->order_id, &o);
-    if (rc != CD_STORE_OK)
-        return rc;
-    if (p->session_id && !o.stripe_session_id[0])
-        cd_strlcpy(o.stripe_session_id, p->session_id,
-                   sizeof(o.stripe_session_id));
-    if (p->failure_reason && strcmp(o.status, "pending") == 0) {
-        cd_strlcpy(o.status, "failed", sizeof(o.status));
-        cd_strlcpy(o.failure_reason, p->failure_reason,
-                   sizeof(o.failure_reason));
-    }
-    o.updated_at = cd_now();
-    return cd_store_order_update(tx, &o);
+    g->problem = cd_discount_problem(&d, o->created_at);
+    return g->problem ? JOB_DISCOUNT_REFUSED : 0;
 }
 
 /* ---- the Stripe session ------------------------------------------------ */
+
+/* The session ends (checkout.session.expired) this long after its order
+ * was made - from the order's time, so a retry sends the same value. */
+static json_int_t session_expires_at(const struct cd_billing *b,
+                                     const struct cd_order *o)
+{
+    return (json_int_t)(o->created_at + (b->cfg.checkout_expires_s > 0
+                                             ? b->cfg.checkout_expires_s
+                                             : CD_CHECKOUT_EXPIRES_DEFAULT));
+}
 
 /*
  * Subscription mode: one recurring line item at the plan's price and
@@ -493,8 +473,12 @@ static json_t *session_params(struct cd_billing *b,
 
     if (strcmp(o->kind, "subscription") == 0) {
         const struct cd_plan *pl = cd_checkout_find_plan(b, o->item_id);
-        return pl ? subscription_params(acct, o, pl, success_url, cancel_url)
-                  : NULL;
+        p = pl ? subscription_params(acct, o, pl, success_url, cancel_url)
+               : NULL;
+        if (p)
+            json_object_set_new(p, "expires_at",
+                                json_integer(session_expires_at(b, o)));
+        return p;
     }
 
     meta = json_pack("{s:s, s:s, s:s}", "account_id", acct->id, "order_id",
@@ -524,6 +508,7 @@ static json_t *session_params(struct cd_billing *b,
                             json_string(acct->stripe_customer_id));
     else
         json_object_set_new(p, "customer_creation", json_string("always"));
+    json_object_set_new(p, "expires_at", json_integer(session_expires_at(b, o)));
     return p;
 }
 
@@ -537,26 +522,12 @@ static int get_str(const json_t *o, const char *key, char *out, size_t outsz)
     return cd_strlcpy(out, s, outsz);
 }
 
-int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
-                       const struct cd_checkout_req *req,
-                       struct cd_checkout_result *out, struct cd_error *err)
+/* The redirect URLs of the session: given ones must be on an allowed
+ * origin, else the deployment's pages. 0, or -1 with err. */
+static int redirect_urls(struct cd_billing *b,
+                         const struct cd_checkout_req *req, char *success,
+                         char *cancel, size_t sz, struct cd_error *err)
 {
-    struct cd_checkout_quote q;
-    struct cd_order o;
-    struct insert_job ij;
-    struct order_patch patch;
-    char success_url[CD_URL_MAX + 64], cancel_url[CD_URL_MAX + 64];
-    char idem[CD_ID_SZ + 32];
-    json_t *params = NULL, *resp = NULL;
-    struct cd_error serr;
-    int rc, ret = -1;
-
-    memset(out, 0, sizeof(*out));
-    if (!b->stripe)
-        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
-                            NULL, "Stripe is not configured on this server.");
-
-    /* Redirect URLs: given ones must be on an allowed origin. */
     if (req->success_url) {
         if (strlen(req->success_url) > CD_URL_MAX ||
             !cd_checkout_redirect_allowed(&b->cfg, req->success_url))
@@ -564,10 +535,9 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
                                 "success_url",
                                 "success_url must be an absolute http(s) URL "
                                 "on an allowed origin.");
-        cd_strlcpy(success_url, req->success_url, sizeof(success_url));
+        cd_strlcpy(success, req->success_url, sz);
     } else {
-        snprintf(success_url, sizeof(success_url),
-                 "%s/success?session_id={CHECKOUT_SESSION_ID}",
+        snprintf(success, sz, "%s/success?session_id={CHECKOUT_SESSION_ID}",
                  b->cfg.base_url);
     }
     if (req->cancel_url) {
@@ -577,46 +547,56 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
                                 "cancel_url",
                                 "cancel_url must be an absolute http(s) URL "
                                 "on an allowed origin.");
-        cd_strlcpy(cancel_url, req->cancel_url, sizeof(cancel_url));
+        cd_strlcpy(cancel, req->cancel_url, sz);
     } else {
-        snprintf(cancel_url, sizeof(cancel_url), "%s/cancel",
-                 b->cfg.base_url);
+        snprintf(cancel, sz, "%s/cancel", b->cfg.base_url);
     }
+    return 0;
+}
 
-    if (cd_checkout_quote(b, req, &q, err) != 0)
-        return -1;
+static void order_from_quote(struct cd_billing *b,
+                             const struct cd_account *acct,
+                             const struct cd_checkout_req *req,
+                             const struct cd_checkout_quote *q,
+                             struct cd_order *o)
+{
+    memset(o, 0, sizeof(*o));
+    if (req->order_id && req->order_id[0])
+        cd_strlcpy(o->id, req->order_id, sizeof(o->id));
+    else
+        cd_random_id("ord_", o->id, sizeof(o->id));
+    cd_strlcpy(o->account_id, acct->id, sizeof(o->account_id));
+    cd_strlcpy(o->kind, q->kind, sizeof(o->kind));
+    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    o->amount_cents = q->amount_cents;
+    o->discount_cents = q->discount_cents;
+    cd_strlcpy(o->discount_code, q->discount_code, sizeof(o->discount_code));
+    o->credits = q->credits;
+    cd_strlcpy(o->currency, b->cfg.currency, sizeof(o->currency));
+    cd_strlcpy(o->item_id, q->item_id, sizeof(o->item_id));
+    cd_strlcpy(o->description, q->description, sizeof(o->description));
+    o->created_at = o->updated_at = cd_now();
+}
 
-    /* (1) the pending order */
-    memset(&o, 0, sizeof(o));
-    cd_random_id("ord_", o.id, sizeof(o.id));
-    cd_strlcpy(o.account_id, acct->id, sizeof(o.account_id));
-    cd_strlcpy(o.kind, q.kind, sizeof(o.kind));
-    cd_strlcpy(o.status, "pending", sizeof(o.status));
-    o.amount_cents = q.amount_cents;
-    o.discount_cents = q.discount_cents;
-    cd_strlcpy(o.discount_code, q.discount_code, sizeof(o.discount_code));
-    o.credits = q.credits;
-    cd_strlcpy(o.currency, b->cfg.currency, sizeof(o.currency));
-    cd_strlcpy(o.item_id, q.item_id, sizeof(o.item_id));
-    cd_strlcpy(o.description, q.description, sizeof(o.description));
-    o.created_at = o.updated_at = cd_now();
-    memset(&ij, 0, sizeof(ij));
-    ij.o = &o;
-    rc = cd_store_write(b->store, job_order_insert, &ij);
-    if (rc == JOB_DISCOUNT_REFUSED && ij.problem) {
-        cd_info(MOD, "checkout refused: discount code %s is %s",
-                o.discount_code, ij.problem);
-        return discount_error(err, ij.problem);
-    }
-    if (rc != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not record the order.");
+/* The Stripe session of order o, outside any transaction, recorded on the
+ * order. The Stripe Idempotency-Key and every parameter depend only on
+ * the order, so a retry of the request (same order) gets the same
+ * session back. 0, or -1 with err. */
+static int open_session(struct cd_billing *b, const struct cd_account *acct,
+                        const struct cd_order *o, const char *success_url,
+                        const char *cancel_url,
+                        struct cd_checkout_result *out, struct cd_error *err)
+{
+    struct cd_order_outcome oc;
+    char idem[CD_ID_SZ + 32];
+    json_t *params, *resp = NULL;
+    struct cd_error serr;
+    int rc, http = 0;
 
-    /* (2) the Stripe session, outside any transaction */
-    params = session_params(b, acct, &o, success_url, cancel_url);
-    snprintf(idem, sizeof(idem), "checkout:%s:create", o.id);
+    params = session_params(b, acct, o, success_url, cancel_url);
+    snprintf(idem, sizeof(idem), "checkout:%s:create", o->id);
     rc = cd_billing_stripe_post(b, "/v1/checkout/sessions", params, idem,
-                                &resp, &serr);
+                                &resp, &http, &serr);
     if (rc == 0 && (get_str(resp, "id", out->session_id,
                             sizeof(out->session_id)) != 0 ||
                     get_str(resp, "url", out->checkout_url,
@@ -625,33 +605,62 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
                      "Stripe: the checkout session has no id or url.");
         rc = -1;
     }
+    json_decref(params);
+    json_decref(resp);
+    memset(&oc, 0, sizeof(oc));
     if (rc != 0) {
-        cd_warn(MOD, "order %s: creating the Stripe session failed: %s", o.id,
-                serr.message);
-        memset(&patch, 0, sizeof(patch));
-        patch.order_id = o.id;
-        patch.failure_reason =
-            serr.message[0] ? serr.message : "Stripe request failed";
-        if (cd_store_write(b->store, job_order_patch, &patch) != CD_STORE_OK)
-            cd_error(MOD, "order %s: could not mark the order failed", o.id);
-        cd_billing_stripe_error(err, &serr);
-        memset(out, 0, sizeof(*out));
-        goto out;
+        cd_warn(MOD, "order %s: creating the Stripe session failed: %s",
+                o->id, serr.message);
+        oc.failure = serr.message[0] ? serr.message : "Stripe request failed";
+        oc.final = cd_stripe_failure_is_final(http);
+        cd_order_record_outcome(b, o->id, &oc);
+        return cd_billing_stripe_error(err, &serr);
     }
+    oc.session_id = out->session_id;
+    if (cd_order_record_outcome(b, o->id, &oc) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the checkout session.");
+    return 0;
+}
 
-    /* (3) the session id on the order */
-    memset(&patch, 0, sizeof(patch));
-    patch.order_id = o.id;
-    patch.session_id = out->session_id;
-    if (cd_store_write(b->store, job_order_patch, &patch) != CD_STORE_OK) {
-        cd_error(MOD, "order %s: could not store session %s", o.id,
-                 out->session_id);
-        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                     "Could not record the checkout session.");
-        memset(out, 0, sizeof(*out));
-        goto out;
+int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
+                       const struct cd_checkout_req *req,
+                       struct cd_checkout_result *out, struct cd_error *err)
+{
+    struct cd_checkout_quote q;
+    struct cd_order o;
+    struct guard_arg g = {NULL};
+    char success_url[CD_URL_MAX + 64], cancel_url[CD_URL_MAX + 64];
+    int rc, existed = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+    if (redirect_urls(b, req, success_url, cancel_url, sizeof(success_url),
+                      err) != 0 ||
+        cd_checkout_quote(b, req, &q, err) != 0)
+        return -1;
+
+    /* (1) the pending order (or the first attempt's, on a retry) */
+    order_from_quote(b, acct, req, &q, &o);
+    rc = cd_order_open(b, &o, discount_guard, &g, &existed, err);
+    if (rc == JOB_DISCOUNT_REFUSED && g.problem) {
+        cd_info(MOD, "checkout refused: discount code %s is %s",
+                o.discount_code, g.problem);
+        return discount_error(err, g.problem);
     }
+    if (rc != 0)
+        return -1;
+    if (existed)
+        cd_info(MOD, "order %s: retried request, same session asked again",
+                o.id);
 
+    /* (2) the Stripe session, outside any transaction */
+    if (open_session(b, acct, &o, success_url, cancel_url, out, err) != 0) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
     cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
     out->amount_cents = o.amount_cents;
     out->discount_cents = o.discount_cents;
@@ -659,9 +668,5 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
     cd_strlcpy(out->currency, o.currency, sizeof(out->currency));
     cd_info(MOD, "order %s: session %s for %" PRId64 " %s", o.id,
             out->session_id, o.amount_cents, o.currency);
-    ret = 0;
-out:
-    json_decref(params);
-    json_decref(resp);
-    return ret;
+    return 0;
 }

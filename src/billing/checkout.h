@@ -33,6 +33,9 @@ struct cd_checkout_req {
     const char *discount_code; /* access and package only */
     const char *success_url;   /* default base_url + "/success?..." */
     const char *cancel_url;    /* default base_url + "/cancel" */
+    /* The order's id: derived from the request's Idempotency-Key, so a
+     * retry finds the first attempt's order and session; NULL: random. */
+    const char *order_id;
 };
 
 /* The price of a request, before anything is written. */

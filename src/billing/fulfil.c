@@ -26,8 +26,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "billing/clawback.h"
 #include "billing/ledger.h"
 #include "billing/mail.h"
+#include "billing/order_open.h"
 #include "billing/orders.h"
 #include "stripe/signature.h"
 #include "util/log.h"
@@ -224,14 +226,19 @@ int cd_fulfil_open_order_tx(struct cd_tx *tx, const char *event_id,
 {
     int rc;
 
-    rc = cd_fulfil_record_event_tx(tx, event_id, type, status);
-    if (rc != 0)
-        return rc;
+    /* The order first: an event about no order of ours is not recorded
+     * (its id stays free for a delivery that finds the order). */
     *status = CD_FULFIL_IGNORED;
     rc = cd_store_order_get(tx, order_id, o);
     if (rc == CD_STORE_NOT_FOUND)
         return 1;
-    return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    rc = cd_fulfil_record_event_tx(tx, event_id, type, status);
+    if (rc != 0)
+        return rc;
+    *status = CD_FULFIL_IGNORED;
+    return 0;
 }
 
 /* The payment row of a fulfilled order: inserted, or a pending/failed one
@@ -289,18 +296,7 @@ static int record_failed_payment(struct cd_tx *tx, const struct cd_order *o,
         return CD_STORE_OK;
     if (rc != CD_STORE_NOT_FOUND)
         return CD_STORE_ERROR;
-    memset(&p, 0, sizeof(p));
-    cd_random_id("pay_", p.id, sizeof(p.id));
-    cd_strlcpy(p.order_id, o->id, sizeof(p.order_id));
-    cd_strlcpy(p.account_id, o->account_id, sizeof(p.account_id));
-    cd_strlcpy(p.status, "failed", sizeof(p.status));
-    p.amount_cents = o->amount_cents;
-    cd_strlcpy(p.currency, o->currency, sizeof(p.currency));
-    cd_strlcpy(p.description, o->description, sizeof(p.description));
-    cd_strlcpy(p.failure_reason, reason, sizeof(p.failure_reason));
-    cd_strlcpy(p.stripe_payment_intent_id, s->pi,
-               sizeof(p.stripe_payment_intent_id));
-    p.created_at = now;
+    cd_order_failed_payment(o, s->pi, NULL, reason, now, &p);
     rc = cd_store_payment_insert(tx, &p);
     return rc == CD_STORE_DUPLICATE ? CD_STORE_OK : rc;
 }
@@ -347,9 +343,9 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
 {
     struct cd_ledger_apply la;
     struct cd_ledger_entry le;
-    const char *lk;
+    const char *lk, *late_kind;
     char ref[CD_REF_SZ];
-    int rc;
+    int rc, late;
 
     lk = cd_fulfil_ledger_kind(o->kind);
     if (!lk) {
@@ -358,16 +354,11 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
         *status = CD_FULFIL_IGNORED;
         return 0;
     }
-    if (cd_fulfil_after_fulfilment(o->status)) {
-        /* Refunded or disputed (possibly before we saw the payment): a
-         * late completion must not credit. */
-        cd_warn(MOD, "order %s is %s: completion not credited", o->id,
-                o->status);
-        *status = CD_FULFIL_IGNORED;
-        return dirty ? cd_store_order_update(tx, o) : 0;
-    }
-
-    snprintf(ref, sizeof(ref), "order:%s:fulfil", o->id);
+    /* Refunded or disputed before the payment was seen: credited all the
+     * same, then the clawback takes what those facts say (clawback.h). */
+    late = cd_fulfil_after_fulfilment(o->status);
+    late_kind = strcmp(o->status, "disputed") == 0 ? "dispute" : "refund";
+    cd_clawback_fulfil_ref(o, ref, sizeof(ref));
     memset(&la, 0, sizeof(la));
     la.account_id = o->account_id;
     la.amount = o->credits;
@@ -444,6 +435,8 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
     rc = cd_mail_receipt_tx(tx, o, le.amount, le.balance_after, now);
     if (rc != CD_STORE_OK)
         return rc;
+    if (late && cd_clawback_settle_tx(tx, o, late_kind, now) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     cd_info(MOD, "order %s completed: %" PRId64 " credits to %s", o->id,
             o->credits, o->account_id);
     *status = CD_FULFIL_PROCESSED;
@@ -536,6 +529,45 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     return 0;
 }
 
+/* The order a session names: metadata.order_id or client_reference_id,
+ * else the order holding the session id. */
+static int session_order(struct cd_tx *tx, const struct session *s,
+                         struct cd_order *o)
+{
+    int rc = CD_STORE_NOT_FOUND;
+
+    if (s->order_id[0])
+        rc = cd_store_order_get(tx, s->order_id, o);
+    if (rc == CD_STORE_NOT_FOUND && s->id[0])
+        rc = cd_store_order_by_session(tx, s->id, o);
+    return rc;
+}
+
+/* The session is this order's: 1, else 0 (logged). */
+static int session_matches(const struct job *j, const struct cd_order *o)
+{
+    const struct session *s = j->s;
+
+    if (!s->meta_account[0] || strcmp(s->meta_account, o->account_id) != 0) {
+        cd_warn(MOD,
+                "event %s: session %s names account %s but order %s is "
+                "account %s's: ignored",
+                j->event_id ? j->event_id : "-", s->id,
+                s->meta_account[0] ? s->meta_account : "(none)", o->id,
+                o->account_id);
+        return 0;
+    }
+    if (!s->id[0] ||
+        (o->stripe_session_id[0] && strcmp(o->stripe_session_id, s->id) != 0)) {
+        cd_warn(MOD, "event %s: session %s does not match order %s's "
+                     "session %s: ignored",
+                j->event_id ? j->event_id : "-", s->id, o->id,
+                o->stripe_session_id);
+        return 0;
+    }
+    return 1;
+}
+
 static int job_apply(struct cd_tx *tx, void *arg)
 {
     struct job *j = arg;
@@ -544,48 +576,21 @@ static int job_apply(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc, dirty = 0;
 
-    if (j->event_id) {
-        rc = cd_store_event_insert(tx, j->event_id, j->type, now);
-        if (rc == CD_STORE_DUPLICATE) {
-            j->status = CD_FULFIL_DUPLICATE;
-            return 0;
-        }
-        if (rc != CD_STORE_OK)
-            return CD_STORE_ERROR;
-    }
     j->status = CD_FULFIL_IGNORED;
-    if (j->act == ACT_NONE)
-        return 0;
-
-    rc = CD_STORE_NOT_FOUND;
-    if (s->order_id[0])
-        rc = cd_store_order_get(tx, s->order_id, &o);
-    if (rc == CD_STORE_NOT_FOUND && s->id[0])
-        rc = cd_store_order_by_session(tx, s->id, &o);
+    rc = session_order(tx, s, &o);
     if (rc == CD_STORE_NOT_FOUND) {
+        /* Not ours: nothing written, the event id not recorded. */
         cd_warn(MOD, "event %s: session %s has no order here: ignored",
                 j->event_id ? j->event_id : "-", s->id);
         return 0;
     }
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
-    if (!s->meta_account[0] || strcmp(s->meta_account, o.account_id) != 0) {
-        cd_warn(MOD,
-                "event %s: session %s names account %s but order %s is "
-                "account %s's: ignored",
-                j->event_id ? j->event_id : "-", s->id,
-                s->meta_account[0] ? s->meta_account : "(none)", o.id,
-                o.account_id);
+    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    if (rc != 0)
+        return rc == 1 ? 0 : CD_STORE_ERROR;
+    if (!session_matches(j, &o))
         return 0;
-    }
-    if (!s->id[0] ||
-        (o.stripe_session_id[0] && strcmp(o.stripe_session_id, s->id) != 0)) {
-        cd_warn(MOD, "event %s: session %s does not match order %s's "
-                     "session %s: ignored",
-                j->event_id ? j->event_id : "-", s->id, o.id,
-                o.stripe_session_id);
-        return 0;
-    }
     if (!o.stripe_session_id[0]) {
         /* The crash window between creating the session and storing it. */
         cd_strlcpy(o.stripe_session_id, s->id, sizeof(o.stripe_session_id));
@@ -743,11 +748,55 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
     return run_job(b, &j, status_out, err);
 }
 
+/* Which handler takes which event type: an exact type, or a prefix. */
+typedef int (*event_fn)(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err);
+
+static int charge_refunded(struct cd_billing *b, const char *event_id,
+                           const char *type, const json_t *obj,
+                           const char **status_out, struct cd_error *err)
+{
+    (void)type;
+    return cd_fulfil_charge_refunded(b, event_id, obj, status_out, err);
+}
+
+static int invoice_paid(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err)
+{
+    (void)type;
+    return cd_fulfil_invoice_paid(b, event_id, obj, status_out, err);
+}
+
+static const struct {
+    const char *type;
+    int prefix;
+    event_fn fn;
+} handlers[] = {
+    {"checkout.session.", 1, cd_fulfil_session},
+    {"payment_intent.succeeded", 0, cd_fulfil_payment_intent},
+    {"payment_intent.payment_failed", 0, cd_fulfil_payment_intent},
+    {"charge.refunded", 0, charge_refunded},
+    {"refund.created", 0, cd_fulfil_refund},
+    {"refund.updated", 0, cd_fulfil_refund},
+    {"refund.failed", 0, cd_fulfil_refund},
+    {"charge.refund.updated", 0, cd_fulfil_refund},
+    {"charge.dispute.created", 0, cd_fulfil_dispute},
+    {"charge.dispute.updated", 0, cd_fulfil_dispute},
+    {"charge.dispute.closed", 0, cd_fulfil_dispute},
+    {"customer.subscription.created", 0, cd_fulfil_subscription},
+    {"customer.subscription.updated", 0, cd_fulfil_subscription},
+    {"customer.subscription.deleted", 0, cd_fulfil_subscription},
+    {"invoice.paid", 0, invoice_paid},
+};
+
 int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
                          const char **status_out, struct cd_error *err)
 {
     const char *id, *type;
     const json_t *data, *obj;
+    size_t i;
 
     id = json_string_value(json_object_get(event, "id"));
     type = json_string_value(json_object_get(event, "type"));
@@ -760,23 +809,11 @@ int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
                             "Not a Stripe event (id, type and data.object "
                             "are required).");
 
-    if (strncmp(type, "checkout.session.", 17) == 0)
-        return cd_fulfil_session(b, id, type, obj, status_out, err);
-    if (strcmp(type, "payment_intent.succeeded") == 0 ||
-        strcmp(type, "payment_intent.payment_failed") == 0)
-        return cd_fulfil_payment_intent(b, id, type, obj, status_out, err);
-    if (strcmp(type, "charge.refunded") == 0)
-        return cd_fulfil_charge_refunded(b, id, obj, status_out, err);
-    if (strcmp(type, "charge.dispute.created") == 0 ||
-        strcmp(type, "charge.dispute.closed") == 0)
-        return cd_fulfil_dispute(b, id, type, obj, status_out, err);
-    if (strcmp(type, "customer.subscription.created") == 0 ||
-        strcmp(type, "customer.subscription.updated") == 0 ||
-        strcmp(type, "customer.subscription.deleted") == 0)
-        return cd_fulfil_subscription(b, id, type, obj, status_out, err);
-    if (strcmp(type, "invoice.paid") == 0)
-        return cd_fulfil_invoice_paid(b, id, obj, status_out, err);
-
+    for (i = 0; i < CD_ARRAY_LEN(handlers); i++)
+        if (strcmp(type, handlers[i].type) == 0 ||
+            (handlers[i].prefix &&
+             strncmp(type, handlers[i].type, strlen(handlers[i].type)) == 0))
+            return handlers[i].fn(b, id, type, obj, status_out, err);
     /* Anything else: "ignored" and NOT recorded (no write job), so the
      * id is not burnt for a version that will handle the type. */
     cd_debug(MOD, "event %s (%s): not handled, not recorded", id, type);

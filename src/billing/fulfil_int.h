@@ -77,11 +77,12 @@ int cd_fulfil_open_order_tx(struct cd_tx *tx, const char *event_id,
  * payment: amount, currency, account) - credits o->credits once under
  * "order:<id>:fulfil", sets it completed, records or updates its payment
  * row from *paid, saves the customer on the account (has_saved_payment_
- * method when setup_future_usage was off_session) and counts its discount
- * code. An order refunded or disputed before (cd_fulfil_after_fulfilment)
- * is not credited. *status: "processed" or "ignored". 0 or a store error
- * (the job rolls back). dirty: o was changed and must be written even if
- * nothing else happens.
+ * method when setup_future_usage was off_session), counts its discount
+ * code and queues the receipt. An order refunded or disputed before the
+ * payment was seen (cd_fulfil_after_fulfilment) is credited too and then
+ * settled (clawback.h), so it keeps what those facts leave it. *status:
+ * "processed" or "ignored". 0 or a store error (the job rolls back).
+ * dirty: o was changed and must be written even if nothing else happens.
  */
 int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
                         const struct cd_paid *paid, const char *event_id,
@@ -112,11 +113,23 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
                              const char *type, const json_t *pi,
                              const char **status_out, struct cd_error *err);
 
-/* ---- refunds.c: charge.refunded, charge.dispute.* ---------------------- */
+/* ---- refunds.c: charge.refunded, refund.*, charge.refund.updated ------- */
 
+/* charge.refunded: the charge's cumulative amount_refunded (the highest
+ * seen is kept) and any refunds it lists, then the order settled
+ * (clawback.h). */
 int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
                               const json_t *charge, const char **status_out,
                               struct cd_error *err);
+/* refund.created|updated|failed, charge.refund.updated: the Refund object
+ * into the order's refund row (status only moves forward), then the order
+ * settled - a failed refund gives back what it took. */
+int cd_fulfil_refund(struct cd_billing *b, const char *event_id,
+                     const char *type, const json_t *refund,
+                     const char **status_out, struct cd_error *err);
+
+/* ---- disputes.c: charge.dispute.created|updated|closed ----------------- */
+
 int cd_fulfil_dispute(struct cd_billing *b, const char *event_id,
                       const char *type, const json_t *dispute,
                       const char **status_out, struct cd_error *err);

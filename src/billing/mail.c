@@ -292,14 +292,6 @@ static int stopping(struct cd_mailer *m)
     return s;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct lease_job {
     const char *holder;
     int64_t now;
@@ -484,7 +476,7 @@ static void deliver(struct cd_mailer *m, struct cd_mail *mail)
         return;
     }
     mail->next_attempt_at =
-        now_ms() + cd_mail_backoff_ms(mail->attempts, m->retry_base_ms);
+        cd_now_ms() + cd_mail_backoff_ms(mail->attempts, m->retry_base_ms);
     cd_info(MOD, "mail %s: attempt %" PRId64 " failed (%s); trying again "
                  "later",
             mail->id, mail->attempts, why);
@@ -500,7 +492,7 @@ static void cycle(struct cd_mailer *m)
     if (!d.rows)
         return;
     d.n = 0;
-    d.now_ms = now_ms();
+    d.now_ms = cd_now_ms();
     if (cd_store_read(m->b->store, due_fn, &d) != CD_STORE_OK || !d.n)
         goto out;
     l = (struct lease_job){m->holder, cd_now(), 0, 0};

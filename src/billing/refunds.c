@@ -1,16 +1,15 @@
 /*
- * refunds.c - admin refunds, charge.refunded and charge.dispute.*; see
- * refunds.h for the rules and fulfil_int.h for the shape every event
- * handler shares.
+ * refunds.c - admin refunds and the refund events (charge.refunded,
+ * refund.created / .updated / .failed, charge.refund.updated); see
+ * refunds.h for the admin side, clawback.h for what a refund takes, and
+ * fulfil_int.h for the shape every event handler shares.
  *
- * Finding the order of a charge or dispute (a read transaction): the
- * payment row by charge id, else by payment intent, else the order holding
- * the payment intent, else the order in the charge's metadata.order_id.
- * When none answers - the event came before anything else we know of the
- * payment - the PaymentIntent's metadata is asked of Stripe (outside any
- * transaction). An object naming no order here is answered "ignored"
- * without a write; a Stripe failure on that lookup is a 502, so Stripe
- * delivers again.
+ * Every refund of an order is a row (store.h struct cd_refund), by Stripe
+ * id once known. Its status only moves forward - requested, then pending
+ * or requires_action, then succeeded, then failed or canceled - so events
+ * in any order leave the newest state. charge.refunded adds the charge's
+ * cumulative amount_refunded (the highest seen is kept) for refunds
+ * Stripe reports no other way.
  */
 #include "billing/refunds.h"
 
@@ -19,63 +18,347 @@
 #include <string.h>
 #include <strings.h>
 
+#include "billing/charges.h"
+#include "billing/clawback.h"
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
-#include "billing/ledger.h"
+#include "billing/idempotency.h"
+#include "billing/order_open.h"
 #include "billing/stripe_call.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define MOD "refunds"
 
-int64_t cd_refund_credits_at(int64_t credits, int64_t level, int64_t amount)
-{
-    __int128 q;
+/* ---- a refund's state ------------------------------------------------------ */
 
-    if (amount <= 0 || credits <= 0 || level <= 0)
+static int status_rank(const char *s)
+{
+    if (strcmp(s, "requested") == 0)
         return 0;
-    if (level >= amount)
-        return credits;
-    q = (__int128)credits * (__int128)level / (__int128)amount;
-    return (int64_t)q;
+    if (strcmp(s, "pending") == 0 || strcmp(s, "requires_action") == 0)
+        return 1;
+    if (strcmp(s, "succeeded") == 0)
+        return 2;
+    if (strcmp(s, "failed") == 0 || strcmp(s, "canceled") == 0)
+        return 3;
+    return -1; /* not a status we know */
+}
+
+/* Moves r's status to `to` when that is a step forward (or between the
+ * two in-flight states); 1 when it moved. */
+static int advance(struct cd_refund *r, const char *to)
+{
+    int from = status_rank(r->status), next = status_rank(to);
+
+    if (next < 0 || next < from || (next == from && (next != 1 ||
+                                                     !strcmp(r->status, to))))
+        return 0;
+    cd_strlcpy(r->status, to, sizeof(r->status));
+    return 1;
+}
+
+/* What we use of a Stripe Refund object, bounded ("" / 0: absent). */
+struct refund_obj {
+    char id[CD_SID_SZ];
+    int64_t amount;
+    char status[CD_STATUS_SZ];
+    char charge[CD_SID_SZ];
+    char pi[CD_SID_SZ];
+    char order_id[CD_ID_SZ];  /* metadata.order_id */
+    char refund_id[CD_ID_SZ]; /* metadata.refund_id: ours */
+    char failure[64];         /* failure_reason */
+};
+
+static int parse_refund(const json_t *o, struct refund_obj *r)
+{
+    const json_t *a = json_object_get(o, "amount");
+    const json_t *meta = json_object_get(o, "metadata");
+
+    memset(r, 0, sizeof(*r));
+    cd_fulfil_str_or_id(o, "id", r->id, sizeof(r->id));
+    cd_fulfil_str_or_id(o, "status", r->status, sizeof(r->status));
+    cd_fulfil_str_or_id(o, "charge", r->charge, sizeof(r->charge));
+    cd_fulfil_str_or_id(o, "payment_intent", r->pi, sizeof(r->pi));
+    cd_fulfil_str_or_id(o, "failure_reason", r->failure, sizeof(r->failure));
+    if (json_is_object(meta)) {
+        cd_fulfil_str_or_id(meta, "order_id", r->order_id,
+                            sizeof(r->order_id));
+        cd_fulfil_str_or_id(meta, "refund_id", r->refund_id,
+                            sizeof(r->refund_id));
+    }
+    if (json_is_integer(a))
+        r->amount = json_integer_value(a);
+    if (strncmp(r->id, "re_", 3) != 0 || r->amount <= 0 ||
+        r->amount > CD_AMOUNT_MAX || status_rank(r->status) < 1)
+        return -1;
+    return 0;
+}
+
+/* Inside a job: the refund r of order o as Stripe reports it, into its
+ * row - found by Stripe id, else ours by metadata.refund_id, else new. */
+static int upsert_refund_tx(struct cd_tx *tx, const struct cd_order *o,
+                            const struct refund_obj *ro, int64_t now)
+{
+    struct cd_refund r;
+    int rc = cd_store_refund_by_stripe(tx, ro->id, &r);
+
+    if (rc == CD_STORE_NOT_FOUND && ro->refund_id[0]) {
+        rc = cd_store_refund_get(tx, ro->refund_id, &r);
+        if (rc == CD_STORE_OK &&
+            (strcmp(r.order_id, o->id) != 0 || r.stripe_refund_id[0]))
+            rc = CD_STORE_NOT_FOUND; /* not that one: a new row */
+    }
+    if (rc == CD_STORE_NOT_FOUND) {
+        memset(&r, 0, sizeof(r));
+        if (cd_strlcpy(r.id, ro->id, sizeof(r.id)) != 0)
+            cd_random_id("rfd_", r.id, sizeof(r.id));
+        cd_strlcpy(r.order_id, o->id, sizeof(r.order_id));
+        cd_strlcpy(r.stripe_refund_id, ro->id, sizeof(r.stripe_refund_id));
+        r.amount_cents = ro->amount;
+        cd_strlcpy(r.status, ro->status, sizeof(r.status));
+        cd_strlcpy(r.reason, ro->failure, sizeof(r.reason));
+        r.created_at = r.updated_at = now;
+        rc = cd_store_refund_insert(tx, &r);
+        return rc == CD_STORE_OK ? CD_STORE_OK : CD_STORE_ERROR;
+    }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    cd_strlcpy(r.stripe_refund_id, ro->id, sizeof(r.stripe_refund_id));
+    r.amount_cents = ro->amount;
+    if (advance(&r, ro->status) && ro->failure[0])
+        cd_strlcpy(r.reason, ro->failure, sizeof(r.reason));
+    r.updated_at = now;
+    return cd_store_refund_update(tx, &r) == CD_STORE_OK ? CD_STORE_OK
+                                                          : CD_STORE_ERROR;
 }
 
 /* ---- POST /v1/admin/orders/{id}/refund ------------------------------------ */
 
-struct refund_read {
-    const char *order_id;
-    struct cd_order o;
-    struct cd_payment p;
-    int has_payment;
+enum ask_outcome {
+    ASK_OK,
+    ASK_NO_ORDER,
+    ASK_NOT_REFUNDABLE,
+    ASK_NO_PAYMENT,
+    ASK_NOTHING_LEFT,
+    ASK_TOO_MUCH,
+    ASK_OTHER_REFUND,
 };
 
-static int refund_read_fn(struct cd_tx *tx, void *arg)
-{
-    struct refund_read *r = arg;
-    int rc = cd_store_order_get(tx, r->order_id, &r->o);
+struct ask_job {
+    const char *order_id;
+    int64_t amount; /* 0: the rest */
+    const char *refund_id;
+    int64_t now;
+    enum ask_outcome why; /* out */
+    struct cd_order o;
+    struct cd_refund r;
+    char pi[CD_SID_SZ];
+    int64_t left;
+};
 
-    if (rc != CD_STORE_OK)
-        return rc;
-    rc = cd_store_payment_by_order(tx, r->order_id, &r->p);
-    if (rc == CD_STORE_OK)
-        r->has_payment = 1;
-    else if (rc != CD_STORE_NOT_FOUND)
-        return CD_STORE_ERROR;
+/* The PaymentIntent to refund: the order's, else its payment's. */
+static int refund_pi(struct cd_tx *tx, struct ask_job *j)
+{
+    struct cd_payment p;
+    int rc;
+
+    cd_strlcpy(j->pi, j->o.stripe_payment_intent_id, sizeof(j->pi));
+    if (!j->pi[0]) {
+        rc = cd_store_payment_by_order(tx, j->o.id, &p);
+        if (rc == CD_STORE_OK)
+            cd_strlcpy(j->pi, p.stripe_payment_intent_id, sizeof(j->pi));
+        else if (rc != CD_STORE_NOT_FOUND)
+            return CD_STORE_ERROR;
+    }
+    if (!j->pi[0] || !cd_fulfil_safe_id(j->pi))
+        j->why = ASK_NO_PAYMENT;
     return CD_STORE_OK;
 }
 
-int cd_refund_create(struct cd_billing *b, const char *order_id,
-                     int64_t amount_cents, struct cd_refund_result *out,
-                     struct cd_error *err)
+/* A new refund of order j->o: checks what is left and inserts the row. */
+static int ask_new(struct cd_tx *tx, struct ask_job *j)
 {
-    struct refund_read r;
-    const char *pi;
-    char idem[CD_ID_SZ + 64];
-    int64_t before, left;
-    json_t *params = NULL, *resp = NULL, *amt;
+    struct cd_refund_sums rs;
+    int64_t done;
+
+    if (strcmp(j->o.status, "completed") != 0 &&
+        strcmp(j->o.status, "partially_refunded") != 0) {
+        j->why = ASK_NOT_REFUNDABLE;
+        return 0;
+    }
+    if (refund_pi(tx, j) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (j->why != ASK_OK)
+        return 0;
+    if (cd_store_refund_sums(tx, j->o.id, &rs) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    done = j->o.refund_level_cents > rs.reserved ? j->o.refund_level_cents
+                                                 : rs.reserved;
+    j->left = j->o.amount_cents - done;
+    if (j->left <= 0) {
+        j->why = ASK_NOTHING_LEFT;
+        return 0;
+    }
+    if (j->amount > j->left) {
+        j->why = ASK_TOO_MUCH;
+        return 0;
+    }
+    memset(&j->r, 0, sizeof(j->r));
+    cd_strlcpy(j->r.id, j->refund_id, sizeof(j->r.id));
+    cd_strlcpy(j->r.order_id, j->o.id, sizeof(j->r.order_id));
+    j->r.amount_cents = j->amount ? j->amount : j->left;
+    cd_strlcpy(j->r.status, "requested", sizeof(j->r.status));
+    j->r.created_at = j->r.updated_at = j->now;
+    return cd_store_refund_insert(tx, &j->r) == CD_STORE_OK ? 0
+                                                            : CD_STORE_ERROR;
+}
+
+static int ask_fn(struct cd_tx *tx, void *arg)
+{
+    struct ask_job *j = arg;
+    int rc;
+
+    j->why = ASK_OK;
+    rc = cd_store_order_get(tx, j->order_id, &j->o);
+    if (rc == CD_STORE_NOT_FOUND) {
+        j->why = ASK_NO_ORDER;
+        return 0;
+    }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    rc = cd_store_refund_get(tx, j->refund_id, &j->r);
+    if (rc == CD_STORE_NOT_FOUND)
+        return ask_new(tx, j);
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    /* The retried request's refund: asked of Stripe again, same key. */
+    if (strcmp(j->r.order_id, j->o.id) != 0 ||
+        (j->amount && j->amount != j->r.amount_cents) ||
+        j->r.created_at < j->now - CD_IDEM_TTL_S) {
+        j->why = ASK_OTHER_REFUND;
+        return 0;
+    }
+    return refund_pi(tx, j);
+}
+
+static int ask_error(const struct ask_job *j, struct cd_error *err)
+{
+    switch (j->why) {
+    case ASK_NO_ORDER:
+        return cd_error_set(err, CD_EK_NOT_FOUND, "order_not_found", NULL,
+                            "No such order.");
+    case ASK_NOT_REFUNDABLE:
+        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
+                            NULL,
+                            "The order is %s: only completed or partially "
+                            "refunded orders can be refunded.",
+                            j->o.status);
+    case ASK_NO_PAYMENT:
+        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
+                            NULL, "The order has no Stripe payment to "
+                                  "refund.");
+    case ASK_NOTHING_LEFT:
+        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
+                            NULL, "The order is refunded in full.");
+    case ASK_TOO_MUCH:
+        return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
+                            "amount_cents",
+                            "amount_cents is more than what is left to "
+                            "refund (%" PRId64 ").",
+                            j->left);
+    case ASK_OTHER_REFUND:
+        return cd_error_set(err, CD_EK_CONFLICT, "idempotency_key_reused",
+                            NULL,
+                            "This Idempotency-Key was used for another "
+                            "refund, or more than 24 hours ago.");
+    case ASK_OK:
+        break;
+    }
+    return 0;
+}
+
+/* Stripe's answer about refund refund_id, and the order settled on it. */
+struct answer_job {
+    const char *refund_id;
+    const struct refund_obj *ro; /* the refund Stripe made, or NULL */
+    const char *failure;         /* else: why the call failed */
+    int final;                   /* ... and Stripe surely did nothing */
+};
+
+static int answer_fn(struct cd_tx *tx, void *arg)
+{
+    struct answer_job *j = arg;
+    struct cd_refund r;
+    struct cd_order o;
+    int64_t now = cd_now();
+
+    if (cd_store_refund_get(tx, j->refund_id, &r) != CD_STORE_OK ||
+        cd_store_order_get(tx, r.order_id, &o) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (j->ro)
+        return upsert_refund_tx(tx, &o, j->ro, now) == CD_STORE_OK
+                   ? cd_clawback_settle_tx(tx, &o, "refund", now)
+                   : CD_STORE_ERROR;
+    cd_strlcpy(r.reason, j->failure, sizeof(r.reason));
+    if (j->final && strcmp(r.status, "requested") == 0)
+        cd_strlcpy(r.status, "failed", sizeof(r.status));
+    r.updated_at = now;
+    return cd_store_refund_update(tx, &r) == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+}
+
+/* POST /v1/refunds for the asked refund (outside any transaction) and its
+ * answer recorded. 0 with *out, or -1 with err. */
+static int ask_stripe(struct cd_billing *b, const struct ask_job *j,
+                      struct cd_refund_result *out, struct cd_error *err)
+{
+    struct answer_job aj = {j->r.id, NULL, NULL, 0};
+    struct refund_obj ro;
+    char idem[CD_ID_SZ + 16];
+    json_t *params, *resp = NULL;
     struct cd_error serr;
-    const char *rid, *rst;
-    int rc, ret = -1;
+    int rc, http = 0;
+
+    params = json_pack("{s:s, s:I, s:{s:s, s:s}}", "payment_intent", j->pi,
+                       "amount", (json_int_t)j->r.amount_cents, "metadata",
+                       "order_id", j->o.id, "refund_id", j->r.id);
+    snprintf(idem, sizeof(idem), "refund:%s", j->r.id);
+    rc = cd_billing_stripe_post(b, "/v1/refunds", params, idem, &resp, &http,
+                                &serr);
+    json_decref(params);
+    if (rc == 0 && parse_refund(resp, &ro) != 0) {
+        cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
+                     "Stripe: the refund has no id, amount or status.");
+        rc = -1;
+    }
+    json_decref(resp);
+    if (rc == 0) {
+        aj.ro = &ro;
+    } else {
+        cd_warn(MOD, "order %s: refund %s of %" PRId64 " failed: %s",
+                j->o.id, j->r.id, j->r.amount_cents, serr.message);
+        aj.failure = serr.message[0] ? serr.message : "Stripe request failed";
+        aj.final = cd_stripe_failure_is_final(http);
+    }
+    if (cd_store_write(b->store, answer_fn, &aj) != 0)
+        cd_error(MOD, "refund %s: could not record Stripe's answer", j->r.id);
+    if (rc != 0)
+        return cd_billing_stripe_error(err, &serr);
+    cd_strlcpy(out->order_id, j->o.id, sizeof(out->order_id));
+    cd_strlcpy(out->refund_id, ro.id, sizeof(out->refund_id));
+    out->amount_cents = ro.amount;
+    cd_strlcpy(out->status, ro.status, sizeof(out->status));
+    cd_info(MOD, "order %s: refund %s (%s) of %" PRId64 " %s (%s)", j->o.id,
+            j->r.id, ro.id, ro.amount, j->o.currency, ro.status);
+    return 0;
+}
+
+int cd_refund_create(struct cd_billing *b, const char *order_id,
+                     int64_t amount_cents, const char *refund_id,
+                     struct cd_refund_result *out, struct cd_error *err)
+{
+    struct ask_job j;
+    char rid[CD_ID_SZ];
 
     memset(out, 0, sizeof(*out));
     if (!b->stripe)
@@ -84,312 +367,83 @@ int cd_refund_create(struct cd_billing *b, const char *order_id,
     if (!order_id || !order_id[0] || strlen(order_id) >= CD_ID_SZ)
         return cd_error_set(err, CD_EK_NOT_FOUND, "order_not_found", NULL,
                             "No such order.");
-    memset(&r, 0, sizeof(r));
-    r.order_id = order_id;
-    rc = cd_store_read(b->store, refund_read_fn, &r);
-    if (rc == CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_NOT_FOUND, "order_not_found", NULL,
-                            "No such order.");
-    if (rc != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not read the order.");
-    if (strcmp(r.o.status, "completed") != 0 &&
-        strcmp(r.o.status, "partially_refunded") != 0)
-        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
-                            NULL,
-                            "The order is %s: only completed or partially "
-                            "refunded orders can be refunded.",
-                            r.o.status);
-    pi = r.o.stripe_payment_intent_id[0]
-             ? r.o.stripe_payment_intent_id
-             : (r.has_payment ? r.p.stripe_payment_intent_id : "");
-    if (!pi[0] || !cd_fulfil_safe_id(pi))
-        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
-                            NULL, "The order has no Stripe payment to "
-                                  "refund.");
-    before = r.has_payment ? r.p.amount_refunded_cents : 0;
-    left = r.o.amount_cents - before;
-    if (left <= 0)
-        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
-                            NULL, "The order is refunded in full.");
-    if (amount_cents == 0)
-        amount_cents = left;
-    if (amount_cents < 0 || amount_cents > left)
+    if (amount_cents < 0 || amount_cents > CD_AMOUNT_MAX)
         return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
-                            "amount_cents",
-                            "amount_cents is more than what is left to "
-                            "refund (%" PRId64 ").",
-                            left);
-
-    params = json_pack("{s:s, s:I, s:{s:s}}", "payment_intent", pi, "amount",
-                       (json_int_t)amount_cents, "metadata", "order_id",
-                       r.o.id);
-    snprintf(idem, sizeof(idem), "refund:%s:%" PRId64 ":%" PRId64, r.o.id,
-             before, amount_cents);
-    if (!params) {
-        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                     "Out of memory.");
-        goto out;
-    }
-    rc = cd_billing_stripe_post(b, "/v1/refunds", params, idem, &resp, &serr);
-    if (rc != 0) {
-        cd_warn(MOD, "order %s: refund of %" PRId64 " failed: %s", r.o.id,
-                amount_cents, serr.message);
-        cd_billing_stripe_error(err, &serr);
-        goto out;
-    }
-    rid = json_string_value(json_object_get(resp, "id"));
-    rst = json_string_value(json_object_get(resp, "status"));
-    amt = json_object_get(resp, "amount");
-    if (!rid || strlen(rid) >= sizeof(out->refund_id)) {
-        cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
-                     "Stripe: the refund has no id.");
-        goto out;
-    }
-    cd_strlcpy(out->order_id, r.o.id, sizeof(out->order_id));
-    cd_strlcpy(out->refund_id, rid, sizeof(out->refund_id));
-    out->amount_cents = json_is_integer(amt) ? json_integer_value(amt)
-                                             : amount_cents;
-    cd_strlcpy(out->status, rst && strlen(rst) < sizeof(out->status)
-                                ? rst
-                                : "pending",
-               sizeof(out->status));
-    cd_info(MOD, "order %s: refund %s of %" PRId64 " %s (%s)", r.o.id, rid,
-            out->amount_cents, r.o.currency, out->status);
-    ret = 0;
-out:
-    json_decref(params);
-    json_decref(resp);
-    return ret;
+                            "amount_cents", "amount_cents is not valid.");
+    if (refund_id && refund_id[0])
+        cd_strlcpy(rid, refund_id, sizeof(rid));
+    else
+        cd_random_id("rfd_", rid, sizeof(rid));
+    memset(&j, 0, sizeof(j));
+    j.order_id = order_id;
+    j.amount = amount_cents;
+    j.refund_id = rid;
+    j.now = cd_now();
+    if (cd_store_write(b->store, ask_fn, &j) != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the refund.");
+    if (j.why != ASK_OK)
+        return ask_error(&j, err);
+    return ask_stripe(b, &j, out, err);
 }
 
-/* ---- finding the order of a charge or dispute ---------------------------- */
+/* ---- refund.* and charge.refund.updated ----------------------------------- */
 
-struct locate {
-    const char *charge;     /* may be "" */
-    const char *pi;         /* may be "" */
-    const char *meta_order; /* may be "" */
-    char order_id[CD_ID_SZ];
+struct refund_event_job {
+    const char *event_id;
+    const char *type;
+    const char *order_id;
+    const struct refund_obj *ro;
+    const char *status; /* out */
 };
 
-/* The order named by meta_order, if its payment intent (when it has one)
- * is pi: metadata is only a hint. */
-static int meta_order(struct cd_tx *tx, struct locate *l)
+static int refund_event_fn(struct cd_tx *tx, void *arg)
 {
+    struct refund_event_job *j = arg;
     struct cd_order o;
+    int64_t now = cd_now();
     int rc;
 
-    if (!l->meta_order[0])
-        return CD_STORE_NOT_FOUND;
-    rc = cd_store_order_get(tx, l->meta_order, &o);
-    if (rc != CD_STORE_OK)
-        return rc;
-    if (o.stripe_payment_intent_id[0] && l->pi[0] &&
-        strcmp(o.stripe_payment_intent_id, l->pi) != 0)
-        return CD_STORE_NOT_FOUND;
-    cd_strlcpy(l->order_id, o.id, sizeof(l->order_id));
-    return CD_STORE_OK;
-}
-
-static int locate_fn(struct cd_tx *tx, void *arg)
-{
-    struct locate *l = arg;
-    struct cd_payment p;
-    struct cd_order o;
-    int rc = CD_STORE_NOT_FOUND;
-
-    if (l->charge[0])
-        rc = cd_store_payment_by_charge(tx, l->charge, &p);
-    if (rc == CD_STORE_NOT_FOUND && l->pi[0])
-        rc = cd_store_payment_by_payment_intent(tx, l->pi, &p);
-    if (rc == CD_STORE_OK) {
-        cd_strlcpy(l->order_id, p.order_id, sizeof(l->order_id));
-        return CD_STORE_OK;
-    }
-    if (rc != CD_STORE_NOT_FOUND)
+    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                 &j->status);
+    if (rc != 0)
+        return rc == 1 ? 0 : CD_STORE_ERROR;
+    if (upsert_refund_tx(tx, &o, j->ro, now) != CD_STORE_OK ||
+        cd_clawback_settle_tx(tx, &o, "refund", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    if (l->pi[0]) {
-        rc = cd_store_order_by_payment_intent(tx, l->pi, &o);
-        if (rc == CD_STORE_OK) {
-            cd_strlcpy(l->order_id, o.id, sizeof(l->order_id));
-            return CD_STORE_OK;
-        }
-        if (rc != CD_STORE_NOT_FOUND)
-            return CD_STORE_ERROR;
-    }
-    return meta_order(tx, l);
+    j->status = CD_FULFIL_PROCESSED;
+    return 0;
 }
 
-/*
- * Fills order_id (CD_ID_SZ) with the order of this charge / payment
- * intent. 0; 1 when no order here is named; -1 with err (500 store, 502
- * when Stripe could not be asked).
- */
-static int locate_order(struct cd_billing *b, const char *charge,
-                        const char *pi, const char *meta, char *order_id,
-                        struct cd_error *err)
+int cd_fulfil_refund(struct cd_billing *b, const char *event_id,
+                     const char *type, const json_t *obj,
+                     const char **status_out, struct cd_error *err)
 {
-    struct locate l = {charge, pi, meta, ""};
-    char path[CD_SID_SZ + 32], from_pi[CD_ID_SZ] = "";
-    json_t *resp = NULL;
-    struct cd_error serr;
-    int rc, http = 0;
+    struct refund_obj ro;
+    struct refund_event_job j;
+    char order_id[CD_ID_SZ];
+    int rc;
 
-    rc = cd_store_read(b->store, locate_fn, &l);
-    if (rc == CD_STORE_OK) {
-        cd_strlcpy(order_id, l.order_id, CD_ID_SZ);
+    *status_out = CD_FULFIL_IGNORED;
+    if (parse_refund(obj, &ro) != 0)
+        return 0; /* not a refund we can read: nothing to do */
+    rc = cd_charge_locate_order(b, ro.charge, ro.pi, ro.order_id, order_id,
+                                err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
+        cd_debug(MOD, "event %s: refund %s is of no order here; not "
+                      "recorded",
+                 event_id ? event_id : "-", ro.id);
         return 0;
     }
-    if (rc != CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "The event could not be applied; retry.");
-    if (!b->stripe || !pi[0] || !cd_fulfil_safe_id(pi))
-        return 1;
-    /* Before anything else about this payment: its PaymentIntent says
-     * which order it pays (metadata.order_id, set by checkout/topups). */
-    snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
-    cd_error_clear(&serr);
-    rc = cd_stripe_request(b->stripe, "GET", path, NULL, NULL, &resp, &http,
-                           &serr);
-    if (rc != 0) {
-        json_decref(resp);
-        if (http == 404)
-            return 1;
-        cd_warn(MOD, "payment intent %s: %s", pi, serr.message);
-        return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
-                            "Could not look up the payment: %s",
-                            serr.message);
-    }
-    cd_fulfil_str_or_id(json_object_get(resp, "metadata"), "order_id",
-                        from_pi, sizeof(from_pi));
-    json_decref(resp);
-    if (!from_pi[0])
-        return 1;
-    l.meta_order = from_pi;
-    rc = cd_store_read(b->store, locate_fn, &l);
-    if (rc == CD_STORE_OK) {
-        cd_strlcpy(order_id, l.order_id, CD_ID_SZ);
-        return 0;
-    }
-    if (rc != CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "The event could not be applied; retry.");
-    return 1;
-}
-
-/* ---- shared pieces of the jobs ------------------------------------------- */
-
-/* The credits the order was given (its fulfilment entry), 0 if never. */
-static int credited(struct cd_tx *tx, const struct cd_order *o,
-                    int64_t *out)
-{
-    struct cd_ledger_entry e;
-    char ref[CD_REF_SZ];
-    int rc;
-
-    snprintf(ref, sizeof(ref), "order:%s:fulfil", o->id);
-    rc = cd_store_ledger_by_ref(tx, ref, &e);
-    if (rc == CD_STORE_NOT_FOUND) {
-        *out = 0;
-        return CD_STORE_OK;
-    }
-    if (rc != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    *out = e.amount > 0 ? e.amount : 0;
-    return CD_STORE_OK;
-}
-
-/* One ledger entry of a refund or dispute; a refusal for good (balance
- * past -2^62, account gone) is logged and skipped, never a 500. */
-static int apply_entry(struct cd_tx *tx, const struct cd_order *o,
-                       int64_t amount, const char *kind, const char *ref,
-                       const char *description)
-{
-    struct cd_ledger_apply la;
-    struct cd_ledger_entry le;
-    int rc;
-
-    memset(&la, 0, sizeof(la));
-    la.account_id = o->account_id;
-    la.amount = amount;
-    la.kind = kind;
-    la.ref = ref;
-    la.order_id = o->id;
-    la.description = description;
-    la.allow_negative = 1;
-    rc = cd_ledger_apply_tx(tx, &la, &le);
-    if (rc == CD_STORE_OK) {
-        cd_info(MOD, "order %s: %s %" PRId64 " credits (%s)", o->id, kind,
-                amount, ref);
-        return CD_STORE_OK;
-    }
-    if (rc == CD_STORE_DUPLICATE)
-        return CD_STORE_OK;
-    if (rc == CD_LEDGER_LIMIT || rc == CD_STORE_NOT_FOUND ||
-        rc == CD_LEDGER_INSUFFICIENT) {
-        cd_error(MOD, "order %s: ledger refused %" PRId64 " credits (%s, %d)",
-                 o->id, amount, ref, rc);
-        return CD_STORE_OK;
-    }
-    return CD_STORE_ERROR;
-}
-
-/* The order's payment row, or a new one (not yet inserted: *is_new). */
-static int payment_for(struct cd_tx *tx, const struct cd_order *o,
-                       const char *pi, const char *charge, int64_t now,
-                       struct cd_payment *p, int *is_new)
-{
-    int rc = cd_store_payment_by_order(tx, o->id, p);
-
-    *is_new = 0;
-    if (rc == CD_STORE_OK) {
-        if (!p->stripe_payment_intent_id[0] && pi[0])
-            cd_strlcpy(p->stripe_payment_intent_id, pi,
-                       sizeof(p->stripe_payment_intent_id));
-        if (!p->stripe_charge_id[0] && charge[0])
-            cd_strlcpy(p->stripe_charge_id, charge,
-                       sizeof(p->stripe_charge_id));
-        return CD_STORE_OK;
-    }
-    if (rc != CD_STORE_NOT_FOUND)
-        return CD_STORE_ERROR;
-    /* The payment is older than anything we recorded of it. */
-    memset(p, 0, sizeof(*p));
-    cd_random_id("pay_", p->id, sizeof(p->id));
-    cd_strlcpy(p->order_id, o->id, sizeof(p->order_id));
-    cd_strlcpy(p->account_id, o->account_id, sizeof(p->account_id));
-    cd_strlcpy(p->status, "succeeded", sizeof(p->status));
-    p->amount_cents = o->amount_cents;
-    cd_strlcpy(p->currency, o->currency, sizeof(p->currency));
-    cd_strlcpy(p->description, o->description, sizeof(p->description));
-    cd_strlcpy(p->stripe_payment_intent_id, pi,
-               sizeof(p->stripe_payment_intent_id));
-    cd_strlcpy(p->stripe_charge_id, charge, sizeof(p->stripe_charge_id));
-    p->created_at = now;
-    p->paid_at = now;
-    *is_new = 1;
-    return CD_STORE_OK;
-}
-
-static int payment_save(struct cd_tx *tx, const struct cd_payment *p,
-                        int is_new)
-{
-    int rc = is_new ? cd_store_payment_insert(tx, p)
-                    : cd_store_payment_update(tx, p);
-
-    return rc == CD_STORE_OK ? CD_STORE_OK : CD_STORE_ERROR;
-}
-
-/* The status an order has after refunds of `refunded` out of its amount
- * (and no open dispute). */
-static const char *refund_status(const struct cd_order *o, int64_t refunded,
-                                 int64_t credits)
-{
-    if (refunded >= o->amount_cents && o->amount_cents > 0)
-        return "refunded";
-    if (refunded > 0)
-        return "partially_refunded";
-    return credits > 0 || o->completed_at ? "completed" : "pending";
+    memset(&j, 0, sizeof(j));
+    j.event_id = event_id;
+    j.type = type;
+    j.order_id = order_id;
+    j.ro = &ro;
+    return cd_fulfil_run_job(b, refund_event_fn, &j, event_id, type,
+                             &j.status, status_out, err);
 }
 
 /* ---- charge.refunded ------------------------------------------------------ */
@@ -401,23 +455,37 @@ struct charge_obj {
     char currency[CD_CUR_SZ];
     int64_t amount;
     int64_t amount_refunded;
+    const json_t *refunds; /* refunds.data when the charge carries it */
 };
 
-struct refund_job {
+struct charge_job {
     const char *event_id;
     const char *order_id;
     const struct charge_obj *c;
     const char *status; /* out */
 };
 
-static int refund_job_fn(struct cd_tx *tx, void *arg)
+/* The refunds a charge lists (older API versions, expanded charges). */
+static int listed_refunds_tx(struct cd_tx *tx, const struct cd_order *o,
+                             const json_t *list, int64_t now)
 {
-    struct refund_job *j = arg;
+    struct refund_obj ro;
+    size_t i;
+
+    for (i = 0; i < json_array_size(list) && i < 100; i++)
+        if (parse_refund(json_array_get(list, i), &ro) == 0 &&
+            upsert_refund_tx(tx, o, &ro, now) != CD_STORE_OK)
+            return CD_STORE_ERROR;
+    return CD_STORE_OK;
+}
+
+static int charge_refunded_fn(struct cd_tx *tx, void *arg)
+{
+    struct charge_job *j = arg;
     const struct charge_obj *c = j->c;
     struct cd_order o;
     struct cd_payment p;
-    int64_t now = cd_now(), prev, level, credits = 0, off;
-    char ref[CD_REF_SZ], desc[CD_DESC_SZ];
+    int64_t now = cd_now();
     int rc, is_new;
 
     rc = cd_fulfil_open_order_tx(tx, j->event_id, "charge.refunded",
@@ -433,7 +501,8 @@ static int refund_job_fn(struct cd_tx *tx, void *arg)
                  c->currency, o.id, o.amount_cents, o.currency);
         return 0;
     }
-    if (payment_for(tx, &o, c->pi, c->id, now, &p, &is_new) != CD_STORE_OK)
+    if (cd_charge_payment_for(tx, &o, c->pi, c->id, now, &p, &is_new) !=
+        CD_STORE_OK)
         return CD_STORE_ERROR;
     if (p.stripe_charge_id[0] && strcmp(p.stripe_charge_id, c->id) != 0) {
         cd_warn(MOD, "event %s: charge %s is not order %s's charge %s: "
@@ -442,44 +511,16 @@ static int refund_job_fn(struct cd_tx *tx, void *arg)
                 p.stripe_charge_id);
         return 0;
     }
-    prev = p.amount_refunded_cents;
-    level = c->amount_refunded;
-    if (level <= prev) {
-        cd_debug(MOD, "charge %s: refunded %" PRId64 " is not above the "
-                      "recorded %" PRId64 ": nothing to do",
-                 c->id, level, prev);
-        return 0;
-    }
-    if (credited(tx, &o, &credits) != CD_STORE_OK)
+    if (cd_charge_payment_save(tx, &p, is_new) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    off = cd_refund_credits_at(credits, level, o.amount_cents) -
-          cd_refund_credits_at(credits, prev, o.amount_cents);
-    if (off > 0) {
-        snprintf(ref, sizeof(ref), "refund:%s:%" PRId64, c->id, level);
-        snprintf(desc, sizeof(desc), "Refund: %.400s", o.description);
-        if (apply_entry(tx, &o, -off, "refund", ref, desc) != CD_STORE_OK)
-            return CD_STORE_ERROR;
-    }
-
-    if (strcmp(o.status, "disputed") != 0) {
-        cd_strlcpy(o.status,
-                   level >= o.amount_cents ? "refunded" : "partially_refunded",
-                   sizeof(o.status));
-        cd_strlcpy(p.status, o.status, sizeof(p.status));
-    }
+    if (c->amount_refunded > o.refund_level_cents)
+        o.refund_level_cents = c->amount_refunded;
     if (!o.stripe_payment_intent_id[0] && c->pi[0])
         cd_strlcpy(o.stripe_payment_intent_id, c->pi,
                    sizeof(o.stripe_payment_intent_id));
-    o.updated_at = now;
-    if (cd_store_order_update(tx, &o) != CD_STORE_OK)
+    if (listed_refunds_tx(tx, &o, c->refunds, now) != CD_STORE_OK ||
+        cd_clawback_settle_tx(tx, &o, "refund", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    p.amount_refunded_cents = level;
-    p.refunded_at = now;
-    if (payment_save(tx, &p, is_new) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    cd_info(MOD, "order %s: %s, %" PRId64 " of %" PRId64 " refunded, %" PRId64
-                 " credits taken back",
-            o.id, o.status, level, o.amount_cents, off > 0 ? off : 0);
     j->status = CD_FULFIL_PROCESSED;
     return 0;
 }
@@ -489,7 +530,7 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
                               struct cd_error *err)
 {
     struct charge_obj c;
-    struct refund_job j;
+    struct charge_job j;
     char order_id[CD_ID_SZ];
     const json_t *a = json_object_get(obj, "amount");
     const json_t *ar = json_object_get(obj, "amount_refunded");
@@ -502,6 +543,7 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
     cd_fulfil_str_or_id(obj, "currency", c.currency, sizeof(c.currency));
     cd_fulfil_str_or_id(json_object_get(obj, "metadata"), "order_id",
                         c.order_id, sizeof(c.order_id));
+    c.refunds = json_object_get(json_object_get(obj, "refunds"), "data");
     if (!c.id[0] || !json_is_integer(a) || !json_is_integer(ar))
         return 0; /* not a charge we can read: nothing to do */
     c.amount = json_integer_value(a);
@@ -512,7 +554,7 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
                 event_id ? event_id : "-", c.id);
         return 0;
     }
-    rc = locate_order(b, c.id, c.pi, c.order_id, order_id, err);
+    rc = cd_charge_locate_order(b, c.id, c.pi, c.order_id, order_id, err);
     if (rc < 0)
         return -1;
     if (rc > 0) {
@@ -524,197 +566,6 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
     j.event_id = event_id;
     j.order_id = order_id;
     j.c = &c;
-    return cd_fulfil_run_job(b, refund_job_fn, &j, event_id,
+    return cd_fulfil_run_job(b, charge_refunded_fn, &j, event_id,
                              "charge.refunded", &j.status, status_out, err);
-}
-
-/* ---- charge.dispute.* ----------------------------------------------------- */
-
-struct dispute_obj {
-    char id[CD_SID_SZ];
-    char charge[CD_SID_SZ];
-    char pi[CD_SID_SZ];
-    char status[32];
-    int closed_won; /* created: Stripe says it is already won */
-};
-
-struct dispute_job {
-    const char *event_id;
-    const char *type;
-    const char *order_id;
-    const struct dispute_obj *d;
-    const char *status; /* out */
-};
-
-/* Holds back what is left of the order's credits (once per dispute) and
- * marks order and payment disputed. */
-static int hold_tx(struct cd_tx *tx, struct dispute_job *j,
-                   struct cd_order *o, int64_t now)
-{
-    const struct dispute_obj *d = j->d;
-    struct cd_payment p;
-    int64_t credits = 0, left;
-    char ref[CD_REF_SZ], desc[CD_DESC_SZ];
-    int is_new;
-
-    if (payment_for(tx, o, d->pi, d->charge, now, &p, &is_new) !=
-        CD_STORE_OK)
-        return CD_STORE_ERROR;
-    if (credited(tx, o, &credits) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    left = credits - cd_refund_credits_at(credits, p.amount_refunded_cents,
-                                          o->amount_cents);
-    if (left > 0) {
-        snprintf(ref, sizeof(ref), "dispute:%s:hold", d->id);
-        snprintf(desc, sizeof(desc), "Disputed: %.400s", o->description);
-        if (apply_entry(tx, o, -left, "dispute", ref, desc) != CD_STORE_OK)
-            return CD_STORE_ERROR;
-    }
-    cd_strlcpy(o->status, "disputed", sizeof(o->status));
-    if (!o->stripe_payment_intent_id[0] && d->pi[0])
-        cd_strlcpy(o->stripe_payment_intent_id, d->pi,
-                   sizeof(o->stripe_payment_intent_id));
-    o->updated_at = now;
-    if (cd_store_order_update(tx, o) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    cd_strlcpy(p.status, "disputed", sizeof(p.status));
-    if (payment_save(tx, &p, is_new) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    j->status = CD_FULFIL_PROCESSED;
-    return 0;
-}
-
-/* A won dispute: the hold comes back (once), the order returns to what its
- * refunds make it. */
-static int release_tx(struct cd_tx *tx, struct dispute_job *j,
-                      struct cd_order *o, int64_t now)
-{
-    const struct dispute_obj *d = j->d;
-    struct cd_ledger_entry hold;
-    struct cd_payment p;
-    int64_t credits = 0;
-    char ref[CD_REF_SZ], desc[CD_DESC_SZ];
-    int rc, is_new;
-
-    snprintf(ref, sizeof(ref), "dispute:%s:hold", d->id);
-    rc = cd_store_ledger_by_ref(tx, ref, &hold);
-    if (rc == CD_STORE_OK && hold.amount < 0) {
-        snprintf(ref, sizeof(ref), "dispute:%s:release", d->id);
-        snprintf(desc, sizeof(desc), "Dispute won: %.400s", o->description);
-        if (apply_entry(tx, o, -hold.amount, "dispute", ref, desc) !=
-            CD_STORE_OK)
-            return CD_STORE_ERROR;
-    } else if (rc != CD_STORE_OK && rc != CD_STORE_NOT_FOUND) {
-        return CD_STORE_ERROR;
-    }
-    j->status = CD_FULFIL_PROCESSED;
-    if (strcmp(o->status, "disputed") != 0)
-        return 0;
-    if (payment_for(tx, o, d->pi, d->charge, now, &p, &is_new) !=
-        CD_STORE_OK)
-        return CD_STORE_ERROR;
-    if (credited(tx, o, &credits) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    cd_strlcpy(o->status, refund_status(o, p.amount_refunded_cents, credits),
-               sizeof(o->status));
-    o->updated_at = now;
-    if (cd_store_order_update(tx, o) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    cd_strlcpy(p.status,
-               strcmp(o->status, "completed") == 0 ||
-                       strcmp(o->status, "pending") == 0
-                   ? "succeeded"
-                   : o->status,
-               sizeof(p.status));
-    if (payment_save(tx, &p, is_new) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    cd_info(MOD, "order %s: dispute %s won, back to %s", o->id, d->id,
-            o->status);
-    return 0;
-}
-
-static int dispute_job_fn(struct cd_tx *tx, void *arg)
-{
-    struct dispute_job *j = arg;
-    const struct dispute_obj *d = j->d;
-    struct cd_order o;
-    int64_t now = cd_now();
-    int rc;
-
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
-                                 &j->status);
-    if (rc != 0)
-        return rc == 1 ? 0 : CD_STORE_ERROR;
-
-    if (strcmp(j->type, "charge.dispute.created") == 0) {
-        if (d->closed_won) {
-            /* Stripe already closed it in our favour: nothing to hold. */
-            cd_info(MOD, "dispute %s is already won: no hold", d->id);
-            return 0;
-        }
-        cd_info(MOD, "order %s: disputed (%s)", o.id, d->id);
-        return hold_tx(tx, j, &o, now);
-    }
-    /* charge.dispute.closed */
-    if (strcmp(d->status, "won") == 0 ||
-        strcmp(d->status, "warning_closed") == 0)
-        return release_tx(tx, j, &o, now);
-    if (strcmp(d->status, "lost") == 0) {
-        /* Final. The hold is made now if created never reached us. */
-        cd_info(MOD, "order %s: dispute %s lost", o.id, d->id);
-        return hold_tx(tx, j, &o, now);
-    }
-    return 0;
-}
-
-int cd_fulfil_dispute(struct cd_billing *b, const char *event_id,
-                      const char *type, const json_t *obj,
-                      const char **status_out, struct cd_error *err)
-{
-    struct dispute_obj d;
-    struct dispute_job j;
-    char order_id[CD_ID_SZ], path[CD_SID_SZ + 32];
-    int rc;
-
-    *status_out = CD_FULFIL_IGNORED;
-    memset(&d, 0, sizeof(d));
-    cd_fulfil_str_or_id(obj, "id", d.id, sizeof(d.id));
-    cd_fulfil_str_or_id(obj, "charge", d.charge, sizeof(d.charge));
-    cd_fulfil_str_or_id(obj, "payment_intent", d.pi, sizeof(d.pi));
-    cd_fulfil_str_or_id(obj, "status", d.status, sizeof(d.status));
-    if (!d.id[0] || (!d.charge[0] && !d.pi[0]))
-        return 0;
-    rc = locate_order(b, d.charge, d.pi, "", order_id, err);
-    if (rc < 0)
-        return -1;
-    if (rc > 0) {
-        cd_debug(MOD, "event %s: dispute %s is about no order here; not "
-                      "recorded",
-                 event_id ? event_id : "-", d.id);
-        return 0;
-    }
-    if (strcmp(type, "charge.dispute.created") == 0 && b->stripe &&
-        cd_fulfil_safe_id(d.id)) {
-        /* Events may come in any order: if the dispute is won already,
-         * its created event must not hold anything back. */
-        json_t *resp = NULL;
-        struct cd_error serr;
-        const char *st;
-
-        snprintf(path, sizeof(path), "/v1/disputes/%s", d.id);
-        if (cd_stripe_request(b->stripe, "GET", path, NULL, NULL, &resp,
-                              NULL, &serr) == 0) {
-            st = json_string_value(json_object_get(resp, "status"));
-            d.closed_won = st && (strcmp(st, "won") == 0 ||
-                                  strcmp(st, "warning_closed") == 0);
-        }
-        json_decref(resp);
-    }
-    memset(&j, 0, sizeof(j));
-    j.event_id = event_id;
-    j.type = type;
-    j.order_id = order_id;
-    j.d = &d;
-    return cd_fulfil_run_job(b, dispute_job_fn, &j, event_id, type,
-                             &j.status, status_out, err);
 }

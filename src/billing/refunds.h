@@ -1,26 +1,18 @@
 /*
  * refunds.h - giving money back: POST /v1/admin/orders/{id}/refund asks
- * Stripe for a refund; the balance changes only when Stripe's events say
- * so (fulfil_int.h: charge.refunded, charge.dispute.created/.closed, in
- * refunds.c).
+ * Stripe for a refund, and the refund events (charge.refunded, refund.*,
+ * charge.refund.updated; fulfil_int.h) keep each refund's state. What a
+ * refund takes from the balance is decided by clawback.h from the order's
+ * facts, one figure per order with disputes (API-NOTES.md has the rules
+ * for users).
  *
- * The rules of those events (API-NOTES.md has them for users):
- *  - charge.refunded: the charge's cumulative amount_refunded R is the
- *    truth. With C the credits the order was given and A its amount, the
- *    credits taken back at level R are floor(C * R / A) - so a full refund
- *    takes exactly C - and an event takes only the difference to the
- *    level recorded on the payment (payments.amount_refunded_cents), under
- *    the ledger ref "refund:<charge_id>:<R>", with allow_negative. A stale
- *    event (R not above the recorded level) does nothing. An order never
- *    credited loses nothing but becomes refunded / partially_refunded, so
- *    a late completion cannot credit it.
- *  - charge.dispute.created: the credits still on the payment (C minus
- *    what refunds took) are held back: a debit under
- *    "dispute:<dp_id>:hold", allow_negative; order and payment disputed.
- *  - charge.dispute.closed: won (or warning_closed) gives the hold back
- *    under "dispute:<dp_id>:release" and the order returns to completed /
- *    partially_refunded / refunded (pending if it was never credited);
- *    lost is final (the hold is made then if it never was).
+ * A refund creditd asks for is a row of its own before Stripe is called
+ * (id "rfd_...", status "requested"), carrying the Stripe Idempotency-Key
+ * "refund:<rfd_id>" and metadata[refund_id]; with an Idempotency-Key on
+ * the request its id is derived from that key, so a retry - after a
+ * crash, a 5xx, whatever the webhooks did meanwhile - finds the first
+ * attempt's row and asks Stripe again under the same key: one request,
+ * one refund.
  */
 #ifndef CD_BILLING_REFUNDS_H
 #define CD_BILLING_REFUNDS_H
@@ -32,31 +24,30 @@
 
 struct cd_refund_result {
     char order_id[CD_ID_SZ];
-    char refund_id[CD_SID_SZ];
+    char refund_id[CD_SID_SZ]; /* Stripe's "re_..." */
     int64_t amount_cents;
     char status[CD_STATUS_SZ]; /* Stripe's refund status ("succeeded", "pending") */
 };
 
 /*
  * Refunds amount_cents (0: all that is left) of order order_id through
- * Stripe (POST /v1/refunds, payment_intent=..., metadata[order_id]) with
- * the Idempotency-Key "refund:<order_id>:<amount_refunded_before>:<amount>"
- * - a retry never refunds twice, a later second partial refund is a new
- * key. What is left is the order's amount less the payment's recorded
- * amount_refunded_cents (updated by charge.refunded). 0 with *out, or -1:
+ * Stripe (POST /v1/refunds, payment_intent=..., metadata order_id and
+ * refund_id). refund_id: "rfd_..." derived from the request's
+ * Idempotency-Key, or NULL for a new one. What is left is the order's
+ * amount less the larger of the refunded level Stripe reported and the
+ * refunds asked for and not failed. Stripe's answer is recorded on the
+ * refund and settled on the order at once (clawback.h). 0 with *out, or
+ * -1:
  *   503 stripe_not_configured; 404 order_not_found;
  *   409 order_not_refundable (not completed / partially_refunded, no
  *       payment intent, nothing left);
  *   400 invalid_amount (more than what is left);
- *   502 stripe_error; 500 internal_error.
+ *   409 idempotency_key_reused (the key's refund is another one);
+ *   502 stripe_error (the refund stays "requested" unless Stripe surely
+ *       refused it); 500 internal_error.
  */
 int cd_refund_create(struct cd_billing *b, const char *order_id,
-                     int64_t amount_cents, struct cd_refund_result *out,
-                     struct cd_error *err);
-
-/* floor(credits * level / amount) with 128-bit intermediates: the credits
- * a cumulative refund of `level` (0..amount) takes back; 0 when amount <=
- * 0. Exposed for the unit tests. */
-int64_t cd_refund_credits_at(int64_t credits, int64_t level, int64_t amount);
+                     int64_t amount_cents, const char *refund_id,
+                     struct cd_refund_result *out, struct cd_error *err);
 
 #endif

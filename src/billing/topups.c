@@ -22,6 +22,7 @@
 #include "billing/checkout.h"
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
+#include "billing/order_open.h"
 #include "billing/orders.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
@@ -30,90 +31,18 @@
 
 #define MOD "topups"
 
-/* ---- writes around the Stripe call --------------------------------------- */
+/* ---- the order ------------------------------------------------------------- */
 
-static int job_order_insert(struct cd_tx *tx, void *arg)
-{
-    return cd_store_order_insert(tx, arg);
-}
-
-struct order_patch {
-    const char *order_id;
-    const char *pi;             /* stored when the order has none yet */
-    const char *failure_reason; /* non-NULL: pending order -> failed */
-    const char *charge;         /* with failure_reason: the failed charge */
-};
-
-/* Stores the PaymentIntent id, and on a failure marks the order failed
- * with a failed payment row. Never moves an order that an event already
- * moved on (completed, ...). */
-static int job_order_patch(struct cd_tx *tx, void *arg)
-{
-    const struct order_patch *p = arg;
-    struct cd_order o;
-    struct cd_payment pay;
-    int64_t now = cd_now();
-    int rc;
-
-    rc = cd_store_order_get(tx, p->order_id, &o);
-    if (rc != CD_STORE_OK)
-        return rc;
-    if (p->pi && p->pi[0] && !o.stripe_payment_intent_id[0])
-        cd_strlcpy(o.stripe_payment_intent_id, p->pi,
-                   sizeof(o.stripe_payment_intent_id));
-    if (!p->failure_reason || strcmp(o.status, "pending") != 0) {
-        o.updated_at = now;
-        return cd_store_order_update(tx, &o);
-    }
-    cd_strlcpy(o.status, "failed", sizeof(o.status));
-    cd_strlcpy(o.failure_reason, p->failure_reason, sizeof(o.failure_reason));
-    o.updated_at = now;
-    rc = cd_store_order_update(tx, &o);
-    if (rc != CD_STORE_OK || !p->pi || !p->pi[0])
-        return rc;
-    /* A payment was attempted: it shows in the history as failed. */
-    rc = cd_store_payment_by_order(tx, o.id, &pay);
-    if (rc == CD_STORE_OK)
-        return CD_STORE_OK;
-    if (rc != CD_STORE_NOT_FOUND)
-        return CD_STORE_ERROR;
-    memset(&pay, 0, sizeof(pay));
-    cd_random_id("pay_", pay.id, sizeof(pay.id));
-    cd_strlcpy(pay.order_id, o.id, sizeof(pay.order_id));
-    cd_strlcpy(pay.account_id, o.account_id, sizeof(pay.account_id));
-    cd_strlcpy(pay.status, "failed", sizeof(pay.status));
-    pay.amount_cents = o.amount_cents;
-    cd_strlcpy(pay.currency, o.currency, sizeof(pay.currency));
-    cd_strlcpy(pay.description, o.description, sizeof(pay.description));
-    cd_strlcpy(pay.failure_reason, p->failure_reason,
-               sizeof(pay.failure_reason));
-    cd_strlcpy(pay.stripe_payment_intent_id, p->pi,
-               sizeof(pay.stripe_payment_intent_id));
-    if (p->charge && strlen(p->charge) < sizeof(pay.stripe_charge_id))
-        cd_strlcpy(pay.stripe_charge_id, p->charge,
-                   sizeof(pay.stripe_charge_id));
-    pay.created_at = now;
-    rc = cd_store_payment_insert(tx, &pay);
-    return rc == CD_STORE_DUPLICATE ? CD_STORE_OK : rc;
-}
-
-static int patch(struct cd_billing *b, const char *order_id, const char *pi,
-                 const char *failure_reason, const char *charge)
-{
-    struct order_patch p = {order_id, pi, failure_reason, charge};
-    int rc = cd_store_write(b->store, job_order_patch, &p);
-
-    if (rc != CD_STORE_OK)
-        cd_error(MOD, "order %s: could not record the payment intent", order_id);
-    return rc;
-}
-
-static void new_order(struct cd_order *o, const struct cd_account *acct,
-                      const char *kind, int64_t amount, int64_t credits,
-                      const char *currency, const char *description)
+static void new_order(struct cd_order *o, const char *id,
+                      const struct cd_account *acct, const char *kind,
+                      int64_t amount, int64_t credits, const char *currency,
+                      const char *description)
 {
     memset(o, 0, sizeof(*o));
-    cd_random_id("ord_", o->id, sizeof(o->id));
+    if (id && id[0])
+        cd_strlcpy(o->id, id, sizeof(o->id));
+    else
+        cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, acct->id, sizeof(o->account_id));
     cd_strlcpy(o->kind, kind, sizeof(o->kind));
     cd_strlcpy(o->status, "pending", sizeof(o->status));
@@ -122,6 +51,59 @@ static void new_order(struct cd_order *o, const struct cd_account *acct,
     cd_strlcpy(o->currency, currency, sizeof(o->currency));
     cd_strlcpy(o->description, description, sizeof(o->description));
     o->created_at = o->updated_at = cd_now();
+}
+
+/* The PaymentIntent POST for order o (params borrowed), outside any
+ * transaction; a failure other than a decline is recorded on the order
+ * (final only when Stripe surely did nothing) and becomes err. 0 with
+ * *resp (new), 1 for a decline (*resp holds Stripe's error, new), -1. */
+static int post_pi(struct cd_billing *b, const struct cd_order *o,
+                   const json_t *params, const char *idem_kind,
+                   json_t **resp, struct cd_error *err)
+{
+    struct cd_order_outcome oc;
+    char idem[CD_ID_SZ + 40];
+    struct cd_error serr;
+    const char *pi_id;
+    int rc, http = 0;
+
+    snprintf(idem, sizeof(idem), "%s:%s:create", idem_kind, o->id);
+    rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem,
+                                resp, &http, &serr);
+    if (rc != 0 && serr.kind == CD_EK_PAYMENT)
+        return 1;
+    if (rc == 0) {
+        pi_id = json_string_value(json_object_get(*resp, "id"));
+        if (!pi_id || !cd_fulfil_safe_id(pi_id) || strlen(pi_id) >= CD_SID_SZ) {
+            cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
+                         "Stripe: the payment intent has no id.");
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        return 0;
+    cd_warn(MOD, "order %s: creating the payment intent failed: %s", o->id,
+            serr.message);
+    memset(&oc, 0, sizeof(oc));
+    oc.failure = serr.message[0] ? serr.message : "Stripe request failed";
+    oc.final = cd_stripe_failure_is_final(http);
+    cd_order_record_outcome(b, o->id, &oc);
+    return cd_billing_stripe_error(err, &serr);
+}
+
+/* Records the PaymentIntent id on the order (its event may be here first:
+ * the outcome never moves the order back). 0, or -1 with err. */
+static int record_pi(struct cd_billing *b, const char *order_id,
+                     const char *pi_id, struct cd_error *err)
+{
+    struct cd_order_outcome oc;
+
+    memset(&oc, 0, sizeof(oc));
+    oc.pi = pi_id;
+    if (cd_order_record_outcome(b, order_id, &oc) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the payment intent.");
+    return 0;
 }
 
 /* ---- POST /v1/topups ------------------------------------------------------ */
@@ -170,18 +152,46 @@ static int saved_card(struct cd_billing *b, const char *customer, char *pm,
     return rc;
 }
 
+/* A decline at once: the PaymentIntent rides in Stripe's error. Records
+ * the failed order and payment; returns -1 with 402 card_declined. */
+static int declined(struct cd_billing *b, const struct cd_order *o,
+                    const json_t *resp, struct cd_error *err)
+{
+    const json_t *e = json_object_get(resp, "error");
+    const char *dc = json_string_value(json_object_get(e, "decline_code"));
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    char pi[CD_SID_SZ] = "", ch[CD_SID_SZ] = "", reason[CD_DESC_SZ];
+    struct cd_order_outcome oc;
+
+    cd_fulfil_str_or_id(e, "payment_intent", pi, sizeof(pi));
+    cd_fulfil_str_or_id(e, "charge", ch, sizeof(ch));
+    if (!dc || !dc[0] || strlen(dc) > 64)
+        dc = code && code[0] && strlen(code) <= 64 ? code : "declined";
+    snprintf(reason, sizeof(reason), "%.300s (%s)",
+             msg && msg[0] ? msg : "The card was declined.", dc);
+    cd_info(MOD, "order %s: off-session charge declined (%s)", o->id, dc);
+    memset(&oc, 0, sizeof(oc));
+    oc.pi = pi;
+    oc.charge = ch;
+    oc.failure = reason;
+    oc.final = 1;
+    cd_order_record_outcome(b, o->id, &oc);
+    return cd_error_set(err, CD_EK_PAYMENT, "card_declined", NULL,
+                        "The saved card was declined (%s).", dc);
+}
+
 int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
-                    int64_t amount_cents, struct cd_topup_result *out,
-                    struct cd_error *err)
+                    int64_t amount_cents, const char *order_id,
+                    struct cd_topup_result *out, struct cd_error *err)
 {
     struct cd_checkout_req req;
     struct cd_checkout_quote q;
     struct cd_order o;
-    char pm[CD_SID_SZ], idem[CD_ID_SZ + 32];
+    char pm[CD_SID_SZ];
     json_t *params = NULL, *resp = NULL;
-    struct cd_error serr;
     const char *pi_id;
-    int rc, ret = -1;
+    int rc, existed = 0, ret = -1;
 
     memset(out, 0, sizeof(*out));
     if (!b->stripe)
@@ -201,14 +211,15 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
     if (rc > 0)
         return no_saved_card(err);
 
-    /* (1) the pending order */
-    new_order(&o, acct, "topup", q.amount_cents, q.credits, b->cfg.currency,
-              q.description);
-    if (cd_store_write(b->store, job_order_insert, &o) != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not record the order.");
+    /* (1) the pending order (the first attempt's, on a retry) */
+    new_order(&o, order_id, acct, "topup", q.amount_cents, q.credits,
+              b->cfg.currency, q.description);
+    if (cd_order_open(b, &o, NULL, NULL, &existed, err) != 0)
+        return -1;
 
-    /* (2) the off-session charge, outside any transaction */
+    /* (2) the off-session charge, outside any transaction; a retry sends
+     * the same key and parameters, so Stripe answers with the same
+     * PaymentIntent instead of charging again */
     params = json_pack(
         "{s:I, s:s, s:s, s:s, s:b, s:b, s:[s], s:s, s:{s:s, s:s, s:s}}",
         "amount", (json_int_t)o.amount_cents, "currency", o.currency,
@@ -216,59 +227,24 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
         "off_session", 1, "confirm", 1, "payment_method_types", "card",
         "description", o.description, "metadata", "order_id", o.id,
         "account_id", acct->id, "kind", "topup");
-    snprintf(idem, sizeof(idem), "topup:%s:create", o.id);
-    rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem,
-                                &resp, &serr);
-    if (rc != 0 && serr.kind == CD_EK_PAYMENT) {
-        /* Declined at once: the PaymentIntent rides in the error. */
-        const json_t *e = json_object_get(resp, "error");
-        const char *dc = json_string_value(json_object_get(e, "decline_code"));
-        const char *code = json_string_value(json_object_get(e, "code"));
-        const char *msg = json_string_value(json_object_get(e, "message"));
-        char pi[CD_SID_SZ] = "", ch[CD_SID_SZ] = "", reason[CD_DESC_SZ];
+    rc = post_pi(b, &o, params, "topup", &resp, err);
+    if (rc > 0) {
+        declined(b, &o, resp, err);
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
 
-        cd_fulfil_str_or_id(e, "payment_intent", pi, sizeof(pi));
-        cd_fulfil_str_or_id(e, "charge", ch, sizeof(ch));
-        if (!dc || !dc[0] || strlen(dc) > 64)
-            dc = code && code[0] && strlen(code) <= 64 ? code : "declined";
-        snprintf(reason, sizeof(reason), "%.300s (%s)",
-                 msg && msg[0] ? msg : "The card was declined.", dc);
-        cd_info(MOD, "order %s: off-session charge declined (%s)", o.id, dc);
-        patch(b, o.id, pi, reason, ch);
-        cd_error_set(err, CD_EK_PAYMENT, "card_declined", NULL,
-                     "The saved card was declined (%s).", dc);
+    /* (3) the PaymentIntent id on the order */
+    pi_id = json_string_value(json_object_get(resp, "id"));
+    if (record_pi(b, o.id, pi_id, err) != 0)
         goto out;
-    }
-    if (rc == 0) {
-        pi_id = json_string_value(json_object_get(resp, "id"));
-        if (!pi_id || !cd_fulfil_safe_id(pi_id) ||
-            strlen(pi_id) >= sizeof(out->payment_intent_id)) {
-            cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
-                         "Stripe: the payment intent has no id.");
-            rc = -1;
-        }
-    }
-    if (rc != 0) {
-        cd_warn(MOD, "order %s: the off-session charge failed: %s", o.id,
-                serr.message);
-        patch(b, o.id, NULL,
-              serr.message[0] ? serr.message : "Stripe request failed", NULL);
-        cd_billing_stripe_error(err, &serr);
-        goto out;
-    }
-
-    /* (3) the PaymentIntent id on the order (its event may be here first:
-     * the patch never moves the order back) */
-    if (patch(b, o.id, pi_id, NULL, NULL) != CD_STORE_OK) {
-        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                     "Could not record the payment intent.");
-        goto out;
-    }
     cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
     cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
     cd_strlcpy(out->status, "processing", sizeof(out->status));
-    cd_info(MOD, "order %s: off-session top-up %s for %" PRId64 " %s", o.id,
-            pi_id, o.amount_cents, o.currency);
+    cd_info(MOD, "order %s: off-session top-up %s for %" PRId64 " %s%s",
+            o.id, pi_id, o.amount_cents, o.currency,
+            existed ? " (retried request)" : "");
     ret = 0;
 out:
     json_decref(params);
@@ -286,18 +262,28 @@ static int desc_ok(const char *s)
     return 1;
 }
 
-int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
-                 const struct cd_pi_req *req, struct cd_pi_result *out,
-                 struct cd_error *err)
+/* The description of a PaymentIntent order: the caller's, checked, or
+ * "<n> credits". 0, or -1 with err. */
+static int pi_description(const struct cd_pi_req *req, char *desc,
+                          size_t descsz, struct cd_error *err)
 {
-    struct cd_order o;
-    char desc[CD_DESC_SZ], idem[CD_ID_SZ + 40];
-    json_t *params = NULL, *resp = NULL;
-    struct cd_error serr;
-    const char *pi_id = NULL, *secret = NULL;
-    int rc, ret = -1;
+    if (!req->description) {
+        snprintf(desc, descsz, "%" PRId64 " credits", req->amount_cents);
+        return 0;
+    }
+    if (strlen(req->description) >= descsz || !desc_ok(req->description))
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "description",
+                            "description must be at most %zu characters "
+                            "without control characters.",
+                            descsz - 1);
+    cd_strlcpy(desc, req->description, descsz);
+    return 0;
+}
 
-    memset(out, 0, sizeof(*out));
+static int pi_check(struct cd_billing *b, const struct cd_pi_req *req,
+                    struct cd_error *err)
+{
     if (!b->stripe)
         return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
                             NULL, "Stripe is not configured on this server.");
@@ -314,24 +300,27 @@ int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
                             "amount_cents",
                             "The smallest charge is %d cents.",
                             CD_MIN_CHARGE_CENTS);
-    if (req->description) {
-        if (strlen(req->description) >= sizeof(desc) ||
-            !desc_ok(req->description))
-            return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                                "description",
-                                "description must be at most %zu characters "
-                                "without control characters.",
-                                sizeof(desc) - 1);
-        cd_strlcpy(desc, req->description, sizeof(desc));
-    } else {
-        snprintf(desc, sizeof(desc), "%" PRId64 " credits", req->amount_cents);
-    }
+    return 0;
+}
 
-    new_order(&o, acct, "payment_intent", req->amount_cents,
+int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
+                 const struct cd_pi_req *req, struct cd_pi_result *out,
+                 struct cd_error *err)
+{
+    struct cd_order o;
+    char desc[CD_DESC_SZ];
+    json_t *params = NULL, *resp = NULL;
+    const char *pi_id, *secret;
+    int rc, existed = 0, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (pi_check(b, req, err) != 0 ||
+        pi_description(req, desc, sizeof(desc), err) != 0)
+        return -1;
+    new_order(&o, req->order_id, acct, "payment_intent", req->amount_cents,
               req->amount_cents, b->cfg.currency, desc);
-    if (cd_store_write(b->store, job_order_insert, &o) != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not record the order.");
+    if (cd_order_open(b, &o, NULL, NULL, &existed, err) != 0)
+        return -1;
 
     params = json_pack("{s:I, s:s, s:{s:b}, s:s, s:{s:s, s:s, s:s}}",
                        "amount", (json_int_t)o.amount_cents, "currency",
@@ -341,39 +330,26 @@ int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
     if (params && acct->stripe_customer_id[0])
         json_object_set_new(params, "customer",
                             json_string(acct->stripe_customer_id));
-    snprintf(idem, sizeof(idem), "payment_intent:%s:create", o.id);
-    rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem,
-                                &resp, &serr);
-    if (rc == 0) {
-        pi_id = json_string_value(json_object_get(resp, "id"));
-        secret = json_string_value(json_object_get(resp, "client_secret"));
-        if (!pi_id || !cd_fulfil_safe_id(pi_id) || !secret ||
-            strlen(pi_id) >= sizeof(out->payment_intent_id) ||
-            strlen(secret) >= sizeof(out->client_secret)) {
-            cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
-                         "Stripe: the payment intent has no id or client "
-                         "secret.");
-            rc = -1;
-        }
-    }
-    if (rc != 0) {
-        cd_warn(MOD, "order %s: creating the payment intent failed: %s",
-                o.id, serr.message);
-        patch(b, o.id, NULL,
-              serr.message[0] ? serr.message : "Stripe request failed", NULL);
-        cd_billing_stripe_error(err, &serr);
+    rc = post_pi(b, &o, params, "payment_intent", &resp, err);
+    if (rc > 0) /* not confirmed here, so not expected; still recorded */
+        declined(b, &o, resp, err);
+    if (rc != 0)
+        goto out;
+    pi_id = json_string_value(json_object_get(resp, "id"));
+    secret = json_string_value(json_object_get(resp, "client_secret"));
+    if (!secret || strlen(secret) >= sizeof(out->client_secret)) {
+        cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                     "The payment provider sent no client secret.");
         goto out;
     }
-    if (patch(b, o.id, pi_id, NULL, NULL) != CD_STORE_OK) {
-        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                     "Could not record the payment intent.");
+    if (record_pi(b, o.id, pi_id, err) != 0)
         goto out;
-    }
     cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
     cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
     cd_strlcpy(out->client_secret, secret, sizeof(out->client_secret));
-    cd_info(MOD, "order %s: payment intent %s for %" PRId64 " %s", o.id,
-            pi_id, o.amount_cents, o.currency);
+    cd_info(MOD, "order %s: payment intent %s for %" PRId64 " %s%s", o.id,
+            pi_id, o.amount_cents, o.currency,
+            existed ? " (retried request)" : "");
     ret = 0;
 out:
     json_decref(params);
@@ -514,20 +490,8 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
                 return rc;
         }
     } else if (rc == CD_STORE_NOT_FOUND) {
-        memset(&pay, 0, sizeof(pay));
-        cd_random_id("pay_", pay.id, sizeof(pay.id));
-        cd_strlcpy(pay.order_id, o->id, sizeof(pay.order_id));
-        cd_strlcpy(pay.account_id, o->account_id, sizeof(pay.account_id));
-        cd_strlcpy(pay.status, "failed", sizeof(pay.status));
-        pay.amount_cents = o->amount_cents;
-        cd_strlcpy(pay.currency, o->currency, sizeof(pay.currency));
-        cd_strlcpy(pay.description, o->description, sizeof(pay.description));
-        cd_strlcpy(pay.failure_reason, reason, sizeof(pay.failure_reason));
-        cd_strlcpy(pay.stripe_payment_intent_id, j->p->id,
-                   sizeof(pay.stripe_payment_intent_id));
-        cd_strlcpy(pay.stripe_charge_id, j->paid->charge,
-                   sizeof(pay.stripe_charge_id));
-        pay.created_at = now;
+        cd_order_failed_payment(o, j->p->id, j->paid->charge, reason, now,
+                                &pay);
         rc = cd_store_payment_insert(tx, &pay);
         if (rc != CD_STORE_OK && rc != CD_STORE_DUPLICATE)
             return rc;

@@ -36,8 +36,10 @@ struct cd_topup_result {
 
 /*
  * POST /v1/topups for acct (borrowed): amount_cents follows the checkout
- * top-up rules (cfg topup min/max/step). Returns 0 with *out, or -1 with
- * err:
+ * top-up rules (cfg topup min/max/step). order_id: the order's id, derived
+ * from the request's Idempotency-Key so a retry finds the first attempt's
+ * order and sends Stripe the same key (order_open.h); NULL: random.
+ * Returns 0 with *out, or -1 with err:
  *   503 stripe_not_configured;
  *   400 invalid_amount;
  *   409 no_saved_payment_method - no saved customer, no saved card flag,
@@ -45,17 +47,21 @@ struct cd_topup_result {
  *   402 card_declined - Stripe refused the card at once: the order is
  *       failed, a failed payment row carries the reason, the message
  *       names Stripe's decline code;
- *   502 stripe_error - Stripe failed otherwise (the order is failed);
+ *   502 stripe_error - Stripe failed otherwise (the order fails only when
+ *       Stripe surely did nothing; else it stays pending for its webhook,
+ *       reconciliation or the retry);
+ *   409 idempotency_key_reused, 429 too_many_pending_orders (order_open.h);
  *   500 internal_error.
  */
 int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
-                    int64_t amount_cents, struct cd_topup_result *out,
-                    struct cd_error *err);
+                    int64_t amount_cents, const char *order_id,
+                    struct cd_topup_result *out, struct cd_error *err);
 
 struct cd_pi_req {
     int64_t amount_cents;    /* 1..10^12 checked by the caller */
     const char *currency;    /* NULL: the deployment's */
     const char *description; /* NULL: "<n> credits" */
+    const char *order_id;    /* derived from an Idempotency-Key; NULL: random */
 };
 
 struct cd_pi_result {
@@ -73,7 +79,9 @@ struct cd_pi_result {
  *   400 invalid_param (currency other than the deployment's, description
  *       too long), amount_below_minimum (< 50), invalid_amount (above
  *       CD_PI_MAX_CENTS);
- *   502 stripe_error (the order is failed); 500 internal_error.
+ *   502 stripe_error (the order fails as for top-ups), 409
+ *       idempotency_key_reused, 429 too_many_pending_orders; 500.
+ * req->order_id works as for cd_topup_create.
  */
 int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
                  const struct cd_pi_req *req, struct cd_pi_result *out,

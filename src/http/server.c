@@ -104,6 +104,11 @@ void cd_reply_error(struct cd_req *r, const struct cd_error *e)
         json_object_set_new(err, "param", json_string(e->param));
     json_object_set_new(o, "error", err);
     cd_reply_json(r, cd_error_kind_status(e->kind), o);
+    if (e->retry_after > 0) {
+        char secs[24];
+        snprintf(secs, sizeof(secs), "%d", e->retry_after);
+        cd_reply_header(r, "Retry-After", secs);
+    }
 }
 
 void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,

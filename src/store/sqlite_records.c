@@ -32,16 +32,23 @@
     "id, account_id, kind, status, amount_cents, discount_cents, "            \
     "discount_code, credits, currency, item_id, description, "                \
     "stripe_session_id, stripe_payment_intent_id, failure_reason, "           \
-    "created_at, completed_at, updated_at"
+    "created_at, completed_at, updated_at, clawback_credits, clawback_seq, "  \
+    "refund_level_cents, stripe_invoice_id"
 #define PAYMENT_COLS                                                          \
     "id, order_id, account_id, status, amount_cents, "                        \
     "amount_refunded_cents, currency, description, last4, failure_reason, "   \
     "stripe_payment_intent_id, stripe_charge_id, created_at, paid_at, "       \
     "refunded_at"
+#define REFUND_COLS                                                           \
+    "id, order_id, stripe_refund_id, amount_cents, status, reason, "          \
+    "created_at, updated_at"
+#define DISPUTE_COLS                                                          \
+    "id, order_id, amount_cents, status, created_at, updated_at"
 #define DISCOUNT_COLS                                                         \
     "code, percent_off, amount_off_cents, max_uses, times_used, expires_at, " \
     "active, created_at"
-#define IDEM_COLS "scope, key, request_hash, status, body, created_at"
+#define IDEM_COLS                                                             \
+    "scope, key, request_hash, status, body, created_at, lease_until"
 #define SUB_COLS                                                              \
     "stripe_subscription_id, account_id, plan_id, status, "                   \
     "current_period_end, cancel_at_period_end, synced_at, created_at, "       \
@@ -109,14 +116,16 @@ const char *const cd_sq_sql[SQ__COUNT] = {
 
     [SQ_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                        "?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                        "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+                        "?21)",
     [SQ_ORDER_UPDATE] =
         "UPDATE orders SET account_id = ?2, kind = ?3, status = ?4, "
         "amount_cents = ?5, discount_cents = ?6, discount_code = ?7, "
         "credits = ?8, currency = ?9, item_id = ?10, description = ?11, "
         "stripe_session_id = ?12, stripe_payment_intent_id = ?13, "
         "failure_reason = ?14, created_at = ?15, completed_at = ?16, "
-        "updated_at = ?17 WHERE id = ?1",
+        "updated_at = ?17, clawback_credits = ?18, clawback_seq = ?19, "
+        "refund_level_cents = ?20, stripe_invoice_id = ?21 WHERE id = ?1",
     [SQ_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [SQ_ORDER_BY_SESSION] =
         "SELECT " ORDER_COLS " FROM orders WHERE stripe_session_id = ?1",
@@ -130,6 +139,10 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_ORDER_COUNT_ALL] = "SELECT COUNT(*) FROM orders",
     [SQ_ORDER_LIST_ALL] = "SELECT " ORDER_COLS " FROM orders" NEWEST
                           " LIMIT ?1 OFFSET ?2",
+    /* Index orders_account (account_id, created_at). */
+    [SQ_ORDER_COUNT_PENDING] =
+        "SELECT COUNT(*) FROM orders WHERE account_id = ?1 "
+        "AND created_at >= ?2 AND status = 'pending'",
     [SQ_ORDER_LIST_PENDING] =
         "SELECT " ORDER_COLS " FROM orders WHERE status = 'pending' "
         "AND created_at < ?1 ORDER BY created_at ASC, seq ASC LIMIT ?2",
@@ -161,6 +174,35 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_PAYMENT_LIST_ALL] = "SELECT " PAYMENT_COLS " FROM payments" NEWEST
                             " LIMIT ?1 OFFSET ?2",
 
+    [SQ_REFUND_INSERT] = "INSERT INTO refunds (" REFUND_COLS
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* The whole row but its id and order. */
+    [SQ_REFUND_UPDATE] =
+        "UPDATE refunds SET stripe_refund_id = ?3, amount_cents = ?4, "
+        "status = ?5, reason = ?6, created_at = ?7, updated_at = ?8 "
+        "WHERE id = ?1 AND order_id = ?2",
+    [SQ_REFUND_GET] = "SELECT " REFUND_COLS " FROM refunds WHERE id = ?1",
+    [SQ_REFUND_BY_STRIPE] =
+        "SELECT " REFUND_COLS " FROM refunds WHERE stripe_refund_id = ?1",
+    [SQ_REFUND_SUMS] =
+        "SELECT COALESCE(SUM(CASE WHEN stripe_refund_id IS NOT NULL AND "
+        "status IN ('pending', 'requires_action', 'succeeded') THEN "
+        "amount_cents END), 0), COALESCE(SUM(CASE WHEN stripe_refund_id IS "
+        "NOT NULL AND status IN ('failed', 'canceled') THEN amount_cents "
+        "END), 0), COALESCE(SUM(CASE WHEN status NOT IN ('failed', "
+        "'canceled') THEN amount_cents END), 0) FROM refunds "
+        "WHERE order_id = ?1",
+    [SQ_DISPUTE_INSERT] = "INSERT INTO disputes (" DISPUTE_COLS
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQ_DISPUTE_UPDATE] =
+        "UPDATE disputes SET amount_cents = ?3, status = ?4, created_at = ?5, "
+        "updated_at = ?6 WHERE id = ?1 AND order_id = ?2",
+    [SQ_DISPUTE_GET] = "SELECT " DISPUTE_COLS " FROM disputes WHERE id = ?1",
+    [SQ_DISPUTE_HELD] =
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM disputes "
+        "WHERE order_id = ?1 AND status NOT IN ('won', 'warning_closed', "
+        "'prevented')",
+
     [SQ_PRICING_GET] = "SELECT mode, launch_cents, rrp_cents, sale_cents, "
                        "updated_at FROM pricing WHERE id = 1",
     [SQ_PRICING_PUT] =
@@ -190,7 +232,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_IDEM_GET] = "SELECT " IDEM_COLS
                     " FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
     [SQ_IDEM_INSERT] = "INSERT INTO idempotency_keys (" IDEM_COLS
-                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [SQ_IDEM_COMPLETE] = "UPDATE idempotency_keys SET status = ?3, body = ?4 "
                          "WHERE scope = ?1 AND key = ?2",
     [SQ_IDEM_DELETE] =
@@ -217,11 +259,20 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "AND status = 'pending' AND created_at >= ?2",
     /* Only the claim's owner, and only while it is in progress. */
     [SQ_IDEM_COMPLETE_CLAIM] =
-        "UPDATE idempotency_keys SET status = ?3, body = ?4 "
+        "UPDATE idempotency_keys SET status = ?3, body = ?4, lease_until = 0 "
         "WHERE scope = ?1 AND key = ?2 AND status = 0 AND body = ?5",
-    [SQ_IDEM_DELETE_CLAIM] =
-        "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 "
-        "AND status = 0 AND body = ?3",
+    /* 006: released (a 5xx): still in progress, free for the next try. */
+    [SQ_IDEM_RELEASE_CLAIM] =
+        "UPDATE idempotency_keys SET body = NULL, lease_until = 0 "
+        "WHERE scope = ?1 AND key = ?2 AND status = 0 AND body = ?3",
+    /* ?4: the new lease end; the owner renews, anyone takes an expired
+     * one (?5 = now, ms) over. */
+    [SQ_IDEM_RENEW_CLAIM] =
+        "UPDATE idempotency_keys SET lease_until = ?4 "
+        "WHERE scope = ?1 AND key = ?2 AND status = 0 AND body = ?3",
+    [SQ_IDEM_TAKEOVER] =
+        "UPDATE idempotency_keys SET body = ?3, lease_until = ?4 "
+        "WHERE scope = ?1 AND key = ?2 AND status = 0 AND lease_until <= ?5",
 
     /* 004: a copy read from Stripe earlier than the stored one changes
      * nothing (no row touched: DUPLICATE). */
@@ -846,6 +897,11 @@ static int read_order(sqlite3_stmt *st, void *out)
     o->created_at = sqlite3_column_int64(st, 14);
     o->completed_at = sqlite3_column_int64(st, 15);
     o->updated_at = sqlite3_column_int64(st, 16);
+    o->clawback_credits = sqlite3_column_int64(st, 17);
+    o->clawback_seq = sqlite3_column_int64(st, 18);
+    o->refund_level_cents = sqlite3_column_int64(st, 19);
+    bad |= col_str(st, 20, o->stripe_invoice_id,
+                   sizeof(o->stripe_invoice_id));
     return bad;
 }
 
@@ -872,6 +928,11 @@ static int bind_order(sqlite3_stmt *st, const void *arg)
     bad |= bind_i64(st, 15, o->created_at);
     bad |= bind_i64(st, 16, o->completed_at);
     bad |= bind_i64(st, 17, o->updated_at);
+    bad |= bind_i64(st, 18, o->clawback_credits);
+    bad |= bind_i64(st, 19, o->clawback_seq);
+    bad |= bind_i64(st, 20, o->refund_level_cents);
+    bad |= bind_str(st, 21, o->stripe_invoice_id,
+                    sizeof(o->stripe_invoice_id));
     return bad;
 }
 
@@ -1087,6 +1148,147 @@ int cd_store_payment_list(struct cd_tx *tx, const char *account_id,
     return list_rows(tx, &q);
 }
 
+/* ---- refunds and disputes (007) ---------------------------------------- */
+
+static int read_refund(sqlite3_stmt *st, void *out)
+{
+    struct cd_refund *r = out;
+    int bad = 0;
+
+    memset(r, 0, sizeof(*r));
+    bad |= col_str(st, 0, r->id, sizeof(r->id));
+    bad |= col_str(st, 1, r->order_id, sizeof(r->order_id));
+    bad |= col_str(st, 2, r->stripe_refund_id, sizeof(r->stripe_refund_id));
+    r->amount_cents = sqlite3_column_int64(st, 3);
+    bad |= col_str(st, 4, r->status, sizeof(r->status));
+    bad |= col_str(st, 5, r->reason, sizeof(r->reason));
+    r->created_at = sqlite3_column_int64(st, 6);
+    r->updated_at = sqlite3_column_int64(st, 7);
+    return bad;
+}
+
+static int bind_refund(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_refund *r = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, r->id, sizeof(r->id));
+    bad |= bind_str(st, 2, r->order_id, sizeof(r->order_id));
+    bad |= bind_str(st, 3, r->stripe_refund_id, sizeof(r->stripe_refund_id));
+    bad |= bind_i64(st, 4, r->amount_cents);
+    bad |= bind_str(st, 5, r->status, sizeof(r->status));
+    bad |= bind_str(st, 6, r->reason, sizeof(r->reason));
+    bad |= bind_i64(st, 7, r->created_at);
+    bad |= bind_i64(st, 8, r->updated_at);
+    return bad;
+}
+
+int cd_store_refund_insert(struct cd_tx *tx, const struct cd_refund *r)
+{
+    return run_write(tx, SQ_REFUND_INSERT, bind_refund, r, 0,
+                     "refund insert");
+}
+
+int cd_store_refund_update(struct cd_tx *tx, const struct cd_refund *r)
+{
+    return run_write(tx, SQ_REFUND_UPDATE, bind_refund, r, 1,
+                     "refund update");
+}
+
+int cd_store_refund_get(struct cd_tx *tx, const char *id,
+                        struct cd_refund *out)
+{
+    return get_by_key(tx, SQ_REFUND_GET, id, CD_ID_SZ, read_refund, out,
+                      "refund get");
+}
+
+int cd_store_refund_by_stripe(struct cd_tx *tx, const char *stripe_id,
+                              struct cd_refund *out)
+{
+    return get_by_key(tx, SQ_REFUND_BY_STRIPE, stripe_id, CD_SID_SZ,
+                      read_refund, out, "refund by stripe id");
+}
+
+static int read_refund_sums(sqlite3_stmt *st, void *out)
+{
+    struct cd_refund_sums *r = out;
+
+    r->live = sqlite3_column_int64(st, 0);
+    r->failed = sqlite3_column_int64(st, 1);
+    r->reserved = sqlite3_column_int64(st, 2);
+    return 0;
+}
+
+int cd_store_refund_sums(struct cd_tx *tx, const char *order_id,
+                         struct cd_refund_sums *out)
+{
+    memset(out, 0, sizeof(*out));
+    return get_by_key(tx, SQ_REFUND_SUMS, order_id, CD_ID_SZ,
+                      read_refund_sums, out, "refund sums");
+}
+
+static int read_dispute(sqlite3_stmt *st, void *out)
+{
+    struct cd_dispute *d = out;
+    int bad = 0;
+
+    memset(d, 0, sizeof(*d));
+    bad |= col_str(st, 0, d->id, sizeof(d->id));
+    bad |= col_str(st, 1, d->order_id, sizeof(d->order_id));
+    d->amount_cents = sqlite3_column_int64(st, 2);
+    bad |= col_str(st, 3, d->status, sizeof(d->status));
+    d->created_at = sqlite3_column_int64(st, 4);
+    d->updated_at = sqlite3_column_int64(st, 5);
+    return bad;
+}
+
+static int bind_dispute(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_dispute *d = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, d->id, sizeof(d->id));
+    bad |= bind_str(st, 2, d->order_id, sizeof(d->order_id));
+    bad |= bind_i64(st, 3, d->amount_cents);
+    bad |= bind_str(st, 4, d->status, sizeof(d->status));
+    bad |= bind_i64(st, 5, d->created_at);
+    bad |= bind_i64(st, 6, d->updated_at);
+    return bad;
+}
+
+int cd_store_dispute_insert(struct cd_tx *tx, const struct cd_dispute *d)
+{
+    return run_write(tx, SQ_DISPUTE_INSERT, bind_dispute, d, 0,
+                     "dispute insert");
+}
+
+int cd_store_dispute_update(struct cd_tx *tx, const struct cd_dispute *d)
+{
+    return run_write(tx, SQ_DISPUTE_UPDATE, bind_dispute, d, 1,
+                     "dispute update");
+}
+
+int cd_store_dispute_get(struct cd_tx *tx, const char *id,
+                         struct cd_dispute *out)
+{
+    return get_by_key(tx, SQ_DISPUTE_GET, id, CD_SID_SZ, read_dispute, out,
+                      "dispute get");
+}
+
+static int read_i64(sqlite3_stmt *st, void *out)
+{
+    *(int64_t *)out = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+int cd_store_dispute_held(struct cd_tx *tx, const char *order_id,
+                          int64_t *out)
+{
+    *out = 0;
+    return get_by_key(tx, SQ_DISPUTE_HELD, order_id, CD_ID_SZ, read_i64, out,
+                      "dispute held");
+}
+
 /* ---- pricing and discounts -------------------------------------------- */
 
 static int read_pricing(sqlite3_stmt *st, void *out)
@@ -1296,6 +1498,7 @@ static int read_idem(sqlite3_stmt *st, void *out)
     bad |= col_str(st, 2, i->request_hash, sizeof(i->request_hash));
     i->status = sqlite3_column_int(st, 3);
     i->created_at = sqlite3_column_int64(st, 5);
+    i->lease_until = sqlite3_column_int64(st, 6);
     if (bad)
         return -1;
     b = sqlite3_column_blob(st, 4);
@@ -1344,6 +1547,7 @@ static int bind_idem(sqlite3_stmt *st, const void *arg)
     bad |= bind_i64(st, 4, i->status);
     bad |= bind_blob(st, 5, i->body, i->body_len);
     bad |= bind_i64(st, 6, i->created_at);
+    bad |= bind_i64(st, 7, i->lease_until);
     return bad;
 }
 
@@ -1495,31 +1699,46 @@ int cd_store_lease_release(struct cd_tx *tx, const char *name,
 
 /* ---- appended: pending discount uses, owned idempotency claims -------- */
 
-int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
-                                    int64_t since, int64_t *out)
+/* One COUNT(*) whose parameters are a string key (?1, field size keysz)
+ * and a time (?2). */
+static int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
+                       size_t keysz, int64_t since, int64_t *out,
+                       const char *what)
 {
-    const char *what = "discount pending count";
     sqlite3_stmt *st;
-    int rc, ret = CD_STORE_OK;
+    int ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0 || !out || !code || !code[0])
+    if (check_tx(tx, 0, what) != 0 || !out || !key || !key[0])
         return CD_STORE_ERROR;
     *out = 0;
-    if (!(st = cd_sq_get(tx->conn, SQ_DISCOUNT_PENDING_COUNT)))
+    if (!(st = cd_sq_get(tx->conn, id)))
         return CD_STORE_ERROR;
-    if ((bind_str(st, 1, code, CD_CODE_SZ) | bind_i64(st, 2, since)) != 0) {
-        cd_sq_put(tx->conn, SQ_DISCOUNT_PENDING_COUNT, st);
+    if ((bind_str(st, 1, key, keysz) | bind_i64(st, 2, since)) != 0) {
+        cd_sq_put(tx->conn, id, st);
         return bind_failed(what);
     }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
         *out = sqlite3_column_int64(st, 0);
     } else {
         cd_error("store", "%s: %s", what, sqlite3_errmsg(tx->conn->db));
         ret = CD_STORE_ERROR;
     }
-    cd_sq_put(tx->conn, SQ_DISCOUNT_PENDING_COUNT, st);
+    cd_sq_put(tx->conn, id, st);
     return ret;
+}
+
+int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
+                                    int64_t since, int64_t *out)
+{
+    return count_since(tx, SQ_DISCOUNT_PENDING_COUNT, code, CD_CODE_SZ, since,
+                       out, "discount pending count");
+}
+
+int cd_store_order_count_pending(struct cd_tx *tx, const char *account_id,
+                                 int64_t since, int64_t *out)
+{
+    return count_since(tx, SQ_ORDER_COUNT_PENDING, account_id, CD_ID_SZ,
+                       since, out, "order pending count");
 }
 
 struct idem_claim_args {
@@ -1529,6 +1748,7 @@ struct idem_claim_args {
     int status;
     const char *body;
     size_t len;
+    int64_t lease_until, now_ms;
 };
 
 static int bind_idem_complete_claim(sqlite3_stmt *st, const void *arg)
@@ -1544,9 +1764,10 @@ static int bind_idem_complete_claim(sqlite3_stmt *st, const void *arg)
     return bad;
 }
 
-static int bind_idem_delete_claim(sqlite3_stmt *st, const void *arg)
+/* ?1 scope, ?2 key, ?3 claim; then ?4 lease_until and ?5 now (ms) for
+ * the statements that take them. */
+static int bind_idem_owner(sqlite3_stmt *st, const struct idem_claim_args *a)
 {
-    const struct idem_claim_args *a = arg;
     int bad = 0;
 
     bad |= bind_str(st, 1, a->scope, CD_IDEM_SCOPE_SZ);
@@ -1555,13 +1776,33 @@ static int bind_idem_delete_claim(sqlite3_stmt *st, const void *arg)
     return bad;
 }
 
+static int bind_idem_release(sqlite3_stmt *st, const void *arg)
+{
+    return bind_idem_owner(st, arg);
+}
+
+static int bind_idem_renew(sqlite3_stmt *st, const void *arg)
+{
+    const struct idem_claim_args *a = arg;
+
+    return bind_idem_owner(st, a) | bind_i64(st, 4, a->lease_until);
+}
+
+static int bind_idem_takeover(sqlite3_stmt *st, const void *arg)
+{
+    const struct idem_claim_args *a = arg;
+
+    return bind_idem_owner(st, a) | bind_i64(st, 4, a->lease_until) |
+           bind_i64(st, 5, a->now_ms);
+}
+
 int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
                                  const char *key, const char *claim,
                                  size_t claim_len, int status,
                                  const char *body, size_t body_len)
 {
     struct idem_claim_args a = {scope, key,   claim, claim_len,
-                                status, body, body_len};
+                                status, body, body_len, 0, 0};
 
     if (!claim || claim_len == 0 || status <= 0)
         return CD_STORE_ERROR;
@@ -1569,16 +1810,44 @@ int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
                      &a, 1, "idem complete claim");
 }
 
-int cd_store_idem_delete_claim(struct cd_tx *tx, const char *scope,
-                               const char *key, const char *claim,
-                               size_t claim_len)
+int cd_store_idem_release_claim(struct cd_tx *tx, const char *scope,
+                                const char *key, const char *claim,
+                                size_t claim_len)
 {
-    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0};
+    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0,
+                                0,     0};
 
     if (!claim || claim_len == 0)
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_IDEM_DELETE_CLAIM, bind_idem_delete_claim, &a, 1,
-                     "idem delete claim");
+    return run_write(tx, SQ_IDEM_RELEASE_CLAIM, bind_idem_release, &a, 1,
+                     "idem release claim");
+}
+
+int cd_store_idem_renew_claim(struct cd_tx *tx, const char *scope,
+                              const char *key, const char *claim,
+                              size_t claim_len, int64_t lease_until)
+{
+    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0,
+                                lease_until, 0};
+
+    if (!claim || claim_len == 0)
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_IDEM_RENEW_CLAIM, bind_idem_renew, &a, 1,
+                     "idem renew claim");
+}
+
+int cd_store_idem_takeover(struct cd_tx *tx, const char *scope,
+                           const char *key, const char *claim,
+                           size_t claim_len, int64_t now_ms,
+                           int64_t lease_until)
+{
+    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0,
+                                lease_until, now_ms};
+
+    if (!claim || claim_len == 0)
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_IDEM_TAKEOVER, bind_idem_takeover, &a, 1,
+                     "idem takeover");
 }
 
 /* ---- subscriptions (004) ------------------------------------------------ */

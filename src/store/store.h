@@ -148,6 +148,11 @@ struct cd_order {
     int64_t created_at;
     int64_t completed_at; /* 0: not yet */
     int64_t updated_at;
+    /* 007: the clawback (billing/clawback.c) */
+    int64_t clawback_credits;   /* taken back so far by refunds, disputes */
+    int64_t clawback_seq;       /* adjustments made so far */
+    int64_t refund_level_cents; /* highest charge.amount_refunded seen */
+    char stripe_invoice_id[CD_SID_SZ]; /* a subscription period's invoice */
 };
 
 struct cd_payment {
@@ -192,9 +197,13 @@ struct cd_idem {
     char key[CD_IDEM_KEY_SZ];
     char request_hash[65];  /* sha256 hex of method, path and body */
     int status;             /* 0: in progress; else the HTTP status */
-    char *body;             /* malloc'd by cd_store_idem_get; free() it */
+    /* status 0: the claim token of the request holding the key (NULL once
+     * released); else the stored reply. malloc'd by cd_store_idem_get;
+     * free() it. */
+    char *body;
     size_t body_len;
     int64_t created_at;
+    int64_t lease_until; /* status 0: the claim's lease end, ms; 0: free */
 };
 
 /* Row callbacks for lists: return 0 to go on, nonzero to stop. */
@@ -265,6 +274,10 @@ int cd_store_order_by_payment_intent(struct cd_tx *tx, const char *pi,
 int cd_store_order_list(struct cd_tx *tx, const char *account_id,
                         int64_t limit, int64_t offset, cd_order_cb cb,
                         void *arg, int64_t *total);
+/* How many of the account's orders created at or after `since` are still
+ * pending (the cap on open checkouts). */
+int cd_store_order_count_pending(struct cd_tx *tx, const char *account_id,
+                                 int64_t since, int64_t *out);
 /* Pending orders created before `before`, oldest first (reconciliation). */
 int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
                                 int64_t limit, cd_order_cb cb, void *arg);
@@ -285,6 +298,62 @@ int cd_store_payment_by_payment_intent(struct cd_tx *tx, const char *pi,
 int cd_store_payment_list(struct cd_tx *tx, const char *account_id,
                           int64_t limit, int64_t offset, cd_payment_cb cb,
                           void *arg, int64_t *total);
+
+/* ---- refunds and disputes (007_clawback) ------------------------------- */
+
+/* A refund of an order: asked for by creditd (id "rfd_...", status
+ * "requested" until Stripe answers) or reported by Stripe. */
+struct cd_refund {
+    char id[CD_ID_SZ];
+    char order_id[CD_ID_SZ];
+    char stripe_refund_id[CD_SID_SZ]; /* "re_..."; unique; "" until known */
+    int64_t amount_cents;
+    char status[CD_STATUS_SZ]; /* requested|pending|requires_action|
+                                  succeeded|failed|canceled */
+    char reason[CD_DESC_SZ];   /* why it failed, or "" */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* The order's refunds summed by state: live (Stripe has them: pending,
+ * requires_action, succeeded), failed (failed, canceled) and reserved
+ * (every one not failed or canceled, "requested" included). */
+struct cd_refund_sums {
+    int64_t live, failed, reserved;
+};
+
+/* DUPLICATE when r->id or r->stripe_refund_id exists. */
+int cd_store_refund_insert(struct cd_tx *tx, const struct cd_refund *r);
+/* Rewrites the row r->id (stripe_refund_id, amount, status, reason,
+ * updated_at). */
+int cd_store_refund_update(struct cd_tx *tx, const struct cd_refund *r);
+int cd_store_refund_get(struct cd_tx *tx, const char *id,
+                        struct cd_refund *out);
+int cd_store_refund_by_stripe(struct cd_tx *tx, const char *stripe_id,
+                              struct cd_refund *out);
+int cd_store_refund_sums(struct cd_tx *tx, const char *order_id,
+                         struct cd_refund_sums *out);
+
+/* A dispute of an order's charge, as Stripe last reported it. */
+struct cd_dispute {
+    char id[CD_SID_SZ]; /* "dp_..."; unique */
+    char order_id[CD_ID_SZ];
+    int64_t amount_cents;
+    char status[CD_STATUS_SZ]; /* Stripe's */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* DUPLICATE when d->id exists. */
+int cd_store_dispute_insert(struct cd_tx *tx, const struct cd_dispute *d);
+/* Rewrites amount, status and updated_at of the row d->id. */
+int cd_store_dispute_update(struct cd_tx *tx, const struct cd_dispute *d);
+int cd_store_dispute_get(struct cd_tx *tx, const char *id,
+                         struct cd_dispute *out);
+/* The amounts of the order's disputes that hold money back: every status
+ * but won, warning_closed and prevented. */
+int cd_store_dispute_held(struct cd_tx *tx, const char *order_id,
+                          int64_t *out);
 
 /* ---- pricing and discounts -------------------------------------------- */
 int cd_store_pricing_get(struct cd_tx *tx, struct cd_pricing *out);
@@ -313,6 +382,35 @@ int cd_store_idem_get(struct cd_tx *tx, const char *scope, const char *key,
                       struct cd_idem *out);
 /* DUPLICATE when (scope, key) exists. */
 int cd_store_idem_insert(struct cd_tx *tx, const struct cd_idem *i);
+
+/*
+ * The claim of a request in progress (status 0): its body is the
+ * claimer's token (claim, claim_len bytes) and lease_until (ms) says how
+ * long it stays the claimer's (billing/idempotency.c renews it while the
+ * request runs). Each function touches the row only while it is in
+ * progress and, for the owner's three, still holds that token; else
+ * NOT_FOUND (the claim was taken over, completed or purged).
+ *  - complete: stores status (> 0) and the reply body;
+ *  - release: keeps the row in progress but frees it (token NULL, lease
+ *    0) for the next request with the key (a 5xx reply);
+ *  - renew: sets lease_until (the heartbeat);
+ *  - takeover: any request: puts claim in and sets lease_until, only when
+ *    the lease has ended (lease_until <= now_ms).
+ */
+int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
+                                 const char *key, const char *claim,
+                                 size_t claim_len, int status,
+                                 const char *body, size_t body_len);
+int cd_store_idem_release_claim(struct cd_tx *tx, const char *scope,
+                                const char *key, const char *claim,
+                                size_t claim_len);
+int cd_store_idem_renew_claim(struct cd_tx *tx, const char *scope,
+                              const char *key, const char *claim,
+                              size_t claim_len, int64_t lease_until);
+int cd_store_idem_takeover(struct cd_tx *tx, const char *scope,
+                           const char *key, const char *claim,
+                           size_t claim_len, int64_t now_ms,
+                           int64_t lease_until);
 int cd_store_idem_complete(struct cd_tx *tx, const char *scope,
                            const char *key, int status, const char *body,
                            size_t body_len);
@@ -358,22 +456,6 @@ int cd_store_lease_release(struct cd_tx *tx, const char *name,
  */
 int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
                                     int64_t since, int64_t *out);
-
-/*
- * The owner's end of an idempotency claim. A claim is a row with status 0
- * whose body is the claimer's token (claim, claim_len bytes). complete
- * stores status (> 0) and the reply body; delete drops the row (a 5xx).
- * Both touch the row only while it is still that claim - in progress with
- * that token - and are NOT_FOUND otherwise (another request took the
- * claim over, or it was purged): the caller then stores nothing.
- */
-int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
-                                 const char *key, const char *claim,
-                                 size_t claim_len, int status,
-                                 const char *body, size_t body_len);
-int cd_store_idem_delete_claim(struct cd_tx *tx, const char *scope,
-                               const char *key, const char *claim,
-                               size_t claim_len);
 
 /* ---- subscriptions (004_subscriptions) --------------------------------- */
 

@@ -24,6 +24,7 @@ int cd_error_set(struct cd_error *e, enum cd_error_kind kind, const char *code,
     if (!e)
         return -1;
     e->kind = kind;
+    e->retry_after = 0;
     snprintf(e->code, sizeof(e->code), "%s", code ? code : "");
     snprintf(e->param, sizeof(e->param), "%s", param ? param : "");
     va_start(ap, fmt);

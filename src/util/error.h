@@ -33,6 +33,7 @@ struct cd_error {
     char code[64];     /* machine readable, e.g. "insufficient_balance" */
     char param[64];    /* the offending field, or "" */
     char message[256]; /* for a person; never holds a secret */
+    int retry_after;   /* seconds, for Retry-After (429, 503); 0: none */
 };
 
 /* Fills *e (which may be NULL: then nothing happens). Returns -1 so that a

@@ -17,6 +17,8 @@
 
 /* Wall clock, seconds since the epoch. */
 int64_t cd_now(void);
+/* Wall clock, milliseconds since the epoch (leases shared between nodes). */
+int64_t cd_now_ms(void);
 /* Monotonic clock in microseconds, for durations. */
 int64_t cd_mono_us(void);
 /* "2026-11-21T20:30:00Z"; out must hold 21 bytes. */

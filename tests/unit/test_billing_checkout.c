@@ -502,7 +502,7 @@ static void test_bad_redirect_writes_nothing(void **state)
     bill.stripe = NULL;
 }
 
-static void test_stripe_down_marks_failed(void **state)
+static void test_stripe_down_keeps_or_fails(void **state)
 {
     struct cd_account a;
     struct cd_checkout_req r;
@@ -533,16 +533,22 @@ static void test_stripe_down_marks_failed(void **state)
     assert_int_equal(cd_checkout_create(&bill, &a, &r, &res, &err), -1);
     assert_int_equal(err.kind, CD_EK_UPSTREAM);
     assert_string_equal(err.code, "stripe_error");
+    /* The customer is not shown where Stripe is or what it said. */
+    assert_null(strstr(err.message, "127.0.0.1"));
+    assert_null(strstr(err.message, "Stripe"));
     assert_int_equal(orders_of(a.id), 1);
     memset(&o, 0, sizeof(o));
     assert_int_equal(cd_orders_list(&bill, a.id, 1, 0, last_order, &o,
                                     &total),
                      CD_STORE_OK);
-    assert_string_equal(o.status, "failed");
-    assert_true(o.failure_reason[0] != '\0');
+    /* No answer: Stripe may have made the session, so the order stays
+     * pending (its webhook, reconciliation or a retry settle it); the
+     * operator sees why. */
+    assert_string_equal(o.status, "pending");
+    assert_non_null(strstr(o.failure_reason, "unreachable"));
     cd_stripe_client_free(bill.stripe);
 
-    /* Stripe refusing (400) is the same. */
+    /* Stripe refusing (400) surely did nothing: the order fails. */
     bill.stripe = client_for(fake.port);
     fake_script(400, "{\"error\":{\"type\":\"invalid_request_error\","
                      "\"message\":\"No such thing\"}}");
@@ -554,6 +560,58 @@ static void test_stripe_down_marks_failed(void **state)
                                     &total),
                      CD_STORE_OK);
     assert_string_equal(o.status, "failed");
+    cd_stripe_client_free(bill.stripe);
+    bill.stripe = NULL;
+}
+
+/* A retried request (same order id, from its Idempotency-Key) after a
+ * Stripe 500 finds its first attempt's order and asks Stripe again with
+ * the same key and the same parameters: one order, one session. */
+static void test_retry_same_order(void **state)
+{
+    struct cd_account a;
+    struct cd_checkout_req r;
+    struct cd_checkout_result res;
+    struct cd_error err;
+    struct cd_order o;
+    char first_idem[128], first_body[4096], oid[CD_ID_SZ];
+
+    (void)state;
+    new_account(&a);
+    bill.stripe = client_for(fake.port);
+    cd_random_id("ord_", oid, sizeof(oid));
+    memset(&r, 0, sizeof(r));
+    r.kind = "topup";
+    r.amount_cents = 2000;
+    r.order_id = oid;
+    fake_script(500, "{\"error\":{\"type\":\"api_error\","
+                     "\"message\":\"boom\"}}");
+    assert_int_equal(cd_checkout_create(&bill, &a, &r, &res, &err), -1);
+    assert_int_equal(err.kind, CD_EK_UPSTREAM);
+    assert_int_equal(cd_order_get(&bill, oid, &o), CD_STORE_OK);
+    assert_string_equal(o.status, "pending");
+    snprintf(first_idem, sizeof(first_idem), "%s", fake.idem);
+    snprintf(first_body, sizeof(first_body), "%s", fake.body);
+
+    fake_script(200, "{\"id\":\"cs_test_retry\",\"object\":\"checkout."
+                     "session\",\"url\":\"https://pay.example/c/r\"}");
+    cd_error_clear(&err);
+    if (cd_checkout_create(&bill, &a, &r, &res, &err) != 0)
+        fail_msg("retry: %s %s", err.code, err.message);
+    assert_string_equal(res.order_id, oid);
+    assert_string_equal(res.session_id, "cs_test_retry");
+    assert_string_equal(fake.idem, first_idem);
+    assert_string_equal(fake.body, first_body);
+    assert_int_equal(orders_of(a.id), 1);
+    assert_int_equal(cd_order_get(&bill, oid, &o), CD_STORE_OK);
+    assert_string_equal(o.stripe_session_id, "cs_test_retry");
+
+    /* The same order id for another purchase: 409, nothing new. */
+    r.amount_cents = 3000;
+    assert_int_equal(cd_checkout_create(&bill, &a, &r, &res, &err), -1);
+    assert_int_equal(err.kind, CD_EK_CONFLICT);
+    assert_string_equal(err.code, "idempotency_key_reused");
+    assert_int_equal(orders_of(a.id), 1);
     cd_stripe_client_free(bill.stripe);
     bill.stripe = NULL;
 }
@@ -852,7 +910,8 @@ int main(void)
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_not_configured_writes_nothing),
         cmocka_unit_test(test_bad_redirect_writes_nothing),
-        cmocka_unit_test(test_stripe_down_marks_failed),
+        cmocka_unit_test(test_stripe_down_keeps_or_fails),
+        cmocka_unit_test(test_retry_same_order),
         cmocka_unit_test(test_create_ok),
         cmocka_unit_test(test_create_subscription),
         cmocka_unit_test(test_discount_pending_hold),

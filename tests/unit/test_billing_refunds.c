@@ -22,6 +22,7 @@
 
 #include "billing/billing.h"
 #include "billing/fulfil.h"
+#include "billing/clawback.h"
 #include "billing/fulfil_int.h"
 #include "billing/orders.h"
 #include "billing/refunds.h"
@@ -174,13 +175,28 @@ static json_t *charge(const char *ch, const char *pi, const char *order_id,
     return c;
 }
 
-static json_t *dispute(const char *dp, const char *ch, const char *pi,
-                       const char *status)
+static json_t *dispute_of(const char *dp, const char *ch, const char *pi,
+                          int64_t amount, const char *status)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", dp,
                      "object", "dispute", "charge", ch, "payment_intent", pi,
-                     "amount", (json_int_t)1000, "currency", "usd", "status",
-                     status);
+                     "amount", (json_int_t)amount, "currency", "usd",
+                     "status", status);
+}
+
+static json_t *dispute(const char *dp, const char *ch, const char *pi,
+                       const char *status)
+{
+    return dispute_of(dp, ch, pi, 1000, status);
+}
+
+static json_t *refund_obj(const char *re, const char *ch, const char *pi,
+                          int64_t amount, const char *status)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:{}}", "id", re,
+                     "object", "refund", "charge", ch, "payment_intent", pi,
+                     "amount", (json_int_t)amount, "currency", "usd",
+                     "status", status, "metadata");
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -188,28 +204,28 @@ static json_t *dispute(const char *dp, const char *ch, const char *pi,
 static void test_credit_rounding(void **state)
 {
     (void)state;
-    assert_int_equal(cd_refund_credits_at(1000, 0, 1000), 0);
-    assert_int_equal(cd_refund_credits_at(1000, 400, 1000), 400);
-    assert_int_equal(cd_refund_credits_at(1000, 1000, 1000), 1000);
+    assert_int_equal(cd_clawback_credits_at(1000, 0, 1000), 0);
+    assert_int_equal(cd_clawback_credits_at(1000, 400, 1000), 400);
+    assert_int_equal(cd_clawback_credits_at(1000, 1000, 1000), 1000);
     /* $50 -> 5,500 credits: 1 cent back takes floor(1.1) = 1 */
-    assert_int_equal(cd_refund_credits_at(5500, 1, 5000), 1);
-    assert_int_equal(cd_refund_credits_at(5500, 3, 5000), 3);
-    assert_int_equal(cd_refund_credits_at(5500, 2500, 5000), 2750);
-    assert_int_equal(cd_refund_credits_at(5500, 5000, 5000), 5500);
+    assert_int_equal(cd_clawback_credits_at(5500, 1, 5000), 1);
+    assert_int_equal(cd_clawback_credits_at(5500, 3, 5000), 3);
+    assert_int_equal(cd_clawback_credits_at(5500, 2500, 5000), 2750);
+    assert_int_equal(cd_clawback_credits_at(5500, 5000, 5000), 5500);
     /* floor: 3 credits for 7 cents, 1 cent back -> 0 */
-    assert_int_equal(cd_refund_credits_at(3, 1, 7), 0);
-    assert_int_equal(cd_refund_credits_at(3, 5, 7), 2);
-    assert_int_equal(cd_refund_credits_at(3, 7, 7), 3);
+    assert_int_equal(cd_clawback_credits_at(3, 1, 7), 0);
+    assert_int_equal(cd_clawback_credits_at(3, 5, 7), 2);
+    assert_int_equal(cd_clawback_credits_at(3, 7, 7), 3);
     /* no 64-bit overflow at the bounds */
-    assert_int_equal(cd_refund_credits_at(CD_AMOUNT_MAX, CD_AMOUNT_MAX - 1,
+    assert_int_equal(cd_clawback_credits_at(CD_AMOUNT_MAX, CD_AMOUNT_MAX - 1,
                                           CD_AMOUNT_MAX),
                      CD_AMOUNT_MAX - 1);
-    assert_int_equal(cd_refund_credits_at(INT64_C(1) << 61, 1, 2),
+    assert_int_equal(cd_clawback_credits_at(INT64_C(1) << 61, 1, 2),
                      INT64_C(1) << 60);
     /* out of range levels */
-    assert_int_equal(cd_refund_credits_at(1000, -5, 1000), 0);
-    assert_int_equal(cd_refund_credits_at(1000, 2000, 1000), 1000);
-    assert_int_equal(cd_refund_credits_at(1000, 10, 0), 0);
+    assert_int_equal(cd_clawback_credits_at(1000, -5, 1000), 0);
+    assert_int_equal(cd_clawback_credits_at(1000, 2000, 1000), 1000);
+    assert_int_equal(cd_clawback_credits_at(1000, 10, 0), 0);
 }
 
 static void test_partial_then_full(void **state)
@@ -248,7 +264,7 @@ static void test_partial_then_full(void **state)
                               charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
                                      1250),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_FULFIL_PROCESSED);
     assert_int_equal(balance_of(acct), 5500 - 1375);
 
     /* full: takes exactly the rest */
@@ -266,9 +282,21 @@ static void test_partial_then_full(void **state)
                               charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
                                      1250),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_FULFIL_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
+}
+
+static json_t *session_completed(const char *sid, const char *acct,
+                                 const struct cd_order *o, const char *pi)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:{s:s, "
+                     "s:s}}",
+                     "id", sid, "object", "checkout.session", "mode",
+                     "payment", "status", "complete", "payment_status",
+                     "paid", "amount_total", (json_int_t)o->amount_cents,
+                     "currency", "usd", "payment_intent", pi, "metadata",
+                     "account_id", acct, "order_id", o->id);
 }
 
 static void test_refund_before_completion(void **state)
@@ -288,19 +316,15 @@ static void test_refund_before_completion(void **state)
                         CD_FULFIL_PROCESSED);
     assert_string_equal(order_now(o.id).status, "refunded");
     assert_int_equal(balance_of(acct), 0);
-    assert_string_equal(
-        apply("checkout.session.completed",
-              json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:{s:s, "
-                        "s:s}}",
-                        "id", sid, "object", "checkout.session", "mode",
-                        "payment", "status", "complete", "payment_status",
-                        "paid", "amount_total", (json_int_t)1000, "currency",
-                        "usd", "payment_intent", "pi_unit_early", "metadata",
-                        "account_id", acct, "order_id", o.id),
-              NULL),
-        CD_FULFIL_IGNORED);
+    /* the completion credits and the same job takes it all back */
+    assert_string_equal(apply("checkout.session.completed",
+                              session_completed(sid, acct, &o,
+                                                "pi_unit_early"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
+    assert_int_equal(order_now(o.id).clawback_credits, 1000);
 
     /* a charge of another amount than the order's is not applied */
     new_order(acct, "topup", 2000, 2000, "", "pi_unit_amt", &o);
@@ -310,6 +334,168 @@ static void test_refund_before_completion(void **state)
                               NULL),
                         CD_FULFIL_IGNORED);
     assert_string_equal(order_now(o.id).status, "pending");
+}
+
+/* The issue's example: $50 for 5,500 credits, $12.50 refunded before the
+ * completion arrives: 4,125 credits stay, not 0. */
+static void test_partial_refund_before_completion(void **state)
+{
+    char acct[64], sid[64];
+    struct cd_order o;
+
+    (void)state;
+    new_account(acct);
+    cd_random_id("cs_test_", sid, sizeof(sid));
+    new_order(acct, "package", 5000, 5500, sid, "", &o);
+    assert_string_equal(apply("charge.refunded",
+                              charge("ch_unit_pre", "pi_unit_pre", o.id,
+                                     5000, 1250),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(order_now(o.id).status, "partially_refunded");
+    assert_string_equal(apply("checkout.session.completed",
+                              session_completed(sid, acct, &o,
+                                                "pi_unit_pre"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 4125);
+    assert_string_equal(order_now(o.id).status, "partially_refunded");
+    /* a repeat of the completion changes nothing */
+    assert_string_equal(apply("checkout.session.completed",
+                              session_completed(sid, acct, &o,
+                                                "pi_unit_pre"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 4125);
+}
+
+/* A dispute opened and won before the completion: all credits stay. */
+static void test_dispute_won_before_completion(void **state)
+{
+    char acct[64], sid[64];
+    struct cd_order o;
+
+    (void)state;
+    new_account(acct);
+    cd_random_id("cs_test_", sid, sizeof(sid));
+    new_order(acct, "package", 5000, 5500, sid, "pi_unit_dwb", &o);
+    assert_string_equal(apply("charge.dispute.created",
+                              dispute_of("dp_unit_dwb", "ch_unit_dwb",
+                                         "pi_unit_dwb", 5000,
+                                         "needs_response"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_string_equal(order_now(o.id).status, "disputed");
+    assert_string_equal(apply("charge.dispute.closed",
+                              dispute_of("dp_unit_dwb", "ch_unit_dwb",
+                                         "pi_unit_dwb", 5000, "won"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_string_equal(order_now(o.id).status, "pending");
+    assert_string_equal(apply("checkout.session.completed",
+                              session_completed(sid, acct, &o,
+                                                "pi_unit_dwb"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 5500);
+    assert_string_equal(order_now(o.id).status, "completed");
+}
+
+/* One clawback figure: $5 refunded and the other $5 disputed and lost,
+ * the refund's event arriving after the dispute's: 1,000 taken, not
+ * 1,500; and a $3 dispute of a $10 charge, lost, holds 300, not 1,000. */
+static void test_one_clawback_figure(void **state)
+{
+    char acct[64];
+    struct cd_order o, o2;
+
+    (void)state;
+    new_account(acct);
+    paid_checkout(acct, 1000, 1000, "pi_unit_rd", &o);
+    assert_string_equal(apply("charge.dispute.created",
+                              dispute_of("dp_unit_rd", "ch_unit_rd",
+                                         "pi_unit_rd", 500,
+                                         "needs_response"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 500);
+    assert_string_equal(apply("charge.refunded",
+                              charge("ch_unit_rd", "pi_unit_rd", NULL, 1000,
+                                     500),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(apply("charge.dispute.closed",
+                              dispute_of("dp_unit_rd", "ch_unit_rd",
+                                         "pi_unit_rd", 500, "lost"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_int_equal(order_now(o.id).clawback_credits, 1000);
+
+    paid_checkout(acct, 1000, 1000, "pi_unit_pd", &o2);
+    assert_string_equal(apply("charge.dispute.closed",
+                              dispute_of("dp_unit_pd", "ch_unit_pd",
+                                         "pi_unit_pd", 300, "lost"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 700);
+    assert_string_equal(order_now(o2.id).status, "disputed");
+}
+
+/* refund.* events: a refund that later fails gives back what it took;
+ * its events in any order end at the newest state. */
+static void test_refund_events_and_failure(void **state)
+{
+    char acct[64];
+    struct cd_order o;
+
+    (void)state;
+    new_account(acct);
+    paid_checkout(acct, 1000, 1000, "pi_unit_rf", &o);
+    assert_string_equal(apply("refund.created",
+                              refund_obj("re_unit_rf1", "ch_unit_rf",
+                                         "pi_unit_rf", 400, "pending"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 600);
+    assert_string_equal(order_now(o.id).status, "partially_refunded");
+    /* charge.refunded at 400 is the same refund: nothing more */
+    assert_string_equal(apply("charge.refunded",
+                              charge("ch_unit_rf", "pi_unit_rf", NULL, 1000,
+                                     400),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 600);
+    /* it fails: 400 come back; a late "succeeded" does not undo that */
+    assert_string_equal(apply("charge.refund.updated",
+                              refund_obj("re_unit_rf1", "ch_unit_rf",
+                                         "pi_unit_rf", 400, "failed"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 1000);
+    assert_string_equal(order_now(o.id).status, "completed");
+    assert_string_equal(apply("refund.updated",
+                              refund_obj("re_unit_rf1", "ch_unit_rf",
+                                         "pi_unit_rf", 400, "succeeded"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 1000);
+    /* a second refund of 300 after that: charge level 300, the failed
+     * 400 no longer counts */
+    assert_string_equal(apply("refund.created",
+                              refund_obj("re_unit_rf2", "ch_unit_rf",
+                                         "pi_unit_rf", 300, "succeeded"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_string_equal(apply("charge.refunded",
+                              charge("ch_unit_rf", "pi_unit_rf", NULL, 1000,
+                                     300),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 700);
+    assert_int_equal(payment_now(o.id).amount_refunded_cents, 300);
 }
 
 static void test_not_ours_no_write(void **state)
@@ -387,7 +573,8 @@ static void test_dispute_won_and_lost(void **state)
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     assert_string_equal(payment_now(o.id).status, "partially_refunded");
 
-    /* lost: the hold stays; a lost close without a created event holds */
+    /* lost: the hold stays; a lost close without a created event holds
+     * (its 1,000 of the 2,000 charge: half the credits) */
     paid_checkout(acct, 2000, 2000, "pi_unit_dl", &o2);
     assert_int_equal(balance_of(acct), 2700);
     assert_string_equal(apply("charge.dispute.closed",
@@ -395,21 +582,20 @@ static void test_dispute_won_and_lost(void **state)
                                       "lost"),
                               NULL),
                         CD_FULFIL_PROCESSED);
-    assert_int_equal(balance_of(acct), 700);
+    assert_int_equal(balance_of(acct), 1700);
+    /* a late created, or another status, never reopens a closed one */
     assert_string_equal(apply("charge.dispute.created",
                               dispute("dp_unit_l", "ch_unit_dl", "pi_unit_dl",
                                       "needs_response"),
                               NULL),
                         CD_FULFIL_PROCESSED);
-    assert_int_equal(balance_of(acct), 700);
-    assert_string_equal(order_now(o2.id).status, "disputed");
-    /* an unknown closing status does nothing */
     assert_string_equal(apply("charge.dispute.closed",
                               dispute("dp_unit_l", "ch_unit_dl", "pi_unit_dl",
                                       "under_review"),
                               NULL),
-                        CD_FULFIL_IGNORED);
-    assert_int_equal(balance_of(acct), 700);
+                        CD_FULFIL_PROCESSED);
+    assert_int_equal(balance_of(acct), 1700);
+    assert_string_equal(order_now(o2.id).status, "disputed");
 }
 
 static json_t *pi_obj(const char *pi, const struct cd_order *o,
@@ -535,7 +721,8 @@ static void test_refund_create_refusals(void **state)
 
     (void)state;
     /* no Stripe: 503 before anything is read */
-    assert_int_equal(cd_refund_create(&bill, "ord_x", 0, &res, &err), -1);
+    assert_int_equal(cd_refund_create(&bill, "ord_x", 0, NULL, &res, &err),
+                     -1);
     assert_int_equal(err.kind, CD_EK_UNAVAILABLE);
     assert_string_equal(err.code, "stripe_not_configured");
 }
@@ -582,6 +769,10 @@ int main(void)
         cmocka_unit_test(test_credit_rounding),
         cmocka_unit_test(test_partial_then_full),
         cmocka_unit_test(test_refund_before_completion),
+        cmocka_unit_test(test_partial_refund_before_completion),
+        cmocka_unit_test(test_dispute_won_before_completion),
+        cmocka_unit_test(test_one_clawback_figure),
+        cmocka_unit_test(test_refund_events_and_failure),
         cmocka_unit_test(test_not_ours_no_write),
         cmocka_unit_test(test_dispute_won_and_lost),
         cmocka_unit_test(test_payment_intent_events),

@@ -962,40 +962,47 @@ static int claim_write(struct cd_tx *tx, void *arg)
                         .request_hash = "abc",
                         .body = "tokA",
                         .body_len = 4,
-                        .created_at = 100};
+                        .created_at = 100,
+                        .lease_until = 1000};
     struct cd_idem got;
 
     R(cd_store_idem_insert(tx, &i));
     /* Not our token: nothing happens. */
     R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokB", 4, 201, BODY,
                                    3));
-    R(cd_store_idem_delete_claim(tx, i.scope, "k1", "tokB", 4));
-    /* Taken over by B (delete + insert, as dispatch.c does). */
-    R(cd_store_idem_delete(tx, i.scope, "k1"));
-    i.body = "tokB";
-    R(cd_store_idem_insert(tx, &i));
-    /* The first owner finishing late must not touch B's row... */
+    R(cd_store_idem_release_claim(tx, i.scope, "k1", "tokB", 4));
+    R(cd_store_idem_renew_claim(tx, i.scope, "k1", "tokB", 4, 9999));
+    /* A's lease runs until 1000: B cannot take over at 999... */
+    R(cd_store_idem_takeover(tx, i.scope, "k1", "tokB", 4, 999, 5000));
+    /* ...but can once it ended. */
+    R(cd_store_idem_takeover(tx, i.scope, "k1", "tokB", 4, 1000, 5000));
+    /* The first owner finishing or renewing late must not touch B's row. */
     R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokA", 4, 201, "old",
                                    3));
-    R(cd_store_idem_delete_claim(tx, i.scope, "k1", "tokA", 4));
+    R(cd_store_idem_release_claim(tx, i.scope, "k1", "tokA", 4));
+    R(cd_store_idem_renew_claim(tx, i.scope, "k1", "tokA", 4, 9999));
+    R(cd_store_idem_renew_claim(tx, i.scope, "k1", "tokB", 4, 6000));
     R(cd_store_idem_get(tx, i.scope, "k1", &got));
     c->a = got.status;
-    c->b = got.body_len == 4 && memcmp(got.body, "tokB", 4) == 0;
+    c->b = got.body_len == 4 && memcmp(got.body, "tokB", 4) == 0 &&
+           got.lease_until == 6000 && got.created_at == 100;
     free(got.body);
-    /* ...B completes it. */
-    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokB", 4, 201, BODY,
+    /* B releases (a 5xx): still in progress, free for anyone at once. */
+    R(cd_store_idem_release_claim(tx, i.scope, "k1", "tokB", 4));
+    R(cd_store_idem_renew_claim(tx, i.scope, "k1", "tokB", 4, 9999));
+    R(cd_store_idem_get(tx, i.scope, "k1", &got));
+    c->c = got.status == 0 && got.body == NULL && got.lease_until == 0;
+    free(got.body);
+    R(cd_store_idem_takeover(tx, i.scope, "k1", "tokC", 4, 1, 7000));
+    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokC", 4, 201, BODY,
                                    sizeof(BODY) - 1));
-    /* Completed: neither a second completion nor a claim delete. */
-    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokB", 4, 500, "x",
+    /* Completed: no second completion, release, renewal or takeover. */
+    R(cd_store_idem_complete_claim(tx, i.scope, "k1", "tokC", 4, 500, "x",
                                    1));
-    R(cd_store_idem_delete_claim(tx, i.scope, "k1", "tokB", 4));
+    R(cd_store_idem_release_claim(tx, i.scope, "k1", "tokC", 4));
+    R(cd_store_idem_renew_claim(tx, i.scope, "k1", "tokC", 4, 9999));
+    R(cd_store_idem_takeover(tx, i.scope, "k1", "tokD", 4, 99999, 99999));
     R(cd_store_idem_get(tx, i.scope, "k1", &c->idem));
-    /* A 5xx: the owner deletes its own claim. */
-    strcpy(i.key, "k2");
-    i.body = "tokC";
-    R(cd_store_idem_insert(tx, &i));
-    R(cd_store_idem_delete_claim(tx, i.scope, "k2", "tokC", 4));
-    R(cd_store_idem_get(tx, i.scope, "k2", &got));
     return 0;
 }
 
@@ -1005,12 +1012,16 @@ static void test_idem_claims(void **state)
     struct ctx c = {0};
 
     assert_int_equal(cd_store_write(f->s, claim_write, &c), 0);
-    EXPECT(&c, 0, CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, 0, 0,
-           CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, 0, 0, CD_STORE_NOT_FOUND,
-           CD_STORE_NOT_FOUND, 0, 0, 0, CD_STORE_NOT_FOUND);
+    EXPECT(&c, 0, CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND,
+           CD_STORE_NOT_FOUND, 0, CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND,
+           CD_STORE_NOT_FOUND, 0, 0, 0, CD_STORE_NOT_FOUND, 0, 0, 0,
+           CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND,
+           CD_STORE_NOT_FOUND, 0);
     assert_int_equal(c.a, 0); /* B's claim, still in progress */
     assert_int_equal(c.b, 1);
+    assert_int_equal(c.c, 1);
     assert_int_equal(c.idem.status, 201);
+    assert_int_equal(c.idem.lease_until, 0);
     assert_int_equal(c.idem.body_len, sizeof(BODY) - 1);
     assert_memory_equal(c.idem.body, BODY, sizeof(BODY) - 1);
     free(c.idem.body);

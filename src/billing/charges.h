@@ -1,0 +1,45 @@
+/*
+ * charges.h - finding our order from a Stripe charge, PaymentIntent or
+ * refund/dispute that names one, and the order's payment row for the
+ * events about its charge (refunds.c, disputes.c). Not an API for other
+ * layers.
+ *
+ * The order of a charge (a read transaction): the payment row by charge
+ * id, else by PaymentIntent, else the order holding the PaymentIntent,
+ * else the order in metadata.order_id (only a hint: its PaymentIntent,
+ * when it has one, must match). When none answers - the event came before
+ * anything else we know of the payment - the PaymentIntent's metadata is
+ * asked of Stripe (outside any transaction). An object naming no order
+ * here is "ignored" without a write; a failed Stripe lookup is a 502, so
+ * Stripe delivers again.
+ */
+#ifndef CD_BILLING_CHARGES_H
+#define CD_BILLING_CHARGES_H
+
+#include <stdint.h>
+
+#include "billing/billing.h"
+#include "util/error.h"
+
+/*
+ * Fills order_id (CD_ID_SZ) with the order of this charge / PaymentIntent
+ * (either may be ""; meta_order: the object's metadata.order_id or "").
+ * 0; 1 when no order here is named; -1 with err (500 store, 502 Stripe).
+ */
+int cd_charge_locate_order(struct cd_billing *b, const char *charge,
+                           const char *pi, const char *meta_order,
+                           char *order_id, struct cd_error *err);
+
+/*
+ * Inside a write job: the order's payment row with the PaymentIntent and
+ * charge filled in where it had none, or - when the payment is older than
+ * anything we recorded of it - a new succeeded row, not yet inserted
+ * (*is_new; cd_charge_payment_save() writes either).
+ */
+int cd_charge_payment_for(struct cd_tx *tx, const struct cd_order *o,
+                          const char *pi, const char *charge, int64_t now,
+                          struct cd_payment *p, int *is_new);
+int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
+                           int is_new);
+
+#endif

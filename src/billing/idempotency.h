@@ -1,0 +1,101 @@
+/*
+ * idempotency.h - the Idempotency-Key protocol: one request per key, its
+ * reply kept for 24 hours, and every attempt of it naming the same
+ * effects.
+ *
+ * A request with a key first claims (scope, key) in a write job:
+ *  - no row (or one older than CD_IDEM_TTL_S): the claim is inserted, in
+ *    progress (status 0), holding this request's token under a lease;
+ *  - the same key with another request fingerprint: REUSED (409);
+ *  - a stored reply: REPLAY (status and body as first sent);
+ *  - in progress under a lease that has not ended: IN_PROGRESS (409) -
+ *    the first request is still running somewhere, on this node or
+ *    another, and its process renews the lease while it runs;
+ *  - in progress with the lease ended (its process died, or a 5xx reply
+ *    released it): the claim is taken over and the request runs again.
+ * The request then runs and cd_idem_end() stores its reply, or on a 5xx
+ * releases the claim without deleting it: a claim is never deleted while
+ * its key is live, because Stripe may have been called under it.
+ *
+ * Effects are found again, not redone: cd_idem_effect_id() derives the id
+ * of the order or refund a request creates from its scope and key, so a
+ * run after a crash, a 5xx or a takeover names the same order - and so
+ * sends Stripe the same Idempotency-Key - as the first run did.
+ *
+ * The keeper is the process's heartbeat: a thread renewing the lease of
+ * every claim this process holds, every lease/3. Without a keeper (unit
+ * tests) claims still work; their lease is simply never renewed.
+ */
+#ifndef CD_BILLING_IDEMPOTENCY_H
+#define CD_BILLING_IDEMPOTENCY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "billing/billing.h"
+
+#define CD_IDEM_TTL_S (24 * 3600) /* a key is remembered this long */
+#define CD_IDEM_LEASE_MS_DEFAULT 30000
+#define CD_IDEM_LEASE_MS_MIN 1000
+#define CD_IDEM_LEASE_MS_MAX 600000
+#define CD_IDEM_TOKEN_SZ 64
+
+enum cd_idem_outcome {
+    CD_IDEM_CLAIMED,     /* run the request, then cd_idem_end() */
+    CD_IDEM_REPLAY,      /* send status/body, Idempotent-Replayed */
+    CD_IDEM_IN_PROGRESS, /* 409 idempotency_in_progress */
+    CD_IDEM_REUSED,      /* 409 idempotency_key_reused */
+};
+
+struct cd_idem_claim {
+    /* in: filled by the caller */
+    char scope[CD_IDEM_SCOPE_SZ];
+    char key[CD_IDEM_KEY_SZ];
+    char request_hash[65]; /* the request's fingerprint */
+    /* out */
+    enum cd_idem_outcome outcome;
+    int taken_over; /* CLAIMED: an earlier attempt of this request ran */
+    int status;     /* REPLAY */
+    char *body;     /* REPLAY: malloc'd; cd_idem_claim_free() */
+    size_t body_len;
+    /* private */
+    char token[CD_IDEM_TOKEN_SZ];
+    struct cd_idem_keeper *keeper;
+    struct cd_idem_claim *prev, *next;
+};
+
+/* Starts the heartbeat for claims of this process; lease_ms is clamped to
+ * CD_IDEM_LEASE_MS_MIN..MAX. NULL when the thread cannot start. */
+struct cd_idem_keeper *cd_idem_keeper_start(struct cd_store *s,
+                                            int64_t lease_ms);
+/* Stops the thread (claims still held are left to expire). NULL is
+ * fine. */
+void cd_idem_keeper_stop(struct cd_idem_keeper *k);
+
+/*
+ * Claims c->scope / c->key for this request (b->idem is the keeper, may be
+ * NULL). 0 with c->outcome set, or -1 when the store failed (500).
+ */
+int cd_idem_begin(struct cd_billing *b, struct cd_idem_claim *c);
+
+/*
+ * After the request ran (outcome CLAIMED): stores status and body as the
+ * key's reply, or for status >= 500 releases the claim for the next try.
+ * Returns 0; 1 when the claim was no longer ours (taken over after its
+ * lease ended: nothing stored); -1 when the store failed (the claim then
+ * expires with its lease).
+ */
+int cd_idem_end(struct cd_billing *b, struct cd_idem_claim *c, int status,
+                const char *body, size_t body_len);
+
+void cd_idem_claim_free(struct cd_idem_claim *c);
+
+/*
+ * The id of the effect (order, refund) a request with this scope and key
+ * creates: prefix + 24 base62 characters of SHA-256(scope "\n" key), the
+ * same for every attempt of the request. out holds >= 64 bytes.
+ */
+void cd_idem_effect_id(const char *scope, const char *key,
+                       const char *prefix, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * test_billing_idempotency.c - the Idempotency-Key protocol against a real
+ * SQLite store: claim, replay, reuse, a live claim never taken over, a
+ * dead or released one taken over (so the retry runs again under the same
+ * effect id), the heartbeat keeping a long request's claim alive, and
+ * derived effect ids.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "billing/idempotency.h"
+#include "util/util.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct cd_billing b;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct cd_store_config sc;
+    struct cd_error err;
+
+    strcpy(f->dir, "/tmp/cd_test_idem_XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    memset(&sc, 0, sizeof(sc));
+    sc.path = f->path;
+    f->b.store = cd_store_open(&sc, &err);
+    if (!f->b.store) {
+        fprintf(stderr, "store: %s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+
+    cd_idem_keeper_stop(f->b.idem);
+    cd_store_close(f->b.store);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+static void claim_init(struct cd_idem_claim *c, const char *key,
+                       const char *hash)
+{
+    memset(c, 0, sizeof(*c));
+    strcpy(c->scope, "server:acct_test");
+    strcpy(c->key, key);
+    snprintf(c->request_hash, sizeof(c->request_hash), "%s", hash);
+}
+
+static struct cd_idem_claim *begin(struct fixture *f, const char *key,
+                                   const char *hash)
+{
+    static struct cd_idem_claim c[8];
+    static int n;
+    struct cd_idem_claim *p = &c[n++ % 8];
+
+    claim_init(p, key, hash);
+    assert_int_equal(cd_idem_begin(&f->b, p), 0);
+    return p;
+}
+
+struct row_read {
+    const char *key;
+    struct cd_idem row;
+};
+
+static int read_row(struct cd_tx *tx, void *arg)
+{
+    struct row_read *r = arg;
+
+    return cd_store_idem_get(tx, "server:acct_test", r->key, &r->row);
+}
+
+static struct cd_idem get_row(struct fixture *f, const char *key)
+{
+    struct row_read r;
+
+    memset(&r, 0, sizeof(r));
+    r.key = key;
+    assert_int_equal(cd_store_read(f->b.store, read_row, &r), CD_STORE_OK);
+    return r.row;
+}
+
+static void test_claim_then_replay(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_idem_claim *a, *b;
+
+    a = begin(f, "k-replay", "h1");
+    assert_int_equal(a->outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(a->taken_over, 0);
+    /* While it runs: a second request is told it is in progress. */
+    b = begin(f, "k-replay", "h1");
+    assert_int_equal(b->outcome, CD_IDEM_IN_PROGRESS);
+    cd_idem_claim_free(b);
+    assert_int_equal(cd_idem_end(&f->b, a, 201, "{\"ok\":1}", 8), 0);
+    cd_idem_claim_free(a);
+    b = begin(f, "k-replay", "h1");
+    assert_int_equal(b->outcome, CD_IDEM_REPLAY);
+    assert_int_equal(b->status, 201);
+    assert_int_equal(b->body_len, 8);
+    assert_memory_equal(b->body, "{\"ok\":1}", 8);
+    cd_idem_claim_free(b);
+    /* The same key with another request: 409, stored or not. */
+    b = begin(f, "k-replay", "h2");
+    assert_int_equal(b->outcome, CD_IDEM_REUSED);
+    cd_idem_claim_free(b);
+}
+
+/* A 5xx keeps the key (Stripe may have been called under it): the retry
+ * takes it over at once and runs again; another request is still a 409. */
+static void test_5xx_releases_not_deletes(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_idem_claim *a, *b;
+    struct cd_idem row;
+
+    a = begin(f, "k-5xx", "h1");
+    assert_int_equal(a->outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(cd_idem_end(&f->b, a, 502, "{}", 2), 0);
+    cd_idem_claim_free(a);
+    row = get_row(f, "k-5xx");
+    assert_int_equal(row.status, 0);
+    assert_null(row.body);
+    assert_int_equal(row.lease_until, 0);
+    b = begin(f, "k-5xx", "h2");
+    assert_int_equal(b->outcome, CD_IDEM_REUSED);
+    cd_idem_claim_free(b);
+    b = begin(f, "k-5xx", "h1");
+    assert_int_equal(b->outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(b->taken_over, 1);
+    assert_int_equal(cd_idem_end(&f->b, b, 201, "{}", 2), 0);
+    cd_idem_claim_free(b);
+}
+
+struct plant {
+    const char *key;
+    int64_t lease_until;
+};
+
+static int plant_fn(struct cd_tx *tx, void *arg)
+{
+    struct plant *p = arg;
+    struct cd_idem i;
+
+    memset(&i, 0, sizeof(i));
+    strcpy(i.scope, "server:acct_test");
+    strcpy(i.key, p->key);
+    strcpy(i.request_hash, "h1");
+    i.body = "clm_of_another_process";
+    i.body_len = strlen(i.body);
+    i.created_at = cd_now();
+    i.lease_until = p->lease_until;
+    return cd_store_idem_insert(tx, &i);
+}
+
+/* A claim of another live process (its lease runs) is never taken over;
+ * once its lease ended (the process died), the next request takes it. */
+static void test_lease_decides_takeover(void **state)
+{
+    struct fixture *f = *state;
+    struct plant live = {"k-live", cd_now_ms() + 60000};
+    struct plant dead = {"k-dead", cd_now_ms() - 1};
+    struct cd_idem_claim *c;
+
+    assert_int_equal(cd_store_write(f->b.store, plant_fn, &live), 0);
+    assert_int_equal(cd_store_write(f->b.store, plant_fn, &dead), 0);
+    c = begin(f, "k-live", "h1");
+    assert_int_equal(c->outcome, CD_IDEM_IN_PROGRESS);
+    cd_idem_claim_free(c);
+    c = begin(f, "k-dead", "h1");
+    assert_int_equal(c->outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(c->taken_over, 1);
+    /* The dead process coming back late cannot overwrite it. */
+    assert_int_equal(cd_idem_end(&f->b, c, 201, "{}", 2), 0);
+    cd_idem_claim_free(c);
+    assert_int_equal(get_row(f, "k-dead").status, 201);
+}
+
+/* The keeper renews the lease of a claim held longer than the lease, so a
+ * slow request (a slow Stripe) is never taken over while it runs. */
+static void test_heartbeat_renews(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_idem_claim *c, *d;
+    struct cd_idem row;
+    int64_t first, deadline;
+
+    f->b.idem = cd_idem_keeper_start(f->b.store, CD_IDEM_LEASE_MS_MIN);
+    assert_non_null(f->b.idem);
+    c = begin(f, "k-slow", "h1");
+    assert_int_equal(c->outcome, CD_IDEM_CLAIMED);
+    row = get_row(f, "k-slow");
+    first = row.lease_until;
+    free(row.body);
+    /* Wait (bounded) until the heartbeat has pushed the lease past the
+     * first one's end, then check that nobody can take the claim. */
+    deadline = cd_now_ms() + 10000;
+    for (;;) {
+        struct timespec ts = {0, 20 * 1000000};
+        row = get_row(f, "k-slow");
+        free(row.body);
+        if (row.lease_until > first && cd_now_ms() > first)
+            break;
+        assert_true(cd_now_ms() < deadline);
+        nanosleep(&ts, NULL);
+    }
+    d = begin(f, "k-slow", "h1");
+    assert_int_equal(d->outcome, CD_IDEM_IN_PROGRESS);
+    cd_idem_claim_free(d);
+    assert_int_equal(cd_idem_end(&f->b, c, 201, "{}", 2), 0);
+    cd_idem_claim_free(c);
+}
+
+static void test_effect_ids(void **state)
+{
+    char a[CD_ID_SZ], b[CD_ID_SZ], c[CD_ID_SZ], d[CD_ID_SZ];
+
+    (void)state;
+    cd_idem_effect_id("server:acct_1", "key-1", "ord_", a, sizeof(a));
+    cd_idem_effect_id("server:acct_1", "key-1", "ord_", b, sizeof(b));
+    cd_idem_effect_id("server:acct_1", "key-2", "ord_", c, sizeof(c));
+    cd_idem_effect_id("acct_1", "key-1", "ord_", d, sizeof(d));
+    assert_string_equal(a, b);
+    assert_string_not_equal(a, c);
+    assert_string_not_equal(a, d);
+    assert_int_equal(strlen(a), 4 + 24);
+    assert_memory_equal(a, "ord_", 4);
+    cd_idem_effect_id("s", "k", "ord_", a, 10); /* too small: "" */
+    assert_string_equal(a, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_claim_then_replay, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_5xx_releases_not_deletes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lease_decides_takeover, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_renews, setup,
+                                        teardown),
+        cmocka_unit_test(test_effect_ids),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
