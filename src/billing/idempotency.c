@@ -196,7 +196,7 @@ static int end_fn(struct cd_tx *tx, void *arg)
     size_t tlen = strlen(c->token);
     int rc;
 
-    if (j->status >= 500)
+    if (j->status >= 500 || j->status == 429) /* not run, or unknown */
         rc = cd_store_idem_release_claim(tx, c->scope, c->key, c->token,
                                          tlen);
     else

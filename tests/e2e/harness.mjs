@@ -503,6 +503,9 @@ export class Stack {
             // No background reconciliation: a test decides what creditd
             // learns and when (POST /v1/admin/reconcile, or serverEnv).
             CREDITD_RECONCILE_INTERVAL: '0',
+            // A retry after a kill -9 waits for the dead claim's lease;
+            // live requests renew theirs, so a short one is safe here.
+            CREDITD_IDEM_LEASE_MS: '2000',
         };
         if (o.stripeSecret === false) delete svEnv.STRIPE_SECRET_KEY;
         if (o.webhookSecret === false) delete svEnv.STRIPE_WEBHOOK_SECRET;

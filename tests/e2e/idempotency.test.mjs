@@ -1,23 +1,29 @@
-// idempotency.test.mjs - Idempotency-Key claims that change hands. Two
+// idempotency.test.mjs - Idempotency-Key claims between processes. Two
 // creditd processes share one database (as a restarted process does with
-// its predecessor's rows): node A claims a key and is slow, node B takes
-// the foreign claim over and completes it; when A finally finishes, it
-// must not overwrite B's stored reply - the key keeps replaying B's.
+// its predecessor's rows, or several nodes do). A claim held by a live
+// process - node A waiting for Stripe - is never taken over: node B is
+// told the request is in progress. A claim whose process died is taken
+// over once its lease ends, and the retry names the same order, so Stripe
+// is asked again under the same Idempotency-Key (no second charge).
 //
-// Stripe here is a tiny fake on loopback that holds the first
-// POST /v1/checkout/sessions until the test releases it, so A is
-// deterministically "still running" while B goes through.
+// Stripe here is a tiny fake on loopback that can hold a POST
+// /v1/checkout/sessions until the test releases it, so A is
+// deterministically "still running" while B tries.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before } from 'node:test';
-import { Stack, e2e, waitFor, expectStatus } from './harness.mjs';
+import { Stack, e2e, waitFor, expectStatus, expectError, sleep } from './harness.mjs';
+
+const LEASE_MS = 2000;
 
 /** Fake Stripe: answers checkout sessions; holds the first until released. */
 class SlowStripe {
     constructor() {
         this.n = 0;
         this.held = null;
+        this.hold = true; /* hold the next session POST */
+        this.keys = [];   /* Idempotency-Key of every session POST */
         this.server = null;
     }
 
@@ -35,7 +41,10 @@ class SlowStripe {
                         url: `https://pay.example/c/${n}`,
                     }));
                 };
-                if (req.method === 'POST' && req.url.startsWith('/v1/checkout/sessions') && n === 1) {
+                const session = req.method === 'POST' && req.url.startsWith('/v1/checkout/sessions');
+                if (session) this.keys.push(req.headers['idempotency-key']);
+                if (session && this.hold) {
+                    this.hold = false;
                     this.held = reply;
                 } else {
                     reply();
@@ -59,6 +68,11 @@ class SlowStripe {
         this.held = null;
     }
 
+    holdNext() {
+        this.hold = true;
+        this.keys = [];
+    }
+
     async stop() {
         this.release();
         if (!this.server) return;
@@ -74,10 +88,11 @@ let nodeB = null;
 
 before(async () => {
     await stripe.start();
-    nodeA = new Stack({ sandbox: false, serverEnv: { STRIPE_API_BASE: stripe.url } });
+    const env = { STRIPE_API_BASE: stripe.url, CREDITD_IDEM_LEASE_MS: String(LEASE_MS) };
+    nodeA = new Stack({ sandbox: false, serverEnv: env });
     await nodeA.start();
-    // Node B: the same database, its own process (another instance id).
-    nodeB = new Stack({ sandbox: false, serverEnv: { STRIPE_API_BASE: stripe.url, CREDITD_DB: nodeA.dbPath } });
+    // Node B: the same database, its own process.
+    nodeB = new Stack({ sandbox: false, serverEnv: { ...env, CREDITD_DB: nodeA.dbPath } });
     await nodeB.start();
 }, { timeout: 60000 });
 
@@ -89,29 +104,59 @@ after(async () => {
     if (r) throw new Error(`sanitizer reports in the logs:\n${r}`);
 }, { timeout: 30000 });
 
-e2e('a claim taken over by another instance: the first owner finishing late does not overwrite the stored reply', async () => {
+e2e('a claim held by a live node is never taken over: the other node answers in progress, then both replay the first reply', async () => {
     const user = await nodeA.signup();
     const body = { kind: 'topup', amount_cents: 1000 };
-    const key = `idem-takeover-${process.pid}`;
+    const key = `idem-live-${process.pid}`;
 
-    // A claims the key and hangs in the Stripe call.
+    stripe.holdNext();
+    // A claims the key and hangs in the Stripe call - longer than a lease,
+    // so only A's heartbeat keeps the claim A's.
     const pA = nodeA.api('POST', '/v1/checkout', { token: user.token, idem: key, body, timeoutMs: 30000 });
     await waitFor(() => stripe.held !== null, 10000, { what: 'node A waiting on Stripe' });
-
-    // B sees A's claim (another instance's), takes it over, completes it.
-    const rB = await nodeB.api('POST', '/v1/checkout', { token: user.token, idem: key, body });
-    const coB = expectStatus(rB, 201);
-
-    // A finishes now, with its own (different) order.
+    const leaseEnd = Date.now() + 2 * LEASE_MS;
+    while (Date.now() < leaseEnd) {
+        const rB = await nodeB.api('POST', '/v1/checkout', { token: user.token, idem: key, body });
+        expectError(rB, 409, 'idempotency_in_progress');
+        assert.equal(rB.headers['retry-after'], '1');
+        await sleep(250);
+    }
     stripe.release();
     const coA = expectStatus(await pA, 201);
-    assert.notEqual(coA.order_id, coB.order_id);
+    assert.equal(stripe.keys.length, 1, 'Stripe was asked once');
 
-    // The key replays B's reply, on either node, not A's late one.
     for (const node of [nodeA, nodeB]) {
         const r = await node.api('POST', '/v1/checkout', { token: user.token, idem: key, body });
         assert.equal(r.status, 201, r.text);
         assert.equal(r.headers['idempotent-replayed'], 'true');
-        assert.equal(r.json.order_id, coB.order_id, 'the stored reply is the new owner\'s');
+        assert.equal(r.json.order_id, coA.order_id);
     }
+    assert.equal((await nodeA.list(user, '/v1/orders')).length, 1);
+}, { timeout: 60000 });
+
+e2e('a node killed while Stripe answers: the retry on another node finds the same order and asks Stripe with the same key', async () => {
+    const user = await nodeA.signup();
+    const body = { kind: 'topup', amount_cents: 2000 };
+    const key = `idem-killed-${process.pid}`;
+
+    stripe.holdNext();
+    const pA = nodeA.api('POST', '/v1/checkout', { token: user.token, idem: key, body, timeoutMs: 30000 }).catch((e) => e);
+    await waitFor(() => stripe.held !== null, 10000, { what: 'node A waiting on Stripe' });
+    await nodeA.killServer();
+    await pA;
+    stripe.release(); // Stripe made the session; A never heard of it
+
+    // B: in progress until A's lease ends, then it runs again.
+    const r = await waitFor(async () => {
+        const x = await nodeB.api('POST', '/v1/checkout', { token: user.token, idem: key, body });
+        return x.status === 409 ? null : x;
+    }, 20000, { intervalMs: 200, what: 'the dead claim free again' });
+    const co = expectStatus(r, 201);
+    assert.equal(stripe.keys.length, 2);
+    assert.equal(stripe.keys[1], stripe.keys[0], 'the same Stripe Idempotency-Key');
+    assert.equal(stripe.keys[0], `checkout:${co.order_id}:create`);
+    const orders = await nodeB.list(user, '/v1/orders');
+    assert.equal(orders.length, 1, 'one order for one request');
+    assert.equal(orders[0].id, co.order_id);
+    await nodeA.restartServer();
 }, { timeout: 60000 });

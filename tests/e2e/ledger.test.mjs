@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { useStack, e2e, rand, expectError, expectStatus } from './harness.mjs';
+import { useStack, e2e, rand, expectError, expectStatus, waitFor } from './harness.mjs';
 
 const stack = useStack({ sandbox: false });
 
@@ -278,8 +278,13 @@ e2e('kill -9 during a burst: every acknowledged debit survives; retries with the
     t.diagnostic(`burst: ${acked.length} acknowledged, ${lost} cut off by the kill, ${usage1} committed`);
 
     // Retry every request with its key: committed ones replay, the rest run.
+    // A claim the killed process held is "in progress" (409, Retry-After)
+    // until its lease ends; a client retries it then, as a real one would.
     for (const idem of keys) {
-        const r = await debit(u, 10, { idem, description: 'burst' });
+        const r = await waitFor(async () => {
+            const x = await debit(u, 10, { idem, description: 'burst' });
+            return x.status === 409 && x.json?.error?.code === 'idempotency_in_progress' ? null : x;
+        }, 20000, { intervalMs: 200, what: `key ${idem} free again` });
         assert.equal(r.status, 201, r.text);
     }
     const usage2 = (await stack.list(u, '/v1/transactions')).filter((t) => t.kind === 'usage').length;

@@ -32,7 +32,7 @@ async function ledgerOk() {
     assert.equal(v.ok, true, JSON.stringify(v));
 }
 
-e2e('charge.refunded before checkout.session.completed: the order is refunded and never credited', async () => {
+e2e('charge.refunded before checkout.session.completed: the completion credits and the same job takes it all back', async () => {
     const { u, co, completed, chargeId } = await paidUndelivered();
     const re = await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/checkout/${co.session_id}/refund`, { body: {} });
     assert.equal(re.status, 200, re.text);
@@ -57,11 +57,12 @@ e2e('charge.refunded before checkout.session.completed: the order is refunded an
     assert.equal(pays.length, 1);
     assert.equal(pays[0].status, 'refunded');
     assert.equal(pays[0].amount_refunded_cents, 1000);
-    assert.equal((await stack.list(u, '/v1/transactions')).length, 0);
+    const txns = await stack.list(u, '/v1/transactions');
+    assert.deepEqual(txns.map((t) => t.amount).sort((a, b) => a - b), [-1000, 1000]);
     await ledgerOk();
 });
 
-e2e('the order found through Stripe: a charge.refunded without metadata, first of all events', async () => {
+e2e('a partial refund found through Stripe, first of all events: the late completion keeps what the refund leaves', async () => {
     const { u, co, completed, chargeId } = await paidUndelivered();
     const re = await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/checkout/${co.session_id}/refund`, { body: { amount: 400 } });
     assert.equal(re.status, 200, re.text);
@@ -73,12 +74,15 @@ e2e('the order found through Stripe: a charge.refunded without metadata, first o
     assert.equal(r1.status, 200, r1.text);
     assert.equal(r1.json.status, 'processed');
     assert.equal((await stack.order(u, co.order_id)).status, 'partially_refunded');
-    await stack.sendWebhook(completed);
     assert.equal(await stack.balance(u), 0);
+    await stack.sendWebhook(completed);
+    // $10 for 1,000 credits, $4 refunded: 600 stay.
+    assert.equal(await stack.balance(u), 600);
     assert.equal((await stack.order(u, co.order_id)).status, 'partially_refunded');
+    await ledgerOk();
 });
 
-e2e('a dispute before the completion: never credited; won puts the order back to pending for reconciliation', async () => {
+e2e('a dispute before the completion: the completion credits and holds; won gives it all back', async () => {
     const { u, co, completed, chargeId } = await paidUndelivered();
     const d = await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/charges/${chargeId}/dispute`, { body: {} });
     assert.equal(d.status, 200, d.text);
@@ -88,15 +92,12 @@ e2e('a dispute before the completion: never credited; won puts the order back to
     await stack.sendWebhook(completed);
     assert.equal(await stack.balance(u), 0);
     assert.equal((await stack.order(u, co.order_id)).status, 'disputed');
-    assert.equal((await stack.list(u, '/v1/transactions')).length, 0);
-    // Won: nothing was held, nothing comes back; the paid order is pending
-    // again, so reconciliation's pending-order check can fulfil it.
     const w = await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/charges/${chargeId}/dispute`, { body: { status: 'won' } });
     assert.equal(w.status, 200, w.text);
     const closed = await waitFor(() => stack.relay.find('charge.dispute.closed', d.json.id)[0], 10000);
     assert.equal((await stack.sendWebhook(closed)).json.status, 'processed');
-    assert.equal((await stack.order(u, co.order_id)).status, 'pending');
-    assert.equal(await stack.balance(u), 0);
+    assert.equal((await stack.order(u, co.order_id)).status, 'completed');
+    assert.equal(await stack.balance(u), 1000);
     await ledgerOk();
 });
 
