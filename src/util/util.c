@@ -13,68 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
-
-int64_t cd_now(void)
-{
-    return (int64_t)time(NULL);
-}
-
-int64_t cd_mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-void cd_time_rfc3339(int64_t t, char out[21])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-int cd_time_parse_rfc3339(const char *s, int64_t *out)
-{
-    struct tm tm;
-    const char *p;
-    int64_t off = 0;
-    time_t t;
-
-    if (!s)
-        return -1;
-    memset(&tm, 0, sizeof(tm));
-    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return -1;
-    if (*p == '.') { /* fractional seconds are accepted and dropped */
-        p++;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-        int hh = (p[1] - '0') * 10 + (p[2] - '0');
-        int mm = (p[4] - '0') * 10 + (p[5] - '0');
-        if (hh > 23 || mm > 59)
-            return -1;
-        off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *out = (int64_t)t - off;
-    return 0;
-}
 
 void cd_random_bytes(void *buf, size_t n)
 {
