@@ -56,8 +56,11 @@ int cd_ct_equal(const void *a, const void *b, size_t n);
 /* Parses a base-10 integer in [min, max] taking the whole string. */
 int cd_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
-/* "$12.34", "-$0.05", "€1.00"; other currencies "12.34 GBP" style when the
- * symbol is unknown. Two minor digits. Returns out. */
+/* "$12.34", "-$0.05", "€1.00"; other currencies "12.34 CHF" style when the
+ * symbol is unknown (ASCII letters upper-cased). Two minor digits.
+ * Safe for any outsz and any currency string: a display that does not fit
+ * is cut on a character boundary (cd_utf8_cut); outsz 0 writes nothing.
+ * Returns out. */
 char *cd_money_display(int64_t minor, const char *currency, char *out,
                        size_t outsz);
 
@@ -65,8 +68,16 @@ char *cd_money_display(int64_t minor, const char *currency, char *out,
  * CD_BALANCE_LIMIT]; returns 0, or -1 leaving *out alone. */
 int cd_balance_add(int64_t a, int64_t b, int64_t *out);
 
-/* Copies at most outsz-1 bytes and always terminates; returns -1 if
- * src did not fit. */
+/* The length of the longest prefix of s of at most max bytes that does
+ * not end inside a multi-byte UTF-8 character: the one place a string is
+ * cut to a byte count. Use it for every cut of an outside string, e.g.
+ * printf("%.*s", (int)cd_utf8_cut(s, 80), s), or on a buffer snprintf
+ * truncated: buf[cd_utf8_cut(buf, len)] = '\0'. A NUL before max ends s.
+ * Bytes that are not UTF-8 are left as they are. */
+size_t cd_utf8_cut(const char *s, size_t max);
+
+/* Copies at most outsz-1 bytes and always terminates; when src does not
+ * fit it is cut on a character boundary (cd_utf8_cut) and -1 returned. */
 int cd_strlcpy(char *out, const char *src, size_t outsz);
 
 #endif
