@@ -1,6 +1,7 @@
 // config.test.mjs - start-up: URL settings without a host stop start-up
 // with a message naming the variable (they used to crash), a live Stripe
-// key is never sent over plain http to a non-loopback host.
+// key is never sent over plain http to a non-loopback host, and the
+// SQLite database (and its -wal/-shm) is created private (0600).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -78,3 +79,35 @@ e2e('a live key with a plain-http STRIPE_API_BASE off loopback is refused at sta
         await p.stop();
     }
 }, { timeout: 120000 });
+
+function mode(file) {
+    return fs.statSync(file).mode & 0o777;
+}
+
+e2e('the database is created 0600 (and its -wal/-shm); an existing file keeps its mode', async () => {
+    const old = process.umask(0o022);
+    try {
+        const fresh = path.join(tmp, `fresh-${rand(4)}.db`);
+        const r = await runCreditd(['migrate'], { ...(await baseEnv()), CREDITD_DB: fresh });
+        assert.equal(r.code, 0, r.output);
+        assert.equal(mode(fresh).toString(8), '600', 'fresh database file');
+
+        const existing = path.join(tmp, `existing-${rand(4)}.db`);
+        fs.writeFileSync(existing, '');
+        fs.chmodSync(existing, 0o640);
+        assert.equal((await runCreditd(['migrate'], { ...(await baseEnv()), CREDITD_DB: existing })).code, 0);
+        assert.equal(mode(existing).toString(8), '640', 'existing file left alone');
+
+        const served = path.join(tmp, `served-${rand(4)}.db`);
+        const p = await startServe({ CREDITD_DB: served }, 'filemode');
+        try {
+            for (const f of [served, `${served}-wal`, `${served}-shm`]) {
+                assert.equal(mode(f).toString(8), '600', f);
+            }
+        } finally {
+            await p.stop();
+        }
+    } finally {
+        process.umask(old);
+    }
+}, { timeout: 60000 });
