@@ -173,5 +173,5 @@ void cd_api_logout(struct cd_req *req)
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 204, NULL);
+    cd_reply(req, 204, NULL, NULL, 0);
 }
