@@ -566,7 +566,7 @@ static const struct setting settings[] = {
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
-    {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are also capped at 10 per email per 15 minutes"},
+    {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
     {"CREDITD_HTTP_THREADS", "0", set_http_threads, "0: a thread per connection (default); N: an epoll pool of N threads"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
