@@ -180,3 +180,31 @@ int cd_api_limit_auth(struct cd_req *req, const char *what)
     return take(req, what, addr, cd_api_app(req)->auth_rate_limit,
                 "too many requests from this address");
 }
+
+int cd_api_limit_payment(struct cd_req *req)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+
+    if (ctx->is_server || !ctx->has_account)
+        return 0;
+    return take(req, "payment", ctx->account.id,
+                cd_api_app(req)->checkout_rate_limit,
+                "too many checkouts and payments for this account");
+}
+
+int cd_api_limit_discount(struct cd_req *req)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    int64_t limit = cd_api_app(req)->discount_rate_limit;
+    char addr[64];
+
+    if (ctx->is_server)
+        return 0;
+    if (ctx->has_account &&
+        take(req, "discount-account", ctx->account.id, limit,
+             "too many discount codes tried by this account") != 0)
+        return -1;
+    cd_api_client_address(req, addr, sizeof(addr));
+    return take(req, "discount-address", addr, limit,
+                "too many discount codes tried from this address");
+}

@@ -1,8 +1,9 @@
 /*
  * ratelimit.h - request-rate limits kept in this process's memory: signup
- * and login requests per client address. (Failed logins are not counted
- * here but in the database, where every node sees them:
- * billing/login_throttle.h.)
+ * and login requests per client address, payment-creating requests per
+ * account, discount code guesses per account and per address. (Failed
+ * logins are not counted here but in the database, where every node sees
+ * them: billing/login_throttle.h.)
  *
  * Each key is a GCRA bucket ("generic cell rate algorithm": a token bucket
  * kept as one time stamp). Up to `limit` requests may come at once, then
@@ -55,9 +56,21 @@ void cd_api_client_address(struct cd_req *req, char *out, size_t outsz);
 void cd_api_reply_limited(struct cd_req *req, int64_t wait_s,
                           const char *what);
 
-/* Takes one `what` ("signup" or "login") request of the client address
- * from app->auth_rate_limit a minute, or replies 429 and returns -1. A
- * limit of 0 is off. */
+/*
+ * Each takes one request from its limit, or replies 429 and returns -1:
+ *  - auth: `what` ("signup" or "login") requests per client address,
+ *    app->auth_rate_limit a minute;
+ *  - payment: POST /v1/checkout, /v1/topups and /v1/payment_intents
+ *    together, app->checkout_rate_limit a minute per account;
+ *  - discount: a discount code tried (validate, or a checkout carrying
+ *    one), app->discount_rate_limit a minute per account and per client
+ *    address (the account's first: a request it refuses is not counted
+ *    against the address).
+ * Requests made with the server key (the operator's own backend) are
+ * limited by neither payment nor discount. A limit of 0 is off.
+ */
 int cd_api_limit_auth(struct cd_req *req, const char *what);
+int cd_api_limit_payment(struct cd_req *req);
+int cd_api_limit_discount(struct cd_req *req);
 
 #endif
