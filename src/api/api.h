@@ -34,6 +34,8 @@ struct cd_app {
     char admin_key[256]; /* "" = no server key configured */
     char web_dir[1024];  /* static UI files */
     int64_t auth_rate_limit; /* signup/login requests per address a minute; 0: off */
+    int64_t checkout_rate_limit; /* checkouts, top-ups, payment intents per account a minute; 0: off */
+    int64_t discount_rate_limit; /* discount codes tried per account and per address a minute; 0: off */
 };
 
 /* Per-request state the dispatch step fills; handlers read it through

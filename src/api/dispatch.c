@@ -6,9 +6,9 @@
  *
  * Idempotency: the key is claimed (a row with status 0, "in progress") in
  * a write job before the handler runs, and completed with the reply's
- * status and body after it. A 5xx reply deletes the row instead, so a
- * retry runs again (handlers key their own effects, so a retry never
- * doubles them). Rows older than 24 h count as absent.
+ * status and body after it. A 5xx or 429 reply deletes the row instead, so
+ * a retry runs again (handlers key their own effects, so a retry never
+ * doubles them; a 429 did nothing). Rows older than 24 h count as absent.
  *
  * A claim carries a token in its body: the claiming process's random
  * instance id plus a random id of this claim. An "in progress" row claimed
@@ -370,7 +370,7 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
     fj.status = req->status ? req->status : 500;
     fj.body = req->resp_body ? req->resp_body : "";
     fj.body_len = req->resp_body ? req->resp_len : 0;
-    fj.del = fj.status >= 500;
+    fj.del = fj.status >= 500 || fj.status == 429; /* transient: not kept */
     if (cd_store_write(store, finish_fn, &fj) != 0) {
         /* The effect happened (and is keyed); the reply stands. A retry
          * with this key sees "in progress" until the row goes stale. */
