@@ -71,7 +71,9 @@ function hasWrk() {
 }
 
 async function main() {
-    const stack = new Stack({ serverEnv: { CREDITD_LOG: 'warn', CREDITD_WRITE_BATCH: String(BATCH), CREDITD_HTTP_THREADS: String(THREADS) }, sandboxEnv: { CREDITD_LOG: 'warn' } });
+    // No checkout rate limit: the webhook phase opens hundreds of
+    // checkouts per buyer in seconds.
+    const stack = new Stack({ serverEnv: { CREDITD_LOG: 'warn', CREDITD_CHECKOUT_RATE_LIMIT: '0', CREDITD_WRITE_BATCH: String(BATCH), CREDITD_HTTP_THREADS: String(THREADS) }, sandboxEnv: { CREDITD_LOG: 'warn' } });
     await stack.start();
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS });
     const report = { write_batch: BATCH, http_threads: THREADS, connections: CONNS };

@@ -18,6 +18,7 @@
 #include "billing/idempotency.h"
 #include "http/server.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "util/util.h"
 
 typedef int (*setter_fn)(struct cd_config *c, const char *v, char *why,
@@ -57,42 +58,27 @@ static int copy(char *dst, size_t dstsz, const char *v, char *why,
     return 0;
 }
 
-/* An http(s) URL with a host; trailing '/' removed. */
+/* An http(s) URL with a host (cd_url_parse_origin: no userinfo, a port
+ * 1..65535 if any); trailing '/' removed. */
 static int url(char *dst, size_t dstsz, const char *v, char *why,
                size_t whysz)
 {
+    struct cd_origin o;
     size_t n;
 
-    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+    if (strncasecmp(v, "http://", 7) != 0 &&
+        strncasecmp(v, "https://", 8) != 0)
         return WHY("must start with http:// or https://");
     if (strchr(v, ' ') || strchr(v, '?') || strchr(v, '#'))
         return WHY("must be a plain URL without spaces, query or fragment");
+    if (cd_url_parse_origin(v, &o) != 0)
+        return WHY("needs a host (name, IPv4 or [IPv6]) and, if it has a "
+                   "port, one from 1 to 65535; no user@");
     if (copy(dst, dstsz, v, why, whysz) != 0)
         return -1;
     n = strlen(dst);
     while (n > 0 && dst[n - 1] == '/')
         dst[--n] = '\0';
-    if (strlen(strstr(dst, "://") + 3) == 0)
-        return WHY("has no host");
-    return 0;
-}
-
-/* The origin (scheme://host[:port]) of an http(s) URL, lower-cased. */
-static int origin_of(const char *u, char *out, size_t outsz)
-{
-    const char *host = strstr(u, "://");
-    size_t n;
-
-    if (!host)
-        return -1;
-    host += 3;
-    n = strcspn(host, "/");
-    if (n == 0 || (size_t)(host - u) + n >= outsz)
-        return -1;
-    memcpy(out, u, (size_t)(host - u) + n);
-    out[(size_t)(host - u) + n] = '\0';
-    for (char *p = out; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
     return 0;
 }
 
@@ -159,9 +145,10 @@ static int set_origins(struct cd_config *c, const char *v, char *why,
         if (c->billing.nredirect_origins >= 16)
             return WHY("at most 15 origins");
         if (url(u, sizeof(u), tok, why, whysz) != 0 ||
-            origin_of(u, c->billing.redirect_origins
-                             [c->billing.nredirect_origins],
-                      256) != 0)
+            cd_url_origin(u,
+                          c->billing.redirect_origins
+                              [c->billing.nredirect_origins],
+                          sizeof(c->billing.redirect_origins[0])) != 0)
             return WHY("'%s' is not an origin like https://app.example.com",
                        tok);
         c->billing.nredirect_origins++;
@@ -382,6 +369,18 @@ static int set_auth_rate(struct cd_config *c, const char *v, char *why,
     return int_in(v, 0, 1000000, &c->auth_rate_limit, why, whysz);
 }
 
+static int set_checkout_rate(struct cd_config *c, const char *v, char *why,
+                             size_t whysz)
+{
+    return int_in(v, 0, 1000000, &c->checkout_rate_limit, why, whysz);
+}
+
+static int set_discount_rate(struct cd_config *c, const char *v, char *why,
+                             size_t whysz)
+{
+    return int_in(v, 0, 1000000, &c->discount_rate_limit, why, whysz);
+}
+
 static int set_http_threads(struct cd_config *c, const char *v, char *why,
                             size_t whysz)
 {
@@ -523,13 +522,14 @@ static int set_sb_listen(struct cd_config *c, const char *v, char *why,
 static int set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
                               size_t whysz)
 {
+    struct cd_origin o;
+
     if (!*v)
         return 0;
+    if (cd_url_parse_origin(v, &o) != 0)
+        return WHY("must be an http(s) URL with a host");
     return copy(c->sandbox_webhook_url, sizeof(c->sandbox_webhook_url), v,
-                why, whysz) ||
-                   (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
-               ? WHY("must be an http(s) URL")
-               : 0;
+                why, whysz);
 }
 
 static int set_sb_secret(struct cd_config *c, const char *v, char *why,
@@ -590,7 +590,9 @@ static const struct setting settings[] = {
     {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
-    {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are also capped at 10 per email per 15 minutes"},
+    {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
+    {"CREDITD_CHECKOUT_RATE_LIMIT", "10", set_checkout_rate, "POST /v1/checkout, /v1/topups and /v1/payment_intents together per account a minute, the whole burst at once (0: off)"},
+    {"CREDITD_DISCOUNT_RATE_LIMIT", "20", set_discount_rate, "discount codes tried (validate, or a checkout with a code) per account and per client address a minute (0: off)"},
     {"CREDITD_HTTP_THREADS", "0", set_http_threads, "0: a thread per connection (default); N: an epoll pool of N threads"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
@@ -649,6 +651,26 @@ static const char *flag_value(const char *name, int argc, char **argv)
     return found;
 }
 
+/* A live key travels only over TLS, or to loopback (a local proxy that
+ * adds it, or the sandbox): never in clear text across a network. */
+static int check_live_key(const struct cd_config *c, char *msg, size_t msgsz)
+{
+    struct cd_origin o;
+
+    if (strncmp(c->stripe_secret_key, "sk_live_", 8) != 0 &&
+        strncmp(c->stripe_secret_key, "rk_live_", 8) != 0)
+        return 0;
+    if (cd_url_parse_origin(c->stripe_api_base, &o) == 0 &&
+        (o.https || cd_origin_is_loopback(&o)))
+        return 0;
+    snprintf(msg, msgsz,
+             "STRIPE_API_BASE: %s is plain http to a host that is not "
+             "loopback; a live STRIPE_SECRET_KEY is only sent over https:// "
+             "(or to 127.0.0.1, [::1] or localhost)",
+             c->stripe_api_base);
+    return -1;
+}
+
 int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                    size_t msgsz)
 {
@@ -698,11 +720,14 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
     if (!c->billing.base_url[0])
         snprintf(c->billing.base_url, sizeof(c->billing.base_url),
                  "http://%s", c->listen);
-    if (origin_of(c->billing.base_url, c->billing.redirect_origins[0],
-                  sizeof(c->billing.redirect_origins[0])) != 0) {
-        snprintf(msg, msgsz, "CREDITD_BASE_URL: not a URL");
+    if (cd_url_origin(c->billing.base_url, c->billing.redirect_origins[0],
+                      sizeof(c->billing.redirect_origins[0])) != 0) {
+        snprintf(msg, msgsz, "CREDITD_BASE_URL: not an http(s) URL with a "
+                             "host (from CREDITD_LISTEN if unset)");
         return -1;
     }
+    if (check_live_key(c, msg, msgsz) != 0)
+        return -1;
     if (!c->web_dir[0]) {
         /* The UI ships in the source tree's web/; CMake bakes its path. */
 #ifdef CD_SOURCE_DIR

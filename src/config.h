@@ -23,6 +23,8 @@ struct cd_config {
     int log_level;
     int write_batch; /* most jobs per group commit */
     int64_t auth_rate_limit; /* signup/login per address a minute */
+    int64_t checkout_rate_limit; /* payment creations per account a minute */
+    int64_t discount_rate_limit; /* code guesses per account/address a minute */
     int64_t http_threads;    /* 0: a thread per connection */
     int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
     int64_t idem_lease_ms;      /* Idempotency-Key claim lease */

@@ -126,6 +126,8 @@ static int server_start(struct server *s, const struct cd_config *c)
     cd_strlcpy(s->app.admin_key, c->admin_key, sizeof(s->app.admin_key));
     cd_strlcpy(s->app.web_dir, c->web_dir, sizeof(s->app.web_dir));
     s->app.auth_rate_limit = c->auth_rate_limit;
+    s->app.checkout_rate_limit = c->checkout_rate_limit;
+    s->app.discount_rate_limit = c->discount_rate_limit;
 
     routes = cd_api_routes(&nroutes);
     memset(&hc, 0, sizeof(hc));

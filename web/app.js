@@ -27,11 +27,23 @@ export function clearToken() {
     }
 }
 
-/* A "next" target is only ever a path on this origin ("/x", never "//host"). */
+/*
+ * A "next" target is only ever a page of this origin. It is resolved the way
+ * the browser will resolve it (which drops tabs and newlines and reads a
+ * backslash as "/", so "/<tab>/host" is "//host") and refused unless it
+ * stays on this origin; the result is that URL's path, query and fragment,
+ * never the raw text.
+ */
 export function safeNext(next) {
-    if (typeof next !== 'string' || next.length > 2000) return null;
-    if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return null;
-    return next;
+    if (typeof next !== 'string' || next === '' || next.length > 2000) return null;
+    let url;
+    try {
+        url = new URL(next, location.origin);
+    } catch {
+        return null;
+    }
+    if (url.origin !== location.origin) return null;
+    return url.pathname + url.search + url.hash;
 }
 
 /* Send the visitor to the login page, remembering where they were. */

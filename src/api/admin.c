@@ -122,7 +122,6 @@ void cd_api_admin_discount_create(struct cd_req *req)
     struct cd_discount_new in;
     struct cd_discount d;
     struct cd_error err;
-    const char *expires;
     json_t *body = cd_api_body(req);
 
     if (!body)
@@ -130,7 +129,7 @@ void cd_api_admin_discount_create(struct cd_req *req)
     memset(&in, 0, sizeof(in));
     if (cd_api_string_req(req, body, "code", 64, &in.code) != 0 ||
         opt_int(req, body, "percent_off", 1, 100, &in.percent_off) != 0 ||
-        cd_api_string(req, body, "expires_at", 64, &expires) != 0 ||
+        cd_api_time_field(req, body, "expires_at", &in.expires_at) != 0 ||
         opt_int(req, body, "max_uses", 1, CD_DISCOUNT_MAX_USES,
                 &in.max_uses) != 0)
         goto out;
@@ -139,11 +138,6 @@ void cd_api_admin_discount_create(struct cd_req *req)
         cd_api_amount(req, body, "amount_off_cents", &in.amount_off_cents) !=
             0)
         goto out;
-    if (expires && cd_time_parse_rfc3339(expires, &in.expires_at) != 0) {
-        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "expires_at",
-                        "expires_at must be an RFC 3339 time");
-        goto out;
-    }
     if (cd_discount_create(cd_api_app(req)->billing, &in, &d, &err) != 0) {
         cd_reply_error(req, &err);
         goto out;

@@ -34,6 +34,8 @@ struct cd_app {
     char admin_key[256]; /* "" = no server key configured */
     char web_dir[1024];  /* static UI files */
     int64_t auth_rate_limit; /* signup/login requests per address a minute; 0: off */
+    int64_t checkout_rate_limit; /* checkouts, top-ups, payment intents per account a minute; 0: off */
+    int64_t discount_rate_limit; /* discount codes tried per account and per address a minute; 0: off */
 };
 
 /* Per-request state the dispatch step fills; handlers read it through
@@ -114,6 +116,12 @@ int cd_api_string(struct cd_req *req, json_t *body, const char *key,
 /* Required string: like cd_api_string but absent -> 400 missing_param. */
 int cd_api_string_req(struct cd_req *req, json_t *body, const char *key,
                       size_t max, const char **out);
+/* Optional time field: absent or null -> *out = 0, 0. Anything but a
+ * strict RFC 3339 string (cd_time_parse_rfc3339) for an instant after
+ * 1970-01-01T00:00:00Z and up to 9999-12-31T23:59:59Z -> replies 400
+ * invalid_param and returns -1. (0 is "no time" in the store.) */
+int cd_api_time_field(struct cd_req *req, json_t *body, const char *key,
+                      int64_t *out);
 /* Optional boolean: absent -> *out = dflt; wrong type -> 400. */
 int cd_api_bool(struct cd_req *req, json_t *body, const char *key, int dflt,
                 int *out);
@@ -126,7 +134,8 @@ int cd_api_paging(struct cd_req *req, int64_t dflt, int64_t *limit,
 json_t *cd_api_list(json_t *data, int64_t total, int64_t limit,
                     int64_t offset);
 
-/* RFC 3339 string for t, or JSON null when t is 0 (new reference). */
+/* RFC 3339 string for t, or JSON null when t is 0 (new reference). A t
+ * outside 1970..9999 is shown clamped to that range (cd_time_rfc3339). */
 json_t *cd_api_time(int64_t t);
 /* JSON string, or null for "" (new reference). */
 json_t *cd_api_str_or_null(const char *s);

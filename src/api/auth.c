@@ -12,46 +12,6 @@
 #include "billing/accounts.h"
 #include "util/util.h"
 
-static void reply_limited(struct cd_req *req, int64_t wait, const char *what)
-{
-    char secs[24];
-
-    snprintf(secs, sizeof(secs), "%lld", (long long)wait);
-    cd_reply_header(req, "Retry-After", secs);
-    cd_reply_errorf(req, CD_EK_RATE, "rate_limited", NULL,
-                    "%s; try again in %lld seconds", what, (long long)wait);
-}
-
-/* Counts this request against its address's limit for `what` (signup or
- * login); replies 429 and returns -1 past it. */
-static int address_limit(struct cd_req *req, const char *what)
-{
-    struct cd_app *app = cd_api_app(req);
-    char ip[64], key[96];
-    int64_t wait;
-
-    if (app->auth_rate_limit <= 0)
-        return 0;
-    cd_req_peer(req, ip, sizeof(ip));
-    snprintf(key, sizeof(key), "%s:%s", what, ip);
-    wait = cd_ratelimit_hit(key, app->auth_rate_limit, CD_RL_IP_WINDOW,
-                            cd_now());
-    if (!wait)
-        return 0;
-    reply_limited(req, wait, "too many requests from this address");
-    return -1;
-}
-
-/* The failed-login counter's key for an email ("" if it is not valid). */
-static void fail_key(const char *email, char *key, size_t keysz)
-{
-    char norm[CD_EMAIL_SZ];
-
-    if (cd_account_normalize_email(email, norm, sizeof(norm)) != 0)
-        norm[0] = '\0';
-    snprintf(key, keysz, "loginfail:%s", norm);
-}
-
 /* Reads {"email","password"}; replies 400 and returns -1 on bad types. */
 static int credentials(struct cd_req *req, json_t *body, const char **email,
                        const char **password, size_t *password_len)
@@ -109,7 +69,7 @@ void cd_api_signup(struct cd_req *req)
     struct cd_error err;
     char token[CD_TOKEN_SZ];
 
-    if (address_limit(req, "signup") != 0)
+    if (cd_api_limit_auth(req, "signup") != 0)
         return;
     body = cd_api_body(req);
     if (!body)
@@ -131,34 +91,24 @@ void cd_api_login(struct cd_req *req)
     size_t plen;
     struct cd_account a;
     struct cd_error err;
-    char token[CD_TOKEN_SZ];
+    char token[CD_TOKEN_SZ], addr[64];
+    int64_t wait = 0;
 
-    if (address_limit(req, "login") != 0)
+    if (cd_api_limit_auth(req, "login") != 0)
         return;
     body = cd_api_body(req);
     if (!body)
         return;
-    if (credentials(req, body, &email, &password, &plen) == 0) {
-        char key[CD_EMAIL_SZ + 16];
-        int64_t wait;
-
-        /* Online guessing of one account's password is capped whatever
-         * addresses it comes from. */
-        fail_key(email, key, sizeof(key));
-        wait = cd_ratelimit_peek(key, CD_RL_LOGIN_FAILS, CD_RL_LOGIN_WINDOW,
-                                 cd_now());
-        if (wait) {
-            reply_limited(req, wait, "too many failed logins for this email");
-        } else if (cd_account_login(b, email, password, plen, &a, token,
-                                    &err) != 0) {
-            if (err.kind == CD_EK_AUTH)
-                cd_ratelimit_hit(key, CD_RL_LOGIN_FAILS, CD_RL_LOGIN_WINDOW,
-                                 cd_now());
-            cd_reply_error(req, &err);
-        } else {
-            cd_ratelimit_reset(key);
-            reply_session(req, 200, &a, token);
-        }
+    cd_api_client_address(req, addr, sizeof(addr));
+    if (credentials(req, body, &email, &password, &plen) != 0) {
+        /* replied */
+    } else if (cd_account_login(b, email, password, plen, addr, &a, token,
+                                &wait, &err) == 0) {
+        reply_session(req, 200, &a, token);
+    } else if (err.kind == CD_EK_RATE) {
+        cd_api_reply_limited(req, wait, err.message);
+    } else {
+        cd_reply_error(req, &err);
     }
     json_decref(body);
 }
@@ -173,5 +123,5 @@ void cd_api_logout(struct cd_req *req)
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 204, NULL);
+    cd_reply(req, 204, NULL, NULL, 0);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/ratelimit.h"
 #include "billing/checkout.h"
 #include "billing/fulfil.h"
 #include "billing/orders.h"
@@ -85,7 +86,7 @@ static void handle_checkout_create(struct cd_req *req)
     char order_id[CD_ID_SZ];
     json_t *body;
 
-    if (require_account(req, &ctx) != 0)
+    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0)
         return;
     if (!b->stripe) {
         cd_reply_errorf(req, CD_EK_UNAVAILABLE, "stripe_not_configured", NULL,
@@ -109,6 +110,9 @@ static void handle_checkout_create(struct cd_req *req)
         goto out;
     if (strcmp(in.kind, "topup") == 0 &&
         cd_api_amount(req, body, "amount_cents", &in.amount_cents) != 0)
+        goto out;
+    /* A code is a guess until it is known good. */
+    if (in.discount_code && cd_api_limit_discount(req) != 0)
         goto out;
     in.order_id = cd_api_effect_id(req, "ord_", order_id, sizeof(order_id));
 
@@ -141,7 +145,7 @@ static void handle_topup(struct cd_req *req)
     int64_t amount;
     json_t *body;
 
-    if (require_account(req, &ctx) != 0)
+    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0)
         return;
     body = cd_api_body(req);
     if (!body)
@@ -176,7 +180,7 @@ static void handle_payment_intent(struct cd_req *req)
     char order_id[CD_ID_SZ];
     json_t *body;
 
-    if (require_account(req, &ctx) != 0)
+    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0)
         return;
     body = cd_api_body(req);
     if (!body)

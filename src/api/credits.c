@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/core.h"
+#include "api/ratelimit.h"
 #include "billing/discounts.h"
 #include "billing/ledger_ops.h"
 #include "util/util.h"
@@ -128,8 +129,11 @@ void cd_api_discount_validate(struct cd_req *req)
     struct cd_discount_quote q;
     struct cd_error err;
     const char *code, *kind, *package_id;
-    json_t *body = cd_api_body(req);
+    json_t *body;
 
+    if (cd_api_limit_discount(req) != 0)
+        return;
+    body = cd_api_body(req);
     if (!body)
         return;
     if (cd_api_string_req(req, body, "code", 256, &code) != 0 ||

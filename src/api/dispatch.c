@@ -4,7 +4,7 @@
  * Creditd-Account naming the account for the server key), then, for
  * CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
  * replay or conflict (billing/idempotency.c holds the protocol: leases,
- * release on 5xx, effect ids). The request's fingerprint is its method,
+ * release on 5xx or 429, effect ids). The request's fingerprint is its method,
  * path and body.
  */
 #include <stdio.h>

@@ -178,6 +178,27 @@ int cd_api_string_req(struct cd_req *req, json_t *body, const char *key,
     return 0;
 }
 
+int cd_api_time_field(struct cd_req *req, json_t *body, const char *key,
+                      int64_t *out)
+{
+    const char *s;
+
+    *out = 0;
+    if (cd_api_string(req, body, key, 64, &s) != 0)
+        return -1;
+    if (s && (cd_time_parse_rfc3339(s, out) != 0 || *out == 0)) {
+        *out = 0;
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", key,
+                        "%s must be an RFC 3339 time such as "
+                        "2030-01-31T12:00:00Z (offset Z or +hh:mm), after "
+                        "1970-01-01T00:00:00Z and up to "
+                        "9999-12-31T23:59:59Z",
+                        key);
+        return -1;
+    }
+    return 0;
+}
+
 int cd_api_bool(struct cd_req *req, json_t *body, const char *key, int dflt,
                 int *out)
 {

@@ -1,23 +1,31 @@
 /*
- * ratelimit.c - the counters behind ratelimit.h: an open-addressed table of
- * (keyed hash, window start, count) under one mutex. Keys are hashed with
- * SipHash (libsodium's crypto_shorthash) under a random per-process key, so
- * a client cannot aim collisions at someone else's counter.
+ * ratelimit.c - the buckets behind ratelimit.h: an open-addressed table of
+ * (keyed hash, theoretical arrival time) under one mutex. Keys are hashed
+ * with SipHash (libsodium's crypto_shorthash) under a random per-process
+ * key, so a client cannot aim collisions at someone else's bucket.
+ *
+ * GCRA: with T = window / limit (the interval between requests at the
+ * steady rate) and a tolerance of (limit - 1) * T, a request at `now` may
+ * go when tat - now <= tolerance, where tat = max(stored, now); it then
+ * stores tat + T. A slot whose stored tat has passed is as good as empty.
  */
 #include "api/ratelimit.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "api/api.h"
+#include "util/util.h"
 
 #define SLOTS 8192 /* power of two */
 #define PROBE 8
 
 struct slot {
     uint64_t hash; /* 0: empty */
-    int64_t window_start;
-    int64_t window_s;
-    int64_t count;
+    int64_t tat;   /* ms; <= now: the bucket is full again */
 };
 
 static struct slot table[SLOTS];
@@ -43,9 +51,10 @@ static uint64_t key_hash(const char *key)
     return h ? h : 1;
 }
 
-/* The slot for h: its own, else a free or expired one, else the oldest.
- * Called with the lock held. */
-static struct slot *find(uint64_t h, int64_t now, int create)
+/* The slot for h: its own, else a free or full-again one, else the one
+ * that refills soonest (taken over: lenient, never stricter). Called with
+ * the lock held. */
+static struct slot *find(uint64_t h, int64_t now)
 {
     struct slot *victim = NULL;
 
@@ -54,71 +63,148 @@ static struct slot *find(uint64_t h, int64_t now, int create)
 
         if (s->hash == h)
             return s;
-        if (!create)
-            continue;
-        if (s->hash == 0 || now >= s->window_start + s->window_s) {
+        if (s->hash == 0 || s->tat <= now) {
             if (!victim || victim->hash != 0)
                 victim = s;
-        } else if (!victim ||
-                   (victim->hash != 0 &&
-                    s->window_start < victim->window_start)) {
+        } else if (!victim || (victim->hash != 0 && s->tat < victim->tat)) {
             victim = s;
         }
     }
-    if (victim) {
-        memset(victim, 0, sizeof(*victim));
-        victim->hash = h;
-    }
+    victim->hash = h;
+    victim->tat = now;
     return victim;
 }
 
-static int64_t hit(const char *key, int64_t limit, int64_t window_s,
-                   int64_t now, int count)
+int64_t cd_ratelimit_take(const char *key, int64_t limit, int64_t window_s,
+                          int64_t now_ms)
 {
-    uint64_t h = key_hash(key);
+    int64_t interval, tolerance, tat, wait = 0;
+    uint64_t h;
     struct slot *s;
-    int64_t wait = 0;
+
+    if (limit <= 0 || window_s <= 0 || !key)
+        return 0;
+    interval = window_s * 1000 / limit;
+    if (interval < 1)
+        interval = 1;
+    tolerance = interval * (limit - 1);
+    h = key_hash(key);
 
     pthread_mutex_lock(&lock);
-    s = find(h, now, count);
-    if (s) {
-        if (s->window_s == 0 || now >= s->window_start + s->window_s) {
-            s->window_start = now;
-            s->window_s = window_s;
-            s->count = 0;
+    s = find(h, now_ms);
+    tat = s->tat > now_ms ? s->tat : now_ms;
+    if (tat - now_ms > tolerance)
+        wait = tat - tolerance - now_ms;
+    else
+        s->tat = tat + interval;
+    pthread_mutex_unlock(&lock);
+    return wait > 0 ? (wait + 999) / 1000 : 0;
+}
+
+void cd_ratelimit_clear(void)
+{
+    pthread_mutex_lock(&lock);
+    memset(table, 0, sizeof(table));
+    pthread_mutex_unlock(&lock);
+}
+
+void cd_ratelimit_address(const char *peer, char *out, size_t outsz)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    char buf[INET6_ADDRSTRLEN];
+
+    if (!out || outsz == 0)
+        return;
+    cd_strlcpy(out, "?", outsz);
+    if (!peer)
+        return;
+    if (inet_pton(AF_INET6, peer, &a6) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+            if (inet_ntop(AF_INET, &a4, buf, sizeof(buf)))
+                cd_strlcpy(out, buf, outsz);
+            return;
         }
-        if (s->count >= limit) {
-            wait = s->window_start + s->window_s - now;
-            if (wait < 1)
-                wait = 1;
-        } else if (count) {
-            s->count++;
-        }
+        memset(&a6.s6_addr[8], 0, 8);
+        if (inet_ntop(AF_INET6, &a6, buf, sizeof(buf)))
+            snprintf(out, outsz, "%s/64", buf);
+        return;
     }
-    pthread_mutex_unlock(&lock);
-    return wait;
+    cd_strlcpy(out, peer, outsz);
 }
 
-int64_t cd_ratelimit_hit(const char *key, int64_t limit, int64_t window_s,
-                         int64_t now)
+/* ---- the limits of the routes ------------------------------------------- */
+
+void cd_api_reply_limited(struct cd_req *req, int64_t wait_s,
+                          const char *what)
 {
-    return hit(key, limit, window_s, now, 1);
+    char secs[24];
+
+    if (wait_s < 1)
+        wait_s = 1;
+    snprintf(secs, sizeof(secs), "%lld", (long long)wait_s);
+    cd_reply_header(req, "Retry-After", secs);
+    cd_reply_errorf(req, CD_EK_RATE, "rate_limited", NULL,
+                    "%s; try again in %lld seconds", what, (long long)wait_s);
 }
 
-int64_t cd_ratelimit_peek(const char *key, int64_t limit, int64_t window_s,
-                          int64_t now)
+void cd_api_client_address(struct cd_req *req, char *out, size_t outsz)
 {
-    return hit(key, limit, window_s, now, 0);
+    char peer[64];
+
+    cd_req_peer(req, peer, sizeof(peer));
+    cd_ratelimit_address(peer, out, outsz);
 }
 
-void cd_ratelimit_reset(const char *key)
+/* Takes one from "<prefix>:<id>"; replies 429 and returns -1 past it. */
+static int take(struct cd_req *req, const char *prefix, const char *id,
+                int64_t limit, const char *what)
 {
-    uint64_t h = key_hash(key);
-    struct slot *s;
+    char key[160];
+    int64_t wait;
 
-    pthread_mutex_lock(&lock);
-    s = find(h, 0, 0);
-    if (s)
-        memset(s, 0, sizeof(*s));
-    pthread_mutex_unlock(&lock);
+    snprintf(key, sizeof(key), "%s:%s", prefix, id);
+    wait = cd_ratelimit_take(key, limit, CD_RL_WINDOW, cd_mono_us() / 1000);
+    if (!wait)
+        return 0;
+    cd_api_reply_limited(req, wait, what);
+    return -1;
+}
+
+int cd_api_limit_auth(struct cd_req *req, const char *what)
+{
+    char addr[64];
+
+    cd_api_client_address(req, addr, sizeof(addr));
+    return take(req, what, addr, cd_api_app(req)->auth_rate_limit,
+                "too many requests from this address");
+}
+
+int cd_api_limit_payment(struct cd_req *req)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+
+    if (ctx->is_server || !ctx->has_account)
+        return 0;
+    return take(req, "payment", ctx->account.id,
+                cd_api_app(req)->checkout_rate_limit,
+                "too many checkouts and payments for this account");
+}
+
+int cd_api_limit_discount(struct cd_req *req)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    int64_t limit = cd_api_app(req)->discount_rate_limit;
+    char addr[64];
+
+    if (ctx->is_server)
+        return 0;
+    if (ctx->has_account &&
+        take(req, "discount-account", ctx->account.id, limit,
+             "too many discount codes tried by this account") != 0)
+        return -1;
+    cd_api_client_address(req, addr, sizeof(addr));
+    return take(req, "discount-address", addr, limit,
+                "too many discount codes tried from this address");
 }

@@ -1,36 +1,76 @@
 /*
- * ratelimit.h - fixed-window counters in memory, for the auth endpoints:
- * requests per client address on signup and login, and failed logins per
- * email (so one account's password cannot be guessed online faster than
- * CD_RL_LOGIN_FAILS per window, whatever the addresses).
+ * ratelimit.h - request-rate limits kept in this process's memory: signup
+ * and login requests per client address, payment-creating requests per
+ * account, discount code guesses per account and per address. (Failed
+ * logins are not counted here but in the database, where every node sees
+ * them: billing/login_throttle.h.)
  *
- * The table has a fixed size. When it is full, the oldest window is
- * evicted, so memory is bounded and the limits are at worst lenient, never
- * stricter than configured. It is per process: with several nodes each
- * enforces its own limit.
+ * Each key is a GCRA bucket ("generic cell rate algorithm": a token bucket
+ * kept as one time stamp). Up to `limit` requests may come at once, then
+ * one more every window/limit, so the steady rate is `limit` a window and
+ * an idle key has its whole burst again after one window. A refused
+ * request is not counted.
+ *
+ * The table has a fixed size. When it is full, the slot that refills
+ * soonest is taken over, so memory is bounded and the limits are at worst
+ * lenient, never stricter than configured. It is per process: with several
+ * nodes each enforces its own limit.
  */
 #ifndef CD_API_RATELIMIT_H
 #define CD_API_RATELIMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#define CD_RL_LOGIN_FAILS 10      /* failed logins per email ... */
-#define CD_RL_LOGIN_WINDOW 900    /* ... per 15 minutes */
-#define CD_RL_IP_WINDOW 60        /* per-address limits count per minute */
+#define CD_RL_WINDOW 60 /* the limits are "N a minute" */
 
 /*
- * Counts one event for key in a window of window_s seconds. Returns 0 if
- * the count is still within limit, else the seconds until the window
- * ends (for Retry-After) - the event is then not counted.
+ * Counts one request for key against `limit` per window_s seconds at
+ * now_ms (a monotonic clock in ms, e.g. cd_mono_us() / 1000). Returns 0
+ * when it may go (counted), else the whole seconds until it would (>= 1,
+ * for Retry-After; not counted). limit <= 0 never limits.
  */
-int64_t cd_ratelimit_hit(const char *key, int64_t limit, int64_t window_s,
-                         int64_t now);
+int64_t cd_ratelimit_take(const char *key, int64_t limit, int64_t window_s,
+                          int64_t now_ms);
 
-/* Like cd_ratelimit_hit but only looks: nothing is counted. */
-int64_t cd_ratelimit_peek(const char *key, int64_t limit, int64_t window_s,
-                          int64_t now);
+/* Empties the table (tests). */
+void cd_ratelimit_clear(void);
 
-/* Forgets key (after a successful login, the email's failures). */
-void cd_ratelimit_reset(const char *key);
+/*
+ * The key a client address counts under, from its text form (out, outsz
+ * >= 64): an IPv4 address as is, an IPv6 one as its /64 ("2001:db8::/64";
+ * one host usually owns a whole /64), an IPv4-mapped IPv6 address as the
+ * IPv4 one. Anything else is copied (cut to fit).
+ */
+void cd_ratelimit_address(const char *peer, char *out, size_t outsz);
+
+/* ---- the limits of the routes (they read struct cd_app) ----------------- */
+
+struct cd_req;
+
+/* The request's client address as a limit key (cd_ratelimit_address()). */
+void cd_api_client_address(struct cd_req *req, char *out, size_t outsz);
+
+/* Replies 429 rate_limited with Retry-After: wait_s and a message saying
+ * `what`. */
+void cd_api_reply_limited(struct cd_req *req, int64_t wait_s,
+                          const char *what);
+
+/*
+ * Each takes one request from its limit, or replies 429 and returns -1:
+ *  - auth: `what` ("signup" or "login") requests per client address,
+ *    app->auth_rate_limit a minute;
+ *  - payment: POST /v1/checkout, /v1/topups and /v1/payment_intents
+ *    together, app->checkout_rate_limit a minute per account;
+ *  - discount: a discount code tried (validate, or a checkout carrying
+ *    one), app->discount_rate_limit a minute per account and per client
+ *    address (the account's first: a request it refuses is not counted
+ *    against the address).
+ * Requests made with the server key (the operator's own backend) are
+ * limited by neither payment nor discount. A limit of 0 is off.
+ */
+int cd_api_limit_auth(struct cd_req *req, const char *what);
+int cd_api_limit_payment(struct cd_req *req);
+int cd_api_limit_discount(struct cd_req *req);
 
 #endif

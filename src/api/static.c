@@ -5,7 +5,8 @@
  * Paths with "..", a hidden segment ("/."), a backslash, a control
  * character or over 256 bytes are refused; files
  * are read whole up to CD_STATIC_MAX. Every answer carries a strict
- * Content-Security-Policy; HTML is not cached, other files for 5 minutes.
+ * Content-Security-Policy; HTML is not cached, other files for 5 minutes
+ * (a 404 is Cache-Control: no-store, like every error of http/).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -130,8 +131,8 @@ void cd_api_static(struct cd_req *req)
                         "no such resource");
         return;
     }
-    /* The path as the server hands it is already decoded; a NUL cut it
-     * short, so a mismatch in length also means refusal. */
+    /* The path as the server hands it is already decoded, and http/
+     * refused any with a control byte (a decoded NUL included) before. */
     if (!app || !app->web_dir[0] || !path || !safe_path(path) ||
         strncmp(path, "/v1/", 4) == 0) {
         not_found(req);

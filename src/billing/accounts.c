@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "billing/login_throttle.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -266,14 +267,18 @@ struct token_job {
     const char *account_id;
     char token_hash[65];
     int64_t created_at, expires_at;
+    const char *email, *address; /* whose failed logins to clear */
 };
 
 static int token_insert_fn(struct cd_tx *tx, void *arg)
 {
     struct token_job *j = arg;
 
-    return cd_store_token_insert(tx, j->token_hash, j->account_id,
-                                 j->created_at, j->expires_at) == CD_STORE_OK
+    if (cd_store_token_insert(tx, j->token_hash, j->account_id,
+                              j->created_at, j->expires_at) != CD_STORE_OK)
+        return 1;
+    return cd_login_succeeded_tx(tx, j->email, j->address,
+                                 cd_login_now_ms()) == CD_STORE_OK
                ? 0
                : 1;
 }
@@ -286,7 +291,8 @@ static int bad_credentials(struct cd_error *err)
 
 int cd_account_login(struct cd_billing *b, const char *email,
                      const char *password, size_t password_len,
-                     struct cd_account *out, char *token,
+                     const char *address, struct cd_account *out,
+                     char *token, int64_t *retry_after_s,
                      struct cd_error *err)
 {
     char norm[CD_EMAIL_SZ];
@@ -306,9 +312,14 @@ int cd_account_login(struct cd_billing *b, const char *email,
     if (password_len > CD_PASSWORD_MAX)
         return bad_credentials(err);
     if (cd_account_normalize_email(email, norm, sizeof(norm)) != 0) {
+        /* Never a login: nothing to throttle per email (the per-address
+         * request limit of api/auth.c bounds these). */
         burn_verify(password, password_len);
         return bad_credentials(err);
     }
+    /* Counted as a failure before the slow hash; taken back on success. */
+    if (cd_login_reserve(b, norm, address, retry_after_s, err) != 0)
+        return -1;
     rc = cd_store_read(b->store, by_email_fn, &ej);
     if (rc == CD_STORE_NOT_FOUND) {
         burn_verify(password, password_len);
@@ -328,6 +339,8 @@ int cd_account_login(struct cd_billing *b, const char *email,
 
     memset(&tj, 0, sizeof(tj));
     tj.account_id = a.id;
+    tj.email = norm;
+    tj.address = address;
     tj.created_at = cd_now();
     tj.expires_at = tj.created_at + token_ttl(b);
     new_token(token, tj.token_hash);

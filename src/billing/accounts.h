@@ -53,12 +53,21 @@ int cd_account_signup(struct cd_billing *b, const char *email,
                       struct cd_account *out, char *token,
                       struct cd_error *err);
 
-/* Checks email + password and issues a new token. Unknown email and wrong
+/*
+ * Checks email + password and issues a new token. Unknown email and wrong
  * password are the same 401 invalid_credentials, and take about the same
- * time (an unknown email is verified against a dummy hash). */
+ * time (an unknown email is verified against a dummy hash).
+ *
+ * address is the client's address (see cd_ratelimit_address()): before
+ * the password is checked, the attempt is reserved against the failed-login
+ * counts of login_throttle.h; past them the answer is 429 rate_limited,
+ * nothing is checked and *retry_after_s (may be NULL) holds the seconds to
+ * wait. A success clears that (email, address)'s failures.
+ */
 int cd_account_login(struct cd_billing *b, const char *email,
                      const char *password, size_t password_len,
-                     struct cd_account *out, char *token,
+                     const char *address, struct cd_account *out,
+                     char *token, int64_t *retry_after_s,
                      struct cd_error *err);
 
 /* Deletes the token with this hash (idempotent). */

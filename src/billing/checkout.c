@@ -22,113 +22,26 @@
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "util/util.h"
 
 #define MOD "checkout"
 
 /* ---- redirect origins ---------------------------------------------------- */
 
-struct origin {
-    int https;
-    char host[256]; /* lower-case; "[v6]" kept with its brackets */
-    int port;       /* explicit or the scheme's default */
-};
-
-static int host_char_ok(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
-/* Parses the origin of an absolute http(s) URL. 0, or -1 if the URL is not
- * one we accept. */
-static int parse_origin(const char *url, struct origin *o)
-{
-    const char *p, *auth, *end, *host_end, *port_s = NULL;
-    size_t n, i, hlen;
-
-    memset(o, 0, sizeof(*o));
-    n = strlen(url);
-    if (n == 0 || n > CD_URL_MAX)
-        return -1;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)url[i];
-        if (c <= 0x20 || c == 0x7f || c == '\\')
-            return -1;
-    }
-    if (strncasecmp(url, "https://", 8) == 0) {
-        o->https = 1;
-        auth = url + 8;
-    } else if (strncasecmp(url, "http://", 7) == 0) {
-        auth = url + 7;
-    } else {
-        return -1;
-    }
-    end = auth + strcspn(auth, "/?#");
-    if (end == auth)
-        return -1;
-    for (p = auth; p < end; p++)
-        if (*p == '@' || (unsigned char)*p >= 0x80)
-            return -1;
-    if (*auth == '[') {
-        const char *rb = memchr(auth, ']', (size_t)(end - auth));
-        if (!rb || rb == auth + 1)
-            return -1;
-        for (p = auth + 1; p < rb; p++)
-            if (!(isxdigit((unsigned char)*p) || *p == ':' || *p == '.'))
-                return -1;
-        host_end = rb + 1;
-        if (host_end < end) {
-            if (*host_end != ':')
-                return -1;
-            port_s = host_end + 1;
-        }
-    } else {
-        const char *colon = memchr(auth, ':', (size_t)(end - auth));
-        host_end = colon ? colon : end;
-        if (colon)
-            port_s = colon + 1;
-        for (p = auth; p < host_end; p++)
-            if (!host_char_ok(*p))
-                return -1;
-    }
-    hlen = (size_t)(host_end - auth);
-    if (hlen == 0 || hlen >= sizeof(o->host))
-        return -1;
-    for (i = 0; i < hlen; i++)
-        o->host[i] = (char)tolower((unsigned char)auth[i]);
-    o->host[hlen] = '\0';
-    if (port_s) {
-        int v = 0;
-        if (port_s >= end || end - port_s > 5)
-            return -1;
-        for (p = port_s; p < end; p++) {
-            if (*p < '0' || *p > '9')
-                return -1;
-            v = v * 10 + (*p - '0');
-        }
-        if (v < 1 || v > 65535)
-            return -1;
-        o->port = v;
-    } else {
-        o->port = o->https ? 443 : 80;
-    }
-    return 0;
-}
-
 int cd_checkout_redirect_allowed(const struct cd_billing_config *cfg,
                                  const char *url)
 {
-    struct origin want, have;
+    char want[CD_ORIGIN_SZ], have[CD_ORIGIN_SZ];
     int i;
 
-    if (!url || parse_origin(url, &want) != 0)
+    /* One normal form for both sides, the sandbox's check too. */
+    if (!url || strlen(url) > CD_URL_MAX ||
+        cd_url_origin(url, want, sizeof(want)) != 0)
         return 0;
     for (i = 0; i < cfg->nredirect_origins && i < 16; i++) {
-        if (parse_origin(cfg->redirect_origins[i], &have) != 0)
-            continue;
-        if (have.https == want.https && have.port == want.port &&
-            strcmp(have.host, want.host) == 0)
+        if (cd_url_origin(cfg->redirect_origins[i], have, sizeof(have)) == 0 &&
+            strcmp(have, want) == 0)
             return 1;
     }
     return 0;

@@ -14,8 +14,9 @@
  *  - in progress with the lease ended (its process died, or a 5xx reply
  *    released it): the claim is taken over and the request runs again.
  * The request then runs and cd_idem_end() stores its reply, or on a 5xx
- * releases the claim without deleting it: a claim is never deleted while
- * its key is live, because Stripe may have been called under it.
+ * (unknown outcome) or a 429 (not run) releases the claim without
+ * deleting it: a claim is never deleted while its key is live, because
+ * Stripe may have been called under it.
  *
  * Effects are found again, not redone: cd_idem_effect_id() derives the id
  * of the order or refund a request creates from its scope and key, so a
@@ -80,7 +81,8 @@ int cd_idem_begin(struct cd_billing *b, struct cd_idem_claim *c);
 
 /*
  * After the request ran (outcome CLAIMED): stores status and body as the
- * key's reply, or for status >= 500 releases the claim for the next try.
+ * key's reply, or for status >= 500 or 429 releases the claim for the
+ * next try.
  * Returns 0; 1 when the claim was no longer ours (taken over after its
  * lease ended: nothing stored); -1 when the store failed (the claim then
  * expires with its lease).

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "billing/ledger_ops.h"
+#include "billing/login_throttle.h"
 #include "billing/reconcile.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -196,6 +197,8 @@ static int purge_fn(struct cd_tx *tx, void *arg)
         return CD_STORE_ERROR;
     if (cd_store_token_purge(tx, p->now) != CD_STORE_OK)
         return CD_STORE_ERROR;
+    if (cd_login_purge_tx(tx, p->now * 1000) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     return 0;
 }
 
@@ -212,12 +215,13 @@ static void do_purge(struct cd_jobs *j)
     }
     j->held_purge = 1;
     if (cd_store_write(j->b->store, purge_fn, &p) != 0) {
-        cd_warn(MOD, "purging old idempotency keys and tokens failed");
+        cd_warn(MOD, "purging old idempotency keys, tokens and failed-login "
+                 "counts failed");
         cd_metrics_add(NULL, &M_JOBS, 1, "purge", "error", NULL);
         return;
     }
-    cd_debug(MOD, "purged idempotency keys older than 24 h and expired "
-                  "tokens");
+    cd_debug(MOD, "purged idempotency keys older than 24 h, expired tokens "
+                  "and stale failed-login counts");
     cd_metrics_add(NULL, &M_JOBS, 1, "purge", "ok", NULL);
 }
 

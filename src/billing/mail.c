@@ -54,13 +54,9 @@ void cd_mail_header_clean(const char *in, char *out, size_t outsz)
         out[n++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
     }
     /* Do not end inside a UTF-8 sequence cut by the truncation. */
-    if (*in && n > 0) {
-        size_t k = n;
-
-        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
-            k--;
-        if (k > 0 && ((unsigned char)out[k - 1] & 0x80))
-            n = k - 1;
+    if (*in) {
+        out[n] = '\0';
+        n = cd_utf8_cut(out, n);
     }
     while (n > 0 && out[n - 1] == ' ')
         n--;

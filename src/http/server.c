@@ -1,18 +1,24 @@
 /*
  * server.c - libmicrohttpd glue; see server.h for the contract.
  *
- * Per request: the first access-handler call matches the route (so the
- * body cap is known before any byte is read) and creates the connection
- * state; the following calls append body bytes up to the cap (past it the
- * rest is read and dropped, and the reply is 413); the last call runs the
- * handler and queues its one reply. The completion callback writes the
- * access-log line and frees everything.
+ * Per request: the first access-handler call gives the request its id,
+ * matches the route (so the body cap is known before any byte is read),
+ * and refuses at once what can be refused from the head alone: a path
+ * holding a control byte, a Transfer-Encoding other than a lone
+ * "chunked", a declared body too large to drain. The following calls
+ * append body bytes up to the cap; past it they are read and dropped
+ * (never stored) up to CD_HTTP_DISCARD_MAX bytes and CD_HTTP_DISCARD_MS,
+ * and the reply is a 413 once the client has sent everything, so the
+ * client is not writing when it comes. The last call runs the handler and
+ * queues its one reply. The completion callback closes lingeringly after
+ * an early refusal, writes the access-log line and frees everything.
  */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,12 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
+
+/* After a refusal: the most body bytes read and dropped, the longest
+ * time spent on it, and how long a lingering close waits for more. */
+#define CD_HTTP_DISCARD_MAX (8 * 1024 * 1024)
+#define CD_HTTP_DISCARD_MS 10000
+#define CD_HTTP_LINGER_IDLE_MS 2000
 
 struct cd_http_server {
     struct MHD_Daemon *daemon;
@@ -35,108 +47,12 @@ struct conn_state {
     struct cd_req req;
     struct cd_buf body;
     size_t max_body;
-    int too_large;
-    int replied; /* the reply was queued before the body was read */
+    int too_large;   /* over the cap: the rest is dropped, the reply 413 */
+    int replied;     /* refused early: the reply was queued from the head */
+    int close_after; /* "Connection: close" on the reply */
     int method_mismatch;
-    size_t dropped; /* body bytes past the cap (no Content-Length) */
+    size_t dropped; /* body bytes read and dropped past the cap */
 };
-
-/* ---- replies ----------------------------------------------------------- */
-
-void cd_reply(struct cd_req *r, int status, const char *content_type,
-              const void *body, size_t len)
-{
-    free(r->resp_body);
-    r->resp_body = NULL;
-    r->resp_len = 0;
-    r->status = status;
-    cd_strlcpy(r->content_type, content_type ? content_type : "",
-               sizeof(r->content_type));
-    if (len) {
-        r->resp_body = malloc(len);
-        if (!r->resp_body) {
-            r->status = 500;
-            return;
-        }
-        memcpy(r->resp_body, body, len);
-        r->resp_len = len;
-    }
-}
-
-void cd_reply_json(struct cd_req *r, int status, json_t *body)
-{
-    char *s;
-
-    if (!body) {
-        cd_reply(r, status, NULL, NULL, 0);
-        return;
-    }
-    s = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    if (!s) {
-        cd_reply(r, 500, "application/json", "{}", 2);
-        return;
-    }
-    free(r->resp_body);
-    r->resp_body = s;
-    r->resp_len = strlen(s);
-    r->status = status;
-    cd_strlcpy(r->content_type, "application/json", sizeof(r->content_type));
-}
-
-void cd_reply_error(struct cd_req *r, const struct cd_error *e)
-{
-    json_t *err = json_object();
-    json_t *o = json_object();
-    char msg[sizeof(e->message)];
-
-    /* No control characters reach the client's log or terminal. */
-    cd_strlcpy(msg, e->message, sizeof(msg));
-    for (char *p = msg; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = ' ';
-    json_object_set_new(err, "type",
-                        json_string(cd_error_kind_type(e->kind)));
-    json_object_set_new(err, "code",
-                        json_string(e->code[0] ? e->code : "error"));
-    json_object_set_new(err, "message", json_string(msg));
-    if (e->param[0])
-        json_object_set_new(err, "param", json_string(e->param));
-    json_object_set_new(o, "error", err);
-    cd_reply_json(r, cd_error_kind_status(e->kind), o);
-    if (e->retry_after > 0) {
-        char secs[24];
-        snprintf(secs, sizeof(secs), "%d", e->retry_after);
-        cd_reply_header(r, "Retry-After", secs);
-    }
-}
-
-void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,
-                     const char *code, const char *param, const char *fmt, ...)
-{
-    struct cd_error e;
-    va_list ap;
-
-    memset(&e, 0, sizeof(e));
-    e.kind = kind;
-    cd_strlcpy(e.code, code ? code : "", sizeof(e.code));
-    cd_strlcpy(e.param, param ? param : "", sizeof(e.param));
-    va_start(ap, fmt);
-    vsnprintf(e.message, sizeof(e.message), fmt, ap);
-    va_end(ap);
-    cd_reply_error(r, &e);
-}
-
-void cd_reply_header(struct cd_req *r, const char *name, const char *value)
-{
-    if (r->nresp_headers >= CD_HTTP_MAX_RESP_HEADERS)
-        return;
-    cd_strlcpy(r->resp_headers[r->nresp_headers].name, name,
-               sizeof(r->resp_headers[0].name));
-    cd_strlcpy(r->resp_headers[r->nresp_headers].value, value,
-               sizeof(r->resp_headers[0].value));
-    r->nresp_headers++;
-}
 
 /* ---- request accessors ------------------------------------------------- */
 
@@ -150,6 +66,11 @@ const char *cd_req_query(const struct cd_req *r, const char *name)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn,
                                        MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *cd_req_id(const struct cd_req *r)
+{
+    return r->id;
 }
 
 void cd_req_peer(const struct cd_req *r, char *out, size_t outsz)
@@ -233,13 +154,130 @@ static const struct cd_route *find_route(const struct cd_http_config *c,
     return NULL;
 }
 
+/* ---- checks on the request head ---------------------------------------- */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * libmicrohttpd's percent-decoding (path and query arguments), except that
+ * a decoded NUL becomes DEL (0x7f): a C string cannot hold the NUL, and
+ * cutting the path there would serve "/app.js" for "/app.js%00.html".
+ * DEL is a control byte, so has_control() refuses it with the others.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *r = s, *w = s;
+    int hi, lo;
+
+    (void)cls;
+    (void)conn;
+    while (*r) {
+        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 &&
+            (lo = hex_value(r[2])) >= 0) {
+            int byte = hi * 16 + lo;
+
+            *w++ = (char)(byte == 0 ? 0x7f : byte);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+struct te_scan {
+    int count;
+    const char *value;
+};
+
+static enum MHD_Result te_header(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value)
+{
+    struct te_scan *t = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        t->count++;
+        t->value = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* Whether s (OWS-trimmed, n bytes) is the coding "chunked". */
+static int is_chunked(const char *s, size_t n)
+{
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return n == 7 && strncasecmp(s, "chunked", 7) == 0;
+}
+
+/*
+ * RFC 9112 section 6.1: creditd understands one transfer coding, a lone
+ * "chunked". Returns 0 for none or that; else the status to refuse with:
+ * 501 when the final coding is chunked but others come first ("gzip,
+ * chunked"), 400 when it is not (the body's end cannot be found), when
+ * Transfer-Encoding is repeated, or when it comes with Content-Length.
+ */
+static int te_refusal(struct MHD_Connection *conn)
+{
+    struct te_scan t = {0, NULL};
+    const char *last;
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, te_header, &t);
+    if (t.count == 0)
+        return 0;
+    if (t.count > 1 ||
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_CONTENT_LENGTH))
+        return 400;
+    if (strcasecmp(t.value, "chunked") == 0) /* libmicrohttpd's own test */
+        return 0;
+    last = strrchr(t.value, ',');
+    return last && is_chunked(last + 1, strlen(last + 1)) ? 501 : 400;
+}
+
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
 
-static enum MHD_Result send_reply(struct MHD_Connection *conn,
-                                  struct cd_req *req)
+static void add_header(struct MHD_Response *resp, const char *name,
+                       const char *value)
 {
+    if (MHD_add_response_header(resp, name, value) != MHD_YES)
+        cd_warn("http", "could not add the %s header", name);
+}
+
+/*
+ * Queues the one reply. Every reply carries Request-Id and nosniff. Every
+ * reply is Cache-Control: no-store - API replies hold tokens and private
+ * data - unless a successful one set its own (static files); an error
+ * always is.
+ */
+static enum MHD_Result send_reply(struct MHD_Connection *conn,
+                                  struct conn_state *st)
+{
+    struct cd_req *req = &st->req;
     struct MHD_Response *resp;
     enum MHD_Result ret;
+    int own_cache = 0;
 
     if (req->status == 0)
         cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
@@ -250,88 +288,158 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
         return MHD_NO;
     req->resp_body = NULL; /* owned by the response now */
     if (req->content_type[0])
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                req->content_type);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    for (int i = 0; i < req->nresp_headers; i++)
-        MHD_add_response_header(resp, req->resp_headers[i].name,
-                                req->resp_headers[i].value);
+        add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    add_header(resp, "X-Content-Type-Options", "nosniff");
+    add_header(resp, "Request-Id", req->id);
+    for (int i = 0; i < req->nresp_headers; i++) {
+        int cache = strcasecmp(req->resp_headers[i].name,
+                               MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+
+        if (cache && req->status >= 400)
+            continue;
+        own_cache |= cache;
+        add_header(resp, req->resp_headers[i].name,
+                   req->resp_headers[i].value);
+    }
+    if (!own_cache)
+        add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (st->close_after)
+        add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-                                  const char *url, const char *method,
-                                  const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
+/* Refuses the request from its head alone: the reply goes out now, the
+ * connection is closed after it, and on_completed lingers. */
+static enum MHD_Result refuse_early(struct MHD_Connection *conn,
+                                    struct conn_state *st)
 {
-    struct cd_http_server *srv = cls;
-    struct conn_state *st = *con_cls;
+    st->replied = 1;
+    st->close_after = 1;
+    st->req.body = "";
+    return send_reply(conn, st);
+}
+
+/* The first call's checks on the head; 0, or 1 when a reply is set. */
+static int check_head(struct MHD_Connection *conn, struct conn_state *st)
+{
+    struct cd_req *req = &st->req;
+    int te = te_refusal(conn);
+
+    if (has_control(req->path)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_path", NULL,
+                        "the path holds a control character");
+        return 1;
+    }
+    if (te) {
+        cd_reply_errorf(req, CD_EK_INVALID,
+                        te == 501 ? "unsupported_transfer_encoding"
+                                  : "invalid_transfer_encoding",
+                        NULL,
+                        "Transfer-Encoding must be chunked alone, without "
+                        "Content-Length");
+        req->status = te;
+        return 1;
+    }
+    return 0;
+}
+
+/* The body cap against Content-Length: over it, the body is dropped as it
+ * comes (reply 413 at the end), or refused at once when the client waits
+ * for "100 Continue" (it has sent nothing) or declared more than can be
+ * drained. 0 go on, 1 refuse now. */
+static int check_length(struct MHD_Connection *conn, struct conn_state *st)
+{
+    const char *cl = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *expect = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    int64_t clen;
+
+    if (!cl)
+        return 0;
+    if (cd_parse_int64(cl, 0, INT64_MAX, &clen) == 0 &&
+        (uint64_t)clen <= st->max_body)
+        return 0;
+    st->too_large = 1;
+    st->close_after = 1;
+    if (expect || cd_parse_int64(cl, 0, CD_HTTP_DISCARD_MAX, &clen) != 0) {
+        cd_reply_errorf(&st->req, CD_EK_TOO_LARGE, "body_too_large", NULL,
+                        "request body is larger than %zu bytes",
+                        st->max_body);
+        return 1;
+    }
+    return 0;
+}
+
+static enum MHD_Result first_call(struct cd_http_server *srv,
+                                  struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  void **con_cls)
+{
+    struct conn_state *st = calloc(1, sizeof(*st));
     struct cd_req *req;
+    char id[64];
 
-    if (!st) {
-        const char *cl;
-        int64_t clen;
-
-        st = calloc(1, sizeof(*st));
-        if (!st)
-            return MHD_NO;
-        req = &st->req;
-        req->start_us = cd_mono_us();
-        req->conn = conn;
-        req->method = method;
-        req->path = url;
-        req->app = srv->cfg.app;
-        req->route = find_route(&srv->cfg, method, url, req,
-                                &st->method_mismatch);
-        st->max_body = req->route && req->route->max_body
-                           ? req->route->max_body
-                           : CD_HTTP_API_BODY_MAX;
-        cd_buf_init(&st->body, st->max_body);
-        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
-        *con_cls = st;
-        if (cl && (cd_parse_int64(cl, 0, INT64_MAX, &clen) != 0 ||
-                   (uint64_t)clen > st->max_body)) {
-            /* Answer at once: the body is never read, and libmicrohttpd
-             * closes the connection after the reply. */
-            st->too_large = 1;
-            req->body = "";
-            cd_reply_errorf(req, CD_EK_TOO_LARGE, "body_too_large", NULL,
-                            "request body is larger than %zu bytes",
-                            st->max_body);
-            st->replied = 1;
-            return send_reply(conn, req);
-        }
-        return MHD_YES;
-    }
-    if (st->replied) { /* a reply is queued already: drop what comes */
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    if (!st)
+        return MHD_NO;
     req = &st->req;
-    if (*upload_size) {
-        if (!st->too_large &&
-            cd_buf_append(&st->body, upload, *upload_size) != 0)
-            st->too_large = 1;
-        if (st->too_large) {
-            /* A chunked body past its cap: read on a little so the 413
-             * can be sent, but hang up on a client that keeps going. */
-            st->dropped += *upload_size;
-            if (st->dropped > 4 * st->max_body)
-                return MHD_NO;
-        }
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    req->start_us = cd_mono_us();
+    req->conn = conn;
+    req->method = method;
+    req->path = url;
+    req->app = srv->cfg.app;
+    cd_random_id("req_", id, sizeof(id));
+    id[4 + 16] = '\0'; /* "req_" + 16 of its 24 random characters */
+    cd_strlcpy(req->id, id, sizeof(req->id));
+    *con_cls = st;
+    if (check_head(conn, st) != 0)
+        return refuse_early(conn, st);
+    req->route = find_route(&srv->cfg, method, url, req,
+                            &st->method_mismatch);
+    st->max_body = req->route && req->route->max_body
+                       ? req->route->max_body
+                       : CD_HTTP_API_BODY_MAX;
+    cd_buf_init(&st->body, st->max_body);
+    if (check_length(conn, st) != 0)
+        return refuse_early(conn, st);
+    return MHD_YES;
+}
 
-    /* The whole request is here: answer it. */
+/* A piece of the body: kept up to the cap, then dropped - within bounds
+ * of bytes and time, past which the connection is cut. */
+static enum MHD_Result take_upload(struct conn_state *st, const char *data,
+                                   size_t *size)
+{
+    if (!st->too_large && cd_buf_append(&st->body, data, *size) != 0) {
+        st->too_large = 1;
+        st->close_after = 1;
+        cd_buf_free(&st->body);
+        cd_buf_init(&st->body, st->max_body);
+    }
+    if (st->too_large) {
+        st->dropped += *size;
+        if (st->dropped > CD_HTTP_DISCARD_MAX ||
+            cd_mono_us() - st->req.start_us > CD_HTTP_DISCARD_MS * 1000LL)
+            return MHD_NO;
+    }
+    *size = 0;
+    return MHD_YES;
+}
+
+/* The whole request is here: runs what answers it. */
+static void answer(struct cd_http_server *srv, struct conn_state *st)
+{
+    struct cd_req *req = &st->req;
+
     if (cd_buf_append(&st->body, "", 0) != 0)
         st->too_large = 1;
     req->body = st->body.data ? st->body.data : "";
     req->body_len = st->body.len;
     if (st->too_large) {
+        req->body = "";
+        req->body_len = 0;
         cd_reply_errorf(req, CD_EK_TOO_LARGE, "body_too_large", NULL,
                         "request body is larger than %zu bytes",
                         st->max_body);
@@ -342,7 +450,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             req->route->handler(req);
     } else if (st->method_mismatch) {
         cd_reply_errorf(req, CD_EK_INVALID, "method_not_allowed", NULL,
-                        "%s is not allowed on this path", method);
+                        "%s is not allowed on this path", req->method);
         req->status = 405;
     } else if (srv->cfg.fallback) {
         srv->cfg.fallback(req);
@@ -350,7 +458,67 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         cd_reply_errorf(req, CD_EK_NOT_FOUND, "not_found", NULL,
                         "no such endpoint");
     }
-    return send_reply(conn, req);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct cd_http_server *srv = cls;
+    struct conn_state *st = *con_cls;
+
+    (void)version;
+    if (!st)
+        return first_call(srv, conn, url, method, con_cls);
+    if (st->replied) { /* a reply is queued already: drop what comes */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size)
+        return take_upload(st, upload, upload_size);
+    answer(srv, st);
+    return send_reply(conn, st);
+}
+
+/*
+ * RFC 9112 section 9.6: after a reply sent before the body was read, the
+ * client may still be sending, and closing with its bytes unread resets
+ * the connection - which can destroy the reply before the client reads
+ * it. So: half-close, then read and drop until the client closes, at most
+ * CD_HTTP_DISCARD_MAX bytes within CD_HTTP_DISCARD_MS, giving up after
+ * CD_HTTP_LINGER_IDLE_MS without data. With an epoll pool (may_wait 0)
+ * the thread serves other connections: only what has already arrived is
+ * dropped.
+ */
+static void linger_close(struct MHD_Connection *conn, int may_wait)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int64_t deadline = cd_mono_us() + CD_HTTP_DISCARD_MS * 1000LL;
+    size_t total = 0;
+    char buf[16384];
+
+    if (!ci || ci->connect_fd < 0)
+        return;
+    shutdown(ci->connect_fd, SHUT_WR);
+    while (total < CD_HTTP_DISCARD_MAX) {
+        struct pollfd p = {ci->connect_fd, POLLIN, 0};
+        int64_t left_ms = (deadline - cd_mono_us()) / 1000;
+        ssize_t n;
+
+        if (left_ms <= 0)
+            break;
+        if (may_wait &&
+            poll(&p, 1, (int)(left_ms < CD_HTTP_LINGER_IDLE_MS
+                                  ? left_ms
+                                  : CD_HTTP_LINGER_IDLE_MS)) <= 0)
+            break;
+        n = recv(ci->connect_fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n <= 0)
+            break; /* the client closed, or nothing more for now */
+        total += (size_t)n;
+    }
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -362,11 +530,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 
     if (!st)
         return;
+    if (st->replied && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        linger_close(conn, srv->cfg.pool_threads == 0);
     us = cd_mono_us() - st->req.start_us;
     if (!srv->cfg.quiet)
-        cd_info(srv->name, "%s %s %d %lldus%s", st->req.method,
+        cd_info(srv->name, "%s %s %d %lldus %s%s", st->req.method,
                 st->req.route ? st->req.route->pattern : "-",
-                st->req.status, (long long)us,
+                st->req.status, (long long)us, st->req.id,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
                                                            : " (aborted)");
     if (srv->cfg.on_complete)
@@ -380,8 +550,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
+    size_t n;
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
     cd_warn((const char *)cls, "mhd: %s", msg);
 }
 
@@ -427,6 +601,28 @@ int cd_http_parse_listen(const char *listen, char *host, size_t hostsz,
     return 0;
 }
 
+/* Fills ss for an IP address host (IPv6 adds MHD_USE_IPv6 to flags);
+ * 0, or -1 when host is not an IP address. */
+static int listen_addr(const char *host, int port,
+                       struct sockaddr_storage *ss, unsigned *flags)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (strchr(host, ':')) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *flags |= MHD_USE_IPv6;
+        return inet_pton(AF_INET6, host, &a6->sin6_addr) == 1 ? 0 : -1;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : -1;
+    }
+}
+
 struct cd_http_server *cd_http_start(const struct cd_http_config *c,
                                      struct cd_error *err)
 {
@@ -438,30 +634,17 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *di;
 
-    memset(&ss, 0, sizeof(ss));
     if (cd_http_parse_listen(c->listen, host, sizeof(host), &port) != 0) {
         cd_error_set(err, CD_EK_INVALID, "bad_listen", NULL,
                      "bad listen address '%s' (want host:port)",
                      c->listen ? c->listen : "");
         return NULL;
     }
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-            goto bad_host;
-        flags |= MHD_USE_IPv6;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-            goto bad_host;
+    if (listen_addr(host, port, &ss, &flags) != 0) {
+        cd_error_set(err, CD_EK_INVALID, "bad_listen", NULL,
+                     "bad listen host '%s' (want an IP address)", host);
+        return NULL;
     }
-
     srv = calloc(1, sizeof(*srv));
     if (!srv) {
         cd_error_set(err, CD_EK_INTERNAL, "nomem", NULL, "out of memory");
@@ -475,11 +658,12 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
     }
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name, /* first */
         MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(c->pool_threads > 1 ? c->pool_threads : 0),
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(c->max_connections ? c->max_connections : 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(c->timeout_s ? c->timeout_s : 30),
@@ -495,11 +679,6 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
     di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? (int)di->port : port;
     return srv;
-
-bad_host:
-    cd_error_set(err, CD_EK_INVALID, "bad_listen", NULL,
-                 "bad listen host '%s' (want an IP address)", host);
-    return NULL;
 }
 
 int cd_http_port(const struct cd_http_server *s)

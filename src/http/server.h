@@ -1,8 +1,16 @@
 /*
  * server.h - libmicrohttpd glue: a static route table, capped request
  * bodies, one reply per request, the JSON error shape, and one access-log
- * line per request (method, route pattern, status, microseconds - never
- * the query string, a header value or a body).
+ * line per request (method, route pattern, status, microseconds, request
+ * id - never the query string, a header value or a body).
+ *
+ * Every request gets a random id ("req_" + 16 characters), sent back as
+ * the Request-Id header of every reply and as error.request_id. Every
+ * reply is Cache-Control: no-store unless a successful one sets its own.
+ * Refused before any handler runs: a path holding a control byte once
+ * decoded (400 invalid_path), a Transfer-Encoding other than a lone
+ * "chunked" (400/501), a body over the route's cap (413, see server.c for
+ * how the rest of the body is drained).
  *
  * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
  * A handler may block - on a group commit or on a slow Stripe call - and
@@ -22,6 +30,7 @@
 #define CD_HTTP_MAX_PARAMS 4
 #define CD_HTTP_PARAM_MAX 256
 #define CD_HTTP_MAX_RESP_HEADERS 8
+#define CD_HTTP_REQ_ID_SZ 24
 
 struct cd_req;
 typedef void (*cd_handler_fn)(struct cd_req *req);
@@ -51,6 +60,7 @@ struct cd_req {
     size_t body_len;
     void *app;  /* cd_http_config.app */
     void *ctx;  /* free for the app's dispatch function */
+    char id[CD_HTTP_REQ_ID_SZ]; /* "req_" + 16 random characters */
 
     /* The reply, set by exactly one cd_reply_* call. */
     int status;
@@ -72,15 +82,21 @@ struct cd_req {
  * Borrowed: valid during the request. */
 const char *cd_req_header(const struct cd_req *r, const char *name);
 const char *cd_req_query(const struct cd_req *r, const char *name);
+/* The request's id ("req_..."), sent as the Request-Id header of its
+ * reply, in its access-log line and as error.request_id. Borrowed. */
+const char *cd_req_id(const struct cd_req *r);
 /* Remote IP address as text ("127.0.0.1"); out holds >= 64 bytes. */
 void cd_req_peer(const struct cd_req *r, char *out, size_t outsz);
 
-/* Sets the reply; body is copied. Replacing an earlier reply frees it. */
+/* Sets the reply; body is copied (len 0: no body, e.g. a 204). Replacing
+ * an earlier reply frees it. Out of memory: a 500 internal_error. */
 void cd_reply(struct cd_req *r, int status, const char *content_type,
               const void *body, size_t len);
-/* JSON reply; steals body (json_decref'd here). NULL body: empty reply. */
+/* JSON reply; steals body (json_decref'd here). A NULL body (a json_pack
+ * that ran out of memory) or one that cannot be serialised is a 500
+ * internal_error, never an empty success. */
 void cd_reply_json(struct cd_req *r, int status, json_t *body);
-/* API.md error shape from e; status from e->kind. */
+/* API.md error shape from e, plus "request_id"; status from e->kind. */
 void cd_reply_error(struct cd_req *r, const struct cd_error *e);
 void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,
                      const char *code, const char *param, const char *fmt, ...)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "stripe/form.h"
+#include "util/url.h"
 #include "util/util.h"
 
 #define LIST_MAX 100
@@ -177,10 +178,11 @@ static int check_email(const char *e, const char *param,
 static int check_url(const char *u, const char *param,
                      struct cd_sandbox_fail *f)
 {
+    struct cd_origin o;
+
     if (!u)
         return 0;
-    if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) ||
-        strpbrk(u, " \t\r\n<>\"'\\`"))
+    if (cd_url_parse_origin(u, &o) != 0 || strpbrk(u, " \t\r\n<>\"'\\`"))
         return cd_sandbox_fail_set(f, 400, NULL, "url_invalid", param,
                                    "Not a valid URL");
     return 0;

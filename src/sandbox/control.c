@@ -3,9 +3,10 @@
  * (listed atop sandbox.c): pay, expire or refund a session without a
  * browser, open and close a dispute on a charge, renew a subscription
  * (paid or failing), flip the delivery test switches, redeliver an event.
- * No auth:
- * the sandbox listens on loopback only. s->mu is held by the dispatch
- * function around each handler.
+ * No auth: the sandbox listens on loopback only, and guard.c refuses a
+ * foreign Host or Origin and a body that is neither JSON sent as
+ * application/json nor a form. s->mu is held by the dispatch function
+ * around each handler.
  */
 #include "sandbox/internal.h"
 
@@ -14,7 +15,9 @@
 #include "stripe/form.h"
 #include "util/util.h"
 
-/* The body as an object: JSON when it starts with '{', else a form.
+/* The body as an object, read as its Content-Type says (cd_sandbox_guard
+ * let in only JSON as application/json and form parameters as
+ * application/x-www-form-urlencoded); {} when there is none.
  * New reference, or NULL after replying 400. */
 static json_t *body_params(struct cd_req *r)
 {
@@ -28,7 +31,7 @@ static json_t *body_params(struct cd_req *r)
     }
     if (n == 0)
         return json_object();
-    if (*p == '{')
+    if (cd_sandbox_is_json(r))
         j = json_loadb(p, n, JSON_REJECT_DUPLICATES, NULL);
     else
         j = cd_form_decode(p, n);

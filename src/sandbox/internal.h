@@ -233,6 +233,20 @@ int cd_sandbox_sub_update(struct cd_sandbox *s, json_t *sub, int cape,
 int cd_sandbox_sub_cancel(struct cd_sandbox *s, json_t *sub,
                           struct cd_sandbox_fail *f);
 
+/* ---- guard.c: what is let in at all ---- */
+
+/* 1 when host ("127.0.0.1", "::1", "localhost"; no port, no brackets)
+ * is a loopback address or name. */
+int cd_sandbox_is_loopback(const char *host);
+/* 1 when the request's Content-Type is application/json (any case,
+ * parameters allowed). */
+int cd_sandbox_is_json(const struct cd_req *r);
+/* Every request's checks, before its route: a loopback Host, no foreign
+ * Origin on a state change, JSON only as application/json on a control
+ * endpoint. 0 to go on, or -1 after replying 403/400 (guard.c has the
+ * rules). */
+int cd_sandbox_guard(struct cd_req *r);
+
 /* ---- api.c, page.c, control.c: their route tables ---- */
 extern const struct cd_route cd_sandbox_api_routes[];
 extern const size_t cd_sandbox_api_nroutes;

@@ -99,7 +99,10 @@ static void page_headers(struct cd_req *r, const json_t *sess)
                  csp);
         cd_reply_header(r, "Content-Security-Policy", full);
     }
-    cd_reply_header(r, "Referrer-Policy", "no-referrer");
+    /* Not no-referrer: with it, Chromium sends "Origin: null" on the
+     * form's own POST, which guard.c refuses as a foreign origin.
+     * same-origin still sends no referrer to success_url or cancel_url. */
+    cd_reply_header(r, "Referrer-Policy", "same-origin");
     cd_reply_header(r, "Cache-Control", "no-store");
 }
 

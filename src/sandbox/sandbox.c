@@ -2,7 +2,10 @@
  * sandbox.c - the Stripe sandbox's life cycle and its dispatch function
  * (API-key auth, Idempotency-Key replay, the state lock).
  *
- * Routes (everything in memory; loopback only):
+ * Routes (everything in memory; loopback only). Before any of them,
+ * guard.c refuses a Host that is not loopback, a foreign Origin on a
+ * state change, and a /_sandbox/ body that is not JSON as
+ * application/json (or a form):
  *
  *   Stripe API (Authorization: Bearer sk_test_... or Basic; any sk_test_
  *   key works, anything else -> 401 in Stripe's shape; POSTs honour
@@ -44,7 +47,8 @@
  *   Test control (no auth; for tests and scripts):
  *     GET  /_sandbox/health                      {"ok":true}
  *     POST /_sandbox/checkout/{id}/complete      {"card":"4242 4242 4242 4242",
- *          "email"?, "exp"?, "cvc"?} (JSON or form) -> 200 session,
+ *          "email"?, "exp"?, "cvc"?} (JSON or form, by Content-Type) ->
+ *          200 session,
  *          402 card_error, 404 unknown, 400 not open. In subscription
  *          mode: customer (always), card attached, subscription sub_...
  *          (active) and its paid invoice in_... (subscription_create);
@@ -81,7 +85,6 @@
  */
 #include "sandbox/internal.h"
 
-#include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,6 +271,8 @@ static void dispatch(struct cd_req *r)
     const char *ikey = NULL;
     char rid[64] = "", hash[65];
 
+    if (cd_sandbox_guard(r) != 0)
+        return;
     if (flags & CD_SANDBOX_F_AUTH) {
         cd_sandbox_new_id("req_", rid, sizeof(rid));
         if (check_auth(r) != 0)
@@ -330,6 +335,8 @@ headers:
 
 static void fallback(struct cd_req *r)
 {
+    if (cd_sandbox_guard(r) != 0)
+        return;
     if (strncmp(r->path, "/v1/", 4) == 0)
         cd_sandbox_reply_errorf(
             r, 404, "invalid_request_error", NULL, NULL,
@@ -363,20 +370,6 @@ static void on_result(void *arg, const char *evt_id, int ok)
 
 /* ------------------------------------------------------------------ */
 /* Life cycle                                                          */
-
-static int is_loopback(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-
-    if (strcmp(host, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return 0;
-}
 
 static char *make_public_url(const char *host, int port)
 {
@@ -434,7 +427,7 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
                      "SANDBOX_LISTEN must be host:port");
         return NULL;
     }
-    if (!is_loopback(host)) {
+    if (!cd_sandbox_is_loopback(host)) {
         cd_error_set(err, CD_EK_INVALID, "not_loopback", "SANDBOX_LISTEN",
                      "the sandbox listens on loopback only (127.0.0.1, ::1, "
                      "localhost), not %.100s", host);

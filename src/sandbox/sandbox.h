@@ -6,9 +6,10 @@
  * It speaks Stripe's wire format (form-encoded requests, Stripe JSON
  * objects, Stripe's error shape, Idempotency-Key), serves a hosted checkout
  * page at each session's url, and delivers signed webhooks from a
- * background thread with retries. It listens on loopback only. The routes,
- * including the test-only /_sandbox/... control endpoints, are listed atop
- * sandbox.c.
+ * background thread with retries. It listens on loopback only, answers
+ * only requests addressed to a loopback Host and refuses changes asked
+ * from another Origin (guard.c). The routes, including the test-only
+ * /_sandbox/... control endpoints, are listed atop sandbox.c.
  */
 #ifndef CD_SANDBOX_SANDBOX_H
 #define CD_SANDBOX_SANDBOX_H

@@ -18,9 +18,12 @@
  */
 #include "store/sqlite_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/migrations.h"
 #include "util/log.h"
@@ -148,6 +151,32 @@ static void conn_close(struct cd_conn *c)
     c->db = NULL;
 }
 
+/*
+ * The database holds token hashes, emails and payments: a file this
+ * process creates is 0600 (SQLite alone would make it 0644 less the
+ * umask). SQLite gives the -wal, -shm and -journal files the mode of the
+ * database file, so they are private too. An existing file keeps its
+ * mode, whatever an operator chose; ":memory:" has no file.
+ */
+static int create_private(const char *path, struct cd_error *err)
+{
+    int fd;
+
+    if (strcmp(path, ":memory:") == 0)
+        return 0;
+    /* O_EXCL: never touches an existing file (or a symlink's target). */
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd); /* SQLite reads an empty file as an empty database */
+        return 0;
+    }
+    if (errno == EEXIST)
+        return 0;
+    cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
+                 "cannot create the database file: %s", strerror(errno));
+    return -1;
+}
+
 /* Opens one connection with the settings every connection shares. */
 static int conn_open(struct cd_conn *c, const char *path, int writable,
                      struct cd_error *err)
@@ -159,8 +188,11 @@ static int conn_open(struct cd_conn *c, const char *path, int writable,
 
     memset(c, 0, sizeof(*c));
     c->writable = writable;
-    if (writable)
+    if (writable) {
         flags |= SQLITE_OPEN_CREATE;
+        if (create_private(path, err) != 0)
+            return -1;
+    }
     if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
         cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
                      "cannot open database: %s",

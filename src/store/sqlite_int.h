@@ -108,6 +108,10 @@ enum cd_sq_stmt {
     SQ_MAIL_GET_BY_KEY,
     SQ_MAIL_DUE,
     SQ_MAIL_UPDATE,
+    SQ_LOGIN_FAIL_GET,
+    SQ_LOGIN_FAIL_PUT,
+    SQ_LOGIN_FAIL_DELETE,
+    SQ_LOGIN_FAIL_PURGE,
     SQ__COUNT
 };
 

@@ -56,6 +56,7 @@
 #define MAIL_COLS                                                             \
     "id, dedupe_key, account_id, to_address, subject, body_text, status, "    \
     "attempts, next_attempt_at, last_error, created_at, sent_at"
+#define LOGIN_FAIL_COLS "email, address, failures, first_at, last_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 
 const char *const cd_sq_sql[SQ__COUNT] = {
@@ -300,6 +301,18 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_MAIL_UPDATE] = "UPDATE mail_outbox SET status = ?2, attempts = ?3, "
                        "next_attempt_at = ?4, last_error = ?5, sent_at = ?6 "
                        "WHERE id = ?1 AND status = 'queued'",
+
+    /* 010: failed logins per (email, address). */
+    [SQ_LOGIN_FAIL_GET] = "SELECT " LOGIN_FAIL_COLS " FROM login_failures "
+                          "WHERE email = ?1 AND address = ?2",
+    [SQ_LOGIN_FAIL_PUT] =
+        "INSERT INTO login_failures (" LOGIN_FAIL_COLS ") VALUES (?1, ?2, "
+        "?3, ?4, ?5) ON CONFLICT (email, address) DO UPDATE SET "
+        "failures = excluded.failures, first_at = excluded.first_at, "
+        "last_at = excluded.last_at",
+    [SQ_LOGIN_FAIL_DELETE] =
+        "DELETE FROM login_failures WHERE email = ?1 AND address = ?2",
+    [SQ_LOGIN_FAIL_PURGE] = "DELETE FROM login_failures WHERE last_at < ?1",
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -2024,4 +2037,75 @@ int cd_store_mail_update(struct cd_tx *tx, const struct cd_mail *m)
 {
     return run_write(tx, SQ_MAIL_UPDATE, bind_mail_update, m, 1,
                      "mail update");
+}
+
+/* ---- login throttle (010) ----------------------------------------------- */
+
+static int read_login_fail(sqlite3_stmt *st, void *out)
+{
+    struct cd_login_fail *f = out;
+    int bad = 0;
+
+    memset(f, 0, sizeof(*f));
+    bad |= col_str(st, 0, f->email, sizeof(f->email));
+    bad |= col_str(st, 1, f->address, sizeof(f->address));
+    f->failures = sqlite3_column_int64(st, 2);
+    f->first_at = sqlite3_column_int64(st, 3);
+    f->last_at = sqlite3_column_int64(st, 4);
+    return bad;
+}
+
+static int bind_login_fail(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_login_fail *f = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, f->email, sizeof(f->email));
+    bad |= bind_str(st, 2, f->address, sizeof(f->address));
+    bad |= bind_i64(st, 3, f->failures);
+    bad |= bind_i64(st, 4, f->first_at);
+    bad |= bind_i64(st, 5, f->last_at);
+    return bad;
+}
+
+int cd_store_login_fail_get(struct cd_tx *tx, const char *email,
+                            const char *address, struct cd_login_fail *out)
+{
+    const char *what = "login fail get";
+    struct key_args a = {email, CD_EMAIL_SZ, address, CD_ADDR_SZ};
+    sqlite3_stmt *st;
+
+    if (check_tx(tx, 0, what) != 0 || !out || !email || !address)
+        return CD_STORE_ERROR;
+    if (!(st = cd_sq_get(tx->conn, SQ_LOGIN_FAIL_GET)))
+        return CD_STORE_ERROR;
+    if (bind_key(st, &a) != 0) {
+        cd_sq_put(tx->conn, SQ_LOGIN_FAIL_GET, st);
+        return bind_failed(what);
+    }
+    return fetch_one(tx->conn, SQ_LOGIN_FAIL_GET, st, read_login_fail, out,
+                     what);
+}
+
+int cd_store_login_fail_put(struct cd_tx *tx, const struct cd_login_fail *f)
+{
+    return run_write(tx, SQ_LOGIN_FAIL_PUT, bind_login_fail, f, 0,
+                     "login fail put");
+}
+
+int cd_store_login_fail_delete(struct cd_tx *tx, const char *email,
+                               const char *address)
+{
+    struct key_args a = {email, CD_EMAIL_SZ, address, CD_ADDR_SZ};
+
+    if (!email || !address)
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_LOGIN_FAIL_DELETE, bind_key, &a, 1,
+                     "login fail delete");
+}
+
+int cd_store_login_fail_purge(struct cd_tx *tx, int64_t before_ms)
+{
+    return run_write(tx, SQ_LOGIN_FAIL_PURGE, bind_purge, &before_ms, 0,
+                     "login fail purge");
 }

@@ -525,4 +525,29 @@ int cd_store_mail_due(struct cd_tx *tx, int64_t now_ms, int64_t limit,
  * NOT_FOUND when it is not (already finished). */
 int cd_store_mail_update(struct cd_tx *tx, const struct cd_mail *m);
 
+/* ---- login throttle (008_login_throttle) -------------------------------- */
+#define CD_ADDR_SZ 64               /* a client address as text */
+#define CD_LOGIN_ANY_ADDRESS "*"    /* the row counting every address */
+
+/* Failed logins of one email from one client address (or, with address
+ * CD_LOGIN_ANY_ADDRESS, from all of them). Times in ms since the epoch. */
+struct cd_login_fail {
+    char email[CD_EMAIL_SZ];  /* normalised (lower-case) */
+    char address[CD_ADDR_SZ];
+    int64_t failures;
+    int64_t first_at;         /* when this count began */
+    int64_t last_at;          /* the latest failure */
+};
+
+/* The row of (email, address); NOT_FOUND when there is none. */
+int cd_store_login_fail_get(struct cd_tx *tx, const char *email,
+                            const char *address, struct cd_login_fail *out);
+/* Inserts the row of (f->email, f->address), or replaces it. */
+int cd_store_login_fail_put(struct cd_tx *tx, const struct cd_login_fail *f);
+/* Deletes the row of (email, address); NOT_FOUND when there is none. */
+int cd_store_login_fail_delete(struct cd_tx *tx, const char *email,
+                               const char *address);
+/* Deletes every row whose last failure is before `before_ms`. */
+int cd_store_login_fail_purge(struct cd_tx *tx, int64_t before_ms);
+
 #endif

@@ -245,7 +245,8 @@ static long backoff_ms(const struct cd_stripe_client *c, int n,
     return d;
 }
 
-/* Copies s into out keeping only printable characters (no CR/LF). */
+/* Copies s into out keeping only printable characters (no CR/LF), cut on
+ * a character boundary when it does not fit. */
 static void clean_text(const char *s, char *out, size_t outsz)
 {
     size_t o = 0;
@@ -255,6 +256,8 @@ static void clean_text(const char *s, char *out, size_t outsz)
         out[o++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
     }
     out[o] = '\0';
+    if (s && *s)
+        out[cd_utf8_cut(out, o)] = '\0';
 }
 
 /* Copies a machine code, keeping [A-Za-z0-9_.-] only. */

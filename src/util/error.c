@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/util.h"
+
 static const struct {
     int status;
     const char *type;
@@ -20,16 +22,23 @@ int cd_error_set(struct cd_error *e, enum cd_error_kind kind, const char *code,
                  const char *param, const char *fmt, ...)
 {
     va_list ap;
+    int n;
 
     if (!e)
         return -1;
     e->kind = kind;
     e->retry_after = 0;
-    snprintf(e->code, sizeof(e->code), "%s", code ? code : "");
-    snprintf(e->param, sizeof(e->param), "%s", param ? param : "");
+    cd_strlcpy(e->code, code ? code : "", sizeof(e->code));
+    cd_strlcpy(e->param, param ? param : "", sizeof(e->param));
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    /* The message may quote outside text: never end it inside a
+     * character the buffer cut. */
+    if (n < 0)
+        e->message[0] = '\0';
+    else if ((size_t)n >= sizeof(e->message))
+        e->message[cd_utf8_cut(e->message, sizeof(e->message) - 1)] = '\0';
     return -1;
 }
 

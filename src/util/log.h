@@ -1,7 +1,10 @@
 /*
  * log.h - level-gated logging to stderr, one line per call.
  *
- * Every line carries a UTC timestamp, the level and the module name.
+ * Every line carries a UTC timestamp, the level and the module name. The
+ * message's control bytes (C0 including newlines, DEL, C1, bytes that are
+ * not UTF-8) are written as the text \xNN, so a value from outside input
+ * can neither forge a line nor reach a terminal raw.
  * Never pass a secret, token, password or full card number to these macros.
  */
 #ifndef CD_UTIL_LOG_H

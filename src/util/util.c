@@ -13,76 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
-
-int64_t cd_now(void)
-{
-    return (int64_t)time(NULL);
-}
-
-int64_t cd_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t cd_mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-void cd_time_rfc3339(int64_t t, char out[21])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-int cd_time_parse_rfc3339(const char *s, int64_t *out)
-{
-    struct tm tm;
-    const char *p;
-    int64_t off = 0;
-    time_t t;
-
-    if (!s)
-        return -1;
-    memset(&tm, 0, sizeof(tm));
-    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return -1;
-    if (*p == '.') { /* fractional seconds are accepted and dropped */
-        p++;
-        while (*p >= '0' && *p <= '9')
-            p++;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
-        int hh = (p[1] - '0') * 10 + (p[2] - '0');
-        int mm = (p[4] - '0') * 10 + (p[5] - '0');
-        if (hh > 23 || mm > 59)
-            return -1;
-        off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    if (*p)
-        return -1;
-    t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *out = (int64_t)t - off;
-    return 0;
-}
 
 void cd_random_bytes(void *buf, size_t n)
 {
@@ -165,33 +95,57 @@ int cd_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
+/* The symbol shown before the amount, or NULL for "<amount> <CODE>". */
+static const char *money_symbol(const char *currency)
+{
+    if (!currency || strcmp(currency, "usd") == 0)
+        return "$";
+    if (strcmp(currency, "eur") == 0)
+        return "\xe2\x82\xac";
+    if (strcmp(currency, "gbp") == 0)
+        return "\xc2\xa3";
+    return NULL;
+}
+
+/* Appends s at out[*at] while a byte and the NUL still fit (ASCII
+ * upper-cased when upper is set); returns -1 when s did not fit. */
+static int put_str(char *out, size_t outsz, size_t *at, const char *s,
+                   int upper)
+{
+    for (; *s; s++) {
+        if (*at + 1 >= outsz)
+            return -1;
+        out[(*at)++] =
+            upper && *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+    }
+    return 0;
+}
+
 char *cd_money_display(int64_t minor, const char *currency, char *out,
                        size_t outsz)
 {
-    const char *sym = NULL;
+    const char *sym = money_symbol(currency);
+    char num[64];
+    size_t at = 0;
     uint64_t mag;
-    const char *sign = minor < 0 ? "-" : "";
+    int cut;
 
+    if (!out || outsz == 0)
+        return out;
     /* Magnitude without overflow, even for INT64_MIN. */
     mag = minor < 0 ? (uint64_t)(-(minor + 1)) + 1 : (uint64_t)minor;
-    if (!currency || strcmp(currency, "usd") == 0)
-        sym = "$";
-    else if (strcmp(currency, "eur") == 0)
-        sym = "\xe2\x82\xac";
-    else if (strcmp(currency, "gbp") == 0)
-        sym = "\xc2\xa3";
-    if (sym)
-        snprintf(out, outsz, "%s%s%llu.%02llu", sign, sym,
-                 (unsigned long long)(mag / 100),
-                 (unsigned long long)(mag % 100));
-    else
-        snprintf(out, outsz, "%s%llu.%02llu %s", sign,
-                 (unsigned long long)(mag / 100),
-                 (unsigned long long)(mag % 100), currency);
-    if (!sym) /* upper-case the ISO code for display */
-        for (char *p = out + strlen(out) - strlen(currency); *p; p++)
-            if (*p >= 'a' && *p <= 'z')
-                *p = (char)(*p - 32);
+    snprintf(num, sizeof(num), "%s%s%llu.%02llu", minor < 0 ? "-" : "",
+             sym ? sym : "", (unsigned long long)(mag / 100),
+             (unsigned long long)(mag % 100));
+    cut = put_str(out, outsz, &at, num, 0);
+    if (!sym && !cut) /* the ISO code, upper-cased for display */
+        cut = put_str(out, outsz, &at, " ", 0) ||
+              put_str(out, outsz, &at, currency, 1);
+    if (cut) {
+        out[at] = '\0';
+        at = cd_utf8_cut(out, at);
+    }
+    out[at] = '\0';
     return out;
 }
 
@@ -206,6 +160,24 @@ int cd_balance_add(int64_t a, int64_t b, int64_t *out)
     return 0;
 }
 
+size_t cd_utf8_cut(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max), lead = n, need;
+    unsigned char c;
+
+    /* Back over at most three continuation bytes to the last lead byte. */
+    while (lead > 0 && n - lead < 4 &&
+           ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead == 0 || n - lead >= 4)
+        return n; /* no lead byte in reach: not UTF-8, left as it is */
+    c = (unsigned char)s[lead - 1];
+    if (c < 0x80)
+        return n;
+    need = c >= 0xF8 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return n - (lead - 1) < need ? lead - 1 : n;
+}
+
 int cd_strlcpy(char *out, const char *src, size_t outsz)
 {
     size_t n = strlen(src);
@@ -213,8 +185,10 @@ int cd_strlcpy(char *out, const char *src, size_t outsz)
     if (outsz == 0)
         return -1;
     if (n >= outsz) {
-        memcpy(out, src, outsz - 1);
-        out[outsz - 1] = '\0';
+        /* Cut on a character boundary: never half a UTF-8 sequence. */
+        n = cd_utf8_cut(src, outsz - 1);
+        memcpy(out, src, n);
+        out[n] = '\0';
         return -1;
     }
     memcpy(out, src, n + 1);

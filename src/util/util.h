@@ -15,15 +15,29 @@
 /* A balance may never pass +-2^62, so no sum of two can overflow int64. */
 #define CD_BALANCE_LIMIT (INT64_C(1) << 62)
 
+/* Clocks and times: time.c. */
 /* Wall clock, seconds since the epoch. */
 int64_t cd_now(void);
 /* Wall clock, milliseconds since the epoch (leases shared between nodes). */
 int64_t cd_now_ms(void);
 /* Monotonic clock in microseconds, for durations. */
 int64_t cd_mono_us(void);
-/* "2026-11-21T20:30:00Z"; out must hold 21 bytes. */
+/* The times creditd reads and writes: 1970-01-01T00:00:00Z ..
+ * 9999-12-31T23:59:59Z, the range of a four-digit RFC 3339 year. */
+#define CD_TIME_MIN INT64_C(0)
+#define CD_TIME_MAX INT64_C(253402300799)
+/* "2026-11-21T20:30:00Z": always 20 characters and a NUL in out[21].
+ * Any int64 is safe: a time before CD_TIME_MIN formats as
+ * 1970-01-01T00:00:00Z and one after CD_TIME_MAX as 9999-12-31T23:59:59Z
+ * (clamped, never overflowing out). */
 void cd_time_rfc3339(int64_t unix_seconds, char out[21]);
-/* Parses RFC 3339 ("...Z" or "+hh:mm"); returns 0 and sets *out, or -1. */
+/* Parses an RFC 3339 date-time, strictly: YYYY-MM-DDThh:mm:ss with
+ * exactly those digits ('T' or 't'), a real calendar date, ss up to 60
+ * (a leap second reads as the next second), optional fractional seconds
+ * (dropped), then "Z"/"z" or an offset "+hh:mm"/"-hh:mm" of two digits
+ * each, hh <= 23, mm <= 59, and nothing after. Returns 0 and sets *out
+ * only when the instant, offset applied, lies in CD_TIME_MIN..CD_TIME_MAX;
+ * -1 otherwise, leaving *out alone. */
 int cd_time_parse_rfc3339(const char *s, int64_t *out);
 
 /* Fills buf with n bytes from the OS CSPRNG; aborts if it cannot. */
@@ -44,8 +58,11 @@ int cd_ct_equal(const void *a, const void *b, size_t n);
 /* Parses a base-10 integer in [min, max] taking the whole string. */
 int cd_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
-/* "$12.34", "-$0.05", "€1.00"; other currencies "12.34 GBP" style when the
- * symbol is unknown. Two minor digits. Returns out. */
+/* "$12.34", "-$0.05", "€1.00"; other currencies "12.34 CHF" style when the
+ * symbol is unknown (ASCII letters upper-cased). Two minor digits.
+ * Safe for any outsz and any currency string: a display that does not fit
+ * is cut on a character boundary (cd_utf8_cut); outsz 0 writes nothing.
+ * Returns out. */
 char *cd_money_display(int64_t minor, const char *currency, char *out,
                        size_t outsz);
 
@@ -53,8 +70,16 @@ char *cd_money_display(int64_t minor, const char *currency, char *out,
  * CD_BALANCE_LIMIT]; returns 0, or -1 leaving *out alone. */
 int cd_balance_add(int64_t a, int64_t b, int64_t *out);
 
-/* Copies at most outsz-1 bytes and always terminates; returns -1 if
- * src did not fit. */
+/* The length of the longest prefix of s of at most max bytes that does
+ * not end inside a multi-byte UTF-8 character: the one place a string is
+ * cut to a byte count. Use it for every cut of an outside string, e.g.
+ * printf("%.*s", (int)cd_utf8_cut(s, 80), s), or on a buffer snprintf
+ * truncated: buf[cd_utf8_cut(buf, len)] = '\0'. A NUL before max ends s.
+ * Bytes that are not UTF-8 are left as they are. */
+size_t cd_utf8_cut(const char *s, size_t max);
+
+/* Copies at most outsz-1 bytes and always terminates; when src does not
+ * fit it is cut on a character boundary (cd_utf8_cut) and -1 returned. */
 int cd_strlcpy(char *out, const char *src, size_t outsz);
 
 #endif

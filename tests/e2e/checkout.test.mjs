@@ -261,6 +261,20 @@ e2e('redirect URLs: own origin allowed, foreign origin 400 redirect_not_allowed'
     assert.equal((await stack.list(u, '/v1/orders')).length, before, 'a refused checkout leaves no order');
 });
 
+e2e('redirect URLs: an upper-case scheme or host passes creditd and the sandbox alike', async () => {
+    const u = await stack.signup();
+    const amount = topupAmount(await stack.config());
+    const upper = stack.baseUrl.replace(/^http:/, 'HTTP:');
+    const co = await stack.checkout(u, {
+        kind: 'topup',
+        amount_cents: amount,
+        success_url: `${upper}/done?session_id={CHECKOUT_SESSION_ID}`,
+        cancel_url: `${EXTRA_ORIGIN.replace('https://app.', 'HTTPS://APP.')}:443/back`,
+    });
+    const sess = await stack.getSession(co.session_id);
+    assert.equal(sess.success_url, `${upper}/done?session_id={CHECKOUT_SESSION_ID}`);
+});
+
 e2e('top-up amount outside the rules is a 400', async () => {
     const cfg = await stack.config();
     const u = await stack.signup();

@@ -149,8 +149,10 @@ export function rfc3339(ms) {
  * Buffer (sent raw), or undefined. Resolves {status, headers, text, json}
  * (json null when the body isn't JSON). A response that arrives before the
  * upload finished (e.g. an early 413) wins over the write error that follows.
+ * localAddress binds the client socket (e.g. '127.0.0.2': another client
+ * address on loopback, for the per-address limits).
  */
-export function httpRequest(method, url, { headers = {}, body, agent, timeoutMs = 15000 } = {}) {
+export function httpRequest(method, url, { headers = {}, body, agent, timeoutMs = 15000, localAddress } = {}) {
     return new Promise((resolve, reject) => {
         const u = new URL(url);
         const hdrs = { ...headers };
@@ -176,6 +178,7 @@ export function httpRequest(method, url, { headers = {}, body, agent, timeoutMs 
                 path: u.pathname + u.search,
                 headers: hdrs,
                 agent: agent === undefined ? false : agent,
+                ...(localAddress ? { localAddress } : {}),
             },
             (res) => {
                 gotResponse = true;
@@ -595,15 +598,16 @@ export class Stack {
     /**
      * Calls the creditd API. opts: token (account token), key (server key
      * string, or true for this stack's admin key), account (Creditd-Account),
-     * idem (Idempotency-Key), body, headers, agent.
+     * idem (Idempotency-Key), body, headers, agent, localAddress (the
+     * client address to connect from, e.g. '127.0.0.2').
      */
-    api(method, p, { token, key, account, idem, body, headers = {}, agent, timeoutMs } = {}) {
+    api(method, p, { token, key, account, idem, body, headers = {}, agent, timeoutMs, localAddress } = {}) {
         const h = { ...headers };
         if (token) h.Authorization = `Bearer ${token}`;
         if (key) h.Authorization = `Bearer ${key === true ? this.adminKey : key}`;
         if (account) h['Creditd-Account'] = account;
         if (idem !== undefined) h['Idempotency-Key'] = idem;
-        return httpRequest(method, this.baseUrl + p, { headers: h, body, agent, timeoutMs });
+        return httpRequest(method, this.baseUrl + p, { headers: h, body, agent, timeoutMs, localAddress });
     }
 
     /** Admin call with the server key. */

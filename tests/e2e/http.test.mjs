@@ -3,8 +3,10 @@
 // ignored, /metrics behind the server key.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
-import { useStack, e2e, rand, expectError, expectStatus, runCreditd, freePort } from './harness.mjs';
+import { useStack, e2e, rand, expectError, expectStatus, runCreditd, freePort, waitFor } from './harness.mjs';
 
 const stack = useStack({ sandbox: false });
 
@@ -143,3 +145,204 @@ e2e('a bad configuration value stops start-up with a message naming the variable
         assert.ok(r.output.includes(name), `${name}=${value}: message names the variable:\n${r.output.slice(-500)}`);
     }
 }, { timeout: 90000 });
+
+// ------------------------------------------------------------ trust fixes
+
+/** Sends raw bytes, resolves {head, text, closed} once the server closes or
+ * a full reply (headers + Content-Length body) is in; rejects after
+ * guardMs (a hang guard, not a timing assertion). keepOpen: never half-close
+ * our side, so only the server can end the exchange. */
+function rawExchange(port, bytes, { guardMs = 8000 } = {}) {
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+        const timer = setTimeout(() => {
+            s.destroy();
+            reject(new Error(`no complete reply within ${guardMs} ms: ${JSON.stringify(Buffer.concat(chunks).toString('latin1'))}`));
+        }, guardMs);
+        const done = (closed) => {
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString('latin1');
+            const [head, ...rest] = text.split('\r\n\r\n');
+            resolve({ head, body: rest.join('\r\n\r\n'), text, closed });
+            s.destroy();
+        };
+        s.on('data', (c) => {
+            chunks.push(c);
+        });
+        s.on('end', () => done(true));
+        s.on('error', (e) => (chunks.length ? done(true) : (clearTimeout(timer), reject(e))));
+    });
+}
+
+const statusOf = (head) => Number((/^HTTP\/1\.[01] (\d{3})/.exec(head) || [])[1]);
+const headerOf = (head, name) => {
+    const m = new RegExp(`^${name}:\\s*(.*)$`, 'mi').exec(head);
+    return m ? m[1].trim() : undefined;
+};
+
+e2e('every /v1 JSON reply and every error reply is Cache-Control: no-store; static files keep theirs', async () => {
+    const email = `e2e-${rand(6)}@example.com`;
+    const signup = await stack.api('POST', '/v1/auth/signup', { body: { email, password: 'long enough pw' } });
+    expectStatus(signup, 201);
+    const token = signup.json.token;
+    const replies = {
+        'signup (a token)': signup,
+        'login (a token)': await stack.api('POST', '/v1/auth/login', { body: { email, password: 'long enough pw' } }),
+        'GET /v1/account': await stack.api('GET', '/v1/account', { token }),
+        'GET /v1/balance': await stack.api('GET', '/v1/balance', { token }),
+        'GET /v1/config': await stack.api('GET', '/v1/config'),
+        '401': await stack.api('GET', '/v1/account'),
+        '404 api': await stack.api('GET', '/v1/nope'),
+        '404 static': await stack.api('GET', '/no-such-file.js'),
+        '400': await stack.api('POST', '/v1/auth/signup', { body: '{' }),
+        '413': await stack.api('POST', '/v1/auth/signup', { body: { pad: 'x'.repeat(65 * 1024) } }),
+    };
+    for (const [what, r] of Object.entries(replies)) {
+        assert.equal(r.headers['cache-control'], 'no-store', `${what} (${r.status}): Cache-Control ${r.headers['cache-control']}`);
+    }
+    const js = await stack.api('GET', '/app.js');
+    assert.equal(js.status, 200);
+    assert.equal(js.headers['cache-control'], 'public, max-age=300');
+    const html = await stack.api('GET', '/');
+    assert.equal(html.status, 200);
+    assert.equal(html.headers['cache-control'], 'no-cache');
+});
+
+e2e('a decoded NUL or control byte in a path is refused, never another file', async () => {
+    const js = await stack.api('GET', '/app.js');
+    assert.equal(js.status, 200);
+    for (const p of ['/app.js%00.html', '/app.js%00', '/index.html%00.js', '/app.js%0a', '/app%1b.js', '/app.js%7f', '/v1/checkout/cs_x%00y']) {
+        const r = await stack.api('GET', p);
+        const e = expectError(r, 400);
+        assert.equal(e.code, 'invalid_path', p);
+        assert.ok(!r.text.includes(js.text.slice(0, 40)), `${p} served a file`);
+    }
+    // An encoded byte that is not a control byte still works.
+    expectStatus(await stack.api('GET', '/app%2ejs'), 200);
+});
+
+// A client still sending when the reply comes (any real network, or a
+// streamed body): the 413 must reach it, not an EPIPE/ECONNRESET.
+const OVERSIZED = [
+    ['/v1/webhooks/stripe', 2 * 1024 * 1024],
+    ['/v1/auth/signup', 200 * 1024],
+];
+
+/** A body produced 64 KiB at a time, one chunk per event-loop turn. */
+function trickle(size) {
+    let sent = 0;
+    return new ReadableStream({
+        async pull(ctrl) {
+            if (sent >= size) return ctrl.close();
+            await new Promise((r) => setImmediate(r));
+            const n = Math.min(64 * 1024, size - sent);
+            sent += n;
+            ctrl.enqueue(new Uint8Array(n).fill(0x61));
+        },
+    });
+}
+
+e2e('an oversized body gets its 413 JSON reply with Node fetch (no EPIPE), webhook and API route', async () => {
+    for (let round = 0; round < 3; round++) {
+        for (const [p, size] of OVERSIZED) {
+            const r = await fetch(stack.baseUrl + p, {
+                method: 'POST',
+                duplex: 'half',
+                headers: { 'Content-Type': 'application/json', 'Content-Length': String(size), 'Stripe-Signature': 't=1,v1=00' },
+                body: trickle(size),
+            });
+            assert.equal(r.status, 413, p);
+            const j = await r.json();
+            assert.equal(j.error.code, 'body_too_large', p);
+            assert.equal(j.error.type, 'invalid_request_error', p);
+        }
+    }
+});
+
+e2e('an oversized body gets its 413 JSON reply with node:http, with no socket error at all', async () => {
+    for (let round = 0; round < 3; round++) {
+        for (const [p, size] of OVERSIZED) {
+            const got = await new Promise((resolve, reject) => {
+                const req = http.request(`${stack.baseUrl}${p}`, {
+                    method: 'POST',
+                    agent: false,
+                    headers: { 'Content-Type': 'application/json', 'Content-Length': String(size) },
+                }, (res) => {
+                    const chunks = [];
+                    res.on('data', (c) => chunks.push(c));
+                    res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+                    res.on('error', reject);
+                });
+                req.on('error', reject); // an EPIPE/ECONNRESET fails the test
+                (async () => {
+                    for (let sent = 0; sent < size; sent += 64 * 1024) {
+                        if (req.destroyed) return;
+                        await new Promise((r) => setImmediate(r));
+                        req.write(Buffer.alloc(Math.min(64 * 1024, size - sent), 0x62));
+                    }
+                    req.end();
+                })();
+            });
+            assert.equal(got.status, 413, `${p}: ${got.text}`);
+            assert.equal(JSON.parse(got.text).error.code, 'body_too_large');
+        }
+    }
+    expectStatus(await stack.api('GET', '/healthz'), 200);
+});
+
+e2e('Transfer-Encoding other than a lone chunked is refused at once, and the connection closed', async () => {
+    const cases = [
+        ['gzip, chunked', 501],
+        ['chunked, gzip', 400],
+        ['gzip', 400],
+        ['identity', 400],
+        ['chunked\r\nContent-Length: 5', 400],
+        ['chunked\r\nTransfer-Encoding: chunked', 400],
+    ];
+    for (const [te, status] of cases) {
+        const r = await rawExchange(
+            stack.serverPort,
+            `POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: ${te}\r\n\r\n5\r\n{"a":\r\n`,
+        );
+        assert.equal(statusOf(r.head), status, `${te}: ${r.head}`);
+        assert.match(r.body, /"error"/, te);
+        assert.equal(r.closed, true, `${te}: the server closes the connection`);
+    }
+    // A lone chunked still works.
+    const body = JSON.stringify({ email: `e2e-${rand(6)}@example.com`, password: 'long enough pw' });
+    const ok = await rawExchange(
+        stack.serverPort,
+        `POST /v1/auth/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+    );
+    assert.equal(statusOf(ok.head), 201, ok.text);
+});
+
+e2e('every reply carries a Request-Id, the same id is in the error body and in the access log', async () => {
+    const u = await stack.signup();
+    const ok = await stack.api('GET', '/v1/balance', { token: u.token });
+    const notFound = await stack.api('GET', '/v1/nope');
+    const unauth = await stack.api('GET', '/v1/account');
+    const tooBig = await stack.api('POST', '/v1/auth/signup', { body: { pad: 'x'.repeat(65 * 1024) } });
+    const page = await stack.api('GET', '/app.js');
+    const ids = new Set();
+    for (const r of [ok, notFound, unauth, tooBig, page]) {
+        const id = r.headers['request-id'];
+        assert.match(String(id), /^req_[0-9A-Za-z]{16}$/, `${r.status}: Request-Id ${id}`);
+        ids.add(id);
+        if (r.status >= 400) assert.equal(expectError(r, r.status).request_id, id, `${r.status}: error.request_id`);
+    }
+    assert.equal(ids.size, 5, 'ids are unique');
+    const id = notFound.headers['request-id'];
+    const line = await waitFor(() => fs.readFileSync(stack.server.logFile, 'utf8').split('\n').find((l) => l.includes(id)), 5000, { what: 'access log line' });
+    assert.match(line, /GET - 404 /);
+});
+
+e2e('control bytes from the request line never reach the log raw', async () => {
+    const r = await rawExchange(stack.serverPort, 'G\x1b[2J\x1b[31mET\x07 / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const id = headerOf(r.head, 'Request-Id');
+    assert.ok(id, r.head);
+    const line = await waitFor(() => fs.readFileSync(stack.server.logFile, 'latin1').split('\n').find((l) => l.includes(id)), 5000, { what: 'access log line' });
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(line), `raw control byte in ${JSON.stringify(line)}`);
+    assert.ok(line.includes('G\\x1b[2J\\x1b[31mET\\x07'), line);
+});

@@ -1,41 +1,101 @@
-// ratelimit.test.mjs - the auth endpoints' limits: signup and login
-// requests per client address a minute (CREDITD_AUTH_RATE_LIMIT, here 6),
-// and failed logins per email (10 per 15 minutes, whatever the password or
-// address), answered 429 rate_limit_error with Retry-After.
+// ratelimit.test.mjs - the auth endpoints' limits, answered 429
+// rate_limited (type rate_limit_error) with Retry-After:
+//  - signup and login requests per client address a minute
+//    (CREDITD_AUTH_RATE_LIMIT, here 6 on the `tight` stack);
+//  - failed logins, kept in the database: per (email, client address) 5
+//    free failures, then a back-off doubling from 2 s, each attempt reserved
+//    before the password is checked; per email at most 100 failures an hour
+//    from all addresses together.
+// Other client addresses are loopback ones (127.0.0.x), bound on the
+// client's side with localAddress.
 import assert from 'node:assert/strict';
-import { useStack, e2e, expectError, expectStatus, rand } from './harness.mjs';
+import { useStack, e2e, expectError, expectStatus, rand, waitFor } from './harness.mjs';
 
 const stack = useStack({ serverEnv: { CREDITD_AUTH_RATE_LIMIT: 1000 } });
 const tight = useStack({ serverEnv: { CREDITD_AUTH_RATE_LIMIT: 6 } });
 
-e2e('10 failed logins lock that email for a while, even with the right password; other emails still log in', async () => {
-    const u = await stack.signup();
-    const other = await stack.signup();
-    for (let i = 0; i < 10; i++) {
-        const r = await stack.api('POST', '/v1/auth/login', { body: { email: u.email, password: `wrong-${i}-pw` } });
-        expectError(r, 401, 'invalid_credentials');
-    }
-    const locked = await stack.api('POST', '/v1/auth/login', { body: { email: u.email, password: u.password } });
-    const e = expectError(locked, 429, 'rate_limited');
+const FREE = 5; // failures per (email, address) before the back-off starts
+const EMAIL_CEILING = 100; // failures per email an hour, all addresses
+
+const login = (email, password, localAddress) =>
+    stack.api('POST', '/v1/auth/login', { body: { email, password }, localAddress });
+
+function expectLimited(r, maxRetry) {
+    const e = expectError(r, 429, 'rate_limited');
     assert.equal(e.type, 'rate_limit_error');
-    const retry = Number(locked.headers['retry-after']);
-    assert.ok(retry >= 1 && retry <= 900, `Retry-After ${locked.headers['retry-after']}`);
-    // The same address of another email is unaffected.
-    expectStatus(await stack.api('POST', '/v1/auth/login', { body: { email: other.email, password: other.password } }), 200);
-    // Case and spaces do not make a new counter.
-    const upper = await stack.api('POST', '/v1/auth/login', { body: { email: u.email.toUpperCase(), password: u.password } });
-    expectError(upper, 429, 'rate_limited');
+    const retry = Number(r.headers['retry-after']);
+    assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= maxRetry, `Retry-After ${r.headers['retry-after']}`);
+    return retry;
+}
+
+e2e('40 wrong passwords for one email sent at once: at most 5 are checked (401), the others are 429 before any hashing', async () => {
+    const u = await stack.signup();
+    const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => login(u.email, `wrong-${i}-pw`)));
+    const checked = rs.filter((r) => r.status === 401);
+    const limited = rs.filter((r) => r.status === 429);
+    assert.equal(checked.length + limited.length, 40, rs.map((r) => r.status).join(','));
+    assert.ok(checked.length >= 1 && checked.length <= FREE, `${checked.length} of 40 reached the password check`);
+    for (const r of checked) expectError(r, 401, 'invalid_credentials');
+    for (const r of limited) expectLimited(r, 900);
 });
 
-e2e('a successful login resets the failure count', async () => {
+e2e('an attack from one address never locks the owner out: the right password from another address works during and after it', async () => {
+    const u = await stack.signup();
+    const attack = Promise.all(Array.from({ length: 40 }, (_, i) => login(u.email, `guess-${i}-pw`)));
+    const owner = login(u.email, u.password, '127.0.0.2');
+    const [rs, during] = await Promise.all([attack, owner]);
+    expectStatus(during, 200);
+    assert.ok(rs.filter((r) => r.status === 401).length <= FREE);
+    // The attacker keeps going, one at a time: all refused unchecked.
+    for (let i = 0; i < 10; i++) expectLimited(await login(u.email, `more-${i}-pw`), 900);
+    // After the attack the owner still logs in, from a known or a new address.
+    expectStatus(await login(u.email, u.password, '127.0.0.2'), 200);
+    expectStatus(await login(u.email, u.password, '127.0.0.3'), 200);
+    // Case does not make a new counter for the attacker's address.
+    expectLimited(await login(u.email.toUpperCase(), 'another-guess'), 900);
+});
+
+e2e('after 5 failures from one address each next one waits twice as long; the state is in the database and survives a restart', async () => {
+    const u = await stack.signup();
+    for (let i = 0; i < FREE; i++) expectError(await login(u.email, `wrong-${i}-pw`), 401, 'invalid_credentials');
+    // Refused attempts are not counted: polling until one is checked again
+    // waits out the back-off (2 s, then 4 s).
+    const checkedAgain = () => waitFor(async () => (await login(u.email, 'poll-guess')).status === 401, 15000,
+        { intervalMs: 200, what: 'the back-off to end' });
+    assert.ok(expectLimited(await login(u.email, 'one-more-guess'), 2) >= 1);
+    await checkedAgain();
+    assert.ok(expectLimited(await login(u.email, 'one-more-guess'), 4) >= 3);
+    await checkedAgain();
+    assert.ok(expectLimited(await login(u.email, 'one-more-guess'), 8) >= 7);
+    await stack.restartServer();
+    // Even the right password waits on this address; not on another.
+    expectLimited(await login(u.email, u.password), 8);
+    expectStatus(await login(u.email, u.password, '127.0.0.2'), 200);
+}, { timeout: 60000 });
+
+e2e('a successful login clears the failures of its address', async () => {
     const u = await stack.signup();
     for (let round = 0; round < 3; round++) {
-        for (let i = 0; i < 9; i++) {
-            expectError(await stack.api('POST', '/v1/auth/login', { body: { email: u.email, password: 'nope-nope' } }), 401);
-        }
-        expectStatus(await stack.api('POST', '/v1/auth/login', { body: { email: u.email, password: u.password } }), 200);
+        for (let i = 0; i < FREE - 1; i++) expectError(await login(u.email, 'nope-nope'), 401);
+        expectStatus(await login(u.email, u.password), 200);
     }
 });
+
+e2e('100 failures within an hour from many addresses lock the email everywhere; other emails are unaffected', async () => {
+    const u = await stack.signup();
+    const other = await stack.signup();
+    const addrs = Array.from({ length: EMAIL_CEILING / FREE }, (_, i) => `127.0.2.${i + 1}`);
+    // Each address tries its 5 in turn; the addresses all at once.
+    const perAddr = await Promise.all(addrs.map(async (a) => {
+        const statuses = [];
+        for (let i = 0; i < FREE; i++) statuses.push((await login(u.email, `spray-${i}-pw`, a)).status);
+        return statuses;
+    }));
+    assert.deepEqual([...new Set(perAddr.flat())], [401]);
+    // The 101st attempt, from an address that never failed, with the right password.
+    expectLimited(await login(u.email, u.password, '127.0.2.200'), 3600);
+    expectStatus(await login(other.email, other.password, '127.0.2.200'), 200);
+}, { timeout: 120000 });
 
 e2e('signup and login past the per-address limit answer 429 and create nothing', async () => {
     const statuses = [];
@@ -57,4 +117,6 @@ e2e('signup and login past the per-address limit answer 429 and create nothing',
     assert.equal(emails.filter((e) => got.has(e)).length, 6);
     // Login counts separately from signup, with its own allowance.
     expectStatus(await tight.api('POST', '/v1/auth/login', { body: { email: emails[0], password: 'password-123' } }), 200);
+    // Another address has its own allowance too.
+    expectStatus(await tight.api('POST', '/v1/auth/signup', { body: { email: `rl-${rand(5)}@example.com`, password: 'password-123' }, localAddress: '127.0.0.2' }), 201);
 });

@@ -166,27 +166,32 @@ static void test_signup_login_logout(void **state)
 
     /* Login: right password gives a second, different token. */
     assert_int_equal(cd_account_login(&f->b, "ann@EXAMPLE.com",
-                                      "correct horse", 13, &me, token2, &err),
+                                      "correct horse", 13, "127.0.0.1", &me,
+                                      token2, NULL, &err),
                      0);
     assert_string_equal(me.id, a.id);
     assert_string_not_equal(token, token2);
     assert_int_equal(cd_account_login(&f->b, "ann@example.com",
-                                      "wrong horse!", 12, &me, token2, &err),
+                                      "wrong horse!", 12, "127.0.0.1", &me,
+                                      token2, NULL, &err),
                      -1);
     assert_int_equal(err.kind, CD_EK_AUTH);
     assert_string_equal(err.code, "invalid_credentials");
     assert_int_equal(cd_account_login(&f->b, "nobody@example.com",
-                                      "correct horse", 13, &me, token2, &err),
+                                      "correct horse", 13, "127.0.0.1", &me,
+                                      token2, NULL, &err),
                      -1);
     assert_string_equal(err.code, "invalid_credentials");
     assert_int_equal(cd_account_login(&f->b, "not an email",
-                                      "correct horse", 13, &me, token2, &err),
+                                      "correct horse", 13, "127.0.0.1", &me,
+                                      token2, NULL, &err),
                      -1);
     assert_string_equal(err.code, "invalid_credentials");
 
     /* Logout kills only that token. */
     assert_int_equal(cd_account_login(&f->b, "ann@example.com",
-                                      "correct horse", 13, &me, token2, &err),
+                                      "correct horse", 13, "127.0.0.1", &me,
+                                      token2, NULL, &err),
                      0);
     assert_int_equal(cd_account_authenticate(&f->b, token2, &me, hash2, &err),
                      0);

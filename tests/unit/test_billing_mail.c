@@ -34,6 +34,9 @@ static void test_header_clean(void **state)
     /* Truncation never leaves half a UTF-8 sequence. */
     cd_mail_header_clean("ab\xc3\xa9", out, 4);
     assert_string_equal(out, "ab");
+    /* A whole character before the cut is kept. */
+    cd_mail_header_clean("ab\xc3\xa9" "c", out, 5);
+    assert_string_equal(out, "ab\xc3\xa9");
 }
 
 static void test_date(void **state)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1149,6 +1150,62 @@ static void test_open_errors(void **state)
     assert_null(cd_store_open(&cfg, &err));
 }
 
+static unsigned file_mode(const char *path, const char *suffix)
+{
+    char p[200];
+    struct stat st;
+
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    if (stat(p, &st) != 0)
+        fail_msg("stat %s failed", p);
+    return (unsigned)(st.st_mode & 0777);
+}
+
+static void remove_db(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char p[200];
+
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
+}
+
+/* A database this process creates is 0600, and so are its -wal and -shm
+ * (whatever the umask lets through); an existing file keeps its mode. */
+static void test_file_mode(void **state)
+{
+    char dir[64] = "/tmp/cd_store_mode_XXXXXX", path[128];
+    mode_t old = umask(022);
+    struct cd_store *s;
+    FILE *fp;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/fresh.db", dir);
+    s = open_store(path);
+    assert_non_null(s);
+    assert_int_equal(file_mode(path, ""), 0600);
+    assert_int_equal(file_mode(path, "-wal"), 0600);
+    assert_int_equal(file_mode(path, "-shm"), 0600);
+    cd_store_close(s);
+    remove_db(path);
+
+    snprintf(path, sizeof(path), "%s/existing.db", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(chmod(path, 0640), 0);
+    s = open_store(path);
+    assert_non_null(s);
+    assert_int_equal(file_mode(path, ""), 0640);
+    cd_store_close(s);
+    remove_db(path);
+    rmdir(dir);
+    umask(old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1178,6 +1235,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup,
                                         teardown),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_file_mode),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,6 +184,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                      "\"code\":\"resource_missing\",\"param\":\"customer\","
                      "\"message\":\"No such customer: 'cus_x'\"}}",
                      NULL);
+    if (strcmp(url, "/v1/longmsg") == 0) {
+        /* 100 euro signs: 300 bytes, more than the client keeps. */
+        char body[512];
+        int n = snprintf(body, sizeof(body), "%s",
+                         "{\"error\":{\"type\":\"invalid_request_error\","
+                         "\"message\":\"");
+
+        for (int i = 0; i < 100; i++)
+            n += snprintf(body + n, sizeof(body) - (size_t)n, "\xe2\x82\xac");
+        snprintf(body + n, sizeof(body) - (size_t)n, "\"}}");
+        return reply(c, 400, body, NULL);
+    }
     if (strcmp(url, "/v1/noretry") == 0)
         return reply(c, 500,
                      "{\"error\":{\"type\":\"api_error\",\"message\":"
@@ -409,6 +421,27 @@ static void test_400_message(void **state)
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(out, "error"), "param")),
                         "customer");
+    json_decref(out);
+    cd_stripe_client_free(c);
+}
+
+/* Stripe's message is cut to a byte count on a character boundary: the
+ * error stays valid UTF-8 (JSON cannot carry half a character). */
+static void test_long_message_cut_on_a_character(void **state)
+{
+    struct cd_stripe_client *c = client();
+    json_t *out = NULL, *js;
+    struct cd_error err;
+
+    (void)state;
+    assert_int_equal(cd_stripe_request(c, "POST", "/v1/longmsg", NULL, "k3",
+                                       &out, NULL, &err),
+                     -1);
+    assert_int_equal(strncmp(err.message, "Stripe: \xe2\x82\xac", 11), 0);
+    assert_true(strlen(err.message) > 100);
+    js = json_string(err.message); /* NULL for invalid UTF-8 */
+    assert_non_null(js);
+    json_decref(js);
     json_decref(out);
     cd_stripe_client_free(c);
 }
@@ -807,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_429_not_retried),
         cmocka_unit_test(test_409_then_ok),
         cmocka_unit_test(test_400_message),
+        cmocka_unit_test(test_long_message_cut_on_a_character),
         cmocka_unit_test(test_should_retry_false),
         cmocka_unit_test(test_should_retry_true),
         cmocka_unit_test(test_retries_exhausted),

@@ -1,11 +1,14 @@
 /*
  * test_util_money.c - money display (cd_money_display), the balance limit
  * (cd_balance_add) and bounded integer parsing (cd_parse_int64).
+ * The display is safe for any buffer size and any currency string.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -53,6 +56,74 @@ static void test_small_buffer(void **state)
     (void)state;
     cd_money_display(123456, "usd", small, sizeof(small));
     assert_int_equal(strlen(small), sizeof(small) - 1); /* truncated, ended */
+}
+
+/* Whether s is well-formed UTF-8 (no sequence cut short). */
+static int utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        int n = *p < 0x80   ? 0
+                : *p >= 0xf0 ? 3
+                : *p >= 0xe0 ? 2
+                : *p >= 0xc0 ? 1
+                             : -1;
+
+        if (n < 0)
+            return 0;
+        p++;
+        while (n-- > 0)
+            if ((*p++ & 0xc0) != 0x80)
+                return 0;
+    }
+    return 1;
+}
+
+/* Every buffer size from 0 up: each one exactly allocated (ASan sees a
+ * byte written or read outside it), the result a prefix of the full
+ * display cut on a character boundary; size 0 writes nothing. */
+static void check_sizes(int64_t v, const char *cur, const char *full)
+{
+    for (size_t sz = 0; sz <= strlen(full) + 2; sz++) {
+        char *buf = malloc(sz ? sz : 1);
+
+        assert_non_null(buf);
+        memset(buf, 'x', sz ? sz : 1);
+        assert_ptr_equal(cd_money_display(v, cur, buf, sz), buf);
+        if (sz == 0) {
+            assert_int_equal(buf[0], 'x');
+        } else {
+            size_t n = strnlen(buf, sz);
+
+            assert_true(n < sz);
+            assert_memory_equal(buf, full, n);
+            assert_true(utf8_ok(buf));
+            assert_true(n + 4 > sz || n == strlen(full)); /* no early stop */
+        }
+        free(buf);
+    }
+}
+
+static void test_any_buffer_any_currency(void **state)
+{
+    static const char longcur[] =
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmn";
+    static const char longup[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN";
+    char full[128];
+
+    (void)state;
+    snprintf(full, sizeof(full), "-123.45 %s", longup);
+    assert_string_equal(disp(-12345, longcur), full);
+    check_sizes(-12345, longcur, full);
+    check_sizes(INT64_MIN, "usd", "-$92233720368547758.08");
+    check_sizes(-250, "eur", "-\xe2\x82\xac" "2.50");
+    check_sizes(1234, "gbp", "\xc2\xa3" "12.34");
+    check_sizes(1234, "chf", "12.34 CHF");
+    /* A non-ASCII currency is shown as given (not upper-cased, not cut
+     * inside a character). */
+    check_sizes(100, "\xc3\xa9\xc3\xa9", "1.00 \xc3\xa9\xc3\xa9");
 }
 
 static void test_balance_add(void **state)
@@ -118,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_usd),
         cmocka_unit_test(test_other_currencies),
         cmocka_unit_test(test_small_buffer),
+        cmocka_unit_test(test_any_buffer_any_currency),
         cmocka_unit_test(test_balance_add),
         cmocka_unit_test(test_parse_int64),
     };

@@ -1,0 +1,113 @@
+// config.test.mjs - start-up: URL settings without a host stop start-up
+// with a message naming the variable (they used to crash), a live Stripe
+// key is never sent over plain http to a non-loopback host, and the
+// SQLite database (and its -wal/-shm) is created private (0600).
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import { e2e, rand, runCreditd, freePort, Proc, waitReady } from './harness.mjs';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-config-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function baseEnv() {
+    return {
+        CREDITD_LISTEN: `127.0.0.1:${await freePort()}`,
+        CREDITD_DB: ':memory:',
+        CREDITD_ADMIN_KEY: `cdk_e2e_${rand(16)}`,
+    };
+}
+
+/** Runs `creditd serve` with env; asserts it stops at once, naming name. */
+async function expectRefused(env, name, label) {
+    const r = await runCreditd(['serve'], { ...(await baseEnv()), ...env }, { timeoutMs: 8000 });
+    assert.notEqual(r.signal, 'timeout', `${label}: the server started anyway`);
+    assert.equal(r.signal, null, `${label}: killed by ${r.signal}:\n${r.output.slice(-1500)}`);
+    assert.notEqual(r.code, 0, `${label}: exit status`);
+    assert.doesNotMatch(r.output, /AddressSanitizer|runtime error/, `${label}: sanitizer report`);
+    assert.ok(r.output.includes(name), `${label}: message names ${name}:\n${r.output.slice(-500)}`);
+    return r.output;
+}
+
+/** Starts `creditd serve` with env and waits until /healthz answers. */
+async function startServe(env, label) {
+    const port = await freePort();
+    const log = path.join(tmp, `${label}-${rand(4)}.log`);
+    const sys = { PATH: process.env.PATH || '/usr/bin:/bin', HOME: tmp, LANG: 'C.UTF-8', TZ: 'UTC' };
+    for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) if (process.env[k]) sys[k] = process.env[k];
+    const p = new Proc(label, ['serve'], { ...sys, ...(await baseEnv()), CREDITD_LISTEN: `127.0.0.1:${port}`, ...env }, log);
+    p.start();
+    await waitReady(p, `http://127.0.0.1:${port}/healthz`);
+    return p;
+}
+
+e2e('a URL setting without a host stops start-up with a message naming it', async () => {
+    const cases = [
+        ['CREDITD_BASE_URL', 'http://'],
+        ['CREDITD_BASE_URL', 'https:///'],
+        ['CREDITD_BASE_URL', 'http://:8080'],
+        ['CREDITD_BASE_URL', 'http://user@host'],
+        ['STRIPE_API_BASE', 'https:///'],
+        ['STRIPE_API_BASE', 'http://'],
+        ['STRIPE_API_BASE', 'http://127.0.0.1:99999'],
+        ['CREDITD_ALLOWED_REDIRECT_ORIGINS', 'https://ok.example.com,http://'],
+    ];
+    for (const [name, value] of cases) {
+        await expectRefused({ [name]: value }, name, `${name}=${value}`);
+    }
+}, { timeout: 120000 });
+
+e2e('a live key with a plain-http STRIPE_API_BASE off loopback is refused at start-up', async () => {
+    const live = `sk_live_${rand(12)}`;
+    for (const base of ['http://10.1.2.3:12111', 'http://api.stripe.com', 'HTTP://stripe-proxy.internal:8080/v1']) {
+        const out = await expectRefused({ STRIPE_SECRET_KEY: live, STRIPE_API_BASE: base }, 'STRIPE_API_BASE', base);
+        assert.ok(!out.includes(live), 'the key is not in the message');
+    }
+    await expectRefused({ STRIPE_SECRET_KEY: `rk_live_${rand(12)}`, STRIPE_API_BASE: 'http://10.1.2.3' }, 'STRIPE_API_BASE', 'rk_live_');
+    // Loopback (a local proxy or the sandbox), https, and test keys start.
+    const ok = [
+        { STRIPE_SECRET_KEY: live, STRIPE_API_BASE: 'http://127.0.0.1:12111' },
+        { STRIPE_SECRET_KEY: live, STRIPE_API_BASE: 'http://[::1]:12111' },
+        { STRIPE_SECRET_KEY: live, STRIPE_API_BASE: 'https://api.stripe.com' },
+        { STRIPE_SECRET_KEY: `sk_test_${rand(12)}`, STRIPE_API_BASE: 'http://10.1.2.3:12111' },
+    ];
+    for (const env of ok) {
+        const p = await startServe(env, 'live-ok');
+        await p.stop();
+    }
+}, { timeout: 120000 });
+
+function mode(file) {
+    return fs.statSync(file).mode & 0o777;
+}
+
+e2e('the database is created 0600 (and its -wal/-shm); an existing file keeps its mode', async () => {
+    const old = process.umask(0o022);
+    try {
+        const fresh = path.join(tmp, `fresh-${rand(4)}.db`);
+        const r = await runCreditd(['migrate'], { ...(await baseEnv()), CREDITD_DB: fresh });
+        assert.equal(r.code, 0, r.output);
+        assert.equal(mode(fresh).toString(8), '600', 'fresh database file');
+
+        const existing = path.join(tmp, `existing-${rand(4)}.db`);
+        fs.writeFileSync(existing, '');
+        fs.chmodSync(existing, 0o640);
+        assert.equal((await runCreditd(['migrate'], { ...(await baseEnv()), CREDITD_DB: existing })).code, 0);
+        assert.equal(mode(existing).toString(8), '640', 'existing file left alone');
+
+        const served = path.join(tmp, `served-${rand(4)}.db`);
+        const p = await startServe({ CREDITD_DB: served }, 'filemode');
+        try {
+            for (const f of [served, `${served}-wal`, `${served}-shm`]) {
+                assert.equal(mode(f).toString(8), '600', f);
+            }
+        } finally {
+            await p.stop();
+        }
+    } finally {
+        process.umask(old);
+    }
+}, { timeout: 60000 });

@@ -1,0 +1,65 @@
+// sandbox.test.mjs - the sandbox lets in only what a local script or
+// creditd sends, never what a web page can: a forged Host (DNS rebinding),
+// a foreign Origin, or JSON as text/plain (a "simple" cross-site request)
+// is refused with Stripe's error shape and changes nothing - the session
+// stays open, the account stays at 0 - while creditd's own calls and the
+// tests' JSON calls pay the same session afterwards.
+
+import assert from 'node:assert/strict';
+import { useStack, e2e, expectError, expectStatus, httpRequest, CARD_OK } from './harness.mjs';
+
+const stack = useStack();
+
+function complete(sessionId, { headers = {}, body = { card: CARD_OK } } = {}) {
+    return httpRequest('POST', `${stack.sandboxUrl}/_sandbox/checkout/${sessionId}/complete`, { headers, body });
+}
+
+async function stillOpen(user, co) {
+    assert.equal((await stack.getSession(co.session_id)).status, 'open');
+    const c = expectStatus(await stack.api('GET', `/v1/checkout/${co.session_id}`, { token: user.token }), 200);
+    assert.equal(c.fulfilled, false);
+    assert.equal(await stack.balance(user), 0);
+}
+
+e2e('a forged Host, a foreign Origin or a text/plain body changes nothing', async () => {
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'topup', amount_cents: 1000 });
+    const id = co.session_id;
+
+    // DNS rebinding: the page's own name, pointed at 127.0.0.1.
+    for (const host of ['evil.example', `evil.example:${stack.sandboxPort}`, `127.0.0.1.evil.example:${stack.sandboxPort}`]) {
+        expectError(await complete(id, { headers: { Host: host } }), 403, 'host_not_allowed', host);
+        const read = await httpRequest('GET', `${stack.sandboxUrl}/v1/checkout/sessions/${id}`, {
+            headers: { Host: host, Authorization: `Bearer ${stack.stripeKey}` },
+        });
+        expectError(read, 403, 'host_not_allowed', `${host} GET`);
+        expectError(await httpRequest('GET', `${stack.sandboxUrl}/checkout/${id}`, { headers: { Host: host } }),
+            403, 'host_not_allowed', `${host} page`);
+    }
+
+    // A page on another origin posting to the sandbox.
+    for (const origin of ['http://evil.example', 'null', stack.baseUrl]) {
+        expectError(await complete(id, { headers: { Origin: origin } }), 403, 'origin_not_allowed', origin);
+        const form = await httpRequest('POST', `${stack.sandboxUrl}/checkout/${id}/pay`, {
+            headers: { Origin: origin, 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: `card=${CARD_OK}&exp=12%2F34&cvc=123`,
+        });
+        expectError(form, 403, 'origin_not_allowed', `${origin} form`);
+        expectError(await complete(id, { headers: { Origin: origin, 'Content-Type': 'text/plain' } }),
+            403, 'origin_not_allowed', `${origin} text/plain`);
+    }
+
+    // JSON as text/plain, the body a cross-site fetch may send without a preflight.
+    expectError(await complete(id, { headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify({ card: CARD_OK }) }),
+        400, 'invalid_content_type');
+    expectError(await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/checkout/${id}/expire`, {
+        headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, body: '{}',
+    }), 400, 'invalid_content_type', 'expire');
+
+    await stillOpen(u, co);
+
+    // The sandbox's own origin and loopback names are fine; creditd's Stripe calls made the session.
+    expectStatus(await complete(id, { headers: { Host: `localhost:${stack.sandboxPort}`, Origin: `http://localhost:${stack.sandboxPort}` } }), 200);
+    await stack.waitFulfilled(u, id);
+    assert.equal(await stack.balance(u), 1000);
+});
