@@ -181,6 +181,26 @@ static int declined(struct cd_billing *b, const struct cd_order *o,
                         "The saved card was declined (%s).", dc);
 }
 
+/* A retried request whose charge is known here already (its answer came
+ * back, or its webhook did): the answer from the order, Stripe not asked
+ * again. 0 with *out, or -1 with 402 card_declined for a declined one. */
+static int answer_known(const struct cd_order *o,
+                        struct cd_topup_result *out, struct cd_error *err)
+{
+    if (strcmp(o->status, "failed") == 0)
+        return cd_error_set(err, CD_EK_PAYMENT, "card_declined", NULL,
+                            "The saved card was declined.");
+    cd_strlcpy(out->order_id, o->id, sizeof(out->order_id));
+    cd_strlcpy(out->payment_intent_id, o->stripe_payment_intent_id,
+               sizeof(out->payment_intent_id));
+    cd_strlcpy(out->status,
+               strcmp(o->status, "pending") == 0 ? "processing" : "succeeded",
+               sizeof(out->status));
+    cd_info(MOD, "order %s: retried request answered from the order (%s)",
+            o->id, o->status);
+    return 0;
+}
+
 int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
                     int64_t amount_cents, const char *order_id,
                     struct cd_topup_result *out, struct cd_error *err)
@@ -216,6 +236,8 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
               b->cfg.currency, q.description);
     if (cd_order_open(b, &o, NULL, NULL, &existed, err) != 0)
         return -1;
+    if (existed && o.stripe_payment_intent_id[0])
+        return answer_known(&o, out, err);
 
     /* (2) the off-session charge, outside any transaction; a retry sends
      * the same key and parameters, so Stripe answers with the same

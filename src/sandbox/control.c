@@ -285,6 +285,10 @@ static void h_config_get(struct cd_req *r)
     json_object_set_new(o, "api_delay_ms",
                         json_integer(__atomic_load_n(&s->api_delay_ms,
                                                      __ATOMIC_RELAXED)));
+    json_object_set_new(o, "api_waiting",
+                        json_integer(__atomic_load_n(&s->api_waiting,
+                                                     __ATOMIC_RELAXED)));
+    json_object_set_new(o, "fail_next", cd_sandbox_fault_json(s));
     cd_reply_json(r, 200, o);
 }
 
@@ -340,6 +344,9 @@ static void h_config_set(struct cd_req *r)
         __atomic_store_n(&s->api_delay_ms, (long)json_integer_value(v),
                          __ATOMIC_RELAXED);
     }
+    if ((v = json_object_get(p, "fail_next")) != NULL &&
+        cd_sandbox_fault_configure(s, r, v) != 0)
+        goto out;
     cd_sandbox_deliverer_configure(s->dlv, delay, dups, shuffle);
     h_config_get(r);
 out:

@@ -71,7 +71,29 @@ struct cd_sandbox {
     /* Test switch: every /v1 request waits this long first, like a slow
      * Stripe (read and written with __atomic builtins). */
     long api_delay_ms;
+    long api_waiting; /* requests in that wait now (__atomic) */
+    /* Test switch (faults.c, under mu): the next fail_count POSTs whose
+     * path starts with fail_path answer 500 - before running, or after
+     * running (fail_after: the effect happened, the answer is lost). */
+    char fail_path[128];
+    int fail_count;
+    int fail_after;
 };
+
+/* ---- faults.c: injected Stripe failures --------------------------------- */
+
+/* Under s->mu, before an API route runs: 1 when the request must fail
+ * now (a 500 is replied, nothing runs); else 0, with *after set when the
+ * reply must be replaced by a 500 once it ran (cd_sandbox_fault_after). */
+int cd_sandbox_fault_before(struct cd_sandbox *s, struct cd_req *r,
+                            int *after);
+void cd_sandbox_fault_after(struct cd_req *r);
+/* POST /_sandbox/config's "fail_next": {"path", "count", "after"}; 0, or
+ * -1 after replying 400. {"path","count","after"} for GET (new ref). Both
+ * with s->mu held, as every control handler is. */
+int cd_sandbox_fault_configure(struct cd_sandbox *s, struct cd_req *r,
+                               const json_t *v);
+json_t *cd_sandbox_fault_json(struct cd_sandbox *s);
 
 /* A failed card payment or request, in Stripe's error terms. */
 struct cd_sandbox_fail {

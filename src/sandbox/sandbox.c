@@ -270,6 +270,7 @@ static void dispatch(struct cd_req *r)
     unsigned flags = r->route->flags;
     const char *ikey = NULL;
     char rid[64] = "", hash[65];
+    int fail_after = 0;
 
     if (cd_sandbox_guard(r) != 0)
         return;
@@ -292,8 +293,11 @@ static void dispatch(struct cd_req *r)
         long ms = __atomic_load_n(&s->api_delay_ms, __ATOMIC_RELAXED);
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
-        if (ms > 0) /* outside the lock: a slow Stripe, not a stuck one */
+        if (ms > 0) { /* outside the lock: a slow Stripe, not a stuck one */
+            __atomic_add_fetch(&s->api_waiting, 1, __ATOMIC_RELAXED);
             nanosleep(&ts, NULL);
+            __atomic_sub_fetch(&s->api_waiting, 1, __ATOMIC_RELAXED);
+        }
     }
 
     pthread_mutex_lock(&s->mu);
@@ -318,9 +322,16 @@ static void dispatch(struct cd_req *r)
             goto headers;
         }
     }
+    if ((flags & CD_SANDBOX_F_AUTH) &&
+        cd_sandbox_fault_before(s, r, &fail_after)) {
+        pthread_mutex_unlock(&s->mu);
+        goto headers;
+    }
     cd_strlcpy(s->cur_request_id, rid, sizeof(s->cur_request_id));
     s->cur_idem_key = ikey;
     r->route->handler(r);
+    if (fail_after)
+        cd_sandbox_fault_after(r);
     if (ikey && idem_should_save(r->status))
         idem_save(s, ikey, hash, r);
     s->cur_request_id[0] = '\0';
