@@ -39,7 +39,12 @@ static const char *const event_types[] = {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
+    "charge.refund.updated",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
     "charge.dispute.created",
+    "charge.dispute.updated",
     "charge.dispute.closed",
     "customer.subscription.created",
     "customer.subscription.updated",
@@ -220,12 +225,21 @@ static int apply_events(struct run *r, const json_t *data)
         status = NULL;
         cd_error_clear(&ferr);
         if (cd_fulfil_event_json(r->b, ev, &status, &ferr) != 0) {
-            if (ferr.kind == CD_EK_INTERNAL) {
-                /* Not committed: the cursor stays before this event. */
-                cd_error(MOD, "event %s: %s", id ? id : "-", ferr.message);
-                rc = store_failed(r, "applying an event");
+            if (ferr.kind != CD_EK_INVALID) {
+                /* Not committed (the store, or a Stripe call the event
+                 * needs, failed): the cursor stays before this event and
+                 * the next run starts from it. */
+                cd_error(MOD, "event %s not applied, reconciliation stops "
+                              "before it: %s",
+                         id ? id : "-", ferr.message);
+                rc = cd_error_set(r->err, ferr.kind, ferr.code, NULL,
+                                  "Event %s could not be applied; the next "
+                                  "run starts from it.",
+                                  id ? id : "-");
                 break;
             }
+            /* Not an event we can ever read: applying it again cannot
+             * help. */
             cd_warn(MOD, "event %s skipped: %s", id ? id : "-",
                     ferr.message);
         } else if (status && strcmp(status, CD_FULFIL_PROCESSED) == 0) {

@@ -72,9 +72,11 @@ struct cd_sandbox {
      * Stripe (read and written with __atomic builtins). */
     long api_delay_ms;
     long api_waiting; /* requests in that wait now (__atomic) */
-    /* Test switch (faults.c, under mu): the next fail_count POSTs whose
-     * path starts with fail_path answer 500 - before running, or after
-     * running (fail_after: the effect happened, the answer is lost). */
+    /* Test switch (faults.c, under mu): the next fail_count requests of
+     * fail_method whose path starts with fail_path answer 500 - before
+     * running, or (a POST with fail_after) after running: the effect
+     * happened, the answer is lost. */
+    char fail_method[8];
     char fail_path[128];
     int fail_count;
     int fail_after;
@@ -88,7 +90,8 @@ struct cd_sandbox {
 int cd_sandbox_fault_before(struct cd_sandbox *s, struct cd_req *r,
                             int *after);
 void cd_sandbox_fault_after(struct cd_req *r);
-/* POST /_sandbox/config's "fail_next": {"path", "count", "after"}; 0, or
+/* POST /_sandbox/config's "fail_next": {"path", "count", "after",
+ * "method"}; 0, or
  * -1 after replying 400. {"path","count","after"} for GET (new ref). Both
  * with s->mu held, as every control handler is. */
 int cd_sandbox_fault_configure(struct cd_sandbox *s, struct cd_req *r,

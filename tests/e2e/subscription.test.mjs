@@ -308,6 +308,46 @@ e2e('lost webhooks: reconciliation syncs the subscription and credits the invoic
     await ledgerOk();
 });
 
+e2e('reconciliation never moves its cursor past an event it did not apply (Stripe failing the re-read)', async () => {
+    const p = await plan();
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null;
+    let subId;
+    try {
+        const r = await stack.completeSession(co.session_id);
+        assert.equal(r.status, 200, r.text);
+        subId = r.json.subscription;
+        assert.equal((await sandboxRenew(subId)).status, 200);
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    // The next six reads of the subscription fail: creditd's client tries
+    // each read 3 times, so the re-reads of customer.subscription.created
+    // and of the first invoice.paid fail (a run that skipped the first
+    // would fail the second, and lose that period for good).
+    const cfg = await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/config`, {
+        body: { fail_next: { method: 'GET', path: `/v1/subscriptions/${subId}`, count: 6 } },
+    });
+    assert.equal(cfg.status, 200, cfg.text);
+    let runs = 0;
+    for (;;) {
+        const rec = await stack.admin('POST', '/v1/admin/reconcile', { body: {} });
+        runs++;
+        if (rec.status === 200) break;
+        expectError(rec, 502, 'stripe_error');
+        assert.ok(runs < 5, 'reconciliation recovers once Stripe answers');
+    }
+    assert.ok(runs >= 2, 'the failing runs stopped before the event');
+    // Both periods granted: no event was passed over.
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    expectStatus(await stack.admin('POST', '/v1/admin/reconcile', { body: {} }), 200);
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    await ledgerOk();
+});
+
 e2e('declined card at checkout; errors: unknown plan, missing plan, discount code, no subscription', async () => {
     const p = await plan();
     const u = await stack.signup();
