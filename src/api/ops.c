@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "billing/reconcile.h"
+#include "billing/problems.h"
 #include "billing/refunds.h"
 #include "util/buf.h"
 #include "util/metrics.h"
@@ -67,6 +68,38 @@ static void handle_refund(struct cd_req *req)
                             res.status));
 out:
     json_decref(body);
+}
+
+/* ---- GET /v1/admin/problems --------------------------------------------- */
+
+static int problem_cb(const struct cd_problem *p, void *arg)
+{
+    json_array_append_new(
+        arg, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "id", p->id,
+                       "kind", p->kind, "order_id", p->order_id,
+                       "account_id", cd_api_str_or_null(p->account_id),
+                       "event_id", cd_api_str_or_null(p->event_id), "detail",
+                       p->detail, "created_at", cd_api_time(p->created_at)));
+    return 0;
+}
+
+static void handle_problems(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    int64_t limit, offset, total = 0;
+    json_t *data;
+
+    if (cd_api_paging(req, 20, &limit, &offset) != 0)
+        return;
+    data = json_array();
+    if (cd_problems_list(b, limit, offset, problem_cb, data, &total) !=
+        CD_STORE_OK) {
+        json_decref(data);
+        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                        "Could not read the problems.");
+        return;
+    }
+    cd_reply_json(req, 200, cd_api_list(data, total, limit, offset));
 }
 
 /* ---- POST /v1/admin/reconcile ------------------------------------------ */
@@ -186,6 +219,7 @@ const struct cd_route cd_api_routes_ops[] = {
      CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT, 0},
     {"POST", "/v1/admin/reconcile", handle_reconcile,
      CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT, 0},
+    {"GET", "/v1/admin/problems", handle_problems, CD_ROUTE_ADMIN, 0},
     {"GET", "/metrics", cd_api_metrics, CD_ROUTE_ADMIN, 0},
 };
 const size_t cd_api_routes_ops_count = CD_ARRAY_LEN(cd_api_routes_ops);

@@ -31,6 +31,7 @@
 #include "billing/mail.h"
 #include "billing/order_open.h"
 #include "billing/orders.h"
+#include "billing/problems.h"
 #include "stripe/signature.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -391,7 +392,13 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
                        sizeof(o->stripe_payment_intent_id));
         o->updated_at = now;
         *status = CD_FULFIL_IGNORED;
-        return cd_store_order_update(tx, o);
+        rc = cd_store_order_update(tx, o);
+        if (rc != CD_STORE_OK)
+            return rc;
+        return cd_problem_note_tx(tx, CD_PROBLEM_CREDIT_REFUSED, o, event_id,
+                                  "Paid, but %" PRId64 " credits could not "
+                                  "be credited to %s: %s.",
+                                  o->credits, o->account_id, why);
     }
     if (rc != CD_STORE_OK) {
         cd_error(MOD, "order %s: ledger credit failed (%d)", o->id, rc);
@@ -451,13 +458,12 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
 
     if (!s->has_amount || s->amount_total != o->amount_cents ||
         strcasecmp(s->currency, o->currency) != 0) {
-        cd_error(MOD,
-                 "event %s: session %s pays %" PRId64 " %s but order %s is "
-                 "%" PRId64 " %s: not fulfilled",
-                 j->event_id ? j->event_id : "-", s->id, s->amount_total,
-                 s->currency, o->id, o->amount_cents, o->currency);
         j->status = CD_FULFIL_IGNORED;
-        return 0;
+        return cd_problem_note_tx(
+            tx, CD_PROBLEM_AMOUNT_MISMATCH, o, j->event_id,
+            "Checkout session %s paid %" PRId64 " %s, but the order is %" PRId64
+            " %s: not credited.",
+            s->id, s->amount_total, s->currency, o->amount_cents, o->currency);
     }
     if (strcmp(o->kind, "payment_intent") == 0) {
         cd_warn(MOD, "order %s: kind %s is not fulfilled by checkout", o->id,

@@ -25,6 +25,7 @@
 #include "billing/order_open.h"
 #include "billing/orders.h"
 #include "billing/pricing.h"
+#include "billing/problems.h"
 #include "billing/stripe_call.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -567,12 +568,13 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
     paid_amount = p->amount_received > 0 ? p->amount_received : p->amount;
     if (paid_amount != o.amount_cents ||
         strcasecmp(p->currency, o.currency) != 0) {
-        cd_error(MOD,
-                 "event %s: payment intent %s pays %" PRId64 " %s but order "
-                 "%s is %" PRId64 " %s: not fulfilled",
-                 j->event_id ? j->event_id : "-", p->id, paid_amount,
-                 p->currency, o.id, o.amount_cents, o.currency);
-        return dirty ? cd_store_order_update(tx, &o) : 0;
+        if (dirty && cd_store_order_update(tx, &o) != CD_STORE_OK)
+            return CD_STORE_ERROR;
+        return cd_problem_note_tx(
+            tx, CD_PROBLEM_AMOUNT_MISMATCH, &o, j->event_id,
+            "PaymentIntent %s paid %" PRId64 " %s, but the order is %" PRId64
+            " %s: not credited.",
+            p->id, paid_amount, p->currency, o.amount_cents, o.currency);
     }
     return cd_fulfil_credit_tx(tx, &o, j->paid, j->event_id, dirty, now,
                                &j->status);

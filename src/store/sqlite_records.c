@@ -44,6 +44,8 @@
     "created_at, updated_at"
 #define DISPUTE_COLS                                                          \
     "id, order_id, amount_cents, status, created_at, updated_at"
+#define PROBLEM_COLS                                                          \
+    "id, kind, order_id, account_id, event_id, detail, created_at"
 #define DISCOUNT_COLS                                                         \
     "code, percent_off, amount_off_cents, max_uses, times_used, expires_at, " \
     "active, created_at"
@@ -120,13 +122,14 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
                         "?21)",
     [SQ_ORDER_UPDATE] =
-        "UPDATE orders SET account_id = ?2, kind = ?3, status = ?4, "
+        "UPDATE orders SET kind = ?3, status = ?4, "
         "amount_cents = ?5, discount_cents = ?6, discount_code = ?7, "
         "credits = ?8, currency = ?9, item_id = ?10, description = ?11, "
         "stripe_session_id = ?12, stripe_payment_intent_id = ?13, "
         "failure_reason = ?14, created_at = ?15, completed_at = ?16, "
         "updated_at = ?17, clawback_credits = ?18, clawback_seq = ?19, "
-        "refund_level_cents = ?20, stripe_invoice_id = ?21 WHERE id = ?1",
+        "refund_level_cents = ?20, stripe_invoice_id = ?21 WHERE id = ?1 "
+        "AND account_id = ?2",
     [SQ_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [SQ_ORDER_BY_SESSION] =
         "SELECT " ORDER_COLS " FROM orders WHERE stripe_session_id = ?1",
@@ -152,11 +155,12 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
                           "?10, ?11, ?12, ?13, ?14, ?15)",
     [SQ_PAYMENT_UPDATE] =
-        "UPDATE payments SET order_id = ?2, account_id = ?3, status = ?4, "
+        "UPDATE payments SET status = ?4, "
         "amount_cents = ?5, amount_refunded_cents = ?6, currency = ?7, "
         "description = ?8, last4 = ?9, failure_reason = ?10, "
         "stripe_payment_intent_id = ?11, stripe_charge_id = ?12, "
-        "created_at = ?13, paid_at = ?14, refunded_at = ?15 WHERE id = ?1",
+        "created_at = ?13, paid_at = ?14, refunded_at = ?15 WHERE id = ?1 "
+        "AND order_id = ?2 AND account_id = ?3",
     [SQ_PAYMENT_GET] = "SELECT " PAYMENT_COLS " FROM payments WHERE id = ?1",
     [SQ_PAYMENT_BY_ORDER] =
         "SELECT " PAYMENT_COLS " FROM payments WHERE order_id = ?1",
@@ -203,6 +207,12 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT COALESCE(SUM(amount_cents), 0) FROM disputes "
         "WHERE order_id = ?1 AND status NOT IN ('won', 'warning_closed', "
         "'prevented')",
+
+    [SQ_PROBLEM_INSERT] = "INSERT INTO problems (" PROBLEM_COLS
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [SQ_PROBLEM_COUNT] = "SELECT COUNT(*) FROM problems",
+    [SQ_PROBLEM_LIST] = "SELECT " PROBLEM_COLS " FROM problems" NEWEST
+                        " LIMIT ?1 OFFSET ?2",
 
     [SQ_PRICING_GET] = "SELECT mode, launch_cents, rrp_cents, sale_cents, "
                        "updated_at FROM pricing WHERE id = 1",
@@ -1300,6 +1310,69 @@ int cd_store_dispute_held(struct cd_tx *tx, const char *order_id,
     *out = 0;
     return get_by_key(tx, SQ_DISPUTE_HELD, order_id, CD_ID_SZ, read_i64, out,
                       "dispute held");
+}
+
+/* ---- problems (009) ----------------------------------------------------- */
+
+static int read_problem(sqlite3_stmt *st, void *out)
+{
+    struct cd_problem *p = out;
+    int bad = 0;
+
+    memset(p, 0, sizeof(*p));
+    bad |= col_str(st, 0, p->id, sizeof(p->id));
+    bad |= col_str(st, 1, p->kind, sizeof(p->kind));
+    bad |= col_str(st, 2, p->order_id, sizeof(p->order_id));
+    bad |= col_str(st, 3, p->account_id, sizeof(p->account_id));
+    bad |= col_str(st, 4, p->event_id, sizeof(p->event_id));
+    bad |= col_str(st, 5, p->detail, sizeof(p->detail));
+    p->created_at = sqlite3_column_int64(st, 6);
+    return bad;
+}
+
+static int bind_problem(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_problem *p = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, p->id, sizeof(p->id));
+    bad |= bind_str(st, 2, p->kind, sizeof(p->kind));
+    bad |= bind_str(st, 3, p->order_id, sizeof(p->order_id));
+    bad |= bind_str(st, 4, p->account_id, sizeof(p->account_id));
+    bad |= bind_str(st, 5, p->event_id, sizeof(p->event_id));
+    bad |= bind_str(st, 6, p->detail, sizeof(p->detail));
+    bad |= bind_i64(st, 7, p->created_at);
+    return bad;
+}
+
+int cd_store_problem_insert(struct cd_tx *tx, const struct cd_problem *p)
+{
+    return run_write(tx, SQ_PROBLEM_INSERT, bind_problem, p, 0,
+                     "problem insert");
+}
+
+struct problem_visit {
+    cd_problem_cb cb;
+    void *arg;
+};
+
+static int visit_problem(const void *row, void *ctx)
+{
+    struct problem_visit *v = ctx;
+
+    return v->cb(row, v->arg);
+}
+
+int cd_store_problem_list(struct cd_tx *tx, int64_t limit, int64_t offset,
+                          cd_problem_cb cb, void *arg, int64_t *total)
+{
+    struct cd_problem row;
+    struct problem_visit v = {cb, arg};
+    struct list_q q = {SQ_PROBLEM_COUNT, SQ_PROBLEM_LIST, NULL, limit,
+                       offset, read_problem, &row, visit_problem, &v, total,
+                       "problem list"};
+
+    return list_rows(tx, &q);
 }
 
 /* ---- pricing and discounts -------------------------------------------- */

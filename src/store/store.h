@@ -264,7 +264,8 @@ int cd_store_ledger_verify(struct cd_tx *tx, int64_t *accounts,
 
 /* ---- orders and payments ---------------------------------------------- */
 int cd_store_order_insert(struct cd_tx *tx, const struct cd_order *o);
-/* Rewrites the whole row with o->id. */
+/* Rewrites the row o->id (all but its account, which never changes;
+ * NOT_FOUND when o->account_id is not the order's). */
 int cd_store_order_update(struct cd_tx *tx, const struct cd_order *o);
 int cd_store_order_get(struct cd_tx *tx, const char *id, struct cd_order *out);
 int cd_store_order_by_session(struct cd_tx *tx, const char *session_id,
@@ -284,6 +285,7 @@ int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
 
 /* DUPLICATE when a payment for p->order_id exists. */
 int cd_store_payment_insert(struct cd_tx *tx, const struct cd_payment *p);
+/* Rewrites the row p->id (all but its order and account). */
 int cd_store_payment_update(struct cd_tx *tx, const struct cd_payment *p);
 int cd_store_payment_by_order(struct cd_tx *tx, const char *order_id,
                               struct cd_payment *out);
@@ -354,6 +356,26 @@ int cd_store_dispute_get(struct cd_tx *tx, const char *id,
  * but won, warning_closed and prevented. */
 int cd_store_dispute_held(struct cd_tx *tx, const char *order_id,
                           int64_t *out);
+
+/* ---- problems for the operator (009_problems) -------------------------- */
+
+struct cd_problem {
+    char id[CD_ID_SZ];          /* "prb_..." */
+    char kind[CD_KIND_SZ];      /* credit_refused|amount_mismatch|... */
+    char order_id[CD_ID_SZ];
+    char account_id[CD_ID_SZ];  /* "" when unknown */
+    char event_id[CD_SID_SZ];   /* the Stripe event that met it, or "" */
+    char detail[CD_DESC_SZ];
+    int64_t created_at;
+};
+
+typedef int (*cd_problem_cb)(const struct cd_problem *p, void *arg);
+
+/* DUPLICATE when (kind, order_id) is recorded already. */
+int cd_store_problem_insert(struct cd_tx *tx, const struct cd_problem *p);
+/* Newest first, limit/offset paged, *total all of them. */
+int cd_store_problem_list(struct cd_tx *tx, int64_t limit, int64_t offset,
+                          cd_problem_cb cb, void *arg, int64_t *total);
 
 /* ---- pricing and discounts -------------------------------------------- */
 int cd_store_pricing_get(struct cd_tx *tx, struct cd_pricing *out);

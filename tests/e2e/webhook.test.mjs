@@ -219,6 +219,47 @@ e2e('unhandled event types are not recorded: a redelivery is ignored again, neve
     assert.equal(await stack.balance(user), co.credits);
 });
 
+e2e('a checkout.session.* of a session creditd never created is not recorded: a redelivery is ignored again', async () => {
+    for (const type of ['checkout.session.completed', 'checkout.session.expired', 'checkout.session.async_payment_failed']) {
+        const ev = makeEvent(type, {
+            id: `cs_test_foreign_${rand(8)}`, object: 'checkout.session', mode: 'payment', status: 'complete',
+            payment_status: 'paid', amount_total: 1000, currency: 'usd',
+            client_reference_id: `ord_foreign_${rand(8)}`, metadata: { order_id: `ord_foreign_${rand(8)}`, account_id: 'acct_x' },
+        });
+        for (let i = 0; i < 3; i++) {
+            const r = await stack.sendWebhook(ev);
+            assert.equal(r.status, 200, r.text);
+            assert.deepEqual(r.json, { received: true, status: 'ignored' }, `${type} delivery ${i + 1}`);
+        }
+    }
+});
+
+e2e('a payment of another amount than its order is not credited, answered 200, and listed for the operator with a metric', async () => {
+    const { user, co, event } = await paidButUndelivered();
+    const wrong = structuredClone(event);
+    wrong.id = `evt_e2e_${rand(10)}`;
+    wrong.data.object.amount_total = 1;
+    const r = await stack.sendWebhook(wrong);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'ignored');
+    assert.equal(await stack.balance(user), 0);
+    const list = expectStatus(await stack.admin('GET', '/v1/admin/problems?limit=100'), 200);
+    const mine = list.data.filter((p) => p.order_id === co.order_id);
+    assert.equal(mine.length, 1, JSON.stringify(list));
+    assert.equal(mine[0].kind, 'amount_mismatch');
+    assert.equal(mine[0].event_id, wrong.id);
+    assert.match(mine[0].detail, /paid 1 usd/);
+    // The same again: still one entry; the metric counted it.
+    assert.equal((await stack.sendWebhook({ ...wrong, id: `evt_e2e_${rand(10)}` })).status, 200);
+    const again = expectStatus(await stack.admin('GET', '/v1/admin/problems?limit=100'), 200);
+    assert.equal(again.data.filter((p) => p.order_id === co.order_id).length, 1);
+    const m = await stack.admin('GET', '/metrics');
+    assert.match(m.text, /creditd_problems_total\{kind="amount_mismatch"\} [1-9]/);
+    // The right amount still credits.
+    assert.equal((await stack.sendWebhook(event)).json.status, 'processed');
+    assert.equal(await stack.balance(user), co.credits);
+});
+
 e2e('body over 1 MiB: 413; a 300 KiB event (over the API cap) is fine', async () => {
     const big = makeEvent('e2e.big', { id: `obj_${rand(6)}`, object: 'thing', pad: 'x'.repeat(1024 * 1024) });
     const payload = JSON.stringify(big);

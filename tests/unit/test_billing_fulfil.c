@@ -20,10 +20,12 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "billing/billing.h"
 #include "billing/fulfil.h"
 #include "billing/orders.h"
+#include "billing/problems.h"
 #include "stripe/signature.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -720,6 +722,83 @@ static void test_ledger_refusal_recorded(void **state)
     free(body);
 }
 
+/* The account of a pending order deleted behind creditd's back (foreign
+ * keys off, as an operator's sqlite3 shell has them). */
+static void delete_account_raw(const char *acct)
+{
+    char path[300], sql[256];
+    sqlite3 *db;
+
+    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    snprintf(sql, sizeof(sql),
+             "PRAGMA foreign_keys=OFF; DELETE FROM accounts WHERE id='%s';",
+             acct);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+}
+
+struct problem_find {
+    const char *order_id;
+    int n;
+    char kind[CD_KIND_SZ];
+    char event_id[CD_SID_SZ];
+};
+
+static int find_problem(const struct cd_problem *p, void *arg)
+{
+    struct problem_find *f = arg;
+
+    if (strcmp(p->order_id, f->order_id) == 0) {
+        f->n++;
+        strcpy(f->kind, p->kind);
+        strcpy(f->event_id, p->event_id);
+    }
+    return 0;
+}
+
+/* A paid completion for an account that no longer exists: never a 500
+ * (Stripe would retry it for days); recorded, answered 200, and the
+ * order listed for the operator. */
+static void test_account_gone_recorded(void **state)
+{
+    char acct[64], sid[64], evt[64];
+    struct problem_find found;
+    int64_t total = 0;
+    struct cd_order o;
+    const char *status = NULL;
+    struct cd_error err;
+    char *body;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 1000, 1000, sid, NULL, &o);
+    delete_account_raw(acct);
+    rand_id("evt_", evt);
+    body = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                         1000, "paid", "complete");
+    if (deliver_at(body, cd_now(), &status, &err) != 0)
+        fail_msg("deliver: %s %s", err.code, err.message);
+    assert_string_equal(status, CD_FULFIL_IGNORED);
+    o = order_now(o.id);
+    assert_string_equal(o.status, "pending");
+    assert_string_equal(o.failure_reason, "credit refused: account not found");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    free(body);
+    /* Listed for the operator, once. */
+    memset(&found, 0, sizeof(found));
+    found.order_id = o.id;
+    assert_int_equal(cd_problems_list(&bill, 100, 0, find_problem, &found,
+                                      &total),
+                     CD_STORE_OK);
+    assert_int_equal(found.n, 1);
+    assert_string_equal(found.kind, CD_PROBLEM_CREDIT_REFUSED);
+    assert_string_equal(found.event_id, evt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_other_events_ignored),
         cmocka_unit_test(test_subscription_session_no_credit),
         cmocka_unit_test(test_ledger_refusal_recorded),
+        cmocka_unit_test(test_account_gone_recorded),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
