@@ -141,7 +141,8 @@ void cd_api_discount_validate(struct cd_req *req)
         cd_api_string(req, body, "package_id", CD_ID_SZ - 1, &package_id) !=
             0)
         goto out;
-    if (cd_discount_validate(app->billing, code, kind, package_id, &q,
+    if (cd_discount_validate(app->billing, code, cd_api_ctx(req)->account.id,
+                             kind, package_id, &q,
                              &err) != 0) {
         cd_reply_error(req, &err);
         goto out;

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "billing/discounts.h"
+#include "billing/fulfil_int.h"
 #include "billing/order_open.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
@@ -282,44 +284,100 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
 /* Returned by discount_guard when the code cannot be used (problem in the
  * job's arg). */
 #define JOB_DISCOUNT_REFUSED CD_ORDER_GUARD_MIN
+#define MAX_REPLACED 8
 
 struct guard_arg {
+    const struct cd_billing *b;
     const char *problem; /* out: why the code was refused */
+    /* out: the account's earlier holds of the code, ended here; their
+     * sessions are expired at Stripe after the commit */
+    char replaced[MAX_REPLACED][CD_SID_SZ];
+    char replaced_order[MAX_REPLACED][CD_ID_SZ];
+    int nreplaced;
+    struct cd_tx *tx;
+    int64_t now;
+    int failed;
 };
 
-/* In the job inserting a new order with a discount code: re-reads the code
- * and counts its pending orders in this same transaction, so N checkouts
- * racing for the last use of a code cannot all pass. times_used counts
- * fulfilled uses only (API.md); the pending orders of the last
- * CD_CHECKOUT_HOLD_S are the uses that may still come. */
+/* An earlier pending order of the account with the same code: ended, so
+ * the account holds one use at most. */
+static int end_hold(const struct cd_order *held, void *arg)
+{
+    struct guard_arg *g = arg;
+    struct cd_order o = *held;
+
+    cd_strlcpy(o.status, "expired", sizeof(o.status));
+    cd_strlcpy(o.failure_reason,
+               "replaced by a newer checkout with the same discount code",
+               sizeof(o.failure_reason));
+    o.updated_at = g->now;
+    if (cd_store_order_update(g->tx, &o) != CD_STORE_OK) {
+        g->failed = 1;
+        return 1;
+    }
+    if (o.stripe_session_id[0] && g->nreplaced < MAX_REPLACED) {
+        cd_strlcpy(g->replaced[g->nreplaced], o.stripe_session_id,
+                   CD_SID_SZ);
+        cd_strlcpy(g->replaced_order[g->nreplaced], o.id, CD_ID_SZ);
+        g->nreplaced++;
+    }
+    cd_info(MOD, "order %s: discount hold of %s replaced", o.id,
+            o.discount_code);
+    return 0;
+}
+
+/* In the job inserting a new order with a discount code: the code is
+ * checked again in this transaction (discounts.h: its uses and other
+ * accounts' holds), so N checkouts racing for the last use of a code
+ * cannot all pass; then the account's own earlier holds of the code end. */
 static int discount_guard(struct cd_tx *tx, const struct cd_order *o,
                           void *arg)
 {
     struct guard_arg *g = arg;
-    struct cd_discount d;
-    int64_t pending = 0;
-    int rc;
 
     if (!o->discount_code[0])
         return 0;
-    rc = cd_store_discount_get(tx, o->discount_code, &d);
-    if (rc == CD_STORE_NOT_FOUND) {
-        g->problem = "unknown_code";
-        return JOB_DISCOUNT_REFUSED;
-    }
-    if (rc != CD_STORE_OK)
+    if (cd_discount_check_tx(tx, g->b, o->discount_code, o->account_id,
+                             o->created_at, NULL, &g->problem) !=
+        CD_STORE_OK)
         return CD_STORE_ERROR;
-    if (d.max_uses > 0) {
-        rc = cd_store_discount_pending_count(
-            tx, o->discount_code, o->created_at - CD_CHECKOUT_HOLD_S,
-            &pending);
-        if (rc != CD_STORE_OK)
-            return CD_STORE_ERROR;
-        if (pending > 0 && d.times_used <= INT64_MAX - pending)
-            d.times_used += pending;
+    if (g->problem)
+        return JOB_DISCOUNT_REFUSED;
+    g->tx = tx;
+    g->now = o->created_at;
+    if (cd_store_discount_holds(tx, o->account_id, o->discount_code,
+                                o->created_at - cd_discount_hold_s(g->b),
+                                end_hold, g) != CD_STORE_OK ||
+        g->failed)
+        return CD_STORE_ERROR;
+    return 0;
+}
+
+/* The replaced holds' sessions, expired at Stripe (best effort: if one was
+ * paid meanwhile, its completion still credits and counts the use). */
+static void expire_replaced(struct cd_billing *b, const struct guard_arg *g)
+{
+    char path[CD_SID_SZ + 48], idem[CD_ID_SZ + 16];
+    json_t *resp = NULL, *params;
+    struct cd_error serr;
+    int i;
+
+    for (i = 0; i < g->nreplaced; i++) {
+        if (!cd_fulfil_safe_id(g->replaced[i]))
+            continue;
+        snprintf(path, sizeof(path), "/v1/checkout/sessions/%s/expire",
+                 g->replaced[i]);
+        snprintf(idem, sizeof(idem), "checkout:%s:expire",
+                 g->replaced_order[i]);
+        params = json_object();
+        if (cd_billing_stripe_post(b, path, params, idem, &resp, NULL,
+                                   &serr) != 0)
+            cd_warn(MOD, "session %s: could not expire it: %s",
+                    g->replaced[i], serr.message);
+        json_decref(params);
+        json_decref(resp);
+        resp = NULL;
     }
-    g->problem = cd_discount_problem(&d, o->created_at);
-    return g->problem ? JOB_DISCOUNT_REFUSED : 0;
 }
 
 /* ---- the Stripe session ------------------------------------------------ */
@@ -542,7 +600,7 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
 {
     struct cd_checkout_quote q;
     struct cd_order o;
-    struct guard_arg g = {NULL};
+    struct guard_arg g;
     char success_url[CD_URL_MAX + 64], cancel_url[CD_URL_MAX + 64];
     int rc, existed = 0;
 
@@ -557,6 +615,8 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
 
     /* (1) the pending order (or the first attempt's, on a retry) */
     order_from_quote(b, acct, req, &q, &o);
+    memset(&g, 0, sizeof(g));
+    g.b = b;
     rc = cd_order_open(b, &o, discount_guard, &g, &existed, err);
     if (rc == JOB_DISCOUNT_REFUSED && g.problem) {
         cd_info(MOD, "checkout refused: discount code %s is %s",
@@ -569,8 +629,11 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
         cd_info(MOD, "order %s: retried request, same session asked again",
                 o.id);
 
-    /* (2) the Stripe session, outside any transaction */
-    if (open_session(b, acct, &o, success_url, cancel_url, out, err) != 0) {
+    /* (2) the Stripe session, outside any transaction; then the sessions
+     * of the holds it replaced end */
+    rc = open_session(b, acct, &o, success_url, cancel_url, out, err);
+    expire_replaced(b, &g);
+    if (rc != 0) {
         memset(out, 0, sizeof(*out));
         return -1;
     }

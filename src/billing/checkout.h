@@ -22,7 +22,6 @@
 /* A pending order holds one use of its discount code for this long (a
  * Checkout Session expires after 24 h): max_uses is enforced at checkout
  * as times_used + such pending orders. */
-#define CD_CHECKOUT_HOLD_S (24 * 3600)
 
 /* What the caller asked for; every string may be NULL (absent). */
 struct cd_checkout_req {

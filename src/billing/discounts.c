@@ -3,8 +3,11 @@
  */
 #include "billing/discounts.h"
 
+#include "billing/order_open.h"
+
 #include <string.h>
 
+#include "billing/order_open.h"
 #include "billing/pricing.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -173,35 +176,67 @@ static const struct cd_package *find_package(const struct cd_billing *b,
     return NULL;
 }
 
+int64_t cd_discount_hold_s(const struct cd_billing *b)
+{
+    return (b->cfg.checkout_expires_s > 0 ? b->cfg.checkout_expires_s
+                                          : CD_CHECKOUT_EXPIRES_DEFAULT) +
+           CD_CHECKOUT_EXPIRY_GRACE_S;
+}
+
+int cd_discount_check_tx(struct cd_tx *tx, const struct cd_billing *b,
+                         const char *code, const char *account_id,
+                         int64_t now, struct cd_discount *d,
+                         const char **problem)
+{
+    struct cd_discount row;
+    int64_t held = 0;
+    int rc;
+
+    if (!d)
+        d = &row;
+    *problem = "unknown_code";
+    if (!code || !code[0])
+        return CD_STORE_OK;
+    rc = cd_store_discount_get(tx, code, d);
+    if (rc == CD_STORE_NOT_FOUND)
+        return CD_STORE_OK;
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    *problem = cd_discount_problem(d, now);
+    if (*problem || d->max_uses <= 0)
+        return CD_STORE_OK;
+    if (cd_store_discount_pending_count(tx, code, now - cd_discount_hold_s(b),
+                                        account_id, &held) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (held > 0 && d->times_used >= d->max_uses - held)
+        *problem = "exhausted";
+    return CD_STORE_OK;
+}
+
 struct validate_job {
     struct cd_billing *b;
     char code[CD_CODE_SZ];
+    const char *account_id;
     int want_pricing;
     struct cd_pricing pricing;
     struct cd_discount d;
-    int found;
+    const char *problem;
 };
 
 static int validate_fn(struct cd_tx *tx, void *arg)
 {
     struct validate_job *j = arg;
-    int rc;
 
     if (j->want_pricing &&
         cd_pricing_current_tx(j->b, tx, &j->pricing) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    if (!j->code[0])
-        return CD_STORE_OK;
-    rc = cd_store_discount_get(tx, j->code, &j->d);
-    if (rc == CD_STORE_OK)
-        j->found = 1;
-    else if (rc != CD_STORE_NOT_FOUND)
-        return CD_STORE_ERROR;
-    return CD_STORE_OK;
+    return cd_discount_check_tx(tx, j->b, j->code, j->account_id, cd_now(),
+                                &j->d, &j->problem);
 }
 
 int cd_discount_validate(struct cd_billing *b, const char *code,
-                         const char *kind, const char *package_id,
+                         const char *account_id, const char *kind,
+                         const char *package_id,
                          struct cd_discount_quote *out, struct cd_error *err)
 {
     struct validate_job j;
@@ -211,6 +246,7 @@ int cd_discount_validate(struct cd_billing *b, const char *code,
     memset(&j, 0, sizeof(j));
     memset(out, 0, sizeof(*out));
     j.b = b;
+    j.account_id = account_id;
     if (!kind || strcmp(kind, "access") == 0) {
         j.want_pricing = 1;
     } else if (strcmp(kind, "package") == 0) {
@@ -239,7 +275,7 @@ int cd_discount_validate(struct cd_billing *b, const char *code,
         return internal(err);
 
     out->base_cents = pkg ? pkg->price_cents : cd_pricing_base_cents(&j.pricing);
-    problem = cd_discount_problem(j.found ? &j.d : NULL, cd_now());
+    problem = j.problem;
     if (problem) {
         out->valid = 0;
         out->discount_cents = 0;

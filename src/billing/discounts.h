@@ -41,6 +41,27 @@ int cd_discount_list(struct cd_billing *b, int64_t limit, int64_t offset,
 int cd_discount_deactivate(struct cd_billing *b, const char *code,
                            struct cd_discount *out, struct cd_error *err);
 
+/*
+ * Holds. A pending order with a code holds one use of it for as long as
+ * its Checkout session can be paid (CREDITD_CHECKOUT_EXPIRES) plus a
+ * grace for the session's expiry event: cd_discount_hold_s(). A code with
+ * max_uses is exhausted for an account when its times_used plus the holds
+ * of other accounts reach max_uses - the account's own hold does not
+ * count, because its next checkout with the code ends it (checkout.c):
+ * one hold per account and code. Validation and checkout both decide by
+ * cd_discount_check_tx, so they always agree.
+ */
+int64_t cd_discount_hold_s(const struct cd_billing *b);
+
+/* Inside a transaction: *problem is NULL when the (normalised) code is
+ * usable by account_id at now, else unknown_code, inactive, expired or
+ * exhausted. d (may be NULL) receives the code. CD_STORE_OK or
+ * CD_STORE_ERROR. */
+int cd_discount_check_tx(struct cd_tx *tx, const struct cd_billing *b,
+                         const char *code, const char *account_id,
+                         int64_t now, struct cd_discount *d,
+                         const char **problem);
+
 /* The answer of POST /v1/discounts/validate. */
 struct cd_discount_quote {
     int valid;
@@ -52,13 +73,15 @@ struct cd_discount_quote {
 };
 
 /*
- * Quotes a code against a product: kind NULL or "access" (the current
- * access price) or "package" (package_id required; its price). Other kinds
- * (topup, subscription) are 400 discount_not_applicable. An unusable code
- * is not an error: *out says valid = 0 and why.
+ * Quotes a code against a product for account_id: kind NULL or "access"
+ * (the current access price) or "package" (package_id required; its
+ * price). Other kinds (topup, subscription) are 400
+ * discount_not_applicable. An unusable code is not an error: *out says
+ * valid = 0 and why, by the same rule as checkout (the holds above).
  */
 int cd_discount_validate(struct cd_billing *b, const char *code,
-                         const char *kind, const char *package_id,
+                         const char *account_id, const char *kind,
+                         const char *package_id,
                          struct cd_discount_quote *out, struct cd_error *err);
 
 /*

@@ -12,7 +12,6 @@
 #include "util/util.h"
 
 #define MOD "orders"
-#define PENDING_GRACE_S 300
 /* Returned by the job when the account has too many pending orders, or
  * the retried order is another purchase; distinct from every CD_STORE_*
  * value and guard code. */
@@ -76,7 +75,7 @@ int cd_order_open(struct cd_billing *b, struct cd_order *o,
                           ? b->cfg.checkout_expires_s
                           : CD_CHECKOUT_EXPIRES_DEFAULT;
     struct open_job j = {o, guard, garg,
-                         o->created_at - expires - PENDING_GRACE_S,
+                         o->created_at - expires - CD_CHECKOUT_EXPIRY_GRACE_S,
                          b->cfg.max_pending_orders > 0
                              ? b->cfg.max_pending_orders
                              : CD_MAX_PENDING_ORDERS_DEFAULT,

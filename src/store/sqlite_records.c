@@ -267,7 +267,12 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     /* Index orders_discount_pending (003). */
     [SQ_DISCOUNT_PENDING_COUNT] =
         "SELECT COUNT(*) FROM orders WHERE discount_code = ?1 "
-        "AND status = 'pending' AND created_at >= ?2",
+        "AND status = 'pending' AND created_at >= ?2 "
+        "AND (?3 IS NULL OR account_id != ?3)",
+    /* Index orders_account (account_id, created_at). */
+    [SQ_DISCOUNT_HOLDS] =
+        "SELECT " ORDER_COLS " FROM orders WHERE account_id = ?1 "
+        "AND created_at >= ?3 AND discount_code = ?2 AND status = 'pending'",
     /* Only the claim's owner, and only while it is in progress. */
     [SQ_IDEM_COMPLETE_CLAIM] =
         "UPDATE idempotency_keys SET status = ?3, body = ?4, lease_until = 0 "
@@ -1814,10 +1819,65 @@ static int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
 }
 
 int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
-                                    int64_t since, int64_t *out)
+                                    int64_t since, const char *except,
+                                    int64_t *out)
 {
-    return count_since(tx, SQ_DISCOUNT_PENDING_COUNT, code, CD_CODE_SZ, since,
-                       out, "discount pending count");
+    const char *what = "discount pending count";
+    sqlite3_stmt *st;
+    int ret = CD_STORE_OK;
+
+    if (check_tx(tx, 0, what) != 0 || !out || !code || !code[0])
+        return CD_STORE_ERROR;
+    *out = 0;
+    if (!(st = cd_sq_get(tx->conn, SQ_DISCOUNT_PENDING_COUNT)))
+        return CD_STORE_ERROR;
+    if ((bind_str(st, 1, code, CD_CODE_SZ) | bind_i64(st, 2, since) |
+         bind_str(st, 3, except, CD_ID_SZ)) != 0) {
+        cd_sq_put(tx->conn, SQ_DISCOUNT_PENDING_COUNT, st);
+        return bind_failed(what);
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+    } else {
+        cd_error("store", "%s: %s", what, sqlite3_errmsg(tx->conn->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->conn, SQ_DISCOUNT_PENDING_COUNT, st);
+    return ret;
+}
+
+int cd_store_discount_holds(struct cd_tx *tx, const char *account_id,
+                            const char *code, int64_t since, cd_order_cb cb,
+                            void *arg)
+{
+    const char *what = "discount holds";
+    struct cd_order o;
+    sqlite3_stmt *st;
+    int rc, ret = CD_STORE_OK;
+
+    if (check_tx(tx, 0, what) != 0 || !cb)
+        return CD_STORE_ERROR;
+    if (!(st = cd_sq_get(tx->conn, SQ_DISCOUNT_HOLDS)))
+        return CD_STORE_ERROR;
+    if ((bind_str(st, 1, account_id, CD_ID_SZ) |
+         bind_str(st, 2, code, CD_CODE_SZ) | bind_i64(st, 3, since)) != 0) {
+        cd_sq_put(tx->conn, SQ_DISCOUNT_HOLDS, st);
+        return bind_failed(what);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (read_order(st, &o) != 0) {
+            ret = CD_STORE_ERROR;
+            break;
+        }
+        if (cb(&o, arg) != 0)
+            break;
+    }
+    if (ret == CD_STORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cd_error("store", "%s: %s", what, sqlite3_errmsg(tx->conn->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->conn, SQ_DISCOUNT_HOLDS, st);
+    return ret;
 }
 
 int cd_store_order_count_pending(struct cd_tx *tx, const char *account_id,

@@ -473,11 +473,17 @@ int cd_store_lease_release(struct cd_tx *tx, const char *name,
 
 /*
  * How many orders naming discount `code` are still pending and were
- * created at or after `since` (checkout-time enforcement of max_uses:
- * uses counted in times_used plus checkouts that may still be paid).
+ * created at or after `since`, not counting those of account `except`
+ * (NULL or "": all) - the uses that may still come (discounts.c).
  */
 int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
-                                    int64_t since, int64_t *out);
+                                    int64_t since, const char *except,
+                                    int64_t *out);
+/* The account's orders naming `code` still pending, created at or after
+ * `since` (its open discount holds). */
+int cd_store_discount_holds(struct cd_tx *tx, const char *account_id,
+                            const char *code, int64_t since, cd_order_cb cb,
+                            void *arg);
 
 /* ---- subscriptions (004_subscriptions) --------------------------------- */
 

@@ -284,6 +284,43 @@ e2e('max_uses 1: of 6 checkouts opened at once before any is paid, exactly one o
     expectError(await stack.api('POST', '/v1/checkout', { token: winner.token, body }), 400, 'discount_exhausted');
 });
 
+e2e('one customer opening max_uses checkouts with a code never locks others out: one hold per account, validate and checkout agree', async () => {
+    const code = newCode('HOLD');
+    expectStatus(await createCode({ code, percent_off: 10, max_uses: 2 }), 201);
+    const [hoarder, other, third] = await Promise.all([stack.signup(), stack.signup(), stack.signup()]);
+    const body = { kind: 'access', discount_code: code };
+    const opened = [];
+    for (let i = 0; i < 3; i++)
+        opened.push(expectStatus(await stack.api('POST', '/v1/checkout', { token: hoarder.token, body }), 201));
+    // Each replaced the one before: only the last is still open, the
+    // others are expired here and at Stripe.
+    const orders = await stack.list(hoarder, '/v1/orders');
+    assert.deepEqual(orders.map((o) => o.status).sort(), ['expired', 'expired', 'pending']);
+    for (const co of opened.slice(0, 2))
+        assert.equal((await stack.getSession(co.session_id)).status, 'expired');
+    const last = await stack.getSession(opened[2].session_id);
+    assert.equal(last.status, 'open');
+    // The session ends with its hold: about CREDITD_CHECKOUT_EXPIRES (1 h) after it opened.
+    assert.ok(Math.abs(last.expires_at - (last.created + 3600)) <= 5, `expires_at ${last.expires_at} vs created ${last.created}`);
+
+    const validate = async (u) => expectStatus(await stack.api('POST', '/v1/discounts/validate', { token: u.token, body: { code } }), 200);
+    // One use held by the hoarder, one left: the others may use it.
+    assert.equal((await validate(other)).valid, true);
+    assert.equal((await validate(hoarder)).valid, true);
+    const co = expectStatus(await stack.api('POST', '/v1/checkout', { token: other.token, body }), 201);
+    // Now both uses are held: validate says so, and checkout agrees.
+    const v = await validate(third);
+    assert.equal(v.valid, false);
+    assert.equal(v.error, 'exhausted');
+    expectError(await stack.api('POST', '/v1/checkout', { token: third.token, body }), 400, 'discount_exhausted');
+    // A hold ends with its session.
+    expectStatus(await stack.expireSession(co.session_id), 200);
+    await stack.waitOrderStatus(other, co.order_id, 'expired');
+    assert.equal((await validate(third)).valid, true);
+    await stack.buy(third, body);
+    assert.equal((await listedCode(code)).times_used, 1);
+});
+
 e2e('a number past int64 names its field: invalid_param for a count, invalid_amount for money', async () => {
     const code = newCode('BIG');
     const huge = '99999999999999999999999';

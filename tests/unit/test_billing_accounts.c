@@ -318,7 +318,7 @@ static void test_discounts_and_pricing(void **state)
     in.code = "free";
     assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), 0);
 
-    assert_int_equal(cd_discount_validate(&f->b, "Launch10", NULL, NULL, &q,
+    assert_int_equal(cd_discount_validate(&f->b, "Launch10", "acct_unit", NULL, NULL, &q,
                                           &err),
                      0);
     assert_true(q.valid);
@@ -326,25 +326,25 @@ static void test_discounts_and_pricing(void **state)
     assert_int_equal(q.discount_cents, 300);
     assert_int_equal(q.final_cents, 2699);
     assert_null(q.error);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "package",
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", "package",
                                           "pkg_50", &q, &err),
                      0);
     assert_int_equal(q.base_cents, 5000);
     assert_int_equal(q.final_cents, 4500);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "package",
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", "package",
                                           "nope", &q, &err),
                      -1);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "topup", NULL,
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", "topup", NULL,
                                           &q, &err),
                      -1);
     assert_string_equal(err.code, "discount_not_applicable");
-    assert_int_equal(cd_discount_validate(&f->b, "nosuch", NULL, NULL, &q,
+    assert_int_equal(cd_discount_validate(&f->b, "nosuch", "acct_unit", NULL, NULL, &q,
                                           &err),
                      0);
     assert_false(q.valid);
     assert_string_equal(q.error, "unknown_code");
     assert_int_equal(q.final_cents, 2999);
-    assert_int_equal(cd_discount_validate(&f->b, "FREE", NULL, NULL, &q,
+    assert_int_equal(cd_discount_validate(&f->b, "FREE", "acct_unit", NULL, NULL, &q,
                                           &err),
                      0);
     assert_false(q.valid);
@@ -352,7 +352,7 @@ static void test_discounts_and_pricing(void **state)
 
     assert_int_equal(cd_discount_deactivate(&f->b, "launch10", &d, &err), 0);
     assert_false(d.active);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", NULL, NULL, &q,
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", NULL, NULL, &q,
                                           &err),
                      0);
     assert_string_equal(q.error, "inactive");

@@ -27,6 +27,7 @@
 
 #include "billing/billing.h"
 #include "billing/checkout.h"
+#include "billing/discounts.h"
 #include "billing/orders.h"
 #include "stripe/form.h"
 #include "util/log.h"
@@ -830,74 +831,91 @@ static int create_with(const struct cd_account *a, const char *code,
     return cd_checkout_create(&bill, a, &r, res, err);
 }
 
+static int validity(const struct cd_account *a, const char *code,
+                    const char **why)
+{
+    struct cd_discount_quote q;
+    struct cd_error err;
+
+    assert_int_equal(cd_discount_validate(&bill, code, a->id, "access", NULL,
+                                          &q, &err),
+                     0);
+    *why = q.error;
+    return q.valid;
+}
+
 /* max_uses is enforced at checkout creation, in the job that inserts the
- * order: a max_uses:1 code cannot be used by two checkouts opened before
- * either is paid. Pending orders older than 24 h, and expired/failed ones,
- * no longer hold a use; times_used (fulfilled uses) still counts. */
+ * order: a pending order holds one use for as long as its session can be
+ * paid; an account holds one use at most (its next checkout with the code
+ * replaces its hold and expires that session at Stripe); validation says
+ * what checkout does. */
 static void test_discount_pending_hold(void **state)
 {
-    struct cd_account a;
+    struct cd_account a, b2;
     struct cd_checkout_result first, other;
-    struct cd_checkout_req qr;
-    struct cd_checkout_quote q;
     struct cd_error err;
     struct cd_order o;
+    const char *why;
     int n;
 
     (void)state;
     new_account(&a);
+    new_account(&b2);
     bill.stripe = client_for(fake.port);
     new_discount("ONCE", 10, 0, 1, 0, 0, 1);
 
     assert_int_equal(create_with(&a, "once", "cs_test_hold1", &first, &err),
                      0);
-    assert_int_equal(orders_of(a.id), 1);
-    /* The quote (a read, fulfilled uses only) still says yes... */
-    memset(&qr, 0, sizeof(qr));
-    qr.kind = "access";
-    qr.discount_code = "ONCE";
-    assert_int_equal(cd_checkout_quote(&bill, &qr, &q, &err), 0);
-    /* ...but the second checkout is refused before anything is written
-     * or Stripe is called. */
+    /* The same account again: its first hold is replaced, not doubled. */
     assert_int_equal(create_with(&a, "ONCE", "cs_test_hold2", &other, &err),
+                     0);
+    assert_int_equal(cd_order_get(&bill, first.order_id, &o), CD_STORE_OK);
+    assert_string_equal(o.status, "expired");
+    assert_string_equal(fake.request_line,
+                        "POST /v1/checkout/sessions/cs_test_hold1/expire "
+                        "HTTP/1.1");
+    assert_true(validity(&a, "ONCE", &why));
+    /* Another account: the one use is held; validation agrees. */
+    assert_false(validity(&b2, "ONCE", &why));
+    assert_string_equal(why, "exhausted");
+    fake_script(200, "{}");
+    assert_int_equal(create_with(&b2, "ONCE", "cs_test_hold3", &first, &err),
                      -1);
     assert_int_equal(err.kind, CD_EK_INVALID);
     assert_string_equal(err.code, "discount_exhausted");
     assert_string_equal(err.param, "discount_code");
-    assert_int_equal(orders_of(a.id), 1);
+    assert_int_equal(orders_of(b2.id), 0);
     assert_int_equal(fake.hits, 0);
 
-    /* The first checkout expires: its hold goes. */
-    assert_int_equal(cd_order_get(&bill, first.order_id, &o), CD_STORE_OK);
+    /* A's session ended (expired): its hold goes. */
+    assert_int_equal(cd_order_get(&bill, other.order_id, &o), CD_STORE_OK);
     strcpy(o.status, "expired");
     assert_int_equal(cd_store_write(bill.store, job_update_order, &o), 0);
-    assert_int_equal(create_with(&a, "ONCE", "cs_test_hold3", &first, &err),
+    assert_true(validity(&b2, "ONCE", &why));
+    assert_int_equal(create_with(&b2, "ONCE", "cs_test_hold4", &first, &err),
                      0);
-    assert_int_equal(orders_of(a.id), 2);
 
-    /* A pending order from over 24 h ago holds nothing either. */
+    /* A pending order older than its session's life holds nothing. */
     assert_int_equal(cd_order_get(&bill, first.order_id, &o), CD_STORE_OK);
-    o.created_at = cd_now() - 24 * 3600 - 60;
+    o.created_at = cd_now() - cd_discount_hold_s(&bill) - 60;
     assert_int_equal(cd_store_write(bill.store, job_update_order, &o), 0);
-    assert_int_equal(create_with(&a, "ONCE", "cs_test_hold4", &other, &err),
-                     0);
+    assert_true(validity(&a, "ONCE", &why));
     assert_int_equal(create_with(&a, "ONCE", "cs_test_hold5", &other, &err),
-                     -1);
-    assert_string_equal(err.code, "discount_exhausted");
+                     0);
 
-    /* Fulfilled uses and pending orders add up: 2 uses, 1 taken, 1
-     * pending -> full. Unlimited codes are never held. */
+    /* Fulfilled uses and other accounts' holds add up: 2 uses, 1 taken,
+     * A holds 1 -> full for B. Unlimited codes are never held. */
     new_discount("TWICE", 10, 0, 2, 1, 0, 1);
     assert_int_equal(create_with(&a, "TWICE", "cs_test_hold6", &other, &err),
                      0);
-    assert_int_equal(create_with(&a, "TWICE", "cs_test_hold7", &other, &err),
+    assert_int_equal(create_with(&b2, "TWICE", "cs_test_hold7", &other, &err),
                      -1);
     assert_string_equal(err.code, "discount_exhausted");
     new_discount("ALWAYS", 10, 0, 0, 0, 0, 1);
     for (n = 0; n < 3; n++) {
         char sid[32];
         snprintf(sid, sizeof(sid), "cs_test_always%d", n);
-        assert_int_equal(create_with(&a, "ALWAYS", sid, &other, &err), 0);
+        assert_int_equal(create_with(&b2, "ALWAYS", sid, &other, &err), 0);
     }
     cd_stripe_client_free(bill.stripe);
     bill.stripe = NULL;

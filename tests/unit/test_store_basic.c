@@ -907,13 +907,13 @@ static int pending_write(struct cd_tx *tx, void *arg)
         strcpy(o.status, rows[i].status);
         R(cd_store_order_insert(tx, &o));
     }
-    R(cd_store_discount_pending_count(tx, "SAVE", 0, &n));
+    R(cd_store_discount_pending_count(tx, "SAVE", 0, NULL, &n));
     c->a = n;
-    R(cd_store_discount_pending_count(tx, "SAVE", 150, &n));
+    R(cd_store_discount_pending_count(tx, "SAVE", 150, NULL, &n));
     c->b = n;
-    R(cd_store_discount_pending_count(tx, "NOPE", 0, &n));
+    R(cd_store_discount_pending_count(tx, "NOPE", 0, NULL, &n));
     c->c = n;
-    R(cd_store_discount_pending_count(tx, "OTHER", 201, &n));
+    R(cd_store_discount_pending_count(tx, "OTHER", 201, NULL, &n));
     c->total = n;
     return 0;
 }
