@@ -329,3 +329,31 @@ e2e('sandbox down: 502 stripe_error with a generic message; the order stays pend
     const co = await stack.checkout(u, { kind: 'topup', amount_cents: amount });
     assert.match(co.session_id, /^cs_/);
 }, { timeout: 60000 });
+
+e2e('open unpaid orders are capped per account: 429 too_many_pending_orders with Retry-After, nothing opened; paying one frees a place', async () => {
+    const capped = new Stack({ serverEnv: { CREDITD_MAX_PENDING_ORDERS: '3' } });
+    await capped.start();
+    try {
+        const u = await capped.signup();
+        const other = await capped.signup();
+        const body = { kind: 'topup', amount_cents: 1000 };
+        // The server key is not request-rate limited: only the cap answers.
+        const open = [];
+        for (let i = 0; i < 3; i++) open.push(expectStatus(await capped.asServer(u.account.id, 'POST', '/v1/checkout', { body }), 201));
+        const r = await capped.asServer(u.account.id, 'POST', '/v1/checkout', { body });
+        expectError(r, 429, 'too_many_pending_orders');
+        assert.ok(Number(r.headers['retry-after']) > 0, 'Retry-After');
+        assert.equal((await capped.list(u, '/v1/orders')).length, 3, 'nothing written');
+        const tu = expectStatus(await capped.asServer(u.account.id, 'POST', '/v1/topups', { body: { amount_cents: 1000 } }), 409);
+        assert.equal(tu.error.code, 'no_saved_payment_method');
+        // Another account is not affected.
+        expectStatus(await capped.asServer(other.account.id, 'POST', '/v1/checkout', { body }), 201);
+        // Paying one frees a place.
+        assert.equal((await capped.completeSession(open[0].session_id)).status, 200);
+        await capped.waitFulfilled(u, open[0].session_id);
+        expectStatus(await capped.asServer(u.account.id, 'POST', '/v1/checkout', { body }), 201);
+    } finally {
+        const rep = await capped.stop();
+        if (rep) throw new Error(rep);
+    }
+}, { timeout: 60000 });
