@@ -17,6 +17,7 @@ struct locate {
     const char *charge;     /* may be "" */
     const char *pi;         /* may be "" */
     const char *meta_order; /* may be "" */
+    const char *invoice;    /* may be "" */
     char order_id[CD_ID_SZ];
 };
 
@@ -39,6 +40,12 @@ static int meta_order(struct cd_tx *tx, struct locate *l)
     return CD_STORE_OK;
 }
 
+static int found(struct locate *l, const char *order_id)
+{
+    cd_strlcpy(l->order_id, order_id, sizeof(l->order_id));
+    return CD_STORE_OK;
+}
+
 static int locate_fn(struct cd_tx *tx, void *arg)
 {
     struct locate *l = arg;
@@ -50,74 +57,117 @@ static int locate_fn(struct cd_tx *tx, void *arg)
         rc = cd_store_payment_by_charge(tx, l->charge, &p);
     if (rc == CD_STORE_NOT_FOUND && l->pi[0])
         rc = cd_store_payment_by_payment_intent(tx, l->pi, &p);
-    if (rc == CD_STORE_OK) {
-        cd_strlcpy(l->order_id, p.order_id, sizeof(l->order_id));
-        return CD_STORE_OK;
-    }
+    if (rc == CD_STORE_OK)
+        return found(l, p.order_id);
     if (rc != CD_STORE_NOT_FOUND)
         return CD_STORE_ERROR;
     if (l->pi[0]) {
         rc = cd_store_order_by_payment_intent(tx, l->pi, &o);
-        if (rc == CD_STORE_OK) {
-            cd_strlcpy(l->order_id, o.id, sizeof(l->order_id));
-            return CD_STORE_OK;
-        }
+        if (rc == CD_STORE_OK)
+            return found(l, o.id);
+        if (rc != CD_STORE_NOT_FOUND)
+            return CD_STORE_ERROR;
+    }
+    if (l->invoice[0]) {
+        rc = cd_store_order_by_invoice(tx, l->invoice, &o);
+        if (rc == CD_STORE_OK)
+            return found(l, o.id);
         if (rc != CD_STORE_NOT_FOUND)
             return CD_STORE_ERROR;
     }
     return meta_order(tx, l);
 }
 
+/* One GET of Stripe (outside any transaction): 0 with *resp (new); 1 when
+ * Stripe does not know it (404); -1 with err (502). */
+static int stripe_get(struct cd_billing *b, const char *path,
+                      const json_t *params, json_t **resp,
+                      struct cd_error *err)
+{
+    struct cd_error serr;
+    int http = 0;
+
+    *resp = NULL;
+    cd_error_clear(&serr);
+    if (cd_stripe_request(b->stripe, "GET", path, params, NULL, resp, &http,
+                          &serr) == 0)
+        return 0;
+    json_decref(*resp);
+    *resp = NULL;
+    if (http == 404)
+        return 1;
+    cd_warn(MOD, "GET %s: %s", path, serr.message);
+    return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                        "Could not look up the payment at Stripe.");
+}
+
+/* What Stripe says of the payment: the PaymentIntent of a charge (when
+ * the event named none), its metadata.order_id (checkout and top-ups set
+ * it), else the invoice it paid (a subscription period). 0, 1 (Stripe
+ * knows nothing more), -1. */
+static int ask_stripe(struct cd_billing *b, const char *charge, char *pi,
+                      char *meta, char *invoice, struct cd_error *err)
+{
+    char path[CD_SID_SZ + 32];
+    json_t *resp, *params;
+    int rc;
+
+    if (!pi[0] && charge[0] && cd_fulfil_safe_id(charge)) {
+        snprintf(path, sizeof(path), "/v1/charges/%s", charge);
+        if ((rc = stripe_get(b, path, NULL, &resp, err)) != 0)
+            return rc;
+        cd_fulfil_str_or_id(resp, "payment_intent", pi, CD_SID_SZ);
+        json_decref(resp);
+    }
+    if (!pi[0] || !cd_fulfil_safe_id(pi))
+        return 1;
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
+    if ((rc = stripe_get(b, path, NULL, &resp, err)) != 0)
+        return rc;
+    cd_fulfil_str_or_id(json_object_get(resp, "metadata"), "order_id", meta,
+                        CD_ID_SZ);
+    json_decref(resp);
+    if (meta[0])
+        return 0;
+    params = json_pack("{s:{s:s, s:s}, s:i}", "payment", "type",
+                       "payment_intent", "payment_intent", pi, "limit", 1);
+    rc = stripe_get(b, "/v1/invoice_payments", params, &resp, err);
+    json_decref(params);
+    if (rc != 0)
+        return rc;
+    cd_fulfil_str_or_id(json_array_get(json_object_get(resp, "data"), 0),
+                        "invoice", invoice, CD_SID_SZ);
+    json_decref(resp);
+    return invoice[0] ? 0 : 1;
+}
+
 int cd_charge_locate_order(struct cd_billing *b, const char *charge,
                            const char *pi, const char *meta, char *order_id,
                            struct cd_error *err)
 {
-    struct locate l = {charge, pi, meta, ""};
-    char path[CD_SID_SZ + 32], from_pi[CD_ID_SZ] = "";
-    json_t *resp = NULL;
-    struct cd_error serr;
-    int rc, http = 0;
+    struct locate l = {charge, pi, meta, "", ""};
+    char pi2[CD_SID_SZ], meta2[CD_ID_SZ] = "", invoice[CD_SID_SZ] = "";
+    int rc;
 
     rc = cd_store_read(b->store, locate_fn, &l);
-    if (rc == CD_STORE_OK) {
-        cd_strlcpy(order_id, l.order_id, CD_ID_SZ);
-        return 0;
+    if (rc == CD_STORE_NOT_FOUND && b->stripe) {
+        /* Before anything else we know of this payment: ask Stripe. */
+        cd_strlcpy(pi2, pi, sizeof(pi2));
+        rc = ask_stripe(b, charge, pi2, meta2, invoice, err);
+        if (rc != 0)
+            return rc;
+        l.pi = pi2;
+        l.meta_order = meta2;
+        l.invoice = invoice;
+        rc = cd_store_read(b->store, locate_fn, &l);
     }
-    if (rc != CD_STORE_NOT_FOUND)
+    if (rc == CD_STORE_NOT_FOUND)
+        return 1;
+    if (rc != CD_STORE_OK)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "The event could not be applied; retry.");
-    if (!b->stripe || !pi[0] || !cd_fulfil_safe_id(pi))
-        return 1;
-    /* Before anything else about this payment: its PaymentIntent says
-     * which order it pays (metadata.order_id, set by checkout/topups). */
-    snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
-    cd_error_clear(&serr);
-    rc = cd_stripe_request(b->stripe, "GET", path, NULL, NULL, &resp, &http,
-                           &serr);
-    if (rc != 0) {
-        json_decref(resp);
-        if (http == 404)
-            return 1;
-        cd_warn(MOD, "payment intent %s: %s", pi, serr.message);
-        return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
-                            "Could not look up the payment: %s",
-                            serr.message);
-    }
-    cd_fulfil_str_or_id(json_object_get(resp, "metadata"), "order_id",
-                        from_pi, sizeof(from_pi));
-    json_decref(resp);
-    if (!from_pi[0])
-        return 1;
-    l.meta_order = from_pi;
-    rc = cd_store_read(b->store, locate_fn, &l);
-    if (rc == CD_STORE_OK) {
-        cd_strlcpy(order_id, l.order_id, CD_ID_SZ);
-        return 0;
-    }
-    if (rc != CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "The event could not be applied; retry.");
-    return 1;
+    cd_strlcpy(order_id, l.order_id, CD_ID_SZ);
+    return 0;
 }
 
 int cd_charge_payment_for(struct cd_tx *tx, const struct cd_order *o,

@@ -196,6 +196,8 @@ const char *cd_fulfil_ledger_kind(const char *order_kind)
         return "package";
     if (strcmp(order_kind, "payment_intent") == 0)
         return "purchase";
+    if (strcmp(order_kind, "invoice") == 0)
+        return "subscription";
     return NULL;
 }
 
@@ -369,8 +371,15 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
     la.description = o->description;
     rc = cd_ledger_apply_tx(tx, &la, &le);
     if (rc == CD_STORE_DUPLICATE) {
-        /* Fulfilled before, through another event or reconciliation. */
+        /* Fulfilled before, through another event or reconciliation (or,
+         * for an invoice credited before its period had an order, by an
+         * older version: the order is completed now). */
         *status = CD_FULFIL_PROCESSED;
+        if (strcmp(o->status, "pending") == 0 && !o->completed_at) {
+            cd_strlcpy(o->status, "completed", sizeof(o->status));
+            o->completed_at = o->updated_at = now;
+            dirty = 1;
+        }
         return dirty ? cd_store_order_update(tx, o) : 0;
     }
     if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||

@@ -27,12 +27,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "billing/checkout.h"
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
 #include "billing/ledger.h"
+#include "billing/problems.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -375,20 +377,69 @@ struct inv_job {
     const char *event_id;
     const char *type;
     const char *invoice_id;
+    int64_t amount_paid;
+    const char *currency;
     const char *account_id;
     const struct cd_plan *plan;
+    const char *plan_currency;
     int has_row; /* row below was re-read at Stripe: store it too */
     struct cd_subscription row;
     const char *status;
 };
 
+/* The order of this invoice's period: the one made before (a repeat), or a
+ * new pending one (not yet written: *is_new). */
+static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
+                           int64_t now, struct cd_order *o, int *is_new)
+{
+    int rc = cd_store_order_by_invoice(tx, j->invoice_id, o);
+
+    *is_new = rc == CD_STORE_NOT_FOUND;
+    if (rc != CD_STORE_NOT_FOUND)
+        return rc;
+    memset(o, 0, sizeof(*o));
+    cd_random_id("ord_", o->id, sizeof(o->id));
+    cd_strlcpy(o->account_id, j->account_id, sizeof(o->account_id));
+    cd_strlcpy(o->kind, "invoice", sizeof(o->kind));
+    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    o->amount_cents = j->amount_paid;
+    o->credits = j->plan->credits_per_period;
+    cd_strlcpy(o->currency, j->currency, sizeof(o->currency));
+    cd_strlcpy(o->item_id, j->plan->id, sizeof(o->item_id));
+    cd_strlcpy(o->description, j->plan->name, sizeof(o->description));
+    cd_strlcpy(o->stripe_invoice_id, j->invoice_id,
+               sizeof(o->stripe_invoice_id));
+    o->created_at = o->updated_at = now;
+    return CD_STORE_OK;
+}
+
+/* An invoice whose amount or currency is not its plan's: its order is
+ * failed and the operator told; nothing is credited. */
+static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
+                       struct cd_order *o, int is_new)
+{
+    cd_strlcpy(o->status, "failed", sizeof(o->status));
+    snprintf(o->failure_reason, sizeof(o->failure_reason),
+             "invoice paid %" PRId64 " %s, plan %s costs %" PRId64 " %s: not "
+             "credited",
+             j->amount_paid, j->currency, j->plan->id, j->plan->price_cents,
+             j->plan_currency);
+    if ((is_new ? cd_store_order_insert(tx, o)
+                : cd_store_order_update(tx, o)) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    j->status = CD_FULFIL_IGNORED;
+    return cd_problem_note_tx(tx, CD_PROBLEM_INVOICE_MISMATCH, o,
+                              j->event_id, "Invoice %s: %s.", j->invoice_id,
+                              o->failure_reason);
+}
+
 static int inv_job_fn(struct cd_tx *tx, void *arg)
 {
     struct inv_job *j = arg;
-    struct cd_ledger_apply la;
-    struct cd_ledger_entry le;
-    char ref[CD_REF_SZ];
-    int rc;
+    struct cd_order o;
+    struct cd_paid paid;
+    int64_t now = cd_now();
+    int rc, is_new;
 
     rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
     if (rc != 0)
@@ -398,41 +449,18 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
         if (rc != CD_STORE_OK)
             return rc;
     }
-    snprintf(ref, sizeof(ref), "invoice:%s", j->invoice_id);
-    memset(&la, 0, sizeof(la));
-    la.account_id = j->account_id;
-    la.amount = j->plan->credits_per_period;
-    la.kind = "subscription";
-    la.ref = ref;
-    la.description = j->plan->name;
-    rc = cd_ledger_apply_tx(tx, &la, &le);
-    if (rc == CD_STORE_DUPLICATE) {
-        /* This invoice was credited before (another event id, or
-         * reconciliation). */
-        j->status = CD_FULFIL_PROCESSED;
-        return 0;
-    }
-    if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
-        rc == CD_STORE_NOT_FOUND) {
-        /* Refused for good: a 500 would only make Stripe retry for days.
-         * Recorded, logged for the operator. */
-        cd_error(MOD,
-                 "event %s: invoice %s paid but not credited (%s): %" PRId64
-                 " credits to %s",
-                 j->event_id ? j->event_id : "-", j->invoice_id,
-                 rc == CD_STORE_NOT_FOUND ? "account not found"
-                                          : "balance limit",
-                 j->plan->credits_per_period, j->account_id);
-        j->status = CD_FULFIL_IGNORED;
-        return 0;
-    }
-    if (rc != CD_STORE_OK)
+    if (period_order_tx(tx, j, now, &o, &is_new) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    cd_info(MOD, "invoice %s: %" PRId64 " credits to %s (plan %s)",
-            j->invoice_id, j->plan->credits_per_period, j->account_id,
-            j->plan->id);
-    j->status = CD_FULFIL_PROCESSED;
-    return 0;
+    if (j->amount_paid != j->plan->price_cents ||
+        strcasecmp(j->currency, j->plan_currency) != 0)
+        return mismatch_tx(tx, j, &o, is_new);
+    if (is_new && cd_store_order_insert(tx, &o) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    /* The period's credits, once per invoice ("invoice:<in_id>"), with
+     * its payment row and receipt, like any purchase. */
+    memset(&paid, 0, sizeof(paid));
+    return cd_fulfil_credit_tx(tx, &o, &paid, j->event_id, 0, now,
+                               &j->status);
 }
 
 int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
@@ -441,7 +469,7 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
 {
     const char *type = "invoice.paid";
     char in_id[CD_SID_SZ], sub_id[CD_SID_SZ], status[32], reason[64];
-    char plan_id[CD_ID_SZ];
+    char plan_id[CD_ID_SZ], currency[CD_CUR_SZ];
     const struct cd_plan *plan;
     struct sub_copy c;
     struct locate l;
@@ -454,6 +482,7 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
     str_or_id(invoice, "status", status, sizeof(status));
     str_or_id(invoice, "billing_reason", reason, sizeof(reason));
     paid = positive_int(json_object_get(invoice, "amount_paid"));
+    str_or_id(invoice, "currency", currency, sizeof(currency));
     if (strncmp(in_id, "in_", 3) != 0 || !cd_fulfil_safe_id(in_id) ||
         cd_subscription_invoice_sub_id(invoice, sub_id, sizeof(sub_id)) !=
             0 ||
@@ -519,8 +548,11 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
     j.event_id = event_id;
     j.type = type;
     j.invoice_id = in_id;
+    j.amount_paid = paid;
+    j.currency = currency;
     j.account_id = l.account_id;
     j.plan = plan;
+    j.plan_currency = b->cfg.currency;
     return cd_fulfil_run_job(b, inv_job_fn, &j, event_id, type, &j.status,
                              status_out, err);
 }

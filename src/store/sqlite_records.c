@@ -136,6 +136,8 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_ORDER_BY_PI] = "SELECT " ORDER_COLS
                        " FROM orders WHERE stripe_payment_intent_id = ?1"
                        NEWEST " LIMIT 1",
+    [SQ_ORDER_BY_INVOICE] =
+        "SELECT " ORDER_COLS " FROM orders WHERE stripe_invoice_id = ?1",
     [SQ_ORDER_COUNT_ACCT] = "SELECT COUNT(*) FROM orders WHERE account_id = ?1",
     [SQ_ORDER_LIST_ACCT] = "SELECT " ORDER_COLS
                            " FROM orders WHERE account_id = ?1" NEWEST
@@ -992,6 +994,13 @@ int cd_store_order_by_payment_intent(struct cd_tx *tx, const char *pi,
 {
     return get_by_key(tx, SQ_ORDER_BY_PI, pi, CD_SID_SZ, read_order, out,
                       "order by payment intent");
+}
+
+int cd_store_order_by_invoice(struct cd_tx *tx, const char *invoice_id,
+                              struct cd_order *out)
+{
+    return get_by_key(tx, SQ_ORDER_BY_INVOICE, invoice_id, CD_SID_SZ,
+                      read_order, out, "order by invoice");
 }
 
 struct order_visit {

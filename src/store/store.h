@@ -272,6 +272,9 @@ int cd_store_order_by_session(struct cd_tx *tx, const char *session_id,
                               struct cd_order *out);
 int cd_store_order_by_payment_intent(struct cd_tx *tx, const char *pi,
                                      struct cd_order *out);
+/* The order of a paid subscription invoice (stripe_invoice_id). */
+int cd_store_order_by_invoice(struct cd_tx *tx, const char *invoice_id,
+                              struct cd_order *out);
 int cd_store_order_list(struct cd_tx *tx, const char *account_id,
                         int64_t limit, int64_t offset, cd_order_cb cb,
                         void *arg, int64_t *total);

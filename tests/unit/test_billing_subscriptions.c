@@ -22,6 +22,7 @@
 
 #include "billing/billing.h"
 #include "billing/fulfil.h"
+#include "billing/problems.h"
 #include "billing/subscriptions.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -267,6 +268,13 @@ static void test_store_upsert(void **state)
                         "sub_u2");
 }
 
+static int count_mismatch(const struct cd_problem *p, void *arg)
+{
+    if (strcmp(p->kind, CD_PROBLEM_INVOICE_MISMATCH) == 0)
+        ++*(int64_t *)arg;
+    return 0;
+}
+
 static const char *apply(const char *json, int want_rc, const char *code)
 {
     const char *status = NULL;
@@ -323,7 +331,7 @@ static void test_invoice_paid_synced(void **state)
              "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
              "{\"id\":\"%s\",\"object\":\"invoice\",\"status\":\"paid\","
              "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":"
-             "1999,\"parent\":{\"subscription_details\":{\"subscription\":"
+             "1999,\"currency\":\"usd\",\"parent\":{\"subscription_details\":{\"subscription\":"
              "\"sub_syn1\"}}}}}",
              evt, in_id);
     /* No Stripe configured: the synced row is enough. */
@@ -339,7 +347,7 @@ static void test_invoice_paid_synced(void **state)
                  "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{"
                  "\"object\":{\"id\":\"%s\",\"status\":\"paid\","
                  "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":"
-                 "1999,\"subscription\":\"sub_syn1\"}}}",
+                 "1999,\"currency\":\"usd\",\"subscription\":\"sub_syn1\"}}}",
                  evt2, in_id);
         assert_string_equal(apply(ev2, 0, NULL), CD_FULFIL_PROCESSED);
     }
@@ -353,7 +361,7 @@ static void test_invoice_paid_synced(void **state)
     snprintf(ev, sizeof(ev),
              "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
              "{\"id\":\"in_syn2\",\"status\":\"paid\",\"billing_reason\":"
-             "\"subscription_create\",\"amount_paid\":1999,\"subscription\":"
+             "\"subscription_create\",\"amount_paid\":1999,\"currency\":\"usd\",\"subscription\":"
              "\"sub_syn2\"}}}",
              evt);
     assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
@@ -365,7 +373,7 @@ static void test_invoice_paid_synced(void **state)
     snprintf(ev, sizeof(ev),
              "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
              "{\"id\":\"in_syn3\",\"status\":\"paid\",\"billing_reason\":"
-             "\"subscription_create\",\"amount_paid\":1999,\"subscription\":"
+             "\"subscription_create\",\"amount_paid\":1999,\"currency\":\"usd\",\"subscription\":"
              "\"sub_unsynced\"}}}",
              evt);
     apply(ev, -1, "stripe_not_configured");
@@ -387,6 +395,33 @@ static void test_invoice_paid_synced(void **state)
              evt);
     apply(ev, -1, "stripe_not_configured");
     assert_string_equal(current(acct, CD_STORE_OK).status, "active");
+
+    /* An invoice that is not the plan's amount (or currency) credits
+     * nothing; its order is failed and listed for the operator. */
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"in_syn_cheap\",\"status\":\"paid\",\"billing_reason\":"
+             "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
+             "\"subscription\":\"sub_syn1\"}}}",
+             evt);
+    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"in_syn_eur\",\"status\":\"paid\",\"billing_reason\":"
+             "\"subscription_cycle\",\"amount_paid\":1999,\"currency\":\"eur\","
+             "\"subscription\":\"sub_syn1\"}}}",
+             evt);
+    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    assert_int_equal(balance(acct), 2500);
+    {
+        int64_t total = 0;
+        assert_int_equal(cd_problems_list(&bill, 100, 0, count_mismatch,
+                                          &total, NULL),
+                         CD_STORE_OK);
+        assert_int_equal(total, 2);
+    }
 }
 
 /* ---- setup ------------------------------------------------------------------ */
