@@ -152,6 +152,7 @@ static void test_5xx_releases_not_deletes(void **state)
     b = begin(f, "k-5xx", "h1");
     assert_int_equal(b->outcome, CD_IDEM_CLAIMED);
     assert_int_equal(b->taken_over, 1);
+    free(row.body);
     assert_int_equal(cd_idem_end(&f->b, b, 201, "{}", 2), 0);
     cd_idem_claim_free(b);
 }
@@ -185,6 +186,7 @@ static void test_lease_decides_takeover(void **state)
     struct plant live = {"k-live", cd_now_ms() + 60000};
     struct plant dead = {"k-dead", cd_now_ms() - 1};
     struct cd_idem_claim *c;
+    struct cd_idem row;
 
     assert_int_equal(cd_store_write(f->b.store, plant_fn, &live), 0);
     assert_int_equal(cd_store_write(f->b.store, plant_fn, &dead), 0);
@@ -197,7 +199,9 @@ static void test_lease_decides_takeover(void **state)
     /* The dead process coming back late cannot overwrite it. */
     assert_int_equal(cd_idem_end(&f->b, c, 201, "{}", 2), 0);
     cd_idem_claim_free(c);
-    assert_int_equal(get_row(f, "k-dead").status, 201);
+    row = get_row(f, "k-dead");
+    assert_int_equal(row.status, 201);
+    free(row.body);
 }
 
 /* The keeper renews the lease of a claim held longer than the lease, so a
