@@ -1,0 +1,303 @@
+// openapi.test.mjs - the running server against docs/openapi.yaml.
+//
+// - Every route of the server (read from the route tables in
+//   src/api/*.c at test time, so a new route is caught) is documented,
+//   and every documented route is one the server has.
+// - A walk through the whole API (signup, checkout paid through the
+//   sandbox, top-up, payment intent, subscription, debits, grants,
+//   discount codes, refunds, reconciliation, webhooks, errors) validates
+//   every reply: its status must be documented for the operation and its
+//   body must match the schema for that status (ajv, JSON Schema 2020-12,
+//   the dialect of OpenAPI 3.1).
+// - Every documented operation answered 2xx at least once (so none is a
+//   404 or 405 of the router).
+//
+// OPENAPI_EXAMPLES=<file> writes every exchange (request and reply) as
+// JSON, the source of the examples in docs/API.md.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import YAML from 'yaml';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { useStack, e2e, REPO, waitFor, httpRequest, expectStatus } from './harness.mjs';
+
+const SPEC_FILE = path.join(REPO, 'docs', 'openapi.yaml');
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+
+/** Route patterns as the server's tables hold them ("{}" for a segment). */
+export function serverRoutes() {
+    const dir = path.join(REPO, 'src', 'api');
+    const out = new Set();
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.c'))) {
+        const src = fs.readFileSync(path.join(dir, f), 'utf8');
+        const re = /"(GET|POST|PUT|PATCH|DELETE)"\s*,\s*"(\/[^"]*)"/g;
+        for (let m; (m = re.exec(src)); ) out.add(`${m[1]} ${m[2]}`);
+    }
+    return out;
+}
+
+const norm = (p) => p.replace(/\{[^}]*\}/g, '{}');
+
+function loadSpec() {
+    return YAML.parse(fs.readFileSync(SPEC_FILE, 'utf8'));
+}
+
+/** "METHOD /pattern{}" -> {path (as documented), op}. */
+function documentedRoutes(spec) {
+    const out = new Map();
+    for (const [p, item] of Object.entries(spec.paths)) {
+        for (const m of METHODS) {
+            if (item[m]) out.set(`${m.toUpperCase()} ${norm(p)}`, { path: p, op: item[m] });
+        }
+    }
+    return out;
+}
+
+test('every route of the server is documented in docs/openapi.yaml, and no other', () => {
+    const spec = loadSpec();
+    assert.match(spec.openapi, /^3\.1\./);
+    const server = serverRoutes();
+    assert.ok(server.size >= 30, `route tables parsed (${server.size} routes found)`);
+    const docs = new Set(documentedRoutes(spec).keys());
+    const undocumented = [...server].filter((r) => !docs.has(r));
+    const unknown = [...docs].filter((r) => !server.has(r));
+    assert.deepEqual(undocumented, [], 'server routes missing from docs/openapi.yaml');
+    assert.deepEqual(unknown, [], 'documented routes the server does not have');
+});
+
+// Codes only start-up uses (a listener that cannot be opened); no reply has them.
+const STARTUP_ONLY = new Set(['bad_listen', 'listen_failed', 'nomem']);
+
+test('every error code the API code sets is in the error schema', () => {
+    const codes = new Set(loadSpec().components.schemas.ErrorCode.enum);
+    const missing = new Set();
+    for (const d of ['api', 'billing', 'http', 'stripe']) {
+        const dir = path.join(REPO, 'src', d);
+        for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.c'))) {
+            const src = fs.readFileSync(path.join(dir, f), 'utf8');
+            const re = /CD_EK_[A-Z_]+\s*,\s*"([a-z_]+)"/g;
+            for (let m; (m = re.exec(src)); ) {
+                if (!codes.has(m[1]) && !STARTUP_ONLY.has(m[1])) missing.add(`${m[1]} (src/${d}/${f})`);
+            }
+        }
+    }
+    assert.deepEqual([...missing], [], 'error codes missing from components.schemas.ErrorCode');
+});
+
+test('every error code in the error schema is one the code base uses', () => {
+    const spec = loadSpec();
+    const codes = spec.components.schemas.ErrorCode.enum;
+    const src = [];
+    const walk = (d) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.name.endsWith('.c')) src.push(fs.readFileSync(p, 'utf8'));
+        }
+    };
+    walk(path.join(REPO, 'src'));
+    const all = src.join('\n');
+    for (const c of codes) {
+        // discount_* codes are built as "discount_" + the validation error.
+        const found = all.includes(`"${c}"`) || (c.startsWith('discount_') && all.includes(`"${c.slice(9)}"`));
+        assert.ok(found, `error code ${c} appears in src/`);
+    }
+});
+
+// ----------------------------------------------------------- the walk
+
+const stack = useStack({});
+const spec = loadSpec();
+const routes = documentedRoutes(spec);
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema({ ...spec, $id: 'openapi' });
+const validators = new Map();
+const answered = new Map(); // route key -> Set of statuses
+const examples = [];
+
+const esc = (s) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** The response object documented for this status (a $ref followed), and
+ * the ajv reference of its JSON schema (null when it has none). */
+function schemaFor(key, status) {
+    const { path: p, op } = routes.get(key);
+    const code = op.responses[String(status)] ? String(status) : 'default';
+    let resp = op.responses[code];
+    assert.ok(resp, `${key}: status ${status} is not documented`);
+    let ptr = ['paths', p, key.split(' ')[0].toLowerCase(), 'responses', code].map(esc);
+    if (resp.$ref) {
+        ptr = resp.$ref.replace(/^#\//, '').split('/');
+        resp = ptr.reduce((o, k) => o[k.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+    }
+    const json = resp.content && resp.content['application/json'];
+    return { resp, ref: json ? `openapi#/${[...ptr, 'content', esc('application/json'), 'schema'].join('/')}` : null };
+}
+
+/** Validates one reply of the route `key` ("POST /v1/checkout"). */
+function check(key, r, req = {}) {
+    assert.ok(routes.has(key), `${key} is documented`);
+    const { resp, ref } = schemaFor(key, r.status);
+    if (ref) {
+        assert.ok(r.json !== null && r.json !== undefined, `${key} ${r.status}: a JSON body (${r.text.slice(0, 200)})`);
+        let v = validators.get(ref);
+        if (!v) {
+            v = ajv.compile({ $ref: ref });
+            validators.set(ref, v);
+        }
+        assert.ok(v(r.json), `${key} ${r.status} body does not match its schema: ` +
+            `${ajv.errorsText(v.errors)}\n${r.text.slice(0, 600)}`);
+    } else if (!resp.content) {
+        assert.equal(r.text, '', `${key} ${r.status}: no body documented`);
+    }
+    if (!answered.has(key)) answered.set(key, new Set());
+    answered.get(key).add(r.status);
+    examples.push({ route: key, request: req, status: r.status, body: r.json ?? r.text });
+    return r.json;
+}
+
+/** The documented route key a concrete path answers to (literal segments win). */
+function routeOf(method, p) {
+    const segs = p.split('?')[0].split('/');
+    let best = null;
+    for (const key of routes.keys()) {
+        const [m, pat] = key.split(' ');
+        const ps = pat.split('/');
+        if (m !== method || ps.length !== segs.length) continue;
+        if (!ps.every((s, i) => s === '{}' || s === segs[i])) continue;
+        const holes = ps.filter((s) => s === '{}').length;
+        if (!best || holes < best.holes) best = { key, holes };
+    }
+    assert.ok(best, `${method} ${p} matches a documented route`);
+    return best.key;
+}
+
+/** Calls the API and validates the reply. opts as stack.api. */
+async function call(method, p, opts = {}) {
+    const key = routeOf(method, p);
+    const r = await stack.api(method, p, opts);
+    const req = { method, path: p };
+    if (opts.body !== undefined) req.body = opts.body;
+    if (opts.idem !== undefined) req.idempotency_key = opts.idem;
+    if (opts.account) req.account = opts.account;
+    check(key, r, req);
+    return r;
+}
+
+function sandbox(p, body) {
+    return httpRequest('POST', `${stack.sandboxUrl}${p}`, { body });
+}
+
+e2e('the whole API answers as docs/openapi.yaml says', async () => {
+    const admin = { key: true };
+    expectStatus(await call('GET', '/healthz'), 200);
+    expectStatus(await call('GET', '/readyz'), 200);
+    const cfg = expectStatus(await call('GET', '/v1/config'), 200);
+    const m = await stack.api('GET', '/metrics', admin);
+    assert.equal(m.status, 200);
+    assert.match(m.headers['content-type'], /^text\/plain/);
+    check('GET /metrics', m, { method: 'GET', path: '/metrics' });
+    await call('GET', '/v1/balance'); // 401
+
+    const email = `ada-${Date.now()}@example.com`;
+    const cred = { email, password: 'correct horse' };
+    const su = expectStatus(await call('POST', '/v1/auth/signup', { body: cred }), 201);
+    const tok = { token: su.token };
+    const acct = su.account.id;
+    await call('POST', '/v1/auth/signup', { body: cred }); // 409
+    await call('POST', '/v1/auth/signup', { body: { email: 'x@example.com', password: 'short' } }); // 400
+    expectStatus(await call('POST', '/v1/auth/login', { body: cred }), 200);
+    await call('POST', '/v1/auth/login', { body: { email, password: 'wrong password' } }); // 401
+
+    await call('GET', '/v1/account', tok);
+    await call('GET', '/v1/account', { key: true }); // 400 missing_account
+    await call('GET', '/v1/balance', tok);
+    await call('GET', '/v1/transactions', tok);
+    await call('GET', '/v1/subscription', tok); // 404
+
+    // The operator sets prices and a code.
+    await call('GET', '/v1/admin/pricing', admin);
+    await call('PUT', '/v1/admin/pricing', { ...admin, body: { mode: 'launch', launch_cents: 2999, rrp_cents: 4999, sale_cents: 2499 } });
+    await call('GET', '/v1/admin/pricing', tok); // 403
+    const code = `SAVE10${Date.now() % 100000}`;
+    expectStatus(await call('POST', '/v1/admin/discount_codes', {
+        ...admin, body: { code, percent_off: 10, max_uses: 100, expires_at: '2031-06-01T10:00:00Z' } }), 201);
+    await call('POST', '/v1/admin/discount_codes', { ...admin, body: { code, percent_off: 10 } }); // 409
+    expectStatus(await call('POST', '/v1/admin/discount_codes', {
+        ...admin, body: { code: `${code}F`, amount_off_cents: 500 } }), 201);
+    await call('GET', '/v1/admin/discount_codes', admin);
+    await call('POST', '/v1/discounts/validate', { ...tok, body: { code, kind: 'access' } });
+    await call('POST', '/v1/discounts/validate', { ...tok, body: { code: 'NOPE' } });
+
+    // Checkout: a top-up paid in the sandbox.
+    await call('POST', '/v1/checkout', { ...tok, body: { kind: 'nope' } }); // 400
+    const co = expectStatus(await call('POST', '/v1/checkout', {
+        ...tok, idem: `co-${Date.now()}`, body: { kind: 'topup', amount_cents: 1000 } }), 201);
+    await call('GET', `/v1/checkout/${co.session_id}`, tok);
+    assert.equal((await sandbox(`/_sandbox/checkout/${co.session_id}/complete`, { card: '4242424242424242' })).status, 200);
+    await stack.waitFulfilled(su, co.session_id);
+    await call('GET', `/v1/checkout/${co.session_id}`, tok);
+    await call('GET', '/v1/checkout/cs_test_unknown', tok); // 404
+    const pkg = expectStatus(await call('POST', '/v1/checkout', {
+        ...tok, body: { kind: 'package', package_id: cfg.packages[0].id, discount_code: code } }), 201);
+    await call('POST', '/v1/checkout', { ...tok, body: { kind: 'access', discount_code: `${code}F` } });
+    assert.equal((await sandbox(`/_sandbox/checkout/${pkg.session_id}/complete`, { card: '4242424242424242' })).status, 200);
+    await stack.waitFulfilled(su, pkg.session_id);
+    await call('POST', `/v1/admin/discount_codes/${encodeURIComponent(`${code}F`)}/deactivate`, admin);
+
+    // The saved card: an off-session top-up, and a PaymentIntent.
+    const tu = expectStatus(await call('POST', '/v1/topups', { ...tok, body: { amount_cents: 2000 } }), 202);
+    await waitFor(async () => (await stack.order(su, tu.order_id))?.status === 'completed', 10000, { what: 'top-up credited' });
+    const pi = expectStatus(await call('POST', '/v1/payment_intents', { ...tok, body: { amount_cents: 500 } }), 201);
+    assert.equal((await sandbox(`/_sandbox/payment_intents/${pi.payment_intent_id}/confirm`, { card: '4242424242424242' })).status, 200);
+    await waitFor(async () => (await stack.order(su, pi.order_id))?.status === 'completed', 10000, { what: 'PaymentIntent credited' });
+
+    // A subscription.
+    const sub = expectStatus(await call('POST', '/v1/checkout', {
+        ...tok, body: { kind: 'subscription', plan_id: cfg.plans[0].id } }), 201);
+    assert.equal((await sandbox(`/_sandbox/checkout/${sub.session_id}/complete`, { card: '4242424242424242' })).status, 200);
+    await waitFor(async () => (await stack.api('GET', '/v1/subscription', tok)).status === 200, 10000, { what: 'subscription stored' });
+    await call('GET', '/v1/subscription', tok);
+
+    // The backend spends and gives credits.
+    const srv = { key: true, account: acct };
+    await call('POST', '/v1/debits', { ...srv, idem: `job-${Date.now()}`, body: { amount: 250, description: 'report #42' } });
+    await call('POST', '/v1/debits', { ...srv, body: { amount: 10 ** 9, description: 'too much' } }); // 402
+    await call('POST', '/v1/debits', { ...tok, body: { amount: 1, description: 'x' } }); // 403
+    await call('POST', '/v1/debits', { ...srv, body: { amount: 0, description: 'x' } }); // 400
+    await call('POST', '/v1/grants', { ...srv, body: { amount: 100, description: 'welcome bonus' } });
+
+    await call('GET', '/v1/balance', tok);
+    await call('GET', '/v1/transactions?limit=5', tok);
+    await call('GET', '/v1/orders', tok);
+    await call('GET', '/v1/payments', tok);
+
+    // Refunds, reconciliation, problems, accounts, the ledger.
+    await call('POST', `/v1/admin/orders/${co.order_id}/refund`, { ...admin, body: { amount_cents: 400 } });
+    await waitFor(async () => (await stack.order(su, co.order_id))?.status === 'partially_refunded', 10000, { what: 'refund applied' });
+    await call('POST', '/v1/admin/orders/ord_unknown/refund', { ...admin, body: {} }); // 404
+    await call('POST', '/v1/admin/reconcile', admin);
+    await call('GET', '/v1/admin/problems', admin);
+    await call('GET', '/v1/admin/accounts?limit=2', admin);
+    await call('GET', `/v1/admin/accounts/${acct}`, admin);
+    await call('GET', '/v1/admin/accounts/acct_unknown', admin); // 404
+    await call('GET', '/v1/admin/ledger/verify', admin);
+
+    // The webhook: an event creditd does not handle, and a bad signature.
+    const ev = { id: `evt_${Date.now()}`, object: 'event', type: 'customer.created', created: Math.floor(Date.now() / 1000), data: { object: {} } };
+    const w = await stack.sendWebhook(ev);
+    check('POST /v1/webhooks/stripe', w, { method: 'POST', path: '/v1/webhooks/stripe', body: ev });
+    const wb = await stack.sendWebhook(ev, { secret: 'whsec_wrong' });
+    check('POST /v1/webhooks/stripe', wb, { method: 'POST', path: '/v1/webhooks/stripe', body: ev });
+
+    const lo = await call('POST', '/v1/auth/logout', tok);
+    assert.equal(lo.status, 204);
+    await call('GET', '/v1/balance', tok); // 401: the token died
+
+    const silent = [...routes.keys()].filter((k) => ![...(answered.get(k) || [])].some((s) => s >= 200 && s < 300));
+    assert.deepEqual(silent, [], 'documented operations that never answered 2xx');
+    if (process.env.OPENAPI_EXAMPLES) fs.writeFileSync(process.env.OPENAPI_EXAMPLES, JSON.stringify(examples, null, 1));
+}, { timeout: 120000 });
