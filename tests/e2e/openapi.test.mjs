@@ -183,6 +183,7 @@ async function call(method, p, opts = {}) {
     if (opts.body !== undefined) req.body = opts.body;
     if (opts.idem !== undefined) req.idempotency_key = opts.idem;
     if (opts.account) req.account = opts.account;
+    req.auth = opts.token ? 'token' : opts.key ? 'server' : 'none';
     check(key, r, req);
     return r;
 }
