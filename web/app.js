@@ -1,7 +1,7 @@
 // Shared pieces of the creditd web UI: the session token, the one API client,
 // money/date formatting, a tiny DOM builder, inline alerts and the site header.
 // Every page module imports from here; nothing in this file runs on import.
-// The UI talks only to the public API in /work/shared/API.md (same origin).
+// The UI talks only to the public API in docs/API.md (same origin).
 
 const TOKEN_KEY = 'creditd.token';
 

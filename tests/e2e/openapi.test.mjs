@@ -8,7 +8,8 @@
 //   discount codes, refunds, reconciliation, webhooks, errors) validates
 //   every reply: its status must be documented for the operation and its
 //   body must match the schema for that status (ajv, JSON Schema 2020-12,
-//   the dialect of OpenAPI 3.1).
+//   the dialect of OpenAPI 3.1), and the document itself is valid OpenAPI
+//   3.1 (@seriousme/openapi-schema-validator).
 // - Every documented operation answered 2xx at least once (so none is a
 //   404 or 405 of the router).
 //
@@ -22,6 +23,7 @@ import { test } from 'node:test';
 import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { useStack, e2e, REPO, waitFor, httpRequest, expectStatus } from './harness.mjs';
 
 const SPEC_FILE = path.join(REPO, 'docs', 'openapi.yaml');
@@ -55,6 +57,13 @@ function documentedRoutes(spec) {
     }
     return out;
 }
+
+test('docs/openapi.yaml is a valid OpenAPI 3.1 document', async () => {
+    const v = new Validator();
+    const r = await v.validate(SPEC_FILE);
+    assert.equal(v.version, '3.1');
+    assert.ok(r.valid, JSON.stringify(r.errors, null, 1));
+});
 
 test('every route of the server is documented in docs/openapi.yaml, and no other', () => {
     const spec = loadSpec();
@@ -152,6 +161,14 @@ function check(key, r, req = {}) {
             `${ajv.errorsText(v.errors)}\n${r.text.slice(0, 600)}`);
     } else if (!resp.content) {
         assert.equal(r.text, '', `${key} ${r.status}: no body documented`);
+    }
+    const rb = routes.get(key).op.requestBody;
+    if (r.status < 300 && req.body !== undefined && rb) {
+        // A body the server accepted must be one the document allows.
+        const ptr = ['paths', routes.get(key).path, key.split(' ')[0].toLowerCase(), 'requestBody', 'content',
+            'application/json', 'schema'].map(esc).join('/');
+        const v = ajv.getSchema(`openapi#/${ptr}`) || ajv.compile({ $ref: `openapi#/${ptr}` });
+        assert.ok(v(req.body), `${key}: the accepted request body does not match its schema: ${ajv.errorsText(v.errors)}`);
     }
     if (!answered.has(key)) answered.set(key, new Set());
     answered.get(key).add(r.status);
