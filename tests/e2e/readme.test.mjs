@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFile, spawnSync } from 'node:child_process';
+import { test } from 'node:test';
 import { useStack, e2e, REPO, expectStatus } from './harness.mjs';
 
 const stack = useStack({});
@@ -30,6 +31,17 @@ function run(script, env) {
             (err, stdout, stderr) => resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr }));
     });
 }
+
+test('README links only to files inside the repository, and they exist', () => {
+    const md = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const targets = [...md.matchAll(/\]\(([^)\s]+)\)/g), ...md.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.ok(targets.length > 0);
+    for (const t of targets) {
+        assert.doesNotMatch(t, /^[a-z]+:|^\/|(^|\/)\.\.\//, `${t}: a relative path inside the repository`);
+        const file = path.join(REPO, t.split('#')[0]);
+        assert.ok(file.startsWith(REPO + path.sep) && fs.existsSync(file), `${t} exists`);
+    }
+});
 
 e2e('README curl walk-through runs pasted as it is and ends with 750 credits', async () => {
     for (const tool of ['curl', 'jq']) {
