@@ -80,6 +80,42 @@ test('every route of the server is documented in docs/openapi.yaml, and no other
 // Codes only start-up uses (a listener that cannot be opened); no reply has them.
 const STARTUP_ONLY = new Set(['bad_listen', 'listen_failed', 'nomem']);
 
+/** "METHOD /pattern{}" -> the flag sets its route-table entries carry. */
+function serverFlags() {
+    const dir = path.join(REPO, 'src', 'api');
+    const out = new Map();
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.c'))) {
+        const src = fs.readFileSync(path.join(dir, f), 'utf8');
+        const re = /"(GET|POST|PUT|PATCH|DELETE)"\s*,\s*"(\/[^"]*)"\s*,\s*\w+\s*,\s*([A-Z_|\s]+)/g;
+        for (let m; (m = re.exec(src)); ) {
+            const key = `${m[1]} ${m[2]}`;
+            if (!out.has(key)) out.set(key, []);
+            out.get(key).push(new Set(m[3].split('|').map((x) => x.trim()).filter(Boolean)));
+        }
+    }
+    return out;
+}
+
+test('auth and Idempotency-Key of each route are documented as the route table has them', () => {
+    const spec = loadSpec();
+    const docs = documentedRoutes(spec);
+    const wrong = [];
+    for (const [key, sets] of serverFlags()) {
+        const d = docs.get(key);
+        if (!d) continue; // the test above names it
+        const sec = (d.op.security || []).map((s) => Object.keys(s)[0]).sort().join(',');
+        const idem = (d.op.parameters || []).some((p) => p.$ref === '#/components/parameters/IdempotencyKey');
+        const fits = sets.some((f) => {
+            const want = f.has('CD_ROUTE_ADMIN') || f.has('CD_ROUTE_SERVER_ACCOUNT') ? 'serverKey'
+                : f.has('CD_ROUTE_ACCOUNT') ? 'accountToken,serverKey'
+                : f.has('CD_ROUTE_TOKEN') ? 'accountToken' : '';
+            return sec === want && idem === f.has('CD_ROUTE_IDEMPOTENT');
+        });
+        if (!fits) wrong.push(`${key}: documented security [${sec}] idempotent ${idem}; table ${sets.map((f) => [...f].join('|')).join(' / ')}`);
+    }
+    assert.deepEqual(wrong, []);
+});
+
 test('every error code the API code sets is in the error schema', () => {
     const codes = new Set(loadSpec().components.schemas.ErrorCode.enum);
     const missing = new Set();
