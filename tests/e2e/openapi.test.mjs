@@ -323,6 +323,16 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('POST', '/v1/debits', { ...tok, body: { amount: 1, description: 'x' } }); // 403
     await call('POST', '/v1/debits', { ...srv, body: { amount: 0, description: 'x' } }); // 400
     await call('POST', '/v1/grants', { ...srv, body: { amount: 100, description: 'welcome bonus' } });
+    // Idempotency-Key: a replay, another body (409), a bad key (400).
+    const g1 = await call('POST', '/v1/grants', { ...srv, idem: 'grant-1', body: { amount: 5, description: 'g' } });
+    const g2 = await call('POST', '/v1/grants', { ...srv, idem: 'grant-1', body: { amount: 5, description: 'g' } });
+    assert.equal(g2.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(g2.json, g1.json);
+    await call('POST', '/v1/grants', { ...srv, idem: 'grant-1', body: { amount: 6, description: 'g' } }); // 409
+    await call('POST', '/v1/grants', { ...srv, idem: 'x'.repeat(256), body: { amount: 5 } }); // 400
+    await call('GET', '/v1/balance', { key: true, account: 'acct_unknown' }); // 404
+    await call('POST', '/v1/grants', { ...srv, body: '{"amount":' }); // 400 invalid_json
+    await call('POST', '/v1/grants', { ...srv, body: { amount: 1, description: 'x'.repeat(70000) } }); // 413
 
     await call('GET', '/v1/balance', tok);
     await call('GET', '/v1/transactions?limit=5', tok);
@@ -350,6 +360,16 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     const lo = await call('POST', '/v1/auth/logout', tok);
     assert.equal(lo.status, 204);
     await call('GET', '/v1/balance', tok); // 401: the token died
+
+    // Answers of the router itself: a known path with another method, an
+    // unknown path under /v1/. Both are Errors.
+    const errOnly = ajv.compile({ $ref: 'openapi#/components/schemas/Error' });
+    for (const [m, p, status, code] of [['DELETE', '/v1/balance', 405, 'method_not_allowed'], ['GET', '/v1/nope', 404, 'not_found']]) {
+        const r = await stack.api(m, p, tok);
+        assert.equal(r.status, status, r.text);
+        assert.ok(errOnly(r.json), ajv.errorsText(errOnly.errors));
+        assert.equal(r.json.error.code, code);
+    }
 
     const silent = [...routes.keys()].filter((k) => ![...(answered.get(k) || [])].some((s) => s >= 200 && s < 300));
     assert.deepEqual(silent, [], 'documented operations that never answered 2xx');
