@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,34 @@ static void wait_for_signal(sigset_t *set)
     cd_info("main", "signal %d: shutting down", sig);
 }
 
+/*
+ * Start-up warnings for settings that run but are likely a mistake. A
+ * live key sent somewhere other than Stripe's own API is only a warning:
+ * config.c already refuses it in clear text off loopback, a loopback
+ * proxy is legitimate, and the sandbox refuses any key but sk_test_ (so
+ * no payment can be faked there with a live key).
+ */
+static void warn_settings(const struct cd_config *c)
+{
+    struct stat st;
+
+    if (!c->admin_key[0])
+        cd_warn("main", "CREDITD_ADMIN_KEY is not set: /v1/admin/*, grants "
+                        "and debits answer 401 to everyone");
+    if (stat(c->web_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        cd_warn("main", "CREDITD_WEB_DIR %s is not a directory: the web UI "
+                        "answers 404 (set CREDITD_WEB_DIR to the web/ folder)",
+                c->web_dir);
+    if ((strncmp(c->stripe_secret_key, "sk_live_", 8) == 0 ||
+         strncmp(c->stripe_secret_key, "rk_live_", 8) == 0) &&
+        strcasecmp(c->stripe_api_base, "https://api.stripe.com") != 0)
+        cd_warn("main", "a live STRIPE_SECRET_KEY is sent to STRIPE_API_BASE "
+                        "%s, not https://api.stripe.com: real payments go "
+                        "only through Stripe's API (the sandbox refuses live "
+                        "keys)",
+                c->stripe_api_base);
+}
+
 static int server_start(struct server *s, const struct cd_config *c)
 {
     struct cd_store_config sc = {.path = c->db, .max_batch = c->write_batch};
@@ -91,6 +120,7 @@ static int server_start(struct server *s, const struct cd_config *c)
     size_t nroutes;
 
     memset(&err, 0, sizeof(err));
+    warn_settings(c);
     s->store = cd_store_open(&sc, &err);
     if (!s->store) {
         fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", c->db, err.message);

@@ -1,8 +1,9 @@
 /*
  * server.h - libmicrohttpd glue: a static route table, capped request
  * bodies, one reply per request, the JSON error shape, and one access-log
- * line per request (method, route pattern, status, microseconds, request
- * id - never the query string, a header value or a body).
+ * line per request (method, route pattern - or the path when no route
+ * matched, e.g. a static page - status, microseconds, request id; never
+ * the query string, a header value or a body).
  *
  * Every request gets a random id ("req_" + 16 characters), sent back as
  * the Request-Id header of every reply and as error.request_id. Every
