@@ -139,6 +139,8 @@ json_t *cd_api_list(json_t *data, int64_t total, int64_t limit,
 json_t *cd_api_time(int64_t t);
 /* JSON string, or null for "" (new reference). */
 json_t *cd_api_str_or_null(const char *s);
+/* The Order object of API.md (new reference). */
+json_t *cd_api_order_json(const struct cd_order *o);
 /* The Account object of API.md (new reference). */
 json_t *cd_api_account_json(const struct cd_account *a);
 

@@ -268,6 +268,59 @@ static void add_header(struct MHD_Response *resp, const char *name,
         cd_warn("http", "could not add the %s header", name);
 }
 
+/* ---- streamed replies --------------------------------------------------- */
+
+struct stream {
+    cd_stream_read_fn read;
+    void (*done)(void *cls);
+    void *cls;
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *s = cls;
+    long n = s->read(s->cls, buf, max);
+
+    (void)pos;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *s = cls;
+
+    s->done(s->cls);
+    free(s);
+}
+
+/* The response of a streamed reply; the stream is the response's from
+ * here on (req->stream_* cleared), even when this fails. */
+static struct MHD_Response *stream_response(struct cd_req *req)
+{
+    struct stream *s = malloc(sizeof(*s));
+    struct MHD_Response *resp = NULL;
+
+    if (s) {
+        s->read = req->stream_read;
+        s->done = req->stream_done;
+        s->cls = req->stream_cls;
+        resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, s, stream_free);
+        if (!resp)
+            free(s);
+    }
+    if (!resp)
+        req->stream_done(req->stream_cls);
+    req->stream_read = NULL;
+    req->stream_done = NULL;
+    req->stream_cls = NULL;
+    return resp;
+}
+
 /*
  * Queues the one reply. Every reply carries Request-Id and nosniff. Every
  * reply is Cache-Control: no-store - API replies hold tokens and private
@@ -285,11 +338,16 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
     if (req->status == 0)
         cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
                         "the handler sent no reply");
-    resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
-                                           MHD_RESPMEM_MUST_FREE);
+    if (req->stream_read) {
+        resp = stream_response(req);
+    } else {
+        resp = MHD_create_response_from_buffer(
+            req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            req->resp_body = NULL; /* owned by the response now */
+    }
     if (!resp)
         return MHD_NO;
-    req->resp_body = NULL; /* owned by the response now */
     if (req->content_type[0])
         add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
     add_header(resp, "X-Content-Type-Options", "nosniff");
@@ -544,6 +602,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
                                                            : " (aborted)");
     if (srv->cfg.on_complete)
         srv->cfg.on_complete(&st->req, us);
+    if (st->req.stream_done) /* a stream never handed to a response */
+        st->req.stream_done(st->req.stream_cls);
     free(st->req.resp_body);
     cd_buf_free(&st->body);
     free(st);
