@@ -6,6 +6,7 @@
 // cells defused, every row once across pages).
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { e2e, expectError, rand, useStack } from './harness.mjs';
 
 const stack = useStack();
@@ -220,6 +221,23 @@ e2e('CSV exports: streamed, every row once across pages, quotes and formulas esc
     assert.equal(empty.rows.length, 0);
     assert.equal(empty.text, `${empty.header.join(',')}\r\n`);
 }, { timeout: 120000 });
+
+e2e('a client that leaves in the middle of an export costs nothing (the stream is freed)', async () => {
+    for (let round = 0; round < 5; round++) {
+        await new Promise((resolve, reject) => {
+            const req = http.get(`${stack.baseUrl}/v1/admin/export/ledger.csv`, { headers: { Authorization: `Bearer ${stack.adminKey}` } }, (res) => {
+                assert.equal(res.statusCode, 200);
+                res.once('data', () => {
+                    req.destroy();
+                    resolve();
+                });
+            });
+            req.on('error', (e) => (e.code === 'ECONNRESET' ? resolve() : reject(e)));
+        });
+    }
+    const r = await stack.admin('GET', '/v1/admin/ledger?limit=1');
+    assert.equal(r.status, 200, 'the server still answers');
+});
 
 e2e('CSV export of orders: filters, one row per order', async () => {
     const cfg = await stack.config();
