@@ -8,7 +8,9 @@
  *   creditd migrate   apply schema migrations and exit
  *   creditd version | help
  *
- * Settings come from config.c's table (environment, flags win).
+ * Settings come from config.c's table (environment, flags win), read once
+ * at start. SIGINT/SIGTERM stop; SIGHUP reloads the webhook secrets from
+ * STRIPE_WEBHOOK_SECRET_FILE (rotation without a restart).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,9 +23,11 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "api/api.h"
 #include "billing/accounts.h"
+#include "billing/fulfil.h"
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
 #include "billing/mail.h"
@@ -64,23 +68,69 @@ static void usage(FILE *f)
             "\n");
 }
 
-/* Blocks SIGINT/SIGTERM in every thread (call before starting any), so
- * wait_for_signal() can take them synchronously. */
+/* Blocks SIGINT/SIGTERM/SIGHUP in every thread (call before starting
+ * any), so wait_for_signal() can take them synchronously. */
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void wait_for_signal(sigset_t *set)
+/* Waits for SIGINT or SIGTERM. A SIGHUP meanwhile calls on_hup(arg) (or
+ * is logged when there is none) and the wait goes on. */
+static void wait_for_signal(sigset_t *set, void (*on_hup)(void *arg),
+                            void *arg)
 {
     int sig = 0;
 
-    sigwait(set, &sig);
+    for (;;) {
+        if (sigwait(set, &sig) != 0 || sig != SIGHUP)
+            break;
+        if (on_hup)
+            on_hup(arg);
+        else
+            cd_info("main", "SIGHUP: nothing to reload");
+    }
     cd_info("main", "signal %d: shutting down", sig);
+}
+
+struct reload {
+    struct server *server;
+    const struct cd_config *cfg;
+};
+
+/* SIGHUP in serve: the webhook secrets again from
+ * STRIPE_WEBHOOK_SECRET_FILE; on any failure the old ones stay. */
+static void reload_secrets(void *arg)
+{
+    const struct reload *r = arg;
+    char list[sizeof(r->cfg->billing.webhook_secrets)], why[512];
+    int n = 1;
+
+    if (!r->cfg->webhook_secret_file[0]) {
+        cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE is not set, "
+                        "nothing to reload (other settings are read at "
+                        "start only)");
+        return;
+    }
+    if (cd_config_read_webhook_secrets(r->cfg->webhook_secret_file, list,
+                                       sizeof(list), why,
+                                       sizeof(why)) != 0) {
+        cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE: %s; the webhook "
+                        "secrets are unchanged", why);
+        return;
+    }
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    cd_fulfil_set_webhook_secrets(&r->server->billing, list);
+    sodium_memzero(list, sizeof(list));
+    cd_info("main", "SIGHUP: %d webhook secret(s) loaded from "
+                    "STRIPE_WEBHOOK_SECRET_FILE",
+            n);
 }
 
 /*
@@ -244,7 +294,9 @@ static int cmd_serve(const struct cd_config *c)
     memset(&s, 0, sizeof(s));
     block_signals(&set);
     if (server_start(&s, c) == 0) {
-        wait_for_signal(&set);
+        struct reload r = {&s, c};
+
+        wait_for_signal(&set, reload_secrets, &r);
         rc = 0;
     }
     server_stop(&s);
@@ -300,7 +352,7 @@ static int cmd_sandbox(const struct cd_config *c)
     cd_info("main", "Stripe sandbox listening on %s (webhooks to %s)",
             c->sandbox_listen,
             c->sandbox_webhook_url[0] ? c->sandbox_webhook_url : "nowhere");
-    wait_for_signal(&set);
+    wait_for_signal(&set, NULL, NULL);
     cd_sandbox_stop(sb);
     return 0;
 }
@@ -381,7 +433,7 @@ static int cmd_demo(struct cd_config *c)
                "flow with curl. Ctrl-C stops everything.\n\n",
                c->billing.base_url, dir, c->admin_key, c->sandbox_listen);
         fflush(stdout);
-        wait_for_signal(&set);
+        wait_for_signal(&set, NULL, NULL);
         rc = 0;
     }
     server_stop(&s);
