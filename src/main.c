@@ -36,7 +36,9 @@
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 #include "stripe/client.h"
+#include "store/migrations.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "util/util.h"
 
 #define CREDITD_VERSION "0.1.0"
@@ -143,6 +145,7 @@ static void reload_secrets(void *arg)
 static void warn_settings(const struct cd_config *c)
 {
     struct stat st;
+    struct cd_origin o;
 
     if (!c->admin_key[0])
         cd_warn("main", "CREDITD_ADMIN_KEY is not set: /v1/admin/*, grants "
@@ -159,6 +162,13 @@ static void warn_settings(const struct cd_config *c)
                         "only through Stripe's API (the sandbox refuses live "
                         "keys)",
                 c->stripe_api_base);
+    if (cd_url_parse_origin(c->billing.base_url, &o) == 0 && !o.https &&
+        !cd_origin_is_loopback(&o))
+        cd_warn("main", "CREDITD_BASE_URL %s is plain http to a host that "
+                        "is not loopback: tokens and passwords would cross "
+                        "the network in clear text (put TLS in front and "
+                        "set an https:// URL)",
+                c->billing.base_url);
 }
 
 static int server_start(struct server *s, const struct cd_config *c)
@@ -455,7 +465,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("creditd %s\n", CREDITD_VERSION);
+        printf("creditd %s (database schema version %d)\n", CREDITD_VERSION,
+               cd_migrations[cd_migrations_count - 1].version);
         return 0;
     }
     if (cd_config_load(&cfg, argc - 1, argv + 1, msg, sizeof(msg)) != 0) {

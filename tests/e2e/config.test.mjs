@@ -159,7 +159,19 @@ e2e('start-up prints no libmicrohttpd warnings (thread per connection, a pool, t
     assert.doesNotMatch(logOf(demo), /mhd:|Zero size|EXTERNAL_LOGGER/, logOf(demo));
 }, { timeout: 90000 });
 
-e2e('start-up warns about a missing admin key, a missing web directory, a live key off api.stripe.com', async () => {
+e2e('creditd --version names the database schema version it brings', async () => {
+    for (const arg of ['--version', 'version']) {
+        const r = await runCreditd([arg], {});
+        assert.equal(r.code, 0, r.output);
+        assert.match(r.output, /^creditd \d+\.\d+\.\d+ \(database schema version \d+\)$/m, r.output);
+    }
+    const db = path.join(tmp, `version-${rand(4)}.db`);
+    const m = await runCreditd(['migrate'], { ...(await baseEnv()), CREDITD_DB: db });
+    const v = (await runCreditd(['--version'], {})).output.match(/schema version (\d+)/)[1];
+    assert.match(m.output, new RegExp(`schema version ${v}\\b`), 'the same number migrate reports');
+});
+
+e2e('start-up warns about a missing admin key, a missing web directory, a live key off api.stripe.com, a plain-http public URL', async () => {
     const noKey = await startServe({ CREDITD_ADMIN_KEY: '' }, 'no-admin-key');
     await noKey.stop();
     assert.match(logOf(noKey), /warn .*CREDITD_ADMIN_KEY is not set/, logOf(noKey));
@@ -174,10 +186,17 @@ e2e('start-up warns about a missing admin key, a missing web directory, a live k
     assert.match(logOf(toSandbox), /warn .*live STRIPE_SECRET_KEY.*STRIPE_API_BASE/, logOf(toSandbox));
     assert.ok(!logOf(toSandbox).includes(live), 'the key is not logged');
 
-    // The usual set-up says none of it.
-    const quiet = await startServe({ STRIPE_SECRET_KEY: live, STRIPE_API_BASE: 'https://api.stripe.com' }, 'quiet');
+    const plain = await startServe({ CREDITD_BASE_URL: 'http://credits.example.com' }, 'plain-http');
+    await plain.stop();
+    assert.match(logOf(plain), /warn .*CREDITD_BASE_URL http:\/\/credits\.example\.com is plain http/, logOf(plain));
+
+    // The usual set-up says none of it (https, or http on loopback).
+    const quiet = await startServe({ STRIPE_SECRET_KEY: live, STRIPE_API_BASE: 'https://api.stripe.com', CREDITD_BASE_URL: 'https://credits.example.com' }, 'quiet');
     await quiet.stop();
-    assert.doesNotMatch(logOf(quiet), /CREDITD_ADMIN_KEY|CREDITD_WEB_DIR|STRIPE_API_BASE/, logOf(quiet));
+    assert.doesNotMatch(logOf(quiet), /CREDITD_ADMIN_KEY|CREDITD_WEB_DIR|STRIPE_API_BASE|CREDITD_BASE_URL/, logOf(quiet));
+    const local = await startServe({}, 'quiet-local');
+    await local.stop();
+    assert.doesNotMatch(logOf(local), /CREDITD_BASE_URL/, logOf(local));
 }, { timeout: 60000 });
 
 e2e('a static page is logged with its path, not "-"', async () => {
