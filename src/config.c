@@ -451,6 +451,28 @@ static int set_discount_rate(struct cd_config *c, const char *v, char *why,
     return int_in(v, 0, 1000000, &c->discount_rate_limit, why, whysz);
 }
 
+/* Comma-separated IP addresses (no ranges), at most CD_MAX_PROXIES. */
+static int set_trusted_proxies(struct cd_config *c, const char *v, char *why,
+                               size_t whysz)
+{
+    const char *p = v;
+
+    c->ntrusted_proxies = 0;
+    while (*v && *p) {
+        size_t n = strcspn(p, ",");
+
+        if (c->ntrusted_proxies == CD_MAX_PROXIES)
+            return WHY("at most %d addresses", CD_MAX_PROXIES);
+        if (cd_ip_normalize(p, n, c->trusted_proxies[c->ntrusted_proxies],
+                            CD_IP_SZ) != 0)
+            return WHY("must be IP addresses (no ranges, no names), "
+                       "comma-separated");
+        c->ntrusted_proxies++;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 static int set_http_threads(struct cd_config *c, const char *v, char *why,
                             size_t whysz)
 {
@@ -664,6 +686,7 @@ static const struct setting settings[] = {
     {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
     {"CREDITD_CHECKOUT_RATE_LIMIT", "10", set_checkout_rate, "POST /v1/checkout, /v1/topups and /v1/payment_intents together per account a minute, the whole burst at once (0: off)"},
     {"CREDITD_DISCOUNT_RATE_LIMIT", "20", set_discount_rate, "discount codes tried (validate, or a checkout with a code) per account and per client address a minute (0: off)"},
+    {"CREDITD_TRUSTED_PROXIES", "", set_trusted_proxies, "IP addresses of your reverse proxies, comma-separated: from them X-Forwarded-For gives the client address for the per-address limits; unset: X-Forwarded-For is ignored"},
     {"CREDITD_HTTP_THREADS", "0", set_http_threads, "0: a thread per connection (default); N: an epoll pool of N threads"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},

@@ -7,6 +7,7 @@
 #ifndef CD_CONFIG_H
 #define CD_CONFIG_H
 
+#include "api/api.h"
 #include "billing/billing.h"
 
 struct cd_config {
@@ -32,6 +33,9 @@ struct cd_config {
     /* STRIPE_WEBHOOK_SECRET_FILE: where the webhook secrets are read from
      * at start and on SIGHUP; "" = from STRIPE_WEBHOOK_SECRET only. */
     char webhook_secret_file[1024];
+    /* CREDITD_TRUSTED_PROXIES, canonical (cd_ip_normalize) */
+    char trusted_proxies[CD_MAX_PROXIES][CD_IP_SZ];
+    int ntrusted_proxies;
     struct cd_billing_config billing;
     /* the sandbox */
     char sandbox_listen[128];

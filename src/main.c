@@ -218,6 +218,9 @@ static int server_start(struct server *s, const struct cd_config *c)
     s->app.auth_rate_limit = c->auth_rate_limit;
     s->app.checkout_rate_limit = c->checkout_rate_limit;
     s->app.discount_rate_limit = c->discount_rate_limit;
+    memcpy(s->app.trusted_proxies, c->trusted_proxies,
+           sizeof(s->app.trusted_proxies));
+    s->app.ntrusted_proxies = c->ntrusted_proxies;
 
     routes = cd_api_routes(&nroutes);
     memset(&hc, 0, sizeof(hc));
