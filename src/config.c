@@ -176,8 +176,8 @@ static int set_publishable(struct cd_config *c, const char *v, char *why,
                 sizeof(c->billing.publishable_key), v, why, whysz);
 }
 
-static int set_webhook_secret(struct cd_config *c, const char *v, char *why,
-                              size_t whysz)
+/* Checks a comma-separated list of webhook secrets. */
+static int check_webhook_secrets(const char *v, char *why, size_t whysz)
 {
     char tmp[1024], *save = NULL, *tok;
     int n = 0;
@@ -193,8 +193,78 @@ static int set_webhook_secret(struct cd_config *c, const char *v, char *why,
         if (++n > 8)
             return WHY("at most 8 secrets");
     }
+    return 0;
+}
+
+static int set_webhook_secret(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    if (check_webhook_secrets(v, why, whysz) != 0)
+        return -1;
     return copy(c->billing.webhook_secrets,
                 sizeof(c->billing.webhook_secrets), v, why, whysz);
+}
+
+static int set_webhook_secret_file(struct cd_config *c, const char *v,
+                                   char *why, size_t whysz)
+{
+    return copy(c->webhook_secret_file, sizeof(c->webhook_secret_file), v,
+                why, whysz);
+}
+
+/* The file's secrets (separated by commas or white space) as one
+ * comma-separated list in list (listsz bytes). */
+static int secrets_list(const char *text, char *list, size_t listsz,
+                        char *why, size_t whysz)
+{
+    size_t n = 0;
+    int gap = 1; /* at the start, or after a separator */
+
+    for (const char *p = text; *p; p++) {
+        int sep = *p == ',' || *p == ' ' || *p == '\t' || *p == '\n' ||
+                  *p == '\r';
+
+        if (sep) {
+            gap = 1;
+            continue;
+        }
+        if (n + 2 >= listsz)
+            return WHY("holds more than %zu characters", listsz - 1);
+        if (gap && n)
+            list[n++] = ',';
+        gap = 0;
+        list[n++] = *p;
+    }
+    list[n] = '\0';
+    if (n == 0)
+        return WHY("holds no secret");
+    return 0;
+}
+
+int cd_config_read_webhook_secrets(const char *path, char *out,
+                                   size_t outsz, char *why, size_t whysz)
+{
+    char text[2048], list[1024];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f)
+        return WHY("cannot read %s", path);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    if (ferror(f) || !feof(f)) {
+        fclose(f);
+        return WHY("%s is unreadable or longer than %zu bytes", path,
+                   sizeof(text) - 2);
+    }
+    fclose(f);
+    text[n] = '\0';
+    if (strlen(text) != n)
+        return WHY("%s holds a NUL byte", path);
+    if (secrets_list(text, list, sizeof(list), why, whysz) != 0 ||
+        check_webhook_secrets(list, why, whysz) != 0 ||
+        copy(out, outsz, list, why, whysz) != 0)
+        return -1;
+    return 0;
 }
 
 static int set_api_base(struct cd_config *c, const char *v, char *why,
@@ -379,6 +449,28 @@ static int set_discount_rate(struct cd_config *c, const char *v, char *why,
                              size_t whysz)
 {
     return int_in(v, 0, 1000000, &c->discount_rate_limit, why, whysz);
+}
+
+/* Comma-separated IP addresses (no ranges), at most CD_MAX_PROXIES. */
+static int set_trusted_proxies(struct cd_config *c, const char *v, char *why,
+                               size_t whysz)
+{
+    const char *p = v;
+
+    c->ntrusted_proxies = 0;
+    while (*v && *p) {
+        size_t n = strcspn(p, ",");
+
+        if (c->ntrusted_proxies == CD_MAX_PROXIES)
+            return WHY("at most %d addresses", CD_MAX_PROXIES);
+        if (cd_ip_normalize(p, n, c->trusted_proxies[c->ntrusted_proxies],
+                            CD_IP_SZ) != 0)
+            return WHY("must be IP addresses (no ranges, no names), "
+                       "comma-separated");
+        c->ntrusted_proxies++;
+        p += n + (p[n] == ',');
+    }
+    return 0;
 }
 
 static int set_http_threads(struct cd_config *c, const char *v, char *why,
@@ -570,6 +662,7 @@ static const struct setting settings[] = {
     {"STRIPE_SECRET_KEY", "", set_stripe_key, "Stripe secret key; unset: checkout answers 503"},
     {"STRIPE_PUBLISHABLE_KEY", "", set_publishable, "Stripe publishable key, shown in /v1/config"},
     {"STRIPE_WEBHOOK_SECRET", "", set_webhook_secret, "webhook signing secret(s), comma-separated; unset: webhook answers 503"},
+    {"STRIPE_WEBHOOK_SECRET_FILE", "", set_webhook_secret_file, "file of webhook signing secret(s), read at start and again on SIGHUP (rotation without restart); instead of STRIPE_WEBHOOK_SECRET"},
     {"STRIPE_API_BASE", "https://api.stripe.com", set_api_base, "Stripe API base URL (the sandbox: http://127.0.0.1:12111)"},
     {"STRIPE_WEBHOOK_TOLERANCE", "300", set_tolerance, "seconds a webhook timestamp may differ from now"},
     {"PRICE_MODE", "launch", set_price_mode, "launch | rrp | sale (until changed by PUT /v1/admin/pricing)"},
@@ -593,6 +686,7 @@ static const struct setting settings[] = {
     {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
     {"CREDITD_CHECKOUT_RATE_LIMIT", "10", set_checkout_rate, "POST /v1/checkout, /v1/topups and /v1/payment_intents together per account a minute, the whole burst at once (0: off)"},
     {"CREDITD_DISCOUNT_RATE_LIMIT", "20", set_discount_rate, "discount codes tried (validate, or a checkout with a code) per account and per client address a minute (0: off)"},
+    {"CREDITD_TRUSTED_PROXIES", "", set_trusted_proxies, "IP addresses of your reverse proxies, comma-separated: from them X-Forwarded-For gives the client address for the per-address limits; unset: X-Forwarded-For is ignored"},
     {"CREDITD_HTTP_THREADS", "0", set_http_threads, "0: a thread per connection (default); N: an epoll pool of N threads"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
@@ -671,6 +765,28 @@ static int check_live_key(const struct cd_config *c, char *msg, size_t msgsz)
     return -1;
 }
 
+/* STRIPE_WEBHOOK_SECRET_FILE, when set, gives the webhook secrets. */
+static int load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
+{
+    char why[512];
+
+    if (!c->webhook_secret_file[0])
+        return 0;
+    if (c->billing.webhook_secrets[0]) {
+        snprintf(msg, msgsz, "STRIPE_WEBHOOK_SECRET_FILE: set it or "
+                             "STRIPE_WEBHOOK_SECRET, not both");
+        return -1;
+    }
+    if (cd_config_read_webhook_secrets(c->webhook_secret_file,
+                                       c->billing.webhook_secrets,
+                                       sizeof(c->billing.webhook_secrets),
+                                       why, sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "STRIPE_WEBHOOK_SECRET_FILE: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                    size_t msgsz)
 {
@@ -726,7 +842,8 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                              "host (from CREDITD_LISTEN if unset)");
         return -1;
     }
-    if (check_live_key(c, msg, msgsz) != 0)
+    if (check_live_key(c, msg, msgsz) != 0 ||
+        load_secret_file(c, msg, msgsz) != 0)
         return -1;
     if (!c->web_dir[0]) {
         /* The UI ships in the source tree's web/; CMake bakes its path. */

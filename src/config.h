@@ -7,6 +7,7 @@
 #ifndef CD_CONFIG_H
 #define CD_CONFIG_H
 
+#include "api/api.h"
 #include "billing/billing.h"
 
 struct cd_config {
@@ -29,6 +30,12 @@ struct cd_config {
     int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
     int64_t idem_lease_ms;      /* Idempotency-Key claim lease */
     char metrics_listen[128];   /* "" = no separate metrics listener */
+    /* STRIPE_WEBHOOK_SECRET_FILE: where the webhook secrets are read from
+     * at start and on SIGHUP; "" = from STRIPE_WEBHOOK_SECRET only. */
+    char webhook_secret_file[1024];
+    /* CREDITD_TRUSTED_PROXIES, canonical (cd_ip_normalize) */
+    char trusted_proxies[CD_MAX_PROXIES][CD_IP_SZ];
+    int ntrusted_proxies;
     struct cd_billing_config billing;
     /* the sandbox */
     char sandbox_listen[128];
@@ -45,6 +52,15 @@ struct cd_config {
  */
 int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                    size_t msgsz);
+
+/*
+ * Reads the webhook signing secrets from path (STRIPE_WEBHOOK_SECRET_FILE:
+ * whsec_... secrets separated by commas, spaces or newlines, at most 8)
+ * into out as a comma-separated list. 0, or -1 with the reason in why
+ * (never a secret) - out is then unchanged.
+ */
+int cd_config_read_webhook_secrets(const char *path, char *out,
+                                   size_t outsz, char *why, size_t whysz);
 
 /* Prints the settings table (name, default, meaning) for --help. */
 void cd_config_print_help(void);

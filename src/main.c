@@ -8,7 +8,9 @@
  *   creditd migrate   apply schema migrations and exit
  *   creditd version | help
  *
- * Settings come from config.c's table (environment, flags win).
+ * Settings come from config.c's table (environment, flags win), read once
+ * at start. SIGINT/SIGTERM stop; SIGHUP reloads the webhook secrets from
+ * STRIPE_WEBHOOK_SECRET_FILE (rotation without a restart).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,13 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "api/api.h"
 #include "billing/accounts.h"
+#include "billing/fulfil.h"
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
 #include "billing/mail.h"
@@ -31,7 +36,9 @@
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 #include "stripe/client.h"
+#include "store/migrations.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "util/util.h"
 
 #define CREDITD_VERSION "0.1.0"
@@ -63,23 +70,105 @@ static void usage(FILE *f)
             "\n");
 }
 
-/* Blocks SIGINT/SIGTERM in every thread (call before starting any), so
- * wait_for_signal() can take them synchronously. */
+/* Blocks SIGINT/SIGTERM/SIGHUP in every thread (call before starting
+ * any), so wait_for_signal() can take them synchronously. */
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void wait_for_signal(sigset_t *set)
+/* Waits for SIGINT or SIGTERM. A SIGHUP meanwhile calls on_hup(arg) (or
+ * is logged when there is none) and the wait goes on. */
+static void wait_for_signal(sigset_t *set, void (*on_hup)(void *arg),
+                            void *arg)
 {
     int sig = 0;
 
-    sigwait(set, &sig);
+    for (;;) {
+        if (sigwait(set, &sig) != 0 || sig != SIGHUP)
+            break;
+        if (on_hup)
+            on_hup(arg);
+        else
+            cd_info("main", "SIGHUP: nothing to reload");
+    }
     cd_info("main", "signal %d: shutting down", sig);
+}
+
+struct reload {
+    struct server *server;
+    const struct cd_config *cfg;
+};
+
+/* SIGHUP in serve: the webhook secrets again from
+ * STRIPE_WEBHOOK_SECRET_FILE; on any failure the old ones stay. */
+static void reload_secrets(void *arg)
+{
+    const struct reload *r = arg;
+    char list[sizeof(r->cfg->billing.webhook_secrets)], why[512];
+    int n = 1;
+
+    if (!r->cfg->webhook_secret_file[0]) {
+        cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE is not set, "
+                        "nothing to reload (other settings are read at "
+                        "start only)");
+        return;
+    }
+    if (cd_config_read_webhook_secrets(r->cfg->webhook_secret_file, list,
+                                       sizeof(list), why,
+                                       sizeof(why)) != 0) {
+        cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE: %s; the webhook "
+                        "secrets are unchanged", why);
+        return;
+    }
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    cd_fulfil_set_webhook_secrets(&r->server->billing, list);
+    sodium_memzero(list, sizeof(list));
+    cd_info("main", "SIGHUP: %d webhook secret(s) loaded from "
+                    "STRIPE_WEBHOOK_SECRET_FILE",
+            n);
+}
+
+/*
+ * Start-up warnings for settings that run but are likely a mistake. A
+ * live key sent somewhere other than Stripe's own API is only a warning:
+ * config.c already refuses it in clear text off loopback, a loopback
+ * proxy is legitimate, and the sandbox refuses any key but sk_test_ (so
+ * no payment can be faked there with a live key).
+ */
+static void warn_settings(const struct cd_config *c)
+{
+    struct stat st;
+    struct cd_origin o;
+
+    if (!c->admin_key[0])
+        cd_warn("main", "CREDITD_ADMIN_KEY is not set: /v1/admin/*, grants "
+                        "and debits answer 401 to everyone");
+    if (stat(c->web_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        cd_warn("main", "CREDITD_WEB_DIR %s is not a directory: the web UI "
+                        "answers 404 (set CREDITD_WEB_DIR to the web/ folder)",
+                c->web_dir);
+    if ((strncmp(c->stripe_secret_key, "sk_live_", 8) == 0 ||
+         strncmp(c->stripe_secret_key, "rk_live_", 8) == 0) &&
+        strcasecmp(c->stripe_api_base, "https://api.stripe.com") != 0)
+        cd_warn("main", "a live STRIPE_SECRET_KEY is sent to STRIPE_API_BASE "
+                        "%s, not https://api.stripe.com: real payments go "
+                        "only through Stripe's API (the sandbox refuses live "
+                        "keys)",
+                c->stripe_api_base);
+    if (cd_url_parse_origin(c->billing.base_url, &o) == 0 && !o.https &&
+        !cd_origin_is_loopback(&o))
+        cd_warn("main", "CREDITD_BASE_URL %s is plain http to a host that "
+                        "is not loopback: tokens and passwords would cross "
+                        "the network in clear text (put TLS in front and "
+                        "set an https:// URL)",
+                c->billing.base_url);
 }
 
 static int server_start(struct server *s, const struct cd_config *c)
@@ -91,6 +180,7 @@ static int server_start(struct server *s, const struct cd_config *c)
     size_t nroutes;
 
     memset(&err, 0, sizeof(err));
+    warn_settings(c);
     s->store = cd_store_open(&sc, &err);
     if (!s->store) {
         fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", c->db, err.message);
@@ -128,6 +218,9 @@ static int server_start(struct server *s, const struct cd_config *c)
     s->app.auth_rate_limit = c->auth_rate_limit;
     s->app.checkout_rate_limit = c->checkout_rate_limit;
     s->app.discount_rate_limit = c->discount_rate_limit;
+    memcpy(s->app.trusted_proxies, c->trusted_proxies,
+           sizeof(s->app.trusted_proxies));
+    s->app.ntrusted_proxies = c->ntrusted_proxies;
 
     routes = cd_api_routes(&nroutes);
     memset(&hc, 0, sizeof(hc));
@@ -214,7 +307,9 @@ static int cmd_serve(const struct cd_config *c)
     memset(&s, 0, sizeof(s));
     block_signals(&set);
     if (server_start(&s, c) == 0) {
-        wait_for_signal(&set);
+        struct reload r = {&s, c};
+
+        wait_for_signal(&set, reload_secrets, &r);
         rc = 0;
     }
     server_stop(&s);
@@ -270,7 +365,7 @@ static int cmd_sandbox(const struct cd_config *c)
     cd_info("main", "Stripe sandbox listening on %s (webhooks to %s)",
             c->sandbox_listen,
             c->sandbox_webhook_url[0] ? c->sandbox_webhook_url : "nowhere");
-    wait_for_signal(&set);
+    wait_for_signal(&set, NULL, NULL);
     cd_sandbox_stop(sb);
     return 0;
 }
@@ -351,7 +446,7 @@ static int cmd_demo(struct cd_config *c)
                "flow with curl. Ctrl-C stops everything.\n\n",
                c->billing.base_url, dir, c->admin_key, c->sandbox_listen);
         fflush(stdout);
-        wait_for_signal(&set);
+        wait_for_signal(&set, NULL, NULL);
         rc = 0;
     }
     server_stop(&s);
@@ -373,7 +468,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("creditd %s\n", CREDITD_VERSION);
+        printf("creditd %s (database schema version %d)\n", CREDITD_VERSION,
+               cd_migrations[cd_migrations_count - 1].version);
         return 0;
     }
     if (cd_config_load(&cfg, argc - 1, argv + 1, msg, sizeof(msg)) != 0) {

@@ -1,6 +1,8 @@
 /*
  * admin.c - the operator's endpoints (server key): pricing, discount
- * codes, accounts with balances, and the ledger invariant check.
+ * codes, accounts with balances (?email= finds one), and the ledger
+ * invariant check. The lists of orders and ledger entries are in
+ * admin_lists.c, the CSV exports in export.c.
  */
 #include <string.h>
 
@@ -212,15 +214,48 @@ static int account_cb(const struct cd_account *a, void *arg)
     return 0;
 }
 
+/* ?email=: the one account with that address (any case), or none. */
+static void accounts_by_email(struct cd_req *req, const char *email,
+                              int64_t limit, int64_t offset)
+{
+    struct cd_app *app = cd_api_app(req);
+    struct cd_account a;
+    struct cd_error err;
+    json_t *data = json_array();
+    int64_t total = 0;
+
+    if (cd_account_by_email(app->billing, email, &a, &err) == 0) {
+        total = 1;
+        if (offset == 0)
+            json_array_append_new(data, account_with_balance(&a,
+                                                             currency(app)));
+    } else if (err.kind != CD_EK_NOT_FOUND) {
+        json_decref(data);
+        cd_reply_error(req, &err);
+        return;
+    }
+    cd_reply_json(req, 200, cd_api_list(data, total, limit, offset));
+}
+
 void cd_api_admin_accounts(struct cd_req *req)
 {
     struct cd_app *app = cd_api_app(req);
     struct acct_list l = {NULL, currency(app)};
     int64_t limit, offset, total = 0;
     struct cd_error err;
+    const char *email = cd_req_query(req, "email");
 
     if (cd_api_paging(req, 20, &limit, &offset) != 0)
         return;
+    if (email && strlen(email) >= CD_EMAIL_SZ) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "email",
+                        "email is longer than %d bytes", CD_EMAIL_SZ - 1);
+        return;
+    }
+    if (email) {
+        accounts_by_email(req, email, limit, offset);
+        return;
+    }
     l.data = json_array();
     if (cd_account_list(app->billing, limit, offset, account_cb, &l, &total,
                         &err) != 0) {

@@ -14,6 +14,7 @@
 
 #include "billing/billing.h"
 #include "http/server.h"
+#include "util/url.h"
 
 /* Route flags (struct cd_route.flags). Exactly one auth kind. */
 #define CD_ROUTE_PUBLIC 0x00u
@@ -29,6 +30,8 @@
 #define CD_ROUTE_IDEMPOTENT 0x10u
 
 /* The process-wide state handlers reach through req->app. */
+#define CD_MAX_PROXIES 16
+
 struct cd_app {
     struct cd_billing *billing;
     char admin_key[256]; /* "" = no server key configured */
@@ -36,6 +39,10 @@ struct cd_app {
     int64_t auth_rate_limit; /* signup/login requests per address a minute; 0: off */
     int64_t checkout_rate_limit; /* checkouts, top-ups, payment intents per account a minute; 0: off */
     int64_t discount_rate_limit; /* discount codes tried per account and per address a minute; 0: off */
+    /* CREDITD_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
+     * (canonical text, cd_ip_normalize). */
+    char trusted_proxies[CD_MAX_PROXIES][CD_IP_SZ];
+    int ntrusted_proxies;
 };
 
 /* Per-request state the dispatch step fills; handlers read it through
@@ -139,6 +146,8 @@ json_t *cd_api_list(json_t *data, int64_t total, int64_t limit,
 json_t *cd_api_time(int64_t t);
 /* JSON string, or null for "" (new reference). */
 json_t *cd_api_str_or_null(const char *s);
+/* The Order object of API.md (new reference). */
+json_t *cd_api_order_json(const struct cd_order *o);
 /* The Account object of API.md (new reference). */
 json_t *cd_api_account_json(const struct cd_account *a);
 

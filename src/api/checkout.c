@@ -21,7 +21,7 @@
 /* ---- JSON shapes --------------------------------------------------------- */
 
 /* API.md's Order object (new reference). */
-static json_t *order_json(const struct cd_order *o)
+json_t *cd_api_order_json(const struct cd_order *o)
 {
     return json_pack(
         "{s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:s, s:o, s:o, s:o, s:o}",
@@ -251,7 +251,7 @@ static void handle_checkout_get(struct cd_req *req)
 
 static int add_order(const struct cd_order *o, void *arg)
 {
-    return json_array_append_new((json_t *)arg, order_json(o));
+    return json_array_append_new((json_t *)arg, cd_api_order_json(o));
 }
 
 static int add_payment(const struct cd_payment *p, void *arg)

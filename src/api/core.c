@@ -1,6 +1,6 @@
 /*
  * core.c - the core route table: health, config, auth, account, credits,
- * discounts and admin. Checkout, orders, payments and the Stripe webhook
+ * discounts and admin (its lists and CSV exports included). Checkout, orders, payments and the Stripe webhook
  * are in cd_api_routes_checkout (checkout.c); routes.c joins both.
  */
 #include "api/core.h"
@@ -41,6 +41,12 @@ const struct cd_route cd_api_routes_core[] = {
     R("GET", "/v1/admin/accounts", cd_api_admin_accounts, CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/accounts/{}", cd_api_admin_account, CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/ledger/verify", cd_api_admin_ledger_verify,
+      CD_ROUTE_ADMIN),
+    R("GET", "/v1/admin/orders", cd_api_admin_orders, CD_ROUTE_ADMIN),
+    R("GET", "/v1/admin/ledger", cd_api_admin_ledger, CD_ROUTE_ADMIN),
+    R("GET", "/v1/admin/export/orders.csv", cd_api_admin_export_orders,
+      CD_ROUTE_ADMIN),
+    R("GET", "/v1/admin/export/ledger.csv", cd_api_admin_export_ledger,
       CD_ROUTE_ADMIN),
 };
 

@@ -37,6 +37,23 @@ void cd_api_admin_accounts(struct cd_req *req);
 void cd_api_admin_account(struct cd_req *req);
 void cd_api_admin_ledger_verify(struct cd_req *req);
 
+/* admin_lists.c */
+void cd_api_admin_orders(struct cd_req *req);
+void cd_api_admin_ledger(struct cd_req *req);
+/* The filters of the admin lists and exports from the query string
+ * (account, status - orders only -, kind, from, to); 0, or -1 with a 400
+ * reply set. Borrowed strings: valid during the request. */
+int cd_api_page_filters(struct cd_req *req, int orders,
+                        struct cd_page_query *q);
+
+/* export.c */
+void cd_api_admin_export_orders(struct cd_req *req);
+void cd_api_admin_export_ledger(struct cd_req *req);
+struct cd_buf;
+/* Appends s as one CSV cell (RFC 4180 quoting; a leading ' for a cell a
+ * spreadsheet would read as a formula); 0, or -1 when out of memory. */
+int cd_csv_text(struct cd_buf *b, const char *s);
+
 /* Shapes shared by handlers (new references). */
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e);
 json_t *cd_api_discount_json(const struct cd_discount *d);

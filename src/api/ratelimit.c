@@ -149,14 +149,6 @@ void cd_api_reply_limited(struct cd_req *req, int64_t wait_s,
                     "%s; try again in %lld seconds", what, (long long)wait_s);
 }
 
-void cd_api_client_address(struct cd_req *req, char *out, size_t outsz)
-{
-    char peer[64];
-
-    cd_req_peer(req, peer, sizeof(peer));
-    cd_ratelimit_address(peer, out, outsz);
-}
-
 /* Takes one from "<prefix>:<id>"; replies 429 and returns -1 past it. */
 static int take(struct cd_req *req, const char *prefix, const char *id,
                 int64_t limit, const char *what)

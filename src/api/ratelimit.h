@@ -48,7 +48,9 @@ void cd_ratelimit_address(const char *peer, char *out, size_t outsz);
 
 struct cd_req;
 
-/* The request's client address as a limit key (cd_ratelimit_address()). */
+/* The request's client address as a limit key (cd_ratelimit_address()):
+ * the peer, or behind CREDITD_TRUSTED_PROXIES the address they forward
+ * (proxy.c). */
 void cd_api_client_address(struct cd_req *req, char *out, size_t outsz);
 
 /* Replies 429 rate_limited with Retry-After: wait_s and a message saying

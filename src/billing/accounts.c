@@ -445,6 +445,26 @@ int cd_account_get(struct cd_billing *b, const char *id,
     return 0;
 }
 
+int cd_account_by_email(struct cd_billing *b, const char *email,
+                        struct cd_account *out, struct cd_error *err)
+{
+    char norm[CD_EMAIL_SZ];
+    struct email_job j = {norm, out};
+    int rc;
+
+    if (cd_account_normalize_email(email, norm, sizeof(norm)) != 0)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    rc = cd_store_read(b->store, by_email_fn, &j);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    sodium_memzero(out->password_hash, sizeof(out->password_hash));
+    return 0;
+}
+
 struct list_job {
     int64_t limit, offset;
     cd_account_cb cb;

@@ -87,6 +87,11 @@ int cd_account_authenticate(struct cd_billing *b, const char *token,
 int cd_account_get(struct cd_billing *b, const char *id,
                    struct cd_account *out, struct cd_error *err);
 
+/* The account with this email (normalised first: case does not matter);
+ * 404 account_not_found, also for a string that is no email address. */
+int cd_account_by_email(struct cd_billing *b, const char *email,
+                        struct cd_account *out, struct cd_error *err);
+
 /* Pages through all accounts, newest first; cb runs inside a read
  * transaction (it must not call the store). */
 int cd_account_list(struct cd_billing *b, int64_t limit, int64_t offset,

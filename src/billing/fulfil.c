@@ -22,9 +22,12 @@
 #include "billing/fulfil_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sodium.h>
 
 #include "billing/clawback.h"
 #include "billing/ledger.h"
@@ -836,6 +839,25 @@ int cd_fulfil_event_json(struct cd_billing *b, const json_t *event,
     return 0;
 }
 
+/* Guards cfg.webhook_secrets of every cd_billing: SIGHUP replaces them
+ * (cd_fulfil_set_webhook_secrets) while webhooks are being verified. */
+static pthread_mutex_t secrets_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void cd_fulfil_set_webhook_secrets(struct cd_billing *b, const char *list)
+{
+    pthread_mutex_lock(&secrets_mu);
+    cd_strlcpy(b->cfg.webhook_secrets, list ? list : "",
+               sizeof(b->cfg.webhook_secrets));
+    pthread_mutex_unlock(&secrets_mu);
+}
+
+static void webhook_secrets(struct cd_billing *b, char *out, size_t outsz)
+{
+    pthread_mutex_lock(&secrets_mu);
+    cd_strlcpy(out, b->cfg.webhook_secrets, outsz);
+    pthread_mutex_unlock(&secrets_mu);
+}
+
 /* cd_fulfil_event without the metric; *type receives the verified
  * event's type (or stays ""). */
 static int verify_and_apply(struct cd_billing *b, const char *body,
@@ -848,15 +870,17 @@ static int verify_and_apply(struct cd_billing *b, const char *body,
     json_error_t jerr;
     int64_t tol = b->cfg.webhook_tolerance > 0 ? b->cfg.webhook_tolerance
                                                : DEFAULT_TOLERANCE;
+    char secrets[sizeof(b->cfg.webhook_secrets)];
     int rc;
 
     *status_out = NULL;
-    if (!b->cfg.webhook_secrets[0])
+    webhook_secrets(b, secrets, sizeof(secrets));
+    if (!secrets[0])
         return cd_error_set(err, CD_EK_UNAVAILABLE,
                             "webhook_secret_not_configured", NULL,
                             "No Stripe webhook secret is configured.");
-    sr = cd_stripe_sig_verify(sig_header, body, len, b->cfg.webhook_secrets,
-                              cd_now(), tol);
+    sr = cd_stripe_sig_verify(sig_header, body, len, secrets, cd_now(), tol);
+    sodium_memzero(secrets, sizeof(secrets));
     switch (sr) {
     case CD_SIG_OK:
         break;

@@ -52,6 +52,10 @@ int cd_fulfil_event(struct cd_billing *b, const char *body, size_t len,
                     const char *sig_header, const char **status_out,
                     struct cd_error *err);
 
+/* Replaces cfg.webhook_secrets (a comma-separated list, checked by the
+ * caller) safely while webhooks are being verified: SIGHUP's reload. */
+void cd_fulfil_set_webhook_secrets(struct cd_billing *b, const char *list);
+
 /*
  * Applies an event already known to be Stripe's (reconciliation reads it
  * from GET /v1/events). event is borrowed. Same results as above minus the

@@ -192,6 +192,36 @@ int cd_ledger_list(struct cd_billing *b, const char *account_id,
     return 0;
 }
 
+struct page_job {
+    const struct cd_page_query *q;
+    cd_ledger_cb cb;
+    void *arg;
+    int *has_more;
+};
+
+static int page_fn(struct cd_tx *tx, void *arg)
+{
+    struct page_job *j = arg;
+
+    return cd_store_ledger_page(tx, j->q, j->cb, j->arg, j->has_more);
+}
+
+int cd_ledger_page(struct cd_billing *b, const struct cd_page_query *q,
+                   cd_ledger_cb cb, void *arg, int *has_more,
+                   struct cd_error *err)
+{
+    struct page_job j = {q, cb, arg, has_more};
+    int rc = cd_store_read(b->store, page_fn, &j);
+
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "starting_after",
+                            "starting_after names no ledger entry");
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    return 0;
+}
+
 struct verify_job {
     struct cd_ledger_check *out;
     cd_mismatch_cb cb;

@@ -57,6 +57,14 @@ int cd_ledger_list(struct cd_billing *b, const char *account_id,
                    int64_t limit, int64_t offset, cd_ledger_cb cb, void *arg,
                    int64_t *total, struct cd_error *err);
 
+/* A keyset page of every account's entries (the operator's list and
+ * export; cd_page_query in store.h, status ignored): cb per row inside
+ * one read transaction, *has_more when rows follow. 0, or -1 with err:
+ * 400 invalid_param (starting_after) when that entry does not exist. */
+int cd_ledger_page(struct cd_billing *b, const struct cd_page_query *q,
+                   cd_ledger_cb cb, void *arg, int *has_more,
+                   struct cd_error *err);
+
 struct cd_ledger_check {
     int64_t accounts;
     int64_t sum_balances;

@@ -61,6 +61,37 @@ int cd_payments_list(struct cd_billing *b, const char *account_id,
     return run_list(b, read_payments, &a);
 }
 
+struct page_args {
+    const struct cd_page_query *q;
+    cd_order_cb cb;
+    void *arg;
+    int *has_more;
+};
+
+static int read_page(struct cd_tx *tx, void *arg)
+{
+    struct page_args *a = arg;
+
+    return cd_store_order_page(tx, a->q, a->cb, a->arg, a->has_more);
+}
+
+int cd_orders_page(struct cd_billing *b, const struct cd_page_query *q,
+                   cd_order_cb cb, void *arg, int *has_more,
+                   struct cd_error *err)
+{
+    struct page_args a = {q, cb, arg, has_more};
+    int rc = cd_store_read(b->store, read_page, &a);
+
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "starting_after",
+                            "starting_after names no order");
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "internal error");
+    return 0;
+}
+
 struct get_args {
     const char *key;
     struct cd_order *out;

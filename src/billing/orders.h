@@ -23,6 +23,16 @@ int cd_payments_list(struct cd_billing *b, const char *account_id,
                      int64_t limit, int64_t offset, cd_payment_cb cb,
                      void *arg, int64_t *total);
 
+/*
+ * A keyset page of every account's orders (the operator's list and
+ * export; see cd_page_query in store.h), on one read transaction: cb per
+ * row, *has_more when rows follow. 0, or -1 with err: 400 invalid_param
+ * (starting_after) when that order does not exist, else 500.
+ */
+int cd_orders_page(struct cd_billing *b, const struct cd_page_query *q,
+                   cd_order_cb cb, void *arg, int *has_more,
+                   struct cd_error *err);
+
 /* The order by id / by Stripe Checkout session id (read transaction).
  * CD_STORE_OK, CD_STORE_NOT_FOUND or CD_STORE_ERROR. */
 int cd_order_get(struct cd_billing *b, const char *order_id,

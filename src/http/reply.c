@@ -19,11 +19,14 @@
 /* The last resort: a 500 internal_error from a fixed template, with no
  * jansson allocation. Only if even its copy cannot be allocated does the
  * 500 go out with an empty body. */
+static void drop_stream(struct cd_req *r);
+
 static void reply_nomem(struct cd_req *r)
 {
     char body[256];
     int n;
 
+    drop_stream(r);
     free(r->resp_body);
     r->resp_body = NULL;
     r->resp_len = 0;
@@ -45,9 +48,30 @@ static void reply_nomem(struct cd_req *r)
     cd_strlcpy(r->content_type, "application/json", sizeof(r->content_type));
 }
 
+/* Drops a streamed reply that another replaces. */
+static void drop_stream(struct cd_req *r)
+{
+    if (r->stream_done)
+        r->stream_done(r->stream_cls);
+    r->stream_read = NULL;
+    r->stream_done = NULL;
+    r->stream_cls = NULL;
+}
+
+void cd_reply_stream(struct cd_req *r, int status, const char *content_type,
+                     cd_stream_read_fn read, void (*done)(void *cls),
+                     void *cls)
+{
+    cd_reply(r, status, content_type, NULL, 0);
+    r->stream_read = read;
+    r->stream_done = done;
+    r->stream_cls = cls;
+}
+
 void cd_reply(struct cd_req *r, int status, const char *content_type,
               const void *body, size_t len)
 {
+    drop_stream(r);
     free(r->resp_body);
     r->resp_body = NULL;
     r->resp_len = 0;

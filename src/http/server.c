@@ -16,6 +16,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/log.h"
@@ -41,6 +43,7 @@ struct cd_http_server {
     struct cd_http_config cfg;
     char name[32];
     int port;
+    int bind_errno; /* after a failed start: why bind fails, or 0 */
 };
 
 struct conn_state {
@@ -265,6 +268,59 @@ static void add_header(struct MHD_Response *resp, const char *name,
         cd_warn("http", "could not add the %s header", name);
 }
 
+/* ---- streamed replies --------------------------------------------------- */
+
+struct stream {
+    cd_stream_read_fn read;
+    void (*done)(void *cls);
+    void *cls;
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *s = cls;
+    long n = s->read(s->cls, buf, max);
+
+    (void)pos;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *s = cls;
+
+    s->done(s->cls);
+    free(s);
+}
+
+/* The response of a streamed reply; the stream is the response's from
+ * here on (req->stream_* cleared), even when this fails. */
+static struct MHD_Response *stream_response(struct cd_req *req)
+{
+    struct stream *s = malloc(sizeof(*s));
+    struct MHD_Response *resp = NULL;
+
+    if (s) {
+        s->read = req->stream_read;
+        s->done = req->stream_done;
+        s->cls = req->stream_cls;
+        resp = MHD_create_response_from_callback(
+            MHD_SIZE_UNKNOWN, 16 * 1024, stream_reader, s, stream_free);
+        if (!resp)
+            free(s);
+    }
+    if (!resp)
+        req->stream_done(req->stream_cls);
+    req->stream_read = NULL;
+    req->stream_done = NULL;
+    req->stream_cls = NULL;
+    return resp;
+}
+
 /*
  * Queues the one reply. Every reply carries Request-Id and nosniff. Every
  * reply is Cache-Control: no-store - API replies hold tokens and private
@@ -282,11 +338,16 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
     if (req->status == 0)
         cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
                         "the handler sent no reply");
-    resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
-                                           MHD_RESPMEM_MUST_FREE);
+    if (req->stream_read) {
+        resp = stream_response(req);
+    } else {
+        resp = MHD_create_response_from_buffer(
+            req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+        if (resp)
+            req->resp_body = NULL; /* owned by the response now */
+    }
     if (!resp)
         return MHD_NO;
-    req->resp_body = NULL; /* owned by the response now */
     if (req->content_type[0])
         add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
     add_header(resp, "X-Content-Type-Options", "nosniff");
@@ -534,13 +595,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         linger_close(conn, srv->cfg.pool_threads == 0);
     us = cd_mono_us() - st->req.start_us;
     if (!srv->cfg.quiet)
-        cd_info(srv->name, "%s %s %d %lldus %s%s", st->req.method,
-                st->req.route ? st->req.route->pattern : "-",
+        cd_info(srv->name, "%s %.200s %d %lldus %s%s", st->req.method,
+                st->req.route ? st->req.route->pattern : st->req.path,
                 st->req.status, (long long)us, st->req.id,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
                                                            : " (aborted)");
     if (srv->cfg.on_complete)
         srv->cfg.on_complete(&st->req, us);
+    if (st->req.stream_done) /* a stream never handed to a response */
+        st->req.stream_done(st->req.stream_cls);
     free(st->req.resp_body);
     cd_buf_free(&st->body);
     free(st);
@@ -623,6 +686,59 @@ static int listen_addr(const char *host, int port,
     }
 }
 
+/* Why the address cannot be bound: errno of a bind made the way
+ * libmicrohttpd makes it (SO_REUSEADDR), or 0 when it can be. */
+static int bind_errno(const struct sockaddr_storage *ss)
+{
+    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    int fd = socket(ss->ss_family, SOCK_STREAM, 0), one = 1, e = 0;
+
+    if (fd < 0)
+        return errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+        e = errno;
+    close(fd);
+    return e;
+}
+
+/*
+ * Starts the daemon. The external logger comes first (else libmicrohttpd
+ * warns that it is not); the thread pool size is given only for a pool of
+ * two or more (libmicrohttpd warns about a zero size). No address reuse
+ * beyond libmicrohttpd's default SO_REUSEADDR: with SO_REUSEPORT a second
+ * server on the same port would start and silently split the traffic.
+ */
+static struct MHD_Daemon *start_daemon(struct cd_http_server *srv,
+                                       unsigned flags,
+                                       struct sockaddr_storage *ss,
+                                       const struct cd_http_config *c)
+{
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_SOCK_ADDR, 0, ss},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT,
+         (intptr_t)(c->max_connections ? c->max_connections : 1024), NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT,
+         (intptr_t)(c->timeout_s ? c->timeout_s : 30), NULL},
+        {MHD_OPTION_END, 0, NULL}, /* the pool size, when there is one */
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_Daemon *d;
+
+    if (c->pool_threads > 1)
+        opts[CD_ARRAY_LEN(opts) - 2] = (struct MHD_OptionItem){
+            MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)c->pool_threads, NULL};
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name,
+                         MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!d)
+        srv->bind_errno = bind_errno(ss);
+    return d;
+}
+
 struct cd_http_server *cd_http_start(const struct cd_http_config *c,
                                      struct cd_error *err)
 {
@@ -656,23 +772,17 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
         flags &= ~(unsigned)MHD_USE_THREAD_PER_CONNECTION;
         flags |= MHD_USE_EPOLL;
     }
-    srv->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name, /* first */
-        MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)(c->pool_threads > 1 ? c->pool_threads : 0),
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(c->max_connections ? c->max_connections : 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(c->timeout_s ? c->timeout_s : 30),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_END);
+    srv->daemon = start_daemon(srv, flags, &ss, c);
     if (!srv->daemon) {
+        int e = srv->bind_errno;
+
         cd_error_set(err, CD_EK_UNAVAILABLE, "listen_failed", NULL,
-                     "cannot listen on %s (in use, or not allowed)",
-                     c->listen);
+                     "cannot listen on %s: %s", c->listen,
+                     e == EADDRINUSE
+                         ? "the address is already in use (another creditd, "
+                           "or another server, is listening there)"
+                     : e ? strerror(e)
+                         : "libmicrohttpd could not start (see above)");
         free(srv);
         return NULL;
     }

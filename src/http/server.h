@@ -1,8 +1,9 @@
 /*
  * server.h - libmicrohttpd glue: a static route table, capped request
  * bodies, one reply per request, the JSON error shape, and one access-log
- * line per request (method, route pattern, status, microseconds, request
- * id - never the query string, a header value or a body).
+ * line per request (method, route pattern - or the path when no route
+ * matched, e.g. a static page - status, microseconds, request id; never
+ * the query string, a header value or a body).
  *
  * Every request gets a random id ("req_" + 16 characters), sent back as
  * the Request-Id header of every reply and as error.request_id. Every
@@ -34,6 +35,11 @@
 
 struct cd_req;
 typedef void (*cd_handler_fn)(struct cd_req *req);
+
+/* A streamed reply's source: writes up to max bytes into buf and returns
+ * how many; 0 at the end; -1 on an error (the connection is then cut, so
+ * the client sees an unfinished chunked body, never a short success). */
+typedef long (*cd_stream_read_fn)(void *cls, char *buf, size_t max);
 
 /*
  * A route. The pattern is a path whose "{}" segments match one non-empty
@@ -72,6 +78,11 @@ struct cd_req {
         char value[512];
     } resp_headers[CD_HTTP_MAX_RESP_HEADERS];
     int nresp_headers;
+    /* A streamed reply (cd_reply_stream) instead of resp_body: read is
+     * called as the client takes the bytes, done(cls) once at the end. */
+    cd_stream_read_fn stream_read;
+    void (*stream_done)(void *cls);
+    void *stream_cls;
 
     /* private */
     void *conn;
@@ -101,6 +112,13 @@ void cd_reply_error(struct cd_req *r, const struct cd_error *e);
 void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,
                      const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* A reply whose body is produced while it is sent (chunked), for bodies
+ * too large to hold: read(cls, ...) gives the bytes, done(cls) is called
+ * exactly once - after the last byte, when the client goes away, or when
+ * a later cd_reply_* replaces this one. */
+void cd_reply_stream(struct cd_req *r, int status, const char *content_type,
+                     cd_stream_read_fn read, void (*done)(void *cls),
+                     void *cls);
 /* Adds a response header (up to CD_HTTP_MAX_RESP_HEADERS). */
 void cd_reply_header(struct cd_req *r, const char *name, const char *value);
 

@@ -117,6 +117,16 @@ enum cd_sq_stmt {
     SQ_LOGIN_FAIL_PUT,
     SQ_LOGIN_FAIL_DELETE,
     SQ_LOGIN_FAIL_PURGE,
+    /* 010: the admin lists and exports (keyset pages) */
+    SQ_ORDER_KEY,
+    SQ_ORDER_PAGE_ACCT,
+    SQ_ORDER_PAGE_STATUS,
+    SQ_ORDER_PAGE_KIND,
+    SQ_ORDER_PAGE_ALL,
+    SQ_LEDGER_KEY,
+    SQ_LEDGER_PAGE_ACCT,
+    SQ_LEDGER_PAGE_KIND,
+    SQ_LEDGER_PAGE_ALL,
     SQ__COUNT
 };
 

@@ -60,6 +60,11 @@
     "attempts, next_attempt_at, last_error, created_at, sent_at"
 #define LOGIN_FAIL_COLS "email, address, failures, first_at, last_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
+/* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
+ * a statement does not name (below ?8) is bound and ignored. */
+#define PAGE_TAIL                                                             \
+    " AND created_at >= ?4 AND created_at < ?5 AND created_at <= ?6 "         \
+    "AND (created_at < ?6 OR seq < ?7)" NEWEST " LIMIT ?8"
 
 const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_BEGIN] = "BEGIN",
@@ -330,6 +335,33 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_LOGIN_FAIL_DELETE] =
         "DELETE FROM login_failures WHERE email = ?1 AND address = ?2",
     [SQ_LOGIN_FAIL_PURGE] = "DELETE FROM login_failures WHERE last_at < ?1",
+
+    /* 010: keyset pages of every account's orders and ledger, newest
+     * first. Parameters, the same in each: ?1 account, ?2 status, ?3
+     * kind (NULL: any), ?4 <= created_at < ?5, ?6/?7 the (created_at,
+     * seq) of the row the page starts after, ?8 the row count. Each
+     * statement reads one index (the first filter set among account,
+     * status, kind - else created_at), see 010_admin_lists.sql;
+     * test_store_pages checks the plans. */
+    [SQ_ORDER_KEY] = "SELECT created_at, seq FROM orders WHERE id = ?1",
+    [SQ_ORDER_PAGE_ACCT] = "SELECT " ORDER_COLS " FROM orders WHERE "
+                           "account_id = ?1 AND (?2 IS NULL OR status = ?2) "
+                           "AND (?3 IS NULL OR kind = ?3)" PAGE_TAIL,
+    [SQ_ORDER_PAGE_STATUS] = "SELECT " ORDER_COLS " FROM orders WHERE "
+                             "status = ?2 AND (?3 IS NULL OR kind = ?3)"
+                             PAGE_TAIL,
+    [SQ_ORDER_PAGE_KIND] =
+        "SELECT " ORDER_COLS " FROM orders WHERE kind = ?3" PAGE_TAIL,
+    [SQ_ORDER_PAGE_ALL] =
+        "SELECT " ORDER_COLS " FROM orders WHERE 1" PAGE_TAIL,
+    [SQ_LEDGER_KEY] = "SELECT created_at, seq FROM ledger WHERE id = ?1",
+    [SQ_LEDGER_PAGE_ACCT] = "SELECT " LEDGER_COLS " FROM ledger WHERE "
+                            "account_id = ?1 AND (?3 IS NULL OR kind = ?3)"
+                            PAGE_TAIL,
+    [SQ_LEDGER_PAGE_KIND] =
+        "SELECT " LEDGER_COLS " FROM ledger WHERE kind = ?3" PAGE_TAIL,
+    [SQ_LEDGER_PAGE_ALL] =
+        "SELECT " LEDGER_COLS " FROM ledger WHERE 1" PAGE_TAIL,
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -2250,4 +2282,136 @@ int cd_store_login_fail_purge(struct cd_tx *tx, int64_t before_ms)
 {
     return run_write(tx, SQ_LOGIN_FAIL_PURGE, bind_purge, &before_ms, 0,
                      "login fail purge");
+}
+
+/* ---- keyset pages of every account's orders and ledger (010) ----------- */
+
+struct page_run {
+    enum cd_sq_stmt key_id, list_id;
+    row_reader rd;
+    void *row;
+    row_visit visit;
+    void *ctx;
+    int *has_more;
+    const char *what;
+};
+
+static int read_page_key(sqlite3_stmt *st, void *out)
+{
+    int64_t *key = out;
+
+    key[0] = sqlite3_column_int64(st, 0);
+    key[1] = sqlite3_column_int64(st, 1);
+    return 0;
+}
+
+/* key: the (created_at, seq) of the row q->starting_after, or the top of
+ * the table when there is none; NOT_FOUND when that row does not exist. */
+static int page_start(struct cd_tx *tx, const struct cd_page_query *q,
+                      const struct page_run *r, int64_t key[2])
+{
+    key[0] = INT64_MAX;
+    key[1] = INT64_MAX;
+    if (!q->starting_after || !q->starting_after[0])
+        return CD_STORE_OK;
+    return get_by_key(tx, r->key_id, q->starting_after, CD_ID_SZ,
+                      read_page_key, key, r->what);
+}
+
+static int bind_page(sqlite3_stmt *st, const struct cd_page_query *q,
+                     const int64_t key[2])
+{
+    int bad = 0;
+
+    bad |= bind_str(st, 1, q->account_id, CD_ID_SZ);
+    bad |= bind_str(st, 2, q->status, CD_STATUS_SZ);
+    bad |= bind_str(st, 3, q->kind, CD_KIND_SZ);
+    bad |= bind_i64(st, 4, q->from ? q->from : INT64_MIN);
+    bad |= bind_i64(st, 5, q->to ? q->to : INT64_MAX);
+    bad |= bind_i64(st, 6, key[0]);
+    bad |= bind_i64(st, 7, key[1]);
+    bad |= bind_i64(st, 8, q->limit + 1); /* one more: is there a next? */
+    return bad;
+}
+
+/* Reads one page: up to q->limit rows to r->visit, *has_more when a row
+ * follows them. */
+static int run_page(struct cd_tx *tx, const struct cd_page_query *q,
+                    const struct page_run *r)
+{
+    int64_t key[2], n = 0;
+    sqlite3_stmt *st;
+    int rc, ret;
+
+    *r->has_more = 0;
+    if (check_tx(tx, 0, r->what) != 0 || q->limit < 1 ||
+        q->limit > CD_PAGE_MAX)
+        return CD_STORE_ERROR;
+    if ((ret = page_start(tx, q, r, key)) != CD_STORE_OK)
+        return ret;
+    if (!(st = cd_sq_get(tx->conn, r->list_id)))
+        return CD_STORE_ERROR;
+    if (bind_page(st, q, key) != 0) {
+        cd_sq_put(tx->conn, r->list_id, st);
+        return bind_failed(r->what);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == q->limit) {
+            *r->has_more = 1;
+            break;
+        }
+        if (r->rd(st, r->row) != 0) {
+            cd_error("store", "%s: stored value longer than its field",
+                     r->what);
+            ret = CD_STORE_ERROR;
+            break;
+        }
+        n++;
+        if (r->visit(r->row, r->ctx) != 0)
+            break;
+    }
+    if (ret == CD_STORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cd_error("store", "%s: %s", r->what, sqlite3_errmsg(tx->conn->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->conn, r->list_id, st);
+    return ret;
+}
+
+static int has(const char *s)
+{
+    return s && s[0];
+}
+
+int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
+                        cd_order_cb cb, void *arg, int *has_more)
+{
+    struct cd_order row;
+    struct order_visit v = {cb, arg};
+    struct page_run r = {SQ_ORDER_KEY, SQ_ORDER_PAGE_ALL, read_order, &row,
+                         visit_order, &v, has_more, "order page"};
+
+    if (!q || !cb || !has_more)
+        return CD_STORE_ERROR;
+    r.list_id = has(q->account_id) ? SQ_ORDER_PAGE_ACCT
+                : has(q->status)   ? SQ_ORDER_PAGE_STATUS
+                : has(q->kind)     ? SQ_ORDER_PAGE_KIND
+                                   : SQ_ORDER_PAGE_ALL;
+    return run_page(tx, q, &r);
+}
+
+int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
+                         cd_ledger_cb cb, void *arg, int *has_more)
+{
+    struct cd_ledger_entry row;
+    struct ledger_visit v = {cb, arg};
+    struct page_run r = {SQ_LEDGER_KEY, SQ_LEDGER_PAGE_ALL, read_ledger,
+                         &row, visit_ledger, &v, has_more, "ledger page"};
+
+    if (!q || !cb || !has_more)
+        return CD_STORE_ERROR;
+    r.list_id = has(q->account_id) ? SQ_LEDGER_PAGE_ACCT
+                : has(q->kind)     ? SQ_LEDGER_PAGE_KIND
+                                   : SQ_LEDGER_PAGE_ALL;
+    return run_page(tx, q, &r);
 }

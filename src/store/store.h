@@ -581,4 +581,28 @@ int cd_store_login_fail_delete(struct cd_tx *tx, const char *email,
 /* Deletes every row whose last failure is before `before_ms`. */
 int cd_store_login_fail_purge(struct cd_tx *tx, int64_t before_ms);
 
+/* ---- keyset pages of every account's orders and ledger (010) ----------- */
+#define CD_PAGE_MAX 1000 /* the most rows in one page */
+
+/* A page of the operator's lists and exports. Every filter is optional
+ * (NULL or "", 0): account, status (orders only), kind, and created_at
+ * in [from, to). Rows come newest first (created_at, then insertion
+ * order), starting after the row whose id is starting_after (NULL or "":
+ * from the newest). limit: 1..CD_PAGE_MAX. */
+struct cd_page_query {
+    const char *account_id;
+    const char *status;
+    const char *kind;
+    int64_t from, to;
+    const char *starting_after;
+    int64_t limit;
+};
+
+/* Calls cb for each row of the page and sets *has_more when rows follow
+ * it. NOT_FOUND when starting_after names no row of that table. */
+int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
+                        cd_order_cb cb, void *arg, int *has_more);
+int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
+                         cd_ledger_cb cb, void *arg, int *has_more);
+
 #endif

@@ -145,3 +145,23 @@ int cd_origin_is_loopback(const struct cd_origin *o)
     }
     return 0;
 }
+
+int cd_ip_normalize(const char *s, size_t len, char *out, size_t outsz)
+{
+    char tmp[CD_IP_SZ];
+    unsigned char bin[16];
+
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (inet_pton(AF_INET, tmp, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, (socklen_t)outsz) ? 0 : -1;
+    if (inet_pton(AF_INET6, tmp, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, (socklen_t)outsz) ? 0 : -1;
+    return -1;
+}

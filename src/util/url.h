@@ -41,4 +41,13 @@ int cd_url_origin(const char *url, char *out, size_t outsz);
 /* Whether the origin's host is loopback: localhost, 127.x.x.x or [::1]. */
 int cd_origin_is_loopback(const struct cd_origin *o);
 
+/* Bytes an IP address's text needs (INET6_ADDRSTRLEN). */
+#define CD_IP_SZ 46
+
+/* The IPv4 or IPv6 address in s (len bytes; spaces and tabs around it
+ * ignored) in one canonical text (inet_ntop's: "2001:db8::1"), so two
+ * spellings of one address compare equal. 0, or -1 when s is no IP
+ * address or out (CD_IP_SZ is enough) is too small. */
+int cd_ip_normalize(const char *s, size_t len, char *out, size_t outsz);
+
 #endif

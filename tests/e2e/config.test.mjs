@@ -1,14 +1,17 @@
 // config.test.mjs - start-up: URL settings without a host stop start-up
 // with a message naming the variable (they used to crash), a live Stripe
 // key is never sent over plain http to a non-loopback host, and the
-// SQLite database (and its -wal/-shm) is created private (0600).
+// SQLite database (and its -wal/-shm) is created private (0600); a port
+// in use stops start-up; no libmicrohttpd noise; warnings for a missing
+// admin key or web directory and a live key off api.stripe.com; static
+// pages logged with their path.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { e2e, rand, runCreditd, freePort, Proc, waitReady } from './harness.mjs';
+import { e2e, rand, runCreditd, freePort, Proc, waitReady, waitFor, httpRequest } from './harness.mjs';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-config-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -110,4 +113,105 @@ e2e('the database is created 0600 (and its -wal/-shm); an existing file keeps it
     } finally {
         process.umask(old);
     }
+}, { timeout: 60000 });
+
+/** The text of p's log so far. */
+function logOf(p) {
+    return fs.readFileSync(p.logFile, 'utf8');
+}
+
+e2e('a second server on a port already in use exits non-zero with a clear message', async () => {
+    const first = await startServe({}, 'port-first');
+    try {
+        const listen = first.env.CREDITD_LISTEN;
+        const r = await runCreditd(['serve'], { ...(await baseEnv()), CREDITD_LISTEN: listen }, { timeoutMs: 8000 });
+        assert.notEqual(r.signal, 'timeout', `the second server started on ${listen}:\n${r.output.slice(-800)}`);
+        assert.notEqual(r.code, 0, 'exit status');
+        assert.match(r.output, /CREDITD_LISTEN/, r.output);
+        assert.match(r.output, /already in use/, r.output);
+        // The first one still answers, alone.
+        const h = await httpRequest('GET', `http://${listen}/healthz`);
+        assert.equal(h.status, 200);
+    } finally {
+        await first.stop();
+    }
+}, { timeout: 60000 });
+
+e2e('start-up prints no libmicrohttpd warnings (thread per connection, a pool, the demo)', async () => {
+    for (const threads of ['0', '1', '4']) {
+        const p = await startServe({ CREDITD_HTTP_THREADS: threads, CREDITD_METRICS_LISTEN: `127.0.0.1:${await freePort()}` }, `mhd-${threads}`);
+        await p.stop();
+        assert.doesNotMatch(logOf(p), /mhd:|Zero size|EXTERNAL_LOGGER/, `CREDITD_HTTP_THREADS=${threads}:\n${logOf(p)}`);
+    }
+    const [port, sbport] = [await freePort(), await freePort()];
+    const demoDir = path.join(tmp, `demo-${rand(4)}`);
+    const sys = { PATH: process.env.PATH || '/usr/bin:/bin', HOME: tmp, LANG: 'C.UTF-8', TZ: 'UTC' };
+    for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) if (process.env[k]) sys[k] = process.env[k];
+    const demo = new Proc('demo', ['demo'], {
+        ...sys, CREDITD_LISTEN: `127.0.0.1:${port}`, SANDBOX_LISTEN: `127.0.0.1:${sbport}`, CREDITD_DEMO_DIR: demoDir,
+    }, path.join(tmp, `demo-${rand(4)}.log`));
+    demo.start();
+    try {
+        await waitReady(demo, `http://127.0.0.1:${port}/healthz`);
+    } finally {
+        await demo.stop();
+    }
+    assert.doesNotMatch(logOf(demo), /mhd:|Zero size|EXTERNAL_LOGGER/, logOf(demo));
+}, { timeout: 90000 });
+
+e2e('creditd --version names the database schema version it brings', async () => {
+    for (const arg of ['--version', 'version']) {
+        const r = await runCreditd([arg], {});
+        assert.equal(r.code, 0, r.output);
+        assert.match(r.output, /^creditd \d+\.\d+\.\d+ \(database schema version \d+\)$/m, r.output);
+    }
+    const db = path.join(tmp, `version-${rand(4)}.db`);
+    const m = await runCreditd(['migrate'], { ...(await baseEnv()), CREDITD_DB: db });
+    const v = (await runCreditd(['--version'], {})).output.match(/schema version (\d+)/)[1];
+    assert.match(m.output, new RegExp(`schema version ${v}\\b`), 'the same number migrate reports');
+});
+
+e2e('start-up warns about a missing admin key, a missing web directory, a live key off api.stripe.com, a plain-http public URL', async () => {
+    const noKey = await startServe({ CREDITD_ADMIN_KEY: '' }, 'no-admin-key');
+    await noKey.stop();
+    assert.match(logOf(noKey), /warn .*CREDITD_ADMIN_KEY is not set/, logOf(noKey));
+
+    const noWeb = await startServe({ CREDITD_WEB_DIR: path.join(tmp, 'no-such-dir') }, 'no-web-dir');
+    await noWeb.stop();
+    assert.match(logOf(noWeb), /warn .*CREDITD_WEB_DIR .*no-such-dir/, logOf(noWeb));
+
+    const live = `sk_live_${rand(12)}`;
+    const toSandbox = await startServe({ STRIPE_SECRET_KEY: live, STRIPE_API_BASE: 'http://127.0.0.1:12111' }, 'live-sandbox');
+    await toSandbox.stop();
+    assert.match(logOf(toSandbox), /warn .*live STRIPE_SECRET_KEY.*STRIPE_API_BASE/, logOf(toSandbox));
+    assert.ok(!logOf(toSandbox).includes(live), 'the key is not logged');
+
+    const plain = await startServe({ CREDITD_BASE_URL: 'http://credits.example.com' }, 'plain-http');
+    await plain.stop();
+    assert.match(logOf(plain), /warn .*CREDITD_BASE_URL http:\/\/credits\.example\.com is plain http/, logOf(plain));
+
+    // The usual set-up says none of it (https, or http on loopback).
+    const quiet = await startServe({ STRIPE_SECRET_KEY: live, STRIPE_API_BASE: 'https://api.stripe.com', CREDITD_BASE_URL: 'https://credits.example.com' }, 'quiet');
+    await quiet.stop();
+    assert.doesNotMatch(logOf(quiet), /CREDITD_ADMIN_KEY|CREDITD_WEB_DIR|STRIPE_API_BASE|CREDITD_BASE_URL/, logOf(quiet));
+    const local = await startServe({}, 'quiet-local');
+    await local.stop();
+    assert.doesNotMatch(logOf(local), /CREDITD_BASE_URL/, logOf(local));
+}, { timeout: 60000 });
+
+e2e('a static page is logged with its path, not "-"', async () => {
+    const p = await startServe({}, 'static-log');
+    try {
+        const listen = p.env.CREDITD_LISTEN;
+        assert.equal((await httpRequest('GET', `http://${listen}/`)).status, 200);
+        assert.equal((await httpRequest('GET', `http://${listen}/app.js`)).status, 200);
+        assert.equal((await httpRequest('GET', `http://${listen}/no-such-page`)).status, 404);
+        await waitFor(() => /GET \/no-such-page 404/.test(logOf(p)), 5000, { what: 'the 404 line' });
+    } finally {
+        await p.stop();
+    }
+    const log = logOf(p);
+    assert.match(log, /GET \/ 200 \d+us req_/, log);
+    assert.match(log, /GET \/app\.js 200 /, log);
+    assert.doesNotMatch(log, /GET - /, log);
 }, { timeout: 60000 });

@@ -335,7 +335,7 @@ e2e('every reply carries a Request-Id, the same id is in the error body and in t
     assert.equal(ids.size, 5, 'ids are unique');
     const id = notFound.headers['request-id'];
     const line = await waitFor(() => fs.readFileSync(stack.server.logFile, 'utf8').split('\n').find((l) => l.includes(id)), 5000, { what: 'access log line' });
-    assert.match(line, /GET - 404 /);
+    assert.match(line, /GET \/v1\/nope 404 /, 'no route: the path is logged');
 });
 
 e2e('control bytes from the request line never reach the log raw', async () => {

@@ -348,6 +348,17 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/admin/accounts?limit=2', admin);
     await call('GET', `/v1/admin/accounts/${acct}`, admin);
     await call('GET', '/v1/admin/accounts/acct_unknown', admin); // 404
+    await call('GET', `/v1/admin/accounts?email=${encodeURIComponent(email)}`, admin);
+    const ords = expectStatus(await call('GET', '/v1/admin/orders?limit=1', admin), 200);
+    if (ords.next_starting_after) await call('GET', `/v1/admin/orders?limit=1&starting_after=${ords.next_starting_after}`, admin);
+    await call('GET', `/v1/admin/orders?status=completed&account=${acct}`, admin);
+    await call('GET', '/v1/admin/orders?status=nope', admin); // 400
+    await call('GET', '/v1/admin/orders?offset=5', admin); // 400
+    const led = expectStatus(await call('GET', '/v1/admin/ledger?limit=2', admin), 200);
+    if (led.next_starting_after) await call('GET', `/v1/admin/ledger?limit=2&starting_after=${led.next_starting_after}`, admin);
+    await call('GET', '/v1/admin/ledger', tok); // 403
+    await call('GET', `/v1/admin/export/orders.csv?account=${acct}`, admin);
+    await call('GET', '/v1/admin/export/ledger.csv', admin);
     await call('GET', '/v1/admin/ledger/verify', admin);
 
     // The webhook: an event creditd does not handle, and a bad signature.

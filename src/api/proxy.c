@@ -1,0 +1,58 @@
+/*
+ * proxy.c - the client's address behind a reverse proxy. The peer of the
+ * connection is the client, unless it is one of CREDITD_TRUSTED_PROXIES:
+ * then X-Forwarded-For is read from its right end (each proxy appends the
+ * address it saw), skipping trusted proxies, and the first address that
+ * is not one is the client. What a client writes into the header itself
+ * is to the left of its own address, so it is never believed. An entry
+ * that is no IP address stops the walk at the last address vouched for.
+ * Without the setting, X-Forwarded-For is ignored.
+ */
+#include <string.h>
+
+#include "api/api.h"
+#include "api/ratelimit.h"
+#include "util/util.h"
+
+static int trusted(const struct cd_app *app, const char *ip)
+{
+    for (int i = 0; i < app->ntrusted_proxies; i++)
+        if (strcmp(app->trusted_proxies[i], ip) == 0)
+            return 1;
+    return 0;
+}
+
+/* Walks xff from the right; addr holds the trusted peer on entry and the
+ * client on return. */
+static void walk_forwarded(const struct cd_app *app, const char *xff,
+                           char *addr, size_t addrsz)
+{
+    size_t end = strlen(xff);
+
+    while (end > 0) {
+        size_t start = end;
+        char ip[CD_IP_SZ];
+
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        if (cd_ip_normalize(xff + start, end - start, ip, sizeof(ip)) != 0)
+            return;
+        cd_strlcpy(addr, ip, addrsz);
+        if (!trusted(app, ip))
+            return;
+        end = start ? start - 1 : 0;
+    }
+}
+
+void cd_api_client_address(struct cd_req *req, char *out, size_t outsz)
+{
+    const struct cd_app *app = cd_api_app(req);
+    char peer[64];
+    const char *xff;
+
+    cd_req_peer(req, peer, sizeof(peer));
+    if (app && app->ntrusted_proxies && trusted(app, peer) &&
+        (xff = cd_req_header(req, "X-Forwarded-For")))
+        walk_forwarded(app, xff, peer, sizeof(peer));
+    cd_ratelimit_address(peer, out, outsz);
+}

@@ -1,0 +1,116 @@
+// backup.test.mjs - the backup and restore of docs/OPERATIONS.md, done
+// while the server runs and writes: `sqlite3 DB ".backup FILE"` and
+// `VACUUM INTO`, then a server started on each copy has the same
+// balances and a ledger that verifies. Needs the sqlite3 command (Debian
+// package sqlite3); skipped without it.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import { e2e, freePort, httpRequest, Proc, rand, waitReady } from './harness.mjs';
+
+let haveSqlite = true;
+try {
+    execFileSync('sqlite3', ['-version']);
+} catch {
+    haveSqlite = false;
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-backup-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const adminKey = `cdk_e2e_${rand(16)}`;
+
+async function serve(db, label) {
+    const port = await freePort();
+    const env = { PATH: process.env.PATH || '/usr/bin:/bin', HOME: tmp, LANG: 'C.UTF-8', TZ: 'UTC' };
+    for (const k of ['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) if (process.env[k]) env[k] = process.env[k];
+    const p = new Proc(label, ['serve'], { ...env, CREDITD_LISTEN: `127.0.0.1:${port}`, CREDITD_DB: db, CREDITD_ADMIN_KEY: adminKey }, path.join(tmp, `${label}.log`));
+    p.start();
+    const base = `http://127.0.0.1:${port}`;
+    await waitReady(p, `${base}/healthz`);
+    const call = (method, p2, body, account) =>
+        httpRequest(method, base + p2, { body, headers: { Authorization: `Bearer ${adminKey}`, ...(account ? { 'Creditd-Account': account } : {}) } });
+    return { p, call };
+}
+
+async function verify(srv, label) {
+    const r = await srv.call('GET', '/v1/admin/ledger/verify');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.ok, true, `${label}: ${r.text}`);
+    return r.json;
+}
+
+async function balances(srv, ids) {
+    const out = [];
+    for (const id of ids) {
+        const r = await srv.call('GET', `/v1/admin/accounts/${id}`);
+        assert.equal(r.status, 200, r.text);
+        out.push(r.json.balance);
+    }
+    return out;
+}
+
+function sqlite(db, sql) {
+    return execFileSync('sqlite3', [db, sql], { encoding: 'utf8' }).trim();
+}
+
+e2e('a backup taken while serving (.backup and VACUUM INTO) restores to the same ledger', async () => {
+    const db = path.join(tmp, 'live.db');
+    const live = await serve(db, 'live');
+    const ids = [];
+    const copies = { dot: path.join(tmp, 'dot-backup.db'), vacuum: path.join(tmp, 'vacuum.db') };
+    let final;
+    try {
+        for (let i = 0; i < 3; i++) {
+            const s = await live.call('POST', '/v1/auth/signup', { email: `b${i}-${rand(6)}@example.com`, password: `pw-${rand(10)}` });
+            assert.equal(s.status, 201, s.text);
+            ids.push(s.json.account.id);
+        }
+        // Writes keep coming while the copies are taken.
+        let writing = true;
+        let n = 0;
+        const writer = (async () => {
+            while (writing) {
+                const r = await live.call('POST', '/v1/grants', { amount: 1 + (n % 7), description: `w${n}` }, ids[n % 3]);
+                assert.equal(r.status, 201, r.text);
+                n++;
+            }
+        })();
+        while (n < 20) await new Promise((r) => setTimeout(r, 10));
+        sqlite(db, `.backup '${copies.dot}'`);
+        sqlite(db, `VACUUM INTO '${copies.vacuum}'`);
+        const seen = n;
+        while (n < seen + 20) await new Promise((r) => setTimeout(r, 10));
+        writing = false;
+        await writer;
+        await verify(live, 'live');
+        final = await balances(live, ids);
+        sqlite(db, `.backup '${path.join(tmp, 'quiet.db')}'`);
+    } finally {
+        await live.p.stop();
+    }
+    for (const [label, copy] of Object.entries(copies)) {
+        assert.equal(sqlite(copy, 'PRAGMA integrity_check'), 'ok', label);
+        const restored = path.join(tmp, `restored-${label}.db`);
+        fs.copyFileSync(copy, restored);
+        const srv = await serve(restored, `restored-${label}`);
+        try {
+            const v = await verify(srv, label);
+            assert.equal(v.accounts, 3, label);
+            assert.ok(v.sum_entries > 0 && v.sum_entries < final.reduce((a, b) => a + b, 0), `${label}: a point in the middle of the writes`);
+        } finally {
+            await srv.p.stop();
+        }
+    }
+    // A copy taken after the last write has every balance.
+    const quiet = await serve(path.join(tmp, 'quiet.db'), 'restored-quiet');
+    try {
+        await verify(quiet, 'quiet');
+        assert.deepEqual(await balances(quiet, ids), final);
+    } finally {
+        await quiet.p.stop();
+    }
+}, { skip: !haveSqlite && 'the sqlite3 command is not installed', timeout: 90000 });

@@ -1,0 +1,281 @@
+/*
+ * test_store_pages.c - the keyset pages of every account's orders and
+ * ledger (010): newest first, filters, starting_after, has_more, and a
+ * query plan per statement that reads one index without a sort (a page
+ * costs its own rows, not the table).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/sqlite_int.h"
+#include "store/store.h"
+#include "util/log.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct cd_store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct cd_store_config cfg = {.read_conns = 2};
+    struct cd_error err = {0};
+
+    cd_log_threshold = CD_LOG_ERROR + 1;
+    strcpy(f->dir, "/tmp/cd_store_pages_XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/creditd.db", f->dir);
+    cfg.path = f->path;
+    f->s = cd_store_open(&cfg, &err);
+    if (!f->s)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[160];
+
+    if (f->s)
+        cd_store_close(f->s);
+    unlink(f->path);
+    snprintf(p, sizeof(p), "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", f->path);
+    unlink(p);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- data ------------------------------------------------------------- */
+
+/* Two accounts; six orders: o1..o6 at t=100,200,300,300,300,400, o3-o5
+ * sharing a second; statuses and kinds mixed. One ledger entry per
+ * order, id e<n>, kind grant for odd n and usage for even. */
+static int seed(struct cd_tx *tx, void *arg)
+{
+    static const char *status[] = {"completed", "pending", "completed",
+                                   "failed", "completed", "pending"};
+    static const char *kind[] = {"topup", "package", "topup",
+                                 "package", "topup", "topup"};
+    static const int64_t at[] = {100, 200, 300, 300, 300, 400};
+    struct cd_account a;
+    int rc = 0;
+
+    (void)arg;
+    for (int i = 0; i < 2; i++) {
+        memset(&a, 0, sizeof(a));
+        snprintf(a.id, sizeof(a.id), "acct_%d", i);
+        snprintf(a.email, sizeof(a.email), "u%d@example.com", i);
+        a.created_at = 1;
+        rc |= cd_store_account_insert(tx, &a);
+    }
+    for (int i = 0; i < 6; i++) {
+        struct cd_order o;
+        struct cd_ledger_entry e;
+
+        memset(&o, 0, sizeof(o));
+        snprintf(o.id, sizeof(o.id), "o%d", i + 1);
+        snprintf(o.account_id, sizeof(o.account_id), "acct_%d", i % 2);
+        strcpy(o.kind, kind[i]);
+        strcpy(o.status, status[i]);
+        o.amount_cents = 100 * (i + 1);
+        strcpy(o.currency, "usd");
+        o.created_at = at[i];
+        rc |= cd_store_order_insert(tx, &o);
+        memset(&e, 0, sizeof(e));
+        snprintf(e.id, sizeof(e.id), "e%d", i + 1);
+        strcpy(e.account_id, o.account_id);
+        e.amount = i + 1;
+        strcpy(e.kind, i % 2 ? "usage" : "grant");
+        snprintf(e.ref, sizeof(e.ref), "ref:%d", i + 1);
+        e.created_at = at[i];
+        rc |= cd_store_ledger_insert(tx, &e);
+    }
+    return rc;
+}
+
+struct page {
+    struct cd_page_query q;
+    int ledger;
+    char ids[16][CD_ID_SZ];
+    int n, has_more, rc;
+};
+
+static int add_order(const struct cd_order *o, void *arg)
+{
+    struct page *p = arg;
+
+    strcpy(p->ids[p->n++], o->id);
+    return 0;
+}
+
+static int add_entry(const struct cd_ledger_entry *e, void *arg)
+{
+    struct page *p = arg;
+
+    strcpy(p->ids[p->n++], e->id);
+    return 0;
+}
+
+static int read_page(struct cd_tx *tx, void *arg)
+{
+    struct page *p = arg;
+
+    p->n = 0;
+    p->rc = p->ledger
+                ? cd_store_ledger_page(tx, &p->q, add_entry, p, &p->has_more)
+                : cd_store_order_page(tx, &p->q, add_order, p, &p->has_more);
+    return 0;
+}
+
+/* The page's ids joined by ",". */
+static const char *ids(struct fixture *f, struct page *p)
+{
+    static char out[256];
+
+    assert_int_equal(cd_store_read(f->s, read_page, p), 0);
+    out[0] = '\0';
+    for (int i = 0; i < p->n; i++) {
+        if (i)
+            strcat(out, ",");
+        strcat(out, p->ids[i]);
+    }
+    return out;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_order_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct page p = {.q = {.limit = 2}};
+
+    assert_int_equal(cd_store_write(f->s, seed, NULL), 0);
+    /* Newest first; rows of one second by insertion, newest first. */
+    assert_string_equal(ids(f, &p), "o6,o5");
+    assert_true(p.has_more);
+    p.q.starting_after = "o5";
+    assert_string_equal(ids(f, &p), "o4,o3");
+    assert_true(p.has_more);
+    p.q.starting_after = "o3";
+    assert_string_equal(ids(f, &p), "o2,o1");
+    assert_false(p.has_more);
+    p.q.starting_after = "o1";
+    assert_string_equal(ids(f, &p), "");
+    assert_false(p.has_more);
+
+    p.q.starting_after = "no_such_order";
+    ids(f, &p);
+    assert_int_equal(p.rc, CD_STORE_NOT_FOUND);
+
+    memset(&p.q, 0, sizeof(p.q));
+    p.q.limit = 10;
+    p.q.status = "completed";
+    assert_string_equal(ids(f, &p), "o5,o3,o1");
+    p.q.kind = "topup";
+    p.q.account_id = "acct_0";
+    assert_string_equal(ids(f, &p), "o5,o3,o1");
+    p.q.status = NULL;
+    p.q.kind = "package";
+    p.q.account_id = NULL;
+    assert_string_equal(ids(f, &p), "o4,o2");
+    p.q.kind = NULL;
+    p.q.from = 200;
+    p.q.to = 400;
+    assert_string_equal(ids(f, &p), "o5,o4,o3,o2");
+    p.q.account_id = "acct_1";
+    assert_string_equal(ids(f, &p), "o4,o2");
+    assert_false(p.has_more);
+}
+
+static void test_ledger_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct page p = {.q = {.limit = 4}, .ledger = 1};
+
+    assert_int_equal(cd_store_write(f->s, seed, NULL), 0);
+    assert_string_equal(ids(f, &p), "e6,e5,e4,e3");
+    assert_true(p.has_more);
+    p.q.starting_after = "e3";
+    assert_string_equal(ids(f, &p), "e2,e1");
+    assert_false(p.has_more);
+    p.q.starting_after = "o1"; /* an order's id is no ledger row */
+    ids(f, &p);
+    assert_int_equal(p.rc, CD_STORE_NOT_FOUND);
+    memset(&p.q, 0, sizeof(p.q));
+    p.q.limit = 10;
+    p.q.kind = "usage";
+    assert_string_equal(ids(f, &p), "e6,e4,e2");
+    p.q.account_id = "acct_0";
+    p.q.kind = NULL;
+    p.q.status = "ignored"; /* the ledger has no status */
+    assert_string_equal(ids(f, &p), "e5,e3,e1");
+    p.q.limit = 0;
+    ids(f, &p);
+    assert_int_equal(p.rc, CD_STORE_ERROR);
+}
+
+/* Every page statement reads one index, without a temporary b-tree (a
+ * sort of the whole match) and without a table scan. */
+static void test_page_plans(void **state)
+{
+    static const enum cd_sq_stmt pages[] = {
+        SQ_ORDER_PAGE_ACCT, SQ_ORDER_PAGE_STATUS, SQ_ORDER_PAGE_KIND,
+        SQ_ORDER_PAGE_ALL,  SQ_LEDGER_PAGE_ACCT,  SQ_LEDGER_PAGE_KIND,
+        SQ_LEDGER_PAGE_ALL, SQ_ORDER_KEY,         SQ_LEDGER_KEY,
+    };
+    struct fixture *f = *state;
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        char sql[2048];
+        sqlite3_stmt *st = NULL;
+        int uses_index = 0;
+
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+                 cd_sq_sql[pages[i]]);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+                         SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+
+            if (strstr(d, "TEMP B-TREE") || strncmp(d, "SCAN", 4) == 0)
+                print_error("statement %d: %s\n", (int)pages[i], d);
+            assert_null(strstr(d, "TEMP B-TREE"));
+            assert_int_not_equal(strncmp(d, "SCAN", 4), 0);
+            uses_index |= strstr(d, "USING") != NULL;
+        }
+        assert_true(uses_index);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_order_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_plans, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
