@@ -120,6 +120,13 @@ static int valid_idem_key(const char *k)
     return 1;
 }
 
+int cd_api_check_head(struct cd_req *req)
+{
+    if (req->route->flags & CD_ROUTE_STRIPE_SIGNED)
+        return cd_api_webhook_head(req);
+    return 0;
+}
+
 /* sha256 hex of method + " " + path + "\n" + body; -1 out of memory. */
 static int request_hash(struct cd_req *req, char out[65])
 {
