@@ -123,7 +123,8 @@ e2e('2,000 trickling connections from one address: another client keeps its answ
         const lives = socks.map((r) => r.closed - r.opened).filter((ms) => ms > 1000);
         assert.ok(lives.length >= PER_ADDRESS - 2 && lives.length <= PER_ADDRESS + 2, `held: ${lives.length}`);
         for (const ms of lives) {
-            assert.ok(ms >= HEADER_S * 1000 - 300 && ms <= HEADER_S * 1000 + 3000, `cut after ${ms} ms`);
+            // opened is when this busy client saw the connect: up to ~1 s late.
+            assert.ok(ms >= HEADER_S * 1000 - 1000 && ms <= HEADER_S * 1000 + 3000, `cut after ${ms} ms`);
         }
         const after = await metrics();
         assert.ok((after.refused.header_timeout || 0) - (before.refused.header_timeout || 0) >= PER_ADDRESS - 2,
