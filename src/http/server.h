@@ -12,6 +12,11 @@
  * "chunked" (400/501), a body over the route's cap (413, see server.c for
  * how the rest of the body is drained).
  *
+ * Flood limits (http/guard.h): connections per address, deadlines for
+ * the head and the body, 503 server_busy past the connection cap, a
+ * memory budget for unfinished bodies; cd_http_config.check_head lets the
+ * app refuse from the head alone (the webhook's Stripe-Signature).
+ *
  * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
  * A handler may block - on a group commit or on a slow Stripe call - and
  * only its own connection waits. docs/ARCHITECTURE.md has the numbers.
