@@ -15,8 +15,9 @@
  * client is not writing when it comes. The last call runs the handler and
  * queues its one reply. guard.c holds the deadlines and the budget: the
  * body deadline starts at the first call, none runs while the handler
- * does, the next head's starts at completion. The completion callback closes lingeringly after
- * an early refusal, writes the access-log line and frees everything.
+ * does, the next head's starts at completion. The completion callback
+ * closes lingeringly after an early refusal, writes the access-log line
+ * and frees everything.
  */
 #include "http/server.h"
 
