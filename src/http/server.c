@@ -610,6 +610,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's messages; a client that went away (or was cut at a
+ * deadline) is the client's doing, logged at debug so that a flood of
+ * them costs no more than the flood. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -619,7 +622,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    cd_warn((const char *)cls, "mhd: %s", msg);
+    if (strstr(msg, "closed by remote side") ||
+        strstr(msg, "Connection reset by peer"))
+        cd_debug((const char *)cls, "mhd: %s", msg);
+    else
+        cd_warn((const char *)cls, "mhd: %s", msg);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
