@@ -479,6 +479,37 @@ static int set_http_threads(struct cd_config *c, const char *v, char *why,
     return int_in(v, 0, 256, &c->http_threads, why, whysz);
 }
 
+static int set_http_max_conns(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    return int_in(v, 16, 16384, &c->http_max_connections, why, whysz);
+}
+
+static int set_http_per_address(struct cd_config *c, const char *v,
+                                char *why, size_t whysz)
+{
+    return int_in(v, 0, 16384, &c->http_per_address, why, whysz);
+}
+
+static int set_http_header_timeout(struct cd_config *c, const char *v,
+                                   char *why, size_t whysz)
+{
+    return int_in(v, 0, 3600, &c->http_header_timeout, why, whysz);
+}
+
+static int set_http_body_timeout(struct cd_config *c, const char *v,
+                                 char *why, size_t whysz)
+{
+    return int_in(v, 0, 3600, &c->http_body_timeout, why, whysz);
+}
+
+static int set_http_body_budget(struct cd_config *c, const char *v,
+                                char *why, size_t whysz)
+{
+    return int_in(v, 0, 16 * 1024 * 1024, &c->http_body_budget_kb, why,
+                  whysz);
+}
+
 static int set_web_dir(struct cd_config *c, const char *v, char *why,
                        size_t whysz)
 {
@@ -688,6 +719,11 @@ static const struct setting settings[] = {
     {"CREDITD_DISCOUNT_RATE_LIMIT", "20", set_discount_rate, "discount codes tried (validate, or a checkout with a code) per account and per client address a minute (0: off)"},
     {"CREDITD_TRUSTED_PROXIES", "", set_trusted_proxies, "IP addresses of your reverse proxies, comma-separated: from them X-Forwarded-For gives the client address for the per-address limits; unset: X-Forwarded-For is ignored"},
     {"CREDITD_HTTP_THREADS", "0", set_http_threads, "0: a thread per connection (default); N: an epoll pool of N threads"},
+    {"CREDITD_HTTP_MAX_CONNECTIONS", "1024", set_http_max_conns, "open connections served (16..16384); past it a request is answered 503 server_busy with Retry-After (up to max/8 more, at least 16), then new connections are closed at accept"},
+    {"CREDITD_HTTP_PER_ADDRESS", "64", set_http_per_address, "most open connections from one client address (0: off - set 0 behind a reverse proxy, where every connection comes from the proxy's address)"},
+    {"CREDITD_HTTP_HEADER_TIMEOUT", "10", set_http_header_timeout, "seconds a request's head may take from the accept (or the end of the previous request on a kept-alive connection), trickled or not; past it the connection is cut (0: off)"},
+    {"CREDITD_HTTP_BODY_TIMEOUT", "30", set_http_body_timeout, "seconds a request's body may take after its head; past it the connection is cut (0: off)"},
+    {"CREDITD_HTTP_BODY_BUDGET_KB", "32768", set_http_body_budget, "KiB that unfinished request bodies may hold across all connections; a body that would pass it is answered 503 server_busy (0: off)"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
     {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},

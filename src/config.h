@@ -27,6 +27,11 @@ struct cd_config {
     int64_t checkout_rate_limit; /* payment creations per account a minute */
     int64_t discount_rate_limit; /* code guesses per account/address a minute */
     int64_t http_threads;    /* 0: a thread per connection */
+    int64_t http_max_connections; /* past it: 503 server_busy */
+    int64_t http_per_address;     /* connections per address; 0: off */
+    int64_t http_header_timeout;  /* seconds for a request head; 0: off */
+    int64_t http_body_timeout;    /* seconds for a body; 0: off */
+    int64_t http_body_budget_kb;  /* KiB held by unfinished bodies; 0: off */
     int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
     int64_t idem_lease_ms;      /* Idempotency-Key claim lease */
     char metrics_listen[128];   /* "" = no separate metrics listener */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +172,35 @@ static void warn_settings(const struct cd_config *c)
                 c->billing.base_url);
 }
 
+/* Every connection is a descriptor (and a thread): raises the soft
+ * RLIMIT_NOFILE towards the hard one so that the connection caps, not the
+ * descriptor limit, are what refuses first. */
+static void raise_nofile(const struct cd_config *c)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)c->http_max_connections * 2 + 1024;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
+                      ? want
+                      : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        cd_warn("main", "open files limited to %llu: fewer connections "
+                "than CREDITD_HTTP_MAX_CONNECTIONS may be served",
+                (unsigned long long)rl.rlim_cur);
+}
+
+/* The API server's flood limits from the settings. */
+static void http_limits(struct cd_http_config *hc, const struct cd_config *c)
+{
+    hc->max_connections = (unsigned)c->http_max_connections;
+    hc->per_address_max = (unsigned)c->http_per_address;
+    hc->header_timeout_s = (unsigned)c->http_header_timeout;
+    hc->body_timeout_s = (unsigned)c->http_body_timeout;
+    hc->body_budget = (size_t)c->http_body_budget_kb * 1024;
+}
+
 static int server_start(struct server *s, const struct cd_config *c)
 {
     struct cd_store_config sc = {.path = c->db, .max_batch = c->write_batch};
@@ -230,9 +260,12 @@ static int server_start(struct server *s, const struct cd_config *c)
     hc.nroutes = nroutes;
     hc.app = &s->app;
     hc.dispatch = cd_api_dispatch;
+    hc.check_head = cd_api_check_head;
     hc.pool_threads = (unsigned)c->http_threads;
     hc.fallback = cd_api_static;
     hc.on_complete = cd_api_observe;
+    http_limits(&hc, c);
+    raise_nofile(c);
     s->http = cd_http_start(&hc, &err);
     if (!s->http) {
         fprintf(stderr, "creditd: CREDITD_LISTEN %s: %s\n", c->listen,

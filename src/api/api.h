@@ -28,6 +28,9 @@
 #define CD_ROUTE_TOKEN 0x08u
 /* A mutating POST that honours Idempotency-Key. */
 #define CD_ROUTE_IDEMPOTENT 0x10u
+/* A Stripe webhook: its Stripe-Signature header is checked from the head
+ * (cd_api_check_head), before the body is read. */
+#define CD_ROUTE_STRIPE_SIGNED 0x20u
 
 /* The process-wide state handlers reach through req->app. */
 #define CD_MAX_PROXIES 16
@@ -96,6 +99,11 @@ void cd_api_observe(const struct cd_req *req, int64_t micros);
  * cd_http_config.dispatch. */
 const struct cd_route *cd_api_routes(size_t *count);
 void cd_api_dispatch(struct cd_req *req);
+/* cd_http_config.check_head: the checks a route's flags ask for that need
+ * the head alone; nonzero when it set a refusal. */
+int cd_api_check_head(struct cd_req *req);
+/* The webhook's: a missing or malformed Stripe-Signature (checkout.c). */
+int cd_api_webhook_head(struct cd_req *req);
 /* Serves the static UI from app->web_dir (cd_http_config.fallback). */
 void cd_api_static(struct cd_req *req);
 

@@ -14,6 +14,7 @@
 #include "billing/orders.h"
 #include "billing/subscriptions.h"
 #include "billing/topups.h"
+#include "stripe/signature.h"
 #include "util/util.h"
 
 #define ID_PARAM_MAX 64
@@ -355,6 +356,25 @@ static void handle_webhook(struct cd_req *req)
                   json_pack("{s:b, s:s}", "received", 1, "status", status));
 }
 
+/* Before the body is read: a missing or malformed Stripe-Signature is
+ * refused from the head (the same 400 invalid_signature the handler
+ * gives), so a flood of unsigned bodies holds no memory. With no secret
+ * configured the handler's 503 comes first, as before. */
+int cd_api_webhook_head(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    enum cd_sig_result r;
+
+    if (!b->cfg.webhook_secrets[0])
+        return 0;
+    r = cd_stripe_sig_check_header(cd_req_header(req, "Stripe-Signature"));
+    if (r == CD_SIG_OK)
+        return 0;
+    cd_reply_errorf(req, CD_EK_INVALID, "invalid_signature", NULL, "%s",
+                    cd_stripe_sig_strerror(r));
+    return 1;
+}
+
 const struct cd_route cd_api_routes_checkout[] = {
     {"POST", "/v1/checkout", handle_checkout_create,
      CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
@@ -366,7 +386,8 @@ const struct cd_route cd_api_routes_checkout[] = {
     {"GET", "/v1/orders", handle_orders, CD_ROUTE_ACCOUNT, 0},
     {"GET", "/v1/payments", handle_payments, CD_ROUTE_ACCOUNT, 0},
     {"GET", "/v1/subscription", handle_subscription, CD_ROUTE_ACCOUNT, 0},
-    {"POST", "/v1/webhooks/stripe", handle_webhook, CD_ROUTE_PUBLIC,
+    {"POST", "/v1/webhooks/stripe", handle_webhook,
+     CD_ROUTE_PUBLIC | CD_ROUTE_STRIPE_SIGNED,
      CD_HTTP_WEBHOOK_BODY_MAX},
 };
 const size_t cd_api_routes_checkout_count =

@@ -5,7 +5,7 @@
  * CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
  * replay or conflict (billing/idempotency.c holds the protocol: leases,
  * release on 5xx or 429, effect ids). The request's fingerprint is its method,
- * path and body.
+ * path and body - a JSON body by its meaning (cd_idem_fingerprint).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,25 +120,13 @@ static int valid_idem_key(const char *k)
     return 1;
 }
 
-/* sha256 hex of method + " " + path + "\n" + body; -1 out of memory. */
-static int request_hash(struct cd_req *req, char out[65])
+int cd_api_check_head(struct cd_req *req)
 {
-    size_t ml = strlen(req->method), pl = strlen(req->path);
-    size_t n = ml + 1 + pl + 1 + req->body_len;
-    char *buf = malloc(n ? n : 1);
-
-    if (!buf)
-        return -1;
-    memcpy(buf, req->method, ml);
-    buf[ml] = ' ';
-    memcpy(buf + ml + 1, req->path, pl);
-    buf[ml + 1 + pl] = '\n';
-    if (req->body_len)
-        memcpy(buf + ml + pl + 2, req->body, req->body_len);
-    cd_sha256_hex(buf, n, out);
-    free(buf);
+    if (req->route->flags & CD_ROUTE_STRIPE_SIGNED)
+        return cd_api_webhook_head(req);
     return 0;
 }
+
 
 /* The caller's scope for its keys: "server", "server:acct_...",
  * "acct_..." or "public". 0, or -1 when it does not fit. */
@@ -204,7 +192,9 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
     if (idem_scope(ctx, ctx->idem_scope, sizeof(ctx->idem_scope)) != 0 ||
         cd_strlcpy(c.scope, ctx->idem_scope, sizeof(c.scope)) != 0 ||
         cd_strlcpy(c.key, key, sizeof(c.key)) != 0 ||
-        request_hash(req, c.request_hash) != 0 ||
+        cd_idem_fingerprint(req->method, req->path, req->body,
+                            req->body_len, c.request_hash,
+                            c.legacy_hash) != 0 ||
         cd_idem_begin(app->billing, &c) != 0) {
         reply_internal(req);
         return;

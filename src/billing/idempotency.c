@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "util/log.h"
 #include "util/util.h"
 
@@ -46,7 +48,9 @@ static int claim_existing(struct cd_tx *tx, struct claim_job *j,
     size_t tlen = strlen(c->token);
     int rc;
 
-    if (strcmp(cur->request_hash, c->request_hash) != 0) {
+    if (strcmp(cur->request_hash, c->request_hash) != 0 &&
+        (!c->legacy_hash[0] ||
+         strcmp(cur->request_hash, c->legacy_hash) != 0)) {
         c->outcome = CD_IDEM_REUSED;
         return 0;
     }
@@ -374,6 +378,59 @@ void cd_idem_keeper_stop(struct cd_idem_keeper *k)
     pthread_cond_destroy(&k->cv);
     pthread_mutex_destroy(&k->mu);
     free(k);
+}
+
+/* ---- fingerprints ------------------------------------------------------ */
+
+/* sha256 hex of tag + method + " " + path + "\n" + body; -1 out of
+ * memory. */
+static int hash_request(const char *tag, const char *method,
+                        const char *path, const char *body, size_t len,
+                        char out[65])
+{
+    size_t tl = strlen(tag), ml = strlen(method), pl = strlen(path);
+    size_t n = tl + ml + 1 + pl + 1 + len;
+    char *buf = malloc(n);
+
+    if (!buf)
+        return -1;
+    memcpy(buf, tag, tl);
+    memcpy(buf + tl, method, ml);
+    buf[tl + ml] = ' ';
+    memcpy(buf + tl + ml + 1, path, pl);
+    buf[tl + ml + 1 + pl] = '\n';
+    if (len)
+        memcpy(buf + tl + ml + pl + 2, body, len);
+    cd_sha256_hex(buf, n, out);
+    free(buf);
+    return 0;
+}
+
+int cd_idem_fingerprint(const char *method, const char *path,
+                        const char *body, size_t body_len, char out[65],
+                        char legacy[65])
+{
+    json_t *doc = body_len ? json_loadb(body, body_len, JSON_DECODE_ANY,
+                                        NULL)
+                           : NULL;
+    char *canon = NULL;
+    int rc;
+
+    if (hash_request("", method, path, body, body_len, legacy) != 0) {
+        json_decref(doc);
+        return -1;
+    }
+    if (!doc) {
+        memcpy(out, legacy, 65);
+        return 0;
+    }
+    canon = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(doc);
+    if (!canon)
+        return -1;
+    rc = hash_request("json ", method, path, canon, strlen(canon), out);
+    free(canon);
+    return rc;
 }
 
 /* ---- effect ids -------------------------------------------------------- */

@@ -53,6 +53,10 @@ struct cd_idem_claim {
     char scope[CD_IDEM_SCOPE_SZ];
     char key[CD_IDEM_KEY_SZ];
     char request_hash[65]; /* the request's fingerprint */
+    /* The fingerprint the same request had before fingerprints were on
+     * meaning (bytes hashed), or "": a row stored with it still matches
+     * (see cd_idem_fingerprint). */
+    char legacy_hash[65];
     /* out */
     enum cd_idem_outcome outcome;
     int taken_over; /* CLAIMED: an earlier attempt of this request ran */
@@ -64,6 +68,21 @@ struct cd_idem_claim {
     struct cd_idem_keeper *keeper;
     struct cd_idem_claim *prev, *next;
 };
+
+/*
+ * The request's fingerprint, on its meaning: sha256 hex of
+ * "json " + method + " " + path + "\n" + the body re-serialised by jansson
+ * with sorted keys and no blanks, when the body is JSON - so other
+ * whitespace or key order is the same request, any other value is not.
+ * A body that is not JSON (or is empty) keeps the bytes fingerprint:
+ * sha256 hex of method + " " + path + "\n" + body. legacy gets that bytes
+ * fingerprint in every case: rows stored before this rule (keys live
+ * 24 h) match on it. The "json " prefix keeps the two kinds apart.
+ * 0, or -1 out of memory.
+ */
+int cd_idem_fingerprint(const char *method, const char *path,
+                        const char *body, size_t body_len, char out[65],
+                        char legacy[65]);
 
 /* Starts the heartbeat for claims of this process; lease_ms is clamped to
  * CD_IDEM_LEASE_MS_MIN..MAX. NULL when the thread cannot start. */

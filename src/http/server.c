@@ -5,13 +5,19 @@
  * matches the route (so the body cap is known before any byte is read),
  * and refuses at once what can be refused from the head alone: a path
  * holding a control byte, a Transfer-Encoding other than a lone
- * "chunked", a declared body too large to drain. The following calls
+ * "chunked", a declared body too large to drain; a connection past the
+ * connection cap (503 server_busy), a declared body the memory budget
+ * cannot hold (503), and what the app's check_head refuses (unless the
+ * body is over the cap: that stays a 413). The following calls
  * append body bytes up to the cap; past it they are read and dropped
  * (never stored) up to CD_HTTP_DISCARD_MAX bytes and CD_HTTP_DISCARD_MS,
  * and the reply is a 413 once the client has sent everything, so the
  * client is not writing when it comes. The last call runs the handler and
- * queues its one reply. The completion callback closes lingeringly after
- * an early refusal, writes the access-log line and frees everything.
+ * queues its one reply. guard.c holds the deadlines and the budget: the
+ * body deadline starts at the first call, none runs while the handler
+ * does, the next head's starts at completion. The completion callback
+ * closes lingeringly after an early refusal, writes the access-log line
+ * and frees everything.
  */
 #include "http/server.h"
 
@@ -28,6 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/guard.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -40,6 +47,7 @@
 
 struct cd_http_server {
     struct MHD_Daemon *daemon;
+    struct cd_http_guard *guard;
     struct cd_http_config cfg;
     char name[32];
     int port;
@@ -55,6 +63,8 @@ struct conn_state {
     int close_after; /* "Connection: close" on the reply */
     int method_mismatch;
     size_t dropped; /* body bytes read and dropped past the cap */
+    int over_budget; /* the body memory budget is spent: 503 at the end */
+    size_t held;     /* body bytes taken from the guard's budget */
 };
 
 /* ---- request accessors ------------------------------------------------- */
@@ -382,6 +392,17 @@ static enum MHD_Result refuse_early(struct MHD_Connection *conn,
     return send_reply(conn, st);
 }
 
+/* 503 server_busy: past the connection cap, or no body memory left. */
+static void reply_busy(struct cd_req *req, const char *what)
+{
+    struct cd_error e;
+
+    cd_error_set(&e, CD_EK_UNAVAILABLE, "server_busy", NULL,
+                 "the server is busy (%s); retry shortly", what);
+    e.retry_after = 1;
+    cd_reply_error(req, &e);
+}
+
 /* The first call's checks on the head; 0, or 1 when a reply is set. */
 static int check_head(struct MHD_Connection *conn, struct conn_state *st)
 {
@@ -410,7 +431,8 @@ static int check_head(struct MHD_Connection *conn, struct conn_state *st)
  * comes (reply 413 at the end), or refused at once when the client waits
  * for "100 Continue" (it has sent nothing) or declared more than can be
  * drained. 0 go on, 1 refuse now. */
-static int check_length(struct MHD_Connection *conn, struct conn_state *st)
+static int check_length(struct MHD_Connection *conn, struct conn_state *st,
+                        struct cd_http_guard *guard)
 {
     const char *cl = MHD_lookup_connection_value(
         conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -421,8 +443,13 @@ static int check_length(struct MHD_Connection *conn, struct conn_state *st)
     if (!cl)
         return 0;
     if (cd_parse_int64(cl, 0, INT64_MAX, &clen) == 0 &&
-        (uint64_t)clen <= st->max_body)
-        return 0;
+        (uint64_t)clen <= st->max_body) {
+        if (cd_http_guard_fits(guard, (size_t)clen))
+            return 0;
+        cd_http_guard_count(guard, "body_budget");
+        reply_busy(&st->req, "request bodies in progress");
+        return 1;
+    }
     st->too_large = 1;
     st->close_after = 1;
     if (expect || cd_parse_int64(cl, 0, CD_HTTP_DISCARD_MAX, &clen) != 0) {
@@ -455,6 +482,11 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     id[4 + 16] = '\0'; /* "req_" + 16 of its 24 random characters */
     cd_strlcpy(req->id, id, sizeof(req->id));
     *con_cls = st;
+    if (cd_http_guard_head(srv->guard, conn)) {
+        cd_http_guard_count(srv->guard, "busy");
+        reply_busy(req, "too many connections");
+        return refuse_early(conn, st);
+    }
     if (check_head(conn, st) != 0)
         return refuse_early(conn, st);
     req->route = find_route(&srv->cfg, method, url, req,
@@ -463,23 +495,47 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
                        ? req->route->max_body
                        : CD_HTTP_API_BODY_MAX;
     cd_buf_init(&st->body, st->max_body);
-    if (check_length(conn, st) != 0)
+    if (check_length(conn, st, srv->guard) != 0)
+        return refuse_early(conn, st);
+    /* The app's own checks of the head; a body over the cap is a 413
+     * whatever they would say. */
+    if (!st->too_large && req->route && srv->cfg.check_head &&
+        srv->cfg.check_head(req))
         return refuse_early(conn, st);
     return MHD_YES;
 }
 
-/* A piece of the body: kept up to the cap, then dropped - within bounds
- * of bytes and time, past which the connection is cut. */
-static enum MHD_Result take_upload(struct conn_state *st, const char *data,
+/* Stops keeping the body: what is held is freed and given back, the
+ * rest will be dropped as it comes. */
+static void stop_keeping(struct cd_http_server *srv, struct conn_state *st)
+{
+    st->close_after = 1;
+    cd_buf_free(&st->body);
+    cd_buf_init(&st->body, st->max_body);
+    cd_http_guard_give(srv->guard, st->held);
+    st->held = 0;
+}
+
+/* A piece of the body: kept up to the cap and within the server's body
+ * memory budget, then dropped - within bounds of bytes and time, past
+ * which the connection is cut. */
+static enum MHD_Result take_upload(struct cd_http_server *srv,
+                                   struct conn_state *st, const char *data,
                                    size_t *size)
 {
-    if (!st->too_large && cd_buf_append(&st->body, data, *size) != 0) {
-        st->too_large = 1;
-        st->close_after = 1;
-        cd_buf_free(&st->body);
-        cd_buf_init(&st->body, st->max_body);
+    int dropping = st->too_large || st->over_budget;
+
+    if (!dropping && cd_http_guard_take(srv->guard, *size) != 0) {
+        st->over_budget = 1;
+        stop_keeping(srv, st);
+    } else if (!dropping) {
+        st->held += *size;
+        if (cd_buf_append(&st->body, data, *size) != 0) {
+            st->too_large = 1;
+            stop_keeping(srv, st);
+        }
     }
-    if (st->too_large) {
+    if (st->too_large || st->over_budget) {
         st->dropped += *size;
         if (st->dropped > CD_HTTP_DISCARD_MAX ||
             cd_mono_us() - st->req.start_us > CD_HTTP_DISCARD_MS * 1000LL)
@@ -504,6 +560,10 @@ static void answer(struct cd_http_server *srv, struct conn_state *st)
         cd_reply_errorf(req, CD_EK_TOO_LARGE, "body_too_large", NULL,
                         "request body is larger than %zu bytes",
                         st->max_body);
+    } else if (st->over_budget) {
+        req->body = "";
+        req->body_len = 0;
+        reply_busy(req, "request bodies in progress");
     } else if (req->route) {
         if (srv->cfg.dispatch)
             srv->cfg.dispatch(req);
@@ -537,7 +597,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     if (*upload_size)
-        return take_upload(st, upload, upload_size);
+        return take_upload(srv, st, upload, upload_size);
+    cd_http_guard_handling(srv->guard, conn);
     answer(srv, st);
     return send_reply(conn, st);
 }
@@ -604,12 +665,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         srv->cfg.on_complete(&st->req, us);
     if (st->req.stream_done) /* a stream never handed to a response */
         st->req.stream_done(st->req.stream_cls);
+    cd_http_guard_give(srv->guard, st->held);
+    cd_http_guard_done(srv->guard, conn);
     free(st->req.resp_body);
     cd_buf_free(&st->body);
     free(st);
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's messages; a client that went away (or was cut at a
+ * deadline) is the client's doing, logged at debug so that a flood of
+ * them costs no more than the flood. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -619,7 +685,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    cd_warn((const char *)cls, "mhd: %s", msg);
+    if (strstr(msg, "closed by remote side") ||
+        strstr(msg, "Connection reset by peer"))
+        cd_debug((const char *)cls, "mhd: %s", msg);
+    else
+        cd_warn((const char *)cls, "mhd: %s", msg);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -686,6 +756,23 @@ static int listen_addr(const char *host, int port,
     }
 }
 
+/* The guard of srv->cfg's caps and deadlines; 0, or -1 (srv freed). */
+static int start_guard(struct cd_http_server *srv, struct cd_error *err)
+{
+    const struct cd_http_config *c = &srv->cfg;
+    struct cd_http_guard_config gc = {
+        c->max_connections, c->per_address_max, c->header_timeout_s,
+        c->body_timeout_s, c->body_budget};
+
+    srv->guard = cd_http_guard_new(&gc, srv->name);
+    if (srv->guard)
+        return 0;
+    cd_error_set(err, CD_EK_INTERNAL, "nomem", NULL,
+                 "cannot start the connection guard");
+    free(srv);
+    return -1;
+}
+
 /* Why the address cannot be bound: errno of a bind made the way
  * libmicrohttpd makes it (SO_REUSEADDR), or 0 when it can be. */
 static int bind_errno(const struct sockaddr_storage *ss)
@@ -719,8 +806,10 @@ static struct MHD_Daemon *start_daemon(struct cd_http_server *srv,
         {MHD_OPTION_SOCK_ADDR, 0, ss},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
         {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)cd_http_guard_notify,
+         srv->guard},
         {MHD_OPTION_CONNECTION_LIMIT,
-         (intptr_t)(c->max_connections ? c->max_connections : 1024), NULL},
+         (intptr_t)cd_http_guard_hard_limit(srv->guard), NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT,
          (intptr_t)(c->timeout_s ? c->timeout_s : 30), NULL},
         {MHD_OPTION_END, 0, NULL}, /* the pool size, when there is one */
@@ -731,7 +820,8 @@ static struct MHD_Daemon *start_daemon(struct cd_http_server *srv,
     if (c->pool_threads > 1)
         opts[CD_ARRAY_LEN(opts) - 2] = (struct MHD_OptionItem){
             MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)c->pool_threads, NULL};
-    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+    d = MHD_start_daemon(flags, 0, cd_http_guard_accept, srv->guard,
+                         on_request, srv,
                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name,
                          MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!d)
@@ -772,6 +862,8 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
         flags &= ~(unsigned)MHD_USE_THREAD_PER_CONNECTION;
         flags |= MHD_USE_EPOLL;
     }
+    if (start_guard(srv, err) != 0)
+        return NULL;
     srv->daemon = start_daemon(srv, flags, &ss, c);
     if (!srv->daemon) {
         int e = srv->bind_errno;
@@ -783,6 +875,7 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
                            "or another server, is listening there)"
                      : e ? strerror(e)
                          : "libmicrohttpd could not start (see above)");
+        cd_http_guard_free(srv->guard);
         free(srv);
         return NULL;
     }
@@ -801,5 +894,6 @@ void cd_http_stop(struct cd_http_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    cd_http_guard_free(s->guard);
     free(s);
 }

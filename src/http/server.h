@@ -13,6 +13,11 @@
  * "chunked" (400/501), a body over the route's cap (413, see server.c for
  * how the rest of the body is drained).
  *
+ * Flood limits (http/guard.h): connections per address, deadlines for
+ * the head and the body, 503 server_busy past the connection cap, a
+ * memory budget for unfinished bodies; cd_http_config.check_head lets the
+ * app refuse from the head alone (the webhook's Stripe-Signature).
+ *
  * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
  * A handler may block - on a group commit or on a slow Stripe call - and
  * only its own connection waits. docs/ARCHITECTURE.md has the numbers.
@@ -131,14 +136,25 @@ struct cd_http_config {
     /* When set, called for every matched route instead of route->handler
      * (it calls route->handler itself after its checks). */
     cd_handler_fn dispatch;
+    /* When set, called for every matched route as soon as its head is in,
+     * before any body byte is read (req->body is NULL): nonzero when it
+     * set a refusal, which is sent at once (the body is never read). */
+    int (*check_head)(struct cd_req *req);
     /* When set, called for requests no route matches (else 404). */
     cd_handler_fn fallback;
     /* When set, called once per finished request (after the reply, before
      * the request is freed) with its duration in microseconds: metrics.
      * req is borrowed for the call. */
     void (*on_complete)(const struct cd_req *req, int64_t micros);
-    unsigned max_connections; /* 0: 1024 */
-    unsigned timeout_s;       /* idle connection timeout; 0: 30 */
+    /* Flood limits (http/guard.h); 0 means off, except max_connections.
+     * Past max_connections a request is answered 503 server_busy (up to
+     * an overflow of max/8, at least 16, then closed at accept). */
+    unsigned max_connections;  /* 0: 1024 */
+    unsigned per_address_max;  /* open connections per client address */
+    unsigned header_timeout_s; /* the head, from accept or previous end */
+    unsigned body_timeout_s;   /* the body, from the end of the head */
+    size_t body_budget;        /* bytes held by unfinished bodies, all */
+    unsigned timeout_s;        /* idle connection timeout; 0: 30 */
     int quiet;                /* no access log */
     /* 0: one thread per connection (the default, see the file comment);
      * N > 0: an epoll pool of N threads instead (measured in

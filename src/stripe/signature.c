@@ -218,6 +218,20 @@ enum cd_sig_result cd_stripe_sig_verify(const char *header, const char *body,
     return CD_SIG_OK;
 }
 
+/* See signature.h: the format checks of cd_stripe_sig_verify alone. */
+enum cd_sig_result cd_stripe_sig_check_header(const char *header)
+{
+    struct sig_parsed p;
+    size_t hlen;
+
+    if (!header || !*header)
+        return CD_SIG_NO_HEADER;
+    hlen = strnlen(header, SIG_HEADER_MAX + 1);
+    if (hlen > SIG_HEADER_MAX || parse_header(header, hlen, &p) != 0)
+        return CD_SIG_MALFORMED;
+    return CD_SIG_OK;
+}
+
 /* Static text for each result; never NULL. */
 const char *cd_stripe_sig_strerror(enum cd_sig_result r)
 {

@@ -37,6 +37,10 @@ enum cd_sig_result cd_stripe_sig_verify(const char *header, const char *body,
                                         size_t body_len, const char *secrets,
                                         int64_t now, int64_t tolerance);
 
+/* The header's form alone, before the body is read: NO_HEADER (missing or
+ * empty), MALFORMED (as cd_stripe_sig_verify would find it), else OK. */
+enum cd_sig_result cd_stripe_sig_check_header(const char *header);
+
 /* Human-readable reason, for the 400 message. */
 const char *cd_stripe_sig_strerror(enum cd_sig_result r);
 

@@ -215,3 +215,22 @@ e2e('a static page is logged with its path, not "-"', async () => {
     assert.match(log, /GET \/app\.js 200 /, log);
     assert.doesNotMatch(log, /GET - /, log);
 }, { timeout: 60000 });
+
+e2e('the flood limits are checked at start-up, naming the variable', async () => {
+    for (const [name, value] of [
+        ['CREDITD_HTTP_MAX_CONNECTIONS', '8'],
+        ['CREDITD_HTTP_MAX_CONNECTIONS', '100000'],
+        ['CREDITD_HTTP_PER_ADDRESS', '-1'],
+        ['CREDITD_HTTP_HEADER_TIMEOUT', 'soon'],
+        ['CREDITD_HTTP_BODY_TIMEOUT', '3601'],
+        ['CREDITD_HTTP_BODY_BUDGET_KB', '1.5'],
+    ]) {
+        await expectRefused({ [name]: value }, name, `${name}=${value}`);
+    }
+    // 0 turns each off (behind a proxy: CREDITD_HTTP_PER_ADDRESS=0).
+    const p = await startServe({
+        CREDITD_HTTP_PER_ADDRESS: '0', CREDITD_HTTP_HEADER_TIMEOUT: '0',
+        CREDITD_HTTP_BODY_TIMEOUT: '0', CREDITD_HTTP_BODY_BUDGET_KB: '0',
+    }, 'flood-off');
+    await p.stop();
+}, { timeout: 120000 });

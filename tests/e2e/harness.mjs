@@ -509,6 +509,10 @@ export class Stack {
             // A retry after a kill -9 waits for the dead claim's lease;
             // live requests renew theirs, so a short one is safe here.
             CREDITD_IDEM_LEASE_MS: '2000',
+            // Every test client is on 127.0.0.1 (300 concurrent debits in
+            // concurrency.test.mjs): no per-address cap unless a test sets
+            // one (flood.test.mjs).
+            CREDITD_HTTP_PER_ADDRESS: '0',
         };
         if (o.stripeSecret === false) delete svEnv.STRIPE_SECRET_KEY;
         if (o.webhookSecret === false) delete svEnv.STRIPE_WEBHOOK_SECRET;

@@ -160,3 +160,25 @@ e2e('a node killed while Stripe answers: the retry on another node finds the sam
     assert.equal(orders[0].id, co.order_id);
     await nodeA.restartServer();
 }, { timeout: 60000 });
+
+e2e('the fingerprint is the JSON meaning: other whitespace or key order replays, another value is 409', async () => {
+    const u = await nodeA.signup();
+    await nodeA.grant(u, 1000);
+    const key = `idem-meaning-${process.pid}`;
+    const send = (body) => nodeA.asServer(u.id, 'POST', '/v1/debits', { idem: key, body });
+    const first = expectStatus(await send('{"amount":250,"description":"meaning"}'), 201);
+    for (const same of [
+        '{ "description" : "meaning",\n  "amount" : 250 }',
+        '{"amount":250,"description":"mean\\u0069ng"}',
+        '\t{"amount":250,"description":"meaning"}\r\n',
+    ]) {
+        const r = await send(same);
+        assert.equal(r.status, 201, `${same}: ${r.text}`);
+        assert.deepEqual(r.json, first, same);
+        assert.equal(r.headers['idempotent-replayed'], 'true', same);
+    }
+    expectError(await send('{"description":"meaning","amount":251}'), 409, 'idempotency_key_reused');
+    expectError(await send('{"amount":250,"description":"meaning!"}'), 409, 'idempotency_key_reused');
+    expectError(await send('{"amount":250,"description":"meaning","metadata":{}}'), 409, 'idempotency_key_reused');
+    assert.equal(await nodeA.balance(u), 750, 'debited once');
+});

@@ -257,6 +257,63 @@ static void test_effect_ids(void **state)
     assert_string_equal(a, "");
 }
 
+/* Fingerprints on meaning: whitespace and key order do not count, values
+ * do; a body that is not JSON is its bytes; legacy is always the bytes. */
+static void test_fingerprint(void **state)
+{
+    char a[65], b[65], la[65], lb[65];
+    const char *x = "{\"amount\":10,\"meta\":{\"b\":[1,2],\"a\":\"\u00e9\"}}";
+    const char *y = "{ \"meta\" : { \"a\":\"\xc3\xa9\", \"b\": [1, 2] },\n"
+                    "  \"amount\": 10 }";
+
+    (void)state;
+    assert_int_equal(cd_idem_fingerprint("POST", "/v1/debits", x, strlen(x),
+                                         a, la), 0);
+    assert_int_equal(cd_idem_fingerprint("POST", "/v1/debits", y, strlen(y),
+                                         b, lb), 0);
+    assert_string_equal(a, b);
+    assert_string_not_equal(la, lb);
+    assert_string_not_equal(a, la);
+    y = "{\"amount\":11,\"meta\":{\"b\":[1,2],\"a\":\"\u00e9\"}}";
+    cd_idem_fingerprint("POST", "/v1/debits", y, strlen(y), b, lb);
+    assert_string_not_equal(a, b);
+    y = "{\"amount\":10,\"meta\":{\"b\":[2,1],\"a\":\"\u00e9\"}}";
+    cd_idem_fingerprint("POST", "/v1/debits", y, strlen(y), b, lb);
+    assert_string_not_equal(a, b); /* array order is meaning */
+    cd_idem_fingerprint("POST", "/v1/topups", x, strlen(x), b, lb);
+    assert_string_not_equal(a, b);
+    /* Not JSON: the bytes, the same as the legacy fingerprint. */
+    cd_idem_fingerprint("POST", "/v1/debits", "amount=10", 9, a, la);
+    assert_string_equal(a, la);
+    cd_idem_fingerprint("POST", "/v1/debits", "amount=10 ", 10, b, lb);
+    assert_string_not_equal(a, b);
+    cd_idem_fingerprint("POST", "/v1/debits", "", 0, a, la);
+    assert_string_equal(a, la);
+}
+
+/* A key stored with the bytes fingerprint (before the rule) still replays
+ * for the same bytes; other bytes are a 409 until it expires. */
+static void test_legacy_rows_match(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_idem_claim *a, c;
+
+    a = begin(f, "k-legacy", "old-bytes-hash");
+    assert_int_equal(a->outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(cd_idem_end(&f->b, a, 201, "{}", 2), 0);
+    cd_idem_claim_free(a);
+    claim_init(&c, "k-legacy", "new-json-hash");
+    strcpy(c.legacy_hash, "old-bytes-hash");
+    assert_int_equal(cd_idem_begin(&f->b, &c), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REPLAY);
+    cd_idem_claim_free(&c);
+    claim_init(&c, "k-legacy", "new-json-hash");
+    strcpy(c.legacy_hash, "other-bytes-hash");
+    assert_int_equal(cd_idem_begin(&f->b, &c), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REUSED);
+    cd_idem_claim_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +326,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_heartbeat_renews, setup,
                                         teardown),
         cmocka_unit_test(test_effect_ids),
+        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test_setup_teardown(test_legacy_rows_match, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

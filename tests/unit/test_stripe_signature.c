@@ -348,6 +348,30 @@ static void test_bounds(void **state)
     free(big);
 }
 
+/* The form check used before the body is read agrees with verify's. */
+static void test_check_header(void **state)
+{
+    static char big[9000];
+    const char *v1 = "v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd";
+    char h[256];
+
+    (void)state;
+    assert_int_equal(cd_stripe_sig_check_header(NULL), CD_SIG_NO_HEADER);
+    assert_int_equal(cd_stripe_sig_check_header(""), CD_SIG_NO_HEADER);
+    assert_int_equal(cd_stripe_sig_check_header("garbage"), CD_SIG_MALFORMED);
+    assert_int_equal(cd_stripe_sig_check_header(v1), CD_SIG_MALFORMED);
+    assert_int_equal(cd_stripe_sig_check_header("t=123"), CD_SIG_MALFORMED);
+    snprintf(h, sizeof(h), "t=abc,%s", v1);
+    assert_int_equal(cd_stripe_sig_check_header(h), CD_SIG_MALFORMED);
+    snprintf(h, sizeof(h), "t=1492774577,%s", v1);
+    assert_int_equal(cd_stripe_sig_check_header(h), CD_SIG_OK);
+    /* A v1 of the wrong form is no match, found with the body: OK here. */
+    assert_int_equal(cd_stripe_sig_check_header("t=1,v1=00"), CD_SIG_OK);
+    memset(big, 'a', sizeof(big) - 1);
+    memcpy(big, "t=1,v1=00,", 10);
+    assert_int_equal(cd_stripe_sig_check_header(big), CD_SIG_MALFORMED);
+}
+
 static void test_strerror(void **state)
 {
     int r;
@@ -373,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_secret_list),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_check_header),
     };
     return cmocka_run_group_tests(tests, load_vectors, free_vectors);
 }

@@ -1,0 +1,207 @@
+/*
+ * test_http_guard.c - http/guard.c through a real server on loopback:
+ * the per-address cap closes the connection past it at accept, the head
+ * deadline cuts a connection that sends nothing (or trickles), past the
+ * connection cap a request is a 503 server_busy with Retry-After, and a
+ * declared body the memory budget cannot hold is a 503 before it is read.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/server.h"
+#include "util/buf.h"
+#include "util/metrics.h"
+#include "util/util.h"
+
+static void handle_x(struct cd_req *req)
+{
+    cd_reply(req, 200, "text/plain", "ok", 2);
+}
+
+static const struct cd_route routes[] = {
+    {"GET", "/x", handle_x, 0, 0},
+    {"POST", "/x", handle_x, 0, 0},
+};
+
+static struct cd_http_server *start(struct cd_http_config *c)
+{
+    struct cd_error err;
+    struct cd_http_server *s;
+
+    c->name = "test";
+    c->listen = "127.0.0.1:0";
+    c->routes = routes;
+    c->nroutes = CD_ARRAY_LEN(routes);
+    c->quiet = 1;
+    s = cd_http_start(c, &err);
+    assert_non_null(s);
+    return s;
+}
+
+static int dial(int port)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* Reads until the peer closes or ms pass: 1 closed, 0 still open. What
+ * was read goes to out (NUL-terminated). */
+static int read_until_close(int fd, int ms, char *out, size_t outsz)
+{
+    int64_t end = cd_mono_us() + (int64_t)ms * 1000;
+    size_t got = 0;
+
+    out[0] = '\0';
+    for (;;) {
+        int left = (int)((end - cd_mono_us()) / 1000);
+        struct pollfd p = {fd, POLLIN, 0};
+        ssize_t n;
+
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            return 0;
+        n = recv(fd, out + got, outsz - 1 - got, 0);
+        if (n <= 0)
+            return 1; /* EOF or a reset */
+        got += (size_t)n;
+        out[got] = '\0';
+        if (got + 1 >= outsz)
+            return 0;
+    }
+}
+
+/* Waits (up to 5 s) until the server "test" has n open connections, read
+ * from its creditd_http_connections gauge. */
+static void wait_connections(int n)
+{
+    char want[96];
+
+    snprintf(want, sizeof(want), "creditd_http_connections{server=\"test\"} %d\n",
+             n);
+    for (int i = 0; i < 500; i++) {
+        struct cd_buf out;
+        int found;
+
+        cd_buf_init(&out, 1 << 20);
+        assert_int_equal(cd_metrics_render(NULL, &out), 0);
+        found = out.data && strstr(out.data, want) != NULL;
+        cd_buf_free(&out);
+        if (found)
+            return;
+        usleep(10 * 1000);
+    }
+    fail_msg("never %d open connections", n);
+}
+
+static void test_per_address_and_head_deadline(void **state)
+{
+    static const char close_req[] =
+        "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct cd_http_config c;
+    struct cd_http_server *s;
+    char buf[1024];
+    int a, b, extra;
+    int64_t t0;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.per_address_max = 2;
+    c.header_timeout_s = 1;
+    s = start(&c);
+    a = dial(cd_http_port(s));
+    b = dial(cd_http_port(s));
+    t0 = cd_mono_us();
+    extra = dial(cd_http_port(s));
+    assert_int_equal(read_until_close(extra, 2000, buf, sizeof(buf)), 1);
+    /* The two within the cap are open; a trickles, b sends nothing. */
+    assert_int_equal(send(a, "GET /x HTTP/1.1\r\nX", 18, 0), 18);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(read_until_close(a, 200, buf, sizeof(buf)), 0);
+        assert_int_equal(send(a, "y", 1, MSG_NOSIGNAL), 1);
+    }
+    /* Both are cut at the head deadline, trickling or not. */
+    assert_int_equal(read_until_close(a, 3000, buf, sizeof(buf)), 1);
+    assert_int_equal(read_until_close(b, 3000, buf, sizeof(buf)), 1);
+    assert_true(cd_mono_us() - t0 >= 900 * 1000);
+    close(a);
+    close(b);
+    close(extra);
+    /* Room again: a whole request is answered. */
+    wait_connections(0);
+    a = dial(cd_http_port(s));
+    assert_int_equal(send(a, close_req, sizeof(close_req) - 1, 0),
+                     (ssize_t)sizeof(close_req) - 1);
+    assert_int_equal(read_until_close(a, 3000, buf, sizeof(buf)), 1);
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    close(a);
+    cd_http_stop(s);
+}
+
+static void test_busy_and_budget(void **state)
+{
+    static const char req[] = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char post[] = "POST /x HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 2000\r\n\r\n";
+    struct cd_http_config c;
+    struct cd_http_server *s;
+    char buf[2048];
+    int idle[16], fd;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.max_connections = 16;
+    c.body_budget = 1000;
+    s = start(&c);
+    for (int i = 0; i < 16; i++)
+        idle[i] = dial(cd_http_port(s));
+    wait_connections(16);
+    fd = dial(cd_http_port(s));
+    assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+    assert_int_equal(read_until_close(fd, 3000, buf, sizeof(buf)), 1);
+    assert_non_null(strstr(buf, "HTTP/1.1 503"));
+    assert_non_null(strstr(buf, "Retry-After: 1"));
+    assert_non_null(strstr(buf, "\"server_busy\""));
+    close(fd);
+    for (int i = 0; i < 16; i++)
+        close(idle[i]);
+    wait_connections(0);
+    /* A declared body the budget cannot hold: 503 before it is sent. */
+    fd = dial(cd_http_port(s));
+    assert_int_equal(send(fd, post, sizeof(post) - 1, 0),
+                     (ssize_t)sizeof(post) - 1);
+    assert_int_equal(read_until_close(fd, 3000, buf, sizeof(buf)), 1);
+    close(fd);
+    assert_non_null(strstr(buf, "HTTP/1.1 503"));
+    assert_non_null(strstr(buf, "request bodies in progress"));
+    cd_http_stop(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_per_address_and_head_deadline),
+        cmocka_unit_test(test_busy_and_budget),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
