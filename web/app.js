@@ -206,6 +206,25 @@ export function formatCredits(n) {
     return Number.isSafeInteger(n) ? intFormat.format(n) : '—';
 }
 
+/*
+ * The catalog's credit unit (GET /v1/config "credit_unit"): what a credit
+ * is called and whether a balance shows as a count ("count", the default)
+ * or as money ("currency": one credit is one minor unit).
+ */
+export function creditUnit(config) {
+    const u = (config && config.credit_unit) || {};
+    return {
+        name: typeof u.name === 'string' && u.name ? u.name : 'credits',
+        display: u.display === 'currency' ? 'currency' : 'count',
+    };
+}
+
+/* 13699 -> "13,699 credits"; one of them is "1 credit" when the name ends in "s". */
+export function formatUnits(n, unit = { name: 'credits' }) {
+    const name = n === 1 && /[^s]s$/.test(unit.name) ? unit.name.slice(0, -1) : unit.name;
+    return `${formatCredits(n)} ${name}`;
+}
+
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 /* A <time> element for an RFC 3339 string ("—" when missing). */
