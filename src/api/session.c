@@ -26,13 +26,19 @@ int cd_api_wants_cookie(struct cd_req *req)
     return h && strcasecmp(h, "cookie") == 0;
 }
 
-static void csrf_of(const char *token, char out[65])
+/* The CSRF token of a session token; -1 (out unset) for an over-long one. */
+static int csrf_of(const char *token, char out[65])
 {
     char buf[8 + CD_TOKEN_MAX_LEN];
     int n = snprintf(buf, sizeof(buf), "csrf:%s", token);
 
-    cd_sha256_hex(buf, n > 0 ? (size_t)n : 0, out);
+    if (n < 0 || (size_t)n >= sizeof(buf)) {
+        sodium_memzero(buf, sizeof(buf));
+        return -1;
+    }
+    cd_sha256_hex(buf, (size_t)n, out);
     sodium_memzero(buf, sizeof(buf));
+    return 0;
 }
 
 static const char *secure_attr(struct cd_req *req)
@@ -51,7 +57,8 @@ void cd_api_session_set(struct cd_req *req, const char *token, int64_t ttl)
                                "; HttpOnly; SameSite=Lax%s",
              token, ttl, secure_attr(req));
     cd_reply_header(req, "Set-Cookie", v);
-    csrf_of(token, csrf);
+    if (csrf_of(token, csrf) != 0)
+        return; /* not a token we issue; no CSRF cookie, so no writes */
     snprintf(v, sizeof(v),
              CD_CSRF_COOKIE "=%s; Path=/; Max-Age=%" PRId64
                             "; SameSite=Lax%s",
@@ -108,9 +115,8 @@ int cd_api_csrf_ok(struct cd_req *req, const char *token)
     char want[65];
     int ok;
 
-    if (!got || strlen(got) != 64)
+    if (!got || strlen(got) != 64 || csrf_of(token, want) != 0)
         return 0;
-    csrf_of(token, want);
     ok = cd_ct_equal(got, want, 64);
     sodium_memzero(want, sizeof(want));
     return ok;

@@ -102,7 +102,10 @@ uiTest(chrome, 'a portal link logs the buyer in once; the second use is refused'
 
     // API side: refused the same way, and bad return URLs and tokens are 4xx.
     const token2 = r.json.url.split('#')[1];
-    expectError(await stack.api('POST', '/v1/auth/portal', { body: { token: token2 } }), 401, 'invalid_portal_link');
+    const cookieSession = { 'Creditd-Session': 'cookie' };
+    expectError(await stack.api('POST', '/v1/auth/portal', { headers: cookieSession, body: { token: token2 } }), 401, 'invalid_portal_link');
+    // Without the header a cross-site form cannot send, nothing is looked at.
+    expectError(await stack.api('POST', '/v1/auth/portal', { body: { token: token2 } }), 400, 'missing_param');
     expectError(await stack.asServer(user.id, 'POST', '/v1/portal_sessions', { body: { return_url: 'https://evil.example/' } }),
         400, 'redirect_not_allowed');
     expectError(await stack.api('POST', '/v1/portal_sessions', { token: user.token, body: {} }), 403, 'forbidden');

@@ -272,10 +272,12 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('POST', '/v1/portal_sessions', { ...srvAcct, body: { return_url: 'https://elsewhere.example/' } }); // 400
     await call('POST', '/v1/portal_sessions', { ...tok, body: {} }); // 403
     const linkToken = ps.url.split('#')[1];
-    const red = await call('POST', '/v1/auth/portal', { body: { token: linkToken } });
+    const cookieSession = { 'Creditd-Session': 'cookie' };
+    await call('POST', '/v1/auth/portal', { body: { token: linkToken } }); // 400: no Creditd-Session
+    const red = await call('POST', '/v1/auth/portal', { headers: cookieSession, body: { token: linkToken } });
     assert.equal(red.status, 200, red.text);
     assert.match(String(red.headers['set-cookie']), /creditd_session=cdt_[0-9a-f]{64}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
-    await call('POST', '/v1/auth/portal', { body: { token: linkToken } }); // 401 invalid_portal_link
+    await call('POST', '/v1/auth/portal', { headers: cookieSession, body: { token: linkToken } }); // 401 invalid_portal_link
     await call('POST', '/v1/auth/logout', { headers: { Cookie: String(red.headers['set-cookie']).split(';')[0] } }); // 403 csrf_failed
 
     await call('GET', '/v1/account', tok);
