@@ -1,10 +1,10 @@
 /*
  * dispatch.c - the step every matched route passes before its handler:
  * authentication by route flag (account token or server key, with
- * Creditd-Account naming the account for the server key), then, for
- * the web UI's session cookie instead of a Bearer token on account and
- * token routes, with its CSRF header on every method but GET and HEAD
- * (session.c); then, for CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
+ * Creditd-Account naming the account for the server key; without a Bearer
+ * credential, the web UI's session cookie on account and token routes,
+ * with its CSRF header on every method but GET and HEAD: session.c), then,
+ * for CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
  * replay or conflict (billing/idempotency.c holds the protocol: leases,
  * release on 5xx or 429, effect ids). The request's fingerprint is its method,
  * path and body.
@@ -45,17 +45,22 @@ static int is_server_key(const struct cd_app *app, const char *cred)
 }
 
 /*
- * Without a Bearer credential, the session cookie on the routes a buyer
- * reaches (account and token routes): copies its token into buf and
- * returns it, or NULL. A state-changing method without the session's CSRF
- * header is refused: replies 403 and sets *refused.
+ * The request's credential: the Bearer one, else the session cookie on the
+ * routes a buyer reaches (account and token routes; its token is copied
+ * into buf and ctx->via_cookie set), else NULL. A state-changing method
+ * with the cookie but without the session's CSRF header is refused:
+ * replies 403 and sets *refused.
  */
-static const char *cookie_credential(struct cd_req *req, unsigned kind,
-                                     char *buf, size_t bufsz, int *refused)
+static const char *credential(struct cd_req *req, struct cd_api_ctx *ctx,
+                              unsigned kind, char *buf, size_t bufsz,
+                              int *refused)
 {
+    const char *cred = bearer(req);
     int safe = strcmp(req->method, "GET") == 0 ||
                strcmp(req->method, "HEAD") == 0;
 
+    if (cred)
+        return cred;
     if ((kind != CD_ROUTE_ACCOUNT && kind != CD_ROUTE_TOKEN) ||
         cd_api_session_cookie(req, buf, bufsz) != 0)
         return NULL;
@@ -66,6 +71,7 @@ static const char *cookie_credential(struct cd_req *req, unsigned kind,
         *refused = 1;
         return NULL;
     }
+    ctx->via_cookie = 1;
     return buf;
 }
 
@@ -74,17 +80,13 @@ static int authenticate(struct cd_req *req, struct cd_api_ctx *ctx,
                         unsigned kind, char *cookie, size_t cookiesz)
 {
     struct cd_app *app = cd_api_app(req);
-    const char *cred = bearer(req);
+    int refused = 0;
+    const char *cred = credential(req, ctx, kind, cookie, cookiesz, &refused);
     const char *named;
     struct cd_error err;
-    int refused = 0;
 
-    if (!cred) {
-        cred = cookie_credential(req, kind, cookie, cookiesz, &refused);
-        if (refused)
-            return -1;
-        ctx->via_cookie = cred != NULL;
-    }
+    if (refused)
+        return -1;
     if (!cred) {
         cd_reply_errorf(req, CD_EK_AUTH, "unauthorized", NULL,
                         "this endpoint needs Authorization: Bearer <token>");
