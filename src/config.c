@@ -539,6 +539,32 @@ static int cat_int(json_t *o, const char *k, int64_t lo, int64_t hi,
     return 0;
 }
 
+/* The catalog's optional "credit_unit": {"name", "display"}; 0 or -1. */
+static int cat_credit_unit(json_t *root, struct cd_billing_config *b)
+{
+    json_t *u = json_object_get(root, "credit_unit");
+    char name[sizeof(b->credit_name)], display[sizeof(b->credit_display)];
+
+    if (!u)
+        return 0;
+    if (!json_is_object(u))
+        return -1;
+    cd_strlcpy(name, b->credit_name, sizeof(name));
+    cd_strlcpy(display, b->credit_display, sizeof(display));
+    if ((json_object_get(u, "name") &&
+         cat_str(u, "name", name, sizeof(name)) != 0) ||
+        (json_object_get(u, "display") &&
+         cat_str(u, "display", display, sizeof(display)) != 0) ||
+        (strcmp(display, "count") != 0 && strcmp(display, "currency") != 0))
+        return -1;
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return -1;
+    cd_strlcpy(b->credit_name, name, sizeof(b->credit_name));
+    cd_strlcpy(b->credit_display, display, sizeof(b->credit_display));
+    return 0;
+}
+
 static int set_catalog(struct cd_config *c, const char *v, char *why,
                        size_t whysz)
 {
@@ -608,6 +634,11 @@ static int set_catalog(struct cd_config *c, const char *v, char *why,
             }
             b->nplans++;
         }
+    }
+    if (cat_credit_unit(root, b) != 0) {
+        WHY("%s: credit_unit needs a name (1-31 bytes) and display "
+            "\"count\" or \"currency\"", v);
+        goto out;
     }
     t = json_object_get(root, "topup");
     if (t) {
@@ -752,6 +783,8 @@ static void default_catalog(struct cd_billing_config *b)
     b->topup_max_cents = 50000;
     b->topup_step_cents = 1000;
     b->topup_default_cents = 2000;
+    cd_strlcpy(b->credit_name, "credits", sizeof(b->credit_name));
+    cd_strlcpy(b->credit_display, "count", sizeof(b->credit_display));
 }
 
 /* The value of setting s from argv (--NAME=v or --name-with-dashes=v). */

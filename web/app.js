@@ -1,30 +1,60 @@
-// Shared pieces of the creditd web UI: the session token, the one API client,
+// Shared pieces of the creditd web UI: the session, the one API client,
 // money/date formatting, a tiny DOM builder, inline alerts and the site header.
 // Every page module imports from here; nothing in this file runs on import.
 // The UI talks only to the public API in docs/API.md (same origin).
 
-const TOKEN_KEY = 'creditd.token';
+/*
+ * ---------- session (a cookie the server sets; never in script or a URL) ----------
+ * Login, signup and portal links ask the server for a cookie session
+ * (Creditd-Session: cookie): an HttpOnly cookie this script cannot read,
+ * shared by every tab and kept across reloads, plus a readable CSRF cookie
+ * whose value goes back in the Creditd-CSRF header of every call that
+ * changes something. The CSRF cookie's presence is also our "logged in" hint.
+ */
+const CSRF_COOKIE = 'creditd_csrf';
+const RETURN_KEY = 'creditd.return_url';
 
-/* ---------- session token (sessionStorage only, never in a URL) ---------- */
-
-export function getToken() {
-    try {
-        return sessionStorage.getItem(TOKEN_KEY);
-    } catch {
-        return null;
+function readCookie(name) {
+    for (const part of document.cookie.split(';')) {
+        const eq = part.indexOf('=');
+        if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || null;
     }
+    return null;
 }
 
-export function setToken(token) {
-    sessionStorage.setItem(TOKEN_KEY, token);
+export function isLoggedIn() {
+    return Boolean(readCookie(CSRF_COOKIE));
 }
 
-export function clearToken() {
+/* Drops what this script can see of the session (the server ends the rest). */
+export function forgetSession() {
+    const secure = location.protocol === 'https:' ? '; Secure' : '';
+    document.cookie = `${CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax${secure}`;
     try {
-        sessionStorage.removeItem(TOKEN_KEY);
+        localStorage.removeItem(RETURN_KEY);
     } catch {
         /* storage unavailable: nothing to clear */
     }
+}
+
+/* The app a portal link came from ("Back to ..." in the header), or null. */
+export function setReturnUrl(url) {
+    try {
+        if (url) localStorage.setItem(RETURN_KEY, url);
+        else localStorage.removeItem(RETURN_KEY);
+    } catch {
+        /* storage unavailable: no back link */
+    }
+}
+
+function returnUrl() {
+    let url;
+    try {
+        url = new URL(localStorage.getItem(RETURN_KEY) || '');
+    } catch {
+        return null;
+    }
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
 }
 
 /*
@@ -54,7 +84,7 @@ export function goToLogin() {
 
 /* Account pages call this first; false means we are already leaving. */
 export function requireLogin() {
-    if (getToken()) return true;
+    if (isLoggedIn()) return true;
     goToLogin();
     return false;
 }
@@ -75,15 +105,20 @@ export class ApiError extends Error {
 
 /*
  * Call the API. Resolves with the parsed JSON (null for 204), rejects with an
- * ApiError. A 401 on a request that carried our token clears it and goes to
- * the login page; the returned promise then never settles, so callers don't
- * flash an error while the browser navigates away.
- * opts.auth === false: send no token (signup, login, config).
+ * ApiError. The session cookie goes with every call (same origin); calls
+ * that change something carry the CSRF header. A 401 on a call made while
+ * logged in forgets the session and goes to the login page; the returned
+ * promise then never settles, so callers don't flash an error while the
+ * browser navigates away.
+ * opts.auth === false: a call that needs no session (signup, login, config);
+ * opts.session === true: ask for a cookie session (signup, login, portal).
  */
 export async function api(method, path, body, opts = {}) {
     const headers = { Accept: 'application/json' };
-    const token = opts.auth === false ? null : getToken();
-    if (token) headers.Authorization = 'Bearer ' + token;
+    const csrf = readCookie(CSRF_COOKIE);
+    const token = opts.auth === false ? null : csrf;
+    if (csrf && method !== 'GET' && method !== 'HEAD') headers['Creditd-CSRF'] = csrf;
+    if (opts.session) headers['Creditd-Session'] = 'cookie';
     if (body !== undefined) headers['Content-Type'] = 'application/json';
 
     let res;
@@ -93,7 +128,7 @@ export async function api(method, path, body, opts = {}) {
             headers,
             body: body === undefined ? undefined : JSON.stringify(body),
             cache: 'no-store',
-            credentials: 'omit',
+            credentials: 'same-origin',
         });
     } catch {
         throw new ApiError(0, { error: { code: 'network_error',
@@ -101,7 +136,7 @@ export async function api(method, path, body, opts = {}) {
     }
 
     if (res.status === 401 && token && opts.redirectOn401 !== false) {
-        clearToken();
+        forgetSession();
         goToLogin();
         return new Promise(() => {});
     }
@@ -169,6 +204,25 @@ const intFormat = new Intl.NumberFormat('en-US');
 /* Credits are plain integers: 5500 -> "5,500". */
 export function formatCredits(n) {
     return Number.isSafeInteger(n) ? intFormat.format(n) : '—';
+}
+
+/*
+ * The catalog's credit unit (GET /v1/config "credit_unit"): what a credit
+ * is called and whether a balance shows as a count ("count", the default)
+ * or as money ("currency": one credit is one minor unit).
+ */
+export function creditUnit(config) {
+    const u = (config && config.credit_unit) || {};
+    return {
+        name: typeof u.name === 'string' && u.name ? u.name : 'credits',
+        display: u.display === 'currency' ? 'currency' : 'count',
+    };
+}
+
+/* 13699 -> "13,699 credits"; one of them is "1 credit" when the name ends in "s". */
+export function formatUnits(n, unit = { name: 'credits' }) {
+    const name = n === 1 && /[^s]s$/.test(unit.name) ? unit.name.slice(0, -1) : unit.name;
+    return `${formatCredits(n)} ${name}`;
 }
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -251,9 +305,9 @@ async function logOut(event) {
     try {
         await api('POST', '/v1/auth/logout', undefined, { redirectOn401: false });
     } catch {
-        /* the token is dropped locally either way */
+        /* the session is forgotten locally either way */
     }
-    clearToken();
+    forgetSession();
     location.replace('/');
 }
 
@@ -263,10 +317,12 @@ export function mountHeader(currentPath) {
     if (!header) return;
     const items = NAV.map(([href, label]) => h('li', null,
         h('a', { href, 'aria-current': href === currentPath ? 'page' : null }, label)));
-    const loggedIn = Boolean(getToken());
+    const loggedIn = isLoggedIn();
+    const back = loggedIn ? returnUrl() : null;
     header.replaceChildren(h('div', { class: 'container header-inner' },
         h('a', { class: 'brand', href: loggedIn ? '/dashboard' : '/' }, 'creditd'),
         h('nav', { class: 'main-nav', 'aria-label': 'Main' }, h('ul', null, items)),
+        back ? h('a', { class: 'btn btn-quiet back-link', href: back }, `Back to ${new URL(back).host}`) : null,
         loggedIn ? h('button', { type: 'button', class: 'btn btn-quiet logout', onclick: logOut }, 'Log out') : null));
 }
 

@@ -4,7 +4,7 @@
 // POST /v1/checkout and sends the browser to the returned checkout_url.
 import {
     api, getConfig, requireLogin, mountHeader, reenableOnPageShow, h,
-    formatMoney, formatCredits, showAlert, hideAlert,
+    formatMoney, formatCredits, formatUnits, creditUnit, showAlert, hideAlert,
 } from '/app.js';
 
 const DEBOUNCE_MS = 350;
@@ -18,6 +18,7 @@ const DISCOUNT_ERRORS = {
 };
 
 let currency = 'usd';
+let unit = creditUnit(null);
 
 /* ---------- checkout ---------- */
 
@@ -62,8 +63,11 @@ function currentPrice(price) {
     return { launch: price.launch_cents, sale: price.sale_cents }[price.mode] ?? price.rrp_cents;
 }
 
-/* Render "<now> <s>was</s> <tag>" into the price line. */
+/* Render "<now> <s>was</s> <tag>" into the price line, the credits it
+ * brings (one per minor unit paid) and the Buy button's price. */
 function renderPrice(el, nowCents, wasCents, tagText) {
+    document.getElementById('access-credits').textContent = `Includes ${formatUnits(nowCents, unit)}.`;
+    document.getElementById('access-buy').textContent = `Buy access for ${formatMoney(nowCents, currency)}`;
     const parts = [h('span', { class: 'price-now' }, formatMoney(nowCents, currency))];
     if (Number.isSafeInteger(wasCents) && wasCents > nowCents) {
         parts.push(h('span', { class: 'price-was' },
@@ -139,7 +143,20 @@ function setupAccess(config) {
         timer = setTimeout(() => check(code), DEBOUNCE_MS);
     });
 
-    const button = form.querySelector('button[type="submit"]');
+    document.getElementById('discount-apply').addEventListener('click', () => {
+        const code = input.value.trim();
+        clearTimeout(timer);
+        hideAlert(alertEl);
+        if (!code) {
+            setStatus('Enter a code first.', 'bad');
+            input.focus();
+            return;
+        }
+        setStatus('Checking code…', null);
+        check(code);
+    });
+
+    const button = document.getElementById('access-buy');
     button.disabled = false;
     form.addEventListener('submit', async (event) => {
         event.preventDefault();
@@ -161,6 +178,18 @@ function setupAccess(config) {
 
 /* ---------- packages ---------- */
 
+/*
+ * A card's title and its credits, each said once: a catalog name that
+ * already ends in the count ("Standard - 5,500 credits") shows as
+ * "Standard" over "5,500 credits"; a name that is the count is shown alone.
+ */
+function cardHead(name, credits, creditsText) {
+    const count = formatCredits(credits);
+    const m = /^(.*?\S)\s*[-–—:|]\s*(\S.*)$/.exec(name);
+    const title = m && m[2].startsWith(count) ? m[1] : name;
+    return [h('h3', null, title), title.includes(count) ? null : h('p', { class: 'credits-line' }, creditsText)];
+}
+
 function setupPackages(config) {
     const list = document.getElementById('package-list');
     const alertEl = document.getElementById('packages-error');
@@ -169,14 +198,15 @@ function setupPackages(config) {
         list.replaceChildren(h('li', { class: 'muted' }, 'No packages are on offer right now.'));
         return;
     }
-    list.replaceChildren(...packages.map((p, i) => {
-        const titleId = `package-${i}-title`;
+    list.replaceChildren(...packages.map((p) => {
         const button = h('button', { type: 'button', class: 'btn btn-primary' }, 'Buy');
         button.addEventListener('click', () => startCheckout({ kind: 'package', package_id: p.id }, button, alertEl));
-        return h('li', null, h('article', { class: 'card package', 'aria-labelledby': titleId },
-            h('h3', { id: titleId }, p.name || p.id),
+        const bonus = unit.display === 'currency' && p.credits > p.price_cents
+            ? h('p', { class: 'muted' }, `Includes ${formatMoney(p.credits - p.price_cents, currency)} bonus`) : null;
+        return h('li', null, h('article', { class: 'card package', 'aria-label': p.name || p.id },
+            ...cardHead(p.name || p.id, p.credits, formatUnits(p.credits, unit)),
             h('p', { class: 'price-small' }, formatMoney(p.price_cents, currency)),
-            h('p', { class: 'muted' }, `${formatCredits(p.credits)} credits`),
+            bonus,
             button));
     }));
 }
@@ -191,15 +221,13 @@ function setupPlans(config) {
     const list = document.getElementById('plan-list');
     const alertEl = document.getElementById('plans-error');
     document.getElementById('plans-section').hidden = false;
-    list.replaceChildren(...plans.map((p, i) => {
-        const titleId = `plan-${i}-title`;
+    list.replaceChildren(...plans.map((p) => {
         const per = PER[p.interval] || p.interval;
         const button = h('button', { type: 'button', class: 'btn btn-primary' }, 'Subscribe');
         button.addEventListener('click', () => startCheckout({ kind: 'subscription', plan_id: p.id }, button, alertEl));
-        return h('li', null, h('article', { class: 'card package', 'aria-labelledby': titleId },
-            h('h3', { id: titleId }, p.name || p.id),
+        return h('li', null, h('article', { class: 'card package', 'aria-label': p.name || p.id },
+            ...cardHead(p.name || p.id, p.credits_per_period, `${formatUnits(p.credits_per_period, unit)} every ${per}`),
             h('p', { class: 'price-small' }, `${formatMoney(p.price_cents, currency)} / ${per}`),
-            h('p', { class: 'muted' }, `${formatCredits(p.credits_per_period)} credits every ${per}`),
             button));
     }));
 }
@@ -219,11 +247,13 @@ function setupTopup(config) {
         return;
     }
     document.getElementById('topup-hint').textContent =
-        `Add credits in ${formatMoney(t.step_cents, currency)} blocks, from ${formatMoney(t.min_cents, currency)} ` +
-        `to ${formatMoney(t.max_cents, currency)}. You receive credits worth the amount.`;
+        `Add ${unit.name} in ${formatMoney(t.step_cents, currency)} blocks, from ${formatMoney(t.min_cents, currency)} ` +
+        `to ${formatMoney(t.max_cents, currency)}. ` +
+        (unit.display === 'currency' ? `You receive ${unit.name} worth the amount.` : `Each ${formatMoney(100, currency)} buys ${formatUnits(100, unit)}.`);
     const options = [];
     for (let v = t.min_cents; v <= t.max_cents && options.length < MAX_TOPUP_OPTIONS; v += t.step_cents) {
-        options.push(h('option', { value: v, selected: v === t.default_cents }, formatMoney(v, currency)));
+        const label = unit.display === 'currency' ? formatMoney(v, currency) : `${formatMoney(v, currency)} (${formatUnits(v, unit)})`;
+        options.push(h('option', { value: v, selected: v === t.default_cents }, label));
     }
     select.replaceChildren(...options);
     const button = form.querySelector('button');
@@ -245,6 +275,7 @@ async function init() {
         return;
     }
     currency = config.currency || 'usd';
+    unit = creditUnit(config);
     setupAccess(config);
     setupPackages(config);
     setupPlans(config);

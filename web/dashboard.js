@@ -1,8 +1,10 @@
-// Dashboard: the balance (GET /v1/balance), the subscription if there is
-// one (GET /v1/subscription) and the ten most recent ledger transactions
-// (GET /v1/transactions?limit=10).
+// Dashboard: the balance (GET /v1/balance) as the catalog's credit unit says
+// (a count of credits, or money with the count beneath), the subscription if
+// there is one (GET /v1/subscription) and the ten most recent ledger
+// transactions (GET /v1/transactions?limit=10).
 import {
-    api, getConfig, requireLogin, mountHeader, h, formatCredits, humanize, timeEl, showAlert, statusBadge,
+    api, getConfig, requireLogin, mountHeader, h, formatCredits, formatUnits, creditUnit, humanize, timeEl,
+    showAlert, statusBadge,
 } from '/app.js';
 
 function signed(n) {
@@ -19,11 +21,18 @@ function txnRow(t) {
 
 async function loadBalance(errorEl) {
     const amountEl = document.getElementById('balance-amount');
+    const creditsEl = document.getElementById('balance-credits');
     try {
-        const b = await api('GET', '/v1/balance');
-        amountEl.textContent = b.balance_display;
-        document.getElementById('balance-credits').textContent =
-            `${formatCredits(b.balance)} ${b.balance === 1 ? 'credit' : 'credits'}`;
+        const [b, config] = await Promise.all([api('GET', '/v1/balance'), getConfig().catch(() => ({}))]);
+        const unit = creditUnit(config);
+        if (unit.display === 'currency') {
+            amountEl.textContent = b.balance_display;
+            creditsEl.textContent = formatUnits(b.balance, unit);
+            creditsEl.hidden = false;
+        } else {
+            amountEl.textContent = formatUnits(b.balance, unit);
+            creditsEl.hidden = true;
+        }
     } catch (err) {
         amountEl.textContent = '—';
         showAlert(errorEl, err.message);

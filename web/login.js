@@ -1,7 +1,7 @@
 // Login / sign-up page ("/"). One form, two actions: "Log in" (the default
-// on Enter) and "Sign up". On success the token goes to sessionStorage and the
-// visitor continues to ?next= (a same-origin path) or the dashboard.
-import { api, getToken, setToken, safeNext, showAlert, hideAlert } from '/app.js';
+// on Enter) and "Sign up". On success the server sets the session cookie
+// (Creditd-Session: cookie) and the visitor continues to ?next= (a same-origin path) or the dashboard.
+import { api, isLoggedIn, setReturnUrl, safeNext, showAlert, hideAlert } from '/app.js';
 
 const next = safeNext(new URLSearchParams(location.search).get('next')) || '/dashboard';
 
@@ -42,9 +42,9 @@ function init() {
         for (const b of buttons) b.disabled = true;
         form.setAttribute('aria-busy', 'true');
         try {
-            const data = await api('POST', `/v1/auth/${action}`, { email, password }, { auth: false });
-            if (!data || typeof data.token !== 'string') throw new Error('The server sent an unexpected answer. Please try again.');
-            setToken(data.token);
+            const data = await api('POST', `/v1/auth/${action}`, { email, password }, { auth: false, session: true });
+            if (!data || !data.account || !isLoggedIn()) throw new Error('The server sent an unexpected answer. Please try again.');
+            setReturnUrl(null);
             location.replace(next);
         } catch (err) {
             showAlert(alertEl, err.message);
@@ -54,5 +54,5 @@ function init() {
     });
 }
 
-if (getToken()) location.replace(next);
+if (isLoggedIn()) location.replace(next);
 else init();

@@ -1,5 +1,7 @@
 // Orders page: GET /v1/orders, ten a page.
-import { requireLogin, mountHeader, formatMoney, formatCredits, humanize, statusBadge, timeEl, h } from '/app.js';
+import {
+    requireLogin, mountHeader, getConfig, creditUnit, formatMoney, formatUnits, humanize, statusBadge, timeEl, h,
+} from '/app.js';
 import { mountHistory } from '/history.js';
 
 const KIND_LABELS = {
@@ -10,16 +12,19 @@ const KIND_LABELS = {
     payment_intent: 'Payment',
 };
 
+let unit = creditUnit(null);
+
 function describe(o) {
     const what = KIND_LABELS[o.kind] || humanize(o.kind || 'order');
     const parts = [what];
-    if (Number.isSafeInteger(o.credits) && o.credits > 0) parts.push(`${formatCredits(o.credits)} credits`);
+    if (Number.isSafeInteger(o.credits) && o.credits > 0) parts.push(formatUnits(o.credits, unit));
     if (o.discount_code) parts.push(`code ${o.discount_code}`);
     return parts.join(' · ');
 }
 
-if (requireLogin()) {
+async function init() {
     mountHeader('/orders');
+    unit = creditUnit(await getConfig().catch(() => null));
     mountHistory({
         endpoint: '/v1/orders',
         columns: [{ label: 'Date' }, { label: 'Description' }, { label: 'Amount', num: true }, { label: 'Status' }, { label: 'Order' }],
@@ -33,3 +38,5 @@ if (requireLogin()) {
         ],
     });
 }
+
+if (requireLogin()) init();

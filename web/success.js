@@ -2,7 +2,7 @@
 // that proves nothing: credits arrive only when the server has the webhook.
 // So we poll GET /v1/checkout/{session_id} about once a second until it says
 // fulfilled, and give up politely after about a minute. Never fulfils anything.
-import { api, getConfig, requireLogin, mountHeader, formatMoney, formatCredits, showAlert, sleep } from '/app.js';
+import { api, getConfig, requireLogin, mountHeader, formatMoney, formatUnits, creditUnit, showAlert, sleep } from '/app.js';
 
 const POLL_MS = 1000;
 const GIVE_UP_MS = 60000;
@@ -19,17 +19,18 @@ function finish(title, message) {
 }
 
 async function showComplete(s) {
-    let currency = 'usd';
+    let config = {};
     try {
-        currency = (await getConfig()).currency || currency;
+        config = await getConfig();
     } catch {
-        /* keep the default */
+        /* keep the defaults */
     }
-    $('sum-credits').textContent = formatCredits(s.credits);
-    $('sum-amount').textContent = formatMoney(s.amount_cents, currency);
+    const unit = creditUnit(config);
+    $('sum-credits').textContent = formatUnits(s.credits, unit);
+    $('sum-amount').textContent = formatMoney(s.amount_cents, config.currency || 'usd');
     $('sum-order').textContent = s.order_id || '—';
     $('result-summary').hidden = false;
-    finish('Payment complete', `${formatCredits(s.credits)} credits have been added to your balance.`);
+    finish('Payment complete', `${formatUnits(s.credits, unit)} ${s.credits === 1 ? 'has' : 'have'} been added to your balance.`);
 }
 
 function showStopped(title, message) {

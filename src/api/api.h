@@ -53,6 +53,7 @@ struct cd_app {
 struct cd_api_ctx {
     int is_server;              /* authenticated with the server key */
     int has_account;            /* account is valid */
+    int via_cookie;             /* the web UI's session cookie (session.c) */
     struct cd_account account;  /* the account in scope */
     char token_hash[65];        /* for CD_ROUTE_TOKEN routes */
     /* The request's Idempotency-Key on a CD_ROUTE_IDEMPOTENT route, or

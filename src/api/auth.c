@@ -1,7 +1,8 @@
 /*
  * auth.c - POST /v1/auth/signup, /v1/auth/login and /v1/auth/logout.
- * Tokens go to the client once, in the reply, and are wiped from memory
- * here afterwards; passwords are never logged or echoed.
+ * Tokens go to the client once, in the reply (and, with "Creditd-Session:
+ * cookie", in the web UI's session cookie too: session.c), and are wiped
+ * from memory here afterwards; passwords are never logged or echoed.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@ static int credentials(struct cd_req *req, json_t *body, const char **email,
 static void reply_session(struct cd_req *req, int status,
                           const struct cd_account *a, char *token)
 {
+    if (cd_api_wants_cookie(req))
+        cd_api_session_set(req, token,
+                           cd_account_token_ttl(cd_api_app(req)->billing));
     cd_reply_json(req, status,
                   json_pack("{s:o, s:s}", "account", cd_api_account_json(a),
                             "token", token));
@@ -123,5 +127,7 @@ void cd_api_logout(struct cd_req *req)
         cd_reply_error(req, &err);
         return;
     }
+    if (ctx->via_cookie)
+        cd_api_session_clear(req);
     cd_reply(req, 204, NULL, NULL, 0);
 }

@@ -19,6 +19,9 @@ const struct cd_route cd_api_routes_core[] = {
     R("POST", "/v1/auth/signup", cd_api_signup, CD_ROUTE_PUBLIC),
     R("POST", "/v1/auth/login", cd_api_login, CD_ROUTE_PUBLIC),
     R("POST", "/v1/auth/logout", cd_api_logout, CD_ROUTE_TOKEN),
+    R("POST", "/v1/auth/portal", cd_api_portal_redeem, CD_ROUTE_PUBLIC),
+    R("POST", "/v1/portal_sessions", cd_api_portal_create,
+      CD_ROUTE_SERVER_ACCOUNT),
 
     R("GET", "/v1/account", cd_api_account_get, CD_ROUTE_ACCOUNT),
     R("GET", "/v1/balance", cd_api_balance, CD_ROUTE_ACCOUNT),

@@ -18,6 +18,26 @@ void cd_api_config(struct cd_req *req);
 void cd_api_signup(struct cd_req *req);
 void cd_api_login(struct cd_req *req);
 void cd_api_logout(struct cd_req *req);
+/* portal.c: POST /v1/portal_sessions (server key + account) and
+ * POST /v1/auth/portal (public: redeems a link for a cookie session). */
+void cd_api_portal_create(struct cd_req *req);
+void cd_api_portal_redeem(struct cd_req *req);
+
+/* session.c: the web UI's cookie sessions. */
+#define CD_SESSION_COOKIE "creditd_session"
+#define CD_CSRF_COOKIE "creditd_csrf"
+#define CD_CSRF_HEADER "Creditd-CSRF"
+/* Whether the request asks for a cookie session ("Creditd-Session:
+ * cookie" on signup, login and portal redemption). */
+int cd_api_wants_cookie(struct cd_req *req);
+/* Adds the Set-Cookie headers of a session for token, living ttl s. */
+void cd_api_session_set(struct cd_req *req, const char *token, int64_t ttl);
+/* Adds the Set-Cookie headers that end the session's cookies. */
+void cd_api_session_clear(struct cd_req *req);
+/* The session token of the Cookie header into out (outsz), or -1. */
+int cd_api_session_cookie(struct cd_req *req, char *out, size_t outsz);
+/* Whether the request carries the CSRF header matching token's. */
+int cd_api_csrf_ok(struct cd_req *req, const char *token);
 
 /* credits.c */
 void cd_api_account_get(struct cd_req *req);

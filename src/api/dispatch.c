@@ -1,18 +1,22 @@
 /*
  * dispatch.c - the step every matched route passes before its handler:
  * authentication by route flag (account token or server key, with
- * Creditd-Account naming the account for the server key), then, for
- * CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
+ * Creditd-Account naming the account for the server key; without a Bearer
+ * credential, the web UI's session cookie on account and token routes,
+ * with its CSRF header on every method but GET and HEAD: session.c), then,
+ * for CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
  * replay or conflict (billing/idempotency.c holds the protocol: leases,
  * release on 5xx or 429, effect ids). The request's fingerprint is its method,
  * path and body - a JSON body by its meaning (cd_idem_fingerprint).
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/core.h"
 #include "billing/accounts.h"
 #include "billing/idempotency.h"
 #include "util/log.h"
@@ -40,15 +44,49 @@ static int is_server_key(const struct cd_app *app, const char *cred)
     return cd_ct_equal(cred, app->admin_key, n);
 }
 
+/*
+ * The request's credential: the Bearer one, else the session cookie on the
+ * routes a buyer reaches (account and token routes; its token is copied
+ * into buf and ctx->via_cookie set), else NULL. A state-changing method
+ * with the cookie but without the session's CSRF header is refused:
+ * replies 403 and sets *refused.
+ */
+static const char *credential(struct cd_req *req, struct cd_api_ctx *ctx,
+                              unsigned kind, char *buf, size_t bufsz,
+                              int *refused)
+{
+    const char *cred = bearer(req);
+    int safe = strcmp(req->method, "GET") == 0 ||
+               strcmp(req->method, "HEAD") == 0;
+
+    if (cred)
+        return cred;
+    if ((kind != CD_ROUTE_ACCOUNT && kind != CD_ROUTE_TOKEN) ||
+        cd_api_session_cookie(req, buf, bufsz) != 0)
+        return NULL;
+    if (!safe && !cd_api_csrf_ok(req, buf)) {
+        cd_reply_errorf(req, CD_EK_FORBIDDEN, "csrf_failed", NULL,
+                        "this request needs the session's " CD_CSRF_HEADER
+                        " header");
+        *refused = 1;
+        return NULL;
+    }
+    ctx->via_cookie = 1;
+    return buf;
+}
+
 /* Fills ctx for the route's auth kind; replies and returns -1 on refusal. */
 static int authenticate(struct cd_req *req, struct cd_api_ctx *ctx,
-                        unsigned kind)
+                        unsigned kind, char *cookie, size_t cookiesz)
 {
     struct cd_app *app = cd_api_app(req);
-    const char *cred = bearer(req);
+    int refused = 0;
+    const char *cred = credential(req, ctx, kind, cookie, cookiesz, &refused);
     const char *named;
     struct cd_error err;
 
+    if (refused)
+        return -1;
     if (!cred) {
         cd_reply_errorf(req, CD_EK_AUTH, "unauthorized", NULL,
                         "this endpoint needs Authorization: Bearer <token>");
@@ -61,7 +99,7 @@ static int authenticate(struct cd_req *req, struct cd_api_ctx *ctx,
     }
     named = cd_req_header(req, "Creditd-Account");
 
-    if (is_server_key(app, cred)) {
+    if (!ctx->via_cookie && is_server_key(app, cred)) {
         ctx->is_server = 1;
         if (kind == CD_ROUTE_ADMIN)
             return 0;
@@ -88,6 +126,8 @@ static int authenticate(struct cd_req *req, struct cd_api_ctx *ctx,
     if (cd_account_authenticate(app->billing, cred, &ctx->account,
                                 ctx->token_hash, &err) != 0) {
         cd_reply_error(req, &err);
+        if (ctx->via_cookie)
+            cd_api_session_clear(req);
         return -1;
     }
     if (kind == CD_ROUTE_ADMIN || kind == CD_ROUTE_SERVER_ACCOUNT) {
@@ -239,10 +279,12 @@ void cd_api_dispatch(struct cd_req *req)
     unsigned kind = flags & (CD_ROUTE_ACCOUNT | CD_ROUTE_SERVER_ACCOUNT |
                              CD_ROUTE_ADMIN | CD_ROUTE_TOKEN);
     const char *key;
+    char cookie[CD_TOKEN_MAX_LEN + 1];
 
     memset(&ctx, 0, sizeof(ctx));
     req->ctx = &ctx;
-    if (kind != CD_ROUTE_PUBLIC && authenticate(req, &ctx, kind) != 0)
+    if (kind != CD_ROUTE_PUBLIC &&
+        authenticate(req, &ctx, kind, cookie, sizeof(cookie)) != 0)
         goto out;
     key = cd_req_header(req, "Idempotency-Key");
     if ((flags & CD_ROUTE_IDEMPOTENT) && key &&
@@ -253,5 +295,6 @@ void cd_api_dispatch(struct cd_req *req)
 out:
     /* The account record never outlives the request. */
     memset(&ctx, 0, sizeof(ctx));
+    sodium_memzero(cookie, sizeof(cookie));
     req->ctx = NULL;
 }

@@ -64,12 +64,15 @@ void cd_api_config(struct cd_req *req)
                       (json_int_t)c->plans[i].credits_per_period));
     cd_reply_json(
         req, 200,
-        json_pack("{s:o, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}}",
+        json_pack("{s:o, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "
+                  "s:{s:s, s:s}}",
                   "publishable_key", cd_api_str_or_null(c->publishable_key),
                   "currency", c->currency, "price", cd_api_pricing_json(&p),
                   "packages", packages, "plans", plans, "topup", "min_cents",
                   (json_int_t)c->topup_min_cents, "max_cents",
                   (json_int_t)c->topup_max_cents, "step_cents",
                   (json_int_t)c->topup_step_cents, "default_cents",
-                  (json_int_t)c->topup_default_cents));
+                  (json_int_t)c->topup_default_cents, "credit_unit", "name",
+                  c->credit_name[0] ? c->credit_name : "credits", "display",
+                  c->credit_display[0] ? c->credit_display : "count"));
 }

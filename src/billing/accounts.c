@@ -143,6 +143,18 @@ static int64_t token_ttl(const struct cd_billing *b)
     return b->cfg.token_ttl > 0 ? b->cfg.token_ttl : CD_DEFAULT_TOKEN_TTL;
 }
 
+int64_t cd_account_token_new(const struct cd_billing *b, int64_t now,
+                             char *token, char *hash)
+{
+    new_token(token, hash);
+    return now + token_ttl(b);
+}
+
+int64_t cd_account_token_ttl(const struct cd_billing *b)
+{
+    return token_ttl(b);
+}
+
 static int hash_password(const char *pw, size_t len, char *out)
 {
     char h[crypto_pwhash_STRBYTES];

@@ -83,6 +83,14 @@ int cd_account_authenticate(struct cd_billing *b, const char *token,
                             struct cd_account *out, char *token_hash,
                             struct cd_error *err);
 
+/* A new bearer token into token (CD_TOKEN_SZ) and its hash into hash (65)
+ * for a session starting at now; returns when it expires. The caller
+ * stores it (cd_store_token_insert) and wipes token after use. */
+int64_t cd_account_token_new(const struct cd_billing *b, int64_t now,
+                             char *token, char *hash);
+/* How long a token lives, in seconds (cfg.token_ttl or the default). */
+int64_t cd_account_token_ttl(const struct cd_billing *b);
+
 /* One account by id; 404 account_not_found. */
 int cd_account_get(struct cd_billing *b, const char *id,
                    struct cd_account *out, struct cd_error *err);

@@ -50,6 +50,11 @@ struct cd_billing_config {
     size_t nplans;
     int64_t topup_min_cents, topup_max_cents, topup_step_cents,
         topup_default_cents;
+    /* What a credit is called in the UI ("credits") and how a balance is
+     * shown: "count" (13,699 credits) or "currency" (a credit is one minor
+     * unit: $136.99). The catalog's "credit_unit"; default credits/count. */
+    char credit_name[32];
+    char credit_display[16];
     int64_t token_ttl; /* seconds; default 30 days */
     /* A Checkout session expires this long after it is created (Stripe:
      * 30 min .. 24 h); its order, and any discount use it holds, end with

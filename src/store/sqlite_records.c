@@ -102,6 +102,15 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "(SELECT account_id FROM tokens WHERE token_hash = ?1 "
         "AND expires_at > ?2)",
     [SQ_TOKEN_DELETE] = "DELETE FROM tokens WHERE token_hash = ?1",
+    [SQ_PORTAL_INSERT] = "INSERT INTO portal_sessions (token_hash, "
+                         "account_id, return_url, created_at, expires_at) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* All of an UPDATE ... RETURNING's changes happen on its first step. */
+    [SQ_PORTAL_CONSUME] = "UPDATE portal_sessions SET used_at = ?2 "
+                          "WHERE token_hash = ?1 AND used_at = 0 "
+                          "AND expires_at > ?2 "
+                          "RETURNING account_id, return_url",
+    [SQ_PORTAL_PURGE] = "DELETE FROM portal_sessions WHERE expires_at <= ?1",
 
     [SQ_LEDGER_INSERT] = "INSERT INTO ledger (" LEDGER_COLS
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -767,6 +776,67 @@ int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
         return bind_failed(what);
     }
     return fetch_one(tx->conn, SQ_TOKEN_ACCOUNT, st, read_account, out, what);
+}
+
+struct portal_args {
+    const char *hash, *account_id, *return_url;
+    int64_t created_at, expires_at;
+};
+
+static int bind_portal(sqlite3_stmt *st, const void *arg)
+{
+    const struct portal_args *a = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, a->hash, 65);
+    bad |= bind_str(st, 2, a->account_id, CD_ID_SZ);
+    bad |= bind_str(st, 3, a->return_url, 2049) /* CD_URL_MAX + 1 */;
+    bad |= bind_i64(st, 4, a->created_at);
+    bad |= bind_i64(st, 5, a->expires_at);
+    return bad;
+}
+
+int cd_store_portal_insert(struct cd_tx *tx, const char *token_hash,
+                           const char *account_id, const char *return_url,
+                           int64_t created_at, int64_t expires_at)
+{
+    struct portal_args a = {token_hash, account_id, return_url, created_at,
+                            expires_at};
+
+    return run_write(tx, SQ_PORTAL_INSERT, bind_portal, &a, 0,
+                     "portal session insert");
+}
+
+struct portal_row {
+    char *account_id, *return_url;
+    size_t return_url_sz;
+};
+
+static int read_portal(sqlite3_stmt *st, void *out)
+{
+    struct portal_row *r = out;
+
+    return col_str(st, 0, r->account_id, CD_ID_SZ) |
+           col_str(st, 1, r->return_url, r->return_url_sz);
+}
+
+int cd_store_portal_consume(struct cd_tx *tx, const char *token_hash,
+                            int64_t now, char *account_id, char *return_url,
+                            size_t return_url_sz)
+{
+    const char *what = "portal session consume";
+    struct portal_row r = {account_id, return_url, return_url_sz};
+    sqlite3_stmt *st;
+
+    if (check_tx(tx, 1, what) != 0 || !account_id || !return_url)
+        return CD_STORE_ERROR;
+    if (!(st = cd_sq_get(tx->conn, SQ_PORTAL_CONSUME)))
+        return CD_STORE_ERROR;
+    if ((bind_str(st, 1, token_hash, 65) | bind_i64(st, 2, now)) != 0) {
+        cd_sq_put(tx->conn, SQ_PORTAL_CONSUME, st);
+        return bind_failed(what);
+    }
+    return fetch_one(tx->conn, SQ_PORTAL_CONSUME, st, read_portal, &r, what);
 }
 
 struct key_args {
@@ -1738,7 +1808,13 @@ int cd_store_idem_purge(struct cd_tx *tx, int64_t before)
 
 int cd_store_token_purge(struct cd_tx *tx, int64_t now)
 {
-    return run_write(tx, SQ_TOKEN_PURGE, bind_purge, &now, 0, "token purge");
+    int rc = run_write(tx, SQ_TOKEN_PURGE, bind_purge, &now, 0,
+                       "token purge");
+
+    if (rc != CD_STORE_OK)
+        return rc;
+    return run_write(tx, SQ_PORTAL_PURGE, bind_purge, &now, 0,
+                     "portal session purge");
 }
 
 struct kv_read {

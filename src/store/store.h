@@ -246,6 +246,17 @@ int cd_store_token_insert(struct cd_tx *tx, const char *token_hash,
 int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
                            int64_t now, struct cd_account *out);
 int cd_store_token_delete(struct cd_tx *tx, const char *token_hash);
+/* A portal link (migration 011): token_hash as for tokens; return_url may
+ * be NULL or "". */
+int cd_store_portal_insert(struct cd_tx *tx, const char *token_hash,
+                           const char *account_id, const char *return_url,
+                           int64_t created_at, int64_t expires_at);
+/* Marks the unused, unexpired link with this hash used at now and reads
+ * its account id (CD_ID_SZ) and return URL ("" when none). NOT_FOUND for
+ * an unknown, expired or already used link. */
+int cd_store_portal_consume(struct cd_tx *tx, const char *token_hash,
+                            int64_t now, char *account_id, char *return_url,
+                            size_t return_url_sz);
 
 /* ---- ledger ------------------------------------------------------------ */
 /* DUPLICATE when e->ref exists. Does not touch accounts.balance: the
@@ -449,7 +460,7 @@ int cd_store_idem_purge(struct cd_tx *tx, int64_t before);
 #define CD_LEASE_NAME_SZ 64
 #define CD_LEASE_HOLDER_SZ 128
 
-/* Deletes tokens that expired at or before now. */
+/* Deletes tokens and portal links that expired at or before now. */
 int cd_store_token_purge(struct cd_tx *tx, int64_t now);
 
 /* Key/value settings shared by every node (e.g. the reconciliation's

@@ -1,7 +1,7 @@
 // harness.mjs - browser-test helpers on top of the e2e harness
 // (tests/e2e/harness.mjs starts the real sandbox + server). This adds Debian's
 // Chromium through playwright-core, one fresh browser context per test (so
-// sessionStorage - where the UI keeps its token - starts empty), screenshots
+// its cookies - where the UI's session lives - start empty), screenshots
 // in tests/browser/screenshots/, and the few UI steps every test repeats.
 //
 // Usage in a test file:
@@ -140,9 +140,10 @@ export async function logInUi(page, user) {
     await page.getByRole('button', { name: 'Log in' }).click();
 }
 
-/** The token the UI keeps in sessionStorage (for API-side checks). */
-export function uiToken(page) {
-    return page.evaluate(() => sessionStorage.getItem('creditd.token'));
+/** The token in the UI's HttpOnly session cookie (for API-side checks), or null. */
+export async function uiToken(page) {
+    const c = (await page.context().cookies()).find((x) => x.name === 'creditd_session');
+    return c && c.value ? c.value : null;
 }
 
 /** Waits for the sandbox's hosted checkout page. */

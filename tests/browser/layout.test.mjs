@@ -23,6 +23,10 @@ uiTest(chrome, 'pages fit a 375px screen and label every field', async ({ open }
     await page.goto(`${stack.baseUrl}/`);
     await checkPage(page, 'login');
     await shot(page, 'mobile-login');
+    await page.goto(`${stack.baseUrl}/portal#cdp_${'0'.repeat(64)}`);
+    await page.getByRole('heading', { name: 'This link cannot be used' }).waitFor();
+    await checkPage(page, 'portal');
+    await shot(page, 'mobile-portal');
     await signUpUi(page, stack);
     for (const p of PAGES) {
         await page.goto(`${stack.baseUrl}${p}`);

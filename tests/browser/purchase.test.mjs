@@ -26,7 +26,7 @@ uiTest(chrome, 'package bought with 4242 shows Processing, then Payment complete
     await sandboxConfig(stack, { delivery_delay_ms: 1500 });
     try {
         await signUpUi(page, stack);
-        await page.getByText('$0.00').waitFor();
+        await page.getByText('0 credits', { exact: true }).waitFor();
         await shot(page, 'dashboard-new-account');
 
         await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Buy credits' }).click();
@@ -55,8 +55,10 @@ uiTest(chrome, 'package bought with 4242 shows Processing, then Payment complete
         await page.waitForURL(`${stack.baseUrl}/dashboard`);
         const balance = await apiAs(await uiToken(page), '/v1/balance');
         assert.equal(balance.balance, pkg.credits);
-        await page.getByText(balance.balance_display, { exact: true }).waitFor();
+        // Credits shown as credits (the default "count" unit): no cash value.
         await page.getByText(`${fmtCredits(pkg.credits)} credits`, { exact: true }).waitFor();
+        assert.equal((await page.locator('#balance-amount').textContent()).trim(), `${fmtCredits(pkg.credits)} credits`);
+        assert.doesNotMatch(await page.getByRole('region', { name: 'Balance' }).textContent(), /\$/);
         await page.locator('table tbody').getByText(`+${fmtCredits(pkg.credits)}`).waitFor();
         await shot(page, 'dashboard-after-purchase');
     } finally {

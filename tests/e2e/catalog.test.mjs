@@ -17,6 +17,7 @@ fs.writeFileSync(file, JSON.stringify({
     ],
     plans: [{ id: 'weekly', name: 'Weekly', price_cents: 500, interval: 'week', credits_per_period: 600 }],
     topup: { min_cents: 500, max_cents: 2500, step_cents: 500, default_cents: 1000 },
+    credit_unit: { name: 'tokens', display: 'currency' },
 }));
 
 const stack = useStack({ serverEnv: { CREDITD_CATALOG: file } });
@@ -27,6 +28,7 @@ e2e('GET /v1/config shows the catalog file, not the built-in one', async () => {
     assert.deepEqual(c.packages.map((p) => [p.id, p.price_cents, p.credits]), [['mini', 300, 300], ['mega', 20000, 25000]]);
     assert.deepEqual(c.plans.map((p) => [p.id, p.interval, p.credits_per_period]), [['weekly', 'week', 600]]);
     assert.deepEqual(c.topup, { min_cents: 500, max_cents: 2500, step_cents: 500, default_cents: 1000 });
+    assert.deepEqual(c.credit_unit, { name: 'tokens', display: 'currency' });
 });
 
 e2e('a catalog package is bought for its price and credits; top-up limits follow the file', async () => {
@@ -51,6 +53,9 @@ e2e('a broken catalog file stops start-up and names CREDITD_CATALOG', async () =
         '{"packages": [{"id": "x", "name": "X", "price_cents": 10, "credits": 5}]}', // below the 50-cent minimum
         '{"packages": "nope"}',
         'not json',
+        '{"credit_unit": {"name": "credits", "display": "cash"}}',
+        '{"credit_unit": {"name": ""}}',
+        '{"credit_unit": "credits"}',
         '{"topup": {"min_cents": 5000, "max_cents": 1000, "step_cents": 100, "default_cents": 2000}}',
     ];
     for (const text of bad) {

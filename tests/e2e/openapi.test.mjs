@@ -107,8 +107,8 @@ test('auth and Idempotency-Key of each route are documented as the route table h
         const idem = (d.op.parameters || []).some((p) => p.$ref === '#/components/parameters/IdempotencyKey');
         const fits = sets.some((f) => {
             const want = f.has('CD_ROUTE_ADMIN') || f.has('CD_ROUTE_SERVER_ACCOUNT') ? 'serverKey'
-                : f.has('CD_ROUTE_ACCOUNT') ? 'accountToken,serverKey'
-                : f.has('CD_ROUTE_TOKEN') ? 'accountToken' : '';
+                : f.has('CD_ROUTE_ACCOUNT') ? 'accountToken,serverKey,sessionCookie'
+                : f.has('CD_ROUTE_TOKEN') ? 'accountToken,sessionCookie' : '';
             return sec === want && idem === f.has('CD_ROUTE_IDEMPOTENT');
         });
         if (!fits) wrong.push(`${key}: documented security [${sec}] idempotent ${idem}; table ${sets.map((f) => [...f].join('|')).join(' / ')}`);
@@ -265,6 +265,20 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('POST', '/v1/auth/signup', { body: { email: 'x@example.com', password: 'short' } }); // 400
     expectStatus(await call('POST', '/v1/auth/login', { body: cred }), 200);
     await call('POST', '/v1/auth/login', { body: { email, password: 'wrong password' } }); // 401
+
+    // A portal link, redeemed once (cookie session), then refused.
+    const srvAcct = { key: true, account: acct };
+    const ps = expectStatus(await call('POST', '/v1/portal_sessions', { ...srvAcct, body: { return_url: `${stack.baseUrl}/app` } }), 201);
+    await call('POST', '/v1/portal_sessions', { ...srvAcct, body: { return_url: 'https://elsewhere.example/' } }); // 400
+    await call('POST', '/v1/portal_sessions', { ...tok, body: {} }); // 403
+    const linkToken = ps.url.split('#')[1];
+    const cookieSession = { 'Creditd-Session': 'cookie' };
+    await call('POST', '/v1/auth/portal', { body: { token: linkToken } }); // 400: no Creditd-Session
+    const red = await call('POST', '/v1/auth/portal', { headers: cookieSession, body: { token: linkToken } });
+    assert.equal(red.status, 200, red.text);
+    assert.match(String(red.headers['set-cookie']), /creditd_session=cdt_[0-9a-f]{64}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax/);
+    await call('POST', '/v1/auth/portal', { headers: cookieSession, body: { token: linkToken } }); // 401 invalid_portal_link
+    await call('POST', '/v1/auth/logout', { headers: { Cookie: String(red.headers['set-cookie']).split(';')[0] } }); // 403 csrf_failed
 
     await call('GET', '/v1/account', tok);
     await call('GET', '/v1/account', { key: true }); // 400 missing_account

@@ -1,7 +1,8 @@
 /*
  * test_store_jobs.c - the store functions of the background jobs
  * (migration 002_jobs): key/value settings, leases between two holders,
- * and the purge of expired tokens.
+ * the purge of expired tokens; and portal links (migration 011): used
+ * once, never after they expire, purged with the tokens.
  *
  * Jobs never call cmocka asserts (writes run on the writer thread): they
  * record return codes into a struct ctx that the test checks.
@@ -31,6 +32,8 @@ struct ctx {
     int n;
     char value[CD_KV_VALUE_SZ];
     struct cd_account acct;
+    char acct_id[4][CD_ID_SZ];
+    char ret[4][2049];
 };
 
 #define R(expr) (c->rc[c->n++] = (expr))
@@ -235,12 +238,70 @@ static void test_token_purge(void **state)
     assert_string_equal(c.acct.id, "acct_purge");
 }
 
+/* ---- portal links ----------------------------------------------------- */
+
+static int portal_job(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+    struct cd_account a;
+
+    memset(&a, 0, sizeof(a));
+    strcpy(a.id, "acct_portal");
+    strcpy(a.email, "portal@example.com");
+    a.created_at = 1;
+    R(cd_store_account_insert(tx, &a));
+    R(cd_store_portal_insert(tx, "p1", "acct_portal",
+                             "https://app.example.com/back", 100, 300));
+    R(cd_store_portal_insert(tx, "p2", "acct_portal", NULL, 50, 100));
+    R(cd_store_portal_insert(tx, "p3", "acct_portal", "", 100, 500));
+    R(cd_store_portal_insert(tx, "p1", "acct_portal", NULL, 100, 300));
+    /* p1 once, then never again; p2 has expired; p3 without a URL. */
+    R(cd_store_portal_consume(tx, "p1", 200, c->acct_id[0], c->ret[0],
+                              sizeof(c->ret[0])));
+    R(cd_store_portal_consume(tx, "p1", 201, c->acct_id[1], c->ret[1],
+                              sizeof(c->ret[1])));
+    R(cd_store_portal_consume(tx, "p2", 100, c->acct_id[1], c->ret[1],
+                              sizeof(c->ret[1])));
+    R(cd_store_portal_consume(tx, "nope", 1, c->acct_id[1], c->ret[1],
+                              sizeof(c->ret[1])));
+    R(cd_store_portal_consume(tx, "p3", 499, c->acct_id[2], c->ret[2],
+                              sizeof(c->ret[2])));
+    /* The purge takes what expired, used or not. */
+    R(cd_store_portal_insert(tx, "p4", "acct_portal", NULL, 100, 250));
+    R(cd_store_portal_insert(tx, "p5", "acct_portal", NULL, 100, 400));
+    R(cd_store_token_purge(tx, 300));
+    R(cd_store_portal_consume(tx, "p4", 100, c->acct_id[3], c->ret[3],
+                              sizeof(c->ret[3])));
+    R(cd_store_portal_consume(tx, "p5", 350, c->acct_id[3], c->ret[3],
+                              sizeof(c->ret[3])));
+    return 0;
+}
+
+static void test_portal_links(void **state)
+{
+    struct fixture *f = *state;
+    struct ctx c;
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(cd_store_write(f->s, portal_job, &c), 0);
+    EXPECT(&c, CD_STORE_OK, CD_STORE_OK, CD_STORE_OK, CD_STORE_OK,
+           CD_STORE_DUPLICATE, CD_STORE_OK, CD_STORE_NOT_FOUND,
+           CD_STORE_NOT_FOUND, CD_STORE_NOT_FOUND, CD_STORE_OK, CD_STORE_OK,
+           CD_STORE_OK, CD_STORE_OK, CD_STORE_NOT_FOUND, CD_STORE_OK);
+    assert_string_equal(c.acct_id[0], "acct_portal");
+    assert_string_equal(c.ret[0], "https://app.example.com/back");
+    assert_string_equal(c.acct_id[2], "acct_portal");
+    assert_string_equal(c.ret[2], "");
+    assert_string_equal(c.acct_id[3], "acct_portal");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_portal_links, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
