@@ -7,7 +7,7 @@
 // terminal.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -280,3 +280,30 @@ e2e('ledger list, verify and export (stdout and --output); problems; reconcile',
     r = await cli(['reconcile', 'now']);
     assert.equal(r.code, 2);
 });
+
+const haveSqlite = (() => {
+    try {
+        execFileSync('sqlite3', ['-version'], { stdio: 'ignore' });
+        return true;
+    } catch {
+        return false;
+    }
+})();
+
+e2e('ledger verify exits 4 and lists the mismatch when a balance is off', async () => {
+    const u = await stack.signup();
+    await stack.grant(u, 70);
+    const sql = (delta) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', stack.dbPath,
+        `UPDATE accounts SET balance = balance + (${delta}) WHERE id = '${u.id}';`]);
+    sql(1);
+    try {
+        const r = await cli(['ledger', 'verify']);
+        assert.equal(r.code, 4, r.out + r.err);
+        assert.match(r.out, /^ok +no$/m);
+        assert.match(r.out, new RegExp(`^  mismatch: .*${u.id}`, 'm'));
+        assert.match(r.err, /the ledger check found mismatches/);
+    } finally {
+        sql(-1);
+    }
+    ok(await cli(['ledger', 'verify']));
+}, { skip: !haveSqlite && 'the sqlite3 command is not installed' });
