@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -169,6 +170,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
 static int load_key(struct cli *c)
 {
     const char *env = getenv("CREDITD_ADMIN_KEY");
+    struct stat st;
     size_t n;
 
     if (c->key_file) {
@@ -179,6 +181,10 @@ static int load_key(struct cli *c)
                     strerror(errno));
             return CLI_USAGE;
         }
+        if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+            fprintf(stderr, "creditd admin: warning: --key-file %s can be "
+                            "read by other users (chmod 600 it)\n",
+                    c->key_file);
         if (!fgets(c->key, sizeof(c->key), f))
             c->key[0] = '\0';
         fclose(f);

@@ -15,12 +15,22 @@ import { BIN, e2e, freePort, rand, useStack } from './harness.mjs';
 
 const stack = useStack();
 
+const haveScript = (() => {
+    try {
+        execFileSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore' });
+        return true;
+    } catch {
+        return false;
+    }
+})();
+
 /**
  * Runs `creditd admin ...args`; stdin is a pipe (not a terminal) fed
- * `input`. env replaces the defaults (server URL and key) key by key;
+ * `input` (with tty, a pseudo-terminal is, and stdout and stderr arrive
+ * together in out). env replaces the defaults (server URL and key) key by key;
  * null deletes one. Returns {code, out, err}.
  */
-function cli(args, { env = {}, input = '' } = {}) {
+function cli(args, { env = {}, input = '', tty = false } = {}) {
     const e = {
         PATH: process.env.PATH,
         LANG: 'C.UTF-8',
@@ -35,7 +45,11 @@ function cli(args, { env = {}, input = '' } = {}) {
         else e[k] = v;
     }
     return new Promise((resolve, reject) => {
-        const p = spawn(BIN, ['admin', ...args], { env: e, stdio: ['pipe', 'pipe', 'pipe'] });
+        // tty: run under script(1), whose pseudo-terminal is stdin.
+        const quote = (a) => `'${a.replace(/'/g, "'\\''")}'`;
+        const p = tty
+            ? spawn('script', ['-qec', [BIN, 'admin', ...args].map(quote).join(' '), '/dev/null'], { env: e, stdio: ['pipe', 'pipe', 'pipe'] })
+            : spawn(BIN, ['admin', ...args], { env: e, stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
         let err = '';
         const timer = setTimeout(() => p.kill('SIGKILL'), 30000);
@@ -46,6 +60,8 @@ function cli(args, { env = {}, input = '' } = {}) {
             clearTimeout(timer);
             resolve({ code: code ?? signal, out, err });
         });
+        // The CLI may exit before reading stdin (most never read it).
+        p.stdin.on('error', () => {});
         p.stdin.end(input);
     });
 }
@@ -104,7 +120,11 @@ e2e('the key: environment or --key-file, never an argument; a wrong one is 1, no
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-cli-'));
     const file = path.join(dir, 'key');
     fs.writeFileSync(file, `${stack.adminKey}\n`, { mode: 0o600 });
-    ok(await cli(['pricing', 'get', '--key-file', file], { env: { CREDITD_ADMIN_KEY: null } }), 'key file');
+    const kf = ok(await cli(['pricing', 'get', '--key-file', file], { env: { CREDITD_ADMIN_KEY: null } }), 'key file');
+    assert.equal(kf.err, '');
+    fs.chmodSync(file, 0o644);
+    const loose = ok(await cli(['pricing', 'get', '--key-file', file], { env: { CREDITD_ADMIN_KEY: null } }));
+    assert.match(loose.err, /warning: --key-file .* can be read by other users \(chmod 600 it\)/);
     r = await cli(['pricing', 'get', '--key-file', path.join(dir, 'missing')]);
     assert.equal(r.code, 2);
     assert.match(r.err, /--key-file .*missing: No such file/);
@@ -226,6 +246,16 @@ e2e('orders list and refund: refused without --yes off a terminal, done with it'
     assert.match(r.err, /not confirmed: stdin is not a terminal; pass --yes/);
     assert.equal((await stack.order(u, co.order_id)).status, 'completed');
 
+    if (haveScript) {
+        r = await cli(['orders', 'refund', co.order_id, '--amount-cents', '300'], { tty: true, input: 'n\n' });
+        assert.equal(r.code, 2, r.out);
+        assert.match(r.out, /Refund \$3\.00 of order ord_\w+ through Stripe\? \[y\/N\]/);
+        assert.match(r.out, /not confirmed; nothing was done/);
+        assert.equal((await stack.order(u, co.order_id)).status, 'completed');
+        r = ok(await cli(['orders', 'refund', co.order_id, '--amount-cents', '100'], { tty: true, input: 'y\n' }));
+        assert.match(r.out, /refund re_\w+ of \$1\.00/);
+        await stack.waitOrderStatus(u, co.order_id, 'partially_refunded');
+    }
     r = ok(await cli(['orders', 'refund', co.order_id, '--amount-cents', '300', '--yes']));
     assert.match(r.out, /^refund re_\w+ of \$3\.00: ord_\w+, Stripe status \w+/m);
     assert.match(r.err, /idempotency key: cli_/);
