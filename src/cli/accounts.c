@@ -144,7 +144,8 @@ static int accounts_show(struct cli *c)
 /* grant and debit: POST path as the account, amount and --reason. */
 static int move_credits(struct cli *c, const char *path, const char *done)
 {
-    static const char *const allowed[] = {"reason", "allow-negative", NULL};
+    static const char *const allowed[] = {"reason", "allow-negative",
+                                          "idempotency-key", NULL};
     char id[300], idem[300];
     struct cli_reply r;
     json_t *body;

@@ -266,12 +266,11 @@ int cli_admin_main(int argc, char **argv)
         /* A noun without verbs (reconcile): the word is an argument. */
         v = find_verb(n, NULL);
     }
-    if (help && (!c.verb || !v)) {
-        noun_help(n, stdout);
-        return CLI_OK;
-    }
     if (help) {
-        verb_help(v, stdout);
+        if (v)
+            verb_help(v, stdout);
+        else
+            noun_help(n, stdout);
         return CLI_OK;
     }
     if (!v) {
@@ -290,9 +289,16 @@ int cli_expect(struct cli *c, int min, int max, const char *const *allowed)
 {
     static const char *const none[] = {NULL};
 
+    allowed = allowed ? allowed : none;
     for (int i = 0; i < c->nopts; i++)
-        if (!in_list(allowed ? allowed : none, c->opts[i].name))
+        if (!in_list(allowed, c->opts[i].name))
             return cli_usage_error(c, "unknown option --%s", c->opts[i].name);
+    /* Global options only where they mean something. */
+    if (c->output && !in_list(allowed, "output"))
+        return cli_usage_error(c, "--output is for exports");
+    if (c->idem && !in_list(allowed, "idempotency-key"))
+        return cli_usage_error(c, "--idempotency-key is for writes that "
+                                  "send one");
     if (c->nargs < min)
         return cli_usage_error(c, "missing argument");
     if (c->nargs > max)

@@ -71,7 +71,8 @@ int cli_admin_main(int argc, char **argv);
 
 /* ---- options (admin.c) */
 
-/* Every option given must be in the NULL-terminated list `allowed`, and
+/* Every option given must be in the NULL-terminated list `allowed` (the
+ * global --output and --idempotency-key too, where they apply), and
  * there must be min..max positional arguments; else a usage message and
  * CLI_USAGE. */
 int cli_expect(struct cli *c, int min, int max, const char *const *allowed);

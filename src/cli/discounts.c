@@ -49,7 +49,8 @@ static int print_one(struct cli *c, struct cli_reply *r)
 static int discounts_create(struct cli *c)
 {
     static const char *const allowed[] = {"percent-off", "amount-off-cents",
-                                          "max-uses", "expires-at", NULL};
+                                          "max-uses", "expires-at",
+                                          "idempotency-key", NULL};
     static const char *const opts[] = {"percent-off", "amount-off-cents",
                                        "max-uses"};
     static const char *const keys[] = {"percent_off", "amount_off_cents",
@@ -117,7 +118,8 @@ static int discounts_deactivate(struct cli *c)
 {
     char path[256], code[128], idem[300];
     struct cli_reply r;
-    int rc = cli_expect(c, 1, 1, NULL);
+    static const char *const allowed[] = {"idempotency-key", NULL};
+    int rc = cli_expect(c, 1, 1, allowed);
 
     if (rc != CLI_OK)
         return rc;

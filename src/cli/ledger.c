@@ -93,7 +93,7 @@ static int ledger_verify(struct cli *c)
 static int ledger_export(struct cli *c)
 {
     static const char *const allowed[] = {"account", "kind", "from", "to",
-                                          NULL};
+                                          "output", NULL};
     char path[2048] = "/v1/admin/export/ledger.csv";
     int rc = cli_expect(c, 0, 0, allowed);
 

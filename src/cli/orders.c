@@ -67,7 +67,8 @@ static int orders_list(struct cli *c)
 
 static int orders_refund(struct cli *c)
 {
-    static const char *const allowed[] = {"amount-cents", NULL};
+    static const char *const allowed[] = {"amount-cents", "idempotency-key",
+                                          NULL};
     char path[512], enc[300], question[400], money[48], idem[300];
     struct cli_reply r;
     json_t *body;
@@ -111,7 +112,7 @@ static int orders_refund(struct cli *c)
 static int orders_export(struct cli *c)
 {
     static const char *const allowed[] = {"account", "status", "kind", "from",
-                                          "to", NULL};
+                                          "to", "output", NULL};
     char path[2048] = "/v1/admin/export/orders.csv";
     int rc = cli_expect(c, 0, 0, allowed);
 

@@ -8,13 +8,14 @@ static int reconcile_run(struct cli *c)
 {
     static const char *const keys[] = {"events_seen", "events_applied",
                                        "orders_checked", "orders_fixed", NULL};
+    static const char *const allowed[] = {"idempotency-key", NULL};
     struct cli_reply r;
     char idem[300];
     int rc;
 
     if (c->verb)
         return cli_usage_error(c, "unexpected argument '%.40s'", c->verb);
-    if ((rc = cli_expect(c, 0, 0, NULL)) != CLI_OK)
+    if ((rc = cli_expect(c, 0, 0, allowed)) != CLI_OK)
         return rc;
     rc = cli_call(c, "POST", "/v1/admin/reconcile", NULL, NULL,
                   c->idem ? cli_idempotency_key(c, idem, sizeof(idem)) : NULL,
@@ -28,7 +29,7 @@ static int reconcile_run(struct cli *c)
 }
 
 static const struct cli_verb verbs[] = {
-    {"", reconcile_run, "reconcile",
+    {"", reconcile_run, "reconcile [--idempotency-key K]",
      "run reconciliation with Stripe now and print what it did"},
     {NULL, NULL, NULL, NULL},
 };

@@ -82,7 +82,7 @@ e2e('help on every level, usage errors exit 2', async () => {
     for (const noun of ['pricing', 'discounts', 'accounts', 'orders', 'ledger', 'problems', 'reconcile']) {
         assert.match(top.out, new RegExp(`^  ${noun} `, 'm'));
         const h = ok(await cli([noun, '--help']), noun);
-        assert.match(h.out, new RegExp(`usage: creditd admin ${noun}`));
+        assert.match(h.out, new RegExp(`usage: creditd admin ${noun}${noun === 'reconcile' ? ' \\[' : ' <verb>'}`));
     }
     const v = ok(await cli(['pricing', 'set', '--help']));
     assert.match(v.out, /pricing set \[--mode launch\|rrp\|sale\]/);
@@ -102,6 +102,11 @@ e2e('help on every level, usage errors exit 2', async () => {
     r = await cli(['accounts', 'grant', 'acct_x', 'ten', '--reason', 'r']);
     assert.equal(r.code, 2);
     assert.match(r.err, /the amount \(credits\) must be a whole number/);
+    r = await cli(['pricing', 'get', '--output', '/tmp/x']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--output is for exports/);
+    r = await cli(['ledger', 'list', '--idempotency-key', 'k']);
+    assert.equal(r.code, 2);
     r = await cli(['accounts', 'grant', 'acct_x', '10']);
     assert.equal(r.code, 2);
     assert.match(r.err, /--reason TEXT is required/);
