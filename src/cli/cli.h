@@ -117,7 +117,7 @@ void cli_reply_free(struct cli_reply *r);
  * complete) or stdout. */
 int cli_stream(struct cli *c, const char *path);
 /* Appends "&name=value" (URL-encoded; '?' for the first) when value is
- * set. -1 when the path would not fit. */
+ * set. -1 when the path would not fit (path is then left as it was). */
 int cli_query(char *path, size_t pathsz, const char *name, const char *value);
 /* A path segment, URL-encoded, into out. */
 int cli_escape(const char *s, char *out, size_t outsz);

@@ -286,7 +286,9 @@ int cli_query(char *path, size_t pathsz, const char *name, const char *value)
     if (cli_escape(value, enc, sizeof(enc)) != 0)
         return -1;
     if (snprintf(path + n, pathsz - n, "%c%s=%s",
-                 strchr(path, '?') ? '&' : '?', name, enc) >= (int)(pathsz - n))
+                 strchr(path, '?') ? '&' : '?', name, enc) >= (int)(pathsz - n)) {
+        path[n] = '\0'; /* as it was */
         return -1;
+    }
     return 0;
 }
