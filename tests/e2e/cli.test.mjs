@@ -1,10 +1,10 @@
 // cli.test.mjs - `creditd admin <noun> <verb>`, the operator's CLI, run as
 // a separate process against a server and its sandbox: every subcommand's
 // table and --json output, the exit codes (0 ok, 1 API error with its
-// code, 2 usage or not confirmed, 3 unreachable, 4 ledger check failed),
-// the key from CREDITD_ADMIN_KEY or --key-file (never an argument), help
-// on every level, and a refund refused without --yes when stdin is not a
-// terminal.
+// code, 2 usage or not confirmed, 3 unreachable or 5xx, 4 ledger check
+// failed), the key from CREDITD_ADMIN_KEY or --key-file (never an
+// argument), help on every level, and the refund confirmation: refused
+// without --yes when stdin is not a terminal, asked on a pseudo-terminal.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -342,3 +342,15 @@ e2e('ledger verify exits 4 and lists the mismatch when a balance is off', async 
     }
     ok(await cli(['ledger', 'verify']));
 }, { skip: !haveSqlite && 'the sqlite3 command is not installed' });
+
+e2e('a 5xx is exit 3 with its code: reconcile while Stripe (the sandbox) is down', async () => {
+    await stack.stopSandbox();
+    try {
+        const r = await cli(['reconcile']);
+        assert.equal(r.code, 3, r.out + r.err);
+        assert.match(r.err, /^creditd admin: 502 stripe_error: /m);
+    } finally {
+        await stack.startSandbox();
+    }
+    ok(await cli(['reconcile']));
+});
