@@ -6,6 +6,8 @@
  *   creditd demo      SQLite + server + the Stripe sandbox wired together
  *   creditd sandbox   the Stripe sandbox alone
  *   creditd migrate   apply schema migrations and exit
+ *   creditd admin     the operator's commands against a running server
+ *                     (src/cli/, an HTTP client; no settings are loaded)
  *   creditd version | help
  *
  * Settings come from config.c's table (environment, flags win), read once
@@ -32,6 +34,7 @@
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
 #include "billing/mail.h"
+#include "cli/cli.h"
 #include "config.h"
 #include "http/server.h"
 #include "sandbox/sandbox.h"
@@ -67,6 +70,8 @@ static void usage(FILE *f)
             "  demo      run SQLite + server + the Stripe sandbox together\n"
             "  sandbox   run the Stripe sandbox alone\n"
             "  migrate   apply database migrations and exit\n"
+            "  admin     operator commands against a running server\n"
+            "            (creditd admin --help)\n"
             "  version   print the version\n"
             "\n");
 }
@@ -504,6 +509,13 @@ int main(int argc, char **argv)
         printf("creditd %s (database schema version %d)\n", CREDITD_VERSION,
                cd_migrations[cd_migrations_count - 1].version);
         return 0;
+    }
+    if (strcmp(cmd, "admin") == 0) {
+        /* An HTTP client: its own options, none of the server's settings. */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        rc = cli_admin_main(argc - 2, argv + 2);
+        curl_global_cleanup();
+        return rc;
     }
     if (cd_config_load(&cfg, argc - 1, argv + 1, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "creditd: bad configuration: %s\n", msg);
