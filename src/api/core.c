@@ -20,6 +20,13 @@ const struct cd_route cd_api_routes_core[] = {
     R("POST", "/v1/auth/login", cd_api_login, CD_ROUTE_PUBLIC),
     R("POST", "/v1/auth/logout", cd_api_logout, CD_ROUTE_TOKEN),
 
+    /* Accounts owned by the application (server key). A retried create
+     * with the same Idempotency-Key replays its 201; without one, a taken
+     * external_id is 409 external_id_taken naming the account. */
+    R("POST", "/v1/accounts", cd_api_accounts_create,
+      CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT),
+    R("GET", "/v1/accounts", cd_api_accounts_find, CD_ROUTE_ADMIN),
+
     R("GET", "/v1/account", cd_api_account_get, CD_ROUTE_ACCOUNT),
     R("GET", "/v1/balance", cd_api_balance, CD_ROUTE_ACCOUNT),
     R("GET", "/v1/transactions", cd_api_transactions, CD_ROUTE_ACCOUNT),

@@ -19,6 +19,10 @@ void cd_api_signup(struct cd_req *req);
 void cd_api_login(struct cd_req *req);
 void cd_api_logout(struct cd_req *req);
 
+/* accounts.c */
+void cd_api_accounts_create(struct cd_req *req);
+void cd_api_accounts_find(struct cd_req *req);
+
 /* credits.c */
 void cd_api_account_get(struct cd_req *req);
 void cd_api_balance(struct cd_req *req);

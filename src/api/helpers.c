@@ -266,8 +266,9 @@ json_t *cd_api_str_or_null(const char *s)
 
 json_t *cd_api_account_json(const struct cd_account *a)
 {
-    return json_pack("{s:s, s:s, s:o, s:b, s:o}", "id", a->id, "email",
-                     a->email, "stripe_customer_id",
+    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o}", "id", a->id, "email",
+                     cd_api_str_or_null(a->email), "external_id",
+                     cd_api_str_or_null(a->external_id), "stripe_customer_id",
                      cd_api_str_or_null(a->stripe_customer_id),
                      "has_saved_payment_method",
                      a->has_saved_payment_method ? 1 : 0, "created_at",

@@ -24,7 +24,12 @@
 
 #define ACCOUNT_COLS                                                          \
     "id, email, password_hash, stripe_customer_id, "                          \
-    "has_saved_payment_method, balance, created_at"
+    "has_saved_payment_method, balance, created_at, external_id"
+/* What reads select: an account without an email keeps its id in email
+ * (migration 011), read back as NULL. */
+#define ACCOUNT_SEL                                                           \
+    "id, NULLIF(email, id), password_hash, stripe_customer_id, "              \
+    "has_saved_payment_method, balance, created_at, external_id"
 #define LEDGER_COLS                                                           \
     "id, account_id, amount, balance_after, kind, ref, order_id, "            \
     "description, created_at"
@@ -76,24 +81,27 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                             "(version, name, applied_at) VALUES (?1, ?2, ?3)",
 
     [SQ_ACCOUNT_INSERT] = "INSERT INTO accounts (" ACCOUNT_COLS
-                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [SQ_ACCOUNT_GET] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1",
-    [SQ_ACCOUNT_BY_EMAIL] =
-        "SELECT " ACCOUNT_COLS " FROM accounts WHERE email = ?1",
+                          ") VALUES (?1, COALESCE(?2, ?1), ?3, ?4, ?5, ?6, "
+                          "?7, ?8)",
+    [SQ_ACCOUNT_GET] = "SELECT " ACCOUNT_SEL " FROM accounts WHERE id = ?1",
+    [SQ_ACCOUNT_BY_EMAIL] = "SELECT " ACCOUNT_SEL
+                            " FROM accounts WHERE email = ?1 AND email != id",
+    [SQ_ACCOUNT_BY_EXTERNAL] =
+        "SELECT " ACCOUNT_SEL " FROM accounts WHERE external_id = ?1",
     [SQ_ACCOUNT_BY_CUSTOMER] =
-        "SELECT " ACCOUNT_COLS " FROM accounts WHERE stripe_customer_id = ?1",
+        "SELECT " ACCOUNT_SEL " FROM accounts WHERE stripe_customer_id = ?1",
     [SQ_ACCOUNT_SET_CUSTOMER] =
         "UPDATE accounts SET stripe_customer_id = ?2, "
         "has_saved_payment_method = ?3 WHERE id = ?1",
     [SQ_ACCOUNT_SET_BALANCE] = "UPDATE accounts SET balance = ?2 WHERE id = ?1",
     [SQ_ACCOUNT_COUNT] = "SELECT COUNT(*) FROM accounts",
-    [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts" NEWEST
+    [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_SEL " FROM accounts" NEWEST
                         " LIMIT ?1 OFFSET ?2",
 
     [SQ_TOKEN_INSERT] = "INSERT INTO tokens (token_hash, account_id, "
                         "created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
     [SQ_TOKEN_ACCOUNT] =
-        "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = "
+        "SELECT " ACCOUNT_SEL " FROM accounts WHERE id = "
         "(SELECT account_id FROM tokens WHERE token_hash = ?1 "
         "AND expires_at > ?2)",
     [SQ_TOKEN_DELETE] = "DELETE FROM tokens WHERE token_hash = ?1",
@@ -575,6 +583,7 @@ static int read_account(sqlite3_stmt *st, void *out)
     a->has_saved_payment_method = sqlite3_column_int(st, 4);
     a->balance = sqlite3_column_int64(st, 5);
     a->created_at = sqlite3_column_int64(st, 6);
+    bad |= col_str(st, 7, a->external_id, sizeof(a->external_id));
     return bad;
 }
 
@@ -590,6 +599,7 @@ static int bind_account(sqlite3_stmt *st, const void *arg)
     bad |= bind_i64(st, 5, a->has_saved_payment_method ? 1 : 0);
     bad |= bind_i64(st, 6, a->balance);
     bad |= bind_i64(st, 7, a->created_at);
+    bad |= bind_str(st, 8, a->external_id, sizeof(a->external_id));
     return bad;
 }
 
@@ -611,6 +621,13 @@ int cd_store_account_by_email(struct cd_tx *tx, const char *email,
 {
     return get_by_key(tx, SQ_ACCOUNT_BY_EMAIL, email, CD_EMAIL_SZ,
                       read_account, out, "account by email");
+}
+
+int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
+                                 struct cd_account *out)
+{
+    return get_by_key(tx, SQ_ACCOUNT_BY_EXTERNAL, external_id, CD_EXTID_SZ,
+                      read_account, out, "account by external id");
 }
 
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,

@@ -40,6 +40,7 @@
 
 #define CD_ID_SZ 64          /* our ids: "acct_" + 24 chars, ... */
 #define CD_EMAIL_SZ 256
+#define CD_EXTID_SZ 136      /* accounts.external_id: 1..128 bytes + NUL */
 #define CD_HASH_SZ 160       /* argon2id encoded hash */
 #define CD_SID_SZ 256        /* Stripe ids */
 #define CD_KIND_SZ 24
@@ -110,12 +111,14 @@ int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg);
 
 struct cd_account {
     char id[CD_ID_SZ];
-    char email[CD_EMAIL_SZ]; /* stored lower-case; unique */
-    char password_hash[CD_HASH_SZ];
+    char email[CD_EMAIL_SZ]; /* stored lower-case; unique; "" for none */
+    char password_hash[CD_HASH_SZ]; /* "": no password, cannot log in */
     char stripe_customer_id[CD_SID_SZ];
     int has_saved_payment_method;
     int64_t balance;
     int64_t created_at;
+    /* 011: the application's own user id; unique when set, "" for none */
+    char external_id[CD_EXTID_SZ];
 };
 
 struct cd_ledger_entry {
@@ -228,6 +231,9 @@ int cd_store_account_get(struct cd_tx *tx, const char *id,
                          struct cd_account *out);
 int cd_store_account_by_email(struct cd_tx *tx, const char *email,
                               struct cd_account *out);
+/* The account with this external_id (never an email-less placeholder). */
+int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
+                                 struct cd_account *out);
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
                                  struct cd_account *out);
 int cd_store_account_set_customer(struct cd_tx *tx, const char *id,

@@ -272,6 +272,17 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/transactions', tok);
     await call('GET', '/v1/subscription', tok); // 404
 
+    // An account the application owns, reached as ext:<external_id>.
+    const ext = `user_${Date.now()}`;
+    const app = expectStatus(await call('POST', '/v1/accounts', { ...admin, idem: `acct-${ext}`, body: { external_id: ext, email: `app-${Date.now()}@example.com` } }), 201);
+    await call('POST', '/v1/accounts', { ...admin, body: { external_id: ext } }); // 409 external_id_taken
+    await call('POST', '/v1/accounts', { ...admin, body: { external_id: 'no spaces' } }); // 400
+    expectStatus(await call('GET', `/v1/accounts?external_id=${ext}`, admin), 200);
+    await call('GET', '/v1/accounts?external_id=nobody', admin); // 404
+    await call('GET', '/v1/accounts', admin); // 400
+    assert.equal(expectStatus(await call('GET', '/v1/account', { key: true, account: `ext:${ext}` }), 200).id, app.id);
+    await call('GET', '/v1/balance', { key: true, account: 'ext:nobody' }); // 404
+
     // The operator sets prices and a code.
     await call('GET', '/v1/admin/pricing', admin);
     await call('PUT', '/v1/admin/pricing', { ...admin, body: { mode: 'launch', launch_cents: 2999, rrp_cents: 4999, sale_cents: 2499 } });

@@ -213,6 +213,102 @@ static void test_signup_login_logout(void **state)
     assert_string_equal(err.code, "account_not_found");
 }
 
+static void test_external_id_rules(void **state)
+{
+    char long_id[CD_EXTERNAL_ID_MAX + 2];
+
+    (void)state;
+    assert_int_equal(cd_account_check_external_id("user_42"), 0);
+    assert_int_equal(cd_account_check_external_id("org:7|u-1.x+y@z"), 0);
+    assert_int_equal(cd_account_check_external_id(""), -1);
+    assert_int_equal(cd_account_check_external_id(NULL), -1);
+    assert_int_equal(cd_account_check_external_id("has space"), -1);
+    assert_int_equal(cd_account_check_external_id("a/b"), -1);
+    assert_int_equal(cd_account_check_external_id("caf\xc3\xa9"), -1);
+    memset(long_id, 'a', sizeof(long_id));
+    long_id[CD_EXTERNAL_ID_MAX] = '\0';
+    assert_int_equal(cd_account_check_external_id(long_id), 0);
+    long_id[CD_EXTERNAL_ID_MAX] = 'a';
+    long_id[CD_EXTERNAL_ID_MAX + 1] = '\0';
+    assert_int_equal(cd_account_check_external_id(long_id), -1);
+}
+
+static void test_external_accounts(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a, b2, got;
+    struct cd_error err;
+    char existing[CD_ID_SZ] = "", token[CD_TOKEN_SZ];
+    int64_t wait = 0;
+
+    /* Without an email; a second one without an email too (the store's
+     * placeholder keeps them apart). */
+    assert_int_equal(cd_account_create(&f->b, "u-1", NULL, &a, existing,
+                                       &err), 0);
+    assert_string_equal(a.external_id, "u-1");
+    assert_string_equal(a.email, "");
+    assert_int_equal(cd_account_create(&f->b, "u-2", "", &b2, existing,
+                                       &err), 0);
+    assert_int_equal(cd_account_get(&f->b, a.id, &got, &err), 0);
+    assert_string_equal(got.email, "");
+    assert_string_equal(got.external_id, "u-1");
+    assert_string_equal(got.password_hash, "");
+
+    /* A taken external_id names the account it belongs to. */
+    assert_int_equal(cd_account_create(&f->b, "u-1", "x@example.com", &got,
+                                       existing, &err), -1);
+    assert_string_equal(err.code, "external_id_taken");
+    assert_int_equal(err.kind, CD_EK_CONFLICT);
+    assert_string_equal(existing, a.id);
+
+    /* With an email: lower-cased, unique against password accounts. */
+    assert_int_equal(cd_account_signup(&f->b, "pw@example.com",
+                                       "correct horse", 13, &got, token,
+                                       &err), 0);
+    existing[0] = '\0';
+    assert_int_equal(cd_account_create(&f->b, "u-3", "PW@example.com", &got,
+                                       existing, &err), -1);
+    assert_string_equal(err.code, "email_taken");
+    assert_string_equal(existing, "");
+    assert_int_equal(cd_account_create(&f->b, "u-3", "App@Example.com",
+                                       &b2, existing, &err), 0);
+    assert_string_equal(b2.email, "app@example.com");
+    assert_int_equal(cd_account_create(&f->b, "bad id", NULL, &got,
+                                       existing, &err), -1);
+    assert_string_equal(err.code, "invalid_external_id");
+    assert_int_equal(cd_account_create(&f->b, NULL, NULL, &got, existing,
+                                       &err), -1);
+    assert_string_equal(err.code, "missing_param");
+    assert_int_equal(cd_account_create(&f->b, "u-4", "nope", &got, existing,
+                                       &err), -1);
+    assert_string_equal(err.code, "invalid_email");
+
+    /* No password: a login answers as for an unknown email. */
+    assert_int_equal(cd_account_login(&f->b, "app@example.com",
+                                      "correct horse", 13, "127.0.0.1", &got,
+                                      token, &wait, &err), -1);
+    assert_string_equal(err.code, "invalid_credentials");
+
+    /* Found by external_id and by the Creditd-Account forms. */
+    assert_int_equal(cd_account_by_external(&f->b, "u-3", &got, &err), 0);
+    assert_string_equal(got.id, b2.id);
+    assert_int_equal(cd_account_by_external(&f->b, "u-9", &got, &err), -1);
+    assert_string_equal(err.code, "account_not_found");
+    assert_int_equal(cd_account_by_external(&f->b, "bad id", &got, &err),
+                     -1);
+    assert_string_equal(err.code, "account_not_found");
+    assert_int_equal(cd_account_resolve(&f->b, "ext:u-1", &got, &err), 0);
+    assert_string_equal(got.id, a.id);
+    assert_int_equal(cd_account_resolve(&f->b, a.id, &got, &err), 0);
+    assert_int_equal(cd_account_resolve(&f->b, "ext:", &got, &err), -1);
+    assert_true(cd_account_named(&got, "ext:u-1"));
+    assert_true(cd_account_named(&got, a.id));
+    assert_false(cd_account_named(&got, "ext:u-2"));
+    assert_false(cd_account_named(&got, "ext:"));
+    /* A password account has no external_id for ext: to name. */
+    assert_int_equal(cd_account_by_external(&f->b, "", &got, &err), -1);
+}
+
 static void test_grants_debits(void **state)
 {
     struct fixture *f = *state;
@@ -494,6 +590,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_email_rules),
         cmocka_unit_test(test_password_rules),
+        cmocka_unit_test(test_external_id_rules),
+        cmocka_unit_test_setup_teardown(test_external_accounts, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_signup_login_logout, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_grants_debits, setup, teardown),
