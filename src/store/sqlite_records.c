@@ -25,11 +25,20 @@
 #define ACCOUNT_COLS                                                          \
     "id, email, password_hash, stripe_customer_id, "                          \
     "has_saved_payment_method, balance, created_at, external_id"
+/* The account's access (billing/clawback.h): its first paid access order
+ * whose clawback is not total - refunds and disputes not won took less
+ * than all the credits it gave. */
+#define ACCESS_ORDER(col)                                                     \
+    "(SELECT g." col " FROM orders g WHERE g.account_id = accounts.id "       \
+    "AND g.kind = 'access' AND g.completed_at > 0 "                           \
+    "AND g.clawback_credits < g.credits ORDER BY g.completed_at, g.seq "      \
+    "LIMIT 1)"
 /* What reads select: an account without an email keeps its id in email
- * (migration 011), read back as NULL. */
+ * (migration 011), read back as NULL; then its access. */
 #define ACCOUNT_SEL                                                           \
     "id, NULLIF(email, id), password_hash, stripe_customer_id, "              \
-    "has_saved_payment_method, balance, created_at, external_id"
+    "has_saved_payment_method, balance, created_at, external_id, "            \
+    ACCESS_ORDER("id") ", " ACCESS_ORDER("completed_at")
 #define LEDGER_COLS                                                           \
     "id, account_id, amount, balance_after, kind, ref, order_id, "            \
     "description, created_at"
@@ -584,6 +593,8 @@ static int read_account(sqlite3_stmt *st, void *out)
     a->balance = sqlite3_column_int64(st, 5);
     a->created_at = sqlite3_column_int64(st, 6);
     bad |= col_str(st, 7, a->external_id, sizeof(a->external_id));
+    bad |= col_str(st, 8, a->access_order_id, sizeof(a->access_order_id));
+    a->access_since = sqlite3_column_int64(st, 9);
     return bad;
 }
 

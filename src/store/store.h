@@ -119,6 +119,10 @@ struct cd_account {
     int64_t created_at;
     /* 011: the application's own user id; unique when set, "" for none */
     char external_id[CD_EXTID_SZ];
+    /* Read only (never written): the access order that grants the account
+     * access, "" for none, and when it was paid (billing/clawback.h). */
+    char access_order_id[CD_ID_SZ];
+    int64_t access_since;
 };
 
 struct cd_ledger_entry {

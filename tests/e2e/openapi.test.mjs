@@ -282,6 +282,10 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/accounts', admin); // 400
     assert.equal(expectStatus(await call('GET', '/v1/account', { key: true, account: `ext:${ext}` }), 200).id, app.id);
     await call('GET', '/v1/balance', { key: true, account: 'ext:nobody' }); // 404
+    // Access bought: Account.access granted (the other branch of Access).
+    await stack.buy({ id: app.id, ext }, { kind: 'access' });
+    const granted = expectStatus(await call('GET', '/v1/account', { key: true, account: `ext:${ext}` }), 200);
+    assert.equal(granted.access.granted, true);
 
     // The operator sets prices and a code.
     await call('GET', '/v1/admin/pricing', admin);
