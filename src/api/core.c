@@ -19,6 +19,11 @@ const struct cd_route cd_api_routes_core[] = {
     R("POST", "/v1/auth/signup", cd_api_signup, CD_ROUTE_PUBLIC),
     R("POST", "/v1/auth/login", cd_api_login, CD_ROUTE_PUBLIC),
     R("POST", "/v1/auth/logout", cd_api_logout, CD_ROUTE_TOKEN),
+    /* Password reset: always 202 (no account enumeration); the link's
+     * token is mailed, never replied, so neither is replayed. */
+    R("POST", "/v1/password_reset", cd_api_password_reset, CD_ROUTE_PUBLIC),
+    R("POST", "/v1/password_reset/confirm", cd_api_password_reset_confirm,
+      CD_ROUTE_PUBLIC),
 
     /* Accounts owned by the application (server key). A retried create
      * with the same Idempotency-Key replays its 201; without one, a taken

@@ -18,6 +18,8 @@ void cd_api_config(struct cd_req *req);
 void cd_api_signup(struct cd_req *req);
 void cd_api_login(struct cd_req *req);
 void cd_api_logout(struct cd_req *req);
+void cd_api_password_reset(struct cd_req *req);
+void cd_api_password_reset_confirm(struct cd_req *req);
 
 /* accounts.c */
 void cd_api_accounts_create(struct cd_req *req);

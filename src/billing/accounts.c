@@ -158,6 +158,13 @@ static int hash_password(const char *pw, size_t len, char *out)
     return cd_strlcpy(out, h, CD_HASH_SZ);
 }
 
+int cd_account_hash_password(const char *pw, size_t len, char *out)
+{
+    if (sodium_ready() != 0)
+        return -1;
+    return hash_password(pw, len, out);
+}
+
 /* ---- signup ------------------------------------------------------------ */
 
 struct signup_job {

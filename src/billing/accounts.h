@@ -72,6 +72,11 @@ int cd_account_resolve(struct cd_billing *b, const char *named,
 /* 1 when the Creditd-Account value `named` names account a. */
 int cd_account_named(const struct cd_account *a, const char *named);
 
+/* The argon2id hash of a password (already checked) into out
+ * (CD_HASH_SZ), under the concurrency gate: slow, never inside a store
+ * job. 0, or -1 (out of memory). */
+int cd_account_hash_password(const char *pw, size_t len, char *out);
+
 /*
  * Creates an account and its first token. 400 invalid_email /
  * weak_password, 409 email_taken. On success *out is the new account and

@@ -103,6 +103,21 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "UPDATE accounts SET stripe_customer_id = ?2, "
         "has_saved_payment_method = ?3 WHERE id = ?1",
     [SQ_ACCOUNT_SET_BALANCE] = "UPDATE accounts SET balance = ?2 WHERE id = ?1",
+    [SQ_ACCOUNT_SET_PASSWORD] =
+        "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
+    [SQ_TOKEN_DELETE_ACCOUNT] = "DELETE FROM tokens WHERE account_id = ?1",
+    /* 012: password reset links. */
+    [SQ_RESET_INSERT] = "INSERT INTO password_resets (token_hash, "
+                        "account_id, created_at, expires_at) VALUES (?1, "
+                        "?2, ?3, ?4)",
+    /* Index password_resets_account (account_id, created_at). */
+    [SQ_RESET_COUNT_SINCE] = "SELECT COUNT(*) FROM password_resets WHERE "
+                             "account_id = ?1 AND created_at >= ?2",
+    [SQ_RESET_GET] = "SELECT account_id, created_at, expires_at, used_at "
+                     "FROM password_resets WHERE token_hash = ?1",
+    [SQ_RESET_USE_ALL] = "UPDATE password_resets SET used_at = ?2 WHERE "
+                         "account_id = ?1 AND used_at = 0",
+    [SQ_MAIL_REDACT] = "UPDATE mail_outbox SET body_text = ?2 WHERE id = ?1",
     [SQ_ACCOUNT_COUNT] = "SELECT COUNT(*) FROM accounts",
     [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_SEL " FROM accounts" NEWEST
                         " LIMIT ?1 OFFSET ?2",
@@ -787,6 +802,101 @@ int cd_store_token_delete(struct cd_tx *tx, const char *token_hash)
     struct key_args a = {token_hash, 65, NULL, 0};
 
     return run_write(tx, SQ_TOKEN_DELETE, bind_key, &a, 1, "token delete");
+}
+
+struct two_str_args {
+    const char *a;
+    size_t asz;
+    const char *b;
+    size_t bsz;
+};
+
+static int bind_two_str(sqlite3_stmt *st, const void *arg)
+{
+    const struct two_str_args *x = arg;
+
+    return bind_str(st, 1, x->a, x->asz) | bind_str(st, 2, x->b, x->bsz);
+}
+
+int cd_store_account_set_password(struct cd_tx *tx, const char *id,
+                                  const char *password_hash)
+{
+    struct two_str_args a = {id, CD_ID_SZ, password_hash, CD_HASH_SZ};
+
+    if (!password_hash || !password_hash[0])
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_ACCOUNT_SET_PASSWORD, bind_two_str, &a, 1,
+                     "account set password");
+}
+
+int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id)
+{
+    struct key_args a = {account_id, CD_ID_SZ, NULL, 0};
+    int rc = run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, bind_key, &a, 0,
+                       "token delete account");
+
+    return rc;
+}
+
+/* ---- password resets (012) ------------------------------------------- */
+
+static int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
+                       size_t keysz, int64_t since, int64_t *out,
+                       const char *what);
+
+int cd_store_reset_insert(struct cd_tx *tx, const struct cd_reset *r)
+{
+    struct token_args a = {r->token_hash, r->account_id, r->created_at,
+                           r->expires_at};
+
+    return run_write(tx, SQ_RESET_INSERT, bind_token, &a, 0, "reset insert");
+}
+
+int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
+                               int64_t since, int64_t *out)
+{
+    return count_since(tx, SQ_RESET_COUNT_SINCE, account_id, CD_ID_SZ, since,
+                       out, "reset count");
+}
+
+static int read_reset(sqlite3_stmt *st, void *out)
+{
+    struct cd_reset *r = out;
+    int bad = 0;
+
+    bad |= col_str(st, 0, r->account_id, sizeof(r->account_id));
+    r->created_at = sqlite3_column_int64(st, 1);
+    r->expires_at = sqlite3_column_int64(st, 2);
+    r->used_at = sqlite3_column_int64(st, 3);
+    return bad;
+}
+
+int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
+                       struct cd_reset *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!token_hash || strnlen(token_hash, sizeof(out->token_hash)) >=
+                           sizeof(out->token_hash))
+        return CD_STORE_NOT_FOUND;
+    memcpy(out->token_hash, token_hash, strlen(token_hash) + 1);
+    return get_by_key(tx, SQ_RESET_GET, token_hash, sizeof(out->token_hash),
+                      read_reset, out, "reset get");
+}
+
+int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
+                           int64_t now)
+{
+    struct id_i64_args a = {account_id, CD_ID_SZ, now};
+
+    return run_write(tx, SQ_RESET_USE_ALL, bind_id_i64, &a, 0,
+                     "reset use all");
+}
+
+int cd_store_mail_redact(struct cd_tx *tx, const char *id, const char *body)
+{
+    struct two_str_args a = {id, CD_ID_SZ, body, CD_MAIL_BODY_SZ};
+
+    return run_write(tx, SQ_MAIL_REDACT, bind_two_str, &a, 1, "mail redact");
 }
 
 /* ---- ledger --------------------------------------------------------- */

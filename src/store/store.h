@@ -252,6 +252,11 @@ int cd_store_account_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 int cd_store_token_insert(struct cd_tx *tx, const char *token_hash,
                           const char *account_id, int64_t created_at,
                           int64_t expires_at);
+/* NOT_FOUND when the account is gone; password_hash must not be "". */
+int cd_store_account_set_password(struct cd_tx *tx, const char *id,
+                                  const char *password_hash);
+/* Deletes every token of the account (ends all its sessions). */
+int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id);
 /* The account of a token that exists and has not expired at now. */
 int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
                            int64_t now, struct cd_account *out);
@@ -552,6 +557,29 @@ struct cd_mail {
 };
 
 typedef int (*cd_mail_cb)(const struct cd_mail *m, void *arg);
+
+/* Replaces the body of mail id (a sent reset link: the token goes). */
+int cd_store_mail_redact(struct cd_tx *tx, const char *id, const char *body);
+
+/* ---- password resets (012) -------------------------------------------- */
+
+struct cd_reset {
+    char token_hash[65]; /* sha256 hex of the token */
+    char account_id[CD_ID_SZ];
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t used_at; /* 0: not used */
+};
+
+int cd_store_reset_insert(struct cd_tx *tx, const struct cd_reset *r);
+/* Resets the account made at or after `since`. */
+int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
+                               int64_t since, int64_t *out);
+int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
+                       struct cd_reset *out);
+/* Marks every unused reset of the account used at now. */
+int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
+                           int64_t now);
 
 /* DUPLICATE when m->dedupe_key (or m->id) exists; nothing written. */
 int cd_store_mail_insert(struct cd_tx *tx, const struct cd_mail *m);

@@ -19,12 +19,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { useStack, e2e, REPO, waitFor, httpRequest, expectStatus } from './harness.mjs';
+import { SmtpSink } from './smtp_sink.mjs';
 
 const SPEC_FILE = path.join(REPO, 'docs', 'openapi.yaml');
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
@@ -154,7 +155,12 @@ test('every error code in the error schema is one the code base uses', () => {
 
 // ----------------------------------------------------------- the walk
 
-const stack = useStack({});
+// Mail goes to a loopback sink, for the password reset link.
+const sink = await new SmtpSink().start();
+after(() => sink.stop());
+const stack = useStack({
+    serverEnv: { CREDITD_SMTP_URL: sink.url, CREDITD_MAIL_FROM: 'billing@creditd.test', CREDITD_MAIL_POLL_MS: '100' },
+});
 const spec = loadSpec();
 const routes = documentedRoutes(spec);
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -375,6 +381,15 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     const lo = await call('POST', '/v1/auth/logout', tok);
     assert.equal(lo.status, 204);
     await call('GET', '/v1/balance', tok); // 401: the token died
+
+    // Password reset: the link arrives by mail; confirming ends sessions.
+    assert.equal((await call('POST', '/v1/password_reset', { body: { email } })).status, 202);
+    await call('POST', '/v1/password_reset', { body: { email: 'not-an-email' } }); // 400
+    const mail = await waitFor(() => sink.to(email).find((m) => m.data.includes('#reset=')), 10000, { what: 'reset mail' });
+    const rtok = mail.data.match(/#reset=(cdr_[0-9a-f]{64})/)[1];
+    await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'short' } }); // 400
+    assert.equal((await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } })).status, 204);
+    await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } }); // 400 used
 
     // Answers of the router itself: a known path with another method, an
     // unknown path under /v1/. Both are Errors.

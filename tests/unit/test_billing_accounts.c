@@ -16,6 +16,8 @@
 
 #include "billing/accounts.h"
 #include "billing/discounts.h"
+#include "billing/mail.h"
+#include "billing/password_reset.h"
 #include "billing/ledger_ops.h"
 #include "billing/pricing.h"
 #include "util/util.h"
@@ -309,6 +311,138 @@ static void test_external_accounts(void **state)
     assert_int_equal(cd_account_by_external(&f->b, "", &got, &err), -1);
 }
 
+/* ---- password reset ----------------------------------------------------- */
+
+struct mails {
+    const char *to;
+    int n;
+    char token[CD_RESET_TOKEN_SZ];
+    char key[CD_REF_SZ];
+};
+
+static int mail_cb(const struct cd_mail *m, void *arg)
+{
+    struct mails *x = arg;
+    const char *t;
+
+    if (strcmp(m->to_address, x->to) != 0)
+        return 0;
+    x->n++;
+    cd_strlcpy(x->key, m->dedupe_key, sizeof(x->key));
+    t = strstr(m->body_text, "#reset=");
+    if (t)
+        snprintf(x->token, sizeof(x->token), "%.68s", t + 7);
+    return 0;
+}
+
+static int mails_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_mail_due(tx, INT64_MAX, 1000, mail_cb, arg);
+}
+
+static struct mails mails_to(struct fixture *f, const char *to)
+{
+    struct mails x;
+
+    memset(&x, 0, sizeof(x));
+    x.to = to;
+    assert_int_equal(cd_store_read(f->b.store, mails_fn, &x), 0);
+    return x;
+}
+
+static int insert_reset_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_reset_insert(tx, arg);
+}
+
+static void test_password_reset(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a, got;
+    struct cd_error err;
+    struct cd_reset old;
+    struct mails m;
+    char token[CD_TOKEN_SZ], token2[CD_TOKEN_SZ], ext_id[CD_ID_SZ];
+    char dead[CD_RESET_TOKEN_SZ];
+    int64_t wait = 0;
+
+    assert_int_equal(cd_account_signup(&f->b, "reset@example.com",
+                                       "old password", 12, &a, token, &err),
+                     0);
+    assert_int_equal(cd_account_login(&f->b, "reset@example.com",
+                                      "old password", 12, "127.0.0.1", &got,
+                                      token2, &wait, &err), 0);
+    /* Unknown, app-owned: answered alike, nothing queued. */
+    assert_int_equal(cd_password_reset_request(&f->b, "nobody@example.com",
+                                               &err), 0);
+    assert_int_equal(mails_to(f, "nobody@example.com").n, 0);
+    assert_int_equal(cd_account_create(&f->b, "owned", "owned@example.com",
+                                       &got, ext_id, &err), 0);
+    assert_int_equal(cd_password_reset_request(&f->b, "owned@example.com",
+                                               &err), 0);
+    assert_int_equal(mails_to(f, "owned@example.com").n, 0);
+    assert_int_equal(cd_password_reset_request(&f->b, "not an email", &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_email");
+
+    /* One link, its token only in the mail. */
+    assert_int_equal(cd_password_reset_request(&f->b, "Reset@Example.com",
+                                               &err), 0);
+    m = mails_to(f, "reset@example.com");
+    assert_int_equal(m.n, 1);
+    assert_int_equal(strncmp(m.key, CD_MAIL_SECRET_PREFIX "reset:",
+                             strlen(CD_MAIL_SECRET_PREFIX "reset:")), 0);
+    assert_int_equal(strlen(m.token), 68);
+    assert_null(strstr(m.key, m.token));
+
+    /* A weak password changes nothing; then the reset ends every session. */
+    assert_int_equal(cd_password_reset_confirm(&f->b, m.token, "short", 5,
+                                               &err), -1);
+    assert_string_equal(err.code, "weak_password");
+    assert_int_equal(cd_password_reset_confirm(&f->b, m.token,
+                                               "new password", 12, &err), 0);
+    assert_int_equal(cd_account_authenticate(&f->b, token, &got, NULL, &err),
+                     -1);
+    assert_int_equal(cd_account_authenticate(&f->b, token2, &got, NULL, &err),
+                     -1);
+    assert_int_equal(cd_account_login(&f->b, "reset@example.com",
+                                      "old password", 12, "127.0.0.2", &got,
+                                      token2, &wait, &err), -1);
+    assert_int_equal(cd_account_login(&f->b, "reset@example.com",
+                                      "new password", 12, "127.0.0.2", &got,
+                                      token2, &wait, &err), 0);
+    /* Used: once only. Malformed: the same answer. */
+    assert_int_equal(cd_password_reset_confirm(&f->b, m.token,
+                                               "third password", 14, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_reset_token");
+    assert_int_equal(cd_password_reset_confirm(&f->b, "cdr_nope",
+                                               "third password", 14, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_reset_token");
+
+    /* Expired. */
+    memset(&old, 0, sizeof(old));
+    snprintf(dead, sizeof(dead), "cdr_%064d", 7);
+    cd_sha256_hex(dead, strlen(dead), old.token_hash);
+    cd_strlcpy(old.account_id, a.id, sizeof(old.account_id));
+    old.created_at = cd_now() - CD_RESET_TTL - 10;
+    old.expires_at = cd_now() - 10;
+    assert_int_equal(cd_store_write(f->b.store, insert_reset_fn, &old), 0);
+    assert_int_equal(cd_password_reset_confirm(&f->b, dead, "third password",
+                                               14, &err), -1);
+    assert_string_equal(err.code, "invalid_reset_token");
+
+    /* At most CD_RESET_PER_HOUR links an hour: the first, the expired row
+     * (made 30 min ago) and one more. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cd_password_reset_request(&f->b,
+                                                   "reset@example.com", &err),
+                         0);
+    assert_int_equal(mails_to(f, "reset@example.com").n,
+                     CD_RESET_PER_HOUR - 1);
+}
+
 static void test_grants_debits(void **state)
 {
     struct fixture *f = *state;
@@ -591,6 +725,8 @@ int main(void)
         cmocka_unit_test(test_email_rules),
         cmocka_unit_test(test_password_rules),
         cmocka_unit_test(test_external_id_rules),
+        cmocka_unit_test_setup_teardown(test_password_reset, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_external_accounts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_signup_login_logout, setup,
