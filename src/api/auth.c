@@ -1,7 +1,7 @@
 /*
  * auth.c - POST /v1/auth/signup, /v1/auth/login and /v1/auth/logout, and
- * the password reset: POST /v1/password_reset and
- * /v1/password_reset/confirm.
+ * the links mailed: POST /v1/password_reset, /v1/password_reset/confirm,
+ * /v1/email_verification and /v1/email_verification/confirm.
  * Tokens go to the client once, in the reply, and are wiped from memory
  * here afterwards; passwords are never logged or echoed.
  */
@@ -12,6 +12,7 @@
 #include "api/core.h"
 #include "api/ratelimit.h"
 #include "billing/accounts.h"
+#include "billing/email_verify.h"
 #include "billing/password_reset.h"
 #include "util/util.h"
 
@@ -179,6 +180,40 @@ void cd_api_password_reset_confirm(struct cd_req *req)
             cd_reply_error(req, &err);
         else
             cd_reply(req, 204, NULL, NULL, 0);
+    }
+    json_decref(body);
+}
+
+void cd_api_email_verification(struct cd_req *req)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    struct cd_error err;
+
+    if (cd_email_verify_request(cd_api_app(req)->billing, &ctx->account,
+                                &err) != 0)
+        cd_reply_error(req, &err);
+    else
+        cd_reply_json(req, 202, json_pack("{s:s}", "status", "accepted"));
+}
+
+void cd_api_email_verification_confirm(struct cd_req *req)
+{
+    const char *token;
+    struct cd_error err;
+    json_t *body;
+
+    if (cd_api_limit_auth(req, "email_verification") != 0)
+        return;
+    body = cd_api_body(req);
+    if (!body)
+        return;
+    if (cd_api_string_req(req, body, "token", 256, &token) != 0) {
+        /* replied */
+    } else if (cd_email_verify_confirm(cd_api_app(req)->billing, token,
+                                       &err) != 0) {
+        cd_reply_error(req, &err);
+    } else {
+        cd_reply(req, 204, NULL, NULL, 0);
     }
     json_decref(body);
 }

@@ -24,6 +24,11 @@ const struct cd_route cd_api_routes_core[] = {
     R("POST", "/v1/password_reset", cd_api_password_reset, CD_ROUTE_PUBLIC),
     R("POST", "/v1/password_reset/confirm", cd_api_password_reset_confirm,
       CD_ROUTE_PUBLIC),
+    /* Email verification: a new link for the account; the link's token. */
+    R("POST", "/v1/email_verification", cd_api_email_verification,
+      CD_ROUTE_ACCOUNT),
+    R("POST", "/v1/email_verification/confirm",
+      cd_api_email_verification_confirm, CD_ROUTE_PUBLIC),
 
     /* Accounts owned by the application (server key). A retried create
      * with the same Idempotency-Key replays its 201; without one, a taken

@@ -20,6 +20,8 @@ void cd_api_login(struct cd_req *req);
 void cd_api_logout(struct cd_req *req);
 void cd_api_password_reset(struct cd_req *req);
 void cd_api_password_reset_confirm(struct cd_req *req);
+void cd_api_email_verification(struct cd_req *req);
+void cd_api_email_verification_confirm(struct cd_req *req);
 
 /* accounts.c */
 void cd_api_accounts_create(struct cd_req *req);

@@ -276,8 +276,9 @@ static json_t *access_json(const struct cd_account *a)
 
 json_t *cd_api_account_json(const struct cd_account *a)
 {
-    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:o}", "id", a->id,
-                     "email", cd_api_str_or_null(a->email), "external_id",
+    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:b, s:o, s:o}", "id", a->id,
+                     "email", cd_api_str_or_null(a->email), "email_verified",
+                     a->email_verified_at ? 1 : 0, "external_id",
                      cd_api_str_or_null(a->external_id), "stripe_customer_id",
                      cd_api_str_or_null(a->stripe_customer_id),
                      "has_saved_payment_method",

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "billing/email_verify.h"
 #include "billing/login_throttle.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -171,6 +172,7 @@ struct signup_job {
     struct cd_account a;
     char token_hash[65];
     int64_t expires_at;
+    const char *verify_base_url; /* non-NULL: mail a verify link */
     int rc;
 };
 
@@ -183,6 +185,9 @@ static int signup_fn(struct cd_tx *tx, void *arg)
         return 1;
     j->rc = cd_store_token_insert(tx, j->token_hash, j->a.id, j->a.created_at,
                                   j->expires_at);
+    if (j->rc == CD_STORE_OK && j->verify_base_url)
+        j->rc = cd_email_verify_queue_tx(tx, j->verify_base_url, &j->a,
+                                         j->a.created_at);
     return j->rc == CD_STORE_OK ? 0 : 1;
 }
 
@@ -213,6 +218,8 @@ int cd_account_signup(struct cd_billing *b, const char *email,
     cd_random_id("acct_", j.a.id, sizeof(j.a.id));
     j.a.created_at = cd_now();
     j.expires_at = j.a.created_at + token_ttl(b);
+    if (b->cfg.require_email_verification)
+        j.verify_base_url = b->cfg.base_url;
     new_token(token, j.token_hash);
 
     rc = cd_store_write(b->store, signup_fn, &j);

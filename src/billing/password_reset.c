@@ -77,12 +77,13 @@ static int request_fn(struct cd_tx *tx, void *arg)
     sodium_memzero(a.password_hash, sizeof(a.password_hash));
     if (rc != CD_STORE_OK) /* owned by the app: it has no password */
         return 0;
-    if (cd_store_reset_count_since(tx, a.id, j->now - 3600, &recent) !=
-        CD_STORE_OK)
+    if (cd_store_reset_count_since(tx, a.id, "reset", j->now - 3600,
+                                   &recent) != CD_STORE_OK)
         return 1;
     if (recent >= CD_RESET_PER_HOUR)
         return 0;
     cd_strlcpy(j->r.account_id, a.id, sizeof(j->r.account_id));
+    cd_strlcpy(j->r.purpose, "reset", sizeof(j->r.purpose));
     j->r.created_at = j->now;
     j->r.expires_at = j->now + CD_RESET_TTL;
     if (cd_store_reset_insert(tx, &j->r) != CD_STORE_OK)
@@ -157,7 +158,8 @@ static int confirm_fn(struct cd_tx *tx, void *arg)
     j->rc = cd_store_reset_get(tx, j->hash, &r);
     if (j->rc != CD_STORE_OK)
         return 1;
-    if (r.used_at || r.expires_at <= j->now) {
+    if (r.used_at || r.expires_at <= j->now ||
+        strcmp(r.purpose, "reset") != 0) {
         j->rc = CD_STORE_NOT_FOUND;
         return 1;
     }
@@ -165,9 +167,13 @@ static int confirm_fn(struct cd_tx *tx, void *arg)
     if ((j->rc = cd_store_account_set_password(tx, r.account_id,
                                                j->password_hash)) !=
             CD_STORE_OK ||
-        (j->rc = cd_store_reset_use_all(tx, r.account_id, j->now)) !=
+        (j->rc = cd_store_reset_use_all(tx, r.account_id, "reset",
+                                        j->now)) !=
             CD_STORE_OK ||
         (j->rc = cd_store_token_delete_account(tx, r.account_id)) !=
+            CD_STORE_OK ||
+        /* The link reached the mailbox: the address is verified too. */
+        (j->rc = cd_store_account_set_verified(tx, r.account_id, j->now)) !=
             CD_STORE_OK)
         return 1;
     return 0;
@@ -179,7 +185,8 @@ static int live_fn(struct cd_tx *tx, void *arg)
     struct cd_reset r;
     int rc = cd_store_reset_get(tx, j->hash, &r);
 
-    if (rc == CD_STORE_OK && (r.used_at || r.expires_at <= j->now))
+    if (rc == CD_STORE_OK && (r.used_at || r.expires_at <= j->now ||
+                              strcmp(r.purpose, "reset") != 0))
         rc = CD_STORE_NOT_FOUND;
     return rc;
 }

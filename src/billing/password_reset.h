@@ -11,7 +11,8 @@
  *
  * A confirm with a live token (unused, within CD_RESET_TTL) sets the new
  * password, marks every open reset of the account used, and deletes every
- * token of the account: all its sessions end.
+ * token of the account: all its sessions end. The email counts as verified
+ * from then on (the link reached its mailbox).
  */
 #ifndef CD_BILLING_PASSWORD_RESET_H
 #define CD_BILLING_PASSWORD_RESET_H

@@ -38,7 +38,8 @@
 #define ACCOUNT_SEL                                                           \
     "id, NULLIF(email, id), password_hash, stripe_customer_id, "              \
     "has_saved_payment_method, balance, created_at, external_id, "            \
-    ACCESS_ORDER("id") ", " ACCESS_ORDER("completed_at")
+    ACCESS_ORDER("id") ", " ACCESS_ORDER("completed_at") ", "                 \
+    "email_verified_at"
 #define LEDGER_COLS                                                           \
     "id, account_id, amount, balance_after, kind, ref, order_id, "            \
     "description, created_at"
@@ -106,17 +107,23 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_ACCOUNT_SET_PASSWORD] =
         "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
     [SQ_TOKEN_DELETE_ACCOUNT] = "DELETE FROM tokens WHERE account_id = ?1",
-    /* 012: password reset links. */
-    [SQ_RESET_INSERT] = "INSERT INTO password_resets (token_hash, "
-                        "account_id, created_at, expires_at) VALUES (?1, "
-                        "?2, ?3, ?4)",
-    /* Index password_resets_account (account_id, created_at). */
-    [SQ_RESET_COUNT_SINCE] = "SELECT COUNT(*) FROM password_resets WHERE "
-                             "account_id = ?1 AND created_at >= ?2",
-    [SQ_RESET_GET] = "SELECT account_id, created_at, expires_at, used_at "
-                     "FROM password_resets WHERE token_hash = ?1",
-    [SQ_RESET_USE_ALL] = "UPDATE password_resets SET used_at = ?2 WHERE "
-                         "account_id = ?1 AND used_at = 0",
+    /* 012: links mailed (password reset, email verification). */
+    [SQ_RESET_INSERT] = "INSERT INTO email_links (token_hash, "
+                        "account_id, created_at, expires_at, purpose) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* Index email_links_account (account_id, created_at). */
+    [SQ_RESET_COUNT_SINCE] = "SELECT COUNT(*) FROM email_links WHERE "
+                             "account_id = ?1 AND created_at >= ?2 AND "
+                             "purpose = ?3",
+    [SQ_RESET_GET] = "SELECT account_id, created_at, expires_at, used_at, "
+                     "purpose FROM email_links WHERE token_hash = ?1",
+    [SQ_RESET_USE_ALL] = "UPDATE email_links SET used_at = ?2 WHERE "
+                         "account_id = ?1 AND used_at = 0 AND purpose = ?3",
+    [SQ_ACCOUNT_SET_VERIFIED] = "UPDATE accounts SET email_verified_at = ?2 "
+                                "WHERE id = ?1 AND email_verified_at = 0",
+    /* Index orders_account (account_id, created_at). */
+    [SQ_ORDER_COUNT_PAID] = "SELECT COUNT(*) FROM orders WHERE "
+                            "account_id = ?1 AND completed_at >= ?2",
     [SQ_MAIL_REDACT] = "UPDATE mail_outbox SET body_text = ?2 WHERE id = ?1",
     [SQ_ACCOUNT_COUNT] = "SELECT COUNT(*) FROM accounts",
     [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_SEL " FROM accounts" NEWEST
@@ -610,6 +617,7 @@ static int read_account(sqlite3_stmt *st, void *out)
     bad |= col_str(st, 7, a->external_id, sizeof(a->external_id));
     bad |= col_str(st, 8, a->access_order_id, sizeof(a->access_order_id));
     a->access_since = sqlite3_column_int64(st, 9);
+    a->email_verified_at = sqlite3_column_int64(st, 10);
     return bad;
 }
 
@@ -838,25 +846,72 @@ int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id)
     return rc;
 }
 
-/* ---- password resets (012) ------------------------------------------- */
+/* ---- links mailed: password reset, email verification (012) ---------- */
 
 static int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
                        size_t keysz, int64_t since, int64_t *out,
                        const char *what);
 
+static int bind_link(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_reset *r = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, r->token_hash, sizeof(r->token_hash));
+    bad |= bind_str(st, 2, r->account_id, sizeof(r->account_id));
+    bad |= bind_i64(st, 3, r->created_at);
+    bad |= bind_i64(st, 4, r->expires_at);
+    bad |= bind_str(st, 5, r->purpose, sizeof(r->purpose));
+    return bad;
+}
+
 int cd_store_reset_insert(struct cd_tx *tx, const struct cd_reset *r)
 {
-    struct token_args a = {r->token_hash, r->account_id, r->created_at,
-                           r->expires_at};
-
-    return run_write(tx, SQ_RESET_INSERT, bind_token, &a, 0, "reset insert");
+    return run_write(tx, SQ_RESET_INSERT, bind_link, r, 0, "link insert");
 }
 
 int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
-                               int64_t since, int64_t *out)
+                               const char *purpose, int64_t since,
+                               int64_t *out)
 {
-    return count_since(tx, SQ_RESET_COUNT_SINCE, account_id, CD_ID_SZ, since,
-                       out, "reset count");
+    const char *what = "link count";
+    sqlite3_stmt *st;
+    int ret = CD_STORE_OK;
+
+    if (check_tx(tx, 0, what) != 0 || !out)
+        return CD_STORE_ERROR;
+    *out = 0;
+    if (!(st = cd_sq_get(tx->conn, SQ_RESET_COUNT_SINCE)))
+        return CD_STORE_ERROR;
+    if ((bind_str(st, 1, account_id, CD_ID_SZ) | bind_i64(st, 2, since) |
+         bind_str(st, 3, purpose, 16)) != 0) {
+        cd_sq_put(tx->conn, SQ_RESET_COUNT_SINCE, st);
+        return bind_failed(what);
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+    } else {
+        cd_error("store", "%s: %s", what, sqlite3_errmsg(tx->conn->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->conn, SQ_RESET_COUNT_SINCE, st);
+    return ret;
+}
+
+int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
+                                  int64_t now)
+{
+    struct id_i64_args a = {id, CD_ID_SZ, now};
+
+    return run_write(tx, SQ_ACCOUNT_SET_VERIFIED, bind_id_i64, &a, 0,
+                     "account set verified");
+}
+
+int cd_store_order_count_paid(struct cd_tx *tx, const char *account_id,
+                              int64_t *out)
+{
+    return count_since(tx, SQ_ORDER_COUNT_PAID, account_id, CD_ID_SZ, 1, out,
+                       "order paid count");
 }
 
 static int read_reset(sqlite3_stmt *st, void *out)
@@ -868,6 +923,7 @@ static int read_reset(sqlite3_stmt *st, void *out)
     r->created_at = sqlite3_column_int64(st, 1);
     r->expires_at = sqlite3_column_int64(st, 2);
     r->used_at = sqlite3_column_int64(st, 3);
+    bad |= col_str(st, 4, r->purpose, sizeof(r->purpose));
     return bad;
 }
 
@@ -883,13 +939,26 @@ int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
                       read_reset, out, "reset get");
 }
 
-int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
-                           int64_t now)
-{
-    struct id_i64_args a = {account_id, CD_ID_SZ, now};
+struct use_all_args {
+    const char *account_id, *purpose;
+    int64_t now;
+};
 
-    return run_write(tx, SQ_RESET_USE_ALL, bind_id_i64, &a, 0,
-                     "reset use all");
+static int bind_use_all(sqlite3_stmt *st, const void *arg)
+{
+    const struct use_all_args *a = arg;
+
+    return bind_str(st, 1, a->account_id, CD_ID_SZ) |
+           bind_i64(st, 2, a->now) | bind_str(st, 3, a->purpose, 16);
+}
+
+int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
+                           const char *purpose, int64_t now)
+{
+    struct use_all_args a = {account_id, purpose, now};
+
+    return run_write(tx, SQ_RESET_USE_ALL, bind_use_all, &a, 0,
+                     "link use all");
 }
 
 int cd_store_mail_redact(struct cd_tx *tx, const char *id, const char *body)

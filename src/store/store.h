@@ -123,6 +123,8 @@ struct cd_account {
      * access, "" for none, and when it was paid (billing/clawback.h). */
     char access_order_id[CD_ID_SZ];
     int64_t access_since;
+    /* 012: when the email was verified (email_verify.h); 0: never */
+    int64_t email_verified_at;
 };
 
 struct cd_ledger_entry {
@@ -561,10 +563,11 @@ typedef int (*cd_mail_cb)(const struct cd_mail *m, void *arg);
 /* Replaces the body of mail id (a sent reset link: the token goes). */
 int cd_store_mail_redact(struct cd_tx *tx, const char *id, const char *body);
 
-/* ---- password resets (012) -------------------------------------------- */
+/* ---- links mailed (012): password reset, email verification ----------- */
 
 struct cd_reset {
     char token_hash[65]; /* sha256 hex of the token */
+    char purpose[16];    /* reset|verify */
     char account_id[CD_ID_SZ];
     int64_t created_at;
     int64_t expires_at;
@@ -572,14 +575,21 @@ struct cd_reset {
 };
 
 int cd_store_reset_insert(struct cd_tx *tx, const struct cd_reset *r);
-/* Resets the account made at or after `since`. */
+/* Links of this purpose the account got at or after `since`. */
 int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
-                               int64_t since, int64_t *out);
+                               const char *purpose, int64_t since,
+                               int64_t *out);
 int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
                        struct cd_reset *out);
-/* Marks every unused reset of the account used at now. */
+/* Marks every unused link of the account and purpose used at now. */
 int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
-                           int64_t now);
+                           const char *purpose, int64_t now);
+/* Sets email_verified_at once (a verified account stays as it was). */
+int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
+                                  int64_t now);
+/* How many of the account's orders were ever paid (completed_at set). */
+int cd_store_order_count_paid(struct cd_tx *tx, const char *account_id,
+                              int64_t *out);
 
 /* DUPLICATE when m->dedupe_key (or m->id) exists; nothing written. */
 int cd_store_mail_insert(struct cd_tx *tx, const struct cd_mail *m);

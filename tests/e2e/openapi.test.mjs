@@ -391,6 +391,16 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     assert.equal((await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } })).status, 204);
     await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } }); // 400 used
 
+    // Email verification: a link on request; the reset above verified the
+    // address already (409), so a fresh account takes the 2xx path.
+    await call('POST', '/v1/email_verification', { key: true, account: acct }); // 409 email_already_verified
+    const v = expectStatus(await call('POST', '/v1/auth/signup', { body: { email: `verify-${Date.now()}@example.com`, password: 'correct horse' } }), 201);
+    assert.equal((await call('POST', '/v1/email_verification', { token: v.token })).status, 202);
+    const vmail = await waitFor(() => sink.to(v.account.email).find((m) => m.data.includes('#verify=')), 10000, { what: 'verify mail' });
+    const vtok = vmail.data.match(/#verify=(cdv_[0-9a-f]{64})/)[1];
+    assert.equal((await call('POST', '/v1/email_verification/confirm', { body: { token: vtok } })).status, 204);
+    await call('POST', '/v1/email_verification/confirm', { body: { token: vtok } }); // 400 used
+
     // Answers of the router itself: a known path with another method, an
     // unknown path under /v1/. Both are Errors.
     const errOnly = ajv.compile({ $ref: 'openapi#/components/schemas/Error' });

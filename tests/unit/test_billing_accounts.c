@@ -18,6 +18,7 @@
 #include "billing/discounts.h"
 #include "billing/mail.h"
 #include "billing/password_reset.h"
+#include "billing/email_verify.h"
 #include "billing/ledger_ops.h"
 #include "billing/pricing.h"
 #include "util/util.h"
@@ -426,6 +427,7 @@ static void test_password_reset(void **state)
     snprintf(dead, sizeof(dead), "cdr_%064d", 7);
     cd_sha256_hex(dead, strlen(dead), old.token_hash);
     cd_strlcpy(old.account_id, a.id, sizeof(old.account_id));
+    cd_strlcpy(old.purpose, "reset", sizeof(old.purpose));
     old.created_at = cd_now() - CD_RESET_TTL - 10;
     old.expires_at = cd_now() - 10;
     assert_int_equal(cd_store_write(f->b.store, insert_reset_fn, &old), 0);
@@ -441,6 +443,75 @@ static void test_password_reset(void **state)
                          0);
     assert_int_equal(mails_to(f, "reset@example.com").n,
                      CD_RESET_PER_HOUR - 1);
+}
+
+struct vmails {
+    const char *to;
+    int n;
+    char token[80];
+};
+
+static int vmail_cb(const struct cd_mail *m, void *arg)
+{
+    struct vmails *x = arg;
+    const char *t = strstr(m->body_text, "#verify=");
+
+    if (strcmp(m->to_address, x->to) != 0 || !t)
+        return 0;
+    x->n++;
+    snprintf(x->token, sizeof(x->token), "%.68s", t + 8);
+    return 0;
+}
+
+static int vmails_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_mail_due(tx, INT64_MAX, 1000, vmail_cb, arg);
+}
+
+static void test_email_verification_gate(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a, got, owned;
+    struct cd_error err;
+    struct vmails v;
+    char token[CD_TOKEN_SZ], ext[CD_ID_SZ];
+
+    /* Off (the default): nothing mailed, nothing gated. */
+    assert_int_equal(cd_account_signup(&f->b, "off@example.com",
+                                       "long enough", 11, &a, token, &err),
+                     0);
+    memset(&v, 0, sizeof(v));
+    v.to = "off@example.com";
+    assert_int_equal(cd_store_read(f->b.store, vmails_fn, &v), 0);
+    assert_int_equal(v.n, 0);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &a, &err), 0);
+
+    f->b.cfg.require_email_verification = 1;
+    assert_int_equal(cd_account_signup(&f->b, "on@example.com",
+                                       "long enough", 11, &a, token, &err),
+                     0);
+    memset(&v, 0, sizeof(v));
+    v.to = "on@example.com";
+    assert_int_equal(cd_store_read(f->b.store, vmails_fn, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &a, &err), -1);
+    assert_string_equal(err.code, "email_not_verified");
+    assert_int_equal(err.kind, CD_EK_FORBIDDEN);
+    /* an account owned by the application is not gated */
+    assert_int_equal(cd_account_create(&f->b, "app-v", "appv@example.com",
+                                       &owned, ext, &err), 0);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &owned, &err), 0);
+
+    assert_int_equal(cd_email_verify_confirm(&f->b, "cdv_x", &err), -1);
+    assert_string_equal(err.code, "invalid_verification_token");
+    assert_int_equal(cd_email_verify_confirm(&f->b, v.token, &err), 0);
+    assert_int_equal(cd_account_get(&f->b, a.id, &got, &err), 0);
+    assert_true(got.email_verified_at > 0);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &got, &err), 0);
+    assert_int_equal(cd_email_verify_confirm(&f->b, v.token, &err), -1);
+    assert_string_equal(err.code, "invalid_verification_token");
+    assert_int_equal(cd_email_verify_request(&f->b, &got, &err), -1);
+    assert_string_equal(err.code, "email_already_verified");
 }
 
 static void test_grants_debits(void **state)
@@ -725,6 +796,8 @@ int main(void)
         cmocka_unit_test(test_email_rules),
         cmocka_unit_test(test_password_rules),
         cmocka_unit_test(test_external_id_rules),
+        cmocka_unit_test_setup_teardown(test_email_verification_gate, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_password_reset, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_external_accounts, setup,
