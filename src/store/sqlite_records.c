@@ -292,6 +292,10 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_IDEM_PURGE] = "DELETE FROM idempotency_keys WHERE created_at < ?1",
 
     [SQ_TOKEN_PURGE] = "DELETE FROM tokens WHERE expires_at <= ?1",
+    /* An email link is kept while it may be used and for the hour it
+     * counts against its account's links. */
+    [SQ_LINK_PURGE] = "DELETE FROM email_links WHERE expires_at <= ?1 AND "
+                      "created_at <= ?1 - 3600",
     [SQ_KV_GET] = "SELECT value FROM settings WHERE key = ?1",
     [SQ_KV_PUT] = "INSERT INTO settings (key, value, updated_at) "
                   "VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
@@ -1914,6 +1918,11 @@ int cd_store_idem_purge(struct cd_tx *tx, int64_t before)
 int cd_store_token_purge(struct cd_tx *tx, int64_t now)
 {
     return run_write(tx, SQ_TOKEN_PURGE, bind_purge, &now, 0, "token purge");
+}
+
+int cd_store_link_purge(struct cd_tx *tx, int64_t now)
+{
+    return run_write(tx, SQ_LINK_PURGE, bind_purge, &now, 0, "link purge");
 }
 
 struct kv_read {

@@ -584,6 +584,8 @@ int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
 /* Marks every unused link of the account and purpose used at now. */
 int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
                            const char *purpose, int64_t now);
+/* Deletes the links that expired and are over an hour old. */
+int cd_store_link_purge(struct cd_tx *tx, int64_t now);
 /* Sets email_verified_at once (a verified account stays as it was). */
 int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
                                   int64_t now);

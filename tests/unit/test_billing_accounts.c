@@ -356,6 +356,33 @@ static int insert_reset_fn(struct cd_tx *tx, void *arg)
     return cd_store_reset_insert(tx, arg);
 }
 
+static int64_t purge_at;
+
+static int purge_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_link_purge(tx, *(int64_t *)arg);
+}
+
+struct count_q {
+    const char *id;
+    int64_t n;
+};
+
+static int count_fn(struct cd_tx *tx, void *arg)
+{
+    struct count_q *q = arg;
+
+    return cd_store_reset_count_since(tx, q->id, "reset", 0, &q->n);
+}
+
+static int64_t links_of(struct fixture *f, const char *id)
+{
+    struct count_q q = {id, -1};
+
+    assert_int_equal(cd_store_read(f->b.store, count_fn, &q), 0);
+    return q.n;
+}
+
 static void test_password_reset(void **state)
 {
     struct fixture *f = *state;
@@ -443,6 +470,14 @@ static void test_password_reset(void **state)
                          0);
     assert_int_equal(mails_to(f, "reset@example.com").n,
                      CD_RESET_PER_HOUR - 1);
+
+    /* The purge keeps links for the hour they count, then drops them. */
+    purge_at = cd_now();
+    assert_int_equal(cd_store_write(f->b.store, purge_fn, &purge_at), 0);
+    assert_int_equal(links_of(f, a.id), CD_RESET_PER_HOUR);
+    purge_at = cd_now() + CD_RESET_TTL + 3600;
+    assert_int_equal(cd_store_write(f->b.store, purge_fn, &purge_at), 0);
+    assert_int_equal(links_of(f, a.id), 0);
 }
 
 struct vmails {
