@@ -115,6 +115,11 @@ e2e('GET /v1/accounts: 404 when none, 400 without external_id', async () => {
     const a = expectStatus(await create({ external_id: ext }), 201);
     const found = expectStatus(await stack.admin('GET', `/v1/accounts?external_id=${encodeURIComponent(ext)}`), 200);
     assert.equal(found.id, a.id);
+    // '+' must be percent-encoded in a query (a bare one reads as a space)
+    const plus = `p+${rand(6)}`;
+    const b = expectStatus(await create({ external_id: plus }), 201);
+    assert.equal(expectStatus(await stack.admin('GET', `/v1/accounts?external_id=${encodeURIComponent(plus)}`), 200).id, b.id);
+    expectError(await stack.admin('GET', `/v1/accounts?external_id=${plus}`), 404, 'account_not_found');
 });
 
 e2e('Creditd-Account: ext:<external_id> reaches every account endpoint, like acct_…', async () => {
