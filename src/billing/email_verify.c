@@ -47,7 +47,7 @@ static void verify_mail(const char *base_url, const struct cd_account *a,
              "\n"
              "Open this link within %d hours:\n"
              "\n"
-             "%s/#verify=%s\n"
+             "%s/verify#token=%s\n"
              "\n"
              "If you did not sign up, ignore this mail.\n",
              a->email, base_url, CD_VERIFY_TTL / 3600, base_url, token);

@@ -51,7 +51,7 @@ static void reset_mail(const struct request_job *j, const char *account_id,
              "\n"
              "To choose a new password, open this link within %d minutes:\n"
              "\n"
-             "%s/#reset=%s\n"
+             "%s/reset#token=%s\n"
              "\n"
              "The link works once. If you did not ask for it, ignore this\n"
              "mail: your password stays as it is.\n",

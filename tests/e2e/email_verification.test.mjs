@@ -26,7 +26,7 @@ const confirm = (token) => stack.api('POST', '/v1/email_verification/confirm', {
 
 function links(addr, n = 1) {
     return waitFor(() => {
-        const ls = sink.to(addr).map((m) => m.data.match(/#verify=(cdv_[0-9a-f]{64})\r?$/m)).filter(Boolean).map((m) => m[1]);
+        const ls = sink.to(addr).map((m) => m.data.match(/verify#token=(cdv_[0-9a-f]{64})\r?$/m)).filter(Boolean).map((m) => m[1]);
         return ls.length >= n ? ls : null;
     }, 10000, { what: `${n} verification link(s) to ${addr}` });
 }
@@ -83,8 +83,8 @@ e2e('a password reset verifies the address too', async () => {
     const u = await stack.signup();
     await links(u.email);
     expectStatus(await stack.api('POST', '/v1/password_reset', { body: { email: u.email } }), 202);
-    const m = await waitFor(() => sink.to(u.email).find((x) => x.data.includes('#reset=')), 10000, { what: 'reset mail' });
-    const token = m.data.match(/#reset=(cdr_[0-9a-f]{64})/)[1];
+    const m = await waitFor(() => sink.to(u.email).find((x) => x.data.includes("/reset#token=")), 10000, { what: 'reset mail' });
+    const token = m.data.match(/reset#token=(cdr_[0-9a-f]{64})/)[1];
     assert.equal((await stack.api('POST', '/v1/password_reset/confirm', { body: { token, password: 'a new password' } })).status, 204);
     const login = expectStatus(await stack.api('POST', '/v1/auth/login', { body: { email: u.email, password: 'a new password' } }), 200);
     assert.equal(login.account.email_verified, true);

@@ -385,8 +385,8 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     // Password reset: the link arrives by mail; confirming ends sessions.
     assert.equal((await call('POST', '/v1/password_reset', { body: { email } })).status, 202);
     await call('POST', '/v1/password_reset', { body: { email: 'not-an-email' } }); // 400
-    const mail = await waitFor(() => sink.to(email).find((m) => m.data.includes('#reset=')), 10000, { what: 'reset mail' });
-    const rtok = mail.data.match(/#reset=(cdr_[0-9a-f]{64})/)[1];
+    const mail = await waitFor(() => sink.to(email).find((m) => m.data.includes("/reset#token=")), 10000, { what: 'reset mail' });
+    const rtok = mail.data.match(/reset#token=(cdr_[0-9a-f]{64})/)[1];
     await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'short' } }); // 400
     assert.equal((await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } })).status, 204);
     await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } }); // 400 used
@@ -396,8 +396,8 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('POST', '/v1/email_verification', { key: true, account: acct }); // 409 email_already_verified
     const v = expectStatus(await call('POST', '/v1/auth/signup', { body: { email: `verify-${Date.now()}@example.com`, password: 'correct horse' } }), 201);
     assert.equal((await call('POST', '/v1/email_verification', { token: v.token })).status, 202);
-    const vmail = await waitFor(() => sink.to(v.account.email).find((m) => m.data.includes('#verify=')), 10000, { what: 'verify mail' });
-    const vtok = vmail.data.match(/#verify=(cdv_[0-9a-f]{64})/)[1];
+    const vmail = await waitFor(() => sink.to(v.account.email).find((m) => m.data.includes("/verify#token=")), 10000, { what: 'verify mail' });
+    const vtok = vmail.data.match(/verify#token=(cdv_[0-9a-f]{64})/)[1];
     assert.equal((await call('POST', '/v1/email_verification/confirm', { body: { token: vtok } })).status, 204);
     await call('POST', '/v1/email_verification/confirm', { body: { token: vtok } }); // 400 used
 

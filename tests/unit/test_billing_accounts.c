@@ -330,9 +330,9 @@ static int mail_cb(const struct cd_mail *m, void *arg)
         return 0;
     x->n++;
     cd_strlcpy(x->key, m->dedupe_key, sizeof(x->key));
-    t = strstr(m->body_text, "#reset=");
+    t = strstr(m->body_text, "/reset#token=");
     if (t)
-        snprintf(x->token, sizeof(x->token), "%.68s", t + 7);
+        snprintf(x->token, sizeof(x->token), "%.68s", t + 13);
     return 0;
 }
 
@@ -489,12 +489,12 @@ struct vmails {
 static int vmail_cb(const struct cd_mail *m, void *arg)
 {
     struct vmails *x = arg;
-    const char *t = strstr(m->body_text, "#verify=");
+    const char *t = strstr(m->body_text, "/verify#token=");
 
     if (strcmp(m->to_address, x->to) != 0 || !t)
         return 0;
     x->n++;
-    snprintf(x->token, sizeof(x->token), "%.68s", t + 8);
+    snprintf(x->token, sizeof(x->token), "%.68s", t + 14);
     return 0;
 }
 

@@ -246,7 +246,7 @@ static void test_secret_mail_cleared(void **state)
         strcpy(m[i].dedupe_key, keys[i]);
         strcpy(m[i].to_address, "ada@example.com");
         strcpy(m[i].subject, "s");
-        strcpy(m[i].body_text, "link: #reset=cdr_0123");
+        strcpy(m[i].body_text, "link: /reset#token=cdr_0123");
         strcpy(m[i].status, "queued");
         m[i].created_at = 1;
         assert_int_equal(cd_store_write(store, ins_mail, &m[i]), 0);
