@@ -844,10 +844,9 @@ int cd_store_account_set_password(struct cd_tx *tx, const char *id,
 int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id)
 {
     struct key_args a = {account_id, CD_ID_SZ, NULL, 0};
-    int rc = run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, bind_key, &a, 0,
-                       "token delete account");
 
-    return rc;
+    return run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, bind_key, &a, 0,
+                     "token delete account");
 }
 
 /* ---- links mailed: password reset, email verification (012) ---------- */
