@@ -404,6 +404,13 @@ static int set_max_pending(struct cd_config *c, const char *v, char *why,
     return int_in(v, 1, 10000, &c->billing.max_pending_orders, why, whysz);
 }
 
+static int set_require_verify(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    return int_in(v, 0, 1, &c->billing.require_email_verification, why,
+                  whysz);
+}
+
 static int set_reconcile_interval(struct cd_config *c, const char *v,
                                   char *why, size_t whysz)
 {
@@ -742,6 +749,7 @@ static const struct setting settings[] = {
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
     {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires, "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
     {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
+    {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify, "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},
     {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},

@@ -1,5 +1,7 @@
 /*
- * auth.c - POST /v1/auth/signup, /v1/auth/login and /v1/auth/logout.
+ * auth.c - POST /v1/auth/signup, /v1/auth/login and /v1/auth/logout, and
+ * the links mailed: POST /v1/password_reset, /v1/password_reset/confirm,
+ * /v1/email_verification and /v1/email_verification/confirm.
  * Tokens go to the client once, in the reply (and, with "Creditd-Session:
  * cookie", in the web UI's session cookie too: session.c), and are wiped
  * from memory here afterwards; passwords are never logged or echoed.
@@ -11,6 +13,8 @@
 #include "api/core.h"
 #include "api/ratelimit.h"
 #include "billing/accounts.h"
+#include "billing/email_verify.h"
+#include "billing/password_reset.h"
 #include "util/util.h"
 
 /* Reads {"email","password"}; replies 400 and returns -1 on bad types. */
@@ -130,4 +134,92 @@ void cd_api_logout(struct cd_req *req)
     if (ctx->via_cookie)
         cd_api_session_clear(req);
     cd_reply(req, 204, NULL, NULL, 0);
+}
+
+/* Always 202 for a well-formed email: whether an account has it is never
+ * told (password_reset.h). */
+void cd_api_password_reset(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    const char *email;
+    struct cd_error err;
+    json_t *body;
+
+    if (cd_api_limit_auth(req, "password_reset") != 0)
+        return;
+    body = cd_api_body(req);
+    if (!body)
+        return;
+    if (cd_api_string_req(req, body, "email", 1024, &email) != 0) {
+        /* replied */
+    } else if (cd_password_reset_request(b, email, &err) != 0) {
+        cd_reply_error(req, &err);
+    } else {
+        cd_reply_json(req, 202, json_pack("{s:s}", "status", "accepted"));
+    }
+    json_decref(body);
+}
+
+void cd_api_password_reset_confirm(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    const char *token, *password;
+    struct cd_error err;
+    json_t *body, *p;
+
+    if (cd_api_limit_auth(req, "password_reset") != 0)
+        return;
+    body = cd_api_body(req);
+    if (!body)
+        return;
+    p = json_object_get(body, "password");
+    if (cd_api_string_req(req, body, "token", 256, &token) != 0) {
+        /* replied */
+    } else if (p && !json_is_null(p) && !json_is_string(p)) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "password",
+                        "password must be a string");
+    } else {
+        password = p && json_is_string(p) ? json_string_value(p) : NULL;
+        if (cd_password_reset_confirm(b, token, password,
+                                      password ? json_string_length(p) : 0,
+                                      &err) != 0)
+            cd_reply_error(req, &err);
+        else
+            cd_reply(req, 204, NULL, NULL, 0);
+    }
+    json_decref(body);
+}
+
+void cd_api_email_verification(struct cd_req *req)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    struct cd_error err;
+
+    if (cd_email_verify_request(cd_api_app(req)->billing, &ctx->account,
+                                &err) != 0)
+        cd_reply_error(req, &err);
+    else
+        cd_reply_json(req, 202, json_pack("{s:s}", "status", "accepted"));
+}
+
+void cd_api_email_verification_confirm(struct cd_req *req)
+{
+    const char *token;
+    struct cd_error err;
+    json_t *body;
+
+    if (cd_api_limit_auth(req, "email_verification") != 0)
+        return;
+    body = cd_api_body(req);
+    if (!body)
+        return;
+    if (cd_api_string_req(req, body, "token", 256, &token) != 0) {
+        /* replied */
+    } else if (cd_email_verify_confirm(cd_api_app(req)->billing, token,
+                                       &err) != 0) {
+        cd_reply_error(req, &err);
+    } else {
+        cd_reply(req, 204, NULL, NULL, 0);
+    }
+    json_decref(body);
 }

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/ratelimit.h"
 #include "billing/checkout.h"
+#include "billing/email_verify.h"
 #include "billing/fulfil.h"
 #include "billing/orders.h"
 #include "billing/subscriptions.h"
@@ -75,6 +76,19 @@ static int require_account(struct cd_req *req, struct cd_api_ctx **out)
     return 0;
 }
 
+/* CREDITD_REQUIRE_EMAIL_VERIFICATION: replies 403 email_not_verified
+ * before the first purchase of an unverified password account. */
+static int may_buy(struct cd_req *req, struct cd_api_ctx *ctx)
+{
+    struct cd_error err;
+
+    if (cd_email_verify_may_buy(cd_api_app(req)->billing, &ctx->account,
+                                &err) == 0)
+        return 0;
+    cd_reply_error(req, &err);
+    return -1;
+}
+
 /* ---- POST /v1/checkout --------------------------------------------------- */
 
 static void handle_checkout_create(struct cd_req *req)
@@ -87,7 +101,8 @@ static void handle_checkout_create(struct cd_req *req)
     char order_id[CD_ID_SZ];
     json_t *body;
 
-    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0)
+    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0 ||
+        may_buy(req, ctx) != 0)
         return;
     if (!b->stripe) {
         cd_reply_errorf(req, CD_EK_UNAVAILABLE, "stripe_not_configured", NULL,
@@ -146,7 +161,8 @@ static void handle_topup(struct cd_req *req)
     int64_t amount;
     json_t *body;
 
-    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0)
+    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0 ||
+        may_buy(req, ctx) != 0)
         return;
     body = cd_api_body(req);
     if (!body)
@@ -181,7 +197,8 @@ static void handle_payment_intent(struct cd_req *req)
     char order_id[CD_ID_SZ];
     json_t *body;
 
-    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0)
+    if (require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0 ||
+        may_buy(req, ctx) != 0)
         return;
     body = cd_api_body(req);
     if (!body)

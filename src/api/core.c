@@ -22,6 +22,23 @@ const struct cd_route cd_api_routes_core[] = {
     R("POST", "/v1/auth/portal", cd_api_portal_redeem, CD_ROUTE_PUBLIC),
     R("POST", "/v1/portal_sessions", cd_api_portal_create,
       CD_ROUTE_SERVER_ACCOUNT),
+    /* Password reset: always 202 (no account enumeration); the link's
+     * token is mailed, never replied, so neither is replayed. */
+    R("POST", "/v1/password_reset", cd_api_password_reset, CD_ROUTE_PUBLIC),
+    R("POST", "/v1/password_reset/confirm", cd_api_password_reset_confirm,
+      CD_ROUTE_PUBLIC),
+    /* Email verification: a new link for the account; the link's token. */
+    R("POST", "/v1/email_verification", cd_api_email_verification,
+      CD_ROUTE_ACCOUNT),
+    R("POST", "/v1/email_verification/confirm",
+      cd_api_email_verification_confirm, CD_ROUTE_PUBLIC),
+
+    /* Accounts owned by the application (server key). A retried create
+     * with the same Idempotency-Key replays its 201; without one, a taken
+     * external_id is 409 external_id_taken naming the account. */
+    R("POST", "/v1/accounts", cd_api_accounts_create,
+      CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT),
+    R("GET", "/v1/accounts", cd_api_accounts_find, CD_ROUTE_ADMIN),
 
     R("GET", "/v1/account", cd_api_account_get, CD_ROUTE_ACCOUNT),
     R("GET", "/v1/balance", cd_api_balance, CD_ROUTE_ACCOUNT),

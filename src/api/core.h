@@ -39,6 +39,15 @@ int cd_api_session_cookie(struct cd_req *req, char *out, size_t outsz);
 /* Whether the request carries the CSRF header matching token's. */
 int cd_api_csrf_ok(struct cd_req *req, const char *token);
 
+void cd_api_password_reset(struct cd_req *req);
+void cd_api_password_reset_confirm(struct cd_req *req);
+void cd_api_email_verification(struct cd_req *req);
+void cd_api_email_verification_confirm(struct cd_req *req);
+
+/* accounts.c */
+void cd_api_accounts_create(struct cd_req *req);
+void cd_api_accounts_find(struct cd_req *req);
+
 /* credits.c */
 void cd_api_account_get(struct cd_req *req);
 void cd_api_balance(struct cd_req *req);

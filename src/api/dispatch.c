@@ -1,10 +1,11 @@
 /*
  * dispatch.c - the step every matched route passes before its handler:
  * authentication by route flag (account token or server key, with
- * Creditd-Account naming the account for the server key; without a Bearer
- * credential, the web UI's session cookie on account and token routes,
- * with its CSRF header on every method but GET and HEAD: session.c), then,
- * for CD_ROUTE_IDEMPOTENT POSTs with an Idempotency-Key, the key's claim,
+ * Creditd-Account naming the account for the server key: "acct_..." or
+ * "ext:<external_id>"; without a Bearer credential, the web UI's session
+ * cookie on account and token routes, with its CSRF header on every method
+ * but GET and HEAD: session.c), then, for CD_ROUTE_IDEMPOTENT POSTs with an
+ * Idempotency-Key, the key's claim,
  * replay or conflict (billing/idempotency.c holds the protocol: leases,
  * release on 5xx or 429, effect ids). The request's fingerprint is its method,
  * path and body - a JSON body by its meaning (cd_idem_fingerprint).
@@ -115,7 +116,8 @@ static int authenticate(struct cd_req *req, struct cd_api_ctx *ctx,
                             "here");
             return -1;
         }
-        if (cd_account_get(app->billing, named, &ctx->account, &err) != 0) {
+        if (cd_account_resolve(app->billing, named, &ctx->account, &err) !=
+            0) {
             cd_reply_error(req, &err);
             return -1;
         }
@@ -136,7 +138,7 @@ static int authenticate(struct cd_req *req, struct cd_api_ctx *ctx,
                         "this endpoint needs the server key");
         return -1;
     }
-    if (named && *named && strcmp(named, ctx->account.id) != 0) {
+    if (named && *named && !cd_account_named(&ctx->account, named)) {
         memset(&ctx->account, 0, sizeof(ctx->account));
         cd_reply_errorf(req, CD_EK_FORBIDDEN, "forbidden", NULL,
                         "an account token reaches only its own account");

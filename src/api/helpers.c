@@ -264,12 +264,24 @@ json_t *cd_api_str_or_null(const char *s)
     return json_string(s);
 }
 
+/* {"granted": false}, or {"granted": true, "since", "order_id"}. */
+static json_t *access_json(const struct cd_account *a)
+{
+    if (!a->access_order_id[0])
+        return json_pack("{s:b}", "granted", 0);
+    return json_pack("{s:b, s:o, s:s}", "granted", 1, "since",
+                     cd_api_time(a->access_since), "order_id",
+                     a->access_order_id);
+}
+
 json_t *cd_api_account_json(const struct cd_account *a)
 {
-    return json_pack("{s:s, s:s, s:o, s:b, s:o}", "id", a->id, "email",
-                     a->email, "stripe_customer_id",
+    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:b, s:o, s:o}", "id", a->id,
+                     "email", cd_api_str_or_null(a->email), "email_verified",
+                     a->email_verified_at ? 1 : 0, "external_id",
+                     cd_api_str_or_null(a->external_id), "stripe_customer_id",
                      cd_api_str_or_null(a->stripe_customer_id),
                      "has_saved_payment_method",
                      a->has_saved_payment_method ? 1 : 0, "created_at",
-                     cd_api_time(a->created_at));
+                     cd_api_time(a->created_at), "access", access_json(a));
 }

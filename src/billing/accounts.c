@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "billing/email_verify.h"
 #include "billing/login_throttle.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -170,12 +171,20 @@ static int hash_password(const char *pw, size_t len, char *out)
     return cd_strlcpy(out, h, CD_HASH_SZ);
 }
 
+int cd_account_hash_password(const char *pw, size_t len, char *out)
+{
+    if (sodium_ready() != 0)
+        return -1;
+    return hash_password(pw, len, out);
+}
+
 /* ---- signup ------------------------------------------------------------ */
 
 struct signup_job {
     struct cd_account a;
     char token_hash[65];
     int64_t expires_at;
+    const char *verify_base_url; /* non-NULL: mail a verify link */
     int rc;
 };
 
@@ -188,6 +197,9 @@ static int signup_fn(struct cd_tx *tx, void *arg)
         return 1;
     j->rc = cd_store_token_insert(tx, j->token_hash, j->a.id, j->a.created_at,
                                   j->expires_at);
+    if (j->rc == CD_STORE_OK && j->verify_base_url)
+        j->rc = cd_email_verify_queue_tx(tx, j->verify_base_url, &j->a,
+                                         j->a.created_at);
     return j->rc == CD_STORE_OK ? 0 : 1;
 }
 
@@ -218,6 +230,8 @@ int cd_account_signup(struct cd_billing *b, const char *email,
     cd_random_id("acct_", j.a.id, sizeof(j.a.id));
     j.a.created_at = cd_now();
     j.expires_at = j.a.created_at + token_ttl(b);
+    if (b->cfg.require_email_verification)
+        j.verify_base_url = b->cfg.base_url;
     new_token(token, j.token_hash);
 
     rc = cd_store_write(b->store, signup_fn, &j);
@@ -232,6 +246,149 @@ int cd_account_signup(struct cd_billing *b, const char *email,
     *out = j.a;
     cd_info("billing", "account %s signed up", j.a.id);
     return 0;
+}
+
+/* ---- accounts owned by the application -------------------------------- */
+
+int cd_account_check_external_id(const char *s)
+{
+    size_t n;
+
+    if (!s)
+        return -1;
+    n = strlen(s);
+    if (n == 0 || n > CD_EXTERNAL_ID_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("_-.:@+|", c)))
+            return -1;
+    }
+    return 0;
+}
+
+struct create_job {
+    struct cd_account a;
+    char existing_id[CD_ID_SZ];
+    int rc;
+};
+
+/* Looks before it writes, so a taken external_id names its account;
+ * jobs run one at a time, so nothing comes in between. */
+static int create_fn(struct cd_tx *tx, void *arg)
+{
+    struct create_job *j = arg;
+    struct cd_account other;
+
+    j->rc = cd_store_account_by_external(tx, j->a.external_id, &other);
+    if (j->rc == CD_STORE_OK) {
+        cd_strlcpy(j->existing_id, other.id, sizeof(j->existing_id));
+        j->rc = CD_STORE_DUPLICATE;
+        return 1;
+    }
+    if (j->rc != CD_STORE_NOT_FOUND)
+        return 1;
+    j->rc = cd_store_account_insert(tx, &j->a);
+    return j->rc == CD_STORE_OK ? 0 : 1;
+}
+
+int cd_account_create(struct cd_billing *b, const char *external_id,
+                      const char *email, struct cd_account *out,
+                      char *existing_id, struct cd_error *err)
+{
+    struct create_job j;
+
+    memset(&j, 0, sizeof(j));
+    if (!external_id || !*external_id)
+        return cd_error_set(err, CD_EK_INVALID, "missing_param",
+                            "external_id", "external_id is required");
+    if (cd_account_check_external_id(external_id) != 0)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_external_id",
+                            "external_id",
+                            "external_id must be 1-%d characters of A-Z a-z "
+                            "0-9 _ - . : @ + |",
+                            CD_EXTERNAL_ID_MAX);
+    if (email && *email &&
+        cd_account_normalize_email(email, j.a.email, sizeof(j.a.email)) != 0)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_email", "email",
+                            "email address is not valid");
+    cd_strlcpy(j.a.external_id, external_id, sizeof(j.a.external_id));
+    cd_random_id("acct_", j.a.id, sizeof(j.a.id));
+    j.a.created_at = cd_now();
+    if (cd_store_write(b->store, create_fn, &j) != 0) {
+        if (j.rc == CD_STORE_DUPLICATE && j.existing_id[0]) {
+            if (existing_id)
+                cd_strlcpy(existing_id, j.existing_id, CD_ID_SZ);
+            return cd_error_set(err, CD_EK_CONFLICT, "external_id_taken",
+                                "external_id",
+                                "an account with this external_id exists: "
+                                "%s",
+                                j.existing_id);
+        }
+        if (j.rc == CD_STORE_DUPLICATE) /* the id itself cannot collide */
+            return cd_error_set(err, CD_EK_CONFLICT, "email_taken", "email",
+                                "an account with this email exists");
+        return internal(err);
+    }
+    *out = j.a;
+    cd_info("billing", "account %s created for the application", j.a.id);
+    return 0;
+}
+
+struct ext_job {
+    const char *external_id;
+    struct cd_account *out;
+};
+
+static int by_external_fn(struct cd_tx *tx, void *arg)
+{
+    struct ext_job *j = arg;
+
+    return cd_store_account_by_external(tx, j->external_id, j->out);
+}
+
+int cd_account_by_external(struct cd_billing *b, const char *external_id,
+                           struct cd_account *out, struct cd_error *err)
+{
+    struct ext_job j = {external_id, out};
+    int rc;
+
+    if (cd_account_check_external_id(external_id) != 0)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    rc = cd_store_read(b->store, by_external_fn, &j);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
+                            "no such account");
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    sodium_memzero(out->password_hash, sizeof(out->password_hash));
+    return 0;
+}
+
+static int is_external_name(const char *named)
+{
+    return strncmp(named, CD_EXTERNAL_PREFIX,
+                   sizeof(CD_EXTERNAL_PREFIX) - 1) == 0;
+}
+
+int cd_account_resolve(struct cd_billing *b, const char *named,
+                       struct cd_account *out, struct cd_error *err)
+{
+    if (named && is_external_name(named))
+        return cd_account_by_external(
+            b, named + sizeof(CD_EXTERNAL_PREFIX) - 1, out, err);
+    return cd_account_get(b, named, out, err);
+}
+
+int cd_account_named(const struct cd_account *a, const char *named)
+{
+    if (is_external_name(named))
+        return a->external_id[0] &&
+               strcmp(named + sizeof(CD_EXTERNAL_PREFIX) - 1,
+                      a->external_id) == 0;
+    return strcmp(named, a->id) == 0;
 }
 
 /* ---- login ------------------------------------------------------------- */
@@ -333,6 +490,8 @@ int cd_account_login(struct cd_billing *b, const char *email,
     if (cd_login_reserve(b, norm, address, retry_after_s, err) != 0)
         return -1;
     rc = cd_store_read(b->store, by_email_fn, &ej);
+    if (rc == CD_STORE_OK && !a.password_hash[0])
+        rc = CD_STORE_NOT_FOUND; /* owned by the app: no password login */
     if (rc == CD_STORE_NOT_FOUND) {
         burn_verify(password, password_len);
         return bad_credentials(err);

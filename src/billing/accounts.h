@@ -24,6 +24,8 @@
 #define CD_PASSWORD_MIN 8
 #define CD_PASSWORD_MAX 1024
 #define CD_EMAIL_MAX 254
+#define CD_EXTERNAL_ID_MAX 128
+#define CD_EXTERNAL_PREFIX "ext:" /* Creditd-Account: ext:<external_id> */
 #define CD_DEFAULT_TOKEN_TTL (30 * 24 * 3600)
 
 /* Initialises libsodium and computes the dummy hash that unknown-email
@@ -42,6 +44,39 @@ int cd_account_normalize_email(const char *in, char *out, size_t outsz);
 int cd_account_check_password(const char *pw, size_t len,
                               struct cd_error *err);
 
+/* Checks an application's user id: 1..CD_EXTERNAL_ID_MAX bytes of
+ * A-Z a-z 0-9 and "_-.:@+|" (case-sensitive, stored as given). 0 or -1. */
+int cd_account_check_external_id(const char *s);
+
+/*
+ * Creates an account owned by the application (server key): external_id
+ * required, email optional (NULL or "": none), no password - it cannot log
+ * in. 400 missing_param / invalid_external_id / invalid_email; 409
+ * external_id_taken with the existing account's id in existing_id
+ * (CD_ID_SZ bytes, may be NULL), 409 email_taken.
+ */
+int cd_account_create(struct cd_billing *b, const char *external_id,
+                      const char *email, struct cd_account *out,
+                      char *existing_id, struct cd_error *err);
+
+/* The account with this external_id; 404 account_not_found (also for an
+ * id that cannot be valid). */
+int cd_account_by_external(struct cd_billing *b, const char *external_id,
+                           struct cd_account *out, struct cd_error *err);
+
+/* The account a Creditd-Account value names: "acct_..." or
+ * "ext:<external_id>"; 404 account_not_found. */
+int cd_account_resolve(struct cd_billing *b, const char *named,
+                       struct cd_account *out, struct cd_error *err);
+
+/* 1 when the Creditd-Account value `named` names account a. */
+int cd_account_named(const struct cd_account *a, const char *named);
+
+/* The argon2id hash of a password (already checked) into out
+ * (CD_HASH_SZ), under the concurrency gate: slow, never inside a store
+ * job. 0, or -1 (out of memory). */
+int cd_account_hash_password(const char *pw, size_t len, char *out);
+
 /*
  * Creates an account and its first token. 400 invalid_email /
  * weak_password, 409 email_taken. On success *out is the new account and
@@ -56,7 +91,8 @@ int cd_account_signup(struct cd_billing *b, const char *email,
 /*
  * Checks email + password and issues a new token. Unknown email and wrong
  * password are the same 401 invalid_credentials, and take about the same
- * time (an unknown email is verified against a dummy hash).
+ * time (an unknown email is verified against a dummy hash). An account
+ * without a password (cd_account_create) answers as an unknown email.
  *
  * address is the client's address (see cd_ratelimit_address()): before
  * the password is checked, the attempt is reserved against the failed-login

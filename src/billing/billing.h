@@ -63,6 +63,9 @@ struct cd_billing_config {
     /* Most orders one account may have pending (unpaid) at once, counted
      * over the last checkout_expires_s + 5 min; 0: the default. */
     int64_t max_pending_orders;
+    /* CREDITD_REQUIRE_EMAIL_VERIFICATION: a password account confirms its
+     * email (email_verify.h) before its first purchase. 0: off. */
+    int64_t require_email_verification;
 };
 
 struct cd_idem_keeper; /* idempotency.h */

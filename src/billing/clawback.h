@@ -19,6 +19,15 @@
  * end at the same balance: each applies only the difference, and a late
  * completion (C appears) takes what the earlier facts say.
  *
+ * Access. A paid `access` order grants the account access (Account
+ * "access") until its clawback is total: clawback_credits reaches the
+ * credits it gave, i.e. refunds and disputes not won (open or lost) hold
+ * its whole amount. A dispute won, or a refund that fails, moves the take
+ * back and access with it. The account's access is its first such order
+ * (by completion); store/ reads it with the account (ACCESS_ORDER in
+ * sqlite_records.c), so every settle here is also the grant or the
+ * revocation, with no state of its own to keep in step.
+ *
  * Worked examples ($10 for 1,000 credits unless said):
  *   $5 refunded, the other $5 disputed and lost, in either order:
  *     R + D = $10 -> T = 1,000 (not 1,500).

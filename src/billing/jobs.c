@@ -199,6 +199,8 @@ static int purge_fn(struct cd_tx *tx, void *arg)
         return CD_STORE_ERROR;
     if (cd_login_purge_tx(tx, p->now * 1000) != CD_STORE_OK)
         return CD_STORE_ERROR;
+    if (cd_store_link_purge(tx, p->now) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     return 0;
 }
 
@@ -215,13 +217,13 @@ static void do_purge(struct cd_jobs *j)
     }
     j->held_purge = 1;
     if (cd_store_write(j->b->store, purge_fn, &p) != 0) {
-        cd_warn(MOD, "purging old idempotency keys, tokens and failed-login "
-                 "counts failed");
+        cd_warn(MOD, "purging old idempotency keys, tokens, failed-login "
+                 "counts and email links failed");
         cd_metrics_add(NULL, &M_JOBS, 1, "purge", "error", NULL);
         return;
     }
-    cd_debug(MOD, "purged idempotency keys older than 24 h, expired tokens "
-                  "and stale failed-login counts");
+    cd_debug(MOD, "purged idempotency keys older than 24 h, expired tokens, "
+                  "stale failed-login counts and old email links");
     cd_metrics_add(NULL, &M_JOBS, 1, "purge", "ok", NULL);
 }
 

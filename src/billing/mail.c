@@ -329,10 +329,24 @@ static int due_fn(struct cd_tx *tx, void *arg)
     return cd_store_mail_due(tx, d->now_ms, CD_MAIL_BATCH, due_cb, d);
 }
 
+/* A mail that carries a one-time secret (a password reset link): its body
+ * is cleared once the sender is done with it, sent or not. */
+static int carries_secret(const struct cd_mail *m)
+{
+    return strncmp(m->dedupe_key, CD_MAIL_SECRET_PREFIX,
+                   sizeof(CD_MAIL_SECRET_PREFIX) - 1) == 0;
+}
+
 static int update_fn(struct cd_tx *tx, void *arg)
 {
-    int rc = cd_store_mail_update(tx, arg);
+    const struct cd_mail *m = arg;
+    int rc = cd_store_mail_update(tx, m);
 
+    if (rc == CD_STORE_OK && strcmp(m->status, "queued") != 0 &&
+        carries_secret(m))
+        rc = cd_store_mail_redact(tx, m->id,
+                                  "(removed: this mail held a one-time "
+                                  "link)");
     return rc == CD_STORE_ERROR ? CD_STORE_ERROR : 0;
 }
 

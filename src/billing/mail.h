@@ -31,6 +31,9 @@
 #define CD_MAIL_RETRY_CAP_MS 3600000
 #define CD_MAIL_MAX_ATTEMPTS 10
 #define CD_MAIL_BATCH 20
+/* Mail whose dedupe key starts so carries a one-time secret (a password
+ * reset link): the sender clears its body once sent, failed or skipped. */
+#define CD_MAIL_SECRET_PREFIX "secret:"
 
 struct cd_mail_config {
     const char *smtp_url;  /* smtp:// or smtps://; NULL or "": none */

@@ -167,6 +167,12 @@ static json_t *error_doc(const struct cd_req *r, const struct cd_error *e,
 
 void cd_reply_error(struct cd_req *r, const struct cd_error *e)
 {
+    cd_reply_error_with(r, e, NULL, NULL);
+}
+
+void cd_reply_error_with(struct cd_req *r, const struct cd_error *e,
+                         const char *key, const char *value)
+{
     char msg[sizeof(e->message)];
     json_t *doc;
 
@@ -176,6 +182,11 @@ void cd_reply_error(struct cd_req *r, const struct cd_error *e)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
     doc = error_doc(r, e, msg);
+    if (doc && key && value &&
+        set_text(json_object_get(doc, "error"), key, value) != 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
     if (!doc || reply_dump(r, cd_error_kind_status(e->kind), doc) != 0) {
         reply_nomem(r);
         return;

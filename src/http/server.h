@@ -114,6 +114,10 @@ void cd_reply(struct cd_req *r, int status, const char *content_type,
 void cd_reply_json(struct cd_req *r, int status, json_t *body);
 /* API.md error shape from e, plus "request_id"; status from e->kind. */
 void cd_reply_error(struct cd_req *r, const struct cd_error *e);
+/* The same, with one more string field key:value inside "error" (e.g. the
+ * id of the account a 409 collided with). */
+void cd_reply_error_with(struct cd_req *r, const struct cd_error *e,
+                         const char *key, const char *value);
 void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,
                      const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

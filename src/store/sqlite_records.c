@@ -24,7 +24,22 @@
 
 #define ACCOUNT_COLS                                                          \
     "id, email, password_hash, stripe_customer_id, "                          \
-    "has_saved_payment_method, balance, created_at"
+    "has_saved_payment_method, balance, created_at, external_id"
+/* The account's access (billing/clawback.h): its first paid access order
+ * whose clawback is not total - refunds and disputes not won took less
+ * than all the credits it gave. */
+#define ACCESS_ORDER(col)                                                     \
+    "(SELECT g." col " FROM orders g WHERE g.account_id = accounts.id "       \
+    "AND g.kind = 'access' AND g.completed_at > 0 "                           \
+    "AND g.clawback_credits < g.credits ORDER BY g.completed_at, g.seq "      \
+    "LIMIT 1)"
+/* What reads select: an account without an email keeps its id in email
+ * (migration 012), read back as NULL; then its access. */
+#define ACCOUNT_SEL                                                           \
+    "id, NULLIF(email, id), password_hash, stripe_customer_id, "              \
+    "has_saved_payment_method, balance, created_at, external_id, "            \
+    ACCESS_ORDER("id") ", " ACCESS_ORDER("completed_at") ", "                 \
+    "email_verified_at"
 #define LEDGER_COLS                                                           \
     "id, account_id, amount, balance_after, kind, ref, order_id, "            \
     "description, created_at"
@@ -81,24 +96,48 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                             "(version, name, applied_at) VALUES (?1, ?2, ?3)",
 
     [SQ_ACCOUNT_INSERT] = "INSERT INTO accounts (" ACCOUNT_COLS
-                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [SQ_ACCOUNT_GET] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1",
-    [SQ_ACCOUNT_BY_EMAIL] =
-        "SELECT " ACCOUNT_COLS " FROM accounts WHERE email = ?1",
+                          ") VALUES (?1, COALESCE(?2, ?1), ?3, ?4, ?5, ?6, "
+                          "?7, ?8)",
+    [SQ_ACCOUNT_GET] = "SELECT " ACCOUNT_SEL " FROM accounts WHERE id = ?1",
+    [SQ_ACCOUNT_BY_EMAIL] = "SELECT " ACCOUNT_SEL
+                            " FROM accounts WHERE email = ?1 AND email != id",
+    [SQ_ACCOUNT_BY_EXTERNAL] =
+        "SELECT " ACCOUNT_SEL " FROM accounts WHERE external_id = ?1",
     [SQ_ACCOUNT_BY_CUSTOMER] =
-        "SELECT " ACCOUNT_COLS " FROM accounts WHERE stripe_customer_id = ?1",
+        "SELECT " ACCOUNT_SEL " FROM accounts WHERE stripe_customer_id = ?1",
     [SQ_ACCOUNT_SET_CUSTOMER] =
         "UPDATE accounts SET stripe_customer_id = ?2, "
         "has_saved_payment_method = ?3 WHERE id = ?1",
     [SQ_ACCOUNT_SET_BALANCE] = "UPDATE accounts SET balance = ?2 WHERE id = ?1",
+    [SQ_ACCOUNT_SET_PASSWORD] =
+        "UPDATE accounts SET password_hash = ?2 WHERE id = ?1",
+    [SQ_TOKEN_DELETE_ACCOUNT] = "DELETE FROM tokens WHERE account_id = ?1",
+    /* 012: links mailed (password reset, email verification). */
+    [SQ_RESET_INSERT] = "INSERT INTO email_links (token_hash, "
+                        "account_id, created_at, expires_at, purpose) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* Index email_links_account (account_id, created_at). */
+    [SQ_RESET_COUNT_SINCE] = "SELECT COUNT(*) FROM email_links WHERE "
+                             "account_id = ?1 AND created_at >= ?2 AND "
+                             "purpose = ?3",
+    [SQ_RESET_GET] = "SELECT account_id, created_at, expires_at, used_at, "
+                     "purpose FROM email_links WHERE token_hash = ?1",
+    [SQ_RESET_USE_ALL] = "UPDATE email_links SET used_at = ?2 WHERE "
+                         "account_id = ?1 AND used_at = 0 AND purpose = ?3",
+    [SQ_ACCOUNT_SET_VERIFIED] = "UPDATE accounts SET email_verified_at = ?2 "
+                                "WHERE id = ?1 AND email_verified_at = 0",
+    /* Index orders_account (account_id, created_at). */
+    [SQ_ORDER_COUNT_PAID] = "SELECT COUNT(*) FROM orders WHERE "
+                            "account_id = ?1 AND completed_at >= ?2",
+    [SQ_MAIL_REDACT] = "UPDATE mail_outbox SET body_text = ?2 WHERE id = ?1",
     [SQ_ACCOUNT_COUNT] = "SELECT COUNT(*) FROM accounts",
-    [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts" NEWEST
+    [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_SEL " FROM accounts" NEWEST
                         " LIMIT ?1 OFFSET ?2",
 
     [SQ_TOKEN_INSERT] = "INSERT INTO tokens (token_hash, account_id, "
                         "created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
     [SQ_TOKEN_ACCOUNT] =
-        "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = "
+        "SELECT " ACCOUNT_SEL " FROM accounts WHERE id = "
         "(SELECT account_id FROM tokens WHERE token_hash = ?1 "
         "AND expires_at > ?2)",
     [SQ_TOKEN_DELETE] = "DELETE FROM tokens WHERE token_hash = ?1",
@@ -267,6 +306,10 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_IDEM_PURGE] = "DELETE FROM idempotency_keys WHERE created_at < ?1",
 
     [SQ_TOKEN_PURGE] = "DELETE FROM tokens WHERE expires_at <= ?1",
+    /* An email link is kept while it may be used and for the hour it
+     * counts against its account's links. */
+    [SQ_LINK_PURGE] = "DELETE FROM email_links WHERE expires_at <= ?1 AND "
+                      "created_at <= ?1 - 3600",
     [SQ_KV_GET] = "SELECT value FROM settings WHERE key = ?1",
     [SQ_KV_PUT] = "INSERT INTO settings (key, value, updated_at) "
                   "VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
@@ -616,6 +659,10 @@ static int read_account(sqlite3_stmt *st, void *out)
     a->has_saved_payment_method = sqlite3_column_int(st, 4);
     a->balance = sqlite3_column_int64(st, 5);
     a->created_at = sqlite3_column_int64(st, 6);
+    bad |= col_str(st, 7, a->external_id, sizeof(a->external_id));
+    bad |= col_str(st, 8, a->access_order_id, sizeof(a->access_order_id));
+    a->access_since = sqlite3_column_int64(st, 9);
+    a->email_verified_at = sqlite3_column_int64(st, 10);
     return bad;
 }
 
@@ -631,6 +678,7 @@ static int bind_account(sqlite3_stmt *st, const void *arg)
     bad |= bind_i64(st, 5, a->has_saved_payment_method ? 1 : 0);
     bad |= bind_i64(st, 6, a->balance);
     bad |= bind_i64(st, 7, a->created_at);
+    bad |= bind_str(st, 8, a->external_id, sizeof(a->external_id));
     return bad;
 }
 
@@ -652,6 +700,13 @@ int cd_store_account_by_email(struct cd_tx *tx, const char *email,
 {
     return get_by_key(tx, SQ_ACCOUNT_BY_EMAIL, email, CD_EMAIL_SZ,
                       read_account, out, "account by email");
+}
+
+int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
+                                 struct cd_account *out)
+{
+    return get_by_key(tx, SQ_ACCOUNT_BY_EXTERNAL, external_id, CD_EXTID_SZ,
+                      read_account, out, "account by external id");
 }
 
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
@@ -861,6 +916,161 @@ int cd_store_token_delete(struct cd_tx *tx, const char *token_hash)
     struct key_args a = {token_hash, 65, NULL, 0};
 
     return run_write(tx, SQ_TOKEN_DELETE, bind_key, &a, 1, "token delete");
+}
+
+struct two_str_args {
+    const char *a;
+    size_t asz;
+    const char *b;
+    size_t bsz;
+};
+
+static int bind_two_str(sqlite3_stmt *st, const void *arg)
+{
+    const struct two_str_args *x = arg;
+
+    return bind_str(st, 1, x->a, x->asz) | bind_str(st, 2, x->b, x->bsz);
+}
+
+int cd_store_account_set_password(struct cd_tx *tx, const char *id,
+                                  const char *password_hash)
+{
+    struct two_str_args a = {id, CD_ID_SZ, password_hash, CD_HASH_SZ};
+
+    if (!password_hash || !password_hash[0])
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_ACCOUNT_SET_PASSWORD, bind_two_str, &a, 1,
+                     "account set password");
+}
+
+int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id)
+{
+    struct key_args a = {account_id, CD_ID_SZ, NULL, 0};
+
+    return run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, bind_key, &a, 0,
+                     "token delete account");
+}
+
+/* ---- links mailed: password reset, email verification (013) ---------- */
+
+static int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
+                       size_t keysz, int64_t since, int64_t *out,
+                       const char *what);
+
+static int bind_link(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_reset *r = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, r->token_hash, sizeof(r->token_hash));
+    bad |= bind_str(st, 2, r->account_id, sizeof(r->account_id));
+    bad |= bind_i64(st, 3, r->created_at);
+    bad |= bind_i64(st, 4, r->expires_at);
+    bad |= bind_str(st, 5, r->purpose, sizeof(r->purpose));
+    return bad;
+}
+
+int cd_store_reset_insert(struct cd_tx *tx, const struct cd_reset *r)
+{
+    return run_write(tx, SQ_RESET_INSERT, bind_link, r, 0, "link insert");
+}
+
+int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
+                               const char *purpose, int64_t since,
+                               int64_t *out)
+{
+    const char *what = "link count";
+    sqlite3_stmt *st;
+    int ret = CD_STORE_OK;
+
+    if (check_tx(tx, 0, what) != 0 || !out)
+        return CD_STORE_ERROR;
+    *out = 0;
+    if (!(st = cd_sq_get(tx->conn, SQ_RESET_COUNT_SINCE)))
+        return CD_STORE_ERROR;
+    if ((bind_str(st, 1, account_id, CD_ID_SZ) | bind_i64(st, 2, since) |
+         bind_str(st, 3, purpose, 16)) != 0) {
+        cd_sq_put(tx->conn, SQ_RESET_COUNT_SINCE, st);
+        return bind_failed(what);
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+    } else {
+        cd_error("store", "%s: %s", what, sqlite3_errmsg(tx->conn->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->conn, SQ_RESET_COUNT_SINCE, st);
+    return ret;
+}
+
+int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
+                                  int64_t now)
+{
+    struct id_i64_args a = {id, CD_ID_SZ, now};
+
+    return run_write(tx, SQ_ACCOUNT_SET_VERIFIED, bind_id_i64, &a, 0,
+                     "account set verified");
+}
+
+int cd_store_order_count_paid(struct cd_tx *tx, const char *account_id,
+                              int64_t *out)
+{
+    return count_since(tx, SQ_ORDER_COUNT_PAID, account_id, CD_ID_SZ, 1, out,
+                       "order paid count");
+}
+
+static int read_reset(sqlite3_stmt *st, void *out)
+{
+    struct cd_reset *r = out;
+    int bad = 0;
+
+    bad |= col_str(st, 0, r->account_id, sizeof(r->account_id));
+    r->created_at = sqlite3_column_int64(st, 1);
+    r->expires_at = sqlite3_column_int64(st, 2);
+    r->used_at = sqlite3_column_int64(st, 3);
+    bad |= col_str(st, 4, r->purpose, sizeof(r->purpose));
+    return bad;
+}
+
+int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
+                       struct cd_reset *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!token_hash || strnlen(token_hash, sizeof(out->token_hash)) >=
+                           sizeof(out->token_hash))
+        return CD_STORE_NOT_FOUND;
+    memcpy(out->token_hash, token_hash, strlen(token_hash) + 1);
+    return get_by_key(tx, SQ_RESET_GET, token_hash, sizeof(out->token_hash),
+                      read_reset, out, "reset get");
+}
+
+struct use_all_args {
+    const char *account_id, *purpose;
+    int64_t now;
+};
+
+static int bind_use_all(sqlite3_stmt *st, const void *arg)
+{
+    const struct use_all_args *a = arg;
+
+    return bind_str(st, 1, a->account_id, CD_ID_SZ) |
+           bind_i64(st, 2, a->now) | bind_str(st, 3, a->purpose, 16);
+}
+
+int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
+                           const char *purpose, int64_t now)
+{
+    struct use_all_args a = {account_id, purpose, now};
+
+    return run_write(tx, SQ_RESET_USE_ALL, bind_use_all, &a, 0,
+                     "link use all");
+}
+
+int cd_store_mail_redact(struct cd_tx *tx, const char *id, const char *body)
+{
+    struct two_str_args a = {id, CD_ID_SZ, body, CD_MAIL_BODY_SZ};
+
+    return run_write(tx, SQ_MAIL_REDACT, bind_two_str, &a, 1, "mail redact");
 }
 
 /* ---- ledger --------------------------------------------------------- */
@@ -1815,6 +2025,11 @@ int cd_store_token_purge(struct cd_tx *tx, int64_t now)
         return rc;
     return run_write(tx, SQ_PORTAL_PURGE, bind_purge, &now, 0,
                      "portal session purge");
+}
+
+int cd_store_link_purge(struct cd_tx *tx, int64_t now)
+{
+    return run_write(tx, SQ_LINK_PURGE, bind_purge, &now, 0, "link purge");
 }
 
 struct kv_read {

@@ -40,6 +40,7 @@
 
 #define CD_ID_SZ 64          /* our ids: "acct_" + 24 chars, ... */
 #define CD_EMAIL_SZ 256
+#define CD_EXTID_SZ 136      /* accounts.external_id: 1..128 bytes + NUL */
 #define CD_HASH_SZ 160       /* argon2id encoded hash */
 #define CD_SID_SZ 256        /* Stripe ids */
 #define CD_KIND_SZ 24
@@ -110,12 +111,20 @@ int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg);
 
 struct cd_account {
     char id[CD_ID_SZ];
-    char email[CD_EMAIL_SZ]; /* stored lower-case; unique */
-    char password_hash[CD_HASH_SZ];
+    char email[CD_EMAIL_SZ]; /* stored lower-case; unique; "" for none */
+    char password_hash[CD_HASH_SZ]; /* "": no password, cannot log in */
     char stripe_customer_id[CD_SID_SZ];
     int has_saved_payment_method;
     int64_t balance;
     int64_t created_at;
+    /* 011: the application's own user id; unique when set, "" for none */
+    char external_id[CD_EXTID_SZ];
+    /* Read only (never written): the access order that grants the account
+     * access, "" for none, and when it was paid (billing/clawback.h). */
+    char access_order_id[CD_ID_SZ];
+    int64_t access_since;
+    /* 012: when the email was verified (email_verify.h); 0: never */
+    int64_t email_verified_at;
 };
 
 struct cd_ledger_entry {
@@ -228,6 +237,9 @@ int cd_store_account_get(struct cd_tx *tx, const char *id,
                          struct cd_account *out);
 int cd_store_account_by_email(struct cd_tx *tx, const char *email,
                               struct cd_account *out);
+/* The account with this external_id (never an email-less placeholder). */
+int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
+                                 struct cd_account *out);
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
                                  struct cd_account *out);
 int cd_store_account_set_customer(struct cd_tx *tx, const char *id,
@@ -242,6 +254,11 @@ int cd_store_account_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 int cd_store_token_insert(struct cd_tx *tx, const char *token_hash,
                           const char *account_id, int64_t created_at,
                           int64_t expires_at);
+/* NOT_FOUND when the account is gone; password_hash must not be "". */
+int cd_store_account_set_password(struct cd_tx *tx, const char *id,
+                                  const char *password_hash);
+/* Deletes every token of the account (ends all its sessions). */
+int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id);
 /* The account of a token that exists and has not expired at now. */
 int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
                            int64_t now, struct cd_account *out);
@@ -553,6 +570,39 @@ struct cd_mail {
 };
 
 typedef int (*cd_mail_cb)(const struct cd_mail *m, void *arg);
+
+/* Replaces the body of mail id (a sent reset link: the token goes). */
+int cd_store_mail_redact(struct cd_tx *tx, const char *id, const char *body);
+
+/* ---- links mailed (013): password reset, email verification ----------- */
+
+struct cd_reset {
+    char token_hash[65]; /* sha256 hex of the token */
+    char purpose[16];    /* reset|verify */
+    char account_id[CD_ID_SZ];
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t used_at; /* 0: not used */
+};
+
+int cd_store_reset_insert(struct cd_tx *tx, const struct cd_reset *r);
+/* Links of this purpose the account got at or after `since`. */
+int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
+                               const char *purpose, int64_t since,
+                               int64_t *out);
+int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
+                       struct cd_reset *out);
+/* Marks every unused link of the account and purpose used at now. */
+int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
+                           const char *purpose, int64_t now);
+/* Deletes the links that expired and are over an hour old. */
+int cd_store_link_purge(struct cd_tx *tx, int64_t now);
+/* Sets email_verified_at once (a verified account stays as it was). */
+int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
+                                  int64_t now);
+/* How many of the account's orders were ever paid (completed_at set). */
+int cd_store_order_count_paid(struct cd_tx *tx, const char *account_id,
+                              int64_t *out);
 
 /* DUPLICATE when m->dedupe_key (or m->id) exists; nothing written. */
 int cd_store_mail_insert(struct cd_tx *tx, const struct cd_mail *m);

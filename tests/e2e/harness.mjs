@@ -635,15 +635,22 @@ export class Stack {
         return { id: r.json.account.id, email, password, token: r.json.token, account: r.json.account };
     }
 
+    /** How to reach a user's account: its token, or (an account the app
+     * owns, {id, ext}) the server key with Creditd-Account. */
+    auth(user) {
+        if (user.token) return { token: user.token };
+        return { key: true, account: user.ext ? `ext:${user.ext}` : user.id };
+    }
+
     async balance(user) {
-        const r = await this.api('GET', '/v1/balance', { token: user.token });
+        const r = await this.api('GET', '/v1/balance', this.auth(user));
         if (r.status !== 200) throw new Error(`GET /v1/balance: ${r.status} ${r.text}`);
         return r.json.balance;
     }
 
     async list(user, p) {
         const sep = p.includes('?') ? '&' : '?';
-        const r = await this.api('GET', `${p}${sep}limit=100`, { token: user.token });
+        const r = await this.api('GET', `${p}${sep}limit=100`, this.auth(user));
         if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.text}`);
         return r.json.data;
     }
@@ -662,7 +669,7 @@ export class Stack {
 
     /** POST /v1/checkout, asserting 201; returns the reply body. */
     async checkout(user, body) {
-        const r = await this.api('POST', '/v1/checkout', { token: user.token, body });
+        const r = await this.api('POST', '/v1/checkout', { ...this.auth(user), body });
         if (r.status !== 201) throw new Error(`checkout ${safeJson(body)}: ${r.status} ${r.text}`);
         return r.json;
     }
@@ -671,7 +678,7 @@ export class Stack {
     async waitFulfilled(user, sessionId, timeoutMs = 10000) {
         return waitFor(
             async () => {
-                const r = await this.api('GET', `/v1/checkout/${sessionId}`, { token: user.token });
+                const r = await this.api('GET', `/v1/checkout/${sessionId}`, this.auth(user));
                 return r.status === 200 && r.json.fulfilled === true ? r.json : null;
             },
             timeoutMs,

@@ -19,12 +19,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { useStack, e2e, REPO, waitFor, httpRequest, expectStatus } from './harness.mjs';
+import { SmtpSink } from './smtp_sink.mjs';
 
 const SPEC_FILE = path.join(REPO, 'docs', 'openapi.yaml');
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
@@ -154,7 +155,12 @@ test('every error code in the error schema is one the code base uses', () => {
 
 // ----------------------------------------------------------- the walk
 
-const stack = useStack({});
+// Mail goes to a loopback sink, for the password reset link.
+const sink = await new SmtpSink().start();
+after(() => sink.stop());
+const stack = useStack({
+    serverEnv: { CREDITD_SMTP_URL: sink.url, CREDITD_MAIL_FROM: 'billing@creditd.test', CREDITD_MAIL_POLL_MS: '100' },
+});
 const spec = loadSpec();
 const routes = documentedRoutes(spec);
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -286,6 +292,21 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/transactions', tok);
     await call('GET', '/v1/subscription', tok); // 404
 
+    // An account the application owns, reached as ext:<external_id>.
+    const ext = `user_${Date.now()}`;
+    const app = expectStatus(await call('POST', '/v1/accounts', { ...admin, idem: `acct-${ext}`, body: { external_id: ext, email: `app-${Date.now()}@example.com` } }), 201);
+    await call('POST', '/v1/accounts', { ...admin, body: { external_id: ext } }); // 409 external_id_taken
+    await call('POST', '/v1/accounts', { ...admin, body: { external_id: 'no spaces' } }); // 400
+    expectStatus(await call('GET', `/v1/accounts?external_id=${ext}`, admin), 200);
+    await call('GET', '/v1/accounts?external_id=nobody', admin); // 404
+    await call('GET', '/v1/accounts', admin); // 400
+    assert.equal(expectStatus(await call('GET', '/v1/account', { key: true, account: `ext:${ext}` }), 200).id, app.id);
+    await call('GET', '/v1/balance', { key: true, account: 'ext:nobody' }); // 404
+    // Access bought: Account.access granted (the other branch of Access).
+    await stack.buy({ id: app.id, ext }, { kind: 'access' });
+    const granted = expectStatus(await call('GET', '/v1/account', { key: true, account: `ext:${ext}` }), 200);
+    assert.equal(granted.access.granted, true);
+
     // The operator sets prices and a code.
     await call('GET', '/v1/admin/pricing', admin);
     await call('PUT', '/v1/admin/pricing', { ...admin, body: { mode: 'launch', launch_cents: 2999, rrp_cents: 4999, sale_cents: 2499 } });
@@ -385,6 +406,25 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     const lo = await call('POST', '/v1/auth/logout', tok);
     assert.equal(lo.status, 204);
     await call('GET', '/v1/balance', tok); // 401: the token died
+
+    // Password reset: the link arrives by mail; confirming ends sessions.
+    assert.equal((await call('POST', '/v1/password_reset', { body: { email } })).status, 202);
+    await call('POST', '/v1/password_reset', { body: { email: 'not-an-email' } }); // 400
+    const mail = await waitFor(() => sink.to(email).find((m) => m.data.includes("/reset#token=")), 10000, { what: 'reset mail' });
+    const rtok = mail.data.match(/reset#token=(cdr_[0-9a-f]{64})/)[1];
+    await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'short' } }); // 400
+    assert.equal((await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } })).status, 204);
+    await call('POST', '/v1/password_reset/confirm', { body: { token: rtok, password: 'a new password' } }); // 400 used
+
+    // Email verification: a link on request; the reset above verified the
+    // address already (409), so a fresh account takes the 2xx path.
+    await call('POST', '/v1/email_verification', { key: true, account: acct }); // 409 email_already_verified
+    const v = expectStatus(await call('POST', '/v1/auth/signup', { body: { email: `verify-${Date.now()}@example.com`, password: 'correct horse' } }), 201);
+    assert.equal((await call('POST', '/v1/email_verification', { token: v.token })).status, 202);
+    const vmail = await waitFor(() => sink.to(v.account.email).find((m) => m.data.includes("/verify#token=")), 10000, { what: 'verify mail' });
+    const vtok = vmail.data.match(/verify#token=(cdv_[0-9a-f]{64})/)[1];
+    assert.equal((await call('POST', '/v1/email_verification/confirm', { body: { token: vtok } })).status, 204);
+    await call('POST', '/v1/email_verification/confirm', { body: { token: vtok } }); // 400 used
 
     // Answers of the router itself: a known path with another method, an
     // unknown path under /v1/. Both are Errors.

@@ -16,6 +16,9 @@
 
 #include "billing/accounts.h"
 #include "billing/discounts.h"
+#include "billing/mail.h"
+#include "billing/password_reset.h"
+#include "billing/email_verify.h"
 #include "billing/ledger_ops.h"
 #include "billing/pricing.h"
 #include "util/util.h"
@@ -211,6 +214,339 @@ static void test_signup_login_logout(void **state)
     assert_string_equal(me.email, "ann@example.com");
     assert_int_equal(cd_account_get(&f->b, "acct_nope", &me, &err), -1);
     assert_string_equal(err.code, "account_not_found");
+}
+
+static void test_external_id_rules(void **state)
+{
+    char long_id[CD_EXTERNAL_ID_MAX + 2];
+
+    (void)state;
+    assert_int_equal(cd_account_check_external_id("user_42"), 0);
+    assert_int_equal(cd_account_check_external_id("org:7|u-1.x+y@z"), 0);
+    assert_int_equal(cd_account_check_external_id(""), -1);
+    assert_int_equal(cd_account_check_external_id(NULL), -1);
+    assert_int_equal(cd_account_check_external_id("has space"), -1);
+    assert_int_equal(cd_account_check_external_id("a/b"), -1);
+    assert_int_equal(cd_account_check_external_id("caf\xc3\xa9"), -1);
+    memset(long_id, 'a', sizeof(long_id));
+    long_id[CD_EXTERNAL_ID_MAX] = '\0';
+    assert_int_equal(cd_account_check_external_id(long_id), 0);
+    long_id[CD_EXTERNAL_ID_MAX] = 'a';
+    long_id[CD_EXTERNAL_ID_MAX + 1] = '\0';
+    assert_int_equal(cd_account_check_external_id(long_id), -1);
+}
+
+static void test_external_accounts(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a, b2, got;
+    struct cd_error err;
+    char existing[CD_ID_SZ] = "", token[CD_TOKEN_SZ];
+    int64_t wait = 0;
+
+    /* Without an email; a second one without an email too (the store's
+     * placeholder keeps them apart). */
+    assert_int_equal(cd_account_create(&f->b, "u-1", NULL, &a, existing,
+                                       &err), 0);
+    assert_string_equal(a.external_id, "u-1");
+    assert_string_equal(a.email, "");
+    assert_int_equal(cd_account_create(&f->b, "u-2", "", &b2, existing,
+                                       &err), 0);
+    assert_int_equal(cd_account_get(&f->b, a.id, &got, &err), 0);
+    assert_string_equal(got.email, "");
+    assert_string_equal(got.external_id, "u-1");
+    assert_string_equal(got.password_hash, "");
+
+    /* A taken external_id names the account it belongs to. */
+    assert_int_equal(cd_account_create(&f->b, "u-1", "x@example.com", &got,
+                                       existing, &err), -1);
+    assert_string_equal(err.code, "external_id_taken");
+    assert_int_equal(err.kind, CD_EK_CONFLICT);
+    assert_string_equal(existing, a.id);
+
+    /* With an email: lower-cased, unique against password accounts. */
+    assert_int_equal(cd_account_signup(&f->b, "pw@example.com",
+                                       "correct horse", 13, &got, token,
+                                       &err), 0);
+    existing[0] = '\0';
+    assert_int_equal(cd_account_create(&f->b, "u-3", "PW@example.com", &got,
+                                       existing, &err), -1);
+    assert_string_equal(err.code, "email_taken");
+    assert_string_equal(existing, "");
+    assert_int_equal(cd_account_create(&f->b, "u-3", "App@Example.com",
+                                       &b2, existing, &err), 0);
+    assert_string_equal(b2.email, "app@example.com");
+    assert_int_equal(cd_account_create(&f->b, "bad id", NULL, &got,
+                                       existing, &err), -1);
+    assert_string_equal(err.code, "invalid_external_id");
+    assert_int_equal(cd_account_create(&f->b, NULL, NULL, &got, existing,
+                                       &err), -1);
+    assert_string_equal(err.code, "missing_param");
+    assert_int_equal(cd_account_create(&f->b, "u-4", "nope", &got, existing,
+                                       &err), -1);
+    assert_string_equal(err.code, "invalid_email");
+
+    /* No password: a login answers as for an unknown email. */
+    assert_int_equal(cd_account_login(&f->b, "app@example.com",
+                                      "correct horse", 13, "127.0.0.1", &got,
+                                      token, &wait, &err), -1);
+    assert_string_equal(err.code, "invalid_credentials");
+
+    /* Found by external_id and by the Creditd-Account forms. */
+    assert_int_equal(cd_account_by_external(&f->b, "u-3", &got, &err), 0);
+    assert_string_equal(got.id, b2.id);
+    assert_int_equal(cd_account_by_external(&f->b, "u-9", &got, &err), -1);
+    assert_string_equal(err.code, "account_not_found");
+    assert_int_equal(cd_account_by_external(&f->b, "bad id", &got, &err),
+                     -1);
+    assert_string_equal(err.code, "account_not_found");
+    assert_int_equal(cd_account_resolve(&f->b, "ext:u-1", &got, &err), 0);
+    assert_string_equal(got.id, a.id);
+    assert_int_equal(cd_account_resolve(&f->b, a.id, &got, &err), 0);
+    assert_int_equal(cd_account_resolve(&f->b, "ext:", &got, &err), -1);
+    assert_true(cd_account_named(&got, "ext:u-1"));
+    assert_true(cd_account_named(&got, a.id));
+    assert_false(cd_account_named(&got, "ext:u-2"));
+    assert_false(cd_account_named(&got, "ext:"));
+    /* A password account has no external_id for ext: to name. */
+    assert_int_equal(cd_account_by_external(&f->b, "", &got, &err), -1);
+}
+
+/* ---- password reset ----------------------------------------------------- */
+
+struct mails {
+    const char *to;
+    int n;
+    char token[CD_RESET_TOKEN_SZ];
+    char key[CD_REF_SZ];
+};
+
+static int mail_cb(const struct cd_mail *m, void *arg)
+{
+    struct mails *x = arg;
+    const char *t;
+
+    if (strcmp(m->to_address, x->to) != 0)
+        return 0;
+    x->n++;
+    cd_strlcpy(x->key, m->dedupe_key, sizeof(x->key));
+    t = strstr(m->body_text, "/reset#token=");
+    if (t)
+        snprintf(x->token, sizeof(x->token), "%.68s", t + 13);
+    return 0;
+}
+
+static int mails_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_mail_due(tx, INT64_MAX, 1000, mail_cb, arg);
+}
+
+static struct mails mails_to(struct fixture *f, const char *to)
+{
+    struct mails x;
+
+    memset(&x, 0, sizeof(x));
+    x.to = to;
+    assert_int_equal(cd_store_read(f->b.store, mails_fn, &x), 0);
+    return x;
+}
+
+static int insert_reset_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_reset_insert(tx, arg);
+}
+
+static int64_t purge_at;
+
+static int purge_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_link_purge(tx, *(int64_t *)arg);
+}
+
+struct count_q {
+    const char *id;
+    int64_t n;
+};
+
+static int count_fn(struct cd_tx *tx, void *arg)
+{
+    struct count_q *q = arg;
+
+    return cd_store_reset_count_since(tx, q->id, "reset", 0, &q->n);
+}
+
+static int64_t links_of(struct fixture *f, const char *id)
+{
+    struct count_q q = {id, -1};
+
+    assert_int_equal(cd_store_read(f->b.store, count_fn, &q), 0);
+    return q.n;
+}
+
+static void test_password_reset(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a, got;
+    struct cd_error err;
+    struct cd_reset old;
+    struct mails m;
+    char token[CD_TOKEN_SZ], token2[CD_TOKEN_SZ], ext_id[CD_ID_SZ];
+    char dead[CD_RESET_TOKEN_SZ];
+    int64_t wait = 0;
+
+    assert_int_equal(cd_account_signup(&f->b, "reset@example.com",
+                                       "old password", 12, &a, token, &err),
+                     0);
+    assert_int_equal(cd_account_login(&f->b, "reset@example.com",
+                                      "old password", 12, "127.0.0.1", &got,
+                                      token2, &wait, &err), 0);
+    /* Unknown, app-owned: answered alike, nothing queued. */
+    assert_int_equal(cd_password_reset_request(&f->b, "nobody@example.com",
+                                               &err), 0);
+    assert_int_equal(mails_to(f, "nobody@example.com").n, 0);
+    assert_int_equal(cd_account_create(&f->b, "owned", "owned@example.com",
+                                       &got, ext_id, &err), 0);
+    assert_int_equal(cd_password_reset_request(&f->b, "owned@example.com",
+                                               &err), 0);
+    assert_int_equal(mails_to(f, "owned@example.com").n, 0);
+    assert_int_equal(cd_password_reset_request(&f->b, "not an email", &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_email");
+
+    /* One link, its token only in the mail. */
+    assert_int_equal(cd_password_reset_request(&f->b, "Reset@Example.com",
+                                               &err), 0);
+    m = mails_to(f, "reset@example.com");
+    assert_int_equal(m.n, 1);
+    assert_int_equal(strncmp(m.key, CD_MAIL_SECRET_PREFIX "reset:",
+                             strlen(CD_MAIL_SECRET_PREFIX "reset:")), 0);
+    assert_int_equal(strlen(m.token), 68);
+    assert_null(strstr(m.key, m.token));
+
+    /* A weak password changes nothing; then the reset ends every session. */
+    assert_int_equal(cd_password_reset_confirm(&f->b, m.token, "short", 5,
+                                               &err), -1);
+    assert_string_equal(err.code, "weak_password");
+    assert_int_equal(cd_password_reset_confirm(&f->b, m.token,
+                                               "new password", 12, &err), 0);
+    assert_int_equal(cd_account_authenticate(&f->b, token, &got, NULL, &err),
+                     -1);
+    assert_int_equal(cd_account_authenticate(&f->b, token2, &got, NULL, &err),
+                     -1);
+    assert_int_equal(cd_account_login(&f->b, "reset@example.com",
+                                      "old password", 12, "127.0.0.2", &got,
+                                      token2, &wait, &err), -1);
+    assert_int_equal(cd_account_login(&f->b, "reset@example.com",
+                                      "new password", 12, "127.0.0.2", &got,
+                                      token2, &wait, &err), 0);
+    /* Used: once only. Malformed: the same answer. */
+    assert_int_equal(cd_password_reset_confirm(&f->b, m.token,
+                                               "third password", 14, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_reset_token");
+    assert_int_equal(cd_password_reset_confirm(&f->b, "cdr_nope",
+                                               "third password", 14, &err),
+                     -1);
+    assert_string_equal(err.code, "invalid_reset_token");
+
+    /* Expired. */
+    memset(&old, 0, sizeof(old));
+    snprintf(dead, sizeof(dead), "cdr_%064d", 7);
+    cd_sha256_hex(dead, strlen(dead), old.token_hash);
+    cd_strlcpy(old.account_id, a.id, sizeof(old.account_id));
+    cd_strlcpy(old.purpose, "reset", sizeof(old.purpose));
+    old.created_at = cd_now() - CD_RESET_TTL - 10;
+    old.expires_at = cd_now() - 10;
+    assert_int_equal(cd_store_write(f->b.store, insert_reset_fn, &old), 0);
+    assert_int_equal(cd_password_reset_confirm(&f->b, dead, "third password",
+                                               14, &err), -1);
+    assert_string_equal(err.code, "invalid_reset_token");
+
+    /* At most CD_RESET_PER_HOUR links an hour: the first, the expired row
+     * (made 30 min ago) and one more. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cd_password_reset_request(&f->b,
+                                                   "reset@example.com", &err),
+                         0);
+    assert_int_equal(mails_to(f, "reset@example.com").n,
+                     CD_RESET_PER_HOUR - 1);
+
+    /* The purge keeps links for the hour they count, then drops them. */
+    purge_at = cd_now();
+    assert_int_equal(cd_store_write(f->b.store, purge_fn, &purge_at), 0);
+    assert_int_equal(links_of(f, a.id), CD_RESET_PER_HOUR);
+    purge_at = cd_now() + CD_RESET_TTL + 3600;
+    assert_int_equal(cd_store_write(f->b.store, purge_fn, &purge_at), 0);
+    assert_int_equal(links_of(f, a.id), 0);
+}
+
+struct vmails {
+    const char *to;
+    int n;
+    char token[80];
+};
+
+static int vmail_cb(const struct cd_mail *m, void *arg)
+{
+    struct vmails *x = arg;
+    const char *t = strstr(m->body_text, "/verify#token=");
+
+    if (strcmp(m->to_address, x->to) != 0 || !t)
+        return 0;
+    x->n++;
+    snprintf(x->token, sizeof(x->token), "%.68s", t + 14);
+    return 0;
+}
+
+static int vmails_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_mail_due(tx, INT64_MAX, 1000, vmail_cb, arg);
+}
+
+static void test_email_verification_gate(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a, got, owned;
+    struct cd_error err;
+    struct vmails v;
+    char token[CD_TOKEN_SZ], ext[CD_ID_SZ];
+
+    /* Off (the default): nothing mailed, nothing gated. */
+    assert_int_equal(cd_account_signup(&f->b, "off@example.com",
+                                       "long enough", 11, &a, token, &err),
+                     0);
+    memset(&v, 0, sizeof(v));
+    v.to = "off@example.com";
+    assert_int_equal(cd_store_read(f->b.store, vmails_fn, &v), 0);
+    assert_int_equal(v.n, 0);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &a, &err), 0);
+
+    f->b.cfg.require_email_verification = 1;
+    assert_int_equal(cd_account_signup(&f->b, "on@example.com",
+                                       "long enough", 11, &a, token, &err),
+                     0);
+    memset(&v, 0, sizeof(v));
+    v.to = "on@example.com";
+    assert_int_equal(cd_store_read(f->b.store, vmails_fn, &v), 0);
+    assert_int_equal(v.n, 1);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &a, &err), -1);
+    assert_string_equal(err.code, "email_not_verified");
+    assert_int_equal(err.kind, CD_EK_FORBIDDEN);
+    /* an account owned by the application is not gated */
+    assert_int_equal(cd_account_create(&f->b, "app-v", "appv@example.com",
+                                       &owned, ext, &err), 0);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &owned, &err), 0);
+
+    assert_int_equal(cd_email_verify_confirm(&f->b, "cdv_x", &err), -1);
+    assert_string_equal(err.code, "invalid_verification_token");
+    assert_int_equal(cd_email_verify_confirm(&f->b, v.token, &err), 0);
+    assert_int_equal(cd_account_get(&f->b, a.id, &got, &err), 0);
+    assert_true(got.email_verified_at > 0);
+    assert_int_equal(cd_email_verify_may_buy(&f->b, &got, &err), 0);
+    assert_int_equal(cd_email_verify_confirm(&f->b, v.token, &err), -1);
+    assert_string_equal(err.code, "invalid_verification_token");
+    assert_int_equal(cd_email_verify_request(&f->b, &got, &err), -1);
+    assert_string_equal(err.code, "email_already_verified");
 }
 
 static void test_grants_debits(void **state)
@@ -494,6 +830,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_email_rules),
         cmocka_unit_test(test_password_rules),
+        cmocka_unit_test(test_external_id_rules),
+        cmocka_unit_test_setup_teardown(test_email_verification_gate, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_password_reset, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_external_accounts, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_signup_login_logout, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_grants_debits, setup, teardown),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -212,6 +213,72 @@ static void test_receipt_once(void **state)
     assert_int_equal(system(path), 0);
 }
 
+static int ins_mail(struct cd_tx *tx, void *arg)
+{
+    return cd_store_mail_insert(tx, arg);
+}
+
+/* A mail carrying a one-time secret loses its body once the sender is
+ * done with it (here: skipped, no SMTP); any other mail keeps it. */
+static void test_secret_mail_cleared(void **state)
+{
+    struct cd_store_config sc;
+    struct cd_billing b;
+    struct cd_mail_config mc;
+    struct cd_mailer *mailer;
+    struct cd_mail m[2], got;
+    struct cd_error err;
+    char path[128];
+    const char *keys[2] = {CD_MAIL_SECRET_PREFIX "reset:abc", "plain:1"};
+
+    (void)state;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_mail_XXXXXX");
+    assert_non_null(mkdtemp(tmpdir));
+    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
+    memset(&sc, 0, sizeof(sc));
+    sc.path = path;
+    store = cd_store_open(&sc, &err);
+    assert_non_null(store);
+    for (int i = 0; i < 2; i++) {
+        memset(&m[i], 0, sizeof(m[i]));
+        snprintf(m[i].id, sizeof(m[i].id), "mail_secret%d", i);
+        strcpy(m[i].dedupe_key, keys[i]);
+        strcpy(m[i].to_address, "ada@example.com");
+        strcpy(m[i].subject, "s");
+        strcpy(m[i].body_text, "link: /reset#token=cdr_0123");
+        strcpy(m[i].status, "queued");
+        m[i].created_at = 1;
+        assert_int_equal(cd_store_write(store, ins_mail, &m[i]), 0);
+    }
+    memset(&b, 0, sizeof(b));
+    b.store = store;
+    memset(&mc, 0, sizeof(mc));
+    mc.poll_ms = 100;
+    mailer = cd_mailer_start(&b, &mc);
+    assert_non_null(mailer);
+    for (int tries = 0; tries < 200; tries++) {
+        memset(&got, 0, sizeof(got));
+        strcpy(got.dedupe_key, keys[1]);
+        assert_int_equal(cd_store_read(store, get_mail, &got), CD_STORE_OK);
+        if (strcmp(got.status, "queued") != 0)
+            break;
+        usleep(50 * 1000); /* polls the condition, bounded to 10 s */
+    }
+    cd_mailer_stop(mailer);
+    assert_string_equal(got.status, "skipped");
+    assert_non_null(strstr(got.body_text, "cdr_0123"));
+    memset(&got, 0, sizeof(got));
+    strcpy(got.dedupe_key, keys[0]);
+    assert_int_equal(cd_store_read(store, get_mail, &got), CD_STORE_OK);
+    assert_string_equal(got.status, "skipped");
+    assert_null(strstr(got.body_text, "cdr_"));
+
+    cd_store_close(store);
+    snprintf(path, sizeof(path), "rm -rf '%s'", tmpdir);
+    assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_receipt_once),
+        cmocka_unit_test(test_secret_mail_cleared),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,14 +138,14 @@ static const char *apply(const char *type, json_t *obj, const char *evt_id)
     return status;
 }
 
-/* A Checkout order of amount / credits, completed: returns the order. */
-static void paid_checkout(const char *acct, int64_t amount, int64_t credits,
-                          const char *pi, struct cd_order *o)
+/* A Checkout order of this kind, amount / credits, completed. */
+static void paid_kind(const char *acct, const char *kind, int64_t amount,
+                      int64_t credits, const char *pi, struct cd_order *o)
 {
     char sid[64];
 
     cd_random_id("cs_test_", sid, sizeof(sid));
-    new_order(acct, "package", amount, credits, sid, "", o);
+    new_order(acct, kind, amount, credits, sid, "", o);
     assert_string_equal(
         apply("checkout.session.completed",
               json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, "
@@ -158,6 +158,13 @@ static void paid_checkout(const char *acct, int64_t amount, int64_t credits,
                         "account_id", acct, "order_id", o->id),
               NULL),
         CD_FULFIL_PROCESSED);
+}
+
+/* A package order of amount / credits, completed: returns the order. */
+static void paid_checkout(const char *acct, int64_t amount, int64_t credits,
+                          const char *pi, struct cd_order *o)
+{
+    paid_kind(acct, "package", amount, credits, pi, o);
 }
 
 static json_t *charge(const char *ch, const char *pi, const char *order_id,
@@ -524,6 +531,83 @@ static void test_not_ours_no_write(void **state)
     assert_true(jobs_run() == before);
 }
 
+static struct cd_account account_now(const char *id)
+{
+    struct acct_read r;
+
+    memset(&r, 0, sizeof(r));
+    r.id = id;
+    assert_int_equal(cd_store_read(bill.store, read_account, &r), 0);
+    return r.a;
+}
+
+/* Access follows the clawback: granted by a paid access order, kept by a
+ * partial refund, gone while refunds and disputes hold the whole amount,
+ * back when a dispute is won; a package never grants it. */
+static void test_access_entitlement(void **state)
+{
+    char acct[64];
+    struct cd_order pkg, a1, a2;
+    struct cd_account a;
+
+    (void)state;
+    new_account(acct);
+    assert_string_equal(account_now(acct).access_order_id, "");
+    paid_checkout(acct, 1000, 1100, "pi_unit_ax0", &pkg);
+    assert_string_equal(account_now(acct).access_order_id, "");
+
+    paid_kind(acct, "access", 1000, 1000, "pi_unit_ax1", &a1);
+    a = account_now(acct);
+    assert_string_equal(a.access_order_id, a1.id);
+    assert_int_equal(a.access_since, order_now(a1.id).completed_at);
+    assert_true(a.access_since > 0);
+
+    /* 30 % refunded: access stays */
+    assert_string_equal(apply("charge.refunded",
+                              charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000,
+                                     300),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_string_equal(account_now(acct).access_order_id, a1.id);
+    /* the other 70 % disputed (open): the whole amount is held - gone */
+    assert_string_equal(apply("charge.dispute.created",
+                              dispute_of("dp_unit_ax1", "ch_unit_ax1",
+                                         "pi_unit_ax1", 700,
+                                         "needs_response"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_string_equal(account_now(acct).access_order_id, "");
+    /* won: back, with its first date */
+    assert_string_equal(apply("charge.dispute.closed",
+                              dispute_of("dp_unit_ax1", "ch_unit_ax1",
+                                         "pi_unit_ax1", 700, "won"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    a = account_now(acct);
+    assert_string_equal(a.access_order_id, a1.id);
+    assert_int_equal(a.access_since, order_now(a1.id).completed_at);
+    /* refunded in full: gone for good */
+    assert_string_equal(apply("charge.refunded",
+                              charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000,
+                                     1000),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_string_equal(account_now(acct).access_order_id, "");
+    assert_string_equal(order_now(a1.id).status, "refunded");
+
+    /* bought again: the new order grants it; a lost dispute of all of it
+     * takes it */
+    paid_kind(acct, "access", 2000, 2000, "pi_unit_ax2", &a2);
+    assert_string_equal(account_now(acct).access_order_id, a2.id);
+    assert_string_equal(apply("charge.dispute.closed",
+                              dispute_of("dp_unit_ax2", "ch_unit_ax2",
+                                         "pi_unit_ax2", 2000, "lost"),
+                              NULL),
+                        CD_FULFIL_PROCESSED);
+    assert_string_equal(account_now(acct).access_order_id, "");
+    assert_int_equal(balance_of(acct), 1100);
+}
+
 static void test_dispute_won_and_lost(void **state)
 {
     char acct[64], ev[64];
@@ -775,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_refund_events_and_failure),
         cmocka_unit_test(test_not_ours_no_write),
         cmocka_unit_test(test_dispute_won_and_lost),
+        cmocka_unit_test(test_access_entitlement),
         cmocka_unit_test(test_payment_intent_events),
         cmocka_unit_test(test_refund_create_refusals),
     };
