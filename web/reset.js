@@ -3,7 +3,7 @@
 // With the mailed link's "#token=cdr_…" (a fragment, so it never reaches a
 // server log): the new-password form (POST /v1/password_reset/confirm),
 // which logs every session out; then the visitor logs in again.
-import { api, clearToken, showAlert, hideAlert } from '/app.js';
+import { api, forgetSession, showAlert, hideAlert } from '/app.js';
 
 function tokenFromHash() {
     const m = /^#token=(cdr_[0-9a-f]{64})$/.exec(location.hash);
@@ -70,7 +70,7 @@ function initConfirm(alertEl, token) {
         busy(form, true);
         try {
             await api('POST', '/v1/password_reset/confirm', { token, password: pwEl.value }, { auth: false });
-            clearToken();
+            forgetSession();
             form.hidden = true;
             done('Your password is set, and every device was logged out.');
         } catch (err) {
