@@ -127,6 +127,9 @@ enum cd_sq_stmt {
     SQ_LEDGER_PAGE_ACCT,
     SQ_LEDGER_PAGE_KIND,
     SQ_LEDGER_PAGE_ALL,
+    /* 011: card details from charge events */
+    SQ_CHARGE_CARD_PUT,
+    SQ_CHARGE_CARD_GET,
     SQ__COUNT
 };
 
