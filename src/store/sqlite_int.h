@@ -130,6 +130,7 @@ enum cd_sq_stmt {
     /* 011: card details from charge events */
     SQ_CHARGE_CARD_PUT,
     SQ_CHARGE_CARD_GET,
+    SQ_CHARGE_CARD_PURGE,
     SQ__COUNT
 };
 

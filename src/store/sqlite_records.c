@@ -252,6 +252,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_CHARGE_CARD_GET] =
         "SELECT payment_intent, charge, last4, created_at FROM charge_cards "
         "WHERE payment_intent = ?1",
+    [SQ_CHARGE_CARD_PURGE] = "DELETE FROM charge_cards WHERE created_at < ?1",
     [SQ_EVENT_INSERT] = "INSERT INTO stripe_events (id, type, received_at) "
                         "VALUES (?1, ?2, ?3)",
 
@@ -1784,6 +1785,12 @@ int cd_store_idem_purge(struct cd_tx *tx, int64_t before)
 }
 
 /* ---- background jobs: tokens purge, settings, leases ------------------ */
+
+int cd_store_charge_card_purge(struct cd_tx *tx, int64_t before)
+{
+    return run_write(tx, SQ_CHARGE_CARD_PURGE, bind_purge, &before, 0,
+                     "charge card purge");
+}
 
 int cd_store_token_purge(struct cd_tx *tx, int64_t now)
 {

@@ -414,6 +414,9 @@ struct cd_charge_card {
 int cd_store_charge_card_put(struct cd_tx *tx, const struct cd_charge_card *c);
 int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
                              struct cd_charge_card *out);
+/* Deletes rows created before `before` (their payment rows have long had
+ * the card, or will never come). */
+int cd_store_charge_card_purge(struct cd_tx *tx, int64_t before);
 
 /* ---- idempotency keys -------------------------------------------------- */
 /* out->body is malloc'd (or NULL when status is 0); free() it. */
