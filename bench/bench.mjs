@@ -4,7 +4,9 @@
 // disk's fsync rate in the same folder as the database, so the group-commit
 // gain is visible: durable debits/s far above fsyncs/s.
 //
-//   node bench/bench.mjs [--seconds=10] [--connections=64] [--events=3000] [--batch=512] [--threads=0]
+//   node bench/bench.mjs [--seconds=10] [--connections=64] [--events=3000] [--batch=512] [--threads=0] [--idem=0]
+//
+// --idem=1 gives every debit its own Idempotency-Key (wrk only).
 //
 // Uses wrk (Debian package) for the debit phase when it is installed, else
 // a node load loop. Targets 127.0.0.1 only; every loop is bounded.
@@ -23,6 +25,7 @@ const CONNS = arg('connections', 64);
 const EVENTS = arg('events', 3000);
 const BATCH = arg('batch', 512); // CREDITD_WRITE_BATCH: 1 turns group commit off
 const THREADS = arg('threads', 0); // CREDITD_HTTP_THREADS: 0 = a thread per connection
+const IDEM = arg('idem', 0); // 1: each debit with its own Idempotency-Key
 
 function pct(sorted, p) {
     if (!sorted.length) return 0;
@@ -71,12 +74,12 @@ function hasWrk() {
 }
 
 async function main() {
-    // No checkout rate limit: the webhook phase opens hundreds of
+    // No checkout rate limit and no pending-orders cap: the webhook phase opens hundreds of
     // checkouts per buyer in seconds.
-    const stack = new Stack({ serverEnv: { CREDITD_LOG: 'warn', CREDITD_CHECKOUT_RATE_LIMIT: '0', CREDITD_WRITE_BATCH: String(BATCH), CREDITD_HTTP_THREADS: String(THREADS) }, sandboxEnv: { CREDITD_LOG: 'warn' } });
+    const stack = new Stack({ serverEnv: { CREDITD_LOG: 'warn', CREDITD_CHECKOUT_RATE_LIMIT: '0', CREDITD_MAX_PENDING_ORDERS: '10000', CREDITD_WRITE_BATCH: String(BATCH), CREDITD_HTTP_THREADS: String(THREADS) }, sandboxEnv: { CREDITD_LOG: 'warn' } });
     await stack.start();
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS });
-    const report = { write_batch: BATCH, http_threads: THREADS, connections: CONNS };
+    const report = { write_batch: BATCH, http_threads: THREADS, connections: CONNS, idempotency_keys: IDEM === 1 };
     try {
         report.fsync_per_s = { overwrite: fsyncRate(stack.dir, 'overwrite'), append: fsyncRate(stack.dir, 'append') };
 
@@ -90,7 +93,7 @@ async function main() {
         if (hasWrk()) {
             const w = spawnSync('wrk', ['-t2', `-c${CONNS}`, `-d${SECONDS}s`, '--latency', '-s',
                 path.join(import.meta.dirname, 'debit.lua'), `${stack.baseUrl}/v1/debits`],
-                { env: { ...process.env, BENCH_KEY: stack.adminKey, BENCH_ACCOUNT: acct }, encoding: 'utf8' });
+                { env: { ...process.env, BENCH_KEY: stack.adminKey, BENCH_ACCOUNT: acct, BENCH_IDEM: String(IDEM) }, encoding: 'utf8' });
             const line = (w.stdout || '').split('\n').find((l) => l.startsWith('wrk-json '));
             if (!line) throw new Error(`wrk failed: ${w.stdout} ${w.stderr}`);
             const j = JSON.parse(line.slice(9));

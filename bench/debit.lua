@@ -1,5 +1,6 @@
 -- wrk script: POST /v1/debits of 1 credit with the server key.
--- Environment: BENCH_KEY (server key), BENCH_ACCOUNT (acct_...).
+-- Environment: BENCH_KEY (server key), BENCH_ACCOUNT (acct_...),
+-- BENCH_IDEM=1 for a fresh Idempotency-Key per request.
 local key = os.getenv("BENCH_KEY")
 local acct = os.getenv("BENCH_ACCOUNT")
 wrk.method = "POST"
@@ -7,6 +8,22 @@ wrk.body = '{"amount":1,"description":"bench debit"}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. key
 wrk.headers["Creditd-Account"] = acct
+
+-- BENCH_IDEM=1: every request carries its own Idempotency-Key (the
+-- production shape of a debit): "bench-<thread>-<n>".
+if os.getenv("BENCH_IDEM") == "1" then
+  local nthreads = 0
+  function setup(thread)
+    nthreads = nthreads + 1
+    thread:set("tid", nthreads)
+  end
+  local n = 0
+  function request()
+    n = n + 1
+    wrk.headers["Idempotency-Key"] = string.format("bench-%d-%d", tid, n)
+    return wrk.format()
+  end
+end
 
 local statuses = {}
 function response(status, headers, body)

@@ -31,6 +31,10 @@
 /* A Stripe webhook: its Stripe-Signature header is checked from the head
  * (cd_api_check_head), before the body is read. */
 #define CD_ROUTE_STRIPE_SIGNED 0x20u
+/* With CD_ROUTE_IDEMPOTENT: the effect is a pure database write, so the
+ * handler hands the prepared claim (cd_api_ctx.idem_claim) to billing,
+ * and claim, effect and stored reply are one write job (cd_idem_once). */
+#define CD_ROUTE_IDEM_ONE_JOB 0x40u
 
 /* The process-wide state handlers reach through req->app. */
 #define CD_MAX_PROXIES 16
@@ -48,6 +52,8 @@ struct cd_app {
     int ntrusted_proxies;
 };
 
+struct cd_idem_claim;
+
 /* Per-request state the dispatch step fills; handlers read it through
  * cd_api_ctx(req). */
 struct cd_api_ctx {
@@ -63,6 +69,11 @@ struct cd_api_ctx {
      * between the effect and the key's completion never repeats it. */
     const char *idem_key;
     char idem_scope[CD_IDEM_SCOPE_SZ];
+    /* CD_ROUTE_IDEM_ONE_JOB routes with a key: the claim, prepared
+     * (scope, key, fingerprint) but not yet made. A handler that passes
+     * it to billing renders its reply through the completion billing
+     * calls inside the job; dispatch answers a replay or a 409 after. */
+    struct cd_idem_claim *idem_claim;
 };
 
 struct cd_api_ctx *cd_api_ctx(struct cd_req *req);

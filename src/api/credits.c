@@ -75,6 +75,25 @@ void cd_api_transactions(struct cd_req *req)
     cd_reply_json(req, 200, cd_api_list(data, total, limit, offset));
 }
 
+/* The completion of a claimed debit or grant: renders the outcome as this
+ * request's reply, the very bytes the key then keeps. Runs inside the
+ * write job while this request's thread waits for it. */
+static void render_op(void *arg, const struct cd_ledger_entry *e,
+                      const struct cd_error *err, struct cd_idem_reply *out)
+{
+    struct cd_req *req = arg;
+
+    if (e)
+        cd_reply_json(req, 201,
+                      json_pack("{s:s, s:I}", "transaction_id", e->id,
+                                "balance", (json_int_t)e->balance_after));
+    else
+        cd_reply_error(req, err);
+    out->status = req->status;
+    out->body = req->resp_body;
+    out->body_len = req->resp_body ? req->resp_len : 0;
+}
+
 /* POST /v1/debits and /v1/grants. */
 static void ledger_op(struct cd_req *req, int debit)
 {
@@ -99,6 +118,9 @@ static void ledger_op(struct cd_req *req, int debit)
     if (ctx->idem_key) {
         op.idem_scope = ctx->idem_scope;
         op.idem_key = ctx->idem_key;
+        op.claim = ctx->idem_claim; /* NULL: claimed by dispatch */
+        op.reply = render_op;
+        op.reply_arg = req;
     }
     rc = debit ? cd_ledger_debit(app->billing, &op, &e, &replayed, &err)
                : cd_ledger_grant(app->billing, &op, &e, &replayed, &err);
@@ -106,6 +128,8 @@ static void ledger_op(struct cd_req *req, int debit)
         cd_reply_error(req, &err);
         goto out;
     }
+    if (op.claim) /* rendered in the job, or dispatch answers */
+        goto out;
     cd_reply_json(req, 201,
                   json_pack("{s:s, s:I}", "transaction_id", e.id, "balance",
                             (json_int_t)e.balance_after));

@@ -7,7 +7,9 @@
  * but GET and HEAD: session.c), then, for CD_ROUTE_IDEMPOTENT POSTs with an
  * Idempotency-Key, the key's claim,
  * replay or conflict (billing/idempotency.c holds the protocol: leases,
- * release on 5xx or 429, effect ids). The request's fingerprint is its method,
+ * release on 5xx or 429, effect ids); a route whose effect is a pure
+ * database write (CD_ROUTE_IDEM_ONE_JOB) has its claim, effect and reply
+ * made in one write job instead. The request's fingerprint is its method,
  * path and body - a JSON body by its meaning (cd_idem_fingerprint).
  */
 #include <sodium.h>
@@ -217,6 +219,44 @@ static void reply_unclaimed(struct cd_req *req, struct cd_idem_claim *c)
     }
 }
 
+/* The effect of a one-job request whose handler answered without
+ * reaching billing (a 400 on its body, say): the reply it built is the
+ * one the key keeps, exactly as when dispatch claimed first. */
+static int reply_built(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
+{
+    struct cd_req *req = arg;
+
+    (void)tx;
+    r->status = req->status ? req->status : 500;
+    r->body = req->resp_body;
+    r->body_len = req->resp_body ? req->resp_len : 0;
+    return 0;
+}
+
+/* CD_ROUTE_IDEM_ONE_JOB: the handler claims, runs its effect and stores
+ * its reply in one write job (cd_idem_once via billing); a claim it did
+ * not use is made here, with the reply it built. */
+static void run_one_job(struct cd_req *req, struct cd_api_ctx *ctx,
+                        struct cd_idem_claim *c)
+{
+    struct cd_app *app = cd_api_app(req);
+
+    ctx->idem_claim = c;
+    req->route->handler(req);
+    ctx->idem_claim = NULL;
+    if (!c->done) {
+        /* A 5xx or 429 keeps nothing (the claim would be released). */
+        if (!req->status || req->status >= 500 || req->status == 429)
+            return;
+        if (cd_idem_once(app->billing, c, reply_built, req) != 0) {
+            reply_internal(req);
+            return;
+        }
+    }
+    if (c->outcome != CD_IDEM_CLAIMED)
+        reply_unclaimed(req, c);
+}
+
 static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
                            const char *key)
 {
@@ -236,8 +276,17 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
         cd_strlcpy(c.key, key, sizeof(c.key)) != 0 ||
         cd_idem_fingerprint(req->method, req->path, req->body,
                             req->body_len, c.request_hash,
-                            c.legacy_hash) != 0 ||
-        cd_idem_begin(app->billing, &c) != 0) {
+                            c.legacy_hash) != 0) {
+        reply_internal(req);
+        return;
+    }
+    ctx->idem_key = key;
+    if (req->route->flags & CD_ROUTE_IDEM_ONE_JOB) {
+        run_one_job(req, ctx, &c);
+        cd_idem_claim_free(&c);
+        return;
+    }
+    if (cd_idem_begin(app->billing, &c) != 0) {
         reply_internal(req);
         return;
     }
@@ -246,7 +295,6 @@ static void run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
         cd_idem_claim_free(&c);
         return;
     }
-    ctx->idem_key = key;
     req->route->handler(req);
     rc = cd_idem_end(app->billing, &c, req->status ? req->status : 500,
                      req->resp_body, req->resp_body ? req->resp_len : 0);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -213,4 +214,111 @@ int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
                     : cd_store_payment_update(tx, p);
 
     return rc == CD_STORE_OK ? CD_STORE_OK : CD_STORE_ERROR;
+}
+
+/* ---- card details from charge events ------------------------------------ */
+
+/* 1 when s is 1-4 ASCII digits (a card's last4). */
+static int is_last4(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 1 || n > 4)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+struct card_job {
+    struct cd_charge_card cc;
+    int updated; /* out: a payment row got its last4 */
+};
+
+/* Writes what the row lacks; 1 when it changed. */
+static int fill_payment(struct cd_payment *p, const struct cd_charge_card *cc)
+{
+    int changed = 0;
+
+    if (!p->last4[0] && cc->last4[0]) {
+        cd_strlcpy(p->last4, cc->last4, sizeof(p->last4));
+        changed = 1;
+    }
+    if (!p->stripe_charge_id[0]) {
+        cd_strlcpy(p->stripe_charge_id, cc->charge,
+                   sizeof(p->stripe_charge_id));
+        changed = 1;
+    }
+    return changed;
+}
+
+static int card_fn(struct cd_tx *tx, void *arg)
+{
+    struct card_job *j = arg;
+    struct cd_payment p;
+    int rc;
+
+    rc = cd_store_charge_card_put(tx, &j->cc);
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    rc = cd_store_payment_by_charge(tx, j->cc.charge, &p);
+    if (rc == CD_STORE_NOT_FOUND)
+        rc = cd_store_payment_by_payment_intent(tx, j->cc.payment_intent, &p);
+    if (rc == CD_STORE_NOT_FOUND)
+        return 0; /* the completion takes it from charge_cards */
+    if (rc != CD_STORE_OK || !fill_payment(&p, &j->cc))
+        return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+    j->updated = 1;
+    return cd_store_payment_update(tx, &p) == CD_STORE_OK ? 0
+                                                            : CD_STORE_ERROR;
+}
+
+int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
+                          const char *type, const json_t *obj,
+                          const char **status_out, struct cd_error *err)
+{
+    struct card_job j;
+    const char *last4 = json_string_value(json_object_get(
+        json_object_get(json_object_get(obj, "payment_method_details"),
+                        "card"),
+        "last4"));
+
+    (void)type;
+    *status_out = CD_FULFIL_IGNORED;
+    memset(&j, 0, sizeof(j));
+    if (cd_fulfil_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
+        cd_fulfil_str_or_id(obj, "payment_intent", j.cc.payment_intent,
+                            sizeof(j.cc.payment_intent)) ||
+        !is_last4(last4))
+        return 0; /* nothing we can use */
+    cd_strlcpy(j.cc.last4, last4, sizeof(j.cc.last4));
+    j.cc.created_at = cd_now();
+    if (cd_store_write(b->store, card_fn, &j) != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "The event could not be applied; retry.");
+    cd_debug(MOD, "event %s: card of %s kept%s", event_id ? event_id : "-",
+             j.cc.payment_intent, j.updated ? " and written" : "");
+    *status_out = CD_FULFIL_PROCESSED;
+    return 0;
+}
+
+int cd_charge_card_for(struct cd_tx *tx, struct cd_paid *paid)
+{
+    struct cd_charge_card cc;
+    int rc;
+
+    if (!paid->pi[0] || (paid->last4[0] && paid->charge[0]))
+        return CD_STORE_OK;
+    memset(&cc, 0, sizeof(cc));
+    rc = cd_store_charge_card_get(tx, paid->pi, &cc);
+    if (rc == CD_STORE_NOT_FOUND)
+        return CD_STORE_OK;
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (!paid->last4[0])
+        cd_strlcpy(paid->last4, cc.last4, sizeof(paid->last4));
+    if (!paid->charge[0])
+        cd_strlcpy(paid->charge, cc.charge, sizeof(paid->charge));
+    return CD_STORE_OK;
 }

@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "billing/billing.h"
 #include "util/error.h"
 
@@ -41,5 +43,26 @@ int cd_charge_payment_for(struct cd_tx *tx, const struct cd_order *o,
                           struct cd_payment *p, int *is_new);
 int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
                            int is_new);
+
+/*
+ * charge.succeeded / charge.updated: the card's last4 (and the charge id)
+ * from payment_method_details.card, which Stripe sends anyway - the
+ * webhook never asks Stripe for it. One write job, database only: kept by
+ * PaymentIntent (charge_cards) for a completion still to come, and
+ * written on the payment row now when the row exists and lacks it; the
+ * completion takes it from charge_cards (cd_charge_card_for), so either
+ * order ends with the last4 on the row. Idempotent, so the event id is not
+ * recorded. *status_out "processed", or "ignored" when the charge names no
+ * PaymentIntent or card; -1 with err 500 when the store failed.
+ */
+int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
+                          const char *type, const json_t *obj,
+                          const char **status_out, struct cd_error *err);
+
+/* Inside a write job: fills paid's last4 and charge (where empty) from
+ * what a charge event kept for its PaymentIntent. CD_STORE_OK when there
+ * was nothing to find. */
+struct cd_paid;
+int cd_charge_card_for(struct cd_tx *tx, struct cd_paid *paid);
 
 #endif

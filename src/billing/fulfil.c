@@ -3,8 +3,8 @@
  *
  * Shape of every event: (1) verify the signature over the raw bytes, (2)
  * parse and bound what we need from data.object into a plain struct, (3)
- * optionally ask Stripe for details (card last4) - never inside a
- * transaction, (4) one write job: record the event id (a duplicate stops
+ * one write job, never a call to Stripe on the way (the card's last4
+ * comes with the charge events, charges.c): record the event id (a duplicate stops
  * here), re-read the order, check it against the event, apply the effects.
  * Event types (and session modes) we do not act on get no job at all: the
  * answer is "ignored" and the id is NOT recorded, so when a later version
@@ -29,6 +29,7 @@
 
 #include <sodium.h>
 
+#include "billing/charges.h"
 #include "billing/clawback.h"
 #include "billing/ledger.h"
 #include "billing/mail.h"
@@ -253,8 +254,13 @@ static int record_payment(struct cd_tx *tx, const struct cd_order *o,
                           const struct cd_paid *c, int64_t now)
 {
     struct cd_payment p;
+    struct cd_paid card = *c;
     int rc;
 
+    /* The card, when its charge event came first. */
+    if (cd_charge_card_for(tx, &card) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    c = &card;
     rc = cd_store_payment_by_order(tx, o->id, &p);
     if (rc == CD_STORE_OK) {
         if (strcmp(p.status, "pending") != 0 &&
@@ -691,7 +697,6 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
     struct session s;
     struct cd_paid c;
     struct job j;
-    struct cd_order o;
     const char *ps;
 
     memset(&c, 0, sizeof(c));
@@ -752,17 +757,9 @@ int cd_fulfil_session(struct cd_billing *b, const char *event_id,
         return 0;
     }
 
-    if (j.act == ACT_FULFIL && s.pi[0] && b->stripe) {
-        /* Card details are a nicety: only worth a call when the order is
-         * ours and not fulfilled yet. Never inside the transaction. */
-        int rc = CD_STORE_NOT_FOUND;
-        if (s.order_id[0])
-            rc = cd_order_get(b, s.order_id, &o);
-        if (rc == CD_STORE_NOT_FOUND && s.id[0])
-            rc = cd_order_by_session(b, s.id, &o);
-        if (rc == CD_STORE_OK && !cd_order_fulfilled(&o))
-            cd_fulfil_fetch_card(b, s.pi, &c);
-    }
+    /* No call to Stripe: the reply depends on the database only. The
+     * card's last4 and the charge id come with charge.succeeded /
+     * charge.updated (cd_fulfil_charge_card), before or after this. */
     return run_job(b, &j, status_out, err);
 }
 
@@ -796,6 +793,8 @@ static const struct {
     {"payment_intent.succeeded", 0, cd_fulfil_payment_intent},
     {"payment_intent.payment_failed", 0, cd_fulfil_payment_intent},
     {"charge.refunded", 0, charge_refunded},
+    {"charge.succeeded", 0, cd_fulfil_charge_card},
+    {"charge.updated", 0, cd_fulfil_charge_card},
     {"refund.created", 0, cd_fulfil_refund},
     {"refund.updated", 0, cd_fulfil_refund},
     {"refund.failed", 0, cd_fulfil_refund},

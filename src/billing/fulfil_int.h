@@ -41,7 +41,9 @@ int cd_fulfil_safe_id(const char *s);
 
 /* GET /v1/payment_intents/{pi}?expand[]=latest_charge (outside any
  * transaction): fills charge, last4, customer and setup_future_usage of
- * *paid where Stripe tells them; failures only log. paid->pi is set. */
+ * *paid where Stripe tells them; failures only log. paid->pi is set.
+ * Only off-session top-ups use it; a Checkout completion never calls
+ * Stripe (its card comes with the charge events, charges.h). */
 void cd_fulfil_fetch_card(struct cd_billing *b, const char *pi,
                           struct cd_paid *paid);
 

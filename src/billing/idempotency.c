@@ -238,6 +238,66 @@ void cd_idem_claim_free(struct cd_idem_claim *c)
     c->body_len = 0;
 }
 
+/* ---- claim, effect and reply in one job -------------------------------- */
+
+struct once_job {
+    struct claim_job claim;
+    cd_idem_effect_fn effect;
+    void *arg;
+};
+
+static int once_fn(struct cd_tx *tx, void *arg)
+{
+    struct once_job *j = arg;
+    struct cd_idem_claim *c = j->claim.c;
+    struct cd_idem_reply r = {0, NULL, 0};
+    int rc = claim_fn(tx, &j->claim);
+
+    if (rc != 0 || c->outcome != CD_IDEM_CLAIMED)
+        return rc;
+    rc = j->effect(tx, j->arg, &r);
+    if (rc != 0 || r.status < 200 || r.status >= 500 || r.status == 429)
+        return rc != 0 ? rc : 1; /* not run, or unknown: nothing kept */
+    rc = cd_store_idem_complete_claim(tx, c->scope, c->key, c->token,
+                                      strlen(c->token), r.status,
+                                      r.body ? r.body : "",
+                                      r.body ? r.body_len : 0);
+    return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+}
+
+int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
+                 cd_idem_effect_fn effect, void *arg)
+{
+    struct once_job j;
+
+    c->outcome = CD_IDEM_IN_PROGRESS;
+    c->done = 0;
+    c->taken_over = 0;
+    c->status = 0;
+    c->body = NULL;
+    c->body_len = 0;
+    c->keeper = NULL;
+    c->prev = c->next = NULL;
+    cd_random_id("clm_", c->token, sizeof(c->token));
+    j.claim.c = c;
+    j.claim.now = cd_now();
+    j.claim.now_ms = cd_now_ms();
+    j.claim.lease_ms = lease_of(b->idem);
+    j.effect = effect;
+    j.arg = arg;
+    if (cd_store_write(b->store, once_fn, &j) != 0) {
+        free(c->body);
+        c->body = NULL;
+        c->body_len = 0;
+        return -1;
+    }
+    c->done = 1;
+    if (c->taken_over)
+        cd_info(MOD, "an earlier attempt of this request stopped before "
+                     "its reply was stored; ran it again");
+    return 0;
+}
+
 /* ---- the heartbeat ----------------------------------------------------- */
 
 struct held {

@@ -59,6 +59,7 @@ struct cd_idem_claim {
     char legacy_hash[65];
     /* out */
     enum cd_idem_outcome outcome;
+    int done;       /* cd_idem_once() ran: outcome is final */
     int taken_over; /* CLAIMED: an earlier attempt of this request ran */
     int status;     /* REPLAY */
     char *body;     /* REPLAY: malloc'd; cd_idem_claim_free() */
@@ -110,6 +111,35 @@ int cd_idem_end(struct cd_billing *b, struct cd_idem_claim *c, int status,
                 const char *body, size_t body_len);
 
 void cd_idem_claim_free(struct cd_idem_claim *c);
+
+/*
+ * One job for a request whose effect is a pure database write (debits,
+ * grants): the claim, the effect and the stored reply share one write
+ * job, one transaction, one commit. Nobody ever sees the claim in
+ * progress, so no lease or heartbeat is needed; the rules are those of
+ * cd_idem_begin/cd_idem_end, decided in the same order.
+ *
+ * The effect runs inside the job, on the writer thread, only when the
+ * claim is CLAIMED; it must not block on anything but the database. It
+ * fills *reply (its status and body, which the job stores as the key's
+ * reply; the body must stay valid until cd_idem_once returns) and
+ * returns 0; nonzero (a store failure), or a reply of 5xx or 429, rolls
+ * back the whole job - claim and effect - so the next try runs afresh.
+ */
+struct cd_idem_reply {
+    int status;
+    const char *body;
+    size_t body_len;
+};
+typedef int (*cd_idem_effect_fn)(struct cd_tx *tx, void *arg,
+                                 struct cd_idem_reply *reply);
+
+/* 0 with c->outcome set and c->done 1 (CLAIMED: the effect ran and its
+ * reply is stored; REPLAY: c->status/body as in cd_idem_begin), or -1
+ * when the store failed or the effect rolled back (the caller answers
+ * with its own 5xx; nothing is kept). */
+int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
+                 cd_idem_effect_fn effect, void *arg);
 
 /*
  * The id of the effect (order, refund) a request with this scope and key

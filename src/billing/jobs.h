@@ -21,6 +21,9 @@
 
 #define CD_JOBS_PURGE_INTERVAL 3600
 #define CD_JOBS_IDEM_TTL (24 * 3600)
+/* How long a charge event's card waits for its completion (Stripe retries
+ * an event for 3 days). */
+#define CD_JOBS_CHARGE_CARD_TTL (7 * 24 * 3600)
 /* The verify cycle when reconciliation is disabled (interval 0). */
 #define CD_JOBS_DEFAULT_CYCLE 300
 /* The first reconciliation: this long after start (or interval, if

@@ -32,6 +32,101 @@ static int apply_fn(struct cd_tx *tx, void *arg)
     return (j->rc == CD_STORE_OK || j->rc == CD_STORE_DUPLICATE) ? 0 : 1;
 }
 
+/* The outcome of an applied job (write is cd_store_write's value): 0 with
+ * *out (and *replayed), or -1 with err. */
+static int settle(const struct apply_job *j, int write, const char *kind,
+                  struct cd_ledger_entry *out, int *replayed,
+                  struct cd_error *err)
+{
+    if (write != 0) {
+        switch (j->rc) {
+        case CD_LEDGER_INSUFFICIENT:
+            return cd_error_set(err, CD_EK_PAYMENT, "insufficient_balance",
+                                "amount", "the balance is too low for this "
+                                "debit");
+        case CD_LEDGER_LIMIT:
+            return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
+                                "amount", "the balance would pass the limit "
+                                "of +-2^62");
+        case CD_STORE_NOT_FOUND:
+            return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found",
+                                NULL, "no such account");
+        default:
+            return internal(err);
+        }
+    }
+    if (j->rc == CD_STORE_DUPLICATE) {
+        /* The ref outlives the idempotency row (purged after 24 h): an
+         * old entry is a key reused, never a replay; within 24 h only
+         * the very same request replays. */
+        if (j->out.created_at < cd_now() - CD_LEDGER_IDEM_TTL_S)
+            return cd_error_set(err, CD_EK_CONFLICT,
+                                "idempotency_key_reused", NULL,
+                                "this Idempotency-Key was used more than 24 "
+                                "hours ago");
+        if (strcmp(j->out.account_id, j->in.account_id) != 0 ||
+            j->out.amount != j->in.amount ||
+            strcmp(j->out.kind, kind) != 0 ||
+            strcmp(j->out.description, j->in.description) != 0)
+            return cd_error_set(err, CD_EK_CONFLICT,
+                                "idempotency_key_reused", NULL,
+                                "this Idempotency-Key was used for a "
+                                "different request");
+        if (replayed)
+            *replayed = 1;
+    }
+    *out = j->out;
+    return 0;
+}
+
+/* ---- claim, entry and reply in one job (cd_idem_once) ------------------- */
+
+struct once_ctx {
+    struct apply_job *j;
+    const struct cd_ledger_op *op;
+    const char *kind;
+    struct cd_ledger_entry entry;
+    int replayed, failed;
+    struct cd_error err;
+};
+
+static int once_effect(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
+{
+    struct once_ctx *o = arg;
+    struct apply_job *j = o->j;
+
+    j->rc = cd_ledger_apply_tx(tx, &j->in, &j->out);
+    /* Every refusal (402, 404, 400) comes before any write; a store
+     * failure rolls back the whole job, claim included. */
+    if (j->rc == CD_STORE_ERROR)
+        return CD_STORE_ERROR;
+    o->failed = settle(j, j->rc != CD_STORE_OK && j->rc != CD_STORE_DUPLICATE,
+                       o->kind, &o->entry, &o->replayed, &o->err) != 0;
+    if (o->failed && o->err.kind == CD_EK_INTERNAL)
+        return CD_STORE_ERROR;
+    o->op->reply(o->op->reply_arg, o->failed ? NULL : &o->entry,
+                 o->failed ? &o->err : NULL, r);
+    return 0;
+}
+
+static int apply_once(struct cd_billing *b, const struct cd_ledger_op *op,
+                      struct apply_job *j, const char *kind,
+                      struct cd_error *err)
+{
+    struct once_ctx o;
+
+    memset(&o, 0, sizeof(o));
+    o.j = j;
+    o.op = op;
+    o.kind = kind;
+    if (cd_idem_once(b, op->claim, once_effect, &o) != 0)
+        return internal(err);
+    if (op->claim->outcome == CD_IDEM_CLAIMED && !o.failed && !o.replayed)
+        cd_info("billing", "%s %lld credits on %s (%s)", kind,
+                (long long)op->amount, op->account_id, o.entry.id);
+    return 0;
+}
+
 static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
                  int sign, const char *kind, const char *prefix,
                  struct cd_ledger_entry *out, int *replayed,
@@ -75,47 +170,14 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
     j.in.order_id = NULL;
     j.in.description = op->description ? op->description : "";
     j.in.allow_negative = sign < 0 ? op->allow_negative : 0;
+    if (op->claim && op->reply)
+        return apply_once(b, op, &j, kind, err);
     rc = cd_store_write(b->store, apply_fn, &j);
-    if (rc != 0) {
-        switch (j.rc) {
-        case CD_LEDGER_INSUFFICIENT:
-            return cd_error_set(err, CD_EK_PAYMENT, "insufficient_balance",
-                                "amount", "the balance is too low for this "
-                                "debit");
-        case CD_LEDGER_LIMIT:
-            return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
-                                "amount", "the balance would pass the limit "
-                                "of +-2^62");
-        case CD_STORE_NOT_FOUND:
-            return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found",
-                                NULL, "no such account");
-        default:
-            return internal(err);
-        }
-    }
-    if (j.rc == CD_STORE_DUPLICATE) {
-        /* The ref outlives the idempotency row (purged after 24 h): an
-         * old entry is a key reused, never a replay; within 24 h only
-         * the very same request replays. */
-        if (j.out.created_at < cd_now() - CD_LEDGER_IDEM_TTL_S)
-            return cd_error_set(err, CD_EK_CONFLICT,
-                                "idempotency_key_reused", NULL,
-                                "this Idempotency-Key was used more than 24 "
-                                "hours ago");
-        if (strcmp(j.out.account_id, op->account_id) != 0 ||
-            j.out.amount != j.in.amount || strcmp(j.out.kind, kind) != 0 ||
-            strcmp(j.out.description, j.in.description) != 0)
-            return cd_error_set(err, CD_EK_CONFLICT,
-                                "idempotency_key_reused", NULL,
-                                "this Idempotency-Key was used for a "
-                                "different request");
-        if (replayed)
-            *replayed = 1;
-    } else {
+    if (settle(&j, rc, kind, out, replayed, err) != 0)
+        return -1;
+    if (j.rc != CD_STORE_DUPLICATE)
         cd_info("billing", "%s %lld credits on %s (%s)", kind,
                 (long long)op->amount, op->account_id, j.out.id);
-    }
-    *out = j.out;
     return 0;
 }
 

@@ -3,6 +3,8 @@
  * debits (server key only), balance, the transaction list and the
  * invariant check. Each grant or debit is one write job around
  * cd_ledger_apply_tx, keyed by a unique ref so a retry never applies twice.
+ * With an Idempotency-Key claim (op.claim) that one job also claims the
+ * key and stores the reply (cd_idem_once): one transaction, one commit.
  *
  * Functions return 0 or -1 with *err filled; store failures are
  * CD_EK_INTERNAL "internal_error" without SQL text.
@@ -13,11 +15,20 @@
 #include <stddef.h>
 
 #include "billing/billing.h"
+#include "billing/idempotency.h"
 #include "util/error.h"
 
 #define CD_LEDGER_DESC_MAX 500
 /* How long an Idempotency-Key replays (the idempotency rows' lifetime). */
 #define CD_LEDGER_IDEM_TTL_S (24 * 3600)
+
+/* Renders the outcome of a claimed grant or debit - the entry, or err -
+ * as the reply the key keeps (status and body, valid until the call
+ * returns). Runs inside the write job, on the writer thread. */
+typedef void (*cd_ledger_reply_fn)(void *arg,
+                                   const struct cd_ledger_entry *entry,
+                                   const struct cd_error *err,
+                                   struct cd_idem_reply *out);
 
 /* A grant or debit request. amount is positive (1..10^12) for both. */
 struct cd_ledger_op {
@@ -29,6 +40,15 @@ struct cd_ledger_op {
      * one (both NULL) it is "debit:<random>" / "grant:<random>". */
     const char *idem_scope;
     const char *idem_key;
+    /* The key's claim (scope, key and fingerprint filled), or NULL. With
+     * it the claim, the entry and the reply are one write job: the call
+     * returns 0 with claim->outcome set - CLAIMED: reply rendered the
+     * outcome (even a 402 or 404) and it is stored; otherwise nothing
+     * ran and the caller answers the replay or the 409 - or -1 with
+     * err 500 (nothing kept). *out and *replayed are then unused. */
+    struct cd_idem_claim *claim;
+    cd_ledger_reply_fn reply;
+    void *reply_arg;
 };
 
 /*

@@ -141,6 +141,10 @@ enum cd_sq_stmt {
     SQ_PORTAL_INSERT,
     SQ_PORTAL_CONSUME,
     SQ_PORTAL_PURGE,
+    /* 014: card details from charge events */
+    SQ_CHARGE_CARD_PUT,
+    SQ_CHARGE_CARD_GET,
+    SQ_CHARGE_CARD_PURGE,
     SQ__COUNT
 };
 

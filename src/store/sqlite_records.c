@@ -292,6 +292,15 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                         "SELECT ?2, code, ?3 FROM discount_codes "
                         "WHERE code = ?1",
 
+    [SQ_CHARGE_CARD_PUT] =
+        "INSERT INTO charge_cards (payment_intent, charge, last4, created_at) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (payment_intent) DO UPDATE SET "
+        "charge = excluded.charge, "
+        "last4 = COALESCE(excluded.last4, charge_cards.last4)",
+    [SQ_CHARGE_CARD_GET] =
+        "SELECT payment_intent, charge, last4, created_at FROM charge_cards "
+        "WHERE payment_intent = ?1",
+    [SQ_CHARGE_CARD_PURGE] = "DELETE FROM charge_cards WHERE created_at < ?1",
     [SQ_EVENT_INSERT] = "INSERT INTO stripe_events (id, type, received_at) "
                         "VALUES (?1, ?2, ?3)",
 
@@ -1882,6 +1891,47 @@ int cd_store_event_insert(struct cd_tx *tx, const char *event_id,
     return run_write(tx, SQ_EVENT_INSERT, bind_event, &a, 0, "event insert");
 }
 
+/* ---- card details from charge events ---------------------------------- */
+
+static int bind_charge_card(sqlite3_stmt *st, const void *arg)
+{
+    const struct cd_charge_card *c = arg;
+    int bad = 0;
+
+    bad |= bind_str(st, 1, c->payment_intent, sizeof(c->payment_intent));
+    bad |= bind_str(st, 2, c->charge, sizeof(c->charge));
+    bad |= bind_str(st, 3, c->last4, sizeof(c->last4));
+    bad |= bind_i64(st, 4, c->created_at);
+    return bad;
+}
+
+static int read_charge_card(sqlite3_stmt *st, void *out)
+{
+    struct cd_charge_card *c = out;
+    int bad = 0;
+
+    bad |= col_str(st, 0, c->payment_intent, sizeof(c->payment_intent));
+    bad |= col_str(st, 1, c->charge, sizeof(c->charge));
+    bad |= col_str(st, 2, c->last4, sizeof(c->last4));
+    c->created_at = sqlite3_column_int64(st, 3);
+    return bad;
+}
+
+int cd_store_charge_card_put(struct cd_tx *tx, const struct cd_charge_card *c)
+{
+    if (!c->payment_intent[0] || !c->charge[0])
+        return CD_STORE_ERROR;
+    return run_write(tx, SQ_CHARGE_CARD_PUT, bind_charge_card, c, 0,
+                     "charge card put");
+}
+
+int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
+                             struct cd_charge_card *out)
+{
+    return get_by_key(tx, SQ_CHARGE_CARD_GET, payment_intent, CD_SID_SZ,
+                      read_charge_card, out, "charge card get");
+}
+
 /* ---- idempotency keys ------------------------------------------------- */
 
 static int bind_blob(sqlite3_stmt *st, int i, const char *body, size_t len)
@@ -2015,6 +2065,12 @@ int cd_store_idem_purge(struct cd_tx *tx, int64_t before)
 }
 
 /* ---- background jobs: tokens purge, settings, leases ------------------ */
+
+int cd_store_charge_card_purge(struct cd_tx *tx, int64_t before)
+{
+    return run_write(tx, SQ_CHARGE_CARD_PURGE, bind_purge, &before, 0,
+                     "charge card purge");
+}
 
 int cd_store_token_purge(struct cd_tx *tx, int64_t now)
 {

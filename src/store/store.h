@@ -429,6 +429,23 @@ int cd_store_discount_use(struct cd_tx *tx, const char *code,
 int cd_store_event_insert(struct cd_tx *tx, const char *event_id,
                           const char *type, int64_t received_at);
 
+/* ---- card details from charge events (014) ----------------------------- */
+/* What a charge.succeeded / charge.updated said of a PaymentIntent's card,
+ * for a payment row that does not exist yet. "" fields are unknown. */
+struct cd_charge_card {
+    char payment_intent[CD_SID_SZ];
+    char charge[CD_SID_SZ];
+    char last4[8];
+    int64_t created_at;
+};
+/* Inserts, or updates charge and (when known) last4 of the row. */
+int cd_store_charge_card_put(struct cd_tx *tx, const struct cd_charge_card *c);
+int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
+                             struct cd_charge_card *out);
+/* Deletes rows created before `before` (their payment rows have long had
+ * the card, or will never come). */
+int cd_store_charge_card_purge(struct cd_tx *tx, int64_t before);
+
 /* ---- idempotency keys -------------------------------------------------- */
 /* out->body is malloc'd (or NULL when status is 0); free() it. */
 int cd_store_idem_get(struct cd_tx *tx, const char *scope, const char *key,

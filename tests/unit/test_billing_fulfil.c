@@ -799,6 +799,127 @@ static void test_account_gone_recorded(void **state)
     assert_string_equal(found.event_id, evt);
 }
 
+/* ---- card details from charge events -------------------------------------- */
+
+/* body with its data.object.payment_intent set to pi (a new string). */
+static char *with_pi(char *body, const char *pi)
+{
+    json_t *e = json_loads(body, 0, NULL);
+    char *s;
+
+    assert_non_null(e);
+    json_object_set_new(json_object_get(json_object_get(e, "data"), "object"),
+                        "payment_intent", json_string(pi));
+    s = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    free(body);
+    return s;
+}
+
+/* A charge.succeeded / charge.updated event; last4 NULL: no card. */
+static char *charge_event(const char *type, const char *charge,
+                          const char *pi, const char *last4)
+{
+    char evt[64], *s;
+    json_t *e, *obj;
+
+    rand_id("evt_", evt);
+    obj = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "id", charge, "object",
+                    "charge", "payment_intent", pi, "amount", (json_int_t)1000,
+                    "currency", "usd", "status", "succeeded");
+    if (last4)
+        json_object_set_new(obj, "payment_method_details",
+                            json_pack("{s:s, s:{s:s, s:s}}", "type", "card",
+                                      "card", "brand", "visa", "last4",
+                                      last4));
+    e = json_pack("{s:s, s:s, s:s, s:I, s:{s:o}, s:b, s:s}", "id", evt,
+                  "object", "event", "api_version", CD_STRIPE_API_VERSION,
+                  "created", (json_int_t)cd_now(), "data", "object", obj,
+                  "livemode", 0, "type", type);
+    assert_non_null(e);
+    s = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return s;
+}
+
+static struct cd_payment payment_of(const char *order_id, int *found)
+{
+    struct pay_read pr;
+
+    memset(&pr, 0, sizeof(pr));
+    pr.order_id = order_id;
+    *found = cd_store_read(bill.store, read_payment, &pr) == CD_STORE_OK;
+    return pr.p;
+}
+
+/* A paid topup's completion, with its own PaymentIntent. */
+static void complete(const char *acct, const char *pi, struct cd_order *o)
+{
+    char sid[64], evt[64], *body;
+
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 1000, 1000, sid, NULL, o);
+    rand_id("evt_", evt);
+    body = with_pi(session_event(evt, "checkout.session.completed", o, sid,
+                                 acct, 1000, "paid", "complete"),
+                   pi);
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    free(body);
+}
+
+/* No Stripe here (bill.stripe is NULL): the card comes from the charge
+ * event, before or after the completion, and credits nothing itself. */
+static void test_card_from_charge_event_any_order(void **state)
+{
+    char acct[64], pi[64], ch[64], *body;
+    struct cd_order o;
+    struct cd_payment p;
+    int found;
+
+    (void)state;
+    new_account(acct);
+
+    /* The charge event first: kept, then the completion's row has it. */
+    rand_id("pi_", pi);
+    rand_id("ch_", ch);
+    body = charge_event("charge.succeeded", ch, pi, "4242");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED); /* again */
+    free(body);
+    assert_int_equal(balance_of(acct), 0);
+    complete(acct, pi, &o);
+    p = payment_of(o.id, &found);
+    assert_true(found);
+    assert_string_equal(p.last4, "4242");
+    assert_string_equal(p.stripe_charge_id, ch);
+    assert_int_equal(balance_of(acct), 1000);
+
+    /* The completion first: no last4 yet; charge.updated fills it in. */
+    rand_id("pi_", pi);
+    rand_id("ch_", ch);
+    complete(acct, pi, &o);
+    p = payment_of(o.id, &found);
+    assert_true(found);
+    assert_string_equal(p.last4, "");
+    body = charge_event("charge.updated", ch, pi, "0005");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    free(body);
+    p = payment_of(o.id, &found);
+    assert_string_equal(p.last4, "0005");
+    assert_string_equal(p.stripe_charge_id, ch);
+    assert_string_equal(p.status, "succeeded");
+    assert_int_equal(balance_of(acct), 2000);
+
+    /* No card details, or a last4 that is not one: nothing to keep. */
+    body = charge_event("charge.succeeded", ch, pi, NULL);
+    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    free(body);
+    body = charge_event("charge.succeeded", ch, pi, "42x2");
+    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    free(body);
+    assert_string_equal(payment_of(o.id, &found).last4, "0005");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_subscription_session_no_credit),
         cmocka_unit_test(test_ledger_refusal_recorded),
         cmocka_unit_test(test_account_gone_recorded),
+        cmocka_unit_test(test_card_from_charge_event_any_order),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

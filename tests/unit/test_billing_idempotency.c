@@ -2,8 +2,8 @@
  * test_billing_idempotency.c - the Idempotency-Key protocol against a real
  * SQLite store: claim, replay, reuse, a live claim never taken over, a
  * dead or released one taken over (so the retry runs again under the same
- * effect id), the heartbeat keeping a long request's claim alive, and
- * derived effect ids.
+ * effect id), the heartbeat keeping a long request's claim alive,
+ * derived effect ids, and a keyed debit that is one job and one commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +18,10 @@
 #include <cmocka.h>
 
 #include "billing/idempotency.h"
+#include "billing/ledger_ops.h"
 #include "util/util.h"
+
+#include "billing_fixture.h"
 
 struct fixture {
     char dir[64];
@@ -314,6 +317,121 @@ static void test_legacy_rows_match(void **state)
     cd_idem_claim_free(&c);
 }
 
+/* The completion a handler gives a claimed debit: the reply as text. */
+struct rendered {
+    char body[256];
+    int calls;
+};
+
+static void render(void *arg, const struct cd_ledger_entry *e,
+                   const struct cd_error *err, struct cd_idem_reply *out)
+{
+    struct rendered *r = arg;
+
+    r->calls++;
+    if (e)
+        snprintf(r->body, sizeof(r->body), "{\"balance\":%lld}",
+                 (long long)e->balance_after);
+    else
+        snprintf(r->body, sizeof(r->body), "{\"code\":\"%s\"}", err->code);
+    out->status = e ? 201 : cd_error_kind_status(err->kind);
+    out->body = r->body;
+    out->body_len = strlen(r->body);
+}
+
+/* One keyed debit through cd_ledger_debit with its claim: 0, outcome in
+ * c; jobs and commits it cost added to *jobs / *commits. */
+static int keyed_debit(struct fixture *f, struct cd_idem_claim *c,
+                       const char *acct, int64_t amount, const char *key,
+                       const char *hash, struct rendered *r, uint64_t *jobs,
+                       uint64_t *commits)
+{
+    struct cd_store_stats before, after;
+    struct cd_ledger_op op;
+    struct cd_ledger_entry e;
+    struct cd_error err;
+    int replayed = 0, rc;
+
+    claim_init(c, key, hash);
+    snprintf(c->scope, sizeof(c->scope), "server:%s", acct);
+    memset(&op, 0, sizeof(op));
+    op.account_id = acct;
+    op.amount = amount;
+    op.idem_scope = c->scope;
+    op.idem_key = c->key;
+    op.claim = c;
+    op.reply = render;
+    op.reply_arg = r;
+    cd_store_get_stats(f->b.store, &before);
+    rc = cd_ledger_debit(&f->b, &op, &e, &replayed, &err);
+    cd_store_get_stats(f->b.store, &after);
+    *jobs = after.jobs - before.jobs;
+    *commits = after.commits - before.commits;
+    return rc;
+}
+
+static void test_one_job_per_keyed_debit(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_idem_claim c;
+    struct cd_ledger_op grant;
+    struct cd_ledger_entry e;
+    struct cd_error err;
+    struct rendered r;
+    char acct[CD_ID_SZ];
+    uint64_t jobs, commits;
+
+    fx_new_account(f->b.store, acct);
+    memset(&grant, 0, sizeof(grant));
+    grant.account_id = acct;
+    grant.amount = 100;
+    assert_int_equal(cd_ledger_grant(&f->b, &grant, &e, NULL, &err), 0);
+
+    /* Claim, entry and stored reply: one job, one commit. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(keyed_debit(f, &c, acct, 30, "k-one", "h1", &r, &jobs,
+                                 &commits), 0);
+    assert_int_equal(c.outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(jobs, 1);
+    assert_int_equal(commits, 1);
+    assert_int_equal(r.calls, 1);
+    assert_string_equal(r.body, "{\"balance\":70}");
+    cd_idem_claim_free(&c);
+
+    /* The same request replays the stored bytes, in one job, without
+     * running the effect; another request with the key is a 409. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(keyed_debit(f, &c, acct, 30, "k-one", "h1", &r, &jobs,
+                                 &commits), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REPLAY);
+    assert_int_equal(jobs, 1);
+    assert_int_equal(r.calls, 0);
+    assert_int_equal(c.status, 201);
+    assert_memory_equal(c.body, "{\"balance\":70}", c.body_len);
+    cd_idem_claim_free(&c);
+    assert_int_equal(keyed_debit(f, &c, acct, 31, "k-one", "h2", &r, &jobs,
+                                 &commits), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REUSED);
+    cd_idem_claim_free(&c);
+
+    /* A refusal (402) is a reply like any other: stored, replayed, and
+     * the balance is untouched. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(keyed_debit(f, &c, acct, 1000, "k-402", "h3", &r, &jobs,
+                                 &commits), 0);
+    assert_int_equal(c.outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(jobs, 1);
+    assert_string_equal(r.body, "{\"code\":\"insufficient_balance\"}");
+    cd_idem_claim_free(&c);
+    assert_int_equal(keyed_debit(f, &c, acct, 1000, "k-402", "h3", &r, &jobs,
+                                 &commits), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REPLAY);
+    assert_int_equal(c.status, 402);
+    cd_idem_claim_free(&c);
+    assert_int_equal(cd_ledger_balance(&f->b, acct, &grant.amount, &err), 0);
+    assert_int_equal(grant.amount, 70);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +445,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_effect_ids),
         cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test_setup_teardown(test_one_job_per_keyed_debit, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_legacy_rows_match, setup,
                                         teardown),
     };

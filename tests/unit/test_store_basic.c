@@ -882,6 +882,51 @@ static void test_idem(void **state)
     free(c.idem.body);
 }
 
+/* ---- card details from charge events (011) ---------------------------- */
+
+struct card_ctx {
+    struct cd_charge_card got;
+    int rc_get, rc_gone;
+};
+
+static int card_write(struct cd_tx *tx, void *arg)
+{
+    struct card_ctx *c = arg;
+    struct cd_charge_card cc;
+
+    memset(&cc, 0, sizeof(cc));
+    strcpy(cc.payment_intent, "pi_card");
+    strcpy(cc.charge, "ch_one");
+    strcpy(cc.last4, "4242");
+    cc.created_at = 100;
+    assert_int_equal(cd_store_charge_card_put(tx, &cc), CD_STORE_OK);
+    /* charge.updated without a card: the charge changes, last4 stays. */
+    strcpy(cc.charge, "ch_two");
+    cc.last4[0] = '\0';
+    assert_int_equal(cd_store_charge_card_put(tx, &cc), CD_STORE_OK);
+    c->rc_get = cd_store_charge_card_get(tx, "pi_card", &c->got);
+    assert_int_equal(cd_store_charge_card_purge(tx, 100), CD_STORE_OK);
+    assert_int_equal(cd_store_charge_card_get(tx, "pi_card", &cc),
+                     CD_STORE_OK); /* not older than 100 */
+    assert_int_equal(cd_store_charge_card_purge(tx, 101), CD_STORE_OK);
+    c->rc_gone = cd_store_charge_card_get(tx, "pi_card", &cc);
+    return 0;
+}
+
+static void test_charge_cards(void **state)
+{
+    struct fixture *f = *state;
+    struct card_ctx c;
+
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(cd_store_write(f->s, card_write, &c), 0);
+    assert_int_equal(c.rc_get, CD_STORE_OK);
+    assert_string_equal(c.got.charge, "ch_two");
+    assert_string_equal(c.got.last4, "4242");
+    assert_int_equal(c.got.created_at, 100);
+    assert_int_equal(c.rc_gone, CD_STORE_NOT_FOUND);
+}
+
 /* ---- pending discount uses, owned idempotency claims ----------------- */
 
 static int pending_write(struct cd_tx *tx, void *arg)
@@ -1224,6 +1269,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_discounts_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idem, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_charge_cards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discount_pending_count, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idem_claims, setup, teardown),
