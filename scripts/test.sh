@@ -19,3 +19,6 @@ CREDITD_BIN="$PWD/build-asan/creditd" node --test --test-concurrency=1 tests/e2e
 
 echo "== browser tests (playwright-core + /usr/bin/chromium)"
 CREDITD_BIN="$PWD/build/creditd" node --test --test-concurrency=1 tests/browser/
+
+echo "== chaos run (30 s of mixed load, kill -9 every 2-5 s; ASan+UBSan binary)"
+CREDITD_BIN="$PWD/build-asan/creditd" timeout 600 node tests/chaos/chaos.mjs --seconds 30

@@ -6,8 +6,9 @@
  * success; anything else (3xx included, network errors, timeouts) is
  * retried with exponential backoff, 200 ms doubling up to 10 s, at most
  * DELIVERY_ATTEMPTS attempts. Test switches: a delay before the first
- * attempt, N deliveries of each event, and a random order among the
- * deliveries that are due. The thread also calls a tick function about
+ * attempt, a random extra delay per delivery (jitter: the copies of one
+ * event arrive apart), N deliveries of each event, and a random order
+ * among the deliveries that are due. The thread also calls a tick function about
  * once a second (the sandbox expires sessions there).
  */
 #include "sandbox/internal.h"
@@ -50,6 +51,7 @@ struct cd_sandbox_deliverer {
     struct item *head, *tail;
     size_t pending;
     long delay_ms;
+    long jitter_ms; /* each delivery's first attempt: + 0..jitter_ms */
     int duplicates;
     int shuffle;
     uint64_t attempts, delivered, failed, dropped;
@@ -318,6 +320,17 @@ cd_sandbox_deliverer_start(const char *url, const char *secret,
     return d;
 }
 
+/* A random extra delay in 0..jitter_ms (as microseconds); under d->mu. */
+static int64_t jitter_us(const struct cd_sandbox_deliverer *d)
+{
+    uint32_t rnd;
+
+    if (d->jitter_ms <= 0)
+        return 0;
+    cd_random_bytes(&rnd, sizeof(rnd));
+    return (int64_t)(rnd % ((uint32_t)d->jitter_ms + 1)) * 1000;
+}
+
 void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
                                   const char *evt_id, const char *body)
 {
@@ -345,7 +358,7 @@ void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
             break;
         }
         it->len = strlen(body);
-        it->due_us = due;
+        it->due_us = due + jitter_us(d);
         append(d, it);
         d->pending++;
     }
@@ -354,12 +367,14 @@ void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
 }
 
 void cd_sandbox_deliverer_configure(struct cd_sandbox_deliverer *d,
-                                    long delay_ms, int duplicates,
-                                    int shuffle)
+                                    long delay_ms, long jitter_ms,
+                                    int duplicates, int shuffle)
 {
     pthread_mutex_lock(&d->mu);
     if (delay_ms >= 0)
         d->delay_ms = delay_ms;
+    if (jitter_ms >= 0)
+        d->jitter_ms = jitter_ms;
     if (duplicates >= 1)
         d->duplicates = duplicates;
     if (shuffle >= 0)
@@ -373,9 +388,10 @@ json_t *cd_sandbox_deliverer_stats(struct cd_sandbox_deliverer *d)
     json_t *j;
 
     pthread_mutex_lock(&d->mu);
-    j = json_pack("{s:b, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
+    j = json_pack("{s:b, s:I, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
                   "webhooks", d->url != NULL, "delivery_delay_ms",
-                  (json_int_t)d->delay_ms, "duplicate_deliveries",
+                  (json_int_t)d->delay_ms, "delivery_jitter_ms",
+                  (json_int_t)d->jitter_ms, "duplicate_deliveries",
                   d->duplicates, "shuffle", d->shuffle, "pending",
                   (json_int_t)d->pending, "attempts", (json_int_t)d->attempts,
                   "delivered", (json_int_t)d->delivered, "failed",
