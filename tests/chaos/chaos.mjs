@@ -6,7 +6,8 @@
 //
 //   node tests/chaos/chaos.mjs [--seconds=30] [--workers=4] [--seed=1]
 //        [--kill-min-ms=2000] [--kill-max-ms=5000] [--duplicates=2]
-//        [--jitter-ms=300] [--delay-ms=0] [--timeout-rate=0.1] [--json]
+//        [--jitter-ms=300] [--delay-ms=0] [--stripe-delay-ms=20]
+//        [--timeout-rate=0.1] [--json]
 //
 // The load (per worker, a seeded choice per step): sign-ups, grants and
 // debits with an Idempotency-Key, checkouts paid (4242) or declined
@@ -62,6 +63,7 @@ const OPT = {
     duplicates: numOption('duplicates', 2, 1, 10),
     jitter: numOption('jitter-ms', 300, 0, 60000),
     delay: numOption('delay-ms', 0, 0, 60000),
+    stripeDelay: numOption('stripe-delay-ms', 20, 0, 60000),
     timeoutRate: numOption('timeout-rate', 0.1, 0, 1),
     json: option('json', false) !== false,
 };
@@ -499,6 +501,7 @@ async function main() {
         const cfg = await sandbox('POST', '/_sandbox/config', {
             duplicate_deliveries: OPT.duplicates, shuffle: true,
             delivery_delay_ms: OPT.delay, delivery_jitter_ms: OPT.jitter,
+            api_delay_ms: OPT.stripeDelay, // a kill lands inside Stripe calls
         });
         if (cfg.status !== 200) throw new Error(`sandbox config: ${cfg.status} ${cfg.text}`);
         catalog = (await api('GET', '/v1/config')).json;
