@@ -11,7 +11,8 @@
 //
 // The load (per worker, a seeded choice per step): sign-ups, grants and
 // debits with an Idempotency-Key, checkouts paid (4242) or declined
-// (4000000000000002) through the sandbox's control endpoints, admin
+// (4000000000000002) through the sandbox's control endpoints, off-session
+// top-ups with the card a paid checkout saved, admin
 // refunds (full and partial) of paid orders. A request whose outcome is
 // unknown (connection cut by a kill, a client timeout injected on purpose,
 // a 5xx, 409 idempotency_in_progress) is sent again with the same key until
@@ -95,7 +96,10 @@ const pick = (rnd, arr) => arr[Math.floor(rnd() * arr.length)];
 const runId = `${OPT.seed.toString(36)}${Date.now().toString(36)}`;
 const stats = {
     ops: {}, // op -> count started
-    acked: { signup: 0, grant: 0, debit: 0, debit_refused: 0, checkout_paid: 0, checkout_declined: 0, refund: 0, refund_refused: 0 },
+    acked: {
+        signup: 0, grant: 0, debit: 0, debit_refused: 0, checkout_paid: 0, checkout_declined: 0, topup: 0,
+        refund: 0, refund_refused: 0,
+    },
     kills: 0,
     restarts_ms_max: 0,
     retries: 0, // requests sent again with the same key
@@ -266,6 +270,7 @@ async function opCheckout(paid, w, rnd, n) {
         { card: paid ? CARD_OK : CARD_DECLINE });
     if (paid && pay.status === 200) {
         o.paid = true;
+        acct.paidOnce = true;
         stats.acked.checkout_paid++;
     } else if (!paid && pay.status === 402) {
         o.declined = true;
@@ -281,6 +286,42 @@ async function opCheckout(paid, w, rnd, n) {
     orders.push(o);
 }
 
+/** Learns whether a paid checkout saved the account's card (a webhook away). */
+async function opSaved(rnd) {
+    const acct = pick(rnd, accounts);
+    if (acct.saved || !acct.paidOnce) return;
+    try {
+        const r = await api('GET', '/v1/account', { token: acct.token, timeoutMs: 5000 });
+        if (r.status === 200 && r.json.has_saved_payment_method === true) acct.saved = true;
+    } catch {
+        /* the server is down: another time */
+    }
+}
+
+/** An off-session top-up with the card a paid checkout saved. */
+async function opTopup(w, rnd, n) {
+    const acct = pick(rnd, accounts);
+    if (!acct.saved) return;
+    count('topup');
+    const key = `topup-${runId}-${w}-${n}`;
+    const t = catalog.topup;
+    const body = { amount_cents: t.min_cents + t.step_cents * between(rnd, 0, 3) };
+    const r = await settle(key, rnd, (tm) => api('POST', '/v1/topups', { token: acct.token, idem: key, body, timeoutMs: tm }));
+    if (r.status === 429 && r.json?.error?.code === 'too_many_pending_orders') {
+        stats.pending_cap_hits++;
+        return;
+    }
+    if (r.status !== 202) {
+        problems.push(`${key}: unexpected ${r.status} ${r.text}`);
+        return;
+    }
+    stats.acked.topup++;
+    orders.push({
+        id: r.json.order_id, account: acct, session: null, amount: body.amount_cents, credits: body.amount_cents,
+        paid: true, declined: false, expired: false, refunds: [], busy: false,
+    });
+}
+
 const refunded = (o) => o.refunds.reduce((a, b) => a + b, 0);
 
 async function opRefund(w, rnd, n) {
@@ -293,7 +334,9 @@ async function opRefund(w, rnd, n) {
         // Only a fulfilled order can be refunded; its webhook may be late.
         let f = null;
         try {
-            f = await api('GET', `/v1/checkout/${encodeURIComponent(o.session)}`, { token: o.account.token, timeoutMs: 5000 });
+            f = o.session
+                ? await api('GET', `/v1/checkout/${encodeURIComponent(o.session)}`, { token: o.account.token, timeoutMs: 5000 })
+                : { status: 200, json: { fulfilled: true } }; // a top-up: a 409 says when it is not
         } catch {
             f = null;
         }
@@ -322,7 +365,8 @@ async function opRefund(w, rnd, n) {
 }
 
 const MIX = [
-    ['grant', 20], ['debit', 30], ['checkout_paid', 18], ['checkout_declined', 7], ['refund', 14], ['signup', 3],
+    ['grant', 20], ['debit', 30], ['checkout_paid', 16], ['checkout_declined', 7], ['topup', 6], ['refund', 14],
+    ['signup', 3], ['saved', 2],
 ];
 const MIX_TOTAL = MIX.reduce((a, [, x]) => a + x, 0);
 
@@ -338,6 +382,8 @@ async function worker(w) {
             else if (op === 'grant' || op === 'debit') await opLedger(op, w, rnd, n++);
             else if (op === 'checkout_paid') await opCheckout(true, w, rnd, n++);
             else if (op === 'checkout_declined') await opCheckout(false, w, rnd, n++);
+            else if (op === 'topup') await opTopup(w, rnd, n++);
+            else if (op === 'saved') await opSaved(rnd);
             else await opRefund(w, rnd, n++);
         } catch (e) {
             problems.push(`worker ${w} ${op}: ${e.message}`);
