@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: unit tests (ctest) in a normal and an
-# ASan+UBSan build, the end-to-end suite against the sanitized binary, and
-# the browser tests in Debian's Chromium.
+# ASan+UBSan build, the end-to-end suite against the sanitized binary, the
+# browser tests in Debian's Chromium, and 30 s of the chaos run
+# (tests/chaos/chaos.mjs, docs/RELIABILITY.md) against the sanitized binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_BROWSER=1 ASAN=1 bash scripts/bootstrap.sh

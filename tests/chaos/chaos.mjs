@@ -7,7 +7,12 @@
 //   node tests/chaos/chaos.mjs [--seconds=30] [--workers=4] [--seed=1]
 //        [--kill-min-ms=2000] [--kill-max-ms=5000] [--duplicates=2]
 //        [--jitter-ms=300] [--delay-ms=0] [--stripe-delay-ms=20]
-//        [--timeout-rate=0.1] [--json]
+//        [--reconcile-s=3] [--timeout-rate=0.1] [--json]
+//
+// --stripe-delay-ms slows every Stripe call (so kills land inside them),
+// --reconcile-s runs the server's background reconciliation that often
+// (racing the webhooks), --timeout-rate is the share of first attempts
+// sent with a client timeout of 1..40 ms.
 //
 // The load (per worker, a seeded choice per step): sign-ups, grants and
 // debits with an Idempotency-Key, checkouts paid (4242) or declined
@@ -65,6 +70,7 @@ const OPT = {
     jitter: numOption('jitter-ms', 300, 0, 60000),
     delay: numOption('delay-ms', 0, 0, 60000),
     stripeDelay: numOption('stripe-delay-ms', 20, 0, 60000),
+    reconcile: numOption('reconcile-s', 3, 0, 86400),
     timeoutRate: numOption('timeout-rate', 0.1, 0, 1),
     json: option('json', false) !== false,
 };
@@ -537,6 +543,7 @@ async function main() {
             CREDITD_AUTH_RATE_LIMIT: '0',
             CREDITD_CHECKOUT_RATE_LIMIT: '0',
             CREDITD_IDEM_LEASE_MS: '2000',
+            CREDITD_RECONCILE_INTERVAL: String(OPT.reconcile),
         },
         sandboxEnv: { CREDITD_LOG: 'info' },
     });
