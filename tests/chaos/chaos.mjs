@@ -18,7 +18,8 @@
 // debits with an Idempotency-Key, checkouts paid (4242) or declined
 // (4000000000000002) through the sandbox's control endpoints, off-session
 // top-ups with the card a paid checkout saved, admin
-// refunds (full and partial) of paid orders. A request whose outcome is
+// refunds (full and partial) of paid orders, disputes opened and closed
+// (won or lost) on paid charges. A request whose outcome is
 // unknown (connection cut by a kill, a client timeout injected on purpose,
 // a 5xx, 409 idempotency_in_progress) is sent again with the same key until
 // a definite answer, as a real client does; some acknowledged requests are
@@ -27,8 +28,8 @@
 // The check, after a clean drain (no webhook left at the sandbox, every
 // paid order fulfilled, reconciliation run): every acknowledged grant and
 // debit is in the ledger once and nothing else is; every paid order is
-// credited once and every declined one never; refunds take
-// floor(C * R / A) credits once per order; each balance equals the sum of
+// credited once and every declined one never; refunds and disputes take
+// floor(C * min(A, R + D) / A) credits once per order; each balance equals the sum of
 // its acknowledged operations; GET /v1/admin/ledger/verify is ok; no
 // delivery was given up; no sanitizer report. Any mismatch is printed and
 // the exit status is 1.
@@ -104,7 +105,7 @@ const stats = {
     ops: {}, // op -> count started
     acked: {
         signup: 0, grant: 0, debit: 0, debit_refused: 0, checkout_paid: 0, checkout_declined: 0, topup: 0,
-        refund: 0, refund_refused: 0,
+        refund: 0, refund_refused: 0, dispute_opened: 0, dispute_closed: 0,
     },
     kills: 0,
     restarts_ms_max: 0,
@@ -270,7 +271,7 @@ async function opCheckout(paid, w, rnd, n) {
     }
     const o = {
         id: r.json.order_id, account: acct, session: r.json.session_id, amount: r.json.amount_cents,
-        credits: r.json.credits, paid: false, declined: false, expired: false, refunds: [], busy: false,
+        credits: r.json.credits, paid: false, declined: false, expired: false, refunds: [], disputes: [], busy: false,
     };
     const pay = await sandbox('POST', `/_sandbox/checkout/${encodeURIComponent(o.session)}/complete`,
         { card: paid ? CARD_OK : CARD_DECLINE });
@@ -324,8 +325,40 @@ async function opTopup(w, rnd, n) {
     stats.acked.topup++;
     orders.push({
         id: r.json.order_id, account: acct, session: null, amount: body.amount_cents, credits: body.amount_cents,
-        paid: true, declined: false, expired: false, refunds: [], busy: false,
+        pi: r.json.payment_intent_id, paid: true, declined: false, expired: false, refunds: [], disputes: [], busy: false,
     });
+}
+
+/** Opens a dispute on a paid order's charge, or closes its open one (won
+ * or lost): the sandbox delivers charge.dispute.created / .closed. */
+async function opDispute(rnd) {
+    const open = orders.filter((o) => o.paid && !o.busy && (o.disputes.length === 0 || o.disputes[0].status === 'needs_response'));
+    if (!open.length) return;
+    count('dispute');
+    const o = pick(rnd, open);
+    o.busy = true;
+    try {
+        if (!o.pi) {
+            const sess = await stack.stripe('GET', `/v1/checkout/sessions/${encodeURIComponent(o.session)}`);
+            if (sess.status !== 200 || !sess.json.payment_intent) {
+                problems.push(`session ${o.session} at the sandbox: ${sess.status} ${sess.text.slice(0, 200)}`);
+                return;
+            }
+            o.pi = sess.json.payment_intent;
+        }
+        const closing = o.disputes.length > 0;
+        const body = closing ? { status: rnd() < 0.5 ? 'won' : 'lost' } : {};
+        const r = await sandbox('POST', `/_sandbox/charges/${encodeURIComponent(o.pi)}/dispute`, body);
+        if (r.status !== 200) {
+            problems.push(`dispute ${o.pi} ${JSON.stringify(body)}: ${r.status} ${r.text.slice(0, 200)}`);
+            return;
+        }
+        if (closing) o.disputes[0].status = r.json.status;
+        else o.disputes.push({ id: r.json.id, amount: r.json.amount, status: r.json.status });
+        stats.acked[closing ? 'dispute_closed' : 'dispute_opened']++;
+    } finally {
+        o.busy = false;
+    }
 }
 
 const refunded = (o) => o.refunds.reduce((a, b) => a + b, 0);
@@ -372,7 +405,7 @@ async function opRefund(w, rnd, n) {
 
 const MIX = [
     ['grant', 20], ['debit', 30], ['checkout_paid', 16], ['checkout_declined', 7], ['topup', 6], ['refund', 14],
-    ['signup', 3], ['saved', 2],
+    ['signup', 3], ['saved', 2], ['dispute', 3],
 ];
 const MIX_TOTAL = MIX.reduce((a, [, x]) => a + x, 0);
 
@@ -390,6 +423,7 @@ async function worker(w) {
             else if (op === 'checkout_declined') await opCheckout(false, w, rnd, n++);
             else if (op === 'topup') await opTopup(w, rnd, n++);
             else if (op === 'saved') await opSaved(rnd);
+            else if (op === 'dispute') await opDispute(rnd);
             else await opRefund(w, rnd, n++);
         } catch (e) {
             problems.push(`worker ${w} ${op}: ${e.message}`);
@@ -446,15 +480,22 @@ async function drain(what) {
     }, DRAIN_MS, { intervalMs: 250, what });
 }
 
-/** floor(C * min(A, R) / A), at most C: what refunds take from an order. */
-function clawback(credits, amount, refundedAmount) {
-    const t = (BigInt(credits) * BigInt(Math.min(amount, refundedAmount))) / BigInt(amount);
+/** What disputes hold: every dispute not won. */
+const held = (o) => o.disputes.filter((d) => !['won', 'warning_closed', 'prevented'].includes(d.status))
+    .reduce((a, d) => a + d.amount, 0);
+
+/** floor(C * min(A, R + D) / A), at most C: what refunds and disputes
+ * take from an order (docs/API-NOTES.md, one clawback figure). */
+function clawback(o) {
+    const { credits, amount } = o;
+    const t = (BigInt(credits) * BigInt(Math.min(amount, refunded(o) + held(o)))) / BigInt(amount);
     return Number(t < BigInt(credits) ? t : BigInt(credits));
 }
 
 const FULFIL_KINDS = new Set(['purchase', 'topup', 'package']);
 
 function expectedStatus(o) {
+    if (o.paid && held(o) > 0) return 'disputed';
     if (o.paid) {
         const r = refunded(o);
         return r === 0 ? 'completed' : r >= o.amount ? 'refunded' : 'partially_refunded';
@@ -493,15 +534,17 @@ async function checkAccount(acct, diff) {
     for (const o of orders.filter((x) => x.account === acct)) {
         const mine = rows.filter((t) => t.order_id === o.id);
         const credit = mine.filter((t) => FULFIL_KINDS.has(t.kind));
-        const taken = -mine.filter((t) => t.kind === 'refund').reduce((a, t) => a + t.amount, 0);
-        const other = mine.filter((t) => !FULFIL_KINDS.has(t.kind) && t.kind !== 'refund');
-        const wantTaken = o.paid ? clawback(o.credits, o.amount, refunded(o)) : 0;
+        const back = mine.filter((t) => t.kind === 'refund' || t.kind === 'dispute');
+        const taken = -back.reduce((a, t) => a + t.amount, 0);
+        const other = mine.filter((t) => !FULFIL_KINDS.has(t.kind) && !back.includes(t));
+        const wantTaken = o.paid ? clawback(o) : 0;
         if (o.paid && (credit.length !== 1 || credit[0].amount !== o.credits)) {
             diff.push(`${acct.id}: paid ${o.id} credited ${JSON.stringify(credit.map((t) => t.amount))}, want once ${o.credits}`);
         }
         if (!o.paid && credit.length) diff.push(`${acct.id}: unpaid ${o.id} was credited ${JSON.stringify(credit.map((t) => t.amount))}`);
         if (taken !== wantTaken) {
-            diff.push(`${acct.id}: ${o.id} refunds ${JSON.stringify(o.refunds)} of ${o.amount} took ${taken} credits, want ${wantTaken} of ${o.credits}`);
+            diff.push(`${acct.id}: ${o.id} refunds ${JSON.stringify(o.refunds)} and disputes ${JSON.stringify(o.disputes)} ` +
+                `of ${o.amount} took ${taken} credits, want ${wantTaken} of ${o.credits}`);
         }
         if (other.length) diff.push(`${acct.id}: ${o.id} has unexpected rows ${JSON.stringify(other)}`);
         const st = listed.get(o.id)?.status;
