@@ -109,8 +109,7 @@ const stats = {
     },
     kills: 0,
     restarts_ms_max: 0,
-    retries: 0, // requests sent again with the same key
-    unknown_outcomes: 0, // attempts without a definite answer
+    retries: 0, // requests sent again with the same key (no definite answer)
     injected_timeouts: 0,
     replays_checked: 0,
     double_sends: 0,
@@ -118,8 +117,11 @@ const stats = {
     pending_cap_hits: 0,
 };
 const problems = []; // what went wrong during the run (not the final check)
-const accounts = []; // {id, email, token, grants: [{txn, amount}], debits: [...], orders: []}
-const orders = []; // {id, account, session, amount, credits, paid, declined, expired, refunds: [amount], busy}
+// {id, email, token, grants: [{key, txn, amount}], debits: [...], refused: [key], paidOnce, saved}
+const accounts = [];
+// {id, account, session, pi, amount, credits, paid, declined, expired,
+//  refunds: [amount], disputes: [{id, amount, status}], busy}
+const orders = [];
 
 let stack;
 let catalog;
@@ -161,13 +163,12 @@ async function settle(what, rnd, send) {
             r = null;
         }
         if (definite(r)) return r;
-        stats.unknown_outcomes++;
         if (Date.now() - t0 > RESOLVE_MS) {
             throw new Error(`${what}: no definite answer after ${attempt} attempts in ${RESOLVE_MS} ms` +
                 (r ? ` (last ${r.status} ${r.text.slice(0, 200)})` : ' (last: no answer)'));
         }
         stats.retries++;
-        await sleep(serverDown ? 100 : between(rnd, 20, 200));
+        await sleep(serverDown ? 100 : 20 + Math.floor(Math.random() * 180)); // timing, not a seeded choice
     }
 }
 
