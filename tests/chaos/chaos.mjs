@@ -332,11 +332,15 @@ async function opTopup(w, rnd, n) {
 
 /** Opens a dispute on a paid order's charge, or closes its open one (won
  * or lost): the sandbox delivers charge.dispute.created / .closed. */
+const CLOSED = ['won', 'lost', 'warning_closed', 'prevented'];
+
 async function opDispute(rnd) {
-    const open = orders.filter((o) => o.paid && !o.busy && (o.disputes.length === 0 || o.disputes[0].status === 'needs_response'));
-    if (!open.length) return;
+    const open = orders.filter((o) => !o.busy && o.disputes.length && !CLOSED.includes(o.disputes[0].status));
+    const fresh = orders.filter((o) => o.paid && !o.busy && o.disputes.length === 0);
+    const pool = open.length && (rnd() < 0.6 || !fresh.length) ? open : fresh;
+    if (!pool.length) return;
     count('dispute');
-    const o = pick(rnd, open);
+    const o = pick(rnd, pool);
     o.busy = true;
     try {
         if (!o.pi) {
@@ -482,7 +486,7 @@ async function drain(what) {
 }
 
 /** What disputes hold: every dispute not won. */
-const held = (o) => o.disputes.filter((d) => !['won', 'warning_closed', 'prevented'].includes(d.status))
+const held = (o) => o.disputes.filter((d) => !['won', 'warning_closed', 'prevented'].includes(d.status)) // open or lost
     .reduce((a, d) => a + d.amount, 0);
 
 /** floor(C * min(A, R + D) / A), at most C: what refunds and disputes
