@@ -8,8 +8,8 @@
  * DELIVERY_ATTEMPTS attempts. Test switches: a delay before the first
  * attempt, a random extra delay per delivery (jitter: the copies of one
  * event arrive apart), N deliveries of each event, and a random order
- * among the deliveries that are due. The thread also calls a tick function about
- * once a second (the sandbox expires sessions there).
+ * among the deliveries that are due. The thread also calls a tick
+ * function about once a second (the sandbox expires sessions there).
  */
 #include "sandbox/internal.h"
 
