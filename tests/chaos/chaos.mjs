@@ -29,7 +29,8 @@
 // paid order fulfilled, reconciliation run): every acknowledged grant and
 // debit is in the ledger once and nothing else is; every paid order is
 // credited once and every declined one never; refunds and disputes take
-// floor(C * min(A, R + D) / A) credits once per order; each balance equals the sum of
+// floor(C * min(A, R + D) / A) credits once per order; Stripe holds one
+// Checkout session per checkout and one PaymentIntent per top-up; each balance equals the sum of
 // its acknowledged operations; GET /v1/admin/ledger/verify is ok; no
 // delivery was given up; no sanitizer report. Any mismatch is printed and
 // the exit status is 1.
@@ -567,6 +568,43 @@ async function checkAccount(acct, diff) {
     return rows.length;
 }
 
+/** Every object of a Stripe list at the sandbox, paged by 100. */
+async function stripeListAll(p) {
+    const out = [];
+    for (let after = null; ;) {
+        const r = await stack.stripe('GET', `${p}?limit=100${after ? `&starting_after=${after}` : ''}`);
+        if (r.status !== 200) throw new Error(`sandbox GET ${p}: ${r.status} ${r.text.slice(0, 200)}`);
+        out.push(...r.json.data);
+        if (!r.json.has_more || !r.json.data.length) return out;
+        after = r.json.data[r.json.data.length - 1].id;
+    }
+}
+
+/** Stripe's side: one Checkout session per checkout order, one
+ * PaymentIntent per top-up, none for an order never acknowledged - so no
+ * retry opened or charged twice. */
+async function checkStripe(diff) {
+    const known = new Map(orders.map((o) => [o.id, o]));
+    const seen = new Map(); // order id -> count
+    const note = (kind, obj) => {
+        const id = obj.metadata?.order_id;
+        if (!id) return;
+        const k = `${kind}:${id}`;
+        seen.set(k, (seen.get(k) || 0) + 1);
+        if (!known.has(id)) diff.push(`Stripe has ${kind} ${obj.id} for ${id}, an order never acknowledged`);
+    };
+    for (const x of await stripeListAll('/v1/checkout/sessions')) note('session', x);
+    for (const x of await stripeListAll('/v1/payment_intents')) {
+        // a Checkout order's PaymentIntent carries its order id too
+        if (x.metadata?.kind === 'topup' && !known.get(x.metadata.order_id)?.session) note('topup', x);
+    }
+    for (const o of orders) {
+        const k = o.session ? `session:${o.id}` : `topup:${o.id}`;
+        if (seen.get(k) !== 1) diff.push(`${o.id}: ${seen.get(k) || 0} ${o.session ? 'Checkout sessions' : 'PaymentIntents'} at Stripe, want 1`);
+    }
+    return seen.size;
+}
+
 async function checkAll() {
     const diff = [...problems.map((p) => `during the run: ${p}`)];
     let rows = 0;
@@ -577,9 +615,10 @@ async function checkAll() {
     }
     const v = await api('GET', '/v1/admin/ledger/verify', { admin: true, timeoutMs: 60000 });
     if (v.status !== 200 || v.json.ok !== true) diff.push(`ledger verify: ${v.status} ${v.text.slice(0, 500)}`);
+    const stripeObjects = await checkStripe(diff);
     const sb = await sandboxStats();
     if (sb.failed !== 0 || sb.dropped !== 0) diff.push(`sandbox gave up ${sb.failed} deliveries and dropped ${sb.dropped}`);
-    return { diff, rows, sandbox: sb };
+    return { diff, rows, stripeObjects, sandbox: sb };
 }
 
 // --------------------------------------------------------------------- main
@@ -620,11 +659,11 @@ async function main() {
         const rec = await api('POST', '/v1/admin/reconcile', { admin: true, timeoutMs: 120000 });
         if (rec.status !== 200) problems.push(`reconcile: ${rec.status} ${rec.text}`);
         await drain('drained after reconciliation');
-        const { diff, rows, sandbox: sb } = await checkAll();
+        const { diff, rows, stripeObjects, sandbox: sb } = await checkAll();
         result = {
             ok: diff.length === 0, seed: OPT.seed, seconds: OPT.seconds, workers: OPT.workers,
             load_ms: loadMs, total_ms: Date.now() - t0, accounts: accounts.length, orders: orders.length,
-            ledger_rows: rows, ...stats,
+            ledger_rows: rows, stripe_objects: stripeObjects, ...stats,
             webhooks: { duplicates_per_event: OPT.duplicates, jitter_ms: OPT.jitter, shuffle: true,
                 attempts: sb.attempts, delivered: sb.delivered, failed: sb.failed },
             reconcile: rec.json, diff: diff.slice(0, 200), diff_count: diff.length,
