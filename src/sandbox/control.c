@@ -316,14 +316,15 @@ static void h_config_set(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
     json_t *p = body_params(r), *v;
-    long delay = -1, jitter = -1, dups = -1, api_delay = -1;
+    long delay = -1, jitter = -1, dups = -1, api_delay = -1, tries = -1;
     int shuffle = -1;
 
     if (!p)
         return;
     if (int_switch(r, p, "delivery_delay_ms", 0, 3600 * 1000, &delay) != 0 ||
         int_switch(r, p, "delivery_jitter_ms", 0, 60000, &jitter) != 0 ||
-        int_switch(r, p, "duplicate_deliveries", 1, 10, &dups) != 0)
+        int_switch(r, p, "duplicate_deliveries", 1, 10, &dups) != 0 ||
+        int_switch(r, p, "delivery_attempts", 1, 1000, &tries) != 0)
         goto out;
     if ((v = json_object_get(p, "shuffle")) != NULL) {
         if (!json_is_boolean(v)) {
@@ -342,7 +343,7 @@ static void h_config_set(struct cd_req *r)
         cd_sandbox_fault_configure(s, r, v) != 0)
         goto out;
     cd_sandbox_deliverer_configure(s->dlv, delay, jitter, (int)dups,
-                                   shuffle);
+                                   shuffle, (int)tries);
     h_config_get(r);
 out:
     json_decref(p);

@@ -5,7 +5,9 @@
  * Stripe-Signature (new timestamp per attempt, as Stripe does). Any 2xx is
  * success; anything else (3xx included, network errors, timeouts) is
  * retried with exponential backoff, 200 ms doubling up to 10 s, at most
- * DELIVERY_ATTEMPTS attempts. Test switches: a delay before the first
+ * DELIVERY_ATTEMPTS attempts (about a minute; a switch sets another
+ * count, so a test whose server is often down can wait longer, as
+ * Stripe's three days would). Test switches: a delay before the first
  * attempt, a random extra delay per delivery (jitter: the copies of one
  * event arrive apart), N deliveries of each event, and a random order
  * among the deliveries that are due. The thread also calls a tick
@@ -54,6 +56,7 @@ struct cd_sandbox_deliverer {
     long jitter_ms; /* each delivery's first attempt: + 0..jitter_ms */
     int duplicates;
     int shuffle;
+    int max_attempts; /* per delivery, then given up */
     uint64_t attempts, delivered, failed, dropped;
 
     void (*tick)(void *arg);
@@ -238,7 +241,7 @@ static void *run(void *arg)
         pthread_mutex_lock(&d->mu);
         it->attempts++;
         ok = status >= 200 && status < 300;
-        done = ok || it->attempts >= DELIVERY_ATTEMPTS ||
+        done = ok || it->attempts >= d->max_attempts ||
                atomic_load(&d->stop);
         if (!done) {
             cd_debug(MOD, "webhook %s: attempt %d got %ld, retrying",
@@ -296,6 +299,7 @@ cd_sandbox_deliverer_start(const char *url, const char *secret,
     }
     d->delay_ms = delay_ms;
     d->duplicates = 1;
+    d->max_attempts = DELIVERY_ATTEMPTS;
     d->tick = tick;
     d->on_result = on_result;
     d->arg = arg;
@@ -368,7 +372,8 @@ void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
 
 void cd_sandbox_deliverer_configure(struct cd_sandbox_deliverer *d,
                                     long delay_ms, long jitter_ms,
-                                    int duplicates, int shuffle)
+                                    int duplicates, int shuffle,
+                                    int max_attempts)
 {
     pthread_mutex_lock(&d->mu);
     if (delay_ms >= 0)
@@ -379,6 +384,8 @@ void cd_sandbox_deliverer_configure(struct cd_sandbox_deliverer *d,
         d->duplicates = duplicates;
     if (shuffle >= 0)
         d->shuffle = shuffle ? 1 : 0;
+    if (max_attempts >= 1)
+        d->max_attempts = max_attempts;
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
 }
@@ -388,10 +395,11 @@ json_t *cd_sandbox_deliverer_stats(struct cd_sandbox_deliverer *d)
     json_t *j;
 
     pthread_mutex_lock(&d->mu);
-    j = json_pack("{s:b, s:I, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
+    j = json_pack("{s:b, s:I, s:I, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
                   "webhooks", d->url != NULL, "delivery_delay_ms",
                   (json_int_t)d->delay_ms, "delivery_jitter_ms",
-                  (json_int_t)d->jitter_ms, "duplicate_deliveries",
+                  (json_int_t)d->jitter_ms, "delivery_attempts",
+                  d->max_attempts, "duplicate_deliveries",
                   d->duplicates, "shuffle", d->shuffle, "pending",
                   (json_int_t)d->pending, "attempts", (json_int_t)d->attempts,
                   "delivered", (json_int_t)d->delivered, "failed",

@@ -6,10 +6,13 @@
 //
 //   node tests/chaos/chaos.mjs [--seconds=30] [--workers=4] [--seed=1]
 //        [--kill-min-ms=2000] [--kill-max-ms=5000] [--duplicates=2]
+//        [--delivery-attempts=40]
 //        [--jitter-ms=300] [--delay-ms=0] [--stripe-delay-ms=20]
 //        [--reconcile-s=3] [--timeout-rate=0.1] [--json]
 //
-// --stripe-delay-ms slows every Stripe call (so kills land inside them),
+// --delivery-attempts is how often the sandbox tries one delivery (40:
+// about 6 minutes; Stripe tries for three days, so a server killed this
+// often must not lose one), --stripe-delay-ms slows every Stripe call (so kills land inside them),
 // --reconcile-s runs the server's background reconciliation that often
 // (racing the webhooks), --timeout-rate is the share of first attempts
 // sent with a client timeout of 1..40 ms.
@@ -35,7 +38,8 @@
 // delivery was given up; no sanitizer report. Any mismatch is printed and
 // the exit status is 1.
 //
-// Environment: CREDITD_BIN (default build/creditd), E2E_KEEP_TMP=1.
+// Environment: CREDITD_BIN (default build/creditd), E2E_KEEP_TMP=1,
+// CHAOS_LOG=debug (both processes' log level; info by default).
 // Targets 127.0.0.1 only; every loop is bounded in time.
 import { Stack, httpRequest, sleep, waitFor, CARD_OK, CARD_DECLINE } from '../e2e/harness.mjs';
 
@@ -69,6 +73,7 @@ const OPT = {
     killMin: numOption('kill-min-ms', 2000, 100, 600000),
     killMax: numOption('kill-max-ms', 5000, 100, 600000),
     duplicates: numOption('duplicates', 2, 1, 10),
+    attempts: numOption('delivery-attempts', 40, 1, 1000),
     jitter: numOption('jitter-ms', 300, 0, 60000),
     delay: numOption('delay-ms', 0, 0, 60000),
     stripeDelay: numOption('stripe-delay-ms', 20, 0, 60000),
@@ -626,20 +631,20 @@ async function checkAll() {
 async function main() {
     stack = new Stack({
         serverEnv: {
-            CREDITD_LOG: 'info',
+            CREDITD_LOG: process.env.CHAOS_LOG || 'info',
             CREDITD_AUTH_RATE_LIMIT: '0',
             CREDITD_CHECKOUT_RATE_LIMIT: '0',
             CREDITD_IDEM_LEASE_MS: '2000',
             CREDITD_RECONCILE_INTERVAL: String(OPT.reconcile),
         },
-        sandboxEnv: { CREDITD_LOG: 'info' },
+        sandboxEnv: { CREDITD_LOG: process.env.CHAOS_LOG || 'info' },
     });
     await stack.start();
     const t0 = Date.now();
     let result;
     try {
         const cfg = await sandbox('POST', '/_sandbox/config', {
-            duplicate_deliveries: OPT.duplicates, shuffle: true,
+            duplicate_deliveries: OPT.duplicates, shuffle: true, delivery_attempts: OPT.attempts,
             delivery_delay_ms: OPT.delay, delivery_jitter_ms: OPT.jitter,
             api_delay_ms: OPT.stripeDelay, // a kill lands inside Stripe calls
         });
@@ -664,7 +669,7 @@ async function main() {
             ok: diff.length === 0, seed: OPT.seed, seconds: OPT.seconds, workers: OPT.workers,
             load_ms: loadMs, total_ms: Date.now() - t0, accounts: accounts.length, orders: orders.length,
             ledger_rows: rows, stripe_objects: stripeObjects, ...stats,
-            webhooks: { duplicates_per_event: OPT.duplicates, jitter_ms: OPT.jitter, shuffle: true,
+            webhooks: { duplicates_per_event: OPT.duplicates, jitter_ms: OPT.jitter, shuffle: true, max_attempts: OPT.attempts,
                 attempts: sb.attempts, delivered: sb.delivered, failed: sb.failed },
             reconcile: rec.json, diff: diff.slice(0, 200), diff_count: diff.length,
         };

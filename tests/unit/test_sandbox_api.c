@@ -880,6 +880,57 @@ static void test_retry_and_switches(void **state)
     resp_free(&r);
 }
 
+/* delivery_attempts: bounded, reported; with 1, one failed answer gives
+ * the delivery up (failed + 1), and the default 12 is back after. */
+static void test_delivery_attempts(void **state)
+{
+    struct resp r;
+    char id[128], path[256];
+    json_int_t failed;
+
+    (void)state;
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":0}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":1001}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":1}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "delivery_attempts"), 1);
+    failed = jint(r.json, "failed");
+    resp_free(&r);
+    pthread_mutex_lock(&rx_mu);
+    rx_fail_next = 1;
+    pthread_mutex_unlock(&rx_mu);
+    new_session(id);
+    snprintf(path, sizeof(path), "/_sandbox/checkout/%s/expire", id);
+    req(&r, "POST", path, NULL, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    for (int i = 0; i < 250; i++) {
+        req(&r, "GET", "/_sandbox/config", NULL, NULL, NULL, NULL);
+        if (jint(r.json, "failed") > failed) {
+            resp_free(&r);
+            break;
+        }
+        resp_free(&r);
+        usleep(20000);
+    }
+    req(&r, "GET", "/_sandbox/config", NULL, NULL, NULL, NULL);
+    assert_int_equal(jint(r.json, "failed"), failed + 1);
+    resp_free(&r);
+    assert_int_equal(rx_count("checkout.session.expired", id), 0);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":12}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "delivery_attempts"), 12);
+    resp_free(&r);
+}
+
 /* delivery_jitter_ms: bounded, reported, and every copy still arrives. */
 static void test_delivery_jitter(void **state)
 {
@@ -1053,6 +1104,7 @@ int main(void)
         cmocka_unit_test(test_disputes),
         cmocka_unit_test(test_retry_and_switches),
         cmocka_unit_test(test_delivery_jitter),
+        cmocka_unit_test(test_delivery_attempts),
         cmocka_unit_test(test_off_session),
         cmocka_unit_test(test_loopback_only),
     };
