@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: unit tests (ctest) in a normal and an
-# ASan+UBSan build, the end-to-end suite against the sanitized binary, and
-# the browser tests in Debian's Chromium.
+# ASan+UBSan build, the end-to-end suite against the sanitized binary, the
+# browser tests in Debian's Chromium, and 30 s of the chaos run
+# (tests/chaos/chaos.mjs, docs/RELIABILITY.md) against the sanitized binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_BROWSER=1 ASAN=1 bash scripts/bootstrap.sh
@@ -19,3 +20,6 @@ CREDITD_BIN="$PWD/build-asan/creditd" node --test --test-concurrency=1 tests/e2e
 
 echo "== browser tests (playwright-core + /usr/bin/chromium)"
 CREDITD_BIN="$PWD/build/creditd" node --test --test-concurrency=1 tests/browser/
+
+echo "== chaos run (30 s of mixed load, kill -9 every 2-5 s; ASan+UBSan binary)"
+CREDITD_BIN="$PWD/build-asan/creditd" timeout 600 node tests/chaos/chaos.mjs --seconds 30

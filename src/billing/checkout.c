@@ -429,9 +429,9 @@ static json_t *subscription_params(const struct cd_account *acct,
         "subscription_data", "metadata", smeta);
     if (!p)
         return NULL;
-    if (acct->stripe_customer_id[0])
+    if (o->stripe_customer_id[0])
         json_object_set_new(p, "customer",
-                            json_string(acct->stripe_customer_id));
+                            json_string(o->stripe_customer_id));
     return p;
 }
 
@@ -474,9 +474,9 @@ static json_t *session_params(struct cd_billing *b,
         "metadata", pimeta);
     if (!p)
         return NULL;
-    if (acct->stripe_customer_id[0])
+    if (o->stripe_customer_id[0])
         json_object_set_new(p, "customer",
-                            json_string(acct->stripe_customer_id));
+                            json_string(o->stripe_customer_id));
     else
         json_object_set_new(p, "customer_creation", json_string("always"));
     json_object_set_new(p, "expires_at", json_integer(session_expires_at(b, o)));
@@ -546,13 +546,18 @@ static void order_from_quote(struct cd_billing *b,
     cd_strlcpy(o->currency, b->cfg.currency, sizeof(o->currency));
     cd_strlcpy(o->item_id, q->item_id, sizeof(o->item_id));
     cd_strlcpy(o->description, q->description, sizeof(o->description));
+    /* the customer the session names, kept with the order: a retry after
+     * the account saved one sends what the first attempt sent */
+    cd_strlcpy(o->stripe_customer_id, acct->stripe_customer_id,
+               sizeof(o->stripe_customer_id));
     o->created_at = o->updated_at = cd_now();
 }
 
 /* The Stripe session of order o, outside any transaction, recorded on the
  * order. The Stripe Idempotency-Key and every parameter depend only on
- * the order, so a retry of the request (same order) gets the same
- * session back. 0, or -1 with err. */
+ * the order (its customer included, fixed when it was written), so a
+ * retry of the request (same order) gets the same session back. 0, or -1
+ * with err. */
 static int open_session(struct cd_billing *b, const struct cd_account *acct,
                         const struct cd_order *o, const char *success_url,
                         const char *cancel_url,

@@ -51,6 +51,9 @@ static void new_order(struct cd_order *o, const char *id,
     o->credits = credits;
     cd_strlcpy(o->currency, currency, sizeof(o->currency));
     cd_strlcpy(o->description, description, sizeof(o->description));
+    /* kept with the order: a retry names the first attempt's customer */
+    cd_strlcpy(o->stripe_customer_id, acct->stripe_customer_id,
+               sizeof(o->stripe_customer_id));
     o->created_at = o->updated_at = cd_now();
 }
 
@@ -239,6 +242,16 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
         return -1;
     if (existed && o.stripe_payment_intent_id[0])
         return answer_known(&o, out, err);
+    if (existed && o.stripe_customer_id[0] &&
+        strcmp(o.stripe_customer_id, acct->stripe_customer_id) != 0) {
+        /* The account saved another customer since the first attempt:
+         * charge the first attempt's, as its Stripe request did. */
+        rc = saved_card(b, o.stripe_customer_id, pm, sizeof(pm), err);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            return no_saved_card(err);
+    }
 
     /* (2) the off-session charge, outside any transaction; a retry sends
      * the same key and parameters, so Stripe answers with the same
@@ -246,7 +259,7 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
     params = json_pack(
         "{s:I, s:s, s:s, s:s, s:b, s:b, s:[s], s:s, s:{s:s, s:s, s:s}}",
         "amount", (json_int_t)o.amount_cents, "currency", o.currency,
-        "customer", acct->stripe_customer_id, "payment_method", pm,
+        "customer", o.stripe_customer_id, "payment_method", pm,
         "off_session", 1, "confirm", 1, "payment_method_types", "card",
         "description", o.description, "metadata", "order_id", o.id,
         "account_id", acct->id, "kind", "topup");
@@ -350,9 +363,9 @@ int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
                        o.currency, "automatic_payment_methods", "enabled", 1,
                        "description", o.description, "metadata", "order_id",
                        o.id, "account_id", acct->id, "kind", "payment_intent");
-    if (params && acct->stripe_customer_id[0])
+    if (params && o.stripe_customer_id[0])
         json_object_set_new(params, "customer",
-                            json_string(acct->stripe_customer_id));
+                            json_string(o.stripe_customer_id));
     rc = post_pi(b, &o, params, "payment_intent", &resp, err);
     if (rc > 0) /* not confirmed here, so not expected; still recorded */
         declined(b, &o, resp, err);

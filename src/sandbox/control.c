@@ -292,37 +292,40 @@ static void h_config_get(struct cd_req *r)
     cd_reply_json(r, 200, o);
 }
 
+/* The integer switch name of p in lo..hi into *out (left as it is when
+ * absent): 0, or -1 after replying 400. */
+static int int_switch(struct cd_req *r, const json_t *p, const char *name,
+                      long lo, long hi, long *out)
+{
+    const json_t *v = json_object_get(p, name);
+
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi) {
+        cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                "parameter_invalid_integer", name,
+                                "%s must be %ld..%ld", name, lo, hi);
+        return -1;
+    }
+    *out = (long)json_integer_value(v);
+    return 0;
+}
+
 static void h_config_set(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
     json_t *p = body_params(r), *v;
-    long delay = -1;
-    int dups = -1, shuffle = -1;
+    long delay = -1, jitter = -1, dups = -1, api_delay = -1, tries = -1;
+    int shuffle = -1;
 
     if (!p)
         return;
-    if ((v = json_object_get(p, "delivery_delay_ms")) != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 3600 * 1000) {
-            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
-                                    "parameter_invalid_integer",
-                                    "delivery_delay_ms",
-                                    "delivery_delay_ms must be 0..3600000");
-            goto out;
-        }
-        delay = (long)json_integer_value(v);
-    }
-    if ((v = json_object_get(p, "duplicate_deliveries")) != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-            json_integer_value(v) > 10) {
-            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
-                                    "parameter_invalid_integer",
-                                    "duplicate_deliveries",
-                                    "duplicate_deliveries must be 1..10");
-            goto out;
-        }
-        dups = (int)json_integer_value(v);
-    }
+    if (int_switch(r, p, "delivery_delay_ms", 0, 3600 * 1000, &delay) != 0 ||
+        int_switch(r, p, "delivery_jitter_ms", 0, 60000, &jitter) != 0 ||
+        int_switch(r, p, "duplicate_deliveries", 1, 10, &dups) != 0 ||
+        int_switch(r, p, "delivery_attempts", 1, 1000, &tries) != 0)
+        goto out;
     if ((v = json_object_get(p, "shuffle")) != NULL) {
         if (!json_is_boolean(v)) {
             cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
@@ -332,22 +335,15 @@ static void h_config_set(struct cd_req *r)
         }
         shuffle = json_is_true(v);
     }
-    if ((v = json_object_get(p, "api_delay_ms")) != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 60000) {
-            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
-                                    "parameter_invalid_integer",
-                                    "api_delay_ms",
-                                    "api_delay_ms must be 0..60000");
-            goto out;
-        }
-        __atomic_store_n(&s->api_delay_ms, (long)json_integer_value(v),
-                         __ATOMIC_RELAXED);
-    }
+    if (int_switch(r, p, "api_delay_ms", 0, 60000, &api_delay) != 0)
+        goto out;
+    if (api_delay >= 0)
+        __atomic_store_n(&s->api_delay_ms, api_delay, __ATOMIC_RELAXED);
     if ((v = json_object_get(p, "fail_next")) != NULL &&
         cd_sandbox_fault_configure(s, r, v) != 0)
         goto out;
-    cd_sandbox_deliverer_configure(s->dlv, delay, dups, shuffle);
+    cd_sandbox_deliverer_configure(s->dlv, delay, jitter, (int)dups,
+                                   shuffle, (int)tries);
     h_config_get(r);
 out:
     json_decref(p);

@@ -5,10 +5,13 @@
  * Stripe-Signature (new timestamp per attempt, as Stripe does). Any 2xx is
  * success; anything else (3xx included, network errors, timeouts) is
  * retried with exponential backoff, 200 ms doubling up to 10 s, at most
- * DELIVERY_ATTEMPTS attempts. Test switches: a delay before the first
- * attempt, N deliveries of each event, and a random order among the
- * deliveries that are due. The thread also calls a tick function about
- * once a second (the sandbox expires sessions there).
+ * DELIVERY_ATTEMPTS attempts (about a minute; a switch sets another
+ * count, so a test whose server is often down can wait longer, as
+ * Stripe's three days would). Test switches: a delay before the first
+ * attempt, a random extra delay per delivery (jitter: the copies of one
+ * event arrive apart), N deliveries of each event, and a random order
+ * among the deliveries that are due. The thread also calls a tick
+ * function about once a second (the sandbox expires sessions there).
  */
 #include "sandbox/internal.h"
 
@@ -50,8 +53,10 @@ struct cd_sandbox_deliverer {
     struct item *head, *tail;
     size_t pending;
     long delay_ms;
+    long jitter_ms; /* each delivery's first attempt: + 0..jitter_ms */
     int duplicates;
     int shuffle;
+    int max_attempts; /* per delivery, then given up */
     uint64_t attempts, delivered, failed, dropped;
 
     void (*tick)(void *arg);
@@ -236,7 +241,7 @@ static void *run(void *arg)
         pthread_mutex_lock(&d->mu);
         it->attempts++;
         ok = status >= 200 && status < 300;
-        done = ok || it->attempts >= DELIVERY_ATTEMPTS ||
+        done = ok || it->attempts >= d->max_attempts ||
                atomic_load(&d->stop);
         if (!done) {
             cd_debug(MOD, "webhook %s: attempt %d got %ld, retrying",
@@ -294,6 +299,7 @@ cd_sandbox_deliverer_start(const char *url, const char *secret,
     }
     d->delay_ms = delay_ms;
     d->duplicates = 1;
+    d->max_attempts = DELIVERY_ATTEMPTS;
     d->tick = tick;
     d->on_result = on_result;
     d->arg = arg;
@@ -316,6 +322,17 @@ cd_sandbox_deliverer_start(const char *url, const char *secret,
         return NULL;
     }
     return d;
+}
+
+/* A random extra delay in 0..jitter_ms (as microseconds); under d->mu. */
+static int64_t jitter_us(const struct cd_sandbox_deliverer *d)
+{
+    uint32_t rnd;
+
+    if (d->jitter_ms <= 0)
+        return 0;
+    cd_random_bytes(&rnd, sizeof(rnd));
+    return (int64_t)(rnd % ((uint32_t)d->jitter_ms + 1)) * 1000;
 }
 
 void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
@@ -345,7 +362,7 @@ void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
             break;
         }
         it->len = strlen(body);
-        it->due_us = due;
+        it->due_us = due + jitter_us(d);
         append(d, it);
         d->pending++;
     }
@@ -354,16 +371,21 @@ void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
 }
 
 void cd_sandbox_deliverer_configure(struct cd_sandbox_deliverer *d,
-                                    long delay_ms, int duplicates,
-                                    int shuffle)
+                                    long delay_ms, long jitter_ms,
+                                    int duplicates, int shuffle,
+                                    int max_attempts)
 {
     pthread_mutex_lock(&d->mu);
     if (delay_ms >= 0)
         d->delay_ms = delay_ms;
+    if (jitter_ms >= 0)
+        d->jitter_ms = jitter_ms;
     if (duplicates >= 1)
         d->duplicates = duplicates;
     if (shuffle >= 0)
         d->shuffle = shuffle ? 1 : 0;
+    if (max_attempts >= 1)
+        d->max_attempts = max_attempts;
     pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
 }
@@ -373,9 +395,11 @@ json_t *cd_sandbox_deliverer_stats(struct cd_sandbox_deliverer *d)
     json_t *j;
 
     pthread_mutex_lock(&d->mu);
-    j = json_pack("{s:b, s:I, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
+    j = json_pack("{s:b, s:I, s:I, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
                   "webhooks", d->url != NULL, "delivery_delay_ms",
-                  (json_int_t)d->delay_ms, "duplicate_deliveries",
+                  (json_int_t)d->delay_ms, "delivery_jitter_ms",
+                  (json_int_t)d->jitter_ms, "delivery_attempts",
+                  d->max_attempts, "duplicate_deliveries",
                   d->duplicates, "shuffle", d->shuffle, "pending",
                   (json_int_t)d->pending, "attempts", (json_int_t)d->attempts,
                   "delivered", (json_int_t)d->delivered, "failed",

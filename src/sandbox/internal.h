@@ -296,9 +296,11 @@ void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,
                                   const char *evt_id, const char *body);
 /* Test switches; a negative value leaves a switch unchanged. */
 void cd_sandbox_deliverer_configure(struct cd_sandbox_deliverer *d,
-                                    long delay_ms, int duplicates,
-                                    int shuffle);
-/* {"webhook_url"?,"delivery_delay_ms","duplicate_deliveries","shuffle",
+                                    long delay_ms, long jitter_ms,
+                                    int duplicates, int shuffle,
+                                    int max_attempts);
+/* {"webhook_url"?,"delivery_delay_ms","delivery_jitter_ms",
+ *  "delivery_attempts","duplicate_deliveries","shuffle",
  *  "pending","attempts","delivered","failed"} (new reference). */
 json_t *cd_sandbox_deliverer_stats(struct cd_sandbox_deliverer *d);
 void cd_sandbox_deliverer_stop(struct cd_sandbox_deliverer *d);

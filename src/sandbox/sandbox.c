@@ -76,6 +76,8 @@
  *          subscription with latest_invoice expanded; 400 when ended
  *     GET  /_sandbox/config                      switches and delivery stats
  *     POST /_sandbox/config                      {"delivery_delay_ms":N,
+ *          "delivery_jitter_ms":N (each delivery + a random 0..N ms),
+ *          "delivery_attempts":N (1..1000 before giving up; 12),
  *          "duplicate_deliveries":N (each event N times), "shuffle":bool,
  *          "api_delay_ms":N (every /v1 request waits N ms: a slow Stripe)}
  *     POST /_sandbox/events/{id}/redeliver       deliver that event again

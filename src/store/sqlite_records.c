@@ -48,7 +48,7 @@
     "discount_code, credits, currency, item_id, description, "                \
     "stripe_session_id, stripe_payment_intent_id, failure_reason, "           \
     "created_at, completed_at, updated_at, clawback_credits, clawback_seq, "  \
-    "refund_level_cents, stripe_invoice_id"
+    "refund_level_cents, stripe_invoice_id, stripe_customer_id"
 #define PAYMENT_COLS                                                          \
     "id, order_id, account_id, status, amount_cents, "                        \
     "amount_refunded_cents, currency, description, last4, failure_reason, "   \
@@ -173,7 +173,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-                        "?21)",
+                        "?21, ?22)",
     [SQ_ORDER_UPDATE] =
         "UPDATE orders SET kind = ?3, status = ?4, "
         "amount_cents = ?5, discount_cents = ?6, discount_code = ?7, "
@@ -181,8 +181,8 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "stripe_session_id = ?12, stripe_payment_intent_id = ?13, "
         "failure_reason = ?14, created_at = ?15, completed_at = ?16, "
         "updated_at = ?17, clawback_credits = ?18, clawback_seq = ?19, "
-        "refund_level_cents = ?20, stripe_invoice_id = ?21 WHERE id = ?1 "
-        "AND account_id = ?2",
+        "refund_level_cents = ?20, stripe_invoice_id = ?21, "
+        "stripe_customer_id = ?22 WHERE id = ?1 AND account_id = ?2",
     [SQ_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [SQ_ORDER_BY_SESSION] =
         "SELECT " ORDER_COLS " FROM orders WHERE stripe_session_id = ?1",
@@ -1253,6 +1253,8 @@ static int read_order(sqlite3_stmt *st, void *out)
     o->refund_level_cents = sqlite3_column_int64(st, 19);
     bad |= col_str(st, 20, o->stripe_invoice_id,
                    sizeof(o->stripe_invoice_id));
+    bad |= col_str(st, 21, o->stripe_customer_id,
+                   sizeof(o->stripe_customer_id));
     return bad;
 }
 
@@ -1284,6 +1286,8 @@ static int bind_order(sqlite3_stmt *st, const void *arg)
     bad |= bind_i64(st, 20, o->refund_level_cents);
     bad |= bind_str(st, 21, o->stripe_invoice_id,
                     sizeof(o->stripe_invoice_id));
+    bad |= bind_str(st, 22, o->stripe_customer_id,
+                    sizeof(o->stripe_customer_id));
     return bad;
 }
 
@@ -2560,7 +2564,7 @@ int cd_store_mail_update(struct cd_tx *tx, const struct cd_mail *m)
                      "mail update");
 }
 
-/* ---- login throttle (010) ----------------------------------------------- */
+/* ---- login throttle (008) ----------------------------------------------- */
 
 static int read_login_fail(sqlite3_stmt *st, void *out)
 {

@@ -162,6 +162,9 @@ struct cd_order {
     int64_t clawback_seq;       /* adjustments made so far */
     int64_t refund_level_cents; /* highest charge.amount_refunded seen */
     char stripe_invoice_id[CD_SID_SZ]; /* a subscription period's invoice */
+    /* 010: the customer its Stripe request names ("": none), fixed when
+     * the order is written, so a retry sends the same parameters */
+    char stripe_customer_id[CD_SID_SZ];
 };
 
 struct cd_payment {

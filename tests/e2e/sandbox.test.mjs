@@ -3,10 +3,11 @@
 // a foreign Origin, or JSON as text/plain (a "simple" cross-site request)
 // is refused with Stripe's error shape and changes nothing - the session
 // stays open, the account stays at 0 - while creditd's own calls and the
-// tests' JSON calls pay the same session afterwards.
+// tests' JSON calls pay the same session afterwards. Deliveries go on
+// while creditd is down, duplicated and jittered, and nothing is lost.
 
 import assert from 'node:assert/strict';
-import { useStack, e2e, expectError, expectStatus, httpRequest, CARD_OK } from './harness.mjs';
+import { useStack, e2e, expectError, expectStatus, httpRequest, waitFor, CARD_OK } from './harness.mjs';
 
 const stack = useStack();
 
@@ -62,4 +63,31 @@ e2e('a forged Host, a foreign Origin or a text/plain body changes nothing', asyn
     expectStatus(await complete(id, { headers: { Host: `localhost:${stack.sandboxPort}`, Origin: `http://localhost:${stack.sandboxPort}` } }), 200);
     await stack.waitFulfilled(u, id);
     assert.equal(await stack.balance(u), 1000);
+});
+
+e2e('webhooks to a dead server are retried until it is back: duplicated and jittered, credited once, none given up', async () => {
+    const config = async (body) => expectStatus(await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/config`, { body }), 200);
+    const user = await stack.signup();
+    const co = await stack.checkout(user, { kind: 'topup', amount_cents: 1000 });
+    const before = await config({ duplicate_deliveries: 2, delivery_jitter_ms: 200 });
+    try {
+        await stack.killServer();
+        expectStatus(await complete(co.session_id), 200);
+        // The sandbox tries, fails and keeps the deliveries.
+        await waitFor(async () => {
+            const c = await config({});
+            return c.attempts > before.attempts && c.pending > 0 ? c : null;
+        }, 10000, { what: 'a delivery attempt to the dead server' });
+        await stack.startServer();
+        await stack.waitFulfilled(user, co.session_id, 20000);
+        await waitFor(async () => (await config({})).pending === 0, 30000, { what: 'every delivery done' });
+    } finally {
+        await config({ duplicate_deliveries: 1, delivery_jitter_ms: 0 });
+    }
+    const after = await config({});
+    assert.equal(after.failed, before.failed, 'no delivery given up');
+    assert.ok(after.attempts - before.attempts > after.delivered - before.delivered, 'some attempts failed and were retried');
+    assert.equal(await stack.balance(user), 1000);
+    const v = expectStatus(await stack.admin('GET', '/v1/admin/ledger/verify'), 200);
+    assert.equal(v.ok, true);
 });

@@ -5,7 +5,9 @@
 // with its webhook applied in between, refunds once and answers with the
 // same refund. The sandbox's fail_next switch makes Stripe answer 500
 // after doing the work (and replay that 500 for the same key, as Stripe
-// does); api_delay_ms holds its answer while the test kills creditd.
+// does); api_delay_ms holds its answer while the test kills creditd. A
+// checkout retried after a kill sends Stripe the parameters of its first
+// attempt, even when the account saved a customer in between.
 
 import assert from 'node:assert/strict';
 import { useStack, e2e, waitFor, expectError, expectStatus, httpRequest, rand } from './harness.mjs';
@@ -118,6 +120,39 @@ e2e('top-up: the same key twice at once charges once', async () => {
     await waitFor(async () => (await stack.balance(u)) === 3000, 15000, { what: 'credited once' });
     await ledgerOk();
 });
+
+e2e('checkout: killed while Stripe opens the session, a customer saved meanwhile; the retry gets the same session', async () => {
+    // Found by tests/chaos/chaos.mjs: the retry named the account's new
+    // customer where the first attempt had asked Stripe to create one, so
+    // Stripe refused the same Idempotency-Key with other parameters, and
+    // every retry of the purchase answered 502.
+    const u = await stack.signup();
+    const key = `checkout-kill-${rand(6)}`;
+    const body = { kind: 'topup', amount_cents: 1000 };
+    const checkout = (opts = {}) => stack.api('POST', '/v1/checkout', { token: u.token, idem: key, body, ...opts });
+    await sandboxConfig({ api_delay_ms: 1500 });
+    const p = checkout({ timeoutMs: 30000 }).catch((e) => e);
+    await waitFor(async () => (await stack.list(u, '/v1/orders')).some((o) => o.amount_cents === 1000) &&
+        (await sandboxConfig({})).api_waiting >= 1, 10000, { what: 'creditd waiting on Stripe for the session' });
+    await stack.killServer();
+    await p;
+    await sandboxConfig({ api_delay_ms: 0 });
+    await waitFor(async () => (await sandboxConfig({})).api_waiting === 0, 10000, { what: 'Stripe made the session' });
+    await stack.restartServer();
+
+    // Another purchase saves a customer on the account.
+    await stack.buy(u, { kind: 'topup', amount_cents: 2000 });
+    await waitFor(async () => (await accountOf(u)).stripe_customer_id, 10000, { what: 'customer saved' });
+
+    const r = expectStatus(await untilFree(() => checkout(), 'the dead claim free'), 201);
+    const orders = (await stack.list(u, '/v1/orders')).filter((o) => o.amount_cents === 1000);
+    assert.equal(orders.length, 1);
+    assert.equal(r.order_id, orders[0].id);
+    expectStatus(await stack.completeSession(r.session_id), 200);
+    await stack.waitFulfilled(u, r.session_id);
+    await waitFor(async () => (await stack.balance(u)) === 3000, 10000, { what: 'both credited once' });
+    await ledgerOk();
+}, { timeout: 90000 });
 
 e2e('admin refund: killed while Stripe refunds, the webhook applied after restart; the retry answers the same refund', async () => {
     const u = await stack.signup();

@@ -880,6 +880,94 @@ static void test_retry_and_switches(void **state)
     resp_free(&r);
 }
 
+/* delivery_attempts: bounded, reported; with 1, one failed answer gives
+ * the delivery up (failed + 1), and the default 12 is back after. */
+static void test_delivery_attempts(void **state)
+{
+    struct resp r;
+    char id[128], path[256];
+    json_int_t failed;
+
+    (void)state;
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":0}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":1001}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":1}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "delivery_attempts"), 1);
+    failed = jint(r.json, "failed");
+    resp_free(&r);
+    pthread_mutex_lock(&rx_mu);
+    rx_fail_next = 1;
+    pthread_mutex_unlock(&rx_mu);
+    new_session(id);
+    snprintf(path, sizeof(path), "/_sandbox/checkout/%s/expire", id);
+    req(&r, "POST", path, NULL, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    for (int i = 0; i < 250; i++) {
+        req(&r, "GET", "/_sandbox/config", NULL, NULL, NULL, NULL);
+        if (jint(r.json, "failed") > failed) {
+            resp_free(&r);
+            break;
+        }
+        resp_free(&r);
+        usleep(20000);
+    }
+    req(&r, "GET", "/_sandbox/config", NULL, NULL, NULL, NULL);
+    assert_int_equal(jint(r.json, "failed"), failed + 1);
+    resp_free(&r);
+    assert_int_equal(rx_count("checkout.session.expired", id), 0);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_attempts\":12}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "delivery_attempts"), 12);
+    resp_free(&r);
+}
+
+/* delivery_jitter_ms: bounded, reported, and every copy still arrives. */
+static void test_delivery_jitter(void **state)
+{
+    struct resp r;
+    char id[128], path[256];
+
+    (void)state;
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_jitter_ms\":60001}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_jitter_ms\":-1}");
+    assert_int_equal(r.status, 400);
+    resp_free(&r);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_jitter_ms\":300,\"duplicate_deliveries\":2}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "delivery_jitter_ms"), 300);
+    assert_int_equal(jint(r.json, "duplicate_deliveries"), 2);
+    resp_free(&r);
+    new_session(id);
+    snprintf(path, sizeof(path), "/_sandbox/checkout/%s/expire", id);
+    req(&r, "POST", path, NULL, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    for (int i = 0; i < 250 && rx_count("checkout.session.expired", id) < 2;
+         i++)
+        usleep(20000);
+    assert_int_equal(rx_count("checkout.session.expired", id), 2);
+    req(&r, "POST", "/_sandbox/config", NULL, NULL, "application/json",
+        "{\"delivery_jitter_ms\":0,\"duplicate_deliveries\":1}");
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "delivery_jitter_ms"), 0);
+    resp_free(&r);
+}
+
 /* Pays a new session with card; copies the customer and the saved
  * PaymentMethod ids out (>= 128 bytes each). */
 static void paid_session(const char *card, char *cus, char *pm)
@@ -1015,6 +1103,8 @@ int main(void)
         cmocka_unit_test(test_events_and_refund),
         cmocka_unit_test(test_disputes),
         cmocka_unit_test(test_retry_and_switches),
+        cmocka_unit_test(test_delivery_jitter),
+        cmocka_unit_test(test_delivery_attempts),
         cmocka_unit_test(test_off_session),
         cmocka_unit_test(test_loopback_only),
     };

@@ -550,6 +550,7 @@ static int orders_write(struct cd_tx *tx, void *arg)
     o.completed_at = 120;
     o.updated_at = 120;
     strcpy(o.failure_reason, "none");
+    strcpy(o.stripe_customer_id, "cus_1"); /* 010 */
     R(cd_store_order_update(tx, &o));
     mk_order(&o, "ord_2", "acct_1", "cs_3", 100); /* session taken */
     R(cd_store_order_update(tx, &o));
@@ -601,6 +602,7 @@ static void test_orders(void **state)
     assert_string_equal(c.order.stripe_session_id, "cs_1");
     assert_string_equal(c.order.stripe_payment_intent_id, "");
     assert_string_equal(c.order.failure_reason, "none");
+    assert_string_equal(c.order.stripe_customer_id, "cus_1");
     assert_string_equal(c.order.currency, "usd");
     assert_int_equal(c.order.amount_cents, 1000);
     assert_int_equal(c.order.completed_at, 120);
