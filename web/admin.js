@@ -190,6 +190,22 @@ function metricByLabel(text, name, label) {
     return out;
 }
 
+/* An unlabelled gauge's value from GET /metrics, or null. */
+function metricValue(text, name) {
+    const m = new RegExp(`^${name}\\s+([0-9.eE+-]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : null;
+}
+
+const unixTime = (s) => new Date(s * 1000).toLocaleString();
+
+function reconcileSummary(metrics) {
+    const run = metricValue(metrics, 'creditd_reconcile_last_run_timestamp_seconds');
+    const ok = metricValue(metrics, 'creditd_reconcile_last_success_timestamp_seconds');
+    if (!run) return 'not yet since the server started';
+    if (ok === run) return `${unixTime(run)}, succeeded`;
+    return `${unixTime(run)}, failed; last success ${ok ? unixTime(ok) : 'never since start'}`;
+}
+
 const fmtCounts = (o) => Object.keys(o).length
     ? Object.entries(o).map(([k, v]) => `${humanize(k)}: ${v}`).join(', ') : 'none';
 
@@ -226,8 +242,8 @@ async function loadDashboard() {
         ['Ledger check', verify.ok ? 'OK: every balance matches its entries'
             : `${verify.mismatch_count} account(s) do not match their entries`],
         ['Problems to settle', String(problems.total)],
+        ['Reconciliation last run', reconcileSummary(metrics)],
         ['Reconciliation runs since start', fmtCounts(runs)],
-        ['Last reconcile from here', lastReconcile || 'not run from this tab'],
         ['Webhook deliveries failed since start', String(hooks.error || 0)],
         ['Mail since start', fmtCounts(mail)],
     ];
@@ -237,7 +253,6 @@ async function loadDashboard() {
         ? Object.entries(byStatus).map(([s, n]) => h('li', null, statusBadge(s), ` ${n}`))
         : [h('li', null, 'No orders in the last 30 days.')]));
 }
-let lastReconcile = null;
 
 /* ---------------------------------------------------------------- pricing */
 
@@ -504,8 +519,7 @@ async function confirmRefund(event) {
 async function reconcileNow(event) {
     await busy(event.currentTarget, $('tools-status'), async () => {
         const r = await adminApi('POST', '/v1/admin/reconcile');
-        lastReconcile = `${new Date().toLocaleString()}: ${r.events_seen} events seen, ${r.events_applied} applied, ${r.orders_checked} orders checked, ${r.orders_fixed} fixed`;
-        say($('tools-status'), `Reconciled. ${lastReconcile}.`);
+        say($('tools-status'), `Reconciled: ${r.events_seen} events seen, ${r.events_applied} applied, ${r.orders_checked} orders checked, ${r.orders_fixed} fixed.`);
         await loadDashboard().catch(() => {});
     });
 }

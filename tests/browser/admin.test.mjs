@@ -186,7 +186,10 @@ uiTest(chrome, 'admin: refund an order partially after a confirmation step; expo
     await page.getByText(/Ledger CSV downloaded/).waitFor();
     // Reconcile now reports its counts.
     await page.getByRole('button', { name: 'Reconcile now' }).click();
-    await page.getByText(/Reconciled\. .*events seen/).waitFor();
+    await page.getByText(/Reconciled: .*events seen/).waitFor();
+    await until(async () => / succeeded$/.test(await page.locator('dd[data-k="Reconciliation last run"]').textContent()),
+        'the dashboard shows the last reconciliation');
+    assert.match(await page.locator('dd[data-k="Reconciliation runs since start"]').textContent(), /Ok: [1-9]/);
 });
 
 /** What has the focus, and whether it shows a focus ring. */
