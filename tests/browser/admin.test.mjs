@@ -192,6 +192,33 @@ uiTest(chrome, 'admin: refund an order partially after a confirmation step; expo
     assert.match(await page.locator('dd[data-k="Reconciliation runs since start"]').textContent(), /Ok: [1-9]/);
 });
 
+uiTest(chrome, 'admin: orders filtered by status and kind, 20 a page, "Next page" by keyset', async ({ page }) => {
+    const made = [];
+    for (let a = 0; a < 3; a++) {   // checkouts are rate-limited per account (10 a minute)
+        const u = await stack.signup();
+        for (let i = 0; i < 8; i++) made.push((await stack.checkout(u, { kind: 'topup', amount_cents: 1000 })).order_id);
+    }
+    await logIn(page);
+    await dashboardReady(page);
+    const orders = page.getByRole('region', { name: 'Orders', exact: true });
+    await orders.getByLabel('Status').selectOption('pending');
+    await orders.getByLabel('Kind').selectOption('topup');
+    await orders.getByRole('button', { name: 'Show orders' }).click();
+    await orders.getByText('20 order(s) shown; more on the next page.', { exact: true }).waitFor();
+    await orders.getByRole('button', { name: 'Next page' }).click();
+    await orders.getByText('24 order(s) shown.', { exact: true }).waitFor();
+    assert.equal(await orders.getByRole('button', { name: 'Next page' }).isHidden(), true, 'no page after the last');
+    const ids = await page.locator('#order-rows td.mono').allTextContents();
+    assert.deepEqual([...ids].sort(), [...made].sort(), 'every pending top-up once, newest first');
+    assert.deepEqual(ids, [...made].reverse());
+    // A "to" day before the "from" day is the server's 400, shown in words.
+    await orders.getByLabel('From (date)').fill('2030-01-02');
+    await orders.getByLabel('To (date, inclusive)').fill('2029-12-30');
+    await orders.getByRole('button', { name: 'Show orders' }).click();
+    await until(async () => /to/i.test(await page.locator('#orders-status').textContent())
+        && (await page.locator('#orders-status').getAttribute('class')) === 'status-bad', 'a bad range explained');
+});
+
 /** What has the focus, and whether it shows a focus ring. */
 function focused(page) {
     return page.evaluate(() => {
