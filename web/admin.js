@@ -10,7 +10,7 @@
 // it; the server's CSP (script-src 'self', no inline script) and building
 // the DOM with textContent only are what keep foreign script out.
 import {
-    ApiError, h, formatMoney, formatCredits, humanize, statusBadge, timeEl, showAlert, hideAlert,
+    ApiError, getConfig, h, formatMoney, formatCredits, humanize, statusBadge, timeEl, showAlert, hideAlert,
 } from '/app.js';
 
 const KEY = 'creditd.admin_key';
@@ -289,6 +289,8 @@ async function savePricing(event) {
 
 /* ---------------------------------------------------------------- discount codes */
 
+let currency = 'usd'; // the deployment's (GET /v1/config)
+
 async function loadCodes() {
     const list = await adminApi('GET', '/v1/admin/discount_codes?limit=100');
     const tbody = $('code-rows');
@@ -298,7 +300,7 @@ async function loadCodes() {
     }
     fillRows(tbody, list.data.map((c) => h('tr', null,
         h('td', { class: 'mono' }, c.code),
-        h('td', null, c.percent_off ? `${c.percent_off}% off` : `${formatMoney(c.amount_off_cents)} off`),
+        h('td', null, c.percent_off ? `${c.percent_off}% off` : `${formatMoney(c.amount_off_cents, currency)} off`),
         h('td', { class: 'num' }, c.max_uses ? `${formatCredits(c.times_used)} of ${formatCredits(c.max_uses)}` : formatCredits(c.times_used)),
         h('td', null, c.active ? statusBadge('active') : h('span', { class: 'badge badge-grey' }, 'Inactive')),
         h('td', null, c.active ? h('button', {
@@ -557,7 +559,7 @@ function startConsole() {
     document.querySelector('#console h1').focus();
     loadDashboard().catch(report);
     loadPricing().catch(report);
-    loadCodes().catch(report);
+    getConfig().then((c) => { currency = c.currency || currency; }).catch(() => {}).then(loadCodes).catch(report);
     loadOrders(false).catch(report);
 }
 
