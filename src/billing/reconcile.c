@@ -66,6 +66,17 @@ static const struct cd_metric_def M_FIXED = {
     "failed).",
     CD_METRIC_COUNTER, {NULL}, NULL, 0};
 
+static const struct cd_metric_def M_LAST_RUN = {
+    "creditd_reconcile_last_run_timestamp_seconds",
+    "Unix time of the last reconciliation run in this process (any "
+    "outcome).",
+    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+static const struct cd_metric_def M_LAST_OK = {
+    "creditd_reconcile_last_success_timestamp_seconds",
+    "Unix time of the last reconciliation run in this process that "
+    "succeeded.",
+    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+
 /* One run at a time in this process (the admin route and the background
  * job), so the cursor only moves forward. */
 static pthread_mutex_t run_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -577,6 +588,9 @@ int cd_reconcile_run_until(struct cd_billing *b, int (*stop)(void *arg),
     pthread_mutex_unlock(&run_mu);
 
     cd_metrics_add(NULL, &M_RUNS, 1, rc == 0 ? "ok" : "error", NULL, NULL);
+    cd_metrics_set(NULL, &M_LAST_RUN, (double)cd_now(), NULL, NULL, NULL);
+    if (rc == 0)
+        cd_metrics_set(NULL, &M_LAST_OK, (double)cd_now(), NULL, NULL, NULL);
     if (rc == 0)
         cd_info(MOD,
                 "events seen %lld, applied %lld; pending orders checked "

@@ -146,6 +146,11 @@ e2e('GET /metrics: requests by route, webhooks by type and outcome, Stripe calls
     assert.match(t, /^creditd_store_batch_size_count [1-9]\d*$/m);
     assert.match(t, /^creditd_ledger_ok 1$/m);
     assert.match(t, /^creditd_reconcile_runs_total\{outcome="ok"\} [1-9]\d*$/m);
+    // When reconciliation last ran (and last succeeded): the admin console's dashboard shows it.
+    const lastRun = Number(/^creditd_reconcile_last_run_timestamp_seconds (\d+)$/m.exec(t)?.[1]);
+    const lastOk = Number(/^creditd_reconcile_last_success_timestamp_seconds (\d+)$/m.exec(t)?.[1]);
+    assert.ok(Math.abs(lastRun - Date.now() / 1000) < 600, `last run time: ${lastRun}`);
+    assert.ok(lastOk > 0 && lastOk <= lastRun, `last success time: ${lastOk}`);
     assert.ok(!t.includes(stack.adminKey) && !t.includes(stack.webhookSecret) && !t.includes(stack.stripeKey),
         'no secret in metrics');
     // Every sample line belongs to a family announced with # TYPE.
