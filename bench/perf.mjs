@@ -11,7 +11,7 @@
 //   mixed     70 % balance reads, 25 % idempotent debits, 5 % webhooks
 //
 //   node bench/perf.mjs [--seconds=10] [--connections=64] [--accounts=200]
-//       [--orders=6000] [--json[=file]] [--db=CREDITD_DB] [--perf=webhooks]
+//       [--orders=8000] [--json[=file]] [--db=CREDITD_DB] [--perf=webhooks]
 //       [--only=webhooks,debits,...]
 //
 // Needs wrk and nginx (WITH_BENCH=1 bash scripts/bootstrap.sh); --perf
@@ -33,7 +33,6 @@
 //  - no reply other than 2xx (and 402 for overdrawing debits).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +47,7 @@ const opt = (name, dflt) => {
 const SECONDS = Number(opt('seconds', 10));
 const CONNS = Number(opt('connections', 64));
 const ACCOUNTS = Number(opt('accounts', 200));
-const ORDERS = Number(opt('orders', 6000));
+const ORDERS = Number(opt('orders', 8000));
 const THREADS = 2;
 const DB = opt('db', null);
 const PERF = opt('perf', null);
@@ -312,6 +311,20 @@ async function checkBalances(ctx) {
     return fails;
 }
 
+/** The store's commit and job counters from GET /metrics. */
+async function storeStats(stack) {
+    const r = await stack.admin('GET', '/metrics');
+    const num = (name) => Number((new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(r.text) || [])[1] || NaN);
+    return { commits: num('creditd_store_commits_total'), jobs: num('creditd_store_jobs_total') };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(x[11]) + Number(x[12])) / 100; // utime, stime in USER_HZ
+}
+
 // ------------------------------------------------------------ profile
 
 function startPerf(pid, file) {
@@ -322,9 +335,12 @@ function startPerf(pid, file) {
 }
 
 function perfReport(file) {
-    const r = spawnSync('perf', ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso,sym',
-        '--percent-limit', '1.5', '-g', 'none'], { encoding: 'utf8', timeout: 120000, maxBuffer: 64 << 20 });
-    return (r.stdout || '').split('\n').filter((l) => l && !l.startsWith('#')).slice(0, 40).join('\n');
+    const rep = (sort, limit) => {
+        const r = spawnSync('perf', ['report', '-i', file, '--stdio', '--no-children', '--sort', sort,
+            '--percent-limit', limit, '-g', 'none'], { encoding: 'utf8', timeout: 120000, maxBuffer: 64 << 20 });
+        return (r.stdout || '').split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, 30).join('\n');
+    };
+    return `by library:\n${rep('dso', '1')}\nby function:\n${rep('dso,sym', '1')}`;
 }
 
 // ------------------------------------------------------------ main
@@ -352,7 +368,9 @@ async function main() {
     const stack = new Stack({ serverEnv, sandboxEnv: { CREDITD_LOG: 'warn' } });
     await stack.start();
     cleanups.push(() => { for (const p of [stack.server, stack.sandbox]) if (p && p.running) p.child.kill('SIGKILL'); });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    // A connection per check request: a kept-alive one may be closed by
+    // the server's idle deadline just as the next request goes out.
+    const agent = false;
     try {
         log(`creditd up; ${ACCOUNTS} accounts`);
         const { accts, file: acctFile } = await makeAccounts(stack, stack.dir);
@@ -365,15 +383,29 @@ async function main() {
         const run = async (name, script, extraEnv, check) => {
             if (!ONLY.includes(name)) return;
             log(`${name}: ${SECONDS} s, ${CONNS} connections`);
+            const s0 = await storeStats(stack);
+            const spid = stack.sandbox.child.pid;
+            const c0 = [cpuSeconds(pid), cpuSeconds(spid)];
             const prof = PERF === name ? startPerf(pid, path.join(stack.dir, 'perf.data')) : null;
             const res = wrk(script, url, { ...env, ...extraEnv });
             if (prof) await prof;
+            const c1 = [cpuSeconds(pid), cpuSeconds(spid)];
+            const s1 = await storeStats(stack);
+            const store = { commits: s1.commits - s0.commits, jobs: s1.jobs - s0.jobs };
+            store.commits_per_s = Math.round(store.commits / res.seconds);
+            store.jobs_per_commit = +(store.jobs / Math.max(1, store.commits)).toFixed(2);
+            store.jobs_per_request = +(store.jobs / Math.max(1, res.requests)).toFixed(2);
+            // CPU per request: creditd's own, and the Stripe sandbox's (what
+            // creditd asked Stripe for during the run).
+            const cpu = { creditd_us_per_req: Math.round(((c1[0] - c0[0]) * 1e6) / Math.max(1, res.requests)),
+                sandbox_us_per_req: Math.round(((c1[1] - c0[1]) * 1e6) / Math.max(1, res.requests)),
+                creditd_cores: +((c1[0] - c0[0]) / res.seconds).toFixed(2) };
             const c = await check(res);
             const fails = [...c.fails, ...(await checkBalances(ctx))];
             if (res.cother) fails.unshift(`${res.cother} replies other than 2xx/402`);
             if (res.socket_errors) fails.unshift(`${res.socket_errors} socket errors`);
             const w = { workload: name, per_s: res.per_s, share: res.per_s / ceil.per_s, p50_ms: res.p50_ms, p99_ms: res.p99_ms,
-                requests: res.requests, c2xx: res.c2xx, c402: res.c402, cother: res.cother, ...c, fails: fails.slice(0, 20),
+                requests: res.requests, store, cpu, c2xx: res.c2xx, c402: res.c402, cother: res.cother, ...c, fails: fails.slice(0, 20),
                 fail_count: fails.length, ok: fails.length === 0 };
             if (prof) w.profile = perfReport(path.join(stack.dir, 'perf.data'));
             report.workloads.push(w);
@@ -419,7 +451,6 @@ async function main() {
         report.creditd_vmrss_kb = Number((/VmRSS:\s+(\d+)/.exec(st) || [])[1]);
         report.creditd_threads = Number((/Threads:\s+(\d+)/.exec(st) || [])[1]);
     } finally {
-        agent.destroy();
         await stack.stop();
     }
     report.host.load_after = load();
@@ -448,11 +479,12 @@ function printTable(r) {
     }
     for (const w of r.workloads) {
         const bits = [`${w.requests} requests`, `${w.c2xx} 2xx`, `${w.c402} 402`];
-        if (w.events_sent !== undefined) bits.push(`${w.events_sent} events sent${w.exhausted ? ' (all prepared events used: raise --orders)' : ''}`);
+        if (w.events_sent !== undefined) bits.push(`${w.events_sent} events sent${w.exhausted ? ' (the prepared events ran out before the time did: req/s is a lower bound, raise --orders)' : ''}`);
         if (w.credited !== undefined) bits.push(`${w.credited} orders credited once`);
         if (w.accepted !== undefined) bits.push(`${w.accepted} debits in the ledger`);
         if (w.replayed) bits.push(`${w.replayed} replays unchanged`);
         if (w.resent) bits.push(`${w.resent} resent after the cut-off`);
+        bits.push(`store: ${w.store.commits_per_s} commits/s, ${w.store.jobs_per_commit} jobs per commit, ${w.store.jobs_per_request} jobs per request; CPU per request: creditd ${w.cpu.creditd_us_per_req} µs (${w.cpu.creditd_cores} cores busy), Stripe sandbox ${w.cpu.sandbox_us_per_req} µs`);
         console.log(`${w.workload}: ${bits.join(', ')}`);
         for (const f of w.fails) console.log(`  FAIL ${f}`);
         if (w.profile) console.log(`profile of creditd during ${w.workload} (perf, self time):\n${w.profile}`);
