@@ -329,7 +329,7 @@ function cpuSeconds(pid) {
 
 function startPerf(pid, file) {
     const p = spawn('perf', ['record', '-g', '-F', '499', '-p', String(pid), '-o', file, '--', 'sleep', String(SECONDS)],
-        { stdio: 'ignore' });
+        { stdio: ['ignore', 'ignore', fs.openSync(`${file}.log`, 'w')] });
     cleanups.push(() => { if (p.exitCode === null) p.kill('SIGINT'); });
     return new Promise((resolve) => p.on('exit', resolve));
 }
@@ -337,10 +337,11 @@ function startPerf(pid, file) {
 function perfReport(file) {
     const rep = (sort, limit) => {
         const r = spawnSync('perf', ['report', '-i', file, '--stdio', '--no-children', '--sort', sort,
-            '--percent-limit', limit, '-g', 'none'], { encoding: 'utf8', timeout: 120000, maxBuffer: 64 << 20 });
+            '--percent-limit', limit, '-g', 'none'], { encoding: 'utf8', timeout: 300000, maxBuffer: 64 << 20 });
         return (r.stdout || '').split('\n').filter((l) => l.trim() && !l.startsWith('#')).slice(0, 30).join('\n');
     };
-    return `by library:\n${rep('dso', '1')}\nby function:\n${rep('dso,sym', '1')}`;
+    if (!fs.existsSync(file)) return `perf recorded nothing: ${fs.readFileSync(`${file}.log`, 'utf8').trim()}`;
+    return `by thread:\n${rep('pid', '2')}\nby library:\n${rep('dso', '1')}\nby function:\n${rep('dso,sym', '1')}`;
 }
 
 // ------------------------------------------------------------ main
