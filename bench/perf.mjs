@@ -162,23 +162,41 @@ async function makeOrders(stack, accts, n, agent) {
     return orders;
 }
 
-function sessionEvent(o, id) {
-    const session = { id: o.session_id, object: 'checkout.session', mode: 'payment', status: 'complete',
-        payment_status: 'paid', amount_total: o.amount_cents, currency: o.currency,
-        client_reference_id: o.order_id, customer: null, payment_intent: null,
-        metadata: { order_id: o.order_id, account_id: o.account, kind: 'topup' } };
-    return JSON.stringify({ id, object: 'event', type: 'checkout.session.completed', api_version: '2026-07-29.dahlia',
-        created: Math.floor(Date.now() / 1000), livemode: false, pending_webhooks: 1,
-        request: { id: null, idempotency_key: null }, data: { object: session } });
+/**
+ * Pays each order in the sandbox (card 4242), which sends its events to
+ * the stack's relay, not to creditd; keeps each order's real
+ * checkout.session.completed (with its PaymentIntent, as Stripe sends it)
+ * in o.event, to be re-signed and sent by wrk.
+ */
+async function payOrders(stack, orders) {
+    await pool(orders.length, 16, async (i) => {
+        const r = await stack.completeSession(orders[i].session_id);
+        if (r.status !== 200) throw new Error(`sandbox complete: ${r.status} ${r.text}`);
+    });
+    const want = new Set(orders.map((o) => o.session_id));
+    const got = new Map();
+    const end = Date.now() + 120000;
+    let seen = 0;
+    while (got.size < want.size) {
+        if (Date.now() > end) throw new Error(`the sandbox sent ${got.size} of ${want.size} checkout.session.completed`);
+        const evs = stack.relay.events;
+        for (; seen < evs.length; seen++) {
+            const j = evs[seen].json;
+            if (j && j.type === 'checkout.session.completed' && want.has(j.data.object.id)) got.set(j.data.object.id, evs[seen].raw.toString('utf8'));
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    stack.relay.events.length = 0;
+    for (const o of orders) o.event = got.get(o.session_id);
 }
 
 /**
- * One event per order, plus ~3 % re-deliveries of some of them (same
- * event id and body, new signature), shuffled; written as
+ * One event per order (the sandbox's own), plus ~3 % re-deliveries of
+ * some of them (same event id and body, new signature), shuffled; written as
  * signature<TAB>body lines. Returns [{order, body}] in line order.
  */
 function writeEvents(stack, orders, file) {
-    const lines = orders.map((o) => ({ order: o, body: sessionEvent(o, `evt_perf_${rand(14)}`) }));
+    const lines = orders.map((o) => ({ order: o, body: o.event }));
     const dups = Math.round(orders.length * 0.03);
     for (let i = 0; i < dups; i++) lines.push(lines[Math.floor(Math.random() * orders.length)]);
     for (let i = lines.length - 1; i > 0; i--) {
@@ -366,7 +384,9 @@ async function main() {
     const serverEnv = { CREDITD_LOG: 'warn', CREDITD_CHECKOUT_RATE_LIMIT: '0', CREDITD_AUTH_RATE_LIMIT: '0',
         CREDITD_MAX_PENDING_ORDERS: '10000', CREDITD_IDEM_LEASE_MS: '30000' };
     if (DB) serverEnv.CREDITD_DB = DB;
-    const stack = new Stack({ serverEnv, sandboxEnv: { CREDITD_LOG: 'warn' } });
+    // The sandbox's events go to a relay that only records them: wrk
+    // delivers them to creditd, each once (plus the re-deliveries).
+    const stack = new Stack({ relay: true, serverEnv, sandboxEnv: { CREDITD_LOG: 'warn' } });
     await stack.start();
     cleanups.push(() => { for (const p of [stack.server, stack.sandbox]) if (p && p.running) p.child.kill('SIGKILL'); });
     // A connection per check request: a kept-alive one may be closed by
@@ -414,8 +434,9 @@ async function main() {
         };
 
         if (ONLY.includes('webhooks')) {
-            log(`webhooks: ${ORDERS} pending orders through POST /v1/checkout`);
+            log(`webhooks: ${ORDERS} orders through POST /v1/checkout, paid in the sandbox`);
             const orders = await makeOrders(stack, accts, ORDERS, agent);
+            await payOrders(stack, orders);
             const evFile = path.join(stack.dir, 'events.tsv');
             const lines = writeEvents(stack, orders, evFile);
             await run('webhooks', 'webhooks.lua', { PERF_EVENTS: evFile }, async (res) => {
@@ -435,8 +456,9 @@ async function main() {
         });
         if (ONLY.includes('mixed')) {
             const n = Math.max(10, Math.round(ORDERS / 4));
-            log(`mixed: ${n} more pending orders`);
+            log(`mixed: ${n} more orders, paid in the sandbox`);
             const orders = await makeOrders(stack, accts, n, agent);
+            await payOrders(stack, orders);
             const evFile = path.join(stack.dir, 'events-mixed.tsv');
             const lines = writeEvents(stack, orders, evFile);
             await run('mixed', 'mixed.lua', { PERF_EVENTS: evFile }, async (res) => {
