@@ -42,9 +42,11 @@ UPDATE accounts SET balance = ${size} WHERE id = '${u.id}';`;
         if (s.status !== 0) throw new Error(`sqlite3: ${s.stderr}`);
         const insert_s = (Date.now() - t0) / 1000;
         await stack.startServer();
-        const tx = (q) => () => stack.api('GET', `/v1/transactions?${q}`, { token: u.token });
+        // A page at 10M rows can take longer than the harness's 15 s default.
+        const timeoutMs = 300000;
+        const tx = (q) => () => stack.api('GET', `/v1/transactions?${q}`, { token: u.token, timeoutMs });
         // The 21st-oldest row: starting after it, the keyset page is the oldest 20.
-        const keyset = () => stack.admin('GET', `/v1/admin/ledger?account=${u.id}&limit=20&starting_after=${`txn_${String(21).padStart(24, '0')}`}`);
+        const keyset = () => stack.admin('GET', `/v1/admin/ledger?account=${u.id}&limit=20&starting_after=${`txn_${String(21).padStart(24, '0')}`}`, { timeoutMs });
         return { size, insert_s, first_page_ms: await median(tx('limit=20')),
             last_page_offset_ms: await median(tx(`limit=20&offset=${size - 20}`)),
             last_page_keyset_ms: await median(keyset) };
