@@ -61,7 +61,7 @@ async function main() {
         rows.push(await measure(n));
         console.error(JSON.stringify(rows.at(-1)));
     }
-    console.log('| ledger rows (one account) | first page | last page, offset | last page, keyset |');
+    console.log('| ledger rows (one account) | first page, offset | last page, offset | oldest page, keyset |');
     console.log('|---|---|---|---|');
     for (const r of rows) console.log(`| ${r.size.toLocaleString('en')} | ${r.first_page_ms} ms | ${r.last_page_offset_ms} ms | ${r.last_page_keyset_ms} ms |`);
 }
