@@ -9,7 +9,7 @@ PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
       libjansson-dev libssl-dev libsodium-dev libsqlite3-dev libpq-dev
       libcmocka-dev nodejs npm jq curl)
 [ "${WITH_BROWSER:-0}" = 1 ] && PKGS+=(chromium)
-[ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(wrk)
+[ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(wrk nginx-light linux-perf)
 
 missing=()
 for p in "${PKGS[@]}"; do

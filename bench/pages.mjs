@@ -1,0 +1,69 @@
+// pages.mjs - the time of a transactions page as one account's ledger
+// grows: for each size, a fresh database (the real server migrates it),
+// one account and `size` ledger rows bulk-inserted through Debian's sqlite3
+// CLI (balance = the sum, so the ledger invariant holds), then the median
+// of 9 requests (after one unmeasured) for: the first page and the last page of
+// GET /v1/transactions (offset paging), and the last page of
+// GET /v1/admin/ledger?account= (keyset paging, starting_after).
+//
+//   node bench/pages.mjs [--sizes=1000,1000000]
+import { spawnSync } from 'node:child_process';
+import { Stack } from '../tests/e2e/harness.mjs';
+
+const a = process.argv.find((x) => x.startsWith('--sizes='));
+const SIZES = (a ? a.slice(8) : '1000,1000000').split(',').map(Number);
+if (!SIZES.every((n) => n >= 100 && n <= 20_000_000)) throw new Error('--sizes: each 100..2e7');
+
+async function median(fn) {
+    const t = [];
+    await fn(); // warm: the first request after start opens statements
+    for (let i = 0; i < 9; i++) {
+        const t0 = performance.now();
+        const r = await fn();
+        if (r.status !== 200 || !r.json.data.length) throw new Error(`${r.status} ${r.text.slice(0, 200)}`);
+        t.push(performance.now() - t0);
+    }
+    return +t.sort((x, y) => x - y)[4].toFixed(2);
+}
+
+async function measure(size) {
+    const stack = new Stack({ serverEnv: { CREDITD_LOG: 'warn' }, sandboxEnv: { CREDITD_LOG: 'warn' } });
+    await stack.start();
+    try {
+        const u = await stack.signup();
+        await stack.server.stop('SIGTERM');
+        const sql = `PRAGMA journal_mode=WAL;
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${size})
+INSERT INTO ledger (id, account_id, amount, balance_after, kind, ref, description, created_at)
+SELECT printf('txn_%024d', x), '${u.id}', 1, x, 'grant', printf('bulk:%d', x), 'bulk', 1700000000 + x FROM c;
+UPDATE accounts SET balance = ${size} WHERE id = '${u.id}';`;
+        const t0 = Date.now();
+        const s = spawnSync('sqlite3', [stack.dbPath], { input: sql, encoding: 'utf8', timeout: 1800000 });
+        if (s.status !== 0) throw new Error(`sqlite3: ${s.stderr}`);
+        const insert_s = (Date.now() - t0) / 1000;
+        await stack.startServer();
+        // A page at 10M rows can take longer than the harness's 15 s default.
+        const timeoutMs = 300000;
+        const tx = (q) => () => stack.api('GET', `/v1/transactions?${q}`, { token: u.token, timeoutMs });
+        // The 21st-oldest row: starting after it, the keyset page is the oldest 20.
+        const keyset = () => stack.admin('GET', `/v1/admin/ledger?account=${u.id}&limit=20&starting_after=${`txn_${String(21).padStart(24, '0')}`}`, { timeoutMs });
+        return { size, insert_s, first_page_ms: await median(tx('limit=20')),
+            last_page_offset_ms: await median(tx(`limit=20&offset=${size - 20}`)),
+            last_page_keyset_ms: await median(keyset) };
+    } finally {
+        await stack.stop();
+    }
+}
+
+async function main() {
+    const rows = [];
+    for (const n of SIZES) {
+        rows.push(await measure(n));
+        console.error(JSON.stringify(rows.at(-1)));
+    }
+    console.log('| ledger rows (one account) | first page, offset | last page, offset | oldest page, keyset |');
+    console.log('|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.size.toLocaleString('en')} | ${r.first_page_ms} ms | ${r.last_page_offset_ms} ms | ${r.last_page_keyset_ms} ms |`);
+}
+
+main().catch((e) => { console.error(e); process.exitCode = 1; });
