@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: unit tests (ctest) in a normal and an
 # ASan+UBSan build, the end-to-end suite against the sanitized binary, and
-# the browser tests in Debian's Chromium.
+# the browser tests in Debian's Chromium, and a short run of every fuzz
+# target (scripts/fuzz.sh short, 15 s each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WITH_BROWSER=1 ASAN=1 bash scripts/bootstrap.sh
+WITH_BROWSER=1 WITH_FUZZ=1 ASAN=1 bash scripts/bootstrap.sh
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -19,3 +20,6 @@ CREDITD_BIN="$PWD/build-asan/creditd" node --test --test-concurrency=1 tests/e2e
 
 echo "== browser tests (playwright-core + /usr/bin/chromium)"
 CREDITD_BIN="$PWD/build/creditd" node --test --test-concurrency=1 tests/browser/
+
+echo "== fuzz targets, a short bounded run each (libFuzzer, ASan+UBSan)"
+bash scripts/fuzz.sh short
