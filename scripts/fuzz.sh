@@ -19,11 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGETS=(signature form webhook helpers time money config static url)
-OUT=build-fuzz
+OUT=${FUZZ_OUT:-build-fuzz} # FUZZ_NO_BUILD=1: run the binaries already there
 mode=${1:-short}
 shift || true
 
 build() {
+  [ "${FUZZ_NO_BUILD:-0}" = 1 ] && return 0
   command -v clang >/dev/null || {
     echo "fuzz: clang is missing (WITH_FUZZ=1 bash scripts/bootstrap.sh)" >&2
     exit 1

@@ -17,7 +17,10 @@
  * holds the files. Stripe is not configured: nothing leaves the process.
  * Properties: 0 with one of the three outcomes, or -1 with a 400 or 500
  * error, or 503 stripe_not_configured for an event that needs Stripe
- * (never a signature error: the body is signed); nothing leaks.
+ * (never a signature error: the body is signed); after an input that
+ * wrote, every balance equals the sum of its ledger entries; a processed
+ * event delivered again is a duplicate that changes no balance (exactly
+ * once); nothing leaks.
  */
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,6 +29,7 @@
 
 #include "billing/billing.h"
 #include "billing/fulfil.h"
+#include "billing/ledger_ops.h"
 #include "fuzz.h"
 #include "store/store.h"
 #include "stripe/signature.h"
@@ -197,6 +201,38 @@ static void fresh_store(void)
     jobs_at_open = jobs_now();
 }
 
+static int64_t balance(void)
+{
+    struct cd_error err;
+    int64_t bal = 0;
+
+    FUZZ_CHECK(cd_ledger_balance(&bill, ACCOUNT, &bal, &err) == 0);
+    return bal;
+}
+
+/* The ledger agrees with the balances; a processed event, delivered again,
+ * is a duplicate and credits nothing. */
+static void check_after_write(const char *body, size_t size, int rc,
+                              const char *status)
+{
+    struct cd_ledger_check chk;
+    struct cd_error err;
+
+    memset(&chk, 0, sizeof(chk));
+    FUZZ_CHECK(cd_ledger_verify(&bill, &chk, NULL, NULL, &err) == 0);
+    FUZZ_CHECK(chk.mismatches == 0 && chk.sum_balances == chk.sum_entries);
+    if (rc == 0 && strcmp(status, CD_FULFIL_PROCESSED) == 0) {
+        int64_t before = balance();
+        const char *again = NULL;
+
+        FUZZ_CHECK(deliver(body, size, &again, &err) == 0);
+        if (strcmp(again, CD_FULFIL_DUPLICATE) != 0)
+            fprintf(stderr, "delivered again: %s\n", again);
+        FUZZ_CHECK(strcmp(again, CD_FULFIL_DUPLICATE) == 0);
+        FUZZ_CHECK(balance() == before);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *body = fuzz_cstr(data, size);
@@ -227,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    strcmp(err.code, "timestamp_out_of_tolerance") != 0);
     }
     if (jobs_now() != jobs_at_open) { /* it wrote: back to the template */
+        check_after_write(body, size, rc, status);
         cd_store_close(bill.store);
         bill.store = NULL;
     }
