@@ -19,6 +19,11 @@
 
 static char catalog_path[256];
 
+static void cleanup(void)
+{
+    unlink(catalog_path);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -31,6 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fd = mkstemp(catalog_path);
     FUZZ_CHECK(fd >= 0);
     close(fd);
+    atexit(cleanup);
     /* Only the fuzzed flags count: no setting from the environment (the
      * rest of it, PATH for the symbolizer, stays). */
     for (size_t i = 0; environ[i];) {
