@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what creditd needs on Debian when it is missing (apt-get, npm ci)
-# and builds it into build/ (and build-asan/ with ASAN=1). Idempotent: a
+# and builds it into build/ (and build-asan/ with ASAN=1; WITH_FUZZ=1 adds
+# clang for scripts/fuzz.sh, which builds build-fuzz/ itself). Idempotent: a
 # second run installs nothing and only rebuilds what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
       libcmocka-dev nodejs npm jq curl)
 [ "${WITH_BROWSER:-0}" = 1 ] && PKGS+=(chromium)
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(wrk nginx-light linux-perf)
+# libFuzzer and its sanitizer runtimes come with Debian's clang (fuzz.sh).
+[ "${WITH_FUZZ:-0}" = 1 ] && PKGS+=(clang)
 
 missing=()
 for p in "${PKGS[@]}"; do

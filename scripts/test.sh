@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: unit tests (ctest) in a normal and an
 # ASan+UBSan build, the end-to-end suite against the sanitized binary, the
-# browser tests in Debian's Chromium, and 30 s of the chaos run
-# (tests/chaos/chaos.mjs, docs/RELIABILITY.md) against the sanitized binary.
+# browser tests in Debian's Chromium, 30 s of the chaos run
+# (tests/chaos/chaos.mjs, docs/RELIABILITY.md) against the sanitized binary,
+# and a short run of every fuzz target (scripts/fuzz.sh short, 15 s each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WITH_BROWSER=1 ASAN=1 bash scripts/bootstrap.sh
+WITH_BROWSER=1 WITH_FUZZ=1 ASAN=1 bash scripts/bootstrap.sh
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -23,3 +24,6 @@ CREDITD_BIN="$PWD/build/creditd" node --test --test-concurrency=1 tests/browser/
 
 echo "== chaos run (30 s of mixed load, kill -9 every 2-5 s; ASan+UBSan binary)"
 CREDITD_BIN="$PWD/build-asan/creditd" timeout 600 node tests/chaos/chaos.mjs --seconds 30
+
+echo "== fuzz targets, a short bounded run each (libFuzzer, ASan+UBSan)"
+bash scripts/fuzz.sh short
