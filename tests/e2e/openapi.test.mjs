@@ -291,6 +291,7 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/balance', tok);
     await call('GET', '/v1/transactions', tok);
     await call('GET', '/v1/subscription', tok); // 404
+    await call('POST', '/v1/subscription/cancel', tok); // 404
 
     // An account the application owns, reached as ext:<external_id>.
     const ext = `user_${Date.now()}`;
@@ -350,6 +351,8 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     assert.equal((await sandbox(`/_sandbox/checkout/${sub.session_id}/complete`, { card: '4242424242424242' })).status, 200);
     await waitFor(async () => (await stack.api('GET', '/v1/subscription', tok)).status === 200, 10000, { what: 'subscription stored' });
     await call('GET', '/v1/subscription', tok);
+    await call('POST', '/v1/subscription/cancel', { ...tok, idem: `cancel-${Date.now()}` });
+    await call('POST', '/v1/subscription/resume', tok);
 
     // The backend spends and gives credits.
     const srv = { key: true, account: acct };

@@ -378,3 +378,67 @@ e2e('declined card at checkout; errors: unknown plan, missing plan, discount cod
     );
     expectError(await stack.api('GET', '/v1/subscription'), 401);
 });
+
+e2e('the buyer cancels at period end and resumes (POST /v1/subscription/cancel|resume); 409 once ended; 404 without one', async () => {
+    const p = await plan();
+    const { u, subId } = await subscribe(p);
+    const before = stack.relay.find('customer.subscription.updated', subId).length;
+
+    // Cancel at period end with the account token: Stripe's reply is
+    // stored at once, and Stripe says so too.
+    const c = expectStatus(await stack.api('POST', '/v1/subscription/cancel', { token: u.token, idem: `k-${rand(8)}` }), 200);
+    assert.equal(c.cancel_at_period_end, true);
+    assert.equal(c.status, 'active');
+    assert.equal(c.stripe_subscription_id, subId);
+    assert.equal(c.plan_id, p.id);
+    assert.deepEqual(expectStatus(await subscription(u), 200), c);
+    const atStripe = await stack.stripe('GET', `/v1/subscriptions/${subId}`);
+    assert.equal(atStripe.json.cancel_at_period_end, true);
+    // The sandbox sends customer.subscription.updated; creditd applies it.
+    await waitFor(() => stack.relay.find('customer.subscription.updated', subId).length > before, 10000, { what: 'the update event' });
+    await settled();
+    assert.equal((await subscription(u)).json.cancel_at_period_end, true);
+
+    // Cancel again (no key): still 200, nothing changes.
+    assert.equal(expectStatus(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 200).cancel_at_period_end, true);
+
+    // Resume with the server key + Creditd-Account.
+    const r = expectStatus(await stack.asServer(u.id, 'POST', '/v1/subscription/resume'), 200);
+    assert.equal(r.cancel_at_period_end, false);
+    assert.equal((await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.cancel_at_period_end, false);
+    await settled();
+    assert.equal((await subscription(u)).json.cancel_at_period_end, false);
+
+    // Cancel, then the period ends: canceled, and both calls are 409.
+    expectStatus(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 200);
+    expectStatus(await sandboxRenew(subId), 200);
+    await waitSub(u, (s) => s.status === 'canceled', 'ended at period end');
+    await settled();
+    expectError(await stack.api('POST', '/v1/subscription/resume', { token: u.token }), 409, 'subscription_ended');
+    expectError(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 409, 'subscription_ended');
+    assert.equal(await stack.balance(u), p.credits_per_period);
+
+    // No subscription; no auth.
+    const v = await stack.signup();
+    expectError(await stack.api('POST', '/v1/subscription/cancel', { token: v.token }), 404, 'no_subscription');
+    expectError(await stack.api('POST', '/v1/subscription/resume', { token: v.token }), 404, 'no_subscription');
+    expectError(await stack.api('POST', '/v1/subscription/cancel'), 401);
+    await ledgerOk();
+});
+
+e2e('cancel: Stripe already ended it (our copy not yet synced) is 409, and the copy is synced', async () => {
+    const p = await plan();
+    const { u, subId } = await subscribe(p);
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null; // creditd does not hear of the cancel
+    try {
+        const del = await stack.stripe('DELETE', `/v1/subscriptions/${subId}`);
+        assert.equal(del.status, 200, del.text);
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    assert.equal((await subscription(u)).json.status, 'active');
+    expectError(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 409, 'subscription_ended');
+    assert.equal((await subscription(u)).json.status, 'canceled');
+});
