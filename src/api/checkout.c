@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/ratelimit.h"
+#include "billing/billing_portal.h"
 #include "billing/checkout.h"
 #include "billing/email_verify.h"
 #include "billing/fulfil.h"
@@ -396,6 +397,41 @@ static void handle_subscription_resume(struct cd_req *req)
     set_cancel(req, 0);
 }
 
+/* ---- POST /v1/billing_portal --------------------------------------------- */
+
+/* A Stripe Billing Portal session for the account's customer
+ * (billing/billing_portal.c): 201 {"url"}. Body optional:
+ * {"return_url"}. */
+static void handle_billing_portal(struct cd_req *req)
+{
+    struct cd_billing *b = cd_api_app(req)->billing;
+    struct cd_api_ctx *ctx;
+    json_t *body = NULL;
+    const char *ret = NULL, *idem;
+    char url[CD_BILLING_PORTAL_URL_SZ], effect[CD_ID_SZ];
+    struct cd_error err;
+
+    if (require_account(req, &ctx) != 0)
+        return;
+    if (req->body_len) {
+        body = cd_api_body(req);
+        if (!body)
+            return;
+        if (cd_api_string(req, body, "return_url", CD_URL_MAX, &ret) != 0)
+            goto out;
+    }
+    idem = cd_api_effect_id(req, "bps_", effect, sizeof(effect));
+    cd_error_clear(&err);
+    if (cd_billing_portal_create(b, &ctx->account, ret, idem, url,
+                                 sizeof(url), &err) != 0) {
+        cd_reply_error(req, &err);
+        goto out;
+    }
+    cd_reply_json(req, 201, json_pack("{s:s}", "url", url));
+out:
+    json_decref(body);
+}
+
 /* ---- POST /v1/webhooks/stripe -------------------------------------------- */
 
 static void handle_webhook(struct cd_req *req)
@@ -448,6 +484,8 @@ const struct cd_route cd_api_routes_checkout[] = {
     {"POST", "/v1/subscription/cancel", handle_subscription_cancel,
      CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
     {"POST", "/v1/subscription/resume", handle_subscription_resume,
+     CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
+    {"POST", "/v1/billing_portal", handle_billing_portal,
      CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
     {"POST", "/v1/webhooks/stripe", handle_webhook,
      CD_ROUTE_PUBLIC | CD_ROUTE_STRIPE_SIGNED,

@@ -442,3 +442,57 @@ e2e('cancel: Stripe already ended it (our copy not yet synced) is 409, and the c
     expectError(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 409, 'subscription_ended');
     assert.equal((await subscription(u)).json.status, 'canceled');
 });
+
+/** A form post to a sandbox page (as the browser sends it). */
+function pagePost(url, fields) {
+    return httpRequest('POST', url, {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(new URLSearchParams(fields).toString()),
+    });
+}
+
+e2e('POST /v1/billing_portal: a Stripe Billing Portal session; the sandbox portal cancels and changes the card', async () => {
+    const p = await plan();
+    const { u, subId } = await subscribe(p);
+    const before = (await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.default_payment_method;
+
+    const bp = expectStatus(await stack.api('POST', '/v1/billing_portal', { token: u.token, body: { return_url: `${stack.baseUrl}/dashboard` } }), 201);
+    assert.deepEqual(Object.keys(bp), ['url']);
+    assert.ok(bp.url.startsWith(`${stack.sandboxUrl}/billing_portal/bps_`), bp.url);
+    // Without a body (the dashboard is the default return), and with the server key.
+    expectStatus(await stack.asServer(u.id, 'POST', '/v1/billing_portal'), 201);
+
+    const page = await httpRequest('GET', bp.url);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Cancel subscription/);
+    assert.match(page.text, /Visa ending in 4242/i);
+    assert.ok(page.text.includes(`${stack.baseUrl}/dashboard`), 'a link back');
+
+    // A declined card is refused on the page; nothing changes.
+    const bad = await pagePost(`${bp.url}/card`, { card: '4000 0000 0000 0002', exp: '12 / 34', cvc: '123' });
+    assert.equal(bad.status, 402, bad.text);
+    assert.match(bad.text, /role="alert"/);
+    assert.equal((await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.default_payment_method, before);
+    // A good one becomes the subscription's card.
+    const good = await pagePost(`${bp.url}/card`, { card: '5555 5555 5555 4444', exp: '12 / 34', cvc: '123' });
+    assert.equal(good.status, 303, good.text);
+    const after = (await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.default_payment_method;
+    assert.notEqual(after, before);
+    assert.match((await httpRequest('GET', bp.url)).text, /ending in 4444/);
+
+    // Cancel on the portal: creditd hears of it through the event.
+    const c = await pagePost(`${bp.url}/cancel`, { subscription: subId });
+    assert.equal(c.status, 303, c.text);
+    await waitSub(u, (s) => s.cancel_at_period_end === true, 'canceled at period end through the portal');
+    // The period ends: canceled, as set on the portal.
+    expectStatus(await sandboxRenew(subId), 200);
+    await waitSub(u, (s) => s.status === 'canceled', 'ended at period end');
+    await settled();
+
+    // Errors.
+    expectError(await stack.api('POST', '/v1/billing_portal', { token: u.token, body: { return_url: 'https://elsewhere.example/' } }), 400, 'redirect_not_allowed');
+    const v = await stack.signup();
+    expectError(await stack.api('POST', '/v1/billing_portal', { token: v.token }), 409, 'no_stripe_customer');
+    expectError(await stack.api('POST', '/v1/billing_portal'), 401);
+    assert.equal((await httpRequest('GET', `${stack.sandboxUrl}/billing_portal/bps_nope`)).status, 404);
+});
