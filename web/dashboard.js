@@ -1,11 +1,13 @@
 // Dashboard: the balance (GET /v1/balance) as the catalog's credit unit says
 // (a count of credits, or money with the count beneath), the subscription if
 // there is one (GET /v1/subscription) with "Cancel at period end" /
-// "Resume" after a confirmation (POST /v1/subscription/cancel|resume), and
+// "Resume" after a confirmation (POST /v1/subscription/cancel|resume) and
+// "Manage payment method" (Stripe's Billing Portal, POST /v1/billing_portal),
+// and
 // the ten most recent ledger transactions (GET /v1/transactions?limit=10).
 import {
     api, getConfig, requireLogin, mountHeader, h, formatCredits, formatUnits, creditUnit, humanize, timeEl,
-    showAlert, statusBadge,
+    showAlert, statusBadge, reenableOnPageShow,
 } from '/app.js';
 
 function signed(n) {
@@ -78,6 +80,7 @@ function renderSubscription(sub) {
     const live = !ENDED.has(sub.status);
     $('sub-cancel').hidden = !live || sub.cancel_at_period_end;
     $('sub-resume').hidden = !live || !sub.cancel_at_period_end;
+    $('sub-manage').hidden = !live;
     $('sub-actions').hidden = false;
     $('sub-confirm').hidden = true;
     $('sub-section').dataset.when = when;
@@ -118,6 +121,19 @@ async function confirmSubscription(errorEl) {
     }
 }
 
+/* Stripe's Billing Portal (POST /v1/billing_portal), back to this page. */
+async function openBillingPortal(errorEl) {
+    const btn = $('sub-manage');
+    btn.disabled = true;
+    try {
+        const { url } = await api('POST', '/v1/billing_portal', { return_url: `${location.origin}/dashboard` });
+        location.assign(url);
+    } catch (err) {
+        showAlert(errorEl, err.message);
+        btn.disabled = false;
+    }
+}
+
 /* The subscription card stays hidden while there is none (404). */
 async function loadSubscription(errorEl) {
     let sub;
@@ -133,6 +149,7 @@ async function loadSubscription(errorEl) {
     $('sub-cancel').addEventListener('click', () => askSubscription('cancel'));
     $('sub-resume').addEventListener('click', () => askSubscription('resume'));
     $('sub-go').addEventListener('click', () => confirmSubscription(errorEl));
+    $('sub-manage').addEventListener('click', () => openBillingPortal(errorEl));
     $('sub-back').addEventListener('click', () => {
         $('sub-confirm').hidden = true;
         $('sub-actions').hidden = false;
@@ -147,4 +164,5 @@ if (requireLogin()) {
     loadBalance(errorEl);
     loadTransactions(errorEl);
     loadSubscription(errorEl);
+    reenableOnPageShow('#sub-manage');
 }
