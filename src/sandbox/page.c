@@ -119,6 +119,7 @@ static const char STYLE[] =
     ".badge{display:inline-block;font-size:.75rem;font-weight:600;"
     "background:#ffde92;color:#6b4a00;padding:.1rem .5rem;border-radius:4px}"
     "h1{font-size:1.25rem;margin:.75rem 0 .25rem}"
+    "h2{font-size:1rem;margin:1.25rem 0 .25rem}"
     ".total{font-size:2rem;font-weight:700;margin:0 0 1rem}"
     "ul.items{list-style:none;padding:0;margin:0 0 1rem;"
     "border-top:1px solid #e3e8ee}"
