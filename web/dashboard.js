@@ -1,10 +1,13 @@
 // Dashboard: the balance (GET /v1/balance) as the catalog's credit unit says
 // (a count of credits, or money with the count beneath), the subscription if
-// there is one (GET /v1/subscription) and the ten most recent ledger
-// transactions (GET /v1/transactions?limit=10).
+// there is one (GET /v1/subscription) with "Cancel at period end" /
+// "Resume" after a confirmation (POST /v1/subscription/cancel|resume) and
+// "Manage payment method" (Stripe's Billing Portal, POST /v1/billing_portal),
+// and
+// the ten most recent ledger transactions (GET /v1/transactions?limit=10).
 import {
     api, getConfig, requireLogin, mountHeader, h, formatCredits, formatUnits, creditUnit, humanize, timeEl,
-    showAlert, statusBadge,
+    showAlert, statusBadge, reenableOnPageShow,
 } from '/app.js';
 
 function signed(n) {
@@ -55,8 +58,84 @@ async function loadTransactions(errorEl) {
     }
 }
 
+const ENDED = new Set(['canceled', 'incomplete_expired']);
+const $ = (id) => document.getElementById(id);
+let subPlanName = '';
+let subAction = null; // 'cancel' | 'resume' while the confirmation shows
+
+function periodEnd(sub) {
+    const end = sub.current_period_end ? new Date(sub.current_period_end) : null;
+    return end ? end.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' }) : '';
+}
+
+/* The card from a subscription reply: summary, and the one button that
+ * applies (none once it has ended). */
+function renderSubscription(sub) {
+    const when = periodEnd(sub);
+    let tail = '';
+    if (ENDED.has(sub.status)) tail = ' Ended.';
+    else if (sub.cancel_at_period_end && when) tail = ` Ends on ${when}.`;
+    else if (when) tail = ` Renews on ${when}.`;
+    $('sub-summary').replaceChildren(`${subPlanName}: `, statusBadge(sub.status), tail);
+    const live = !ENDED.has(sub.status);
+    $('sub-cancel').hidden = !live || sub.cancel_at_period_end;
+    $('sub-resume').hidden = !live || !sub.cancel_at_period_end;
+    $('sub-manage').hidden = !live;
+    $('sub-actions').hidden = false;
+    $('sub-confirm').hidden = true;
+    $('sub-section').dataset.when = when;
+    $('sub-section').hidden = false;
+}
+
+function askSubscription(action) {
+    const when = $('sub-section').dataset.when;
+    subAction = action;
+    $('sub-confirm-text').textContent = action === 'cancel'
+        ? `Cancel your subscription at the end of the period? It stays active, with its credits, until ${when || 'the period ends'}, and is not charged again.`
+        : `Resume your subscription? It renews${when ? ` on ${when}` : ''} and is charged again.`;
+    $('sub-go').textContent = action === 'cancel' ? 'Yes, cancel at period end' : 'Yes, resume';
+    $('sub-status').textContent = '';
+    $('sub-actions').hidden = true;
+    $('sub-confirm').hidden = false;
+    $('sub-go').focus();
+}
+
+async function confirmSubscription(errorEl) {
+    const go = $('sub-go');
+    const action = subAction;
+    go.disabled = true;
+    try {
+        const sub = await api('POST', `/v1/subscription/${action}`);
+        renderSubscription(sub);
+        $('sub-status').textContent = action === 'cancel'
+            ? 'Your subscription will end at the end of the period.'
+            : 'Your subscription will renew.';
+        $('sub-status').focus();
+    } catch (err) {
+        showAlert(errorEl, err.message);
+        $('sub-confirm').hidden = true;
+        $('sub-actions').hidden = false;
+    } finally {
+        go.disabled = false;
+        subAction = null;
+    }
+}
+
+/* Stripe's Billing Portal (POST /v1/billing_portal), back to this page. */
+async function openBillingPortal(errorEl) {
+    const btn = $('sub-manage');
+    btn.disabled = true;
+    try {
+        const { url } = await api('POST', '/v1/billing_portal', { return_url: `${location.origin}/dashboard` });
+        location.assign(url);
+    } catch (err) {
+        showAlert(errorEl, err.message);
+        btn.disabled = false;
+    }
+}
+
 /* The subscription card stays hidden while there is none (404). */
-async function loadSubscription() {
+async function loadSubscription(errorEl) {
     let sub;
     try {
         sub = await api('GET', '/v1/subscription');
@@ -66,15 +145,17 @@ async function loadSubscription() {
     if (!sub || !sub.status) return;
     const cfg = await getConfig().catch(() => ({}));
     const plan = (cfg.plans || []).find((p) => p.id === sub.plan_id);
-    const end = sub.current_period_end ? new Date(sub.current_period_end) : null;
-    const when = end ? end.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' }) : '';
-    let tail = '';
-    if (sub.status === 'canceled') tail = ' Ended.';
-    else if (sub.cancel_at_period_end && when) tail = ` Ends on ${when}.`;
-    else if (when) tail = ` Renews on ${when}.`;
-    document.getElementById('sub-summary').replaceChildren(
-        `${plan ? plan.name : sub.plan_id}: `, statusBadge(sub.status), tail);
-    document.getElementById('sub-section').hidden = false;
+    subPlanName = plan ? plan.name : sub.plan_id;
+    $('sub-cancel').addEventListener('click', () => askSubscription('cancel'));
+    $('sub-resume').addEventListener('click', () => askSubscription('resume'));
+    $('sub-go').addEventListener('click', () => confirmSubscription(errorEl));
+    $('sub-manage').addEventListener('click', () => openBillingPortal(errorEl));
+    $('sub-back').addEventListener('click', () => {
+        $('sub-confirm').hidden = true;
+        $('sub-actions').hidden = false;
+        subAction = null;
+    });
+    renderSubscription(sub);
 }
 
 if (requireLogin()) {
@@ -82,5 +163,6 @@ if (requireLogin()) {
     const errorEl = document.getElementById('page-error');
     loadBalance(errorEl);
     loadTransactions(errorEl);
-    loadSubscription();
+    loadSubscription(errorEl);
+    reenableOnPageShow('#sub-manage');
 }

@@ -35,6 +35,7 @@
 #include "billing/fulfil_int.h"
 #include "billing/ledger.h"
 #include "billing/problems.h"
+#include "billing/stripe_call.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -555,4 +556,119 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
     j.plan_currency = b->cfg.currency;
     return cd_fulfil_run_job(b, inv_job_fn, &j, event_id, type, &j.status,
                              status_out, err);
+}
+
+/* ---- cancel at period end, resume ------------------------------------------ */
+
+static int sub_is_ended(const char *status)
+{
+    return strcmp(status, "canceled") == 0 ||
+           strcmp(status, "incomplete_expired") == 0;
+}
+
+static int ended_error(struct cd_error *err, const char *status)
+{
+    return cd_error_set(err, CD_EK_CONFLICT, "subscription_ended", NULL,
+                        "The subscription is %s: it can no longer be "
+                        "changed.",
+                        status);
+}
+
+struct store_job {
+    struct cd_subscription row;
+};
+
+static int store_job_fn(struct cd_tx *tx, void *arg)
+{
+    struct store_job *j = arg;
+
+    return upsert_tx(tx, &j->row);
+}
+
+/* Stores copy c of account_id's subscription and reads back the current
+ * row into *out. */
+static int store_copy(struct cd_billing *b, const struct sub_copy *c,
+                      const char *account_id, struct cd_subscription *out,
+                      struct cd_error *err)
+{
+    struct store_job j;
+
+    row_from_copy(c, account_id, &j.row, cd_now());
+    if (cd_store_write(b->store, store_job_fn, &j) != CD_STORE_OK ||
+        cd_subscription_current(b, account_id, out) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not store the subscription.");
+    return 0;
+}
+
+/* Stripe refused the change: re-read the subscription; ended (someone
+ * canceled it meanwhile) is 409, anything else the call's 502. */
+static int refused(struct cd_billing *b, const struct cd_subscription *row,
+                   const struct cd_error *serr, struct cd_subscription *out,
+                   struct cd_error *err)
+{
+    struct sub_copy c;
+
+    if (fetch_sub(b, row->stripe_subscription_id, &c, err) == 0 &&
+        store_copy(b, &c, row->account_id, out, err) == 0 &&
+        sub_is_ended(out->status))
+        return ended_error(err, out->status);
+    return cd_billing_stripe_error(err, serr);
+}
+
+int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
+                               int cancel, const char *idem,
+                               struct cd_subscription *out,
+                               struct cd_error *err)
+{
+    const char *action = cancel ? "cancel" : "resume";
+    char path[CD_SID_SZ + 32], key[CD_SID_SZ + CD_ID_SZ + 96];
+    struct cd_subscription row;
+    struct cd_error serr;
+    struct sub_copy c;
+    json_t *params, *resp = NULL;
+    int64_t at;
+    int rc, http = 0;
+
+    rc = cd_subscription_current(b, account_id, &row);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "no_subscription", NULL,
+                            "This account has no subscription.");
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not read the subscription.");
+    if (sub_is_ended(row.status))
+        return ended_error(err, row.status);
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s",
+             row.stripe_subscription_id);
+    if (idem && idem[0])
+        snprintf(key, sizeof(key), "subscription:%s:%s", action, idem);
+    else
+        snprintf(key, sizeof(key), "subscription:%s:%s:%" PRId64, action,
+                 row.stripe_subscription_id, row.synced_at);
+    params = json_pack("{s:b}", "cancel_at_period_end", cancel);
+    at = realtime_us(); /* the copy's synced_at: when the call started */
+    rc = cd_billing_stripe_post(b, path, params, key, &resp, &http, &serr);
+    json_decref(params);
+    if (rc != 0) {
+        json_decref(resp);
+        cd_warn(MOD, "subscription %s: %s refused (HTTP %d): %s",
+                row.stripe_subscription_id, action, http, serr.message);
+        if (http >= 400 && http < 500)
+            return refused(b, &row, &serr, out, err);
+        return cd_billing_stripe_error(err, &serr);
+    }
+    parse_sub(resp, &c);
+    c.synced_at = at;
+    json_decref(resp);
+    if (strcmp(c.id, row.stripe_subscription_id) != 0 || !c.status[0])
+        return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                            "Stripe answered something that is not the "
+                            "subscription.");
+    cd_info(MOD, "subscription %s of %s: %s at period end",
+            c.id, account_id, cancel ? "cancels" : "no longer cancels");
+    return store_copy(b, &c, account_id, out, err);
 }

@@ -65,4 +65,22 @@ int cd_subscription_invoice_grants(const char *status,
 int cd_subscription_current(struct cd_billing *b, const char *account_id,
                             struct cd_subscription *out);
 
+/*
+ * POST /v1/subscription/cancel (cancel 1) and /resume (cancel 0): sets
+ * cancel_at_period_end of the account's current subscription at Stripe
+ * (POST /v1/subscriptions/{id}, outside any transaction) and stores the
+ * subscription Stripe answers with (the same upsert and synced_at rule as
+ * the events). idem: the request's effect id (cd_api_effect_id) or NULL;
+ * the Stripe Idempotency-Key is "subscription:<action>:<idem>", else
+ * "subscription:<action>:<sub id>:<synced_at of the stored copy>" (a
+ * retry of the same step repeats it, a later step is a new one). Status
+ * canceled or incomplete_expired is ended: nothing to change.
+ * 0 with *out; -1 with err: 404 no_subscription, 409 subscription_ended,
+ * 503 stripe_not_configured, 502 stripe_error, 500 internal_error.
+ */
+int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
+                               int cancel, const char *idem,
+                               struct cd_subscription *out,
+                               struct cd_error *err);
+
 #endif

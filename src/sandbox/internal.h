@@ -272,11 +272,36 @@ int cd_sandbox_is_json(const struct cd_req *r);
  * rules). */
 int cd_sandbox_guard(struct cd_req *r);
 
-/* ---- api.c, page.c, control.c: their route tables ---- */
+/* ---- page.c: the hosted pages' frame (checkout, billing portal) ---- */
+
+#define CD_SANDBOX_PAGE_MAX (256 * 1024)
+struct cd_buf;
+/* HTML-escapes s (NULL: nothing) onto b. */
+void cd_sandbox_html_esc(struct cd_buf *b, const char *s);
+/* The page's head, style and the "Test mode" badge; opens <main>. */
+void cd_sandbox_page_start(struct cd_buf *b, const char *title);
+/* Closes the page and replies with it (strict CSP; form-action 'self'
+ * plus the origin of sess's success_url, sess may be NULL); frees b. */
+void cd_sandbox_page_finish(struct cd_req *r, struct cd_buf *b, int status,
+                            const json_t *sess);
+
+/* ---- state.c: a card typed on a hosted page, attached ---- */
+
+/* Checks a typed card (number, expiry, CVC) and whether it can be charged
+ * (a declining test card is refused, as Stripe's SetupIntent refuses it),
+ * then stores it as a PaymentMethod attached to cus_id and emits
+ * payment_method.attached. Borrowed, or NULL with f filled. */
+json_t *cd_sandbox_card_attach(struct cd_sandbox *s, const char *cus_id,
+                               const struct cd_sandbox_card *card,
+                               struct cd_sandbox_fail *f);
+
+/* ---- api.c, page.c, portal.c, control.c: their route tables ---- */
 extern const struct cd_route cd_sandbox_api_routes[];
 extern const size_t cd_sandbox_api_nroutes;
 extern const struct cd_route cd_sandbox_page_routes[];
 extern const size_t cd_sandbox_page_nroutes;
+extern const struct cd_route cd_sandbox_portal_routes[];
+extern const size_t cd_sandbox_portal_nroutes;
 extern const struct cd_route cd_sandbox_control_routes[];
 extern const size_t cd_sandbox_control_nroutes;
 

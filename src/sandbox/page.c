@@ -22,9 +22,12 @@
 #include "util/buf.h"
 #include "util/util.h"
 
-#define PAGE_MAX (256 * 1024)
+#define PAGE_MAX CD_SANDBOX_PAGE_MAX
+#define esc cd_sandbox_html_esc
+#define page_start cd_sandbox_page_start
+#define page_finish cd_sandbox_page_finish
 
-static void esc(struct cd_buf *b, const char *s)
+void cd_sandbox_html_esc(struct cd_buf *b, const char *s)
 {
     if (!s)
         return;
@@ -116,6 +119,7 @@ static const char STYLE[] =
     ".badge{display:inline-block;font-size:.75rem;font-weight:600;"
     "background:#ffde92;color:#6b4a00;padding:.1rem .5rem;border-radius:4px}"
     "h1{font-size:1.25rem;margin:.75rem 0 .25rem}"
+    "h2{font-size:1rem;margin:1.25rem 0 .25rem}"
     ".total{font-size:2rem;font-weight:700;margin:0 0 1rem}"
     "ul.items{list-style:none;padding:0;margin:0 0 1rem;"
     "border-top:1px solid #e3e8ee}"
@@ -139,7 +143,7 @@ static const char STYLE[] =
     "code{font-family:ui-monospace,monospace}"
     "</style>";
 
-static void page_start(struct cd_buf *b, const char *title)
+void cd_sandbox_page_start(struct cd_buf *b, const char *title)
 {
     cd_buf_appends(b, "<!doctype html>\n<html lang=\"en\"><head>"
                       "<meta charset=\"utf-8\">"
@@ -153,8 +157,8 @@ static void page_start(struct cd_buf *b, const char *title)
                       "</p>");
 }
 
-static void page_finish(struct cd_req *r, struct cd_buf *b, int status,
-                        const json_t *sess)
+void cd_sandbox_page_finish(struct cd_req *r, struct cd_buf *b, int status,
+                            const json_t *sess)
 {
     cd_buf_appends(b, "</main></body></html>\n");
     if (!b->data) {

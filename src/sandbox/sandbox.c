@@ -44,6 +44,13 @@
  *                                   303 to success_url, or the page again
  *                                   with the error (402)
  *
+ *   Billing portal (portal.c): POST /v1/billing_portal/sessions
+ *     (customer, return_url?) -> billing_portal.session whose url is
+ *     GET /billing_portal/{bps_id}: the card on file and a form to
+ *     replace it (POST .../card), each live subscription with "Cancel
+ *     subscription" / "Don't cancel" (POST .../cancel, .../resume, at
+ *     period end), a link to return_url; posts answer 303 to the page
+ *
  *   Test control (no auth; for tests and scripts):
  *     GET  /_sandbox/health                      {"ok":true}
  *     POST /_sandbox/checkout/{id}/complete      {"card":"4242 4242 4242 4242",
@@ -506,6 +513,7 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     s->idem_index = json_object();
     s->idem = calloc(CD_SANDBOX_IDEM_MAX, sizeof(*s->idem));
     s->routes = calloc(cd_sandbox_api_nroutes + cd_sandbox_page_nroutes +
+                           cd_sandbox_portal_nroutes +
                            cd_sandbox_control_nroutes,
                        sizeof(*s->routes));
     if (!s->listen || (c->webhook_url && c->webhook_url[0] &&
@@ -525,6 +533,9 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     memcpy(s->routes + n, cd_sandbox_page_routes,
            cd_sandbox_page_nroutes * sizeof(*s->routes));
     n += cd_sandbox_page_nroutes;
+    memcpy(s->routes + n, cd_sandbox_portal_routes,
+           cd_sandbox_portal_nroutes * sizeof(*s->routes));
+    n += cd_sandbox_portal_nroutes;
     memcpy(s->routes + n, cd_sandbox_control_routes,
            cd_sandbox_control_nroutes * sizeof(*s->routes));
     n += cd_sandbox_control_nroutes;

@@ -799,6 +799,27 @@ int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi,
     return 0;
 }
 
+json_t *cd_sandbox_card_attach(struct cd_sandbox *s, const char *cus_id,
+                               const struct cd_sandbox_card *card,
+                               struct cd_sandbox_fail *f)
+{
+    char digits[24];
+    int exp_month, exp_year;
+    json_t *pm;
+
+    if (check_card(card, digits, sizeof(digits), &exp_month, &exp_year, f) ||
+        card_outcome(digits, 0, f))
+        return NULL;
+    pm = pm_new(s, digits, exp_month, exp_year, card->email, cus_id);
+    if (!pm) {
+        cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                            "The sandbox is full.");
+        return NULL;
+    }
+    cd_sandbox_emit(s, "payment_method.attached", pm);
+    return pm;
+}
+
 int cd_sandbox_pi_pay_card(struct cd_sandbox *s, json_t *pi,
                            const struct cd_sandbox_card *card,
                            struct cd_sandbox_fail *f)

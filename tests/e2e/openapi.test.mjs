@@ -291,6 +291,8 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/balance', tok);
     await call('GET', '/v1/transactions', tok);
     await call('GET', '/v1/subscription', tok); // 404
+    await call('POST', '/v1/subscription/cancel', tok); // 404
+    await call('POST', '/v1/billing_portal', tok); // 409 no_stripe_customer
 
     // An account the application owns, reached as ext:<external_id>.
     const ext = `user_${Date.now()}`;
@@ -350,6 +352,10 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     assert.equal((await sandbox(`/_sandbox/checkout/${sub.session_id}/complete`, { card: '4242424242424242' })).status, 200);
     await waitFor(async () => (await stack.api('GET', '/v1/subscription', tok)).status === 200, 10000, { what: 'subscription stored' });
     await call('GET', '/v1/subscription', tok);
+    await call('POST', '/v1/subscription/cancel', { ...tok, idem: `cancel-${Date.now()}` });
+    await call('POST', '/v1/subscription/resume', tok);
+    await call('POST', '/v1/billing_portal', { ...tok, body: { return_url: `${stack.baseUrl}/dashboard` } });
+    await call('POST', '/v1/billing_portal', { ...tok, body: { return_url: 'https://elsewhere.example/' } }); // 400
 
     // The backend spends and gives credits.
     const srv = { key: true, account: acct };

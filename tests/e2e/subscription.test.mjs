@@ -378,3 +378,121 @@ e2e('declined card at checkout; errors: unknown plan, missing plan, discount cod
     );
     expectError(await stack.api('GET', '/v1/subscription'), 401);
 });
+
+e2e('the buyer cancels at period end and resumes (POST /v1/subscription/cancel|resume); 409 once ended; 404 without one', async () => {
+    const p = await plan();
+    const { u, subId } = await subscribe(p);
+    const before = stack.relay.find('customer.subscription.updated', subId).length;
+
+    // Cancel at period end with the account token: Stripe's reply is
+    // stored at once, and Stripe says so too.
+    const c = expectStatus(await stack.api('POST', '/v1/subscription/cancel', { token: u.token, idem: `k-${rand(8)}` }), 200);
+    assert.equal(c.cancel_at_period_end, true);
+    assert.equal(c.status, 'active');
+    assert.equal(c.stripe_subscription_id, subId);
+    assert.equal(c.plan_id, p.id);
+    assert.deepEqual(expectStatus(await subscription(u), 200), c);
+    const atStripe = await stack.stripe('GET', `/v1/subscriptions/${subId}`);
+    assert.equal(atStripe.json.cancel_at_period_end, true);
+    // The sandbox sends customer.subscription.updated; creditd applies it.
+    await waitFor(() => stack.relay.find('customer.subscription.updated', subId).length > before, 10000, { what: 'the update event' });
+    await settled();
+    assert.equal((await subscription(u)).json.cancel_at_period_end, true);
+
+    // Cancel again (no key): still 200, nothing changes.
+    assert.equal(expectStatus(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 200).cancel_at_period_end, true);
+
+    // Resume with the server key + Creditd-Account.
+    const r = expectStatus(await stack.asServer(u.id, 'POST', '/v1/subscription/resume'), 200);
+    assert.equal(r.cancel_at_period_end, false);
+    assert.equal((await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.cancel_at_period_end, false);
+    await settled();
+    assert.equal((await subscription(u)).json.cancel_at_period_end, false);
+
+    // Cancel, then the period ends: canceled, and both calls are 409.
+    expectStatus(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 200);
+    expectStatus(await sandboxRenew(subId), 200);
+    await waitSub(u, (s) => s.status === 'canceled', 'ended at period end');
+    await settled();
+    expectError(await stack.api('POST', '/v1/subscription/resume', { token: u.token }), 409, 'subscription_ended');
+    expectError(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 409, 'subscription_ended');
+    assert.equal(await stack.balance(u), p.credits_per_period);
+
+    // No subscription; no auth.
+    const v = await stack.signup();
+    expectError(await stack.api('POST', '/v1/subscription/cancel', { token: v.token }), 404, 'no_subscription');
+    expectError(await stack.api('POST', '/v1/subscription/resume', { token: v.token }), 404, 'no_subscription');
+    expectError(await stack.api('POST', '/v1/subscription/cancel'), 401);
+    await ledgerOk();
+});
+
+e2e('cancel: Stripe already ended it (our copy not yet synced) is 409, and the copy is synced', async () => {
+    const p = await plan();
+    const { u, subId } = await subscribe(p);
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null; // creditd does not hear of the cancel
+    try {
+        const del = await stack.stripe('DELETE', `/v1/subscriptions/${subId}`);
+        assert.equal(del.status, 200, del.text);
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    assert.equal((await subscription(u)).json.status, 'active');
+    expectError(await stack.api('POST', '/v1/subscription/cancel', { token: u.token }), 409, 'subscription_ended');
+    assert.equal((await subscription(u)).json.status, 'canceled');
+});
+
+/** A form post to a sandbox page (as the browser sends it). */
+function pagePost(url, fields) {
+    return httpRequest('POST', url, {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(new URLSearchParams(fields).toString()),
+    });
+}
+
+e2e('POST /v1/billing_portal: a Stripe Billing Portal session; the sandbox portal cancels and changes the card', async () => {
+    const p = await plan();
+    const { u, subId } = await subscribe(p);
+    const before = (await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.default_payment_method;
+
+    const bp = expectStatus(await stack.api('POST', '/v1/billing_portal', { token: u.token, body: { return_url: `${stack.baseUrl}/dashboard` } }), 201);
+    assert.deepEqual(Object.keys(bp), ['url']);
+    assert.ok(bp.url.startsWith(`${stack.sandboxUrl}/billing_portal/bps_`), bp.url);
+    // Without a body (the dashboard is the default return), and with the server key.
+    expectStatus(await stack.asServer(u.id, 'POST', '/v1/billing_portal'), 201);
+
+    const page = await httpRequest('GET', bp.url);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Cancel subscription/);
+    assert.match(page.text, /Visa ending in 4242/i);
+    assert.ok(page.text.includes(`${stack.baseUrl}/dashboard`), 'a link back');
+
+    // A declined card is refused on the page; nothing changes.
+    const bad = await pagePost(`${bp.url}/card`, { card: '4000 0000 0000 0002', exp: '12 / 34', cvc: '123' });
+    assert.equal(bad.status, 402, bad.text);
+    assert.match(bad.text, /role="alert"/);
+    assert.equal((await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.default_payment_method, before);
+    // A good one becomes the subscription's card.
+    const good = await pagePost(`${bp.url}/card`, { card: '5555 5555 5555 4444', exp: '12 / 34', cvc: '123' });
+    assert.equal(good.status, 303, good.text);
+    const after = (await stack.stripe('GET', `/v1/subscriptions/${subId}`)).json.default_payment_method;
+    assert.notEqual(after, before);
+    assert.match((await httpRequest('GET', bp.url)).text, /ending in 4444/);
+
+    // Cancel on the portal: creditd hears of it through the event.
+    const c = await pagePost(`${bp.url}/cancel`, { subscription: subId });
+    assert.equal(c.status, 303, c.text);
+    await waitSub(u, (s) => s.cancel_at_period_end === true, 'canceled at period end through the portal');
+    // The period ends: canceled, as set on the portal.
+    expectStatus(await sandboxRenew(subId), 200);
+    await waitSub(u, (s) => s.status === 'canceled', 'ended at period end');
+    await settled();
+
+    // Errors.
+    expectError(await stack.api('POST', '/v1/billing_portal', { token: u.token, body: { return_url: 'https://elsewhere.example/' } }), 400, 'redirect_not_allowed');
+    const v = await stack.signup();
+    expectError(await stack.api('POST', '/v1/billing_portal', { token: v.token }), 409, 'no_stripe_customer');
+    expectError(await stack.api('POST', '/v1/billing_portal'), 401);
+    assert.equal((await httpRequest('GET', `${stack.sandboxUrl}/billing_portal/bps_nope`)).status, 404);
+});
