@@ -2,8 +2,9 @@
  * store.h - the database, behind one narrow interface.
  *
  * billing/ talks to the database only through this header: no SQL and no
- * dialect leave store/. Today there is one backend, SQLite (sqlite.c); a
- * PostgreSQL backend is added inside store/ behind the same functions.
+ * dialect leave store/. The engine is a backend behind backend.h (SQLite:
+ * backend_sqlite.c); another is added inside store/ behind the same
+ * functions.
  *
  * Writes. Every write is a job: a function run inside a transaction.
  * cd_store_write() queues the job for the single writer thread, which takes

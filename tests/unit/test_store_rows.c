@@ -1,0 +1,116 @@
+/*
+ * test_store_rows.c - the store's seam (backend.h) and its record
+ * descriptors (rows.c): each descriptor names the columns of its SQL
+ * column list in order; every shared statement numbers its ?N
+ * placeholders 1..N without gaps (what a $N dialect needs); the SQLite
+ * backend is the one chosen for a path, at the current interface version.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "store/records.h"
+
+static void test_descriptors_match_sql(void **state)
+{
+    (void)state;
+    assert_true(cd_recs_count >= 13);
+    for (int i = 0; i < cd_recs_count; i++) {
+        if (cd_rec_check(cd_recs[i]) != 0)
+            print_error("descriptor %s does not match \"%s\"\n",
+                        cd_recs[i]->name, cd_recs[i]->cols_sql);
+        assert_int_equal(cd_rec_check(cd_recs[i]), 0);
+    }
+}
+
+static void test_descriptor_check_catches_drift(void **state)
+{
+    static const struct cd_col cols[] = {
+        {"id", CD_COL_STR, 0, 8}, {"amount", CD_COL_I64, 8, 8}};
+    struct cd_rec r = {"x", "id, amount", 16, 2, cols};
+
+    (void)state;
+    assert_int_equal(cd_rec_check(&r), 0);
+    r.cols_sql = "id, amount, extra";
+    assert_int_equal(cd_rec_check(&r), -1);
+    r.cols_sql = "amount, id";
+    assert_int_equal(cd_rec_check(&r), -1);
+    r.cols_sql = "id";
+    assert_int_equal(cd_rec_check(&r), -1);
+}
+
+/* The highest ?N in sql, with seen[n] set for each one used. */
+static int placeholders(const char *sql, int *seen, int max)
+{
+    int hi = 0;
+
+    for (const char *p = sql; *p; p++) {
+        if (*p == '\'') { /* skip string literals */
+            p = strchr(p + 1, '\'');
+            if (!p)
+                return -1;
+            continue;
+        }
+        if (*p == '?') {
+            int n = atoi(p + 1);
+
+            if (n <= 0 || n >= max)
+                return -1;
+            seen[n] = 1;
+            if (n > hi)
+                hi = n;
+        }
+    }
+    return hi;
+}
+
+static void test_placeholders_dense(void **state)
+{
+    (void)state;
+    for (int id = 0; id < SQ__COUNT; id++) {
+        int seen[64] = {0};
+        int hi;
+
+        assert_non_null(cd_sq_sql[id]);
+        hi = placeholders(cd_sq_sql[id], seen, 64);
+        if (hi < 0)
+            print_error("statement %d: bad placeholder\n", id);
+        assert_true(hi >= 0);
+        for (int n = 1; n <= hi; n++) {
+            if (!seen[n])
+                print_error("statement %d: ?%d unused\n", id, n);
+            assert_true(seen[n]);
+        }
+    }
+}
+
+static void test_backend_for_path(void **state)
+{
+    struct cd_error err = {0};
+    const struct cd_backend *be;
+
+    (void)state;
+    be = cd_backend_for("/tmp/x.db", &err);
+    assert_non_null(be);
+    assert_ptr_equal(be, &cd_backend_sqlite);
+    assert_int_equal(be->version, CD_BACKEND_VERSION);
+    assert_null(cd_backend_for("", &err));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_descriptors_match_sql),
+        cmocka_unit_test(test_descriptor_check_catches_drift),
+        cmocka_unit_test(test_placeholders_dense),
+        cmocka_unit_test(test_backend_for_path),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
