@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/util.h"
 
 /* ---- helpers -------------------------------------------------------- */
 
@@ -409,6 +410,91 @@ int cd_store_ledger_insert(struct cd_tx *tx, const struct cd_ledger_entry *e)
                      "ledger insert");
 }
 
+struct add_args {
+    const char *id;
+    int64_t amount, lo, hi;
+};
+
+/* ?1 account, ?2 amount (the undo takes only these two) */
+static int bind_add_undo(struct cd_stmt *st, const void *arg)
+{
+    const struct add_args *a = arg;
+
+    return cd_bind_str(st, 1, a->id, CD_ID_SZ) | cd_bind_i64(st, 2, a->amount);
+}
+
+/* ?3 lo, ?4 hi */
+static int bind_add(struct cd_stmt *st, const void *arg)
+{
+    const struct add_args *a = arg;
+
+    return bind_add_undo(st, a) | cd_bind_i64(st, 3, a->lo) |
+           cd_bind_i64(st, 4, a->hi);
+}
+
+/* The guarded UPDATE ... RETURNING balance: OK with *after, GUARD when no
+ * row passed (no account, or out of [lo, hi]), ERROR. */
+static int add_guarded(struct cd_tx *tx, const struct add_args *a,
+                       int64_t *after)
+{
+    const char *what = "account add balance";
+    struct cd_stmt *st;
+    int rc, ret;
+
+    if (!(st = cd_sq_get(tx->db, SQ_ACCOUNT_ADD_GUARDED)))
+        return CD_STORE_ERROR;
+    if (bind_add(st, a) != 0) {
+        cd_sq_put(tx->db, SQ_ACCOUNT_ADD_GUARDED, st);
+        return bind_failed(what);
+    }
+    rc = cd_step(st);
+    if (rc == CD_STEP_ROW) {
+        *after = cd_col_i64(st, 0);
+        ret = CD_STORE_OK;
+    } else if (rc == CD_STEP_DONE) {
+        ret = CD_STORE_GUARD;
+    } else {
+        cd_error("store", "%s: %s", what, cd_db_errmsg(tx->db));
+        ret = CD_STORE_ERROR;
+    }
+    cd_sq_put(tx->db, SQ_ACCOUNT_ADD_GUARDED, st);
+    return ret;
+}
+
+int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
+                         int64_t lo, int64_t hi, struct cd_ledger_entry *out)
+{
+    struct add_args a;
+    struct cd_account acct;
+    struct cd_ledger_entry row;
+    int rc;
+
+    if (check_tx(tx, 1, "ledger post") != 0 || !e || !out ||
+        e->amount > CD_AMOUNT_MAX || e->amount < -CD_AMOUNT_MAX || lo > hi)
+        return CD_STORE_ERROR;
+    a = (struct add_args){e->account_id, e->amount, lo, hi};
+    row = *e;
+    rc = add_guarded(tx, &a, &row.balance_after);
+    if (rc == CD_STORE_GUARD) {
+        /* Why no row: only the failure path pays a second statement. */
+        rc = cd_store_account_get(tx, e->account_id, &acct);
+        return rc == CD_STORE_OK ? CD_STORE_GUARD : rc;
+    }
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = cd_store_ledger_insert(tx, &row);
+    if (rc != CD_STORE_OK) {
+        /* The ref exists (or the insert failed): take the change back; we
+         * hold the account's row, so nobody changed it meanwhile. */
+        if (run_write(tx, SQ_ACCOUNT_ADD_UNDO, bind_add_undo, &a, 1,
+                      "account undo add") != CD_STORE_OK)
+            return CD_STORE_ERROR;
+        return rc;
+    }
+    *out = row;
+    return CD_STORE_OK;
+}
+
 int cd_store_ledger_by_ref(struct cd_tx *tx, const char *ref,
                            struct cd_ledger_entry *out)
 {
@@ -512,6 +598,33 @@ int cd_store_ledger_verify(struct cd_tx *tx, int64_t *accounts,
 int cd_store_order_insert(struct cd_tx *tx, const struct cd_order *o)
 {
     return run_write(tx, SQ_ORDER_INSERT, bind_order, o, 0, "order insert");
+}
+
+struct reserve_args {
+    const struct cd_order *o;
+    int64_t since;
+};
+
+static int bind_reserve(struct cd_stmt *st, const void *arg)
+{
+    const struct reserve_args *a = arg;
+
+    return bind_order(st, a->o) | cd_bind_i64(st, 22, a->since);
+}
+
+int cd_store_order_insert_reserving(struct cd_tx *tx,
+                                    const struct cd_order *o,
+                                    int64_t hold_since)
+{
+    struct reserve_args a = {o, hold_since};
+    int rc;
+
+    if (!o || !o->discount_code[0])
+        return CD_STORE_ERROR;
+    rc = run_write(tx, SQ_ORDER_INSERT_RESERVING, bind_reserve, &a, 1,
+                   "order insert reserving");
+    /* No row inserted: the code refused. */
+    return rc == CD_STORE_NOT_FOUND ? CD_STORE_GUARD : rc;
 }
 
 int cd_store_order_update(struct cd_tx *tx, const struct cd_order *o)

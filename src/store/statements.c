@@ -25,6 +25,13 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "UPDATE accounts SET stripe_customer_id = ?2, "
         "has_saved_payment_method = ?3 WHERE id = ?1",
     [SQ_ACCOUNT_SET_BALANCE] = "UPDATE accounts SET balance = ?2 WHERE id = ?1",
+    /* The balance change as one guarded statement (ledger_post). */
+    [SQ_ACCOUNT_ADD_GUARDED] =
+        "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1 "
+        "AND balance + ?2 BETWEEN ?3 AND ?4 RETURNING balance",
+    /* Undoes it in the same transaction (the ledger ref existed). */
+    [SQ_ACCOUNT_ADD_UNDO] =
+        "UPDATE accounts SET balance = balance - ?2 WHERE id = ?1",
     [SQ_ACCOUNT_COUNT] = "SELECT COUNT(*) FROM accounts",
     [SQ_ACCOUNT_LIST] = "SELECT " ACCOUNT_COLS " FROM accounts" NEWEST
                         " LIMIT ?1 OFFSET ?2",
@@ -60,6 +67,17 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
                         "?21)",
+    /* A discount reservation: the order is inserted only while its code
+     * (?7) is usable at its created_at (?15) - cd_discount_problem() and
+     * the holds of other accounts (?2) since ?22, as in discounts.c. */
+    [SQ_ORDER_INSERT_RESERVING] =
+        "INSERT INTO orders (" ORDER_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, "
+        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+        "?21 FROM discount_codes d WHERE d.code = ?7 AND d.active = 1 "
+        "AND (d.expires_at <= 0 OR ?15 < d.expires_at) "
+        "AND (d.max_uses = 0 OR d.times_used + (SELECT COUNT(*) FROM orders "
+        "p WHERE p.discount_code = ?7 AND p.status = 'pending' "
+        "AND p.created_at >= ?22 AND p.account_id != ?2) < d.max_uses)",
     [SQ_ORDER_UPDATE] =
         "UPDATE orders SET kind = ?3, status = ?4, "
         "amount_cents = ?5, discount_cents = ?6, discount_code = ?7, "

@@ -23,8 +23,9 @@
  * so callers bound their input first. An empty string "" stands for NULL.
  *
  * Return codes of every function below: CD_STORE_OK, CD_STORE_NOT_FOUND,
- * CD_STORE_DUPLICATE (a unique key already exists; nothing written) or
- * CD_STORE_ERROR (logged by the store).
+ * CD_STORE_DUPLICATE (a unique key already exists; nothing written),
+ * CD_STORE_GUARD (only the guarded writes: their condition was false;
+ * nothing written) or CD_STORE_ERROR (logged by the store).
  */
 #ifndef CD_STORE_STORE_H
 #define CD_STORE_STORE_H
@@ -37,6 +38,8 @@
 #define CD_STORE_OK 0
 #define CD_STORE_NOT_FOUND 1
 #define CD_STORE_DUPLICATE 2
+#define CD_STORE_GUARD 3 /* a guarded write's condition was false; nothing
+                            written */
 #define CD_STORE_ERROR (-1)
 
 #define CD_ID_SZ 64          /* our ids: "acct_" + 24 chars, ... */
@@ -252,6 +255,19 @@ int cd_store_token_delete(struct cd_tx *tx, const char *token_hash);
 /* DUPLICATE when e->ref exists. Does not touch accounts.balance: the
  * caller (billing/ledger.c) sets it in the same job. */
 int cd_store_ledger_insert(struct cd_tx *tx, const struct cd_ledger_entry *e);
+/*
+ * A balance change and its ledger row, atomic on every backend without a
+ * prior read: one guarded statement adds e->amount to the account's
+ * balance only when the result stays within [lo, hi] and returns the new
+ * balance (UPDATE ... WHERE balance + amount BETWEEN lo AND hi RETURNING
+ * balance); then e is inserted with that balance_after. OK with *out the
+ * entry written; CD_STORE_GUARD when the result would leave [lo, hi];
+ * NOT_FOUND when there is no such account; DUPLICATE when e->ref exists
+ * (the balance change is undone in the same job). Nothing is written
+ * unless OK. |e->amount| must be at most CD_AMOUNT_MAX.
+ */
+int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
+                         int64_t lo, int64_t hi, struct cd_ledger_entry *out);
 int cd_store_ledger_by_ref(struct cd_tx *tx, const char *ref,
                            struct cd_ledger_entry *out);
 int cd_store_ledger_list(struct cd_tx *tx, const char *account_id,
@@ -265,6 +281,18 @@ int cd_store_ledger_verify(struct cd_tx *tx, int64_t *accounts,
 
 /* ---- orders and payments ---------------------------------------------- */
 int cd_store_order_insert(struct cd_tx *tx, const struct cd_order *o);
+/*
+ * Inserts o, whose discount_code is set, only while that code can be
+ * reserved at o->created_at - one guarded INSERT ... SELECT, so the check
+ * and the insert are not split by another writer: the code exists, is
+ * active, has not expired, and (max_uses 0, or) its times_used plus the
+ * pending orders of other accounts naming it created at or after
+ * hold_since stay below max_uses. OK; CD_STORE_GUARD when the code
+ * refuses (nothing written); DUPLICATE when o->id exists.
+ */
+int cd_store_order_insert_reserving(struct cd_tx *tx,
+                                    const struct cd_order *o,
+                                    int64_t hold_since);
 /* Rewrites the row o->id (all but its account, which never changes;
  * NOT_FOUND when o->account_id is not the order's). */
 int cd_store_order_update(struct cd_tx *tx, const struct cd_order *o);
