@@ -45,6 +45,9 @@ struct cd_backend;
 struct cd_db {
     const struct cd_backend *be;
     int writable;
+    /* Set by the backend when a failure since begin() was of class
+     * CD_DBE_RETRY: the transaction is lost and may be run again. */
+    int retry;
 };
 
 /* The head of every prepared statement of a backend. */
@@ -106,11 +109,12 @@ struct cd_backend {
     const char *(*errmsg)(struct cd_db *db);
 };
 
-/* The backend for a configured target: SQLite for a path. NULL (err)
- * when none fits. */
+/* The backend for a configured target: PostgreSQL for a postgres:// or
+ * postgresql:// URL, SQLite for a path. NULL (err) when none fits. */
 const struct cd_backend *cd_backend_for(const char *target,
                                         struct cd_error *err);
 
 extern const struct cd_backend cd_backend_sqlite;
+extern const struct cd_backend cd_backend_pg;
 
 #endif

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/migrations.h"
 #include "util/log.h"
@@ -29,6 +30,7 @@
 #define MAX_READ_CONNS 64
 #define DEFAULT_MAX_BATCH 512
 #define MAX_MAX_BATCH 8192
+#define MAX_RETRIES 8
 
 struct cd_job {
     cd_store_job_fn fn;
@@ -210,7 +212,7 @@ static int migrate(struct cd_db *c, struct cd_error *err)
     if (c->be->exec_script(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                               " version INTEGER PRIMARY KEY,"
                               " name TEXT NOT NULL,"
-                              " applied_at INTEGER NOT NULL)") != 0)
+                              " applied_at BIGINT NOT NULL)") != 0)
         return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
                             "cannot create schema_migrations");
     for (int i = 0;; i++) {
@@ -265,6 +267,14 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
             continue;
         }
         rc = j->fn(&tx, j->arg);
+        if (c->retry) {
+            /* The transaction is lost (serialization failure, deadlock):
+             * nothing of it commits; run_batch_retrying runs it again. */
+            for (int k = 0; k < n; k++)
+                jobs[k]->rc = CD_STORE_ERROR;
+            rollback_open(c, "batch: rollback");
+            return 0;
+        }
         if (!be->in_tx(c)) {
             /* The engine rolled the whole transaction back (I/O error,
              * out of memory...): every job since BEGIN lost its writes. */
@@ -306,6 +316,29 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
     return commits + 1;
 }
 
+/* run_batch, again while the backend says the transaction was lost to a
+ * serialization failure, deadlock or lock timeout (cd_db.retry), at most
+ * MAX_RETRIES more times with a short growing pause. */
+static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
+{
+    int commits = 0;
+
+    for (int attempt = 0;; attempt++) {
+        s->writer->retry = 0;
+        commits = run_batch(s, jobs, n);
+        if (!s->writer->retry || attempt >= MAX_RETRIES)
+            break;
+        /* run_batch committed nothing when it saw retry set (it stops at
+         * once), so the whole batch runs again. */
+        rollback_open(s->writer, "batch: rollback for retry");
+        pthread_mutex_lock(&s->mu);
+        s->stats.retries++;
+        pthread_mutex_unlock(&s->mu);
+        usleep((useconds_t)(1000 << attempt));
+    }
+    return commits;
+}
+
 static void *writer_main(void *arg)
 {
     struct cd_store *s = arg;
@@ -329,7 +362,7 @@ static void *writer_main(void *arg)
             s->tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
-        commits = run_batch(s, s->batch, n);
+        commits = run_batch_retrying(s, s->batch, n);
 
         pthread_mutex_lock(&s->mu);
         for (int i = 0; i < n; i++) {
@@ -507,6 +540,9 @@ const struct cd_backend *cd_backend_for(const char *target,
 {
     const struct cd_backend *be = &cd_backend_sqlite;
 
+    if (target && (strncmp(target, "postgres://", 11) == 0 ||
+                   strncmp(target, "postgresql://", 13) == 0))
+        be = &cd_backend_pg;
     if (!target || !target[0]) {
         cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
                      "no database path");
@@ -519,6 +555,39 @@ const struct cd_backend *cd_backend_for(const char *target,
         return NULL;
     }
     return be;
+}
+
+void cd_store_target_display(const char *target, char *out, size_t outsz)
+{
+    const char *p = target ? target : "", *at, *colon = NULL, *scheme, *pw;
+    size_t n = 0;
+
+    if (outsz == 0)
+        return;
+    scheme = strstr(p, "://");
+    at = scheme ? strchr(scheme + 3, '@') : NULL;
+    if (at)
+        colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    pw = strstr(p, "password=");
+    for (; *p && n + 1 < outsz; p++) {
+        const char *end = NULL;
+
+        if (colon && p == colon + 1) {
+            end = at; /* user:password@ */
+        } else if (pw && p == pw + 9) {
+            end = p; /* password=...& */
+            while (*end && *end != '&' && *end != ' ')
+                end++;
+        }
+        if (!end) {
+            out[n++] = *p;
+            continue;
+        }
+        for (const char *m = "***"; *m && n + 1 < outsz; m++)
+            out[n++] = *m;
+        p = end - 1;
+    }
+    out[n] = '\0';
 }
 
 /* Opens the writer (and migrates) and the read connections. */

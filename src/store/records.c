@@ -206,7 +206,7 @@ static int list_rows(struct cd_tx *tx, const struct list_q *q)
         cd_sq_put(c, q->list_id, st);
         return bind_failed(q->what);
     }
-    cd_bind_i64(st, p++, q->limit < 0 ? -1 : q->limit);
+    cd_bind_i64(st, p++, q->limit < 0 ? INT64_MAX : q->limit);
     cd_bind_i64(st, p, q->offset < 0 ? 0 : q->offset);
     while ((rc = cd_step(st)) == CD_STEP_ROW) {
         if (q->rd(st, q->row) != 0) {
@@ -703,7 +703,7 @@ int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
     if (!(st = cd_sq_get(c, SQ_ORDER_LIST_PENDING)))
         return CD_STORE_ERROR;
     cd_bind_i64(st, 1, before);
-    cd_bind_i64(st, 2, limit < 0 ? -1 : limit);
+    cd_bind_i64(st, 2, limit < 0 ? INT64_MAX : limit);
     while ((rc = cd_step(st)) == CD_STEP_ROW) {
         if (read_order(st, &row) != 0) {
             cd_error("store", "%s: stored value longer than its field", what);

@@ -59,7 +59,7 @@ struct cd_store;
 struct cd_tx;
 
 struct cd_store_config {
-    const char *path;  /* SQLite file path */
+    const char *path;  /* SQLite file path, or a postgres:// URL */
     int read_conns;    /* read connection pool size; 0: 4 */
     int max_batch;     /* most jobs in one commit; 0: 512 */
 };
@@ -69,6 +69,8 @@ struct cd_store_stats {
     uint64_t jobs;         /* jobs run */
     uint64_t failed_jobs;  /* jobs whose savepoint was rolled back */
     uint64_t max_batch;    /* largest batch so far */
+    uint64_t retries;      /* batches run again after a serialization
+                              failure, deadlock or lock timeout */
     /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */
     uint64_t batch_hist[10];
 };
@@ -77,6 +79,9 @@ struct cd_store_stats {
  * thread. NULL with err filled on failure. */
 struct cd_store *cd_store_open(const struct cd_store_config *c,
                                struct cd_error *err);
+/* The configured target as it may be shown in a log or a message: a
+ * URL's password (user:password@, password=...) written as "***". */
+void cd_store_target_display(const char *target, char *out, size_t outsz);
 /* Stops the writer (after draining queued jobs) and closes. Callers
  * already waiting in cd_store_write() get their results; new writes are
  * refused meanwhile. No cd_store_read() may be running or start. */

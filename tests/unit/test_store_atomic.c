@@ -6,6 +6,9 @@
  * conditional INSERT ... SELECT). Jobs keep their writes (return 0) even
  * when the store refused, so a refusal that wrote anything would show.
  *
+ * A contract: the group runs on SQLite, and again on PostgreSQL when
+ * CD_TEST_PG_URL names a server (store_target.h).
+ *
  * Jobs never call cmocka asserts (they run on the writer thread).
  */
 #include <pthread.h>
@@ -21,14 +24,17 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store_target.h"
 #include "util/log.h"
 #include "util/util.h"
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct store_target t;
     struct cd_store *s;
 };
+
+/* Which backend this group runs on (main runs the group per backend). */
+static int use_pg;
 
 static int setup(void **state)
 {
@@ -37,11 +43,9 @@ static int setup(void **state)
     struct cd_error err = {0};
 
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    strcpy(f->dir, "/tmp/cd_store_atomic_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (store_target_make(&f->t, use_pg, "cd_store_atomic") != 0)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/creditd.db", f->dir);
-    cfg.path = f->path;
+    cfg.path = f->t.target;
     f->s = cd_store_open(&cfg, &err);
     if (!f->s) {
         print_error("open: %s\n", err.message);
@@ -54,12 +58,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
 
     cd_store_close(f->s);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    store_target_drop(&f->t);
     free(f);
     return 0;
 }
@@ -424,5 +425,11 @@ int main(void)
                                         teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+
+    if (store_target_pg_url()) {
+        use_pg = 1;
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+    }
+    return failed;
 }

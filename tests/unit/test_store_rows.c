@@ -3,7 +3,8 @@
  * descriptors (rows.c): each descriptor names the columns of its SQL
  * column list in order; every shared statement numbers its ?N
  * placeholders 1..N without gaps (what a $N dialect needs); the SQLite
- * backend is the one chosen for a path, at the current interface version.
+ * backend is the one chosen for a path and PostgreSQL's for a URL, at the
+ * current interface version; a URL's password never shows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,6 +102,31 @@ static void test_backend_for_path(void **state)
     assert_ptr_equal(be, &cd_backend_sqlite);
     assert_int_equal(be->version, CD_BACKEND_VERSION);
     assert_null(cd_backend_for("", &err));
+    assert_ptr_equal(cd_backend_for("postgres://h/db", &err), &cd_backend_pg);
+    assert_ptr_equal(cd_backend_for("postgresql://h/db", &err),
+                     &cd_backend_pg);
+    assert_int_equal(cd_backend_pg.version, CD_BACKEND_VERSION);
+}
+
+static void test_target_display_hides_password(void **state)
+{
+    char out[128];
+
+    (void)state;
+    cd_store_target_display("postgres://u:s3cret@h:5432/db", out,
+                            sizeof(out));
+    assert_string_equal(out, "postgres://u:***@h:5432/db");
+    cd_store_target_display("postgresql://h/db?sslmode=require&password=x1&"
+                            "connect_timeout=5",
+                            out, sizeof(out));
+    assert_string_equal(out, "postgresql://h/db?sslmode=require&password=***&"
+                             "connect_timeout=5");
+    cd_store_target_display("postgres://u@h/db", out, sizeof(out));
+    assert_string_equal(out, "postgres://u@h/db");
+    cd_store_target_display("/var/lib/creditd/creditd.db", out, sizeof(out));
+    assert_string_equal(out, "/var/lib/creditd/creditd.db");
+    cd_store_target_display("postgres://u:s3cret@h/db", out, 16);
+    assert_null(strstr(out, "s3c"));
 }
 
 int main(void)
@@ -110,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_descriptor_check_catches_drift),
         cmocka_unit_test(test_placeholders_dense),
         cmocka_unit_test(test_backend_for_path),
+        cmocka_unit_test(test_target_display_hides_password),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
