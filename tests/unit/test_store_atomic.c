@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -411,6 +412,109 @@ static void test_reserve_refuses_unusable(void **state)
     }
 }
 
+/* ---- serialization failures (PostgreSQL) ------------------------------ */
+
+/* Two stores on one database (two nodes): each runs a job that reads a
+ * counter, waits until the other job has read it too (first attempt
+ * only), then writes counter + 1. Under SERIALIZABLE one of them fails
+ * (40001) and its batch runs again: the counter ends at 2, never 1. */
+struct rmw {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int read_count;
+};
+
+struct rmw_job {
+    struct rmw *shared;
+    int attempts;
+};
+
+static int rmw_fn(struct cd_tx *tx, void *arg)
+{
+    struct rmw_job *j = arg;
+    struct rmw *r = j->shared;
+    char v[32];
+    struct timespec until;
+
+    if (cd_store_kv_get(tx, "counter", v, sizeof(v)) != CD_STORE_OK)
+        return -1;
+    if (j->attempts++ == 0) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        pthread_mutex_lock(&r->mu);
+        r->read_count++;
+        pthread_cond_broadcast(&r->cv);
+        while (r->read_count < 2 &&
+               pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
+            ;
+        pthread_mutex_unlock(&r->mu);
+    }
+    snprintf(v, sizeof(v), "%lld", atoll(v) + 1);
+    return cd_store_kv_put(tx, "counter", v, 1);
+}
+
+struct rmw_thread {
+    struct cd_store *s;
+    struct rmw_job job;
+    int rc;
+};
+
+static void *rmw_main(void *arg)
+{
+    struct rmw_thread *t = arg;
+
+    t->rc = cd_store_write(t->s, rmw_fn, &t->job);
+    return NULL;
+}
+
+static int put_zero_fn(struct cd_tx *tx, void *arg)
+{
+    (void)arg;
+    return cd_store_kv_put(tx, "counter", "0", 1);
+}
+
+static int get_counter_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_kv_get(tx, "counter", arg, 32);
+}
+
+static void test_serialization_failure_retried(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_store_config cfg = {.path = f->t.target};
+    struct cd_error err = {0};
+    struct cd_store *other;
+    struct rmw shared = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                         0};
+    struct rmw_thread t[2];
+    pthread_t th[2];
+    struct cd_store_stats st[2];
+    char v[32];
+
+    if (!use_pg) {
+        skip(); /* one writer per SQLite file: nothing to serialize */
+        return;
+    }
+    other = cd_store_open(&cfg, &err);
+    assert_non_null(other);
+    assert_int_equal(cd_store_write(f->s, put_zero_fn, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        t[i] = (struct rmw_thread){i ? other : f->s, {&shared, 0}, -99};
+        assert_int_equal(pthread_create(&th[i], NULL, rmw_main, &t[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].rc, 0);
+    }
+    assert_int_equal(cd_store_read(f->s, get_counter_fn, v), 0);
+    assert_string_equal(v, "2");
+    cd_store_get_stats(f->s, &st[0]);
+    cd_store_get_stats(other, &st[1]);
+    assert_int_equal(st[0].retries + st[1].retries, 1);
+    assert_int_equal(t[0].job.attempts + t[1].job.attempts, 3);
+    cd_store_close(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +527,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_reserve_refuses_unusable, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_serialization_failure_retried,
+                                        setup, teardown),
     };
 
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
