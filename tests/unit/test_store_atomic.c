@@ -60,7 +60,8 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    cd_store_close(f->s);
+    if (f->s)
+        cd_store_close(f->s);
     store_target_drop(&f->t);
     free(f);
     return 0;
@@ -515,6 +516,32 @@ static void test_serialization_failure_retried(void **state)
     cd_store_close(other);
 }
 
+/* PostgreSQL refuses a database whose schema is newer than the binary,
+ * as SQLite does (test_store_basic). */
+static void test_pg_refuses_newer_schema(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_store_config cfg = {.path = f->t.target};
+    struct cd_error err = {0};
+    PGconn *c;
+    PGresult *r;
+
+    if (!use_pg) {
+        skip();
+        return;
+    }
+    cd_store_close(f->s);
+    f->s = NULL;
+    c = PQconnectdb(f->t.target);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    r = PQexec(c, "INSERT INTO schema_migrations VALUES (999, 'future', 1)");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+    assert_null(cd_store_open(&cfg, &err));
+    assert_string_equal(err.code, "store_schema_newer");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -529,6 +556,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_serialization_failure_retried,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_refuses_newer_schema, setup,
+                                        teardown),
     };
 
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
