@@ -30,7 +30,7 @@
 #define MAX_READ_CONNS 64
 #define DEFAULT_MAX_BATCH 512
 #define MAX_MAX_BATCH 8192
-#define MAX_RETRIES 8
+#define MAX_RETRIES 16
 
 struct cd_job {
     cd_store_job_fn fn;
@@ -316,9 +316,20 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
     return commits + 1;
 }
 
+/* A pause before attempt + 1: up to 1, 2, 4 ... 64 ms, at random within
+ * the bound, so nodes that collided do not collide again in step. */
+static void retry_pause(int attempt)
+{
+    uint32_t r;
+    unsigned bound = 1000u << (attempt < 6 ? attempt : 6);
+
+    cd_random_bytes(&r, sizeof(r));
+    usleep((useconds_t)(bound / 2 + r % (bound / 2 + 1)));
+}
+
 /* run_batch, again while the backend says the transaction was lost to a
  * serialization failure, deadlock or lock timeout (cd_db.retry), at most
- * MAX_RETRIES more times with a short growing pause. */
+ * MAX_RETRIES more times with a short growing, jittered pause. */
 static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
 {
     int commits = 0;
@@ -334,7 +345,7 @@ static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
         pthread_mutex_lock(&s->mu);
         s->stats.retries++;
         pthread_mutex_unlock(&s->mu);
-        usleep((useconds_t)(1000 << attempt));
+        retry_pause(attempt);
     }
     return commits;
 }
