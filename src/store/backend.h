@@ -66,6 +66,10 @@ struct cd_backend {
     int (*open)(const char *target, int writable, struct cd_db **out,
                 struct cd_error *err);
     void (*close)(struct cd_db *db);
+    /* Held around migrating (lock 1, then 0), so processes that open an
+     * empty database at once migrate it one after the other; NULL when
+     * the engine's write lock already does that (SQLite). 0 or -1. */
+    int (*migrate_lock)(struct cd_db *db, int lock);
     /* Runs a script of several statements (a migration). 0 or -1. */
     int (*exec_script)(struct cd_db *db, const char *sql);
 

@@ -173,6 +173,13 @@ static int pg_rollback_to(struct cd_db *d)
     return run(PG(d), "ROLLBACK TO SAVEPOINT j");
 }
 
+/* A session advisory lock of creditd's own ("cd" in ASCII). */
+static int pg_migrate_lock(struct cd_db *d, int lock)
+{
+    return run(PG(d), lock ? "SELECT pg_advisory_lock(25444)"
+                           : "SELECT pg_advisory_unlock(25444)");
+}
+
 static int pg_exec_script(struct cd_db *d, const char *sql)
 {
     if (run(PG(d), sql) == 0)
@@ -528,6 +535,7 @@ const struct cd_backend cd_backend_pg = {
     .migrations = pg_migrations,
     .open = pg_open,
     .close = pg_close,
+    .migrate_lock = pg_migrate_lock,
     .exec_script = pg_exec_script,
     .begin = pg_begin,
     .commit = pg_commit,

@@ -200,9 +200,26 @@ fail:
                         "migration failed (see log)");
 }
 
+static int migrate_locked(struct cd_db *c, struct cd_error *err);
+
 /* Applies every migration newer than the database, each in its own
- * transaction; refuses a database newer than this binary. */
+ * transaction; refuses a database newer than this binary. Under the
+ * backend's migration lock, if it has one. */
 static int migrate(struct cd_db *c, struct cd_error *err)
+{
+    int rc;
+
+    if (c->be->migrate_lock && c->be->migrate_lock(c, 1) != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
+                            "cannot take the migration lock: %s",
+                            cd_db_errmsg(c));
+    rc = migrate_locked(c, err);
+    if (c->be->migrate_lock && c->be->migrate_lock(c, 0) != 0)
+        cd_warn("store", "migration lock: %s", cd_db_errmsg(c));
+    return rc;
+}
+
+static int migrate_locked(struct cd_db *c, struct cd_error *err)
 {
     int n = 0, known, rc;
     const struct cd_migration *ms = c->be->migrations(&n);

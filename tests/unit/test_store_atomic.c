@@ -542,6 +542,59 @@ static void test_pg_refuses_newer_schema(void **state)
     assert_string_equal(err.code, "store_schema_newer");
 }
 
+/* Four processes' worth of stores opening one empty database at the same
+ * moment: each migration is applied once and every open succeeds. */
+struct opener {
+    const char *target;
+    struct cd_store *s;
+    char why[256];
+};
+
+static void *opener_main(void *arg)
+{
+    struct opener *o = arg;
+    struct cd_store_config cfg = {.path = o->target};
+    struct cd_error err = {0};
+
+    o->s = cd_store_open(&cfg, &err);
+    cd_strlcpy(o->why, err.message, sizeof(o->why));
+    return NULL;
+}
+
+static int version_fn(struct cd_tx *tx, void *arg)
+{
+    (void)tx;
+    (void)arg;
+    return 0;
+}
+
+static void test_concurrent_first_open(void **state)
+{
+    struct fixture *f = *state;
+    struct store_target fresh;
+    struct opener o[4];
+    pthread_t t[4];
+
+    (void)f;
+    assert_int_equal(store_target_make(&fresh, use_pg, "cd_store_open4"), 0);
+    for (int i = 0; i < 4; i++) {
+        o[i] = (struct opener){fresh.target, NULL, ""};
+        assert_int_equal(pthread_create(&t[i], NULL, opener_main, &o[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        if (!o[i].s)
+            print_error("open %d: %s\n", i, o[i].why);
+        assert_non_null(o[i].s);
+        assert_int_equal(cd_store_read(o[i].s, version_fn, NULL), 0);
+        assert_true(cd_store_schema_version(o[i].s) >= 9);
+    }
+    for (int i = 0; i < 4; i++)
+        cd_store_close(o[i].s);
+    store_target_drop(&fresh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +610,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_serialization_failure_retried,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_refuses_newer_schema, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup,
                                         teardown),
     };
 
