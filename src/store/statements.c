@@ -226,7 +226,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_DISCOUNT_PENDING_COUNT] =
         "SELECT COUNT(*) FROM orders WHERE discount_code = ?1 "
         "AND status = 'pending' AND created_at >= ?2 "
-        "AND (?3 IS NULL OR account_id != ?3)",
+        "AND account_id != COALESCE(?3, '')",
     /* Index orders_account (account_id, created_at). */
     [SQ_DISCOUNT_HOLDS] =
         "SELECT " ORDER_COLS " FROM orders WHERE account_id = ?1 "
