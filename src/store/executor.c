@@ -56,6 +56,8 @@ struct cd_store {
     int max_batch;
     struct cd_job **batch; /* max_batch slots, writer thread only */
     struct cd_store_stats stats;
+    /* cd_store_fault: armed on the writer when it takes its next batch */
+    int fault_op, fault_after, fault_pending;
     pthread_t thread;
     int thread_started;
 
@@ -93,8 +95,23 @@ static int txc(struct cd_db *c, int (*op)(struct cd_db *), const char *what)
     return CD_STORE_ERROR;
 }
 
+/* txc, unless the armed fault hits op: then a failure without the call. */
+static int txo(struct cd_db *c, int op, int (*fn)(struct cd_db *),
+               const char *what)
+{
+    if (cd_fault_hit(c, op)) {
+        cd_error("store", "%s: injected fault", what);
+        return CD_STORE_ERROR;
+    }
+    return txc(c, fn, what);
+}
+
 static int tx_begin(struct cd_db *c, int write, const char *what)
 {
+    if (write && cd_fault_hit(c, CD_FAULT_BEGIN)) {
+        cd_error("store", "%s: injected fault", what);
+        return CD_STORE_ERROR;
+    }
     if (c->be->begin(c, write) == 0)
         return 0;
     cd_error("store", "%s: %s", what, cd_db_errmsg(c));
@@ -279,7 +296,8 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
         struct cd_job *j = jobs[i];
         int rc;
 
-        if (txc(c, be->savepoint, "batch: savepoint") != 0) {
+        if (txo(c, CD_FAULT_SAVEPOINT, be->savepoint, "batch: savepoint") !=
+            0) {
             j->rc = CD_STORE_ERROR;
             continue;
         }
@@ -307,7 +325,8 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
             }
             continue;
         }
-        if (rc == 0 && txc(c, be->release, "batch: release") != 0)
+        if (rc == 0 &&
+            txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
             rc = CD_STORE_ERROR;
         if (rc != 0) {
             if (txc(c, be->rollback_to, "batch: rollback to") != 0 ||
@@ -325,7 +344,7 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
     }
     if (first >= n)
         return commits;
-    if (txc(c, be->commit, "batch: commit") != 0) {
+    if (txo(c, CD_FAULT_COMMIT, be->commit, "batch: commit") != 0) {
         rollback_open(c, "batch: rollback");
         fail_succeeded(jobs, first, n);
         return commits;
@@ -388,6 +407,11 @@ static void *writer_main(void *arg)
         }
         if (!s->head)
             s->tail = NULL;
+        if (s->fault_pending) {
+            s->writer->fault_op = s->fault_op;
+            s->writer->fault_after = s->fault_after;
+            s->fault_pending = 0;
+        }
         pthread_mutex_unlock(&s->mu);
 
         commits = run_batch_retrying(s, s->batch, n);
@@ -525,6 +549,15 @@ int cd_store_schema_version(struct cd_store *s)
     if (cd_store_read(s, version_fn, &v) != 0)
         return -1;
     return v;
+}
+
+void cd_store_fault(struct cd_store *s, enum cd_store_fault op, int after)
+{
+    pthread_mutex_lock(&s->mu);
+    s->fault_op = (int)op;
+    s->fault_after = after;
+    s->fault_pending = 1;
+    pthread_mutex_unlock(&s->mu);
 }
 
 int cd_store_queue_depth(struct cd_store *s)

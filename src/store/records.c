@@ -1317,7 +1317,8 @@ int cd_store_discount_holds(struct cd_tx *tx, const char *account_id,
     if (!(st = cd_sq_get(tx->db, SQ_DISCOUNT_HOLDS)))
         return CD_STORE_ERROR;
     if ((cd_bind_str(st, 1, account_id, CD_ID_SZ) |
-         cd_bind_str(st, 2, code, CD_CODE_SZ) | cd_bind_i64(st, 3, since)) != 0) {
+         cd_bind_str(st, 2, code, CD_CODE_SZ) |
+         cd_bind_i64(st, 3, since)) != 0) {
         cd_sq_put(tx->db, SQ_DISCOUNT_HOLDS, st);
         return bind_failed(what);
     }

@@ -111,6 +111,23 @@ typedef int (*cd_store_job_fn)(struct cd_tx *tx, void *arg);
  */
 int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg);
 
+/*
+ * Test hook: fault injection at the seam. The writer connection fails the
+ * (after + 1)-th next BEGIN, SAVEPOINT, RELEASE, COMMIT or statement
+ * (prepared for a job) as if the engine had - once; a failed COMMIT is
+ * rolled back. Armed from the next batch the writer takes on (a batch
+ * already running is not touched); CD_FAULT_NONE disarms.
+ */
+enum cd_store_fault {
+    CD_FAULT_NONE,
+    CD_FAULT_BEGIN,
+    CD_FAULT_SAVEPOINT,
+    CD_FAULT_RELEASE,
+    CD_FAULT_COMMIT,
+    CD_FAULT_STATEMENT
+};
+void cd_store_fault(struct cd_store *s, enum cd_store_fault op, int after);
+
 /* Runs fn(tx, arg) in a read-only transaction on a read connection and
  * returns its value (or CD_STORE_ERROR if no connection could be used). */
 int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg);

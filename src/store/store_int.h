@@ -12,6 +12,7 @@
 
 #include "store/backend.h"
 #include "store/store.h"
+#include "util/log.h"
 
 enum cd_sq_stmt {
     /* the executor (executor.c) */
@@ -125,9 +126,25 @@ struct cd_tx {
     int writable;
 };
 
+/* 1 when the armed fault (cd_store_fault) is op and its turn has come:
+ * then it is disarmed. */
+static inline int cd_fault_hit(struct cd_db *c, int op)
+{
+    if (c->fault_op != op || op == 0)
+        return 0;
+    if (c->fault_after-- > 0)
+        return 0;
+    c->fault_op = 0;
+    return 1;
+}
+
 /* Statement `id` on connection c, ready to bind; NULL on error (logged). */
 static inline struct cd_stmt *cd_sq_get(struct cd_db *c, enum cd_sq_stmt id)
 {
+    if (cd_fault_hit(c, CD_FAULT_STATEMENT)) {
+        cd_error("store", "statement %d: injected fault", (int)id);
+        return NULL;
+    }
     return c->be->prepare(c, (int)id, cd_sq_sql[id]);
 }
 
