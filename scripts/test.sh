@@ -7,7 +7,7 @@
 # PostgreSQL (each test stack gets a database of its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WITH_BROWSER=1 ASAN=1 bash scripts/bootstrap.sh
+WITH_BROWSER=1 WITH_PG=1 ASAN=1 bash scripts/bootstrap.sh
 
 eval "$(bash scripts/pg_cluster.sh start)"
 trap 'bash scripts/pg_cluster.sh stop "$CD_PG_DIR"' EXIT
