@@ -10,6 +10,8 @@ PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
       libcmocka-dev nodejs npm jq curl)
 [ "${WITH_BROWSER:-0}" = 1 ] && PKGS+=(chromium)
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(wrk)
+# The PostgreSQL server, for scripts/pg_cluster.sh (scripts/test.sh).
+[ "${WITH_PG:-0}" = 1 ] && PKGS+=(postgresql)
 
 missing=()
 for p in "${PKGS[@]}"; do

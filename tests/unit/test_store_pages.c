@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "store/sqlite_int.h"
+#include "store/store_int.h"
 #include "store/store.h"
 #include "util/log.h"
 
