@@ -43,8 +43,10 @@ e2e('partial then full refund: credits come off in step, order and payment follo
     assert.deepEqual(refunds.map((t) => t.amount).sort((a, b) => a - b), [-600, -400]);
 
     // Replay every charge.refunded the sandbox sent, newest first, then oldest first.
-    const evs = stack.relay.events.map((e) => e.json).filter((j) => j && j.type === 'charge.refunded');
-    assert.ok(evs.length >= 2, `two charge.refunded events seen (${evs.length})`);
+    // The refund is applied before its webhook arrives: wait for both events.
+    const refundEvents = () => stack.relay.events.map((e) => e.json).filter((j) => j && j.type === 'charge.refunded');
+    await waitFor(() => refundEvents().length >= 2, 10000, { what: 'two charge.refunded events' });
+    const evs = refundEvents();
     for (const ev of [...evs].reverse().concat(evs)) {
         const r = await stack.sendWebhook({ ...ev, id: `${ev.id}_replay${Math.random().toString(16).slice(2, 8)}` });
         assert.equal(r.status, 200, r.text);
