@@ -13,6 +13,8 @@ PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(wrk nginx-light linux-perf)
 # libFuzzer and its sanitizer runtimes come with Debian's clang (fuzz.sh).
 [ "${WITH_FUZZ:-0}" = 1 ] && PKGS+=(clang)
+# The PostgreSQL server, for scripts/pg_cluster.sh (scripts/test.sh).
+[ "${WITH_PG:-0}" = 1 ] && PKGS+=(postgresql)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,6 +1,10 @@
 # Writes OUT: a C file holding every migration in FILES (sorted) as a string,
 # so the binary carries its own schema.
-set(body "/* Generated from src/store/migrations by scripts/embed_migrations.cmake. */\n#include \"store/migrations.h\"\n\nconst struct cd_migration cd_migrations[] = {\n")
+# VAR names the array (default cd_migrations; cd_migrations_pg for pg/).
+if(NOT VAR)
+  set(VAR cd_migrations)
+endif()
+set(body "/* Generated from src/store/migrations by scripts/embed_migrations.cmake. */\n#include \"store/migrations.h\"\n\nconst struct cd_migration ${VAR}[] = {\n")
 set(n 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME_WE)
@@ -13,5 +17,5 @@ foreach(f ${FILES})
   string(APPEND body "  {${num}, \"${name}\",\n\"${sql}\"},\n")
   math(EXPR n "${n}+1")
 endforeach()
-string(APPEND body "};\nconst int cd_migrations_count = ${n};\n")
+string(APPEND body "};\nconst int ${VAR}_count = ${n};\n")
 file(WRITE ${OUT} "${body}")

@@ -4,9 +4,17 @@
 # browser tests in Debian's Chromium, 30 s of the chaos run
 # (tests/chaos/chaos.mjs, docs/RELIABILITY.md) against the sanitized binary,
 # and a short run of every fuzz target (scripts/fuzz.sh short, 15 s each).
+# A throw-away PostgreSQL cluster (scripts/pg_cluster.sh, stopped on exit
+# even when a test fails) runs the store contract tests and the end-to-end
+# suite a second time on PostgreSQL (each test stack gets a database of its
+# own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WITH_BROWSER=1 WITH_FUZZ=1 ASAN=1 bash scripts/bootstrap.sh
+WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 ASAN=1 bash scripts/bootstrap.sh
+
+eval "$(bash scripts/pg_cluster.sh start)"
+trap 'bash scripts/pg_cluster.sh stop "$CD_PG_DIR"' EXIT
+export CD_TEST_PG_URL="$CD_PG_URL"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -18,6 +26,10 @@ echo "== unit tests under ASan+UBSan (ctest)"
 
 echo "== end-to-end tests (node --test, ASan+UBSan binary)"
 CREDITD_BIN="$PWD/build-asan/creditd" node --test --test-concurrency=1 tests/e2e/
+
+echo "== end-to-end tests on PostgreSQL (node --test, ASan+UBSan binary)"
+CD_E2E_PG_URL="$CD_PG_URL" CREDITD_BIN="$PWD/build-asan/creditd" \
+  node --test --test-concurrency=1 tests/e2e/
 
 echo "== browser tests (playwright-core + /usr/bin/chromium)"
 CREDITD_BIN="$PWD/build/creditd" node --test --test-concurrency=1 tests/browser/

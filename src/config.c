@@ -98,10 +98,6 @@ static int set_db(struct cd_config *c, const char *v, char *why,
 {
     if (!*v)
         return WHY("must not be empty");
-    if (strncmp(v, "postgres://", 11) == 0 ||
-        strncmp(v, "postgresql://", 13) == 0)
-        return WHY("the PostgreSQL backend is not in this build yet; use a "
-                   "SQLite file path");
     return copy(c->db, sizeof(c->db), v, why, whysz);
 }
 
@@ -724,7 +720,8 @@ static int set_sb_delay(struct cd_config *c, const char *v, char *why,
 
 static const struct setting settings[] = {
     {"CREDITD_LISTEN", "127.0.0.1:8080", set_listen, "address the API listens on"},
-    {"CREDITD_DB", "./creditd.db", set_db, "SQLite database file"},
+    {"CREDITD_DB", "./creditd.db", set_db,
+     "SQLite database file, or a postgres:// URL"},
     {"CREDITD_ADMIN_KEY", "", set_admin_key, "server key for /v1/admin/* and your backend (>= 16 chars)"},
     {"CREDITD_BASE_URL", "", set_base_url, "public URL of this server (default http://CREDITD_LISTEN)"},
     {"CREDITD_ALLOWED_REDIRECT_ORIGINS", "", set_origins, "extra origins allowed in success_url/cancel_url, comma-separated"},

@@ -218,7 +218,10 @@ static int server_start(struct server *s, const struct cd_config *c)
     warn_settings(c);
     s->store = cd_store_open(&sc, &err);
     if (!s->store) {
-        fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", c->db, err.message);
+        char shown[sizeof(c->db)];
+
+        cd_store_target_display(c->db, shown, sizeof(shown));
+        fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", shown, err.message);
         return -1;
     }
     if (c->stripe_secret_key[0]) {
@@ -310,9 +313,14 @@ static int server_start(struct server *s, const struct cd_config *c)
             return -1;
         }
     }
-    cd_info("main", "creditd %s listening on %s (db %s, schema v%d)",
-            CREDITD_VERSION, c->listen, c->db,
-            cd_store_schema_version(s->store));
+    {
+        char shown[sizeof(c->db)];
+
+        cd_store_target_display(c->db, shown, sizeof(shown));
+        cd_info("main", "creditd %s listening on %s (db %s, schema v%d)",
+                CREDITD_VERSION, c->listen, shown,
+                cd_store_schema_version(s->store));
+    }
     return 0;
 }
 
@@ -359,14 +367,16 @@ static int cmd_migrate(const struct cd_config *c)
     struct cd_store_config sc = {.path = c->db};
     struct cd_error err;
     struct cd_store *st;
+    char shown[sizeof(c->db)];
 
     memset(&err, 0, sizeof(err));
+    cd_store_target_display(c->db, shown, sizeof(shown));
     st = cd_store_open(&sc, &err);
     if (!st) {
-        fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", c->db, err.message);
+        fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", shown, err.message);
         return 1;
     }
-    printf("%s: schema version %d\n", c->db, cd_store_schema_version(st));
+    printf("%s: schema version %d\n", shown, cd_store_schema_version(st));
     cd_store_close(st);
     return 0;
 }

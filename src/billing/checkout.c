@@ -628,6 +628,14 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
                 o.discount_code, g.problem);
         return discount_error(err, g.problem);
     }
+    if (rc == CD_ORDER_DISCOUNT_REFUSED) {
+        /* The guard saw a use left; the reservation found none (taken
+         * meanwhile on a shared database). */
+        cd_info(MOD, "checkout refused: discount code %s reservation "
+                     "refused",
+                o.discount_code);
+        return discount_error(err, "exhausted");
+    }
     if (rc != 0)
         return -1;
     if (existed)

@@ -25,7 +25,7 @@
  * its whole amount. A dispute won, or a refund that fails, moves the take
  * back and access with it. The account's access is its first such order
  * (by completion); store/ reads it with the account (ACCESS_ORDER in
- * sqlite_records.c), so every settle here is also the grant or the
+ * records.c), so every settle here is also the grant or the
  * revocation, with no state of its own to keep in step.
  *
  * Worked examples ($10 for 1,000 credits unless said):

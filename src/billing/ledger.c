@@ -7,12 +7,26 @@
 
 #include "util/util.h"
 
+/* Why the guarded balance change refused: no account, past the limit, or
+ * (a debit) not enough balance. */
+static int refused(struct cd_tx *tx, const struct cd_ledger_apply *in)
+{
+    struct cd_account acct;
+    int64_t after;
+    int rc = cd_store_account_get(tx, in->account_id, &acct);
+
+    if (rc != CD_STORE_OK)
+        return rc;
+    if (cd_balance_add(acct.balance, in->amount, &after) != 0)
+        return CD_LEDGER_LIMIT;
+    return in->amount < 0 ? CD_LEDGER_INSUFFICIENT : CD_LEDGER_LIMIT;
+}
+
 int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
                        struct cd_ledger_entry *out)
 {
-    struct cd_account acct;
     struct cd_ledger_entry e;
-    int64_t after;
+    int64_t lo;
     int rc;
 
     if (in->amount == 0 || in->amount > CD_AMOUNT_MAX ||
@@ -25,13 +39,6 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return CD_STORE_DUPLICATE;
     if (rc != CD_STORE_NOT_FOUND)
         return CD_STORE_ERROR;
-    rc = cd_store_account_get(tx, in->account_id, &acct);
-    if (rc != CD_STORE_OK)
-        return rc;
-    if (cd_balance_add(acct.balance, in->amount, &after) != 0)
-        return CD_LEDGER_LIMIT;
-    if (in->amount < 0 && after < 0 && !in->allow_negative)
-        return CD_LEDGER_INSUFFICIENT;
 
     memset(&e, 0, sizeof(e));
     cd_random_id("txn_", e.id, sizeof(e.id));
@@ -44,18 +51,16 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
                    sizeof(e.description)))
         return CD_STORE_ERROR;
     e.amount = in->amount;
-    e.balance_after = after;
     e.created_at = cd_now();
-    rc = cd_store_ledger_insert(tx, &e);
-    if (rc == CD_STORE_DUPLICATE) /* raced in this batch: cannot, but safe */
+    /* A debit may not go below zero unless allowed; a credit may leave a
+     * negative balance negative. Never past +-2^62. */
+    lo = in->amount < 0 && !in->allow_negative ? 0 : -CD_BALANCE_LIMIT;
+    rc = cd_store_ledger_post(tx, &e, lo, CD_BALANCE_LIMIT, out);
+    if (rc == CD_STORE_GUARD)
+        return refused(tx, in);
+    if (rc == CD_STORE_DUPLICATE) /* raced on another node: replayed */
         return cd_store_ledger_by_ref(tx, in->ref, out) == CD_STORE_OK
                    ? CD_STORE_DUPLICATE
                    : CD_STORE_ERROR;
-    if (rc != CD_STORE_OK)
-        return rc;
-    rc = cd_store_account_set_balance(tx, in->account_id, after);
-    if (rc != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    *out = e;
-    return CD_STORE_OK;
+    return rc;
 }

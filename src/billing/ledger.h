@@ -24,9 +24,11 @@ struct cd_ledger_apply {
 };
 
 /*
- * Inside a write job: reads the account's balance, checks the result stays
- * within +-2^62 and (for a negative amount, unless allow_negative) >= 0,
- * inserts the entry and sets the cached balance. Returns CD_STORE_OK with
+ * Inside a write job: one guarded statement changes the cached balance only
+ * when the result stays within +-2^62 and (for a negative amount, unless
+ * allow_negative) >= 0, and the entry is inserted with the balance it
+ * returned (cd_store_ledger_post: no read-then-write, so it is right on a
+ * shared database without the single writer). Returns CD_STORE_OK with
  * *out the new entry; CD_STORE_DUPLICATE with *out the entry that already
  * holds this ref (nothing written - the effect happened before);
  * CD_LEDGER_INSUFFICIENT / CD_LEDGER_LIMIT (nothing written);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "billing/discounts.h"
 #include "billing/idempotency.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -23,6 +24,7 @@ struct open_job {
     cd_order_guard_fn guard;
     void *garg;
     int64_t pending_since, max_pending;
+    int64_t hold_since; /* discount holds counted from here */
     int existed;
 };
 
@@ -64,7 +66,11 @@ static int open_fn(struct cd_tx *tx, void *arg)
         return JOB_TOO_MANY;
     if (j->guard && (rc = j->guard(tx, j->o, j->garg)) != 0)
         return rc;
-    return cd_store_order_insert(tx, j->o);
+    if (!j->o->discount_code[0])
+        return cd_store_order_insert(tx, j->o);
+    /* The reservation of the code's use and the insert: one statement. */
+    rc = cd_store_order_insert_reserving(tx, j->o, j->hold_since);
+    return rc == CD_STORE_GUARD ? CD_ORDER_DISCOUNT_REFUSED : rc;
 }
 
 int cd_order_open(struct cd_billing *b, struct cd_order *o,
@@ -79,7 +85,7 @@ int cd_order_open(struct cd_billing *b, struct cd_order *o,
                          b->cfg.max_pending_orders > 0
                              ? b->cfg.max_pending_orders
                              : CD_MAX_PENDING_ORDERS_DEFAULT,
-                         0};
+                         o->created_at - cd_discount_hold_s(b), 0};
     int rc = cd_store_write(b->store, open_fn, &j);
 
     *existed = j.existed;
@@ -101,8 +107,8 @@ int cd_order_open(struct cd_billing *b, struct cd_order *o,
         err->retry_after = 60;
         return -1;
     }
-    if (rc >= CD_ORDER_GUARD_MIN)
-        return rc; /* the guard's */
+    if (rc >= CD_ORDER_GUARD_MIN || rc == CD_ORDER_DISCOUNT_REFUSED)
+        return rc; /* the guard's, or the reservation's */
     return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                         "Could not record the order.");
 }

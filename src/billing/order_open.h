@@ -41,8 +41,14 @@ typedef int (*cd_order_guard_fn)(struct cd_tx *tx, const struct cd_order *o,
  * (account, kind, amount, credits, item) created within the last 24 h,
  * else 409 idempotency_key_reused. A new order is refused with 429
  * too_many_pending_orders (Retry-After) when the account already has
- * max_pending_orders pending. Returns 0, -1 with err, or the guard's code.
+ * max_pending_orders pending. An order naming a discount code is
+ * inserted by the store's guarded reservation (cd_store_order_insert_
+ * reserving), which may refuse it even after the guard passed (another
+ * node took the last use): then CD_ORDER_DISCOUNT_REFUSED, nothing
+ * written. Returns 0, -1 with err, CD_ORDER_DISCOUNT_REFUSED, or the
+ * guard's code.
  */
+#define CD_ORDER_DISCOUNT_REFUSED 99
 int cd_order_open(struct cd_billing *b, struct cd_order *o,
                   cd_order_guard_fn guard, void *garg, int *existed,
                   struct cd_error *err);

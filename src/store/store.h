@@ -2,8 +2,9 @@
  * store.h - the database, behind one narrow interface.
  *
  * billing/ talks to the database only through this header: no SQL and no
- * dialect leave store/. Today there is one backend, SQLite (sqlite.c); a
- * PostgreSQL backend is added inside store/ behind the same functions.
+ * dialect leave store/. The engine is a backend behind backend.h (SQLite:
+ * backend_sqlite.c); another is added inside store/ behind the same
+ * functions.
  *
  * Writes. Every write is a job: a function run inside a transaction.
  * cd_store_write() queues the job for the single writer thread, which takes
@@ -22,8 +23,9 @@
  * so callers bound their input first. An empty string "" stands for NULL.
  *
  * Return codes of every function below: CD_STORE_OK, CD_STORE_NOT_FOUND,
- * CD_STORE_DUPLICATE (a unique key already exists; nothing written) or
- * CD_STORE_ERROR (logged by the store).
+ * CD_STORE_DUPLICATE (a unique key already exists; nothing written),
+ * CD_STORE_GUARD (only the guarded writes: their condition was false;
+ * nothing written) or CD_STORE_ERROR (logged by the store).
  */
 #ifndef CD_STORE_STORE_H
 #define CD_STORE_STORE_H
@@ -36,6 +38,8 @@
 #define CD_STORE_OK 0
 #define CD_STORE_NOT_FOUND 1
 #define CD_STORE_DUPLICATE 2
+#define CD_STORE_GUARD 3 /* a guarded write's condition was false; nothing
+                            written */
 #define CD_STORE_ERROR (-1)
 
 #define CD_ID_SZ 64          /* our ids: "acct_" + 24 chars, ... */
@@ -56,7 +60,7 @@ struct cd_store;
 struct cd_tx;
 
 struct cd_store_config {
-    const char *path;  /* SQLite file path */
+    const char *path;  /* SQLite file path, or a postgres:// URL */
     int read_conns;    /* read connection pool size; 0: 4 */
     int max_batch;     /* most jobs in one commit; 0: 512 */
 };
@@ -66,6 +70,8 @@ struct cd_store_stats {
     uint64_t jobs;         /* jobs run */
     uint64_t failed_jobs;  /* jobs whose savepoint was rolled back */
     uint64_t max_batch;    /* largest batch so far */
+    uint64_t retries;      /* batches run again after a serialization
+                              failure, deadlock or lock timeout */
     /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */
     uint64_t batch_hist[10];
 };
@@ -74,6 +80,9 @@ struct cd_store_stats {
  * thread. NULL with err filled on failure. */
 struct cd_store *cd_store_open(const struct cd_store_config *c,
                                struct cd_error *err);
+/* The configured target as it may be shown in a log or a message: a
+ * URL's password (user:password@, password=...) written as "***". */
+void cd_store_target_display(const char *target, char *out, size_t outsz);
 /* Stops the writer (after draining queued jobs) and closes. Callers
  * already waiting in cd_store_write() get their results; new writes are
  * refused meanwhile. No cd_store_read() may be running or start. */
@@ -102,6 +111,23 @@ typedef int (*cd_store_job_fn)(struct cd_tx *tx, void *arg);
  * fn must not block on anything but the database (never Stripe).
  */
 int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg);
+
+/*
+ * Test hook: fault injection at the seam. The writer connection fails the
+ * (after + 1)-th next BEGIN, SAVEPOINT, RELEASE, COMMIT or statement
+ * (prepared for a job) as if the engine had - once; a failed COMMIT is
+ * rolled back. Armed from the next batch the writer takes on (a batch
+ * already running is not touched); CD_FAULT_NONE disarms.
+ */
+enum cd_store_fault {
+    CD_FAULT_NONE,
+    CD_FAULT_BEGIN,
+    CD_FAULT_SAVEPOINT,
+    CD_FAULT_RELEASE,
+    CD_FAULT_COMMIT,
+    CD_FAULT_STATEMENT
+};
+void cd_store_fault(struct cd_store *s, enum cd_store_fault op, int after);
 
 /* Runs fn(tx, arg) in a read-only transaction on a read connection and
  * returns its value (or CD_STORE_ERROR if no connection could be used). */
@@ -282,6 +308,19 @@ int cd_store_portal_consume(struct cd_tx *tx, const char *token_hash,
 /* DUPLICATE when e->ref exists. Does not touch accounts.balance: the
  * caller (billing/ledger.c) sets it in the same job. */
 int cd_store_ledger_insert(struct cd_tx *tx, const struct cd_ledger_entry *e);
+/*
+ * A balance change and its ledger row, atomic on every backend without a
+ * prior read: one guarded statement adds e->amount to the account's
+ * balance only when the result stays within [lo, hi] and returns the new
+ * balance (UPDATE ... WHERE balance + amount BETWEEN lo AND hi RETURNING
+ * balance); then e is inserted with that balance_after. OK with *out the
+ * entry written; CD_STORE_GUARD when the result would leave [lo, hi];
+ * NOT_FOUND when there is no such account; DUPLICATE when e->ref exists
+ * (the balance change is undone in the same job). Nothing is written
+ * unless OK. |e->amount| must be at most CD_AMOUNT_MAX.
+ */
+int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
+                         int64_t lo, int64_t hi, struct cd_ledger_entry *out);
 int cd_store_ledger_by_ref(struct cd_tx *tx, const char *ref,
                            struct cd_ledger_entry *out);
 int cd_store_ledger_list(struct cd_tx *tx, const char *account_id,
@@ -295,6 +334,18 @@ int cd_store_ledger_verify(struct cd_tx *tx, int64_t *accounts,
 
 /* ---- orders and payments ---------------------------------------------- */
 int cd_store_order_insert(struct cd_tx *tx, const struct cd_order *o);
+/*
+ * Inserts o, whose discount_code is set, only while that code can be
+ * reserved at o->created_at - one guarded INSERT ... SELECT, so the check
+ * and the insert are not split by another writer: the code exists, is
+ * active, has not expired, and (max_uses 0, or) its times_used plus the
+ * pending orders of other accounts naming it created at or after
+ * hold_since stay below max_uses. OK; CD_STORE_GUARD when the code
+ * refuses (nothing written); DUPLICATE when o->id exists.
+ */
+int cd_store_order_insert_reserving(struct cd_tx *tx,
+                                    const struct cd_order *o,
+                                    int64_t hold_since);
 /* Rewrites the row o->id (all but its account, which never changes;
  * NOT_FOUND when o->account_id is not the order's). */
 int cd_store_order_update(struct cd_tx *tx, const struct cd_order *o);

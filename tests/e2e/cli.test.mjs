@@ -325,11 +325,17 @@ const haveSqlite = (() => {
     }
 })();
 
+const PG = !!process.env.CD_E2E_PG_URL;
+
 e2e('ledger verify exits 4 and lists the mismatch when a balance is off', async () => {
     const u = await stack.signup();
     await stack.grant(u, 70);
-    const sql = (delta) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', stack.dbPath,
-        `UPDATE accounts SET balance = balance + (${delta}) WHERE id = '${u.id}';`]);
+    // The stack's database: a SQLite file, or with CD_E2E_PG_URL a
+    // PostgreSQL URL (psql comes with Debian's postgresql).
+    const stmt = (delta) => `UPDATE accounts SET balance = balance + (${delta}) WHERE id = '${u.id}';`;
+    const sql = (delta) => (PG
+        ? execFileSync('psql', [stack.dbPath, '-qAtc', stmt(delta)], { timeout: 30000 })
+        : execFileSync('sqlite3', ['-cmd', '.timeout 5000', stack.dbPath, stmt(delta)]));
     sql(1);
     try {
         const r = await cli(['ledger', 'verify']);
@@ -341,7 +347,7 @@ e2e('ledger verify exits 4 and lists the mismatch when a balance is off', async 
         sql(-1);
     }
     ok(await cli(['ledger', 'verify']));
-}, { skip: !haveSqlite && 'the sqlite3 command is not installed' });
+}, { skip: !PG && !haveSqlite && 'the sqlite3 command is not installed' });
 
 e2e('a 5xx is exit 3 with its code: reconcile while Stripe (the sandbox) is down', async () => {
     await stack.stopSandbox();

@@ -11,7 +11,7 @@
 // Environment: CREDITD_BIN (default <repo>/build/creditd), E2E_KEEP_TMP=1 to
 // keep temp dirs, E2E_VERBOSE=1 to echo every log tail even on success.
 
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -446,6 +446,21 @@ export class Relay {
  *   serverEnv: {...}        extra/overriding env for the server (value null deletes)
  *   sandboxEnv: {...}       extra/overriding env for the sandbox
  */
+/** url (postgres://user@host:port/db?params) naming database db. */
+function pgUrlWithDb(url, db) {
+    const u = new URL(url);
+    u.pathname = `/${db}`;
+    return u.toString();
+}
+
+/** Runs one statement on the CD_E2E_PG_URL server (psql, bounded). */
+function pgSql(sql) {
+    execFileSync('psql', [process.env.CD_E2E_PG_URL, '-qAtc', sql], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 30000,
+    });
+}
+
 export class Stack {
     constructor(opts = {}) {
         this.opts = opts;
@@ -468,12 +483,20 @@ export class Stack {
         return `http://127.0.0.1:${this.sandboxPort}`;
     }
 
+    /** The server's CREDITD_DB: a SQLite file in the stack's dir, or with
+     * CD_E2E_PG_URL (a PostgreSQL server, scripts/pg_cluster.sh) a fresh
+     * database of its own on that server. */
     get dbPath() {
+        if (this.pgDb) return pgUrlWithDb(process.env.CD_E2E_PG_URL, this.pgDb);
         return path.join(this.dir, 'creditd.db');
     }
 
     async start() {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-e2e-'));
+        if (process.env.CD_E2E_PG_URL) {
+            this.pgDb = `creditd_e2e_${process.pid}_${this.id}_${rand(6).toLowerCase()}`;
+            pgSql(`CREATE DATABASE ${this.pgDb}`);
+        }
         [this.serverPort, this.sandboxPort] = await freePorts(2);
         const o = this.opts;
         if (o.relay || o.relayForward) {
@@ -585,6 +608,7 @@ export class Stack {
         const reports = procs.map((p) => sanitizerReport(p.logFile)).filter(Boolean).join('\n');
         if (this.dir && !process.env.E2E_KEEP_TMP && !reports) {
             fs.rmSync(this.dir, { recursive: true, force: true });
+            if (this.pgDb) pgSql(`DROP DATABASE IF EXISTS ${this.pgDb}`);
         }
         return reports;
     }

@@ -23,13 +23,17 @@
 #include <cmocka.h>
 
 #include "store/store.h"
+#include "store_target.h"
 #include "util/log.h"
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct store_target t;
+    char path[512]; /* t.target: a SQLite path or a PostgreSQL URL */
     struct cd_store *s;
 };
+
+/* Which backend this group runs on (main runs the group per backend). */
+static int use_pg;
 
 static struct cd_store *open_store(const char *path, int max_batch)
 {
@@ -45,10 +49,9 @@ static struct cd_store *open_store(const char *path, int max_batch)
 static int make_dir(struct fixture *f)
 {
     cd_log_threshold = CD_LOG_ERROR + 1;
-    strcpy(f->dir, "/tmp/cd_store_exec_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (store_target_make(&f->t, use_pg, "cd_store_exec") != 0)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/creditd.db", f->dir);
+    snprintf(f->path, sizeof(f->path), "%s", f->t.target);
     return 0;
 }
 
@@ -81,16 +84,10 @@ static int setup_batch1(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char p[160];
 
     if (f->s)
         cd_store_close(f->s);
-    unlink(f->path);
-    snprintf(p, sizeof(p), "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", f->path);
-    unlink(p);
-    rmdir(f->dir);
+    store_target_drop(&f->t);
     free(f);
     return 0;
 }
@@ -533,5 +530,11 @@ int main(void)
                                         teardown),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+
+    if (store_target_pg_url()) {
+        use_pg = 1;
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+    }
+    return failed;
 }

@@ -1,32 +1,25 @@
 /*
- * sqlite_int.h - private to the SQLite backend (sqlite.c, sqlite_records.c):
- * the connection with its prepared-statement cache, the transaction handle
- * that jobs receive, and the table of every SQL statement the backend runs.
+ * store_int.h - private to store/: the table of every SQL statement (ids
+ * here, text in statements.c), the transaction handle that jobs receive,
+ * and thin wrappers that reach a statement's backend methods.
  *
- * Every statement is one fixed string in cd_sq_sql[] (sqlite_records.c),
- * prepared once per connection with sqlite3_prepare_v3 and reused; values
- * are always bound, never formatted into SQL.
+ * Every statement is one fixed string in cd_sq_sql[], written once with
+ * ?N placeholders for every backend; the backend prepares it (and caches
+ * it per connection). Values are always bound, never formatted into SQL.
  */
-#ifndef CD_STORE_SQLITE_INT_H
-#define CD_STORE_SQLITE_INT_H
+#ifndef CD_STORE_STORE_INT_H
+#define CD_STORE_STORE_INT_H
 
-#include <sqlite3.h>
-
+#include "store/backend.h"
 #include "store/store.h"
+#include "util/log.h"
 
 enum cd_sq_stmt {
-    /* transaction control (sqlite.c) */
-    SQ_BEGIN,
-    SQ_BEGIN_IMMEDIATE,
-    SQ_COMMIT,
-    SQ_ROLLBACK,
-    SQ_SAVEPOINT,
-    SQ_RELEASE,
-    SQ_ROLLBACK_TO,
+    /* the executor (executor.c) */
     SQ_PING,
     SQ_SCHEMA_VERSION,
     SQ_MIGRATION_RECORD,
-    /* records (sqlite_records.c) */
+    /* records (records.c) */
     SQ_ACCOUNT_INSERT,
     SQ_ACCOUNT_GET,
     SQ_ACCOUNT_BY_EMAIL,
@@ -44,6 +37,8 @@ enum cd_sq_stmt {
     SQ_LINK_PURGE,
     SQ_ORDER_COUNT_PAID,
     SQ_MAIL_REDACT,
+    SQ_ACCOUNT_ADD_GUARDED,
+    SQ_ACCOUNT_ADD_UNDO,
     SQ_ACCOUNT_COUNT,
     SQ_ACCOUNT_LIST,
     SQ_TOKEN_INSERT,
@@ -59,6 +54,7 @@ enum cd_sq_stmt {
     SQ_VERIFY_ENTRIES,
     SQ_VERIFY_MISMATCH,
     SQ_ORDER_INSERT,
+    SQ_ORDER_INSERT_RESERVING,
     SQ_ORDER_UPDATE,
     SQ_ORDER_GET,
     SQ_ORDER_BY_SESSION,
@@ -151,32 +147,72 @@ enum cd_sq_stmt {
 /* The SQL text of each statement, indexed by enum cd_sq_stmt. */
 extern const char *const cd_sq_sql[SQ__COUNT];
 
-/* One SQLite connection and its lazily prepared statements. */
-struct cd_conn {
-    sqlite3 *db;
-    int writable;
-    sqlite3_stmt *stmts[SQ__COUNT];
-};
-
 /* What a job sees: the connection of its batch (or read) and whether it
  * may write. Owned by the store; valid only during the job. */
 struct cd_tx {
-    struct cd_conn *conn;
+    struct cd_db *db;
     int writable;
 };
 
-/* The cached statement `id` of the connection, reset and ready to bind;
- * when the cached one is still running (a list callback calling the same
- * function), a fresh one that cd_sq_put() finalizes. NULL on error
- * (logged). */
-sqlite3_stmt *cd_sq_get(struct cd_conn *c, enum cd_sq_stmt id);
-/* Hands a statement from cd_sq_get() back: reset and bindings cleared, or
- * finalized when it was not the cached one. NULL is ignored. */
-void cd_sq_put(struct cd_conn *c, enum cd_sq_stmt id, sqlite3_stmt *st);
-/* Runs a statement that returns no rows; 0 or CD_STORE_ERROR (logged
- * with `what`). */
-int cd_sq_exec(struct cd_conn *c, enum cd_sq_stmt id, const char *what);
-/* Finalizes every cached statement of c. */
-void cd_sq_finalize_all(struct cd_conn *c);
+/* 1 when the armed fault (cd_store_fault) is op and its turn has come:
+ * then it is disarmed. */
+static inline int cd_fault_hit(struct cd_db *c, int op)
+{
+    if (c->fault_op != op || op == 0)
+        return 0;
+    if (c->fault_after-- > 0)
+        return 0;
+    c->fault_op = 0;
+    return 1;
+}
+
+/* Statement `id` on connection c, ready to bind; NULL on error (logged). */
+static inline struct cd_stmt *cd_sq_get(struct cd_db *c, enum cd_sq_stmt id)
+{
+    if (cd_fault_hit(c, CD_FAULT_STATEMENT)) {
+        cd_error("store", "statement %d: injected fault", (int)id);
+        return NULL;
+    }
+    return c->be->prepare(c, (int)id, cd_sq_sql[id]);
+}
+
+/* Hands a statement from cd_sq_get() back. NULL is ignored. */
+static inline void cd_sq_put(struct cd_db *c, enum cd_sq_stmt id,
+                             struct cd_stmt *st)
+{
+    (void)c;
+    (void)id;
+    if (st)
+        st->be->finish(st);
+}
+
+/* Runs a statement that returns no rows (or ignores them); 0 or
+ * CD_STORE_ERROR (logged with `what`). */
+int cd_sq_exec(struct cd_db *c, enum cd_sq_stmt id, const char *what);
+
+static inline int cd_step(struct cd_stmt *st)
+{
+    return st->be->step(st);
+}
+
+static inline int64_t cd_col_i64(struct cd_stmt *st, int i)
+{
+    return st->be->column_i64(st, i);
+}
+
+static inline int cd_bind_i64(struct cd_stmt *st, int i, int64_t v)
+{
+    return st->be->bind_i64(st, i, v);
+}
+
+static inline int cd_bind_null(struct cd_stmt *st, int i)
+{
+    return st->be->bind_null(st, i);
+}
+
+static inline const char *cd_db_errmsg(struct cd_db *c)
+{
+    return c->be->errmsg(c);
+}
 
 #endif

@@ -1,0 +1,737 @@
+/*
+ * executor.c - the engine-neutral half of the store: opening and migrating
+ * the database through a backend (backend.h), the read connection pool,
+ * and the write executor.
+ *
+ * Connections. One writer connection, used only by the writer thread
+ * (and by cd_store_open before that thread starts, to migrate), and a
+ * small pool of read connections handed out under a mutex.
+ *
+ * Executor (group commit). cd_store_write() puts a job on a queue (the job
+ * lives on the caller's stack) and sleeps on the job's own condition
+ * variable. The writer thread takes every queued job (up to max_batch),
+ * opens one write transaction, runs each job under a SAVEPOINT (released
+ * when the job returns 0, rolled back when it does not), COMMITs once and
+ * then wakes every caller of the batch. If the COMMIT fails, every job
+ * that had succeeded is answered CD_STORE_ERROR: its writes are gone.
+ */
+#include "store/store_int.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/migrations.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define DEFAULT_READ_CONNS 4
+#define MAX_READ_CONNS 64
+#define DEFAULT_MAX_BATCH 512
+#define MAX_MAX_BATCH 8192
+#define MAX_RETRIES 16
+
+struct cd_job {
+    cd_store_job_fn fn;
+    void *arg;
+    int rc;
+    int done;
+    pthread_cond_t cv; /* waited on with cd_store.mu */
+    struct cd_job *next;
+};
+
+struct cd_store {
+    const struct cd_backend *be;
+    struct cd_db *writer;
+
+    /* executor: queue, stop flag and stats, all under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;
+    struct cd_job *head, *tail;
+    int queued;   /* jobs on the queue */
+    int inflight; /* callers inside cd_store_write */
+    pthread_cond_t idle_cv; /* inflight reached 0 while stopping */
+    int stopping;
+    int max_batch;
+    struct cd_job **batch; /* max_batch slots, writer thread only */
+    struct cd_store_stats stats;
+    /* cd_store_fault: armed on the writer when it takes its next batch */
+    int fault_op, fault_after, fault_pending;
+    pthread_t thread;
+    int thread_started;
+
+    /* read pool, under rmu */
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv;
+    struct cd_db **readers;
+    int nreaders;
+    struct cd_db **free_readers;
+    int nfree;
+};
+
+/* ---- statements ----------------------------------------------------- */
+
+int cd_sq_exec(struct cd_db *c, enum cd_sq_stmt id, const char *what)
+{
+    struct cd_stmt *st = cd_sq_get(c, id);
+    int rc;
+
+    if (!st)
+        return CD_STORE_ERROR;
+    rc = cd_step(st);
+    if (rc == CD_STEP_ERROR)
+        cd_error("store", "%s: %s", what, cd_db_errmsg(c));
+    cd_sq_put(c, id, st);
+    return rc == CD_STEP_ERROR ? CD_STORE_ERROR : CD_STORE_OK;
+}
+
+/* Transaction control through the backend, logged with `what`. */
+static int txc(struct cd_db *c, int (*op)(struct cd_db *), const char *what)
+{
+    if (op(c) == 0)
+        return 0;
+    cd_error("store", "%s: %s", what, cd_db_errmsg(c));
+    return CD_STORE_ERROR;
+}
+
+/* txc, unless the armed fault hits op: then a failure without the call. */
+static int txo(struct cd_db *c, int op, int (*fn)(struct cd_db *),
+               const char *what)
+{
+    if (cd_fault_hit(c, op)) {
+        cd_error("store", "%s: injected fault", what);
+        return CD_STORE_ERROR;
+    }
+    return txc(c, fn, what);
+}
+
+static int tx_begin(struct cd_db *c, int write, const char *what)
+{
+    if (write && cd_fault_hit(c, CD_FAULT_BEGIN)) {
+        cd_error("store", "%s: injected fault", what);
+        return CD_STORE_ERROR;
+    }
+    if (c->be->begin(c, write) == 0)
+        return 0;
+    cd_error("store", "%s: %s", what, cd_db_errmsg(c));
+    return CD_STORE_ERROR;
+}
+
+/* ---- migrations ----------------------------------------------------- */
+
+/* The highest applied version on c, or -1; -2 on failure. */
+static int applied_version(struct cd_db *c)
+{
+    struct cd_stmt *st = cd_sq_get(c, SQ_SCHEMA_VERSION);
+    int v = -2;
+
+    if (!st)
+        return -2;
+    if (cd_step(st) == CD_STEP_ROW)
+        v = (int)cd_col_i64(st, 0);
+    else
+        cd_error("store", "schema version: %s", cd_db_errmsg(c));
+    cd_sq_put(c, SQ_SCHEMA_VERSION, st);
+    return v;
+}
+
+static int record_migration(struct cd_db *c, const struct cd_migration *m)
+{
+    struct cd_stmt *st = cd_sq_get(c, SQ_MIGRATION_RECORD);
+    int rc;
+
+    if (!st)
+        return -1;
+    cd_bind_i64(st, 1, m->version);
+    st->be->bind_text(st, 2, m->name, strlen(m->name));
+    cd_bind_i64(st, 3, cd_now());
+    rc = cd_step(st);
+    if (rc != CD_STEP_DONE)
+        cd_error("store", "record migration: %s", cd_db_errmsg(c));
+    cd_sq_put(c, SQ_MIGRATION_RECORD, st);
+    return rc == CD_STEP_DONE ? 0 : -1;
+}
+
+static void rollback_open(struct cd_db *c, const char *what)
+{
+    if (c->be->in_tx(c))
+        txc(c, c->be->rollback, what);
+}
+
+/* The version of the last migration, after checking their order. */
+static int known_version(const struct cd_migration *ms, int n,
+                         struct cd_error *err)
+{
+    int known = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (ms[i].version <= known)
+            return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
+                                "migration %s is out of order", ms[i].name);
+        known = ms[i].version;
+    }
+    return known;
+}
+
+/* One step of migrate() under the write lock: 1 when m was applied or was
+ * already there, 0 when there is nothing left (m NULL), -1 on failure. */
+static int migrate_step(struct cd_db *c, const struct cd_migration *m,
+                        int known, struct cd_error *err)
+{
+    int cur;
+
+    /* Each step re-reads the version under the write lock, so two
+     * processes migrating at once apply each migration once. */
+    if (tx_begin(c, 1, "migrate: begin") != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
+                            "cannot lock the database to migrate");
+    cur = applied_version(c);
+    if (cur == -2)
+        goto fail;
+    if (cur > known) {
+        rollback_open(c, "migrate: rollback");
+        return cd_error_set(err, CD_EK_INTERNAL, "store_schema_newer", NULL,
+                            "database schema version %d is newer than "
+                            "this binary knows (%d)",
+                            cur, known);
+    }
+    if (!m || m->version <= cur) {
+        rollback_open(c, "migrate: rollback");
+        return m ? 1 : 0;
+    }
+    if (c->be->exec_script(c, m->sql) != 0) {
+        rollback_open(c, "migrate: rollback");
+        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
+                            "migration %s failed (see log)", m->name);
+    }
+    if (record_migration(c, m) != 0 ||
+        txc(c, c->be->commit, "migrate: commit") != 0)
+        goto fail;
+    cd_info("store", "applied migration %s", m->name);
+    return 1;
+
+fail:
+    rollback_open(c, "migrate: rollback");
+    return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
+                        "migration failed (see log)");
+}
+
+static int migrate_locked(struct cd_db *c, struct cd_error *err);
+
+/* Applies every migration newer than the database, each in its own
+ * transaction; refuses a database newer than this binary. Under the
+ * backend's migration lock, if it has one. */
+static int migrate(struct cd_db *c, struct cd_error *err)
+{
+    int rc;
+
+    if (c->be->migrate_lock && c->be->migrate_lock(c, 1) != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
+                            "cannot take the migration lock: %s",
+                            cd_db_errmsg(c));
+    rc = migrate_locked(c, err);
+    if (c->be->migrate_lock && c->be->migrate_lock(c, 0) != 0)
+        cd_warn("store", "migration lock: %s", cd_db_errmsg(c));
+    return rc;
+}
+
+static int migrate_locked(struct cd_db *c, struct cd_error *err)
+{
+    int n = 0, known, rc;
+    const struct cd_migration *ms = c->be->migrations(&n);
+
+    if ((known = known_version(ms, n, err)) < 0)
+        return -1;
+    if (c->be->exec_script(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                              " version INTEGER PRIMARY KEY,"
+                              " name TEXT NOT NULL,"
+                              " applied_at BIGINT NOT NULL)") != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
+                            "cannot create schema_migrations");
+    for (int i = 0;; i++) {
+        rc = migrate_step(c, i < n ? &ms[i] : NULL, known, err);
+        if (rc <= 0)
+            return rc;
+    }
+}
+
+/* ---- executor ------------------------------------------------------- */
+
+static int hist_bucket(int n)
+{
+    int b = 0;
+
+    while (n > 1 && b < 9) {
+        n >>= 1;
+        b++;
+    }
+    return b;
+}
+
+/* Marks jobs [from, to) that had succeeded as failed: their transaction
+ * is gone. */
+static void fail_succeeded(struct cd_job **jobs, int from, int to)
+{
+    for (int i = from; i < to; i++)
+        if (jobs[i]->rc == 0)
+            jobs[i]->rc = CD_STORE_ERROR;
+}
+
+/* Runs one batch in one transaction; sets every job's rc. Returns the
+ * number of COMMITs that succeeded. */
+static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
+{
+    struct cd_db *c = s->writer;
+    const struct cd_backend *be = c->be;
+    struct cd_tx tx = {.db = c, .writable = 1};
+    int first = 0; /* first job of the open transaction */
+    int commits = 0;
+
+    for (int i = 0; i < n; i++)
+        jobs[i]->rc = CD_STORE_ERROR;
+    if (tx_begin(c, 1, "batch: begin") != 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        struct cd_job *j = jobs[i];
+        int rc;
+
+        if (txo(c, CD_FAULT_SAVEPOINT, be->savepoint, "batch: savepoint") !=
+            0) {
+            j->rc = CD_STORE_ERROR;
+            continue;
+        }
+        rc = j->fn(&tx, j->arg);
+        if (c->retry) {
+            /* The transaction is lost (serialization failure, deadlock):
+             * nothing of it commits; run_batch_retrying runs it again. */
+            for (int k = 0; k < n; k++)
+                jobs[k]->rc = CD_STORE_ERROR;
+            rollback_open(c, "batch: rollback");
+            return 0;
+        }
+        if (!be->in_tx(c)) {
+            /* The engine rolled the whole transaction back (I/O error,
+             * out of memory...): every job since BEGIN lost its writes. */
+            cd_error("store", "batch: transaction rolled back by %s",
+                     be->name);
+            fail_succeeded(jobs, first, i);
+            j->rc = rc != 0 ? rc : CD_STORE_ERROR;
+            first = i + 1;
+            if (i + 1 < n && tx_begin(c, 1, "batch: begin") != 0) {
+                for (int k = i + 1; k < n; k++)
+                    jobs[k]->rc = CD_STORE_ERROR;
+                return commits;
+            }
+            continue;
+        }
+        if (rc == 0 &&
+            txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
+            rc = CD_STORE_ERROR;
+        if (rc != 0) {
+            if (txc(c, be->rollback_to, "batch: rollback to") != 0 ||
+                txc(c, be->release, "batch: release") != 0) {
+                /* Cannot isolate this job: give up the whole batch. */
+                j->rc = rc;
+                fail_succeeded(jobs, first, i);
+                for (int k = i + 1; k < n; k++)
+                    jobs[k]->rc = CD_STORE_ERROR;
+                rollback_open(c, "batch: rollback");
+                return commits;
+            }
+        }
+        j->rc = rc;
+    }
+    if (first >= n)
+        return commits;
+    if (txo(c, CD_FAULT_COMMIT, be->commit, "batch: commit") != 0) {
+        rollback_open(c, "batch: rollback");
+        fail_succeeded(jobs, first, n);
+        return commits;
+    }
+    return commits + 1;
+}
+
+/* A pause before attempt + 1: up to 1, 2, 4 ... 64 ms, at random within
+ * the bound, so nodes that collided do not collide again in step. */
+static void retry_pause(int attempt)
+{
+    uint32_t r;
+    unsigned bound = 1000u << (attempt < 6 ? attempt : 6);
+
+    cd_random_bytes(&r, sizeof(r));
+    usleep((useconds_t)(bound / 2 + r % (bound / 2 + 1)));
+}
+
+/* run_batch, again while the backend says the transaction was lost to a
+ * serialization failure, deadlock or lock timeout (cd_db.retry), at most
+ * MAX_RETRIES more times with a short growing, jittered pause. */
+static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
+{
+    int commits = 0;
+
+    for (int attempt = 0;; attempt++) {
+        s->writer->retry = 0;
+        commits = run_batch(s, jobs, n);
+        if (!s->writer->retry || attempt >= MAX_RETRIES)
+            break;
+        /* run_batch committed nothing when it saw retry set (it stops at
+         * once), so the whole batch runs again. */
+        rollback_open(s->writer, "batch: rollback for retry");
+        pthread_mutex_lock(&s->mu);
+        s->stats.retries++;
+        pthread_mutex_unlock(&s->mu);
+        retry_pause(attempt);
+    }
+    return commits;
+}
+
+static void *writer_main(void *arg)
+{
+    struct cd_store *s = arg;
+
+    for (;;) {
+        int n = 0, commits, failed = 0;
+
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->stopping)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->head) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        while (s->head && n < s->max_batch) {
+            s->batch[n++] = s->head;
+            s->head = s->head->next;
+            s->queued--;
+        }
+        if (!s->head)
+            s->tail = NULL;
+        if (s->fault_pending) {
+            s->writer->fault_op = s->fault_op;
+            s->writer->fault_after = s->fault_after;
+            s->fault_pending = 0;
+        }
+        pthread_mutex_unlock(&s->mu);
+
+        commits = run_batch_retrying(s, s->batch, n);
+
+        pthread_mutex_lock(&s->mu);
+        for (int i = 0; i < n; i++) {
+            if (s->batch[i]->rc != 0)
+                failed++;
+            s->batch[i]->done = 1;
+            pthread_cond_signal(&s->batch[i]->cv);
+        }
+        s->stats.commits += (uint64_t)commits;
+        s->stats.jobs += (uint64_t)n;
+        s->stats.failed_jobs += (uint64_t)failed;
+        if ((uint64_t)n > s->stats.max_batch)
+            s->stats.max_batch = (uint64_t)n;
+        s->stats.batch_hist[hist_bucket(n)]++;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
+int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
+{
+    struct cd_job job = {.fn = fn, .arg = arg};
+    int rc;
+
+    if (!s || !fn)
+        return CD_STORE_ERROR;
+    if (pthread_equal(pthread_self(), s->thread)) {
+        cd_error("store", "cd_store_write called from inside a job");
+        return CD_STORE_ERROR;
+    }
+    pthread_cond_init(&job.cv, NULL);
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&job.cv);
+        cd_error("store", "write after close");
+        return CD_STORE_ERROR;
+    }
+    if (s->tail)
+        s->tail->next = &job;
+    else
+        s->head = &job;
+    s->tail = &job;
+    s->queued++;
+    s->inflight++;
+    pthread_cond_signal(&s->work_cv);
+    while (!job.done)
+        pthread_cond_wait(&job.cv, &s->mu);
+    rc = job.rc;
+    /* cd_store_close() frees s only once no caller is left in here. */
+    if (--s->inflight == 0 && s->stopping)
+        pthread_cond_signal(&s->idle_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&job.cv);
+    return rc;
+}
+
+/* ---- reads ---------------------------------------------------------- */
+
+static struct cd_db *reader_take(struct cd_store *s)
+{
+    struct cd_db *c;
+
+    pthread_mutex_lock(&s->rmu);
+    while (s->nfree == 0)
+        pthread_cond_wait(&s->rcv, &s->rmu);
+    c = s->free_readers[--s->nfree];
+    pthread_mutex_unlock(&s->rmu);
+    return c;
+}
+
+static void reader_give(struct cd_store *s, struct cd_db *c)
+{
+    pthread_mutex_lock(&s->rmu);
+    s->free_readers[s->nfree++] = c;
+    pthread_cond_signal(&s->rcv);
+    pthread_mutex_unlock(&s->rmu);
+}
+
+int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg)
+{
+    struct cd_db *c;
+    struct cd_tx tx;
+    int rc;
+
+    if (!s || !fn)
+        return CD_STORE_ERROR;
+    c = reader_take(s);
+    tx.db = c;
+    tx.writable = 0;
+    if (tx_begin(c, 0, "read: begin") != 0) {
+        reader_give(s, c);
+        return CD_STORE_ERROR;
+    }
+    rc = fn(&tx, arg);
+    if (c->be->in_tx(c) && txc(c, c->be->commit, "read: commit") != 0)
+        rollback_open(c, "read: rollback");
+    reader_give(s, c);
+    return rc;
+}
+
+static int ping_fn(struct cd_tx *tx, void *arg)
+{
+    struct cd_stmt *st = cd_sq_get(tx->db, SQ_PING);
+    int rc;
+
+    (void)arg;
+    if (!st)
+        return CD_STORE_ERROR;
+    rc = cd_step(st) == CD_STEP_ROW ? 0 : CD_STORE_ERROR;
+    cd_sq_put(tx->db, SQ_PING, st);
+    return rc;
+}
+
+int cd_store_ping(struct cd_store *s)
+{
+    return cd_store_read(s, ping_fn, NULL) == 0 ? 0 : -1;
+}
+
+static int version_fn(struct cd_tx *tx, void *arg)
+{
+    int v = applied_version(tx->db);
+
+    *(int *)arg = v < -1 ? -1 : v;
+    return 0;
+}
+
+int cd_store_schema_version(struct cd_store *s)
+{
+    int v = -1;
+
+    if (cd_store_read(s, version_fn, &v) != 0)
+        return -1;
+    return v;
+}
+
+void cd_store_fault(struct cd_store *s, enum cd_store_fault op, int after)
+{
+    pthread_mutex_lock(&s->mu);
+    s->fault_op = (int)op;
+    s->fault_after = after;
+    s->fault_pending = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int cd_store_queue_depth(struct cd_store *s)
+{
+    int n;
+
+    pthread_mutex_lock(&s->mu);
+    n = s->queued;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+void cd_store_get_stats(struct cd_store *s, struct cd_store_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- open and close ------------------------------------------------- */
+
+static void store_free(struct cd_store *s)
+{
+    for (int i = 0; i < s->nreaders; i++)
+        s->be->close(s->readers[i]);
+    if (s->writer)
+        s->be->close(s->writer);
+    free(s->readers);
+    free(s->free_readers);
+    free(s->batch);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->idle_cv);
+    pthread_mutex_destroy(&s->rmu);
+    pthread_cond_destroy(&s->rcv);
+    free(s);
+}
+
+const struct cd_backend *cd_backend_for(const char *target,
+                                        struct cd_error *err)
+{
+    const struct cd_backend *be = &cd_backend_sqlite;
+
+    if (target && (strncmp(target, "postgres://", 11) == 0 ||
+                   strncmp(target, "postgresql://", 13) == 0))
+        be = &cd_backend_pg;
+    if (!target || !target[0]) {
+        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
+                     "no database path");
+        return NULL;
+    }
+    if (be->version != CD_BACKEND_VERSION) {
+        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
+                     "backend %s has interface version %d, not %d",
+                     be->name, be->version, CD_BACKEND_VERSION);
+        return NULL;
+    }
+    return be;
+}
+
+void cd_store_target_display(const char *target, char *out, size_t outsz)
+{
+    const char *p = target ? target : "", *at, *colon = NULL, *scheme, *pw;
+    size_t n = 0;
+
+    if (outsz == 0)
+        return;
+    scheme = strstr(p, "://");
+    at = scheme ? strchr(scheme + 3, '@') : NULL;
+    if (at)
+        colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    pw = strstr(p, "password=");
+    for (; *p && n + 1 < outsz; p++) {
+        const char *end = NULL;
+
+        if (colon && p == colon + 1) {
+            end = at; /* user:password@ */
+        } else if (pw && p == pw + 9) {
+            end = p; /* password=...& */
+            while (*end && *end != '&' && *end != ' ')
+                end++;
+        }
+        if (!end) {
+            out[n++] = *p;
+            continue;
+        }
+        for (const char *m = "***"; *m && n + 1 < outsz; m++)
+            out[n++] = *m;
+        p = end - 1;
+    }
+    out[n] = '\0';
+}
+
+/* Opens the writer (and migrates) and the read connections. */
+static int store_connect(struct cd_store *s, const char *target, int nread,
+                         struct cd_error *err)
+{
+    if (s->be->open(target, 1, &s->writer, err) != 0)
+        return -1;
+    if (migrate(s->writer, err) != 0)
+        return -1;
+    for (int i = 0; i < nread; i++) {
+        if (s->be->open(target, 0, &s->readers[i], err) != 0)
+            return -1;
+        s->nreaders++;
+        s->free_readers[s->nfree++] = s->readers[i];
+    }
+    return 0;
+}
+
+struct cd_store *cd_store_open(const struct cd_store_config *cfg,
+                               struct cd_error *err)
+{
+    const struct cd_backend *be;
+    struct cd_store *s;
+    int nread, maxb;
+
+    if (!(be = cd_backend_for(cfg ? cfg->path : NULL, err)))
+        return NULL;
+    nread = cfg->read_conns > 0 ? cfg->read_conns : DEFAULT_READ_CONNS;
+    if (nread > MAX_READ_CONNS)
+        nread = MAX_READ_CONNS;
+    maxb = cfg->max_batch > 0 ? cfg->max_batch : DEFAULT_MAX_BATCH;
+    if (maxb > MAX_MAX_BATCH)
+        maxb = MAX_MAX_BATCH;
+
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL, "no memory");
+        return NULL;
+    }
+    s->be = be;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->idle_cv, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_cond_init(&s->rcv, NULL);
+    s->max_batch = maxb;
+    s->batch = calloc((size_t)maxb, sizeof(*s->batch));
+    s->readers = calloc((size_t)nread, sizeof(*s->readers));
+    s->free_readers = calloc((size_t)nread, sizeof(*s->free_readers));
+    if (!s->batch || !s->readers || !s->free_readers) {
+        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL, "no memory");
+        goto fail;
+    }
+    if (store_connect(s, cfg->path, nread, err) != 0)
+        goto fail;
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
+                     "cannot start the writer thread");
+        goto fail;
+    }
+    s->thread_started = 1;
+    return s;
+
+fail:
+    store_free(s);
+    return NULL;
+}
+
+void cd_store_close(struct cd_store *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->thread_started)
+        pthread_join(s->thread, NULL);
+    /* Every queued job has run; wait for their callers to leave. */
+    pthread_mutex_lock(&s->mu);
+    while (s->inflight > 0)
+        pthread_cond_wait(&s->idle_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    store_free(s);
+}

@@ -1,0 +1,127 @@
+/*
+ * records.h - private to store/: the column lists of the record tables
+ * (used by the SQL in statements.c) and their descriptors (records.c), so
+ * each record's columns, types, struct offsets and sizes are written once
+ * and binding and reading rows is generic.
+ */
+#ifndef CD_STORE_RECORDS_H
+#define CD_STORE_RECORDS_H
+
+#include <stddef.h>
+
+#include "store/store_int.h"
+
+#define ACCOUNT_COLS                                                          \
+    "id, email, password_hash, stripe_customer_id, "                          \
+    "has_saved_payment_method, balance, created_at, external_id"
+/* The account's access (billing/clawback.h): its first paid access order
+ * whose clawback is not total - refunds and disputes not won took less
+ * than all the credits it gave. */
+#define ACCESS_ORDER(col)                                                     \
+    "(SELECT g." col " FROM orders g WHERE g.account_id = accounts.id "       \
+    "AND g.kind = 'access' AND g.completed_at > 0 "                           \
+    "AND g.clawback_credits < g.credits ORDER BY g.completed_at, g.seq "      \
+    "LIMIT 1)"
+/* What reads select: an account without an email keeps its id in email
+ * (migration 012), read back as NULL; then its access and verification,
+ * read past the descriptor's columns (read_account in records.c). */
+#define ACCOUNT_SEL                                                           \
+    "id, NULLIF(email, id), password_hash, stripe_customer_id, "              \
+    "has_saved_payment_method, balance, created_at, external_id, "            \
+    ACCESS_ORDER("id") ", " ACCESS_ORDER("completed_at") ", "                 \
+    "email_verified_at"
+#define LEDGER_COLS                                                           \
+    "id, account_id, amount, balance_after, kind, ref, order_id, "            \
+    "description, created_at"
+#define ORDER_COLS                                                            \
+    "id, account_id, kind, status, amount_cents, discount_cents, "            \
+    "discount_code, credits, currency, item_id, description, "                \
+    "stripe_session_id, stripe_payment_intent_id, failure_reason, "           \
+    "created_at, completed_at, updated_at, clawback_credits, clawback_seq, "  \
+    "refund_level_cents, stripe_invoice_id, stripe_customer_id"
+#define PAYMENT_COLS                                                          \
+    "id, order_id, account_id, status, amount_cents, "                        \
+    "amount_refunded_cents, currency, description, last4, failure_reason, "   \
+    "stripe_payment_intent_id, stripe_charge_id, created_at, paid_at, "       \
+    "refunded_at"
+#define REFUND_COLS                                                           \
+    "id, order_id, stripe_refund_id, amount_cents, status, reason, "          \
+    "created_at, updated_at"
+#define DISPUTE_COLS                                                          \
+    "id, order_id, amount_cents, status, created_at, updated_at"
+#define PROBLEM_COLS                                                          \
+    "id, kind, order_id, account_id, event_id, detail, created_at"
+#define DISCOUNT_COLS                                                         \
+    "code, percent_off, amount_off_cents, max_uses, times_used, expires_at, " \
+    "active, created_at"
+#define IDEM_COLS                                                             \
+    "scope, key, request_hash, status, body, created_at, lease_until"
+#define SUB_COLS                                                              \
+    "stripe_subscription_id, account_id, plan_id, status, "                   \
+    "current_period_end, cancel_at_period_end, synced_at, created_at, "       \
+    "updated_at"
+#define MAIL_COLS                                                             \
+    "id, dedupe_key, account_id, to_address, subject, body_text, status, "    \
+    "attempts, next_attempt_at, last_error, created_at, sent_at"
+#define MAIL_UPDATE_COLS                                                      \
+    "id, status, attempts, next_attempt_at, last_error, sent_at"
+#define PRICING_COLS "mode, launch_cents, rrp_cents, sale_cents, updated_at"
+#define LOGIN_FAIL_COLS "email, address, failures, first_at, last_at"
+#define NEWEST " ORDER BY created_at DESC, seq DESC"
+/* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
+ * a statement does not name (below ?8) is bound and ignored. */
+#define PAGE_TAIL                                                             \
+    " AND created_at >= ?4 AND created_at < ?5 AND created_at <= ?6 "         \
+    "AND (created_at < ?6 OR seq < ?7)" NEWEST " LIMIT ?8"
+
+
+/* ---- descriptors (rows.c) ------------------------------------------- */
+
+enum cd_col_type {
+    CD_COL_STR,  /* char[size]: "" binds as NULL, NULL reads as "" */
+    CD_COL_I64,  /* int64_t */
+    CD_COL_INT,  /* int */
+    CD_COL_FLAG  /* int, bound 0/1, read as != 0 */
+};
+
+struct cd_col {
+    const char *name;
+    enum cd_col_type type;
+    size_t off, size;
+};
+
+/* A record: its columns in the order of its *_COLS list, which is also
+ * the order of its ?1..?N in the INSERT and UPDATE statements. */
+struct cd_rec {
+    const char *name;
+    const char *cols_sql; /* the *_COLS text the SQL uses */
+    size_t size;
+    int ncols;
+    const struct cd_col *cols;
+};
+
+extern const struct cd_rec cd_rec_account, cd_rec_ledger, cd_rec_order,
+    cd_rec_payment, cd_rec_refund, cd_rec_dispute, cd_rec_problem,
+    cd_rec_discount, cd_rec_subscription, cd_rec_mail, cd_rec_mail_update,
+    cd_rec_login_fail, cd_rec_pricing;
+/* Every descriptor above, for checks. */
+extern const struct cd_rec *const cd_recs[];
+extern const int cd_recs_count;
+
+/* Binds s (NULL or "" as SQL NULL); -1 if it does not fit in a field of
+ * sz bytes (with its NUL). The text must outlive the statement's run. */
+int cd_bind_str(struct cd_stmt *st, int i, const char *s, size_t sz);
+/* Copies text column i into out (NULL reads as ""); -1 if it does not
+ * fit. */
+int cd_col_str(struct cd_stmt *st, int i, char *out, size_t sz);
+/* Binds every column of obj to ?first, ?first+1, ...; -1 if a string
+ * does not fit its field. */
+int cd_rec_bind(struct cd_stmt *st, const struct cd_rec *r, const void *obj,
+                int first);
+/* Zeroes obj and reads columns 0..ncols-1 into it; -1 if a stored string
+ * does not fit its field. */
+int cd_rec_read(struct cd_stmt *st, const struct cd_rec *r, void *obj);
+/* 0 when r's column names, joined with ", ", are r->cols_sql. */
+int cd_rec_check(const struct cd_rec *r);
+
+#endif
