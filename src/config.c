@@ -543,7 +543,11 @@ static int url_chars_ok(const char *v)
 static int set_brand_logo(struct cd_config *c, const char *v, char *why,
                           size_t whysz)
 {
-    int https = strncmp(v, "https://", 8) == 0 && v[8] && v[8] != '/';
+    /* The https origin goes into the UI's CSP: host characters only. */
+    size_t host = strncmp(v, "https://", 8) == 0 ? strcspn(v + 8, "/?#") : 0;
+    int https = host > 0 && strspn(v + 8, "abcdefghijklmnopqrstuvwxyz"
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789.-:[]") == host;
     int path = v[0] == '/' && v[1] != '/' && v[1] != '\\';
 
     if (*v && (!url_chars_ok(v) || (!https && !path)))
