@@ -783,6 +783,18 @@ static int set_sb_delay(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_sb_account(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return WHY("must not hold control characters");
+    if (strlen(v) >= sizeof(c->sandbox_account_name))
+        return WHY("must be at most 63 bytes");
+    return copy(c->sandbox_account_name, sizeof(c->sandbox_account_name), v,
+                why, whysz);
+}
+
 static const struct setting settings[] = {
     {"CREDITD_LISTEN", "127.0.0.1:8080", set_listen, "address the API listens on"},
     {"CREDITD_DB", "./creditd.db", set_db, "SQLite database file"},
@@ -833,6 +845,7 @@ static const struct setting settings[] = {
     {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},
     {"SANDBOX_WEBHOOK_SECRET", "", set_sb_secret, "sandbox: whsec_... it signs events with"},
     {"SANDBOX_PUBLIC_URL", "", set_sb_public, "sandbox: base of checkout page URLs"},
+    {"SANDBOX_ACCOUNT_NAME", "", set_sb_account, "sandbox: merchant name its checkout page shows (demo: CREDITD_BRAND_NAME)"},
     {"SANDBOX_WEBHOOK_DELAY_MS", "0", set_sb_delay, "sandbox: delay before each webhook delivery"},
 };
 

@@ -1,11 +1,12 @@
 // brand.test.mjs - branding settings end to end: GET /v1/config carries the
 // `brand` object, a receipt's From names the business and its body the
 // business and support address, and a bad value stops start-up naming the
-// variable.
+// variable; the sandbox's checkout page names the merchant
+// (SANDBOX_ACCOUNT_NAME, which `creditd demo` sets from CREDITD_BRAND_NAME).
 
 import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
-import { Stack, e2e, waitFor, rand, runCreditd } from './harness.mjs';
+import { Stack, e2e, waitFor, rand, runCreditd, httpRequest } from './harness.mjs';
 import { SmtpSink } from './smtp_sink.mjs';
 
 const BRAND = {
@@ -26,6 +27,7 @@ before(async () => {
             CREDITD_MAIL_FROM: 'billing@acme.test',
             CREDITD_MAIL_POLL_MS: '100',
         },
+        sandboxEnv: { SANDBOX_ACCOUNT_NAME: 'Acme <Widgets>' },
     });
     try {
         await stack.start();
@@ -81,4 +83,13 @@ e2e('bad brand values stop start-up naming the variable', async () => {
         assert.notEqual(r.code, 0, v);
         assert.match(r.output, /CREDITD_BRAND_LOGO_URL/);
     }
+});
+
+e2e('the sandbox checkout page names the merchant, escaped', async () => {
+    const cfg = await stack.config();
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'package', package_id: cfg.packages[0].id });
+    const page = await httpRequest('GET', `${stack.sandboxUrl}/checkout/${co.session_id}`);
+    assert.equal(page.status, 200);
+    assert.ok(page.text.includes('<p class="merchant">Acme &lt;Widgets&gt;</p>'), page.text.slice(0, 2000));
 });
