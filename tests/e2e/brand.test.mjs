@@ -93,3 +93,19 @@ e2e('the sandbox checkout page names the merchant, escaped', async () => {
     assert.equal(page.status, 200);
     assert.ok(page.text.includes('<p class="merchant">Acme &lt;Widgets&gt;</p>'), page.text.slice(0, 2000));
 });
+
+e2e('an https logo: the UI CSP lets images from its origin only', async () => {
+    const s = new Stack({ serverEnv: { CREDITD_BRAND_LOGO_URL: 'https://cdn.acme.test:8443/img/logo.png?v=2' } });
+    try {
+        await s.start();
+        const r = await httpRequest('GET', `${s.baseUrl}/`);
+        assert.equal(r.status, 200);
+        const csp = r.headers['content-security-policy'];
+        assert.match(csp, /img-src 'self' data: https:\/\/cdn\.acme\.test:8443;/);
+        assert.match(csp, /script-src 'self';/);
+        assert.equal((await s.config()).brand.logo_url, 'https://cdn.acme.test:8443/img/logo.png?v=2');
+    } finally {
+        const rep = await s.stop();
+        assert.ok(!rep, rep);
+    }
+});
