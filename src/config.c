@@ -513,6 +513,67 @@ static int set_http_body_budget(struct cd_config *c, const char *v,
                   whysz);
 }
 
+/* Printable text without control characters, 1..63 bytes. */
+static int set_brand_name(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return WHY("must not hold control characters");
+    if (!*v || strlen(v) >= sizeof(c->billing.brand.name))
+        return WHY("must be 1 to 63 bytes");
+    return copy(c->billing.brand.name, sizeof(c->billing.brand.name), v, why,
+                whysz);
+}
+
+/* Characters allowed in a logo URL: no space, quote, '<', '>' or '\'. */
+static int url_chars_ok(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v <= 0x20 || (unsigned char)*v >= 0x7f ||
+            strchr("\"'<>\\`", *v))
+            return 0;
+    return 1;
+}
+
+static int set_brand_logo(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    /* The https origin goes into the UI's CSP: host characters only. */
+    size_t host = strncmp(v, "https://", 8) == 0 ? strcspn(v + 8, "/?#") : 0;
+    int https = host > 0 && strspn(v + 8, "abcdefghijklmnopqrstuvwxyz"
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789.-:[]") == host;
+    int path = v[0] == '/' && v[1] != '/' && v[1] != '\\';
+
+    if (*v && (!url_chars_ok(v) || (!https && !path)))
+        return WHY("must be an https:// URL or a path starting with /");
+    return copy(c->billing.brand.logo_url, sizeof(c->billing.brand.logo_url),
+                v, why, whysz);
+}
+
+static int set_support_email(struct cd_config *c, const char *v, char *why,
+                             size_t whysz)
+{
+    const char *at = strchr(v, '@');
+
+    if (*v && (!at || at == v || !at[1] || strchr(at + 1, '@') ||
+               !url_chars_ok(v) || strchr(v, '/') || strchr(v, ',')))
+        return WHY("must be an email address");
+    return copy(c->billing.brand.support_email,
+                sizeof(c->billing.brand.support_email), v, why, whysz);
+}
+
+static int set_brand_color(struct cd_config *c, const char *v, char *why,
+                           size_t whysz)
+{
+    if (*v && (strlen(v) != 7 || v[0] != '#' ||
+               strspn(v + 1, "0123456789abcdefABCDEF") != 6))
+        return WHY("must be a colour #rrggbb");
+    return copy(c->billing.brand.color, sizeof(c->billing.brand.color), v, why,
+                whysz);
+}
+
 static int set_web_dir(struct cd_config *c, const char *v, char *why,
                        size_t whysz)
 {
@@ -718,6 +779,18 @@ static int set_sb_delay(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_sb_account(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return WHY("must not hold control characters");
+    if (strlen(v) >= sizeof(c->sandbox_account_name))
+        return WHY("must be at most 63 bytes");
+    return copy(c->sandbox_account_name, sizeof(c->sandbox_account_name), v,
+                why, whysz);
+}
+
 static const struct setting settings[] = {
     {"CREDITD_LISTEN", "127.0.0.1:8080", set_listen, "address the API listens on"},
     {"CREDITD_DB", "./creditd.db", set_db,
@@ -760,11 +833,16 @@ static const struct setting settings[] = {
     {"CREDITD_HTTP_HEADER_TIMEOUT", "10", set_http_header_timeout, "seconds a request's head may take from the accept (or the end of the previous request on a kept-alive connection), trickled or not; past it the connection is cut (0: off)"},
     {"CREDITD_HTTP_BODY_TIMEOUT", "30", set_http_body_timeout, "seconds a request's body may take after its head; past it the connection is cut (0: off)"},
     {"CREDITD_HTTP_BODY_BUDGET_KB", "32768", set_http_body_budget, "KiB that unfinished request bodies may hold across all connections; a body that would pass it is answered 503 server_busy (0: off)"},
+    {"CREDITD_BRAND_NAME", "creditd", set_brand_name, "business name shown by the web UI, the sandbox's checkout page and receipts"},
+    {"CREDITD_BRAND_LOGO_URL", "", set_brand_logo, "logo in the web UI's header: an https:// URL or a same-origin path (/logo.svg)"},
+    {"CREDITD_SUPPORT_EMAIL", "", set_support_email, "support address named in the web UI and receipts"},
+    {"CREDITD_BRAND_COLOR", "", set_brand_color, "accent colour of the web UI, #rrggbb (text on it is white or black by contrast)"},
     {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
     {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},
     {"SANDBOX_WEBHOOK_SECRET", "", set_sb_secret, "sandbox: whsec_... it signs events with"},
     {"SANDBOX_PUBLIC_URL", "", set_sb_public, "sandbox: base of checkout page URLs"},
+    {"SANDBOX_ACCOUNT_NAME", "", set_sb_account, "sandbox: merchant name its checkout page shows (demo: CREDITD_BRAND_NAME)"},
     {"SANDBOX_WEBHOOK_DELAY_MS", "0", set_sb_delay, "sandbox: delay before each webhook delivery"},
 };
 

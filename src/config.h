@@ -48,6 +48,7 @@ struct cd_config {
     char sandbox_webhook_secret[256];
     char sandbox_public_url[512];
     long sandbox_delay_ms;
+    char sandbox_account_name[64];
 };
 
 /*

@@ -394,6 +394,7 @@ static struct cd_sandbox *sandbox_start(const struct cd_config *c)
     sc.webhook_secret = c->sandbox_webhook_secret;
     sc.public_url = c->sandbox_public_url[0] ? c->sandbox_public_url : NULL;
     sc.delivery_delay_ms = c->sandbox_delay_ms;
+    sc.account_name = c->sandbox_account_name;
     sb = cd_sandbox_start(&sc, &err);
     if (!sb)
         fprintf(stderr, "creditd: SANDBOX_LISTEN %s: %s\n", c->sandbox_listen,
@@ -474,6 +475,10 @@ static int cmd_demo(struct cd_config *c)
     if (!c->sandbox_public_url[0])
         snprintf(c->sandbox_public_url, sizeof(c->sandbox_public_url),
                  "http://%s", c->sandbox_listen);
+    /* The checkout page names the business, as Stripe names the account. */
+    if (!c->sandbox_account_name[0])
+        cd_strlcpy(c->sandbox_account_name, c->billing.brand.name,
+                   sizeof(c->sandbox_account_name));
 
     block_signals(&set);
     sb = sandbox_start(c);

@@ -164,6 +164,84 @@ export function getConfig() {
     return configPromise;
 }
 
+/* ---------- branding (GET /v1/config "brand") ---------- */
+
+let brand = null; // once the config has come
+
+function rgb(hex) {
+    const n = parseInt(hex.slice(1), 16);
+    return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/* WCAG relative luminance and contrast ratio of two #rrggbb colours. */
+function luminance(hex) {
+    const [r, g, b] = rgb(hex).map((c) => {
+        const v = c / 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+export function contrastRatio(a, b) {
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+}
+
+/* White or black, whichever reads better on bg. */
+export function textOn(bg) {
+    return contrastRatio(bg, '#ffffff') >= contrastRatio(bg, '#000000') ? '#ffffff' : '#000000';
+}
+
+/* hex moved toward target (#000000 or #ffffff) by f. */
+function mix(hex, target, f) {
+    const t = rgb(target);
+    return '#' + rgb(hex).map((c, i) => Math.round(c + (t[i] - c) * f).toString(16).padStart(2, '0')).join('');
+}
+
+function setAccent(color) {
+    if (!/^#[0-9a-fA-F]{6}$/.test(color || '')) return;
+    const root = document.documentElement.style;
+    const on = textOn(color);
+    root.setProperty('--primary', color);
+    root.setProperty('--on-primary', on);
+    // Hover moves away from the text colour, so the text keeps reading.
+    root.setProperty('--primary-hover', mix(color, on === '#ffffff' ? '#000000' : '#ffffff', 0.15));
+    // Links sit on white: the accent only when it reads there (AA 4.5:1).
+    if (contrastRatio(color, '#ffffff') >= 4.5) {
+        root.setProperty('--link', color);
+        root.setProperty('--link-hover', mix(color, '#000000', 0.15));
+    }
+}
+
+function fillBrandLink(a) {
+    if (!brand || !a) return;
+    const kids = [];
+    if (brand.logo_url) kids.push(h('img', { class: 'brand-logo', src: brand.logo_url, alt: '' }));
+    kids.push(h('span', { class: 'brand-name' }, brand.name));
+    a.replaceChildren(...kids);
+}
+
+function mountFooter() {
+    if (!brand || !brand.support_email || document.getElementById('site-footer')) return;
+    document.body.append(h('footer', { class: 'site-footer container', id: 'site-footer' },
+        'Questions? Write to ',
+        h('a', { href: `mailto:${brand.support_email}` }, brand.support_email)));
+}
+
+/* Shows the business of the config on this page: header name and logo,
+ * page title, accent colour, support address in the footer. */
+export function applyBrand(b) {
+    if (!b || !b.name) return;
+    brand = b;
+    setAccent(b.color);
+    for (const a of document.querySelectorAll('.site-header .brand')) fillBrandLink(a);
+    if (b.name !== 'creditd') document.title = document.title.replace(/\bcreditd\b/, b.name);
+    mountFooter();
+}
+
+if (typeof document !== 'undefined') {
+    getConfig().then((c) => applyBrand(c.brand), () => {});
+}
+
 /* ---------- formatting ---------- */
 
 const moneyFormats = new Map();
@@ -320,10 +398,11 @@ export function mountHeader(currentPath) {
     const loggedIn = isLoggedIn();
     const back = loggedIn ? returnUrl() : null;
     header.replaceChildren(h('div', { class: 'container header-inner' },
-        h('a', { class: 'brand', href: loggedIn ? '/dashboard' : '/' }, 'creditd'),
+        h('a', { class: 'brand', href: loggedIn ? '/dashboard' : '/' }, brand ? brand.name : 'creditd'),
         h('nav', { class: 'main-nav', 'aria-label': 'Main' }, h('ul', null, items)),
         back ? h('a', { class: 'btn btn-quiet back-link', href: back }, `Back to ${new URL(back).host}`) : null,
         loggedIn ? h('button', { type: 'button', class: 'btn btn-quiet logout', onclick: logOut }, 'Log out') : null));
+    fillBrandLink(header.querySelector('.brand'));
 }
 
 /* Re-enable buttons when the page comes back from the back/forward cache. */

@@ -1,7 +1,7 @@
 /*
  * health.c - GET /healthz (the process runs), GET /readyz (the database
- * answers) and GET /v1/config (what the UI needs to show prices; never a
- * secret).
+ * answers) and GET /v1/config (what the UI needs to show prices and the
+ * brand; never a secret).
  */
 #include "api/core.h"
 #include "billing/pricing.h"
@@ -31,6 +31,16 @@ json_t *cd_api_pricing_json(const struct cd_pricing *p)
                      "launch_cents", (json_int_t)p->launch_cents, "rrp_cents",
                      (json_int_t)p->rrp_cents, "sale_cents",
                      (json_int_t)p->sale_cents);
+}
+
+/* The "brand" object of GET /v1/config; unset values are null. */
+static json_t *brand_json(const struct cd_brand *br)
+{
+    return json_pack("{s:s, s:o, s:o, s:o}", "name",
+                     br->name[0] ? br->name : "creditd", "logo_url",
+                     cd_api_str_or_null(br->logo_url), "support_email",
+                     cd_api_str_or_null(br->support_email), "color",
+                     cd_api_str_or_null(br->color));
 }
 
 void cd_api_config(struct cd_req *req)
@@ -65,7 +75,7 @@ void cd_api_config(struct cd_req *req)
     cd_reply_json(
         req, 200,
         json_pack("{s:o, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "
-                  "s:{s:s, s:s}}",
+                  "s:{s:s, s:s}, s:o}",
                   "publishable_key", cd_api_str_or_null(c->publishable_key),
                   "currency", c->currency, "price", cd_api_pricing_json(&p),
                   "packages", packages, "plans", plans, "topup", "min_cents",
@@ -74,5 +84,6 @@ void cd_api_config(struct cd_req *req)
                   (json_int_t)c->topup_step_cents, "default_cents",
                   (json_int_t)c->topup_default_cents, "credit_unit", "name",
                   c->credit_name[0] ? c->credit_name : "credits", "display",
-                  c->credit_display[0] ? c->credit_display : "count"));
+                  c->credit_display[0] ? c->credit_display : "count",
+                  "brand", brand_json(&c->brand)));
 }

@@ -22,10 +22,27 @@
 #define CD_STATIC_MAX (2 * 1024 * 1024)
 #define CD_STATIC_PATH_MAX 256
 
-static const char CSP[] =
-    "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'";
+#define CSP_HEAD "default-src 'self'; script-src 'self'; style-src 'self'; "
+#define CSP_IMG "img-src 'self' data:"
+#define CSP_TAIL                                                              \
+    "; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "         \
+    "form-action 'self'"
+
+/* The CSP, whose img-src also allows the origin of an https brand logo
+ * (CREDITD_BRAND_LOGO_URL; config.c allows only host characters in it). */
+static void csp(const struct cd_brand *br, char *out, size_t outsz)
+{
+    const char *u = br->logo_url;
+    size_t n;
+
+    if (strncmp(u, "https://", 8) != 0) {
+        snprintf(out, outsz, "%s%s%s", CSP_HEAD, CSP_IMG, CSP_TAIL);
+        return;
+    }
+    n = 8 + strcspn(u + 8, "/?#");
+    snprintf(out, outsz, "%s%s %.*s%s", CSP_HEAD, CSP_IMG, (int)n, u,
+             CSP_TAIL);
+}
 
 static const struct {
     const char *ext;
@@ -119,7 +136,7 @@ static int safe_path(const char *p)
 void cd_api_static(struct cd_req *req)
 {
     struct cd_app *app = cd_api_app(req);
-    char file[1400];
+    char file[1400], policy[1024];
     const char *path = req->path;
     const char *type;
     char *data = NULL;
@@ -177,6 +194,7 @@ void cd_api_static(struct cd_req *req)
     cd_reply_header(req, "Cache-Control",
                     strncmp(type, "text/html", 9) == 0 ? "no-cache"
                                                         : "public, max-age=300");
-    cd_reply_header(req, "Content-Security-Policy", CSP);
+    csp(&app->billing->cfg.brand, policy, sizeof(policy));
+    cd_reply_header(req, "Content-Security-Policy", policy);
     cd_reply_header(req, "Referrer-Policy", "no-referrer");
 }

@@ -33,7 +33,17 @@ struct cd_plan {
     int64_t credits_per_period;
 };
 
+/* Branding (CREDITD_BRAND_*, CREDITD_SUPPORT_EMAIL): shown by the web UI
+ * (GET /v1/config "brand") and named in receipts. "" = not set. */
+struct cd_brand {
+    char name[64];        /* business name; default "creditd" */
+    char logo_url[512];   /* https:// URL or same-origin path */
+    char support_email[256];
+    char color[8];        /* accent, "#rrggbb" */
+};
+
 struct cd_billing_config {
+    struct cd_brand brand;
     char currency[CD_CUR_SZ];  /* lower-case ISO code, "usd" */
     char base_url[512];        /* CREDITD_BASE_URL, no trailing '/' */
     /* Allowed redirect origins ("scheme://host[:port]"), the base URL's

@@ -146,8 +146,46 @@ static void msgid_domain(const char *from, char *out, size_t outsz)
         cd_strlcpy(out, "creditd.local", outsz);
 }
 
-char *cd_mail_format(const struct cd_mail *m, const char *from, int64_t now,
-                     size_t *len)
+/* "From: " with the brand's name as display name (quoted ASCII, or an
+ * encoded word), then "<addr>". */
+static int append_from(struct cd_buf *b, const struct cd_brand *brand,
+                       const char *addr)
+{
+    char name[sizeof(brand->name)];
+    size_t n = 0;
+    int bad = cd_buf_appends(b, "From: ");
+
+    if (!brand || !brand->name[0])
+        return bad ? -1 : cd_buf_appends(b, addr);
+    cd_mail_header_clean(brand->name, name, sizeof(name));
+    if (is_ascii(name)) {
+        for (const char *p = name; *p; p++)
+            if (*p != '"' && *p != '\\')
+                name[n++] = *p;
+        name[n] = '\0';
+        bad |= cd_buf_appendf(b, "\"%s\"", name);
+    } else {
+        bad |= append_encoded_word(b, name);
+    }
+    return bad ? -1 : cd_buf_appendf(b, " <%s>", addr);
+}
+
+/* The body's closing signature: the business and its support address. */
+static int append_signature(struct cd_buf *b, const struct cd_brand *brand)
+{
+    int bad;
+
+    if (!brand || !brand->name[0])
+        return 0;
+    bad = cd_buf_appendf(b, "\r\n-- \r\n%s\r\n", brand->name);
+    if (!bad && brand->support_email[0])
+        bad = cd_buf_appendf(b, "Questions? Write to %s\r\n",
+                             brand->support_email);
+    return bad;
+}
+
+char *cd_mail_format(const struct cd_mail *m, const char *from,
+                     const struct cd_brand *brand, int64_t now, size_t *len)
 {
     char date[64], f[CD_EMAIL_SZ], to[CD_EMAIL_SZ], subj[CD_MAIL_SUBJECT_SZ];
     char id[CD_ID_SZ], dom[CD_EMAIL_SZ];
@@ -161,8 +199,9 @@ char *cd_mail_format(const struct cd_mail *m, const char *from, int64_t now,
     cd_mail_header_clean(m->id, id, sizeof(id));
     msgid_domain(f, dom, sizeof(dom));
     cd_buf_init(&b, MSG_MAX);
-    bad |= cd_buf_appendf(&b, "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: ",
-                          date, f, to);
+    bad |= cd_buf_appendf(&b, "Date: %s\r\n", date);
+    bad |= append_from(&b, brand, f);
+    bad |= cd_buf_appendf(&b, "\r\nTo: %s\r\nSubject: ", to);
     if (!bad)
         bad |= is_ascii(subj) ? cd_buf_appends(&b, subj)
                               : append_encoded_word(&b, subj);
@@ -182,6 +221,8 @@ char *cd_mail_format(const struct cd_mail *m, const char *from, int64_t now,
     }
     if (!bad && (b.len < 2 || memcmp(b.data + b.len - 2, "\r\n", 2) != 0))
         bad |= cd_buf_append(&b, "\r\n", 2);
+    if (!bad)
+        bad |= append_signature(&b, brand);
     if (bad) {
         cd_buf_free(&b);
         return NULL;
@@ -403,7 +444,7 @@ static int smtp_send(struct cd_mailer *m, const struct cd_mail *mail,
         *permanent = 1;
         return -1;
     }
-    msg = cd_mail_format(mail, m->mail_from, cd_now(), &len);
+    msg = cd_mail_format(mail, m->mail_from, &m->b->cfg.brand, cd_now(), &len);
     h = curl_easy_init();
     snprintf(to, sizeof(to), "<%s>", mail->to_address);
     rcpt = curl_slist_append(NULL, to);

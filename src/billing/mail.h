@@ -59,10 +59,13 @@ int64_t cd_mail_backoff_ms(int64_t attempts, int64_t base_ms);
  * The full RFC 5322 message of m from `from` at time now (Date, From, To,
  * Subject - RFC 2047 encoded when not ASCII -, Message-ID, MIME-Version,
  * Content-Type text/plain; charset=utf-8, Content-Transfer-Encoding 8bit),
- * lines ending in CRLF. malloc'd (free() it), *len its length; NULL when
- * out of memory.
+ * lines ending in CRLF. With brand (NULL: none) the From carries its name
+ * as display name and the body ends with a signature naming the business
+ * and, when set, its support address. malloc'd (free() it), *len its
+ * length; NULL when out of memory.
  */
-char *cd_mail_format(const struct cd_mail *m, const char *from, int64_t now,
+char *cd_mail_format(const struct cd_mail *m, const char *from,
+                     const struct cd_brand *brand, int64_t now,
                      size_t *len);
 
 /*

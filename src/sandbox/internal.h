@@ -45,6 +45,7 @@ struct cd_sandbox {
     char *webhook_url;
     char *webhook_secret;
     char *public_url; /* no trailing '/' */
+    char account_name[64]; /* named on the checkout page; "" = none */
     struct cd_http_server *http;
     struct cd_route *routes;
     int port;

@@ -118,6 +118,7 @@ static const char STYLE[] =
     "border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.15)}"
     ".badge{display:inline-block;font-size:.75rem;font-weight:600;"
     "background:#ffde92;color:#6b4a00;padding:.1rem .5rem;border-radius:4px}"
+    ".merchant{margin:.75rem 0 0;font-weight:600;color:#4f566b}"
     "h1{font-size:1.25rem;margin:.75rem 0 .25rem}"
     "h2{font-size:1rem;margin:1.25rem 0 .25rem}"
     ".total{font-size:2rem;font-weight:700;margin:0 0 1rem}"
@@ -198,6 +199,11 @@ static void render_form(struct cd_req *r, const json_t *sess, int status,
     money(json_integer_value(json_object_get(sess, "amount_total")), cur, amt,
           sizeof(amt));
     page_start(&b, "Checkout - Stripe sandbox");
+    if (s->account_name[0]) { /* Stripe names the merchant on top */
+        cd_buf_appends(&b, "<p class=\"merchant\">");
+        esc(&b, s->account_name);
+        cd_buf_appends(&b, "</p>");
+    }
     if (json_array_size(items) == 1) {
         cd_buf_appends(&b, "<h1>");
         esc(&b, json_string_value(

@@ -483,6 +483,8 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     }
     pthread_mutex_init(&s->mu, NULL);
     s->listen = strdup(c->listen);
+    if (c->account_name)
+        cd_strlcpy(s->account_name, c->account_name, sizeof(s->account_name));
     if (c->webhook_url && c->webhook_url[0]) {
         s->webhook_url = strdup(c->webhook_url);
         s->webhook_secret = strdup(c->webhook_secret);

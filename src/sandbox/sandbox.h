@@ -24,6 +24,9 @@ struct cd_sandbox_config {
                                    NULL: http://<listen> */
     long delivery_delay_ms;     /* delay before each webhook delivery
                                    (test switch), default 0 */
+    const char *account_name;   /* the merchant the checkout page names
+                                   (Stripe's account display name);
+                                   NULL or "": none */
 };
 
 struct cd_sandbox;

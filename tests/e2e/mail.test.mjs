@@ -70,7 +70,7 @@ e2e('a purchase with 4242 sends exactly one receipt to the account email', async
     assert.equal(msg.from, `<${FROM}>`);
     const d = msg.data;
     assert.match(d, new RegExp(`^To: ${u.email.replace(/[.+]/g, '\\$&')}\\r$`, 'mi'));
-    assert.match(d, new RegExp(`^From: ${FROM.replace(/\./g, '\\.')}\\r$`, 'mi'));
+    assert.match(d, new RegExp(`^From: "creditd" <${FROM.replace(/\./g, '\\.')}>\\r$`, 'mi'));
     assert.match(d, /^Subject: Your receipt: .+\r$/m);
     assert.match(d, /^Date: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000\r$/m);
     assert.match(d, /^Message-ID: <mail_[^>]+@creditd\.test>\r$/m);

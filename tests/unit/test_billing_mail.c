@@ -75,7 +75,7 @@ static void test_format(void **state)
     strcpy(m.to_address, "ada@example.com\r\nBcc: x@example.com");
     strcpy(m.subject, "Your receipt:\r\nX-Injected: 1");
     strcpy(m.body_text, "Thanks for your purchase.\n\n.dot line\nend");
-    msg = cd_mail_format(&m, "billing@shop.example", 0, &len);
+    msg = cd_mail_format(&m, "billing@shop.example", NULL, 0, &len);
     assert_non_null(msg);
     assert_int_equal(strlen(msg), len);
     assert_non_null(strstr(msg, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"));
@@ -99,7 +99,7 @@ static void test_format(void **state)
 
     /* A non-ASCII subject is one RFC 2047 encoded word. */
     strcpy(m.subject, "Re\xc3\xa7u");
-    msg = cd_mail_format(&m, "billing@shop.example", 0, &len);
+    msg = cd_mail_format(&m, "billing@shop.example", NULL, 0, &len);
     assert_non_null(msg);
     assert_non_null(strstr(msg, "Subject: =?UTF-8?B?UmXDp3U=?=\r\n"));
     free(msg);
