@@ -367,6 +367,15 @@ static int set_log(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_log_format(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+        return WHY("must be text or json");
+    c->log_json = strcmp(v, "json") == 0;
+    return 0;
+}
+
 static int set_token_ttl(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
@@ -744,6 +753,7 @@ static const struct setting settings[] = {
     {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
     {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
+    {"CREDITD_LOG_FORMAT", "text", set_log_format, "text | json (one JSON object per line)"},
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},

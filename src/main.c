@@ -522,6 +522,7 @@ int main(int argc, char **argv)
         return 2;
     }
     cd_log_threshold = cfg.log_level;
+    cd_log_json = cfg.log_json;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cd_accounts_init() != 0) {
         fprintf(stderr, "creditd: libsodium failed to initialise\n");

@@ -599,7 +599,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (*upload_size)
         return take_upload(srv, st, upload, upload_size);
     cd_http_guard_handling(srv->guard, conn);
+    cd_log_set_request_id(st->req.id);
     answer(srv, st);
+    cd_log_set_request_id(NULL);
     return send_reply(conn, st);
 }
 
@@ -656,11 +658,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         linger_close(conn, srv->cfg.pool_threads == 0);
     us = cd_mono_us() - st->req.start_us;
     if (!srv->cfg.quiet)
-        cd_info(srv->name, "%s %.200s %d %lldus %s%s", st->req.method,
-                st->req.route ? st->req.route->pattern : st->req.path,
-                st->req.status, (long long)us, st->req.id,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-                                                           : " (aborted)");
+        cd_log_access(srv->name, st->req.method,
+                      st->req.route ? st->req.route->pattern : st->req.path,
+                      st->req.status, (long long)us, st->req.id,
+                      toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     if (srv->cfg.on_complete)
         srv->cfg.on_complete(&st->req, us);
     if (st->req.stream_done) /* a stream never handed to a response */
