@@ -393,6 +393,17 @@ static int set_write_batch(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_shutdown_timeout(struct cd_config *c, const char *v,
+                                char *why, size_t whysz)
+{
+    int64_t n;
+
+    if (int_in(v, 0, 3600, &n, why, whysz) != 0)
+        return -1;
+    c->shutdown_timeout_s = (int)n;
+    return 0;
+}
+
 static int set_idem_lease(struct cd_config *c, const char *v, char *why,
                           size_t whysz)
 {
@@ -757,6 +768,7 @@ static const struct setting settings[] = {
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
+    {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout, "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
     {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires, "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
     {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
     {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify, "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},

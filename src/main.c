@@ -350,7 +350,27 @@ static int cmd_serve(const struct cd_config *c)
     if (server_start(&s, c) == 0) {
         struct reload r = {&s, c};
 
+        int left;
+
         wait_for_signal(&set, reload_secrets, &r);
+        /* Drain: no new connections; the requests begun finish (their
+         * queued writes commit in the writer's batch), within the bound.
+         * server_stop then lets the writer finish what is queued. */
+        left = cd_http_drain(s.http, c->shutdown_timeout_s * 1000);
+        if (left > 0) {
+            /* Their threads cannot be joined in bounded time (a handler
+             * may wait on Stripe): leave as a kill -9 would. Every
+             * committed write is durable (synchronous=FULL); the cut
+             * requests get no reply and can be retried with their
+             * Idempotency-Key. */
+            cd_warn("main", "%d request(s) still in flight after "
+                            "CREDITD_SHUTDOWN_TIMEOUT (%d s): exiting "
+                            "without them",
+                    left, c->shutdown_timeout_s);
+            fflush(NULL);
+            _exit(0);
+        } else
+            cd_info("main", "in-flight requests drained");
         rc = 0;
     }
     server_stop(&s);
