@@ -957,6 +957,57 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
     return 0;
 }
 
+/* Writes s for roff: a leading '.' or '\'' escaped, '\\' doubled, '-' as
+ * \- (a minus sign, so options copy and paste). */
+static void roff_text(const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", stdout);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*s);
+    }
+}
+
+void cd_config_print_man(const char *version)
+{
+    printf(".TH CREDITD 1 \"\" \"creditd %s\" \"User Commands\"\n", version);
+    printf(".SH NAME\ncreditd \\- prepaid credits and Stripe payments server\n"
+           ".SH SYNOPSIS\n.B creditd\n.I command\n[\\fB\\-\\-SETTING\\fR=\\fIvalue\\fR ...]\n"
+           ".SH COMMANDS\n"
+           ".TP\n.B serve\nrun the server (API, webhooks, web UI)\n"
+           ".TP\n.B demo\nrun SQLite, the server and the Stripe sandbox together\n"
+           ".TP\n.B sandbox\nrun the Stripe sandbox alone\n"
+           ".TP\n.B migrate\napply database migrations and exit\n"
+           ".TP\n.BI backup \" file\"\ncopy CREDITD_DB into a new file (0600), a "
+           "consistent snapshot even while a server writes\n"
+           ".TP\n.B admin\noperator commands against a running server "
+           "(creditd admin \\-\\-help)\n"
+           ".TP\n.B version\nprint the version and the schema version\n"
+           ".SH SETTINGS\nEach setting is an environment variable; a flag "
+           "\\fB\\-\\-NAME\\fR=\\fIvalue\\fR wins.\n");
+    for (size_t i = 0; i < CD_ARRAY_LEN(settings); i++) {
+        printf(".TP\n.B ");
+        roff_text(settings[i].name);
+        printf("\n");
+        roff_text(settings[i].help);
+        printf("\n.br\nDefault: ");
+        roff_text(settings[i].dflt && *settings[i].dflt ? settings[i].dflt
+                                                       : "(none)");
+        printf("\n");
+    }
+    printf(".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nstop accepting, let "
+           "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0\n"
+           ".TP\n.B SIGHUP\nre-read the webhook secrets from "
+           "STRIPE_WEBHOOK_SECRET_FILE\n"
+           ".SH SEE ALSO\ndocs/OPERATIONS.md, docs/API.md in the creditd "
+           "sources\n");
+}
+
 void cd_config_print_help(void)
 {
     printf("Settings (environment variables; a flag --NAME=value wins):\n");

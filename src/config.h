@@ -70,6 +70,8 @@ int cd_config_read_webhook_secrets(const char *path, char *out,
                                    size_t outsz, char *why, size_t whysz);
 
 /* Prints the settings table (name, default, meaning) for --help. */
+/* The creditd(1) man page (roff) from the settings table, on stdout. */
+void cd_config_print_man(const char *version);
 void cd_config_print_help(void);
 
 #endif

@@ -549,6 +549,11 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : "help";
     int rc;
 
+    if (strcmp(cmd, "help") == 0 && argc > 2 &&
+        strcmp(argv[2], "--man") == 0) {
+        cd_config_print_man(CREDITD_VERSION);
+        return 0;
+    }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
         strcmp(cmd, "-h") == 0) {
         usage(stdout);
