@@ -38,6 +38,7 @@
 #include "config.h"
 #include "http/server.h"
 #include "sandbox/sandbox.h"
+#include "billing/stripe_check.h"
 #include "store/backup.h"
 #include "store/store.h"
 #include "stripe/client.h"
@@ -73,6 +74,9 @@ static void usage(FILE *f)
             "  migrate   apply database migrations and exit\n"
             "  backup <file>  copy CREDITD_DB into a new file (0600), a\n"
             "            consistent snapshot even while a server writes\n"
+            "  stripe check  verify STRIPE_SECRET_KEY and the webhook endpoint's\n"
+            "            enabled events against STRIPE_API_BASE (exit 0 ok,\n"
+            "            1 a check failed, 2 Stripe could not be asked)\n"
             "  admin     operator commands against a running server\n"
             "            (creditd admin --help)\n"
             "  version   print the version\n"
@@ -394,6 +398,37 @@ static int cmd_migrate(const struct cd_config *c)
     return 0;
 }
 
+/* creditd stripe check: the key and the webhook endpoint of
+ * CREDITD_BASE_URL/v1/webhooks/stripe, against STRIPE_API_BASE. */
+static int cmd_stripe(const struct cd_config *c, int argc, char **argv)
+{
+    struct cd_stripe_config stc = {.api_base = c->stripe_api_base,
+                                   .secret_key = c->stripe_secret_key};
+    struct cd_stripe_client *sc;
+    char url[600];
+    int rc;
+
+    if (argc < 3 || strcmp(argv[2], "check") != 0) {
+        fprintf(stderr, "usage: creditd stripe check\n");
+        return 2;
+    }
+    if (!c->stripe_secret_key[0]) {
+        fprintf(stderr, "creditd stripe check: STRIPE_SECRET_KEY is not "
+                        "set\n");
+        return 2;
+    }
+    sc = cd_stripe_client_new(&stc);
+    if (!sc) {
+        fprintf(stderr, "creditd: cannot create the Stripe client\n");
+        return 1;
+    }
+    snprintf(url, sizeof(url), "%s/v1/webhooks/stripe", c->billing.base_url);
+    printf("Stripe API %s\n", c->stripe_api_base);
+    rc = cd_stripe_check(sc, url, stdout);
+    cd_stripe_client_free(sc);
+    return rc;
+}
+
 /* creditd backup <file>: the one positional argument after "backup". */
 static int cmd_backup(const struct cd_config *c, int argc, char **argv)
 {
@@ -597,6 +632,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&cfg);
     else if (strcmp(cmd, "backup") == 0)
         rc = cmd_backup(&cfg, argc, argv);
+    else if (strcmp(cmd, "stripe") == 0)
+        rc = cmd_stripe(&cfg, argc, argv);
     else {
         fprintf(stderr, "creditd: unknown command '%s'\n", cmd);
         usage(stderr);
