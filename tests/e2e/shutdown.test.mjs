@@ -10,7 +10,10 @@ import { after } from 'node:test';
 
 const stacks = [];
 after(async () => {
-    for (const s of stacks) await s.stop();
+    const reports = [];
+    for (const s of stacks) reports.push(await s.stop());
+    const r = reports.filter(Boolean).join('\n');
+    if (r) throw new Error(`sanitizer reports in the logs:\n${r}`);
 });
 
 async function start(serverEnv = {}) {
