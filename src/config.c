@@ -363,6 +363,15 @@ static int set_log(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_log_format(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+        return WHY("must be text or json");
+    c->log_json = strcmp(v, "json") == 0;
+    return 0;
+}
+
 static int set_token_ttl(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
@@ -377,6 +386,17 @@ static int set_write_batch(struct cd_config *c, const char *v, char *why,
     if (int_in(v, 1, 4096, &n, why, whysz) != 0)
         return -1;
     c->write_batch = (int)n;
+    return 0;
+}
+
+static int set_shutdown_timeout(struct cd_config *c, const char *v,
+                                char *why, size_t whysz)
+{
+    int64_t n;
+
+    if (int_in(v, 0, 3600, &n, why, whysz) != 0)
+        return -1;
+    c->shutdown_timeout_s = (int)n;
     return 0;
 }
 
@@ -814,9 +834,11 @@ static const struct setting settings[] = {
     {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
     {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
+    {"CREDITD_LOG_FORMAT", "text", set_log_format, "text | json (one JSON object per line)"},
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
+    {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout, "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
     {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires, "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
     {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
     {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify, "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},
@@ -1008,6 +1030,60 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
     if (!c->billing.token_ttl)
         c->billing.token_ttl = 30 * 86400;
     return 0;
+}
+
+/* Writes s for roff: a leading '.' or '\'' escaped, '\\' doubled, '-' as
+ * \- (a minus sign, so options copy and paste). */
+static void roff_text(const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", stdout);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*s);
+    }
+}
+
+void cd_config_print_man(const char *version)
+{
+    printf(".TH CREDITD 1 \"\" \"creditd %s\" \"User Commands\"\n", version);
+    printf(".SH NAME\ncreditd \\- prepaid credits and Stripe payments server\n"
+           ".SH SYNOPSIS\n.B creditd\n.I command\n[\\fB\\-\\-SETTING\\fR=\\fIvalue\\fR ...]\n"
+           ".SH COMMANDS\n"
+           ".TP\n.B serve\nrun the server (API, webhooks, web UI)\n"
+           ".TP\n.B demo\nrun SQLite, the server and the Stripe sandbox together\n"
+           ".TP\n.B sandbox\nrun the Stripe sandbox alone\n"
+           ".TP\n.B migrate\napply database migrations and exit\n"
+           ".TP\n.BI backup \" file\"\ncopy CREDITD_DB into a new file (0600), a "
+           "consistent snapshot even while a server writes\n"
+           ".TP\n.B stripe check\nverify STRIPE_SECRET_KEY and the webhook "
+           "endpoint's enabled events against STRIPE_API_BASE (exit 0 ok, 1 a "
+           "check failed, 2 Stripe could not be asked)\n"
+           ".TP\n.B admin\noperator commands against a running server "
+           "(creditd admin \\-\\-help)\n"
+           ".TP\n.B version\nprint the version and the schema version\n"
+           ".SH SETTINGS\nEach setting is an environment variable; a flag "
+           "\\fB\\-\\-NAME\\fR=\\fIvalue\\fR wins.\n");
+    for (size_t i = 0; i < CD_ARRAY_LEN(settings); i++) {
+        printf(".TP\n.B ");
+        roff_text(settings[i].name);
+        printf("\n");
+        roff_text(settings[i].help);
+        printf("\n.br\nDefault: ");
+        roff_text(settings[i].dflt && *settings[i].dflt ? settings[i].dflt
+                                                       : "(none)");
+        printf("\n");
+    }
+    printf(".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nstop accepting, let "
+           "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0\n"
+           ".TP\n.B SIGHUP\nre-read the webhook secrets from "
+           "STRIPE_WEBHOOK_SECRET_FILE\n"
+           ".SH SEE ALSO\ndocs/OPERATIONS.md, docs/API.md in the creditd "
+           "sources\n");
 }
 
 void cd_config_print_help(void)

@@ -22,7 +22,9 @@ struct cd_config {
     char stripe_secret_key[256];
     char stripe_api_base[512];
     int log_level;
+    int log_json; /* CREDITD_LOG_FORMAT=json */
     int write_batch; /* most jobs per group commit */
+    int shutdown_timeout_s; /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
     int64_t auth_rate_limit; /* signup/login per address a minute */
     int64_t checkout_rate_limit; /* payment creations per account a minute */
     int64_t discount_rate_limit; /* code guesses per account/address a minute */
@@ -69,6 +71,8 @@ int cd_config_read_webhook_secrets(const char *path, char *out,
                                    size_t outsz, char *why, size_t whysz);
 
 /* Prints the settings table (name, default, meaning) for --help. */
+/* The creditd(1) man page (roff) from the settings table, on stdout. */
+void cd_config_print_man(const char *version);
 void cd_config_print_help(void);
 
 #endif

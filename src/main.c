@@ -38,6 +38,8 @@
 #include "config.h"
 #include "http/server.h"
 #include "sandbox/sandbox.h"
+#include "billing/stripe_check.h"
+#include "store/backup.h"
 #include "store/store.h"
 #include "stripe/client.h"
 #include "store/migrations.h"
@@ -70,6 +72,11 @@ static void usage(FILE *f)
             "  demo      run SQLite + server + the Stripe sandbox together\n"
             "  sandbox   run the Stripe sandbox alone\n"
             "  migrate   apply database migrations and exit\n"
+            "  backup <file>  copy CREDITD_DB into a new file (0600), a\n"
+            "            consistent snapshot even while a server writes\n"
+            "  stripe check  verify STRIPE_SECRET_KEY and the webhook endpoint's\n"
+            "            enabled events against STRIPE_API_BASE (exit 0 ok,\n"
+            "            1 a check failed, 2 Stripe could not be asked)\n"
             "  admin     operator commands against a running server\n"
             "            (creditd admin --help)\n"
             "  version   print the version\n"
@@ -355,7 +362,27 @@ static int cmd_serve(const struct cd_config *c)
     if (server_start(&s, c) == 0) {
         struct reload r = {&s, c};
 
+        int left;
+
         wait_for_signal(&set, reload_secrets, &r);
+        /* Drain: no new connections; the requests begun finish (their
+         * queued writes commit in the writer's batch), within the bound.
+         * server_stop then lets the writer finish what is queued. */
+        left = cd_http_drain(s.http, c->shutdown_timeout_s * 1000);
+        if (left > 0) {
+            /* Their threads cannot be joined in bounded time (a handler
+             * may wait on Stripe): leave as a kill -9 would. Every
+             * committed write is durable (synchronous=FULL); the cut
+             * requests get no reply and can be retried with their
+             * Idempotency-Key. */
+            cd_warn("main", "%d request(s) still in flight after "
+                            "CREDITD_SHUTDOWN_TIMEOUT (%d s): exiting "
+                            "without them",
+                    left, c->shutdown_timeout_s);
+            fflush(NULL);
+            _exit(0);
+        } else
+            cd_info("main", "in-flight requests drained");
         rc = 0;
     }
     server_stop(&s);
@@ -378,6 +405,64 @@ static int cmd_migrate(const struct cd_config *c)
     }
     printf("%s: schema version %d\n", shown, cd_store_schema_version(st));
     cd_store_close(st);
+    return 0;
+}
+
+/* creditd stripe check: the key and the webhook endpoint of
+ * CREDITD_BASE_URL/v1/webhooks/stripe, against STRIPE_API_BASE. */
+static int cmd_stripe(const struct cd_config *c, int argc, char **argv)
+{
+    struct cd_stripe_config stc = {.api_base = c->stripe_api_base,
+                                   .secret_key = c->stripe_secret_key};
+    struct cd_stripe_client *sc;
+    char url[600];
+    int rc;
+
+    if (argc < 3 || strcmp(argv[2], "check") != 0) {
+        fprintf(stderr, "usage: creditd stripe check\n");
+        return 2;
+    }
+    if (!c->stripe_secret_key[0]) {
+        fprintf(stderr, "creditd stripe check: STRIPE_SECRET_KEY is not "
+                        "set\n");
+        return 2;
+    }
+    sc = cd_stripe_client_new(&stc);
+    if (!sc) {
+        fprintf(stderr, "creditd: cannot create the Stripe client\n");
+        return 1;
+    }
+    snprintf(url, sizeof(url), "%s/v1/webhooks/stripe", c->billing.base_url);
+    printf("Stripe API %s\n", c->stripe_api_base);
+    rc = cd_stripe_check(sc, url, stdout);
+    cd_stripe_client_free(sc);
+    return rc;
+}
+
+/* creditd backup <file>: the one positional argument after "backup". */
+static int cmd_backup(const struct cd_config *c, int argc, char **argv)
+{
+    const char *dest = NULL;
+    char msg[600];
+
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0)
+            continue;
+        if (dest) {
+            fprintf(stderr, "usage: creditd backup <file>\n");
+            return 2;
+        }
+        dest = argv[i];
+    }
+    if (!dest) {
+        fprintf(stderr, "usage: creditd backup <file>\n");
+        return 2;
+    }
+    if (cd_store_backup(c->db, dest, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "creditd backup: %s\n", msg);
+        return 1;
+    }
+    printf("%s: backup of %s written\n", dest, c->db);
     return 0;
 }
 
@@ -514,6 +599,11 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : "help";
     int rc;
 
+    if (strcmp(cmd, "help") == 0 && argc > 2 &&
+        strcmp(argv[2], "--man") == 0) {
+        cd_config_print_man(CREDITD_VERSION);
+        return 0;
+    }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
         strcmp(cmd, "-h") == 0) {
         usage(stdout);
@@ -534,9 +624,14 @@ int main(int argc, char **argv)
     }
     if (cd_config_load(&cfg, argc - 1, argv + 1, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "creditd: bad configuration: %s\n", msg);
+        if (strcmp(cmd, "backup") == 0 && strstr(msg, "PostgreSQL"))
+            fprintf(stderr, "creditd backup copies SQLite files only; back "
+                            "a PostgreSQL database up with pg_dump (see "
+                            "docs/OPERATIONS.md)\n");
         return 2;
     }
     cd_log_threshold = cfg.log_level;
+    cd_log_json = cfg.log_json;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cd_accounts_init() != 0) {
         fprintf(stderr, "creditd: libsodium failed to initialise\n");
@@ -550,6 +645,10 @@ int main(int argc, char **argv)
         rc = cmd_sandbox(&cfg);
     else if (strcmp(cmd, "migrate") == 0)
         rc = cmd_migrate(&cfg);
+    else if (strcmp(cmd, "backup") == 0)
+        rc = cmd_backup(&cfg, argc, argv);
+    else if (strcmp(cmd, "stripe") == 0)
+        rc = cmd_stripe(&cfg, argc, argv);
     else {
         fprintf(stderr, "creditd: unknown command '%s'\n", cmd);
         usage(stderr);

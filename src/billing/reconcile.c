@@ -52,6 +52,12 @@ static const char *const event_types[] = {
     "invoice.paid",
 };
 
+const char *const *cd_reconcile_event_types(size_t *n)
+{
+    *n = CD_ARRAY_LEN(event_types);
+    return event_types;
+}
+
 static const struct cd_metric_def M_RUNS = {
     "creditd_reconcile_runs_total", "Reconciliation runs by outcome.",
     CD_METRIC_COUNTER, {"outcome"}, NULL, 0};

@@ -72,4 +72,8 @@ int cd_reconcile_run_until(struct cd_billing *b, int (*stop)(void *arg),
                            void *arg, struct cd_reconcile_result *out,
                            struct cd_error *err);
 
+/* The Stripe event types creditd acts on (the webhook endpoint's events
+ * to enable); *n receives their count. */
+const char *const *cd_reconcile_event_types(size_t *n);
+
 #endif

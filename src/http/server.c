@@ -52,6 +52,7 @@ struct cd_http_server {
     char name[32];
     int port;
     int bind_errno; /* after a failed start: why bind fails, or 0 */
+    int in_flight;  /* requests begun and not completed (atomic) */
 };
 
 struct conn_state {
@@ -482,6 +483,7 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     id[4 + 16] = '\0'; /* "req_" + 16 of its 24 random characters */
     cd_strlcpy(req->id, id, sizeof(req->id));
     *con_cls = st;
+    __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
     if (cd_http_guard_head(srv->guard, conn)) {
         cd_http_guard_count(srv->guard, "busy");
         reply_busy(req, "too many connections");
@@ -599,7 +601,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (*upload_size)
         return take_upload(srv, st, upload, upload_size);
     cd_http_guard_handling(srv->guard, conn);
+    cd_log_set_request_id(st->req.id);
     answer(srv, st);
+    cd_log_set_request_id(NULL);
     return send_reply(conn, st);
 }
 
@@ -656,11 +660,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
         linger_close(conn, srv->cfg.pool_threads == 0);
     us = cd_mono_us() - st->req.start_us;
     if (!srv->cfg.quiet)
-        cd_info(srv->name, "%s %.200s %d %lldus %s%s", st->req.method,
-                st->req.route ? st->req.route->pattern : st->req.path,
-                st->req.status, (long long)us, st->req.id,
-                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
-                                                           : " (aborted)");
+        cd_log_access(srv->name, st->req.method,
+                      st->req.route ? st->req.route->pattern : st->req.path,
+                      st->req.status, (long long)us, st->req.id,
+                      toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     if (srv->cfg.on_complete)
         srv->cfg.on_complete(&st->req, us);
     if (st->req.stream_done) /* a stream never handed to a response */
@@ -671,6 +674,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
     cd_buf_free(&st->body);
     free(st);
     *con_cls = NULL;
+    __atomic_sub_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
 }
 
 /* libmicrohttpd's messages; a client that went away (or was cut at a
@@ -836,8 +840,10 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
     struct sockaddr_storage ss;
     char host[128];
     int port;
+    /* ITC: MHD_quiesce_daemon (cd_http_drain) needs it. */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_USE_ITC;
     const union MHD_DaemonInfo *di;
 
     if (cd_http_parse_listen(c->listen, host, sizeof(host), &port) != 0) {
@@ -887,6 +893,25 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
 int cd_http_port(const struct cd_http_server *s)
 {
     return s->port;
+}
+
+int cd_http_drain(struct cd_http_server *s, int timeout_ms)
+{
+    int64_t deadline = cd_mono_us() + (int64_t)timeout_ms * 1000;
+    MHD_socket fd;
+    int left;
+
+    if (!s)
+        return 0;
+    fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    else
+        cd_warn(s->name, "could not stop accepting connections");
+    while ((left = __atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST)) > 0 &&
+           cd_mono_us() < deadline)
+        poll(NULL, 0, 20);
+    return left;
 }
 
 void cd_http_stop(struct cd_http_server *s)

@@ -176,6 +176,11 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
 /* The port actually bound. */
 int cd_http_port(const struct cd_http_server *s);
 /* Stops accepting, waits for running handlers, frees. */
+/* Stops accepting connections (the listen socket closes) and waits up to
+ * timeout_ms for the requests already begun to complete (their replies
+ * sent). Returns how many are still in flight (0: drained). */
+int cd_http_drain(struct cd_http_server *s, int timeout_ms);
+
 void cd_http_stop(struct cd_http_server *s);
 
 /* Splits "host:port" (or ":port", "[::1]:port"); 0 or -1. */

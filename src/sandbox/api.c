@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stripe/client.h"
 #include "stripe/form.h"
 #include "util/url.h"
 #include "util/util.h"
@@ -443,6 +444,42 @@ static void h_customer_list(struct cd_req *r)
 
     reply_list(r, ((struct cd_sandbox *)r->app)->customers, "/v1/customers",
                "customer", field_filter_fn, &ff);
+}
+
+/* ------------------------------------------------------------------ */
+/* Account and webhook endpoints (what `creditd stripe check` reads)   */
+
+static void h_account_get(struct cd_req *r)
+{
+    cd_reply_json(r, 200,
+                  json_pack("{s:s, s:s, s:b, s:b, s:s, s:b}", "id",
+                            "acct_sandbox", "object", "account",
+                            "charges_enabled", 1, "payouts_enabled", 1,
+                            "default_currency", "usd", "livemode", 0));
+}
+
+/* The one endpoint: the sandbox's delivery URL (none when it delivers
+ * nowhere) with the webhook_events switch as its enabled_events. */
+static void h_webhook_endpoints_list(struct cd_req *r)
+{
+    struct cd_sandbox *s = r->app;
+    json_t *data = json_array();
+    json_t *ev = s->webhook_events ? json_incref(s->webhook_events)
+                                   : json_pack("[s]", "*");
+
+    if (s->webhook_url)
+        json_array_append_new(
+            data,
+            json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:b}", "id",
+                      "we_sandbox", "object", "webhook_endpoint", "url",
+                      s->webhook_url, "enabled_events", ev,
+                      "status", "enabled", "api_version",
+                      CD_STRIPE_API_VERSION, "livemode", 0));
+    cd_reply_json(r, 200,
+                  json_pack("{s:s, s:s, s:o, s:b}", "object", "list", "url",
+                            "/v1/webhook_endpoints", "data", data,
+                            "has_more", 0));
+    json_decref(ev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1398,6 +1435,8 @@ const struct cd_route cd_sandbox_api_routes[] = {
     {"GET", "/v1/invoices", h_invoice_list, AUTH, 0},
     {"GET", "/v1/invoices/{}", h_invoice_get, AUTH, 0},
     {"GET", "/v1/events", h_event_list, AUTH, 0},
+    {"GET", "/v1/account", h_account_get, AUTH, 0},
+    {"GET", "/v1/webhook_endpoints", h_webhook_endpoints_list, AUTH, 0},
     {"GET", "/v1/events/{}", h_event_get, AUTH, 0},
 };
 const size_t cd_sandbox_api_nroutes = CD_ARRAY_LEN(cd_sandbox_api_routes);

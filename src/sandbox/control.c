@@ -339,6 +339,22 @@ static void h_config_set(struct cd_req *r)
         goto out;
     if (api_delay >= 0)
         __atomic_store_n(&s->api_delay_ms, api_delay, __ATOMIC_RELAXED);
+    if ((v = json_object_get(p, "webhook_events")) != NULL) {
+        size_t i;
+        json_t *t;
+
+        json_array_foreach(v, i, t) if (!json_is_string(t)) break;
+        if (!json_is_array(v) || i < json_array_size(v)) {
+            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                    "parameter_invalid_array",
+                                    "webhook_events",
+                                    "webhook_events must be an array of "
+                                    "event types");
+            goto out;
+        }
+        json_decref(s->webhook_events);
+        s->webhook_events = json_deep_copy(v);
+    }
     if ((v = json_object_get(p, "fail_next")) != NULL &&
         cd_sandbox_fault_configure(s, r, v) != 0)
         goto out;

@@ -73,6 +73,9 @@ struct cd_sandbox {
      * Stripe (read and written with __atomic builtins). */
     long api_delay_ms;
     long api_waiting; /* requests in that wait now (__atomic) */
+    /* Test switch (under mu): enabled_events of the one endpoint GET
+     * /v1/webhook_endpoints lists; NULL: ["*"]. */
+    json_t *webhook_events;
     /* Test switch (faults.c, under mu): the next fail_count requests of
      * fail_method whose path starts with fail_path answer 500 - before
      * running, or (a POST with fail_after) after running: the effect

@@ -86,7 +86,8 @@
  *          "delivery_jitter_ms":N (each delivery + a random 0..N ms),
  *          "delivery_attempts":N (1..1000 before giving up; 12),
  *          "duplicate_deliveries":N (each event N times), "shuffle":bool,
- *          "api_delay_ms":N (every /v1 request waits N ms: a slow Stripe)}
+ *          "api_delay_ms":N (every /v1 request waits N ms: a slow Stripe),
+ *          "webhook_events":[...] (enabled_events of the endpoint)}
  *     POST /_sandbox/events/{id}/redeliver       deliver that event again
  *
  * Webhooks: every event is POSTed to webhook_url (when set), signed with
@@ -417,6 +418,7 @@ static void free_all(struct cd_sandbox *s)
     json_decref(s->pms);
     json_decref(s->refunds);
     json_decref(s->events);
+    json_decref(s->webhook_events);
     json_decref(s->disputes);
     json_decref(s->subs);
     json_decref(s->invoices);

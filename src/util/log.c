@@ -12,6 +12,24 @@
 #include <time.h>
 
 int cd_log_threshold = CD_LOG_INFO;
+int cd_log_json = 0;
+
+/* The id of the request this thread is handling, or "". */
+static __thread char cur_request_id[48];
+
+void cd_log_set_request_id(const char *id)
+{
+    size_t i = 0;
+
+    for (; id && id[i] && i + 1 < sizeof(cur_request_id); i++)
+        cur_request_id[i] = id[i];
+    cur_request_id[i] = '\0';
+}
+
+const char *cd_log_request_id(void)
+{
+    return cur_request_id;
+}
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -90,26 +108,100 @@ static void escape_line(const char *msg, char *out, size_t outsz)
     out[o] = '\0';
 }
 
+/* Appends s to out as the body of a JSON string. s is the output of
+ * escape_line: no control byte is left, so only '"' and '\\' need it. */
+static size_t json_text(char *out, size_t o, size_t outsz, const char *s)
+{
+    for (; *s && o + 3 < outsz; s++) {
+        if (*s == '"' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static void stamp(char *ts, size_t tssz)
+{
+    struct timespec now;
+    struct tm tm;
+    char sec[24];
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts, tssz, "%s.%03ldZ", sec, now.tv_nsec / 1000000);
+}
+
+/* One JSON object: time, level, component, message, request_id (when the
+ * thread handles a request) and the preformatted extra members. */
+static void emit_json(int level, const char *module, const char *line,
+                      const char *rid, const char *extra)
+{
+    char ts[40], comp[128], out[12288], id[128];
+
+    stamp(ts, sizeof(ts));
+    escape_line(module, out, sizeof(comp));
+    json_text(comp, 0, sizeof(comp), out);
+    escape_line(rid ? rid : "", out, sizeof(id));
+    json_text(id, 0, sizeof(id), out);
+    size_t o = (size_t)snprintf(out, sizeof(out),
+                                "{\"time\":\"%s\",\"level\":\"%s\","
+                                "\"component\":\"%s\",\"message\":\"",
+                                ts, level_names[level], comp);
+    o = json_text(out, o, sizeof(out) - 2400, line);
+    snprintf(out + o, sizeof(out) - o, "\"%s%s%s%s}", id[0] ? ",\"request_id\":\"" : "",
+             id, id[0] ? "\"" : "", extra ? extra : "");
+    fprintf(stderr, "%s\n", out);
+}
+
 void cd__log(int level, const char *module, const char *fmt, ...)
 {
     char msg[2048];
     char line[4 * sizeof(msg)];
-    char ts[32];
-    struct timespec now;
-    struct tm tm;
+    char ts[40];
     va_list ap;
 
     if (level < 0 || level > 3)
         level = 3;
-    clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     /* One event on one line, and nothing from outside input (a method, a
      * path, an upstream's message) reaches the log raw. */
     escape_line(msg, line, sizeof(line));
-    fprintf(stderr, "%s.%03ldZ %-5s %-8s %s\n", ts, now.tv_nsec / 1000000,
-            level_names[level], module, line);
+    if (cd_log_json) {
+        emit_json(level, module, line, cur_request_id, NULL);
+        return;
+    }
+    stamp(ts, sizeof(ts));
+    fprintf(stderr, "%s %-5s %-8s %s%s%s\n", ts, level_names[level], module,
+            line, cur_request_id[0] ? " request_id=" : "", cur_request_id);
+}
+
+void cd_log_access(const char *module, const char *method, const char *route,
+                   int status, long long us, const char *id, int aborted)
+{
+    char m[64], r[512], extra[2048], jm[160], jr[1100];
+    char msg[400], line[1700];
+
+    if (CD_LOG_INFO < cd_log_threshold)
+        return;
+    if (!cd_log_json) {
+        cd__log(CD_LOG_INFO, module, "%s %.200s %d %lldus %s%s", method,
+                route, status, us, id, aborted ? " (aborted)" : "");
+        return;
+    }
+    escape_line(method, m, sizeof(m));
+    json_text(jm, 0, sizeof(jm), m);
+    escape_line(route, r, 300);
+    json_text(jr, 0, sizeof(jr), r);
+    snprintf(extra, sizeof(extra),
+             ",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+             "\"us\":%lld%s",
+             jm, jr, status, us, aborted ? ",\"aborted\":true" : "");
+    snprintf(msg, sizeof(msg), "%s %.200s %d %lldus%s", method, route,
+             status, us, aborted ? " (aborted)" : "");
+    escape_line(msg, line, sizeof(line));
+    emit_json(CD_LOG_INFO, module, line, id, extra);
 }

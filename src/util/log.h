@@ -18,6 +18,18 @@ enum cd_log_level {
 };
 
 extern int cd_log_threshold;
+/* 1: each line is one JSON object (CREDITD_LOG_FORMAT=json). */
+extern int cd_log_json;
+
+/* Names the request this thread now handles ("" or NULL: none); every
+ * line the thread logs then carries it (request_id). */
+void cd_log_set_request_id(const char *id);
+const char *cd_log_request_id(void);
+
+/* The access line of one request: method, route or path, status,
+ * microseconds and request id (JSON members of their own in JSON mode). */
+void cd_log_access(const char *module, const char *method, const char *route,
+                   int status, long long us, const char *id, int aborted);
 
 /* Parses "debug|info|warn|error"; returns -1 for anything else. */
 int cd_log_parse_level(const char *s);

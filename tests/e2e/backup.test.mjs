@@ -1,6 +1,6 @@
 // backup.test.mjs - the backup and restore of docs/OPERATIONS.md, done
-// while the server runs and writes: `sqlite3 DB ".backup FILE"` and
-// `VACUUM INTO`, then a server started on each copy has the same
+// while the server runs and writes: `creditd backup FILE` (no sqlite3
+// command needed), `sqlite3 DB ".backup FILE"` and `VACUUM INTO`, then a server started on each copy has the same
 // balances and a ledger that verifies. Needs the sqlite3 command (Debian
 // package sqlite3); skipped without it.
 
@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { e2e, freePort, httpRequest, Proc, rand, waitReady } from './harness.mjs';
+import { e2e, freePort, httpRequest, Proc, rand, runCreditd, waitReady } from './harness.mjs';
 
 let haveSqlite = true;
 try {
@@ -114,3 +114,58 @@ e2e('a backup taken while serving (.backup and VACUUM INTO) restores to the same
         await quiet.p.stop();
     }
 }, { skip: !haveSqlite && 'the sqlite3 command is not installed', timeout: 90000 });
+
+e2e('creditd backup <file> while grants are written: a 0600 copy whose ledger verifies', async () => {
+    const db = path.join(tmp, 'live2.db');
+    const live = await serve(db, 'live2');
+    const ids = [];
+    const copy = path.join(tmp, 'creditd-backup.db');
+    let final;
+    try {
+        for (let i = 0; i < 3; i++) {
+            const s = await live.call('POST', '/v1/auth/signup', { email: `c${i}-${rand(6)}@example.com`, password: `pw-${rand(10)}` });
+            assert.equal(s.status, 201, s.text);
+            ids.push(s.json.account.id);
+        }
+        let writing = true;
+        let n = 0;
+        const writer = (async () => {
+            while (writing) {
+                const r = await live.call('POST', '/v1/grants', { amount: 1 + (n % 7), description: `w${n}` }, ids[n % 3]);
+                assert.equal(r.status, 201, r.text);
+                n++;
+            }
+        })();
+        while (n < 20) await new Promise((r) => setTimeout(r, 10));
+        const r = await runCreditd(['backup', copy], { CREDITD_DB: db });
+        assert.equal(r.code, 0, r.output);
+        const seen = n;
+        while (n < seen + 20) await new Promise((r2) => setTimeout(r2, 10));
+        writing = false;
+        await writer;
+        await verify(live, 'live2');
+        final = await balances(live, ids);
+        // An existing file is never overwritten.
+        const again = await runCreditd(['backup', copy], { CREDITD_DB: db });
+        assert.equal(again.code, 1, again.output);
+        assert.match(again.output, /exists/);
+    } finally {
+        await live.p.stop();
+    }
+    assert.equal(fs.statSync(copy).mode & 0o777, 0o600);
+    const srv = await serve(copy, 'restored-creditd-backup');
+    try {
+        const v = await verify(srv, 'creditd backup');
+        assert.equal(v.accounts, 3);
+        assert.ok(v.sum_entries > 0 && v.sum_entries < final.reduce((a, b) => a + b, 0), 'a point in the middle of the writes');
+    } finally {
+        await srv.p.stop();
+    }
+}, { timeout: 90000 });
+
+e2e('creditd backup refuses a PostgreSQL URL and points to pg_dump', async () => {
+    const r = await runCreditd(['backup', path.join(tmp, 'pg.db')], { CREDITD_DB: 'postgres://u@localhost/creditd' });
+    assert.equal(r.code, 2, r.output);
+    assert.match(r.output, /pg_dump/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'pg.db')));
+});
