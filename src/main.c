@@ -458,6 +458,12 @@ static int cmd_backup(const struct cd_config *c, int argc, char **argv)
         fprintf(stderr, "usage: creditd backup <file>\n");
         return 2;
     }
+    if (cd_store_is_postgres(c->db)) {
+        fprintf(stderr, "creditd backup copies SQLite files only; back a "
+                        "PostgreSQL database up with pg_dump (see "
+                        "docs/OPERATIONS.md)\n");
+        return 2;
+    }
     if (cd_store_backup(c->db, dest, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "creditd backup: %s\n", msg);
         return 1;

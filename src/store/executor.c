@@ -596,13 +596,18 @@ static void store_free(struct cd_store *s)
     free(s);
 }
 
+int cd_store_is_postgres(const char *target)
+{
+    return target && (strncmp(target, "postgres://", 11) == 0 ||
+                      strncmp(target, "postgresql://", 13) == 0);
+}
+
 const struct cd_backend *cd_backend_for(const char *target,
                                         struct cd_error *err)
 {
     const struct cd_backend *be = &cd_backend_sqlite;
 
-    if (target && (strncmp(target, "postgres://", 11) == 0 ||
-                   strncmp(target, "postgresql://", 13) == 0))
+    if (cd_store_is_postgres(target))
         be = &cd_backend_pg;
     if (!target || !target[0]) {
         cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,

@@ -76,6 +76,10 @@ struct cd_store_stats {
     uint64_t batch_hist[10];
 };
 
+/* Whether a CREDITD_DB target names PostgreSQL (a postgres:// or
+ * postgresql:// URL) rather than a SQLite file. */
+int cd_store_is_postgres(const char *target);
+
 /* Opens (creating if needed) and migrates the database, starts the writer
  * thread. NULL with err filled on failure. */
 struct cd_store *cd_store_open(const struct cd_store_config *c,
