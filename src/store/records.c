@@ -1939,6 +1939,17 @@ static int bind_page_str(struct cd_stmt *st, unsigned named, int i,
     return cd_bind_str(st, i, s, sz);
 }
 
+/* The one inclusive upper bound of created_at a page reads up to: before
+ * q->to, and not after the row it starts after. One bound, not two, so
+ * that SQLite's range scan stops there (given two, it may pick the loose
+ * one and walk every newer row of a deep page). */
+static int64_t page_upper(const struct cd_page_query *q, const int64_t key[2])
+{
+    int64_t to = q->to && q->to > INT64_MIN ? q->to - 1 : INT64_MAX;
+
+    return to < key[0] ? to : key[0];
+}
+
 static int bind_page(struct cd_stmt *st, const struct cd_page_query *q,
                      unsigned named, const int64_t key[2])
 {
@@ -1948,7 +1959,7 @@ static int bind_page(struct cd_stmt *st, const struct cd_page_query *q,
     bad |= bind_page_str(st, named, 2, q->status, CD_STATUS_SZ);
     bad |= bind_page_str(st, named, 3, q->kind, CD_KIND_SZ);
     bad |= cd_bind_i64(st, 4, q->from ? q->from : INT64_MIN);
-    bad |= cd_bind_i64(st, 5, q->to ? q->to : INT64_MAX);
+    bad |= cd_bind_i64(st, 5, page_upper(q, key));
     bad |= cd_bind_i64(st, 6, key[0]);
     bad |= cd_bind_i64(st, 7, key[1]);
     bad |= cd_bind_i64(st, 8, q->limit + 1); /* one more: is there a next? */

@@ -71,7 +71,7 @@
 /* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
  * a statement does not name (below ?8) is bound and ignored. */
 #define PAGE_TAIL                                                             \
-    " AND created_at >= ?4 AND created_at < ?5 AND created_at <= ?6 "         \
+    " AND created_at >= ?4 AND created_at <= ?5 "                             \
     "AND (created_at < ?6 OR seq < ?7)" NEWEST " LIMIT ?8"
 
 

@@ -335,8 +335,10 @@ const char *const cd_sq_sql[SQ__COUNT] = {
 
     /* 010: keyset pages of every account's orders and ledger, newest
      * first. Parameters, the same in each: ?1 account, ?2 status, ?3
-     * kind (NULL: any), ?4 <= created_at < ?5, ?6/?7 the (created_at,
-     * seq) of the row the page starts after, ?8 the row count. Each
+     * kind (NULL: any), ?4 <= created_at <= ?5 (?5: the smaller of the
+     * `to` bound and the start row's created_at, one bound for the index
+     * range), ?6/?7 the (created_at, seq) of the row the page starts
+     * after, ?8 the row count. Each
      * statement reads one index (the first filter set among account,
      * status, kind - else created_at), see 010_admin_lists.sql;
      * test_store_pages checks the plans. An optional filter names its
