@@ -135,6 +135,13 @@ static int set_text(json_t *obj, const char *key, const char *s)
     return json_object_set_new(obj, key, v); /* -1 when v is NULL */
 }
 
+/* The kind that gives e's status and type: error_codes.h's for a code of
+ * the table, else the one e was set with. */
+static enum cd_error_kind error_kind(const struct cd_error *e)
+{
+    return cd_error_code_kind(e->code, e->kind);
+}
+
 /* {"error":{type, code, message, param?, request_id?}}: a new reference,
  * or NULL out of memory. */
 static json_t *error_doc(const struct cd_req *r, const struct cd_error *e,
@@ -145,7 +152,7 @@ static json_t *error_doc(const struct cd_req *r, const struct cd_error *e,
 
     if (!err)
         return NULL;
-    if (set_text(err, "type", cd_error_kind_type(e->kind)) != 0 ||
+    if (set_text(err, "type", cd_error_kind_type(error_kind(e))) != 0 ||
         set_text(err, "code", e->code[0] ? e->code : "error") != 0 ||
         set_text(err, "message", msg) != 0 ||
         (e->param[0] && set_text(err, "param", e->param) != 0) ||
@@ -187,7 +194,7 @@ void cd_reply_error_with(struct cd_req *r, const struct cd_error *e,
         json_decref(doc);
         doc = NULL;
     }
-    if (!doc || reply_dump(r, cd_error_kind_status(e->kind), doc) != 0) {
+    if (!doc || reply_dump(r, cd_error_kind_status(error_kind(e)), doc) != 0) {
         reply_nomem(r);
         return;
     }

@@ -416,13 +416,12 @@ static int check_head(struct MHD_Connection *conn, struct conn_state *st)
         return 1;
     }
     if (te) {
-        cd_reply_errorf(req, CD_EK_INVALID,
+        cd_reply_errorf(req, te == 501 ? CD_EK_NOT_IMPLEMENTED : CD_EK_INVALID,
                         te == 501 ? "unsupported_transfer_encoding"
                                   : "invalid_transfer_encoding",
                         NULL,
                         "Transfer-Encoding must be chunked alone, without "
                         "Content-Length");
-        req->status = te;
         return 1;
     }
     return 0;
@@ -572,9 +571,8 @@ static void answer(struct cd_http_server *srv, struct conn_state *st)
         else
             req->route->handler(req);
     } else if (st->method_mismatch) {
-        cd_reply_errorf(req, CD_EK_INVALID, "method_not_allowed", NULL,
+        cd_reply_errorf(req, CD_EK_METHOD, "method_not_allowed", NULL,
                         "%s is not allowed on this path", req->method);
-        req->status = 405;
     } else if (srv->cfg.fallback) {
         srv->cfg.fallback(req);
     } else {

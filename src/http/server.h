@@ -112,7 +112,8 @@ void cd_reply(struct cd_req *r, int status, const char *content_type,
  * that ran out of memory) or one that cannot be serialised is a 500
  * internal_error, never an empty success. */
 void cd_reply_json(struct cd_req *r, int status, json_t *body);
-/* API.md error shape from e, plus "request_id"; status from e->kind. */
+/* API.md error shape from e, plus "request_id"; status and type from
+ * error_codes.h for a code of its table, else from e->kind. */
 void cd_reply_error(struct cd_req *r, const struct cd_error *e);
 /* The same, with one more string field key:value inside "error" (e.g. the
  * id of the account a 409 collided with). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/error_codes.h"
 #include "util/util.h"
 
 static const struct {
@@ -15,6 +16,15 @@ static const struct {
 } kinds[] = {
 #define X(name, status, type) {status, type},
     CD_ERROR_KINDS(X)
+#undef X
+};
+
+static const struct {
+    const char *code;
+    enum cd_error_kind kind;
+} codes[] = {
+#define X(code, kind) {#code, CD_EK_##kind},
+    CD_ERROR_CODES(X)
 #undef X
 };
 
@@ -60,4 +70,15 @@ const char *cd_error_kind_type(enum cd_error_kind kind)
     if ((unsigned)kind >= sizeof(kinds) / sizeof(kinds[0]))
         return "api_error";
     return kinds[kind].type;
+}
+
+enum cd_error_kind cd_error_code_kind(const char *code,
+                                      enum cd_error_kind kind)
+{
+    if (!code)
+        return kind;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(codes[i].code, code) == 0)
+            return codes[i].kind;
+    return kind;
 }

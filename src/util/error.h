@@ -20,7 +20,9 @@
     X(RATE, 429, "rate_limit_error")                                           \
     X(INTERNAL, 500, "api_error")                                              \
     X(UPSTREAM, 502, "api_error")                                              \
-    X(UNAVAILABLE, 503, "api_error")
+    X(UNAVAILABLE, 503, "api_error")                                           \
+    X(METHOD, 405, "invalid_request_error")                                    \
+    X(NOT_IMPLEMENTED, 501, "invalid_request_error")
 
 enum cd_error_kind {
 #define X(name, status, type) CD_EK_##name,
@@ -44,5 +46,9 @@ int cd_error_set(struct cd_error *e, enum cd_error_kind kind, const char *code,
 void cd_error_clear(struct cd_error *e);
 int cd_error_kind_status(enum cd_error_kind kind);
 const char *cd_error_kind_type(enum cd_error_kind kind);
+/* The kind of a code of error_codes.h's table, or `kind` for a code the
+ * table does not hold. */
+enum cd_error_kind cd_error_code_kind(const char *code,
+                                      enum cd_error_kind kind);
 
 #endif
