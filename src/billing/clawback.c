@@ -30,6 +30,10 @@ int64_t cd_clawback_credits_at(int64_t credits, int64_t taken, int64_t paid)
 void cd_clawback_fulfil_ref(const struct cd_order *o, char *ref,
                             size_t refsz)
 {
+    _Static_assert(CD_REF_FITS("invoice:", sizeof(o->stripe_invoice_id) - 1),
+                   "invoice:<Stripe invoice id> fits CD_REF_SZ");
+    _Static_assert(CD_REF_FITS("order::fulfil", sizeof(o->id) - 1),
+                   "order:<id>:fulfil fits CD_REF_SZ");
     if (o->stripe_invoice_id[0])
         snprintf(ref, refsz, "invoice:%s", o->stripe_invoice_id);
     else
@@ -90,6 +94,9 @@ static int adjust(struct cd_tx *tx, struct cd_order *o, int64_t diff,
     int is_refund = strcmp(kind, "refund") == 0;
     int rc;
 
+    _Static_assert(CD_REF_FITS("order::clawback:",
+                               sizeof(o->id) - 1 + CD_I64_CHARS),
+                   "order:<id>:clawback:<n> fits CD_REF_SZ");
     snprintf(ref, sizeof(ref), "order:%s:clawback:%" PRId64, o->id,
              o->clawback_seq + 1);
     snprintf(desc, sizeof(desc), "%s: %.400s",

@@ -150,6 +150,11 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
         strlen(op->account_id) >= CD_ID_SZ)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");
+    _Static_assert(CD_REF_FITS("idem::", CD_IDEM_SCOPE_SZ - 1 +
+                                             CD_IDEM_KEY_SZ - 1),
+                   "idem:<scope>:<Idempotency-Key> fits CD_REF_SZ");
+    _Static_assert(CD_REF_FITS("debit:", CD_ID_SZ - 1),
+                   "grant|debit:<random id> fits CD_REF_SZ");
     if (op->idem_key && op->idem_scope) {
         n = snprintf(ref, sizeof(ref), "idem:%s:%s", op->idem_scope,
                      op->idem_key);

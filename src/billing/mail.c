@@ -253,6 +253,9 @@ int cd_mail_receipt_tx(struct cd_tx *tx, const struct cd_order *o,
     if (!m)
         return CD_STORE_ERROR;
     cd_random_id("mail_", m->id, sizeof(m->id));
+    _Static_assert(sizeof(m->dedupe_key) == CD_REF_SZ &&
+                       CD_REF_FITS("order::receipt", sizeof(o->id) - 1),
+                   "order:<id>:receipt fits the mail dedupe key");
     snprintf(m->dedupe_key, sizeof(m->dedupe_key), "order:%s:receipt", o->id);
     cd_strlcpy(m->account_id, o->account_id, sizeof(m->account_id));
     cd_strlcpy(m->to_address, a.email, sizeof(m->to_address));

@@ -17,6 +17,7 @@
  */
 #include "store/store_int.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,8 @@ static void *writer_main(void *arg)
         }
         if (!s->head)
             s->tail = NULL;
+        assert(n >= 1 && n <= s->max_batch && s->queued >= 0);
+        assert((s->head == NULL) == (s->tail == NULL));
         if (s->fault_pending) {
             s->writer->fault_op = s->fault_op;
             s->writer->fault_after = s->fault_after;
@@ -415,6 +418,8 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         commits = run_batch_retrying(s, s->batch, n);
+        /* One COMMIT at most per job: a transaction holds one or more. */
+        assert(commits >= 0 && commits <= n);
 
         pthread_mutex_lock(&s->mu);
         for (int i = 0; i < n; i++) {
@@ -463,6 +468,7 @@ int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
     pthread_cond_signal(&s->work_cv);
     while (!job.done)
         pthread_cond_wait(&job.cv, &s->mu);
+    assert(job.done && s->inflight > 0);
     rc = job.rc;
     /* cd_store_close() frees s only once no caller is left in here. */
     if (--s->inflight == 0 && s->stopping)

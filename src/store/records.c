@@ -16,6 +16,7 @@
  */
 #include "store/records.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +479,20 @@ static int add_guarded(struct cd_tx *tx, const struct add_args *a,
     return ret;
 }
 
+#ifndef NDEBUG
+/* Debug and sanitizer builds: the balance before a post, so that it can
+ * assert balance_after == before + amount. INT64_MIN: it could not be
+ * read. */
+static int64_t balance_before(struct cd_tx *tx, const char *account_id)
+{
+    struct cd_account acct;
+
+    return cd_store_account_get(tx, account_id, &acct) == CD_STORE_OK
+               ? acct.balance
+               : INT64_MIN;
+}
+#endif
+
 int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
                          int64_t lo, int64_t hi, struct cd_ledger_entry *out)
 {
@@ -491,6 +506,9 @@ int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
         return CD_STORE_ERROR;
     a = (struct add_args){e->account_id, e->amount, lo, hi};
     row = *e;
+#ifndef NDEBUG
+    int64_t before = balance_before(tx, e->account_id);
+#endif
     rc = add_guarded(tx, &a, &row.balance_after);
     if (rc == CD_STORE_GUARD) {
         /* Why no row: only the failure path pays a second statement. */
@@ -499,6 +517,9 @@ int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
     }
     if (rc != CD_STORE_OK)
         return rc;
+    assert(row.balance_after >= lo && row.balance_after <= hi);
+    /* INT64_MIN: the read before failed (an injected fault), not asked. */
+    assert(before == INT64_MIN || row.balance_after == before + e->amount);
     rc = cd_store_ledger_insert(tx, &row);
     if (rc != CD_STORE_OK) {
         /* The ref exists (or the insert failed): take the change back; we

@@ -50,6 +50,12 @@
 #define CD_KIND_SZ 24
 #define CD_STATUS_SZ 24
 #define CD_REF_SZ 384        /* ledger business keys */
+/* Whether a business key of the fixed text `lit` (every "%s" and "%"
+ * PRId64 taken out) and fields of `fields` bytes fits CD_REF_SZ with its
+ * NUL. A field of a buffer of size N is at most N - 1 bytes, an int64 at
+ * most CD_I64_CHARS. Each key's format has a _Static_assert of this. */
+#define CD_REF_FITS(lit, fields) (sizeof(lit) + (fields) <= CD_REF_SZ)
+#define CD_I64_CHARS 20 /* "-9223372036854775808" */
 #define CD_DESC_SZ 512
 #define CD_CODE_SZ 64        /* discount codes */
 #define CD_CUR_SZ 8
