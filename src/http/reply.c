@@ -23,6 +23,8 @@ static void drop_stream(struct cd_req *r);
 
 static void reply_nomem(struct cd_req *r)
 {
+    enum cd_error_kind kind = cd_error_code_kind("internal_error",
+                                                 CD_EK_INTERNAL);
     char body[256];
     int n;
 
@@ -30,12 +32,13 @@ static void reply_nomem(struct cd_req *r)
     free(r->resp_body);
     r->resp_body = NULL;
     r->resp_len = 0;
-    r->status = 500;
+    r->status = cd_error_kind_status(kind);
     r->content_type[0] = '\0';
     n = snprintf(body, sizeof(body),
-                 "{\"error\":{\"type\":\"api_error\",\"code\":"
+                 "{\"error\":{\"type\":\"%s\",\"code\":"
                  "\"internal_error\",\"message\":\"internal error: out of "
                  "memory\"%s%s%s}}",
+                 cd_error_kind_type(kind),
                  r->id[0] ? ",\"request_id\":\"" : "", r->id,
                  r->id[0] ? "\"" : "");
     if (n < 0 || (size_t)n >= sizeof(body))
