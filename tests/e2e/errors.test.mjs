@@ -7,12 +7,14 @@
 // - Every code the code base sets with a literal kind (`CD_EK_X, "code"`)
 //   is set with the kind the table gives it, so the reply layer's lookup
 //   by code never changes a status.
+// - docs/openapi.yaml's ErrorCode enum holds the same codes.
 // - The docs' sentence on "type" agrees with the kinds' types.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import YAML from 'yaml';
 import { REPO } from './harness.mjs';
 
 const read = (...p) => fs.readFileSync(path.join(REPO, ...p), 'utf8');
@@ -67,6 +69,12 @@ test('docs/API.md lists every code of src/util/error_codes.h with its status, in
     assert.ok(want.length >= 60, `table parsed (${want.length} codes)`);
     assert.equal(new Set(want).size, want.length, 'no code twice in the table');
     assert.deepEqual(docRows(), want);
+});
+
+test('docs/openapi.yaml\'s ErrorCode enum is the codes of the table', () => {
+    const spec = YAML.parse(read('docs', 'openapi.yaml'));
+    const enumCodes = [...spec.components.schemas.ErrorCode.enum].sort();
+    assert.deepEqual(enumCodes, tableCodes().map(([code]) => code).sort());
 });
 
 test('every code set with a literal kind in src/ is set with the kind of the table', () => {
