@@ -5,8 +5,8 @@
  * here (cd_error_code_kind()), so no code has its status written twice.
  * docs/API.md's "Errors" table lists the same rows in the same order
  * (tests/e2e/errors.test.mjs reads both, and the ErrorCode enum of
- * docs/openapi.yaml, and compares). Codes outside this table (startup errors of the CLI) keep
- * the kind they were set with.
+ * docs/openapi.yaml, and compares). Codes outside this table (startup
+ * errors of the CLI) keep the kind they were set with.
  */
 #ifndef CD_UTIL_ERROR_CODES_H
 #define CD_UTIL_ERROR_CODES_H
