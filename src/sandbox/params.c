@@ -165,11 +165,19 @@ static void decode_key(const char *s, size_t n, char *out)
     out[o] = '\0';
 }
 
+/* Replies parameter_unknown naming key: its first 95 bytes, any byte
+ * outside printable ASCII shown as '?' (the reply must be valid UTF-8). */
 static int reply_unknown(struct cd_req *r, const char *key)
 {
+    char shown[96];
+    size_t i;
+
+    for (i = 0; key[i] && i < sizeof(shown) - 1; i++)
+        shown[i] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
+    shown[i] = '\0';
     cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
-                            "parameter_unknown", key,
-                            "Received unknown parameter: %s", key);
+                            "parameter_unknown", shown,
+                            "Received unknown parameter: %s", shown);
     return -1;
 }
 

@@ -421,6 +421,20 @@ static void test_strict_params(void **state)
     assert_string_equal(jstr(r.json, "error.param"), "emial");
     resp_free(&r);
 
+    req(&r, "POST", "/v1/customers", KEY, NULL,
+        "application/x-www-form-urlencoded", "metadata[a][b]=1&%FF%0A=2");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.param"), "metadata[a][b]");
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/customers", KEY, NULL,
+        "application/x-www-form-urlencoded", "email=a%40b.c&%FF%0Ax=2");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.param"), "??x");
+    assert_string_equal(jstr(r.json, "error.message"),
+                        "Received unknown parameter: ??x");
+    resp_free(&r);
+
     req(&r, "GET", "/v1/events?types[0]=a.b&created[gt]=1&expand[]=data",
         KEY, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
