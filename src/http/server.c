@@ -82,6 +82,34 @@ const char *cd_req_query(const struct cd_req *r, const char *name)
                                        MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_each {
+    int (*fn)(void *cls, const char *name, const char *value);
+    void *cls;
+    int rc;
+};
+
+static enum MHD_Result query_each_one(void *cls, enum MHD_ValueKind kind,
+                                      const char *key, const char *value)
+{
+    struct query_each *q = cls;
+
+    (void)kind;
+    q->rc = q->fn(q->cls, key ? key : "", value);
+    return q->rc ? MHD_NO : MHD_YES;
+}
+
+int cd_req_query_each(const struct cd_req *r,
+                      int (*fn)(void *cls, const char *name,
+                                const char *value),
+                      void *cls)
+{
+    struct query_each q = {fn, cls, 0};
+
+    MHD_get_connection_values((struct MHD_Connection *)r->conn,
+                              MHD_GET_ARGUMENT_KIND, query_each_one, &q);
+    return q.rc;
+}
+
 const char *cd_req_id(const struct cd_req *r)
 {
     return r->id;

@@ -98,6 +98,12 @@ struct cd_req {
  * Borrowed: valid during the request. */
 const char *cd_req_header(const struct cd_req *r, const char *name);
 const char *cd_req_query(const struct cd_req *r, const char *name);
+/* Calls fn for each query argument (decoded name, value: NULL for a bare
+ * "?name") in order until it returns nonzero; returns that value or 0. */
+int cd_req_query_each(const struct cd_req *r,
+                      int (*fn)(void *cls, const char *name,
+                                const char *value),
+                      void *cls);
 /* The request's id ("req_..."), sent as the Request-Id header of its
  * reply, in its access-log line and as error.request_id. Borrowed. */
 const char *cd_req_id(const struct cd_req *r);

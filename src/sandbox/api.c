@@ -5,11 +5,13 @@
  * Idempotency-Key are handled by the dispatch function in sandbox.c, which
  * also holds s->mu around each handler here.
  *
- * Unknown parameters are accepted and ignored (real Stripe rejects them
- * with parameter_unknown); known ones are validated like Stripe does.
+ * Unknown parameters and JSON bodies are refused before a handler runs
+ * (params.c, as Stripe refuses them); known ones are validated like
+ * Stripe does.
  */
 #include "sandbox/internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,46 @@ static int opt_int(json_t *p, const char *key, const char *param,
                                    "equal to %lld.", (long long)max);
     *out = n;
     *present = 1;
+    return 0;
+}
+
+/* The currencies Stripe accepts, lower case (docs.stripe.com/currencies). */
+static const char currencies[] =
+    "usd aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif "
+    "bmd bnd bob brl bsd bwp byn bzd cad cdf chf clp cny cop crc cve czk "
+    "djf dkk dop dzd egp etb eur fjd fkp gbp gel gip gmd gnf gtq gyd hkd "
+    "hnl htg huf idr ils inr isk jmd jod jpy kes kgs khr kmf krw kwd kyd "
+    "kzt lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mur mvr mwk mxn "
+    "myr mzn nad ngn nio nok npr nzd omr pab pen pgk php pkr pln pyg qar "
+    "ron rsd rub rwf sar sbd scr sek sgd shp sle sos srd std szl thb tjs "
+    "tnd top try ttd twd tzs uah ugx uyu uzs vnd vuv wst xaf xcd xof xpf "
+    "yer zar zmw";
+
+/* The optional currency parameter of p: lower-cased in p ("USD" is
+ * accepted as Stripe accepts it) and refused unless Stripe supports it.
+ * 0 (*out NULL when absent), or -1 with f filled. */
+static int opt_currency(json_t *p, const char *param, const char **out,
+                        struct cd_sandbox_fail *f)
+{
+    const char *cur;
+    char low[4];
+
+    if (opt_str(p, "currency", param, 32, &cur, f))
+        return -1;
+    if (!cur)
+        return 0;
+    cd_strlcpy(low, cur, sizeof(low));
+    for (size_t i = 0; low[i]; i++)
+        low[i] = (char)tolower((unsigned char)low[i]);
+    if (strlen(cur) != 3 || strspn(low, "abcdefghijklmnopqrstuvwxyz") != 3 ||
+        !strstr(currencies, low))
+        return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
+                                   param, "Invalid currency: %s. Stripe "
+                                   "currently supports these currencies: "
+                                   "see https://docs.stripe.com/currencies.",
+                                   cur);
+    json_object_set_new(p, "currency", json_string(low));
+    *out = json_string_value(json_object_get(p, "currency"));
     return 0;
 }
 
@@ -537,13 +579,10 @@ static int build_line_items(json_t *items, int subscription, json_t *out,
         }
         snprintf(param, sizeof(param), "line_items[%zu][price_data][currency]",
                  i);
-        if (opt_str(pd, "currency", param, 3, &cur, f))
+        if (opt_currency(pd, param, &cur, f))
             return -1;
         if (!cur)
             return missing(f, param);
-        if (strlen(cur) != 3 || strspn(cur, "abcdefghijklmnopqrstuvwxyz") != 3)
-            return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                       param, "Invalid currency: %s.", cur);
         if (currency[0] && strcmp(currency, cur) != 0)
             return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
                                        param, "All line items must have the "
@@ -965,15 +1004,10 @@ static void h_intent_create(struct cd_req *r)
                             "currency unit.");
         goto fail;
     }
-    if (opt_str(p, "currency", "currency", 3, &cur, &f))
+    if (opt_currency(p, "currency", &cur, &f))
         goto fail;
     if (!cur) {
         missing(&f, "currency");
-        goto fail;
-    }
-    if (strlen(cur) != 3 || strspn(cur, "abcdefghijklmnopqrstuvwxyz") != 3) {
-        cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
-                            "currency", "Invalid currency: %s.", cur);
         goto fail;
     }
     if (opt_str(p, "customer", "customer", 255, &cus, &f) ||

@@ -270,6 +270,10 @@ int cd_sandbox_is_loopback(const char *host);
 /* 1 when the request's Content-Type is application/json (any case,
  * parameters allowed). */
 int cd_sandbox_is_json(const struct cd_req *r);
+/* params.c: 0 when every parameter of a /v1 request is one its route
+ * accepts and the body is not JSON; else replies 400 (parameter_unknown
+ * naming the key, or the JSON refusal) and returns -1. */
+int cd_sandbox_params_check(struct cd_req *r);
 /* Every request's checks, before its route: a loopback Host, no foreign
  * Origin on a state change, JSON only as application/json on a control
  * endpoint. 0 to go on, or -1 after replying 403/400 (guard.c has the

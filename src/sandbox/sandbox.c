@@ -297,6 +297,10 @@ static void dispatch(struct cd_req *r)
             ikey = NULL;
             goto headers;
         }
+        if (cd_sandbox_params_check(r) != 0) {
+            ikey = NULL;
+            goto headers;
+        }
     }
 
     if (flags & CD_SANDBOX_F_AUTH) {

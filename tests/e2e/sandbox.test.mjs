@@ -91,3 +91,41 @@ e2e('webhooks to a dead server are retried until it is back: duplicated and jitt
     const v = expectStatus(await stack.admin('GET', '/v1/admin/ledger/verify'), 200);
     assert.equal(v.ok, true);
 });
+
+e2e('the sandbox refuses what Stripe refuses: unknown parameters, a JSON body, an unknown currency', async () => {
+    const v1 = (method, path, body, ctype = 'application/x-www-form-urlencoded') =>
+        httpRequest(method, `${stack.sandboxUrl}${path}`, {
+            headers: { Authorization: `Bearer ${stack.stripeKey}`, ...(body !== undefined ? { 'Content-Type': ctype } : {}) },
+            body,
+        });
+    const unknown = (r, param) => {
+        assert.equal(r.status, 400, r.text);
+        const { type, code, param: p, message } = r.json.error;
+        assert.deepEqual({ type, code, param: p, message }, {
+            type: 'invalid_request_error', code: 'parameter_unknown', param,
+            message: `Received unknown parameter: ${param}`,
+        });
+    };
+    const item = (cur) => 'mode=payment&success_url=http%3A%2F%2F127.0.0.1%3A9%2Fok' +
+        `&line_items[0][price_data][currency]=${cur}&line_items[0][price_data][unit_amount]=500` +
+        '&line_items[0][price_data][product_data][name]=x&line_items[0][quantity]=1';
+
+    unknown(await v1('POST', '/v1/customers', 'email=a%40b.c&emali=x'), 'emali');
+    unknown(await v1('POST', '/v1/checkout/sessions', `${item('usd')}&line_items[0][pricedata][currency]=usd`),
+        'line_items[0][pricedata][currency]');
+    unknown(await v1('POST', '/v1/checkout/sessions', `${item('usd')}&metadata[a][b]=c`), 'metadata[a][b]');
+    unknown(await v1('GET', '/v1/payment_intents?limit=1&custmer=cus_x'), 'custmer');
+    expectStatus(await v1('GET', '/v1/payment_intents?limit=1&expand[]=data.customer'), 200);
+
+    const json = await v1('POST', '/v1/customers', JSON.stringify({ email: 'a@b.c' }), 'application/json');
+    assert.equal(json.status, 400, json.text);
+    assert.equal(json.json.error.type, 'invalid_request_error');
+    assert.match(json.json.error.message, /application\/x-www-form-urlencoded/);
+
+    const upper = expectStatus(await v1('POST', '/v1/checkout/sessions', item('USD')), 200);
+    assert.equal(upper.currency, 'usd');
+    const bad = await v1('POST', '/v1/checkout/sessions', item('xyz'));
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.error.param, 'line_items[0][price_data][currency]');
+    assert.match(bad.json.error.message, /^Invalid currency: xyz/);
+});

@@ -387,6 +387,97 @@ static void test_session_create_and_validation(void **state)
     resp_free(&r);
 }
 
+/* Stripe's strictness: unknown keys (top level, nested, GET query) are
+ * 400 parameter_unknown naming the key; a JSON body is refused; a
+ * currency is lower-cased and an unknown one refused. */
+static void test_strict_params(void **state)
+{
+    struct resp r;
+
+    (void)state;
+    req(&r, "POST", "/v1/checkout/sessions", KEY, NULL,
+        "application/x-www-form-urlencoded", SESSION_BODY "&colour=red");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.type"), "invalid_request_error");
+    assert_string_equal(jstr(r.json, "error.code"), "parameter_unknown");
+    assert_string_equal(jstr(r.json, "error.param"), "colour");
+    assert_string_equal(jstr(r.json, "error.message"),
+                        "Received unknown parameter: colour");
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/checkout/sessions", KEY, NULL,
+        "application/x-www-form-urlencoded",
+        SESSION_BODY "&line_items[0][pricedata][currency]=usd");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.code"), "parameter_unknown");
+    assert_string_equal(jstr(r.json, "error.param"),
+                        "line_items[0][pricedata][currency]");
+    resp_free(&r);
+
+    req(&r, "GET", "/v1/customers?limit=2&emial=a%40b.c", KEY, NULL, NULL,
+        NULL);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.code"), "parameter_unknown");
+    assert_string_equal(jstr(r.json, "error.param"), "emial");
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/customers", KEY, NULL,
+        "application/x-www-form-urlencoded", "metadata[a][b]=1&%FF%0A=2");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.param"), "metadata[a][b]");
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/customers", KEY, NULL,
+        "application/x-www-form-urlencoded", "email=a%40b.c&%FF%0Ax=2");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.param"), "??x");
+    assert_string_equal(jstr(r.json, "error.message"),
+                        "Received unknown parameter: ??x");
+    resp_free(&r);
+
+    req(&r, "GET", "/v1/events?types[0]=a.b&created[gt]=1&expand[]=data",
+        KEY, NULL, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/customers", KEY, NULL, "application/json",
+        "{\"email\":\"a@b.c\"}");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.type"), "invalid_request_error");
+    assert_non_null(strstr(jstr(r.json, "error.message"),
+                           "application/x-www-form-urlencoded"));
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/customers", KEY, NULL,
+        "application/x-www-form-urlencoded",
+        "email=a%40b.c&metadata[k]=v&name=A%20B");
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/checkout/sessions", KEY, NULL,
+        "application/x-www-form-urlencoded",
+        "mode=payment&line_items[0][price_data][currency]=USD"
+        "&line_items[0][price_data][unit_amount]=100"
+        "&line_items[0][price_data][product_data][name]=x"
+        "&line_items[0][quantity]=1");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "currency"), "usd");
+    resp_free(&r);
+
+    req(&r, "POST", "/v1/checkout/sessions", KEY, NULL,
+        "application/x-www-form-urlencoded",
+        "mode=payment&line_items[0][price_data][currency]=xyz"
+        "&line_items[0][price_data][unit_amount]=100"
+        "&line_items[0][price_data][product_data][name]=x"
+        "&line_items[0][quantity]=1");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error.param"),
+                        "line_items[0][price_data][currency]");
+    assert_non_null(strstr(jstr(r.json, "error.message"),
+                           "Invalid currency: xyz"));
+    resp_free(&r);
+}
+
 static void test_idempotency(void **state)
 {
     struct resp a, b, c;
@@ -1095,6 +1186,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_and_auth),
         cmocka_unit_test(test_session_create_and_validation),
+        cmocka_unit_test(test_strict_params),
         cmocka_unit_test(test_idempotency),
         cmocka_unit_test(test_complete_and_webhook),
         cmocka_unit_test(test_declines),
