@@ -14,6 +14,9 @@
 
 static char root[256];
 static struct cd_app app;
+/* The static route reads only the brand of billing's settings (its CSP's
+ * logo origin): an https logo, as a deployment may set. */
+static struct cd_billing billing;
 
 static void put(const char *rel, const char *text)
 {
@@ -56,6 +59,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     put("web/sub/x.css", "p{}");
     put("web/.hidden.txt", "SECRET");
     snprintf(app.web_dir, sizeof(app.web_dir), "%s/web", root);
+    snprintf(billing.cfg.brand.logo_url, sizeof(billing.cfg.brand.logo_url),
+             "https://cdn.example.com/logo.svg");
+    app.billing = &billing;
     atexit(cleanup);
     return 0;
 }
