@@ -407,6 +407,18 @@ static int set_idem_lease(struct cd_config *c, const char *v, char *why,
                   &c->idem_lease_ms, why, whysz);
 }
 
+static int set_test_clock(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    int64_t n;
+
+    (void)c;
+    if (int_in(v, 0, INT64_C(3153600000), &n, why, whysz) != 0)
+        return -1;
+    cd_clock_set_offset(n);
+    return 0;
+}
+
 static int set_checkout_expires(struct cd_config *c, const char *v,
                                 char *why, size_t whysz)
 {
@@ -843,6 +855,7 @@ static const struct setting settings[] = {
     {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
     {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify, "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},
     {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
+    {"CREDITD_TEST_CLOCK_OFFSET", "0", set_test_clock, "tests only: seconds the server's clock runs ahead of the system's (expiry and lease tests move time instead of sleeping); 0 in production"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
     {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},

@@ -16,9 +16,17 @@
 #define CD_BALANCE_LIMIT (INT64_C(1) << 62)
 
 /* Clocks and times: time.c. */
-/* Wall clock, seconds since the epoch. */
+/* The injectable clock: cd_now and cd_now_ms run this many seconds ahead
+ * of the system clock. Zero unless CREDITD_TEST_CLOCK_OFFSET is set (tests
+ * of expiry and leases move time instead of sleeping); every node of one
+ * installation must use the same offset. */
+void cd_clock_set_offset(int64_t seconds);
+void cd_clock_advance(int64_t seconds);
+int64_t cd_clock_offset(void);
+/* Wall clock, seconds since the epoch (plus the test offset). */
 int64_t cd_now(void);
-/* Wall clock, milliseconds since the epoch (leases shared between nodes). */
+/* Wall clock, milliseconds since the epoch (leases shared between nodes;
+ * plus the test offset). */
 int64_t cd_now_ms(void);
 /* Monotonic clock in microseconds, for durations. */
 int64_t cd_mono_us(void);
