@@ -308,10 +308,12 @@ void cd_api_admin_ledger_verify(struct cd_req *req)
     }
     cd_reply_json(
         req, 200,
-        json_pack("{s:b, s:I, s:I, s:I, s:I, s:o}", "ok",
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:o, s:I}", "ok",
                   c.mismatches == 0 && c.sum_balances == c.sum_entries,
                   "accounts", (json_int_t)c.accounts, "sum_balances",
                   (json_int_t)c.sum_balances, "sum_entries",
                   (json_int_t)c.sum_entries, "mismatch_count",
-                  (json_int_t)c.mismatches, "mismatches", mism));
+                  (json_int_t)c.mismatches, "mismatches", mism,
+                  /* holds: accounts whose held is off */
+                  "held_mismatch_count", (json_int_t)c.held_mismatches));
 }

@@ -56,6 +56,10 @@ void cd_api_debit(struct cd_req *req);
 void cd_api_grant(struct cd_req *req);
 void cd_api_discount_validate(struct cd_req *req);
 
+/* holds.c: adds "held" and "available" to GET /v1/balance's reply; 0,
+ * or -1 with the error replied. */
+int cd_api_balance_holds(struct cd_req *req, json_t *reply);
+
 /* admin.c */
 void cd_api_admin_pricing_get(struct cd_req *req);
 void cd_api_admin_pricing_put(struct cd_req *req);

@@ -26,17 +26,23 @@ void cd_api_balance(struct cd_req *req)
     struct cd_error err;
     int64_t balance;
     char disp[64];
+    json_t *reply;
 
     if (cd_ledger_balance(app->billing, ctx->account.id, &balance, &err) !=
         0) {
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 200,
-                  json_pack("{s:I, s:s, s:s}", "balance", (json_int_t)balance,
-                            "balance_display",
-                            cd_money_display(balance, cur, disp, sizeof(disp)),
-                            "currency", cur));
+    reply = json_pack("{s:I, s:s, s:s}", "balance", (json_int_t)balance,
+                      "balance_display",
+                      cd_money_display(balance, cur, disp, sizeof(disp)),
+                      "currency", cur);
+    /* holds: "held" and "available" */
+    if (reply && cd_api_balance_holds(req, reply) != 0) {
+        json_decref(reply);
+        return;
+    }
+    cd_reply_json(req, 200, reply);
 }
 
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "billing/holds.h"
 #include "billing/ledger_ops.h"
 #include "billing/login_throttle.h"
 #include "billing/reconcile.h"
@@ -26,6 +27,7 @@
 #define MOD "jobs"
 #define LEASE_RECONCILE "reconcile"
 #define LEASE_PURGE "purge"
+#define LEASE_HOLDS "holds"
 
 static const struct cd_metric_def M_JOBS = {
     "creditd_jobs_runs_total",
@@ -54,6 +56,11 @@ static const struct cd_metric_def M_LEDGER_AT = {
     "creditd_ledger_verified_timestamp_seconds",
     "Unix time of the last ledger check.", CD_METRIC_GAUGE, {NULL}, NULL, 0};
 
+static const struct cd_metric_def M_HOLDS_EXPIRED = {
+    "creditd_holds_expired_accounts_total",
+    "Accounts whose due holds the hold sweeper expired.", CD_METRIC_COUNTER,
+    {NULL}, NULL, 0};
+
 struct cd_jobs {
     struct cd_billing *b;
     int64_t interval;
@@ -63,7 +70,7 @@ struct cd_jobs {
     int stop;          /* under mu */
     pthread_t thread;
     /* the thread's own */
-    int held_reconcile, held_purge;
+    int held_reconcile, held_purge, held_holds;
 };
 
 static int64_t mono_s(void)
@@ -230,6 +237,31 @@ static void do_purge(struct cd_jobs *j)
     cd_metrics_add(NULL, &M_JOBS, 1, "purge", "ok", NULL);
 }
 
+/* holds: due holds expire (their rows say so; availability never waited
+ * for this), under the "holds" lease. */
+static void do_hold_sweep(struct cd_jobs *j)
+{
+    int64_t n = 0;
+    int held = lease_take(j, LEASE_HOLDS, 2 * CD_JOBS_DEFAULT_CYCLE);
+
+    j->held_holds = held > 0;
+    if (held <= 0) {
+        cd_metrics_add(NULL, &M_JOBS, 1, "holds",
+                       held < 0 ? "error" : "skipped", NULL);
+        return;
+    }
+    if (cd_hold_sweep(j->b, &n) != 0) {
+        cd_warn(MOD, "expiring due holds failed");
+        cd_metrics_add(NULL, &M_JOBS, 1, "holds", "error", NULL);
+        return;
+    }
+    if (n > 0)
+        cd_info(MOD, "expired the due holds of %lld account(s)",
+                (long long)n);
+    cd_metrics_add(NULL, &M_HOLDS_EXPIRED, (double)n, NULL, NULL, NULL);
+    cd_metrics_add(NULL, &M_JOBS, 1, "holds", "ok", NULL);
+}
+
 /* ---- the thread -------------------------------------------------------- */
 
 /* Sleeps until the monotonic second `until` or a stop; 1 when stopping. */
@@ -262,6 +294,7 @@ static void *jobs_main(void *arg)
                                       : CD_JOBS_FIRST_DELAY);
     int64_t next_purge = next_cycle;
 
+    do_hold_sweep(j);
     do_verify(j);
     for (;;) {
         int64_t now;
@@ -274,6 +307,7 @@ static void *jobs_main(void *arg)
                 do_reconcile(j);
             if (should_stop(j))
                 break;
+            do_hold_sweep(j);
             do_verify(j);
             next_cycle = mono_s() + cycle;
         }
@@ -286,6 +320,8 @@ static void *jobs_main(void *arg)
         lease_give(j, LEASE_RECONCILE);
     if (j->held_purge)
         lease_give(j, LEASE_PURGE);
+    if (j->held_holds)
+        lease_give(j, LEASE_HOLDS);
     return NULL;
 }
 

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "billing/holds.h"
 #include "util/util.h"
 
 /* Why the guarded balance change refused: no account, past the limit, or
@@ -56,6 +57,10 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
      * negative balance negative. Never past +-2^62. */
     lo = in->amount < 0 && !in->allow_negative ? 0 : -CD_BALANCE_LIMIT;
     rc = cd_store_ledger_post(tx, &e, lo, CD_BALANCE_LIMIT, out);
+    /* holds: credits held by due holds are free; expire those, retry. */
+    if (rc == CD_STORE_GUARD && lo == 0 &&
+        cd_hold_expire_due_tx(tx, in->account_id) > 0)
+        rc = cd_store_ledger_post(tx, &e, lo, CD_BALANCE_LIMIT, out);
     if (rc == CD_STORE_GUARD)
         return refused(tx, in);
     if (rc == CD_STORE_DUPLICATE) /* raced on another node: replayed */

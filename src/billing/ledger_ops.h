@@ -90,6 +90,9 @@ struct cd_ledger_check {
     int64_t sum_balances;
     int64_t sum_entries;
     int64_t mismatches; /* how many accounts disagree */
+    /* holds: of those, accounts whose held is not the sum of their
+     * active holds (counted in mismatches too) */
+    int64_t held_mismatches;
 };
 
 /* Checks balance == sum(entries) for every account, on one snapshot; cb

@@ -67,6 +67,13 @@
     "id, status, attempts, next_attempt_at, last_error, sent_at"
 #define PRICING_COLS "mode, launch_cents, rrp_cents, sale_cents, updated_at"
 #define LOGIN_FAIL_COLS "email, address, failures, first_at, last_at"
+/* 017: a hold (store/holds.c) */
+#define HOLD_COLS                                                             \
+    "id, account_id, amount, captured, status, description, "                 \
+    "transaction_id, created_at, expires_at, finished_at"
+/* 017: a debit that may not overdraw (lo 0) may spend only what no hold
+ * holds: balance + amount >= held. */
+#define HOLD_GUARD "AND (?3 != 0 OR balance + ?2 >= held)"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 /* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
  * a statement does not name (below ?8) is bound and ignored. */

@@ -31,7 +31,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     /* The balance change as one guarded statement (ledger_post). */
     [SQ_ACCOUNT_ADD_GUARDED] =
         "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1 "
-        "AND balance + ?2 BETWEEN ?3 AND ?4 RETURNING balance",
+        "AND balance + ?2 BETWEEN ?3 AND ?4 " HOLD_GUARD " RETURNING balance",
     /* Undoes it in the same transaction (the ledger ref existed). */
     [SQ_ACCOUNT_ADD_UNDO] =
         "UPDATE accounts SET balance = balance - ?2 WHERE id = ?1",
@@ -332,6 +332,53 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_LOGIN_FAIL_DELETE] =
         "DELETE FROM login_failures WHERE email = ?1 AND address = ?2",
     [SQ_LOGIN_FAIL_PURGE] = "DELETE FROM login_failures WHERE last_at < ?1",
+
+    /* 017: holds (store/holds.c). accounts.held is the sum of the
+     * account's active holds: a new hold reserves only what is available
+     * (balance - held), a finished one gives its amount back. */
+    [SQ_HOLD_INSERT] = "INSERT INTO holds (" HOLD_COLS ") VALUES (?1, ?2, "
+                       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [SQ_HOLD_GET] = "SELECT " HOLD_COLS " FROM holds WHERE id = ?1",
+    [SQ_HOLD_RESERVE] = "UPDATE accounts SET held = held + ?2 WHERE id = ?1 "
+                        "AND balance - held >= ?2 RETURNING held",
+    [SQ_HOLD_UNRESERVE] = "UPDATE accounts SET held = held - ?2 WHERE "
+                          "id = ?1 AND held >= ?2 RETURNING held",
+    /* Capture or release: only a live hold (?5 now) changes, once. */
+    [SQ_HOLD_FINISH] = "UPDATE holds SET status = ?2, captured = ?3, "
+                       "transaction_id = ?4, finished_at = ?5 WHERE id = ?1 "
+                       "AND status = 'active' AND expires_at > ?5 "
+                       "RETURNING amount",
+    /* Every due hold of one account, expired at once (index
+     * holds_account_due); the caller gives the sum back to held. */
+    [SQ_HOLD_EXPIRE_ACCT] = "UPDATE holds SET status = 'expired', "
+                            "finished_at = expires_at WHERE account_id = ?1 "
+                            "AND status = 'active' AND expires_at <= ?2 "
+                            "RETURNING amount",
+    /* The sweeper's accounts with due holds (index holds_due). */
+    [SQ_HOLD_DUE_ACCOUNTS] = "SELECT DISTINCT account_id FROM holds WHERE "
+                             "status = 'active' AND expires_at <= ?1 "
+                             "LIMIT ?2",
+    /* balance, held, and the part of held that is due (not yet swept). */
+    [SQ_HOLD_TOTALS] =
+        "SELECT a.balance, a.held, COALESCE((SELECT SUM(h.amount) FROM "
+        "holds h WHERE h.account_id = a.id AND h.status = 'active' "
+        "AND h.expires_at <= ?2), 0) FROM accounts a WHERE a.id = ?1",
+    [SQ_HOLD_KEY] = "SELECT created_at, seq FROM holds WHERE id = ?1 "
+                    "AND account_id = ?2",
+    /* An account's holds newest first after the key (?3 created_at, ?4
+     * seq); ?2 the status as shown ('any' for every one), ?6 now. */
+    [SQ_HOLD_PAGE] =
+        "SELECT " HOLD_COLS " FROM holds WHERE account_id = ?1 "
+        "AND (?2 = 'any' OR (CASE WHEN status = 'active' AND "
+        "expires_at <= ?6 THEN 'expired' ELSE status END) = ?2) "
+        "AND (created_at < ?3 OR (created_at = ?3 AND seq < ?4))" NEWEST
+        " LIMIT ?5",
+    [SQ_HOLD_VERIFY] =
+        "SELECT a.id, a.held, COALESCE(h.total, 0) FROM accounts a "
+        "LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM holds "
+        "WHERE status = 'active' GROUP BY account_id) h "
+        "ON h.account_id = a.id WHERE a.held != COALESCE(h.total, 0) "
+        "ORDER BY a.seq",
 
     /* 010: keyset pages of every account's orders and ledger, newest
      * first. Parameters, the same in each: ?1 account, ?2 status, ?3

@@ -124,6 +124,18 @@ enum cd_sq_stmt {
     SQ_LOGIN_FAIL_PUT,
     SQ_LOGIN_FAIL_DELETE,
     SQ_LOGIN_FAIL_PURGE,
+    /* 017: holds (holds.c) */
+    SQ_HOLD_INSERT,
+    SQ_HOLD_GET,
+    SQ_HOLD_RESERVE,
+    SQ_HOLD_UNRESERVE,
+    SQ_HOLD_FINISH,
+    SQ_HOLD_EXPIRE_ACCT,
+    SQ_HOLD_DUE_ACCOUNTS,
+    SQ_HOLD_TOTALS,
+    SQ_HOLD_KEY,
+    SQ_HOLD_PAGE,
+    SQ_HOLD_VERIFY,
     /* 010: the admin lists and exports (keyset pages) */
     SQ_ORDER_KEY,
     SQ_ORDER_PAGE_ACCT,

@@ -39,6 +39,7 @@
     X(invalid_event, INVALID)                          \
     X(invalid_path, INVALID)                           \
     X(invalid_transfer_encoding, INVALID)              \
+    X(capture_exceeds_hold, INVALID)                   \
     X(unauthorized, AUTH)                              \
     X(invalid_credentials, AUTH)                       \
     X(invalid_portal_link, AUTH)                       \
@@ -54,6 +55,7 @@
     X(not_found, NOT_FOUND)                            \
     X(order_not_found, NOT_FOUND)                      \
     X(no_subscription, NOT_FOUND)                      \
+    X(hold_not_found, NOT_FOUND)                       \
     X(method_not_allowed, METHOD)                      \
     X(email_taken, CONFLICT)                           \
     X(code_exists, CONFLICT)                           \
@@ -66,6 +68,7 @@
     X(no_stripe_customer, CONFLICT)                    \
     X(subscription_ended, CONFLICT)                    \
     X(idempotency_in_progress, CONFLICT)               \
+    X(hold_not_active, CONFLICT)                       \
     X(body_too_large, TOO_LARGE)                       \
     X(rate_limited, RATE)                              \
     X(too_many_pending_orders, RATE)                   \

@@ -374,6 +374,21 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/balance', { key: true, account: 'acct_unknown' }); // 404
     await call('POST', '/v1/grants', { ...srv, body: '{"amount":' }); // 400 invalid_json
     await call('POST', '/v1/grants', { ...srv, body: { amount: 1, description: 'x'.repeat(70000) } }); // 413
+    // Holds: reserve, capture part, release, list, read; their errors.
+    const h1 = expectStatus(await call('POST', '/v1/holds', { ...srv, idem: `hold-${Date.now()}`, body: { amount: 300, description: 'AI run', expires_in: 600 } }), 201);
+    await call('POST', '/v1/holds', { ...srv, body: { amount: 10 ** 9 } }); // 402
+    await call('POST', '/v1/holds', { ...srv, body: { amount: 1, expires_in: 0 } }); // 400
+    await call('POST', '/v1/holds', { ...tok, body: { amount: 1 } }); // 403
+    await call('POST', `/v1/holds/${h1.id}/capture`, { ...srv, body: { amount: 301 } }); // 400 capture_exceeds_hold
+    expectStatus(await call('POST', `/v1/holds/${h1.id}/capture`, { ...srv, body: { amount: 120 } }), 200);
+    await call('POST', `/v1/holds/${h1.id}/release`, srv); // 409 hold_not_active
+    const h2 = expectStatus(await call('POST', '/v1/holds', { ...srv, body: { amount: 50 } }), 201);
+    expectStatus(await call('POST', `/v1/holds/${h2.id}/release`, srv), 200);
+    await call('POST', '/v1/holds/hold_unknown/capture', { ...srv, body: { amount: 1 } }); // 404
+    expectStatus(await call('GET', '/v1/holds?limit=1', tok), 200);
+    await call('GET', '/v1/holds?status=open', tok); // 400
+    expectStatus(await call('GET', `/v1/holds/${h1.id}`, tok), 200);
+    await call('GET', '/v1/holds/hold_unknown', tok); // 404
 
     await call('GET', '/v1/balance', tok);
     await call('GET', '/v1/transactions?limit=5', tok);
