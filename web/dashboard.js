@@ -4,7 +4,9 @@
 // "Resume" after a confirmation (POST /v1/subscription/cancel|resume) and
 // "Manage payment method" (Stripe's Billing Portal, POST /v1/billing_portal),
 // and
-// the ten most recent ledger transactions (GET /v1/transactions?limit=10).
+// the ten most recent ledger transactions (GET /v1/transactions?limit=10);
+// with holds, the available amount next to the total and the active holds
+// (GET /v1/holds?status=active).
 import {
     api, getConfig, requireLogin, mountHeader, h, formatCredits, formatUnits, creditUnit, humanize, timeEl,
     showAlert, statusBadge, reenableOnPageShow,
@@ -36,8 +38,32 @@ async function loadBalance(errorEl) {
             amountEl.textContent = formatUnits(b.balance, unit);
             creditsEl.hidden = true;
         }
+        const availEl = document.getElementById('balance-available');
+        availEl.textContent = b.held > 0
+            ? `Available: ${formatUnits(b.available, unit)} of ${formatUnits(b.balance, unit)} (${formatUnits(b.held, unit)} reserved)`
+            : '';
+        availEl.hidden = !(b.held > 0);
     } catch (err) {
         amountEl.textContent = '—';
+        showAlert(errorEl, err.message);
+    }
+}
+
+function holdRow(x) {
+    return h('tr', null,
+        h('td', { 'data-label': 'Description' }, x.description || 'Reserved'),
+        h('td', { 'data-label': 'Credits', class: 'num' }, formatCredits(x.amount)),
+        h('td', { 'data-label': 'Until' }, timeEl(x.expires_at)));
+}
+
+/* The active holds; the card stays hidden while there are none. */
+async function loadHolds(errorEl) {
+    try {
+        const list = await api('GET', '/v1/holds?status=active&limit=20');
+        const rows = (list && Array.isArray(list.data)) ? list.data : [];
+        document.getElementById('hold-rows').replaceChildren(...rows.map(holdRow));
+        document.getElementById('holds-section').hidden = rows.length === 0;
+    } catch (err) {
         showAlert(errorEl, err.message);
     }
 }
@@ -163,6 +189,7 @@ if (requireLogin()) {
     const errorEl = document.getElementById('page-error');
     loadBalance(errorEl);
     loadTransactions(errorEl);
+    loadHolds(errorEl);
     loadSubscription(errorEl);
     reenableOnPageShow('#sub-manage');
 }
