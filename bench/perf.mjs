@@ -8,11 +8,14 @@
 //   debits    POST /v1/debits, each with its own Idempotency-Key, over the
 //             accounts, ~10 % asking for more than the balance (402)
 //   balance   GET /v1/balance with each account's own token
+//   holds     hold and capture: POST /v1/holds (5 credits, keyed), then its
+//             POST /v1/holds/{id}/capture (3 of them, keyed) once the 201
+//             came back - about half of each
 //   mixed     70 % balance reads, 25 % idempotent debits, 5 % webhooks
 //
 //   node bench/perf.mjs [--seconds=10] [--connections=64] [--accounts=200]
 //       [--orders=8000] [--json[=file]] [--db=CREDITD_DB] [--perf=webhooks]
-//       [--only=webhooks,debits,...]
+//       [--only=webhooks,debits,balance,holds,mixed]
 //
 // Needs wrk and nginx (WITH_BENCH=1 bash scripts/bootstrap.sh); --perf
 // needs linux-perf. Loopback only; every phase is bounded in time.
@@ -30,6 +33,12 @@
 //  - every balance equals the sum of its account's ledger entries as read
 //    back through GET /v1/admin/ledger, and GET /v1/admin/ledger/verify
 //    says ok;
+//  - every hold of the run (listed back through GET /v1/holds) is
+//    captured once, for 3, with one ledger entry "hold:<id>:capture" of
+//    -3 (a hold whose capture the cut-off left out is captured then, as a
+//    client's retry, and counted as "resent"); no account holds anything
+//    afterwards; a replay of sampled captures answers the same
+//    transaction and writes nothing;
 //  - no reply other than 2xx (and 402 for overdrawing debits).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -51,7 +60,7 @@ const ORDERS = Number(opt('orders', 8000));
 const THREADS = 2;
 const DB = opt('db', null);
 const PERF = opt('perf', null);
-const ONLY = String(opt('only', 'webhooks,debits,balance,mixed')).split(',');
+const ONLY = String(opt('only', 'webhooks,debits,balance,holds,mixed')).split(',');
 const JSON_OUT = opt('json', null);
 const LUA = path.join(import.meta.dirname, 'perf');
 const RUN = `p${rand(6)}`;
@@ -302,6 +311,57 @@ async function checkOrders(ctx, lines, issuedIdx, allOrders) {
     return { resent: missing.length, credited, fails };
 }
 
+/** Every hold of an account, through GET /v1/holds (keyset pages). */
+async function listHolds(stack, acct, agent) {
+    const out = [];
+    for (let after = null; ;) {
+        const r = await stack.asServer(acct, 'GET', `/v1/holds?limit=100${after ? `&starting_after=${after}` : ''}`, { agent });
+        if (r.status !== 200) throw new Error(`holds of ${acct}: ${r.status} ${r.text}`);
+        for (const x of r.json.data) out.push({ ...x, account: acct });
+        if (!r.json.has_more) return out;
+        after = r.json.next_starting_after;
+    }
+}
+
+const captureHold = (stack, x, agent) => stack.asServer(x.account, 'POST', `/v1/holds/${x.id}/capture`,
+    { agent, idem: `${RUN}-hcc-${x.id}`, body: '{"amount":3}', headers: { 'Content-Type': 'application/json' } });
+
+/** Hold-and-capture: each hold captured once for 3, one entry each, nothing left held. */
+async function checkHolds(ctx, issued) {
+    const { stack, accts, led, agent } = ctx;
+    const fails = [];
+    const holds = [];
+    await pool(accts.length, 8, async (i) => { holds.push(...(await listHolds(stack, accts[i].id, agent))); });
+    const open = holds.filter((x) => x.status === 'active');
+    await pool(open.length, 16, async (i) => {
+        const r = await captureHold(stack, open[i], agent);
+        if (r.status !== 200) fails.push(`resent capture ${open[i].id}: ${r.status} ${r.text}`);
+        else Object.assign(open[i], r.json);
+    });
+    await readLedger(stack, led, agent);
+    if (holds.length > issued) fails.push(`${holds.length} holds, ${issued} issued`);
+    for (const x of holds) {
+        const e = led.byRef.get(`hold:${x.id}:capture`);
+        if (x.status !== 'captured' || x.captured !== 3 || !e || e.id !== x.transaction_id || e.amount !== -3 ||
+            e.account_id !== x.account) fails.push(`hold ${x.id}: ${JSON.stringify(x)} ${JSON.stringify(e)}`);
+    }
+    const entries = [...led.rows.values()].filter((e) => /^hold:.*:capture$/.test(e.ref || '')).length;
+    if (entries !== holds.length) fails.push(`${entries} capture entries for ${holds.length} holds`);
+    const sample = holds.filter((_, i) => i % Math.max(1, Math.floor(holds.length / 100)) === 0).slice(0, 100);
+    for (const x of sample) {
+        const r = await captureHold(stack, x, agent);
+        if (r.status !== 200 || r.json.transaction_id !== x.transaction_id || r.headers['idempotent-replayed'] !== 'true') {
+            fails.push(`replayed capture ${x.id}: ${r.status} ${r.text}`);
+        }
+    }
+    if (await readLedger(stack, led, agent)) fails.push('replayed captures wrote to the ledger');
+    await pool(accts.length, 8, async (i) => {
+        const r = await stack.api('GET', '/v1/balance', { token: accts[i].token, agent });
+        if (r.status !== 200 || r.json.held !== 0 || r.json.available !== r.json.balance) fails.push(`held on ${accts[i].id}: ${r.text}`);
+    });
+    return { resent: open.length, captured: holds.length, replayed: sample.length, fails };
+}
+
 /** Every balance = the sum of its entries as read back; the server's verify. */
 async function checkBalances(ctx) {
     const { stack, accts, led, agent } = ctx;
@@ -445,6 +505,10 @@ async function main() {
             await readLedger(stack, ctx.led, agent);
             return { fails: ctx.led.rows.size === before ? [] : ['balance reads wrote to the ledger'] };
         });
+        await run('holds', 'holds.lua', {}, async (res) => {
+            const issued = res.threads.reduce((a, t) => a + t.n, 0);
+            return { ...(await checkHolds(ctx, issued)), captures_sent: res.threads.reduce((a, t) => a + t.wn, 0) };
+        });
         if (ONLY.includes('mixed')) {
             const n = Math.max(10, Math.round(ORDERS / 4));
             log(`mixed: ${n} more orders, paid in the sandbox`);
@@ -496,6 +560,7 @@ function printTable(r) {
         if (w.events_sent !== undefined) bits.push(`${w.events_sent} events sent${w.exhausted ? ' (the prepared events ran out before the time did: req/s is a lower bound, raise --orders)' : ''}`);
         if (w.credited !== undefined) bits.push(`${w.credited} orders credited once`);
         if (w.accepted !== undefined) bits.push(`${w.accepted} debits in the ledger`);
+        if (w.captured !== undefined) bits.push(`${w.captured} holds captured once`);
         if (w.replayed) bits.push(`${w.replayed} replays unchanged`);
         if (w.resent) bits.push(`${w.resent} resent after the cut-off`);
         bits.push(`store: ${w.store.commits_per_s} commits/s, ${w.store.jobs_per_commit} jobs per commit, ${w.store.jobs_per_request} jobs per request; CPU per request: creditd ${w.cpu.creditd_us_per_req} µs (${w.cpu.creditd_cores} cores busy), Stripe sandbox ${w.cpu.sandbox_us_per_req} µs`);
