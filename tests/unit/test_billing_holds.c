@@ -216,6 +216,112 @@ static void test_expiry(void **state)
     verify_ok(f);
 }
 
+/* ---- Idempotency-Key: one job each ------------------------------------- */
+
+struct rendered {
+    int calls, status;
+    char body[256];
+};
+
+static void render(void *arg, const struct cd_hold *h,
+                   const struct cd_error *err, struct cd_idem_reply *out)
+{
+    struct rendered *r = arg;
+
+    r->calls++;
+    r->status = h ? (strcmp(h->status, "active") == 0 ? 201 : 200)
+                  : cd_error_kind_status(err->kind);
+    snprintf(r->body, sizeof(r->body), "%s:%s", h ? h->id : err->code,
+             h ? h->status : "");
+    out->status = r->status;
+    out->body = r->body;
+    out->body_len = strlen(r->body);
+}
+
+/* A keyed create (capture > 0: capture, 0: release, of hold_id) with its
+ * claim; the store's jobs it took in *jobs. */
+static int keyed(struct fixture *f, struct cd_idem_claim *c, const char *key,
+                 const char *hold_id, int64_t amount, struct rendered *r,
+                 uint64_t *jobs)
+{
+    struct cd_hold_op op = {0};
+    struct cd_store_stats s0, s1;
+    struct cd_error err;
+    char eid[64];
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    snprintf(c->scope, sizeof(c->scope), "server:%s", f->acct);
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    snprintf(c->request_hash, sizeof(c->request_hash), "h-%s-%lld", key,
+             (long long)amount);
+    op.account_id = f->acct;
+    op.amount = amount;
+    op.claim = c;
+    op.reply = render;
+    op.reply_arg = r;
+    cd_store_get_stats(f->b.store, &s0);
+    if (!hold_id) {
+        op.expires_in = 600;
+        cd_idem_effect_id(c->scope, key, "hold_", eid, sizeof(eid));
+        op.effect_id = eid;
+        rc = cd_hold_create(&f->b, &op, NULL, &err);
+    } else {
+        op.hold_id = hold_id;
+        rc = amount ? cd_hold_capture(&f->b, &op, NULL, &err)
+                    : cd_hold_release(&f->b, &op, NULL, &err);
+    }
+    cd_store_get_stats(f->b.store, &s1);
+    *jobs = s1.jobs - s0.jobs;
+    return rc;
+}
+
+static void test_keyed_one_job(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_idem_claim c;
+    struct rendered r = {0}, r2 = {0};
+    uint64_t jobs;
+    char id[CD_ID_SZ];
+
+    grant(f, 100);
+    assert_int_equal(keyed(f, &c, "k-hold", NULL, 60, &r, &jobs), 0);
+    assert_int_equal(c.outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(jobs, 1);
+    assert_int_equal(r.status, 201);
+    snprintf(id, sizeof(id), "%.*s", (int)(strchr(r.body, ':') - r.body),
+             r.body);
+    cd_idem_claim_free(&c);
+    /* The same request replays without running; one hold only. */
+    assert_int_equal(keyed(f, &c, "k-hold", NULL, 60, &r2, &jobs), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REPLAY);
+    assert_int_equal(r2.calls, 0);
+    assert_memory_equal(c.body, r.body, c.body_len);
+    cd_idem_claim_free(&c);
+    totals(f, 100, 60);
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(keyed(f, &c, "k-cap", id, 25, &r, &jobs), 0);
+    assert_int_equal(jobs, 1);
+    assert_int_equal(r.status, 200);
+    cd_idem_claim_free(&c);
+    assert_int_equal(keyed(f, &c, "k-cap", id, 25, &r2, &jobs), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REPLAY);
+    cd_idem_claim_free(&c);
+    /* Another key meets a finished hold: a stored 409, replayed too. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(keyed(f, &c, "k-rel", id, 0, &r, &jobs), 0);
+    assert_int_equal(r.status, 409);
+    assert_string_equal(r.body, "hold_not_active:");
+    cd_idem_claim_free(&c);
+    assert_int_equal(keyed(f, &c, "k-rel", id, 0, &r2, &jobs), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REPLAY);
+    assert_int_equal(c.status, 409);
+    cd_idem_claim_free(&c);
+    totals(f, 75, 0);
+    verify_ok(f);
+}
+
 /* ---- races ------------------------------------------------------------- */
 
 struct racer {
@@ -349,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_capture_release, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keyed_one_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_capture_release_expire,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_holds_and_debits, setup,
