@@ -269,9 +269,12 @@ static int release_fn(struct cd_tx *tx, struct hold_job *j)
 
     if (rc != 0 || !ok)
         return rc;
-    if (cd_store_hold_finish(tx, h->id, "released", 0, "", now) !=
+    /* The account's row first, then the hold's, as a capture and a new
+     * hold do: two nodes never wait on each other in a circle. */
+    if (cd_store_hold_unreserve(tx, h->account_id, h->amount) !=
             CD_STORE_OK ||
-        cd_store_hold_unreserve(tx, h->account_id, h->amount) != CD_STORE_OK)
+        cd_store_hold_finish(tx, h->id, "released", 0, "", now) !=
+            CD_STORE_OK)
         return CD_STORE_ERROR;
     strcpy(h->status, "released");
     h->finished_at = now;

@@ -4,9 +4,10 @@
 // available balance, races of capture vs release vs new holds vs debits
 // (each hold finishes once), the list and its pages, expiry by restarting
 // with CREDITD_TEST_CLOCK_OFFSET, and ledger verify (held == active holds)
-// after each. Runs on PostgreSQL too with CD_E2E_PG_URL.
+// after each. Runs on PostgreSQL too with CD_E2E_PG_URL, and then also
+// races two nodes (two `creditd serve` on one database).
 import assert from 'node:assert/strict';
-import { useStack, e2e, expectStatus, expectError, waitFor, rand } from './harness.mjs';
+import { Stack, useStack, e2e, expectStatus, expectError, waitFor, rand } from './harness.mjs';
 
 const stack = useStack();
 
@@ -205,6 +206,38 @@ e2e('GET /v1/holds: newest first, keyset pages, status filter', async () => {
     expectError(await stack.api('GET', '/v1/holds?starting_after=hold_nope', auth), 400, 'invalid_param');
     expectError(await stack.api('GET', '/v1/holds?limit=0', auth), 400, 'invalid_param');
 });
+
+e2e('two nodes on one PostgreSQL database: each hold finishes once, nothing is overspent', async () => {
+    const b = new Stack({
+        sandbox: false,
+        serverEnv: { CREDITD_DB: stack.dbPath, CREDITD_ADMIN_KEY: stack.adminKey, STRIPE_API_BASE: stack.sandboxUrl },
+    });
+    b.adminKey = stack.adminKey;
+    await b.start();
+    try {
+        const nodes = [stack, b];
+        const u = await account(1000);
+        const on = (i, method, p, opts) => nodes[i % 2].asServer(u.id, method, p, opts);
+        for (let round = 0; round < 3; round++) {
+            const h = expectStatus(await on(round, 'POST', '/v1/holds', { body: { amount: 100 } }), 201);
+            const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2
+                ? on(i, 'POST', `/v1/holds/${h.id}/capture`, { body: { amount: 10 + i } })
+                : on(i, 'POST', `/v1/holds/${h.id}/release`, {}))));
+            assert.equal(rs.filter((r) => r.status === 200).length, 1, rs.map((r) => `${r.status} ${r.text}`).join('\n'));
+            for (const r of rs) if (r.status !== 200) expectError(r, 409, 'hold_not_active');
+        }
+        const left = (await balance(u)).available;
+        const rs = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2
+            ? on(i >> 1, 'POST', '/v1/holds', { body: { amount: 100 } })
+            : on(i >> 1, 'POST', '/v1/debits', { body: { amount: 100, description: 'nodes' } }))));
+        assert.equal(rs.filter((r) => r.status === 201).length, Math.min(16, Math.floor(left / 100)));
+        const bal = await balance(u);
+        assert.ok(bal.available >= 0 && bal.available < 100, JSON.stringify(bal));
+        await verifyOk();
+    } finally {
+        await b.stop();
+    }
+}, { skip: process.env.CD_E2E_PG_URL ? false : 'needs CD_E2E_PG_URL (a PostgreSQL server)' });
 
 // Last: it moves the server's clock forward for the rest of the file.
 e2e('an expired hold releases itself (clock moved by a restart), once', async () => {
