@@ -160,13 +160,20 @@ int cd_store_hold_finish(struct cd_tx *tx, const char *id,
 int cd_store_hold_expire_account(struct cd_tx *tx, const char *account_id,
                                  int64_t now, int *count)
 {
-    struct cd_stmt *st = get(tx, SQ_HOLD_EXPIRE_ACCT, 1);
-    int64_t sum = 0;
+    struct cd_stmt *st;
+    int64_t bal, held, due, sum = 0;
     int n = 0, rc;
 
     if (count)
         *count = 0;
-    if (!st)
+    /* What is due, read first (nothing written, no lock, when none); then
+     * the account's row before the holds' rows - the order of every other
+     * hold change, so two nodes never wait on each other in a circle. */
+    rc = cd_store_hold_totals(tx, account_id, now, &bal, &held, &due);
+    if (rc != CD_STORE_OK || due == 0)
+        return rc == CD_STORE_ERROR ? CD_STORE_ERROR : CD_STORE_OK;
+    if (cd_store_hold_unreserve(tx, account_id, due) != CD_STORE_OK ||
+        !(st = get(tx, SQ_HOLD_EXPIRE_ACCT, 1)))
         return CD_STORE_ERROR;
     if (cd_bind_str(st, 1, account_id, CD_ID_SZ) != 0 ||
         cd_bind_i64(st, 2, now) != 0) {
@@ -177,22 +184,21 @@ int cd_store_hold_expire_account(struct cd_tx *tx, const char *account_id,
         sum += cd_col_i64(st, 0);
         n++;
     }
-    if (rc != CD_STEP_DONE) {
-        rc = failed(tx, "hold expire");
-        cd_sq_put(tx->db, SQ_HOLD_EXPIRE_ACCT, st);
-        return rc == CD_STORE_OK ? CD_STORE_ERROR : rc;
-    }
+    if (rc != CD_STEP_DONE)
+        failed(tx, "hold expire");
     cd_sq_put(tx->db, SQ_HOLD_EXPIRE_ACCT, st);
+    if (rc != CD_STEP_DONE)
+        return CD_STORE_ERROR;
+    if (sum != due) {
+        /* Only a concurrent writer could do this, and the engine refuses
+         * that (one writer, or SERIALIZABLE): roll back. */
+        cd_error("store", "hold expire: %lld due, %lld expired on %s",
+                 (long long)due, (long long)sum, account_id);
+        return CD_STORE_ERROR;
+    }
     if (count)
         *count = n;
-    if (n == 0)
-        return CD_STORE_OK;
-    /* held is the sum of the active holds, so it covers theirs. */
-    rc = cd_store_hold_unreserve(tx, account_id, sum);
-    if (rc != CD_STORE_OK)
-        cd_error("store", "hold expire: held is below its holds on %s",
-                 account_id);
-    return rc == CD_STORE_OK ? CD_STORE_OK : CD_STORE_ERROR;
+    return CD_STORE_OK;
 }
 
 int cd_store_hold_due_accounts(struct cd_tx *tx, int64_t now,
