@@ -26,7 +26,9 @@ struct cd_ledger_apply {
 /*
  * Inside a write job: one guarded statement changes the cached balance only
  * when the result stays within +-2^62 and (for a negative amount, unless
- * allow_negative) >= 0, and the entry is inserted with the balance it
+ * allow_negative) >= 0 and >= what active holds hold (billing/holds.h: due
+ * holds are expired and the statement tried again), and the entry is
+ * inserted with the balance it
  * returned (cd_store_ledger_post: no read-then-write, so it is right on a
  * shared database without the single writer). Returns CD_STORE_OK with
  * *out the new entry; CD_STORE_DUPLICATE with *out the entry that already
