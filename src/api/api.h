@@ -93,6 +93,9 @@ extern const struct cd_route cd_api_routes_core[];
 extern const size_t cd_api_routes_core_count;
 extern const struct cd_route cd_api_routes_checkout[];
 extern const size_t cd_api_routes_checkout_count;
+/* autotopup.c: GET and PUT /v1/auto_topup. */
+extern const struct cd_route cd_api_routes_autotopup[];
+extern const size_t cd_api_routes_autotopup_count;
 /* ops.c: POST /v1/admin/reconcile and GET /metrics (server key). */
 extern const struct cd_route cd_api_routes_ops[];
 extern const size_t cd_api_routes_ops_count;

@@ -67,6 +67,14 @@
     "id, status, attempts, next_attempt_at, last_error, sent_at"
 #define PRICING_COLS "mode, launch_cents, rrp_cents, sale_cents, updated_at"
 #define LOGIN_FAIL_COLS "email, address, failures, first_at, last_at"
+/* 018: auto top-up (store/autotopup.c). */
+#define AUTOTOPUP_COLS                                                        \
+    "account_id, enabled, threshold, amount_cents, monthly_cap_cents, "       \
+    "declines, disabled_reason, last_failure, last_decline_code, "            \
+    "last_failure_at, updated_at"
+#define ATTEMPT_COLS                                                          \
+    "id, account_id, state, amount_cents, month, tries, order_id, "           \
+    "next_try_at, decline_code, failure, created_at, updated_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 /* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
  * a statement does not name (below ?8) is bound and ignored. */
