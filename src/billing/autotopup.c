@@ -372,7 +372,9 @@ static int claim_fn(struct cd_tx *tx, void *arg)
     cd_idem_effect_id("autotopup", key, "ord_", a.order_id,
                       sizeof(a.order_id));
     cd_strlcpy(a.state, "in_flight", sizeof(a.state));
-    a.next_try_at = now + CD_AUTOTOPUP_RECHECK_S;
+    /* looked at again soon: a crash during the Stripe call is resumed
+     * (under the same order, so the same Stripe key) by the next pass */
+    a.next_try_at = now + CD_AUTOTOPUP_WAIT_S;
     a.updated_at = now;
     rc = cd_store_autotopup_attempt_update(tx, &a);
     if (rc != CD_STORE_OK)

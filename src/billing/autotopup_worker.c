@@ -3,8 +3,8 @@
  * autotopup.h.
  *
  * Every poll it reads the due open attempts (a read: no write while there
- * is nothing to do), then takes the "autotopup" lease and works through
- * them: a pending attempt is claimed for its next try and paid through
+ * is nothing to do), then works through them, taking (renewing) the
+ * "autotopup" lease before each: a pending attempt is claimed for its next try and paid through
  * cd_topup_create with its derived order id; an in-flight one is settled
  * from its order (completed: succeeded; failed: declined with the
  * failure Stripe gave), or, when its order never reached Stripe (a crash
@@ -26,7 +26,12 @@
 
 #define MOD "autotopup"
 #define LEASE_NAME "autotopup"
-#define LEASE_TTL_S 60
+/* Short, and renewed before each attempt: a node killed mid-pass holds
+ * up auto top-ups for at most this long. Two nodes overlapping (a pass
+ * slower than this) are harmless: a claim is one guarded write, an
+ * outcome applies once, and a payment re-sent for the same order sends
+ * Stripe the same Idempotency-Key. */
+#define LEASE_TTL_S 10
 #define BATCH 32
 
 /* Splits an order's failure_reason "<message> (<code>)" (topups.c). */
@@ -148,10 +153,11 @@ static int run_due(struct cd_billing *b, struct due_job *d,
         return -1;
     if (!d->n)
         return 0;
-    if (lease && lease(lease_arg) != 1)
-        return 0;
     for (int i = 0; i < d->n; i++) {
         struct cd_autotopup_attempt a = d->rows[i];
+
+        if (lease && lease(lease_arg) != 1)
+            return i;
 
         if (strcmp(a.state, "pending") == 0) {
             if (cd_autotopup_claim(b, &a) == 1)

@@ -7,7 +7,7 @@
 // auto top-up turned off with a reason.
 
 import assert from 'node:assert/strict';
-import { useStack, e2e, waitFor, expectError, expectStatus } from './harness.mjs';
+import { useStack, e2e, waitFor, expectError, expectStatus, httpRequest } from './harness.mjs';
 
 const stack = useStack({ relayForward: true, serverEnv: { CREDITD_AUTOTOPUP_POLL_MS: '200' } });
 
@@ -27,6 +27,10 @@ async function savedCardUser(card) {
 async function ledgerOk() {
     const v = expectStatus(await stack.admin('GET', '/v1/admin/ledger/verify'), 200);
     assert.equal(v.ok, true, JSON.stringify(v));
+}
+
+async function sandboxConfig(body) {
+    expectStatus(await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/config`, { body }), 200);
 }
 
 const topupOrders = async (u, cents) => (await stack.list(u, '/v1/orders')).filter((o) => o.kind === 'topup' && o.amount_cents === cents);
@@ -99,6 +103,39 @@ e2e('concurrent debits under the threshold start exactly one top-up; the monthly
     assert.equal(await stack.balance(u), 800);
     await ledgerOk();
 });
+
+e2e('kill -9 while Stripe is charging the card: resumed under the same key, charged and credited once', async () => {
+    const u = await savedCardUser();
+    expectStatus(await putAt(u, { enabled: true, threshold: 500, amount_cents: 2000, monthly_cap_cents: 10000 }), 200);
+    await sandboxConfig({ api_delay_ms: 2500 });
+    try {
+        expectStatus(await debit(u, 600), 201);
+        const a = await waitFor(async () => {
+            const x = (await getAt(u)).last_attempt;
+            return x && x.status === 'in_flight' && x;
+        }, 10000, { what: 'attempt at Stripe' });
+        // Its order is written just before the PaymentIntent is POSTed
+        // (each Stripe call takes 2.5 s now): kill -9 inside that call.
+        await waitFor(async () => (await topupOrders(u, 2000)).some((o) => o.id === a.order_id), 10000,
+            { what: 'order opened', intervalMs: 20 });
+        await stack.killServer();
+        await stack.startServer();
+        await waitFor(async () => (await stack.balance(u)) === 2400, 30000, { what: 'balance 2400' });
+        const v = await waitFor(async () => {
+            const x = await getAt(u);
+            return x.last_attempt.status === 'succeeded' && x;
+        }, 15000, { what: 'attempt succeeded' });
+        assert.equal(v.last_attempt.id, a.id);
+        assert.equal(v.last_attempt.order_id, a.order_id);
+        const cus = (await stack.api('GET', '/v1/account', { token: u.token })).json.stripe_customer_id;
+        const pis = (await stack.stripe('GET', `/v1/payment_intents?customer=${cus}&limit=100`)).json.data;
+        assert.equal(pis.filter((pi) => pi.metadata.order_id === a.order_id).length, 1);
+        assert.equal((await topupOrders(u, 2000)).length, 1);
+    } finally {
+        await sandboxConfig({ api_delay_ms: 0 });
+    }
+    await ledgerOk();
+}, { timeout: 90000 });
 
 e2e('a card that declines off-session: reason recorded, retried after 1 h and 6 h, then turned off', async () => {
     const u = await savedCardUser('4000000000000341');
