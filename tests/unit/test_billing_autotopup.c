@@ -4,7 +4,9 @@
  * attempt under concurrent debits, none while one is open, the monthly
  * cap (and the next month), the decline policy (retry after 1 h and 6 h,
  * off after the 3rd decline with a reason), a retry canceled when the
- * balance is back, clawbacks never triggering, and the settings' checks.
+ * balance is back, clawbacks never triggering, the worker's pass settling
+ * an attempt from its order (failed: Stripe's code and message; completed:
+ * succeeded) or giving up with a reason, and the settings' checks.
  * No Stripe: the worker's steps (claim, declined, succeeded) are driven
  * directly, and the clock moves with cd_clock_advance.
  */
@@ -362,6 +364,64 @@ static void test_retry_canceled_when_balance_back(void **state)
     assert_string_equal(view(acct).s.disabled_reason, "No saved card.");
 }
 
+/* ---- the worker's pass, settling from the order ----------------------------- */
+
+static void order_as(const struct cd_autotopup_attempt *a, const char *status,
+                     const char *reason)
+{
+    struct cd_order o;
+
+    fx_order_init(&o, a->account_id, "topup", a->amount_cents,
+                  a->amount_cents);
+    strcpy(o.id, a->order_id);
+    strcpy(o.status, status);
+    strcpy(o.failure_reason, reason);
+    strcpy(o.stripe_payment_intent_id, "pi_unit");
+    if (strcmp(status, "completed") == 0)
+        o.completed_at = cd_now();
+    fx_order_insert(bill.store, &o);
+}
+
+static void test_pass_settles_from_the_order(void **state)
+{
+    char acct[CD_ID_SZ];
+    struct cd_autotopup_attempt a;
+    struct cd_autotopup_view v;
+
+    (void)state;
+    account_on(acct, 1000, 500, 2000, 100000);
+    debit(acct, 600);
+    a = view(acct).last;
+    assert_int_equal(cd_autotopup_claim(&bill, &a), 1);
+    /* the payment's webhook failed the order: a decline with its code */
+    order_as(&a, "failed", "Your card was declined. (generic_decline)");
+    cd_clock_advance(CD_AUTOTOPUP_WAIT_S + 1);
+    assert_true(cd_autotopup_pass(&bill) >= 1);
+    v = view(acct);
+    assert_string_equal(v.last.state, "pending");
+    assert_string_equal(v.last.decline_code, "generic_decline");
+    assert_string_equal(v.last.failure, "Your card was declined.");
+    assert_int_equal(v.s.declines, 1);
+    /* the retry's order completed: succeeded, the count reset */
+    cd_clock_advance(CD_AUTOTOPUP_RETRY_1_S + 1);
+    a = v.last;
+    assert_int_equal(cd_autotopup_claim(&bill, &a), 1);
+    order_as(&a, "completed", "");
+    cd_clock_advance(CD_AUTOTOPUP_WAIT_S + 1);
+    assert_true(cd_autotopup_pass(&bill) >= 1);
+    v = view(acct);
+    assert_string_equal(v.last.state, "succeeded");
+    assert_int_equal(v.s.declines, 0);
+    /* a payment that cannot be made (no Stripe here) gives up, says why */
+    debit(acct, 10);
+    assert_string_equal(view(acct).last.state, "pending");
+    assert_true(cd_autotopup_pass(&bill) >= 1);
+    v = view(acct);
+    assert_string_equal(v.last.state, "failed");
+    assert_false(v.s.enabled);
+    assert_non_null(strstr(v.s.disabled_reason, "Stripe is not configured"));
+}
+
 /* ---- the settings ---------------------------------------------------------------- */
 
 static void test_settings(void **state)
@@ -431,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_monthly_cap),
         cmocka_unit_test(test_decline_policy),
         cmocka_unit_test(test_retry_canceled_when_balance_back),
+        cmocka_unit_test(test_pass_settles_from_the_order),
         cmocka_unit_test(test_settings),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, setup,
