@@ -13,9 +13,17 @@
 #include "billing/checkout.h"
 #include "billing/idempotency.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 #define MOD "autotopup"
+
+static const struct cd_metric_def M_AUTOTOPUP = {
+    "creditd_autotopup_total",
+    "Auto top-up tries by outcome (succeeded; declined: tried again later; "
+    "failed: given up, auto top-up turned off; canceled: turned off or the "
+    "balance was back before a retry).",
+    CD_METRIC_COUNTER, {"outcome"}, NULL, 0};
 
 static int internal(struct cd_error *err)
 {
@@ -215,6 +223,7 @@ struct outcome_job {
     enum outcome oc;
     const char *code, *message;
     int64_t after_s;
+    const char *counted; /* out: the metric's outcome, or NULL */
 };
 
 static void set_failure(struct cd_autotopup_settings *s,
@@ -291,6 +300,7 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     if (cd_store_autotopup_attempt_update(tx, &a) != CD_STORE_OK ||
         cd_store_autotopup_put(tx, &s) != CD_STORE_OK)
         return CD_STORE_ERROR;
+    j->counted = strcmp(a.state, "pending") == 0 ? "declined" : a.state;
     cd_info(MOD, "%s: auto top-up %s try %" PRId64 ": %s%s%s", a.account_id,
             a.id, a.tries, a.state, s.enabled ? "" : "; auto top-up off: ",
             s.enabled ? "" : s.disabled_reason);
@@ -301,9 +311,13 @@ static int outcome(struct cd_billing *b, const struct cd_autotopup_attempt *a,
                    enum outcome oc, const char *code, const char *message,
                    int64_t after_s)
 {
-    struct outcome_job j = {a, oc, code, message, after_s};
+    struct outcome_job j = {a, oc, code, message, after_s, NULL};
 
-    return cd_store_write(b->store, outcome_fn, &j) == 0 ? 0 : -1;
+    if (cd_store_write(b->store, outcome_fn, &j) != 0)
+        return -1;
+    if (j.counted)
+        cd_metrics_add(NULL, &M_AUTOTOPUP, 1, j.counted, NULL, NULL);
+    return 0;
 }
 
 int cd_autotopup_succeeded(struct cd_billing *b,
@@ -336,7 +350,7 @@ int cd_autotopup_defer(struct cd_billing *b,
 
 struct claim_job {
     struct cd_autotopup_attempt *a;
-    int claimed;
+    int claimed, canceled;
 };
 
 static int claim_fn(struct cd_tx *tx, void *arg)
@@ -348,7 +362,7 @@ static int claim_fn(struct cd_tx *tx, void *arg)
     char key[CD_ID_SZ + 24];
     int rc = cd_store_autotopup_attempt_get(tx, j->a->id, &a);
 
-    j->claimed = 0;
+    j->claimed = j->canceled = 0;
     if (rc != CD_STORE_OK)
         return rc == CD_STORE_NOT_FOUND ? 0 : CD_STORE_ERROR;
     if (strcmp(a.state, "pending") != 0 || a.next_try_at > now)
@@ -365,6 +379,7 @@ static int claim_fn(struct cd_tx *tx, void *arg)
         a.updated_at = now;
         cd_info(MOD, "%s: auto top-up %s canceled (%s)", a.account_id, a.id,
                 rc == CD_STORE_NOT_FOUND ? "turned off" : "balance back");
+        j->canceled = 1;
         return cd_store_autotopup_attempt_update(tx, &a);
     }
     a.tries++;
@@ -386,9 +401,11 @@ static int claim_fn(struct cd_tx *tx, void *arg)
 
 int cd_autotopup_claim(struct cd_billing *b, struct cd_autotopup_attempt *a)
 {
-    struct claim_job j = {a, 0};
+    struct claim_job j = {a, 0, 0};
 
     if (cd_store_write(b->store, claim_fn, &j) != 0)
         return -1;
+    if (j.canceled)
+        cd_metrics_add(NULL, &M_AUTOTOPUP, 1, "canceled", NULL, NULL);
     return j.claimed;
 }

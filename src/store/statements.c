@@ -381,6 +381,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "last_decline_code = excluded.last_decline_code, "
         "last_failure_at = excluded.last_failure_at, "
         "updated_at = excluded.updated_at",
+    /* holds: use available (a.balance - held, here and in _OPEN) */
     [SQ_AUTOTOPUP_PROBE] =
         "SELECT s.threshold, a.balance FROM auto_topup_settings s, "
         "accounts a WHERE s.account_id = ?1 AND s.enabled = 1 "

@@ -175,6 +175,8 @@ e2e('a card that declines off-session: reason recorded, retried after 1 h and 6 
     assert.equal(failed.length, 3);
     for (const o of failed) assert.equal(o.status, 'failed');
     assert.equal(await stack.balance(u), 390);
+    const metrics = (await stack.admin('GET', '/metrics')).text;
+    assert.match(metrics, /^creditd_autotopup_total\{outcome="failed"\} 1$/m);
     // Turned on again: a fresh start (the count and the reason cleared).
     const again = expectStatus(await putAt(u, { enabled: true, threshold: 100, amount_cents: 2000, monthly_cap_cents: 10000 }), 200);
     assert.equal(again.consecutive_declines, 0);
