@@ -1,7 +1,8 @@
 /*
  * test_billing_autotopup.c - auto top-up on a real store (SQLite in a temp
  * dir; again on PostgreSQL when CD_TEST_PG_URL is set): exactly one
- * attempt under concurrent debits, none while one is open, the monthly
+ * attempt under concurrent debits from two nodes (two stores on one
+ * database), none while one is open, the monthly
  * cap (and the next month), the decline policy (retry after 1 h and 6 h,
  * off after the 3rd decline with a reason), a retry canceled when the
  * balance is back, clawbacks never triggering, the worker's pass settling
@@ -169,6 +170,7 @@ static int open_attempts(const char *acct)
 /* ---- exactly one ------------------------------------------------------------ */
 
 struct debiter {
+    struct cd_billing *b;
     const char *acct;
     int n;
 };
@@ -176,9 +178,15 @@ struct debiter {
 static void *debit_thread(void *arg)
 {
     struct debiter *d = arg;
+    struct cd_ledger_op op = {0};
+    struct cd_ledger_entry e;
+    struct cd_error err;
 
+    op.account_id = d->acct;
+    op.amount = 10;
+    op.description = "unit";
     for (int i = 0; i < d->n; i++)
-        debit(d->acct, 10);
+        assert_int_equal(cd_ledger_debit(d->b, &op, &e, NULL, &err), 0);
     return NULL;
 }
 
@@ -186,17 +194,28 @@ static void test_one_attempt_under_concurrent_debits(void **state)
 {
     char acct[CD_ID_SZ];
     pthread_t th[8];
-    struct debiter d;
+    struct debiter d[2];
     struct cd_autotopup_view v;
+    struct cd_store_config sc;
+    struct cd_billing node2;
+    struct cd_error err;
 
     (void)state;
     account_on(acct, 1000, 900, 2000, 10000);
-    d.acct = acct;
-    d.n = 10;
+    /* a second node: its own store (writer) on the same database */
+    memset(&sc, 0, sizeof(sc));
+    sc.path = target.target;
+    node2 = bill;
+    node2.store = cd_store_open(&sc, &err);
+    assert_non_null(node2.store);
+    d[0] = (struct debiter){&bill, acct, 10};
+    d[1] = (struct debiter){&node2, acct, 10};
     for (int i = 0; i < 8; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, debit_thread, &d), 0);
+        assert_int_equal(
+            pthread_create(&th[i], NULL, debit_thread, &d[i % 2]), 0);
     for (int i = 0; i < 8; i++)
         pthread_join(th[i], NULL);
+    cd_store_close(node2.store);
     /* 80 debits of 10: the balance crossed 900 once and stayed under */
     assert_int_equal(open_attempts(acct), 1);
     v = view(acct);
