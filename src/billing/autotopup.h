@@ -35,9 +35,10 @@
 /* The wait after the n-th decline in a row (n < MAX_DECLINES). */
 #define CD_AUTOTOPUP_RETRY_1_S 3600
 #define CD_AUTOTOPUP_RETRY_2_S (6 * 3600)
-/* An in-flight payment is looked at again after this long (its webhook
- * normally settles it first); an unknown Stripe outcome is re-sent, under
- * the same key, after CD_AUTOTOPUP_RECHECK_S. */
+/* A claimed attempt is looked at again after CD_AUTOTOPUP_WAIT_S (so a
+ * crash mid-call resumes soon); one waiting for its webhook after twice
+ * its last wait, up to CD_AUTOTOPUP_RECHECK_S; an unknown Stripe outcome
+ * is re-sent, under the same key, after CD_AUTOTOPUP_RECHECK_S. */
 #define CD_AUTOTOPUP_WAIT_S 2
 #define CD_AUTOTOPUP_RECHECK_S 60
 #define CD_AUTOTOPUP_CAP_MAX INT64_C(100000000000) /* $1e9 */

@@ -55,6 +55,19 @@ static void split_failure(const char *reason, char *code, size_t codesz,
         msg[open - reason] = '\0';
 }
 
+/* The next look at an attempt waiting for its webhook: twice the last
+ * wait, from CD_AUTOTOPUP_WAIT_S up to CD_AUTOTOPUP_RECHECK_S (a webhook
+ * that never comes is left to reconciliation, which completes or fails
+ * the order). */
+static int64_t waiting(const struct cd_autotopup_attempt *a)
+{
+    int64_t w = 2 * (a->next_try_at - a->updated_at);
+
+    if (w < CD_AUTOTOPUP_WAIT_S)
+        return CD_AUTOTOPUP_WAIT_S;
+    return w > CD_AUTOTOPUP_RECHECK_S ? CD_AUTOTOPUP_RECHECK_S : w;
+}
+
 /* Settles a from its order o when the order has an outcome: 1 settled,
  * 0 still open, -1 store failure. */
 static int settle_from_order(struct cd_billing *b,
@@ -95,7 +108,7 @@ static void pay(struct cd_billing *b, const struct cd_autotopup_attempt *a)
         if (cd_order_get(b, a->order_id, &o) == CD_STORE_OK &&
             settle_from_order(b, a, &o) != 0)
             return;
-        cd_autotopup_defer(b, a, CD_AUTOTOPUP_WAIT_S);
+        cd_autotopup_defer(b, a, waiting(a));
         return;
     }
     if (err.kind == CD_EK_INVALID || err.kind == CD_EK_CONFLICT ||
@@ -122,7 +135,7 @@ static void look(struct cd_billing *b, const struct cd_autotopup_attempt *a)
             return;
         if (o.stripe_payment_intent_id[0]) {
             /* at Stripe: its webhook completes the order */
-            cd_autotopup_defer(b, a, CD_AUTOTOPUP_WAIT_S);
+            cd_autotopup_defer(b, a, waiting(a));
             return;
         }
     } else if (rc != CD_STORE_NOT_FOUND) {
