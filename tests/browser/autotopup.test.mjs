@@ -59,6 +59,19 @@ uiTest(chrome, 'a card that declines off-session: the dashboard shows the last f
     await shot(page, 'dashboard-autotopup-declined');
 });
 
+uiTest(chrome, 'the card fits a 375px screen, every field labelled', async ({ open }) => {
+    const { page } = await open({ width: 375, height: 812 });
+    await withSavedCard(page);
+    await page.goto(`${stack.baseUrl}/dashboard`);
+    await page.getByRole('region', { name: 'Auto top-up' }).getByText('Off.').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${overflow}px of sideways scrolling at 375px`);
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('#at-section input, #at-section select')]
+        .filter((el) => !(el.labels && el.labels.length)).map((el) => el.id));
+    assert.deepEqual(unlabelled, []);
+    await shot(page, 'mobile-dashboard-autotopup');
+});
+
 uiTest(chrome, 'no saved card: no auto top-up card on the dashboard', async ({ page }) => {
     await signUpUi(page, stack);
     await page.getByRole('heading', { name: 'Recent transactions' }).waitFor();
