@@ -304,6 +304,11 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     cd_info(MOD, "%s: auto top-up %s try %" PRId64 ": %s%s%s", a.account_id,
             a.id, a.tries, a.state, s.enabled ? "" : "; auto top-up off: ",
             s.enabled ? "" : s.disabled_reason);
+    /* Spent under the threshold again while this one was in flight (no
+     * second could start then), or the amount did not reach it: the next
+     * starts now, within the cap. */
+    if (j->oc == OC_SUCCEEDED)
+        return cd_autotopup_check_tx(tx, a.account_id);
     return 0;
 }
 

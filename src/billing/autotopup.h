@@ -15,7 +15,9 @@
  *    attempt id and try number ("autotopup", "<atu_id>:<try>"), so a
  *    crash mid-call re-sends Stripe the same Idempotency-Key and never
  *    charges twice. payment_intent.succeeded credits the order as for any
- *    top-up; the worker then marks the attempt succeeded.
+ *    top-up; the worker then marks the attempt succeeded and, if the
+ *    balance is still under the threshold (spent meanwhile, or the amount
+ *    does not reach it), starts the next at once, within the cap.
  *  - A decline records Stripe's decline code and message and retries the
  *    same attempt (a new order) after 1 h, then 6 h; the 3rd decline in a
  *    row turns auto top-up off with a reason (disabled_reason). A retry

@@ -240,42 +240,59 @@ static void test_one_attempt_under_concurrent_debits(void **state)
 
 /* ---- the monthly cap ---------------------------------------------------------- */
 
-static void succeed_last(const char *acct)
+/* Claims the last attempt, credits what its order would (credit), and
+ * marks it succeeded. */
+static void succeed_last(const char *acct, int64_t credit)
 {
     struct cd_autotopup_view v = view(acct);
 
     assert_true(v.has_last);
     assert_int_equal(cd_autotopup_claim(&bill, &v.last), 1);
+    if (credit)
+        grant(acct, credit);
     assert_int_equal(cd_autotopup_succeeded(&bill, &v.last), 0);
-    assert_string_equal(view(acct).last.state, "succeeded");
 }
 
 static void test_monthly_cap(void **state)
 {
-    char acct[CD_ID_SZ];
+    char acct[CD_ID_SZ], acct2[CD_ID_SZ];
     char first[CD_ID_SZ];
     struct cd_autotopup_view v;
-    int64_t now, next_month;
+    int64_t month;
 
     (void)state;
     account_on(acct, 1000, 900, 2000, 4000);
     debit(acct, 200);
     strcpy(first, view(acct).last.id);
-    succeed_last(acct);
-    debit(acct, 10); /* 2000 spent + 2000 <= 4000: a second */
+    succeed_last(acct, 2000); /* 2800: above, nothing next */
+    v = view(acct);
+    assert_string_equal(v.last.id, first);
+    assert_string_equal(v.last.state, "succeeded");
+    debit(acct, 1910); /* 890; 2000 spent + 2000 <= 4000: a second */
     v = view(acct);
     assert_string_not_equal(v.last.id, first);
     assert_string_equal(v.last.state, "pending");
     assert_int_equal(v.month_spent_cents, 4000);
-    succeed_last(acct);
-    debit(acct, 10); /* 4000 + 2000 > 4000: none */
+    succeed_last(acct, 0); /* still under, but the cap is reached */
+    debit(acct, 10);
     v = view(acct);
     assert_string_equal(v.last.state, "succeeded");
     assert_int_equal(open_attempts(acct), 0);
+
+    /* spent under the threshold again while one was in flight: the next
+     * starts when it succeeds */
+    account_on(acct2, 1000, 900, 2000, 10000);
+    debit(acct2, 200);
+    strcpy(first, view(acct2).last.id);
+    succeed_last(acct2, 0);
+    v = view(acct2);
+    assert_string_not_equal(v.last.id, first);
+    assert_string_equal(v.last.state, "pending");
+    assert_int_equal(v.month_spent_cents, 4000);
+
     /* the next calendar month (UTC) starts from zero */
-    now = cd_now();
-    next_month = cd_autotopup_month(now);
-    while (cd_autotopup_month(cd_now()) == next_month)
+    month = cd_autotopup_month(cd_now());
+    while (cd_autotopup_month(cd_now()) == month)
         cd_clock_advance(24 * 3600);
     debit(acct, 10);
     v = view(acct);
@@ -421,18 +438,20 @@ static void test_pass_settles_from_the_order(void **state)
     assert_string_equal(v.last.decline_code, "generic_decline");
     assert_string_equal(v.last.failure, "Your card was declined.");
     assert_int_equal(v.s.declines, 1);
-    /* the retry's order completed: succeeded, the count reset */
+    /* the retry's order completed (and credited): succeeded, the count
+     * reset */
     cd_clock_advance(CD_AUTOTOPUP_RETRY_1_S + 1);
     a = v.last;
     assert_int_equal(cd_autotopup_claim(&bill, &a), 1);
     order_as(&a, "completed", "");
+    grant(acct, 2000);
     cd_clock_advance(CD_AUTOTOPUP_WAIT_S + 1);
     assert_true(cd_autotopup_pass(&bill) >= 1);
     v = view(acct);
     assert_string_equal(v.last.state, "succeeded");
     assert_int_equal(v.s.declines, 0);
     /* a payment that cannot be made (no Stripe here) gives up, says why */
-    debit(acct, 10);
+    debit(acct, 2000);
     assert_string_equal(view(acct).last.state, "pending");
     assert_true(cd_autotopup_pass(&bill) >= 1);
     v = view(acct);
