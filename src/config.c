@@ -346,6 +346,12 @@ static int set_mail_poll(struct cd_config *c, const char *v, char *why,
     return int_in(v, 100, 3600000, &c->mail_poll_ms, why, whysz);
 }
 
+static int set_autotopup_poll(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    return int_in(v, 100, 3600000, &c->autotopup_poll_ms, why, whysz);
+}
+
 static int set_mail_retry(struct cd_config *c, const char *v, char *why,
                           size_t whysz)
 {
@@ -845,6 +851,7 @@ static const struct setting settings[] = {
     {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail (required with CREDITD_SMTP_URL)"},
     {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
     {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
+    {"CREDITD_AUTOTOPUP_POLL_MS", "1000", set_autotopup_poll, "milliseconds between checks for due auto top-ups (100..3600000)"},
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
     {"CREDITD_LOG_FORMAT", "text", set_log_format, "text | json (one JSON object per line)"},
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},

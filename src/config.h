@@ -19,6 +19,7 @@ struct cd_config {
     char mail_from[256];
     int64_t mail_poll_ms;       /* mail outbox check interval */
     int64_t mail_retry_base_ms; /* first retry delay of a failed send */
+    int64_t autotopup_poll_ms;  /* auto top-up worker check interval */
     char stripe_secret_key[256];
     char stripe_api_base[512];
     int log_level;

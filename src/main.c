@@ -30,6 +30,7 @@
 
 #include "api/api.h"
 #include "billing/accounts.h"
+#include "billing/autotopup.h"
 #include "billing/fulfil.h"
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
@@ -59,6 +60,7 @@ struct server {
     struct cd_http_server *metrics_http; /* CREDITD_METRICS_LISTEN */
     struct cd_jobs *jobs;
     struct cd_mailer *mailer; /* the mail outbox sender */
+    struct cd_autotopup_worker *autotopup; /* pays auto top-ups */
     struct cd_idem_keeper *idem; /* Idempotency-Key claim heartbeat */
 };
 
@@ -320,6 +322,11 @@ static int server_start(struct server *s, const struct cd_config *c)
             return -1;
         }
     }
+    s->autotopup = cd_autotopup_start(&s->billing, c->autotopup_poll_ms);
+    if (!s->autotopup) {
+        fprintf(stderr, "creditd: cannot start the auto top-up worker\n");
+        return -1;
+    }
     {
         char shown[sizeof(c->db)];
 
@@ -335,6 +342,8 @@ static void server_stop(struct server *s)
 {
     cd_jobs_stop(s->jobs);
     s->jobs = NULL;
+    cd_autotopup_stop(s->autotopup);
+    s->autotopup = NULL;
     cd_mailer_stop(s->mailer);
     s->mailer = NULL;
     cd_http_stop(s->metrics_http);

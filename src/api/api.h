@@ -96,6 +96,9 @@ extern const size_t cd_api_routes_checkout_count;
 /* holds.c: /v1/holds (create, capture, release, list, get). */
 extern const struct cd_route cd_api_routes_holds[];
 extern const size_t cd_api_routes_holds_count;
+/* autotopup.c: GET and PUT /v1/auto_topup. */
+extern const struct cd_route cd_api_routes_autotopup[];
+extern const size_t cd_api_routes_autotopup_count;
 /* ops.c: POST /v1/admin/reconcile and GET /metrics (server key). */
 extern const struct cd_route cd_api_routes_ops[];
 extern const size_t cd_api_routes_ops_count;

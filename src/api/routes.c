@@ -24,6 +24,7 @@ static void build(void)
         {cd_api_routes_checkout, cd_api_routes_checkout_count},
         {cd_api_routes_ops, cd_api_routes_ops_count},
         {cd_api_routes_holds, cd_api_routes_holds_count},
+        {cd_api_routes_autotopup, cd_api_routes_autotopup_count},
     };
     size_t n = 0, at = 0;
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "billing/autotopup.h"
 #include "billing/ledger.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -151,10 +152,16 @@ static int create_fn(struct cd_tx *tx, struct hold_job *j)
                    sizeof(h->description)))
         return CD_STORE_ERROR;
     h->amount = op->amount;
-    strcpy(h->status, "active");
+    cd_strlcpy(h->status, "active", sizeof(h->status));
     h->created_at = cd_now();
     h->expires_at = h->created_at + op->expires_in;
-    return cd_store_hold_insert(tx, h) == CD_STORE_OK ? 0 : CD_STORE_ERROR;
+    if (cd_store_hold_insert(tx, h) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    /* A hold lowers the available balance without a ledger entry: it may
+     * take it under the auto top-up threshold too. */
+    return cd_autotopup_check_tx(tx, h->account_id) == CD_STORE_OK
+               ? 0
+               : CD_STORE_ERROR;
 }
 
 int cd_hold_create(struct cd_billing *b, const struct cd_hold_op *op,

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "billing/autotopup.h"
 #include "billing/holds.h"
 #include "util/util.h"
 
@@ -67,5 +68,9 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return cd_store_ledger_by_ref(tx, in->ref, out) == CD_STORE_OK
                    ? CD_STORE_DUPLICATE
                    : CD_STORE_ERROR;
+    /* auto top-up: a spend under the threshold starts one (same job) */
+    if (rc == CD_STORE_OK && in->amount < 0 &&
+        cd_autotopup_spend_kind(in->kind))
+        rc = cd_autotopup_check_tx(tx, in->account_id);
     return rc;
 }

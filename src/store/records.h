@@ -74,6 +74,14 @@
 /* 017: a debit that may not overdraw (lo 0) may spend only what no hold
  * holds: balance + amount >= held. */
 #define HOLD_GUARD "AND (?3 != 0 OR balance + ?2 >= held)"
+/* 018: auto top-up (store/autotopup.c). */
+#define AUTOTOPUP_COLS                                                        \
+    "account_id, enabled, threshold, amount_cents, monthly_cap_cents, "       \
+    "declines, disabled_reason, last_failure, last_decline_code, "            \
+    "last_failure_at, updated_at"
+#define ATTEMPT_COLS                                                          \
+    "id, account_id, state, amount_cents, month, tries, order_id, "           \
+    "next_try_at, decline_code, failure, created_at, updated_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 /* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
  * a statement does not name (below ?8) is bound and ignored. */

@@ -411,5 +411,59 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT " LEDGER_COLS " FROM ledger WHERE kind = ?3" PAGE_TAIL,
     [SQ_LEDGER_PAGE_ALL] =
         "SELECT " LEDGER_COLS " FROM ledger WHERE 1 = 1" PAGE_TAIL,
-};
 
+    /* 018: auto top-up (store/autotopup.c). */
+    [SQ_AUTOTOPUP_GET] = "SELECT " AUTOTOPUP_COLS
+                         " FROM auto_topup_settings WHERE account_id = ?1",
+    [SQ_AUTOTOPUP_PUT] =
+        "INSERT INTO auto_topup_settings (" AUTOTOPUP_COLS ") VALUES (?1, "
+        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (account_id) "
+        "DO UPDATE SET enabled = excluded.enabled, "
+        "threshold = excluded.threshold, "
+        "amount_cents = excluded.amount_cents, "
+        "monthly_cap_cents = excluded.monthly_cap_cents, "
+        "declines = excluded.declines, "
+        "disabled_reason = excluded.disabled_reason, "
+        "last_failure = excluded.last_failure, "
+        "last_decline_code = excluded.last_decline_code, "
+        "last_failure_at = excluded.last_failure_at, "
+        "updated_at = excluded.updated_at",
+    /* The available balance (what holds hold is not), here and in _OPEN. */
+    [SQ_AUTOTOPUP_PROBE] =
+        "SELECT s.threshold, a.balance - a.held FROM auto_topup_settings s, "
+        "accounts a WHERE s.account_id = ?1 AND s.enabled = 1 "
+        "AND a.id = s.account_id",
+    /* Every guard in the one statement; the partial unique index
+     * auto_topup_open refuses a second open attempt (DO NOTHING). */
+    [SQ_AUTOTOPUP_OPEN] =
+        "INSERT INTO auto_topup_attempts (" ATTEMPT_COLS ") "
+        "SELECT ?1, s.account_id, 'pending', s.amount_cents, ?3, 0, NULL, "
+        "?4, NULL, NULL, ?4, ?4 FROM auto_topup_settings s, accounts a "
+        "WHERE s.account_id = ?2 AND s.enabled = 1 AND a.id = s.account_id "
+        "AND a.balance - a.held < s.threshold "
+        "AND s.amount_cents + (SELECT COALESCE(SUM(t.amount_cents), 0) "
+        "FROM auto_topup_attempts t WHERE t.account_id = ?2 "
+        "AND t.month = ?3 AND t.state IN ('pending', 'in_flight', "
+        "'succeeded')) <= s.monthly_cap_cents "
+        "ON CONFLICT DO NOTHING",
+    [SQ_AUTOTOPUP_MONTH_SUM] =
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM auto_topup_attempts "
+        "WHERE account_id = ?1 AND month = ?2 AND state IN ('pending', "
+        "'in_flight', 'succeeded')",
+    [SQ_AUTOTOPUP_ATTEMPT_GET] = "SELECT " ATTEMPT_COLS
+                                 " FROM auto_topup_attempts WHERE id = ?1",
+    [SQ_AUTOTOPUP_ATTEMPT_LAST] =
+        "SELECT " ATTEMPT_COLS " FROM auto_topup_attempts "
+        "WHERE account_id = ?1 ORDER BY seq DESC LIMIT 1",
+    [SQ_AUTOTOPUP_ATTEMPT_UPDATE] =
+        "UPDATE auto_topup_attempts SET state = ?2, tries = ?3, "
+        "order_id = ?4, next_try_at = ?5, decline_code = ?6, failure = ?7, "
+        "updated_at = ?8 WHERE id = ?1",
+    [SQ_AUTOTOPUP_CANCEL_PENDING] =
+        "UPDATE auto_topup_attempts SET state = 'canceled', updated_at = ?2 "
+        "WHERE account_id = ?1 AND state = 'pending'",
+    [SQ_AUTOTOPUP_DUE] =
+        "SELECT " ATTEMPT_COLS " FROM auto_topup_attempts "
+        "WHERE state IN ('pending', 'in_flight') AND next_try_at <= ?1 "
+        "ORDER BY next_try_at, seq LIMIT ?2",
+};

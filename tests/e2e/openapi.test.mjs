@@ -341,6 +341,10 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
 
     // The saved card: an off-session top-up, and a PaymentIntent.
     const tu = expectStatus(await call('POST', '/v1/topups', { ...tok, body: { amount_cents: 2000 } }), 202);
+    expectStatus(await call('GET', '/v1/auto_topup', tok), 200);
+    expectStatus(await call('PUT', '/v1/auto_topup', { ...tok, body: { enabled: true, threshold: 100, amount_cents: 2000, monthly_cap_cents: 2000 } }), 200);
+    await call('PUT', '/v1/auto_topup', { ...tok, body: { enabled: true } }); // 400
+    expectStatus(await call('PUT', '/v1/auto_topup', { ...tok, body: { enabled: false } }), 200);
     await waitFor(async () => (await stack.order(su, tu.order_id))?.status === 'completed', 10000, { what: 'top-up credited' });
     const pi = expectStatus(await call('POST', '/v1/payment_intents', { ...tok, body: { amount_cents: 500 } }), 201);
     assert.equal((await sandbox(`/_sandbox/payment_intents/${pi.payment_intent_id}/confirm`, { card: '4242424242424242' })).status, 200);
