@@ -2,6 +2,7 @@
  * ledger.c - applying one ledger entry; see ledger.h.
  */
 #include "billing/ledger.h"
+#include "billing/outbox.h"
 
 #include <string.h>
 
@@ -62,5 +63,7 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return cd_store_ledger_by_ref(tx, in->ref, out) == CD_STORE_OK
                    ? CD_STORE_DUPLICATE
                    : CD_STORE_ERROR;
+    if (rc == CD_STORE_OK) /* outbox: credits.*, balance.low/recovered */
+        rc = cd_outbox_ledger_tx(tx, in, out);
     return rc;
 }

@@ -34,6 +34,7 @@
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
 #include "billing/ledger.h"
+#include "billing/outbox.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
 #include "util/log.h"
@@ -280,13 +281,19 @@ static int upsert_tx(struct cd_tx *tx, const struct cd_subscription *row)
                  row->stripe_subscription_id);
         return CD_STORE_OK;
     }
-    if (rc == CD_STORE_OK)
-        cd_info(MOD, "subscription %s of %s: %s, period end %" PRId64
-                     "%s",
-                row->stripe_subscription_id, row->account_id, row->status,
-                row->current_period_end,
-                row->cancel_at_period_end ? ", cancels at period end" : "");
-    return rc;
+    if (rc != CD_STORE_OK)
+        return rc;
+    cd_info(MOD, "subscription %s of %s: %s, period end %" PRId64 "%s",
+            row->stripe_subscription_id, row->account_id, row->status,
+            row->current_period_end,
+            row->cancel_at_period_end ? ", cancels at period end" : "");
+    return cd_outbox_emit_tx(
+        tx, row->account_id, "subscription.updated",
+        json_pack("{ss ss ss sI sb}", "subscription",
+                  row->stripe_subscription_id, "plan_id", row->plan_id,
+                  "status", row->status, "current_period_end",
+                  (json_int_t)row->current_period_end,
+                  "cancel_at_period_end", row->cancel_at_period_end));
 }
 
 static int locate_account(struct cd_billing *b, struct locate *l,
