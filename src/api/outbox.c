@@ -444,8 +444,9 @@ const struct cd_route cd_api_routes_outbox[] = {
     R("GET", "/v1/events", events_list, CD_ROUTE_SERVER_ACCOUNT),
     R("GET", "/v1/balance_alerts", alerts_get, CD_ROUTE_ACCOUNT),
     R("PUT", "/v1/balance_alerts", alerts_put, CD_ROUTE_ACCOUNT),
-    R("POST", "/v1/admin/webhook_endpoints", endpoint_create,
-      CD_ROUTE_ADMIN | CD_ROUTE_IDEMPOTENT),
+    /* Not replayed by Idempotency-Key: the reply holds the signing
+     * secret, which is never stored but on the endpoint itself. */
+    R("POST", "/v1/admin/webhook_endpoints", endpoint_create, CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/webhook_endpoints", endpoint_list, CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/webhook_endpoints/{}", endpoint_get, CD_ROUTE_ADMIN),
     R("POST", "/v1/admin/webhook_endpoints/{}", endpoint_update,

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import Stripe from 'stripe';
-import { useStack, e2e, expectError, expectStatus, waitFor, freePort } from './harness.mjs';
+import { useStack, e2e, expectError, expectStatus, waitFor, freePort, httpRequest } from './harness.mjs';
 
 const stripe = new Stripe('sk_test_unused');
 
@@ -156,6 +156,54 @@ e2e('a purchase and its refund: order.completed, credits.granted, refund.applied
     const ra = all.find((e) => e.type === 'refund.applied');
     assert.equal(ra.data.amount_cents, 400);
     assert.equal(ra.data.order.id, co.order_id);
+    await verifyLedger();
+});
+
+e2e('a dispute opened and won, a declined off-session top-up, a subscription: dispute.*, payment.failed once, subscription.updated', async () => {
+    const u = await stack.signup();
+    const co = await stack.buy(u, { kind: 'topup', amount_cents: 1000 }, '4000000000000341'); // saved; declines off-session
+    const sess = await stack.getSession(co.session_id);
+    const ch = expectStatus(await stack.stripe('GET', `/v1/payment_intents/${sess.payment_intent}`), 200).latest_charge;
+    const dispute = (body) => httpRequest('POST', `${stack.sandboxUrl}/_sandbox/charges/${ch}/dispute`, { body });
+    const d = expectStatus(await dispute({}), 200);
+    await waitFor(async () => (await events(u.id)).some((e) => e.type === 'dispute.opened'), 10000, { what: 'dispute.opened' });
+    expectStatus(await dispute({ status: 'won' }), 200);
+    await waitFor(async () => (await events(u.id)).some((e) => e.type === 'dispute.closed'), 10000, { what: 'dispute.closed' });
+    let all = await events(u.id);
+    const opened = all.find((e) => e.type === 'dispute.opened');
+    assert.equal(opened.data.dispute_id, d.id);
+    assert.equal(opened.data.order.id, co.order_id);
+    assert.equal(all.find((e) => e.type === 'dispute.closed').data.status, 'won');
+
+    await waitFor(async () => expectStatus(await stack.api('GET', '/v1/account', { token: u.token }), 200).has_saved_payment_method === true, 10000, { what: 'card saved' });
+    expectError(await stack.api('POST', '/v1/topups', { token: u.token, body: { amount_cents: 2000 } }), 402, 'card_declined');
+    await waitFor(async () => (await events(u.id)).some((e) => e.type === 'payment.failed'), 10000, { what: 'payment.failed' });
+    // payment_intent.payment_failed arrives too: still one event
+    const orders = await stack.list(u, '/v1/orders');
+    const failed = orders.find((o) => o.status === 'failed');
+    await waitFor(async () => {
+        const r = await stack.stripe('GET', `/v1/events?limit=100`);
+        return r.json.data.some((e) => e.type === 'payment_intent.payment_failed' && e.data.object.id === failed.stripe_payment_intent_id);
+    }, 10000, { what: 'payment_intent.payment_failed sent' });
+    expectStatus(await stack.admin('POST', '/v1/admin/reconcile'), 200);
+    all = await events(u.id);
+    const pf = all.filter((e) => e.type === 'payment.failed');
+    assert.equal(pf.length, 1, JSON.stringify(pf));
+    assert.equal(pf[0].data.order.id, failed.id);
+    assert.match(pf[0].data.order.failure_reason, /decline/);
+    assertGapless(all, 'dispute and decline');
+
+    const cfg = await stack.config();
+    assert.ok(cfg.plans.length > 0, 'the default catalog has plans');
+    {
+        const s = await stack.signup();
+        const sc = await stack.checkout(s, { kind: 'subscription', plan_id: cfg.plans[0].id });
+        expectStatus(await stack.completeSession(sc.session_id), 200);
+        await waitFor(async () => (await events(s.id)).some((e) => e.type === 'subscription.updated' && e.data.status === 'active'), 10000, { what: 'subscription.updated' });
+        const types = (await events(s.id)).map((e) => e.type);
+        assert.ok(types.includes('order.completed'), types.join());
+        assertGapless(await events(s.id), 'subscription');
+    }
     await verifyLedger();
 });
 
