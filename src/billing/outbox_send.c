@@ -125,6 +125,8 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     struct cd_order as_order;
     int rc = cd_store_delivery_update(tx, o->d);
 
+    if (rc == CD_STORE_NOT_FOUND) /* its endpoint was deleted meanwhile */
+        return 0;
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
     if (o->ok)
