@@ -202,6 +202,16 @@ e2e('a dispute opened and won, a declined off-session top-up, a subscription: di
         await waitFor(async () => (await events(s.id)).some((e) => e.type === 'subscription.updated' && e.data.status === 'active'), 10000, { what: 'subscription.updated' });
         const types = (await events(s.id)).map((e) => e.type);
         assert.ok(types.includes('order.completed'), types.join());
+        // the buyer cancels at period end: one more subscription.updated
+        expectStatus(await stack.api('POST', '/v1/subscription/cancel', { token: s.token }), 200);
+        await waitFor(async () => (await events(s.id)).some((e) => e.type === 'subscription.updated' && e.data.cancel_at_period_end === true), 10000, { what: 'subscription.updated (cancel)' });
+        // a re-read that finds nothing new writes no event
+        const n = (await events(s.id)).length;
+        expectStatus(await stack.admin('POST', '/v1/admin/reconcile'), 200);
+        const subs = (await events(s.id)).filter((e) => e.type === 'subscription.updated');
+        const keys = subs.map((e) => JSON.stringify(e.data));
+        assert.equal(new Set(keys).size, keys.length, `no repeated subscription.updated: ${keys.join(' | ')}`);
+        assert.ok((await events(s.id)).length >= n);
         assertGapless(await events(s.id), 'subscription');
     }
     await verifyLedger();
