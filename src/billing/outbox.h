@@ -137,6 +137,9 @@ struct cd_outbox_config {
 };
 #define CD_OUTBOX_RETRY_CAP_MS 3600000
 #define CD_OUTBOX_BATCH 50
+/* Delivered and failed deliveries are kept this long (s), then purged
+ * hourly by the sender; events themselves are kept (the pull feed). */
+#define CD_OUTBOX_KEEP_S (30 * 86400)
 struct cd_outbox_sender;
 struct cd_outbox_sender *cd_outbox_sender_start(struct cd_billing *b,
                                                 const struct cd_outbox_config *c);

@@ -59,6 +59,7 @@ struct cd_outbox_sender {
     int stop;          /* under mu */
     pthread_t thread;
     int held;
+    int64_t purged_at; /* the thread's own */
 };
 
 static int stopping(struct cd_outbox_sender *s)
@@ -268,6 +269,23 @@ static int held_back(const struct due *q, int upto, const char *failed,
     return 0;
 }
 
+static int purge_fn(struct cd_tx *tx, void *arg)
+{
+    return cd_store_deliveries_purge(tx, *(int64_t *)arg);
+}
+
+/* Hourly: finished deliveries older than CD_OUTBOX_KEEP_S go. */
+static void purge(struct cd_outbox_sender *s)
+{
+    int64_t now = cd_now(), before = now - CD_OUTBOX_KEEP_S;
+
+    if (now - s->purged_at < 3600)
+        return;
+    s->purged_at = now;
+    if (cd_store_write(s->b->store, purge_fn, &before) != 0)
+        cd_warn(MOD, "could not purge old deliveries");
+}
+
 /* One scan; how many were delivered. */
 static int cycle(struct cd_outbox_sender *s)
 {
@@ -313,7 +331,10 @@ static void *sender_main(void *arg)
 
     for (;;) {
         struct timespec ts;
-        int sent = cycle(s);
+        int sent;
+
+        purge(s);
+        sent = cycle(s);
 
         pthread_mutex_lock(&s->mu);
         clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -484,6 +484,16 @@ int cd_store_deliveries_list(struct cd_tx *tx, const char *endpoint_id,
     return rc;
 }
 
+int cd_store_deliveries_purge(struct cd_tx *tx, int64_t before)
+{
+    struct cd_stmt *st = ob_get(tx, SQ_OB_DLV_PURGE, 1, "deliveries purge");
+
+    if (!st)
+        return CD_STORE_ERROR;
+    return ob_write(tx, SQ_OB_DLV_PURGE, st, cd_bind_i64(st, 1, before), 0,
+                    "deliveries purge");
+}
+
 int cd_store_replay_event(struct cd_tx *tx, const char *endpoint_id,
                           const char *event_id, int64_t now_ms, int64_t now)
 {

@@ -124,6 +124,8 @@ int cd_store_delivery_update(struct cd_tx *tx, const struct cd_delivery *d);
 int cd_store_deliveries_list(struct cd_tx *tx, const char *endpoint_id,
                              int64_t limit, int64_t offset,
                              cd_delivery_cb cb, void *arg);
+/* Deletes finished (delivered, failed) deliveries created before. */
+int cd_store_deliveries_purge(struct cd_tx *tx, int64_t before);
 /* Replays: the event's delivery to the endpoint written or set back to
  * pending, due now_ms; NOT_FOUND when no such event. */
 int cd_store_replay_event(struct cd_tx *tx, const char *endpoint_id,

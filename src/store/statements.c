@@ -431,6 +431,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "d.last_error, d.created_at, d.delivered_at FROM event_deliveries "
         "d JOIN events v ON v.id = d.event_id WHERE d.endpoint_id = ?1 "
         "ORDER BY d.seq DESC LIMIT ?2 OFFSET ?3",
+    /* Finished deliveries (delivered or failed) created before ?1. */
+    [SQ_OB_DLV_PURGE] = "DELETE FROM event_deliveries WHERE status != "
+                        "'pending' AND created_at < ?1",
     /* A replay: the delivery written, or set back to pending with a new
      * retry window (?3 due, ms; ?4 created, s). */
     [SQ_OB_REPLAY_ID] =

@@ -159,6 +159,7 @@ enum cd_sq_stmt {
     SQ_OB_DUE,
     SQ_OB_DLV_UPDATE,
     SQ_OB_DLV_LIST,
+    SQ_OB_DLV_PURGE,
     SQ_OB_REPLAY_ID,
     SQ_OB_REPLAY_RANGE,
     SQ_BA_DELETE,

@@ -278,8 +278,22 @@ static int update_fn(struct cd_tx *tx, void *arg)
     return cd_store_delivery_update(tx, arg);
 }
 
+static int purge_fn(struct cd_tx *tx, void *arg)
+{
+    (void)arg;
+    return cd_store_deliveries_purge(tx, cd_now() + 10);
+}
+
+static int list_cb(const struct cd_delivery *d, void *arg)
+{
+    assert_string_equal(d->status, "pending");
+    ++*(int *)arg;
+    return 0;
+}
+
 static void test_fanout_and_per_account_order(void **state)
 {
+    int n = 0;
     struct fixture *f = *state;
     struct cd_endpoint_in all = {"http://127.0.0.1:9/a", NULL, "*", -1};
     struct cd_endpoint_in low = {"https://127.0.0.1:9/b", NULL,
@@ -323,6 +337,12 @@ static void test_fanout_and_per_account_order(void **state)
     assert_int_equal(cd_store_read(f->s, due_fn, d), CD_STORE_OK);
     assert_int_equal(d->n, 2);
     assert_int_equal(d->rows[0].account_seq, 2);
+    /* the purge takes the finished one only */
+    assert_int_equal(cd_store_write(f->s, purge_fn, NULL), 0);
+    assert_int_equal(cd_deliveries_list(&f->b, wa.id, 10, 0, list_cb, &n,
+                                        &err),
+                     0);
+    assert_int_equal(n, 2);
     free(d);
 }
 
