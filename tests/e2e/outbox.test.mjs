@@ -4,12 +4,13 @@
 // package's own webhooks.constructEvent) to a receiver on loopback that
 // fails at random (500s, timeouts, resets) for a while; balance alerts;
 // webhook endpoint admin, secret rotation, deliveries, replays, and the
-// disabling of an endpoint that keeps failing (with the injectable clock).
+// disabling of an endpoint that keeps failing (with the injectable clock);
+// with CD_E2E_PG_URL, a second node on the same database.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import Stripe from 'stripe';
-import { useStack, e2e, expectError, expectStatus, waitFor, freePort, httpRequest } from './harness.mjs';
+import { useStack, Stack, e2e, expectError, expectStatus, waitFor, freePort, httpRequest } from './harness.mjs';
 
 const stripe = new Stripe('sk_test_unused');
 
@@ -369,6 +370,54 @@ e2e('chaos: a receiver failing at random gets every event at least once, in sequ
         await rx.stop();
     }
 }, { timeout: 120000 });
+
+e2e('two nodes on one PostgreSQL: debits spread over both, one sender at a time, every event delivered once in order, no gaps', async () => {
+    const b = new Stack({
+        sandbox: false,
+        serverEnv: {
+            ...stack.opts.serverEnv,
+            CREDITD_DB: stack.dbPath,
+            STRIPE_API_BASE: stack.sandboxUrl,
+            STRIPE_SECRET_KEY: stack.stripeKey,
+            STRIPE_PUBLISHABLE_KEY: stack.publishableKey,
+            STRIPE_WEBHOOK_SECRET: stack.webhookSecret,
+            CREDITD_ADMIN_KEY: stack.adminKey,
+        },
+    });
+    b.adminKey = stack.adminKey;
+    await b.start();
+    const rx = await new Receiver().start();
+    try {
+        const w = await createEndpoint({ url: rx.url });
+        rx.secrets = [w.secret];
+        rx.chaos = 0.2;
+        const users = [await stack.signup(), await stack.signup()];
+        await Promise.all(users.map((u) => stack.grant(u, 10000)));
+        const ops = [];
+        for (let i = 0; i < 40; i++) {
+            const node = i % 2 ? b : stack;
+            ops.push(node.asServer(users[i % 4 < 2 ? 0 : 1].id, 'POST', '/v1/debits', { body: { amount: 1 + i } }));
+        }
+        for (const r of await Promise.all(ops)) expectStatus(r, 201);
+        rx.chaos = 0;
+        for (const u of users) {
+            const feed = await events(u.id);
+            assert.equal(feed.length, 21);
+            assertGapless(feed, 'two nodes');
+            await waitFor(() => new Set(rx.of(u.id).map((e) => e.sequence)).size === feed.length, 30000, { what: `all events of ${u.id}` });
+            const first = [];
+            for (const e of rx.of(u.id)) if (!first.includes(e.sequence)) first.push(e.sequence);
+            assert.deepEqual(first, feed.map((e) => e.sequence), 'per-account order across nodes');
+        }
+        assert.deepEqual(rx.bad, []);
+        await verifyLedger();
+        expectStatus(await stack.admin('DELETE', `/v1/admin/webhook_endpoints/${w.id}`), 200);
+    } finally {
+        await rx.stop();
+        const reports = await b.stop();
+        assert.equal(reports || '', '', 'sanitizer reports of the second node');
+    }
+}, { timeout: 120000, skip: process.env.CD_E2E_PG_URL ? false : 'needs CD_E2E_PG_URL (two nodes on one PostgreSQL)' });
 
 e2e('an endpoint failing past the disable span is disabled, logged and listed as a problem (test clock)', async () => {
     const dead = await freePort();
