@@ -358,6 +358,36 @@ static int set_mail_retry(struct cd_config *c, const char *v, char *why,
     return int_in(v, 100, 3600000, &c->mail_retry_base_ms, why, whysz);
 }
 
+static int set_events_poll(struct cd_config *c, const char *v, char *why,
+                           size_t whysz)
+{
+    return int_in(v, 10, 3600000, &c->events_poll_ms, why, whysz);
+}
+
+static int set_events_retry(struct cd_config *c, const char *v, char *why,
+                            size_t whysz)
+{
+    return int_in(v, 10, 3600000, &c->events_retry_base_ms, why, whysz);
+}
+
+static int set_events_window(struct cd_config *c, const char *v, char *why,
+                             size_t whysz)
+{
+    return int_in(v, 60, 30 * 86400, &c->events_retry_window_s, why, whysz);
+}
+
+static int set_events_disable(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    return int_in(v, 60, 30 * 86400, &c->events_disable_after_s, why, whysz);
+}
+
+static int set_events_timeout(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    return int_in(v, 100, 60000, &c->events_timeout_ms, why, whysz);
+}
+
 static int set_log(struct cd_config *c, const char *v, char *why,
                    size_t whysz)
 {
@@ -852,6 +882,11 @@ static const struct setting settings[] = {
     {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
     {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
     {"CREDITD_AUTOTOPUP_POLL_MS", "1000", set_autotopup_poll, "milliseconds between checks for due auto top-ups (100..3600000)"},
+    {"CREDITD_EVENTS_POLL_MS", "1000", set_events_poll, "milliseconds between checks for webhook event deliveries due (min 10)"},
+    {"CREDITD_EVENTS_RETRY_BASE_MS", "30000", set_events_retry, "first retry delay of a failed webhook event delivery; doubles per attempt up to 1 h"},
+    {"CREDITD_EVENTS_RETRY_WINDOW", "259200", set_events_window, "seconds a webhook event delivery is retried before it is given up (3 days)"},
+    {"CREDITD_EVENTS_DISABLE_AFTER", "259200", set_events_disable, "seconds a webhook endpoint may fail without one success before it is disabled"},
+    {"CREDITD_EVENTS_TIMEOUT_MS", "10000", set_events_timeout, "milliseconds one webhook event delivery may take (connect 5 s at most)"},
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
     {"CREDITD_LOG_FORMAT", "text", set_log_format, "text | json (one JSON object per line)"},
     {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},

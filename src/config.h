@@ -52,6 +52,9 @@ struct cd_config {
     char sandbox_public_url[512];
     long sandbox_delay_ms;
     char sandbox_account_name[64];
+    /* the outbound events' sender (billing/outbox_send.c) */
+    int64_t events_poll_ms, events_retry_base_ms, events_retry_window_s,
+        events_disable_after_s, events_timeout_ms;
 };
 
 /*

@@ -35,6 +35,7 @@
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
 #include "billing/mail.h"
+#include "billing/outbox.h"
 #include "cli/cli.h"
 #include "config.h"
 #include "http/server.h"
@@ -61,6 +62,7 @@ struct server {
     struct cd_jobs *jobs;
     struct cd_mailer *mailer; /* the mail outbox sender */
     struct cd_autotopup_worker *autotopup; /* pays auto top-ups */
+    struct cd_outbox_sender *events; /* the webhook events sender */
     struct cd_idem_keeper *idem; /* Idempotency-Key claim heartbeat */
 };
 
@@ -328,6 +330,18 @@ static int server_start(struct server *s, const struct cd_config *c)
         return -1;
     }
     {
+        struct cd_outbox_config oc = {
+            c->events_poll_ms, c->events_retry_base_ms,
+            c->events_retry_window_s, c->events_disable_after_s,
+            c->events_timeout_ms};
+
+        s->events = cd_outbox_sender_start(&s->billing, &oc);
+        if (!s->events) {
+            fprintf(stderr, "creditd: cannot start the events sender\n");
+            return -1;
+        }
+    }
+    {
         char shown[sizeof(c->db)];
 
         cd_store_target_display(c->db, shown, sizeof(shown));
@@ -346,6 +360,8 @@ static void server_stop(struct server *s)
     s->autotopup = NULL;
     cd_mailer_stop(s->mailer);
     s->mailer = NULL;
+    cd_outbox_sender_stop(s->events);
+    s->events = NULL;
     cd_http_stop(s->metrics_http);
     s->metrics_http = NULL;
     cd_http_stop(s->http);

@@ -209,6 +209,17 @@ function reconcileSummary(metrics) {
 const fmtCounts = (o) => Object.keys(o).length
     ? Object.entries(o).map(([k, v]) => `${humanize(k)}: ${v}`).join(', ') : 'none';
 
+/* The application's webhook endpoints: how many are on, and each one the
+ * sender disabled (or that is failing now) by URL. */
+function endpointsSummary(list) {
+    if (!list.length) return 'none registered';
+    const on = list.filter((w) => w.enabled).length;
+    const notes = list.filter((w) => !w.enabled || w.failing_since).map((w) => (w.enabled
+        ? `${w.url} failing since ${w.failing_since}`
+        : `${w.url} disabled${w.disabled_reason ? `: ${w.disabled_reason}` : ''}`));
+    return [`${on} enabled, ${list.length - on} disabled`, ...notes].join('; ');
+}
+
 async function loadDashboard() {
     const dl = $('dash-summary');
     dl.setAttribute('aria-busy', 'true');
@@ -216,11 +227,12 @@ async function loadDashboard() {
     const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     const month = new Date(now.getTime() - 30 * 86400000);
     const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const [orders, verify, problems, metrics] = await Promise.all([
+    const [orders, verify, problems, metrics, endpoints] = await Promise.all([
         ordersSince(iso(month)),
         adminApi('GET', '/v1/admin/ledger/verify'),
         adminApi('GET', '/v1/admin/problems?limit=1'),
         adminApi('GET', '/metrics', undefined, { raw: true }).then((r) => r.text()).catch(() => ''),
+        adminApi('GET', '/v1/admin/webhook_endpoints').catch(() => ({ data: [] })),
     ]);
     let today = 0;
     let month30 = 0;
@@ -236,6 +248,7 @@ async function loadDashboard() {
     const runs = metricByLabel(metrics, 'creditd_reconcile_runs_total', 'outcome');
     const hooks = metricByLabel(metrics, 'creditd_webhook_events_total', 'outcome');
     const mail = metricByLabel(metrics, 'creditd_mail_total', 'outcome');
+    const deliveries = metricByLabel(metrics, 'creditd_event_deliveries_total', 'outcome');
     const items = [
         ['Revenue today (UTC)', formatMoney(today, currency) + more],
         ['Revenue, last 30 days', formatMoney(month30, currency) + more],
@@ -246,6 +259,8 @@ async function loadDashboard() {
         ['Reconciliation runs since start', fmtCounts(runs)],
         ['Webhook deliveries failed since start', String(hooks.error || 0)],
         ['Mail since start', fmtCounts(mail)],
+        ['Event endpoints', endpointsSummary(endpoints.data)],
+        ['Event deliveries since start', fmtCounts(deliveries)],
     ];
     dl.replaceChildren(...items.flatMap(([k, v]) => [h('dt', null, k), h('dd', { 'data-k': k }, v)]));
     dl.removeAttribute('aria-busy');

@@ -102,6 +102,9 @@ extern const size_t cd_api_routes_autotopup_count;
 /* ops.c: POST /v1/admin/reconcile and GET /metrics (server key). */
 extern const struct cd_route cd_api_routes_ops[];
 extern const size_t cd_api_routes_ops_count;
+/* outbox.c: events, balance alerts, webhook endpoints, replays. */
+extern const struct cd_route cd_api_routes_outbox[];
+extern const size_t cd_api_routes_outbox_count;
 /* ops.c: only GET /metrics, without auth, for the loopback listener of
  * CREDITD_METRICS_LISTEN (a cd_http_config without dispatch). */
 extern const struct cd_route cd_api_routes_metrics[];

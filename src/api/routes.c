@@ -25,6 +25,7 @@ static void build(void)
         {cd_api_routes_ops, cd_api_routes_ops_count},
         {cd_api_routes_holds, cd_api_routes_holds_count},
         {cd_api_routes_autotopup, cd_api_routes_autotopup_count},
+        {cd_api_routes_outbox, cd_api_routes_outbox_count},
     };
     size_t n = 0, at = 0;
 

@@ -12,6 +12,7 @@
 
 #include "billing/checkout.h"
 #include "billing/idempotency.h"
+#include "billing/outbox.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/util.h"
@@ -261,6 +262,25 @@ static void apply_decline(struct outcome_job *j,
     }
 }
 
+/* auto_topup.succeeded or auto_topup.failed of attempt a (settings s after
+ * it: a decline may have turned auto top-up off). */
+static int attempt_event_tx(struct cd_tx *tx,
+                            const struct cd_autotopup_attempt *a,
+                            const struct cd_autotopup_settings *s,
+                            int succeeded)
+{
+    return cd_outbox_emit_tx(
+        tx, a->account_id,
+        succeeded ? "auto_topup.succeeded" : "auto_topup.failed",
+        json_pack("{s{ss ss sI sI ss? ss? ss? sb ss?}}", "auto_topup", "id",
+                  a->id, "status", a->state, "amount_cents",
+                  (json_int_t)a->amount_cents, "tries", (json_int_t)a->tries,
+                  "order_id", a->order_id[0] ? a->order_id : NULL,
+                  "decline_code", a->decline_code[0] ? a->decline_code : NULL,
+                  "failure", a->failure[0] ? a->failure : NULL, "enabled",
+                  s->enabled != 0, "disabled_reason",
+                  s->disabled_reason[0] ? s->disabled_reason : NULL));
+}
 static int outcome_fn(struct cd_tx *tx, void *arg)
 {
     struct outcome_job *j = arg;
@@ -284,20 +304,18 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     if (j->oc == OC_SUCCEEDED) {
         cd_strlcpy(a.state, "succeeded", sizeof(a.state));
         s.declines = 0;
-        /* outbox: auto_topup.succeeded */
     } else if (j->oc == OC_DECLINED) {
         apply_decline(j, &s, &a, now);
-        /* outbox: auto_topup.failed */
     } else {
         set_failure(&s, &a, j->code, j->message, now);
         cd_strlcpy(a.state, "failed", sizeof(a.state));
         s.enabled = 0;
         cd_strlcpy(s.disabled_reason, j->message ? j->message : "",
                    sizeof(s.disabled_reason));
-        /* outbox: auto_topup.failed */
     }
     if (cd_store_autotopup_attempt_update(tx, &a) != CD_STORE_OK ||
-        cd_store_autotopup_put(tx, &s) != CD_STORE_OK)
+        cd_store_autotopup_put(tx, &s) != CD_STORE_OK ||
+        attempt_event_tx(tx, &a, &s, j->oc == OC_SUCCEEDED) != CD_STORE_OK)
         return CD_STORE_ERROR;
     j->counted = strcmp(a.state, "pending") == 0 ? "declined" : a.state;
     cd_info(MOD, "%s: auto top-up %s try %" PRId64 ": %s%s%s", a.account_id,

@@ -17,10 +17,22 @@
 #include "billing/clawback.h"
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
+#include "billing/outbox.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define MOD "disputes"
+
+/* dispute.opened / dispute.closed of the dispute row d of order o. */
+static int dispute_event_tx(struct cd_tx *tx, const struct cd_order *o,
+                            const struct cd_dispute *d, const char *type)
+{
+    return cd_outbox_emit_tx(
+        tx, o->account_id, type,
+        json_pack("{ss sI ss ss so}", "dispute_id", d->id, "amount_cents",
+                  (json_int_t)d->amount_cents, "currency", o->currency,
+                  "status", d->status, "order", cd_outbox_order_data(o)));
+}
 
 struct dispute_obj {
     char id[CD_SID_SZ];
@@ -52,9 +64,12 @@ static int upsert_dispute_tx(struct cd_tx *tx, const struct cd_order *o,
         row.amount_cents = d->amount >= 0 ? d->amount : o->amount_cents;
         cd_strlcpy(row.status, d->status, sizeof(row.status));
         row.created_at = row.updated_at = now;
-        return cd_store_dispute_insert(tx, &row) == CD_STORE_OK
-                   ? CD_STORE_OK
-                   : CD_STORE_ERROR;
+        if (cd_store_dispute_insert(tx, &row) != CD_STORE_OK ||
+            dispute_event_tx(tx, o, &row, "dispute.opened") != CD_STORE_OK ||
+            (closed(row.status) &&
+             dispute_event_tx(tx, o, &row, "dispute.closed") != CD_STORE_OK))
+            return CD_STORE_ERROR;
+        return CD_STORE_OK;
     }
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
@@ -64,8 +79,11 @@ static int upsert_dispute_tx(struct cd_tx *tx, const struct cd_order *o,
         row.amount_cents = d->amount;
     cd_strlcpy(row.status, d->status, sizeof(row.status));
     row.updated_at = now;
-    return cd_store_dispute_update(tx, &row) == CD_STORE_OK ? CD_STORE_OK
-                                                             : CD_STORE_ERROR;
+    if (cd_store_dispute_update(tx, &row) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    return closed(row.status)
+               ? dispute_event_tx(tx, o, &row, "dispute.closed")
+               : CD_STORE_OK;
 }
 
 struct dispute_job {

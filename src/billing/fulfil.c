@@ -34,6 +34,7 @@
 #include "billing/ledger.h"
 #include "billing/mail.h"
 #include "billing/order_open.h"
+#include "billing/outbox.h"
 #include "billing/orders.h"
 #include "billing/problems.h"
 #include "stripe/signature.h"
@@ -458,6 +459,8 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
     /* The receipt, in this same job: queued exactly when the order is
      * credited, once (dedupe key order:<id>:receipt). */
     rc = cd_mail_receipt_tx(tx, o, le.amount, le.balance_after, now);
+    if (rc == CD_STORE_OK)
+        rc = cd_outbox_order_tx(tx, "order.completed", o);
     if (rc != CD_STORE_OK)
         return rc;
     if (late && cd_clawback_settle_tx(tx, o, late_kind, now) != CD_STORE_OK)
@@ -545,6 +548,8 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     if (rc != CD_STORE_OK)
         return rc;
     rc = save_customer(tx, o, &paid);
+    if (rc == CD_STORE_OK)
+        rc = cd_outbox_order_tx(tx, "order.completed", o);
     if (rc != CD_STORE_OK)
         return rc;
     cd_info(MOD, "order %s completed: subscription started for %s (credits "
@@ -646,6 +651,8 @@ static int job_apply(struct cd_tx *tx, void *arg)
                 return rc;
             dirty = 0;
             rc = record_failed_payment(tx, &o, s, j->failure_reason, now);
+            if (rc == CD_STORE_OK)
+                rc = cd_outbox_order_tx(tx, "payment.failed", &o);
             if (rc != CD_STORE_OK)
                 return rc;
             cd_info(MOD, "order %s failed: %s", o.id, j->failure_reason);

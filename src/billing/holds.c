@@ -4,10 +4,12 @@
 #include "billing/holds.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "billing/autotopup.h"
 #include "billing/ledger.h"
+#include "billing/outbox.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -83,15 +85,38 @@ static int run(struct cd_billing *b, const struct cd_hold_op *op,
     return 0;
 }
 
+/* hold.captured / hold.released / hold.expired-as-released of h. */
+static int hold_event_tx(struct cd_tx *tx, const struct cd_hold *h,
+                         const char *type)
+{
+    return cd_outbox_emit_tx(
+        tx, h->account_id, type,
+        json_pack("{s{ss sI sI ss ss ss?}}", "hold", "id", h->id, "amount",
+                  (json_int_t)h->amount, "captured", (json_int_t)h->captured,
+                  "status", h->status, "description", h->description,
+                  "transaction_id",
+                  h->transaction_id[0] ? h->transaction_id : NULL));
+}
+
 int cd_hold_expire_due_tx(struct cd_tx *tx, const char *account_id)
 {
-    int n = 0;
+    char(*ids)[CD_ID_SZ] = NULL;
+    struct cd_hold h;
+    int n = 0, rc = 0;
 
-    if (cd_store_hold_expire_account(tx, account_id, cd_now(), &n) !=
-        CD_STORE_OK)
+    if (cd_store_hold_expire_account(tx, account_id, cd_now(), &n, &ids) !=
+        CD_STORE_OK) {
+        free(ids);
         return -1;
-    /* outbox: hold.released (each expired hold) */
-    return n;
+    }
+    /* Each expired hold gave its credits back: hold.released (status
+     * "expired"). */
+    for (int i = 0; i < n && rc == 0; i++)
+        if (cd_store_hold_get(tx, ids[i], &h) != CD_STORE_OK ||
+            hold_event_tx(tx, &h, "hold.released") != CD_STORE_OK)
+            rc = -1;
+    free(ids);
+    return rc == 0 ? n : -1;
 }
 
 /* ---- create ------------------------------------------------------------ */
@@ -260,12 +285,13 @@ static int capture_fn(struct cd_tx *tx, struct hold_job *j)
         cd_store_hold_finish(tx, h->id, "captured", op->amount, e.id, now) !=
             CD_STORE_OK)
         return CD_STORE_ERROR; /* checked above: a broken invariant */
-    strcpy(h->status, "captured");
+    cd_strlcpy(h->status, "captured", sizeof(h->status));
     h->captured = op->amount;
     cd_strlcpy(h->transaction_id, e.id, sizeof(h->transaction_id));
     h->finished_at = now;
-    /* outbox: hold.captured */
-    return 0;
+    return hold_event_tx(tx, h, "hold.captured") == CD_STORE_OK
+               ? 0
+               : CD_STORE_ERROR;
 }
 
 static int release_fn(struct cd_tx *tx, struct hold_job *j)
@@ -283,10 +309,11 @@ static int release_fn(struct cd_tx *tx, struct hold_job *j)
         cd_store_hold_finish(tx, h->id, "released", 0, "", now) !=
             CD_STORE_OK)
         return CD_STORE_ERROR;
-    strcpy(h->status, "released");
+    cd_strlcpy(h->status, "released", sizeof(h->status));
     h->finished_at = now;
-    /* outbox: hold.released */
-    return 0;
+    return hold_event_tx(tx, h, "hold.released") == CD_STORE_OK
+               ? 0
+               : CD_STORE_ERROR;
 }
 
 static int check_target(const struct cd_hold_op *op, struct cd_error *err)

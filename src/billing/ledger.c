@@ -7,6 +7,7 @@
 
 #include "billing/autotopup.h"
 #include "billing/holds.h"
+#include "billing/outbox.h"
 #include "util/util.h"
 
 /* Why the guarded balance change refused: no account, past the limit, or
@@ -72,5 +73,7 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
     if (rc == CD_STORE_OK && in->amount < 0 &&
         cd_autotopup_spend_kind(in->kind))
         rc = cd_autotopup_check_tx(tx, in->account_id);
+    if (rc == CD_STORE_OK) /* outbox: credits.*, balance.low/recovered */
+        rc = cd_outbox_ledger_tx(tx, in, out);
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "billing/discounts.h"
 #include "billing/idempotency.h"
+#include "billing/outbox.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -189,6 +190,8 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
         cd_strlcpy(o.status, "failed", sizeof(o.status));
     o.updated_at = now;
     rc = cd_store_order_update(tx, &o);
+    if (rc == CD_STORE_OK && failing && out->final)
+        rc = cd_outbox_order_tx(tx, "payment.failed", &o);
     if (rc != CD_STORE_OK || !failing || !out->final || !out->pi ||
         !out->pi[0])
         return rc;

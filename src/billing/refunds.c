@@ -24,6 +24,7 @@
 #include "billing/fulfil_int.h"
 #include "billing/idempotency.h"
 #include "billing/order_open.h"
+#include "billing/outbox.h"
 #include "billing/stripe_call.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -95,13 +96,26 @@ static int parse_refund(const json_t *o, struct refund_obj *r)
     return 0;
 }
 
+/* refund.applied: the refund r of order o has succeeded (once: when its
+ * row first reaches that status). */
+static int applied_tx(struct cd_tx *tx, const struct cd_order *o,
+                      const struct cd_refund *r)
+{
+    return cd_outbox_emit_tx(
+        tx, o->account_id, "refund.applied",
+        json_pack("{ss ss sI ss so}", "refund_id", r->id, "stripe_refund_id",
+                  r->stripe_refund_id, "amount_cents",
+                  (json_int_t)r->amount_cents, "currency", o->currency,
+                  "order", cd_outbox_order_data(o)));
+}
+
 /* Inside a job: the refund r of order o as Stripe reports it, into its
  * row - found by Stripe id, else ours by metadata.refund_id, else new. */
 static int upsert_refund_tx(struct cd_tx *tx, const struct cd_order *o,
                             const struct refund_obj *ro, int64_t now)
 {
     struct cd_refund r;
-    int rc = cd_store_refund_by_stripe(tx, ro->id, &r);
+    int was, rc = cd_store_refund_by_stripe(tx, ro->id, &r);
 
     if (rc == CD_STORE_NOT_FOUND && ro->refund_id[0]) {
         rc = cd_store_refund_get(tx, ro->refund_id, &r);
@@ -120,17 +134,22 @@ static int upsert_refund_tx(struct cd_tx *tx, const struct cd_order *o,
         cd_strlcpy(r.reason, ro->failure, sizeof(r.reason));
         r.created_at = r.updated_at = now;
         rc = cd_store_refund_insert(tx, &r);
+        if (rc == CD_STORE_OK && strcmp(r.status, "succeeded") == 0)
+            rc = applied_tx(tx, o, &r);
         return rc == CD_STORE_OK ? CD_STORE_OK : CD_STORE_ERROR;
     }
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
+    was = strcmp(r.status, "succeeded") == 0;
     cd_strlcpy(r.stripe_refund_id, ro->id, sizeof(r.stripe_refund_id));
     r.amount_cents = ro->amount;
     if (advance(&r, ro->status) && ro->failure[0])
         cd_strlcpy(r.reason, ro->failure, sizeof(r.reason));
     r.updated_at = now;
-    return cd_store_refund_update(tx, &r) == CD_STORE_OK ? CD_STORE_OK
-                                                          : CD_STORE_ERROR;
+    rc = cd_store_refund_update(tx, &r);
+    if (rc == CD_STORE_OK && !was && strcmp(r.status, "succeeded") == 0)
+        rc = applied_tx(tx, o, &r);
+    return rc == CD_STORE_OK ? CD_STORE_OK : CD_STORE_ERROR;
 }
 
 /* ---- POST /v1/admin/orders/{id}/refund ------------------------------------ */

@@ -34,6 +34,7 @@
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
 #include "billing/ledger.h"
+#include "billing/outbox.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
 #include "util/log.h"
@@ -273,20 +274,38 @@ static void row_from_copy(const struct sub_copy *c, const char *account_id,
 /* Upserts inside a job; a copy older than the stored one is no error. */
 static int upsert_tx(struct cd_tx *tx, const struct cd_subscription *row)
 {
-    int rc = cd_store_subscription_upsert(tx, row);
+    struct cd_subscription was;
+    int rc = cd_store_subscription_get(tx, row->stripe_subscription_id, &was);
+    int same = rc == CD_STORE_OK &&
+               strcmp(was.status, row->status) == 0 &&
+               strcmp(was.plan_id, row->plan_id) == 0 &&
+               was.current_period_end == row->current_period_end &&
+               was.cancel_at_period_end == row->cancel_at_period_end;
+
+    if (rc != CD_STORE_OK && rc != CD_STORE_NOT_FOUND)
+        return CD_STORE_ERROR;
+    rc = cd_store_subscription_upsert(tx, row);
 
     if (rc == CD_STORE_DUPLICATE) {
         cd_debug(MOD, "subscription %s: a later copy is stored; kept",
                  row->stripe_subscription_id);
         return CD_STORE_OK;
     }
-    if (rc == CD_STORE_OK)
-        cd_info(MOD, "subscription %s of %s: %s, period end %" PRId64
-                     "%s",
-                row->stripe_subscription_id, row->account_id, row->status,
-                row->current_period_end,
-                row->cancel_at_period_end ? ", cancels at period end" : "");
-    return rc;
+    if (rc != CD_STORE_OK)
+        return rc;
+    cd_info(MOD, "subscription %s of %s: %s, period end %" PRId64 "%s",
+            row->stripe_subscription_id, row->account_id, row->status,
+            row->current_period_end,
+            row->cancel_at_period_end ? ", cancels at period end" : "");
+    if (same) /* re-read unchanged: nothing to tell */
+        return CD_STORE_OK;
+    return cd_outbox_emit_tx(
+        tx, row->account_id, "subscription.updated",
+        json_pack("{ss ss ss sI sb}", "subscription",
+                  row->stripe_subscription_id, "plan_id", row->plan_id,
+                  "status", row->status, "current_period_end",
+                  (json_int_t)row->current_period_end,
+                  "cancel_at_period_end", row->cancel_at_period_end));
 }
 
 static int locate_account(struct cd_billing *b, struct locate *l,

@@ -23,6 +23,7 @@
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
 #include "billing/order_open.h"
+#include "billing/outbox.h"
 #include "billing/orders.h"
 #include "billing/pricing.h"
 #include "billing/problems.h"
@@ -497,10 +498,9 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
     const char *reason = j->p->failure[0] ? j->p->failure
                                           : "The payment failed.";
     struct cd_payment pay;
-    int rc;
+    int rc, was_pending = strcmp(o->status, "pending") == 0;
 
-    if (strcmp(o->status, "pending") != 0 &&
-        strcmp(o->status, "failed") != 0) {
+    if (!was_pending && strcmp(o->status, "failed") != 0) {
         /* Completed (another attempt succeeded), refunded, ...: stays. */
         j->status = CD_FULFIL_IGNORED;
         return 0;
@@ -509,6 +509,8 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
     cd_strlcpy(o->failure_reason, reason, sizeof(o->failure_reason));
     o->updated_at = now;
     rc = cd_store_order_update(tx, o);
+    if (rc == CD_STORE_OK && was_pending) /* once: when it fails */
+        rc = cd_outbox_order_tx(tx, "payment.failed", o);
     if (rc != CD_STORE_OK)
         return rc;
     rc = cd_store_payment_by_order(tx, o->id, &pay);

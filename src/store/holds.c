@@ -6,6 +6,7 @@
 #include "store/holds.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/records.h"
@@ -157,8 +158,23 @@ int cd_store_hold_finish(struct cd_tx *tx, const char *id,
     return one_row(tx, SQ_HOLD_FINISH, st, NULL, "hold finish");
 }
 
+/* Appends column i of st to the growing array *ids of n: 0, or -1. */
+static int push_id(char (**ids)[CD_ID_SZ], int n, struct cd_stmt *st, int i)
+{
+    char (*grown)[CD_ID_SZ];
+
+    if ((n & (n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to double */
+        grown = realloc(*ids, (size_t)(n ? 2 * n : 1) * CD_ID_SZ);
+        if (!grown)
+            return -1;
+        *ids = grown;
+    }
+    return cd_col_str(st, i, (*ids)[n], CD_ID_SZ) == 0 ? 0 : -1;
+}
+
 int cd_store_hold_expire_account(struct cd_tx *tx, const char *account_id,
-                                 int64_t now, int *count)
+                                 int64_t now, int *count,
+                                 char (**ids)[CD_ID_SZ])
 {
     struct cd_stmt *st;
     int64_t bal, held, due, sum = 0;
@@ -166,6 +182,8 @@ int cd_store_hold_expire_account(struct cd_tx *tx, const char *account_id,
 
     if (count)
         *count = 0;
+    if (ids)
+        *ids = NULL;
     /* What is due, read first (nothing written, no lock, when none); then
      * the account's row before the holds' rows - the order of every other
      * hold change, so two nodes never wait on each other in a circle. */
@@ -182,6 +200,10 @@ int cd_store_hold_expire_account(struct cd_tx *tx, const char *account_id,
     }
     while ((rc = cd_step(st)) == CD_STEP_ROW) {
         sum += cd_col_i64(st, 0);
+        if (ids && push_id(ids, n, st, 1) != 0) {
+            rc = CD_STEP_ERROR;
+            break;
+        }
         n++;
     }
     if (rc != CD_STEP_DONE)

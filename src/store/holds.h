@@ -43,7 +43,8 @@ int cd_store_hold_finish(struct cd_tx *tx, const char *id,
 /* Expires every active hold of the account due at now and gives their
  * sum back to held; *count (may be NULL) how many. OK or ERROR. */
 int cd_store_hold_expire_account(struct cd_tx *tx, const char *account_id,
-                                 int64_t now, int *count);
+                                 int64_t now, int *count,
+                                 char (**ids)[CD_ID_SZ]);
 /* Up to max accounts (ids into ids[max][CD_ID_SZ]) with holds due at now;
  * *n how many. */
 int cd_store_hold_due_accounts(struct cd_tx *tx, int64_t now,

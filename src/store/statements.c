@@ -5,6 +5,7 @@
  * INSERT ... ON CONFLICT, which SQLite (3.24+) and PostgreSQL share.
  * Transaction control is the backend's (backend.h).
  */
+#include "store/outbox.h"
 #include "store/records.h"
 
 const char *const cd_sq_sql[SQ__COUNT] = {
@@ -353,7 +354,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_HOLD_EXPIRE_ACCT] = "UPDATE holds SET status = 'expired', "
                             "finished_at = expires_at WHERE account_id = ?1 "
                             "AND status = 'active' AND expires_at <= ?2 "
-                            "RETURNING amount",
+                            "RETURNING amount, id",
     /* The sweeper's accounts with due holds (index holds_due). */
     [SQ_HOLD_DUE_ACCOUNTS] = "SELECT DISTINCT account_id FROM holds WHERE "
                              "status = 'active' AND expires_at <= ?1 "
@@ -411,6 +412,102 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT " LEDGER_COLS " FROM ledger WHERE kind = ?3" PAGE_TAIL,
     [SQ_LEDGER_PAGE_ALL] =
         "SELECT " LEDGER_COLS " FROM ledger WHERE 1 = 1" PAGE_TAIL,
+    /* 019: the outbox (store/outbox.c). The account's next event number,
+     * taken by one guarded statement in the event's own job. */
+    [SQ_OB_SEQ_NEXT] = "UPDATE accounts SET event_seq = event_seq + 1 "
+                       "WHERE id = ?1 RETURNING event_seq",
+    [SQ_OB_EVENT_INSERT] = "INSERT INTO events (" OB_EVENT_COLS
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* One delivery per enabled endpoint subscribed to the type ("*" or
+     * a comma-separated list naming it). */
+    [SQ_OB_FANOUT] =
+        "INSERT INTO event_deliveries (endpoint_id, event_id, account_id, "
+        "account_seq, status, attempts, next_attempt_at, created_at) "
+        "SELECT id, ?1, ?2, ?3, 'pending', 0, ?5, ?6 FROM webhook_endpoints "
+        "WHERE enabled = 1 AND " OB_SUBSCRIBED("?4"),
+    [SQ_OB_EVENTS_AFTER] = "SELECT " OB_EVENT_COLS " FROM events WHERE "
+                           "account_id = ?1 AND account_seq > ?2 ORDER BY "
+                           "account_seq LIMIT ?3",
+    [SQ_OB_EP_INSERT] = "INSERT INTO webhook_endpoints (" OB_EP_COLS
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                        "?11, ?12)",
+    [SQ_OB_EP_GET] = "SELECT " OB_EP_COLS " FROM webhook_endpoints WHERE "
+                     "id = ?1",
+    [SQ_OB_EP_LIST] = "SELECT " OB_EP_COLS " FROM webhook_endpoints ORDER BY "
+                      "seq LIMIT ?1",
+    [SQ_OB_EP_UPDATE] =
+        "UPDATE webhook_endpoints SET url = ?2, description = ?3, "
+        "event_types = ?4, enabled = ?5, secret = ?6, old_secret = ?7, "
+        "old_secret_expires_at = ?8, failing_since = ?9, "
+        "disabled_reason = ?10, updated_at = ?12 WHERE id = ?1 AND "
+        "created_at = ?11",
+    [SQ_OB_EP_DELETE] = "DELETE FROM webhook_endpoints WHERE id = ?1",
+    [SQ_OB_EP_DLV_DELETE] = "DELETE FROM event_deliveries WHERE "
+                            "endpoint_id = ?1",
+    /* The endpoint's run of failures: begun (kept when already on),
+     * ended, and past the span (?2: the latest start that disables). */
+    [SQ_OB_EP_FAILING] = "UPDATE webhook_endpoints SET failing_since = ?2 "
+                         "WHERE id = ?1 AND failing_since = 0",
+    [SQ_OB_EP_OK] = "UPDATE webhook_endpoints SET failing_since = 0 WHERE "
+                    "id = ?1 AND failing_since != 0",
+    [SQ_OB_EP_DISABLE] =
+        "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?3, "
+        "updated_at = ?4 WHERE id = ?1 AND enabled = 1 AND "
+        "failing_since != 0 AND failing_since <= ?2",
+    /* Due deliveries of enabled endpoints, with what sending needs; a row
+     * waits while an earlier one of its endpoint and account is pending
+     * and not due (per-account order). */
+    [SQ_OB_DUE] =
+        "SELECT d.seq, d.endpoint_id, d.event_id, d.account_id, "
+        "d.account_seq, d.attempts, d.created_at, e.url, e.secret, "
+        "e.old_secret, e.old_secret_expires_at, v.type, v.data, "
+        "v.created_at FROM event_deliveries d JOIN webhook_endpoints e ON "
+        "e.id = d.endpoint_id JOIN events v ON v.id = d.event_id WHERE "
+        "d.status = 'pending' AND d.next_attempt_at <= ?1 AND "
+        "e.enabled = 1 AND NOT EXISTS (SELECT 1 FROM event_deliveries p "
+        "WHERE p.endpoint_id = d.endpoint_id AND p.account_id = "
+        "d.account_id AND p.status = 'pending' AND p.account_seq < "
+        "d.account_seq AND p.next_attempt_at > ?1) ORDER BY d.seq LIMIT ?2",
+    [SQ_OB_DLV_UPDATE] =
+        "UPDATE event_deliveries SET status = ?2, attempts = ?3, "
+        "next_attempt_at = ?4, last_status = ?5, last_error = ?6, "
+        "delivered_at = ?7 WHERE seq = ?1",
+    [SQ_OB_DLV_LIST] =
+        "SELECT d.seq, d.event_id, d.account_id, d.account_seq, v.type, "
+        "d.status, d.attempts, d.next_attempt_at, d.last_status, "
+        "d.last_error, d.created_at, d.delivered_at FROM event_deliveries "
+        "d JOIN events v ON v.id = d.event_id WHERE d.endpoint_id = ?1 "
+        "ORDER BY d.seq DESC LIMIT ?2 OFFSET ?3",
+    /* Finished deliveries (delivered or failed) created before ?1. */
+    [SQ_OB_DLV_PURGE] = "DELETE FROM event_deliveries WHERE status != "
+                        "'pending' AND created_at < ?1",
+    /* A replay: the delivery written, or set back to pending with a new
+     * retry window (?3 due, ms; ?4 created, s). */
+    [SQ_OB_REPLAY_ID] =
+        "INSERT INTO event_deliveries (endpoint_id, event_id, account_id, "
+        "account_seq, status, attempts, next_attempt_at, created_at) "
+        "SELECT ?1, id, account_id, account_seq, 'pending', 0, ?3, ?4 "
+        "FROM events WHERE id = ?2" OB_REPLAY_TAIL,
+    /* ?2 account, ?5..?6 its sequence numbers, ?7 most rows; only types
+     * the endpoint subscribes to. */
+    [SQ_OB_REPLAY_RANGE] =
+        "INSERT INTO event_deliveries (endpoint_id, event_id, account_id, "
+        "account_seq, status, attempts, next_attempt_at, created_at) "
+        "SELECT ?1, v.id, v.account_id, v.account_seq, 'pending', 0, ?3, "
+        "?4 FROM events v JOIN webhook_endpoints e ON e.id = ?1 WHERE "
+        "v.account_id = ?2 AND v.account_seq >= ?5 AND v.account_seq <= ?6 "
+        "AND " OB_SUBSCRIBED("v.type") " ORDER BY v.account_seq LIMIT ?7"
+        OB_REPLAY_TAIL,
+    /* 020: balance alerts. */
+    [SQ_BA_DELETE] = "DELETE FROM balance_alerts WHERE account_id = ?1",
+    [SQ_BA_INSERT] = "INSERT INTO balance_alerts (account_id, threshold, "
+                     "created_at) VALUES (?1, ?2, ?3)",
+    [SQ_BA_LIST] = "SELECT threshold FROM balance_alerts WHERE "
+                   "account_id = ?1 ORDER BY threshold",
+    /* The thresholds between two balances: ?2 < threshold <= ?3. */
+    [SQ_BA_CROSSED] = "SELECT threshold FROM balance_alerts WHERE "
+                      "account_id = ?1 AND threshold > ?2 AND "
+                      "threshold <= ?3 ORDER BY threshold",
 
     /* 018: auto top-up (store/autotopup.c). */
     [SQ_AUTOTOPUP_GET] = "SELECT " AUTOTOPUP_COLS

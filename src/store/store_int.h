@@ -164,6 +164,31 @@ enum cd_sq_stmt {
     SQ_AUTOTOPUP_ATTEMPT_UPDATE,
     SQ_AUTOTOPUP_CANCEL_PENDING,
     SQ_AUTOTOPUP_DUE,
+    /* 019/020: the outbox of events, webhook endpoints, deliveries and
+     * balance alerts (store/outbox.c) */
+    SQ_OB_SEQ_NEXT,
+    SQ_OB_EVENT_INSERT,
+    SQ_OB_FANOUT,
+    SQ_OB_EVENTS_AFTER,
+    SQ_OB_EP_INSERT,
+    SQ_OB_EP_GET,
+    SQ_OB_EP_LIST,
+    SQ_OB_EP_UPDATE,
+    SQ_OB_EP_DELETE,
+    SQ_OB_EP_DLV_DELETE,
+    SQ_OB_EP_FAILING,
+    SQ_OB_EP_OK,
+    SQ_OB_EP_DISABLE,
+    SQ_OB_DUE,
+    SQ_OB_DLV_UPDATE,
+    SQ_OB_DLV_LIST,
+    SQ_OB_DLV_PURGE,
+    SQ_OB_REPLAY_ID,
+    SQ_OB_REPLAY_RANGE,
+    SQ_BA_DELETE,
+    SQ_BA_INSERT,
+    SQ_BA_LIST,
+    SQ_BA_CROSSED,
     SQ__COUNT
 };
 

@@ -46,6 +46,7 @@ uiTest(chrome, 'admin: a wrong key is refused; the right one shows the dashboard
     const revenue = await summary.locator('dd[data-k="Revenue, last 30 days"]').textContent();
     assert.match(revenue, /^\$\d[\d,]*\.\d\d/);
     assert.notEqual(revenue, '$0.00', 'the paid top-up counts');
+    assert.equal(await summary.locator('dd[data-k="Event endpoints"]').textContent(), 'none registered');
     await page.locator('#dash-statuses').getByText('Completed').waitFor();
     await page.locator('#order-rows tr').first().waitFor();
     await checkPage(page, 1280);

@@ -100,6 +100,12 @@ e2e('a hold that takes the available balance under the threshold starts one top-
     assert.equal(b.available, 2400);
     assert.equal((await topupOrders(u, 2000)).length, 1);
     expectStatus(await stack.asServer(u.id, 'POST', `/v1/holds/${h.id}/release`, {}), 200);
+    const ev = expectStatus(await stack.asServer(u.id, 'GET', '/v1/events?after=0&limit=100'), 200).data;
+    const ok = ev.filter((e) => e.type === 'auto_topup.succeeded');
+    assert.equal(ok.length, 1);
+    assert.equal(ok[0].data.auto_topup.id, done.last_attempt.id);
+    assert.equal(ok[0].data.auto_topup.amount_cents, 2000);
+    assert.deepEqual(ev.filter((e) => e.type === 'hold.released').map((e) => e.data.hold.id), [h.id]);
     await ledgerOk();
 });
 
@@ -197,6 +203,12 @@ e2e('a card that declines off-session: reason recorded, retried after 1 h and 6 
     assert.equal(await stack.balance(u), 390);
     const metrics = (await stack.admin('GET', '/metrics')).text;
     assert.match(metrics, /^creditd_autotopup_total\{outcome="failed"\} 1$/m);
+    // Each decline is an auto_topup.failed event; the last says it is off.
+    const fails = expectStatus(await stack.asServer(u.id, 'GET', '/v1/events?after=0&limit=100'), 200).data
+        .filter((e) => e.type === 'auto_topup.failed');
+    assert.equal(fails.length, 3);
+    for (const e of fails) assert.equal(e.data.auto_topup.decline_code, 'generic_decline');
+    assert.deepEqual(fails.map((e) => e.data.auto_topup.enabled), [true, true, false]);
     // Turned on again: a fresh start (the count and the reason cleared).
     const again = expectStatus(await putAt(u, { enabled: true, threshold: 100, amount_cents: 2000, monthly_cap_cents: 10000 }), 200);
     assert.equal(again.consecutive_declines, 0);

@@ -270,5 +270,13 @@ e2e('an expired hold releases itself (clock moved by a restart), once', async ()
     expectStatus(await capture(u, long.id, 200), 200);
     b = await balance(u);
     assert.deepEqual([b.balance, b.held, b.available], [0, 0, 0]);
+    // The outbox: one hold.released per expired hold (status expired), one
+    // hold.captured, in the account's sequence.
+    const ev = expectStatus(await stack.asServer(u.id, 'GET', '/v1/events?after=0&limit=100'), 200).data;
+    const holdEv = ev.filter((e) => e.type.startsWith('hold.'));
+    assert.deepEqual(holdEv.map((e) => [e.type, e.data.hold.id, e.data.hold.status]).sort(),
+        [['hold.captured', long.id, 'captured'], ['hold.released', racer.id, 'expired'],
+            ['hold.released', short.id, 'expired']].sort());
+    assert.equal(holdEv.find((e) => e.type === 'hold.captured').data.hold.captured, 200);
     await verifyOk();
 });

@@ -421,6 +421,24 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/admin/export/ledger.csv', admin);
     await call('GET', '/v1/admin/ledger/verify', admin);
 
+    // Events: the pull feed, balance alerts, webhook endpoints, replay.
+    const evs = expectStatus(await call('GET', '/v1/events?after=0&limit=5', srv), 200);
+    await call('GET', '/v1/events?after=-1', srv); // 400
+    await call('PUT', '/v1/balance_alerts', { ...srv, body: { thresholds: [100, 10] } });
+    await call('PUT', '/v1/balance_alerts', { ...srv, body: { thresholds: [-1] } }); // 400
+    await call('GET', '/v1/balance_alerts', tok);
+    const we = expectStatus(await call('POST', '/v1/admin/webhook_endpoints', { ...admin, body: { url: 'http://127.0.0.1:9/hook', enabled_events: ['balance.low'] } }), 201);
+    await call('POST', '/v1/admin/webhook_endpoints', { ...admin, body: { url: 'ftp://example.com/' } }); // 400
+    await call('GET', '/v1/admin/webhook_endpoints', admin);
+    await call('GET', `/v1/admin/webhook_endpoints/${we.id}`, admin);
+    await call('GET', '/v1/admin/webhook_endpoints/we_unknown', admin); // 404
+    await call('POST', `/v1/admin/webhook_endpoints/${we.id}`, { ...admin, body: { enabled: false } });
+    await call('POST', `/v1/admin/webhook_endpoints/${we.id}/rotate_secret`, { ...admin, body: { expires_in: 60 } });
+    await call('GET', `/v1/admin/webhook_endpoints/${we.id}/deliveries`, admin);
+    await call('POST', '/v1/admin/events/replay', { ...admin, body: { endpoint: we.id, event_ids: [evs.data[0].id] } });
+    await call('POST', '/v1/admin/events/replay', { ...admin, body: { endpoint: we.id } }); // 400
+    await call('DELETE', `/v1/admin/webhook_endpoints/${we.id}`, admin);
+
     // The webhook: an event creditd does not handle, and a bad signature.
     const ev = { id: `evt_${Date.now()}`, object: 'event', type: 'customer.created', created: Math.floor(Date.now() / 1000), data: { object: {} } };
     const w = await stack.sendWebhook(ev);
