@@ -231,8 +231,8 @@ out:
 }
 
 /* POST /_sandbox/subscriptions/{id}/renew {"card_fails"?: bool}: the
- * next period (subs.c); replies the subscription with latest_invoice
- * expanded. */
+ * next period (subscriptions.c); replies the subscription with
+ * latest_invoice expanded. */
 static void h_sub_renew(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;

@@ -1,23 +1,22 @@
 /*
- * subs.c - the sandbox's subscriptions and invoices: the subscription a
- * paid subscription-mode Checkout Session starts (with its first, paid
- * invoice), renewals (a new period and invoice, paid with the saved card
- * or failing: past_due), cancel_at_period_end updates and cancellation.
- *
- * Shapes follow API 2025-03-31.basil and later, as REFERENCE.md 3.3
- * describes: the period lives on items.data[].current_period_start/end
- * (not on the subscription), and an invoice names its subscription at
- * parent.subscription_details.subscription - plus the top-level
- * "subscription" older readers look at. Every function runs with s->mu
- * held (the dispatch function takes it).
+ * subscriptions.c - Subscription and Invoice objects: periods, the
+ * subscription a paid session starts, renewals with their invoices,
+ * updates and cancellation, and the /v1/subscriptions and /v1/invoices
+ * routes.
  */
 #include "sandbox/internal.h"
 
+#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "stripe/client.h"
+#include "stripe/form.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "util/util.h"
 
 #define MOD "sandbox"
@@ -262,8 +261,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
         return NULL;
     }
     /* The product's name, for the invoice lines (sandbox-private). */
-    json_object_set_new(s->priv, id,
-                        json_pack("{s:s}", "name", name ? name : "Subscription"));
+    json_object_set_new(
+        s->priv, id, json_pack("{s:s}", "name", name ? name : "Subscription"));
     inv = invoice_new(
         s, sub, "subscription_create", 1,
         json_integer_value(json_object_get(session, "amount_total")), now,
@@ -317,8 +316,8 @@ static void end_now(struct cd_sandbox *s, json_t *sub, int64_t at)
     cd_info(MOD, "subscription %s canceled", str_of(sub, "id"));
 }
 
-json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub,
-                             int card_fails, struct cd_sandbox_fail *f)
+json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
+                             struct cd_sandbox_fail *f)
 {
     json_t *data = json_object_get(json_object_get(sub, "items"), "data");
     json_t *item = first_item(sub), *rec, *prev, *inv, *it;
@@ -439,4 +438,95 @@ int cd_sandbox_sub_cancel(struct cd_sandbox *s, json_t *sub,
         return fail_ended(sub, f);
     end_now(s, sub, cd_now());
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes                                                             */
+
+static json_t *find_sub(struct cd_req *r)
+{
+    json_t *sub = json_object_get(((struct cd_sandbox *)r->app)->subs,
+                                  r->params[0]);
+
+    if (!sub)
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "id",
+                                "No such subscription: '%.80s'", r->params[0]);
+    return sub;
+}
+
+void cd_sandbox_h_sub_get(struct cd_req *r)
+{
+    cd_sandbox_reply_get(r, ((struct cd_sandbox *)r->app)->subs,
+                         "subscription");
+}
+
+void cd_sandbox_h_sub_list(struct cd_req *r)
+{
+    struct cd_sandbox_field_filter ff = {
+        {"customer", "status"},
+        {cd_req_query(r, "customer"), cd_req_query(r, "status")}};
+
+    cd_sandbox_reply_list(r, ((struct cd_sandbox *)r->app)->subs,
+                          "/v1/subscriptions", "subscription",
+                          cd_sandbox_field_filter_fn, &ff);
+}
+
+/* POST /v1/subscriptions/{id}: cancel_at_period_end and metadata. */
+void cd_sandbox_h_sub_update(struct cd_req *r)
+{
+    struct cd_sandbox_fail f = {0};
+    json_t *sub = find_sub(r), *p, *md;
+    int cape = -1;
+
+    if (!sub || !(p = cd_sandbox_post_params(r)))
+        return;
+    if (json_object_get(p, "cancel_at_period_end")) {
+        if (cd_sandbox_opt_bool(p, "cancel_at_period_end", &cape, &f) != 0)
+            goto fail;
+    }
+    md = json_object_get(p, "metadata");
+    if (cd_sandbox_check_metadata(md, "metadata", &f) != 0)
+        goto fail;
+    if (cd_sandbox_sub_update(r->app, sub, cape,
+                              json_is_object(md) ? md : NULL, &f) != 0)
+        goto fail;
+    cd_sandbox_reply_render(r, sub, json_object_get(p, "expand"));
+    json_decref(p);
+    return;
+fail:
+    cd_sandbox_reply_fail(r, &f);
+    json_decref(p);
+}
+
+/* DELETE /v1/subscriptions/{id}: cancel now. */
+void cd_sandbox_h_sub_cancel(struct cd_req *r)
+{
+    struct cd_sandbox_fail f = {0};
+    json_t *sub = find_sub(r);
+
+    if (!sub)
+        return;
+    if (cd_sandbox_sub_cancel(r->app, sub, &f) != 0)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        cd_sandbox_reply_render(r, sub, NULL);
+}
+
+void cd_sandbox_h_invoice_get(struct cd_req *r)
+{
+    cd_sandbox_reply_get(r, ((struct cd_sandbox *)r->app)->invoices,
+                         "invoice");
+}
+
+void cd_sandbox_h_invoice_list(struct cd_req *r)
+{
+    struct cd_sandbox_field_filter ff = {
+        {"customer", "subscription", "status"},
+        {cd_req_query(r, "customer"), cd_req_query(r, "subscription"),
+         cd_req_query(r, "status")}};
+
+    cd_sandbox_reply_list(r, ((struct cd_sandbox *)r->app)->invoices,
+                          "/v1/invoices", "invoice",
+                          cd_sandbox_field_filter_fn, &ff);
 }
