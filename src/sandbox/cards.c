@@ -230,14 +230,16 @@ static json_t *card_json(const char *digits, int exp_month, int exp_year)
         memcpy(fp, h, 16);
         fp[16] = '\0';
     }
+    /* A PaymentMethod's card names the networks it can run on
+     * (card.networks; a charge's card names the one it ran on). */
     return json_pack("{s:s, s:{s:n, s:n, s:n}, s:s, s:s, s:i, s:i, s:s, "
-                     "s:s, s:s, s:s}",
+                     "s:s, s:s, s:{s:[s], s:n}}",
                      "brand", brand, "checks", "address_line1_check",
                      "address_postal_code_check", "cvc_check", "country", "US",
                      "display_brand", brand, "exp_month", exp_month,
                      "exp_year", exp_year, "fingerprint", fp, "funding",
                      "credit", "last4", digits + strlen(digits) - 4,
-                     "network", brand);
+                     "networks", "available", brand, "preferred");
 }
 
 json_t *cd_sandbox_billing_details(const char *email)

@@ -49,6 +49,7 @@ struct cd_sandbox {
     struct cd_http_server *http;
     struct cd_route *routes;
     int port;
+    int64_t started; /* cd_now() at start: the webhook endpoint's created */
 
     pthread_mutex_t mu;
     /* id -> object (new references held by the maps). jansson objects
@@ -56,6 +57,7 @@ struct cd_sandbox {
     json_t *customers, *sessions, *intents, *charges, *pms, *refunds, *events;
     json_t *disputes;
     json_t *subs, *invoices; /* subscriptions (sub_...), invoices (in_...) */
+    json_t *invoice_payments; /* inpay_... */
     json_t *priv;      /* session id -> sandbox-private session data */
     json_t *delivered; /* event id -> true once a delivery got a 2xx */
 
@@ -119,6 +121,21 @@ struct cd_sandbox_card {
     const char *cvc;
     const char *email;
 };
+
+/* ---- shapes.c: objects as the pinned version returns them ---- */
+
+/* One object's skeleton (shapes_gen.c, generated from the stripe npm
+ * package's types): its "object" value and the JSON of every property
+ * that version always returns. */
+struct cd_sandbox_shape_src {
+    const char *object;
+    const char *json;
+};
+extern const struct cd_sandbox_shape_src cd_sandbox_shape_srcs[];
+extern const size_t cd_sandbox_shape_nsrcs;
+/* Adds to obj, and to the objects nested in it (by their "object"), every
+ * property its skeleton has and it lacks. */
+void cd_sandbox_shape(json_t *obj);
 
 /* ---- state.c: ids, lookup, rendering, errors; events.c: emitting;
  * customers.c, checkout.c, payments.c, refunds.c, disputes.c ---- */
@@ -223,6 +240,18 @@ int cd_sandbox_card_outcome(const char *digits, int off_session,
 const char *cd_sandbox_pm_number(struct cd_sandbox *s, const char *pm_id);
 /* Expires every open session past its expires_at (takes s->mu). */
 void cd_sandbox_sweep(struct cd_sandbox *s);
+
+/* ---- invoice_payments.c ---- */
+
+/* Pays inv (amount_due, currency, customer) with pm_id (a PaymentMethod
+ * or a test token; NULL: none on file): a PaymentIntent and its charge,
+ * succeeded, or failed with decline (payment_intent.created,
+ * charge.succeeded|failed, payment_intent.succeeded|payment_failed), and
+ * the invoice_payment naming them (paid, or open after a decline).
+ * Borrowed, or NULL when the store is full. */
+json_t *cd_sandbox_invoice_pay(struct cd_sandbox *s, json_t *inv,
+                               const char *pm_id,
+                               const struct cd_sandbox_fail *decline);
 
 /* ---- subscriptions.c: subscriptions and invoices ---- */
 
@@ -408,6 +437,8 @@ void cd_sandbox_h_intent_get(struct cd_req *r);
 void cd_sandbox_h_intent_list(struct cd_req *r);
 void cd_sandbox_h_invoice_get(struct cd_req *r);
 void cd_sandbox_h_invoice_list(struct cd_req *r);
+void cd_sandbox_h_invoice_payment_get(struct cd_req *r);
+void cd_sandbox_h_invoice_payment_list(struct cd_req *r);
 void cd_sandbox_h_pm_get(struct cd_req *r);
 void cd_sandbox_h_pm_list(struct cd_req *r);
 void cd_sandbox_h_refund_create(struct cd_req *r);

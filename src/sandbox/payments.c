@@ -47,6 +47,30 @@ json_t *cd_sandbox_pi_create(struct cd_sandbox *s, int64_t amount,
     return pi;
 }
 
+/* A charge's payment_method_details.card from the PaymentMethod's card:
+ * what both have, and the network it ran on (a PaymentMethod's card has
+ * display_brand and networks instead). New reference; null without a
+ * card. */
+static json_t *charge_card(const json_t *pm)
+{
+    static const char *const keys[] = {"brand",     "checks",   "country",
+                                       "exp_month", "exp_year", "fingerprint",
+                                       "funding",   "last4"};
+    const json_t *card = json_object_get(pm, "card");
+    json_t *out;
+
+    if (!json_is_object(card))
+        return json_null();
+    out = json_object();
+    for (size_t i = 0; i < CD_ARRAY_LEN(keys); i++) {
+        json_t *v = json_object_get(card, keys[i]);
+        if (v)
+            json_object_set_new(out, keys[i], json_deep_copy(v));
+    }
+    json_object_set(out, "network", json_object_get(card, "brand"));
+    return out;
+}
+
 /* A charge of pi with pm: succeeded when ok, else failed with f's code.
  * Updates pi (latest_charge, status, ...). Borrowed, or NULL when full. */
 json_t *cd_sandbox_charge_new(struct cd_sandbox *s, json_t *pi,
@@ -64,7 +88,7 @@ json_t *cd_sandbox_charge_new(struct cd_sandbox *s, json_t *pi,
     ch = json_pack(
         "{s:s, s:s, s:I, s:I, s:i, s:s?, s:o, s:b, s:I, s:O, s:O, s:O, "
         "s:b, s:s?, s:s?, s:b, s:o, s:{s:s, s:s?, s:s, s:s, s:s}, s:b, "
-        "s:O, s:O, s:{s:O, s:s}, s:s?, s:b, s:{s:s, s:[], s:b, s:s}, s:s}",
+        "s:O, s:O, s:{s:o, s:s}, s:s?, s:b, s:{s:s, s:[], s:b, s:s}, s:s}",
         "id", ch_id, "object", "charge", "amount", amount, "amount_captured",
         ok ? amount : 0, "amount_refunded", 0, "balance_transaction",
         ok ? txn : NULL, "billing_details", cd_sandbox_billing_details(email),
@@ -83,7 +107,7 @@ json_t *cd_sandbox_charge_new(struct cd_sandbox *s, json_t *pi,
         "type", ok ? "authorized" : "issuer_declined", "paid", ok,
         "payment_intent", json_object_get(pi, "id"), "payment_method",
         json_object_get(pm, "id"), "payment_method_details", "card",
-        json_object_get(pm, "card"), "type", "card", "receipt_email", email,
+        charge_card(pm), "type", "card", "receipt_email", email,
         "refunded", 0, "refunds", "object", "list", "data", "has_more", 0,
         "url", url, "status", ok ? "succeeded" : "failed");
     if (!ch || cd_sandbox_store(s->charges, ch) != 0)

@@ -346,6 +346,7 @@ void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
         }
     }
     free(all);
+    cd_sandbox_shape(data);
     cd_reply_json(r, 200,
                   json_pack("{s:s, s:o, s:b, s:s}", "object", "list", "data",
                             data, "has_more", has_more, "url", url));

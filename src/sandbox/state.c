@@ -51,6 +51,8 @@ json_t *cd_sandbox_lookup(struct cd_sandbox *s, const char *id)
         return json_object_get(s->disputes, id);
     if (has_prefix(id, "sub_"))
         return json_object_get(s->subs, id);
+    if (has_prefix(id, "inpay_"))
+        return json_object_get(s->invoice_payments, id);
     if (has_prefix(id, "in_"))
         return json_object_get(s->invoices, id);
     return NULL;
@@ -60,6 +62,7 @@ int cd_sandbox_store(json_t *map, json_t *obj)
 {
     const char *id = json_string_value(json_object_get(obj, "id"));
 
+    cd_sandbox_shape(obj);
     if (!id || json_object_size(map) >= CD_SANDBOX_OBJECTS_MAX ||
         json_object_set_new(map, id, obj) != 0) {
         if (id)
@@ -225,5 +228,6 @@ json_t *cd_sandbox_render(struct cd_sandbox *s, const json_t *obj,
             }
         }
     }
+    cd_sandbox_shape(out);
     return out;
 }

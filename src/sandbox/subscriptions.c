@@ -121,7 +121,7 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
     line = json_pack(
         "{s:s, s:s, s:I, s:O, s:s, s:s, s:b, s:{}, s:{s:I, s:I}, s:i, "
         "s:{s:s, s:n, s:{s:n, s:b, s:n, s:s, s:O}}, "
-        "s:{s:s, s:{s:O}, s:n}}",
+        "s:{s:s, s:{s:O, s:O}, s:n}}",
         "id", li_id, "object", "line_item", "amount", (json_int_t)amount,
         "currency", json_object_get(sub, "currency"), "description",
         str_of(json_object_get(s->priv, sub_id), "name")
@@ -134,7 +134,8 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
         "proration", 0, "proration_details", "subscription", sub_id,
         "subscription_item", json_object_get(item, "id"),
         "pricing", "type", "price_details", "price_details", "price",
-        json_object_get(price, "id"), "unit_amount_decimal");
+        json_object_get(price, "id"), "product",
+        json_object_get(price, "product"), "unit_amount_decimal");
     if (!line)
         return NULL;
     inv = json_object();
@@ -159,9 +160,8 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
     SET("customer", json_deep_copy(json_object_get(sub, "customer")));
     SET("default_payment_method",
         json_deep_copy(json_object_get(sub, "default_payment_method")));
-    SET("lines", json_pack("{s:s, s:[o], s:b, s:i, s:s}", "object", "list",
-                           "data", line, "has_more", 0, "total_count", 1,
-                           "url", url));
+    SET("lines", json_pack("{s:s, s:[o], s:b, s:s}", "object", "list",
+                           "data", line, "has_more", 0, "url", url));
     SET("livemode", json_false());
     SET("metadata", json_object());
     SET("next_payment_attempt",
@@ -179,14 +179,35 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
         json_pack("{s:I, s:n, s:o, s:n}", "finalized_at", (json_int_t)now,
                   "marked_uncollectible_at", "paid_at",
                   paid ? json_integer(now) : json_null(), "voided_at"));
-    /* Older API versions' place for the subscription id. */
-    SET("subscription", json_string(sub_id));
     SET("subtotal", json_integer(amount));
     SET("total", json_integer(amount));
 #undef SET
     if (cd_sandbox_store(s->invoices, inv) != 0)
         return NULL;
     return inv;
+}
+
+/* The Plan a subscription item still names beside its price (the
+ * recurring price in Plan's terms; new reference). */
+static json_t *plan_of(const json_t *price)
+{
+    const json_t *rec = json_object_get(price, "recurring");
+    json_t *amount = json_object_get(price, "unit_amount");
+    char dec[32];
+
+    snprintf(dec, sizeof(dec), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(amount));
+    return json_pack(
+        "{s:O, s:s, s:b, s:O, s:s, s:s, s:O, s:O, s:O, s:O, s:b, s:{}, "
+        "s:O, s:s}",
+        "id", json_object_get(price, "id"), "object", "plan", "active", 1,
+        "amount", amount, "amount_decimal", dec, "billing_scheme",
+        "per_unit", "created", json_object_get(price, "created"),
+        "currency", json_object_get(price, "currency"), "interval",
+        json_object_get(rec, "interval"), "interval_count",
+        json_object_get(rec, "interval_count"), "livemode", 0, "metadata",
+        "product", json_object_get(price, "product"), "usage_type",
+        "licensed");
 }
 
 json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
@@ -222,12 +243,13 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
             name = str_of(li, "description");
         cd_sandbox_new_id("si_", si, sizeof(si));
         json_array_append_new(
-            data, json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:O, s:s, "
-                            "s:[], s:[]}",
+            data, json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:o, s:O, "
+                            "s:s, s:[], s:[]}",
                             "id", si, "object", "subscription_item",
                             "created", (json_int_t)now, "current_period_start",
                             (json_int_t)now, "current_period_end",
-                            (json_int_t)end, "metadata", "price", pcopy,
+                            (json_int_t)end, "metadata", "plan",
+                            plan_of(price), "price", pcopy,
                             "quantity", json_object_get(li, "quantity"),
                             "subscription", id, "discounts", "tax_rates"));
     }
@@ -241,7 +263,7 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     snprintf(url, sizeof(url), "/v1/subscription_items?subscription=%s", id);
     sub = json_pack(
         "{s:s, s:s, s:n, s:I, s:n, s:b, s:n, s:s, s:I, s:O, s:s, s:s?, "
-        "s:n, s:n, s:{s:s, s:o, s:b, s:i, s:s}, s:n, s:b, s:o, s:I, "
+        "s:n, s:n, s:{s:s, s:o, s:b, s:s}, s:n, s:b, s:o, s:I, "
         "s:s, s:n, s:n}",
         "id", id, "object", "subscription", "application",
         "billing_cycle_anchor", (json_int_t)now, "cancel_at",
@@ -249,8 +271,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
         "charge_automatically", "created", (json_int_t)now, "currency",
         json_object_get(session, "currency"), "customer", cus_id,
         "default_payment_method", pm_id, "description", "ended_at", "items",
-        "object", "list", "data", data, "has_more", 0, "total_count",
-        (int)json_array_size(data), "url", url, "latest_invoice", "livemode",
+        "object", "list", "data", data, "has_more", 0, "url", url,
+        "latest_invoice", "livemode",
         0, "metadata", json_is_object(meta) ? json_deep_copy(meta)
                                             : json_object(),
         "start_date", (json_int_t)now, "status", "active", "trial_end",
@@ -274,6 +296,11 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     }
     json_object_set(sub, "latest_invoice", json_object_get(inv, "id"));
     cd_sandbox_emit(s, "customer.subscription.created", sub);
+    if (!cd_sandbox_invoice_pay(s, inv, pm_id, NULL)) {
+        cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                            "The sandbox is full.");
+        return NULL;
+    }
     cd_sandbox_emit(s, "invoice.paid", inv);
     cd_sandbox_emit(s, "invoice.payment_succeeded", inv);
     cd_info(MOD, "subscription %s started (%s, every %s)", id,
@@ -375,6 +402,15 @@ json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
     json_object_set(sub, "latest_invoice", json_object_get(inv, "id"));
     json_object_set_new(sub, "status",
                         json_string(paid ? "active" : "past_due"));
+    if (card_fails)
+        cd_sandbox_fail_set(&decline, 402, "card_error", "card_declined",
+                            NULL, "Your card was declined.");
+    if (!cd_sandbox_invoice_pay(s, inv, pm, paid ? NULL : &decline)) {
+        json_decref(prev);
+        cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                            "The sandbox is full.");
+        return NULL;
+    }
     if (paid) {
         cd_sandbox_emit(s, "invoice.paid", inv);
         cd_sandbox_emit(s, "invoice.payment_succeeded", inv);
@@ -519,14 +555,33 @@ void cd_sandbox_h_invoice_get(struct cd_req *r)
                          "invoice");
 }
 
+/* ?customer=, ?status= and ?subscription= (the invoice names its
+ * subscription under parent.subscription_details). */
+struct invoice_filter {
+    struct cd_sandbox_field_filter ff;
+    const char *sub;
+};
+
+static int invoice_filter_fn(const json_t *inv, void *arg)
+{
+    struct invoice_filter *f = arg;
+    const char *sub = str_of(
+        json_object_get(json_object_get(inv, "parent"),
+                        "subscription_details"),
+        "subscription");
+
+    if (f->sub && (!sub || strcmp(sub, f->sub) != 0))
+        return 0;
+    return cd_sandbox_field_filter_fn(inv, &f->ff);
+}
+
 void cd_sandbox_h_invoice_list(struct cd_req *r)
 {
-    struct cd_sandbox_field_filter ff = {
-        {"customer", "subscription", "status"},
-        {cd_req_query(r, "customer"), cd_req_query(r, "subscription"),
-         cd_req_query(r, "status")}};
+    struct invoice_filter f = {
+        {{"customer", "status", NULL},
+         {cd_req_query(r, "customer"), cd_req_query(r, "status"), NULL}},
+        cd_req_query(r, "subscription")};
 
     cd_sandbox_reply_list(r, ((struct cd_sandbox *)r->app)->invoices,
-                          "/v1/invoices", "invoice",
-                          cd_sandbox_field_filter_fn, &ff);
+                          "/v1/invoices", "invoice", invoice_filter_fn, &f);
 }
