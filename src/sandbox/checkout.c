@@ -148,6 +148,48 @@ static int checkout_pay_subscription(struct cd_sandbox *s, json_t *session,
     return 0;
 }
 
+/* Who pays a payment-mode session: its customer, else a new one when
+ * customer_creation is "always" or the card is to be saved (sfu), else
+ * a guest (*cus_id NULL). *email: the payer's, else the customer's. 0, or
+ * -1 with f filled. */
+static int payer(struct cd_sandbox *s, const json_t *session,
+                 const json_t *priv, const char *sfu, const char **email,
+                 const char **cus_id, struct cd_sandbox_fail *f)
+{
+    const char *creation =
+        json_string_value(json_object_get(priv, "customer_creation"));
+    const char *id = json_string_value(json_object_get(session, "customer"));
+    json_t *customer = id ? cd_sandbox_lookup(s, id) : NULL;
+
+    if (customer && !*email)
+        *email = json_string_value(json_object_get(customer, "email"));
+    if (!customer && creation &&
+        (strcmp(creation, "always") == 0 || sfu)) {
+        customer = cd_sandbox_customer_create(s, *email, NULL, NULL, NULL);
+        if (!customer)
+            return cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                                       "The sandbox is full.");
+    }
+    *cus_id = customer ? json_string_value(json_object_get(customer, "id"))
+                       : NULL;
+    return 0;
+}
+
+/* Marks a payment-mode session paid by pi, and who paid it. */
+static void session_paid(json_t *session, const json_t *pi,
+                         const char *cus_id, const char *email)
+{
+    json_object_set_new(session, "status", json_string("complete"));
+    json_object_set_new(session, "payment_status", json_string("paid"));
+    json_object_set(session, "payment_intent", json_object_get(pi, "id"));
+    if (cus_id)
+        json_object_set_new(session, "customer", json_string(cus_id));
+    json_object_set_new(
+        session, "customer_details",
+        json_pack("{s:n, s:s?, s:n, s:n, s:s, s:[]}", "address", "email",
+                  email, "name", "phone", "tax_exempt", "none", "tax_ids"));
+}
+
 int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
                             const struct cd_sandbox_card *card,
                             struct cd_sandbox_fail *f)
@@ -155,8 +197,8 @@ int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
     const char *sid = json_string_value(json_object_get(session, "id"));
     json_t *priv = json_object_get(s->priv, sid ? sid : "");
     json_t *pid = json_object_get(priv, "payment_intent_data");
-    const char *st, *currency, *email, *sfu, *creation, *cus_id;
-    json_t *customer = NULL, *pm, *pi, *ch;
+    const char *st, *currency, *email, *sfu, *cus_id = NULL;
+    json_t *pm, *pi, *ch;
     json_int_t amount;
     char digits[24];
     int exp_month, exp_year, attach;
@@ -188,26 +230,12 @@ int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
 
     currency = json_string_value(json_object_get(session, "currency"));
     sfu = json_string_value(json_object_get(pid, "setup_future_usage"));
-    creation = json_string_value(json_object_get(priv, "customer_creation"));
     email =
         card->email && card->email[0]
             ? card->email
             : json_string_value(json_object_get(session, "customer_email"));
-
-    cus_id = json_string_value(json_object_get(session, "customer"));
-    if (cus_id)
-        customer = cd_sandbox_lookup(s, cus_id);
-    if (customer && !email)
-        email = json_string_value(json_object_get(customer, "email"));
-    if (!customer && creation &&
-        (strcmp(creation, "always") == 0 || sfu)) {
-        customer = cd_sandbox_customer_create(s, email, NULL, NULL, NULL);
-        if (!customer)
-            return cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
-                                       "The sandbox is full.");
-    }
-    cus_id = customer ? json_string_value(json_object_get(customer, "id"))
-                      : NULL;
+    if (payer(s, session, priv, sfu, &email, &cus_id, f))
+        return -1;
     attach = sfu && cus_id;
 
     pm = cd_sandbox_pm_new(s, digits, exp_month, exp_year, email,
@@ -222,16 +250,7 @@ int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
         return cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
                                    "The sandbox is full.");
 
-    json_object_set_new(session, "status", json_string("complete"));
-    json_object_set_new(session, "payment_status", json_string("paid"));
-    json_object_set(session, "payment_intent", json_object_get(pi, "id"));
-    if (cus_id)
-        json_object_set_new(session, "customer", json_string(cus_id));
-    json_object_set_new(
-        session, "customer_details",
-        json_pack("{s:n, s:s?, s:n, s:n, s:s, s:[]}", "address", "email",
-                  email, "name", "phone", "tax_exempt", "none", "tax_ids"));
-
+    session_paid(session, pi, cus_id, email);
     if (attach)
         cd_sandbox_emit(s, "payment_method.attached", pm);
     cd_sandbox_emit(s, "charge.succeeded", ch);

@@ -210,6 +210,47 @@ static json_t *plan_of(const json_t *price)
         "licensed");
 }
 
+/* The subscription items of a session's recurring line items (new
+ * array); *interval, *end (the first period's) and *name (for invoice
+ * lines) from the first of them (*interval stays NULL without one). */
+static json_t *sub_items(const json_t *items, const char *sub_id,
+                         int64_t now, const char **interval, int64_t *end,
+                         const char **name)
+{
+    json_t *data = json_array(), *li;
+    size_t i;
+
+    json_array_foreach((json_t *)items, i, li) {
+        json_t *price = json_object_get(li, "price");
+        json_t *rec = json_object_get(price, "recurring");
+        char si[64];
+
+        if (!json_is_object(rec))
+            continue; /* a one-time item: on the first invoice only */
+        if (!*interval) {
+            *interval = str_of(rec, "interval");
+            *end = cd_sandbox_period_add(
+                now, *interval,
+                json_integer_value(json_object_get(rec, "interval_count")));
+        }
+        if (!*name)
+            *name = str_of(li, "description");
+        cd_sandbox_new_id("si_", si, sizeof(si));
+        json_array_append_new(
+            data, json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:o, s:O, "
+                            "s:s, s:[], s:[]}",
+                            "id", si, "object", "subscription_item",
+                            "created", (json_int_t)now, "current_period_start",
+                            (json_int_t)now, "current_period_end",
+                            (json_int_t)*end, "metadata", "plan",
+                            plan_of(price), "price", json_deep_copy(price),
+                            "quantity", json_object_get(li, "quantity"),
+                            "subscription", sub_id, "discounts",
+                            "tax_rates"));
+    }
+    return data;
+}
+
 json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
                               const char *cus_id, const char *pm_id,
                               struct cd_sandbox_fail *f)
@@ -219,40 +260,13 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     json_t *items = json_object_get(priv, "line_items");
     json_t *meta = json_object_get(
         json_object_get(priv, "subscription_data"), "metadata");
-    json_t *data = json_array(), *sub, *li, *inv;
+    json_t *data, *sub, *inv;
     const char *interval = NULL, *name = NULL;
-    int64_t now = cd_now(), end = 0, count = 1;
+    int64_t now = cd_now(), end = 0;
     char id[64], url[128];
-    size_t i;
 
     cd_sandbox_new_id("sub_", id, sizeof(id));
-    json_array_foreach(items, i, li) {
-        json_t *price = json_object_get(li, "price");
-        json_t *rec = json_object_get(price, "recurring");
-        json_t *pcopy;
-        char si[64];
-        if (!json_is_object(rec))
-            continue; /* a one-time item: on the first invoice only */
-        if (!interval) {
-            interval = str_of(rec, "interval");
-            count = json_integer_value(json_object_get(rec, "interval_count"));
-            end = cd_sandbox_period_add(now, interval, count);
-        }
-        pcopy = json_deep_copy(price);
-        if (!name)
-            name = str_of(li, "description");
-        cd_sandbox_new_id("si_", si, sizeof(si));
-        json_array_append_new(
-            data, json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:o, s:O, "
-                            "s:s, s:[], s:[]}",
-                            "id", si, "object", "subscription_item",
-                            "created", (json_int_t)now, "current_period_start",
-                            (json_int_t)now, "current_period_end",
-                            (json_int_t)end, "metadata", "plan",
-                            plan_of(price), "price", pcopy,
-                            "quantity", json_object_get(li, "quantity"),
-                            "subscription", id, "discounts", "tax_rates"));
-    }
+    data = sub_items(items, id, now, &interval, &end, &name);
     if (!interval || json_array_size(data) == 0) {
         json_decref(data);
         cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_empty",
