@@ -97,6 +97,34 @@ static int64_t period_amount(json_t *sub)
     return total;
 }
 
+/* The one line of an invoice of sub (new reference, or NULL). */
+static json_t *invoice_line(struct cd_sandbox *s, json_t *sub,
+                            const char *inv_id, int64_t amount, int64_t start,
+                            int64_t end)
+{
+    const char *sub_id = str_of(sub, "id");
+    const char *name = str_of(json_object_get(s->priv, sub_id), "name");
+    json_t *item = first_item(sub), *price = json_object_get(item, "price");
+    char li_id[64];
+
+    cd_sandbox_new_id("il_", li_id, sizeof(li_id));
+    return json_pack(
+        "{s:s, s:s, s:I, s:O, s:s, s:s, s:b, s:{}, s:{s:I, s:I}, s:i, "
+        "s:{s:s, s:n, s:{s:n, s:b, s:n, s:s, s:O}}, "
+        "s:{s:s, s:{s:O, s:O}, s:n}}",
+        "id", li_id, "object", "line_item", "amount", (json_int_t)amount,
+        "currency", json_object_get(sub, "currency"), "description",
+        name ? name : "Subscription", "invoice", inv_id, "livemode", 0,
+        "metadata", "period", "end", (json_int_t)end, "start",
+        (json_int_t)start, "quantity", 1, "parent", "type",
+        "subscription_item_details", "invoice_item_details",
+        "subscription_item_details", "invoice_item", "proration", 0,
+        "proration_details", "subscription", sub_id, "subscription_item",
+        json_object_get(item, "id"), "pricing", "type", "price_details",
+        "price_details", "price", json_object_get(price, "id"), "product",
+        json_object_get(price, "product"), "unit_amount_decimal");
+}
+
 /*
  * A new invoice of sub for the period [start, end): paid (amount_paid =
  * amount, status paid) or failed (status open, nothing paid, a next
@@ -106,36 +134,16 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
                            const char *reason, int paid, int64_t amount,
                            int64_t start, int64_t end)
 {
-    char id[64], li_id[64], url[128], number[32];
-    const char *sub_id = str_of(sub, "id");
-    const char *cur = str_of(sub, "currency");
-    json_t *item = first_item(sub), *price = json_object_get(item, "price");
+    char id[64], url[128], number[32];
+    const char *sub_id = str_of(sub, "id"), *cur = str_of(sub, "currency");
     json_t *inv, *line;
     int64_t now = cd_now();
 
     cd_sandbox_new_id("in_", id, sizeof(id));
-    cd_sandbox_new_id("il_", li_id, sizeof(li_id));
     snprintf(url, sizeof(url), "/v1/invoices/%s/lines", id);
     snprintf(number, sizeof(number), "%.8s-%04zu", id + 3,
              json_object_size(s->invoices) % 10000 + 1);
-    line = json_pack(
-        "{s:s, s:s, s:I, s:O, s:s, s:s, s:b, s:{}, s:{s:I, s:I}, s:i, "
-        "s:{s:s, s:n, s:{s:n, s:b, s:n, s:s, s:O}}, "
-        "s:{s:s, s:{s:O, s:O}, s:n}}",
-        "id", li_id, "object", "line_item", "amount", (json_int_t)amount,
-        "currency", json_object_get(sub, "currency"), "description",
-        str_of(json_object_get(s->priv, sub_id), "name")
-            ? str_of(json_object_get(s->priv, sub_id), "name")
-            : "Subscription",
-        "invoice", id, "livemode", 0, "metadata", "period", "end",
-        (json_int_t)end, "start", (json_int_t)start, "quantity", 1,
-        "parent", "type", "subscription_item_details",
-        "invoice_item_details", "subscription_item_details", "invoice_item",
-        "proration", 0, "proration_details", "subscription", sub_id,
-        "subscription_item", json_object_get(item, "id"),
-        "pricing", "type", "price_details", "price_details", "price",
-        json_object_get(price, "id"), "product",
-        json_object_get(price, "product"), "unit_amount_decimal");
+    line = invoice_line(s, sub, id, amount, start, end);
     if (!line)
         return NULL;
     inv = json_object();
@@ -357,6 +365,18 @@ static void end_now(struct cd_sandbox *s, json_t *sub, int64_t at)
     cd_info(MOD, "subscription %s canceled", str_of(sub, "id"));
 }
 
+/* What a renewal changes, as customer.subscription.updated's
+ * previous_attributes: the whole items list (Stripe puts an array there
+ * whole; a deep copy before the change), latest_invoice, status. New
+ * reference, or NULL. */
+static json_t *renewal_prev(const json_t *sub)
+{
+    return json_pack("{s:o, s:O, s:O}", "items",
+                     json_deep_copy(json_object_get(sub, "items")),
+                     "latest_invoice", json_object_get(sub, "latest_invoice"),
+                     "status", json_object_get(sub, "status"));
+}
+
 json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
                              struct cd_sandbox_fail *f)
 {
@@ -393,14 +413,7 @@ json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
     paid = !card_fails && (!number || cd_sandbox_card_outcome(
                                           number, 1, &decline) == 0);
 
-    prev = json_pack("{s:O, s:O, s:O}", "items", json_object_get(sub, "items"),
-                     "latest_invoice", json_object_get(sub, "latest_invoice"),
-                     "status", json_object_get(sub, "status"));
-    /* The whole items list, as Stripe puts an array into
-     * previous_attributes: a deep copy before the change. */
-    if (prev)
-        json_object_set_new(prev, "items",
-                            json_deep_copy(json_object_get(sub, "items")));
+    prev = renewal_prev(sub);
     json_array_foreach(data, i, it) {
         json_object_set_new(it, "current_period_start", json_integer(start));
         json_object_set_new(it, "current_period_end", json_integer(end));
