@@ -232,80 +232,94 @@ static void reply_confirm_fail(struct cd_req *r, json_t *pi,
     cd_reply_json(r, f->status, body);
 }
 
+/* What POST /v1/payment_intents asks for, validated (strings borrowed
+ * from the request's parameters). */
+struct intent_args {
+    int64_t amount;
+    const char *cur, *cus, *pm, *desc, *sfu;
+    int confirm, off_session;
+};
+
+static int intent_amount(json_t *p, struct intent_args *a,
+                         struct cd_sandbox_fail *f)
+{
+    int present;
+
+    if (cd_sandbox_opt_int(p, "amount", "amount", 1, UNIT_AMOUNT_MAX,
+                           &a->amount, &present, f))
+        return -1;
+    if (!present)
+        return cd_sandbox_missing(f, "amount");
+    if (a->amount < 50)
+        return cd_sandbox_fail_set(f, 400, NULL, "amount_too_small",
+                                   "amount", "Amount must be at least 50 in "
+                                   "the smallest currency unit.");
+    if (cd_sandbox_opt_currency(p, "currency", &a->cur, f))
+        return -1;
+    if (!a->cur)
+        return cd_sandbox_missing(f, "currency");
+    return 0;
+}
+
+static int intent_options(struct cd_sandbox *s, json_t *p,
+                          struct intent_args *a, struct cd_sandbox_fail *f)
+{
+    if (cd_sandbox_opt_str(p, "customer", "customer", 255, &a->cus, f) ||
+        cd_sandbox_opt_str(p, "payment_method", "payment_method", 255, &a->pm,
+                           f) ||
+        cd_sandbox_opt_str(p, "description", "description", 1000, &a->desc,
+                           f) ||
+        cd_sandbox_opt_str(p, "setup_future_usage", "setup_future_usage", 32,
+                           &a->sfu, f) ||
+        cd_sandbox_opt_bool(p, "confirm", &a->confirm, f) ||
+        cd_sandbox_opt_bool(p, "off_session", &a->off_session, f) ||
+        cd_sandbox_check_metadata(json_object_get(p, "metadata"), "metadata",
+                                  f))
+        return -1;
+    if (a->cus && !json_object_get(s->customers, a->cus))
+        return cd_sandbox_fail_set(f, 400, NULL, "resource_missing",
+                                   "customer", "No such customer: '%.80s'",
+                                   a->cus);
+    if (a->off_session && !a->confirm)
+        return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_boolean",
+                                   "off_session", "off_session can only be "
+                                   "used with confirm=true.");
+    if (a->off_session && a->sfu)
+        return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
+                                   "setup_future_usage", "You cannot confirm "
+                                   "with the `off_session` parameter when "
+                                   "`setup_future_usage` is also set.");
+    return 0;
+}
+
 void cd_sandbox_h_intent_create(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
     struct cd_sandbox_fail f = {0};
-    json_t *p = cd_sandbox_post_params(r), *pi;
-    const char *cur, *cus, *pm, *desc, *sfu;
-    int64_t amount;
-    int present, confirm, off_session;
+    struct intent_args a = {0};
+    json_t *p = cd_sandbox_post_params(r), *pi = NULL;
 
     if (!p)
         return;
-    if (cd_sandbox_opt_int(p, "amount", "amount", 1, UNIT_AMOUNT_MAX, &amount,
-                &present, &f))
+    if (intent_amount(p, &a, &f) || intent_options(s, p, &a, &f))
         goto fail;
-    if (!present) {
-        cd_sandbox_missing(&f, "amount");
-        goto fail;
-    }
-    if (amount < 50) {
-        cd_sandbox_fail_set(&f, 400, NULL, "amount_too_small", "amount",
-                            "Amount must be at least 50 in the smallest "
-                            "currency unit.");
-        goto fail;
-    }
-    if (cd_sandbox_opt_currency(p, "currency", &cur, &f))
-        goto fail;
-    if (!cur) {
-        cd_sandbox_missing(&f, "currency");
-        goto fail;
-    }
-    if (cd_sandbox_opt_str(p, "customer", "customer", 255, &cus, &f) ||
-        cd_sandbox_opt_str(p, "payment_method", "payment_method", 255, &pm,
-                           &f) ||
-        cd_sandbox_opt_str(p, "description", "description", 1000, &desc, &f) ||
-        cd_sandbox_opt_str(p, "setup_future_usage", "setup_future_usage", 32,
-                           &sfu, &f) ||
-        cd_sandbox_opt_bool(p, "confirm", &confirm, &f) ||
-        cd_sandbox_opt_bool(p, "off_session", &off_session, &f) ||
-        cd_sandbox_check_metadata(json_object_get(p, "metadata"), "metadata",
-                                  &f))
-        goto fail;
-    if (cus && !json_object_get(s->customers, cus)) {
-        cd_sandbox_fail_set(&f, 400, NULL, "resource_missing", "customer",
-                            "No such customer: '%.80s'", cus);
-        goto fail;
-    }
-    if (off_session && !confirm) {
-        cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_boolean",
-                            "off_session", "off_session can only be used "
-                            "with confirm=true.");
-        goto fail;
-    }
-    if (off_session && sfu) {
-        cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
-                            "setup_future_usage", "You cannot confirm with "
-                            "the `off_session` parameter when "
-                            "`setup_future_usage` is also set.");
-        goto fail;
-    }
     pi = cd_sandbox_pi_create(
-        s, amount, cur, cus,
-        cd_sandbox_metadata_copy(json_object_get(p, "metadata")), sfu, desc);
+        s, a.amount, a.cur, a.cus,
+        cd_sandbox_metadata_copy(json_object_get(p, "metadata")), a.sfu,
+        a.desc);
     if (!pi) {
         cd_sandbox_fail_set(&f, 500, "api_error", NULL, NULL,
                             "The sandbox is full.");
         goto fail;
     }
-    if (pm && !confirm) {
-        json_object_set_new(pi, "payment_method", json_string(pm));
+    if (a.pm && !a.confirm) {
+        json_object_set_new(pi, "payment_method", json_string(a.pm));
         json_object_set_new(pi, "status",
                             json_string("requires_confirmation"));
     }
     cd_sandbox_emit(s, "payment_intent.created", pi);
-    if (confirm && cd_sandbox_pi_confirm(s, pi, pm, off_session, &f) != 0) {
+    if (a.confirm &&
+        cd_sandbox_pi_confirm(s, pi, a.pm, a.off_session, &f) != 0) {
         reply_confirm_fail(r, pi, &f);
         goto out;
     }

@@ -257,6 +257,49 @@ void cd_sandbox_reply_get(struct cd_req *r, json_t *map, const char *noun)
 /* ------------------------------------------------------------------ */
 /* Lists                                                               */
 
+/* One page of the objects all[0..n) (oldest first), newest first: up to
+ * limit that filt keeps, older than all[anchor] (after), newer than it
+ * (before), or from the newest (neither). New array; *has_more set when
+ * more were left. */
+static json_t *list_page(const json_t **all, size_t n, long anchor,
+                         int after, int before, int64_t limit,
+                         cd_sandbox_list_filter_fn filt, void *arg,
+                         int *has_more)
+{
+    json_t *data = json_array(), *tmp;
+    int64_t count = 0;
+
+    if (!before) {
+        for (size_t j = after ? (size_t)anchor : n; j-- > 0;) {
+            if (filt && !filt(all[j], arg))
+                continue;
+            if (count == limit) {
+                *has_more = 1;
+                break;
+            }
+            json_array_append_new(data, json_deep_copy(all[j]));
+            count++;
+        }
+        return data;
+    }
+    /* The page just newer than the anchor, still newest first. */
+    tmp = json_array();
+    for (size_t j = (size_t)anchor + 1; j < n; j++) {
+        if (filt && !filt(all[j], arg))
+            continue;
+        if (count == limit) {
+            *has_more = 1;
+            break;
+        }
+        json_array_append_new(tmp, json_deep_copy(all[j]));
+        count++;
+    }
+    for (size_t j = json_array_size(tmp); j-- > 0;)
+        json_array_append(data, json_array_get(tmp, j));
+    json_decref(tmp);
+    return data;
+}
+
 /*
  * A Stripe list of the objects in map (chronological by insertion),
  * newest first, with limit (1..100, default 10), starting_after and
@@ -266,7 +309,7 @@ void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
                            const char *noun, cd_sandbox_list_filter_fn filt,
                            void *arg)
 {
-    size_t n = json_object_size(map), i = 0, count;
+    size_t n = json_object_size(map), i = 0;
     const json_t **all = NULL;
     const char *after = cd_req_query(r, "starting_after");
     const char *before = cd_req_query(r, "ending_before");
@@ -314,37 +357,8 @@ void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
                                 after ? after : before);
         return;
     }
-    data = json_array();
-    count = 0;
-    if (before) {
-        /* The page just newer than the anchor, still newest first. */
-        json_t *tmp = json_array();
-        for (size_t j = (size_t)anchor + 1; j < n; j++) {
-            if (filt && !filt(all[j], arg))
-                continue;
-            if ((int64_t)count == limit) {
-                has_more = 1;
-                break;
-            }
-            json_array_append_new(tmp, json_deep_copy(all[j]));
-            count++;
-        }
-        for (size_t j = json_array_size(tmp); j-- > 0;)
-            json_array_append(data, json_array_get(tmp, j));
-        json_decref(tmp);
-    } else {
-        size_t start = after ? (size_t)anchor : n;
-        for (size_t j = start; j-- > 0;) {
-            if (filt && !filt(all[j], arg))
-                continue;
-            if ((int64_t)count == limit) {
-                has_more = 1;
-                break;
-            }
-            json_array_append_new(data, json_deep_copy(all[j]));
-            count++;
-        }
-    }
+    data = list_page(all, n, anchor, after != NULL, before != NULL, limit,
+                     filt, arg, &has_more);
     free(all);
     cd_sandbox_shape(data);
     cd_reply_json(r, 200,
