@@ -65,7 +65,10 @@ static json_t *control_session(struct cd_req *r)
 
 static void reply_obj(struct cd_req *r, const json_t *obj)
 {
-    cd_reply_json(r, 200, json_deep_copy(obj));
+    json_t *out = json_deep_copy(obj);
+
+    cd_sandbox_shape(out);
+    cd_reply_json(r, 200, out);
 }
 
 static void h_health(struct cd_req *r)
@@ -231,8 +234,8 @@ out:
 }
 
 /* POST /_sandbox/subscriptions/{id}/renew {"card_fails"?: bool}: the
- * next period (subs.c); replies the subscription with latest_invoice
- * expanded. */
+ * next period (subscriptions.c); replies the subscription with
+ * latest_invoice expanded. */
 static void h_sub_renew(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
@@ -271,6 +274,7 @@ static void h_sub_renew(struct cd_req *r)
                                                 : "");
         if (inv)
             json_object_set_new(out, "latest_invoice", json_deep_copy(inv));
+        cd_sandbox_shape(out);
     }
     cd_reply_json(r, 200, out);
 out:

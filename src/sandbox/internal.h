@@ -49,6 +49,7 @@ struct cd_sandbox {
     struct cd_http_server *http;
     struct cd_route *routes;
     int port;
+    int64_t started; /* cd_now() at start: the webhook endpoint's created */
 
     pthread_mutex_t mu;
     /* id -> object (new references held by the maps). jansson objects
@@ -56,6 +57,7 @@ struct cd_sandbox {
     json_t *customers, *sessions, *intents, *charges, *pms, *refunds, *events;
     json_t *disputes;
     json_t *subs, *invoices; /* subscriptions (sub_...), invoices (in_...) */
+    json_t *invoice_payments; /* inpay_... */
     json_t *priv;      /* session id -> sandbox-private session data */
     json_t *delivered; /* event id -> true once a delivery got a 2xx */
 
@@ -120,7 +122,23 @@ struct cd_sandbox_card {
     const char *email;
 };
 
-/* ---- state.c ---- */
+/* ---- shapes.c: objects as the pinned version returns them ---- */
+
+/* One object's skeleton (shapes_gen.c, generated from the stripe npm
+ * package's types): its "object" value and the JSON of every property
+ * that version always returns. */
+struct cd_sandbox_shape_src {
+    const char *object;
+    const char *json;
+};
+extern const struct cd_sandbox_shape_src cd_sandbox_shape_srcs[];
+extern const size_t cd_sandbox_shape_nsrcs;
+/* Adds to obj, and to the objects nested in it (by their "object"), every
+ * property its skeleton has and it lacks. */
+void cd_sandbox_shape(json_t *obj);
+
+/* ---- state.c: ids, lookup, rendering, errors; events.c: emitting;
+ * customers.c, checkout.c, payments.c, refunds.c, disputes.c ---- */
 
 /* A new id: prefix + 24 base62 characters. out holds >= 64 bytes. */
 void cd_sandbox_new_id(const char *prefix, char *out, size_t outsz);
@@ -196,7 +214,7 @@ int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi,
 int cd_sandbox_pi_pay_card(struct cd_sandbox *s, json_t *pi,
                            const struct cd_sandbox_card *card,
                            struct cd_sandbox_fail *f);
-/* The line items list object of a session (new reference). */
+/* state.c: the line items list object of a session (new reference). */
 json_t *cd_sandbox_session_line_items(struct cd_sandbox *s,
                                       const json_t *session);
 /* Refunds amount (<= 0: all that is left) of a charge; returns the new
@@ -223,7 +241,19 @@ const char *cd_sandbox_pm_number(struct cd_sandbox *s, const char *pm_id);
 /* Expires every open session past its expires_at (takes s->mu). */
 void cd_sandbox_sweep(struct cd_sandbox *s);
 
-/* ---- subs.c: subscriptions and invoices ---- */
+/* ---- invoice_payments.c ---- */
+
+/* Pays inv (amount_due, currency, customer) with pm_id (a PaymentMethod
+ * or a test token; NULL: none on file): a PaymentIntent and its charge,
+ * succeeded, or failed with decline (payment_intent.created,
+ * charge.succeeded|failed, payment_intent.succeeded|payment_failed), and
+ * the invoice_payment naming them (paid, or open after a decline).
+ * Borrowed, or NULL when the store is full. */
+json_t *cd_sandbox_invoice_pay(struct cd_sandbox *s, json_t *inv,
+                               const char *pm_id,
+                               const struct cd_sandbox_fail *decline);
+
+/* ---- subscriptions.c: subscriptions and invoices ---- */
 
 /* 1 when interval is a recurring price's interval (day|week|month|year). */
 int cd_sandbox_interval_ok(const char *interval);
@@ -293,7 +323,7 @@ void cd_sandbox_page_start(struct cd_buf *b, const char *title);
 void cd_sandbox_page_finish(struct cd_req *r, struct cd_buf *b, int status,
                             const json_t *sess);
 
-/* ---- state.c: a card typed on a hosted page, attached ---- */
+/* ---- cards.c: a card typed on a hosted page, attached ---- */
 
 /* Checks a typed card (number, expiry, CVC) and whether it can be charged
  * (a declining test card is refused, as Stripe's SetupIntent refuses it),
@@ -302,6 +332,127 @@ void cd_sandbox_page_finish(struct cd_req *r, struct cd_buf *b, int status,
 json_t *cd_sandbox_card_attach(struct cd_sandbox *s, const char *cus_id,
                                const struct cd_sandbox_card *card,
                                struct cd_sandbox_fail *f);
+
+/* ---- request.c: what the /v1 handlers share ---- */
+
+/* The request's parameters as a JSON object (new reference): the form
+ * body of a POST. NULL after replying 400 for a malformed body. */
+json_t *cd_sandbox_post_params(struct cd_req *r);
+/* expand[] of a GET: "expand[]" (one value) or "expand[0]".."expand[19]"
+ * as sent by form encoders. New array. */
+json_t *cd_sandbox_query_array(struct cd_req *r, const char *name);
+/* Optional string parameter of at most max bytes. 0 (out NULL when
+ * absent or empty), or -1 with f filled. */
+int cd_sandbox_opt_str(json_t *p, const char *key, const char *param,
+                       size_t max, const char **out,
+                       struct cd_sandbox_fail *f);
+/* Optional integer parameter in [min, max]. 0 (*present says whether it
+ * was there), or -1 with f filled. */
+int cd_sandbox_opt_int(json_t *p, const char *key, const char *param,
+                       int64_t min, int64_t max, int64_t *out, int *present,
+                       struct cd_sandbox_fail *f);
+/* Optional boolean ("true"/"false"; off_session also takes "one_off" and
+ * "recurring" as true). 0, or -1 with f filled. */
+int cd_sandbox_opt_bool(json_t *p, const char *key, int *out,
+                        struct cd_sandbox_fail *f);
+/* The optional currency parameter of p: lower-cased in p ("USD" is
+ * accepted as Stripe accepts it) and refused unless Stripe supports it.
+ * 0 (*out NULL when absent), or -1 with f filled. */
+int cd_sandbox_opt_currency(json_t *p, const char *param, const char **out,
+                            struct cd_sandbox_fail *f);
+/* parameter_missing for param; returns -1. */
+int cd_sandbox_missing(struct cd_sandbox_fail *f, const char *param);
+/* Stripe's metadata rules: up to 50 keys of <= 40 characters, string
+ * values of <= 500. An empty string unsets (here: empty object). */
+int cd_sandbox_check_metadata(json_t *m, const char *param,
+                              struct cd_sandbox_fail *f);
+/* A copy of metadata m ({} when m is not an object); new reference. */
+json_t *cd_sandbox_metadata_copy(json_t *m);
+int cd_sandbox_check_email(const char *e, const char *param,
+                           struct cd_sandbox_fail *f);
+int cd_sandbox_check_url(const char *u, const char *param,
+                         struct cd_sandbox_fail *f);
+/* Replies 200 with obj rendered with expand (borrowed, may be NULL). */
+void cd_sandbox_reply_render(struct cd_req *r, const json_t *obj,
+                             const json_t *expand);
+/* GET of one object from map by the path's {id}, with expand[]. */
+void cd_sandbox_reply_get(struct cd_req *r, json_t *map, const char *noun);
+
+typedef int (*cd_sandbox_list_filter_fn)(const json_t *obj, void *arg);
+/* A Stripe list of the objects in map (chronological by insertion),
+ * newest first, with limit (1..100, default 10), starting_after and
+ * ending_before; filt (may be NULL) keeps an object when it returns 1. */
+void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
+                           const char *noun, cd_sandbox_list_filter_fn filt,
+                           void *arg);
+/* A filter: the object's field equals the query parameter (when given). */
+struct cd_sandbox_field_filter {
+    const char *field[3];
+    const char *want[3];
+};
+int cd_sandbox_field_filter_fn(const json_t *obj, void *arg);
+
+/* ---- cards.c: test cards and PaymentMethods ---- */
+
+/* Checks what the payer typed (card number, expiry, CVC, email); fills
+ * digits. 0, or -1 with f filled. */
+int cd_sandbox_card_check(const struct cd_sandbox_card *card, char *digits,
+                          size_t dsz, int *exp_month, int *exp_year,
+                          struct cd_sandbox_fail *f);
+/* Visa, Mastercard, ... of a test card number (Stripe's brand names). */
+const char *cd_sandbox_card_brand(const char *digits);
+/* A PaymentMethod's or Charge's billing_details (new reference). */
+json_t *cd_sandbox_billing_details(const char *email);
+/* A new stored PaymentMethod for a card (borrowed), its number kept in
+ * s->priv for later off-session charges; NULL when full. */
+json_t *cd_sandbox_pm_new(struct cd_sandbox *s, const char *digits,
+                          int exp_month, int exp_year, const char *email,
+                          const char *cus_id);
+
+/* ---- payments.c ---- */
+
+/* A charge of pi with pm: succeeded when f is NULL, else failed with f's
+ * code. Updates pi (latest_charge, status, ...). Borrowed, or NULL when
+ * full. */
+json_t *cd_sandbox_charge_new(struct cd_sandbox *s, json_t *pi,
+                              const json_t *pm, const char *email,
+                              const struct cd_sandbox_fail *f);
+
+/* ---- the /v1 route handlers (api.c's table), each in its noun's file */
+void cd_sandbox_h_account_get(struct cd_req *r);
+void cd_sandbox_h_charge_get(struct cd_req *r);
+void cd_sandbox_h_charge_list(struct cd_req *r);
+void cd_sandbox_h_customer_create(struct cd_req *r);
+void cd_sandbox_h_customer_get(struct cd_req *r);
+void cd_sandbox_h_customer_list(struct cd_req *r);
+void cd_sandbox_h_customer_pm_list(struct cd_req *r);
+void cd_sandbox_h_customer_update(struct cd_req *r);
+void cd_sandbox_h_dispute_get(struct cd_req *r);
+void cd_sandbox_h_dispute_list(struct cd_req *r);
+void cd_sandbox_h_event_get(struct cd_req *r);
+void cd_sandbox_h_event_list(struct cd_req *r);
+void cd_sandbox_h_intent_confirm(struct cd_req *r);
+void cd_sandbox_h_intent_create(struct cd_req *r);
+void cd_sandbox_h_intent_get(struct cd_req *r);
+void cd_sandbox_h_intent_list(struct cd_req *r);
+void cd_sandbox_h_invoice_get(struct cd_req *r);
+void cd_sandbox_h_invoice_list(struct cd_req *r);
+void cd_sandbox_h_invoice_payment_get(struct cd_req *r);
+void cd_sandbox_h_invoice_payment_list(struct cd_req *r);
+void cd_sandbox_h_pm_get(struct cd_req *r);
+void cd_sandbox_h_pm_list(struct cd_req *r);
+void cd_sandbox_h_refund_create(struct cd_req *r);
+void cd_sandbox_h_refund_get(struct cd_req *r);
+void cd_sandbox_h_session_create(struct cd_req *r);
+void cd_sandbox_h_session_expire(struct cd_req *r);
+void cd_sandbox_h_session_get(struct cd_req *r);
+void cd_sandbox_h_session_line_items(struct cd_req *r);
+void cd_sandbox_h_session_list(struct cd_req *r);
+void cd_sandbox_h_sub_cancel(struct cd_req *r);
+void cd_sandbox_h_sub_get(struct cd_req *r);
+void cd_sandbox_h_sub_list(struct cd_req *r);
+void cd_sandbox_h_sub_update(struct cd_req *r);
+void cd_sandbox_h_webhook_endpoints_list(struct cd_req *r);
 
 /* ---- api.c, page.c, portal.c, control.c: their route tables ---- */
 extern const struct cd_route cd_sandbox_api_routes[];

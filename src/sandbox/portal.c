@@ -48,6 +48,16 @@ static int url_ok(const char *u)
            (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0);
 }
 
+/* Replies with a copy of the session, completed to the pinned version's
+ * shape. */
+static void reply_session(struct cd_req *r, const json_t *ps)
+{
+    json_t *out = json_deep_copy(ps);
+
+    cd_sandbox_shape(out);
+    cd_reply_json(r, 200, out);
+}
+
 static void h_session_create(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
@@ -91,7 +101,7 @@ static void h_session_create(struct cd_req *r)
             cd_sandbox_reply_errorf(r, 500, "api_error", NULL, NULL,
                                     "The sandbox is full.");
         else
-            cd_reply_json(r, 200, json_deep_copy(ps));
+            reply_session(r, ps);
         json_decref(ps);
     }
     json_decref(p);

@@ -27,6 +27,8 @@
  *       customer.subscription.updated), DELETE /v1/subscriptions/{id}
  *       (cancel now -> canceled, customer.subscription.deleted),
  *     GET /v1/invoices[/{id}] (?customer=, ?subscription=, ?status=)
+ *     GET /v1/invoice_payments[/{id}] (?invoice=, ?status=,
+ *         ?payment[type]=payment_intent&payment[payment_intent]=)
  *     POST /v1/payment_intents (amount, currency, customer,
  *       payment_method = pm_... or a test token such as pm_card_visa,
  *       confirm, off_session, metadata; a decline -> 402 card_error with
@@ -426,6 +428,7 @@ static void free_all(struct cd_sandbox *s)
     json_decref(s->disputes);
     json_decref(s->subs);
     json_decref(s->invoices);
+    json_decref(s->invoice_payments);
     json_decref(s->priv);
     json_decref(s->delivered);
     json_decref(s->idem_index);
@@ -516,6 +519,8 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     s->disputes = json_object();
     s->subs = json_object();
     s->invoices = json_object();
+    s->invoice_payments = json_object();
+    s->started = cd_now();
     s->priv = json_object();
     s->delivered = json_object();
     s->idem_index = json_object();
@@ -528,7 +533,7 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
                        (!s->webhook_url || !s->webhook_secret)) ||
         (port != 0 && !s->public_url) || !s->customers || !s->sessions ||
         !s->intents || !s->charges || !s->pms || !s->refunds || !s->events ||
-        !s->disputes || !s->subs || !s->invoices ||
+        !s->disputes || !s->subs || !s->invoices || !s->invoice_payments ||
         !s->priv || !s->delivered || !s->idem_index || !s->idem ||
         !s->routes) {
         cd_error_set(err, CD_EK_INTERNAL, "oom", NULL, "out of memory");

@@ -5,6 +5,7 @@
 // stays open, the account stays at 0 - while creditd's own calls and the
 // tests' JSON calls pay the same session afterwards. Deliveries go on
 // while creditd is down, duplicated and jittered, and nothing is lost.
+// Lists page as Stripe pages them (starting_after, ending_before, has_more).
 
 import assert from 'node:assert/strict';
 import { useStack, e2e, expectError, expectStatus, httpRequest, waitFor, CARD_OK } from './harness.mjs';
@@ -128,4 +129,21 @@ e2e('the sandbox refuses what Stripe refuses: unknown parameters, a JSON body, a
     assert.equal(bad.status, 400, bad.text);
     assert.equal(bad.json.error.param, 'line_items[0][price_data][currency]');
     assert.match(bad.json.error.message, /^Invalid currency: xyz/);
+});
+
+e2e('lists page as Stripe pages them: newest first, starting_after older, ending_before newer, has_more', async () => {
+    const ids = [];
+    for (let i = 0; i < 4; i++) {
+        ids.push(expectStatus(await stack.stripe('POST', '/v1/customers', { body: { email: `page${i}@example.com` } }), 200).id);
+    }
+    const page = async (q) => {
+        const r = expectStatus(await stack.stripe('GET', `/v1/customers?${q}`), 200);
+        return { ids: r.data.map((c) => c.id), more: r.has_more };
+    };
+    assert.deepEqual(await page(`limit=2&ending_before=${ids[0]}`), { ids: [ids[2], ids[1]], more: true });
+    assert.deepEqual(await page(`limit=2&ending_before=${ids[2]}`), { ids: [ids[3]], more: false });
+    assert.deepEqual(await page(`limit=2&starting_after=${ids[3]}`), { ids: [ids[2], ids[1]], more: true });
+    const last = await page(`limit=100&starting_after=${ids[1]}`);
+    assert.equal(last.ids[0], ids[0]);
+    assert.equal(last.more, false);
 });

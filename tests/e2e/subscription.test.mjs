@@ -124,10 +124,14 @@ e2e('subscribe, renew, replay, cancel at period end, stale update, cancel', asyn
     for (const t of ['customer.subscription.created', 'customer.subscription.updated', 'invoice.paid', 'checkout.session.completed']) {
         assert.ok(types.has(t), `the sandbox delivered ${t}`);
     }
+    // An invoice's charge.succeeded comes before its invoice.paid, as at
+    // Stripe: creditd could not yet tell whose payment it was and left it
+    // unrecorded, so a replay may now keep the card (no credits).
     for (const ev of delivered) {
         const r = await stack.sendWebhook(ev);
         assert.equal(r.status, 200, r.text);
-        assert.ok(['duplicate', 'ignored'].includes(r.json.status), `${ev.type}: ${r.json.status}`);
+        const ok = ev.type === 'charge.succeeded' ? ['duplicate', 'ignored', 'processed'] : ['duplicate', 'ignored'];
+        assert.ok(ok.includes(r.json.status), `${ev.type}: ${r.json.status}`);
     }
     for (const ev of delivered.filter((e) => e.type === 'invoice.paid' || e.type === 'checkout.session.completed')) {
         const r = await stack.sendWebhook({ ...ev, id: `evt_e2e_${rand(10)}` });
@@ -248,6 +252,7 @@ e2e('invoice.paid first (nothing synced yet): the subscription found through Str
     const legacy = structuredClone(inv);
     legacy.id = `evt_e2e_${rand(10)}`;
     delete legacy.data.object.parent;
+    legacy.data.object.subscription = subId;
     const r2 = await stack.sendWebhook(legacy);
     assert.equal(r2.status, 200, r2.text);
     assert.equal(r2.json.status, 'processed');

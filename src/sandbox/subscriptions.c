@@ -1,23 +1,22 @@
 /*
- * subs.c - the sandbox's subscriptions and invoices: the subscription a
- * paid subscription-mode Checkout Session starts (with its first, paid
- * invoice), renewals (a new period and invoice, paid with the saved card
- * or failing: past_due), cancel_at_period_end updates and cancellation.
- *
- * Shapes follow API 2025-03-31.basil and later, as REFERENCE.md 3.3
- * describes: the period lives on items.data[].current_period_start/end
- * (not on the subscription), and an invoice names its subscription at
- * parent.subscription_details.subscription - plus the top-level
- * "subscription" older readers look at. Every function runs with s->mu
- * held (the dispatch function takes it).
+ * subscriptions.c - Subscription and Invoice objects: periods, the
+ * subscription a paid session starts, renewals with their invoices,
+ * updates and cancellation, and the /v1/subscriptions and /v1/invoices
+ * routes.
  */
 #include "sandbox/internal.h"
 
+#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "stripe/client.h"
+#include "stripe/form.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "util/util.h"
 
 #define MOD "sandbox"
@@ -98,6 +97,34 @@ static int64_t period_amount(json_t *sub)
     return total;
 }
 
+/* The one line of an invoice of sub (new reference, or NULL). */
+static json_t *invoice_line(struct cd_sandbox *s, json_t *sub,
+                            const char *inv_id, int64_t amount, int64_t start,
+                            int64_t end)
+{
+    const char *sub_id = str_of(sub, "id");
+    const char *name = str_of(json_object_get(s->priv, sub_id), "name");
+    json_t *item = first_item(sub), *price = json_object_get(item, "price");
+    char li_id[64];
+
+    cd_sandbox_new_id("il_", li_id, sizeof(li_id));
+    return json_pack(
+        "{s:s, s:s, s:I, s:O, s:s, s:s, s:b, s:{}, s:{s:I, s:I}, s:i, "
+        "s:{s:s, s:n, s:{s:n, s:b, s:n, s:s, s:O}}, "
+        "s:{s:s, s:{s:O, s:O}, s:n}}",
+        "id", li_id, "object", "line_item", "amount", (json_int_t)amount,
+        "currency", json_object_get(sub, "currency"), "description",
+        name ? name : "Subscription", "invoice", inv_id, "livemode", 0,
+        "metadata", "period", "end", (json_int_t)end, "start",
+        (json_int_t)start, "quantity", 1, "parent", "type",
+        "subscription_item_details", "invoice_item_details",
+        "subscription_item_details", "invoice_item", "proration", 0,
+        "proration_details", "subscription", sub_id, "subscription_item",
+        json_object_get(item, "id"), "pricing", "type", "price_details",
+        "price_details", "price", json_object_get(price, "id"), "product",
+        json_object_get(price, "product"), "unit_amount_decimal");
+}
+
 /*
  * A new invoice of sub for the period [start, end): paid (amount_paid =
  * amount, status paid) or failed (status open, nothing paid, a next
@@ -107,35 +134,16 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
                            const char *reason, int paid, int64_t amount,
                            int64_t start, int64_t end)
 {
-    char id[64], li_id[64], url[128], number[32];
-    const char *sub_id = str_of(sub, "id");
-    const char *cur = str_of(sub, "currency");
-    json_t *item = first_item(sub), *price = json_object_get(item, "price");
+    char id[64], url[128], number[32];
+    const char *sub_id = str_of(sub, "id"), *cur = str_of(sub, "currency");
     json_t *inv, *line;
     int64_t now = cd_now();
 
     cd_sandbox_new_id("in_", id, sizeof(id));
-    cd_sandbox_new_id("il_", li_id, sizeof(li_id));
     snprintf(url, sizeof(url), "/v1/invoices/%s/lines", id);
     snprintf(number, sizeof(number), "%.8s-%04zu", id + 3,
              json_object_size(s->invoices) % 10000 + 1);
-    line = json_pack(
-        "{s:s, s:s, s:I, s:O, s:s, s:s, s:b, s:{}, s:{s:I, s:I}, s:i, "
-        "s:{s:s, s:n, s:{s:n, s:b, s:n, s:s, s:O}}, "
-        "s:{s:s, s:{s:O}, s:n}}",
-        "id", li_id, "object", "line_item", "amount", (json_int_t)amount,
-        "currency", json_object_get(sub, "currency"), "description",
-        str_of(json_object_get(s->priv, sub_id), "name")
-            ? str_of(json_object_get(s->priv, sub_id), "name")
-            : "Subscription",
-        "invoice", id, "livemode", 0, "metadata", "period", "end",
-        (json_int_t)end, "start", (json_int_t)start, "quantity", 1,
-        "parent", "type", "subscription_item_details",
-        "invoice_item_details", "subscription_item_details", "invoice_item",
-        "proration", 0, "proration_details", "subscription", sub_id,
-        "subscription_item", json_object_get(item, "id"),
-        "pricing", "type", "price_details", "price_details", "price",
-        json_object_get(price, "id"), "unit_amount_decimal");
+    line = invoice_line(s, sub, id, amount, start, end);
     if (!line)
         return NULL;
     inv = json_object();
@@ -160,9 +168,8 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
     SET("customer", json_deep_copy(json_object_get(sub, "customer")));
     SET("default_payment_method",
         json_deep_copy(json_object_get(sub, "default_payment_method")));
-    SET("lines", json_pack("{s:s, s:[o], s:b, s:i, s:s}", "object", "list",
-                           "data", line, "has_more", 0, "total_count", 1,
-                           "url", url));
+    SET("lines", json_pack("{s:s, s:[o], s:b, s:s}", "object", "list",
+                           "data", line, "has_more", 0, "url", url));
     SET("livemode", json_false());
     SET("metadata", json_object());
     SET("next_payment_attempt",
@@ -180,14 +187,76 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
         json_pack("{s:I, s:n, s:o, s:n}", "finalized_at", (json_int_t)now,
                   "marked_uncollectible_at", "paid_at",
                   paid ? json_integer(now) : json_null(), "voided_at"));
-    /* Older API versions' place for the subscription id. */
-    SET("subscription", json_string(sub_id));
     SET("subtotal", json_integer(amount));
     SET("total", json_integer(amount));
 #undef SET
     if (cd_sandbox_store(s->invoices, inv) != 0)
         return NULL;
     return inv;
+}
+
+/* The Plan a subscription item still names beside its price (the
+ * recurring price in Plan's terms; new reference). */
+static json_t *plan_of(const json_t *price)
+{
+    const json_t *rec = json_object_get(price, "recurring");
+    json_t *amount = json_object_get(price, "unit_amount");
+    char dec[32];
+
+    snprintf(dec, sizeof(dec), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(amount));
+    return json_pack(
+        "{s:O, s:s, s:b, s:O, s:s, s:s, s:O, s:O, s:O, s:O, s:b, s:{}, "
+        "s:O, s:s}",
+        "id", json_object_get(price, "id"), "object", "plan", "active", 1,
+        "amount", amount, "amount_decimal", dec, "billing_scheme",
+        "per_unit", "created", json_object_get(price, "created"),
+        "currency", json_object_get(price, "currency"), "interval",
+        json_object_get(rec, "interval"), "interval_count",
+        json_object_get(rec, "interval_count"), "livemode", 0, "metadata",
+        "product", json_object_get(price, "product"), "usage_type",
+        "licensed");
+}
+
+/* The subscription items of a session's recurring line items (new
+ * array); *interval, *end (the first period's) and *name (for invoice
+ * lines) from the first of them (*interval stays NULL without one). */
+static json_t *sub_items(const json_t *items, const char *sub_id,
+                         int64_t now, const char **interval, int64_t *end,
+                         const char **name)
+{
+    json_t *data = json_array(), *li;
+    size_t i;
+
+    json_array_foreach((json_t *)items, i, li) {
+        json_t *price = json_object_get(li, "price");
+        json_t *rec = json_object_get(price, "recurring");
+        char si[64];
+
+        if (!json_is_object(rec))
+            continue; /* a one-time item: on the first invoice only */
+        if (!*interval) {
+            *interval = str_of(rec, "interval");
+            *end = cd_sandbox_period_add(
+                now, *interval,
+                json_integer_value(json_object_get(rec, "interval_count")));
+        }
+        if (!*name)
+            *name = str_of(li, "description");
+        cd_sandbox_new_id("si_", si, sizeof(si));
+        json_array_append_new(
+            data, json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:o, s:O, "
+                            "s:s, s:[], s:[]}",
+                            "id", si, "object", "subscription_item",
+                            "created", (json_int_t)now, "current_period_start",
+                            (json_int_t)now, "current_period_end",
+                            (json_int_t)*end, "metadata", "plan",
+                            plan_of(price), "price", json_deep_copy(price),
+                            "quantity", json_object_get(li, "quantity"),
+                            "subscription", sub_id, "discounts",
+                            "tax_rates"));
+    }
+    return data;
 }
 
 json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
@@ -199,39 +268,13 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     json_t *items = json_object_get(priv, "line_items");
     json_t *meta = json_object_get(
         json_object_get(priv, "subscription_data"), "metadata");
-    json_t *data = json_array(), *sub, *li, *inv;
+    json_t *data, *sub, *inv;
     const char *interval = NULL, *name = NULL;
-    int64_t now = cd_now(), end = 0, count = 1;
+    int64_t now = cd_now(), end = 0;
     char id[64], url[128];
-    size_t i;
 
     cd_sandbox_new_id("sub_", id, sizeof(id));
-    json_array_foreach(items, i, li) {
-        json_t *price = json_object_get(li, "price");
-        json_t *rec = json_object_get(price, "recurring");
-        json_t *pcopy;
-        char si[64];
-        if (!json_is_object(rec))
-            continue; /* a one-time item: on the first invoice only */
-        if (!interval) {
-            interval = str_of(rec, "interval");
-            count = json_integer_value(json_object_get(rec, "interval_count"));
-            end = cd_sandbox_period_add(now, interval, count);
-        }
-        pcopy = json_deep_copy(price);
-        if (!name)
-            name = str_of(li, "description");
-        cd_sandbox_new_id("si_", si, sizeof(si));
-        json_array_append_new(
-            data, json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:O, s:s, "
-                            "s:[], s:[]}",
-                            "id", si, "object", "subscription_item",
-                            "created", (json_int_t)now, "current_period_start",
-                            (json_int_t)now, "current_period_end",
-                            (json_int_t)end, "metadata", "price", pcopy,
-                            "quantity", json_object_get(li, "quantity"),
-                            "subscription", id, "discounts", "tax_rates"));
-    }
+    data = sub_items(items, id, now, &interval, &end, &name);
     if (!interval || json_array_size(data) == 0) {
         json_decref(data);
         cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_empty",
@@ -242,7 +285,7 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     snprintf(url, sizeof(url), "/v1/subscription_items?subscription=%s", id);
     sub = json_pack(
         "{s:s, s:s, s:n, s:I, s:n, s:b, s:n, s:s, s:I, s:O, s:s, s:s?, "
-        "s:n, s:n, s:{s:s, s:o, s:b, s:i, s:s}, s:n, s:b, s:o, s:I, "
+        "s:n, s:n, s:{s:s, s:o, s:b, s:s}, s:n, s:b, s:o, s:I, "
         "s:s, s:n, s:n}",
         "id", id, "object", "subscription", "application",
         "billing_cycle_anchor", (json_int_t)now, "cancel_at",
@@ -250,8 +293,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
         "charge_automatically", "created", (json_int_t)now, "currency",
         json_object_get(session, "currency"), "customer", cus_id,
         "default_payment_method", pm_id, "description", "ended_at", "items",
-        "object", "list", "data", data, "has_more", 0, "total_count",
-        (int)json_array_size(data), "url", url, "latest_invoice", "livemode",
+        "object", "list", "data", data, "has_more", 0, "url", url,
+        "latest_invoice", "livemode",
         0, "metadata", json_is_object(meta) ? json_deep_copy(meta)
                                             : json_object(),
         "start_date", (json_int_t)now, "status", "active", "trial_end",
@@ -262,8 +305,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
         return NULL;
     }
     /* The product's name, for the invoice lines (sandbox-private). */
-    json_object_set_new(s->priv, id,
-                        json_pack("{s:s}", "name", name ? name : "Subscription"));
+    json_object_set_new(
+        s->priv, id, json_pack("{s:s}", "name", name ? name : "Subscription"));
     inv = invoice_new(
         s, sub, "subscription_create", 1,
         json_integer_value(json_object_get(session, "amount_total")), now,
@@ -275,6 +318,11 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     }
     json_object_set(sub, "latest_invoice", json_object_get(inv, "id"));
     cd_sandbox_emit(s, "customer.subscription.created", sub);
+    if (!cd_sandbox_invoice_pay(s, inv, pm_id, NULL)) {
+        cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                            "The sandbox is full.");
+        return NULL;
+    }
     cd_sandbox_emit(s, "invoice.paid", inv);
     cd_sandbox_emit(s, "invoice.payment_succeeded", inv);
     cd_info(MOD, "subscription %s started (%s, every %s)", id,
@@ -317,8 +365,20 @@ static void end_now(struct cd_sandbox *s, json_t *sub, int64_t at)
     cd_info(MOD, "subscription %s canceled", str_of(sub, "id"));
 }
 
-json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub,
-                             int card_fails, struct cd_sandbox_fail *f)
+/* What a renewal changes, as customer.subscription.updated's
+ * previous_attributes: the whole items list (Stripe puts an array there
+ * whole; a deep copy before the change), latest_invoice, status. New
+ * reference, or NULL. */
+static json_t *renewal_prev(const json_t *sub)
+{
+    return json_pack("{s:o, s:O, s:O}", "items",
+                     json_deep_copy(json_object_get(sub, "items")),
+                     "latest_invoice", json_object_get(sub, "latest_invoice"),
+                     "status", json_object_get(sub, "status"));
+}
+
+json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
+                             struct cd_sandbox_fail *f)
 {
     json_t *data = json_object_get(json_object_get(sub, "items"), "data");
     json_t *item = first_item(sub), *rec, *prev, *inv, *it;
@@ -353,14 +413,7 @@ json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub,
     paid = !card_fails && (!number || cd_sandbox_card_outcome(
                                           number, 1, &decline) == 0);
 
-    prev = json_pack("{s:O, s:O, s:O}", "items", json_object_get(sub, "items"),
-                     "latest_invoice", json_object_get(sub, "latest_invoice"),
-                     "status", json_object_get(sub, "status"));
-    /* The whole items list, as Stripe puts an array into
-     * previous_attributes: a deep copy before the change. */
-    if (prev)
-        json_object_set_new(prev, "items",
-                            json_deep_copy(json_object_get(sub, "items")));
+    prev = renewal_prev(sub);
     json_array_foreach(data, i, it) {
         json_object_set_new(it, "current_period_start", json_integer(start));
         json_object_set_new(it, "current_period_end", json_integer(end));
@@ -376,6 +429,15 @@ json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub,
     json_object_set(sub, "latest_invoice", json_object_get(inv, "id"));
     json_object_set_new(sub, "status",
                         json_string(paid ? "active" : "past_due"));
+    if (card_fails)
+        cd_sandbox_fail_set(&decline, 402, "card_error", "card_declined",
+                            NULL, "Your card was declined.");
+    if (!cd_sandbox_invoice_pay(s, inv, pm, paid ? NULL : &decline)) {
+        json_decref(prev);
+        cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
+                            "The sandbox is full.");
+        return NULL;
+    }
     if (paid) {
         cd_sandbox_emit(s, "invoice.paid", inv);
         cd_sandbox_emit(s, "invoice.payment_succeeded", inv);
@@ -439,4 +501,114 @@ int cd_sandbox_sub_cancel(struct cd_sandbox *s, json_t *sub,
         return fail_ended(sub, f);
     end_now(s, sub, cd_now());
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes                                                             */
+
+static json_t *find_sub(struct cd_req *r)
+{
+    json_t *sub = json_object_get(((struct cd_sandbox *)r->app)->subs,
+                                  r->params[0]);
+
+    if (!sub)
+        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
+                                "resource_missing", "id",
+                                "No such subscription: '%.80s'", r->params[0]);
+    return sub;
+}
+
+void cd_sandbox_h_sub_get(struct cd_req *r)
+{
+    cd_sandbox_reply_get(r, ((struct cd_sandbox *)r->app)->subs,
+                         "subscription");
+}
+
+void cd_sandbox_h_sub_list(struct cd_req *r)
+{
+    struct cd_sandbox_field_filter ff = {
+        {"customer", "status"},
+        {cd_req_query(r, "customer"), cd_req_query(r, "status")}};
+
+    cd_sandbox_reply_list(r, ((struct cd_sandbox *)r->app)->subs,
+                          "/v1/subscriptions", "subscription",
+                          cd_sandbox_field_filter_fn, &ff);
+}
+
+/* POST /v1/subscriptions/{id}: cancel_at_period_end and metadata. */
+void cd_sandbox_h_sub_update(struct cd_req *r)
+{
+    struct cd_sandbox_fail f = {0};
+    json_t *sub = find_sub(r), *p, *md;
+    int cape = -1;
+
+    if (!sub || !(p = cd_sandbox_post_params(r)))
+        return;
+    if (json_object_get(p, "cancel_at_period_end")) {
+        if (cd_sandbox_opt_bool(p, "cancel_at_period_end", &cape, &f) != 0)
+            goto fail;
+    }
+    md = json_object_get(p, "metadata");
+    if (cd_sandbox_check_metadata(md, "metadata", &f) != 0)
+        goto fail;
+    if (cd_sandbox_sub_update(r->app, sub, cape,
+                              json_is_object(md) ? md : NULL, &f) != 0)
+        goto fail;
+    cd_sandbox_reply_render(r, sub, json_object_get(p, "expand"));
+    json_decref(p);
+    return;
+fail:
+    cd_sandbox_reply_fail(r, &f);
+    json_decref(p);
+}
+
+/* DELETE /v1/subscriptions/{id}: cancel now. */
+void cd_sandbox_h_sub_cancel(struct cd_req *r)
+{
+    struct cd_sandbox_fail f = {0};
+    json_t *sub = find_sub(r);
+
+    if (!sub)
+        return;
+    if (cd_sandbox_sub_cancel(r->app, sub, &f) != 0)
+        cd_sandbox_reply_fail(r, &f);
+    else
+        cd_sandbox_reply_render(r, sub, NULL);
+}
+
+void cd_sandbox_h_invoice_get(struct cd_req *r)
+{
+    cd_sandbox_reply_get(r, ((struct cd_sandbox *)r->app)->invoices,
+                         "invoice");
+}
+
+/* ?customer=, ?status= and ?subscription= (the invoice names its
+ * subscription under parent.subscription_details). */
+struct invoice_filter {
+    struct cd_sandbox_field_filter ff;
+    const char *sub;
+};
+
+static int invoice_filter_fn(const json_t *inv, void *arg)
+{
+    struct invoice_filter *f = arg;
+    const char *sub = str_of(
+        json_object_get(json_object_get(inv, "parent"),
+                        "subscription_details"),
+        "subscription");
+
+    if (f->sub && (!sub || strcmp(sub, f->sub) != 0))
+        return 0;
+    return cd_sandbox_field_filter_fn(inv, &f->ff);
+}
+
+void cd_sandbox_h_invoice_list(struct cd_req *r)
+{
+    struct invoice_filter f = {
+        {{"customer", "status", NULL},
+         {cd_req_query(r, "customer"), cd_req_query(r, "status"), NULL}},
+        cd_req_query(r, "subscription")};
+
+    cd_sandbox_reply_list(r, ((struct cd_sandbox *)r->app)->invoices,
+                          "/v1/invoices", "invoice", invoice_filter_fn, &f);
 }
