@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "billing/idempotency.h"
 #include "http/server.h"
@@ -330,6 +331,53 @@ static int set_smtp(struct cd_config *c, const char *v, char *why,
     if (*v && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0)
         return WHY("must start with smtp:// or smtps://");
     return copy(c->smtp_url, sizeof(c->smtp_url), v, why, whysz);
+}
+
+static int set_smtp_password_file(struct cd_config *c, const char *v,
+                                  char *why, size_t whysz)
+{
+    return copy(c->smtp_password_file, sizeof(c->smtp_password_file), v,
+                why, whysz);
+}
+
+int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
+                                 char *why, size_t whysz)
+{
+    char text[CD_SMTP_PASSWORD_SZ + 2];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f)
+        return WHY("cannot read %s", path);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    if (ferror(f) || !feof(f)) {
+        fclose(f);
+        sodium_memzero(text, sizeof(text));
+        return WHY("%s is unreadable or longer than %d bytes", path,
+                   CD_SMTP_PASSWORD_SZ - 1);
+    }
+    fclose(f);
+    text[n] = '\0';
+    /* One line: a final newline (LF or CRLF) is not part of it. */
+    if (n && text[n - 1] == '\n')
+        text[--n] = '\0';
+    if (n && text[n - 1] == '\r')
+        text[--n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
+            sodium_memzero(text, sizeof(text));
+            return WHY("%s holds more than one line or a control byte", path);
+        }
+    if (n == 0)
+        return WHY("%s holds no password", path);
+    if (n + 1 > outsz) {
+        sodium_memzero(text, sizeof(text));
+        return WHY("%s: the password is longer than %zu bytes", path,
+                   outsz - 1);
+    }
+    memcpy(out, text, n + 1);
+    sodium_memzero(text, sizeof(text));
+    return 0;
 }
 
 static int set_mail_from(struct cd_config *c, const char *v, char *why,
@@ -842,6 +890,7 @@ static const struct setting settings[] = {
     {"PRICE_SALE_CENTS", "2499", set_sale, "access price in sale mode"},
     {"CURRENCY", "usd", set_currency, "deployment currency"},
     {"CREDITD_SMTP_URL", "", set_smtp, "SMTP server for mail (smtp://...)"},
+    {"CREDITD_SMTP_PASSWORD_FILE", "", set_smtp_password_file, "file holding the SMTP password (one line; the user name stays in CREDITD_SMTP_URL, smtp://user@host), read at start and again on SIGHUP (rotation without restart)"},
     {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail (required with CREDITD_SMTP_URL)"},
     {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
     {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
@@ -974,6 +1023,28 @@ static int load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
     return 0;
 }
 
+/* CREDITD_SMTP_PASSWORD_FILE, when set, gives the SMTP password. */
+static int load_smtp_password(struct cd_config *c, char *msg, size_t msgsz)
+{
+    char why[512];
+
+    if (!c->smtp_password_file[0])
+        return 0;
+    if (!c->smtp_url[0]) {
+        snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: needs "
+                             "CREDITD_SMTP_URL");
+        return -1;
+    }
+    if (cd_config_read_smtp_password(c->smtp_password_file,
+                                     c->smtp_password,
+                                     sizeof(c->smtp_password), why,
+                                     sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                    size_t msgsz)
 {
@@ -1030,7 +1101,8 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
         return -1;
     }
     if (check_live_key(c, msg, msgsz) != 0 ||
-        load_secret_file(c, msg, msgsz) != 0)
+        load_secret_file(c, msg, msgsz) != 0 ||
+        load_smtp_password(c, msg, msgsz) != 0)
         return -1;
     if (!c->web_dir[0]) {
         /* The UI ships in the source tree's web/; CMake bakes its path. */
@@ -1094,7 +1166,8 @@ void cd_config_print_man(const char *version)
     printf(".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nstop accepting, let "
            "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0\n"
            ".TP\n.B SIGHUP\nre-read the webhook secrets from "
-           "STRIPE_WEBHOOK_SECRET_FILE\n"
+           "STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from "
+           "CREDITD_SMTP_PASSWORD_FILE\n"
            ".SH SEE ALSO\ndocs/OPERATIONS.md, docs/API.md in the creditd "
            "sources\n");
 }

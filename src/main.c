@@ -12,7 +12,8 @@
  *
  * Settings come from config.c's table (environment, flags win), read once
  * at start. SIGINT/SIGTERM stop; SIGHUP reloads the webhook secrets from
- * STRIPE_WEBHOOK_SECRET_FILE (rotation without a restart).
+ * STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from
+ * CREDITD_SMTP_PASSWORD_FILE (rotation without a restart).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -118,18 +119,45 @@ struct reload {
     const struct cd_config *cfg;
 };
 
+/* SIGHUP: the SMTP password again from CREDITD_SMTP_PASSWORD_FILE; on any
+ * failure the old one stays. Mail being sent finishes with the old one;
+ * mail refused meanwhile for a bad login is tried again (mail.c). */
+static void reload_smtp_password(const struct reload *r)
+{
+    char pw[CD_SMTP_PASSWORD_SZ], why[512];
+
+    if (cd_config_read_smtp_password(r->cfg->smtp_password_file, pw,
+                                     sizeof(pw), why, sizeof(why)) != 0) {
+        cd_warn("main", "SIGHUP: CREDITD_SMTP_PASSWORD_FILE: %s; the SMTP "
+                        "password is unchanged", why);
+        return;
+    }
+    if (cd_mailer_set_password(r->server->mailer, pw) != 0)
+        cd_warn("main", "SIGHUP: CREDITD_SMTP_PASSWORD_FILE: cannot be "
+                        "used; the SMTP password is unchanged");
+    else
+        cd_info("main", "SIGHUP: SMTP password loaded from "
+                        "CREDITD_SMTP_PASSWORD_FILE");
+    sodium_memzero(pw, sizeof(pw));
+}
+
 /* SIGHUP in serve: the webhook secrets again from
- * STRIPE_WEBHOOK_SECRET_FILE; on any failure the old ones stay. */
+ * STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from
+ * CREDITD_SMTP_PASSWORD_FILE (each when set); on any failure the old ones
+ * stay. */
 static void reload_secrets(void *arg)
 {
     const struct reload *r = arg;
     char list[sizeof(r->cfg->billing.webhook_secrets)], why[512];
     int n = 1;
 
+    if (r->cfg->smtp_password_file[0])
+        reload_smtp_password(r);
     if (!r->cfg->webhook_secret_file[0]) {
-        cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE is not set, "
-                        "nothing to reload (other settings are read at "
-                        "start only)");
+        if (!r->cfg->smtp_password_file[0])
+            cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE is not set, "
+                            "nothing to reload (other settings are read at "
+                            "start only)");
         return;
     }
     if (cd_config_read_webhook_secrets(r->cfg->webhook_secret_file, list,
@@ -311,8 +339,13 @@ static int server_start(struct server *s, const struct cd_config *c)
         return -1;
     }
     {
-        struct cd_mail_config mc = {c->smtp_url, c->mail_from,
-                                    c->mail_poll_ms, c->mail_retry_base_ms};
+        struct cd_mail_config mc = {
+            .smtp_url = c->smtp_url,
+            .smtp_password = c->smtp_password,
+            .mail_from = c->mail_from,
+            .poll_ms = c->mail_poll_ms,
+            .retry_base_ms = c->mail_retry_base_ms,
+        };
 
         s->mailer = cd_mailer_start(&s->billing, &mc);
         if (!s->mailer) {
