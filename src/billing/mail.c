@@ -586,7 +586,9 @@ static void *mailer_main(void *arg)
     for (;;) {
         struct timespec ts;
 
+        cd_log_begin_job(); /* one id per pass over the outbox */
         cycle(m);
+        cd_log_end_job();
         pthread_mutex_lock(&m->mu);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += (time_t)(m->poll_ms / 1000);
@@ -608,8 +610,10 @@ static void *mailer_main(void *arg)
     if (m->held) {
         struct lease_job l = {m->holder, 0, 1, 0};
 
+        cd_log_begin_job();
         if (cd_store_write(m->b->store, lease_fn, &l) != 0)
             cd_warn(MOD, "could not release the mail lease");
+        cd_log_end_job();
     }
     return NULL;
 }
