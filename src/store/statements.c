@@ -364,5 +364,24 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT " LEDGER_COLS " FROM ledger WHERE kind = ?3" PAGE_TAIL,
     [SQ_LEDGER_PAGE_ALL] =
         "SELECT " LEDGER_COLS " FROM ledger WHERE 1 = 1" PAGE_TAIL,
+    /* 022: the same for payments and subscriptions (?3 kind unused); a
+     * subscription page starts after a stripe_subscription_id. */
+    [SQ_PAYMENT_KEY] = "SELECT created_at, seq FROM payments WHERE id = ?1",
+    [SQ_PAYMENT_PAGE_ACCT] = "SELECT " PAYMENT_COLS " FROM payments WHERE "
+                             "account_id = ?1 AND (status = ?2 OR ?2 IS "
+                             "NULL)" PAGE_TAIL,
+    [SQ_PAYMENT_PAGE_STATUS] =
+        "SELECT " PAYMENT_COLS " FROM payments WHERE status = ?2" PAGE_TAIL,
+    [SQ_PAYMENT_PAGE_ALL] =
+        "SELECT " PAYMENT_COLS " FROM payments WHERE 1 = 1" PAGE_TAIL,
+    [SQ_SUB_KEY] = "SELECT created_at, seq FROM subscriptions WHERE "
+                   "stripe_subscription_id = ?1",
+    [SQ_SUB_PAGE_ACCT] = "SELECT " SUB_COLS " FROM subscriptions WHERE "
+                         "account_id = ?1 AND (status = ?2 OR ?2 IS NULL)"
+                         PAGE_TAIL,
+    [SQ_SUB_PAGE_STATUS] =
+        "SELECT " SUB_COLS " FROM subscriptions WHERE status = ?2" PAGE_TAIL,
+    [SQ_SUB_PAGE_ALL] =
+        "SELECT " SUB_COLS " FROM subscriptions WHERE 1 = 1" PAGE_TAIL,
 };
 
