@@ -12,6 +12,7 @@
 import {
     ApiError, getConfig, h, formatMoney, formatCredits, humanize, statusBadge, timeEl, showAlert, hideAlert,
 } from '/app.js';
+import { wireLists } from '/admin_lists.js';
 
 const KEY = 'creditd.admin_key';
 const $ = (id) => document.getElementById(id);
@@ -561,9 +562,13 @@ function startConsole() {
     loadPricing().catch(report);
     getConfig().then((c) => { currency = c.currency || currency; }).catch(() => {}).then(loadCodes).catch(report);
     loadOrders(false).catch(report);
+    startLists().catch(report);
 }
 
+let startLists = () => Promise.resolve();
+
 function wire() {
+    startLists = wireLists({ adminApi, fillRows, say, busy });
     $('login-form').addEventListener('submit', logIn);
     $('admin-logout').addEventListener('click', () => logOut(null));
     $('dash-refresh').addEventListener('click', (e) => busy(e.currentTarget, null, () => loadDashboard().catch(report)));
