@@ -369,7 +369,8 @@ async function showAccount(id) {
     ]);
     account = a;
     $('acct-id').textContent = a.id;
-    $('acct-email').textContent = a.email;
+    $('acct-email').textContent = a.email || '—';
+    $('acct-external').textContent = a.external_id || '—';
     $('acct-balance').textContent = `${formatCredits(a.balance)} credits`;
     fillRows($('acct-ledger'), (ledger.data.length ? ledger.data.map((t) => h('tr', null,
         h('td', null, timeEl(t.created_at)), h('td', null, humanize(t.kind)), h('td', null, t.description || ''),
@@ -381,20 +382,36 @@ async function showAccount(id) {
     $('account-detail').hidden = false;
 }
 
+/* The account an operator typed: an email (has "@"), an account id
+ * (acct_...) or the application's external id; null when there is none. */
+async function findAccount(text) {
+    const missing = (e) => {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+    };
+    if (text.includes('@')) {
+        const list = await adminApi('GET', `/v1/admin/accounts?email=${encodeURIComponent(text)}`);
+        return list.data[0] || null;
+    }
+    if (/^acct_/.test(text)) return adminApi('GET', `/v1/admin/accounts/${encodeURIComponent(text)}`).catch(missing);
+    return adminApi('GET', `/v1/accounts?external_id=${encodeURIComponent(text)}`).catch(missing);
+}
+
 async function searchAccount(event) {
     event.preventDefault();
     const status = $('account-status');
-    const email = $('account-email').value.trim();
-    if (!email) return say(status, 'Enter an email address.', false), $('account-email').focus();
+    const text = $('account-email').value.trim();
+    if (!text) return say(status, 'Enter an email address, an external id or an account id.', false), $('account-email').focus();
     await busy(event.submitter || event.target.querySelector('button'), status, async () => {
-        const list = await adminApi('GET', `/v1/admin/accounts?email=${encodeURIComponent(email)}`);
-        if (!list.data.length) {
+        const found = await findAccount(text);
+        if (!found) {
             $('account-detail').hidden = true;
             account = null;
-            return say(status, `No account with the email ${email}.`, false);
+            const what = text.includes('@') ? 'email' : /^acct_/.test(text) ? 'id' : 'external id';
+            return say(status, `No account with the ${what} ${text}.`, false);
         }
-        await showAccount(list.data[0].id);
-        say(status, `Found ${list.data[0].email}.`);
+        await showAccount(found.id);
+        say(status, `Found ${found.email || found.external_id || found.id}.`);
     });
 }
 
