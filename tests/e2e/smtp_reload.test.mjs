@@ -4,7 +4,8 @@
 // SMTP server already wants the new password is not given up: it stays
 // queued and goes out once SIGHUP loads the new one; a bad file on SIGHUP
 // keeps the old password; the same process serves throughout and the log
-// never holds a password. A missing file, or the file without
+// never holds a password; requests and mail in flight during ten reloads
+// all complete. A missing file, or the file without
 // CREDITD_SMTP_URL, stops start-up.
 
 import assert from 'node:assert/strict';
@@ -96,6 +97,36 @@ e2e('SIGHUP reloads CREDITD_SMTP_PASSWORD_FILE: mail refused meanwhile is kept a
     const text = log();
     for (const s of [pass1, pass2]) assert.ok(!text.includes(s), 'no password in the log');
 }, { timeout: 90000 });
+
+e2e('SIGHUP under load drops no request and no mail: 10 reloads while requests and a mail are in flight', async () => {
+    fs.writeFileSync(pwFile, `${sink.auth.pass}\n`, { mode: 0o600 });
+    const before = count(/SIGHUP: SMTP password loaded/g);
+    let stop = false;
+    let done = 0;
+    const failures = [];
+    const load = (async () => {
+        while (!stop) {
+            const rs = await Promise.all([
+                stack.admin('GET', '/v1/admin/pricing'),
+                stack.api('GET', '/healthz'),
+            ]);
+            for (const r of rs) if (r.status !== 200) failures.push(r.status);
+            done += rs.length;
+        }
+    })();
+    const to = await mailSomeone();
+    for (let i = 1; i <= 10; i++) {
+        stack.server.child.kill('SIGHUP');
+        await waitFor(() => count(/SIGHUP: SMTP password loaded/g) >= before + i, 5000, { what: `reload ${i}` });
+    }
+    await delivered(to);
+    stop = true;
+    await load;
+    assert.deepEqual(failures, [], 'every request during the reloads answered 200');
+    assert.ok(done > 0);
+    assert.equal(sink.to(to).length, 1, 'the mail went out once');
+    assert.ok(stack.server.running);
+}, { timeout: 60000 });
 
 e2e('CREDITD_SMTP_PASSWORD_FILE: unreadable, empty, or without CREDITD_SMTP_URL stops start-up', async () => {
     const base = { CREDITD_LISTEN: `127.0.0.1:${await freePort()}`, CREDITD_DB: ':memory:', CREDITD_MAIL_FROM: 'billing@creditd.test' };
