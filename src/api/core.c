@@ -69,6 +69,7 @@ const struct cd_route cd_api_routes_core[] = {
     R("GET", "/v1/admin/payments", cd_api_admin_payments, CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/subscriptions", cd_api_admin_subscriptions,
       CD_ROUTE_ADMIN),
+    R("GET", "/v1/admin/summary", cd_api_admin_summary, CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/export/orders.csv", cd_api_admin_export_orders,
       CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/export/ledger.csv", cd_api_admin_export_ledger,

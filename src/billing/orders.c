@@ -151,3 +151,33 @@ int cd_order_fulfilled(const struct cd_order *o)
 {
     return o->completed_at != 0 || strcmp(o->status, "completed") == 0;
 }
+
+struct summary_args {
+    int64_t from, to;
+    int (*rev)(const struct cd_revenue *r, void *arg);
+    int (*st)(const char *status, int64_t n, void *arg);
+    void *arg;
+};
+
+static int read_summary(struct cd_tx *tx, void *arg)
+{
+    struct summary_args *a = arg;
+    int rc = cd_store_revenue(tx, a->from, a->to, a->rev, a->arg);
+
+    if (rc == CD_STORE_OK)
+        rc = cd_store_order_status_counts(tx, a->from, a->to, a->st, a->arg);
+    return rc;
+}
+
+int cd_orders_summary(struct cd_billing *b, int64_t from, int64_t to,
+                      int (*rev)(const struct cd_revenue *r, void *arg),
+                      int (*st)(const char *status, int64_t n, void *arg),
+                      void *arg, struct cd_error *err)
+{
+    struct summary_args a = {from, to, rev, st, arg};
+
+    if (cd_store_read(b->store, read_summary, &a) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "internal error");
+    return 0;
+}

@@ -383,5 +383,18 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT " SUB_COLS " FROM subscriptions WHERE status = ?2" PAGE_TAIL,
     [SQ_SUB_PAGE_ALL] =
         "SELECT " SUB_COLS " FROM subscriptions WHERE 1 = 1" PAGE_TAIL,
+    /* 022: the console's dashboard, summed in SQL over created_at in
+     * [?1, ?2) (indexes payments_created, orders_created): paid payments
+     * (paid_at set; a payment row is written when it is paid) per
+     * currency, and orders per status. */
+    [SQ_REVENUE_SUM] =
+        "SELECT currency, COUNT(*), "
+        "CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), "
+        "CAST(COALESCE(SUM(amount_refunded_cents), 0) AS BIGINT) "
+        "FROM payments WHERE created_at >= ?1 AND created_at < ?2 AND "
+        "paid_at > 0 GROUP BY currency ORDER BY currency",
+    [SQ_ORDER_STATUS_COUNT] =
+        "SELECT status, COUNT(*) FROM orders WHERE created_at >= ?1 AND "
+        "created_at < ?2 GROUP BY status ORDER BY status",
 };
 

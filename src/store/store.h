@@ -760,4 +760,19 @@ int cd_store_subscription_page(struct cd_tx *tx,
                                cd_subscription_cb cb, void *arg,
                                int *has_more);
 
+/* The dashboard's sums over created_at in [from, to) (admin_pages.c):
+ * paid payments per currency (count, amounts, amounts refunded), and
+ * orders per status; cb once per row. OK or ERROR. */
+struct cd_revenue {
+    char currency[CD_CUR_SZ];
+    int64_t payments, gross_cents, refunded_cents;
+};
+int cd_store_revenue(struct cd_tx *tx, int64_t from, int64_t to,
+                     int (*cb)(const struct cd_revenue *r, void *arg),
+                     void *arg);
+int cd_store_order_status_counts(struct cd_tx *tx, int64_t from, int64_t to,
+                                 int (*cb)(const char *status, int64_t n,
+                                           void *arg),
+                                 void *arg);
+
 #endif

@@ -186,6 +186,12 @@ uiTest(chrome, 'admin: refund an order partially after a confirmation step; expo
     await orders.getByText(/Refund re_\w+ of \$4\.00/).waitFor();
     await waitFor(async () => (await stack.balance(u)) === 600, 10000, { what: 'balance 600 after the refund' });
     await stack.waitOrderStatus(u, co.order_id, 'partially_refunded');
+    // The dashboard's revenue is net of refunds (summed by the server).
+    await page.getByRole('button', { name: 'Refresh dashboard' }).click();
+    await until(async () => /^\$[\d,]+\.\d\d net \(\$[\d,]+\.\d\d gross, \$[\d,]+\.\d\d refunded\)$/.test(
+        await page.locator('dd[data-k="Revenue, last 30 days"]').textContent()), 'net revenue after the refund');
+    const sum = (await stack.admin('GET', '/v1/admin/summary')).json.revenue.find((r) => r.currency === 'usd');
+    assert.ok(sum.refunded_cents >= 400 && sum.net_cents === sum.gross_cents - sum.refunded_cents);
     await shot(page, 'admin-refund');
 
     // Exports: a download made from a fetch with the key in a header.

@@ -2,8 +2,9 @@
 // payments and subscriptions: GET /v1/admin/payments (filters: account,
 // status, from/to; keyset pages with starting_after) and GET
 // /v1/admin/subscriptions (account, status - Stripe's -, from/to; pages
-// after a stripe_subscription_id); bad parameters are 400 naming the
-// parameter; both need the server key.
+// after a stripe_subscription_id); GET /v1/admin/summary (the dashboard's
+// revenue and orders by status, summed in SQL); bad parameters are 400
+// naming the parameter; all need the server key.
 
 import assert from 'node:assert/strict';
 import { e2e, expectError, useStack, waitFor } from './harness.mjs';
@@ -100,6 +101,48 @@ e2e('GET /v1/admin/subscriptions: every account, status filter, pages after a su
     assert.ok(active.some((x) => x.stripe_subscription_id === s1.subId));
     assert.deepEqual(await allPages(`/v1/admin/subscriptions?account=${s1.u.id}&status=canceled`, 5), []);
 }, { timeout: 60000 });
+
+e2e('GET /v1/admin/summary: revenue gross, refunded and net, and orders by status, summed by the database', async () => {
+    const summary = async (q = '') => {
+        const r = await stack.admin('GET', `/v1/admin/summary${q}`);
+        assert.equal(r.status, 200, r.text);
+        return r.json;
+    };
+    const usd = (s) => s.revenue.find((x) => x.currency === 'usd') || { payments: 0, gross_cents: 0, refunded_cents: 0, net_cents: 0 };
+    const before = await summary();
+    const u = await stack.signup();
+    const a = await stack.buy(u, { kind: 'topup', amount_cents: 3000 });
+    await stack.buy(u, { kind: 'topup', amount_cents: 1000 });
+    await stack.checkout(u, { kind: 'topup', amount_cents: 1000 }); // open, unpaid
+    const rf = await stack.admin('POST', `/v1/admin/orders/${a.order_id}/refund`, { body: { amount_cents: 500 } });
+    assert.equal(rf.status, 202, rf.text);
+    await stack.waitOrderStatus(u, a.order_id, 'partially_refunded');
+    const after = await summary();
+    const d = (k) => usd(after)[k] - usd(before)[k];
+    assert.equal(d('payments'), 2);
+    assert.equal(d('gross_cents'), 4000);
+    assert.equal(d('refunded_cents'), 500);
+    assert.equal(d('net_cents'), 3500);
+    assert.equal(usd(after).net_cents, usd(after).gross_cents - usd(after).refunded_cents);
+    const n = (s, k) => s.orders_by_status[k] || 0;
+    assert.equal(n(after, 'partially_refunded') - n(before, 'partially_refunded'), 1);
+    assert.equal(n(after, 'completed') - n(before, 'completed'), 1);
+    assert.equal(n(after, 'pending') - n(before, 'pending'), 1);
+    // A window: from/to as given; nothing in the future.
+    const later = await summary('?from=2999-01-01T00:00:00Z&to=2999-02-01T00:00:00Z');
+    assert.deepEqual([later.from, later.to, later.revenue, later.orders_by_status],
+        ['2999-01-01T00:00:00Z', '2999-02-01T00:00:00Z', [], {}]);
+    for (const [q, param] of [
+        ['?from=yesterday', 'from'],
+        ['?to=2030-01-01T00:00:00Z&from=2030-01-02T00:00:00Z', 'to'],
+        ['?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z', 'to'],
+    ]) {
+        const r = await stack.admin('GET', `/v1/admin/summary${q}`);
+        expectError(r, 400, 'invalid_param', q);
+        assert.equal(r.json.error.param, param, q);
+    }
+    expectError(await stack.api('GET', '/v1/admin/summary', { token: u.token }), 403, 'forbidden');
+});
 
 e2e('GET /v1/admin/payments and /subscriptions refuse bad parameters with 400, and need the server key', async () => {
     for (const [path, param] of [

@@ -408,6 +408,10 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', '/v1/admin/subscriptions?status=active', admin);
     await call('GET', '/v1/admin/subscriptions?status=nope', admin); // 400
     await call('GET', '/v1/admin/subscriptions', tok); // 403
+    const sum = expectStatus(await call('GET', '/v1/admin/summary', admin), 200);
+    assert.ok(sum.revenue.length >= 1, 'the walk has revenue to sum');
+    await call('GET', '/v1/admin/summary?from=2030-01-01T00:00:00Z&to=2030-01-02T00:00:00Z', admin);
+    await call('GET', '/v1/admin/summary?from=nope', admin); // 400
     await call('GET', `/v1/admin/export/orders.csv?account=${acct}`, admin);
     await call('GET', '/v1/admin/export/ledger.csv', admin);
     await call('GET', '/v1/admin/ledger/verify', admin);

@@ -112,7 +112,8 @@ static int seed(struct cd_tx *tx, void *arg)
 }
 
 /* Payments p1..p6, one per order (its account, time and status: the
- * order's completed is the payment's succeeded); subscriptions sub_1..
+ * order's completed is the payment's succeeded, paid then; p3 has $1
+ * refunded); subscriptions sub_1..
  * sub_3 at t=100,200,200 (acct_0, acct_1, acct_0), active, past_due,
  * active. */
 static int seed_more(struct cd_tx *tx, void *arg)
@@ -135,6 +136,10 @@ static int seed_more(struct cd_tx *tx, void *arg)
         pay.amount_cents = 100 * (i + 1);
         strcpy(pay.currency, "usd");
         pay.created_at = at[i];
+        if (strcmp(status[i], "succeeded") == 0)
+            pay.paid_at = at[i];
+        if (i == 2)
+            pay.amount_refunded_cents = 100;
         rc |= cd_store_payment_insert(tx, &pay);
     }
     for (int i = 0; i < 3; i++) {
@@ -356,6 +361,70 @@ static void test_subscription_pages(void **state)
     assert_string_equal(ids(f, &p), "sub_1");
 }
 
+struct sums {
+    int64_t from, to;
+    char text[512];
+    int rc;
+};
+
+static int add_revenue(const struct cd_revenue *r, void *arg)
+{
+    struct sums *s = arg;
+    size_t n = strlen(s->text);
+
+    snprintf(s->text + n, sizeof(s->text) - n, "%s:%lld/%lld/%lld;",
+             r->currency, (long long)r->payments, (long long)r->gross_cents,
+             (long long)r->refunded_cents);
+    return 0;
+}
+
+static int add_status(const char *status, int64_t count, void *arg)
+{
+    struct sums *s = arg;
+    size_t n = strlen(s->text);
+
+    snprintf(s->text + n, sizeof(s->text) - n, "%s=%lld;", status,
+             (long long)count);
+    return 0;
+}
+
+static int read_sums(struct cd_tx *tx, void *arg)
+{
+    struct sums *s = arg;
+
+    s->text[0] = '\0';
+    s->rc = cd_store_revenue(tx, s->from, s->to, add_revenue, s);
+    if (s->rc == CD_STORE_OK)
+        s->rc = cd_store_order_status_counts(tx, s->from, s->to, add_status,
+                                             s);
+    return 0;
+}
+
+/* The dashboard's sums: paid payments per currency (count, gross,
+ * refunded) and orders per status, over created_at in [from, to). */
+static void test_dashboard_sums(void **state)
+{
+    struct fixture *f = *state;
+    struct sums s = {0, 1000, "", 0};
+
+    assert_int_equal(cd_store_write(f->s, seed_more, NULL), 0);
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_int_equal(s.rc, CD_STORE_OK);
+    assert_string_equal(s.text, "usd:3/900/100;completed=3;failed=1;"
+                                "pending=2;");
+    s.from = 300;
+    s.to = 400;
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_string_equal(s.text, "usd:2/800/100;completed=2;failed=1;");
+    s.from = 500;
+    s.to = 600;
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_string_equal(s.text, "");
+    s.to = 500; /* an empty range is refused */
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_int_equal(s.rc, CD_STORE_ERROR);
+}
+
 /* Every page statement reads one index, without a temporary b-tree (a
  * sort of the whole match) and without a table scan. */
 static void test_page_plans(void **state)
@@ -404,6 +473,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_payment_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscription_pages, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_sums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_plans, setup, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
@@ -412,6 +482,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_payment_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscription_pages, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_sums, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
