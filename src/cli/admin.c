@@ -20,7 +20,7 @@
 static const struct cli_noun *const nouns[] = {
     &cli_pricing,  &cli_discounts, &cli_accounts, &cli_orders,
     &cli_payments, &cli_subscriptions, &cli_ledger, &cli_problems,
-    &cli_reconcile, NULL,
+    &cli_reconcile, &cli_summary, NULL,
 };
 
 /* Options every verb takes; flags have no value. */

@@ -79,10 +79,11 @@ function table(text) {
 
 e2e('help on every level, usage errors exit 2', async () => {
     const top = ok(await cli(['--help']));
-    for (const noun of ['pricing', 'discounts', 'accounts', 'orders', 'payments', 'subscriptions', 'ledger', 'problems', 'reconcile']) {
+    for (const noun of ['pricing', 'discounts', 'accounts', 'orders', 'payments', 'subscriptions', 'ledger', 'problems', 'reconcile', 'summary']) {
         assert.match(top.out, new RegExp(`^  ${noun} `, 'm'));
         const h = ok(await cli([noun, '--help']), noun);
-        assert.match(h.out, new RegExp(`usage: creditd admin ${noun}${noun === 'reconcile' ? ' \\[' : ' <verb>'}`));
+        const single = noun === 'reconcile' || noun === 'summary';
+        assert.match(h.out, new RegExp(`usage: creditd admin ${noun}${single ? ' \\[' : ' <verb>'}`));
     }
     const v = ok(await cli(['pricing', 'set', '--help']));
     assert.match(v.out, /pricing set \[--mode launch\|rrp\|sale\]/);
@@ -274,7 +275,7 @@ e2e('orders list and refund: refused without --yes off a terminal, done with it'
     assert.ok(csv.includes(co.order_id));
 });
 
-e2e('payments list and subscriptions list: tables, filters, --json pages, a bad status is exit 1', async () => {
+e2e('payments list, subscriptions list and summary: tables, filters, --json, a bad parameter is exit 1', async () => {
     const u = await stack.signup();
     const co = await stack.buy(u, { kind: 'topup', amount_cents: 2000 });
     const rows = table(ok(await cli(['payments', 'list', '--account', u.id])).out);
@@ -306,6 +307,18 @@ e2e('payments list and subscriptions list: tables, filters, --json pages, a bad 
     assert.deepEqual(srows[0], ['SUBSCRIPTION', 'ACCOUNT', 'PLAN', 'STATUS', 'PERIOD END', 'CANCEL AT END', 'CREATED']);
     assert.deepEqual(srows[1].slice(0, 4), [subId, s.id, cfg.plans[0].id, 'active']);
     r = await cli(['subscriptions', 'list', '--status', 'nonsense']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /400 invalid_param/);
+
+    // summary: the window's revenue and orders by status.
+    const sum = ok(await cli(['summary'])).out;
+    assert.match(sum, /^from \d{4}-\d\d-\d\dT\S+ to \d{4}-\d\d-\d\dT\S+$/m);
+    const srow = table(sum).find((x) => x[0] === 'usd');
+    assert.ok(srow && Number(srow[1]) >= 2, `a usd row: ${sum}`);
+    assert.match(sum, /^orders by status:.* completed \d+/m);
+    const sj = JSON.parse(ok(await cli(['summary', '--from', '2999-01-01T00:00:00Z', '--to', '2999-01-02T00:00:00Z', '--json'])).out);
+    assert.deepEqual(sj.revenue, []);
+    r = await cli(['summary', '--from', 'yesterday']);
     assert.equal(r.code, 1);
     assert.match(r.err, /400 invalid_param/);
 });
