@@ -487,6 +487,12 @@ static int set_require_verify(struct cd_config *c, const char *v, char *why,
                   whysz);
 }
 
+static int set_backup_before_migrate(struct cd_config *c, const char *v,
+                                     char *why, size_t whysz)
+{
+    return int_in(v, 0, 1, &c->backup_before_migrate, why, whysz);
+}
+
 static int set_reconcile_interval(struct cd_config *c, const char *v,
                                   char *why, size_t whysz)
 {
@@ -902,6 +908,7 @@ static const struct setting settings[] = {
     {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout, "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
     {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires, "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
     {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
+    {"CREDITD_BACKUP_BEFORE_MIGRATE", "1", set_backup_before_migrate, "1: before serve or migrate applies new migrations to an existing SQLite file, copy it to <file>.pre-v<N>-<time>.bak (a failed copy stops start-up); 0: no copy (PostgreSQL: use pg_dump)"},
     {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify, "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},
     {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
     {"CREDITD_TEST_CLOCK_OFFSET", "0", set_test_clock, "tests only: seconds the server's clock runs ahead of the system's (expiry and lease tests move time instead of sleeping); 0 in production"},

@@ -241,6 +241,28 @@ static void http_limits(struct cd_http_config *hc, const struct cd_config *c)
     hc->body_budget = (size_t)c->http_body_budget_kb * 1024;
 }
 
+/* CREDITD_BACKUP_BEFORE_MIGRATE: a copy of an existing SQLite file whose
+ * schema is older than this binary's, before the store migrates it. 0, or
+ * -1 after a message (the migration must not run without its copy). */
+static int backup_before_migrate(const struct cd_config *c)
+{
+    char written[sizeof(c->db) + 64], msg[600];
+
+    if (!c->backup_before_migrate)
+        return 0;
+    if (cd_store_backup_before_migrate(c->db, written, sizeof(written), msg,
+                                       sizeof(msg)) != 0) {
+        fprintf(stderr, "creditd: no backup before migrating: %s (set "
+                        "CREDITD_BACKUP_BEFORE_MIGRATE=0 to migrate "
+                        "without one)\n",
+                msg);
+        return -1;
+    }
+    if (written[0])
+        cd_info("main", "backup before migrating written to %s", written);
+    return 0;
+}
+
 static int server_start(struct server *s, const struct cd_config *c)
 {
     struct cd_store_config sc = {.path = c->db, .max_batch = c->write_batch};
@@ -251,6 +273,8 @@ static int server_start(struct server *s, const struct cd_config *c)
 
     memset(&err, 0, sizeof(err));
     warn_settings(c);
+    if (backup_before_migrate(c) != 0)
+        return -1;
     s->store = cd_store_open(&sc, &err);
     if (!s->store) {
         char shown[sizeof(c->db)];
@@ -431,6 +455,8 @@ static int cmd_migrate(const struct cd_config *c)
 
     memset(&err, 0, sizeof(err));
     cd_store_target_display(c->db, shown, sizeof(shown));
+    if (backup_before_migrate(c) != 0)
+        return 1;
     st = cd_store_open(&sc, &err);
     if (!st) {
         fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", shown, err.message);
