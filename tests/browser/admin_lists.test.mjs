@@ -30,7 +30,7 @@ async function subscribe() {
     return { u, subId: r.json.subscription, plan: cfg.plans[0] };
 }
 
-uiTest(chrome, 'admin: payments filtered by status and account, 20 a page, "Next page" by keyset', async ({ page }) => {
+uiTest(chrome, 'admin: payments filtered by status and account, 20 a page, "Next page" by keyset and keyboard at 1280 px', async ({ page }) => {
     const paid = [];
     const buyers = [];
     for (let a = 0; a < 3; a++) { // checkouts are rate-limited per account (10 a minute)
@@ -45,7 +45,13 @@ uiTest(chrome, 'admin: payments filtered by status and account, 20 a page, "Next
     await pays.getByLabel('Payment status').selectOption('succeeded');
     await pays.getByRole('button', { name: 'Show payments' }).click();
     await pays.getByText('20 payment(s) shown; more on the next page.', { exact: true }).waitFor();
-    await pays.getByRole('button', { name: 'Next page of payments' }).click();
+    // "Next page" by keyboard: Tab reaches it (with a focus ring), Enter pages.
+    await page.locator('#pay-account').focus();
+    const next = page.locator('#payments-next');
+    for (let i = 0; i < 200 && !(await next.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+    assert.ok(await next.evaluate((el) => el === document.activeElement), 'Next page of payments is reachable with Tab');
+    assert.ok(await next.evaluate((el) => getComputedStyle(el).outlineStyle !== 'none'), 'with a focus ring');
+    await page.keyboard.press('Enter');
     await until(async () => /^2[1-9]|^[3-9]\d/.test(await page.locator('#payments-status').textContent()), 'the next page appended');
     const orders = await page.locator('#payment-rows td:nth-child(3)').allTextContents();
     for (const o of paid) assert.equal(orders.filter((x) => x === o).length, 1, `order ${o} once`);
