@@ -38,12 +38,21 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# A failed configure or build stops bootstrap (exit 1) with the compiler's
+# output; a creditd binary left over from an earlier build never passes for
+# a fresh one. On success only the lines that are not progress are shown.
 build() { # dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^-- ' || true
+  local log="$dir/bootstrap-build.log"
+  if ! cmake --build "$dir" -j"${BUILD_JOBS:-$(nproc)}" >"$log" 2>&1; then
+    grep -vE '^\[ *[0-9]+%\]' "$log" >&2 || true
+    echo "bootstrap: the build in $dir failed (full output: $log)" >&2
+    return 1
+  fi
+  grep -vE '^\[ *[0-9]+%\]|^-- ' "$log" || true
   test -x "$dir/creditd"
 }
 build build
-[ "${ASAN:-0}" = 1 ] && build build-asan -DCD_SANITIZE=ON
+if [ "${ASAN:-0}" = 1 ]; then build build-asan -DCD_SANITIZE=ON; fi
 exit 0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: unit tests (ctest) in a normal and an
+# Sets up and runs every test: the banned-call lint (scripts/lint.sh),
+# unit tests (ctest) in a normal and an
 # ASan+UBSan build, the end-to-end suite against the sanitized binary, the
 # browser tests in Debian's Chromium, 30 s of the chaos run
 # (tests/chaos/chaos.mjs, docs/RELIABILITY.md) against the sanitized binary,
@@ -10,6 +11,9 @@
 # own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "== lint (banned calls in src/)"
+bash scripts/lint.sh --self-test
+bash scripts/lint.sh
 WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 ASAN=1 bash scripts/bootstrap.sh
 
 eval "$(bash scripts/pg_cluster.sh start)"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "billing/idempotency.h"
 #include "http/server.h"
@@ -332,6 +333,53 @@ static int set_smtp(struct cd_config *c, const char *v, char *why,
     return copy(c->smtp_url, sizeof(c->smtp_url), v, why, whysz);
 }
 
+static int set_smtp_password_file(struct cd_config *c, const char *v,
+                                  char *why, size_t whysz)
+{
+    return copy(c->smtp_password_file, sizeof(c->smtp_password_file), v,
+                why, whysz);
+}
+
+int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
+                                 char *why, size_t whysz)
+{
+    char text[CD_SMTP_PASSWORD_SZ + 2];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f)
+        return WHY("cannot read %s", path);
+    n = fread(text, 1, sizeof(text) - 1, f);
+    if (ferror(f) || !feof(f)) {
+        fclose(f);
+        sodium_memzero(text, sizeof(text));
+        return WHY("%s is unreadable or longer than %d bytes", path,
+                   CD_SMTP_PASSWORD_SZ - 1);
+    }
+    fclose(f);
+    text[n] = '\0';
+    /* One line: a final newline (LF or CRLF) is not part of it. */
+    if (n && text[n - 1] == '\n')
+        text[--n] = '\0';
+    if (n && text[n - 1] == '\r')
+        text[--n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
+            sodium_memzero(text, sizeof(text));
+            return WHY("%s holds more than one line or a control byte", path);
+        }
+    if (n == 0)
+        return WHY("%s holds no password", path);
+    if (n + 1 > outsz) {
+        sodium_memzero(text, sizeof(text));
+        return WHY("%s: the password is longer than %zu bytes", path,
+                   outsz - 1);
+    }
+    memcpy(out, text, n + 1);
+    sodium_memzero(text, sizeof(text));
+    return 0;
+}
+
 static int set_mail_from(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
@@ -473,6 +521,12 @@ static int set_require_verify(struct cd_config *c, const char *v, char *why,
 {
     return int_in(v, 0, 1, &c->billing.require_email_verification, why,
                   whysz);
+}
+
+static int set_backup_before_migrate(struct cd_config *c, const char *v,
+                                     char *why, size_t whysz)
+{
+    return int_in(v, 0, 1, &c->backup_before_migrate, why, whysz);
 }
 
 static int set_reconcile_interval(struct cd_config *c, const char *v,
@@ -878,6 +932,7 @@ static const struct setting settings[] = {
     {"PRICE_SALE_CENTS", "2499", set_sale, "access price in sale mode"},
     {"CURRENCY", "usd", set_currency, "deployment currency"},
     {"CREDITD_SMTP_URL", "", set_smtp, "SMTP server for mail (smtp://...)"},
+    {"CREDITD_SMTP_PASSWORD_FILE", "", set_smtp_password_file, "file holding the SMTP password (one line; the user name stays in CREDITD_SMTP_URL, smtp://user@host), read at start and again on SIGHUP (rotation without restart)"},
     {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail (required with CREDITD_SMTP_URL)"},
     {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
     {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
@@ -895,6 +950,7 @@ static const struct setting settings[] = {
     {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout, "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
     {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires, "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
     {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
+    {"CREDITD_BACKUP_BEFORE_MIGRATE", "1", set_backup_before_migrate, "1: before serve or migrate applies new migrations to an existing SQLite file, copy it to <file>.pre-v<N>-<time>.bak (a failed copy stops start-up); 0: no copy (PostgreSQL: use pg_dump)"},
     {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify, "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},
     {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
     {"CREDITD_TEST_CLOCK_OFFSET", "0", set_test_clock, "tests only: seconds the server's clock runs ahead of the system's (expiry and lease tests move time instead of sleeping); 0 in production"},
@@ -1016,6 +1072,28 @@ static int load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
     return 0;
 }
 
+/* CREDITD_SMTP_PASSWORD_FILE, when set, gives the SMTP password. */
+static int load_smtp_password(struct cd_config *c, char *msg, size_t msgsz)
+{
+    char why[512];
+
+    if (!c->smtp_password_file[0])
+        return 0;
+    if (!c->smtp_url[0]) {
+        snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: needs "
+                             "CREDITD_SMTP_URL");
+        return -1;
+    }
+    if (cd_config_read_smtp_password(c->smtp_password_file,
+                                     c->smtp_password,
+                                     sizeof(c->smtp_password), why,
+                                     sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                    size_t msgsz)
 {
@@ -1072,7 +1150,8 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
         return -1;
     }
     if (check_live_key(c, msg, msgsz) != 0 ||
-        load_secret_file(c, msg, msgsz) != 0)
+        load_secret_file(c, msg, msgsz) != 0 ||
+        load_smtp_password(c, msg, msgsz) != 0)
         return -1;
     if (!c->web_dir[0]) {
         /* The UI ships in the source tree's web/; CMake bakes its path. */
@@ -1136,7 +1215,8 @@ void cd_config_print_man(const char *version)
     printf(".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nstop accepting, let "
            "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0\n"
            ".TP\n.B SIGHUP\nre-read the webhook secrets from "
-           "STRIPE_WEBHOOK_SECRET_FILE\n"
+           "STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from "
+           "CREDITD_SMTP_PASSWORD_FILE\n"
            ".SH SEE ALSO\ndocs/OPERATIONS.md, docs/API.md in the creditd "
            "sources\n");
 }

@@ -10,12 +10,18 @@
 #include "api/api.h"
 #include "billing/billing.h"
 
+#define CD_SMTP_PASSWORD_SZ 256
+
 struct cd_config {
     char listen[128];
     char db[1024];
     char admin_key[256];
     char web_dir[1024];
     char smtp_url[512];
+    /* CREDITD_SMTP_PASSWORD_FILE: the SMTP password, read at start and on
+     * SIGHUP; "" = credentials from the URL only. */
+    char smtp_password_file[1024];
+    char smtp_password[CD_SMTP_PASSWORD_SZ];
     char mail_from[256];
     int64_t mail_poll_ms;       /* mail outbox check interval */
     int64_t mail_retry_base_ms; /* first retry delay of a failed send */
@@ -36,6 +42,7 @@ struct cd_config {
     int64_t http_body_timeout;    /* seconds for a body; 0: off */
     int64_t http_body_budget_kb;  /* KiB held by unfinished bodies; 0: off */
     int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
+    int64_t backup_before_migrate; /* 1: a SQLite copy before migrating */
     int64_t idem_lease_ms;      /* Idempotency-Key claim lease */
     char metrics_listen[128];   /* "" = no separate metrics listener */
     /* STRIPE_WEBHOOK_SECRET_FILE: where the webhook secrets are read from
@@ -73,6 +80,15 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
  */
 int cd_config_read_webhook_secrets(const char *path, char *out,
                                    size_t outsz, char *why, size_t whysz);
+
+/*
+ * Reads the SMTP password from path (CREDITD_SMTP_PASSWORD_FILE: one line,
+ * a final newline dropped, no control byte, at most
+ * CD_SMTP_PASSWORD_SZ - 1 bytes) into out. 0, or -1 with the reason in
+ * why (never the password) - out is then unchanged.
+ */
+int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
+                                 char *why, size_t whysz);
 
 /* Prints the settings table (name, default, meaning) for --help. */
 /* The creditd(1) man page (roff) from the settings table, on stdout. */

@@ -12,7 +12,8 @@
  *
  * Settings come from config.c's table (environment, flags win), read once
  * at start. SIGINT/SIGTERM stop; SIGHUP reloads the webhook secrets from
- * STRIPE_WEBHOOK_SECRET_FILE (rotation without a restart).
+ * STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from
+ * CREDITD_SMTP_PASSWORD_FILE (rotation without a restart).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -122,18 +123,45 @@ struct reload {
     const struct cd_config *cfg;
 };
 
+/* SIGHUP: the SMTP password again from CREDITD_SMTP_PASSWORD_FILE; on any
+ * failure the old one stays. Mail being sent finishes with the old one;
+ * mail refused meanwhile for a bad login is tried again (mail.c). */
+static void reload_smtp_password(const struct reload *r)
+{
+    char pw[CD_SMTP_PASSWORD_SZ], why[512];
+
+    if (cd_config_read_smtp_password(r->cfg->smtp_password_file, pw,
+                                     sizeof(pw), why, sizeof(why)) != 0) {
+        cd_warn("main", "SIGHUP: CREDITD_SMTP_PASSWORD_FILE: %s; the SMTP "
+                        "password is unchanged", why);
+        return;
+    }
+    if (cd_mailer_set_password(r->server->mailer, pw) != 0)
+        cd_warn("main", "SIGHUP: CREDITD_SMTP_PASSWORD_FILE: cannot be "
+                        "used; the SMTP password is unchanged");
+    else
+        cd_info("main", "SIGHUP: SMTP password loaded from "
+                        "CREDITD_SMTP_PASSWORD_FILE");
+    sodium_memzero(pw, sizeof(pw));
+}
+
 /* SIGHUP in serve: the webhook secrets again from
- * STRIPE_WEBHOOK_SECRET_FILE; on any failure the old ones stay. */
+ * STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from
+ * CREDITD_SMTP_PASSWORD_FILE (each when set); on any failure the old ones
+ * stay. */
 static void reload_secrets(void *arg)
 {
     const struct reload *r = arg;
     char list[sizeof(r->cfg->billing.webhook_secrets)], why[512];
     int n = 1;
 
+    if (r->cfg->smtp_password_file[0])
+        reload_smtp_password(r);
     if (!r->cfg->webhook_secret_file[0]) {
-        cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE is not set, "
-                        "nothing to reload (other settings are read at "
-                        "start only)");
+        if (!r->cfg->smtp_password_file[0])
+            cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE is not set, "
+                            "nothing to reload (other settings are read at "
+                            "start only)");
         return;
     }
     if (cd_config_read_webhook_secrets(r->cfg->webhook_secret_file, list,
@@ -217,6 +245,28 @@ static void http_limits(struct cd_http_config *hc, const struct cd_config *c)
     hc->body_budget = (size_t)c->http_body_budget_kb * 1024;
 }
 
+/* CREDITD_BACKUP_BEFORE_MIGRATE: a copy of an existing SQLite file whose
+ * schema is older than this binary's, before the store migrates it. 0, or
+ * -1 after a message (the migration must not run without its copy). */
+static int backup_before_migrate(const struct cd_config *c)
+{
+    char written[sizeof(c->db) + 64], msg[600];
+
+    if (!c->backup_before_migrate)
+        return 0;
+    if (cd_store_backup_before_migrate(c->db, written, sizeof(written), msg,
+                                       sizeof(msg)) != 0) {
+        fprintf(stderr, "creditd: no backup before migrating: %s (set "
+                        "CREDITD_BACKUP_BEFORE_MIGRATE=0 to migrate "
+                        "without one)\n",
+                msg);
+        return -1;
+    }
+    if (written[0])
+        cd_info("main", "backup before migrating written to %s", written);
+    return 0;
+}
+
 static int server_start(struct server *s, const struct cd_config *c)
 {
     struct cd_store_config sc = {.path = c->db, .max_batch = c->write_batch};
@@ -227,6 +277,8 @@ static int server_start(struct server *s, const struct cd_config *c)
 
     memset(&err, 0, sizeof(err));
     warn_settings(c);
+    if (backup_before_migrate(c) != 0)
+        return -1;
     s->store = cd_store_open(&sc, &err);
     if (!s->store) {
         char shown[sizeof(c->db)];
@@ -315,8 +367,13 @@ static int server_start(struct server *s, const struct cd_config *c)
         return -1;
     }
     {
-        struct cd_mail_config mc = {c->smtp_url, c->mail_from,
-                                    c->mail_poll_ms, c->mail_retry_base_ms};
+        struct cd_mail_config mc = {
+            .smtp_url = c->smtp_url,
+            .smtp_password = c->smtp_password,
+            .mail_from = c->mail_from,
+            .poll_ms = c->mail_poll_ms,
+            .retry_base_ms = c->mail_retry_base_ms,
+        };
 
         s->mailer = cd_mailer_start(&s->billing, &mc);
         if (!s->mailer) {
@@ -423,6 +480,8 @@ static int cmd_migrate(const struct cd_config *c)
 
     memset(&err, 0, sizeof(err));
     cd_store_target_display(c->db, shown, sizeof(shown));
+    if (backup_before_migrate(c) != 0)
+        return 1;
     st = cd_store_open(&sc, &err);
     if (!st) {
         fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", shown, err.message);

@@ -12,6 +12,7 @@
 import {
     ApiError, getConfig, h, formatMoney, formatCredits, humanize, statusBadge, timeEl, showAlert, hideAlert,
 } from '/app.js';
+import { wireLists } from '/admin_lists.js';
 
 const KEY = 'creditd.admin_key';
 const $ = (id) => document.getElementById(id);
@@ -162,21 +163,15 @@ async function logIn(event) {
 
 /* ---------------------------------------------------------------- dashboard */
 
-const PAID = new Set(['completed', 'partially_refunded', 'refunded', 'disputed']);
-const DASH_PAGES = 20;
+/* GET /v1/admin/summary from the given time (to now): the database sums. */
+const summarySince = (fromIso) => adminApi('GET', `/v1/admin/summary?from=${encodeURIComponent(fromIso)}`);
 
-async function ordersSince(fromIso) {
-    const rows = [];
-    let after = null;
-    for (let i = 0; i < DASH_PAGES; i++) {
-        const q = new URLSearchParams({ limit: '100', from: fromIso });
-        if (after) q.set('starting_after', after);
-        const page = await adminApi('GET', `/v1/admin/orders?${q}`);
-        rows.push(...page.data);
-        if (!page.has_more) return { rows, complete: true };
-        after = page.next_starting_after;
-    }
-    return { rows, complete: false };
+/* "net $35.00 (gross $40.00, refunded $5.00)" per currency, joined; "$0.00" without payments. */
+function revenueText(summary, currency) {
+    if (!summary.revenue.length) return formatMoney(0, currency);
+    return summary.revenue.map((r) => (r.refunded_cents
+        ? `${formatMoney(r.net_cents, r.currency)} net (${formatMoney(r.gross_cents, r.currency)} gross, ${formatMoney(r.refunded_cents, r.currency)} refunded)`
+        : formatMoney(r.net_cents, r.currency))).join('; ');
 }
 
 /* Sums of a Prometheus counter by one label, from GET /metrics. */
@@ -227,31 +222,22 @@ async function loadDashboard() {
     const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     const month = new Date(now.getTime() - 30 * 86400000);
     const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const [orders, verify, problems, metrics, endpoints] = await Promise.all([
-        ordersSince(iso(month)),
+    const [today, month30, verify, problems, metrics, endpoints] = await Promise.all([
+        summarySince(iso(day)),
+        summarySince(iso(month)),
         adminApi('GET', '/v1/admin/ledger/verify'),
         adminApi('GET', '/v1/admin/problems?limit=1'),
         adminApi('GET', '/metrics', undefined, { raw: true }).then((r) => r.text()).catch(() => ''),
         adminApi('GET', '/v1/admin/webhook_endpoints').catch(() => ({ data: [] })),
     ]);
-    let today = 0;
-    let month30 = 0;
-    const byStatus = {};
-    const currency = (orders.rows[0] && orders.rows[0].currency) || 'usd';
-    for (const o of orders.rows) {
-        byStatus[o.status] = (byStatus[o.status] || 0) + 1;
-        if (!PAID.has(o.status)) continue;
-        month30 += o.amount_cents;
-        if (new Date(o.created_at) >= day) today += o.amount_cents;
-    }
-    const more = orders.complete ? '' : ' (first 2,000 orders only)';
+    const byStatus = month30.orders_by_status;
     const runs = metricByLabel(metrics, 'creditd_reconcile_runs_total', 'outcome');
     const hooks = metricByLabel(metrics, 'creditd_webhook_events_total', 'outcome');
     const mail = metricByLabel(metrics, 'creditd_mail_total', 'outcome');
     const deliveries = metricByLabel(metrics, 'creditd_event_deliveries_total', 'outcome');
     const items = [
-        ['Revenue today (UTC)', formatMoney(today, currency) + more],
-        ['Revenue, last 30 days', formatMoney(month30, currency) + more],
+        ['Revenue today (UTC)', revenueText(today, currency)],
+        ['Revenue, last 30 days', revenueText(month30, currency)],
         ['Ledger check', verify.ok ? 'OK: every balance matches its entries'
             : `${verify.mismatch_count} account(s) do not match their entries`],
         ['Problems to settle', String(problems.total)],
@@ -383,7 +369,8 @@ async function showAccount(id) {
     ]);
     account = a;
     $('acct-id').textContent = a.id;
-    $('acct-email').textContent = a.email;
+    $('acct-email').textContent = a.email || '—';
+    $('acct-external').textContent = a.external_id || '—';
     $('acct-balance').textContent = `${formatCredits(a.balance)} credits`;
     fillRows($('acct-ledger'), (ledger.data.length ? ledger.data.map((t) => h('tr', null,
         h('td', null, timeEl(t.created_at)), h('td', null, humanize(t.kind)), h('td', null, t.description || ''),
@@ -395,20 +382,36 @@ async function showAccount(id) {
     $('account-detail').hidden = false;
 }
 
+/* The account an operator typed: an email (has "@"), an account id
+ * (acct_...) or the application's external id; null when there is none. */
+async function findAccount(text) {
+    const missing = (e) => {
+        if (e instanceof ApiError && e.status === 404) return null;
+        throw e;
+    };
+    if (text.includes('@')) {
+        const list = await adminApi('GET', `/v1/admin/accounts?email=${encodeURIComponent(text)}`);
+        return list.data[0] || null;
+    }
+    if (/^acct_/.test(text)) return adminApi('GET', `/v1/admin/accounts/${encodeURIComponent(text)}`).catch(missing);
+    return adminApi('GET', `/v1/accounts?external_id=${encodeURIComponent(text)}`).catch(missing);
+}
+
 async function searchAccount(event) {
     event.preventDefault();
     const status = $('account-status');
-    const email = $('account-email').value.trim();
-    if (!email) return say(status, 'Enter an email address.', false), $('account-email').focus();
+    const text = $('account-email').value.trim();
+    if (!text) return say(status, 'Enter an email address, an external id or an account id.', false), $('account-email').focus();
     await busy(event.submitter || event.target.querySelector('button'), status, async () => {
-        const list = await adminApi('GET', `/v1/admin/accounts?email=${encodeURIComponent(email)}`);
-        if (!list.data.length) {
+        const found = await findAccount(text);
+        if (!found) {
             $('account-detail').hidden = true;
             account = null;
-            return say(status, `No account with the email ${email}.`, false);
+            const what = text.includes('@') ? 'email' : /^acct_/.test(text) ? 'id' : 'external id';
+            return say(status, `No account with the ${what} ${text}.`, false);
         }
-        await showAccount(list.data[0].id);
-        say(status, `Found ${list.data[0].email}.`);
+        await showAccount(found.id);
+        say(status, `Found ${found.email || found.external_id || found.id}.`);
     });
 }
 
@@ -576,9 +579,13 @@ function startConsole() {
     loadPricing().catch(report);
     getConfig().then((c) => { currency = c.currency || currency; }).catch(() => {}).then(loadCodes).catch(report);
     loadOrders(false).catch(report);
+    startLists().catch(report);
 }
 
+let startLists = () => Promise.resolve();
+
 function wire() {
+    startLists = wireLists({ adminApi, fillRows, say, busy });
     $('login-form').addEventListener('submit', logIn);
     $('admin-logout').addEventListener('click', () => logOut(null));
     $('dash-refresh').addEventListener('click', (e) => busy(e.currentTarget, null, () => loadDashboard().catch(report)));

@@ -1,6 +1,7 @@
 /*
- * admin_lists.c - the operator's lists of every account's orders and
- * ledger entries: GET /v1/admin/orders and GET /v1/admin/ledger, keyset
+ * admin_lists.c - the operator's lists of every account's orders, ledger
+ * entries, payments and subscriptions: GET /v1/admin/orders,
+ * /v1/admin/ledger, /v1/admin/payments and /v1/admin/subscriptions, keyset
  * paged (starting_after), and the query filters they share with the CSV
  * exports (export.c).
  */
@@ -9,12 +10,48 @@
 #include "api/core.h"
 #include "billing/ledger_ops.h"
 #include "billing/orders.h"
+#include "billing/subscriptions.h"
 #include "util/util.h"
+
+/* What each list filters on: its statuses (none: status is refused) and
+ * whether it has a kind. The status message lists them. */
+struct list_kind {
+    const char *const *statuses;
+    const char *status_msg;
+    int has_kind;
+};
 
 static const char *const order_statuses[] = {
     "pending", "completed", "failed", "expired", "refunded",
-    "partially_refunded", "disputed",
+    "partially_refunded", "disputed", NULL,
 };
+static const char *const payment_statuses[] = {
+    "succeeded", "pending", "failed", "refunded", "partially_refunded",
+    "disputed", NULL,
+};
+/* Stripe's subscription statuses. */
+static const char *const sub_statuses[] = {
+    "incomplete", "incomplete_expired", "trialing", "active", "past_due",
+    "canceled", "unpaid", "paused", NULL,
+};
+
+static const struct list_kind LIST_ORDERS = {
+    order_statuses,
+    "status must be one of pending, completed, failed, expired, refunded, "
+    "partially_refunded, disputed",
+    1};
+static const struct list_kind LIST_LEDGER = {
+    NULL, "the ledger has no status (filter by kind)", 1};
+static const struct list_kind LIST_PAYMENTS = {
+    payment_statuses,
+    "status must be one of succeeded, pending, failed, refunded, "
+    "partially_refunded, disputed",
+    0};
+static const struct list_kind LIST_SUBS = {
+    sub_statuses,
+    "status must be one of incomplete, incomplete_expired, trialing, "
+    "active, past_due, canceled, unpaid, paused",
+    0};
 
 /* An optional query argument: absent, or 1..max bytes of printable
  * ASCII without spaces (ids, kinds, statuses); else 400 invalid_param. */
@@ -60,30 +97,38 @@ static int query_time(struct cd_req *req, const char *key, int64_t *out)
     return 0;
 }
 
-static int check_status(struct cd_req *req, int orders, const char *status)
+static int check_status(struct cd_req *req, const struct list_kind *k,
+                        const char *status)
 {
     if (!status)
         return 0;
-    if (orders)
-        for (size_t i = 0; i < CD_ARRAY_LEN(order_statuses); i++)
-            if (strcmp(status, order_statuses[i]) == 0)
-                return 0;
-    cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "status",
-                    orders ? "status must be one of pending, completed, "
-                             "failed, expired, refunded, "
-                             "partially_refunded, disputed"
-                           : "the ledger has no status (filter by kind)");
+    for (size_t i = 0; k->statuses && k->statuses[i]; i++)
+        if (strcmp(status, k->statuses[i]) == 0)
+            return 0;
+    cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "status", "%s",
+                    k->status_msg);
     return -1;
 }
 
-int cd_api_page_filters(struct cd_req *req, int orders,
+static int check_kind(struct cd_req *req, const struct list_kind *k,
+                      const char *kind)
+{
+    if (!kind || k->has_kind)
+        return 0;
+    cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "kind",
+                    "this list has no kind (filter by status)");
+    return -1;
+}
+
+static int page_filters(struct cd_req *req, const struct list_kind *k,
                         struct cd_page_query *q)
 {
     memset(q, 0, sizeof(*q));
     if (query_word(req, "account", CD_ID_SZ - 1, &q->account_id) != 0 ||
         query_word(req, "status", CD_STATUS_SZ - 1, &q->status) != 0 ||
         query_word(req, "kind", CD_KIND_SZ - 1, &q->kind) != 0 ||
-        check_status(req, orders, q->status) != 0 ||
+        check_status(req, k, q->status) != 0 ||
+        check_kind(req, k, q->kind) != 0 ||
         query_time(req, "from", &q->from) != 0 ||
         query_time(req, "to", &q->to) != 0)
         return -1;
@@ -95,12 +140,19 @@ int cd_api_page_filters(struct cd_req *req, int orders,
     return 0;
 }
 
+int cd_api_page_filters(struct cd_req *req, int orders,
+                        struct cd_page_query *q)
+{
+    return page_filters(req, orders ? &LIST_ORDERS : &LIST_LEDGER, q);
+}
+
 /* The filters, limit (1..100, default 20) and starting_after of a list. */
-static int list_query(struct cd_req *req, int orders, struct cd_page_query *q)
+static int list_query(struct cd_req *req, const struct list_kind *k,
+                      struct cd_page_query *q)
 {
     const char *l = cd_req_query(req, "limit");
 
-    if (cd_api_page_filters(req, orders, q) != 0 ||
+    if (page_filters(req, k, q) != 0 ||
         query_word(req, "starting_after", CD_ID_SZ - 1,
                    &q->starting_after) != 0)
         return -1;
@@ -118,12 +170,14 @@ static int list_query(struct cd_req *req, int orders, struct cd_page_query *q)
     return 0;
 }
 
-/* {"data", "has_more", "limit", "next_starting_after"}: the id to pass
- * as starting_after for the next page, null on the last. */
-static json_t *page_json(json_t *data, int has_more, int64_t limit)
+/* {"data", "has_more", "limit", "next_starting_after"}: the id (member
+ * key of a row) to pass as starting_after for the next page, null on the
+ * last. */
+static json_t *page_json(json_t *data, int has_more, int64_t limit,
+                         const char *key)
 {
     json_t *last = json_array_get(data, json_array_size(data) - 1);
-    json_t *next = has_more && last ? json_object_get(last, "id") : NULL;
+    json_t *next = has_more && last ? json_object_get(last, key) : NULL;
 
     return json_pack("{s:o, s:b, s:I, s:O}", "data", data, "has_more",
                      has_more, "limit", (json_int_t)limit,
@@ -150,7 +204,7 @@ void cd_api_admin_orders(struct cd_req *req)
     int has_more = 0;
     json_t *data;
 
-    if (list_query(req, 1, &q) != 0)
+    if (list_query(req, &LIST_ORDERS, &q) != 0)
         return;
     data = json_array();
     if (cd_orders_page(cd_api_app(req)->billing, &q, order_row, data,
@@ -159,7 +213,7 @@ void cd_api_admin_orders(struct cd_req *req)
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 200, page_json(data, has_more, q.limit));
+    cd_reply_json(req, 200, page_json(data, has_more, q.limit, "id"));
 }
 
 static int entry_row(const struct cd_ledger_entry *e, void *arg)
@@ -179,7 +233,7 @@ void cd_api_admin_ledger(struct cd_req *req)
     int has_more = 0;
     json_t *data;
 
-    if (list_query(req, 0, &q) != 0)
+    if (list_query(req, &LIST_LEDGER, &q) != 0)
         return;
     data = json_array();
     if (cd_ledger_page(cd_api_app(req)->billing, &q, entry_row, data,
@@ -188,5 +242,73 @@ void cd_api_admin_ledger(struct cd_req *req)
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 200, page_json(data, has_more, q.limit));
+    cd_reply_json(req, 200, page_json(data, has_more, q.limit, "id"));
+}
+
+/* API.md's Payment object plus the account it belongs to. */
+static int payment_row(const struct cd_payment *p, void *arg)
+{
+    json_t *j = cd_api_payment_json(p);
+
+    if (!j)
+        return -1;
+    json_object_set_new(j, "account_id", json_string(p->account_id));
+    json_array_append_new(arg, j);
+    return 0;
+}
+
+void cd_api_admin_payments(struct cd_req *req)
+{
+    struct cd_page_query q;
+    struct cd_error err;
+    int has_more = 0;
+    json_t *data;
+
+    if (list_query(req, &LIST_PAYMENTS, &q) != 0)
+        return;
+    data = json_array();
+    if (cd_payments_page(cd_api_app(req)->billing, &q, payment_row, data,
+                         &has_more, &err) != 0) {
+        json_decref(data);
+        cd_reply_error(req, &err);
+        return;
+    }
+    cd_reply_json(req, 200, page_json(data, has_more, q.limit, "id"));
+}
+
+/* The subscription as last synced from Stripe, with its account. */
+static int sub_row(const struct cd_subscription *s, void *arg)
+{
+    json_t *j = json_pack(
+        "{s:s, s:s, s:o, s:s, s:o, s:b, s:o, s:o}", "stripe_subscription_id",
+        s->stripe_subscription_id, "account_id", s->account_id, "plan_id",
+        cd_api_str_or_null(s->plan_id), "status", s->status,
+        "current_period_end", cd_api_time(s->current_period_end),
+        "cancel_at_period_end", s->cancel_at_period_end, "created_at",
+        cd_api_time(s->created_at), "updated_at", cd_api_time(s->updated_at));
+
+    if (!j)
+        return -1;
+    json_array_append_new(arg, j);
+    return 0;
+}
+
+void cd_api_admin_subscriptions(struct cd_req *req)
+{
+    struct cd_page_query q;
+    struct cd_error err;
+    int has_more = 0;
+    json_t *data;
+
+    if (list_query(req, &LIST_SUBS, &q) != 0)
+        return;
+    data = json_array();
+    if (cd_subscriptions_page(cd_api_app(req)->billing, &q, sub_row, data,
+                              &has_more, &err) != 0) {
+        json_decref(data);
+        cd_reply_error(req, &err);
+        return;
+    }
+    cd_reply_json(req, 200, page_json(data, has_more, q.limit,
+                                      "stripe_subscription_id"));
 }

@@ -177,6 +177,8 @@ json_t *cd_api_time(int64_t t);
 json_t *cd_api_str_or_null(const char *s);
 /* The Order object of API.md (new reference). */
 json_t *cd_api_order_json(const struct cd_order *o);
+/* API.md's Payment object (new reference); NULL when out of memory. */
+json_t *cd_api_payment_json(const struct cd_payment *p);
 /* The Account object of API.md (new reference). */
 json_t *cd_api_account_json(const struct cd_account *a);
 

@@ -40,7 +40,7 @@ json_t *cd_api_order_json(const struct cd_order *o)
 }
 
 /* API.md's Payment object (new reference). */
-static json_t *payment_json(const struct cd_payment *p)
+json_t *cd_api_payment_json(const struct cd_payment *p)
 {
     json_t *j = json_pack(
         "{s:s, s:o, s:s, s:I, s:I, s:s, s:o, s:s, s:o, s:o}", "id", p->id,
@@ -275,7 +275,7 @@ static int add_order(const struct cd_order *o, void *arg)
 
 static int add_payment(const struct cd_payment *p, void *arg)
 {
-    return json_array_append_new((json_t *)arg, payment_json(p));
+    return json_array_append_new((json_t *)arg, cd_api_payment_json(p));
 }
 
 static void handle_list(struct cd_req *req, int payments)

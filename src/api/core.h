@@ -73,6 +73,9 @@ void cd_api_admin_ledger_verify(struct cd_req *req);
 /* admin_lists.c */
 void cd_api_admin_orders(struct cd_req *req);
 void cd_api_admin_ledger(struct cd_req *req);
+void cd_api_admin_payments(struct cd_req *req);
+void cd_api_admin_subscriptions(struct cd_req *req);
+void cd_api_admin_summary(struct cd_req *req);
 /* The filters of the admin lists and exports from the query string
  * (account, status - orders only -, kind, from, to); 0, or -1 with a 400
  * reply set. Borrowed strings: valid during the request. */

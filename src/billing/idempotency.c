@@ -390,7 +390,9 @@ static void *keeper_main(void *arg)
         if (k->stop)
             break;
         pthread_mutex_unlock(&k->mu);
+        cd_log_begin_job(); /* one id per heartbeat */
         renew_all(k);
+        cd_log_end_job();
         pthread_mutex_lock(&k->mu);
     }
     pthread_mutex_unlock(&k->mu);

@@ -264,6 +264,15 @@ static void do_hold_sweep(struct cd_jobs *j)
 
 /* ---- the thread -------------------------------------------------------- */
 
+/* One run of a job under a log id of its own (job_...), so its lines -
+ * and those of the Stripe calls it makes - grep together. */
+static void run_job(struct cd_jobs *j, void (*fn)(struct cd_jobs *j))
+{
+    cd_log_begin_job();
+    fn(j);
+    cd_log_end_job();
+}
+
 /* Sleeps until the monotonic second `until` or a stop; 1 when stopping. */
 static int sleep_until(struct cd_jobs *j, int64_t until)
 {
@@ -294,8 +303,8 @@ static void *jobs_main(void *arg)
                                       : CD_JOBS_FIRST_DELAY);
     int64_t next_purge = next_cycle;
 
-    do_hold_sweep(j);
-    do_verify(j);
+    run_job(j, do_hold_sweep);
+    run_job(j, do_verify);
     for (;;) {
         int64_t now;
 
@@ -304,24 +313,26 @@ static void *jobs_main(void *arg)
         now = mono_s();
         if (now >= next_cycle) {
             if (j->interval > 0)
-                do_reconcile(j);
+                run_job(j, do_reconcile);
             if (should_stop(j))
                 break;
-            do_hold_sweep(j);
-            do_verify(j);
+            run_job(j, do_hold_sweep);
+            run_job(j, do_verify);
             next_cycle = mono_s() + cycle;
         }
         if (now >= next_purge) {
-            do_purge(j);
+            run_job(j, do_purge);
             next_purge = mono_s() + CD_JOBS_PURGE_INTERVAL;
         }
     }
+    cd_log_begin_job();
     if (j->held_reconcile)
         lease_give(j, LEASE_RECONCILE);
     if (j->held_purge)
         lease_give(j, LEASE_PURGE);
     if (j->held_holds)
         lease_give(j, LEASE_HOLDS);
+    cd_log_end_job();
     return NULL;
 }
 

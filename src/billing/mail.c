@@ -7,13 +7,16 @@
  * is sent with libcurl outside any transaction (connect timeout 10 s, total
  * 30 s) and its outcome written by its own write job right after, so a stop
  * or crash loses at most the outcome of the mail in flight. The SMTP URL
- * may hold credentials: it is never logged.
+ * may hold credentials: it is never logged, and neither is the password
+ * (CREDITD_SMTP_PASSWORD_FILE), which SIGHUP replaces between two sends
+ * (cd_mailer_set_password): a send takes its copy when it starts.
  */
 #include "billing/mail.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +315,7 @@ int cd_mail_receipt_tx(struct cd_tx *tx, const struct cd_order *o,
 struct cd_mailer {
     struct cd_billing *b;
     char smtp_url[512];
+    char password[CD_MAIL_PASSWORD_SZ]; /* under mu; "" = from the URL */
     char mail_from[CD_EMAIL_SZ];
     int64_t poll_ms, retry_base_ms;
     char holder[CD_LEASE_HOLDER_SZ];
@@ -441,6 +445,8 @@ static int smtp_send(struct cd_mailer *m, const struct cd_mail *mail,
     long code = 0;
     int ret = -1;
 
+    char password[CD_MAIL_PASSWORD_SZ];
+
     *permanent = 0;
     if (!envelope_ok(mail->to_address) || !envelope_ok(m->mail_from)) {
         cd_strlcpy(why, "bad address", whysz);
@@ -459,6 +465,11 @@ static int smtp_send(struct cd_mailer *m, const struct cd_mail *mail,
     r.data = msg;
     r.len = len;
     curl_easy_setopt(h, CURLOPT_URL, m->smtp_url);
+    pthread_mutex_lock(&m->mu);
+    memcpy(password, m->password, sizeof(password));
+    pthread_mutex_unlock(&m->mu);
+    if (password[0]) /* the user name comes from the URL */
+        curl_easy_setopt(h, CURLOPT_PASSWORD, password);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
@@ -480,9 +491,12 @@ static int smtp_send(struct cd_mailer *m, const struct cd_mail *mail,
                      curl_easy_strerror(cc));
         else
             snprintf(why, whysz, "SMTP: %s", curl_easy_strerror(cc));
-        *permanent = code >= 500 && code < 600;
+        /* A refused login is the operator's to fix (a password being
+         * rotated: SIGHUP), not the mail's: it is tried again. */
+        *permanent = code >= 500 && code < 600 && cc != CURLE_LOGIN_DENIED;
     }
 out:
+    sodium_memzero(password, sizeof(password));
     curl_slist_free_all(rcpt);
     if (h)
         curl_easy_cleanup(h);
@@ -572,7 +586,9 @@ static void *mailer_main(void *arg)
     for (;;) {
         struct timespec ts;
 
+        cd_log_begin_job(); /* one id per pass over the outbox */
         cycle(m);
+        cd_log_end_job();
         pthread_mutex_lock(&m->mu);
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += (time_t)(m->poll_ms / 1000);
@@ -594,8 +610,10 @@ static void *mailer_main(void *arg)
     if (m->held) {
         struct lease_job l = {m->holder, 0, 1, 0};
 
+        cd_log_begin_job();
         if (cd_store_write(m->b->store, lease_fn, &l) != 0)
             cd_warn(MOD, "could not release the mail lease");
+        cd_log_end_job();
     }
     return NULL;
 }
@@ -614,6 +632,11 @@ struct cd_mailer *cd_mailer_start(struct cd_billing *b,
     m->b = b;
     if (c->smtp_url && cd_strlcpy(m->smtp_url, c->smtp_url,
                                   sizeof(m->smtp_url)) != 0) {
+        free(m);
+        return NULL;
+    }
+    if (c->smtp_password && cd_strlcpy(m->password, c->smtp_password,
+                                       sizeof(m->password)) != 0) {
         free(m);
         return NULL;
     }
@@ -656,6 +679,20 @@ void cd_mailer_wake(struct cd_mailer *m)
     pthread_mutex_unlock(&m->mu);
 }
 
+int cd_mailer_set_password(struct cd_mailer *m, const char *password)
+{
+    int rc;
+
+    if (!m || !password)
+        return -1;
+    pthread_mutex_lock(&m->mu);
+    rc = strlen(password) < sizeof(m->password) ? 0 : -1;
+    if (rc == 0)
+        cd_strlcpy(m->password, password, sizeof(m->password));
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
 void cd_mailer_stop(struct cd_mailer *m)
 {
     if (!m)
@@ -667,5 +704,6 @@ void cd_mailer_stop(struct cd_mailer *m)
     pthread_join(m->thread, NULL);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
+    sodium_memzero(m->password, sizeof(m->password));
     free(m);
 }

@@ -11,7 +11,8 @@
  *   - sent: status "sent";
  *   - failed: attempts + 1, next try after retry_base_ms x 2^(attempts-1)
  *     (capped at one hour); "failed" after CD_MAIL_MAX_ATTEMPTS attempts,
- *     or at once when the server answers a permanent (5xx) error;
+ *     or at once when the server answers a permanent (5xx) error (not a
+ *     refused login, 535: that is the password, retried like a 4xx);
  *   - no SMTP configured (smtp_url ""): status "skipped", last_error "no
  *     SMTP configured", so the outbox does not pile up.
  * Delivery is at least once: a crash between the SMTP server's 250 and
@@ -34,9 +35,14 @@
 /* Mail whose dedupe key starts so carries a one-time secret (a password
  * reset link): the sender clears its body once sent, failed or skipped. */
 #define CD_MAIL_SECRET_PREFIX "secret:"
+/* Room for the SMTP password (CREDITD_SMTP_PASSWORD_FILE) and its NUL. */
+#define CD_MAIL_PASSWORD_SZ 256
 
 struct cd_mail_config {
     const char *smtp_url;  /* smtp:// or smtps://; NULL or "": none */
+    /* NULL or "": the URL's credentials (if any); else the password sent
+     * with the URL's user name (a refused login is retried later). */
+    const char *smtp_password;
     const char *mail_from; /* required with smtp_url */
     int64_t poll_ms;       /* 0: CD_MAIL_POLL_MS */
     int64_t retry_base_ms; /* 0: CD_MAIL_RETRY_BASE_MS */
@@ -87,6 +93,11 @@ struct cd_mailer *cd_mailer_start(struct cd_billing *b,
 
 /* Wakes the sender at once (e.g. after queueing mail). NULL is fine. */
 void cd_mailer_wake(struct cd_mailer *m);
+
+/* Replaces the SMTP password (SIGHUP): the sends that start from now on
+ * use it, a send in progress finishes with the old one. 0, or -1 when it
+ * does not fit (the old one stays). */
+int cd_mailer_set_password(struct cd_mailer *m, const char *password);
 
 /* Stops the thread (a send in progress finishes first, bounded by its
  * 30 s timeout), releases the lease and frees. NULL is fine. */

@@ -64,6 +64,7 @@ int cd_payments_list(struct cd_billing *b, const char *account_id,
 struct page_args {
     const struct cd_page_query *q;
     cd_order_cb cb;
+    cd_payment_cb pcb;
     void *arg;
     int *has_more;
 };
@@ -72,24 +73,43 @@ static int read_page(struct cd_tx *tx, void *arg)
 {
     struct page_args *a = arg;
 
+    if (a->pcb)
+        return cd_store_payment_page(tx, a->q, a->pcb, a->arg, a->has_more);
     return cd_store_order_page(tx, a->q, a->cb, a->arg, a->has_more);
+}
+
+/* One page read; what names the row kind in the 400. */
+static int run_page(struct cd_billing *b, struct page_args *a,
+                    const char *what, struct cd_error *err)
+{
+    int rc = cd_store_read(b->store, read_page, a);
+
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "starting_after", "starting_after names no %s",
+                            what);
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "internal error");
+    return 0;
+}
+
+int cd_payments_page(struct cd_billing *b, const struct cd_page_query *q,
+                     cd_payment_cb cb, void *arg, int *has_more,
+                     struct cd_error *err)
+{
+    struct page_args a = {q, NULL, cb, arg, has_more};
+
+    return run_page(b, &a, "payment", err);
 }
 
 int cd_orders_page(struct cd_billing *b, const struct cd_page_query *q,
                    cd_order_cb cb, void *arg, int *has_more,
                    struct cd_error *err)
 {
-    struct page_args a = {q, cb, arg, has_more};
-    int rc = cd_store_read(b->store, read_page, &a);
+    struct page_args a = {q, cb, NULL, arg, has_more};
 
-    if (rc == CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "starting_after",
-                            "starting_after names no order");
-    if (rc != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "internal error");
-    return 0;
+    return run_page(b, &a, "order", err);
 }
 
 struct get_args {
@@ -130,4 +150,34 @@ int cd_order_by_session(struct cd_billing *b, const char *session_id,
 int cd_order_fulfilled(const struct cd_order *o)
 {
     return o->completed_at != 0 || strcmp(o->status, "completed") == 0;
+}
+
+struct summary_args {
+    int64_t from, to;
+    int (*rev)(const struct cd_revenue *r, void *arg);
+    int (*st)(const char *status, int64_t n, void *arg);
+    void *arg;
+};
+
+static int read_summary(struct cd_tx *tx, void *arg)
+{
+    struct summary_args *a = arg;
+    int rc = cd_store_revenue(tx, a->from, a->to, a->rev, a->arg);
+
+    if (rc == CD_STORE_OK)
+        rc = cd_store_order_status_counts(tx, a->from, a->to, a->st, a->arg);
+    return rc;
+}
+
+int cd_orders_summary(struct cd_billing *b, int64_t from, int64_t to,
+                      int (*rev)(const struct cd_revenue *r, void *arg),
+                      int (*st)(const char *status, int64_t n, void *arg),
+                      void *arg, struct cd_error *err)
+{
+    struct summary_args a = {from, to, rev, st, arg};
+
+    if (cd_store_read(b->store, read_summary, &a) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "internal error");
+    return 0;
 }

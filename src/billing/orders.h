@@ -32,6 +32,20 @@ int cd_payments_list(struct cd_billing *b, const char *account_id,
 int cd_orders_page(struct cd_billing *b, const struct cd_page_query *q,
                    cd_order_cb cb, void *arg, int *has_more,
                    struct cd_error *err);
+/*
+ * The dashboard's sums over created_at in [from, to), on one read
+ * transaction: rev per currency of the paid payments, st per order
+ * status. 0, or -1 with err (500).
+ */
+int cd_orders_summary(struct cd_billing *b, int64_t from, int64_t to,
+                      int (*rev)(const struct cd_revenue *r, void *arg),
+                      int (*st)(const char *status, int64_t n, void *arg),
+                      void *arg, struct cd_error *err);
+
+/* The same for every account's payments (status: the payment's). */
+int cd_payments_page(struct cd_billing *b, const struct cd_page_query *q,
+                     cd_payment_cb cb, void *arg, int *has_more,
+                     struct cd_error *err);
 
 /* The order by id / by Stripe Checkout session id (read transaction).
  * CD_STORE_OK, CD_STORE_NOT_FOUND or CD_STORE_ERROR. */

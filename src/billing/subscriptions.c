@@ -119,6 +119,37 @@ int cd_subscription_current(struct cd_billing *b, const char *account_id,
     return cd_store_read(b->store, current_fn, &r);
 }
 
+struct page_read {
+    const struct cd_page_query *q;
+    cd_subscription_cb cb;
+    void *arg;
+    int *has_more;
+};
+
+static int page_fn(struct cd_tx *tx, void *arg)
+{
+    struct page_read *r = arg;
+
+    return cd_store_subscription_page(tx, r->q, r->cb, r->arg, r->has_more);
+}
+
+int cd_subscriptions_page(struct cd_billing *b, const struct cd_page_query *q,
+                          cd_subscription_cb cb, void *arg, int *has_more,
+                          struct cd_error *err)
+{
+    struct page_read r = {q, cb, arg, has_more};
+    int rc = cd_store_read(b->store, page_fn, &r);
+
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "starting_after",
+                            "starting_after names no subscription");
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "internal error");
+    return 0;
+}
+
 /* Whose subscription: our row first (a subscription never changes
  * account), else metadata.account_id naming an account here, else the
  * account whose Stripe customer it is. */

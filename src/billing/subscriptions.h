@@ -66,6 +66,18 @@ int cd_subscription_current(struct cd_billing *b, const char *account_id,
                             struct cd_subscription *out);
 
 /*
+ * A keyset page of every account's subscriptions as last synced (the
+ * operator's list; cd_page_query in store.h: account, status - Stripe's -,
+ * created_at in [from, to), starting_after a stripe_subscription_id), on
+ * one read transaction: cb per row, *has_more when rows follow. 0, or -1
+ * with err: 400 invalid_param (starting_after) when that subscription is
+ * not known, else 500.
+ */
+int cd_subscriptions_page(struct cd_billing *b, const struct cd_page_query *q,
+                          cd_subscription_cb cb, void *arg, int *has_more,
+                          struct cd_error *err);
+
+/*
  * POST /v1/subscription/cancel (cancel 1) and /resume (cancel 0): sets
  * cancel_at_period_end of the account's current subscription at Stripe
  * (POST /v1/subscriptions/{id}, outside any transaction) and stores the

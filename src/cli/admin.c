@@ -18,8 +18,9 @@
 #define CLI_DEFAULT_URL "http://127.0.0.1:8080" /* CREDITD_LISTEN's default */
 
 static const struct cli_noun *const nouns[] = {
-    &cli_pricing, &cli_discounts, &cli_accounts, &cli_orders,
-    &cli_ledger,  &cli_problems,  &cli_reconcile, NULL,
+    &cli_pricing,  &cli_discounts, &cli_accounts, &cli_orders,
+    &cli_payments, &cli_subscriptions, &cli_ledger, &cli_problems,
+    &cli_reconcile, &cli_summary, NULL,
 };
 
 /* Options every verb takes; flags have no value. */
@@ -46,7 +47,7 @@ static void main_help(FILE *f)
             "\n"
             "nouns:\n");
     for (int i = 0; nouns[i]; i++)
-        fprintf(f, "  %-10s %s\n", nouns[i]->name, nouns[i]->help);
+        fprintf(f, "  %-13s %s\n", nouns[i]->name, nouns[i]->help);
     fprintf(f,
             "\n"
             "options (any level):\n"

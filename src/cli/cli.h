@@ -10,7 +10,8 @@
  * problem (`ledger verify` with mismatches).
  *
  * One file per noun (pricing.c, discounts.c, accounts.c, orders.c,
- * ledger.c, problems.c, reconcile.c), admin.c parses options and
+ * payments.c, subscriptions.c, ledger.c, problems.c, reconcile.c,
+ * summary.c), admin.c parses options and
  * dispatches, http.c talks to the server, table.c prints.
  */
 #ifndef CD_CLI_H
@@ -64,7 +65,8 @@ struct cli_noun {
 };
 
 extern const struct cli_noun cli_pricing, cli_discounts, cli_accounts,
-    cli_orders, cli_ledger, cli_problems, cli_reconcile;
+    cli_orders, cli_payments, cli_subscriptions, cli_ledger, cli_problems,
+    cli_reconcile, cli_summary;
 
 /* `creditd admin ...` (argv after "admin"); returns the exit code. */
 int cli_admin_main(int argc, char **argv);

@@ -133,7 +133,7 @@ static int parse_exp(const char *in, int *month, int *year)
     if (n != 4 && n != 6)
         return -1;
     *month = (d[0] - '0') * 10 + (d[1] - '0');
-    *year = atoi(d + 2);
+    *year = (int)strtol(d + 2, NULL, 10);
     if (n == 4)
         *year += 2000;
     return *month >= 1 && *month <= 12 ? 0 : -1;
@@ -175,8 +175,8 @@ int cd_sandbox_card_check(const struct cd_sandbox_card *card, char *digits,
             return card_fail(f, "invalid_expiry_month", NULL, "exp_month",
                              "Your card's expiration date is invalid.");
         cd_time_rfc3339(cd_now(), now_s);
-        cy = atoi(now_s);
-        cm = atoi(now_s + 5);
+        cy = (int)strtol(now_s, NULL, 10);
+        cm = (int)strtol(now_s + 5, NULL, 10);
         if (*exp_year < cy || (*exp_year == cy && *exp_month < cm))
             return card_fail(f, "invalid_expiry_year", NULL, "exp_year",
                              "Your card's expiration year is in the past.");

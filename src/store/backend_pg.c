@@ -203,7 +203,7 @@ static char *translate(const char *sql, int *nparams)
         if (*p == '\'')
             quoted = !quoted;
         if (*p == '?' && !quoted && isdigit((unsigned char)p[1])) {
-            int v = atoi(p + 1);
+            int v = (int)strtol(p + 1, NULL, 10);
 
             if (v > hi)
                 hi = v;

@@ -12,7 +12,11 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "store/migrations.h"
+#include "store/store.h"
 
 #define BUSY_WAIT_MS 10000
 
@@ -89,4 +93,79 @@ out:
     sqlite3_close(dst);
     sqlite3_close(src);
     return rc;
+}
+
+/* The highest migration recorded in the SQLite file db, -1 when it has
+ * none (no schema_migrations table yet); -2 when it cannot be read. */
+static int file_schema_version(const char *db, char *msg, size_t msgsz)
+{
+    sqlite3 *c = NULL;
+    sqlite3_stmt *st = NULL;
+    int v = -2;
+
+    if (sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(msg, msgsz, "%s: %s", db,
+                 c ? sqlite3_errmsg(c) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(c, BUSY_WAIT_MS);
+    if (sqlite3_prepare_v2(c,
+                           "SELECT name FROM sqlite_master WHERE type = "
+                           "'table' AND name = 'schema_migrations'",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto failed;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        v = -1;
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(c, "SELECT COALESCE(MAX(version), -1) FROM "
+                              "schema_migrations",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        goto failed;
+    v = sqlite3_column_int(st, 0);
+    goto out;
+failed:
+    snprintf(msg, msgsz, "%s: schema version: %s", db, sqlite3_errmsg(c));
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(c);
+    return v;
+}
+
+int cd_store_backup_before_migrate(const char *db, char *written,
+                                   size_t writtensz, char *msg,
+                                   size_t msgsz)
+{
+    int latest = cd_migrations_count > 0
+                     ? cd_migrations[cd_migrations_count - 1].version
+                     : 0;
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    int v, n;
+
+    written[0] = '\0';
+    if (!db || cd_store_is_postgres(db) || strcmp(db, ":memory:") == 0 ||
+        access(db, F_OK) != 0)
+        return 0;
+    if ((v = file_schema_version(db, msg, msgsz)) == -2)
+        return -1;
+    if (v < 0 || v >= latest)
+        return 0;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    n = snprintf(written, writtensz, "%s.pre-v%d-%s.bak", db, latest, stamp);
+    if (n < 0 || (size_t)n >= writtensz) {
+        written[0] = '\0';
+        snprintf(msg, msgsz, "the backup's file name is too long");
+        return -1;
+    }
+    if (cd_store_backup(db, written, msg, msgsz) != 0) {
+        written[0] = '\0';
+        return -1;
+    }
+    return 0;
 }

@@ -36,6 +36,9 @@
 struct cd_job {
     cd_store_job_fn fn;
     void *arg;
+    /* The caller's log ids (its thread-local strings: it waits until the
+     * job is done), taken by the writer while it runs fn. */
+    const char *request_id, *job_id;
     int rc;
     int done;
     pthread_cond_t cv; /* waited on with cd_store.mu */
@@ -302,7 +305,11 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
             j->rc = CD_STORE_ERROR;
             continue;
         }
+        cd_log_set_request_id(j->request_id);
+        cd_log_set_job_id(j->job_id);
         rc = j->fn(&tx, j->arg);
+        cd_log_set_request_id(NULL);
+        cd_log_set_job_id(NULL);
         if (c->retry) {
             /* The transaction is lost (serialization failure, deadlock):
              * nothing of it commits; run_batch_retrying runs it again. */
@@ -441,7 +448,10 @@ static void *writer_main(void *arg)
 
 int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
 {
-    struct cd_job job = {.fn = fn, .arg = arg};
+    struct cd_job job = {.fn = fn,
+                         .arg = arg,
+                         .request_id = cd_log_request_id(),
+                         .job_id = cd_log_job_id()};
     int rc;
 
     if (!s || !fn)

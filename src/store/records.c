@@ -113,8 +113,6 @@ static int bind_failed(const char *what)
     return CD_STORE_ERROR;
 }
 
-typedef int (*row_reader)(struct cd_stmt *st, void *out);
-
 /* Runs a prepared lookup whose parameters are bound: reads the first row
  * into out. OK, NOT_FOUND or ERROR. Puts st back. */
 static int fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
@@ -181,8 +179,6 @@ static int run_write(struct cd_tx *tx, enum cd_sq_stmt id,
 
 /* Counts (when total) and lists rows newest first. acct NULL: the *_ALL
  * statements; else the *_ACCT ones filtered by account. */
-typedef int (*row_visit)(const void *row, void *ctx);
-
 struct list_q {
     enum cd_sq_stmt count_id, list_id;
     const char *acct;
@@ -1914,24 +1910,8 @@ int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
                       read_charge_card, out, "charge card get");
 }
 
-/* keyset pages of every account's orders and ledger (010) */
-
-/* The parameters a page statement names (bit n-1 for ?n, see
- * statements.c): the others are bound as integers, which PostgreSQL can
- * type where a NULL it is never told the type of cannot be. */
-#define P(n) (1u << ((n) - 1))
-#define PAGE_TAIL_P (P(4) | P(5) | P(6) | P(7) | P(8))
-
-struct page_run {
-    enum cd_sq_stmt key_id, list_id;
-    unsigned named;
-    row_reader rd;
-    void *row;
-    row_visit visit;
-    void *ctx;
-    int *has_more;
-    const char *what;
-};
+/* keyset pages of every account's orders and ledger (010); the runner,
+ * cd_page_run, is shared with admin_pages.c (records.h) */
 
 static int read_page_key(struct cd_stmt *st, void *out)
 {
@@ -1990,10 +1970,8 @@ static int bind_page(struct cd_stmt *st, const struct cd_page_query *q,
     return bad;
 }
 
-/* Reads one page: up to q->limit rows to r->visit, *has_more when a row
- * follows them. */
-static int run_page(struct cd_tx *tx, const struct cd_page_query *q,
-                    const struct page_run *r)
+int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
+                const struct page_run *r)
 {
     int64_t key[2], n = 0;
     struct cd_stmt *st;
@@ -2060,7 +2038,7 @@ int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
         r.list_id = SQ_ORDER_PAGE_KIND;
         r.named |= P(3);
     }
-    return run_page(tx, q, &r);
+    return cd_page_run(tx, q, &r);
 }
 
 int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
@@ -2081,5 +2059,5 @@ int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
         r.list_id = SQ_LEDGER_PAGE_KIND;
         r.named |= P(3);
     }
-    return run_page(tx, q, &r);
+    return cd_page_run(tx, q, &r);
 }

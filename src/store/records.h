@@ -90,6 +90,38 @@
     "AND (created_at < ?6 OR seq < ?7)" NEWEST " LIMIT ?8"
 
 
+/* ---- row readers and keyset pages (records.c) ------------------------ */
+
+struct cd_page_query;
+typedef int (*row_reader)(struct cd_stmt *st, void *out);
+typedef int (*row_visit)(const void *row, void *ctx);
+
+/* The parameters a page statement names (bit n-1 for ?n, see
+ * statements.c): the others are bound as integers, which PostgreSQL can
+ * type where a NULL it is never told the type of cannot be. */
+#define P(n) (1u << ((n) - 1))
+#define PAGE_TAIL_P (P(4) | P(5) | P(6) | P(7) | P(8))
+
+/* One keyset page: key_id reads the (created_at, seq) of the row named
+ * by starting_after (a key of at most CD_ID_SZ - 1 bytes), list_id the
+ * page (its parameters as in PAGE_TAIL, ?1 account, ?2 status, ?3 kind
+ * when named), rd reads a row into row and visit gets it. */
+struct page_run {
+    enum cd_sq_stmt key_id, list_id;
+    unsigned named;
+    row_reader rd;
+    void *row;
+    row_visit visit;
+    void *ctx;
+    int *has_more;
+    const char *what;
+};
+
+/* Reads one page: up to q->limit rows to r->visit, *has_more when a row
+ * follows them. NOT_FOUND when starting_after names no row. */
+int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
+                const struct page_run *r);
+
 /* ---- descriptors (rows.c) ------------------------------------------- */
 
 enum cd_col_type {

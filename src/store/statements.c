@@ -508,6 +508,38 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_BA_CROSSED] = "SELECT threshold FROM balance_alerts WHERE "
                       "account_id = ?1 AND threshold > ?2 AND "
                       "threshold <= ?3 ORDER BY threshold",
+    /* 022: the same for payments and subscriptions (?3 kind unused); a
+     * subscription page starts after a stripe_subscription_id. */
+    [SQ_PAYMENT_KEY] = "SELECT created_at, seq FROM payments WHERE id = ?1",
+    [SQ_PAYMENT_PAGE_ACCT] = "SELECT " PAYMENT_COLS " FROM payments WHERE "
+                             "account_id = ?1 AND (status = ?2 OR ?2 IS "
+                             "NULL)" PAGE_TAIL,
+    [SQ_PAYMENT_PAGE_STATUS] =
+        "SELECT " PAYMENT_COLS " FROM payments WHERE status = ?2" PAGE_TAIL,
+    [SQ_PAYMENT_PAGE_ALL] =
+        "SELECT " PAYMENT_COLS " FROM payments WHERE 1 = 1" PAGE_TAIL,
+    [SQ_SUB_KEY] = "SELECT created_at, seq FROM subscriptions WHERE "
+                   "stripe_subscription_id = ?1",
+    [SQ_SUB_PAGE_ACCT] = "SELECT " SUB_COLS " FROM subscriptions WHERE "
+                         "account_id = ?1 AND (status = ?2 OR ?2 IS NULL)"
+                         PAGE_TAIL,
+    [SQ_SUB_PAGE_STATUS] =
+        "SELECT " SUB_COLS " FROM subscriptions WHERE status = ?2" PAGE_TAIL,
+    [SQ_SUB_PAGE_ALL] =
+        "SELECT " SUB_COLS " FROM subscriptions WHERE 1 = 1" PAGE_TAIL,
+    /* 022: the console's dashboard, summed in SQL over created_at in
+     * [?1, ?2) (indexes payments_created, orders_created): paid payments
+     * (paid_at set; a payment row is written when it is paid) per
+     * currency, and orders per status. */
+    [SQ_REVENUE_SUM] =
+        "SELECT currency, COUNT(*), "
+        "CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT), "
+        "CAST(COALESCE(SUM(amount_refunded_cents), 0) AS BIGINT) "
+        "FROM payments WHERE created_at >= ?1 AND created_at < ?2 AND "
+        "paid_at > 0 GROUP BY currency ORDER BY currency",
+    [SQ_ORDER_STATUS_COUNT] =
+        "SELECT status, COUNT(*) FROM orders WHERE created_at >= ?1 AND "
+        "created_at < ?2 GROUP BY status ORDER BY status",
 
     /* 018: auto top-up (store/autotopup.c). */
     [SQ_AUTOTOPUP_GET] = "SELECT " AUTOTOPUP_COLS

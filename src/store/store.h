@@ -747,4 +747,32 @@ int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
 int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
                          cd_ledger_cb cb, void *arg, int *has_more);
 
+/* ---- keyset pages of every account's payments and subscriptions (022,
+ * admin_pages.c): the same query; kind is not a filter, status is the
+ * payment's or Stripe's subscription status; a subscription page starts
+ * after a stripe_subscription_id. */
+typedef int (*cd_subscription_cb)(const struct cd_subscription *s,
+                                  void *arg);
+int cd_store_payment_page(struct cd_tx *tx, const struct cd_page_query *q,
+                          cd_payment_cb cb, void *arg, int *has_more);
+int cd_store_subscription_page(struct cd_tx *tx,
+                               const struct cd_page_query *q,
+                               cd_subscription_cb cb, void *arg,
+                               int *has_more);
+
+/* The dashboard's sums over created_at in [from, to) (admin_pages.c):
+ * paid payments per currency (count, amounts, amounts refunded), and
+ * orders per status; cb once per row. OK or ERROR. */
+struct cd_revenue {
+    char currency[CD_CUR_SZ];
+    int64_t payments, gross_cents, refunded_cents;
+};
+int cd_store_revenue(struct cd_tx *tx, int64_t from, int64_t to,
+                     int (*cb)(const struct cd_revenue *r, void *arg),
+                     void *arg);
+int cd_store_order_status_counts(struct cd_tx *tx, int64_t from, int64_t to,
+                                 int (*cb)(const char *status, int64_t n,
+                                           void *arg),
+                                 void *arg);
+
 #endif

@@ -108,7 +108,7 @@ static void format_real(double d, char *buf, size_t sz)
     while (k > 1 && digits[k - 1] == '0')
         k--;
     digits[k] = '\0';
-    exp10 = atoi(p + 1);
+    exp10 = (int)strtol(p + 1, NULL, 10);
     n = exp10 + 1;
 #define PUT(...)                                                               \
     do {                                                                       \

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/util.h"
+
 int cd_log_threshold = CD_LOG_INFO;
 int cd_log_json = 0;
 
@@ -29,6 +31,34 @@ void cd_log_set_request_id(const char *id)
 const char *cd_log_request_id(void)
 {
     return cur_request_id;
+}
+
+/* The id of the background run this thread is in, or "". */
+static __thread char cur_job_id[48];
+
+const char *cd_log_begin_job(void)
+{
+    cd_random_id("job_", cur_job_id, sizeof(cur_job_id));
+    return cur_job_id;
+}
+
+void cd_log_end_job(void)
+{
+    cur_job_id[0] = '\0';
+}
+
+void cd_log_set_job_id(const char *id)
+{
+    size_t i = 0;
+
+    for (; id && id[i] && i + 1 < sizeof(cur_job_id); i++)
+        cur_job_id[i] = id[i];
+    cur_job_id[i] = '\0';
+}
+
+const char *cd_log_job_id(void)
+{
+    return cur_job_id;
 }
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -134,24 +164,29 @@ static void stamp(char *ts, size_t tssz)
 }
 
 /* One JSON object: time, level, component, message, request_id (when the
- * thread handles a request) and the preformatted extra members. */
+ * thread handles a request), job_id (when it runs a background job) and
+ * the preformatted extra members. */
 static void emit_json(int level, const char *module, const char *line,
                       const char *rid, const char *extra)
 {
-    char ts[40], comp[128], out[12288], id[128];
+    char ts[40], comp[128], out[12288], id[128], job[128];
 
     stamp(ts, sizeof(ts));
     escape_line(module, out, sizeof(comp));
     json_text(comp, 0, sizeof(comp), out);
     escape_line(rid ? rid : "", out, sizeof(id));
     json_text(id, 0, sizeof(id), out);
+    job[0] = '\0';
+    if (cur_job_id[0])
+        snprintf(job, sizeof(job), ",\"job_id\":\"%s\"", cur_job_id);
     size_t o = (size_t)snprintf(out, sizeof(out),
                                 "{\"time\":\"%s\",\"level\":\"%s\","
                                 "\"component\":\"%s\",\"message\":\"",
                                 ts, level_names[level], comp);
     o = json_text(out, o, sizeof(out) - 2400, line);
-    snprintf(out + o, sizeof(out) - o, "\"%s%s%s%s}", id[0] ? ",\"request_id\":\"" : "",
-             id, id[0] ? "\"" : "", extra ? extra : "");
+    snprintf(out + o, sizeof(out) - o, "\"%s%s%s%s%s}",
+             id[0] ? ",\"request_id\":\"" : "", id, id[0] ? "\"" : "", job,
+             extra ? extra : "");
     fprintf(stderr, "%s\n", out);
 }
 
@@ -175,8 +210,9 @@ void cd__log(int level, const char *module, const char *fmt, ...)
         return;
     }
     stamp(ts, sizeof(ts));
-    fprintf(stderr, "%s %-5s %-8s %s%s%s\n", ts, level_names[level], module,
-            line, cur_request_id[0] ? " request_id=" : "", cur_request_id);
+    fprintf(stderr, "%s %-5s %-8s %s%s%s%s%s\n", ts, level_names[level],
+            module, line, cur_request_id[0] ? " request_id=" : "",
+            cur_request_id, cur_job_id[0] ? " job_id=" : "", cur_job_id);
 }
 
 void cd_log_access(const char *module, const char *method, const char *route,

@@ -26,6 +26,21 @@ extern int cd_log_json;
 void cd_log_set_request_id(const char *id);
 const char *cd_log_request_id(void);
 
+/*
+ * Background threads (reconciliation, ledger check, purge, mail sender,
+ * idempotency heartbeat): cd_log_begin_job() gives this thread a fresh
+ * id "job_" + 24 random characters for one run of its work, which every
+ * line the thread logs until cd_log_end_job() carries (job_id=, a JSON
+ * member "job_id"), so one run's lines grep together. The Stripe calls a
+ * run makes log under it too. Returns the id (thread-local storage).
+ */
+const char *cd_log_begin_job(void);
+void cd_log_end_job(void);
+const char *cd_log_job_id(void);
+/* Names the run this thread now works for ("" or NULL: none): the store's
+ * writer thread takes the caller's ids while it runs the caller's job. */
+void cd_log_set_job_id(const char *id);
+
 /* The access line of one request: method, route or path, status,
  * microseconds and request id (JSON members of their own in JSON mode). */
 void cd_log_access(const char *module, const char *method, const char *route,

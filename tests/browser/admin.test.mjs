@@ -115,7 +115,7 @@ uiTest(chrome, 'admin: create a discount code, see its uses, deactivate it', asy
     await codes.getByText(`discount code ${code} already exists`).waitFor();
 });
 
-uiTest(chrome, 'admin: find an account by email and grant credits', async ({ page }) => {
+uiTest(chrome, 'admin: find an account by email, external id or account id and grant credits', async ({ page }) => {
     const u = await stack.signup();
     await stack.grant(u, 100, 'welcome');
     await logIn(page);
@@ -146,6 +146,26 @@ uiTest(chrome, 'admin: find an account by email and grant credits', async ({ pag
     await accounts.getByLabel('Email').fill('nobody-here@example.com');
     await accounts.getByRole('button', { name: 'Find account' }).click();
     await accounts.getByText('No account with the email nobody-here@example.com.').waitFor();
+
+    // The application's own accounts: by external id, and by account id.
+    const ext = `user-${Date.now()}`;
+    const made = await stack.admin('POST', '/v1/accounts', { body: { external_id: ext } });
+    assert.equal(made.status, 201, made.text);
+    await accounts.getByLabel('Email').fill(ext);
+    await accounts.getByRole('button', { name: 'Find account' }).click();
+    await accounts.getByText(`Found ${ext}.`).waitFor();
+    assert.equal(await page.locator('#acct-id').textContent(), made.json.id);
+    assert.equal(await page.locator('#acct-external').textContent(), ext);
+    await accounts.getByLabel('Email').fill(u.id);
+    await accounts.getByRole('button', { name: 'Find account' }).click();
+    await accounts.getByText(`Found ${u.email}.`).waitFor();
+    assert.equal(await page.locator('#acct-id').textContent(), u.id);
+    await accounts.getByLabel('Email').fill('no-such-user');
+    await accounts.getByRole('button', { name: 'Find account' }).click();
+    await accounts.getByText('No account with the external id no-such-user.').waitFor();
+    await accounts.getByLabel('Email').fill('acct_nosuchaccount');
+    await accounts.getByRole('button', { name: 'Find account' }).click();
+    await accounts.getByText('No account with the id acct_nosuchaccount.').waitFor();
 });
 
 uiTest(chrome, 'admin: refund an order partially after a confirmation step; export CSV', async ({ page }) => {
@@ -167,6 +187,12 @@ uiTest(chrome, 'admin: refund an order partially after a confirmation step; expo
     await orders.getByText(/Refund re_\w+ of \$4\.00/).waitFor();
     await waitFor(async () => (await stack.balance(u)) === 600, 10000, { what: 'balance 600 after the refund' });
     await stack.waitOrderStatus(u, co.order_id, 'partially_refunded');
+    // The dashboard's revenue is net of refunds (summed by the server).
+    await page.getByRole('button', { name: 'Refresh dashboard' }).click();
+    await until(async () => /^\$[\d,]+\.\d\d net \(\$[\d,]+\.\d\d gross, \$[\d,]+\.\d\d refunded\)$/.test(
+        await page.locator('dd[data-k="Revenue, last 30 days"]').textContent()), 'net revenue after the refund');
+    const sum = (await stack.admin('GET', '/v1/admin/summary')).json.revenue.find((r) => r.currency === 'usd');
+    assert.ok(sum.refunded_cents >= 400 && sum.net_cents === sum.gross_cents - sum.refunded_cents);
     await shot(page, 'admin-refund');
 
     // Exports: a download made from a fetch with the key in a header.

@@ -2,7 +2,8 @@
 // while the server runs and writes: `creditd backup FILE` (no sqlite3
 // command needed), `sqlite3 DB ".backup FILE"` and `VACUUM INTO`, then a server started on each copy has the same
 // balances and a ledger that verifies. Needs the sqlite3 command (Debian
-// package sqlite3); skipped without it.
+// package sqlite3); skipped without it. And the automatic copy an upgrade
+// makes before it migrates an older SQLite schema.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -169,3 +170,50 @@ e2e('creditd backup refuses a PostgreSQL URL and points to pg_dump', async () =>
     assert.match(r.output, /pg_dump/);
     assert.ok(!fs.existsSync(path.join(tmp, 'pg.db')));
 });
+
+e2e('serve and migrate copy an older SQLite schema before migrating it (CREDITD_BACKUP_BEFORE_MIGRATE)', async () => {
+    const db = path.join(tmp, 'upgrade.db');
+    const sql = (q) => execFileSync('sqlite3', [db, q], { encoding: 'utf8' }).trim();
+    assert.equal((await runCreditd(['migrate'], { CREDITD_DB: db })).code, 0);
+    const latest = Number(sql('SELECT MAX(version) FROM schema_migrations'));
+    const prev = Number(sql(`SELECT MAX(version) FROM schema_migrations WHERE version < ${latest}`));
+    const copies = () => fs.readdirSync(tmp).filter((f) => f.startsWith('upgrade.db.pre-'));
+    assert.deepEqual(copies(), [], 'a new database is not copied');
+    // The database as the previous release left it: the last migration not applied.
+    const last = sql(`SELECT name FROM schema_migrations WHERE version = ${latest}`);
+    const undo = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'src', 'store', 'migrations', `${last}.sql`), 'utf8')
+        .match(/CREATE INDEX (\w+)/g).map((m) => `DROP INDEX ${m.split(' ')[2]};`).join(' ');
+    sql(`${undo} DELETE FROM schema_migrations WHERE version = ${latest};`);
+    sql("INSERT INTO settings (key, value, updated_at) VALUES ('upgrade-marker', 'before', 0)");
+
+    const m = await runCreditd(['migrate'], { CREDITD_DB: db });
+    assert.equal(m.code, 0, m.output);
+    const [copy] = copies();
+    assert.match(copy || '', new RegExp(`^upgrade\\.db\\.pre-v${latest}-\\d{8}T\\d{6}Z\\.bak$`));
+    assert.match(m.output, new RegExp(`backup before migrating written to .*${copy.replace(/\./g, '\\.')}`));
+    assert.equal(fs.statSync(path.join(tmp, copy)).mode & 0o777, 0o600);
+    const old = (q) => execFileSync('sqlite3', [path.join(tmp, copy), q], { encoding: 'utf8' }).trim();
+    assert.equal(Number(old('SELECT MAX(version) FROM schema_migrations')), prev, 'the copy is the schema before');
+    assert.equal(old("SELECT value FROM settings WHERE key = 'upgrade-marker'"), 'before');
+    assert.equal(Number(sql('SELECT MAX(version) FROM schema_migrations')), latest, 'then migrated');
+
+    // Current now: no second copy, from migrate or serve.
+    assert.equal((await runCreditd(['migrate'], { CREDITD_DB: db })).code, 0);
+    const srv = await serve(db, 'after-upgrade');
+    await srv.p.stop();
+    assert.equal(copies().length, 1);
+
+    // Off: no copy; and a copy that cannot be written stops the migration.
+    sql(`${undo} DELETE FROM schema_migrations WHERE version = ${latest};`);
+    assert.equal((await runCreditd(['migrate'], { CREDITD_DB: db, CREDITD_BACKUP_BEFORE_MIGRATE: '0' })).code, 0);
+    assert.equal(copies().length, 1);
+    sql(`${undo} DELETE FROM schema_migrations WHERE version = ${latest};`);
+    // Every name the copy could take in the next 20 s is taken (the copy
+    // never overwrites): the migration must not run.
+    const stamp = (ms) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+    for (let i = 0; i < 20; i++) fs.writeFileSync(`${db}.pre-v${latest}-${stamp(Date.now() + i * 1000)}.bak`, 'taken');
+    const r = await runCreditd(['migrate'], { CREDITD_DB: db });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /no backup before migrating: .*CREDITD_BACKUP_BEFORE_MIGRATE=0/);
+    assert.equal(Number(sql('SELECT MAX(version) FROM schema_migrations')), prev, 'not migrated without its copy');
+}, { skip: !haveSqlite && 'the sqlite3 command is not installed', timeout: 60000 });

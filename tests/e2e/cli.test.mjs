@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, e2e, freePort, rand, useStack } from './harness.mjs';
+import { BIN, e2e, freePort, rand, useStack, waitFor } from './harness.mjs';
 
 const stack = useStack();
 
@@ -79,10 +79,11 @@ function table(text) {
 
 e2e('help on every level, usage errors exit 2', async () => {
     const top = ok(await cli(['--help']));
-    for (const noun of ['pricing', 'discounts', 'accounts', 'orders', 'ledger', 'problems', 'reconcile']) {
+    for (const noun of ['pricing', 'discounts', 'accounts', 'orders', 'payments', 'subscriptions', 'ledger', 'problems', 'reconcile', 'summary']) {
         assert.match(top.out, new RegExp(`^  ${noun} `, 'm'));
         const h = ok(await cli([noun, '--help']), noun);
-        assert.match(h.out, new RegExp(`usage: creditd admin ${noun}${noun === 'reconcile' ? ' \\[' : ' <verb>'}`));
+        const single = noun === 'reconcile' || noun === 'summary';
+        assert.match(h.out, new RegExp(`usage: creditd admin ${noun}${single ? ' \\[' : ' <verb>'}`));
     }
     const v = ok(await cli(['pricing', 'set', '--help']));
     assert.match(v.out, /pricing set \[--mode launch\|rrp\|sale\]/);
@@ -272,6 +273,54 @@ e2e('orders list and refund: refused without --yes off a terminal, done with it'
     const csv = ok(await cli(['orders', 'export', '--account', u.id])).out;
     assert.match(csv, /^id,account_id,kind,status,amount_cents/);
     assert.ok(csv.includes(co.order_id));
+});
+
+e2e('payments list, subscriptions list and summary: tables, filters, --json, a bad parameter is exit 1', async () => {
+    const u = await stack.signup();
+    const co = await stack.buy(u, { kind: 'topup', amount_cents: 2000 });
+    const rows = table(ok(await cli(['payments', 'list', '--account', u.id])).out);
+    assert.deepEqual(rows[0], ['ID', 'ACCOUNT', 'ORDER', 'STATUS', 'AMOUNT', 'REFUNDED', 'CARD', 'CREATED']);
+    assert.equal(rows.length, 2);
+    assert.match(rows[1][0], /^pay_/);
+    assert.deepEqual(rows[1].slice(1, 6), [u.id, co.order_id, 'succeeded', '$20.00', '$0.00']);
+    const j = JSON.parse(ok(await cli(['payments', 'list', '--status', 'succeeded', '--limit', '1', '--json'])).out);
+    assert.equal(j.limit, 1);
+    assert.equal(j.data.length, 1);
+    let r = await cli(['payments', 'list', '--status', 'completed']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /400 invalid_param/);
+    r = await cli(['payments', 'list', '--kind', 'topup']);
+    assert.equal(r.code, 2, 'no --kind on payments');
+
+    const cfg = await stack.config();
+    const s = await stack.signup();
+    const sco = await stack.checkout(s, { kind: 'subscription', plan_id: cfg.plans[0].id });
+    const done = await stack.completeSession(sco.session_id);
+    assert.equal(done.status, 200, done.text);
+    const subId = done.json.subscription;
+    const subs = await waitFor(async () => {
+        const l = JSON.parse(ok(await cli(['subscriptions', 'list', '--account', s.id, '--json'])).out);
+        return l.data.length && l.data[0].status === 'active' ? l : null;
+    }, 10000, { what: 'the subscription listed active' });
+    assert.equal(subs.data[0].stripe_subscription_id, subId);
+    const srows = table(ok(await cli(['subscriptions', 'list', '--status', 'active', '--account', s.id])).out);
+    assert.deepEqual(srows[0], ['SUBSCRIPTION', 'ACCOUNT', 'PLAN', 'STATUS', 'PERIOD END', 'CANCEL AT END', 'CREATED']);
+    assert.deepEqual(srows[1].slice(0, 4), [subId, s.id, cfg.plans[0].id, 'active']);
+    r = await cli(['subscriptions', 'list', '--status', 'nonsense']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /400 invalid_param/);
+
+    // summary: the window's revenue and orders by status.
+    const sum = ok(await cli(['summary'])).out;
+    assert.match(sum, /^from \d{4}-\d\d-\d\dT\S+ to \d{4}-\d\d-\d\dT\S+$/m);
+    const srow = table(sum).find((x) => x[0] === 'usd');
+    assert.ok(srow && Number(srow[1]) >= 2, `a usd row: ${sum}`);
+    assert.match(sum, /^orders by status:.* completed \d+/m);
+    const sj = JSON.parse(ok(await cli(['summary', '--from', '2999-01-01T00:00:00Z', '--to', '2999-01-02T00:00:00Z', '--json'])).out);
+    assert.deepEqual(sj.revenue, []);
+    r = await cli(['summary', '--from', 'yesterday']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /400 invalid_param/);
 });
 
 e2e('ledger list, verify and export (stdout and --output); problems; reconcile', async () => {

@@ -4,15 +4,20 @@
 // method, route, status, us and request_id; the Stripe client's lines for
 // a call made while handling a request carry that request's id. And no
 // configured secret (server key, webhook secret, Stripe key, SMTP
-// password) appears anywhere in the log.
+// password) appears anywhere in the log. Background runs (reconciliation,
+// the mail sender) log under a job_id of their own per run, with their
+// Stripe calls; lines logged inside a store job carry the id of the
+// request or run that queued it (the receipt queued by a webhook).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { after } from 'node:test';
 import { useStack, e2e, waitFor, expectStatus } from './harness.mjs';
 import { SmtpSink } from './smtp_sink.mjs';
 
 const sink = new SmtpSink();
 await sink.start();
+after(() => sink.stop());
 const SMTP_PASSWORD = `smtp-pw-${Date.now()}-secret`;
 const stack = useStack({
     serverEnv: {
@@ -20,8 +25,11 @@ const stack = useStack({
         CREDITD_SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@127.0.0.1:${sink.port}`,
         CREDITD_MAIL_FROM: 'billing@example.test',
         CREDITD_MAIL_POLL_MS: '100',
+        CREDITD_RECONCILE_INTERVAL: '1',
     },
 });
+
+const parsed = () => lines().map((l) => JSON.parse(l));
 
 function lines() {
     // The harness's own '==== start' markers are not the server's lines.
@@ -76,5 +84,34 @@ e2e('a full run in JSON logs: one object per line, request ids, no secret', asyn
         ['Stripe key', stack.stripeKey],
         ['SMTP password', SMTP_PASSWORD],
     ]) assert.ok(!text.includes(secret), `the ${name} is in the log`);
-    await sink.stop();
 });
+
+e2e('background runs log under a job id per run; store jobs log under their caller\'s id', async () => {
+    const u = await stack.signup();
+    const cfg = await stack.config();
+    await stack.buy(u, { kind: 'package', package_id: cfg.packages[0].id });
+    const runsDone = (objs) => objs.filter((o) => o.component === 'reconcile' && /^events seen/.test(o.message));
+    await waitFor(() => runsDone(parsed()).length >= 2 && parsed().some((o) => o.component === 'mail' && / sent \(/.test(o.message)),
+        20000, { what: 'two reconciliation runs and a sent receipt' });
+    const objs = parsed();
+    const JOB = /^job_[0-9A-Za-z]{24}$/;
+
+    const runs = runsDone(objs);
+    for (const r of runs) {
+        assert.match(r.job_id, JOB, r.message);
+        assert.equal(r.request_id, undefined);
+    }
+    assert.equal(new Set(runs.map((r) => r.job_id)).size, runs.length, 'a fresh id per run');
+    const run = runs[0].job_id;
+    assert.ok(objs.some((o) => o.component === 'stripe' && o.job_id === run && /\/v1\/events/.test(o.message)),
+        `the run's Stripe call logs under ${run}`);
+    for (const o of objs.filter((x) => x.component === 'reconcile'))
+        assert.ok(o.job_id || o.request_id, `a reconcile line without an id: ${o.message}`);
+
+    const sent = objs.find((o) => o.component === 'mail' && / sent \(/.test(o.message));
+    assert.match(sent.job_id, JOB);
+    const hooks = new Set(objs.filter((o) => o.route === '/v1/webhooks/stripe').map((o) => o.request_id));
+    const queued = objs.filter((o) => o.component === 'mail' && /receipt .* queued/.test(o.message));
+    assert.ok(queued.length > 0, 'a receipt queued (debug line, logged by the store\'s writer thread)');
+    for (const q of queued) assert.ok(hooks.has(q.request_id), `queued under its webhook's request id: ${JSON.stringify(q)}`);
+}, { timeout: 60000 });

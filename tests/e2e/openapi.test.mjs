@@ -417,6 +417,20 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     const led = expectStatus(await call('GET', '/v1/admin/ledger?limit=2', admin), 200);
     if (led.next_starting_after) await call('GET', `/v1/admin/ledger?limit=2&starting_after=${led.next_starting_after}`, admin);
     await call('GET', '/v1/admin/ledger', tok); // 403
+    const pays = expectStatus(await call('GET', '/v1/admin/payments?limit=1', admin), 200);
+    assert.ok(pays.data.length === 1, 'the walk has a payment to show');
+    if (pays.next_starting_after) await call('GET', `/v1/admin/payments?limit=1&starting_after=${pays.next_starting_after}`, admin);
+    await call('GET', `/v1/admin/payments?status=succeeded&account=${acct}`, admin);
+    await call('GET', '/v1/admin/payments?kind=topup', admin); // 400
+    const subs = expectStatus(await call('GET', '/v1/admin/subscriptions?limit=1', admin), 200);
+    assert.ok(subs.data.length === 1, 'the walk has a subscription to show');
+    await call('GET', '/v1/admin/subscriptions?status=active', admin);
+    await call('GET', '/v1/admin/subscriptions?status=nope', admin); // 400
+    await call('GET', '/v1/admin/subscriptions', tok); // 403
+    const sum = expectStatus(await call('GET', '/v1/admin/summary', admin), 200);
+    assert.ok(sum.revenue.length >= 1, 'the walk has revenue to sum');
+    await call('GET', '/v1/admin/summary?from=2030-01-01T00:00:00Z&to=2030-01-02T00:00:00Z', admin);
+    await call('GET', '/v1/admin/summary?from=nope', admin); // 400
     await call('GET', `/v1/admin/export/orders.csv?account=${acct}`, admin);
     await call('GET', '/v1/admin/export/ledger.csv', admin);
     await call('GET', '/v1/admin/ledger/verify', admin);

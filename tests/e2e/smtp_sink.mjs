@@ -7,12 +7,17 @@ import net from 'node:net';
  * Enough SMTP to take a mail: 220, EHLO/HELO 250, MAIL 250, RCPT 250, DATA
  * 354 ... "." 250, RSET/NOOP 250, QUIT 221. failData > 0: the next that many
  * DATA commands are answered 451 (after the data, a temporary failure).
+ * With { user, pass } (changeable later through .auth), EHLO offers AUTH
+ * PLAIN, MAIL before a successful AUTH is 530, a wrong password 535; every
+ * AUTH tried is kept in .logins ({ user, pass, ok }).
  */
 export class SmtpSink {
-    constructor() {
+    constructor(auth = null) {
         this.messages = []; // {from, rcpt: [], data}
         this.failData = 0;
         this.dataAttempts = 0;
+        this.auth = auth;
+        this.logins = [];
         this.server = net.createServer((sock) => this.session(sock));
         this.sockets = new Set();
     }
@@ -47,7 +52,16 @@ export class SmtpSink {
         let buf = '';
         let inData = false;
         let cur = { from: null, rcpt: [], data: '' };
+        let authed = false;
+        let authWait = false; // "AUTH PLAIN" sent without its response
         const say = (s) => sock.write(`${s}\r\n`);
+        const login = (b64) => {
+            const [, user = '', pass = ''] = Buffer.from(b64.trim(), 'base64').toString('utf8').split('\0');
+            const ok = !!this.auth && user === this.auth.user && pass === this.auth.pass;
+            this.logins.push({ user, pass, ok });
+            authed = ok;
+            say(ok ? '235 2.7.0 ok' : '535 5.7.8 bad credentials');
+        };
         say('220 sink.test ESMTP');
         sock.on('data', (chunk) => {
             buf += chunk.toString('utf8');
@@ -78,7 +92,23 @@ export class SmtpSink {
                 const line = buf.slice(0, nl);
                 buf = buf.slice(nl + 2);
                 const verb = line.slice(0, 4).toUpperCase();
-                if (verb === 'EHLO' || verb === 'HELO') say('250 sink.test');
+                if (authWait) {
+                    authWait = false;
+                    login(line);
+                    continue;
+                }
+                if (verb === 'EHLO' && this.auth) {
+                    say('250-sink.test');
+                    say('250 AUTH PLAIN');
+                } else if (verb === 'EHLO' || verb === 'HELO') say('250 sink.test');
+                else if (verb === 'AUTH' && this.auth && /^AUTH PLAIN/i.test(line)) {
+                    const ir = line.slice(10).trim();
+                    if (ir && ir !== '=') login(ir);
+                    else {
+                        authWait = true;
+                        say('334 ');
+                    }
+                } else if (verb === 'MAIL' && this.auth && !authed) say('530 5.7.0 authentication required');
                 else if (verb === 'MAIL') {
                     cur = { from: line.slice(line.indexOf(':') + 1).trim(), rcpt: [], data: '' };
                     say('250 2.1.0 ok');

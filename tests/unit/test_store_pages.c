@@ -1,6 +1,6 @@
 /*
  * test_store_pages.c - the keyset pages of every account's orders and
- * ledger (010): newest first, filters, starting_after, has_more, and a
+ * ledger (010), payments and subscriptions (022): newest first, filters, starting_after, has_more, and a
  * query plan per statement that reads one index without a sort (a page
  * costs its own rows, not the table). The pages run on SQLite and, when
  * CD_TEST_PG_URL names a server (store_target.h), on PostgreSQL too; the
@@ -111,9 +111,56 @@ static int seed(struct cd_tx *tx, void *arg)
     return rc;
 }
 
+/* Payments p1..p6, one per order (its account, time and status: the
+ * order's completed is the payment's succeeded, paid then; p3 has $1
+ * refunded); subscriptions sub_1..
+ * sub_3 at t=100,200,200 (acct_0, acct_1, acct_0), active, past_due,
+ * active. */
+static int seed_more(struct cd_tx *tx, void *arg)
+{
+    static const char *status[] = {"succeeded", "pending", "succeeded",
+                                   "failed", "succeeded", "pending"};
+    static const int64_t at[] = {100, 200, 300, 300, 300, 400};
+    static const char *sub_status[] = {"active", "past_due", "active"};
+    static const int64_t sub_at[] = {100, 200, 200};
+    int rc = seed(tx, arg);
+
+    for (int i = 0; i < 6; i++) {
+        struct cd_payment pay;
+
+        memset(&pay, 0, sizeof(pay));
+        snprintf(pay.id, sizeof(pay.id), "p%d", i + 1);
+        snprintf(pay.order_id, sizeof(pay.order_id), "o%d", i + 1);
+        snprintf(pay.account_id, sizeof(pay.account_id), "acct_%d", i % 2);
+        strcpy(pay.status, status[i]);
+        pay.amount_cents = 100 * (i + 1);
+        strcpy(pay.currency, "usd");
+        pay.created_at = at[i];
+        if (strcmp(status[i], "succeeded") == 0)
+            pay.paid_at = at[i];
+        if (i == 2)
+            pay.amount_refunded_cents = 100;
+        rc |= cd_store_payment_insert(tx, &pay);
+    }
+    for (int i = 0; i < 3; i++) {
+        struct cd_subscription sub;
+
+        memset(&sub, 0, sizeof(sub));
+        snprintf(sub.stripe_subscription_id,
+                 sizeof(sub.stripe_subscription_id), "sub_%d", i + 1);
+        snprintf(sub.account_id, sizeof(sub.account_id), "acct_%d", i % 2);
+        strcpy(sub.status, sub_status[i]);
+        sub.created_at = sub_at[i];
+        sub.updated_at = sub_at[i];
+        sub.synced_at = 1;
+        rc |= cd_store_subscription_upsert(tx, &sub);
+    }
+    return rc;
+}
+
 struct page {
     struct cd_page_query q;
-    int ledger;
+    int ledger; /* 0 orders, 1 ledger, 2 payments, 3 subscriptions */
     char ids[16][CD_ID_SZ];
     int n, has_more, rc;
 };
@@ -134,14 +181,37 @@ static int add_entry(const struct cd_ledger_entry *e, void *arg)
     return 0;
 }
 
+static int add_payment(const struct cd_payment *pay, void *arg)
+{
+    struct page *p = arg;
+
+    strcpy(p->ids[p->n++], pay->id);
+    return 0;
+}
+
+static int add_sub(const struct cd_subscription *sub, void *arg)
+{
+    struct page *p = arg;
+
+    strcpy(p->ids[p->n++], sub->stripe_subscription_id);
+    return 0;
+}
+
 static int read_page(struct cd_tx *tx, void *arg)
 {
     struct page *p = arg;
 
     p->n = 0;
-    p->rc = p->ledger
-                ? cd_store_ledger_page(tx, &p->q, add_entry, p, &p->has_more)
-                : cd_store_order_page(tx, &p->q, add_order, p, &p->has_more);
+    if (p->ledger == 3)
+        p->rc = cd_store_subscription_page(tx, &p->q, add_sub, p,
+                                           &p->has_more);
+    else if (p->ledger == 2)
+        p->rc = cd_store_payment_page(tx, &p->q, add_payment, p,
+                                      &p->has_more);
+    else if (p->ledger)
+        p->rc = cd_store_ledger_page(tx, &p->q, add_entry, p, &p->has_more);
+    else
+        p->rc = cd_store_order_page(tx, &p->q, add_order, p, &p->has_more);
     return 0;
 }
 
@@ -232,6 +302,129 @@ static void test_ledger_pages(void **state)
     assert_int_equal(p.rc, CD_STORE_ERROR);
 }
 
+static void test_payment_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct page p = {.q = {.limit = 3}, .ledger = 2};
+
+    assert_int_equal(cd_store_write(f->s, seed_more, NULL), 0);
+    assert_string_equal(ids(f, &p), "p6,p5,p4");
+    assert_true(p.has_more);
+    p.q.starting_after = "p4";
+    assert_string_equal(ids(f, &p), "p3,p2,p1");
+    assert_false(p.has_more);
+    p.q.starting_after = "o1"; /* an order's id is no payment */
+    ids(f, &p);
+    assert_int_equal(p.rc, CD_STORE_NOT_FOUND);
+    memset(&p.q, 0, sizeof(p.q));
+    p.q.limit = 10;
+    p.q.status = "succeeded";
+    assert_string_equal(ids(f, &p), "p5,p3,p1");
+    p.q.account_id = "acct_1";
+    p.q.status = "pending";
+    assert_string_equal(ids(f, &p), "p6,p2");
+    p.q.status = NULL;
+    p.q.from = 300;
+    assert_string_equal(ids(f, &p), "p6,p4");
+    p.q.to = 400;
+    assert_string_equal(ids(f, &p), "p4");
+    p.q.kind = "ignored"; /* payments have no kind */
+    assert_string_equal(ids(f, &p), "p4");
+}
+
+static void test_subscription_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct page p = {.q = {.limit = 2}, .ledger = 3};
+
+    assert_int_equal(cd_store_write(f->s, seed_more, NULL), 0);
+    assert_string_equal(ids(f, &p), "sub_3,sub_2");
+    assert_true(p.has_more);
+    p.q.starting_after = "sub_2";
+    assert_string_equal(ids(f, &p), "sub_1");
+    assert_false(p.has_more);
+    p.q.starting_after = "sub_9";
+    ids(f, &p);
+    assert_int_equal(p.rc, CD_STORE_NOT_FOUND);
+    memset(&p.q, 0, sizeof(p.q));
+    p.q.limit = 10;
+    p.q.status = "active";
+    assert_string_equal(ids(f, &p), "sub_3,sub_1");
+    p.q.account_id = "acct_1";
+    p.q.status = NULL;
+    assert_string_equal(ids(f, &p), "sub_2");
+    p.q.status = "active";
+    assert_string_equal(ids(f, &p), "");
+    p.q.account_id = NULL;
+    p.q.status = NULL;
+    p.q.to = 200;
+    assert_string_equal(ids(f, &p), "sub_1");
+}
+
+struct sums {
+    int64_t from, to;
+    char text[512];
+    int rc;
+};
+
+static int add_revenue(const struct cd_revenue *r, void *arg)
+{
+    struct sums *s = arg;
+    size_t n = strlen(s->text);
+
+    snprintf(s->text + n, sizeof(s->text) - n, "%s:%lld/%lld/%lld;",
+             r->currency, (long long)r->payments, (long long)r->gross_cents,
+             (long long)r->refunded_cents);
+    return 0;
+}
+
+static int add_status(const char *status, int64_t count, void *arg)
+{
+    struct sums *s = arg;
+    size_t n = strlen(s->text);
+
+    snprintf(s->text + n, sizeof(s->text) - n, "%s=%lld;", status,
+             (long long)count);
+    return 0;
+}
+
+static int read_sums(struct cd_tx *tx, void *arg)
+{
+    struct sums *s = arg;
+
+    s->text[0] = '\0';
+    s->rc = cd_store_revenue(tx, s->from, s->to, add_revenue, s);
+    if (s->rc == CD_STORE_OK)
+        s->rc = cd_store_order_status_counts(tx, s->from, s->to, add_status,
+                                             s);
+    return 0;
+}
+
+/* The dashboard's sums: paid payments per currency (count, gross,
+ * refunded) and orders per status, over created_at in [from, to). */
+static void test_dashboard_sums(void **state)
+{
+    struct fixture *f = *state;
+    struct sums s = {0, 1000, "", 0};
+
+    assert_int_equal(cd_store_write(f->s, seed_more, NULL), 0);
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_int_equal(s.rc, CD_STORE_OK);
+    assert_string_equal(s.text, "usd:3/900/100;completed=3;failed=1;"
+                                "pending=2;");
+    s.from = 300;
+    s.to = 400;
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_string_equal(s.text, "usd:2/800/100;completed=2;failed=1;");
+    s.from = 500;
+    s.to = 600;
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_string_equal(s.text, "");
+    s.to = 500; /* an empty range is refused */
+    assert_int_equal(cd_store_read(f->s, read_sums, &s), 0);
+    assert_int_equal(s.rc, CD_STORE_ERROR);
+}
+
 /* Every page statement reads one index, without a temporary b-tree (a
  * sort of the whole match) and without a table scan. */
 static void test_page_plans(void **state)
@@ -240,6 +433,9 @@ static void test_page_plans(void **state)
         SQ_ORDER_PAGE_ACCT, SQ_ORDER_PAGE_STATUS, SQ_ORDER_PAGE_KIND,
         SQ_ORDER_PAGE_ALL,  SQ_LEDGER_PAGE_ACCT,  SQ_LEDGER_PAGE_KIND,
         SQ_LEDGER_PAGE_ALL, SQ_ORDER_KEY,         SQ_LEDGER_KEY,
+        SQ_PAYMENT_KEY,     SQ_PAYMENT_PAGE_ACCT, SQ_PAYMENT_PAGE_STATUS,
+        SQ_PAYMENT_PAGE_ALL, SQ_SUB_KEY,          SQ_SUB_PAGE_ACCT,
+        SQ_SUB_PAGE_STATUS, SQ_SUB_PAGE_ALL,
     };
     struct fixture *f = *state;
     sqlite3 *db = NULL;
@@ -274,11 +470,19 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_order_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payment_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscription_pages, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_sums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_plans, setup, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_order_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_payment_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscription_pages, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_sums, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 

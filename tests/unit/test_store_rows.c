@@ -71,7 +71,7 @@ static int placeholders(const char *sql, int *seen, int max)
     return hi;
 }
 
-/* The keyset page statements (010) share one parameter layout (?1
+/* The keyset page statements (010, 022) share one parameter layout (?1
  * account, ?2 status, ?3 kind, ?4.. the keyset) and name only the filters
  * they read; records.c binds the others as integers, so PostgreSQL still
  * knows every parameter's type. */
@@ -79,7 +79,10 @@ static int shared_layout(int id)
 {
     return id == SQ_ORDER_PAGE_STATUS || id == SQ_ORDER_PAGE_KIND ||
            id == SQ_ORDER_PAGE_ALL || id == SQ_LEDGER_PAGE_ACCT ||
-           id == SQ_LEDGER_PAGE_KIND || id == SQ_LEDGER_PAGE_ALL;
+           id == SQ_LEDGER_PAGE_KIND || id == SQ_LEDGER_PAGE_ALL ||
+           id == SQ_PAYMENT_PAGE_ACCT || id == SQ_PAYMENT_PAGE_STATUS ||
+           id == SQ_PAYMENT_PAGE_ALL || id == SQ_SUB_PAGE_ACCT ||
+           id == SQ_SUB_PAGE_STATUS || id == SQ_SUB_PAGE_ALL;
 }
 
 static void test_placeholders_dense(void **state)

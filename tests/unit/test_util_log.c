@@ -100,12 +100,48 @@ static void test_one_line_when_long(void **state)
     free(msg);
 }
 
+/* A background run's id: on every line from cd_log_begin_job() to
+ * cd_log_end_job(), a fresh one per run, in text and JSON alike. */
+static void test_job_id_on_lines(void **state)
+{
+    char first[48], want[64], *line;
+
+    (void)state;
+    line = logged("idle");
+    assert_null(strstr(line, "job_id"));
+    free(line);
+
+    snprintf(first, sizeof(first), "%s", cd_log_begin_job());
+    assert_int_equal(strlen(first), 4 + 24);
+    assert_memory_equal(first, "job_", 4);
+    line = logged("reconcile: events seen 3");
+    snprintf(want, sizeof(want), "events seen 3 job_id=%s\n", first);
+    assert_string_equal(message_of(line) + strlen("reconcile: "), want);
+    free(line);
+    cd_log_json = 1;
+    line = logged("in json");
+    snprintf(want, sizeof(want), ",\"job_id\":\"%s\"}\n", first);
+    assert_non_null(strstr(line, want));
+    free(line);
+    cd_log_json = 0;
+    assert_string_not_equal(cd_log_begin_job(), first);
+    cd_log_end_job();
+    line = logged("after");
+    assert_null(strstr(line, "job_id"));
+    free(line);
+    cd_log_set_job_id(first);
+    assert_string_equal(cd_log_job_id(), first);
+    cd_log_set_job_id(NULL);
+    assert_string_equal(cd_log_job_id(), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_control_bytes_escaped),
         cmocka_unit_test(test_utf8_passes_c1_and_invalid_escaped),
         cmocka_unit_test(test_one_line_when_long),
+        cmocka_unit_test(test_job_id_on_lines),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

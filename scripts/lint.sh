@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# A cheap lint for calls banned in src/ (issue 12): atoi, atol (no error
+# report: use cd_parse_int64 or strtol with its end pointer), sprintf,
+# vsprintf, strcpy, strcat, gets (unbounded: use snprintf, cd_strlcpy,
+# cd_buf). Comments are skipped. Prints file:line: call for each hit and
+# exits 1 when there is one, 0 otherwise.
+#   bash scripts/lint.sh [dir-or-file...]   (default: src/)
+#   bash scripts/lint.sh --self-test        (proves a hit fails the lint)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BANNED='atoi|atol|sprintf|vsprintf|strcpy|strcat|gets'
+
+lint() {
+  # Blank out /* ... */ (also across lines) and // comments, keep line
+  # numbers, then look for a banned name used as a call.
+  find "$@" -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z |
+    xargs -0 -r awk -v re="(^|[^A-Za-z0-9_.>])(${BANNED})[ \t]*\\(" '
+      FNR == 1 { inc = 0 }
+      {
+        line = $0; out = ""
+        while (length(line) > 0) {
+          if (inc) {
+            e = index(line, "*/")
+            if (!e) { line = ""; break }
+            line = substr(line, e + 2); inc = 0
+          } else {
+            s = index(line, "/*"); d = index(line, "//")
+            if (d && (!s || d < s)) { out = out substr(line, 1, d - 1); line = ""; break }
+            if (!s) { out = out line; line = ""; break }
+            out = out substr(line, 1, s - 1); line = substr(line, s + 2); inc = 1
+          }
+        }
+        if (match(out, re)) {
+          call = substr(out, RSTART, RLENGTH); sub(/^[^A-Za-z_]/, "", call)
+          printf "%s:%d: banned call %s\n", FILENAME, FNR, call; bad = 1
+        }
+      }
+      END { exit bad }'
+}
+
+if [ "${1:-}" = --self-test ]; then
+  t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+  printf '/* atoi(x) in a comment, sprintf( too */\nint f(void) { return snprintf(0, 0, "x") + fgets_ok(); } // strcpy(a)\n' >"$t/ok.c"
+  lint "$t" >/dev/null || { echo "lint self-test: a clean file was flagged" >&2; exit 1; }
+  printf 'int g(const char *s)\n{\n    return atoi (s);\n}\n' >"$t/bad.c"
+  out=$(lint "$t" || true)
+  [ "$out" = "$t/bad.c:3: banned call atoi (" ] ||
+    { echo "lint self-test: expected a hit on bad.c:3, got: $out" >&2; exit 1; }
+  echo "lint self-test: ok"
+  exit 0
+fi
+
+[ $# -gt 0 ] || set -- src
+if ! lint "$@"; then
+  echo "lint: banned calls found (see scripts/lint.sh)" >&2
+  exit 1
+fi

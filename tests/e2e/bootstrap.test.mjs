@@ -1,0 +1,54 @@
+// bootstrap.test.mjs - scripts/bootstrap.sh fails when the build fails: in
+// a temporary copy of the tracked tree, with a stale build/creditd left
+// from an "earlier build" and a source file that no longer compiles,
+// bootstrap exits non-zero and says which build failed (before, the build's
+// output went through `grep ... || true` and `test -x` passed on the stale
+// binary). Also: the banned-call lint (scripts/lint.sh) passes on src/ and
+// its self-test proves that a hit fails it.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import { e2e, REPO } from './harness.mjs';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-bootstrap-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+e2e('bootstrap.sh exits non-zero when the build fails, even with a stale binary in build/', () => {
+    const files = execFileSync('git', ['ls-files', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
+    for (const f of files) {
+        const to = path.join(tmp, f);
+        fs.mkdirSync(path.dirname(to), { recursive: true });
+        fs.copyFileSync(path.join(REPO, f), to);
+    }
+    // npm ci is not what this test is about: node_modules looks current.
+    fs.mkdirSync(path.join(tmp, 'node_modules'));
+    const later = new Date(Date.now() + 60000);
+    fs.writeFileSync(path.join(tmp, 'node_modules/.package-lock.json'), '{}');
+    fs.utimesSync(path.join(tmp, 'node_modules/.package-lock.json'), later, later);
+    // A binary from an "earlier build" and a header every file includes broken.
+    fs.mkdirSync(path.join(tmp, 'build'));
+    fs.writeFileSync(path.join(tmp, 'build/creditd'), '#!/bin/sh\necho stale\n', { mode: 0o755 });
+    fs.appendFileSync(path.join(tmp, 'src/util/util.h'), '\n#error deliberately broken by bootstrap.test.mjs\n');
+
+    const r = spawnSync('bash', ['scripts/bootstrap.sh'], {
+        cwd: tmp, encoding: 'utf8', env: { ...process.env, BUILD_JOBS: '1', ASAN: '0' }, timeout: 300000,
+    });
+    assert.notEqual(r.status, 0, `bootstrap must fail; stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    assert.match(r.stderr, /deliberately broken/, 'the compiler error is shown');
+    assert.match(r.stderr, /bootstrap: the build in build failed/);
+});
+
+e2e('scripts/lint.sh: src/ has no banned call, and a banned call fails the lint', () => {
+    const self = spawnSync('bash', ['scripts/lint.sh', '--self-test'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(self.status, 0, self.stderr);
+    const src = spawnSync('bash', ['scripts/lint.sh'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(src.status, 0, src.stdout + src.stderr);
+    const dir = fs.mkdtempSync(path.join(tmp, 'lint-'));
+    fs.writeFileSync(path.join(dir, 'banned.c'), 'void f(char *d, const char *s)\n{\n    strcpy(d, s);\n}\n');
+    const bad = spawnSync('bash', ['scripts/lint.sh', dir], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /banned\.c:3: banned call strcpy/);
+});
