@@ -2,6 +2,7 @@
  * ledger.c - applying one ledger entry; see ledger.h.
  */
 #include "billing/ledger.h"
+#include "billing/lots.h"
 
 #include <string.h>
 
@@ -40,6 +41,10 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
     if (rc != CD_STORE_NOT_FOUND)
         return CD_STORE_ERROR;
 
+    /* A debit never spends expired credits: lots.h. */
+    if (cd_lots_before_tx(tx, in) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+
     memset(&e, 0, sizeof(e));
     cd_random_id("txn_", e.id, sizeof(e.id));
     if (cd_strlcpy(e.account_id, in->account_id, sizeof(e.account_id)) ||
@@ -62,5 +67,8 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return cd_store_ledger_by_ref(tx, in->ref, out) == CD_STORE_OK
                    ? CD_STORE_DUPLICATE
                    : CD_STORE_ERROR;
+    /* The entry's lot (a credit) or draws (a debit): lots.h. */
+    if (rc == CD_STORE_OK && cd_lots_after_tx(tx, in, out) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     return rc;
 }

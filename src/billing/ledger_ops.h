@@ -90,11 +90,19 @@ struct cd_ledger_check {
     int64_t sum_balances;
     int64_t sum_entries;
     int64_t mismatches; /* how many accounts disagree */
+    /* 016: accounts whose balance != sum(remaining lots) - debt (lots.h) */
+    int64_t lot_mismatches;
 };
 
 /* Checks balance == sum(entries) for every account, on one snapshot; cb
  * (may be NULL) sees each mismatch. */
 int cd_ledger_verify(struct cd_billing *b, struct cd_ledger_check *out,
                      cd_mismatch_cb cb, void *arg, struct cd_error *err);
+/* The same, and lot_cb (may be NULL) sees each account whose balance is
+ * not its lots' remaining credits less its debt (the third figure). */
+int cd_ledger_verify_lots(struct cd_billing *b, struct cd_ledger_check *out,
+                          cd_mismatch_cb cb, void *arg,
+                          cd_mismatch_cb lot_cb, void *lot_arg,
+                          struct cd_error *err);
 
 #endif
