@@ -93,6 +93,9 @@ extern const struct cd_route cd_api_routes_core[];
 extern const size_t cd_api_routes_core_count;
 extern const struct cd_route cd_api_routes_checkout[];
 extern const size_t cd_api_routes_checkout_count;
+/* lots.c: GET /v1/lots. */
+extern const struct cd_route cd_api_routes_lots[];
+extern const size_t cd_api_routes_lots_count;
 /* ops.c: POST /v1/admin/reconcile and GET /metrics (server key). */
 extern const struct cd_route cd_api_routes_ops[];
 extern const size_t cd_api_routes_ops_count;

@@ -9,6 +9,7 @@
 #include "api/ratelimit.h"
 #include "billing/discounts.h"
 #include "billing/ledger_ops.h"
+#include "billing/lots.h"
 #include "util/util.h"
 
 void cd_api_account_get(struct cd_req *req)
@@ -26,17 +27,22 @@ void cd_api_balance(struct cd_req *req)
     struct cd_error err;
     int64_t balance;
     char disp[64];
+    json_t *reply;
 
     if (cd_ledger_balance(app->billing, ctx->account.id, &balance, &err) !=
         0) {
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 200,
-                  json_pack("{s:I, s:s, s:s}", "balance", (json_int_t)balance,
-                            "balance_display",
-                            cd_money_display(balance, cur, disp, sizeof(disp)),
-                            "currency", cur));
+    reply = json_pack("{s:I, s:s, s:s}", "balance", (json_int_t)balance,
+                      "balance_display",
+                      cd_money_display(balance, cur, disp, sizeof(disp)),
+                      "currency", cur);
+    if (reply && cd_api_lots_balance(req, reply) != 0) { /* lots.c */
+        json_decref(reply);
+        return;
+    }
+    cd_reply_json(req, 200, reply);
 }
 
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e)
@@ -100,6 +106,7 @@ static void ledger_op(struct cd_req *req, int debit)
     struct cd_app *app = cd_api_app(req);
     struct cd_api_ctx *ctx = cd_api_ctx(req);
     struct cd_ledger_op op;
+    struct cd_lot_spec spec;
     struct cd_ledger_entry e;
     struct cd_error err;
     json_t *body = cd_api_body(req);
@@ -109,6 +116,11 @@ static void ledger_op(struct cd_req *req, int debit)
         return;
     memset(&op, 0, sizeof(op));
     op.account_id = ctx->account.id;
+    if (!debit) { /* its lot: category, expiry, priority (lots.c) */
+        if (cd_api_lot_spec(req, body, &spec) != 0)
+            goto out;
+        op.lot = &spec;
+    }
     if (cd_api_amount(req, body, "amount", &op.amount) != 0 ||
         cd_api_string(req, body, "description", CD_LEDGER_DESC_MAX,
                       &op.description) != 0 ||

@@ -23,6 +23,7 @@ static void build(void)
         {cd_api_routes_core, cd_api_routes_core_count},
         {cd_api_routes_checkout, cd_api_routes_checkout_count},
         {cd_api_routes_ops, cd_api_routes_ops_count},
+        {cd_api_routes_lots, cd_api_routes_lots_count},
     };
     size_t n = 0, at = 0;
 

@@ -176,6 +176,7 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
     j.in.order_id = NULL;
     j.in.description = op->description ? op->description : "";
     j.in.allow_negative = sign < 0 ? op->allow_negative : 0;
+    j.in.lot = sign > 0 ? op->lot : NULL;
     if (op->claim && op->reply)
         return apply_once(b, op, &j, kind, err);
     rc = cd_store_write(b->store, apply_fn, &j);

@@ -36,6 +36,7 @@ struct cd_ledger_op {
     int64_t amount;
     const char *description; /* may be NULL; <= CD_LEDGER_DESC_MAX bytes */
     int allow_negative;      /* debits only */
+    const struct cd_lot_spec *lot; /* grants: the lot (lots.h); NULL */
     /* With an Idempotency-Key the ref is "idem:<scope>:<key>"; without
      * one (both NULL) it is "debit:<random>" / "grant:<random>". */
     const char *idem_scope;
