@@ -641,6 +641,29 @@ static int cat_int(json_t *o, const char *k, int64_t lo, int64_t hi,
     return 0;
 }
 
+/* A plan's optional "credits_expire" ("never" | "period_end") and
+ * "rollover_cap" (lots.h); 0 or -1. */
+static int cat_plan_expiry(json_t *it, struct cd_plan *p)
+{
+    char how[16] = "never";
+
+    p->credits_expire_period_end = 0;
+    p->rollover_cap = 0;
+    if (json_object_get(it, "credits_expire") &&
+        cat_str(it, "credits_expire", how, sizeof(how)) != 0)
+        return -1;
+    if (strcmp(how, "period_end") == 0)
+        p->credits_expire_period_end = 1;
+    else if (strcmp(how, "never") != 0)
+        return -1;
+    if (!json_object_get(it, "rollover_cap"))
+        return 0;
+    if (!p->credits_expire_period_end)
+        return -1;
+    return cat_int(it, "rollover_cap", 0, p->credits_per_period,
+                   &p->rollover_cap);
+}
+
 /* The catalog's optional "credit_unit": {"name", "display"}; 0 or -1. */
 static int cat_credit_unit(json_t *root, struct cd_billing_config *b)
 {
@@ -740,6 +763,12 @@ static int set_catalog(struct cd_config *c, const char *v, char *why,
                 WHY("%s: plans[%zu] needs id, name, interval "
                     "(day|week|month|year), price_cents and "
                     "credits_per_period", v, i);
+                goto out;
+            }
+            if (cat_plan_expiry(it, p) != 0) {
+                WHY("%s: plans[%zu]: credits_expire is \"period_end\" or "
+                    "\"never\"; rollover_cap (0..credits_per_period) only "
+                    "with \"period_end\"", v, i);
                 goto out;
             }
             b->nplans++;
@@ -905,7 +934,8 @@ static void default_catalog(struct cd_billing_config *b)
         {"pro", "Pro - 12,000 credits", 10000, 12000, 0},
     };
     static const struct cd_plan pl[] = {
-        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500},
+        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500,
+         0, 0},
     };
 
     memcpy(b->packages, pk, sizeof(pk));

@@ -32,6 +32,10 @@ struct cd_plan {
     int64_t price_cents;
     char interval[16]; /* day|week|month|year */
     int64_t credits_per_period;
+    /* 016: a period's credits expire at the period's end (else never),
+     * all but up to rollover_cap of them, which roll over one period. */
+    int credits_expire_period_end;
+    int64_t rollover_cap;
 };
 
 /* Branding (CREDITD_BRAND_*, CREDITD_SUPPORT_EMAIL): shown by the web UI

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/log.h"
 #include "util/util.h"
@@ -55,20 +56,64 @@ static const char *category_of(const struct cd_ledger_apply *in,
                : "paid";
 }
 
-/* A package order's expiry from the catalog (expires_in_days). */
-static int64_t package_expiry(struct cd_tx *tx, const struct cd_ledger_apply *in,
-                              int64_t now)
+static const struct cd_plan *plan_named(const char *id)
 {
-    struct cd_order o;
+    for (size_t i = 0; catalog && i < catalog->nplans; i++)
+        if (strcmp(catalog->plans[i].id, id) == 0)
+            return &catalog->plans[i];
+    return NULL;
+}
 
-    if (!catalog || !in->order_id || !*in->order_id ||
-        strcmp(in->kind, "package") != 0 ||
-        cd_store_order_get(tx, in->order_id, &o) != CD_STORE_OK)
-        return 0;
-    for (size_t i = 0; i < catalog->npackages; i++)
-        if (strcmp(catalog->packages[i].id, o.item_id) == 0)
-            return cd_lots_days(now, catalog->packages[i].expires_in_days);
-    return 0;
+const struct cd_lot_spec *cd_lots_order_spec(const struct cd_order *o,
+                                             int64_t period_end, int64_t now,
+                                             struct cd_lot_spec *spec)
+{
+    const struct cd_plan *plan;
+
+    memset(spec, 0, sizeof(*spec));
+    if (!catalog)
+        return NULL;
+    if (strcmp(o->kind, "package") == 0) {
+        for (size_t i = 0; i < catalog->npackages; i++)
+            if (strcmp(catalog->packages[i].id, o->item_id) == 0)
+                spec->expires_at =
+                    cd_lots_days(now, catalog->packages[i].expires_in_days);
+        return spec->expires_at ? spec : NULL;
+    }
+    plan = plan_named(o->item_id);
+    if (period_end > now && plan && plan->credits_expire_period_end &&
+        (strcmp(o->kind, "invoice") == 0 ||
+         strcmp(o->kind, "subscription") == 0)) {
+        spec->expires_at = period_end;
+        return spec;
+    }
+    return NULL;
+}
+
+/* start plus one plan interval: calendar months (the day clamped to the
+ * month's end) as Stripe bills. */
+static int64_t interval_after(int64_t start, const char *interval)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                31};
+    time_t t = (time_t)start;
+    struct tm tm;
+    int months = strcmp(interval, "year") == 0 ? 12 : 1, days, y;
+
+    if (strcmp(interval, "day") == 0)
+        return start + 86400;
+    if (strcmp(interval, "week") == 0)
+        return start + 7 * 86400;
+    if (!gmtime_r(&t, &tm))
+        return start + 30 * 86400;
+    tm.tm_year += (tm.tm_mon + months) / 12;
+    tm.tm_mon = (tm.tm_mon + months) % 12;
+    y = tm.tm_year + 1900;
+    days = dim[tm.tm_mon] +
+           (tm.tm_mon == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    if (tm.tm_mday > days)
+        tm.tm_mday = days;
+    return (int64_t)timegm(&tm);
 }
 
 static int credit(struct cd_tx *tx, const struct cd_ledger_apply *in,
@@ -98,9 +143,8 @@ static int credit(struct cd_tx *tx, const struct cd_ledger_apply *in,
     l.priority = in->lot && in->lot->priority > 0 ? in->lot->priority
                                                   : CD_LOT_PRIORITY_DEFAULT;
     l.created_at = e->created_at;
-    l.expires_at = in->lot && in->lot->expires_at > 0
-                       ? in->lot->expires_at
-                       : package_expiry(tx, in, e->created_at);
+    l.expires_at = in->lot && in->lot->expires_at > 0 ? in->lot->expires_at
+                                                      : 0;
     if (repay > 0)
         cd_info(MOD, "%s: %" PRId64 " credits of %s repay debt", l.account_id,
                 repay, e->id);
@@ -160,12 +204,17 @@ static int draw(struct cd_tx *tx, const struct cd_ledger_apply *in,
                : CD_STORE_ERROR;
 }
 
-/* The expiry entry's own lot: all of what is left, once. */
+/* The expiry entry's own lot: all of what is left, once (or, rolling
+ * over, all but what rolls). */
 static int expire_drawn(struct cd_tx *tx, const struct cd_ledger_apply *in,
                         const struct cd_ledger_entry *e)
 {
-    int rc = cd_store_lot_expire(tx, in->lot->lot_id, -in->amount,
-                                 e->created_at);
+    const struct cd_lot_spec *s = in->lot;
+    int rc = s->roll_to
+                 ? cd_store_lot_roll(tx, s->lot_id, -in->amount, s->left,
+                                     s->roll_to)
+                 : cd_store_lot_expire(tx, s->lot_id, -in->amount,
+                                       e->created_at);
 
     if (rc != CD_STORE_OK) {
         cd_error(MOD, "lot %s: expiry of %" PRId64 " refused (%d)",
@@ -190,27 +239,56 @@ int cd_lots_after_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
 
 /* ---- expiry -------------------------------------------------------------- */
 
+/* What of a subscription lot rolls over (its plan's rollover_cap, once)
+ * and until when; 0 when nothing does. */
+static int64_t rollover(struct cd_tx *tx, const struct cd_lot *l,
+                        int64_t *roll_to)
+{
+    const struct cd_plan *plan;
+    struct cd_order o;
+
+    *roll_to = 0;
+    if (l->rolled || strcmp(l->source, "subscription") != 0 ||
+        !l->order_id[0] ||
+        cd_store_order_get(tx, l->order_id, &o) != CD_STORE_OK ||
+        !(plan = plan_named(o.item_id)) || plan->rollover_cap <= 0)
+        return 0;
+    *roll_to = interval_after(l->expires_at, plan->interval);
+    return l->remaining < plan->rollover_cap ? l->remaining
+                                             : plan->rollover_cap;
+}
+
 int cd_lots_expire_tx(struct cd_tx *tx, const struct cd_lot *l, int64_t now)
 {
     struct cd_lot_spec spec;
     struct cd_ledger_apply la;
     struct cd_ledger_entry le;
     char ref[CD_REF_SZ], desc[CD_DESC_SZ];
+    int64_t roll_to, keep;
     int rc;
 
     (void)now;
     if (l->remaining <= 0)
         return 0;
-    _Static_assert(CD_REF_FITS("expiry:", CD_ID_SZ - 1),
-                   "expiry:<lot id> fits CD_REF_SZ");
-    snprintf(ref, sizeof(ref), "expiry:%s", l->id);
+    keep = rollover(tx, l, &roll_to);
+    if (keep == l->remaining) /* all of it rolls: no entry */
+        return cd_store_lot_roll(tx, l->id, 0, l->remaining, roll_to) ==
+                       CD_STORE_OK
+                   ? 0
+                   : CD_STORE_ERROR;
+    _Static_assert(CD_REF_FITS("expiry::rolled", CD_ID_SZ - 1),
+                   "expiry:<lot id>[:rolled] fits CD_REF_SZ");
+    snprintf(ref, sizeof(ref), l->rolled ? "expiry:%s:rolled" : "expiry:%s",
+             l->id);
     snprintf(desc, sizeof(desc), "Expired: %s credits (%s)", l->category,
              l->source);
     memset(&spec, 0, sizeof(spec));
     spec.lot_id = l->id;
+    spec.roll_to = keep > 0 ? roll_to : 0;
+    spec.left = l->remaining;
     memset(&la, 0, sizeof(la));
     la.account_id = l->account_id;
-    la.amount = -l->remaining;
+    la.amount = -(l->remaining - keep);
     la.kind = "expiry";
     la.ref = ref;
     la.order_id = l->order_id[0] ? l->order_id : NULL;
@@ -219,8 +297,9 @@ int cd_lots_expire_tx(struct cd_tx *tx, const struct cd_lot *l, int64_t now)
     la.lot = &spec;
     rc = cd_ledger_apply_tx(tx, &la, &le);
     if (rc == CD_STORE_OK) {
-        cd_info(MOD, "lot %s of %s: %" PRId64 " credits expired (%s)", l->id,
-                l->account_id, l->remaining, le.id);
+        cd_info(MOD, "lot %s of %s: %" PRId64 " credits expired (%s)%s",
+                l->id, l->account_id, -la.amount, le.id,
+                keep > 0 ? ", the rest rolled over" : "");
         /* outbox: credits.expired */
         return 1;
     }

@@ -38,11 +38,21 @@ struct cd_lot_spec {
     int64_t expires_at;   /* credits: 0 = never */
     int64_t priority;     /* credits: 1..100; 0 = 50 */
     const char *lot_id;   /* debits: this lot only, all that is left */
+    int64_t roll_to;      /* with lot_id: the rest of the lot rolls over
+                             to this expiry instead (rollover_cap) */
+    int64_t left;         /* with roll_to: the lot's remaining before */
 };
 
 /* The catalog whose packages' expires_in_days apply (set at start-up;
  * NULL: none). */
 void cd_lots_init(const struct cd_billing_config *cfg);
+
+/* The lot of an order's credit (fulfil.c): a package's expires_in_days,
+ * a plan's period end (period_end, from the invoice) when its credits
+ * expire; NULL (the defaults) otherwise. */
+const struct cd_lot_spec *cd_lots_order_spec(const struct cd_order *o,
+                                             int64_t period_end, int64_t now,
+                                             struct cd_lot_spec *spec);
 
 /* Hooks of cd_ledger_apply_tx (ledger.c), inside its job. before: a
  * debit first expires the account's lots that are due. after: a credit

@@ -39,7 +39,8 @@ static int read_lot(struct cd_stmt *st, struct cd_lot *l)
     l->expires_at = cd_col_i64(st, 8);
     l->created_at = cd_col_i64(st, 10);
     l->expired_at = cd_col_i64(st, 11);
-    l->seq = cd_col_i64(st, 12);
+    l->rolled = cd_col_i64(st, 12);
+    l->seq = cd_col_i64(st, 13);
     return 0;
 }
 
@@ -85,6 +86,7 @@ int cd_store_lot_insert(struct cd_tx *tx, const struct cd_lot *l)
     bad |= cd_bind_str(st, 10, l->order_id, sizeof(l->order_id));
     bad |= cd_bind_i64(st, 11, l->created_at);
     bad |= cd_bind_i64(st, 12, l->expired_at);
+    bad |= cd_bind_i64(st, 13, l->rolled);
     if (bad) {
         cd_sq_put(tx->db, SQ_LOT_INSERT, st);
         return CD_STORE_ERROR;
@@ -149,9 +151,10 @@ int cd_store_lot_open(struct cd_tx *tx, const char *account_id,
     return read_rows(tx->db, SQ_LOT_OPEN, st, out, max, n, "lots open");
 }
 
-/* A guarded UPDATE of one lot: id, then two integers. */
+/* A guarded UPDATE of one lot: id, then up to three integers. */
 static int lot_update(struct cd_tx *tx, enum cd_sq_stmt id, const char *lot,
-                      int64_t a, int64_t b, int nb, const char *what)
+                      int64_t a, int64_t b, int64_t c, int nb,
+                      const char *what)
 {
     struct cd_stmt *st;
     int bad = 0;
@@ -162,6 +165,8 @@ static int lot_update(struct cd_tx *tx, enum cd_sq_stmt id, const char *lot,
     bad |= cd_bind_i64(st, 2, a);
     if (nb > 2)
         bad |= cd_bind_i64(st, 3, b);
+    if (nb > 3)
+        bad |= cd_bind_i64(st, 4, c);
     if (bad) {
         cd_sq_put(tx->db, id, st);
         return CD_STORE_ERROR;
@@ -173,13 +178,20 @@ int cd_store_lot_take(struct cd_tx *tx, const char *id, int64_t amount)
 {
     if (amount <= 0)
         return CD_STORE_ERROR;
-    return lot_update(tx, SQ_LOT_TAKE, id, amount, 0, 2, "lot take");
+    return lot_update(tx, SQ_LOT_TAKE, id, amount, 0, 0, 2, "lot take");
 }
 
 int cd_store_lot_expire(struct cd_tx *tx, const char *id, int64_t left,
                         int64_t now)
 {
-    return lot_update(tx, SQ_LOT_EXPIRE, id, left, now, 3, "lot expire");
+    return lot_update(tx, SQ_LOT_EXPIRE, id, left, now, 0, 3, "lot expire");
+}
+
+int cd_store_lot_roll(struct cd_tx *tx, const char *id, int64_t take,
+                      int64_t left, int64_t new_expiry)
+{
+    return lot_update(tx, SQ_LOT_ROLL, id, take, left, new_expiry, 4,
+                      "lot roll");
 }
 
 int cd_store_lot_draw_insert(struct cd_tx *tx, const char *entry_id,

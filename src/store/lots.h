@@ -25,6 +25,7 @@ struct cd_lot {
     char order_id[CD_ID_SZ];
     int64_t created_at;
     int64_t expired_at; /* when its expiry entry was written; 0 */
+    int64_t rolled;     /* 1: its credits rolled over once already */
     int64_t seq;        /* insertion order (the page key) */
 };
 
@@ -44,6 +45,10 @@ int cd_store_lot_take(struct cd_tx *tx, const char *id, int64_t amount);
  * CD_STORE_OK or CD_STORE_GUARD. */
 int cd_store_lot_expire(struct cd_tx *tx, const char *id, int64_t left,
                         int64_t now);
+/* Rollover: remaining -= take, expires_at = new_expiry, rolled = 1, only
+ * if remaining is still `left` and it never rolled: OK or GUARD. */
+int cd_store_lot_roll(struct cd_tx *tx, const char *id, int64_t take,
+                      int64_t left, int64_t new_expiry);
 int cd_store_lot_draw_insert(struct cd_tx *tx, const char *entry_id,
                              const char *lot_id, int64_t amount);
 /* The draws of one ledger entry: cb(lot_id, amount) per row. */

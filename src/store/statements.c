@@ -100,7 +100,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
      * lots first (?2, NULL: none), then priority (lower first), soonest
      * expiry (0 = never, last), promotional before paid, oldest. */
     [SQ_LOT_INSERT] = "INSERT INTO lots (" LOT_COLS ") VALUES (?1, ?2, ?3, "
-                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [SQ_LOT_GET] = "SELECT " LOT_COLS ", seq FROM lots WHERE id = ?1",
     [SQ_LOT_OPEN] = "SELECT " LOT_COLS ", seq FROM lots WHERE account_id = ?1 "
                     "AND remaining > 0 ORDER BY "
@@ -114,6 +114,10 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                     "WHERE id = ?1 AND remaining >= ?2",
     [SQ_LOT_EXPIRE] = "UPDATE lots SET remaining = 0, expired_at = ?3 "
                       "WHERE id = ?1 AND remaining = ?2 AND remaining > 0",
+    /* Rollover: ?2 expire now, the rest (?3 - ?2) moves to ?4, once. */
+    [SQ_LOT_ROLL] = "UPDATE lots SET remaining = remaining - ?2, "
+                    "expires_at = ?4, rolled = 1 WHERE id = ?1 AND "
+                    "remaining = ?3 AND rolled = 0",
     [SQ_LOT_DRAW_INSERT] = "INSERT INTO lot_draws (entry_id, lot_id, amount) "
                            "VALUES (?1, ?2, ?3)",
     [SQ_LOT_DRAWS] = "SELECT lot_id, amount FROM lot_draws "

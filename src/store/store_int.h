@@ -59,6 +59,7 @@ enum cd_sq_stmt {
     SQ_LOT_OPEN,
     SQ_LOT_TAKE,
     SQ_LOT_EXPIRE,
+    SQ_LOT_ROLL,
     SQ_LOT_DRAW_INSERT,
     SQ_LOT_DRAWS,
     SQ_LOT_DEBT_ADD,

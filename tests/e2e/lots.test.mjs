@@ -2,15 +2,17 @@
 // with an expiry and a category, GET /v1/lots and the balance's totals,
 // the order debits draw lots in, a package whose credits expire, expiry
 // by the sweeper after a restart with the clock moved ahead (never a
-// sleep), exactly once, and a refund's clawback taking its own order's
-// lots first; the ledger check (lots included) stays ok throughout.
+// sleep), exactly once, a refund's clawback taking its own order's lots
+// first, and a plan's credits expiring at each period's end but for its
+// rollover cap while bought credits stay; the ledger check (lots
+// included) stays ok throughout.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { useStack, e2e, expectError, expectStatus, waitFor } from './harness.mjs';
+import { useStack, e2e, expectError, expectStatus, waitFor, httpRequest } from './harness.mjs';
 
 const DAY = 86400;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-lots-'));
@@ -19,6 +21,10 @@ fs.writeFileSync(catalog, JSON.stringify({
     packages: [
         { id: 'starter', name: 'Starter', price_cents: 1000, credits: 1000 },
         { id: 'trial', name: 'Trial - 300 credits for 30 days', price_cents: 300, credits: 300, expires_in_days: 30 },
+    ],
+    plans: [
+        { id: 'monthly', name: 'Monthly - 500 a month, 100 roll over', price_cents: 1999, interval: 'month',
+          credits_per_period: 500, credits_expire: 'period_end', rollover_cap: 100 },
     ],
 }));
 
@@ -157,6 +163,47 @@ e2e('a package with expires_in_days; expiry by the sweeper after a restart with 
     assert.ok(expired.every((l) => l.remaining === 0 && l.status === 'expired'));
     const b = await balance(srv);
     assert.deepEqual(b.by_category, { paid: 40, promotional: 0 });
+    await verifyOk();
+    await clockAhead(0);
+}, { timeout: 90000 });
+
+e2e("a plan's credits expire at the period's end but for the rollover cap; bought credits stay", async () => {
+    const u = await stack.signup();
+    const srv = { id: u.id };
+    await stack.buy(u, { kind: 'topup', amount_cents: 1000 });
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: 'monthly' });
+    const paid = await stack.completeSession(co.session_id);
+    assert.equal(paid.status, 200, paid.text);
+    const subId = paid.json.subscription;
+    await waitFor(async () => (await stack.balance(u)) === 1500, 10000, { what: 'first period credited' });
+    const first = (await lots(u)).find((l) => l.source === 'subscription');
+    assert.ok(first && first.expires_at, JSON.stringify(first));
+    const end1 = Date.parse(first.expires_at) / 1000;
+    expectStatus(await debit(u, 100), 201); // the period's lot: it expires first
+    const rn = await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/subscriptions/${subId}/renew`, { body: {} });
+    assert.equal(rn.status, 200, rn.text);
+    await waitFor(async () => (await stack.balance(u)) === 1900, 10000, { what: 'renewal credited' });
+    const second = (await lots(u)).find((l) => l.source === 'subscription' && l.id !== first.id);
+    const end2 = Date.parse(second.expires_at) / 1000;
+    assert.ok(end2 > end1);
+    const now = Math.floor(Date.now() / 1000);
+
+    await clockAhead(end1 - now + 60); // period 1 ends: 300 expire, 100 roll over
+    await waitFor(async () => (await stack.balance(srv)) === 1600, 15000, { what: 'period 1 expired but the cap' });
+    let byId = Object.fromEntries((await lots(srv)).map((l) => [l.id, l]));
+    assert.equal(byId[first.id].remaining, 100);
+    assert.equal(byId[first.id].expires_at, second.expires_at); // one period on
+    await verifyOk();
+
+    await clockAhead(end2 - now + 60); // period 2 ends: the rolled 100 go, 400 of period 2, 100 roll
+    await waitFor(async () => (await stack.balance(srv)) === 1100, 15000, { what: 'period 2 expired but the cap' });
+    byId = Object.fromEntries((await lots(srv)).map((l) => [l.id, l]));
+    assert.equal(byId[first.id].remaining, 0);
+    assert.equal(byId[second.id].remaining, 100);
+    const topup = Object.values(byId).find((l) => l.source === 'topup');
+    assert.equal(topup.remaining, 1000); // bought credits never vanish
+    const expiries = (await stack.list(srv, '/v1/transactions')).filter((t) => t.kind === 'expiry');
+    assert.deepEqual(expiries.map((t) => t.amount).sort((x, y) => x - y), [-400, -300, -100]);
     await verifyOk();
     await clockAhead(0);
 }, { timeout: 90000 });

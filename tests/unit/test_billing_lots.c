@@ -3,7 +3,8 @@
  * SQLite and, when CD_TEST_PG_URL names a server, on PostgreSQL: the
  * drawing order across lots, the draws recorded per entry, a debit's own
  * order's lots first, debt and its repayment, expiry written exactly once
- * (by the sweep, and by a debit of the same account first), and the
+ * (by the sweep, and by a debit of the same account first), a plan's
+ * credits expiring at the period's end with a rollover cap, and the
  * ledger check of balance == sum(entries) == sum(remaining) - debt.
  */
 #include <setjmp.h>
@@ -101,7 +102,12 @@ static int post(const char *acct, int64_t amount, const char *kind,
 static void grant(const char *acct, int64_t amount, const char *category,
                   int64_t expires_at, int64_t priority)
 {
-    struct cd_lot_spec s = {NULL, category, expires_at, priority, NULL};
+    struct cd_lot_spec s;
+
+    memset(&s, 0, sizeof(s));
+    s.category = category;
+    s.expires_at = expires_at;
+    s.priority = priority;
 
     assert_int_equal(post(acct, amount, "grant", NULL, &s, 0, NULL), 0);
 }
@@ -394,6 +400,64 @@ static void test_verify_sees_lots(void **state)
     assert_int_equal(c.lot_mismatches, 1);
 }
 
+/* A plan whose credits expire at the period's end keeps up to its
+ * rollover_cap for one more period, then expires that too; once each. */
+static void test_subscription_rollover(void **state)
+{
+    char acct[CD_ID_SZ], ref[CD_REF_SZ];
+    int64_t now = cd_now(), n = 0;
+    struct cd_lot_spec spec;
+    const struct cd_lot_spec *sp;
+    struct cd_ledger_entry x;
+    struct cd_order o;
+    struct lots_read r;
+
+    (void)state;
+    memset(&bill.cfg.plans[0], 0, sizeof(bill.cfg.plans[0]));
+    strcpy(bill.cfg.plans[0].id, "weekly");
+    strcpy(bill.cfg.plans[0].interval, "week");
+    bill.cfg.plans[0].credits_per_period = 500;
+    bill.cfg.plans[0].credits_expire_period_end = 1;
+    bill.cfg.plans[0].rollover_cap = 100;
+    bill.cfg.nplans = 1;
+    cd_lots_init(&bill.cfg);
+    fx_new_account(bill.store, acct);
+    fx_order_init(&o, acct, "invoice", 500, 500);
+    strcpy(o.item_id, "weekly");
+    fx_order_insert(bill.store, &o);
+    sp = cd_lots_order_spec(&o, now + 10, now, &spec);
+    assert_non_null(sp);
+    assert_int_equal(sp->expires_at, now + 10);
+    assert_int_equal(post(acct, 500, "subscription", o.id, sp, 0, NULL), 0);
+    assert_int_equal(post(acct, -150, "usage", NULL, NULL, 0, NULL), 0);
+
+    assert_int_equal(cd_lots_sweep(&bill, now + 20, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(balance(acct), 100); /* 250 expired, 100 rolled */
+    lots_of(acct, &r);
+    assert_int_equal(r.l[0].remaining, 100);
+    assert_int_equal(r.l[0].expires_at, now + 10 + 7 * 86400);
+    assert_int_equal(r.l[0].rolled, 1);
+    snprintf(ref, sizeof(ref), "expiry:%s", r.l[0].id);
+    entry_by_ref(ref, &x);
+    assert_int_equal(x.amount, -250);
+    assert_int_equal(cd_lots_sweep(&bill, now + 20, &n), 0);
+    assert_int_equal(n, 0);
+    verify_ok();
+
+    assert_int_equal(cd_lots_sweep(&bill, now + 11 + 7 * 86400, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(balance(acct), 0);
+    snprintf(ref, sizeof(ref), "expiry:%s:rolled", r.l[0].id);
+    entry_by_ref(ref, &x);
+    assert_int_equal(x.amount, -100);
+    verify_ok();
+    /* a plan without the setting: its credits never expire */
+    bill.cfg.plans[0].credits_expire_period_end = 0;
+    assert_null(cd_lots_order_spec(&o, now + 10, now, &spec));
+    cd_lots_init(NULL);
+}
+
 /* Migration 016 on a database of version 015 (SQLite): a positive
  * balance becomes one paid lot without expiry, a negative one the debt. */
 static void test_migration_makes_lots(void **state)
@@ -468,6 +532,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_sees_lots, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_makes_lots, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_subscription_rollover, setup,
                                         teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);

@@ -22,6 +22,8 @@ CREATE TABLE lots (
     order_id TEXT,
     created_at BIGINT NOT NULL,
     expired_at BIGINT NOT NULL DEFAULT 0,
+    -- a subscription lot whose credits rolled over once (rollover_cap)
+    rolled BIGINT NOT NULL DEFAULT 0,
     CHECK (remaining <= amount)
 );
 -- An account's lots, newest first (GET /v1/lots) and in drawing order.
