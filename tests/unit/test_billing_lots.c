@@ -3,10 +3,12 @@
  * SQLite and, when CD_TEST_PG_URL names a server, on PostgreSQL: the
  * drawing order across lots, the draws recorded per entry, a debit's own
  * order's lots first, debt and its repayment, expiry written exactly once
- * (by the sweep, and by a debit of the same account first), a plan's
+ * (by the sweep, and by a debit of the same account first; two nodes
+ * sweeping at once still write one entry per lot), a plan's
  * credits expiring at the period's end with a rollover cap, and the
  * ledger check of balance == sum(entries) == sum(remaining) - debt.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -458,6 +460,61 @@ static void test_subscription_rollover(void **state)
     cd_lots_init(NULL);
 }
 
+/* Two nodes sweeping the same due lots at once (two stores on one
+ * database, as two processes would be; the lease normally keeps one):
+ * every lot still gets exactly one expiry entry. */
+struct node {
+    struct cd_billing b;
+    int64_t now, n;
+    int rc;
+};
+
+static void *sweep_thread(void *arg)
+{
+    struct node *nd = arg;
+
+    nd->rc = cd_lots_sweep(&nd->b, nd->now, &nd->n);
+    return NULL;
+}
+
+static void test_two_nodes_sweep_once(void **state)
+{
+    char acct[4][CD_ID_SZ];
+    int64_t now = cd_now();
+    struct cd_store_config sc;
+    struct cd_error err;
+    struct node nodes[2];
+    pthread_t th[2];
+
+    (void)state;
+    for (int a = 0; a < 4; a++) {
+        fx_new_account(bill.store, acct[a]);
+        for (int i = 0; i < 20; i++)
+            grant(acct[a], 10 + i, NULL, now + 5 + i % 3, 0);
+        grant(acct[a], 7, "paid", 0, 0);
+    }
+    memset(nodes, 0, sizeof(nodes));
+    for (int k = 0; k < 2; k++) {
+        memset(&sc, 0, sizeof(sc));
+        sc.path = target.target;
+        nodes[k].b.store = cd_store_open(&sc, &err);
+        assert_non_null(nodes[k].b.store);
+        nodes[k].now = now + 60;
+    }
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&th[k], NULL, sweep_thread,
+                                        &nodes[k]), 0);
+    for (int k = 0; k < 2; k++) {
+        pthread_join(th[k], NULL);
+        assert_int_equal(nodes[k].rc, 0);
+        cd_store_close(nodes[k].b.store);
+    }
+    assert_int_equal(nodes[0].n + nodes[1].n, 80);
+    for (int a = 0; a < 4; a++)
+        assert_int_equal(balance(acct[a]), 7);
+    verify_ok();
+}
+
 /* Migration 016 on a database of version 015 (SQLite): a positive
  * balance becomes one paid lot without expiry, a negative one the debt. */
 static void test_migration_makes_lots(void **state)
@@ -534,6 +591,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_makes_lots, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_subscription_rollover, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_two_nodes_sweep_once, setup,
                                         teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);

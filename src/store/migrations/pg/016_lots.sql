@@ -26,8 +26,10 @@ CREATE TABLE lots (
     rolled BIGINT NOT NULL DEFAULT 0,
     CHECK (remaining <= amount)
 );
--- An account's lots, newest first (GET /v1/lots) and in drawing order.
+-- An account's lots, newest first (GET /v1/lots).
 CREATE INDEX lots_account ON lots (account_id, created_at);
+-- Those with credits left: a debit's draws and due expiries, the totals.
+CREATE INDEX lots_open ON lots (account_id, expires_at) WHERE remaining > 0;
 -- The sweeper's queue: lots with credits left that expire.
 CREATE INDEX lots_due ON lots (expires_at) WHERE remaining > 0
     AND expires_at > 0;
