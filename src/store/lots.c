@@ -98,13 +98,20 @@ int cd_store_lot_insert(struct cd_tx *tx, const struct cd_lot *l)
 static int read_rows(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
                      struct cd_lot *out, int max, int *n, const char *what)
 {
-    int rc;
+    int rc = CD_STEP_DONE;
 
     *n = 0;
-    while (*n < max && (rc = cd_step(st)) == CD_STEP_ROW)
-        if (read_lot(st, &out[(*n)++]) != 0)
+    while (*n < max) {
+        rc = cd_step(st);
+        if (rc != CD_STEP_ROW)
+            break;
+        if (read_lot(st, &out[*n]) != 0) {
             rc = CD_STEP_ERROR;
-    if (*n < max && rc != CD_STEP_DONE) {
+            break;
+        }
+        (*n)++;
+    }
+    if (rc != CD_STEP_ROW && rc != CD_STEP_DONE) {
         cd_error("store", "%s: %s", what, cd_db_errmsg(c));
         cd_sq_put(c, id, st);
         return CD_STORE_ERROR;
