@@ -2,7 +2,7 @@
 // with an expiry and a category, GET /v1/lots and the balance's totals,
 // the order debits draw lots in, a package whose credits expire, expiry
 // by the sweeper after a restart with the clock moved ahead (never a
-// sleep), exactly once, a refund's clawback taking its own order's lots
+// sleep), exactly once (also across a kill -9 mid-sweep), a refund's clawback taking its own order's lots
 // first, and a plan's credits expiring at each period's end but for its
 // rollover cap while bought credits stay; the ledger check (lots
 // included) stays ok throughout.
@@ -43,10 +43,11 @@ const debit = (u, amount, more = {}) => stack.asServer(u.id, 'POST', '/v1/debits
 const lots = (u, q = '') => stack.list(u, `/v1/lots${q}`);
 const balance = async (u) => expectStatus(await stack.api('GET', '/v1/balance', stack.auth(u)), 200);
 
-/** Restarts the server with its clock `seconds` ahead of the system's. */
-async function clockAhead(seconds) {
+/** Restarts the server with its clock `seconds` ahead of the system's
+ * (crash: kill -9 instead of SIGTERM). */
+async function clockAhead(seconds, { crash = false } = {}) {
     stack.server.env.CREDITD_TEST_CLOCK_OFFSET = String(seconds);
-    await stack.restartServer({ graceful: true });
+    await stack.restartServer({ graceful: !crash });
 }
 
 e2e('a grant is a lot: category, expiry, priority; GET /v1/lots and the balance totals', async () => {
@@ -153,7 +154,8 @@ e2e('a package with expires_in_days; expiry by the sweeper after a restart with 
     await waitFor(async () => (await stack.balance(srv)) === 340, 15000, { what: 'the grant expired' });
     await clockAhead(31 * DAY); // now the package's 300
     await waitFor(async () => (await stack.balance(srv)) === 40, 15000, { what: 'the package expired' });
-    await clockAhead(40 * DAY); // nothing more: each lot once
+    await clockAhead(40 * DAY, { crash: true }); // kill -9 while sweeping: still each lot once
+    await clockAhead(41 * DAY, { crash: true });
     const txns = await stack.list(srv, '/v1/transactions');
     const expiries = txns.filter((t) => t.kind === 'expiry');
     assert.deepEqual(expiries.map((t) => t.amount).sort((x, y) => x - y), [-300, -30]);
@@ -207,3 +209,32 @@ e2e("a plan's credits expire at the period's end but for the rollover cap; bough
     await verifyOk();
     await clockAhead(0);
 }, { timeout: 90000 });
+
+e2e('kill -9 in the middle of a sweep: after the restart every lot has expired exactly once', async () => {
+    const u = await stack.signup();
+    const srv = { id: u.id };
+    for (let i = 0; i < 200; i++) expectStatus(await grant(u, { amount: 1 + (i % 5), expires_in_days: 1 }), 201);
+    expectStatus(await grant(u, { amount: 9, category: 'paid' }), 201);
+    await clockAhead(2 * DAY);
+    // the first sweep runs a second after the start, in jobs of 64 lots
+    await waitFor(async () => (await stack.balance(srv)) < 609, 15000, { what: 'the sweep started' });
+    await stack.killServer();
+    await stack.startServer();
+    await waitFor(async () => (await stack.balance(srv)) === 9, 15000, { what: 'every lot expired' });
+    const txns = expectStatus(await stack.api('GET', '/v1/transactions?limit=100', { key: true, account: u.id }), 200);
+    assert.equal(txns.total, 201 + 200); // the grants, and one expiry per lot
+    assert.ok(txns.data.every((t) => t.kind === 'expiry'));
+    const all = [];
+    for (let after = null; ;) {
+        const q = `/v1/lots?status=expired&limit=100${after ? `&starting_after=${after}` : ''}`;
+        const p = expectStatus(await stack.api('GET', q, { key: true, account: u.id }), 200);
+        all.push(...p.data);
+        if (!p.has_more) break;
+        after = p.next_starting_after;
+    }
+    assert.equal(all.length, 200);
+    assert.ok(all.every((l) => l.remaining === 0));
+    const v = expectStatus(await stack.admin('GET', '/v1/admin/ledger/verify'), 200);
+    assert.equal(v.ok, true, JSON.stringify(v));
+    await clockAhead(0);
+}, { timeout: 120000 });
