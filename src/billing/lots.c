@@ -176,8 +176,19 @@ static int draw(struct cd_tx *tx, const struct cd_ledger_apply *in,
 {
     struct cd_lot lots[BATCH];
     int64_t need = -in->amount, after;
-    int n;
+    char first[CD_ID_SZ];
+    int n, rc;
 
+    /* Most debits fit in the first lot: one statement finds and takes. */
+    rc = cd_store_lot_take_first(tx, in->account_id, in->order_id, need,
+                                 first);
+    if (rc == CD_STORE_OK)
+        return cd_store_lot_draw_insert(tx, e->id, first, need) ==
+                       CD_STORE_OK
+                   ? CD_STORE_OK
+                   : CD_STORE_ERROR;
+    if (rc != CD_STORE_GUARD)
+        return CD_STORE_ERROR;
     while (need > 0) {
         if (cd_store_lot_open(tx, in->account_id, in->order_id, lots, BATCH,
                               &n) != CD_STORE_OK)

@@ -188,6 +188,39 @@ int cd_store_lot_take(struct cd_tx *tx, const char *id, int64_t amount)
     return lot_update(tx, SQ_LOT_TAKE, id, amount, 0, 0, 2, "lot take");
 }
 
+int cd_store_lot_take_first(struct cd_tx *tx, const char *account_id,
+                            const char *prefer_order_id, int64_t amount,
+                            char *lot_id)
+{
+    const char *what = "lot take first";
+    struct cd_stmt *st;
+    int rc, ret, bad = 0;
+
+    if (check(tx, 1, what) != 0 || !account_id || amount <= 0 ||
+        !(st = cd_sq_get(tx->db, SQ_LOT_TAKE_FIRST)))
+        return CD_STORE_ERROR;
+    bad |= cd_bind_str(st, 1, account_id, CD_ID_SZ);
+    bad |= cd_bind_str(st, 2, prefer_order_id, CD_ID_SZ);
+    bad |= cd_bind_i64(st, 3, amount);
+    if (bad) {
+        cd_sq_put(tx->db, SQ_LOT_TAKE_FIRST, st);
+        return CD_STORE_ERROR;
+    }
+    rc = cd_step(st);
+    if (rc == CD_STEP_ROW)
+        ret = cd_col_str(st, 0, lot_id, CD_ID_SZ) == 0 ? CD_STORE_OK
+                                                       : CD_STORE_ERROR;
+    else if (rc == CD_STEP_DONE)
+        ret = CD_STORE_GUARD;
+    else {
+        cd_error("store", "%s: %s", what, cd_db_errmsg(tx->db));
+        ret = CD_STORE_ERROR;
+    }
+    /* All of an UPDATE ... RETURNING's changes happen on its first step. */
+    cd_sq_put(tx->db, SQ_LOT_TAKE_FIRST, st);
+    return ret;
+}
+
 int cd_store_lot_expire(struct cd_tx *tx, const char *id, int64_t left,
                         int64_t now)
 {

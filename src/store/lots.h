@@ -38,6 +38,12 @@ int cd_store_lot_get(struct cd_tx *tx, const char *id, struct cd_lot *out);
 int cd_store_lot_open(struct cd_tx *tx, const char *account_id,
                       const char *prefer_order_id, struct cd_lot *out,
                       int max, int *n);
+/* The first lot in drawing order gives all of amount, if it holds that
+ * much: CD_STORE_OK with its id in lot_id (CD_ID_SZ), or CD_STORE_GUARD
+ * (nothing written: draw lot by lot). */
+int cd_store_lot_take_first(struct cd_tx *tx, const char *account_id,
+                            const char *prefer_order_id, int64_t amount,
+                            char *lot_id);
 /* remaining -= amount only if remaining >= amount: CD_STORE_OK or
  * CD_STORE_GUARD. */
 int cd_store_lot_take(struct cd_tx *tx, const char *id, int64_t amount);

@@ -109,6 +109,14 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                     "expires_at, "
                     "CASE WHEN category = 'promotional' THEN 0 ELSE 1 END, "
                     "seq LIMIT ?3",
+    /* The common debit: the first lot in drawing order covers it all. */
+    [SQ_LOT_TAKE_FIRST] =
+        "UPDATE lots SET remaining = remaining - ?3 WHERE id = (SELECT id "
+        "FROM lots WHERE account_id = ?1 AND remaining > 0 ORDER BY "
+        "CASE WHEN order_id = ?2 THEN 0 ELSE 1 END, priority, "
+        "CASE WHEN expires_at = 0 THEN 1 ELSE 0 END, expires_at, "
+        "CASE WHEN category = 'promotional' THEN 0 ELSE 1 END, seq "
+        "LIMIT 1) AND remaining >= ?3 RETURNING id",
     /* Guarded: never below zero, whoever drew meanwhile. */
     [SQ_LOT_TAKE] = "UPDATE lots SET remaining = remaining - ?2 "
                     "WHERE id = ?1 AND remaining >= ?2",

@@ -58,6 +58,7 @@ enum cd_sq_stmt {
     SQ_LOT_GET,
     SQ_LOT_OPEN,
     SQ_LOT_TAKE,
+    SQ_LOT_TAKE_FIRST,
     SQ_LOT_EXPIRE,
     SQ_LOT_ROLL,
     SQ_LOT_DRAW_INSERT,

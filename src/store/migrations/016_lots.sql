@@ -39,8 +39,7 @@ CREATE TABLE lot_draws (
     lot_id TEXT NOT NULL,
     amount INTEGER NOT NULL CHECK (amount > 0),
     PRIMARY KEY (entry_id, lot_id)
-);
-CREATE INDEX lot_draws_lot ON lot_draws (lot_id);
+) WITHOUT ROWID;
 
 ALTER TABLE accounts ADD COLUMN debt INTEGER NOT NULL DEFAULT 0
     CHECK (debt >= 0);

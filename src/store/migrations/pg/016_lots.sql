@@ -41,7 +41,6 @@ CREATE TABLE lot_draws (
     amount BIGINT NOT NULL CHECK (amount > 0),
     PRIMARY KEY (entry_id, lot_id)
 );
-CREATE INDEX lot_draws_lot ON lot_draws (lot_id);
 
 ALTER TABLE accounts ADD COLUMN debt BIGINT NOT NULL DEFAULT 0
     CHECK (debt >= 0);
