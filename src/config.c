@@ -529,6 +529,12 @@ static int set_backup_before_migrate(struct cd_config *c, const char *v,
     return int_in(v, 0, 1, &c->backup_before_migrate, why, whysz);
 }
 
+static int set_expiry_interval(struct cd_config *c, const char *v,
+                               char *why, size_t whysz)
+{
+    return int_in(v, 1, 86400, &c->billing.expiry_interval_s, why, whysz);
+}
+
 static int set_reconcile_interval(struct cd_config *c, const char *v,
                                   char *why, size_t whysz)
 {
@@ -725,6 +731,29 @@ static int cat_int(json_t *o, const char *k, int64_t lo, int64_t hi,
     return 0;
 }
 
+/* A plan's optional "credits_expire" ("never" | "period_end") and
+ * "rollover_cap" (lots.h); 0 or -1. */
+static int cat_plan_expiry(json_t *it, struct cd_plan *p)
+{
+    char how[16] = "never";
+
+    p->credits_expire_period_end = 0;
+    p->rollover_cap = 0;
+    if (json_object_get(it, "credits_expire") &&
+        cat_str(it, "credits_expire", how, sizeof(how)) != 0)
+        return -1;
+    if (strcmp(how, "period_end") == 0)
+        p->credits_expire_period_end = 1;
+    else if (strcmp(how, "never") != 0)
+        return -1;
+    if (!json_object_get(it, "rollover_cap"))
+        return 0;
+    if (!p->credits_expire_period_end)
+        return -1;
+    return cat_int(it, "rollover_cap", 0, p->credits_per_period,
+                   &p->rollover_cap);
+}
+
 /* The catalog's optional "credit_unit": {"name", "display"}; 0 or -1. */
 static int cat_credit_unit(json_t *root, struct cd_billing_config *b)
 {
@@ -789,6 +818,14 @@ static int set_catalog(struct cd_config *c, const char *v, char *why,
                     "and credits (>= 1)", v, i);
                 goto out;
             }
+            p->expires_in_days = 0;
+            if (json_object_get(it, "expires_in_days") &&
+                cat_int(it, "expires_in_days", 1, 3650,
+                        &p->expires_in_days)) {
+                WHY("%s: packages[%zu].expires_in_days must be 1..3650", v,
+                    i);
+                goto out;
+            }
             b->npackages++;
         }
     }
@@ -816,6 +853,12 @@ static int set_catalog(struct cd_config *c, const char *v, char *why,
                 WHY("%s: plans[%zu] needs id, name, interval "
                     "(day|week|month|year), price_cents and "
                     "credits_per_period", v, i);
+                goto out;
+            }
+            if (cat_plan_expiry(it, p) != 0) {
+                WHY("%s: plans[%zu]: credits_expire is \"period_end\" or "
+                    "\"never\"; rollover_cap (0..credits_per_period) only "
+                    "with \"period_end\"", v, i);
                 goto out;
             }
             b->nplans++;
@@ -955,6 +998,7 @@ static const struct setting settings[] = {
     {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
     {"CREDITD_TEST_CLOCK_OFFSET", "0", set_test_clock, "tests only: seconds the server's clock runs ahead of the system's (expiry and lease tests move time instead of sleeping); 0 in production"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
+    {"CREDITD_EXPIRY_INTERVAL", "60", set_expiry_interval, "seconds between sweeps that write the expiry entries of credit lots past their expiry (1..86400; a debit expires its own account's lots first anyway)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
     {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
     {"CREDITD_CHECKOUT_RATE_LIMIT", "10", set_checkout_rate, "POST /v1/checkout, /v1/topups and /v1/payment_intents together per account a minute, the whole burst at once (0: off)"},
@@ -983,12 +1027,13 @@ static const struct setting settings[] = {
 static void default_catalog(struct cd_billing_config *b)
 {
     static const struct cd_package pk[] = {
-        {"starter", "Starter - 1,000 credits", 1000, 1000},
-        {"standard", "Standard - 5,500 credits", 5000, 5500},
-        {"pro", "Pro - 12,000 credits", 10000, 12000},
+        {"starter", "Starter - 1,000 credits", 1000, 1000, 0},
+        {"standard", "Standard - 5,500 credits", 5000, 5500, 0},
+        {"pro", "Pro - 12,000 credits", 10000, 12000, 0},
     };
     static const struct cd_plan pl[] = {
-        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500},
+        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500,
+         0, 0},
     };
 
     memcpy(b->packages, pk, sizeof(pk));

@@ -33,6 +33,7 @@
 #include "billing/accounts.h"
 #include "billing/autotopup.h"
 #include "billing/fulfil.h"
+#include "billing/lots.h"
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
 #include "billing/mail.h"
@@ -307,6 +308,7 @@ static int server_start(struct server *s, const struct cd_config *c)
     s->billing.store = s->store;
     s->billing.stripe = s->stripe;
     s->billing.cfg = c->billing;
+    cd_lots_init(&s->billing.cfg);
     s->idem = cd_idem_keeper_start(s->store, c->idem_lease_ms);
     if (!s->idem) {
         fprintf(stderr, "creditd: cannot start the idempotency heartbeat\n");

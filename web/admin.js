@@ -362,11 +362,17 @@ function orderRow(o, action) {
 }
 
 async function showAccount(id) {
-    const [a, ledger, orders] = await Promise.all([
+    const [a, ledger, orders, lots] = await Promise.all([
         adminApi('GET', `/v1/admin/accounts/${encodeURIComponent(id)}`),
         adminApi('GET', `/v1/admin/ledger?account=${encodeURIComponent(id)}&limit=20`),
         adminApi('GET', `/v1/admin/orders?account=${encodeURIComponent(id)}&limit=20`),
+        adminApi('GET', '/v1/lots?limit=20', undefined, { account: id }),
     ]);
+    fillRows($('acct-lots'), (lots.data.length ? lots.data.map((l) => h('tr', null,
+        h('td', null, humanize(l.source)), h('td', null, humanize(l.category)),
+        h('td', { class: 'num' }, `${formatCredits(l.remaining)} of ${formatCredits(l.amount)}`),
+        h('td', null, l.expires_at ? timeEl(l.expires_at) : 'Never'), h('td', null, humanize(l.status))))
+        : [h('tr', null, h('td', { colspan: 5, class: 'empty' }, 'No lots.'))]));
     account = a;
     $('acct-id').textContent = a.id;
     $('acct-email').textContent = a.email || '—';
@@ -415,6 +421,11 @@ async function searchAccount(event) {
     });
 }
 
+/* A grant's lot fields (category, expiry) show for grants only. */
+function syncAdjust() {
+    for (const el of document.querySelectorAll('#adjust-form .grant-only')) el.hidden = $('adjust-type').value !== 'grant';
+}
+
 async function adjust(event) {
     event.preventDefault();
     const status = $('adjust-status');
@@ -423,10 +434,22 @@ async function adjust(event) {
     if (!amount) return say(status, 'Enter a whole number of credits, 1 or more.', false), $('adjust-amount').focus();
     if (!reason) return say(status, 'Give a reason; it is the ledger entry\'s description.', false), $('adjust-reason').focus();
     const kind = $('adjust-type').value;
+    const body = { amount, description: reason };
+    if (kind === 'grant') {
+        const days = $('adjust-days').value.trim();
+        body.category = $('adjust-category').value;
+        if (days) {
+            body.expires_in_days = parseCount(days);
+            if (!body.expires_in_days || body.expires_in_days > 3650) {
+                return say(status, 'Expiry: a whole number of days from 1 to 3650, or empty for never.', false), $('adjust-days').focus();
+            }
+        }
+    }
     await busy(event.submitter || event.target.querySelector('button'), status, async () => {
         const r = await adminApi('POST', kind === 'grant' ? '/v1/grants' : '/v1/debits',
-            { amount, description: reason }, { idem: newIdemKey(), account: account.id });
+            body, { idem: newIdemKey(), account: account.id });
         event.target.reset();
+        syncAdjust();
         await showAccount(account.id);
         say(status, `${kind === 'grant' ? 'Granted' : 'Debited'} ${formatCredits(amount)} credits; balance ${formatCredits(r.balance)}.`);
     });
@@ -593,6 +616,7 @@ function wire() {
     $('code-form').addEventListener('submit', createCode);
     $('account-search').addEventListener('submit', searchAccount);
     $('adjust-form').addEventListener('submit', adjust);
+    $('adjust-type').addEventListener('change', syncAdjust);
     $('order-filter').addEventListener('submit', filterOrders);
     $('orders-next').addEventListener('click', (e) => busy(e.currentTarget, $('orders-status'), () => loadOrders(true)));
     $('refund-form').addEventListener('submit', reviewRefund);

@@ -207,6 +207,7 @@ function setupPackages(config) {
             ...cardHead(p.name || p.id, p.credits, formatUnits(p.credits, unit)),
             h('p', { class: 'price-small' }, formatMoney(p.price_cents, currency)),
             bonus,
+            p.expires_in_days ? h('p', { class: 'muted' }, `Expire ${p.expires_in_days} days after purchase`) : null,
             button));
     }));
 }
@@ -228,6 +229,11 @@ function setupPlans(config) {
         return h('li', null, h('article', { class: 'card package', 'aria-label': p.name || p.id },
             ...cardHead(p.name || p.id, p.credits_per_period, `${formatUnits(p.credits_per_period, unit)} every ${per}`),
             h('p', { class: 'price-small' }, `${formatMoney(p.price_cents, currency)} / ${per}`),
+            p.credits_expire === 'period_end'
+                ? h('p', { class: 'muted' }, p.rollover_cap
+                    ? `Unused credits expire at the end of each ${per}; up to ${formatUnits(p.rollover_cap, unit)} carry over`
+                    : `Unused credits expire at the end of each ${per}`)
+                : null,
             button));
     }));
 }

@@ -3,7 +3,8 @@
 // there is one (GET /v1/subscription) with "Cancel at period end" /
 // "Resume" after a confirmation (POST /v1/subscription/cancel|resume) and
 // "Manage payment method" (Stripe's Billing Portal, POST /v1/billing_portal),
-// and
+// the credits left by kind (paid, promotional) and the next expiry, the
+// account's active credit lots with their expiry dates (GET /v1/lots), and
 // the ten most recent ledger transactions (GET /v1/transactions?limit=10);
 // with holds, the available amount next to the total and the active holds
 // (GET /v1/holds?status=active).
@@ -24,12 +25,50 @@ function txnRow(t) {
         h('td', { 'data-label': 'Balance after', class: 'num' }, formatCredits(t.balance_after)));
 }
 
+/* "Paid 1,000 · Promotional 300" and "200 credits expire on <date>". */
+function renderSplit(b, unit) {
+    const split = document.getElementById('balance-split');
+    const exp = document.getElementById('balance-expiry');
+    const cat = b.by_category || {};
+    split.hidden = !(cat.paid || cat.promotional);
+    split.textContent = `Paid ${formatCredits(cat.paid || 0)} · Promotional ${formatCredits(cat.promotional || 0)}`;
+    exp.hidden = !b.next_expiry;
+    if (b.next_expiry) {
+        exp.replaceChildren(`${formatUnits(b.next_expiry.amount, unit)} expire on `, timeEl(b.next_expiry.at));
+    }
+}
+
+function lotRow(l) {
+    return h('tr', null,
+        h('td', { 'data-label': 'From' }, humanize(l.source)),
+        h('td', { 'data-label': 'Kind' }, humanize(l.category)),
+        h('td', { 'data-label': 'Left', class: 'num' }, `${formatCredits(l.remaining)} of ${formatCredits(l.amount)}`),
+        h('td', { 'data-label': 'Expires' }, l.expires_at ? timeEl(l.expires_at) : 'Never'));
+}
+
+async function loadLots(errorEl) {
+    const body = document.getElementById('lot-rows');
+    try {
+        const list = await api('GET', '/v1/lots?status=active&limit=20');
+        const rows = (list && Array.isArray(list.data)) ? list.data : [];
+        body.replaceChildren(...(rows.length
+            ? rows.map(lotRow)
+            : [h('tr', null, h('td', { colspan: 4, class: 'empty' }, 'No credits left.'))]));
+    } catch (err) {
+        body.replaceChildren();
+        showAlert(errorEl, err.message);
+    } finally {
+        body.removeAttribute('aria-busy');
+    }
+}
+
 async function loadBalance(errorEl) {
     const amountEl = document.getElementById('balance-amount');
     const creditsEl = document.getElementById('balance-credits');
     try {
         const [b, config] = await Promise.all([api('GET', '/v1/balance'), getConfig().catch(() => ({}))]);
         const unit = creditUnit(config);
+        renderSplit(b, unit);
         if (unit.display === 'currency') {
             amountEl.textContent = b.balance_display;
             creditsEl.textContent = formatUnits(b.balance, unit);
@@ -188,6 +227,7 @@ if (requireLogin()) {
     mountHeader('/dashboard');
     const errorEl = document.getElementById('page-error');
     loadBalance(errorEl);
+    loadLots(errorEl);
     loadTransactions(errorEl);
     loadHolds(errorEl);
     loadSubscription(errorEl);

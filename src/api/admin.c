@@ -294,26 +294,43 @@ static int mismatch_cb(const char *account_id, int64_t balance,
     return 0;
 }
 
+static int lot_mismatch_cb(const char *account_id, int64_t balance,
+                           int64_t lots_less_debt, void *arg)
+{
+    json_t *list = arg;
+
+    if (json_array_size(list) < CD_VERIFY_MISMATCH_MAX)
+        json_array_append_new(
+            list, json_pack("{s:s, s:I, s:I}", "account_id", account_id,
+                            "balance", (json_int_t)balance,
+                            "lots_less_debt", (json_int_t)lots_less_debt));
+    return 0;
+}
+
 void cd_api_admin_ledger_verify(struct cd_req *req)
 {
     struct cd_ledger_check c;
     struct cd_error err;
-    json_t *mism = json_array();
+    json_t *mism = json_array(), *lots = json_array();
 
-    if (cd_ledger_verify(cd_api_app(req)->billing, &c, mismatch_cb, mism,
-                         &err) != 0) {
+    if (cd_ledger_verify_lots(cd_api_app(req)->billing, &c, mismatch_cb,
+                              mism, lot_mismatch_cb, lots, &err) != 0) {
         json_decref(mism);
+        json_decref(lots);
         cd_reply_error(req, &err);
         return;
     }
     cd_reply_json(
         req, 200,
-        json_pack("{s:b, s:I, s:I, s:I, s:I, s:o, s:I}", "ok",
-                  c.mismatches == 0 && c.sum_balances == c.sum_entries,
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o}", "ok",
+                  c.mismatches == 0 && c.lot_mismatches == 0 &&
+                      c.sum_balances == c.sum_entries,
                   "accounts", (json_int_t)c.accounts, "sum_balances",
                   (json_int_t)c.sum_balances, "sum_entries",
                   (json_int_t)c.sum_entries, "mismatch_count",
                   (json_int_t)c.mismatches, "mismatches", mism,
                   /* holds: accounts whose held is off */
-                  "held_mismatch_count", (json_int_t)c.held_mismatches));
+                  "held_mismatch_count", (json_int_t)c.held_mismatches,
+                  "lot_mismatch_count", (json_int_t)c.lot_mismatches,
+                  "lot_mismatches", lots));
 }

@@ -99,6 +99,9 @@ extern const size_t cd_api_routes_holds_count;
 /* autotopup.c: GET and PUT /v1/auto_topup. */
 extern const struct cd_route cd_api_routes_autotopup[];
 extern const size_t cd_api_routes_autotopup_count;
+/* lots.c: GET /v1/lots. */
+extern const struct cd_route cd_api_routes_lots[];
+extern const size_t cd_api_routes_lots_count;
 /* ops.c: POST /v1/admin/reconcile and GET /metrics (server key). */
 extern const struct cd_route cd_api_routes_ops[];
 extern const size_t cd_api_routes_ops_count;

@@ -9,6 +9,7 @@
 #include "api/ratelimit.h"
 #include "billing/discounts.h"
 #include "billing/ledger_ops.h"
+#include "billing/lots.h"
 #include "util/util.h"
 
 void cd_api_account_get(struct cd_req *req)
@@ -37,8 +38,9 @@ void cd_api_balance(struct cd_req *req)
                       "balance_display",
                       cd_money_display(balance, cur, disp, sizeof(disp)),
                       "currency", cur);
-    /* holds: "held" and "available" */
-    if (reply && cd_api_balance_holds(req, reply) != 0) {
+    /* holds: "held" and "available"; lots.c: by category, next expiry */
+    if (reply && (cd_api_balance_holds(req, reply) != 0 ||
+                  cd_api_lots_balance(req, reply) != 0)) {
         json_decref(reply);
         return;
     }
@@ -106,6 +108,7 @@ static void ledger_op(struct cd_req *req, int debit)
     struct cd_app *app = cd_api_app(req);
     struct cd_api_ctx *ctx = cd_api_ctx(req);
     struct cd_ledger_op op;
+    struct cd_lot_spec spec;
     struct cd_ledger_entry e;
     struct cd_error err;
     json_t *body = cd_api_body(req);
@@ -115,6 +118,11 @@ static void ledger_op(struct cd_req *req, int debit)
         return;
     memset(&op, 0, sizeof(op));
     op.account_id = ctx->account.id;
+    if (!debit) { /* its lot: category, expiry, priority (lots.c) */
+        if (cd_api_lot_spec(req, body, &spec) != 0)
+            goto out;
+        op.lot = &spec;
+    }
     if (cd_api_amount(req, body, "amount", &op.amount) != 0 ||
         cd_api_string(req, body, "description", CD_LEDGER_DESC_MAX,
                       &op.description) != 0 ||

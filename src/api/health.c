@@ -59,19 +59,27 @@ void cd_api_config(struct cd_req *req)
     for (size_t i = 0; i < c->npackages; i++)
         json_array_append_new(
             packages,
-            json_pack("{s:s, s:s, s:I, s:I}", "id", c->packages[i].id, "name",
-                      c->packages[i].name,
+            json_pack("{s:s, s:s, s:I, s:I, s:o}", "id", c->packages[i].id,
+                      "name", c->packages[i].name,
                       "price_cents", (json_int_t)c->packages[i].price_cents,
-                      "credits", (json_int_t)c->packages[i].credits));
+                      "credits", (json_int_t)c->packages[i].credits,
+                      "expires_in_days",
+                      c->packages[i].expires_in_days
+                          ? json_integer(c->packages[i].expires_in_days)
+                          : json_null()));
     plans = json_array();
     for (size_t i = 0; i < c->nplans; i++)
         json_array_append_new(
             plans,
-            json_pack("{s:s, s:s, s:I, s:s, s:I}", "id", c->plans[i].id,
-                      "name", c->plans[i].name, "price_cents",
-                      (json_int_t)c->plans[i].price_cents, "interval",
-                      c->plans[i].interval, "credits_per_period",
-                      (json_int_t)c->plans[i].credits_per_period));
+            json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:I}", "id",
+                      c->plans[i].id, "name", c->plans[i].name,
+                      "price_cents", (json_int_t)c->plans[i].price_cents,
+                      "interval", c->plans[i].interval, "credits_per_period",
+                      (json_int_t)c->plans[i].credits_per_period,
+                      "credits_expire",
+                      c->plans[i].credits_expire_period_end ? "period_end"
+                                                            : "never",
+                      "rollover_cap", (json_int_t)c->plans[i].rollover_cap));
     cd_reply_json(
         req, 200,
         json_pack("{s:o, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, "

@@ -26,6 +26,7 @@ static void build(void)
         {cd_api_routes_holds, cd_api_routes_holds_count},
         {cd_api_routes_autotopup, cd_api_routes_autotopup_count},
         {cd_api_routes_outbox, cd_api_routes_outbox_count},
+        {cd_api_routes_lots, cd_api_routes_lots_count},
     };
     size_t n = 0, at = 0;
 

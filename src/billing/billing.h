@@ -23,6 +23,7 @@ struct cd_package {
     char name[128];
     int64_t price_cents;
     int64_t credits;
+    int64_t expires_in_days; /* 016: its credits expire (0: never) */
 };
 
 struct cd_plan {
@@ -31,6 +32,10 @@ struct cd_plan {
     int64_t price_cents;
     char interval[16]; /* day|week|month|year */
     int64_t credits_per_period;
+    /* 016: a period's credits expire at the period's end (else never),
+     * all but up to rollover_cap of them, which roll over one period. */
+    int credits_expire_period_end;
+    int64_t rollover_cap;
 };
 
 /* Branding (CREDITD_BRAND_*, CREDITD_SUPPORT_EMAIL): shown by the web UI
@@ -76,6 +81,9 @@ struct cd_billing_config {
     /* CREDITD_REQUIRE_EMAIL_VERIFICATION: a password account confirms its
      * email (email_verify.h) before its first purchase. 0: off. */
     int64_t require_email_verification;
+    /* CREDITD_EXPIRY_INTERVAL: seconds between sweeps of lots past their
+     * expiry (lots.h, jobs.c); 0: the default, 60. */
+    int64_t expiry_interval_s;
 };
 
 struct cd_idem_keeper; /* idempotency.h */

@@ -32,6 +32,7 @@
 #include "billing/charges.h"
 #include "billing/clawback.h"
 #include "billing/ledger.h"
+#include "billing/lots.h"
 #include "billing/mail.h"
 #include "billing/order_open.h"
 #include "billing/outbox.h"
@@ -356,6 +357,7 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
 {
     struct cd_ledger_apply la;
     struct cd_ledger_entry le;
+    struct cd_lot_spec spec;
     const char *lk, *late_kind;
     char ref[CD_REF_SZ];
     int rc, late;
@@ -379,6 +381,7 @@ int cd_fulfil_credit_tx(struct cd_tx *tx, struct cd_order *o,
     la.ref = ref;
     la.order_id = o->id;
     la.description = o->description;
+    la.lot = cd_lots_order_spec(o, paid->period_end, now, &spec); /* lots.h */
     rc = cd_ledger_apply_tx(tx, &la, &le);
     if (rc == CD_STORE_DUPLICATE) {
         /* Fulfilled before, through another event or reconciliation (or,

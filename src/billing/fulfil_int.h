@@ -29,6 +29,7 @@ struct cd_paid {
     char customer[CD_SID_SZ]; /* Stripe customer that paid */
     int sfu_known;            /* setup_future_usage was readable */
     int sfu_off_session;      /* ... and is "off_session" */
+    int64_t period_end;       /* invoice.paid: its period's end; 0 */
 };
 
 /* Copies a string member (or the "id" of an object member: expandable

@@ -19,6 +19,7 @@
 #include "billing/holds.h"
 #include "billing/ledger_ops.h"
 #include "billing/login_throttle.h"
+#include "billing/lots.h"
 #include "billing/reconcile.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -28,6 +29,7 @@
 #define LEASE_RECONCILE "reconcile"
 #define LEASE_PURGE "purge"
 #define LEASE_HOLDS "holds"
+#define LEASE_EXPIRY "expiry"
 
 static const struct cd_metric_def M_JOBS = {
     "creditd_jobs_runs_total",
@@ -70,7 +72,7 @@ struct cd_jobs {
     int stop;          /* under mu */
     pthread_t thread;
     /* the thread's own */
-    int held_reconcile, held_purge, held_holds;
+    int held_reconcile, held_purge, held_holds, held_expiry;
 };
 
 static int64_t mono_s(void)
@@ -179,8 +181,12 @@ static void do_verify(struct cd_jobs *j)
         cd_error(MOD, "ledger check: %lld account(s) disagree with their "
                       "entries",
                  (long long)chk.mismatches);
+    if (chk.lot_mismatches > 0)
+        cd_error(MOD, "ledger check: %lld account(s) disagree with their "
+                      "lots", (long long)chk.lot_mismatches);
     cd_metrics_set(NULL, &M_LEDGER_OK,
-                   chk.mismatches == 0 && chk.sum_balances == chk.sum_entries,
+                   chk.mismatches == 0 && chk.lot_mismatches == 0 &&
+                       chk.sum_balances == chk.sum_entries,
                    NULL, NULL, NULL);
     cd_metrics_set(NULL, &M_LEDGER_MISMATCH, (double)chk.mismatches, NULL,
                    NULL, NULL);
@@ -262,6 +268,31 @@ static void do_hold_sweep(struct cd_jobs *j)
     cd_metrics_add(NULL, &M_JOBS, 1, "holds", "ok", NULL);
 }
 
+/* The expiry sweep (lots.h): every lot past its expires_at with credits
+ * left gets its one expiry entry. Under its own lease, so one node
+ * sweeps; the entry's unique ref keeps it once even if two ever did. */
+static void do_expiry(struct cd_jobs *j, int64_t every)
+{
+    int64_t n = 0;
+    int held = lease_take(j, LEASE_EXPIRY, 2 * every + 5);
+
+    if (held <= 0) {
+        j->held_expiry = 0;
+        cd_metrics_add(NULL, &M_JOBS, 1, "expiry",
+                       held < 0 ? "error" : "skipped", NULL);
+        return;
+    }
+    j->held_expiry = 1;
+    if (cd_lots_sweep(j->b, cd_now(), &n) != 0) {
+        cd_warn(MOD, "the expiry sweep failed");
+        cd_metrics_add(NULL, &M_JOBS, 1, "expiry", "error", NULL);
+        return;
+    }
+    if (n > 0)
+        cd_info(MOD, "expired %lld lot(s)", (long long)n);
+    cd_metrics_add(NULL, &M_JOBS, 1, "expiry", "ok", NULL);
+}
+
 /* ---- the thread -------------------------------------------------------- */
 
 /* One run of a job under a log id of its own (job_...), so its lines -
@@ -302,15 +333,25 @@ static void *jobs_main(void *arg)
                                       ? cycle
                                       : CD_JOBS_FIRST_DELAY);
     int64_t next_purge = next_cycle;
+    int64_t every = j->b->cfg.expiry_interval_s > 0
+                        ? j->b->cfg.expiry_interval_s
+                        : CD_JOBS_EXPIRY_DEFAULT;
+    int64_t next_expiry = start + every;
 
     run_job(j, do_hold_sweep);
     run_job(j, do_verify);
     for (;;) {
-        int64_t now;
+        int64_t now, next = next_cycle < next_purge ? next_cycle : next_purge;
 
-        if (sleep_until(j, next_cycle < next_purge ? next_cycle : next_purge))
+        if (sleep_until(j, next < next_expiry ? next : next_expiry))
             break;
         now = mono_s();
+        if (now >= next_expiry) {
+            cd_log_begin_job(); /* as run_job does */
+            do_expiry(j, every);
+            cd_log_end_job();
+            next_expiry = mono_s() + every;
+        }
         if (now >= next_cycle) {
             if (j->interval > 0)
                 run_job(j, do_reconcile);
@@ -332,6 +373,8 @@ static void *jobs_main(void *arg)
         lease_give(j, LEASE_PURGE);
     if (j->held_holds)
         lease_give(j, LEASE_HOLDS);
+    if (j->held_expiry)
+        lease_give(j, LEASE_EXPIRY);
     cd_log_end_job();
     return NULL;
 }

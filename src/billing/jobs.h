@@ -20,6 +20,7 @@
 #include "billing/billing.h"
 
 #define CD_JOBS_PURGE_INTERVAL 3600
+#define CD_JOBS_EXPIRY_DEFAULT 60 /* seconds between expiry sweeps (lots.h) */
 #define CD_JOBS_IDEM_TTL (24 * 3600)
 /* How long a charge event's card waits for its completion (Stripe retries
  * an event for 3 days). */

@@ -2,6 +2,7 @@
  * ledger.c - applying one ledger entry; see ledger.h.
  */
 #include "billing/ledger.h"
+#include "billing/lots.h"
 
 #include <string.h>
 
@@ -43,6 +44,10 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
     if (rc != CD_STORE_NOT_FOUND)
         return CD_STORE_ERROR;
 
+    /* A debit never spends expired credits: lots.h. */
+    if (cd_lots_before_tx(tx, in) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+
     memset(&e, 0, sizeof(e));
     cd_random_id("txn_", e.id, sizeof(e.id));
     if (cd_strlcpy(e.account_id, in->account_id, sizeof(e.account_id)) ||
@@ -69,6 +74,9 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return cd_store_ledger_by_ref(tx, in->ref, out) == CD_STORE_OK
                    ? CD_STORE_DUPLICATE
                    : CD_STORE_ERROR;
+    /* The entry's lot (a credit) or draws (a debit): lots.h. */
+    if (rc == CD_STORE_OK && cd_lots_after_tx(tx, in, out) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     /* auto top-up: a spend under the threshold starts one (same job) */
     if (rc == CD_STORE_OK && in->amount < 0 &&
         cd_autotopup_spend_kind(in->kind))

@@ -9,6 +9,8 @@
 
 #include "billing/billing.h"
 
+struct cd_lot_spec;
+
 /* Extra results of cd_ledger_apply_tx (besides the CD_STORE_* codes). */
 #define CD_LEDGER_INSUFFICIENT 10 /* would go below zero */
 #define CD_LEDGER_LIMIT 11        /* would pass +-2^62 */
@@ -21,6 +23,7 @@ struct cd_ledger_apply {
     const char *order_id; /* or NULL */
     const char *description;
     int allow_negative;   /* a debit may take the balance below zero */
+    const struct cd_lot_spec *lot; /* lots.h: the credit's lot; NULL */
 };
 
 /*

@@ -9,6 +9,7 @@
 
 #include "billing/holds.h"
 #include "billing/ledger.h"
+#include "billing/lots.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -176,6 +177,7 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
     j.in.order_id = NULL;
     j.in.description = op->description ? op->description : "";
     j.in.allow_negative = sign < 0 ? op->allow_negative : 0;
+    j.in.lot = sign > 0 ? op->lot : NULL;
     if (op->claim && op->reply)
         return apply_once(b, op, &j, kind, err);
     rc = cd_store_write(b->store, apply_fn, &j);
@@ -294,7 +296,22 @@ struct verify_job {
     struct cd_ledger_check *out;
     cd_mismatch_cb cb;
     void *arg;
+    cd_mismatch_cb lot_cb;
+    void *lot_arg;
 };
+
+static int lot_mismatch(const char *account_id, int64_t balance,
+                        int64_t lots_less_debt, void *arg)
+{
+    struct verify_job *j = arg;
+
+    cd_warn("billing", "lot mismatch on %s: balance %lld, lots less debt "
+            "%lld", account_id, (long long)balance,
+            (long long)lots_less_debt);
+    if (j->lot_cb)
+        return j->lot_cb(account_id, balance, lots_less_debt, j->lot_arg);
+    return 0;
+}
 
 static int count_mismatch(const char *account_id, int64_t balance,
                           int64_t sum_entries, void *arg)
@@ -326,18 +343,30 @@ static int verify_fn(struct cd_tx *tx, void *arg)
                                     &j->out->sum_entries, count_mismatch, j);
 
     if (rc != CD_STORE_OK)
+        if (rc != CD_STORE_OK)
         return rc;
+    return cd_lots_verify_tx(tx, lot_mismatch, j, &j->out->lot_mismatches);
     /* holds: held == sum(active holds) on every account */
     rc = cd_hold_verify_tx(tx, held_mismatch, NULL,
                            &j->out->held_mismatches);
     j->out->mismatches += j->out->held_mismatches;
-    return rc;
+    if (rc != CD_STORE_OK)
+        return rc;
+    return cd_lots_verify_tx(tx, lot_mismatch, j, &j->out->lot_mismatches);
 }
 
 int cd_ledger_verify(struct cd_billing *b, struct cd_ledger_check *out,
                      cd_mismatch_cb cb, void *arg, struct cd_error *err)
 {
-    struct verify_job j = {out, cb, arg};
+    return cd_ledger_verify_lots(b, out, cb, arg, NULL, NULL, err);
+}
+
+int cd_ledger_verify_lots(struct cd_billing *b, struct cd_ledger_check *out,
+                          cd_mismatch_cb cb, void *arg,
+                          cd_mismatch_cb lot_cb, void *lot_arg,
+                          struct cd_error *err)
+{
+    struct verify_job j = {out, cb, arg, lot_cb, lot_arg};
 
     memset(out, 0, sizeof(*out));
     if (cd_store_read(b->store, verify_fn, &j) != CD_STORE_OK)

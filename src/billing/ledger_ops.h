@@ -36,6 +36,7 @@ struct cd_ledger_op {
     int64_t amount;
     const char *description; /* may be NULL; <= CD_LEDGER_DESC_MAX bytes */
     int allow_negative;      /* debits only */
+    const struct cd_lot_spec *lot; /* grants: the lot (lots.h); NULL */
     /* With an Idempotency-Key the ref is "idem:<scope>:<key>"; without
      * one (both NULL) it is "debit:<random>" / "grant:<random>". */
     const char *idem_scope;
@@ -93,11 +94,19 @@ struct cd_ledger_check {
     /* holds: of those, accounts whose held is not the sum of their
      * active holds (counted in mismatches too) */
     int64_t held_mismatches;
+    /* 016: accounts whose balance != sum(remaining lots) - debt (lots.h) */
+    int64_t lot_mismatches;
 };
 
 /* Checks balance == sum(entries) for every account, on one snapshot; cb
  * (may be NULL) sees each mismatch. */
 int cd_ledger_verify(struct cd_billing *b, struct cd_ledger_check *out,
                      cd_mismatch_cb cb, void *arg, struct cd_error *err);
+/* The same, and lot_cb (may be NULL) sees each account whose balance is
+ * not its lots' remaining credits less its debt (the third figure). */
+int cd_ledger_verify_lots(struct cd_billing *b, struct cd_ledger_check *out,
+                          cd_mismatch_cb cb, void *arg,
+                          cd_mismatch_cb lot_cb, void *lot_arg,
+                          struct cd_error *err);
 
 #endif

@@ -433,6 +433,7 @@ struct inv_job {
     const char *account_id;
     const struct cd_plan *plan;
     const char *plan_currency;
+    int64_t period_end; /* lines.data[0].period.end; 0: unknown */
     int has_row; /* row below was re-read at Stripe: store it too */
     struct cd_subscription row;
     const char *status;
@@ -510,6 +511,7 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
     /* The period's credits, once per invoice ("invoice:<in_id>"), with
      * its payment row and receipt, like any purchase. */
     memset(&paid, 0, sizeof(paid));
+    paid.period_end = j->period_end; /* the lot's expiry (lots.h) */
     return cd_fulfil_credit_tx(tx, &o, &paid, j->event_id, 0, now,
                                &j->status);
 }
@@ -603,6 +605,13 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
     j.currency = currency;
     j.account_id = l.account_id;
     j.plan = plan;
+    j.period_end = positive_int(json_object_get(
+        json_object_get(json_array_get(json_object_get(json_object_get(
+                                           invoice, "lines"),
+                                       "data"),
+                                       0),
+                        "period"),
+        "end"));
     j.plan_currency = b->cfg.currency;
     return cd_fulfil_run_job(b, inv_job_fn, &j, event_id, type, &j.status,
                              status_out, err);

@@ -141,11 +141,32 @@ static int accounts_show(struct cli *c)
     return c->json ? CLI_OK : print_recent(c, id);
 }
 
+/* A grant's lot (--category, --expires-in-days; the server checks the
+ * values): 0, or CLI_USAGE when a debit was given one. */
+static int lot_options(struct cli *c, int debit, json_t *body)
+{
+    int64_t days = 0;
+    int has = cli_opt_int(c, "expires-in-days", 1, 3650, &days);
+
+    if (has < 0)
+        return CLI_USAGE;
+    if (debit && (has || cli_opt(c, "category")))
+        return cli_usage_error(c, "--category and --expires-in-days are for "
+                                  "grants");
+    if (has)
+        json_object_set_new(body, "expires_in_days", json_integer(days));
+    if (cli_opt(c, "category"))
+        json_object_set_new(body, "category",
+                            json_string(cli_opt(c, "category")));
+    return 0;
+}
+
 /* grant and debit: POST path as the account, amount and --reason. */
 static int move_credits(struct cli *c, const char *path, const char *done)
 {
     static const char *const allowed[] = {"reason", "allow-negative",
-                                          "idempotency-key", NULL};
+                                          "idempotency-key", "category",
+                                          "expires-in-days", NULL};
     char id[300], idem[300];
     struct cli_reply r;
     json_t *body;
@@ -168,6 +189,10 @@ static int move_credits(struct cli *c, const char *path, const char *done)
                      cli_opt(c, "reason"));
     if (cli_flag(c, "allow-negative"))
         json_object_set_new(body, "allow_negative", json_true());
+    if (lot_options(c, strstr(path, "debit") != NULL, body) != 0) {
+        json_decref(body);
+        return CLI_USAGE;
+    }
     rc = cli_call(c, "POST", path, body, id,
                   cli_idempotency_key(c, idem, sizeof(idem)), &r);
     json_decref(body);
@@ -203,8 +228,10 @@ static const struct cli_verb verbs[] = {
      "one account, its balance and its last ledger entries"},
     {"grant", accounts_grant,
      "accounts grant ACCOUNT_ID|EMAIL CREDITS --reason TEXT "
+     "[--category promotional|paid] [--expires-in-days N] "
      "[--idempotency-key K]",
-     "give free credits (POST /v1/grants); prints the Idempotency-Key used"},
+     "give credits (POST /v1/grants; a promotional lot unless --category "
+     "paid); prints the Idempotency-Key used"},
     {"debit", accounts_debit,
      "accounts debit ACCOUNT_ID|EMAIL CREDITS --reason TEXT "
      "[--allow-negative] [--idempotency-key K]",

@@ -33,6 +33,10 @@
 #define LEDGER_COLS                                                           \
     "id, account_id, amount, balance_after, kind, ref, order_id, "            \
     "description, created_at"
+/* 016 (store/lots.c reads them in this order). */
+#define LOT_COLS                                                              \
+    "id, account_id, entry_id, source, category, amount, remaining, "         \
+    "priority, expires_at, order_id, created_at, expired_at, rolled"
 #define ORDER_COLS                                                            \
     "id, account_id, kind, status, amount_cents, discount_cents, "            \
     "discount_code, credits, currency, item_id, description, "                \

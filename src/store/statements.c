@@ -97,6 +97,78 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "GROUP BY account_id) l ON l.account_id = a.id "
         "WHERE a.balance != COALESCE(l.total, 0) ORDER BY a.seq",
 
+    /* 016: lots. Drawing order (billing/lots.h): the debit's own order's
+     * lots first (?2, NULL: none), then priority (lower first), soonest
+     * expiry (0 = never, last), promotional before paid, oldest. */
+    [SQ_LOT_INSERT] = "INSERT INTO lots (" LOT_COLS ") VALUES (?1, ?2, ?3, "
+                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [SQ_LOT_GET] = "SELECT " LOT_COLS ", seq FROM lots WHERE id = ?1",
+    [SQ_LOT_OPEN] = "SELECT " LOT_COLS ", seq FROM lots WHERE account_id = ?1 "
+                    "AND remaining > 0 ORDER BY "
+                    "CASE WHEN order_id = ?2 THEN 0 ELSE 1 END, priority, "
+                    "CASE WHEN expires_at = 0 THEN 1 ELSE 0 END, "
+                    "expires_at, "
+                    "CASE WHEN category = 'promotional' THEN 0 ELSE 1 END, "
+                    "seq LIMIT ?3",
+    /* The common debit: the first lot in drawing order covers it all. */
+    [SQ_LOT_TAKE_FIRST] =
+        "UPDATE lots SET remaining = remaining - ?3 WHERE id = (SELECT id "
+        "FROM lots WHERE account_id = ?1 AND remaining > 0 ORDER BY "
+        "CASE WHEN order_id = ?2 THEN 0 ELSE 1 END, priority, "
+        "CASE WHEN expires_at = 0 THEN 1 ELSE 0 END, expires_at, "
+        "CASE WHEN category = 'promotional' THEN 0 ELSE 1 END, seq "
+        "LIMIT 1) AND remaining >= ?3 RETURNING id",
+    /* Guarded: never below zero, whoever drew meanwhile. */
+    [SQ_LOT_TAKE] = "UPDATE lots SET remaining = remaining - ?2 "
+                    "WHERE id = ?1 AND remaining >= ?2",
+    [SQ_LOT_EXPIRE] = "UPDATE lots SET remaining = 0, expired_at = ?3 "
+                      "WHERE id = ?1 AND remaining = ?2 AND remaining > 0",
+    /* Rollover: ?2 expire now, the rest (?3 - ?2) moves to ?4, once. */
+    [SQ_LOT_ROLL] = "UPDATE lots SET remaining = remaining - ?2, "
+                    "expires_at = ?4, rolled = 1 WHERE id = ?1 AND "
+                    "remaining = ?3 AND rolled = 0",
+    [SQ_LOT_DRAW_INSERT] = "INSERT INTO lot_draws (entry_id, lot_id, amount) "
+                           "VALUES (?1, ?2, ?3)",
+    [SQ_LOT_DRAWS] = "SELECT lot_id, amount FROM lot_draws "
+                     "WHERE entry_id = ?1 ORDER BY lot_id",
+    [SQ_LOT_DEBT_ADD] = "UPDATE accounts SET debt = debt + ?2 WHERE id = ?1 "
+                        "AND debt + ?2 >= 0 RETURNING debt",
+    [SQ_LOT_DEBT_GET] = "SELECT debt FROM accounts WHERE id = ?1",
+    /* Index lots_due (expires_at) WHERE remaining > 0 AND expires_at > 0. */
+    [SQ_LOT_DUE] = "SELECT " LOT_COLS ", seq FROM lots WHERE remaining > 0 "
+                   "AND expires_at > 0 AND expires_at <= ?1 "
+                   "ORDER BY expires_at, seq LIMIT ?2",
+    [SQ_LOT_DUE_ACCT] = "SELECT " LOT_COLS ", seq FROM lots WHERE "
+                        "account_id = ?1 AND remaining > 0 AND "
+                        "expires_at > 0 AND expires_at <= ?2 "
+                        "ORDER BY expires_at, seq LIMIT ?3",
+    /* ?2 status: 0 all, 1 active (credits left, not expired), 2 expired
+     * (past expires_at); ?3 now; ?4/?5 the key after which (created_at,
+     * seq) the page starts, newest first (0/0: from the top). */
+    [SQ_LOT_PAGE] = "SELECT " LOT_COLS ", seq FROM lots WHERE "
+                    "account_id = ?1 AND (?2 = 0 OR (?2 = 1 AND "
+                    "remaining > 0 AND (expires_at = 0 OR expires_at > ?3)) "
+                    "OR (?2 = 2 AND expires_at > 0 AND expires_at <= ?3)) "
+                    "AND (?4 = 0 OR created_at < ?4 OR (created_at = ?4 "
+                    "AND seq < ?5)) ORDER BY created_at DESC, seq DESC "
+                    "LIMIT ?6",
+    [SQ_LOT_TOTALS] = "SELECT COALESCE(SUM(CASE WHEN category = 'paid' "
+                      "THEN remaining ELSE 0 END), 0), "
+                      "COALESCE(SUM(CASE WHEN category = 'promotional' "
+                      "THEN remaining ELSE 0 END), 0) FROM lots "
+                      "WHERE account_id = ?1 AND remaining > 0",
+    [SQ_LOT_NEXT_EXPIRY] = "SELECT expires_at, SUM(remaining) FROM lots "
+                           "WHERE account_id = ?1 AND remaining > 0 AND "
+                           "expires_at > 0 GROUP BY expires_at "
+                           "ORDER BY expires_at LIMIT 1",
+    /* balance == SUM(remaining) - debt, no debt beside credits left. */
+    [SQ_LOT_VERIFY] =
+        "SELECT a.id, a.balance, COALESCE(l.total, 0) - a.debt FROM "
+        "accounts a LEFT JOIN (SELECT account_id, SUM(remaining) AS total "
+        "FROM lots GROUP BY account_id) l ON l.account_id = a.id "
+        "WHERE a.balance != COALESCE(l.total, 0) - a.debt OR "
+        "(a.debt > 0 AND COALESCE(l.total, 0) > 0) ORDER BY a.seq",
+
     [SQ_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS
                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                         "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "

@@ -1,6 +1,7 @@
 // The admin console (/admin) with the server key: log in, dashboard, pricing
 // switch seen on /v1/config, a discount code made and deactivated, an
-// account found by email and granted credits, a partial refund with its
+// account found by email and granted credits (a paid lot with an expiry
+// listed under Lots), a partial refund with its
 // confirmation step, CSV exports through fetch+blob; a keyboard-only grant;
 // screenshots at 1280 and 390 px. The key never reaches a URL or localStorage.
 import assert from 'node:assert/strict';
@@ -143,6 +144,19 @@ uiTest(chrome, 'admin: find an account by email, external id or account id and g
     const ledger = (await stack.admin('GET', `/v1/admin/ledger?account=${u.id}`)).json.data;
     assert.equal(ledger.filter((t) => t.description === 'support goodwill').length, 1);
     assert.match(ledger.find((t) => t.description === 'support goodwill').ref, /^idem:server:.*:adm-[0-9a-f]{32}$/);
+    // A grant's lot: paid, expiring in 30 days, listed under Lots; a debit hides those fields.
+    await accounts.getByLabel('Change').selectOption('grant');
+    await accounts.getByLabel('Credits').fill('30');
+    await accounts.getByLabel('Reason').fill('paid lot');
+    await accounts.getByLabel('Category').selectOption('paid');
+    await accounts.getByLabel('Expires after (days)').fill('30');
+    await accounts.getByRole('button', { name: 'Apply' }).click();
+    await accounts.getByText('Granted 30 credits; balance 380.').waitFor();
+    const lotRow = page.locator('#acct-lots tr').filter({ hasText: '30 of 30' });
+    await lotRow.getByText('Paid').waitFor();
+    assert.equal(await lotRow.locator('time').count(), 1);
+    await accounts.getByLabel('Change').selectOption('debit');
+    assert.equal(await page.locator('#adjust-days').isVisible(), false);
     await accounts.getByLabel('Email').fill('nobody-here@example.com');
     await accounts.getByRole('button', { name: 'Find account' }).click();
     await accounts.getByText('No account with the email nobody-here@example.com.').waitFor();

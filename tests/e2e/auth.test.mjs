@@ -32,7 +32,7 @@ e2e('signup: 201 with Account and a token that works', async () => {
     const me = expectStatus(await stack.api('GET', '/v1/account', { token: j.token }), 200);
     assert.deepEqual(me, j.account);
     const bal = expectStatus(await stack.api('GET', '/v1/balance', { token: j.token }), 200);
-    assert.deepEqual(bal, { balance: 0, balance_display: '$0.00', currency: 'usd', held: 0, available: 0 });
+    assert.deepEqual(bal, { balance: 0, balance_display: '$0.00', currency: 'usd', held: 0, available: 0, by_category: { paid: 0, promotional: 0 }, debt: 0, next_expiry: null });
 });
 
 e2e('signup: duplicate email 409 email_taken', async () => {

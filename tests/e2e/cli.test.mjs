@@ -218,6 +218,16 @@ e2e('accounts list, show, grant and debit (idempotency key printed and reusable)
     assert.equal(await stack.balance(u), 380);
     r = await cli(['accounts', 'grant', u.id, '1', '--reason', 'x', '--allow-negative']);
     assert.equal(r.code, 2);
+    // a grant's lot: paid, expiring in 30 days; not for debits
+    ok(await cli(['accounts', 'grant', u.id, '20', '--reason', 'goodwill', '--category', 'paid', '--expires-in-days', '30']));
+    const lot = (await stack.list({ id: u.id }, '/v1/lots'))[0];
+    assert.deepEqual([lot.amount, lot.category, typeof lot.expires_at], [20, 'paid', 'string']);
+    r = await cli(['accounts', 'debit', u.id, '1', '--reason', 'x', '--expires-in-days', '3']);
+    assert.equal(r.code, 2);
+    r = await cli(['accounts', 'grant', u.id, '1', '--reason', 'x', '--category', 'gift']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /400 invalid_param/);
+    ok(await cli(['accounts', 'debit', u.id, '20', '--reason', 'usage']));
 
     const s = ok(await cli(['accounts', 'show', u.id])).out;
     assert.match(s, new RegExp(`^email +${u.email.replace(/[.]/g, '\\.')}$`, 'm'));

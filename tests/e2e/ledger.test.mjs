@@ -37,7 +37,7 @@ e2e('grant then debit: balances, transaction rows, display', async () => {
     assert.equal(d.balance, 300);
 
     const bal = expectStatus(await stack.api('GET', '/v1/balance', { token: u.token }), 200);
-    assert.deepEqual(bal, { balance: 300, balance_display: '$3.00', currency: 'usd', held: 0, available: 300 });
+    assert.deepEqual(bal, { balance: 300, balance_display: '$3.00', currency: 'usd', held: 0, available: 300, by_category: { paid: 0, promotional: 300 }, debt: 0, next_expiry: null });
 
     const txns = await stack.list(u, '/v1/transactions');
     assert.equal(txns.length, 2);

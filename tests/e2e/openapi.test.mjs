@@ -394,7 +394,13 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     expectStatus(await call('GET', `/v1/holds/${h1.id}`, tok), 200);
     await call('GET', '/v1/holds/hold_unknown', tok); // 404
 
+    await call('POST', '/v1/grants', { ...srv, body: { amount: 40, category: 'paid', expires_in_days: 30, priority: 10 } });
+    await call('POST', '/v1/grants', { ...srv, body: { amount: 1, category: 'gift' } }); // 400
     await call('GET', '/v1/balance', tok);
+    const lots = expectStatus(await call('GET', '/v1/lots?limit=1', tok), 200);
+    await call('GET', `/v1/lots?status=active&starting_after=${lots.next_starting_after}`, tok);
+    await call('GET', '/v1/lots?status=expired', { key: true, account: acct });
+    await call('GET', '/v1/lots?status=gone', tok); // 400
     await call('GET', '/v1/transactions?limit=5', tok);
     await call('GET', '/v1/orders', tok);
     await call('GET', '/v1/payments', tok);
