@@ -277,6 +277,8 @@ static int server_start(struct server *s, const struct cd_config *c)
     hc.dispatch = cd_api_dispatch;
     hc.check_head = cd_api_check_head;
     hc.pool_threads = (unsigned)c->http_threads;
+    hc.workers = (unsigned)c->http_workers;
+    hc.offload = cd_api_offload;
     hc.fallback = cd_api_static;
     hc.on_complete = cd_api_observe;
     http_limits(&hc, c);
