@@ -296,6 +296,20 @@ static int create_private(const char *path, struct cd_error *err)
     return -1;
 }
 
+/*
+ * Page memory (docs/PERFORMANCE.md): B-tree pages stay in each
+ * connection's page cache (the writer's larger: it reads the indexes every
+ * job touches), and the database file is read through a shared mapping
+ * instead of pread, so a lookup does not copy pages through the kernel.
+ * The mapping is the page cache's own memory (it shows in VmRSS as file
+ * pages, not as the process's heap); the WAL is still written with pwrite.
+ */
+#define SQ_WRITER_CACHE_KIB "32768"
+#define SQ_READER_CACHE_KIB "8192"
+#define SQ_MMAP_BYTES "268435456"
+#define SQ_MEMORY_PRAGMAS(kib)                                               \
+    "PRAGMA cache_size=-" kib "; PRAGMA mmap_size=" SQ_MMAP_BYTES ";"
+
 static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
 {
     char mode[16] = "";
@@ -310,10 +324,11 @@ static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
             goto fail;
         if (strcmp(mode, "wal") != 0)
             cd_warn("store", "journal_mode is %s, not wal", mode);
-        setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+        setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                SQ_MEMORY_PRAGMAS(SQ_WRITER_CACHE_KIB);
     } else {
         setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                "PRAGMA query_only=ON;";
+                "PRAGMA query_only=ON;" SQ_MEMORY_PRAGMAS(SQ_READER_CACHE_KIB);
     }
     if (sqlite3_exec(c->db, setup, NULL, NULL, &msg) != SQLITE_OK)
         goto fail;
