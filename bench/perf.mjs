@@ -12,7 +12,10 @@
 //
 //   node bench/perf.mjs [--seconds=10] [--connections=64] [--accounts=200]
 //       [--orders=8000] [--json[=file]] [--db=CREDITD_DB] [--perf=webhooks]
-//       [--only=webhooks,debits,...]
+//       [--only=webhooks,debits,...] [--set=CREDITD_X=v,CREDITD_Y=w]
+//
+// --set passes CREDITD_* settings to creditd (e.g. --set=CREDITD_HTTP_THREADS=0
+// for the thread-per-connection mode), to compare designs in one sitting.
 //
 // Needs wrk and nginx (WITH_BENCH=1 bash scripts/bootstrap.sh); --perf
 // needs linux-perf. Loopback only; every phase is bounded in time.
@@ -53,6 +56,11 @@ const DB = opt('db', null);
 const PERF = opt('perf', null);
 const ONLY = String(opt('only', 'webhooks,debits,balance,mixed')).split(',');
 const JSON_OUT = opt('json', null);
+const SETS = String(opt('set', '') || '').split(',').filter(Boolean).map((kv) => {
+    const i = kv.indexOf('=');
+    if (i < 1 || !/^CREDITD_[A-Z0-9_]+$/.test(kv.slice(0, i))) throw new Error(`--set: want CREDITD_NAME=value, got ${kv}`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+});
 const LUA = path.join(import.meta.dirname, 'perf');
 const RUN = `p${rand(6)}`;
 const GRANT = 1_000_000_000;
@@ -362,7 +370,7 @@ const threadIssued = (res, key, fn) => {
 };
 
 async function main() {
-    const report = { when: new Date().toISOString(), host: { cpus: os.cpus().length, load_before: load() },
+    const report = { when: new Date().toISOString(), settings: Object.fromEntries(SETS), host: { cpus: os.cpus().length, load_before: load() },
         seconds: SECONDS, connections: CONNS, accounts: ACCOUNTS, db: DB || 'sqlite (temp dir)', workloads: [] };
     log(`load average ${report.host.load_before} on ${os.cpus().length} cpus`);
 
@@ -375,6 +383,7 @@ async function main() {
     const serverEnv = { CREDITD_LOG: 'warn', CREDITD_CHECKOUT_RATE_LIMIT: '0', CREDITD_AUTH_RATE_LIMIT: '0',
         CREDITD_MAX_PENDING_ORDERS: '10000', CREDITD_IDEM_LEASE_MS: '30000' };
     if (DB) serverEnv.CREDITD_DB = DB;
+    for (const [k, v] of SETS) serverEnv[k] = v;
     // The sandbox sends no webhooks: wrk delivers the events, each once
     // (plus the re-deliveries).
     const stack = new Stack({ serverEnv, sandboxEnv: { CREDITD_LOG: 'warn', SANDBOX_WEBHOOK_URL: null } });
