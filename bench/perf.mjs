@@ -473,6 +473,10 @@ async function main() {
         const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
         report.creditd_vmrss_kb = Number((/VmRSS:\s+(\d+)/.exec(st) || [])[1]);
         report.creditd_threads = Number((/Threads:\s+(\d+)/.exec(st) || [])[1]);
+        // VmRSS = RssAnon (the heap: page caches, buffers) + RssFile (mapped
+        // files: the binary, and the database when SQLite maps it).
+        report.creditd_rssanon_kb = Number((/RssAnon:\s+(\d+)/.exec(st) || [])[1]);
+        report.creditd_rssfile_kb = Number((/RssFile:\s+(\d+)/.exec(st) || [])[1]);
     } finally {
         await stack.stop();
     }
@@ -512,7 +516,8 @@ function printTable(r) {
         for (const f of w.fails) console.log(`  FAIL ${f}`);
         if (w.profile) console.log(`profile of creditd during ${w.workload} (perf, self time):\n${w.profile}`);
     }
-    if (r.creditd_vmrss_kb) console.log(`creditd VmRSS at the end: ${(r.creditd_vmrss_kb / 1024).toFixed(1)} MiB, ${r.creditd_threads} threads`);
+    if (r.creditd_vmrss_kb) console.log(`creditd VmRSS at the end: ${(r.creditd_vmrss_kb / 1024).toFixed(1)} MiB ` +
+        `(RssAnon ${(r.creditd_rssanon_kb / 1024).toFixed(1)}, RssFile ${(r.creditd_rssfile_kb / 1024).toFixed(1)}), ${r.creditd_threads} threads`);
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -961,7 +961,7 @@ static int start_workers(struct cd_http_server *srv, struct cd_error *err)
 
     if (!c->pool_threads || !c->offload)
         return 0;
-    srv->workers = cd_http_workers_start(c->workers ? c->workers : 32,
+    srv->workers = cd_http_workers_start(c->workers ? c->workers : 64,
                                          srv->name);
     if (srv->workers)
         return 0;

@@ -190,7 +190,7 @@ struct cd_http_config {
      * see the file comment. */
     unsigned pool_threads;
     /* With pool_threads: the worker threads that run offloaded requests
-     * (0: 32), and the app's choice, called on the event-loop thread for
+     * (0: 64), and the app's choice, called on the event-loop thread for
      * each matched route once its body is in: nonzero runs dispatch (or
      * the handler) on a worker, the connection suspended meanwhile. NULL:
      * everything runs on the event-loop thread. */

@@ -298,17 +298,18 @@ static int create_private(const char *path, struct cd_error *err)
 
 /*
  * Page memory (docs/PERFORMANCE.md): B-tree pages stay in each
- * connection's page cache (the writer's larger: it reads the indexes every
- * job touches), and the database file is read through a shared mapping
- * instead of pread, so a lookup does not copy pages through the kernel.
- * The mapping is the page cache's own memory (it shows in VmRSS as file
- * pages, not as the process's heap); the WAL is still written with pwrite.
+ * connection's page cache, the writer's larger (it reads the indexes
+ * every job touches, on the one thread all writes wait for). No
+ * mmap_size: measured, a 256 MiB mapping (and 32/8 MiB caches) gave no
+ * CPU per request back at the benchmark's database size, and mapped pages
+ * count in the process's RSS up to the size of the database (95 MiB at
+ * the end of one run, against 26 MiB without), which a million accounts
+ * would push past the 64 MiB target. With these sizes the caches add at
+ * most 16 + 4 x 4 MiB.
  */
-#define SQ_WRITER_CACHE_KIB "32768"
-#define SQ_READER_CACHE_KIB "8192"
-#define SQ_MMAP_BYTES "268435456"
-#define SQ_MEMORY_PRAGMAS(kib)                                               \
-    "PRAGMA cache_size=-" kib "; PRAGMA mmap_size=" SQ_MMAP_BYTES ";"
+#define SQ_WRITER_CACHE_KIB "16384"
+#define SQ_READER_CACHE_KIB "4096"
+#define SQ_MEMORY_PRAGMAS(kib) "PRAGMA cache_size=-" kib ";"
 
 static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
 {
