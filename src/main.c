@@ -266,7 +266,9 @@ static int server_start(struct server *s, const struct cd_config *c)
     memcpy(s->app.trusted_proxies, c->trusted_proxies,
            sizeof(s->app.trusted_proxies));
     s->app.ntrusted_proxies = c->ntrusted_proxies;
-    s->app.offload_all = c->http_offload_all;
+    s->app.offload_all = c->http_offload_all < 0
+                             ? cd_store_is_postgres(c->db)
+                             : c->http_offload_all;
 
     routes = cd_api_routes(&nroutes);
     memset(&hc, 0, sizeof(hc));
