@@ -859,7 +859,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     if (strstr(msg, "closed by remote side") ||
-        strstr(msg, "Connection reset by peer"))
+        strstr(msg, "Connection reset by peer") ||
+        strstr(msg, "detected connection closure")) /* the epoll mode's */
         cd_debug((const char *)cls, "mhd: %s", msg);
     else
         cd_warn((const char *)cls, "mhd: %s", msg);
