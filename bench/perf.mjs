@@ -15,7 +15,10 @@
 //
 //   node bench/perf.mjs [--seconds=10] [--connections=64] [--accounts=200]
 //       [--orders=8000] [--json[=file]] [--db=CREDITD_DB] [--perf=webhooks]
-//       [--only=webhooks,debits,balance,holds,mixed]
+//       [--only=webhooks,debits,balance,holds,mixed] [--set=CREDITD_X=v,CREDITD_Y=w]
+//
+// --set passes CREDITD_* settings to creditd (e.g. --set=CREDITD_HTTP_THREADS=0
+// for the thread-per-connection mode), to compare designs in one sitting.
 //
 // Needs wrk and nginx (WITH_BENCH=1 bash scripts/bootstrap.sh); --perf
 // needs linux-perf. Loopback only; every phase is bounded in time.
@@ -62,6 +65,11 @@ const DB = opt('db', null);
 const PERF = opt('perf', null);
 const ONLY = String(opt('only', 'webhooks,debits,balance,holds,mixed')).split(',');
 const JSON_OUT = opt('json', null);
+const SETS = String(opt('set', '') || '').split(',').filter(Boolean).map((kv) => {
+    const i = kv.indexOf('=');
+    if (i < 1 || !/^CREDITD_[A-Z0-9_]+$/.test(kv.slice(0, i))) throw new Error(`--set: want CREDITD_NAME=value, got ${kv}`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+});
 const LUA = path.join(import.meta.dirname, 'perf');
 const RUN = `p${rand(6)}`;
 const GRANT = 1_000_000_000;
@@ -422,7 +430,7 @@ const threadIssued = (res, key, fn) => {
 };
 
 async function main() {
-    const report = { when: new Date().toISOString(), host: { cpus: os.cpus().length, load_before: load() },
+    const report = { when: new Date().toISOString(), settings: Object.fromEntries(SETS), host: { cpus: os.cpus().length, load_before: load() },
         seconds: SECONDS, connections: CONNS, accounts: ACCOUNTS, db: DB || 'sqlite (temp dir)', workloads: [] };
     log(`load average ${report.host.load_before} on ${os.cpus().length} cpus`);
 
@@ -435,6 +443,7 @@ async function main() {
     const serverEnv = { CREDITD_LOG: 'warn', CREDITD_CHECKOUT_RATE_LIMIT: '0', CREDITD_AUTH_RATE_LIMIT: '0',
         CREDITD_MAX_PENDING_ORDERS: '10000', CREDITD_IDEM_LEASE_MS: '30000' };
     if (DB) serverEnv.CREDITD_DB = DB;
+    for (const [k, v] of SETS) serverEnv[k] = v;
     // The sandbox sends no webhooks: wrk delivers the events, each once
     // (plus the re-deliveries).
     const stack = new Stack({ serverEnv, sandboxEnv: { CREDITD_LOG: 'warn', SANDBOX_WEBHOOK_URL: null } });
@@ -528,6 +537,10 @@ async function main() {
         const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
         report.creditd_vmrss_kb = Number((/VmRSS:\s+(\d+)/.exec(st) || [])[1]);
         report.creditd_threads = Number((/Threads:\s+(\d+)/.exec(st) || [])[1]);
+        // VmRSS = RssAnon (the heap: page caches, buffers) + RssFile (mapped
+        // files: the binary, and the database when SQLite maps it).
+        report.creditd_rssanon_kb = Number((/RssAnon:\s+(\d+)/.exec(st) || [])[1]);
+        report.creditd_rssfile_kb = Number((/RssFile:\s+(\d+)/.exec(st) || [])[1]);
     } finally {
         await stack.stop();
     }
@@ -568,7 +581,8 @@ function printTable(r) {
         for (const f of w.fails) console.log(`  FAIL ${f}`);
         if (w.profile) console.log(`profile of creditd during ${w.workload} (perf, self time):\n${w.profile}`);
     }
-    if (r.creditd_vmrss_kb) console.log(`creditd VmRSS at the end: ${(r.creditd_vmrss_kb / 1024).toFixed(1)} MiB, ${r.creditd_threads} threads`);
+    if (r.creditd_vmrss_kb) console.log(`creditd VmRSS at the end: ${(r.creditd_vmrss_kb / 1024).toFixed(1)} MiB ` +
+        `(RssAnon ${(r.creditd_rssanon_kb / 1024).toFixed(1)}, RssFile ${(r.creditd_rssfile_kb / 1024).toFixed(1)}), ${r.creditd_threads} threads`);
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -35,7 +35,10 @@ struct cd_config {
     int64_t auth_rate_limit; /* signup/login per address a minute */
     int64_t checkout_rate_limit; /* payment creations per account a minute */
     int64_t discount_rate_limit; /* code guesses per account/address a minute */
-    int64_t http_threads;    /* 0: a thread per connection */
+    int64_t http_threads;    /* event-loop threads; 0: a thread per connection */
+    int64_t http_workers;    /* worker pool of the event-loop mode */
+    int http_offload_all;    /* CREDITD_HTTP_OFFLOAD: 1 all, 0 writes,
+                                -1 auto (all on PostgreSQL) */
     int64_t http_max_connections; /* past it: 503 server_busy */
     int64_t http_per_address;     /* connections per address; 0: off */
     int64_t http_header_timeout;  /* seconds for a request head; 0: off */

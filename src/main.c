@@ -324,6 +324,9 @@ static int server_start(struct server *s, const struct cd_config *c)
     memcpy(s->app.trusted_proxies, c->trusted_proxies,
            sizeof(s->app.trusted_proxies));
     s->app.ntrusted_proxies = c->ntrusted_proxies;
+    s->app.offload_all = c->http_offload_all < 0
+                             ? cd_store_is_postgres(c->db)
+                             : c->http_offload_all;
 
     routes = cd_api_routes(&nroutes);
     memset(&hc, 0, sizeof(hc));
@@ -335,6 +338,8 @@ static int server_start(struct server *s, const struct cd_config *c)
     hc.dispatch = cd_api_dispatch;
     hc.check_head = cd_api_check_head;
     hc.pool_threads = (unsigned)c->http_threads;
+    hc.workers = (unsigned)c->http_workers;
+    hc.offload = cd_api_offload;
     hc.fallback = cd_api_static;
     hc.on_complete = cd_api_observe;
     http_limits(&hc, c);

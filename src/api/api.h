@@ -50,6 +50,7 @@ struct cd_app {
      * (canonical text, cd_ip_normalize). */
     char trusted_proxies[CD_MAX_PROXIES][CD_IP_SZ];
     int ntrusted_proxies;
+    int offload_all; /* CREDITD_HTTP_OFFLOAD=all: reads on workers too */
 };
 
 struct cd_idem_claim;
@@ -123,6 +124,12 @@ void cd_api_observe(const struct cd_req *req, int64_t micros);
  * cd_http_config.dispatch. */
 const struct cd_route *cd_api_routes(size_t *count);
 void cd_api_dispatch(struct cd_req *req);
+/* cd_http_config.offload: whether a request may wait (on a commit, on
+ * Stripe, on argon2) and so runs on a worker thread: every method but GET
+ * and HEAD, and the admin routes (verify and the reports scan). Reads of
+ * the account routes stay on the event-loop thread (docs/ARCHITECTURE.md,
+ * "Threading (measured)"); with app->offload_all, every request. */
+int cd_api_offload(const struct cd_req *req);
 /* cd_http_config.check_head: the checks a route's flags ask for that need
  * the head alone; nonzero when it set a refusal. */
 int cd_api_check_head(struct cd_req *req);

@@ -322,6 +322,17 @@ const char *cd_api_effect_id(struct cd_req *req, const char *prefix,
     return out[0] ? out : NULL;
 }
 
+int cd_api_offload(const struct cd_req *req)
+{
+    const struct cd_app *app = req->app;
+
+    if (app->offload_all)
+        return 1;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+        return 1;
+    return (req->route->flags & CD_ROUTE_ADMIN) != 0;
+}
+
 void cd_api_dispatch(struct cd_req *req)
 {
     struct cd_api_ctx ctx;

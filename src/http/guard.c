@@ -8,8 +8,12 @@
  * MHD_CONNECTION_NOTIFY_CLOSED, which libmicrohttpd calls before it closes
  * the socket: the reaper, which shuts sockets down under the same mutex,
  * never touches a descriptor that was closed and reused. Accept and
- * STARTED both run on the listening thread, one connection after the
- * other, so the counts the accept policy reads are exact there.
+ * STARTED both run on the accepting thread, one connection after the
+ * other, so the counts the accept policy reads are exact there with one
+ * accepting thread (thread-per-connection mode). With N event-loop
+ * threads each accepts on the shared socket, so N - 1 connections from
+ * one address may pass the per-address cap at once (and as many the
+ * global cap): the caps are exact to within the number of loop threads.
  */
 #include "http/guard.h"
 

@@ -18,6 +18,15 @@
  * does, the next head's starts at completion. The completion callback
  * closes lingeringly after an early refusal, writes the access-log line
  * and frees everything.
+ *
+ * Answering later (event-loop mode): a request the app offloads is
+ * suspended (MHD_suspend_connection) and queued for the worker pool; the
+ * worker runs dispatch, then resumes the connection (MHD_resume_connection
+ * from its thread), and libmicrohttpd calls on_request once more, which
+ * sees `ready` and queues the reply. A handler's own cd_req_suspend adds a
+ * hold; the last of the handler's return and the completions' resumes
+ * hands the reply back. In thread-per-connection mode the connection's
+ * thread waits on srv->cv instead.
  */
 #include "http/server.h"
 
@@ -26,6 +35,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +46,7 @@
 #include <unistd.h>
 
 #include "http/guard.h"
+#include "http/workers.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -53,6 +65,12 @@ struct cd_http_server {
     int port;
     int bind_errno; /* after a failed start: why bind fails, or 0 */
     int in_flight;  /* requests begun and not completed (atomic) */
+    struct cd_http_workers *workers; /* event-loop mode with offload */
+    int suspended; /* connections suspended in libmicrohttpd (atomic) */
+    /* one thread per connection: where a suspended request's thread
+     * waits for cd_req_resume */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
 };
 
 struct conn_state {
@@ -66,7 +84,24 @@ struct conn_state {
     size_t dropped; /* body bytes read and dropped past the cap */
     int over_budget; /* the body memory budget is spent: 503 at the end */
     size_t held;     /* body bytes taken from the guard's budget */
+    /* Answering later (cd_req_suspend): holds counts the handler still
+     * running plus the suspends not yet resumed; when it drops to 0 the
+     * reply is ready. mhd_suspended: libmicrohttpd was told to suspend
+     * (event-loop mode); ready: resumed with the reply set (atomic). */
+    struct cd_http_server *srv;
+    struct cd_http_work work; /* on the worker pool's queue */
+    int holds;
+    int mhd_suspended;
+    int ready;
 };
+
+static void run_offloaded(struct cd_http_work *w);
+
+static struct conn_state *state_of(struct cd_req *r)
+{
+    return (struct conn_state *)((char *)r - offsetof(struct conn_state,
+                                                      req));
+}
 
 /* ---- request accessors ------------------------------------------------- */
 
@@ -506,6 +541,8 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     req->method = method;
     req->path = url;
     req->app = srv->cfg.app;
+    st->srv = srv;
+    st->work.run = run_offloaded;
     cd_random_id("req_", id, sizeof(id));
     id[4 + 16] = '\0'; /* "req_" + 16 of its 24 random characters */
     cd_strlcpy(req->id, id, sizeof(req->id));
@@ -609,6 +646,100 @@ static void answer(struct cd_http_server *srv, struct conn_state *st)
     }
 }
 
+/* ---- answering later ---------------------------------------------------- */
+
+/* The reply is set and nothing holds the request any more: hands it back
+ * to the thread that sends it. */
+static void wake(struct conn_state *st)
+{
+    struct cd_http_server *srv = st->srv;
+
+    if (srv->cfg.pool_threads) {
+        __atomic_store_n(&st->ready, 1, __ATOMIC_SEQ_CST);
+        MHD_resume_connection((struct MHD_Connection *)st->req.conn);
+        return;
+    }
+    pthread_mutex_lock(&srv->mu);
+    __atomic_store_n(&st->ready, 1, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Drops one hold; 1 when it was the last. */
+static int release(struct conn_state *st)
+{
+    return __atomic_sub_fetch(&st->holds, 1, __ATOMIC_SEQ_CST) == 0;
+}
+
+void cd_req_suspend(struct cd_req *r)
+{
+    struct conn_state *st = state_of(r);
+
+    __atomic_add_fetch(&st->holds, 1, __ATOMIC_SEQ_CST);
+    /* On the event-loop thread, inside the access handler (a worker's
+     * request is suspended already). */
+    if (st->srv->cfg.pool_threads && !st->mhd_suspended) {
+        st->mhd_suspended = 1;
+        __atomic_add_fetch(&st->srv->suspended, 1, __ATOMIC_SEQ_CST);
+        MHD_suspend_connection((struct MHD_Connection *)r->conn);
+    }
+}
+
+void cd_req_resume(struct cd_req *r)
+{
+    struct conn_state *st = state_of(r);
+
+    if (release(st))
+        wake(st);
+}
+
+/* A worker runs an offloaded request; the connection is suspended. */
+static void run_offloaded(struct cd_http_work *w)
+{
+    struct conn_state *st =
+        (struct conn_state *)((char *)w - offsetof(struct conn_state, work));
+
+    cd_log_set_request_id(st->req.id);
+    answer(st->srv, st);
+    cd_log_set_request_id(NULL);
+    if (release(st))
+        wake(st);
+}
+
+/* Whether the request goes to the worker pool. */
+static int offloaded(struct cd_http_server *srv, struct conn_state *st)
+{
+    return srv->workers && st->req.route && !st->too_large &&
+           !st->over_budget && srv->cfg.offload &&
+           srv->cfg.offload(&st->req);
+}
+
+/* Runs the request on this thread; its reply is sent now, or later when
+ * the handler suspended it. */
+static enum MHD_Result answer_here(struct cd_http_server *srv,
+                                   struct MHD_Connection *conn,
+                                   struct conn_state *st)
+{
+    st->holds = 1;
+    cd_log_set_request_id(st->req.id);
+    answer(srv, st);
+    cd_log_set_request_id(NULL);
+    if (!release(st)) {
+        if (srv->cfg.pool_threads)
+            return MHD_YES; /* suspended: the completion resumes it */
+        pthread_mutex_lock(&srv->mu);
+        while (!__atomic_load_n(&st->ready, __ATOMIC_SEQ_CST))
+            pthread_cond_wait(&srv->cv, &srv->mu);
+        pthread_mutex_unlock(&srv->mu);
+    } else if (st->mhd_suspended) {
+        /* Suspended, and completed before the handler returned. */
+        wake(st);
+        return MHD_YES;
+    }
+    st->ready = 0;
+    return send_reply(conn, st);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload,
@@ -620,6 +751,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     (void)version;
     if (!st)
         return first_call(srv, conn, url, method, con_cls);
+    if (__atomic_load_n(&st->ready, __ATOMIC_SEQ_CST)) {
+        /* Resumed: the reply is set. */
+        st->ready = 0;
+        __atomic_sub_fetch(&srv->suspended, 1, __ATOMIC_SEQ_CST);
+        return send_reply(conn, st);
+    }
     if (st->replied) { /* a reply is queued already: drop what comes */
         *upload_size = 0;
         return MHD_YES;
@@ -627,10 +764,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (*upload_size)
         return take_upload(srv, st, upload, upload_size);
     cd_http_guard_handling(srv->guard, conn);
-    cd_log_set_request_id(st->req.id);
-    answer(srv, st);
-    cd_log_set_request_id(NULL);
-    return send_reply(conn, st);
+    if (offloaded(srv, st)) {
+        st->holds = 1;
+        st->mhd_suspended = 1;
+        __atomic_add_fetch(&srv->suspended, 1, __ATOMIC_SEQ_CST);
+        MHD_suspend_connection(conn);
+        if (cd_http_workers_submit(srv->workers, &st->work) != 0)
+            run_offloaded(&st->work); /* stopping: here, then resume */
+        return MHD_YES;
+    }
+    return answer_here(srv, conn, st);
 }
 
 /*
@@ -716,7 +859,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     if (strstr(msg, "closed by remote side") ||
-        strstr(msg, "Connection reset by peer"))
+        strstr(msg, "Connection reset by peer") ||
+        strstr(msg, "detected connection closure")) /* the epoll mode's */
         cd_debug((const char *)cls, "mhd: %s", msg);
     else
         cd_warn((const char *)cls, "mhd: %s", msg);
@@ -786,6 +930,13 @@ static int listen_addr(const char *host, int port,
     }
 }
 
+static void server_free(struct cd_http_server *srv)
+{
+    pthread_cond_destroy(&srv->cv);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+}
+
 /* The guard of srv->cfg's caps and deadlines; 0, or -1 (srv freed). */
 static int start_guard(struct cd_http_server *srv, struct cd_error *err)
 {
@@ -799,7 +950,26 @@ static int start_guard(struct cd_http_server *srv, struct cd_error *err)
         return 0;
     cd_error_set(err, CD_EK_INTERNAL, "nomem", NULL,
                  "cannot start the connection guard");
-    free(srv);
+    server_free(srv);
+    return -1;
+}
+
+/* The worker pool of an event-loop server that offloads; 0, or -1
+ * (srv and its guard freed). */
+static int start_workers(struct cd_http_server *srv, struct cd_error *err)
+{
+    const struct cd_http_config *c = &srv->cfg;
+
+    if (!c->pool_threads || !c->offload)
+        return 0;
+    srv->workers = cd_http_workers_start(c->workers ? c->workers : 64,
+                                         srv->name);
+    if (srv->workers)
+        return 0;
+    cd_error_set(err, CD_EK_INTERNAL, "nomem", NULL,
+                 "cannot start the HTTP worker threads");
+    cd_http_guard_free(srv->guard);
+    server_free(srv);
     return -1;
 }
 
@@ -892,9 +1062,13 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
     cd_strlcpy(srv->name, c->name ? c->name : "http", sizeof(srv->name));
     if (c->pool_threads) {
         flags &= ~(unsigned)MHD_USE_THREAD_PER_CONNECTION;
-        flags |= MHD_USE_EPOLL;
+        flags |= MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     }
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->cv, NULL);
     if (start_guard(srv, err) != 0)
+        return NULL;
+    if (start_workers(srv, err) != 0)
         return NULL;
     srv->daemon = start_daemon(srv, flags, &ss, c);
     if (!srv->daemon) {
@@ -907,8 +1081,9 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
                            "or another server, is listening there)"
                      : e ? strerror(e)
                          : "libmicrohttpd could not start (see above)");
+        cd_http_workers_free(srv->workers);
         cd_http_guard_free(srv->guard);
-        free(srv);
+        server_free(srv);
         return NULL;
     }
     di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -940,11 +1115,32 @@ int cd_http_drain(struct cd_http_server *s, int timeout_ms)
     return left;
 }
 
+/* Waits (up to 10 s) until the event-loop threads have taken back every
+ * resumed connection. */
+static void wait_resumed(struct cd_http_server *s)
+{
+    int64_t deadline = cd_mono_us() + 10 * 1000000LL;
+
+    while (__atomic_load_n(&s->suspended, __ATOMIC_SEQ_CST) > 0) {
+        if (cd_mono_us() > deadline) {
+            cd_error(s->name, "%d connections still suspended at stop",
+                     __atomic_load_n(&s->suspended, __ATOMIC_SEQ_CST));
+            return;
+        }
+        poll(NULL, 0, 5);
+    }
+}
+
 void cd_http_stop(struct cd_http_server *s)
 {
     if (!s)
         return;
+    /* Every offloaded request resumes before the daemon stops:
+     * libmicrohttpd refuses to stop with a connection suspended. */
+    cd_http_workers_stop(s->workers);
+    wait_resumed(s);
     MHD_stop_daemon(s->daemon);
+    cd_http_workers_free(s->workers);
     cd_http_guard_free(s->guard);
-    free(s);
+    server_free(s);
 }

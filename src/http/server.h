@@ -18,9 +18,16 @@
  * memory budget for unfinished bodies; cd_http_config.check_head lets the
  * app refuse from the head alone (the webhook's Stripe-Signature).
  *
- * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
- * A handler may block - on a group commit or on a slow Stripe call - and
- * only its own connection waits. docs/ARCHITECTURE.md has the numbers.
+ * Threading. By default a few event-loop threads (libmicrohttpd's epoll
+ * mode with an internal thread pool, pool_threads of them) read requests
+ * and send replies; they never block. A request the app's offload()
+ * picks (writes, Stripe calls, argon2: anything that may wait) runs on a
+ * bounded worker pool (http/workers.h) while its connection is suspended,
+ * and the connection resumes with the reply set. A handler may also answer
+ * later from any thread: cd_req_suspend(), then set the reply and
+ * cd_req_resume(). pool_threads 0 is the old mode, one thread per
+ * connection (MHD_USE_THREAD_PER_CONNECTION), where everything runs on the
+ * connection's thread. docs/ARCHITECTURE.md has the numbers.
  */
 #ifndef CD_HTTP_SERVER_H
 #define CD_HTTP_SERVER_H
@@ -138,6 +145,18 @@ void cd_reply_stream(struct cd_req *r, int status, const char *content_type,
 /* Adds a response header (up to CD_HTTP_MAX_RESP_HEADERS). */
 void cd_reply_header(struct cd_req *r, const char *name, const char *value);
 
+/*
+ * Answering later. A handler calls cd_req_suspend(r) before it hands the
+ * request to something that completes on another thread (a job with a
+ * completion), and returns; the connection waits, costing no thread. The
+ * completion sets the reply (cd_reply_*) and calls cd_req_resume(r) once,
+ * from any thread; r must not be touched after that. If the completion
+ * runs before the handler has returned, the reply goes out when it
+ * returns. Several suspends need as many resumes.
+ */
+void cd_req_suspend(struct cd_req *r);
+void cd_req_resume(struct cd_req *r);
+
 struct cd_http_config {
     const char *name;   /* for log lines: "api", "sandbox" */
     const char *listen; /* "127.0.0.1:8080"; port 0 picks a free port */
@@ -167,11 +186,16 @@ struct cd_http_config {
     size_t body_budget;        /* bytes held by unfinished bodies, all */
     unsigned timeout_s;        /* idle connection timeout; 0: 30 */
     int quiet;                /* no access log */
-    /* 0: one thread per connection (the default, see the file comment);
-     * N > 0: an epoll pool of N threads instead (measured in
-     * docs/ARCHITECTURE.md: a handler blocked on a commit holds a pool
-     * thread, so batches cannot grow past N). */
+    /* 0: one thread per connection; N > 0: N event-loop threads (epoll),
+     * see the file comment. */
     unsigned pool_threads;
+    /* With pool_threads: the worker threads that run offloaded requests
+     * (0: 64), and the app's choice, called on the event-loop thread for
+     * each matched route once its body is in: nonzero runs dispatch (or
+     * the handler) on a worker, the connection suspended meanwhile. NULL:
+     * everything runs on the event-loop thread. */
+    unsigned workers;
+    int (*offload)(const struct cd_req *req);
 };
 
 struct cd_http_server;
@@ -182,12 +206,14 @@ struct cd_http_server *cd_http_start(const struct cd_http_config *c,
                                      struct cd_error *err);
 /* The port actually bound. */
 int cd_http_port(const struct cd_http_server *s);
-/* Stops accepting, waits for running handlers, frees. */
 /* Stops accepting connections (the listen socket closes) and waits up to
  * timeout_ms for the requests already begun to complete (their replies
  * sent). Returns how many are still in flight (0: drained). */
 int cd_http_drain(struct cd_http_server *s, int timeout_ms);
 
+/* Stops the worker pool (what is queued still runs and resumes), then the
+ * daemon, and frees. A request suspended by cd_req_suspend must have been
+ * resumed by then. */
 void cd_http_stop(struct cd_http_server *s);
 
 /* Splits "host:port" (or ":port", "[::1]:port"); 0 or -1. */

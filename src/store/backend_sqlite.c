@@ -296,6 +296,21 @@ static int create_private(const char *path, struct cd_error *err)
     return -1;
 }
 
+/*
+ * Page memory (docs/PERFORMANCE.md): B-tree pages stay in each
+ * connection's page cache, the writer's larger (it reads the indexes
+ * every job touches, on the one thread all writes wait for). No
+ * mmap_size: measured, a 256 MiB mapping (and 32/8 MiB caches) gave no
+ * CPU per request back at the benchmark's database size, and mapped pages
+ * count in the process's RSS up to the size of the database (95 MiB at
+ * the end of one run, against 26 MiB without), which a million accounts
+ * would push past the 64 MiB target. With these sizes the caches add at
+ * most 16 + 4 x 4 MiB.
+ */
+#define SQ_WRITER_CACHE_KIB "16384"
+#define SQ_READER_CACHE_KIB "4096"
+#define SQ_MEMORY_PRAGMAS(kib) "PRAGMA cache_size=-" kib ";"
+
 static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
 {
     char mode[16] = "";
@@ -310,10 +325,11 @@ static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
             goto fail;
         if (strcmp(mode, "wal") != 0)
             cd_warn("store", "journal_mode is %s, not wal", mode);
-        setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+        setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                SQ_MEMORY_PRAGMAS(SQ_WRITER_CACHE_KIB);
     } else {
         setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                "PRAGMA query_only=ON;";
+                "PRAGMA query_only=ON;" SQ_MEMORY_PRAGMAS(SQ_READER_CACHE_KIB);
     }
     if (sqlite3_exec(c->db, setup, NULL, NULL, &msg) != SQLITE_OK)
         goto fail;

@@ -81,7 +81,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_LEDGER_INSERT] = "INSERT INTO ledger (" LEDGER_COLS
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [SQ_LEDGER_BY_REF] = "SELECT " LEDGER_COLS " FROM ledger WHERE ref = ?1",
-    [SQ_LEDGER_COUNT_ACCT] = "SELECT COUNT(*) FROM ledger WHERE account_id = ?1",
+    /* 023: the count the trigger keeps, not a COUNT(*) of the range. */
+    [SQ_LEDGER_COUNT_ACCT] = "SELECT COALESCE((SELECT ledger_entries FROM "
+                             "accounts WHERE id = ?1), 0)",
     [SQ_LEDGER_LIST_ACCT] = "SELECT " LEDGER_COLS
                             " FROM ledger WHERE account_id = ?1" NEWEST
                             " LIMIT ?2 OFFSET ?3",

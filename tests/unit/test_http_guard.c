@@ -4,6 +4,9 @@
  * deadline cuts a connection that sends nothing (or trickles), past the
  * connection cap a request is a 503 server_busy with Retry-After, and a
  * declared body the memory budget cannot hold is a 503 before it is read.
+ * Each test runs in both modes: one thread per connection, and one
+ * event-loop thread with POSTs offloaded to workers (one loop thread, so
+ * that the caps are exact: guard.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +39,27 @@ static const struct cd_route routes[] = {
     {"POST", "/x", handle_x, 0, 0},
 };
 
+static unsigned loops; /* the mode of the test running: pool_threads */
+
+static int offload_posts(const struct cd_req *req)
+{
+    return strcmp(req->method, "POST") == 0;
+}
+
+static int thread_per_connection(void **state)
+{
+    (void)state;
+    loops = 0;
+    return 0;
+}
+
+static int event_loop(void **state)
+{
+    (void)state;
+    loops = 1;
+    return 0;
+}
+
 static struct cd_http_server *start(struct cd_http_config *c)
 {
     struct cd_error err;
@@ -46,6 +70,9 @@ static struct cd_http_server *start(struct cd_http_config *c)
     c->routes = routes;
     c->nroutes = CD_ARRAY_LEN(routes);
     c->quiet = 1;
+    c->pool_threads = loops;
+    c->workers = 2;
+    c->offload = offload_posts;
     s = cd_http_start(c, &err);
     assert_non_null(s);
     return s;
@@ -199,8 +226,12 @@ static void test_busy_and_budget(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_per_address_and_head_deadline),
-        cmocka_unit_test(test_busy_and_budget),
+        cmocka_unit_test_setup(test_per_address_and_head_deadline,
+                               thread_per_connection),
+        cmocka_unit_test_setup(test_busy_and_budget, thread_per_connection),
+        cmocka_unit_test_setup(test_per_address_and_head_deadline,
+                               event_loop),
+        cmocka_unit_test_setup(test_busy_and_budget, event_loop),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -542,6 +542,46 @@ static void test_ledger(void **state)
     assert_int_equal(c.total, 309);
 }
 
+/* 023: the total of an account's list is the count the trigger keeps -
+ * an entry whose job rolls back is not counted, an account without
+ * entries (or unknown) is 0. */
+static int entry_then_fail(struct cd_tx *tx, void *arg)
+{
+    struct cd_ledger_entry e;
+
+    (void)arg;
+    mk_entry(&e, "txn_9", "acct_2", 1, 10, "grant:9", 12);
+    if (cd_store_ledger_insert(tx, &e) != 0)
+        return CD_STORE_ERROR;
+    return 42; /* the job fails: its savepoint rolls back */
+}
+
+static int totals_read(struct cd_tx *tx, void *arg)
+{
+    struct ctx *c = arg;
+
+    R(cd_store_ledger_list(tx, "acct_1", 1, 1, collect_entry, c, &c->a));
+    R(cd_store_ledger_list(tx, "acct_2", 10, 0, collect_entry, c, &c->b));
+    R(cd_store_ledger_list(tx, "acct_nope", 10, 0, collect_entry, c,
+                           &c->c));
+    return 0;
+}
+
+static void test_ledger_total_is_kept(void **state)
+{
+    struct fixture *f = *state;
+    struct ctx c = {0};
+
+    assert_int_equal(cd_store_write(f->s, ledger_write, &c), 0);
+    assert_int_equal(cd_store_write(f->s, entry_then_fail, NULL), 42);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(cd_store_read(f->s, totals_read, &c), 0);
+    EXPECT(&c, 0, 0, 0);
+    assert_int_equal(c.a, 2); /* whatever the page */
+    assert_int_equal(c.b, 1);
+    assert_int_equal(c.c, 0);
+}
+
 /* ---- orders ---------------------------------------------------------- */
 
 static int orders_write(struct cd_tx *tx, void *arg)
@@ -1304,6 +1344,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_total_is_kept, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_orders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pricing, setup, teardown),
