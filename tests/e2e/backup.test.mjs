@@ -181,8 +181,14 @@ e2e('serve and migrate copy an older SQLite schema before migrating it (CREDITD_
     assert.deepEqual(copies(), [], 'a new database is not copied');
     // The database as the previous release left it: the last migration not applied.
     const last = sql(`SELECT name FROM schema_migrations WHERE version = ${latest}`);
-    const undo = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'src', 'store', 'migrations', `${last}.sql`), 'utf8')
-        .match(/CREATE INDEX (\w+)/g).map((m) => `DROP INDEX ${m.split(' ')[2]};`).join(' ');
+    // Undone by hand: its indexes, triggers and added columns dropped.
+    const text = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'src', 'store', 'migrations', `${last}.sql`), 'utf8');
+    const undo = [
+        ...[...text.matchAll(/CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+)/g)].map((m) => `DROP INDEX ${m[1]};`),
+        ...[...text.matchAll(/CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)/g)].map((m) => `DROP TRIGGER ${m[1]};`),
+        ...[...text.matchAll(/ALTER TABLE (\w+) ADD COLUMN (\w+)/g)].map((m) => `ALTER TABLE ${m[1]} DROP COLUMN ${m[2]};`),
+    ].join(' ');
+    assert.ok(undo, `migration ${last} has nothing this test can undo (indexes, triggers, added columns)`);
     sql(`${undo} DELETE FROM schema_migrations WHERE version = ${latest};`);
     sql("INSERT INTO settings (key, value, updated_at) VALUES ('upgrade-marker', 'before', 0)");
 
