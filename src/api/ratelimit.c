@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "billing/rate_limits.h"
 #include "util/util.h"
 
 #define SLOTS 8192 /* power of two */
@@ -149,17 +150,23 @@ void cd_api_reply_limited(struct cd_req *req, int64_t wait_s,
                     "%s; try again in %lld seconds", what, (long long)wait_s);
 }
 
-/* Takes one from "<prefix>:<id>"; replies 429 and returns -1 past it. */
-static int take(struct cd_req *req, const char *prefix, const char *id,
+/* Takes one request for `id` from the shared bucket `scope` (in the
+ * database, so every node counts it: billing/rate_limits.h); replies 429
+ * (or 500 when the store failed) and returns -1 past it. */
+static int take(struct cd_req *req, const char *scope, const char *id,
                 int64_t limit, const char *what)
 {
-    char key[160];
-    int64_t wait;
+    int64_t wait = 0;
+    int rc = cd_rate_take(cd_api_app(req)->billing, scope, id, limit,
+                          CD_RL_WINDOW, &wait);
 
-    snprintf(key, sizeof(key), "%s:%s", prefix, id);
-    wait = cd_ratelimit_take(key, limit, CD_RL_WINDOW, cd_mono_us() / 1000);
-    if (!wait)
+    if (rc == 0)
         return 0;
+    if (rc < 0) {
+        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
+        return -1;
+    }
     cd_api_reply_limited(req, wait, what);
     return -1;
 }

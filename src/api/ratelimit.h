@@ -1,9 +1,13 @@
 /*
- * ratelimit.h - request-rate limits kept in this process's memory: signup
- * and login requests per client address, payment-creating requests per
- * account, discount code guesses per account and per address. (Failed
- * logins are not counted here but in the database, where every node sees
- * them: billing/login_throttle.h.)
+ * ratelimit.h - request-rate limits: signup and login requests per client
+ * address, payment-creating requests per account, discount code guesses
+ * per account and per address. The routes' limits (cd_api_limit_*) count
+ * in the database, where every node sees them (billing/rate_limits.h), so
+ * N nodes do not multiply a cap. (Failed logins are counted apart, also
+ * in the database: billing/login_throttle.h.)
+ *
+ * cd_ratelimit_take below is the same rule kept in this process's memory
+ * (a table usable without a store, e.g. by tests).
  *
  * Each key is a GCRA bucket ("generic cell rate algorithm": a token bucket
  * kept as one time stamp). Up to `limit` requests may come at once, then
@@ -13,8 +17,7 @@
  *
  * The table has a fixed size. When it is full, the slot that refills
  * soonest is taken over, so memory is bounded and the limits are at worst
- * lenient, never stricter than configured. It is per process: with several
- * nodes each enforces its own limit.
+ * lenient, never stricter than configured. It is per process.
  */
 #ifndef CD_API_RATELIMIT_H
 #define CD_API_RATELIMIT_H

@@ -141,6 +141,10 @@ enum cd_sq_stmt {
     SQ_CHARGE_CARD_PUT,
     SQ_CHARGE_CARD_GET,
     SQ_CHARGE_CARD_PURGE,
+    /* 021: shared request-rate limits (rate_limits.c) */
+    SQ_RATE_TAKE,
+    SQ_RATE_GET,
+    SQ_RATE_PURGE,
     SQ__COUNT
 };
 
