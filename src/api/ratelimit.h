@@ -6,8 +6,11 @@
  * N nodes do not multiply a cap. (Failed logins are counted apart, also
  * in the database: billing/login_throttle.h.)
  *
- * cd_ratelimit_take below is the same rule kept in this process's memory
- * (a table usable without a store, e.g. by tests).
+ * cd_ratelimit_* below is the same rule kept in this process's memory: the
+ * routes use it as a pre-filter that is never stricter than the database
+ * (it counts only what the database let through, and waits after a
+ * refusal as long as the database said), so a flood of refused requests
+ * costs no write job.
  *
  * Each key is a GCRA bucket ("generic cell rate algorithm": a token bucket
  * kept as one time stamp). Up to `limit` requests may come at once, then
@@ -35,6 +38,16 @@
  */
 int64_t cd_ratelimit_take(const char *key, int64_t limit, int64_t window_s,
                           int64_t now_ms);
+
+/* Like cd_ratelimit_take without counting: the whole seconds the next
+ * request would wait (0: it may go). Adds no slot. */
+int64_t cd_ratelimit_peek(const char *key, int64_t limit, int64_t window_s,
+                          int64_t now_ms);
+
+/* Makes key wait at least wait_ms (<= window) from now_ms: afterwards the
+ * bucket is as full as one that must wait that long. */
+void cd_ratelimit_raise(const char *key, int64_t limit, int64_t window_s,
+                        int64_t now_ms, int64_t wait_ms);
 
 /* Empties the table (tests). */
 void cd_ratelimit_clear(void);

@@ -24,15 +24,15 @@ static int take_fn(struct cd_tx *tx, void *arg)
 }
 
 int cd_rate_take(struct cd_billing *b, const char *scope, const char *key,
-                 int64_t limit, int64_t window_s, int64_t *wait_s)
+                 int64_t limit, int64_t window_s, int64_t *wait_ms)
 {
     struct take_job j = {scope, key, cd_now_ms(), 0, 0, 0, 0};
 
-    if (wait_s)
-        *wait_s = 0;
+    if (wait_ms)
+        *wait_ms = 0;
     if (limit <= 0 || window_s <= 0)
         return 0;
-    if (!b || !b->store || !scope || !key || !wait_s ||
+    if (!b || !b->store || !scope || !key || !wait_ms ||
         window_s > INT64_MAX / 1000)
         return -1;
     j.interval_ms = window_s * 1000 / limit;
@@ -45,9 +45,7 @@ int cd_rate_take(struct cd_billing *b, const char *scope, const char *key,
     }
     if (j.rc == CD_STORE_OK)
         return 0;
-    *wait_s = (j.wait_ms + 999) / 1000;
-    if (*wait_s < 1)
-        *wait_s = 1;
+    *wait_ms = j.wait_ms < 1 ? 1 : j.wait_ms;
     return 1;
 }
 

@@ -23,12 +23,12 @@
 
 /*
  * Takes one request from bucket (scope, key) against `limit` per window_s
- * seconds. 0 when it may go (counted); 1 when it must wait (*wait_s: whole
- * seconds, >= 1; not counted); -1 when the store failed (logged). A limit
+ * seconds. 0 when it may go (counted); 1 when it must wait (*wait_ms: how
+ * long, >= 1; not counted); -1 when the store failed (logged). A limit
  * or window <= 0 never limits.
  */
 int cd_rate_take(struct cd_billing *b, const char *scope, const char *key,
-                 int64_t limit, int64_t window_s, int64_t *wait_s);
+                 int64_t limit, int64_t window_s, int64_t *wait_ms);
 
 /* Inside the purge's write job: deletes the buckets full again at now_ms.
  * CD_STORE_OK or CD_STORE_ERROR. */
