@@ -4,8 +4,8 @@
  * The thread sleeps on a condition variable (CLOCK_MONOTONIC, so a wall
  * clock step neither fires nor starves a job) until the next job is due
  * or cd_jobs_stop() wakes it. A lease is taken in its own small write
- * job before the work and renewed by the next cycle; Stripe is only
- * called by reconciliation, outside any transaction. On stop the thread
+ * job before the work, renewed after it and by the next cycle; Stripe is
+ * only called by reconciliation, outside any transaction. On stop the thread
  * gives its leases back, so another node takes over without waiting for
  * them to expire.
  */
@@ -163,9 +163,14 @@ static void do_reconcile(struct cd_jobs *j)
     if (cd_reconcile_run_until(j->b, should_stop, j, &res, &err) != 0) {
         cd_warn(MOD, "reconciliation failed: %s", err.message);
         cd_metrics_add(NULL, &M_JOBS, 1, "reconcile", "error", NULL);
-        return;
+    } else {
+        cd_metrics_add(NULL, &M_JOBS, 1, "reconcile", "ok", NULL);
     }
-    cd_metrics_add(NULL, &M_JOBS, 1, "reconcile", "ok", NULL);
+    /* Renewed after the run too, so a run as long as the interval (Stripe
+     * slow) does not let the lease lapse before the next cycle. */
+    if (!should_stop(j) &&
+        lease_take(j, LEASE_RECONCILE, 2 * j->interval) == 0)
+        j->held_reconcile = 0;
 }
 
 static void do_verify(struct cd_jobs *j)
