@@ -76,8 +76,9 @@ struct cd_store_stats {
     uint64_t jobs;         /* jobs run */
     uint64_t failed_jobs;  /* jobs whose savepoint was rolled back */
     uint64_t max_batch;    /* largest batch so far */
-    uint64_t retries;      /* batches run again after a serialization
-                              failure, deadlock or lock timeout */
+    uint64_t retries;      /* transactions run again after a
+                              serialization failure, deadlock or lock
+                              timeout */
     /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */
     uint64_t batch_hist[10];
 };
