@@ -9,7 +9,9 @@
 # two exports. CD_PG_URL names the server's "postgres" database; tests
 # create a database of their own on it. initdb refuses to run as root, so
 # as root the cluster runs as the "postgres" user (Debian's package makes
-# it). stop: pg_ctl stop (fast) and removes the dir.
+# it). stop: pg_ctl stop (fast) and removes the dir. CD_PG_OPTS adds
+# server options (e.g. "-c max_pred_locks_per_transaction=1024" for
+# bench/nodes.mjs; docs/SCALING.md).
 set -euo pipefail
 
 BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -43,7 +45,7 @@ HBA
   port=$(free_port)
   # fsync off: a throw-away cluster; a crash of the machine loses it anyway.
   as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200 ${CD_PG_OPTS:-}" \
     start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
   echo "export CD_PG_DIR=$dir"

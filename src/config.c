@@ -541,6 +541,12 @@ static int set_reconcile_interval(struct cd_config *c, const char *v,
     return int_in(v, 0, 86400, &c->reconcile_interval, why, whysz);
 }
 
+static int set_purge_interval(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
+{
+    return int_in(v, 1, 86400, &c->purge_interval, why, whysz);
+}
+
 /* The open metrics listener: empty, or a loopback host:port (it answers
  * without credentials, so nothing else may reach it). */
 static int set_metrics_listen(struct cd_config *c, const char *v, char *why,
@@ -1017,6 +1023,7 @@ static const struct setting settings[] = {
     {"CREDITD_TEST_CLOCK_OFFSET", "0", set_test_clock, "tests only: seconds the server's clock runs ahead of the system's (expiry and lease tests move time instead of sleeping); 0 in production"},
     {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
     {"CREDITD_EXPIRY_INTERVAL", "60", set_expiry_interval, "seconds between sweeps that write the expiry entries of credit lots past their expiry (1..86400; a debit expires its own account's lots first anyway)"},
+    {"CREDITD_PURGE_INTERVAL", "3600", set_purge_interval, "seconds between purges of old idempotency keys, tokens, failed-login counts and rate-limit windows (1..86400; one node at a time, under a lease of twice this)"},
     {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
     {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
     {"CREDITD_CHECKOUT_RATE_LIMIT", "10", set_checkout_rate, "POST /v1/checkout, /v1/topups and /v1/payment_intents together per account a minute, the whole burst at once (0: off)"},

@@ -46,6 +46,7 @@ struct cd_config {
     int64_t http_body_budget_kb;  /* KiB held by unfinished bodies; 0: off */
     int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
     int64_t backup_before_migrate; /* 1: a SQLite copy before migrating */
+    int64_t purge_interval;     /* seconds between purges (1..86400) */
     int64_t idem_lease_ms;      /* Idempotency-Key claim lease */
     char metrics_listen[128];   /* "" = no separate metrics listener */
     /* STRIPE_WEBHOOK_SECRET_FILE: where the webhook secrets are read from

@@ -368,7 +368,8 @@ static int server_start(struct server *s, const struct cd_config *c)
         }
         cd_info("main", "metrics on http://%s/metrics", c->metrics_listen);
     }
-    s->jobs = cd_jobs_start(&s->billing, c->reconcile_interval);
+    s->jobs = cd_jobs_start(&s->billing, c->reconcile_interval,
+                            c->purge_interval);
     if (!s->jobs) {
         fprintf(stderr, "creditd: cannot start the background jobs\n");
         return -1;

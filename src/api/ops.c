@@ -155,6 +155,10 @@ static int write_store(struct cd_buf *out, struct cd_store *s)
         write_one(out, "creditd_store_failed_jobs_total",
                   "Write jobs rolled back.", "counter",
                   (double)st.failed_jobs) != 0 ||
+        write_one(out, "creditd_store_retries_total",
+                  "Write transactions run again after losing to another "
+                  "writer (serialization failure, deadlock, lock timeout).",
+                  "counter", (double)st.retries) != 0 ||
         write_one(out, "creditd_store_queue_depth",
                   "Write jobs waiting for the writer.", "gauge",
                   (double)cd_store_queue_depth(s)) != 0)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "billing/rate_limits.h"
 #include "util/util.h"
 
 #define SLOTS 8192 /* power of two */
@@ -75,8 +76,25 @@ static struct slot *find(uint64_t h, int64_t now)
     return victim;
 }
 
-int64_t cd_ratelimit_take(const char *key, int64_t limit, int64_t window_s,
-                          int64_t now_ms)
+/* The slot of h if it has one (lock held). */
+static struct slot *lookup(uint64_t h)
+{
+    for (int i = 0; i < PROBE; i++) {
+        struct slot *s = &table[(h + (uint64_t)i) & (SLOTS - 1)];
+
+        if (s->hash == h)
+            return s;
+    }
+    return NULL;
+}
+
+enum op { TAKE, PEEK, RAISE };
+
+/* The GCRA step of key at now_ms: TAKE counts a request that may go,
+ * PEEK only looks, RAISE makes the bucket wait at least raise_ms more.
+ * Returns the ms the request must wait (0: it may go). */
+static int64_t bucket(enum op op, const char *key, int64_t limit,
+                      int64_t window_s, int64_t now_ms, int64_t raise_ms)
 {
     int64_t interval, tolerance, tat, wait = 0;
     uint64_t h;
@@ -91,14 +109,41 @@ int64_t cd_ratelimit_take(const char *key, int64_t limit, int64_t window_s,
     h = key_hash(key);
 
     pthread_mutex_lock(&lock);
-    s = find(h, now_ms);
-    tat = s->tat > now_ms ? s->tat : now_ms;
-    if (tat - now_ms > tolerance)
+    s = op == PEEK ? lookup(h) : find(h, now_ms);
+    tat = !s ? now_ms : s->tat > now_ms ? s->tat : now_ms;
+    if (op == RAISE) {
+        if (now_ms + raise_ms + tolerance > tat)
+            s->tat = now_ms + raise_ms + tolerance;
+    } else if (tat - now_ms > tolerance) {
         wait = tat - tolerance - now_ms;
-    else
+    } else if (op == TAKE) {
         s->tat = tat + interval;
+    }
     pthread_mutex_unlock(&lock);
+    return wait;
+}
+
+int64_t cd_ratelimit_take(const char *key, int64_t limit, int64_t window_s,
+                          int64_t now_ms)
+{
+    int64_t wait = bucket(TAKE, key, limit, window_s, now_ms, 0);
+
     return wait > 0 ? (wait + 999) / 1000 : 0;
+}
+
+int64_t cd_ratelimit_peek(const char *key, int64_t limit, int64_t window_s,
+                          int64_t now_ms)
+{
+    int64_t wait = bucket(PEEK, key, limit, window_s, now_ms, 0);
+
+    return wait > 0 ? (wait + 999) / 1000 : 0;
+}
+
+void cd_ratelimit_raise(const char *key, int64_t limit, int64_t window_s,
+                        int64_t now_ms, int64_t wait_ms)
+{
+    if (wait_ms > 0 && wait_ms <= window_s * 1000)
+        bucket(RAISE, key, limit, window_s, now_ms, wait_ms);
 }
 
 void cd_ratelimit_clear(void)
@@ -149,18 +194,44 @@ void cd_api_reply_limited(struct cd_req *req, int64_t wait_s,
                     "%s; try again in %lld seconds", what, (long long)wait_s);
 }
 
-/* Takes one from "<prefix>:<id>"; replies 429 and returns -1 past it. */
-static int take(struct cd_req *req, const char *prefix, const char *id,
+/*
+ * Takes one request for `id` from the shared bucket `scope` (in the
+ * database, so every node counts it: billing/rate_limits.h); replies 429
+ * (or 500 when the store failed) and returns -1 past it.
+ *
+ * This process's table is a pre-filter that is never stricter than the
+ * database: it counts only requests the database let through, and after a
+ * refusal it waits as long as the database said. The database's bucket
+ * sees every node's requests, so it is always at least as full; a request
+ * the table refuses, the database would refuse too - without a write job
+ * (bench/limits.mjs: a flood of refused signups costs the writer nothing).
+ */
+static int take(struct cd_req *req, const char *scope, const char *id,
                 int64_t limit, const char *what)
 {
     char key[160];
-    int64_t wait;
+    int64_t wait = 0, now = cd_mono_us() / 1000;
+    int rc;
 
-    snprintf(key, sizeof(key), "%s:%s", prefix, id);
-    wait = cd_ratelimit_take(key, limit, CD_RL_WINDOW, cd_mono_us() / 1000);
-    if (!wait)
+    snprintf(key, sizeof(key), "%s:%s", scope, id);
+    wait = cd_ratelimit_peek(key, limit, CD_RL_WINDOW, now);
+    if (wait > 0) {
+        cd_api_reply_limited(req, wait, what);
+        return -1;
+    }
+    rc = cd_rate_take(cd_api_app(req)->billing, scope, id, limit,
+                      CD_RL_WINDOW, &wait);
+    if (rc == 0) {
+        cd_ratelimit_take(key, limit, CD_RL_WINDOW, now);
         return 0;
-    cd_api_reply_limited(req, wait, what);
+    }
+    if (rc < 0) {
+        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
+        return -1;
+    }
+    cd_ratelimit_raise(key, limit, CD_RL_WINDOW, now, wait);
+    cd_api_reply_limited(req, (wait + 999) / 1000, what);
     return -1;
 }
 

@@ -1,9 +1,16 @@
 /*
- * ratelimit.h - request-rate limits kept in this process's memory: signup
- * and login requests per client address, payment-creating requests per
- * account, discount code guesses per account and per address. (Failed
- * logins are not counted here but in the database, where every node sees
- * them: billing/login_throttle.h.)
+ * ratelimit.h - request-rate limits: signup and login requests per client
+ * address, payment-creating requests per account, discount code guesses
+ * per account and per address. The routes' limits (cd_api_limit_*) count
+ * in the database, where every node sees them (billing/rate_limits.h), so
+ * N nodes do not multiply a cap. (Failed logins are counted apart, also
+ * in the database: billing/login_throttle.h.)
+ *
+ * cd_ratelimit_* below is the same rule kept in this process's memory: the
+ * routes use it as a pre-filter that is never stricter than the database
+ * (it counts only what the database let through, and waits after a
+ * refusal as long as the database said), so a flood of refused requests
+ * costs no write job.
  *
  * Each key is a GCRA bucket ("generic cell rate algorithm": a token bucket
  * kept as one time stamp). Up to `limit` requests may come at once, then
@@ -13,8 +20,7 @@
  *
  * The table has a fixed size. When it is full, the slot that refills
  * soonest is taken over, so memory is bounded and the limits are at worst
- * lenient, never stricter than configured. It is per process: with several
- * nodes each enforces its own limit.
+ * lenient, never stricter than configured. It is per process.
  */
 #ifndef CD_API_RATELIMIT_H
 #define CD_API_RATELIMIT_H
@@ -32,6 +38,16 @@
  */
 int64_t cd_ratelimit_take(const char *key, int64_t limit, int64_t window_s,
                           int64_t now_ms);
+
+/* Like cd_ratelimit_take without counting: the whole seconds the next
+ * request would wait (0: it may go). Adds no slot. */
+int64_t cd_ratelimit_peek(const char *key, int64_t limit, int64_t window_s,
+                          int64_t now_ms);
+
+/* Makes key wait at least wait_ms (<= window) from now_ms: afterwards the
+ * bucket is as full as one that must wait that long. */
+void cd_ratelimit_raise(const char *key, int64_t limit, int64_t window_s,
+                        int64_t now_ms, int64_t wait_ms);
 
 /* Empties the table (tests). */
 void cd_ratelimit_clear(void);

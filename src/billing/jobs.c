@@ -4,8 +4,8 @@
  * The thread sleeps on a condition variable (CLOCK_MONOTONIC, so a wall
  * clock step neither fires nor starves a job) until the next job is due
  * or cd_jobs_stop() wakes it. A lease is taken in its own small write
- * job before the work and renewed by the next cycle; Stripe is only
- * called by reconciliation, outside any transaction. On stop the thread
+ * job before the work, renewed after it and by the next cycle; Stripe is
+ * only called by reconciliation, outside any transaction. On stop the thread
  * gives its leases back, so another node takes over without waiting for
  * them to expire.
  */
@@ -20,6 +20,7 @@
 #include "billing/ledger_ops.h"
 #include "billing/login_throttle.h"
 #include "billing/lots.h"
+#include "billing/rate_limits.h"
 #include "billing/reconcile.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -36,6 +37,11 @@ static const struct cd_metric_def M_JOBS = {
     "Background job runs by job and outcome (skipped: another node holds "
     "the lease).",
     CD_METRIC_COUNTER, {"job", "outcome"}, NULL, 0};
+static const struct cd_metric_def M_LEASE_HELD = {
+    "creditd_lease_held",
+    "1 while this node holds the lease of a background job (reconcile, "
+    "purge), else 0; with several nodes at most one holds each.",
+    CD_METRIC_GAUGE, {"lease"}, NULL, 0};
 static const struct cd_metric_def M_LEDGER_OK = {
     "creditd_ledger_ok",
     "1 when the last ledger check found every balance equal to the sum of "
@@ -65,7 +71,7 @@ static const struct cd_metric_def M_HOLDS_EXPIRED = {
 
 struct cd_jobs {
     struct cd_billing *b;
-    int64_t interval;
+    int64_t interval, purge_interval;
     char holder[CD_LEASE_HOLDER_SZ];
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
@@ -121,9 +127,13 @@ static int lease_take(struct cd_jobs *j, const char *name, int64_t ttl)
 {
     struct lease_job l = {name, j->holder, cd_now(), ttl, 0, 0};
 
+    int held;
+
     if (cd_store_write(j->b->store, lease_fn, &l) != 0)
         return -1;
-    return l.rc == CD_STORE_OK ? 1 : 0;
+    held = l.rc == CD_STORE_OK;
+    cd_metrics_set(NULL, &M_LEASE_HELD, held, name, NULL, NULL);
+    return held;
 }
 
 static void lease_give(struct cd_jobs *j, const char *name)
@@ -132,6 +142,7 @@ static void lease_give(struct cd_jobs *j, const char *name)
 
     if (cd_store_write(j->b->store, lease_fn, &l) != 0)
         cd_warn(MOD, "could not release the %s lease", name);
+    cd_metrics_set(NULL, &M_LEASE_HELD, 0, name, NULL, NULL);
 }
 
 /* ---- the jobs ---------------------------------------------------------- */
@@ -161,9 +172,14 @@ static void do_reconcile(struct cd_jobs *j)
     if (cd_reconcile_run_until(j->b, should_stop, j, &res, &err) != 0) {
         cd_warn(MOD, "reconciliation failed: %s", err.message);
         cd_metrics_add(NULL, &M_JOBS, 1, "reconcile", "error", NULL);
-        return;
+    } else {
+        cd_metrics_add(NULL, &M_JOBS, 1, "reconcile", "ok", NULL);
     }
-    cd_metrics_add(NULL, &M_JOBS, 1, "reconcile", "ok", NULL);
+    /* Renewed after the run too, so a run as long as the interval (Stripe
+     * slow) does not let the lease lapse before the next cycle. */
+    if (!should_stop(j) &&
+        lease_take(j, LEASE_RECONCILE, 2 * j->interval) == 0)
+        j->held_reconcile = 0;
 }
 
 static void do_verify(struct cd_jobs *j)
@@ -212,6 +228,8 @@ static int purge_fn(struct cd_tx *tx, void *arg)
         return CD_STORE_ERROR;
     if (cd_login_purge_tx(tx, p->now * 1000) != CD_STORE_OK)
         return CD_STORE_ERROR;
+    if (cd_rate_purge_tx(tx, cd_now_ms()) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     if (cd_store_link_purge(tx, p->now) != CD_STORE_OK)
         return CD_STORE_ERROR;
     if (cd_store_charge_card_purge(tx, p->now - CD_JOBS_CHARGE_CARD_TTL) !=
@@ -223,7 +241,7 @@ static int purge_fn(struct cd_tx *tx, void *arg)
 static void do_purge(struct cd_jobs *j)
 {
     struct purge_job p = {cd_now()};
-    int held = lease_take(j, LEASE_PURGE, 2 * CD_JOBS_PURGE_INTERVAL);
+    int held = lease_take(j, LEASE_PURGE, 2 * j->purge_interval);
 
     if (held <= 0) {
         j->held_purge = 0;
@@ -234,7 +252,7 @@ static void do_purge(struct cd_jobs *j)
     j->held_purge = 1;
     if (cd_store_write(j->b->store, purge_fn, &p) != 0) {
         cd_warn(MOD, "purging old idempotency keys, tokens, failed-login "
-                 "counts and email links failed");
+                 "counts, rate-limit buckets and email links failed");
         cd_metrics_add(NULL, &M_JOBS, 1, "purge", "error", NULL);
         return;
     }
@@ -363,7 +381,7 @@ static void *jobs_main(void *arg)
         }
         if (now >= next_purge) {
             run_job(j, do_purge);
-            next_purge = mono_s() + CD_JOBS_PURGE_INTERVAL;
+            next_purge = mono_s() + j->purge_interval;
         }
     }
     cd_log_begin_job();
@@ -379,18 +397,20 @@ static void *jobs_main(void *arg)
     return NULL;
 }
 
-struct cd_jobs *cd_jobs_start(struct cd_billing *b, int64_t interval)
+struct cd_jobs *cd_jobs_start(struct cd_billing *b, int64_t interval,
+                              int64_t purge_interval)
 {
     struct cd_jobs *j;
     pthread_condattr_t ca;
 
-    if (!b || !b->store || interval < 0)
+    if (!b || !b->store || interval < 0 || purge_interval < 1)
         return NULL;
     j = calloc(1, sizeof(*j));
     if (!j)
         return NULL;
     j->b = b;
     j->interval = interval;
+    j->purge_interval = purge_interval;
     cd_random_id("node_", j->holder, sizeof(j->holder));
     pthread_mutex_init(&j->mu, NULL);
     pthread_condattr_init(&ca);

@@ -15,7 +15,8 @@
  * where SQLite fails only the statement; jobs rely on the latter (a unique
  * key refusing a row is CD_STORE_DUPLICATE and the job goes on). So every
  * INSERT, UPDATE and DELETE inside a transaction runs under its own
- * savepoint, rolled back to when it fails. SQLSTATE 23505 is a unique
+ * savepoint, rolled back to when it fails. The savepoint, the statement
+ * and its release go as one libpq pipeline: one round trip, not three. SQLSTATE 23505 is a unique
  * violation; 40001 (serialization failure), 40P01 (deadlock) and 55P03
  * (lock not available) mark the connection's transaction for a retry
  * (cd_db.retry), which the executor honours by running the batch again.
@@ -63,6 +64,9 @@ struct pg_db {
     PGconn *conn;
     struct pg_stmt *stmts[SQ__COUNT];
     int64_t changes;
+    /* The job savepoint "j" is sent with the job's first statement, and
+     * its release with the next statement or the COMMIT (pg_savepoint). */
+    int sp_pending, release_pending;
     char sqlstate[6];
     char msg[256];
 };
@@ -135,6 +139,7 @@ static int pg_in_tx(struct cd_db *d)
 static int pg_begin(struct cd_db *d, int write)
 {
     d->retry = 0;
+    PG(d)->sp_pending = PG(d)->release_pending = 0;
     return run(PG(d), write ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
                             : "BEGIN ISOLATION LEVEL REPEATABLE READ "
                               "READ ONLY");
@@ -150,7 +155,11 @@ static int pg_commit(struct cd_db *d)
         cd_strlcpy(c->msg, "commit of a failed transaction", sizeof(c->msg));
         return -1;
     }
-    r = PQexec(c->conn, "COMMIT");
+    /* A simple query of two commands: the second is skipped if the first
+     * fails. */
+    r = PQexec(c->conn, c->release_pending ? "RELEASE SAVEPOINT j; COMMIT"
+                                           : "COMMIT");
+    c->sp_pending = c->release_pending = 0;
     /* COMMIT of an aborted transaction answers ROLLBACK. */
     ok = PQresultStatus(r) == PGRES_COMMAND_OK &&
          strcmp(PQcmdStatus(r), "COMMIT") == 0;
@@ -160,17 +169,46 @@ static int pg_commit(struct cd_db *d)
     return ok ? 0 : -1;
 }
 
-static int pg_rollback(struct cd_db *d) { return run(PG(d), "ROLLBACK"); }
-static int pg_savepoint(struct cd_db *d) { return run(PG(d), "SAVEPOINT j"); }
+static int pg_rollback(struct cd_db *d)
+{
+    PG(d)->sp_pending = PG(d)->release_pending = 0;
+    return run(PG(d), "ROLLBACK");
+}
+
+/*
+ * The job savepoint costs no round trip of its own: SAVEPOINT j is sent in
+ * the pipeline of the job's first statement (a job that runs none needs
+ * none), and RELEASE SAVEPOINT j in the pipeline of the next statement of
+ * the batch or with its COMMIT. A release in a failed transaction runs at
+ * once, so it still fails where the job is known.
+ */
+static int pg_savepoint(struct cd_db *d)
+{
+    PG(d)->sp_pending = 1;
+    return 0;
+}
 
 static int pg_release(struct cd_db *d)
 {
-    return run(PG(d), "RELEASE SAVEPOINT j");
+    struct pg_db *c = PG(d);
+
+    if (c->sp_pending) { /* no statement ran: there is no savepoint */
+        c->sp_pending = 0;
+        return 0;
+    }
+    if (PQtransactionStatus(c->conn) == PQTRANS_INERROR)
+        return run(c, "RELEASE SAVEPOINT j");
+    c->release_pending = 1;
+    return 0;
 }
 
 static int pg_rollback_to(struct cd_db *d)
 {
-    return run(PG(d), "ROLLBACK TO SAVEPOINT j");
+    struct pg_db *c = PG(d);
+
+    if (c->sp_pending) /* no statement ran: nothing to undo */
+        return 0;
+    return run(c, "ROLLBACK TO SAVEPOINT j");
 }
 
 /* A session advisory lock of creditd's own ("cd" in ASCII). */
@@ -375,41 +413,140 @@ static PGresult *execute(struct pg_db *c, struct pg_stmt *s)
                         s->lens, s->fmts, 0);
 }
 
+/* Sends s (prepared or not) without waiting; 1 or 0. */
+static int send_stmt(struct pg_db *c, struct pg_stmt *s)
+{
+    if (s->cached)
+        return PQsendQueryPrepared(c->conn, s->name, s->nparams, s->vals,
+                                   s->lens, s->fmts, 0);
+    return PQsendQueryParams(c->conn, s->sql, s->nparams, s->types, s->vals,
+                             s->lens, s->fmts, 0);
+}
+
+static int send_cmd(struct pg_db *c, const char *sql)
+{
+    return PQsendQueryParams(c->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+}
+
+/* The result of the next query of a pipeline (NULL when the connection
+ * failed), having read up to its terminating NULL. */
+static PGresult *next_result(struct pg_db *c)
+{
+    PGresult *r = PQgetResult(c->conn), *more;
+
+    while (r && (more = PQgetResult(c->conn)) != NULL)
+        PQclear(more);
+    return r;
+}
+
+/* The results of n commands sent before a statement (or after it), all
+ * expected to be COMMAND_OK; -1 when one is not (its error recorded,
+ * unless one is recorded already). */
+static int take_cmds(struct pg_db *c, int n, int *failed)
+{
+    for (int i = 0; i < n; i++) {
+        PGresult *r = next_result(c);
+
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !*failed) {
+            set_error(c, r);
+            *failed = 1;
+        }
+        PQclear(r);
+    }
+    return *failed ? -1 : 0;
+}
+
+/* s inside a transaction, in one round trip: the pending job savepoint
+ * commands (pg_savepoint), then for a write SAVEPOINT cd_s, the statement
+ * and RELEASE SAVEPOINT cd_s, sent as one libpq pipeline. On success
+ * s->res holds the statement's result and 0 is returned. When a command
+ * fails the server skips the rest of the pipeline; a write is then rolled
+ * back to cd_s (two more round trips, only on that path) and -1 is
+ * returned with the first error recorded. */
+static int run_pipelined(struct pg_db *c, struct pg_stmt *s, int guard)
+{
+    int pre = 0, failed = 0, sent;
+    PGresult *sync;
+    ExecStatusType st;
+
+    if (!PQenterPipelineMode(c->conn)) {
+        set_error(c, NULL);
+        return -1;
+    }
+    sent = (!c->release_pending ||
+            (pre++, send_cmd(c, "RELEASE SAVEPOINT j"))) &&
+           (!c->sp_pending || (pre++, send_cmd(c, "SAVEPOINT j"))) &&
+           (!guard || (pre++, send_cmd(c, "SAVEPOINT cd_s"))) &&
+           send_stmt(c, s) &&
+           (!guard || send_cmd(c, "RELEASE SAVEPOINT cd_s")) &&
+           PQpipelineSync(c->conn);
+    c->release_pending = c->sp_pending = 0;
+    if (!sent) {
+        set_error(c, NULL);
+        failed = 1;
+    }
+    take_cmds(c, sent ? pre : 0, &failed);
+    s->res = sent ? next_result(c) : NULL;
+    st = PQresultStatus(s->res);
+    if (sent && !failed && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        set_error(c, s->res);
+        failed = 1;
+    }
+    take_cmds(c, sent && guard ? 1 : 0, &failed);
+    sync = sent ? PQgetResult(c->conn) : NULL;
+    if (sent && PQresultStatus(sync) != PGRES_PIPELINE_SYNC && !failed) {
+        set_error(c, sync);
+        failed = 1;
+    }
+    PQclear(sync);
+    if (!PQexitPipelineMode(c->conn) && !failed) {
+        set_error(c, NULL);
+        failed = 1;
+    }
+    if (!failed)
+        return 0;
+    PQclear(s->res);
+    s->res = NULL;
+    if (guard && PQtransactionStatus(c->conn) == PQTRANS_INERROR) {
+        char keep[6], msg[256];
+
+        /* Keep the statement's error, not the rollback's. */
+        memcpy(keep, c->sqlstate, sizeof(keep));
+        memcpy(msg, c->msg, sizeof(msg));
+        run(c, "ROLLBACK TO SAVEPOINT cd_s");
+        run(c, "RELEASE SAVEPOINT cd_s");
+        memcpy(c->sqlstate, keep, sizeof(keep));
+        memcpy(c->msg, msg, sizeof(msg));
+    }
+    return -1;
+}
+
 /* Runs s once: under its own savepoint when it writes inside a
  * transaction. 0 or -1 (error recorded, the transaction still usable). */
 static int run_stmt(struct pg_db *c, struct pg_stmt *s)
 {
-    int guard = s->is_write && pg_in_tx(&c->h);
     ExecStatusType st;
 
     if (ensure_prepared(c, s) != 0)
         return -1;
-    if (guard && run(c, "SAVEPOINT cd_s") != 0)
-        return -1;
-    s->res = execute(c, s);
-    st = PQresultStatus(s->res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        set_error(c, s->res);
-        PQclear(s->res);
-        s->res = NULL;
-        if (guard) {
-            char keep[6], msg[256];
-
-            /* Keep the statement's error, not the rollback's. */
-            memcpy(keep, c->sqlstate, sizeof(keep));
-            memcpy(msg, c->msg, sizeof(msg));
-            run(c, "ROLLBACK TO SAVEPOINT cd_s");
-            run(c, "RELEASE SAVEPOINT cd_s");
-            memcpy(c->sqlstate, keep, sizeof(keep));
-            memcpy(c->msg, msg, sizeof(msg));
+    if (pg_in_tx(&c->h) &&
+        (s->is_write || c->sp_pending || c->release_pending)) {
+        if (run_pipelined(c, s, s->is_write) != 0)
+            return -1;
+    } else {
+        s->res = execute(c, s);
+        st = PQresultStatus(s->res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            set_error(c, s->res);
+            PQclear(s->res);
+            s->res = NULL;
+            return -1;
         }
-        return -1;
     }
+    st = PQresultStatus(s->res);
     c->sqlstate[0] = '\0';
     c->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
     s->nrows = st == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
-    if (guard && run(c, "RELEASE SAVEPOINT cd_s") != 0)
-        return -1;
     return 0;
 }
 

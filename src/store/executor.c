@@ -371,26 +371,56 @@ static void retry_pause(int attempt)
     usleep((useconds_t)(bound / 2 + r % (bound / 2 + 1)));
 }
 
-/* run_batch, again while the backend says the transaction was lost to a
- * serialization failure, deadlock or lock timeout (cd_db.retry), at most
- * MAX_RETRIES more times with a short growing, jittered pause. */
-static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
+/* Counts a retry and rolls the lost transaction back. */
+static void lost_tx(struct cd_store *s)
+{
+    rollback_open(s->writer, "batch: rollback for retry");
+    pthread_mutex_lock(&s->mu);
+    s->stats.retries++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* run_batch of jobs[0..n), again while the backend says the transaction
+ * was lost to a serialization failure, deadlock or lock timeout
+ * (cd_db.retry), from attempt `from` to MAX_RETRIES with a short growing,
+ * jittered pause. run_batch commits nothing when it sees retry set (it
+ * stops at once), so each attempt runs the whole batch again. */
+static int run_retrying(struct cd_store *s, struct cd_job **jobs, int n,
+                        int from)
 {
     int commits = 0;
 
-    for (int attempt = 0;; attempt++) {
+    for (int attempt = from;; attempt++) {
         s->writer->retry = 0;
         commits = run_batch(s, jobs, n);
         if (!s->writer->retry || attempt >= MAX_RETRIES)
             break;
-        /* run_batch committed nothing when it saw retry set (it stops at
-         * once), so the whole batch runs again. */
-        rollback_open(s->writer, "batch: rollback for retry");
-        pthread_mutex_lock(&s->mu);
-        s->stats.retries++;
-        pthread_mutex_unlock(&s->mu);
+        lost_tx(s);
         retry_pause(attempt);
     }
+    return commits;
+}
+
+/* A batch, and when another writer (a node on the same database) made it
+ * lose its transaction, its jobs again one transaction each: a batch
+ * reads and writes the union of its jobs' rows, so run again whole it
+ * tends to conflict again, while alone each job conflicts only on its
+ * own rows (docs/SCALING.md measures it). */
+static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
+{
+    int commits;
+
+    s->writer->retry = 0;
+    commits = run_batch(s, jobs, n);
+    if (!s->writer->retry)
+        return commits;
+    lost_tx(s);
+    retry_pause(0);
+    if (n == 1)
+        return run_retrying(s, jobs, 1, 1);
+    commits = 0;
+    for (int i = 0; i < n; i++)
+        commits += run_retrying(s, &jobs[i], 1, 1);
     return commits;
 }
 

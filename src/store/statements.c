@@ -312,6 +312,17 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT payment_intent, charge, last4, created_at FROM charge_cards "
         "WHERE payment_intent = ?1",
     [SQ_CHARGE_CARD_PURGE] = "DELETE FROM charge_cards WHERE created_at < ?1",
+    /* 021: one request taken from a GCRA bucket, as one guarded upsert:
+     * ?3 now (ms), ?4 the interval T, ?5 the tolerance. A row comes back
+     * when the request may go (counted); none when it must wait. */
+    [SQ_RATE_TAKE] =
+        "INSERT INTO rate_limits (scope, key, tat) VALUES (?1, ?2, ?3 + ?4) "
+        "ON CONFLICT (scope, key) DO UPDATE SET tat = CASE WHEN "
+        "rate_limits.tat > ?3 THEN rate_limits.tat ELSE ?3 END + ?4 "
+        "WHERE rate_limits.tat - ?3 <= ?5 RETURNING tat",
+    [SQ_RATE_GET] =
+        "SELECT tat FROM rate_limits WHERE scope = ?1 AND key = ?2",
+    [SQ_RATE_PURGE] = "DELETE FROM rate_limits WHERE tat < ?1",
     [SQ_EVENT_INSERT] = "INSERT INTO stripe_events (id, type, received_at) "
                         "VALUES (?1, ?2, ?3)",
 

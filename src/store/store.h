@@ -76,8 +76,9 @@ struct cd_store_stats {
     uint64_t jobs;         /* jobs run */
     uint64_t failed_jobs;  /* jobs whose savepoint was rolled back */
     uint64_t max_batch;    /* largest batch so far */
-    uint64_t retries;      /* batches run again after a serialization
-                              failure, deadlock or lock timeout */
+    uint64_t retries;      /* transactions run again after a
+                              serialization failure, deadlock or lock
+                              timeout */
     /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */
     uint64_t batch_hist[10];
 };
@@ -580,6 +581,22 @@ int cd_store_lease_acquire(struct cd_tx *tx, const char *name,
                            const char *holder, int64_t now, int64_t ttl);
 int cd_store_lease_release(struct cd_tx *tx, const char *name,
                            const char *holder);
+
+/*
+ * Shared request-rate buckets (table rate_limits, migration 021; the GCRA
+ * of src/api/ratelimit.h kept in the database). take: takes one request
+ * from bucket (scope, key) at now_ms, where interval_ms is window / limit
+ * and tolerance_ms is (limit - 1) x interval_ms, in one guarded upsert:
+ * CD_STORE_OK when it may go (counted), CD_STORE_GUARD when it must wait
+ * (*wait_ms >= 1; nothing written). purge: deletes the buckets that are
+ * full again at now_ms. Both write.
+ */
+#define CD_RATE_SCOPE_SZ 32
+#define CD_RATE_KEY_SZ 160
+int cd_store_rate_take(struct cd_tx *tx, const char *scope, const char *key,
+                       int64_t now_ms, int64_t interval_ms,
+                       int64_t tolerance_ms, int64_t *wait_ms);
+int cd_store_rate_purge(struct cd_tx *tx, int64_t now_ms);
 
 /* ---- appended ----------------------------------------------------------- */
 

@@ -218,6 +218,10 @@ enum cd_sq_stmt {
     SQ_BA_INSERT,
     SQ_BA_LIST,
     SQ_BA_CROSSED,
+    /* 021: shared request-rate limits (rate_limits.c) */
+    SQ_RATE_TAKE,
+    SQ_RATE_GET,
+    SQ_RATE_PURGE,
     SQ__COUNT
 };
 

@@ -1,4 +1,4 @@
-// ratelimit_checkout.test.mjs - the per-process request limits of the
+// ratelimit_checkout.test.mjs - the request limits (shared in the database) of the
 // payment routes, with their defaults, answered 429 rate_limited with
 // Retry-After:
 //  - POST /v1/checkout, /v1/topups and /v1/payment_intents together: 10 a

@@ -1,7 +1,8 @@
 /*
  * test_api_ratelimit.c - the in-memory buckets of api/ratelimit.c with a
  * clock the test sets: the burst, the steady rate and Retry-After, keys
- * apart, refusals not counted, limit 0, a full table staying lenient; and
+ * apart, refusals not counted, limit 0, a full table staying lenient, the
+ * pre-filter's peek and raise; and
  * the client-address keys (an IPv6 address as its /64).
  */
 #include <setjmp.h>
@@ -104,6 +105,28 @@ static void test_address_keys(void **state)
     assert_string_equal(out, "?");
 }
 
+/* The pre-filter's two operations: peek counts nothing and adds no slot;
+ * raise makes a bucket wait what the database said, and no longer. */
+static void test_peek_and_raise(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(cd_ratelimit_peek("p", 10, 60, T0), 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(cd_ratelimit_take("p", 10, 60, T0), 0);
+    assert_int_equal(cd_ratelimit_peek("p", 10, 60, T0), 6);
+    /* Another node used the database's bucket: it said wait 20 s. */
+    cd_ratelimit_raise("q", 10, 60, T0, 20 * S);
+    assert_int_equal(cd_ratelimit_peek("q", 10, 60, T0), 20);
+    assert_int_equal(cd_ratelimit_peek("q", 10, 60, T0 + 20 * S - 1), 1);
+    assert_int_equal(cd_ratelimit_peek("q", 10, 60, T0 + 20 * S), 0);
+    /* A raise never shortens a longer wait, and a bogus one is ignored. */
+    cd_ratelimit_raise("p", 10, 60, T0, 1);
+    assert_int_equal(cd_ratelimit_peek("p", 10, 60, T0), 6);
+    cd_ratelimit_raise("r", 10, 60, T0, 61 * S);
+    assert_int_equal(cd_ratelimit_peek("r", 10, 60, T0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +134,7 @@ int main(void)
         cmocka_unit_test_setup(test_steady_rate, reset),
         cmocka_unit_test_setup(test_off_and_bad, reset),
         cmocka_unit_test_setup(test_full_table, reset),
+        cmocka_unit_test_setup(test_peek_and_raise, reset),
         cmocka_unit_test(test_address_keys),
     };
 
