@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the banned-call lint (scripts/lint.sh),
-# unit tests (ctest) in a normal and an ASan+UBSan build, the unit tests
+# clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
+# in a normal and an ASan+UBSan build, the unit tests
 # that run threads under ThreadSanitizer (build-tsan/; the store tests also
 # on PostgreSQL), the end-to-end suite against the sanitized binary, the
 # browser tests in Debian's Chromium, 30 s of the chaos run
@@ -15,8 +16,11 @@ cd "$(dirname "$0")/.."
 echo "== lint (banned calls in src/)"
 bash scripts/lint.sh --self-test
 bash scripts/lint.sh
-WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 ASAN=1 TSAN=1 \
+WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \
   bash scripts/bootstrap.sh
+
+echo "== clang-tidy (src/, build/compile_commands.json)"
+bash scripts/tidy.sh
 
 eval "$(bash scripts/pg_cluster.sh start)"
 trap 'bash scripts/pg_cluster.sh stop "$CD_PG_DIR"' EXIT
