@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what creditd needs on Debian when it is missing (apt-get, npm ci)
-# and builds it into build/ (and build-asan/ with ASAN=1; WITH_FUZZ=1 adds
-# clang for scripts/fuzz.sh, which builds build-fuzz/ itself). Idempotent: a
-# second run installs nothing and only rebuilds what changed.
+# and builds it into build/ (and build-asan/ with ASAN=1; build-tsan/ with
+# TSAN=1: ThreadSanitizer, only the unit tests that run threads; WITH_FUZZ=1
+# adds clang for scripts/fuzz.sh, which builds build-fuzz/ itself;
+# WITH_TIDY=1 adds clang-tidy for scripts/tidy.sh). Idempotent: a second run
+# installs nothing and only rebuilds what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,7 @@ PKGS=(build-essential cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 [ "${WITH_BENCH:-0}" = 1 ] && PKGS+=(wrk nginx-light linux-perf)
 # libFuzzer and its sanitizer runtimes come with Debian's clang (fuzz.sh).
 [ "${WITH_FUZZ:-0}" = 1 ] && PKGS+=(clang)
+[ "${WITH_TIDY:-0}" = 1 ] && PKGS+=(clang-tidy)
 # The PostgreSQL server, for scripts/pg_cluster.sh (scripts/test.sh).
 [ "${WITH_PG:-0}" = 1 ] && PKGS+=(postgresql)
 
@@ -51,8 +54,9 @@ build() { # dir, extra cmake args...
     return 1
   fi
   grep -vE '^\[ *[0-9]+%\]|^-- ' "$log" || true
-  test -x "$dir/creditd"
+  [ "$dir" = build-tsan ] || test -x "$dir/creditd"
 }
 build build
 if [ "${ASAN:-0}" = 1 ]; then build build-asan -DCD_SANITIZE=ON; fi
+if [ "${TSAN:-0}" = 1 ]; then build build-tsan -DCD_TSAN=ON; fi
 exit 0

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the banned-call lint (scripts/lint.sh),
-# unit tests (ctest) in a normal and an
-# ASan+UBSan build, the end-to-end suite against the sanitized binary, the
+# clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
+# in a normal and an ASan+UBSan build, the unit tests
+# that run threads under ThreadSanitizer (build-tsan/; the store tests also
+# on PostgreSQL), the end-to-end suite against the sanitized binary, the
 # browser tests in Debian's Chromium, 30 s of the chaos run
 # (tests/chaos/chaos.mjs, docs/RELIABILITY.md) against the sanitized binary,
 # and a short run of every fuzz target (scripts/fuzz.sh short, 15 s each).
@@ -14,7 +16,11 @@ cd "$(dirname "$0")/.."
 echo "== lint (banned calls in src/)"
 bash scripts/lint.sh --self-test
 bash scripts/lint.sh
-WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 ASAN=1 bash scripts/bootstrap.sh
+WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \
+  bash scripts/bootstrap.sh
+
+echo "== clang-tidy (src/, build/compile_commands.json)"
+bash scripts/tidy.sh
 
 eval "$(bash scripts/pg_cluster.sh start)"
 trap 'bash scripts/pg_cluster.sh stop "$CD_PG_DIR"' EXIT
@@ -27,6 +33,15 @@ echo "== unit tests (ctest)"
 (cd build && ctest --output-on-failure --timeout 300)
 echo "== unit tests under ASan+UBSan (ctest)"
 (cd build-asan && ctest --output-on-failure --timeout 300)
+
+# A data race or a lock-order inversion fails the test at once; only
+# third-party code is suppressed (tests/tsan.supp).
+# The store contract tests run on SQLite and, with CD_TEST_PG_URL, on
+# PostgreSQL as well.
+echo "== threaded unit tests under ThreadSanitizer (ctest)"
+tsan="halt_on_error=1:second_deadlock_stack=1"
+tsan+=":suppressions=$PWD/tests/tsan.supp"
+(cd build-tsan && TSAN_OPTIONS="$tsan" ctest --output-on-failure --timeout 300)
 
 echo "== end-to-end tests (node --test, ASan+UBSan binary)"
 CREDITD_BIN="$PWD/build-asan/creditd" node --test --test-concurrency=1 tests/e2e/

@@ -289,7 +289,8 @@ static int set_tolerance(struct cd_config *c, const char *v, char *why,
 static int set_price_mode(struct cd_config *c, const char *v, char *why,
                           size_t whysz)
 {
-    if (strcmp(v, "launch") && strcmp(v, "rrp") && strcmp(v, "sale"))
+    if (strcmp(v, "launch") != 0 && strcmp(v, "rrp") != 0 &&
+        strcmp(v, "sale") != 0)
         return WHY("must be launch, rrp or sale");
     return copy(c->billing.default_pricing.mode,
                 sizeof(c->billing.default_pricing.mode), v, why, whysz);
@@ -867,9 +868,10 @@ static int set_catalog(struct cd_config *c, const char *v, char *why,
             if (cat_str(it, "id", p->id, sizeof(p->id)) ||
                 cat_str(it, "name", p->name, sizeof(p->name)) ||
                 cat_str(it, "interval", p->interval, sizeof(p->interval)) ||
-                (strcmp(p->interval, "day") && strcmp(p->interval, "week") &&
-                 strcmp(p->interval, "month") &&
-                 strcmp(p->interval, "year")) ||
+                (strcmp(p->interval, "day") != 0 &&
+                 strcmp(p->interval, "week") != 0 &&
+                 strcmp(p->interval, "month") != 0 &&
+                 strcmp(p->interval, "year") != 0) ||
                 cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
                         &p->price_cents) ||
                 cat_int(it, "credits_per_period", 1, CD_AMOUNT_MAX,

@@ -263,8 +263,8 @@ static int capture_fn(struct cd_tx *tx, struct hold_job *j)
                       "amount is more than the hold holds");
     /* Released, this hold's amount is available again; only a clawback
      * (which may overdraw) can have taken the balance below it. */
-    if ((rc = cd_store_hold_totals(tx, op->account_id, now, &bal, &held,
-                                   &due)) != CD_STORE_OK)
+    if (cd_store_hold_totals(tx, op->account_id, now, &bal, &held, &due) !=
+        CD_STORE_OK)
         return CD_STORE_ERROR;
     if (bal - (held - h->amount) < op->amount)
         return refuse(j, CD_EK_PAYMENT, "insufficient_balance", "amount",

@@ -104,7 +104,8 @@ int cd_portal_redeem(struct cd_billing *b, const char *link_token,
 
     memset(&j, 0, sizeof(j));
     if (n != sizeof(CD_PORTAL_PREFIX) - 1 + 64 ||
-        strncmp(link_token, CD_PORTAL_PREFIX, sizeof(CD_PORTAL_PREFIX) - 1))
+        strncmp(link_token, CD_PORTAL_PREFIX, sizeof(CD_PORTAL_PREFIX) - 1) !=
+            0)
         goto invalid;
     cd_sha256_hex(link_token, n, j.link_hash);
     j.now = cd_now();

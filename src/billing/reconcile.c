@@ -303,10 +303,8 @@ static int backfill(struct run *r, int pages)
             goto out;
         rc = list_events(r, after[0] ? "starting_after" : NULL,
                          after[0] ? after : NULL, &resp);
-        if (rc == 1) { /* the page anchor vanished under us: next run */
-            rc = 0;
+        if (rc == 1) /* the page anchor vanished under us: next run */
             break;
-        }
         if (rc != 0)
             goto out;
         pages++;

@@ -17,7 +17,7 @@
 #define F(T, f) {#f, CD_COL_FLAG, offsetof(T, f), sizeof(int)}
 #define REC(var, T, cols_sql, arr)                                            \
     static const struct cd_rec var = {#T, cols_sql, sizeof(T),                \
-                                      (int)(sizeof(arr) / sizeof(arr[0])),    \
+                                      (int)(sizeof(arr) / sizeof((arr)[0])),  \
                                       arr}
 
 #define T struct cd_autotopup_settings

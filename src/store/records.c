@@ -32,12 +32,12 @@
     __attribute__((unused)) static inline int read_##x(struct cd_stmt *st,    \
                                                        void *out)             \
     {                                                                         \
-        return cd_rec_read(st, &rec, out);                                    \
+        return cd_rec_read(st, &(rec), out);                                  \
     }                                                                         \
     __attribute__((unused)) static inline int bind_##x(struct cd_stmt *st,    \
                                                        const void *arg)       \
     {                                                                         \
-        return cd_rec_bind(st, &rec, arg, 1);                                 \
+        return cd_rec_bind(st, &(rec), arg, 1);                               \
     }
 /* An account row (ACCOUNT_SEL): the described columns, then its access
  * order, since when, and email_verified_at (never written). */

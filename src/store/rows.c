@@ -18,7 +18,7 @@
 #define F(T, f) {#f, CD_COL_FLAG, offsetof(T, f), sizeof(int)}
 #define REC(var, T, cols_sql, arr)                                            \
     const struct cd_rec var = {#T, cols_sql, sizeof(T),                       \
-                               (int)(sizeof(arr) / sizeof(arr[0])), arr}
+                               (int)(sizeof(arr) / sizeof((arr)[0])), arr}
 
 #define T struct cd_account
 static const struct cd_col account_cols[] = {

@@ -40,7 +40,7 @@ static int grow(struct cd_buf *b, size_t need)
         cd_buf_free(b);
         return -1;
     }
-    if (need + 1 <= b->cap)
+    if (b->data && need + 1 <= b->cap) /* no data means no capacity */
         return 0;
     cap = b->cap ? b->cap : 256;
     while (cap < need + 1)

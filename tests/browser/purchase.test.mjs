@@ -85,8 +85,8 @@ uiTest(chrome, 'declined card shows the error and adds nothing; then 4242 on the
     assert.ok(page.url().startsWith(stack.sandboxUrl), 'still on the checkout page');
     await shot(page, 'sandbox-declined');
 
-    // Nothing arrives, even after a moment for any (wrong) webhook to land.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Nothing arrives, even once every webhook the sandbox sent has landed.
+    await stack.webhooksDelivered();
     assert.equal((await apiAs(token, '/v1/balance')).balance, 0);
     const orders = (await apiAs(token, '/v1/orders')).data;
     assert.equal(orders.filter((o) => o.status === 'completed').length, 0);
@@ -106,9 +106,13 @@ uiTest(chrome, 'an unpaid checkout gives up politely after about a minute', asyn
 
     // Fake the page's clock so a minute passes at once; the polls stay real.
     await page.clock.install();
+    // Two real polls of the checkout status are answered first (counted,
+    // not slept for).
+    let polls = 0;
+    page.on('response', (r) => { if (r.url().includes('/v1/checkout/')) polls++; });
     await page.goto(`${stack.baseUrl}/success?session_id=${encodeURIComponent(co.session_id)}`);
     await page.getByText('Processing your payment…').waitFor();
-    await new Promise((r) => setTimeout(r, 1500));      // let a real poll or two happen
+    await until(async () => polls >= 2, 'two real polls');
     await page.clock.fastForward(61000);
     await page.getByRole('heading', { name: 'Payment still processing' }).waitFor();
     await page.getByText('Your payment is still processing. Credits will appear on your dashboard shortly; ' +

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { e2e, freePort, httpRequest, Proc, rand, runCreditd, waitReady } from './harness.mjs';
+import { e2e, freePort, httpRequest, Proc, rand, runCreditd, waitFor, waitReady } from './harness.mjs';
 
 let haveSqlite = true;
 try {
@@ -80,11 +80,11 @@ e2e('a backup taken while serving (.backup and VACUUM INTO) restores to the same
                 n++;
             }
         })();
-        while (n < 20) await new Promise((r) => setTimeout(r, 10));
+        await waitFor(() => n >= 20, 20000, { intervalMs: 10, what: '20 grants written' });
         sqlite(db, `.backup '${copies.dot}'`);
         sqlite(db, `VACUUM INTO '${copies.vacuum}'`);
         const seen = n;
-        while (n < seen + 20) await new Promise((r) => setTimeout(r, 10));
+        await waitFor(() => n >= seen + 20, 20000, { intervalMs: 10, what: '20 more grants written' });
         writing = false;
         await writer;
         await verify(live, 'live');
@@ -137,11 +137,11 @@ e2e('creditd backup <file> while grants are written: a 0600 copy whose ledger ve
                 n++;
             }
         })();
-        while (n < 20) await new Promise((r) => setTimeout(r, 10));
+        await waitFor(() => n >= 20, 20000, { intervalMs: 10, what: '20 grants written' });
         const r = await runCreditd(['backup', copy], { CREDITD_DB: db });
         assert.equal(r.code, 0, r.output);
         const seen = n;
-        while (n < seen + 20) await new Promise((r2) => setTimeout(r2, 10));
+        await waitFor(() => n >= seen + 20, 20000, { intervalMs: 10, what: '20 more grants written' });
         writing = false;
         await writer;
         await verify(live, 'live2');

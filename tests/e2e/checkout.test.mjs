@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import {
-    useStack, e2e, Stack, waitFor, sleep, rand, expectError, expectStatus,
+    useStack, e2e, Stack, waitFor, rand, expectError, expectStatus,
     CARD_OK, CARD_DECLINE,
 } from './harness.mjs';
 
@@ -169,7 +169,7 @@ e2e('declined card: 402 card_error from the sandbox, session stays open, no cred
     const r = await stack.completeSession(co.session_id, CARD_DECLINE);
     assert.equal(r.status, 402, r.text);
     assert.equal(r.json?.error?.type, 'card_error');
-    await sleep(500); // give a wrong delivery a chance to happen
+    await stack.webhooksDelivered(); // whatever the decline sent has landed
     const sess = await stack.getSession(co.session_id);
     assert.equal(sess.status, 'open');
     const st = expectStatus(await stack.api('GET', `/v1/checkout/${co.session_id}`, { token: u.token }), 200);
@@ -197,7 +197,7 @@ e2e('expired session (sandbox control endpoint): order becomes expired, no credi
     // An expired session can't be paid any more.
     const late = await stack.completeSession(co.session_id, CARD_OK);
     assert.ok(late.status >= 400, `paying an expired session is refused (${late.status})`);
-    await sleep(300);
+    await stack.webhooksDelivered();
     assert.equal(await stack.balance(u), 0);
 });
 

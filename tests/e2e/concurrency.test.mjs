@@ -3,7 +3,7 @@
 // wait; while a checkout is stuck in it, debits, reads and other accounts'
 // requests all complete. Ordering is asserted, not durations.
 import assert from 'node:assert/strict';
-import { useStack, e2e, expectStatus, httpRequest, sleep } from './harness.mjs';
+import { useStack, e2e, expectStatus, httpRequest, waitFor } from './harness.mjs';
 
 const stack = useStack();
 
@@ -24,7 +24,8 @@ e2e('while a checkout waits on a slow Stripe, other requests complete', async ()
         return r;
     });
     try {
-        await sleep(300); // let the checkout reach the Stripe call
+        // The checkout has reached the Stripe call: the sandbox has it waiting.
+        await waitFor(async () => (await httpRequest('GET', `${stack.sandboxUrl}/_sandbox/config`)).json.api_waiting >= 1, 10000, { what: 'checkout waiting on Stripe' });
         const results = await Promise.all([
             ...Array.from({ length: 20 }, (_, i) => stack.asServer(other.id, 'POST', '/v1/debits',
                 { idem: `slow-${i}`, body: { amount: 10, description: `while slow ${i}` } })),

@@ -753,6 +753,21 @@ export class Stack {
         });
     }
 
+    /**
+     * Waits until the sandbox has no webhook delivery in flight or queued
+     * (its `pending` count, which drops only once the receiver answered or
+     * the retries ran out). Every event emitted by a sandbox call that has
+     * returned is counted, so after this whatever creditd (or the relay)
+     * does with those webhooks has been done: the condition to wait on
+     * before asserting that a delivery changed nothing.
+     */
+    async webhooksDelivered(timeoutMs = 10000) {
+        return waitFor(async () => {
+            const r = await httpRequest('GET', `${this.sandboxUrl}/_sandbox/config`);
+            return r.status === 200 && r.json.pending === 0 ? r.json : null;
+        }, timeoutMs, { what: 'sandbox webhook deliveries done' });
+    }
+
     async getSession(sessionId) {
         const r = await this.stripe('GET', `/v1/checkout/sessions/${encodeURIComponent(sessionId)}`);
         if (r.status !== 200) throw new Error(`sandbox GET session ${sessionId}: ${r.status} ${r.text}`);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import {
     freePort, freePorts, waitFor, httpRequest, signPayload, makeEvent, Relay, Proc, waitReady,
-    rfc3339, tailFile, sleep, sanitizerReport,
+    rfc3339, tailFile, sanitizerReport,
 } from './harness.mjs';
 
 test('freePort / freePorts give bindable, distinct ports', async () => {
@@ -150,8 +150,7 @@ test('Proc: start, ready, kill -9, restart on the same port, log capture', async
         assert.notEqual(p.child.pid, pid1);
         await p.stop('SIGTERM');
         assert.equal(p.running, false);
-        await sleep(20);
-        assert.equal(tailFile(log).match(/child starting/g).length, 2);
+        await waitFor(() => (tailFile(log).match(/child starting/g) || []).length === 2, 5000, { what: 'both starts logged' });
     } finally {
         await p.stop('SIGKILL');
         fs.rmSync(dir, { recursive: true, force: true });

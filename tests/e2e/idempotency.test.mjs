@@ -119,6 +119,9 @@ e2e('a claim held by a live node is never taken over: the other node answers in 
         const rB = await nodeB.api('POST', '/v1/checkout', { token: user.token, idem: key, body });
         expectError(rB, 409, 'idempotency_in_progress');
         assert.equal(rB.headers['retry-after'], '1');
+        // Pacing, not a wait on the server: the loop must span two leases
+        // of wall time, which IS the behaviour under test (only A's
+        // heartbeat keeps the claim A's).
         await sleep(250);
     }
     stripe.release();

@@ -56,6 +56,8 @@ class Receiver {
                 if (f === '500') return res.writeHead(500).end('no');
                 if (f === 'reset') return req.socket.destroy();
                 this.hung.add(res);
+                // A receiver that hangs for a second IS the fault under
+                // test (the sender's timeout), not a wait on the server.
                 return setTimeout(() => { this.hung.delete(res); res.destroy(); }, 1000);
             }
             const body = Buffer.concat(chunks).toString();

@@ -116,7 +116,7 @@ e2e('Idempotency-Key: the same top-up request replays, charges once, credits onc
     assert.deepEqual(b.json, a.json);
     expectError(await topup(u, { amount_cents: 4000 }, { idem: key }), 409, 'idempotency_key_reused');
     await waitFor(async () => (await stack.balance(u)) === 4000, 10000, { what: 'balance 4000' });
-    await new Promise((r) => setTimeout(r, 300));
+    await stack.webhooksDelivered(); // every event of the charge has landed
     assert.equal(await stack.balance(u), 4000);
     const tops = (await stack.list(u, '/v1/orders')).filter((o) => o.kind === 'topup' && o.amount_cents === 3000);
     assert.equal(tops.length, 1);

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import {
-    useStack, e2e, Stack, waitFor, sleep, rand, expectError, expectStatus,
+    useStack, e2e, Stack, waitFor, rand, expectError, expectStatus,
     makeEvent, signPayload, CARD_OK,
 } from './harness.mjs';
 
@@ -36,7 +36,7 @@ async function paidButUndelivered(kind = { kind: 'topup', amount_cents: 1000 }) 
         assert.equal(sess.payment_status, 'paid', 'the sandbox session is paid');
         event = makeEvent('checkout.session.completed', sess);
     }
-    await sleep(200); // let the sandbox's other events for this payment land in the relay
+    await stack.webhooksDelivered(); // the sandbox's other events for this payment are in the relay
     const all = stack.relay.events.filter((e) => e.at >= mark && e.json).map((e) => e.json);
     assert.equal(event.data.object.id, co.session_id);
     assert.equal(await stack.balance(user), 0, 'creditd has not been told yet');
