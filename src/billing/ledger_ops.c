@@ -343,9 +343,7 @@ static int verify_fn(struct cd_tx *tx, void *arg)
                                     &j->out->sum_entries, count_mismatch, j);
 
     if (rc != CD_STORE_OK)
-        if (rc != CD_STORE_OK)
         return rc;
-    return cd_lots_verify_tx(tx, lot_mismatch, j, &j->out->lot_mismatches);
     /* holds: held == sum(active holds) on every account */
     rc = cd_hold_verify_tx(tx, held_mismatch, NULL,
                            &j->out->held_mismatches);

@@ -87,7 +87,7 @@ int cd_store_rate_take(struct cd_tx *tx, const char *scope, const char *key,
         return ret;
     /* Refused: how long until the bucket has room (read in the same
      * transaction, so it is the row the guard saw). */
-    if ((rc = rate_get(tx, scope, key, &tat)) != CD_STORE_OK)
+    if (rate_get(tx, scope, key, &tat) != CD_STORE_OK)
         return CD_STORE_ERROR;
     *wait_ms = tat - tolerance_ms - now_ms;
     if (*wait_ms < 1)

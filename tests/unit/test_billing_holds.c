@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include "billing/holds.h"
 #include "billing/ledger_ops.h"
@@ -276,6 +277,46 @@ static int keyed(struct fixture *f, struct cd_idem_claim *c, const char *key,
     return rc;
 }
 
+/* Runs sql on the fixture's database behind the store's back. */
+static void raw_sql(struct fixture *f, const char *sql)
+{
+    if (use_pg) {
+        PGconn *c = PQconnectdb(f->t.target);
+        PGresult *r = PQexec(c, sql);
+
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(f->t.target, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
+}
+
+/* Verify reports an account whose held is not the sum of its active
+ * holds, and counts it as a mismatch (not ok). */
+static void test_verify_sees_held_mismatch(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_ledger_check c;
+    struct cd_error err;
+    struct cd_hold h;
+    char sql[160];
+
+    grant(f, 1000);
+    assert_int_equal(hold(&f->b, f->acct, 300, 600, &h, &err), 0);
+    verify_ok(f);
+    snprintf(sql, sizeof(sql),
+             "UPDATE accounts SET held = held + 7 WHERE id = '%s'", f->acct);
+    raw_sql(f, sql);
+    assert_int_equal(cd_ledger_verify(&f->b, &c, NULL, NULL, &err), 0);
+    assert_int_equal(c.held_mismatches, 1);
+    assert_true(c.mismatches >= 1);
+}
+
 static void test_keyed_one_job(void **state)
 {
     struct fixture *f = *state;
@@ -456,6 +497,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyed_one_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_sees_held_mismatch, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_race_capture_release_expire,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_race_holds_and_debits, setup,
