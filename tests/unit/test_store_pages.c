@@ -516,6 +516,8 @@ static int page_steps(sqlite3 *db, int64_t c, int64_t sq)
     sqlite3_bind_text(st, 1, "acct_0", -1, SQLITE_STATIC);
     sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, INT64_MIN);
+    /* unused since 024; a loose second upper bound if it came back */
+    sqlite3_bind_int64(st, 5, INT64_MAX);
     sqlite3_bind_int64(st, 6, c);
     sqlite3_bind_int64(st, 7, sq);
     sqlite3_bind_int64(st, 8, 21);
