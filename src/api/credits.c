@@ -63,24 +63,79 @@ static int txn_cb(const struct cd_ledger_entry *e, void *arg)
     return 0;
 }
 
+/* ?starting_after=: absent, or an id of 1..CD_ID_SZ - 1 printable bytes,
+ * never with ?offset= (one way of paging a request). 0, or -1 with a 400
+ * reply. */
+static int txn_after(struct cd_req *req, const char **after)
+{
+    const char *v = cd_req_query(req, "starting_after");
+    size_t n = v ? strlen(v) : 0;
+
+    *after = NULL;
+    if (!v)
+        return 0;
+    for (size_t i = 0; i < n && n < CD_ID_SZ; i++)
+        if (v[i] <= ' ' || v[i] > '~')
+            n = CD_ID_SZ;
+    if (n == 0 || n >= CD_ID_SZ) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "starting_after",
+                        "starting_after names no transaction of this "
+                        "account");
+        return -1;
+    }
+    if (cd_req_query(req, "offset")) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "offset",
+                        "page with starting_after or with offset, not "
+                        "both");
+        return -1;
+    }
+    *after = v;
+    return 0;
+}
+
+/* The offset list's {"data", "total", "limit", "offset"} plus the keyset
+ * page's "has_more" and "next_starting_after" (the last row's id, null on
+ * the last page), whichever way the page was asked for. */
+static json_t *txn_reply(json_t *data, int64_t total, int64_t limit,
+                         int64_t offset, int has_more)
+{
+    json_t *last = json_array_get(data, json_array_size(data) - 1);
+    json_t *next = has_more && last ? json_object_get(last, "id") : NULL;
+    json_t *r = cd_api_list(data, total, limit, offset);
+
+    json_object_set_new(r, "has_more", json_boolean(has_more));
+    json_object_set(r, "next_starting_after", next ? next : json_null());
+    return r;
+}
+
 void cd_api_transactions(struct cd_req *req)
 {
     struct cd_app *app = cd_api_app(req);
     struct cd_api_ctx *ctx = cd_api_ctx(req);
     int64_t limit, offset, total = 0;
+    const char *after;
     struct cd_error err;
+    int has_more = 0, rc;
     json_t *data;
 
-    if (cd_api_paging(req, 20, &limit, &offset) != 0)
+    if (cd_api_paging(req, 20, &limit, &offset) != 0 ||
+        txn_after(req, &after) != 0)
         return;
     data = json_array();
-    if (cd_ledger_list(app->billing, ctx->account.id, limit, offset, txn_cb,
-                       data, &total, &err) != 0) {
+    if (after)
+        rc = cd_ledger_txn_page(app->billing, ctx->account.id, after, limit,
+                                txn_cb, data, &has_more, &total, &err);
+    else
+        rc = cd_ledger_list(app->billing, ctx->account.id, limit, offset,
+                            txn_cb, data, &total, &err);
+    if (rc != 0) {
         json_decref(data);
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 200, cd_api_list(data, total, limit, offset));
+    if (!after)
+        has_more = offset + (int64_t)json_array_size(data) < total;
+    cd_reply_json(req, 200, txn_reply(data, total, limit, offset, has_more));
 }
 
 /* The completion of a claimed debit or grant: renders the outcome as this

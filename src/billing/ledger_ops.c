@@ -292,6 +292,42 @@ int cd_ledger_page(struct cd_billing *b, const struct cd_page_query *q,
     return 0;
 }
 
+struct txn_page_job {
+    const char *id, *after;
+    int64_t limit;
+    cd_ledger_cb cb;
+    void *arg;
+    int *has_more;
+    int64_t *total;
+};
+
+static int txn_page_fn(struct cd_tx *tx, void *arg)
+{
+    struct txn_page_job *j = arg;
+
+    return cd_store_txn_page(tx, j->id, j->after, j->limit, j->cb, j->arg,
+                             j->has_more, j->total);
+}
+
+int cd_ledger_txn_page(struct cd_billing *b, const char *account_id,
+                       const char *after, int64_t limit, cd_ledger_cb cb,
+                       void *arg, int *has_more, int64_t *total,
+                       struct cd_error *err)
+{
+    struct txn_page_job j = {account_id, after, limit, cb, arg, has_more,
+                             total};
+    int rc = cd_store_read(b->store, txn_page_fn, &j);
+
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "starting_after",
+                            "starting_after names no transaction of this "
+                            "account");
+    if (rc != CD_STORE_OK)
+        return internal(err);
+    return 0;
+}
+
 struct verify_job {
     struct cd_ledger_check *out;
     cd_mismatch_cb cb;

@@ -86,6 +86,16 @@ int cd_ledger_page(struct cd_billing *b, const struct cd_page_query *q,
                    cd_ledger_cb cb, void *arg, int *has_more,
                    struct cd_error *err);
 
+/* A keyset page of one account's entries (GET /v1/transactions?
+ * starting_after=): newest first after the account's entry after (NULL:
+ * from the newest), *has_more when rows follow, *total the account's
+ * entries. 0, or -1 with err: 400 invalid_param (starting_after) when
+ * after names no entry of this account. */
+int cd_ledger_txn_page(struct cd_billing *b, const char *account_id,
+                       const char *after, int64_t limit, cd_ledger_cb cb,
+                       void *arg, int *has_more, int64_t *total,
+                       struct cd_error *err);
+
 struct cd_ledger_check {
     int64_t accounts;
     int64_t sum_balances;

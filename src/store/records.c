@@ -1943,29 +1943,23 @@ static int bind_page_str(struct cd_stmt *st, unsigned named, int i,
     return cd_bind_str(st, i, s, sz);
 }
 
-/* The one inclusive upper bound of created_at a page reads up to: before
- * q->to, and not after the row it starts after. One bound, not two, so
- * that SQLite's range scan stops there (given two, it may pick the loose
- * one and walk every newer row of a deep page). */
-static int64_t page_upper(const struct cd_page_query *q, const int64_t key[2])
-{
-    int64_t to = q->to && q->to > INT64_MIN ? q->to - 1 : INT64_MAX;
-
-    return to < key[0] ? to : key[0];
-}
-
+/* The one upper bound a page reads below, a (created_at, seq) row value:
+ * before the row it starts after, and before q->to ((to, MIN)). One bound,
+ * not two, so that the index range ends there (given two, SQLite may pick
+ * the loose one and walk every newer row of a deep page). */
 static int bind_page(struct cd_stmt *st, const struct cd_page_query *q,
                      unsigned named, const int64_t key[2])
 {
+    int to = q->to && q->to <= key[0];
     int bad = 0;
 
     bad |= bind_page_str(st, named, 1, q->account_id, CD_ID_SZ);
     bad |= bind_page_str(st, named, 2, q->status, CD_STATUS_SZ);
     bad |= bind_page_str(st, named, 3, q->kind, CD_KIND_SZ);
     bad |= cd_bind_i64(st, 4, q->from ? q->from : INT64_MIN);
-    bad |= cd_bind_i64(st, 5, page_upper(q, key));
-    bad |= cd_bind_i64(st, 6, key[0]);
-    bad |= cd_bind_i64(st, 7, key[1]);
+    bad |= cd_bind_i64(st, 5, 0); /* unnamed since 024 */
+    bad |= cd_bind_i64(st, 6, to ? q->to : key[0]);
+    bad |= cd_bind_i64(st, 7, to ? INT64_MIN : key[1]);
     bad |= cd_bind_i64(st, 8, q->limit + 1); /* one more: is there a next? */
     return bad;
 }

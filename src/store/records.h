@@ -88,10 +88,13 @@
     "next_try_at, decline_code, failure, created_at, updated_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 /* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
- * a statement does not name (below ?8) is bound and ignored. */
+ * a statement does not name (below ?8) is bound and ignored. 024: one
+ * upper bound, the row value (?6, ?7) (the smaller of the start row's key
+ * and the `to` filter), which both SQLite and PostgreSQL take as the
+ * index range's end: a deep page seeks, it does not walk newer rows. */
 #define PAGE_TAIL                                                             \
-    " AND created_at >= ?4 AND created_at <= ?5 "                             \
-    "AND (created_at < ?6 OR seq < ?7)" NEWEST " LIMIT ?8"
+    " AND created_at >= ?4 AND (created_at, seq) < (?6, ?7)" NEWEST           \
+    " LIMIT ?8"
 
 
 /* ---- row readers and keyset pages (records.c) ------------------------ */
@@ -104,7 +107,7 @@ typedef int (*row_visit)(const void *row, void *ctx);
  * statements.c): the others are bound as integers, which PostgreSQL can
  * type where a NULL it is never told the type of cannot be. */
 #define P(n) (1u << ((n) - 1))
-#define PAGE_TAIL_P (P(4) | P(5) | P(6) | P(7) | P(8))
+#define PAGE_TAIL_P (P(4) | P(6) | P(7) | P(8))
 
 /* One keyset page: key_id reads the (created_at, seq) of the row named
  * by starting_after (a key of at most CD_ID_SZ - 1 bytes), list_id the

@@ -468,10 +468,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
 
     /* 010: keyset pages of every account's orders and ledger, newest
      * first. Parameters, the same in each: ?1 account, ?2 status, ?3
-     * kind (NULL: any), ?4 <= created_at <= ?5 (?5: the smaller of the
-     * `to` bound and the start row's created_at, one bound for the index
-     * range), ?6/?7 the (created_at, seq) of the row the page starts
-     * after, ?8 the row count. Each
+     * kind (NULL: any), ?4 <= created_at, (created_at, seq) < (?6, ?7)
+     * (024: one row-value bound, the smaller of the start row's key and
+     * the `to` filter; ?5 is unused), ?8 the row count. Each
      * statement reads one index (the first filter set among account,
      * status, kind - else created_at), see 010_admin_lists.sql;
      * test_store_pages checks the plans. An optional filter names its
@@ -490,6 +489,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_ORDER_PAGE_ALL] =
         "SELECT " ORDER_COLS " FROM orders WHERE 1 = 1" PAGE_TAIL,
     [SQ_LEDGER_KEY] = "SELECT created_at, seq FROM ledger WHERE id = ?1",
+    /* 024: starting_after of GET /v1/transactions is the account's own. */
+    [SQ_LEDGER_KEY_ACCT] = "SELECT seq FROM ledger WHERE id = ?1 AND "
+                           "account_id = ?2",
     [SQ_LEDGER_PAGE_ACCT] = "SELECT " LEDGER_COLS " FROM ledger WHERE "
                             "account_id = ?1 AND (kind = ?3 OR ?3 IS NULL)"
                             PAGE_TAIL,

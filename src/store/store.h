@@ -763,6 +763,14 @@ int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
                         cd_order_cb cb, void *arg, int *has_more);
 int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
                          cd_ledger_cb cb, void *arg, int *has_more);
+/* One account's ledger, newest first, the page after its entry
+ * starting_after (NULL: the first page), up to limit (1..CD_PAGE_MAX)
+ * rows; *total the account's number of entries (ledger_pages.c).
+ * NOT_FOUND when starting_after names no entry of this account. */
+int cd_store_txn_page(struct cd_tx *tx, const char *account_id,
+                      const char *starting_after, int64_t limit,
+                      cd_ledger_cb cb, void *arg, int *has_more,
+                      int64_t *total);
 
 /* ---- keyset pages of every account's payments and subscriptions (022,
  * admin_pages.c): the same query; kind is not a filter, status is the

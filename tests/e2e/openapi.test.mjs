@@ -401,7 +401,9 @@ e2e('the whole API answers as docs/openapi.yaml says', async () => {
     await call('GET', `/v1/lots?status=active&starting_after=${lots.next_starting_after}`, tok);
     await call('GET', '/v1/lots?status=expired', { key: true, account: acct });
     await call('GET', '/v1/lots?status=gone', tok); // 400
-    await call('GET', '/v1/transactions?limit=5', tok);
+    const txns = expectStatus(await call('GET', '/v1/transactions?limit=1', tok), 200);
+    await call('GET', `/v1/transactions?limit=5&starting_after=${txns.data[0].id}`, tok);
+    await call('GET', '/v1/transactions?starting_after=txn_nope', tok); // 400
     await call('GET', '/v1/orders', tok);
     await call('GET', '/v1/payments', tok);
 

@@ -72,12 +72,13 @@ static int placeholders(const char *sql, int *seen, int max)
 }
 
 /* The keyset page statements (010, 022) share one parameter layout (?1
- * account, ?2 status, ?3 kind, ?4.. the keyset) and name only the filters
- * they read; records.c binds the others as integers, so PostgreSQL still
+ * account, ?2 status, ?3 kind, ?4.. the keyset, ?5 unused since 024)
+ * and name only the filters they read; records.c binds the others as integers, so PostgreSQL still
  * knows every parameter's type. */
 static int shared_layout(int id)
 {
-    return id == SQ_ORDER_PAGE_STATUS || id == SQ_ORDER_PAGE_KIND ||
+    return id == SQ_ORDER_PAGE_ACCT || id == SQ_ORDER_PAGE_STATUS ||
+           id == SQ_ORDER_PAGE_KIND ||
            id == SQ_ORDER_PAGE_ALL || id == SQ_LEDGER_PAGE_ACCT ||
            id == SQ_LEDGER_PAGE_KIND || id == SQ_LEDGER_PAGE_ALL ||
            id == SQ_PAYMENT_PAGE_ACCT || id == SQ_PAYMENT_PAGE_STATUS ||

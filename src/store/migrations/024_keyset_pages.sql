@@ -1,0 +1,7 @@
+-- 024_keyset_pages: keyset pages of GET /v1/transactions and the one-bound
+-- keyset condition of the 010/022 page statements, (created_at, seq) <
+-- (?, ?) newest first. Nothing to change here: a SQLite index ends with
+-- the rowid (= seq), so ledger_account (account_id, created_at) already
+-- fits ORDER BY created_at DESC, seq DESC; PostgreSQL's indexes name seq
+-- (pg/024_keyset_pages.sql). The number is kept so both dialects stay at
+-- the same version.
