@@ -121,6 +121,31 @@ e2e('debits draw lots by priority, then soonest expiry, then promotional before 
     await verifyOk();
 });
 
+e2e('each transaction shows the lots it drew from (GET /v1/transactions, admin ledger)', async () => {
+    const u = await stack.signup();
+    expectStatus(await grant(u, { amount: 100, category: 'paid', priority: 1 }), 201);
+    expectStatus(await grant(u, { amount: 100 }), 201);
+    const [promo, paid] = await lots(u);
+    const d = expectStatus(await debit(u, 150), 201); // all of paid, 50 of promo
+    const byLot = (t) => Object.fromEntries(t.draws.map((x) => [x.lot_id, x.amount]));
+    let txns = await stack.list(u, '/v1/transactions');
+    const t = txns.find((x) => x.id === d.transaction_id);
+    assert.equal(t.draws.length, 2, JSON.stringify(t));
+    assert.deepEqual(byLot(t), { [paid.id]: 100, [promo.id]: 50 });
+    assert.equal(t.draws.reduce((s, x) => s + x.amount, 0), -t.amount);
+    // credits drew nothing
+    assert.ok(txns.filter((x) => x.amount > 0).every((x) => Array.isArray(x.draws) && x.draws.length === 0));
+    // past every lot: the draws cover what the lots had, the rest is debt
+    const d2 = expectStatus(await debit(u, 80, { allow_negative: true }), 201);
+    txns = await stack.list(u, '/v1/transactions');
+    assert.deepEqual(byLot(txns.find((x) => x.id === d2.transaction_id)), { [promo.id]: 50 });
+    assert.equal((await balance(u)).debt, 30);
+    // the operator's ledger list shows the same draws
+    const admin = expectStatus(await stack.admin('GET', `/v1/admin/ledger?account=${u.id}`), 200).data;
+    assert.deepEqual(byLot(admin.find((x) => x.id === d.transaction_id)), byLot(t));
+    await verifyOk();
+});
+
 e2e("a refund takes back its own order's lots first", async () => {
     const u = await stack.signup();
     const first = await stack.buy(u, { kind: 'topup', amount_cents: 1000 });
