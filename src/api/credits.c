@@ -49,12 +49,15 @@ void cd_api_balance(struct cd_req *req)
 
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e)
 {
-    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:[]}", "id",
-                     e->id, "amount", (json_int_t)e->amount, "balance_after",
-                     (json_int_t)e->balance_after, "kind", e->kind,
-                     "description", e->description, "order_id",
+    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:[]}",
+                     "id", e->id, "amount", (json_int_t)e->amount,
+                     "balance_after", (json_int_t)e->balance_after, "kind",
+                     e->kind, "description", e->description, "order_id",
                      cd_api_str_or_null(e->order_id), "created_at",
-                     cd_api_time(e->created_at), "draws");
+                     cd_api_time(e->created_at), "effective_at",
+                     cd_api_time(e->effective_at ? e->effective_at
+                                                 : e->created_at),
+                     "draws");
 }
 
 static int draw_cb(size_t i, const char *lot_id, int64_t amount, void *arg)

@@ -306,6 +306,7 @@ int cd_lots_expire_tx(struct cd_tx *tx, const struct cd_lot *l, int64_t now)
     la.description = desc;
     la.allow_negative = 1;
     la.lot = &spec;
+    la.effective_at = l->expires_at; /* the moment of expiry (lots.h) */
     rc = cd_ledger_apply_tx(tx, &la, &le);
     if (rc == CD_STORE_OK) {
         cd_info(MOD, "lot %s of %s: %" PRId64 " credits expired (%s)%s",

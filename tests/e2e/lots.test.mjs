@@ -188,6 +188,30 @@ e2e('a package with expires_in_days; expiry by the sweeper after a restart with 
     const expired = await lots(srv, '?status=expired');
     assert.equal(expired.length, 2);
     assert.ok(expired.every((l) => l.remaining === 0 && l.status === 'expired'));
+    // Each expiry entry: written by the sweep (created_at, days after the
+    // lot's expiry on the moved clock), effective at its lot's expires_at,
+    // and drew that one lot only.
+    for (const t of expiries) {
+        assert.equal(t.draws.length, 1, JSON.stringify(t));
+        const lot = expired.find((l) => l.id === t.draws[0].lot_id);
+        assert.ok(lot, JSON.stringify(t));
+        assert.equal(t.draws[0].amount, -t.amount);
+        assert.equal(t.effective_at, lot.expires_at);
+        assert.ok(Date.parse(t.created_at) > Date.parse(t.effective_at), JSON.stringify(t));
+    }
+    // Other entries take effect when written.
+    assert.ok(txns.filter((t) => t.kind !== 'expiry').every((t) => t.effective_at === t.created_at));
+    // created_at is the time of writing, so keyset pages by (created_at,
+    // seq) walk the ledger once: every entry, none twice.
+    const seen = [];
+    let after = '';
+    for (;;) {
+        const pg = expectStatus(await stack.admin('GET', `/v1/admin/ledger?account=${u.id}&limit=1${after}`), 200);
+        seen.push(...pg.data.map((t) => t.id));
+        if (!pg.has_more) break;
+        after = `&starting_after=${pg.next_starting_after}`;
+    }
+    assert.deepEqual(seen, txns.map((t) => t.id));
     const b = await balance(srv);
     assert.deepEqual(b.by_category, { paid: 40, promotional: 0 });
     // Each expiry is one credits.expired event in the account's feed.
