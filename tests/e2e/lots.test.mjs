@@ -219,6 +219,10 @@ e2e('a package with expires_in_days; expiry by the sweeper after a restart with 
     const exp = ev.filter((e) => e.type === 'credits.expired');
     assert.deepEqual(exp.map((e) => e.data.amount).sort((x, y) => x - y), [-300, -30]);
     assert.ok(exp.every((e) => e.data.kind === 'expiry'));
+    // ... saying when the credits expired: the entry's effective_at
+    for (const e of exp) {
+        assert.equal(e.data.expired_at, expiries.find((t) => t.id === e.data.transaction_id).effective_at);
+    }
     await verifyOk();
     await clockAhead(0);
 }, { timeout: 90000 });
