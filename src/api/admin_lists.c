@@ -242,6 +242,10 @@ void cd_api_admin_ledger(struct cd_req *req)
         cd_reply_error(req, &err);
         return;
     }
+    if (cd_api_txn_draws(req, data) != 0) {
+        json_decref(data);
+        return;
+    }
     cd_reply_json(req, 200, page_json(data, has_more, q.limit, "id"));
 }
 

@@ -101,6 +101,9 @@ int cd_csv_text(struct cd_buf *b, const char *s);
 
 /* Shapes shared by handlers (new references). */
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e);
+/* Fills the "draws" of a list of cd_api_txn_json entries (one read);
+ * -1 when it failed (the error replied). */
+int cd_api_txn_draws(struct cd_req *req, json_t *data);
 json_t *cd_api_discount_json(const struct cd_discount *d);
 json_t *cd_api_pricing_json(const struct cd_pricing *p);
 

@@ -49,12 +49,47 @@ void cd_api_balance(struct cd_req *req)
 
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e)
 {
-    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o}", "id", e->id,
-                     "amount", (json_int_t)e->amount, "balance_after",
-                     (json_int_t)e->balance_after, "kind", e->kind,
-                     "description", e->description, "order_id",
+    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:[]}",
+                     "id", e->id, "amount", (json_int_t)e->amount,
+                     "balance_after", (json_int_t)e->balance_after, "kind",
+                     e->kind, "description", e->description, "order_id",
                      cd_api_str_or_null(e->order_id), "created_at",
-                     cd_api_time(e->created_at));
+                     cd_api_time(e->created_at), "effective_at",
+                     cd_api_time(e->effective_at ? e->effective_at
+                                                 : e->created_at),
+                     "draws");
+}
+
+static int draw_cb(size_t i, const char *lot_id, int64_t amount, void *arg)
+{
+    json_t *txn = ((json_t **)arg)[i];
+
+    json_array_append_new(json_object_get(txn, "draws"),
+                          json_pack("{s:s, s:I}", "lot_id", lot_id, "amount",
+                                    (json_int_t)amount));
+    return 0;
+}
+
+int cd_api_txn_draws(struct cd_req *req, json_t *data)
+{
+    const char *ids[CD_LOTS_DRAWS_MAX];
+    json_t *txns[CD_LOTS_DRAWS_MAX], *t;
+    struct cd_error err;
+    size_t i, n = 0;
+
+    json_array_foreach(data, i, t) {
+        /* a credit drew nothing: its "draws" stays [] */
+        if (n < CD_LOTS_DRAWS_MAX &&
+            json_integer_value(json_object_get(t, "amount")) < 0) {
+            ids[n] = json_string_value(json_object_get(t, "id"));
+            txns[n++] = t;
+        }
+    }
+    if (cd_lots_draws(cd_api_app(req)->billing, ids, n, draw_cb, txns,
+                      &err) == 0)
+        return 0;
+    cd_reply_error(req, &err);
+    return -1;
 }
 
 static int txn_cb(const struct cd_ledger_entry *e, void *arg)
@@ -135,6 +170,10 @@ void cd_api_transactions(struct cd_req *req)
     }
     if (!after)
         has_more = offset + (int64_t)json_array_size(data) < total;
+    if (cd_api_txn_draws(req, data) != 0) {
+        json_decref(data);
+        return;
+    }
     cd_reply_json(req, 200, txn_reply(data, total, limit, offset, has_more));
 }
 

@@ -142,6 +142,52 @@ static int ask_stripe(struct cd_billing *b, const char *charge, char *pi,
     return invoice[0] ? 0 : 1;
 }
 
+/* The PaymentIntent in an invoice_payment (or a list's first one). */
+static void invoice_payment_pi(const json_t *ip, char *pi)
+{
+    cd_fulfil_str_or_id(json_object_get(ip, "payment"), "payment_intent", pi,
+                        CD_SID_SZ);
+    if (strncmp(pi, "pi_", 3) != 0 || !cd_fulfil_safe_id(pi))
+        pi[0] = '\0';
+}
+
+int cd_charge_invoice_pi(struct cd_billing *b, const json_t *invoice,
+                         const char *invoice_id, char *pi)
+{
+    struct cd_error err;
+    json_t *params, *resp;
+    int rc;
+
+    pi[0] = '\0';
+    /* The payload, when it carries it: an expanded payments list, or
+     * the payment_intent of an API version before basil. */
+    invoice_payment_pi(json_array_get(json_object_get(json_object_get(
+                                          invoice, "payments"),
+                                                      "data"),
+                                      0),
+                       pi);
+    if (!pi[0] &&
+        cd_fulfil_str_or_id(invoice, "payment_intent", pi, CD_SID_SZ) == 0 &&
+        (strncmp(pi, "pi_", 3) != 0 || !cd_fulfil_safe_id(pi)))
+        pi[0] = '\0';
+    if (pi[0] || !b->stripe)
+        return pi[0] ? 0 : 1;
+    params = json_pack("{s:s, s:s, s:i}", "invoice", invoice_id, "status",
+                       "paid", "limit", 1);
+    cd_error_clear(&err);
+    rc = stripe_get(b, "/v1/invoice_payments", params, &resp, &err);
+    json_decref(params);
+    if (rc != 0) {
+        cd_warn(MOD, "invoice %s: its payment not found at Stripe: the "
+                     "payment row stays without its card",
+                invoice_id);
+        return 1;
+    }
+    invoice_payment_pi(json_array_get(json_object_get(resp, "data"), 0), pi);
+    json_decref(resp);
+    return pi[0] ? 0 : 1;
+}
+
 int cd_charge_locate_order(struct cd_billing *b, const char *charge,
                            const char *pi, const char *meta, char *order_id,
                            struct cd_error *err)

@@ -59,6 +59,19 @@ int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
                           const char *type, const json_t *obj,
                           const char **status_out, struct cd_error *err);
 
+/*
+ * The PaymentIntent that paid an invoice (pi: CD_SID_SZ), so that a
+ * renewal's payment row meets its card in charge_cards whichever of
+ * charge.succeeded and invoice.paid comes first: from the payload when it
+ * carries one (expanded payments, or an older API version's
+ * payment_intent), else the invoice's paid invoice_payment asked of Stripe
+ * (outside any transaction). 0 with pi; 1 (pi "") when none was found or
+ * Stripe could not be asked - the payment is recorded without its card
+ * then, never refused for it (a warning says so).
+ */
+int cd_charge_invoice_pi(struct cd_billing *b, const json_t *invoice,
+                         const char *invoice_id, char *pi);
+
 /* Inside a write job: fills paid's last4 and charge (where empty) from
  * what a charge event kept for its PaymentIntent. CD_STORE_OK when there
  * was nothing to find. */

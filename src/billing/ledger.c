@@ -60,6 +60,10 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return CD_STORE_ERROR;
     e.amount = in->amount;
     e.created_at = cd_now();
+    /* Never back-dated: created_at and seq grow together (PAGE_TAIL). */
+    e.effective_at = in->effective_at > 0 && in->effective_at < e.created_at
+                         ? in->effective_at
+                         : e.created_at;
     /* A debit may not go below zero unless allowed; a credit may leave a
      * negative balance negative. Never past +-2^62. */
     lo = in->amount < 0 && !in->allow_negative ? 0 : -CD_BALANCE_LIMIT;

@@ -24,6 +24,8 @@ struct cd_ledger_apply {
     const char *description;
     int allow_negative;   /* a debit may take the balance below zero */
     const struct cd_lot_spec *lot; /* lots.h: the credit's lot; NULL */
+    int64_t effective_at; /* when it took effect, if before now (an
+                             expiry: its lot's expires_at); 0: now */
 };
 
 /*

@@ -306,6 +306,7 @@ int cd_lots_expire_tx(struct cd_tx *tx, const struct cd_lot *l, int64_t now)
     la.description = desc;
     la.allow_negative = 1;
     la.lot = &spec;
+    la.effective_at = l->expires_at; /* the moment of expiry (lots.h) */
     rc = cd_ledger_apply_tx(tx, &la, &le);
     if (rc == CD_STORE_OK) {
         cd_info(MOD, "lot %s of %s: %" PRId64 " credits expired (%s)%s",
@@ -455,6 +456,43 @@ int cd_lots_page(struct cd_billing *b, const char *account_id, int status,
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "internal error");
     return 0;
+}
+
+struct draws_job {
+    const char *const *ids;
+    size_t n, i;
+    cd_lot_draw_cb cb;
+    void *arg;
+};
+
+static int draws_one(const char *lot_id, int64_t amount, void *arg)
+{
+    struct draws_job *j = arg;
+
+    return j->cb(j->i, lot_id, amount, j->arg);
+}
+
+static int draws_fn(struct cd_tx *tx, void *arg)
+{
+    struct draws_job *j = arg;
+
+    for (j->i = 0; j->i < j->n; j->i++)
+        if (cd_store_lot_draws(tx, j->ids[j->i], draws_one, j) !=
+            CD_STORE_OK)
+            return CD_STORE_ERROR;
+    return CD_STORE_OK;
+}
+
+int cd_lots_draws(struct cd_billing *b, const char *const *ids, size_t n,
+                  cd_lot_draw_cb cb, void *arg, struct cd_error *err)
+{
+    struct draws_job j = {ids, n > CD_LOTS_DRAWS_MAX ? CD_LOTS_DRAWS_MAX : n,
+                          0, cb, arg};
+
+    if (j.n == 0 || cd_store_read(b->store, draws_fn, &j) == CD_STORE_OK)
+        return 0;
+    return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
 }
 
 int cd_lots_verify_tx(struct cd_tx *tx, cd_mismatch_cb cb, void *arg,

@@ -88,6 +88,16 @@ int cd_lots_page(struct cd_billing *b, const char *account_id, int status,
                  const char *starting_after, int64_t limit, cd_lot_cb cb,
                  void *arg, int *has_more, struct cd_error *err);
 
+/* The draws of n ledger entries (ids; at most CD_LOTS_DRAWS_MAX), in one
+ * read: cb(i, lot_id, amount) for each draw of ids[i], by lot id. A
+ * credit has none; a debit's amounts (> 0) add up to -amount less what
+ * went to debt; an expiry has the one lot it emptied. */
+#define CD_LOTS_DRAWS_MAX 100
+typedef int (*cd_lot_draw_cb)(size_t i, const char *lot_id, int64_t amount,
+                              void *arg);
+int cd_lots_draws(struct cd_billing *b, const char *const *ids, size_t n,
+                  cd_lot_draw_cb cb, void *arg, struct cd_error *err);
+
 /* Lot mismatches (balance != lots - debt) for the ledger check. */
 int cd_lots_verify_tx(struct cd_tx *tx, cd_mismatch_cb cb, void *arg,
                       int64_t *n);

@@ -121,6 +121,14 @@ int cd_outbox_ledger_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
                                                ? json_string(e->order_id)
                                                : json_null());
         json_object_set_new(d, "description", json_string(e->description));
+        if (strcmp(e->kind, "expiry") == 0) { /* when it took effect */
+            char at[21];
+
+            cd_time_rfc3339(e->effective_at ? e->effective_at
+                                            : e->created_at,
+                            at);
+            json_object_set_new(d, "expired_at", json_string(at));
+        }
     }
     rc = cd_outbox_emit_tx(tx, e->account_id, ledger_type(in), d);
     return rc == CD_STORE_OK ? alerts_tx(tx, e) : CD_STORE_ERROR;

@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "billing/charges.h"
 #include "billing/checkout.h"
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
@@ -434,6 +435,7 @@ struct inv_job {
     const struct cd_plan *plan;
     const char *plan_currency;
     int64_t period_end; /* lines.data[0].period.end; 0: unknown */
+    char pi[CD_SID_SZ]; /* its PaymentIntent (the card's key); "" */
     int has_row; /* row below was re-read at Stripe: store it too */
     struct cd_subscription row;
     const char *status;
@@ -512,6 +514,8 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
      * its payment row and receipt, like any purchase. */
     memset(&paid, 0, sizeof(paid));
     paid.period_end = j->period_end; /* the lot's expiry (lots.h) */
+    /* the card from charge.succeeded, before or after (charges.h) */
+    cd_strlcpy(paid.pi, j->pi, sizeof(paid.pi));
     return cd_fulfil_credit_tx(tx, &o, &paid, j->event_id, 0, now,
                                &j->status);
 }
@@ -613,6 +617,7 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
                         "period"),
         "end"));
     j.plan_currency = b->cfg.currency;
+    cd_charge_invoice_pi(b, invoice, in_id, j.pi);
     return cd_fulfil_run_job(b, inv_job_fn, &j, event_id, type, &j.status,
                              status_out, err);
 }

@@ -553,7 +553,7 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
                                  &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
-    if (o.stripe_session_id[0])
+    if (o.stripe_session_id[0] || o.stripe_invoice_id[0])
         return 0; /* Checkout's (it stored its session meanwhile) */
     if (p->meta_account[0] && strcmp(p->meta_account, o.account_id) != 0) {
         cd_warn(MOD, "event %s: payment intent %s names account %s but "
@@ -635,8 +635,11 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
     memset(&f, 0, sizeof(f));
     f.p = &p;
     rc = cd_store_read(b->store, find_pi_order, &f);
-    if (rc == CD_STORE_NOT_FOUND || (rc == CD_STORE_OK &&
-                                     f.o.stripe_session_id[0])) {
+    /* Checkout's, or an invoice's (invoice.paid credits it; its payment
+     * row names the PaymentIntent, subscriptions.c) */
+    if (rc == CD_STORE_NOT_FOUND ||
+        (rc == CD_STORE_OK &&
+         (f.o.stripe_session_id[0] || f.o.stripe_invoice_id[0]))) {
         cd_debug(MOD, "event %s (%s): payment intent %s is not ours to "
                       "fulfil; not recorded",
                  event_id ? event_id : "-", type, p.id);

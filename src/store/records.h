@@ -32,7 +32,7 @@
     "email_verified_at"
 #define LEDGER_COLS                                                           \
     "id, account_id, amount, balance_after, kind, ref, order_id, "            \
-    "description, created_at"
+    "description, created_at, effective_at"
 /* 016 (store/lots.c reads them in this order). */
 #define LOT_COLS                                                              \
     "id, account_id, entry_id, source, category, amount, remaining, "         \

@@ -32,7 +32,7 @@ REC(cd_rec_account, T, ACCOUNT_COLS, account_cols);
 static const struct cd_col ledger_cols[] = {
     S(T, id),  S(T, account_id), I(T, amount),      I(T, balance_after),
     S(T, kind), S(T, ref),       S(T, order_id),    S(T, description),
-    I(T, created_at)};
+    I(T, created_at), I(T, effective_at)};
 REC(cd_rec_ledger, T, LEDGER_COLS, ledger_cols);
 #undef T
 

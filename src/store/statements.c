@@ -79,7 +79,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_PORTAL_PURGE] = "DELETE FROM portal_sessions WHERE expires_at <= ?1",
 
     [SQ_LEDGER_INSERT] = "INSERT INTO ledger (" LEDGER_COLS
-                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [SQ_LEDGER_BY_REF] = "SELECT " LEDGER_COLS " FROM ledger WHERE ref = ?1",
     /* 023: the count the trigger keeps, not a COUNT(*) of the range. */
     [SQ_LEDGER_COUNT_ACCT] = "SELECT COALESCE((SELECT ledger_entries FROM "

@@ -173,7 +173,9 @@ struct cd_ledger_entry {
     char ref[CD_REF_SZ];   /* unique business key */
     char order_id[CD_ID_SZ];
     char description[CD_DESC_SZ];
-    int64_t created_at;
+    int64_t created_at;   /* when written (pages are ordered by it) */
+    int64_t effective_at; /* 025: when it took effect (an expiry: its
+                             lot's expires_at); 0 = created_at */
 };
 
 struct cd_order {

@@ -121,6 +121,31 @@ e2e('debits draw lots by priority, then soonest expiry, then promotional before 
     await verifyOk();
 });
 
+e2e('each transaction shows the lots it drew from (GET /v1/transactions, admin ledger)', async () => {
+    const u = await stack.signup();
+    expectStatus(await grant(u, { amount: 100, category: 'paid', priority: 1 }), 201);
+    expectStatus(await grant(u, { amount: 100 }), 201);
+    const [promo, paid] = await lots(u);
+    const d = expectStatus(await debit(u, 150), 201); // all of paid, 50 of promo
+    const byLot = (t) => Object.fromEntries(t.draws.map((x) => [x.lot_id, x.amount]));
+    let txns = await stack.list(u, '/v1/transactions');
+    const t = txns.find((x) => x.id === d.transaction_id);
+    assert.equal(t.draws.length, 2, JSON.stringify(t));
+    assert.deepEqual(byLot(t), { [paid.id]: 100, [promo.id]: 50 });
+    assert.equal(t.draws.reduce((s, x) => s + x.amount, 0), -t.amount);
+    // credits drew nothing
+    assert.ok(txns.filter((x) => x.amount > 0).every((x) => Array.isArray(x.draws) && x.draws.length === 0));
+    // past every lot: the draws cover what the lots had, the rest is debt
+    const d2 = expectStatus(await debit(u, 80, { allow_negative: true }), 201);
+    txns = await stack.list(u, '/v1/transactions');
+    assert.deepEqual(byLot(txns.find((x) => x.id === d2.transaction_id)), { [promo.id]: 50 });
+    assert.equal((await balance(u)).debt, 30);
+    // the operator's ledger list shows the same draws
+    const admin = expectStatus(await stack.admin('GET', `/v1/admin/ledger?account=${u.id}`), 200).data;
+    assert.deepEqual(byLot(admin.find((x) => x.id === d.transaction_id)), byLot(t));
+    await verifyOk();
+});
+
 e2e("a refund takes back its own order's lots first", async () => {
     const u = await stack.signup();
     const first = await stack.buy(u, { kind: 'topup', amount_cents: 1000 });
@@ -163,6 +188,30 @@ e2e('a package with expires_in_days; expiry by the sweeper after a restart with 
     const expired = await lots(srv, '?status=expired');
     assert.equal(expired.length, 2);
     assert.ok(expired.every((l) => l.remaining === 0 && l.status === 'expired'));
+    // Each expiry entry: written by the sweep (created_at, days after the
+    // lot's expiry on the moved clock), effective at its lot's expires_at,
+    // and drew that one lot only.
+    for (const t of expiries) {
+        assert.equal(t.draws.length, 1, JSON.stringify(t));
+        const lot = expired.find((l) => l.id === t.draws[0].lot_id);
+        assert.ok(lot, JSON.stringify(t));
+        assert.equal(t.draws[0].amount, -t.amount);
+        assert.equal(t.effective_at, lot.expires_at);
+        assert.ok(Date.parse(t.created_at) > Date.parse(t.effective_at), JSON.stringify(t));
+    }
+    // Other entries take effect when written.
+    assert.ok(txns.filter((t) => t.kind !== 'expiry').every((t) => t.effective_at === t.created_at));
+    // created_at is the time of writing, so keyset pages by (created_at,
+    // seq) walk the ledger once: every entry, none twice.
+    const seen = [];
+    let after = '';
+    for (;;) {
+        const pg = expectStatus(await stack.admin('GET', `/v1/admin/ledger?account=${u.id}&limit=1${after}`), 200);
+        seen.push(...pg.data.map((t) => t.id));
+        if (!pg.has_more) break;
+        after = `&starting_after=${pg.next_starting_after}`;
+    }
+    assert.deepEqual(seen, txns.map((t) => t.id));
     const b = await balance(srv);
     assert.deepEqual(b.by_category, { paid: 40, promotional: 0 });
     // Each expiry is one credits.expired event in the account's feed.
@@ -170,6 +219,10 @@ e2e('a package with expires_in_days; expiry by the sweeper after a restart with 
     const exp = ev.filter((e) => e.type === 'credits.expired');
     assert.deepEqual(exp.map((e) => e.data.amount).sort((x, y) => x - y), [-300, -30]);
     assert.ok(exp.every((e) => e.data.kind === 'expiry'));
+    // ... saying when the credits expired: the entry's effective_at
+    for (const e of exp) {
+        assert.equal(e.data.expired_at, expiries.find((t) => t.id === e.data.transaction_id).effective_at);
+    }
     await verifyOk();
     await clockAhead(0);
 }, { timeout: 90000 });

@@ -125,8 +125,8 @@ e2e('subscribe, renew, replay, cancel at period end, stale update, cancel', asyn
         assert.ok(types.has(t), `the sandbox delivered ${t}`);
     }
     // An invoice's charge.succeeded comes before its invoice.paid, as at
-    // Stripe: creditd could not yet tell whose payment it was and left it
-    // unrecorded, so a replay may now keep the card (no credits).
+    // Stripe: its card is kept (charge_cards) and a replay keeps it again
+    // (no credits).
     for (const ev of delivered) {
         const r = await stack.sendWebhook(ev);
         assert.equal(r.status, 200, r.text);
@@ -203,6 +203,54 @@ e2e('a failed renewal: past_due and no credits', async () => {
     assert.equal(await stack.balance(u), 2 * p.credits_per_period);
     await ledgerOk();
 });
+
+/** A renewal whose events the relay holds: {charged, paid, invoiceId}. */
+async function heldRenewal(subId) {
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null;
+    let rn;
+    try {
+        rn = await sandboxRenew(subId);
+        assert.equal(rn.status, 200, rn.text);
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    const invoiceId = rn.json.latest_invoice.id;
+    const ips = await stack.stripe('GET', `/v1/invoice_payments?invoice=${invoiceId}`);
+    assert.equal(ips.status, 200, ips.text);
+    const pi = ips.json.data[0].payment.payment_intent;
+    const paid = stack.relay.find('invoice.paid', invoiceId)[0];
+    const charged = stack.relay.find('charge.succeeded').find((e) => e.data.object.payment_intent === pi);
+    assert.ok(paid && charged, 'the renewal\'s invoice.paid and charge.succeeded were held');
+    return { paid, charged, invoiceId, pi };
+}
+
+for (const chargeFirst of [true, false]) {
+    const order = chargeFirst ? 'charge.succeeded, then invoice.paid' : 'invoice.paid, then charge.succeeded';
+    e2e(`a renewal's payment row has the card's last4 (${order})`, async () => {
+        const p = await plan();
+        const { u, subId } = await subscribe(p);
+        await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
+        const { paid, charged, pi } = await heldRenewal(subId);
+        for (const ev of chargeFirst ? [charged, paid] : [paid, charged]) {
+            const r = await stack.sendWebhook(ev);
+            assert.equal(r.status, 200, r.text);
+            assert.equal(r.json.status, 'processed', ev.type);
+        }
+        assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+        const all = await stack.list(u, '/v1/payments');
+        const pays = all.filter((x) => x.stripe_payment_intent_id === pi);
+        assert.equal(pays.length, 1, JSON.stringify(all));
+        assert.equal(pays[0].status, 'succeeded');
+        assert.equal(pays[0].payment_method_last4, '4242');
+        assert.equal(pays[0].stripe_charge_id, charged.data.object.id);
+        // Redelivered, both change nothing.
+        for (const ev of [paid, charged]) expectStatus(await stack.sendWebhook(ev), 200);
+        assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+        await ledgerOk();
+    });
+}
 
 e2e('invoice.paid first (nothing synced yet): the subscription found through Stripe; older shapes; $0 and foreign invoices', async () => {
     const p = await plan();

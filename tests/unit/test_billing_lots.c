@@ -362,8 +362,11 @@ static void test_expiry_exactly_once(void **state)
 /* A debit expires its account's due lots first: it cannot spend them. */
 static void test_debit_expires_first(void **state)
 {
-    char acct[CD_ID_SZ];
+    char acct[CD_ID_SZ], ref[CD_REF_SZ];
     int64_t now = cd_now();
+    struct cd_ledger_entry x;
+    struct lots_read r;
+    int i;
 
     (void)state;
     fx_new_account(bill.store, acct);
@@ -374,6 +377,15 @@ static void test_debit_expires_first(void **state)
                      CD_LEDGER_INSUFFICIENT);
     assert_int_equal(post(acct, -10, "usage", NULL, NULL, 0, NULL), 0);
     assert_int_equal(balance(acct), 0);
+    /* written now (the debit's time), effective at the lot's expiry */
+    lots_of(acct, &r);
+    for (i = 0; i < r.n && r.l[i].expires_at != now + 5; i++)
+        ;
+    assert_true(i < r.n);
+    snprintf(ref, sizeof(ref), "expiry:%s", r.l[i].id);
+    entry_by_ref(ref, &x);
+    assert_int_equal(x.effective_at, now + 5);
+    assert_true(x.created_at >= now + 10);
     verify_ok();
 }
 
