@@ -40,7 +40,8 @@ static const struct cd_metric_def M_JOBS = {
 static const struct cd_metric_def M_LEASE_HELD = {
     "creditd_lease_held",
     "1 while this node holds the lease of a background job (reconcile, "
-    "purge), else 0; with several nodes at most one holds each.",
+    "purge, holds, expiry, mail), else 0; with several nodes at most one "
+    "holds each.",
     CD_METRIC_GAUGE, {"lease"}, NULL, 0};
 static const struct cd_metric_def M_LEDGER_OK = {
     "creditd_ledger_ok",
@@ -121,6 +122,11 @@ static int lease_fn(struct cd_tx *tx, void *arg)
     return l->rc == CD_STORE_ERROR ? CD_STORE_ERROR : 0;
 }
 
+void cd_lease_held_set(const char *lease, int held)
+{
+    cd_metrics_set(NULL, &M_LEASE_HELD, held ? 1 : 0, lease, NULL, NULL);
+}
+
 /* 1 when this process holds the lease now, 0 when another does, -1 on a
  * store failure. */
 static int lease_take(struct cd_jobs *j, const char *name, int64_t ttl)
@@ -132,7 +138,7 @@ static int lease_take(struct cd_jobs *j, const char *name, int64_t ttl)
     if (cd_store_write(j->b->store, lease_fn, &l) != 0)
         return -1;
     held = l.rc == CD_STORE_OK;
-    cd_metrics_set(NULL, &M_LEASE_HELD, held, name, NULL, NULL);
+    cd_lease_held_set(name, held);
     return held;
 }
 

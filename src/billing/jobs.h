@@ -38,6 +38,10 @@
 
 struct cd_jobs;
 
+/* Sets this node's gauge creditd_lease_held{lease} (1 held, 0 not); also
+ * used by the mail sender for its "mail" lease (mail.h). */
+void cd_lease_held_set(const char *lease, int held);
+
 /*
  * Starts the jobs thread. interval: seconds between reconciliations
  * (0: no reconciliation; verify and purges still run); purge_interval:

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "billing/jobs.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -323,7 +324,8 @@ struct cd_mailer {
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
     int stop, woken;   /* under mu */
     pthread_t thread;
-    int held; /* the thread's own */
+    int held;        /* the thread's own */
+    int64_t held_at; /* when it last took the lease (cd_now) */
 };
 
 static int stopping(struct cd_mailer *m)
@@ -551,6 +553,16 @@ static void deliver(struct cd_mailer *m, struct cd_mail *mail)
     record(m, mail, "retry");
 }
 
+/* With nothing due the lease is not renewed: once its ttl has run out
+ * the gauge says so (another node may take it from then on). */
+static void lapse(struct cd_mailer *m)
+{
+    if (m->held && cd_now() >= m->held_at + LEASE_TTL) {
+        m->held = 0;
+        cd_lease_held_set(LEASE_MAIL, 0);
+    }
+}
+
 static void cycle(struct cd_mailer *m)
 {
     struct due d;
@@ -561,11 +573,14 @@ static void cycle(struct cd_mailer *m)
         return;
     d.n = 0;
     d.now_ms = cd_now_ms();
-    if (cd_store_read(m->b->store, due_fn, &d) != CD_STORE_OK || !d.n)
+    if (cd_store_read(m->b->store, due_fn, &d) != CD_STORE_OK || !d.n) {
+        lapse(m);
         goto out;
+    }
     l = (struct lease_job){m->holder, cd_now(), 0, 0};
     if (cd_store_write(m->b->store, lease_fn, &l) != 0)
         goto out;
+    cd_lease_held_set(LEASE_MAIL, l.rc == CD_STORE_OK);
     if (l.rc != CD_STORE_OK) {
         if (m->held)
             cd_info(MOD, "another node sends mail now");
@@ -573,6 +588,7 @@ static void cycle(struct cd_mailer *m)
         goto out;
     }
     m->held = 1;
+    m->held_at = l.now;
     for (int i = 0; i < d.n && !stopping(m); i++)
         deliver(m, &d.rows[i]);
 out:
@@ -613,6 +629,8 @@ static void *mailer_main(void *arg)
         cd_log_begin_job();
         if (cd_store_write(m->b->store, lease_fn, &l) != 0)
             cd_warn(MOD, "could not release the mail lease");
+        else
+            cd_lease_held_set(LEASE_MAIL, 0);
         cd_log_end_job();
     }
     return NULL;

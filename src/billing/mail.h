@@ -16,7 +16,10 @@
  *   - no SMTP configured (smtp_url ""): status "skipped", last_error "no
  *     SMTP configured", so the outbox does not pile up.
  * Delivery is at least once: a crash between the SMTP server's 250 and
- * the write of "sent" sends that mail again on the next run.
+ * the write of "sent" sends that mail again on the next run (on another
+ * node once the dead holder's lease has lapsed: at most twice per crash).
+ * The gauge creditd_lease_held{lease="mail"} is 1 from taking the lease
+ * until it is released or has lapsed unrenewed, 0 when refused it.
  * Metric: creditd_mail_total{outcome="sent|retry|failed|skipped"}.
  */
 #ifndef CD_BILLING_MAIL_H
