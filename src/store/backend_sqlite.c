@@ -311,6 +311,34 @@ static int create_private(const char *path, struct cd_error *err)
 #define SQ_READER_CACHE_KIB "4096"
 #define SQ_MEMORY_PRAGMAS(kib) "PRAGMA cache_size=-" kib ";"
 
+/*
+ * PRAGMA journal_mode=WAL on a database another connection is setting up
+ * at the same moment (several processes or threads opening a fresh file)
+ * can answer SQLITE_BUSY at once, without the busy handler: SQLite refuses
+ * rather than wait where two lock upgrades could deadlock. Retried, a
+ * millisecond apart and doubling, for the busy timeout in all.
+ */
+static int set_wal(struct sq_db *c, char mode[16], char **msg)
+{
+    int64_t waited_us = 0, step_us = 1000;
+    int rc;
+
+    for (;;) {
+        rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", pragma_cb, mode,
+                          msg);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            return rc;
+        if (waited_us >= (int64_t)BUSY_TIMEOUT_MS * 1000)
+            return rc;
+        sqlite3_free(*msg);
+        *msg = NULL;
+        usleep((useconds_t)step_us);
+        waited_us += step_us;
+        if (step_us < 100000)
+            step_us *= 2;
+    }
+}
+
 static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
 {
     char mode[16] = "";
@@ -320,8 +348,7 @@ static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
     sqlite3_extended_result_codes(c->db, 1);
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
     if (writable) {
-        if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", pragma_cb, mode,
-                         &msg) != SQLITE_OK)
+        if (set_wal(c, mode, &msg) != SQLITE_OK)
             goto fail;
         if (strcmp(mode, "wal") != 0)
             cd_warn("store", "journal_mode is %s, not wal", mode);
