@@ -9,6 +9,7 @@
 
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -113,19 +114,19 @@ static int ask_stripe(struct cd_billing *b, const char *charge, char *pi,
     json_t *resp, *params;
     int rc;
 
-    if (!pi[0] && charge[0] && cd_fulfil_safe_id(charge)) {
+    if (!pi[0] && charge[0] && cd_stripe_safe_id(charge)) {
         snprintf(path, sizeof(path), "/v1/charges/%s", charge);
         if ((rc = stripe_get(b, path, NULL, &resp, err)) != 0)
             return rc;
-        cd_fulfil_str_or_id(resp, "payment_intent", pi, CD_SID_SZ);
+        cd_stripe_str_or_id(resp, "payment_intent", pi, CD_SID_SZ);
         json_decref(resp);
     }
-    if (!pi[0] || !cd_fulfil_safe_id(pi))
+    if (!pi[0] || !cd_stripe_safe_id(pi))
         return 1;
     snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
     if ((rc = stripe_get(b, path, NULL, &resp, err)) != 0)
         return rc;
-    cd_fulfil_str_or_id(json_object_get(resp, "metadata"), "order_id", meta,
+    cd_stripe_str_or_id(json_object_get(resp, "metadata"), "order_id", meta,
                         CD_ID_SZ);
     json_decref(resp);
     if (meta[0])
@@ -136,7 +137,7 @@ static int ask_stripe(struct cd_billing *b, const char *charge, char *pi,
     json_decref(params);
     if (rc != 0)
         return rc;
-    cd_fulfil_str_or_id(json_array_get(json_object_get(resp, "data"), 0),
+    cd_stripe_str_or_id(json_array_get(json_object_get(resp, "data"), 0),
                         "invoice", invoice, CD_SID_SZ);
     json_decref(resp);
     return invoice[0] ? 0 : 1;
@@ -287,8 +288,8 @@ int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
     (void)type;
     *status_out = CD_FULFIL_IGNORED;
     memset(&j, 0, sizeof(j));
-    if (cd_fulfil_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
-        cd_fulfil_str_or_id(obj, "payment_intent", j.cc.payment_intent,
+    if (cd_stripe_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
+        cd_stripe_str_or_id(obj, "payment_intent", j.cc.payment_intent,
                             sizeof(j.cc.payment_intent)) ||
         !is_last4(last4))
         return 0; /* nothing we can use */

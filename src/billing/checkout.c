@@ -23,6 +23,7 @@
 #include "billing/order_open.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/url.h"
 #include "util/util.h"
@@ -363,7 +364,7 @@ static void expire_replaced(struct cd_billing *b, const struct guard_arg *g)
     int i;
 
     for (i = 0; i < g->nreplaced; i++) {
-        if (!cd_fulfil_safe_id(g->replaced[i]))
+        if (!cd_stripe_safe_id(g->replaced[i]))
             continue;
         snprintf(path, sizeof(path), "/v1/checkout/sessions/%s/expire",
                  g->replaced[i]);

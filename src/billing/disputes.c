@@ -18,6 +18,7 @@
 #include "billing/fulfil.h"
 #include "billing/fulfil_int.h"
 #include "billing/outbox.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -141,10 +142,10 @@ int cd_fulfil_dispute(struct cd_billing *b, const char *event_id,
 
     *status_out = CD_FULFIL_IGNORED;
     memset(&d, 0, sizeof(d));
-    cd_fulfil_str_or_id(obj, "id", d.id, sizeof(d.id));
-    cd_fulfil_str_or_id(obj, "charge", d.charge, sizeof(d.charge));
-    cd_fulfil_str_or_id(obj, "payment_intent", d.pi, sizeof(d.pi));
-    cd_fulfil_str_or_id(obj, "status", d.status, sizeof(d.status));
+    cd_stripe_str_or_id(obj, "id", d.id, sizeof(d.id));
+    cd_stripe_str_or_id(obj, "charge", d.charge, sizeof(d.charge));
+    cd_stripe_str_or_id(obj, "payment_intent", d.pi, sizeof(d.pi));
+    cd_stripe_str_or_id(obj, "status", d.status, sizeof(d.status));
     d.amount = json_is_integer(a) ? json_integer_value(a) : -1;
     if (!d.id[0] || !d.status[0] || (!d.charge[0] && !d.pi[0]) ||
         (json_is_integer(a) && (d.amount < 0 || d.amount > CD_AMOUNT_MAX)))

@@ -38,6 +38,7 @@
 #include "billing/outbox.h"
 #include "billing/orders.h"
 #include "billing/problems.h"
+#include "stripe/object.h"
 #include "stripe/signature.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -83,37 +84,7 @@ struct job {
 
 /* ---- small JSON readers -------------------------------------------------- */
 
-/* Copies a string member (or, for expandable fields, the "id" of an object
- * member) into out. Absent, null or too long leaves out "" and returns -1. */
-#define str_or_id cd_fulfil_str_or_id
-int cd_fulfil_str_or_id(const json_t *o, const char *key, char *out,
-                        size_t outsz)
-{
-    const json_t *v = json_object_get(o, key);
-
-    out[0] = '\0';
-    if (json_is_object(v))
-        v = json_object_get(v, "id");
-    if (!json_is_string(v))
-        return -1;
-    if (cd_strlcpy(out, json_string_value(v), outsz) != 0) {
-        out[0] = '\0';
-        return -1;
-    }
-    return 0;
-}
-
-/* Stripe ids go into URL paths: letters, digits and '_' only. */
-int cd_fulfil_safe_id(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++, n++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '_'))
-            return 0;
-    return n > 0 && n < 200;
-}
+#define str_or_id cd_stripe_str_or_id
 
 static void parse_session(const json_t *o, struct session *s)
 {
@@ -154,7 +125,7 @@ void cd_fulfil_fetch_card(struct cd_billing *b, const char *pi,
 
     if (pi != c->pi)
         cd_strlcpy(c->pi, pi, sizeof(c->pi));
-    if (!b->stripe || !pi[0] || !cd_fulfil_safe_id(pi))
+    if (!b->stripe || !pi[0] || !cd_stripe_safe_id(pi))
         return;
     snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
     params = json_pack("{s:[s]}", "expand", "latest_charge");

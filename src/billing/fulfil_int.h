@@ -32,14 +32,6 @@ struct cd_paid {
     int64_t period_end;       /* invoice.paid: its period's end; 0 */
 };
 
-/* Copies a string member (or the "id" of an object member: expandable
- * fields) into out. Absent, null or too long: out "" and -1. */
-int cd_fulfil_str_or_id(const json_t *o, const char *key, char *out,
-                        size_t outsz);
-
-/* 1 when s is usable in a Stripe URL path (letters, digits, '_'). */
-int cd_fulfil_safe_id(const char *s);
-
 /* GET /v1/payment_intents/{pi}?expand[]=latest_charge (outside any
  * transaction): fills charge, last4, customer and setup_future_usage of
  * *paid where Stripe tells them; failures only log. paid->pi is set.

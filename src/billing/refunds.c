@@ -26,6 +26,7 @@
 #include "billing/order_open.h"
 #include "billing/outbox.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -77,15 +78,15 @@ static int parse_refund(const json_t *o, struct refund_obj *r)
     const json_t *meta = json_object_get(o, "metadata");
 
     memset(r, 0, sizeof(*r));
-    cd_fulfil_str_or_id(o, "id", r->id, sizeof(r->id));
-    cd_fulfil_str_or_id(o, "status", r->status, sizeof(r->status));
-    cd_fulfil_str_or_id(o, "charge", r->charge, sizeof(r->charge));
-    cd_fulfil_str_or_id(o, "payment_intent", r->pi, sizeof(r->pi));
-    cd_fulfil_str_or_id(o, "failure_reason", r->failure, sizeof(r->failure));
+    cd_stripe_str_or_id(o, "id", r->id, sizeof(r->id));
+    cd_stripe_str_or_id(o, "status", r->status, sizeof(r->status));
+    cd_stripe_str_or_id(o, "charge", r->charge, sizeof(r->charge));
+    cd_stripe_str_or_id(o, "payment_intent", r->pi, sizeof(r->pi));
+    cd_stripe_str_or_id(o, "failure_reason", r->failure, sizeof(r->failure));
     if (json_is_object(meta)) {
-        cd_fulfil_str_or_id(meta, "order_id", r->order_id,
+        cd_stripe_str_or_id(meta, "order_id", r->order_id,
                             sizeof(r->order_id));
-        cd_fulfil_str_or_id(meta, "refund_id", r->refund_id,
+        cd_stripe_str_or_id(meta, "refund_id", r->refund_id,
                             sizeof(r->refund_id));
     }
     if (json_is_integer(a))
@@ -190,7 +191,7 @@ static int refund_pi(struct cd_tx *tx, struct ask_job *j)
         else if (rc != CD_STORE_NOT_FOUND)
             return CD_STORE_ERROR;
     }
-    if (!j->pi[0] || !cd_fulfil_safe_id(j->pi))
+    if (!j->pi[0] || !cd_stripe_safe_id(j->pi))
         j->why = ASK_NO_PAYMENT;
     return CD_STORE_OK;
 }
@@ -557,10 +558,10 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
 
     *status_out = CD_FULFIL_IGNORED;
     memset(&c, 0, sizeof(c));
-    cd_fulfil_str_or_id(obj, "id", c.id, sizeof(c.id));
-    cd_fulfil_str_or_id(obj, "payment_intent", c.pi, sizeof(c.pi));
-    cd_fulfil_str_or_id(obj, "currency", c.currency, sizeof(c.currency));
-    cd_fulfil_str_or_id(json_object_get(obj, "metadata"), "order_id",
+    cd_stripe_str_or_id(obj, "id", c.id, sizeof(c.id));
+    cd_stripe_str_or_id(obj, "payment_intent", c.pi, sizeof(c.pi));
+    cd_stripe_str_or_id(obj, "currency", c.currency, sizeof(c.currency));
+    cd_stripe_str_or_id(json_object_get(obj, "metadata"), "order_id",
                         c.order_id, sizeof(c.order_id));
     c.refunds = json_object_get(json_object_get(obj, "refunds"), "data");
     if (!c.id[0] || !json_is_integer(a) || !json_is_integer(ar))

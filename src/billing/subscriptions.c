@@ -37,11 +37,12 @@
 #include "billing/outbox.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define MOD "subscriptions"
-#define str_or_id cd_fulfil_str_or_id
+#define str_or_id cd_stripe_str_or_id
 
 /* ---- pure readers --------------------------------------------------------- */
 
@@ -385,7 +386,7 @@ int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
     int rc;
 
     parse_sub(sub, &snap);
-    if (strncmp(snap.id, "sub_", 4) != 0 || !cd_fulfil_safe_id(snap.id)) {
+    if (strncmp(snap.id, "sub_", 4) != 0 || !cd_stripe_safe_id(snap.id)) {
         cd_warn(MOD, "event %s (%s): no usable subscription id: ignored",
                 event_id ? event_id : "-", type);
         *status_out = CD_FULFIL_IGNORED;
@@ -536,10 +537,10 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
     str_or_id(invoice, "billing_reason", reason, sizeof(reason));
     paid = positive_int(json_object_get(invoice, "amount_paid"));
     str_or_id(invoice, "currency", currency, sizeof(currency));
-    if (strncmp(in_id, "in_", 3) != 0 || !cd_fulfil_safe_id(in_id) ||
+    if (strncmp(in_id, "in_", 3) != 0 || !cd_stripe_safe_id(in_id) ||
         cd_subscription_invoice_sub_id(invoice, sub_id, sizeof(sub_id)) !=
             0 ||
-        strncmp(sub_id, "sub_", 4) != 0 || !cd_fulfil_safe_id(sub_id)) {
+        strncmp(sub_id, "sub_", 4) != 0 || !cd_stripe_safe_id(sub_id)) {
         cd_debug(MOD, "event %s: invoice %s names no subscription: ignored",
                  event_id ? event_id : "-", in_id);
         return 0;

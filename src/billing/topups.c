@@ -28,6 +28,7 @@
 #include "billing/pricing.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -79,7 +80,7 @@ static int post_pi(struct cd_billing *b, const struct cd_order *o,
         return 1;
     if (rc == 0) {
         pi_id = json_string_value(json_object_get(*resp, "id"));
-        if (!pi_id || !cd_fulfil_safe_id(pi_id) || strlen(pi_id) >= CD_SID_SZ) {
+        if (!pi_id || !cd_stripe_safe_id(pi_id) || strlen(pi_id) >= CD_SID_SZ) {
             cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
                          "Stripe: the payment intent has no id.");
             rc = -1;
@@ -150,7 +151,7 @@ static int saved_card(struct cd_billing *b, const char *customer, char *pm,
     id = json_string_value(json_object_get(
         json_array_get(json_object_get(resp, "data"), 0), "id"));
     rc = 1;
-    if (id && id[0] && cd_fulfil_safe_id(id) &&
+    if (id && id[0] && cd_stripe_safe_id(id) &&
         cd_strlcpy(pm, id, pmsz) == 0)
         rc = 0;
     json_decref(resp);
@@ -169,8 +170,8 @@ static int declined(struct cd_billing *b, const struct cd_order *o,
     char pi[CD_SID_SZ] = "", ch[CD_SID_SZ] = "", reason[CD_DESC_SZ];
     struct cd_order_outcome oc;
 
-    cd_fulfil_str_or_id(e, "payment_intent", pi, sizeof(pi));
-    cd_fulfil_str_or_id(e, "charge", ch, sizeof(ch));
+    cd_stripe_str_or_id(e, "payment_intent", pi, sizeof(pi));
+    cd_stripe_str_or_id(e, "charge", ch, sizeof(ch));
     if (!dc || !dc[0] || strlen(dc) > 64)
         dc = code && code[0] && strlen(code) <= 64 ? code : "declined";
     snprintf(reason, sizeof(reason), "%.300s (%s)",
@@ -228,7 +229,7 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
     if (cd_checkout_quote(b, &req, &q, err) != 0)
         return -1;
     if (!acct->stripe_customer_id[0] || !acct->has_saved_payment_method ||
-        !cd_fulfil_safe_id(acct->stripe_customer_id))
+        !cd_stripe_safe_id(acct->stripe_customer_id))
         return no_saved_card(err);
     rc = saved_card(b, acct->stripe_customer_id, pm, sizeof(pm), err);
     if (rc < 0)
@@ -420,18 +421,18 @@ static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
 
     memset(p, 0, sizeof(*p));
     memset(paid, 0, sizeof(*paid));
-    cd_fulfil_str_or_id(o, "id", p->id, sizeof(p->id));
-    cd_fulfil_str_or_id(o, "status", p->status, sizeof(p->status));
+    cd_stripe_str_or_id(o, "id", p->id, sizeof(p->id));
+    cd_stripe_str_or_id(o, "status", p->status, sizeof(p->status));
     if (json_is_integer(json_object_get(o, "amount")))
         p->amount = json_integer_value(json_object_get(o, "amount"));
     if (json_is_integer(json_object_get(o, "amount_received")))
         p->amount_received =
             json_integer_value(json_object_get(o, "amount_received"));
-    cd_fulfil_str_or_id(o, "currency", p->currency, sizeof(p->currency));
+    cd_stripe_str_or_id(o, "currency", p->currency, sizeof(p->currency));
     if (json_is_object(meta)) {
-        cd_fulfil_str_or_id(meta, "order_id", p->order_id,
+        cd_stripe_str_or_id(meta, "order_id", p->order_id,
                             sizeof(p->order_id));
-        cd_fulfil_str_or_id(meta, "account_id", p->meta_account,
+        cd_stripe_str_or_id(meta, "account_id", p->meta_account,
                             sizeof(p->meta_account));
     }
     if (json_is_object(lpe)) {
@@ -447,9 +448,9 @@ static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
                  dc && dc[0] ? ")" : "");
     }
     cd_strlcpy(paid->pi, p->id, sizeof(paid->pi));
-    cd_fulfil_str_or_id(o, "customer", paid->customer,
+    cd_stripe_str_or_id(o, "customer", paid->customer,
                         sizeof(paid->customer));
-    cd_fulfil_str_or_id(o, "latest_charge", paid->charge,
+    cd_stripe_str_or_id(o, "latest_charge", paid->charge,
                         sizeof(paid->charge));
     if (json_is_object(ch)) {
         const char *l4 = json_string_value(json_object_get(
