@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/event_outcome.h"
 #include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -275,9 +274,9 @@ static int card_fn(struct cd_tx *tx, void *arg)
                                                             : CD_STORE_ERROR;
 }
 
-int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
-                          const char *type, const json_t *obj,
-                          const char **status_out, struct cd_error *err)
+int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err)
 {
     struct card_job j;
     const char *last4 = json_string_value(json_object_get(
@@ -286,7 +285,7 @@ int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
         "last4"));
 
     (void)type;
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     memset(&j, 0, sizeof(j));
     if (cd_stripe_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
         cd_stripe_str_or_id(obj, "payment_intent", j.cc.payment_intent,
@@ -300,7 +299,7 @@ int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
                             "The event could not be applied; retry.");
     cd_debug(MOD, "event %s: card of %s kept%s", event_id ? event_id : "-",
              j.cc.payment_intent, j.updated ? " and written" : "");
-    *status_out = CD_FULFIL_PROCESSED;
+    *status_out = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "billing/billing.h"
+#include "billing/event_outcome.h"
 #include "util/error.h"
 
 /*
@@ -55,14 +56,16 @@ int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
  * recorded. *status_out "processed", or "ignored" when the charge names no
  * PaymentIntent or card; -1 with err 500 when the store failed.
  */
-int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
-                          const char *type, const json_t *obj,
-                          const char **status_out, struct cd_error *err);
+int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err);
 
 /* Inside a write job: fills paid's last4 and charge (where empty) from
  * what a charge event kept for its PaymentIntent. CD_STORE_OK when there
  * was nothing to find. */
 struct cd_paid;
 int cd_charge_card_for(struct cd_tx *tx, struct cd_paid *paid);
+
+
 
 #endif

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "billing/discounts.h"
-#include "billing/fulfil_int.h"
 #include "billing/order_open.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
@@ -236,7 +235,7 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
 
     if (strcmp(kind, "subscription") == 0) {
         /* The plan's price each period; its credits come with each paid
-         * invoice (fulfil.c), the order only records the checkout. */
+         * invoice (subscriptions.c), the order only records the checkout. */
         const struct cd_plan *pl;
         if (!req->plan_id || !req->plan_id[0])
             return cd_error_set(err, CD_EK_INVALID, "missing_param",

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "billing/fulfil_int.h"
+#include "billing/order_status.h"
 #include "billing/ledger.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -141,7 +141,7 @@ static const char *order_status(const struct cd_order *o,
         return "completed";
     /* The facts that came before the payment are gone (a refund failed,
      * a dispute was won): the completion is still to come. */
-    return cd_fulfil_after_fulfilment(o->status) ? "pending" : o->status;
+    return cd_order_after_fulfilment(o->status) ? "pending" : o->status;
 }
 
 static int save_payment(struct cd_tx *tx, const struct cd_order *o,
@@ -160,7 +160,7 @@ static int save_payment(struct cd_tx *tx, const struct cd_order *o,
         p.refunded_at = now;
     p.amount_refunded_cents = f->refunded;
     cd_strlcpy(p.status,
-               cd_fulfil_after_fulfilment(o->status) ? o->status
+               cd_order_after_fulfilment(o->status) ? o->status
                                                       : "succeeded",
                sizeof(p.status));
     return cd_store_payment_update(tx, &p) == CD_STORE_OK ? CD_STORE_OK

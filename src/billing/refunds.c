@@ -2,7 +2,7 @@
  * refunds.c - admin refunds and the refund events (charge.refunded,
  * refund.created / .updated / .failed, charge.refund.updated); see
  * refunds.h for the admin side, clawback.h for what a refund takes, and
- * fulfil_int.h for the shape every event handler shares.
+ * order_credit.h for the shape every event handler shares.
  *
  * Every refund of an order is a row (store.h struct cd_refund), by Stripe
  * id once known. Its status only moves forward - requested, then pending
@@ -20,8 +20,7 @@
 
 #include "billing/charges.h"
 #include "billing/clawback.h"
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/order_credit.h"
 #include "billing/idempotency.h"
 #include "billing/order_open.h"
 #include "billing/outbox.h"
@@ -424,27 +423,27 @@ static int refund_event_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc;
 
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
-                                 &j->status);
+    rc = cd_order_event_open_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (upsert_refund_tx(tx, &o, j->ro, now) != CD_STORE_OK ||
         cd_clawback_settle_tx(tx, &o, "refund", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
-int cd_fulfil_refund(struct cd_billing *b, const char *event_id,
-                     const char *type, const json_t *obj,
-                     const char **status_out, struct cd_error *err)
+int cd_refund_on_refund(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err)
 {
     struct refund_obj ro;
     struct refund_event_job j;
     char order_id[CD_ID_SZ];
     int rc;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     if (parse_refund(obj, &ro) != 0)
         return 0; /* not a refund we can read: nothing to do */
     rc = cd_charge_locate_order(b, ro.charge, ro.pi, ro.order_id, order_id,
@@ -462,8 +461,8 @@ int cd_fulfil_refund(struct cd_billing *b, const char *event_id,
     j.type = type;
     j.order_id = order_id;
     j.ro = &ro;
-    return cd_fulfil_run_job(b, refund_event_fn, &j, event_id, type,
-                             &j.status, status_out, err);
+    return cd_order_event_run(b, refund_event_fn, &j, event_id, type,
+                              &j.status, status_out, err);
 }
 
 /* ---- charge.refunded ------------------------------------------------------ */
@@ -508,8 +507,8 @@ static int charge_refunded_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc, is_new;
 
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, "charge.refunded",
-                                 j->order_id, &o, &j->status);
+    rc = cd_order_event_open_tx(tx, j->event_id, "charge.refunded",
+                                j->order_id, &o, &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (c->amount != o.amount_cents ||
@@ -541,13 +540,13 @@ static int charge_refunded_fn(struct cd_tx *tx, void *arg)
     if (listed_refunds_tx(tx, &o, c->refunds, now) != CD_STORE_OK ||
         cd_clawback_settle_tx(tx, &o, "refund", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
-int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
-                              const json_t *obj, const char **status_out,
-                              struct cd_error *err)
+int cd_refund_on_charge_refunded(struct cd_billing *b, const char *event_id,
+                                 const json_t *obj, const char **status_out,
+                                 struct cd_error *err)
 {
     struct charge_obj c;
     struct charge_job j;
@@ -556,7 +555,7 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
     const json_t *ar = json_object_get(obj, "amount_refunded");
     int rc;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     memset(&c, 0, sizeof(c));
     cd_stripe_str_or_id(obj, "id", c.id, sizeof(c.id));
     cd_stripe_str_or_id(obj, "payment_intent", c.pi, sizeof(c.pi));
@@ -586,6 +585,6 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
     j.event_id = event_id;
     j.order_id = order_id;
     j.c = &c;
-    return cd_fulfil_run_job(b, charge_refunded_fn, &j, event_id,
-                             "charge.refunded", &j.status, status_out, err);
+    return cd_order_event_run(b, charge_refunded_fn, &j, event_id,
+                              "charge.refunded", &j.status, status_out, err);
 }

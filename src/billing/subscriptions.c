@@ -1,6 +1,6 @@
 /*
  * subscriptions.c - customer.subscription.created|updated|deleted and
- * invoice.paid; see subscriptions.h for the rules and fulfil_int.h for the
+ * invoice.paid; see subscriptions.h for the rules and order_credit.h for the
  * shape every event handler shares.
  *
  * customer.subscription.*: the event's own snapshot only tells us whose
@@ -31,8 +31,7 @@
 #include <time.h>
 
 #include "billing/checkout.h"
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/order_credit.h"
 #include "billing/ledger.h"
 #include "billing/outbox.h"
 #include "billing/problems.h"
@@ -366,19 +365,21 @@ static int sub_job_fn(struct cd_tx *tx, void *arg)
     struct sub_job *j = arg;
     int rc;
 
-    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    rc = cd_order_event_record_tx(tx, j->event_id, j->type, &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     rc = upsert_tx(tx, &j->row);
     if (rc != CD_STORE_OK)
         return rc;
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
-int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
-                           const char *type, const json_t *sub,
-                           const char **status_out, struct cd_error *err)
+int cd_subscription_on_subscription(struct cd_billing *b,
+                                    const char *event_id, const char *type,
+                                    const json_t *sub,
+                                    const char **status_out,
+                                    struct cd_error *err)
 {
     struct sub_copy snap, now_c;
     struct locate l;
@@ -389,7 +390,7 @@ int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
     if (strncmp(snap.id, "sub_", 4) != 0 || !cd_stripe_safe_id(snap.id)) {
         cd_warn(MOD, "event %s (%s): no usable subscription id: ignored",
                 event_id ? event_id : "-", type);
-        *status_out = CD_FULFIL_IGNORED;
+        *status_out = CD_WEBHOOK_IGNORED;
         return 0;
     }
     memset(&l, 0, sizeof(l));
@@ -403,7 +404,7 @@ int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
         cd_debug(MOD, "event %s: subscription %s is no account's here: "
                       "ignored",
                  event_id ? event_id : "-", snap.id);
-        *status_out = CD_FULFIL_IGNORED;
+        *status_out = CD_WEBHOOK_IGNORED;
         return 0;
     }
 
@@ -412,15 +413,15 @@ int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
     if (rc < 0)
         return -1;
     if (rc == 1) {
-        *status_out = CD_FULFIL_IGNORED;
+        *status_out = CD_WEBHOOK_IGNORED;
         return 0;
     }
     memset(&j, 0, sizeof(j));
     j.event_id = event_id;
     j.type = type;
     row_from_copy(&now_c, l.account_id, &j.row, cd_now());
-    return cd_fulfil_run_job(b, sub_job_fn, &j, event_id, type, &j.status,
-                             status_out, err);
+    return cd_order_event_run(b, sub_job_fn, &j, event_id, type, &j.status,
+                              status_out, err);
 }
 
 /* ---- invoice.paid ---------------------------------------------------------- */
@@ -480,7 +481,7 @@ static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
     if ((is_new ? cd_store_order_insert(tx, o)
                 : cd_store_order_update(tx, o)) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    j->status = CD_FULFIL_IGNORED;
+    j->status = CD_WEBHOOK_IGNORED;
     return cd_problem_note_tx(tx, CD_PROBLEM_INVOICE_MISMATCH, o,
                               j->event_id, "Invoice %s: %s.", j->invoice_id,
                               o->failure_reason);
@@ -494,7 +495,7 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc, is_new;
 
-    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    rc = cd_order_event_record_tx(tx, j->event_id, j->type, &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     if (j->has_row) {
@@ -513,13 +514,15 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
      * its payment row and receipt, like any purchase. */
     memset(&paid, 0, sizeof(paid));
     paid.period_end = j->period_end; /* the lot's expiry (lots.h) */
-    return cd_fulfil_credit_tx(tx, &o, &paid, j->event_id, 0, now,
-                               &j->status);
+    return cd_order_credit_tx(tx, &o, &paid, j->event_id, 0, now,
+                              &j->status);
 }
 
-int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
-                           const json_t *invoice, const char **status_out,
-                           struct cd_error *err)
+int cd_subscription_on_invoice_paid(struct cd_billing *b,
+                                    const char *event_id,
+                                    const json_t *invoice,
+                                    const char **status_out,
+                                    struct cd_error *err)
 {
     const char *type = "invoice.paid";
     char in_id[CD_SID_SZ], sub_id[CD_SID_SZ], status[32], reason[64];
@@ -531,7 +534,7 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
     int64_t paid;
     int rc;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     str_or_id(invoice, "id", in_id, sizeof(in_id));
     str_or_id(invoice, "status", status, sizeof(status));
     str_or_id(invoice, "billing_reason", reason, sizeof(reason));
@@ -614,8 +617,8 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
                         "period"),
         "end"));
     j.plan_currency = b->cfg.currency;
-    return cd_fulfil_run_job(b, inv_job_fn, &j, event_id, type, &j.status,
-                             status_out, err);
+    return cd_order_event_run(b, inv_job_fn, &j, event_id, type, &j.status,
+                              status_out, err);
 }
 
 /* ---- cancel at period end, resume ------------------------------------------ */

@@ -1,7 +1,7 @@
 /*
  * topups.c - off-session top-ups, PaymentIntents for Stripe.js, and the
  * payment_intent.* events that fulfil them; see topups.h and
- * fulfil_int.h.
+ * order_credit.h.
  *
  * A PaymentIntent event acts only on an order without a Checkout session:
  * Checkout's own PaymentIntents (they carry metadata.order_id too) are
@@ -20,8 +20,7 @@
 #include <strings.h>
 
 #include "billing/checkout.h"
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/order_credit.h"
 #include "billing/order_open.h"
 #include "billing/outbox.h"
 #include "billing/orders.h"
@@ -503,7 +502,7 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
 
     if (!was_pending && strcmp(o->status, "failed") != 0) {
         /* Completed (another attempt succeeded), refunded, ...: stays. */
-        j->status = CD_FULFIL_IGNORED;
+        j->status = CD_WEBHOOK_IGNORED;
         return 0;
     }
     cd_strlcpy(o->status, "failed", sizeof(o->status));
@@ -538,7 +537,7 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
         return CD_STORE_ERROR;
     }
     cd_info(MOD, "order %s failed: %s", o->id, reason);
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
@@ -550,8 +549,8 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now(), paid_amount;
     int rc, dirty = 0;
 
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
-                                 &j->status);
+    rc = cd_order_event_open_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (o.stripe_session_id[0])
@@ -592,13 +591,62 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
             " %s: not credited.",
             p->id, paid_amount, p->currency, o.amount_cents, o.currency);
     }
-    return cd_fulfil_credit_tx(tx, &o, j->paid, j->event_id, dirty, now,
-                               &j->status);
+    return cd_order_credit_tx(tx, &o, j->paid, j->event_id, dirty, now,
+                              &j->status);
 }
 
-int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
-                             const char *type, const json_t *obj,
-                             const char **status_out, struct cd_error *err)
+/* GET /v1/payment_intents/{pi}?expand[]=latest_charge (outside any
+ * transaction): card details of a payment; failures leave c as it was
+ * (pi set). */
+static void fetch_card(struct cd_billing *b, const char *pi,
+                       struct cd_paid *c)
+{
+    char path[CD_SID_SZ + 32];
+    json_t *params, *resp = NULL, *ch, *last4;
+    struct cd_error err;
+    const char *sfu;
+
+    if (pi != c->pi)
+        cd_strlcpy(c->pi, pi, sizeof(c->pi));
+    if (!b->stripe || !pi[0] || !cd_stripe_safe_id(pi))
+        return;
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
+    params = json_pack("{s:[s]}", "expand", "latest_charge");
+    if (!params)
+        return;
+    if (cd_stripe_request(b->stripe, "GET", path, params, NULL, &resp, NULL,
+                          &err) != 0) {
+        cd_warn(MOD, "payment intent %s: no card details (%s)", pi,
+                err.message);
+        goto out;
+    }
+    cd_stripe_str_or_id(resp, "customer", c->customer, sizeof(c->customer));
+    sfu = json_string_value(json_object_get(resp, "setup_future_usage"));
+    if (json_object_get(resp, "setup_future_usage")) {
+        c->sfu_known = 1;
+        c->sfu_off_session = sfu && strcmp(sfu, "off_session") == 0;
+    }
+    ch = json_object_get(resp, "latest_charge");
+    if (json_is_string(ch)) {
+        cd_strlcpy(c->charge, json_string_value(ch), sizeof(c->charge));
+    } else if (json_is_object(ch)) {
+        cd_stripe_str_or_id(ch, "id", c->charge, sizeof(c->charge));
+        last4 = json_object_get(
+            json_object_get(json_object_get(ch, "payment_method_details"),
+                            "card"),
+            "last4");
+        if (json_is_string(last4) &&
+            strlen(json_string_value(last4)) < sizeof(c->last4))
+            cd_strlcpy(c->last4, json_string_value(last4), sizeof(c->last4));
+    }
+out:
+    json_decref(params);
+    json_decref(resp);
+}
+
+int cd_topup_on_payment_intent(struct cd_billing *b, const char *event_id,
+                               const char *type, const json_t *obj,
+                               const char **status_out, struct cd_error *err)
 {
     struct pi_obj p;
     struct cd_paid paid;
@@ -627,7 +675,7 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
     else if (strcmp(type, "payment_intent.payment_failed") == 0)
         j.act = PI_FAIL;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     if (j.act == PI_NONE || !p.id[0])
         return 0;
 
@@ -652,7 +700,7 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
         /* The card's last4 for the payment history: a nicety, asked only
          * before the first fulfilment, never inside the transaction. */
         struct cd_paid more = paid;
-        cd_fulfil_fetch_card(b, p.id, &more);
+        fetch_card(b, p.id, &more);
         if (!paid.last4[0])
             cd_strlcpy(paid.last4, more.last4, sizeof(paid.last4));
         if (!paid.charge[0])
@@ -663,6 +711,6 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
     j.order_id = f.o.id;
     j.p = &p;
     j.paid = &paid;
-    return cd_fulfil_run_job(b, pi_job_fn, &j, event_id, type, &j.status,
-                             status_out, err);
+    return cd_order_event_run(b, pi_job_fn, &j, event_id, type, &j.status,
+                              status_out, err);
 }
