@@ -20,6 +20,7 @@
 
 #include "billing/discounts.h"
 #include "billing/order_open.h"
+#include "billing/order_status.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
 #include "stripe/object.h"
@@ -306,7 +307,7 @@ static int end_hold(const struct cd_order *held, void *arg)
     struct guard_arg *g = arg;
     struct cd_order o = *held;
 
-    cd_strlcpy(o.status, "expired", sizeof(o.status));
+    (void)cd_order_set_status(&o, CD_ORDER_EXPIRED);
     cd_strlcpy(o.failure_reason,
                "replaced by a newer checkout with the same discount code",
                sizeof(o.failure_reason));
@@ -442,7 +443,7 @@ static json_t *session_params(struct cd_billing *b,
 {
     json_t *p, *meta, *pimeta;
 
-    if (strcmp(o->kind, "subscription") == 0) {
+    if (cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION)) {
         const struct cd_plan *pl = cd_checkout_find_plan(b, o->item_id);
         p = pl ? subscription_params(acct, o, pl, success_url, cancel_url)
                : NULL;
@@ -538,7 +539,7 @@ static void order_from_quote(struct cd_billing *b,
         cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, acct->id, sizeof(o->account_id));
     cd_strlcpy(o->kind, q->kind, sizeof(o->kind));
-    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_PENDING);
     o->amount_cents = q->amount_cents;
     o->discount_cents = q->discount_cents;
     cd_strlcpy(o->discount_code, q->discount_code, sizeof(o->discount_code));

@@ -21,6 +21,7 @@
 
 #include "billing/order_credit.h"
 #include "billing/order_open.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "billing/problems.h"
 #include "stripe/object.h"
@@ -128,7 +129,7 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
             " %s: not credited.",
             s->id, s->amount_total, s->currency, o->amount_cents, o->currency);
     }
-    if (strcmp(o->kind, "payment_intent") == 0) {
+    if (cd_order_is_kind(o, CD_ORDER_PAYMENT_INTENT)) {
         cd_warn(MOD, "order %s: kind %s is not fulfilled by checkout", o->id,
                 o->kind);
         j->status = CD_WEBHOOK_IGNORED;
@@ -155,7 +156,7 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     struct cd_paid paid = *j->c;
     int rc;
 
-    if (strcmp(o->kind, "subscription") != 0) {
+    if (!cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION)) {
         cd_warn(MOD, "event %s: subscription-mode session %s but order %s "
                      "is kind %s: ignored",
                 j->event_id ? j->event_id : "-", s->id, o->id, o->kind);
@@ -173,10 +174,10 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
         return dirty ? cd_store_order_update(tx, o) : 0;
     }
     j->status = CD_WEBHOOK_PROCESSED;
-    if (strcmp(o->status, "pending") != 0 &&
-        strcmp(o->status, "failed") != 0 && strcmp(o->status, "expired") != 0)
+    if (!cd_order_is(o, CD_ORDER_PENDING) &&
+        !cd_order_is(o, CD_ORDER_FAILED) && !cd_order_is(o, CD_ORDER_EXPIRED))
         return dirty ? cd_store_order_update(tx, o) : 0;
-    cd_strlcpy(o->status, "completed", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
     o->completed_at = now;
     o->updated_at = now;
     o->failure_reason[0] = '\0';
@@ -274,8 +275,8 @@ static int job_apply(struct cd_tx *tx, void *arg)
         j->status = CD_WEBHOOK_PROCESSED;
         return dirty ? cd_store_order_update(tx, &o) : 0;
     case ACT_EXPIRE:
-        if (strcmp(o.status, "pending") == 0) {
-            cd_strlcpy(o.status, "expired", sizeof(o.status));
+        if (cd_order_is(&o, CD_ORDER_PENDING)) {
+            (void)cd_order_set_status(&o, CD_ORDER_EXPIRED);
             o.updated_at = now;
             dirty = 1;
             cd_info(MOD, "order %s expired", o.id);
@@ -283,8 +284,8 @@ static int job_apply(struct cd_tx *tx, void *arg)
         j->status = CD_WEBHOOK_PROCESSED;
         return dirty ? cd_store_order_update(tx, &o) : 0;
     case ACT_FAIL:
-        if (strcmp(o.status, "pending") == 0) {
-            cd_strlcpy(o.status, "failed", sizeof(o.status));
+        if (cd_order_is(&o, CD_ORDER_PENDING)) {
+            (void)cd_order_set_status(&o, CD_ORDER_FAILED);
             cd_strlcpy(o.failure_reason, j->failure_reason,
                        sizeof(o.failure_reason));
             o.updated_at = now;

@@ -161,7 +161,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     /* Refunded or disputed before the payment was seen: credited all the
      * same, then the clawback takes what those facts say (clawback.h). */
     late = cd_order_after_fulfilment(o->status);
-    late_kind = strcmp(o->status, "disputed") == 0 ? "dispute" : "refund";
+    late_kind = cd_order_is(o, CD_ORDER_DISPUTED) ? "dispute" : "refund";
     cd_clawback_fulfil_ref(o, ref, sizeof(ref));
     memset(&la, 0, sizeof(la));
     la.account_id = o->account_id;
@@ -177,8 +177,8 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
          * for an invoice credited before its period had an order, by an
          * older version: the order is completed now). */
         *status = CD_WEBHOOK_PROCESSED;
-        if (strcmp(o->status, "pending") == 0 && !o->completed_at) {
-            cd_strlcpy(o->status, "completed", sizeof(o->status));
+        if (cd_order_is(o, CD_ORDER_PENDING) && !o->completed_at) {
+            (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
             o->completed_at = o->updated_at = now;
             dirty = 1;
         }
@@ -216,7 +216,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
         return CD_STORE_ERROR;
     }
 
-    cd_strlcpy(o->status, "completed", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
     o->completed_at = now;
     o->updated_at = now;
     o->failure_reason[0] = '\0';

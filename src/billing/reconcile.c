@@ -19,6 +19,7 @@
 
 #include "billing/checkout_session.h"
 #include "billing/events.h"
+#include "billing/order_status.h"
 #include "billing/orders.h"
 #include "billing/topups.h"
 #include "util/log.h"
@@ -421,11 +422,11 @@ static int abandon_fn(struct cd_tx *tx, void *arg)
         return CD_STORE_ERROR;
     /* Decided on what the transaction sees: the checkout may have stored
      * its session since the list was read. */
-    if (strcmp(o.status, "pending") != 0 || o.stripe_session_id[0] ||
+    if (!cd_order_is(&o, CD_ORDER_PENDING) || o.stripe_session_id[0] ||
         o.stripe_payment_intent_id[0] ||
         o.created_at >= j->now - CD_RECONCILE_ABANDON_AGE)
         return 0;
-    cd_strlcpy(o.status, "failed", sizeof(o.status));
+    (void)cd_order_set_status(&o, CD_ORDER_FAILED);
     cd_strlcpy(o.failure_reason, ABANDON_REASON, sizeof(o.failure_reason));
     o.updated_at = j->now;
     rc = cd_store_order_update(tx, &o);
@@ -500,7 +501,7 @@ static int check_object(struct run *r, const struct cd_order *o,
     rc = cd_order_get(r->b, o->id, &now);
     if (rc == CD_STORE_ERROR)
         return store_failed(r, "re-reading an order");
-    if (rc == CD_STORE_OK && strcmp(now.status, "pending") != 0) {
+    if (rc == CD_STORE_OK && !cd_order_is(&now, CD_ORDER_PENDING)) {
         r->out->orders_fixed++;
         cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
         cd_info(MOD, "order %s: %s (%s %s)", o->id, now.status, k->label,

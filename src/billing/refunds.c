@@ -23,6 +23,7 @@
 #include "billing/order_credit.h"
 #include "billing/idempotency.h"
 #include "billing/order_open.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "billing/stripe_call.h"
 #include "stripe/object.h"
@@ -201,8 +202,8 @@ static int ask_new(struct cd_tx *tx, struct ask_job *j)
     struct cd_refund_sums rs;
     int64_t done;
 
-    if (strcmp(j->o.status, "completed") != 0 &&
-        strcmp(j->o.status, "partially_refunded") != 0) {
+    if (!cd_order_is(&j->o, CD_ORDER_COMPLETED) &&
+        !cd_order_is(&j->o, CD_ORDER_PARTIALLY_REFUNDED)) {
         j->why = ASK_NOT_REFUNDABLE;
         return 0;
     }

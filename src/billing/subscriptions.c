@@ -33,6 +33,7 @@
 #include "billing/checkout.h"
 #include "billing/order_credit.h"
 #include "billing/ledger.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
@@ -455,7 +456,7 @@ static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
     cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, j->account_id, sizeof(o->account_id));
     cd_strlcpy(o->kind, "invoice", sizeof(o->kind));
-    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_PENDING);
     o->amount_cents = j->amount_paid;
     o->credits = j->plan->credits_per_period;
     cd_strlcpy(o->currency, j->currency, sizeof(o->currency));
@@ -472,7 +473,7 @@ static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
 static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
                        struct cd_order *o, int is_new)
 {
-    cd_strlcpy(o->status, "failed", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_FAILED);
     snprintf(o->failure_reason, sizeof(o->failure_reason),
              "invoice paid %" PRId64 " %s, plan %s costs %" PRId64 " %s: not "
              "credited",

@@ -22,6 +22,7 @@
 #include "billing/checkout.h"
 #include "billing/order_credit.h"
 #include "billing/order_open.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "billing/orders.h"
 #include "billing/pricing.h"
@@ -47,7 +48,7 @@ static void new_order(struct cd_order *o, const char *id,
         cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, acct->id, sizeof(o->account_id));
     cd_strlcpy(o->kind, kind, sizeof(o->kind));
-    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_PENDING);
     o->amount_cents = amount;
     o->credits = credits;
     cd_strlcpy(o->currency, currency, sizeof(o->currency));
@@ -192,14 +193,14 @@ static int declined(struct cd_billing *b, const struct cd_order *o,
 static int answer_known(const struct cd_order *o,
                         struct cd_topup_result *out, struct cd_error *err)
 {
-    if (strcmp(o->status, "failed") == 0)
+    if (cd_order_is(o, CD_ORDER_FAILED))
         return cd_error_set(err, CD_EK_PAYMENT, "card_declined", NULL,
                             "The saved card was declined.");
     cd_strlcpy(out->order_id, o->id, sizeof(out->order_id));
     cd_strlcpy(out->payment_intent_id, o->stripe_payment_intent_id,
                sizeof(out->payment_intent_id));
     cd_strlcpy(out->status,
-               strcmp(o->status, "pending") == 0 ? "processing" : "succeeded",
+               cd_order_is(o, CD_ORDER_PENDING) ? "processing" : "succeeded",
                sizeof(out->status));
     cd_info(MOD, "order %s: retried request answered from the order (%s)",
             o->id, o->status);
@@ -498,14 +499,14 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
     const char *reason = j->p->failure[0] ? j->p->failure
                                           : "The payment failed.";
     struct cd_payment pay;
-    int rc, was_pending = strcmp(o->status, "pending") == 0;
+    int rc, was_pending = cd_order_is(o, CD_ORDER_PENDING);
 
-    if (!was_pending && strcmp(o->status, "failed") != 0) {
+    if (!was_pending && !cd_order_is(o, CD_ORDER_FAILED)) {
         /* Completed (another attempt succeeded), refunded, ...: stays. */
         j->status = CD_WEBHOOK_IGNORED;
         return 0;
     }
-    cd_strlcpy(o->status, "failed", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_FAILED);
     cd_strlcpy(o->failure_reason, reason, sizeof(o->failure_reason));
     o->updated_at = now;
     rc = cd_store_order_update(tx, o);
