@@ -312,6 +312,70 @@ static int job_apply(struct cd_tx *tx, void *arg)
     return 0;
 }
 
+/* ---- which action an event takes -------------------------------------- */
+
+enum mode { MODE_PAYMENT, MODE_SUBSCRIPTION };
+
+/* A session's payment_status, as the table reads it. */
+#define PS_PAID 1u   /* paid, no_payment_required */
+#define PS_UNPAID 2u /* unpaid */
+#define PS_OTHER 4u  /* anything else (absent included) */
+#define PS_ANY (PS_PAID | PS_UNPAID | PS_OTHER)
+
+/* (mode, event type, payment status) -> action; the first row that
+ * matches wins, no row is ACT_NONE (not handled, not recorded). In
+ * subscription mode the credits come from invoice.paid (subscriptions.c):
+ * the session only completes the order. */
+static const struct {
+    enum mode mode;
+    const char *type;
+    unsigned ps;
+    enum action act;
+} actions[] = {
+    {MODE_PAYMENT, "checkout.session.completed", PS_PAID, ACT_FULFIL},
+    /* unpaid: wait for the async events */
+    {MODE_PAYMENT, "checkout.session.completed", PS_UNPAID | PS_OTHER,
+     ACT_NOTE},
+    {MODE_PAYMENT, "checkout.session.async_payment_succeeded", PS_UNPAID,
+     ACT_NOTE},
+    {MODE_PAYMENT, "checkout.session.async_payment_succeeded",
+     PS_PAID | PS_OTHER, ACT_FULFIL},
+    {MODE_PAYMENT, "checkout.session.async_payment_failed", PS_ANY,
+     ACT_FAIL},
+    {MODE_PAYMENT, "checkout.session.expired", PS_ANY, ACT_EXPIRE},
+    {MODE_SUBSCRIPTION, "checkout.session.completed", PS_PAID,
+     ACT_SUBSCRIBE},
+    {MODE_SUBSCRIPTION, "checkout.session.async_payment_succeeded", PS_PAID,
+     ACT_SUBSCRIBE},
+    {MODE_SUBSCRIPTION, "checkout.session.expired", PS_ANY, ACT_EXPIRE},
+};
+
+static enum action session_action(const struct session *s, const char *type)
+{
+    const char *ps = s->payment_status;
+    unsigned psc;
+    enum mode mode;
+    size_t i;
+
+    if (strcmp(s->mode, "subscription") == 0)
+        mode = MODE_SUBSCRIPTION;
+    else if (!s->mode[0] || strcmp(s->mode, "payment") == 0)
+        mode = MODE_PAYMENT;
+    else
+        return ACT_NONE; /* setup mode: not ours */
+    if (strcmp(ps, "paid") == 0 || strcmp(ps, "no_payment_required") == 0)
+        psc = PS_PAID;
+    else if (strcmp(ps, "unpaid") == 0)
+        psc = PS_UNPAID;
+    else
+        psc = PS_OTHER;
+    for (i = 0; i < CD_ARRAY_LEN(actions); i++)
+        if (actions[i].mode == mode && (actions[i].ps & psc) &&
+            strcmp(actions[i].type, type) == 0)
+            return actions[i].act;
+    return ACT_NONE;
+}
+
 /* ---- entry point -------------------------------------------------------- */
 
 static int run_job(struct cd_billing *b, struct job *j, const char **status_out,
@@ -328,17 +392,13 @@ int cd_checkout_on_session(struct cd_billing *b, const char *event_id,
     struct session s;
     struct cd_paid c;
     struct job j;
-    const char *ps;
 
     memset(&c, 0, sizeof(c));
     memset(&j, 0, sizeof(j));
     parse_session(session, &s);
-    ps = s.payment_status;
     j.event_id = event_id;
     j.s = &s;
     j.c = &c;
-    j.act = ACT_NONE;
-
     if (!type) {
         /* Reconciliation: what the session is now. */
         if (strcmp(s.status, "complete") == 0)
@@ -349,34 +409,9 @@ int cd_checkout_on_session(struct cd_billing *b, const char *event_id,
             type = "checkout.session.open";
     }
     j.type = type;
-
-    if (strcmp(s.mode, "subscription") == 0) {
-        /* Credits come from invoice.paid (subscriptions.c); the session
-         * completes the order. */
-        if ((strcmp(type, "checkout.session.completed") == 0 ||
-             strcmp(type, "checkout.session.async_payment_succeeded") ==
-                 0) &&
-            (strcmp(ps, "paid") == 0 ||
-             strcmp(ps, "no_payment_required") == 0))
-            j.act = ACT_SUBSCRIBE;
-        else if (strcmp(type, "checkout.session.expired") == 0)
-            j.act = ACT_EXPIRE;
-    } else if (s.mode[0] && strcmp(s.mode, "payment") != 0) {
-        j.act = ACT_NONE; /* setup mode: not ours */
-    } else if (strcmp(type, "checkout.session.completed") == 0) {
-        if (strcmp(ps, "paid") == 0 || strcmp(ps, "no_payment_required") == 0)
-            j.act = ACT_FULFIL;
-        else
-            j.act = ACT_NOTE; /* unpaid: wait for the async events */
-    } else if (strcmp(type, "checkout.session.async_payment_succeeded") ==
-               0) {
-        j.act = strcmp(ps, "unpaid") == 0 ? ACT_NOTE : ACT_FULFIL;
-    } else if (strcmp(type, "checkout.session.async_payment_failed") == 0) {
-        j.act = ACT_FAIL;
+    j.act = session_action(&s, type);
+    if (j.act == ACT_FAIL)
         j.failure_reason = "The payment failed.";
-    } else if (strcmp(type, "checkout.session.expired") == 0) {
-        j.act = ACT_EXPIRE;
-    }
 
     if (j.act == ACT_NONE) {
         /* Not ours to act on (another checkout.session.* type, a setup-
