@@ -1,5 +1,5 @@
 /*
- * test_billing_fulfil.c - Stripe events into effects, against a real
+ * test_billing_events.c - Stripe events into effects, against a real
  * SQLite store in a temp dir and bodies signed like Stripe signs them:
  * completion credits once (duplicate event, two events for one session),
  * a bad signature records nothing, an amount mismatch does not credit,
@@ -188,7 +188,7 @@ static int setup(void **state)
 
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_fulfil_XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_events_XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
     snprintf(path, sizeof(path), "%s/t.db", tmpdir);
     memset(&sc, 0, sizeof(sc));
