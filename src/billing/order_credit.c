@@ -140,6 +140,59 @@ int cd_order_save_customer_tx(struct cd_tx *tx, const struct cd_order *o,
     return rc == CD_STORE_NOT_FOUND ? CD_STORE_OK : rc;
 }
 
+/* The ledger refuses this credit for good (rc: the limit, or no such
+ * account): answering 500 would only make Stripe retry for days. Record
+ * the event, keep the order pending with the reason, and leave it to the
+ * operator (a problem). */
+static int credit_refused_tx(struct cd_tx *tx, struct cd_order *o,
+                             const struct cd_paid *paid, const char *event_id,
+                             int rc, int64_t now, const char **status)
+{
+    const char *why = rc == CD_STORE_NOT_FOUND
+                          ? "credit refused: account not found"
+                          : "credit refused: balance limit";
+
+    cd_error(MOD,
+             "event %s: order %s paid but not credited (%s): %" PRId64
+             " credits to %s",
+             event_id ? event_id : "-", o->id, why, o->credits,
+             o->account_id);
+    cd_strlcpy(o->failure_reason, why, sizeof(o->failure_reason));
+    if (paid->pi[0] && !o->stripe_payment_intent_id[0])
+        cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
+                   sizeof(o->stripe_payment_intent_id));
+    o->updated_at = now;
+    *status = CD_WEBHOOK_IGNORED;
+    rc = cd_store_order_update(tx, o);
+    if (rc != CD_STORE_OK)
+        return rc;
+    return cd_problem_note_tx(tx, CD_PROBLEM_CREDIT_REFUSED, o, event_id,
+                              "Paid, but %" PRId64 " credits could not "
+                              "be credited to %s: %s.",
+                              o->credits, o->account_id, why);
+}
+
+/* The order's discount code counted as used (once per order). */
+static int count_discount_tx(struct cd_tx *tx, const struct cd_order *o,
+                             int64_t now)
+{
+    struct cd_discount d;
+    int rc;
+
+    /* Checkout refuses a code once its uses plus its pending orders
+     * reach max_uses, so this only happens for a payment of an order
+     * pending for over 24 h: the buyer paid, so fulfil and count. */
+    if (cd_store_discount_get(tx, o->discount_code, &d) == CD_STORE_OK &&
+        d.max_uses > 0 && d.times_used >= d.max_uses)
+        cd_warn(MOD,
+                "order %s: discount code %s was used up (%" PRId64
+                " of %" PRId64 ") before this payment; fulfilled and "
+                "counted anyway",
+                o->id, d.code, d.times_used, d.max_uses);
+    rc = cd_store_discount_use(tx, o->discount_code, o->id, now);
+    return rc == CD_STORE_ERROR ? rc : CD_STORE_OK;
+}
+
 int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
                        const struct cd_paid *paid, const char *event_id,
                        int dirty, int64_t now, const char **status)
@@ -185,32 +238,8 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
         return dirty ? cd_store_order_update(tx, o) : 0;
     }
     if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
-        rc == CD_STORE_NOT_FOUND) {
-        /* The ledger refuses this credit for good: answering 500 would
-         * only make Stripe retry for days. Record the event, keep the
-         * order pending with the reason, and leave it to the operator. */
-        const char *why = rc == CD_STORE_NOT_FOUND
-                              ? "credit refused: account not found"
-                              : "credit refused: balance limit";
-        cd_error(MOD,
-                 "event %s: order %s paid but not credited (%s): %" PRId64
-                 " credits to %s",
-                 event_id ? event_id : "-", o->id, why, o->credits,
-                 o->account_id);
-        cd_strlcpy(o->failure_reason, why, sizeof(o->failure_reason));
-        if (paid->pi[0] && !o->stripe_payment_intent_id[0])
-            cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
-                       sizeof(o->stripe_payment_intent_id));
-        o->updated_at = now;
-        *status = CD_WEBHOOK_IGNORED;
-        rc = cd_store_order_update(tx, o);
-        if (rc != CD_STORE_OK)
-            return rc;
-        return cd_problem_note_tx(tx, CD_PROBLEM_CREDIT_REFUSED, o, event_id,
-                                  "Paid, but %" PRId64 " credits could not "
-                                  "be credited to %s: %s.",
-                                  o->credits, o->account_id, why);
-    }
+        rc == CD_STORE_NOT_FOUND)
+        return credit_refused_tx(tx, o, paid, event_id, rc, now, status);
     if (rc != CD_STORE_OK) {
         cd_error(MOD, "order %s: ledger credit failed (%d)", o->id, rc);
         return CD_STORE_ERROR;
@@ -232,22 +261,9 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     rc = cd_order_save_customer_tx(tx, o, paid);
     if (rc != CD_STORE_OK)
         return rc;
-    if (o->discount_code[0]) {
-        struct cd_discount d;
-        /* Checkout refuses a code once its uses plus its pending orders
-         * reach max_uses, so this only happens for a payment of an order
-         * pending for over 24 h: the buyer paid, so fulfil and count. */
-        if (cd_store_discount_get(tx, o->discount_code, &d) == CD_STORE_OK &&
-            d.max_uses > 0 && d.times_used >= d.max_uses)
-            cd_warn(MOD,
-                    "order %s: discount code %s was used up (%" PRId64
-                    " of %" PRId64 ") before this payment; fulfilled and "
-                    "counted anyway",
-                    o->id, d.code, d.times_used, d.max_uses);
-        rc = cd_store_discount_use(tx, o->discount_code, o->id, now);
-        if (rc == CD_STORE_ERROR)
-            return rc;
-    }
+    if (o->discount_code[0] &&
+        count_discount_tx(tx, o, now) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     /* The receipt, in this same job: queued exactly when the order is
      * credited, once (dedupe key order:<id>:receipt). */
     rc = cd_mail_receipt_tx(tx, o, le.amount, le.balance_after, now);
