@@ -32,7 +32,7 @@
 #include "api/api.h"
 #include "billing/accounts.h"
 #include "billing/autotopup.h"
-#include "billing/fulfil.h"
+#include "billing/events.h"
 #include "billing/lots.h"
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
@@ -174,7 +174,7 @@ static void reload_secrets(void *arg)
     }
     for (const char *p = list; *p; p++)
         n += *p == ',';
-    cd_fulfil_set_webhook_secrets(&r->server->billing, list);
+    cd_webhook_set_secrets(&r->server->billing, list);
     sodium_memzero(list, sizeof(list));
     cd_info("main", "SIGHUP: %d webhook secret(s) loaded from "
                     "STRIPE_WEBHOOK_SECRET_FILE",

@@ -3,7 +3,7 @@
  * /v1/checkout/{session_id}, POST /v1/topups, POST /v1/payment_intents,
  * GET /v1/orders, GET /v1/payments and the Stripe webhook POST
  * /v1/webhooks/stripe. Each handler parses its request, calls billing/
- * (checkout.c, topups.c, orders.c, fulfil.c) and shapes the reply.
+ * (checkout.c, topups.c, orders.c, events.c) and shapes the reply.
  */
 #include <string.h>
 
@@ -12,7 +12,7 @@
 #include "billing/billing_portal.h"
 #include "billing/checkout.h"
 #include "billing/email_verify.h"
-#include "billing/fulfil.h"
+#include "billing/events.h"
 #include "billing/orders.h"
 #include "billing/subscriptions.h"
 #include "billing/topups.h"
@@ -441,9 +441,9 @@ static void handle_webhook(struct cd_req *req)
     struct cd_error err;
 
     cd_error_clear(&err);
-    if (cd_fulfil_event(b, req->body ? req->body : "", req->body_len,
-                        cd_req_header(req, "Stripe-Signature"), &status,
-                        &err) != 0) {
+    if (cd_webhook_receive(b, req->body ? req->body : "", req->body_len,
+                           cd_req_header(req, "Stripe-Signature"), &status,
+                           &err) != 0) {
         cd_reply_error(req, &err);
         return;
     }

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "billing/accounts.h"
+#include "billing/order_status.h"
 #include "billing/orders.h"
 #include "billing/topups.h"
 #include "util/log.h"
@@ -78,7 +79,7 @@ static int settle_from_order(struct cd_billing *b,
 
     if (cd_order_fulfilled(o))
         return cd_autotopup_succeeded(b, a) == 0 ? 1 : -1;
-    if (strcmp(o->status, "failed") != 0)
+    if (!cd_order_is(o, CD_ORDER_FAILED))
         return 0;
     split_failure(o->failure_reason[0] ? o->failure_reason
                                        : "The payment failed.",

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/event_outcome.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -113,19 +113,19 @@ static int ask_stripe(struct cd_billing *b, const char *charge, char *pi,
     json_t *resp, *params;
     int rc;
 
-    if (!pi[0] && charge[0] && cd_fulfil_safe_id(charge)) {
+    if (!pi[0] && charge[0] && cd_stripe_safe_id(charge)) {
         snprintf(path, sizeof(path), "/v1/charges/%s", charge);
         if ((rc = stripe_get(b, path, NULL, &resp, err)) != 0)
             return rc;
-        cd_fulfil_str_or_id(resp, "payment_intent", pi, CD_SID_SZ);
+        cd_stripe_str_or_id(resp, "payment_intent", pi, CD_SID_SZ);
         json_decref(resp);
     }
-    if (!pi[0] || !cd_fulfil_safe_id(pi))
+    if (!pi[0] || !cd_stripe_safe_id(pi))
         return 1;
     snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
     if ((rc = stripe_get(b, path, NULL, &resp, err)) != 0)
         return rc;
-    cd_fulfil_str_or_id(json_object_get(resp, "metadata"), "order_id", meta,
+    cd_stripe_str_or_id(json_object_get(resp, "metadata"), "order_id", meta,
                         CD_ID_SZ);
     json_decref(resp);
     if (meta[0])
@@ -136,7 +136,7 @@ static int ask_stripe(struct cd_billing *b, const char *charge, char *pi,
     json_decref(params);
     if (rc != 0)
         return rc;
-    cd_fulfil_str_or_id(json_array_get(json_object_get(resp, "data"), 0),
+    cd_stripe_str_or_id(json_array_get(json_object_get(resp, "data"), 0),
                         "invoice", invoice, CD_SID_SZ);
     json_decref(resp);
     return invoice[0] ? 0 : 1;
@@ -145,9 +145,9 @@ static int ask_stripe(struct cd_billing *b, const char *charge, char *pi,
 /* The PaymentIntent in an invoice_payment (or a list's first one). */
 static void invoice_payment_pi(const json_t *ip, char *pi)
 {
-    cd_fulfil_str_or_id(json_object_get(ip, "payment"), "payment_intent", pi,
+    cd_stripe_str_or_id(json_object_get(ip, "payment"), "payment_intent", pi,
                         CD_SID_SZ);
-    if (strncmp(pi, "pi_", 3) != 0 || !cd_fulfil_safe_id(pi))
+    if (strncmp(pi, "pi_", 3) != 0 || !cd_stripe_safe_id(pi))
         pi[0] = '\0';
 }
 
@@ -167,8 +167,8 @@ int cd_charge_invoice_pi(struct cd_billing *b, const json_t *invoice,
                                       0),
                        pi);
     if (!pi[0] &&
-        cd_fulfil_str_or_id(invoice, "payment_intent", pi, CD_SID_SZ) == 0 &&
-        (strncmp(pi, "pi_", 3) != 0 || !cd_fulfil_safe_id(pi)))
+        cd_stripe_str_or_id(invoice, "payment_intent", pi, CD_SID_SZ) == 0 &&
+        (strncmp(pi, "pi_", 3) != 0 || !cd_stripe_safe_id(pi)))
         pi[0] = '\0';
     if (pi[0] || !b->stripe)
         return pi[0] ? 0 : 1;
@@ -320,9 +320,9 @@ static int card_fn(struct cd_tx *tx, void *arg)
                                                             : CD_STORE_ERROR;
 }
 
-int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
-                          const char *type, const json_t *obj,
-                          const char **status_out, struct cd_error *err)
+int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err)
 {
     struct card_job j;
     const char *last4 = json_string_value(json_object_get(
@@ -331,10 +331,10 @@ int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
         "last4"));
 
     (void)type;
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     memset(&j, 0, sizeof(j));
-    if (cd_fulfil_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
-        cd_fulfil_str_or_id(obj, "payment_intent", j.cc.payment_intent,
+    if (cd_stripe_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
+        cd_stripe_str_or_id(obj, "payment_intent", j.cc.payment_intent,
                             sizeof(j.cc.payment_intent)) ||
         !is_last4(last4))
         return 0; /* nothing we can use */
@@ -345,7 +345,7 @@ int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
                             "The event could not be applied; retry.");
     cd_debug(MOD, "event %s: card of %s kept%s", event_id ? event_id : "-",
              j.cc.payment_intent, j.updated ? " and written" : "");
-    *status_out = CD_FULFIL_PROCESSED;
+    *status_out = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 

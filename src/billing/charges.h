@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "billing/billing.h"
+#include "billing/event_outcome.h"
 #include "util/error.h"
 
 /*
@@ -55,9 +56,9 @@ int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
  * recorded. *status_out "processed", or "ignored" when the charge names no
  * PaymentIntent or card; -1 with err 500 when the store failed.
  */
-int cd_fulfil_charge_card(struct cd_billing *b, const char *event_id,
-                          const char *type, const json_t *obj,
-                          const char **status_out, struct cd_error *err);
+int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err);
 
 /*
  * The PaymentIntent that paid an invoice (pi: CD_SID_SZ), so that a
@@ -77,5 +78,7 @@ int cd_charge_invoice_pi(struct cd_billing *b, const json_t *invoice,
  * was nothing to find. */
 struct cd_paid;
 int cd_charge_card_for(struct cd_tx *tx, struct cd_paid *paid);
+
+
 
 #endif

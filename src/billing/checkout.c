@@ -19,10 +19,11 @@
 #include <string.h>
 
 #include "billing/discounts.h"
-#include "billing/fulfil_int.h"
 #include "billing/order_open.h"
+#include "billing/order_status.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/url.h"
 #include "util/util.h"
@@ -235,7 +236,7 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
 
     if (strcmp(kind, "subscription") == 0) {
         /* The plan's price each period; its credits come with each paid
-         * invoice (fulfil.c), the order only records the checkout. */
+         * invoice (subscriptions.c), the order only records the checkout. */
         const struct cd_plan *pl;
         if (!req->plan_id || !req->plan_id[0])
             return cd_error_set(err, CD_EK_INVALID, "missing_param",
@@ -306,7 +307,7 @@ static int end_hold(const struct cd_order *held, void *arg)
     struct guard_arg *g = arg;
     struct cd_order o = *held;
 
-    cd_strlcpy(o.status, "expired", sizeof(o.status));
+    (void)cd_order_set_status(&o, CD_ORDER_EXPIRED);
     cd_strlcpy(o.failure_reason,
                "replaced by a newer checkout with the same discount code",
                sizeof(o.failure_reason));
@@ -363,7 +364,7 @@ static void expire_replaced(struct cd_billing *b, const struct guard_arg *g)
     int i;
 
     for (i = 0; i < g->nreplaced; i++) {
-        if (!cd_fulfil_safe_id(g->replaced[i]))
+        if (!cd_stripe_safe_id(g->replaced[i]))
             continue;
         snprintf(path, sizeof(path), "/v1/checkout/sessions/%s/expire",
                  g->replaced[i]);
@@ -442,7 +443,7 @@ static json_t *session_params(struct cd_billing *b,
 {
     json_t *p, *meta, *pimeta;
 
-    if (strcmp(o->kind, "subscription") == 0) {
+    if (cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION)) {
         const struct cd_plan *pl = cd_checkout_find_plan(b, o->item_id);
         p = pl ? subscription_params(acct, o, pl, success_url, cancel_url)
                : NULL;
@@ -538,7 +539,7 @@ static void order_from_quote(struct cd_billing *b,
         cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, acct->id, sizeof(o->account_id));
     cd_strlcpy(o->kind, q->kind, sizeof(o->kind));
-    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_PENDING);
     o->amount_cents = q->amount_cents;
     o->discount_cents = q->discount_cents;
     cd_strlcpy(o->discount_code, q->discount_code, sizeof(o->discount_code));

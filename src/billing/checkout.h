@@ -7,7 +7,7 @@
  * transaction with an Idempotency-Key derived from the order id, and
  * remember the session on the order.
  *
- * Nothing here fulfils: credits come only from fulfil.c (webhooks and
+ * Nothing here fulfils: credits come only from order_credit.c (webhooks and
  * reconciliation).
  */
 #ifndef CD_BILLING_CHECKOUT_H

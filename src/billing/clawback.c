@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "billing/fulfil_int.h"
+#include "billing/order_status.h"
 #include "billing/ledger.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -128,20 +128,22 @@ static int adjust(struct cd_tx *tx, struct cd_order *o, int64_t diff,
     return CD_STORE_ERROR;
 }
 
-static const char *order_status(const struct cd_order *o,
-                                const struct facts *f)
+/* The status the facts give the order; -1: its own, not in the enum. */
+static int order_status(const struct cd_order *o, const struct facts *f)
 {
     if (f->held > 0)
-        return "disputed";
+        return CD_ORDER_DISPUTED;
     if (f->refunded >= o->amount_cents && o->amount_cents > 0)
-        return "refunded";
+        return CD_ORDER_REFUNDED;
     if (f->refunded > 0)
-        return "partially_refunded";
+        return CD_ORDER_PARTIALLY_REFUNDED;
     if (f->credited > 0 || o->completed_at)
-        return "completed";
+        return CD_ORDER_COMPLETED;
     /* The facts that came before the payment are gone (a refund failed,
      * a dispute was won): the completion is still to come. */
-    return cd_fulfil_after_fulfilment(o->status) ? "pending" : o->status;
+    return cd_order_after_fulfilment(o->status)
+               ? CD_ORDER_PENDING
+               : cd_order_status_of(o->status);
 }
 
 static int save_payment(struct cd_tx *tx, const struct cd_order *o,
@@ -160,7 +162,7 @@ static int save_payment(struct cd_tx *tx, const struct cd_order *o,
         p.refunded_at = now;
     p.amount_refunded_cents = f->refunded;
     cd_strlcpy(p.status,
-               cd_fulfil_after_fulfilment(o->status) ? o->status
+               cd_order_after_fulfilment(o->status) ? o->status
                                                       : "succeeded",
                sizeof(p.status));
     return cd_store_payment_update(tx, &p) == CD_STORE_OK ? CD_STORE_OK
@@ -172,7 +174,7 @@ int cd_clawback_settle_tx(struct cd_tx *tx, struct cd_order *o,
 {
     struct facts f;
     int64_t t, diff;
-    int rc;
+    int rc, status;
 
     if (read_facts(tx, o, &f) != CD_STORE_OK)
         return CD_STORE_ERROR;
@@ -187,7 +189,9 @@ int cd_clawback_settle_tx(struct cd_tx *tx, struct cd_order *o,
             o->clawback_seq++;
         }
     }
-    cd_strlcpy(o->status, order_status(o, &f), sizeof(o->status));
+    status = order_status(o, &f);
+    if (status >= 0) /* else an unknown status, kept */
+        (void)cd_order_set_status(o, status);
     o->updated_at = now;
     if (cd_store_order_update(tx, o) != CD_STORE_OK)
         return CD_STORE_ERROR;

@@ -1,6 +1,6 @@
 /*
  * clawback.h - one figure per order for what refunds and disputes take
- * back. Not an API for other layers: refunds.c, disputes.c, fulfil.c and
+ * back. Not an API for other layers: refunds.c, disputes.c, order_credit.c and
  * subscriptions.c call it inside their event jobs.
  *
  * The facts, kept per order by refunds.c and disputes.c:

@@ -1,6 +1,6 @@
 /*
  * disputes.c - charge.dispute.created / .updated / .closed; see
- * clawback.h for what a dispute holds back and fulfil_int.h for the shape
+ * clawback.h for what a dispute holds back and order_credit.h for the shape
  * every event handler shares.
  *
  * Each dispute is a row (store.h struct cd_dispute) with the amount
@@ -10,14 +10,16 @@
  * order end the same. A dispute holds money back while it is not won:
  * open and lost alike.
  */
+#include "billing/disputes.h"
+
 #include <inttypes.h>
 #include <string.h>
 
 #include "billing/charges.h"
 #include "billing/clawback.h"
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/order_credit.h"
 #include "billing/outbox.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -103,8 +105,8 @@ static int dispute_job_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc, is_new;
 
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
-                                 &j->status);
+    rc = cd_order_event_open_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (d->amount > o.amount_cents) {
@@ -125,13 +127,13 @@ static int dispute_job_fn(struct cd_tx *tx, void *arg)
         cd_clawback_settle_tx(tx, &o, "dispute", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
     cd_info(MOD, "order %s: dispute %s %s", o.id, d->id, d->status);
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
-int cd_fulfil_dispute(struct cd_billing *b, const char *event_id,
-                      const char *type, const json_t *obj,
-                      const char **status_out, struct cd_error *err)
+int cd_dispute_on_dispute(struct cd_billing *b, const char *event_id,
+                          const char *type, const json_t *obj,
+                          const char **status_out, struct cd_error *err)
 {
     struct dispute_obj d;
     struct dispute_job j;
@@ -139,12 +141,12 @@ int cd_fulfil_dispute(struct cd_billing *b, const char *event_id,
     char order_id[CD_ID_SZ];
     int rc;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     memset(&d, 0, sizeof(d));
-    cd_fulfil_str_or_id(obj, "id", d.id, sizeof(d.id));
-    cd_fulfil_str_or_id(obj, "charge", d.charge, sizeof(d.charge));
-    cd_fulfil_str_or_id(obj, "payment_intent", d.pi, sizeof(d.pi));
-    cd_fulfil_str_or_id(obj, "status", d.status, sizeof(d.status));
+    cd_stripe_str_or_id(obj, "id", d.id, sizeof(d.id));
+    cd_stripe_str_or_id(obj, "charge", d.charge, sizeof(d.charge));
+    cd_stripe_str_or_id(obj, "payment_intent", d.pi, sizeof(d.pi));
+    cd_stripe_str_or_id(obj, "status", d.status, sizeof(d.status));
     d.amount = json_is_integer(a) ? json_integer_value(a) : -1;
     if (!d.id[0] || !d.status[0] || (!d.charge[0] && !d.pi[0]) ||
         (json_is_integer(a) && (d.amount < 0 || d.amount > CD_AMOUNT_MAX)))
@@ -163,6 +165,6 @@ int cd_fulfil_dispute(struct cd_billing *b, const char *event_id,
     j.type = type;
     j.order_id = order_id;
     j.d = &d;
-    return cd_fulfil_run_job(b, dispute_job_fn, &j, event_id, type,
-                             &j.status, status_out, err);
+    return cd_order_event_run(b, dispute_job_fn, &j, event_id, type,
+                              &j.status, status_out, err);
 }

@@ -2,6 +2,7 @@
  * lots.c - credit lots, the drawing order, debt and expiry; see lots.h.
  */
 #include "billing/lots.h"
+#include "billing/order_status.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ const struct cd_lot_spec *cd_lots_order_spec(const struct cd_order *o,
     memset(spec, 0, sizeof(*spec));
     if (!catalog)
         return NULL;
-    if (strcmp(o->kind, "package") == 0) {
+    if (cd_order_is_kind(o, CD_ORDER_PACKAGE)) {
         for (size_t i = 0; i < catalog->npackages; i++)
             if (strcmp(catalog->packages[i].id, o->item_id) == 0)
                 spec->expires_at =
@@ -82,8 +83,8 @@ const struct cd_lot_spec *cd_lots_order_spec(const struct cd_order *o,
     }
     plan = plan_named(o->item_id);
     if (period_end > now && plan && plan->credits_expire_period_end &&
-        (strcmp(o->kind, "invoice") == 0 ||
-         strcmp(o->kind, "subscription") == 0)) {
+        (cd_order_is_kind(o, CD_ORDER_INVOICE) ||
+         cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION))) {
         spec->expires_at = period_end;
         return spec;
     }

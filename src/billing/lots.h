@@ -47,7 +47,7 @@ struct cd_lot_spec {
  * NULL: none). */
 void cd_lots_init(const struct cd_billing_config *cfg);
 
-/* The lot of an order's credit (fulfil.c): a package's expires_in_days,
+/* The lot of an order's credit (order_credit.c): a package's expires_in_days,
  * a plan's period end (period_end, from the invoice) when its credits
  * expire; NULL (the defaults) otherwise. */
 const struct cd_lot_spec *cd_lots_order_spec(const struct cd_order *o,

@@ -9,6 +9,7 @@
 
 #include "billing/discounts.h"
 #include "billing/idempotency.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -183,11 +184,11 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     if (out->pi && out->pi[0] && !o.stripe_payment_intent_id[0])
         cd_strlcpy(o.stripe_payment_intent_id, out->pi,
                    sizeof(o.stripe_payment_intent_id));
-    failing = out->failure && strcmp(o.status, "pending") == 0;
+    failing = out->failure && cd_order_is(&o, CD_ORDER_PENDING);
     if (failing)
         cd_strlcpy(o.failure_reason, out->failure, sizeof(o.failure_reason));
     if (failing && out->final)
-        cd_strlcpy(o.status, "failed", sizeof(o.status));
+        (void)cd_order_set_status(&o, CD_ORDER_FAILED);
     o.updated_at = now;
     rc = cd_store_order_update(tx, &o);
     if (rc == CD_STORE_OK && failing && out->final)

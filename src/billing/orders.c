@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "billing/order_status.h"
+
 struct list_args {
     const char *account_id;
     int64_t limit, offset;
@@ -149,7 +151,7 @@ int cd_order_by_session(struct cd_billing *b, const char *session_id,
 
 int cd_order_fulfilled(const struct cd_order *o)
 {
-    return o->completed_at != 0 || strcmp(o->status, "completed") == 0;
+    return o->completed_at != 0 || cd_order_is(o, CD_ORDER_COMPLETED);
 }
 
 struct summary_args {

@@ -1,7 +1,7 @@
 /*
  * orders.h - reading orders and payments for the API (the account's order
  * and payment history, the order behind a checkout session). Reads only:
- * orders are written by checkout.c and fulfil.c.
+ * orders are written by checkout.c and the event handlers (events.h).
  */
 #ifndef CD_BILLING_ORDERS_H
 #define CD_BILLING_ORDERS_H

@@ -3,9 +3,9 @@
  *
  * Shape of a run: read the cursor (a read transaction), then for each
  * page of events: one Stripe call (no transaction open), each event
- * through cd_fulfil_event_json (its own write job), then one small write
+ * through cd_webhook_apply (its own write job), then one small write
  * job storing the cursor. Pending orders likewise: one read for the list,
- * then per order one Stripe call followed by cd_fulfil_session's job.
+ * then per order one Stripe call followed by cd_checkout_on_session's job.
  * Events are applied oldest first and the cursor only ever names an event
  * whose effects are committed, so a run that stops half-way (Stripe down,
  * store failure, shutdown) loses nothing: the next run goes on from it.
@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/checkout_session.h"
+#include "billing/events.h"
+#include "billing/order_status.h"
 #include "billing/orders.h"
+#include "billing/topups.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/util.h"
@@ -27,8 +29,8 @@
 #define MOD "reconcile"
 #define ABANDON_REASON "checkout was never created"
 
-/* The event types cd_fulfil_event_json acts on; add a type here when
- * fulfil.c learns it (at most 20: Stripe's limit on types[]). fulfil.c
+/* The event types cd_webhook_apply acts on; add a type here when
+ * events.c learns it (at most 20: Stripe's limit on types[]). events.c
  * records only these (others answer "ignored" unrecorded), so a type
  * added later is still applied by webhook redelivery or by this. */
 static const char *const event_types[] = {
@@ -241,7 +243,7 @@ static int apply_events(struct run *r, const json_t *data)
         r->out->events_seen++;
         status = NULL;
         cd_error_clear(&ferr);
-        if (cd_fulfil_event_json(r->b, ev, &status, &ferr) != 0) {
+        if (cd_webhook_apply(r->b, ev, &status, &ferr) != 0) {
             if (ferr.kind != CD_EK_INVALID) {
                 /* Not committed (the store, or a Stripe call the event
                  * needs, failed): the cursor stays before this event and
@@ -259,7 +261,7 @@ static int apply_events(struct run *r, const json_t *data)
              * help. */
             cd_warn(MOD, "event %s skipped: %s", id ? id : "-",
                     ferr.message);
-        } else if (status && strcmp(status, CD_FULFIL_PROCESSED) == 0) {
+        } else if (status && strcmp(status, CD_WEBHOOK_PROCESSED) == 0) {
             r->out->events_applied++;
             cd_metrics_add(NULL, &M_APPLIED, 1, NULL, NULL, NULL);
             cd_info(MOD, "event %s applied", id ? id : "-");
@@ -418,11 +420,11 @@ static int abandon_fn(struct cd_tx *tx, void *arg)
         return CD_STORE_ERROR;
     /* Decided on what the transaction sees: the checkout may have stored
      * its session since the list was read. */
-    if (strcmp(o.status, "pending") != 0 || o.stripe_session_id[0] ||
+    if (!cd_order_is(&o, CD_ORDER_PENDING) || o.stripe_session_id[0] ||
         o.stripe_payment_intent_id[0] ||
         o.created_at >= j->now - CD_RECONCILE_ABANDON_AGE)
         return 0;
-    cd_strlcpy(o.status, "failed", sizeof(o.status));
+    (void)cd_order_set_status(&o, CD_ORDER_FAILED);
     cd_strlcpy(o.failure_reason, ABANDON_REASON, sizeof(o.failure_reason));
     o.updated_at = j->now;
     rc = cd_store_order_update(tx, &o);
@@ -434,7 +436,7 @@ static int abandon_fn(struct cd_tx *tx, void *arg)
 
 /* What check_object() asks Stripe about - an order's Checkout session or
  * its own PaymentIntent - and the handler that applies the fresh copy
- * (cd_fulfil_session, cd_fulfil_payment_intent). */
+ * (cd_checkout_on_session, cd_topup_on_payment_intent). */
 struct stripe_kind {
     const char *label;    /* in logs: "session", "payment intent" */
     const char *path;     /* GET path before the id */
@@ -446,10 +448,10 @@ struct stripe_kind {
 
 static const struct stripe_kind K_SESSION = {
     "session", "/v1/checkout/sessions/", "applying a session",
-    cd_fulfil_session};
+    cd_checkout_on_session};
 static const struct stripe_kind K_PAYMENT_INTENT = {
     "payment intent", "/v1/payment_intents/", "applying a payment intent",
-    cd_fulfil_payment_intent};
+    cd_topup_on_payment_intent};
 
 /* A pending order's Stripe object `id` of kind k: asks Stripe what it is
  * now and applies it. 0 or -1. */
@@ -497,7 +499,7 @@ static int check_object(struct run *r, const struct cd_order *o,
     rc = cd_order_get(r->b, o->id, &now);
     if (rc == CD_STORE_ERROR)
         return store_failed(r, "re-reading an order");
-    if (rc == CD_STORE_OK && strcmp(now.status, "pending") != 0) {
+    if (rc == CD_STORE_OK && !cd_order_is(&now, CD_ORDER_PENDING)) {
         r->out->orders_fixed++;
         cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
         cd_info(MOD, "order %s: %s (%s %s)", o->id, now.status, k->label,

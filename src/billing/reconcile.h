@@ -1,14 +1,15 @@
 /*
  * reconcile.h - catch-up with Stripe when webhooks were lost, late or
  * refused (DESIGN.md "Exactly-once against Stripe"), by the same
- * fulfilment code as the webhook (fulfil.h), so nothing can credit twice:
+ * fulfilment code as the webhook (events.h), so nothing can credit twice:
  *
  *  1. Events: lists the Checkout events Stripe created since a stored
  *     cursor (GET /v1/events, types[] = the checkout.session.* types
- *     fulfil.c handles, plus payment_intent.succeeded/.payment_failed,
+ *     checkout_session.c handles, plus
+ *     payment_intent.succeeded/.payment_failed,
  *     charge.refunded and charge.dispute.created/.closed;
  *     ending_before=<cursor> page by page, so forward in
- *     time), feeds each, oldest first, through cd_fulfil_event_json - an
+ *     time), feeds each, oldest first, through cd_webhook_apply - an
  *     event already seen is a duplicate and changes nothing - and stores
  *     the newest event id as the new cursor. Without a cursor (first run,
  *     or the cursor is older than Stripe's 30 days) it reads back from the
@@ -17,7 +18,7 @@
  *  2. Pending orders: each order still pending CD_RECONCILE_PENDING_AGE
  *     seconds after it was created, with a Checkout session, is re-read
  *     from Stripe (GET /v1/checkout/sessions/{id}) and applied with
- *     cd_fulfil_session: complete and paid fulfils, expired expires. One
+ *     cd_checkout_on_session: complete and paid fulfils, expired expires. One
  *     with a PaymentIntent of its own (top-ups, payment_intents) is re-read
  *     with GET /v1/payment_intents/{id}: succeeded fulfils, canceled
  *     fails. A

@@ -2,7 +2,7 @@
  * refunds.c - admin refunds and the refund events (charge.refunded,
  * refund.created / .updated / .failed, charge.refund.updated); see
  * refunds.h for the admin side, clawback.h for what a refund takes, and
- * fulfil_int.h for the shape every event handler shares.
+ * order_credit.h for the shape every event handler shares.
  *
  * Every refund of an order is a row (store.h struct cd_refund), by Stripe
  * id once known. Its status only moves forward - requested, then pending
@@ -20,12 +20,13 @@
 
 #include "billing/charges.h"
 #include "billing/clawback.h"
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/order_credit.h"
 #include "billing/idempotency.h"
 #include "billing/order_open.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -77,15 +78,15 @@ static int parse_refund(const json_t *o, struct refund_obj *r)
     const json_t *meta = json_object_get(o, "metadata");
 
     memset(r, 0, sizeof(*r));
-    cd_fulfil_str_or_id(o, "id", r->id, sizeof(r->id));
-    cd_fulfil_str_or_id(o, "status", r->status, sizeof(r->status));
-    cd_fulfil_str_or_id(o, "charge", r->charge, sizeof(r->charge));
-    cd_fulfil_str_or_id(o, "payment_intent", r->pi, sizeof(r->pi));
-    cd_fulfil_str_or_id(o, "failure_reason", r->failure, sizeof(r->failure));
+    cd_stripe_str_or_id(o, "id", r->id, sizeof(r->id));
+    cd_stripe_str_or_id(o, "status", r->status, sizeof(r->status));
+    cd_stripe_str_or_id(o, "charge", r->charge, sizeof(r->charge));
+    cd_stripe_str_or_id(o, "payment_intent", r->pi, sizeof(r->pi));
+    cd_stripe_str_or_id(o, "failure_reason", r->failure, sizeof(r->failure));
     if (json_is_object(meta)) {
-        cd_fulfil_str_or_id(meta, "order_id", r->order_id,
+        cd_stripe_str_or_id(meta, "order_id", r->order_id,
                             sizeof(r->order_id));
-        cd_fulfil_str_or_id(meta, "refund_id", r->refund_id,
+        cd_stripe_str_or_id(meta, "refund_id", r->refund_id,
                             sizeof(r->refund_id));
     }
     if (json_is_integer(a))
@@ -190,7 +191,7 @@ static int refund_pi(struct cd_tx *tx, struct ask_job *j)
         else if (rc != CD_STORE_NOT_FOUND)
             return CD_STORE_ERROR;
     }
-    if (!j->pi[0] || !cd_fulfil_safe_id(j->pi))
+    if (!j->pi[0] || !cd_stripe_safe_id(j->pi))
         j->why = ASK_NO_PAYMENT;
     return CD_STORE_OK;
 }
@@ -201,8 +202,8 @@ static int ask_new(struct cd_tx *tx, struct ask_job *j)
     struct cd_refund_sums rs;
     int64_t done;
 
-    if (strcmp(j->o.status, "completed") != 0 &&
-        strcmp(j->o.status, "partially_refunded") != 0) {
+    if (!cd_order_is(&j->o, CD_ORDER_COMPLETED) &&
+        !cd_order_is(&j->o, CD_ORDER_PARTIALLY_REFUNDED)) {
         j->why = ASK_NOT_REFUNDABLE;
         return 0;
     }
@@ -423,27 +424,27 @@ static int refund_event_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc;
 
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
-                                 &j->status);
+    rc = cd_order_event_open_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (upsert_refund_tx(tx, &o, j->ro, now) != CD_STORE_OK ||
         cd_clawback_settle_tx(tx, &o, "refund", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
-int cd_fulfil_refund(struct cd_billing *b, const char *event_id,
-                     const char *type, const json_t *obj,
-                     const char **status_out, struct cd_error *err)
+int cd_refund_on_refund(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *obj,
+                        const char **status_out, struct cd_error *err)
 {
     struct refund_obj ro;
     struct refund_event_job j;
     char order_id[CD_ID_SZ];
     int rc;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     if (parse_refund(obj, &ro) != 0)
         return 0; /* not a refund we can read: nothing to do */
     rc = cd_charge_locate_order(b, ro.charge, ro.pi, ro.order_id, order_id,
@@ -461,8 +462,8 @@ int cd_fulfil_refund(struct cd_billing *b, const char *event_id,
     j.type = type;
     j.order_id = order_id;
     j.ro = &ro;
-    return cd_fulfil_run_job(b, refund_event_fn, &j, event_id, type,
-                             &j.status, status_out, err);
+    return cd_order_event_run(b, refund_event_fn, &j, event_id, type,
+                              &j.status, status_out, err);
 }
 
 /* ---- charge.refunded ------------------------------------------------------ */
@@ -507,8 +508,8 @@ static int charge_refunded_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc, is_new;
 
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, "charge.refunded",
-                                 j->order_id, &o, &j->status);
+    rc = cd_order_event_open_tx(tx, j->event_id, "charge.refunded",
+                                j->order_id, &o, &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (c->amount != o.amount_cents ||
@@ -540,13 +541,13 @@ static int charge_refunded_fn(struct cd_tx *tx, void *arg)
     if (listed_refunds_tx(tx, &o, c->refunds, now) != CD_STORE_OK ||
         cd_clawback_settle_tx(tx, &o, "refund", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
-int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
-                              const json_t *obj, const char **status_out,
-                              struct cd_error *err)
+int cd_refund_on_charge_refunded(struct cd_billing *b, const char *event_id,
+                                 const json_t *obj, const char **status_out,
+                                 struct cd_error *err)
 {
     struct charge_obj c;
     struct charge_job j;
@@ -555,12 +556,12 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
     const json_t *ar = json_object_get(obj, "amount_refunded");
     int rc;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     memset(&c, 0, sizeof(c));
-    cd_fulfil_str_or_id(obj, "id", c.id, sizeof(c.id));
-    cd_fulfil_str_or_id(obj, "payment_intent", c.pi, sizeof(c.pi));
-    cd_fulfil_str_or_id(obj, "currency", c.currency, sizeof(c.currency));
-    cd_fulfil_str_or_id(json_object_get(obj, "metadata"), "order_id",
+    cd_stripe_str_or_id(obj, "id", c.id, sizeof(c.id));
+    cd_stripe_str_or_id(obj, "payment_intent", c.pi, sizeof(c.pi));
+    cd_stripe_str_or_id(obj, "currency", c.currency, sizeof(c.currency));
+    cd_stripe_str_or_id(json_object_get(obj, "metadata"), "order_id",
                         c.order_id, sizeof(c.order_id));
     c.refunds = json_object_get(json_object_get(obj, "refunds"), "data");
     if (!c.id[0] || !json_is_integer(a) || !json_is_integer(ar))
@@ -585,6 +586,6 @@ int cd_fulfil_charge_refunded(struct cd_billing *b, const char *event_id,
     j.event_id = event_id;
     j.order_id = order_id;
     j.c = &c;
-    return cd_fulfil_run_job(b, charge_refunded_fn, &j, event_id,
-                             "charge.refunded", &j.status, status_out, err);
+    return cd_order_event_run(b, charge_refunded_fn, &j, event_id,
+                              "charge.refunded", &j.status, status_out, err);
 }

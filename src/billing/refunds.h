@@ -1,7 +1,7 @@
 /*
  * refunds.h - giving money back: POST /v1/admin/orders/{id}/refund asks
  * Stripe for a refund, and the refund events (charge.refunded, refund.*,
- * charge.refund.updated; fulfil_int.h) keep each refund's state. What a
+ * charge.refund.updated; declared below) keep each refund's state. What a
  * refund takes from the balance is decided by clawback.h from the order's
  * facts, one figure per order with disputes (API-NOTES.md has the rules
  * for users).
@@ -17,9 +17,11 @@
 #ifndef CD_BILLING_REFUNDS_H
 #define CD_BILLING_REFUNDS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "billing/billing.h"
+#include "billing/event_outcome.h"
 #include "util/error.h"
 
 struct cd_refund_result {
@@ -49,5 +51,18 @@ struct cd_refund_result {
 int cd_refund_create(struct cd_billing *b, const char *order_id,
                      int64_t amount_cents, const char *refund_id,
                      struct cd_refund_result *out, struct cd_error *err);
+
+/* charge.refunded: the charge's cumulative amount_refunded (the highest
+ * seen is kept) and any refunds it lists, then the order settled
+ * (clawback.h). */
+int cd_refund_on_charge_refunded(struct cd_billing *b, const char *event_id,
+                                 const json_t *charge, const char **status_out,
+                                 struct cd_error *err);
+/* refund.created|updated|failed, charge.refund.updated: the Refund object
+ * into the order's refund row (status only moves forward), then the order
+ * settled - a failed refund gives back what it took. */
+int cd_refund_on_refund(struct cd_billing *b, const char *event_id,
+                        const char *type, const json_t *refund,
+                        const char **status_out, struct cd_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * subscriptions.c - customer.subscription.created|updated|deleted and
- * invoice.paid; see subscriptions.h for the rules and fulfil_int.h for the
+ * invoice.paid; see subscriptions.h for the rules and order_credit.h for the
  * shape every event handler shares.
  *
  * customer.subscription.*: the event's own snapshot only tells us whose
@@ -32,17 +32,18 @@
 
 #include "billing/charges.h"
 #include "billing/checkout.h"
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/order_credit.h"
 #include "billing/ledger.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define MOD "subscriptions"
-#define str_or_id cd_fulfil_str_or_id
+#define str_or_id cd_stripe_str_or_id
 
 /* ---- pure readers --------------------------------------------------------- */
 
@@ -366,19 +367,21 @@ static int sub_job_fn(struct cd_tx *tx, void *arg)
     struct sub_job *j = arg;
     int rc;
 
-    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    rc = cd_order_event_record_tx(tx, j->event_id, j->type, &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     rc = upsert_tx(tx, &j->row);
     if (rc != CD_STORE_OK)
         return rc;
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
-int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
-                           const char *type, const json_t *sub,
-                           const char **status_out, struct cd_error *err)
+int cd_subscription_on_subscription(struct cd_billing *b,
+                                    const char *event_id, const char *type,
+                                    const json_t *sub,
+                                    const char **status_out,
+                                    struct cd_error *err)
 {
     struct sub_copy snap, now_c;
     struct locate l;
@@ -386,10 +389,10 @@ int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
     int rc;
 
     parse_sub(sub, &snap);
-    if (strncmp(snap.id, "sub_", 4) != 0 || !cd_fulfil_safe_id(snap.id)) {
+    if (strncmp(snap.id, "sub_", 4) != 0 || !cd_stripe_safe_id(snap.id)) {
         cd_warn(MOD, "event %s (%s): no usable subscription id: ignored",
                 event_id ? event_id : "-", type);
-        *status_out = CD_FULFIL_IGNORED;
+        *status_out = CD_WEBHOOK_IGNORED;
         return 0;
     }
     memset(&l, 0, sizeof(l));
@@ -403,7 +406,7 @@ int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
         cd_debug(MOD, "event %s: subscription %s is no account's here: "
                       "ignored",
                  event_id ? event_id : "-", snap.id);
-        *status_out = CD_FULFIL_IGNORED;
+        *status_out = CD_WEBHOOK_IGNORED;
         return 0;
     }
 
@@ -412,15 +415,15 @@ int cd_fulfil_subscription(struct cd_billing *b, const char *event_id,
     if (rc < 0)
         return -1;
     if (rc == 1) {
-        *status_out = CD_FULFIL_IGNORED;
+        *status_out = CD_WEBHOOK_IGNORED;
         return 0;
     }
     memset(&j, 0, sizeof(j));
     j.event_id = event_id;
     j.type = type;
     row_from_copy(&now_c, l.account_id, &j.row, cd_now());
-    return cd_fulfil_run_job(b, sub_job_fn, &j, event_id, type, &j.status,
-                             status_out, err);
+    return cd_order_event_run(b, sub_job_fn, &j, event_id, type, &j.status,
+                              status_out, err);
 }
 
 /* ---- invoice.paid ---------------------------------------------------------- */
@@ -455,7 +458,7 @@ static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
     cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, j->account_id, sizeof(o->account_id));
     cd_strlcpy(o->kind, "invoice", sizeof(o->kind));
-    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_PENDING);
     o->amount_cents = j->amount_paid;
     o->credits = j->plan->credits_per_period;
     cd_strlcpy(o->currency, j->currency, sizeof(o->currency));
@@ -472,7 +475,7 @@ static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
 static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
                        struct cd_order *o, int is_new)
 {
-    cd_strlcpy(o->status, "failed", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_FAILED);
     snprintf(o->failure_reason, sizeof(o->failure_reason),
              "invoice paid %" PRId64 " %s, plan %s costs %" PRId64 " %s: not "
              "credited",
@@ -481,7 +484,7 @@ static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
     if ((is_new ? cd_store_order_insert(tx, o)
                 : cd_store_order_update(tx, o)) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    j->status = CD_FULFIL_IGNORED;
+    j->status = CD_WEBHOOK_IGNORED;
     return cd_problem_note_tx(tx, CD_PROBLEM_INVOICE_MISMATCH, o,
                               j->event_id, "Invoice %s: %s.", j->invoice_id,
                               o->failure_reason);
@@ -495,7 +498,7 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now();
     int rc, is_new;
 
-    rc = cd_fulfil_record_event_tx(tx, j->event_id, j->type, &j->status);
+    rc = cd_order_event_record_tx(tx, j->event_id, j->type, &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
     if (j->has_row) {
@@ -516,13 +519,15 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
     paid.period_end = j->period_end; /* the lot's expiry (lots.h) */
     /* the card from charge.succeeded, before or after (charges.h) */
     cd_strlcpy(paid.pi, j->pi, sizeof(paid.pi));
-    return cd_fulfil_credit_tx(tx, &o, &paid, j->event_id, 0, now,
-                               &j->status);
+    return cd_order_credit_tx(tx, &o, &paid, j->event_id, 0, now,
+                              &j->status);
 }
 
-int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
-                           const json_t *invoice, const char **status_out,
-                           struct cd_error *err)
+int cd_subscription_on_invoice_paid(struct cd_billing *b,
+                                    const char *event_id,
+                                    const json_t *invoice,
+                                    const char **status_out,
+                                    struct cd_error *err)
 {
     const char *type = "invoice.paid";
     char in_id[CD_SID_SZ], sub_id[CD_SID_SZ], status[32], reason[64];
@@ -534,16 +539,16 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
     int64_t paid;
     int rc;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     str_or_id(invoice, "id", in_id, sizeof(in_id));
     str_or_id(invoice, "status", status, sizeof(status));
     str_or_id(invoice, "billing_reason", reason, sizeof(reason));
     paid = positive_int(json_object_get(invoice, "amount_paid"));
     str_or_id(invoice, "currency", currency, sizeof(currency));
-    if (strncmp(in_id, "in_", 3) != 0 || !cd_fulfil_safe_id(in_id) ||
+    if (strncmp(in_id, "in_", 3) != 0 || !cd_stripe_safe_id(in_id) ||
         cd_subscription_invoice_sub_id(invoice, sub_id, sizeof(sub_id)) !=
             0 ||
-        strncmp(sub_id, "sub_", 4) != 0 || !cd_fulfil_safe_id(sub_id)) {
+        strncmp(sub_id, "sub_", 4) != 0 || !cd_stripe_safe_id(sub_id)) {
         cd_debug(MOD, "event %s: invoice %s names no subscription: ignored",
                  event_id ? event_id : "-", in_id);
         return 0;
@@ -618,8 +623,8 @@ int cd_fulfil_invoice_paid(struct cd_billing *b, const char *event_id,
         "end"));
     j.plan_currency = b->cfg.currency;
     cd_charge_invoice_pi(b, invoice, in_id, j.pi);
-    return cd_fulfil_run_job(b, inv_job_fn, &j, event_id, type, &j.status,
-                             status_out, err);
+    return cd_order_event_run(b, inv_job_fn, &j, event_id, type, &j.status,
+                              status_out, err);
 }
 
 /* ---- cancel at period end, resume ------------------------------------------ */

@@ -2,8 +2,7 @@
  * subscriptions.h - Stripe subscriptions as creditd keeps them: the
  * account's current subscription (GET /v1/subscription of API.md) and the
  * pure readers of Stripe's Subscription and Invoice shapes that the event
- * handlers (customer.subscription.*, invoice.paid; declared in
- * fulfil_int.h) use.
+ * handlers (customer.subscription.*, invoice.paid; declared below) use.
  *
  * The rules (docs/API-NOTES.md "Subscriptions"):
  *  - the subscriptions table is synced from the subscription as Stripe
@@ -28,6 +27,8 @@
 #include <stdint.h>
 
 #include "billing/billing.h"
+#include "billing/event_outcome.h"
+#include "util/error.h"
 
 /*
  * The end of a Subscription's current period (unix seconds): the first
@@ -94,5 +95,34 @@ int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
                                int cancel, const char *idem,
                                struct cd_subscription *out,
                                struct cd_error *err);
+
+/*
+ * customer.subscription.created|updated|deleted: when the subscription
+ * (borrowed snapshot) is an account's here, re-reads it with GET
+ * /v1/subscriptions/{id} outside any transaction and upserts that copy in
+ * the job recording event_id. A subscription of no account here (or one
+ * Stripe no longer knows) is "ignored" and not recorded. -1 with err:
+ * 502 stripe_error (the re-read failed: Stripe delivers again), 503
+ * stripe_not_configured, 500 internal_error.
+ */
+int cd_subscription_on_subscription(struct cd_billing *b,
+                                    const char *event_id, const char *type,
+                                    const json_t *sub,
+                                    const char **status_out,
+                                    struct cd_error *err);
+
+/*
+ * invoice.paid: credits the plan's credits_per_period once per invoice
+ * (ledger kind "subscription", ref "invoice:<in_id>") when
+ * cd_subscription_invoice_grants() says so; the account and plan come
+ * from the stored subscription, else from the subscription re-read at
+ * Stripe (then stored in the same job). Anything else is "ignored" and
+ * not recorded. Errors as above.
+ */
+int cd_subscription_on_invoice_paid(struct cd_billing *b,
+                                    const char *event_id,
+                                    const json_t *invoice,
+                                    const char **status_out,
+                                    struct cd_error *err);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * topups.c - off-session top-ups, PaymentIntents for Stripe.js, and the
  * payment_intent.* events that fulfil them; see topups.h and
- * fulfil_int.h.
+ * order_credit.h.
  *
  * A PaymentIntent event acts only on an order without a Checkout session:
  * Checkout's own PaymentIntents (they carry metadata.order_id too) are
@@ -20,14 +20,15 @@
 #include <strings.h>
 
 #include "billing/checkout.h"
-#include "billing/fulfil.h"
-#include "billing/fulfil_int.h"
+#include "billing/order_credit.h"
 #include "billing/order_open.h"
+#include "billing/order_status.h"
 #include "billing/outbox.h"
 #include "billing/orders.h"
 #include "billing/pricing.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
+#include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -47,7 +48,7 @@ static void new_order(struct cd_order *o, const char *id,
         cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, acct->id, sizeof(o->account_id));
     cd_strlcpy(o->kind, kind, sizeof(o->kind));
-    cd_strlcpy(o->status, "pending", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_PENDING);
     o->amount_cents = amount;
     o->credits = credits;
     cd_strlcpy(o->currency, currency, sizeof(o->currency));
@@ -79,7 +80,7 @@ static int post_pi(struct cd_billing *b, const struct cd_order *o,
         return 1;
     if (rc == 0) {
         pi_id = json_string_value(json_object_get(*resp, "id"));
-        if (!pi_id || !cd_fulfil_safe_id(pi_id) || strlen(pi_id) >= CD_SID_SZ) {
+        if (!pi_id || !cd_stripe_safe_id(pi_id) || strlen(pi_id) >= CD_SID_SZ) {
             cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
                          "Stripe: the payment intent has no id.");
             rc = -1;
@@ -150,7 +151,7 @@ static int saved_card(struct cd_billing *b, const char *customer, char *pm,
     id = json_string_value(json_object_get(
         json_array_get(json_object_get(resp, "data"), 0), "id"));
     rc = 1;
-    if (id && id[0] && cd_fulfil_safe_id(id) &&
+    if (id && id[0] && cd_stripe_safe_id(id) &&
         cd_strlcpy(pm, id, pmsz) == 0)
         rc = 0;
     json_decref(resp);
@@ -169,8 +170,8 @@ static int declined(struct cd_billing *b, const struct cd_order *o,
     char pi[CD_SID_SZ] = "", ch[CD_SID_SZ] = "", reason[CD_DESC_SZ];
     struct cd_order_outcome oc;
 
-    cd_fulfil_str_or_id(e, "payment_intent", pi, sizeof(pi));
-    cd_fulfil_str_or_id(e, "charge", ch, sizeof(ch));
+    cd_stripe_str_or_id(e, "payment_intent", pi, sizeof(pi));
+    cd_stripe_str_or_id(e, "charge", ch, sizeof(ch));
     if (!dc || !dc[0] || strlen(dc) > 64)
         dc = code && code[0] && strlen(code) <= 64 ? code : "declined";
     snprintf(reason, sizeof(reason), "%.300s (%s)",
@@ -192,14 +193,14 @@ static int declined(struct cd_billing *b, const struct cd_order *o,
 static int answer_known(const struct cd_order *o,
                         struct cd_topup_result *out, struct cd_error *err)
 {
-    if (strcmp(o->status, "failed") == 0)
+    if (cd_order_is(o, CD_ORDER_FAILED))
         return cd_error_set(err, CD_EK_PAYMENT, "card_declined", NULL,
                             "The saved card was declined.");
     cd_strlcpy(out->order_id, o->id, sizeof(out->order_id));
     cd_strlcpy(out->payment_intent_id, o->stripe_payment_intent_id,
                sizeof(out->payment_intent_id));
     cd_strlcpy(out->status,
-               strcmp(o->status, "pending") == 0 ? "processing" : "succeeded",
+               cd_order_is(o, CD_ORDER_PENDING) ? "processing" : "succeeded",
                sizeof(out->status));
     cd_info(MOD, "order %s: retried request answered from the order (%s)",
             o->id, o->status);
@@ -228,7 +229,7 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
     if (cd_checkout_quote(b, &req, &q, err) != 0)
         return -1;
     if (!acct->stripe_customer_id[0] || !acct->has_saved_payment_method ||
-        !cd_fulfil_safe_id(acct->stripe_customer_id))
+        !cd_stripe_safe_id(acct->stripe_customer_id))
         return no_saved_card(err);
     rc = saved_card(b, acct->stripe_customer_id, pm, sizeof(pm), err);
     if (rc < 0)
@@ -420,18 +421,18 @@ static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
 
     memset(p, 0, sizeof(*p));
     memset(paid, 0, sizeof(*paid));
-    cd_fulfil_str_or_id(o, "id", p->id, sizeof(p->id));
-    cd_fulfil_str_or_id(o, "status", p->status, sizeof(p->status));
+    cd_stripe_str_or_id(o, "id", p->id, sizeof(p->id));
+    cd_stripe_str_or_id(o, "status", p->status, sizeof(p->status));
     if (json_is_integer(json_object_get(o, "amount")))
         p->amount = json_integer_value(json_object_get(o, "amount"));
     if (json_is_integer(json_object_get(o, "amount_received")))
         p->amount_received =
             json_integer_value(json_object_get(o, "amount_received"));
-    cd_fulfil_str_or_id(o, "currency", p->currency, sizeof(p->currency));
+    cd_stripe_str_or_id(o, "currency", p->currency, sizeof(p->currency));
     if (json_is_object(meta)) {
-        cd_fulfil_str_or_id(meta, "order_id", p->order_id,
+        cd_stripe_str_or_id(meta, "order_id", p->order_id,
                             sizeof(p->order_id));
-        cd_fulfil_str_or_id(meta, "account_id", p->meta_account,
+        cd_stripe_str_or_id(meta, "account_id", p->meta_account,
                             sizeof(p->meta_account));
     }
     if (json_is_object(lpe)) {
@@ -447,9 +448,9 @@ static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
                  dc && dc[0] ? ")" : "");
     }
     cd_strlcpy(paid->pi, p->id, sizeof(paid->pi));
-    cd_fulfil_str_or_id(o, "customer", paid->customer,
+    cd_stripe_str_or_id(o, "customer", paid->customer,
                         sizeof(paid->customer));
-    cd_fulfil_str_or_id(o, "latest_charge", paid->charge,
+    cd_stripe_str_or_id(o, "latest_charge", paid->charge,
                         sizeof(paid->charge));
     if (json_is_object(ch)) {
         const char *l4 = json_string_value(json_object_get(
@@ -498,14 +499,14 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
     const char *reason = j->p->failure[0] ? j->p->failure
                                           : "The payment failed.";
     struct cd_payment pay;
-    int rc, was_pending = strcmp(o->status, "pending") == 0;
+    int rc, was_pending = cd_order_is(o, CD_ORDER_PENDING);
 
-    if (!was_pending && strcmp(o->status, "failed") != 0) {
+    if (!was_pending && !cd_order_is(o, CD_ORDER_FAILED)) {
         /* Completed (another attempt succeeded), refunded, ...: stays. */
-        j->status = CD_FULFIL_IGNORED;
+        j->status = CD_WEBHOOK_IGNORED;
         return 0;
     }
-    cd_strlcpy(o->status, "failed", sizeof(o->status));
+    (void)cd_order_set_status(o, CD_ORDER_FAILED);
     cd_strlcpy(o->failure_reason, reason, sizeof(o->failure_reason));
     o->updated_at = now;
     rc = cd_store_order_update(tx, o);
@@ -537,7 +538,7 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
         return CD_STORE_ERROR;
     }
     cd_info(MOD, "order %s failed: %s", o->id, reason);
-    j->status = CD_FULFIL_PROCESSED;
+    j->status = CD_WEBHOOK_PROCESSED;
     return 0;
 }
 
@@ -549,8 +550,8 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
     int64_t now = cd_now(), paid_amount;
     int rc, dirty = 0;
 
-    rc = cd_fulfil_open_order_tx(tx, j->event_id, j->type, j->order_id, &o,
-                                 &j->status);
+    rc = cd_order_event_open_tx(tx, j->event_id, j->type, j->order_id, &o,
+                                &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (o.stripe_session_id[0] || o.stripe_invoice_id[0])
@@ -591,13 +592,62 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
             " %s: not credited.",
             p->id, paid_amount, p->currency, o.amount_cents, o.currency);
     }
-    return cd_fulfil_credit_tx(tx, &o, j->paid, j->event_id, dirty, now,
-                               &j->status);
+    return cd_order_credit_tx(tx, &o, j->paid, j->event_id, dirty, now,
+                              &j->status);
 }
 
-int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
-                             const char *type, const json_t *obj,
-                             const char **status_out, struct cd_error *err)
+/* GET /v1/payment_intents/{pi}?expand[]=latest_charge (outside any
+ * transaction): card details of a payment; failures leave c as it was
+ * (pi set). */
+static void fetch_card(struct cd_billing *b, const char *pi,
+                       struct cd_paid *c)
+{
+    char path[CD_SID_SZ + 32];
+    json_t *params, *resp = NULL, *ch, *last4;
+    struct cd_error err;
+    const char *sfu;
+
+    if (pi != c->pi)
+        cd_strlcpy(c->pi, pi, sizeof(c->pi));
+    if (!b->stripe || !pi[0] || !cd_stripe_safe_id(pi))
+        return;
+    snprintf(path, sizeof(path), "/v1/payment_intents/%s", pi);
+    params = json_pack("{s:[s]}", "expand", "latest_charge");
+    if (!params)
+        return;
+    if (cd_stripe_request(b->stripe, "GET", path, params, NULL, &resp, NULL,
+                          &err) != 0) {
+        cd_warn(MOD, "payment intent %s: no card details (%s)", pi,
+                err.message);
+        goto out;
+    }
+    cd_stripe_str_or_id(resp, "customer", c->customer, sizeof(c->customer));
+    sfu = json_string_value(json_object_get(resp, "setup_future_usage"));
+    if (json_object_get(resp, "setup_future_usage")) {
+        c->sfu_known = 1;
+        c->sfu_off_session = sfu && strcmp(sfu, "off_session") == 0;
+    }
+    ch = json_object_get(resp, "latest_charge");
+    if (json_is_string(ch)) {
+        cd_strlcpy(c->charge, json_string_value(ch), sizeof(c->charge));
+    } else if (json_is_object(ch)) {
+        cd_stripe_str_or_id(ch, "id", c->charge, sizeof(c->charge));
+        last4 = json_object_get(
+            json_object_get(json_object_get(ch, "payment_method_details"),
+                            "card"),
+            "last4");
+        if (json_is_string(last4) &&
+            strlen(json_string_value(last4)) < sizeof(c->last4))
+            cd_strlcpy(c->last4, json_string_value(last4), sizeof(c->last4));
+    }
+out:
+    json_decref(params);
+    json_decref(resp);
+}
+
+int cd_topup_on_payment_intent(struct cd_billing *b, const char *event_id,
+                               const char *type, const json_t *obj,
+                               const char **status_out, struct cd_error *err)
 {
     struct pi_obj p;
     struct cd_paid paid;
@@ -626,7 +676,7 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
     else if (strcmp(type, "payment_intent.payment_failed") == 0)
         j.act = PI_FAIL;
 
-    *status_out = CD_FULFIL_IGNORED;
+    *status_out = CD_WEBHOOK_IGNORED;
     if (j.act == PI_NONE || !p.id[0])
         return 0;
 
@@ -654,7 +704,7 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
         /* The card's last4 for the payment history: a nicety, asked only
          * before the first fulfilment, never inside the transaction. */
         struct cd_paid more = paid;
-        cd_fulfil_fetch_card(b, p.id, &more);
+        fetch_card(b, p.id, &more);
         if (!paid.last4[0])
             cd_strlcpy(paid.last4, more.last4, sizeof(paid.last4));
         if (!paid.charge[0])
@@ -665,6 +715,6 @@ int cd_fulfil_payment_intent(struct cd_billing *b, const char *event_id,
     j.order_id = f.o.id;
     j.p = &p;
     j.paid = &paid;
-    return cd_fulfil_run_job(b, pi_job_fn, &j, event_id, type, &j.status,
-                             status_out, err);
+    return cd_order_event_run(b, pi_job_fn, &j, event_id, type, &j.status,
+                              status_out, err);
 }

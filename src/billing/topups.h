@@ -11,16 +11,18 @@
  * called outside any transaction with an Idempotency-Key derived from the
  * order id ("topup:<order_id>:create", "payment_intent:<order_id>:create"),
  * and the PaymentIntent id is stored on the order by a second write.
- * Nothing here credits: payment_intent.succeeded does (fulfil_int.h,
- * cd_fulfil_payment_intent), under the same ledger ref as Checkout,
+ * Nothing here credits: payment_intent.succeeded does (below,
+ * cd_topup_on_payment_intent), under the same ledger ref as Checkout,
  * "order:<order_id>:fulfil".
  */
 #ifndef CD_BILLING_TOPUPS_H
 #define CD_BILLING_TOPUPS_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "billing/billing.h"
+#include "billing/event_outcome.h"
 #include "util/error.h"
 
 /* Stripe's largest charge in a two-decimal currency ($999,999.99): the
@@ -86,5 +88,18 @@ struct cd_pi_result {
 int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
                  const struct cd_pi_req *req, struct cd_pi_result *out,
                  struct cd_error *err);
+
+/*
+ * Applies a PaymentIntent object (borrowed) as event `type`
+ * (payment_intent.succeeded / .payment_failed); type NULL derives it from
+ * the PI's status (reconciliation: succeeded fulfils, canceled fails,
+ * anything else changes nothing). Only orders created by POST
+ * /v1/topups or /v1/payment_intents (no Checkout session) are acted on; a
+ * Checkout order's PaymentIntent is Checkout's business ("ignored", not
+ * recorded). event_id may be NULL (nothing recorded).
+ */
+int cd_topup_on_payment_intent(struct cd_billing *b, const char *event_id,
+                               const char *type, const json_t *pi,
+                               const char **status_out, struct cd_error *err);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * fuzz_webhook.c - a Stripe event after its signature (billing/fulfil.c,
+ * fuzz_webhook.c - a Stripe event after its signature (billing/events.c,
  * the whole of POST /v1/webhooks/stripe below HTTP) against a real SQLite
  * store. Input: the raw event body; the harness signs it with the
  * endpoint secret, so every input reaches the event parser and, when it is
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "billing/billing.h"
-#include "billing/fulfil.h"
+#include "billing/events.h"
 #include "billing/ledger_ops.h"
 #include "fuzz.h"
 #include "store/store.h"
@@ -81,7 +81,7 @@ static int deliver(const char *body, size_t len, const char **status,
     FUZZ_CHECK(cd_stripe_sig_header(SECRET, cd_now(), body, len, hdr,
                                     sizeof(hdr)) == 0);
     cd_error_clear(err);
-    return cd_fulfil_event(&bill, body, len, hdr, status, err);
+    return cd_webhook_receive(&bill, body, len, hdr, status, err);
 }
 
 static void complete_done_order(void)
@@ -100,7 +100,7 @@ static void complete_done_order(void)
     struct cd_error err;
 
     FUZZ_CHECK(deliver(ev, strlen(ev), &status, &err) == 0 &&
-               strcmp(status, CD_FULFIL_PROCESSED) == 0);
+               strcmp(status, CD_WEBHOOK_PROCESSED) == 0);
 }
 
 static void open_store(const char *path)
@@ -221,14 +221,14 @@ static void check_after_write(const char *body, size_t size, int rc,
     memset(&chk, 0, sizeof(chk));
     FUZZ_CHECK(cd_ledger_verify(&bill, &chk, NULL, NULL, &err) == 0);
     FUZZ_CHECK(chk.mismatches == 0 && chk.sum_balances == chk.sum_entries);
-    if (rc == 0 && strcmp(status, CD_FULFIL_PROCESSED) == 0) {
+    if (rc == 0 && strcmp(status, CD_WEBHOOK_PROCESSED) == 0) {
         int64_t before = balance();
         const char *again = NULL;
 
         FUZZ_CHECK(deliver(body, size, &again, &err) == 0);
-        if (strcmp(again, CD_FULFIL_DUPLICATE) != 0)
+        if (strcmp(again, CD_WEBHOOK_DUPLICATE) != 0)
             fprintf(stderr, "delivered again: %s\n", again);
-        FUZZ_CHECK(strcmp(again, CD_FULFIL_DUPLICATE) == 0);
+        FUZZ_CHECK(strcmp(again, CD_WEBHOOK_DUPLICATE) == 0);
         FUZZ_CHECK(balance() == before);
     }
 }
@@ -244,9 +244,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fresh_store();
     rc = deliver(body, size, &status, &err);
     if (rc == 0) {
-        FUZZ_CHECK(status && (strcmp(status, CD_FULFIL_PROCESSED) == 0 ||
-                              strcmp(status, CD_FULFIL_DUPLICATE) == 0 ||
-                              strcmp(status, CD_FULFIL_IGNORED) == 0));
+        FUZZ_CHECK(status && (strcmp(status, CD_WEBHOOK_PROCESSED) == 0 ||
+                              strcmp(status, CD_WEBHOOK_DUPLICATE) == 0 ||
+                              strcmp(status, CD_WEBHOOK_IGNORED) == 0));
     } else {
         /* Stripe is not configured here: an event that needs to read an
          * object back from Stripe answers 503 for Stripe to retry. */

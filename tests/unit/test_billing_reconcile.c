@@ -32,7 +32,7 @@
 #include <microhttpd.h>
 
 #include "billing/billing.h"
-#include "billing/fulfil.h"
+#include "billing/events.h"
 #include "billing/ledger_ops.h"
 #include "billing/orders.h"
 #include "billing/reconcile.h"
@@ -487,8 +487,8 @@ static void test_events_catch_up(void **state)
     pthread_mutex_lock(&fake.mu);
     ev = json_deep_copy(json_array_get(fake.events, 0));
     pthread_mutex_unlock(&fake.mu);
-    assert_int_equal(cd_fulfil_event_json(&bill, ev, &st, &err), 0);
-    assert_string_equal(st, CD_FULFIL_DUPLICATE);
+    assert_int_equal(cd_webhook_apply(&bill, ev, &st, &err), 0);
+    assert_string_equal(st, CD_WEBHOOK_DUPLICATE);
     json_decref(ev);
 
     /* 250 events for sessions not ours, then order 3 paid: 3 pages. */

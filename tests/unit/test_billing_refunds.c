@@ -21,11 +21,11 @@
 #include <jansson.h>
 
 #include "billing/billing.h"
-#include "billing/fulfil.h"
 #include "billing/clawback.h"
-#include "billing/fulfil_int.h"
+#include "billing/events.h"
 #include "billing/orders.h"
 #include "billing/refunds.h"
+#include "billing/topups.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -131,7 +131,7 @@ static const char *apply(const char *type, json_t *obj, const char *evt_id)
                    "event", "type", type, "data", "object", obj);
     assert_non_null(ev);
     cd_error_clear(&err);
-    if (cd_fulfil_event_json(&bill, ev, &status, &err) != 0)
+    if (cd_webhook_apply(&bill, ev, &status, &err) != 0)
         fail_msg("%s: %s %s", type, err.code, err.message);
     json_decref(ev);
     assert_non_null(status);
@@ -157,7 +157,7 @@ static void paid_kind(const char *acct, const char *kind, int64_t amount,
                         "client_reference_id", o->id, "metadata",
                         "account_id", acct, "order_id", o->id),
               NULL),
-        CD_FULFIL_PROCESSED);
+        CD_WEBHOOK_PROCESSED);
 }
 
 /* A package order of amount / credits, completed: returns the order. */
@@ -252,12 +252,12 @@ static void test_partial_then_full(void **state)
                               charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
                                      1250),
                               ev1),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(apply("charge.refunded",
                               charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
                                      1250),
                               ev1),
-                        CD_FULFIL_DUPLICATE);
+                        CD_WEBHOOK_DUPLICATE);
     assert_int_equal(balance_of(acct), 5500 - 1375);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     p = payment_now(o.id);
@@ -271,7 +271,7 @@ static void test_partial_then_full(void **state)
                               charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
                                      1250),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 5500 - 1375);
 
     /* full: takes exactly the rest */
@@ -279,7 +279,7 @@ static void test_partial_then_full(void **state)
                               charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
                                      5000),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
     assert_string_equal(payment_now(o.id).status, "refunded");
@@ -289,7 +289,7 @@ static void test_partial_then_full(void **state)
                               charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
                                      1250),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
 }
@@ -320,7 +320,7 @@ static void test_refund_before_completion(void **state)
                               charge("ch_unit_early", "pi_unit_early", o.id,
                                      1000, 1000),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(order_now(o.id).status, "refunded");
     assert_int_equal(balance_of(acct), 0);
     /* the completion credits and the same job takes it all back */
@@ -328,7 +328,7 @@ static void test_refund_before_completion(void **state)
                               session_completed(sid, acct, &o,
                                                 "pi_unit_early"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
     assert_int_equal(order_now(o.id).clawback_credits, 1000);
@@ -339,7 +339,7 @@ static void test_refund_before_completion(void **state)
                               charge("ch_unit_amt", "pi_unit_amt", NULL, 999,
                                      999),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_WEBHOOK_IGNORED);
     assert_string_equal(order_now(o.id).status, "pending");
 }
 
@@ -358,14 +358,14 @@ static void test_partial_refund_before_completion(void **state)
                               charge("ch_unit_pre", "pi_unit_pre", o.id,
                                      5000, 1250),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     assert_string_equal(apply("checkout.session.completed",
                               session_completed(sid, acct, &o,
                                                 "pi_unit_pre"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 4125);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     /* a repeat of the completion changes nothing */
@@ -373,7 +373,7 @@ static void test_partial_refund_before_completion(void **state)
                               session_completed(sid, acct, &o,
                                                 "pi_unit_pre"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 4125);
 }
 
@@ -392,19 +392,19 @@ static void test_dispute_won_before_completion(void **state)
                                          "pi_unit_dwb", 5000,
                                          "needs_response"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(order_now(o.id).status, "disputed");
     assert_string_equal(apply("charge.dispute.closed",
                               dispute_of("dp_unit_dwb", "ch_unit_dwb",
                                          "pi_unit_dwb", 5000, "won"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(order_now(o.id).status, "pending");
     assert_string_equal(apply("checkout.session.completed",
                               session_completed(sid, acct, &o,
                                                 "pi_unit_dwb"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 5500);
     assert_string_equal(order_now(o.id).status, "completed");
 }
@@ -425,19 +425,19 @@ static void test_one_clawback_figure(void **state)
                                          "pi_unit_rd", 500,
                                          "needs_response"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 500);
     assert_string_equal(apply("charge.refunded",
                               charge("ch_unit_rd", "pi_unit_rd", NULL, 1000,
                                      500),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(apply("charge.dispute.closed",
                               dispute_of("dp_unit_rd", "ch_unit_rd",
                                          "pi_unit_rd", 500, "lost"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_int_equal(order_now(o.id).clawback_credits, 1000);
 
@@ -446,7 +446,7 @@ static void test_one_clawback_figure(void **state)
                               dispute_of("dp_unit_pd", "ch_unit_pd",
                                          "pi_unit_pd", 300, "lost"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 700);
     assert_string_equal(order_now(o2.id).status, "disputed");
 }
@@ -465,7 +465,7 @@ static void test_refund_events_and_failure(void **state)
                               refund_obj("re_unit_rf1", "ch_unit_rf",
                                          "pi_unit_rf", 400, "pending"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 600);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     /* charge.refunded at 400 is the same refund: nothing more */
@@ -473,21 +473,21 @@ static void test_refund_events_and_failure(void **state)
                               charge("ch_unit_rf", "pi_unit_rf", NULL, 1000,
                                      400),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 600);
     /* it fails: 400 come back; a late "succeeded" does not undo that */
     assert_string_equal(apply("charge.refund.updated",
                               refund_obj("re_unit_rf1", "ch_unit_rf",
                                          "pi_unit_rf", 400, "failed"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 1000);
     assert_string_equal(order_now(o.id).status, "completed");
     assert_string_equal(apply("refund.updated",
                               refund_obj("re_unit_rf1", "ch_unit_rf",
                                          "pi_unit_rf", 400, "succeeded"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 1000);
     /* a second refund of 300 after that: charge level 300, the failed
      * 400 no longer counts */
@@ -495,12 +495,12 @@ static void test_refund_events_and_failure(void **state)
                               refund_obj("re_unit_rf2", "ch_unit_rf",
                                          "pi_unit_rf", 300, "succeeded"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(apply("charge.refunded",
                               charge("ch_unit_rf", "pi_unit_rf", NULL, 1000,
                                      300),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 700);
     assert_int_equal(payment_now(o.id).amount_refunded_cents, 300);
 }
@@ -514,12 +514,12 @@ static void test_not_ours_no_write(void **state)
                               charge("ch_unit_foreign", "pi_unit_foreign",
                                      NULL, 1000, 1000),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_WEBHOOK_IGNORED);
     assert_string_equal(apply("charge.dispute.created",
                               dispute("dp_unit_foreign", "ch_unit_foreign",
                                       "pi_unit_foreign", "needs_response"),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_WEBHOOK_IGNORED);
     assert_string_equal(
         apply("payment_intent.succeeded",
               json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", "pi_unit_foreign",
@@ -527,7 +527,7 @@ static void test_not_ours_no_write(void **state)
                         (json_int_t)1000, "currency", "usd", "status",
                         "succeeded"),
               NULL),
-        CD_FULFIL_IGNORED);
+        CD_WEBHOOK_IGNORED);
     assert_true(jobs_run() == before);
 }
 
@@ -567,7 +567,7 @@ static void test_access_entitlement(void **state)
                               charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000,
                                      300),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(account_now(acct).access_order_id, a1.id);
     /* the other 70 % disputed (open): the whole amount is held - gone */
     assert_string_equal(apply("charge.dispute.created",
@@ -575,14 +575,14 @@ static void test_access_entitlement(void **state)
                                          "pi_unit_ax1", 700,
                                          "needs_response"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(account_now(acct).access_order_id, "");
     /* won: back, with its first date */
     assert_string_equal(apply("charge.dispute.closed",
                               dispute_of("dp_unit_ax1", "ch_unit_ax1",
                                          "pi_unit_ax1", 700, "won"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     a = account_now(acct);
     assert_string_equal(a.access_order_id, a1.id);
     assert_int_equal(a.access_since, order_now(a1.id).completed_at);
@@ -591,7 +591,7 @@ static void test_access_entitlement(void **state)
                               charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000,
                                      1000),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(account_now(acct).access_order_id, "");
     assert_string_equal(order_now(a1.id).status, "refunded");
 
@@ -603,7 +603,7 @@ static void test_access_entitlement(void **state)
                               dispute_of("dp_unit_ax2", "ch_unit_ax2",
                                          "pi_unit_ax2", 2000, "lost"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(account_now(acct).access_order_id, "");
     assert_int_equal(balance_of(acct), 1100);
 }
@@ -621,24 +621,24 @@ static void test_dispute_won_and_lost(void **state)
                               charge("ch_unit_dw", "pi_unit_dw", NULL, 1000,
                                      300),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 700);
     cd_random_id("evt_", ev, sizeof(ev));
     assert_string_equal(apply("charge.dispute.created",
                               dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw",
                                       "needs_response"),
                               ev),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(apply("charge.dispute.created",
                               dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw",
                                       "needs_response"),
                               ev),
-                        CD_FULFIL_DUPLICATE);
+                        CD_WEBHOOK_DUPLICATE);
     assert_string_equal(apply("charge.dispute.created",
                               dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw",
                                       "needs_response"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "disputed");
     assert_string_equal(payment_now(o.id).status, "disputed");
@@ -647,12 +647,12 @@ static void test_dispute_won_and_lost(void **state)
                               dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw",
                                       "won"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(apply("charge.dispute.closed",
                               dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw",
                                       "won"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 700);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     assert_string_equal(payment_now(o.id).status, "partially_refunded");
@@ -665,19 +665,19 @@ static void test_dispute_won_and_lost(void **state)
                               dispute("dp_unit_l", "ch_unit_dl", "pi_unit_dl",
                                       "lost"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 1700);
     /* a late created, or another status, never reopens a closed one */
     assert_string_equal(apply("charge.dispute.created",
                               dispute("dp_unit_l", "ch_unit_dl", "pi_unit_dl",
                                       "needs_response"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(apply("charge.dispute.closed",
                               dispute("dp_unit_l", "ch_unit_dl", "pi_unit_dl",
                                       "under_review"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 1700);
     assert_string_equal(order_now(o2.id).status, "disputed");
 }
@@ -719,7 +719,7 @@ static void test_payment_intent_events(void **state)
         apply("payment_intent.payment_failed",
               pi_obj("pi_unit_t1", &o, acct, 2000, "requires_payment_method"),
               NULL),
-        CD_FULFIL_PROCESSED);
+        CD_WEBHOOK_PROCESSED);
     assert_string_equal(order_now(o.id).status, "failed");
     p = payment_now(o.id);
     assert_string_equal(p.status, "failed");
@@ -731,17 +731,17 @@ static void test_payment_intent_events(void **state)
                               pi_obj("pi_unit_t1", &o, acct, 2000,
                                      "succeeded"),
                               ev),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_string_equal(apply("payment_intent.succeeded",
                               pi_obj("pi_unit_t1", &o, acct, 2000,
                                      "succeeded"),
                               ev),
-                        CD_FULFIL_DUPLICATE);
+                        CD_WEBHOOK_DUPLICATE);
     assert_string_equal(apply("payment_intent.succeeded",
                               pi_obj("pi_unit_t1", &o, acct, 2000,
                                      "succeeded"),
                               NULL),
-                        CD_FULFIL_PROCESSED);
+                        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 2000);
     assert_string_equal(order_now(o.id).status, "completed");
     p = payment_now(o.id);
@@ -754,7 +754,7 @@ static void test_payment_intent_events(void **state)
         apply("payment_intent.payment_failed",
               pi_obj("pi_unit_t1", &o, acct, 2000, "requires_payment_method"),
               NULL),
-        CD_FULFIL_IGNORED);
+        CD_WEBHOOK_IGNORED);
     assert_string_equal(order_now(o.id).status, "completed");
 
     /* reconciliation: the intent as it is now (type NULL) */
@@ -764,9 +764,9 @@ static void test_payment_intent_events(void **state)
         struct cd_error err;
         json_t *pi = pi_obj("pi_unit_t2", &o, acct, 700, "succeeded");
         assert_int_equal(
-            cd_fulfil_payment_intent(&bill, NULL, NULL, pi, &st, &err), 0);
+            cd_topup_on_payment_intent(&bill, NULL, NULL, pi, &st, &err), 0);
         json_decref(pi);
-        assert_string_equal(st, CD_FULFIL_PROCESSED);
+        assert_string_equal(st, CD_WEBHOOK_PROCESSED);
     }
     assert_int_equal(balance_of(acct), 2700);
 
@@ -776,7 +776,7 @@ static void test_payment_intent_events(void **state)
                               pi_obj("pi_unit_t3", &o, acct, 999,
                                      "succeeded"),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_WEBHOOK_IGNORED);
     assert_string_equal(order_now(o.id).status, "pending");
 
     /* a Checkout order's PaymentIntent: Checkout's, no write at all */
@@ -787,12 +787,12 @@ static void test_payment_intent_events(void **state)
                               pi_obj("pi_unit_co", &co, acct, 1000,
                                      "succeeded"),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_WEBHOOK_IGNORED);
     assert_string_equal(apply("payment_intent.payment_failed",
                               pi_obj("pi_unit_co", &co, acct, 1000,
                                      "requires_payment_method"),
                               NULL),
-                        CD_FULFIL_IGNORED);
+                        CD_WEBHOOK_IGNORED);
     assert_true(jobs_run() == before);
     assert_string_equal(order_now(co.id).status, "pending");
     assert_int_equal(balance_of(acct), 2700);

@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #include "billing/billing.h"
-#include "billing/fulfil.h"
+#include "billing/events.h"
 #include "billing/problems.h"
 #include "billing/subscriptions.h"
 #include "util/log.h"
@@ -283,7 +283,7 @@ static const char *apply(const char *json, int want_rc, const char *code)
     int rc;
 
     cd_error_clear(&err);
-    rc = cd_fulfil_event_json(&bill, ev, &status, &err);
+    rc = cd_webhook_apply(&bill, ev, &status, &err);
     json_decref(ev);
     if (rc != want_rc)
         fail_msg("apply: rc %d (%s %s), want %d", rc, err.code, err.message,
@@ -335,9 +335,9 @@ static void test_invoice_paid_synced(void **state)
              "\"sub_syn1\"}}}}}",
              evt, in_id);
     /* No Stripe configured: the synced row is enough. */
-    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_PROCESSED);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance(acct), 2500);
-    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_DUPLICATE);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_DUPLICATE);
     /* The same invoice under another event id (the older top-level
      * shape): once per invoice. */
     {
@@ -349,7 +349,7 @@ static void test_invoice_paid_synced(void **state)
                  "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":"
                  "1999,\"currency\":\"usd\",\"subscription\":\"sub_syn1\"}}}",
                  evt2, in_id);
-        assert_string_equal(apply(ev2, 0, NULL), CD_FULFIL_PROCESSED);
+        assert_string_equal(apply(ev2, 0, NULL), CD_WEBHOOK_PROCESSED);
     }
     assert_int_equal(balance(acct), 2500);
 
@@ -364,8 +364,8 @@ static void test_invoice_paid_synced(void **state)
              "\"subscription_create\",\"amount_paid\":1999,\"currency\":\"usd\",\"subscription\":"
              "\"sub_syn2\"}}}",
              evt);
-    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
-    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance(acct), 2500);
 
     /* Not synced and no Stripe to ask: 503, Stripe retries. */
@@ -386,7 +386,7 @@ static void test_invoice_paid_synced(void **state)
              "\"subscription\",\"status\":\"active\",\"customer\":"
              "\"cus_nobody\",\"metadata\":{}}}}",
              evt);
-    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     /* One of ours: it must be re-read at Stripe (503 without one). */
     snprintf(ev, sizeof(ev),
              "{\"id\":\"%s\",\"type\":\"customer.subscription.updated\","
@@ -405,7 +405,7 @@ static void test_invoice_paid_synced(void **state)
              "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
              "\"subscription\":\"sub_syn1\"}}}",
              evt);
-    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     cd_random_id("evt_", evt, sizeof(evt));
     snprintf(ev, sizeof(ev),
              "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
@@ -413,7 +413,7 @@ static void test_invoice_paid_synced(void **state)
              "\"subscription_cycle\",\"amount_paid\":1999,\"currency\":\"eur\","
              "\"subscription\":\"sub_syn1\"}}}",
              evt);
-    assert_string_equal(apply(ev, 0, NULL), CD_FULFIL_IGNORED);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance(acct), 2500);
     {
         int64_t total = 0;

@@ -1,5 +1,5 @@
 /*
- * test_billing_fulfil.c - Stripe events into effects, against a real
+ * test_billing_events.c - Stripe events into effects, against a real
  * SQLite store in a temp dir and bodies signed like Stripe signs them:
  * completion credits once (duplicate event, two events for one session),
  * a bad signature records nothing, an amount mismatch does not credit,
@@ -23,7 +23,7 @@
 #include <sqlite3.h>
 
 #include "billing/billing.h"
-#include "billing/fulfil.h"
+#include "billing/events.h"
 #include "billing/orders.h"
 #include "billing/problems.h"
 #include "stripe/signature.h"
@@ -149,7 +149,7 @@ static char *session_event(const char *evt_id, const char *type,
     return s;
 }
 
-/* Signs body like Stripe and runs it through cd_fulfil_event. */
+/* Signs body like Stripe and runs it through cd_webhook_receive. */
 static int deliver_at(const char *body, int64_t t, const char **status,
                       struct cd_error *err)
 {
@@ -159,7 +159,7 @@ static int deliver_at(const char *body, int64_t t, const char **status,
         cd_stripe_sig_header(SECRET, t, body, strlen(body), hdr, sizeof(hdr)),
         0);
     cd_error_clear(err);
-    return cd_fulfil_event(&bill, body, strlen(body), hdr, status, err);
+    return cd_webhook_receive(&bill, body, strlen(body), hdr, status, err);
 }
 
 static const char *deliver_ok(const char *body)
@@ -188,7 +188,7 @@ static int setup(void **state)
 
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_fulfil_XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_events_XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
     snprintf(path, sizeof(path), "%s/t.db", tmpdir);
     memset(&sc, 0, sizeof(sc));
@@ -232,7 +232,7 @@ static void test_completed_credits_once(void **state)
     body = session_event(evt, "checkout.session.completed", &o, sid, acct,
                          1000, "paid", "complete");
 
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 1000);
     o = order_now(o.id);
     assert_string_equal(o.status, "completed");
@@ -253,7 +253,7 @@ static void test_completed_credits_once(void **state)
     assert_int_equal(a.has_saved_payment_method, 1);
 
     /* The same event again: duplicate, nothing changes. */
-    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_DUPLICATE);
     assert_int_equal(balance_of(acct), 1000);
     free(body);
 }
@@ -275,12 +275,12 @@ static void test_two_events_one_session(void **state)
     b2 = session_event(e2, "checkout.session.async_payment_succeeded", &o,
                        sid, acct, 5000, "paid", "complete");
     /* Either order; the second never credits again. */
-    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
-    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b2), CD_WEBHOOK_PROCESSED);
+    assert_string_equal(deliver_ok(b1), CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 5500);
     assert_string_equal(order_now(o.id).status, "completed");
-    assert_string_equal(deliver_ok(b1), CD_FULFIL_DUPLICATE);
-    assert_string_equal(deliver_ok(b2), CD_FULFIL_DUPLICATE);
+    assert_string_equal(deliver_ok(b1), CD_WEBHOOK_DUPLICATE);
+    assert_string_equal(deliver_ok(b2), CD_WEBHOOK_DUPLICATE);
     assert_int_equal(balance_of(acct), 5500);
     free(b1);
     free(b2);
@@ -307,12 +307,12 @@ static void test_bad_signature_records_nothing(void **state)
                                           strlen(body), hdr, sizeof(hdr)),
                      0);
     assert_int_equal(
-        cd_fulfil_event(&bill, body, strlen(body), hdr, &status, &err), -1);
+        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err), -1);
     assert_int_equal(err.kind, CD_EK_INVALID);
     assert_string_equal(err.code, "invalid_signature");
     /* No header at all. */
     assert_int_equal(
-        cd_fulfil_event(&bill, body, strlen(body), NULL, &status, &err), -1);
+        cd_webhook_receive(&bill, body, strlen(body), NULL, &status, &err), -1);
     assert_string_equal(err.code, "invalid_signature");
     /* Body changed after signing. */
     assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
@@ -320,7 +320,7 @@ static void test_bad_signature_records_nothing(void **state)
                      0);
     body[strlen(body) - 2] = ' ';
     assert_int_equal(
-        cd_fulfil_event(&bill, body, strlen(body), hdr, &status, &err), -1);
+        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err), -1);
     assert_string_equal(err.code, "invalid_signature");
     free(body);
     body = session_event(evt, "checkout.session.completed", &o, sid, acct,
@@ -332,7 +332,7 @@ static void test_bad_signature_records_nothing(void **state)
     assert_string_equal(order_now(o.id).status, "pending");
 
     /* Nothing was recorded: the real delivery still takes effect. */
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 2000);
     free(body);
 }
@@ -373,7 +373,7 @@ static void test_amount_mismatch_not_credited(void **state)
     rand_id("evt_", evt);
     body = session_event(evt, "checkout.session.completed", &o, sid, acct,
                          100, "paid", "complete");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "pending");
     free(body);
@@ -395,8 +395,8 @@ static void test_expired_after_completed(void **state)
                        "paid", "complete");
     b2 = session_event(e2, "checkout.session.expired", &o, sid, acct, 2999,
                        "unpaid", "expired");
-    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
-    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b1), CD_WEBHOOK_PROCESSED);
+    assert_string_equal(deliver_ok(b2), CD_WEBHOOK_PROCESSED);
     o = order_now(o.id);
     assert_string_equal(o.status, "completed");
     assert_int_equal(balance_of(acct), 2999);
@@ -407,7 +407,7 @@ static void test_expired_after_completed(void **state)
     rand_id("evt_", e3);
     b3 = session_event(e3, "checkout.session.expired", &o2, sid2, acct, 1000,
                        "unpaid", "expired");
-    assert_string_equal(deliver_ok(b3), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b3), CD_WEBHOOK_PROCESSED);
     o2 = order_now(o2.id);
     assert_string_equal(o2.status, "expired");
     assert_int_equal(o2.completed_at, 0);
@@ -431,12 +431,12 @@ static void test_unpaid_then_async(void **state)
     rand_id("evt_", e2);
     b1 = session_event(e1, "checkout.session.completed", &o, sid, acct, 4000,
                        "unpaid", "complete");
-    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b1), CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "pending");
     b2 = session_event(e2, "checkout.session.async_payment_succeeded", &o,
                        sid, acct, 4000, "paid", "complete");
-    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b2), CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 4000);
 
     /* Async failure: order failed, no credit. */
@@ -445,7 +445,7 @@ static void test_unpaid_then_async(void **state)
     rand_id("evt_", e3);
     b3 = session_event(e3, "checkout.session.async_payment_failed", &o2,
                        sid2, acct, 1000, "unpaid", "complete");
-    assert_string_equal(deliver_ok(b3), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b3), CD_WEBHOOK_PROCESSED);
     o2 = order_now(o2.id);
     assert_string_equal(o2.status, "failed");
     assert_true(o2.failure_reason[0] != '\0');
@@ -472,14 +472,14 @@ static void test_crash_window_and_foreign(void **state)
     rand_id("evt_", e1);
     b1 = session_event(e1, "checkout.session.completed", &o, sid, other, 1000,
                        "paid", "complete");
-    assert_string_equal(deliver_ok(b1), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(b1), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance_of(acct), 0);
     assert_int_equal(balance_of(other), 0);
 
     rand_id("evt_", e2);
     b2 = session_event(e2, "checkout.session.completed", &o, sid, acct, 1000,
                        "paid", "complete");
-    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b2), CD_WEBHOOK_PROCESSED);
     o = order_now(o.id);
     assert_string_equal(o.stripe_session_id, sid);
     assert_string_equal(o.status, "completed");
@@ -490,7 +490,7 @@ static void test_crash_window_and_foreign(void **state)
     rand_id("evt_", e3);
     b3 = session_event(e3, "checkout.session.completed", &o, sid2, acct, 1000,
                        "paid", "complete");
-    assert_string_equal(deliver_ok(b3), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(b3), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance_of(acct), 1000);
     free(b1);
     free(b2);
@@ -521,8 +521,8 @@ static void test_discount_counted_once(void **state)
                        "paid", "complete");
     b2 = session_event(e2, "checkout.session.async_payment_succeeded", &o,
                        sid, acct, 2699, "paid", "complete");
-    assert_string_equal(deliver_ok(b1), CD_FULFIL_PROCESSED);
-    assert_string_equal(deliver_ok(b2), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(b1), CD_WEBHOOK_PROCESSED);
+    assert_string_equal(deliver_ok(b2), CD_WEBHOOK_PROCESSED);
     {
         struct disc_read r;
         memset(&r, 0, sizeof(r));
@@ -564,8 +564,8 @@ static void test_other_events_ignored(void **state)
                  "\"data\":{\"object\":{\"id\":\"obj_1\"}}}",
                  evt, types[i]);
         before = jobs_run();
-        assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
-        assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+        assert_string_equal(deliver_ok(body), CD_WEBHOOK_IGNORED);
+        assert_string_equal(deliver_ok(body), CD_WEBHOOK_IGNORED);
         if (jobs_run() != before)
             fail_msg("%s: a write job ran for an unhandled type", types[i]);
     }
@@ -585,8 +585,8 @@ static void test_other_events_ignored(void **state)
     sub = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     before = jobs_run();
-    assert_string_equal(deliver_ok(sub), CD_FULFIL_IGNORED);
-    assert_string_equal(deliver_ok(sub), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(sub), CD_WEBHOOK_IGNORED);
+    assert_string_equal(deliver_ok(sub), CD_WEBHOOK_IGNORED);
     assert_true(jobs_run() == before);
     assert_int_equal(balance_of(acct), 0);
     free(sub);
@@ -595,8 +595,8 @@ static void test_other_events_ignored(void **state)
     rand_id("evt_", evt);
     sub = session_event(evt, "checkout.session.completed", &o, sid, acct,
                         1000, "paid", "complete");
-    assert_string_equal(deliver_ok(sub), CD_FULFIL_PROCESSED);
-    assert_string_equal(deliver_ok(sub), CD_FULFIL_DUPLICATE);
+    assert_string_equal(deliver_ok(sub), CD_WEBHOOK_PROCESSED);
+    assert_string_equal(deliver_ok(sub), CD_WEBHOOK_DUPLICATE);
     assert_int_equal(balance_of(acct), 1000);
     free(sub);
 }
@@ -638,8 +638,8 @@ static void test_subscription_session_no_credit(void **state)
     rand_id("evt_", evt);
     body = session_event_mode(evt, "checkout.session.completed", &o, sid,
                               acct, 1999, "subscription");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
-    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_DUPLICATE);
     free(body);
     assert_int_equal(balance_of(acct), 0);
     after = order_now(o.id);
@@ -662,7 +662,7 @@ static void test_subscription_session_no_credit(void **state)
     rand_id("evt_", evt);
     body = session_event_mode(evt, "checkout.session.completed", &o, sid,
                               acct, 1999, "subscription");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED);
     free(body);
     assert_int_equal(balance_of(acct), 0);
 
@@ -672,7 +672,7 @@ static void test_subscription_session_no_credit(void **state)
     rand_id("evt_", evt);
     body = session_event_mode(evt, "checkout.session.completed", &o, sid,
                               acct, 1000, "subscription");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_IGNORED);
     free(body);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "pending");
@@ -709,7 +709,7 @@ static void test_ledger_refusal_recorded(void **state)
 
     if (deliver_at(body, cd_now(), &status, &err) != 0)
         fail_msg("deliver: %s %s", err.code, err.message);
-    assert_string_equal(status, CD_FULFIL_IGNORED);
+    assert_string_equal(status, CD_WEBHOOK_IGNORED);
     assert_int_equal(balance_of(acct), (INT64_C(1) << 62) - INT64_C(10));
     o = order_now(o.id);
     assert_string_equal(o.status, "pending");
@@ -717,7 +717,7 @@ static void test_ledger_refusal_recorded(void **state)
     assert_string_equal(o.stripe_payment_intent_id, "pi_unit_123");
 
     /* Recorded: Stripe's retry is a duplicate, nothing changes. */
-    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_DUPLICATE);
     assert_string_equal(order_now(o.id).status, "pending");
     free(body);
 }
@@ -782,11 +782,11 @@ static void test_account_gone_recorded(void **state)
                          1000, "paid", "complete");
     if (deliver_at(body, cd_now(), &status, &err) != 0)
         fail_msg("deliver: %s %s", err.code, err.message);
-    assert_string_equal(status, CD_FULFIL_IGNORED);
+    assert_string_equal(status, CD_WEBHOOK_IGNORED);
     o = order_now(o.id);
     assert_string_equal(o.status, "pending");
     assert_string_equal(o.failure_reason, "credit refused: account not found");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_DUPLICATE);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_DUPLICATE);
     free(body);
     /* Listed for the operator, once. */
     memset(&found, 0, sizeof(found));
@@ -863,7 +863,7 @@ static void complete(const char *acct, const char *pi, struct cd_order *o)
     body = with_pi(session_event(evt, "checkout.session.completed", o, sid,
                                  acct, 1000, "paid", "complete"),
                    pi);
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED);
     free(body);
 }
 
@@ -883,8 +883,8 @@ static void test_card_from_charge_event_any_order(void **state)
     rand_id("pi_", pi);
     rand_id("ch_", ch);
     body = charge_event("charge.succeeded", ch, pi, "4242");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED); /* again */
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED); /* again */
     free(body);
     assert_int_equal(balance_of(acct), 0);
     complete(acct, pi, &o);
@@ -902,7 +902,7 @@ static void test_card_from_charge_event_any_order(void **state)
     assert_true(found);
     assert_string_equal(p.last4, "");
     body = charge_event("charge.updated", ch, pi, "0005");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_PROCESSED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_PROCESSED);
     free(body);
     p = payment_of(o.id, &found);
     assert_string_equal(p.last4, "0005");
@@ -912,10 +912,10 @@ static void test_card_from_charge_event_any_order(void **state)
 
     /* No card details, or a last4 that is not one: nothing to keep. */
     body = charge_event("charge.succeeded", ch, pi, NULL);
-    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_IGNORED);
     free(body);
     body = charge_event("charge.succeeded", ch, pi, "42x2");
-    assert_string_equal(deliver_ok(body), CD_FULFIL_IGNORED);
+    assert_string_equal(deliver_ok(body), CD_WEBHOOK_IGNORED);
     free(body);
     assert_string_equal(payment_of(o.id, &found).last4, "0005");
 }
