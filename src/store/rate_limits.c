@@ -49,6 +49,27 @@ static int rate_get(struct cd_tx *tx, const char *scope, const char *key,
     return ret;
 }
 
+static int rate_clamp(struct cd_tx *tx, const char *scope, const char *key,
+                      int64_t now_ms, int64_t interval_ms,
+                      int64_t tolerance_ms)
+{
+    struct cd_stmt *st = cd_sq_get(tx->db, SQ_RATE_CLAMP);
+    int rc;
+
+    if (!st)
+        return CD_STORE_ERROR;
+    if (bind_bucket(st, scope, key) != 0 || cd_bind_i64(st, 3, now_ms) ||
+        cd_bind_i64(st, 4, interval_ms) || cd_bind_i64(st, 5, tolerance_ms)) {
+        cd_sq_put(tx->db, SQ_RATE_CLAMP, st);
+        return CD_STORE_ERROR;
+    }
+    rc = cd_step(st);
+    if (rc != CD_STEP_DONE)
+        cd_error("store", "rate clamp: %s", cd_db_errmsg(tx->db));
+    cd_sq_put(tx->db, SQ_RATE_CLAMP, st);
+    return rc == CD_STEP_DONE ? CD_STORE_OK : CD_STORE_ERROR;
+}
+
 int cd_store_rate_take(struct cd_tx *tx, const char *scope, const char *key,
                        int64_t now_ms, int64_t interval_ms,
                        int64_t tolerance_ms, int64_t *wait_ms)
@@ -89,6 +110,11 @@ int cd_store_rate_take(struct cd_tx *tx, const char *scope, const char *key,
      * transaction, so it is the row the guard saw). */
     if (rate_get(tx, scope, key, &tat) != CD_STORE_OK)
         return CD_STORE_ERROR;
+    if (tat > now_ms + interval_ms + tolerance_ms)
+        /* No take leaves that: the clock stepped back, or another node's
+         * runs more than a burst ahead. The bucket starts again from this
+         * take, rather than refusing until this clock catches up. */
+        return rate_clamp(tx, scope, key, now_ms, interval_ms, tolerance_ms);
     *wait_ms = tat - tolerance_ms - now_ms;
     if (*wait_ms < 1)
         *wait_ms = 1;

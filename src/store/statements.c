@@ -323,6 +323,11 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_RATE_GET] =
         "SELECT tat FROM rate_limits WHERE scope = ?1 AND key = ?2",
     [SQ_RATE_PURGE] = "DELETE FROM rate_limits WHERE tat < ?1",
+    /* A tat past what a take can leave (?3 now + ?4 interval + ?5
+     * tolerance) comes from a clock that ran ahead: the bucket starts
+     * again from this take. */
+    [SQ_RATE_CLAMP] = "UPDATE rate_limits SET tat = ?3 + ?4 "
+                      "WHERE scope = ?1 AND key = ?2 AND tat > ?3 + ?4 + ?5",
     [SQ_EVENT_INSERT] = "INSERT INTO stripe_events (id, type, received_at) "
                         "VALUES (?1, ?2, ?3)",
 

@@ -223,6 +223,7 @@ enum cd_sq_stmt {
     SQ_RATE_TAKE,
     SQ_RATE_GET,
     SQ_RATE_PURGE,
+    SQ_RATE_CLAMP,
     SQ__COUNT
 };
 

@@ -145,6 +145,25 @@ static void test_bucket(void **state)
     }
 }
 
+/* A clock that ran ahead (a node's, or this one's before it stepped
+ * back) leaves a tat no take can leave; the bucket then starts again from
+ * the next take (one burst), not refusing until the clock catches up. */
+static void test_clock_stepped_back(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t t0 = INT64_C(1800000000000);
+    const int64_t ahead = t0 + 120000; /* two minutes ahead */
+    int64_t wait = 0;
+
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(take10(f->s, "10.0.0.9", ahead, NULL), CD_STORE_OK);
+    assert_int_equal(take10(f->s, "10.0.0.9", ahead, NULL), CD_STORE_GUARD);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(take10(f->s2, "10.0.0.9", t0, NULL), CD_STORE_OK);
+    assert_int_equal(take10(f->s2, "10.0.0.9", t0, &wait), CD_STORE_GUARD);
+    assert_int_equal(wait, 6000);
+}
+
 /* The purge deletes the buckets full again, and only those. */
 static void test_purge(void **state)
 {
@@ -220,6 +239,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bucket, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_stepped_back, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_two_nodes, setup,
                                         teardown),
