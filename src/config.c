@@ -1,7 +1,10 @@
 /*
- * config.c - the settings table and its loader; see config.h.
+ * config.c - the settings table and its loader; see config.h. The
+ * setters of the catalog, secrets, branding and sandbox settings are in
+ * config_catalog.c, config_secrets.c, config_brand.c and config_sandbox.c
+ * (config_int.h).
  */
-#include "config.h"
+#include "config_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -32,11 +35,8 @@ struct setting {
     const char *help;
 };
 
-static int why_set(char *why, size_t whysz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Writes the reason a value is refused; returns -1. */
-static int why_set(char *why, size_t whysz, const char *fmt, ...)
+int why_set(char *why, size_t whysz, const char *fmt, ...)
 {
     va_list ap;
 
@@ -48,8 +48,8 @@ static int why_set(char *why, size_t whysz, const char *fmt, ...)
 
 #define WHY(...) why_set(why, whysz, __VA_ARGS__)
 
-static int copy(char *dst, size_t dstsz, const char *v, char *why,
-                size_t whysz)
+int copy(char *dst, size_t dstsz, const char *v, char *why,
+         size_t whysz)
 {
     if (cd_strlcpy(dst, v, dstsz) != 0)
         return WHY("longer than %zu characters", dstsz - 1);
@@ -61,8 +61,8 @@ static int copy(char *dst, size_t dstsz, const char *v, char *why,
 
 /* An http(s) URL with a host (cd_url_parse_origin: no userinfo, a port
  * 1..65535 if any); trailing '/' removed. */
-static int url(char *dst, size_t dstsz, const char *v, char *why,
-               size_t whysz)
+int url(char *dst, size_t dstsz, const char *v, char *why,
+        size_t whysz)
 {
     struct cd_origin o;
     size_t n;
@@ -153,117 +153,6 @@ static int set_origins(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
-static int set_stripe_key(struct cd_config *c, const char *v, char *why,
-                          size_t whysz)
-{
-    if (*v && strncmp(v, "sk_test_", 8) != 0 &&
-        strncmp(v, "sk_live_", 8) != 0 && strncmp(v, "rk_test_", 8) != 0 &&
-        strncmp(v, "rk_live_", 8) != 0)
-        return WHY("must be a Stripe secret key (sk_test_..., sk_live_...)");
-    return copy(c->stripe_secret_key, sizeof(c->stripe_secret_key), v, why,
-                whysz);
-}
-
-static int set_publishable(struct cd_config *c, const char *v, char *why,
-                           size_t whysz)
-{
-    if (*v && strncmp(v, "pk_", 3) != 0)
-        return WHY("must be a publishable key (pk_test_..., pk_live_...)");
-    return copy(c->billing.publishable_key,
-                sizeof(c->billing.publishable_key), v, why, whysz);
-}
-
-/* Checks a comma-separated list of webhook secrets. */
-static int check_webhook_secrets(const char *v, char *why, size_t whysz)
-{
-    char tmp[1024], *save = NULL, *tok;
-    int n = 0;
-
-    if (copy(tmp, sizeof(tmp), v, why, whysz) != 0)
-        return -1;
-    for (tok = strtok_r(tmp, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (strncmp(tok, "whsec_", 6) != 0 || strlen(tok) < 16 ||
-            strchr(tok, ' '))
-            return WHY("each secret must look like whsec_... (comma-separated "
-                       "for rotation)");
-        if (++n > 8)
-            return WHY("at most 8 secrets");
-    }
-    return 0;
-}
-
-static int set_webhook_secret(struct cd_config *c, const char *v, char *why,
-                              size_t whysz)
-{
-    if (check_webhook_secrets(v, why, whysz) != 0)
-        return -1;
-    return copy(c->billing.webhook_secrets,
-                sizeof(c->billing.webhook_secrets), v, why, whysz);
-}
-
-static int set_webhook_secret_file(struct cd_config *c, const char *v,
-                                   char *why, size_t whysz)
-{
-    return copy(c->webhook_secret_file, sizeof(c->webhook_secret_file), v,
-                why, whysz);
-}
-
-/* The file's secrets (separated by commas or white space) as one
- * comma-separated list in list (listsz bytes). */
-static int secrets_list(const char *text, char *list, size_t listsz,
-                        char *why, size_t whysz)
-{
-    size_t n = 0;
-    int gap = 1; /* at the start, or after a separator */
-
-    for (const char *p = text; *p; p++) {
-        int sep = *p == ',' || *p == ' ' || *p == '\t' || *p == '\n' ||
-                  *p == '\r';
-
-        if (sep) {
-            gap = 1;
-            continue;
-        }
-        if (n + 2 >= listsz)
-            return WHY("holds more than %zu characters", listsz - 1);
-        if (gap && n)
-            list[n++] = ',';
-        gap = 0;
-        list[n++] = *p;
-    }
-    list[n] = '\0';
-    if (n == 0)
-        return WHY("holds no secret");
-    return 0;
-}
-
-int cd_config_read_webhook_secrets(const char *path, char *out,
-                                   size_t outsz, char *why, size_t whysz)
-{
-    char text[2048], list[1024];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (!f)
-        return WHY("cannot read %s", path);
-    n = fread(text, 1, sizeof(text) - 1, f);
-    if (ferror(f) || !feof(f)) {
-        fclose(f);
-        return WHY("%s is unreadable or longer than %zu bytes", path,
-                   sizeof(text) - 2);
-    }
-    fclose(f);
-    text[n] = '\0';
-    if (strlen(text) != n)
-        return WHY("%s holds a NUL byte", path);
-    if (secrets_list(text, list, sizeof(list), why, whysz) != 0 ||
-        check_webhook_secrets(list, why, whysz) != 0 ||
-        copy(out, outsz, list, why, whysz) != 0)
-        return -1;
-    return 0;
-}
-
 static int set_api_base(struct cd_config *c, const char *v, char *why,
                         size_t whysz)
 {
@@ -271,8 +160,8 @@ static int set_api_base(struct cd_config *c, const char *v, char *why,
                whysz);
 }
 
-static int int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
-                  char *why, size_t whysz)
+int int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
+           char *why, size_t whysz)
 {
     if (cd_parse_int64(v, lo, hi, out) != 0)
         return WHY("must be a whole number from %lld to %lld", (long long)lo,
@@ -332,53 +221,6 @@ static int set_smtp(struct cd_config *c, const char *v, char *why,
     if (*v && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0)
         return WHY("must start with smtp:// or smtps://");
     return copy(c->smtp_url, sizeof(c->smtp_url), v, why, whysz);
-}
-
-static int set_smtp_password_file(struct cd_config *c, const char *v,
-                                  char *why, size_t whysz)
-{
-    return copy(c->smtp_password_file, sizeof(c->smtp_password_file), v,
-                why, whysz);
-}
-
-int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
-                                 char *why, size_t whysz)
-{
-    char text[CD_SMTP_PASSWORD_SZ + 2];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (!f)
-        return WHY("cannot read %s", path);
-    n = fread(text, 1, sizeof(text) - 1, f);
-    if (ferror(f) || !feof(f)) {
-        fclose(f);
-        sodium_memzero(text, sizeof(text));
-        return WHY("%s is unreadable or longer than %d bytes", path,
-                   CD_SMTP_PASSWORD_SZ - 1);
-    }
-    fclose(f);
-    text[n] = '\0';
-    /* One line: a final newline (LF or CRLF) is not part of it. */
-    if (n && text[n - 1] == '\n')
-        text[--n] = '\0';
-    if (n && text[n - 1] == '\r')
-        text[--n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f) {
-            sodium_memzero(text, sizeof(text));
-            return WHY("%s holds more than one line or a control byte", path);
-        }
-    if (n == 0)
-        return WHY("%s holds no password", path);
-    if (n + 1 > outsz) {
-        sodium_memzero(text, sizeof(text));
-        return WHY("%s: the password is longer than %zu bytes", path,
-                   outsz - 1);
-    }
-    memcpy(out, text, n + 1);
-    sodium_memzero(text, sizeof(text));
-    return 0;
 }
 
 static int set_mail_from(struct cd_config *c, const char *v, char *why,
@@ -666,322 +508,6 @@ static int set_http_body_budget(struct cd_config *c, const char *v,
                   whysz);
 }
 
-/* Printable text without control characters, 1..63 bytes. */
-static int set_brand_name(struct cd_config *c, const char *v, char *why,
-                          size_t whysz)
-{
-    for (const char *p = v; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return WHY("must not hold control characters");
-    if (!*v || strlen(v) >= sizeof(c->billing.brand.name))
-        return WHY("must be 1 to 63 bytes");
-    return copy(c->billing.brand.name, sizeof(c->billing.brand.name), v, why,
-                whysz);
-}
-
-/* Characters allowed in a logo URL: no space, quote, '<', '>' or '\'. */
-static int url_chars_ok(const char *v)
-{
-    for (; *v; v++)
-        if ((unsigned char)*v <= 0x20 || (unsigned char)*v >= 0x7f ||
-            strchr("\"'<>\\`", *v))
-            return 0;
-    return 1;
-}
-
-static int set_brand_logo(struct cd_config *c, const char *v, char *why,
-                          size_t whysz)
-{
-    /* The https origin goes into the UI's CSP: host characters only. */
-    size_t host = strncmp(v, "https://", 8) == 0 ? strcspn(v + 8, "/?#") : 0;
-    int https = host > 0 && strspn(v + 8, "abcdefghijklmnopqrstuvwxyz"
-                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789.-:[]") == host;
-    int path = v[0] == '/' && v[1] != '/' && v[1] != '\\';
-
-    if (*v && (!url_chars_ok(v) || (!https && !path)))
-        return WHY("must be an https:// URL or a path starting with /");
-    return copy(c->billing.brand.logo_url, sizeof(c->billing.brand.logo_url),
-                v, why, whysz);
-}
-
-static int set_support_email(struct cd_config *c, const char *v, char *why,
-                             size_t whysz)
-{
-    const char *at = strchr(v, '@');
-
-    if (*v && (!at || at == v || !at[1] || strchr(at + 1, '@') ||
-               !url_chars_ok(v) || strchr(v, '/') || strchr(v, ',')))
-        return WHY("must be an email address");
-    return copy(c->billing.brand.support_email,
-                sizeof(c->billing.brand.support_email), v, why, whysz);
-}
-
-static int set_brand_color(struct cd_config *c, const char *v, char *why,
-                           size_t whysz)
-{
-    if (*v && (strlen(v) != 7 || v[0] != '#' ||
-               strspn(v + 1, "0123456789abcdefABCDEF") != 6))
-        return WHY("must be a colour #rrggbb");
-    return copy(c->billing.brand.color, sizeof(c->billing.brand.color), v, why,
-                whysz);
-}
-
-static int set_web_dir(struct cd_config *c, const char *v, char *why,
-                       size_t whysz)
-{
-    return copy(c->web_dir, sizeof(c->web_dir), v, why, whysz);
-}
-
-/* A JSON string field of a catalog entry into dst. */
-static int cat_str(json_t *o, const char *k, char *dst, size_t dstsz)
-{
-    json_t *v = json_object_get(o, k);
-
-    return json_is_string(v) && json_string_length(v) > 0 &&
-                   cd_strlcpy(dst, json_string_value(v), dstsz) == 0
-               ? 0
-               : -1;
-}
-
-static int cat_int(json_t *o, const char *k, int64_t lo, int64_t hi,
-                   int64_t *dst)
-{
-    json_t *v = json_object_get(o, k);
-
-    if (!json_is_integer(v) || json_integer_value(v) < lo ||
-        json_integer_value(v) > hi)
-        return -1;
-    *dst = json_integer_value(v);
-    return 0;
-}
-
-/* A plan's optional "credits_expire" ("never" | "period_end") and
- * "rollover_cap" (lots.h); 0 or -1. */
-static int cat_plan_expiry(json_t *it, struct cd_plan *p)
-{
-    char how[16] = "never";
-
-    p->credits_expire_period_end = 0;
-    p->rollover_cap = 0;
-    if (json_object_get(it, "credits_expire") &&
-        cat_str(it, "credits_expire", how, sizeof(how)) != 0)
-        return -1;
-    if (strcmp(how, "period_end") == 0)
-        p->credits_expire_period_end = 1;
-    else if (strcmp(how, "never") != 0)
-        return -1;
-    if (!json_object_get(it, "rollover_cap"))
-        return 0;
-    if (!p->credits_expire_period_end)
-        return -1;
-    return cat_int(it, "rollover_cap", 0, p->credits_per_period,
-                   &p->rollover_cap);
-}
-
-/* The catalog's optional "credit_unit": {"name", "display"}; 0 or -1. */
-static int cat_credit_unit(json_t *root, struct cd_billing_config *b)
-{
-    json_t *u = json_object_get(root, "credit_unit");
-    char name[sizeof(b->credit_name)], display[sizeof(b->credit_display)];
-
-    if (!u)
-        return 0;
-    if (!json_is_object(u))
-        return -1;
-    cd_strlcpy(name, b->credit_name, sizeof(name));
-    cd_strlcpy(display, b->credit_display, sizeof(display));
-    if ((json_object_get(u, "name") &&
-         cat_str(u, "name", name, sizeof(name)) != 0) ||
-        (json_object_get(u, "display") &&
-         cat_str(u, "display", display, sizeof(display)) != 0) ||
-        (strcmp(display, "count") != 0 && strcmp(display, "currency") != 0))
-        return -1;
-    for (const char *p = name; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return -1;
-    cd_strlcpy(b->credit_name, name, sizeof(b->credit_name));
-    cd_strlcpy(b->credit_display, display, sizeof(b->credit_display));
-    return 0;
-}
-
-static int set_catalog(struct cd_config *c, const char *v, char *why,
-                       size_t whysz)
-{
-    struct cd_billing_config *b = &c->billing;
-    json_error_t je;
-    json_t *root, *arr, *it, *t;
-    size_t i;
-    int rc = -1;
-
-    if (!*v)
-        return 0;
-    root = json_load_file(v, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return WHY("cannot read %s: %s (line %d)", v, je.text, je.line);
-    if (!json_is_object(root)) {
-        WHY("%s: want a JSON object", v);
-        goto out;
-    }
-    arr = json_object_get(root, "packages");
-    if (arr) {
-        if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
-            WHY("%s: packages must be an array of at most %d", v,
-                CD_CATALOG_MAX);
-            goto out;
-        }
-        b->npackages = 0;
-        json_array_foreach(arr, i, it) {
-            struct cd_package *p = &b->packages[b->npackages];
-
-            if (cat_str(it, "id", p->id, sizeof(p->id)) ||
-                cat_str(it, "name", p->name, sizeof(p->name)) ||
-                cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
-                        &p->price_cents) ||
-                cat_int(it, "credits", 1, CD_AMOUNT_MAX, &p->credits)) {
-                WHY("%s: packages[%zu] needs id, name, price_cents (>= 50) "
-                    "and credits (>= 1)", v, i);
-                goto out;
-            }
-            p->expires_in_days = 0;
-            if (json_object_get(it, "expires_in_days") &&
-                cat_int(it, "expires_in_days", 1, 3650,
-                        &p->expires_in_days)) {
-                WHY("%s: packages[%zu].expires_in_days must be 1..3650", v,
-                    i);
-                goto out;
-            }
-            b->npackages++;
-        }
-    }
-    arr = json_object_get(root, "plans");
-    if (arr) {
-        if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
-            WHY("%s: plans must be an array of at most %d", v,
-                CD_CATALOG_MAX);
-            goto out;
-        }
-        b->nplans = 0;
-        json_array_foreach(arr, i, it) {
-            struct cd_plan *p = &b->plans[b->nplans];
-
-            if (cat_str(it, "id", p->id, sizeof(p->id)) ||
-                cat_str(it, "name", p->name, sizeof(p->name)) ||
-                cat_str(it, "interval", p->interval, sizeof(p->interval)) ||
-                (strcmp(p->interval, "day") != 0 &&
-                 strcmp(p->interval, "week") != 0 &&
-                 strcmp(p->interval, "month") != 0 &&
-                 strcmp(p->interval, "year") != 0) ||
-                cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
-                        &p->price_cents) ||
-                cat_int(it, "credits_per_period", 1, CD_AMOUNT_MAX,
-                        &p->credits_per_period)) {
-                WHY("%s: plans[%zu] needs id, name, interval "
-                    "(day|week|month|year), price_cents and "
-                    "credits_per_period", v, i);
-                goto out;
-            }
-            if (cat_plan_expiry(it, p) != 0) {
-                WHY("%s: plans[%zu]: credits_expire is \"period_end\" or "
-                    "\"never\"; rollover_cap (0..credits_per_period) only "
-                    "with \"period_end\"", v, i);
-                goto out;
-            }
-            b->nplans++;
-        }
-    }
-    if (cat_credit_unit(root, b) != 0) {
-        WHY("%s: credit_unit needs a name (1-31 bytes) and display "
-            "\"count\" or \"currency\"", v);
-        goto out;
-    }
-    t = json_object_get(root, "topup");
-    if (t) {
-        if (cat_int(t, "min_cents", 50, CD_AMOUNT_MAX, &b->topup_min_cents) ||
-            cat_int(t, "max_cents", 50, CD_AMOUNT_MAX, &b->topup_max_cents) ||
-            cat_int(t, "step_cents", 1, CD_AMOUNT_MAX,
-                    &b->topup_step_cents) ||
-            cat_int(t, "default_cents", 50, CD_AMOUNT_MAX,
-                    &b->topup_default_cents) ||
-            b->topup_min_cents > b->topup_max_cents ||
-            b->topup_default_cents < b->topup_min_cents ||
-            b->topup_default_cents > b->topup_max_cents) {
-            WHY("%s: topup needs min_cents <= default_cents <= max_cents and "
-                "step_cents", v);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    json_decref(root);
-    return rc;
-}
-
-static int set_sb_listen(struct cd_config *c, const char *v, char *why,
-                         size_t whysz)
-{
-    char host[128];
-    int port;
-
-    if (cd_http_parse_listen(v, host, sizeof(host), &port) != 0)
-        return WHY("want host:port, e.g. 127.0.0.1:12111");
-    return copy(c->sandbox_listen, sizeof(c->sandbox_listen), v, why, whysz);
-}
-
-static int set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
-                              size_t whysz)
-{
-    struct cd_origin o;
-
-    if (!*v)
-        return 0;
-    if (cd_url_parse_origin(v, &o) != 0)
-        return WHY("must be an http(s) URL with a host");
-    return copy(c->sandbox_webhook_url, sizeof(c->sandbox_webhook_url), v,
-                why, whysz);
-}
-
-static int set_sb_secret(struct cd_config *c, const char *v, char *why,
-                         size_t whysz)
-{
-    if (*v && strncmp(v, "whsec_", 6) != 0)
-        return WHY("must look like whsec_...");
-    return copy(c->sandbox_webhook_secret, sizeof(c->sandbox_webhook_secret),
-                v, why, whysz);
-}
-
-static int set_sb_public(struct cd_config *c, const char *v, char *why,
-                         size_t whysz)
-{
-    if (!*v)
-        return 0;
-    return url(c->sandbox_public_url, sizeof(c->sandbox_public_url), v, why,
-               whysz);
-}
-
-static int set_sb_delay(struct cd_config *c, const char *v, char *why,
-                        size_t whysz)
-{
-    int64_t n;
-
-    if (int_in(v, 0, 600000, &n, why, whysz) != 0)
-        return -1;
-    c->sandbox_delay_ms = (long)n;
-    return 0;
-}
-
-static int set_sb_account(struct cd_config *c, const char *v, char *why,
-                          size_t whysz)
-{
-    for (const char *p = v; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return WHY("must not hold control characters");
-    if (strlen(v) >= sizeof(c->sandbox_account_name))
-        return WHY("must be at most 63 bytes");
-    return copy(c->sandbox_account_name, sizeof(c->sandbox_account_name), v,
-                why, whysz);
-}
-
 static const struct setting settings[] = {
     {"CREDITD_LISTEN", "127.0.0.1:8080", set_listen, "address the API listens on"},
     {"CREDITD_DB", "./creditd.db", set_db,
@@ -1052,31 +578,6 @@ static const struct setting settings[] = {
     {"SANDBOX_WEBHOOK_DELAY_MS", "0", set_sb_delay, "sandbox: delay before each webhook delivery"},
 };
 
-/* Built-in catalog, used unless CREDITD_CATALOG names one. */
-static void default_catalog(struct cd_billing_config *b)
-{
-    static const struct cd_package pk[] = {
-        {"starter", "Starter - 1,000 credits", 1000, 1000, 0},
-        {"standard", "Standard - 5,500 credits", 5000, 5500, 0},
-        {"pro", "Pro - 12,000 credits", 10000, 12000, 0},
-    };
-    static const struct cd_plan pl[] = {
-        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500,
-         0, 0},
-    };
-
-    memcpy(b->packages, pk, sizeof(pk));
-    b->npackages = CD_ARRAY_LEN(pk);
-    memcpy(b->plans, pl, sizeof(pl));
-    b->nplans = CD_ARRAY_LEN(pl);
-    b->topup_min_cents = 1000;
-    b->topup_max_cents = 50000;
-    b->topup_step_cents = 1000;
-    b->topup_default_cents = 2000;
-    cd_strlcpy(b->credit_name, "credits", sizeof(b->credit_name));
-    cd_strlcpy(b->credit_display, "count", sizeof(b->credit_display));
-}
-
 /* The value of setting s from argv (--NAME=v or --name-with-dashes=v). */
 static const char *flag_value(const char *name, int argc, char **argv)
 {
@@ -1102,70 +603,6 @@ static const char *flag_value(const char *name, int argc, char **argv)
             found = a + n + 1;
     }
     return found;
-}
-
-/* A live key travels only over TLS, or to loopback (a local proxy that
- * adds it, or the sandbox): never in clear text across a network. */
-static int check_live_key(const struct cd_config *c, char *msg, size_t msgsz)
-{
-    struct cd_origin o;
-
-    if (strncmp(c->stripe_secret_key, "sk_live_", 8) != 0 &&
-        strncmp(c->stripe_secret_key, "rk_live_", 8) != 0)
-        return 0;
-    if (cd_url_parse_origin(c->stripe_api_base, &o) == 0 &&
-        (o.https || cd_origin_is_loopback(&o)))
-        return 0;
-    snprintf(msg, msgsz,
-             "STRIPE_API_BASE: %s is plain http to a host that is not "
-             "loopback; a live STRIPE_SECRET_KEY is only sent over https:// "
-             "(or to 127.0.0.1, [::1] or localhost)",
-             c->stripe_api_base);
-    return -1;
-}
-
-/* STRIPE_WEBHOOK_SECRET_FILE, when set, gives the webhook secrets. */
-static int load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
-{
-    char why[512];
-
-    if (!c->webhook_secret_file[0])
-        return 0;
-    if (c->billing.webhook_secrets[0]) {
-        snprintf(msg, msgsz, "STRIPE_WEBHOOK_SECRET_FILE: set it or "
-                             "STRIPE_WEBHOOK_SECRET, not both");
-        return -1;
-    }
-    if (cd_config_read_webhook_secrets(c->webhook_secret_file,
-                                       c->billing.webhook_secrets,
-                                       sizeof(c->billing.webhook_secrets),
-                                       why, sizeof(why)) != 0) {
-        snprintf(msg, msgsz, "STRIPE_WEBHOOK_SECRET_FILE: %s", why);
-        return -1;
-    }
-    return 0;
-}
-
-/* CREDITD_SMTP_PASSWORD_FILE, when set, gives the SMTP password. */
-static int load_smtp_password(struct cd_config *c, char *msg, size_t msgsz)
-{
-    char why[512];
-
-    if (!c->smtp_password_file[0])
-        return 0;
-    if (!c->smtp_url[0]) {
-        snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: needs "
-                             "CREDITD_SMTP_URL");
-        return -1;
-    }
-    if (cd_config_read_smtp_password(c->smtp_password_file,
-                                     c->smtp_password,
-                                     sizeof(c->smtp_password), why,
-                                     sizeof(why)) != 0) {
-        snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: %s", why);
-        return -1;
-    }
-    return 0;
 }
 
 int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,

@@ -29,7 +29,8 @@
     "form-action 'self'"
 
 /* The CSP, whose img-src also allows the origin of an https brand logo
- * (CREDITD_BRAND_LOGO_URL; config.c allows only host characters in it). */
+ * (CREDITD_BRAND_LOGO_URL; config_brand.c allows only host characters in
+ * it). */
 static void csp(const struct cd_brand *br, char *out, size_t outsz)
 {
     const char *u = br->logo_url;

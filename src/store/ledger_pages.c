@@ -1,6 +1,6 @@
 /*
  * ledger_pages.c - the keyset pages of one account's ledger for
- * GET /v1/transactions (024): the page is records.c's cd_store_ledger_page
+ * GET /v1/transactions (024): the page is ledger.c's cd_store_ledger_page
  * on ledger_account, the start row must be the account's own, and the
  * exact total is the count migration 023's trigger keeps.
  */

@@ -24,7 +24,7 @@
     "LIMIT 1)"
 /* What reads select: an account without an email keeps its id in email
  * (migration 012), read back as NULL; then its access and verification,
- * read past the descriptor's columns (read_account in records.c). */
+ * read past the descriptor's columns (read_account in accounts.c). */
 #define ACCOUNT_SEL                                                           \
     "id, NULLIF(email, id), password_hash, stripe_customer_id, "              \
     "has_saved_payment_method, balance, created_at, external_id, "            \

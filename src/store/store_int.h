@@ -19,7 +19,7 @@ enum cd_sq_stmt {
     SQ_PING,
     SQ_SCHEMA_VERSION,
     SQ_MIGRATION_RECORD,
-    /* records (records.c) */
+    /* records (records.c and its files per noun, records_int.h) */
     SQ_ACCOUNT_INSERT,
     SQ_ACCOUNT_GET,
     SQ_ACCOUNT_BY_EMAIL,
