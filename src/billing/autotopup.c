@@ -317,7 +317,12 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
         cd_store_autotopup_put(tx, &s) != CD_STORE_OK ||
         attempt_event_tx(tx, &a, &s, j->oc == OC_SUCCEEDED) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    j->counted = strcmp(a.state, "pending") == 0 ? "declined" : a.state;
+    /* A literal, not a.state: a is this job's local, gone once it returns
+     * (the metric is counted after the commit). */
+    j->counted = strcmp(a.state, "pending") == 0     ? "declined"
+                 : strcmp(a.state, "succeeded") == 0 ? "succeeded"
+                 : strcmp(a.state, "failed") == 0    ? "failed"
+                                                     : "other";
     cd_info(MOD, "%s: auto top-up %s try %" PRId64 ": %s%s%s", a.account_id,
             a.id, a.tries, a.state, s.enabled ? "" : "; auto top-up off: ",
             s.enabled ? "" : s.disabled_reason);
