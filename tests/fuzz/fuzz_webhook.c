@@ -155,10 +155,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     strcpy(bill.cfg.currency, "usd");
     strcpy(bill.cfg.webhook_secrets, SECRET);
     bill.cfg.webhook_tolerance = 300;
-    bill.cfg.packages[0] = (struct cd_package){"starter", "Starter", 1000, 1000};
+    bill.cfg.packages[0] = (struct cd_package){
+        .id = "starter", .name = "Starter", .price_cents = 1000,
+        .credits = 1000};
     bill.cfg.npackages = 1;
-    bill.cfg.plans[0] =
-        (struct cd_plan){"monthly", "Monthly", 1999, "month", 2500};
+    bill.cfg.plans[0] = (struct cd_plan){.id = "monthly",
+                                         .name = "Monthly",
+                                         .price_cents = 1999,
+                                         .interval = "month",
+                                         .credits_per_period = 2500};
     bill.cfg.nplans = 1;
 
     open_store(tmpl);
