@@ -24,6 +24,23 @@ int cd_payments_list(struct cd_billing *b, const char *account_id,
                      void *arg, int64_t *total);
 
 /*
+ * The account's own orders / payments by keyset (GET /v1/orders,
+ * /v1/payments with starting_after), on one read transaction: the page
+ * after its row `after`, cb per row, *has_more when rows follow, *total
+ * the account's number of them. 0, or -1 with err: 400 invalid_param
+ * (starting_after) when `after` is not one of this account's orders /
+ * payments, else 500.
+ */
+int cd_orders_account_page(struct cd_billing *b, const char *account_id,
+                           const char *after, int64_t limit, cd_order_cb cb,
+                           void *arg, int *has_more, int64_t *total,
+                           struct cd_error *err);
+int cd_payments_account_page(struct cd_billing *b, const char *account_id,
+                             const char *after, int64_t limit,
+                             cd_payment_cb cb, void *arg, int *has_more,
+                             int64_t *total, struct cd_error *err);
+
+/*
  * A keyset page of every account's orders (the operator's list and
  * export; see cd_page_query in store.h), on one read transaction: cb per
  * row, *has_more when rows follow. 0, or -1 with err: 400 invalid_param
