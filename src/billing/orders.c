@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "billing/order_status.h"
+#include "util/util.h"
 
 struct list_args {
     const char *account_id;
@@ -209,6 +210,47 @@ int cd_order_by_session(struct cd_billing *b, const char *session_id,
     struct get_args a = {session_id, out};
 
     return cd_store_read(b->store, read_order_by_session, &a);
+}
+
+int cd_order_patch(struct cd_order *o, const struct cd_order_patch *p,
+                   int64_t now)
+{
+    int changed = 0;
+
+    if (p->move) {
+        (void)cd_order_set_status(o, p->to); /* refused: logged, kept */
+        changed = 1;
+    }
+    if (p->complete) {
+        o->completed_at = now;
+        changed = 1;
+    }
+    if (p->failure) {
+        cd_strlcpy(o->failure_reason, p->failure, sizeof(o->failure_reason));
+        changed = 1;
+    }
+    if (p->session_id) {
+        cd_strlcpy(o->stripe_session_id, p->session_id,
+                   sizeof(o->stripe_session_id));
+        changed = 1;
+    }
+    if (p->pi) {
+        cd_strlcpy(o->stripe_payment_intent_id, p->pi,
+                   sizeof(o->stripe_payment_intent_id));
+        changed = 1;
+    }
+    if (changed)
+        o->updated_at = now;
+    return changed;
+}
+
+int cd_order_patch_tx(struct cd_tx *tx, struct cd_order *o,
+                      const struct cd_order_patch *p, int64_t now)
+{
+    if (!cd_order_patch(o, p, now) && !p->dirty)
+        return CD_STORE_OK;
+    o->updated_at = now;
+    return cd_store_order_update(tx, o);
 }
 
 int cd_order_fulfilled(const struct cd_order *o)
