@@ -88,12 +88,27 @@ struct cd_api_ctx *cd_api_ctx(struct cd_req *req);
 const char *cd_api_effect_id(struct cd_req *req, const char *prefix,
                              char *out, size_t outsz);
 struct cd_app *cd_api_app(struct cd_req *req);
+/* The request's account into *out; without one replies 401
+ * unauthenticated and returns -1. */
+int cd_api_require_account(struct cd_req *req, struct cd_api_ctx **out);
 
 /* Route tables, one per api/ file group; routes.c joins them. */
 extern const struct cd_route cd_api_routes_core[];
 extern const size_t cd_api_routes_core_count;
+/* checkout.c: /v1/checkout, /v1/checkout/{}, /v1/topups,
+ * /v1/payment_intents. */
 extern const struct cd_route cd_api_routes_checkout[];
 extern const size_t cd_api_routes_checkout_count;
+/* orders.c: the account's GET /v1/orders and GET /v1/payments. */
+extern const struct cd_route cd_api_routes_orders[];
+extern const size_t cd_api_routes_orders_count;
+/* subscription.c: /v1/subscription (get, cancel, resume) and
+ * /v1/billing_portal. */
+extern const struct cd_route cd_api_routes_subscription[];
+extern const size_t cd_api_routes_subscription_count;
+/* webhook.c: POST /v1/webhooks/stripe. */
+extern const struct cd_route cd_api_routes_webhook[];
+extern const size_t cd_api_routes_webhook_count;
 /* holds.c: /v1/holds (create, capture, release, list, get). */
 extern const struct cd_route cd_api_routes_holds[];
 extern const size_t cd_api_routes_holds_count;
@@ -133,7 +148,7 @@ int cd_api_offload(const struct cd_req *req);
 /* cd_http_config.check_head: the checks a route's flags ask for that need
  * the head alone; nonzero when it set a refusal. */
 int cd_api_check_head(struct cd_req *req);
-/* The webhook's: a missing or malformed Stripe-Signature (checkout.c). */
+/* The webhook's: a missing or malformed Stripe-Signature (webhook.c). */
 int cd_api_webhook_head(struct cd_req *req);
 /* Serves the static UI from app->web_dir (cd_http_config.fallback). */
 void cd_api_static(struct cd_req *req);

@@ -1,7 +1,9 @@
 /*
  * core.c - the core route table: health, config, auth, account, credits,
- * discounts and admin (its lists and CSV exports included). Checkout, orders, payments and the Stripe webhook
- * are in cd_api_routes_checkout (checkout.c); routes.c joins both.
+ * discounts and admin (its lists and CSV exports included). Checkout
+ * (checkout.c), orders and payments (orders.c), the subscription
+ * (subscription.c) and the Stripe webhook (webhook.c) have their own
+ * tables; routes.c joins them all.
  */
 #include "api/core.h"
 #include "util/util.h"

@@ -20,6 +20,20 @@ struct cd_app *cd_api_app(struct cd_req *req)
     return req->app;
 }
 
+int cd_api_require_account(struct cd_req *req, struct cd_api_ctx **out)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+
+    if (!ctx || !ctx->has_account || !ctx->account.id[0]) {
+        cd_reply_errorf(req, CD_EK_AUTH, "unauthenticated", NULL,
+                        "An account token (or the server key with "
+                        "Creditd-Account) is required.");
+        return -1;
+    }
+    *out = ctx;
+    return 0;
+}
+
 /*
  * The member name in front of the number that ends at byte pos of body
  * (jansson's position of a "too big" integer): `"name" : <number>` read

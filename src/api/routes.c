@@ -1,7 +1,9 @@
 /*
  * routes.c - the whole route table: the core routes (core.c), the
- * checkout routes (checkout.c, orders.c, webhooks.c) and the operator's
- * routes (ops.c), joined once into one static array.
+ * buying routes (checkout.c), the account's orders and payments
+ * (orders.c), the subscription and billing portal (subscription.c), the
+ * Stripe webhook (webhook.c), the operator's routes (ops.c), holds,
+ * auto top-up, outbox and lots, joined once into one static array.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,6 +24,9 @@ static void build(void)
     } parts[] = {
         {cd_api_routes_core, cd_api_routes_core_count},
         {cd_api_routes_checkout, cd_api_routes_checkout_count},
+        {cd_api_routes_orders, cd_api_routes_orders_count},
+        {cd_api_routes_subscription, cd_api_routes_subscription_count},
+        {cd_api_routes_webhook, cd_api_routes_webhook_count},
         {cd_api_routes_ops, cd_api_routes_ops_count},
         {cd_api_routes_holds, cd_api_routes_holds_count},
         {cd_api_routes_autotopup, cd_api_routes_autotopup_count},

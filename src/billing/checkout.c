@@ -21,6 +21,7 @@
 #include "billing/discounts.h"
 #include "billing/order_open.h"
 #include "billing/order_status.h"
+#include "billing/orders.h"
 #include "billing/pricing.h"
 #include "billing/stripe_call.h"
 #include "stripe/object.h"
@@ -306,13 +307,12 @@ static int end_hold(const struct cd_order *held, void *arg)
 {
     struct guard_arg *g = arg;
     struct cd_order o = *held;
+    struct cd_order_patch ended = {
+        .move = 1, .to = CD_ORDER_EXPIRED,
+        .failure = "replaced by a newer checkout with the same discount "
+                   "code"};
 
-    (void)cd_order_set_status(&o, CD_ORDER_EXPIRED);
-    cd_strlcpy(o.failure_reason,
-               "replaced by a newer checkout with the same discount code",
-               sizeof(o.failure_reason));
-    o.updated_at = g->now;
-    if (cd_store_order_update(g->tx, &o) != CD_STORE_OK) {
+    if (cd_order_patch_tx(g->tx, &o, &ended, g->now) != CD_STORE_OK) {
         g->failed = 1;
         return 1;
     }

@@ -22,6 +22,7 @@
 #include "billing/order_credit.h"
 #include "billing/order_open.h"
 #include "billing/order_status.h"
+#include "billing/orders.h"
 #include "billing/outbox.h"
 #include "billing/problems.h"
 #include "stripe/object.h"
@@ -154,6 +155,9 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
 {
     const struct session *s = j->s;
     struct cd_paid paid = *j->c;
+    struct cd_order_patch keep = {.dirty = dirty};
+    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
+                                  .complete = 1, .failure = ""};
     int rc;
 
     if (!cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION)) {
@@ -161,7 +165,7 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
                      "is kind %s: ignored",
                 j->event_id ? j->event_id : "-", s->id, o->id, o->kind);
         j->status = CD_WEBHOOK_IGNORED;
-        return dirty ? cd_store_order_update(tx, o) : 0;
+        return cd_order_patch_tx(tx, o, &keep, now);
     }
     if (!s->has_amount || s->amount_total != o->amount_cents ||
         strcasecmp(s->currency, o->currency) != 0) {
@@ -171,17 +175,13 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
                  j->event_id ? j->event_id : "-", s->id, s->amount_total,
                  s->currency, o->id, o->amount_cents, o->currency);
         j->status = CD_WEBHOOK_IGNORED;
-        return dirty ? cd_store_order_update(tx, o) : 0;
+        return cd_order_patch_tx(tx, o, &keep, now);
     }
     j->status = CD_WEBHOOK_PROCESSED;
     if (!cd_order_is(o, CD_ORDER_PENDING) &&
         !cd_order_is(o, CD_ORDER_FAILED) && !cd_order_is(o, CD_ORDER_EXPIRED))
-        return dirty ? cd_store_order_update(tx, o) : 0;
-    (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
-    o->completed_at = now;
-    o->updated_at = now;
-    o->failure_reason[0] = '\0';
-    rc = cd_store_order_update(tx, o);
+        return cd_order_patch_tx(tx, o, &keep, now);
+    rc = cd_order_patch_tx(tx, o, &done, now);
     if (rc != CD_STORE_OK)
         return rc;
     cd_strlcpy(paid.pi, s->pi, sizeof(paid.pi));
@@ -245,6 +245,7 @@ static int job_apply(struct cd_tx *tx, void *arg)
     struct job *j = arg;
     const struct session *s = j->s;
     struct cd_order o;
+    struct cd_order_patch patch = {0};
     int64_t now = cd_now();
     int rc, dirty = 0;
 
@@ -265,34 +266,33 @@ static int job_apply(struct cd_tx *tx, void *arg)
         return 0;
     if (!o.stripe_session_id[0]) {
         /* The crash window between creating the session and storing it. */
-        cd_strlcpy(o.stripe_session_id, s->id, sizeof(o.stripe_session_id));
-        o.updated_at = now;
-        dirty = 1;
+        struct cd_order_patch fill = {.session_id = s->id};
+
+        dirty = cd_order_patch(&o, &fill, now);
     }
+    patch.dirty = dirty;
 
     switch (j->act) {
     case ACT_NOTE:
         j->status = CD_WEBHOOK_PROCESSED;
-        return dirty ? cd_store_order_update(tx, &o) : 0;
+        return cd_order_patch_tx(tx, &o, &patch, now);
     case ACT_EXPIRE:
         if (cd_order_is(&o, CD_ORDER_PENDING)) {
-            (void)cd_order_set_status(&o, CD_ORDER_EXPIRED);
-            o.updated_at = now;
-            dirty = 1;
+            patch.move = 1;
+            patch.to = CD_ORDER_EXPIRED;
             cd_info(MOD, "order %s expired", o.id);
         }
         j->status = CD_WEBHOOK_PROCESSED;
-        return dirty ? cd_store_order_update(tx, &o) : 0;
+        return cd_order_patch_tx(tx, &o, &patch, now);
     case ACT_FAIL:
         if (cd_order_is(&o, CD_ORDER_PENDING)) {
-            (void)cd_order_set_status(&o, CD_ORDER_FAILED);
-            cd_strlcpy(o.failure_reason, j->failure_reason,
-                       sizeof(o.failure_reason));
-            o.updated_at = now;
-            rc = cd_store_order_update(tx, &o);
+            patch.move = 1;
+            patch.to = CD_ORDER_FAILED;
+            patch.failure = j->failure_reason;
+            rc = cd_order_patch_tx(tx, &o, &patch, now);
             if (rc != CD_STORE_OK)
                 return rc;
-            dirty = 0;
+            memset(&patch, 0, sizeof(patch));
             rc = record_failed_payment(tx, &o, s, j->failure_reason, now);
             if (rc == CD_STORE_OK)
                 rc = cd_outbox_order_tx(tx, "payment.failed", &o);
@@ -301,7 +301,7 @@ static int job_apply(struct cd_tx *tx, void *arg)
             cd_info(MOD, "order %s failed: %s", o.id, j->failure_reason);
         }
         j->status = CD_WEBHOOK_PROCESSED;
-        return dirty ? cd_store_order_update(tx, &o) : 0;
+        return cd_order_patch_tx(tx, &o, &patch, now);
     case ACT_FULFIL:
         return fulfil_tx(tx, j, &o, dirty, now);
     case ACT_SUBSCRIBE:

@@ -14,6 +14,7 @@
 #include "billing/lots.h"
 #include "billing/mail.h"
 #include "billing/order_status.h"
+#include "billing/orders.h"
 #include "billing/outbox.h"
 #include "billing/problems.h"
 #include "util/log.h"
@@ -151,19 +152,17 @@ static int credit_refused_tx(struct cd_tx *tx, struct cd_order *o,
     const char *why = rc == CD_STORE_NOT_FOUND
                           ? "credit refused: account not found"
                           : "credit refused: balance limit";
+    struct cd_order_patch refused = {.failure = why};
 
     cd_error(MOD,
              "event %s: order %s paid but not credited (%s): %" PRId64
              " credits to %s",
              event_id ? event_id : "-", o->id, why, o->credits,
              o->account_id);
-    cd_strlcpy(o->failure_reason, why, sizeof(o->failure_reason));
     if (paid->pi[0] && !o->stripe_payment_intent_id[0])
-        cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
-                   sizeof(o->stripe_payment_intent_id));
-    o->updated_at = now;
+        refused.pi = paid->pi;
     *status = CD_WEBHOOK_IGNORED;
-    rc = cd_store_order_update(tx, o);
+    rc = cd_order_patch_tx(tx, o, &refused, now);
     if (rc != CD_STORE_OK)
         return rc;
     return cd_problem_note_tx(tx, CD_PROBLEM_CREDIT_REFUSED, o, event_id,
@@ -202,6 +201,9 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     struct cd_lot_spec spec;
     const char *lk, *late_kind;
     char ref[CD_REF_SZ];
+    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
+                                  .complete = 1, .failure = "",
+                                  .pi = paid->pi[0] ? paid->pi : NULL};
     int rc, late;
 
     lk = cd_order_ledger_kind(o->kind);
@@ -229,13 +231,14 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
         /* Fulfilled before, through another event or reconciliation (or,
          * for an invoice credited before its period had an order, by an
          * older version: the order is completed now). */
+        struct cd_order_patch seen = {.dirty = dirty};
+
         *status = CD_WEBHOOK_PROCESSED;
         if (cd_order_is(o, CD_ORDER_PENDING) && !o->completed_at) {
-            (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
-            o->completed_at = o->updated_at = now;
-            dirty = 1;
+            seen.move = seen.complete = 1;
+            seen.to = CD_ORDER_COMPLETED;
         }
-        return dirty ? cd_store_order_update(tx, o) : 0;
+        return cd_order_patch_tx(tx, o, &seen, now);
     }
     if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
         rc == CD_STORE_NOT_FOUND)
@@ -245,14 +248,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
         return CD_STORE_ERROR;
     }
 
-    (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
-    o->completed_at = now;
-    o->updated_at = now;
-    o->failure_reason[0] = '\0';
-    if (paid->pi[0])
-        cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
-                   sizeof(o->stripe_payment_intent_id));
-    rc = cd_store_order_update(tx, o);
+    rc = cd_order_patch_tx(tx, o, &done, now);
     if (rc != CD_STORE_OK)
         return rc;
     rc = cd_order_payment_tx(tx, o, paid, now);

@@ -10,6 +10,7 @@
 #include "billing/discounts.h"
 #include "billing/idempotency.h"
 #include "billing/order_status.h"
+#include "billing/orders.h"
 #include "billing/outbox.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -172,6 +173,7 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     struct outcome_job *j = arg;
     const struct cd_order_outcome *out = j->out;
     struct cd_order o;
+    struct cd_order_patch patch = {.to = CD_ORDER_FAILED, .dirty = 1};
     int64_t now = cd_now();
     int rc, failing;
 
@@ -179,18 +181,14 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     if (rc != CD_STORE_OK)
         return rc;
     if (out->session_id && out->session_id[0] && !o.stripe_session_id[0])
-        cd_strlcpy(o.stripe_session_id, out->session_id,
-                   sizeof(o.stripe_session_id));
+        patch.session_id = out->session_id;
     if (out->pi && out->pi[0] && !o.stripe_payment_intent_id[0])
-        cd_strlcpy(o.stripe_payment_intent_id, out->pi,
-                   sizeof(o.stripe_payment_intent_id));
+        patch.pi = out->pi;
     failing = out->failure && cd_order_is(&o, CD_ORDER_PENDING);
     if (failing)
-        cd_strlcpy(o.failure_reason, out->failure, sizeof(o.failure_reason));
-    if (failing && out->final)
-        (void)cd_order_set_status(&o, CD_ORDER_FAILED);
-    o.updated_at = now;
-    rc = cd_store_order_update(tx, &o);
+        patch.failure = out->failure;
+    patch.move = failing && out->final;
+    rc = cd_order_patch_tx(tx, &o, &patch, now);
     if (rc == CD_STORE_OK && failing && out->final)
         rc = cd_outbox_order_tx(tx, "payment.failed", &o);
     if (rc != CD_STORE_OK || !failing || !out->final || !out->pi ||

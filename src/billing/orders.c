@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "billing/order_status.h"
+#include "util/util.h"
 
 struct list_args {
     const char *account_id;
@@ -114,6 +115,68 @@ int cd_orders_page(struct cd_billing *b, const struct cd_page_query *q,
     return run_page(b, &a, "order", err);
 }
 
+struct account_page_args {
+    const char *account_id, *after;
+    int64_t limit;
+    cd_order_cb ocb;
+    cd_payment_cb pcb;
+    void *arg;
+    int *has_more;
+    int64_t *total;
+};
+
+static int read_account_page(struct cd_tx *tx, void *arg)
+{
+    struct account_page_args *a = arg;
+
+    if (a->pcb)
+        return cd_store_account_payment_page(tx, a->account_id, a->after,
+                                             a->limit, a->pcb, a->arg,
+                                             a->has_more, a->total);
+    return cd_store_account_order_page(tx, a->account_id, a->after, a->limit,
+                                       a->ocb, a->arg, a->has_more,
+                                       a->total);
+}
+
+/* One page of the account's own rows; what names the row kind. */
+static int run_account_page(struct cd_billing *b, struct account_page_args *a,
+                            const char *what, struct cd_error *err)
+{
+    int rc = cd_store_read(b->store, read_account_page, a);
+
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
+                            "starting_after",
+                            "starting_after names no %s of this account",
+                            what);
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "internal error");
+    return 0;
+}
+
+int cd_orders_account_page(struct cd_billing *b, const char *account_id,
+                           const char *after, int64_t limit, cd_order_cb cb,
+                           void *arg, int *has_more, int64_t *total,
+                           struct cd_error *err)
+{
+    struct account_page_args a = {account_id, after, limit, cb, NULL, arg,
+                                  has_more, total};
+
+    return run_account_page(b, &a, "order", err);
+}
+
+int cd_payments_account_page(struct cd_billing *b, const char *account_id,
+                             const char *after, int64_t limit,
+                             cd_payment_cb cb, void *arg, int *has_more,
+                             int64_t *total, struct cd_error *err)
+{
+    struct account_page_args a = {account_id, after, limit, NULL, cb, arg,
+                                  has_more, total};
+
+    return run_account_page(b, &a, "payment", err);
+}
+
 struct get_args {
     const char *key;
     struct cd_order *out;
@@ -147,6 +210,47 @@ int cd_order_by_session(struct cd_billing *b, const char *session_id,
     struct get_args a = {session_id, out};
 
     return cd_store_read(b->store, read_order_by_session, &a);
+}
+
+int cd_order_patch(struct cd_order *o, const struct cd_order_patch *p,
+                   int64_t now)
+{
+    int changed = 0;
+
+    if (p->move) {
+        (void)cd_order_set_status(o, p->to); /* refused: logged, kept */
+        changed = 1;
+    }
+    if (p->complete) {
+        o->completed_at = now;
+        changed = 1;
+    }
+    if (p->failure) {
+        cd_strlcpy(o->failure_reason, p->failure, sizeof(o->failure_reason));
+        changed = 1;
+    }
+    if (p->session_id) {
+        cd_strlcpy(o->stripe_session_id, p->session_id,
+                   sizeof(o->stripe_session_id));
+        changed = 1;
+    }
+    if (p->pi) {
+        cd_strlcpy(o->stripe_payment_intent_id, p->pi,
+                   sizeof(o->stripe_payment_intent_id));
+        changed = 1;
+    }
+    if (changed)
+        o->updated_at = now;
+    return changed;
+}
+
+int cd_order_patch_tx(struct cd_tx *tx, struct cd_order *o,
+                      const struct cd_order_patch *p, int64_t now)
+{
+    if (!cd_order_patch(o, p, now) && !p->dirty)
+        return CD_STORE_OK;
+    o->updated_at = now;
+    return cd_store_order_update(tx, o);
 }
 
 int cd_order_fulfilled(const struct cd_order *o)

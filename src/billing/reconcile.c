@@ -409,6 +409,8 @@ struct abandon_job {
 static int abandon_fn(struct cd_tx *tx, void *arg)
 {
     struct abandon_job *j = arg;
+    struct cd_order_patch abandoned = {.move = 1, .to = CD_ORDER_FAILED,
+                                       .failure = ABANDON_REASON};
     struct cd_order o;
     int rc;
 
@@ -424,10 +426,7 @@ static int abandon_fn(struct cd_tx *tx, void *arg)
         o.stripe_payment_intent_id[0] ||
         o.created_at >= j->now - CD_RECONCILE_ABANDON_AGE)
         return 0;
-    (void)cd_order_set_status(&o, CD_ORDER_FAILED);
-    cd_strlcpy(o.failure_reason, ABANDON_REASON, sizeof(o.failure_reason));
-    o.updated_at = j->now;
-    rc = cd_store_order_update(tx, &o);
+    rc = cd_order_patch_tx(tx, &o, &abandoned, j->now);
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
     j->changed = 1;

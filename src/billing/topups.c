@@ -498,6 +498,8 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
 {
     const char *reason = j->p->failure[0] ? j->p->failure
                                           : "The payment failed.";
+    struct cd_order_patch failed = {.move = 1, .to = CD_ORDER_FAILED,
+                                    .failure = reason};
     struct cd_payment pay;
     int rc, was_pending = cd_order_is(o, CD_ORDER_PENDING);
 
@@ -506,10 +508,7 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
         j->status = CD_WEBHOOK_IGNORED;
         return 0;
     }
-    (void)cd_order_set_status(o, CD_ORDER_FAILED);
-    cd_strlcpy(o->failure_reason, reason, sizeof(o->failure_reason));
-    o->updated_at = now;
-    rc = cd_store_order_update(tx, o);
+    rc = cd_order_patch_tx(tx, o, &failed, now);
     if (rc == CD_STORE_OK && was_pending) /* once: when it fails */
         rc = cd_outbox_order_tx(tx, "payment.failed", o);
     if (rc != CD_STORE_OK)
@@ -573,10 +572,9 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
     }
     if (!o.stripe_payment_intent_id[0]) {
         /* The window between creating the PaymentIntent and storing it. */
-        cd_strlcpy(o.stripe_payment_intent_id, p->id,
-                   sizeof(o.stripe_payment_intent_id));
-        o.updated_at = now;
-        dirty = 1;
+        struct cd_order_patch fill = {.pi = p->id};
+
+        dirty = cd_order_patch(&o, &fill, now);
     }
     if (j->act == PI_FAIL)
         return pi_fail_tx(tx, j, &o, now);
@@ -584,7 +582,9 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
     paid_amount = p->amount_received > 0 ? p->amount_received : p->amount;
     if (paid_amount != o.amount_cents ||
         strcasecmp(p->currency, o.currency) != 0) {
-        if (dirty && cd_store_order_update(tx, &o) != CD_STORE_OK)
+        struct cd_order_patch keep = {.dirty = dirty};
+
+        if (cd_order_patch_tx(tx, &o, &keep, now) != CD_STORE_OK)
             return CD_STORE_ERROR;
         return cd_problem_note_tx(
             tx, CD_PROBLEM_AMOUNT_MISMATCH, &o, j->event_id,

@@ -203,7 +203,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                        NEWEST " LIMIT 1",
     [SQ_ORDER_BY_INVOICE] =
         "SELECT " ORDER_COLS " FROM orders WHERE stripe_invoice_id = ?1",
-    [SQ_ORDER_COUNT_ACCT] = "SELECT COUNT(*) FROM orders WHERE account_id = ?1",
+    /* 026: the count the trigger keeps, not a COUNT(*) of the range. */
+    [SQ_ORDER_COUNT_ACCT] = "SELECT COALESCE((SELECT orders_count FROM "
+                            "accounts WHERE id = ?1), 0)",
     [SQ_ORDER_LIST_ACCT] = "SELECT " ORDER_COLS
                            " FROM orders WHERE account_id = ?1" NEWEST
                            " LIMIT ?2 OFFSET ?3",
@@ -237,8 +239,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_PAYMENT_BY_PI] = "SELECT " PAYMENT_COLS
                          " FROM payments WHERE stripe_payment_intent_id = ?1"
                          NEWEST " LIMIT 1",
-    [SQ_PAYMENT_COUNT_ACCT] =
-        "SELECT COUNT(*) FROM payments WHERE account_id = ?1",
+    /* 026: the count the trigger keeps. */
+    [SQ_PAYMENT_COUNT_ACCT] = "SELECT COALESCE((SELECT payments_count FROM "
+                              "accounts WHERE id = ?1), 0)",
     [SQ_PAYMENT_LIST_ACCT] = "SELECT " PAYMENT_COLS
                              " FROM payments WHERE account_id = ?1" NEWEST
                              " LIMIT ?2 OFFSET ?3",
@@ -483,6 +486,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
      * types it (text) even when it is bound NULL; a parameter that a
      * statement does not name is bound as an integer (cd_store_*_page). */
     [SQ_ORDER_KEY] = "SELECT created_at, seq FROM orders WHERE id = ?1",
+    /* 026: starting_after of GET /v1/orders is the account's own. */
+    [SQ_ORDER_KEY_ACCT] = "SELECT seq FROM orders WHERE id = ?1 AND "
+                          "account_id = ?2",
     [SQ_ORDER_PAGE_ACCT] = "SELECT " ORDER_COLS " FROM orders WHERE "
                            "account_id = ?1 AND (status = ?2 OR ?2 IS NULL) "
                            "AND (kind = ?3 OR ?3 IS NULL)" PAGE_TAIL,
@@ -603,6 +609,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     /* 022: the same for payments and subscriptions (?3 kind unused); a
      * subscription page starts after a stripe_subscription_id. */
     [SQ_PAYMENT_KEY] = "SELECT created_at, seq FROM payments WHERE id = ?1",
+    /* 026: starting_after of GET /v1/payments is the account's own. */
+    [SQ_PAYMENT_KEY_ACCT] = "SELECT seq FROM payments WHERE id = ?1 AND "
+                            "account_id = ?2",
     [SQ_PAYMENT_PAGE_ACCT] = "SELECT " PAYMENT_COLS " FROM payments WHERE "
                              "account_id = ?1 AND (status = ?2 OR ?2 IS "
                              "NULL)" PAGE_TAIL,

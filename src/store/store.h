@@ -774,6 +774,20 @@ int cd_store_txn_page(struct cd_tx *tx, const char *account_id,
                       cd_ledger_cb cb, void *arg, int *has_more,
                       int64_t *total);
 
+/* One account's orders / payments, newest first, the page after its
+ * row starting_after (NULL: the first page), up to limit
+ * (1..CD_PAGE_MAX) rows; *total the account's number of them (026,
+ * order_pages.c). NOT_FOUND when starting_after names no order /
+ * payment of this account. */
+int cd_store_account_order_page(struct cd_tx *tx, const char *account_id,
+                                const char *starting_after, int64_t limit,
+                                cd_order_cb cb, void *arg, int *has_more,
+                                int64_t *total);
+int cd_store_account_payment_page(struct cd_tx *tx, const char *account_id,
+                                  const char *starting_after, int64_t limit,
+                                  cd_payment_cb cb, void *arg, int *has_more,
+                                  int64_t *total);
+
 /* ---- keyset pages of every account's payments and subscriptions (022,
  * admin_pages.c): the same query; kind is not a filter, status is the
  * payment's or Stripe's subscription status; a subscription page starts

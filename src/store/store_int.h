@@ -156,6 +156,7 @@ enum cd_sq_stmt {
     SQ_HOLD_VERIFY,
     /* 010: the admin lists and exports (keyset pages) */
     SQ_ORDER_KEY,
+    SQ_ORDER_KEY_ACCT,
     SQ_ORDER_PAGE_ACCT,
     SQ_ORDER_PAGE_STATUS,
     SQ_ORDER_PAGE_KIND,
@@ -167,6 +168,7 @@ enum cd_sq_stmt {
     SQ_LEDGER_PAGE_ALL,
     /* 022: the admin lists of payments and subscriptions (admin_pages.c) */
     SQ_PAYMENT_KEY,
+    SQ_PAYMENT_KEY_ACCT,
     SQ_PAYMENT_PAGE_ACCT,
     SQ_PAYMENT_PAGE_STATUS,
     SQ_PAYMENT_PAGE_ALL,

@@ -161,7 +161,8 @@ static int seed_more(struct cd_tx *tx, void *arg)
 struct page {
     struct cd_page_query q;
     int ledger; /* 0 orders, 1 ledger, 2 payments, 3 subscriptions, 4 one
-                 * account's ledger (cd_store_txn_page) */
+                 * account's ledger (cd_store_txn_page), 5 / 6 one
+                 * account's orders / payments (order_pages.c) */
     char ids[16][CD_ID_SZ];
     int n, has_more, rc;
     int64_t total;
@@ -204,7 +205,15 @@ static int read_page(struct cd_tx *tx, void *arg)
     struct page *p = arg;
 
     p->n = 0;
-    if (p->ledger == 4)
+    if (p->ledger == 5)
+        p->rc = cd_store_account_order_page(
+            tx, p->q.account_id, p->q.starting_after, p->q.limit, add_order,
+            p, &p->has_more, &p->total);
+    else if (p->ledger == 6)
+        p->rc = cd_store_account_payment_page(
+            tx, p->q.account_id, p->q.starting_after, p->q.limit,
+            add_payment, p, &p->has_more, &p->total);
+    else if (p->ledger == 4)
         p->rc = cd_store_txn_page(tx, p->q.account_id, p->q.starting_after,
                                   p->q.limit, add_entry, p, &p->has_more,
                                   &p->total);
@@ -340,6 +349,58 @@ static void test_txn_pages(void **state)
     assert_int_equal(p.rc, CD_STORE_OK);
 }
 
+/* GET /v1/orders and /v1/payments?starting_after= (026): one account's
+ * rows, ties on created_at (o3, o5 at t=300) broken by seq, the start row
+ * the account's own, the exact total (the trigger's count) on every
+ * page. */
+static void test_account_pages(void **state)
+{
+    struct fixture *f = *state;
+    struct page p = {.q = {.limit = 1, .account_id = "acct_0"}, .ledger = 5};
+    char pre[2] = "o";
+
+    assert_int_equal(cd_store_write(f->s, seed_more, NULL), 0);
+    for (int t = 5; t <= 6; t++, pre[0] = 'p') {
+        char id[8], from[8];
+
+        p.ledger = t;
+        p.q.account_id = "acct_0";
+        p.q.starting_after = NULL;
+        p.q.limit = 1;
+        snprintf(id, sizeof(id), "%s5", pre);
+        assert_string_equal(ids(f, &p), id);
+        assert_true(p.has_more);
+        assert_int_equal(p.total, 3);
+        memcpy(from, id, sizeof(from));
+        p.q.starting_after = from;
+        snprintf(id, sizeof(id), "%s3", pre);
+        assert_string_equal(ids(f, &p), id);
+        assert_true(p.has_more);
+        p.q.starting_after = t == 5 ? "o3" : "p3";
+        p.q.limit = 5;
+        snprintf(id, sizeof(id), "%s1", pre);
+        assert_string_equal(ids(f, &p), id);
+        assert_false(p.has_more);
+        assert_int_equal(p.total, 3);
+        p.q.starting_after = t == 5 ? "o4" : "p4"; /* acct_1's */
+        ids(f, &p);
+        assert_int_equal(p.rc, CD_STORE_NOT_FOUND);
+        p.q.starting_after = t == 5 ? "p1" : "o1"; /* the other table's */
+        ids(f, &p);
+        assert_int_equal(p.rc, CD_STORE_NOT_FOUND);
+        p.q.account_id = "acct_1";
+        p.q.starting_after = t == 5 ? "o4" : "p4";
+        snprintf(id, sizeof(id), "%s2", pre);
+        assert_string_equal(ids(f, &p), id);
+        assert_int_equal(p.rc, CD_STORE_OK);
+        assert_int_equal(p.total, 3);
+    }
+    p.q.account_id = "acct_none";
+    p.q.starting_after = NULL;
+    assert_string_equal(ids(f, &p), "");
+    assert_int_equal(p.total, 0);
+}
+
 static void test_payment_pages(void **state)
 {
     struct fixture *f = *state;
@@ -473,7 +534,8 @@ static void test_page_plans(void **state)
         SQ_LEDGER_PAGE_ALL, SQ_ORDER_KEY,         SQ_LEDGER_KEY,
         SQ_PAYMENT_KEY,     SQ_PAYMENT_PAGE_ACCT, SQ_PAYMENT_PAGE_STATUS,
         SQ_PAYMENT_PAGE_ALL, SQ_SUB_KEY,          SQ_SUB_PAGE_ACCT,
-        SQ_SUB_PAGE_STATUS, SQ_SUB_PAGE_ALL,
+        SQ_SUB_PAGE_STATUS, SQ_SUB_PAGE_ALL,      SQ_ORDER_KEY_ACCT,
+        SQ_PAYMENT_KEY_ACCT,
     };
     struct fixture *f = *state;
     sqlite3 *db = NULL;
@@ -573,6 +635,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payment_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscription_pages, setup,
                                         teardown),
@@ -585,6 +648,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payment_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscription_pages, setup,
                                         teardown),

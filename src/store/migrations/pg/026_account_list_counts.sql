@@ -1,0 +1,35 @@
+-- PostgreSQL dialect of ../026_account_list_counts.sql.
+-- 026_account_list_counts: each account's number of orders and of
+-- payments, kept by a trigger in the same statement as the row (as 023's
+-- ledger_entries), so that GET /v1/orders and GET /v1/payments answer
+-- their exact `total` without counting the account's rows on every page:
+-- a keyset page (starting_after) then costs its own rows at any depth.
+-- Orders and payments are never deleted and never change account. The
+-- pages read orders_account / payments_account, which end with seq since
+-- pg/024_keyset_pages.sql.
+
+ALTER TABLE accounts ADD COLUMN orders_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN payments_count BIGINT NOT NULL DEFAULT 0;
+UPDATE accounts SET
+    orders_count = (SELECT COUNT(*) FROM orders o
+                     WHERE o.account_id = accounts.id),
+    payments_count = (SELECT COUNT(*) FROM payments p
+                       WHERE p.account_id = accounts.id);
+CREATE FUNCTION orders_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE accounts SET orders_count = orders_count + 1
+     WHERE id = NEW.account_id;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER orders_count AFTER INSERT ON orders
+    FOR EACH ROW EXECUTE FUNCTION orders_count();
+CREATE FUNCTION payments_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE accounts SET payments_count = payments_count + 1
+     WHERE id = NEW.account_id;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER payments_count AFTER INSERT ON payments
+    FOR EACH ROW EXECUTE FUNCTION payments_count();
