@@ -3,7 +3,8 @@
  * with an environment the test controls (every CREDITD_*, STRIPE_*,
  * SANDBOX_*, PRICE_* and CURRENCY variable unset first): the defaults;
  * each kind of value (whole numbers in a range, durations, 0/1 switches,
- * choices, listen addresses, URLs and origins, IP lists); a flag winning
+ * choices, listen addresses, URLs and origins, IP lists, paths, the
+ * brand's texts, URL and colour, the sandbox's); a flag winning
  * over the environment; a bad value refused with one line naming the
  * setting and where it came from, never echoing a secret (keys, webhook
  * secrets, an unknown flag's value, a password file's content); unknown
@@ -295,6 +296,41 @@ static void test_urls_and_origins(void **state)
     assert_int_equal(load(), 0);
 }
 
+static void test_brand_and_paths(void **state)
+{
+    char longpath[1100];
+
+    (void)state;
+    setenv("CREDITD_BRAND_NAME", "Acme Credits", 1);
+    setenv("CREDITD_BRAND_LOGO_URL", "https://cdn.example.com/logo.svg", 1);
+    setenv("CREDITD_BRAND_COLOR", "#AbCdEf", 1);
+    setenv("CREDITD_SUPPORT_EMAIL", "help@example.com", 1);
+    setenv("CREDITD_WEB_DIR", "/srv/creditd/web", 1);
+    assert_int_equal(load(), 0);
+    assert_string_equal(cfg.billing.brand.name, "Acme Credits");
+    assert_string_equal(cfg.billing.brand.color, "#AbCdEf");
+    assert_string_equal(cfg.web_dir, "/srv/creditd/web");
+    clear_settings_env();
+    expect_refused("CREDITD_BRAND_NAME", "", NULL);
+    expect_refused("CREDITD_BRAND_NAME", "a\x1b[2Jb", NULL);
+    expect_accepted("CREDITD_BRAND_LOGO_URL", "/logo.svg");
+    expect_refused("CREDITD_BRAND_LOGO_URL", "//evil.example.com/x.svg",
+                   NULL);
+    expect_refused("CREDITD_BRAND_LOGO_URL", "javascript:alert(1)", NULL);
+    expect_refused("CREDITD_BRAND_LOGO_URL", "https://a.example.com/\"x",
+                   NULL);
+    expect_refused("CREDITD_BRAND_COLOR", "#12345g", NULL);
+    expect_refused("CREDITD_SUPPORT_EMAIL", "a@b@c", NULL);
+    memset(longpath, 'd', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[sizeof(longpath) - 1] = '\0';
+    expect_refused("CREDITD_WEB_DIR", longpath, NULL);
+    assert_non_null(strstr(msg, "longer than 1023 characters"));
+    expect_refused("SANDBOX_LISTEN", "nope", NULL);
+    expect_refused("SANDBOX_WEBHOOK_SECRET", "Zq9Value42", "Zq9Value42");
+    expect_refused("SANDBOX_WEBHOOK_URL", "not a url", NULL);
+}
+
 /* A flag wins over the environment, in either spelling; its refusal says
  * "(flag)". */
 static void test_flags(void **state)
@@ -491,6 +527,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_urls_and_origins, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_brand_and_paths, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_names, setup, teardown),
