@@ -219,7 +219,7 @@ static int deliver(struct cd_outbox_sender *s, struct cd_delivery *d)
     long code = body ? post(s, d, body, strlen(body), why, sizeof(why)) : 0;
     const char *outcome;
 
-    assert(s->held); /* delivered and recorded under this node's lease */
+    assert(s->held); /* the outcome is written under this node's lease */
 
     json_decref(ev);
     free(body);
