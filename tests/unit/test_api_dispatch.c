@@ -19,7 +19,9 @@
  *   - the shared helpers (api/helpers.c): ?limit= 1..100 and ?offset= >= 0
  *     (400 invalid_param naming it), a body that is not a JSON object
  *     (400 invalid_json), amounts that are not whole numbers in range
- *     (400 invalid_amount naming the field).
+ *     (400 invalid_amount naming the field), strings of the wrong type,
+ *     too long or with a control byte and booleans of the wrong type (400
+ *     invalid_param naming the field).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -424,6 +426,31 @@ static void test_paging(void **state)
     tc_expect(&r, 400, "invalid_param");
 }
 
+/* POST path body (NULL: the reply r already holds) is 400 invalid_param
+ * naming param. */
+static void expect_param(const char *auth, const char *path,
+                         const char *body, const char *param)
+{
+    char got[32];
+
+    if (body)
+        call("POST", path, auth, body);
+    tc_expect(&r, 400, "invalid_param");
+    assert_string_equal(tc_error_field(&r, "param", got, sizeof(got)), param);
+}
+
+/* A grant whose description is n bytes. */
+static void long_description(const char *auth, size_t n)
+{
+    static char body[1024];
+    int k = snprintf(body, sizeof(body), "{\"amount\":1,\"description\":\"");
+
+    assert_true(k > 0 && (size_t)k + n + 3 < sizeof(body));
+    memset(body + k, 'd', n);
+    memcpy(body + k + n, "\"}", 3);
+    call("POST", "/v1/grants", auth, body);
+}
+
 static void test_bodies(void **state)
 {
     const char *auth = "Authorization: Bearer " SERVER_KEY
@@ -446,6 +473,18 @@ static void test_bodies(void **state)
         assert_string_equal(tc_error_field(&r, "param", param, sizeof(param)),
                             "amount");
     }
+    expect_param(auth, "/v1/grants", "{\"amount\":1,\"description\":5}",
+                 "description");
+    expect_param(auth, "/v1/grants",
+                 "{\"amount\":1,\"description\":\"a\\u0001b\"}",
+                 "description");
+    long_description(auth, 501);
+    expect_param(auth, "/v1/grants", NULL, "description");
+    long_description(auth, 500);
+    tc_expect(&r, 201, NULL);
+    expect_param(auth, "/v1/debits",
+                 "{\"amount\":1,\"allow_negative\":\"yes\"}",
+                 "allow_negative");
     /* the body is JSON whatever its Content-Type says */
     call("POST", "/v1/grants",
          hdrs("%sContent-Type: text/plain\r\n", auth), "{\"amount\":2}");
