@@ -286,6 +286,22 @@ static void test_account_token(void **state)
     tc_expect(&r, 403, "forbidden");
 }
 
+/* A token route takes any valid account token: logout ends it. */
+static void test_token_route(void **state)
+{
+    char token[CD_TOKEN_SZ], auth[128];
+
+    (void)state;
+    signup("dave@example.com", "", NULL, token);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+    call("POST", "/v1/auth/logout", auth, NULL);
+    tc_expect(&r, 204, NULL);
+    call("GET", "/v1/balance", auth, NULL);
+    tc_expect(&r, 401, "invalid_token");
+    call("POST", "/v1/auth/logout", auth, NULL);
+    tc_expect(&r, 401, "invalid_token");
+}
+
 static void test_session_cookie(void **state)
 {
     const char *cookie = hdrs("Cookie: x=1; " CD_SESSION_COOKIE "=%s\r\n",
@@ -498,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_bad_tokens),
         cmocka_unit_test(test_server_key),
         cmocka_unit_test(test_account_token),
+        cmocka_unit_test(test_token_route),
         cmocka_unit_test(test_session_cookie),
         cmocka_unit_test(test_route_table),
         cmocka_unit_test(test_paging),
