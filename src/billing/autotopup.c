@@ -409,6 +409,9 @@ static int claim_fn(struct cd_tx *tx, void *arg)
         return cd_store_autotopup_attempt_update(tx, &a);
     }
     a.tries++;
+    _Static_assert(sizeof(":") + sizeof(a.id) - 1 + CD_I64_CHARS <=
+                       sizeof(key),
+                   "<attempt id>:<tries> fits the effect key");
     snprintf(key, sizeof(key), "%s:%" PRId64, a.id, a.tries);
     cd_idem_effect_id("autotopup", key, "ord_", a.order_id,
                       sizeof(a.order_id));

@@ -4,6 +4,7 @@
  */
 #include "billing/billing_portal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,9 @@ int cd_billing_portal_create(struct cd_billing *b, const struct cd_account *a,
         cd_random_id("bpr_", rnd, sizeof(rnd));
         idem = rnd;
     }
+    _Static_assert(sizeof("billing_portal:") + CD_ID_SZ - 1 <= sizeof(key),
+                   "billing_portal:<effect id> fits its Stripe key");
+    assert(strlen(idem) < CD_ID_SZ); /* an effect id or bpr_<random> */
     snprintf(key, sizeof(key), "billing_portal:%s", idem);
     params = json_pack("{s:s, s:s}", "customer", a->stripe_customer_id,
                        "return_url", ret);

@@ -368,6 +368,10 @@ static void expire_replaced(struct cd_billing *b, const struct guard_arg *g)
             continue;
         snprintf(path, sizeof(path), "/v1/checkout/sessions/%s/expire",
                  g->replaced[i]);
+        _Static_assert(sizeof("checkout::expire") +
+                               sizeof(g->replaced_order[i]) - 1 <=
+                           sizeof(idem),
+                       "checkout:<order id>:expire fits its Stripe key");
         snprintf(idem, sizeof(idem), "checkout:%s:expire",
                  g->replaced_order[i]);
         params = json_object();
@@ -571,6 +575,9 @@ static int open_session(struct cd_billing *b, const struct cd_account *acct,
     int rc, http = 0;
 
     params = session_params(b, acct, o, success_url, cancel_url);
+    _Static_assert(sizeof("checkout::create") + sizeof(o->id) - 1 <=
+                       sizeof(idem),
+                   "checkout:<order id>:create fits its Stripe key");
     snprintf(idem, sizeof(idem), "checkout:%s:create", o->id);
     rc = cd_billing_stripe_post(b, "/v1/checkout/sessions", params, idem,
                                 &resp, &http, &serr);

@@ -33,6 +33,10 @@ static void verify_mail(const char *base_url, const struct cd_account *a,
                         const struct cd_reset *r, const char *token,
                         int64_t now, struct cd_mail *m)
 {
+    _Static_assert(sizeof(m->dedupe_key) == CD_REF_SZ &&
+                       CD_REF_FITS(CD_MAIL_SECRET_PREFIX "verify:",
+                                   sizeof(r->token_hash) - 1),
+                   "secret:verify:<token hash> fits the mail dedupe key");
     cd_random_id("mail_", m->id, sizeof(m->id));
     snprintf(m->dedupe_key, sizeof(m->dedupe_key), "%sverify:%s",
              CD_MAIL_SECRET_PREFIX, r->token_hash);

@@ -13,6 +13,7 @@
  */
 #include "billing/mail.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -519,6 +520,8 @@ static void deliver(struct cd_mailer *m, struct cd_mail *mail)
 {
     char why[CD_MAIL_ERROR_SZ];
     int permanent = 0;
+
+    assert(m->held); /* a mail is sent and marked under this node's lease */
 
     if (!m->smtp_url[0]) {
         cd_strlcpy(mail->status, "skipped", sizeof(mail->status));

@@ -19,6 +19,7 @@
  */
 #include "billing/outbox.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -217,6 +218,8 @@ static int deliver(struct cd_outbox_sender *s, struct cd_delivery *d)
     char *body = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     long code = body ? post(s, d, body, strlen(body), why, sizeof(why)) : 0;
     const char *outcome;
+
+    assert(s->held); /* the outcome is written under this node's lease */
 
     json_decref(ev);
     free(body);

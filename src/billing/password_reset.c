@@ -36,6 +36,10 @@ struct request_job {
 static void reset_mail(const struct request_job *j, const char *account_id,
                        struct cd_mail *m)
 {
+    _Static_assert(sizeof(m->dedupe_key) == CD_REF_SZ &&
+                       CD_REF_FITS(CD_MAIL_SECRET_PREFIX "reset:",
+                                   sizeof(j->r.token_hash) - 1),
+                   "secret:reset:<token hash> fits the mail dedupe key");
     cd_random_id("mail_", m->id, sizeof(m->id));
     snprintf(m->dedupe_key, sizeof(m->dedupe_key), "%sreset:%s",
              CD_MAIL_SECRET_PREFIX, j->r.token_hash);

@@ -342,6 +342,8 @@ static int ask_stripe(struct cd_billing *b, const struct ask_job *j,
     params = json_pack("{s:s, s:I, s:{s:s, s:s}}", "payment_intent", j->pi,
                        "amount", (json_int_t)j->r.amount_cents, "metadata",
                        "order_id", j->o.id, "refund_id", j->r.id);
+    _Static_assert(sizeof("refund:") + sizeof(j->r.id) - 1 <= sizeof(idem),
+                   "refund:<id> fits its Stripe Idempotency-Key");
     snprintf(idem, sizeof(idem), "refund:%s", j->r.id);
     rc = cd_billing_stripe_post(b, "/v1/refunds", params, idem, &resp, &http,
                                 &serr);

@@ -24,6 +24,7 @@
  */
 #include "billing/subscriptions.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -713,6 +714,12 @@ int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
                             NULL, "Stripe is not configured on this server.");
     snprintf(path, sizeof(path), "/v1/subscriptions/%s",
              row.stripe_subscription_id);
+    _Static_assert(sizeof("subscription:resume::") +
+                           sizeof(row.stripe_subscription_id) - 1 +
+                           CD_I64_CHARS <=
+                       sizeof(key),
+                   "subscription:<action>:<sub id>:<synced_at> fits");
+    assert(!idem || strlen(idem) < CD_ID_SZ); /* an effect id */
     if (idem && idem[0])
         snprintf(key, sizeof(key), "subscription:%s:%s", action, idem);
     else

@@ -364,8 +364,12 @@ static void answer(struct cd_http_server *srv, struct conn_state *st)
         else
             req->route->handler(req);
     } else if (st->method_mismatch) {
+        char allow[128];
+
+        allowed_methods(&srv->cfg, req->path, allow, sizeof(allow));
         cd_reply_errorf(req, CD_EK_METHOD, "method_not_allowed", NULL,
                         "%s is not allowed on this path", req->method);
+        cd_reply_header(req, "Allow", allow);
     } else if (srv->cfg.fallback) {
         srv->cfg.fallback(req);
     } else {

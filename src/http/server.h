@@ -11,7 +11,10 @@
  * Refused before any handler runs: a path holding a control byte once
  * decoded (400 invalid_path), a Transfer-Encoding other than a lone
  * "chunked" (400/501), a body over the route's cap (413, see server.c for
- * how the rest of the body is drained).
+ * how the rest of the body is drained). A path some route has, with
+ * another method, is 405 method_not_allowed with an Allow header listing
+ * the path's methods (HEAD wherever GET is); no route at all is the
+ * fallback, else 404 not_found.
  *
  * Flood limits (http/guard.h): connections per address, deadlines for
  * the head and the body, 503 server_busy past the connection cap, a

@@ -64,6 +64,10 @@ struct conn_state {
 const struct cd_route *find_route(const struct cd_http_config *c,
                                   const char *method, const char *path,
                                   struct cd_req *req, int *mismatch);
+/* The methods routed on path, ", "-separated in table order (HEAD after
+ * GET): a 405's Allow header. */
+void allowed_methods(const struct cd_http_config *c, const char *path,
+                     char *out, size_t outsz);
 size_t unescape(void *cls, struct MHD_Connection *conn, char *s);
 int has_control(const char *s);
 int te_refusal(struct MHD_Connection *conn);

@@ -154,6 +154,39 @@ const struct cd_route *find_route(const struct cd_http_config *c,
     return NULL;
 }
 
+/* Appends m to the ", "-separated list out unless it is there. */
+static void add_method(char *out, size_t outsz, const char *m)
+{
+    size_t n = strlen(m), len = strlen(out);
+    const char *p = out;
+
+    while (*p) {
+        size_t k = strcspn(p, ",");
+
+        if (k == n && strncmp(p, m, n) == 0)
+            return;
+        p += k;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    snprintf(out + len, outsz - len, "%s%s", len ? ", " : "", m);
+}
+
+void allowed_methods(const struct cd_http_config *c, const char *path,
+                     char *out, size_t outsz)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < c->nroutes; i++) {
+        const struct cd_route *rt = &c->routes[i];
+
+        if (!match_path(rt->pattern, path, NULL))
+            continue;
+        add_method(out, outsz, rt->method);
+        if (strcmp(rt->method, "GET") == 0)
+            add_method(out, outsz, "HEAD");
+    }
+}
+
 /* ---- checks on the request head ---------------------------------------- */
 
 static int hex_value(char c)

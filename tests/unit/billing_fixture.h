@@ -1,8 +1,11 @@
 /*
- * billing_fixture.h - rows the billing unit tests put in a real temp store:
- * an account and a pending order. Included by test_billing_*.c; every
- * function is static inline so a test that uses only some of them builds
- * warning-free. Each helper asserts that its write committed.
+ * billing_fixture.h - a real billing on a real store for the unit tests
+ * (fx_billing_open/fx_billing_close, on the store of store_target.h:
+ * SQLite in a temp dir, or PostgreSQL), and rows they put in it: an
+ * account and a pending order. Included by test_billing_*.c and
+ * test_api_*.c; every function is static inline so a test that uses only
+ * some of them builds warning-free. Each row helper asserts that its
+ * write committed.
  */
 #ifndef CD_TEST_BILLING_FIXTURE_H
 #define CD_TEST_BILLING_FIXTURE_H
@@ -10,8 +13,38 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "billing/billing.h"
 #include "store/store.h"
 #include "util/util.h"
+
+#include "store_target.h"
+
+/* b zeroed, on a new store (store_target_open), with the settings most
+ * tests share: usd, launch pricing 2999 (rrp 4999, sale 2499), tokens
+ * living an hour. 0, or -1 (the reason on stderr). */
+static inline int fx_billing_open(struct cd_billing *b,
+                                  struct store_target *t, int pg,
+                                  const char *prefix)
+{
+    memset(b, 0, sizeof(*b));
+    b->store = store_target_open(t, pg, prefix, 0);
+    if (!b->store)
+        return -1;
+    strcpy(b->cfg.currency, "usd");
+    strcpy(b->cfg.default_pricing.mode, "launch");
+    b->cfg.default_pricing.launch_cents = 2999;
+    b->cfg.default_pricing.rrp_cents = 4999;
+    b->cfg.default_pricing.sale_cents = 2499;
+    b->cfg.token_ttl = 3600;
+    return 0;
+}
+
+static inline void fx_billing_close(struct cd_billing *b,
+                                    struct store_target *t)
+{
+    store_target_close(t, b->store);
+    b->store = NULL;
+}
 
 static inline int fx_job_insert_account(struct cd_tx *tx, void *arg)
 {

@@ -1,8 +1,11 @@
 /*
- * store_target.h - where a store contract test opens its store: a SQLite
- * file in a temp dir, or, when the test asks for PostgreSQL and
- * CD_TEST_PG_URL names a server (postgres://user@host:port/db), a fresh
- * database created on that server and dropped afterwards.
+ * store_target.h - the one store fixture of the unit tests: where a test
+ * opens its store - a SQLite file in a temp dir, or, when the test asks
+ * for PostgreSQL and CD_TEST_PG_URL names a server
+ * (postgres://user@host:port/db), a fresh database created on that server
+ * and dropped afterwards - and the store itself, opened and migrated
+ * there (store_target_open) and closed and dropped (store_target_close).
+ * billing_fixture.h builds a cd_billing on it.
  */
 #ifndef CD_TEST_STORE_TARGET_H
 #define CD_TEST_STORE_TARGET_H
@@ -12,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "store/store.h"
+#include "util/error.h"
 
 struct store_target {
     char dir[64];
@@ -101,6 +107,40 @@ static inline void store_target_drop(struct store_target *t)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", t->dir);
+}
+
+/* A migrated store on a fresh place (store_target_make; pg: on
+ * PostgreSQL), max_batch jobs a commit at most (0: the default). NULL,
+ * with the reason on stderr and nothing left behind, on failure. */
+static inline struct cd_store *store_target_open(struct store_target *t,
+                                                 int pg, const char *prefix,
+                                                 int max_batch)
+{
+    struct cd_store_config cfg;
+    struct cd_error err;
+    struct cd_store *s;
+
+    if (store_target_make(t, pg, prefix) != 0)
+        return NULL;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.path = t->target;
+    cfg.max_batch = max_batch;
+    s = cd_store_open(&cfg, &err);
+    if (!s) {
+        fprintf(stderr, "%s: cannot open the store: %s\n", prefix,
+                err.message);
+        store_target_drop(t);
+    }
+    return s;
+}
+
+/* Closes s (may be NULL) and drops its place. */
+static inline void store_target_close(struct store_target *t,
+                                      struct cd_store *s)
+{
+    if (s)
+        cd_store_close(s);
+    store_target_drop(t);
 }
 
 #endif

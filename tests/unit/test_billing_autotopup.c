@@ -42,17 +42,10 @@ static struct cd_billing bill;
 
 static int setup(void **state)
 {
-    struct cd_store_config sc;
-    struct cd_error err;
-
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    if (store_target_make(&target, use_pg, "cd_autotopup") != 0)
-        return -1;
-    memset(&sc, 0, sizeof(sc));
-    sc.path = target.target;
     memset(&bill, 0, sizeof(bill));
-    bill.store = cd_store_open(&sc, &err);
+    bill.store = store_target_open(&target, use_pg, "cd_autotopup", 0);
     if (!bill.store)
         return -1;
     strcpy(bill.cfg.currency, "usd");
@@ -65,8 +58,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    cd_store_close(bill.store);
-    store_target_drop(&target);
+    store_target_close(&target, bill.store);
     return 0;
 }
 

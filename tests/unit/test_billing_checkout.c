@@ -33,7 +33,9 @@
 #include "util/log.h"
 #include "util/util.h"
 
-static char tmpdir[256];
+#include "store_target.h"
+
+static struct store_target target;
 static struct cd_billing bill;
 
 /* ---- a fake Stripe -------------------------------------------------------- */
@@ -251,20 +253,11 @@ static int last_order(const struct cd_order *o, void *arg)
 
 static int setup(void **state)
 {
-    struct cd_store_config sc;
-    struct cd_error err;
-    char path[300];
-
     (void)state;
     cd_log_threshold =
         getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_checkout_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = path;
     memset(&bill, 0, sizeof(bill));
-    bill.store = cd_store_open(&sc, &err);
+    bill.store = store_target_open(&target, 0, "cd_checkout", 0);
     assert_non_null(bill.store);
 
     strcpy(bill.cfg.currency, "usd");
@@ -298,13 +291,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
     fake_stop();
-    cd_store_close(bill.store);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    store_target_close(&target, bill.store);
+    return 0;
 }
 
 /* ---- tests ---------------------------------------------------------------- */

@@ -34,7 +34,7 @@
 
 #include "billing_fixture.h"
 
-static char tmpdir[256];
+static struct store_target target;
 static struct cd_billing bill;
 
 /* ---- fixture helpers ----------------------------------------------------- */
@@ -182,19 +182,10 @@ static void rand_id(const char *prefix, char *out)
 
 static int setup(void **state)
 {
-    struct cd_store_config sc;
-    struct cd_error err;
-    char path[300];
-
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_events_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = path;
     memset(&bill, 0, sizeof(bill));
-    bill.store = cd_store_open(&sc, &err);
+    bill.store = store_target_open(&target, 0, "cd_events", 0);
     assert_non_null(bill.store);
     strcpy(bill.cfg.currency, "usd");
     strcpy(bill.cfg.webhook_secrets, "whsec_old_one," SECRET);
@@ -204,13 +195,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    cd_store_close(bill.store);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        return -1;
+    store_target_close(&target, bill.store);
     return 0;
 }
 
@@ -726,11 +712,10 @@ static void test_ledger_refusal_recorded(void **state)
  * keys off, as an operator's sqlite3 shell has them). */
 static void delete_account_raw(const char *acct)
 {
-    char path[300], sql[256];
+    char sql[256];
     sqlite3 *db;
 
-    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_open(target.target, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     snprintf(sql, sizeof(sql),
              "PRAGMA foreign_keys=OFF; DELETE FROM accounts WHERE id='%s';",

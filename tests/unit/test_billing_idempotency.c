@@ -24,28 +24,19 @@
 #include "billing_fixture.h"
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct store_target t;
     struct cd_billing b;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct cd_store_config sc;
-    struct cd_error err;
 
-    strcpy(f->dir, "/tmp/cd_test_idem_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!f)
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = f->path;
-    f->b.store = cd_store_open(&sc, &err);
-    if (!f->b.store) {
-        fprintf(stderr, "store: %s\n", err.message);
+    f->b.store = store_target_open(&f->t, 0, "cd_test_idem", 0);
+    if (!f->b.store)
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -53,13 +44,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
 
     cd_idem_keeper_stop(f->b.idem);
-    cd_store_close(f->b.store);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
+    store_target_close(&f->t, f->b.store);
     free(f);
     return 0;
 }

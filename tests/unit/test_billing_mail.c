@@ -19,6 +19,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "store_target.h"
+
 static void test_header_clean(void **state)
 {
     char out[64];
@@ -107,7 +109,7 @@ static void test_format(void **state)
 
 /* ---- the receipt on a store ---------------------------------------------- */
 
-static char tmpdir[64];
+static struct store_target target;
 static struct cd_store *store;
 
 static int ins_account(struct cd_tx *tx, void *arg)
@@ -154,22 +156,14 @@ static int count_due(struct cd_tx *tx, void *arg)
 
 static void test_receipt_once(void **state)
 {
-    struct cd_store_config sc;
     struct cd_account a;
     struct cd_order o;
     struct cd_mail m;
-    struct cd_error err;
     struct due_q q = {0};
-    char path[128];
 
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_mail_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = path;
-    store = cd_store_open(&sc, &err);
+    store = store_target_open(&target, 0, "cd_mail", 0);
     assert_non_null(store);
 
     memset(&a, 0, sizeof(a));
@@ -208,9 +202,7 @@ static void test_receipt_once(void **state)
     assert_int_equal(cd_store_read(store, count_due, &q), CD_STORE_OK);
     assert_int_equal(q.n, 1);
 
-    cd_store_close(store);
-    snprintf(path, sizeof(path), "rm -rf '%s'", tmpdir);
-    assert_int_equal(system(path), 0);
+    store_target_close(&target, store);
 }
 
 static int ins_mail(struct cd_tx *tx, void *arg)
@@ -222,23 +214,15 @@ static int ins_mail(struct cd_tx *tx, void *arg)
  * done with it (here: skipped, no SMTP); any other mail keeps it. */
 static void test_secret_mail_cleared(void **state)
 {
-    struct cd_store_config sc;
     struct cd_billing b;
     struct cd_mail_config mc;
     struct cd_mailer *mailer;
     struct cd_mail m[2], got;
-    struct cd_error err;
-    char path[128];
     const char *keys[2] = {CD_MAIL_SECRET_PREFIX "reset:abc", "plain:1"};
 
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_mail_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = path;
-    store = cd_store_open(&sc, &err);
+    store = store_target_open(&target, 0, "cd_mail", 0);
     assert_non_null(store);
     for (int i = 0; i < 2; i++) {
         memset(&m[i], 0, sizeof(m[i]));
@@ -274,9 +258,7 @@ static void test_secret_mail_cleared(void **state)
     assert_string_equal(got.status, "skipped");
     assert_null(strstr(got.body_text, "cdr_"));
 
-    cd_store_close(store);
-    snprintf(path, sizeof(path), "rm -rf '%s'", tmpdir);
-    assert_int_equal(system(path), 0);
+    store_target_close(&target, store);
 }
 
 int main(void)

@@ -38,18 +38,11 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct cd_store_config cfg = {0};
-    struct cd_error err = {0};
 
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    if (!f || store_target_make(&f->t, use_pg, "cd_billing_outbox") != 0)
+    if (!f || !(f->s = store_target_open(&f->t, use_pg, "cd_billing_outbox",
+                                         0)))
         return -1;
-    cfg.path = f->t.target;
-    f->s = cd_store_open(&cfg, &err);
-    if (!f->s) {
-        print_error("open: %s\n", err.message);
-        return -1;
-    }
     f->b.store = f->s;
     fx_new_account(f->s, f->acct);
     *state = f;
@@ -60,8 +53,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    cd_store_close(f->s);
-    store_target_drop(&f->t);
+    store_target_close(&f->t, f->s);
     free(f);
     return 0;
 }

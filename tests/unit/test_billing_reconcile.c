@@ -39,6 +39,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "store_target.h"
+
 /* ---- the fake Stripe ----------------------------------------------------- */
 
 static struct {
@@ -55,7 +57,7 @@ static struct {
 
 static struct MHD_Daemon *daemon_h;
 static char base_url[64];
-static char tmpdir[256];
+static struct store_target target;
 static struct cd_billing bill;
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
@@ -260,12 +262,9 @@ static int job_get_cursor(struct cd_tx *tx, void *arg)
 
 static int setup(void **state)
 {
-    struct cd_store_config sc;
     struct cd_stripe_config stc;
-    struct cd_error err;
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
-    char path[300];
 
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
@@ -286,13 +285,8 @@ static int setup(void **state)
     fake.used_starting_after = fake.saw_types = 0;
     fake.last_ending_before[0] = '\0';
 
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/cd_reconcile_XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
-    snprintf(path, sizeof(path), "%s/t.db", tmpdir);
-    memset(&sc, 0, sizeof(sc));
-    sc.path = path;
     memset(&bill, 0, sizeof(bill));
-    bill.store = cd_store_open(&sc, &err);
+    bill.store = store_target_open(&target, 0, "cd_reconcile", 0);
     assert_non_null(bill.store);
     strcpy(bill.cfg.currency, "usd");
     memset(&stc, 0, sizeof(stc));
@@ -308,16 +302,13 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[300];
-
     (void)state;
     cd_stripe_client_free(bill.stripe);
-    cd_store_close(bill.store);
+    store_target_close(&target, bill.store);
     MHD_stop_daemon(daemon_h);
     json_decref(fake.events);
     json_decref(fake.sessions);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return 0;
 }
 
 static void new_account(char *id_out)

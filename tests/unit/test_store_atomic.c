@@ -40,18 +40,10 @@ static int use_pg;
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct cd_store_config cfg = {0};
-    struct cd_error err = {0};
 
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    if (store_target_make(&f->t, use_pg, "cd_store_atomic") != 0)
+    if (!f || !(f->s = store_target_open(&f->t, use_pg, "cd_store_atomic", 0)))
         return -1;
-    cfg.path = f->t.target;
-    f->s = cd_store_open(&cfg, &err);
-    if (!f->s) {
-        print_error("open: %s\n", err.message);
-        return -1;
-    }
     *state = f;
     return 0;
 }
@@ -60,9 +52,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
-    if (f->s)
-        cd_store_close(f->s);
-    store_target_drop(&f->t);
+    store_target_close(&f->t, f->s);
     free(f);
     return 0;
 }
