@@ -9,9 +9,20 @@
 // so the test sees every delivery and can replay it (re-signed).
 
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import { useStack, e2e, waitFor, expectStatus, expectError, httpRequest, rand, CARD_DECLINE } from './harness.mjs';
+import { SmtpSink } from './smtp_sink.mjs';
 
-const stack = useStack({ relayForward: true });
+// Receipts go to a loopback SMTP sink (its port is known once it started,
+// before the stack starts: hooks run in the order they were registered).
+const sink = new SmtpSink();
+const serverEnv = { CREDITD_MAIL_FROM: 'billing@creditd.test', CREDITD_MAIL_POLL_MS: '100' };
+before(async () => {
+    await sink.start();
+    serverEnv.CREDITD_SMTP_URL = sink.url;
+});
+after(async () => sink.stop());
+const stack = useStack({ relayForward: true, serverEnv });
 
 /** Every delivery the sandbox made has had its final answer. */
 async function settled() {
@@ -327,6 +338,93 @@ e2e('invoice.paid first (nothing synced yet): the subscription found through Str
     assert.equal(await stack.balance(u), p.credits_per_period);
     await ledgerOk();
 });
+
+/** A subscription whose first events the relay holds: {u, co, subId,
+ * inv, created, completed, charged, pi}. */
+async function heldStart(p) {
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null;
+    let subId, invoiceId;
+    try {
+        const r = await stack.completeSession(co.session_id);
+        assert.equal(r.status, 200, r.text);
+        subId = r.json.subscription;
+        invoiceId = r.json.invoice;
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    const ips = await stack.stripe('GET', `/v1/invoice_payments?invoice=${invoiceId}`);
+    assert.equal(ips.status, 200, ips.text);
+    const pi = ips.json.data[0].payment.payment_intent;
+    const inv = stack.relay.find('invoice.paid', invoiceId)[0];
+    const created = stack.relay.find('customer.subscription.created', subId)[0];
+    const completed = stack.relay.find('checkout.session.completed', co.session_id)[0];
+    const charged = stack.relay.find('charge.succeeded').find((e) => e.data.object.payment_intent === pi);
+    assert.ok(inv && created && completed && charged, 'the first events were held');
+    return { u, co, subId, inv, created, completed, charged, pi };
+}
+
+async function revenue() {
+    const r = expectStatus(await stack.admin('GET', '/v1/admin/summary'), 200);
+    return r.revenue.find((x) => x.currency === 'usd') || { payments: 0, gross_cents: 0 };
+}
+
+const receipts = (u) => sink.to(u.email).filter((m) => /^Subject: Your receipt/m.test(m.data)).length;
+const again = (ev) => ({ ...ev, id: `evt_e2e_${rand(10)}` });
+
+// The first period is the checkout's order whatever the order of
+// invoice.paid and checkout.session.completed: one order, credited once,
+// one payment row (with the card once the charge is seen), one receipt,
+// the revenue counted once.
+for (const way of ['checkout first', 'invoice first', 'both at once']) {
+    e2e(`the first period is one order and one payment (${way}, then duplicates of both)`, async () => {
+        const p = await plan();
+        const rev0 = await revenue();
+        const h = await heldStart(p);
+        const send = async (ev) => {
+            const r = await stack.sendWebhook(ev);
+            assert.equal(r.status, 200, r.text);
+            return r.json.status;
+        };
+        if (way === 'checkout first') {
+            assert.equal(await send(h.completed), 'processed');
+            assert.equal(await send(h.inv), 'processed');
+        } else if (way === 'invoice first') {
+            assert.equal(await send(h.inv), 'processed');
+            assert.equal(await send(h.completed), 'processed');
+        } else {
+            await Promise.all([send(h.inv), send(h.completed)]);
+        }
+        for (const ev of [h.inv, h.completed, again(h.inv), again(h.completed), h.created, h.charged]) await send(ev);
+        assert.equal(await stack.balance(h.u), p.credits_per_period);
+        const orders = (await stack.list(h.u, '/v1/orders')).filter((o) => o.status !== 'pending');
+        assert.deepEqual(orders.map((o) => [o.id, o.status, o.amount_cents]), [[h.co.order_id, 'completed', p.price_cents]]);
+        const pays = await stack.list(h.u, '/v1/payments');
+        assert.equal(pays.length, 1, JSON.stringify(pays));
+        assert.equal(pays[0].order_id, h.co.order_id);
+        assert.equal(pays[0].status, 'succeeded');
+        assert.equal(pays[0].amount_cents, p.price_cents);
+        assert.equal(pays[0].stripe_payment_intent_id, h.pi);
+        assert.equal(pays[0].payment_method_last4, '4242');
+        const rev1 = await revenue();
+        assert.equal(rev1.payments - rev0.payments, 1);
+        assert.equal(rev1.gross_cents - rev0.gross_cents, p.price_cents);
+        await waitFor(() => receipts(h.u) >= 1, 10000, { what: 'receipt' });
+        // A later charge's receipt would be queued after this one: one
+        // renewal, then exactly two receipts for two periods.
+        const rn = await sandboxRenew(h.subId);
+        assert.equal(rn.status, 200, rn.text);
+        await waitFor(async () => (await stack.balance(h.u)) === 2 * p.credits_per_period, 10000, { what: 'renewal credited' });
+        await waitFor(() => receipts(h.u) >= 2, 10000, { what: 'renewal receipt' });
+        await settled();
+        assert.equal(receipts(h.u), 2);
+        assert.equal((await stack.list(h.u, '/v1/payments')).length, 2);
+        await ledgerOk();
+    });
+}
 
 e2e('lost webhooks: reconciliation syncs the subscription and credits the invoices once', async () => {
     const p = await plan();
