@@ -402,6 +402,13 @@ int cd_refund_create(struct cd_billing *b, const char *order_id,
     if (cd_store_write(b->store, ask_fn, &j) != 0)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Could not record the refund.");
+    /* A subscription period whose invoice_payment.paid has not come (the
+     * webhook never asks Stripe): ask now, then once more. */
+    if (j.why == ASK_NO_PAYMENT && j.o.stripe_invoice_id[0] &&
+        cd_charge_invoice_pi_ask(b, j.o.stripe_invoice_id) == 0 &&
+        cd_store_write(b->store, ask_fn, &j) != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the refund.");
     if (j.why != ASK_OK)
         return ask_error(&j, err);
     return ask_stripe(b, &j, out, err);

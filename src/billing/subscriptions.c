@@ -572,8 +572,11 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
      * its payment row and receipt, like any purchase. */
     memset(&paid, 0, sizeof(paid));
     paid.period_end = j->period_end; /* the lot's expiry (lots.h) */
-    /* the card from charge.succeeded, before or after (charges.h) */
+    /* the PaymentIntent from invoice_payment.paid when it came first,
+     * the card from charge.succeeded, before or after (charges.h) */
     cd_strlcpy(paid.pi, j->pi, sizeof(paid.pi));
+    if (cd_charge_invoice_pi_tx(tx, j->invoice_id, paid.pi) != CD_STORE_OK)
+        return CD_STORE_ERROR;
     cd_strlcpy(paid.customer, j->customer, sizeof(paid.customer));
     return cd_order_credit_tx(tx, &o, &paid, j->event_id, dirty, now,
                               &j->status);
@@ -703,7 +706,8 @@ int cd_subscription_on_invoice_paid(struct cd_billing *b,
     j.plan_currency = b->cfg.currency;
     j.first = strcmp(reason, "subscription_create") == 0;
     invoice_extras(invoice, &j);
-    cd_charge_invoice_pi(b, invoice, in_id, j.pi);
+    /* from the payload only: no Stripe call before the reply */
+    cd_charge_invoice_pi(invoice, j.pi);
     return cd_order_event_run(b, inv_job_fn, &j, event_id, type, &j.status,
                               status_out, err);
 }

@@ -215,7 +215,8 @@ e2e('a failed renewal: past_due and no credits', async () => {
     await ledgerOk();
 });
 
-/** A renewal whose events the relay holds: {charged, paid, invoiceId}. */
+/** A renewal whose events the relay holds: {charged, paid, ipaid,
+ * invoiceId, pi} (ipaid: its invoice_payment.paid). */
 async function heldRenewal(subId) {
     const forward = stack.relay.forwardTo;
     stack.relay.forwardTo = null;
@@ -233,8 +234,9 @@ async function heldRenewal(subId) {
     const pi = ips.json.data[0].payment.payment_intent;
     const paid = stack.relay.find('invoice.paid', invoiceId)[0];
     const charged = stack.relay.find('charge.succeeded').find((e) => e.data.object.payment_intent === pi);
-    assert.ok(paid && charged, 'the renewal\'s invoice.paid and charge.succeeded were held');
-    return { paid, charged, invoiceId, pi };
+    const ipaid = stack.relay.find('invoice_payment.paid').find((e) => e.data.object.invoice === invoiceId);
+    assert.ok(paid && charged && ipaid, 'the renewal\'s invoice.paid, charge.succeeded and invoice_payment.paid were held');
+    return { paid, charged, ipaid, invoiceId, pi };
 }
 
 for (const chargeFirst of [true, false]) {
@@ -243,8 +245,10 @@ for (const chargeFirst of [true, false]) {
         const p = await plan();
         const { u, subId } = await subscribe(p);
         await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
-        const { paid, charged, pi } = await heldRenewal(subId);
-        for (const ev of chargeFirst ? [charged, paid] : [paid, charged]) {
+        const { paid, charged, ipaid, pi } = await heldRenewal(subId);
+        // invoice.paid names no PaymentIntent: invoice_payment.paid links
+        // them (last here: the card kept from the charge comes with it).
+        for (const ev of chargeFirst ? [charged, ipaid, paid] : [paid, charged, ipaid]) {
             const r = await stack.sendWebhook(ev);
             assert.equal(r.status, 200, r.text);
             assert.equal(r.json.status, 'processed', ev.type);
@@ -257,11 +261,72 @@ for (const chargeFirst of [true, false]) {
         assert.equal(pays[0].payment_method_last4, '4242');
         assert.equal(pays[0].stripe_charge_id, charged.data.object.id);
         // Redelivered, both change nothing.
-        for (const ev of [paid, charged]) expectStatus(await stack.sendWebhook(ev), 200);
+        for (const ev of [paid, charged, ipaid]) expectStatus(await stack.sendWebhook(ev), 200);
         assert.equal(await stack.balance(u), 2 * p.credits_per_period);
         await ledgerOk();
     });
 }
+
+function sandboxApiDelay(ms) {
+    return httpRequest('POST', `${stack.sandboxUrl}/_sandbox/config`, { body: { api_delay_ms: ms } });
+}
+
+e2e('invoice.paid is answered from the database alone: with Stripe slow it credits at once; the PaymentIntent and card come later with invoice_payment.paid and charge.succeeded', async () => {
+    const p = await plan();
+    const { u, co, subId } = await subscribe(p);
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
+    const { paid, charged, ipaid, pi } = await heldRenewal(subId);
+    const renewalRow = async () => (await stack.list(u, '/v1/payments')).find((x) => x.order_id !== co.order_id);
+    expectStatus(await sandboxApiDelay(5000), 200);
+    try {
+        const t0 = Date.now();
+        const r = await stack.sendWebhook(paid);
+        const ms = Date.now() - t0;
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.status, 'processed');
+        assert.ok(ms < 2500, `answered in ${ms} ms, not after a Stripe read`);
+    } finally {
+        expectStatus(await sandboxApiDelay(0), 200);
+    }
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    let row = await renewalRow();
+    assert.equal(row.status, 'succeeded');
+    assert.equal(row.amount_cents, p.price_cents);
+    assert.equal(row.stripe_payment_intent_id, null);
+    assert.equal(row.payment_method_last4, null);
+    // Later: the invoice's payment names its PaymentIntent, then its charge
+    // the card.
+    const r1 = await stack.sendWebhook(ipaid);
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(r1.json.status, 'processed');
+    row = await renewalRow();
+    assert.equal(row.stripe_payment_intent_id, pi);
+    assert.equal(row.payment_method_last4, null);
+    expectStatus(await stack.sendWebhook(charged), 200);
+    row = await renewalRow();
+    assert.equal(row.payment_method_last4, '4242');
+    assert.equal(row.stripe_charge_id, charged.data.object.id);
+    assert.equal((await stack.sendWebhook(ipaid)).json.status, 'duplicate');
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    await ledgerOk();
+});
+
+e2e('a renewal refunded before its invoice_payment.paid came: the admin refund asks Stripe for the PaymentIntent', async () => {
+    const p = await plan();
+    const { u, co, subId } = await subscribe(p);
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
+    const { paid, pi } = await heldRenewal(subId);
+    assert.equal((await stack.sendWebhook(paid)).json.status, 'processed');
+    const row = (await stack.list(u, '/v1/payments')).find((x) => x.order_id !== co.order_id);
+    assert.equal(row.stripe_payment_intent_id, null);
+    const rf = await stack.admin('POST', `/v1/admin/orders/${row.order_id}/refund`, { body: {} });
+    assert.equal(rf.status, 202, rf.text);
+    await stack.waitOrderStatus(u, row.order_id, 'refunded');
+    const after = (await stack.list(u, '/v1/payments')).find((x) => x.order_id === row.order_id);
+    assert.equal(after.stripe_payment_intent_id, pi);
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'renewal taken back' });
+    await ledgerOk();
+});
 
 e2e('invoice.paid first (nothing synced yet): the subscription found through Stripe; older shapes; $0 and foreign invoices', async () => {
     const p = await plan();
@@ -340,7 +405,7 @@ e2e('invoice.paid first (nothing synced yet): the subscription found through Str
 });
 
 /** A subscription whose first events the relay holds: {u, co, subId,
- * inv, created, completed, charged, pi}. */
+ * inv, created, completed, charged, ipaid, pi}. */
 async function heldStart(p) {
     const u = await stack.signup();
     const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
@@ -363,8 +428,9 @@ async function heldStart(p) {
     const created = stack.relay.find('customer.subscription.created', subId)[0];
     const completed = stack.relay.find('checkout.session.completed', co.session_id)[0];
     const charged = stack.relay.find('charge.succeeded').find((e) => e.data.object.payment_intent === pi);
-    assert.ok(inv && created && completed && charged, 'the first events were held');
-    return { u, co, subId, inv, created, completed, charged, pi };
+    const ipaid = stack.relay.find('invoice_payment.paid').find((e) => e.data.object.invoice === invoiceId);
+    assert.ok(inv && created && completed && charged && ipaid, 'the first events were held');
+    return { u, co, subId, inv, created, completed, charged, ipaid, pi };
 }
 
 async function revenue() {
@@ -398,7 +464,7 @@ for (const way of ['checkout first', 'invoice first', 'both at once']) {
         } else {
             await Promise.all([send(h.inv), send(h.completed)]);
         }
-        for (const ev of [h.inv, h.completed, again(h.inv), again(h.completed), h.created, h.charged]) await send(ev);
+        for (const ev of [h.inv, h.completed, again(h.inv), again(h.completed), h.created, h.charged, h.ipaid]) await send(ev);
         assert.equal(await stack.balance(h.u), p.credits_per_period);
         const orders = (await stack.list(h.u, '/v1/orders')).filter((o) => o.status !== 'pending');
         assert.deepEqual(orders.map((o) => [o.id, o.status, o.amount_cents]), [[h.co.order_id, 'completed', p.price_cents]]);

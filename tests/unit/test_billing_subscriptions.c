@@ -562,6 +562,100 @@ static void test_first_period_invoice_first(void **state)
     first_period(1);
 }
 
+/* ---- invoice_payment.paid: the PaymentIntent, never asked of Stripe -------- */
+
+struct row_read {
+    const char *invoice;
+    struct cd_order o;
+    struct cd_payment p;
+};
+
+static int read_row(struct cd_tx *tx, void *arg)
+{
+    struct row_read *r = arg;
+
+    if (cd_store_order_by_invoice(tx, r->invoice, &r->o) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    return cd_store_payment_by_order(tx, r->o.id, &r->p);
+}
+
+static void paid_renewal(char *out, size_t outsz, const char *in_id,
+                         const char *sub_id)
+{
+    char evt[64];
+
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(out, outsz,
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"%s\",\"object\":\"invoice\",\"status\":\"paid\","
+             "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":1999,"
+             "\"currency\":\"usd\",\"parent\":{\"subscription_details\":{"
+             "\"subscription\":\"%s\"}}}}}",
+             evt, in_id, sub_id);
+}
+
+static void invoice_payment(char *out, size_t outsz, const char *in_id,
+                            const char *pi, const char *status)
+{
+    char evt[64];
+
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(out, outsz,
+             "{\"id\":\"%s\",\"type\":\"invoice_payment.paid\",\"data\":{"
+             "\"object\":{\"id\":\"inpay_1\",\"object\":\"invoice_payment\","
+             "\"invoice\":\"%s\",\"status\":\"%s\",\"payment\":{\"type\":"
+             "\"payment_intent\",\"payment_intent\":\"%s\"}}}}",
+             evt, in_id, status, pi);
+}
+
+/* The PaymentIntent of an invoice: named by invoice_payment.paid before or
+ * after invoice.paid, which answers from the database alone (no Stripe
+ * here at all). */
+static void test_invoice_payment_either_order(void **state)
+{
+    char acct[64], sub_id[64], in_id[64], pi[64], inv[1024], ip[1024];
+    struct row_read r;
+
+    (void)state;
+    new_account(acct);
+    cd_random_id("sub_", sub_id, sizeof(sub_id));
+    assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0, 100,
+                            50),
+                     CD_STORE_OK);
+    for (int ip_first = 0; ip_first < 2; ip_first++) {
+        cd_random_id("in_", in_id, sizeof(in_id));
+        cd_random_id("pi_", pi, sizeof(pi));
+        paid_renewal(inv, sizeof(inv), in_id, sub_id);
+        invoice_payment(ip, sizeof(ip), in_id, pi, "paid");
+        assert_string_equal(apply(ip_first ? ip : inv, 0, NULL),
+                            CD_WEBHOOK_PROCESSED);
+        memset(&r, 0, sizeof(r));
+        r.invoice = in_id;
+        if (!ip_first) { /* credited, the row waits for its PaymentIntent */
+            assert_int_equal(cd_store_read(bill.store, read_row, &r), 0);
+            assert_string_equal(r.p.stripe_payment_intent_id, "");
+        }
+        assert_string_equal(apply(ip_first ? inv : ip, 0, NULL),
+                            CD_WEBHOOK_PROCESSED);
+        assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_DUPLICATE);
+        assert_int_equal(cd_store_read(bill.store, read_row, &r), 0);
+        assert_string_equal(r.p.stripe_payment_intent_id, pi);
+        assert_string_equal(r.o.stripe_payment_intent_id, pi);
+        assert_string_equal(r.p.status, "succeeded");
+    }
+    assert_int_equal(balance(acct), 2 * 2500);
+    /* Not paid, or naming no PaymentIntent: ignored, not recorded. */
+    invoice_payment(ip, sizeof(ip), in_id, "pi_other", "open");
+    assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_IGNORED);
+    invoice_payment(ip, sizeof(ip), in_id, "x/../y", "paid");
+    assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_IGNORED);
+    /* A later word on the same invoice replaces nothing. */
+    invoice_payment(ip, sizeof(ip), in_id, "pi_other", "paid");
+    assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_PROCESSED);
+    assert_int_equal(cd_store_read(bill.store, read_row, &r), 0);
+    assert_string_equal(r.p.stripe_payment_intent_id, pi);
+}
+
 /* ---- setup ------------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -606,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_invoice_paid_synced),
         cmocka_unit_test(test_first_period_checkout_first),
         cmocka_unit_test(test_first_period_invoice_first),
+        cmocka_unit_test(test_invoice_payment_either_order),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, setup,
                                              teardown);
