@@ -325,9 +325,16 @@ int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
                         "card"),
         "last4"));
 
+    const char *st = json_string_value(json_object_get(obj, "status"));
+
     (void)type;
     *status_out = CD_WEBHOOK_IGNORED;
     memset(&j, 0, sizeof(j));
+    /* Only the charge that paid: a declined one before it (the same
+     * PaymentIntent, another card) must not become the payment's charge,
+     * or that charge's refunds would be taken for another's. */
+    if (!st || strcmp(st, "succeeded") != 0)
+        return 0;
     if (cd_stripe_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
         cd_stripe_str_or_id(obj, "payment_intent", j.cc.payment_intent,
                             sizeof(j.cc.payment_intent)) ||

@@ -54,7 +54,8 @@ int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
  * completion takes it from charge_cards (cd_charge_card_for), so either
  * order ends with the last4 on the row. Idempotent, so the event id is not
  * recorded. *status_out "processed", or "ignored" when the charge names no
- * PaymentIntent or card; -1 with err 500 when the store failed.
+ * PaymentIntent or card, or has not succeeded (a declined attempt of the
+ * same PaymentIntent); -1 with err 500 when the store failed.
  */
 int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
                         const char *type, const json_t *obj,
