@@ -577,7 +577,9 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
     cd_strlcpy(paid.pi, j->pi, sizeof(paid.pi));
     if (cd_charge_invoice_pi_tx(tx, j->invoice_id, paid.pi) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    cd_strlcpy(paid.customer, j->customer, sizeof(paid.customer));
+    /* the checkout's order: its session may not have saved the customer */
+    if (cd_order_is_kind(&o, CD_ORDER_SUBSCRIPTION))
+        cd_strlcpy(paid.customer, j->customer, sizeof(paid.customer));
     return cd_order_credit_tx(tx, &o, &paid, j->event_id, dirty, now,
                               &j->status);
 }

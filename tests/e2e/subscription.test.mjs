@@ -475,6 +475,9 @@ for (const way of ['checkout first', 'invoice first', 'both at once']) {
         assert.equal(pays[0].amount_cents, p.price_cents);
         assert.equal(pays[0].stripe_payment_intent_id, h.pi);
         assert.equal(pays[0].payment_method_last4, '4242');
+        // The customer Checkout made is the account's, whoever came first.
+        const acct = expectStatus(await stack.api('GET', '/v1/account', { token: h.u.token }), 200);
+        assert.equal(acct.stripe_customer_id, h.inv.data.object.customer);
         const rev1 = await revenue();
         assert.equal(rev1.payments - rev0.payments, 1);
         assert.equal(rev1.gross_cents - rev0.gross_cents, p.price_cents);
