@@ -11,6 +11,7 @@
  * and checkout.session.completed comes first. On SQLite, and on
  * PostgreSQL too when CD_TEST_PG_URL is set (store_target.h).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +37,7 @@
 static struct store_target target;
 static int use_pg;
 static struct cd_billing bill;
+static struct cd_billing bill2; /* another node on the same database */
 
 static json_t *parse(const char *s)
 {
@@ -550,6 +552,77 @@ static void first_period(int invoice_first)
     assert_string_equal(r.p.stripe_payment_intent_id + 3, in_id + 3);
 }
 
+/* Both events at once, on two nodes (two stores on one database), each
+ * delivered again until it is answered 200 (as Stripe does after a 500). */
+struct racer {
+    struct cd_billing *b;
+    const char *json;
+    pthread_barrier_t *go;
+    int ok;
+};
+
+static void *race_apply(void *arg)
+{
+    struct racer *r = arg;
+    const char *status;
+    struct cd_error err;
+    json_t *ev = json_loads(r->json, 0, NULL);
+
+    pthread_barrier_wait(r->go);
+    for (int i = 0; ev && i < 20 && !r->ok; i++) {
+        cd_error_clear(&err);
+        r->ok = cd_webhook_apply(r->b, ev, &status, &err) == 0;
+    }
+    json_decref(ev);
+    return NULL;
+}
+
+static void test_first_period_race(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 8; round++) {
+        char acct[64], sub_id[64], in_id[64], inv[1024], ses[1024];
+        struct racer r[2];
+        pthread_t t[2];
+        pthread_barrier_t go;
+        struct period_read pr;
+        struct cd_order o;
+
+        new_account(acct);
+        cd_random_id("sub_", sub_id, sizeof(sub_id));
+        cd_random_id("in_", in_id, sizeof(in_id));
+        assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0,
+                                100, 50),
+                         CD_STORE_OK);
+        fx_order_init(&o, acct, "subscription", 1999, 2500);
+        strcpy(o.item_id, "monthly");
+        cd_random_id("cs_test_", o.stripe_session_id,
+                     sizeof(o.stripe_session_id));
+        fx_order_insert(bill.store, &o);
+        first_invoice_event(inv, sizeof(inv), in_id, sub_id, o.id);
+        session_event(ses, sizeof(ses), &o, in_id, sub_id);
+        pthread_barrier_init(&go, NULL, 2);
+        r[0] = (struct racer){&bill, inv, &go, 0};
+        r[1] = (struct racer){&bill2, ses, &go, 0};
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, race_apply, &r[i]),
+                             0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&go);
+        assert_true(r[0].ok && r[1].ok);
+        assert_int_equal(balance(acct), 2500);
+        memset(&pr, 0, sizeof(pr));
+        pr.acct = acct;
+        pr.order_id = o.id;
+        assert_int_equal(cd_store_read(bill.store, read_period, &pr),
+                         CD_STORE_OK);
+        assert_int_equal(pr.completed, 1);
+        assert_int_equal(pr.payments, 1);
+        assert_string_equal(pr.o.stripe_invoice_id, in_id);
+    }
+}
+
 static void test_first_period_checkout_first(void **state)
 {
     (void)state;
@@ -670,8 +743,11 @@ static int setup(void **state)
     memset(&sc, 0, sizeof(sc));
     sc.path = target.target;
     memset(&bill, 0, sizeof(bill));
+    memset(&bill2, 0, sizeof(bill2));
     bill.store = cd_store_open(&sc, &err);
     assert_non_null(bill.store);
+    bill2.store = cd_store_open(&sc, &err);
+    assert_non_null(bill2.store);
     strcpy(bill.cfg.currency, "usd");
     strcpy(bill.cfg.plans[0].id, "monthly");
     strcpy(bill.cfg.plans[0].name, "Monthly - 2,500 credits a month");
@@ -679,12 +755,14 @@ static int setup(void **state)
     strcpy(bill.cfg.plans[0].interval, "month");
     bill.cfg.plans[0].credits_per_period = 2500;
     bill.cfg.nplans = 1;
+    bill2.cfg = bill.cfg;
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
+    cd_store_close(bill2.store);
     cd_store_close(bill.store);
     store_target_drop(&target);
     return 0;
@@ -700,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_invoice_paid_synced),
         cmocka_unit_test(test_first_period_checkout_first),
         cmocka_unit_test(test_first_period_invoice_first),
+        cmocka_unit_test(test_first_period_race),
         cmocka_unit_test(test_invoice_payment_either_order),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, setup,
