@@ -29,7 +29,9 @@
 
 #define EXPORT_PAGE 200
 #define EXPORT_BUF_MAX (4 * 1024 * 1024) /* a page, worst case ~1 MiB */
-#define EXPORT_DRAWS_MAX (256 * 1024)    /* one entry's draws cell */
+/* One entry's draws cell: ~100,000 draws ("lot_<24>:<amount>;"). A page
+ * that cannot hold its rows cuts the stream, as a store error does. */
+#define EXPORT_DRAWS_MAX EXPORT_BUF_MAX
 
 static const char order_header[] =
     "id,account_id,kind,status,amount_cents,discount_cents,discount_code,"
