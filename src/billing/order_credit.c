@@ -229,7 +229,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
                                   .failure = "",
                                   .pi = paid->pi[0] ? paid->pi : NULL};
-    int rc, late;
+    int rc, late, was_completed;
 
     lk = cd_order_ledger_kind(o->kind);
     /* A subscription's checkout order credits only as its first period,
@@ -279,7 +279,8 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     }
 
     /* An order completed before (invoice.paid first) keeps its time. */
-    done.complete = !cd_order_is(o, CD_ORDER_COMPLETED);
+    was_completed = cd_order_is(o, CD_ORDER_COMPLETED);
+    done.complete = !was_completed;
     rc = cd_order_patch_tx(tx, o, &done, now);
     if (rc != CD_STORE_OK)
         return rc;
