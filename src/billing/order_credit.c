@@ -193,6 +193,56 @@ static int count_discount_tx(struct cd_tx *tx, const struct cd_order *o,
     return rc == CD_STORE_ERROR ? rc : CD_STORE_OK;
 }
 
+/* The credit was made before, through another event or reconciliation
+ * (or, for an invoice credited before its period had an order, by an
+ * older version: the order is completed now). */
+static int credited_before_tx(struct cd_tx *tx, struct cd_order *o,
+                              int dirty, int64_t now, const char **status)
+{
+    *status = CD_WEBHOOK_PROCESSED;
+    if (cd_order_is(o, CD_ORDER_PENDING) && !o->completed_at) {
+        (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
+        o->completed_at = o->updated_at = now;
+        dirty = 1;
+    }
+    return dirty ? cd_store_order_update(tx, o) : 0;
+}
+
+/* The credited order completed, with its payment row, its customer, its
+ * discount's use, its receipt and its order.completed event. */
+static int complete_tx(struct cd_tx *tx, struct cd_order *o,
+                       const struct cd_paid *paid,
+                       const struct cd_ledger_entry *le, int64_t now)
+{
+    int rc;
+
+    (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
+    o->completed_at = now;
+    o->updated_at = now;
+    o->failure_reason[0] = '\0';
+    if (paid->pi[0])
+        cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
+                   sizeof(o->stripe_payment_intent_id));
+    rc = cd_store_order_update(tx, o);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = cd_order_payment_tx(tx, o, paid, now);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = cd_order_save_customer_tx(tx, o, paid);
+    if (rc != CD_STORE_OK)
+        return rc;
+    if (o->discount_code[0] &&
+        count_discount_tx(tx, o, now) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    /* The receipt, in this same job: queued exactly when the order is
+     * credited, once (dedupe key order:<id>:receipt). */
+    rc = cd_mail_receipt_tx(tx, o, le->amount, le->balance_after, now);
+    if (rc == CD_STORE_OK)
+        rc = cd_outbox_order_tx(tx, "order.completed", o);
+    return rc;
+}
+
 int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
                        const struct cd_paid *paid, const char *event_id,
                        int dirty, int64_t now, const char **status)
@@ -225,18 +275,8 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     la.description = o->description;
     la.lot = cd_lots_order_spec(o, paid->period_end, now, &spec); /* lots.h */
     rc = cd_ledger_apply_tx(tx, &la, &le);
-    if (rc == CD_STORE_DUPLICATE) {
-        /* Fulfilled before, through another event or reconciliation (or,
-         * for an invoice credited before its period had an order, by an
-         * older version: the order is completed now). */
-        *status = CD_WEBHOOK_PROCESSED;
-        if (cd_order_is(o, CD_ORDER_PENDING) && !o->completed_at) {
-            (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
-            o->completed_at = o->updated_at = now;
-            dirty = 1;
-        }
-        return dirty ? cd_store_order_update(tx, o) : 0;
-    }
+    if (rc == CD_STORE_DUPLICATE)
+        return credited_before_tx(tx, o, dirty, now, status);
     if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
         rc == CD_STORE_NOT_FOUND)
         return credit_refused_tx(tx, o, paid, event_id, rc, now, status);
@@ -245,30 +285,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
         return CD_STORE_ERROR;
     }
 
-    (void)cd_order_set_status(o, CD_ORDER_COMPLETED);
-    o->completed_at = now;
-    o->updated_at = now;
-    o->failure_reason[0] = '\0';
-    if (paid->pi[0])
-        cd_strlcpy(o->stripe_payment_intent_id, paid->pi,
-                   sizeof(o->stripe_payment_intent_id));
-    rc = cd_store_order_update(tx, o);
-    if (rc != CD_STORE_OK)
-        return rc;
-    rc = cd_order_payment_tx(tx, o, paid, now);
-    if (rc != CD_STORE_OK)
-        return rc;
-    rc = cd_order_save_customer_tx(tx, o, paid);
-    if (rc != CD_STORE_OK)
-        return rc;
-    if (o->discount_code[0] &&
-        count_discount_tx(tx, o, now) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    /* The receipt, in this same job: queued exactly when the order is
-     * credited, once (dedupe key order:<id>:receipt). */
-    rc = cd_mail_receipt_tx(tx, o, le.amount, le.balance_after, now);
-    if (rc == CD_STORE_OK)
-        rc = cd_outbox_order_tx(tx, "order.completed", o);
+    rc = complete_tx(tx, o, paid, &le, now);
     if (rc != CD_STORE_OK)
         return rc;
     if (late && cd_clawback_settle_tx(tx, o, late_kind, now) != CD_STORE_OK)
