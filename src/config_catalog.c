@@ -24,7 +24,7 @@
 #include "util/url.h"
 #include "util/util.h"
 
-#define WHY(...) why_set(why, whysz, __VA_ARGS__)
+#define WHY(...) cd_cfg_why_set(why, whysz, __VA_ARGS__)
 
 /* A JSON string field of a catalog entry into dst. */
 static int cat_str(json_t *o, const char *k, char *dst, size_t dstsz)
@@ -195,7 +195,7 @@ static int cat_topup(struct cd_billing_config *b, const char *v, json_t *t,
     return 0;
 }
 
-int set_catalog(struct cd_config *c, const char *v, char *why,
+int cd_cfg_set_catalog(struct cd_config *c, const char *v, char *why,
                 size_t whysz)
 {
     struct cd_billing_config *b = &c->billing;
@@ -233,7 +233,7 @@ out:
 }
 
 /* Built-in catalog, used unless CREDITD_CATALOG names one. */
-void default_catalog(struct cd_billing_config *b)
+void cd_cfg_default_catalog(struct cd_billing_config *b)
 {
     static const struct cd_package pk[] = {
         {"starter", "Starter - 1,000 credits", 1000, 1000, 0},
