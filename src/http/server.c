@@ -283,8 +283,8 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     }
     if (check_head(conn, st) != 0)
         return refuse_early(conn, st);
-    req->route = cd_http_find_route(&srv->cfg, method, url, req,
-                            &st->method_mismatch);
+    req->route =
+        cd_http_find_route(&srv->cfg, method, url, req, &st->method_mismatch);
     st->max_body = req->route && req->route->max_body
                        ? req->route->max_body
                        : CD_HTTP_API_BODY_MAX;
@@ -469,9 +469,9 @@ static enum MHD_Result answer_here(struct cd_http_server *srv,
 }
 
 enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,
-                           const char *url, const char *method,
-                           const char *version, const char *upload,
-                           size_t *upload_size, void **con_cls)
+                                   const char *url, const char *method,
+                                   const char *version, const char *upload,
+                                   size_t *upload_size, void **con_cls)
 {
     struct cd_http_server *srv = cls;
     struct conn_state *st = *con_cls;
@@ -545,7 +545,7 @@ static void linger_close(struct MHD_Connection *conn, int may_wait)
 }
 
 void cd_http_on_completed(void *cls, struct MHD_Connection *conn,
-                  void **con_cls, enum MHD_RequestTerminationCode toe)
+                          void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct cd_http_server *srv = cls;
     struct conn_state *st = *con_cls;

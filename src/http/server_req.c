@@ -133,8 +133,8 @@ static int match_path(const char *pattern, const char *path,
 }
 
 const struct cd_route *cd_http_find_route(const struct cd_http_config *c,
-                                  const char *method, const char *path,
-                                  struct cd_req *req, int *mismatch)
+                                          const char *method, const char *path,
+                                          struct cd_req *req, int *mismatch)
 {
     int path_seen = 0;
 
