@@ -196,7 +196,7 @@ static int cat_topup(struct cd_billing_config *b, const char *v, json_t *t,
 }
 
 int cd_cfg_set_catalog(struct cd_config *c, const char *v, char *why,
-                size_t whysz)
+                       size_t whysz)
 {
     struct cd_billing_config *b = &c->billing;
     json_error_t je;

@@ -27,23 +27,23 @@
 #define WHY(...) cd_cfg_why_set(why, whysz, __VA_ARGS__)
 
 int cd_cfg_set_stripe_key(struct cd_config *c, const char *v, char *why,
-                   size_t whysz)
+                          size_t whysz)
 {
     if (*v && strncmp(v, "sk_test_", 8) != 0 &&
         strncmp(v, "sk_live_", 8) != 0 && strncmp(v, "rk_test_", 8) != 0 &&
         strncmp(v, "rk_live_", 8) != 0)
         return WHY("must be a Stripe secret key (sk_test_..., sk_live_...)");
-    return cd_cfg_copy(c->stripe_secret_key, sizeof(c->stripe_secret_key), v, why,
-                whysz);
+    return cd_cfg_copy(c->stripe_secret_key, sizeof(c->stripe_secret_key), v,
+                       why, whysz);
 }
 
 int cd_cfg_set_publishable(struct cd_config *c, const char *v, char *why,
-                    size_t whysz)
+                           size_t whysz)
 {
     if (*v && strncmp(v, "pk_", 3) != 0)
         return WHY("must be a publishable key (pk_test_..., pk_live_...)");
     return cd_cfg_copy(c->billing.publishable_key,
-                sizeof(c->billing.publishable_key), v, why, whysz);
+                       sizeof(c->billing.publishable_key), v, why, whysz);
 }
 
 /* Checks a comma-separated list of webhook secrets. */
@@ -67,19 +67,19 @@ static int check_webhook_secrets(const char *v, char *why, size_t whysz)
 }
 
 int cd_cfg_set_webhook_secret(struct cd_config *c, const char *v, char *why,
-                       size_t whysz)
+                              size_t whysz)
 {
     if (check_webhook_secrets(v, why, whysz) != 0)
         return -1;
     return cd_cfg_copy(c->billing.webhook_secrets,
-                sizeof(c->billing.webhook_secrets), v, why, whysz);
+                       sizeof(c->billing.webhook_secrets), v, why, whysz);
 }
 
 int cd_cfg_set_webhook_secret_file(struct cd_config *c, const char *v,
-                            char *why, size_t whysz)
+                                   char *why, size_t whysz)
 {
-    return cd_cfg_copy(c->webhook_secret_file, sizeof(c->webhook_secret_file), v,
-                why, whysz);
+    return cd_cfg_copy(c->webhook_secret_file, sizeof(c->webhook_secret_file),
+                       v, why, whysz);
 }
 
 /* The file's secrets (separated by commas or white space) as one
@@ -137,11 +137,11 @@ int cd_config_read_webhook_secrets(const char *path, char *out,
     return 0;
 }
 
-int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v,
-                           char *why, size_t whysz)
+int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v, char *why,
+                                  size_t whysz)
 {
     return cd_cfg_copy(c->smtp_password_file, sizeof(c->smtp_password_file), v,
-                why, whysz);
+                       why, whysz);
 }
 
 int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
