@@ -781,7 +781,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "admin") == 0) {
         /* An HTTP client: its own options, none of the server's settings. */
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        rc = cli_admin_main(argc - 2, argv + 2);
+        rc = cd_cli_admin_main(argc - 2, argv + 2);
         curl_global_cleanup();
         return rc;
     }
