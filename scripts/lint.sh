@@ -3,7 +3,8 @@
 # report: use cd_parse_int64 or strtol with its end pointer), sprintf,
 # vsprintf, strcpy, strcat, gets (unbounded: use snprintf, cd_strlcpy,
 # cd_buf). Comments are skipped. Prints file:line: call for each hit and
-# exits 1 when there is one, 0 otherwise.
+# exits 1 when there is one, 0 otherwise. Then the same for functions over
+# 70 lines (scripts/funclen.mjs, node).
 #   bash scripts/lint.sh [dir-or-file...]   (default: src/)
 #   bash scripts/lint.sh --self-test        (proves a hit fails the lint)
 set -euo pipefail
@@ -47,11 +48,19 @@ if [ "${1:-}" = --self-test ]; then
   [ "$out" = "$t/bad.c:3: banned call atoi (" ] ||
     { echo "lint self-test: expected a hit on bad.c:3, got: $out" >&2; exit 1; }
   echo "lint self-test: ok"
+  node scripts/funclen.mjs --self-test
   exit 0
 fi
 
-[ $# -gt 0 ] || set -- src
-if ! lint "$@"; then
-  echo "lint: banned calls found (see scripts/lint.sh)" >&2
-  exit 1
+rc=0
+if [ $# -gt 0 ]; then
+  lint "$@" || rc=1
+  node scripts/funclen.mjs "$@" || rc=$((rc | 2))
+else
+  lint src || rc=1
+  node scripts/funclen.mjs || rc=$((rc | 2))
 fi
+if [ $((rc & 1)) -ne 0 ]; then
+  echo "lint: banned calls found (see scripts/lint.sh)" >&2
+fi
+[ "$rc" -eq 0 ] || exit 1

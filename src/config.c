@@ -36,7 +36,7 @@ struct setting {
 };
 
 /* Writes the reason a value is refused; returns -1. */
-int why_set(char *why, size_t whysz, const char *fmt, ...)
+int cd_cfg_why_set(char *why, size_t whysz, const char *fmt, ...)
 {
     va_list ap;
 
@@ -46,10 +46,9 @@ int why_set(char *why, size_t whysz, const char *fmt, ...)
     return -1;
 }
 
-#define WHY(...) why_set(why, whysz, __VA_ARGS__)
+#define WHY(...) cd_cfg_why_set(why, whysz, __VA_ARGS__)
 
-int copy(char *dst, size_t dstsz, const char *v, char *why,
-         size_t whysz)
+int cd_cfg_copy(char *dst, size_t dstsz, const char *v, char *why, size_t whysz)
 {
     if (cd_strlcpy(dst, v, dstsz) != 0)
         return WHY("longer than %zu characters", dstsz - 1);
@@ -61,8 +60,7 @@ int copy(char *dst, size_t dstsz, const char *v, char *why,
 
 /* An http(s) URL with a host (cd_url_parse_origin: no userinfo, a port
  * 1..65535 if any); trailing '/' removed. */
-int url(char *dst, size_t dstsz, const char *v, char *why,
-        size_t whysz)
+int cd_cfg_url(char *dst, size_t dstsz, const char *v, char *why, size_t whysz)
 {
     struct cd_origin o;
     size_t n;
@@ -75,7 +73,7 @@ int url(char *dst, size_t dstsz, const char *v, char *why,
     if (cd_url_parse_origin(v, &o) != 0)
         return WHY("needs a host (name, IPv4 or [IPv6]) and, if it has a "
                    "port, one from 1 to 65535; no user@");
-    if (copy(dst, dstsz, v, why, whysz) != 0)
+    if (cd_cfg_copy(dst, dstsz, v, why, whysz) != 0)
         return -1;
     n = strlen(dst);
     while (n > 0 && dst[n - 1] == '/')
@@ -91,7 +89,7 @@ static int set_listen(struct cd_config *c, const char *v, char *why,
 
     if (cd_http_parse_listen(v, host, sizeof(host), &port) != 0)
         return WHY("want host:port, e.g. 127.0.0.1:8080");
-    return copy(c->listen, sizeof(c->listen), v, why, whysz);
+    return cd_cfg_copy(c->listen, sizeof(c->listen), v, why, whysz);
 }
 
 static int set_db(struct cd_config *c, const char *v, char *why,
@@ -99,7 +97,7 @@ static int set_db(struct cd_config *c, const char *v, char *why,
 {
     if (!*v)
         return WHY("must not be empty");
-    return copy(c->db, sizeof(c->db), v, why, whysz);
+    return cd_cfg_copy(c->db, sizeof(c->db), v, why, whysz);
 }
 
 static int set_admin_key(struct cd_config *c, const char *v, char *why,
@@ -110,7 +108,7 @@ static int set_admin_key(struct cd_config *c, const char *v, char *why,
     for (const char *p = v; *p; p++)
         if (*p <= ' ' || *p > '~')
             return WHY("must be printable ASCII without spaces");
-    return copy(c->admin_key, sizeof(c->admin_key), v, why, whysz);
+    return cd_cfg_copy(c->admin_key, sizeof(c->admin_key), v, why, whysz);
 }
 
 static int set_base_url(struct cd_config *c, const char *v, char *why,
@@ -118,8 +116,8 @@ static int set_base_url(struct cd_config *c, const char *v, char *why,
 {
     if (!*v)
         return 0; /* derived from CREDITD_LISTEN after loading */
-    return url(c->billing.base_url, sizeof(c->billing.base_url), v, why,
-               whysz);
+    return cd_cfg_url(c->billing.base_url, sizeof(c->billing.base_url), v, why,
+                      whysz);
 }
 
 static int set_origins(struct cd_config *c, const char *v, char *why,
@@ -127,7 +125,7 @@ static int set_origins(struct cd_config *c, const char *v, char *why,
 {
     char tmp[4096], *save = NULL, *tok;
 
-    if (copy(tmp, sizeof(tmp), v, why, whysz) != 0)
+    if (cd_cfg_copy(tmp, sizeof(tmp), v, why, whysz) != 0)
         return -1;
     /* slot 0 is kept for the base URL's origin */
     c->billing.nredirect_origins = 1;
@@ -141,11 +139,10 @@ static int set_origins(struct cd_config *c, const char *v, char *why,
             continue;
         if (c->billing.nredirect_origins >= 16)
             return WHY("at most 15 origins");
-        if (url(u, sizeof(u), tok, why, whysz) != 0 ||
-            cd_url_origin(u,
-                          c->billing.redirect_origins
-                              [c->billing.nredirect_origins],
-                          sizeof(c->billing.redirect_origins[0])) != 0)
+        if (cd_cfg_url(u, sizeof(u), tok, why, whysz) != 0 ||
+            cd_url_origin(
+                u, c->billing.redirect_origins[c->billing.nredirect_origins],
+                sizeof(c->billing.redirect_origins[0])) != 0)
             return WHY("'%s' is not an origin like https://app.example.com",
                        tok);
         c->billing.nredirect_origins++;
@@ -156,12 +153,12 @@ static int set_origins(struct cd_config *c, const char *v, char *why,
 static int set_api_base(struct cd_config *c, const char *v, char *why,
                         size_t whysz)
 {
-    return url(c->stripe_api_base, sizeof(c->stripe_api_base), v, why,
-               whysz);
+    return cd_cfg_url(c->stripe_api_base, sizeof(c->stripe_api_base), v, why,
+                      whysz);
 }
 
-int int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
-           char *why, size_t whysz)
+int cd_cfg_int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
+                  char *why, size_t whysz)
 {
     if (cd_parse_int64(v, lo, hi, out) != 0)
         return WHY("must be a whole number from %lld to %lld", (long long)lo,
@@ -172,7 +169,8 @@ int int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
 static int set_tolerance(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
-    return int_in(v, 1, 86400, &c->billing.webhook_tolerance, why, whysz);
+    return cd_cfg_int_in(v, 1, 86400, &c->billing.webhook_tolerance, why,
+                         whysz);
 }
 
 static int set_price_mode(struct cd_config *c, const char *v, char *why,
@@ -181,28 +179,28 @@ static int set_price_mode(struct cd_config *c, const char *v, char *why,
     if (strcmp(v, "launch") != 0 && strcmp(v, "rrp") != 0 &&
         strcmp(v, "sale") != 0)
         return WHY("must be launch, rrp or sale");
-    return copy(c->billing.default_pricing.mode,
-                sizeof(c->billing.default_pricing.mode), v, why, whysz);
+    return cd_cfg_copy(c->billing.default_pricing.mode,
+                       sizeof(c->billing.default_pricing.mode), v, why, whysz);
 }
 
 static int set_launch(struct cd_config *c, const char *v, char *why,
                       size_t whysz)
 {
-    return int_in(v, 50, CD_AMOUNT_MAX, &c->billing.default_pricing.launch_cents,
-                  why, whysz);
+    return cd_cfg_int_in(v, 50, CD_AMOUNT_MAX,
+                         &c->billing.default_pricing.launch_cents, why, whysz);
 }
 
 static int set_rrp(struct cd_config *c, const char *v, char *why, size_t whysz)
 {
-    return int_in(v, 50, CD_AMOUNT_MAX, &c->billing.default_pricing.rrp_cents,
-                  why, whysz);
+    return cd_cfg_int_in(v, 50, CD_AMOUNT_MAX,
+                         &c->billing.default_pricing.rrp_cents, why, whysz);
 }
 
 static int set_sale(struct cd_config *c, const char *v, char *why,
                     size_t whysz)
 {
-    return int_in(v, 50, CD_AMOUNT_MAX, &c->billing.default_pricing.sale_cents,
-                  why, whysz);
+    return cd_cfg_int_in(v, 50, CD_AMOUNT_MAX,
+                         &c->billing.default_pricing.sale_cents, why, whysz);
 }
 
 static int set_currency(struct cd_config *c, const char *v, char *why,
@@ -211,8 +209,8 @@ static int set_currency(struct cd_config *c, const char *v, char *why,
     if (strlen(v) != 3 || !islower((unsigned char)v[0]) ||
         !islower((unsigned char)v[1]) || !islower((unsigned char)v[2]))
         return WHY("must be a lower-case ISO 4217 code such as usd");
-    return copy(c->billing.currency, sizeof(c->billing.currency), v, why,
-                whysz);
+    return cd_cfg_copy(c->billing.currency, sizeof(c->billing.currency), v, why,
+                       whysz);
 }
 
 static int set_smtp(struct cd_config *c, const char *v, char *why,
@@ -220,7 +218,7 @@ static int set_smtp(struct cd_config *c, const char *v, char *why,
 {
     if (*v && strncmp(v, "smtp://", 7) != 0 && strncmp(v, "smtps://", 8) != 0)
         return WHY("must start with smtp:// or smtps://");
-    return copy(c->smtp_url, sizeof(c->smtp_url), v, why, whysz);
+    return cd_cfg_copy(c->smtp_url, sizeof(c->smtp_url), v, why, whysz);
 }
 
 static int set_mail_from(struct cd_config *c, const char *v, char *why,
@@ -228,55 +226,57 @@ static int set_mail_from(struct cd_config *c, const char *v, char *why,
 {
     if (*v && !strchr(v, '@'))
         return WHY("must be an email address");
-    return copy(c->mail_from, sizeof(c->mail_from), v, why, whysz);
+    return cd_cfg_copy(c->mail_from, sizeof(c->mail_from), v, why, whysz);
 }
 
 static int set_mail_poll(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
-    return int_in(v, 100, 3600000, &c->mail_poll_ms, why, whysz);
+    return cd_cfg_int_in(v, 100, 3600000, &c->mail_poll_ms, why, whysz);
 }
 
 static int set_autotopup_poll(struct cd_config *c, const char *v, char *why,
                               size_t whysz)
 {
-    return int_in(v, 100, 3600000, &c->autotopup_poll_ms, why, whysz);
+    return cd_cfg_int_in(v, 100, 3600000, &c->autotopup_poll_ms, why, whysz);
 }
 
 static int set_mail_retry(struct cd_config *c, const char *v, char *why,
                           size_t whysz)
 {
-    return int_in(v, 100, 3600000, &c->mail_retry_base_ms, why, whysz);
+    return cd_cfg_int_in(v, 100, 3600000, &c->mail_retry_base_ms, why, whysz);
 }
 
 static int set_events_poll(struct cd_config *c, const char *v, char *why,
                            size_t whysz)
 {
-    return int_in(v, 10, 3600000, &c->events_poll_ms, why, whysz);
+    return cd_cfg_int_in(v, 10, 3600000, &c->events_poll_ms, why, whysz);
 }
 
 static int set_events_retry(struct cd_config *c, const char *v, char *why,
                             size_t whysz)
 {
-    return int_in(v, 10, 3600000, &c->events_retry_base_ms, why, whysz);
+    return cd_cfg_int_in(v, 10, 3600000, &c->events_retry_base_ms, why, whysz);
 }
 
 static int set_events_window(struct cd_config *c, const char *v, char *why,
                              size_t whysz)
 {
-    return int_in(v, 60, 30 * 86400, &c->events_retry_window_s, why, whysz);
+    return cd_cfg_int_in(v, 60, 30 * 86400, &c->events_retry_window_s, why,
+                         whysz);
 }
 
 static int set_events_disable(struct cd_config *c, const char *v, char *why,
                               size_t whysz)
 {
-    return int_in(v, 60, 30 * 86400, &c->events_disable_after_s, why, whysz);
+    return cd_cfg_int_in(v, 60, 30 * 86400, &c->events_disable_after_s, why,
+                         whysz);
 }
 
 static int set_events_timeout(struct cd_config *c, const char *v, char *why,
                               size_t whysz)
 {
-    return int_in(v, 100, 60000, &c->events_timeout_ms, why, whysz);
+    return cd_cfg_int_in(v, 100, 60000, &c->events_timeout_ms, why, whysz);
 }
 
 static int set_log(struct cd_config *c, const char *v, char *why,
@@ -302,7 +302,7 @@ static int set_log_format(struct cd_config *c, const char *v, char *why,
 static int set_token_ttl(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
-    return int_in(v, 60, 365 * 86400, &c->billing.token_ttl, why, whysz);
+    return cd_cfg_int_in(v, 60, 365 * 86400, &c->billing.token_ttl, why, whysz);
 }
 
 static int set_write_batch(struct cd_config *c, const char *v, char *why,
@@ -310,7 +310,7 @@ static int set_write_batch(struct cd_config *c, const char *v, char *why,
 {
     int64_t n;
 
-    if (int_in(v, 1, 4096, &n, why, whysz) != 0)
+    if (cd_cfg_int_in(v, 1, 4096, &n, why, whysz) != 0)
         return -1;
     c->write_batch = (int)n;
     return 0;
@@ -321,7 +321,7 @@ static int set_shutdown_timeout(struct cd_config *c, const char *v,
 {
     int64_t n;
 
-    if (int_in(v, 0, 3600, &n, why, whysz) != 0)
+    if (cd_cfg_int_in(v, 0, 3600, &n, why, whysz) != 0)
         return -1;
     c->shutdown_timeout_s = (int)n;
     return 0;
@@ -330,8 +330,8 @@ static int set_shutdown_timeout(struct cd_config *c, const char *v,
 static int set_idem_lease(struct cd_config *c, const char *v, char *why,
                           size_t whysz)
 {
-    return int_in(v, CD_IDEM_LEASE_MS_MIN, CD_IDEM_LEASE_MS_MAX,
-                  &c->idem_lease_ms, why, whysz);
+    return cd_cfg_int_in(v, CD_IDEM_LEASE_MS_MIN, CD_IDEM_LEASE_MS_MAX,
+                         &c->idem_lease_ms, why, whysz);
 }
 
 static int set_test_clock(struct cd_config *c, const char *v, char *why,
@@ -340,7 +340,7 @@ static int set_test_clock(struct cd_config *c, const char *v, char *why,
     int64_t n;
 
     (void)c;
-    if (int_in(v, 0, INT64_C(3153600000), &n, why, whysz) != 0)
+    if (cd_cfg_int_in(v, 0, INT64_C(3153600000), &n, why, whysz) != 0)
         return -1;
     cd_clock_set_offset(n);
     return 0;
@@ -349,45 +349,47 @@ static int set_test_clock(struct cd_config *c, const char *v, char *why,
 static int set_checkout_expires(struct cd_config *c, const char *v,
                                 char *why, size_t whysz)
 {
-    return int_in(v, 1800, 86400, &c->billing.checkout_expires_s, why,
-                  whysz);
+    return cd_cfg_int_in(v, 1800, 86400, &c->billing.checkout_expires_s, why,
+                         whysz);
 }
 
 static int set_max_pending(struct cd_config *c, const char *v, char *why,
                            size_t whysz)
 {
-    return int_in(v, 1, 10000, &c->billing.max_pending_orders, why, whysz);
+    return cd_cfg_int_in(v, 1, 10000, &c->billing.max_pending_orders, why,
+                         whysz);
 }
 
 static int set_require_verify(struct cd_config *c, const char *v, char *why,
                               size_t whysz)
 {
-    return int_in(v, 0, 1, &c->billing.require_email_verification, why,
-                  whysz);
+    return cd_cfg_int_in(v, 0, 1, &c->billing.require_email_verification, why,
+                         whysz);
 }
 
 static int set_backup_before_migrate(struct cd_config *c, const char *v,
                                      char *why, size_t whysz)
 {
-    return int_in(v, 0, 1, &c->backup_before_migrate, why, whysz);
+    return cd_cfg_int_in(v, 0, 1, &c->backup_before_migrate, why, whysz);
 }
 
 static int set_expiry_interval(struct cd_config *c, const char *v,
                                char *why, size_t whysz)
 {
-    return int_in(v, 1, 86400, &c->billing.expiry_interval_s, why, whysz);
+    return cd_cfg_int_in(v, 1, 86400, &c->billing.expiry_interval_s, why,
+                         whysz);
 }
 
 static int set_reconcile_interval(struct cd_config *c, const char *v,
                                   char *why, size_t whysz)
 {
-    return int_in(v, 0, 86400, &c->reconcile_interval, why, whysz);
+    return cd_cfg_int_in(v, 0, 86400, &c->reconcile_interval, why, whysz);
 }
 
 static int set_purge_interval(struct cd_config *c, const char *v, char *why,
                               size_t whysz)
 {
-    return int_in(v, 1, 86400, &c->purge_interval, why, whysz);
+    return cd_cfg_int_in(v, 1, 86400, &c->purge_interval, why, whysz);
 }
 
 /* The open metrics listener: empty, or a loopback host:port (it answers
@@ -410,25 +412,26 @@ static int set_metrics_listen(struct cd_config *c, const char *v, char *why,
           IN6_IS_ADDR_LOOPBACK(&a6)))
         return WHY("must be a loopback address (127.x.x.x or [::1]): "
                    "/metrics is served there without credentials");
-    return copy(c->metrics_listen, sizeof(c->metrics_listen), v, why, whysz);
+    return cd_cfg_copy(c->metrics_listen, sizeof(c->metrics_listen), v, why,
+                       whysz);
 }
 
 static int set_auth_rate(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
-    return int_in(v, 0, 1000000, &c->auth_rate_limit, why, whysz);
+    return cd_cfg_int_in(v, 0, 1000000, &c->auth_rate_limit, why, whysz);
 }
 
 static int set_checkout_rate(struct cd_config *c, const char *v, char *why,
                              size_t whysz)
 {
-    return int_in(v, 0, 1000000, &c->checkout_rate_limit, why, whysz);
+    return cd_cfg_int_in(v, 0, 1000000, &c->checkout_rate_limit, why, whysz);
 }
 
 static int set_discount_rate(struct cd_config *c, const char *v, char *why,
                              size_t whysz)
 {
-    return int_in(v, 0, 1000000, &c->discount_rate_limit, why, whysz);
+    return cd_cfg_int_in(v, 0, 1000000, &c->discount_rate_limit, why, whysz);
 }
 
 /* Comma-separated IP addresses (no ranges), at most CD_MAX_PROXIES. */
@@ -456,13 +459,13 @@ static int set_trusted_proxies(struct cd_config *c, const char *v, char *why,
 static int set_http_threads(struct cd_config *c, const char *v, char *why,
                             size_t whysz)
 {
-    return int_in(v, 0, 256, &c->http_threads, why, whysz);
+    return cd_cfg_int_in(v, 0, 256, &c->http_threads, why, whysz);
 }
 
 static int set_http_workers(struct cd_config *c, const char *v, char *why,
                             size_t whysz)
 {
-    return int_in(v, 1, 1024, &c->http_workers, why, whysz);
+    return cd_cfg_int_in(v, 1, 1024, &c->http_workers, why, whysz);
 }
 
 static int set_http_offload(struct cd_config *c, const char *v, char *why,
@@ -480,32 +483,32 @@ static int set_http_offload(struct cd_config *c, const char *v, char *why,
 static int set_http_max_conns(struct cd_config *c, const char *v, char *why,
                               size_t whysz)
 {
-    return int_in(v, 16, 16384, &c->http_max_connections, why, whysz);
+    return cd_cfg_int_in(v, 16, 16384, &c->http_max_connections, why, whysz);
 }
 
 static int set_http_per_address(struct cd_config *c, const char *v,
                                 char *why, size_t whysz)
 {
-    return int_in(v, 0, 16384, &c->http_per_address, why, whysz);
+    return cd_cfg_int_in(v, 0, 16384, &c->http_per_address, why, whysz);
 }
 
 static int set_http_header_timeout(struct cd_config *c, const char *v,
                                    char *why, size_t whysz)
 {
-    return int_in(v, 0, 3600, &c->http_header_timeout, why, whysz);
+    return cd_cfg_int_in(v, 0, 3600, &c->http_header_timeout, why, whysz);
 }
 
 static int set_http_body_timeout(struct cd_config *c, const char *v,
                                  char *why, size_t whysz)
 {
-    return int_in(v, 0, 3600, &c->http_body_timeout, why, whysz);
+    return cd_cfg_int_in(v, 0, 3600, &c->http_body_timeout, why, whysz);
 }
 
 static int set_http_body_budget(struct cd_config *c, const char *v,
                                 char *why, size_t whysz)
 {
-    return int_in(v, 0, 16 * 1024 * 1024, &c->http_body_budget_kb, why,
-                  whysz);
+    return cd_cfg_int_in(v, 0, 16 * 1024 * 1024, &c->http_body_budget_kb, why,
+                         whysz);
 }
 
 static const struct setting settings[] = {
@@ -515,10 +518,10 @@ static const struct setting settings[] = {
     {"CREDITD_ADMIN_KEY", "", set_admin_key, "server key for /v1/admin/* and your backend (>= 16 chars)"},
     {"CREDITD_BASE_URL", "", set_base_url, "public URL of this server (default http://CREDITD_LISTEN)"},
     {"CREDITD_ALLOWED_REDIRECT_ORIGINS", "", set_origins, "extra origins allowed in success_url/cancel_url, comma-separated"},
-    {"STRIPE_SECRET_KEY", "", set_stripe_key, "Stripe secret key; unset: checkout answers 503"},
-    {"STRIPE_PUBLISHABLE_KEY", "", set_publishable, "Stripe publishable key, shown in /v1/config"},
-    {"STRIPE_WEBHOOK_SECRET", "", set_webhook_secret, "webhook signing secret(s), comma-separated; unset: webhook answers 503"},
-    {"STRIPE_WEBHOOK_SECRET_FILE", "", set_webhook_secret_file, "file of webhook signing secret(s), read at start and again on SIGHUP (rotation without restart); instead of STRIPE_WEBHOOK_SECRET"},
+    {"STRIPE_SECRET_KEY", "", cd_cfg_set_stripe_key, "Stripe secret key; unset: checkout answers 503"},
+    {"STRIPE_PUBLISHABLE_KEY", "", cd_cfg_set_publishable, "Stripe publishable key, shown in /v1/config"},
+    {"STRIPE_WEBHOOK_SECRET", "", cd_cfg_set_webhook_secret, "webhook signing secret(s), comma-separated; unset: webhook answers 503"},
+    {"STRIPE_WEBHOOK_SECRET_FILE", "", cd_cfg_set_webhook_secret_file, "file of webhook signing secret(s), read at start and again on SIGHUP (rotation without restart); instead of STRIPE_WEBHOOK_SECRET"},
     {"STRIPE_API_BASE", "https://api.stripe.com", set_api_base, "Stripe API base URL (the sandbox: http://127.0.0.1:12111)"},
     {"STRIPE_WEBHOOK_TOLERANCE", "300", set_tolerance, "seconds a webhook timestamp may differ from now"},
     {"PRICE_MODE", "launch", set_price_mode, "launch | rrp | sale (until changed by PUT /v1/admin/pricing)"},
@@ -527,7 +530,7 @@ static const struct setting settings[] = {
     {"PRICE_SALE_CENTS", "2499", set_sale, "access price in sale mode"},
     {"CURRENCY", "usd", set_currency, "deployment currency"},
     {"CREDITD_SMTP_URL", "", set_smtp, "SMTP server for mail (smtp://...)"},
-    {"CREDITD_SMTP_PASSWORD_FILE", "", set_smtp_password_file, "file holding the SMTP password (one line; the user name stays in CREDITD_SMTP_URL, smtp://user@host), read at start and again on SIGHUP (rotation without restart)"},
+    {"CREDITD_SMTP_PASSWORD_FILE", "", cd_cfg_set_smtp_password_file, "file holding the SMTP password (one line; the user name stays in CREDITD_SMTP_URL, smtp://user@host), read at start and again on SIGHUP (rotation without restart)"},
     {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail (required with CREDITD_SMTP_URL)"},
     {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
     {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
@@ -539,7 +542,7 @@ static const struct setting settings[] = {
     {"CREDITD_EVENTS_TIMEOUT_MS", "10000", set_events_timeout, "milliseconds one webhook event delivery may take (connect 5 s at most)"},
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
     {"CREDITD_LOG_FORMAT", "text", set_log_format, "text | json (one JSON object per line)"},
-    {"CREDITD_CATALOG", "", set_catalog, "JSON file of packages, plans and top-up limits"},
+    {"CREDITD_CATALOG", "", cd_cfg_set_catalog, "JSON file of packages, plans and top-up limits"},
     {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
     {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
     {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout, "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
@@ -565,17 +568,17 @@ static const struct setting settings[] = {
     {"CREDITD_HTTP_HEADER_TIMEOUT", "10", set_http_header_timeout, "seconds a request's head may take from the accept (or the end of the previous request on a kept-alive connection), trickled or not; past it the connection is cut (0: off)"},
     {"CREDITD_HTTP_BODY_TIMEOUT", "30", set_http_body_timeout, "seconds a request's body may take after its head; past it the connection is cut (0: off)"},
     {"CREDITD_HTTP_BODY_BUDGET_KB", "32768", set_http_body_budget, "KiB that unfinished request bodies may hold across all connections; a body that would pass it is answered 503 server_busy (0: off)"},
-    {"CREDITD_BRAND_NAME", "creditd", set_brand_name, "business name shown by the web UI, the sandbox's checkout page and receipts"},
-    {"CREDITD_BRAND_LOGO_URL", "", set_brand_logo, "logo in the web UI's header: an https:// URL or a same-origin path (/logo.svg)"},
-    {"CREDITD_SUPPORT_EMAIL", "", set_support_email, "support address named in the web UI and receipts"},
-    {"CREDITD_BRAND_COLOR", "", set_brand_color, "accent colour of the web UI, #rrggbb (text on it is white or black by contrast)"},
-    {"CREDITD_WEB_DIR", "", set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
-    {"SANDBOX_LISTEN", "127.0.0.1:12111", set_sb_listen, "sandbox: address (loopback only)"},
-    {"SANDBOX_WEBHOOK_URL", "", set_sb_webhook_url, "sandbox: where it delivers events"},
-    {"SANDBOX_WEBHOOK_SECRET", "", set_sb_secret, "sandbox: whsec_... it signs events with"},
-    {"SANDBOX_PUBLIC_URL", "", set_sb_public, "sandbox: base of checkout page URLs"},
-    {"SANDBOX_ACCOUNT_NAME", "", set_sb_account, "sandbox: merchant name its checkout page shows (demo: CREDITD_BRAND_NAME)"},
-    {"SANDBOX_WEBHOOK_DELAY_MS", "0", set_sb_delay, "sandbox: delay before each webhook delivery"},
+    {"CREDITD_BRAND_NAME", "creditd", cd_cfg_set_brand_name, "business name shown by the web UI, the sandbox's checkout page and receipts"},
+    {"CREDITD_BRAND_LOGO_URL", "", cd_cfg_set_brand_logo, "logo in the web UI's header: an https:// URL or a same-origin path (/logo.svg)"},
+    {"CREDITD_SUPPORT_EMAIL", "", cd_cfg_set_support_email, "support address named in the web UI and receipts"},
+    {"CREDITD_BRAND_COLOR", "", cd_cfg_set_brand_color, "accent colour of the web UI, #rrggbb (text on it is white or black by contrast)"},
+    {"CREDITD_WEB_DIR", "", cd_cfg_set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
+    {"SANDBOX_LISTEN", "127.0.0.1:12111", cd_cfg_set_sb_listen, "sandbox: address (loopback only)"},
+    {"SANDBOX_WEBHOOK_URL", "", cd_cfg_set_sb_webhook_url, "sandbox: where it delivers events"},
+    {"SANDBOX_WEBHOOK_SECRET", "", cd_cfg_set_sb_secret, "sandbox: whsec_... it signs events with"},
+    {"SANDBOX_PUBLIC_URL", "", cd_cfg_set_sb_public, "sandbox: base of checkout page URLs"},
+    {"SANDBOX_ACCOUNT_NAME", "", cd_cfg_set_sb_account, "sandbox: merchant name its checkout page shows (demo: CREDITD_BRAND_NAME)"},
+    {"SANDBOX_WEBHOOK_DELAY_MS", "0", cd_cfg_set_sb_delay, "sandbox: delay before each webhook delivery"},
 };
 
 /* The value of setting s from argv (--NAME=v or --name-with-dashes=v). */
@@ -612,7 +615,7 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
 
     memset(c, 0, sizeof(*c));
     c->log_level = CD_LOG_INFO;
-    default_catalog(&c->billing);
+    cd_cfg_default_catalog(&c->billing);
     c->billing.nredirect_origins = 1;
     for (size_t i = 0; i < CD_ARRAY_LEN(settings); i++) {
         const struct setting *s = &settings[i];
@@ -660,9 +663,9 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                              "host (from CREDITD_LISTEN if unset)");
         return -1;
     }
-    if (check_live_key(c, msg, msgsz) != 0 ||
-        load_secret_file(c, msg, msgsz) != 0 ||
-        load_smtp_password(c, msg, msgsz) != 0)
+    if (cd_cfg_check_live_key(c, msg, msgsz) != 0 ||
+        cd_cfg_load_secret_file(c, msg, msgsz) != 0 ||
+        cd_cfg_load_smtp_password(c, msg, msgsz) != 0)
         return -1;
     if (!c->web_dir[0]) {
         /* The UI ships in the source tree's web/; CMake bakes its path. */

@@ -24,7 +24,7 @@
 #include "util/url.h"
 #include "util/util.h"
 
-#define WHY(...) why_set(why, whysz, __VA_ARGS__)
+#define WHY(...) cd_cfg_why_set(why, whysz, __VA_ARGS__)
 
 /* A JSON string field of a catalog entry into dst. */
 static int cat_str(json_t *o, const char *k, char *dst, size_t dstsz)
@@ -98,13 +98,109 @@ static int cat_credit_unit(json_t *root, struct cd_billing_config *b)
     return 0;
 }
 
-int set_catalog(struct cd_config *c, const char *v, char *why,
-                size_t whysz)
+/* The catalog's "packages" array (arr) into b; 0, or -1 with why set. */
+static int cat_packages(struct cd_billing_config *b, const char *v,
+                        json_t *arr, char *why, size_t whysz)
+{
+    json_t *it;
+    size_t i;
+
+    if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
+        WHY("%s: packages must be an array of at most %d", v,
+            CD_CATALOG_MAX);
+        return -1;
+    }
+    b->npackages = 0;
+    json_array_foreach(arr, i, it) {
+        struct cd_package *p = &b->packages[b->npackages];
+
+        if (cat_str(it, "id", p->id, sizeof(p->id)) ||
+            cat_str(it, "name", p->name, sizeof(p->name)) ||
+            cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
+                    &p->price_cents) ||
+            cat_int(it, "credits", 1, CD_AMOUNT_MAX, &p->credits)) {
+            WHY("%s: packages[%zu] needs id, name, price_cents (>= 50) "
+                "and credits (>= 1)", v, i);
+            return -1;
+        }
+        p->expires_in_days = 0;
+        if (json_object_get(it, "expires_in_days") &&
+            cat_int(it, "expires_in_days", 1, 3650, &p->expires_in_days)) {
+            WHY("%s: packages[%zu].expires_in_days must be 1..3650", v, i);
+            return -1;
+        }
+        b->npackages++;
+    }
+    return 0;
+}
+
+/* The catalog's "plans" array (arr) into b; 0, or -1 with why set. */
+static int cat_plans(struct cd_billing_config *b, const char *v, json_t *arr,
+                     char *why, size_t whysz)
+{
+    json_t *it;
+    size_t i;
+
+    if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
+        WHY("%s: plans must be an array of at most %d", v, CD_CATALOG_MAX);
+        return -1;
+    }
+    b->nplans = 0;
+    json_array_foreach(arr, i, it) {
+        struct cd_plan *p = &b->plans[b->nplans];
+
+        if (cat_str(it, "id", p->id, sizeof(p->id)) ||
+            cat_str(it, "name", p->name, sizeof(p->name)) ||
+            cat_str(it, "interval", p->interval, sizeof(p->interval)) ||
+            (strcmp(p->interval, "day") != 0 &&
+             strcmp(p->interval, "week") != 0 &&
+             strcmp(p->interval, "month") != 0 &&
+             strcmp(p->interval, "year") != 0) ||
+            cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
+                    &p->price_cents) ||
+            cat_int(it, "credits_per_period", 1, CD_AMOUNT_MAX,
+                    &p->credits_per_period)) {
+            WHY("%s: plans[%zu] needs id, name, interval "
+                "(day|week|month|year), price_cents and "
+                "credits_per_period", v, i);
+            return -1;
+        }
+        if (cat_plan_expiry(it, p) != 0) {
+            WHY("%s: plans[%zu]: credits_expire is \"period_end\" or "
+                "\"never\"; rollover_cap (0..credits_per_period) only "
+                "with \"period_end\"", v, i);
+            return -1;
+        }
+        b->nplans++;
+    }
+    return 0;
+}
+
+/* The catalog's "topup" limits (t) into b; 0, or -1 with why set. */
+static int cat_topup(struct cd_billing_config *b, const char *v, json_t *t,
+                     char *why, size_t whysz)
+{
+    if (cat_int(t, "min_cents", 50, CD_AMOUNT_MAX, &b->topup_min_cents) ||
+        cat_int(t, "max_cents", 50, CD_AMOUNT_MAX, &b->topup_max_cents) ||
+        cat_int(t, "step_cents", 1, CD_AMOUNT_MAX, &b->topup_step_cents) ||
+        cat_int(t, "default_cents", 50, CD_AMOUNT_MAX,
+                &b->topup_default_cents) ||
+        b->topup_min_cents > b->topup_max_cents ||
+        b->topup_default_cents < b->topup_min_cents ||
+        b->topup_default_cents > b->topup_max_cents) {
+        WHY("%s: topup needs min_cents <= default_cents <= max_cents and "
+            "step_cents", v);
+        return -1;
+    }
+    return 0;
+}
+
+int cd_cfg_set_catalog(struct cd_config *c, const char *v, char *why,
+                       size_t whysz)
 {
     struct cd_billing_config *b = &c->billing;
     json_error_t je;
-    json_t *root, *arr, *it, *t;
-    size_t i;
+    json_t *root, *arr, *t;
     int rc = -1;
 
     if (!*v)
@@ -117,93 +213,19 @@ int set_catalog(struct cd_config *c, const char *v, char *why,
         goto out;
     }
     arr = json_object_get(root, "packages");
-    if (arr) {
-        if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
-            WHY("%s: packages must be an array of at most %d", v,
-                CD_CATALOG_MAX);
-            goto out;
-        }
-        b->npackages = 0;
-        json_array_foreach(arr, i, it) {
-            struct cd_package *p = &b->packages[b->npackages];
-
-            if (cat_str(it, "id", p->id, sizeof(p->id)) ||
-                cat_str(it, "name", p->name, sizeof(p->name)) ||
-                cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
-                        &p->price_cents) ||
-                cat_int(it, "credits", 1, CD_AMOUNT_MAX, &p->credits)) {
-                WHY("%s: packages[%zu] needs id, name, price_cents (>= 50) "
-                    "and credits (>= 1)", v, i);
-                goto out;
-            }
-            p->expires_in_days = 0;
-            if (json_object_get(it, "expires_in_days") &&
-                cat_int(it, "expires_in_days", 1, 3650,
-                        &p->expires_in_days)) {
-                WHY("%s: packages[%zu].expires_in_days must be 1..3650", v,
-                    i);
-                goto out;
-            }
-            b->npackages++;
-        }
-    }
+    if (arr && cat_packages(b, v, arr, why, whysz) != 0)
+        goto out;
     arr = json_object_get(root, "plans");
-    if (arr) {
-        if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
-            WHY("%s: plans must be an array of at most %d", v,
-                CD_CATALOG_MAX);
-            goto out;
-        }
-        b->nplans = 0;
-        json_array_foreach(arr, i, it) {
-            struct cd_plan *p = &b->plans[b->nplans];
-
-            if (cat_str(it, "id", p->id, sizeof(p->id)) ||
-                cat_str(it, "name", p->name, sizeof(p->name)) ||
-                cat_str(it, "interval", p->interval, sizeof(p->interval)) ||
-                (strcmp(p->interval, "day") != 0 &&
-                 strcmp(p->interval, "week") != 0 &&
-                 strcmp(p->interval, "month") != 0 &&
-                 strcmp(p->interval, "year") != 0) ||
-                cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
-                        &p->price_cents) ||
-                cat_int(it, "credits_per_period", 1, CD_AMOUNT_MAX,
-                        &p->credits_per_period)) {
-                WHY("%s: plans[%zu] needs id, name, interval "
-                    "(day|week|month|year), price_cents and "
-                    "credits_per_period", v, i);
-                goto out;
-            }
-            if (cat_plan_expiry(it, p) != 0) {
-                WHY("%s: plans[%zu]: credits_expire is \"period_end\" or "
-                    "\"never\"; rollover_cap (0..credits_per_period) only "
-                    "with \"period_end\"", v, i);
-                goto out;
-            }
-            b->nplans++;
-        }
-    }
+    if (arr && cat_plans(b, v, arr, why, whysz) != 0)
+        goto out;
     if (cat_credit_unit(root, b) != 0) {
         WHY("%s: credit_unit needs a name (1-31 bytes) and display "
             "\"count\" or \"currency\"", v);
         goto out;
     }
     t = json_object_get(root, "topup");
-    if (t) {
-        if (cat_int(t, "min_cents", 50, CD_AMOUNT_MAX, &b->topup_min_cents) ||
-            cat_int(t, "max_cents", 50, CD_AMOUNT_MAX, &b->topup_max_cents) ||
-            cat_int(t, "step_cents", 1, CD_AMOUNT_MAX,
-                    &b->topup_step_cents) ||
-            cat_int(t, "default_cents", 50, CD_AMOUNT_MAX,
-                    &b->topup_default_cents) ||
-            b->topup_min_cents > b->topup_max_cents ||
-            b->topup_default_cents < b->topup_min_cents ||
-            b->topup_default_cents > b->topup_max_cents) {
-            WHY("%s: topup needs min_cents <= default_cents <= max_cents and "
-                "step_cents", v);
-            goto out;
-        }
-    }
+    if (t && cat_topup(b, v, t, why, whysz) != 0)
+        goto out;
     rc = 0;
 out:
     json_decref(root);
@@ -211,7 +233,7 @@ out:
 }
 
 /* Built-in catalog, used unless CREDITD_CATALOG names one. */
-void default_catalog(struct cd_billing_config *b)
+void cd_cfg_default_catalog(struct cd_billing_config *b)
 {
     static const struct cd_package pk[] = {
         {"starter", "Starter - 1,000 credits", 1000, 1000, 0},

@@ -11,51 +11,50 @@
 
 #include "config.h"
 
-int why_set(char *why, size_t whysz, const char *fmt, ...)
+int cd_cfg_why_set(char *why, size_t whysz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int copy(char *dst, size_t dstsz, const char *v, char *why,
-         size_t whysz);
-int url(char *dst, size_t dstsz, const char *v, char *why,
-        size_t whysz);
-int set_stripe_key(struct cd_config *c, const char *v, char *why,
-                   size_t whysz);
-int set_publishable(struct cd_config *c, const char *v, char *why,
-                    size_t whysz);
-int set_webhook_secret(struct cd_config *c, const char *v, char *why,
-                       size_t whysz);
-int set_webhook_secret_file(struct cd_config *c, const char *v,
-                            char *why, size_t whysz);
-int int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
-           char *why, size_t whysz);
-int set_smtp_password_file(struct cd_config *c, const char *v,
-                           char *why, size_t whysz);
-int set_brand_name(struct cd_config *c, const char *v, char *why,
-                   size_t whysz);
-int set_brand_logo(struct cd_config *c, const char *v, char *why,
-                   size_t whysz);
-int set_support_email(struct cd_config *c, const char *v, char *why,
-                      size_t whysz);
-int set_brand_color(struct cd_config *c, const char *v, char *why,
-                    size_t whysz);
-int set_web_dir(struct cd_config *c, const char *v, char *why,
+int cd_cfg_copy(char *dst, size_t dstsz, const char *v, char *why,
                 size_t whysz);
-int set_catalog(struct cd_config *c, const char *v, char *why,
-                size_t whysz);
-int set_sb_listen(struct cd_config *c, const char *v, char *why,
-                  size_t whysz);
-int set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
+int cd_cfg_url(char *dst, size_t dstsz, const char *v, char *why, size_t whysz);
+int cd_cfg_set_stripe_key(struct cd_config *c, const char *v, char *why,
+                          size_t whysz);
+int cd_cfg_set_publishable(struct cd_config *c, const char *v, char *why,
+                           size_t whysz);
+int cd_cfg_set_webhook_secret(struct cd_config *c, const char *v, char *why,
+                              size_t whysz);
+int cd_cfg_set_webhook_secret_file(struct cd_config *c, const char *v,
+                                   char *why, size_t whysz);
+int cd_cfg_int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
+                  char *why, size_t whysz);
+int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v, char *why,
+                                  size_t whysz);
+int cd_cfg_set_brand_name(struct cd_config *c, const char *v, char *why,
+                          size_t whysz);
+int cd_cfg_set_brand_logo(struct cd_config *c, const char *v, char *why,
+                          size_t whysz);
+int cd_cfg_set_support_email(struct cd_config *c, const char *v, char *why,
+                             size_t whysz);
+int cd_cfg_set_brand_color(struct cd_config *c, const char *v, char *why,
+                           size_t whysz);
+int cd_cfg_set_web_dir(struct cd_config *c, const char *v, char *why,
                        size_t whysz);
-int set_sb_secret(struct cd_config *c, const char *v, char *why,
-                  size_t whysz);
-int set_sb_public(struct cd_config *c, const char *v, char *why,
-                  size_t whysz);
-int set_sb_delay(struct cd_config *c, const char *v, char *why,
-                 size_t whysz);
-int set_sb_account(struct cd_config *c, const char *v, char *why,
-                   size_t whysz);
-void default_catalog(struct cd_billing_config *b);
-int check_live_key(const struct cd_config *c, char *msg, size_t msgsz);
-int load_secret_file(struct cd_config *c, char *msg, size_t msgsz);
-int load_smtp_password(struct cd_config *c, char *msg, size_t msgsz);
+int cd_cfg_set_catalog(struct cd_config *c, const char *v, char *why,
+                       size_t whysz);
+int cd_cfg_set_sb_listen(struct cd_config *c, const char *v, char *why,
+                         size_t whysz);
+int cd_cfg_set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
+                              size_t whysz);
+int cd_cfg_set_sb_secret(struct cd_config *c, const char *v, char *why,
+                         size_t whysz);
+int cd_cfg_set_sb_public(struct cd_config *c, const char *v, char *why,
+                         size_t whysz);
+int cd_cfg_set_sb_delay(struct cd_config *c, const char *v, char *why,
+                        size_t whysz);
+int cd_cfg_set_sb_account(struct cd_config *c, const char *v, char *why,
+                          size_t whysz);
+void cd_cfg_default_catalog(struct cd_billing_config *b);
+int cd_cfg_check_live_key(const struct cd_config *c, char *msg, size_t msgsz);
+int cd_cfg_load_secret_file(struct cd_config *c, char *msg, size_t msgsz);
+int cd_cfg_load_smtp_password(struct cd_config *c, char *msg, size_t msgsz);
 
 #endif

@@ -23,21 +23,22 @@
 #include "util/url.h"
 #include "util/util.h"
 
-#define WHY(...) why_set(why, whysz, __VA_ARGS__)
+#define WHY(...) cd_cfg_why_set(why, whysz, __VA_ARGS__)
 
-int set_sb_listen(struct cd_config *c, const char *v, char *why,
-                  size_t whysz)
+int cd_cfg_set_sb_listen(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
 {
     char host[128];
     int port;
 
     if (cd_http_parse_listen(v, host, sizeof(host), &port) != 0)
         return WHY("want host:port, e.g. 127.0.0.1:12111");
-    return copy(c->sandbox_listen, sizeof(c->sandbox_listen), v, why, whysz);
+    return cd_cfg_copy(c->sandbox_listen, sizeof(c->sandbox_listen), v, why,
+                       whysz);
 }
 
-int set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
-                       size_t whysz)
+int cd_cfg_set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
 {
     struct cd_origin o;
 
@@ -45,47 +46,47 @@ int set_sb_webhook_url(struct cd_config *c, const char *v, char *why,
         return 0;
     if (cd_url_parse_origin(v, &o) != 0)
         return WHY("must be an http(s) URL with a host");
-    return copy(c->sandbox_webhook_url, sizeof(c->sandbox_webhook_url), v,
-                why, whysz);
+    return cd_cfg_copy(c->sandbox_webhook_url, sizeof(c->sandbox_webhook_url),
+                       v, why, whysz);
 }
 
-int set_sb_secret(struct cd_config *c, const char *v, char *why,
-                  size_t whysz)
+int cd_cfg_set_sb_secret(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
 {
     if (*v && strncmp(v, "whsec_", 6) != 0)
         return WHY("must look like whsec_...");
-    return copy(c->sandbox_webhook_secret, sizeof(c->sandbox_webhook_secret),
-                v, why, whysz);
+    return cd_cfg_copy(c->sandbox_webhook_secret,
+                       sizeof(c->sandbox_webhook_secret), v, why, whysz);
 }
 
-int set_sb_public(struct cd_config *c, const char *v, char *why,
-                  size_t whysz)
+int cd_cfg_set_sb_public(struct cd_config *c, const char *v, char *why,
+                         size_t whysz)
 {
     if (!*v)
         return 0;
-    return url(c->sandbox_public_url, sizeof(c->sandbox_public_url), v, why,
-               whysz);
+    return cd_cfg_url(c->sandbox_public_url, sizeof(c->sandbox_public_url), v,
+                      why, whysz);
 }
 
-int set_sb_delay(struct cd_config *c, const char *v, char *why,
-                 size_t whysz)
+int cd_cfg_set_sb_delay(struct cd_config *c, const char *v, char *why,
+                        size_t whysz)
 {
     int64_t n;
 
-    if (int_in(v, 0, 600000, &n, why, whysz) != 0)
+    if (cd_cfg_int_in(v, 0, 600000, &n, why, whysz) != 0)
         return -1;
     c->sandbox_delay_ms = (long)n;
     return 0;
 }
 
-int set_sb_account(struct cd_config *c, const char *v, char *why,
-                   size_t whysz)
+int cd_cfg_set_sb_account(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
 {
     for (const char *p = v; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return WHY("must not hold control characters");
     if (strlen(v) >= sizeof(c->sandbox_account_name))
         return WHY("must be at most 63 bytes");
-    return copy(c->sandbox_account_name, sizeof(c->sandbox_account_name), v,
-                why, whysz);
+    return cd_cfg_copy(c->sandbox_account_name, sizeof(c->sandbox_account_name),
+                       v, why, whysz);
 }

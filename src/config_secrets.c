@@ -24,26 +24,26 @@
 #include "util/url.h"
 #include "util/util.h"
 
-#define WHY(...) why_set(why, whysz, __VA_ARGS__)
+#define WHY(...) cd_cfg_why_set(why, whysz, __VA_ARGS__)
 
-int set_stripe_key(struct cd_config *c, const char *v, char *why,
-                   size_t whysz)
+int cd_cfg_set_stripe_key(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
 {
     if (*v && strncmp(v, "sk_test_", 8) != 0 &&
         strncmp(v, "sk_live_", 8) != 0 && strncmp(v, "rk_test_", 8) != 0 &&
         strncmp(v, "rk_live_", 8) != 0)
         return WHY("must be a Stripe secret key (sk_test_..., sk_live_...)");
-    return copy(c->stripe_secret_key, sizeof(c->stripe_secret_key), v, why,
-                whysz);
+    return cd_cfg_copy(c->stripe_secret_key, sizeof(c->stripe_secret_key), v,
+                       why, whysz);
 }
 
-int set_publishable(struct cd_config *c, const char *v, char *why,
-                    size_t whysz)
+int cd_cfg_set_publishable(struct cd_config *c, const char *v, char *why,
+                           size_t whysz)
 {
     if (*v && strncmp(v, "pk_", 3) != 0)
         return WHY("must be a publishable key (pk_test_..., pk_live_...)");
-    return copy(c->billing.publishable_key,
-                sizeof(c->billing.publishable_key), v, why, whysz);
+    return cd_cfg_copy(c->billing.publishable_key,
+                       sizeof(c->billing.publishable_key), v, why, whysz);
 }
 
 /* Checks a comma-separated list of webhook secrets. */
@@ -52,7 +52,7 @@ static int check_webhook_secrets(const char *v, char *why, size_t whysz)
     char tmp[1024], *save = NULL, *tok;
     int n = 0;
 
-    if (copy(tmp, sizeof(tmp), v, why, whysz) != 0)
+    if (cd_cfg_copy(tmp, sizeof(tmp), v, why, whysz) != 0)
         return -1;
     for (tok = strtok_r(tmp, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
@@ -66,20 +66,20 @@ static int check_webhook_secrets(const char *v, char *why, size_t whysz)
     return 0;
 }
 
-int set_webhook_secret(struct cd_config *c, const char *v, char *why,
-                       size_t whysz)
+int cd_cfg_set_webhook_secret(struct cd_config *c, const char *v, char *why,
+                              size_t whysz)
 {
     if (check_webhook_secrets(v, why, whysz) != 0)
         return -1;
-    return copy(c->billing.webhook_secrets,
-                sizeof(c->billing.webhook_secrets), v, why, whysz);
+    return cd_cfg_copy(c->billing.webhook_secrets,
+                       sizeof(c->billing.webhook_secrets), v, why, whysz);
 }
 
-int set_webhook_secret_file(struct cd_config *c, const char *v,
-                            char *why, size_t whysz)
+int cd_cfg_set_webhook_secret_file(struct cd_config *c, const char *v,
+                                   char *why, size_t whysz)
 {
-    return copy(c->webhook_secret_file, sizeof(c->webhook_secret_file), v,
-                why, whysz);
+    return cd_cfg_copy(c->webhook_secret_file, sizeof(c->webhook_secret_file),
+                       v, why, whysz);
 }
 
 /* The file's secrets (separated by commas or white space) as one
@@ -132,16 +132,16 @@ int cd_config_read_webhook_secrets(const char *path, char *out,
         return WHY("%s holds a NUL byte", path);
     if (secrets_list(text, list, sizeof(list), why, whysz) != 0 ||
         check_webhook_secrets(list, why, whysz) != 0 ||
-        copy(out, outsz, list, why, whysz) != 0)
+        cd_cfg_copy(out, outsz, list, why, whysz) != 0)
         return -1;
     return 0;
 }
 
-int set_smtp_password_file(struct cd_config *c, const char *v,
-                           char *why, size_t whysz)
+int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v, char *why,
+                                  size_t whysz)
 {
-    return copy(c->smtp_password_file, sizeof(c->smtp_password_file), v,
-                why, whysz);
+    return cd_cfg_copy(c->smtp_password_file, sizeof(c->smtp_password_file), v,
+                       why, whysz);
 }
 
 int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
@@ -186,7 +186,7 @@ int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
 
 /* A live key travels only over TLS, or to loopback (a local proxy that
  * adds it, or the sandbox): never in clear text across a network. */
-int check_live_key(const struct cd_config *c, char *msg, size_t msgsz)
+int cd_cfg_check_live_key(const struct cd_config *c, char *msg, size_t msgsz)
 {
     struct cd_origin o;
 
@@ -205,7 +205,7 @@ int check_live_key(const struct cd_config *c, char *msg, size_t msgsz)
 }
 
 /* STRIPE_WEBHOOK_SECRET_FILE, when set, gives the webhook secrets. */
-int load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
+int cd_cfg_load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
 {
     char why[512];
 
@@ -227,7 +227,7 @@ int load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
 }
 
 /* CREDITD_SMTP_PASSWORD_FILE, when set, gives the SMTP password. */
-int load_smtp_password(struct cd_config *c, char *msg, size_t msgsz)
+int cd_cfg_load_smtp_password(struct cd_config *c, char *msg, size_t msgsz)
 {
     char why[512];
 

@@ -268,16 +268,13 @@ static int backup_before_migrate(const struct cd_config *c)
     return 0;
 }
 
-static int server_start(struct server *s, const struct cd_config *c)
+/* The store at CREDITD_DB, after the backup before migrating if due. */
+static int open_store(struct server *s, const struct cd_config *c)
 {
     struct cd_store_config sc = {.path = c->db, .max_batch = c->write_batch};
-    struct cd_http_config hc;
     struct cd_error err;
-    const struct cd_route *routes;
-    size_t nroutes;
 
     memset(&err, 0, sizeof(err));
-    warn_settings(c);
     if (backup_before_migrate(c) != 0)
         return -1;
     s->store = cd_store_open(&sc, &err);
@@ -288,6 +285,12 @@ static int server_start(struct server *s, const struct cd_config *c)
         fprintf(stderr, "creditd: CREDITD_DB %s: %s\n", shown, err.message);
         return -1;
     }
+    return 0;
+}
+
+/* The Stripe client when a secret key is set; warnings for what is not. */
+static int open_stripe(struct server *s, const struct cd_config *c)
+{
     if (c->stripe_secret_key[0]) {
         struct cd_stripe_config stc = {
             .api_base = c->stripe_api_base,
@@ -305,16 +308,12 @@ static int server_start(struct server *s, const struct cd_config *c)
     if (!c->billing.webhook_secrets[0])
         cd_warn("main",
                 "STRIPE_WEBHOOK_SECRET is not set: the webhook answers 503");
-    s->billing.store = s->store;
-    s->billing.stripe = s->stripe;
-    s->billing.cfg = c->billing;
-    cd_lots_init(&s->billing.cfg);
-    s->idem = cd_idem_keeper_start(s->store, c->idem_lease_ms);
-    if (!s->idem) {
-        fprintf(stderr, "creditd: cannot start the idempotency heartbeat\n");
-        return -1;
-    }
-    s->billing.idem = s->idem;
+    return 0;
+}
+
+/* The API's own settings (keys, web folder, limits, proxies, offload). */
+static void app_settings(struct server *s, const struct cd_config *c)
+{
     s->app.billing = &s->billing;
     cd_strlcpy(s->app.admin_key, c->admin_key, sizeof(s->app.admin_key));
     cd_strlcpy(s->app.web_dir, c->web_dir, sizeof(s->app.web_dir));
@@ -327,7 +326,17 @@ static int server_start(struct server *s, const struct cd_config *c)
     s->app.offload_all = c->http_offload_all < 0
                              ? cd_store_is_postgres(c->db)
                              : c->http_offload_all;
+}
 
+/* The API server on CREDITD_LISTEN. */
+static int start_api_http(struct server *s, const struct cd_config *c)
+{
+    struct cd_http_config hc;
+    struct cd_error err;
+    const struct cd_route *routes;
+    size_t nroutes;
+
+    memset(&err, 0, sizeof(err));
     routes = cd_api_routes(&nroutes);
     memset(&hc, 0, sizeof(hc));
     hc.name = "api";
@@ -350,62 +359,95 @@ static int server_start(struct server *s, const struct cd_config *c)
                 err.message);
         return -1;
     }
-    if (c->metrics_listen[0]) {
-        /* Only GET /metrics, no auth: config.c allows loopback only. */
-        memset(&hc, 0, sizeof(hc));
-        hc.name = "metrics";
-        hc.listen = c->metrics_listen;
-        hc.routes = cd_api_routes_metrics;
-        hc.nroutes = cd_api_routes_metrics_count;
-        hc.app = &s->app;
-        hc.max_connections = 64;
-        hc.quiet = 1;
-        s->metrics_http = cd_http_start(&hc, &err);
-        if (!s->metrics_http) {
-            fprintf(stderr, "creditd: CREDITD_METRICS_LISTEN %s: %s\n",
-                    c->metrics_listen, err.message);
-            return -1;
-        }
-        cd_info("main", "metrics on http://%s/metrics", c->metrics_listen);
+    return 0;
+}
+
+/* The metrics server on CREDITD_METRICS_LISTEN, when set. */
+static int start_metrics_http(struct server *s, const struct cd_config *c)
+{
+    struct cd_http_config hc;
+    struct cd_error err;
+
+    if (!c->metrics_listen[0])
+        return 0;
+    memset(&err, 0, sizeof(err));
+    /* Only GET /metrics, no auth: config.c allows loopback only. */
+    memset(&hc, 0, sizeof(hc));
+    hc.name = "metrics";
+    hc.listen = c->metrics_listen;
+    hc.routes = cd_api_routes_metrics;
+    hc.nroutes = cd_api_routes_metrics_count;
+    hc.app = &s->app;
+    hc.max_connections = 64;
+    hc.quiet = 1;
+    s->metrics_http = cd_http_start(&hc, &err);
+    if (!s->metrics_http) {
+        fprintf(stderr, "creditd: CREDITD_METRICS_LISTEN %s: %s\n",
+                c->metrics_listen, err.message);
+        return -1;
     }
+    cd_info("main", "metrics on http://%s/metrics", c->metrics_listen);
+    return 0;
+}
+
+/* The background jobs, the mail sender, the auto top-up worker and the
+ * events sender, in that order. */
+static int start_workers(struct server *s, const struct cd_config *c)
+{
+    struct cd_mail_config mc = {
+        .smtp_url = c->smtp_url,
+        .smtp_password = c->smtp_password,
+        .mail_from = c->mail_from,
+        .poll_ms = c->mail_poll_ms,
+        .retry_base_ms = c->mail_retry_base_ms,
+    };
+    struct cd_outbox_config oc = {
+        c->events_poll_ms, c->events_retry_base_ms, c->events_retry_window_s,
+        c->events_disable_after_s, c->events_timeout_ms};
+
     s->jobs = cd_jobs_start(&s->billing, c->reconcile_interval,
                             c->purge_interval);
     if (!s->jobs) {
         fprintf(stderr, "creditd: cannot start the background jobs\n");
         return -1;
     }
-    {
-        struct cd_mail_config mc = {
-            .smtp_url = c->smtp_url,
-            .smtp_password = c->smtp_password,
-            .mail_from = c->mail_from,
-            .poll_ms = c->mail_poll_ms,
-            .retry_base_ms = c->mail_retry_base_ms,
-        };
-
-        s->mailer = cd_mailer_start(&s->billing, &mc);
-        if (!s->mailer) {
-            fprintf(stderr, "creditd: cannot start the mail sender\n");
-            return -1;
-        }
+    s->mailer = cd_mailer_start(&s->billing, &mc);
+    if (!s->mailer) {
+        fprintf(stderr, "creditd: cannot start the mail sender\n");
+        return -1;
     }
     s->autotopup = cd_autotopup_start(&s->billing, c->autotopup_poll_ms);
     if (!s->autotopup) {
         fprintf(stderr, "creditd: cannot start the auto top-up worker\n");
         return -1;
     }
-    {
-        struct cd_outbox_config oc = {
-            c->events_poll_ms, c->events_retry_base_ms,
-            c->events_retry_window_s, c->events_disable_after_s,
-            c->events_timeout_ms};
-
-        s->events = cd_outbox_sender_start(&s->billing, &oc);
-        if (!s->events) {
-            fprintf(stderr, "creditd: cannot start the events sender\n");
-            return -1;
-        }
+    s->events = cd_outbox_sender_start(&s->billing, &oc);
+    if (!s->events) {
+        fprintf(stderr, "creditd: cannot start the events sender\n");
+        return -1;
     }
+    return 0;
+}
+
+static int server_start(struct server *s, const struct cd_config *c)
+{
+    warn_settings(c);
+    if (open_store(s, c) != 0 || open_stripe(s, c) != 0)
+        return -1;
+    s->billing.store = s->store;
+    s->billing.stripe = s->stripe;
+    s->billing.cfg = c->billing;
+    cd_lots_init(&s->billing.cfg);
+    s->idem = cd_idem_keeper_start(s->store, c->idem_lease_ms);
+    if (!s->idem) {
+        fprintf(stderr, "creditd: cannot start the idempotency heartbeat\n");
+        return -1;
+    }
+    s->billing.idem = s->idem;
+    app_settings(s, c);
+    if (start_api_http(s, c) != 0 || start_metrics_http(s, c) != 0 ||
+        start_workers(s, c) != 0)
+        return -1;
     {
         char shown[sizeof(c->db)];
 
@@ -607,31 +649,35 @@ static int cmd_sandbox(const struct cd_config *c)
  * the sandbox on SANDBOX_LISTEN delivering to the server's webhook, and the
  * server on CREDITD_LISTEN using the sandbox as its Stripe.
  */
-static int cmd_demo(struct cd_config *c)
+/* The demo's data folder into dir: CREDITD_DEMO_DIR or a new temp one. */
+static int demo_dir(char *dir, size_t dirsz)
 {
-    struct server s;
-    struct cd_sandbox *sb;
-    sigset_t set;
-    char dir[512], key[40], rnd[16], hex[33];
     const char *d = getenv("CREDITD_DEMO_DIR");
-    int rc = 1;
 
-    memset(&s, 0, sizeof(s));
     if (d && *d) {
         if (mkdir(d, 0700) != 0 && errno != EEXIST) {
             fprintf(stderr, "creditd: CREDITD_DEMO_DIR %s: %s\n", d,
                     strerror(errno));
-            return 1;
+            return -1;
         }
-        cd_strlcpy(dir, d, sizeof(dir));
+        cd_strlcpy(dir, d, dirsz);
     } else {
-        cd_strlcpy(dir, "/tmp/creditd-demo-XXXXXX", sizeof(dir));
+        cd_strlcpy(dir, "/tmp/creditd-demo-XXXXXX", dirsz);
         if (!mkdtemp(dir)) {
             fprintf(stderr, "creditd: cannot create a temp folder: %s\n",
                     strerror(errno));
-            return 1;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* The demo's database in dir, generated keys, and the sandbox and the
+ * server pointed at each other. */
+static void demo_settings(struct cd_config *c, const char *dir)
+{
+    char key[40], rnd[16], hex[33];
+
     if (strcmp(c->db, "./creditd.db") == 0)
         snprintf(c->db, sizeof(c->db), "%s/creditd.db", dir);
     if (!c->admin_key[0]) {
@@ -662,6 +708,25 @@ static int cmd_demo(struct cd_config *c)
     if (!c->sandbox_account_name[0])
         cd_strlcpy(c->sandbox_account_name, c->billing.brand.name,
                    sizeof(c->sandbox_account_name));
+}
+
+/*
+ * demo: a data folder (CREDITD_DEMO_DIR or a new temp one), generated keys,
+ * the sandbox on SANDBOX_LISTEN delivering to the server's webhook, and the
+ * server on CREDITD_LISTEN using the sandbox as its Stripe.
+ */
+static int cmd_demo(struct cd_config *c)
+{
+    struct server s;
+    struct cd_sandbox *sb;
+    sigset_t set;
+    char dir[512];
+    int rc = 1;
+
+    memset(&s, 0, sizeof(s));
+    if (demo_dir(dir, sizeof(dir)) != 0)
+        return 1;
+    demo_settings(c, dir);
 
     block_signals(&set);
     sb = sandbox_start(c);
@@ -716,7 +781,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "admin") == 0) {
         /* An HTTP client: its own options, none of the server's settings. */
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        rc = cli_admin_main(argc - 2, argv + 2);
+        rc = cd_cli_admin_main(argc - 2, argv + 2);
         curl_global_cleanup();
         return rc;
     }

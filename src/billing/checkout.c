@@ -176,6 +176,110 @@ static int apply_discount(struct cd_billing *b,
     return 0;
 }
 
+/* A top-up of req->amount_cents within the catalog's limits. */
+static int quote_topup(struct cd_billing *b, const struct cd_checkout_req *req,
+                       struct cd_checkout_quote *q, int has_code,
+                       struct cd_error *err)
+{
+    const struct cd_billing_config *c = &b->cfg;
+    int64_t a = req->amount_cents;
+    char n[48];
+
+    if (a <= 0 || a > CD_AMOUNT_MAX || a < c->topup_min_cents ||
+        a > c->topup_max_cents ||
+        (c->topup_step_cents > 0 && a % c->topup_step_cents != 0))
+        return cd_error_set(
+            err, CD_EK_INVALID, "invalid_amount", "amount_cents",
+            "amount_cents must be between %" PRId64 " and %" PRId64
+            " in steps of %" PRId64 ".",
+            c->topup_min_cents, c->topup_max_cents, c->topup_step_cents);
+    if (has_code)
+        return cd_error_set(err, CD_EK_INVALID, "discount_not_applicable",
+                            "discount_code",
+                            "Discount codes do not apply to top-ups.");
+    q->base_cents = a;
+    q->amount_cents = a;
+    q->credits = a;
+    fmt_thousands(a, n, sizeof(n));
+    snprintf(q->description, sizeof(q->description), "%s credits top-up", n);
+    return 0;
+}
+
+/* The package req->package_id, discounted. */
+static int quote_package(struct cd_billing *b,
+                         const struct cd_checkout_req *req,
+                         struct cd_checkout_quote *q, struct cd_error *err)
+{
+    const struct cd_package *p;
+
+    if (!req->package_id || !req->package_id[0])
+        return cd_error_set(err, CD_EK_INVALID, "missing_param", "package_id",
+                            "package_id is required.");
+    p = find_package(b, req->package_id);
+    if (!p)
+        return cd_error_set(err, CD_EK_INVALID, "unknown_package",
+                            "package_id", "Unknown package.");
+    q->base_cents = p->price_cents;
+    q->credits = p->credits;
+    cd_strlcpy(q->item_id, p->id, sizeof(q->item_id));
+    snprintf(q->description, sizeof(q->description), "%s", p->name);
+    return apply_discount(b, req, q, err);
+}
+
+/* The plan's price each period; its credits come with each paid invoice
+ * (subscriptions.c), the order only records the checkout. */
+static int quote_subscription(struct cd_billing *b,
+                              const struct cd_checkout_req *req,
+                              struct cd_checkout_quote *q, int has_code,
+                              struct cd_error *err)
+{
+    const struct cd_plan *pl;
+
+    if (!req->plan_id || !req->plan_id[0])
+        return cd_error_set(err, CD_EK_INVALID, "missing_param", "plan_id",
+                            "plan_id is required.");
+    pl = cd_checkout_find_plan(b, req->plan_id);
+    if (!pl)
+        return cd_error_set(err, CD_EK_INVALID, "unknown_plan", "plan_id",
+                            "Unknown plan.");
+    if (has_code)
+        return cd_error_set(err, CD_EK_INVALID, "discount_not_applicable",
+                            "discount_code",
+                            "Discount codes do not apply to "
+                            "subscriptions.");
+    if (pl->price_cents < CD_MIN_CHARGE_CENTS ||
+        pl->price_cents > CD_AMOUNT_MAX || pl->credits_per_period <= 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "The plan is not configured correctly.");
+    q->base_cents = pl->price_cents;
+    q->amount_cents = pl->price_cents;
+    q->credits = pl->credits_per_period;
+    cd_strlcpy(q->item_id, pl->id, sizeof(q->item_id));
+    snprintf(q->description, sizeof(q->description), "%s", pl->name);
+    return 0;
+}
+
+/* Access at the current price, discounted; as many credits as paid. */
+static int quote_access(struct cd_billing *b,
+                        const struct cd_checkout_req *req,
+                        struct cd_checkout_quote *q, struct cd_error *err)
+{
+    struct cd_pricing pr;
+
+    if (cd_pricing_current(b, &pr) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not read the pricing.");
+    q->base_cents = cd_pricing_base_cents(&pr);
+    if (q->base_cents <= 0 || q->base_cents > CD_AMOUNT_MAX)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "The access price is not configured.");
+    snprintf(q->description, sizeof(q->description), "Access");
+    if (apply_discount(b, req, q, err) != 0)
+        return -1;
+    q->credits = q->amount_cents;
+    return 0;
+}
+
 int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
                       struct cd_checkout_quote *q, struct cd_error *err)
 {
@@ -194,91 +298,13 @@ int cd_checkout_quote(struct cd_billing *b, const struct cd_checkout_req *req,
                             "subscription.");
     cd_strlcpy(q->kind, kind, sizeof(q->kind));
 
-    if (strcmp(kind, "topup") == 0) {
-        const struct cd_billing_config *c = &b->cfg;
-        int64_t a = req->amount_cents;
-        char n[48];
-        if (a <= 0 || a > CD_AMOUNT_MAX || a < c->topup_min_cents ||
-            a > c->topup_max_cents ||
-            (c->topup_step_cents > 0 && a % c->topup_step_cents != 0))
-            return cd_error_set(
-                err, CD_EK_INVALID, "invalid_amount", "amount_cents",
-                "amount_cents must be between %" PRId64 " and %" PRId64
-                " in steps of %" PRId64 ".",
-                c->topup_min_cents, c->topup_max_cents, c->topup_step_cents);
-        if (has_code)
-            return cd_error_set(err, CD_EK_INVALID, "discount_not_applicable",
-                                "discount_code",
-                                "Discount codes do not apply to top-ups.");
-        q->base_cents = a;
-        q->amount_cents = a;
-        q->credits = a;
-        fmt_thousands(a, n, sizeof(n));
-        snprintf(q->description, sizeof(q->description),
-                 "%s credits top-up", n);
-        return 0;
-    }
-
-    if (strcmp(kind, "package") == 0) {
-        const struct cd_package *p;
-        if (!req->package_id || !req->package_id[0])
-            return cd_error_set(err, CD_EK_INVALID, "missing_param",
-                                "package_id", "package_id is required.");
-        p = find_package(b, req->package_id);
-        if (!p)
-            return cd_error_set(err, CD_EK_INVALID, "unknown_package",
-                                "package_id", "Unknown package.");
-        q->base_cents = p->price_cents;
-        q->credits = p->credits;
-        cd_strlcpy(q->item_id, p->id, sizeof(q->item_id));
-        snprintf(q->description, sizeof(q->description), "%s", p->name);
-        return apply_discount(b, req, q, err);
-    }
-
-    if (strcmp(kind, "subscription") == 0) {
-        /* The plan's price each period; its credits come with each paid
-         * invoice (subscriptions.c), the order only records the checkout. */
-        const struct cd_plan *pl;
-        if (!req->plan_id || !req->plan_id[0])
-            return cd_error_set(err, CD_EK_INVALID, "missing_param",
-                                "plan_id", "plan_id is required.");
-        pl = cd_checkout_find_plan(b, req->plan_id);
-        if (!pl)
-            return cd_error_set(err, CD_EK_INVALID, "unknown_plan", "plan_id",
-                                "Unknown plan.");
-        if (has_code)
-            return cd_error_set(err, CD_EK_INVALID, "discount_not_applicable",
-                                "discount_code",
-                                "Discount codes do not apply to "
-                                "subscriptions.");
-        if (pl->price_cents < CD_MIN_CHARGE_CENTS ||
-            pl->price_cents > CD_AMOUNT_MAX || pl->credits_per_period <= 0)
-            return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                                "The plan is not configured correctly.");
-        q->base_cents = pl->price_cents;
-        q->amount_cents = pl->price_cents;
-        q->credits = pl->credits_per_period;
-        cd_strlcpy(q->item_id, pl->id, sizeof(q->item_id));
-        snprintf(q->description, sizeof(q->description), "%s", pl->name);
-        return 0;
-    }
-
-    /* access */
-    {
-        struct cd_pricing pr;
-        if (cd_pricing_current(b, &pr) != CD_STORE_OK)
-            return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                                "Could not read the pricing.");
-        q->base_cents = cd_pricing_base_cents(&pr);
-        if (q->base_cents <= 0 || q->base_cents > CD_AMOUNT_MAX)
-            return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                                "The access price is not configured.");
-        snprintf(q->description, sizeof(q->description), "Access");
-        if (apply_discount(b, req, q, err) != 0)
-            return -1;
-        q->credits = q->amount_cents;
-        return 0;
-    }
+    if (strcmp(kind, "topup") == 0)
+        return quote_topup(b, req, q, has_code, err);
+    if (strcmp(kind, "package") == 0)
+        return quote_package(b, req, q, err);
+    if (strcmp(kind, "subscription") == 0)
+        return quote_subscription(b, req, q, has_code, err);
+    return quote_access(b, req, q, err);
 }
 
 /* ---- the discount guard --------------------------------------------------- */

@@ -237,36 +237,14 @@ char *cd_mail_format(const struct cd_mail *m, const char *from,
 
 /* ---- the receipt (inside the fulfilment job) ---------------------------- */
 
-int cd_mail_receipt_tx(struct cd_tx *tx, const struct cd_order *o,
-                       int64_t credits, int64_t balance_after, int64_t now)
+/* The receipt's subject and body for order o. */
+static void receipt_text(struct cd_mail *m, const struct cd_order *o,
+                         int64_t credits, int64_t balance_after, int64_t now)
 {
-    struct cd_account a;
-    struct cd_mail *m;
     char amount[64], discount[192], when[64];
     time_t tt = (time_t)now;
     struct tm tm;
-    int rc;
 
-    rc = cd_store_account_get(tx, o->account_id, &a);
-    if (rc == CD_STORE_NOT_FOUND || (rc == CD_STORE_OK && !a.email[0])) {
-        cd_warn(MOD, "order %s: no account email, no receipt", o->id);
-        return CD_STORE_OK;
-    }
-    if (rc != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    m = calloc(1, sizeof(*m));
-    if (!m)
-        return CD_STORE_ERROR;
-    cd_random_id("mail_", m->id, sizeof(m->id));
-    _Static_assert(sizeof(m->dedupe_key) == CD_REF_SZ &&
-                       CD_REF_FITS("order::receipt", sizeof(o->id) - 1),
-                   "order:<id>:receipt fits the mail dedupe key");
-    snprintf(m->dedupe_key, sizeof(m->dedupe_key), "order:%s:receipt", o->id);
-    cd_strlcpy(m->account_id, o->account_id, sizeof(m->account_id));
-    cd_strlcpy(m->to_address, a.email, sizeof(m->to_address));
-    cd_strlcpy(m->status, "queued", sizeof(m->status));
-    m->next_attempt_at = now * 1000;
-    m->created_at = now;
     cd_money_display(o->amount_cents, o->currency, amount, sizeof(amount));
     if (gmtime_r(&tt, &tm))
         strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
@@ -303,6 +281,36 @@ int cd_mail_receipt_tx(struct cd_tx *tx, const struct cd_order *o,
              "Keep this mail as your receipt.\n",
              o->description[0] ? o->description : "credits", amount,
              discount, credits, balance_after, o->id, when);
+}
+
+int cd_mail_receipt_tx(struct cd_tx *tx, const struct cd_order *o,
+                       int64_t credits, int64_t balance_after, int64_t now)
+{
+    struct cd_account a;
+    struct cd_mail *m;
+    int rc;
+
+    rc = cd_store_account_get(tx, o->account_id, &a);
+    if (rc == CD_STORE_NOT_FOUND || (rc == CD_STORE_OK && !a.email[0])) {
+        cd_warn(MOD, "order %s: no account email, no receipt", o->id);
+        return CD_STORE_OK;
+    }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return CD_STORE_ERROR;
+    cd_random_id("mail_", m->id, sizeof(m->id));
+    _Static_assert(sizeof(m->dedupe_key) == CD_REF_SZ &&
+                       CD_REF_FITS("order::receipt", sizeof(o->id) - 1),
+                   "order:<id>:receipt fits the mail dedupe key");
+    snprintf(m->dedupe_key, sizeof(m->dedupe_key), "order:%s:receipt", o->id);
+    cd_strlcpy(m->account_id, o->account_id, sizeof(m->account_id));
+    cd_strlcpy(m->to_address, a.email, sizeof(m->to_address));
+    cd_strlcpy(m->status, "queued", sizeof(m->status));
+    m->next_attempt_at = now * 1000;
+    m->created_at = now;
+    receipt_text(m, o, credits, balance_after, now);
     rc = cd_store_mail_insert(tx, m);
     if (rc == CD_STORE_DUPLICATE)
         rc = CD_STORE_OK; /* queued before: one receipt per order */

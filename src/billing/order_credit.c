@@ -217,6 +217,56 @@ static int count_discount_tx(struct cd_tx *tx, const struct cd_order *o,
     return rc == CD_STORE_ERROR ? rc : CD_STORE_OK;
 }
 
+/* The credit was made before, through another event or reconciliation
+ * (or, for an invoice credited before its period had an order, by an
+ * older version: the order is completed now). */
+static int credited_before_tx(struct cd_tx *tx, struct cd_order *o,
+                              int dirty, int64_t now, const char **status)
+{
+    struct cd_order_patch seen = {.dirty = dirty};
+
+    *status = CD_WEBHOOK_PROCESSED;
+    if (cd_order_is(o, CD_ORDER_PENDING) && !o->completed_at) {
+        seen.move = seen.complete = 1;
+        seen.to = CD_ORDER_COMPLETED;
+    }
+    return cd_order_patch_tx(tx, o, &seen, now);
+}
+
+/* The credited order completed, with its payment row, its customer, its
+ * discount's use, its receipt and its order.completed event. */
+static int complete_tx(struct cd_tx *tx, struct cd_order *o,
+                       const struct cd_paid *paid,
+                       const struct cd_ledger_entry *le, int64_t now)
+{
+    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
+                                  .failure = "",
+                                  .pi = paid->pi[0] ? paid->pi : NULL};
+    /* An order completed before (invoice.paid first) keeps its time. */
+    int was_completed = cd_order_is(o, CD_ORDER_COMPLETED);
+    int rc;
+
+    done.complete = !was_completed;
+    rc = cd_order_patch_tx(tx, o, &done, now);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = cd_order_payment_tx(tx, o, paid, now);
+    if (rc != CD_STORE_OK)
+        return rc;
+    rc = cd_order_save_customer_tx(tx, o, paid);
+    if (rc != CD_STORE_OK)
+        return rc;
+    if (o->discount_code[0] &&
+        count_discount_tx(tx, o, now) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    /* The receipt, in this same job: queued exactly when the order is
+     * credited, once (dedupe key order:<id>:receipt). */
+    rc = cd_mail_receipt_tx(tx, o, le->amount, le->balance_after, now);
+    if (rc == CD_STORE_OK && !was_completed) /* once per order */
+        rc = cd_outbox_order_tx(tx, "order.completed", o);
+    return rc;
+}
+
 int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
                        const struct cd_paid *paid, const char *event_id,
                        int dirty, int64_t now, const char **status)
@@ -226,10 +276,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     struct cd_lot_spec spec;
     const char *lk, *late_kind;
     char ref[CD_REF_SZ];
-    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
-                                  .failure = "",
-                                  .pi = paid->pi[0] ? paid->pi : NULL};
-    int rc, late, was_completed;
+    int rc, late;
 
     lk = cd_order_ledger_kind(o->kind);
     /* A subscription's checkout order credits only as its first period,
@@ -257,19 +304,8 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     la.description = o->description;
     la.lot = cd_lots_order_spec(o, paid->period_end, now, &spec); /* lots.h */
     rc = cd_ledger_apply_tx(tx, &la, &le);
-    if (rc == CD_STORE_DUPLICATE) {
-        /* Fulfilled before, through another event or reconciliation (or,
-         * for an invoice credited before its period had an order, by an
-         * older version: the order is completed now). */
-        struct cd_order_patch seen = {.dirty = dirty};
-
-        *status = CD_WEBHOOK_PROCESSED;
-        if (cd_order_is(o, CD_ORDER_PENDING) && !o->completed_at) {
-            seen.move = seen.complete = 1;
-            seen.to = CD_ORDER_COMPLETED;
-        }
-        return cd_order_patch_tx(tx, o, &seen, now);
-    }
+    if (rc == CD_STORE_DUPLICATE)
+        return credited_before_tx(tx, o, dirty, now, status);
     if (rc == CD_LEDGER_LIMIT || rc == CD_LEDGER_INSUFFICIENT ||
         rc == CD_STORE_NOT_FOUND)
         return credit_refused_tx(tx, o, paid, event_id, rc, now, status);
@@ -278,26 +314,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
         return CD_STORE_ERROR;
     }
 
-    /* An order completed before (invoice.paid first) keeps its time. */
-    was_completed = cd_order_is(o, CD_ORDER_COMPLETED);
-    done.complete = !was_completed;
-    rc = cd_order_patch_tx(tx, o, &done, now);
-    if (rc != CD_STORE_OK)
-        return rc;
-    rc = cd_order_payment_tx(tx, o, paid, now);
-    if (rc != CD_STORE_OK)
-        return rc;
-    rc = cd_order_save_customer_tx(tx, o, paid);
-    if (rc != CD_STORE_OK)
-        return rc;
-    if (o->discount_code[0] &&
-        count_discount_tx(tx, o, now) != CD_STORE_OK)
-        return CD_STORE_ERROR;
-    /* The receipt, in this same job: queued exactly when the order is
-     * credited, once (dedupe key order:<id>:receipt). */
-    rc = cd_mail_receipt_tx(tx, o, le.amount, le.balance_after, now);
-    if (rc == CD_STORE_OK && !was_completed) /* once per order */
-        rc = cd_outbox_order_tx(tx, "order.completed", o);
+    rc = complete_tx(tx, o, paid, &le, now);
     if (rc != CD_STORE_OK)
         return rc;
     if (late && cd_clawback_settle_tx(tx, o, late_kind, now) != CD_STORE_OK)

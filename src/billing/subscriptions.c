@@ -607,6 +607,71 @@ static void invoice_extras(const json_t *invoice, struct inv_job *j)
         j->customer[0] = '\0';
 }
 
+/*
+ * The account (into l) and plan id of the invoice's subscription sub_id:
+ * from its synced row, or else from Stripe's copy (c), kept into j->row.
+ * 0, 1 when the invoice is to be ignored, -1 on error (err set).
+ */
+static int invoice_owner(struct cd_billing *b, const char *event_id,
+                         const char *sub_id, struct locate *l,
+                         struct sub_copy *c, struct inv_job *j,
+                         char *plan_id, size_t plan_idsz,
+                         struct cd_error *err)
+{
+    int rc;
+
+    memset(l, 0, sizeof(*l));
+    l->sub_id = sub_id;
+    l->meta_account = "";
+    l->customer = "";
+    rc = locate_account(b, l, err);
+    if (rc < 0)
+        return -1;
+    plan_id[0] = '\0';
+    if (rc == CD_STORE_OK && l->has_row && l->row.plan_id[0]) {
+        cd_strlcpy(plan_id, l->row.plan_id, plan_idsz);
+        return 0;
+    }
+    /* Not synced yet (invoice.paid may come first): ask Stripe whose
+     * subscription it is, and keep that copy. */
+    rc = fetch_sub(b, sub_id, c, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        return 1;
+    if (!l->has_row) {
+        l->meta_account = c->meta_account;
+        l->customer = c->customer;
+        rc = locate_account(b, l, err);
+        if (rc < 0)
+            return -1;
+        if (rc == CD_STORE_NOT_FOUND) {
+            cd_debug(MOD, "event %s: subscription %s is no account's "
+                          "here: ignored",
+                     event_id ? event_id : "-", sub_id);
+            return 1;
+        }
+    }
+    cd_strlcpy(plan_id, c->meta_plan[0] ? c->meta_plan : l->row.plan_id,
+               plan_idsz);
+    cd_strlcpy(j->meta_order, c->meta_order, sizeof(j->meta_order));
+    row_from_copy(c, l->account_id, &j->row, cd_now());
+    j->has_row = 1;
+    return 0;
+}
+
+/* lines.data[0].period.end of an invoice; 0 when absent. */
+static int64_t invoice_period_end(const json_t *invoice)
+{
+    return positive_int(json_object_get(
+        json_object_get(json_array_get(json_object_get(json_object_get(
+                                           invoice, "lines"),
+                                       "data"),
+                                       0),
+                        "period"),
+        "end"));
+}
+
 int cd_subscription_on_invoice_paid(struct cd_billing *b,
                                     const char *event_id,
                                     const json_t *invoice,
@@ -644,44 +709,11 @@ int cd_subscription_on_invoice_paid(struct cd_billing *b,
         return 0;
     }
 
-    memset(&l, 0, sizeof(l));
-    l.sub_id = sub_id;
-    l.meta_account = "";
-    l.customer = "";
-    rc = locate_account(b, &l, err);
-    if (rc < 0)
-        return -1;
     memset(&j, 0, sizeof(j));
-    plan_id[0] = '\0';
-    if (rc == CD_STORE_OK && l.has_row && l.row.plan_id[0]) {
-        cd_strlcpy(plan_id, l.row.plan_id, sizeof(plan_id));
-    } else {
-        /* Not synced yet (invoice.paid may come first): ask Stripe whose
-         * subscription it is, and keep that copy. */
-        rc = fetch_sub(b, sub_id, &c, err);
-        if (rc < 0)
-            return -1;
-        if (rc == 1)
-            return 0;
-        if (!l.has_row) {
-            l.meta_account = c.meta_account;
-            l.customer = c.customer;
-            rc = locate_account(b, &l, err);
-            if (rc < 0)
-                return -1;
-            if (rc == CD_STORE_NOT_FOUND) {
-                cd_debug(MOD, "event %s: subscription %s is no account's "
-                              "here: ignored",
-                         event_id ? event_id : "-", sub_id);
-                return 0;
-            }
-        }
-        cd_strlcpy(plan_id, c.meta_plan[0] ? c.meta_plan : l.row.plan_id,
-                   sizeof(plan_id));
-        cd_strlcpy(j.meta_order, c.meta_order, sizeof(j.meta_order));
-        row_from_copy(&c, l.account_id, &j.row, cd_now());
-        j.has_row = 1;
-    }
+    rc = invoice_owner(b, event_id, sub_id, &l, &c, &j, plan_id,
+                       sizeof(plan_id), err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     plan = cd_checkout_find_plan(b, plan_id);
     if (!plan || plan->credits_per_period <= 0) {
         /* Not recorded: once the plan is configured again, Stripe's
@@ -699,13 +731,7 @@ int cd_subscription_on_invoice_paid(struct cd_billing *b,
     j.currency = currency;
     j.account_id = l.account_id;
     j.plan = plan;
-    j.period_end = positive_int(json_object_get(
-        json_object_get(json_array_get(json_object_get(json_object_get(
-                                           invoice, "lines"),
-                                       "data"),
-                                       0),
-                        "period"),
-        "end"));
+    j.period_end = invoice_period_end(invoice);
     j.plan_currency = b->cfg.currency;
     j.first = strcmp(reason, "subscription_create") == 0;
     invoice_extras(invoice, &j);

@@ -207,6 +207,53 @@ static int answer_known(const struct cd_order *o,
     return 0;
 }
 
+/* Steps (2) and (3) of cd_topup_create: the off-session charge of pm and
+ * its PaymentIntent on the open order o; 0 with *out, or -1. */
+static int charge_saved_card(struct cd_billing *b,
+                             const struct cd_account *acct,
+                             const struct cd_order *o, const char *pm,
+                             int existed, struct cd_topup_result *out,
+                             struct cd_error *err)
+{
+    json_t *params = NULL, *resp = NULL;
+    const char *pi_id;
+    int rc, ret = -1;
+
+    /* (2) the off-session charge, outside any transaction; a retry sends
+     * the same key and parameters, so Stripe answers with the same
+     * PaymentIntent instead of charging again */
+    params = json_pack(
+        "{s:I, s:s, s:s, s:s, s:b, s:b, s:[s], s:s, s:{s:s, s:s, s:s}}",
+        "amount", (json_int_t)o->amount_cents, "currency", o->currency,
+        "customer", o->stripe_customer_id, "payment_method", pm,
+        "off_session", 1, "confirm", 1, "payment_method_types", "card",
+        "description", o->description, "metadata", "order_id", o->id,
+        "account_id", acct->id, "kind", "topup");
+    rc = post_pi(b, o, params, "topup", &resp, err);
+    if (rc > 0) {
+        declined(b, o, resp, err);
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
+
+    /* (3) the PaymentIntent id on the order */
+    pi_id = json_string_value(json_object_get(resp, "id"));
+    if (record_pi(b, o->id, pi_id, err) != 0)
+        goto out;
+    cd_strlcpy(out->order_id, o->id, sizeof(out->order_id));
+    cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
+    cd_strlcpy(out->status, "processing", sizeof(out->status));
+    cd_info(MOD, "order %s: off-session top-up %s for %" PRId64 " %s%s",
+            o->id, pi_id, o->amount_cents, o->currency,
+            existed ? " (retried request)" : "");
+    ret = 0;
+out:
+    json_decref(params);
+    json_decref(resp);
+    return ret;
+}
+
 int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
                     int64_t amount_cents, const char *order_id,
                     struct cd_topup_result *out, struct cd_error *err)
@@ -215,9 +262,7 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
     struct cd_checkout_quote q;
     struct cd_order o;
     char pm[CD_SID_SZ];
-    json_t *params = NULL, *resp = NULL;
-    const char *pi_id;
-    int rc, existed = 0, ret = -1;
+    int rc, existed = 0;
 
     memset(out, 0, sizeof(*out));
     if (!b->stripe)
@@ -254,40 +299,7 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
         if (rc > 0)
             return no_saved_card(err);
     }
-
-    /* (2) the off-session charge, outside any transaction; a retry sends
-     * the same key and parameters, so Stripe answers with the same
-     * PaymentIntent instead of charging again */
-    params = json_pack(
-        "{s:I, s:s, s:s, s:s, s:b, s:b, s:[s], s:s, s:{s:s, s:s, s:s}}",
-        "amount", (json_int_t)o.amount_cents, "currency", o.currency,
-        "customer", o.stripe_customer_id, "payment_method", pm,
-        "off_session", 1, "confirm", 1, "payment_method_types", "card",
-        "description", o.description, "metadata", "order_id", o.id,
-        "account_id", acct->id, "kind", "topup");
-    rc = post_pi(b, &o, params, "topup", &resp, err);
-    if (rc > 0) {
-        declined(b, &o, resp, err);
-        goto out;
-    }
-    if (rc != 0)
-        goto out;
-
-    /* (3) the PaymentIntent id on the order */
-    pi_id = json_string_value(json_object_get(resp, "id"));
-    if (record_pi(b, o.id, pi_id, err) != 0)
-        goto out;
-    cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
-    cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
-    cd_strlcpy(out->status, "processing", sizeof(out->status));
-    cd_info(MOD, "order %s: off-session top-up %s for %" PRId64 " %s%s",
-            o.id, pi_id, o.amount_cents, o.currency,
-            existed ? " (retried request)" : "");
-    ret = 0;
-out:
-    json_decref(params);
-    json_decref(resp);
-    return ret;
+    return charge_saved_card(b, acct, &o, pm, existed, out, err);
 }
 
 /* ---- POST /v1/payment_intents ------------------------------------------- */

@@ -15,13 +15,13 @@ static void account_row(struct cli_table *t, const json_t *a)
 {
     char id[80], email[300], bal[48], card[8], made[40];
 
-    cli_table_add(t, (const char *const[]){
-                         cli_field(a, "id", id, sizeof(id)),
-                         cli_field(a, "email", email, sizeof(email)),
-                         cli_field(a, "balance", bal, sizeof(bal)),
-                         cli_field(a, "has_saved_payment_method", card,
-                                   sizeof(card)),
-                         cli_field(a, "created_at", made, sizeof(made))});
+    cd_cli_table_add(t, (const char *const[]){
+                            cd_cli_field(a, "id", id, sizeof(id)),
+                            cd_cli_field(a, "email", email, sizeof(email)),
+                            cd_cli_field(a, "balance", bal, sizeof(bal)),
+                            cd_cli_field(a, "has_saved_payment_method", card,
+                                         sizeof(card)),
+                            cd_cli_field(a, "created_at", made, sizeof(made))});
 }
 
 static int accounts_list(struct cli *c)
@@ -32,25 +32,25 @@ static int accounts_list(struct cli *c)
     struct cli_reply r;
     const json_t *a;
     size_t i;
-    int rc = cli_expect(c, 0, 0, allowed);
+    int rc = cd_cli_expect(c, 0, 0, allowed);
 
     if (rc != CLI_OK)
         return rc;
-    if (cli_query(path, sizeof(path), "email", cli_opt(c, "email")) != 0)
-        return cli_usage_error(c, "--email is too long");
-    cli_query(path, sizeof(path), "limit", cli_opt(c, "limit"));
-    cli_query(path, sizeof(path), "offset", cli_opt(c, "offset"));
-    if ((rc = cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
+    if (cd_cli_query(path, sizeof(path), "email", cd_cli_opt(c, "email")) != 0)
+        return cd_cli_usage_error(c, "--email is too long");
+    cd_cli_query(path, sizeof(path), "limit", cd_cli_opt(c, "limit"));
+    cd_cli_query(path, sizeof(path), "offset", cd_cli_opt(c, "offset"));
+    if ((rc = cd_cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
         return rc;
     if (!c->json) {
-        cli_table_init(&t, 5, heads);
+        cd_cli_table_init(&t, 5, heads);
         json_array_foreach(json_object_get(r.json, "data"), i, a)
             account_row(&t, a);
-        cli_table_print(&t, stdout);
-        cli_table_free(&t);
-        cli_print_paging(r.json);
+        cd_cli_table_print(&t, stdout);
+        cd_cli_table_free(&t);
+        cd_cli_print_paging(r.json);
     }
-    cli_reply_free(&r);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -66,11 +66,11 @@ static int resolve(struct cli *c, const char *who, char *id, size_t idsz)
     if (!strchr(who, '@'))
         return snprintf(id, idsz, "%s", who) < (int)idsz
                    ? CLI_OK
-                   : cli_usage_error(c, "the account id is too long");
-    if (cli_query(path, sizeof(path), "email", who) != 0)
-        return cli_usage_error(c, "the email address is too long");
+                   : cd_cli_usage_error(c, "the account id is too long");
+    if (cd_cli_query(path, sizeof(path), "email", who) != 0)
+        return cd_cli_usage_error(c, "the email address is too long");
     c->json = 0; /* the lookup is not the answer */
-    rc = cli_call(c, "GET", path, NULL, NULL, NULL, &r);
+    rc = cd_cli_call(c, "GET", path, NULL, NULL, NULL, &r);
     c->json = sj;
     if (rc != CLI_OK)
         return rc;
@@ -80,10 +80,10 @@ static int resolve(struct cli *c, const char *who, char *id, size_t idsz)
     if (!found || snprintf(id, idsz, "%s", found) >= (int)idsz) {
         fprintf(stderr, "creditd admin: no account with the email address "
                         "%.256s\n", who);
-        cli_reply_free(&r);
+        cd_cli_reply_free(&r);
         return CLI_API;
     }
-    cli_reply_free(&r);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -101,20 +101,20 @@ static int print_recent(struct cli *c, const char *id)
     size_t i;
     int rc;
 
-    cli_query(path, sizeof(path), "account", id);
-    if ((rc = cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
+    cd_cli_query(path, sizeof(path), "account", id);
+    if ((rc = cd_cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
         return rc;
     printf("\nlast ledger entries:\n");
-    cli_table_init(&t, 6, h);
+    cd_cli_table_init(&t, 6, h);
     json_array_foreach(json_object_get(r.json, "data"), i, e) {
         for (int j = 0; j < 6; j++)
-            cli_field(e, k[j], cell[j], sizeof(cell[j]));
-        cli_table_add(&t, (const char *const[]){cell[0], cell[1], cell[2],
-                                                cell[3], cell[4], cell[5]});
+            cd_cli_field(e, k[j], cell[j], sizeof(cell[j]));
+        cd_cli_table_add(&t, (const char *const[]){cell[0], cell[1], cell[2],
+                                                   cell[3], cell[4], cell[5]});
     }
-    cli_table_print(&t, stdout);
-    cli_table_free(&t);
-    cli_reply_free(&r);
+    cd_cli_table_print(&t, stdout);
+    cd_cli_table_free(&t);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -126,18 +126,18 @@ static int accounts_show(struct cli *c)
                                        "created_at", NULL};
     char id[300], enc[400], path[512];
     struct cli_reply r;
-    int rc = cli_expect(c, 1, 1, NULL);
+    int rc = cd_cli_expect(c, 1, 1, NULL);
 
     if (rc != CLI_OK || (rc = resolve(c, c->args[0], id, sizeof(id))) != CLI_OK)
         return rc;
-    if (cli_escape(id, enc, sizeof(enc)) != 0)
-        return cli_usage_error(c, "the account id is too long");
+    if (cd_cli_escape(id, enc, sizeof(enc)) != 0)
+        return cd_cli_usage_error(c, "the account id is too long");
     snprintf(path, sizeof(path), "/v1/admin/accounts/%s", enc);
-    if ((rc = cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
+    if ((rc = cd_cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
         return rc;
     if (!c->json)
-        cli_print_fields(r.json, keys, stdout);
-    cli_reply_free(&r);
+        cd_cli_print_fields(r.json, keys, stdout);
+    cd_cli_reply_free(&r);
     return c->json ? CLI_OK : print_recent(c, id);
 }
 
@@ -146,18 +146,18 @@ static int accounts_show(struct cli *c)
 static int lot_options(struct cli *c, int debit, json_t *body)
 {
     int64_t days = 0;
-    int has = cli_opt_int(c, "expires-in-days", 1, 3650, &days);
+    int has = cd_cli_opt_int(c, "expires-in-days", 1, 3650, &days);
 
     if (has < 0)
         return CLI_USAGE;
-    if (debit && (has || cli_opt(c, "category")))
-        return cli_usage_error(c, "--category and --expires-in-days are for "
-                                  "grants");
+    if (debit && (has || cd_cli_opt(c, "category")))
+        return cd_cli_usage_error(c, "--category and --expires-in-days are for "
+                                     "grants");
     if (has)
         json_object_set_new(body, "expires_in_days", json_integer(days));
-    if (cli_opt(c, "category"))
+    if (cd_cli_opt(c, "category"))
         json_object_set_new(body, "category",
-                            json_string(cli_opt(c, "category")));
+                            json_string(cd_cli_opt(c, "category")));
     return 0;
 }
 
@@ -171,42 +171,42 @@ static int move_credits(struct cli *c, const char *path, const char *done)
     struct cli_reply r;
     json_t *body;
     int64_t amount;
-    int rc = cli_expect(c, 2, 2, allowed);
+    int rc = cd_cli_expect(c, 2, 2, allowed);
 
     if (rc != CLI_OK)
         return rc;
-    if (!strstr(path, "debit") && cli_flag(c, "allow-negative"))
-        return cli_usage_error(c, "--allow-negative is for debits");
-    if (cli_parse_int("the amount (credits)", c->args[1], 1, INT64_MAX,
-                      &amount) != 0)
+    if (!strstr(path, "debit") && cd_cli_flag(c, "allow-negative"))
+        return cd_cli_usage_error(c, "--allow-negative is for debits");
+    if (cd_cli_parse_int("the amount (credits)", c->args[1], 1, INT64_MAX,
+                         &amount) != 0)
         return CLI_USAGE;
-    if (!cli_opt(c, "reason") || !*cli_opt(c, "reason"))
-        return cli_usage_error(c, "--reason TEXT is required (it is the "
-                                  "ledger entry's description)");
+    if (!cd_cli_opt(c, "reason") || !*cd_cli_opt(c, "reason"))
+        return cd_cli_usage_error(c, "--reason TEXT is required (it is the "
+                                     "ledger entry's description)");
     if ((rc = resolve(c, c->args[0], id, sizeof(id))) != CLI_OK)
         return rc;
     body = json_pack("{sIss}", "amount", (json_int_t)amount, "description",
-                     cli_opt(c, "reason"));
-    if (cli_flag(c, "allow-negative"))
+                     cd_cli_opt(c, "reason"));
+    if (cd_cli_flag(c, "allow-negative"))
         json_object_set_new(body, "allow_negative", json_true());
     if (lot_options(c, strstr(path, "debit") != NULL, body) != 0) {
         json_decref(body);
         return CLI_USAGE;
     }
-    rc = cli_call(c, "POST", path, body, id,
-                  cli_idempotency_key(c, idem, sizeof(idem)), &r);
+    rc = cd_cli_call(c, "POST", path, body, id,
+                     cd_cli_idempotency_key(c, idem, sizeof(idem)), &r);
     json_decref(body);
     if (rc != CLI_OK)
         return rc;
     if (!c->json) {
         char txn[80], bal[48];
 
-        printf("%s %lld credits %s %s: transaction %s, balance now %s\n",
-               done, (long long)amount, done[0] == 'g' ? "to" : "from", id,
-               cli_field(r.json, "transaction_id", txn, sizeof(txn)),
-               cli_field(r.json, "balance", bal, sizeof(bal)));
+        printf("%s %lld credits %s %s: transaction %s, balance now %s\n", done,
+               (long long)amount, done[0] == 'g' ? "to" : "from", id,
+               cd_cli_field(r.json, "transaction_id", txn, sizeof(txn)),
+               cd_cli_field(r.json, "balance", bal, sizeof(bal)));
     }
-    cli_reply_free(&r);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -239,5 +239,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_accounts = {
-    "accounts", "accounts: list, show, grant or debit credits", verbs};
+const struct cli_noun cd_cli_accounts =
+    {"accounts", "accounts: list, show, grant or debit credits", verbs};

@@ -18,9 +18,17 @@
 #define CLI_DEFAULT_URL "http://127.0.0.1:8080" /* CREDITD_LISTEN's default */
 
 static const struct cli_noun *const nouns[] = {
-    &cli_pricing,  &cli_discounts, &cli_accounts, &cli_orders,
-    &cli_payments, &cli_subscriptions, &cli_ledger, &cli_problems,
-    &cli_reconcile, &cli_summary, NULL,
+    &cd_cli_pricing,
+    &cd_cli_discounts,
+    &cd_cli_accounts,
+    &cd_cli_orders,
+    &cd_cli_payments,
+    &cd_cli_subscriptions,
+    &cd_cli_ledger,
+    &cd_cli_problems,
+    &cd_cli_reconcile,
+    &cd_cli_summary,
+    NULL,
 };
 
 /* Options every verb takes; flags have no value. */
@@ -81,7 +89,7 @@ static void verb_help(const struct cli_verb *v, FILE *f)
             v->usage, v->help);
 }
 
-int cli_usage_error(const struct cli *c, const char *fmt, ...)
+int cd_cli_usage_error(const struct cli *c, const char *fmt, ...)
 {
     va_list ap;
 
@@ -110,25 +118,25 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
             a = "--help";
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (npos >= CLI_MAX_ARGS + 2)
-                return cli_usage_error(NULL, "too many arguments");
+                return cd_cli_usage_error(NULL, "too many arguments");
             pos[npos++] = a;
             continue;
         }
         eq = strchr(a + 2, '=');
         if (cd_strlcpy(name, a + 2, sizeof(name)) != 0)
-            return cli_usage_error(NULL, "unknown option %.40s", a);
+            return cd_cli_usage_error(NULL, "unknown option %.40s", a);
         if (eq) {
             name[eq - (a + 2)] = '\0';
             val = eq + 1;
         }
         if (strcmp(name, "key") == 0 || strcmp(name, "admin-key") == 0)
-            return cli_usage_error(NULL, "the server key is never a command-"
-                                         "line argument (others can read it "
-                                         "in ps): set CREDITD_ADMIN_KEY or "
-                                         "use --key-file FILE");
+            return cd_cli_usage_error(NULL, "the server key is never a command-"
+                                            "line argument (others can read it "
+                                            "in ps): set CREDITD_ADMIN_KEY or "
+                                            "use --key-file FILE");
         if (in_list(global_flags, name) || in_list(verb_flags, name)) {
             if (val)
-                return cli_usage_error(NULL, "--%s takes no value", name);
+                return cd_cli_usage_error(NULL, "--%s takes no value", name);
             if (strcmp(name, "json") == 0)
                 c->json = 1;
             else if (strcmp(name, "yes") == 0)
@@ -139,7 +147,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
         if (!in_list(global_flags, name) && !in_list(verb_flags, name) &&
             !val) {
             if (i + 1 >= argc)
-                return cli_usage_error(NULL, "--%s needs a value", name);
+                return cd_cli_usage_error(NULL, "--%s needs a value", name);
             val = argv[++i];
         }
         if (strcmp(name, "url") == 0)
@@ -153,10 +161,10 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
         if (in_list(global_flags, name) || in_list(global_values, name))
             continue;
         if (c->nopts >= CLI_MAX_OPTS)
-            return cli_usage_error(NULL, "too many options");
+            return cd_cli_usage_error(NULL, "too many options");
         if (cd_strlcpy(c->opts[c->nopts].name, name,
                        sizeof(c->opts[c->nopts].name)) != 0)
-            return cli_usage_error(NULL, "unknown option --%.40s", name);
+            return cd_cli_usage_error(NULL, "unknown option --%.40s", name);
         c->opts[c->nopts++].value = val;
     }
     c->noun = npos > 0 ? pos[0] : NULL;
@@ -240,7 +248,7 @@ static const struct cli_verb *find_verb(const struct cli_noun *n,
     return NULL;
 }
 
-int cli_admin_main(int argc, char **argv)
+int cd_cli_admin_main(int argc, char **argv)
 {
     struct cli c;
     const struct cli_noun *n = NULL;
@@ -286,29 +294,30 @@ int cli_admin_main(int argc, char **argv)
     return v->run(&c);
 }
 
-int cli_expect(struct cli *c, int min, int max, const char *const *allowed)
+int cd_cli_expect(struct cli *c, int min, int max, const char *const *allowed)
 {
     static const char *const none[] = {NULL};
 
     allowed = allowed ? allowed : none;
     for (int i = 0; i < c->nopts; i++)
         if (!in_list(allowed, c->opts[i].name))
-            return cli_usage_error(c, "unknown option --%s", c->opts[i].name);
+            return cd_cli_usage_error(c, "unknown option --%s",
+                                      c->opts[i].name);
     /* Global options only where they mean something. */
     if (c->output && !in_list(allowed, "output"))
-        return cli_usage_error(c, "--output is for exports");
+        return cd_cli_usage_error(c, "--output is for exports");
     if (c->idem && !in_list(allowed, "idempotency-key"))
-        return cli_usage_error(c, "--idempotency-key is for writes that "
-                                  "send one");
+        return cd_cli_usage_error(c, "--idempotency-key is for writes that "
+                                     "send one");
     if (c->nargs < min)
-        return cli_usage_error(c, "missing argument");
+        return cd_cli_usage_error(c, "missing argument");
     if (c->nargs > max)
-        return cli_usage_error(c, "unexpected argument '%.40s'",
-                               c->args[max]);
+        return cd_cli_usage_error(c, "unexpected argument '%.40s'",
+                                  c->args[max]);
     return CLI_OK;
 }
 
-const char *cli_opt(const struct cli *c, const char *name)
+const char *cd_cli_opt(const struct cli *c, const char *name)
 {
     for (int i = 0; i < c->nopts; i++)
         if (strcmp(c->opts[i].name, name) == 0)
@@ -316,7 +325,7 @@ const char *cli_opt(const struct cli *c, const char *name)
     return NULL;
 }
 
-int cli_flag(const struct cli *c, const char *name)
+int cd_cli_flag(const struct cli *c, const char *name)
 {
     for (int i = 0; i < c->nopts; i++)
         if (strcmp(c->opts[i].name, name) == 0)
@@ -324,8 +333,8 @@ int cli_flag(const struct cli *c, const char *name)
     return 0;
 }
 
-int cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
-                  int64_t *out)
+int cd_cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
+                     int64_t *out)
 {
     char *end;
     long long v;
@@ -342,19 +351,19 @@ int cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
     return 0;
 }
 
-int cli_opt_int(const struct cli *c, const char *name, int64_t lo, int64_t hi,
-                int64_t *out)
+int cd_cli_opt_int(const struct cli *c, const char *name, int64_t lo,
+                   int64_t hi, int64_t *out)
 {
-    const char *s = cli_opt(c, name);
+    const char *s = cd_cli_opt(c, name);
     char what[48];
 
     if (!s)
         return 0;
     snprintf(what, sizeof(what), "--%s", name);
-    return cli_parse_int(what, s, lo, hi, out) == 0 ? 1 : -1;
+    return cd_cli_parse_int(what, s, lo, hi, out) == 0 ? 1 : -1;
 }
 
-const char *cli_idempotency_key(struct cli *c, char *buf, size_t bufsz)
+const char *cd_cli_idempotency_key(struct cli *c, char *buf, size_t bufsz)
 {
     unsigned char rnd[12];
     char hex[25];
@@ -371,7 +380,7 @@ const char *cli_idempotency_key(struct cli *c, char *buf, size_t bufsz)
     return buf;
 }
 
-int cli_confirm(const struct cli *c, const char *question)
+int cd_cli_confirm(const struct cli *c, const char *question)
 {
     char line[16];
 
@@ -394,11 +403,11 @@ int cli_confirm(const struct cli *c, const char *question)
     return CLI_OK;
 }
 
-int cli_filters_path(struct cli *c, char *path, size_t pathsz,
-                     const char *const *names)
+int cd_cli_filters_path(struct cli *c, char *path, size_t pathsz,
+                        const char *const *names)
 {
     for (int i = 0; names[i]; i++)
-        if (cli_query(path, pathsz, names[i], cli_opt(c, names[i])) != 0)
-            return cli_usage_error(c, "--%s is too long", names[i]);
+        if (cd_cli_query(path, pathsz, names[i], cd_cli_opt(c, names[i])) != 0)
+            return cd_cli_usage_error(c, "--%s is too long", names[i]);
     return CLI_OK;
 }

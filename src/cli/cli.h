@@ -29,7 +29,7 @@ enum { CLI_OK = 0, CLI_API = 1, CLI_USAGE = 2, CLI_SERVER = 3, CLI_CHECK = 4 };
 #define CLI_MAX_OPTS 24
 #define CLI_MAX_ARGS 8
 
-struct cli_opt {
+struct cd_cli_opt {
     char name[32]; /* without the leading "--" */
     const char *value; /* NULL for a flag */
 };
@@ -46,7 +46,7 @@ struct cli {
     int nargs; /* positional arguments after noun and verb */
     const char *args[CLI_MAX_ARGS];
     int nopts; /* the verb's own options */
-    struct cli_opt opts[CLI_MAX_OPTS];
+    struct cd_cli_opt opts[CLI_MAX_OPTS];
 };
 
 /* A verb: its name ("" for a noun run without one), its handler, a usage
@@ -64,12 +64,12 @@ struct cli_noun {
     const struct cli_verb *verbs; /* ends with a NULL name */
 };
 
-extern const struct cli_noun cli_pricing, cli_discounts, cli_accounts,
-    cli_orders, cli_payments, cli_subscriptions, cli_ledger, cli_problems,
-    cli_reconcile, cli_summary;
+extern const struct cli_noun cd_cli_pricing, cd_cli_discounts, cd_cli_accounts,
+    cd_cli_orders, cd_cli_payments, cd_cli_subscriptions, cd_cli_ledger,
+    cd_cli_problems, cd_cli_reconcile, cd_cli_summary;
 
 /* `creditd admin ...` (argv after "admin"); returns the exit code. */
-int cli_admin_main(int argc, char **argv);
+int cd_cli_admin_main(int argc, char **argv);
 
 /* ---- options (admin.c) */
 
@@ -77,27 +77,27 @@ int cli_admin_main(int argc, char **argv);
  * global --output and --idempotency-key too, where they apply), and
  * there must be min..max positional arguments; else a usage message and
  * CLI_USAGE. */
-int cli_expect(struct cli *c, int min, int max, const char *const *allowed);
+int cd_cli_expect(struct cli *c, int min, int max, const char *const *allowed);
 /* The value of --name, or NULL. */
-const char *cli_opt(const struct cli *c, const char *name);
-int cli_flag(const struct cli *c, const char *name);
+const char *cd_cli_opt(const struct cli *c, const char *name);
+int cd_cli_flag(const struct cli *c, const char *name);
 /* --name as an integer in lo..hi (0 absent, 1 set, -1 bad: printed). */
-int cli_opt_int(const struct cli *c, const char *name, int64_t lo, int64_t hi,
-                int64_t *out);
-int cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
-                  int64_t *out);
+int cd_cli_opt_int(const struct cli *c, const char *name, int64_t lo,
+                   int64_t hi, int64_t *out);
+int cd_cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
+                     int64_t *out);
 /* Appends the options named (the admin lists' filters: account, status,
  * kind, from, to) to path as query parameters of the same names. */
-int cli_filters_path(struct cli *c, char *path, size_t pathsz,
-                     const char *const *names);
-int cli_usage_error(const struct cli *c, const char *fmt, ...)
+int cd_cli_filters_path(struct cli *c, char *path, size_t pathsz,
+                        const char *const *names);
+int cd_cli_usage_error(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The Idempotency-Key for this invocation: --idempotency-key, else a new
  * random one; printed on stderr so a retry can reuse it. */
-const char *cli_idempotency_key(struct cli *c, char *buf, size_t bufsz);
+const char *cd_cli_idempotency_key(struct cli *c, char *buf, size_t bufsz);
 /* Asks "question [y/N]" on a terminal; without one, or unless answered
  * yes, refuses (CLI_USAGE). --yes skips it. */
-int cli_confirm(const struct cli *c, const char *question);
+int cd_cli_confirm(const struct cli *c, const char *question);
 
 /* ---- HTTP (http.c) */
 
@@ -109,20 +109,21 @@ struct cli_reply {
 
 /* One request. body may be NULL; account sets Creditd-Account; idem sets
  * Idempotency-Key. Returns CLI_OK for a 2xx (reply filled; free it with
- * cli_reply_free), else prints the problem and returns its exit code.
+ * cd_cli_reply_free), else prints the problem and returns its exit code.
  * With --json the server's body goes to stdout whatever the status. */
-int cli_call(struct cli *c, const char *method, const char *path,
-             json_t *body, const char *account, const char *idem,
-             struct cli_reply *r);
-void cli_reply_free(struct cli_reply *r);
+int cd_cli_call(struct cli *c, const char *method, const char *path,
+                json_t *body, const char *account, const char *idem,
+                struct cli_reply *r);
+void cd_cli_reply_free(struct cli_reply *r);
 /* GET path streamed to --output (written to FILE.part, renamed when
  * complete) or stdout. */
-int cli_stream(struct cli *c, const char *path);
+int cd_cli_stream(struct cli *c, const char *path);
 /* Appends "&name=value" (URL-encoded; '?' for the first) when value is
  * set. -1 when the path would not fit (path is then left as it was). */
-int cli_query(char *path, size_t pathsz, const char *name, const char *value);
+int cd_cli_query(char *path, size_t pathsz, const char *name,
+                 const char *value);
 /* A path segment, URL-encoded, into out. */
-int cli_escape(const char *s, char *out, size_t outsz);
+int cd_cli_escape(const char *s, char *out, size_t outsz);
 
 /* ---- tables and values (table.c) */
 
@@ -135,27 +136,27 @@ struct cli_table {
     char **cells; /* nrows * ncols, each malloc'd */
 };
 
-void cli_table_init(struct cli_table *t, int ncols, const char *const *head);
+void cd_cli_table_init(struct cli_table *t, int ncols, const char *const *head);
 /* Adds a row of ncols strings (copied; NULL prints as "-"). */
-int cli_table_add(struct cli_table *t, const char *const *row);
-void cli_table_print(const struct cli_table *t, FILE *f);
-void cli_table_free(struct cli_table *t);
+int cd_cli_table_add(struct cli_table *t, const char *const *row);
+void cd_cli_table_print(const struct cli_table *t, FILE *f);
+void cd_cli_table_free(struct cli_table *t);
 
 /* A field as text: strings as is, integers in decimal, true/false as
  * yes/no, null or absent as "-". Returns buf. */
-const char *cli_field(const json_t *o, const char *key, char *buf,
-                      size_t bufsz);
+const char *cd_cli_field(const json_t *o, const char *key, char *buf,
+                         size_t bufsz);
 /* Minor units as money: "$12.34" for usd, "-$4.00", "12.34 EUR". */
-const char *cli_money(int64_t cents, const char *currency, char *buf,
-                      size_t bufsz);
+const char *cd_cli_money(int64_t cents, const char *currency, char *buf,
+                         size_t bufsz);
 /* An integer field as money (currency from the object's "currency",
  * default usd), "-" when absent. */
-const char *cli_money_field(const json_t *o, const char *key, char *buf,
-                            size_t bufsz);
+const char *cd_cli_money_field(const json_t *o, const char *key, char *buf,
+                               size_t bufsz);
 /* Prints "key  value" lines for the given keys of o (aligned). */
-void cli_print_fields(const json_t *o, const char *const *keys, FILE *f);
+void cd_cli_print_fields(const json_t *o, const char *const *keys, FILE *f);
 /* Prints a list reply's paging line ("3 of 10", or the next page's
  * --starting-after) on stdout. */
-void cli_print_paging(const json_t *reply);
+void cd_cli_print_paging(const json_t *reply);
 
 #endif

@@ -16,16 +16,17 @@ static void discount_row(struct cli_table *t, const json_t *d)
         snprintf(off, sizeof(off), "%" JSON_INTEGER_FORMAT "%%",
                  json_integer_value(pct));
     else
-        cli_money_field(d, "amount_off_cents", off, sizeof(off));
-    cli_field(d, "times_used", used, sizeof(used));
-    cli_field(d, "max_uses", max, sizeof(max));
+        cd_cli_money_field(d, "amount_off_cents", off, sizeof(off));
+    cd_cli_field(d, "times_used", used, sizeof(used));
+    cd_cli_field(d, "max_uses", max, sizeof(max));
     if (strcmp(max, "-") == 0)
         snprintf(max, sizeof(max), "unlimited");
-    cli_table_add(t, (const char *const[]){
-                         cli_field(d, "code", code, sizeof(code)), off, used,
-                         max, cli_field(d, "expires_at", exp, sizeof(exp)),
-                         cli_field(d, "active", act, sizeof(act)),
-                         cli_field(d, "created_at", made, sizeof(made))});
+    cd_cli_table_add(t,
+                     (const char *const[]){
+                         cd_cli_field(d, "code", code, sizeof(code)), off, used,
+                         max, cd_cli_field(d, "expires_at", exp, sizeof(exp)),
+                         cd_cli_field(d, "active", act, sizeof(act)),
+                         cd_cli_field(d, "created_at", made, sizeof(made))});
 }
 
 static const char *const heads[] = {"CODE", ">OFF", ">USED", ">MAX USES",
@@ -37,12 +38,12 @@ static int print_one(struct cli *c, struct cli_reply *r)
     struct cli_table t;
 
     if (!c->json) {
-        cli_table_init(&t, 7, heads);
+        cd_cli_table_init(&t, 7, heads);
         discount_row(&t, r->json);
-        cli_table_print(&t, stdout);
-        cli_table_free(&t);
+        cd_cli_table_print(&t, stdout);
+        cd_cli_table_free(&t);
     }
-    cli_reply_free(r);
+    cd_cli_reply_free(r);
     return CLI_OK;
 }
 
@@ -58,17 +59,17 @@ static int discounts_create(struct cli *c)
     struct cli_reply r;
     char idem[300];
     json_t *body;
-    int rc = cli_expect(c, 1, 1, allowed);
+    int rc = cd_cli_expect(c, 1, 1, allowed);
 
     if (rc != CLI_OK)
         return rc;
-    if (!cli_opt(c, "percent-off") == !cli_opt(c, "amount-off-cents"))
-        return cli_usage_error(c, "give exactly one of --percent-off and "
-                                  "--amount-off-cents");
+    if (!cd_cli_opt(c, "percent-off") == !cd_cli_opt(c, "amount-off-cents"))
+        return cd_cli_usage_error(c, "give exactly one of --percent-off and "
+                                     "--amount-off-cents");
     body = json_pack("{ss}", "code", c->args[0]);
     for (int i = 0; i < 3; i++) {
         int64_t v;
-        int got = cli_opt_int(c, opts[i], 1, INT64_MAX, &v);
+        int got = cd_cli_opt_int(c, opts[i], 1, INT64_MAX, &v);
 
         if (got < 0) {
             json_decref(body);
@@ -77,11 +78,11 @@ static int discounts_create(struct cli *c)
         if (got)
             json_object_set_new(body, keys[i], json_integer(v));
     }
-    if (cli_opt(c, "expires-at"))
+    if (cd_cli_opt(c, "expires-at"))
         json_object_set_new(body, "expires_at",
-                            json_string(cli_opt(c, "expires-at")));
-    rc = cli_call(c, "POST", "/v1/admin/discount_codes", body, NULL,
-                  cli_idempotency_key(c, idem, sizeof(idem)), &r);
+                            json_string(cd_cli_opt(c, "expires-at")));
+    rc = cd_cli_call(c, "POST", "/v1/admin/discount_codes", body, NULL,
+                     cd_cli_idempotency_key(c, idem, sizeof(idem)), &r);
     json_decref(body);
     return rc == CLI_OK ? print_one(c, &r) : rc;
 }
@@ -94,23 +95,23 @@ static int discounts_list(struct cli *c)
     struct cli_reply r;
     const json_t *d;
     size_t i;
-    int rc = cli_expect(c, 0, 0, allowed);
+    int rc = cd_cli_expect(c, 0, 0, allowed);
 
     if (rc != CLI_OK)
         return rc;
-    cli_query(path, sizeof(path), "limit", cli_opt(c, "limit"));
-    cli_query(path, sizeof(path), "offset", cli_opt(c, "offset"));
-    if ((rc = cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
+    cd_cli_query(path, sizeof(path), "limit", cd_cli_opt(c, "limit"));
+    cd_cli_query(path, sizeof(path), "offset", cd_cli_opt(c, "offset"));
+    if ((rc = cd_cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
         return rc;
     if (!c->json) {
-        cli_table_init(&t, 7, heads);
+        cd_cli_table_init(&t, 7, heads);
         json_array_foreach(json_object_get(r.json, "data"), i, d)
             discount_row(&t, d);
-        cli_table_print(&t, stdout);
-        cli_table_free(&t);
-        cli_print_paging(r.json);
+        cd_cli_table_print(&t, stdout);
+        cd_cli_table_free(&t);
+        cd_cli_print_paging(r.json);
     }
-    cli_reply_free(&r);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -119,16 +120,16 @@ static int discounts_deactivate(struct cli *c)
     char path[256], code[128], idem[300];
     struct cli_reply r;
     static const char *const allowed[] = {"idempotency-key", NULL};
-    int rc = cli_expect(c, 1, 1, allowed);
+    int rc = cd_cli_expect(c, 1, 1, allowed);
 
     if (rc != CLI_OK)
         return rc;
-    if (cli_escape(c->args[0], code, sizeof(code)) != 0)
-        return cli_usage_error(c, "the code is too long");
+    if (cd_cli_escape(c->args[0], code, sizeof(code)) != 0)
+        return cd_cli_usage_error(c, "the code is too long");
     snprintf(path, sizeof(path), "/v1/admin/discount_codes/%s/deactivate",
              code);
-    rc = cli_call(c, "POST", path, NULL, NULL,
-                  cli_idempotency_key(c, idem, sizeof(idem)), &r);
+    rc = cd_cli_call(c, "POST", path, NULL, NULL,
+                     cd_cli_idempotency_key(c, idem, sizeof(idem)), &r);
     return rc == CLI_OK ? print_one(c, &r) : rc;
 }
 
@@ -145,5 +146,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_discounts = {
-    "discounts", "discount codes: create, list, deactivate", verbs};
+const struct cli_noun cd_cli_discounts =
+    {"discounts", "discount codes: create, list, deactivate", verbs};

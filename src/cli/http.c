@@ -93,9 +93,9 @@ static void print_body(const struct cd_buf *b)
         fputc('\n', stdout);
 }
 
-int cli_call(struct cli *c, const char *method, const char *path,
-             json_t *body, const char *account, const char *idem,
-             struct cli_reply *r)
+int cd_cli_call(struct cli *c, const char *method, const char *path,
+                json_t *body, const char *account, const char *idem,
+                struct cli_reply *r)
 {
     struct curl_slist *hdrs = NULL;
     char *text = NULL;
@@ -125,7 +125,7 @@ int cli_call(struct cli *c, const char *method, const char *path,
     curl_slist_free_all(hdrs); /* the key's line is freed, not wiped */
     free(text);
     if (cc != CURLE_OK) {
-        cli_reply_free(r);
+        cd_cli_reply_free(r);
         return unreachable(c, cc);
     }
     r->json = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0,
@@ -135,18 +135,18 @@ int cli_call(struct cli *c, const char *method, const char *path,
     if (r->status < 200 || r->status > 299) {
         int rc = api_error(r->status, r->json, r->body.data);
 
-        cli_reply_free(r);
+        cd_cli_reply_free(r);
         return rc;
     }
     if (!r->json && r->body.len > 0) {
-        cli_reply_free(r);
+        cd_cli_reply_free(r);
         fprintf(stderr, "creditd admin: the server's reply is not JSON\n");
         return CLI_SERVER;
     }
     return CLI_OK;
 }
 
-void cli_reply_free(struct cli_reply *r)
+void cd_cli_reply_free(struct cli_reply *r)
 {
     json_decref(r->json);
     r->json = NULL;
@@ -220,7 +220,7 @@ static int stream_run(struct cli *c, const char *path, struct stream *s)
     return rc;
 }
 
-int cli_stream(struct cli *c, const char *path)
+int cd_cli_stream(struct cli *c, const char *path)
 {
     struct stream s;
     char part[1100];
@@ -232,7 +232,7 @@ int cli_stream(struct cli *c, const char *path)
     if (c->output) {
         if (snprintf(part, sizeof(part), "%s.part", c->output) >=
             (int)sizeof(part))
-            return cli_usage_error(c, "--output: the file name is too long");
+            return cd_cli_usage_error(c, "--output: the file name is too long");
         s.out = fopen(part, "w");
         if (!s.out) {
             fprintf(stderr, "creditd admin: --output %s: %s\n", part,
@@ -264,7 +264,7 @@ int cli_stream(struct cli *c, const char *path)
     return rc;
 }
 
-int cli_escape(const char *s, char *out, size_t outsz)
+int cd_cli_escape(const char *s, char *out, size_t outsz)
 {
     char *e = curl_easy_escape(NULL, s, 0);
     int rc;
@@ -276,14 +276,14 @@ int cli_escape(const char *s, char *out, size_t outsz)
     return rc;
 }
 
-int cli_query(char *path, size_t pathsz, const char *name, const char *value)
+int cd_cli_query(char *path, size_t pathsz, const char *name, const char *value)
 {
     char enc[1024];
     size_t n = strlen(path);
 
     if (!value)
         return 0;
-    if (cli_escape(value, enc, sizeof(enc)) != 0)
+    if (cd_cli_escape(value, enc, sizeof(enc)) != 0)
         return -1;
     if (snprintf(path + n, pathsz - n, "%c%s=%s",
                  strchr(path, '?') ? '&' : '?', name, enc) >= (int)(pathsz - n)) {

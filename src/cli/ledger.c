@@ -26,31 +26,32 @@ static int ledger_list(struct cli *c)
     struct cli_reply r;
     const json_t *e;
     size_t i;
-    int rc = cli_expect(c, 0, 0, allowed);
+    int rc = cd_cli_expect(c, 0, 0, allowed);
 
     if (rc != CLI_OK ||
-        (rc = cli_filters_path(c, path, sizeof(path), filters)) != CLI_OK)
+        (rc = cd_cli_filters_path(c, path, sizeof(path), filters)) != CLI_OK)
         return rc;
-    cli_query(path, sizeof(path), "limit", cli_opt(c, "limit"));
-    if (cli_query(path, sizeof(path), "starting_after",
-                  cli_opt(c, "starting-after")) != 0)
-        return cli_usage_error(c, "--starting-after is too long");
-    if ((rc = cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
+    cd_cli_query(path, sizeof(path), "limit", cd_cli_opt(c, "limit"));
+    if (cd_cli_query(path, sizeof(path), "starting_after",
+                     cd_cli_opt(c, "starting-after")) != 0)
+        return cd_cli_usage_error(c, "--starting-after is too long");
+    if ((rc = cd_cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
         return rc;
     if (!c->json) {
-        cli_table_init(&t, 8, heads);
+        cd_cli_table_init(&t, 8, heads);
         json_array_foreach(json_object_get(r.json, "data"), i, e) {
             for (int j = 0; j < 8; j++)
-                cli_field(e, k[j], cell[j], sizeof(cell[j]));
-            cli_table_add(&t, (const char *const[]){cell[0], cell[1], cell[2],
-                                                    cell[3], cell[4], cell[5],
-                                                    cell[6], cell[7]});
+                cd_cli_field(e, k[j], cell[j], sizeof(cell[j]));
+            cd_cli_table_add(&t,
+                             (const char *const[]){cell[0], cell[1], cell[2],
+                                                   cell[3], cell[4], cell[5],
+                                                   cell[6], cell[7]});
         }
-        cli_table_print(&t, stdout);
-        cli_table_free(&t);
-        cli_print_paging(r.json);
+        cd_cli_table_print(&t, stdout);
+        cd_cli_table_free(&t);
+        cd_cli_print_paging(r.json);
     }
-    cli_reply_free(&r);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -73,20 +74,19 @@ static int ledger_verify(struct cli *c)
     static const char *const keys[] = {"ok", "accounts", "sum_balances",
                                        "sum_entries", "mismatch_count", NULL};
     struct cli_reply r;
-    int ok, rc = cli_expect(c, 0, 0, NULL);
+    int ok, rc = cd_cli_expect(c, 0, 0, NULL);
 
-    if (rc != CLI_OK ||
-        (rc = cli_call(c, "GET", "/v1/admin/ledger/verify", NULL, NULL, NULL,
-                       &r)) != CLI_OK)
+    if (rc != CLI_OK || (rc = cd_cli_call(c, "GET", "/v1/admin/ledger/verify",
+                                          NULL, NULL, NULL, &r)) != CLI_OK)
         return rc;
     ok = json_is_true(json_object_get(r.json, "ok"));
     if (!c->json) {
-        cli_print_fields(r.json, keys, stdout);
+        cd_cli_print_fields(r.json, keys, stdout);
         print_mismatches(r.json);
     }
     if (!ok)
         fprintf(stderr, "creditd admin: the ledger check found mismatches\n");
-    cli_reply_free(&r);
+    cd_cli_reply_free(&r);
     return ok ? CLI_OK : CLI_CHECK;
 }
 
@@ -95,12 +95,12 @@ static int ledger_export(struct cli *c)
     static const char *const allowed[] = {"account", "kind", "from", "to",
                                           "output", NULL};
     char path[2048] = "/v1/admin/export/ledger.csv";
-    int rc = cli_expect(c, 0, 0, allowed);
+    int rc = cd_cli_expect(c, 0, 0, allowed);
 
     if (rc != CLI_OK ||
-        (rc = cli_filters_path(c, path, sizeof(path), filters)) != CLI_OK)
+        (rc = cd_cli_filters_path(c, path, sizeof(path), filters)) != CLI_OK)
         return rc;
-    return cli_stream(c, path);
+    return cd_cli_stream(c, path);
 }
 
 static const struct cli_verb verbs[] = {
@@ -119,5 +119,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_ledger = {
-    "ledger", "the credits ledger: list, verify, export as CSV", verbs};
+const struct cli_noun cd_cli_ledger =
+    {"ledger", "the credits ledger: list, verify, export as CSV", verbs};

@@ -12,18 +12,18 @@ static const char *const price_keys[] = {"mode", "launch_cents", "rrp_cents",
 static int print_pricing(struct cli *c, struct cli_reply *r)
 {
     if (!c->json)
-        cli_print_fields(r->json, price_keys, stdout);
-    cli_reply_free(r);
+        cd_cli_print_fields(r->json, price_keys, stdout);
+    cd_cli_reply_free(r);
     return CLI_OK;
 }
 
 static int pricing_get(struct cli *c)
 {
     struct cli_reply r;
-    int rc = cli_expect(c, 0, 0, NULL);
+    int rc = cd_cli_expect(c, 0, 0, NULL);
 
     if (rc == CLI_OK)
-        rc = cli_call(c, "GET", "/v1/admin/pricing", NULL, NULL, NULL, &r);
+        rc = cd_cli_call(c, "GET", "/v1/admin/pricing", NULL, NULL, NULL, &r);
     return rc == CLI_OK ? print_pricing(c, &r) : rc;
 }
 
@@ -37,18 +37,19 @@ static int pricing_set(struct cli *c)
                                        "sale_cents"};
     struct cli_reply r;
     json_t *body;
-    int rc = cli_expect(c, 0, 0, allowed);
+    int rc = cd_cli_expect(c, 0, 0, allowed);
 
     if (rc != CLI_OK)
         return rc;
     if (c->nopts == 0)
-        return cli_usage_error(c, "nothing to set: give --mode and/or a price");
+        return cd_cli_usage_error(c,
+                                  "nothing to set: give --mode and/or a price");
     body = json_object();
-    if (cli_opt(c, "mode"))
-        json_object_set_new(body, "mode", json_string(cli_opt(c, "mode")));
+    if (cd_cli_opt(c, "mode"))
+        json_object_set_new(body, "mode", json_string(cd_cli_opt(c, "mode")));
     for (int i = 0; i < 3; i++) {
         int64_t v;
-        int got = cli_opt_int(c, opts[i], 1, INT64_MAX, &v);
+        int got = cd_cli_opt_int(c, opts[i], 1, INT64_MAX, &v);
 
         if (got < 0) {
             json_decref(body);
@@ -57,7 +58,7 @@ static int pricing_set(struct cli *c)
         if (got)
             json_object_set_new(body, keys[i], json_integer(v));
     }
-    rc = cli_call(c, "PUT", "/v1/admin/pricing", body, NULL, NULL, &r);
+    rc = cd_cli_call(c, "PUT", "/v1/admin/pricing", body, NULL, NULL, &r);
     json_decref(body);
     return rc == CLI_OK ? print_pricing(c, &r) : rc;
 }
@@ -72,5 +73,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_pricing = {
-    "pricing", "the product's price: launch, RRP or sale", verbs};
+const struct cli_noun cd_cli_pricing =
+    {"pricing", "the product's price: launch, RRP or sale", verbs};

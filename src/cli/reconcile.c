@@ -14,17 +14,18 @@ static int reconcile_run(struct cli *c)
     int rc;
 
     if (c->verb)
-        return cli_usage_error(c, "unexpected argument '%.40s'", c->verb);
-    if ((rc = cli_expect(c, 0, 0, allowed)) != CLI_OK)
+        return cd_cli_usage_error(c, "unexpected argument '%.40s'", c->verb);
+    if ((rc = cd_cli_expect(c, 0, 0, allowed)) != CLI_OK)
         return rc;
-    rc = cli_call(c, "POST", "/v1/admin/reconcile", NULL, NULL,
-                  c->idem ? cli_idempotency_key(c, idem, sizeof(idem)) : NULL,
-                  &r);
+    rc = cd_cli_call(c, "POST", "/v1/admin/reconcile", NULL, NULL,
+                     c->idem ? cd_cli_idempotency_key(c, idem, sizeof(idem))
+                             : NULL,
+                     &r);
     if (rc != CLI_OK)
         return rc;
     if (!c->json)
-        cli_print_fields(r.json, keys, stdout);
-    cli_reply_free(&r);
+        cd_cli_print_fields(r.json, keys, stdout);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -34,5 +35,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_reconcile = {
-    "reconcile", "catch up with Stripe's events and orders now", verbs};
+const struct cli_noun cd_cli_reconcile =
+    {"reconcile", "catch up with Stripe's events and orders now", verbs};

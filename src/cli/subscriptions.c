@@ -25,31 +25,32 @@ static int subscriptions_list(struct cli *c)
     struct cli_reply r;
     const json_t *s;
     size_t i;
-    int rc = cli_expect(c, 0, 0, allowed);
+    int rc = cd_cli_expect(c, 0, 0, allowed);
 
     if (rc != CLI_OK ||
-        (rc = cli_filters_path(c, path, sizeof(path), filters)) != CLI_OK)
+        (rc = cd_cli_filters_path(c, path, sizeof(path), filters)) != CLI_OK)
         return rc;
-    cli_query(path, sizeof(path), "limit", cli_opt(c, "limit"));
-    if (cli_query(path, sizeof(path), "starting_after",
-                  cli_opt(c, "starting-after")) != 0)
-        return cli_usage_error(c, "--starting-after is too long");
-    if ((rc = cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
+    cd_cli_query(path, sizeof(path), "limit", cd_cli_opt(c, "limit"));
+    if (cd_cli_query(path, sizeof(path), "starting_after",
+                     cd_cli_opt(c, "starting-after")) != 0)
+        return cd_cli_usage_error(c, "--starting-after is too long");
+    if ((rc = cd_cli_call(c, "GET", path, NULL, NULL, NULL, &r)) != CLI_OK)
         return rc;
     if (!c->json) {
-        cli_table_init(&t, 7, heads);
+        cd_cli_table_init(&t, 7, heads);
         json_array_foreach(json_object_get(r.json, "data"), i, s) {
             for (int j = 0; j < 7; j++)
-                cli_field(s, k[j], cell[j], sizeof(cell[j]));
-            cli_table_add(&t, (const char *const[]){cell[0], cell[1], cell[2],
-                                                    cell[3], cell[4], cell[5],
-                                                    cell[6]});
+                cd_cli_field(s, k[j], cell[j], sizeof(cell[j]));
+            cd_cli_table_add(&t,
+                             (const char *const[]){cell[0], cell[1], cell[2],
+                                                   cell[3], cell[4], cell[5],
+                                                   cell[6]});
         }
-        cli_table_print(&t, stdout);
-        cli_table_free(&t);
-        cli_print_paging(r.json);
+        cd_cli_table_print(&t, stdout);
+        cd_cli_table_free(&t);
+        cd_cli_print_paging(r.json);
     }
-    cli_reply_free(&r);
+    cd_cli_reply_free(&r);
     return CLI_OK;
 }
 
@@ -62,5 +63,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cli_subscriptions = {
-    "subscriptions", "subscriptions: list", verbs};
+const struct cli_noun cd_cli_subscriptions = {"subscriptions",
+                                              "subscriptions: list", verbs};

@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "util/util.h"
 
-void cli_table_init(struct cli_table *t, int ncols, const char *const *head)
+void cd_cli_table_init(struct cli_table *t, int ncols, const char *const *head)
 {
     memset(t, 0, sizeof(*t));
     t->ncols = ncols > CLI_MAX_COLS ? CLI_MAX_COLS : ncols;
@@ -18,7 +18,7 @@ void cli_table_init(struct cli_table *t, int ncols, const char *const *head)
         t->head[i] = head[i];
 }
 
-int cli_table_add(struct cli_table *t, const char *const *row)
+int cd_cli_table_add(struct cli_table *t, const char *const *row)
 {
     if (t->nrows == t->cap) {
         int cap = t->cap ? t->cap * 2 : 16;
@@ -64,7 +64,7 @@ static void print_cell(FILE *f, const char *s, int w, int right, int last)
         fputs("  ", f);
 }
 
-void cli_table_print(const struct cli_table *t, FILE *f)
+void cd_cli_table_print(const struct cli_table *t, FILE *f)
 {
     int w[CLI_MAX_COLS];
 
@@ -93,7 +93,7 @@ void cli_table_print(const struct cli_table *t, FILE *f)
         fprintf(f, "(none)\n");
 }
 
-void cli_table_free(struct cli_table *t)
+void cd_cli_table_free(struct cli_table *t)
 {
     for (int i = 0; i < t->nrows * t->ncols; i++)
         free(t->cells[i]);
@@ -102,8 +102,8 @@ void cli_table_free(struct cli_table *t)
     t->nrows = t->cap = 0;
 }
 
-const char *cli_field(const json_t *o, const char *key, char *buf,
-                      size_t bufsz)
+const char *cd_cli_field(const json_t *o, const char *key, char *buf,
+                         size_t bufsz)
 {
     const json_t *v = json_object_get(o, key);
 
@@ -120,8 +120,8 @@ const char *cli_field(const json_t *o, const char *key, char *buf,
     return buf;
 }
 
-const char *cli_money(int64_t cents, const char *currency, char *buf,
-                      size_t bufsz)
+const char *cd_cli_money(int64_t cents, const char *currency, char *buf,
+                         size_t bufsz)
 {
     uint64_t a = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
     const char *sign = cents < 0 ? "-" : "";
@@ -142,19 +142,19 @@ const char *cli_money(int64_t cents, const char *currency, char *buf,
     return buf;
 }
 
-const char *cli_money_field(const json_t *o, const char *key, char *buf,
-                            size_t bufsz)
+const char *cd_cli_money_field(const json_t *o, const char *key, char *buf,
+                               size_t bufsz)
 {
     const json_t *v = json_object_get(o, key);
 
     if (!json_is_integer(v))
-        return cli_field(o, key, buf, bufsz);
-    return cli_money(json_integer_value(v),
-                     json_string_value(json_object_get(o, "currency")), buf,
-                     bufsz);
+        return cd_cli_field(o, key, buf, bufsz);
+    return cd_cli_money(json_integer_value(v),
+                        json_string_value(json_object_get(o, "currency")), buf,
+                        bufsz);
 }
 
-void cli_print_fields(const json_t *o, const char *const *keys, FILE *f)
+void cd_cli_print_fields(const json_t *o, const char *const *keys, FILE *f)
 {
     int w = 0;
     char buf[512];
@@ -167,14 +167,14 @@ void cli_print_fields(const json_t *o, const char *const *keys, FILE *f)
 
         /* A key ending in _cents prints as money. */
         if (n > 6 && strcmp(keys[i] + n - 6, "_cents") == 0)
-            cli_money_field(o, keys[i], buf, sizeof(buf));
+            cd_cli_money_field(o, keys[i], buf, sizeof(buf));
         else
-            cli_field(o, keys[i], buf, sizeof(buf));
+            cd_cli_field(o, keys[i], buf, sizeof(buf));
         fprintf(f, "%-*s  %s\n", w, keys[i], buf);
     }
 }
 
-void cli_print_paging(const json_t *reply)
+void cd_cli_print_paging(const json_t *reply)
 {
     const json_t *next = json_object_get(reply, "next_starting_after");
     const json_t *total = json_object_get(reply, "total");

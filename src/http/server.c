@@ -24,7 +24,7 @@
  * Answering later (event-loop mode): a request the app offloads is
  * suspended (MHD_suspend_connection) and queued for the worker pool; the
  * worker runs dispatch, then resumes the connection (MHD_resume_connection
- * from its thread), and libmicrohttpd calls on_request once more, which
+ * from its thread), and libmicrohttpd calls cd_http_on_request once more, which
  * sees `ready` and queues the reply. A handler's own cd_req_suspend adds a
  * hold; the last of the handler's return and the completions' resumes
  * hands the reply back. In thread-per-connection mode the connection's
@@ -55,7 +55,7 @@
 
 static void run_offloaded(struct cd_http_work *w);
 
-struct conn_state *state_of(struct cd_req *r)
+struct conn_state *cd_http_state_of(struct cd_req *r)
 {
     return (struct conn_state *)((char *)r - offsetof(struct conn_state,
                                                       req));
@@ -174,7 +174,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
 }
 
 /* Refuses the request from its head alone: the reply goes out now, the
- * connection is closed after it, and on_completed lingers. */
+ * connection is closed after it, and cd_http_on_completed lingers. */
 static enum MHD_Result refuse_early(struct MHD_Connection *conn,
                                     struct conn_state *st)
 {
@@ -199,9 +199,9 @@ static void reply_busy(struct cd_req *req, const char *what)
 static int check_head(struct MHD_Connection *conn, struct conn_state *st)
 {
     struct cd_req *req = &st->req;
-    int te = te_refusal(conn);
+    int te = cd_http_te_refusal(conn);
 
-    if (has_control(req->path)) {
+    if (cd_http_has_control(req->path)) {
         cd_reply_errorf(req, CD_EK_INVALID, "invalid_path", NULL,
                         "the path holds a control character");
         return 1;
@@ -283,8 +283,8 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     }
     if (check_head(conn, st) != 0)
         return refuse_early(conn, st);
-    req->route = find_route(&srv->cfg, method, url, req,
-                            &st->method_mismatch);
+    req->route =
+        cd_http_find_route(&srv->cfg, method, url, req, &st->method_mismatch);
     st->max_body = req->route && req->route->max_body
                        ? req->route->max_body
                        : CD_HTTP_API_BODY_MAX;
@@ -366,7 +366,7 @@ static void answer(struct cd_http_server *srv, struct conn_state *st)
     } else if (st->method_mismatch) {
         char allow[128];
 
-        allowed_methods(&srv->cfg, req->path, allow, sizeof(allow));
+        cd_http_allowed_methods(&srv->cfg, req->path, allow, sizeof(allow));
         cd_reply_errorf(req, CD_EK_METHOD, "method_not_allowed", NULL,
                         "%s is not allowed on this path", req->method);
         cd_reply_header(req, "Allow", allow);
@@ -405,7 +405,7 @@ static int release(struct conn_state *st)
 
 void cd_req_suspend(struct cd_req *r)
 {
-    struct conn_state *st = state_of(r);
+    struct conn_state *st = cd_http_state_of(r);
 
     __atomic_add_fetch(&st->holds, 1, __ATOMIC_SEQ_CST);
     /* On the event-loop thread, inside the access handler (a worker's
@@ -419,7 +419,7 @@ void cd_req_suspend(struct cd_req *r)
 
 void cd_req_resume(struct cd_req *r)
 {
-    struct conn_state *st = state_of(r);
+    struct conn_state *st = cd_http_state_of(r);
 
     if (release(st))
         wake(st);
@@ -472,10 +472,10 @@ static enum MHD_Result answer_here(struct cd_http_server *srv,
     return send_reply(conn, st);
 }
 
-enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-                           const char *url, const char *method,
-                           const char *version, const char *upload,
-                           size_t *upload_size, void **con_cls)
+enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,
+                                   const char *url, const char *method,
+                                   const char *version, const char *upload,
+                                   size_t *upload_size, void **con_cls)
 {
     struct cd_http_server *srv = cls;
     struct conn_state *st = *con_cls;
@@ -548,8 +548,8 @@ static void linger_close(struct MHD_Connection *conn, int may_wait)
     }
 }
 
-void on_completed(void *cls, struct MHD_Connection *conn,
-                  void **con_cls, enum MHD_RequestTerminationCode toe)
+void cd_http_on_completed(void *cls, struct MHD_Connection *conn,
+                          void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct cd_http_server *srv = cls;
     struct conn_state *st = *con_cls;
@@ -581,7 +581,7 @@ void on_completed(void *cls, struct MHD_Connection *conn,
 /* libmicrohttpd's messages; a client that went away (or was cut at a
  * deadline) is the client's doing, logged at debug so that a flood of
  * them costs no more than the flood. */
-void on_mhd_log(void *cls, const char *fmt, va_list ap)
+void cd_http_on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     size_t n;

@@ -61,23 +61,23 @@ struct conn_state {
     int ready;
 };
 
-const struct cd_route *find_route(const struct cd_http_config *c,
-                                  const char *method, const char *path,
-                                  struct cd_req *req, int *mismatch);
+const struct cd_route *cd_http_find_route(const struct cd_http_config *c,
+                                          const char *method, const char *path,
+                                          struct cd_req *req, int *mismatch);
 /* The methods routed on path, ", "-separated in table order (HEAD after
  * GET): a 405's Allow header. */
-void allowed_methods(const struct cd_http_config *c, const char *path,
-                     char *out, size_t outsz);
-size_t unescape(void *cls, struct MHD_Connection *conn, char *s);
-int has_control(const char *s);
-int te_refusal(struct MHD_Connection *conn);
-enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-                           const char *url, const char *method,
-                           const char *version, const char *upload,
-                           size_t *upload_size, void **con_cls);
-void on_completed(void *cls, struct MHD_Connection *conn,
-                  void **con_cls, enum MHD_RequestTerminationCode toe);
-void on_mhd_log(void *cls, const char *fmt, va_list ap);
-struct conn_state *state_of(struct cd_req *r);
+void cd_http_allowed_methods(const struct cd_http_config *c, const char *path,
+                             char *out, size_t outsz);
+size_t cd_http_unescape(void *cls, struct MHD_Connection *conn, char *s);
+int cd_http_has_control(const char *s);
+int cd_http_te_refusal(struct MHD_Connection *conn);
+enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,
+                                   const char *url, const char *method,
+                                   const char *version, const char *upload,
+                                   size_t *upload_size, void **con_cls);
+void cd_http_on_completed(void *cls, struct MHD_Connection *conn,
+                          void **con_cls, enum MHD_RequestTerminationCode toe);
+void cd_http_on_mhd_log(void *cls, const char *fmt, va_list ap);
+struct conn_state *cd_http_state_of(struct cd_req *r);
 
 #endif

@@ -132,9 +132,9 @@ static int match_path(const char *pattern, const char *path,
     return 1;
 }
 
-const struct cd_route *find_route(const struct cd_http_config *c,
-                                  const char *method, const char *path,
-                                  struct cd_req *req, int *mismatch)
+const struct cd_route *cd_http_find_route(const struct cd_http_config *c,
+                                          const char *method, const char *path,
+                                          struct cd_req *req, int *mismatch)
 {
     int path_seen = 0;
 
@@ -172,7 +172,7 @@ static void add_method(char *out, size_t outsz, const char *m)
     snprintf(out + len, outsz - len, "%s%s", len ? ", " : "", m);
 }
 
-void allowed_methods(const struct cd_http_config *c, const char *path,
+void cd_http_allowed_methods(const struct cd_http_config *c, const char *path,
                      char *out, size_t outsz)
 {
     out[0] = '\0';
@@ -204,9 +204,9 @@ static int hex_value(char c)
  * libmicrohttpd's percent-decoding (path and query arguments), except that
  * a decoded NUL becomes DEL (0x7f): a C string cannot hold the NUL, and
  * cutting the path there would serve "/app.js" for "/app.js%00.html".
- * DEL is a control byte, so has_control() refuses it with the others.
+ * DEL is a control byte, so cd_http_has_control() refuses it with the others.
  */
-size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+size_t cd_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
     char *r = s, *w = s;
     int hi, lo;
@@ -228,7 +228,7 @@ size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(w - s);
 }
 
-int has_control(const char *s)
+int cd_http_has_control(const char *s)
 {
     for (; *s; s++)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -271,7 +271,7 @@ static int is_chunked(const char *s, size_t n)
  * chunked"), 400 when it is not (the body's end cannot be found), when
  * Transfer-Encoding is repeated, or when it comes with Content-Length.
  */
-int te_refusal(struct MHD_Connection *conn)
+int cd_http_te_refusal(struct MHD_Connection *conn)
 {
     struct te_scan t = {0, NULL};
     const char *last;

@@ -164,8 +164,8 @@ static struct MHD_Daemon *start_daemon(struct cd_http_server *srv,
 {
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_SOCK_ADDR, 0, ss},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
-        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)cd_http_on_completed, srv},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)cd_http_unescape, NULL},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)cd_http_guard_notify,
          srv->guard},
         {MHD_OPTION_CONNECTION_LIMIT,
@@ -181,9 +181,9 @@ static struct MHD_Daemon *start_daemon(struct cd_http_server *srv,
         opts[CD_ARRAY_LEN(opts) - 2] = (struct MHD_OptionItem){
             MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)c->pool_threads, NULL};
     d = MHD_start_daemon(flags, 0, cd_http_guard_accept, srv->guard,
-                         on_request, srv,
-                         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv->name,
-                         MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+                         cd_http_on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                         cd_http_on_mhd_log, srv->name, MHD_OPTION_ARRAY, opts,
+                         MHD_OPTION_END);
     if (!d)
         srv->bind_errno = bind_errno(ss);
     return d;

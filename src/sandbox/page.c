@@ -171,6 +171,161 @@ void cd_sandbox_page_finish(struct cd_req *r, struct cd_buf *b, int status,
     cd_buf_free(b);
 }
 
+/* The email to re-fill: the one posted, the session's, or its
+ * customer's. */
+static const char *form_email(struct cd_sandbox *s, const json_t *sess,
+                              const char *email)
+{
+    if (!email)
+        email = json_string_value(json_object_get(sess, "customer_email"));
+    if (!email) {
+        json_t *c = cd_sandbox_lookup(
+            s, json_string_value(json_object_get(sess, "customer")));
+        email = json_string_value(json_object_get(c, "email"));
+    }
+    return email;
+}
+
+/* The merchant, the heading (the one item's name), the total amt and a
+ * subscription's billing interval. */
+static void render_summary(struct cd_buf *b, const struct cd_sandbox *s,
+                           const json_t *sess, json_t *items,
+                           const char *amt)
+{
+    if (s->account_name[0]) { /* Stripe names the merchant on top */
+        cd_buf_appends(b, "<p class=\"merchant\">");
+        esc(b, s->account_name);
+        cd_buf_appends(b, "</p>");
+    }
+    if (json_array_size(items) == 1) {
+        cd_buf_appends(b, "<h1>");
+        esc(b, json_string_value(
+                   json_object_get(json_array_get(items, 0), "description")));
+        cd_buf_appends(b, "</h1>");
+    } else {
+        cd_buf_appends(b, "<h1>Checkout</h1>");
+    }
+    cd_buf_appends(b, "<p class=\"total\" aria-label=\"Total\">");
+    esc(b, amt);
+    cd_buf_appends(b, "</p>");
+    if (json_string_value(json_object_get(sess, "mode")) &&
+        strcmp(json_string_value(json_object_get(sess, "mode")),
+               "subscription") == 0) {
+        /* A subscription: say how often the card is charged. */
+        size_t k;
+        json_t *it;
+        json_array_foreach(items, k, it) {
+            const char *iv = json_string_value(json_object_get(
+                json_object_get(json_object_get(it, "price"), "recurring"),
+                "interval"));
+            if (iv) {
+                cd_buf_appends(b, "<p class=\"qty\">Subscription, billed "
+                                  "every ");
+                esc(b, iv);
+                cd_buf_appends(b, " until canceled</p>");
+                break;
+            }
+        }
+    }
+}
+
+/* One item: its quantity when not 1; several: the list of items. */
+static void render_items(struct cd_buf *b, json_t *items, const char *cur)
+{
+    json_t *li;
+    size_t i;
+
+    if (json_array_size(items) == 1) {
+        /* One item: its name is the heading; just say the quantity. */
+        json_int_t q =
+            json_integer_value(json_object_get(json_array_get(items, 0),
+                                               "quantity"));
+        json_int_t unit = json_integer_value(json_object_get(
+            json_object_get(json_array_get(items, 0), "price"),
+            "unit_amount"));
+        if (q != 1) {
+            char each[96];
+            money(unit, cur, each, sizeof(each));
+            cd_buf_appendf(b, "<p class=\"qty\">Qty %lld &times; ",
+                           (long long)q);
+            esc(b, each);
+            cd_buf_appends(b, "</p>");
+        }
+        items = NULL; /* no list */
+    }
+    if (items)
+        cd_buf_appends(b, "<ul class=\"items\" aria-label=\"Items\">");
+    json_array_foreach(items, i, li) {
+        char line[96];
+        money(json_integer_value(json_object_get(li, "amount_total")), cur,
+              line, sizeof(line));
+        cd_buf_appends(b, "<li><span>");
+        esc(b, json_string_value(json_object_get(li, "description")));
+        if (json_integer_value(json_object_get(li, "quantity")) != 1)
+            cd_buf_appendf(b, " &times; %lld",
+                           (long long)json_integer_value(
+                               json_object_get(li, "quantity")));
+        cd_buf_appends(b, "</span><span>");
+        esc(b, line);
+        cd_buf_appends(b, "</span></li>");
+    }
+    if (items)
+        cd_buf_appends(b, "</ul>");
+}
+
+/* The card form posting to /checkout/{sid}/pay, email and exp re-filled. */
+static void render_fields(struct cd_buf *b, const char *sid,
+                          const char *email, const char *exp)
+{
+    cd_buf_appends(b, "<form method=\"post\" action=\"/checkout/");
+    esc(b, sid);
+    cd_buf_appends(b, "/pay\" autocomplete=\"on\">"
+                      "<label for=\"email\">Email</label>"
+                      "<input id=\"email\" name=\"email\" type=\"email\" "
+                      "autocomplete=\"email\" maxlength=\"512\" value=\"");
+    esc(b, email);
+    cd_buf_appends(b, "\">"
+                      "<label for=\"card\">Card number</label>"
+                      "<input id=\"card\" name=\"card\" type=\"text\" "
+                      "inputmode=\"numeric\" autocomplete=\"cc-number\" "
+                      "placeholder=\"1234 1234 1234 1234\" maxlength=\"32\" "
+                      "required>"
+                      "<div class=\"row\"><div>"
+                      "<label for=\"exp\">Expiry</label>"
+                      "<input id=\"exp\" name=\"exp\" type=\"text\" "
+                      "autocomplete=\"cc-exp\" placeholder=\"MM / YY\" "
+                      "maxlength=\"9\" value=\"");
+    esc(b, exp);
+    cd_buf_appends(b, "\"></div><div>"
+                      "<label for=\"cvc\">CVC</label>"
+                      "<input id=\"cvc\" name=\"cvc\" type=\"text\" "
+                      "inputmode=\"numeric\" autocomplete=\"cc-csc\" "
+                      "placeholder=\"CVC\" maxlength=\"4\">"
+                      "</div></div>"
+                      "<button type=\"submit\">Pay</button></form>");
+}
+
+/* The cancel link (when the session has a cancel_url) and the test
+ * cards. */
+static void render_tail(struct cd_buf *b, const char *cancel)
+{
+    if (cancel) {
+        cd_buf_appends(b, "<a class=\"cancel\" href=\"");
+        esc(b, cancel);
+        cd_buf_appends(b, "\">Cancel and go back</a>");
+    }
+    cd_buf_appends(
+        b,
+        "<div class=\"hint\"><p>This is a test page: no real card is "
+        "charged. Test cards (any future expiry, any CVC):</p><ul>"
+        "<li><code>4242 4242 4242 4242</code> succeeds</li>"
+        "<li><code>4000 0000 0000 0002</code> is declined</li>"
+        "<li><code>4000 0000 0000 9995</code> insufficient funds</li>"
+        "<li><code>4000 0000 0000 0077</code> expired card</li>"
+        "<li><code>4000 0000 0000 0127</code> incorrect CVC</li>"
+        "</ul></div>");
+}
+
 /* The checkout form; error (may be NULL) shown in a role="alert" box,
  * email re-filled. */
 static void render_form(struct cd_req *r, const json_t *sess, int status,
@@ -183,139 +338,24 @@ static void render_form(struct cd_req *r, const json_t *sess, int status,
     const char *cancel =
         json_string_value(json_object_get(sess, "cancel_url"));
     json_t *priv = json_object_get(s->priv, sid);
-    json_t *items = json_object_get(priv, "line_items"), *li;
+    json_t *items = json_object_get(priv, "line_items");
     char amt[96];
     struct cd_buf b;
-    size_t i;
 
-    if (!email)
-        email = json_string_value(json_object_get(sess, "customer_email"));
-    if (!email) {
-        json_t *c = cd_sandbox_lookup(
-            s, json_string_value(json_object_get(sess, "customer")));
-        email = json_string_value(json_object_get(c, "email"));
-    }
+    email = form_email(s, sess, email);
     cd_buf_init(&b, PAGE_MAX);
     money(json_integer_value(json_object_get(sess, "amount_total")), cur, amt,
           sizeof(amt));
     page_start(&b, "Checkout - Stripe sandbox");
-    if (s->account_name[0]) { /* Stripe names the merchant on top */
-        cd_buf_appends(&b, "<p class=\"merchant\">");
-        esc(&b, s->account_name);
-        cd_buf_appends(&b, "</p>");
-    }
-    if (json_array_size(items) == 1) {
-        cd_buf_appends(&b, "<h1>");
-        esc(&b, json_string_value(
-                    json_object_get(json_array_get(items, 0), "description")));
-        cd_buf_appends(&b, "</h1>");
-    } else {
-        cd_buf_appends(&b, "<h1>Checkout</h1>");
-    }
-    cd_buf_appends(&b, "<p class=\"total\" aria-label=\"Total\">");
-    esc(&b, amt);
-    cd_buf_appends(&b, "</p>");
-    if (json_string_value(json_object_get(sess, "mode")) &&
-        strcmp(json_string_value(json_object_get(sess, "mode")),
-               "subscription") == 0) {
-        /* A subscription: say how often the card is charged. */
-        size_t k;
-        json_t *it;
-        json_array_foreach(items, k, it) {
-            const char *iv = json_string_value(json_object_get(
-                json_object_get(json_object_get(it, "price"), "recurring"),
-                "interval"));
-            if (iv) {
-                cd_buf_appends(&b, "<p class=\"qty\">Subscription, billed "
-                                   "every ");
-                esc(&b, iv);
-                cd_buf_appends(&b, " until canceled</p>");
-                break;
-            }
-        }
-    }
-    if (json_array_size(items) == 1) {
-        /* One item: its name is the heading; just say the quantity. */
-        json_int_t q =
-            json_integer_value(json_object_get(json_array_get(items, 0),
-                                               "quantity"));
-        json_int_t unit = json_integer_value(json_object_get(
-            json_object_get(json_array_get(items, 0), "price"),
-            "unit_amount"));
-        if (q != 1) {
-            char each[96];
-            money(unit, cur, each, sizeof(each));
-            cd_buf_appendf(&b, "<p class=\"qty\">Qty %lld &times; ",
-                           (long long)q);
-            esc(&b, each);
-            cd_buf_appends(&b, "</p>");
-        }
-        items = NULL; /* no list */
-    }
-    if (items)
-        cd_buf_appends(&b, "<ul class=\"items\" aria-label=\"Items\">");
-    json_array_foreach(items, i, li) {
-        char line[96];
-        money(json_integer_value(json_object_get(li, "amount_total")), cur,
-              line, sizeof(line));
-        cd_buf_appends(&b, "<li><span>");
-        esc(&b, json_string_value(json_object_get(li, "description")));
-        if (json_integer_value(json_object_get(li, "quantity")) != 1)
-            cd_buf_appendf(&b, " &times; %lld",
-                           (long long)json_integer_value(
-                               json_object_get(li, "quantity")));
-        cd_buf_appends(&b, "</span><span>");
-        esc(&b, line);
-        cd_buf_appends(&b, "</span></li>");
-    }
-    if (items)
-        cd_buf_appends(&b, "</ul>");
+    render_summary(&b, s, sess, items, amt);
+    render_items(&b, items, cur);
     if (error) {
         cd_buf_appends(&b, "<div role=\"alert\" id=\"error\">");
         esc(&b, error);
         cd_buf_appends(&b, "</div>");
     }
-    cd_buf_appends(&b, "<form method=\"post\" action=\"/checkout/");
-    esc(&b, sid);
-    cd_buf_appends(&b, "/pay\" autocomplete=\"on\">"
-                       "<label for=\"email\">Email</label>"
-                       "<input id=\"email\" name=\"email\" type=\"email\" "
-                       "autocomplete=\"email\" maxlength=\"512\" value=\"");
-    esc(&b, email);
-    cd_buf_appends(&b, "\">"
-                       "<label for=\"card\">Card number</label>"
-                       "<input id=\"card\" name=\"card\" type=\"text\" "
-                       "inputmode=\"numeric\" autocomplete=\"cc-number\" "
-                       "placeholder=\"1234 1234 1234 1234\" maxlength=\"32\" "
-                       "required>"
-                       "<div class=\"row\"><div>"
-                       "<label for=\"exp\">Expiry</label>"
-                       "<input id=\"exp\" name=\"exp\" type=\"text\" "
-                       "autocomplete=\"cc-exp\" placeholder=\"MM / YY\" "
-                       "maxlength=\"9\" value=\"");
-    esc(&b, exp);
-    cd_buf_appends(&b, "\"></div><div>"
-                       "<label for=\"cvc\">CVC</label>"
-                       "<input id=\"cvc\" name=\"cvc\" type=\"text\" "
-                       "inputmode=\"numeric\" autocomplete=\"cc-csc\" "
-                       "placeholder=\"CVC\" maxlength=\"4\">"
-                       "</div></div>"
-                       "<button type=\"submit\">Pay</button></form>");
-    if (cancel) {
-        cd_buf_appends(&b, "<a class=\"cancel\" href=\"");
-        esc(&b, cancel);
-        cd_buf_appends(&b, "\">Cancel and go back</a>");
-    }
-    cd_buf_appends(
-        &b,
-        "<div class=\"hint\"><p>This is a test page: no real card is "
-        "charged. Test cards (any future expiry, any CVC):</p><ul>"
-        "<li><code>4242 4242 4242 4242</code> succeeds</li>"
-        "<li><code>4000 0000 0000 0002</code> is declined</li>"
-        "<li><code>4000 0000 0000 9995</code> insufficient funds</li>"
-        "<li><code>4000 0000 0000 0077</code> expired card</li>"
-        "<li><code>4000 0000 0000 0127</code> incorrect CVC</li>"
-        "</ul></div>");
+    render_fields(&b, sid, email, exp);
+    render_tail(&b, cancel);
     page_finish(r, &b, status, sess);
 }
 

@@ -74,12 +74,45 @@ json_t *cd_sandbox_refund(struct cd_sandbox *s, json_t *charge, int64_t amount,
     return re;
 }
 
+/* The charge to refund: ch_id, or pi_id's latest charge; NULL with f
+ * set when there is none. */
+static json_t *refund_charge(struct cd_sandbox *s, const char *ch_id,
+                             const char *pi_id, struct cd_sandbox_fail *f)
+{
+    json_t *ch, *pi;
+
+    if (ch_id) {
+        ch = json_object_get(s->charges, ch_id);
+        if (!ch)
+            cd_sandbox_fail_set(f, 400, NULL, "resource_missing", "charge",
+                                "No such charge: '%.80s'", ch_id);
+        return ch;
+    }
+    pi = json_object_get(s->intents, pi_id);
+    if (!pi) {
+        cd_sandbox_fail_set(f, 400, NULL, "resource_missing",
+                            "payment_intent",
+                            "No such payment_intent: '%.80s'", pi_id);
+        return NULL;
+    }
+    ch = json_object_get(
+        s->charges,
+        json_string_value(json_object_get(pi, "latest_charge"))
+            ? json_string_value(json_object_get(pi, "latest_charge"))
+            : "");
+    if (!ch)
+        cd_sandbox_fail_set(f, 400, NULL, "charge_not_found",
+                            "payment_intent", "This PaymentIntent does "
+                            "not have a successful charge to refund.");
+    return ch;
+}
+
 void cd_sandbox_h_refund_create(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
     struct cd_sandbox_fail f;
     const char *ch_id, *pi_id, *reason;
-    json_t *p = cd_sandbox_post_params(r), *ch = NULL, *re, *md;
+    json_t *p = cd_sandbox_post_params(r), *ch, *re, *md;
     int64_t amount = 0;
     int present;
 
@@ -108,33 +141,9 @@ void cd_sandbox_h_refund_create(struct cd_req *r)
                             "for this request: payment_intent or charge.");
         goto fail;
     }
-    if (ch_id) {
-        ch = json_object_get(s->charges, ch_id);
-        if (!ch) {
-            cd_sandbox_fail_set(&f, 400, NULL, "resource_missing", "charge",
-                                "No such charge: '%.80s'", ch_id);
-            goto fail;
-        }
-    } else {
-        json_t *pi = json_object_get(s->intents, pi_id);
-        if (!pi) {
-            cd_sandbox_fail_set(&f, 400, NULL, "resource_missing",
-                                "payment_intent",
-                                "No such payment_intent: '%.80s'", pi_id);
-            goto fail;
-        }
-        ch = json_object_get(
-            s->charges,
-            json_string_value(json_object_get(pi, "latest_charge"))
-                ? json_string_value(json_object_get(pi, "latest_charge"))
-                : "");
-        if (!ch) {
-            cd_sandbox_fail_set(&f, 400, NULL, "charge_not_found",
-                                "payment_intent", "This PaymentIntent does "
-                                "not have a successful charge to refund.");
-            goto fail;
-        }
-    }
+    ch = refund_charge(s, ch_id, pi_id, &f);
+    if (!ch)
+        goto fail;
     md = json_object_get(p, "metadata");
     re = cd_sandbox_refund(s, ch, amount, reason,
                            json_is_object(md) ? md : NULL, &f);

@@ -276,6 +276,74 @@ static int idem_should_save(int status)
 /* ------------------------------------------------------------------ */
 /* Dispatch                                                            */
 
+/* An API request's key, Idempotency-Key and parameters: 0 when they
+ * pass, else -1 with the reply made (*ikey NULL after a bad key). */
+static int check_api_request(struct cd_req *r, unsigned flags,
+                             const char **ikey)
+{
+    if (check_auth(r) != 0)
+        return -1;
+    if (flags & CD_SANDBOX_F_IDEM)
+        *ikey = cd_req_header(r, "Idempotency-Key");
+    if (*ikey && ((*ikey)[0] == '\0' || strlen(*ikey) > 255)) {
+        cd_sandbox_reply_errorf(
+            r, 400, "invalid_request_error", NULL, "Idempotency-Key",
+            "Invalid Idempotency-Key: it must be 1 to 255 characters.");
+        *ikey = NULL;
+        return -1;
+    }
+    if (cd_sandbox_params_check(r) != 0) {
+        *ikey = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The configured api_delay_ms, slept outside the lock: a slow Stripe,
+ * not a stuck one. */
+static void api_delay(struct cd_sandbox *s)
+{
+    long ms = __atomic_load_n(&s->api_delay_ms, __ATOMIC_RELAXED);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    if (ms > 0) {
+        __atomic_add_fetch(&s->api_waiting, 1, __ATOMIC_RELAXED);
+        nanosleep(&ts, NULL);
+        __atomic_sub_fetch(&s->api_waiting, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/*
+ * With s->mu held and the request's hash into hash: 1 when a saved reply
+ * under ikey answered it (same request) or the key's reuse was refused
+ * (another request), the lock then released; 0 to run the request.
+ */
+static int idem_replayed(struct cd_req *r, struct cd_sandbox *s,
+                         const char *ikey, char hash[65])
+{
+    struct cd_sandbox_idem *e;
+
+    idem_hash(r, hash);
+    e = idem_find(s, ikey);
+    if (e && strcmp(e->hash, hash) == 0) {
+        cd_reply(r, e->status, "application/json", e->body, e->len);
+        cd_reply_header(r, "Idempotent-Replayed", "true");
+        pthread_mutex_unlock(&s->mu);
+        return 1;
+    }
+    if (e) {
+        pthread_mutex_unlock(&s->mu);
+        cd_sandbox_reply_errorf(
+            r, 400, "idempotency_error", NULL, NULL,
+            "Keys for idempotent requests can only be used with the same "
+            "parameters they were first used with. Try using a key other "
+            "than '%.255s' if you meant to execute a different request.",
+            ikey);
+        return 1;
+    }
+    return 0;
+}
+
 static void dispatch(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
@@ -288,56 +356,14 @@ static void dispatch(struct cd_req *r)
         return;
     if (flags & CD_SANDBOX_F_AUTH) {
         cd_sandbox_new_id("req_", rid, sizeof(rid));
-        if (check_auth(r) != 0)
+        if (check_api_request(r, flags, &ikey) != 0)
             goto headers;
-        if (flags & CD_SANDBOX_F_IDEM)
-            ikey = cd_req_header(r, "Idempotency-Key");
-        if (ikey && (ikey[0] == '\0' || strlen(ikey) > 255)) {
-            cd_sandbox_reply_errorf(
-                r, 400, "invalid_request_error", NULL, "Idempotency-Key",
-                "Invalid Idempotency-Key: it must be 1 to 255 characters.");
-            ikey = NULL;
-            goto headers;
-        }
-        if (cd_sandbox_params_check(r) != 0) {
-            ikey = NULL;
-            goto headers;
-        }
-    }
-
-    if (flags & CD_SANDBOX_F_AUTH) {
-        long ms = __atomic_load_n(&s->api_delay_ms, __ATOMIC_RELAXED);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-        if (ms > 0) { /* outside the lock: a slow Stripe, not a stuck one */
-            __atomic_add_fetch(&s->api_waiting, 1, __ATOMIC_RELAXED);
-            nanosleep(&ts, NULL);
-            __atomic_sub_fetch(&s->api_waiting, 1, __ATOMIC_RELAXED);
-        }
+        api_delay(s);
     }
 
     pthread_mutex_lock(&s->mu);
-    if (ikey) {
-        struct cd_sandbox_idem *e;
-        idem_hash(r, hash);
-        e = idem_find(s, ikey);
-        if (e && strcmp(e->hash, hash) == 0) {
-            cd_reply(r, e->status, "application/json", e->body, e->len);
-            cd_reply_header(r, "Idempotent-Replayed", "true");
-            pthread_mutex_unlock(&s->mu);
-            goto headers;
-        }
-        if (e) {
-            pthread_mutex_unlock(&s->mu);
-            cd_sandbox_reply_errorf(
-                r, 400, "idempotency_error", NULL, NULL,
-                "Keys for idempotent requests can only be used with the same "
-                "parameters they were first used with. Try using a key other "
-                "than '%.255s' if you meant to execute a different request.",
-                ikey);
-            goto headers;
-        }
-    }
+    if (ikey && idem_replayed(r, s, ikey, hash))
+        goto headers;
     if ((flags & CD_SANDBOX_F_AUTH) &&
         cd_sandbox_fault_before(s, r, &fail_after)) {
         pthread_mutex_unlock(&s->mu);
@@ -441,56 +467,47 @@ static void free_all(struct cd_sandbox *s)
     free(s);
 }
 
-struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
-                                    struct cd_error *err)
+/* SANDBOX_LISTEN (parsed into host and *port) and the webhook settings. */
+static int check_config(const struct cd_sandbox_config *c, char *host,
+                        size_t hostsz, int *port, struct cd_error *err)
 {
-    struct cd_sandbox *s;
-    struct cd_http_config hc;
-    char host[256];
-    int port;
-    size_t n = 0;
-
     if (!c || !c->listen ||
-        cd_http_parse_listen(c->listen, host, sizeof(host), &port) != 0) {
-        cd_error_set(err, CD_EK_INVALID, "invalid_listen", "SANDBOX_LISTEN",
-                     "SANDBOX_LISTEN must be host:port");
-        return NULL;
-    }
-    if (!cd_sandbox_is_loopback(host)) {
-        cd_error_set(err, CD_EK_INVALID, "not_loopback", "SANDBOX_LISTEN",
-                     "the sandbox listens on loopback only (127.0.0.1, ::1, "
-                     "localhost), not %.100s", host);
-        return NULL;
-    }
+        cd_http_parse_listen(c->listen, host, hostsz, port) != 0)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_listen",
+                            "SANDBOX_LISTEN",
+                            "SANDBOX_LISTEN must be host:port");
+    if (!cd_sandbox_is_loopback(host))
+        return cd_error_set(err, CD_EK_INVALID, "not_loopback",
+                            "SANDBOX_LISTEN",
+                            "the sandbox listens on loopback only "
+                            "(127.0.0.1, ::1, localhost), not %.100s",
+                            host);
     if (c->webhook_url && c->webhook_url[0] &&
         strncmp(c->webhook_url, "http://", 7) != 0 &&
-        strncmp(c->webhook_url, "https://", 8) != 0) {
-        cd_error_set(err, CD_EK_INVALID, "invalid_webhook_url",
-                     "SANDBOX_WEBHOOK_URL",
-                     "SANDBOX_WEBHOOK_URL must be an http(s) URL");
-        return NULL;
-    }
+        strncmp(c->webhook_url, "https://", 8) != 0)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_webhook_url",
+                            "SANDBOX_WEBHOOK_URL",
+                            "SANDBOX_WEBHOOK_URL must be an http(s) URL");
     if (c->webhook_url && c->webhook_url[0] &&
-        (!c->webhook_secret || !c->webhook_secret[0])) {
-        cd_error_set(err, CD_EK_INVALID, "missing_webhook_secret",
-                     "SANDBOX_WEBHOOK_SECRET",
-                     "SANDBOX_WEBHOOK_SECRET is required with "
-                     "SANDBOX_WEBHOOK_URL (the sandbox signs every event)");
-        return NULL;
-    }
-    if (c->delivery_delay_ms < 0 || c->delivery_delay_ms > 3600 * 1000) {
-        cd_error_set(err, CD_EK_INVALID, "invalid_delay",
-                     "SANDBOX_WEBHOOK_DELAY_MS",
-                     "SANDBOX_WEBHOOK_DELAY_MS must be 0..3600000");
-        return NULL;
-    }
+        (!c->webhook_secret || !c->webhook_secret[0]))
+        return cd_error_set(err, CD_EK_INVALID, "missing_webhook_secret",
+                            "SANDBOX_WEBHOOK_SECRET",
+                            "SANDBOX_WEBHOOK_SECRET is required with "
+                            "SANDBOX_WEBHOOK_URL (the sandbox signs every "
+                            "event)");
+    if (c->delivery_delay_ms < 0 || c->delivery_delay_ms > 3600 * 1000)
+        return cd_error_set(err, CD_EK_INVALID, "invalid_delay",
+                            "SANDBOX_WEBHOOK_DELAY_MS",
+                            "SANDBOX_WEBHOOK_DELAY_MS must be 0..3600000");
+    return 0;
+}
 
-    s = calloc(1, sizeof(*s));
-    if (!s) {
-        cd_error_set(err, CD_EK_INTERNAL, "oom", NULL, "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&s->mu, NULL);
+/* The settings' copies; the public url without its trailing slashes, or
+ * made from host and a fixed port. */
+static void copy_settings(struct cd_sandbox *s,
+                          const struct cd_sandbox_config *c, const char *host,
+                          int port)
+{
     s->listen = strdup(c->listen);
     if (c->account_name)
         cd_strlcpy(s->account_name, c->account_name, sizeof(s->account_name));
@@ -509,6 +526,11 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     } else if (port != 0) {
         s->public_url = make_public_url(host, port);
     }
+}
+
+/* The empty object stores, the idempotency ring and the route table. */
+static void new_stores(struct cd_sandbox *s)
+{
     s->customers = json_object();
     s->sessions = json_object();
     s->intents = json_object();
@@ -529,6 +551,22 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
                            cd_sandbox_portal_nroutes +
                            cd_sandbox_control_nroutes,
                        sizeof(*s->routes));
+}
+
+/* A new sandbox's state, or NULL (out of memory, err set). */
+static struct cd_sandbox *new_state(const struct cd_sandbox_config *c,
+                                    const char *host, int port,
+                                    struct cd_error *err)
+{
+    struct cd_sandbox *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        cd_error_set(err, CD_EK_INTERNAL, "oom", NULL, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    copy_settings(s, c, host, port);
+    new_stores(s);
     if (!s->listen || (c->webhook_url && c->webhook_url[0] &&
                        (!s->webhook_url || !s->webhook_secret)) ||
         (port != 0 && !s->public_url) || !s->customers || !s->sessions ||
@@ -540,6 +578,14 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
         free_all(s);
         return NULL;
     }
+    return s;
+}
+
+/* The API, page, portal and control routes, in that order; their count. */
+static size_t join_routes(struct cd_sandbox *s)
+{
+    size_t n = 0;
+
     memcpy(s->routes + n, cd_sandbox_api_routes,
            cd_sandbox_api_nroutes * sizeof(*s->routes));
     n += cd_sandbox_api_nroutes;
@@ -552,14 +598,13 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     memcpy(s->routes + n, cd_sandbox_control_routes,
            cd_sandbox_control_nroutes * sizeof(*s->routes));
     n += cd_sandbox_control_nroutes;
+    return n;
+}
 
-    s->dlv = cd_sandbox_deliverer_start(s->webhook_url, s->webhook_secret,
-                                        c->delivery_delay_ms, on_tick,
-                                        on_result, s, err);
-    if (!s->dlv) {
-        free_all(s);
-        return NULL;
-    }
+/* The HTTP server on s->listen with the n routes; -1 with err set. */
+static int start_http(struct cd_sandbox *s, size_t n, struct cd_error *err)
+{
+    struct cd_http_config hc;
 
     memset(&hc, 0, sizeof(hc));
     hc.name = "sandbox";
@@ -570,7 +615,32 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
     hc.dispatch = dispatch;
     hc.fallback = fallback;
     s->http = cd_http_start(&hc, err);
-    if (!s->http) {
+    return s->http ? 0 : -1;
+}
+
+struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
+                                    struct cd_error *err)
+{
+    struct cd_sandbox *s;
+    char host[256];
+    int port = 0;
+    size_t n;
+
+    if (check_config(c, host, sizeof(host), &port, err) != 0)
+        return NULL;
+    s = new_state(c, host, port, err);
+    if (!s)
+        return NULL;
+    n = join_routes(s);
+
+    s->dlv = cd_sandbox_deliverer_start(s->webhook_url, s->webhook_secret,
+                                        c->delivery_delay_ms, on_tick,
+                                        on_result, s, err);
+    if (!s->dlv) {
+        free_all(s);
+        return NULL;
+    }
+    if (start_http(s, n, err) != 0) {
         cd_sandbox_deliverer_stop(s->dlv);
         free_all(s);
         return NULL;

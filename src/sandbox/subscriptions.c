@@ -377,6 +377,24 @@ static json_t *renewal_prev(const json_t *sub)
                      "status", json_object_get(sub, "status"));
 }
 
+/* A renewal's events: the invoice paid or failed, then
+ * customer.subscription.updated with prev (status dropped when it did not
+ * change). */
+static void renewal_events(struct cd_sandbox *s, json_t *sub, json_t *inv,
+                           json_t *prev, int paid)
+{
+    if (paid) {
+        cd_sandbox_emit(s, "invoice.paid", inv);
+        cd_sandbox_emit(s, "invoice.payment_succeeded", inv);
+    } else {
+        cd_sandbox_emit(s, "invoice.payment_failed", inv);
+    }
+    if (prev && json_equal(json_object_get(prev, "status"),
+                           json_object_get(sub, "status")))
+        json_object_del(prev, "status");
+    cd_sandbox_emit_prev(s, "customer.subscription.updated", sub, prev);
+}
+
 json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
                              struct cd_sandbox_fail *f)
 {
@@ -438,16 +456,7 @@ json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
                             "The sandbox is full.");
         return NULL;
     }
-    if (paid) {
-        cd_sandbox_emit(s, "invoice.paid", inv);
-        cd_sandbox_emit(s, "invoice.payment_succeeded", inv);
-    } else {
-        cd_sandbox_emit(s, "invoice.payment_failed", inv);
-    }
-    if (prev && json_equal(json_object_get(prev, "status"),
-                           json_object_get(sub, "status")))
-        json_object_del(prev, "status");
-    cd_sandbox_emit_prev(s, "customer.subscription.updated", sub, prev);
+    renewal_events(s, sub, inv, prev, paid);
     json_decref(prev);
     cd_info(MOD, "subscription %s renewed: invoice %s %s", str_of(sub, "id"),
             str_of(inv, "id"), paid ? "paid" : "failed (past_due)");

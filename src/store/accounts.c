@@ -36,29 +36,29 @@ static inline int bind_account(struct cd_stmt *st, const void *arg)
 
 int cd_store_account_insert(struct cd_tx *tx, const struct cd_account *a)
 {
-    return run_write(tx, SQ_ACCOUNT_INSERT, bind_account, a, 0,
-                     "account insert");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_INSERT, bind_account, a, 0,
+                            "account insert");
 }
 
 int cd_store_account_get(struct cd_tx *tx, const char *id,
                          struct cd_account *out)
 {
-    return get_by_key(tx, SQ_ACCOUNT_GET, id, CD_ID_SZ, read_account, out,
-                      "account get");
+    return cd_rec_get_by_key(tx, SQ_ACCOUNT_GET, id, CD_ID_SZ, read_account,
+                             out, "account get");
 }
 
 int cd_store_account_by_email(struct cd_tx *tx, const char *email,
                               struct cd_account *out)
 {
-    return get_by_key(tx, SQ_ACCOUNT_BY_EMAIL, email, CD_EMAIL_SZ,
-                      read_account, out, "account by email");
+    return cd_rec_get_by_key(tx, SQ_ACCOUNT_BY_EMAIL, email, CD_EMAIL_SZ,
+                             read_account, out, "account by email");
 }
 
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
                                  struct cd_account *out)
 {
-    return get_by_key(tx, SQ_ACCOUNT_BY_CUSTOMER, customer_id, CD_SID_SZ,
-                      read_account, out, "account by customer");
+    return cd_rec_get_by_key(tx, SQ_ACCOUNT_BY_CUSTOMER, customer_id, CD_SID_SZ,
+                             read_account, out, "account by customer");
 }
 
 struct set_customer_args {
@@ -83,8 +83,8 @@ int cd_store_account_set_customer(struct cd_tx *tx, const char *id,
 {
     struct set_customer_args a = {id, customer_id, has_saved_payment_method};
 
-    return run_write(tx, SQ_ACCOUNT_SET_CUSTOMER, bind_set_customer, &a, 1,
-                     "account set customer");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_CUSTOMER, bind_set_customer, &a,
+                            1, "account set customer");
 }
 
 int cd_store_account_set_balance(struct cd_tx *tx, const char *id,
@@ -92,8 +92,8 @@ int cd_store_account_set_balance(struct cd_tx *tx, const char *id,
 {
     struct id_i64_args a = {id, CD_ID_SZ, balance};
 
-    return run_write(tx, SQ_ACCOUNT_SET_BALANCE, bind_id_i64, &a, 1,
-                     "account set balance");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_BALANCE, cd_rec_bind_id_i64, &a,
+                            1, "account set balance");
 }
 
 struct account_visit {
@@ -119,7 +119,7 @@ int cd_store_account_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 
     if (!cb)
         return CD_STORE_ERROR;
-    return list_rows(tx, &q);
+    return cd_rec_list_rows(tx, &q);
 }
 
 struct token_args {
@@ -145,7 +145,8 @@ int cd_store_token_insert(struct cd_tx *tx, const char *token_hash,
 {
     struct token_args a = {token_hash, account_id, created_at, expires_at};
 
-    return run_write(tx, SQ_TOKEN_INSERT, bind_token, &a, 0, "token insert");
+    return cd_rec_run_write(tx, SQ_TOKEN_INSERT, bind_token, &a, 0,
+                            "token insert");
 }
 
 int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
@@ -154,22 +155,24 @@ int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
     const char *what = "token account";
     struct cd_stmt *st;
 
-    if (check_tx(tx, 0, what) != 0 || !out)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out)
         return CD_STORE_ERROR;
     if (!(st = cd_sq_get(tx->db, SQ_TOKEN_ACCOUNT)))
         return CD_STORE_ERROR;
     if ((cd_bind_str(st, 1, token_hash, 65) | cd_bind_i64(st, 2, now)) != 0) {
         cd_sq_put(tx->db, SQ_TOKEN_ACCOUNT, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
-    return fetch_one(tx->db, SQ_TOKEN_ACCOUNT, st, read_account, out, what);
+    return cd_rec_fetch_one(tx->db, SQ_TOKEN_ACCOUNT, st, read_account, out,
+                            what);
 }
 
 int cd_store_token_delete(struct cd_tx *tx, const char *token_hash)
 {
     struct key_args a = {token_hash, 65, NULL, 0};
 
-    return run_write(tx, SQ_TOKEN_DELETE, bind_key, &a, 1, "token delete");
+    return cd_rec_run_write(tx, SQ_TOKEN_DELETE, cd_rec_bind_key, &a, 1,
+                            "token delete");
 }
 
 /* ---- ported from main: external accounts, portal links, mailed links,
@@ -178,8 +181,9 @@ int cd_store_token_delete(struct cd_tx *tx, const char *token_hash)
 int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
                                  struct cd_account *out)
 {
-    return get_by_key(tx, SQ_ACCOUNT_BY_EXTERNAL, external_id, CD_EXTID_SZ,
-                      read_account, out, "account by external id");
+    return cd_rec_get_by_key(tx, SQ_ACCOUNT_BY_EXTERNAL, external_id,
+                             CD_EXTID_SZ, read_account, out,
+                             "account by external id");
 }
 
 int cd_store_account_set_password(struct cd_tx *tx, const char *id,
@@ -189,16 +193,16 @@ int cd_store_account_set_password(struct cd_tx *tx, const char *id,
 
     if (!password_hash || !password_hash[0])
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_ACCOUNT_SET_PASSWORD, bind_two_str, &a, 1,
-                     "account set password");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_PASSWORD, cd_rec_bind_two_str,
+                            &a, 1, "account set password");
 }
 
 int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id)
 {
     struct key_args a = {account_id, CD_ID_SZ, NULL, 0};
 
-    return run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, bind_key, &a, 0,
-                     "token delete account");
+    return cd_rec_run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, cd_rec_bind_key, &a, 0,
+                            "token delete account");
 }
 
 int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
@@ -206,6 +210,6 @@ int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
 {
     struct id_i64_args a = {id, CD_ID_SZ, now};
 
-    return run_write(tx, SQ_ACCOUNT_SET_VERIFIED, bind_id_i64, &a, 0,
-                     "account set verified");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_VERIFIED, cd_rec_bind_id_i64, &a,
+                            0, "account set verified");
 }

@@ -20,29 +20,31 @@ int cd_store_pricing_get(struct cd_tx *tx, struct cd_pricing *out)
     const char *what = "pricing get";
     struct cd_stmt *st;
 
-    if (check_tx(tx, 0, what) != 0 || !out)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out)
         return CD_STORE_ERROR;
     if (!(st = cd_sq_get(tx->db, SQ_PRICING_GET)))
         return CD_STORE_ERROR;
-    return fetch_one(tx->db, SQ_PRICING_GET, st, read_pricing, out, what);
+    return cd_rec_fetch_one(tx->db, SQ_PRICING_GET, st, read_pricing, out,
+                            what);
 }
 
 int cd_store_pricing_put(struct cd_tx *tx, const struct cd_pricing *p)
 {
-    return run_write(tx, SQ_PRICING_PUT, bind_pricing, p, 0, "pricing put");
+    return cd_rec_run_write(tx, SQ_PRICING_PUT, bind_pricing, p, 0,
+                            "pricing put");
 }
 
 int cd_store_discount_insert(struct cd_tx *tx, const struct cd_discount *d)
 {
-    return run_write(tx, SQ_DISCOUNT_INSERT, bind_discount, d, 0,
-                     "discount insert");
+    return cd_rec_run_write(tx, SQ_DISCOUNT_INSERT, bind_discount, d, 0,
+                            "discount insert");
 }
 
 int cd_store_discount_get(struct cd_tx *tx, const char *code,
                           struct cd_discount *out)
 {
-    return get_by_key(tx, SQ_DISCOUNT_GET, code, CD_CODE_SZ, read_discount,
-                      out, "discount get");
+    return cd_rec_get_by_key(tx, SQ_DISCOUNT_GET, code, CD_CODE_SZ,
+                             read_discount, out, "discount get");
 }
 
 struct discount_visit {
@@ -68,7 +70,7 @@ int cd_store_discount_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 
     if (!cb)
         return CD_STORE_ERROR;
-    return list_rows(tx, &q);
+    return cd_rec_list_rows(tx, &q);
 }
 
 int cd_store_discount_set_active(struct cd_tx *tx, const char *code,
@@ -76,8 +78,8 @@ int cd_store_discount_set_active(struct cd_tx *tx, const char *code,
 {
     struct id_i64_args a = {code, CD_CODE_SZ, active ? 1 : 0};
 
-    return run_write(tx, SQ_DISCOUNT_SET_ACTIVE, bind_id_i64, &a, 1,
-                     "discount set active");
+    return cd_rec_run_write(tx, SQ_DISCOUNT_SET_ACTIVE, cd_rec_bind_id_i64, &a,
+                            1, "discount set active");
 }
 
 struct discount_use_args {
@@ -104,8 +106,8 @@ int cd_store_discount_use(struct cd_tx *tx, const char *code,
     /* One INSERT ... SELECT: no row when the code does not exist
      * (NOT_FOUND), a PRIMARY KEY clash when this order's use was already
      * counted (DUPLICATE); the trigger counts the use otherwise. */
-    return run_write(tx, SQ_DISCOUNT_USE, bind_discount_use, &a, 1,
-                     "discount use");
+    return cd_rec_run_write(tx, SQ_DISCOUNT_USE, bind_discount_use, &a, 1,
+                            "discount use");
 }
 
 int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
@@ -116,7 +118,7 @@ int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
     struct cd_stmt *st;
     int ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0 || !out || !code || !code[0])
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out || !code || !code[0])
         return CD_STORE_ERROR;
     *out = 0;
     if (!(st = cd_sq_get(tx->db, SQ_DISCOUNT_PENDING_COUNT)))
@@ -124,7 +126,7 @@ int cd_store_discount_pending_count(struct cd_tx *tx, const char *code,
     if ((cd_bind_str(st, 1, code, CD_CODE_SZ) | cd_bind_i64(st, 2, since) |
          cd_bind_str(st, 3, except, CD_ID_SZ)) != 0) {
         cd_sq_put(tx->db, SQ_DISCOUNT_PENDING_COUNT, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
     if (cd_step(st) == CD_STEP_ROW) {
         *out = cd_col_i64(st, 0);
@@ -145,7 +147,7 @@ int cd_store_discount_holds(struct cd_tx *tx, const char *account_id,
     struct cd_stmt *st;
     int rc, ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0 || !cb)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !cb)
         return CD_STORE_ERROR;
     if (!(st = cd_sq_get(tx->db, SQ_DISCOUNT_HOLDS)))
         return CD_STORE_ERROR;
@@ -153,7 +155,7 @@ int cd_store_discount_holds(struct cd_tx *tx, const char *account_id,
          cd_bind_str(st, 2, code, CD_CODE_SZ) |
          cd_bind_i64(st, 3, since)) != 0) {
         cd_sq_put(tx->db, SQ_DISCOUNT_HOLDS, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
     while ((rc = cd_step(st)) == CD_STEP_ROW) {
         if (read_order(st, &o) != 0) {

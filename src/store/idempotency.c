@@ -36,7 +36,8 @@ int cd_store_event_insert(struct cd_tx *tx, const char *event_id,
 {
     struct event_args a = {event_id, type, received_at};
 
-    return run_write(tx, SQ_EVENT_INSERT, bind_event, &a, 0, "event insert");
+    return cd_rec_run_write(tx, SQ_EVENT_INSERT, bind_event, &a, 0,
+                            "event insert");
 }
 
 /* ---- idempotency keys ------------------------------------------------- */
@@ -85,7 +86,7 @@ int cd_store_idem_get(struct cd_tx *tx, const char *scope, const char *key,
     const char *what = "idem get";
     struct cd_stmt *st;
 
-    if (check_tx(tx, 0, what) != 0 || !out)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out)
         return CD_STORE_ERROR;
     out->body = NULL;
     out->body_len = 0;
@@ -94,9 +95,9 @@ int cd_store_idem_get(struct cd_tx *tx, const char *scope, const char *key,
     if ((cd_bind_str(st, 1, scope, CD_IDEM_SCOPE_SZ) |
          cd_bind_str(st, 2, key, CD_IDEM_KEY_SZ)) != 0) {
         cd_sq_put(tx->db, SQ_IDEM_GET, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
-    return fetch_one(tx->db, SQ_IDEM_GET, st, read_idem, out, what);
+    return cd_rec_fetch_one(tx->db, SQ_IDEM_GET, st, read_idem, out, what);
 }
 
 static int bind_idem(struct cd_stmt *st, const void *arg)
@@ -116,7 +117,7 @@ static int bind_idem(struct cd_stmt *st, const void *arg)
 
 int cd_store_idem_insert(struct cd_tx *tx, const struct cd_idem *i)
 {
-    return run_write(tx, SQ_IDEM_INSERT, bind_idem, i, 0, "idem insert");
+    return cd_rec_run_write(tx, SQ_IDEM_INSERT, bind_idem, i, 0, "idem insert");
 }
 
 struct idem_complete_args {
@@ -144,20 +145,22 @@ int cd_store_idem_complete(struct cd_tx *tx, const char *scope,
 {
     struct idem_complete_args a = {scope, key, status, body, body_len};
 
-    return run_write(tx, SQ_IDEM_COMPLETE, bind_idem_complete, &a, 1,
-                     "idem complete");
+    return cd_rec_run_write(tx, SQ_IDEM_COMPLETE, bind_idem_complete, &a, 1,
+                            "idem complete");
 }
 
 int cd_store_idem_delete(struct cd_tx *tx, const char *scope, const char *key)
 {
     struct key_args a = {scope, CD_IDEM_SCOPE_SZ, key, CD_IDEM_KEY_SZ};
 
-    return run_write(tx, SQ_IDEM_DELETE, bind_key, &a, 1, "idem delete");
+    return cd_rec_run_write(tx, SQ_IDEM_DELETE, cd_rec_bind_key, &a, 1,
+                            "idem delete");
 }
 
 int cd_store_idem_purge(struct cd_tx *tx, int64_t before)
 {
-    return run_write(tx, SQ_IDEM_PURGE, bind_purge, &before, 0, "idem purge");
+    return cd_rec_run_write(tx, SQ_IDEM_PURGE, cd_rec_bind_purge, &before, 0,
+                            "idem purge");
 }
 
 struct idem_claim_args {
@@ -225,8 +228,9 @@ int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
 
     if (!claim || claim_len == 0 || status <= 0)
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_IDEM_COMPLETE_CLAIM, bind_idem_complete_claim,
-                     &a, 1, "idem complete claim");
+    return cd_rec_run_write(tx, SQ_IDEM_COMPLETE_CLAIM,
+                            bind_idem_complete_claim, &a, 1,
+                            "idem complete claim");
 }
 
 int cd_store_idem_release_claim(struct cd_tx *tx, const char *scope,
@@ -238,8 +242,8 @@ int cd_store_idem_release_claim(struct cd_tx *tx, const char *scope,
 
     if (!claim || claim_len == 0)
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_IDEM_RELEASE_CLAIM, bind_idem_release, &a, 1,
-                     "idem release claim");
+    return cd_rec_run_write(tx, SQ_IDEM_RELEASE_CLAIM, bind_idem_release, &a, 1,
+                            "idem release claim");
 }
 
 int cd_store_idem_renew_claim(struct cd_tx *tx, const char *scope,
@@ -251,8 +255,8 @@ int cd_store_idem_renew_claim(struct cd_tx *tx, const char *scope,
 
     if (!claim || claim_len == 0)
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_IDEM_RENEW_CLAIM, bind_idem_renew, &a, 1,
-                     "idem renew claim");
+    return cd_rec_run_write(tx, SQ_IDEM_RENEW_CLAIM, bind_idem_renew, &a, 1,
+                            "idem renew claim");
 }
 
 int cd_store_idem_takeover(struct cd_tx *tx, const char *scope,
@@ -265,6 +269,6 @@ int cd_store_idem_takeover(struct cd_tx *tx, const char *scope,
 
     if (!claim || claim_len == 0)
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_IDEM_TAKEOVER, bind_idem_takeover, &a, 1,
-                     "idem takeover");
+    return cd_rec_run_write(tx, SQ_IDEM_TAKEOVER, bind_idem_takeover, &a, 1,
+                            "idem takeover");
 }

@@ -17,8 +17,8 @@
 
 int cd_store_problem_insert(struct cd_tx *tx, const struct cd_problem *p)
 {
-    return run_write(tx, SQ_PROBLEM_INSERT, bind_problem, p, 0,
-                     "problem insert");
+    return cd_rec_run_write(tx, SQ_PROBLEM_INSERT, bind_problem, p, 0,
+                            "problem insert");
 }
 
 struct problem_visit {
@@ -42,31 +42,32 @@ int cd_store_problem_list(struct cd_tx *tx, int64_t limit, int64_t offset,
                        offset, read_problem, &row, visit_problem, &v, total,
                        "problem list"};
 
-    return list_rows(tx, &q);
+    return cd_rec_list_rows(tx, &q);
 }
 
 /* ---- background jobs: tokens purge, settings, leases ------------------ */
 
 int cd_store_token_purge(struct cd_tx *tx, int64_t now)
 {
-    int rc = run_write(tx, SQ_TOKEN_PURGE, bind_purge, &now, 0,
-                       "token purge");
+    int rc = cd_rec_run_write(tx, SQ_TOKEN_PURGE, cd_rec_bind_purge, &now, 0,
+                              "token purge");
 
     if (rc != CD_STORE_OK)
         return rc;
-    return run_write(tx, SQ_PORTAL_PURGE, bind_purge, &now, 0,
-                     "portal session purge");
+    return cd_rec_run_write(tx, SQ_PORTAL_PURGE, cd_rec_bind_purge, &now, 0,
+                            "portal session purge");
 }
 
 int cd_store_link_purge(struct cd_tx *tx, int64_t now)
 {
-    return run_write(tx, SQ_LINK_PURGE, bind_purge, &now, 0, "link purge");
+    return cd_rec_run_write(tx, SQ_LINK_PURGE, cd_rec_bind_purge, &now, 0,
+                            "link purge");
 }
 
 int cd_store_charge_card_purge(struct cd_tx *tx, int64_t before)
 {
-    return run_write(tx, SQ_CHARGE_CARD_PURGE, bind_purge, &before, 0,
-                     "charge card purge");
+    return cd_rec_run_write(tx, SQ_CHARGE_CARD_PURGE, cd_rec_bind_purge,
+                            &before, 0, "charge card purge");
 }
 
 struct kv_read {
@@ -89,8 +90,8 @@ int cd_store_kv_get(struct cd_tx *tx, const char *key, char *out,
     if (!out || outsz == 0)
         return CD_STORE_ERROR;
     out[0] = '\0';
-    return get_by_key(tx, SQ_KV_GET, key, CD_KV_KEY_SZ, read_kv, &r,
-                      "kv get");
+    return cd_rec_get_by_key(tx, SQ_KV_GET, key, CD_KV_KEY_SZ, read_kv, &r,
+                             "kv get");
 }
 
 struct kv_args {
@@ -114,7 +115,7 @@ int cd_store_kv_put(struct cd_tx *tx, const char *key, const char *value,
 {
     struct kv_args a = {key, value, now};
 
-    return run_write(tx, SQ_KV_PUT, bind_kv, &a, 0, "kv put");
+    return cd_rec_run_write(tx, SQ_KV_PUT, bind_kv, &a, 0, "kv put");
 }
 
 struct lease_args {
@@ -145,7 +146,8 @@ int cd_store_lease_acquire(struct cd_tx *tx, const char *name,
         return CD_STORE_ERROR;
     }
     a.until = now + ttl;
-    rc = run_write(tx, SQ_LEASE_ACQUIRE, bind_lease, &a, 1, "lease acquire");
+    rc = cd_rec_run_write(tx, SQ_LEASE_ACQUIRE, bind_lease, &a, 1,
+                          "lease acquire");
     return rc == CD_STORE_NOT_FOUND ? CD_STORE_DUPLICATE : rc;
 }
 
@@ -154,7 +156,8 @@ int cd_store_lease_release(struct cd_tx *tx, const char *name,
 {
     struct key_args a = {name, CD_LEASE_NAME_SZ, holder, CD_LEASE_HOLDER_SZ};
 
-    return run_write(tx, SQ_LEASE_RELEASE, bind_key, &a, 1, "lease release");
+    return cd_rec_run_write(tx, SQ_LEASE_RELEASE, cd_rec_bind_key, &a, 1,
+                            "lease release");
 }
 
 /* ---- login throttle (010) ----------------------------------------------- */
@@ -166,22 +169,22 @@ int cd_store_login_fail_get(struct cd_tx *tx, const char *email,
     struct key_args a = {email, CD_EMAIL_SZ, address, CD_ADDR_SZ};
     struct cd_stmt *st;
 
-    if (check_tx(tx, 0, what) != 0 || !out || !email || !address)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out || !email || !address)
         return CD_STORE_ERROR;
     if (!(st = cd_sq_get(tx->db, SQ_LOGIN_FAIL_GET)))
         return CD_STORE_ERROR;
-    if (bind_key(st, &a) != 0) {
+    if (cd_rec_bind_key(st, &a) != 0) {
         cd_sq_put(tx->db, SQ_LOGIN_FAIL_GET, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
-    return fetch_one(tx->db, SQ_LOGIN_FAIL_GET, st, read_login_fail, out,
-                     what);
+    return cd_rec_fetch_one(tx->db, SQ_LOGIN_FAIL_GET, st, read_login_fail, out,
+                            what);
 }
 
 int cd_store_login_fail_put(struct cd_tx *tx, const struct cd_login_fail *f)
 {
-    return run_write(tx, SQ_LOGIN_FAIL_PUT, bind_login_fail, f, 0,
-                     "login fail put");
+    return cd_rec_run_write(tx, SQ_LOGIN_FAIL_PUT, bind_login_fail, f, 0,
+                            "login fail put");
 }
 
 int cd_store_login_fail_delete(struct cd_tx *tx, const char *email,
@@ -191,12 +194,12 @@ int cd_store_login_fail_delete(struct cd_tx *tx, const char *email,
 
     if (!email || !address)
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_LOGIN_FAIL_DELETE, bind_key, &a, 1,
-                     "login fail delete");
+    return cd_rec_run_write(tx, SQ_LOGIN_FAIL_DELETE, cd_rec_bind_key, &a, 1,
+                            "login fail delete");
 }
 
 int cd_store_login_fail_purge(struct cd_tx *tx, int64_t before_ms)
 {
-    return run_write(tx, SQ_LOGIN_FAIL_PURGE, bind_purge, &before_ms, 0,
-                     "login fail purge");
+    return cd_rec_run_write(tx, SQ_LOGIN_FAIL_PURGE, cd_rec_bind_purge,
+                            &before_ms, 0, "login fail purge");
 }

@@ -17,8 +17,8 @@
 
 int cd_store_ledger_insert(struct cd_tx *tx, const struct cd_ledger_entry *e)
 {
-    return run_write(tx, SQ_LEDGER_INSERT, bind_ledger, e, 0,
-                     "ledger insert");
+    return cd_rec_run_write(tx, SQ_LEDGER_INSERT, bind_ledger, e, 0,
+                            "ledger insert");
 }
 
 struct add_args {
@@ -56,7 +56,7 @@ static int add_guarded(struct cd_tx *tx, const struct add_args *a,
         return CD_STORE_ERROR;
     if (bind_add(st, a) != 0) {
         cd_sq_put(tx->db, SQ_ACCOUNT_ADD_GUARDED, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
     rc = cd_step(st);
     if (rc == CD_STEP_ROW) {
@@ -94,7 +94,7 @@ int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
     struct cd_ledger_entry row;
     int rc;
 
-    if (check_tx(tx, 1, "ledger post") != 0 || !e || !out ||
+    if (cd_rec_check_tx(tx, 1, "ledger post") != 0 || !e || !out ||
         e->amount > CD_AMOUNT_MAX || e->amount < -CD_AMOUNT_MAX || lo > hi)
         return CD_STORE_ERROR;
     a = (struct add_args){e->account_id, e->amount, lo, hi};
@@ -117,8 +117,8 @@ int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
     if (rc != CD_STORE_OK) {
         /* The ref exists (or the insert failed): take the change back; we
          * hold the account's row, so nobody changed it meanwhile. */
-        if (run_write(tx, SQ_ACCOUNT_ADD_UNDO, bind_add_undo, &a, 1,
-                      "account undo add") != CD_STORE_OK)
+        if (cd_rec_run_write(tx, SQ_ACCOUNT_ADD_UNDO, bind_add_undo, &a, 1,
+                             "account undo add") != CD_STORE_OK)
             return CD_STORE_ERROR;
         return rc;
     }
@@ -129,8 +129,8 @@ int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
 int cd_store_ledger_by_ref(struct cd_tx *tx, const char *ref,
                            struct cd_ledger_entry *out)
 {
-    return get_by_key(tx, SQ_LEDGER_BY_REF, ref, CD_REF_SZ, read_ledger, out,
-                      "ledger by ref");
+    return cd_rec_get_by_key(tx, SQ_LEDGER_BY_REF, ref, CD_REF_SZ, read_ledger,
+                             out, "ledger by ref");
 }
 
 struct ledger_visit {
@@ -151,7 +151,7 @@ int cd_store_ledger_list(struct cd_tx *tx, const char *account_id,
 {
     struct cd_ledger_entry row;
     struct ledger_visit v = {cb, arg};
-    const char *acct = acct_filter(account_id);
+    const char *acct = cd_rec_acct_filter(account_id);
     struct list_q q = {acct ? SQ_LEDGER_COUNT_ACCT : SQ_LEDGER_COUNT_ALL,
                        acct ? SQ_LEDGER_LIST_ACCT : SQ_LEDGER_LIST_ALL,
                        acct, limit, offset, read_ledger, &row, visit_ledger,
@@ -159,7 +159,7 @@ int cd_store_ledger_list(struct cd_tx *tx, const char *account_id,
 
     if (!cb)
         return CD_STORE_ERROR;
-    return list_rows(tx, &q);
+    return cd_rec_list_rows(tx, &q);
 }
 
 /* One-row aggregate query into up to two int64 columns. */
@@ -194,7 +194,7 @@ int cd_store_ledger_verify(struct cd_tx *tx, int64_t *accounts,
     int64_t n = 0, sb = 0, se = 0;
     int rc, ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0)
+    if (cd_rec_check_tx(tx, 0, what) != 0)
         return CD_STORE_ERROR;
     c = tx->db;
     if (aggregate(c, SQ_VERIFY_ACCOUNTS, &n, &sb, what) != 0 ||
@@ -235,10 +235,10 @@ int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
 
     if (!q || !cb || !has_more)
         return CD_STORE_ERROR;
-    if (has(q->account_id)) {
+    if (cd_rec_has(q->account_id)) {
         r.list_id = SQ_LEDGER_PAGE_ACCT;
         r.named |= P(1) | P(3);
-    } else if (has(q->kind)) {
+    } else if (cd_rec_has(q->kind)) {
         r.list_id = SQ_LEDGER_PAGE_KIND;
         r.named |= P(3);
     }

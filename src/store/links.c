@@ -38,8 +38,8 @@ int cd_store_portal_insert(struct cd_tx *tx, const char *token_hash,
     struct portal_args a = {token_hash, account_id, return_url, created_at,
                             expires_at};
 
-    return run_write(tx, SQ_PORTAL_INSERT, bind_portal, &a, 0,
-                     "portal session insert");
+    return cd_rec_run_write(tx, SQ_PORTAL_INSERT, bind_portal, &a, 0,
+                            "portal session insert");
 }
 
 struct portal_row {
@@ -63,15 +63,16 @@ int cd_store_portal_consume(struct cd_tx *tx, const char *token_hash,
     struct portal_row r = {account_id, return_url, return_url_sz};
     struct cd_stmt *st;
 
-    if (check_tx(tx, 1, what) != 0 || !account_id || !return_url)
+    if (cd_rec_check_tx(tx, 1, what) != 0 || !account_id || !return_url)
         return CD_STORE_ERROR;
     if (!(st = cd_sq_get(tx->db, SQ_PORTAL_CONSUME)))
         return CD_STORE_ERROR;
     if ((cd_bind_str(st, 1, token_hash, 65) | cd_bind_i64(st, 2, now)) != 0) {
         cd_sq_put(tx->db, SQ_PORTAL_CONSUME, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
-    return fetch_one(tx->db, SQ_PORTAL_CONSUME, st, read_portal, &r, what);
+    return cd_rec_fetch_one(tx->db, SQ_PORTAL_CONSUME, st, read_portal, &r,
+                            what);
 }
 
 /* links mailed: password reset, email verification (013) */
@@ -91,7 +92,8 @@ static int bind_link(struct cd_stmt *st, const void *arg)
 
 int cd_store_reset_insert(struct cd_tx *tx, const struct cd_reset *r)
 {
-    return run_write(tx, SQ_RESET_INSERT, bind_link, r, 0, "link insert");
+    return cd_rec_run_write(tx, SQ_RESET_INSERT, bind_link, r, 0,
+                            "link insert");
 }
 
 int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
@@ -102,7 +104,7 @@ int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
     struct cd_stmt *st;
     int ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0 || !out)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out)
         return CD_STORE_ERROR;
     *out = 0;
     if (!(st = cd_sq_get(tx->db, SQ_RESET_COUNT_SINCE)))
@@ -110,7 +112,7 @@ int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
     if ((cd_bind_str(st, 1, account_id, CD_ID_SZ) | cd_bind_i64(st, 2, since) |
          cd_bind_str(st, 3, purpose, 16)) != 0) {
         cd_sq_put(tx->db, SQ_RESET_COUNT_SINCE, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
     if (cd_step(st) == CD_STEP_ROW) {
         *out = cd_col_i64(st, 0);
@@ -143,8 +145,9 @@ int cd_store_reset_get(struct cd_tx *tx, const char *token_hash,
                            sizeof(out->token_hash))
         return CD_STORE_NOT_FOUND;
     memcpy(out->token_hash, token_hash, strlen(token_hash) + 1);
-    return get_by_key(tx, SQ_RESET_GET, token_hash, sizeof(out->token_hash),
-                      read_reset, out, "reset get");
+    return cd_rec_get_by_key(tx, SQ_RESET_GET, token_hash,
+                             sizeof(out->token_hash), read_reset, out,
+                             "reset get");
 }
 
 struct use_all_args {
@@ -165,6 +168,6 @@ int cd_store_reset_use_all(struct cd_tx *tx, const char *account_id,
 {
     struct use_all_args a = {account_id, purpose, now};
 
-    return run_write(tx, SQ_RESET_USE_ALL, bind_use_all, &a, 0,
-                     "link use all");
+    return cd_rec_run_write(tx, SQ_RESET_USE_ALL, bind_use_all, &a, 0,
+                            "link use all");
 }

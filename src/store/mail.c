@@ -20,13 +20,14 @@ int cd_store_mail_insert(struct cd_tx *tx, const struct cd_mail *m)
     int rc;
 
     if (!m || m->status[0])
-        return run_write(tx, SQ_MAIL_INSERT, bind_mail, m, 0, "mail insert");
+        return cd_rec_run_write(tx, SQ_MAIL_INSERT, bind_mail, m, 0,
+                                "mail insert");
     /* No status yet: a new mail is queued. */
     if (!(q = malloc(sizeof(*q))))
         return CD_STORE_ERROR;
     *q = *m;
     memcpy(q->status, "queued", sizeof("queued"));
-    rc = run_write(tx, SQ_MAIL_INSERT, bind_mail, q, 0, "mail insert");
+    rc = cd_rec_run_write(tx, SQ_MAIL_INSERT, bind_mail, q, 0, "mail insert");
     free(q);
     return rc;
 }
@@ -34,8 +35,8 @@ int cd_store_mail_insert(struct cd_tx *tx, const struct cd_mail *m)
 int cd_store_mail_get_by_key(struct cd_tx *tx, const char *dedupe_key,
                              struct cd_mail *out)
 {
-    return get_by_key(tx, SQ_MAIL_GET_BY_KEY, dedupe_key, CD_REF_SZ,
-                      read_mail, out, "mail get");
+    return cd_rec_get_by_key(tx, SQ_MAIL_GET_BY_KEY, dedupe_key, CD_REF_SZ,
+                             read_mail, out, "mail get");
 }
 
 int cd_store_mail_due(struct cd_tx *tx, int64_t now_ms, int64_t limit,
@@ -46,7 +47,7 @@ int cd_store_mail_due(struct cd_tx *tx, int64_t now_ms, int64_t limit,
     struct cd_stmt *st;
     int rc, ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0 || !cb || limit < 0)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !cb || limit < 0)
         return CD_STORE_ERROR;
     m = malloc(sizeof(*m));
     if (!m)
@@ -77,13 +78,14 @@ int cd_store_mail_due(struct cd_tx *tx, int64_t now_ms, int64_t limit,
 
 int cd_store_mail_update(struct cd_tx *tx, const struct cd_mail *m)
 {
-    return run_write(tx, SQ_MAIL_UPDATE, bind_mail_update, m, 1,
-                     "mail update");
+    return cd_rec_run_write(tx, SQ_MAIL_UPDATE, bind_mail_update, m, 1,
+                            "mail update");
 }
 
 int cd_store_mail_redact(struct cd_tx *tx, const char *id, const char *body)
 {
     struct two_str_args a = {id, CD_ID_SZ, body, CD_MAIL_BODY_SZ};
 
-    return run_write(tx, SQ_MAIL_REDACT, bind_two_str, &a, 1, "mail redact");
+    return cd_rec_run_write(tx, SQ_MAIL_REDACT, cd_rec_bind_two_str, &a, 1,
+                            "mail redact");
 }

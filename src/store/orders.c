@@ -17,7 +17,8 @@
 
 int cd_store_order_insert(struct cd_tx *tx, const struct cd_order *o)
 {
-    return run_write(tx, SQ_ORDER_INSERT, bind_order, o, 0, "order insert");
+    return cd_rec_run_write(tx, SQ_ORDER_INSERT, bind_order, o, 0,
+                            "order insert");
 }
 
 struct reserve_args {
@@ -41,42 +42,43 @@ int cd_store_order_insert_reserving(struct cd_tx *tx,
 
     if (!o || !o->discount_code[0])
         return CD_STORE_ERROR;
-    rc = run_write(tx, SQ_ORDER_INSERT_RESERVING, bind_reserve, &a, 1,
-                   "order insert reserving");
+    rc = cd_rec_run_write(tx, SQ_ORDER_INSERT_RESERVING, bind_reserve, &a, 1,
+                          "order insert reserving");
     /* No row inserted: the code refused. */
     return rc == CD_STORE_NOT_FOUND ? CD_STORE_GUARD : rc;
 }
 
 int cd_store_order_update(struct cd_tx *tx, const struct cd_order *o)
 {
-    return run_write(tx, SQ_ORDER_UPDATE, bind_order, o, 1, "order update");
+    return cd_rec_run_write(tx, SQ_ORDER_UPDATE, bind_order, o, 1,
+                            "order update");
 }
 
 int cd_store_order_get(struct cd_tx *tx, const char *id, struct cd_order *out)
 {
-    return get_by_key(tx, SQ_ORDER_GET, id, CD_ID_SZ, read_order, out,
-                      "order get");
+    return cd_rec_get_by_key(tx, SQ_ORDER_GET, id, CD_ID_SZ, read_order, out,
+                             "order get");
 }
 
 int cd_store_order_by_session(struct cd_tx *tx, const char *session_id,
                               struct cd_order *out)
 {
-    return get_by_key(tx, SQ_ORDER_BY_SESSION, session_id, CD_SID_SZ,
-                      read_order, out, "order by session");
+    return cd_rec_get_by_key(tx, SQ_ORDER_BY_SESSION, session_id, CD_SID_SZ,
+                             read_order, out, "order by session");
 }
 
 int cd_store_order_by_payment_intent(struct cd_tx *tx, const char *pi,
                                      struct cd_order *out)
 {
-    return get_by_key(tx, SQ_ORDER_BY_PI, pi, CD_SID_SZ, read_order, out,
-                      "order by payment intent");
+    return cd_rec_get_by_key(tx, SQ_ORDER_BY_PI, pi, CD_SID_SZ, read_order, out,
+                             "order by payment intent");
 }
 
 int cd_store_order_by_invoice(struct cd_tx *tx, const char *invoice_id,
                               struct cd_order *out)
 {
-    return get_by_key(tx, SQ_ORDER_BY_INVOICE, invoice_id, CD_SID_SZ,
-                      read_order, out, "order by invoice");
+    return cd_rec_get_by_key(tx, SQ_ORDER_BY_INVOICE, invoice_id, CD_SID_SZ,
+                             read_order, out, "order by invoice");
 }
 
 struct order_visit {
@@ -97,7 +99,7 @@ int cd_store_order_list(struct cd_tx *tx, const char *account_id,
 {
     struct cd_order row;
     struct order_visit v = {cb, arg};
-    const char *acct = acct_filter(account_id);
+    const char *acct = cd_rec_acct_filter(account_id);
     struct list_q q = {acct ? SQ_ORDER_COUNT_ACCT : SQ_ORDER_COUNT_ALL,
                        acct ? SQ_ORDER_LIST_ACCT : SQ_ORDER_LIST_ALL,
                        acct, limit, offset, read_order, &row, visit_order,
@@ -105,7 +107,7 @@ int cd_store_order_list(struct cd_tx *tx, const char *account_id,
 
     if (!cb)
         return CD_STORE_ERROR;
-    return list_rows(tx, &q);
+    return cd_rec_list_rows(tx, &q);
 }
 
 int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
@@ -117,7 +119,7 @@ int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
     struct cd_stmt *st;
     int rc, ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0 || !cb)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !cb)
         return CD_STORE_ERROR;
     c = tx->db;
     if (!(st = cd_sq_get(c, SQ_ORDER_LIST_PENDING)))
@@ -144,15 +146,15 @@ int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
 int cd_store_order_count_pending(struct cd_tx *tx, const char *account_id,
                                  int64_t since, int64_t *out)
 {
-    return count_since(tx, SQ_ORDER_COUNT_PENDING, account_id, CD_ID_SZ,
-                       since, out, "order pending count");
+    return cd_rec_count_since(tx, SQ_ORDER_COUNT_PENDING, account_id, CD_ID_SZ,
+                              since, out, "order pending count");
 }
 
 int cd_store_order_count_paid(struct cd_tx *tx, const char *account_id,
                               int64_t *out)
 {
-    return count_since(tx, SQ_ORDER_COUNT_PAID, account_id, CD_ID_SZ, 1, out,
-                       "order paid count");
+    return cd_rec_count_since(tx, SQ_ORDER_COUNT_PAID, account_id, CD_ID_SZ, 1,
+                              out, "order paid count");
 }
 
 int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
@@ -166,13 +168,13 @@ int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
 
     if (!q || !cb || !has_more)
         return CD_STORE_ERROR;
-    if (has(q->account_id)) {
+    if (cd_rec_has(q->account_id)) {
         r.list_id = SQ_ORDER_PAGE_ACCT;
         r.named |= P(1) | P(2) | P(3);
-    } else if (has(q->status)) {
+    } else if (cd_rec_has(q->status)) {
         r.list_id = SQ_ORDER_PAGE_STATUS;
         r.named |= P(2) | P(3);
-    } else if (has(q->kind)) {
+    } else if (cd_rec_has(q->kind)) {
         r.list_id = SQ_ORDER_PAGE_KIND;
         r.named |= P(3);
     }

@@ -17,42 +17,42 @@
 
 int cd_store_payment_insert(struct cd_tx *tx, const struct cd_payment *p)
 {
-    return run_write(tx, SQ_PAYMENT_INSERT, bind_payment, p, 0,
-                     "payment insert");
+    return cd_rec_run_write(tx, SQ_PAYMENT_INSERT, bind_payment, p, 0,
+                            "payment insert");
 }
 
 int cd_store_payment_update(struct cd_tx *tx, const struct cd_payment *p)
 {
-    return run_write(tx, SQ_PAYMENT_UPDATE, bind_payment, p, 1,
-                     "payment update");
+    return cd_rec_run_write(tx, SQ_PAYMENT_UPDATE, bind_payment, p, 1,
+                            "payment update");
 }
 
 int cd_store_payment_get(struct cd_tx *tx, const char *id,
                          struct cd_payment *out)
 {
-    return get_by_key(tx, SQ_PAYMENT_GET, id, CD_ID_SZ, read_payment, out,
-                      "payment get");
+    return cd_rec_get_by_key(tx, SQ_PAYMENT_GET, id, CD_ID_SZ, read_payment,
+                             out, "payment get");
 }
 
 int cd_store_payment_by_order(struct cd_tx *tx, const char *order_id,
                               struct cd_payment *out)
 {
-    return get_by_key(tx, SQ_PAYMENT_BY_ORDER, order_id, CD_ID_SZ,
-                      read_payment, out, "payment by order");
+    return cd_rec_get_by_key(tx, SQ_PAYMENT_BY_ORDER, order_id, CD_ID_SZ,
+                             read_payment, out, "payment by order");
 }
 
 int cd_store_payment_by_charge(struct cd_tx *tx, const char *charge_id,
                                struct cd_payment *out)
 {
-    return get_by_key(tx, SQ_PAYMENT_BY_CHARGE, charge_id, CD_SID_SZ,
-                      read_payment, out, "payment by charge");
+    return cd_rec_get_by_key(tx, SQ_PAYMENT_BY_CHARGE, charge_id, CD_SID_SZ,
+                             read_payment, out, "payment by charge");
 }
 
 int cd_store_payment_by_payment_intent(struct cd_tx *tx, const char *pi,
                                        struct cd_payment *out)
 {
-    return get_by_key(tx, SQ_PAYMENT_BY_PI, pi, CD_SID_SZ, read_payment, out,
-                      "payment by payment intent");
+    return cd_rec_get_by_key(tx, SQ_PAYMENT_BY_PI, pi, CD_SID_SZ, read_payment,
+                             out, "payment by payment intent");
 }
 
 struct payment_visit {
@@ -73,7 +73,7 @@ int cd_store_payment_list(struct cd_tx *tx, const char *account_id,
 {
     struct cd_payment row;
     struct payment_visit v = {cb, arg};
-    const char *acct = acct_filter(account_id);
+    const char *acct = cd_rec_acct_filter(account_id);
     struct list_q q = {acct ? SQ_PAYMENT_COUNT_ACCT : SQ_PAYMENT_COUNT_ALL,
                        acct ? SQ_PAYMENT_LIST_ACCT : SQ_PAYMENT_LIST_ALL,
                        acct, limit, offset, read_payment, &row, visit_payment,
@@ -81,7 +81,7 @@ int cd_store_payment_list(struct cd_tx *tx, const char *account_id,
 
     if (!cb)
         return CD_STORE_ERROR;
-    return list_rows(tx, &q);
+    return cd_rec_list_rows(tx, &q);
 }
 
 /* card details from charge events (014) */
@@ -114,13 +114,13 @@ int cd_store_charge_card_put(struct cd_tx *tx, const struct cd_charge_card *c)
 {
     if (!c->payment_intent[0] || !c->charge[0])
         return CD_STORE_ERROR;
-    return run_write(tx, SQ_CHARGE_CARD_PUT, bind_charge_card, c, 0,
-                     "charge card put");
+    return cd_rec_run_write(tx, SQ_CHARGE_CARD_PUT, bind_charge_card, c, 0,
+                            "charge card put");
 }
 
 int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
                              struct cd_charge_card *out)
 {
-    return get_by_key(tx, SQ_CHARGE_CARD_GET, payment_intent, CD_SID_SZ,
-                      read_charge_card, out, "charge card get");
+    return cd_rec_get_by_key(tx, SQ_CHARGE_CARD_GET, payment_intent, CD_SID_SZ,
+                             read_charge_card, out, "charge card get");
 }

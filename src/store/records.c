@@ -30,7 +30,7 @@
 
 /* ---- helpers -------------------------------------------------------- */
 
-int check_tx(struct cd_tx *tx, int write, const char *what)
+int cd_rec_check_tx(struct cd_tx *tx, int write, const char *what)
 {
     if (!tx || !tx->db) {
         cd_error("store", "%s: no transaction", what);
@@ -44,7 +44,7 @@ int check_tx(struct cd_tx *tx, int write, const char *what)
 }
 
 /* Steps a statement that writes: OK, DUPLICATE on a unique key, ERROR. */
-int step_write(struct cd_db *c, struct cd_stmt *st, const char *what)
+int cd_rec_step_write(struct cd_db *c, struct cd_stmt *st, const char *what)
 {
     int rc = cd_step(st);
 
@@ -56,17 +56,17 @@ int step_write(struct cd_db *c, struct cd_stmt *st, const char *what)
     return CD_STORE_ERROR;
 }
 
-/* Like step_write, then NOT_FOUND when no row was touched. */
-int step_change(struct cd_db *c, struct cd_stmt *st, const char *what)
+/* Like cd_rec_step_write, then NOT_FOUND when no row was touched. */
+int cd_rec_step_change(struct cd_db *c, struct cd_stmt *st, const char *what)
 {
-    int rc = step_write(c, st, what);
+    int rc = cd_rec_step_write(c, st, what);
 
     if (rc == CD_STORE_OK && c->be->changes(c) == 0)
         return CD_STORE_NOT_FOUND;
     return rc;
 }
 
-int bind_failed(const char *what)
+int cd_rec_bind_failed(const char *what)
 {
     cd_error("store", "%s: value too long for its field", what);
     return CD_STORE_ERROR;
@@ -74,8 +74,8 @@ int bind_failed(const char *what)
 
 /* Runs a prepared lookup whose parameters are bound: reads the first row
  * into out. OK, NOT_FOUND or ERROR. Puts st back. */
-int fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
-              row_reader rd, void *out, const char *what)
+int cd_rec_fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
+                     row_reader rd, void *out, const char *what)
 {
     int rc = cd_step(st);
     int ret;
@@ -95,54 +95,53 @@ int fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
 }
 
 /* A lookup by one string key of field size keysz. */
-int get_by_key(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
-               size_t keysz, row_reader rd, void *out,
-               const char *what)
+int cd_rec_get_by_key(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
+                      size_t keysz, row_reader rd, void *out, const char *what)
 {
     struct cd_stmt *st;
 
-    if (check_tx(tx, 0, what) != 0 || !out)
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out)
         return CD_STORE_ERROR;
     if (!(st = cd_sq_get(tx->db, id)))
         return CD_STORE_ERROR;
     if (cd_bind_str(st, 1, key, keysz) != 0) {
         cd_sq_put(tx->db, id, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
-    return fetch_one(tx->db, id, st, rd, out, what);
+    return cd_rec_fetch_one(tx->db, id, st, rd, out, what);
 }
 
 /* Binds, runs and puts back a write statement: bind(st, arg) fills the
  * parameters (-1 when a value does not fit). change: NOT_FOUND on no
  * row touched. */
-int run_write(struct cd_tx *tx, enum cd_sq_stmt id,
-              int (*bind)(struct cd_stmt *st, const void *arg),
-              const void *arg, int change, const char *what)
+int cd_rec_run_write(struct cd_tx *tx, enum cd_sq_stmt id,
+                     int (*bind)(struct cd_stmt *st, const void *arg),
+                     const void *arg, int change, const char *what)
 {
     struct cd_stmt *st;
     int rc;
 
-    if (check_tx(tx, 1, what) != 0 || !arg)
+    if (cd_rec_check_tx(tx, 1, what) != 0 || !arg)
         return CD_STORE_ERROR;
     if (!(st = cd_sq_get(tx->db, id)))
         return CD_STORE_ERROR;
     if (bind(st, arg) != 0) {
         cd_sq_put(tx->db, id, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
-    rc = change ? step_change(tx->db, st, what)
-                : step_write(tx->db, st, what);
+    rc = change ? cd_rec_step_change(tx->db, st, what)
+                : cd_rec_step_write(tx->db, st, what);
     cd_sq_put(tx->db, id, st);
     return rc;
 }
 
-int list_rows(struct cd_tx *tx, const struct list_q *q)
+int cd_rec_list_rows(struct cd_tx *tx, const struct list_q *q)
 {
     struct cd_db *c;
     struct cd_stmt *st;
     int p = 1, rc, ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, q->what) != 0)
+    if (cd_rec_check_tx(tx, 0, q->what) != 0)
         return CD_STORE_ERROR;
     c = tx->db;
     if (q->total) {
@@ -150,7 +149,7 @@ int list_rows(struct cd_tx *tx, const struct list_q *q)
             return CD_STORE_ERROR;
         if (q->acct && cd_bind_str(st, 1, q->acct, CD_ID_SZ) != 0) {
             cd_sq_put(c, q->count_id, st);
-            return bind_failed(q->what);
+            return cd_rec_bind_failed(q->what);
         }
         if (cd_step(st) == CD_STEP_ROW) {
             *q->total = cd_col_i64(st, 0);
@@ -166,7 +165,7 @@ int list_rows(struct cd_tx *tx, const struct list_q *q)
         return CD_STORE_ERROR;
     if (q->acct && cd_bind_str(st, p++, q->acct, CD_ID_SZ) != 0) {
         cd_sq_put(c, q->list_id, st);
-        return bind_failed(q->what);
+        return cd_rec_bind_failed(q->what);
     }
     cd_bind_i64(st, p++, q->limit < 0 ? INT64_MAX : q->limit);
     cd_bind_i64(st, p, q->offset < 0 ? 0 : q->offset);
@@ -189,19 +188,19 @@ int list_rows(struct cd_tx *tx, const struct list_q *q)
 }
 
 /* "" and NULL both mean "every account" for the list functions. */
-const char *acct_filter(const char *account_id)
+const char *cd_rec_acct_filter(const char *account_id)
 {
     return account_id && account_id[0] ? account_id : NULL;
 }
 
-int bind_id_i64(struct cd_stmt *st, const void *arg)
+int cd_rec_bind_id_i64(struct cd_stmt *st, const void *arg)
 {
     const struct id_i64_args *a = arg;
 
     return cd_bind_str(st, 1, a->id, a->idsz) | cd_bind_i64(st, 2, a->v);
 }
 
-int bind_key(struct cd_stmt *st, const void *arg)
+int cd_rec_bind_key(struct cd_stmt *st, const void *arg)
 {
     const struct key_args *a = arg;
     int bad = cd_bind_str(st, 1, a->k1, a->sz1);
@@ -211,7 +210,7 @@ int bind_key(struct cd_stmt *st, const void *arg)
     return bad;
 }
 
-int bind_purge(struct cd_stmt *st, const void *arg)
+int cd_rec_bind_purge(struct cd_stmt *st, const void *arg)
 {
     return cd_bind_i64(st, 1, *(const int64_t *)arg);
 }
@@ -220,21 +219,21 @@ int bind_purge(struct cd_stmt *st, const void *arg)
 
 /* One COUNT(*) whose parameters are a string key (?1, field size keysz)
  * and a time (?2). */
-int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
-                size_t keysz, int64_t since, int64_t *out,
-                const char *what)
+int cd_rec_count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
+                       size_t keysz, int64_t since, int64_t *out,
+                       const char *what)
 {
     struct cd_stmt *st;
     int ret = CD_STORE_OK;
 
-    if (check_tx(tx, 0, what) != 0 || !out || !key || !key[0])
+    if (cd_rec_check_tx(tx, 0, what) != 0 || !out || !key || !key[0])
         return CD_STORE_ERROR;
     *out = 0;
     if (!(st = cd_sq_get(tx->db, id)))
         return CD_STORE_ERROR;
     if ((cd_bind_str(st, 1, key, keysz) | cd_bind_i64(st, 2, since)) != 0) {
         cd_sq_put(tx->db, id, st);
-        return bind_failed(what);
+        return cd_rec_bind_failed(what);
     }
     if (cd_step(st) == CD_STEP_ROW) {
         *out = cd_col_i64(st, 0);
@@ -246,7 +245,7 @@ int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
     return ret;
 }
 
-int bind_two_str(struct cd_stmt *st, const void *arg)
+int cd_rec_bind_two_str(struct cd_stmt *st, const void *arg)
 {
     const struct two_str_args *x = arg;
 
@@ -274,8 +273,8 @@ static int page_start(struct cd_tx *tx, const struct cd_page_query *q,
     key[1] = INT64_MAX;
     if (!q->starting_after || !q->starting_after[0])
         return CD_STORE_OK;
-    return get_by_key(tx, r->key_id, q->starting_after, CD_ID_SZ,
-                      read_page_key, key, r->what);
+    return cd_rec_get_by_key(tx, r->key_id, q->starting_after, CD_ID_SZ,
+                             read_page_key, key, r->what);
 }
 
 static int bind_page_str(struct cd_stmt *st, unsigned named, int i,
@@ -315,7 +314,7 @@ int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
     int rc, ret;
 
     *r->has_more = 0;
-    if (check_tx(tx, 0, r->what) != 0 || q->limit < 1 ||
+    if (cd_rec_check_tx(tx, 0, r->what) != 0 || q->limit < 1 ||
         q->limit > CD_PAGE_MAX)
         return CD_STORE_ERROR;
     if ((ret = page_start(tx, q, r, key)) != CD_STORE_OK)
@@ -324,7 +323,7 @@ int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
         return CD_STORE_ERROR;
     if (bind_page(st, q, r->named, key) != 0) {
         cd_sq_put(tx->db, r->list_id, st);
-        return bind_failed(r->what);
+        return cd_rec_bind_failed(r->what);
     }
     while ((rc = cd_step(st)) == CD_STEP_ROW) {
         if (n == q->limit) {
@@ -349,7 +348,7 @@ int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
     return ret;
 }
 
-int has(const char *s)
+int cd_rec_has(const char *s)
 {
     return s && s[0];
 }

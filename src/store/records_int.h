@@ -72,27 +72,26 @@ struct two_str_args {
     size_t bsz;
 };
 
-int check_tx(struct cd_tx *tx, int write, const char *what);
-int step_write(struct cd_db *c, struct cd_stmt *st, const char *what);
-int step_change(struct cd_db *c, struct cd_stmt *st, const char *what);
-int bind_failed(const char *what);
-int fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
-              row_reader rd, void *out, const char *what);
-int get_by_key(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
-               size_t keysz, row_reader rd, void *out,
-               const char *what);
-int run_write(struct cd_tx *tx, enum cd_sq_stmt id,
-              int (*bind)(struct cd_stmt *st, const void *arg),
-              const void *arg, int change, const char *what);
-int list_rows(struct cd_tx *tx, const struct list_q *q);
-const char *acct_filter(const char *account_id);
-int bind_id_i64(struct cd_stmt *st, const void *arg);
-int bind_key(struct cd_stmt *st, const void *arg);
-int bind_purge(struct cd_stmt *st, const void *arg);
-int count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
-                size_t keysz, int64_t since, int64_t *out,
-                const char *what);
-int bind_two_str(struct cd_stmt *st, const void *arg);
-int has(const char *s);
+int cd_rec_check_tx(struct cd_tx *tx, int write, const char *what);
+int cd_rec_step_write(struct cd_db *c, struct cd_stmt *st, const char *what);
+int cd_rec_step_change(struct cd_db *c, struct cd_stmt *st, const char *what);
+int cd_rec_bind_failed(const char *what);
+int cd_rec_fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
+                     row_reader rd, void *out, const char *what);
+int cd_rec_get_by_key(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
+                      size_t keysz, row_reader rd, void *out, const char *what);
+int cd_rec_run_write(struct cd_tx *tx, enum cd_sq_stmt id,
+                     int (*bind)(struct cd_stmt *st, const void *arg),
+                     const void *arg, int change, const char *what);
+int cd_rec_list_rows(struct cd_tx *tx, const struct list_q *q);
+const char *cd_rec_acct_filter(const char *account_id);
+int cd_rec_bind_id_i64(struct cd_stmt *st, const void *arg);
+int cd_rec_bind_key(struct cd_stmt *st, const void *arg);
+int cd_rec_bind_purge(struct cd_stmt *st, const void *arg);
+int cd_rec_count_since(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
+                       size_t keysz, int64_t since, int64_t *out,
+                       const char *what);
+int cd_rec_bind_two_str(struct cd_stmt *st, const void *arg);
+int cd_rec_has(const char *s);
 
 #endif

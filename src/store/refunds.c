@@ -17,28 +17,28 @@
 
 int cd_store_refund_insert(struct cd_tx *tx, const struct cd_refund *r)
 {
-    return run_write(tx, SQ_REFUND_INSERT, bind_refund, r, 0,
-                     "refund insert");
+    return cd_rec_run_write(tx, SQ_REFUND_INSERT, bind_refund, r, 0,
+                            "refund insert");
 }
 
 int cd_store_refund_update(struct cd_tx *tx, const struct cd_refund *r)
 {
-    return run_write(tx, SQ_REFUND_UPDATE, bind_refund, r, 1,
-                     "refund update");
+    return cd_rec_run_write(tx, SQ_REFUND_UPDATE, bind_refund, r, 1,
+                            "refund update");
 }
 
 int cd_store_refund_get(struct cd_tx *tx, const char *id,
                         struct cd_refund *out)
 {
-    return get_by_key(tx, SQ_REFUND_GET, id, CD_ID_SZ, read_refund, out,
-                      "refund get");
+    return cd_rec_get_by_key(tx, SQ_REFUND_GET, id, CD_ID_SZ, read_refund, out,
+                             "refund get");
 }
 
 int cd_store_refund_by_stripe(struct cd_tx *tx, const char *stripe_id,
                               struct cd_refund *out)
 {
-    return get_by_key(tx, SQ_REFUND_BY_STRIPE, stripe_id, CD_SID_SZ,
-                      read_refund, out, "refund by stripe id");
+    return cd_rec_get_by_key(tx, SQ_REFUND_BY_STRIPE, stripe_id, CD_SID_SZ,
+                             read_refund, out, "refund by stripe id");
 }
 
 static int read_refund_sums(struct cd_stmt *st, void *out)
@@ -55,27 +55,27 @@ int cd_store_refund_sums(struct cd_tx *tx, const char *order_id,
                          struct cd_refund_sums *out)
 {
     memset(out, 0, sizeof(*out));
-    return get_by_key(tx, SQ_REFUND_SUMS, order_id, CD_ID_SZ,
-                      read_refund_sums, out, "refund sums");
+    return cd_rec_get_by_key(tx, SQ_REFUND_SUMS, order_id, CD_ID_SZ,
+                             read_refund_sums, out, "refund sums");
 }
 
 int cd_store_dispute_insert(struct cd_tx *tx, const struct cd_dispute *d)
 {
-    return run_write(tx, SQ_DISPUTE_INSERT, bind_dispute, d, 0,
-                     "dispute insert");
+    return cd_rec_run_write(tx, SQ_DISPUTE_INSERT, bind_dispute, d, 0,
+                            "dispute insert");
 }
 
 int cd_store_dispute_update(struct cd_tx *tx, const struct cd_dispute *d)
 {
-    return run_write(tx, SQ_DISPUTE_UPDATE, bind_dispute, d, 1,
-                     "dispute update");
+    return cd_rec_run_write(tx, SQ_DISPUTE_UPDATE, bind_dispute, d, 1,
+                            "dispute update");
 }
 
 int cd_store_dispute_get(struct cd_tx *tx, const char *id,
                          struct cd_dispute *out)
 {
-    return get_by_key(tx, SQ_DISPUTE_GET, id, CD_SID_SZ, read_dispute, out,
-                      "dispute get");
+    return cd_rec_get_by_key(tx, SQ_DISPUTE_GET, id, CD_SID_SZ, read_dispute,
+                             out, "dispute get");
 }
 
 static int read_i64(struct cd_stmt *st, void *out)
@@ -88,6 +88,6 @@ int cd_store_dispute_held(struct cd_tx *tx, const char *order_id,
                           int64_t *out)
 {
     *out = 0;
-    return get_by_key(tx, SQ_DISPUTE_HELD, order_id, CD_ID_SZ, read_i64, out,
-                      "dispute held");
+    return cd_rec_get_by_key(tx, SQ_DISPUTE_HELD, order_id, CD_ID_SZ, read_i64,
+                             out, "dispute held");
 }

@@ -388,43 +388,43 @@ static void count_call(int is_post, int rc, int status)
     cd_metrics_add(NULL, &calls, 1, is_post ? "POST" : "GET", outcome, NULL);
 }
 
-/* See client.h. */
-int cd_stripe_request(struct cd_stripe_client *c, const char *method,
-                      const char *path, const json_t *params,
-                      const char *idempotency_key, json_t **out,
-                      int *http_status, struct cd_error *err)
-{
+/* One call's state, shared by its attempts. */
+struct call {
+    struct cd_stripe_client *c;
+    const char *method, *path;
+    int is_post, status;
     struct cd_buf form, url;
     struct sink sink;
     struct resp_meta meta;
-    struct curl_slist *headers = NULL;
+    struct curl_slist *headers;
     char curl_err[CURL_ERROR_SIZE];
-    CURL *h = NULL;
-    json_t *body = NULL;
-    int is_post, attempt, status = 0, rc = -1;
+    CURL *h;
+    json_t *body;
+};
 
-    if (out)
-        *out = NULL;
-    if (http_status)
-        *http_status = 0;
-    cd_buf_init(&form, REQUEST_MAX);
-    cd_buf_init(&url, REQUEST_MAX + PATH_MAX_LEN + 1024);
-    cd_buf_init(&sink.body, RESPONSE_MAX);
+/* What one attempt came to. */
+enum verdict { ATTEMPT_DONE, ATTEMPT_FAILED, ATTEMPT_RETRY };
 
+/* The arguments, the method (POST or GET) and libcurl's start-up. */
+static int check_request(const struct cd_stripe_client *c,
+                         const char *method, const char *path,
+                         const char *idempotency_key, json_t **out,
+                         int *is_post, struct cd_error *err)
+{
     if (!c || !method || !out)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Stripe request: bad arguments");
     if (strcmp(method, "POST") == 0)
-        is_post = 1;
+        *is_post = 1;
     else if (strcmp(method, "GET") == 0)
-        is_post = 0;
+        *is_post = 0;
     else
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Stripe request: unsupported method");
     if (!path || path[0] != '/' || !token_ok(path, PATH_MAX_LEN, 0))
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Stripe request: bad path");
-    if (is_post && !token_ok(idempotency_key, KEY_MAX_LEN, 1))
+    if (*is_post && !token_ok(idempotency_key, KEY_MAX_LEN, 1))
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Stripe POST %s without a valid Idempotency-Key",
                             path);
@@ -432,139 +432,225 @@ int cd_stripe_request(struct cd_stripe_client *c, const char *method,
         curl_init_rc != CURLE_OK)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "libcurl failed to initialise");
+    return 0;
+}
 
-    if (params && cd_form_encode(params, &form) != 0) {
-        cd_buf_free(&form);
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Stripe request: parameters cannot be encoded");
-    }
-    if (cd_buf_appendf(&url, "%s%s", c->api_base, path) != 0 ||
-        (!is_post && form.len &&
-         cd_buf_appendf(&url, "%c%s", strchr(path, '?') ? '&' : '?',
-                        form.data) != 0)) {
-        rc = cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                          "Stripe request: URL too long");
-        goto out;
-    }
+/* The base, the path and for a GET the encoded form as its query. */
+static int build_url(struct call *k)
+{
+    if (cd_buf_appendf(&k->url, "%s%s", k->c->api_base, k->path) != 0 ||
+        (!k->is_post && k->form.len &&
+         cd_buf_appendf(&k->url, "%c%s", strchr(k->path, '?') ? '&' : '?',
+                        k->form.data) != 0))
+        return -1;
+    return 0;
+}
 
-    headers = build_headers(c, is_post, idempotency_key);
-    h = curl_easy_init();
-    if (!headers || !h) {
-        rc = cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                          "Stripe request: out of memory");
-        goto out;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url.data);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+/* The headers and the easy handle with every option of the call. */
+static int setup_handle(struct call *k, const char *idempotency_key)
+{
+    CURL *h;
+
+    k->headers = build_headers(k->c, k->is_post, idempotency_key);
+    k->h = h = curl_easy_init();
+    if (!k->headers || !h)
+        return -1;
+    curl_easy_setopt(h, CURLOPT_URL, k->url.data);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, k->headers);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, k->c->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, k->c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, k->curl_err);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &k->sink);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &meta);
-    if (is_post) {
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &k->meta);
+    if (k->is_post) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, form.data ? form.data : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+                         k->form.data ? k->form.data : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)form.len);
+                         (curl_off_t)k->form.len);
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
+    return 0;
+}
+
+/* Forgets what the previous attempt received. */
+static void reset_attempt(struct call *k)
+{
+    cd_buf_reset(&k->sink.body);
+    k->sink.too_large = 0;
+    k->meta.should_retry = -1;
+    k->meta.retry_after_ms = 0;
+    k->meta.request_id[0] = '\0';
+    k->curl_err[0] = '\0';
+    json_decref(k->body);
+    k->body = NULL;
+}
+
+/* One attempt on the wire, logged at debug level; sets k->status. */
+static CURLcode perform(struct call *k, int attempt, int64_t t0,
+                        int *http_status)
+{
+    CURLcode cc;
+    long code = 0;
+
+    cc = curl_easy_perform(k->h);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &code);
+    k->status = (int)code;
+    if (http_status)
+        *http_status = k->status;
+    cd_debug(MOD, "%s %s -> %d attempt %d %lld ms%s%s%s%s", k->method,
+             k->path, k->status, attempt,
+             (long long)((cd_mono_us() - t0) / 1000),
+             k->meta.request_id[0] ? " " : "", k->meta.request_id,
+             cc != CURLE_OK ? " curl: " : "",
+             cc != CURLE_OK ? curl_easy_strerror(cc) : "");
+    return cc;
+}
+
+/*
+ * What the attempt came to: done (*rc set: a 2xx object in *out, or an
+ * error no retry can mend), failed for good, or worth another attempt.
+ */
+static enum verdict judge(struct call *k, CURLcode cc, json_t **out, int *rc,
+                          struct cd_error *err)
+{
+    long code = k->status;
+    int retry;
+
+    if (cc != CURLE_OK) {
+        if (k->sink.too_large) {
+            *rc = cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                               "Stripe response larger than %u bytes",
+                               RESPONSE_MAX);
+            return ATTEMPT_DONE;
+        }
+        retry = retryable_curl_error(cc);
+    } else {
+        if (k->sink.body.len)
+            k->body = json_loadb(k->sink.body.data, k->sink.body.len, 0, NULL);
+        if (code >= 200 && code < 300) {
+            if (!json_is_object(k->body)) {
+                *rc = cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                                   "Stripe: invalid JSON response "
+                                   "(HTTP %ld)",
+                                   code);
+                return ATTEMPT_DONE;
+            }
+            *out = k->body;
+            k->body = NULL;
+            *rc = 0;
+            return ATTEMPT_DONE;
+        }
+        if (k->meta.should_retry >= 0)
+            retry = k->meta.should_retry;
+        else
+            retry = code == 409 || code >= 500;
+    }
+    return retry ? ATTEMPT_RETRY : ATTEMPT_FAILED;
+}
+
+/* The last attempt failed: the error (and Stripe's body in *out), logged. */
+static int give_up(struct call *k, CURLcode cc, int attempt, json_t **out,
+                   struct cd_error *err)
+{
+    int rc;
+
+    if (cc != CURLE_OK) {
+        rc = cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                          "Stripe unreachable: %s",
+                          k->curl_err[0] ? k->curl_err
+                                         : curl_easy_strerror(cc));
+    } else {
+        set_stripe_error(k->status, k->body, err);
+        rc = -1;
+        if (json_is_object(k->body)) {
+            *out = k->body;
+            k->body = NULL;
+        }
+    }
+    if (k->status >= 400 && k->status < 500)
+        cd_info(MOD, "%s %s: HTTP %d", k->method, k->path, k->status);
+    else
+        cd_warn(MOD, "%s %s failed after %d attempt%s: HTTP %d", k->method,
+                k->path, attempt, attempt == 1 ? "" : "s", k->status);
+    return rc;
+}
+
+/* Attempts until one is done, fails for good or the retries run out. */
+static int run_attempts(struct call *k, json_t **out, int *http_status,
+                        struct cd_error *err)
+{
+    int attempt, rc = -1;
 
     for (attempt = 1;; attempt++) {
         int64_t t0 = cd_mono_us();
         CURLcode cc;
-        long code = 0;
-        int retry;
+        enum verdict v;
 
-        cd_buf_reset(&sink.body);
-        sink.too_large = 0;
-        meta.should_retry = -1;
-        meta.retry_after_ms = 0;
-        meta.request_id[0] = '\0';
-        curl_err[0] = '\0';
-        json_decref(body);
-        body = NULL;
-
-        cc = curl_easy_perform(h);
-        if (cc == CURLE_OK)
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-        status = (int)code;
-        if (http_status)
-            *http_status = status;
-        cd_debug(MOD, "%s %s -> %d attempt %d %lld ms%s%s%s%s", method, path,
-                 status, attempt, (long long)((cd_mono_us() - t0) / 1000),
-                 meta.request_id[0] ? " " : "", meta.request_id,
-                 cc != CURLE_OK ? " curl: " : "",
-                 cc != CURLE_OK ? curl_easy_strerror(cc) : "");
-
-        if (cc != CURLE_OK) {
-            if (sink.too_large) {
-                rc = cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
-                                  "Stripe response larger than %u bytes",
-                                  RESPONSE_MAX);
-                goto out;
-            }
-            retry = retryable_curl_error(cc);
-        } else {
-            if (sink.body.len)
-                body = json_loadb(sink.body.data, sink.body.len, 0, NULL);
-            if (code >= 200 && code < 300) {
-                if (!json_is_object(body)) {
-                    rc = cd_error_set(err, CD_EK_UPSTREAM, "stripe_error",
-                                      NULL, "Stripe: invalid JSON response "
-                                            "(HTTP %ld)",
-                                      code);
-                    goto out;
-                }
-                *out = body;
-                body = NULL;
-                rc = 0;
-                goto out;
-            }
-            if (meta.should_retry >= 0)
-                retry = meta.should_retry;
-            else
-                retry = code == 409 || code >= 500;
-        }
-
-        if (!retry || attempt > c->max_retries) {
-            if (cc != CURLE_OK) {
-                rc = cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
-                                  "Stripe unreachable: %s",
-                                  curl_err[0] ? curl_err
-                                              : curl_easy_strerror(cc));
-            } else {
-                set_stripe_error(status, body, err);
-                rc = -1;
-                if (json_is_object(body)) {
-                    *out = body;
-                    body = NULL;
-                }
-            }
-            if (status >= 400 && status < 500)
-                cd_info(MOD, "%s %s: HTTP %d", method, path, status);
-            else
-                cd_warn(MOD, "%s %s failed after %d attempt%s: HTTP %d",
-                        method, path, attempt, attempt == 1 ? "" : "s",
-                        status);
-            goto out;
-        }
-        sleep_ms(backoff_ms(c, attempt, meta.retry_after_ms));
+        reset_attempt(k);
+        cc = perform(k, attempt, t0, http_status);
+        v = judge(k, cc, out, &rc, err);
+        if (v == ATTEMPT_DONE)
+            return rc;
+        if (v == ATTEMPT_FAILED || attempt > k->c->max_retries)
+            return give_up(k, cc, attempt, out, err);
+        sleep_ms(backoff_ms(k->c, attempt, k->meta.retry_after_ms));
     }
+}
 
-out:
-    count_call(is_post, rc, status);
-    json_decref(body);
-    if (h)
-        curl_easy_cleanup(h);
-    free_headers(headers);
-    cd_buf_free(&form);
-    cd_buf_free(&url);
-    cd_buf_free(&sink.body);
+/* See client.h. */
+int cd_stripe_request(struct cd_stripe_client *c, const char *method,
+                      const char *path, const json_t *params,
+                      const char *idempotency_key, json_t **out,
+                      int *http_status, struct cd_error *err)
+{
+    struct call k;
+    int rc = -1;
+
+    if (out)
+        *out = NULL;
+    if (http_status)
+        *http_status = 0;
+    memset(&k, 0, sizeof(k));
+    k.c = c;
+    k.method = method;
+    k.path = path;
+    cd_buf_init(&k.form, REQUEST_MAX);
+    cd_buf_init(&k.url, REQUEST_MAX + PATH_MAX_LEN + 1024);
+    cd_buf_init(&k.sink.body, RESPONSE_MAX);
+
+    rc = check_request(c, method, path, idempotency_key, out, &k.is_post,
+                       err);
+    if (rc != 0)
+        return rc;
+    if (params && cd_form_encode(params, &k.form) != 0) {
+        cd_buf_free(&k.form);
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Stripe request: parameters cannot be encoded");
+    }
+    if (build_url(&k) != 0)
+        rc = cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                          "Stripe request: URL too long");
+    else if (setup_handle(&k, idempotency_key) != 0)
+        rc = cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                          "Stripe request: out of memory");
+    else
+        rc = run_attempts(&k, out, http_status, err);
+
+    count_call(k.is_post, rc, k.status);
+    json_decref(k.body);
+    if (k.h)
+        curl_easy_cleanup(k.h);
+    free_headers(k.headers);
+    cd_buf_free(&k.form);
+    cd_buf_free(&k.url);
+    cd_buf_free(&k.sink.body);
     return rc;
 }

@@ -136,6 +136,46 @@ static void format_real(double d, char *buf, size_t sz)
 }
 
 /* Appends "<key>=<value>" pairs for v under the escaped key in key. */
+/* A scalar's text: num holds a number's; *textlen its length. */
+static const char *scalar_text(const json_t *v, char *num, size_t numsz,
+                               size_t *textlen)
+{
+    const char *text = NULL;
+
+    *textlen = 0;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        text = json_string_value(v);
+        *textlen = json_string_length(v);
+        break;
+    case JSON_INTEGER:
+        snprintf(num, numsz, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        text = num;
+        *textlen = strlen(num);
+        break;
+    case JSON_REAL:
+        format_real(json_real_value(v), num, numsz);
+        text = num;
+        *textlen = strlen(num);
+        break;
+    case JSON_TRUE:
+        text = "true";
+        *textlen = 4;
+        break;
+    case JSON_FALSE:
+        text = "false";
+        *textlen = 5;
+        break;
+    case JSON_NULL:
+        text = "";
+        *textlen = 0;
+        break;
+    default:
+        break;
+    }
+    return text;
+}
+
 static int encode_value(struct cd_buf *key, const json_t *v, struct cd_buf *out,
                         int *first, int depth)
 {
@@ -177,32 +217,8 @@ static int encode_value(struct cd_buf *key, const json_t *v, struct cd_buf *out,
         }
         return 0;
     }
-    case JSON_STRING:
-        text = json_string_value(v);
-        textlen = json_string_length(v);
-        break;
-    case JSON_INTEGER:
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(v));
-        text = num;
-        textlen = strlen(num);
-        break;
-    case JSON_REAL:
-        format_real(json_real_value(v), num, sizeof(num));
-        text = num;
-        textlen = strlen(num);
-        break;
-    case JSON_TRUE:
-        text = "true";
-        textlen = 4;
-        break;
-    case JSON_FALSE:
-        text = "false";
-        textlen = 5;
-        break;
-    case JSON_NULL:
-        text = "";
-        textlen = 0;
+    default:
+        text = scalar_text(v, num, sizeof(num), &textlen);
         break;
     }
     if (!*first && cd_buf_append(out, "&", 1) != 0)

@@ -4,7 +4,8 @@
 // bootstrap exits non-zero and says which build failed (before, the build's
 // output went through `grep ... || true` and `test -x` passed on the stale
 // binary). Also: the banned-call lint (scripts/lint.sh) passes on src/ and
-// its self-test proves that a hit fails it.
+// its self-test proves that a hit fails it; the same for the function
+// length check it runs (scripts/funclen.mjs).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -51,4 +52,18 @@ e2e('scripts/lint.sh: src/ has no banned call, and a banned call fails the lint'
     const bad = spawnSync('bash', ['scripts/lint.sh', dir], { cwd: REPO, encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /banned\.c:3: banned call strcpy/);
+});
+
+e2e('scripts/lint.sh: no function in src/ over 70 lines (scripts/funclen.mjs), and a longer one fails the lint', () => {
+    const self = spawnSync('node', ['scripts/funclen.mjs', '--self-test'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(self.status, 0, self.stderr);
+    const src = spawnSync('node', ['scripts/funclen.mjs'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(src.status, 0, src.stdout + src.stderr);
+    const dir = fs.mkdtempSync(path.join(tmp, 'funclen-'));
+    const body = (n) => '    x++;\n'.repeat(n);
+    fs.writeFileSync(path.join(dir, 'long.c'), `int ok(void)\n{\n${body(69)}}\nint g(int x)\n{\n${body(70)}}\n`);
+    fs.writeFileSync(path.join(dir, 'long_gen.c'), `int h(int x)\n{\n${body(200)}}\n`);
+    const bad = spawnSync('bash', ['scripts/lint.sh', dir], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stdout.trim(), `${dir}/long.c:74: g is 71 lines (max 70)`);
 });

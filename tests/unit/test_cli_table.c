@@ -21,14 +21,15 @@ static void test_money(void **state)
     char b[64];
 
     (void)state;
-    assert_string_equal(cli_money(1234, "usd", b, sizeof(b)), "$12.34");
-    assert_string_equal(cli_money(5, NULL, b, sizeof(b)), "$0.05");
-    assert_string_equal(cli_money(-400, "USD", b, sizeof(b)), "-$4.00");
-    assert_string_equal(cli_money(0, "usd", b, sizeof(b)), "$0.00");
-    assert_string_equal(cli_money(250099, "eur", b, sizeof(b)), "2500.99 EUR");
-    assert_string_equal(cli_money(INT64_MIN, "usd", b, sizeof(b)),
+    assert_string_equal(cd_cli_money(1234, "usd", b, sizeof(b)), "$12.34");
+    assert_string_equal(cd_cli_money(5, NULL, b, sizeof(b)), "$0.05");
+    assert_string_equal(cd_cli_money(-400, "USD", b, sizeof(b)), "-$4.00");
+    assert_string_equal(cd_cli_money(0, "usd", b, sizeof(b)), "$0.00");
+    assert_string_equal(cd_cli_money(250099, "eur", b, sizeof(b)),
+                        "2500.99 EUR");
+    assert_string_equal(cd_cli_money(INT64_MIN, "usd", b, sizeof(b)),
                         "-$92233720368547758.08");
-    assert_string_equal(cli_money(INT64_MAX, "usd", b, sizeof(b)),
+    assert_string_equal(cd_cli_money(INT64_MAX, "usd", b, sizeof(b)),
                         "$92233720368547758.07");
 }
 
@@ -40,14 +41,14 @@ static void test_fields(void **state)
     char b[64];
 
     (void)state;
-    assert_string_equal(cli_field(o, "s", b, sizeof(b)), "text");
-    assert_string_equal(cli_field(o, "i", b, sizeof(b)), "-7");
-    assert_string_equal(cli_field(o, "b", b, sizeof(b)), "yes");
-    assert_string_equal(cli_field(o, "n", b, sizeof(b)), "-");
-    assert_string_equal(cli_field(o, "absent", b, sizeof(b)), "-");
-    assert_string_equal(cli_money_field(o, "amount_cents", b, sizeof(b)),
+    assert_string_equal(cd_cli_field(o, "s", b, sizeof(b)), "text");
+    assert_string_equal(cd_cli_field(o, "i", b, sizeof(b)), "-7");
+    assert_string_equal(cd_cli_field(o, "b", b, sizeof(b)), "yes");
+    assert_string_equal(cd_cli_field(o, "n", b, sizeof(b)), "-");
+    assert_string_equal(cd_cli_field(o, "absent", b, sizeof(b)), "-");
+    assert_string_equal(cd_cli_money_field(o, "amount_cents", b, sizeof(b)),
                         "$9.99");
-    assert_string_equal(cli_money_field(o, "absent", b, sizeof(b)), "-");
+    assert_string_equal(cd_cli_money_field(o, "absent", b, sizeof(b)), "-");
     json_decref(o);
 }
 
@@ -59,7 +60,7 @@ static char *render(const struct cli_table *t)
     FILE *f = open_memstream(&buf, &len);
 
     assert_non_null(f);
-    cli_table_print(t, f);
+    cd_cli_table_print(t, f);
     fclose(f);
     return buf;
 }
@@ -71,14 +72,15 @@ static void test_table(void **state)
     char *out;
 
     (void)state;
-    cli_table_init(&t, 3, head);
-    assert_int_equal(cli_table_add(&t, (const char *const[]){"a", "5", "x"}),
+    cd_cli_table_init(&t, 3, head);
+    assert_int_equal(cd_cli_table_add(&t, (const char *const[]){"a", "5", "x"}),
                      0);
-    assert_int_equal(cli_table_add(&t, (const char *const[]){
-                                           "caf\xc3\xa9", "-1200", NULL}),
+    assert_int_equal(cd_cli_table_add(&t, (const char *const[]){"caf\xc3\xa9",
+                                                                "-1200", NULL}),
                      0);
-    assert_int_equal(cli_table_add(&t, (const char *const[]){
-                                           "b", "7", "two\nlines\tx"}),
+    assert_int_equal(cd_cli_table_add(&t,
+                                      (const char *const[]){"b", "7",
+                                                            "two\nlines\tx"}),
                      0);
     out = render(&t);
     assert_string_equal(out, "ID    AMOUNT  NOTE\n"
@@ -86,13 +88,13 @@ static void test_table(void **state)
                              "caf\xc3\xa9   -1200  -\n"
                              "b          7  two lines x\n");
     free(out);
-    cli_table_free(&t);
+    cd_cli_table_free(&t);
 
-    cli_table_init(&t, 3, head);
+    cd_cli_table_init(&t, 3, head);
     out = render(&t);
     assert_string_equal(out, "ID  AMOUNT  NOTE\n(none)\n");
     free(out);
-    cli_table_free(&t);
+    cd_cli_table_free(&t);
 }
 
 static void test_query(void **state)
@@ -100,12 +102,12 @@ static void test_query(void **state)
     char p[64] = "/v1/admin/accounts";
 
     (void)state;
-    assert_int_equal(cli_query(p, sizeof(p), "email", "a+b@x.io"), 0);
-    assert_int_equal(cli_query(p, sizeof(p), "limit", NULL), 0);
-    assert_int_equal(cli_query(p, sizeof(p), "limit", "5"), 0);
+    assert_int_equal(cd_cli_query(p, sizeof(p), "email", "a+b@x.io"), 0);
+    assert_int_equal(cd_cli_query(p, sizeof(p), "limit", NULL), 0);
+    assert_int_equal(cd_cli_query(p, sizeof(p), "limit", "5"), 0);
     assert_string_equal(p, "/v1/admin/accounts?email=a%2Bb%40x.io&limit=5");
-    assert_int_equal(cli_query(p, sizeof(p), "from",
-                               "2030-01-01T00:00:00Z&more=much-too-long"),
+    assert_int_equal(cd_cli_query(p, sizeof(p), "from",
+                                  "2030-01-01T00:00:00Z&more=much-too-long"),
                      -1);
     assert_string_equal(p, "/v1/admin/accounts?email=a%2Bb%40x.io&limit=5");
 }
