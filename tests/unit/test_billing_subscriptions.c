@@ -22,6 +22,7 @@
 
 #include "billing/billing.h"
 #include "billing/events.h"
+#include "billing/hooks.h"
 #include "billing/problems.h"
 #include "billing/subscriptions.h"
 #include "util/log.h"
@@ -471,6 +472,8 @@ int main(void)
         cmocka_unit_test(test_store_upsert),
         cmocka_unit_test(test_invoice_paid_synced),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, setup, teardown);
 }
