@@ -12,10 +12,13 @@
 //
 //   node scripts/cycles.mjs [dir]        (default: src/) exit 1 on a cycle
 //   node scripts/cycles.mjs --self-test  (a fixture with and without one)
+//   node scripts/cycles.mjs --calls [build/]  the same for calls, from the
+//                                        build's objects (advisory)
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync,
          rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, normalize, relative, resolve } from 'node:path';
+import { basename, dirname, join, normalize, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const INCLUDE = /^\s*#\s*include\s+"([^"]+)"/;
@@ -141,23 +144,74 @@ export function cycles(edges) {
   return out;
 }
 
-function report(root) {
-  const { edges, files } = graph(root);
+// --calls: the same graph from a build's object files (nm): A -> B when
+// an object of src/A.c uses a global symbol that src/B.c defines. Only
+// src/ objects count, each source once; a private header's noun is folded
+// as above. Advisory (scripts/test.sh does not run it).
+export function callGraph(build, root) {
+  const objs = [];
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.c.o') && p.includes(`${sep}src${sep}`)) objs.push(p);
+    }
+  };
+  walk(build);
+  const rels = new Set(sources(root).map((f) => relative(root, f)));
+  const exists = (m) => rels.has(`${m}.c`) || rels.has(`${m}.h`);
+  const defs = new Map(), uses = new Map();
+  for (const o of objs.sort()) {
+    const rel = o.slice(o.lastIndexOf(`${sep}src${sep}`) + 5, -2);
+    if (!rels.has(rel)) continue;
+    const m = moduleOf(rel, exists);
+    if (uses.has(`${m}\0${rel}`)) continue; // the same source in two targets
+    uses.set(`${m}\0${rel}`, []);
+    const nm = spawnSync('nm', ['-P', o], { encoding: 'utf8' });
+    if (nm.status !== 0) throw new Error(`nm ${o}: ${nm.stderr}`);
+    for (const line of nm.stdout.split('\n')) {
+      const [sym, type] = line.split(' ');
+      if (type === 'U') uses.get(`${m}\0${rel}`).push(sym);
+      else if (/^[TDBRCVW]$/.test(type ?? '')) defs.set(sym, m);
+    }
+  }
+  const edges = new Map();
+  for (const [key, syms] of uses) {
+    const [from, rel] = key.split('\0');
+    if (!edges.has(from)) edges.set(from, new Map());
+    for (const sym of syms) {
+      const to = defs.get(sym);
+      if (!to || to === from) continue;
+      const out = edges.get(from);
+      if (!out.has(to)) out.set(to, []);
+      out.get(to).push({ file: `${rel}.c`, text: sym });
+    }
+  }
+  return { edges, files: uses.size };
+}
+
+function report(root, build) {
+  const { edges, files } = build ? callGraph(build, root) : graph(root);
+  const what = build ? 'call' : 'include';
   const found = cycles(edges);
   for (const c of found) {
-    console.log(`cycle: ${c.join(' -> ')}`);
-    for (let i = 0; i + 1 < c.length; i++)
-      for (const inc of edges.get(c[i]).get(c[i + 1]))
-        console.log(`  ${join(root, inc.file)}:${inc.line}: ${inc.text}`);
+    console.log(`${build ? 'call ' : ''}cycle: ${c.join(' -> ')}`);
+    for (let i = 0; i + 1 < c.length; i++) {
+      const by = edges.get(c[i]).get(c[i + 1]);
+      if (build)
+        console.log(`  ${c[i]} -> ${c[i + 1]}: ${[...new Set(by.map((u) => u.text))].sort().join(', ')}`);
+      else
+        for (const inc of by) console.log(`  ${join(root, inc.file)}:${inc.line}: ${inc.text}`);
+    }
   }
   if (found.length) {
-    console.error(`cycles: ${found.length} include cycle(s) between files ` +
+    console.error(`cycles: ${found.length} ${what} cycle(s) between files ` +
                   `of ${root} (see scripts/cycles.mjs)`);
     return 1;
   }
   const n = [...edges.values()].reduce((s, m) => s + m.size, 0);
-  console.log(`cycles: none (${files} files, ${edges.size} modules, ` +
-              `${n} edges)`);
+  console.log(`cycles: no ${what} cycle (${files} files, ${edges.size} ` +
+              `modules, ${n} edges)`);
   return 0;
 }
 
@@ -194,6 +248,23 @@ function selfTest() {
     const inc = edges.get('a/low').get('a/high');
     if (inc.length !== 1 || inc[0].file !== join('a', 'low.c') || inc[0].line !== 4)
       fail(`expected the include at a/low.c:4, got ${JSON.stringify(inc)}`);
+    // Calls, from objects: a.c calls b(); then b.c calls a() too.
+    const cc = (rel, text) => {
+      put(`src/${rel}`, text);
+      const o = join(t, 'build', 'CMakeFiles', 'x.dir', 'src', `${rel}.o`);
+      mkdirSync(dirname(o), { recursive: true });
+      const r = spawnSync('cc', ['-c', '-o', o, join(t, 'src', rel)], { encoding: 'utf8' });
+      if (r.status !== 0) fail(`cc ${rel}: ${r.stderr}`);
+    };
+    cc('p/a.c', 'int b(void);\nint a(void) { return b(); }\n');
+    cc('p/b.c', 'int b(void) { return 1; }\n');
+    ({ edges } = callGraph(join(t, 'build'), join(t, 'src')));
+    if (cycles(edges).length || !edges.get('p/a').has('p/b'))
+      fail(`calls: expected only p/a -> p/b, got ${JSON.stringify([...edges])}`);
+    cc('p/b.c', 'int a(void);\nint b(void) { return 1; }\nint c(void) { return a(); }\n');
+    ({ edges } = callGraph(join(t, 'build'), join(t, 'src')));
+    if (cycles(edges).map((x) => x.join(' -> ')).join() !== 'p/a -> p/b -> p/a')
+      fail(`calls: expected p/a -> p/b -> p/a, got ${JSON.stringify(cycles(edges))}`);
   } finally {
     rmSync(t, { recursive: true, force: true });
   }
@@ -205,7 +276,10 @@ const rootDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const arg = process.argv[2];
   if (arg === '--self-test') process.exit(selfTest());
-  const dir = arg ?? join(rootDir, 'src');
-  if (!existsSync(dir)) { console.error(`cycles: no such directory: ${dir}`); process.exit(2); }
-  process.exit(report(relative(process.cwd(), dir) || '.'));
+  const calls = arg === '--calls';
+  const build = calls ? (process.argv[3] ?? join(rootDir, 'build')) : null;
+  const dir = calls ? join(rootDir, 'src') : arg ?? join(rootDir, 'src');
+  for (const d of [dir, build].filter(Boolean))
+    if (!existsSync(d)) { console.error(`cycles: no such directory: ${d}`); process.exit(2); }
+  process.exit(report(relative(process.cwd(), dir) || '.', build));
 }
