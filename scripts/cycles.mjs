@@ -1,4 +1,5 @@
-// cycles.mjs - fails when the files of src/ include each other in a cycle
+// cycles.mjs - fails when the files of src/ include (or, with --calls,
+// call) each other in a cycle
 // (issue 12: "no include or call cycle between files").
 //
 // A module is a file without its extension (billing/ledger = ledger.c +
@@ -13,7 +14,7 @@
 //   node scripts/cycles.mjs [dir]        (default: src/) exit 1 on a cycle
 //   node scripts/cycles.mjs --self-test  (a fixture with and without one)
 //   node scripts/cycles.mjs --calls [build/]  the same for calls, from the
-//                                        build's objects (advisory)
+//                                        build's objects (nm)
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync,
          rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -147,7 +148,7 @@ export function cycles(edges) {
 // --calls: the same graph from a build's object files (nm): A -> B when
 // an object of src/A.c uses a global symbol that src/B.c defines. Only
 // src/ objects count, each source once; a private header's noun is folded
-// as above. Advisory (scripts/test.sh does not run it).
+// as above. scripts/test.sh runs it after the build.
 export function callGraph(build, root) {
   const objs = [];
   const walk = (d) => {

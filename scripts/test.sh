@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the banned-call lint (scripts/lint.sh), the
-# check that no files of src/ include each other in a cycle
-# (scripts/cycles.mjs),
+# check that no files of src/ include or call each other in a cycle
+# (scripts/cycles.mjs; calls from build/'s objects once it is built),
 # clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
 # in a normal and an ASan+UBSan build, the unit tests
 # that run threads under ThreadSanitizer (build-tsan/; the store tests also
@@ -22,6 +22,9 @@ node scripts/cycles.mjs --self-test
 node scripts/cycles.mjs
 WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \
   bash scripts/bootstrap.sh
+
+echo "== call cycles between files (the objects of build/)"
+node scripts/cycles.mjs --calls build
 
 echo "== clang-tidy (src/, build/compile_commands.json)"
 bash scripts/tidy.sh

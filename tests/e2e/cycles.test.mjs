@@ -1,5 +1,6 @@
-// cycles.test.mjs - scripts/cycles.mjs (issue 12, "no include cycle between
-// files"): src/ has no include cycle, its self-test passes, and a tree
+// cycles.test.mjs - scripts/cycles.mjs (issue 12, "no include or call cycle
+// between files"): src/ has no include cycle, build/'s objects no call
+// cycle, its self-test passes, and a tree
 // with one fails the check with the cycle as a path and the #include lines
 // that make it, while a private header (X_int.h) is no cycle with X.
 import assert from 'node:assert/strict';
@@ -23,6 +24,12 @@ e2e('scripts/cycles.mjs: src/ has no include cycle between files; the self-test 
     assert.equal(src.status, 0, src.stdout + src.stderr);
     assert.match(src.stdout, /^cycles: no include cycle \(\d+ files, \d+ modules, \d+ edges\)/);
 });
+
+e2e('scripts/cycles.mjs --calls: the objects of build/ call each other in no cycle', () => {
+    const r = cycles('--calls', path.join(REPO, 'build'));
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^cycles: no call cycle \(\d+ files/);
+}, { skip: !fs.existsSync(path.join(REPO, 'build', 'CMakeFiles')) && 'no build/' });
 
 e2e('scripts/cycles.mjs: a cycle fails with its path and #include lines; a private header is none', () => {
     const put = (rel, text) => {
