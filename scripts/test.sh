@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: the banned-call lint (scripts/lint.sh),
+# Sets up and runs every test: the banned-call lint (scripts/lint.sh), the
+# check that no files of src/ include or call each other in a cycle
+# (scripts/cycles.mjs; calls from build/'s objects once it is built),
 # clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
 # in a normal and an ASan+UBSan build, the unit tests
 # that run threads under ThreadSanitizer (build-tsan/; the store tests also
@@ -13,11 +15,16 @@
 # own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== lint (banned calls in src/)"
+echo "== lint (banned calls in src/, include cycles between files)"
 bash scripts/lint.sh --self-test
 bash scripts/lint.sh
+node scripts/cycles.mjs --self-test
+node scripts/cycles.mjs
 WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \
   bash scripts/bootstrap.sh
+
+echo "== call cycles between files (the objects of build/)"
+node scripts/cycles.mjs --calls build
 
 echo "== clang-tidy (src/, build/compile_commands.json)"
 bash scripts/tidy.sh

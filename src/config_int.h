@@ -1,7 +1,9 @@
 /*
  * config_int.h - internal to config.c and its setter files
  * (config_catalog.c, config_secrets.c, config_brand.c, config_sandbox.c):
- * the helpers they share and the setters the settings table names.
+ * the helpers they share (config_value.c: why_set, copy, url, int_in) and
+ * the setters the settings table names. Calls go config.c -> setters ->
+ * config_value.c, never back.
  */
 #ifndef CD_CONFIG_INT_H
 #define CD_CONFIG_INT_H

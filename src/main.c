@@ -33,6 +33,7 @@
 #include "billing/accounts.h"
 #include "billing/autotopup.h"
 #include "billing/events.h"
+#include "billing/hooks.h"
 #include "billing/lots.h"
 #include "billing/idempotency.h"
 #include "billing/jobs.h"
@@ -437,6 +438,7 @@ static int server_start(struct server *s, const struct cd_config *c)
     s->billing.store = s->store;
     s->billing.stripe = s->stripe;
     s->billing.cfg = c->billing;
+    cd_billing_hooks_install();
     cd_lots_init(&s->billing.cfg);
     s->idem = cd_idem_keeper_start(s->store, c->idem_lease_ms);
     if (!s->idem) {

@@ -146,7 +146,7 @@ void cd_api_dispatch(struct cd_req *req);
  * "Threading (measured)"); with app->offload_all, every request. */
 int cd_api_offload(const struct cd_req *req);
 /* cd_http_config.check_head: the checks a route's flags ask for that need
- * the head alone; nonzero when it set a refusal. */
+ * the head alone; nonzero when it set a refusal (checkout.c). */
 int cd_api_check_head(struct cd_req *req);
 /* The webhook's: a missing or malformed Stripe-Signature (webhook.c). */
 int cd_api_webhook_head(struct cd_req *req);

@@ -164,14 +164,6 @@ static int valid_idem_key(const char *k)
     return 1;
 }
 
-int cd_api_check_head(struct cd_req *req)
-{
-    if (req->route->flags & CD_ROUTE_STRIPE_SIGNED)
-        return cd_api_webhook_head(req);
-    return 0;
-}
-
-
 /* The caller's scope for its keys: "server", "server:acct_...",
  * "acct_..." or "public". 0, or -1 when it does not fit. */
 static int idem_scope(const struct cd_api_ctx *ctx, char *out, size_t outsz)

@@ -6,8 +6,11 @@
  * is not one is the client. What a client writes into the header itself
  * is to the left of its own address, so it is never believed. An entry
  * that is no IP address stops the walk at the last address vouched for.
- * Without the setting, X-Forwarded-For is ignored.
+ * Without the setting, X-Forwarded-For is ignored. Also the key an
+ * address counts under in the rate limits (cd_ratelimit_address).
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -42,6 +45,32 @@ static void walk_forwarded(const struct cd_app *app, const char *xff,
             return;
         end = start ? start - 1 : 0;
     }
+}
+
+void cd_ratelimit_address(const char *peer, char *out, size_t outsz)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    char buf[INET6_ADDRSTRLEN];
+
+    if (!out || outsz == 0)
+        return;
+    cd_strlcpy(out, "?", outsz);
+    if (!peer)
+        return;
+    if (inet_pton(AF_INET6, peer, &a6) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+            if (inet_ntop(AF_INET, &a4, buf, sizeof(buf)))
+                cd_strlcpy(out, buf, outsz);
+            return;
+        }
+        memset(&a6.s6_addr[8], 0, 8);
+        if (inet_ntop(AF_INET6, &a6, buf, sizeof(buf)))
+            snprintf(out, outsz, "%s/64", buf);
+        return;
+    }
+    cd_strlcpy(out, peer, outsz);
 }
 
 void cd_api_client_address(struct cd_req *req, char *out, size_t outsz)

@@ -11,7 +11,6 @@
  */
 #include "api/ratelimit.h"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -151,32 +150,6 @@ void cd_ratelimit_clear(void)
     pthread_mutex_lock(&lock);
     memset(table, 0, sizeof(table));
     pthread_mutex_unlock(&lock);
-}
-
-void cd_ratelimit_address(const char *peer, char *out, size_t outsz)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    char buf[INET6_ADDRSTRLEN];
-
-    if (!out || outsz == 0)
-        return;
-    cd_strlcpy(out, "?", outsz);
-    if (!peer)
-        return;
-    if (inet_pton(AF_INET6, peer, &a6) == 1) {
-        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-            memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
-            if (inet_ntop(AF_INET, &a4, buf, sizeof(buf)))
-                cd_strlcpy(out, buf, outsz);
-            return;
-        }
-        memset(&a6.s6_addr[8], 0, 8);
-        if (inet_ntop(AF_INET6, &a6, buf, sizeof(buf)))
-            snprintf(out, outsz, "%s/64", buf);
-        return;
-    }
-    cd_strlcpy(out, peer, outsz);
 }
 
 /* ---- the limits of the routes ------------------------------------------- */

@@ -56,7 +56,8 @@ void cd_ratelimit_clear(void);
  * The key a client address counts under, from its text form (out, outsz
  * >= 64): an IPv4 address as is, an IPv6 one as its /64 ("2001:db8::/64";
  * one host usually owns a whole /64), an IPv4-mapped IPv6 address as the
- * IPv4 one. Anything else is copied (cut to fit).
+ * IPv4 one. Anything else is copied (cut to fit). Defined in proxy.c,
+ * beside the client's address (ratelimit.c calls proxy.c, not back).
  */
 void cd_ratelimit_address(const char *peer, char *out, size_t outsz);
 

@@ -18,6 +18,13 @@
 
 #define CD_CATALOG_MAX 32
 
+/* A Checkout session's life when checkout_expires_s is 0 (s); and how long
+ * after its session's expiry a pending order still counts as open, and
+ * holds its discount use (the checkout.session.expired event's way here):
+ * order_open.c, discounts.c. */
+#define CD_CHECKOUT_EXPIRES_DEFAULT 3600
+#define CD_CHECKOUT_EXPIRY_GRACE_S 300
+
 struct cd_package {
     char id[CD_ID_SZ];
     char name[128];

@@ -3,11 +3,8 @@
  */
 #include "billing/discounts.h"
 
-#include "billing/order_open.h"
-
 #include <string.h>
 
-#include "billing/order_open.h"
 #include "billing/pricing.h"
 #include "util/log.h"
 #include "util/util.h"

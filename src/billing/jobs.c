@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "billing/holds.h"
+#include "billing/leases.h"
 #include "billing/ledger_ops.h"
 #include "billing/login_throttle.h"
 #include "billing/lots.h"
@@ -37,12 +38,6 @@ static const struct cd_metric_def M_JOBS = {
     "Background job runs by job and outcome (skipped: another node holds "
     "the lease).",
     CD_METRIC_COUNTER, {"job", "outcome"}, NULL, 0};
-static const struct cd_metric_def M_LEASE_HELD = {
-    "creditd_lease_held",
-    "1 while this node holds the lease of a background job (reconcile, "
-    "purge, holds, expiry, mail), else 0; with several nodes at most one "
-    "holds each.",
-    CD_METRIC_GAUGE, {"lease"}, NULL, 0};
 static const struct cd_metric_def M_LEDGER_OK = {
     "creditd_ledger_ok",
     "1 when the last ledger check found every balance equal to the sum of "
@@ -122,11 +117,6 @@ static int lease_fn(struct cd_tx *tx, void *arg)
     return l->rc == CD_STORE_ERROR ? CD_STORE_ERROR : 0;
 }
 
-void cd_lease_held_set(const char *lease, int held)
-{
-    cd_metrics_set(NULL, &M_LEASE_HELD, held ? 1 : 0, lease, NULL, NULL);
-}
-
 /* 1 when this process holds the lease now, 0 when another does, -1 on a
  * store failure. */
 static int lease_take(struct cd_jobs *j, const char *name, int64_t ttl)
@@ -148,7 +138,7 @@ static void lease_give(struct cd_jobs *j, const char *name)
 
     if (cd_store_write(j->b->store, lease_fn, &l) != 0)
         cd_warn(MOD, "could not release the %s lease", name);
-    cd_metrics_set(NULL, &M_LEASE_HELD, 0, name, NULL, NULL);
+    cd_lease_held_set(name, 0);
 }
 
 /* ---- the jobs ---------------------------------------------------------- */

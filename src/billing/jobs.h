@@ -38,9 +38,7 @@
 
 struct cd_jobs;
 
-/* Sets this node's gauge creditd_lease_held{lease} (1 held, 0 not); also
- * used by the mail sender for its "mail" lease (mail.h). */
-void cd_lease_held_set(const char *lease, int held);
+/* The gauge creditd_lease_held{lease}: leases.h. */
 
 /*
  * Starts the jobs thread. interval: seconds between reconciliations

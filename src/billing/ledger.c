@@ -2,14 +2,19 @@
  * ledger.c - applying one ledger entry; see ledger.h.
  */
 #include "billing/ledger.h"
-#include "billing/lots.h"
 
 #include <string.h>
 
-#include "billing/autotopup.h"
-#include "billing/holds.h"
-#include "billing/outbox.h"
+#include "util/log.h"
 #include "util/util.h"
+
+/* Set at start-up (hooks.c), read-only afterwards. */
+static const struct cd_ledger_hooks *hooks;
+
+void cd_ledger_hooks_set(const struct cd_ledger_hooks *h)
+{
+    hooks = h;
+}
 
 /* Why the guarded balance change refused: no account, past the limit, or
  * (a debit) not enough balance. */
@@ -33,6 +38,10 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
     int64_t lo;
     int rc;
 
+    if (!hooks) {
+        cd_error("ledger", "no ledger hooks (cd_billing_hooks_install)");
+        return CD_STORE_ERROR;
+    }
     if (in->amount == 0 || in->amount > CD_AMOUNT_MAX ||
         in->amount < -CD_AMOUNT_MAX)
         return CD_LEDGER_LIMIT;
@@ -45,7 +54,7 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return CD_STORE_ERROR;
 
     /* A debit never spends expired credits: lots.h. */
-    if (cd_lots_before_tx(tx, in) != CD_STORE_OK)
+    if (hooks->before_tx(tx, in) != CD_STORE_OK)
         return CD_STORE_ERROR;
 
     memset(&e, 0, sizeof(e));
@@ -70,7 +79,7 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
     rc = cd_store_ledger_post(tx, &e, lo, CD_BALANCE_LIMIT, out);
     /* holds: credits held by due holds are free; expire those, retry. */
     if (rc == CD_STORE_GUARD && lo == 0 &&
-        cd_hold_expire_due_tx(tx, in->account_id) > 0)
+        hooks->free_held_tx(tx, in->account_id) > 0)
         rc = cd_store_ledger_post(tx, &e, lo, CD_BALANCE_LIMIT, out);
     if (rc == CD_STORE_GUARD)
         return refused(tx, in);
@@ -79,13 +88,12 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
                    ? CD_STORE_DUPLICATE
                    : CD_STORE_ERROR;
     /* The entry's lot (a credit) or draws (a debit): lots.h. */
-    if (rc == CD_STORE_OK && cd_lots_after_tx(tx, in, out) != CD_STORE_OK)
+    if (rc == CD_STORE_OK && hooks->lots_tx(tx, in, out) != CD_STORE_OK)
         return CD_STORE_ERROR;
     /* auto top-up: a spend under the threshold starts one (same job) */
-    if (rc == CD_STORE_OK && in->amount < 0 &&
-        cd_autotopup_spend_kind(in->kind))
-        rc = cd_autotopup_check_tx(tx, in->account_id);
+    if (rc == CD_STORE_OK)
+        rc = hooks->spent_tx(tx, in, out);
     if (rc == CD_STORE_OK) /* outbox: credits.*, balance.low/recovered */
-        rc = cd_outbox_ledger_tx(tx, in, out);
+        rc = hooks->events_tx(tx, in, out);
     return rc;
 }

@@ -44,4 +44,33 @@ struct cd_ledger_apply {
 int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
                        struct cd_ledger_entry *out);
 
+/*
+ * What the files above the ledger do inside cd_ledger_apply_tx, in its job
+ * (an entry and its effects commit together, or neither). The ledger is
+ * the low layer and includes none of them: hooks.c registers them at
+ * start-up, before any thread; until then cd_ledger_apply_tx writes
+ * nothing and returns CD_STORE_ERROR. Every field is set.
+ */
+struct cd_ledger_hooks {
+    /* Before the entry: a debit first expires the account's due lots
+     * (lots.h). CD_STORE_OK, else the entry fails (CD_STORE_ERROR). */
+    int (*before_tx)(struct cd_tx *tx, const struct cd_ledger_apply *in);
+    /* A debit refused for what holds hold: expires the account's due
+     * holds (holds.h); > 0 when some were, and the entry is tried again. */
+    int (*free_held_tx)(struct cd_tx *tx, const char *account_id);
+    /* After the entry e, in this order: its lot or draws (lots.h; not
+     * CD_STORE_OK fails the entry with CD_STORE_ERROR); the auto top-up
+     * trigger of a spend (autotopup.h); its events (outbox.h). The last
+     * two return CD_STORE_OK or the code the entry fails with. */
+    int (*lots_tx)(struct cd_tx *tx, const struct cd_ledger_apply *in,
+                   const struct cd_ledger_entry *e);
+    int (*spent_tx)(struct cd_tx *tx, const struct cd_ledger_apply *in,
+                    const struct cd_ledger_entry *e);
+    int (*events_tx)(struct cd_tx *tx, const struct cd_ledger_apply *in,
+                     const struct cd_ledger_entry *e);
+};
+
+/* Sets the hooks (h lives for the process). */
+void cd_ledger_hooks_set(const struct cd_ledger_hooks *h);
+
 #endif

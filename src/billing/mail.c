@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "billing/jobs.h"
+#include "billing/leases.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/metrics.h"

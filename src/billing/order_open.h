@@ -22,10 +22,7 @@
 #include "billing/billing.h"
 #include "util/error.h"
 
-#define CD_CHECKOUT_EXPIRES_DEFAULT 3600
-/* How long after its session's expiry a pending order still counts as
- * open (the checkout.session.expired event's way here). */
-#define CD_CHECKOUT_EXPIRY_GRACE_S 300
+/* CD_CHECKOUT_EXPIRES_DEFAULT, CD_CHECKOUT_EXPIRY_GRACE_S: billing.h. */
 #define CD_MAX_PENDING_ORDERS_DEFAULT 20
 
 /* Runs in the insert job before a new order is inserted (never for an

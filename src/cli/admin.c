@@ -1,11 +1,10 @@
 /*
  * admin.c - `creditd admin`: options, the server URL and key, help on
- * every level, and dispatch to the nouns (see cli.h).
+ * every level, and dispatch to the nouns (see cli.h); a verb's arguments
+ * are checked by args.c.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +36,6 @@ static const char *const global_values[] = {"url", "key-file", "output",
                                             "idempotency-key", NULL};
 /* Verb flags (no value); every other verb option takes one. */
 static const char *const verb_flags[] = {"allow-negative", NULL};
-
-static int in_list(const char *const *list, const char *s)
-{
-    for (; *list; list++)
-        if (strcmp(*list, s) == 0)
-            return 1;
-    return 0;
-}
 
 static void main_help(FILE *f)
 {
@@ -89,21 +80,6 @@ static void verb_help(const struct cli_verb *v, FILE *f)
             v->usage, v->help);
 }
 
-int cd_cli_usage_error(const struct cli *c, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "creditd admin: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    if (c && c->noun)
-        fprintf(stderr, "(creditd admin %s%s%s --help for usage)\n", c->noun,
-                c->verb ? " " : "", c->verb ? c->verb : "");
-    return CLI_USAGE;
-}
-
 /* Splits argv into global options, verb options and positionals. */
 static int parse_args(struct cli *c, int argc, char **argv, int *help)
 {
@@ -131,10 +107,10 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
         }
         if (strcmp(name, "key") == 0 || strcmp(name, "admin-key") == 0)
             return cd_cli_usage_error(NULL, "the server key is never a command-"
-                                            "line argument (others can read it "
-                                            "in ps): set CREDITD_ADMIN_KEY or "
-                                            "use --key-file FILE");
-        if (in_list(global_flags, name) || in_list(verb_flags, name)) {
+                                         "line argument (others can read it "
+                                         "in ps): set CREDITD_ADMIN_KEY or "
+                                         "use --key-file FILE");
+        if (cd_cli_in_list(global_flags, name) || cd_cli_in_list(verb_flags, name)) {
             if (val)
                 return cd_cli_usage_error(NULL, "--%s takes no value", name);
             if (strcmp(name, "json") == 0)
@@ -144,7 +120,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
             else if (strcmp(name, "help") == 0)
                 *help = 1;
         }
-        if (!in_list(global_flags, name) && !in_list(verb_flags, name) &&
+        if (!cd_cli_in_list(global_flags, name) && !cd_cli_in_list(verb_flags, name) &&
             !val) {
             if (i + 1 >= argc)
                 return cd_cli_usage_error(NULL, "--%s needs a value", name);
@@ -158,7 +134,7 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
             c->output = val;
         else if (strcmp(name, "idempotency-key") == 0)
             c->idem = val;
-        if (in_list(global_flags, name) || in_list(global_values, name))
+        if (cd_cli_in_list(global_flags, name) || cd_cli_in_list(global_values, name))
             continue;
         if (c->nopts >= CLI_MAX_OPTS)
             return cd_cli_usage_error(NULL, "too many options");
@@ -292,122 +268,4 @@ int cd_cli_admin_main(int argc, char **argv)
     if ((rc = set_url(&c)) != CLI_OK || (rc = load_key(&c)) != CLI_OK)
         return rc;
     return v->run(&c);
-}
-
-int cd_cli_expect(struct cli *c, int min, int max, const char *const *allowed)
-{
-    static const char *const none[] = {NULL};
-
-    allowed = allowed ? allowed : none;
-    for (int i = 0; i < c->nopts; i++)
-        if (!in_list(allowed, c->opts[i].name))
-            return cd_cli_usage_error(c, "unknown option --%s",
-                                      c->opts[i].name);
-    /* Global options only where they mean something. */
-    if (c->output && !in_list(allowed, "output"))
-        return cd_cli_usage_error(c, "--output is for exports");
-    if (c->idem && !in_list(allowed, "idempotency-key"))
-        return cd_cli_usage_error(c, "--idempotency-key is for writes that "
-                                     "send one");
-    if (c->nargs < min)
-        return cd_cli_usage_error(c, "missing argument");
-    if (c->nargs > max)
-        return cd_cli_usage_error(c, "unexpected argument '%.40s'",
-                                  c->args[max]);
-    return CLI_OK;
-}
-
-const char *cd_cli_opt(const struct cli *c, const char *name)
-{
-    for (int i = 0; i < c->nopts; i++)
-        if (strcmp(c->opts[i].name, name) == 0)
-            return c->opts[i].value;
-    return NULL;
-}
-
-int cd_cli_flag(const struct cli *c, const char *name)
-{
-    for (int i = 0; i < c->nopts; i++)
-        if (strcmp(c->opts[i].name, name) == 0)
-            return 1;
-    return 0;
-}
-
-int cd_cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
-                     int64_t *out)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi || isspace((unsigned char)*s)) {
-        fprintf(stderr, "creditd admin: %s must be a whole number from %" PRId64
-                        " to %" PRId64 " (got '%.40s')\n",
-                what, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-int cd_cli_opt_int(const struct cli *c, const char *name, int64_t lo,
-                   int64_t hi, int64_t *out)
-{
-    const char *s = cd_cli_opt(c, name);
-    char what[48];
-
-    if (!s)
-        return 0;
-    snprintf(what, sizeof(what), "--%s", name);
-    return cd_cli_parse_int(what, s, lo, hi, out) == 0 ? 1 : -1;
-}
-
-const char *cd_cli_idempotency_key(struct cli *c, char *buf, size_t bufsz)
-{
-    unsigned char rnd[12];
-    char hex[25];
-
-    if (c->idem) {
-        cd_strlcpy(buf, c->idem, bufsz);
-    } else {
-        cd_random_bytes(rnd, sizeof(rnd));
-        cd_hex(rnd, sizeof(rnd), hex);
-        snprintf(buf, bufsz, "cli_%s", hex);
-    }
-    fprintf(stderr, "idempotency key: %s (to retry safely: "
-                    "--idempotency-key %s)\n", buf, buf);
-    return buf;
-}
-
-int cd_cli_confirm(const struct cli *c, const char *question)
-{
-    char line[16];
-
-    if (c->yes)
-        return CLI_OK;
-    if (!isatty(STDIN_FILENO)) {
-        fprintf(stderr, "creditd admin: %s - not confirmed: stdin is not a "
-                        "terminal; pass --yes to do it without asking\n",
-                question);
-        return CLI_USAGE;
-    }
-    fprintf(stderr, "%s [y/N] ", question);
-    fflush(stderr);
-    if (!fgets(line, sizeof(line), stdin) ||
-        (strcmp(line, "y\n") != 0 && strcmp(line, "yes\n") != 0 &&
-         strcmp(line, "Y\n") != 0)) {
-        fprintf(stderr, "creditd admin: not confirmed; nothing was done\n");
-        return CLI_USAGE;
-    }
-    return CLI_OK;
-}
-
-int cd_cli_filters_path(struct cli *c, char *path, size_t pathsz,
-                        const char *const *names)
-{
-    for (int i = 0; names[i]; i++)
-        if (cd_cli_query(path, pathsz, names[i], cd_cli_opt(c, names[i])) != 0)
-            return cd_cli_usage_error(c, "--%s is too long", names[i]);
-    return CLI_OK;
 }

@@ -12,7 +12,9 @@
  * One file per noun (pricing.c, discounts.c, accounts.c, orders.c,
  * payments.c, subscriptions.c, ledger.c, problems.c, reconcile.c,
  * summary.c), admin.c parses options and
- * dispatches, http.c talks to the server, table.c prints.
+ * dispatches, args.c checks a verb's arguments, http.c talks to the
+ * server, table.c prints. Calls go downwards only: admin.c -> the nouns
+ * -> http.c -> args.c (scripts/cycles.mjs --calls).
  */
 #ifndef CD_CLI_H
 #define CD_CLI_H
@@ -71,7 +73,10 @@ extern const struct cli_noun cd_cli_pricing, cd_cli_discounts, cd_cli_accounts,
 /* `creditd admin ...` (argv after "admin"); returns the exit code. */
 int cd_cli_admin_main(int argc, char **argv);
 
-/* ---- options (admin.c) */
+/* ---- options (args.c) */
+
+/* 1 when s is in the NULL-terminated list. */
+int cd_cli_in_list(const char *const *list, const char *s);
 
 /* Every option given must be in the NULL-terminated list `allowed` (the
  * global --output and --idempotency-key too, where they apply), and
@@ -87,9 +92,10 @@ int cd_cli_opt_int(const struct cli *c, const char *name, int64_t lo,
 int cd_cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
                      int64_t *out);
 /* Appends the options named (the admin lists' filters: account, status,
- * kind, from, to) to path as query parameters of the same names. */
+ * kind, from, to) to path as query parameters of the same names
+ * (http.c, beside cli_query). */
 int cd_cli_filters_path(struct cli *c, char *path, size_t pathsz,
-                        const char *const *names);
+                     const char *const *names);
 int cd_cli_usage_error(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The Idempotency-Key for this invocation: --idempotency-key, else a new

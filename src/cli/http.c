@@ -292,3 +292,12 @@ int cd_cli_query(char *path, size_t pathsz, const char *name, const char *value)
     }
     return 0;
 }
+
+int cd_cli_filters_path(struct cli *c, char *path, size_t pathsz,
+                     const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (cd_cli_query(path, pathsz, names[i], cd_cli_opt(c, names[i])) != 0)
+            return cd_cli_usage_error(c, "--%s is too long", names[i]);
+    return CLI_OK;
+}

@@ -29,6 +29,7 @@
 
 #include "billing/billing.h"
 #include "billing/events.h"
+#include "billing/hooks.h"
 #include "billing/ledger_ops.h"
 #include "fuzz.h"
 #include "store/store.h"
@@ -111,6 +112,7 @@ static void open_store(const char *path)
     memset(&sc, 0, sizeof(sc));
     sc.path = path;
     sc.read_conns = 1;
+    cd_billing_hooks_install();
     bill.store = cd_store_open(&sc, &err);
     FUZZ_CHECK(bill.store != NULL);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "billing/billing.h"
+#include "billing/hooks.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -27,6 +28,7 @@ static inline int fx_billing_open(struct cd_billing *b,
                                   const char *prefix)
 {
     memset(b, 0, sizeof(*b));
+    cd_billing_hooks_install(); /* the ledger's effects, as main.c does */
     b->store = store_target_open(t, pg, prefix, 0);
     if (!b->store)
         return -1;

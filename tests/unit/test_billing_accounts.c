@@ -16,6 +16,7 @@
 
 #include "billing/accounts.h"
 #include "billing/discounts.h"
+#include "billing/hooks.h"
 #include "billing/mail.h"
 #include "billing/password_reset.h"
 #include "billing/email_verify.h"
@@ -835,6 +836,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idem_ref_reuse, setup,
                                         teardown),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include "billing/accounts.h"
 #include "billing/autotopup.h"
 #include "billing/billing.h"
+#include "billing/hooks.h"
 #include "billing/ledger.h"
 #include "billing/ledger_ops.h"
 #include "util/log.h"
@@ -524,8 +525,10 @@ int main(void)
         cmocka_unit_test(test_pass_settles_from_the_order),
         cmocka_unit_test(test_settings),
     };
-    int failed = cmocka_run_group_tests_name("sqlite", tests, setup,
-                                             teardown);
+    int failed;
+
+    cd_billing_hooks_install(); /* the ledger's effects */
+    failed = cmocka_run_group_tests_name("sqlite", tests, setup, teardown);
 
     if (store_target_pg_url()) {
         use_pg = 1;

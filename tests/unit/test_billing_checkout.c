@@ -28,6 +28,7 @@
 #include "billing/billing.h"
 #include "billing/checkout.h"
 #include "billing/discounts.h"
+#include "billing/hooks.h"
 #include "billing/orders.h"
 #include "stripe/form.h"
 #include "util/log.h"
@@ -924,6 +925,8 @@ int main(void)
         cmocka_unit_test(test_create_subscription),
         cmocka_unit_test(test_discount_pending_hold),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, setup, teardown);
 }

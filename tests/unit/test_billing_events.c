@@ -24,6 +24,7 @@
 
 #include "billing/billing.h"
 #include "billing/events.h"
+#include "billing/hooks.h"
 #include "billing/orders.h"
 #include "billing/problems.h"
 #include "stripe/signature.h"
@@ -923,6 +924,8 @@ int main(void)
         cmocka_unit_test(test_account_gone_recorded),
         cmocka_unit_test(test_card_from_charge_event_any_order),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, setup, teardown);
 }

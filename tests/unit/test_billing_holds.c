@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "billing/holds.h"
+#include "billing/hooks.h"
 #include "billing/ledger_ops.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -504,7 +505,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_race_holds_and_debits, setup,
                                         teardown),
     };
-    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    int failed;
+
+    cd_billing_hooks_install(); /* the ledger's effects */
+    failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
     if (store_target_pg_url()) {
         use_pg = 1;

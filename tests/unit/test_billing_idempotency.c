@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "billing/hooks.h"
 #include "billing/idempotency.h"
 #include "billing/ledger_ops.h"
 #include "util/util.h"
@@ -437,6 +438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_legacy_rows_match, setup,
                                         teardown),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "billing/accounts.h"
+#include "billing/hooks.h"
 #include "billing/login_throttle.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -311,6 +312,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "billing/hooks.h"
 #include "billing/ledger.h"
 #include "billing/ledger_ops.h"
 #include "billing/lots.h"
@@ -381,6 +382,24 @@ static void test_debit_expires_first(void **state)
     verify_ok();
 }
 
+/* Without the hooks (hooks.c) an entry would skip its lot and events:
+ * the ledger refuses it and writes nothing. */
+static void test_no_hooks_writes_nothing(void **state)
+{
+    char acct[CD_ID_SZ];
+
+    (void)state;
+    fx_new_account(bill.store, acct);
+    cd_ledger_hooks_set(NULL);
+    assert_int_equal(post(acct, 100, "grant", NULL, NULL, 0, NULL),
+                     CD_STORE_ERROR);
+    cd_billing_hooks_install();
+    assert_int_equal(balance(acct), 0);
+    assert_int_equal(post(acct, 100, "grant", NULL, NULL, 0, NULL), 0);
+    assert_int_equal(balance(acct), 100);
+    verify_ok();
+}
+
 /* The check sees a lot that disagrees with the balance. */
 static int take_fn(struct cd_tx *tx, void *arg)
 {
@@ -590,6 +609,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_debit_expires_first, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_no_hooks_writes_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_verify_sees_lots, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_migration_makes_lots, setup,
@@ -599,7 +620,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_nodes_sweep_once, setup,
                                         teardown),
     };
-    int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    int failed;
+
+    cd_billing_hooks_install(); /* the ledger's effects */
+    failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
     if (store_target_pg_url()) {
         use_pg = 1;

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "billing/hooks.h"
 #include "billing/mail.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -271,6 +272,8 @@ int main(void)
         cmocka_unit_test(test_receipt_once),
         cmocka_unit_test(test_secret_mail_cleared),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

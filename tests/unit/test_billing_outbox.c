@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "billing/hooks.h"
 #include "billing/outbox.h"
 #include "billing_fixture.h"
 #include "store_target.h"
@@ -381,7 +382,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test(test_signature_with_rotation),
     };
-    int rc = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    int rc;
+
+    cd_billing_hooks_install(); /* the ledger's effects */
+    rc = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
     if (store_target_pg_url()) {
         use_pg = 1;

@@ -33,6 +33,7 @@
 
 #include "billing/billing.h"
 #include "billing/events.h"
+#include "billing/hooks.h"
 #include "billing/ledger_ops.h"
 #include "billing/orders.h"
 #include "billing/reconcile.h"
@@ -667,6 +668,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include "billing/billing.h"
 #include "billing/clawback.h"
 #include "billing/events.h"
+#include "billing/hooks.h"
 #include "billing/orders.h"
 #include "billing/refunds.h"
 #include "billing/topups.h"
@@ -911,6 +912,8 @@ int main(void)
         cmocka_unit_test(test_payment_intent_events),
         cmocka_unit_test(test_refund_create_refusals),
     };
+
+    cd_billing_hooks_install(); /* the ledger's effects */
 
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,6 +26,7 @@
 
 #include "billing/billing.h"
 #include "billing/events.h"
+#include "billing/hooks.h"
 #include "billing/problems.h"
 #include "billing/subscriptions.h"
 #include "util/log.h"
@@ -781,8 +782,10 @@ int main(void)
         cmocka_unit_test(test_first_period_race),
         cmocka_unit_test(test_invoice_payment_either_order),
     };
-    int failed = cmocka_run_group_tests_name("sqlite", tests, setup,
-                                             teardown);
+    int failed;
+
+    cd_billing_hooks_install(); /* the ledger's effects */
+    failed = cmocka_run_group_tests_name("sqlite", tests, setup, teardown);
 
     if (store_target_pg_url()) {
         use_pg = 1;
