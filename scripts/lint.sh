@@ -3,7 +3,9 @@
 # report: use cd_parse_int64 or strtol with its end pointer), sprintf,
 # vsprintf, strcpy, strcat, gets (unbounded: use snprintf, cd_strlcpy,
 # cd_buf). Comments are skipped. Prints file:line: call for each hit and
-# exits 1 when there is one, 0 otherwise.
+# exits 1 when there is one, 0 otherwise. Run without arguments it also
+# checks that every path docs/ARCHITECTURE.md and README.md name exists
+# (scripts/docpaths.mjs), so a stale row fails.
 #   bash scripts/lint.sh [dir-or-file...]   (default: src/)
 #   bash scripts/lint.sh --self-test        (proves a hit fails the lint)
 set -euo pipefail
@@ -47,11 +49,14 @@ if [ "${1:-}" = --self-test ]; then
   [ "$out" = "$t/bad.c:3: banned call atoi (" ] ||
     { echo "lint self-test: expected a hit on bad.c:3, got: $out" >&2; exit 1; }
   echo "lint self-test: ok"
+  node scripts/docpaths.mjs --self-test
   exit 0
 fi
 
-[ $# -gt 0 ] || set -- src
+docs=0
+[ $# -gt 0 ] || { set -- src; docs=1; }
 if ! lint "$@"; then
   echo "lint: banned calls found (see scripts/lint.sh)" >&2
   exit 1
 fi
+[ "$docs" = 0 ] || node scripts/docpaths.mjs

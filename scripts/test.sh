@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: the banned-call lint (scripts/lint.sh),
+# Sets up and runs every test: the banned-call lint and the check that the
+# paths the docs name exist (scripts/lint.sh, scripts/docpaths.mjs),
 # clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
 # in a normal and an ASan+UBSan build, the unit tests
 # that run threads under ThreadSanitizer (build-tsan/; the store tests also
@@ -13,7 +14,7 @@
 # own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== lint (banned calls in src/)"
+echo "== lint (banned calls in src/, paths named in the docs)"
 bash scripts/lint.sh --self-test
 bash scripts/lint.sh
 WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \

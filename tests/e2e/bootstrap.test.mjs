@@ -4,7 +4,8 @@
 // bootstrap exits non-zero and says which build failed (before, the build's
 // output went through `grep ... || true` and `test -x` passed on the stale
 // binary). Also: the banned-call lint (scripts/lint.sh) passes on src/ and
-// its self-test proves that a hit fails it.
+// its self-test proves that a hit fails it; every path docs/ARCHITECTURE.md
+// and README.md name exists (scripts/docpaths.mjs), and a stale one fails.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -51,4 +52,18 @@ e2e('scripts/lint.sh: src/ has no banned call, and a banned call fails the lint'
     const bad = spawnSync('bash', ['scripts/lint.sh', dir], { cwd: REPO, encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /banned\.c:3: banned call strcpy/);
+});
+
+e2e('scripts/docpaths.mjs: every path the docs name exists, and a stale one fails the lint', () => {
+    const self = spawnSync('node', ['scripts/docpaths.mjs', '--self-test'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(self.status, 0, self.stdout + self.stderr);
+    const docs = spawnSync('node', ['scripts/docpaths.mjs'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(docs.status, 0, docs.stdout + docs.stderr);
+    const dir = fs.mkdtempSync(path.join(tmp, 'docpaths-'));
+    const md = path.join(dir, 'stale.md');
+    fs.writeFileSync(md, '| row | `src/billing/{ledger,no_such_noun}.c`, `src/api/*.c`, `017_holds.sql` |\n');
+    const bad = spawnSync('node', ['scripts/docpaths.mjs', md], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /stale\.md:1: src\/billing\/no_such_noun\.c/);
+    assert.doesNotMatch(bad.stdout, /ledger\.c|api|017_holds/);
 });
