@@ -14,11 +14,15 @@
 # own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== lint (banned calls in src/, paths named in the docs)"
+echo "== lint (banned calls in src/, paths named in the docs when node is in)"
 bash scripts/lint.sh --self-test
 bash scripts/lint.sh
 WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \
   bash scripts/bootstrap.sh
+
+echo "== paths named in the docs (scripts/docpaths.mjs, now that node is in)"
+node scripts/docpaths.mjs --self-test
+node scripts/docpaths.mjs
 
 echo "== clang-tidy (src/, build/compile_commands.json)"
 bash scripts/tidy.sh
