@@ -98,6 +98,13 @@ struct cd_buf;
 /* Appends s as one CSV cell (RFC 4180 quoting; a leading ' for a cell a
  * spreadsheet would read as a formula); 0, or -1 when out of memory. */
 int cd_csv_text(struct cd_buf *b, const char *s);
+/* Appends one draw to a ledger row's draws cell: "lot_id:amount", ';'
+ * before it when the cell has one already. 0 or -1. */
+int cd_csv_draw(struct cd_buf *b, const char *lot_id, int64_t amount);
+/* Appends a ledger export row (CRLF ended): the columns of ledger.csv's
+ * header, draws the cell cd_csv_draw built ("" for none). 0 or -1. */
+int cd_csv_ledger_row(struct cd_buf *b, const struct cd_ledger_entry *e,
+                      const char *draws);
 
 /* Shapes shared by handlers (new references). */
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e);

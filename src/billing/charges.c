@@ -151,16 +151,12 @@ static void invoice_payment_pi(const json_t *ip, char *pi)
         pi[0] = '\0';
 }
 
-int cd_charge_invoice_pi(struct cd_billing *b, const json_t *invoice,
-                         const char *invoice_id, char *pi)
+int cd_charge_invoice_pi(const json_t *invoice, char *pi)
 {
-    struct cd_error err;
-    json_t *params, *resp;
-    int rc;
-
     pi[0] = '\0';
     /* The payload, when it carries it: an expanded payments list, or
-     * the payment_intent of an API version before basil. */
+     * the payment_intent of an API version before basil. Never a call to
+     * Stripe: invoice_payment.paid names it (cd_charge_on_invoice_payment). */
     invoice_payment_pi(json_array_get(json_object_get(json_object_get(
                                           invoice, "payments"),
                                                       "data"),
@@ -170,22 +166,21 @@ int cd_charge_invoice_pi(struct cd_billing *b, const json_t *invoice,
         cd_stripe_str_or_id(invoice, "payment_intent", pi, CD_SID_SZ) == 0 &&
         (strncmp(pi, "pi_", 3) != 0 || !cd_stripe_safe_id(pi)))
         pi[0] = '\0';
-    if (pi[0] || !b->stripe)
-        return pi[0] ? 0 : 1;
-    params = json_pack("{s:s, s:s, s:i}", "invoice", invoice_id, "status",
-                       "paid", "limit", 1);
-    cd_error_clear(&err);
-    rc = stripe_get(b, "/v1/invoice_payments", params, &resp, &err);
-    json_decref(params);
-    if (rc != 0) {
-        cd_warn(MOD, "invoice %s: its payment not found at Stripe: the "
-                     "payment row stays without its card",
-                invoice_id);
-        return 1;
-    }
-    invoice_payment_pi(json_array_get(json_object_get(resp, "data"), 0), pi);
-    json_decref(resp);
     return pi[0] ? 0 : 1;
+}
+
+int cd_charge_invoice_pi_tx(struct cd_tx *tx, const char *invoice_id,
+                            char *pi)
+{
+    struct cd_invoice_payment ip;
+    int rc;
+
+    if (pi[0])
+        return CD_STORE_OK;
+    rc = cd_store_invoice_payment_get(tx, invoice_id, &ip);
+    if (rc == CD_STORE_OK)
+        cd_strlcpy(pi, ip.payment_intent, CD_SID_SZ);
+    return rc == CD_STORE_NOT_FOUND ? CD_STORE_OK : rc;
 }
 
 int cd_charge_locate_order(struct cd_billing *b, const char *charge,
@@ -330,9 +325,16 @@ int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
                         "card"),
         "last4"));
 
+    const char *st = json_string_value(json_object_get(obj, "status"));
+
     (void)type;
     *status_out = CD_WEBHOOK_IGNORED;
     memset(&j, 0, sizeof(j));
+    /* Only the charge that paid: a declined one before it (the same
+     * PaymentIntent, another card) must not become the payment's charge,
+     * or that charge's refunds would be taken for another's. */
+    if (!st || strcmp(st, "succeeded") != 0)
+        return 0;
     if (cd_stripe_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
         cd_stripe_str_or_id(obj, "payment_intent", j.cc.payment_intent,
                             sizeof(j.cc.payment_intent)) ||
@@ -367,4 +369,145 @@ int cd_charge_card_for(struct cd_tx *tx, struct cd_paid *paid)
     if (!paid->charge[0])
         cd_strlcpy(paid->charge, cc.charge, sizeof(paid->charge));
     return CD_STORE_OK;
+}
+
+/* ---- invoice_payment.paid: the PaymentIntent of an invoice --------------- */
+
+struct ip_job {
+    const char *event_id;
+    const char *type;
+    struct cd_invoice_payment ip;
+    const char *status;
+};
+
+/* The period's order and payment row get the PaymentIntent (and the card
+ * a charge event kept for it) where they have none; nothing is replaced. */
+static int ip_fill_tx(struct cd_tx *tx, struct cd_order *o,
+                      const char *pi, int64_t now)
+{
+    struct cd_paid card;
+    struct cd_payment p;
+    int rc, changed = 0;
+
+    if (!o->stripe_payment_intent_id[0]) {
+        cd_strlcpy(o->stripe_payment_intent_id, pi,
+                   sizeof(o->stripe_payment_intent_id));
+        o->updated_at = now;
+        if (cd_store_order_update(tx, o) != CD_STORE_OK)
+            return CD_STORE_ERROR;
+    }
+    rc = cd_store_payment_by_order(tx, o->id, &p);
+    if (rc != CD_STORE_OK)
+        return rc == CD_STORE_NOT_FOUND ? CD_STORE_OK : CD_STORE_ERROR;
+    if (p.stripe_payment_intent_id[0] &&
+        strcmp(p.stripe_payment_intent_id, pi) != 0)
+        return CD_STORE_OK; /* another payment's: left alone */
+    memset(&card, 0, sizeof(card));
+    cd_strlcpy(card.pi, pi, sizeof(card.pi));
+    if (cd_charge_card_for(tx, &card) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    if (!p.stripe_payment_intent_id[0]) {
+        cd_strlcpy(p.stripe_payment_intent_id, pi,
+                   sizeof(p.stripe_payment_intent_id));
+        changed = 1;
+    }
+    if (!p.last4[0] && card.last4[0]) {
+        cd_strlcpy(p.last4, card.last4, sizeof(p.last4));
+        changed = 1;
+    }
+    if (!p.stripe_charge_id[0] && card.charge[0]) {
+        cd_strlcpy(p.stripe_charge_id, card.charge,
+                   sizeof(p.stripe_charge_id));
+        changed = 1;
+    }
+    if (!changed)
+        return CD_STORE_OK;
+    return cd_store_payment_update(tx, &p) == CD_STORE_OK ? CD_STORE_OK
+                                                            : CD_STORE_ERROR;
+}
+
+static int ip_fn(struct cd_tx *tx, void *arg)
+{
+    struct ip_job *j = arg;
+    struct cd_order o;
+    int rc;
+
+    /* the event id, as order_credit.c records it (not called from here:
+     * it calls into this file) */
+    rc = j->event_id ? cd_store_event_insert(tx, j->event_id, j->type,
+                                             j->ip.created_at)
+                     : CD_STORE_OK;
+    if (rc == CD_STORE_DUPLICATE) {
+        j->status = CD_WEBHOOK_DUPLICATE;
+        return 0;
+    }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    j->status = CD_WEBHOOK_PROCESSED;
+    if (cd_store_invoice_payment_put(tx, &j->ip) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    rc = cd_store_order_by_invoice(tx, j->ip.invoice, &o);
+    if (rc == CD_STORE_NOT_FOUND)
+        return 0; /* invoice.paid takes it from invoice_payments */
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    return ip_fill_tx(tx, &o, j->ip.payment_intent, j->ip.created_at);
+}
+
+int cd_charge_invoice_pi_ask(struct cd_billing *b, const char *invoice_id)
+{
+    struct ip_job j;
+    struct cd_error err;
+    json_t *params, *resp;
+    int rc;
+
+    if (!b->stripe || strncmp(invoice_id, "in_", 3) != 0 ||
+        !cd_stripe_safe_id(invoice_id))
+        return 1;
+    params = json_pack("{s:s, s:s, s:i}", "invoice", invoice_id, "status",
+                       "paid", "limit", 1);
+    cd_error_clear(&err);
+    rc = stripe_get(b, "/v1/invoice_payments", params, &resp, &err);
+    json_decref(params);
+    if (rc != 0)
+        return rc < 0 ? -1 : 1;
+    memset(&j, 0, sizeof(j));
+    invoice_payment_pi(json_array_get(json_object_get(resp, "data"), 0),
+                       j.ip.payment_intent);
+    json_decref(resp);
+    if (!j.ip.payment_intent[0])
+        return 1;
+    cd_strlcpy(j.ip.invoice, invoice_id, sizeof(j.ip.invoice));
+    j.ip.created_at = cd_now();
+    return cd_store_write(b->store, ip_fn, &j) == 0 ? 0 : -1;
+}
+
+int cd_charge_on_invoice_payment(struct cd_billing *b, const char *event_id,
+                                 const char *type, const json_t *obj,
+                                 const char **status_out,
+                                 struct cd_error *err)
+{
+    struct ip_job j;
+    char status[32] = "";
+
+    *status_out = CD_WEBHOOK_IGNORED;
+    memset(&j, 0, sizeof(j));
+    j.event_id = event_id;
+    j.type = type;
+    cd_stripe_str_or_id(obj, "status", status, sizeof(status));
+    cd_stripe_str_or_id(obj, "invoice", j.ip.invoice, sizeof(j.ip.invoice));
+    invoice_payment_pi(obj, j.ip.payment_intent);
+    if (strcmp(status, "paid") != 0 ||
+        strncmp(j.ip.invoice, "in_", 3) != 0 ||
+        !cd_stripe_safe_id(j.ip.invoice) || !j.ip.payment_intent[0])
+        return 0; /* nothing we can use: not recorded */
+    j.ip.created_at = cd_now();
+    if (cd_store_write(b->store, ip_fn, &j) != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "The event could not be applied; retry.");
+    cd_debug(MOD, "event %s: invoice %s paid by %s: %s",
+             event_id ? event_id : "-", j.ip.invoice, j.ip.payment_intent,
+             j.status);
+    *status_out = j.status;
+    return 0;
 }

@@ -54,7 +54,8 @@ int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
  * completion takes it from charge_cards (cd_charge_card_for), so either
  * order ends with the last4 on the row. Idempotent, so the event id is not
  * recorded. *status_out "processed", or "ignored" when the charge names no
- * PaymentIntent or card; -1 with err 500 when the store failed.
+ * PaymentIntent or card, or has not succeeded (a declined attempt of the
+ * same PaymentIntent); -1 with err 500 when the store failed.
  */
 int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
                         const char *type, const json_t *obj,
@@ -65,13 +66,39 @@ int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
  * renewal's payment row meets its card in charge_cards whichever of
  * charge.succeeded and invoice.paid comes first: from the payload when it
  * carries one (expanded payments, or an older API version's
- * payment_intent), else the invoice's paid invoice_payment asked of Stripe
- * (outside any transaction). 0 with pi; 1 (pi "") when none was found or
- * Stripe could not be asked - the payment is recorded without its card
- * then, never refused for it (a warning says so).
+ * payment_intent). Never asks Stripe - the webhook's reply depends on the
+ * database only. 0 with pi; 1 (pi "") when the payload names none.
  */
-int cd_charge_invoice_pi(struct cd_billing *b, const json_t *invoice,
-                         const char *invoice_id, char *pi);
+int cd_charge_invoice_pi(const json_t *invoice, char *pi);
+
+/* Inside a write job: when pi is "", the PaymentIntent an earlier
+ * invoice_payment.paid named for invoice_id (invoice_payments, 027), if
+ * any. CD_STORE_OK or CD_STORE_ERROR. */
+int cd_charge_invoice_pi_tx(struct cd_tx *tx, const char *invoice_id,
+                            char *pi);
+
+/*
+ * invoice_payment.paid: the PaymentIntent that paid an invoice (Stripe
+ * sends it for every paid invoice; an Invoice names none since basil).
+ * One write job, database only: the event id recorded, the link kept
+ * (invoice_payments) for an invoice.paid still to come, and the period's
+ * order and payment row given the PaymentIntent - and the card a charge
+ * event kept for it - where they have none. "processed"; "ignored" (not
+ * recorded) when it is not paid or names no invoice or PaymentIntent.
+ */
+int cd_charge_on_invoice_payment(struct cd_billing *b, const char *event_id,
+                                 const char *type, const json_t *obj,
+                                 const char **status_out,
+                                 struct cd_error *err);
+
+/*
+ * For a request that needs it now (an admin refund; never the webhook):
+ * the PaymentIntent of invoice_id asked of Stripe (GET
+ * /v1/invoice_payments?invoice=&status=paid, outside any transaction)
+ * and written as invoice_payment.paid would. 0 written; 1 Stripe knows
+ * none (or is not configured); -1 Stripe or the store failed.
+ */
+int cd_charge_invoice_pi_ask(struct cd_billing *b, const char *invoice_id);
 
 /* Inside a write job: fills paid's last4 and charge (where empty) from
  * what a charge event kept for its PaymentIntent. CD_STORE_OK when there

@@ -53,6 +53,7 @@ struct session {
     char currency[CD_CUR_SZ];
     char pi[CD_SID_SZ];
     char customer[CD_SID_SZ];
+    char invoice[CD_SID_SZ]; /* subscription mode: its first invoice */
 };
 
 struct job {
@@ -95,6 +96,9 @@ static void parse_session(const json_t *o, struct session *s)
     str_or_id(o, "currency", s->currency, sizeof(s->currency));
     str_or_id(o, "payment_intent", s->pi, sizeof(s->pi));
     str_or_id(o, "customer", s->customer, sizeof(s->customer));
+    str_or_id(o, "invoice", s->invoice, sizeof(s->invoice));
+    if (strncmp(s->invoice, "in_", 3) != 0 || !cd_stripe_safe_id(s->invoice))
+        s->invoice[0] = '\0';
 }
 
 /* A failed payment row (async payment failed); an existing row stays. */
@@ -130,7 +134,9 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
             " %s: not credited.",
             s->id, s->amount_total, s->currency, o->amount_cents, o->currency);
     }
-    if (cd_order_is_kind(o, CD_ORDER_PAYMENT_INTENT)) {
+    /* a subscription's order is credited by its invoice only */
+    if (cd_order_is_kind(o, CD_ORDER_PAYMENT_INTENT) ||
+        cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION)) {
         cd_warn(MOD, "order %s: kind %s is not fulfilled by checkout", o->id,
                 o->kind);
         j->status = CD_WEBHOOK_IGNORED;
@@ -144,11 +150,37 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
 }
 
 /*
+ * The session's first invoice is this order's period (subscriptions.c):
+ * the order takes the invoice id (unique), so invoice.paid credits this
+ * order. 1 when another order holds it already (an invoice order made
+ * before this rule): that order has the period's payment row. 0, 1 or
+ * CD_STORE_ERROR.
+ */
+static int take_invoice_tx(struct cd_tx *tx, const struct session *s,
+                           struct cd_order *o, int *dirty)
+{
+    struct cd_order other;
+    int rc;
+
+    if (!s->invoice[0] || o->stripe_invoice_id[0])
+        return 0;
+    rc = cd_store_order_by_invoice(tx, s->invoice, &other);
+    if (rc == CD_STORE_OK)
+        return strcmp(other.id, o->id) != 0;
+    if (rc != CD_STORE_NOT_FOUND)
+        return CD_STORE_ERROR;
+    cd_strlcpy(o->stripe_invoice_id, s->invoice, sizeof(o->stripe_invoice_id));
+    *dirty = 1;
+    return 0;
+}
+
+/*
  * A paid subscription-mode session: the order is completed, the payment
  * recorded (the session's amount) and the customer saved - Checkout
  * attached the card to it for the renewals - but nothing is credited:
- * the first invoice's invoice.paid grants the first period (credits here
- * too would grant it twice). Once completed, a repeat changes nothing.
+ * the first invoice's invoice.paid grants the first period, on this same
+ * order (take_invoice_tx). Once completed, a repeat changes nothing; an
+ * order that invoice.paid completed first keeps its one payment row.
  */
 static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
                         int dirty, int64_t now)
@@ -158,7 +190,7 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     struct cd_order_patch keep = {.dirty = dirty};
     struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
                                   .complete = 1, .failure = ""};
-    int rc;
+    int rc, elsewhere;
 
     if (!cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION)) {
         cd_warn(MOD, "event %s: subscription-mode session %s but order %s "
@@ -181,13 +213,16 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     if (!cd_order_is(o, CD_ORDER_PENDING) &&
         !cd_order_is(o, CD_ORDER_FAILED) && !cd_order_is(o, CD_ORDER_EXPIRED))
         return cd_order_patch_tx(tx, o, &keep, now);
+    elsewhere = take_invoice_tx(tx, s, o, &dirty);
+    if (elsewhere < 0)
+        return CD_STORE_ERROR;
     rc = cd_order_patch_tx(tx, o, &done, now);
     if (rc != CD_STORE_OK)
         return rc;
     cd_strlcpy(paid.pi, s->pi, sizeof(paid.pi));
     if (s->customer[0])
         cd_strlcpy(paid.customer, s->customer, sizeof(paid.customer));
-    rc = cd_order_payment_tx(tx, o, &paid, now);
+    rc = elsewhere ? CD_STORE_OK : cd_order_payment_tx(tx, o, &paid, now);
     if (rc != CD_STORE_OK)
         return rc;
     rc = cd_order_save_customer_tx(tx, o, &paid);

@@ -14,6 +14,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 #include "billing/charges.h"
 #include "billing/clawback.h"
@@ -41,7 +42,8 @@ struct dispute_obj {
     char charge[CD_SID_SZ];
     char pi[CD_SID_SZ];
     char status[CD_STATUS_SZ];
-    int64_t amount; /* -1: absent */
+    char currency[CD_CUR_SZ]; /* "" when absent */
+    int64_t amount; /* -1: absent, or not in the order's currency */
 };
 
 static int closed(const char *status)
@@ -100,6 +102,7 @@ static int dispute_job_fn(struct cd_tx *tx, void *arg)
 {
     struct dispute_job *j = arg;
     const struct dispute_obj *d = j->d;
+    struct dispute_obj dd;
     struct cd_order o;
     struct cd_payment p;
     int64_t now = cd_now();
@@ -109,6 +112,16 @@ static int dispute_job_fn(struct cd_tx *tx, void *arg)
                                 &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
+    if (d->currency[0] && strcasecmp(d->currency, o.currency) != 0) {
+        /* Its amount is in other units: the whole order is held. */
+        cd_warn(MOD, "event %s: dispute %s is in %s, order %s in %s: the "
+                     "whole order is held",
+                j->event_id ? j->event_id : "-", d->id, d->currency, o.id,
+                o.currency);
+        dd = *d;
+        dd.amount = -1;
+        d = &dd;
+    }
     if (d->amount > o.amount_cents) {
         cd_error(MOD, "event %s: dispute %s of %" PRId64 " is more than "
                       "order %s (%" PRId64 "): not applied",
@@ -147,6 +160,7 @@ int cd_dispute_on_dispute(struct cd_billing *b, const char *event_id,
     cd_stripe_str_or_id(obj, "charge", d.charge, sizeof(d.charge));
     cd_stripe_str_or_id(obj, "payment_intent", d.pi, sizeof(d.pi));
     cd_stripe_str_or_id(obj, "status", d.status, sizeof(d.status));
+    cd_stripe_str_or_id(obj, "currency", d.currency, sizeof(d.currency));
     d.amount = json_is_integer(a) ? json_integer_value(a) : -1;
     if (!d.id[0] || !d.status[0] || (!d.charge[0] && !d.pi[0]) ||
         (json_is_integer(a) && (d.amount < 0 || d.amount > CD_AMOUNT_MAX)))

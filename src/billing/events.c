@@ -66,6 +66,7 @@ static const struct {
     {"customer.subscription.updated", 0, cd_subscription_on_subscription},
     {"customer.subscription.deleted", 0, cd_subscription_on_subscription},
     {"invoice.paid", 0, invoice_paid},
+    {"invoice_payment.paid", 0, cd_charge_on_invoice_payment},
 };
 
 int cd_webhook_apply(struct cd_billing *b, const json_t *event,

@@ -241,6 +241,9 @@ static int purge_fn(struct cd_tx *tx, void *arg)
     if (cd_store_charge_card_purge(tx, p->now - CD_JOBS_CHARGE_CARD_TTL) !=
         CD_STORE_OK)
         return CD_STORE_ERROR;
+    if (cd_store_invoice_payment_purge(tx, p->now - CD_JOBS_CHARGE_CARD_TTL) !=
+        CD_STORE_OK)
+        return CD_STORE_ERROR;
     return 0;
 }
 

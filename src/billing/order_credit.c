@@ -58,6 +58,31 @@ int cd_order_event_open_tx(struct cd_tx *tx, const char *event_id,
     return 0;
 }
 
+/* A paid row keeps what it has and gets what it lacked: a subscription's
+ * first period was recorded by its checkout before its invoice named the
+ * PaymentIntent (checkout_session.c). */
+static int payment_fill_tx(struct cd_tx *tx, struct cd_payment *p,
+                           const struct cd_paid *c)
+{
+    int changed = 0;
+
+    if (!p->stripe_payment_intent_id[0] && c->pi[0]) {
+        cd_strlcpy(p->stripe_payment_intent_id, c->pi,
+                   sizeof(p->stripe_payment_intent_id));
+        changed = 1;
+    }
+    if (!p->stripe_charge_id[0] && c->charge[0]) {
+        cd_strlcpy(p->stripe_charge_id, c->charge,
+                   sizeof(p->stripe_charge_id));
+        changed = 1;
+    }
+    if (!p->last4[0] && c->last4[0]) {
+        cd_strlcpy(p->last4, c->last4, sizeof(p->last4));
+        changed = 1;
+    }
+    return changed ? cd_store_payment_update(tx, p) : CD_STORE_OK;
+}
+
 /* The payment row of a fulfilled order: inserted, or a pending/failed one
  * brought up to date. */
 int cd_order_payment_tx(struct cd_tx *tx, const struct cd_order *o,
@@ -75,7 +100,7 @@ int cd_order_payment_tx(struct cd_tx *tx, const struct cd_order *o,
     if (rc == CD_STORE_OK) {
         if (strcmp(p.status, "pending") != 0 &&
             strcmp(p.status, "failed") != 0)
-            return CD_STORE_OK;
+            return payment_fill_tx(tx, &p, c);
     } else if (rc == CD_STORE_NOT_FOUND) {
         memset(&p, 0, sizeof(p));
         cd_random_id("pay_", p.id, sizeof(p.id));
@@ -202,11 +227,16 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     const char *lk, *late_kind;
     char ref[CD_REF_SZ];
     struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
-                                  .complete = 1, .failure = "",
+                                  .failure = "",
                                   .pi = paid->pi[0] ? paid->pi : NULL};
-    int rc, late;
+    int rc, late, was_completed;
 
     lk = cd_order_ledger_kind(o->kind);
+    /* A subscription's checkout order credits only as its first period,
+     * once its invoice named it (subscriptions.c). */
+    if (!lk && cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION) &&
+        o->stripe_invoice_id[0])
+        lk = cd_order_ledger_kind("invoice");
     if (!lk) {
         cd_warn(MOD, "order %s: kind %s is not fulfilled here", o->id,
                 o->kind);
@@ -248,6 +278,9 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
         return CD_STORE_ERROR;
     }
 
+    /* An order completed before (invoice.paid first) keeps its time. */
+    was_completed = cd_order_is(o, CD_ORDER_COMPLETED);
+    done.complete = !was_completed;
     rc = cd_order_patch_tx(tx, o, &done, now);
     if (rc != CD_STORE_OK)
         return rc;
@@ -263,7 +296,7 @@ int cd_order_credit_tx(struct cd_tx *tx, struct cd_order *o,
     /* The receipt, in this same job: queued exactly when the order is
      * credited, once (dedupe key order:<id>:receipt). */
     rc = cd_mail_receipt_tx(tx, o, le.amount, le.balance_after, now);
-    if (rc == CD_STORE_OK)
+    if (rc == CD_STORE_OK && !was_completed) /* once per order */
         rc = cd_outbox_order_tx(tx, "order.completed", o);
     if (rc != CD_STORE_OK)
         return rc;

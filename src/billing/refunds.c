@@ -70,6 +70,7 @@ struct refund_obj {
     char order_id[CD_ID_SZ];  /* metadata.order_id */
     char refund_id[CD_ID_SZ]; /* metadata.refund_id: ours */
     char failure[64];         /* failure_reason */
+    char currency[CD_CUR_SZ]; /* "" when absent */
 };
 
 static int parse_refund(const json_t *o, struct refund_obj *r)
@@ -83,6 +84,7 @@ static int parse_refund(const json_t *o, struct refund_obj *r)
     cd_stripe_str_or_id(o, "charge", r->charge, sizeof(r->charge));
     cd_stripe_str_or_id(o, "payment_intent", r->pi, sizeof(r->pi));
     cd_stripe_str_or_id(o, "failure_reason", r->failure, sizeof(r->failure));
+    cd_stripe_str_or_id(o, "currency", r->currency, sizeof(r->currency));
     if (json_is_object(meta)) {
         cd_stripe_str_or_id(meta, "order_id", r->order_id,
                             sizeof(r->order_id));
@@ -95,6 +97,19 @@ static int parse_refund(const json_t *o, struct refund_obj *r)
         r->amount > CD_AMOUNT_MAX || status_rank(r->status) < 1)
         return -1;
     return 0;
+}
+
+/* 1 when the refund is in another currency than its order: its amount is
+ * in other units, so it is not applied (logged), as charge.refunded. */
+static int foreign_refund(const struct cd_order *o,
+                          const struct refund_obj *ro)
+{
+    if (!ro->currency[0] || strcasecmp(ro->currency, o->currency) == 0)
+        return 0;
+    cd_error(MOD, "refund %s of %" PRId64 " %s does not match order %s (%s): "
+                  "not applied",
+             ro->id, ro->amount, ro->currency, o->id, o->currency);
+    return 1;
 }
 
 /* refund.applied: the refund r of order o has succeeded (once: when its
@@ -404,6 +419,13 @@ int cd_refund_create(struct cd_billing *b, const char *order_id,
     if (cd_store_write(b->store, ask_fn, &j) != 0)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Could not record the refund.");
+    /* A subscription period whose invoice_payment.paid has not come (the
+     * webhook never asks Stripe): ask now, then once more. */
+    if (j.why == ASK_NO_PAYMENT && j.o.stripe_invoice_id[0] &&
+        cd_charge_invoice_pi_ask(b, j.o.stripe_invoice_id) == 0 &&
+        cd_store_write(b->store, ask_fn, &j) != 0)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not record the refund.");
     if (j.why != ASK_OK)
         return ask_error(&j, err);
     return ask_stripe(b, &j, out, err);
@@ -430,6 +452,8 @@ static int refund_event_fn(struct cd_tx *tx, void *arg)
                                 &j->status);
     if (rc != 0)
         return rc == 1 ? 0 : CD_STORE_ERROR;
+    if (foreign_refund(&o, j->ro))
+        return 0;
     if (upsert_refund_tx(tx, &o, j->ro, now) != CD_STORE_OK ||
         cd_clawback_settle_tx(tx, &o, "refund", now) != CD_STORE_OK)
         return CD_STORE_ERROR;
@@ -496,6 +520,7 @@ static int listed_refunds_tx(struct cd_tx *tx, const struct cd_order *o,
 
     for (i = 0; i < json_array_size(list) && i < 100; i++)
         if (parse_refund(json_array_get(list, i), &ro) == 0 &&
+            !foreign_refund(o, &ro) &&
             upsert_refund_tx(tx, o, &ro, now) != CD_STORE_OK)
             return CD_STORE_ERROR;
     return CD_STORE_OK;

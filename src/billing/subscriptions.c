@@ -209,6 +209,7 @@ struct sub_copy {
     char customer[CD_SID_SZ];
     char meta_account[CD_ID_SZ];
     char meta_plan[CD_ID_SZ];
+    char meta_order[CD_ID_SZ]; /* the checkout's order (checkout.c) */
     int64_t period_end;
     int cancel_at_period_end;
     int64_t synced_at; /* when the read started, microseconds */
@@ -226,6 +227,7 @@ static void parse_sub(const json_t *o, struct sub_copy *c)
         str_or_id(meta, "account_id", c->meta_account,
                   sizeof(c->meta_account));
         str_or_id(meta, "plan_id", c->meta_plan, sizeof(c->meta_plan));
+        str_or_id(meta, "order_id", c->meta_order, sizeof(c->meta_order));
     }
     c->period_end = cd_subscription_period_end(o);
     c->cancel_at_period_end =
@@ -439,22 +441,67 @@ struct inv_job {
     const struct cd_plan *plan;
     const char *plan_currency;
     int64_t period_end; /* lines.data[0].period.end; 0: unknown */
+    int first; /* billing_reason subscription_create */
+    char meta_order[CD_ID_SZ]; /* the subscription's checkout order; "" */
+    char customer[CD_SID_SZ];  /* the invoice's customer; "" */
     char pi[CD_SID_SZ]; /* its PaymentIntent (the card's key); "" */
     int has_row; /* row below was re-read at Stripe: store it too */
     struct cd_subscription row;
     const char *status;
 };
 
-/* The order of this invoice's period: the one made before (a repeat), or a
- * new pending one (not yet written: *is_new). */
+/*
+ * The first invoice's period is its checkout's order: the order the
+ * subscription's metadata names (checkout.c sets it), when it is this
+ * account's subscription order for this amount and holds no invoice yet.
+ * It takes the invoice id - unique (orders_invoice), so whichever of
+ * invoice.paid and checkout.session.completed comes first, the period is
+ * that one order, credited once under "invoice:<in_id>", one payment row.
+ * 1 taken (*o, to be written), 0 not, CD_STORE_ERROR.
+ */
+static int checkout_order_tx(struct cd_tx *tx, const struct inv_job *j,
+                             int64_t now, struct cd_order *o)
+{
+    int rc;
+
+    if (!j->first || !j->meta_order[0])
+        return 0;
+    rc = cd_store_order_get(tx, j->meta_order, o);
+    if (rc != CD_STORE_OK)
+        return rc == CD_STORE_NOT_FOUND ? 0 : CD_STORE_ERROR;
+    if (!cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION) ||
+        strcmp(o->account_id, j->account_id) != 0 ||
+        o->stripe_invoice_id[0] || o->amount_cents != j->amount_paid ||
+        strcasecmp(o->currency, j->currency) != 0 ||
+        strcmp(o->item_id, j->plan->id) != 0)
+        return 0;
+    cd_strlcpy(o->stripe_invoice_id, j->invoice_id,
+               sizeof(o->stripe_invoice_id));
+    o->updated_at = now;
+    return 1;
+}
+
+/* The order of this invoice's period: the one made before (a repeat), the
+ * checkout's (the first invoice, when take: *dirty), or a new pending one
+ * (not yet written: *is_new). */
 static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
-                           int64_t now, struct cd_order *o, int *is_new)
+                           int take, int64_t now, struct cd_order *o,
+                           int *is_new, int *dirty)
 {
     int rc = cd_store_order_by_invoice(tx, j->invoice_id, o);
 
     *is_new = rc == CD_STORE_NOT_FOUND;
+    *dirty = 0;
     if (rc != CD_STORE_NOT_FOUND)
         return rc;
+    rc = take ? checkout_order_tx(tx, j, now, o) : 0;
+    if (rc == 1) {
+        *is_new = 0;
+        *dirty = 1;
+        return CD_STORE_OK;
+    }
+    if (rc != 0)
+        return CD_STORE_ERROR;
     memset(o, 0, sizeof(*o));
     cd_random_id("ord_", o->id, sizeof(o->id));
     cd_strlcpy(o->account_id, j->account_id, sizeof(o->account_id));
@@ -472,23 +519,29 @@ static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
 }
 
 /* An invoice whose amount or currency is not its plan's: its order is
- * failed and the operator told; nothing is credited. */
+ * failed and the operator told; nothing is credited. A checkout's order
+ * that holds the invoice (checkout_session.c) keeps its status. */
 static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
                        struct cd_order *o, int is_new)
 {
-    (void)cd_order_set_status(o, CD_ORDER_FAILED);
-    snprintf(o->failure_reason, sizeof(o->failure_reason),
+    char why[CD_DESC_SZ];
+
+    snprintf(why, sizeof(why),
              "invoice paid %" PRId64 " %s, plan %s costs %" PRId64 " %s: not "
              "credited",
              j->amount_paid, j->currency, j->plan->id, j->plan->price_cents,
              j->plan_currency);
-    if ((is_new ? cd_store_order_insert(tx, o)
-                : cd_store_order_update(tx, o)) != CD_STORE_OK)
-        return CD_STORE_ERROR;
     j->status = CD_WEBHOOK_IGNORED;
+    if (is_new || cd_order_is_kind(o, CD_ORDER_INVOICE)) {
+        (void)cd_order_set_status(o, CD_ORDER_FAILED);
+        cd_strlcpy(o->failure_reason, why, sizeof(o->failure_reason));
+        if ((is_new ? cd_store_order_insert(tx, o)
+                    : cd_store_order_update(tx, o)) != CD_STORE_OK)
+            return CD_STORE_ERROR;
+    }
     return cd_problem_note_tx(tx, CD_PROBLEM_INVOICE_MISMATCH, o,
                               j->event_id, "Invoice %s: %s.", j->invoice_id,
-                              o->failure_reason);
+                              why);
 }
 
 static int inv_job_fn(struct cd_tx *tx, void *arg)
@@ -497,7 +550,9 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
     struct cd_order o;
     struct cd_paid paid;
     int64_t now = cd_now();
-    int rc, is_new;
+    int rc, is_new, dirty;
+    int mismatch = j->amount_paid != j->plan->price_cents ||
+                   strcasecmp(j->currency, j->plan_currency) != 0;
 
     rc = cd_order_event_record_tx(tx, j->event_id, j->type, &j->status);
     if (rc != 0)
@@ -507,10 +562,10 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
         if (rc != CD_STORE_OK)
             return rc;
     }
-    if (period_order_tx(tx, j, now, &o, &is_new) != CD_STORE_OK)
+    if (period_order_tx(tx, j, !mismatch, now, &o, &is_new, &dirty) !=
+        CD_STORE_OK)
         return CD_STORE_ERROR;
-    if (j->amount_paid != j->plan->price_cents ||
-        strcasecmp(j->currency, j->plan_currency) != 0)
+    if (mismatch)
         return mismatch_tx(tx, j, &o, is_new);
     if (is_new && cd_store_order_insert(tx, &o) != CD_STORE_OK)
         return CD_STORE_ERROR;
@@ -518,10 +573,38 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
      * its payment row and receipt, like any purchase. */
     memset(&paid, 0, sizeof(paid));
     paid.period_end = j->period_end; /* the lot's expiry (lots.h) */
-    /* the card from charge.succeeded, before or after (charges.h) */
+    /* the PaymentIntent from invoice_payment.paid when it came first,
+     * the card from charge.succeeded, before or after (charges.h) */
     cd_strlcpy(paid.pi, j->pi, sizeof(paid.pi));
-    return cd_order_credit_tx(tx, &o, &paid, j->event_id, 0, now,
+    if (cd_charge_invoice_pi_tx(tx, j->invoice_id, paid.pi) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    /* the checkout's order: its session may not have saved the customer */
+    if (cd_order_is_kind(&o, CD_ORDER_SUBSCRIPTION))
+        cd_strlcpy(paid.customer, j->customer, sizeof(paid.customer));
+    return cd_order_credit_tx(tx, &o, &paid, j->event_id, dirty, now,
                               &j->status);
+}
+
+/* What the invoice says besides its amount: its customer, and the order
+ * its subscription's metadata names (parent.subscription_details.metadata,
+ * else the older top-level subscription_details; else what the re-read
+ * copy said, already in j). */
+static void invoice_extras(const json_t *invoice, struct inv_job *j)
+{
+    const json_t *d = json_object_get(json_object_get(invoice, "parent"),
+                                      "subscription_details");
+    char order[CD_ID_SZ] = "";
+
+    if (!json_is_object(json_object_get(d, "metadata")))
+        d = json_object_get(invoice, "subscription_details");
+    str_or_id(json_object_get(d, "metadata"), "order_id", order,
+              sizeof(order));
+    if (order[0])
+        cd_strlcpy(j->meta_order, order, sizeof(j->meta_order));
+    str_or_id(invoice, "customer", j->customer, sizeof(j->customer));
+    if (strncmp(j->customer, "cus_", 4) != 0 ||
+        !cd_stripe_safe_id(j->customer))
+        j->customer[0] = '\0';
 }
 
 int cd_subscription_on_invoice_paid(struct cd_billing *b,
@@ -595,6 +678,7 @@ int cd_subscription_on_invoice_paid(struct cd_billing *b,
         }
         cd_strlcpy(plan_id, c.meta_plan[0] ? c.meta_plan : l.row.plan_id,
                    sizeof(plan_id));
+        cd_strlcpy(j.meta_order, c.meta_order, sizeof(j.meta_order));
         row_from_copy(&c, l.account_id, &j.row, cd_now());
         j.has_row = 1;
     }
@@ -623,7 +707,10 @@ int cd_subscription_on_invoice_paid(struct cd_billing *b,
                         "period"),
         "end"));
     j.plan_currency = b->cfg.currency;
-    cd_charge_invoice_pi(b, invoice, in_id, j.pi);
+    j.first = strcmp(reason, "subscription_create") == 0;
+    invoice_extras(invoice, &j);
+    /* from the payload only: no Stripe call before the reply */
+    cd_charge_invoice_pi(invoice, j.pi);
     return cd_order_event_run(b, inv_job_fn, &j, event_id, type, &j.status,
                               status_out, err);
 }

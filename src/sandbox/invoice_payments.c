@@ -2,7 +2,8 @@
  * invoice_payments.c - InvoicePayment objects: the PaymentIntent and
  * charge that pay (or fail to pay) a subscription's invoice, the
  * invoice_payment linking them, and GET /v1/invoice_payments (creditd
- * finds the invoice a renewal's charge paid with it).
+ * finds the invoice a renewal's charge paid with it), and its
+ * invoice_payment.paid event.
  */
 #include "sandbox/internal.h"
 
@@ -69,6 +70,8 @@ json_t *cd_sandbox_invoice_pay(struct cd_sandbox *s, json_t *inv,
         "canceled_at", "paid_at", decline ? json_null() : json_integer(now));
     if (!ip || cd_sandbox_store(s->invoice_payments, ip) != 0)
         return NULL;
+    if (!decline) /* as Stripe: the invoice's payment names its intent */
+        cd_sandbox_emit(s, "invoice_payment.paid", ip);
     return ip;
 }
 

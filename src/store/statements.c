@@ -315,6 +315,16 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT payment_intent, charge, last4, created_at FROM charge_cards "
         "WHERE payment_intent = ?1",
     [SQ_CHARGE_CARD_PURGE] = "DELETE FROM charge_cards WHERE created_at < ?1",
+    /* 027: the first word on an invoice's PaymentIntent stays. */
+    [SQ_INVOICE_PAYMENT_PUT] =
+        "INSERT INTO invoice_payments (stripe_invoice_id, payment_intent, "
+        "created_at) VALUES (?1, ?2, ?3) ON CONFLICT (stripe_invoice_id) "
+        "DO NOTHING",
+    [SQ_INVOICE_PAYMENT_GET] =
+        "SELECT stripe_invoice_id, payment_intent, created_at FROM "
+        "invoice_payments WHERE stripe_invoice_id = ?1",
+    [SQ_INVOICE_PAYMENT_PURGE] =
+        "DELETE FROM invoice_payments WHERE created_at < ?1",
     /* 021: one request taken from a GCRA bucket, as one guarded upsert:
      * ?3 now (ms), ?4 the interval T, ?5 the tolerance. A row comes back
      * when the request may go (counted); none when it must wait. */

@@ -513,6 +513,22 @@ int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
  * the card, or will never come). */
 int cd_store_charge_card_purge(struct cd_tx *tx, int64_t before);
 
+/* ---- the PaymentIntent of an invoice (027) ----------------------------- */
+/* What invoice_payment.paid said: the PaymentIntent that paid an invoice,
+ * for an invoice.paid still to come. */
+struct cd_invoice_payment {
+    char invoice[CD_SID_SZ];
+    char payment_intent[CD_SID_SZ];
+    int64_t created_at;
+};
+/* Inserts; a row for the invoice already there stays (OK). */
+int cd_store_invoice_payment_put(struct cd_tx *tx,
+                                 const struct cd_invoice_payment *p);
+int cd_store_invoice_payment_get(struct cd_tx *tx, const char *invoice,
+                                 struct cd_invoice_payment *out);
+/* Deletes rows created before `before` (purged with charge_cards). */
+int cd_store_invoice_payment_purge(struct cd_tx *tx, int64_t before);
+
 /* ---- idempotency keys -------------------------------------------------- */
 /* out->body is malloc'd (or NULL when status is 0); free() it. */
 int cd_store_idem_get(struct cd_tx *tx, const char *scope, const char *key,

@@ -226,6 +226,10 @@ enum cd_sq_stmt {
     SQ_RATE_GET,
     SQ_RATE_PURGE,
     SQ_RATE_CLAMP,
+    /* 027: the PaymentIntent of an invoice (invoice_payments.c) */
+    SQ_INVOICE_PAYMENT_PUT,
+    SQ_INVOICE_PAYMENT_GET,
+    SQ_INVOICE_PAYMENT_PURGE,
     SQ__COUNT
 };
 

@@ -195,18 +195,31 @@ e2e('CSV exports: streamed, every row once across pages, quotes and formulas esc
     for (let i = 0; i < extra; i += 50) {
         await Promise.all(Array.from({ length: 50 }, (_, k) => stack.grant(a, 1, `bulk ${i + k}`)));
     }
+    // A debit drawn from five lots (each grant is a lot of 1).
+    const debit = await stack.asServer(a.id, 'POST', '/v1/debits', { body: { amount: 5, description: 'use five' } });
+    assert.equal(debit.status, 201, debit.text);
     const { header, rows } = await exportCsv(`/v1/admin/export/ledger.csv?account=${a.id}`);
-    assert.deepEqual(header, ['id', 'account_id', 'amount', 'balance_after', 'kind', 'ref', 'order_id', 'description', 'created_at']);
-    assert.equal(rows.length, tricky.length + extra);
+    // New columns only ever come last: draws, effective_at.
+    assert.deepEqual(header, ['id', 'account_id', 'amount', 'balance_after', 'kind', 'ref', 'order_id', 'description', 'created_at', 'draws', 'effective_at']);
+    assert.equal(rows.length, tricky.length + extra + 1);
     const ids = rows.map((r) => r[0]);
     assert.equal(new Set(ids).size, ids.length, 'no row twice');
     const listed = await allPages(`/v1/admin/ledger?account=${a.id}`, 100);
     assert.deepEqual(ids, listed.map((e) => e.id), 'the same rows, in the list order');
+    // draws and effective_at as the JSON list has them.
+    for (const [i, e] of listed.entries()) {
+        assert.equal(rows[i][9], e.draws.map((d) => `${d.lot_id}:${d.amount}`).join(';'), e.id);
+        assert.equal(rows[i][10], e.effective_at, e.id);
+    }
+    const used = rows.find((r) => r[0] === debit.json.transaction_id);
+    assert.equal(used[9].split(';').length, 5);
+    assert.equal(used[9].split(';').reduce((n, d) => n + Number(d.split(':')[1]), 0), 5);
     const desc = new Map(rows.map((r) => [r[7], r]));
     assert.ok(desc.has("'=HYPERLINK(\"http://evil.example\")"), 'a formula gets a leading quote');
     assert.ok(desc.has("'+1+2") && desc.has("'-5") && desc.has("'@SUM(A1)"));
     assert.ok(desc.has('a, "quoted" value') && desc.has('plain'));
     for (const r of rows) {
+        assert.equal(r.length, 11);
         assert.equal(r[1], a.id);
         assert.match(r[2], /^-?\d+$/, 'amounts are plain numbers');
         assert.match(r[8], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

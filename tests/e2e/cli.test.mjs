@@ -350,7 +350,7 @@ e2e('ledger list, verify and export (stdout and --output); problems; reconcile',
     assert.equal(JSON.parse(ok(await cli(['ledger', 'verify', '--json'])).out).ok, true);
 
     const csv = ok(await cli(['ledger', 'export', '--account', u.id])).out;
-    assert.equal(csv.split('\r\n')[0].replace(/\r?\n.*/s, ''), 'id,account_id,amount,balance_after,kind,ref,order_id,description,created_at');
+    assert.equal(csv.split('\r\n')[0].replace(/\r?\n.*/s, ''), 'id,account_id,amount,balance_after,kind,ref,order_id,description,created_at,draws,effective_at');
     assert.ok(csv.includes('"ledger, ""quoted"""'));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'creditd-cli-'));
     const out = path.join(dir, 'ledger.csv');

@@ -9,9 +9,20 @@
 // so the test sees every delivery and can replay it (re-signed).
 
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import { useStack, e2e, waitFor, expectStatus, expectError, httpRequest, rand, CARD_DECLINE } from './harness.mjs';
+import { SmtpSink } from './smtp_sink.mjs';
 
-const stack = useStack({ relayForward: true });
+// Receipts go to a loopback SMTP sink (its port is known once it started,
+// before the stack starts: hooks run in the order they were registered).
+const sink = new SmtpSink();
+const serverEnv = { CREDITD_MAIL_FROM: 'billing@creditd.test', CREDITD_MAIL_POLL_MS: '100' };
+before(async () => {
+    await sink.start();
+    serverEnv.CREDITD_SMTP_URL = sink.url;
+});
+after(async () => sink.stop());
+const stack = useStack({ relayForward: true, serverEnv });
 
 /** Every delivery the sandbox made has had its final answer. */
 async function settled() {
@@ -204,7 +215,8 @@ e2e('a failed renewal: past_due and no credits', async () => {
     await ledgerOk();
 });
 
-/** A renewal whose events the relay holds: {charged, paid, invoiceId}. */
+/** A renewal whose events the relay holds: {charged, paid, ipaid,
+ * invoiceId, pi} (ipaid: its invoice_payment.paid). */
 async function heldRenewal(subId) {
     const forward = stack.relay.forwardTo;
     stack.relay.forwardTo = null;
@@ -222,8 +234,9 @@ async function heldRenewal(subId) {
     const pi = ips.json.data[0].payment.payment_intent;
     const paid = stack.relay.find('invoice.paid', invoiceId)[0];
     const charged = stack.relay.find('charge.succeeded').find((e) => e.data.object.payment_intent === pi);
-    assert.ok(paid && charged, 'the renewal\'s invoice.paid and charge.succeeded were held');
-    return { paid, charged, invoiceId, pi };
+    const ipaid = stack.relay.find('invoice_payment.paid').find((e) => e.data.object.invoice === invoiceId);
+    assert.ok(paid && charged && ipaid, 'the renewal\'s invoice.paid, charge.succeeded and invoice_payment.paid were held');
+    return { paid, charged, ipaid, invoiceId, pi };
 }
 
 for (const chargeFirst of [true, false]) {
@@ -232,8 +245,10 @@ for (const chargeFirst of [true, false]) {
         const p = await plan();
         const { u, subId } = await subscribe(p);
         await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
-        const { paid, charged, pi } = await heldRenewal(subId);
-        for (const ev of chargeFirst ? [charged, paid] : [paid, charged]) {
+        const { paid, charged, ipaid, pi } = await heldRenewal(subId);
+        // invoice.paid names no PaymentIntent: invoice_payment.paid links
+        // them (last here: the card kept from the charge comes with it).
+        for (const ev of chargeFirst ? [charged, ipaid, paid] : [paid, charged, ipaid]) {
             const r = await stack.sendWebhook(ev);
             assert.equal(r.status, 200, r.text);
             assert.equal(r.json.status, 'processed', ev.type);
@@ -246,11 +261,72 @@ for (const chargeFirst of [true, false]) {
         assert.equal(pays[0].payment_method_last4, '4242');
         assert.equal(pays[0].stripe_charge_id, charged.data.object.id);
         // Redelivered, both change nothing.
-        for (const ev of [paid, charged]) expectStatus(await stack.sendWebhook(ev), 200);
+        for (const ev of [paid, charged, ipaid]) expectStatus(await stack.sendWebhook(ev), 200);
         assert.equal(await stack.balance(u), 2 * p.credits_per_period);
         await ledgerOk();
     });
 }
+
+function sandboxApiDelay(ms) {
+    return httpRequest('POST', `${stack.sandboxUrl}/_sandbox/config`, { body: { api_delay_ms: ms } });
+}
+
+e2e('invoice.paid is answered from the database alone: with Stripe slow it credits at once; the PaymentIntent and card come later with invoice_payment.paid and charge.succeeded', async () => {
+    const p = await plan();
+    const { u, co, subId } = await subscribe(p);
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
+    const { paid, charged, ipaid, pi } = await heldRenewal(subId);
+    const renewalRow = async () => (await stack.list(u, '/v1/payments')).find((x) => x.order_id !== co.order_id);
+    expectStatus(await sandboxApiDelay(5000), 200);
+    try {
+        const t0 = Date.now();
+        const r = await stack.sendWebhook(paid);
+        const ms = Date.now() - t0;
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.status, 'processed');
+        assert.ok(ms < 2500, `answered in ${ms} ms, not after a Stripe read`);
+    } finally {
+        expectStatus(await sandboxApiDelay(0), 200);
+    }
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    let row = await renewalRow();
+    assert.equal(row.status, 'succeeded');
+    assert.equal(row.amount_cents, p.price_cents);
+    assert.equal(row.stripe_payment_intent_id, null);
+    assert.equal(row.payment_method_last4, null);
+    // Later: the invoice's payment names its PaymentIntent, then its charge
+    // the card.
+    const r1 = await stack.sendWebhook(ipaid);
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(r1.json.status, 'processed');
+    row = await renewalRow();
+    assert.equal(row.stripe_payment_intent_id, pi);
+    assert.equal(row.payment_method_last4, null);
+    expectStatus(await stack.sendWebhook(charged), 200);
+    row = await renewalRow();
+    assert.equal(row.payment_method_last4, '4242');
+    assert.equal(row.stripe_charge_id, charged.data.object.id);
+    assert.equal((await stack.sendWebhook(ipaid)).json.status, 'duplicate');
+    assert.equal(await stack.balance(u), 2 * p.credits_per_period);
+    await ledgerOk();
+});
+
+e2e('a renewal refunded before its invoice_payment.paid came: the admin refund asks Stripe for the PaymentIntent', async () => {
+    const p = await plan();
+    const { u, co, subId } = await subscribe(p);
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'first period credited' });
+    const { paid, pi } = await heldRenewal(subId);
+    assert.equal((await stack.sendWebhook(paid)).json.status, 'processed');
+    const row = (await stack.list(u, '/v1/payments')).find((x) => x.order_id !== co.order_id);
+    assert.equal(row.stripe_payment_intent_id, null);
+    const rf = await stack.admin('POST', `/v1/admin/orders/${row.order_id}/refund`, { body: {} });
+    assert.equal(rf.status, 202, rf.text);
+    await stack.waitOrderStatus(u, row.order_id, 'refunded');
+    const after = (await stack.list(u, '/v1/payments')).find((x) => x.order_id === row.order_id);
+    assert.equal(after.stripe_payment_intent_id, pi);
+    await waitFor(async () => (await stack.balance(u)) === p.credits_per_period, 10000, { what: 'renewal taken back' });
+    await ledgerOk();
+});
 
 e2e('invoice.paid first (nothing synced yet): the subscription found through Stripe; older shapes; $0 and foreign invoices', async () => {
     const p = await plan();
@@ -327,6 +403,97 @@ e2e('invoice.paid first (nothing synced yet): the subscription found through Str
     assert.equal(await stack.balance(u), p.credits_per_period);
     await ledgerOk();
 });
+
+/** A subscription whose first events the relay holds: {u, co, subId,
+ * inv, created, completed, charged, ipaid, pi}. */
+async function heldStart(p) {
+    const u = await stack.signup();
+    const co = await stack.checkout(u, { kind: 'subscription', plan_id: p.id });
+    const forward = stack.relay.forwardTo;
+    stack.relay.forwardTo = null;
+    let subId, invoiceId;
+    try {
+        const r = await stack.completeSession(co.session_id);
+        assert.equal(r.status, 200, r.text);
+        subId = r.json.subscription;
+        invoiceId = r.json.invoice;
+        await settled();
+    } finally {
+        stack.relay.forwardTo = forward;
+    }
+    const ips = await stack.stripe('GET', `/v1/invoice_payments?invoice=${invoiceId}`);
+    assert.equal(ips.status, 200, ips.text);
+    const pi = ips.json.data[0].payment.payment_intent;
+    const inv = stack.relay.find('invoice.paid', invoiceId)[0];
+    const created = stack.relay.find('customer.subscription.created', subId)[0];
+    const completed = stack.relay.find('checkout.session.completed', co.session_id)[0];
+    const charged = stack.relay.find('charge.succeeded').find((e) => e.data.object.payment_intent === pi);
+    const ipaid = stack.relay.find('invoice_payment.paid').find((e) => e.data.object.invoice === invoiceId);
+    assert.ok(inv && created && completed && charged && ipaid, 'the first events were held');
+    return { u, co, subId, inv, created, completed, charged, ipaid, pi };
+}
+
+async function revenue() {
+    const r = expectStatus(await stack.admin('GET', '/v1/admin/summary'), 200);
+    return r.revenue.find((x) => x.currency === 'usd') || { payments: 0, gross_cents: 0 };
+}
+
+const receipts = (u) => sink.to(u.email).filter((m) => /^Subject: Your receipt/m.test(m.data)).length;
+const again = (ev) => ({ ...ev, id: `evt_e2e_${rand(10)}` });
+
+// The first period is the checkout's order whatever the order of
+// invoice.paid and checkout.session.completed: one order, credited once,
+// one payment row (with the card once the charge is seen), one receipt,
+// the revenue counted once.
+for (const way of ['checkout first', 'invoice first', 'both at once']) {
+    e2e(`the first period is one order and one payment (${way}, then duplicates of both)`, async () => {
+        const p = await plan();
+        const rev0 = await revenue();
+        const h = await heldStart(p);
+        const send = async (ev) => {
+            const r = await stack.sendWebhook(ev);
+            assert.equal(r.status, 200, r.text);
+            return r.json.status;
+        };
+        if (way === 'checkout first') {
+            assert.equal(await send(h.completed), 'processed');
+            assert.equal(await send(h.inv), 'processed');
+        } else if (way === 'invoice first') {
+            assert.equal(await send(h.inv), 'processed');
+            assert.equal(await send(h.completed), 'processed');
+        } else {
+            await Promise.all([send(h.inv), send(h.completed)]);
+        }
+        for (const ev of [h.inv, h.completed, again(h.inv), again(h.completed), h.created, h.charged, h.ipaid]) await send(ev);
+        assert.equal(await stack.balance(h.u), p.credits_per_period);
+        const orders = (await stack.list(h.u, '/v1/orders')).filter((o) => o.status !== 'pending');
+        assert.deepEqual(orders.map((o) => [o.id, o.status, o.amount_cents]), [[h.co.order_id, 'completed', p.price_cents]]);
+        const pays = await stack.list(h.u, '/v1/payments');
+        assert.equal(pays.length, 1, JSON.stringify(pays));
+        assert.equal(pays[0].order_id, h.co.order_id);
+        assert.equal(pays[0].status, 'succeeded');
+        assert.equal(pays[0].amount_cents, p.price_cents);
+        assert.equal(pays[0].stripe_payment_intent_id, h.pi);
+        assert.equal(pays[0].payment_method_last4, '4242');
+        // The customer Checkout made is the account's, whoever came first.
+        const acct = expectStatus(await stack.api('GET', '/v1/account', { token: h.u.token }), 200);
+        assert.equal(acct.stripe_customer_id, h.inv.data.object.customer);
+        const rev1 = await revenue();
+        assert.equal(rev1.payments - rev0.payments, 1);
+        assert.equal(rev1.gross_cents - rev0.gross_cents, p.price_cents);
+        await waitFor(() => receipts(h.u) >= 1, 10000, { what: 'receipt' });
+        // A later charge's receipt would be queued after this one: one
+        // renewal, then exactly two receipts for two periods.
+        const rn = await sandboxRenew(h.subId);
+        assert.equal(rn.status, 200, rn.text);
+        await waitFor(async () => (await stack.balance(h.u)) === 2 * p.credits_per_period, 10000, { what: 'renewal credited' });
+        await waitFor(() => receipts(h.u) >= 2, 10000, { what: 'renewal receipt' });
+        await settled();
+        assert.equal(receipts(h.u), 2);
+        assert.equal((await stack.list(h.u, '/v1/payments')).length, 2);
+        await ledgerOk();
+    });
+}
 
 e2e('lost webhooks: reconciliation syncs the subscription and credits the invoices once', async () => {
     const p = await plan();

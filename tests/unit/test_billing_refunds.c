@@ -505,6 +505,66 @@ static void test_refund_events_and_failure(void **state)
     assert_int_equal(payment_now(o.id).amount_refunded_cents, 300);
 }
 
+/* A refund or dispute whose currency is not its order's: its amount is
+ * in other units. A refund is not applied (as charge.refunded); a dispute
+ * holds the whole order (its share cannot be compared). */
+static void test_currency_mismatch(void **state)
+{
+    char acct[64];
+    struct cd_order o;
+    json_t *r, *d;
+
+    (void)state;
+    new_account(acct);
+    paid_checkout(acct, 1000, 1000, "pi_unit_cur", &o);
+    r = refund_obj("re_unit_cur", "ch_unit_cur", "pi_unit_cur", 900,
+                   "succeeded");
+    json_object_set_new(r, "currency", json_string("jpy"));
+    assert_string_equal(apply("refund.created", r, NULL),
+                        CD_WEBHOOK_IGNORED);
+    assert_int_equal(balance_of(acct), 1000);
+    assert_string_equal(order_now(o.id).status, "completed");
+    /* a dispute of 10 (yen) holds the whole order, not a hundredth */
+    d = dispute_of("dp_unit_cur", "ch_unit_cur", "pi_unit_cur", 10,
+                   "needs_response");
+    json_object_set_new(d, "currency", json_string("jpy"));
+    assert_string_equal(apply("charge.dispute.created", d, NULL),
+                        CD_WEBHOOK_PROCESSED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(order_now(o.id).status, "disputed");
+}
+
+/* A PaymentIntent's declined first charge, then a card that pays: an
+ * event about the failed charge (charge.updated) must not become the
+ * payment's charge or card, or the refund of the charge that paid would
+ * be taken for another charge's and ignored. */
+static void test_failed_charge_event(void **state)
+{
+    char acct[64];
+    struct cd_order o;
+    struct cd_payment p;
+    json_t *c;
+
+    (void)state;
+    new_account(acct);
+    paid_checkout(acct, 1000, 1000, "pi_unit_fc", &o);
+    c = json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:{s:s}}}", "id",
+                  "ch_unit_fc1", "object", "charge", "payment_intent",
+                  "pi_unit_fc", "status", "failed", "paid", 0,
+                  "payment_method_details", "card", "last4", "0002");
+    assert_string_equal(apply("charge.updated", c, NULL), CD_WEBHOOK_IGNORED);
+    p = payment_now(o.id);
+    assert_string_equal(p.stripe_charge_id, "");
+    assert_string_equal(p.last4, "");
+    assert_string_equal(apply("charge.refunded",
+                              charge("ch_unit_fc2", "pi_unit_fc", NULL, 1000,
+                                     1000),
+                              NULL),
+                        CD_WEBHOOK_PROCESSED);
+    assert_int_equal(balance_of(acct), 0);
+    assert_string_equal(order_now(o.id).status, "refunded");
+}
+
 static void test_not_ours_no_write(void **state)
 {
     uint64_t before = jobs_run();
@@ -843,6 +903,8 @@ int main(void)
         cmocka_unit_test(test_dispute_won_before_completion),
         cmocka_unit_test(test_one_clawback_figure),
         cmocka_unit_test(test_refund_events_and_failure),
+        cmocka_unit_test(test_currency_mismatch),
+        cmocka_unit_test(test_failed_charge_event),
         cmocka_unit_test(test_not_ours_no_write),
         cmocka_unit_test(test_dispute_won_and_lost),
         cmocka_unit_test(test_access_entitlement),

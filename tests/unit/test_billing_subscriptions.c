@@ -6,8 +6,12 @@
  * invoices grant credits), the store's upsert that never lets an earlier
  * read overwrite a later one, and invoice.paid / customer.subscription.*
  * against a real SQLite store without Stripe (a synced subscription needs
- * no Stripe call; an unsynced one is 503 without a Stripe key).
+ * no Stripe call; an unsynced one is 503 without a Stripe key), and the
+ * first period as one order and one payment row whichever of invoice.paid
+ * and checkout.session.completed comes first. On SQLite, and on
+ * PostgreSQL too when CD_TEST_PG_URL is set (store_target.h).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,9 +32,12 @@
 #include "util/util.h"
 
 #include "billing_fixture.h"
+#include "store_target.h"
 
 static struct store_target target;
+static int use_pg;
 static struct cd_billing bill;
+static struct cd_billing bill2; /* another node on the same database */
 
 static json_t *parse(const char *s)
 {
@@ -424,15 +431,323 @@ static void test_invoice_paid_synced(void **state)
     }
 }
 
+/* ---- the first period: one order, one payment ------------------------------ */
+
+struct period_read {
+    const char *acct;
+    const char *order_id;
+    int64_t payments;
+    int64_t completed;
+    struct cd_order o;
+    struct cd_payment p;
+};
+
+static int count_completed(const struct cd_order *o, void *arg)
+{
+    if (strcmp(o->status, "completed") == 0)
+        ++*(int64_t *)arg;
+    return 0;
+}
+
+static int ignore_payment(const struct cd_payment *p, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return 0;
+}
+
+static int read_period(struct cd_tx *tx, void *arg)
+{
+    struct period_read *r = arg;
+    int64_t total;
+
+    if (cd_store_payment_list(tx, r->acct, 100, 0, ignore_payment, NULL,
+                              &r->payments) != CD_STORE_OK ||
+        cd_store_order_list(tx, r->acct, 100, 0, count_completed,
+                            &r->completed, &total) != CD_STORE_OK ||
+        cd_store_order_get(tx, r->order_id, &r->o) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    return cd_store_payment_by_order(tx, r->order_id, &r->p);
+}
+
+/* invoice.paid of the first invoice in_id of sub_id, whose subscription's
+ * metadata names order_id (what checkout.c asks Stripe to keep). */
+static void first_invoice_event(char *out, size_t outsz, const char *in_id,
+                                const char *sub_id, const char *order_id)
+{
+    char evt[64];
+
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(out, outsz,
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"%s\",\"object\":\"invoice\",\"status\":\"paid\","
+             "\"billing_reason\":\"subscription_create\",\"amount_paid\":"
+             "1999,\"currency\":\"usd\",\"customer\":\"cus_first1\","
+             "\"payment_intent\":\"pi_%s\",\"parent\":{"
+             "\"subscription_details\":{\"subscription\":\"%s\","
+             "\"metadata\":{\"order_id\":\"%s\"}}}}}}",
+             evt, in_id, in_id + 3, sub_id, order_id);
+}
+
+static void session_event(char *out, size_t outsz, const struct cd_order *o,
+                          const char *in_id, const char *sub_id)
+{
+    char evt[64];
+
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(out, outsz,
+             "{\"id\":\"%s\",\"type\":\"checkout.session.completed\","
+             "\"data\":{\"object\":{\"id\":\"%s\",\"object\":"
+             "\"checkout.session\",\"mode\":\"subscription\",\"status\":"
+             "\"complete\",\"payment_status\":\"paid\",\"amount_total\":1999,"
+             "\"currency\":\"usd\",\"customer\":\"cus_first1\",\"invoice\":"
+             "\"%s\",\"subscription\":\"%s\",\"client_reference_id\":\"%s\","
+             "\"metadata\":{\"account_id\":\"%s\",\"order_id\":\"%s\"}}}}",
+             evt, o->stripe_session_id, in_id, sub_id, o->id, o->account_id,
+             o->id);
+}
+
+static void first_period(int invoice_first)
+{
+    char acct[64], sub_id[64], in_id[64], inv[1024], ses[1024];
+    struct period_read r;
+    struct cd_order o;
+
+    new_account(acct);
+    cd_random_id("sub_", sub_id, sizeof(sub_id));
+    cd_random_id("in_", in_id, sizeof(in_id));
+    assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0, 100,
+                            50),
+                     CD_STORE_OK);
+    fx_order_init(&o, acct, "subscription", 1999, 2500);
+    strcpy(o.item_id, "monthly");
+    cd_random_id("cs_test_", o.stripe_session_id, sizeof(o.stripe_session_id));
+    fx_order_insert(bill.store, &o);
+    first_invoice_event(inv, sizeof(inv), in_id, sub_id, o.id);
+    session_event(ses, sizeof(ses), &o, in_id, sub_id);
+
+    assert_string_equal(apply(invoice_first ? inv : ses, 0, NULL),
+                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(apply(invoice_first ? ses : inv, 0, NULL),
+                        CD_WEBHOOK_PROCESSED);
+    /* Each again, and again under new event ids: nothing more. */
+    assert_string_equal(apply(inv, 0, NULL), CD_WEBHOOK_DUPLICATE);
+    assert_string_equal(apply(ses, 0, NULL), CD_WEBHOOK_DUPLICATE);
+    first_invoice_event(inv, sizeof(inv), in_id, sub_id, o.id);
+    session_event(ses, sizeof(ses), &o, in_id, sub_id);
+    assert_string_equal(apply(inv, 0, NULL), CD_WEBHOOK_PROCESSED);
+    assert_string_equal(apply(ses, 0, NULL), CD_WEBHOOK_PROCESSED);
+
+    assert_int_equal(balance(acct), 2500);
+    memset(&r, 0, sizeof(r));
+    r.acct = acct;
+    r.order_id = o.id;
+    assert_int_equal(cd_store_read(bill.store, read_period, &r), CD_STORE_OK);
+    assert_int_equal(r.completed, 1);
+    assert_int_equal(r.payments, 1);
+    assert_string_equal(r.o.status, "completed");
+    assert_string_equal(r.o.stripe_invoice_id, in_id);
+    assert_string_equal(r.p.status, "succeeded");
+    assert_int_equal(r.p.amount_cents, 1999);
+    assert_string_equal(r.p.stripe_payment_intent_id + 3, in_id + 3);
+}
+
+/* Both events at once, on two nodes (two stores on one database), each
+ * delivered again until it is answered 200 (as Stripe does after a 500). */
+struct racer {
+    struct cd_billing *b;
+    const char *json;
+    pthread_barrier_t *go;
+    int ok;
+};
+
+static void *race_apply(void *arg)
+{
+    struct racer *r = arg;
+    const char *status;
+    struct cd_error err;
+    json_t *ev = json_loads(r->json, 0, NULL);
+
+    pthread_barrier_wait(r->go);
+    for (int i = 0; ev && i < 20 && !r->ok; i++) {
+        cd_error_clear(&err);
+        r->ok = cd_webhook_apply(r->b, ev, &status, &err) == 0;
+    }
+    json_decref(ev);
+    return NULL;
+}
+
+static void test_first_period_race(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 8; round++) {
+        char acct[64], sub_id[64], in_id[64], inv[1024], ses[1024];
+        struct racer r[2];
+        pthread_t t[2];
+        pthread_barrier_t go;
+        struct period_read pr;
+        struct cd_order o;
+
+        new_account(acct);
+        cd_random_id("sub_", sub_id, sizeof(sub_id));
+        cd_random_id("in_", in_id, sizeof(in_id));
+        assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0,
+                                100, 50),
+                         CD_STORE_OK);
+        fx_order_init(&o, acct, "subscription", 1999, 2500);
+        strcpy(o.item_id, "monthly");
+        cd_random_id("cs_test_", o.stripe_session_id,
+                     sizeof(o.stripe_session_id));
+        fx_order_insert(bill.store, &o);
+        first_invoice_event(inv, sizeof(inv), in_id, sub_id, o.id);
+        session_event(ses, sizeof(ses), &o, in_id, sub_id);
+        pthread_barrier_init(&go, NULL, 2);
+        r[0] = (struct racer){&bill, inv, &go, 0};
+        r[1] = (struct racer){&bill2, ses, &go, 0};
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, race_apply, &r[i]),
+                             0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&go);
+        assert_true(r[0].ok && r[1].ok);
+        assert_int_equal(balance(acct), 2500);
+        memset(&pr, 0, sizeof(pr));
+        pr.acct = acct;
+        pr.order_id = o.id;
+        assert_int_equal(cd_store_read(bill.store, read_period, &pr),
+                         CD_STORE_OK);
+        assert_int_equal(pr.completed, 1);
+        assert_int_equal(pr.payments, 1);
+        assert_string_equal(pr.o.stripe_invoice_id, in_id);
+    }
+}
+
+static void test_first_period_checkout_first(void **state)
+{
+    (void)state;
+    first_period(0);
+}
+
+static void test_first_period_invoice_first(void **state)
+{
+    (void)state;
+    first_period(1);
+}
+
+/* ---- invoice_payment.paid: the PaymentIntent, never asked of Stripe -------- */
+
+struct row_read {
+    const char *invoice;
+    struct cd_order o;
+    struct cd_payment p;
+};
+
+static int read_row(struct cd_tx *tx, void *arg)
+{
+    struct row_read *r = arg;
+
+    if (cd_store_order_by_invoice(tx, r->invoice, &r->o) != CD_STORE_OK)
+        return CD_STORE_ERROR;
+    return cd_store_payment_by_order(tx, r->o.id, &r->p);
+}
+
+static void paid_renewal(char *out, size_t outsz, const char *in_id,
+                         const char *sub_id)
+{
+    char evt[64];
+
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(out, outsz,
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"%s\",\"object\":\"invoice\",\"status\":\"paid\","
+             "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":1999,"
+             "\"currency\":\"usd\",\"parent\":{\"subscription_details\":{"
+             "\"subscription\":\"%s\"}}}}}",
+             evt, in_id, sub_id);
+}
+
+static void invoice_payment(char *out, size_t outsz, const char *in_id,
+                            const char *pi, const char *status)
+{
+    char evt[64];
+
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(out, outsz,
+             "{\"id\":\"%s\",\"type\":\"invoice_payment.paid\",\"data\":{"
+             "\"object\":{\"id\":\"inpay_1\",\"object\":\"invoice_payment\","
+             "\"invoice\":\"%s\",\"status\":\"%s\",\"payment\":{\"type\":"
+             "\"payment_intent\",\"payment_intent\":\"%s\"}}}}",
+             evt, in_id, status, pi);
+}
+
+/* The PaymentIntent of an invoice: named by invoice_payment.paid before or
+ * after invoice.paid, which answers from the database alone (no Stripe
+ * here at all). */
+static void test_invoice_payment_either_order(void **state)
+{
+    char acct[64], sub_id[64], in_id[64], pi[64], inv[1024], ip[1024];
+    struct row_read r;
+
+    (void)state;
+    new_account(acct);
+    cd_random_id("sub_", sub_id, sizeof(sub_id));
+    assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0, 100,
+                            50),
+                     CD_STORE_OK);
+    for (int ip_first = 0; ip_first < 2; ip_first++) {
+        cd_random_id("in_", in_id, sizeof(in_id));
+        cd_random_id("pi_", pi, sizeof(pi));
+        paid_renewal(inv, sizeof(inv), in_id, sub_id);
+        invoice_payment(ip, sizeof(ip), in_id, pi, "paid");
+        assert_string_equal(apply(ip_first ? ip : inv, 0, NULL),
+                            CD_WEBHOOK_PROCESSED);
+        memset(&r, 0, sizeof(r));
+        r.invoice = in_id;
+        if (!ip_first) { /* credited, the row waits for its PaymentIntent */
+            assert_int_equal(cd_store_read(bill.store, read_row, &r), 0);
+            assert_string_equal(r.p.stripe_payment_intent_id, "");
+        }
+        assert_string_equal(apply(ip_first ? inv : ip, 0, NULL),
+                            CD_WEBHOOK_PROCESSED);
+        assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_DUPLICATE);
+        assert_int_equal(cd_store_read(bill.store, read_row, &r), 0);
+        assert_string_equal(r.p.stripe_payment_intent_id, pi);
+        assert_string_equal(r.o.stripe_payment_intent_id, pi);
+        assert_string_equal(r.p.status, "succeeded");
+    }
+    assert_int_equal(balance(acct), 2 * 2500);
+    /* Not paid, or naming no PaymentIntent: ignored, not recorded. */
+    invoice_payment(ip, sizeof(ip), in_id, "pi_other", "open");
+    assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_IGNORED);
+    invoice_payment(ip, sizeof(ip), in_id, "x/../y", "paid");
+    assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_IGNORED);
+    /* A later word on the same invoice replaces nothing. */
+    invoice_payment(ip, sizeof(ip), in_id, "pi_other", "paid");
+    assert_string_equal(apply(ip, 0, NULL), CD_WEBHOOK_PROCESSED);
+    assert_int_equal(cd_store_read(bill.store, read_row, &r), 0);
+    assert_string_equal(r.p.stripe_payment_intent_id, pi);
+}
+
 /* ---- setup ------------------------------------------------------------------ */
 
 static int setup(void **state)
 {
+    struct cd_store_config sc;
+    struct cd_error err;
+
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    if (store_target_make(&target, use_pg, "cd_subs") != 0)
+        return -1;
+    memset(&sc, 0, sizeof(sc));
+    sc.path = target.target;
     memset(&bill, 0, sizeof(bill));
-    bill.store = store_target_open(&target, 0, "cd_subs", 0);
+    memset(&bill2, 0, sizeof(bill2));
+    bill.store = cd_store_open(&sc, &err);
     assert_non_null(bill.store);
+    bill2.store = cd_store_open(&sc, &err);
+    assert_non_null(bill2.store);
     strcpy(bill.cfg.currency, "usd");
     strcpy(bill.cfg.plans[0].id, "monthly");
     strcpy(bill.cfg.plans[0].name, "Monthly - 2,500 credits a month");
@@ -440,13 +755,16 @@ static int setup(void **state)
     strcpy(bill.cfg.plans[0].interval, "month");
     bill.cfg.plans[0].credits_per_period = 2500;
     bill.cfg.nplans = 1;
+    bill2.cfg = bill.cfg;
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    store_target_close(&target, bill.store);
+    cd_store_close(bill2.store);
+    cd_store_close(bill.store);
+    store_target_drop(&target);
     return 0;
 }
 
@@ -458,7 +776,18 @@ int main(void)
         cmocka_unit_test(test_invoice_grants),
         cmocka_unit_test(test_store_upsert),
         cmocka_unit_test(test_invoice_paid_synced),
+        cmocka_unit_test(test_first_period_checkout_first),
+        cmocka_unit_test(test_first_period_invoice_first),
+        cmocka_unit_test(test_first_period_race),
+        cmocka_unit_test(test_invoice_payment_either_order),
     };
+    int failed = cmocka_run_group_tests_name("sqlite", tests, setup,
+                                             teardown);
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    if (store_target_pg_url()) {
+        use_pg = 1;
+        failed += cmocka_run_group_tests_name("postgresql", tests, setup,
+                                              teardown);
+    }
+    return failed;
 }
