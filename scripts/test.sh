@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the banned-call lint (scripts/lint.sh), the
-# check that no files of src/ include or call each other in a cycle
-# (scripts/cycles.mjs; calls from build/'s objects once it is built),
+# checks written in node once bootstrap has installed it (no function over
+# 70 lines: scripts/funclen.mjs; every path the docs name exists:
+# scripts/docpaths.mjs; no files of src/ include or call each other in a
+# cycle: scripts/cycles.mjs, calls from build/'s objects),
 # clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
 # in a normal and an ASan+UBSan build, the unit tests
 # that run threads under ThreadSanitizer (build-tsan/; the store tests also
@@ -15,15 +17,19 @@
 # own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== lint (banned calls in src/, include cycles between files)"
+echo "== lint (banned calls in src/; the node checks too when node is in)"
 bash scripts/lint.sh --self-test
 bash scripts/lint.sh
-node scripts/cycles.mjs --self-test
-node scripts/cycles.mjs
 WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \
   bash scripts/bootstrap.sh
 
-echo "== call cycles between files (the objects of build/)"
+echo "== node checks: function lengths, doc paths, include and call cycles"
+node scripts/funclen.mjs --self-test
+node scripts/funclen.mjs
+node scripts/docpaths.mjs --self-test
+node scripts/docpaths.mjs
+node scripts/cycles.mjs --self-test
+node scripts/cycles.mjs
 node scripts/cycles.mjs --calls build
 
 echo "== clang-tidy (src/, build/compile_commands.json)"

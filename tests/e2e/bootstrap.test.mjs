@@ -5,7 +5,8 @@
 // output went through `grep ... || true` and `test -x` passed on the stale
 // binary). Also: the banned-call lint (scripts/lint.sh) passes on src/ and
 // its self-test proves that a hit fails it; the same for the function
-// length check it runs (scripts/funclen.mjs).
+// length check (scripts/funclen.mjs); every path docs/ARCHITECTURE.md and
+// README.md name exists (scripts/docpaths.mjs), and a stale one fails.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -54,7 +55,7 @@ e2e('scripts/lint.sh: src/ has no banned call, and a banned call fails the lint'
     assert.match(bad.stdout, /banned\.c:3: banned call strcpy/);
 });
 
-e2e('scripts/lint.sh: no function in src/ over 70 lines (scripts/funclen.mjs), and a longer one fails the lint', () => {
+e2e('scripts/funclen.mjs: no function in src/ over 70 lines, and a longer one fails', () => {
     const self = spawnSync('node', ['scripts/funclen.mjs', '--self-test'], { cwd: REPO, encoding: 'utf8' });
     assert.equal(self.status, 0, self.stderr);
     const src = spawnSync('node', ['scripts/funclen.mjs'], { cwd: REPO, encoding: 'utf8' });
@@ -63,7 +64,21 @@ e2e('scripts/lint.sh: no function in src/ over 70 lines (scripts/funclen.mjs), a
     const body = (n) => '    x++;\n'.repeat(n);
     fs.writeFileSync(path.join(dir, 'long.c'), `int ok(void)\n{\n${body(69)}}\nint g(int x)\n{\n${body(70)}}\n`);
     fs.writeFileSync(path.join(dir, 'long_gen.c'), `int h(int x)\n{\n${body(200)}}\n`);
-    const bad = spawnSync('bash', ['scripts/lint.sh', dir], { cwd: REPO, encoding: 'utf8' });
+    const bad = spawnSync('node', ['scripts/funclen.mjs', dir], { cwd: REPO, encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.equal(bad.stdout.trim(), `${dir}/long.c:74: g is 71 lines (max 70)`);
+});
+
+e2e('scripts/docpaths.mjs: every path the docs name exists, and a stale one fails the lint', () => {
+    const self = spawnSync('node', ['scripts/docpaths.mjs', '--self-test'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(self.status, 0, self.stdout + self.stderr);
+    const docs = spawnSync('node', ['scripts/docpaths.mjs'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(docs.status, 0, docs.stdout + docs.stderr);
+    const dir = fs.mkdtempSync(path.join(tmp, 'docpaths-'));
+    const md = path.join(dir, 'stale.md');
+    fs.writeFileSync(md, '| row | `src/billing/{ledger,no_such_noun}.c`, `src/api/*.c`, `017_holds.sql` |\n');
+    const bad = spawnSync('node', ['scripts/docpaths.mjs', md], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /stale\.md:1: src\/billing\/no_such_noun\.c/);
+    assert.doesNotMatch(bad.stdout, /ledger\.c|api|017_holds/);
 });
