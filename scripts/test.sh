@@ -39,7 +39,9 @@ eval "$(bash scripts/pg_cluster.sh start)"
 trap 'bash scripts/pg_cluster.sh stop "$CD_PG_DIR"' EXIT
 export CD_TEST_PG_URL="$CD_PG_URL"
 
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+# detect_stack_use_after_return: a pointer to a returned function's local
+# (a label, a buffer) read later is an error, not a silent garbage value.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== unit tests (ctest)"

@@ -216,6 +216,11 @@ static void warn_settings(const struct cd_config *c)
                         "the network in clear text (put TLS in front and "
                         "set an https:// URL)",
                 c->billing.base_url);
+    if (cd_clock_offset() != 0)
+        cd_warn("main", "CREDITD_TEST_CLOCK_OFFSET is %lld: this server's "
+                        "clock runs that many seconds ahead of the system's "
+                        "(tests only; unset it in production)",
+                (long long)cd_clock_offset());
 }
 
 /* Every connection is a descriptor (and a thread): raises the soft

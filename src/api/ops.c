@@ -178,7 +178,11 @@ void cd_api_metrics(struct cd_req *req)
     cd_metrics_register(NULL, &M_HTTP);
     cd_metrics_register(NULL, &M_LATENCY);
     if (cd_metrics_render(NULL, &out) != 0 ||
-        write_store(&out, app->billing->store) != 0) {
+        write_store(&out, app->billing->store) != 0 ||
+        write_one(&out, "creditd_test_clock_offset_seconds",
+                  "Seconds this server's clock runs ahead of the system's "
+                  "(CREDITD_TEST_CLOCK_OFFSET: tests only, 0 in production).",
+                  "gauge", (double)cd_clock_offset()) != 0) {
         cd_buf_free(&out);
         cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
                         "The metrics could not be rendered.");

@@ -110,12 +110,13 @@ static int64_t bucket(enum op op, const char *key, int64_t limit,
     pthread_mutex_lock(&lock);
     s = op == PEEK ? lookup(h) : find(h, now_ms);
     tat = !s ? now_ms : s->tat > now_ms ? s->tat : now_ms;
+    /* find() always gives a slot; only PEEK's lookup() may not. */
     if (op == RAISE) {
-        if (now_ms + raise_ms + tolerance > tat)
+        if (s && now_ms + raise_ms + tolerance > tat)
             s->tat = now_ms + raise_ms + tolerance;
     } else if (tat - now_ms > tolerance) {
         wait = tat - tolerance - now_ms;
-    } else if (op == TAKE) {
+    } else if (op == TAKE && s) {
         s->tat = tat + interval;
     }
     pthread_mutex_unlock(&lock);

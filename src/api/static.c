@@ -45,11 +45,13 @@ static void csp(const struct cd_brand *br, char *out, size_t outsz)
              CSP_TAIL);
 }
 
+#define TYPE_HTML "text/html; charset=utf-8"
+
 static const struct {
     const char *ext;
     const char *type;
 } TYPES[] = {
-    {".html", "text/html; charset=utf-8"},
+    {".html", TYPE_HTML},
     {".js", "text/javascript; charset=utf-8"},
     {".mjs", "text/javascript; charset=utf-8"},
     {".css", "text/css; charset=utf-8"},
@@ -172,7 +174,7 @@ void cd_api_static(struct cd_req *req)
             not_found(req);
             return;
         }
-        type = TYPES[0].type;
+        type = TYPE_HTML;
     } else if (snprintf(file, sizeof(file), "%s%s", app->web_dir, path) >=
                (int)sizeof(file)) {
         not_found(req);

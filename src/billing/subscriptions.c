@@ -256,6 +256,7 @@ static int fetch_sub(struct cd_billing *b, const char *id,
     struct cd_error serr;
     int http = 0;
 
+    memset(c, 0, sizeof(*c)); /* written on every path, errors too */
     if (!b->stripe)
         return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
                             NULL, "Stripe is not configured on this server.");

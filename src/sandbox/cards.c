@@ -155,6 +155,9 @@ int cd_sandbox_card_check(const struct cd_sandbox_card *card, char *digits,
                           size_t dsz, int *exp_month, int *exp_year,
                           struct cd_sandbox_fail *f)
 {
+    digits[0] = '\0'; /* the outputs are written on every path */
+    *exp_month = 12;
+    *exp_year = 2034;
     if (card->email && card->email[0] &&
         (strlen(card->email) > 512 || !strchr(card->email, '@') ||
          strpbrk(card->email, " <>\"\r\n")))
@@ -166,8 +169,6 @@ int cd_sandbox_card_check(const struct cd_sandbox_card *card, char *digits,
     if (card_digits(card->number, digits, dsz) != 0 || !luhn_ok(digits))
         return card_fail(f, "incorrect_number", NULL, "number",
                          "Your card number is incorrect.");
-    *exp_month = 12;
-    *exp_year = 2034;
     if (card->exp && card->exp[0]) {
         char now_s[21];
         int cy, cm;

@@ -275,6 +275,8 @@ static int line_price(json_t *li, size_t i, char currency[4], int64_t *unit,
     json_t *pd, *prod;
     int present;
 
+    *unit = 0; /* the outputs are written on every path */
+    *name = NULL;
     snprintf(param, sizeof(param), "line_items[%zu]", i);
     if (!json_is_object(li))
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",

@@ -346,7 +346,8 @@ void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
         if ((after && strcmp(k, after) == 0) ||
             (before && strcmp(k, before) == 0))
             anchor = (long)i;
-        all[i++] = v;
+        if (i < n) /* always: map holds n */
+            all[i++] = v;
     }
     if ((after || before) && anchor < 0) {
         free(all);

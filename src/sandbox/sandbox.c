@@ -153,7 +153,7 @@ static int key_ok(const char *k)
 static int check_auth(struct cd_req *r)
 {
     const char *h = cd_req_header(r, "Authorization");
-    char key[256], masked[64];
+    char key[256] = "", masked[64];
 
     if (!h || !h[0]) {
         cd_sandbox_reply_errorf(

@@ -67,6 +67,8 @@ static int read_idem(struct cd_stmt *st, void *out)
     if (bad)
         return -1;
     b = st->be->column_blob(st, 4, &n);
+    if (!b && n > 0)
+        return -1; /* no bytes for a length: SQLite ran out of memory */
     if (!b && i->status == 0)
         return 0;
     /* NUL-terminated for convenience; body_len excludes the NUL. */

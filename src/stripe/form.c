@@ -449,8 +449,8 @@ static int insert(json_t *root, struct seg *segs, size_t nseg,
 json_t *cd_form_decode(const char *body, size_t len)
 {
     json_t *root = json_object();
-    const char *p = body;
-    const char *end = body + len;
+    const char *p = body ? body : ""; /* no arithmetic on NULL */
+    const char *end = p + len;
     char *val = NULL;
     size_t pairs = 0;
 

@@ -230,6 +230,8 @@ static struct series *series_get(struct family *f, const char *l1,
     uint32_t h;
     int i;
 
+    if (f->nlabels > CD_METRIC_LABELS_MAX)
+        return NULL; /* never: def_labels() counts at most that many */
     for (i = 0; i < f->nlabels; i++)
         clean_value(in[i], vals[i]);
     h = hash_vals(vals, f->nlabels);
@@ -301,7 +303,7 @@ static void update(struct cd_metrics *m, const struct cd_metric_def *def,
             s->value += v;
         } else if (op == OP_SET) {
             s->value = v;
-        } else {
+        } else if (s->bucket_counts) { /* always: f->def is def */
             size_t i = 0;
 
             while (i < def->nbuckets && v > def->buckets[i])

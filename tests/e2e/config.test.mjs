@@ -3,7 +3,8 @@
 // key is never sent over plain http to a non-loopback host, and the
 // SQLite database (and its -wal/-shm) is created private (0600); a port
 // in use stops start-up; no libmicrohttpd noise; warnings for a missing
-// admin key or web directory and a live key off api.stripe.com; static
+// admin key or web directory and a live key off api.stripe.com; a
+// non-zero test clock offset warned about and shown in /metrics; static
 // pages logged with their path.
 
 import assert from 'node:assert/strict';
@@ -197,6 +198,40 @@ e2e('start-up warns about a missing admin key, a missing web directory, a live k
     const local = await startServe({}, 'quiet-local');
     await local.stop();
     assert.doesNotMatch(logOf(local), /CREDITD_BASE_URL/, logOf(local));
+}, { timeout: 60000 });
+
+/** GET /metrics of p with its server key: the test clock's gauge line. */
+async function clockGauge(p) {
+    const r = await httpRequest('GET', `http://${p.env.CREDITD_LISTEN}/metrics`, {
+        headers: { Authorization: `Bearer ${p.env.CREDITD_ADMIN_KEY}` },
+    });
+    assert.equal(r.status, 200, r.text);
+    return r.text.match(/^creditd_test_clock_offset_seconds .*$/m)?.[0];
+}
+
+e2e('a non-zero CREDITD_TEST_CLOCK_OFFSET is warned about at start-up and shown in /metrics; 0 says nothing', async () => {
+    const ahead = await startServe({ CREDITD_TEST_CLOCK_OFFSET: '3600' }, 'clock-ahead');
+    let gauge;
+    try {
+        gauge = await clockGauge(ahead);
+    } finally {
+        await ahead.stop();
+    }
+    const warned = logOf(ahead).match(/^.*warn .*CREDITD_TEST_CLOCK_OFFSET.*$/gm) || [];
+    assert.equal(warned.length, 1, logOf(ahead));
+    assert.match(warned[0], /CREDITD_TEST_CLOCK_OFFSET is 3600\b.*tests only/, warned[0]);
+    assert.equal(gauge, 'creditd_test_clock_offset_seconds 3600');
+
+    for (const [label, env] of [['clock-unset', {}], ['clock-zero', { CREDITD_TEST_CLOCK_OFFSET: '0' }]]) {
+        const p = await startServe(env, label);
+        try {
+            gauge = await clockGauge(p);
+        } finally {
+            await p.stop();
+        }
+        assert.doesNotMatch(logOf(p), /CREDITD_TEST_CLOCK_OFFSET/, logOf(p));
+        assert.equal(gauge, 'creditd_test_clock_offset_seconds 0', label);
+    }
 }, { timeout: 60000 });
 
 e2e('a static page is logged with its path, not "-"', async () => {

@@ -10,6 +10,9 @@
 //
 // Environment: CREDITD_BIN (default <repo>/build/creditd), E2E_KEEP_TMP=1 to
 // keep temp dirs, E2E_VERBOSE=1 to echo every log tail even on success.
+// ASAN_OPTIONS, UBSAN_OPTIONS and LSAN_OPTIONS pass through to the
+// processes; ASAN_OPTIONS defaults to scripts/test.sh's (an e2e file run by
+// hand against build-asan/ checks what the suite checks).
 
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -26,6 +29,8 @@ import Stripe from 'stripe';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '..', '..');
 export const BIN = process.env.CREDITD_BIN || path.join(REPO, 'build', 'creditd');
+
+process.env.ASAN_OPTIONS ??= 'detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1';
 
 export const CARD_OK = '4242424242424242';
 export const CARD_DECLINE = '4000000000000002';
