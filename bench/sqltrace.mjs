@@ -6,7 +6,7 @@
 // each commit to the server's log.
 //
 //   CREDITD_BIN=$PWD/build-asan/creditd node bench/sqltrace.mjs [--n=5]
-//       [--burst=256]
+//       [--burst=256] [--fill=5000]
 //
 // Prints, for the last of n keyed debits (server key + Creditd-Account,
 // each its own Idempotency-Key) and for the last of n paid top-ups (the
@@ -15,7 +15,10 @@
 // wrote. With --burst=K it then sends K keyed debits at once over 32
 // accounts, and pays K top-ups at once (their webhooks arrive together),
 // so that the writer batches them as under load, and prints the WAL
-// frames written per job and the jobs per commit.
+// frames written per job and the jobs per commit. --fill=N first makes
+// N keyed debits (not measured), so the indexes are more than a few
+// pages, as in a database in use: a random key then dirties a leaf page
+// of its own.
 import fs from 'node:fs';
 import { Stack, waitFor } from '../tests/e2e/harness.mjs';
 
@@ -25,6 +28,7 @@ const arg = (k, d) => {
 };
 const N = Number(arg('n', '5'));
 const BURST = Number(arg('burst', '0'));
+const FILL = Number(arg('fill', '0'));
 
 const stack = new Stack({ serverEnv: { CREDITD_SQL_TRACE: '1', CREDITD_LOG: 'info' } });
 await stack.start();
@@ -72,6 +76,10 @@ async function burst(u0) {
         const u = await stack.signup();
         await stack.grant(u, 1000000);
         users.push(u);
+    }
+    for (let i = 0; i < FILL; i += 64) {
+        await Promise.all(Array.from({ length: Math.min(64, FILL - i) }, (_, k) =>
+            stack.asServer(users[(i + k) % users.length].id, 'POST', '/v1/debits', { idem: `fill-${i + k}-${Date.now()}`, body: { amount: 1, description: 'fill' } })));
     }
     await measured('keyed debits', BURST, () => Promise.all(Array.from({ length: BURST }, (_, i) =>
         stack.asServer(users[i % users.length].id, 'POST', '/v1/debits', { idem: `burst-${i}-${Date.now()}`, body: { amount: 1, description: 'burst' } })
