@@ -58,7 +58,7 @@ int cd_ledger_apply_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
         return CD_STORE_ERROR;
 
     memset(&e, 0, sizeof(e));
-    cd_random_id("txn_", e.id, sizeof(e.id));
+    cd_ordered_id("txn_", e.id, sizeof(e.id));
     if (cd_strlcpy(e.account_id, in->account_id, sizeof(e.account_id)) ||
         cd_strlcpy(e.kind, in->kind, sizeof(e.kind)) ||
         cd_strlcpy(e.ref, in->ref, sizeof(e.ref)) ||

@@ -60,7 +60,7 @@ int cd_outbox_emit_tx(struct cd_tx *tx, const char *account_id,
     free(text);
     rc = cd_store_event_seq_next(tx, e->account_id, &e->account_seq);
     if (rc == CD_STORE_OK) {
-        cd_random_id("evt_", e->id, sizeof(e->id));
+        cd_ordered_id("evt_", e->id, sizeof(e->id));
         e->created_at = cd_now();
         rc = cd_store_outbox_insert(tx, e, cd_now_ms());
         if (rc == CD_STORE_DUPLICATE)

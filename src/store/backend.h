@@ -124,4 +124,9 @@ const struct cd_backend *cd_backend_for(const char *target,
 extern const struct cd_backend cd_backend_sqlite;
 extern const struct cd_backend cd_backend_pg;
 
+/* Debug builds: CREDITD_SQL_TRACE=1 traces the SQLite writer's statements
+ * and WAL frames to stderr (sql_trace.c); nothing otherwise. */
+struct sqlite3;
+void cd_sq_trace_attach(struct sqlite3 *db);
+
 #endif

@@ -360,6 +360,8 @@ static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
     }
     if (sqlite3_exec(c->db, setup, NULL, NULL, &msg) != SQLITE_OK)
         goto fail;
+    if (writable)
+        cd_sq_trace_attach(c->db);
     return 0;
 
 fail:

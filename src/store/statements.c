@@ -186,15 +186,20 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "AND (d.max_uses = 0 OR d.times_used + (SELECT COUNT(*) FROM orders "
         "p WHERE p.discount_code = ?7 AND p.status = 'pending' "
         "AND p.created_at >= ?23 AND p.account_id != ?2) < d.max_uses)",
+    /* kind and created_at never change after the insert: matched, not
+     * set. SQLite rewrites the entry of every index naming a column of
+     * the SET list, changed or not; so orders_account, orders_created and
+     * orders_kind are left alone (docs/PERFORMANCE.md). */
     [SQ_ORDER_UPDATE] =
-        "UPDATE orders SET kind = ?3, status = ?4, "
+        "UPDATE orders SET status = ?4, "
         "amount_cents = ?5, discount_cents = ?6, discount_code = ?7, "
         "credits = ?8, currency = ?9, item_id = ?10, description = ?11, "
         "stripe_session_id = ?12, stripe_payment_intent_id = ?13, "
-        "failure_reason = ?14, created_at = ?15, completed_at = ?16, "
+        "failure_reason = ?14, completed_at = ?16, "
         "updated_at = ?17, clawback_credits = ?18, clawback_seq = ?19, "
         "refund_level_cents = ?20, stripe_invoice_id = ?21, "
-        "stripe_customer_id = ?22 WHERE id = ?1 AND account_id = ?2",
+        "stripe_customer_id = ?22 WHERE id = ?1 AND account_id = ?2 "
+        "AND kind = ?3 AND created_at = ?15",
     [SQ_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
     [SQ_ORDER_BY_SESSION] =
         "SELECT " ORDER_COLS " FROM orders WHERE stripe_session_id = ?1",

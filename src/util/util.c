@@ -45,6 +45,24 @@ void cd_random_id(const char *prefix, char *out, size_t outsz)
     out[plen + sizeof(rnd)] = '\0';
 }
 
+void cd_ordered_id(const char *prefix, char *out, size_t outsz)
+{
+    static const char alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    int64_t ms = cd_now_ms();
+    uint64_t t = ms > 0 ? (uint64_t)ms : 0;
+    size_t plen = strlen(prefix);
+
+    cd_random_id(prefix, out, outsz);
+    if (!out[0])
+        return;
+    /* 62^8 ms is past the year 8000: eight digits never wrap before. */
+    for (int i = 7; i >= 0; i--) {
+        out[plen + (size_t)i] = alphabet[t % 62];
+        t /= 62;
+    }
+}
+
 void cd_hex(const void *data, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";

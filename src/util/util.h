@@ -52,6 +52,12 @@ int cd_time_parse_rfc3339(const char *s, int64_t *out);
 void cd_random_bytes(void *buf, size_t n);
 /* prefix + 24 random base62 characters ("ord_3kT..."); out holds >= 64. */
 void cd_random_id(const char *prefix, char *out, size_t outsz);
+/* The same shape, but the first 8 characters are the time in ms (cd_now_ms,
+ * base62, most significant first) and 16 (95 bits) are random: ids made
+ * later sort after (bytewise) on one clock, so a unique index on them
+ * grows at its end instead of writing a random leaf page per row (the
+ * ledger's and the outbox's ids; docs/PERFORMANCE.md). */
+void cd_ordered_id(const char *prefix, char *out, size_t outsz);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void cd_hex(const void *data, size_t n, char *out);
