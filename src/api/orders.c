@@ -112,12 +112,12 @@ static int list_page(struct cd_req *req, int payments, const char *after,
                                       has_more, total, err);
     if (payments)
         rc = cd_payments_list(b, acct, limit, offset, add_payment, data,
-                              total);
+                              total, err);
     else
-        rc = cd_orders_list(b, acct, limit, offset, add_order, data, total);
-    if (rc != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not read the list.");
+        rc = cd_orders_list(b, acct, limit, offset, add_order, data, total,
+                            err);
+    if (rc != 0)
+        return -1;
     *has_more = offset + (int64_t)json_array_size(data) < *total;
     return 0;
 }

@@ -112,14 +112,21 @@ static int current_fn(struct cd_tx *tx, void *arg)
 }
 
 int cd_subscription_current(struct cd_billing *b, const char *account_id,
-                            struct cd_subscription *out)
+                            struct cd_subscription *out, struct cd_error *err)
 {
     struct current_read r = {account_id, out};
+    int rc = CD_STORE_NOT_FOUND;
 
     memset(out, 0, sizeof(*out));
-    if (!account_id || !account_id[0] || strlen(account_id) >= CD_ID_SZ)
-        return CD_STORE_NOT_FOUND;
-    return cd_store_read(b->store, current_fn, &r);
+    if (account_id && account_id[0] && strlen(account_id) < CD_ID_SZ)
+        rc = cd_store_read(b->store, current_fn, &r);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "no_subscription", NULL,
+                            "This account has no subscription.");
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not read the subscription.");
+    return 0;
 }
 
 struct page_read {
@@ -778,7 +785,7 @@ static int store_copy(struct cd_billing *b, const struct sub_copy *c,
 
     row_from_copy(c, account_id, &j.row, cd_now());
     if (cd_store_write(b->store, store_job_fn, &j) != CD_STORE_OK ||
-        cd_subscription_current(b, account_id, out) != CD_STORE_OK)
+        cd_subscription_current(b, account_id, out, err) != 0)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Could not store the subscription.");
     return 0;
@@ -813,13 +820,8 @@ int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
     int64_t at;
     int rc, http = 0;
 
-    rc = cd_subscription_current(b, account_id, &row);
-    if (rc == CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_NOT_FOUND, "no_subscription", NULL,
-                            "This account has no subscription.");
-    if (rc != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not read the subscription.");
+    if (cd_subscription_current(b, account_id, &row, err) != 0)
+        return -1;
     if (sub_is_ended(row.status))
         return ended_error(err, row.status);
     if (!b->stripe)
