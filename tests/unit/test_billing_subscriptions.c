@@ -27,6 +27,7 @@
 #include "billing/billing.h"
 #include "billing/events.h"
 #include "billing/hooks.h"
+#include "billing/orders.h"
 #include "billing/problems.h"
 #include "billing/subscriptions.h"
 #include "util/log.h"
@@ -293,6 +294,24 @@ static int count_mismatch(const struct cd_problem *p, void *arg)
     return 0;
 }
 
+/* The orders of one Stripe invoice: how many, and the last one seen. */
+struct invoice_orders {
+    const char *invoice_id;
+    int n;
+    struct cd_order o;
+};
+
+static int find_invoice_order(const struct cd_order *o, void *arg)
+{
+    struct invoice_orders *io = arg;
+
+    if (strcmp(o->stripe_invoice_id, io->invoice_id) == 0) {
+        io->n++;
+        io->o = *o;
+    }
+    return 0;
+}
+
 static const char *apply(const char *json, int want_rc, const char *code)
 {
     const char *status = NULL;
@@ -435,6 +454,34 @@ static void test_invoice_paid_synced(void **state)
     assert_int_equal(balance(acct), 2500);
     {
         int64_t total = 0;
+        assert_int_equal(cd_problems_list(&bill, 100, 0, count_mismatch,
+                                          &total, NULL, NULL),
+                         0);
+        assert_int_equal(total, 2);
+    }
+
+    /* The mismatched invoice again (another event): its one order stays
+     * failed with its reason, the operator is not told twice. */
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"in_syn_cheap\",\"status\":\"paid\",\"billing_reason\":"
+             "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
+             "\"subscription\":\"sub_syn1\"}}}",
+             evt);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
+    assert_int_equal(balance(acct), 2500);
+    {
+        struct invoice_orders io = {.invoice_id = "in_syn_cheap"};
+        int64_t total = 0;
+
+        assert_int_equal(cd_orders_list(&bill, acct, 100, 0,
+                                         find_invoice_order, &io, NULL, NULL),
+                         0);
+        assert_int_equal(io.n, 1);
+        assert_string_equal(io.o.status, "failed");
+        assert_non_null(strstr(io.o.failure_reason,
+                               "invoice paid 100 usd, plan monthly costs"));
         assert_int_equal(cd_problems_list(&bill, 100, 0, count_mismatch,
                                           &total, NULL, NULL),
                          0);
