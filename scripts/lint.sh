@@ -2,8 +2,10 @@
 # A cheap lint for calls banned in src/ (issue 12): atoi, atol (no error
 # report: use cd_parse_int64 or strtol with its end pointer), sprintf,
 # vsprintf, strcpy, strcat, gets (unbounded: use snprintf, cd_strlcpy,
-# cd_buf). Comments are skipped. Prints file:line: call for each hit and
-# exits 1 when there is one, 0 otherwise. Run without arguments it also
+# cd_buf). In src/api/ and src/http/ also any CD_STORE_* name: a billing
+# entry point answers 0, or -1 with a struct cd_error, so no store code
+# reaches the HTTP layers (issue 12). Comments are skipped. Prints
+# file:line: what for each hit and exits 1 when there is one, 0 otherwise. Run without arguments it also
 # runs the checks written in node when node is installed: no function over
 # 70 lines (scripts/funclen.mjs) and every path docs/ARCHITECTURE.md and
 # README.md name exists (scripts/docpaths.mjs). On a clean machine lint
@@ -14,13 +16,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BANNED='atoi|atol|sprintf|vsprintf|strcpy|strcat|gets'
+STORE='CD_STORE_[A-Za-z0-9_]*'
 
 lint() {
   # Blank out /* ... */ (also across lines) and // comments, keep line
-  # numbers, then look for a banned name used as a call.
+  # numbers, then look for a banned name used as a call, and in a file
+  # under src/api/ or src/http/ for a store code.
   find "$@" -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z |
-    xargs -0 -r awk -v re="(^|[^A-Za-z0-9_.>])(${BANNED})[ \t]*\\(" '
-      FNR == 1 { inc = 0 }
+    xargs -0 -r awk -v re="(^|[^A-Za-z0-9_.>])(${BANNED})[ \t]*\\(" \
+      -v store="(^|[^A-Za-z0-9_])${STORE}" '
+      FNR == 1 { inc = 0; upper = FILENAME ~ /(^|\/)src\/(api|http)\// }
       {
         line = $0; out = ""
         while (length(line) > 0) {
@@ -39,6 +44,11 @@ lint() {
           call = substr(out, RSTART, RLENGTH); sub(/^[^A-Za-z_]/, "", call)
           printf "%s:%d: banned call %s\n", FILENAME, FNR, call; bad = 1
         }
+        if (upper && match(out, store)) {
+          code = substr(out, RSTART, RLENGTH); sub(/^[^A-Za-z_]/, "", code)
+          printf "%s:%d: store code %s above billing\n", FILENAME, FNR, code
+          bad = 1
+        }
       }
       END { exit bad }'
 }
@@ -51,6 +61,12 @@ if [ "${1:-}" = --self-test ]; then
   out=$(lint "$t" || true)
   [ "$out" = "$t/bad.c:3: banned call atoi (" ] ||
     { echo "lint self-test: expected a hit on bad.c:3, got: $out" >&2; exit 1; }
+  rm "$t/bad.c"; mkdir -p "$t/src/api" "$t/src/billing"
+  printf '/* CD_STORE_OK in a comment */\nint h(int rc)\n{\n    return rc != CD_STORE_NOT_FOUND;\n}\n' >"$t/src/api/h.c"
+  cp "$t/src/api/h.c" "$t/src/billing/h.c"
+  out=$(lint "$t" || true)
+  [ "$out" = "$t/src/api/h.c:4: store code CD_STORE_NOT_FOUND above billing" ] ||
+    { echo "lint self-test: expected a store code hit on src/api/h.c:4 only, got: $out" >&2; exit 1; }
   echo "lint self-test: ok"
   if command -v node >/dev/null; then
     node scripts/funclen.mjs --self-test
@@ -63,7 +79,7 @@ node_checks=0
 [ $# -gt 0 ] || { set -- src; node_checks=1; }
 rc=0
 if ! lint "$@"; then
-  echo "lint: banned calls found (see scripts/lint.sh)" >&2
+  echo "lint: banned calls or store codes found (see scripts/lint.sh)" >&2
   rc=1
 fi
 if [ "$node_checks" = 1 ]; then

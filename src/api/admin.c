@@ -36,10 +36,10 @@ static void reply_pricing(struct cd_req *req, const struct cd_pricing *p)
 void cd_api_admin_pricing_get(struct cd_req *req)
 {
     struct cd_pricing p;
+    struct cd_error err;
 
-    if (cd_pricing_current(cd_api_app(req)->billing, &p) != CD_STORE_OK) {
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "internal error");
+    if (cd_pricing_current(cd_api_app(req)->billing, &p, &err) != 0) {
+        cd_reply_error(req, &err);
         return;
     }
     reply_pricing(req, &p);

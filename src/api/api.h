@@ -191,6 +191,13 @@ int cd_api_bool(struct cd_req *req, json_t *body, const char *key, int dflt,
  * values -> replies 400 and returns -1. */
 int cd_api_paging(struct cd_req *req, int64_t dflt, int64_t *limit,
                   int64_t *offset);
+/* ?starting_after= of an account's own list (GET /v1/transactions,
+ * /v1/orders, /v1/payments): absent (*after NULL), or an id of
+ * 1..CD_ID_SZ - 1 printable bytes, never with ?offset= (one way of paging
+ * a request); what names the row in the 400 ("starting_after names no
+ * <what> of this account"). 0, or -1 with a 400 reply. */
+int cd_api_starting_after(struct cd_req *req, const char *what,
+                          const char **after);
 /* {"data": data (stolen), "total", "limit", "offset"} */
 json_t *cd_api_list(json_t *data, int64_t total, int64_t limit,
                     int64_t offset);

@@ -9,20 +9,6 @@
 #include "billing/autotopup.h"
 #include "util/util.h"
 
-static int account_of(struct cd_req *req, struct cd_api_ctx **out)
-{
-    struct cd_api_ctx *ctx = cd_api_ctx(req);
-
-    if (!ctx || !ctx->has_account || !ctx->account.id[0]) {
-        cd_reply_errorf(req, CD_EK_AUTH, "unauthenticated", NULL,
-                        "An account token (or the server key with "
-                        "Creditd-Account) is required.");
-        return -1;
-    }
-    *out = ctx;
-    return 0;
-}
-
 static json_t *attempt_json(const struct cd_autotopup_attempt *a)
 {
     int open = strcmp(a->state, "pending") == 0 ||
@@ -69,7 +55,7 @@ static void handle_get(struct cd_req *req)
     struct cd_autotopup_view v;
     struct cd_error err;
 
-    if (account_of(req, &ctx) != 0)
+    if (cd_api_require_account(req, &ctx) != 0)
         return;
     cd_error_clear(&err);
     if (cd_autotopup_get(cd_api_app(req)->billing, ctx->account.id, &v,
@@ -101,7 +87,7 @@ static void handle_put(struct cd_req *req)
     json_t *body;
     int enabled = -1;
 
-    if (account_of(req, &ctx) != 0 || !(body = cd_api_body(req)))
+    if (cd_api_require_account(req, &ctx) != 0 || !(body = cd_api_body(req)))
         return;
     memset(&in, 0, sizeof(in));
     if (cd_api_bool(req, body, "enabled", -1, &enabled) != 0 ||

@@ -173,7 +173,7 @@ static void handle_checkout_get(struct cd_req *req)
     struct cd_api_ctx *ctx;
     struct cd_order o;
     const char *sid = req->params[0];
-    int rc;
+    struct cd_error err;
 
     if (cd_api_require_account(req, &ctx) != 0)
         return;
@@ -182,15 +182,8 @@ static void handle_checkout_get(struct cd_req *req)
                         "No such checkout session.");
         return;
     }
-    rc = cd_order_by_session(b, sid, &o);
-    if (rc == CD_STORE_NOT_FOUND) {
-        cd_reply_errorf(req, CD_EK_NOT_FOUND, "unknown_session", NULL,
-                        "No such checkout session.");
-        return;
-    }
-    if (rc != CD_STORE_OK) {
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "Could not read the order.");
+    if (cd_order_by_session(b, sid, &o, &err) != 0) {
+        cd_reply_error(req, &err);
         return;
     }
     if (strcmp(o.account_id, ctx->account.id) != 0) {

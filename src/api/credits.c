@@ -98,36 +98,6 @@ static int txn_cb(const struct cd_ledger_entry *e, void *arg)
     return 0;
 }
 
-/* ?starting_after=: absent, or an id of 1..CD_ID_SZ - 1 printable bytes,
- * never with ?offset= (one way of paging a request). 0, or -1 with a 400
- * reply. */
-static int txn_after(struct cd_req *req, const char **after)
-{
-    const char *v = cd_req_query(req, "starting_after");
-    size_t n = v ? strlen(v) : 0;
-
-    *after = NULL;
-    if (!v)
-        return 0;
-    for (size_t i = 0; i < n && n < CD_ID_SZ; i++)
-        if (v[i] <= ' ' || v[i] > '~')
-            n = CD_ID_SZ;
-    if (n == 0 || n >= CD_ID_SZ) {
-        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "starting_after",
-                        "starting_after names no transaction of this "
-                        "account");
-        return -1;
-    }
-    if (cd_req_query(req, "offset")) {
-        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "offset",
-                        "page with starting_after or with offset, not "
-                        "both");
-        return -1;
-    }
-    *after = v;
-    return 0;
-}
-
 /* The offset list's {"data", "total", "limit", "offset"} plus the keyset
  * page's "has_more" and "next_starting_after" (the last row's id, null on
  * the last page), whichever way the page was asked for. */
@@ -154,7 +124,7 @@ void cd_api_transactions(struct cd_req *req)
     json_t *data;
 
     if (cd_api_paging(req, 20, &limit, &offset) != 0 ||
-        txn_after(req, &after) != 0)
+        cd_api_starting_after(req, "transaction", &after) != 0)
         return;
     data = json_array();
     if (after)

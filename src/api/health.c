@@ -48,11 +48,11 @@ void cd_api_config(struct cd_req *req)
     struct cd_billing *b = cd_api_app(req)->billing;
     const struct cd_billing_config *c = &b->cfg;
     struct cd_pricing p;
+    struct cd_error err;
     json_t *packages, *plans;
 
-    if (cd_pricing_current(b, &p) != CD_STORE_OK) {
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "internal error");
+    if (cd_pricing_current(b, &p, &err) != 0) {
+        cd_reply_error(req, &err);
         return;
     }
     packages = json_array();

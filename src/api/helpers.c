@@ -252,6 +252,33 @@ int cd_api_paging(struct cd_req *req, int64_t dflt, int64_t *limit,
     return 0;
 }
 
+int cd_api_starting_after(struct cd_req *req, const char *what,
+                          const char **after)
+{
+    const char *v = cd_req_query(req, "starting_after");
+    size_t n = v ? strlen(v) : 0;
+
+    *after = NULL;
+    if (!v)
+        return 0;
+    for (size_t i = 0; i < n && n < CD_ID_SZ; i++)
+        if (v[i] <= ' ' || v[i] > '~')
+            n = CD_ID_SZ;
+    if (n == 0 || n >= CD_ID_SZ) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "starting_after",
+                        "starting_after names no %s of this account", what);
+        return -1;
+    }
+    if (cd_req_query(req, "offset")) {
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "offset",
+                        "page with starting_after or with offset, not "
+                        "both");
+        return -1;
+    }
+    *after = v;
+    return 0;
+}
+
 json_t *cd_api_list(json_t *data, int64_t total, int64_t limit,
                     int64_t offset)
 {

@@ -87,16 +87,16 @@ static void handle_problems(struct cd_req *req)
 {
     struct cd_billing *b = cd_api_app(req)->billing;
     int64_t limit, offset, total = 0;
+    struct cd_error err;
     json_t *data;
 
     if (cd_api_paging(req, 20, &limit, &offset) != 0)
         return;
     data = json_array();
-    if (cd_problems_list(b, limit, offset, problem_cb, data, &total) !=
-        CD_STORE_OK) {
+    if (cd_problems_list(b, limit, offset, problem_cb, data, &total, &err) !=
+        0) {
         json_decref(data);
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "Could not read the problems.");
+        cd_reply_error(req, &err);
         return;
     }
     cd_reply_json(req, 200, cd_api_list(data, total, limit, offset));

@@ -4,8 +4,6 @@
  * and API.md's Order and Payment objects, which the operator's lists
  * (admin_lists.c) reply too.
  */
-#include <string.h>
-
 #include "api/api.h"
 #include "billing/orders.h"
 #include "util/util.h"
@@ -64,36 +62,6 @@ static int add_payment(const struct cd_payment *p, void *arg)
     return json_array_append_new((json_t *)arg, cd_api_payment_json(p));
 }
 
-/* ?starting_after=: absent, or an id of 1..CD_ID_SZ - 1 printable bytes,
- * never with ?offset= (one way of paging a request), as GET
- * /v1/transactions. 0, or -1 with a 400 reply. */
-static int list_after(struct cd_req *req, int payments, const char **after)
-{
-    const char *v = cd_req_query(req, "starting_after");
-    size_t n = v ? strlen(v) : 0;
-
-    *after = NULL;
-    if (!v)
-        return 0;
-    for (size_t i = 0; i < n && n < CD_ID_SZ; i++)
-        if (v[i] <= ' ' || v[i] > '~')
-            n = CD_ID_SZ;
-    if (n == 0 || n >= CD_ID_SZ) {
-        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "starting_after",
-                        "starting_after names no %s of this account",
-                        payments ? "payment" : "order");
-        return -1;
-    }
-    if (cd_req_query(req, "offset")) {
-        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "offset",
-                        "page with starting_after or with offset, not "
-                        "both");
-        return -1;
-    }
-    *after = v;
-    return 0;
-}
-
 /* One page either way: by keyset after `after`, else by offset (then
  * *has_more from the count). 0, or -1 with err. */
 static int list_page(struct cd_req *req, int payments, const char *after,
@@ -112,12 +80,12 @@ static int list_page(struct cd_req *req, int payments, const char *after,
                                       has_more, total, err);
     if (payments)
         rc = cd_payments_list(b, acct, limit, offset, add_payment, data,
-                              total);
+                              total, err);
     else
-        rc = cd_orders_list(b, acct, limit, offset, add_order, data, total);
-    if (rc != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not read the list.");
+        rc = cd_orders_list(b, acct, limit, offset, add_order, data, total,
+                            err);
+    if (rc != 0)
+        return -1;
     *has_more = offset + (int64_t)json_array_size(data) < *total;
     return 0;
 }
@@ -137,7 +105,7 @@ static void handle_list(struct cd_req *req, int payments)
     if (cd_api_require_account(req, &ctx) != 0)
         return;
     if (cd_api_paging(req, payments ? 50 : 20, &limit, &offset) != 0 ||
-        list_after(req, payments, &after) != 0)
+        cd_api_starting_after(req, payments ? "payment" : "order", &after) != 0)
         return;
     data = json_array();
     if (!data) {

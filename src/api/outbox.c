@@ -27,6 +27,7 @@ static void events_list(struct cd_req *req)
     struct cd_api_ctx *ctx = cd_api_ctx(req);
     const char *a = cd_req_query(req, "after"), *l = cd_req_query(req, "limit");
     int64_t after = 0, limit = 100;
+    struct cd_error err;
     json_t *data;
     size_t n;
 
@@ -43,10 +44,9 @@ static void events_list(struct cd_req *req)
     data = json_array();
     /* one more than asked: whether there is more */
     if (cd_events_after(cd_api_app(req)->billing, ctx->account.id, after,
-                        limit + 1, event_cb, data) != CD_STORE_OK) {
+                        limit + 1, event_cb, data, &err) != 0) {
         json_decref(data);
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "could not read the events");
+        cd_reply_error(req, &err);
         return;
     }
     n = json_array_size(data);
@@ -299,12 +299,12 @@ static int endpoint_cb(const struct cd_webhook_endpoint *w, void *arg)
 static void endpoint_list(struct cd_req *req)
 {
     json_t *data = json_array();
+    struct cd_error err;
 
-    if (cd_endpoint_list(cd_api_app(req)->billing, endpoint_cb, data) !=
-        CD_STORE_OK) {
+    if (cd_endpoint_list(cd_api_app(req)->billing, endpoint_cb, data, &err) !=
+        0) {
         json_decref(data);
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "could not read the webhook endpoints");
+        cd_reply_error(req, &err);
         return;
     }
     cd_reply_json(req, 200, json_pack("{so}", "data", data));

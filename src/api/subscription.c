@@ -31,19 +31,12 @@ static void handle_subscription(struct cd_req *req)
     struct cd_billing *b = cd_api_app(req)->billing;
     struct cd_api_ctx *ctx;
     struct cd_subscription sub;
-    int rc;
+    struct cd_error err;
 
     if (cd_api_require_account(req, &ctx) != 0)
         return;
-    rc = cd_subscription_current(b, ctx->account.id, &sub);
-    if (rc == CD_STORE_NOT_FOUND) {
-        cd_reply_errorf(req, CD_EK_NOT_FOUND, "no_subscription", NULL,
-                        "This account has no subscription.");
-        return;
-    }
-    if (rc != CD_STORE_OK) {
-        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
-                        "Could not read the subscription.");
+    if (cd_subscription_current(b, ctx->account.id, &sub, &err) != 0) {
+        cd_reply_error(req, &err);
         return;
     }
     reply_subscription(req, &sub);

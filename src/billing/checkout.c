@@ -266,7 +266,7 @@ static int quote_access(struct cd_billing *b,
 {
     struct cd_pricing pr;
 
-    if (cd_pricing_current(b, &pr) != CD_STORE_OK)
+    if (cd_pricing_current(b, &pr, err) != 0)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Could not read the pricing.");
     q->base_cents = cd_pricing_base_cents(&pr);

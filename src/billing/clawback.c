@@ -10,6 +10,7 @@
 
 #include "billing/order_status.h"
 #include "billing/ledger.h"
+#include "billing/orders.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -172,6 +173,7 @@ static int save_payment(struct cd_tx *tx, const struct cd_order *o,
 int cd_clawback_settle_tx(struct cd_tx *tx, struct cd_order *o,
                           const char *kind, int64_t now)
 {
+    struct cd_order_patch settled = {.dirty = 1}; /* stored even as is */
     struct facts f;
     int64_t t, diff;
     int rc, status;
@@ -190,10 +192,11 @@ int cd_clawback_settle_tx(struct cd_tx *tx, struct cd_order *o,
         }
     }
     status = order_status(o, &f);
-    if (status >= 0) /* else an unknown status, kept */
-        (void)cd_order_set_status(o, status);
-    o->updated_at = now;
-    if (cd_store_order_update(tx, o) != CD_STORE_OK)
+    if (status >= 0) { /* else an unknown status, kept */
+        settled.move = 1;
+        settled.to = (enum cd_order_status)status;
+    }
+    if (cd_order_patch_tx(tx, o, &settled, now) != CD_STORE_OK)
         return CD_STORE_ERROR;
     cd_debug(MOD, "order %s: %s; refunded %" PRId64 ", disputed %" PRId64
                   " of %" PRId64 "; %" PRId64 " of %" PRId64

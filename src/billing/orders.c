@@ -34,34 +34,36 @@ static int read_payments(struct cd_tx *tx, void *arg)
                                  a->pcb, a->arg, a->total);
 }
 
-/* One list read on a read transaction; any failure is CD_STORE_ERROR. */
+/* One list read on a read transaction; any failure is a 500. */
 static int run_list(struct cd_billing *b, cd_store_job_fn fn,
-                    struct list_args *a)
+                    struct list_args *a, struct cd_error *err)
 {
-    return cd_store_read(b->store, fn, a) == CD_STORE_OK ? CD_STORE_OK
-                                                         : CD_STORE_ERROR;
+    if (cd_store_read(b->store, fn, a) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not read the list.");
+    return 0;
 }
 
 int cd_orders_list(struct cd_billing *b, const char *account_id,
                    int64_t limit, int64_t offset, cd_order_cb cb, void *arg,
-                   int64_t *total)
+                   int64_t *total, struct cd_error *err)
 {
     struct list_args a = {.account_id = account_id, .limit = limit,
                           .offset = offset, .ocb = cb, .arg = arg,
                           .total = total};
 
-    return run_list(b, read_orders, &a);
+    return run_list(b, read_orders, &a, err);
 }
 
 int cd_payments_list(struct cd_billing *b, const char *account_id,
                      int64_t limit, int64_t offset, cd_payment_cb cb,
-                     void *arg, int64_t *total)
+                     void *arg, int64_t *total, struct cd_error *err)
 {
     struct list_args a = {.account_id = account_id, .limit = limit,
                           .offset = offset, .pcb = cb, .arg = arg,
                           .total = total};
 
-    return run_list(b, read_payments, &a);
+    return run_list(b, read_payments, &a, err);
 }
 
 struct page_args {
@@ -205,11 +207,18 @@ int cd_order_get(struct cd_billing *b, const char *order_id,
 }
 
 int cd_order_by_session(struct cd_billing *b, const char *session_id,
-                        struct cd_order *out)
+                        struct cd_order *out, struct cd_error *err)
 {
     struct get_args a = {session_id, out};
+    int rc = cd_store_read(b->store, read_order_by_session, &a);
 
-    return cd_store_read(b->store, read_order_by_session, &a);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "unknown_session", NULL,
+                            "No such checkout session.");
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not read the order.");
+    return 0;
 }
 
 int cd_order_patch(struct cd_order *o, const struct cd_order_patch *p,

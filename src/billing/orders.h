@@ -17,14 +17,14 @@
  * The account's orders / payments, newest first, limit/offset paged, on
  * one read transaction; cb is called per row (records are borrowed for
  * the call). *total (may be NULL) receives the count of all of them.
- * Returns CD_STORE_OK or CD_STORE_ERROR.
+ * 0, or -1 with err (500).
  */
 int cd_orders_list(struct cd_billing *b, const char *account_id,
                    int64_t limit, int64_t offset, cd_order_cb cb, void *arg,
-                   int64_t *total);
+                   int64_t *total, struct cd_error *err);
 int cd_payments_list(struct cd_billing *b, const char *account_id,
                      int64_t limit, int64_t offset, cd_payment_cb cb,
-                     void *arg, int64_t *total);
+                     void *arg, int64_t *total, struct cd_error *err);
 
 /*
  * The account's own orders / payments by keyset (GET /v1/orders,
@@ -67,12 +67,14 @@ int cd_payments_page(struct cd_billing *b, const struct cd_page_query *q,
                      cd_payment_cb cb, void *arg, int *has_more,
                      struct cd_error *err);
 
-/* The order by id / by Stripe Checkout session id (read transaction).
- * CD_STORE_OK, CD_STORE_NOT_FOUND or CD_STORE_ERROR. */
+/* The order by id (read transaction). CD_STORE_OK, CD_STORE_NOT_FOUND or
+ * CD_STORE_ERROR. */
 int cd_order_get(struct cd_billing *b, const char *order_id,
                  struct cd_order *out);
+/* The order by Stripe Checkout session id (read transaction): 0, or -1
+ * with err: 404 unknown_session when no order has it, else 500. */
 int cd_order_by_session(struct cd_billing *b, const char *session_id,
-                        struct cd_order *out);
+                        struct cd_order *out, struct cd_error *err);
 
 /*
  * What a write job changes on an order it loaded (by id, Checkout session

@@ -77,9 +77,11 @@ int cd_outbox_sign(const char *secret, const char *old, int64_t old_expires,
                    int64_t t, const char *body, size_t len, char *out,
                    size_t outsz);
 
-/* The pull feed: the account's events after seq `after`, at most limit. */
+/* The pull feed: the account's events after seq `after`, at most limit.
+ * 0, or -1 with err (500). */
 int cd_events_after(struct cd_billing *b, const char *account_id,
-                    int64_t after, int64_t limit, cd_event_cb cb, void *arg);
+                    int64_t after, int64_t limit, cd_event_cb cb, void *arg,
+                    struct cd_error *err);
 
 /* Balance alerts: replace (n <= CD_ALERTS_MAX, each 0..CD_AMOUNT_MAX) or
  * read the account's thresholds. */
@@ -109,7 +111,9 @@ int cd_endpoint_delete(struct cd_billing *b, const char *id,
 /* A new secret; the old one signs alongside it for window seconds. */
 int cd_endpoint_rotate(struct cd_billing *b, const char *id, int64_t window,
                        struct cd_webhook_endpoint *out, struct cd_error *err);
-int cd_endpoint_list(struct cd_billing *b, cd_endpoint_cb cb, void *arg);
+/* Every endpoint: 0, or -1 with err (500). */
+int cd_endpoint_list(struct cd_billing *b, cd_endpoint_cb cb, void *arg,
+                     struct cd_error *err);
 int cd_deliveries_list(struct cd_billing *b, const char *endpoint_id,
                        int64_t limit, int64_t offset, cd_delivery_cb cb,
                        void *arg, struct cd_error *err);

@@ -32,11 +32,15 @@ static int after_fn(struct cd_tx *tx, void *arg)
 }
 
 int cd_events_after(struct cd_billing *b, const char *account_id,
-                    int64_t after, int64_t limit, cd_event_cb cb, void *arg)
+                    int64_t after, int64_t limit, cd_event_cb cb, void *arg,
+                    struct cd_error *err)
 {
     struct after_job j = {account_id, after, limit, cb, arg};
 
-    return cd_store_read(b->store, after_fn, &j);
+    if (cd_store_read(b->store, after_fn, &j) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "could not read the events");
+    return 0;
 }
 
 /* ---- balance alerts ----------------------------------------------------- */
@@ -315,11 +319,15 @@ static int list_fn(struct cd_tx *tx, void *arg)
                                     j->arg);
 }
 
-int cd_endpoint_list(struct cd_billing *b, cd_endpoint_cb cb, void *arg)
+int cd_endpoint_list(struct cd_billing *b, cd_endpoint_cb cb, void *arg,
+                     struct cd_error *err)
 {
     struct list_job j = {NULL, 0, 0, cb, NULL, arg};
 
-    return cd_store_read(b->store, list_fn, &j);
+    if (cd_store_read(b->store, list_fn, &j) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "could not read the webhook endpoints");
+    return 0;
 }
 
 int cd_deliveries_list(struct cd_billing *b, const char *endpoint_id,

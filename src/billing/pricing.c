@@ -34,13 +34,15 @@ static int pricing_read_job(struct cd_tx *tx, void *arg)
     return cd_pricing_current_tx(r->b, tx, r->out);
 }
 
-int cd_pricing_current(struct cd_billing *b, struct cd_pricing *out)
+int cd_pricing_current(struct cd_billing *b, struct cd_pricing *out,
+                       struct cd_error *err)
 {
     struct pricing_read r = {b, out};
 
-    return cd_store_read(b->store, pricing_read_job, &r) == CD_STORE_OK
-               ? CD_STORE_OK
-               : CD_STORE_ERROR;
+    if (cd_store_read(b->store, pricing_read_job, &r) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "internal error");
+    return 0;
 }
 
 int64_t cd_pricing_base_cents(const struct cd_pricing *p)

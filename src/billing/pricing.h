@@ -22,8 +22,9 @@
  * Works on a read or a write tx. CD_STORE_OK or CD_STORE_ERROR. */
 int cd_pricing_current_tx(struct cd_billing *b, struct cd_tx *tx,
                           struct cd_pricing *out);
-/* Same, on its own read transaction. */
-int cd_pricing_current(struct cd_billing *b, struct cd_pricing *out);
+/* Same, on its own read transaction: 0, or -1 with err (500). */
+int cd_pricing_current(struct cd_billing *b, struct cd_pricing *out,
+                       struct cd_error *err);
 /* The price of the current mode. */
 int64_t cd_pricing_base_cents(const struct cd_pricing *p);
 

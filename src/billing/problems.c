@@ -65,11 +65,13 @@ static int list_fn(struct cd_tx *tx, void *arg)
 }
 
 int cd_problems_list(struct cd_billing *b, int64_t limit, int64_t offset,
-                     cd_problem_cb cb, void *arg, int64_t *total)
+                     cd_problem_cb cb, void *arg, int64_t *total,
+                     struct cd_error *err)
 {
     struct list_args a = {limit, offset, cb, arg, total};
 
-    return cd_store_read(b->store, list_fn, &a) == CD_STORE_OK
-               ? CD_STORE_OK
-               : CD_STORE_ERROR;
+    if (cd_store_read(b->store, list_fn, &a) != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not read the problems.");
+    return 0;
 }

@@ -26,9 +26,10 @@ int cd_problem_note_tx(struct cd_tx *tx, const char *kind,
                        const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Newest first, limit/offset paged (read transaction). CD_STORE_OK or
- * CD_STORE_ERROR. */
+/* Newest first, limit/offset paged (read transaction). 0, or -1 with err
+ * (500). */
 int cd_problems_list(struct cd_billing *b, int64_t limit, int64_t offset,
-                     cd_problem_cb cb, void *arg, int64_t *total);
+                     cd_problem_cb cb, void *arg, int64_t *total,
+                     struct cd_error *err);
 
 #endif

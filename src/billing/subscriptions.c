@@ -36,6 +36,7 @@
 #include "billing/order_credit.h"
 #include "billing/ledger.h"
 #include "billing/order_status.h"
+#include "billing/orders.h"
 #include "billing/outbox.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
@@ -112,14 +113,21 @@ static int current_fn(struct cd_tx *tx, void *arg)
 }
 
 int cd_subscription_current(struct cd_billing *b, const char *account_id,
-                            struct cd_subscription *out)
+                            struct cd_subscription *out, struct cd_error *err)
 {
     struct current_read r = {account_id, out};
+    int rc = CD_STORE_NOT_FOUND;
 
     memset(out, 0, sizeof(*out));
-    if (!account_id || !account_id[0] || strlen(account_id) >= CD_ID_SZ)
-        return CD_STORE_NOT_FOUND;
-    return cd_store_read(b->store, current_fn, &r);
+    if (account_id && account_id[0] && strlen(account_id) < CD_ID_SZ)
+        rc = cd_store_read(b->store, current_fn, &r);
+    if (rc == CD_STORE_NOT_FOUND)
+        return cd_error_set(err, CD_EK_NOT_FOUND, "no_subscription", NULL,
+                            "This account has no subscription.");
+    if (rc != CD_STORE_OK)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "Could not read the subscription.");
+    return 0;
 }
 
 struct page_read {
@@ -520,12 +528,16 @@ static int period_order_tx(struct cd_tx *tx, const struct inv_job *j,
 }
 
 /* An invoice whose amount or currency is not its plan's: its order is
- * failed and the operator told; nothing is credited. A checkout's order
- * that holds the invoice (checkout_session.c) keeps its status. */
+ * failed (inserted when new, else through cd_order_patch_tx) and the
+ * operator told; nothing is credited. A checkout's order that holds the
+ * invoice (checkout_session.c) keeps its status. */
 static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
-                       struct cd_order *o, int is_new)
+                       struct cd_order *o, int is_new, int64_t now)
 {
     char why[CD_DESC_SZ];
+    struct cd_order_patch failed = {.move = 1, .to = CD_ORDER_FAILED,
+                                    .failure = why};
+    int rc;
 
     snprintf(why, sizeof(why),
              "invoice paid %" PRId64 " %s, plan %s costs %" PRId64 " %s: not "
@@ -533,13 +545,16 @@ static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
              j->amount_paid, j->currency, j->plan->id, j->plan->price_cents,
              j->plan_currency);
     j->status = CD_WEBHOOK_IGNORED;
-    if (is_new || cd_order_is_kind(o, CD_ORDER_INVOICE)) {
-        (void)cd_order_set_status(o, CD_ORDER_FAILED);
-        cd_strlcpy(o->failure_reason, why, sizeof(o->failure_reason));
-        if ((is_new ? cd_store_order_insert(tx, o)
-                    : cd_store_order_update(tx, o)) != CD_STORE_OK)
-            return CD_STORE_ERROR;
+    if (is_new) {
+        (void)cd_order_patch(o, &failed, now);
+        rc = cd_store_order_insert(tx, o);
+    } else if (cd_order_is_kind(o, CD_ORDER_INVOICE)) {
+        rc = cd_order_patch_tx(tx, o, &failed, now);
+    } else {
+        rc = CD_STORE_OK;
     }
+    if (rc != CD_STORE_OK)
+        return CD_STORE_ERROR;
     return cd_problem_note_tx(tx, CD_PROBLEM_INVOICE_MISMATCH, o,
                               j->event_id, "Invoice %s: %s.", j->invoice_id,
                               why);
@@ -567,7 +582,7 @@ static int inv_job_fn(struct cd_tx *tx, void *arg)
         CD_STORE_OK)
         return CD_STORE_ERROR;
     if (mismatch)
-        return mismatch_tx(tx, j, &o, is_new);
+        return mismatch_tx(tx, j, &o, is_new, now);
     if (is_new && cd_store_order_insert(tx, &o) != CD_STORE_OK)
         return CD_STORE_ERROR;
     /* The period's credits, once per invoice ("invoice:<in_id>"), with
@@ -779,7 +794,7 @@ static int store_copy(struct cd_billing *b, const struct sub_copy *c,
 
     row_from_copy(c, account_id, &j.row, cd_now());
     if (cd_store_write(b->store, store_job_fn, &j) != CD_STORE_OK ||
-        cd_subscription_current(b, account_id, out) != CD_STORE_OK)
+        cd_subscription_current(b, account_id, out, err) != 0)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "Could not store the subscription.");
     return 0;
@@ -814,13 +829,8 @@ int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
     int64_t at;
     int rc, http = 0;
 
-    rc = cd_subscription_current(b, account_id, &row);
-    if (rc == CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_NOT_FOUND, "no_subscription", NULL,
-                            "This account has no subscription.");
-    if (rc != CD_STORE_OK)
-        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "Could not read the subscription.");
+    if (cd_subscription_current(b, account_id, &row, err) != 0)
+        return -1;
     if (sub_is_ended(row.status))
         return ended_error(err, row.status);
     if (!b->stripe)

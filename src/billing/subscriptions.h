@@ -60,11 +60,11 @@ int cd_subscription_invoice_grants(const char *status,
                                    int64_t amount_paid);
 
 /*
- * The account's most recent subscription (read transaction): CD_STORE_OK
- * with *out, CD_STORE_NOT_FOUND, or CD_STORE_ERROR.
+ * The account's most recent subscription (read transaction): 0 with *out,
+ * or -1 with err: 404 no_subscription when it has none, else 500.
  */
 int cd_subscription_current(struct cd_billing *b, const char *account_id,
-                            struct cd_subscription *out);
+                            struct cd_subscription *out, struct cd_error *err);
 
 /*
  * A keyset page of every account's subscriptions as last synced (the

@@ -53,6 +53,15 @@ e2e('scripts/lint.sh: src/ has no banned call, and a banned call fails the lint'
     const bad = spawnSync('bash', ['scripts/lint.sh', dir], { cwd: REPO, encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /banned\.c:3: banned call strcpy/);
+    // A store code in src/api/ (or src/http/) fails too; in billing it is fine.
+    for (const layer of ['api', 'billing']) {
+        fs.mkdirSync(path.join(dir, 'src', layer), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'src', layer, 'rc.c'), 'int f(int rc)\n{\n    return rc == CD_STORE_OK;\n}\n');
+    }
+    const store = spawnSync('bash', ['scripts/lint.sh', path.join(dir, 'src')], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(store.status, 1);
+    assert.match(store.stdout, /src\/api\/rc\.c:3: store code CD_STORE_OK above billing/);
+    assert.doesNotMatch(store.stdout, /billing\/rc\.c/);
 });
 
 e2e('scripts/funclen.mjs: no function in src/ over 70 lines, and a longer one fails', () => {

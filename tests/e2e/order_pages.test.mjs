@@ -150,6 +150,9 @@ e2e('orders and payments: a bad starting_after is 400 invalid_param', async () =
         ]) {
             const e = expectError(await page(u, list, q), 400, 'invalid_param', `${list} ${q}`);
             assert.equal(e.param, param, `${list} ${q}`);
+            if (param !== 'limit')
+                assert.equal(e.message, param === 'offset' ? 'page with starting_after or with offset, not both'
+                    : `starting_after names no ${list.slice(0, -1)} of this account`, `${list} ${q}`);
         }
         // The other account still pages from its own row.
         const p = expectStatus(await page(other, list, `starting_after=${theirs[list]}`), 200);

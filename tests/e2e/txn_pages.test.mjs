@@ -99,6 +99,9 @@ e2e('transactions: a bad starting_after is 400 invalid_param', async () => {
     ]) {
         const e = expectError(await page(u, q), 400, 'invalid_param', q);
         assert.equal(e.param, param, q);
+        if (param !== 'limit')
+            assert.equal(e.message, param === 'offset' ? 'page with starting_after or with offset, not both'
+                : 'starting_after names no transaction of this account', q);
     }
     // The other account still pages from its own entry.
     const p = expectStatus(await page(other, `starting_after=${theirs}`), 200);

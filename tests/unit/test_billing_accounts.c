@@ -686,11 +686,11 @@ static void test_discounts_and_pricing(void **state)
     assert_int_equal(err.kind, CD_EK_NOT_FOUND);
 
     /* Pricing: defaults, then a stored change effective at once. */
-    assert_int_equal(cd_pricing_current(&f->b, &p), CD_STORE_OK);
+    assert_int_equal(cd_pricing_current(&f->b, &p, &err), 0);
     assert_string_equal(p.mode, "launch");
     assert_int_equal(cd_pricing_update(&f->b, "sale", 0, 0, 1999, &p, &err),
                      0);
-    assert_int_equal(cd_pricing_current(&f->b, &p), CD_STORE_OK);
+    assert_int_equal(cd_pricing_current(&f->b, &p, &err), 0);
     assert_string_equal(p.mode, "sale");
     assert_int_equal(p.sale_cents, 1999);
     assert_int_equal(p.launch_cents, 2999);
@@ -721,7 +721,7 @@ static void test_pricing_floor(void **state)
     assert_int_equal(
         cd_pricing_update(&f->b, NULL, CD_AMOUNT_MAX + 1, 0, 0, &p, &err), -1);
     assert_string_equal(err.param, "launch_cents");
-    assert_int_equal(cd_pricing_current(&f->b, &p), CD_STORE_OK);
+    assert_int_equal(cd_pricing_current(&f->b, &p, &err), 0);
     assert_string_equal(p.mode, "launch");
     assert_int_equal(p.launch_cents, 2999);
     assert_int_equal(p.rrp_cents, 4999);

@@ -238,8 +238,8 @@ static int orders_of(const char *acct)
     int64_t total = 0;
 
     assert_int_equal(cd_orders_list(&bill, acct, 100, 0, count_order, &n,
-                                     &total),
-                     CD_STORE_OK);
+                                     &total, NULL),
+                     0);
     assert_int_equal(total, n);
     return n;
 }
@@ -531,8 +531,8 @@ static void test_stripe_down_keeps_or_fails(void **state)
     assert_int_equal(orders_of(a.id), 1);
     memset(&o, 0, sizeof(o));
     assert_int_equal(cd_orders_list(&bill, a.id, 1, 0, last_order, &o,
-                                    &total),
-                     CD_STORE_OK);
+                                    &total, &err),
+                     0);
     /* No answer: Stripe may have made the session, so the order stays
      * pending (its webhook, reconciliation or a retry settle it); the
      * operator sees why. */
@@ -549,8 +549,8 @@ static void test_stripe_down_keeps_or_fails(void **state)
     assert_string_equal(err.code, "stripe_error");
     assert_int_equal(orders_of(a.id), 2);
     assert_int_equal(cd_orders_list(&bill, a.id, 1, 0, last_order, &o,
-                                    &total),
-                     CD_STORE_OK);
+                                    &total, &err),
+                     0);
     assert_string_equal(o.status, "failed");
     cd_stripe_client_free(bill.stripe);
     bill.stripe = NULL;
@@ -639,8 +639,13 @@ static void test_create_ok(void **state)
     assert_string_equal(res.currency, "usd");
     assert_true(strncmp(res.order_id, "ord_", 4) == 0);
 
-    assert_int_equal(cd_order_by_session(&bill, "cs_test_fake1", &o),
-                     CD_STORE_OK);
+    assert_int_equal(cd_order_by_session(&bill, "cs_test_nosuch", &o, &err),
+                     -1);
+    assert_int_equal(err.kind, CD_EK_NOT_FOUND);
+    assert_string_equal(err.code, "unknown_session");
+    assert_string_equal(err.message, "No such checkout session.");
+    assert_int_equal(cd_order_by_session(&bill, "cs_test_fake1", &o, &err),
+                     0);
     assert_string_equal(o.id, res.order_id);
     assert_string_equal(o.status, "pending");
     assert_string_equal(o.kind, "package");
@@ -746,8 +751,8 @@ static void test_create_subscription(void **state)
         fail_msg("create: %s %s", err.code, err.message);
     assert_int_equal(res.amount_cents, 1999);
     assert_int_equal(res.credits, 2500);
-    assert_int_equal(cd_order_by_session(&bill, "cs_test_sub1", &o),
-                     CD_STORE_OK);
+    assert_int_equal(cd_order_by_session(&bill, "cs_test_sub1", &o, &err),
+                     0);
     assert_string_equal(o.kind, "subscription");
     assert_string_equal(o.item_id, "monthly");
     assert_int_equal(o.amount_cents, 1999);

@@ -97,8 +97,8 @@ static int seen_cb(const struct cd_event *e, void *arg)
 static void feed(struct fixture *f, struct seen *s)
 {
     memset(s, 0, sizeof(*s));
-    assert_int_equal(cd_events_after(&f->b, f->acct, 0, 512, seen_cb, s),
-                     CD_STORE_OK);
+    assert_int_equal(cd_events_after(&f->b, f->acct, 0, 512, seen_cb, s, NULL),
+                     0);
 }
 
 static void test_rolled_back_job_has_no_event(void **state)

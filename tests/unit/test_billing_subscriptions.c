@@ -27,6 +27,7 @@
 #include "billing/billing.h"
 #include "billing/events.h"
 #include "billing/hooks.h"
+#include "billing/orders.h"
 #include "billing/problems.h"
 #include "billing/subscriptions.h"
 #include "util/log.h"
@@ -218,11 +219,21 @@ static int upsert(const char *sub_id, const char *acct, const char *plan,
     return j.rc;
 }
 
-static struct cd_subscription current(const char *acct, int want_rc)
+/* The account's subscription; want_code NULL: there is one, else the
+ * error code expected (a 404 no_subscription). */
+static struct cd_subscription current(const char *acct, const char *want_code)
 {
     struct cd_subscription s;
+    struct cd_error err;
 
-    assert_int_equal(cd_subscription_current(&bill, acct, &s), want_rc);
+    if (!want_code) {
+        assert_int_equal(cd_subscription_current(&bill, acct, &s, &err), 0);
+        return s;
+    }
+    assert_int_equal(cd_subscription_current(&bill, acct, &s, &err), -1);
+    assert_string_equal(err.code, want_code);
+    assert_int_equal(err.kind, CD_EK_NOT_FOUND);
+    assert_string_equal(err.message, "This account has no subscription.");
     return s;
 }
 
@@ -234,12 +245,12 @@ static void test_store_upsert(void **state)
     (void)state;
     new_account(acct);
     new_account(other);
-    current(acct, CD_STORE_NOT_FOUND);
+    current(acct, "no_subscription");
 
     assert_int_equal(upsert("sub_u1", acct, "monthly", "active", 1000, 0,
                             100, 50),
                      CD_STORE_OK);
-    s = current(acct, CD_STORE_OK);
+    s = current(acct, NULL);
     assert_string_equal(s.stripe_subscription_id, "sub_u1");
     assert_string_equal(s.plan_id, "monthly");
     assert_string_equal(s.status, "active");
@@ -249,7 +260,7 @@ static void test_store_upsert(void **state)
     /* A later read wins ... */
     assert_int_equal(upsert("sub_u1", acct, NULL, "active", 2000, 1, 200, 99),
                      CD_STORE_OK);
-    s = current(acct, CD_STORE_OK);
+    s = current(acct, NULL);
     assert_int_equal(s.current_period_end, 2000);
     assert_int_equal(s.cancel_at_period_end, 1);
     assert_string_equal(s.plan_id, "monthly"); /* no plan: kept */
@@ -258,21 +269,21 @@ static void test_store_upsert(void **state)
     assert_int_equal(upsert("sub_u1", acct, "monthly", "active", 1000, 0,
                             150, 99),
                      CD_STORE_DUPLICATE);
-    s = current(acct, CD_STORE_OK);
+    s = current(acct, NULL);
     assert_int_equal(s.current_period_end, 2000);
     assert_int_equal(s.cancel_at_period_end, 1);
     /* ... and the account never moves. */
     assert_int_equal(upsert("sub_u1", other, "monthly", "canceled", 2000, 1,
                             300, 99),
                      CD_STORE_OK);
-    assert_string_equal(current(acct, CD_STORE_OK).status, "canceled");
-    current(other, CD_STORE_NOT_FOUND);
+    assert_string_equal(current(acct, NULL).status, "canceled");
+    current(other, "no_subscription");
 
     /* The most recent subscription of the account is the current one. */
     assert_int_equal(upsert("sub_u2", acct, "monthly", "active", 5000, 0, 400,
                             60),
                      CD_STORE_OK);
-    assert_string_equal(current(acct, CD_STORE_OK).stripe_subscription_id,
+    assert_string_equal(current(acct, NULL).stripe_subscription_id,
                         "sub_u2");
 }
 
@@ -280,6 +291,24 @@ static int count_mismatch(const struct cd_problem *p, void *arg)
 {
     if (strcmp(p->kind, CD_PROBLEM_INVOICE_MISMATCH) == 0)
         ++*(int64_t *)arg;
+    return 0;
+}
+
+/* The orders of one Stripe invoice: how many, and the last one seen. */
+struct invoice_orders {
+    const char *invoice_id;
+    int n;
+    struct cd_order o;
+};
+
+static int find_invoice_order(const struct cd_order *o, void *arg)
+{
+    struct invoice_orders *io = arg;
+
+    if (strcmp(o->stripe_invoice_id, io->invoice_id) == 0) {
+        io->n++;
+        io->o = *o;
+    }
     return 0;
 }
 
@@ -402,7 +431,7 @@ static void test_invoice_paid_synced(void **state)
              "\"subscription\",\"status\":\"canceled\"}}}",
              evt);
     apply(ev, -1, "stripe_not_configured");
-    assert_string_equal(current(acct, CD_STORE_OK).status, "active");
+    assert_string_equal(current(acct, NULL).status, "active");
 
     /* An invoice that is not the plan's amount (or currency) credits
      * nothing; its order is failed and listed for the operator. */
@@ -426,8 +455,36 @@ static void test_invoice_paid_synced(void **state)
     {
         int64_t total = 0;
         assert_int_equal(cd_problems_list(&bill, 100, 0, count_mismatch,
-                                          &total, NULL),
-                         CD_STORE_OK);
+                                          &total, NULL, NULL),
+                         0);
+        assert_int_equal(total, 2);
+    }
+
+    /* The mismatched invoice again (another event): its one order stays
+     * failed with its reason, the operator is not told twice. */
+    cd_random_id("evt_", evt, sizeof(evt));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+             "{\"id\":\"in_syn_cheap\",\"status\":\"paid\",\"billing_reason\":"
+             "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
+             "\"subscription\":\"sub_syn1\"}}}",
+             evt);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
+    assert_int_equal(balance(acct), 2500);
+    {
+        struct invoice_orders io = {.invoice_id = "in_syn_cheap"};
+        int64_t total = 0;
+
+        assert_int_equal(cd_orders_list(&bill, acct, 100, 0,
+                                         find_invoice_order, &io, NULL, NULL),
+                         0);
+        assert_int_equal(io.n, 1);
+        assert_string_equal(io.o.status, "failed");
+        assert_non_null(strstr(io.o.failure_reason,
+                               "invoice paid 100 usd, plan monthly costs"));
+        assert_int_equal(cd_problems_list(&bill, 100, 0, count_mismatch,
+                                          &total, NULL, NULL),
+                         0);
         assert_int_equal(total, 2);
     }
 }
