@@ -7,7 +7,8 @@
 # reaches the HTTP layers (issue 12). Comments are skipped. Prints
 # file:line: what for each hit and exits 1 when there is one, 0 otherwise. Run without arguments it also
 # runs the checks written in node when node is installed: no function over
-# 70 lines (scripts/funclen.mjs) and every path docs/ARCHITECTURE.md and
+# 70 lines (scripts/funclen.mjs), no file of src/ over 800 lines
+# (scripts/filelen.mjs) and every path docs/ARCHITECTURE.md and
 # README.md name exists (scripts/docpaths.mjs). On a clean machine lint
 # runs before bootstrap installs node; scripts/test.sh runs them again
 # after bootstrap.
@@ -70,6 +71,7 @@ if [ "${1:-}" = --self-test ]; then
   echo "lint self-test: ok"
   if command -v node >/dev/null; then
     node scripts/funclen.mjs --self-test
+    node scripts/filelen.mjs --self-test
     node scripts/docpaths.mjs --self-test
   fi
   exit 0
@@ -85,9 +87,10 @@ fi
 if [ "$node_checks" = 1 ]; then
   if command -v node >/dev/null; then
     node scripts/funclen.mjs || rc=1
+    node scripts/filelen.mjs || rc=1
     node scripts/docpaths.mjs || rc=1
   else
-    echo "lint: node not found: function lengths and doc paths not checked" >&2
+    echo "lint: node not found: function and file lengths and doc paths not checked" >&2
   fi
 fi
 exit "$rc"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the banned-call lint (scripts/lint.sh), the
 # checks written in node once bootstrap has installed it (no function over
-# 70 lines: scripts/funclen.mjs; every path the docs name exists:
+# 70 lines: scripts/funclen.mjs; no file of src/ over 800 lines:
+# scripts/filelen.mjs; every path the docs name exists:
 # scripts/docpaths.mjs; no files of src/ include or call each other in a
 # cycle: scripts/cycles.mjs, calls from build/'s objects),
 # clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
@@ -23,9 +24,11 @@ bash scripts/lint.sh
 WITH_BROWSER=1 WITH_FUZZ=1 WITH_PG=1 WITH_TIDY=1 ASAN=1 TSAN=1 \
   bash scripts/bootstrap.sh
 
-echo "== node checks: function lengths, doc paths, include and call cycles"
+echo "== node checks: function and file lengths, doc paths, include and call cycles"
 node scripts/funclen.mjs --self-test
 node scripts/funclen.mjs
+node scripts/filelen.mjs --self-test
+node scripts/filelen.mjs
 node scripts/docpaths.mjs --self-test
 node scripts/docpaths.mjs
 node scripts/cycles.mjs --self-test

@@ -15,6 +15,7 @@
 #include "billing/charges.h"
 #include "billing/checkout_session.h"
 #include "billing/disputes.h"
+#include "billing/invoices.h"
 #include "billing/refunds.h"
 #include "billing/subscriptions.h"
 #include "billing/topups.h"

@@ -2,7 +2,8 @@
  * subscriptions.h - Stripe subscriptions as creditd keeps them: the
  * account's current subscription (GET /v1/subscription of API.md) and the
  * pure readers of Stripe's Subscription and Invoice shapes that the event
- * handlers (customer.subscription.*, invoice.paid; declared below) use.
+ * handlers (customer.subscription.*, declared below; invoice.paid in
+ * invoices.h) use.
  *
  * The rules (docs/API-NOTES.md "Subscriptions"):
  *  - the subscriptions table is synced from the subscription as Stripe
@@ -108,20 +109,6 @@ int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
 int cd_subscription_on_subscription(struct cd_billing *b,
                                     const char *event_id, const char *type,
                                     const json_t *sub,
-                                    const char **status_out,
-                                    struct cd_error *err);
-
-/*
- * invoice.paid: credits the plan's credits_per_period once per invoice
- * (ledger kind "subscription", ref "invoice:<in_id>") when
- * cd_subscription_invoice_grants() says so; the account and plan come
- * from the stored subscription, else from the subscription re-read at
- * Stripe (then stored in the same job). Anything else is "ignored" and
- * not recorded. Errors as above.
- */
-int cd_subscription_on_invoice_paid(struct cd_billing *b,
-                                    const char *event_id,
-                                    const json_t *invoice,
                                     const char **status_out,
                                     struct cd_error *err);
 

@@ -5,7 +5,8 @@
 // output went through `grep ... || true` and `test -x` passed on the stale
 // binary). Also: the banned-call lint (scripts/lint.sh) passes on src/ and
 // its self-test proves that a hit fails it; the same for the function
-// length check (scripts/funclen.mjs); every path docs/ARCHITECTURE.md and
+// length check (scripts/funclen.mjs) and the file length check
+// (scripts/filelen.mjs); every path docs/ARCHITECTURE.md and
 // README.md name exists (scripts/docpaths.mjs), and a stale one fails.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -76,6 +77,23 @@ e2e('scripts/funclen.mjs: no function in src/ over 70 lines, and a longer one fa
     const bad = spawnSync('node', ['scripts/funclen.mjs', dir], { cwd: REPO, encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.equal(bad.stdout.trim(), `${dir}/long.c:74: g is 71 lines (max 70)`);
+});
+
+e2e('scripts/filelen.mjs: no file of src/ over 800 lines, and a longer one fails the lint', () => {
+    const self = spawnSync('node', ['scripts/filelen.mjs', '--self-test'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(self.status, 0, self.stderr);
+    const src = spawnSync('node', ['scripts/filelen.mjs'], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(src.status, 0, src.stdout + src.stderr);
+    const dir = fs.mkdtempSync(path.join(tmp, 'filelen-'));
+    const lines = (n) => '/* x */\n'.repeat(n);
+    fs.writeFileSync(path.join(dir, 'ok.c'), lines(800));
+    fs.writeFileSync(path.join(dir, 'long.h'), lines(801));
+    fs.writeFileSync(path.join(dir, 'big_gen.c'), lines(3000));
+    const bad = spawnSync('node', ['scripts/filelen.mjs', dir], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stdout.trim(), `${dir}/long.h: 801 lines (max 800)`);
+    const lint = spawnSync('bash', ['scripts/lint.sh', '--self-test'], { cwd: REPO, encoding: 'utf8' });
+    assert.match(lint.stdout, /filelen self-test: ok/);
 });
 
 e2e('scripts/docpaths.mjs: every path the docs name exists, and a stale one fails the lint', () => {
