@@ -9,6 +9,13 @@
 
 #include "api/api.h"
 
+/* idempotent.c: the Idempotency-Key step of a CD_ROUTE_IDEMPOTENT POST
+ * with a key (dispatch.c, once authenticated): claims, replays or
+ * refuses, and runs the route's handler when the claim is this
+ * request's. */
+void cd_api_run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
+                           const char *key);
+
 /* health.c */
 void cd_api_healthz(struct cd_req *req);
 void cd_api_readyz(struct cd_req *req);
