@@ -9,10 +9,13 @@
  *
  * Executor (group commit). cd_store_write() puts a job on a queue (the job
  * lives on the caller's stack) and sleeps on the job's own condition
- * variable. The writer thread takes every queued job (up to max_batch),
+ * variable; cd_store_submit() puts the caller's job on the same queue and
+ * returns, its completion called by the writer after the batch. The writer thread takes every queued job (up to max_batch),
  * opens one write transaction, runs each job under a SAVEPOINT (released
  * when the job returns 0, rolled back when it does not), COMMITs once and
- * then wakes every caller of the batch. If the COMMIT fails, every job
+ * then, under one lock, wakes every blocking caller of the batch; the
+ * completions of submitted jobs then run on the writer thread, outside
+ * the lock, in batch order. If the COMMIT fails, every job
  * that had succeeded is answered CD_STORE_ERROR: its writes are gone.
  */
 #include "store/store_int.h"
@@ -33,16 +36,12 @@
 #define MAX_MAX_BATCH 8192
 #define MAX_RETRIES 16
 
+/* A blocking write (cd_store_write): the queued job (done NULL) and the
+ * condition variable its caller sleeps on. */
 struct cd_job {
-    cd_store_job_fn fn;
-    void *arg;
-    /* The caller's log ids (its thread-local strings: it waits until the
-     * job is done), taken by the writer while it runs fn. */
-    const char *request_id, *job_id;
-    int rc;
+    struct cd_store_async a;
     int done;
     pthread_cond_t cv; /* waited on with cd_store.mu */
-    struct cd_job *next;
 };
 
 struct cd_store {
@@ -52,13 +51,13 @@ struct cd_store {
     /* executor: queue, stop flag and stats, all under mu */
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
-    struct cd_job *head, *tail;
+    struct cd_store_async *head, *tail;
     int queued;   /* jobs on the queue */
-    int inflight; /* callers inside cd_store_write */
+    int inflight; /* callers inside cd_store_write, submitted jobs */
     pthread_cond_t idle_cv; /* inflight reached 0 while stopping */
     int stopping;
     int max_batch;
-    struct cd_job **batch; /* max_batch slots, writer thread only */
+    struct cd_store_async **batch; /* max_batch slots, writer only */
     struct cd_store_stats stats;
     /* cd_store_fault: armed on the writer when it takes its next batch */
     int fault_op, fault_after, fault_pending;
@@ -275,7 +274,7 @@ static int hist_bucket(int n)
 
 /* Marks jobs [from, to) that had succeeded as failed: their transaction
  * is gone. */
-static void fail_succeeded(struct cd_job **jobs, int from, int to)
+static void fail_succeeded(struct cd_store_async **jobs, int from, int to)
 {
     for (int i = from; i < to; i++)
         if (jobs[i]->rc == 0)
@@ -284,7 +283,8 @@ static void fail_succeeded(struct cd_job **jobs, int from, int to)
 
 /* Runs one batch in one transaction; sets every job's rc. Returns the
  * number of COMMITs that succeeded. */
-static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
+static int run_batch(struct cd_store *s, struct cd_store_async **jobs,
+                     int n)
 {
     struct cd_db *c = s->writer;
     const struct cd_backend *be = c->be;
@@ -297,7 +297,7 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
     if (tx_begin(c, 1, "batch: begin") != 0)
         return 0;
     for (int i = 0; i < n; i++) {
-        struct cd_job *j = jobs[i];
+        struct cd_store_async *j = jobs[i];
         int rc;
 
         if (txo(c, CD_FAULT_SAVEPOINT, be->savepoint, "batch: savepoint") !=
@@ -385,7 +385,7 @@ static void lost_tx(struct cd_store *s)
  * (cd_db.retry), from attempt `from` to MAX_RETRIES with a short growing,
  * jittered pause. run_batch commits nothing when it sees retry set (it
  * stops at once), so each attempt runs the whole batch again. */
-static int run_retrying(struct cd_store *s, struct cd_job **jobs, int n,
+static int run_retrying(struct cd_store *s, struct cd_store_async **jobs, int n,
                         int from)
 {
     int commits = 0;
@@ -406,7 +406,8 @@ static int run_retrying(struct cd_store *s, struct cd_job **jobs, int n,
  * reads and writes the union of its jobs' rows, so run again whole it
  * tends to conflict again, while alone each job conflicts only on its
  * own rows (docs/SCALING.md measures it). */
-static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
+static int run_batch_retrying(struct cd_store *s,
+                              struct cd_store_async **jobs, int n)
 {
     int commits;
 
@@ -424,64 +425,144 @@ static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
     return commits;
 }
 
+/* Takes the next batch off the queue (under mu); 0 when stopping with
+ * nothing left. */
+static int take_batch(struct cd_store *s)
+{
+    int n = 0;
+
+    while (!s->head && !s->stopping)
+        pthread_cond_wait(&s->work_cv, &s->mu);
+    while (s->head && n < s->max_batch) {
+        s->batch[n++] = s->head;
+        s->head = s->head->next;
+        s->queued--;
+    }
+    if (!s->head)
+        s->tail = NULL;
+    assert(n <= s->max_batch && s->queued >= 0);
+    assert((s->head == NULL) == (s->tail == NULL));
+    if (n && s->fault_pending) {
+        s->writer->fault_op = s->fault_op;
+        s->writer->fault_after = s->fault_after;
+        s->fault_pending = 0;
+    }
+    return n;
+}
+
+/* After the batch (under mu): wakes its blocking callers, counts it, and
+ * returns its submitted jobs as a list, in batch order, for their
+ * completions - called outside the lock. */
+static struct cd_store_async *settle_batch(struct cd_store *s, int n,
+                                           int commits)
+{
+    struct cd_store_async *list = NULL, **tail = &list;
+    int failed = 0, nasync = 0;
+
+    for (int i = 0; i < n; i++) {
+        struct cd_store_async *a = s->batch[i];
+
+        if (a->rc != 0)
+            failed++;
+        if (!a->done) { /* cd_store_write's: its caller sleeps */
+            ((struct cd_job *)a)->done = 1;
+            pthread_cond_signal(&((struct cd_job *)a)->cv);
+            continue;
+        }
+        a->next = NULL;
+        *tail = a;
+        tail = &a->next;
+        nasync++;
+    }
+    /* The writer is joined before close frees s: the completions below
+     * may still run after inflight reaches 0. */
+    s->inflight -= nasync;
+    if (nasync && s->inflight == 0 && s->stopping)
+        pthread_cond_signal(&s->idle_cv);
+    s->stats.commits += (uint64_t)commits;
+    s->stats.jobs += (uint64_t)n;
+    s->stats.failed_jobs += (uint64_t)failed;
+    if ((uint64_t)n > s->stats.max_batch)
+        s->stats.max_batch = (uint64_t)n;
+    s->stats.batch_hist[hist_bucket(n)]++;
+    return list;
+}
+
 static void *writer_main(void *arg)
 {
     struct cd_store *s = arg;
 
     for (;;) {
-        int n = 0, commits, failed = 0;
+        struct cd_store_async *done;
+        int n, commits;
 
         pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->work_cv, &s->mu);
-        if (!s->head) {
-            pthread_mutex_unlock(&s->mu);
-            break;
-        }
-        while (s->head && n < s->max_batch) {
-            s->batch[n++] = s->head;
-            s->head = s->head->next;
-            s->queued--;
-        }
-        if (!s->head)
-            s->tail = NULL;
-        assert(n >= 1 && n <= s->max_batch && s->queued >= 0);
-        assert((s->head == NULL) == (s->tail == NULL));
-        if (s->fault_pending) {
-            s->writer->fault_op = s->fault_op;
-            s->writer->fault_after = s->fault_after;
-            s->fault_pending = 0;
-        }
+        n = take_batch(s);
         pthread_mutex_unlock(&s->mu);
+        if (n == 0)
+            break;
 
         commits = run_batch_retrying(s, s->batch, n);
         /* One COMMIT at most per job: a transaction holds one or more. */
         assert(commits >= 0 && commits <= n);
 
         pthread_mutex_lock(&s->mu);
-        for (int i = 0; i < n; i++) {
-            if (s->batch[i]->rc != 0)
-                failed++;
-            s->batch[i]->done = 1;
-            pthread_cond_signal(&s->batch[i]->cv);
-        }
-        s->stats.commits += (uint64_t)commits;
-        s->stats.jobs += (uint64_t)n;
-        s->stats.failed_jobs += (uint64_t)failed;
-        if ((uint64_t)n > s->stats.max_batch)
-            s->stats.max_batch = (uint64_t)n;
-        s->stats.batch_hist[hist_bucket(n)]++;
+        done = settle_batch(s, n, commits);
         pthread_mutex_unlock(&s->mu);
+        while (done) {
+            struct cd_store_async *a = done;
+
+            done = a->next; /* a may be gone once its completion ran */
+            a->done(a->done_arg, a->rc);
+        }
     }
     return NULL;
 }
 
+/* Queues a (under mu); -1 after close. */
+static int enqueue(struct cd_store *s, struct cd_store_async *a)
+{
+    if (s->stopping) {
+        cd_error("store", "write after close");
+        return -1;
+    }
+    a->next = NULL;
+    if (s->tail)
+        s->tail->next = a;
+    else
+        s->head = a;
+    s->tail = a;
+    s->queued++;
+    s->inflight++;
+    pthread_cond_signal(&s->work_cv);
+    return 0;
+}
+
+int cd_store_submit(struct cd_store *s, struct cd_store_async *a)
+{
+    const char *rid = cd_log_request_id(), *jid = cd_log_job_id();
+    int rc;
+
+    if (!s || !a || !a->fn || !a->done)
+        return -1;
+    /* The caller's log ids are its thread's: copied, it does not wait. */
+    cd_strlcpy(a->ids_[0], rid ? rid : "", sizeof(a->ids_[0]));
+    cd_strlcpy(a->ids_[1], jid ? jid : "", sizeof(a->ids_[1]));
+    a->request_id = rid ? a->ids_[0] : NULL;
+    a->job_id = jid ? a->ids_[1] : NULL;
+    a->rc = CD_STORE_ERROR;
+    pthread_mutex_lock(&s->mu);
+    rc = enqueue(s, a);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
 {
-    struct cd_job job = {.fn = fn,
-                         .arg = arg,
-                         .request_id = cd_log_request_id(),
-                         .job_id = cd_log_job_id()};
+    struct cd_job job = {.a = {.fn = fn,
+                               .arg = arg,
+                               .request_id = cd_log_request_id(),
+                               .job_id = cd_log_job_id()}};
     int rc;
 
     if (!s || !fn)
@@ -492,24 +573,15 @@ int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
     }
     pthread_cond_init(&job.cv, NULL);
     pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
+    if (enqueue(s, &job.a) != 0) {
         pthread_mutex_unlock(&s->mu);
         pthread_cond_destroy(&job.cv);
-        cd_error("store", "write after close");
         return CD_STORE_ERROR;
     }
-    if (s->tail)
-        s->tail->next = &job;
-    else
-        s->head = &job;
-    s->tail = &job;
-    s->queued++;
-    s->inflight++;
-    pthread_cond_signal(&s->work_cv);
     while (!job.done)
         pthread_cond_wait(&job.cv, &s->mu);
     assert(job.done && s->inflight > 0);
-    rc = job.rc;
+    rc = job.a.rc;
     /* cd_store_close() frees s only once no caller is left in here. */
     if (--s->inflight == 0 && s->stopping)
         pthread_cond_signal(&s->idle_cv);
