@@ -59,6 +59,10 @@ struct conn_state {
     int holds;
     int mhd_suspended;
     int ready;
+    /* cd_req_complete's: run on an HTTP thread before the reply is sent
+     * (or, the client gone, before the state is freed); set before the
+     * last hold is dropped, so published by it. */
+    cd_req_finish_fn finish;
 };
 
 const struct cd_route *find_route(const struct cd_http_config *c,
