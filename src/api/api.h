@@ -75,6 +75,10 @@ struct cd_api_ctx {
      * it to billing renders its reply through the completion billing
      * calls inside the job; dispatch answers a replay or a 409 after. */
     struct cd_idem_claim *idem_claim;
+    /* Set by a handler that took idem_claim and answers from a
+     * completion (cd_req_defer): dispatch leaves the claim and the reply
+     * to it. */
+    int idem_deferred;
 };
 
 struct cd_api_ctx *cd_api_ctx(struct cd_req *req);

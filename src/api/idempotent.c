@@ -52,8 +52,8 @@ static void reply_internal(struct cd_req *req)
                     "internal error");
 }
 
-/* Replies for an outcome other than CLAIMED. */
-static void reply_unclaimed(struct cd_req *req, struct cd_idem_claim *c)
+void cd_api_idem_reply_unclaimed(struct cd_req *req,
+                                 struct cd_idem_claim *c)
 {
     switch (c->outcome) {
     case CD_IDEM_REUSED:
@@ -93,7 +93,9 @@ static int reply_built(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
 
 /* CD_ROUTE_IDEM_ONE_JOB: the handler claims, runs its effect and stores
  * its reply in one write job (cd_idem_once via billing); a claim it did
- * not use is made here, with the reply it built. */
+ * not use is made here, with the reply it built. A handler that answers
+ * from a completion (ctx->idem_deferred) took a copy of the claim, and
+ * its finish replies for every outcome. */
 static void run_one_job(struct cd_req *req, struct cd_api_ctx *ctx,
                         struct cd_idem_claim *c)
 {
@@ -102,6 +104,8 @@ static void run_one_job(struct cd_req *req, struct cd_api_ctx *ctx,
     ctx->idem_claim = c;
     req->route->handler(req);
     ctx->idem_claim = NULL;
+    if (ctx->idem_deferred) /* the handler's finish answers */
+        return;
     if (!c->done) {
         /* A 5xx or 429 keeps nothing (the claim would be released). */
         if (!req->status || req->status >= 500 || req->status == 429)
@@ -112,7 +116,7 @@ static void run_one_job(struct cd_req *req, struct cd_api_ctx *ctx,
         }
     }
     if (c->outcome != CD_IDEM_CLAIMED)
-        reply_unclaimed(req, c);
+        cd_api_idem_reply_unclaimed(req, c);
 }
 
 void cd_api_run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
@@ -149,7 +153,7 @@ void cd_api_run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
         return;
     }
     if (c.outcome != CD_IDEM_CLAIMED) {
-        reply_unclaimed(req, &c);
+        cd_api_idem_reply_unclaimed(req, &c);
         cd_idem_claim_free(&c);
         return;
     }
@@ -167,6 +171,16 @@ void cd_api_run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
                        "not stored",
                 req->method, req->route->pattern);
     cd_idem_claim_free(&c);
+}
+
+struct cd_idem_claim *cd_api_idem_take(struct cd_api_ctx *ctx,
+                                      struct cd_idem_claim *own)
+{
+    if (!ctx->idem_claim)
+        return NULL;
+    *own = *ctx->idem_claim;
+    ctx->idem_deferred = 1;
+    return own;
 }
 
 const char *cd_api_effect_id(struct cd_req *req, const char *prefix,

@@ -430,9 +430,12 @@ void cd_req_defer(struct cd_req *r)
     cd_req_suspend(r);
 }
 
-void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish)
+void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish, void *arg)
 {
-    state_of(r)->finish = finish;
+    struct conn_state *st = state_of(r);
+
+    st->finish = finish;
+    st->finish_arg = arg;
     cd_req_resume(r);
 }
 
@@ -445,7 +448,7 @@ static void run_finish(struct conn_state *st)
         return;
     st->finish = NULL;
     cd_log_set_request_id(st->req.id);
-    finish(&st->req);
+    finish(&st->req, st->finish_arg);
     cd_log_set_request_id(NULL);
 }
 

@@ -162,8 +162,8 @@ void cd_req_resume(struct cd_req *r);
  * handler calls cd_req_defer(r), hands its work to something that
  * completes on another thread (a store job with a completion: store.h
  * cd_store_submit), and returns; the connection waits, costing no thread.
- * The completion calls cd_req_complete(r, finish) once, from any thread;
- * finish(r) then runs on an HTTP thread - the connection's event-loop
+ * The completion calls cd_req_complete(r, finish, arg) once, from any
+ * thread; finish(r, arg) then runs on an HTTP thread - the connection's event-loop
  * thread (or its own thread in thread-per-connection mode), never the
  * completing one - sets the reply (cd_reply_*), and the reply is sent
  * when it returns. If the client went away meanwhile, finish still runs,
@@ -172,9 +172,9 @@ void cd_req_resume(struct cd_req *r);
  * touched by the completing thread after cd_req_complete. Stopping the
  * server waits for deferred requests, as for suspended ones.
  */
-typedef void (*cd_req_finish_fn)(struct cd_req *r);
+typedef void (*cd_req_finish_fn)(struct cd_req *r, void *arg);
 void cd_req_defer(struct cd_req *r);
-void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish);
+void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish, void *arg);
 
 struct cd_http_config {
     const char *name;   /* for log lines: "api", "sandbox" */

@@ -63,6 +63,7 @@ struct conn_state {
      * (or, the client gone, before the state is freed); set before the
      * last hold is dropped, so published by it. */
     cd_req_finish_fn finish;
+    void *finish_arg;
 };
 
 const struct cd_route *find_route(const struct cd_http_config *c,

@@ -49,8 +49,9 @@ static void handle_defer(struct cd_req *req)
     pthread_mutex_unlock(&mu);
 }
 
-static void finish(struct cd_req *req)
+static void finish(struct cd_req *req, void *arg)
 {
+    assert_string_equal(arg, "arg");
     pthread_mutex_lock(&mu);
     cd_reply(req, 201, "text/plain", parked_state, strlen(parked_state));
     free(parked_state);
@@ -170,7 +171,7 @@ static int wait_finishes(int n)
 /* The completing thread: stands for the store's writer. */
 static void *complete_thread(void *arg)
 {
-    cd_req_complete(arg, finish);
+    cd_req_complete(arg, finish, "arg");
     return NULL;
 }
 
