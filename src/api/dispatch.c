@@ -156,6 +156,8 @@ int cd_api_offload(const struct cd_req *req)
 
     if (app->offload_all)
         return 1;
+    if (req->route->flags & CD_ROUTE_DEFERS)
+        return 0;
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
         return 1;
     return (req->route->flags & CD_ROUTE_ADMIN) != 0;

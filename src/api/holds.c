@@ -311,13 +311,16 @@ int cd_api_balance_holds(struct cd_req *req, json_t *reply)
 #define R(m, p, h, f) {m, p, h, f, 0}
 const struct cd_route cd_api_routes_holds[] = {
     R("POST", "/v1/holds", cd_api_hold_create,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
     R("GET", "/v1/holds", cd_api_hold_list, CD_ROUTE_ACCOUNT),
     R("GET", "/v1/holds/{}", cd_api_hold_get, CD_ROUTE_ACCOUNT),
     R("POST", "/v1/holds/{}/capture", cd_api_hold_capture,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
     R("POST", "/v1/holds/{}/release", cd_api_hold_release,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
 };
 
 const size_t cd_api_routes_holds_count = CD_ARRAY_LEN(cd_api_routes_holds);

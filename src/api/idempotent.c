@@ -91,9 +91,58 @@ static int reply_built(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
     return 0;
 }
 
+/* A built reply kept from a completion: the request deferred while the
+ * key's job (claim and reply) commits, so that the thread - an event-loop
+ * thread for a CD_ROUTE_DEFERS route - never waits for the commit. */
+struct built_later {
+    struct cd_idem_claim claim;
+    struct cd_idem_once_job job;
+    struct cd_req *req;
+};
+
+/* On an HTTP thread: the built reply stands, or the replay, the 409, or
+ * a 500 when nothing was kept - as the blocking path answers. */
+static void built_finish(struct cd_req *req, void *arg)
+{
+    struct built_later *l = arg;
+
+    if (cd_idem_once_result(&l->job) != 0)
+        reply_internal(req);
+    else if (l->claim.outcome != CD_IDEM_CLAIMED)
+        cd_api_idem_reply_unclaimed(req, &l->claim);
+    cd_idem_claim_free(&l->claim);
+    free(l);
+}
+
+/* On the store's writer thread. */
+static void built_done(void *arg)
+{
+    struct built_later *l = arg;
+
+    cd_req_complete(l->req, built_finish, l);
+}
+
+/* 0 when the key's job is submitted (the request deferred), -1 out of
+ * memory (the caller keeps it the blocking way). */
+static int keep_built_later(struct cd_req *req, struct cd_idem_claim *c)
+{
+    struct built_later *l = calloc(1, sizeof(*l));
+
+    if (!l)
+        return -1;
+    l->claim = *c;
+    l->req = req;
+    cd_req_defer(req);
+    if (cd_idem_once_submit(cd_api_app(req)->billing, &l->claim, reply_built,
+                            req, &l->job, built_done, l) != 0)
+        built_done(l); /* closing: nothing kept, a 500 */
+    return 0;
+}
+
 /* CD_ROUTE_IDEM_ONE_JOB: the handler claims, runs its effect and stores
  * its reply in one write job (cd_idem_once via billing); a claim it did
- * not use is made here, with the reply it built. A handler that answers
+ * not use is made here, with the reply it built (from a completion too:
+ * keep_built_later). A handler that answers
  * from a completion (ctx->idem_deferred) took a copy of the claim, and
  * its finish replies for every outcome. */
 static void run_one_job(struct cd_req *req, struct cd_api_ctx *ctx,
@@ -109,6 +158,8 @@ static void run_one_job(struct cd_req *req, struct cd_api_ctx *ctx,
     if (!c->done) {
         /* A 5xx or 429 keeps nothing (the claim would be released). */
         if (!req->status || req->status >= 500 || req->status == 429)
+            return;
+        if (keep_built_later(req, c) == 0)
             return;
         if (cd_idem_once(app->billing, c, reply_built, req) != 0) {
             reply_internal(req);

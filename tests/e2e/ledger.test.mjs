@@ -231,6 +231,23 @@ e2e('200 concurrent debits over 32 connections: exact balance, never negative, 2
     await verifyLedger();
 }, { timeout: 120000 });
 
+e2e('Idempotency-Key on a refused body: the 400 is kept and replayed, the key then refuses another body', async () => {
+    // The handler answers without reaching billing; the key's claim and
+    // reply are still one job (committed from a completion: the request
+    // never waits on its thread).
+    const u = await stack.signup();
+    const key = `bad-${rand(8)}`;
+    const first = await debit(u, 0, { idem: key });
+    expectError(first, 400, 'invalid_amount');
+    assert.equal(first.headers['idempotent-replayed'], undefined);
+    const again = await debit(u, 0, { idem: key });
+    assert.equal(again.status, 400);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.text, first.text);
+    expectError(await debit(u, 5, { idem: key }), 409, 'idempotency_key_reused');
+    assert.equal((await stack.list(u, '/v1/transactions')).length, 0);
+});
+
 e2e('debits whose clients hang up before the reply: each lands once, replays after, the server carries on', async () => {
     // The debit is answered from its commit (the request deferred, its
     // reply built on the HTTP thread): a client gone meanwhile drops the
