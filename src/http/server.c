@@ -427,16 +427,21 @@ void cd_req_resume(struct cd_req *r)
 
 void cd_req_defer(struct cd_req *r)
 {
+    __atomic_add_fetch(&state_of(r)->srv->deferred, 1, __ATOMIC_SEQ_CST);
     cd_req_suspend(r);
 }
 
 void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish, void *arg)
 {
     struct conn_state *st = state_of(r);
+    struct cd_http_server *srv = st->srv;
 
     st->finish = finish;
     st->finish_arg = arg;
     cd_req_resume(r);
+    /* Last: cd_http_stop waits for this count, so srv outlives the call
+     * (st may be gone already). */
+    __atomic_sub_fetch(&srv->deferred, 1, __ATOMIC_SEQ_CST);
 }
 
 /* A completed deferral's finish, on this (HTTP) thread; once. */

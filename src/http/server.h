@@ -169,8 +169,8 @@ void cd_req_resume(struct cd_req *r);
  * when it returns. If the client went away meanwhile, finish still runs,
  * exactly once, and its reply is dropped: it frees what the handler left
  * for it. finish must not block (no store, no Stripe). r must not be
- * touched by the completing thread after cd_req_complete. Stopping the
- * server waits for deferred requests, as for suspended ones.
+ * touched by the completing thread after cd_req_complete. cd_http_stop
+ * waits (without a bound) until every deferred request is completed.
  */
 typedef void (*cd_req_finish_fn)(struct cd_req *r, void *arg);
 void cd_req_defer(struct cd_req *r);
@@ -230,8 +230,9 @@ int cd_http_port(const struct cd_http_server *s);
  * sent). Returns how many are still in flight (0: drained). */
 int cd_http_drain(struct cd_http_server *s, int timeout_ms);
 
-/* Stops the worker pool (what is queued still runs and resumes), then the
- * daemon, and frees. A request suspended by cd_req_suspend must have been
+/* Stops the worker pool (what is queued still runs and resumes), waits
+ * for every deferred request's cd_req_complete, then stops the daemon,
+ * and frees. A request suspended by cd_req_suspend must have been
  * resumed by then. */
 void cd_http_stop(struct cd_http_server *s);
 

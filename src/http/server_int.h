@@ -33,6 +33,7 @@ struct cd_http_server {
     int in_flight;  /* requests begun and not completed (atomic) */
     struct cd_http_workers *workers; /* event-loop mode with offload */
     int suspended; /* connections suspended in libmicrohttpd (atomic) */
+    int deferred;  /* cd_req_defer'd requests not yet completed (atomic) */
     /* one thread per connection: where a suspended request's thread
      * waits for cd_req_resume */
     pthread_mutex_t mu;
