@@ -23,7 +23,9 @@
 // Needs wrk and nginx (WITH_BENCH=1 bash scripts/bootstrap.sh); --perf
 // needs linux-perf. Loopback only; every phase is bounded in time.
 //
-// The checks, after each workload (cumulative over the run):
+// The checks, after each workload (cumulative over the run), once
+// creditd's store has settled (queue empty, job counter still: requests
+// wrk cut off may still be committing):
 //  - a request wrk sent when its time ran out may or may not have landed:
 //    every issued debit or event that left no ledger entry is sent again
 //    (a client's retry) and the count is reported as "resent";
@@ -392,7 +394,23 @@ async function checkBalances(ctx) {
 async function storeStats(stack) {
     const r = await stack.admin('GET', '/metrics');
     const num = (name) => Number((new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(r.text) || [])[1] || NaN);
-    return { commits: num('creditd_store_commits_total'), jobs: num('creditd_store_jobs_total') };
+    return { commits: num('creditd_store_commits_total'), jobs: num('creditd_store_jobs_total'),
+        queue: num('creditd_store_queue_depth') };
+}
+
+/** After wrk stops, requests it cut off may still be on their way to the
+ * commit inside creditd (a hold or debit whose client went away still
+ * lands): waits, up to 10 s, until the store's queue is empty and its job
+ * counter stands still, so that the checks see every write. */
+async function quiesce(stack) {
+    const deadline = Date.now() + 10000;
+    let last = await storeStats(stack);
+    while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        const now = await storeStats(stack);
+        if (now.queue === 0 && now.jobs === last.jobs) return;
+        last = now;
+    }
 }
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -481,6 +499,7 @@ async function main() {
             const cpu = { creditd_us_per_req: Math.round(((c1[0] - c0[0]) * 1e6) / Math.max(1, res.requests)),
                 sandbox_us_per_req: Math.round(((c1[1] - c0[1]) * 1e6) / Math.max(1, res.requests)),
                 creditd_cores: +((c1[0] - c0[0]) / res.seconds).toFixed(2) };
+            await quiesce(stack);
             const c = await check(res);
             const fails = [...c.fails, ...(await checkBalances(ctx))];
             if (res.cother) fails.unshift(`${res.cother} replies other than 2xx/402`);

@@ -35,6 +35,12 @@
  * handler hands the prepared claim (cd_api_ctx.idem_claim) to billing,
  * and claim, effect and stored reply are one write job (cd_idem_once). */
 #define CD_ROUTE_IDEM_ONE_JOB 0x40u
+/* The handler never waits for a write: it answers from its job's
+ * completion (cd_req_defer; with a key, a CD_ROUTE_IDEM_ONE_JOB route's
+ * claim too), and reads only. Where reads stay on the event-loop threads
+ * (SQLite: CREDITD_HTTP_OFFLOAD auto or writes) it runs there, not on a
+ * worker: cd_api_offload. */
+#define CD_ROUTE_DEFERS 0x80u
 
 /* The process-wide state handlers reach through req->app. */
 #define CD_MAX_PROXIES 16
@@ -75,6 +81,10 @@ struct cd_api_ctx {
      * it to billing renders its reply through the completion billing
      * calls inside the job; dispatch answers a replay or a 409 after. */
     struct cd_idem_claim *idem_claim;
+    /* Set by a handler that took idem_claim and answers from a
+     * completion (cd_req_defer): dispatch leaves the claim and the reply
+     * to it. */
+    int idem_deferred;
 };
 
 struct cd_api_ctx *cd_api_ctx(struct cd_req *req);
@@ -141,9 +151,11 @@ const struct cd_route *cd_api_routes(size_t *count);
 void cd_api_dispatch(struct cd_req *req);
 /* cd_http_config.offload: whether a request may wait (on a commit, on
  * Stripe, on argon2) and so runs on a worker thread: every method but GET
- * and HEAD, and the admin routes (verify and the reports scan). Reads of
- * the account routes stay on the event-loop thread (docs/ARCHITECTURE.md,
- * "Threading (measured)"); with app->offload_all, every request. */
+ * and HEAD, except CD_ROUTE_DEFERS routes (they answer from the commit and
+ * never wait), and the admin routes (verify and the reports scan). Reads
+ * of the account routes stay on the event-loop thread
+ * (docs/ARCHITECTURE.md, "Threading (measured)"); with app->offload_all,
+ * every request. */
 int cd_api_offload(const struct cd_req *req);
 /* cd_http_config.check_head: the checks a route's flags ask for that need
  * the head alone; nonzero when it set a refusal (checkout.c). */

@@ -47,10 +47,10 @@ const struct cd_route cd_api_routes_core[] = {
     R("GET", "/v1/transactions", cd_api_transactions, CD_ROUTE_ACCOUNT),
     R("POST", "/v1/debits", cd_api_debit,
       CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT |
-          CD_ROUTE_IDEM_ONE_JOB),
+          CD_ROUTE_IDEM_ONE_JOB | CD_ROUTE_DEFERS),
     R("POST", "/v1/grants", cd_api_grant,
       CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT |
-          CD_ROUTE_IDEM_ONE_JOB),
+          CD_ROUTE_IDEM_ONE_JOB | CD_ROUTE_DEFERS),
     R("POST", "/v1/discounts/validate", cd_api_discount_validate,
       CD_ROUTE_ACCOUNT),
 

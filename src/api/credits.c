@@ -3,6 +3,7 @@
  * /v1/transactions, POST /v1/discounts/validate, and the server-key-only
  * POST /v1/debits and /v1/grants.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/core.h"
@@ -149,7 +150,8 @@ void cd_api_transactions(struct cd_req *req)
 
 /* The completion of a claimed debit or grant: renders the outcome as this
  * request's reply, the very bytes the key then keeps. Runs inside the
- * write job while this request's thread waits for it. */
+ * write job, on the writer thread, while the request is deferred (or its
+ * thread waits for it): nothing else touches the request meanwhile. */
 static void render_op(void *arg, const struct cd_ledger_entry *e,
                       const struct cd_error *err, struct cd_idem_reply *out)
 {
@@ -166,53 +168,148 @@ static void render_op(void *arg, const struct cd_ledger_entry *e,
     out->body_len = req->resp_body ? req->resp_len : 0;
 }
 
-/* POST /v1/debits and /v1/grants. */
-static void ledger_op(struct cd_req *req, int debit)
+/* A key claimed by dispatch (cd_idem_begin, not one job): the entry is
+ * keyed by it and the reply set before the handler returns, as dispatch
+ * stores it then. */
+static void ledger_op_blocking(struct cd_req *req, struct cd_api_ctx *ctx,
+                               struct cd_ledger_op *op, int debit)
 {
     struct cd_app *app = cd_api_app(req);
-    struct cd_api_ctx *ctx = cd_api_ctx(req);
-    struct cd_ledger_op op;
-    struct cd_lot_spec spec;
     struct cd_ledger_entry e;
     struct cd_error err;
-    json_t *body = cd_api_body(req);
     int replayed, rc;
 
-    if (!body)
-        return;
-    memset(&op, 0, sizeof(op));
-    op.account_id = ctx->account.id;
-    if (!debit) { /* its lot: category, expiry, priority (lots.c) */
-        if (cd_api_lot_spec(req, body, &spec) != 0)
-            goto out;
-        op.lot = &spec;
-    }
-    if (cd_api_amount(req, body, "amount", &op.amount) != 0 ||
-        cd_api_string(req, body, "description", CD_LEDGER_DESC_MAX,
-                      &op.description) != 0 ||
-        (debit && cd_api_bool(req, body, "allow_negative", 0,
-                              &op.allow_negative) != 0))
-        goto out;
-    if (ctx->idem_key) {
-        op.idem_scope = ctx->idem_scope;
-        op.idem_key = ctx->idem_key;
-        op.claim = ctx->idem_claim; /* NULL: claimed by dispatch */
-        op.reply = render_op;
-        op.reply_arg = req;
-    }
-    rc = debit ? cd_ledger_debit(app->billing, &op, &e, &replayed, &err)
-               : cd_ledger_grant(app->billing, &op, &e, &replayed, &err);
+    op->idem_scope = ctx->idem_scope;
+    op->idem_key = ctx->idem_key;
+    rc = debit ? cd_ledger_debit(app->billing, op, &e, &replayed, &err)
+               : cd_ledger_grant(app->billing, op, &e, &replayed, &err);
     if (rc != 0) {
         cd_reply_error(req, &err);
-        goto out;
+        return;
     }
-    if (op.claim) /* rendered in the job, or dispatch answers */
-        goto out;
     cd_reply_json(req, 201,
                   json_pack("{s:s, s:I}", "transaction_id", e.id, "balance",
                             (json_int_t)e.balance_after));
+}
+
+/* ---- answered from the commit (cd_req_defer) ----------------------------- */
+
+/* What a debit or grant that defers leaves for its finish: owned by the
+ * request from cd_req_defer until finish frees it. The body stays parsed
+ * (the description and lot spec point into it). */
+struct ledger_later {
+    struct cd_ledger_async x;
+    struct cd_req *req;
+    json_t *body;
+    struct cd_lot_spec spec;
+    struct cd_idem_claim claim; /* a one-job key's, taken from dispatch */
+    char account_id[CD_ID_SZ];
+    char idem_scope[CD_IDEM_SCOPE_SZ];
+    char idem_key[CD_IDEM_KEY_SZ];
+};
+
+/* On an HTTP thread once the job is committed: the reply, the very one
+ * the blocking path sends (with a key, rendered inside the job by
+ * render_op, or dispatch's replay or 409). */
+static void ledger_finish(struct cd_req *req, void *arg)
+{
+    struct ledger_later *l = arg;
+    struct cd_ledger_entry e;
+    struct cd_error err;
+    int replayed;
+
+    if (cd_ledger_async_result(&l->x, &e, &replayed, &err) != 0)
+        cd_reply_error(req, &err);
+    else if (l->x.op.claim)
+        cd_api_idem_reply_unclaimed(req, l->x.op.claim);
+    else
+        cd_reply_json(req, 201,
+                      json_pack("{s:s, s:I}", "transaction_id", e.id,
+                                "balance", (json_int_t)e.balance_after));
+    cd_idem_claim_free(&l->claim);
+    json_decref(l->body);
+    free(l);
+}
+
+/* On the store's writer thread: hands the request back to HTTP. */
+static void ledger_done(void *arg)
+{
+    struct ledger_later *l = arg;
+
+    cd_req_complete(l->req, ledger_finish, l);
+}
+
+/* Submits l's op and returns: the reply comes from ledger_finish. Takes
+ * dispatch's claim (its claim is then answered there, not by dispatch). */
+static void ledger_defer(struct cd_req *req, struct cd_api_ctx *ctx,
+                         struct ledger_later *l)
+{
+    struct cd_app *app = cd_api_app(req);
+
+    l->x.op.claim = cd_api_idem_take(ctx, &l->claim);
+    l->req = req;
+    l->x.done = ledger_done;
+    l->x.done_arg = l;
+    cd_req_defer(req);
+    cd_ledger_async_submit(app->billing, &l->x);
+}
+
+/* POST /v1/debits and /v1/grants: the job submitted and the reply built
+ * from its completion (ledger_finish), the request's thread free
+ * meanwhile; with a key the claim, the entry and the stored reply are the
+ * one job (cd_idem_once). A key claimed by dispatch (not one job) keeps
+ * the blocking path: its reply must be set when the handler returns. */
+static void ledger_op(struct cd_req *req, int debit)
+{
+    struct cd_api_ctx *ctx = cd_api_ctx(req);
+    struct ledger_later *l = calloc(1, sizeof(*l));
+    struct cd_ledger_op *op;
+    struct cd_error err;
+
+    if (!l) {
+        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
+        return;
+    }
+    op = &l->x.op;
+    l->x.debit = debit;
+    if (!(l->body = cd_api_body(req)))
+        goto out;
+    cd_strlcpy(l->account_id, ctx->account.id, sizeof(l->account_id));
+    op->account_id = l->account_id;
+    if (!debit) { /* its lot: category, expiry, priority (lots.c) */
+        if (cd_api_lot_spec(req, l->body, &l->spec) != 0)
+            goto out;
+        op->lot = &l->spec;
+    }
+    if (cd_api_amount(req, l->body, "amount", &op->amount) != 0 ||
+        cd_api_string(req, l->body, "description", CD_LEDGER_DESC_MAX,
+                      &op->description) != 0 ||
+        (debit && cd_api_bool(req, l->body, "allow_negative", 0,
+                              &op->allow_negative) != 0))
+        goto out;
+    if (ctx->idem_key) {
+        if (!ctx->idem_claim) {
+            ledger_op_blocking(req, ctx, op, debit);
+            goto out;
+        }
+        cd_strlcpy(l->idem_scope, ctx->idem_scope, sizeof(l->idem_scope));
+        cd_strlcpy(l->idem_key, ctx->idem_key, sizeof(l->idem_key));
+        op->idem_scope = l->idem_scope;
+        op->idem_key = l->idem_key;
+        op->reply = render_op;
+        op->reply_arg = req;
+    }
+    if (cd_ledger_async_prepare(cd_api_app(req)->billing, &l->x, &err) !=
+        0) {
+        cd_reply_error(req, &err);
+        goto out;
+    }
+    ledger_defer(req, ctx, l);
+    return;
 out:
-    json_decref(body);
+    json_decref(l->body);
+    free(l);
 }
 
 void cd_api_debit(struct cd_req *req)

@@ -5,6 +5,7 @@
  * claim, effect and reply are one write job), GET /v1/holds (keyset
  * paged, status filter) and GET /v1/holds/{id} (the account itself too).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/core.h"
@@ -48,29 +49,94 @@ static void render_hold(void *arg, const struct cd_hold *h,
     out->body_len = req->resp_body ? req->resp_len : 0;
 }
 
-/* Fills the claim part of op from the request's key, if any. */
-static void keyed(struct cd_req *req, struct cd_hold_op *op)
-{
-    struct cd_api_ctx *ctx = cd_api_ctx(req);
+/* ---- answered from the commit (cd_req_defer) ----------------------------- */
 
-    op->account_id = ctx->account.id;
-    if (ctx->idem_key && ctx->idem_claim) {
-        op->claim = ctx->idem_claim;
-        op->reply = render_hold;
-        op->reply_arg = req;
+/* What a hold request leaves for its finish: owned by the request from
+ * cd_req_defer until finish frees it (the body stays parsed: the
+ * description points into it). */
+struct hold_later {
+    struct cd_hold_async x;
+    struct cd_req *req;
+    json_t *body;
+    int status; /* of a success: 201 create, 200 capture and release */
+    struct cd_idem_claim claim; /* a one-job key's, taken from dispatch */
+    char account_id[CD_ID_SZ];
+    char eid[64];
+};
+
+static struct hold_later *later_new(struct cd_req *req,
+                                    enum cd_hold_what what, int status)
+{
+    struct hold_later *l = calloc(1, sizeof(*l));
+
+    if (!l) {
+        cd_reply_errorf(req, CD_EK_INTERNAL, "internal_error", NULL,
+                        "internal error");
+        return NULL;
     }
+    l->req = req;
+    l->x.what = what;
+    l->status = status;
+    cd_strlcpy(l->account_id, cd_api_ctx(req)->account.id,
+               sizeof(l->account_id));
+    l->x.op.account_id = l->account_id;
+    return l;
 }
 
-/* Replies for a finished call: the error, the hold, or nothing (rendered
- * inside the job, or dispatch answers a replay). */
-static void finish(struct cd_req *req, const struct cd_hold_op *op, int rc,
-                   const struct cd_hold *h, const struct cd_error *err,
-                   int status)
+static void later_free(struct hold_later *l)
 {
-    if (rc != 0)
-        cd_reply_error(req, err);
-    else if (!op->claim)
-        cd_reply_json(req, status, hold_json(h));
+    cd_idem_claim_free(&l->claim);
+    json_decref(l->body);
+    free(l);
+}
+
+/* On an HTTP thread once the job is committed: the error, the hold, or
+ * (with a key) the reply rendered inside the job, the replay or the
+ * 409 - what the blocking path answers. */
+static void hold_finish(struct cd_req *req, void *arg)
+{
+    struct hold_later *l = arg;
+    struct cd_hold h;
+    struct cd_error err;
+
+    if (cd_hold_async_result(&l->x, &h, &err) != 0)
+        cd_reply_error(req, &err);
+    else if (l->x.op.claim)
+        cd_api_idem_reply_unclaimed(req, l->x.op.claim);
+    else
+        cd_reply_json(req, l->status, hold_json(&h));
+    later_free(l);
+}
+
+/* On the store's writer thread: hands the request back to HTTP. */
+static void hold_done(void *arg)
+{
+    struct hold_later *l = arg;
+
+    cd_req_complete(l->req, hold_finish, l);
+}
+
+/* Checks l's op (a refusal is answered now, and freed), then takes the
+ * request's one-job claim, defers and submits: the reply comes from
+ * hold_finish. */
+static void later_submit(struct cd_req *req, struct hold_later *l)
+{
+    struct cd_error err;
+
+    if (cd_hold_async_prepare(&l->x, &err) != 0) {
+        cd_reply_error(req, &err);
+        later_free(l);
+        return;
+    }
+    l->x.op.claim = cd_api_idem_take(cd_api_ctx(req), &l->claim);
+    if (l->x.op.claim) {
+        l->x.op.reply = render_hold;
+        l->x.op.reply_arg = req;
+    }
+    l->x.done = hold_done;
+    l->x.done_arg = l;
+    cd_req_defer(req);
+    cd_hold_async_submit(cd_api_app(req)->billing, &l->x);
 }
 
 /* expires_in: absent -> the default; else an integer MIN..MAX. */
@@ -93,64 +159,53 @@ static int expires_in(struct cd_req *req, json_t *body, int64_t *out)
     return 0;
 }
 
+/* POST /v1/holds, /v1/holds/{id}/capture and /release: each answered
+ * from its job's completion (later_submit). A key claimed by dispatch
+ * instead of one job does not occur on these routes (CD_ROUTE_IDEM_ONE_JOB):
+ * with a key there is always ctx->idem_claim. */
 static void cd_api_hold_create(struct cd_req *req)
 {
-    struct cd_hold_op op;
-    struct cd_hold h;
-    struct cd_error err;
-    char eid[64];
-    json_t *body = cd_api_body(req);
+    struct hold_later *l = later_new(req, CD_HOLD_CREATE, 201);
+    struct cd_hold_op *op;
 
-    if (!body)
+    if (!l)
         return;
-    memset(&op, 0, sizeof(op));
-    if (cd_api_amount(req, body, "amount", &op.amount) != 0 ||
-        cd_api_string(req, body, "description", CD_HOLD_DESC_MAX,
-                      &op.description) != 0 ||
-        expires_in(req, body, &op.expires_in) != 0)
-        goto out;
-    keyed(req, &op);
-    op.effect_id = cd_api_effect_id(req, "hold_", eid, sizeof(eid));
-    finish(req, &op,
-           cd_hold_create(cd_api_app(req)->billing, &op, &h, &err), &h, &err,
-           201);
-out:
-    json_decref(body);
+    op = &l->x.op;
+    if (!(l->body = cd_api_body(req)) ||
+        cd_api_amount(req, l->body, "amount", &op->amount) != 0 ||
+        cd_api_string(req, l->body, "description", CD_HOLD_DESC_MAX,
+                      &op->description) != 0 ||
+        expires_in(req, l->body, &op->expires_in) != 0) {
+        later_free(l);
+        return;
+    }
+    op->effect_id = cd_api_effect_id(req, "hold_", l->eid, sizeof(l->eid));
+    later_submit(req, l);
 }
 
 static void cd_api_hold_capture(struct cd_req *req)
 {
-    struct cd_hold_op op;
-    struct cd_hold h;
-    struct cd_error err;
-    json_t *body = cd_api_body(req);
+    struct hold_later *l = later_new(req, CD_HOLD_CAPTURE, 200);
 
-    if (!body)
+    if (!l)
         return;
-    memset(&op, 0, sizeof(op));
-    if (cd_api_amount(req, body, "amount", &op.amount) != 0)
-        goto out;
-    keyed(req, &op);
-    op.hold_id = req->params[0];
-    finish(req, &op,
-           cd_hold_capture(cd_api_app(req)->billing, &op, &h, &err), &h,
-           &err, 200);
-out:
-    json_decref(body);
+    if (!(l->body = cd_api_body(req)) ||
+        cd_api_amount(req, l->body, "amount", &l->x.op.amount) != 0) {
+        later_free(l);
+        return;
+    }
+    l->x.op.hold_id = req->params[0];
+    later_submit(req, l);
 }
 
 static void cd_api_hold_release(struct cd_req *req)
 {
-    struct cd_hold_op op;
-    struct cd_hold h;
-    struct cd_error err;
+    struct hold_later *l = later_new(req, CD_HOLD_RELEASE, 200);
 
-    memset(&op, 0, sizeof(op));
-    keyed(req, &op);
-    op.hold_id = req->params[0];
-    finish(req, &op,
-           cd_hold_release(cd_api_app(req)->billing, &op, &h, &err), &h,
-           &err, 200);
+    if (!l)
+        return;
+    l->x.op.hold_id = req->params[0];
+    later_submit(req, l);
 }
 
 static void cd_api_hold_get(struct cd_req *req)
@@ -256,13 +311,16 @@ int cd_api_balance_holds(struct cd_req *req, json_t *reply)
 #define R(m, p, h, f) {m, p, h, f, 0}
 const struct cd_route cd_api_routes_holds[] = {
     R("POST", "/v1/holds", cd_api_hold_create,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
     R("GET", "/v1/holds", cd_api_hold_list, CD_ROUTE_ACCOUNT),
     R("GET", "/v1/holds/{}", cd_api_hold_get, CD_ROUTE_ACCOUNT),
     R("POST", "/v1/holds/{}/capture", cd_api_hold_capture,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
     R("POST", "/v1/holds/{}/release", cd_api_hold_release,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
 };
 
 const size_t cd_api_routes_holds_count = CD_ARRAY_LEN(cd_api_routes_holds);

@@ -23,15 +23,7 @@ static int internal(struct cd_error *err)
  * sets failed and err and returns 0 (writes made so far, such as due
  * holds expired, stand); a store failure returns nonzero (all rolled
  * back). */
-struct hold_job {
-    const struct cd_hold_op *op;
-    int (*fn)(struct cd_tx *tx, struct hold_job *j);
-    struct cd_hold hold;
-    struct cd_error err;
-    int failed;
-};
-
-static int refuse(struct hold_job *j, enum cd_error_kind kind,
+static int refuse(struct cd_hold_job *j, enum cd_error_kind kind,
                   const char *code, const char *param, const char *msg)
 {
     j->failed = 1;
@@ -41,7 +33,7 @@ static int refuse(struct hold_job *j, enum cd_error_kind kind,
 
 static int job_fn(struct cd_tx *tx, void *arg)
 {
-    struct hold_job *j = arg;
+    struct cd_hold_job *j = arg;
 
     /* A batch re-run (serialization failure) starts afresh. */
     memset(&j->hold, 0, sizeof(j->hold));
@@ -52,7 +44,7 @@ static int job_fn(struct cd_tx *tx, void *arg)
 
 static int once_fn(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
 {
-    struct hold_job *j = arg;
+    struct cd_hold_job *j = arg;
     int rc = job_fn(tx, j);
 
     if (rc != 0)
@@ -62,11 +54,26 @@ static int once_fn(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
     return 0;
 }
 
+/* The outcome of a plain job (write: cd_store_write's value). */
+static int outcome(const struct cd_hold_job *j, int write,
+                   struct cd_hold *out, struct cd_error *err)
+{
+    if (write != 0)
+        return internal(err);
+    if (j->failed) {
+        *err = j->err;
+        return -1;
+    }
+    if (out)
+        *out = j->hold;
+    return 0;
+}
+
 static int run(struct cd_billing *b, const struct cd_hold_op *op,
-               int (*fn)(struct cd_tx *, struct hold_job *),
+               int (*fn)(struct cd_tx *, struct cd_hold_job *),
                struct cd_hold *out, struct cd_error *err)
 {
-    struct hold_job j;
+    struct cd_hold_job j;
 
     memset(&j, 0, sizeof(j));
     j.op = op;
@@ -74,15 +81,7 @@ static int run(struct cd_billing *b, const struct cd_hold_op *op,
     if (op->claim && op->reply)
         return cd_idem_once(b, op->claim, once_fn, &j) != 0 ? internal(err)
                                                              : 0;
-    if (cd_store_write(b->store, job_fn, &j) != 0)
-        return internal(err);
-    if (j.failed) {
-        *err = j.err;
-        return -1;
-    }
-    if (out)
-        *out = j.hold;
-    return 0;
+    return outcome(&j, cd_store_write(b->store, job_fn, &j), out, err);
 }
 
 /* hold.captured / hold.released / hold.expired-as-released of h. */
@@ -138,7 +137,7 @@ static int reserve(struct cd_tx *tx, const struct cd_hold_op *op)
                  : CD_STORE_GUARD;
 }
 
-static int create_fn(struct cd_tx *tx, struct hold_job *j)
+static int create_fn(struct cd_tx *tx, struct cd_hold_job *j)
 {
     const struct cd_hold_op *op = j->op;
     struct cd_hold *h = &j->hold;
@@ -189,8 +188,7 @@ static int create_fn(struct cd_tx *tx, struct hold_job *j)
                : CD_STORE_ERROR;
 }
 
-int cd_hold_create(struct cd_billing *b, const struct cd_hold_op *op,
-                   struct cd_hold *out, struct cd_error *err)
+static int check_create(const struct cd_hold_op *op, struct cd_error *err)
 {
     if (op->amount < 1 || op->amount > CD_AMOUNT_MAX)
         return cd_error_set(err, CD_EK_INVALID, "invalid_amount", "amount",
@@ -207,11 +205,22 @@ int cd_hold_create(struct cd_billing *b, const struct cd_hold_op *op,
     if (!op->account_id || strlen(op->account_id) >= CD_ID_SZ)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");
-    if (run(b, op, create_fn, out, err) != 0)
-        return -1;
+    return 0;
+}
+
+static void log_created(const struct cd_hold_op *op, const struct cd_hold *h)
+{
     if (!op->claim)
-        cd_info("billing", "hold %s of %lld credits on %s", out->id,
+        cd_info("billing", "hold %s of %lld credits on %s", h->id,
                 (long long)op->amount, op->account_id);
+}
+
+int cd_hold_create(struct cd_billing *b, const struct cd_hold_op *op,
+                   struct cd_hold *out, struct cd_error *err)
+{
+    if (check_create(op, err) != 0 || run(b, op, create_fn, out, err) != 0)
+        return -1;
+    log_created(op, out);
     return 0;
 }
 
@@ -220,7 +229,7 @@ int cd_hold_create(struct cd_billing *b, const struct cd_hold_op *op,
 /* The account's live hold op->hold_id into j->hold, its due holds expired
  * first: 0 (a refusal set, or the hold is active and live), or nonzero on
  * a store failure. *ok says whether to go on. */
-static int load_active(struct cd_tx *tx, struct hold_job *j, int *ok)
+static int load_active(struct cd_tx *tx, struct cd_hold_job *j, int *ok)
 {
     const struct cd_hold_op *op = j->op;
     int rc;
@@ -246,7 +255,7 @@ static int load_active(struct cd_tx *tx, struct hold_job *j, int *ok)
     return 0;
 }
 
-static int capture_fn(struct cd_tx *tx, struct hold_job *j)
+static int capture_fn(struct cd_tx *tx, struct cd_hold_job *j)
 {
     const struct cd_hold_op *op = j->op;
     struct cd_hold *h = &j->hold;
@@ -294,7 +303,7 @@ static int capture_fn(struct cd_tx *tx, struct hold_job *j)
                : CD_STORE_ERROR;
 }
 
-static int release_fn(struct cd_tx *tx, struct hold_job *j)
+static int release_fn(struct cd_tx *tx, struct cd_hold_job *j)
 {
     struct cd_hold *h = &j->hold;
     int64_t now = cd_now();
@@ -325,14 +334,21 @@ static int check_target(const struct cd_hold_op *op, struct cd_error *err)
     return 0;
 }
 
-int cd_hold_capture(struct cd_billing *b, const struct cd_hold_op *op,
-                    struct cd_hold *out, struct cd_error *err)
+static int check_capture(const struct cd_hold_op *op, struct cd_error *err)
 {
     if (check_target(op, err) != 0)
         return -1;
     if (op->amount < 1 || op->amount > CD_AMOUNT_MAX)
         return cd_error_set(err, CD_EK_INVALID, "invalid_amount", "amount",
                             "amount must be an integer from 1 to 10^12");
+    return 0;
+}
+
+int cd_hold_capture(struct cd_billing *b, const struct cd_hold_op *op,
+                    struct cd_hold *out, struct cd_error *err)
+{
+    if (check_capture(op, err) != 0)
+        return -1;
     return run(b, op, capture_fn, out, err);
 }
 
@@ -342,6 +358,78 @@ int cd_hold_release(struct cd_billing *b, const struct cd_hold_op *op,
     if (check_target(op, err) != 0)
         return -1;
     return run(b, op, release_fn, out, err);
+}
+
+/* ---- the same without waiting ------------------------------------------ */
+
+int cd_hold_async_prepare(struct cd_hold_async *x, struct cd_error *err)
+{
+    int rc;
+
+    memset(&x->j, 0, sizeof(x->j));
+    x->j.op = &x->op;
+    x->write_rc = CD_STORE_ERROR;
+    switch (x->what) {
+    case CD_HOLD_CREATE:
+        rc = check_create(&x->op, err);
+        x->j.fn = create_fn;
+        break;
+    case CD_HOLD_CAPTURE:
+        rc = check_capture(&x->op, err);
+        x->j.fn = capture_fn;
+        break;
+    default:
+        rc = check_target(&x->op, err);
+        x->j.fn = release_fn;
+        break;
+    }
+    return rc;
+}
+
+static void async_done(void *arg, int rc)
+{
+    struct cd_hold_async *x = arg;
+
+    x->write_rc = rc;
+    x->done(x->done_arg);
+}
+
+static void once_done(void *arg)
+{
+    struct cd_hold_async *x = arg;
+
+    x->done(x->done_arg);
+}
+
+void cd_hold_async_submit(struct cd_billing *b, struct cd_hold_async *x)
+{
+    int rc;
+
+    if (x->op.claim && x->op.reply) {
+        rc = cd_idem_once_submit(b, x->op.claim, once_fn, &x->j, &x->idem,
+                                 once_done, x);
+    } else {
+        memset(&x->job, 0, sizeof(x->job));
+        x->job.fn = job_fn;
+        x->job.arg = &x->j;
+        x->job.done = async_done;
+        x->job.done_arg = x;
+        rc = cd_store_submit(b->store, &x->job);
+    }
+    if (rc != 0) /* closing: the outcome is a store failure */
+        x->done(x->done_arg);
+}
+
+int cd_hold_async_result(struct cd_hold_async *x, struct cd_hold *out,
+                         struct cd_error *err)
+{
+    if (x->op.claim && x->op.reply)
+        return cd_idem_once_result(&x->idem) != 0 ? internal(err) : 0;
+    if (outcome(&x->j, x->write_rc, out, err) != 0)
+        return -1;
+    if (x->what == CD_HOLD_CREATE)
+        log_created(&x->op, out);
+    return 0;
 }
 
 /* ---- reads ------------------------------------------------------------- */

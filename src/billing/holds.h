@@ -72,6 +72,41 @@ int cd_hold_capture(struct cd_billing *b, const struct cd_hold_op *op,
 int cd_hold_release(struct cd_billing *b, const struct cd_hold_op *op,
                     struct cd_hold *out, struct cd_error *err);
 
+/*
+ * The same three without waiting for the commit (store.h
+ * cd_store_submit), as cd_ledger_async_* (ledger_ops.h):
+ * cd_hold_async_prepare() checks x->op for x->what (a refusal: -1 with
+ * err, the same as the blocking call's), cd_hold_async_submit() queues
+ * the job, x->done(x->done_arg) is called once on the store's writer
+ * thread after the commit (or at once when the store is closing) and
+ * only hands x on; that thread calls cd_hold_async_result() for what the
+ * blocking call would have returned. x and all op points to live in the
+ * caller's memory until then.
+ */
+enum cd_hold_what { CD_HOLD_CREATE, CD_HOLD_CAPTURE, CD_HOLD_RELEASE };
+struct cd_hold_job { /* private to holds.c */
+    const struct cd_hold_op *op;
+    int (*fn)(struct cd_tx *tx, struct cd_hold_job *j);
+    struct cd_hold hold;
+    struct cd_error err;
+    int failed;
+};
+struct cd_hold_async {
+    struct cd_hold_op op;
+    enum cd_hold_what what;
+    void (*done)(void *done_arg);
+    void *done_arg;
+    /* private to holds.c */
+    struct cd_hold_job j;
+    struct cd_idem_once_job idem;
+    struct cd_store_async job;
+    int write_rc;
+};
+int cd_hold_async_prepare(struct cd_hold_async *x, struct cd_error *err);
+void cd_hold_async_submit(struct cd_billing *b, struct cd_hold_async *x);
+int cd_hold_async_result(struct cd_hold_async *x, struct cd_hold *out,
+                         struct cd_error *err);
+
 /* The account's hold (404 hold_not_found for another account's). */
 int cd_hold_get(struct cd_billing *b, const char *account_id,
                 const char *hold_id, struct cd_hold *out,

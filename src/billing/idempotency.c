@@ -35,13 +35,8 @@ static int64_t lease_of(const struct cd_idem_keeper *k)
 
 /* ---- claiming ---------------------------------------------------------- */
 
-struct claim_job {
-    struct cd_idem_claim *c;
-    int64_t now, now_ms, lease_ms;
-};
-
 /* A row that exists: replay, conflict, in progress, or take it over. */
-static int claim_existing(struct cd_tx *tx, struct claim_job *j,
+static int claim_existing(struct cd_tx *tx, struct cd_idem_claim_job *j,
                           struct cd_idem *cur)
 {
     struct cd_idem_claim *c = j->c;
@@ -81,7 +76,7 @@ static int claim_existing(struct cd_tx *tx, struct claim_job *j,
 
 static int claim_fn(struct cd_tx *tx, void *arg)
 {
-    struct claim_job *j = arg;
+    struct cd_idem_claim_job *j = arg;
     struct cd_idem_claim *c = j->c;
     struct cd_idem cur, row;
     int rc;
@@ -155,7 +150,7 @@ static void keeper_remove(struct cd_idem_claim *c)
 
 int cd_idem_begin(struct cd_billing *b, struct cd_idem_claim *c)
 {
-    struct claim_job j;
+    struct cd_idem_claim_job j;
 
     c->outcome = CD_IDEM_IN_PROGRESS;
     c->taken_over = 0;
@@ -240,15 +235,9 @@ void cd_idem_claim_free(struct cd_idem_claim *c)
 
 /* ---- claim, effect and reply in one job -------------------------------- */
 
-struct once_job {
-    struct claim_job claim;
-    cd_idem_effect_fn effect;
-    void *arg;
-};
-
 static int once_fn(struct cd_tx *tx, void *arg)
 {
-    struct once_job *j = arg;
+    struct cd_idem_once_job *j = arg;
     struct cd_idem_claim *c = j->claim.c;
     struct cd_idem_reply r = {0, NULL, 0};
     int rc = claim_fn(tx, &j->claim);
@@ -265,11 +254,12 @@ static int once_fn(struct cd_tx *tx, void *arg)
     return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
 }
 
-int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
-                 cd_idem_effect_fn effect, void *arg)
+/* The claim reset and the job made, for cd_idem_once and its async
+ * form. */
+static void once_prepare(struct cd_billing *b, struct cd_idem_claim *c,
+                         cd_idem_effect_fn effect, void *arg,
+                         struct cd_idem_once_job *j)
 {
-    struct once_job j;
-
     c->outcome = CD_IDEM_IN_PROGRESS;
     c->done = 0;
     c->taken_over = 0;
@@ -279,13 +269,21 @@ int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
     c->keeper = NULL;
     c->prev = c->next = NULL;
     cd_random_id("clm_", c->token, sizeof(c->token));
-    j.claim.c = c;
-    j.claim.now = cd_now();
-    j.claim.now_ms = cd_now_ms();
-    j.claim.lease_ms = lease_of(b->idem);
-    j.effect = effect;
-    j.arg = arg;
-    if (cd_store_write(b->store, once_fn, &j) != 0) {
+    memset(j, 0, sizeof(*j));
+    j->claim.c = c;
+    j->claim.now = cd_now();
+    j->claim.now_ms = cd_now_ms();
+    j->claim.lease_ms = lease_of(b->idem);
+    j->effect = effect;
+    j->arg = arg;
+    j->rc = CD_STORE_ERROR;
+}
+
+int cd_idem_once_result(struct cd_idem_once_job *j)
+{
+    struct cd_idem_claim *c = j->claim.c;
+
+    if (j->rc != 0) {
         free(c->body);
         c->body = NULL;
         c->body_len = 0;
@@ -296,6 +294,39 @@ int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
         cd_info(MOD, "an earlier attempt of this request stopped before "
                      "its reply was stored; ran it again");
     return 0;
+}
+
+int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
+                 cd_idem_effect_fn effect, void *arg)
+{
+    struct cd_idem_once_job j;
+
+    once_prepare(b, c, effect, arg, &j);
+    j.rc = cd_store_write(b->store, once_fn, &j);
+    return cd_idem_once_result(&j);
+}
+
+static void once_done(void *arg, int rc)
+{
+    struct cd_idem_once_job *j = arg;
+
+    j->rc = rc;
+    j->done(j->done_arg);
+}
+
+int cd_idem_once_submit(struct cd_billing *b, struct cd_idem_claim *c,
+                        cd_idem_effect_fn effect, void *arg,
+                        struct cd_idem_once_job *j,
+                        void (*done)(void *done_arg), void *done_arg)
+{
+    once_prepare(b, c, effect, arg, j);
+    j->done = done;
+    j->done_arg = done_arg;
+    j->job.fn = once_fn;
+    j->job.arg = j;
+    j->job.done = once_done;
+    j->job.done_arg = j;
+    return cd_store_submit(b->store, &j->job) == 0 ? 0 : -1;
 }
 
 /* ---- the heartbeat ----------------------------------------------------- */

@@ -142,6 +142,35 @@ int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
                  cd_idem_effect_fn effect, void *arg);
 
 /*
+ * cd_idem_once without waiting (store.h cd_store_submit): the job lives
+ * in *j, in the caller's memory with c, untouched until done(done_arg)
+ * is called - once, on the store's writer thread, after the commit; done
+ * only hands j on. The thread it hands j to then calls
+ * cd_idem_once_result(j): 0 or -1 as cd_idem_once would have returned,
+ * c filled the same way. cd_idem_once_submit returns 0, or -1 when the
+ * store is closing (done is then never called; the result is -1).
+ */
+struct cd_idem_claim_job { /* private to idempotency.c */
+    struct cd_idem_claim *c;
+    int64_t now, now_ms, lease_ms;
+};
+struct cd_idem_once_job {
+    /* private to idempotency.c */
+    struct cd_idem_claim_job claim;
+    cd_idem_effect_fn effect;
+    void *arg;
+    void (*done)(void *done_arg);
+    void *done_arg;
+    int rc;
+    struct cd_store_async job;
+};
+int cd_idem_once_submit(struct cd_billing *b, struct cd_idem_claim *c,
+                        cd_idem_effect_fn effect, void *arg,
+                        struct cd_idem_once_job *j,
+                        void (*done)(void *done_arg), void *done_arg);
+int cd_idem_once_result(struct cd_idem_once_job *j);
+
+/*
  * The id of the effect (order, refund) a request with this scope and key
  * creates: prefix + 24 base62 characters of SHA-256(scope "\n" key), the
  * same for every attempt of the request. out holds >= 64 bytes.

@@ -19,15 +19,9 @@ static int internal(struct cd_error *err)
                         "internal error");
 }
 
-struct apply_job {
-    struct cd_ledger_apply in;
-    struct cd_ledger_entry out;
-    int rc;
-};
-
 static int apply_fn(struct cd_tx *tx, void *arg)
 {
-    struct apply_job *j = arg;
+    struct cd_ledger_job *j = arg;
 
     j->rc = cd_ledger_apply_tx(tx, &j->in, &j->out);
     /* A duplicate wrote nothing; let the (empty) savepoint stand. */
@@ -36,7 +30,7 @@ static int apply_fn(struct cd_tx *tx, void *arg)
 
 /* The outcome of an applied job (write is cd_store_write's value): 0 with
  * *out (and *replayed), or -1 with err. */
-static int settle(const struct apply_job *j, int write, const char *kind,
+static int settle(const struct cd_ledger_job *j, int write, const char *kind,
                   struct cd_ledger_entry *out, int *replayed,
                   struct cd_error *err)
 {
@@ -83,19 +77,10 @@ static int settle(const struct apply_job *j, int write, const char *kind,
 
 /* ---- claim, entry and reply in one job (cd_idem_once) ------------------- */
 
-struct once_ctx {
-    struct apply_job *j;
-    const struct cd_ledger_op *op;
-    const char *kind;
-    struct cd_ledger_entry entry;
-    int replayed, failed;
-    struct cd_error err;
-};
-
 static int once_effect(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
 {
-    struct once_ctx *o = arg;
-    struct apply_job *j = o->j;
+    struct cd_ledger_once *o = arg;
+    struct cd_ledger_job *j = o->j;
 
     j->rc = cd_ledger_apply_tx(tx, &j->in, &j->out);
     /* Every refusal (402, 404, 400) comes before any write; a store
@@ -111,35 +96,54 @@ static int once_effect(struct cd_tx *tx, void *arg, struct cd_idem_reply *r)
     return 0;
 }
 
+/* The outcome of a one-job request (rc: cd_idem_once's). */
+static int once_outcome(const struct cd_ledger_once *o, int rc,
+                        struct cd_error *err)
+{
+    if (rc != 0)
+        return internal(err);
+    if (o->op->claim->outcome == CD_IDEM_CLAIMED && !o->failed &&
+        !o->replayed)
+        cd_info("billing", "%s %lld credits on %s (%s)", o->kind,
+                (long long)o->op->amount, o->op->account_id, o->entry.id);
+    return 0;
+}
+
 static int apply_once(struct cd_billing *b, const struct cd_ledger_op *op,
-                      struct apply_job *j, const char *kind,
+                      struct cd_ledger_job *j, const char *kind,
                       struct cd_error *err)
 {
-    struct once_ctx o;
+    struct cd_ledger_once o;
 
     memset(&o, 0, sizeof(o));
     o.j = j;
     o.op = op;
     o.kind = kind;
-    if (cd_idem_once(b, op->claim, once_effect, &o) != 0)
-        return internal(err);
-    if (op->claim->outcome == CD_IDEM_CLAIMED && !o.failed && !o.replayed)
+    return once_outcome(&o, cd_idem_once(b, op->claim, once_effect, &o),
+                        err);
+}
+
+/* The outcome of a plain job (write: cd_store_write's value). */
+static int apply_outcome(const struct cd_ledger_job *j, int write,
+                         const char *kind, struct cd_ledger_entry *out,
+                         int *replayed, struct cd_error *err)
+{
+    if (settle(j, write, kind, out, replayed, err) != 0)
+        return -1;
+    if (j->rc != CD_STORE_DUPLICATE)
         cd_info("billing", "%s %lld credits on %s (%s)", kind,
-                (long long)op->amount, op->account_id, o.entry.id);
+                (long long)(j->in.amount < 0 ? -j->in.amount : j->in.amount),
+                j->in.account_id, j->out.id);
     return 0;
 }
 
-static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
-                 int sign, const char *kind, const char *prefix,
-                 struct cd_ledger_entry *out, int *replayed,
-                 struct cd_error *err)
+/* Checks op and fills j (its ref written into ref). 0, or -1 with err. */
+static int prepare(const struct cd_ledger_op *op, int sign, const char *kind,
+                   const char *prefix, struct cd_ledger_job *j,
+                   char ref[CD_REF_SZ], struct cd_error *err)
 {
-    struct apply_job j;
-    char ref[CD_REF_SZ];
-    int n, rc;
+    int n;
 
-    if (replayed)
-        *replayed = 0;
     if (op->amount < 1 || op->amount > CD_AMOUNT_MAX)
         return cd_error_set(err, CD_EK_INVALID, "invalid_amount", "amount",
                             "amount must be an integer from 1 to 10^12");
@@ -158,35 +162,107 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
     _Static_assert(CD_REF_FITS("debit:", CD_ID_SZ - 1),
                    "grant|debit:<random id> fits CD_REF_SZ");
     if (op->idem_key && op->idem_scope) {
-        n = snprintf(ref, sizeof(ref), "idem:%s:%s", op->idem_scope,
+        n = snprintf(ref, CD_REF_SZ, "idem:%s:%s", op->idem_scope,
                      op->idem_key);
     } else {
         char rnd[CD_ID_SZ];
         cd_random_id("", rnd, sizeof(rnd));
-        n = snprintf(ref, sizeof(ref), "%s:%s", prefix, rnd);
+        n = snprintf(ref, CD_REF_SZ, "%s:%s", prefix, rnd);
     }
-    if (n < 0 || (size_t)n >= sizeof(ref))
+    if (n < 0 || n >= CD_REF_SZ)
         return cd_error_set(err, CD_EK_INVALID, "invalid_idempotency_key",
                             NULL, "Idempotency-Key is too long");
 
-    memset(&j, 0, sizeof(j));
-    j.in.account_id = op->account_id;
-    j.in.amount = sign * op->amount;
-    j.in.kind = kind;
-    j.in.ref = ref;
-    j.in.order_id = NULL;
-    j.in.description = op->description ? op->description : "";
-    j.in.allow_negative = sign < 0 ? op->allow_negative : 0;
-    j.in.lot = sign > 0 ? op->lot : NULL;
+    memset(j, 0, sizeof(*j));
+    j->in.account_id = op->account_id;
+    j->in.amount = sign * op->amount;
+    j->in.kind = kind;
+    j->in.ref = ref;
+    j->in.order_id = NULL;
+    j->in.description = op->description ? op->description : "";
+    j->in.allow_negative = sign < 0 ? op->allow_negative : 0;
+    j->in.lot = sign > 0 ? op->lot : NULL;
+    return 0;
+}
+
+static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
+                 int sign, const char *kind, const char *prefix,
+                 struct cd_ledger_entry *out, int *replayed,
+                 struct cd_error *err)
+{
+    struct cd_ledger_job j;
+    char ref[CD_REF_SZ];
+    int rc;
+
+    if (replayed)
+        *replayed = 0;
+    if (prepare(op, sign, kind, prefix, &j, ref, err) != 0)
+        return -1;
     if (op->claim && op->reply)
         return apply_once(b, op, &j, kind, err);
     rc = cd_store_write(b->store, apply_fn, &j);
-    if (settle(&j, rc, kind, out, replayed, err) != 0)
-        return -1;
-    if (j.rc != CD_STORE_DUPLICATE)
-        cd_info("billing", "%s %lld credits on %s (%s)", kind,
-                (long long)op->amount, op->account_id, j.out.id);
-    return 0;
+    return apply_outcome(&j, rc, kind, out, replayed, err);
+}
+
+/* ---- the same without waiting ------------------------------------------ */
+
+int cd_ledger_async_prepare(struct cd_billing *b, struct cd_ledger_async *x,
+                            struct cd_error *err)
+{
+    (void)b;
+    x->kind = x->debit ? "usage" : "grant";
+    x->write_rc = CD_STORE_ERROR;
+    memset(&x->o, 0, sizeof(x->o));
+    x->o.j = &x->j;
+    x->o.op = &x->op;
+    x->o.kind = x->kind;
+    return prepare(&x->op, x->debit ? -1 : 1, x->kind,
+                   x->debit ? "debit" : "grant", &x->j, x->ref, err);
+}
+
+static void async_done(void *arg, int rc)
+{
+    struct cd_ledger_async *x = arg;
+
+    x->write_rc = rc;
+    x->done(x->done_arg);
+}
+
+static void once_done(void *arg)
+{
+    struct cd_ledger_async *x = arg;
+
+    x->done(x->done_arg);
+}
+
+void cd_ledger_async_submit(struct cd_billing *b, struct cd_ledger_async *x)
+{
+    int rc;
+
+    if (x->op.claim && x->op.reply) {
+        rc = cd_idem_once_submit(b, x->op.claim, once_effect, &x->o,
+                                 &x->idem, once_done, x);
+    } else {
+        memset(&x->job, 0, sizeof(x->job));
+        x->job.fn = apply_fn;
+        x->job.arg = &x->j;
+        x->job.done = async_done;
+        x->job.done_arg = x;
+        rc = cd_store_submit(b->store, &x->job);
+    }
+    if (rc != 0) /* closing: the outcome is a store failure */
+        x->done(x->done_arg);
+}
+
+int cd_ledger_async_result(struct cd_ledger_async *x,
+                           struct cd_ledger_entry *out, int *replayed,
+                           struct cd_error *err)
+{
+    if (replayed)
+        *replayed = 0;
+    if (x->op.claim && x->op.reply)
+        return once_outcome(&x->o, cd_idem_once_result(&x->idem), err);
+    return apply_outcome(&x->j, x->write_rc, x->kind, out, replayed, err);
 }
 
 int cd_ledger_grant(struct cd_billing *b, const struct cd_ledger_op *op,

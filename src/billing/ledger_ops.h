@@ -16,6 +16,7 @@
 
 #include "billing/billing.h"
 #include "billing/idempotency.h"
+#include "billing/ledger.h"
 #include "util/error.h"
 
 #define CD_LEDGER_DESC_MAX 500
@@ -67,6 +68,53 @@ int cd_ledger_grant(struct cd_billing *b, const struct cd_ledger_op *op,
 int cd_ledger_debit(struct cd_billing *b, const struct cd_ledger_op *op,
                     struct cd_ledger_entry *out, int *replayed,
                     struct cd_error *err);
+
+/*
+ * The same without waiting for the commit (store.h cd_store_submit).
+ * cd_ledger_async_prepare() checks x->op (a refusal: -1 with err, as
+ * cd_ledger_debit/grant would answer) and makes the job;
+ * cd_ledger_async_submit() queues it. x->done(x->done_arg) is then called
+ * exactly once, on the store's writer thread after the batch's commit
+ * (or at once, on the caller's thread, when the store is closing); it
+ * only hands x to another thread, which calls cd_ledger_async_result()
+ * for the outcome: what cd_ledger_debit/grant would have returned, with
+ * the same *out, *replayed and err (and, with op.claim, claim->outcome).
+ * x and all op points to (account id, description, idem scope/key,
+ * claim) live in the caller's memory until then.
+ */
+struct cd_ledger_job { /* private to ledger_ops.c */
+    struct cd_ledger_apply in;
+    struct cd_ledger_entry out;
+    int rc;
+};
+struct cd_ledger_once { /* private to ledger_ops.c */
+    struct cd_ledger_job *j;
+    const struct cd_ledger_op *op;
+    const char *kind;
+    struct cd_ledger_entry entry;
+    int replayed, failed;
+    struct cd_error err;
+};
+struct cd_ledger_async {
+    struct cd_ledger_op op;
+    int debit; /* 1 debit, 0 grant */
+    void (*done)(void *done_arg);
+    void *done_arg;
+    /* private to ledger_ops.c */
+    const char *kind;
+    char ref[CD_REF_SZ];
+    struct cd_ledger_job j;
+    struct cd_ledger_once o;
+    struct cd_idem_once_job idem;
+    struct cd_store_async job;
+    int write_rc;
+};
+int cd_ledger_async_prepare(struct cd_billing *b, struct cd_ledger_async *x,
+                            struct cd_error *err);
+void cd_ledger_async_submit(struct cd_billing *b, struct cd_ledger_async *x);
+int cd_ledger_async_result(struct cd_ledger_async *x,
+                           struct cd_ledger_entry *out, int *replayed,
+                           struct cd_error *err);
 
 /* The cached balance of an account; 404 account_not_found. */
 int cd_ledger_balance(struct cd_billing *b, const char *account_id,

@@ -28,7 +28,11 @@
  * sees `ready` and queues the reply. A handler's own cd_req_suspend adds a
  * hold; the last of the handler's return and the completions' resumes
  * hands the reply back. In thread-per-connection mode the connection's
- * thread waits on srv->cv instead.
+ * thread waits on srv->cv instead. cd_req_defer is a suspend whose
+ * cd_req_complete leaves a finish function: run by whichever HTTP thread
+ * takes the connection back (on_request's resumed call, answer_here in
+ * thread-per-connection mode, or on_completed when the client is gone),
+ * just before the reply is sent.
  */
 #include "http/server_int.h"
 
@@ -425,6 +429,38 @@ void cd_req_resume(struct cd_req *r)
         wake(st);
 }
 
+void cd_req_defer(struct cd_req *r)
+{
+    __atomic_add_fetch(&cd_http_state_of(r)->srv->deferred, 1, __ATOMIC_SEQ_CST);
+    cd_req_suspend(r);
+}
+
+void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish, void *arg)
+{
+    struct conn_state *st = cd_http_state_of(r);
+    struct cd_http_server *srv = st->srv;
+
+    st->finish = finish;
+    st->finish_arg = arg;
+    cd_req_resume(r);
+    /* Last: cd_http_stop waits for this count, so srv outlives the call
+     * (st may be gone already). */
+    __atomic_sub_fetch(&srv->deferred, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A completed deferral's finish, on this (HTTP) thread; once. */
+static void run_finish(struct conn_state *st)
+{
+    cd_req_finish_fn finish = st->finish;
+
+    if (!finish)
+        return;
+    st->finish = NULL;
+    cd_log_set_request_id(st->req.id);
+    finish(&st->req, st->finish_arg);
+    cd_log_set_request_id(NULL);
+}
+
 /* A worker runs an offloaded request; the connection is suspended. */
 static void run_offloaded(struct cd_http_work *w)
 {
@@ -469,6 +505,7 @@ static enum MHD_Result answer_here(struct cd_http_server *srv,
         return MHD_YES;
     }
     st->ready = 0;
+    run_finish(st);
     return send_reply(conn, st);
 }
 
@@ -484,9 +521,10 @@ enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,
     if (!st)
         return first_call(srv, conn, url, method, con_cls);
     if (__atomic_load_n(&st->ready, __ATOMIC_SEQ_CST)) {
-        /* Resumed: the reply is set. */
+        /* Resumed: the reply is set, or finish sets it. */
         st->ready = 0;
         __atomic_sub_fetch(&srv->suspended, 1, __ATOMIC_SEQ_CST);
+        run_finish(st);
         return send_reply(conn, st);
     }
     if (st->replied) { /* a reply is queued already: drop what comes */
@@ -557,6 +595,9 @@ void cd_http_on_completed(void *cls, struct MHD_Connection *conn,
 
     if (!st)
         return;
+    /* Closed between its resume and its reply: finish frees what the
+     * handler left for it; the reply goes nowhere. */
+    run_finish(st);
     if (st->replied && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         linger_close(conn, srv->cfg.pool_threads == 0);
     us = cd_mono_us() - st->req.start_us;

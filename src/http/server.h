@@ -160,6 +160,25 @@ void cd_reply_header(struct cd_req *r, const char *name, const char *value);
 void cd_req_suspend(struct cd_req *r);
 void cd_req_resume(struct cd_req *r);
 
+/*
+ * Answering from a completion, the reply built on an HTTP thread. A
+ * handler calls cd_req_defer(r), hands its work to something that
+ * completes on another thread (a store job with a completion: store.h
+ * cd_store_submit), and returns; the connection waits, costing no thread.
+ * The completion calls cd_req_complete(r, finish, arg) once, from any
+ * thread; finish(r, arg) then runs on an HTTP thread - the connection's event-loop
+ * thread (or its own thread in thread-per-connection mode), never the
+ * completing one - sets the reply (cd_reply_*), and the reply is sent
+ * when it returns. If the client went away meanwhile, finish still runs,
+ * exactly once, and its reply is dropped: it frees what the handler left
+ * for it. finish must not block (no store, no Stripe). r must not be
+ * touched by the completing thread after cd_req_complete. cd_http_stop
+ * waits (without a bound) until every deferred request is completed.
+ */
+typedef void (*cd_req_finish_fn)(struct cd_req *r, void *arg);
+void cd_req_defer(struct cd_req *r);
+void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish, void *arg);
+
 struct cd_http_config {
     const char *name;   /* for log lines: "api", "sandbox" */
     const char *listen; /* "127.0.0.1:8080"; port 0 picks a free port */
@@ -214,8 +233,9 @@ int cd_http_port(const struct cd_http_server *s);
  * sent). Returns how many are still in flight (0: drained). */
 int cd_http_drain(struct cd_http_server *s, int timeout_ms);
 
-/* Stops the worker pool (what is queued still runs and resumes), then the
- * daemon, and frees. A request suspended by cd_req_suspend must have been
+/* Stops the worker pool (what is queued still runs and resumes), waits
+ * for every deferred request's cd_req_complete, then stops the daemon,
+ * and frees. A request suspended by cd_req_suspend must have been
  * resumed by then. */
 void cd_http_stop(struct cd_http_server *s);
 

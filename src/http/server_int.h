@@ -33,6 +33,7 @@ struct cd_http_server {
     int in_flight;  /* requests begun and not completed (atomic) */
     struct cd_http_workers *workers; /* event-loop mode with offload */
     int suspended; /* connections suspended in libmicrohttpd (atomic) */
+    int deferred;  /* cd_req_defer'd requests not yet completed (atomic) */
     /* one thread per connection: where a suspended request's thread
      * waits for cd_req_resume */
     pthread_mutex_t mu;
@@ -59,6 +60,11 @@ struct conn_state {
     int holds;
     int mhd_suspended;
     int ready;
+    /* cd_req_complete's: run on an HTTP thread before the reply is sent
+     * (or, the client gone, before the state is freed); set before the
+     * last hold is dropped, so published by it. */
+    cd_req_finish_fn finish;
+    void *finish_arg;
 };
 
 const struct cd_route *cd_http_find_route(const struct cd_http_config *c,

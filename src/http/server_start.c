@@ -275,6 +275,24 @@ int cd_http_drain(struct cd_http_server *s, int timeout_ms)
     return left;
 }
 
+/* Waits until every deferred request has been completed: its state is
+ * the connection's, which stopping the daemon would free under the
+ * completion's feet. Without a bound - a completion always comes (the
+ * store closes after HTTP stops) - but said every 10 s. */
+static void wait_deferred(struct cd_http_server *s)
+{
+    int64_t next = cd_mono_us() + 10 * 1000000LL;
+    int n;
+
+    while ((n = __atomic_load_n(&s->deferred, __ATOMIC_SEQ_CST)) > 0) {
+        if (cd_mono_us() > next) {
+            cd_warn(s->name, "stop: waiting for %d deferred requests", n);
+            next = cd_mono_us() + 10 * 1000000LL;
+        }
+        poll(NULL, 0, 5);
+    }
+}
+
 /* Waits (up to 10 s) until the event-loop threads have taken back every
  * resumed connection. */
 static void wait_resumed(struct cd_http_server *s)
@@ -298,6 +316,7 @@ void cd_http_stop(struct cd_http_server *s)
     /* Every offloaded request resumes before the daemon stops:
      * libmicrohttpd refuses to stop with a connection suspended. */
     cd_http_workers_stop(s->workers);
+    wait_deferred(s);
     wait_resumed(s);
     MHD_stop_daemon(s->daemon);
     cd_http_workers_free(s->workers);

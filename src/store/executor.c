@@ -1,7 +1,7 @@
 /*
- * executor.c - the engine-neutral half of the store: opening and migrating
- * the database through a backend (backend.h), the read connection pool,
- * and the write executor.
+ * executor.c - the engine-neutral half of the store: opening the database
+ * through a backend (backend.h) and migrating it (migrate.c), the read
+ * connection pool, and the write executor.
  *
  * Connections. One writer connection, used only by the writer thread
  * (and by cd_store_open before that thread starts, to migrate), and a
@@ -9,10 +9,13 @@
  *
  * Executor (group commit). cd_store_write() puts a job on a queue (the job
  * lives on the caller's stack) and sleeps on the job's own condition
- * variable. The writer thread takes every queued job (up to max_batch),
+ * variable; cd_store_submit() puts the caller's job on the same queue and
+ * returns, its completion called by the writer after the batch. The writer thread takes every queued job (up to max_batch),
  * opens one write transaction, runs each job under a SAVEPOINT (released
  * when the job returns 0, rolled back when it does not), COMMITs once and
- * then wakes every caller of the batch. If the COMMIT fails, every job
+ * then, under one lock, wakes every blocking caller of the batch; the
+ * completions of submitted jobs then run on the writer thread, outside
+ * the lock, in batch order. If the COMMIT fails, every job
  * that had succeeded is answered CD_STORE_ERROR: its writes are gone.
  */
 #include "store/store_int.h"
@@ -33,16 +36,12 @@
 #define MAX_MAX_BATCH 8192
 #define MAX_RETRIES 16
 
+/* A blocking write (cd_store_write): the queued job (done NULL) and the
+ * condition variable its caller sleeps on. */
 struct cd_job {
-    cd_store_job_fn fn;
-    void *arg;
-    /* The caller's log ids (its thread-local strings: it waits until the
-     * job is done), taken by the writer while it runs fn. */
-    const char *request_id, *job_id;
-    int rc;
+    struct cd_store_async a;
     int done;
     pthread_cond_t cv; /* waited on with cd_store.mu */
-    struct cd_job *next;
 };
 
 struct cd_store {
@@ -52,13 +51,13 @@ struct cd_store {
     /* executor: queue, stop flag and stats, all under mu */
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
-    struct cd_job *head, *tail;
+    struct cd_store_async *head, *tail;
     int queued;   /* jobs on the queue */
-    int inflight; /* callers inside cd_store_write */
+    int inflight; /* callers inside cd_store_write, submitted jobs */
     pthread_cond_t idle_cv; /* inflight reached 0 while stopping */
     int stopping;
     int max_batch;
-    struct cd_job **batch; /* max_batch slots, writer thread only */
+    struct cd_store_async **batch; /* max_batch slots, writer only */
     struct cd_store_stats stats;
     /* cd_store_fault: armed on the writer when it takes its next batch */
     int fault_op, fault_after, fault_pending;
@@ -73,192 +72,6 @@ struct cd_store {
     struct cd_db **free_readers;
     int nfree;
 };
-
-/* ---- statements ----------------------------------------------------- */
-
-int cd_sq_exec(struct cd_db *c, enum cd_sq_stmt id, const char *what)
-{
-    struct cd_stmt *st = cd_sq_get(c, id);
-    int rc;
-
-    if (!st)
-        return CD_STORE_ERROR;
-    rc = cd_step(st);
-    if (rc == CD_STEP_ERROR)
-        cd_error("store", "%s: %s", what, cd_db_errmsg(c));
-    cd_sq_put(c, id, st);
-    return rc == CD_STEP_ERROR ? CD_STORE_ERROR : CD_STORE_OK;
-}
-
-/* Transaction control through the backend, logged with `what`. */
-static int txc(struct cd_db *c, int (*op)(struct cd_db *), const char *what)
-{
-    if (op(c) == 0)
-        return 0;
-    cd_error("store", "%s: %s", what, cd_db_errmsg(c));
-    return CD_STORE_ERROR;
-}
-
-/* txc, unless the armed fault hits op: then a failure without the call. */
-static int txo(struct cd_db *c, int op, int (*fn)(struct cd_db *),
-               const char *what)
-{
-    if (cd_fault_hit(c, op)) {
-        cd_error("store", "%s: injected fault", what);
-        return CD_STORE_ERROR;
-    }
-    return txc(c, fn, what);
-}
-
-static int tx_begin(struct cd_db *c, int write, const char *what)
-{
-    if (write && cd_fault_hit(c, CD_FAULT_BEGIN)) {
-        cd_error("store", "%s: injected fault", what);
-        return CD_STORE_ERROR;
-    }
-    if (c->be->begin(c, write) == 0)
-        return 0;
-    cd_error("store", "%s: %s", what, cd_db_errmsg(c));
-    return CD_STORE_ERROR;
-}
-
-/* ---- migrations ----------------------------------------------------- */
-
-/* The highest applied version on c, or -1; -2 on failure. */
-static int applied_version(struct cd_db *c)
-{
-    struct cd_stmt *st = cd_sq_get(c, SQ_SCHEMA_VERSION);
-    int v = -2;
-
-    if (!st)
-        return -2;
-    if (cd_step(st) == CD_STEP_ROW)
-        v = (int)cd_col_i64(st, 0);
-    else
-        cd_error("store", "schema version: %s", cd_db_errmsg(c));
-    cd_sq_put(c, SQ_SCHEMA_VERSION, st);
-    return v;
-}
-
-static int record_migration(struct cd_db *c, const struct cd_migration *m)
-{
-    struct cd_stmt *st = cd_sq_get(c, SQ_MIGRATION_RECORD);
-    int rc;
-
-    if (!st)
-        return -1;
-    cd_bind_i64(st, 1, m->version);
-    st->be->bind_text(st, 2, m->name, strlen(m->name));
-    cd_bind_i64(st, 3, cd_now());
-    rc = cd_step(st);
-    if (rc != CD_STEP_DONE)
-        cd_error("store", "record migration: %s", cd_db_errmsg(c));
-    cd_sq_put(c, SQ_MIGRATION_RECORD, st);
-    return rc == CD_STEP_DONE ? 0 : -1;
-}
-
-static void rollback_open(struct cd_db *c, const char *what)
-{
-    if (c->be->in_tx(c))
-        txc(c, c->be->rollback, what);
-}
-
-/* The version of the last migration, after checking their order. */
-static int known_version(const struct cd_migration *ms, int n,
-                         struct cd_error *err)
-{
-    int known = 0;
-
-    for (int i = 0; i < n; i++) {
-        if (ms[i].version <= known)
-            return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
-                                "migration %s is out of order", ms[i].name);
-        known = ms[i].version;
-    }
-    return known;
-}
-
-/* One step of migrate() under the write lock: 1 when m was applied or was
- * already there, 0 when there is nothing left (m NULL), -1 on failure. */
-static int migrate_step(struct cd_db *c, const struct cd_migration *m,
-                        int known, struct cd_error *err)
-{
-    int cur;
-
-    /* Each step re-reads the version under the write lock, so two
-     * processes migrating at once apply each migration once. */
-    if (tx_begin(c, 1, "migrate: begin") != 0)
-        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
-                            "cannot lock the database to migrate");
-    cur = applied_version(c);
-    if (cur == -2)
-        goto fail;
-    if (cur > known) {
-        rollback_open(c, "migrate: rollback");
-        return cd_error_set(err, CD_EK_INTERNAL, "store_schema_newer", NULL,
-                            "database schema version %d is newer than "
-                            "this binary knows (%d)",
-                            cur, known);
-    }
-    if (!m || m->version <= cur) {
-        rollback_open(c, "migrate: rollback");
-        return m ? 1 : 0;
-    }
-    if (c->be->exec_script(c, m->sql) != 0) {
-        rollback_open(c, "migrate: rollback");
-        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
-                            "migration %s failed (see log)", m->name);
-    }
-    if (record_migration(c, m) != 0 ||
-        txc(c, c->be->commit, "migrate: commit") != 0)
-        goto fail;
-    cd_info("store", "applied migration %s", m->name);
-    return 1;
-
-fail:
-    rollback_open(c, "migrate: rollback");
-    return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
-                        "migration failed (see log)");
-}
-
-static int migrate_locked(struct cd_db *c, struct cd_error *err);
-
-/* Applies every migration newer than the database, each in its own
- * transaction; refuses a database newer than this binary. Under the
- * backend's migration lock, if it has one. */
-static int migrate(struct cd_db *c, struct cd_error *err)
-{
-    int rc;
-
-    if (c->be->migrate_lock && c->be->migrate_lock(c, 1) != 0)
-        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
-                            "cannot take the migration lock: %s",
-                            cd_db_errmsg(c));
-    rc = migrate_locked(c, err);
-    if (c->be->migrate_lock && c->be->migrate_lock(c, 0) != 0)
-        cd_warn("store", "migration lock: %s", cd_db_errmsg(c));
-    return rc;
-}
-
-static int migrate_locked(struct cd_db *c, struct cd_error *err)
-{
-    int n = 0, known, rc;
-    const struct cd_migration *ms = c->be->migrations(&n);
-
-    if ((known = known_version(ms, n, err)) < 0)
-        return -1;
-    if (c->be->exec_script(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                              " version INTEGER PRIMARY KEY,"
-                              " name TEXT NOT NULL,"
-                              " applied_at BIGINT NOT NULL)") != 0)
-        return cd_error_set(err, CD_EK_INTERNAL, "store_migrate", NULL,
-                            "cannot create schema_migrations");
-    for (int i = 0;; i++) {
-        rc = migrate_step(c, i < n ? &ms[i] : NULL, known, err);
-        if (rc <= 0)
-            return rc;
-    }
-}
 
 /* ---- executor ------------------------------------------------------- */
 
@@ -275,7 +88,7 @@ static int hist_bucket(int n)
 
 /* Marks jobs [from, to) that had succeeded as failed: their transaction
  * is gone. */
-static void fail_succeeded(struct cd_job **jobs, int from, int to)
+static void fail_succeeded(struct cd_store_async **jobs, int from, int to)
 {
     for (int i = from; i < to; i++)
         if (jobs[i]->rc == 0)
@@ -284,7 +97,8 @@ static void fail_succeeded(struct cd_job **jobs, int from, int to)
 
 /* Runs one batch in one transaction; sets every job's rc. Returns the
  * number of COMMITs that succeeded. */
-static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
+static int run_batch(struct cd_store *s, struct cd_store_async **jobs,
+                     int n)
 {
     struct cd_db *c = s->writer;
     const struct cd_backend *be = c->be;
@@ -294,13 +108,13 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
 
     for (int i = 0; i < n; i++)
         jobs[i]->rc = CD_STORE_ERROR;
-    if (tx_begin(c, 1, "batch: begin") != 0)
+    if (cd_db_tx_begin(c, 1, "batch: begin") != 0)
         return 0;
     for (int i = 0; i < n; i++) {
-        struct cd_job *j = jobs[i];
+        struct cd_store_async *j = jobs[i];
         int rc;
 
-        if (txo(c, CD_FAULT_SAVEPOINT, be->savepoint, "batch: savepoint") !=
+        if (cd_db_txo(c, CD_FAULT_SAVEPOINT, be->savepoint, "batch: savepoint") !=
             0) {
             j->rc = CD_STORE_ERROR;
             continue;
@@ -315,7 +129,7 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
              * nothing of it commits; run_batch_retrying runs it again. */
             for (int k = 0; k < n; k++)
                 jobs[k]->rc = CD_STORE_ERROR;
-            rollback_open(c, "batch: rollback");
+            cd_db_rollback_open(c, "batch: rollback");
             return 0;
         }
         if (!be->in_tx(c)) {
@@ -326,7 +140,7 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
             fail_succeeded(jobs, first, i);
             j->rc = rc != 0 ? rc : CD_STORE_ERROR;
             first = i + 1;
-            if (i + 1 < n && tx_begin(c, 1, "batch: begin") != 0) {
+            if (i + 1 < n && cd_db_tx_begin(c, 1, "batch: begin") != 0) {
                 for (int k = i + 1; k < n; k++)
                     jobs[k]->rc = CD_STORE_ERROR;
                 return commits;
@@ -334,17 +148,17 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
             continue;
         }
         if (rc == 0 &&
-            txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
+            cd_db_txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
             rc = CD_STORE_ERROR;
         if (rc != 0) {
-            if (txc(c, be->rollback_to, "batch: rollback to") != 0 ||
-                txc(c, be->release, "batch: release") != 0) {
+            if (cd_db_txc(c, be->rollback_to, "batch: rollback to") != 0 ||
+                cd_db_txc(c, be->release, "batch: release") != 0) {
                 /* Cannot isolate this job: give up the whole batch. */
                 j->rc = rc;
                 fail_succeeded(jobs, first, i);
                 for (int k = i + 1; k < n; k++)
                     jobs[k]->rc = CD_STORE_ERROR;
-                rollback_open(c, "batch: rollback");
+                cd_db_rollback_open(c, "batch: rollback");
                 return commits;
             }
         }
@@ -352,8 +166,8 @@ static int run_batch(struct cd_store *s, struct cd_job **jobs, int n)
     }
     if (first >= n)
         return commits;
-    if (txo(c, CD_FAULT_COMMIT, be->commit, "batch: commit") != 0) {
-        rollback_open(c, "batch: rollback");
+    if (cd_db_txo(c, CD_FAULT_COMMIT, be->commit, "batch: commit") != 0) {
+        cd_db_rollback_open(c, "batch: rollback");
         fail_succeeded(jobs, first, n);
         return commits;
     }
@@ -374,7 +188,7 @@ static void retry_pause(int attempt)
 /* Counts a retry and rolls the lost transaction back. */
 static void lost_tx(struct cd_store *s)
 {
-    rollback_open(s->writer, "batch: rollback for retry");
+    cd_db_rollback_open(s->writer, "batch: rollback for retry");
     pthread_mutex_lock(&s->mu);
     s->stats.retries++;
     pthread_mutex_unlock(&s->mu);
@@ -385,7 +199,7 @@ static void lost_tx(struct cd_store *s)
  * (cd_db.retry), from attempt `from` to MAX_RETRIES with a short growing,
  * jittered pause. run_batch commits nothing when it sees retry set (it
  * stops at once), so each attempt runs the whole batch again. */
-static int run_retrying(struct cd_store *s, struct cd_job **jobs, int n,
+static int run_retrying(struct cd_store *s, struct cd_store_async **jobs, int n,
                         int from)
 {
     int commits = 0;
@@ -406,7 +220,8 @@ static int run_retrying(struct cd_store *s, struct cd_job **jobs, int n,
  * reads and writes the union of its jobs' rows, so run again whole it
  * tends to conflict again, while alone each job conflicts only on its
  * own rows (docs/SCALING.md measures it). */
-static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
+static int run_batch_retrying(struct cd_store *s,
+                              struct cd_store_async **jobs, int n)
 {
     int commits;
 
@@ -424,64 +239,144 @@ static int run_batch_retrying(struct cd_store *s, struct cd_job **jobs, int n)
     return commits;
 }
 
+/* Takes the next batch off the queue (under mu); 0 when stopping with
+ * nothing left. */
+static int take_batch(struct cd_store *s)
+{
+    int n = 0;
+
+    while (!s->head && !s->stopping)
+        pthread_cond_wait(&s->work_cv, &s->mu);
+    while (s->head && n < s->max_batch) {
+        s->batch[n++] = s->head;
+        s->head = s->head->next;
+        s->queued--;
+    }
+    if (!s->head)
+        s->tail = NULL;
+    assert(n <= s->max_batch && s->queued >= 0);
+    assert((s->head == NULL) == (s->tail == NULL));
+    if (n && s->fault_pending) {
+        s->writer->fault_op = s->fault_op;
+        s->writer->fault_after = s->fault_after;
+        s->fault_pending = 0;
+    }
+    return n;
+}
+
+/* After the batch (under mu): wakes its blocking callers, counts it, and
+ * returns its submitted jobs as a list, in batch order, for their
+ * completions - called outside the lock. */
+static struct cd_store_async *settle_batch(struct cd_store *s, int n,
+                                           int commits)
+{
+    struct cd_store_async *list = NULL, **tail = &list;
+    int failed = 0, nasync = 0;
+
+    for (int i = 0; i < n; i++) {
+        struct cd_store_async *a = s->batch[i];
+
+        if (a->rc != 0)
+            failed++;
+        if (!a->done) { /* cd_store_write's: its caller sleeps */
+            ((struct cd_job *)a)->done = 1;
+            pthread_cond_signal(&((struct cd_job *)a)->cv);
+            continue;
+        }
+        a->next = NULL;
+        *tail = a;
+        tail = &a->next;
+        nasync++;
+    }
+    /* The writer is joined before close frees s: the completions below
+     * may still run after inflight reaches 0. */
+    s->inflight -= nasync;
+    if (nasync && s->inflight == 0 && s->stopping)
+        pthread_cond_signal(&s->idle_cv);
+    s->stats.commits += (uint64_t)commits;
+    s->stats.jobs += (uint64_t)n;
+    s->stats.failed_jobs += (uint64_t)failed;
+    if ((uint64_t)n > s->stats.max_batch)
+        s->stats.max_batch = (uint64_t)n;
+    s->stats.batch_hist[hist_bucket(n)]++;
+    return list;
+}
+
 static void *writer_main(void *arg)
 {
     struct cd_store *s = arg;
 
     for (;;) {
-        int n = 0, commits, failed = 0;
+        struct cd_store_async *done;
+        int n, commits;
 
         pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->stopping)
-            pthread_cond_wait(&s->work_cv, &s->mu);
-        if (!s->head) {
-            pthread_mutex_unlock(&s->mu);
-            break;
-        }
-        while (s->head && n < s->max_batch) {
-            s->batch[n++] = s->head;
-            s->head = s->head->next;
-            s->queued--;
-        }
-        if (!s->head)
-            s->tail = NULL;
-        assert(n >= 1 && n <= s->max_batch && s->queued >= 0);
-        assert((s->head == NULL) == (s->tail == NULL));
-        if (s->fault_pending) {
-            s->writer->fault_op = s->fault_op;
-            s->writer->fault_after = s->fault_after;
-            s->fault_pending = 0;
-        }
+        n = take_batch(s);
         pthread_mutex_unlock(&s->mu);
+        if (n == 0)
+            break;
 
         commits = run_batch_retrying(s, s->batch, n);
         /* One COMMIT at most per job: a transaction holds one or more. */
         assert(commits >= 0 && commits <= n);
 
         pthread_mutex_lock(&s->mu);
-        for (int i = 0; i < n; i++) {
-            if (s->batch[i]->rc != 0)
-                failed++;
-            s->batch[i]->done = 1;
-            pthread_cond_signal(&s->batch[i]->cv);
-        }
-        s->stats.commits += (uint64_t)commits;
-        s->stats.jobs += (uint64_t)n;
-        s->stats.failed_jobs += (uint64_t)failed;
-        if ((uint64_t)n > s->stats.max_batch)
-            s->stats.max_batch = (uint64_t)n;
-        s->stats.batch_hist[hist_bucket(n)]++;
+        done = settle_batch(s, n, commits);
         pthread_mutex_unlock(&s->mu);
+        while (done) {
+            struct cd_store_async *a = done;
+
+            done = a->next; /* a may be gone once its completion ran */
+            a->done(a->done_arg, a->rc);
+        }
     }
     return NULL;
 }
 
+/* Queues a (under mu); -1 after close. */
+static int enqueue(struct cd_store *s, struct cd_store_async *a)
+{
+    if (s->stopping) {
+        cd_error("store", "write after close");
+        return -1;
+    }
+    a->next = NULL;
+    if (s->tail)
+        s->tail->next = a;
+    else
+        s->head = a;
+    s->tail = a;
+    s->queued++;
+    s->inflight++;
+    pthread_cond_signal(&s->work_cv);
+    return 0;
+}
+
+int cd_store_submit(struct cd_store *s, struct cd_store_async *a)
+{
+    const char *rid = cd_log_request_id(), *jid = cd_log_job_id();
+    int rc;
+
+    if (!s || !a || !a->fn || !a->done)
+        return -1;
+    /* The caller's log ids are its thread's: copied, it does not wait. */
+    cd_strlcpy(a->ids_[0], rid ? rid : "", sizeof(a->ids_[0]));
+    cd_strlcpy(a->ids_[1], jid ? jid : "", sizeof(a->ids_[1]));
+    a->request_id = rid ? a->ids_[0] : NULL;
+    a->job_id = jid ? a->ids_[1] : NULL;
+    a->rc = CD_STORE_ERROR;
+    pthread_mutex_lock(&s->mu);
+    rc = enqueue(s, a);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
 {
-    struct cd_job job = {.fn = fn,
-                         .arg = arg,
-                         .request_id = cd_log_request_id(),
-                         .job_id = cd_log_job_id()};
+    struct cd_job job = {.a = {.fn = fn,
+                               .arg = arg,
+                               .request_id = cd_log_request_id(),
+                               .job_id = cd_log_job_id()}};
     int rc;
 
     if (!s || !fn)
@@ -492,24 +387,15 @@ int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
     }
     pthread_cond_init(&job.cv, NULL);
     pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
+    if (enqueue(s, &job.a) != 0) {
         pthread_mutex_unlock(&s->mu);
         pthread_cond_destroy(&job.cv);
-        cd_error("store", "write after close");
         return CD_STORE_ERROR;
     }
-    if (s->tail)
-        s->tail->next = &job;
-    else
-        s->head = &job;
-    s->tail = &job;
-    s->queued++;
-    s->inflight++;
-    pthread_cond_signal(&s->work_cv);
     while (!job.done)
         pthread_cond_wait(&job.cv, &s->mu);
     assert(job.done && s->inflight > 0);
-    rc = job.rc;
+    rc = job.a.rc;
     /* cd_store_close() frees s only once no caller is left in here. */
     if (--s->inflight == 0 && s->stopping)
         pthread_cond_signal(&s->idle_cv);
@@ -551,13 +437,13 @@ int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg)
     c = reader_take(s);
     tx.db = c;
     tx.writable = 0;
-    if (tx_begin(c, 0, "read: begin") != 0) {
+    if (cd_db_tx_begin(c, 0, "read: begin") != 0) {
         reader_give(s, c);
         return CD_STORE_ERROR;
     }
     rc = fn(&tx, arg);
-    if (c->be->in_tx(c) && txc(c, c->be->commit, "read: commit") != 0)
-        rollback_open(c, "read: rollback");
+    if (c->be->in_tx(c) && cd_db_txc(c, c->be->commit, "read: commit") != 0)
+        cd_db_rollback_open(c, "read: rollback");
     reader_give(s, c);
     return rc;
 }
@@ -582,7 +468,7 @@ int cd_store_ping(struct cd_store *s)
 
 static int version_fn(struct cd_tx *tx, void *arg)
 {
-    int v = applied_version(tx->db);
+    int v = cd_db_schema_version(tx->db);
 
     *(int *)arg = v < -1 ? -1 : v;
     return 0;
@@ -708,7 +594,7 @@ static int store_connect(struct cd_store *s, const char *target, int nread,
 {
     if (s->be->open(target, 1, &s->writer, err) != 0)
         return -1;
-    if (migrate(s->writer, err) != 0)
+    if (cd_store_migrate(s->writer, err) != 0)
         return -1;
     for (int i = 0; i < nread; i++) {
         if (s->be->open(target, 0, &s->readers[i], err) != 0)

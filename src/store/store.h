@@ -103,6 +103,37 @@ typedef int (*cd_store_job_fn)(struct cd_tx *tx, void *arg);
 int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg);
 
 /*
+ * The same job without waiting: cd_store_submit() queues it and returns;
+ * the writer runs it in its next batch exactly as a cd_store_write job
+ * (its own savepoint, the same retries, stats and log ids) and, once the
+ * batch is committed, calls done(done_arg, rc) - rc as cd_store_write
+ * would return it - exactly once, on the writer thread, outside the
+ * store's lock. done must be quick and must not wait on the store (no
+ * cd_store_write, no read): it hands the result to another thread.
+ * The job lives in the caller's memory, untouched by it from submit until
+ * done is called. Returns 0, or -1 (store closing, or no fn/done: done
+ * is then never called). cd_store_close() runs the jobs already queued,
+ * with their completions, before it returns.
+ */
+typedef void (*cd_store_done_fn)(void *done_arg, int rc);
+
+#define CD_STORE_LOG_ID_SZ 64
+
+struct cd_store_async {
+    cd_store_job_fn fn;
+    void *arg;
+    cd_store_done_fn done;
+    void *done_arg;
+    /* private: the executor's */
+    const char *request_id, *job_id;
+    char ids_[2][CD_STORE_LOG_ID_SZ];
+    int rc;
+    struct cd_store_async *next;
+};
+
+int cd_store_submit(struct cd_store *s, struct cd_store_async *job);
+
+/*
  * Test hook: fault injection at the seam. The writer connection fails the
  * (after + 1)-th next BEGIN, SAVEPOINT, RELEASE, COMMIT or statement
  * (prepared for a job) as if the engine had - once; a failed COMMIT is

@@ -279,6 +279,24 @@ static inline void cd_sq_put(struct cd_db *c, enum cd_sq_stmt id,
  * CD_STORE_ERROR (logged with `what`). */
 int cd_sq_exec(struct cd_db *c, enum cd_sq_stmt id, const char *what);
 
+/* Transaction control through the backend (store/migrate.c), logged with
+ * `what`: cd_db_txc runs op; cd_db_txo the same unless the armed fault
+ * (cd_store_fault) hits op, then a failure without the call;
+ * cd_db_tx_begin begins a read or write transaction. 0 or
+ * CD_STORE_ERROR. */
+int cd_db_txc(struct cd_db *c, int (*op)(struct cd_db *), const char *what);
+int cd_db_txo(struct cd_db *c, int op, int (*fn)(struct cd_db *),
+              const char *what);
+int cd_db_tx_begin(struct cd_db *c, int write, const char *what);
+/* Rolls back c's open transaction, if any (logged with `what`). */
+void cd_db_rollback_open(struct cd_db *c, const char *what);
+/* The highest applied migration on c, or -1; -2 on failure. */
+int cd_db_schema_version(struct cd_db *c);
+/* Applies every migration this binary knows and the database lacks, under
+ * the backend's migration lock; -1 with err set on failure (a newer
+ * schema than known included). */
+int cd_store_migrate(struct cd_db *c, struct cd_error *err);
+
 static inline int cd_step(struct cd_stmt *st)
 {
     return st->be->step(st);

@@ -1,10 +1,12 @@
 // ledger.test.mjs - grants and debits (server key + Creditd-Account):
 // balances, 402 with nothing written, allow_negative, amount validation,
 // Idempotency-Key replay and reuse, 200 concurrent debits over 32 sockets,
-// the ledger invariant, and durability across kill -9.
+// the ledger invariant, debits whose clients hung up before the reply,
+// and durability across kill -9.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { useStack, e2e, rand, expectError, expectStatus, waitFor } from './harness.mjs';
 
 const stack = useStack({ sandbox: false });
@@ -228,6 +230,60 @@ e2e('200 concurrent debits over 32 connections: exact balance, never negative, 2
     for (const x of txns) assert.ok(x.balance_after >= 0, `balance_after ${x.balance_after} never negative`);
     await verifyLedger();
 }, { timeout: 120000 });
+
+e2e('Idempotency-Key on a refused body: the 400 is kept and replayed, the key then refuses another body', async () => {
+    // The handler answers without reaching billing; the key's claim and
+    // reply are still one job (committed from a completion: the request
+    // never waits on its thread).
+    const u = await stack.signup();
+    const key = `bad-${rand(8)}`;
+    const first = await debit(u, 0, { idem: key });
+    expectError(first, 400, 'invalid_amount');
+    assert.equal(first.headers['idempotent-replayed'], undefined);
+    const again = await debit(u, 0, { idem: key });
+    assert.equal(again.status, 400);
+    assert.equal(again.headers['idempotent-replayed'], 'true');
+    assert.equal(again.text, first.text);
+    expectError(await debit(u, 5, { idem: key }), 409, 'idempotency_key_reused');
+    assert.equal((await stack.list(u, '/v1/transactions')).length, 0);
+});
+
+e2e('debits whose clients hang up before the reply: each lands once, replays after, the server carries on', async () => {
+    // The debit is answered from its commit (the request deferred, its
+    // reply built on the HTTP thread): a client gone meanwhile drops the
+    // reply, never the debit, and costs nothing (ASan checks the leak).
+    const u = await stack.signup();
+    expectStatus(await stack.asServer(u.id, 'POST', '/v1/grants', { body: { amount: 1000 } }), 201);
+    const url = new URL(stack.baseUrl);
+    const keys = [];
+    const sends = [];
+    for (let i = 0; i < 40; i++) {
+        const body = JSON.stringify({ amount: 1, description: `gone ${i}` });
+        const key = i % 2 ? `gone-${rand(8)}` : null;
+        if (key) keys.push({ key, body });
+        const head = [
+            'POST /v1/debits HTTP/1.1', `Host: ${url.host}`, `Authorization: Bearer ${stack.adminKey}`,
+            `Creditd-Account: ${u.id}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`,
+            ...(key ? [`Idempotency-Key: ${key}`] : []), 'Connection: close', '', ''].join('\r\n');
+        sends.push(new Promise((resolve, reject) => {
+            const sock = net.connect(Number(url.port), url.hostname, () => {
+                sock.end(head + body, () => { sock.destroy(); resolve(); });
+            });
+            sock.on('error', reject);
+        }));
+    }
+    await Promise.all(sends);
+    await waitFor(async () => (await stack.balance(u)) === 960, 15000, { what: 'all 40 debits' });
+    const txns = await stack.list(u, '/v1/transactions');
+    assert.equal(txns.filter((t) => t.kind === 'usage').length, 40);
+    for (const { key, body } of keys.slice(0, 3)) {
+        const r = await stack.asServer(u.id, 'POST', '/v1/debits', { idem: key, body: JSON.parse(body) });
+        assert.equal(r.status, 201);
+        assert.equal(r.headers['idempotent-replayed'], 'true');
+    }
+    assert.equal(await stack.balance(u), 960);
+    await verifyLedger();
+});
 
 e2e('kill -9 right after a 201 debit: after restart the debit is in the ledger and the balance', async () => {
     const u = await stack.signup();

@@ -386,8 +386,12 @@ static void check_route(const struct cd_route *rt)
                  rt->pattern);
     if (rt->flags & ~(CD_ROUTE_ACCOUNT | CD_ROUTE_SERVER_ACCOUNT |
                       CD_ROUTE_ADMIN | CD_ROUTE_TOKEN | CD_ROUTE_IDEMPOTENT |
-                      CD_ROUTE_STRIPE_SIGNED | CD_ROUTE_IDEM_ONE_JOB))
+                      CD_ROUTE_STRIPE_SIGNED | CD_ROUTE_IDEM_ONE_JOB |
+                      CD_ROUTE_DEFERS))
         fail_msg("%s %s: unknown flag", rt->method, rt->pattern);
+    if ((rt->flags & CD_ROUTE_DEFERS) && strcmp(rt->method, "POST") != 0)
+        fail_msg("%s %s: only a POST answers from the commit", rt->method,
+                 rt->pattern);
 }
 
 static void test_route_table(void **state)

@@ -3,8 +3,10 @@
  * SQLite store: claim, replay, reuse, a live claim never taken over, a
  * dead or released one taken over (so the retry runs again under the same
  * effect id), the heartbeat keeping a long request's claim alive,
- * derived effect ids, and a keyed debit that is one job and one commit.
+ * derived effect ids, and a keyed debit that is one job and one commit;
+ * the same debits submitted with a completion (cd_ledger_async_*).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -420,6 +422,120 @@ static void test_one_job_per_keyed_debit(void **state)
     assert_int_equal(grant.amount, 70);
 }
 
+/* ---- the same without waiting (cd_ledger_async_*) ----------------------- */
+
+struct later {
+    struct cd_ledger_async x;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    pthread_t done_thread;
+};
+
+static void later_done(void *arg)
+{
+    struct later *l = arg;
+
+    pthread_mutex_lock(&l->mu);
+    l->done++;
+    l->done_thread = pthread_self();
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Submits l->x and waits for its completion (bounded: 10 s); the result
+ * as cd_ledger_async_result gives it. */
+static int later_run(struct fixture *f, struct later *l,
+                     struct cd_ledger_entry *e, int *replayed,
+                     struct cd_error *err)
+{
+    struct timespec dl;
+
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    l->done = 0;
+    l->x.done = later_done;
+    l->x.done_arg = l;
+    if (cd_ledger_async_prepare(&f->b, &l->x, err) != 0)
+        return -2;
+    cd_ledger_async_submit(&f->b, &l->x);
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&l->mu);
+    while (!l->done && pthread_cond_timedwait(&l->cv, &l->mu, &dl) == 0)
+        ;
+    assert_int_equal(l->done, 1);
+    pthread_mutex_unlock(&l->mu);
+    /* the completion ran on the writer thread, not this one */
+    assert_false(pthread_equal(l->done_thread, pthread_self()));
+    return cd_ledger_async_result(&l->x, e, replayed, err);
+}
+
+/* A debit submitted with a completion answers what cd_ledger_debit
+ * answers: the entry, a 402, and with a key the one-job claim, entry and
+ * stored reply, then its replay and its 409. */
+static void test_async_debit(void **state)
+{
+    struct fixture *f = *state;
+    struct later l;
+    struct cd_idem_claim c;
+    struct cd_ledger_entry e;
+    struct cd_error err;
+    struct rendered r;
+    char acct[CD_ID_SZ];
+    int replayed = -1;
+
+    fx_new_account(f->b.store, acct);
+    memset(&l, 0, sizeof(l));
+    l.x.op.account_id = acct;
+    l.x.op.amount = 100;
+    assert_int_equal(later_run(f, &l, &e, &replayed, &err), 0);
+    assert_int_equal(e.balance_after, 100);
+    assert_int_equal(replayed, 0);
+
+    memset(&l, 0, sizeof(l));
+    l.x.debit = 1;
+    l.x.op.account_id = acct;
+    l.x.op.amount = 30;
+    assert_int_equal(later_run(f, &l, &e, &replayed, &err), 0);
+    assert_int_equal(e.balance_after, 70);
+    assert_int_equal(e.amount, -30);
+    l.x.op.amount = 1000; /* again, with the same memory */
+    assert_int_equal(later_run(f, &l, &e, &replayed, &err), -1);
+    assert_string_equal(err.code, "insufficient_balance");
+    l.x.op.amount = 0;
+    assert_int_equal(later_run(f, &l, &e, &replayed, &err), -2);
+    assert_string_equal(err.code, "invalid_amount");
+
+    for (int round = 0; round < 3; round++) {
+        claim_init(&c, "k-async", round < 2 ? "h1" : "h2");
+        snprintf(c.scope, sizeof(c.scope), "server:%s", acct);
+        memset(&l, 0, sizeof(l));
+        memset(&r, 0, sizeof(r));
+        l.x.debit = 1;
+        l.x.op.account_id = acct;
+        l.x.op.amount = 20;
+        l.x.op.idem_scope = c.scope;
+        l.x.op.idem_key = c.key;
+        l.x.op.claim = &c;
+        l.x.op.reply = render;
+        l.x.op.reply_arg = &r;
+        assert_int_equal(later_run(f, &l, &e, &replayed, &err), 0);
+        assert_int_equal(c.outcome, round == 0   ? CD_IDEM_CLAIMED
+                                    : round == 1 ? CD_IDEM_REPLAY
+                                                 : CD_IDEM_REUSED);
+        assert_int_equal(r.calls, round == 0);
+        if (round == 0)
+            assert_string_equal(r.body, "{\"balance\":50}");
+        if (round == 1)
+            assert_memory_equal(c.body, "{\"balance\":50}", c.body_len);
+        cd_idem_claim_free(&c);
+    }
+    assert_int_equal(cd_ledger_balance(&f->b, acct, &l.x.op.amount, &err),
+                     0);
+    assert_int_equal(l.x.op.amount, 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +549,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_effect_ids),
         cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test_setup_teardown(test_async_debit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_job_per_keyed_debit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_legacy_rows_match, setup,

@@ -2,7 +2,9 @@
  * test_store_executor.c - the write executor: a failing job rolls back
  * alone while the rest of its batch commits, batches really group jobs
  * (one commit for many), max_batch=1 disables grouping, close drains the
- * queue, and a 32-thread load keeps the ledger exact. Prints jobs/s and
+ * queue, and a 32-thread load keeps the ledger exact. Submitted jobs
+ * (cd_store_submit): the same batching, each completion called once with
+ * its rc, from several threads at once and across close. Prints jobs/s and
  * the average batch size of the load test.
  *
  * To make a batch deterministic, a "gate" job holds the writer thread until
@@ -410,6 +412,223 @@ static void test_close_drains(void **state)
     assert_int_equal(get_state(f->s).acct.balance, 16);
 }
 
+/* ---- submitted jobs (cd_store_submit) ------------------------------------ */
+
+/* One submitted job: its credit, how often its completion ran, its rc. */
+struct async_job {
+    struct cd_store_async a;
+    struct credit cr;
+    int calls;
+    int rc;
+    struct waiter *w;
+};
+
+/* Counts completions; the test waits on it (bounded). */
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+};
+
+static void async_done(void *arg, int rc)
+{
+    struct async_job *j = arg;
+
+    j->rc = rc;
+    __atomic_add_fetch(&j->calls, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&j->w->mu);
+    __atomic_add_fetch(&j->w->done, 1, __ATOMIC_SEQ_CST);
+    pthread_cond_signal(&j->w->cv);
+    pthread_mutex_unlock(&j->w->mu);
+}
+
+static void waiter_init(struct waiter *w)
+{
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->done = 0;
+}
+
+/* Waits up to 20 s for n completions; returns how many came. */
+static int waiter_wait(struct waiter *w, int n)
+{
+    struct timespec dl;
+    int got;
+
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 20;
+    pthread_mutex_lock(&w->mu);
+    while (__atomic_load_n(&w->done, __ATOMIC_SEQ_CST) < n &&
+           pthread_cond_timedwait(&w->cv, &w->mu, &dl) == 0)
+        ;
+    got = __atomic_load_n(&w->done, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&w->mu);
+    return got;
+}
+
+static void async_prepare(struct async_job *j, struct waiter *w,
+                          const char *ref, int fail)
+{
+    memset(j, 0, sizeof(*j));
+    snprintf(j->cr.ref, sizeof(j->cr.ref), "%s", ref);
+    j->cr.fail = fail;
+    j->a.fn = add_credit;
+    j->a.arg = &j->cr;
+    j->a.done = async_done;
+    j->a.done_arg = j;
+    j->rc = -99;
+    j->w = w;
+}
+
+/* Submitted jobs batch like blocking ones: one commit for all, a failing
+ * one rolled back alone, each completion called once with its rc. */
+static void test_async_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct async_job j[8];
+    struct waiter w;
+    struct cd_store_stats before, after;
+    struct gate g = {.s = f->s};
+    pthread_t gt;
+    char ref[16];
+
+    waiter_init(&w);
+    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    cd_store_get_stats(f->s, &before);
+    gate_start(&g, &gt);
+    for (int i = 0; i < 8; i++) {
+        snprintf(ref, sizeof(ref), "a%d", i);
+        async_prepare(&j[i], &w, ref, i == 5);
+        assert_int_equal(cd_store_submit(f->s, &j[i].a), 0);
+    }
+    wait_depth(f->s, 8);
+    /* nothing completes while the writer is held */
+    assert_int_equal(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST), 0);
+    __atomic_store_n(&g.release, 1, __ATOMIC_SEQ_CST);
+    assert_int_equal(waiter_wait(&w, 8), 8);
+    pthread_join(gt, NULL);
+    cd_store_get_stats(f->s, &after);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(__atomic_load_n(&j[i].calls, __ATOMIC_SEQ_CST), 1);
+        assert_int_equal(j[i].rc, i == 5 ? 1 : 0);
+    }
+    assert_int_equal(after.commits - before.commits, 2);
+    assert_int_equal(after.jobs - before.jobs, 9);
+    assert_int_equal(after.failed_jobs - before.failed_jobs, 1);
+    assert_int_equal(get_state(f->s).acct.balance, 7);
+    assert_int_equal(cd_store_submit(f->s, NULL), -1);
+}
+
+#define ASYNC_THREADS 4
+#define ASYNC_JOBS 250
+
+struct async_load {
+    struct cd_store *s;
+    int t;
+    struct async_job *jobs; /* ASYNC_JOBS */
+    struct waiter *w;
+};
+
+static void *async_load_thread(void *arg)
+{
+    struct async_load *l = arg;
+    char ref[32];
+
+    for (int i = 0; i < ASYNC_JOBS; i++) {
+        snprintf(ref, sizeof(ref), "t%d_%d", l->t, i);
+        async_prepare(&l->jobs[i], l->w, ref, 0);
+        if (cd_store_submit(l->s, &l->jobs[i].a) != 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* Many jobs in flight from several threads at once, mixed with blocking
+ * writers: every completion exactly once, the ledger exact, and the
+ * batches grow past the number of threads. */
+static void test_async_many_threads(void **state)
+{
+    struct fixture *f = *state;
+    struct async_load l[ASYNC_THREADS];
+    struct async_job *jobs = calloc(ASYNC_THREADS * ASYNC_JOBS,
+                                    sizeof(*jobs));
+    struct submit sb[4];
+    struct credit cr[4];
+    pthread_t th[ASYNC_THREADS], bt[4];
+    struct cd_store_stats stats;
+    struct waiter w;
+    int total = ASYNC_THREADS * ASYNC_JOBS;
+
+    assert_non_null(jobs);
+    waiter_init(&w);
+    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    for (int t = 0; t < ASYNC_THREADS; t++) {
+        l[t] = (struct async_load){f->s, t, jobs + t * ASYNC_JOBS, &w};
+        assert_int_equal(
+            pthread_create(&th[t], NULL, async_load_thread, &l[t]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        memset(&cr[i], 0, sizeof(cr[i]));
+        snprintf(cr[i].ref, sizeof(cr[i].ref), "b%d", i);
+        sb[i] = (struct submit){f->s, add_credit, &cr[i], -1};
+        assert_int_equal(pthread_create(&bt[i], NULL, submit_thread, &sb[i]),
+                         0);
+    }
+    for (int t = 0; t < ASYNC_THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(bt[i], NULL);
+        assert_int_equal(sb[i].rc, 0);
+    }
+    assert_int_equal(waiter_wait(&w, total), total);
+    for (int i = 0; i < total; i++) {
+        assert_int_equal(__atomic_load_n(&jobs[i].calls, __ATOMIC_SEQ_CST),
+                         1);
+        assert_int_equal(jobs[i].rc, 0);
+    }
+    cd_store_get_stats(f->s, &stats);
+    assert_true(stats.max_batch > ASYNC_THREADS + 4);
+    assert_int_equal(get_state(f->s).acct.balance, total + 4);
+    assert_int_equal(get_state(f->s).mismatches, 0);
+    free(jobs);
+}
+
+/* close() with submitted jobs queued: each runs and its completion is
+ * called once before close returns. */
+static void test_async_close_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    struct async_job j[16];
+    struct waiter w;
+    struct gate g = {.s = f->s};
+    pthread_t gt, rel;
+    char ref[16];
+
+    waiter_init(&w);
+    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    gate_start(&g, &gt);
+    for (int i = 0; i < 16; i++) {
+        snprintf(ref, sizeof(ref), "c%d", i);
+        async_prepare(&j[i], &w, ref, 0);
+        assert_int_equal(cd_store_submit(f->s, &j[i].a), 0);
+    }
+    wait_depth(f->s, 16);
+    assert_int_equal(pthread_create(&rel, NULL, release_later, &g), 0);
+    cd_store_close(f->s);
+    f->s = NULL;
+    pthread_join(rel, NULL);
+    pthread_join(gt, NULL);
+    /* all done by the time close returned: no waiting */
+    assert_int_equal(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST), 16);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(__atomic_load_n(&j[i].calls, __ATOMIC_SEQ_CST), 1);
+        assert_int_equal(j[i].rc, 0);
+    }
+    f->s = open_store(f->path, 0);
+    assert_non_null(f->s);
+    assert_int_equal(get_state(f->s).acct.balance, 16);
+}
+
 /* ---- load: 32 threads x 200 jobs ---------------------------------------- */
 
 #define LOAD_THREADS 32
@@ -526,6 +745,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_batch_one, setup_batch1,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_close_drains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_many_threads, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_async_close_in_flight, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_load_32_threads, setup,
                                         teardown),
     };

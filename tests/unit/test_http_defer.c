@@ -1,0 +1,304 @@
+/*
+ * test_http_defer.c - a reply built from a completion (cd_req_defer,
+ * cd_req_complete), through a real server on loopback: the handler
+ * defers and returns, another thread completes, and finish builds the
+ * reply on an HTTP thread - never the completing one - in the event-loop
+ * mode (on the loop or on a worker) and in the thread-per-connection
+ * mode; a client that went away before the completion still gets its
+ * finish run once (its reply dropped, what it owned freed); and
+ * cd_http_stop waits for a deferred request to complete.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/server.h"
+#include "util/util.h"
+
+/* The request a handler deferred, and what finish saw; under mu. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static struct cd_req *parked;
+static char *parked_state; /* malloc'd by the handler, freed by finish */
+static int finishes;
+static pthread_t finish_thread;
+
+static void handle_defer(struct cd_req *req)
+{
+    char *state = strdup("deferred");
+
+    assert_non_null(state);
+    cd_req_defer(req);
+    pthread_mutex_lock(&mu);
+    parked = req;
+    parked_state = state;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void finish(struct cd_req *req, void *arg)
+{
+    assert_string_equal(arg, "arg");
+    pthread_mutex_lock(&mu);
+    cd_reply(req, 201, "text/plain", parked_state, strlen(parked_state));
+    free(parked_state);
+    parked_state = NULL;
+    finish_thread = pthread_self();
+    finishes++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static int offload_posts(const struct cd_req *req)
+{
+    return strcmp(req->method, "POST") == 0;
+}
+
+static const struct cd_route routes[] = {
+    {"GET", "/defer", handle_defer, 0, 0},
+    {"POST", "/defer", handle_defer, 0, 0},
+};
+
+static struct cd_http_server *start(unsigned loops)
+{
+    struct cd_http_config c;
+    struct cd_error err;
+    struct cd_http_server *s;
+
+    memset(&c, 0, sizeof(c));
+    c.name = "test";
+    c.listen = "127.0.0.1:0";
+    c.routes = routes;
+    c.nroutes = CD_ARRAY_LEN(routes);
+    c.quiet = 1;
+    c.pool_threads = loops;
+    c.workers = 2;
+    c.offload = offload_posts;
+    s = cd_http_start(&c, &err);
+    assert_non_null(s);
+    pthread_mutex_lock(&mu);
+    parked = NULL;
+    finishes = 0;
+    pthread_mutex_unlock(&mu);
+    return s;
+}
+
+static int send_req(int port, const char *method, const char *path)
+{
+    struct sockaddr_in a;
+    char head[256];
+    int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    n = snprintf(head, sizeof(head),
+                 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                 "Content-Length: 0\r\n\r\n",
+                 method, path);
+    assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    return fd;
+}
+
+/* The whole reply (until the server closes), within 5 s. */
+static void read_reply(int fd, char *out, size_t outsz)
+{
+    size_t got = 0;
+    int64_t end = cd_mono_us() + 5000000;
+
+    out[0] = '\0';
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int left = (int)((end - cd_mono_us()) / 1000);
+        ssize_t n;
+
+        assert_true(left > 0 && poll(&p, 1, left) == 1);
+        n = recv(fd, out + got, outsz - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        out[got] = '\0';
+    }
+    close(fd);
+}
+
+static struct cd_req *wait_parked(void)
+{
+    struct cd_req *req;
+
+    pthread_mutex_lock(&mu);
+    while (!parked)
+        pthread_cond_wait(&cv, &mu);
+    req = parked;
+    parked = NULL;
+    pthread_mutex_unlock(&mu);
+    return req;
+}
+
+/* Waits (up to 5 s) for n finishes; returns how many ran. */
+static int wait_finishes(int n)
+{
+    int64_t end = cd_mono_us() + 5000000;
+    int got;
+
+    pthread_mutex_lock(&mu);
+    while (finishes < n && cd_mono_us() < end) {
+        pthread_mutex_unlock(&mu);
+        poll(NULL, 0, 5);
+        pthread_mutex_lock(&mu);
+    }
+    got = finishes;
+    pthread_mutex_unlock(&mu);
+    return got;
+}
+
+/* The completing thread: stands for the store's writer. */
+static void *complete_thread(void *arg)
+{
+    cd_req_complete(arg, finish, "arg");
+    return NULL;
+}
+
+static void complete_from_thread(struct cd_req *req, pthread_t *t)
+{
+    assert_int_equal(pthread_create(t, NULL, complete_thread, req), 0);
+}
+
+static void defer_reply(unsigned loops, const char *method)
+{
+    struct cd_http_server *s = start(loops);
+    char buf[2048];
+    int fd = send_req(cd_http_port(s), method, "/defer");
+    struct cd_req *req = wait_parked();
+    struct pollfd p = {fd, POLLIN, 0};
+    pthread_t t;
+
+    /* deferred: no reply yet */
+    assert_int_equal(poll(&p, 1, 50), 0);
+    complete_from_thread(req, &t);
+    read_reply(fd, buf, sizeof(buf));
+    pthread_join(t, NULL);
+    assert_non_null(strstr(buf, "HTTP/1.1 201"));
+    assert_non_null(strstr(buf, "Request-Id: req_"));
+    assert_non_null(strstr(buf, "\r\n\r\ndeferred"));
+    pthread_mutex_lock(&mu);
+    assert_int_equal(finishes, 1);
+    /* finish ran on an HTTP thread, not on the completing one */
+    assert_false(pthread_equal(finish_thread, t));
+    pthread_mutex_unlock(&mu);
+    cd_http_stop(s);
+}
+
+static void test_defer_event_loop(void **state)
+{
+    (void)state;
+    defer_reply(1, "GET");
+}
+
+static void test_defer_offloaded(void **state)
+{
+    (void)state;
+    defer_reply(2, "POST");
+}
+
+static void test_defer_thread_per_connection(void **state)
+{
+    (void)state;
+    defer_reply(0, "GET");
+}
+
+/* The client closes before the completion: finish still runs, once. */
+static void test_defer_client_gone(void **state)
+{
+    (void)state;
+    for (unsigned loops = 0; loops <= 1; loops++) {
+        struct cd_http_server *s = start(loops);
+        int fd = send_req(cd_http_port(s), loops ? "POST" : "GET",
+                          "/defer");
+        struct cd_req *req = wait_parked();
+        pthread_t t;
+
+        close(fd);
+        complete_from_thread(req, &t);
+        pthread_join(t, NULL);
+        assert_int_equal(wait_finishes(1), 1);
+        cd_http_stop(s);
+        pthread_mutex_lock(&mu);
+        assert_int_equal(finishes, 1);
+        assert_null(parked_state);
+        pthread_mutex_unlock(&mu);
+    }
+}
+
+struct stopper {
+    struct cd_http_server *s;
+    int stopped;
+    int finishes_at_stop;
+};
+
+static void *stop_thread(void *arg)
+{
+    struct stopper *st = arg;
+
+    cd_http_stop(st->s);
+    pthread_mutex_lock(&mu);
+    st->finishes_at_stop = finishes;
+    st->stopped = 1;
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+/* cd_http_stop with a request deferred: it waits for the completion and
+ * its finish (a drain before it - cd_http_drain - waits for the reply to
+ * be sent). */
+static void test_stop_waits_for_deferred(void **state)
+{
+    struct stopper st = {0};
+    struct cd_req *req;
+    pthread_t stopper, t;
+    int fd;
+
+    (void)state;
+    st.s = start(1);
+    fd = send_req(cd_http_port(st.s), "POST", "/defer");
+    req = wait_parked();
+    assert_int_equal(pthread_create(&stopper, NULL, stop_thread, &st), 0);
+    poll(NULL, 0, 100); /* a check that stop does NOT return meanwhile */
+    pthread_mutex_lock(&mu);
+    assert_int_equal(st.stopped, 0);
+    pthread_mutex_unlock(&mu);
+    complete_from_thread(req, &t);
+    pthread_join(t, NULL);
+    pthread_join(stopper, NULL);
+    assert_int_equal(st.finishes_at_stop, 1);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defer_event_loop),
+        cmocka_unit_test(test_defer_offloaded),
+        cmocka_unit_test(test_defer_thread_per_connection),
+        cmocka_unit_test(test_defer_client_gone),
+        cmocka_unit_test(test_stop_waits_for_deferred),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
