@@ -14,6 +14,7 @@ struct balance_job {
     struct cd_balance_totals t;
 };
 
+/* One statement, its own snapshot (cd_store_read_one). */
 static int balance_fn(struct cd_tx *tx, void *arg)
 {
     struct balance_job *j = arg;
@@ -25,7 +26,7 @@ int cd_balance_get(struct cd_billing *b, const char *account_id,
                    struct cd_balance *out, struct cd_error *err)
 {
     struct balance_job j = {account_id, cd_now(), {0}};
-    int rc = cd_store_read(b->store, balance_fn, &j);
+    int rc = cd_store_read_one(b->store, balance_fn, &j);
 
     if (rc == CD_STORE_NOT_FOUND)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
