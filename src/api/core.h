@@ -73,18 +73,13 @@ void cd_api_debit(struct cd_req *req);
 void cd_api_grant(struct cd_req *req);
 void cd_api_discount_validate(struct cd_req *req);
 
-/* holds.c: adds "held" and "available" to GET /v1/balance's reply; 0,
- * or -1 with the error replied. */
-int cd_api_balance_holds(struct cd_req *req, json_t *reply);
-/* lots.c: GET /v1/lots; the lot fields of a grant (400 answered: -1); the
- * lot figures added to a balance reply (-1: answered). */
+/* lots.c: GET /v1/lots; the lot fields of a grant (400 answered: -1). */
 struct cd_lot_spec;
 struct cd_lot;
 void cd_api_lots_list(struct cd_req *req);
 int cd_api_lot_spec(struct cd_req *req, json_t *body,
                     struct cd_lot_spec *spec);
 json_t *cd_api_lot_json(const struct cd_lot *l);
-int cd_api_lots_balance(struct cd_req *req, json_t *reply);
 
 /* admin.c */
 void cd_api_admin_pricing_get(struct cd_req *req);

@@ -8,6 +8,7 @@
 
 #include "api/core.h"
 #include "api/ratelimit.h"
+#include "billing/balance.h"
 #include "billing/discounts.h"
 #include "billing/ledger_ops.h"
 #include "billing/lots.h"
@@ -18,34 +19,45 @@ void cd_api_account_get(struct cd_req *req)
     cd_reply_json(req, 200, cd_api_account_json(&cd_api_ctx(req)->account));
 }
 
+/* The fields in the order of the reply (docs/API.md "GET /v1/balance"). */
+static json_t *balance_json(const struct cd_balance *v, const char *cur)
+{
+    char disp[64];
+    json_t *reply = json_pack(
+        "{s:I, s:s, s:s, s:I, s:I, s:{s:I, s:I}, s:I}", "balance",
+        (json_int_t)v->balance, "balance_display",
+        cd_money_display(v->balance, cur, disp, sizeof(disp)), "currency",
+        cur, "held", (json_int_t)v->held, "available",
+        (json_int_t)v->available, "by_category", "paid", (json_int_t)v->paid,
+        "promotional", (json_int_t)v->promotional, "debt",
+        (json_int_t)v->debt);
+
+    if (reply)
+        json_object_set_new(
+            reply, "next_expiry",
+            v->next_at ? json_pack("{s:I, s:o}", "amount",
+                                   (json_int_t)v->next_amount, "at",
+                                   cd_api_time(v->next_at))
+                       : json_null());
+    return reply;
+}
+
+/* One statement in one read (billing/balance.h). */
 void cd_api_balance(struct cd_req *req)
 {
     struct cd_app *app = cd_api_app(req);
-    struct cd_api_ctx *ctx = cd_api_ctx(req);
     const char *cur = app->billing->cfg.currency[0]
                           ? app->billing->cfg.currency
                           : "usd";
     struct cd_error err;
-    int64_t balance;
-    char disp[64];
-    json_t *reply;
+    struct cd_balance v;
 
-    if (cd_ledger_balance(app->billing, ctx->account.id, &balance, &err) !=
-        0) {
+    if (cd_balance_get(app->billing, cd_api_ctx(req)->account.id, &v,
+                       &err) != 0) {
         cd_reply_error(req, &err);
         return;
     }
-    reply = json_pack("{s:I, s:s, s:s}", "balance", (json_int_t)balance,
-                      "balance_display",
-                      cd_money_display(balance, cur, disp, sizeof(disp)),
-                      "currency", cur);
-    /* holds: "held" and "available"; lots.c: by category, next expiry */
-    if (reply && (cd_api_balance_holds(req, reply) != 0 ||
-                  cd_api_lots_balance(req, reply) != 0)) {
-        json_decref(reply);
-        return;
-    }
-    cd_reply_json(req, 200, reply);
+    cd_reply_json(req, 200, balance_json(&v, cur));
 }
 
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e)

@@ -291,23 +291,6 @@ static void cd_api_hold_list(struct cd_req *req)
                             next ? next : json_null()));
 }
 
-/* GET /v1/balance's holds part: held (live holds) and available. */
-int cd_api_balance_holds(struct cd_req *req, json_t *reply)
-{
-    struct cd_error err;
-    int64_t balance, held;
-
-    if (cd_hold_totals(cd_api_app(req)->billing,
-                       cd_api_ctx(req)->account.id, &balance, &held,
-                       &err) != 0) {
-        cd_reply_error(req, &err);
-        return -1;
-    }
-    json_object_set_new(reply, "held", json_integer(held));
-    json_object_set_new(reply, "available", json_integer(balance - held));
-    return 0;
-}
-
 #define R(m, p, h, f) {m, p, h, f, 0}
 const struct cd_route cd_api_routes_holds[] = {
     R("POST", "/v1/holds", cd_api_hold_create,

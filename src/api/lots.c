@@ -1,8 +1,8 @@
 /*
  * lots.c - credit lots over HTTP: GET /v1/lots (keyset paged, filter
  * status=active|expired), the lot fields of POST /v1/grants (category,
- * expires_at or expires_in_days, priority) and the lot figures of
- * GET /v1/balance (by_category, next_expiry).
+ * expires_at or expires_in_days, priority). GET /v1/balance's lot
+ * figures (by_category, next_expiry) are credits.c's.
  */
 #include <string.h>
 
@@ -89,29 +89,6 @@ json_t *cd_api_lot_json(const struct cd_lot *l)
                      cd_api_time(l->expires_at), "order_id",
                      cd_api_str_or_null(l->order_id), "status", status,
                      "created_at", cd_api_time(l->created_at));
-}
-
-int cd_api_lots_balance(struct cd_req *req, json_t *reply)
-{
-    struct cd_lot_totals t;
-    struct cd_error err;
-
-    if (cd_lots_totals(cd_api_app(req)->billing, cd_api_ctx(req)->account.id,
-                       &t, &err) != 0) {
-        cd_reply_error(req, &err);
-        return -1;
-    }
-    json_object_set_new(reply, "by_category",
-                        json_pack("{s:I, s:I}", "paid", (json_int_t)t.paid,
-                                  "promotional",
-                                  (json_int_t)t.promotional));
-    json_object_set_new(reply, "debt", json_integer((json_int_t)t.debt));
-    json_object_set_new(reply, "next_expiry",
-                        t.next_at ? json_pack("{s:I, s:o}", "amount",
-                                              (json_int_t)t.next_amount,
-                                              "at", cd_api_time(t.next_at))
-                                  : json_null());
-    return 0;
 }
 
 static int lot_row(const struct cd_lot *l, void *arg)

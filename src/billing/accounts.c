@@ -357,7 +357,7 @@ int cd_account_by_external(struct cd_billing *b, const char *external_id,
     if (cd_account_check_external_id(external_id) != 0)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");
-    rc = cd_store_read(b->store, by_external_fn, &j);
+    rc = cd_store_read_one(b->store, by_external_fn, &j);
     if (rc == CD_STORE_NOT_FOUND)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");
@@ -550,6 +550,8 @@ struct auth_job {
     struct cd_account *out;
 };
 
+/* One statement (cd_store_read_one): the token's account if the token is
+ * live at now. */
 static int auth_fn(struct cd_tx *tx, void *arg)
 {
     struct auth_job *j = arg;
@@ -571,7 +573,7 @@ int cd_account_authenticate(struct cd_billing *b, const char *token,
         return cd_error_set(err, CD_EK_AUTH, "invalid_token", NULL,
                             "invalid or expired token");
     cd_sha256_hex(token, n, hash);
-    rc = cd_store_read(b->store, auth_fn, &j);
+    rc = cd_store_read_one(b->store, auth_fn, &j);
     if (rc == CD_STORE_NOT_FOUND)
         return cd_error_set(err, CD_EK_AUTH, "invalid_token", NULL,
                             "invalid or expired token");
@@ -606,7 +608,7 @@ int cd_account_get(struct cd_billing *b, const char *id,
     if (!id || !*id || strlen(id) >= CD_ID_SZ)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");
-    rc = cd_store_read(b->store, get_fn, &j);
+    rc = cd_store_read_one(b->store, get_fn, &j);
     if (rc == CD_STORE_NOT_FOUND)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");

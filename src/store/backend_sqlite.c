@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,19 @@ fail:
     return -1;
 }
 
+/*
+ * Before SQLite's first use: no memory statistics (nothing reads them),
+ * so an allocation takes no process-wide mutex - with it every reader
+ * thread's statements met on one lock (docs/PERFORMANCE.md "Balance
+ * reads"). Too late once SQLite is initialised (SQLITE_MISUSE): harmless.
+ */
+static pthread_once_t sq_config_once = PTHREAD_ONCE_INIT;
+
+static void sq_config(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const char *path, int writable, struct cd_db **out,
                    struct cd_error *err)
 {
@@ -379,6 +393,7 @@ static int sq_open(const char *path, int writable, struct cd_db **out,
     struct sq_db *c;
 
     *out = NULL;
+    pthread_once(&sq_config_once, sq_config);
     if (!sqlite3_threadsafe()) {
         cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
                      "sqlite3 was built without thread support");

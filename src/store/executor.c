@@ -426,7 +426,10 @@ static void reader_give(struct cd_store *s, struct cd_db *c)
     pthread_mutex_unlock(&s->rmu);
 }
 
-int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg)
+/* fn on a reader: in a read-only transaction, or (one statement) in the
+ * engine's own transaction of that statement. */
+static int read_on(struct cd_store *s, int one, cd_store_job_fn fn,
+                   void *arg)
 {
     struct cd_db *c;
     struct cd_tx tx;
@@ -437,15 +440,28 @@ int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg)
     c = reader_take(s);
     tx.db = c;
     tx.writable = 0;
-    if (cd_db_tx_begin(c, 0, "read: begin") != 0) {
+    if (!one && cd_db_tx_begin(c, 0, "read: begin") != 0) {
         reader_give(s, c);
         return CD_STORE_ERROR;
     }
     rc = fn(&tx, arg);
-    if (c->be->in_tx(c) && cd_db_txc(c, c->be->commit, "read: commit") != 0)
+    if (one && c->be->in_tx(c))
+        cd_db_rollback_open(c, "read: rollback"); /* never left open */
+    else if (c->be->in_tx(c) &&
+             cd_db_txc(c, c->be->commit, "read: commit") != 0)
         cd_db_rollback_open(c, "read: rollback");
     reader_give(s, c);
     return rc;
+}
+
+int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg)
+{
+    return read_on(s, 0, fn, arg);
+}
+
+int cd_store_read_one(struct cd_store *s, cd_store_job_fn fn, void *arg)
+{
+    return read_on(s, 1, fn, arg);
 }
 
 static int ping_fn(struct cd_tx *tx, void *arg)

@@ -472,6 +472,21 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT a.balance, a.held, COALESCE((SELECT SUM(h.amount) FROM "
         "holds h WHERE h.account_id = a.id AND h.status = 'active' "
         "AND h.expires_at <= ?2), 0) FROM accounts a WHERE a.id = ?1",
+    /* Everything GET /v1/balance shows, in one statement: SQ_HOLD_TOTALS'
+     * columns, the debt, SQ_LOT_TOTALS' sums and SQ_LOT_NEXT_EXPIRY's row
+     * (indexes holds_account_due and lots_open); no row: no account. */
+    [SQ_BALANCE_TOTALS] =
+        "SELECT a.balance, a.held, COALESCE((SELECT SUM(h.amount) FROM "
+        "holds h WHERE h.account_id = a.id AND h.status = 'active' "
+        "AND h.expires_at <= ?2), 0), a.debt, "
+        "COALESCE((SELECT SUM(l.remaining) FROM lots l WHERE l.account_id "
+        "= a.id AND l.remaining > 0 AND l.category = 'paid'), 0), "
+        "COALESCE((SELECT SUM(l.remaining) FROM lots l WHERE l.account_id "
+        "= a.id AND l.remaining > 0 AND l.category = 'promotional'), 0), "
+        "n.at, n.amount FROM accounts a LEFT JOIN (SELECT expires_at AS at, "
+        "SUM(remaining) AS amount FROM lots WHERE account_id = ?1 AND "
+        "remaining > 0 AND expires_at > 0 GROUP BY expires_at "
+        "ORDER BY expires_at LIMIT 1) n ON 1 = 1 WHERE a.id = ?1",
     [SQ_HOLD_KEY] = "SELECT created_at, seq FROM holds WHERE id = ?1 "
                     "AND account_id = ?2",
     /* An account's holds newest first after the key (?3 created_at, ?4

@@ -153,6 +153,11 @@ void cd_store_fault(struct cd_store *s, enum cd_store_fault op, int after);
 /* Runs fn(tx, arg) in a read-only transaction on a read connection and
  * returns its value (or CD_STORE_ERROR if no connection could be used). */
 int cd_store_read(struct cd_store *s, cd_store_job_fn fn, void *arg);
+/* cd_store_read for a job of ONE statement (stepped to its end or reset):
+ * no BEGIN/COMMIT around it, the statement being its own snapshot (SQLite
+ * autocommit; PostgreSQL's implicit transaction: one round trip, not
+ * three). The hot reads use it: authentication, GET /v1/balance. */
+int cd_store_read_one(struct cd_store *s, cd_store_job_fn fn, void *arg);
 
 /* ---- records, a header per noun ---------------------------------------- */
 #include "store/store_accounts.h"

@@ -151,6 +151,8 @@ enum cd_sq_stmt {
     SQ_HOLD_EXPIRE_ACCT,
     SQ_HOLD_DUE_ACCOUNTS,
     SQ_HOLD_TOTALS,
+    /* GET /v1/balance in one statement (balance.c) */
+    SQ_BALANCE_TOTALS,
     SQ_HOLD_KEY,
     SQ_HOLD_PAGE,
     SQ_HOLD_VERIFY,

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "billing/balance.h"
+#include "billing/holds.h"
 #include "billing/hooks.h"
 #include "billing/ledger.h"
 #include "billing/ledger_ops.h"
@@ -227,6 +229,28 @@ static int64_t balance(const char *acct)
     return b;
 }
 
+/* cd_balance_get (one statement) agrees with the separate reads it
+ * replaced for GET /v1/balance: the balance, holds and lot totals. */
+static void summary_agrees(const char *acct, struct cd_balance *out)
+{
+    struct cd_lot_totals t;
+    struct cd_error err;
+    int64_t hb, held;
+
+    assert_int_equal(cd_balance_get(&bill, acct, out, &err), 0);
+    assert_int_equal(cd_lots_totals(&bill, acct, &t, &err), 0);
+    assert_int_equal(cd_hold_totals(&bill, acct, &hb, &held, &err), 0);
+    assert_int_equal(out->balance, balance(acct));
+    assert_int_equal(out->balance, hb);
+    assert_int_equal(out->held, held);
+    assert_int_equal(out->available, hb - held);
+    assert_int_equal(out->debt, t.debt);
+    assert_int_equal(out->paid, t.paid);
+    assert_int_equal(out->promotional, t.promotional);
+    assert_int_equal(out->next_at, t.next_at);
+    assert_int_equal(out->next_amount, t.next_at ? t.next_amount : 0);
+}
+
 /* ---- tests --------------------------------------------------------------- */
 
 /* priority, then soonest expiry, then promotional before paid, then the
@@ -317,6 +341,58 @@ static void test_debt_repaid_first(void **state)
     assert_int_equal(r.l[2].remaining, 60);
     assert_string_equal(r.l[2].category, "paid");
     assert_string_equal(r.l[1].category, "promotional");
+    verify_ok();
+}
+
+/* GET /v1/balance's figures in one read: credits left by category, the
+ * nearest expiry (all lots expiring then), holds live and due, debt, and
+ * 404 for no account. */
+static void test_balance_summary(void **state)
+{
+    char acct[CD_ID_SZ];
+    int64_t now = cd_now();
+    struct cd_balance v;
+    struct cd_hold_op op;
+    struct cd_hold h;
+    struct cd_error err;
+
+    (void)state;
+    fx_new_account(bill.store, acct);
+    summary_agrees(acct, &v);
+    assert_int_equal(v.balance, 0);
+    assert_int_equal(v.next_at, 0);
+    grant(acct, 100, "paid", 0, 0);
+    grant(acct, 30, "promotional", now + 1000, 0);
+    grant(acct, 20, "promotional", now + 1000, 0);
+    grant(acct, 10, "paid", now + 2000, 0);
+    summary_agrees(acct, &v);
+    assert_int_equal(v.balance, 160);
+    assert_int_equal(v.paid, 110);
+    assert_int_equal(v.promotional, 50);
+    assert_int_equal(v.next_at, now + 1000);
+    assert_int_equal(v.next_amount, 50);
+    memset(&op, 0, sizeof(op));
+    op.account_id = acct;
+    op.amount = 40;
+    op.expires_in = 600;
+    op.description = "unit";
+    assert_int_equal(cd_hold_create(&bill, &op, &h, &err), 0);
+    summary_agrees(acct, &v);
+    assert_int_equal(v.held, 40);
+    assert_int_equal(v.available, 120);
+    /* Past its expiry (not yet swept) the hold keeps nothing. */
+    cd_clock_advance(601);
+    summary_agrees(acct, &v);
+    assert_int_equal(v.held, 0);
+    assert_int_equal(v.available, 160);
+    /* A debt: nothing left by category, nothing expires. */
+    assert_int_equal(post(acct, -200, "refund", NULL, NULL, 1, NULL), 0);
+    summary_agrees(acct, &v);
+    assert_int_equal(v.balance, -40);
+    assert_int_equal(v.debt, 40);
+    assert_int_equal(v.paid + v.promotional + v.next_at, 0);
+    assert_int_equal(cd_balance_get(&bill, "acct_none", &v, &err), -1);
+    assert_string_equal(err.code, "account_not_found");
     verify_ok();
 }
 
@@ -604,6 +680,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_own_order_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_debt_repaid_first, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_balance_summary, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_expiry_exactly_once, setup,
                                         teardown),

@@ -274,6 +274,39 @@ static void run_one_batch(struct cd_store *s, int n, struct submit *sb)
 
 /* ---- tests ------------------------------------------------------------- */
 
+/* A one-statement read (cd_store_read_one) sees what was committed and
+ * leaves its reader without a transaction: the next reads on it (the pool
+ * hands the same one back) begin theirs, and see the next commit. */
+static int read_acct(struct cd_tx *tx, void *arg)
+{
+    return cd_store_account_get(tx, "acct_1", arg);
+}
+
+static void test_read_one(void **state)
+{
+    struct fixture *f = *state;
+    struct cd_account a;
+    struct credit cr = {.fail = 0};
+    struct state st;
+
+    assert_int_equal(cd_store_read_one(f->s, read_acct, &a),
+                     CD_STORE_NOT_FOUND);
+    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    for (int i = 0; i < 3; i++) {
+        memset(&a, 0, sizeof(a));
+        assert_int_equal(cd_store_read_one(f->s, read_acct, &a), 0);
+        assert_string_equal(a.id, "acct_1");
+        assert_int_equal(a.balance, i);
+        st = get_state(f->s);
+        assert_int_equal(st.get_rc, 0);
+        assert_int_equal(st.acct.balance, i);
+        snprintf(cr.ref, sizeof(cr.ref), "one%d", i);
+        assert_int_equal(cd_store_write(f->s, add_credit, &cr), 0);
+    }
+    assert_int_equal(cd_store_read_one(f->s, read_acct, &a), 0);
+    assert_int_equal(a.balance, 3);
+}
+
 static void test_failing_job_alone(void **state)
 {
     struct fixture *f = *state;
@@ -738,6 +771,7 @@ static void test_load_32_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_read_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_job_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_in_batch, setup,
