@@ -20,8 +20,8 @@ const MAX = 70;
 // short; an entry whose function is back under the limit is reported (as
 // a note) so that it can go.
 const EXEMPT = {
-    // being split by the request-path work (another branch)
-    'src/store/executor.c:run_batch': 'being split by the request-path work',
+    // none today; a function that truly reads better whole is listed here
+    // as 'src/<file>.c:<name>': '<why>'
 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -95,6 +95,46 @@ static void fail_succeeded(struct cd_store_async **jobs, int from, int to)
             jobs[i]->rc = CD_STORE_ERROR;
 }
 
+/* Runs j in the writer's open transaction under a SAVEPOINT, with its
+ * caller's request and job ids on the writer's log lines: j's rc. *ran is
+ * 0 (and nothing ran) when the savepoint could not be taken. */
+static int run_job(struct cd_db *c, struct cd_tx *tx,
+                   struct cd_store_async *j, int *ran)
+{
+    int rc;
+
+    *ran = 0;
+    if (cd_db_txo(c, CD_FAULT_SAVEPOINT, c->be->savepoint,
+                  "batch: savepoint") != 0)
+        return CD_STORE_ERROR;
+    *ran = 1;
+    cd_log_set_request_id(j->request_id);
+    cd_log_set_job_id(j->job_id);
+    rc = j->fn(tx, j->arg);
+    cd_log_set_request_id(NULL);
+    cd_log_set_job_id(NULL);
+    return rc;
+}
+
+/* A job that ran (the transaction still open): its savepoint released
+ * when rc is 0, else rolled back to and released. Returns the job's final
+ * rc; *isolated is 0 when the rollback to its savepoint failed, so its
+ * writes cannot be told from the batch's. */
+static int end_job(struct cd_db *c, int rc, int *isolated)
+{
+    const struct cd_backend *be = c->be;
+
+    *isolated = 1;
+    if (rc == 0 &&
+        cd_db_txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
+        rc = CD_STORE_ERROR;
+    if (rc != 0 &&
+        (cd_db_txc(c, be->rollback_to, "batch: rollback to") != 0 ||
+         cd_db_txc(c, be->release, "batch: release") != 0))
+        *isolated = 0;
+    return rc;
+}
+
 /* Runs one batch in one transaction; sets every job's rc. Returns the
  * number of COMMITs that succeeded. */
 static int run_batch(struct cd_store *s, struct cd_store_async **jobs,
@@ -112,18 +152,13 @@ static int run_batch(struct cd_store *s, struct cd_store_async **jobs,
         return 0;
     for (int i = 0; i < n; i++) {
         struct cd_store_async *j = jobs[i];
-        int rc;
+        int rc, ran, isolated;
 
-        if (cd_db_txo(c, CD_FAULT_SAVEPOINT, be->savepoint, "batch: savepoint") !=
-            0) {
+        rc = run_job(c, &tx, j, &ran);
+        if (!ran) {
             j->rc = CD_STORE_ERROR;
             continue;
         }
-        cd_log_set_request_id(j->request_id);
-        cd_log_set_job_id(j->job_id);
-        rc = j->fn(&tx, j->arg);
-        cd_log_set_request_id(NULL);
-        cd_log_set_job_id(NULL);
         if (c->retry) {
             /* The transaction is lost (serialization failure, deadlock):
              * nothing of it commits; run_batch_retrying runs it again. */
@@ -147,22 +182,16 @@ static int run_batch(struct cd_store *s, struct cd_store_async **jobs,
             }
             continue;
         }
-        if (rc == 0 &&
-            cd_db_txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
-            rc = CD_STORE_ERROR;
-        if (rc != 0) {
-            if (cd_db_txc(c, be->rollback_to, "batch: rollback to") != 0 ||
-                cd_db_txc(c, be->release, "batch: release") != 0) {
-                /* Cannot isolate this job: give up the whole batch. */
-                j->rc = rc;
-                fail_succeeded(jobs, first, i);
-                for (int k = i + 1; k < n; k++)
-                    jobs[k]->rc = CD_STORE_ERROR;
-                cd_db_rollback_open(c, "batch: rollback");
-                return commits;
-            }
-        }
+        rc = end_job(c, rc, &isolated);
         j->rc = rc;
+        if (!isolated) {
+            /* Cannot isolate this job: give up the whole batch. */
+            fail_succeeded(jobs, first, i);
+            for (int k = i + 1; k < n; k++)
+                jobs[k]->rc = CD_STORE_ERROR;
+            cd_db_rollback_open(c, "batch: rollback");
+            return commits;
+        }
     }
     if (first >= n)
         return commits;
