@@ -47,8 +47,7 @@ static int set_listen(struct cd_config *c, const char *v, char *why,
     return cd_cfg_copy(c->listen, sizeof(c->listen), v, why, whysz);
 }
 
-static int set_db(struct cd_config *c, const char *v, char *why,
-                  size_t whysz)
+static int set_db(struct cd_config *c, const char *v, char *why, size_t whysz)
 {
     if (!*v)
         return WHY("must not be empty");
@@ -71,8 +70,8 @@ static int set_base_url(struct cd_config *c, const char *v, char *why,
 {
     if (!*v)
         return 0; /* derived from CREDITD_LISTEN after loading */
-    return cd_cfg_url(c->billing.base_url, sizeof(c->billing.base_url), v, why,
-                      whysz);
+    return cd_cfg_url(c->billing.base_url, sizeof(c->billing.base_url), v,
+                      why, whysz);
 }
 
 static int set_origins(struct cd_config *c, const char *v, char *why,
@@ -126,17 +125,20 @@ static int set_price_mode(struct cd_config *c, const char *v, char *why,
         strcmp(v, "sale") != 0)
         return WHY("must be launch, rrp or sale");
     return cd_cfg_copy(c->billing.default_pricing.mode,
-                       sizeof(c->billing.default_pricing.mode), v, why, whysz);
+                       sizeof(c->billing.default_pricing.mode), v, why,
+                       whysz);
 }
 
 static int set_launch(struct cd_config *c, const char *v, char *why,
                       size_t whysz)
 {
     return cd_cfg_int_in(v, 50, CD_AMOUNT_MAX,
-                         &c->billing.default_pricing.launch_cents, why, whysz);
+                         &c->billing.default_pricing.launch_cents, why,
+                         whysz);
 }
 
-static int set_rrp(struct cd_config *c, const char *v, char *why, size_t whysz)
+static int set_rrp(struct cd_config *c, const char *v, char *why,
+                   size_t whysz)
 {
     return cd_cfg_int_in(v, 50, CD_AMOUNT_MAX,
                          &c->billing.default_pricing.rrp_cents, why, whysz);
@@ -155,8 +157,8 @@ static int set_currency(struct cd_config *c, const char *v, char *why,
     if (strlen(v) != 3 || !islower((unsigned char)v[0]) ||
         !islower((unsigned char)v[1]) || !islower((unsigned char)v[2]))
         return WHY("must be a lower-case ISO 4217 code such as usd");
-    return cd_cfg_copy(c->billing.currency, sizeof(c->billing.currency), v, why,
-                       whysz);
+    return cd_cfg_copy(c->billing.currency, sizeof(c->billing.currency), v,
+                       why, whysz);
 }
 
 static int set_smtp(struct cd_config *c, const char *v, char *why,
@@ -202,7 +204,8 @@ static int set_events_poll(struct cd_config *c, const char *v, char *why,
 static int set_events_retry(struct cd_config *c, const char *v, char *why,
                             size_t whysz)
 {
-    return cd_cfg_int_in(v, 10, 3600000, &c->events_retry_base_ms, why, whysz);
+    return cd_cfg_int_in(v, 10, 3600000, &c->events_retry_base_ms, why,
+                         whysz);
 }
 
 static int set_events_window(struct cd_config *c, const char *v, char *why,
@@ -248,7 +251,8 @@ static int set_log_format(struct cd_config *c, const char *v, char *why,
 static int set_token_ttl(struct cd_config *c, const char *v, char *why,
                          size_t whysz)
 {
-    return cd_cfg_int_in(v, 60, 365 * 86400, &c->billing.token_ttl, why, whysz);
+    return cd_cfg_int_in(v, 60, 365 * 86400, &c->billing.token_ttl, why,
+                         whysz);
 }
 
 static int set_write_batch(struct cd_config *c, const char *v, char *why,
@@ -262,8 +266,8 @@ static int set_write_batch(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
-static int set_shutdown_timeout(struct cd_config *c, const char *v,
-                                char *why, size_t whysz)
+static int set_shutdown_timeout(struct cd_config *c, const char *v, char *why,
+                                size_t whysz)
 {
     int64_t n;
 
@@ -292,8 +296,8 @@ static int set_test_clock(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
-static int set_checkout_expires(struct cd_config *c, const char *v,
-                                char *why, size_t whysz)
+static int set_checkout_expires(struct cd_config *c, const char *v, char *why,
+                                size_t whysz)
 {
     return cd_cfg_int_in(v, 1800, 86400, &c->billing.checkout_expires_s, why,
                          whysz);
@@ -319,8 +323,8 @@ static int set_backup_before_migrate(struct cd_config *c, const char *v,
     return cd_cfg_int_in(v, 0, 1, &c->backup_before_migrate, why, whysz);
 }
 
-static int set_expiry_interval(struct cd_config *c, const char *v,
-                               char *why, size_t whysz)
+static int set_expiry_interval(struct cd_config *c, const char *v, char *why,
+                               size_t whysz)
 {
     return cd_cfg_int_in(v, 1, 86400, &c->billing.expiry_interval_s, why,
                          whysz);
@@ -354,8 +358,7 @@ static int set_metrics_listen(struct cd_config *c, const char *v, char *why,
         return WHY("want host:port, e.g. 127.0.0.1:9464");
     if (!(inet_pton(AF_INET, host, &a4) == 1 &&
           (ntohl(a4.s_addr) >> 24) == 127) &&
-        !(inet_pton(AF_INET6, host, &a6) == 1 &&
-          IN6_IS_ADDR_LOOPBACK(&a6)))
+        !(inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6)))
         return WHY("must be a loopback address (127.x.x.x or [::1]): "
                    "/metrics is served there without credentials");
     return cd_cfg_copy(c->metrics_listen, sizeof(c->metrics_listen), v, why,
@@ -432,8 +435,8 @@ static int set_http_max_conns(struct cd_config *c, const char *v, char *why,
     return cd_cfg_int_in(v, 16, 16384, &c->http_max_connections, why, whysz);
 }
 
-static int set_http_per_address(struct cd_config *c, const char *v,
-                                char *why, size_t whysz)
+static int set_http_per_address(struct cd_config *c, const char *v, char *why,
+                                size_t whysz)
 {
     return cd_cfg_int_in(v, 0, 16384, &c->http_per_address, why, whysz);
 }
@@ -450,81 +453,140 @@ static int set_http_body_timeout(struct cd_config *c, const char *v,
     return cd_cfg_int_in(v, 0, 3600, &c->http_body_timeout, why, whysz);
 }
 
-static int set_http_body_budget(struct cd_config *c, const char *v,
-                                char *why, size_t whysz)
+static int set_http_body_budget(struct cd_config *c, const char *v, char *why,
+                                size_t whysz)
 {
     return cd_cfg_int_in(v, 0, 16 * 1024 * 1024, &c->http_body_budget_kb, why,
                          whysz);
 }
 
 static const struct setting settings[] = {
-    {"CREDITD_LISTEN", "127.0.0.1:8080", set_listen, "address the API listens on"},
+    {"CREDITD_LISTEN", "127.0.0.1:8080", set_listen,
+     "address the API listens on"},
     {"CREDITD_DB", "./creditd.db", set_db,
      "SQLite database file, or a postgres:// URL"},
-    {"CREDITD_ADMIN_KEY", "", set_admin_key, "server key for /v1/admin/* and your backend (>= 16 chars)"},
-    {"CREDITD_BASE_URL", "", set_base_url, "public URL of this server (default http://CREDITD_LISTEN)"},
-    {"CREDITD_ALLOWED_REDIRECT_ORIGINS", "", set_origins, "extra origins allowed in success_url/cancel_url, comma-separated"},
-    {"STRIPE_SECRET_KEY", "", cd_cfg_set_stripe_key, "Stripe secret key; unset: checkout answers 503"},
-    {"STRIPE_PUBLISHABLE_KEY", "", cd_cfg_set_publishable, "Stripe publishable key, shown in /v1/config"},
-    {"STRIPE_WEBHOOK_SECRET", "", cd_cfg_set_webhook_secret, "webhook signing secret(s), comma-separated; unset: webhook answers 503"},
-    {"STRIPE_WEBHOOK_SECRET_FILE", "", cd_cfg_set_webhook_secret_file, "file of webhook signing secret(s), read at start and again on SIGHUP (rotation without restart); instead of STRIPE_WEBHOOK_SECRET"},
-    {"STRIPE_API_BASE", "https://api.stripe.com", set_api_base, "Stripe API base URL (the sandbox: http://127.0.0.1:12111)"},
-    {"STRIPE_WEBHOOK_TOLERANCE", "300", set_tolerance, "seconds a webhook timestamp may differ from now"},
-    {"PRICE_MODE", "launch", set_price_mode, "launch | rrp | sale (until changed by PUT /v1/admin/pricing)"},
+    {"CREDITD_ADMIN_KEY", "", set_admin_key,
+     "server key for /v1/admin/* and your backend (>= 16 chars)"},
+    {"CREDITD_BASE_URL", "", set_base_url,
+     "public URL of this server (default http://CREDITD_LISTEN)"},
+    {"CREDITD_ALLOWED_REDIRECT_ORIGINS", "", set_origins,
+     "extra origins allowed in success_url/cancel_url, comma-separated"},
+    {"STRIPE_SECRET_KEY", "", cd_cfg_set_stripe_key,
+     "Stripe secret key; unset: checkout answers 503"},
+    {"STRIPE_PUBLISHABLE_KEY", "", cd_cfg_set_publishable,
+     "Stripe publishable key, shown in /v1/config"},
+    {"STRIPE_WEBHOOK_SECRET", "", cd_cfg_set_webhook_secret,
+     "webhook signing secret(s), comma-separated; unset: webhook answers 503"},
+    {"STRIPE_WEBHOOK_SECRET_FILE", "", cd_cfg_set_webhook_secret_file,
+     "file of webhook signing secret(s), read at start and again on SIGHUP (rotation without restart); instead of STRIPE_WEBHOOK_SECRET"},
+    {"STRIPE_API_BASE", "https://api.stripe.com", set_api_base,
+     "Stripe API base URL (the sandbox: http://127.0.0.1:12111)"},
+    {"STRIPE_WEBHOOK_TOLERANCE", "300", set_tolerance,
+     "seconds a webhook timestamp may differ from now"},
+    {"PRICE_MODE", "launch", set_price_mode,
+     "launch | rrp | sale (until changed by PUT /v1/admin/pricing)"},
     {"PRICE_LAUNCH_CENTS", "2999", set_launch, "access price in launch mode"},
     {"PRICE_RRP_CENTS", "4999", set_rrp, "access price in rrp mode"},
     {"PRICE_SALE_CENTS", "2499", set_sale, "access price in sale mode"},
     {"CURRENCY", "usd", set_currency, "deployment currency"},
     {"CREDITD_SMTP_URL", "", set_smtp, "SMTP server for mail (smtp://...)"},
-    {"CREDITD_SMTP_PASSWORD_FILE", "", cd_cfg_set_smtp_password_file, "file holding the SMTP password (one line; the user name stays in CREDITD_SMTP_URL, smtp://user@host), read at start and again on SIGHUP (rotation without restart)"},
-    {"CREDITD_MAIL_FROM", "", set_mail_from, "sender address of mail (required with CREDITD_SMTP_URL)"},
-    {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll, "milliseconds between checks of the mail outbox (min 100)"},
-    {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry, "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
-    {"CREDITD_AUTOTOPUP_POLL_MS", "1000", set_autotopup_poll, "milliseconds between checks for due auto top-ups (100..3600000)"},
-    {"CREDITD_EVENTS_POLL_MS", "1000", set_events_poll, "milliseconds between checks for webhook event deliveries due (min 10)"},
-    {"CREDITD_EVENTS_RETRY_BASE_MS", "30000", set_events_retry, "first retry delay of a failed webhook event delivery; doubles per attempt up to 1 h"},
-    {"CREDITD_EVENTS_RETRY_WINDOW", "259200", set_events_window, "seconds a webhook event delivery is retried before it is given up (3 days)"},
-    {"CREDITD_EVENTS_DISABLE_AFTER", "259200", set_events_disable, "seconds a webhook endpoint may fail without one success before it is disabled"},
-    {"CREDITD_EVENTS_TIMEOUT_MS", "10000", set_events_timeout, "milliseconds one webhook event delivery may take (connect 5 s at most)"},
+    {"CREDITD_SMTP_PASSWORD_FILE", "", cd_cfg_set_smtp_password_file,
+     "file holding the SMTP password (one line; the user name stays in CREDITD_SMTP_URL, smtp://user@host), read at start and again on SIGHUP (rotation without restart)"},
+    {"CREDITD_MAIL_FROM", "", set_mail_from,
+     "sender address of mail (required with CREDITD_SMTP_URL)"},
+    {"CREDITD_MAIL_POLL_MS", "5000", set_mail_poll,
+     "milliseconds between checks of the mail outbox (min 100)"},
+    {"CREDITD_MAIL_RETRY_BASE_MS", "60000", set_mail_retry,
+     "first retry delay of a failed mail; doubles per attempt up to 1 h, 10 attempts"},
+    {"CREDITD_AUTOTOPUP_POLL_MS", "1000", set_autotopup_poll,
+     "milliseconds between checks for due auto top-ups (100..3600000)"},
+    {"CREDITD_EVENTS_POLL_MS", "1000", set_events_poll,
+     "milliseconds between checks for webhook event deliveries due (min 10)"},
+    {"CREDITD_EVENTS_RETRY_BASE_MS", "30000", set_events_retry,
+     "first retry delay of a failed webhook event delivery; doubles per attempt up to 1 h"},
+    {"CREDITD_EVENTS_RETRY_WINDOW", "259200", set_events_window,
+     "seconds a webhook event delivery is retried before it is given up (3 days)"},
+    {"CREDITD_EVENTS_DISABLE_AFTER", "259200", set_events_disable,
+     "seconds a webhook endpoint may fail without one success before it is disabled"},
+    {"CREDITD_EVENTS_TIMEOUT_MS", "10000", set_events_timeout,
+     "milliseconds one webhook event delivery may take (connect 5 s at most)"},
     {"CREDITD_LOG", "info", set_log, "debug | info | warn | error"},
-    {"CREDITD_LOG_FORMAT", "text", set_log_format, "text | json (one JSON object per line)"},
-    {"CREDITD_CATALOG", "", cd_cfg_set_catalog, "JSON file of packages, plans and top-up limits"},
-    {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl, "account token lifetime in seconds (30 days)"},
-    {"CREDITD_WRITE_BATCH", "512", set_write_batch, "most writes per group commit (1: one fsync per write)"},
-    {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout, "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
-    {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires, "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
-    {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending, "most unpaid orders one account may have open at once (429 beyond)"},
-    {"CREDITD_BACKUP_BEFORE_MIGRATE", "1", set_backup_before_migrate, "1: before serve or migrate applies new migrations to an existing SQLite file, copy it to <file>.pre-v<N>-<time>.bak (a failed copy stops start-up); 0: no copy (PostgreSQL: use pg_dump)"},
-    {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify, "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},
-    {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease, "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
-    {"CREDITD_TEST_CLOCK_OFFSET", "0", set_test_clock, "tests only: seconds the server's clock runs ahead of the system's (expiry and lease tests move time instead of sleeping); 0 in production"},
-    {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval, "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
-    {"CREDITD_EXPIRY_INTERVAL", "60", set_expiry_interval, "seconds between sweeps that write the expiry entries of credit lots past their expiry (1..86400; a debit expires its own account's lots first anyway)"},
-    {"CREDITD_PURGE_INTERVAL", "3600", set_purge_interval, "seconds between purges of old idempotency keys, tokens, failed-login counts and rate-limit windows (1..86400; one node at a time, under a lease of twice this)"},
-    {"CREDITD_METRICS_LISTEN", "", set_metrics_listen, "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
-    {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate, "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
-    {"CREDITD_CHECKOUT_RATE_LIMIT", "10", set_checkout_rate, "POST /v1/checkout, /v1/topups and /v1/payment_intents together per account a minute, the whole burst at once (0: off)"},
-    {"CREDITD_DISCOUNT_RATE_LIMIT", "20", set_discount_rate, "discount codes tried (validate, or a checkout with a code) per account and per client address a minute (0: off)"},
-    {"CREDITD_TRUSTED_PROXIES", "", set_trusted_proxies, "IP addresses of your reverse proxies, comma-separated: from them X-Forwarded-For gives the client address for the per-address limits; unset: X-Forwarded-For is ignored"},
-    {"CREDITD_HTTP_THREADS", "4", set_http_threads, "event-loop threads serving HTTP (epoll; they never block: writes, Stripe calls and password hashing run on the worker threads with the connection suspended); 0: the old mode, a thread per connection"},
-    {"CREDITD_HTTP_WORKERS", "64", set_http_workers, "worker threads (1..1024) that run requests which may wait - writes waiting for their group commit, Stripe calls, password hashing - while their connections are suspended; a writer holds its worker until its commit, so this is also the largest group-commit batch HTTP requests can form: raise it with more concurrent writers"},
-    {"CREDITD_HTTP_OFFLOAD", "auto", set_http_offload, "which requests run on the worker threads: writes (every method but GET and HEAD, and the admin routes; reads stay on the event-loop threads: measured faster with SQLite, where a read is tens of microseconds), all (reads too: measured faster with PostgreSQL, where a read is a round trip), or auto: writes with SQLite, all with PostgreSQL"},
-    {"CREDITD_HTTP_MAX_CONNECTIONS", "1024", set_http_max_conns, "open connections served (16..16384); past it a request is answered 503 server_busy with Retry-After (up to max/8 more, at least 16), then new connections are closed at accept"},
-    {"CREDITD_HTTP_PER_ADDRESS", "64", set_http_per_address, "most open connections from one client address (0: off - set 0 behind a reverse proxy, where every connection comes from the proxy's address)"},
-    {"CREDITD_HTTP_HEADER_TIMEOUT", "10", set_http_header_timeout, "seconds a request's head may take from the accept (or the end of the previous request on a kept-alive connection), trickled or not; past it the connection is cut (0: off)"},
-    {"CREDITD_HTTP_BODY_TIMEOUT", "30", set_http_body_timeout, "seconds a request's body may take after its head; past it the connection is cut (0: off)"},
-    {"CREDITD_HTTP_BODY_BUDGET_KB", "32768", set_http_body_budget, "KiB that unfinished request bodies may hold across all connections; a body that would pass it is answered 503 server_busy (0: off)"},
-    {"CREDITD_BRAND_NAME", "creditd", cd_cfg_set_brand_name, "business name shown by the web UI, the sandbox's checkout page and receipts"},
-    {"CREDITD_BRAND_LOGO_URL", "", cd_cfg_set_brand_logo, "logo in the web UI's header: an https:// URL or a same-origin path (/logo.svg)"},
-    {"CREDITD_SUPPORT_EMAIL", "", cd_cfg_set_support_email, "support address named in the web UI and receipts"},
-    {"CREDITD_BRAND_COLOR", "", cd_cfg_set_brand_color, "accent colour of the web UI, #rrggbb (text on it is white or black by contrast)"},
-    {"CREDITD_WEB_DIR", "", cd_cfg_set_web_dir, "directory of the web UI (default: web/ beside the binary's source tree)"},
-    {"SANDBOX_LISTEN", "127.0.0.1:12111", cd_cfg_set_sb_listen, "sandbox: address (loopback only)"},
-    {"SANDBOX_WEBHOOK_URL", "", cd_cfg_set_sb_webhook_url, "sandbox: where it delivers events"},
-    {"SANDBOX_WEBHOOK_SECRET", "", cd_cfg_set_sb_secret, "sandbox: whsec_... it signs events with"},
-    {"SANDBOX_PUBLIC_URL", "", cd_cfg_set_sb_public, "sandbox: base of checkout page URLs"},
-    {"SANDBOX_ACCOUNT_NAME", "", cd_cfg_set_sb_account, "sandbox: merchant name its checkout page shows (demo: CREDITD_BRAND_NAME)"},
-    {"SANDBOX_WEBHOOK_DELAY_MS", "0", cd_cfg_set_sb_delay, "sandbox: delay before each webhook delivery"},
+    {"CREDITD_LOG_FORMAT", "text", set_log_format,
+     "text | json (one JSON object per line)"},
+    {"CREDITD_CATALOG", "", cd_cfg_set_catalog,
+     "JSON file of packages, plans and top-up limits"},
+    {"CREDITD_TOKEN_TTL", "2592000", set_token_ttl,
+     "account token lifetime in seconds (30 days)"},
+    {"CREDITD_WRITE_BATCH", "512", set_write_batch,
+     "most writes per group commit (1: one fsync per write)"},
+    {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout,
+     "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
+    {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires,
+     "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
+    {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending,
+     "most unpaid orders one account may have open at once (429 beyond)"},
+    {"CREDITD_BACKUP_BEFORE_MIGRATE", "1", set_backup_before_migrate,
+     "1: before serve or migrate applies new migrations to an existing SQLite file, copy it to <file>.pre-v<N>-<time>.bak (a failed copy stops start-up); 0: no copy (PostgreSQL: use pg_dump)"},
+    {"CREDITD_REQUIRE_EMAIL_VERIFICATION", "0", set_require_verify,
+     "1: a password account confirms its email (mailed link) before its first purchase (403 email_not_verified)"},
+    {"CREDITD_IDEM_LEASE_MS", "30000", set_idem_lease,
+     "how long a request's Idempotency-Key claim outlives its process: a retry of a request whose node died waits this long (1000..600000 ms); live requests renew it"},
+    {"CREDITD_TEST_CLOCK_OFFSET", "0", set_test_clock,
+     "tests only: seconds the server's clock runs ahead of the system's (expiry and lease tests move time instead of sleeping); 0 in production"},
+    {"CREDITD_RECONCILE_INTERVAL", "300", set_reconcile_interval,
+     "seconds between reconciliations with Stripe (0: off; POST /v1/admin/reconcile still works)"},
+    {"CREDITD_EXPIRY_INTERVAL", "60", set_expiry_interval,
+     "seconds between sweeps that write the expiry entries of credit lots past their expiry (1..86400; a debit expires its own account's lots first anyway)"},
+    {"CREDITD_PURGE_INTERVAL", "3600", set_purge_interval,
+     "seconds between purges of old idempotency keys, tokens, failed-login counts and rate-limit windows (1..86400; one node at a time, under a lease of twice this)"},
+    {"CREDITD_METRICS_LISTEN", "", set_metrics_listen,
+     "loopback host:port serving GET /metrics without credentials (e.g. 127.0.0.1:9464)"},
+    {"CREDITD_AUTH_RATE_LIMIT", "120", set_auth_rate,
+     "signup and login requests per client address a minute (0: off); failed logins are throttled apart from it, per email and address (see README)"},
+    {"CREDITD_CHECKOUT_RATE_LIMIT", "10", set_checkout_rate,
+     "POST /v1/checkout, /v1/topups and /v1/payment_intents together per account a minute, the whole burst at once (0: off)"},
+    {"CREDITD_DISCOUNT_RATE_LIMIT", "20", set_discount_rate,
+     "discount codes tried (validate, or a checkout with a code) per account and per client address a minute (0: off)"},
+    {"CREDITD_TRUSTED_PROXIES", "", set_trusted_proxies,
+     "IP addresses of your reverse proxies, comma-separated: from them X-Forwarded-For gives the client address for the per-address limits; unset: X-Forwarded-For is ignored"},
+    {"CREDITD_HTTP_THREADS", "4", set_http_threads,
+     "event-loop threads serving HTTP (epoll; they never block: writes, Stripe calls and password hashing run on the worker threads with the connection suspended); 0: the old mode, a thread per connection"},
+    {"CREDITD_HTTP_WORKERS", "64", set_http_workers,
+     "worker threads (1..1024) that run requests which may wait - writes waiting for their group commit, Stripe calls, password hashing - while their connections are suspended; a writer holds its worker until its commit, so this is also the largest group-commit batch HTTP requests can form: raise it with more concurrent writers"},
+    {"CREDITD_HTTP_OFFLOAD", "auto", set_http_offload,
+     "which requests run on the worker threads: writes (every method but GET and HEAD, and the admin routes; reads stay on the event-loop threads: measured faster with SQLite, where a read is tens of microseconds), all (reads too: measured faster with PostgreSQL, where a read is a round trip), or auto: writes with SQLite, all with PostgreSQL"},
+    {"CREDITD_HTTP_MAX_CONNECTIONS", "1024", set_http_max_conns,
+     "open connections served (16..16384); past it a request is answered 503 server_busy with Retry-After (up to max/8 more, at least 16), then new connections are closed at accept"},
+    {"CREDITD_HTTP_PER_ADDRESS", "64", set_http_per_address,
+     "most open connections from one client address (0: off - set 0 behind a reverse proxy, where every connection comes from the proxy's address)"},
+    {"CREDITD_HTTP_HEADER_TIMEOUT", "10", set_http_header_timeout,
+     "seconds a request's head may take from the accept (or the end of the previous request on a kept-alive connection), trickled or not; past it the connection is cut (0: off)"},
+    {"CREDITD_HTTP_BODY_TIMEOUT", "30", set_http_body_timeout,
+     "seconds a request's body may take after its head; past it the connection is cut (0: off)"},
+    {"CREDITD_HTTP_BODY_BUDGET_KB", "32768", set_http_body_budget,
+     "KiB that unfinished request bodies may hold across all connections; a body that would pass it is answered 503 server_busy (0: off)"},
+    {"CREDITD_BRAND_NAME", "creditd", cd_cfg_set_brand_name,
+     "business name shown by the web UI, the sandbox's checkout page and receipts"},
+    {"CREDITD_BRAND_LOGO_URL", "", cd_cfg_set_brand_logo,
+     "logo in the web UI's header: an https:// URL or a same-origin path (/logo.svg)"},
+    {"CREDITD_SUPPORT_EMAIL", "", cd_cfg_set_support_email,
+     "support address named in the web UI and receipts"},
+    {"CREDITD_BRAND_COLOR", "", cd_cfg_set_brand_color,
+     "accent colour of the web UI, #rrggbb (text on it is white or black by contrast)"},
+    {"CREDITD_WEB_DIR", "", cd_cfg_set_web_dir,
+     "directory of the web UI (default: web/ beside the binary's source tree)"},
+    {"SANDBOX_LISTEN", "127.0.0.1:12111", cd_cfg_set_sb_listen,
+     "sandbox: address (loopback only)"},
+    {"SANDBOX_WEBHOOK_URL", "", cd_cfg_set_sb_webhook_url,
+     "sandbox: where it delivers events"},
+    {"SANDBOX_WEBHOOK_SECRET", "", cd_cfg_set_sb_secret,
+     "sandbox: whsec_... it signs events with"},
+    {"SANDBOX_PUBLIC_URL", "", cd_cfg_set_sb_public,
+     "sandbox: base of checkout page URLs"},
+    {"SANDBOX_ACCOUNT_NAME", "", cd_cfg_set_sb_account,
+     "sandbox: merchant name its checkout page shows (demo: CREDITD_BRAND_NAME)"},
+    {"SANDBOX_WEBHOOK_DELAY_MS", "0", cd_cfg_set_sb_delay,
+     "sandbox: delay before each webhook delivery"},
 };
 
 /* The value of setting s from argv (--NAME=v or --name-with-dashes=v). */
@@ -596,8 +658,9 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
         }
     }
     if (c->smtp_url[0] && !c->mail_from[0]) {
-        snprintf(msg, msgsz, "CREDITD_MAIL_FROM: required when "
-                             "CREDITD_SMTP_URL is set");
+        snprintf(msg, msgsz,
+                 "CREDITD_MAIL_FROM: required when "
+                 "CREDITD_SMTP_URL is set");
         return -1;
     }
     if (!c->billing.base_url[0])
@@ -605,8 +668,9 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
                  "http://%s", c->listen);
     if (cd_url_origin(c->billing.base_url, c->billing.redirect_origins[0],
                       sizeof(c->billing.redirect_origins[0])) != 0) {
-        snprintf(msg, msgsz, "CREDITD_BASE_URL: not an http(s) URL with a "
-                             "host (from CREDITD_LISTEN if unset)");
+        snprintf(msg, msgsz,
+                 "CREDITD_BASE_URL: not an http(s) URL with a "
+                 "host (from CREDITD_LISTEN if unset)");
         return -1;
     }
     if (cd_cfg_check_live_key(c, msg, msgsz) != 0 ||
@@ -645,23 +709,24 @@ static void roff_text(const char *s)
 void cd_config_print_man(const char *version)
 {
     printf(".TH CREDITD 1 \"\" \"creditd %s\" \"User Commands\"\n", version);
-    printf(".SH NAME\ncreditd \\- prepaid credits and Stripe payments server\n"
-           ".SH SYNOPSIS\n.B creditd\n.I command\n[\\fB\\-\\-SETTING\\fR=\\fIvalue\\fR ...]\n"
-           ".SH COMMANDS\n"
-           ".TP\n.B serve\nrun the server (API, webhooks, web UI)\n"
-           ".TP\n.B demo\nrun SQLite, the server and the Stripe sandbox together\n"
-           ".TP\n.B sandbox\nrun the Stripe sandbox alone\n"
-           ".TP\n.B migrate\napply database migrations and exit\n"
-           ".TP\n.BI backup \" file\"\ncopy CREDITD_DB into a new file (0600), a "
-           "consistent snapshot even while a server writes\n"
-           ".TP\n.B stripe check\nverify STRIPE_SECRET_KEY and the webhook "
-           "endpoint's enabled events against STRIPE_API_BASE (exit 0 ok, 1 a "
-           "check failed, 2 Stripe could not be asked)\n"
-           ".TP\n.B admin\noperator commands against a running server "
-           "(creditd admin \\-\\-help)\n"
-           ".TP\n.B version\nprint the version and the schema version\n"
-           ".SH SETTINGS\nEach setting is an environment variable; a flag "
-           "\\fB\\-\\-NAME\\fR=\\fIvalue\\fR wins.\n");
+    printf(
+        ".SH NAME\ncreditd \\- prepaid credits and Stripe payments server\n"
+        ".SH SYNOPSIS\n.B creditd\n.I command\n[\\fB\\-\\-SETTING\\fR=\\fIvalue\\fR ...]\n"
+        ".SH COMMANDS\n"
+        ".TP\n.B serve\nrun the server (API, webhooks, web UI)\n"
+        ".TP\n.B demo\nrun SQLite, the server and the Stripe sandbox together\n"
+        ".TP\n.B sandbox\nrun the Stripe sandbox alone\n"
+        ".TP\n.B migrate\napply database migrations and exit\n"
+        ".TP\n.BI backup \" file\"\ncopy CREDITD_DB into a new file (0600), a "
+        "consistent snapshot even while a server writes\n"
+        ".TP\n.B stripe check\nverify STRIPE_SECRET_KEY and the webhook "
+        "endpoint's enabled events against STRIPE_API_BASE (exit 0 ok, 1 a "
+        "check failed, 2 Stripe could not be asked)\n"
+        ".TP\n.B admin\noperator commands against a running server "
+        "(creditd admin \\-\\-help)\n"
+        ".TP\n.B version\nprint the version and the schema version\n"
+        ".SH SETTINGS\nEach setting is an environment variable; a flag "
+        "\\fB\\-\\-NAME\\fR=\\fIvalue\\fR wins.\n");
     for (size_t i = 0; i < CD_ARRAY_LEN(settings); i++) {
         printf(".TP\n.B ");
         roff_text(settings[i].name);
@@ -669,16 +734,17 @@ void cd_config_print_man(const char *version)
         roff_text(settings[i].help);
         printf("\n.br\nDefault: ");
         roff_text(settings[i].dflt && *settings[i].dflt ? settings[i].dflt
-                                                       : "(none)");
+                                                        : "(none)");
         printf("\n");
     }
-    printf(".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nstop accepting, let "
-           "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0\n"
-           ".TP\n.B SIGHUP\nre-read the webhook secrets from "
-           "STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from "
-           "CREDITD_SMTP_PASSWORD_FILE\n"
-           ".SH SEE ALSO\ndocs/OPERATIONS.md, docs/API.md in the creditd "
-           "sources\n");
+    printf(
+        ".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nstop accepting, let "
+        "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0\n"
+        ".TP\n.B SIGHUP\nre-read the webhook secrets from "
+        "STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from "
+        "CREDITD_SMTP_PASSWORD_FILE\n"
+        ".SH SEE ALSO\ndocs/OPERATIONS.md, docs/API.md in the creditd "
+        "sources\n");
 }
 
 void cd_config_print_help(void)

@@ -29,15 +29,16 @@ struct cd_config {
     char stripe_secret_key[256];
     char stripe_api_base[512];
     int log_level;
-    int log_json; /* CREDITD_LOG_FORMAT=json */
-    int write_batch; /* most jobs per group commit */
-    int shutdown_timeout_s; /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
-    int64_t auth_rate_limit; /* signup/login per address a minute */
+    int log_json;                /* CREDITD_LOG_FORMAT=json */
+    int write_batch;             /* most jobs per group commit */
+    int shutdown_timeout_s;      /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
+    int64_t auth_rate_limit;     /* signup/login per address a minute */
     int64_t checkout_rate_limit; /* payment creations per account a minute */
-    int64_t discount_rate_limit; /* code guesses per account/address a minute */
-    int64_t http_threads;    /* event-loop threads; 0: a thread per connection */
-    int64_t http_workers;    /* worker pool of the event-loop mode */
-    int http_offload_all;    /* CREDITD_HTTP_OFFLOAD: 1 all, 0 writes,
+    int64_t
+        discount_rate_limit; /* code guesses per account/address a minute */
+    int64_t http_threads; /* event-loop threads; 0: a thread per connection */
+    int64_t http_workers; /* worker pool of the event-loop mode */
+    int http_offload_all; /* CREDITD_HTTP_OFFLOAD: 1 all, 0 writes,
                                 -1 auto (all on PostgreSQL) */
     int64_t http_max_connections; /* past it: 503 server_busy */
     int64_t http_per_address;     /* connections per address; 0: off */
@@ -46,9 +47,9 @@ struct cd_config {
     int64_t http_body_budget_kb;  /* KiB held by unfinished bodies; 0: off */
     int64_t reconcile_interval; /* seconds between reconciliations; 0: off */
     int64_t backup_before_migrate; /* 1: a SQLite copy before migrating */
-    int64_t purge_interval;     /* seconds between purges (1..86400) */
-    int64_t idem_lease_ms;      /* Idempotency-Key claim lease */
-    char metrics_listen[128];   /* "" = no separate metrics listener */
+    int64_t purge_interval;        /* seconds between purges (1..86400) */
+    int64_t idem_lease_ms;         /* Idempotency-Key claim lease */
+    char metrics_listen[128];      /* "" = no separate metrics listener */
     /* STRIPE_WEBHOOK_SECRET_FILE: where the webhook secrets are read from
      * at start and on SIGHUP; "" = from STRIPE_WEBHOOK_SECRET only. */
     char webhook_secret_file[1024];
@@ -82,8 +83,8 @@ int cd_config_load(struct cd_config *c, int argc, char **argv, char *msg,
  * into out as a comma-separated list. 0, or -1 with the reason in why
  * (never a secret) - out is then unchanged.
  */
-int cd_config_read_webhook_secrets(const char *path, char *out,
-                                   size_t outsz, char *why, size_t whysz);
+int cd_config_read_webhook_secrets(const char *path, char *out, size_t outsz,
+                                   char *why, size_t whysz);
 
 /*
  * Reads the SMTP password from path (CREDITD_SMTP_PASSWORD_FILE: one line,

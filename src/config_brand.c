@@ -34,8 +34,8 @@ int cd_cfg_set_brand_name(struct cd_config *c, const char *v, char *why,
             return WHY("must not hold control characters");
     if (!*v || strlen(v) >= sizeof(c->billing.brand.name))
         return WHY("must be 1 to 63 bytes");
-    return cd_cfg_copy(c->billing.brand.name, sizeof(c->billing.brand.name), v,
-                       why, whysz);
+    return cd_cfg_copy(c->billing.brand.name, sizeof(c->billing.brand.name),
+                       v, why, whysz);
 }
 
 /* Characters allowed in a logo URL: no space, quote, '<', '>' or '\'. */

@@ -106,21 +106,21 @@ static int cat_packages(struct cd_billing_config *b, const char *v,
     size_t i;
 
     if (!json_is_array(arr) || json_array_size(arr) > CD_CATALOG_MAX) {
-        WHY("%s: packages must be an array of at most %d", v,
-            CD_CATALOG_MAX);
+        WHY("%s: packages must be an array of at most %d", v, CD_CATALOG_MAX);
         return -1;
     }
     b->npackages = 0;
-    json_array_foreach(arr, i, it) {
+    json_array_foreach(arr, i, it)
+    {
         struct cd_package *p = &b->packages[b->npackages];
 
         if (cat_str(it, "id", p->id, sizeof(p->id)) ||
             cat_str(it, "name", p->name, sizeof(p->name)) ||
-            cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
-                    &p->price_cents) ||
+            cat_int(it, "price_cents", 50, CD_AMOUNT_MAX, &p->price_cents) ||
             cat_int(it, "credits", 1, CD_AMOUNT_MAX, &p->credits)) {
             WHY("%s: packages[%zu] needs id, name, price_cents (>= 50) "
-                "and credits (>= 1)", v, i);
+                "and credits (>= 1)",
+                v, i);
             return -1;
         }
         p->expires_in_days = 0;
@@ -146,7 +146,8 @@ static int cat_plans(struct cd_billing_config *b, const char *v, json_t *arr,
         return -1;
     }
     b->nplans = 0;
-    json_array_foreach(arr, i, it) {
+    json_array_foreach(arr, i, it)
+    {
         struct cd_plan *p = &b->plans[b->nplans];
 
         if (cat_str(it, "id", p->id, sizeof(p->id)) ||
@@ -156,19 +157,20 @@ static int cat_plans(struct cd_billing_config *b, const char *v, json_t *arr,
              strcmp(p->interval, "week") != 0 &&
              strcmp(p->interval, "month") != 0 &&
              strcmp(p->interval, "year") != 0) ||
-            cat_int(it, "price_cents", 50, CD_AMOUNT_MAX,
-                    &p->price_cents) ||
+            cat_int(it, "price_cents", 50, CD_AMOUNT_MAX, &p->price_cents) ||
             cat_int(it, "credits_per_period", 1, CD_AMOUNT_MAX,
                     &p->credits_per_period)) {
             WHY("%s: plans[%zu] needs id, name, interval "
                 "(day|week|month|year), price_cents and "
-                "credits_per_period", v, i);
+                "credits_per_period",
+                v, i);
             return -1;
         }
         if (cat_plan_expiry(it, p) != 0) {
             WHY("%s: plans[%zu]: credits_expire is \"period_end\" or "
                 "\"never\"; rollover_cap (0..credits_per_period) only "
-                "with \"period_end\"", v, i);
+                "with \"period_end\"",
+                v, i);
             return -1;
         }
         b->nplans++;
@@ -189,7 +191,8 @@ static int cat_topup(struct cd_billing_config *b, const char *v, json_t *t,
         b->topup_default_cents < b->topup_min_cents ||
         b->topup_default_cents > b->topup_max_cents) {
         WHY("%s: topup needs min_cents <= default_cents <= max_cents and "
-            "step_cents", v);
+            "step_cents",
+            v);
         return -1;
     }
     return 0;
@@ -220,7 +223,8 @@ int cd_cfg_set_catalog(struct cd_config *c, const char *v, char *why,
         goto out;
     if (cat_credit_unit(root, b) != 0) {
         WHY("%s: credit_unit needs a name (1-31 bytes) and display "
-            "\"count\" or \"currency\"", v);
+            "\"count\" or \"currency\"",
+            v);
         goto out;
     }
     t = json_object_get(root, "topup");
@@ -241,8 +245,8 @@ void cd_cfg_default_catalog(struct cd_billing_config *b)
         {"pro", "Pro - 12,000 credits", 10000, 12000, 0},
     };
     static const struct cd_plan pl[] = {
-        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500,
-         0, 0},
+        {"monthly", "Monthly - 2,500 credits a month", 1999, "month", 2500, 0,
+         0},
     };
 
     memcpy(b->packages, pk, sizeof(pk));

@@ -17,7 +17,8 @@ int cd_cfg_why_set(char *why, size_t whysz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cd_cfg_copy(char *dst, size_t dstsz, const char *v, char *why,
                 size_t whysz);
-int cd_cfg_url(char *dst, size_t dstsz, const char *v, char *why, size_t whysz);
+int cd_cfg_url(char *dst, size_t dstsz, const char *v, char *why,
+               size_t whysz);
 int cd_cfg_set_stripe_key(struct cd_config *c, const char *v, char *why,
                           size_t whysz);
 int cd_cfg_set_publishable(struct cd_config *c, const char *v, char *why,
@@ -28,8 +29,8 @@ int cd_cfg_set_webhook_secret_file(struct cd_config *c, const char *v,
                                    char *why, size_t whysz);
 int cd_cfg_int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
                   char *why, size_t whysz);
-int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v, char *why,
-                                  size_t whysz);
+int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v,
+                                  char *why, size_t whysz);
 int cd_cfg_set_brand_name(struct cd_config *c, const char *v, char *why,
                           size_t whysz);
 int cd_cfg_set_brand_logo(struct cd_config *c, const char *v, char *why,

@@ -87,6 +87,6 @@ int cd_cfg_set_sb_account(struct cd_config *c, const char *v, char *why,
             return WHY("must not hold control characters");
     if (strlen(v) >= sizeof(c->sandbox_account_name))
         return WHY("must be at most 63 bytes");
-    return cd_cfg_copy(c->sandbox_account_name, sizeof(c->sandbox_account_name),
-                       v, why, whysz);
+    return cd_cfg_copy(c->sandbox_account_name,
+                       sizeof(c->sandbox_account_name), v, why, whysz);
 }

@@ -58,8 +58,9 @@ static int check_webhook_secrets(const char *v, char *why, size_t whysz)
          tok = strtok_r(NULL, ",", &save)) {
         if (strncmp(tok, "whsec_", 6) != 0 || strlen(tok) < 16 ||
             strchr(tok, ' '))
-            return WHY("each secret must look like whsec_... (comma-separated "
-                       "for rotation)");
+            return WHY(
+                "each secret must look like whsec_... (comma-separated "
+                "for rotation)");
         if (++n > 8)
             return WHY("at most 8 secrets");
     }
@@ -111,8 +112,8 @@ static int secrets_list(const char *text, char *list, size_t listsz,
     return 0;
 }
 
-int cd_config_read_webhook_secrets(const char *path, char *out,
-                                   size_t outsz, char *why, size_t whysz)
+int cd_config_read_webhook_secrets(const char *path, char *out, size_t outsz,
+                                   char *why, size_t whysz)
 {
     char text[2048], list[1024];
     FILE *f = fopen(path, "r");
@@ -137,11 +138,11 @@ int cd_config_read_webhook_secrets(const char *path, char *out,
     return 0;
 }
 
-int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v, char *why,
-                                  size_t whysz)
+int cd_cfg_set_smtp_password_file(struct cd_config *c, const char *v,
+                                  char *why, size_t whysz)
 {
-    return cd_cfg_copy(c->smtp_password_file, sizeof(c->smtp_password_file), v,
-                       why, whysz);
+    return cd_cfg_copy(c->smtp_password_file, sizeof(c->smtp_password_file),
+                       v, why, whysz);
 }
 
 int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
@@ -212,14 +213,14 @@ int cd_cfg_load_secret_file(struct cd_config *c, char *msg, size_t msgsz)
     if (!c->webhook_secret_file[0])
         return 0;
     if (c->billing.webhook_secrets[0]) {
-        snprintf(msg, msgsz, "STRIPE_WEBHOOK_SECRET_FILE: set it or "
-                             "STRIPE_WEBHOOK_SECRET, not both");
+        snprintf(msg, msgsz,
+                 "STRIPE_WEBHOOK_SECRET_FILE: set it or "
+                 "STRIPE_WEBHOOK_SECRET, not both");
         return -1;
     }
-    if (cd_config_read_webhook_secrets(c->webhook_secret_file,
-                                       c->billing.webhook_secrets,
-                                       sizeof(c->billing.webhook_secrets),
-                                       why, sizeof(why)) != 0) {
+    if (cd_config_read_webhook_secrets(
+            c->webhook_secret_file, c->billing.webhook_secrets,
+            sizeof(c->billing.webhook_secrets), why, sizeof(why)) != 0) {
         snprintf(msg, msgsz, "STRIPE_WEBHOOK_SECRET_FILE: %s", why);
         return -1;
     }
@@ -234,12 +235,12 @@ int cd_cfg_load_smtp_password(struct cd_config *c, char *msg, size_t msgsz)
     if (!c->smtp_password_file[0])
         return 0;
     if (!c->smtp_url[0]) {
-        snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: needs "
-                             "CREDITD_SMTP_URL");
+        snprintf(msg, msgsz,
+                 "CREDITD_SMTP_PASSWORD_FILE: needs "
+                 "CREDITD_SMTP_URL");
         return -1;
     }
-    if (cd_config_read_smtp_password(c->smtp_password_file,
-                                     c->smtp_password,
+    if (cd_config_read_smtp_password(c->smtp_password_file, c->smtp_password,
                                      sizeof(c->smtp_password), why,
                                      sizeof(why)) != 0) {
         snprintf(msg, msgsz, "CREDITD_SMTP_PASSWORD_FILE: %s", why);

@@ -28,7 +28,7 @@ int cd_cfg_why_set(char *why, size_t whysz, const char *fmt, ...)
 #define WHY(...) cd_cfg_why_set(why, whysz, __VA_ARGS__)
 
 int cd_cfg_copy(char *dst, size_t dstsz, const char *v, char *why,
-         size_t whysz)
+                size_t whysz)
 {
     if (cd_strlcpy(dst, v, dstsz) != 0)
         return WHY("longer than %zu characters", dstsz - 1);
@@ -41,7 +41,7 @@ int cd_cfg_copy(char *dst, size_t dstsz, const char *v, char *why,
 /* An http(s) URL with a host (cd_url_parse_origin: no userinfo, a port
  * 1..65535 if any); trailing '/' removed. */
 int cd_cfg_url(char *dst, size_t dstsz, const char *v, char *why,
-        size_t whysz)
+               size_t whysz)
 {
     struct cd_origin o;
     size_t n;
@@ -63,7 +63,7 @@ int cd_cfg_url(char *dst, size_t dstsz, const char *v, char *why,
 }
 
 int cd_cfg_int_in(const char *v, int64_t lo, int64_t hi, int64_t *out,
-           char *why, size_t whysz)
+                  char *why, size_t whysz)
 {
     if (cd_parse_int64(v, lo, hi, out) != 0)
         return WHY("must be a whole number from %lld to %lld", (long long)lo,

@@ -26,7 +26,8 @@ static struct cd_sandbox *sandbox_start(const struct cd_config *c)
     memset(&sc, 0, sizeof(sc));
     memset(&err, 0, sizeof(err));
     sc.listen = c->sandbox_listen;
-    sc.webhook_url = c->sandbox_webhook_url[0] ? c->sandbox_webhook_url : NULL;
+    sc.webhook_url = c->sandbox_webhook_url[0] ? c->sandbox_webhook_url
+                                               : NULL;
     sc.webhook_secret = c->sandbox_webhook_secret;
     sc.public_url = c->sandbox_public_url[0] ? c->sandbox_public_url : NULL;
     sc.delivery_delay_ms = c->sandbox_delay_ms;
@@ -144,19 +145,20 @@ int cd_cmd_demo(struct cd_config *c)
     if (!sb)
         return 1;
     if (cd_server_start(&s, c) == 0) {
-        printf("\n"
-               "creditd demo is running - no Stripe account, no network.\n"
-               "\n"
-               "  Open:         %s/\n"
-               "  Data folder:  %s\n"
-               "  Server key:   %s   (for /v1/admin/*, debits, grants)\n"
-               "  Sandbox:      http://%s  (Stripe emulator)\n"
-               "\n"
-               "Sign up, buy credits, and pay on the sandbox's checkout page\n"
-               "with card 4242 4242 4242 4242 (any future expiry, any CVC).\n"
-               "4000 0000 0000 0002 is declined. README.md shows the same\n"
-               "flow with curl. Ctrl-C stops everything.\n\n",
-               c->billing.base_url, dir, c->admin_key, c->sandbox_listen);
+        printf(
+            "\n"
+            "creditd demo is running - no Stripe account, no network.\n"
+            "\n"
+            "  Open:         %s/\n"
+            "  Data folder:  %s\n"
+            "  Server key:   %s   (for /v1/admin/*, debits, grants)\n"
+            "  Sandbox:      http://%s  (Stripe emulator)\n"
+            "\n"
+            "Sign up, buy credits, and pay on the sandbox's checkout page\n"
+            "with card 4242 4242 4242 4242 (any future expiry, any CVC).\n"
+            "4000 0000 0000 0002 is declined. README.md shows the same\n"
+            "flow with curl. Ctrl-C stops everything.\n\n",
+            c->billing.base_url, dir, c->admin_key, c->sandbox_listen);
         fflush(stdout);
         cd_signals_wait(&set, NULL, NULL);
         rc = 0;

@@ -34,23 +34,24 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: creditd <command> [--SETTING=value ...]\n"
-            "\n"
-            "commands:\n"
-            "  serve     run the server (API, webhooks, web UI)\n"
-            "  demo      run SQLite + server + the Stripe sandbox together\n"
-            "  sandbox   run the Stripe sandbox alone\n"
-            "  migrate   apply database migrations and exit\n"
-            "  backup <file>  copy CREDITD_DB into a new file (0600), a\n"
-            "            consistent snapshot even while a server writes\n"
-            "  stripe check  verify STRIPE_SECRET_KEY and the webhook endpoint's\n"
-            "            enabled events against STRIPE_API_BASE (exit 0 ok,\n"
-            "            1 a check failed, 2 Stripe could not be asked)\n"
-            "  admin     operator commands against a running server\n"
-            "            (creditd admin --help)\n"
-            "  version   print the version\n"
-            "\n");
+    fprintf(
+        f,
+        "usage: creditd <command> [--SETTING=value ...]\n"
+        "\n"
+        "commands:\n"
+        "  serve     run the server (API, webhooks, web UI)\n"
+        "  demo      run SQLite + server + the Stripe sandbox together\n"
+        "  sandbox   run the Stripe sandbox alone\n"
+        "  migrate   apply database migrations and exit\n"
+        "  backup <file>  copy CREDITD_DB into a new file (0600), a\n"
+        "            consistent snapshot even while a server writes\n"
+        "  stripe check  verify STRIPE_SECRET_KEY and the webhook endpoint's\n"
+        "            enabled events against STRIPE_API_BASE (exit 0 ok,\n"
+        "            1 a check failed, 2 Stripe could not be asked)\n"
+        "  admin     operator commands against a running server\n"
+        "            (creditd admin --help)\n"
+        "  version   print the version\n"
+        "\n");
 }
 
 static int cmd_migrate(const struct cd_config *c)

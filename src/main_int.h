@@ -23,9 +23,9 @@ struct cd_server {
     struct cd_http_server *http;
     struct cd_http_server *metrics_http; /* CREDITD_METRICS_LISTEN */
     struct cd_jobs *jobs;
-    struct cd_mailer *mailer; /* the mail outbox sender */
+    struct cd_mailer *mailer;              /* the mail outbox sender */
     struct cd_autotopup_worker *autotopup; /* pays auto top-ups */
-    struct cd_outbox_sender *events; /* the webhook events sender */
+    struct cd_outbox_sender *events;       /* the webhook events sender */
     struct cd_idem_keeper *idem; /* Idempotency-Key claim heartbeat */
 };
 

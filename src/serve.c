@@ -51,8 +51,7 @@ void cd_signals_block(sigset_t *set)
 
 /* Waits for SIGINT or SIGTERM. A SIGHUP meanwhile calls on_hup(arg) (or
  * is logged when there is none) and the wait goes on. */
-void cd_signals_wait(sigset_t *set, void (*on_hup)(void *arg),
-                            void *arg)
+void cd_signals_wait(sigset_t *set, void (*on_hup)(void *arg), void *arg)
 {
     int sig = 0;
 
@@ -81,8 +80,10 @@ static void reload_smtp_password(const struct reload *r)
 
     if (cd_config_read_smtp_password(r->cfg->smtp_password_file, pw,
                                      sizeof(pw), why, sizeof(why)) != 0) {
-        cd_warn("main", "SIGHUP: CREDITD_SMTP_PASSWORD_FILE: %s; the SMTP "
-                        "password is unchanged", why);
+        cd_warn("main",
+                "SIGHUP: CREDITD_SMTP_PASSWORD_FILE: %s; the SMTP "
+                "password is unchanged",
+                why);
         return;
     }
     if (cd_mailer_set_password(r->server->mailer, pw) != 0)
@@ -114,18 +115,20 @@ static void reload_secrets(void *arg)
         return;
     }
     if (cd_config_read_webhook_secrets(r->cfg->webhook_secret_file, list,
-                                       sizeof(list), why,
-                                       sizeof(why)) != 0) {
-        cd_warn("main", "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE: %s; the webhook "
-                        "secrets are unchanged", why);
+                                       sizeof(list), why, sizeof(why)) != 0) {
+        cd_warn("main",
+                "SIGHUP: STRIPE_WEBHOOK_SECRET_FILE: %s; the webhook "
+                "secrets are unchanged",
+                why);
         return;
     }
     for (const char *p = list; *p; p++)
         n += *p == ',';
     cd_webhook_set_secrets(&r->server->billing, list);
     sodium_memzero(list, sizeof(list));
-    cd_info("main", "SIGHUP: %d webhook secret(s) loaded from "
-                    "STRIPE_WEBHOOK_SECRET_FILE",
+    cd_info("main",
+            "SIGHUP: %d webhook secret(s) loaded from "
+            "STRIPE_WEBHOOK_SECRET_FILE",
             n);
 }
 
@@ -145,28 +148,32 @@ static void warn_settings(const struct cd_config *c)
         cd_warn("main", "CREDITD_ADMIN_KEY is not set: /v1/admin/*, grants "
                         "and debits answer 401 to everyone");
     if (stat(c->web_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        cd_warn("main", "CREDITD_WEB_DIR %s is not a directory: the web UI "
-                        "answers 404 (set CREDITD_WEB_DIR to the web/ folder)",
+        cd_warn("main",
+                "CREDITD_WEB_DIR %s is not a directory: the web UI "
+                "answers 404 (set CREDITD_WEB_DIR to the web/ folder)",
                 c->web_dir);
     if ((strncmp(c->stripe_secret_key, "sk_live_", 8) == 0 ||
          strncmp(c->stripe_secret_key, "rk_live_", 8) == 0) &&
         strcasecmp(c->stripe_api_base, "https://api.stripe.com") != 0)
-        cd_warn("main", "a live STRIPE_SECRET_KEY is sent to STRIPE_API_BASE "
-                        "%s, not https://api.stripe.com: real payments go "
-                        "only through Stripe's API (the sandbox refuses live "
-                        "keys)",
+        cd_warn("main",
+                "a live STRIPE_SECRET_KEY is sent to STRIPE_API_BASE "
+                "%s, not https://api.stripe.com: real payments go "
+                "only through Stripe's API (the sandbox refuses live "
+                "keys)",
                 c->stripe_api_base);
     if (cd_url_parse_origin(c->billing.base_url, &o) == 0 && !o.https &&
         !cd_origin_is_loopback(&o))
-        cd_warn("main", "CREDITD_BASE_URL %s is plain http to a host that "
-                        "is not loopback: tokens and passwords would cross "
-                        "the network in clear text (put TLS in front and "
-                        "set an https:// URL)",
+        cd_warn("main",
+                "CREDITD_BASE_URL %s is plain http to a host that "
+                "is not loopback: tokens and passwords would cross "
+                "the network in clear text (put TLS in front and "
+                "set an https:// URL)",
                 c->billing.base_url);
     if (cd_clock_offset() != 0)
-        cd_warn("main", "CREDITD_TEST_CLOCK_OFFSET is %lld: this server's "
-                        "clock runs that many seconds ahead of the system's "
-                        "(tests only; unset it in production)",
+        cd_warn("main",
+                "CREDITD_TEST_CLOCK_OFFSET is %lld: this server's "
+                "clock runs that many seconds ahead of the system's "
+                "(tests only; unset it in production)",
                 (long long)cd_clock_offset());
 }
 
@@ -184,7 +191,8 @@ static void raise_nofile(const struct cd_config *c)
                       ? want
                       : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-        cd_warn("main", "open files limited to %llu: fewer connections "
+        cd_warn("main",
+                "open files limited to %llu: fewer connections "
                 "than CREDITD_HTTP_MAX_CONNECTIONS may be served",
                 (unsigned long long)rl.rlim_cur);
 }
@@ -210,9 +218,10 @@ int cd_server_backup_before_migrate(const struct cd_config *c)
         return 0;
     if (cd_store_backup_before_migrate(c->db, written, sizeof(written), msg,
                                        sizeof(msg)) != 0) {
-        fprintf(stderr, "creditd: no backup before migrating: %s (set "
-                        "CREDITD_BACKUP_BEFORE_MIGRATE=0 to migrate "
-                        "without one)\n",
+        fprintf(stderr,
+                "creditd: no backup before migrating: %s (set "
+                "CREDITD_BACKUP_BEFORE_MIGRATE=0 to migrate "
+                "without one)\n",
                 msg);
         return -1;
     }
@@ -276,9 +285,8 @@ static void app_settings(struct cd_server *s, const struct cd_config *c)
     memcpy(s->app.trusted_proxies, c->trusted_proxies,
            sizeof(s->app.trusted_proxies));
     s->app.ntrusted_proxies = c->ntrusted_proxies;
-    s->app.offload_all = c->http_offload_all < 0
-                             ? cd_store_is_postgres(c->db)
-                             : c->http_offload_all;
+    s->app.offload_all = c->http_offload_all < 0 ? cd_store_is_postgres(c->db)
+                                                 : c->http_offload_all;
 }
 
 /* The API server on CREDITD_LISTEN. */
@@ -461,9 +469,10 @@ int cd_cmd_serve(const struct cd_config *c)
              * committed write is durable (synchronous=FULL); the cut
              * requests get no reply and can be retried with their
              * Idempotency-Key. */
-            cd_warn("main", "%d request(s) still in flight after "
-                            "CREDITD_SHUTDOWN_TIMEOUT (%d s): exiting "
-                            "without them",
+            cd_warn("main",
+                    "%d request(s) still in flight after "
+                    "CREDITD_SHUTDOWN_TIMEOUT (%d s): exiting "
+                    "without them",
                     left, c->shutdown_timeout_s);
             fflush(NULL);
             _exit(0);

@@ -17,8 +17,7 @@
 
 static const char *currency(struct cd_app *app)
 {
-    return app->billing->cfg.currency[0] ? app->billing->cfg.currency
-                                         : "usd";
+    return app->billing->cfg.currency[0] ? app->billing->cfg.currency : "usd";
 }
 
 /* ---- pricing ----------------------------------------------------------- */
@@ -94,8 +93,8 @@ json_t *cd_api_discount_json(const struct cd_discount *d)
         d->amount_off_cents ? json_integer(d->amount_off_cents) : json_null(),
         "max_uses", d->max_uses ? json_integer(d->max_uses) : json_null(),
         "times_used", (json_int_t)d->times_used, "expires_at",
-        cd_api_time(d->expires_at), "active", d->active ? 1 : 0,
-        "created_at", cd_api_time(d->created_at));
+        cd_api_time(d->expires_at), "active", d->active ? 1 : 0, "created_at",
+        cd_api_time(d->created_at));
 }
 
 /* An optional integer field: absent/null -> 0; else an integer in
@@ -164,8 +163,8 @@ void cd_api_admin_discount_list(struct cd_req *req)
     if (cd_api_paging(req, 20, &limit, &offset) != 0)
         return;
     data = json_array();
-    if (cd_discount_list(cd_api_app(req)->billing, limit, offset,
-                         discount_cb, data, &total, &err) != 0) {
+    if (cd_discount_list(cd_api_app(req)->billing, limit, offset, discount_cb,
+                         data, &total, &err) != 0) {
         json_decref(data);
         cd_reply_error(req, &err);
         return;
@@ -227,8 +226,8 @@ static void accounts_by_email(struct cd_req *req, const char *email,
     if (cd_account_by_email(app->billing, email, &a, &err) == 0) {
         total = 1;
         if (offset == 0)
-            json_array_append_new(data, account_with_balance(&a,
-                                                             currency(app)));
+            json_array_append_new(data,
+                                  account_with_balance(&a, currency(app)));
     } else if (err.kind != CD_EK_NOT_FOUND) {
         json_decref(data);
         cd_reply_error(req, &err);
@@ -302,8 +301,8 @@ static int lot_mismatch_cb(const char *account_id, int64_t balance,
     if (json_array_size(list) < CD_VERIFY_MISMATCH_MAX)
         json_array_append_new(
             list, json_pack("{s:s, s:I, s:I}", "account_id", account_id,
-                            "balance", (json_int_t)balance,
-                            "lots_less_debt", (json_int_t)lots_less_debt));
+                            "balance", (json_int_t)balance, "lots_less_debt",
+                            (json_int_t)lots_less_debt));
     return 0;
 }
 
@@ -313,8 +312,8 @@ void cd_api_admin_ledger_verify(struct cd_req *req)
     struct cd_error err;
     json_t *mism = json_array(), *lots = json_array();
 
-    if (cd_ledger_verify_lots(cd_api_app(req)->billing, &c, mismatch_cb,
-                              mism, lot_mismatch_cb, lots, &err) != 0) {
+    if (cd_ledger_verify_lots(cd_api_app(req)->billing, &c, mismatch_cb, mism,
+                              lot_mismatch_cb, lots, &err) != 0) {
         json_decref(mism);
         json_decref(lots);
         cd_reply_error(req, &err);

@@ -22,17 +22,18 @@ struct list_kind {
 };
 
 static const char *const order_statuses[] = {
-    "pending", "completed", "failed", "expired", "refunded",
-    "partially_refunded", "disputed", NULL,
+    "pending",  "completed",          "failed",   "expired",
+    "refunded", "partially_refunded", "disputed", NULL,
 };
 static const char *const payment_statuses[] = {
-    "succeeded", "pending", "failed", "refunded", "partially_refunded",
-    "disputed", NULL,
+    "succeeded",          "pending",  "failed", "refunded",
+    "partially_refunded", "disputed", NULL,
 };
 /* Stripe's subscription statuses. */
 static const char *const sub_statuses[] = {
-    "incomplete", "incomplete_expired", "trialing", "active", "past_due",
-    "canceled", "unpaid", "paused", NULL,
+    "incomplete", "incomplete_expired", "trialing", "active",
+    "past_due",   "canceled",           "unpaid",   "paused",
+    NULL,
 };
 
 static const struct list_kind LIST_ORDERS = {
@@ -71,8 +72,7 @@ static int query_word(struct cd_req *req, const char *key, size_t max,
     for (const char *p = v; *p; p++)
         if (*p <= ' ' || *p > '~') {
             cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", key,
-                            "%s must be printable ASCII without spaces",
-                            key);
+                            "%s must be printable ASCII without spaces", key);
             return -1;
         }
     *out = v;
@@ -153,8 +153,8 @@ static int list_query(struct cd_req *req, const struct list_kind *k,
     const char *l = cd_req_query(req, "limit");
 
     if (page_filters(req, k, q) != 0 ||
-        query_word(req, "starting_after", CD_ID_SZ - 1,
-                   &q->starting_after) != 0)
+        query_word(req, "starting_after", CD_ID_SZ - 1, &q->starting_after) !=
+            0)
         return -1;
     q->limit = 20;
     if (l && cd_parse_int64(l, 1, 100, &q->limit) != 0) {
@@ -313,6 +313,7 @@ void cd_api_admin_subscriptions(struct cd_req *req)
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 200, page_json(data, has_more, q.limit,
-                                      "stripe_subscription_id"));
+    cd_reply_json(
+        req, 200,
+        page_json(data, has_more, q.limit, "stripe_subscription_id"));
 }

@@ -49,9 +49,12 @@ struct cd_app {
     struct cd_billing *billing;
     char admin_key[256]; /* "" = no server key configured */
     char web_dir[1024];  /* static UI files */
-    int64_t auth_rate_limit; /* signup/login requests per address a minute; 0: off */
-    int64_t checkout_rate_limit; /* checkouts, top-ups, payment intents per account a minute; 0: off */
-    int64_t discount_rate_limit; /* discount codes tried per account and per address a minute; 0: off */
+    int64_t
+        auth_rate_limit; /* signup/login requests per address a minute; 0: off */
+    int64_t
+        checkout_rate_limit; /* checkouts, top-ups, payment intents per account a minute; 0: off */
+    int64_t
+        discount_rate_limit; /* discount codes tried per account and per address a minute; 0: off */
     /* CREDITD_TRUSTED_PROXIES: peers whose X-Forwarded-For is believed
      * (canonical text, cd_ip_normalize). */
     char trusted_proxies[CD_MAX_PROXIES][CD_IP_SZ];
@@ -64,11 +67,11 @@ struct cd_idem_claim;
 /* Per-request state the dispatch step fills; handlers read it through
  * cd_api_ctx(req). */
 struct cd_api_ctx {
-    int is_server;              /* authenticated with the server key */
-    int has_account;            /* account is valid */
-    int via_cookie;             /* the web UI's session cookie (session.c) */
-    struct cd_account account;  /* the account in scope */
-    char token_hash[65];        /* for CD_ROUTE_TOKEN routes */
+    int is_server;             /* authenticated with the server key */
+    int has_account;           /* account is valid */
+    int via_cookie;            /* the web UI's session cookie (session.c) */
+    struct cd_account account; /* the account in scope */
+    char token_hash[65];       /* for CD_ROUTE_TOKEN routes */
     /* The request's Idempotency-Key on a CD_ROUTE_IDEMPOTENT route, or
      * NULL; idem_scope is the caller's scope for it ("server",
      * "server:acct_...", "acct_..." or "public"). Handlers key their

@@ -24,8 +24,7 @@ static json_t *attempt_json(const struct cd_autotopup_attempt *a)
             : json_null(),
         "decline_code", cd_api_str_or_null(a->decline_code),
         "failure_message", cd_api_str_or_null(a->failure), "created_at",
-        cd_api_time(a->created_at), "updated_at",
-        cd_api_time(a->updated_at));
+        cd_api_time(a->created_at), "updated_at", cd_api_time(a->updated_at));
 }
 
 static json_t *view_json(const struct cd_autotopup_view *v)
@@ -117,5 +116,5 @@ const struct cd_route cd_api_routes_autotopup[] = {
     {"PUT", "/v1/auto_topup", handle_put, CD_ROUTE_ACCOUNT, 0},
 };
 
-const size_t cd_api_routes_autotopup_count =
-    CD_ARRAY_LEN(cd_api_routes_autotopup);
+const size_t cd_api_routes_autotopup_count = CD_ARRAY_LEN(
+    cd_api_routes_autotopup);

@@ -43,8 +43,8 @@ static void handle_checkout_create(struct cd_req *req)
     char order_id[CD_ID_SZ];
     json_t *body;
 
-    if (cd_api_require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0 ||
-        may_buy(req, ctx) != 0)
+    if (cd_api_require_account(req, &ctx) != 0 ||
+        cd_api_limit_payment(req) != 0 || may_buy(req, ctx) != 0)
         return;
     if (!b->stripe) {
         cd_reply_errorf(req, CD_EK_UNAVAILABLE, "stripe_not_configured", NULL,
@@ -103,8 +103,8 @@ static void handle_topup(struct cd_req *req)
     int64_t amount;
     json_t *body;
 
-    if (cd_api_require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0 ||
-        may_buy(req, ctx) != 0)
+    if (cd_api_require_account(req, &ctx) != 0 ||
+        cd_api_limit_payment(req) != 0 || may_buy(req, ctx) != 0)
         return;
     body = cd_api_body(req);
     if (!body)
@@ -112,10 +112,10 @@ static void handle_topup(struct cd_req *req)
     if (cd_api_amount(req, body, "amount_cents", &amount) != 0)
         goto out;
     cd_error_clear(&err);
-    if (cd_topup_create(b, &ctx->account, amount,
-                        cd_api_effect_id(req, "ord_", order_id,
-                                         sizeof(order_id)),
-                        &res, &err) != 0) {
+    if (cd_topup_create(
+            b, &ctx->account, amount,
+            cd_api_effect_id(req, "ord_", order_id, sizeof(order_id)), &res,
+            &err) != 0) {
         cd_reply_error(req, &err);
         goto out;
     }
@@ -139,8 +139,8 @@ static void handle_payment_intent(struct cd_req *req)
     char order_id[CD_ID_SZ];
     json_t *body;
 
-    if (cd_api_require_account(req, &ctx) != 0 || cd_api_limit_payment(req) != 0 ||
-        may_buy(req, ctx) != 0)
+    if (cd_api_require_account(req, &ctx) != 0 ||
+        cd_api_limit_payment(req) != 0 || may_buy(req, ctx) != 0)
         return;
     body = cd_api_body(req);
     if (!body)
@@ -209,5 +209,5 @@ const struct cd_route cd_api_routes_checkout[] = {
     {"POST", "/v1/payment_intents", handle_payment_intent,
      CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
 };
-const size_t cd_api_routes_checkout_count =
-    CD_ARRAY_LEN(cd_api_routes_checkout);
+const size_t cd_api_routes_checkout_count = CD_ARRAY_LEN(
+    cd_api_routes_checkout);

@@ -8,7 +8,10 @@
 #include "api/core.h"
 #include "util/util.h"
 
-#define R(m, p, h, f) {m, p, h, f, 0}
+#define R(m, p, h, f)                                                        \
+    {                                                                        \
+        m, p, h, f, 0                                                        \
+    }
 
 const struct cd_route cd_api_routes_core[] = {
     R("GET", "/healthz", cd_api_healthz, CD_ROUTE_PUBLIC),
@@ -46,11 +49,11 @@ const struct cd_route cd_api_routes_core[] = {
     R("GET", "/v1/balance", cd_api_balance, CD_ROUTE_ACCOUNT),
     R("GET", "/v1/transactions", cd_api_transactions, CD_ROUTE_ACCOUNT),
     R("POST", "/v1/debits", cd_api_debit,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT |
-          CD_ROUTE_IDEM_ONE_JOB | CD_ROUTE_DEFERS),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
     R("POST", "/v1/grants", cd_api_grant,
-      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT |
-          CD_ROUTE_IDEM_ONE_JOB | CD_ROUTE_DEFERS),
+      CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |
+          CD_ROUTE_DEFERS),
     R("POST", "/v1/discounts/validate", cd_api_discount_validate,
       CD_ROUTE_ACCOUNT),
 

@@ -17,14 +17,13 @@ void cd_api_run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
                            const char *key);
 /* The reply for a claim's outcome when it is not CLAIMED: the replay
  * (Idempotent-Replayed: true) or the 409; nothing for CLAIMED. */
-void cd_api_idem_reply_unclaimed(struct cd_req *req,
-                                 struct cd_idem_claim *c);
+void cd_api_idem_reply_unclaimed(struct cd_req *req, struct cd_idem_claim *c);
 /* For a handler about to answer from a completion (cd_req_defer): copies
  * dispatch's prepared one-job claim into own, which the request then owns
  * (its finish replies for every outcome and frees it), and tells dispatch
  * so. Returns own, or NULL when the request has no such claim. */
 struct cd_idem_claim *cd_api_idem_take(struct cd_api_ctx *ctx,
-                                      struct cd_idem_claim *own);
+                                       struct cd_idem_claim *own);
 
 /* health.c */
 void cd_api_healthz(struct cd_req *req);

@@ -33,12 +33,12 @@ static json_t *balance_json(const struct cd_balance *v, const char *cur)
         (json_int_t)v->debt);
 
     if (reply)
-        json_object_set_new(
-            reply, "next_expiry",
-            v->next_at ? json_pack("{s:I, s:o}", "amount",
-                                   (json_int_t)v->next_amount, "at",
-                                   cd_api_time(v->next_at))
-                       : json_null());
+        json_object_set_new(reply, "next_expiry",
+                            v->next_at
+                                ? json_pack("{s:I, s:o}", "amount",
+                                            (json_int_t)v->next_amount, "at",
+                                            cd_api_time(v->next_at))
+                                : json_null());
     return reply;
 }
 
@@ -52,8 +52,8 @@ void cd_api_balance(struct cd_req *req)
     struct cd_error err;
     struct cd_balance v;
 
-    if (cd_balance_get(app->billing, cd_api_ctx(req)->account.id, &v,
-                       &err) != 0) {
+    if (cd_balance_get(app->billing, cd_api_ctx(req)->account.id, &v, &err) !=
+        0) {
         cd_reply_error(req, &err);
         return;
     }
@@ -62,15 +62,14 @@ void cd_api_balance(struct cd_req *req)
 
 json_t *cd_api_txn_json(const struct cd_ledger_entry *e)
 {
-    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:[]}",
-                     "id", e->id, "amount", (json_int_t)e->amount,
-                     "balance_after", (json_int_t)e->balance_after, "kind",
-                     e->kind, "description", e->description, "order_id",
-                     cd_api_str_or_null(e->order_id), "created_at",
-                     cd_api_time(e->created_at), "effective_at",
-                     cd_api_time(e->effective_at ? e->effective_at
-                                                 : e->created_at),
-                     "draws");
+    return json_pack(
+        "{s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:[]}", "id", e->id,
+        "amount", (json_int_t)e->amount, "balance_after",
+        (json_int_t)e->balance_after, "kind", e->kind, "description",
+        e->description, "order_id", cd_api_str_or_null(e->order_id),
+        "created_at", cd_api_time(e->created_at), "effective_at",
+        cd_api_time(e->effective_at ? e->effective_at : e->created_at),
+        "draws");
 }
 
 static int draw_cb(size_t i, const char *lot_id, int64_t amount, void *arg)
@@ -90,7 +89,8 @@ int cd_api_txn_draws(struct cd_req *req, json_t *data)
     struct cd_error err;
     size_t i, n = 0;
 
-    json_array_foreach(data, i, t) {
+    json_array_foreach(data, i, t)
+    {
         /* a credit drew nothing: its "draws" stays [] */
         if (n < CD_LOTS_DRAWS_MAX &&
             json_integer_value(json_object_get(t, "amount")) < 0) {
@@ -312,8 +312,7 @@ static void ledger_op(struct cd_req *req, int debit)
         op->reply = render_op;
         op->reply_arg = req;
     }
-    if (cd_ledger_async_prepare(cd_api_app(req)->billing, &l->x, &err) !=
-        0) {
+    if (cd_ledger_async_prepare(cd_api_app(req)->billing, &l->x, &err) != 0) {
         cd_reply_error(req, &err);
         goto out;
     }
@@ -353,8 +352,7 @@ void cd_api_discount_validate(struct cd_req *req)
             0)
         goto out;
     if (cd_discount_validate(app->billing, code, cd_api_ctx(req)->account.id,
-                             kind, package_id, &q,
-                             &err) != 0) {
+                             kind, package_id, &q, &err) != 0) {
         cd_reply_error(req, &err);
         goto out;
     }

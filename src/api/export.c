@@ -42,7 +42,8 @@ static const char ledger_header[] =
     "id,account_id,amount,balance_after,kind,ref,order_id,description,"
     "created_at,draws,effective_at\r\n";
 
-struct export {
+struct export
+{
     struct cd_billing *billing;
     int ledger;
     struct cd_page_query q;
@@ -52,7 +53,7 @@ struct export {
     int started;          /* the header is written */
     int failed;           /* an append failed (out of memory) */
     struct cd_buf out;
-    size_t pos;           /* bytes of out already sent */
+    size_t pos; /* bytes of out already sent */
     /* the ledger: the page's entries, then their draws cells */
     struct cd_ledger_entry *entries; /* EXPORT_PAGE */
     struct cd_buf *draws;            /* EXPORT_PAGE */
@@ -63,8 +64,8 @@ struct export {
 
 int cd_csv_text(struct cd_buf *b, const char *s)
 {
-    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' ||
-                  s[0] == '@' || s[0] == '\t' || s[0] == '\r';
+    int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+                  s[0] == '\t' || s[0] == '\r';
     int bad = 0;
 
     if (!formula && !strpbrk(s, "\",\r\n"))
@@ -85,8 +86,7 @@ static int csv_texts(struct cd_buf *b, const char *const *cells, size_t n)
     int bad = 0;
 
     for (size_t i = 0; i < n; i++)
-        bad |= cd_csv_text(b, cells[i]) != 0 ||
-               cd_buf_append(b, ",", 1) != 0;
+        bad |= cd_csv_text(b, cells[i]) != 0 || cd_buf_append(b, ",", 1) != 0;
     return bad;
 }
 
@@ -119,8 +119,10 @@ int cd_csv_ledger_row(struct cd_buf *b, const struct cd_ledger_entry *e,
     bad |= csv_texts(b, (const char *const[]){e->id, e->account_id}, 2);
     bad |= csv_int(b, e->amount);
     bad |= csv_int(b, e->balance_after);
-    bad |= csv_texts(b, (const char *const[]){e->kind, e->ref, e->order_id,
-                                              e->description}, 4);
+    bad |= csv_texts(
+        b,
+        (const char *const[]){e->kind, e->ref, e->order_id, e->description},
+        4);
     bad |= csv_time(b, e->created_at, ",");
     bad |= csv_texts(b, (const char *const[]){draws}, 1);
     bad |= csv_time(b, e->effective_at ? e->effective_at : e->created_at,
@@ -136,18 +138,20 @@ static int order_row(const struct cd_order *o, void *arg)
 
     struct cd_buf *b = &x->out;
 
-    x->failed |= csv_texts(b, (const char *const[]){o->id, o->account_id,
-                                                    o->kind, o->status}, 4);
+    x->failed |= csv_texts(
+        b, (const char *const[]){o->id, o->account_id, o->kind, o->status},
+        4);
     x->failed |= csv_int(b, o->amount_cents);
     x->failed |= csv_int(b, o->discount_cents);
     x->failed |= csv_texts(b, (const char *const[]){o->discount_code}, 1);
     x->failed |= csv_int(b, o->credits);
-    x->failed |= csv_texts(b, (const char *const[]){o->currency, o->item_id,
-                                                    o->description,
-                                                    o->stripe_session_id,
-                                                    o->stripe_payment_intent_id,
-                                                    o->stripe_invoice_id,
-                                                    o->failure_reason}, 7);
+    x->failed |= csv_texts(
+        b,
+        (const char *const[]){o->currency, o->item_id, o->description,
+                              o->stripe_session_id,
+                              o->stripe_payment_intent_id,
+                              o->stripe_invoice_id, o->failure_reason},
+        7);
     x->failed |= csv_time(b, o->created_at, ",");
     x->failed |= csv_time(b, o->completed_at, "\r\n");
     cd_strlcpy(x->after, o->id, sizeof(x->after));
@@ -183,9 +187,9 @@ static int draw_cb(size_t i, const char *lot_id, int64_t amount, void *arg)
 
 static int draws_flush(struct draw_map *m, struct cd_error *err)
 {
-    int rc = m->k ? cd_lots_draws(m->x->billing, m->ids, m->k, draw_cb, m,
-                                  err)
-                  : 0;
+    int rc = m->k
+                 ? cd_lots_draws(m->x->billing, m->ids, m->k, draw_cb, m, err)
+                 : 0;
 
     m->k = 0;
     return rc;
@@ -229,11 +233,11 @@ static int next_page(struct export *x, struct cd_error *err)
     }
     x->q.starting_after = x->after[0] ? x->after : NULL;
     x->n = 0;
-    if (x->ledger ? cd_ledger_page(x->billing, &x->q, entry_row, x,
-                                   &x->more, err) ||
-                        page_draws(x, err)
-                  : cd_orders_page(x->billing, &x->q, order_row, x,
-                                   &x->more, err))
+    if (x->ledger
+            ? cd_ledger_page(x->billing, &x->q, entry_row, x, &x->more,
+                             err) ||
+                  page_draws(x, err)
+            : cd_orders_page(x->billing, &x->q, order_row, x, &x->more, err))
         return -1;
     if (x->failed)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,

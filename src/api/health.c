@@ -60,10 +60,9 @@ void cd_api_config(struct cd_req *req)
         json_array_append_new(
             packages,
             json_pack("{s:s, s:s, s:I, s:I, s:o}", "id", c->packages[i].id,
-                      "name", c->packages[i].name,
-                      "price_cents", (json_int_t)c->packages[i].price_cents,
-                      "credits", (json_int_t)c->packages[i].credits,
-                      "expires_in_days",
+                      "name", c->packages[i].name, "price_cents",
+                      (json_int_t)c->packages[i].price_cents, "credits",
+                      (json_int_t)c->packages[i].credits, "expires_in_days",
                       c->packages[i].expires_in_days
                           ? json_integer(c->packages[i].expires_in_days)
                           : json_null()));
@@ -72,9 +71,9 @@ void cd_api_config(struct cd_req *req)
         json_array_append_new(
             plans,
             json_pack("{s:s, s:s, s:I, s:s, s:I, s:s, s:I}", "id",
-                      c->plans[i].id, "name", c->plans[i].name,
-                      "price_cents", (json_int_t)c->plans[i].price_cents,
-                      "interval", c->plans[i].interval, "credits_per_period",
+                      c->plans[i].id, "name", c->plans[i].name, "price_cents",
+                      (json_int_t)c->plans[i].price_cents, "interval",
+                      c->plans[i].interval, "credits_per_period",
                       (json_int_t)c->plans[i].credits_per_period,
                       "credits_expire",
                       c->plans[i].credits_expire_period_end ? "period_end"
@@ -92,6 +91,6 @@ void cd_api_config(struct cd_req *req)
                   (json_int_t)c->topup_step_cents, "default_cents",
                   (json_int_t)c->topup_default_cents, "credit_unit", "name",
                   c->credit_name[0] ? c->credit_name : "credits", "display",
-                  c->credit_display[0] ? c->credit_display : "count",
-                  "brand", brand_json(&c->brand)));
+                  c->credit_display[0] ? c->credit_display : "count", "brand",
+                  brand_json(&c->brand)));
 }

@@ -17,19 +17,18 @@ static json_t *hold_json(const struct cd_hold *h)
     int64_t now = cd_now();
     const char *status = cd_hold_status(h, now);
     /* A due hold not yet swept ended when it expired. */
-    int64_t fin = h->finished_at ? h->finished_at
+    int64_t fin = h->finished_at                   ? h->finished_at
                   : strcmp(status, "expired") == 0 ? h->expires_at
-                                                    : 0;
+                                                   : 0;
 
-    return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:o}",
-                     "id", h->id, "object", "hold", "amount",
-                     (json_int_t)h->amount, "captured",
-                     (json_int_t)h->captured, "status", status,
-                     "description", h->description, "transaction_id",
-                     cd_api_str_or_null(h->transaction_id), "created_at",
-                     cd_api_time(h->created_at), "expires_at",
-                     cd_api_time(h->expires_at), "finished_at",
-                     cd_api_time(fin));
+    return json_pack(
+        "{s:s, s:s, s:I, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", h->id,
+        "object", "hold", "amount", (json_int_t)h->amount, "captured",
+        (json_int_t)h->captured, "status", status, "description",
+        h->description, "transaction_id",
+        cd_api_str_or_null(h->transaction_id), "created_at",
+        cd_api_time(h->created_at), "expires_at", cd_api_time(h->expires_at),
+        "finished_at", cd_api_time(fin));
 }
 
 /* The completion of a keyed hold request: its reply, as the key keeps it
@@ -147,8 +146,7 @@ static int expires_in(struct cd_req *req, json_t *body, int64_t *out)
     *out = CD_HOLD_EXPIRES_DEFAULT;
     if (!v || json_is_null(v))
         return 0;
-    if (!json_is_integer(v) ||
-        json_integer_value(v) < CD_HOLD_EXPIRES_MIN ||
+    if (!json_is_integer(v) || json_integer_value(v) < CD_HOLD_EXPIRES_MIN ||
         json_integer_value(v) > CD_HOLD_EXPIRES_MAX) {
         cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "expires_in",
                         "expires_in must be an integer number of seconds "
@@ -256,9 +254,9 @@ static int list_query(struct cd_req *req, const char **status,
         return -1;
     }
     if (*after && (!**after || strlen(*after) >= CD_ID_SZ)) {
-        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param",
-                        "starting_after", "starting_after names no hold of "
-                                          "this account");
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "starting_after",
+                        "starting_after names no hold of "
+                        "this account");
         return -1;
     }
     return 0;
@@ -291,7 +289,10 @@ static void cd_api_hold_list(struct cd_req *req)
                             next ? next : json_null()));
 }
 
-#define R(m, p, h, f) {m, p, h, f, 0}
+#define R(m, p, h, f)                                                        \
+    {                                                                        \
+        m, p, h, f, 0                                                        \
+    }
 const struct cd_route cd_api_routes_holds[] = {
     R("POST", "/v1/holds", cd_api_hold_create,
       CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_IDEMPOTENT | CD_ROUTE_IDEM_ONE_JOB |

@@ -52,8 +52,7 @@ static void reply_internal(struct cd_req *req)
                     "internal error");
 }
 
-void cd_api_idem_reply_unclaimed(struct cd_req *req,
-                                 struct cd_idem_claim *c)
+void cd_api_idem_reply_unclaimed(struct cd_req *req, struct cd_idem_claim *c)
 {
     switch (c->outcome) {
     case CD_IDEM_REUSED:
@@ -187,9 +186,8 @@ void cd_api_run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
     if (idem_scope(ctx, ctx->idem_scope, sizeof(ctx->idem_scope)) != 0 ||
         cd_strlcpy(c.scope, ctx->idem_scope, sizeof(c.scope)) != 0 ||
         cd_strlcpy(c.key, key, sizeof(c.key)) != 0 ||
-        cd_idem_fingerprint(req->method, req->path, req->body,
-                            req->body_len, c.request_hash,
-                            c.legacy_hash) != 0) {
+        cd_idem_fingerprint(req->method, req->path, req->body, req->body_len,
+                            c.request_hash, c.legacy_hash) != 0) {
         reply_internal(req);
         return;
     }
@@ -218,14 +216,15 @@ void cd_api_run_idempotent(struct cd_req *req, struct cd_api_ctx *ctx,
         cd_error("api", "could not store the idempotent reply of %s %s",
                  req->method, req->route->pattern);
     else if (rc > 0)
-        cd_warn("api", "idempotency claim for %s %s was taken over; reply "
-                       "not stored",
+        cd_warn("api",
+                "idempotency claim for %s %s was taken over; reply "
+                "not stored",
                 req->method, req->route->pattern);
     cd_idem_claim_free(&c);
 }
 
 struct cd_idem_claim *cd_api_idem_take(struct cd_api_ctx *ctx,
-                                      struct cd_idem_claim *own)
+                                       struct cd_idem_claim *own)
 {
     if (!ctx->idem_claim)
         return NULL;

@@ -10,7 +10,10 @@
 #include "billing/lots.h"
 #include "util/util.h"
 
-#define R(m, p, h, f) {m, p, h, f, 0}
+#define R(m, p, h, f)                                                        \
+    {                                                                        \
+        m, p, h, f, 0                                                        \
+    }
 
 const struct cd_route cd_api_routes_lots[] = {
     R("GET", "/v1/lots", cd_api_lots_list, CD_ROUTE_ACCOUNT),
@@ -78,8 +81,8 @@ json_t *cd_api_lot_json(const struct cd_lot *l)
 {
     int64_t now = cd_now();
     const char *status = l->expires_at && l->expires_at <= now ? "expired"
-                         : l->remaining > 0                     ? "active"
-                                                                : "used";
+                         : l->remaining > 0                    ? "active"
+                                                               : "used";
 
     return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:s, s:o}",
                      "id", l->id, "source", l->source, "category",
@@ -122,8 +125,8 @@ static int list_query(struct cd_req *req, int64_t *limit, int *status,
         return -1;
     }
     if (*after && (!**after || strlen(*after) >= CD_ID_SZ)) {
-        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param",
-                        "starting_after", "starting_after names no lot");
+        cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "starting_after",
+                        "starting_after names no lot");
         return -1;
     }
     return 0;
@@ -152,5 +155,6 @@ void cd_api_lots_list(struct cd_req *req)
     cd_reply_json(req, 200,
                   json_pack("{s:o, s:b, s:I, s:O}", "data", data, "has_more",
                             has_more, "limit", (json_int_t)limit,
-                            "next_starting_after", next ? next : json_null()));
+                            "next_starting_after",
+                            next ? next : json_null()));
 }

@@ -24,15 +24,20 @@
 
 static const struct cd_metric_def M_HTTP = {
     "creditd_http_requests_total",
-    "HTTP requests by route pattern, method and status.", CD_METRIC_COUNTER,
-    {"route", "method", "status"}, NULL, 0};
+    "HTTP requests by route pattern, method and status.",
+    CD_METRIC_COUNTER,
+    {"route", "method", "status"},
+    NULL,
+    0};
 static const double LATENCY_BOUNDS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                         0.025,  0.05,  0.1,    0.25,  0.5,
                                         1,      2.5,   5};
 static const struct cd_metric_def M_LATENCY = {
     "creditd_http_request_duration_seconds",
     "HTTP request latency (first byte in to reply queued) by route pattern.",
-    CD_METRIC_HISTOGRAM, {"route"}, LATENCY_BOUNDS,
+    CD_METRIC_HISTOGRAM,
+    {"route"},
+    LATENCY_BOUNDS,
     CD_ARRAY_LEN(LATENCY_BOUNDS)};
 
 /* ---- POST /v1/admin/orders/{id}/refund ---------------------------------- */
@@ -54,10 +59,10 @@ static void handle_refund(struct cd_req *req)
         cd_api_amount(req, body, "amount_cents", &amount) != 0)
         goto out;
     cd_error_clear(&err);
-    if (cd_refund_create(b, req->nparams > 0 ? req->params[0] : "", amount,
-                         cd_api_effect_id(req, "rfd_", refund_id,
-                                          sizeof(refund_id)),
-                         &res, &err) != 0) {
+    if (cd_refund_create(
+            b, req->nparams > 0 ? req->params[0] : "", amount,
+            cd_api_effect_id(req, "rfd_", refund_id, sizeof(refund_id)), &res,
+            &err) != 0) {
         cd_reply_error(req, &err);
         goto out;
     }
@@ -76,10 +81,10 @@ static int problem_cb(const struct cd_problem *p, void *arg)
 {
     json_array_append_new(
         arg, json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:o}", "id", p->id,
-                       "kind", p->kind, "order_id", p->order_id,
-                       "account_id", cd_api_str_or_null(p->account_id),
-                       "event_id", cd_api_str_or_null(p->event_id), "detail",
-                       p->detail, "created_at", cd_api_time(p->created_at)));
+                       "kind", p->kind, "order_id", p->order_id, "account_id",
+                       cd_api_str_or_null(p->account_id), "event_id",
+                       cd_api_str_or_null(p->event_id), "detail", p->detail,
+                       "created_at", cd_api_time(p->created_at)));
     return 0;
 }
 
@@ -198,9 +203,8 @@ void cd_api_metrics(struct cd_req *req)
 
 static const char *method_label(const char *m)
 {
-    static const char *const known[] = {"GET",    "HEAD",   "POST",
-                                        "PUT",    "DELETE", "PATCH",
-                                        "OPTIONS"};
+    static const char *const known[] = {"GET",    "HEAD",  "POST",   "PUT",
+                                        "DELETE", "PATCH", "OPTIONS"};
 
     for (size_t i = 0; m && i < CD_ARRAY_LEN(known); i++)
         if (strcmp(m, known[i]) == 0)
@@ -237,5 +241,5 @@ const size_t cd_api_routes_ops_count = CD_ARRAY_LEN(cd_api_routes_ops);
 const struct cd_route cd_api_routes_metrics[] = {
     {"GET", "/metrics", cd_api_metrics, CD_ROUTE_PUBLIC, 0},
 };
-const size_t cd_api_routes_metrics_count =
-    CD_ARRAY_LEN(cd_api_routes_metrics);
+const size_t cd_api_routes_metrics_count = CD_ARRAY_LEN(
+    cd_api_routes_metrics);

@@ -14,8 +14,8 @@
 json_t *cd_api_order_json(const struct cd_order *o)
 {
     return json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:s, s:o, s:o, s:o, s:o}",
-        "id", o->id, "kind", o->kind, "status", o->status, "amount_cents",
+        "{s:s, s:s, s:s, s:I, s:I, s:o, s:I, s:s, s:o, s:o, s:o, s:o}", "id",
+        o->id, "kind", o->kind, "status", o->status, "amount_cents",
         (json_int_t)o->amount_cents, "discount_cents",
         (json_int_t)o->discount_cents, "discount_code",
         cd_api_str_or_null(o->discount_code), "credits",
@@ -105,7 +105,8 @@ static void handle_list(struct cd_req *req, int payments)
     if (cd_api_require_account(req, &ctx) != 0)
         return;
     if (cd_api_paging(req, payments ? 50 : 20, &limit, &offset) != 0 ||
-        cd_api_starting_after(req, payments ? "payment" : "order", &after) != 0)
+        cd_api_starting_after(req, payments ? "payment" : "order", &after) !=
+            0)
         return;
     data = json_array();
     if (!data) {
@@ -145,5 +146,4 @@ const struct cd_route cd_api_routes_orders[] = {
     {"GET", "/v1/orders", handle_orders, CD_ROUTE_ACCOUNT, 0},
     {"GET", "/v1/payments", handle_payments, CD_ROUTE_ACCOUNT, 0},
 };
-const size_t cd_api_routes_orders_count =
-    CD_ARRAY_LEN(cd_api_routes_orders);
+const size_t cd_api_routes_orders_count = CD_ARRAY_LEN(cd_api_routes_orders);

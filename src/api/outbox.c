@@ -10,7 +10,10 @@
 #include "billing/outbox.h"
 #include "util/util.h"
 
-#define R(m, p, h, f) {m, p, h, f, 0}
+#define R(m, p, h, f)                                                        \
+    {                                                                        \
+        m, p, h, f, 0                                                        \
+    }
 
 /* ---- GET /v1/events?after=&limit= --------------------------------------- */
 
@@ -25,7 +28,8 @@ static int event_cb(const struct cd_event *e, void *arg)
 static void events_list(struct cd_req *req)
 {
     struct cd_api_ctx *ctx = cd_api_ctx(req);
-    const char *a = cd_req_query(req, "after"), *l = cd_req_query(req, "limit");
+    const char *a = cd_req_query(req, "after"),
+               *l = cd_req_query(req, "limit");
     int64_t after = 0, limit = 100;
     struct cd_error err;
     json_t *data;
@@ -52,9 +56,9 @@ static void events_list(struct cd_req *req)
     n = json_array_size(data);
     if (n > (size_t)limit)
         json_array_remove(data, n - 1);
-    cd_reply_json(req, 200,
-                  json_pack("{so sb}", "data", data, "has_more",
-                            n > (size_t)limit));
+    cd_reply_json(
+        req, 200,
+        json_pack("{so sb}", "data", data, "has_more", n > (size_t)limit));
 }
 
 /* ---- balance alerts ----------------------------------------------------- */
@@ -99,11 +103,11 @@ static void alerts_put(struct cd_req *req)
         json_decref(body);
         return;
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
             json_integer_value(v) > CD_AMOUNT_MAX) {
-            cd_reply_errorf(req, CD_EK_INVALID, "invalid_param",
-                            "thresholds",
+            cd_reply_errorf(req, CD_EK_INVALID, "invalid_param", "thresholds",
                             "each threshold is an integer from 0 to 10^12");
             json_decref(body);
             return;
@@ -129,7 +133,8 @@ static json_t *endpoint_json(const struct cd_webhook_endpoint *w,
     char buf[CD_OB_TYPES_SZ], *save = NULL;
 
     cd_strlcpy(buf, w->event_types, sizeof(buf));
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    for (char *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save))
         json_array_append_new(types, json_string(t));
     j = json_pack("{ss ss ss so so sb ss}", "id", w->id, "object",
                   "webhook_endpoint", "url", w->url, "description",
@@ -141,7 +146,8 @@ static json_t *endpoint_json(const struct cd_webhook_endpoint *w,
     json_object_set_new(j, "failing_since", cd_api_time(w->failing_since));
     json_object_set_new(j, "created", cd_api_time(w->created_at));
     json_object_set_new(j, "previous_secret_expires_at",
-                        w->old_secret[0] && w->old_secret_expires_at > cd_now()
+                        w->old_secret[0] &&
+                                w->old_secret_expires_at > cd_now()
                             ? cd_api_time(w->old_secret_expires_at)
                             : json_null());
     if (show_secret)
@@ -162,7 +168,8 @@ static int read_types(struct cd_req *req, json_t *body, char *out,
     if (!json_is_array(arr) || !json_array_size(arr) ||
         json_array_size(arr) > 32)
         goto bad;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         const char *s = json_string_value(v);
         size_t n = s ? strlen(s) : 0;
 
@@ -358,8 +365,7 @@ static void deliveries_list(struct cd_req *req)
 #define REPLAY_IDS_MAX 100
 
 /* event_ids into ids (borrowed from body); -1 with a 400. */
-static int read_ids(struct cd_req *req, json_t *arr, const char **ids,
-                    int *n)
+static int read_ids(struct cd_req *req, json_t *arr, const char **ids, int *n)
 {
     json_t *v;
     size_t i;
@@ -368,7 +374,8 @@ static int read_ids(struct cd_req *req, json_t *arr, const char **ids,
     if (!json_is_array(arr) || !json_array_size(arr) ||
         json_array_size(arr) > REPLAY_IDS_MAX)
         goto bad;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         const char *s = json_string_value(v);
 
         if (!s || !*s || strlen(s) >= CD_ID_SZ)
@@ -453,11 +460,11 @@ const struct cd_route cd_api_routes_outbox[] = {
       CD_ROUTE_ADMIN),
     R("DELETE", "/v1/admin/webhook_endpoints/{}", endpoint_delete,
       CD_ROUTE_ADMIN),
-    R("POST", "/v1/admin/webhook_endpoints/{}/rotate_secret",
-      endpoint_rotate, CD_ROUTE_ADMIN),
+    R("POST", "/v1/admin/webhook_endpoints/{}/rotate_secret", endpoint_rotate,
+      CD_ROUTE_ADMIN),
     R("GET", "/v1/admin/webhook_endpoints/{}/deliveries", deliveries_list,
       CD_ROUTE_ADMIN),
     R("POST", "/v1/admin/events/replay", replay, CD_ROUTE_ADMIN),
 };
-const size_t cd_api_routes_outbox_count =
-    sizeof(cd_api_routes_outbox) / sizeof(cd_api_routes_outbox[0]);
+const size_t cd_api_routes_outbox_count = sizeof(cd_api_routes_outbox) /
+                                          sizeof(cd_api_routes_outbox[0]);

@@ -59,7 +59,8 @@ void cd_api_portal_redeem(struct cd_req *req)
         return;
     /* A header a cross-site form cannot send: no login by a forged post. */
     if (!cd_api_wants_cookie(req)) {
-        cd_reply_errorf(req, CD_EK_INVALID, "missing_param", "Creditd-Session",
+        cd_reply_errorf(req, CD_EK_INVALID, "missing_param",
+                        "Creditd-Session",
                         "this endpoint needs the header Creditd-Session: "
                         "cookie");
         return;

@@ -76,7 +76,8 @@ void cd_api_session_clear(struct cd_req *req)
                                "SameSite=Lax%s",
              secure_attr(req));
     cd_reply_header(req, "Set-Cookie", v);
-    snprintf(v, sizeof(v), CD_CSRF_COOKIE "=; Path=/; Max-Age=0; SameSite=Lax%s",
+    snprintf(v, sizeof(v),
+             CD_CSRF_COOKIE "=; Path=/; Max-Age=0; SameSite=Lax%s",
              secure_attr(req));
     cd_reply_header(req, "Set-Cookie", v);
 }

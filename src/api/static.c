@@ -24,8 +24,8 @@
 
 #define CSP_HEAD "default-src 'self'; script-src 'self'; style-src 'self'; "
 #define CSP_IMG "img-src 'self' data:"
-#define CSP_TAIL                                                              \
-    "; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "         \
+#define CSP_TAIL                                                             \
+    "; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "        \
     "form-action 'self'"
 
 /* The CSP, whose img-src also allows the origin of an https brand logo
@@ -195,8 +195,9 @@ void cd_api_static(struct cd_req *req)
     cd_reply(req, 200, type, data, len);
     free(data);
     cd_reply_header(req, "Cache-Control",
-                    strncmp(type, "text/html", 9) == 0 ? "no-cache"
-                                                        : "public, max-age=300");
+                    strncmp(type, "text/html", 9) == 0
+                        ? "no-cache"
+                        : "public, max-age=300");
     csp(&app->billing->cfg.brand, policy, sizeof(policy));
     cd_reply_header(req, "Content-Security-Policy", policy);
     cd_reply_header(req, "Referrer-Policy", "no-referrer");

@@ -14,14 +14,13 @@
 static void reply_subscription(struct cd_req *req,
                                const struct cd_subscription *sub)
 {
-    cd_reply_json(req, 200,
-                  json_pack("{s:o, s:s, s:o, s:b, s:s}", "plan_id",
-                            cd_api_str_or_null(sub->plan_id), "status",
-                            sub->status, "current_period_end",
-                            cd_api_time(sub->current_period_end),
-                            "cancel_at_period_end", sub->cancel_at_period_end,
-                            "stripe_subscription_id",
-                            sub->stripe_subscription_id));
+    cd_reply_json(
+        req, 200,
+        json_pack("{s:o, s:s, s:o, s:b, s:s}", "plan_id",
+                  cd_api_str_or_null(sub->plan_id), "status", sub->status,
+                  "current_period_end", cd_api_time(sub->current_period_end),
+                  "cancel_at_period_end", sub->cancel_at_period_end,
+                  "stripe_subscription_id", sub->stripe_subscription_id));
 }
 
 /* The account's most recent subscription as last synced from Stripe
@@ -122,5 +121,5 @@ const struct cd_route cd_api_routes_subscription[] = {
     {"POST", "/v1/billing_portal", handle_billing_portal,
      CD_ROUTE_ACCOUNT | CD_ROUTE_IDEMPOTENT, 0},
 };
-const size_t cd_api_routes_subscription_count =
-    CD_ARRAY_LEN(cd_api_routes_subscription);
+const size_t cd_api_routes_subscription_count = CD_ARRAY_LEN(
+    cd_api_routes_subscription);

@@ -63,8 +63,8 @@ void cd_api_admin_summary(struct cd_req *req)
                         "to must be later than from, by at most 400 days");
         return;
     }
-    out = json_pack("{s:o, s:o, s:[], s:{}}", "from", cd_api_time(from),
-                    "to", cd_api_time(to), "revenue", "orders_by_status");
+    out = json_pack("{s:o, s:o, s:[], s:{}}", "from", cd_api_time(from), "to",
+                    cd_api_time(to), "revenue", "orders_by_status");
     if (!out || cd_orders_summary(cd_api_app(req)->billing, from, to,
                                   add_revenue, add_status, out, &err) != 0) {
         json_decref(out);

@@ -57,8 +57,7 @@ int cd_api_check_head(struct cd_req *req)
 
 const struct cd_route cd_api_routes_webhook[] = {
     {"POST", "/v1/webhooks/stripe", handle_webhook,
-     CD_ROUTE_PUBLIC | CD_ROUTE_STRIPE_SIGNED,
-     CD_HTTP_WEBHOOK_BODY_MAX},
+     CD_ROUTE_PUBLIC | CD_ROUTE_STRIPE_SIGNED, CD_HTTP_WEBHOOK_BODY_MAX},
 };
-const size_t cd_api_routes_webhook_count =
-    CD_ARRAY_LEN(cd_api_routes_webhook);
+const size_t cd_api_routes_webhook_count = CD_ARRAY_LEN(
+    cd_api_routes_webhook);

@@ -443,8 +443,8 @@ static int token_insert_fn(struct cd_tx *tx, void *arg)
 {
     struct token_job *j = arg;
 
-    if (cd_store_token_insert(tx, j->token_hash, j->account_id,
-                              j->created_at, j->expires_at) != CD_STORE_OK)
+    if (cd_store_token_insert(tx, j->token_hash, j->account_id, j->created_at,
+                              j->expires_at) != CD_STORE_OK)
         return 1;
     return cd_login_succeeded_tx(tx, j->email, j->address,
                                  cd_login_now_ms()) == CD_STORE_OK
@@ -460,9 +460,8 @@ static int bad_credentials(struct cd_error *err)
 
 int cd_account_login(struct cd_billing *b, const char *email,
                      const char *password, size_t password_len,
-                     const char *address, struct cd_account *out,
-                     char *token, int64_t *retry_after_s,
-                     struct cd_error *err)
+                     const char *address, struct cd_account *out, char *token,
+                     int64_t *retry_after_s, struct cd_error *err)
 {
     char norm[CD_EMAIL_SZ];
     struct cd_account a;

@@ -19,7 +19,7 @@
 #include "util/error.h"
 
 #define CD_TOKEN_PREFIX "cdt_"
-#define CD_TOKEN_SZ 72 /* "cdt_" + 64 hex + NUL, rounded up */
+#define CD_TOKEN_SZ 72       /* "cdt_" + 64 hex + NUL, rounded up */
 #define CD_TOKEN_MAX_LEN 512 /* longer bearer strings are refused unread */
 #define CD_PASSWORD_MIN 8
 #define CD_PASSWORD_MAX 1024
@@ -102,9 +102,8 @@ int cd_account_signup(struct cd_billing *b, const char *email,
  */
 int cd_account_login(struct cd_billing *b, const char *email,
                      const char *password, size_t password_len,
-                     const char *address, struct cd_account *out,
-                     char *token, int64_t *retry_after_s,
-                     struct cd_error *err);
+                     const char *address, struct cd_account *out, char *token,
+                     int64_t *retry_after_s, struct cd_error *err);
 
 /* Deletes the token with this hash (idempotent). */
 int cd_account_logout(struct cd_billing *b, const char *token_hash,

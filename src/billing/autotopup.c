@@ -24,7 +24,10 @@ static const struct cd_metric_def M_AUTOTOPUP = {
     "Auto top-up tries by outcome (succeeded; declined: tried again later; "
     "failed: given up, auto top-up turned off; canceled: turned off or the "
     "balance was back before a retry).",
-    CD_METRIC_COUNTER, {"outcome"}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {"outcome"},
+    NULL,
+    0};
 
 static int internal(struct cd_error *err)
 {
@@ -72,8 +75,9 @@ int cd_autotopup_check_tx(struct cd_tx *tx, const char *account_id)
      * attempt included */
     rc = cd_store_autotopup_open(tx, &a);
     if (rc == CD_STORE_OK)
-        cd_info(MOD, "%s: balance %" PRId64 " under %" PRId64
-                     ": auto top-up %s started",
+        cd_info(MOD,
+                "%s: balance %" PRId64 " under %" PRId64
+                ": auto top-up %s started",
                 account_id, balance, threshold, a.id);
     return rc == CD_STORE_OK || rc == CD_STORE_NOT_FOUND ? CD_STORE_OK
                                                          : CD_STORE_ERROR;
@@ -150,8 +154,8 @@ static int merge(struct cd_billing *b, const struct cd_autotopup_req *req,
         s->amount_cents = req->amount_cents;
     if (req->monthly_cap_cents)
         s->monthly_cap_cents = req->monthly_cap_cents;
-    if (req->enabled && (!req->threshold || !req->amount_cents ||
-                         !req->monthly_cap_cents))
+    if (req->enabled &&
+        (!req->threshold || !req->amount_cents || !req->monthly_cap_cents))
         return cd_error_set(err, CD_EK_INVALID, "missing_param",
                             !req->threshold      ? "threshold"
                             : !req->amount_cents ? "amount_cents"
@@ -194,10 +198,11 @@ int cd_autotopup_put(struct cd_billing *b, const struct cd_account *acct,
     }
     if (merge(b, req, &s, err) != 0)
         return -1;
-    if (req->enabled && (!acct->stripe_customer_id[0] ||
-                         !acct->has_saved_payment_method))
+    if (req->enabled &&
+        (!acct->stripe_customer_id[0] || !acct->has_saved_payment_method))
         return cd_error_set(err, CD_EK_CONFLICT, "no_saved_payment_method",
-                            NULL, "Auto top-up charges the saved card: "
+                            NULL,
+                            "Auto top-up charges the saved card: "
                             "buy once with Checkout first.");
     if (req->enabled && !s.enabled) { /* turned on (again): a fresh start */
         s.declines = 0;
@@ -207,8 +212,9 @@ int cd_autotopup_put(struct cd_billing *b, const struct cd_account *acct,
     s.updated_at = cd_now();
     if (cd_store_write(b->store, view_fn, &j) != 0)
         return internal(err);
-    cd_info(MOD, "%s: auto top-up %s (threshold %" PRId64 ", %" PRId64
-                 " cents, cap %" PRId64 ")",
+    cd_info(MOD,
+            "%s: auto top-up %s (threshold %" PRId64 ", %" PRId64
+            " cents, cap %" PRId64 ")",
             acct->id, s.enabled ? "on" : "off", s.threshold, s.amount_cents,
             s.monthly_cap_cents);
     return 0;

@@ -102,8 +102,8 @@ static void pay(struct cd_billing *b, const struct cd_autotopup_attempt *a)
         cd_autotopup_defer(b, a, CD_AUTOTOPUP_RECHECK_S);
         return;
     }
-    if (cd_topup_create(b, &acct, a->amount_cents, a->order_id, &res,
-                        &err) == 0 ||
+    if (cd_topup_create(b, &acct, a->amount_cents, a->order_id, &res, &err) ==
+            0 ||
         strcmp(err.code, "card_declined") == 0) {
         /* the order holds the outcome (and Stripe's reason) */
         if (cd_order_get(b, a->order_id, &o) == CD_STORE_OK &&
@@ -219,10 +219,9 @@ static int lease_fn(struct cd_tx *tx, void *arg)
 {
     struct lease_job *l = arg;
 
-    l->rc = l->release
-                ? cd_store_lease_release(tx, LEASE_NAME, l->holder)
-                : cd_store_lease_acquire(tx, LEASE_NAME, l->holder, l->now,
-                                         LEASE_TTL_S);
+    l->rc = l->release ? cd_store_lease_release(tx, LEASE_NAME, l->holder)
+                       : cd_store_lease_acquire(tx, LEASE_NAME, l->holder,
+                                                l->now, LEASE_TTL_S);
     return l->rc == CD_STORE_ERROR ? CD_STORE_ERROR : 0;
 }
 

@@ -48,23 +48,23 @@ struct cd_plan {
 /* Branding (CREDITD_BRAND_*, CREDITD_SUPPORT_EMAIL): shown by the web UI
  * (GET /v1/config "brand") and named in receipts. "" = not set. */
 struct cd_brand {
-    char name[64];        /* business name; default "creditd" */
-    char logo_url[512];   /* https:// URL or same-origin path */
+    char name[64];      /* business name; default "creditd" */
+    char logo_url[512]; /* https:// URL or same-origin path */
     char support_email[256];
-    char color[8];        /* accent, "#rrggbb" */
+    char color[8]; /* accent, "#rrggbb" */
 };
 
 struct cd_billing_config {
     struct cd_brand brand;
-    char currency[CD_CUR_SZ];  /* lower-case ISO code, "usd" */
-    char base_url[512];        /* CREDITD_BASE_URL, no trailing '/' */
+    char currency[CD_CUR_SZ]; /* lower-case ISO code, "usd" */
+    char base_url[512];       /* CREDITD_BASE_URL, no trailing '/' */
     /* Allowed redirect origins ("scheme://host[:port]"), the base URL's
      * origin first. */
     char redirect_origins[16][256];
     int nredirect_origins;
     char webhook_secrets[1024]; /* comma-separated; "" = not configured */
     char publishable_key[256];
-    int64_t webhook_tolerance;  /* seconds */
+    int64_t webhook_tolerance;         /* seconds */
     struct cd_pricing default_pricing; /* until an admin PUTs pricing */
     struct cd_package packages[CD_CATALOG_MAX];
     size_t npackages;

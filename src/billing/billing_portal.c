@@ -70,8 +70,9 @@ int cd_billing_portal_create(struct cd_billing *b, const struct cd_account *a,
     json_decref(params);
     if (rc != 0) {
         json_decref(resp);
-        cd_warn(MOD, "account %s: billing portal session refused (HTTP %d): "
-                     "%s",
+        cd_warn(MOD,
+                "account %s: billing portal session refused (HTTP %d): "
+                "%s",
                 a->id, http, serr.message);
         return cd_billing_stripe_error(err, &serr);
     }

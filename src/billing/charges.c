@@ -157,11 +157,10 @@ int cd_charge_invoice_pi(const json_t *invoice, char *pi)
     /* The payload, when it carries it: an expanded payments list, or
      * the payment_intent of an API version before basil. Never a call to
      * Stripe: invoice_payment.paid names it (cd_charge_on_invoice_payment). */
-    invoice_payment_pi(json_array_get(json_object_get(json_object_get(
-                                          invoice, "payments"),
-                                                      "data"),
-                                      0),
-                       pi);
+    invoice_payment_pi(
+        json_array_get(
+            json_object_get(json_object_get(invoice, "payments"), "data"), 0),
+        pi);
     if (!pi[0] &&
         cd_stripe_str_or_id(invoice, "payment_intent", pi, CD_SID_SZ) == 0 &&
         (strncmp(pi, "pi_", 3) != 0 || !cd_stripe_safe_id(pi)))
@@ -312,7 +311,7 @@ static int card_fn(struct cd_tx *tx, void *arg)
         return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
     j->updated = 1;
     return cd_store_payment_update(tx, &p) == CD_STORE_OK ? 0
-                                                            : CD_STORE_ERROR;
+                                                          : CD_STORE_ERROR;
 }
 
 int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
@@ -382,8 +381,8 @@ struct ip_job {
 
 /* The period's order and payment row get the PaymentIntent (and the card
  * a charge event kept for it) where they have none; nothing is replaced. */
-static int ip_fill_tx(struct cd_tx *tx, struct cd_order *o,
-                      const char *pi, int64_t now)
+static int ip_fill_tx(struct cd_tx *tx, struct cd_order *o, const char *pi,
+                      int64_t now)
 {
     struct cd_paid card;
     struct cd_payment p;
@@ -423,7 +422,7 @@ static int ip_fill_tx(struct cd_tx *tx, struct cd_order *o,
     if (!changed)
         return CD_STORE_OK;
     return cd_store_payment_update(tx, &p) == CD_STORE_OK ? CD_STORE_OK
-                                                            : CD_STORE_ERROR;
+                                                          : CD_STORE_ERROR;
 }
 
 static int ip_fn(struct cd_tx *tx, void *arg)
@@ -497,8 +496,7 @@ int cd_charge_on_invoice_payment(struct cd_billing *b, const char *event_id,
     cd_stripe_str_or_id(obj, "status", status, sizeof(status));
     cd_stripe_str_or_id(obj, "invoice", j.ip.invoice, sizeof(j.ip.invoice));
     invoice_payment_pi(obj, j.ip.payment_intent);
-    if (strcmp(status, "paid") != 0 ||
-        strncmp(j.ip.invoice, "in_", 3) != 0 ||
+    if (strcmp(status, "paid") != 0 || strncmp(j.ip.invoice, "in_", 3) != 0 ||
         !cd_stripe_safe_id(j.ip.invoice) || !j.ip.payment_intent[0])
         return 0; /* nothing we can use: not recorded */
     j.ip.created_at = cd_now();

@@ -106,6 +106,4 @@ int cd_charge_invoice_pi_ask(struct cd_billing *b, const char *invoice_id);
 struct cd_paid;
 int cd_charge_card_for(struct cd_tx *tx, struct cd_paid *paid);
 
-
-
 #endif

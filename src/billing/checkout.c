@@ -44,7 +44,8 @@ int cd_checkout_redirect_allowed(const struct cd_billing_config *cfg,
         cd_url_origin(url, want, sizeof(want)) != 0)
         return 0;
     for (i = 0; i < cfg->nredirect_origins && i < 16; i++) {
-        if (cd_url_origin(cfg->redirect_origins[i], have, sizeof(have)) == 0 &&
+        if (cd_url_origin(cfg->redirect_origins[i], have, sizeof(have)) ==
+                0 &&
             strcmp(have, want) == 0)
             return 1;
     }
@@ -177,7 +178,8 @@ static int apply_discount(struct cd_billing *b,
 }
 
 /* A top-up of req->amount_cents within the catalog's limits. */
-static int quote_topup(struct cd_billing *b, const struct cd_checkout_req *req,
+static int quote_topup(struct cd_billing *b,
+                       const struct cd_checkout_req *req,
                        struct cd_checkout_quote *q, int has_code,
                        struct cd_error *err)
 {
@@ -334,7 +336,8 @@ static int end_hold(const struct cd_order *held, void *arg)
     struct guard_arg *g = arg;
     struct cd_order o = *held;
     struct cd_order_patch ended = {
-        .move = 1, .to = CD_ORDER_EXPIRED,
+        .move = 1,
+        .to = CD_ORDER_EXPIRED,
         .failure = "replaced by a newer checkout with the same discount "
                    "code"};
 
@@ -343,8 +346,7 @@ static int end_hold(const struct cd_order *held, void *arg)
         return 1;
     }
     if (o.stripe_session_id[0] && g->nreplaced < MAX_REPLACED) {
-        cd_strlcpy(g->replaced[g->nreplaced], o.stripe_session_id,
-                   CD_SID_SZ);
+        cd_strlcpy(g->replaced[g->nreplaced], o.stripe_session_id, CD_SID_SZ);
         cd_strlcpy(g->replaced_order[g->nreplaced], o.id, CD_ID_SZ);
         g->nreplaced++;
     }
@@ -365,8 +367,7 @@ static int discount_guard(struct cd_tx *tx, const struct cd_order *o,
     if (!o->discount_code[0])
         return 0;
     if (cd_discount_check_tx(tx, g->b, o->discount_code, o->account_id,
-                             o->created_at, NULL, &g->problem) !=
-        CD_STORE_OK)
+                             o->created_at, NULL, &g->problem) != CD_STORE_OK)
         return CD_STORE_ERROR;
     if (g->problem)
         return JOB_DISCOUNT_REFUSED;
@@ -451,12 +452,11 @@ static json_t *subscription_params(const struct cd_account *acct,
     p = json_pack(
         "{s:s, s:[{s:{s:s, s:I, s:{s:s}, s:{s:s}}, s:i}], s:s, s:s, s:s, "
         "s:o, s:{s:o}}",
-        "mode", "subscription",
-        "line_items", "price_data", "currency", o->currency, "unit_amount",
-        (json_int_t)o->amount_cents, "product_data", "name", o->description,
-        "recurring", "interval", pl->interval, "quantity", 1,
-        "success_url", success_url, "cancel_url", cancel_url,
-        "client_reference_id", o->id, "metadata", meta,
+        "mode", "subscription", "line_items", "price_data", "currency",
+        o->currency, "unit_amount", (json_int_t)o->amount_cents,
+        "product_data", "name", o->description, "recurring", "interval",
+        pl->interval, "quantity", 1, "success_url", success_url, "cancel_url",
+        cancel_url, "client_reference_id", o->id, "metadata", meta,
         "subscription_data", "metadata", smeta);
     if (!p)
         return NULL;
@@ -495,14 +495,12 @@ static json_t *session_params(struct cd_billing *b,
     p = json_pack(
         "{s:s, s:[{s:{s:s, s:I, s:{s:s}}, s:i}], s:s, s:s, s:s, s:o,"
         " s:{s:s, s:o}}",
-        "mode", "payment",
-        "line_items", "price_data", "currency", o->currency, "unit_amount",
-        (json_int_t)o->amount_cents, "product_data", "name", o->description,
-        "quantity", 1,
-        "success_url", success_url, "cancel_url", cancel_url,
-        "client_reference_id", o->id, "metadata", meta,
-        "payment_intent_data", "setup_future_usage", "off_session",
-        "metadata", pimeta);
+        "mode", "payment", "line_items", "price_data", "currency",
+        o->currency, "unit_amount", (json_int_t)o->amount_cents,
+        "product_data", "name", o->description, "quantity", 1, "success_url",
+        success_url, "cancel_url", cancel_url, "client_reference_id", o->id,
+        "metadata", meta, "payment_intent_data", "setup_future_usage",
+        "off_session", "metadata", pimeta);
     if (!p)
         return NULL;
     if (o->stripe_customer_id[0])
@@ -510,7 +508,8 @@ static json_t *session_params(struct cd_billing *b,
                             json_string(o->stripe_customer_id));
     else
         json_object_set_new(p, "customer_creation", json_string("always"));
-    json_object_set_new(p, "expires_at", json_integer(session_expires_at(b, o)));
+    json_object_set_new(p, "expires_at",
+                        json_integer(session_expires_at(b, o)));
     return p;
 }
 
@@ -607,10 +606,10 @@ static int open_session(struct cd_billing *b, const struct cd_account *acct,
     snprintf(idem, sizeof(idem), "checkout:%s:create", o->id);
     rc = cd_billing_stripe_post(b, "/v1/checkout/sessions", params, idem,
                                 &resp, &http, &serr);
-    if (rc == 0 && (get_str(resp, "id", out->session_id,
-                            sizeof(out->session_id)) != 0 ||
-                    get_str(resp, "url", out->checkout_url,
-                            sizeof(out->checkout_url)) != 0)) {
+    if (rc == 0 &&
+        (get_str(resp, "id", out->session_id, sizeof(out->session_id)) != 0 ||
+         get_str(resp, "url", out->checkout_url, sizeof(out->checkout_url)) !=
+             0)) {
         cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
                      "Stripe: the checkout session has no id or url.");
         rc = -1;
@@ -665,8 +664,9 @@ int cd_checkout_create(struct cd_billing *b, const struct cd_account *acct,
     if (rc == CD_ORDER_DISCOUNT_REFUSED) {
         /* The guard saw a use left; the reservation found none (taken
          * meanwhile on a shared database). */
-        cd_info(MOD, "checkout refused: discount code %s reservation "
-                     "refused",
+        cd_info(MOD,
+                "checkout refused: discount code %s reservation "
+                "refused",
                 o.discount_code);
         return discount_error(err, "exhausted");
     }

@@ -42,8 +42,8 @@ struct cd_checkout_quote {
     char kind[CD_KIND_SZ];
     int64_t base_cents;
     int64_t discount_cents;
-    int64_t amount_cents; /* what the customer pays */
-    int64_t credits;      /* what the balance receives */
+    int64_t amount_cents;           /* what the customer pays */
+    int64_t credits;                /* what the balance receives */
     char discount_code[CD_CODE_SZ]; /* normalised, or "" */
     char item_id[CD_ID_SZ];         /* package id, or "" */
     char description[CD_DESC_SZ];   /* "1,000 credits top-up", ... */

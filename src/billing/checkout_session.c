@@ -32,18 +32,18 @@
 #define MOD "fulfil"
 
 enum action {
-    ACT_NONE,    /* not handled: no job, nothing recorded ("ignored") */
-    ACT_NOTE,    /* record it, remember the session id ("processed") */
-    ACT_FULFIL,  /* paid: complete the order and credit */
-    ACT_FAIL,    /* async payment failed: pending order -> failed */
-    ACT_EXPIRE,  /* session expired: pending order -> expired */
+    ACT_NONE,      /* not handled: no job, nothing recorded ("ignored") */
+    ACT_NOTE,      /* record it, remember the session id ("processed") */
+    ACT_FULFIL,    /* paid: complete the order and credit */
+    ACT_FAIL,      /* async payment failed: pending order -> failed */
+    ACT_EXPIRE,    /* session expired: pending order -> expired */
     ACT_SUBSCRIBE, /* subscription mode, paid: order completed, no credit */
 };
 
 /* What we use of a Checkout Session, bounded. Empty string: absent. */
 struct session {
     char id[CD_SID_SZ];
-    char order_id[CD_ID_SZ];     /* metadata.order_id or client_reference_id */
+    char order_id[CD_ID_SZ]; /* metadata.order_id or client_reference_id */
     char meta_account[CD_ID_SZ]; /* metadata.account_id */
     char mode[24];
     char status[24];
@@ -83,8 +83,7 @@ static void parse_session(const json_t *o, struct session *s)
                   sizeof(s->meta_account));
     }
     if (!s->order_id[0])
-        str_or_id(o, "client_reference_id", s->order_id,
-                  sizeof(s->order_id));
+        str_or_id(o, "client_reference_id", s->order_id, sizeof(s->order_id));
     str_or_id(o, "mode", s->mode, sizeof(s->mode));
     str_or_id(o, "status", s->status, sizeof(s->status));
     str_or_id(o, "payment_status", s->payment_status,
@@ -130,9 +129,10 @@ static int fulfil_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
         j->status = CD_WEBHOOK_IGNORED;
         return cd_problem_note_tx(
             tx, CD_PROBLEM_AMOUNT_MISMATCH, o, j->event_id,
-            "Checkout session %s paid %" PRId64 " %s, but the order is %" PRId64
-            " %s: not credited.",
-            s->id, s->amount_total, s->currency, o->amount_cents, o->currency);
+            "Checkout session %s paid %" PRId64
+            " %s, but the order is %" PRId64 " %s: not credited.",
+            s->id, s->amount_total, s->currency, o->amount_cents,
+            o->currency);
     }
     /* a subscription's order is credited by its invoice only */
     if (cd_order_is_kind(o, CD_ORDER_PAYMENT_INTENT) ||
@@ -169,7 +169,8 @@ static int take_invoice_tx(struct cd_tx *tx, const struct session *s,
         return strcmp(other.id, o->id) != 0;
     if (rc != CD_STORE_NOT_FOUND)
         return CD_STORE_ERROR;
-    cd_strlcpy(o->stripe_invoice_id, s->invoice, sizeof(o->stripe_invoice_id));
+    cd_strlcpy(o->stripe_invoice_id, s->invoice,
+               sizeof(o->stripe_invoice_id));
     *dirty = 1;
     return 0;
 }
@@ -188,13 +189,14 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
     const struct session *s = j->s;
     struct cd_paid paid = *j->c;
     struct cd_order_patch keep = {.dirty = dirty};
-    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
-                                  .complete = 1, .failure = ""};
+    struct cd_order_patch done = {
+        .move = 1, .to = CD_ORDER_COMPLETED, .complete = 1, .failure = ""};
     int rc, elsewhere;
 
     if (!cd_order_is_kind(o, CD_ORDER_SUBSCRIPTION)) {
-        cd_warn(MOD, "event %s: subscription-mode session %s but order %s "
-                     "is kind %s: ignored",
+        cd_warn(MOD,
+                "event %s: subscription-mode session %s but order %s "
+                "is kind %s: ignored",
                 j->event_id ? j->event_id : "-", s->id, o->id, o->kind);
         j->status = CD_WEBHOOK_IGNORED;
         return cd_order_patch_tx(tx, o, &keep, now);
@@ -230,8 +232,9 @@ static int subscribe_tx(struct cd_tx *tx, struct job *j, struct cd_order *o,
         rc = cd_outbox_order_tx(tx, "order.completed", o);
     if (rc != CD_STORE_OK)
         return rc;
-    cd_info(MOD, "order %s completed: subscription started for %s (credits "
-                 "come with its invoices)",
+    cd_info(MOD,
+            "order %s completed: subscription started for %s (credits "
+            "come with its invoices)",
             o->id, o->account_id);
     return 0;
 }
@@ -264,10 +267,11 @@ static int session_matches(const struct job *j, const struct cd_order *o)
                 o->account_id);
         return 0;
     }
-    if (!s->id[0] ||
-        (o->stripe_session_id[0] && strcmp(o->stripe_session_id, s->id) != 0)) {
-        cd_warn(MOD, "event %s: session %s does not match order %s's "
-                     "session %s: ignored",
+    if (!s->id[0] || (o->stripe_session_id[0] &&
+                      strcmp(o->stripe_session_id, s->id) != 0)) {
+        cd_warn(MOD,
+                "event %s: session %s does not match order %s's "
+                "session %s: ignored",
                 j->event_id ? j->event_id : "-", s->id, o->id,
                 o->stripe_session_id);
         return 0;
@@ -375,11 +379,9 @@ static const struct {
      ACT_NOTE},
     {MODE_PAYMENT, "checkout.session.async_payment_succeeded",
      PS_PAID | PS_OTHER, ACT_FULFIL},
-    {MODE_PAYMENT, "checkout.session.async_payment_failed", PS_ANY,
-     ACT_FAIL},
+    {MODE_PAYMENT, "checkout.session.async_payment_failed", PS_ANY, ACT_FAIL},
     {MODE_PAYMENT, "checkout.session.expired", PS_ANY, ACT_EXPIRE},
-    {MODE_SUBSCRIPTION, "checkout.session.completed", PS_PAID,
-     ACT_SUBSCRIBE},
+    {MODE_SUBSCRIPTION, "checkout.session.completed", PS_PAID, ACT_SUBSCRIBE},
     {MODE_SUBSCRIPTION, "checkout.session.async_payment_succeeded", PS_PAID,
      ACT_SUBSCRIBE},
     {MODE_SUBSCRIPTION, "checkout.session.expired", PS_ANY, ACT_EXPIRE},
@@ -413,8 +415,8 @@ static enum action session_action(const struct session *s, const char *type)
 
 /* ---- entry point -------------------------------------------------------- */
 
-static int run_job(struct cd_billing *b, struct job *j, const char **status_out,
-                   struct cd_error *err)
+static int run_job(struct cd_billing *b, struct job *j,
+                   const char **status_out, struct cd_error *err)
 {
     return cd_order_event_run(b, job_apply, j, j->event_id, j->type,
                               &j->status, status_out, err);

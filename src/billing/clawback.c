@@ -28,8 +28,7 @@ int64_t cd_clawback_credits_at(int64_t credits, int64_t taken, int64_t paid)
     return (int64_t)q;
 }
 
-void cd_clawback_fulfil_ref(const struct cd_order *o, char *ref,
-                            size_t refsz)
+void cd_clawback_fulfil_ref(const struct cd_order *o, char *ref, size_t refsz)
 {
     _Static_assert(CD_REF_FITS("invoice:", sizeof(o->stripe_invoice_id) - 1),
                    "invoice:<Stripe invoice id> fits CD_REF_SZ");
@@ -95,9 +94,9 @@ static int adjust(struct cd_tx *tx, struct cd_order *o, int64_t diff,
     int is_refund = strcmp(kind, "refund") == 0;
     int rc;
 
-    _Static_assert(CD_REF_FITS("order::clawback:",
-                               sizeof(o->id) - 1 + CD_I64_CHARS),
-                   "order:<id>:clawback:<n> fits CD_REF_SZ");
+    _Static_assert(
+        CD_REF_FITS("order::clawback:", sizeof(o->id) - 1 + CD_I64_CHARS),
+        "order:<id>:clawback:<n> fits CD_REF_SZ");
     snprintf(ref, sizeof(ref), "order:%s:clawback:%" PRId64, o->id,
              o->clawback_seq + 1);
     snprintf(desc, sizeof(desc), "%s: %.400s",
@@ -163,8 +162,7 @@ static int save_payment(struct cd_tx *tx, const struct cd_order *o,
         p.refunded_at = now;
     p.amount_refunded_cents = f->refunded;
     cd_strlcpy(p.status,
-               cd_order_after_fulfilment(o->status) ? o->status
-                                                      : "succeeded",
+               cd_order_after_fulfilment(o->status) ? o->status : "succeeded",
                sizeof(p.status));
     return cd_store_payment_update(tx, &p) == CD_STORE_OK ? CD_STORE_OK
                                                           : CD_STORE_ERROR;
@@ -198,9 +196,9 @@ int cd_clawback_settle_tx(struct cd_tx *tx, struct cd_order *o,
     }
     if (cd_order_patch_tx(tx, o, &settled, now) != CD_STORE_OK)
         return CD_STORE_ERROR;
-    cd_debug(MOD, "order %s: %s; refunded %" PRId64 ", disputed %" PRId64
-                  " of %" PRId64 "; %" PRId64 " of %" PRId64
-                  " credits taken back",
+    cd_debug(MOD,
+             "order %s: %s; refunded %" PRId64 ", disputed %" PRId64
+             " of %" PRId64 "; %" PRId64 " of %" PRId64 " credits taken back",
              o->id, o->status, f.refunded, f.held, o->amount_cents,
              o->clawback_credits, f.credited);
     return save_payment(tx, o, &f, now);

@@ -65,8 +65,8 @@ int cd_discount_create(struct cd_billing *b, const struct cd_discount_new *in,
         return cd_error_set(err, CD_EK_INVALID, "invalid_param", "max_uses",
                             "max_uses must be at least 1");
     if (in->expires_at != 0 && in->expires_at <= now)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "expires_at", "expires_at must be in the future");
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param", "expires_at",
+                            "expires_at must be in the future");
 
     j.d.percent_off = in->percent_off;
     j.d.amount_off_cents = in->amount_off_cents;
@@ -258,7 +258,8 @@ int cd_discount_validate(struct cd_billing *b, const char *code,
     } else if (strcmp(kind, "topup") == 0 ||
                strcmp(kind, "subscription") == 0) {
         return cd_error_set(err, CD_EK_INVALID, "discount_not_applicable",
-                            "kind", "discount codes apply to access and "
+                            "kind",
+                            "discount codes apply to access and "
                             "packages only");
     } else {
         return cd_error_set(err, CD_EK_INVALID, "invalid_param", "kind",
@@ -271,7 +272,8 @@ int cd_discount_validate(struct cd_billing *b, const char *code,
     if (cd_store_read(b->store, validate_fn, &j) != CD_STORE_OK)
         return internal(err);
 
-    out->base_cents = pkg ? pkg->price_cents : cd_pricing_base_cents(&j.pricing);
+    out->base_cents = pkg ? pkg->price_cents
+                          : cd_pricing_base_cents(&j.pricing);
     problem = j.problem;
     if (problem) {
         out->valid = 0;
@@ -318,7 +320,7 @@ static int pricing_fn(struct cd_tx *tx, void *arg)
         j->p.sale_cents = j->sale;
     j->p.updated_at = cd_now();
     return cd_store_pricing_put(tx, &j->p) == CD_STORE_OK ? 0
-                                                         : CD_STORE_ERROR;
+                                                          : CD_STORE_ERROR;
 }
 
 /* A price is charged as it is: at least Stripe's smallest charge (the

@@ -43,7 +43,7 @@ struct dispute_obj {
     char pi[CD_SID_SZ];
     char status[CD_STATUS_SZ];
     char currency[CD_CUR_SZ]; /* "" when absent */
-    int64_t amount; /* -1: absent, or not in the order's currency */
+    int64_t amount;           /* -1: absent, or not in the order's currency */
 };
 
 static int closed(const char *status)
@@ -114,8 +114,9 @@ static int dispute_job_fn(struct cd_tx *tx, void *arg)
         return rc == 1 ? 0 : CD_STORE_ERROR;
     if (d->currency[0] && strcasecmp(d->currency, o.currency) != 0) {
         /* Its amount is in other units: the whole order is held. */
-        cd_warn(MOD, "event %s: dispute %s is in %s, order %s in %s: the "
-                     "whole order is held",
+        cd_warn(MOD,
+                "event %s: dispute %s is in %s, order %s in %s: the "
+                "whole order is held",
                 j->event_id ? j->event_id : "-", d->id, d->currency, o.id,
                 o.currency);
         dd = *d;
@@ -123,8 +124,9 @@ static int dispute_job_fn(struct cd_tx *tx, void *arg)
         d = &dd;
     }
     if (d->amount > o.amount_cents) {
-        cd_error(MOD, "event %s: dispute %s of %" PRId64 " is more than "
-                      "order %s (%" PRId64 "): not applied",
+        cd_error(MOD,
+                 "event %s: dispute %s of %" PRId64 " is more than "
+                 "order %s (%" PRId64 "): not applied",
                  j->event_id ? j->event_id : "-", d->id, d->amount, o.id,
                  o.amount_cents);
         return 0;
@@ -169,8 +171,9 @@ int cd_dispute_on_dispute(struct cd_billing *b, const char *event_id,
     if (rc < 0)
         return -1;
     if (rc > 0) {
-        cd_debug(MOD, "event %s: dispute %s is about no order here; not "
-                      "recorded",
+        cd_debug(MOD,
+                 "event %s: dispute %s is about no order here; not "
+                 "recorded",
                  event_id ? event_id : "-", d.id);
         return 0;
     }

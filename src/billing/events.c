@@ -179,7 +179,10 @@ int cd_webhook_receive(struct cd_billing *b, const char *body, size_t len,
         "creditd_webhook_events_total",
         "Stripe webhook deliveries by event type and outcome "
         "(processed, duplicate, ignored, error).",
-        CD_METRIC_COUNTER, {"type", "outcome"}, NULL, 0};
+        CD_METRIC_COUNTER,
+        {"type", "outcome"},
+        NULL,
+        0};
     char type[EVENT_TYPE_MAX] = "";
     int rc = verify_and_apply(b, body, len, sig_header, status_out, type,
                               sizeof(type), err);

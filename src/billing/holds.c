@@ -80,7 +80,7 @@ static int run(struct cd_billing *b, const struct cd_hold_op *op,
     j.fn = fn;
     if (op->claim && op->reply)
         return cd_idem_once(b, op->claim, once_fn, &j) != 0 ? internal(err)
-                                                             : 0;
+                                                            : 0;
     return outcome(&j, cd_store_write(b->store, job_fn, &j), out, err);
 }
 
@@ -148,9 +148,9 @@ static int create_fn(struct cd_tx *tx, struct cd_hold_job *j)
         (rc = cd_store_hold_get(tx, op->effect_id, h)) != CD_STORE_NOT_FOUND)
         return rc != CD_STORE_OK
                    ? rc
-                   : refuse(j, CD_EK_CONFLICT, "idempotency_key_reused",
-                            NULL, "this Idempotency-Key made a hold more "
-                                  "than 24 hours ago");
+                   : refuse(j, CD_EK_CONFLICT, "idempotency_key_reused", NULL,
+                            "this Idempotency-Key made a hold more "
+                            "than 24 hours ago");
     rc = reserve(tx, op);
     if (rc == CD_STORE_GUARD) {
         rc = cd_store_hold_totals(tx, op->account_id, cd_now(), &bal, &held,
@@ -161,8 +161,9 @@ static int create_fn(struct cd_tx *tx, struct cd_hold_job *j)
         return rc != CD_STORE_OK
                    ? rc
                    : refuse(j, CD_EK_PAYMENT, "insufficient_balance",
-                            "amount", "the available balance (balance "
-                                      "minus holds) is too low for this hold");
+                            "amount",
+                            "the available balance (balance "
+                            "minus holds) is too low for this hold");
     }
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
@@ -195,13 +196,15 @@ static int check_create(const struct cd_hold_op *op, struct cd_error *err)
                             "amount must be an integer from 1 to 10^12");
     if (op->expires_in < CD_HOLD_EXPIRES_MIN ||
         op->expires_in > CD_HOLD_EXPIRES_MAX)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "expires_in", "expires_in must be an integer "
-                                          "from 1 to 604800 (seconds)");
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param", "expires_in",
+                            "expires_in must be an integer "
+                            "from 1 to 604800 (seconds)");
     if (op->description && strlen(op->description) > CD_HOLD_DESC_MAX)
         return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "description", "description is longer than %d "
-                                           "bytes", CD_HOLD_DESC_MAX);
+                            "description",
+                            "description is longer than %d "
+                            "bytes",
+                            CD_HOLD_DESC_MAX);
     if (!op->account_id || strlen(op->account_id) >= CD_ID_SZ)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");
@@ -485,8 +488,7 @@ static int page_fn(struct cd_tx *tx, void *arg)
     struct page_job *p = arg;
 
     return cd_store_hold_page(tx, p->account_id, p->status, p->after,
-                              p->limit, cd_now(), p->cb, p->arg,
-                              p->has_more);
+                              p->limit, cd_now(), p->cb, p->arg, p->has_more);
 }
 
 int cd_hold_page(struct cd_billing *b, const char *account_id,
@@ -494,8 +496,7 @@ int cd_hold_page(struct cd_billing *b, const char *account_id,
                  cd_hold_cb cb, void *arg, int *has_more,
                  struct cd_error *err)
 {
-    struct page_job p = {account_id, status, after, limit, cb, arg,
-                         has_more};
+    struct page_job p = {account_id, status, after, limit, cb, arg, has_more};
     int rc = cd_store_read(b->store, page_fn, &p);
 
     if (rc == CD_STORE_NOT_FOUND)

@@ -31,9 +31,9 @@
 #include "store/holds.h"
 #include "util/error.h"
 
-#define CD_HOLD_EXPIRES_MIN 1                  /* seconds */
-#define CD_HOLD_EXPIRES_MAX (7 * 24 * 3600)    /* 7 days */
-#define CD_HOLD_EXPIRES_DEFAULT (15 * 60)      /* 15 minutes */
+#define CD_HOLD_EXPIRES_MIN 1               /* seconds */
+#define CD_HOLD_EXPIRES_MAX (7 * 24 * 3600) /* 7 days */
+#define CD_HOLD_EXPIRES_DEFAULT (15 * 60)   /* 15 minutes */
 #define CD_HOLD_DESC_MAX 500
 /* Accounts whose due holds one sweeper job expires. */
 #define CD_HOLD_SWEEP_BATCH 100

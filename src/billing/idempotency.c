@@ -21,8 +21,8 @@ struct cd_idem_keeper {
     struct cd_store *store;
     int64_t lease_ms;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* CLOCK_MONOTONIC */
-    int stop;          /* under mu */
+    pthread_cond_t cv;          /* CLOCK_MONOTONIC */
+    int stop;                   /* under mu */
     struct cd_idem_claim *head; /* claims held now, under mu */
     size_t count;
     pthread_t thread;
@@ -247,10 +247,9 @@ static int once_fn(struct cd_tx *tx, void *arg)
     rc = j->effect(tx, j->arg, &r);
     if (rc != 0 || r.status < 200 || r.status >= 500 || r.status == 429)
         return rc != 0 ? rc : 1; /* not run, or unknown: nothing kept */
-    rc = cd_store_idem_complete_claim(tx, c->scope, c->key, c->token,
-                                      strlen(c->token), r.status,
-                                      r.body ? r.body : "",
-                                      r.body ? r.body_len : 0);
+    rc = cd_store_idem_complete_claim(
+        tx, c->scope, c->key, c->token, strlen(c->token), r.status,
+        r.body ? r.body : "", r.body ? r.body_len : 0);
     return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
 }
 
@@ -349,10 +348,9 @@ static int renew_fn(struct cd_tx *tx, void *arg)
     size_t i;
 
     for (i = 0; i < j->n; i++) {
-        int rc = cd_store_idem_renew_claim(tx, j->h[i].scope, j->h[i].key,
-                                           j->h[i].token,
-                                           strlen(j->h[i].token),
-                                           j->lease_until);
+        int rc = cd_store_idem_renew_claim(
+            tx, j->h[i].scope, j->h[i].key, j->h[i].token,
+            strlen(j->h[i].token), j->lease_until);
         if (rc != CD_STORE_OK && rc != CD_STORE_NOT_FOUND)
             return CD_STORE_ERROR;
     }
@@ -415,8 +413,7 @@ static void *keeper_main(void *arg)
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
-        while (!k->stop &&
-               pthread_cond_timedwait(&k->cv, &k->mu, &ts) == 0)
+        while (!k->stop && pthread_cond_timedwait(&k->cv, &k->mu, &ts) == 0)
             ;
         if (k->stop)
             break;
@@ -477,9 +474,8 @@ void cd_idem_keeper_stop(struct cd_idem_keeper *k)
 
 /* sha256 hex of tag + method + " " + path + "\n" + body; -1 out of
  * memory. */
-static int hash_request(const char *tag, const char *method,
-                        const char *path, const char *body, size_t len,
-                        char out[65])
+static int hash_request(const char *tag, const char *method, const char *path,
+                        const char *body, size_t len, char out[65])
 {
     size_t tl = strlen(tag), ml = strlen(method), pl = strlen(path);
     size_t n = tl + ml + 1 + pl + 1 + len;
@@ -503,8 +499,7 @@ int cd_idem_fingerprint(const char *method, const char *path,
                         const char *body, size_t body_len, char out[65],
                         char legacy[65])
 {
-    json_t *doc = body_len ? json_loadb(body, body_len, JSON_DECODE_ANY,
-                                        NULL)
+    json_t *doc = body_len ? json_loadb(body, body_len, JSON_DECODE_ANY, NULL)
                            : NULL;
     char *canon = NULL;
     int rc;
@@ -528,8 +523,8 @@ int cd_idem_fingerprint(const char *method, const char *path,
 
 /* ---- effect ids -------------------------------------------------------- */
 
-void cd_idem_effect_id(const char *scope, const char *key,
-                       const char *prefix, char *out, size_t outsz)
+void cd_idem_effect_id(const char *scope, const char *key, const char *prefix,
+                       char *out, size_t outsz)
 {
     static const char alphabet[] =
         "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

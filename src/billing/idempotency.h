@@ -175,7 +175,7 @@ int cd_idem_once_result(struct cd_idem_once_job *j);
  * creates: prefix + 24 base62 characters of SHA-256(scope "\n" key), the
  * same for every attempt of the request. out holds >= 64 bytes.
  */
-void cd_idem_effect_id(const char *scope, const char *key,
-                       const char *prefix, char *out, size_t outsz);
+void cd_idem_effect_id(const char *scope, const char *key, const char *prefix,
+                       char *out, size_t outsz);
 
 #endif

@@ -44,11 +44,11 @@ struct inv_job {
     const char *account_id;
     const struct cd_plan *plan;
     const char *plan_currency;
-    int64_t period_end; /* lines.data[0].period.end; 0: unknown */
-    int first; /* billing_reason subscription_create */
+    int64_t period_end;        /* lines.data[0].period.end; 0: unknown */
+    int first;                 /* billing_reason subscription_create */
     char meta_order[CD_ID_SZ]; /* the subscription's checkout order; "" */
     char customer[CD_SID_SZ];  /* the invoice's customer; "" */
-    char pi[CD_SID_SZ]; /* its PaymentIntent (the card's key); "" */
+    char pi[CD_SID_SZ];        /* its PaymentIntent (the card's key); "" */
     int has_row; /* row below was re-read at Stripe: store it too */
     struct cd_subscription row;
     const char *status;
@@ -130,8 +130,8 @@ static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
                        struct cd_order *o, int is_new, int64_t now)
 {
     char why[CD_DESC_SZ];
-    struct cd_order_patch failed = {.move = 1, .to = CD_ORDER_FAILED,
-                                    .failure = why};
+    struct cd_order_patch failed = {
+        .move = 1, .to = CD_ORDER_FAILED, .failure = why};
     int rc;
 
     snprintf(why, sizeof(why),
@@ -150,9 +150,8 @@ static int mismatch_tx(struct cd_tx *tx, struct inv_job *j,
     }
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
-    return cd_problem_note_tx(tx, CD_PROBLEM_INVOICE_MISMATCH, o,
-                              j->event_id, "Invoice %s: %s.", j->invoice_id,
-                              why);
+    return cd_problem_note_tx(tx, CD_PROBLEM_INVOICE_MISMATCH, o, j->event_id,
+                              "Invoice %s: %s.", j->invoice_id, why);
 }
 
 static int inv_job_fn(struct cd_tx *tx, void *arg)
@@ -225,9 +224,8 @@ static void invoice_extras(const json_t *invoice, struct inv_job *j)
  */
 static int invoice_owner(struct cd_billing *b, const char *event_id,
                          const char *sub_id, struct locate *l,
-                         struct sub_copy *c, struct inv_job *j,
-                         char *plan_id, size_t plan_idsz,
-                         struct cd_error *err)
+                         struct sub_copy *c, struct inv_job *j, char *plan_id,
+                         size_t plan_idsz, struct cd_error *err)
 {
     int rc;
 
@@ -257,8 +255,9 @@ static int invoice_owner(struct cd_billing *b, const char *event_id,
         if (rc < 0)
             return -1;
         if (rc == CD_STORE_NOT_FOUND) {
-            cd_debug(MOD, "event %s: subscription %s is no account's "
-                          "here: ignored",
+            cd_debug(MOD,
+                     "event %s: subscription %s is no account's "
+                     "here: ignored",
                      event_id ? event_id : "-", sub_id);
             return 1;
         }
@@ -275,11 +274,11 @@ static int invoice_owner(struct cd_billing *b, const char *event_id,
 static int64_t invoice_period_end(const json_t *invoice)
 {
     return cd_sub_positive_int(json_object_get(
-        json_object_get(json_array_get(json_object_get(json_object_get(
-                                           invoice, "lines"),
-                                       "data"),
-                                       0),
-                        "period"),
+        json_object_get(
+            json_array_get(
+                json_object_get(json_object_get(invoice, "lines"), "data"),
+                0),
+            "period"),
         "end"));
 }
 
@@ -314,8 +313,9 @@ int cd_subscription_on_invoice_paid(struct cd_billing *b,
         return 0;
     }
     if (!cd_subscription_invoice_grants(status, reason, paid)) {
-        cd_info(MOD, "event %s: invoice %s (%s, %s, %" PRId64 " paid) "
-                     "grants nothing: ignored",
+        cd_info(MOD,
+                "event %s: invoice %s (%s, %s, %" PRId64 " paid) "
+                "grants nothing: ignored",
                 event_id ? event_id : "-", in_id, status, reason, paid);
         return 0;
     }
@@ -329,8 +329,9 @@ int cd_subscription_on_invoice_paid(struct cd_billing *b,
     if (!plan || plan->credits_per_period <= 0) {
         /* Not recorded: once the plan is configured again, Stripe's
          * redelivery or reconciliation credits it. */
-        cd_error(MOD, "event %s: invoice %s of subscription %s: plan '%s' "
-                      "is not in the catalog: not credited",
+        cd_error(MOD,
+                 "event %s: invoice %s of subscription %s: plan '%s' "
+                 "is not in the catalog: not credited",
                  event_id ? event_id : "-", in_id, sub_id, plan_id);
         return 0;
     }

@@ -37,33 +37,55 @@ static const struct cd_metric_def M_JOBS = {
     "creditd_jobs_runs_total",
     "Background job runs by job and outcome (skipped: another node holds "
     "the lease).",
-    CD_METRIC_COUNTER, {"job", "outcome"}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {"job", "outcome"},
+    NULL,
+    0};
 static const struct cd_metric_def M_LEDGER_OK = {
     "creditd_ledger_ok",
     "1 when the last ledger check found every balance equal to the sum of "
     "its entries, else 0.",
-    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+    CD_METRIC_GAUGE,
+    {NULL},
+    NULL,
+    0};
 static const struct cd_metric_def M_LEDGER_MISMATCH = {
     "creditd_ledger_mismatched_accounts",
     "Accounts whose balance differed from the sum of their entries at the "
     "last ledger check.",
-    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+    CD_METRIC_GAUGE,
+    {NULL},
+    NULL,
+    0};
 static const struct cd_metric_def M_LEDGER_BALANCES = {
     "creditd_ledger_sum_balances",
     "Sum of all account balances (credits) at the last ledger check.",
-    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+    CD_METRIC_GAUGE,
+    {NULL},
+    NULL,
+    0};
 static const struct cd_metric_def M_LEDGER_ENTRIES = {
     "creditd_ledger_sum_entries",
     "Sum of all ledger entries (credits) at the last ledger check.",
-    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+    CD_METRIC_GAUGE,
+    {NULL},
+    NULL,
+    0};
 static const struct cd_metric_def M_LEDGER_AT = {
     "creditd_ledger_verified_timestamp_seconds",
-    "Unix time of the last ledger check.", CD_METRIC_GAUGE, {NULL}, NULL, 0};
+    "Unix time of the last ledger check.",
+    CD_METRIC_GAUGE,
+    {NULL},
+    NULL,
+    0};
 
 static const struct cd_metric_def M_HOLDS_EXPIRED = {
     "creditd_holds_expired_accounts_total",
-    "Accounts whose due holds the hold sweeper expired.", CD_METRIC_COUNTER,
-    {NULL}, NULL, 0};
+    "Accounts whose due holds the hold sweeper expired.",
+    CD_METRIC_COUNTER,
+    {NULL},
+    NULL,
+    0};
 
 struct cd_jobs {
     struct cd_billing *b;
@@ -190,12 +212,15 @@ static void do_verify(struct cd_jobs *j)
         return;
     }
     if (chk.mismatches > 0 || chk.sum_balances != chk.sum_entries)
-        cd_error(MOD, "ledger check: %lld account(s) disagree with their "
-                      "entries",
+        cd_error(MOD,
+                 "ledger check: %lld account(s) disagree with their "
+                 "entries",
                  (long long)chk.mismatches);
     if (chk.lot_mismatches > 0)
-        cd_error(MOD, "ledger check: %lld account(s) disagree with their "
-                      "lots", (long long)chk.lot_mismatches);
+        cd_error(MOD,
+                 "ledger check: %lld account(s) disagree with their "
+                 "lots",
+                 (long long)chk.lot_mismatches);
     cd_metrics_set(NULL, &M_LEDGER_OK,
                    chk.mismatches == 0 && chk.lot_mismatches == 0 &&
                        chk.sum_balances == chk.sum_entries,
@@ -231,8 +256,8 @@ static int purge_fn(struct cd_tx *tx, void *arg)
     if (cd_store_charge_card_purge(tx, p->now - CD_JOBS_CHARGE_CARD_TTL) !=
         CD_STORE_OK)
         return CD_STORE_ERROR;
-    if (cd_store_invoice_payment_purge(tx, p->now - CD_JOBS_CHARGE_CARD_TTL) !=
-        CD_STORE_OK)
+    if (cd_store_invoice_payment_purge(
+            tx, p->now - CD_JOBS_CHARGE_CARD_TTL) != CD_STORE_OK)
         return CD_STORE_ERROR;
     return 0;
 }
@@ -251,7 +276,7 @@ static void do_purge(struct cd_jobs *j)
     j->held_purge = 1;
     if (cd_store_write(j->b->store, purge_fn, &p) != 0) {
         cd_warn(MOD, "purging old idempotency keys, tokens, failed-login "
-                 "counts, rate-limit buckets and email links failed");
+                     "counts, rate-limit buckets and email links failed");
         cd_metrics_add(NULL, &M_JOBS, 1, "purge", "error", NULL);
         return;
     }

@@ -10,7 +10,10 @@ static const struct cd_metric_def M_LEASE_HELD = {
     "1 while this node holds the lease of a background job (reconcile, "
     "purge, holds, expiry, mail), else 0; with several nodes at most one "
     "holds each.",
-    CD_METRIC_GAUGE, {"lease"}, NULL, 0};
+    CD_METRIC_GAUGE,
+    {"lease"},
+    NULL,
+    0};
 
 void cd_lease_held_set(const char *lease, int held)
 {

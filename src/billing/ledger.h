@@ -22,9 +22,9 @@ struct cd_ledger_apply {
     const char *ref;      /* unique business key */
     const char *order_id; /* or NULL */
     const char *description;
-    int allow_negative;   /* a debit may take the balance below zero */
+    int allow_negative; /* a debit may take the balance below zero */
     const struct cd_lot_spec *lot; /* lots.h: the credit's lot; NULL */
-    int64_t effective_at; /* when it took effect, if before now (an
+    int64_t effective_at;          /* when it took effect, if before now (an
                              expiry: its lot's expires_at); 0: now */
 };
 

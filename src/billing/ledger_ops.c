@@ -38,11 +38,13 @@ static int settle(const struct cd_ledger_job *j, int write, const char *kind,
         switch (j->rc) {
         case CD_LEDGER_INSUFFICIENT:
             return cd_error_set(err, CD_EK_PAYMENT, "insufficient_balance",
-                                "amount", "the balance is too low for this "
+                                "amount",
+                                "the balance is too low for this "
                                 "debit");
         case CD_LEDGER_LIMIT:
             return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
-                                "amount", "the balance would pass the limit "
+                                "amount",
+                                "the balance would pass the limit "
                                 "of +-2^62");
         case CD_STORE_NOT_FOUND:
             return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found",
@@ -56,16 +58,15 @@ static int settle(const struct cd_ledger_job *j, int write, const char *kind,
          * old entry is a key reused, never a replay; within 24 h only
          * the very same request replays. */
         if (j->out.created_at < cd_now() - CD_LEDGER_IDEM_TTL_S)
-            return cd_error_set(err, CD_EK_CONFLICT,
-                                "idempotency_key_reused", NULL,
+            return cd_error_set(err, CD_EK_CONFLICT, "idempotency_key_reused",
+                                NULL,
                                 "this Idempotency-Key was used more than 24 "
                                 "hours ago");
         if (strcmp(j->out.account_id, j->in.account_id) != 0 ||
-            j->out.amount != j->in.amount ||
-            strcmp(j->out.kind, kind) != 0 ||
+            j->out.amount != j->in.amount || strcmp(j->out.kind, kind) != 0 ||
             strcmp(j->out.description, j->in.description) != 0)
-            return cd_error_set(err, CD_EK_CONFLICT,
-                                "idempotency_key_reused", NULL,
+            return cd_error_set(err, CD_EK_CONFLICT, "idempotency_key_reused",
+                                NULL,
                                 "this Idempotency-Key was used for a "
                                 "different request");
         if (replayed)
@@ -119,8 +120,7 @@ static int apply_once(struct cd_billing *b, const struct cd_ledger_op *op,
     o.j = j;
     o.op = op;
     o.kind = kind;
-    return once_outcome(&o, cd_idem_once(b, op->claim, once_effect, &o),
-                        err);
+    return once_outcome(&o, cd_idem_once(b, op->claim, once_effect, &o), err);
 }
 
 /* The outcome of a plain job (write: cd_store_write's value). */
@@ -148,17 +148,16 @@ static int prepare(const struct cd_ledger_op *op, int sign, const char *kind,
         return cd_error_set(err, CD_EK_INVALID, "invalid_amount", "amount",
                             "amount must be an integer from 1 to 10^12");
     if (op->description && strlen(op->description) > CD_LEDGER_DESC_MAX)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "description",
-                            "description is longer than %d bytes",
-                            CD_LEDGER_DESC_MAX);
+        return cd_error_set(
+            err, CD_EK_INVALID, "invalid_param", "description",
+            "description is longer than %d bytes", CD_LEDGER_DESC_MAX);
     if (!op->account_id || !*op->account_id ||
         strlen(op->account_id) >= CD_ID_SZ)
         return cd_error_set(err, CD_EK_NOT_FOUND, "account_not_found", NULL,
                             "no such account");
-    _Static_assert(CD_REF_FITS("idem::", CD_IDEM_SCOPE_SZ - 1 +
-                                             CD_IDEM_KEY_SZ - 1),
-                   "idem:<scope>:<Idempotency-Key> fits CD_REF_SZ");
+    _Static_assert(
+        CD_REF_FITS("idem::", CD_IDEM_SCOPE_SZ - 1 + CD_IDEM_KEY_SZ - 1),
+        "idem:<scope>:<Idempotency-Key> fits CD_REF_SZ");
     _Static_assert(CD_REF_FITS("debit:", CD_ID_SZ - 1),
                    "grant|debit:<random id> fits CD_REF_SZ");
     if (op->idem_key && op->idem_scope) {
@@ -240,8 +239,8 @@ void cd_ledger_async_submit(struct cd_billing *b, struct cd_ledger_async *x)
     int rc;
 
     if (x->op.claim && x->op.reply) {
-        rc = cd_idem_once_submit(b, x->op.claim, once_effect, &x->o,
-                                 &x->idem, once_done, x);
+        rc = cd_idem_once_submit(b, x->op.claim, once_effect, &x->o, &x->idem,
+                                 once_done, x);
     } else {
         memset(&x->job, 0, sizeof(x->job));
         x->job.fn = apply_fn;
@@ -323,8 +322,8 @@ static int list_fn(struct cd_tx *tx, void *arg)
 {
     struct list_job *j = arg;
 
-    return cd_store_ledger_list(tx, j->id, j->limit, j->offset, j->cb,
-                                j->arg, j->total);
+    return cd_store_ledger_list(tx, j->id, j->limit, j->offset, j->cb, j->arg,
+                                j->total);
 }
 
 int cd_ledger_list(struct cd_billing *b, const char *account_id,
@@ -390,8 +389,8 @@ int cd_ledger_txn_page(struct cd_billing *b, const char *account_id,
                        void *arg, int *has_more, int64_t *total,
                        struct cd_error *err)
 {
-    struct txn_page_job j = {account_id, after, limit, cb, arg, has_more,
-                             total};
+    struct txn_page_job j = {account_id, after,    limit, cb,
+                             arg,        has_more, total};
     int rc = cd_store_read(b->store, txn_page_fn, &j);
 
     if (rc == CD_STORE_NOT_FOUND)
@@ -417,9 +416,10 @@ static int lot_mismatch(const char *account_id, int64_t balance,
 {
     struct verify_job *j = arg;
 
-    cd_warn("billing", "lot mismatch on %s: balance %lld, lots less debt "
-            "%lld", account_id, (long long)balance,
-            (long long)lots_less_debt);
+    cd_warn("billing",
+            "lot mismatch on %s: balance %lld, lots less debt "
+            "%lld",
+            account_id, (long long)balance, (long long)lots_less_debt);
     if (j->lot_cb)
         return j->lot_cb(account_id, balance, lots_less_debt, j->lot_arg);
     return 0;
@@ -457,8 +457,7 @@ static int verify_fn(struct cd_tx *tx, void *arg)
     if (rc != CD_STORE_OK)
         return rc;
     /* holds: held == sum(active holds) on every account */
-    rc = cd_hold_verify_tx(tx, held_mismatch, NULL,
-                           &j->out->held_mismatches);
+    rc = cd_hold_verify_tx(tx, held_mismatch, NULL, &j->out->held_mismatches);
     j->out->mismatches += j->out->held_mismatches;
     if (rc != CD_STORE_OK)
         return rc;
@@ -472,9 +471,8 @@ int cd_ledger_verify(struct cd_billing *b, struct cd_ledger_check *out,
 }
 
 int cd_ledger_verify_lots(struct cd_billing *b, struct cd_ledger_check *out,
-                          cd_mismatch_cb cb, void *arg,
-                          cd_mismatch_cb lot_cb, void *lot_arg,
-                          struct cd_error *err)
+                          cd_mismatch_cb cb, void *arg, cd_mismatch_cb lot_cb,
+                          void *lot_arg, struct cd_error *err)
 {
     struct verify_job j = {out, cb, arg, lot_cb, lot_arg};
 

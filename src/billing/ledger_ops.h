@@ -163,8 +163,7 @@ int cd_ledger_verify(struct cd_billing *b, struct cd_ledger_check *out,
 /* The same, and lot_cb (may be NULL) sees each account whose balance is
  * not its lots' remaining credits less its debt (the third figure). */
 int cd_ledger_verify_lots(struct cd_billing *b, struct cd_ledger_check *out,
-                          cd_mismatch_cb cb, void *arg,
-                          cd_mismatch_cb lot_cb, void *lot_arg,
-                          struct cd_error *err);
+                          cd_mismatch_cb cb, void *arg, cd_mismatch_cb lot_cb,
+                          void *lot_arg, struct cd_error *err);
 
 #endif

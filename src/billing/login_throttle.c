@@ -164,7 +164,7 @@ int cd_login_succeeded_tx(struct cd_tx *tx, const char *email,
         return CD_STORE_OK;
     all.failures--;
     return cd_store_login_fail_put(tx, &all) == CD_STORE_OK ? CD_STORE_OK
-                                                           : CD_STORE_ERROR;
+                                                            : CD_STORE_ERROR;
 }
 
 int cd_login_purge_tx(struct cd_tx *tx, int64_t now_ms)

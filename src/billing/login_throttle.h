@@ -34,12 +34,12 @@
 #include "billing/billing.h"
 #include "util/error.h"
 
-#define CD_LOGIN_FREE_FAILS 5                       /* per (email, address) */
-#define CD_LOGIN_BACKOFF_BASE_MS INT64_C(2000)      /* then 2 s ... */
-#define CD_LOGIN_BACKOFF_MAX_MS INT64_C(900000)     /* ... doubling to 15 min */
-#define CD_LOGIN_FORGET_MS INT64_C(3600000)         /* pair quiet for 1 h */
-#define CD_LOGIN_EMAIL_FAILS 100                    /* per email ... */
-#define CD_LOGIN_EMAIL_WINDOW_MS INT64_C(3600000)   /* ... an hour */
+#define CD_LOGIN_FREE_FAILS 5                     /* per (email, address) */
+#define CD_LOGIN_BACKOFF_BASE_MS INT64_C(2000)    /* then 2 s ... */
+#define CD_LOGIN_BACKOFF_MAX_MS INT64_C(900000)   /* ... doubling to 15 min */
+#define CD_LOGIN_FORGET_MS INT64_C(3600000)       /* pair quiet for 1 h */
+#define CD_LOGIN_EMAIL_FAILS 100                  /* per email ... */
+#define CD_LOGIN_EMAIL_WINDOW_MS INT64_C(3600000) /* ... an hour */
 
 /* How long the next attempt of a pair with `failures` failures waits after
  * the latest one (ms; 0 while failures < CD_LOGIN_FREE_FAILS). */

@@ -77,8 +77,8 @@ const struct cd_lot_spec *cd_lots_order_spec(const struct cd_order *o,
     if (cd_order_is_kind(o, CD_ORDER_PACKAGE)) {
         for (size_t i = 0; i < catalog->npackages; i++)
             if (strcmp(catalog->packages[i].id, o->item_id) == 0)
-                spec->expires_at =
-                    cd_lots_days(now, catalog->packages[i].expires_in_days);
+                spec->expires_at = cd_lots_days(
+                    now, catalog->packages[i].expires_in_days);
         return spec->expires_at ? spec : NULL;
     }
     plan = plan_named(o->item_id);
@@ -95,8 +95,8 @@ const struct cd_lot_spec *cd_lots_order_spec(const struct cd_order *o,
  * month's end) as Stripe bills. */
 static int64_t interval_after(int64_t start, const char *interval)
 {
-    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-                                31};
+    static const int dim[12] = {31, 28, 31, 30, 31, 30,
+                                31, 31, 30, 31, 30, 31};
     time_t t = (time_t)start;
     struct tm tm;
     int months = strcmp(interval, "year") == 0 ? 12 : 1, days, y;
@@ -127,9 +127,8 @@ static int credit(struct cd_tx *tx, const struct cd_ledger_apply *in,
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
     repay = debt < in->amount ? debt : in->amount;
-    if (repay > 0 &&
-        cd_store_lot_debt_add(tx, in->account_id, -repay, &after) !=
-            CD_STORE_OK)
+    if (repay > 0 && cd_store_lot_debt_add(tx, in->account_id, -repay,
+                                           &after) != CD_STORE_OK)
         return CD_STORE_ERROR;
     memset(&l, 0, sizeof(l));
     cd_random_id("lot_", l.id, sizeof(l.id));
@@ -163,8 +162,8 @@ static int draw_one(struct cd_tx *tx, const struct cd_ledger_entry *e,
     if (rc != CD_STORE_OK) {
         /* The guard: another writer drew meanwhile (PostgreSQL answers
          * that with a serialization failure first; see ARCHITECTURE.md). */
-        cd_error(MOD, "lot %s: draw of %" PRId64 " refused (%d)", l->id,
-                 take, rc);
+        cd_error(MOD, "lot %s: draw of %" PRId64 " refused (%d)", l->id, take,
+                 rc);
         return CD_STORE_ERROR;
     }
     return cd_store_lot_draw_insert(tx, e->id, l->id, take) == CD_STORE_OK
@@ -184,8 +183,7 @@ static int draw(struct cd_tx *tx, const struct cd_ledger_apply *in,
     rc = cd_store_lot_take_first(tx, in->account_id, in->order_id, need,
                                  first);
     if (rc == CD_STORE_OK)
-        return cd_store_lot_draw_insert(tx, e->id, first, need) ==
-                       CD_STORE_OK
+        return cd_store_lot_draw_insert(tx, e->id, first, need) == CD_STORE_OK
                    ? CD_STORE_OK
                    : CD_STORE_ERROR;
     if (rc != CD_STORE_GUARD)
@@ -222,11 +220,10 @@ static int expire_drawn(struct cd_tx *tx, const struct cd_ledger_apply *in,
                         const struct cd_ledger_entry *e)
 {
     const struct cd_lot_spec *s = in->lot;
-    int rc = s->roll_to
-                 ? cd_store_lot_roll(tx, s->lot_id, -in->amount, s->left,
-                                     s->roll_to)
-                 : cd_store_lot_expire(tx, s->lot_id, -in->amount,
-                                       e->created_at);
+    int rc = s->roll_to ? cd_store_lot_roll(tx, s->lot_id, -in->amount,
+                                            s->left, s->roll_to)
+                        : cd_store_lot_expire(tx, s->lot_id, -in->amount,
+                                              e->created_at);
 
     if (rc != CD_STORE_OK) {
         cd_error(MOD, "lot %s: expiry of %" PRId64 " refused (%d)",
@@ -351,8 +348,7 @@ static int sweep_fn(struct cd_tx *tx, void *arg)
     struct cd_lot lots[BATCH];
 
     j->written = 0;
-    if (cd_store_lot_due(tx, NULL, j->now, lots, BATCH, &j->n) !=
-        CD_STORE_OK)
+    if (cd_store_lot_due(tx, NULL, j->now, lots, BATCH, &j->n) != CD_STORE_OK)
         return CD_STORE_ERROR;
     for (int i = 0; i < j->n; i++) {
         int rc = cd_lots_expire_tx(tx, &lots[i], j->now);
@@ -445,8 +441,9 @@ int cd_lots_page(struct cd_billing *b, const char *account_id, int status,
                  const char *starting_after, int64_t limit, cd_lot_cb cb,
                  void *arg, int *has_more, struct cd_error *err)
 {
-    struct page_job j = {account_id, starting_after, status, limit,
-                         cd_now(), cb, arg, has_more};
+    struct page_job j = {account_id, starting_after, status,
+                         limit,      cd_now(),       cb,
+                         arg,        has_more};
     int rc = cd_store_read(b->store, page_fn, &j);
 
     if (rc == CD_STORE_NOT_FOUND)
@@ -478,8 +475,7 @@ static int draws_fn(struct cd_tx *tx, void *arg)
     struct draws_job *j = arg;
 
     for (j->i = 0; j->i < j->n; j->i++)
-        if (cd_store_lot_draws(tx, j->ids[j->i], draws_one, j) !=
-            CD_STORE_OK)
+        if (cd_store_lot_draws(tx, j->ids[j->i], draws_one, j) != CD_STORE_OK)
             return CD_STORE_ERROR;
     return CD_STORE_OK;
 }

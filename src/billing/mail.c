@@ -39,7 +39,10 @@ static const struct cd_metric_def M_MAIL = {
     "creditd_mail_total",
     "Mail send attempts by outcome (sent; retry: failed, tried again "
     "later; failed: given up; skipped: no SMTP server configured).",
-    CD_METRIC_COUNTER, {"outcome"}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {"outcome"},
+    NULL,
+    0};
 
 /* ---- formatting -------------------------------------------------------- */
 
@@ -279,8 +282,8 @@ static void receipt_text(struct cd_mail *m, const struct cd_order *o,
              "Date:           %s\n"
              "\n"
              "Keep this mail as your receipt.\n",
-             o->description[0] ? o->description : "credits", amount,
-             discount, credits, balance_after, o->id, when);
+             o->description[0] ? o->description : "credits", amount, discount,
+             credits, balance_after, o->id, when);
 }
 
 int cd_mail_receipt_tx(struct cd_tx *tx, const struct cd_order *o,
@@ -358,10 +361,9 @@ static int lease_fn(struct cd_tx *tx, void *arg)
 {
     struct lease_job *l = arg;
 
-    l->rc = l->release
-                ? cd_store_lease_release(tx, LEASE_MAIL, l->holder)
-                : cd_store_lease_acquire(tx, LEASE_MAIL, l->holder, l->now,
-                                         LEASE_TTL);
+    l->rc = l->release ? cd_store_lease_release(tx, LEASE_MAIL, l->holder)
+                       : cd_store_lease_acquire(tx, LEASE_MAIL, l->holder,
+                                                l->now, LEASE_TTL);
     return l->rc == CD_STORE_ERROR ? CD_STORE_ERROR : 0;
 }
 
@@ -464,7 +466,8 @@ static int smtp_send(struct cd_mailer *m, const struct cd_mail *mail,
         *permanent = 1;
         return -1;
     }
-    msg = cd_mail_format(mail, m->mail_from, &m->b->cfg.brand, cd_now(), &len);
+    msg = cd_mail_format(mail, m->mail_from, &m->b->cfg.brand, cd_now(),
+                         &len);
     h = curl_easy_init();
     snprintf(to, sizeof(to), "<%s>", mail->to_address);
     rcpt = curl_slist_append(NULL, to);
@@ -556,10 +559,12 @@ static void deliver(struct cd_mailer *m, struct cd_mail *mail)
         record(m, mail, "failed");
         return;
     }
-    mail->next_attempt_at =
-        cd_now_ms() + cd_mail_backoff_ms(mail->attempts, m->retry_base_ms);
-    cd_info(MOD, "mail %s: attempt %" PRId64 " failed (%s); trying again "
-                 "later",
+    mail->next_attempt_at = cd_now_ms() +
+                            cd_mail_backoff_ms(mail->attempts,
+                                               m->retry_base_ms);
+    cd_info(MOD,
+            "mail %s: attempt %" PRId64 " failed (%s); trying again "
+            "later",
             mail->id, mail->attempts, why);
     record(m, mail, "retry");
 }
@@ -659,24 +664,24 @@ struct cd_mailer *cd_mailer_start(struct cd_billing *b,
     if (!m)
         return NULL;
     m->b = b;
-    if (c->smtp_url && cd_strlcpy(m->smtp_url, c->smtp_url,
-                                  sizeof(m->smtp_url)) != 0) {
+    if (c->smtp_url &&
+        cd_strlcpy(m->smtp_url, c->smtp_url, sizeof(m->smtp_url)) != 0) {
         free(m);
         return NULL;
     }
-    if (c->smtp_password && cd_strlcpy(m->password, c->smtp_password,
-                                       sizeof(m->password)) != 0) {
+    if (c->smtp_password &&
+        cd_strlcpy(m->password, c->smtp_password, sizeof(m->password)) != 0) {
         free(m);
         return NULL;
     }
-    if (c->mail_from && cd_strlcpy(m->mail_from, c->mail_from,
-                                   sizeof(m->mail_from)) != 0) {
+    if (c->mail_from &&
+        cd_strlcpy(m->mail_from, c->mail_from, sizeof(m->mail_from)) != 0) {
         free(m);
         return NULL;
     }
     m->poll_ms = c->poll_ms > 0 ? c->poll_ms : CD_MAIL_POLL_MS;
-    m->retry_base_ms =
-        c->retry_base_ms > 0 ? c->retry_base_ms : CD_MAIL_RETRY_BASE_MS;
+    m->retry_base_ms = c->retry_base_ms > 0 ? c->retry_base_ms
+                                            : CD_MAIL_RETRY_BASE_MS;
     cd_random_id("mailer_", m->holder, sizeof(m->holder));
     pthread_mutex_init(&m->mu, NULL);
     pthread_condattr_init(&ca);

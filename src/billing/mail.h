@@ -42,7 +42,7 @@
 #define CD_MAIL_PASSWORD_SZ 256
 
 struct cd_mail_config {
-    const char *smtp_url;  /* smtp:// or smtps://; NULL or "": none */
+    const char *smtp_url; /* smtp:// or smtps://; NULL or "": none */
     /* NULL or "": the URL's credentials (if any); else the password sent
      * with the URL's user name (a refused login is retried later). */
     const char *smtp_password;
@@ -74,8 +74,7 @@ int64_t cd_mail_backoff_ms(int64_t attempts, int64_t base_ms);
  * length; NULL when out of memory.
  */
 char *cd_mail_format(const struct cd_mail *m, const char *from,
-                     const struct cd_brand *brand, int64_t now,
-                     size_t *len);
+                     const struct cd_brand *brand, int64_t now, size_t *len);
 
 /*
  * Inside a write job: queues the receipt of order o (just completed at

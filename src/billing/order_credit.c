@@ -159,8 +159,10 @@ int cd_order_save_customer_tx(struct cd_tx *tx, const struct cd_order *o,
     if (rc == CD_STORE_DUPLICATE) {
         /* The customer is another account's: keep the credit, not the
          * link (a customer belongs to one account). */
-        cd_warn(MOD, "order %s: customer %s belongs to another account; "
-                     "not saved", o->id, cus);
+        cd_warn(MOD,
+                "order %s: customer %s belongs to another account; "
+                "not saved",
+                o->id, cus);
         return CD_STORE_OK;
     }
     return rc == CD_STORE_NOT_FOUND ? CD_STORE_OK : rc;
@@ -220,8 +222,8 @@ static int count_discount_tx(struct cd_tx *tx, const struct cd_order *o,
 /* The credit was made before, through another event or reconciliation
  * (or, for an invoice credited before its period had an order, by an
  * older version: the order is completed now). */
-static int credited_before_tx(struct cd_tx *tx, struct cd_order *o,
-                              int dirty, int64_t now, const char **status)
+static int credited_before_tx(struct cd_tx *tx, struct cd_order *o, int dirty,
+                              int64_t now, const char **status)
 {
     struct cd_order_patch seen = {.dirty = dirty};
 
@@ -239,7 +241,8 @@ static int complete_tx(struct cd_tx *tx, struct cd_order *o,
                        const struct cd_paid *paid,
                        const struct cd_ledger_entry *le, int64_t now)
 {
-    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
+    struct cd_order_patch done = {.move = 1,
+                                  .to = CD_ORDER_COMPLETED,
                                   .failure = "",
                                   .pi = paid->pi[0] ? paid->pi : NULL};
     /* An order completed before (invoice.paid first) keeps its time. */
@@ -256,8 +259,7 @@ static int complete_tx(struct cd_tx *tx, struct cd_order *o,
     rc = cd_order_save_customer_tx(tx, o, paid);
     if (rc != CD_STORE_OK)
         return rc;
-    if (o->discount_code[0] &&
-        count_discount_tx(tx, o, now) != CD_STORE_OK)
+    if (o->discount_code[0] && count_discount_tx(tx, o, now) != CD_STORE_OK)
         return CD_STORE_ERROR;
     /* The receipt, in this same job: queued exactly when the order is
      * credited, once (dedupe key order:<id>:receipt). */

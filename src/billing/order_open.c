@@ -83,12 +83,15 @@ int cd_order_open(struct cd_billing *b, struct cd_order *o,
     int64_t expires = b->cfg.checkout_expires_s > 0
                           ? b->cfg.checkout_expires_s
                           : CD_CHECKOUT_EXPIRES_DEFAULT;
-    struct open_job j = {o, guard, garg,
+    struct open_job j = {o,
+                         guard,
+                         garg,
                          o->created_at - expires - CD_CHECKOUT_EXPIRY_GRACE_S,
                          b->cfg.max_pending_orders > 0
                              ? b->cfg.max_pending_orders
                              : CD_MAX_PENDING_ORDERS_DEFAULT,
-                         o->created_at - cd_discount_hold_s(b), 0};
+                         o->created_at - cd_discount_hold_s(b),
+                         0};
     int rc = cd_store_write(b->store, open_fn, &j);
 
     *existed = j.existed;
@@ -100,8 +103,9 @@ int cd_order_open(struct cd_billing *b, struct cd_order *o,
                             "This Idempotency-Key was used for another "
                             "purchase, or more than 24 hours ago.");
     if (rc == JOB_TOO_MANY) {
-        cd_info(MOD, "account %s: %" PRId64 " orders pending, new one "
-                     "refused",
+        cd_info(MOD,
+                "account %s: %" PRId64 " orders pending, new one "
+                "refused",
                 o->account_id, j.max_pending);
         cd_error_set(err, CD_EK_RATE, "too_many_pending_orders", NULL,
                      "This account has %" PRId64 " unpaid orders open; pay "
@@ -204,7 +208,6 @@ int cd_order_record_outcome(struct cd_billing *b, const char *order_id,
     int rc = cd_store_write(b->store, outcome_fn, &j);
 
     if (rc != CD_STORE_OK)
-        cd_error(MOD, "order %s: could not record Stripe's answer",
-                 order_id);
+        cd_error(MOD, "order %s: could not record Stripe's answer", order_id);
     return rc;
 }

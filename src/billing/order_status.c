@@ -34,8 +34,8 @@ static const struct {
 };
 
 #define BIT(s) (1u << (s))
-#define CLAWED                                                                 \
-    (BIT(CD_ORDER_REFUNDED) | BIT(CD_ORDER_PARTIALLY_REFUNDED) |               \
+#define CLAWED                                                               \
+    (BIT(CD_ORDER_REFUNDED) | BIT(CD_ORDER_PARTIALLY_REFUNDED) |             \
      BIT(CD_ORDER_DISPUTED))
 
 /* moves[from]: the statuses `from` may become (besides itself). */
@@ -44,12 +44,12 @@ static const unsigned moves[CD_ORDER_STATUS_COUNT] = {
     [CD_ORDER_COMPLETED] = CLAWED,
     [CD_ORDER_FAILED] = BIT(CD_ORDER_COMPLETED) | CLAWED,
     [CD_ORDER_EXPIRED] = BIT(CD_ORDER_COMPLETED) | CLAWED,
-    [CD_ORDER_REFUNDED] =
-        BIT(CD_ORDER_PENDING) | BIT(CD_ORDER_COMPLETED) | CLAWED,
-    [CD_ORDER_PARTIALLY_REFUNDED] =
-        BIT(CD_ORDER_PENDING) | BIT(CD_ORDER_COMPLETED) | CLAWED,
-    [CD_ORDER_DISPUTED] =
-        BIT(CD_ORDER_PENDING) | BIT(CD_ORDER_COMPLETED) | CLAWED,
+    [CD_ORDER_REFUNDED] = BIT(CD_ORDER_PENDING) | BIT(CD_ORDER_COMPLETED) |
+                          CLAWED,
+    [CD_ORDER_PARTIALLY_REFUNDED] = BIT(CD_ORDER_PENDING) |
+                                    BIT(CD_ORDER_COMPLETED) | CLAWED,
+    [CD_ORDER_DISPUTED] = BIT(CD_ORDER_PENDING) | BIT(CD_ORDER_COMPLETED) |
+                          CLAWED,
 };
 
 const char *cd_order_status_name(enum cd_order_status s)

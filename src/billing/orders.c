@@ -48,8 +48,11 @@ int cd_orders_list(struct cd_billing *b, const char *account_id,
                    int64_t limit, int64_t offset, cd_order_cb cb, void *arg,
                    int64_t *total, struct cd_error *err)
 {
-    struct list_args a = {.account_id = account_id, .limit = limit,
-                          .offset = offset, .ocb = cb, .arg = arg,
+    struct list_args a = {.account_id = account_id,
+                          .limit = limit,
+                          .offset = offset,
+                          .ocb = cb,
+                          .arg = arg,
                           .total = total};
 
     return run_list(b, read_orders, &a, err);
@@ -59,8 +62,11 @@ int cd_payments_list(struct cd_billing *b, const char *account_id,
                      int64_t limit, int64_t offset, cd_payment_cb cb,
                      void *arg, int64_t *total, struct cd_error *err)
 {
-    struct list_args a = {.account_id = account_id, .limit = limit,
-                          .offset = offset, .pcb = cb, .arg = arg,
+    struct list_args a = {.account_id = account_id,
+                          .limit = limit,
+                          .offset = offset,
+                          .pcb = cb,
+                          .arg = arg,
                           .total = total};
 
     return run_list(b, read_payments, &a, err);
@@ -136,8 +142,7 @@ static int read_account_page(struct cd_tx *tx, void *arg)
                                              a->limit, a->pcb, a->arg,
                                              a->has_more, a->total);
     return cd_store_account_order_page(tx, a->account_id, a->after, a->limit,
-                                       a->ocb, a->arg, a->has_more,
-                                       a->total);
+                                       a->ocb, a->arg, a->has_more, a->total);
 }
 
 /* One page of the account's own rows; what names the row kind. */
@@ -147,10 +152,9 @@ static int run_account_page(struct cd_billing *b, struct account_page_args *a,
     int rc = cd_store_read(b->store, read_account_page, a);
 
     if (rc == CD_STORE_NOT_FOUND)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "starting_after",
-                            "starting_after names no %s of this account",
-                            what);
+        return cd_error_set(
+            err, CD_EK_INVALID, "invalid_param", "starting_after",
+            "starting_after names no %s of this account", what);
     if (rc != CD_STORE_OK)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                             "internal error");
@@ -162,8 +166,8 @@ int cd_orders_account_page(struct cd_billing *b, const char *account_id,
                            void *arg, int *has_more, int64_t *total,
                            struct cd_error *err)
 {
-    struct account_page_args a = {account_id, after, limit, cb, NULL, arg,
-                                  has_more, total};
+    struct account_page_args a = {account_id, after, limit,    cb,
+                                  NULL,       arg,   has_more, total};
 
     return run_account_page(b, &a, "order", err);
 }
@@ -173,8 +177,8 @@ int cd_payments_account_page(struct cd_billing *b, const char *account_id,
                              cd_payment_cb cb, void *arg, int *has_more,
                              int64_t *total, struct cd_error *err)
 {
-    struct account_page_args a = {account_id, after, limit, NULL, cb, arg,
-                                  has_more, total};
+    struct account_page_args a = {account_id, after, limit,    NULL,
+                                  cb,         arg,   has_more, total};
 
     return run_account_page(b, &a, "payment", err);
 }

@@ -117,15 +117,14 @@ int cd_outbox_ledger_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
     int rc;
 
     if (d) {
-        json_object_set_new(d, "order_id", e->order_id[0]
-                                               ? json_string(e->order_id)
-                                               : json_null());
+        json_object_set_new(d, "order_id",
+                            e->order_id[0] ? json_string(e->order_id)
+                                           : json_null());
         json_object_set_new(d, "description", json_string(e->description));
         if (strcmp(e->kind, "expiry") == 0) { /* when it took effect */
             char at[21];
 
-            cd_time_rfc3339(e->effective_at ? e->effective_at
-                                            : e->created_at,
+            cd_time_rfc3339(e->effective_at ? e->effective_at : e->created_at,
                             at);
             json_object_set_new(d, "expired_at", json_string(at));
         }
@@ -181,9 +180,9 @@ json_t *cd_outbox_order_data(const struct cd_order *o)
                           o->currency, "credits", (json_int_t)o->credits);
 
     if (j) {
-        json_object_set_new(j, "item_id", o->item_id[0]
-                                              ? json_string(o->item_id)
-                                              : json_null());
+        json_object_set_new(j, "item_id",
+                            o->item_id[0] ? json_string(o->item_id)
+                                          : json_null());
         json_object_set_new(j, "description", json_string(o->description));
         json_object_set_new(j, "failure_reason",
                             o->failure_reason[0]
@@ -196,7 +195,7 @@ json_t *cd_outbox_order_data(const struct cd_order *o)
 int cd_outbox_order_tx(struct cd_tx *tx, const char *type,
                        const struct cd_order *o)
 {
-    return cd_outbox_emit_tx(tx, o->account_id, type,
-                             json_pack("{so}", "order",
-                                       cd_outbox_order_data(o)));
+    return cd_outbox_emit_tx(
+        tx, o->account_id, type,
+        json_pack("{so}", "order", cd_outbox_order_data(o)));
 }

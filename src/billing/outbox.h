@@ -16,26 +16,26 @@
 #include "util/error.h"
 
 /* Every event type, in the order of docs/API.md "Events". */
-#define CD_OUTBOX_TYPES(X)                                                    \
-    X("order.completed")                                                      \
-    X("payment.failed")                                                       \
-    X("credits.granted")                                                      \
-    X("credits.debited")                                                      \
-    X("credits.expired")                                                      \
-    X("hold.captured")                                                        \
-    X("hold.released")                                                        \
-    X("refund.applied")                                                       \
-    X("dispute.opened")                                                       \
-    X("dispute.closed")                                                       \
-    X("subscription.updated")                                                 \
-    X("auto_topup.succeeded")                                                 \
-    X("auto_topup.failed")                                                    \
-    X("balance.low")                                                          \
+#define CD_OUTBOX_TYPES(X)                                                   \
+    X("order.completed")                                                     \
+    X("payment.failed")                                                      \
+    X("credits.granted")                                                     \
+    X("credits.debited")                                                     \
+    X("credits.expired")                                                     \
+    X("hold.captured")                                                       \
+    X("hold.released")                                                       \
+    X("refund.applied")                                                      \
+    X("dispute.opened")                                                      \
+    X("dispute.closed")                                                      \
+    X("subscription.updated")                                                \
+    X("auto_topup.succeeded")                                                \
+    X("auto_topup.failed")                                                   \
+    X("balance.low")                                                         \
     X("balance.recovered")
 
-#define CD_ALERTS_MAX 10          /* thresholds per account */
-#define CD_ENDPOINTS_MAX 16       /* webhook endpoints */
-#define CD_REPLAY_MAX 1000        /* events per replay */
+#define CD_ALERTS_MAX 10               /* thresholds per account */
+#define CD_ENDPOINTS_MAX 16            /* webhook endpoints */
+#define CD_REPLAY_MAX 1000             /* events per replay */
 #define CD_ROTATE_WINDOW_DEFAULT 86400 /* s the old secret still signs */
 #define CD_ROTATE_WINDOW_MAX (7 * 86400)
 
@@ -87,8 +87,8 @@ int cd_events_after(struct cd_billing *b, const char *account_id,
  * read the account's thresholds. */
 int cd_alerts_put(struct cd_billing *b, const char *account_id,
                   const int64_t *thresholds, int n, struct cd_error *err);
-int cd_alerts_get(struct cd_billing *b, const char *account_id,
-                  int64_t *out, int *n, struct cd_error *err);
+int cd_alerts_get(struct cd_billing *b, const char *account_id, int64_t *out,
+                  int *n, struct cd_error *err);
 
 /* Webhook endpoints (admin). A field NULL (or enabled < 0) on update is
  * left as is. url: http(s)://, at most 1024 bytes; types: "*" or a
@@ -133,11 +133,11 @@ int cd_events_replay(struct cd_billing *b, const struct cd_replay_in *in,
 
 /* The sender (outbox_send.c): a thread under the "events" lease. */
 struct cd_outbox_config {
-    int64_t poll_ms;        /* between scans */
-    int64_t retry_base_ms;  /* first retry delay; doubles to 1 h */
-    int64_t retry_window_s; /* a delivery is retried this long (3 days) */
+    int64_t poll_ms;         /* between scans */
+    int64_t retry_base_ms;   /* first retry delay; doubles to 1 h */
+    int64_t retry_window_s;  /* a delivery is retried this long (3 days) */
     int64_t disable_after_s; /* failing this long disables an endpoint */
-    int64_t timeout_ms;     /* one attempt's whole HTTP exchange */
+    int64_t timeout_ms;      /* one attempt's whole HTTP exchange */
 };
 #define CD_OUTBOX_RETRY_CAP_MS 3600000
 #define CD_OUTBOX_BATCH 50
@@ -145,8 +145,9 @@ struct cd_outbox_config {
  * hourly by the sender; events themselves are kept (the pull feed). */
 #define CD_OUTBOX_KEEP_S (30 * 86400)
 struct cd_outbox_sender;
-struct cd_outbox_sender *cd_outbox_sender_start(struct cd_billing *b,
-                                                const struct cd_outbox_config *c);
+struct cd_outbox_sender *
+cd_outbox_sender_start(struct cd_billing *b,
+                       const struct cd_outbox_config *c);
 void cd_outbox_sender_stop(struct cd_outbox_sender *s);
 /* The delay before attempt attempts + 1 (attempts >= 1). */
 int64_t cd_outbox_backoff_ms(int64_t attempts, int64_t base_ms);

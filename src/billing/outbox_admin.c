@@ -27,8 +27,8 @@ static int after_fn(struct cd_tx *tx, void *arg)
 {
     struct after_job *j = arg;
 
-    return cd_store_events_after(tx, j->account_id, j->after, j->limit,
-                                 j->cb, j->arg);
+    return cd_store_events_after(tx, j->account_id, j->after, j->limit, j->cb,
+                                 j->arg);
 }
 
 int cd_events_after(struct cd_billing *b, const char *account_id,
@@ -73,9 +73,8 @@ int cd_alerts_put(struct cd_billing *b, const char *account_id,
     struct alerts_job j = {account_id, thresholds, NULL, n};
 
     if (n < 0 || n > CD_ALERTS_MAX)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "thresholds", "at most %d thresholds",
-                            CD_ALERTS_MAX);
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param", "thresholds",
+                            "at most %d thresholds", CD_ALERTS_MAX);
     for (int i = 0; i < n; i++)
         if (thresholds[i] < 0 || thresholds[i] > CD_AMOUNT_MAX)
             return cd_error_set(err, CD_EK_INVALID, "invalid_param",
@@ -88,8 +87,8 @@ int cd_alerts_put(struct cd_billing *b, const char *account_id,
     return 0;
 }
 
-int cd_alerts_get(struct cd_billing *b, const char *account_id,
-                  int64_t *out, int *n, struct cd_error *err)
+int cd_alerts_get(struct cd_billing *b, const char *account_id, int64_t *out,
+                  int *n, struct cd_error *err)
 {
     struct alerts_job j = {account_id, NULL, out, 0};
 
@@ -125,7 +124,8 @@ static int types_ok(const char *types)
         return 1;
     if (cd_strlcpy(buf, types, sizeof(buf)) != 0 || !buf[0])
         return 0;
-    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    for (char *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save))
         if (!cd_outbox_type_known(t))
             return 0;
     return types[strlen(types) - 1] != ',' && !strstr(types, ",,") &&
@@ -229,8 +229,7 @@ static int ep_run(struct cd_billing *b, struct ep_job *j,
                             "no such webhook endpoint");
     if (rc == CD_STORE_GUARD)
         return cd_error_set(err, CD_EK_INVALID, "invalid_param", "url",
-                            "at most %d webhook endpoints",
-                            CD_ENDPOINTS_MAX);
+                            "at most %d webhook endpoints", CD_ENDPOINTS_MAX);
     return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
                         "could not store the webhook endpoint");
 }
@@ -290,8 +289,7 @@ int cd_endpoint_rotate(struct cd_billing *b, const char *id, int64_t window,
     struct ep_job j = {id, NULL, window, 4, 0, out};
 
     if (window < 0 || window > CD_ROTATE_WINDOW_MAX)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "expires_in",
+        return cd_error_set(err, CD_EK_INVALID, "invalid_param", "expires_in",
                             "expires_in is 0 to 604800 seconds");
     return ep_run(b, &j, err);
 }

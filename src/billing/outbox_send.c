@@ -40,7 +40,10 @@ static const struct cd_metric_def M_EVENTS = {
     "creditd_event_deliveries_total",
     "Webhook event delivery attempts by outcome (delivered; retry: failed, "
     "tried again later; failed: given up after the retry window).",
-    CD_METRIC_COUNTER, {"outcome"}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {"outcome"},
+    NULL,
+    0};
 
 int64_t cd_outbox_backoff_ms(int64_t attempts, int64_t base_ms)
 {
@@ -83,10 +86,9 @@ static int lease_fn(struct cd_tx *tx, void *arg)
 {
     struct lease_job *l = arg;
 
-    l->rc = l->release
-                ? cd_store_lease_release(tx, LEASE_EVENTS, l->holder)
-                : cd_store_lease_acquire(tx, LEASE_EVENTS, l->holder, l->now,
-                                         l->ttl);
+    l->rc = l->release ? cd_store_lease_release(tx, LEASE_EVENTS, l->holder)
+                       : cd_store_lease_acquire(tx, LEASE_EVENTS, l->holder,
+                                                l->now, l->ttl);
     return l->rc == CD_STORE_ERROR ? CD_STORE_ERROR : 0;
 }
 
@@ -150,12 +152,11 @@ static int outcome_fn(struct cd_tx *tx, void *arg)
     memset(&as_order, 0, sizeof(as_order));
     snprintf(as_order.id, sizeof(as_order.id), "%.40s:%" PRId64,
              o->d->endpoint_id, o->now);
-    return cd_problem_note_tx(tx, "endpoint_disabled", &as_order,
-                              NULL,
+    return cd_problem_note_tx(tx, "endpoint_disabled", &as_order, NULL,
                               "webhook endpoint %s disabled: every delivery "
                               "failed for %" PRId64 " s (last: %s)",
-                              o->d->endpoint_id,
-                              o->now - o->disable_before, o->d->last_error);
+                              o->d->endpoint_id, o->now - o->disable_before,
+                              o->d->last_error);
 }
 
 static size_t discard_cb(char *p, size_t size, size_t n, void *arg)
@@ -175,9 +176,9 @@ static long post(struct cd_outbox_sender *s, const struct cd_delivery *d,
     CURLcode cc;
     long code = 0;
 
-    if (!c || cd_outbox_sign(d->secret, d->old_secret,
-                             d->old_secret_expires_at, cd_now(), body, len,
-                             sig, sizeof(sig)) != 0) {
+    if (!c ||
+        cd_outbox_sign(d->secret, d->old_secret, d->old_secret_expires_at,
+                       cd_now(), body, len, sig, sizeof(sig)) != 0) {
         cd_strlcpy(why, "cannot sign or no memory", whysz);
         if (c)
             curl_easy_cleanup(c);
@@ -238,16 +239,18 @@ static int deliver(struct cd_outbox_sender *s, struct cd_delivery *d)
         cd_strlcpy(d->status, "failed", sizeof(d->status));
         outcome = "failed";
     } else {
-        d->next_attempt_at =
-            cd_now_ms() + cd_outbox_backoff_ms(d->attempts, s->c.retry_base_ms);
+        d->next_attempt_at = cd_now_ms() +
+                             cd_outbox_backoff_ms(d->attempts,
+                                                  s->c.retry_base_ms);
         outcome = "retry";
     }
     if (cd_store_write(s->b->store, outcome_fn, &o) != 0)
         cd_warn(MOD, "event %s to %s: could not record the outcome (%s)",
                 d->event_id, d->endpoint_id, outcome);
     else if (o.disabled)
-        cd_warn(MOD, "webhook endpoint %s disabled: failing for %" PRId64
-                     " s or more (last: %s)",
+        cd_warn(MOD,
+                "webhook endpoint %s disabled: failing for %" PRId64
+                " s or more (last: %s)",
                 d->endpoint_id, s->c.disable_after_s, why);
     if (!o.ok)
         cd_info(MOD, "event %s to %s: attempt %" PRId64 " failed (%s)%s",
@@ -302,10 +305,9 @@ static int cycle(struct cd_outbox_sender *s)
         return 0;
     if (cd_store_read(s->b->store, due_fn, &q) != CD_STORE_OK || !q.n)
         goto out;
-    l = (struct lease_job){s->holder, cd_now(),
-                           CD_OUTBOX_BATCH * (s->c.timeout_ms / 1000 + 6) +
-                               300,
-                           0, 0};
+    l = (struct lease_job){
+        s->holder, cd_now(),
+        CD_OUTBOX_BATCH * (s->c.timeout_ms / 1000 + 6) + 300, 0, 0};
     if (cd_store_write(s->b->store, lease_fn, &l) != 0)
         goto out;
     if (l.rc != CD_STORE_OK) {
@@ -369,8 +371,8 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-struct cd_outbox_sender *cd_outbox_sender_start(struct cd_billing *b,
-                                                const struct cd_outbox_config *c)
+struct cd_outbox_sender *
+cd_outbox_sender_start(struct cd_billing *b, const struct cd_outbox_config *c)
 {
     struct cd_outbox_sender *s;
     pthread_condattr_t ca;

@@ -59,8 +59,7 @@ static void reset_mail(const struct request_job *j, const char *account_id,
              "\n"
              "The link works once. If you did not ask for it, ignore this\n"
              "mail: your password stays as it is.\n",
-             j->email, j->base_url, CD_RESET_TTL / 60, j->base_url,
-             j->token);
+             j->email, j->base_url, CD_RESET_TTL / 60, j->base_url, j->token);
 }
 
 /* Always one write job, whether or not it sends: the same work and the
@@ -168,11 +167,9 @@ static int confirm_fn(struct cd_tx *tx, void *arg)
         return 1;
     }
     cd_strlcpy(j->account_id, r.account_id, sizeof(j->account_id));
-    if ((j->rc = cd_store_account_set_password(tx, r.account_id,
-                                               j->password_hash)) !=
-            CD_STORE_OK ||
-        (j->rc = cd_store_reset_use_all(tx, r.account_id, "reset",
-                                        j->now)) !=
+    if ((j->rc = cd_store_account_set_password(
+             tx, r.account_id, j->password_hash)) != CD_STORE_OK ||
+        (j->rc = cd_store_reset_use_all(tx, r.account_id, "reset", j->now)) !=
             CD_STORE_OK ||
         (j->rc = cd_store_token_delete_account(tx, r.account_id)) !=
             CD_STORE_OK ||

@@ -18,7 +18,7 @@
 #include "util/error.h"
 
 #define CD_PORTAL_PREFIX "cdp_"
-#define CD_PORTAL_TTL 300 /* seconds a link stays valid */
+#define CD_PORTAL_TTL 300     /* seconds a link stays valid */
 #define CD_PORTAL_URL_SZ 2700 /* base URL + "/portal#" + token */
 
 /*

@@ -16,7 +16,10 @@ static const struct cd_metric_def M_PROBLEMS = {
     "creditd_problems_total",
     "Orders recorded for the operator (GET /v1/admin/problems) by kind: "
     "credit_refused, amount_mismatch, invoice_mismatch.",
-    CD_METRIC_COUNTER, {"kind"}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {"kind"},
+    NULL,
+    0};
 
 int cd_problem_note_tx(struct cd_tx *tx, const char *kind,
                        const struct cd_order *o, const char *event_id,

@@ -60,30 +60,45 @@ const char *const *cd_reconcile_event_types(size_t *n)
     return event_types;
 }
 
-static const struct cd_metric_def M_RUNS = {
-    "creditd_reconcile_runs_total", "Reconciliation runs by outcome.",
-    CD_METRIC_COUNTER, {"outcome"}, NULL, 0};
+static const struct cd_metric_def M_RUNS = {"creditd_reconcile_runs_total",
+                                            "Reconciliation runs by outcome.",
+                                            CD_METRIC_COUNTER,
+                                            {"outcome"},
+                                            NULL,
+                                            0};
 static const struct cd_metric_def M_APPLIED = {
     "creditd_reconcile_events_applied_total",
     "Stripe events that took effect through reconciliation (the webhook "
     "had not delivered them).",
-    CD_METRIC_COUNTER, {NULL}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {NULL},
+    NULL,
+    0};
 static const struct cd_metric_def M_FIXED = {
     "creditd_reconcile_orders_fixed_total",
     "Pending orders that reconciliation moved on (completed, expired or "
     "failed).",
-    CD_METRIC_COUNTER, {NULL}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {NULL},
+    NULL,
+    0};
 
 static const struct cd_metric_def M_LAST_RUN = {
     "creditd_reconcile_last_run_timestamp_seconds",
     "Unix time of the last reconciliation run in this process (any "
     "outcome).",
-    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+    CD_METRIC_GAUGE,
+    {NULL},
+    NULL,
+    0};
 static const struct cd_metric_def M_LAST_OK = {
     "creditd_reconcile_last_success_timestamp_seconds",
     "Unix time of the last reconciliation run in this process that "
     "succeeded.",
-    CD_METRIC_GAUGE, {NULL}, NULL, 0};
+    CD_METRIC_GAUGE,
+    {NULL},
+    NULL,
+    0};
 
 /* One run at a time in this process (the admin route and the background
  * job), so the cursor only moves forward. */
@@ -248,8 +263,9 @@ static int apply_events(struct run *r, const json_t *data)
                 /* Not committed (the store, or a Stripe call the event
                  * needs, failed): the cursor stays before this event and
                  * the next run starts from it. */
-                cd_error(MOD, "event %s not applied, reconciliation stops "
-                              "before it: %s",
+                cd_error(MOD,
+                         "event %s not applied, reconciliation stops "
+                         "before it: %s",
                          id ? id : "-", ferr.message);
                 rc = cd_error_set(r->err, ferr.kind, ferr.code, NULL,
                                   "Event %s could not be applied; the next "
@@ -259,8 +275,7 @@ static int apply_events(struct run *r, const json_t *data)
             }
             /* Not an event we can ever read: applying it again cannot
              * help. */
-            cd_warn(MOD, "event %s skipped: %s", id ? id : "-",
-                    ferr.message);
+            cd_warn(MOD, "event %s skipped: %s", id ? id : "-", ferr.message);
         } else if (status && strcmp(status, CD_WEBHOOK_PROCESSED) == 0) {
             r->out->events_applied++;
             cd_metrics_add(NULL, &M_APPLIED, 1, NULL, NULL, NULL);
@@ -277,9 +292,8 @@ static int apply_events(struct run *r, const json_t *data)
 /* The id of the last element of data into out; -1 when it has none. */
 static int last_id(const json_t *data, char *out, size_t outsz)
 {
-    const char *id = json_string_value(
-        json_object_get(json_array_get(data, json_array_size(data) - 1),
-                        "id"));
+    const char *id = json_string_value(json_object_get(
+        json_array_get(data, json_array_size(data) - 1), "id"));
 
     if (!id || !id[0] || cd_strlcpy(out, id, outsz) != 0)
         return -1;
@@ -322,8 +336,9 @@ static int backfill(struct run *r, int pages)
         resp = NULL;
     }
     if (more)
-        cd_warn(MOD, "first run: only the newest %zu events are checked; "
-                     "older ones are left to the pending-order check",
+        cd_warn(MOD,
+                "first run: only the newest %zu events are checked; "
+                "older ones are left to the pending-order check",
                 json_array_size(all));
     rc = apply_events(r, all);
 out:
@@ -349,8 +364,9 @@ static int run_events(struct run *r)
             return 0;
         rc = list_events(r, "ending_before", r->cursor, &resp);
         if (rc == 1) {
-            cd_warn(MOD, "Stripe no longer knows event %s (older than 30 "
-                         "days?): reading back from the newest event",
+            cd_warn(MOD,
+                    "Stripe no longer knows event %s (older than 30 "
+                    "days?): reading back from the newest event",
                     r->cursor);
             r->cursor[0] = '\0';
             return backfill(r, pages);
@@ -395,8 +411,7 @@ static int pending_read_fn(struct cd_tx *tx, void *arg)
 {
     struct pending *p = arg;
 
-    return cd_store_order_list_pending(tx, p->before,
-                                       CD_RECONCILE_MAX_ORDERS,
+    return cd_store_order_list_pending(tx, p->before, CD_RECONCILE_MAX_ORDERS,
                                        collect_pending, p);
 }
 
@@ -409,8 +424,8 @@ struct abandon_job {
 static int abandon_fn(struct cd_tx *tx, void *arg)
 {
     struct abandon_job *j = arg;
-    struct cd_order_patch abandoned = {.move = 1, .to = CD_ORDER_FAILED,
-                                       .failure = ABANDON_REASON};
+    struct cd_order_patch abandoned = {
+        .move = 1, .to = CD_ORDER_FAILED, .failure = ABANDON_REASON};
     struct cd_order o;
     int rc;
 
@@ -440,9 +455,9 @@ struct stripe_kind {
     const char *label;    /* in logs: "session", "payment intent" */
     const char *path;     /* GET path before the id */
     const char *applying; /* for store_failed() */
-    int (*apply)(struct cd_billing *b, const char *event_id,
-                 const char *type, const json_t *obj,
-                 const char **status_out, struct cd_error *err);
+    int (*apply)(struct cd_billing *b, const char *event_id, const char *type,
+                 const json_t *obj, const char **status_out,
+                 struct cd_error *err);
 };
 
 static const struct stripe_kind K_SESSION = {
@@ -471,8 +486,8 @@ static int check_object(struct run *r, const struct cd_order *o,
     }
     snprintf(path, sizeof(path), "%s%s", k->path, id);
     cd_error_clear(&serr);
-    rc = cd_stripe_request(r->b->stripe, "GET", path, NULL, NULL, &obj,
-                           &http, &serr);
+    rc = cd_stripe_request(r->b->stripe, "GET", path, NULL, NULL, &obj, &http,
+                           &serr);
     if (rc != 0) {
         json_decref(obj);
         if (http >= 400 && http < 500) {
@@ -501,8 +516,7 @@ static int check_object(struct run *r, const struct cd_order *o,
     if (rc == CD_STORE_OK && !cd_order_is(&now, CD_ORDER_PENDING)) {
         r->out->orders_fixed++;
         cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
-        cd_info(MOD, "order %s: %s (%s %s)", o->id, now.status, k->label,
-                id);
+        cd_info(MOD, "order %s: %s (%s %s)", o->id, now.status, k->label, id);
     }
     return 0;
 }

@@ -53,8 +53,8 @@ static int advance(struct cd_refund *r, const char *to)
 {
     int from = status_rank(r->status), next = status_rank(to);
 
-    if (next < 0 || next < from || (next == from && (next != 1 ||
-                                                     !strcmp(r->status, to))))
+    if (next < 0 || next < from ||
+        (next == from && (next != 1 || !strcmp(r->status, to))))
         return 0;
     cd_strlcpy(r->status, to, sizeof(r->status));
     return 1;
@@ -106,8 +106,9 @@ static int foreign_refund(const struct cd_order *o,
 {
     if (!ro->currency[0] || strcasecmp(ro->currency, o->currency) == 0)
         return 0;
-    cd_error(MOD, "refund %s of %" PRId64 " %s does not match order %s (%s): "
-                  "not applied",
+    cd_error(MOD,
+             "refund %s of %" PRId64 " %s does not match order %s (%s): "
+             "not applied",
              ro->id, ro->amount, ro->currency, o->id, o->currency);
     return 1;
 }
@@ -284,18 +285,17 @@ static int ask_error(const struct ask_job *j, struct cd_error *err)
         return cd_error_set(err, CD_EK_NOT_FOUND, "order_not_found", NULL,
                             "No such order.");
     case ASK_NOT_REFUNDABLE:
-        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
-                            NULL,
+        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable", NULL,
                             "The order is %s: only completed or partially "
                             "refunded orders can be refunded.",
                             j->o.status);
     case ASK_NO_PAYMENT:
-        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
-                            NULL, "The order has no Stripe payment to "
-                                  "refund.");
+        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable", NULL,
+                            "The order has no Stripe payment to "
+                            "refund.");
     case ASK_NOTHING_LEFT:
-        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable",
-                            NULL, "The order is refunded in full.");
+        return cd_error_set(err, CD_EK_CONFLICT, "order_not_refundable", NULL,
+                            "The order is refunded in full.");
     case ASK_TOO_MUCH:
         return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
                             "amount_cents",
@@ -372,8 +372,8 @@ static int ask_stripe(struct cd_billing *b, const struct ask_job *j,
     if (rc == 0) {
         aj.ro = &ro;
     } else {
-        cd_warn(MOD, "order %s: refund %s of %" PRId64 " failed: %s",
-                j->o.id, j->r.id, j->r.amount_cents, serr.message);
+        cd_warn(MOD, "order %s: refund %s of %" PRId64 " failed: %s", j->o.id,
+                j->r.id, j->r.amount_cents, serr.message);
         aj.failure = serr.message[0] ? serr.message : "Stripe request failed";
         aj.final = cd_stripe_failure_is_final(http);
     }
@@ -478,8 +478,9 @@ int cd_refund_on_refund(struct cd_billing *b, const char *event_id,
     if (rc < 0)
         return -1;
     if (rc > 0) {
-        cd_debug(MOD, "event %s: refund %s is of no order here; not "
-                      "recorded",
+        cd_debug(MOD,
+                 "event %s: refund %s is of no order here; not "
+                 "recorded",
                  event_id ? event_id : "-", ro.id);
         return 0;
     }
@@ -552,8 +553,9 @@ static int charge_refunded_fn(struct cd_tx *tx, void *arg)
         CD_STORE_OK)
         return CD_STORE_ERROR;
     if (p.stripe_charge_id[0] && strcmp(p.stripe_charge_id, c->id) != 0) {
-        cd_warn(MOD, "event %s: charge %s is not order %s's charge %s: "
-                     "ignored",
+        cd_warn(MOD,
+                "event %s: charge %s is not order %s's charge %s: "
+                "ignored",
                 j->event_id ? j->event_id : "-", c->id, o.id,
                 p.stripe_charge_id);
         return 0;
@@ -595,8 +597,8 @@ int cd_refund_on_charge_refunded(struct cd_billing *b, const char *event_id,
         return 0; /* not a charge we can read: nothing to do */
     c.amount = json_integer_value(a);
     c.amount_refunded = json_integer_value(ar);
-    if (c.amount <= 0 || c.amount > CD_AMOUNT_MAX ||
-        c.amount_refunded < 0 || c.amount_refunded > c.amount) {
+    if (c.amount <= 0 || c.amount > CD_AMOUNT_MAX || c.amount_refunded < 0 ||
+        c.amount_refunded > c.amount) {
         cd_warn(MOD, "event %s: charge %s has impossible amounts: ignored",
                 event_id ? event_id : "-", c.id);
         return 0;

@@ -28,7 +28,8 @@ struct cd_refund_result {
     char order_id[CD_ID_SZ];
     char refund_id[CD_SID_SZ]; /* Stripe's "re_..." */
     int64_t amount_cents;
-    char status[CD_STATUS_SZ]; /* Stripe's refund status ("succeeded", "pending") */
+    char status
+        [CD_STATUS_SZ]; /* Stripe's refund status ("succeeded", "pending") */
 };
 
 /*
@@ -56,7 +57,8 @@ int cd_refund_create(struct cd_billing *b, const char *order_id,
  * seen is kept) and any refunds it lists, then the order settled
  * (clawback.h). */
 int cd_refund_on_charge_refunded(struct cd_billing *b, const char *event_id,
-                                 const json_t *charge, const char **status_out,
+                                 const json_t *charge,
+                                 const char **status_out,
                                  struct cd_error *err);
 /* refund.created|updated|failed, charge.refund.updated: the Refund object
  * into the order's refund row (status only moves forward), then the order

@@ -18,8 +18,7 @@ int cd_billing_stripe_post(struct cd_billing *b, const char *path,
                              http, serr);
 }
 
-int cd_billing_stripe_error(struct cd_error *err,
-                            const struct cd_error *serr)
+int cd_billing_stripe_error(struct cd_error *err, const struct cd_error *serr)
 {
     if (serr->kind == CD_EK_INTERNAL)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,

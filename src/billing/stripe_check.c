@@ -14,7 +14,8 @@ static int enabled(const json_t *list, const char *type)
     size_t i;
     json_t *v;
 
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         const char *t = json_string_value(v);
 
         if (t && (strcmp(t, "*") == 0 || strcmp(t, type) == 0))
@@ -29,7 +30,8 @@ static json_t *find_endpoint(json_t *data, const char *url)
     size_t i;
     json_t *e;
 
-    json_array_foreach(data, i, e) {
+    json_array_foreach(data, i, e)
+    {
         const char *u = json_string_value(json_object_get(e, "url"));
 
         if (u && strcmp(u, url) == 0)
@@ -46,8 +48,10 @@ static int check_endpoint(json_t *ep, const char *url, FILE *out)
     size_t n, missing = 0;
 
     if (!ep) {
-        fprintf(out, "FAIL webhook endpoint: none for %s (add one: "
-                     "docs/OPERATIONS.md, Going live with Stripe)\n", url);
+        fprintf(out,
+                "FAIL webhook endpoint: none for %s (add one: "
+                "docs/OPERATIONS.md, Going live with Stripe)\n",
+                url);
         return 1;
     }
     if (!status || strcmp(status, "enabled") != 0) {
@@ -92,9 +96,9 @@ int cd_stripe_check(struct cd_stripe_client *c, const char *webhook_url,
         fprintf(out, "FAIL webhook endpoints: %s\n", err.message);
         goto out;
     }
-    rc = check_endpoint(find_endpoint(json_object_get(list, "data"),
-                                      webhook_url),
-                        webhook_url, out);
+    rc = check_endpoint(
+        find_endpoint(json_object_get(list, "data"), webhook_url),
+        webhook_url, out);
 out:
     json_decref(acct);
     json_decref(list);

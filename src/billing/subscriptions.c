@@ -149,7 +149,6 @@ int cd_subscriptions_page(struct cd_billing *b, const struct cd_page_query *q,
     return 0;
 }
 
-
 static int locate_fn(struct cd_tx *tx, void *arg)
 {
     struct locate *l = arg;
@@ -187,7 +186,6 @@ static int locate_fn(struct cd_tx *tx, void *arg)
 
 /* ---- the subscription at Stripe ------------------------------------------- */
 
-
 static void parse_sub(const json_t *o, struct sub_copy *c)
 {
     const json_t *meta = json_object_get(o, "metadata");
@@ -203,8 +201,8 @@ static void parse_sub(const json_t *o, struct sub_copy *c)
         str_or_id(meta, "order_id", c->meta_order, sizeof(c->meta_order));
     }
     c->period_end = cd_subscription_period_end(o);
-    c->cancel_at_period_end =
-        json_is_true(json_object_get(o, "cancel_at_period_end"));
+    c->cancel_at_period_end = json_is_true(
+        json_object_get(o, "cancel_at_period_end"));
 }
 
 static int64_t realtime_us(void)
@@ -221,8 +219,8 @@ static int64_t realtime_us(void)
  * err: 503 stripe_not_configured, 502 stripe_error (Stripe failed or
  * answered something that is not this subscription).
  */
-int cd_sub_fetch(struct cd_billing *b, const char *id,
-                     struct sub_copy *c, struct cd_error *err)
+int cd_sub_fetch(struct cd_billing *b, const char *id, struct sub_copy *c,
+                 struct cd_error *err)
 {
     char path[CD_SID_SZ + 32];
     json_t *resp = NULL;
@@ -243,8 +241,7 @@ int cd_sub_fetch(struct cd_billing *b, const char *id,
             cd_warn(MOD, "subscription %s: unknown at Stripe", id);
             return 1;
         }
-        cd_warn(MOD, "subscription %s: re-read failed: %s", id,
-                serr.message);
+        cd_warn(MOD, "subscription %s: re-read failed: %s", id, serr.message);
         return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
                             "Could not read the subscription at Stripe: %s",
                             serr.message);
@@ -286,8 +283,7 @@ int cd_sub_upsert_tx(struct cd_tx *tx, const struct cd_subscription *row)
 {
     struct cd_subscription was;
     int rc = cd_store_subscription_get(tx, row->stripe_subscription_id, &was);
-    int same = rc == CD_STORE_OK &&
-               strcmp(was.status, row->status) == 0 &&
+    int same = rc == CD_STORE_OK && strcmp(was.status, row->status) == 0 &&
                strcmp(was.plan_id, row->plan_id) == 0 &&
                was.current_period_end == row->current_period_end &&
                was.cancel_at_period_end == row->cancel_at_period_end;
@@ -314,8 +310,8 @@ int cd_sub_upsert_tx(struct cd_tx *tx, const struct cd_subscription *row)
         json_pack("{ss ss ss sI sb}", "subscription",
                   row->stripe_subscription_id, "plan_id", row->plan_id,
                   "status", row->status, "current_period_end",
-                  (json_int_t)row->current_period_end,
-                  "cancel_at_period_end", row->cancel_at_period_end));
+                  (json_int_t)row->current_period_end, "cancel_at_period_end",
+                  row->cancel_at_period_end));
 }
 
 int cd_sub_locate_account(struct cd_billing *b, struct locate *l,
@@ -380,8 +376,9 @@ int cd_subscription_on_subscription(struct cd_billing *b,
     if (rc < 0)
         return -1;
     if (rc == CD_STORE_NOT_FOUND) {
-        cd_debug(MOD, "event %s: subscription %s is no account's here: "
-                      "ignored",
+        cd_debug(MOD,
+                 "event %s: subscription %s is no account's here: "
+                 "ignored",
                  event_id ? event_id : "-", snap.id);
         *status_out = CD_WEBHOOK_IGNORED;
         return 0;
@@ -402,7 +399,6 @@ int cd_subscription_on_subscription(struct cd_billing *b,
     return cd_order_event_run(b, sub_job_fn, &j, event_id, type, &j.status,
                               status_out, err);
 }
-
 
 /* ---- cancel at period end, resume ------------------------------------------ */
 
@@ -515,7 +511,7 @@ int cd_subscription_set_cancel(struct cd_billing *b, const char *account_id,
         return cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
                             "Stripe answered something that is not the "
                             "subscription.");
-    cd_info(MOD, "subscription %s of %s: %s at period end",
-            c.id, account_id, cancel ? "cancels" : "no longer cancels");
+    cd_info(MOD, "subscription %s of %s: %s at period end", c.id, account_id,
+            cancel ? "cancels" : "no longer cancels");
     return store_copy(b, &c, account_id, out, err);
 }

@@ -65,7 +65,8 @@ int cd_subscription_invoice_grants(const char *status,
  * or -1 with err: 404 no_subscription when it has none, else 500.
  */
 int cd_subscription_current(struct cd_billing *b, const char *account_id,
-                            struct cd_subscription *out, struct cd_error *err);
+                            struct cd_subscription *out,
+                            struct cd_error *err);
 
 /*
  * A keyset page of every account's subscriptions as last synced (the

@@ -64,8 +64,8 @@ static void new_order(struct cd_order *o, const char *id,
  * (final only when Stripe surely did nothing) and becomes err. 0 with
  * *resp (new), 1 for a decline (*resp holds Stripe's error, new), -1. */
 static int post_pi(struct cd_billing *b, const struct cd_order *o,
-                   const json_t *params, const char *idem_kind,
-                   json_t **resp, struct cd_error *err)
+                   const json_t *params, const char *idem_kind, json_t **resp,
+                   struct cd_error *err)
 {
     struct cd_order_outcome oc;
     char idem[CD_ID_SZ + 40];
@@ -74,13 +74,14 @@ static int post_pi(struct cd_billing *b, const struct cd_order *o,
     int rc, http = 0;
 
     snprintf(idem, sizeof(idem), "%s:%s:create", idem_kind, o->id);
-    rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem,
-                                resp, &http, &serr);
+    rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem, resp,
+                                &http, &serr);
     if (rc != 0 && serr.kind == CD_EK_PAYMENT)
         return 1;
     if (rc == 0) {
         pi_id = json_string_value(json_object_get(*resp, "id"));
-        if (!pi_id || !cd_stripe_safe_id(pi_id) || strlen(pi_id) >= CD_SID_SZ) {
+        if (!pi_id || !cd_stripe_safe_id(pi_id) ||
+            strlen(pi_id) >= CD_SID_SZ) {
             cd_error_set(&serr, CD_EK_UPSTREAM, "stripe_error", NULL,
                          "Stripe: the payment intent has no id.");
             rc = -1;
@@ -151,8 +152,7 @@ static int saved_card(struct cd_billing *b, const char *customer, char *pm,
     id = json_string_value(json_object_get(
         json_array_get(json_object_get(resp, "data"), 0), "id"));
     rc = 1;
-    if (id && id[0] && cd_stripe_safe_id(id) &&
-        cd_strlcpy(pm, id, pmsz) == 0)
+    if (id && id[0] && cd_stripe_safe_id(id) && cd_strlcpy(pm, id, pmsz) == 0)
         rc = 0;
     json_decref(resp);
     return rc;
@@ -190,8 +190,8 @@ static int declined(struct cd_billing *b, const struct cd_order *o,
 /* A retried request whose charge is known here already (its answer came
  * back, or its webhook did): the answer from the order, Stripe not asked
  * again. 0 with *out, or -1 with 402 card_declined for a declined one. */
-static int answer_known(const struct cd_order *o,
-                        struct cd_topup_result *out, struct cd_error *err)
+static int answer_known(const struct cd_order *o, struct cd_topup_result *out,
+                        struct cd_error *err)
 {
     if (cd_order_is(o, CD_ORDER_FAILED))
         return cd_error_set(err, CD_EK_PAYMENT, "card_declined", NULL,
@@ -346,10 +346,9 @@ static int pi_check(struct cd_billing *b, const struct cd_pi_req *req,
                             "amount_cents must be from %d to %" PRId64 ".",
                             CD_MIN_CHARGE_CENTS, CD_PI_MAX_CENTS);
     if (req->amount_cents < CD_MIN_CHARGE_CENTS)
-        return cd_error_set(err, CD_EK_INVALID, "amount_below_minimum",
-                            "amount_cents",
-                            "The smallest charge is %d cents.",
-                            CD_MIN_CHARGE_CENTS);
+        return cd_error_set(
+            err, CD_EK_INVALID, "amount_below_minimum", "amount_cents",
+            "The smallest charge is %d cents.", CD_MIN_CHARGE_CENTS);
     return 0;
 }
 
@@ -376,7 +375,8 @@ int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
                        "amount", (json_int_t)o.amount_cents, "currency",
                        o.currency, "automatic_payment_methods", "enabled", 1,
                        "description", o.description, "metadata", "order_id",
-                       o.id, "account_id", acct->id, "kind", "payment_intent");
+                       o.id, "account_id", acct->id, "kind",
+                       "payment_intent");
     if (params && o.stripe_customer_id[0])
         json_object_set_new(params, "customer",
                             json_string(o.stripe_customer_id));
@@ -428,8 +428,8 @@ static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
     const json_t *meta = json_object_get(o, "metadata");
     const json_t *lpe = json_object_get(o, "last_payment_error");
     const json_t *ch = json_object_get(o, "latest_charge");
-    const char *sfu =
-        json_string_value(json_object_get(o, "setup_future_usage"));
+    const char *sfu = json_string_value(
+        json_object_get(o, "setup_future_usage"));
 
     memset(p, 0, sizeof(*p));
     memset(paid, 0, sizeof(*paid));
@@ -438,8 +438,8 @@ static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
     if (json_is_integer(json_object_get(o, "amount")))
         p->amount = json_integer_value(json_object_get(o, "amount"));
     if (json_is_integer(json_object_get(o, "amount_received")))
-        p->amount_received =
-            json_integer_value(json_object_get(o, "amount_received"));
+        p->amount_received = json_integer_value(
+            json_object_get(o, "amount_received"));
     cd_stripe_str_or_id(o, "currency", p->currency, sizeof(p->currency));
     if (json_is_object(meta)) {
         cd_stripe_str_or_id(meta, "order_id", p->order_id,
@@ -449,8 +449,8 @@ static void parse_pi(const json_t *o, struct pi_obj *p, struct cd_paid *paid)
     }
     if (json_is_object(lpe)) {
         const char *msg = json_string_value(json_object_get(lpe, "message"));
-        const char *dc =
-            json_string_value(json_object_get(lpe, "decline_code"));
+        const char *dc = json_string_value(
+            json_object_get(lpe, "decline_code"));
         const char *code = json_string_value(json_object_get(lpe, "code"));
         if (!dc || !dc[0])
             dc = code;
@@ -510,8 +510,8 @@ static int pi_fail_tx(struct cd_tx *tx, struct pi_job *j, struct cd_order *o,
 {
     const char *reason = j->p->failure[0] ? j->p->failure
                                           : "The payment failed.";
-    struct cd_order_patch failed = {.move = 1, .to = CD_ORDER_FAILED,
-                                    .failure = reason};
+    struct cd_order_patch failed = {
+        .move = 1, .to = CD_ORDER_FAILED, .failure = reason};
     struct cd_payment pay;
     int rc, was_pending = cd_order_is(o, CD_ORDER_PENDING);
 
@@ -568,16 +568,18 @@ static int pi_job_fn(struct cd_tx *tx, void *arg)
     if (o.stripe_session_id[0] || o.stripe_invoice_id[0])
         return 0; /* Checkout's (it stored its session meanwhile) */
     if (p->meta_account[0] && strcmp(p->meta_account, o.account_id) != 0) {
-        cd_warn(MOD, "event %s: payment intent %s names account %s but "
-                     "order %s is %s's: ignored",
-                j->event_id ? j->event_id : "-", p->id, p->meta_account,
-                o.id, o.account_id);
+        cd_warn(MOD,
+                "event %s: payment intent %s names account %s but "
+                "order %s is %s's: ignored",
+                j->event_id ? j->event_id : "-", p->id, p->meta_account, o.id,
+                o.account_id);
         return 0;
     }
     if (o.stripe_payment_intent_id[0] &&
         strcmp(o.stripe_payment_intent_id, p->id) != 0) {
-        cd_warn(MOD, "event %s: payment intent %s is not order %s's (%s): "
-                     "ignored",
+        cd_warn(MOD,
+                "event %s: payment intent %s is not order %s's (%s): "
+                "ignored",
                 j->event_id ? j->event_id : "-", p->id, o.id,
                 o.stripe_payment_intent_id);
         return 0;
@@ -702,8 +704,9 @@ int cd_topup_on_payment_intent(struct cd_billing *b, const char *event_id,
     if (rc == CD_STORE_NOT_FOUND ||
         (rc == CD_STORE_OK &&
          (f.o.stripe_session_id[0] || f.o.stripe_invoice_id[0]))) {
-        cd_debug(MOD, "event %s (%s): payment intent %s is not ours to "
-                      "fulfil; not recorded",
+        cd_debug(MOD,
+                 "event %s (%s): payment intent %s is not ours to "
+                 "fulfil; not recorded",
                  event_id ? event_id : "-", type, p.id);
         return 0;
     }

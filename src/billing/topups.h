@@ -63,7 +63,7 @@ struct cd_pi_req {
     int64_t amount_cents;    /* 1..10^12 checked by the caller */
     const char *currency;    /* NULL: the deployment's */
     const char *description; /* NULL: "<n> credits" */
-    const char *order_id;    /* derived from an Idempotency-Key; NULL: random */
+    const char *order_id; /* derived from an Idempotency-Key; NULL: random */
 };
 
 struct cd_pi_result {

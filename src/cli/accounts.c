@@ -15,13 +15,14 @@ static void account_row(struct cli_table *t, const json_t *a)
 {
     char id[80], email[300], bal[48], card[8], made[40];
 
-    cd_cli_table_add(t, (const char *const[]){
-                            cd_cli_field(a, "id", id, sizeof(id)),
-                            cd_cli_field(a, "email", email, sizeof(email)),
-                            cd_cli_field(a, "balance", bal, sizeof(bal)),
-                            cd_cli_field(a, "has_saved_payment_method", card,
-                                         sizeof(card)),
-                            cd_cli_field(a, "created_at", made, sizeof(made))});
+    cd_cli_table_add(
+        t,
+        (const char *const[]){
+            cd_cli_field(a, "id", id, sizeof(id)),
+            cd_cli_field(a, "email", email, sizeof(email)),
+            cd_cli_field(a, "balance", bal, sizeof(bal)),
+            cd_cli_field(a, "has_saved_payment_method", card, sizeof(card)),
+            cd_cli_field(a, "created_at", made, sizeof(made))});
 }
 
 static int accounts_list(struct cli *c)
@@ -36,7 +37,8 @@ static int accounts_list(struct cli *c)
 
     if (rc != CLI_OK)
         return rc;
-    if (cd_cli_query(path, sizeof(path), "email", cd_cli_opt(c, "email")) != 0)
+    if (cd_cli_query(path, sizeof(path), "email", cd_cli_opt(c, "email")) !=
+        0)
         return cd_cli_usage_error(c, "--email is too long");
     cd_cli_query(path, sizeof(path), "limit", cd_cli_opt(c, "limit"));
     cd_cli_query(path, sizeof(path), "offset", cd_cli_opt(c, "offset"));
@@ -74,12 +76,13 @@ static int resolve(struct cli *c, const char *who, char *id, size_t idsz)
     c->json = sj;
     if (rc != CLI_OK)
         return rc;
-    found = json_string_value(
-        json_object_get(json_array_get(json_object_get(r.json, "data"), 0),
-                        "id"));
+    found = json_string_value(json_object_get(
+        json_array_get(json_object_get(r.json, "data"), 0), "id"));
     if (!found || snprintf(id, idsz, "%s", found) >= (int)idsz) {
-        fprintf(stderr, "creditd admin: no account with the email address "
-                        "%.256s\n", who);
+        fprintf(stderr,
+                "creditd admin: no account with the email address "
+                "%.256s\n",
+                who);
         cd_cli_reply_free(&r);
         return CLI_API;
     }
@@ -90,10 +93,10 @@ static int resolve(struct cli *c, const char *who, char *id, size_t idsz)
 /* The account's last entries under its fields (table mode only). */
 static int print_recent(struct cli *c, const char *id)
 {
-    static const char *const h[] = {"ENTRY", ">AMOUNT", ">BALANCE AFTER",
-                                    "KIND", "DESCRIPTION", "CREATED"};
-    static const char *const k[] = {"id", "amount", "balance_after", "kind",
-                                    "description", "created_at"};
+    static const char *const h[] = {"ENTRY", ">AMOUNT",     ">BALANCE AFTER",
+                                    "KIND",  "DESCRIPTION", "CREATED"};
+    static const char *const k[] = {"id",   "amount",      "balance_after",
+                                    "kind", "description", "created_at"};
     char path[512] = "/v1/admin/ledger?limit=10", cell[6][300];
     struct cli_table t;
     struct cli_reply r;
@@ -106,11 +109,13 @@ static int print_recent(struct cli *c, const char *id)
         return rc;
     printf("\nlast ledger entries:\n");
     cd_cli_table_init(&t, 6, h);
-    json_array_foreach(json_object_get(r.json, "data"), i, e) {
+    json_array_foreach(json_object_get(r.json, "data"), i, e)
+    {
         for (int j = 0; j < 6; j++)
             cd_cli_field(e, k[j], cell[j], sizeof(cell[j]));
-        cd_cli_table_add(&t, (const char *const[]){cell[0], cell[1], cell[2],
-                                                   cell[3], cell[4], cell[5]});
+        cd_cli_table_add(&t,
+                         (const char *const[]){cell[0], cell[1], cell[2],
+                                               cell[3], cell[4], cell[5]});
     }
     cd_cli_table_print(&t, stdout);
     cd_cli_table_free(&t);
@@ -120,15 +125,20 @@ static int print_recent(struct cli *c, const char *id)
 
 static int accounts_show(struct cli *c)
 {
-    static const char *const keys[] = {"id", "email", "balance",
-                                       "balance_display", "stripe_customer_id",
+    static const char *const keys[] = {"id",
+                                       "email",
+                                       "balance",
+                                       "balance_display",
+                                       "stripe_customer_id",
                                        "has_saved_payment_method",
-                                       "created_at", NULL};
+                                       "created_at",
+                                       NULL};
     char id[300], enc[400], path[512];
     struct cli_reply r;
     int rc = cd_cli_expect(c, 1, 1, NULL);
 
-    if (rc != CLI_OK || (rc = resolve(c, c->args[0], id, sizeof(id))) != CLI_OK)
+    if (rc != CLI_OK ||
+        (rc = resolve(c, c->args[0], id, sizeof(id))) != CLI_OK)
         return rc;
     if (cd_cli_escape(id, enc, sizeof(enc)) != 0)
         return cd_cli_usage_error(c, "the account id is too long");
@@ -151,8 +161,9 @@ static int lot_options(struct cli *c, int debit, json_t *body)
     if (has < 0)
         return CLI_USAGE;
     if (debit && (has || cd_cli_opt(c, "category")))
-        return cd_cli_usage_error(c, "--category and --expires-in-days are for "
-                                     "grants");
+        return cd_cli_usage_error(c,
+                                  "--category and --expires-in-days are for "
+                                  "grants");
     if (has)
         json_object_set_new(body, "expires_in_days", json_integer(days));
     if (cd_cli_opt(c, "category"))
@@ -164,7 +175,7 @@ static int lot_options(struct cli *c, int debit, json_t *body)
 /* grant and debit: POST path as the account, amount and --reason. */
 static int move_credits(struct cli *c, const char *path, const char *done)
 {
-    static const char *const allowed[] = {"reason", "allow-negative",
+    static const char *const allowed[] = {"reason",          "allow-negative",
                                           "idempotency-key", "category",
                                           "expires-in-days", NULL};
     char id[300], idem[300];
@@ -201,8 +212,8 @@ static int move_credits(struct cli *c, const char *path, const char *done)
     if (!c->json) {
         char txn[80], bal[48];
 
-        printf("%s %lld credits %s %s: transaction %s, balance now %s\n", done,
-               (long long)amount, done[0] == 'g' ? "to" : "from", id,
+        printf("%s %lld credits %s %s: transaction %s, balance now %s\n",
+               done, (long long)amount, done[0] == 'g' ? "to" : "from", id,
                cd_cli_field(r.json, "transaction_id", txn, sizeof(txn)),
                cd_cli_field(r.json, "balance", bal, sizeof(bal)));
     }
@@ -239,5 +250,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_accounts =
-    {"accounts", "accounts: list, show, grant or debit credits", verbs};
+const struct cli_noun cd_cli_accounts = {
+    "accounts", "accounts: list, show, grant or debit credits", verbs};

@@ -39,29 +39,29 @@ static const char *const verb_flags[] = {"allow-negative", NULL};
 
 static void main_help(FILE *f)
 {
-    fprintf(f,
-            "usage: creditd admin <noun> <verb> [options]\n"
-            "\n"
-            "Operator commands against a running creditd server (HTTP).\n"
-            "\n"
-            "nouns:\n");
+    fprintf(f, "usage: creditd admin <noun> <verb> [options]\n"
+               "\n"
+               "Operator commands against a running creditd server (HTTP).\n"
+               "\n"
+               "nouns:\n");
     for (int i = 0; nouns[i]; i++)
         fprintf(f, "  %-13s %s\n", nouns[i]->name, nouns[i]->help);
-    fprintf(f,
-            "\n"
-            "options (any level):\n"
-            "  --url URL            the server (CREDITD_URL; default %s)\n"
-            "  --key-file FILE      read the server key from FILE (else\n"
-            "                       CREDITD_ADMIN_KEY; never on the command line)\n"
-            "  --json               print the server's JSON instead of a table\n"
-            "  --help               help for this level\n"
-            "\n"
-            "exit codes: 0 ok, 1 the API refused (4xx; its error code is printed),\n"
-            "2 usage or not confirmed, 3 server unreachable or 5xx, 4 a check\n"
-            "found a problem (ledger verify).\n"
-            "\n"
-            "`creditd admin <noun> --help` lists a noun's verbs.\n",
-            CLI_DEFAULT_URL);
+    fprintf(
+        f,
+        "\n"
+        "options (any level):\n"
+        "  --url URL            the server (CREDITD_URL; default %s)\n"
+        "  --key-file FILE      read the server key from FILE (else\n"
+        "                       CREDITD_ADMIN_KEY; never on the command line)\n"
+        "  --json               print the server's JSON instead of a table\n"
+        "  --help               help for this level\n"
+        "\n"
+        "exit codes: 0 ok, 1 the API refused (4xx; its error code is printed),\n"
+        "2 usage or not confirmed, 3 server unreachable or 5xx, 4 a check\n"
+        "found a problem (ledger verify).\n"
+        "\n"
+        "`creditd admin <noun> --help` lists a noun's verbs.\n",
+        CLI_DEFAULT_URL);
 }
 
 static void noun_help(const struct cli_noun *n, FILE *f)
@@ -70,13 +70,15 @@ static void noun_help(const struct cli_noun *n, FILE *f)
             n->name, n->help);
     for (const struct cli_verb *v = n->verbs; v->name; v++)
         fprintf(f, "  creditd admin %s\n      %s\n", v->usage, v->help);
-    fprintf(f, "\n`creditd admin --help` lists the options every verb takes.\n");
+    fprintf(f,
+            "\n`creditd admin --help` lists the options every verb takes.\n");
 }
 
 static void verb_help(const struct cli_verb *v, FILE *f)
 {
-    fprintf(f, "usage: creditd admin %s\n\n%s\n\n"
-               "`creditd admin --help` lists the options every verb takes.\n",
+    fprintf(f,
+            "usage: creditd admin %s\n\n%s\n\n"
+            "`creditd admin --help` lists the options every verb takes.\n",
             v->usage, v->help);
 }
 
@@ -106,11 +108,13 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
             val = eq + 1;
         }
         if (strcmp(name, "key") == 0 || strcmp(name, "admin-key") == 0)
-            return cd_cli_usage_error(NULL, "the server key is never a command-"
-                                         "line argument (others can read it "
-                                         "in ps): set CREDITD_ADMIN_KEY or "
-                                         "use --key-file FILE");
-        if (cd_cli_in_list(global_flags, name) || cd_cli_in_list(verb_flags, name)) {
+            return cd_cli_usage_error(NULL,
+                                      "the server key is never a command-"
+                                      "line argument (others can read it "
+                                      "in ps): set CREDITD_ADMIN_KEY or "
+                                      "use --key-file FILE");
+        if (cd_cli_in_list(global_flags, name) ||
+            cd_cli_in_list(verb_flags, name)) {
             if (val)
                 return cd_cli_usage_error(NULL, "--%s takes no value", name);
             if (strcmp(name, "json") == 0)
@@ -120,8 +124,8 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
             else if (strcmp(name, "help") == 0)
                 *help = 1;
         }
-        if (!cd_cli_in_list(global_flags, name) && !cd_cli_in_list(verb_flags, name) &&
-            !val) {
+        if (!cd_cli_in_list(global_flags, name) &&
+            !cd_cli_in_list(verb_flags, name) && !val) {
             if (i + 1 >= argc)
                 return cd_cli_usage_error(NULL, "--%s needs a value", name);
             val = argv[++i];
@@ -134,7 +138,8 @@ static int parse_args(struct cli *c, int argc, char **argv, int *help)
             c->output = val;
         else if (strcmp(name, "idempotency-key") == 0)
             c->idem = val;
-        if (cd_cli_in_list(global_flags, name) || cd_cli_in_list(global_values, name))
+        if (cd_cli_in_list(global_flags, name) ||
+            cd_cli_in_list(global_values, name))
             continue;
         if (c->nopts >= CLI_MAX_OPTS)
             return cd_cli_usage_error(NULL, "too many options");
@@ -167,8 +172,9 @@ static int load_key(struct cli *c)
             return CLI_USAGE;
         }
         if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-            fprintf(stderr, "creditd admin: warning: --key-file %s can be "
-                            "read by other users (chmod 600 it)\n",
+            fprintf(stderr,
+                    "creditd admin: warning: --key-file %s can be "
+                    "read by other users (chmod 600 it)\n",
                     c->key_file);
         if (!fgets(c->key, sizeof(c->key), f))
             c->key[0] = '\0';
@@ -180,8 +186,9 @@ static int load_key(struct cli *c)
     while (n > 0 && isspace((unsigned char)c->key[n - 1]))
         c->key[--n] = '\0';
     if (n == 0 || n >= sizeof(c->key) - 1) {
-        fprintf(stderr, "creditd admin: no server key: set CREDITD_ADMIN_KEY "
-                        "or use --key-file FILE%s\n",
+        fprintf(stderr,
+                "creditd admin: no server key: set CREDITD_ADMIN_KEY "
+                "or use --key-file FILE%s\n",
                 c->key_file ? " (the file is empty or its line too long)"
                             : "");
         return CLI_USAGE;
@@ -205,8 +212,10 @@ static int set_url(struct cli *c)
                    sizeof(c->url));
     if (strncmp(c->url, "http://", 7) != 0 &&
         strncmp(c->url, "https://", 8) != 0) {
-        fprintf(stderr, "creditd admin: the server URL must start with "
-                        "http:// or https:// (got %.100s)\n", c->url);
+        fprintf(stderr,
+                "creditd admin: the server URL must start with "
+                "http:// or https:// (got %.100s)\n",
+                c->url);
         return CLI_USAGE;
     }
     n = strlen(c->url);

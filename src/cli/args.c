@@ -47,18 +47,19 @@ int cd_cli_expect(struct cli *c, int min, int max, const char *const *allowed)
     allowed = allowed ? allowed : none;
     for (int i = 0; i < c->nopts; i++)
         if (!cd_cli_in_list(allowed, c->opts[i].name))
-            return cd_cli_usage_error(c, "unknown option --%s", c->opts[i].name);
+            return cd_cli_usage_error(c, "unknown option --%s",
+                                      c->opts[i].name);
     /* Global options only where they mean something. */
     if (c->output && !cd_cli_in_list(allowed, "output"))
         return cd_cli_usage_error(c, "--output is for exports");
     if (c->idem && !cd_cli_in_list(allowed, "idempotency-key"))
         return cd_cli_usage_error(c, "--idempotency-key is for writes that "
-                                  "send one");
+                                     "send one");
     if (c->nargs < min)
         return cd_cli_usage_error(c, "missing argument");
     if (c->nargs > max)
         return cd_cli_usage_error(c, "unexpected argument '%.40s'",
-                               c->args[max]);
+                                  c->args[max]);
     return CLI_OK;
 }
 
@@ -79,16 +80,18 @@ int cd_cli_flag(const struct cli *c, const char *name)
 }
 
 int cd_cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
-                  int64_t *out)
+                     int64_t *out)
 {
     char *end;
     long long v;
 
     errno = 0;
     v = strtoll(s, &end, 10);
-    if (!*s || *end || errno || v < lo || v > hi || isspace((unsigned char)*s)) {
-        fprintf(stderr, "creditd admin: %s must be a whole number from %" PRId64
-                        " to %" PRId64 " (got '%.40s')\n",
+    if (!*s || *end || errno || v < lo || v > hi ||
+        isspace((unsigned char)*s)) {
+        fprintf(stderr,
+                "creditd admin: %s must be a whole number from %" PRId64
+                " to %" PRId64 " (got '%.40s')\n",
                 what, lo, hi, s);
         return -1;
     }
@@ -96,8 +99,8 @@ int cd_cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
     return 0;
 }
 
-int cd_cli_opt_int(const struct cli *c, const char *name, int64_t lo, int64_t hi,
-                int64_t *out)
+int cd_cli_opt_int(const struct cli *c, const char *name, int64_t lo,
+                   int64_t hi, int64_t *out)
 {
     const char *s = cd_cli_opt(c, name);
     char what[48];
@@ -120,8 +123,10 @@ const char *cd_cli_idempotency_key(struct cli *c, char *buf, size_t bufsz)
         cd_hex(rnd, sizeof(rnd), hex);
         snprintf(buf, bufsz, "cli_%s", hex);
     }
-    fprintf(stderr, "idempotency key: %s (to retry safely: "
-                    "--idempotency-key %s)\n", buf, buf);
+    fprintf(stderr,
+            "idempotency key: %s (to retry safely: "
+            "--idempotency-key %s)\n",
+            buf, buf);
     return buf;
 }
 
@@ -132,8 +137,9 @@ int cd_cli_confirm(const struct cli *c, const char *question)
     if (c->yes)
         return CLI_OK;
     if (!isatty(STDIN_FILENO)) {
-        fprintf(stderr, "creditd admin: %s - not confirmed: stdin is not a "
-                        "terminal; pass --yes to do it without asking\n",
+        fprintf(stderr,
+                "creditd admin: %s - not confirmed: stdin is not a "
+                "terminal; pass --yes to do it without asking\n",
                 question);
         return CLI_USAGE;
     }

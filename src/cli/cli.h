@@ -26,13 +26,19 @@
 
 #include "util/buf.h"
 
-enum { CLI_OK = 0, CLI_API = 1, CLI_USAGE = 2, CLI_SERVER = 3, CLI_CHECK = 4 };
+enum {
+    CLI_OK = 0,
+    CLI_API = 1,
+    CLI_USAGE = 2,
+    CLI_SERVER = 3,
+    CLI_CHECK = 4
+};
 
 #define CLI_MAX_OPTS 24
 #define CLI_MAX_ARGS 8
 
 struct cd_cli_opt {
-    char name[32]; /* without the leading "--" */
+    char name[32];     /* without the leading "--" */
     const char *value; /* NULL for a flag */
 };
 
@@ -40,10 +46,10 @@ struct cli {
     char url[512]; /* without a trailing '/' */
     char key[512];
     int json; /* --json: print the server's JSON */
-    int yes; /* --yes: no confirmation prompt */
+    int yes;  /* --yes: no confirmation prompt */
     const char *key_file;
     const char *output; /* --output FILE (exports) */
-    const char *idem; /* --idempotency-key */
+    const char *idem;   /* --idempotency-key */
     const char *noun, *verb;
     int nargs; /* positional arguments after noun and verb */
     const char *args[CLI_MAX_ARGS];
@@ -66,9 +72,9 @@ struct cli_noun {
     const struct cli_verb *verbs; /* ends with a NULL name */
 };
 
-extern const struct cli_noun cd_cli_pricing, cd_cli_discounts, cd_cli_accounts,
-    cd_cli_orders, cd_cli_payments, cd_cli_subscriptions, cd_cli_ledger,
-    cd_cli_problems, cd_cli_reconcile, cd_cli_summary;
+extern const struct cli_noun cd_cli_pricing, cd_cli_discounts,
+    cd_cli_accounts, cd_cli_orders, cd_cli_payments, cd_cli_subscriptions,
+    cd_cli_ledger, cd_cli_problems, cd_cli_reconcile, cd_cli_summary;
 
 /* `creditd admin ...` (argv after "admin"); returns the exit code. */
 int cd_cli_admin_main(int argc, char **argv);
@@ -82,7 +88,8 @@ int cd_cli_in_list(const char *const *list, const char *s);
  * global --output and --idempotency-key too, where they apply), and
  * there must be min..max positional arguments; else a usage message and
  * CLI_USAGE. */
-int cd_cli_expect(struct cli *c, int min, int max, const char *const *allowed);
+int cd_cli_expect(struct cli *c, int min, int max,
+                  const char *const *allowed);
 /* The value of --name, or NULL. */
 const char *cd_cli_opt(const struct cli *c, const char *name);
 int cd_cli_flag(const struct cli *c, const char *name);
@@ -95,7 +102,7 @@ int cd_cli_parse_int(const char *what, const char *s, int64_t lo, int64_t hi,
  * kind, from, to) to path as query parameters of the same names
  * (http.c, beside cli_query). */
 int cd_cli_filters_path(struct cli *c, char *path, size_t pathsz,
-                     const char *const *names);
+                        const char *const *names);
 int cd_cli_usage_error(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The Idempotency-Key for this invocation: --idempotency-key, else a new
@@ -142,7 +149,8 @@ struct cli_table {
     char **cells; /* nrows * ncols, each malloc'd */
 };
 
-void cd_cli_table_init(struct cli_table *t, int ncols, const char *const *head);
+void cd_cli_table_init(struct cli_table *t, int ncols,
+                       const char *const *head);
 /* Adds a row of ncols strings (copied; NULL prints as "-"). */
 int cd_cli_table_add(struct cli_table *t, const char *const *row);
 void cd_cli_table_print(const struct cli_table *t, FILE *f);

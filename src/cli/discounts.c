@@ -21,16 +21,16 @@ static void discount_row(struct cli_table *t, const json_t *d)
     cd_cli_field(d, "max_uses", max, sizeof(max));
     if (strcmp(max, "-") == 0)
         snprintf(max, sizeof(max), "unlimited");
-    cd_cli_table_add(t,
-                     (const char *const[]){
-                         cd_cli_field(d, "code", code, sizeof(code)), off, used,
-                         max, cd_cli_field(d, "expires_at", exp, sizeof(exp)),
-                         cd_cli_field(d, "active", act, sizeof(act)),
-                         cd_cli_field(d, "created_at", made, sizeof(made))});
+    cd_cli_table_add(
+        t, (const char *const[]){
+               cd_cli_field(d, "code", code, sizeof(code)), off, used, max,
+               cd_cli_field(d, "expires_at", exp, sizeof(exp)),
+               cd_cli_field(d, "active", act, sizeof(act)),
+               cd_cli_field(d, "created_at", made, sizeof(made))});
 }
 
-static const char *const heads[] = {"CODE", ">OFF", ">USED", ">MAX USES",
-                                    "EXPIRES", "ACTIVE", "CREATED"};
+static const char *const heads[] = {
+    "CODE", ">OFF", ">USED", ">MAX USES", "EXPIRES", "ACTIVE", "CREATED"};
 
 /* One code (create, deactivate) as a one-row table. */
 static int print_one(struct cli *c, struct cli_reply *r)
@@ -49,9 +49,9 @@ static int print_one(struct cli *c, struct cli_reply *r)
 
 static int discounts_create(struct cli *c)
 {
-    static const char *const allowed[] = {"percent-off", "amount-off-cents",
-                                          "max-uses", "expires-at",
-                                          "idempotency-key", NULL};
+    static const char *const allowed[] = {
+        "percent-off", "amount-off-cents", "max-uses",
+        "expires-at",  "idempotency-key",  NULL};
     static const char *const opts[] = {"percent-off", "amount-off-cents",
                                        "max-uses"};
     static const char *const keys[] = {"percent_off", "amount_off_cents",
@@ -146,5 +146,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_discounts =
-    {"discounts", "discount codes: create, list, deactivate", verbs};
+const struct cli_noun cd_cli_discounts = {
+    "discounts", "discount codes: create, list, deactivate", verbs};

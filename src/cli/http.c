@@ -58,8 +58,9 @@ static CURL *open_handle(const struct cli *c, const char *path,
 
 static int unreachable(const struct cli *c, CURLcode rc)
 {
-    fprintf(stderr, "creditd admin: cannot reach the server at %s: %s "
-                    "(is it running? set --url or CREDITD_URL)\n",
+    fprintf(stderr,
+            "creditd admin: cannot reach the server at %s: %s "
+            "(is it running? set --url or CREDITD_URL)\n",
             c->url, curl_easy_strerror(rc));
     return CLI_SERVER;
 }
@@ -157,7 +158,7 @@ struct stream {
     CURL *h;
     FILE *out;
     struct cd_buf err; /* a non-2xx body */
-    int failed; /* a write to out failed */
+    int failed;        /* a write to out failed */
 };
 
 /* 2xx bodies go to the output as they come, others to err. */
@@ -203,8 +204,10 @@ static int stream_run(struct cli *c, const char *path, struct stream *s)
                 strerror(errno));
         rc = CLI_USAGE;
     } else if (cc != CURLE_OK && status >= 200 && status <= 299) {
-        fprintf(stderr, "creditd admin: the export was cut off (%s); the "
-                        "output is incomplete\n", curl_easy_strerror(cc));
+        fprintf(stderr,
+                "creditd admin: the export was cut off (%s); the "
+                "output is incomplete\n",
+                curl_easy_strerror(cc));
         rc = CLI_SERVER;
     } else if (cc != CURLE_OK) {
         rc = unreachable(c, cc);
@@ -232,7 +235,8 @@ int cd_cli_stream(struct cli *c, const char *path)
     if (c->output) {
         if (snprintf(part, sizeof(part), "%s.part", c->output) >=
             (int)sizeof(part))
-            return cd_cli_usage_error(c, "--output: the file name is too long");
+            return cd_cli_usage_error(c,
+                                      "--output: the file name is too long");
         s.out = fopen(part, "w");
         if (!s.out) {
             fprintf(stderr, "creditd admin: --output %s: %s\n", part,
@@ -276,7 +280,8 @@ int cd_cli_escape(const char *s, char *out, size_t outsz)
     return rc;
 }
 
-int cd_cli_query(char *path, size_t pathsz, const char *name, const char *value)
+int cd_cli_query(char *path, size_t pathsz, const char *name,
+                 const char *value)
 {
     char enc[1024];
     size_t n = strlen(path);
@@ -286,7 +291,8 @@ int cd_cli_query(char *path, size_t pathsz, const char *name, const char *value)
     if (cd_cli_escape(value, enc, sizeof(enc)) != 0)
         return -1;
     if (snprintf(path + n, pathsz - n, "%c%s=%s",
-                 strchr(path, '?') ? '&' : '?', name, enc) >= (int)(pathsz - n)) {
+                 strchr(path, '?') ? '&' : '?', name,
+                 enc) >= (int)(pathsz - n)) {
         path[n] = '\0'; /* as it was */
         return -1;
     }
@@ -294,10 +300,11 @@ int cd_cli_query(char *path, size_t pathsz, const char *name, const char *value)
 }
 
 int cd_cli_filters_path(struct cli *c, char *path, size_t pathsz,
-                     const char *const *names)
+                        const char *const *names)
 {
     for (int i = 0; names[i]; i++)
-        if (cd_cli_query(path, pathsz, names[i], cd_cli_opt(c, names[i])) != 0)
+        if (cd_cli_query(path, pathsz, names[i], cd_cli_opt(c, names[i])) !=
+            0)
             return cd_cli_usage_error(c, "--%s is too long", names[i]);
     return CLI_OK;
 }

@@ -13,14 +13,14 @@ static const char *const filters[] = {"account", "kind", "from", "to", NULL};
 
 static int ledger_list(struct cli *c)
 {
-    static const char *const allowed[] = {"account", "kind", "from", "to",
-                                          "limit", "starting-after", NULL};
-    static const char *const heads[] = {"ID", "ACCOUNT", ">AMOUNT",
-                                        ">BALANCE AFTER", "KIND", "ORDER",
-                                        "DESCRIPTION", "CREATED"};
-    static const char *const k[] = {"id", "account_id", "amount",
-                                    "balance_after", "kind", "order_id",
-                                    "description", "created_at"};
+    static const char *const allowed[] = {
+        "account", "kind", "from", "to", "limit", "starting-after", NULL};
+    static const char *const heads[] = {
+        "ID",   "ACCOUNT", ">AMOUNT",     ">BALANCE AFTER",
+        "KIND", "ORDER",   "DESCRIPTION", "CREATED"};
+    static const char *const k[] = {
+        "id",   "account_id", "amount",      "balance_after",
+        "kind", "order_id",   "description", "created_at"};
     char path[2048] = "/v1/admin/ledger", cell[8][300];
     struct cli_table t;
     struct cli_reply r;
@@ -39,13 +39,13 @@ static int ledger_list(struct cli *c)
         return rc;
     if (!c->json) {
         cd_cli_table_init(&t, 8, heads);
-        json_array_foreach(json_object_get(r.json, "data"), i, e) {
+        json_array_foreach(json_object_get(r.json, "data"), i, e)
+        {
             for (int j = 0; j < 8; j++)
                 cd_cli_field(e, k[j], cell[j], sizeof(cell[j]));
-            cd_cli_table_add(&t,
-                             (const char *const[]){cell[0], cell[1], cell[2],
-                                                   cell[3], cell[4], cell[5],
-                                                   cell[6], cell[7]});
+            cd_cli_table_add(&t, (const char *const[]){
+                                     cell[0], cell[1], cell[2], cell[3],
+                                     cell[4], cell[5], cell[6], cell[7]});
         }
         cd_cli_table_print(&t, stdout);
         cd_cli_table_free(&t);
@@ -61,7 +61,8 @@ static void print_mismatches(const json_t *v)
     const json_t *m;
     size_t i;
 
-    json_array_foreach(json_object_get(v, "mismatches"), i, m) {
+    json_array_foreach(json_object_get(v, "mismatches"), i, m)
+    {
         char *s = json_dumps(m, JSON_COMPACT);
 
         printf("  mismatch: %s\n", s ? s : "?");
@@ -71,8 +72,9 @@ static void print_mismatches(const json_t *v)
 
 static int ledger_verify(struct cli *c)
 {
-    static const char *const keys[] = {"ok", "accounts", "sum_balances",
-                                       "sum_entries", "mismatch_count", NULL};
+    static const char *const keys[] = {
+        "ok",          "accounts",       "sum_balances",
+        "sum_entries", "mismatch_count", NULL};
     struct cli_reply r;
     int ok, rc = cd_cli_expect(c, 0, 0, NULL);
 
@@ -92,8 +94,8 @@ static int ledger_verify(struct cli *c)
 
 static int ledger_export(struct cli *c)
 {
-    static const char *const allowed[] = {"account", "kind", "from", "to",
-                                          "output", NULL};
+    static const char *const allowed[] = {"account", "kind",   "from",
+                                          "to",      "output", NULL};
     char path[2048] = "/v1/admin/export/ledger.csv";
     int rc = cd_cli_expect(c, 0, 0, allowed);
 
@@ -119,5 +121,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_ledger =
-    {"ledger", "the credits ledger: list, verify, export as CSV", verbs};
+const struct cli_noun cd_cli_ledger = {
+    "ledger", "the credits ledger: list, verify, export as CSV", verbs};

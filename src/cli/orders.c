@@ -10,13 +10,14 @@
 
 /* The filters of the admin lists and exports (API.md "Admin lists and
  * exports"), as options of the same names. */
-static const char *const filters[] = {"account", "status", "kind", "from",
-                                      "to", NULL};
+static const char *const filters[] = {"account", "status", "kind",
+                                      "from",    "to",     NULL};
 
 static void order_row(struct cli_table *t, const json_t *o)
 {
-    static const char *const k[] = {"id", "account_id", "kind", "status",
-                                    NULL, NULL, "credits", "created_at"};
+    static const char *const k[] = {"id",      "account_id", "kind",
+                                    "status",  NULL,         NULL,
+                                    "credits", "created_at"};
     char cell[8][300];
 
     for (int i = 0; i < 8; i++)
@@ -24,19 +25,19 @@ static void order_row(struct cli_table *t, const json_t *o)
             cd_cli_field(o, k[i], cell[i], sizeof(cell[i]));
     cd_cli_money_field(o, "amount_cents", cell[4], sizeof(cell[4]));
     cd_cli_money_field(o, "discount_cents", cell[5], sizeof(cell[5]));
-    cd_cli_table_add(t,
-                     (const char *const[]){cell[0], cell[1], cell[2], cell[3],
-                                           cell[4], cell[5], cell[6], cell[7]});
+    cd_cli_table_add(t, (const char *const[]){cell[0], cell[1], cell[2],
+                                              cell[3], cell[4], cell[5],
+                                              cell[6], cell[7]});
 }
 
 static int orders_list(struct cli *c)
 {
-    static const char *const allowed[] = {"account", "status", "kind", "from",
-                                          "to", "limit", "starting-after",
-                                          NULL};
-    static const char *const heads[] = {"ID", "ACCOUNT", "KIND", "STATUS",
-                                        ">AMOUNT", ">DISCOUNT", ">CREDITS",
-                                        "CREATED"};
+    static const char *const allowed[] = {"account",        "status", "kind",
+                                          "from",           "to",     "limit",
+                                          "starting-after", NULL};
+    static const char *const heads[] = {"ID",       "ACCOUNT", "KIND",
+                                        "STATUS",   ">AMOUNT", ">DISCOUNT",
+                                        ">CREDITS", "CREATED"};
     char path[2048] = "/v1/admin/orders";
     struct cli_table t;
     struct cli_reply r;
@@ -100,12 +101,13 @@ static int orders_refund(struct cli *c)
     if (!c->json) {
         char id[80], re[80], st[40];
 
-        printf("refund %s of %s: %s, Stripe status %s (the credits come off "
-               "the balance when Stripe confirms)\n",
-               cd_cli_field(r.json, "refund_id", re, sizeof(re)),
-               cd_cli_money_field(r.json, "amount_cents", money, sizeof(money)),
-               cd_cli_field(r.json, "order_id", id, sizeof(id)),
-               cd_cli_field(r.json, "status", st, sizeof(st)));
+        printf(
+            "refund %s of %s: %s, Stripe status %s (the credits come off "
+            "the balance when Stripe confirms)\n",
+            cd_cli_field(r.json, "refund_id", re, sizeof(re)),
+            cd_cli_money_field(r.json, "amount_cents", money, sizeof(money)),
+            cd_cli_field(r.json, "order_id", id, sizeof(id)),
+            cd_cli_field(r.json, "status", st, sizeof(st)));
     }
     cd_cli_reply_free(&r);
     return CLI_OK;
@@ -114,7 +116,7 @@ static int orders_refund(struct cli *c)
 static int orders_export(struct cli *c)
 {
     static const char *const allowed[] = {"account", "status", "kind", "from",
-                                          "to", "output", NULL};
+                                          "to",      "output", NULL};
     char path[2048] = "/v1/admin/export/orders.csv";
     int rc = cd_cli_expect(c, 0, 0, allowed);
 
@@ -140,6 +142,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_orders = {"orders",
-                                       "orders: list, refund, export as CSV",
-                                       verbs};
+const struct cli_noun cd_cli_orders = {
+    "orders", "orders: list, refund, export as CSV", verbs};

@@ -10,9 +10,9 @@ static const char *const filters[] = {"account", "status", "from", "to",
 
 static void payment_row(struct cli_table *t, const json_t *p)
 {
-    static const char *const k[] = {"id", "account_id", "order_id", "status",
-                                    NULL, NULL, "payment_method_last4",
-                                    "created_at"};
+    static const char *const k[] = {
+        "id", "account_id",           "order_id",  "status", NULL,
+        NULL, "payment_method_last4", "created_at"};
     char cell[8][300];
 
     for (int i = 0; i < 8; i++)
@@ -20,18 +20,18 @@ static void payment_row(struct cli_table *t, const json_t *p)
             cd_cli_field(p, k[i], cell[i], sizeof(cell[i]));
     cd_cli_money_field(p, "amount_cents", cell[4], sizeof(cell[4]));
     cd_cli_money_field(p, "amount_refunded_cents", cell[5], sizeof(cell[5]));
-    cd_cli_table_add(t,
-                     (const char *const[]){cell[0], cell[1], cell[2], cell[3],
-                                           cell[4], cell[5], cell[6], cell[7]});
+    cd_cli_table_add(t, (const char *const[]){cell[0], cell[1], cell[2],
+                                              cell[3], cell[4], cell[5],
+                                              cell[6], cell[7]});
 }
 
 static int payments_list(struct cli *c)
 {
-    static const char *const allowed[] = {"account", "status", "from", "to",
-                                          "limit", "starting-after", NULL};
-    static const char *const heads[] = {"ID",      "ACCOUNT",   "ORDER",
-                                        "STATUS",  ">AMOUNT",   ">REFUNDED",
-                                        "CARD",    "CREATED"};
+    static const char *const allowed[] = {
+        "account", "status", "from", "to", "limit", "starting-after", NULL};
+    static const char *const heads[] = {"ID",     "ACCOUNT", "ORDER",
+                                        "STATUS", ">AMOUNT", ">REFUNDED",
+                                        "CARD",   "CREATED"};
     char path[2048] = "/v1/admin/payments";
     struct cli_table t;
     struct cli_reply r;

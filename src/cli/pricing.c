@@ -42,8 +42,8 @@ static int pricing_set(struct cli *c)
     if (rc != CLI_OK)
         return rc;
     if (c->nopts == 0)
-        return cd_cli_usage_error(c,
-                                  "nothing to set: give --mode and/or a price");
+        return cd_cli_usage_error(
+            c, "nothing to set: give --mode and/or a price");
     body = json_object();
     if (cd_cli_opt(c, "mode"))
         json_object_set_new(body, "mode", json_string(cd_cli_opt(c, "mode")));
@@ -73,5 +73,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_pricing =
-    {"pricing", "the product's price: launch, RRP or sale", verbs};
+const struct cli_noun cd_cli_pricing = {
+    "pricing", "the product's price: launch, RRP or sale", verbs};

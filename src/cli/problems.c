@@ -7,10 +7,11 @@
 static int problems_list(struct cli *c)
 {
     static const char *const allowed[] = {"limit", "offset", NULL};
-    static const char *const heads[] = {"ID", "KIND", "ORDER", "ACCOUNT",
-                                        "EVENT", "DETAIL", "CREATED"};
-    static const char *const k[] = {"id", "kind", "order_id", "account_id",
-                                    "event_id", "detail", "created_at"};
+    static const char *const heads[] = {
+        "ID", "KIND", "ORDER", "ACCOUNT", "EVENT", "DETAIL", "CREATED"};
+    static const char *const k[] = {"id",         "kind",     "order_id",
+                                    "account_id", "event_id", "detail",
+                                    "created_at"};
     char path[512] = "/v1/admin/problems", cell[7][300];
     struct cli_table t;
     struct cli_reply r;
@@ -26,13 +27,13 @@ static int problems_list(struct cli *c)
         return rc;
     if (!c->json) {
         cd_cli_table_init(&t, 7, heads);
-        json_array_foreach(json_object_get(r.json, "data"), i, p) {
+        json_array_foreach(json_object_get(r.json, "data"), i, p)
+        {
             for (int j = 0; j < 7; j++)
                 cd_cli_field(p, k[j], cell[j], sizeof(cell[j]));
-            cd_cli_table_add(&t,
-                             (const char *const[]){cell[0], cell[1], cell[2],
-                                                   cell[3], cell[4], cell[5],
-                                                   cell[6]});
+            cd_cli_table_add(
+                &t, (const char *const[]){cell[0], cell[1], cell[2], cell[3],
+                                          cell[4], cell[5], cell[6]});
         }
         cd_cli_table_print(&t, stdout);
         cd_cli_table_free(&t);
@@ -48,6 +49,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_problems = {"problems",
-                                         "what needs the operator: list",
-                                         verbs};
+const struct cli_noun cd_cli_problems = {
+    "problems", "what needs the operator: list", verbs};

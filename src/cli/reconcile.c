@@ -7,7 +7,8 @@
 static int reconcile_run(struct cli *c)
 {
     static const char *const keys[] = {"events_seen", "events_applied",
-                                       "orders_checked", "orders_fixed", NULL};
+                                       "orders_checked", "orders_fixed",
+                                       NULL};
     static const char *const allowed[] = {"idempotency-key", NULL};
     struct cli_reply r;
     char idem[300];
@@ -17,10 +18,9 @@ static int reconcile_run(struct cli *c)
         return cd_cli_usage_error(c, "unexpected argument '%.40s'", c->verb);
     if ((rc = cd_cli_expect(c, 0, 0, allowed)) != CLI_OK)
         return rc;
-    rc = cd_cli_call(c, "POST", "/v1/admin/reconcile", NULL, NULL,
-                     c->idem ? cd_cli_idempotency_key(c, idem, sizeof(idem))
-                             : NULL,
-                     &r);
+    rc = cd_cli_call(
+        c, "POST", "/v1/admin/reconcile", NULL, NULL,
+        c->idem ? cd_cli_idempotency_key(c, idem, sizeof(idem)) : NULL, &r);
     if (rc != CLI_OK)
         return rc;
     if (!c->json)
@@ -35,5 +35,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_reconcile =
-    {"reconcile", "catch up with Stripe's events and orders now", verbs};
+const struct cli_noun cd_cli_reconcile = {
+    "reconcile", "catch up with Stripe's events and orders now", verbs};

@@ -11,15 +11,18 @@ static const char *const filters[] = {"account", "status", "from", "to",
 
 static int subscriptions_list(struct cli *c)
 {
-    static const char *const allowed[] = {"account", "status", "from", "to",
-                                          "limit", "starting-after", NULL};
-    static const char *const heads[] = {"SUBSCRIPTION", "ACCOUNT", "PLAN",
-                                        "STATUS", "PERIOD END",
-                                        "CANCEL AT END", "CREATED"};
-    static const char *const k[] = {"stripe_subscription_id", "account_id",
-                                    "plan_id", "status",
+    static const char *const allowed[] = {
+        "account", "status", "from", "to", "limit", "starting-after", NULL};
+    static const char *const heads[] = {
+        "SUBSCRIPTION", "ACCOUNT",       "PLAN",   "STATUS",
+        "PERIOD END",   "CANCEL AT END", "CREATED"};
+    static const char *const k[] = {"stripe_subscription_id",
+                                    "account_id",
+                                    "plan_id",
+                                    "status",
                                     "current_period_end",
-                                    "cancel_at_period_end", "created_at"};
+                                    "cancel_at_period_end",
+                                    "created_at"};
     char path[2048] = "/v1/admin/subscriptions", cell[7][300];
     struct cli_table t;
     struct cli_reply r;
@@ -38,13 +41,13 @@ static int subscriptions_list(struct cli *c)
         return rc;
     if (!c->json) {
         cd_cli_table_init(&t, 7, heads);
-        json_array_foreach(json_object_get(r.json, "data"), i, s) {
+        json_array_foreach(json_object_get(r.json, "data"), i, s)
+        {
             for (int j = 0; j < 7; j++)
                 cd_cli_field(s, k[j], cell[j], sizeof(cell[j]));
-            cd_cli_table_add(&t,
-                             (const char *const[]){cell[0], cell[1], cell[2],
-                                                   cell[3], cell[4], cell[5],
-                                                   cell[6]});
+            cd_cli_table_add(
+                &t, (const char *const[]){cell[0], cell[1], cell[2], cell[3],
+                                          cell[4], cell[5], cell[6]});
         }
         cd_cli_table_print(&t, stdout);
         cd_cli_table_free(&t);

@@ -21,7 +21,8 @@ static void print_summary(const json_t *s)
     printf("from %s to %s\n\n", cd_cli_field(s, "from", from, sizeof(from)),
            cd_cli_field(s, "to", to, sizeof(to)));
     cd_cli_table_init(&t, 5, heads);
-    json_array_foreach(json_object_get(s, "revenue"), i, r) {
+    json_array_foreach(json_object_get(s, "revenue"), i, r)
+    {
         cd_cli_field(r, "currency", cell[0], sizeof(cell[0]));
         cd_cli_field(r, "payments", cell[1], sizeof(cell[1]));
         cd_cli_money_field(r, "gross_cents", cell[2], sizeof(cell[2]));
@@ -65,5 +66,5 @@ static const struct cli_verb verbs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-const struct cli_noun cd_cli_summary =
-    {"summary", "revenue and orders by status over a window", verbs};
+const struct cli_noun cd_cli_summary = {
+    "summary", "revenue and orders by status over a window", verbs};

@@ -10,7 +10,8 @@
 #include "cli/cli.h"
 #include "util/util.h"
 
-void cd_cli_table_init(struct cli_table *t, int ncols, const char *const *head)
+void cd_cli_table_init(struct cli_table *t, int ncols,
+                       const char *const *head)
 {
     memset(t, 0, sizeof(*t));
     t->ncols = ncols > CLI_MAX_COLS ? CLI_MAX_COLS : ncols;
@@ -150,8 +151,8 @@ const char *cd_cli_money_field(const json_t *o, const char *key, char *buf,
     if (!json_is_integer(v))
         return cd_cli_field(o, key, buf, bufsz);
     return cd_cli_money(json_integer_value(v),
-                        json_string_value(json_object_get(o, "currency")), buf,
-                        bufsz);
+                        json_string_value(json_object_get(o, "currency")),
+                        buf, bufsz);
 }
 
 void cd_cli_print_fields(const json_t *o, const char *const *keys, FILE *f)
@@ -184,8 +185,8 @@ void cd_cli_print_paging(const json_t *reply)
         printf("(more: --starting-after %s)\n", json_string_value(next));
     else if (json_is_integer(total) &&
              (json_int_t)n < json_integer_value(total))
-        printf("(%zu of %" JSON_INTEGER_FORMAT "; next page: --offset %"
-               JSON_INTEGER_FORMAT ")\n",
+        printf("(%zu of %" JSON_INTEGER_FORMAT
+               "; next page: --offset %" JSON_INTEGER_FORMAT ")\n",
                n, json_integer_value(total),
                json_integer_value(json_object_get(reply, "offset")) +
                    (json_int_t)n);

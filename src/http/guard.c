@@ -35,22 +35,32 @@ static const struct cd_metric_def M_REFUSED = {
     "Connections and requests refused or cut to keep the server up, by "
     "reason: per_address, full (closed at accept), busy (503), "
     "header_timeout, body_timeout, body_budget (503).",
-    CD_METRIC_COUNTER, {"server", "reason", NULL}, NULL, 0};
-static const struct cd_metric_def M_CONNS = {
-    "creditd_http_connections", "Open HTTP connections.", CD_METRIC_GAUGE,
-    {"server", NULL, NULL}, NULL, 0};
+    CD_METRIC_COUNTER,
+    {"server", "reason", NULL},
+    NULL,
+    0};
+static const struct cd_metric_def M_CONNS = {"creditd_http_connections",
+                                             "Open HTTP connections.",
+                                             CD_METRIC_GAUGE,
+                                             {"server", NULL, NULL},
+                                             NULL,
+                                             0};
 static const struct cd_metric_def M_BODY = {
-    "creditd_http_body_bytes", "Bytes held by unfinished request bodies.",
-    CD_METRIC_GAUGE, {"server", NULL, NULL}, NULL, 0};
+    "creditd_http_body_bytes",
+    "Bytes held by unfinished request bodies.",
+    CD_METRIC_GAUGE,
+    {"server", NULL, NULL},
+    NULL,
+    0};
 
 struct slot {
     struct slot *prev, *next;
     struct sockaddr_storage addr;
     int fd;
-    int over;           /* accepted past max_connections */
-    int cut;            /* shut down by the reaper */
+    int over;            /* accepted past max_connections */
+    int cut;             /* shut down by the reaper */
     int64_t deadline_us; /* 0: none */
-    const char *phase;  /* the reason a cut counts under */
+    const char *phase;   /* the reason a cut counts under */
 };
 
 struct cd_http_guard {
@@ -236,10 +246,10 @@ enum MHD_Result cd_http_guard_accept(void *cls, const struct sockaddr *addr,
 static void slot_add(struct cd_http_guard *g, struct MHD_Connection *conn,
                      void **socket_context)
 {
-    const union MHD_ConnectionInfo *ai =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const union MHD_ConnectionInfo *fi =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(
+        conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(
+        conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     struct slot *s = calloc(1, sizeof(*s));
 
     *socket_context = s;
@@ -296,8 +306,8 @@ void cd_http_guard_notify(void *cls, struct MHD_Connection *conn,
 
 static struct slot *slot_of(struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
     return ci ? ci->socket_context : NULL;
 }

@@ -114,8 +114,8 @@ void cd_reply_json(struct cd_req *r, int status, json_t *body)
     if (body && reply_dump(r, status, body) == 0)
         return;
     cd_error("http", "%s %s: the %d reply could not be built (out of memory)",
-             r->method ? r->method : "-",
-             r->route ? r->route->pattern : "-", status);
+             r->method ? r->method : "-", r->route ? r->route->pattern : "-",
+             status);
     cd_reply_errorf(r, CD_EK_INTERNAL, "internal_error", NULL,
                     "internal error");
 }
@@ -197,7 +197,8 @@ void cd_reply_error_with(struct cd_req *r, const struct cd_error *e,
         json_decref(doc);
         doc = NULL;
     }
-    if (!doc || reply_dump(r, cd_error_kind_status(error_kind(e)), doc) != 0) {
+    if (!doc ||
+        reply_dump(r, cd_error_kind_status(error_kind(e)), doc) != 0) {
         reply_nomem(r);
         return;
     }
@@ -209,7 +210,8 @@ void cd_reply_error_with(struct cd_req *r, const struct cd_error *e,
 }
 
 void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,
-                     const char *code, const char *param, const char *fmt, ...)
+                     const char *code, const char *param, const char *fmt,
+                     ...)
 {
     struct cd_error e;
     va_list ap;

@@ -61,8 +61,8 @@ static void run_offloaded(struct cd_http_work *w);
 
 struct conn_state *cd_http_state_of(struct cd_req *r)
 {
-    return (struct conn_state *)((char *)r - offsetof(struct conn_state,
-                                                      req));
+    return (struct conn_state *)((char *)r -
+                                 offsetof(struct conn_state, req));
 }
 
 /* ---- libmicrohttpd callbacks ------------------------------------------- */
@@ -147,8 +147,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn,
     if (req->stream_read) {
         resp = stream_response(req);
     } else {
-        resp = MHD_create_response_from_buffer(
-            req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+        resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
+                                               MHD_RESPMEM_MUST_FREE);
         if (resp)
             req->resp_body = NULL; /* owned by the response now */
     }
@@ -211,7 +211,8 @@ static int check_head(struct MHD_Connection *conn, struct conn_state *st)
         return 1;
     }
     if (te) {
-        cd_reply_errorf(req, te == 501 ? CD_EK_NOT_IMPLEMENTED : CD_EK_INVALID,
+        cd_reply_errorf(req,
+                        te == 501 ? CD_EK_NOT_IMPLEMENTED : CD_EK_INVALID,
                         te == 501 ? "unsupported_transfer_encoding"
                                   : "invalid_transfer_encoding",
                         NULL,
@@ -231,8 +232,8 @@ static int check_length(struct MHD_Connection *conn, struct conn_state *st,
 {
     const char *cl = MHD_lookup_connection_value(
         conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *expect = MHD_lookup_connection_value(
-        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_EXPECT);
     int64_t clen;
 
     if (!cl)
@@ -287,11 +288,10 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     }
     if (check_head(conn, st) != 0)
         return refuse_early(conn, st);
-    req->route =
-        cd_http_find_route(&srv->cfg, method, url, req, &st->method_mismatch);
-    st->max_body = req->route && req->route->max_body
-                       ? req->route->max_body
-                       : CD_HTTP_API_BODY_MAX;
+    req->route = cd_http_find_route(&srv->cfg, method, url, req,
+                                    &st->method_mismatch);
+    st->max_body = req->route && req->route->max_body ? req->route->max_body
+                                                      : CD_HTTP_API_BODY_MAX;
     cd_buf_init(&st->body, st->max_body);
     if (check_length(conn, st, srv->guard) != 0)
         return refuse_early(conn, st);
@@ -431,7 +431,8 @@ void cd_req_resume(struct cd_req *r)
 
 void cd_req_defer(struct cd_req *r)
 {
-    __atomic_add_fetch(&cd_http_state_of(r)->srv->deferred, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&cd_http_state_of(r)->srv->deferred, 1,
+                       __ATOMIC_SEQ_CST);
     cd_req_suspend(r);
 }
 
@@ -478,8 +479,7 @@ static void run_offloaded(struct cd_http_work *w)
 static int offloaded(struct cd_http_server *srv, struct conn_state *st)
 {
     return srv->workers && st->req.route && !st->too_large &&
-           !st->over_budget && srv->cfg.offload &&
-           srv->cfg.offload(&st->req);
+           !st->over_budget && srv->cfg.offload && srv->cfg.offload(&st->req);
 }
 
 /* Runs the request on this thread; its reply is sent now, or later when
@@ -574,10 +574,10 @@ static void linger_close(struct MHD_Connection *conn, int may_wait)
 
         if (left_ms <= 0)
             break;
-        if (may_wait &&
-            poll(&p, 1, (int)(left_ms < CD_HTTP_LINGER_IDLE_MS
-                                  ? left_ms
-                                  : CD_HTTP_LINGER_IDLE_MS)) <= 0)
+        if (may_wait && poll(&p, 1,
+                             (int)(left_ms < CD_HTTP_LINGER_IDLE_MS
+                                       ? left_ms
+                                       : CD_HTTP_LINGER_IDLE_MS)) <= 0)
             break;
         n = recv(ci->connect_fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n <= 0)

@@ -79,8 +79,8 @@ struct cd_req {
     int nparams;
     const char *body; /* raw bytes, NUL-terminated, body_len long */
     size_t body_len;
-    void *app;  /* cd_http_config.app */
-    void *ctx;  /* free for the app's dispatch function */
+    void *app;                  /* cd_http_config.app */
+    void *ctx;                  /* free for the app's dispatch function */
     char id[CD_HTTP_REQ_ID_SZ]; /* "req_" + 16 random characters */
 
     /* The reply, set by exactly one cd_reply_* call. */
@@ -136,8 +136,8 @@ void cd_reply_error(struct cd_req *r, const struct cd_error *e);
 void cd_reply_error_with(struct cd_req *r, const struct cd_error *e,
                          const char *key, const char *value);
 void cd_reply_errorf(struct cd_req *r, enum cd_error_kind kind,
-                     const char *code, const char *param, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+                     const char *code, const char *param, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
 /* A reply whose body is produced while it is sent (chunked), for bodies
  * too large to hold: read(cls, ...) gives the bytes, done(cls) is called
  * exactly once - after the last byte, when the client goes away, or when
@@ -207,7 +207,7 @@ struct cd_http_config {
     unsigned body_timeout_s;   /* the body, from the end of the head */
     size_t body_budget;        /* bytes held by unfinished bodies, all */
     unsigned timeout_s;        /* idle connection timeout; 0: 30 */
-    int quiet;                /* no access log */
+    int quiet;                 /* no access log */
     /* 0: one thread per connection; N > 0: N event-loop threads (epoll),
      * see the file comment. */
     unsigned pool_threads;

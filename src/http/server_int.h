@@ -48,7 +48,7 @@ struct conn_state {
     int replied;     /* refused early: the reply was queued from the head */
     int close_after; /* "Connection: close" on the reply */
     int method_mismatch;
-    size_t dropped; /* body bytes read and dropped past the cap */
+    size_t dropped;  /* body bytes read and dropped past the cap */
     int over_budget; /* the body memory budget is spent: 503 at the end */
     size_t held;     /* body bytes taken from the guard's budget */
     /* Answering later (cd_req_suspend): holds counts the handler still
@@ -68,7 +68,8 @@ struct conn_state {
 };
 
 const struct cd_route *cd_http_find_route(const struct cd_http_config *c,
-                                          const char *method, const char *path,
+                                          const char *method,
+                                          const char *path,
                                           struct cd_req *req, int *mismatch);
 /* The methods routed on path, ", "-separated in table order (HEAD after
  * GET): a 405's Allow header. */
@@ -82,7 +83,8 @@ enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,
                                    const char *version, const char *upload,
                                    size_t *upload_size, void **con_cls);
 void cd_http_on_completed(void *cls, struct MHD_Connection *conn,
-                          void **con_cls, enum MHD_RequestTerminationCode toe);
+                          void **con_cls,
+                          enum MHD_RequestTerminationCode toe);
 void cd_http_on_mhd_log(void *cls, const char *fmt, va_list ap);
 struct conn_state *cd_http_state_of(struct cd_req *r);
 

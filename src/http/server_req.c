@@ -133,7 +133,8 @@ static int match_path(const char *pattern, const char *path,
 }
 
 const struct cd_route *cd_http_find_route(const struct cd_http_config *c,
-                                          const char *method, const char *path,
+                                          const char *method,
+                                          const char *path,
                                           struct cd_req *req, int *mismatch)
 {
     int path_seen = 0;
@@ -173,7 +174,7 @@ static void add_method(char *out, size_t outsz, const char *m)
 }
 
 void cd_http_allowed_methods(const struct cd_http_config *c, const char *path,
-                     char *out, size_t outsz)
+                             char *out, size_t outsz)
 {
     out[0] = '\0';
     for (size_t i = 0; i < c->nroutes; i++) {

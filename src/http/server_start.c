@@ -101,9 +101,9 @@ static void server_free(struct cd_http_server *srv)
 static int start_guard(struct cd_http_server *srv, struct cd_error *err)
 {
     const struct cd_http_config *c = &srv->cfg;
-    struct cd_http_guard_config gc = {
-        c->max_connections, c->per_address_max, c->header_timeout_s,
-        c->body_timeout_s, c->body_budget};
+    struct cd_http_guard_config gc = {c->max_connections, c->per_address_max,
+                                      c->header_timeout_s, c->body_timeout_s,
+                                      c->body_budget};
 
     srv->guard = cd_http_guard_new(&gc, srv->name);
     if (srv->guard)
@@ -182,8 +182,8 @@ static struct MHD_Daemon *start_daemon(struct cd_http_server *srv,
             MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)c->pool_threads, NULL};
     d = MHD_start_daemon(flags, 0, cd_http_guard_accept, srv->guard,
                          cd_http_on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-                         cd_http_on_mhd_log, srv->name, MHD_OPTION_ARRAY, opts,
-                         MHD_OPTION_END);
+                         cd_http_on_mhd_log, srv->name, MHD_OPTION_ARRAY,
+                         opts, MHD_OPTION_END);
     if (!d)
         srv->bind_errno = bind_errno(ss);
     return d;

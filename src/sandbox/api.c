@@ -49,12 +49,12 @@ const struct cd_route cd_sandbox_api_routes[] = {
     {"GET", "/v1/invoices/{}", cd_sandbox_h_invoice_get, AUTH, 0},
     {"GET", "/v1/invoice_payments", cd_sandbox_h_invoice_payment_list, AUTH,
      0},
-    {"GET", "/v1/invoice_payments/{}", cd_sandbox_h_invoice_payment_get,
-     AUTH, 0},
+    {"GET", "/v1/invoice_payments/{}", cd_sandbox_h_invoice_payment_get, AUTH,
+     0},
     {"GET", "/v1/events", cd_sandbox_h_event_list, AUTH, 0},
     {"GET", "/v1/account", cd_sandbox_h_account_get, AUTH, 0},
-    {"GET", "/v1/webhook_endpoints", cd_sandbox_h_webhook_endpoints_list, AUTH,
-     0},
+    {"GET", "/v1/webhook_endpoints", cd_sandbox_h_webhook_endpoints_list,
+     AUTH, 0},
     {"GET", "/v1/events/{}", cd_sandbox_h_event_get, AUTH, 0},
 };
 const size_t cd_sandbox_api_nroutes = CD_ARRAY_LEN(cd_sandbox_api_routes);

@@ -236,8 +236,8 @@ static json_t *card_json(const char *digits, int exp_month, int exp_year)
     return json_pack("{s:s, s:{s:n, s:n, s:n}, s:s, s:s, s:i, s:i, s:s, "
                      "s:s, s:s, s:{s:[s], s:n}}",
                      "brand", brand, "checks", "address_line1_check",
-                     "address_postal_code_check", "cvc_check", "country", "US",
-                     "display_brand", brand, "exp_month", exp_month,
+                     "address_postal_code_check", "cvc_check", "country",
+                     "US", "display_brand", brand, "exp_month", exp_month,
                      "exp_year", exp_year, "fingerprint", fp, "funding",
                      "credit", "last4", digits + strlen(digits) - 4,
                      "networks", "available", brand, "preferred");
@@ -311,8 +311,8 @@ json_t *cd_sandbox_card_attach(struct cd_sandbox *s, const char *cus_id,
                               &exp_year, f) ||
         cd_sandbox_card_outcome(digits, 0, f))
         return NULL;
-    pm =
-        cd_sandbox_pm_new(s, digits, exp_month, exp_year, card->email, cus_id);
+    pm = cd_sandbox_pm_new(s, digits, exp_month, exp_year, card->email,
+                           cus_id);
     if (!pm) {
         cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
                             "The sandbox is full.");
@@ -342,8 +342,8 @@ void cd_sandbox_h_pm_list(struct cd_req *r)
 void cd_sandbox_h_customer_pm_list(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
-    struct cd_sandbox_field_filter ff = {{"customer", "type"},
-                              {r->params[0], cd_req_query(r, "type")}};
+    struct cd_sandbox_field_filter ff = {
+        {"customer", "type"}, {r->params[0], cd_req_query(r, "type")}};
     char url[CD_HTTP_PARAM_MAX + 64];
 
     if (!json_object_get(s->customers, r->params[0])) {

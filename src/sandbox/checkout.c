@@ -31,8 +31,8 @@
 void cd_sandbox_session_refresh(struct cd_sandbox *s, json_t *session)
 {
     const char *st = json_string_value(json_object_get(session, "status"));
-    json_int_t exp =
-        json_integer_value(json_object_get(session, "expires_at"));
+    json_int_t exp = json_integer_value(
+        json_object_get(session, "expires_at"));
 
     if (st && strcmp(st, "open") == 0 && exp > 0 && cd_now() >= exp)
         cd_sandbox_session_expire(s, session, NULL);
@@ -67,10 +67,11 @@ void cd_sandbox_sweep(struct cd_sandbox *s)
     pthread_mutex_lock(&s->mu);
     s->cur_request_id[0] = '\0';
     s->cur_idem_key = NULL;
-    json_object_foreach_safe(s->sessions, tmp, id, sess) {
+    json_object_foreach_safe(s->sessions, tmp, id, sess)
+    {
         const char *st = json_string_value(json_object_get(sess, "status"));
-        json_int_t exp =
-            json_integer_value(json_object_get(sess, "expires_at"));
+        json_int_t exp = json_integer_value(
+            json_object_get(sess, "expires_at"));
         if (st && strcmp(st, "open") == 0 && exp > 0 && now >= exp)
             cd_sandbox_session_expire(s, sess, NULL);
     }
@@ -106,10 +107,9 @@ static int checkout_pay_subscription(struct cd_sandbox *s, json_t *session,
                               &exp_year, f) ||
         cd_sandbox_card_outcome(digits, 0, f))
         return -1;
-    email =
-        card->email && card->email[0]
-            ? card->email
-            : json_string_value(json_object_get(session, "customer_email"));
+    email = card->email && card->email[0] ? card->email
+                                          : json_string_value(json_object_get(
+                                                session, "customer_email"));
     cus_id = json_string_value(json_object_get(session, "customer"));
     if (cus_id)
         customer = cd_sandbox_lookup(s, cus_id);
@@ -156,15 +156,14 @@ static int payer(struct cd_sandbox *s, const json_t *session,
                  const json_t *priv, const char *sfu, const char **email,
                  const char **cus_id, struct cd_sandbox_fail *f)
 {
-    const char *creation =
-        json_string_value(json_object_get(priv, "customer_creation"));
+    const char *creation = json_string_value(
+        json_object_get(priv, "customer_creation"));
     const char *id = json_string_value(json_object_get(session, "customer"));
     json_t *customer = id ? cd_sandbox_lookup(s, id) : NULL;
 
     if (customer && !*email)
         *email = json_string_value(json_object_get(customer, "email"));
-    if (!customer && creation &&
-        (strcmp(creation, "always") == 0 || sfu)) {
+    if (!customer && creation && (strcmp(creation, "always") == 0 || sfu)) {
         customer = cd_sandbox_customer_create(s, *email, NULL, NULL, NULL);
         if (!customer)
             return cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
@@ -184,10 +183,10 @@ static void session_paid(json_t *session, const json_t *pi,
     json_object_set(session, "payment_intent", json_object_get(pi, "id"));
     if (cus_id)
         json_object_set_new(session, "customer", json_string(cus_id));
-    json_object_set_new(
-        session, "customer_details",
-        json_pack("{s:n, s:s?, s:n, s:n, s:s, s:[]}", "address", "email",
-                  email, "name", "phone", "tax_exempt", "none", "tax_ids"));
+    json_object_set_new(session, "customer_details",
+                        json_pack("{s:n, s:s?, s:n, s:n, s:s, s:[]}",
+                                  "address", "email", email, "name", "phone",
+                                  "tax_exempt", "none", "tax_ids"));
 }
 
 int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
@@ -230,16 +229,15 @@ int cd_sandbox_checkout_pay(struct cd_sandbox *s, json_t *session,
 
     currency = json_string_value(json_object_get(session, "currency"));
     sfu = json_string_value(json_object_get(pid, "setup_future_usage"));
-    email =
-        card->email && card->email[0]
-            ? card->email
-            : json_string_value(json_object_get(session, "customer_email"));
+    email = card->email && card->email[0] ? card->email
+                                          : json_string_value(json_object_get(
+                                                session, "customer_email"));
     if (payer(s, session, priv, sfu, &email, &cus_id, f))
         return -1;
     attach = sfu && cus_id;
 
     pm = cd_sandbox_pm_new(s, digits, exp_month, exp_year, email,
-                attach ? cus_id : NULL);
+                           attach ? cus_id : NULL);
     pi = pm ? cd_sandbox_pi_create(s, amount, currency, cus_id,
                                    pi_metadata(pid), sfu, NULL)
             : NULL;
@@ -303,7 +301,8 @@ static int line_price(json_t *li, size_t i, char currency[4], int64_t *unit,
         return cd_sandbox_missing(f, param);
     if (currency[0] && strcmp(currency, cur) != 0)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   param, "All line items must have the "
+                                   param,
+                                   "All line items must have the "
                                    "same currency.");
     memcpy(currency, cur, 4);
 
@@ -382,9 +381,8 @@ static int line_recurring(const json_t *pd, size_t i, int subscription,
 
 /* A line item object with its Price (rec: the price's recurring object,
  * stolen; NULL: one-time). New reference. */
-static json_t *line_item_json(const char *cur, const char *name,
-                              int64_t unit, int64_t qty, json_t *rec,
-                              const json_t *pd)
+static json_t *line_item_json(const char *cur, const char *name, int64_t unit,
+                              int64_t qty, json_t *rec, const json_t *pd)
 {
     char li_id[64], price_id[64], prod_id[64];
     int64_t sub = unit * qty; /* <= 99999999 * 999999: no overflow */
@@ -423,15 +421,18 @@ static int build_line_items(json_t *items, int subscription, json_t *out,
         return cd_sandbox_missing(f, "line_items");
     if (!json_is_array(items) || json_array_size(items) == 0)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_empty",
-                                   "line_items", "line_items must be a "
+                                   "line_items",
+                                   "line_items must be a "
                                    "non-empty list.");
     if (json_array_size(items) > LINE_ITEMS_MAX)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_integer",
-                                   "line_items", "You may only specify up to "
+                                   "line_items",
+                                   "You may only specify up to "
                                    "100 line items.");
     *total = 0;
     currency[0] = '\0';
-    json_array_foreach(items, i, li) {
+    json_array_foreach(items, i, li)
+    {
         const char *name;
         int64_t unit, qty;
         int present;
@@ -445,17 +446,19 @@ static int build_line_items(json_t *items, int subscription, json_t *out,
             return -1;
         if (!present)
             return cd_sandbox_missing(f, param);
-        if (line_recurring(json_object_get(li, "price_data"), i,
-                           subscription, &rec, f))
+        if (line_recurring(json_object_get(li, "price_data"), i, subscription,
+                           &rec, f))
             return -1;
         nrecurring += rec != NULL;
         *total += unit * qty;
         if (*total > SESSION_TOTAL_MAX) {
             json_decref(rec);
-            return cd_sandbox_fail_set(f, 400, NULL, "amount_too_large",
-                                       "line_items", "The Checkout Session's "
-                                       "total amount due must be no more than "
-                                       "999,999.99 %s.", currency);
+            return cd_sandbox_fail_set(
+                f, 400, NULL, "amount_too_large", "line_items",
+                "The Checkout Session's "
+                "total amount due must be no more than "
+                "999,999.99 %s.",
+                currency);
         }
         json_array_append_new(
             out, line_item_json(currency, name, unit, qty, rec,
@@ -463,12 +466,14 @@ static int build_line_items(json_t *items, int subscription, json_t *out,
     }
     if (subscription && nrecurring == 0)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_empty",
-                                   "line_items", "You must provide at least "
+                                   "line_items",
+                                   "You must provide at least "
                                    "one recurring price in `subscription` "
                                    "mode when using prices.");
     if (*total > 0 && *total < 50)
         return cd_sandbox_fail_set(f, 400, NULL, "amount_too_small",
-                                   "line_items", "The Checkout Session's "
+                                   "line_items",
+                                   "The Checkout Session's "
                                    "total amount due must add up to at least "
                                    "50 in the smallest currency unit.");
     return 0;
@@ -508,8 +513,7 @@ static int session_mode(json_t *p, struct session_args *a,
 /* The URLs, the customer (an existing one, or how to make one) and the
  * session's references. */
 static int session_customer(struct cd_sandbox *s, json_t *p,
-                            struct session_args *a,
-                            struct cd_sandbox_fail *f)
+                            struct session_args *a, struct cd_sandbox_fail *f)
 {
     if (cd_sandbox_opt_str(p, "success_url", "success_url", URL_MAX,
                            &a->success, f) ||
@@ -546,7 +550,8 @@ static int session_customer(struct cd_sandbox *s, json_t *p,
             a->creation ? "customer_creation" : "customer_email");
     if (a->subscription && a->creation)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   "customer_creation", "`customer_creation` "
+                                   "customer_creation",
+                                   "`customer_creation` "
                                    "can only be used in `payment` and "
                                    "`setup` mode.");
     return 0;
@@ -560,22 +565,24 @@ static int session_mode_data(json_t *p, struct session_args *a,
     a->sdata = json_object_get(p, "subscription_data");
     if (a->sdata && !a->subscription)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   "subscription_data", "You can only pass "
+                                   "subscription_data",
+                                   "You can only pass "
                                    "`subscription_data` in `subscription` "
                                    "mode.");
     if (a->sdata &&
         (!json_is_object(a->sdata) ||
          cd_sandbox_check_metadata(json_object_get(a->sdata, "metadata"),
                                    "subscription_data[metadata]", f)))
-        return f->status ? -1
-                         : cd_sandbox_fail_set(f, 400, NULL,
-                                               "parameter_invalid_string",
-                                               "subscription_data",
-                                               "Invalid hash");
+        return f->status
+                   ? -1
+                   : cd_sandbox_fail_set(f, 400, NULL,
+                                         "parameter_invalid_string",
+                                         "subscription_data", "Invalid hash");
     a->pid = json_object_get(p, "payment_intent_data");
     if (a->pid && a->subscription)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   "payment_intent_data", "You can not pass "
+                                   "payment_intent_data",
+                                   "You can not pass "
                                    "`payment_intent_data` in `subscription` "
                                    "mode.");
     if (a->pid && !json_is_object(a->pid))
@@ -606,7 +613,8 @@ static int session_expiry(json_t *p, struct session_args *a, int64_t now,
     if (cd_sandbox_opt_int(p, "expires_at", "expires_at", now + 1800 - 60,
                            now + 24 * 3600 + 60, &a->expires_at, &present, f))
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_integer",
-                                   "expires_at", "The `expires_at` timestamp "
+                                   "expires_at",
+                                   "The `expires_at` timestamp "
                                    "must be between 30 minutes and 24 hours "
                                    "from Checkout Session creation.");
     return 0;
@@ -625,9 +633,9 @@ static json_t *session_json(const struct session_args *a, const char *id,
         "allow_promotion_codes", "amount_subtotal", (json_int_t)a->total,
         "amount_total", (json_int_t)a->total, "automatic_tax", "enabled", 0,
         "liability", "status", "billing_address_collection", "cancel_url",
-        a->cancel, "client_reference_id", a->crid, "client_secret",
-        "created", (json_int_t)now, "currency", a->currency, "customer",
-        a->cus, "customer_creation", a->creation, "customer_details",
+        a->cancel, "client_reference_id", a->crid, "client_secret", "created",
+        (json_int_t)now, "currency", a->currency, "customer", a->cus,
+        "customer_creation", a->creation, "customer_details",
         "customer_email", a->cemail, "expires_at", (json_int_t)a->expires_at,
         "invoice", "livemode", 0, "locale", "metadata",
         cd_sandbox_metadata_copy((json_t *)md), "mode", a->mode,
@@ -696,10 +704,9 @@ static json_t *find_session(struct cd_req *r)
     json_t *sess = json_object_get(s->sessions, r->params[0]);
 
     if (!sess) {
-        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
-                                "resource_missing", "session",
-                                "No such checkout.session: '%.80s'",
-                                r->params[0]);
+        cd_sandbox_reply_errorf(
+            r, 404, "invalid_request_error", "resource_missing", "session",
+            "No such checkout.session: '%.80s'", r->params[0]);
         return NULL;
     }
     cd_sandbox_session_refresh(s, sess);

@@ -56,10 +56,9 @@ static json_t *control_session(struct cd_req *r)
     json_t *sess = json_object_get(s->sessions, r->params[0]);
 
     if (!sess)
-        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
-                                "resource_missing", "session",
-                                "No such checkout.session: '%.80s'",
-                                r->params[0]);
+        cd_sandbox_reply_errorf(
+            r, 404, "invalid_request_error", "resource_missing", "session",
+            "No such checkout.session: '%.80s'", r->params[0]);
     return sess;
 }
 
@@ -132,9 +131,8 @@ static void h_refund(struct cd_req *r)
     a = json_object_get(p, "amount");
     if (json_is_integer(a))
         amount = json_integer_value(a);
-    else if (json_is_string(a) &&
-             cd_parse_int64(json_string_value(a), 1, CD_AMOUNT_MAX,
-                            &amount) != 0)
+    else if (json_is_string(a) && cd_parse_int64(json_string_value(a), 1,
+                                                 CD_AMOUNT_MAX, &amount) != 0)
         amount = -1;
     if (a && amount <= 0) {
         cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
@@ -172,10 +170,9 @@ static void h_pi_confirm(struct cd_req *r)
     json_t *pi = json_object_get(s->intents, r->params[0]), *p;
 
     if (!pi) {
-        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
-                                "resource_missing", "intent",
-                                "No such payment_intent: '%.80s'",
-                                r->params[0]);
+        cd_sandbox_reply_errorf(
+            r, 404, "invalid_request_error", "resource_missing", "intent",
+            "No such payment_intent: '%.80s'", r->params[0]);
         return;
     }
     if (!(p = body_params(r)))
@@ -203,7 +200,8 @@ static void h_dispute(struct cd_req *r)
     if (!ch) {
         /* A PaymentIntent id stands for its latest charge. */
         json_t *pi = json_object_get(s->intents, r->params[0]);
-        const char *lc = json_string_value(json_object_get(pi, "latest_charge"));
+        const char *lc = json_string_value(
+            json_object_get(pi, "latest_charge"));
         ch = lc ? json_object_get(s->charges, lc) : NULL;
     }
     if (!ch) {
@@ -244,34 +242,35 @@ static void h_sub_renew(struct cd_req *r)
     int fails = 0;
 
     if (!sub) {
-        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
-                                "resource_missing", "id",
-                                "No such subscription: '%.80s'",
-                                r->params[0]);
+        cd_sandbox_reply_errorf(
+            r, 404, "invalid_request_error", "resource_missing", "id",
+            "No such subscription: '%.80s'", r->params[0]);
         return;
     }
     if (!(p = body_params(r)))
         return;
     cf = json_object_get(p, "card_fails");
     if (cf && !json_is_boolean(cf) &&
-        !(json_is_string(cf) && (strcmp(json_string_value(cf), "true") == 0 ||
-                                 strcmp(json_string_value(cf), "false") == 0))) {
+        !(json_is_string(cf) &&
+          (strcmp(json_string_value(cf), "true") == 0 ||
+           strcmp(json_string_value(cf), "false") == 0))) {
         cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
                                 "parameter_invalid_boolean", "card_fails",
                                 "card_fails must be true or false");
         goto out;
     }
-    fails = json_is_true(cf) ||
-            (json_is_string(cf) && strcmp(json_string_value(cf), "true") == 0);
+    fails = json_is_true(cf) || (json_is_string(cf) &&
+                                 strcmp(json_string_value(cf), "true") == 0);
     if (!cd_sandbox_sub_renew(s, sub, fails, &f)) {
         cd_sandbox_reply_fail(r, &f);
         goto out;
     }
     out = json_deep_copy(sub);
     if (out) {
-        json_t *inv = cd_sandbox_lookup(
-            s, str_field(sub, "latest_invoice") ? str_field(sub, "latest_invoice")
-                                                : "");
+        json_t *inv = cd_sandbox_lookup(s,
+                                        str_field(sub, "latest_invoice")
+                                            ? str_field(sub, "latest_invoice")
+                                            : "");
         if (inv)
             json_object_set_new(out, "latest_invoice", json_deep_copy(inv));
         cd_sandbox_shape(out);
@@ -286,12 +285,12 @@ static void h_config_get(struct cd_req *r)
     struct cd_sandbox *s = r->app;
     json_t *o = cd_sandbox_deliverer_stats(s->dlv);
 
-    json_object_set_new(o, "api_delay_ms",
-                        json_integer(__atomic_load_n(&s->api_delay_ms,
-                                                     __ATOMIC_RELAXED)));
-    json_object_set_new(o, "api_waiting",
-                        json_integer(__atomic_load_n(&s->api_waiting,
-                                                     __ATOMIC_RELAXED)));
+    json_object_set_new(
+        o, "api_delay_ms",
+        json_integer(__atomic_load_n(&s->api_delay_ms, __ATOMIC_RELAXED)));
+    json_object_set_new(
+        o, "api_waiting",
+        json_integer(__atomic_load_n(&s->api_waiting, __ATOMIC_RELAXED)));
     json_object_set_new(o, "fail_next", cd_sandbox_fault_json(s));
     cd_reply_json(r, 200, o);
 }
@@ -362,8 +361,8 @@ static void h_config_set(struct cd_req *r)
     if ((v = json_object_get(p, "fail_next")) != NULL &&
         cd_sandbox_fault_configure(s, r, v) != 0)
         goto out;
-    cd_sandbox_deliverer_configure(s->dlv, delay, jitter, (int)dups,
-                                   shuffle, (int)tries);
+    cd_sandbox_deliverer_configure(s->dlv, delay, jitter, (int)dups, shuffle,
+                                   (int)tries);
     h_config_get(r);
 out:
     json_decref(p);
@@ -387,8 +386,8 @@ static void h_redeliver(struct cd_req *r)
         return;
     }
     cd_sandbox_deliver_event(s, ev);
-    cd_reply_json(r, 200, json_pack("{s:s, s:b}", "id", r->params[0],
-                                    "queued", 1));
+    cd_reply_json(r, 200,
+                  json_pack("{s:s, s:b}", "id", r->params[0], "queued", 1));
 }
 
 const struct cd_route cd_sandbox_control_routes[] = {
@@ -403,5 +402,5 @@ const struct cd_route cd_sandbox_control_routes[] = {
     {"POST", "/_sandbox/config", h_config_set, 0, 0},
     {"POST", "/_sandbox/events/{}/redeliver", h_redeliver, 0, 0},
 };
-const size_t cd_sandbox_control_nroutes =
-    CD_ARRAY_LEN(cd_sandbox_control_routes);
+const size_t cd_sandbox_control_nroutes = CD_ARRAY_LEN(
+    cd_sandbox_control_routes);

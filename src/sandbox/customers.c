@@ -112,8 +112,8 @@ void cd_sandbox_h_customer_update(struct cd_req *r)
     is = json_object_get(p, "invoice_settings");
     if (customer_fields(p, &email, &name, &desc, &f) != 0 ||
         (is && cd_sandbox_opt_str(is, "default_payment_method",
-                       "invoice_settings[default_payment_method]", 255, &dpm,
-                       &f) != 0)) {
+                                  "invoice_settings[default_payment_method]",
+                                  255, &dpm, &f) != 0)) {
         cd_sandbox_reply_fail(r, &f);
         goto out;
     }
@@ -125,10 +125,11 @@ void cd_sandbox_h_customer_update(struct cd_req *r)
         goto out;
     }
     if (json_object_get(p, "email"))
-        json_object_set_new(c, "email", email ? json_string(email)
-                                              : json_null());
+        json_object_set_new(c, "email",
+                            email ? json_string(email) : json_null());
     if (json_object_get(p, "name"))
-        json_object_set_new(c, "name", name ? json_string(name) : json_null());
+        json_object_set_new(c, "name",
+                            name ? json_string(name) : json_null());
     if (json_object_get(p, "description"))
         json_object_set_new(c, "description",
                             desc ? json_string(desc) : json_null());

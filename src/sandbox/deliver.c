@@ -43,7 +43,7 @@ struct item {
 };
 
 struct cd_sandbox_deliverer {
-    char *url;    /* NULL: deliver nothing */
+    char *url; /* NULL: deliver nothing */
     char *secret;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -241,8 +241,7 @@ static void *run(void *arg)
         pthread_mutex_lock(&d->mu);
         it->attempts++;
         ok = status >= 200 && status < 300;
-        done = ok || it->attempts >= d->max_attempts ||
-               atomic_load(&d->stop);
+        done = ok || it->attempts >= d->max_attempts || atomic_load(&d->stop);
         if (!done) {
             cd_debug(MOD, "webhook %s: attempt %d got %ld, retrying",
                      it->evt_id, it->attempts, status);
@@ -272,12 +271,11 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct cd_sandbox_deliverer *
-cd_sandbox_deliverer_start(const char *url, const char *secret,
-                           long delay_ms, void (*tick)(void *arg),
-                           void (*on_result)(void *arg, const char *evt_id,
-                                             int ok),
-                           void *arg, struct cd_error *err)
+struct cd_sandbox_deliverer *cd_sandbox_deliverer_start(
+    const char *url, const char *secret, long delay_ms,
+    void (*tick)(void *arg),
+    void (*on_result)(void *arg, const char *evt_id, int ok), void *arg,
+    struct cd_error *err)
 {
     struct cd_sandbox_deliverer *d = calloc(1, sizeof(*d));
     pthread_condattr_t ca;
@@ -395,15 +393,14 @@ json_t *cd_sandbox_deliverer_stats(struct cd_sandbox_deliverer *d)
     json_t *j;
 
     pthread_mutex_lock(&d->mu);
-    j = json_pack("{s:b, s:I, s:I, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
-                  "webhooks", d->url != NULL, "delivery_delay_ms",
-                  (json_int_t)d->delay_ms, "delivery_jitter_ms",
-                  (json_int_t)d->jitter_ms, "delivery_attempts",
-                  d->max_attempts, "duplicate_deliveries",
-                  d->duplicates, "shuffle", d->shuffle, "pending",
-                  (json_int_t)d->pending, "attempts", (json_int_t)d->attempts,
-                  "delivered", (json_int_t)d->delivered, "failed",
-                  (json_int_t)d->failed, "dropped", (json_int_t)d->dropped);
+    j = json_pack(
+        "{s:b, s:I, s:I, s:i, s:i, s:b, s:I, s:I, s:I, s:I, s:I}", "webhooks",
+        d->url != NULL, "delivery_delay_ms", (json_int_t)d->delay_ms,
+        "delivery_jitter_ms", (json_int_t)d->jitter_ms, "delivery_attempts",
+        d->max_attempts, "duplicate_deliveries", d->duplicates, "shuffle",
+        d->shuffle, "pending", (json_int_t)d->pending, "attempts",
+        (json_int_t)d->attempts, "delivered", (json_int_t)d->delivered,
+        "failed", (json_int_t)d->failed, "dropped", (json_int_t)d->dropped);
     pthread_mutex_unlock(&d->mu);
     return j;
 }

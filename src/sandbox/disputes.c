@@ -26,7 +26,8 @@ static json_t *charge_dispute(struct cd_sandbox *s, const char *ch_id)
     const char *k;
     json_t *d, *found = NULL;
 
-    json_object_foreach(s->disputes, k, d) {
+    json_object_foreach(s->disputes, k, d)
+    {
         const char *c = json_string_value(json_object_get(d, "charge"));
         if (c && strcmp(c, ch_id) == 0)
             found = d;

@@ -74,9 +74,9 @@ void cd_sandbox_emit_prev(struct cd_sandbox *s, const char *type,
 
 struct event_filter {
     struct cd_sandbox *s;
-    json_t *types;      /* array of exact types or "prefix.*" */
-    int64_t gt, lt;     /* exclusive bounds on created */
-    int delivery;       /* -1 any, 0 undelivered, 1 delivered */
+    json_t *types;  /* array of exact types or "prefix.*" */
+    int64_t gt, lt; /* exclusive bounds on created */
+    int delivery;   /* -1 any, 0 undelivered, 1 delivered */
 };
 
 static int type_matches(const char *pat, const char *type)
@@ -100,9 +100,9 @@ static int event_filter_fn(const json_t *ev, void *arg)
         size_t i;
         json_t *t;
         int ok = 0;
-        json_array_foreach(ef->types, i, t)
-            if (type && type_matches(json_string_value(t), type))
-                ok = 1;
+        json_array_foreach(
+            ef->types, i,
+            t) if (type && type_matches(json_string_value(t), type)) ok = 1;
         if (!ok)
             return 0;
     }
@@ -122,8 +122,11 @@ void cd_sandbox_h_event_list(struct cd_req *r)
     static const struct {
         const char *key;
         int op; /* 0 eq, 1 gt, 2 gte, 3 lt, 4 lte */
-    } cr[] = {{"created", 0},      {"created[gt]", 1}, {"created[gte]", 2},
-              {"created[lt]", 3},  {"created[lte]", 4}};
+    } cr[] = {{"created", 0},
+              {"created[gt]", 1},
+              {"created[gte]", 2},
+              {"created[lt]", 3},
+              {"created[lte]", 4}};
     const char *v;
 
     ef.types = cd_sandbox_query_array(r, "types");
@@ -148,17 +151,28 @@ void cd_sandbox_h_event_list(struct cd_req *r)
             goto out;
         }
         switch (cr[i].op) {
-        case 0: ef.gt = t - 1; ef.lt = t + 1; break;
-        case 1: ef.gt = t; break;
-        case 2: ef.gt = t - 1; break;
-        case 3: ef.lt = t; break;
-        default: ef.lt = t + 1; break;
+        case 0:
+            ef.gt = t - 1;
+            ef.lt = t + 1;
+            break;
+        case 1:
+            ef.gt = t;
+            break;
+        case 2:
+            ef.gt = t - 1;
+            break;
+        case 3:
+            ef.lt = t;
+            break;
+        default:
+            ef.lt = t + 1;
+            break;
         }
     }
     if ((v = cd_req_query(r, "delivery_success")) != NULL)
         ef.delivery = strcmp(v, "true") == 0 ? 1 : 0;
-    cd_sandbox_reply_list(r, s->events, "/v1/events", "event", event_filter_fn,
-                          &ef);
+    cd_sandbox_reply_list(r, s->events, "/v1/events", "event",
+                          event_filter_fn, &ef);
 out:
     json_decref(ef.types);
 }

@@ -72,7 +72,7 @@ int cd_sandbox_fault_configure(struct cd_sandbox *s, struct cd_req *r,
 
 json_t *cd_sandbox_fault_json(struct cd_sandbox *s)
 {
-    return json_pack("{s:s, s:s, s:i, s:b}", "method", s->fail_method,
-                     "path", s->fail_path, "count", s->fail_count, "after",
+    return json_pack("{s:s, s:s, s:i, s:b}", "method", s->fail_method, "path",
+                     s->fail_path, "count", s->fail_count, "after",
                      s->fail_after);
 }

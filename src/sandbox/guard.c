@@ -169,7 +169,8 @@ int cd_sandbox_guard(struct cd_req *r)
             r, 403, "invalid_request_error", "host_not_allowed", NULL,
             "The sandbox answers only requests addressed to loopback "
             "(Host 127.0.0.1, localhost or [::1], with or without a port), "
-            "not '%.100s'.", host ? host : "");
+            "not '%.100s'.",
+            host ? host : "");
         return -1;
     }
     if (!reads && origin && !origin_ok(r, origin, host)) {
@@ -177,7 +178,8 @@ int cd_sandbox_guard(struct cd_req *r)
             r, 403, "invalid_request_error", "origin_not_allowed", NULL,
             "The sandbox refuses changes requested from another origin "
             "('%.100s'). Call it from a script or server, which sends no "
-            "Origin.", origin);
+            "Origin.",
+            origin);
         return -1;
     }
     if (strncmp(r->path, "/_sandbox/", 10) == 0 && !control_body_ok(r)) {

@@ -21,19 +21,19 @@
 #include "sandbox/sandbox.h"
 
 #define CD_SANDBOX_API_VERSION "2026-07-29.dahlia"
-#define CD_SANDBOX_IDEM_MAX 100000          /* remembered Idempotency-Keys */
-#define CD_SANDBOX_IDEM_TTL (24 * 3600)     /* seconds */
-#define CD_SANDBOX_OBJECTS_MAX 1000000      /* per kind, a memory bound */
+#define CD_SANDBOX_IDEM_MAX 100000      /* remembered Idempotency-Keys */
+#define CD_SANDBOX_IDEM_TTL (24 * 3600) /* seconds */
+#define CD_SANDBOX_OBJECTS_MAX 1000000  /* per kind, a memory bound */
 
 /* Route flags, read by the dispatch function. */
 #define CD_SANDBOX_F_AUTH 1u /* needs an sk_test_ key (the /v1 API) */
 #define CD_SANDBOX_F_IDEM 2u /* POST honouring Idempotency-Key */
 
 struct cd_sandbox_idem {
-    char *key;       /* owned; NULL: free slot */
-    char hash[65];   /* sha256 of method, path and raw body */
+    char *key;     /* owned; NULL: free slot */
+    char hash[65]; /* sha256 of method, path and raw body */
     int status;
-    char *body;      /* owned */
+    char *body; /* owned */
     size_t len;
     int64_t created;
 };
@@ -44,7 +44,7 @@ struct cd_sandbox {
     char *listen;
     char *webhook_url;
     char *webhook_secret;
-    char *public_url; /* no trailing '/' */
+    char *public_url;      /* no trailing '/' */
     char account_name[64]; /* named on the checkout page; "" = none */
     struct cd_http_server *http;
     struct cd_route *routes;
@@ -56,12 +56,12 @@ struct cd_sandbox {
      * keep insertion order, which the list endpoints rely on. */
     json_t *customers, *sessions, *intents, *charges, *pms, *refunds, *events;
     json_t *disputes;
-    json_t *subs, *invoices; /* subscriptions (sub_...), invoices (in_...) */
+    json_t *subs, *invoices;  /* subscriptions (sub_...), invoices (in_...) */
     json_t *invoice_payments; /* inpay_... */
-    json_t *priv;      /* session id -> sandbox-private session data */
-    json_t *delivered; /* event id -> true once a delivery got a 2xx */
+    json_t *priv;             /* session id -> sandbox-private session data */
+    json_t *delivered;        /* event id -> true once a delivery got a 2xx */
 
-    json_t *idem_index; /* key -> slot (integer) */
+    json_t *idem_index;           /* key -> slot (integer) */
     struct cd_sandbox_idem *idem; /* ring of CD_SANDBOX_IDEM_MAX */
     size_t idem_next;
 
@@ -106,8 +106,8 @@ json_t *cd_sandbox_fault_json(struct cd_sandbox *s);
 
 /* A failed card payment or request, in Stripe's error terms. */
 struct cd_sandbox_fail {
-    int status;            /* 402 card_error, 400, 404 */
-    char type[32];         /* "card_error", "invalid_request_error" */
+    int status;    /* 402 card_error, 400, 404 */
+    char type[32]; /* "card_error", "invalid_request_error" */
     char code[48];
     char decline_code[48]; /* "" when none */
     char param[96];        /* "" when none */
@@ -117,7 +117,7 @@ struct cd_sandbox_fail {
 /* What the payer entered (any field may be NULL). */
 struct cd_sandbox_card {
     const char *number;
-    const char *exp;   /* "MM/YY", "MM / YY", "MM/YYYY" */
+    const char *exp; /* "MM/YY", "MM / YY", "MM/YYYY" */
     const char *cvc;
     const char *email;
 };
@@ -154,8 +154,8 @@ json_t *cd_sandbox_render(struct cd_sandbox *s, const json_t *obj,
 json_t *cd_sandbox_fail_json(const struct cd_sandbox_fail *f);
 /* Fills f; returns -1. */
 int cd_sandbox_fail_set(struct cd_sandbox_fail *f, int status,
-                        const char *type, const char *code,
-                        const char *param, const char *fmt, ...)
+                        const char *type, const char *code, const char *param,
+                        const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 /* Replies with Stripe's error shape. */
 void cd_sandbox_reply_fail(struct cd_req *r, const struct cd_sandbox_fail *f);
@@ -206,9 +206,8 @@ json_t *cd_sandbox_pi_create(struct cd_sandbox *s, int64_t amount,
  * decline (pi back to requires_payment_method with last_payment_error,
  * charge.failed + payment_intent.payment_failed emitted), 400 for bad
  * state or parameters. */
-int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi,
-                          const char *pm_id, int off_session,
-                          struct cd_sandbox_fail *f);
+int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi, const char *pm_id,
+                          int off_session, struct cd_sandbox_fail *f);
 /* Pays pi with a card typed by a payer (what Stripe.js would do with the
  * client secret); like cd_sandbox_pi_confirm. */
 int cd_sandbox_pi_pay_card(struct cd_sandbox *s, json_t *pi,
@@ -468,12 +467,11 @@ extern const size_t cd_sandbox_control_nroutes;
 
 /* on_result is called (without any lock held) after each delivery's final
  * outcome; tick about once a second. Both get arg. */
-struct cd_sandbox_deliverer *
-cd_sandbox_deliverer_start(const char *url, const char *secret,
-                           long delay_ms, void (*tick)(void *arg),
-                           void (*on_result)(void *arg, const char *evt_id,
-                                             int ok),
-                           void *arg, struct cd_error *err);
+struct cd_sandbox_deliverer *cd_sandbox_deliverer_start(
+    const char *url, const char *secret, long delay_ms,
+    void (*tick)(void *arg),
+    void (*on_result)(void *arg, const char *evt_id, int ok), void *arg,
+    struct cd_error *err);
 /* Queues body (copied) for delivery as event evt_id; a no-op without a
  * webhook url. Honours the duplicates switch. */
 void cd_sandbox_deliverer_enqueue(struct cd_sandbox_deliverer *d,

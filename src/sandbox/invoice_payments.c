@@ -17,8 +17,8 @@
 static json_t *pay_with(struct cd_sandbox *s, json_t *inv, const char *pm_id,
                         const struct cd_sandbox_fail *decline)
 {
-    const char *reason =
-        json_string_value(json_object_get(inv, "billing_reason"));
+    const char *reason = json_string_value(
+        json_object_get(inv, "billing_reason"));
     json_t *pm = pm_id ? json_object_get(s->pms, pm_id) : NULL;
     json_t *pi, *ch;
 
@@ -62,8 +62,8 @@ json_t *cd_sandbox_invoice_pay(struct cd_sandbox *s, json_t *inv,
         "id", id, "object", "invoice_payment", "amount_paid",
         decline ? json_null()
                 : json_incref(json_object_get(inv, "amount_due")),
-        "amount_requested", json_object_get(inv, "amount_due"), "created", now,
-        "currency", json_object_get(inv, "currency"), "invoice",
+        "amount_requested", json_object_get(inv, "amount_due"), "created",
+        now, "currency", json_object_get(inv, "currency"), "invoice",
         json_object_get(inv, "id"), "is_default", 1, "livemode", 0, "payment",
         "type", "payment_intent", "payment_intent", json_object_get(pi, "id"),
         "status", decline ? "open" : "paid", "status_transitions",
@@ -94,8 +94,8 @@ static int ip_filter_fn(const json_t *ip, void *arg)
     const json_t *pay = json_object_get(ip, "payment");
     const char *v;
 
-#define MISMATCH(want, obj, key)                                              \
-    ((want) && (!(v = json_string_value(json_object_get(obj, key))) ||        \
+#define MISMATCH(want, obj, key)                                             \
+    ((want) && (!(v = json_string_value(json_object_get(obj, key))) ||       \
                 strcmp(v, want) != 0))
     if (MISMATCH(f->invoice, ip, "invoice") ||
         MISMATCH(f->status, ip, "status") || MISMATCH(f->type, pay, "type") ||
@@ -107,10 +107,10 @@ static int ip_filter_fn(const json_t *ip, void *arg)
 
 void cd_sandbox_h_invoice_payment_list(struct cd_req *r)
 {
-    struct ip_filter f = {
-        cd_req_query(r, "invoice"), cd_req_query(r, "status"),
-        cd_req_query(r, "payment[type]"),
-        cd_req_query(r, "payment[payment_intent]")};
+    struct ip_filter f = {cd_req_query(r, "invoice"),
+                          cd_req_query(r, "status"),
+                          cd_req_query(r, "payment[type]"),
+                          cd_req_query(r, "payment[payment_intent]")};
 
     if (f.pi && !f.type) {
         cd_sandbox_reply_errorf(r, 400, NULL, "parameter_missing",

@@ -33,12 +33,24 @@ void cd_sandbox_html_esc(struct cd_buf *b, const char *s)
         return;
     for (; *s; s++) {
         switch (*s) {
-        case '&': cd_buf_appends(b, "&amp;"); break;
-        case '<': cd_buf_appends(b, "&lt;"); break;
-        case '>': cd_buf_appends(b, "&gt;"); break;
-        case '"': cd_buf_appends(b, "&quot;"); break;
-        case '\'': cd_buf_appends(b, "&#39;"); break;
-        default: cd_buf_append(b, s, 1); break;
+        case '&':
+            cd_buf_appends(b, "&amp;");
+            break;
+        case '<':
+            cd_buf_appends(b, "&lt;");
+            break;
+        case '>':
+            cd_buf_appends(b, "&gt;");
+            break;
+        case '"':
+            cd_buf_appends(b, "&quot;");
+            break;
+        case '\'':
+            cd_buf_appends(b, "&#39;");
+            break;
+        default:
+            cd_buf_append(b, s, 1);
+            break;
         }
     }
 }
@@ -68,8 +80,8 @@ static int url_origin(const char *url, char *out, size_t outsz)
     const char *p = strstr(url ? url : "", "://");
     size_t n;
 
-    if (!p || (strncmp(url, "http://", 7) != 0 &&
-               strncmp(url, "https://", 8) != 0))
+    if (!p ||
+        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
         return -1;
     p += 3;
     n = strcspn(p, "/?#");
@@ -85,7 +97,8 @@ static int url_origin(const char *url, char *out, size_t outsz)
 static void page_headers(struct cd_req *r, const json_t *sess)
 {
     char csp[256], origin[200];
-    const char *succ = json_string_value(json_object_get(sess, "success_url"));
+    const char *succ = json_string_value(
+        json_object_get(sess, "success_url"));
 
     if (!succ)
         snprintf(csp, sizeof(csp), "%s", "'self'");
@@ -189,8 +202,7 @@ static const char *form_email(struct cd_sandbox *s, const json_t *sess,
 /* The merchant, the heading (the one item's name), the total amt and a
  * subscription's billing interval. */
 static void render_summary(struct cd_buf *b, const struct cd_sandbox *s,
-                           const json_t *sess, json_t *items,
-                           const char *amt)
+                           const json_t *sess, json_t *items, const char *amt)
 {
     if (s->account_name[0]) { /* Stripe names the merchant on top */
         cd_buf_appends(b, "<p class=\"merchant\">");
@@ -214,7 +226,8 @@ static void render_summary(struct cd_buf *b, const struct cd_sandbox *s,
         /* A subscription: say how often the card is charged. */
         size_t k;
         json_t *it;
-        json_array_foreach(items, k, it) {
+        json_array_foreach(items, k, it)
+        {
             const char *iv = json_string_value(json_object_get(
                 json_object_get(json_object_get(it, "price"), "recurring"),
                 "interval"));
@@ -237,9 +250,8 @@ static void render_items(struct cd_buf *b, json_t *items, const char *cur)
 
     if (json_array_size(items) == 1) {
         /* One item: its name is the heading; just say the quantity. */
-        json_int_t q =
-            json_integer_value(json_object_get(json_array_get(items, 0),
-                                               "quantity"));
+        json_int_t q = json_integer_value(
+            json_object_get(json_array_get(items, 0), "quantity"));
         json_int_t unit = json_integer_value(json_object_get(
             json_object_get(json_array_get(items, 0), "price"),
             "unit_amount"));
@@ -255,7 +267,8 @@ static void render_items(struct cd_buf *b, json_t *items, const char *cur)
     }
     if (items)
         cd_buf_appends(b, "<ul class=\"items\" aria-label=\"Items\">");
-    json_array_foreach(items, i, li) {
+    json_array_foreach(items, i, li)
+    {
         char line[96];
         money(json_integer_value(json_object_get(li, "amount_total")), cur,
               line, sizeof(line));
@@ -315,28 +328,26 @@ static void render_tail(struct cd_buf *b, const char *cancel)
         cd_buf_appends(b, "\">Cancel and go back</a>");
     }
     cd_buf_appends(
-        b,
-        "<div class=\"hint\"><p>This is a test page: no real card is "
-        "charged. Test cards (any future expiry, any CVC):</p><ul>"
-        "<li><code>4242 4242 4242 4242</code> succeeds</li>"
-        "<li><code>4000 0000 0000 0002</code> is declined</li>"
-        "<li><code>4000 0000 0000 9995</code> insufficient funds</li>"
-        "<li><code>4000 0000 0000 0077</code> expired card</li>"
-        "<li><code>4000 0000 0000 0127</code> incorrect CVC</li>"
-        "</ul></div>");
+        b, "<div class=\"hint\"><p>This is a test page: no real card is "
+           "charged. Test cards (any future expiry, any CVC):</p><ul>"
+           "<li><code>4242 4242 4242 4242</code> succeeds</li>"
+           "<li><code>4000 0000 0000 0002</code> is declined</li>"
+           "<li><code>4000 0000 0000 9995</code> insufficient funds</li>"
+           "<li><code>4000 0000 0000 0077</code> expired card</li>"
+           "<li><code>4000 0000 0000 0127</code> incorrect CVC</li>"
+           "</ul></div>");
 }
 
 /* The checkout form; error (may be NULL) shown in a role="alert" box,
  * email re-filled. */
 static void render_form(struct cd_req *r, const json_t *sess, int status,
-                        const char *error, const char *email,
-                        const char *exp)
+                        const char *error, const char *email, const char *exp)
 {
     struct cd_sandbox *s = r->app;
     const char *sid = json_string_value(json_object_get(sess, "id"));
     const char *cur = json_string_value(json_object_get(sess, "currency"));
-    const char *cancel =
-        json_string_value(json_object_get(sess, "cancel_url"));
+    const char *cancel = json_string_value(
+        json_object_get(sess, "cancel_url"));
     json_t *priv = json_object_get(s->priv, sid);
     json_t *items = json_object_get(priv, "line_items");
     char amt[96];

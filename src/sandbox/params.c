@@ -64,9 +64,9 @@ static const struct route_params routes[] = {
     {"GET", "/v1/checkout/sessions/{}/line_items", SHAPES(LIST)},
     {"POST", "/v1/checkout/sessions/{}/expire", SHAPES(EXPAND)},
     {"POST", "/v1/payment_intents",
-     SHAPES("amount", "currency", "customer", "payment_method",
-            "description", "setup_future_usage", "confirm", "off_session",
-            METADATA, "payment_method_types[]", "payment_method_types[#]",
+     SHAPES("amount", "currency", "customer", "payment_method", "description",
+            "setup_future_usage", "confirm", "off_session", METADATA,
+            "payment_method_types[]", "payment_method_types[#]",
             "automatic_payment_methods[enabled]", EXPAND)},
     {"POST", "/v1/payment_intents/{}/confirm",
      SHAPES("payment_method", "off_session", EXPAND)},
@@ -96,8 +96,8 @@ static const struct route_params routes[] = {
     {"GET", "/v1/invoice_payments/{}", SHAPES(EXPAND)},
     {"GET", "/v1/events",
      SHAPES("type", "types[]", "types[#]", "created", "created[gt]",
-            "created[gte]", "created[lt]", "created[lte]",
-            "delivery_success", LIST)},
+            "created[gte]", "created[lt]", "created[lte]", "delivery_success",
+            LIST)},
     {"GET", "/v1/events/{}", SHAPES(EXPAND)},
     {"GET", "/v1/account", SHAPES(EXPAND)},
     {"GET", "/v1/webhook_endpoints", SHAPES(LIST)},
@@ -157,8 +157,7 @@ static void decode_key(const char *s, size_t n, char *out)
         int hi, lo;
         if (s[i] == '+') {
             out[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n &&
-                   (hi = hexval(s[i + 1])) >= 0 &&
+        } else if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
                    (lo = hexval(s[i + 2])) >= 0) {
             out[o++] = (char)(hi * 16 + lo);
             i += 2;

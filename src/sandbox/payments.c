@@ -100,16 +100,18 @@ json_t *cd_sandbox_charge_new(struct cd_sandbox *s, json_t *pi,
         "livemode", 0, "metadata",
         json_deep_copy(json_object_get(pi, "metadata")), "outcome",
         "network_status", ok ? "approved_by_network" : "declined_by_network",
-        "reason", ok ? NULL : (f->decline_code[0] ? f->decline_code : f->code),
+        "reason",
+        ok ? NULL : (f->decline_code[0] ? f->decline_code : f->code),
         "risk_level", "normal", "seller_message",
-        ok ? "Payment complete." : "The bank did not return any further "
-                                   "details with this decline.",
+        ok ? "Payment complete."
+           : "The bank did not return any further "
+             "details with this decline.",
         "type", ok ? "authorized" : "issuer_declined", "paid", ok,
         "payment_intent", json_object_get(pi, "id"), "payment_method",
         json_object_get(pm, "id"), "payment_method_details", "card",
-        charge_card(pm), "type", "card", "receipt_email", email,
-        "refunded", 0, "refunds", "object", "list", "data", "has_more", 0,
-        "url", url, "status", ok ? "succeeded" : "failed");
+        charge_card(pm), "type", "card", "receipt_email", email, "refunded",
+        0, "refunds", "object", "list", "data", "has_more", 0, "url", url,
+        "status", ok ? "succeeded" : "failed");
     if (!ch || cd_sandbox_store(s->charges, ch) != 0)
         return NULL;
     json_object_set_new(pi, "latest_charge", json_string(ch_id));
@@ -132,9 +134,8 @@ json_t *cd_sandbox_charge_new(struct cd_sandbox *s, json_t *pi,
     return ch;
 }
 
-int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi,
-                          const char *pm_id, int off_session,
-                          struct cd_sandbox_fail *f)
+int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi, const char *pm_id,
+                          int off_session, struct cd_sandbox_fail *f)
 {
     const char *st = json_string_value(json_object_get(pi, "status"));
     const char *cus = json_string_value(json_object_get(pi, "customer"));
@@ -148,7 +149,8 @@ int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi,
         return cd_sandbox_fail_set(
             f, 400, NULL, "payment_intent_unexpected_state", NULL,
             "You cannot confirm this PaymentIntent because it has a status "
-            "of %s.", st ? st : "unknown");
+            "of %s.",
+            st ? st : "unknown");
     if (!pm_id)
         return cd_sandbox_fail_set(
             f, 400, NULL, "payment_intent_unexpected_state", "payment_method",
@@ -170,12 +172,14 @@ int cd_sandbox_pi_confirm(struct cd_sandbox *s, json_t *pi,
         return cd_sandbox_fail_set(
             f, 400, NULL, "payment_method_not_available", "payment_method",
             "The provided PaymentMethod belongs to customer %s; pass that "
-            "customer to use it.", pm_cus);
+            "customer to use it.",
+            pm_cus);
     if (off_session && cus && !pm_cus)
         return cd_sandbox_fail_set(
             f, 400, NULL, "payment_method_not_available", "payment_method",
             "The provided PaymentMethod was not attached to the Customer "
-            "%s.", cus);
+            "%s.",
+            cus);
     if (cd_sandbox_card_outcome(number, off_session, &decline) != 0) {
         ch = cd_sandbox_charge_new(s, pi, pm, NULL, &decline);
         if (!ch)
@@ -210,9 +214,8 @@ int cd_sandbox_pi_pay_card(struct cd_sandbox *s, json_t *pi,
     if (!pm)
         return cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
                                    "The sandbox is full.");
-    return cd_sandbox_pi_confirm(s, pi,
-                                 json_string_value(json_object_get(pm, "id")),
-                                 0, f);
+    return cd_sandbox_pi_confirm(
+        s, pi, json_string_value(json_object_get(pm, "id")), 0, f);
 }
 
 /* Replies to a failed confirmation: a 402 carries the PaymentIntent, as
@@ -251,8 +254,8 @@ static int intent_amount(json_t *p, struct intent_args *a,
     if (!present)
         return cd_sandbox_missing(f, "amount");
     if (a->amount < 50)
-        return cd_sandbox_fail_set(f, 400, NULL, "amount_too_small",
-                                   "amount", "Amount must be at least 50 in "
+        return cd_sandbox_fail_set(f, 400, NULL, "amount_too_small", "amount",
+                                   "Amount must be at least 50 in "
                                    "the smallest currency unit.");
     if (cd_sandbox_opt_currency(p, "currency", &a->cur, f))
         return -1;
@@ -282,11 +285,13 @@ static int intent_options(struct cd_sandbox *s, json_t *p,
                                    a->cus);
     if (a->off_session && !a->confirm)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_boolean",
-                                   "off_session", "off_session can only be "
+                                   "off_session",
+                                   "off_session can only be "
                                    "used with confirm=true.");
     if (a->off_session && a->sfu)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   "setup_future_usage", "You cannot confirm "
+                                   "setup_future_usage",
+                                   "You cannot confirm "
                                    "with the `off_session` parameter when "
                                    "`setup_future_usage` is also set.");
     return 0;
@@ -340,10 +345,9 @@ void cd_sandbox_h_intent_confirm(struct cd_req *r)
     int off_session;
 
     if (!pi) {
-        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
-                                "resource_missing", "intent",
-                                "No such payment_intent: '%.80s'",
-                                r->params[0]);
+        cd_sandbox_reply_errorf(
+            r, 404, "invalid_request_error", "resource_missing", "intent",
+            "No such payment_intent: '%.80s'", r->params[0]);
         return;
     }
     if (!(p = cd_sandbox_post_params(r)))

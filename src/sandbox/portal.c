@@ -88,15 +88,14 @@ static void h_session_create(struct cd_req *r)
                                 "Not a valid URL");
     } else {
         cd_sandbox_new_id("bps_", id, sizeof(id));
-        snprintf(url, sizeof(url), "%s/billing_portal/%s", s->public_url,
-                 id);
+        snprintf(url, sizeof(url), "%s/billing_portal/%s", s->public_url, id);
         ps = json_pack("{s:s, s:s, s:s, s:I, s:s, s:n, s:b, s:n, s:n, "
                        "s:s?, s:s}",
                        "id", id, "object", "billing_portal.session",
                        "configuration", "bpc_sandboxdefault", "created",
                        (json_int_t)cd_now(), "customer", cus, "flow",
-                       "livemode", 0, "locale", "on_behalf_of",
-                       "return_url", ret, "url", url);
+                       "livemode", 0, "locale", "on_behalf_of", "return_url",
+                       ret, "url", url);
         if (!ps || json_object_set(s->priv, id, ps) != 0)
             cd_sandbox_reply_errorf(r, 500, "api_error", NULL, NULL,
                                     "The sandbox is full.");
@@ -135,7 +134,8 @@ static json_t *current_pm(struct cd_sandbox *s, const char *cus)
     const char *k;
 
     if (!pm)
-        json_object_foreach(s->subs, k, sub) {
+        json_object_foreach(s->subs, k, sub)
+        {
             if (owned_live(sub, cus) && str_of(sub, "default_payment_method"))
                 pm = str_of(sub, "default_payment_method");
         }
@@ -173,8 +173,8 @@ static void render_card(struct cd_sandbox *s, struct cd_buf *b,
                       "</form>");
 }
 
-static void render_sub(struct cd_sandbox *s, struct cd_buf *b,
-                       const char *id, json_t *sub)
+static void render_sub(struct cd_sandbox *s, struct cd_buf *b, const char *id,
+                       json_t *sub)
 {
     const char *sid = str_of(sub, "id");
     int cape = json_is_true(json_object_get(sub, "cancel_at_period_end"));
@@ -194,10 +194,12 @@ static void render_sub(struct cd_sandbox *s, struct cd_buf *b,
     esc(b, str_of(sub, "status"));
     cd_buf_appends(b, cape ? ", cancels on " : ", renews on ");
     esc(b, when);
-    cd_buf_appends(b, "</span><form method=\"post\" action=\"/billing_portal/");
+    cd_buf_appends(b,
+                   "</span><form method=\"post\" action=\"/billing_portal/");
     esc(b, id);
     cd_buf_appends(b, cape ? "/resume\">" : "/cancel\">");
-    cd_buf_appends(b, "<input type=\"hidden\" name=\"subscription\" value=\"");
+    cd_buf_appends(b,
+                   "<input type=\"hidden\" name=\"subscription\" value=\"");
     esc(b, sid);
     cd_buf_appends(b, cape ? "\"><button type=\"submit\">Don't cancel"
                              "</button></form></li>"
@@ -230,7 +232,8 @@ static void render(struct cd_req *r, json_t *ps, int status,
     }
     cd_buf_appends(&b, "<h2>Subscriptions</h2><ul class=\"items\" "
                        "aria-label=\"Subscriptions\">");
-    json_object_foreach(s->subs, k, sub) {
+    json_object_foreach(s->subs, k, sub)
+    {
         if (!owned_live(sub, cus))
             continue;
         render_sub(s, &b, id, sub);
@@ -320,7 +323,8 @@ static void use_card(struct cd_sandbox *s, const char *cus, const char *pm)
     json_object_set_new(is, "default_payment_method", json_string(pm));
     cd_sandbox_emit_prev(s, "customer.updated", c, prev);
     json_decref(prev);
-    json_object_foreach(s->subs, k, sub) {
+    json_object_foreach(s->subs, k, sub)
+    {
         if (!owned_live(sub, cus))
             continue;
         prev = json_pack("{s:O}", "default_payment_method",
@@ -370,11 +374,9 @@ static void set_cancel(struct cd_req *r, int cape)
     }
     if (!(p = form(r, ps)))
         return;
-    sub = json_object_get(s->subs, str_of(p, "subscription")
-                                       ? str_of(p, "subscription")
-                                       : "");
-    if (!sub || strcmp(str_of(sub, "customer") ? str_of(sub, "customer")
-                                               : "",
+    sub = json_object_get(
+        s->subs, str_of(p, "subscription") ? str_of(p, "subscription") : "");
+    if (!sub || strcmp(str_of(sub, "customer") ? str_of(sub, "customer") : "",
                        str_of(ps, "customer")) != 0)
         render(r, ps, 404, "No such subscription.", NULL);
     else if (cd_sandbox_sub_update(s, sub, cape, NULL, &f) != 0)
@@ -402,5 +404,5 @@ const struct cd_route cd_sandbox_portal_routes[] = {
     {"POST", "/billing_portal/{}/cancel", h_cancel, 0, 0},
     {"POST", "/billing_portal/{}/resume", h_resume, 0, 0},
 };
-const size_t cd_sandbox_portal_nroutes =
-    CD_ARRAY_LEN(cd_sandbox_portal_routes);
+const size_t cd_sandbox_portal_nroutes = CD_ARRAY_LEN(
+    cd_sandbox_portal_routes);

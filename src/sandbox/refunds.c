@@ -20,13 +20,13 @@
 /* ------------------------------------------------------------------ */
 /* Refunds                                                             */
 
-json_t *cd_sandbox_refund(struct cd_sandbox *s, json_t *charge, int64_t amount,
-                          const char *reason, const json_t *metadata,
-                          struct cd_sandbox_fail *f)
+json_t *cd_sandbox_refund(struct cd_sandbox *s, json_t *charge,
+                          int64_t amount, const char *reason,
+                          const json_t *metadata, struct cd_sandbox_fail *f)
 {
     json_int_t total = json_integer_value(json_object_get(charge, "amount"));
-    json_int_t done =
-        json_integer_value(json_object_get(charge, "amount_refunded"));
+    json_int_t done = json_integer_value(
+        json_object_get(charge, "amount_refunded"));
     const char *ch_id = json_string_value(json_object_get(charge, "id"));
     json_t *re, *list;
     char id[64];
@@ -46,15 +46,15 @@ json_t *cd_sandbox_refund(struct cd_sandbox *s, json_t *charge, int64_t amount,
         return NULL;
     }
     cd_sandbox_new_id("re_", id, sizeof(id));
-    re = json_pack("{s:s, s:s, s:I, s:n, s:s, s:I, s:O, s:o, s:O, s:s?, "
-                   "s:s}",
-                   "id", id, "object", "refund", "amount", (json_int_t)amount,
-                   "balance_transaction", "charge", ch_id, "created",
-                   (json_int_t)cd_now(), "currency",
-                   json_object_get(charge, "currency"), "metadata",
-                   metadata ? json_deep_copy(metadata) : json_object(),
-                   "payment_intent", json_object_get(charge, "payment_intent"),
-                   "reason", reason, "status", "succeeded");
+    re = json_pack(
+        "{s:s, s:s, s:I, s:n, s:s, s:I, s:O, s:o, s:O, s:s?, "
+        "s:s}",
+        "id", id, "object", "refund", "amount", (json_int_t)amount,
+        "balance_transaction", "charge", ch_id, "created",
+        (json_int_t)cd_now(), "currency", json_object_get(charge, "currency"),
+        "metadata", metadata ? json_deep_copy(metadata) : json_object(),
+        "payment_intent", json_object_get(charge, "payment_intent"), "reason",
+        reason, "status", "succeeded");
     if (!re || cd_sandbox_store(s->refunds, re) != 0) {
         cd_sandbox_fail_set(f, 500, "api_error", NULL, NULL,
                             "The sandbox is full.");
@@ -102,7 +102,8 @@ static json_t *refund_charge(struct cd_sandbox *s, const char *ch_id,
             : "");
     if (!ch)
         cd_sandbox_fail_set(f, 400, NULL, "charge_not_found",
-                            "payment_intent", "This PaymentIntent does "
+                            "payment_intent",
+                            "This PaymentIntent does "
                             "not have a successful charge to refund.");
     return ch;
 }
@@ -130,9 +131,10 @@ void cd_sandbox_h_refund_create(struct cd_req *r)
     if (reason && strcmp(reason, "duplicate") != 0 &&
         strcmp(reason, "fraudulent") != 0 &&
         strcmp(reason, "requested_by_customer") != 0) {
-        cd_sandbox_fail_set(&f, 400, NULL, "parameter_invalid_string",
-                            "reason", "Invalid reason: must be one of "
-                            "duplicate, fraudulent, or requested_by_customer");
+        cd_sandbox_fail_set(
+            &f, 400, NULL, "parameter_invalid_string", "reason",
+            "Invalid reason: must be one of "
+            "duplicate, fraudulent, or requested_by_customer");
         goto fail;
     }
     if (!ch_id && !pi_id) {

@@ -67,7 +67,8 @@ json_t *cd_sandbox_query_array(struct cd_req *r, const char *name)
 /* Optional string parameter of at most max bytes. 0 (out NULL when
  * absent or empty), or -1 with f filled. */
 int cd_sandbox_opt_str(json_t *p, const char *key, const char *param,
-                       size_t max, const char **out, struct cd_sandbox_fail *f)
+                       size_t max, const char **out,
+                       struct cd_sandbox_fail *f)
 {
     json_t *v = json_object_get(p, key);
 
@@ -76,12 +77,16 @@ int cd_sandbox_opt_str(json_t *p, const char *key, const char *param,
         return 0;
     if (!json_is_string(v))
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   param, "Invalid string: %s must be a "
-                                   "string.", param);
+                                   param,
+                                   "Invalid string: %s must be a "
+                                   "string.",
+                                   param);
     if (json_string_length(v) > max)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   param, "Invalid string: must be at most "
-                                   "%zu characters (%s).", max, param);
+                                   param,
+                                   "Invalid string: must be at most "
+                                   "%zu characters (%s).",
+                                   max, param);
     if (json_string_length(v) > 0)
         *out = json_string_value(v);
     return 0;
@@ -101,18 +106,22 @@ int cd_sandbox_opt_int(json_t *p, const char *key, const char *param,
         return 0;
     if (!json_is_string(v) ||
         cd_parse_int64(json_string_value(v), INT64_MIN, INT64_MAX, &n) != 0)
-        return cd_sandbox_fail_set(
-            f, 400, NULL, "parameter_invalid_integer", param,
-            "Invalid integer: %.40s",
-            json_is_string(v) ? json_string_value(v) : "(not a string)");
+        return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_integer",
+                                   param, "Invalid integer: %.40s",
+                                   json_is_string(v) ? json_string_value(v)
+                                                     : "(not a string)");
     if (n < min)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_integer",
-                                   param, "This value must be greater than "
-                                   "or equal to %lld.", (long long)min);
+                                   param,
+                                   "This value must be greater than "
+                                   "or equal to %lld.",
+                                   (long long)min);
     if (n > max)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_integer",
-                                   param, "This value must be less than or "
-                                   "equal to %lld.", (long long)max);
+                                   param,
+                                   "This value must be less than or "
+                                   "equal to %lld.",
+                                   (long long)max);
     *out = n;
     *present = 1;
     return 0;
@@ -149,7 +158,8 @@ int cd_sandbox_opt_currency(json_t *p, const char *param, const char **out,
     if (strlen(cur) != 3 || strspn(low, "abcdefghijklmnopqrstuvwxyz") != 3 ||
         !strstr(currencies, low))
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   param, "Invalid currency: %s. Stripe "
+                                   param,
+                                   "Invalid currency: %s. Stripe "
                                    "currently supports these currencies: "
                                    "see https://docs.stripe.com/currencies.",
                                    cur);
@@ -180,9 +190,12 @@ int cd_sandbox_check_metadata(json_t *m, const char *param,
                                    param);
     if (json_object_size(m) > 50)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   param, "You can specify up to 50 keys in "
-                                   "%s.", param);
-    json_object_foreach(m, k, v) {
+                                   param,
+                                   "You can specify up to 50 keys in "
+                                   "%s.",
+                                   param);
+    json_object_foreach(m, k, v)
+    {
         if (strlen(k) > 40)
             return cd_sandbox_fail_set(f, 400, NULL,
                                        "parameter_invalid_string", param,
@@ -261,8 +274,8 @@ void cd_sandbox_reply_get(struct cd_req *r, json_t *map, const char *noun)
  * limit that filt keeps, older than all[anchor] (after), newer than it
  * (before), or from the newest (neither). New array; *has_more set when
  * more were left. */
-static json_t *list_page(const json_t **all, size_t n, long anchor,
-                         int after, int before, int64_t limit,
+static json_t *list_page(const json_t **all, size_t n, long anchor, int after,
+                         int before, int64_t limit,
                          cd_sandbox_list_filter_fn filt, void *arg,
                          int *has_more)
 {
@@ -342,7 +355,8 @@ void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
             return;
         }
     }
-    json_object_foreach(map, k, v) {
+    json_object_foreach(map, k, v)
+    {
         if ((after && strcmp(k, after) == 0) ||
             (before && strcmp(k, before) == 0))
             anchor = (long)i;
@@ -351,11 +365,10 @@ void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
     }
     if ((after || before) && anchor < 0) {
         free(all);
-        cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
-                                "resource_missing",
-                                after ? "starting_after" : "ending_before",
-                                "No such %s: '%.80s'", noun,
-                                after ? after : before);
+        cd_sandbox_reply_errorf(
+            r, 400, "invalid_request_error", "resource_missing",
+            after ? "starting_after" : "ending_before", "No such %s: '%.80s'",
+            noun, after ? after : before);
         return;
     }
     data = list_page(all, n, anchor, after != NULL, before != NULL, limit,
@@ -402,4 +415,3 @@ int cd_sandbox_opt_bool(json_t *p, const char *key, int *out,
     return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_boolean", key,
                                "Invalid boolean: %.40s", v ? v : "");
 }
-

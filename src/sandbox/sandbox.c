@@ -231,8 +231,8 @@ static void idem_clear(struct cd_sandbox_idem *e)
     memset(e, 0, sizeof(*e));
 }
 
-static void idem_save(struct cd_sandbox *s, const char *key,
-                      const char *hash, const struct cd_req *r)
+static void idem_save(struct cd_sandbox *s, const char *key, const char *hash,
+                      const struct cd_req *r)
 {
     struct cd_sandbox_idem *e;
     json_t *old = json_object_get(s->idem_index, key);
@@ -567,8 +567,9 @@ static struct cd_sandbox *new_state(const struct cd_sandbox_config *c,
     pthread_mutex_init(&s->mu, NULL);
     copy_settings(s, c, host, port);
     new_stores(s);
-    if (!s->listen || (c->webhook_url && c->webhook_url[0] &&
-                       (!s->webhook_url || !s->webhook_secret)) ||
+    if (!s->listen ||
+        (c->webhook_url && c->webhook_url[0] &&
+         (!s->webhook_url || !s->webhook_secret)) ||
         (port != 0 && !s->public_url) || !s->customers || !s->sessions ||
         !s->intents || !s->charges || !s->pms || !s->refunds || !s->events ||
         !s->disputes || !s->subs || !s->invoices || !s->invoice_payments ||
@@ -658,8 +659,8 @@ struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
             return NULL;
         }
     }
-    cd_info(MOD, "Stripe sandbox on %s (port %d), webhooks %s", host,
-            s->port, s->webhook_url ? "on" : "off");
+    cd_info(MOD, "Stripe sandbox on %s (port %d), webhooks %s", host, s->port,
+            s->webhook_url ? "on" : "off");
     return s;
 }
 

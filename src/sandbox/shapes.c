@@ -66,7 +66,8 @@ static json_t *materialize(const json_t *sv)
     if (!json_is_object(sv))
         return json_deep_copy(sv);
     out = json_object();
-    json_object_foreach((json_t *)sv, k, v) {
+    json_object_foreach((json_t *)sv, k, v)
+    {
         if (!optional(v))
             json_object_set_new(out, k, materialize(v));
     }
@@ -81,7 +82,8 @@ static void fill(json_t *obj, const json_t *skel, int depth)
 
     if (depth > SHAPE_DEPTH)
         return;
-    json_object_foreach((json_t *)skel, k, sv) {
+    json_object_foreach((json_t *)skel, k, sv)
+    {
         json_t *v = json_object_get(obj, k), *inner = nullable(sv);
 
         if (!inner)
@@ -109,7 +111,8 @@ static void shape_children(json_t *v, int depth)
         json_array_foreach(v, i, c) shape(c, depth + 1);
         return;
     }
-    json_object_foreach(v, k, c) {
+    json_object_foreach(v, k, c)
+    {
         /* previous_attributes hold only what changed. */
         if (strcmp(k, "previous_attributes") != 0)
             shape(c, depth + 1);

@@ -158,7 +158,8 @@ static int expand_path(struct cd_sandbox *s, json_t *obj, const char *path,
 
     if (depth >= 4)
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   "expand", "You cannot expand more than 4 "
+                                   "expand",
+                                   "You cannot expand more than 4 "
                                    "levels of a property.");
     if (n == 0 || n >= sizeof(seg))
         return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
@@ -178,17 +179,17 @@ static int expand_path(struct cd_sandbox *s, json_t *obj, const char *path,
     if (!v && !json_object_get(obj, "object"))
         return 0;
     if (!v || !(json_is_string(v) || json_is_null(v) || json_is_object(v)))
-        return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                   "expand",
-                                   "This property cannot be expanded (%s).",
-                                   seg);
+        return cd_sandbox_fail_set(
+            f, 400, NULL, "parameter_invalid_string", "expand",
+            "This property cannot be expanded (%s).", seg);
     if (json_is_string(v)) {
         json_t *target = cd_sandbox_lookup(s, json_string_value(v));
         if (!target)
             return cd_sandbox_fail_set(f, 400, NULL,
                                        "parameter_invalid_string", "expand",
                                        "This property cannot be expanded "
-                                       "(%s).", seg);
+                                       "(%s).",
+                                       seg);
         v = json_deep_copy(target);
         json_object_set_new(obj, seg, v);
     }
@@ -212,11 +213,13 @@ json_t *cd_sandbox_render(struct cd_sandbox *s, const json_t *obj,
         if (json_array_size(expand) > 20) {
             json_decref(out);
             cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_string",
-                                "expand", "You may expand at most 20 "
+                                "expand",
+                                "You may expand at most 20 "
                                 "properties.");
             return NULL;
         }
-        json_array_foreach(expand, i, e) {
+        json_array_foreach(expand, i, e)
+        {
             if (!json_is_string(e) ||
                 expand_path(s, out, json_string_value(e), 0, f) != 0) {
                 if (!json_is_string(e))

@@ -28,10 +28,9 @@ static const char *str_of(const json_t *o, const char *k)
 
 int cd_sandbox_interval_ok(const char *interval)
 {
-    return interval && (strcmp(interval, "day") == 0 ||
-                        strcmp(interval, "week") == 0 ||
-                        strcmp(interval, "month") == 0 ||
-                        strcmp(interval, "year") == 0);
+    return interval &&
+           (strcmp(interval, "day") == 0 || strcmp(interval, "week") == 0 ||
+            strcmp(interval, "month") == 0 || strcmp(interval, "year") == 0);
 }
 
 static int days_in_month(int year, int mon0)
@@ -75,9 +74,8 @@ int64_t cd_sandbox_period_add(int64_t start, const char *interval,
 /* The first item of a subscription (borrowed), or NULL. */
 static json_t *first_item(json_t *sub)
 {
-    return json_array_get(json_object_get(json_object_get(sub, "items"),
-                                          "data"),
-                          0);
+    return json_array_get(
+        json_object_get(json_object_get(sub, "items"), "data"), 0);
 }
 
 /* What one period of the subscription costs: the sum of its items. */
@@ -88,7 +86,8 @@ static int64_t period_amount(json_t *sub)
     size_t i;
     int64_t total = 0;
 
-    json_array_foreach(data, i, it) {
+    json_array_foreach(data, i, it)
+    {
         json_int_t unit = json_integer_value(
             json_object_get(json_object_get(it, "price"), "unit_amount"));
         json_int_t q = json_integer_value(json_object_get(it, "quantity"));
@@ -168,8 +167,8 @@ static json_t *invoice_new(struct cd_sandbox *s, json_t *sub,
     SET("customer", json_deep_copy(json_object_get(sub, "customer")));
     SET("default_payment_method",
         json_deep_copy(json_object_get(sub, "default_payment_method")));
-    SET("lines", json_pack("{s:s, s:[o], s:b, s:s}", "object", "list",
-                           "data", line, "has_more", 0, "url", url));
+    SET("lines", json_pack("{s:s, s:[o], s:b, s:s}", "object", "list", "data",
+                           line, "has_more", 0, "url", url));
     SET("livemode", json_false());
     SET("metadata", json_object());
     SET("next_payment_attempt",
@@ -209,9 +208,9 @@ static json_t *plan_of(const json_t *price)
         "{s:O, s:s, s:b, s:O, s:s, s:s, s:O, s:O, s:O, s:O, s:b, s:{}, "
         "s:O, s:s}",
         "id", json_object_get(price, "id"), "object", "plan", "active", 1,
-        "amount", amount, "amount_decimal", dec, "billing_scheme",
-        "per_unit", "created", json_object_get(price, "created"),
-        "currency", json_object_get(price, "currency"), "interval",
+        "amount", amount, "amount_decimal", dec, "billing_scheme", "per_unit",
+        "created", json_object_get(price, "created"), "currency",
+        json_object_get(price, "currency"), "interval",
         json_object_get(rec, "interval"), "interval_count",
         json_object_get(rec, "interval_count"), "livemode", 0, "metadata",
         "product", json_object_get(price, "product"), "usage_type",
@@ -221,14 +220,15 @@ static json_t *plan_of(const json_t *price)
 /* The subscription items of a session's recurring line items (new
  * array); *interval, *end (the first period's) and *name (for invoice
  * lines) from the first of them (*interval stays NULL without one). */
-static json_t *sub_items(const json_t *items, const char *sub_id,
-                         int64_t now, const char **interval, int64_t *end,
+static json_t *sub_items(const json_t *items, const char *sub_id, int64_t now,
+                         const char **interval, int64_t *end,
                          const char **name)
 {
     json_t *data = json_array(), *li;
     size_t i;
 
-    json_array_foreach((json_t *)items, i, li) {
+    json_array_foreach((json_t *)items, i, li)
+    {
         json_t *price = json_object_get(li, "price");
         json_t *rec = json_object_get(price, "recurring");
         char si[64];
@@ -245,16 +245,16 @@ static json_t *sub_items(const json_t *items, const char *sub_id,
             *name = str_of(li, "description");
         cd_sandbox_new_id("si_", si, sizeof(si));
         json_array_append_new(
-            data, json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:o, s:O, "
-                            "s:s, s:[], s:[]}",
-                            "id", si, "object", "subscription_item",
-                            "created", (json_int_t)now, "current_period_start",
-                            (json_int_t)now, "current_period_end",
-                            (json_int_t)*end, "metadata", "plan",
-                            plan_of(price), "price", json_deep_copy(price),
-                            "quantity", json_object_get(li, "quantity"),
-                            "subscription", sub_id, "discounts",
-                            "tax_rates"));
+            data,
+            json_pack("{s:s, s:s, s:I, s:I, s:I, s:{}, s:o, s:o, s:O, "
+                      "s:s, s:[], s:[]}",
+                      "id", si, "object", "subscription_item", "created",
+                      (json_int_t)now, "current_period_start",
+                      (json_int_t)now, "current_period_end", (json_int_t)*end,
+                      "metadata", "plan", plan_of(price), "price",
+                      json_deep_copy(price), "quantity",
+                      json_object_get(li, "quantity"), "subscription", sub_id,
+                      "discounts", "tax_rates"));
     }
     return data;
 }
@@ -266,8 +266,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     const char *sid = str_of(session, "id");
     json_t *priv = json_object_get(s->priv, sid ? sid : "");
     json_t *items = json_object_get(priv, "line_items");
-    json_t *meta = json_object_get(
-        json_object_get(priv, "subscription_data"), "metadata");
+    json_t *meta = json_object_get(json_object_get(priv, "subscription_data"),
+                                   "metadata");
     json_t *data, *sub, *inv;
     const char *interval = NULL, *name = NULL;
     int64_t now = cd_now(), end = 0;
@@ -278,7 +278,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     if (!interval || json_array_size(data) == 0) {
         json_decref(data);
         cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_empty",
-                            "line_items", "A subscription needs at least "
+                            "line_items",
+                            "A subscription needs at least "
                             "one recurring line item.");
         return NULL;
     }
@@ -294,9 +295,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
         json_object_get(session, "currency"), "customer", cus_id,
         "default_payment_method", pm_id, "description", "ended_at", "items",
         "object", "list", "data", data, "has_more", 0, "url", url,
-        "latest_invoice", "livemode",
-        0, "metadata", json_is_object(meta) ? json_deep_copy(meta)
-                                            : json_object(),
+        "latest_invoice", "livemode", 0, "metadata",
+        json_is_object(meta) ? json_deep_copy(meta) : json_object(),
         "start_date", (json_int_t)now, "status", "active", "trial_end",
         "trial_start");
     if (!sub || cd_sandbox_store(s->subs, sub) != 0) {
@@ -306,7 +306,8 @@ json_t *cd_sandbox_sub_create(struct cd_sandbox *s, json_t *session,
     }
     /* The product's name, for the invoice lines (sandbox-private). */
     json_object_set_new(
-        s->priv, id, json_pack("{s:s}", "name", name ? name : "Subscription"));
+        s->priv, id,
+        json_pack("{s:s}", "name", name ? name : "Subscription"));
     inv = invoice_new(
         s, sub, "subscription_create", 1,
         json_integer_value(json_object_get(session, "amount_total")), now,
@@ -343,8 +344,8 @@ static int fail_ended(const json_t *sub, struct cd_sandbox_fail *f)
     return cd_sandbox_fail_set(
         f, 400, NULL, "subscription_canceled", NULL,
         "Subscription %s is %s: it can no longer be changed or renewed.",
-        str_of(sub, "id"), str_of(sub, "status") ? str_of(sub, "status")
-                                                 : "unknown");
+        str_of(sub, "id"),
+        str_of(sub, "status") ? str_of(sub, "status") : "unknown");
 }
 
 /* Ends sub now (status canceled) and emits customer.subscription.deleted
@@ -395,8 +396,8 @@ static void renewal_events(struct cd_sandbox *s, json_t *sub, json_t *inv,
     cd_sandbox_emit_prev(s, "customer.subscription.updated", sub, prev);
 }
 
-json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
-                             struct cd_sandbox_fail *f)
+json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub,
+                             int card_fails, struct cd_sandbox_fail *f)
 {
     json_t *data = json_object_get(json_object_get(sub, "items"), "data");
     json_t *item = first_item(sub), *rec, *prev, *inv, *it;
@@ -428,11 +429,12 @@ json_t *cd_sandbox_sub_renew(struct cd_sandbox *s, json_t *sub, int card_fails,
         return sub;
     }
     end = cd_sandbox_period_add(start, interval, count);
-    paid = !card_fails && (!number || cd_sandbox_card_outcome(
-                                          number, 1, &decline) == 0);
+    paid = !card_fails &&
+           (!number || cd_sandbox_card_outcome(number, 1, &decline) == 0);
 
     prev = renewal_prev(sub);
-    json_array_foreach(data, i, it) {
+    json_array_foreach(data, i, it)
+    {
         json_object_set_new(it, "current_period_start", json_integer(start));
         json_object_set_new(it, "current_period_end", json_integer(end));
     }
@@ -490,7 +492,8 @@ int cd_sandbox_sub_update(struct cd_sandbox *s, json_t *sub, int cape,
         const char *k;
         json_t *v;
         json_object_set_new(prev, "metadata", json_deep_copy(md));
-        json_object_foreach((json_t *)metadata, k, v) {
+        json_object_foreach((json_t *)metadata, k, v)
+        {
             if (json_is_string(v) && json_string_length(v) == 0)
                 json_object_del(md, k); /* an empty value unsets */
             else
@@ -521,9 +524,9 @@ static json_t *find_sub(struct cd_req *r)
                                   r->params[0]);
 
     if (!sub)
-        cd_sandbox_reply_errorf(r, 404, "invalid_request_error",
-                                "resource_missing", "id",
-                                "No such subscription: '%.80s'", r->params[0]);
+        cd_sandbox_reply_errorf(
+            r, 404, "invalid_request_error", "resource_missing", "id",
+            "No such subscription: '%.80s'", r->params[0]);
     return sub;
 }
 
@@ -601,10 +604,9 @@ struct invoice_filter {
 static int invoice_filter_fn(const json_t *inv, void *arg)
 {
     struct invoice_filter *f = arg;
-    const char *sub = str_of(
-        json_object_get(json_object_get(inv, "parent"),
-                        "subscription_details"),
-        "subscription");
+    const char *sub = str_of(json_object_get(json_object_get(inv, "parent"),
+                                             "subscription_details"),
+                             "subscription");
 
     if (f->sub && (!sub || strcmp(sub, f->sub) != 0))
         return 0;

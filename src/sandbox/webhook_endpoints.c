@@ -31,14 +31,13 @@ void cd_sandbox_h_webhook_endpoints_list(struct cd_req *r)
             data,
             json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:b, s:I}", "id",
                       "we_sandbox", "object", "webhook_endpoint", "url",
-                      s->webhook_url, "enabled_events", ev,
-                      "status", "enabled", "api_version",
-                      CD_STRIPE_API_VERSION, "livemode", 0, "created",
-                      (json_int_t)s->started));
+                      s->webhook_url, "enabled_events", ev, "status",
+                      "enabled", "api_version", CD_STRIPE_API_VERSION,
+                      "livemode", 0, "created", (json_int_t)s->started));
     cd_sandbox_shape(data);
     cd_reply_json(r, 200,
                   json_pack("{s:s, s:s, s:o, s:b}", "object", "list", "url",
-                            "/v1/webhook_endpoints", "data", data,
-                            "has_more", 0));
+                            "/v1/webhook_endpoints", "data", data, "has_more",
+                            0));
     json_decref(ev);
 }

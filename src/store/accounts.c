@@ -57,8 +57,9 @@ int cd_store_account_by_email(struct cd_tx *tx, const char *email,
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
                                  struct cd_account *out)
 {
-    return cd_rec_get_by_key(tx, SQ_ACCOUNT_BY_CUSTOMER, customer_id, CD_SID_SZ,
-                             read_account, out, "account by customer");
+    return cd_rec_get_by_key(tx, SQ_ACCOUNT_BY_CUSTOMER, customer_id,
+                             CD_SID_SZ, read_account, out,
+                             "account by customer");
 }
 
 struct set_customer_args {
@@ -83,8 +84,8 @@ int cd_store_account_set_customer(struct cd_tx *tx, const char *id,
 {
     struct set_customer_args a = {id, customer_id, has_saved_payment_method};
 
-    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_CUSTOMER, bind_set_customer, &a,
-                            1, "account set customer");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_CUSTOMER, bind_set_customer,
+                            &a, 1, "account set customer");
 }
 
 int cd_store_account_set_balance(struct cd_tx *tx, const char *id,
@@ -92,8 +93,8 @@ int cd_store_account_set_balance(struct cd_tx *tx, const char *id,
 {
     struct id_i64_args a = {id, CD_ID_SZ, balance};
 
-    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_BALANCE, cd_rec_bind_id_i64, &a,
-                            1, "account set balance");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_BALANCE, cd_rec_bind_id_i64,
+                            &a, 1, "account set balance");
 }
 
 struct account_visit {
@@ -113,8 +114,16 @@ int cd_store_account_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 {
     struct cd_account row;
     struct account_visit v = {cb, arg};
-    struct list_q q = {SQ_ACCOUNT_COUNT, SQ_ACCOUNT_LIST, NULL, limit, offset,
-                       read_account, &row, visit_account, &v, total,
+    struct list_q q = {SQ_ACCOUNT_COUNT,
+                       SQ_ACCOUNT_LIST,
+                       NULL,
+                       limit,
+                       offset,
+                       read_account,
+                       &row,
+                       visit_account,
+                       &v,
+                       total,
                        "account list"};
 
     if (!cb)
@@ -201,8 +210,8 @@ int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id)
 {
     struct key_args a = {account_id, CD_ID_SZ, NULL, 0};
 
-    return cd_rec_run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, cd_rec_bind_key, &a, 0,
-                            "token delete account");
+    return cd_rec_run_write(tx, SQ_TOKEN_DELETE_ACCOUNT, cd_rec_bind_key, &a,
+                            0, "token delete account");
 }
 
 int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
@@ -210,6 +219,6 @@ int cd_store_account_set_verified(struct cd_tx *tx, const char *id,
 {
     struct id_i64_args a = {id, CD_ID_SZ, now};
 
-    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_VERIFIED, cd_rec_bind_id_i64, &a,
-                            0, "account set verified");
+    return cd_rec_run_write(tx, SQ_ACCOUNT_SET_VERIFIED, cd_rec_bind_id_i64,
+                            &a, 0, "account set verified");
 }

@@ -37,9 +37,10 @@ int cd_store_payment_page(struct cd_tx *tx, const struct cd_page_query *q,
 {
     struct cd_payment row;
     struct payment_visit v = {cb, arg};
-    struct page_run r = {SQ_PAYMENT_KEY, SQ_PAYMENT_PAGE_ALL, PAGE_TAIL_P,
-                         read_payment, &row, visit_payment, &v, has_more,
-                         "payment page"};
+    struct page_run r = {
+        SQ_PAYMENT_KEY, SQ_PAYMENT_PAGE_ALL, PAGE_TAIL_P, read_payment,
+        &row,           visit_payment,       &v,          has_more,
+        "payment page"};
 
     if (!q || !cb || !has_more)
         return CD_STORE_ERROR;
@@ -77,8 +78,14 @@ int cd_store_subscription_page(struct cd_tx *tx,
 {
     struct cd_subscription row;
     struct sub_visit v = {cb, arg};
-    struct page_run r = {SQ_SUB_KEY, SQ_SUB_PAGE_ALL, PAGE_TAIL_P,
-                         read_sub, &row, visit_sub, &v, has_more,
+    struct page_run r = {SQ_SUB_KEY,
+                         SQ_SUB_PAGE_ALL,
+                         PAGE_TAIL_P,
+                         read_sub,
+                         &row,
+                         visit_sub,
+                         &v,
+                         has_more,
                          "subscription page"};
 
     if (!q || !cb || !has_more)
@@ -150,8 +157,7 @@ int cd_store_revenue(struct cd_tx *tx, int64_t from, int64_t to,
 
     if (!cb)
         return CD_STORE_ERROR;
-    return run_sum(tx, SQ_REVENUE_SUM, from, to, revenue_row, &c,
-                   "revenue");
+    return run_sum(tx, SQ_REVENUE_SUM, from, to, revenue_row, &c, "revenue");
 }
 
 struct status_ctx {

@@ -12,29 +12,37 @@
 #include "store/records.h"
 #include "util/log.h"
 
-#define S(T, f) {#f, CD_COL_STR, offsetof(T, f), sizeof(((T *)0)->f)}
-#define I(T, f) {#f, CD_COL_I64, offsetof(T, f), sizeof(int64_t)}
-#define F(T, f) {#f, CD_COL_FLAG, offsetof(T, f), sizeof(int)}
-#define REC(var, T, cols_sql, arr)                                            \
-    static const struct cd_rec var = {#T, cols_sql, sizeof(T),                \
-                                      (int)(sizeof(arr) / sizeof((arr)[0])),  \
-                                      arr}
+#define S(T, f)                                                              \
+    {                                                                        \
+#f, CD_COL_STR, offsetof(T, f), sizeof(((T *)0)->f)                  \
+    }
+#define I(T, f)                                                              \
+    {                                                                        \
+#f, CD_COL_I64, offsetof(T, f), sizeof(int64_t)                      \
+    }
+#define F(T, f)                                                              \
+    {                                                                        \
+#f, CD_COL_FLAG, offsetof(T, f), sizeof(int)                         \
+    }
+#define REC(var, T, cols_sql, arr)                                           \
+    static const struct cd_rec var = {                                       \
+        #T, cols_sql, sizeof(T), (int)(sizeof(arr) / sizeof((arr)[0])), arr}
 
 #define T struct cd_autotopup_settings
 static const struct cd_col settings_cols[] = {
-    S(T, account_id),        F(T, enabled),          I(T, threshold),
-    I(T, amount_cents),      I(T, monthly_cap_cents), I(T, declines),
-    S(T, disabled_reason),   S(T, last_failure),     S(T, last_decline_code),
-    I(T, last_failure_at),   I(T, updated_at)};
+    S(T, account_id),      F(T, enabled),           I(T, threshold),
+    I(T, amount_cents),    I(T, monthly_cap_cents), I(T, declines),
+    S(T, disabled_reason), S(T, last_failure),      S(T, last_decline_code),
+    I(T, last_failure_at), I(T, updated_at)};
 REC(rec_settings, T, AUTOTOPUP_COLS, settings_cols);
 #undef T
 
 #define T struct cd_autotopup_attempt
 static const struct cd_col attempt_cols[] = {
-    S(T, id),          S(T, account_id),   S(T, state),
+    S(T, id),           S(T, account_id),  S(T, state),
     I(T, amount_cents), I(T, month),       I(T, tries),
-    S(T, order_id),    I(T, next_try_at),  S(T, decline_code),
-    S(T, failure),     I(T, created_at),   I(T, updated_at)};
+    S(T, order_id),     I(T, next_try_at), S(T, decline_code),
+    S(T, failure),      I(T, created_at),  I(T, updated_at)};
 REC(rec_attempt, T, ATTEMPT_COLS, attempt_cols);
 #undef T
 
@@ -73,7 +81,7 @@ static int step_write(struct cd_tx *tx, enum cd_sq_stmt id,
 
     if (rc == CD_STEP_DONE || rc == CD_STEP_ROW)
         ret = change && c->be->changes(c) == 0 ? CD_STORE_NOT_FOUND
-                                                : CD_STORE_OK;
+                                               : CD_STORE_OK;
     else if (c->be->error_class(c) == CD_DBE_UNIQUE)
         ret = CD_STORE_DUPLICATE;
     else {
@@ -92,8 +100,7 @@ static int fetch(struct cd_tx *tx, enum cd_sq_stmt id, struct cd_stmt *st,
 
     if (rc == CD_STEP_ROW) {
         if (rec && cd_rec_read(st, rec, out) != 0) {
-            cd_error("store", "%s: stored value longer than its field",
-                     what);
+            cd_error("store", "%s: stored value longer than its field", what);
             ret = CD_STORE_ERROR;
         } else if (!rec) {
             ((int64_t *)out)[0] = cd_col_i64(st, 0);

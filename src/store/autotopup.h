@@ -32,8 +32,8 @@ struct cd_autotopup_attempt {
     char account_id[CD_ID_SZ];
     char state[CD_STATUS_SZ];
     int64_t amount_cents;
-    int64_t month; /* YYYYMM, UTC, of created_at */
-    int64_t tries; /* payments started */
+    int64_t month;           /* YYYYMM, UTC, of created_at */
+    int64_t tries;           /* payments started */
     char order_id[CD_ID_SZ]; /* the current try's order, "" before */
     int64_t next_try_at;
     char decline_code[CD_DECLINE_CODE_SZ];
@@ -57,8 +57,7 @@ int cd_store_autotopup_probe(struct cd_tx *tx, const char *account_id,
  * open and succeeded attempts plus this one stay within the cap, and no
  * other attempt is open (the unique index). OK when inserted, NOT_FOUND
  * when a guard refused. a->amount_cents is taken from the settings. */
-int cd_store_autotopup_open(struct cd_tx *tx,
-                            struct cd_autotopup_attempt *a);
+int cd_store_autotopup_open(struct cd_tx *tx, struct cd_autotopup_attempt *a);
 /* The sum of amount_cents of the account's open and succeeded attempts in
  * month (YYYYMM). */
 int cd_store_autotopup_month_sum(struct cd_tx *tx, const char *account_id,
@@ -78,7 +77,6 @@ int cd_store_autotopup_cancel_pending(struct cd_tx *tx,
 /* Up to max open attempts with next_try_at <= now, soonest first, into
  * out; *n their count. */
 int cd_store_autotopup_due(struct cd_tx *tx, int64_t now,
-                           struct cd_autotopup_attempt *out, int max,
-                           int *n);
+                           struct cd_autotopup_attempt *out, int max, int *n);
 
 #endif

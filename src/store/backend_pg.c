@@ -83,8 +83,7 @@ static void set_error(struct pg_db *c, const PGresult *r)
     size_t n;
 
     cd_strlcpy(c->sqlstate, st ? st : "", sizeof(c->sqlstate));
-    cd_strlcpy(c->msg, m && *m ? m : PQerrorMessage(c->conn),
-               sizeof(c->msg));
+    cd_strlcpy(c->msg, m && *m ? m : PQerrorMessage(c->conn), sizeof(c->msg));
     n = strlen(c->msg);
     while (n > 0 && (c->msg[n - 1] == '\n' || c->msg[n - 1] == ' '))
         c->msg[--n] = '\0';
@@ -157,8 +156,8 @@ static int pg_commit(struct cd_db *d)
     }
     /* A simple query of two commands: the second is skipped if the first
      * fails. */
-    r = PQexec(c->conn, c->release_pending ? "RELEASE SAVEPOINT j; COMMIT"
-                                           : "COMMIT");
+    r = PQexec(c->conn,
+               c->release_pending ? "RELEASE SAVEPOINT j; COMMIT" : "COMMIT");
     c->sp_pending = c->release_pending = 0;
     /* COMMIT of an aborted transaction answers ROLLBACK. */
     ok = PQresultStatus(r) == PGRES_COMMAND_OK &&
@@ -299,8 +298,9 @@ static struct cd_stmt *pg_prepare(struct cd_db *d, int id, const char *sql)
     s = calloc(1, sizeof(*s));
     if (!s || !(s->sql = translate(sql, &s->nparams)) ||
         s->nparams > PG_MAX_PARAMS) {
-        cd_error("store", "prepare statement %d: no memory or too many "
-                          "parameters",
+        cd_error("store",
+                 "prepare statement %d: no memory or too many "
+                 "parameters",
                  id);
         stmt_free(s);
         return NULL;

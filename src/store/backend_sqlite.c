@@ -25,8 +25,16 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
-enum { TX_BEGIN, TX_BEGIN_IMMEDIATE, TX_COMMIT, TX_ROLLBACK, TX_SAVEPOINT,
-       TX_RELEASE, TX_ROLLBACK_TO, TX__COUNT };
+enum {
+    TX_BEGIN,
+    TX_BEGIN_IMMEDIATE,
+    TX_COMMIT,
+    TX_ROLLBACK,
+    TX_SAVEPOINT,
+    TX_RELEASE,
+    TX_ROLLBACK_TO,
+    TX__COUNT
+};
 
 static const char *const tx_sql[TX__COUNT] = {
     [TX_BEGIN] = "BEGIN",
@@ -199,10 +207,9 @@ static int tx_run(struct cd_db *d, int which)
     struct sq_db *c = SQ(d);
     int rc;
 
-    if (!c->tx[which] &&
-        sqlite3_prepare_v3(c->db, tx_sql[which], -1,
-                           SQLITE_PREPARE_PERSISTENT, &c->tx[which],
-                           NULL) != SQLITE_OK)
+    if (!c->tx[which] && sqlite3_prepare_v3(c->db, tx_sql[which], -1,
+                                            SQLITE_PREPARE_PERSISTENT,
+                                            &c->tx[which], NULL) != SQLITE_OK)
         return -1;
     rc = sqlite3_step(c->tx[which]);
     sqlite3_reset(c->tx[which]);
@@ -214,10 +221,22 @@ static int sq_begin(struct cd_db *d, int write)
     return tx_run(d, write ? TX_BEGIN_IMMEDIATE : TX_BEGIN);
 }
 
-static int sq_commit(struct cd_db *d) { return tx_run(d, TX_COMMIT); }
-static int sq_rollback(struct cd_db *d) { return tx_run(d, TX_ROLLBACK); }
-static int sq_savepoint(struct cd_db *d) { return tx_run(d, TX_SAVEPOINT); }
-static int sq_release(struct cd_db *d) { return tx_run(d, TX_RELEASE); }
+static int sq_commit(struct cd_db *d)
+{
+    return tx_run(d, TX_COMMIT);
+}
+static int sq_rollback(struct cd_db *d)
+{
+    return tx_run(d, TX_ROLLBACK);
+}
+static int sq_savepoint(struct cd_db *d)
+{
+    return tx_run(d, TX_SAVEPOINT);
+}
+static int sq_release(struct cd_db *d)
+{
+    return tx_run(d, TX_RELEASE);
+}
 
 static int sq_rollback_to(struct cd_db *d)
 {
@@ -353,11 +372,13 @@ static int conn_setup(struct sq_db *c, int writable, struct cd_error *err)
             goto fail;
         if (strcmp(mode, "wal") != 0)
             cd_warn("store", "journal_mode is %s, not wal", mode);
-        setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                SQ_MEMORY_PRAGMAS(SQ_WRITER_CACHE_KIB);
+        setup =
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;" SQ_MEMORY_PRAGMAS(
+                SQ_WRITER_CACHE_KIB);
     } else {
         setup = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                "PRAGMA query_only=ON;" SQ_MEMORY_PRAGMAS(SQ_READER_CACHE_KIB);
+                "PRAGMA query_only=ON;" SQ_MEMORY_PRAGMAS(
+                    SQ_READER_CACHE_KIB);
     }
     if (sqlite3_exec(c->db, setup, NULL, NULL, &msg) != SQLITE_OK)
         goto fail;

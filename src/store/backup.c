@@ -53,10 +53,10 @@ static int copy_pages(sqlite3 *src, sqlite3 *dst, char *msg, size_t msgsz)
              waited < BUSY_WAIT_MS);
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) {
-        snprintf(msg, msgsz, "backup: %s", rc == SQLITE_BUSY ||
-                 rc == SQLITE_LOCKED || rc == SQLITE_OK
-                 ? "the database stayed locked"
-                 : sqlite3_errstr(rc));
+        snprintf(msg, msgsz, "backup: %s",
+                 rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_OK
+                     ? "the database stayed locked"
+                     : sqlite3_errstr(rc));
         return -1;
     }
     return 0;
@@ -120,8 +120,9 @@ static int file_schema_version(const char *db, char *msg, size_t msgsz)
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(c, "SELECT COALESCE(MAX(version), -1) FROM "
-                              "schema_migrations",
+    if (sqlite3_prepare_v2(c,
+                           "SELECT COALESCE(MAX(version), -1) FROM "
+                           "schema_migrations",
                            -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW)
         goto failed;
@@ -136,8 +137,7 @@ out:
 }
 
 int cd_store_backup_before_migrate(const char *db, char *written,
-                                   size_t writtensz, char *msg,
-                                   size_t msgsz)
+                                   size_t writtensz, char *msg, size_t msgsz)
 {
     int latest = cd_migrations_count > 0
                      ? cd_migrations[cd_migrations_count - 1].version

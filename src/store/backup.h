@@ -23,7 +23,6 @@ int cd_store_backup(const char *db, const char *dest, char *msg,
  * leaves written "". 0, or -1 with msg set.
  */
 int cd_store_backup_before_migrate(const char *db, char *written,
-                                   size_t writtensz, char *msg,
-                                   size_t msgsz);
+                                   size_t writtensz, char *msg, size_t msgsz);
 
 #endif

@@ -14,8 +14,8 @@
 
 struct cd_balance_totals {
     int64_t balance;
-    int64_t held;        /* accounts.held, due holds included */
-    int64_t due;         /* live holds past expires_at (now), not swept */
+    int64_t held; /* accounts.held, due holds included */
+    int64_t due;  /* live holds past expires_at (now), not swept */
     int64_t debt;
     int64_t paid;        /* remaining credits of paid lots */
     int64_t promotional; /* of promotional lots */

@@ -64,9 +64,17 @@ int cd_store_discount_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 {
     struct cd_discount row;
     struct discount_visit v = {cb, arg};
-    struct list_q q = {SQ_DISCOUNT_COUNT, SQ_DISCOUNT_LIST, NULL, limit,
-                       offset, read_discount, &row, visit_discount, &v,
-                       total, "discount list"};
+    struct list_q q = {SQ_DISCOUNT_COUNT,
+                       SQ_DISCOUNT_LIST,
+                       NULL,
+                       limit,
+                       offset,
+                       read_discount,
+                       &row,
+                       visit_discount,
+                       &v,
+                       total,
+                       "discount list"};
 
     if (!cb)
         return CD_STORE_ERROR;
@@ -78,8 +86,8 @@ int cd_store_discount_set_active(struct cd_tx *tx, const char *code,
 {
     struct id_i64_args a = {code, CD_CODE_SZ, active ? 1 : 0};
 
-    return cd_rec_run_write(tx, SQ_DISCOUNT_SET_ACTIVE, cd_rec_bind_id_i64, &a,
-                            1, "discount set active");
+    return cd_rec_run_write(tx, SQ_DISCOUNT_SET_ACTIVE, cd_rec_bind_id_i64,
+                            &a, 1, "discount set active");
 }
 
 struct discount_use_args {
@@ -152,8 +160,8 @@ int cd_store_discount_holds(struct cd_tx *tx, const char *account_id,
     if (!(st = cd_sq_get(tx->db, SQ_DISCOUNT_HOLDS)))
         return CD_STORE_ERROR;
     if ((cd_bind_str(st, 1, account_id, CD_ID_SZ) |
-         cd_bind_str(st, 2, code, CD_CODE_SZ) |
-         cd_bind_i64(st, 3, since)) != 0) {
+         cd_bind_str(st, 2, code, CD_CODE_SZ) | cd_bind_i64(st, 3, since)) !=
+        0) {
         cd_sq_put(tx->db, SQ_DISCOUNT_HOLDS, st);
         return cd_rec_bind_failed(what);
     }

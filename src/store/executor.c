@@ -137,8 +137,7 @@ static int end_job(struct cd_db *c, int rc, int *isolated)
 
 /* Runs one batch in one transaction; sets every job's rc. Returns the
  * number of COMMITs that succeeded. */
-static int run_batch(struct cd_store *s, struct cd_store_async **jobs,
-                     int n)
+static int run_batch(struct cd_store *s, struct cd_store_async **jobs, int n)
 {
     struct cd_db *c = s->writer;
     const struct cd_backend *be = c->be;
@@ -228,8 +227,8 @@ static void lost_tx(struct cd_store *s)
  * (cd_db.retry), from attempt `from` to MAX_RETRIES with a short growing,
  * jittered pause. run_batch commits nothing when it sees retry set (it
  * stops at once), so each attempt runs the whole batch again. */
-static int run_retrying(struct cd_store *s, struct cd_store_async **jobs, int n,
-                        int from)
+static int run_retrying(struct cd_store *s, struct cd_store_async **jobs,
+                        int n, int from)
 {
     int commits = 0;
 
@@ -457,8 +456,7 @@ static void reader_give(struct cd_store *s, struct cd_db *c)
 
 /* fn on a reader: in a read-only transaction, or (one statement) in the
  * engine's own transaction of that statement. */
-static int read_on(struct cd_store *s, int one, cd_store_job_fn fn,
-                   void *arg)
+static int read_on(struct cd_store *s, int one, cd_store_job_fn fn, void *arg)
 {
     struct cd_db *c;
     struct cd_tx tx;
@@ -593,8 +591,8 @@ const struct cd_backend *cd_backend_for(const char *target,
     }
     if (be->version != CD_BACKEND_VERSION) {
         cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
-                     "backend %s has interface version %d, not %d",
-                     be->name, be->version, CD_BACKEND_VERSION);
+                     "backend %s has interface version %d, not %d", be->name,
+                     be->version, CD_BACKEND_VERSION);
         return NULL;
     }
     return be;

@@ -13,11 +13,17 @@
 #include "util/log.h"
 
 #define T struct cd_hold
-#define S(f) {#f, CD_COL_STR, offsetof(T, f), sizeof(((T *)0)->f)}
-#define I(f) {#f, CD_COL_I64, offsetof(T, f), sizeof(int64_t)}
+#define S(f)                                                                 \
+    {                                                                        \
+#f, CD_COL_STR, offsetof(T, f), sizeof(((T *)0)->f)                  \
+    }
+#define I(f)                                                                 \
+    {                                                                        \
+#f, CD_COL_I64, offsetof(T, f), sizeof(int64_t)                      \
+    }
 static const struct cd_col hold_cols[] = {
-    S(id),     S(account_id),     I(amount),     I(captured),
-    S(status), S(description),    S(transaction_id), I(created_at),
+    S(id),         S(account_id),  I(amount),         I(captured),
+    S(status),     S(description), S(transaction_id), I(created_at),
     I(expires_at), I(finished_at)};
 #undef S
 #undef I
@@ -139,9 +145,9 @@ int cd_store_hold_unreserve(struct cd_tx *tx, const char *account_id,
                        "hold unreserve");
 }
 
-int cd_store_hold_finish(struct cd_tx *tx, const char *id,
-                         const char *status, int64_t captured,
-                         const char *transaction_id, int64_t now)
+int cd_store_hold_finish(struct cd_tx *tx, const char *id, const char *status,
+                         int64_t captured, const char *transaction_id,
+                         int64_t now)
 {
     struct cd_stmt *st = get(tx, SQ_HOLD_FINISH, 1);
 
@@ -161,7 +167,7 @@ int cd_store_hold_finish(struct cd_tx *tx, const char *id,
 /* Appends column i of st to the growing array *ids of n: 0, or -1. */
 static int push_id(char (**ids)[CD_ID_SZ], int n, struct cd_stmt *st, int i)
 {
-    char (*grown)[CD_ID_SZ];
+    char(*grown)[CD_ID_SZ];
 
     if ((n & (n - 1)) == 0) { /* 0, 1, 2, 4, ...: grow to double */
         grown = realloc(*ids, (size_t)(n ? 2 * n : 1) * CD_ID_SZ);
@@ -356,8 +362,8 @@ int cd_store_hold_verify(struct cd_tx *tx, cd_mismatch_cb cb, void *arg,
         const char *id = st->be->column_text(st, 0, &idn);
 
         (*count)++;
-        if (cb && cb(id ? id : "", cd_col_i64(st, 1), cd_col_i64(st, 2),
-                     arg) != 0)
+        if (cb &&
+            cb(id ? id : "", cd_col_i64(st, 1), cd_col_i64(st, 2), arg) != 0)
             break;
     }
     if (rc != CD_STEP_ROW && rc != CD_STEP_DONE)

@@ -14,8 +14,8 @@
 struct cd_hold {
     char id[CD_ID_SZ]; /* "hold_..." */
     char account_id[CD_ID_SZ];
-    int64_t amount;   /* held, 1..10^12 */
-    int64_t captured; /* spent by the capture; 0 otherwise */
+    int64_t amount;            /* held, 1..10^12 */
+    int64_t captured;          /* spent by the capture; 0 otherwise */
     char status[CD_STATUS_SZ]; /* active|captured|released|expired */
     char description[CD_DESC_SZ];
     char transaction_id[CD_ID_SZ]; /* the capture's ledger entry, or "" */
@@ -37,9 +37,9 @@ int cd_store_hold_unreserve(struct cd_tx *tx, const char *account_id,
 /* Sets a live hold (active, expires_at > now) to status ("captured" or
  * "released") with captured and transaction_id, finished at now: OK, or
  * GUARD when it is no longer live (nothing written). */
-int cd_store_hold_finish(struct cd_tx *tx, const char *id,
-                         const char *status, int64_t captured,
-                         const char *transaction_id, int64_t now);
+int cd_store_hold_finish(struct cd_tx *tx, const char *id, const char *status,
+                         int64_t captured, const char *transaction_id,
+                         int64_t now);
 /* Expires every active hold of the account due at now and gives their
  * sum back to held; *count (may be NULL) how many. OK or ERROR. */
 int cd_store_hold_expire_account(struct cd_tx *tx, const char *account_id,

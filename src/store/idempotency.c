@@ -119,7 +119,8 @@ static int bind_idem(struct cd_stmt *st, const void *arg)
 
 int cd_store_idem_insert(struct cd_tx *tx, const struct cd_idem *i)
 {
-    return cd_rec_run_write(tx, SQ_IDEM_INSERT, bind_idem, i, 0, "idem insert");
+    return cd_rec_run_write(tx, SQ_IDEM_INSERT, bind_idem, i, 0,
+                            "idem insert");
 }
 
 struct idem_complete_args {
@@ -190,7 +191,8 @@ static int bind_idem_complete_claim(struct cd_stmt *st, const void *arg)
 
 /* ?1 scope, ?2 key, ?3 claim; then ?4 lease_until and ?5 now (ms) for
  * the statements that take them. */
-static int bind_idem_owner(struct cd_stmt *st, const struct idem_claim_args *a)
+static int bind_idem_owner(struct cd_stmt *st,
+                           const struct idem_claim_args *a)
 {
     int bad = 0;
 
@@ -225,8 +227,8 @@ int cd_store_idem_complete_claim(struct cd_tx *tx, const char *scope,
                                  size_t claim_len, int status,
                                  const char *body, size_t body_len)
 {
-    struct idem_claim_args a = {scope, key,   claim, claim_len,
-                                status, body, body_len, 0, 0};
+    struct idem_claim_args a = {scope, key,      claim, claim_len, status,
+                                body,  body_len, 0,     0};
 
     if (!claim || claim_len == 0 || status <= 0)
         return CD_STORE_ERROR;
@@ -239,21 +241,21 @@ int cd_store_idem_release_claim(struct cd_tx *tx, const char *scope,
                                 const char *key, const char *claim,
                                 size_t claim_len)
 {
-    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0,
-                                0,     0};
+    struct idem_claim_args a = {scope, key, claim, claim_len, 0,
+                                NULL,  0,   0,     0};
 
     if (!claim || claim_len == 0)
         return CD_STORE_ERROR;
-    return cd_rec_run_write(tx, SQ_IDEM_RELEASE_CLAIM, bind_idem_release, &a, 1,
-                            "idem release claim");
+    return cd_rec_run_write(tx, SQ_IDEM_RELEASE_CLAIM, bind_idem_release, &a,
+                            1, "idem release claim");
 }
 
 int cd_store_idem_renew_claim(struct cd_tx *tx, const char *scope,
                               const char *key, const char *claim,
                               size_t claim_len, int64_t lease_until)
 {
-    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0,
-                                lease_until, 0};
+    struct idem_claim_args a = {scope, key, claim,       claim_len, 0,
+                                NULL,  0,   lease_until, 0};
 
     if (!claim || claim_len == 0)
         return CD_STORE_ERROR;
@@ -266,8 +268,8 @@ int cd_store_idem_takeover(struct cd_tx *tx, const char *scope,
                            size_t claim_len, int64_t now_ms,
                            int64_t lease_until)
 {
-    struct idem_claim_args a = {scope, key, claim, claim_len, 0, NULL, 0,
-                                lease_until, now_ms};
+    struct idem_claim_args a = {scope, key, claim,       claim_len, 0,
+                                NULL,  0,   lease_until, now_ms};
 
     if (!claim || claim_len == 0)
         return CD_STORE_ERROR;

@@ -36,19 +36,20 @@ int cd_store_invoice_payment_put(struct cd_tx *tx,
 {
     if (!p->invoice[0] || !p->payment_intent[0])
         return CD_STORE_ERROR;
-    return cd_rec_run_write(tx, SQ_INVOICE_PAYMENT_PUT, bind_invoice_payment, p, 0,
-                     "invoice payment put");
+    return cd_rec_run_write(tx, SQ_INVOICE_PAYMENT_PUT, bind_invoice_payment,
+                            p, 0, "invoice payment put");
 }
 
 int cd_store_invoice_payment_get(struct cd_tx *tx, const char *invoice,
                                  struct cd_invoice_payment *out)
 {
     return cd_rec_get_by_key(tx, SQ_INVOICE_PAYMENT_GET, invoice, CD_SID_SZ,
-                      read_invoice_payment, out, "invoice payment get");
+                             read_invoice_payment, out,
+                             "invoice payment get");
 }
 
 int cd_store_invoice_payment_purge(struct cd_tx *tx, int64_t before)
 {
-    return cd_rec_run_write(tx, SQ_INVOICE_PAYMENT_PURGE, cd_rec_bind_purge, &before, 0,
-                     "invoice payment purge");
+    return cd_rec_run_write(tx, SQ_INVOICE_PAYMENT_PURGE, cd_rec_bind_purge,
+                            &before, 0, "invoice payment purge");
 }

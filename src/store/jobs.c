@@ -38,8 +38,16 @@ int cd_store_problem_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 {
     struct cd_problem row;
     struct problem_visit v = {cb, arg};
-    struct list_q q = {SQ_PROBLEM_COUNT, SQ_PROBLEM_LIST, NULL, limit,
-                       offset, read_problem, &row, visit_problem, &v, total,
+    struct list_q q = {SQ_PROBLEM_COUNT,
+                       SQ_PROBLEM_LIST,
+                       NULL,
+                       limit,
+                       offset,
+                       read_problem,
+                       &row,
+                       visit_problem,
+                       &v,
+                       total,
                        "problem list"};
 
     return cd_rec_list_rows(tx, &q);
@@ -177,8 +185,8 @@ int cd_store_login_fail_get(struct cd_tx *tx, const char *email,
         cd_sq_put(tx->db, SQ_LOGIN_FAIL_GET, st);
         return cd_rec_bind_failed(what);
     }
-    return cd_rec_fetch_one(tx->db, SQ_LOGIN_FAIL_GET, st, read_login_fail, out,
-                            what);
+    return cd_rec_fetch_one(tx->db, SQ_LOGIN_FAIL_GET, st, read_login_fail,
+                            out, what);
 }
 
 int cd_store_login_fail_put(struct cd_tx *tx, const struct cd_login_fail *f)

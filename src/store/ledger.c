@@ -31,7 +31,8 @@ static int bind_add_undo(struct cd_stmt *st, const void *arg)
 {
     const struct add_args *a = arg;
 
-    return cd_bind_str(st, 1, a->id, CD_ID_SZ) | cd_bind_i64(st, 2, a->amount);
+    return cd_bind_str(st, 1, a->id, CD_ID_SZ) |
+           cd_bind_i64(st, 2, a->amount);
 }
 
 /* ?3 lo, ?4 hi */
@@ -129,8 +130,8 @@ int cd_store_ledger_post(struct cd_tx *tx, const struct cd_ledger_entry *e,
 int cd_store_ledger_by_ref(struct cd_tx *tx, const char *ref,
                            struct cd_ledger_entry *out)
 {
-    return cd_rec_get_by_key(tx, SQ_LEDGER_BY_REF, ref, CD_REF_SZ, read_ledger,
-                             out, "ledger by ref");
+    return cd_rec_get_by_key(tx, SQ_LEDGER_BY_REF, ref, CD_REF_SZ,
+                             read_ledger, out, "ledger by ref");
 }
 
 struct ledger_visit {
@@ -154,8 +155,15 @@ int cd_store_ledger_list(struct cd_tx *tx, const char *account_id,
     const char *acct = cd_rec_acct_filter(account_id);
     struct list_q q = {acct ? SQ_LEDGER_COUNT_ACCT : SQ_LEDGER_COUNT_ALL,
                        acct ? SQ_LEDGER_LIST_ACCT : SQ_LEDGER_LIST_ALL,
-                       acct, limit, offset, read_ledger, &row, visit_ledger,
-                       &v, total, "ledger list"};
+                       acct,
+                       limit,
+                       offset,
+                       read_ledger,
+                       &row,
+                       visit_ledger,
+                       &v,
+                       total,
+                       "ledger list"};
 
     if (!cb)
         return CD_STORE_ERROR;
@@ -212,8 +220,8 @@ int cd_store_ledger_verify(struct cd_tx *tx, int64_t *accounts,
         size_t idn = 0;
         const char *id = st->be->column_text(st, 0, &idn);
 
-        if (cb && cb(id ? id : "", cd_col_i64(st, 1),
-                     cd_col_i64(st, 2), arg) != 0)
+        if (cb &&
+            cb(id ? id : "", cd_col_i64(st, 1), cd_col_i64(st, 2), arg) != 0)
             break;
     }
     if (rc != CD_STEP_ROW && rc != CD_STEP_DONE) {
@@ -229,9 +237,10 @@ int cd_store_ledger_page(struct cd_tx *tx, const struct cd_page_query *q,
 {
     struct cd_ledger_entry row;
     struct ledger_visit v = {cb, arg};
-    struct page_run r = {SQ_LEDGER_KEY, SQ_LEDGER_PAGE_ALL, PAGE_TAIL_P,
-                         read_ledger, &row, visit_ledger, &v, has_more,
-                         "ledger page"};
+    struct page_run r = {
+        SQ_LEDGER_KEY, SQ_LEDGER_PAGE_ALL, PAGE_TAIL_P, read_ledger,
+        &row,          visit_ledger,       &v,          has_more,
+        "ledger page"};
 
     if (!q || !cb || !has_more)
         return CD_STORE_ERROR;

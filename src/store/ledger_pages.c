@@ -46,8 +46,8 @@ int cd_store_txn_page(struct cd_tx *tx, const char *account_id,
     struct cd_page_query q = {0};
     int rc;
 
-    if (!tx || !tx->db || !account_id || !account_id[0] || !cb ||
-        !has_more || !total)
+    if (!tx || !tx->db || !account_id || !account_id[0] || !cb || !has_more ||
+        !total)
         return CD_STORE_ERROR;
     *has_more = 0;
     if (starting_after && starting_after[0] &&

@@ -109,8 +109,8 @@ int cd_store_reset_count_since(struct cd_tx *tx, const char *account_id,
     *out = 0;
     if (!(st = cd_sq_get(tx->db, SQ_RESET_COUNT_SINCE)))
         return CD_STORE_ERROR;
-    if ((cd_bind_str(st, 1, account_id, CD_ID_SZ) | cd_bind_i64(st, 2, since) |
-         cd_bind_str(st, 3, purpose, 16)) != 0) {
+    if ((cd_bind_str(st, 1, account_id, CD_ID_SZ) |
+         cd_bind_i64(st, 2, since) | cd_bind_str(st, 3, purpose, 16)) != 0) {
         cd_sq_put(tx->db, SQ_RESET_COUNT_SINCE, st);
         return cd_rec_bind_failed(what);
     }

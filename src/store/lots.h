@@ -15,13 +15,13 @@
 struct cd_lot {
     char id[CD_ID_SZ]; /* "lot_..." */
     char account_id[CD_ID_SZ];
-    char entry_id[CD_ID_SZ]; /* the ledger entry that brought it; "" */
-    char source[CD_LOT_SOURCE_SZ];     /* purchase|topup|package|... */
+    char entry_id[CD_ID_SZ];       /* the ledger entry that brought it; "" */
+    char source[CD_LOT_SOURCE_SZ]; /* purchase|topup|package|... */
     char category[CD_LOT_CATEGORY_SZ]; /* paid|promotional */
-    int64_t amount;    /* > 0 */
-    int64_t remaining; /* 0..amount */
-    int64_t priority;  /* lower draws first; default 50 */
-    int64_t expires_at; /* 0: never */
+    int64_t amount;                    /* > 0 */
+    int64_t remaining;                 /* 0..amount */
+    int64_t priority;                  /* lower draws first; default 50 */
+    int64_t expires_at;                /* 0: never */
     char order_id[CD_ID_SZ];
     int64_t created_at;
     int64_t expired_at; /* when its expiry entry was written; 0 */

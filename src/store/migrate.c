@@ -41,7 +41,7 @@ int cd_db_txc(struct cd_db *c, int (*op)(struct cd_db *), const char *what)
 
 /* txc, unless the armed fault hits op: then a failure without the call. */
 int cd_db_txo(struct cd_db *c, int op, int (*fn)(struct cd_db *),
-               const char *what)
+              const char *what)
 {
     if (cd_fault_hit(c, op)) {
         cd_error("store", "%s: injected fault", what);

@@ -70,8 +70,8 @@ int cd_store_order_by_session(struct cd_tx *tx, const char *session_id,
 int cd_store_order_by_payment_intent(struct cd_tx *tx, const char *pi,
                                      struct cd_order *out)
 {
-    return cd_rec_get_by_key(tx, SQ_ORDER_BY_PI, pi, CD_SID_SZ, read_order, out,
-                             "order by payment intent");
+    return cd_rec_get_by_key(tx, SQ_ORDER_BY_PI, pi, CD_SID_SZ, read_order,
+                             out, "order by payment intent");
 }
 
 int cd_store_order_by_invoice(struct cd_tx *tx, const char *invoice_id,
@@ -102,8 +102,15 @@ int cd_store_order_list(struct cd_tx *tx, const char *account_id,
     const char *acct = cd_rec_acct_filter(account_id);
     struct list_q q = {acct ? SQ_ORDER_COUNT_ACCT : SQ_ORDER_COUNT_ALL,
                        acct ? SQ_ORDER_LIST_ACCT : SQ_ORDER_LIST_ALL,
-                       acct, limit, offset, read_order, &row, visit_order,
-                       &v, total, "order list"};
+                       acct,
+                       limit,
+                       offset,
+                       read_order,
+                       &row,
+                       visit_order,
+                       &v,
+                       total,
+                       "order list"};
 
     if (!cb)
         return CD_STORE_ERROR;
@@ -146,15 +153,15 @@ int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
 int cd_store_order_count_pending(struct cd_tx *tx, const char *account_id,
                                  int64_t since, int64_t *out)
 {
-    return cd_rec_count_since(tx, SQ_ORDER_COUNT_PENDING, account_id, CD_ID_SZ,
-                              since, out, "order pending count");
+    return cd_rec_count_since(tx, SQ_ORDER_COUNT_PENDING, account_id,
+                              CD_ID_SZ, since, out, "order pending count");
 }
 
 int cd_store_order_count_paid(struct cd_tx *tx, const char *account_id,
                               int64_t *out)
 {
-    return cd_rec_count_since(tx, SQ_ORDER_COUNT_PAID, account_id, CD_ID_SZ, 1,
-                              out, "order paid count");
+    return cd_rec_count_since(tx, SQ_ORDER_COUNT_PAID, account_id, CD_ID_SZ,
+                              1, out, "order paid count");
 }
 
 int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
@@ -162,9 +169,10 @@ int cd_store_order_page(struct cd_tx *tx, const struct cd_page_query *q,
 {
     struct cd_order row;
     struct order_visit v = {cb, arg};
-    struct page_run r = {SQ_ORDER_KEY, SQ_ORDER_PAGE_ALL, PAGE_TAIL_P,
-                         read_order, &row, visit_order, &v, has_more,
-                         "order page"};
+    struct page_run r = {
+        SQ_ORDER_KEY, SQ_ORDER_PAGE_ALL, PAGE_TAIL_P, read_order,
+        &row,         visit_order,       &v,          has_more,
+        "order page"};
 
     if (!q || !cb || !has_more)
         return CD_STORE_ERROR;

@@ -16,8 +16,8 @@
 
 /* A statement of this job's connection; NULL when there is no usable
  * transaction (a write in a read one) or it cannot be prepared. */
-static struct cd_stmt *ob_get(struct cd_tx *tx, enum cd_sq_stmt id,
-                              int write, const char *what)
+static struct cd_stmt *ob_get(struct cd_tx *tx, enum cd_sq_stmt id, int write,
+                              const char *what)
 {
     if (!tx || !tx->db || (write && !tx->writable)) {
         cd_error("store", "%s: no (write) transaction", what);
@@ -67,8 +67,7 @@ static int ob_rows(struct cd_tx *tx, enum cd_sq_stmt id, struct cd_stmt *st,
         int r = row(st, arg);
 
         if (r < 0) {
-            cd_error("store", "%s: stored value longer than its field",
-                     what);
+            cd_error("store", "%s: stored value longer than its field", what);
             rc = CD_STORE_ERROR;
         } else if (r > 0) {
             break;
@@ -112,7 +111,7 @@ int cd_store_event_seq_next(struct cd_tx *tx, const char *account_id,
 }
 
 int cd_store_outbox_insert(struct cd_tx *tx, const struct cd_event *e,
-                          int64_t now_ms)
+                           int64_t now_ms)
 {
     struct cd_stmt *st = ob_get(tx, SQ_OB_EVENT_INSERT, 1, "event insert");
     int bad, rc;
@@ -291,8 +290,8 @@ static int endpoint_row(struct cd_stmt *st, void *arg)
     return v->cb(&v->row, v->arg) ? 1 : 0;
 }
 
-int cd_store_endpoint_list(struct cd_tx *tx, int64_t limit,
-                           cd_endpoint_cb cb, void *arg)
+int cd_store_endpoint_list(struct cd_tx *tx, int64_t limit, cd_endpoint_cb cb,
+                           void *arg)
 {
     struct cd_stmt *st = ob_get(tx, SQ_OB_EP_LIST, 0, "endpoint list");
     struct ep_visit v;
@@ -460,8 +459,8 @@ static int list_row(struct cd_stmt *st, void *arg)
 }
 
 int cd_store_deliveries_list(struct cd_tx *tx, const char *endpoint_id,
-                             int64_t limit, int64_t offset,
-                             cd_delivery_cb cb, void *arg)
+                             int64_t limit, int64_t offset, cd_delivery_cb cb,
+                             void *arg)
 {
     struct cd_stmt *st = ob_get(tx, SQ_OB_DLV_LIST, 0, "deliveries list");
     struct dlv_visit *v;

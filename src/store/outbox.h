@@ -17,15 +17,15 @@
 #define CD_OB_TEXT_SZ 256
 
 #define OB_EVENT_COLS "id, account_id, account_seq, type, data, created_at"
-#define OB_EP_COLS                                                            \
+#define OB_EP_COLS                                                           \
     "id, url, description, event_types, enabled, secret, old_secret, "       \
     "old_secret_expires_at, failing_since, disabled_reason, created_at, "    \
     "updated_at"
 /* An endpoint row subscribed to type expression x. */
-#define OB_SUBSCRIBED(x)                                                      \
+#define OB_SUBSCRIBED(x)                                                     \
     "(event_types = '*' OR (',' || event_types || ',') LIKE ('%,' || " x     \
     " || ',%'))"
-#define OB_REPLAY_TAIL                                                        \
+#define OB_REPLAY_TAIL                                                       \
     " ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = "           \
     "'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at, "  \
     "created_at = excluded.created_at, last_error = NULL"
@@ -84,7 +84,7 @@ int cd_store_event_seq_next(struct cd_tx *tx, const char *account_id,
 /* Inserts the event and one pending delivery (due now_ms) per enabled
  * endpoint subscribed to its type. */
 int cd_store_outbox_insert(struct cd_tx *tx, const struct cd_event *e,
-                          int64_t now_ms);
+                           int64_t now_ms);
 /* Events of the account with account_seq > after, in order; cb returning
  * nonzero stops. */
 typedef int (*cd_event_cb)(const struct cd_event *e, void *arg);
@@ -101,10 +101,9 @@ int cd_store_endpoint_update(struct cd_tx *tx,
                              const struct cd_webhook_endpoint *w);
 /* Deletes the endpoint and its deliveries. */
 int cd_store_endpoint_delete(struct cd_tx *tx, const char *id);
-typedef int (*cd_endpoint_cb)(const struct cd_webhook_endpoint *w,
-                              void *arg);
-int cd_store_endpoint_list(struct cd_tx *tx, int64_t limit,
-                           cd_endpoint_cb cb, void *arg);
+typedef int (*cd_endpoint_cb)(const struct cd_webhook_endpoint *w, void *arg);
+int cd_store_endpoint_list(struct cd_tx *tx, int64_t limit, cd_endpoint_cb cb,
+                           void *arg);
 /* A failed attempt: starts the run of failures at now unless one runs. */
 int cd_store_endpoint_failing(struct cd_tx *tx, const char *id, int64_t now);
 /* A delivered attempt: ends the run of failures. */
@@ -122,8 +121,8 @@ int cd_store_deliveries_due(struct cd_tx *tx, int64_t now_ms, int64_t limit,
  * delivered_at of the row d->seq. */
 int cd_store_delivery_update(struct cd_tx *tx, const struct cd_delivery *d);
 int cd_store_deliveries_list(struct cd_tx *tx, const char *endpoint_id,
-                             int64_t limit, int64_t offset,
-                             cd_delivery_cb cb, void *arg);
+                             int64_t limit, int64_t offset, cd_delivery_cb cb,
+                             void *arg);
 /* Deletes finished (delivered, failed) deliveries created before. */
 int cd_store_deliveries_purge(struct cd_tx *tx, int64_t before);
 /* Replays: the event's delivery to the endpoint written or set back to

@@ -51,8 +51,8 @@ int cd_store_payment_by_charge(struct cd_tx *tx, const char *charge_id,
 int cd_store_payment_by_payment_intent(struct cd_tx *tx, const char *pi,
                                        struct cd_payment *out)
 {
-    return cd_rec_get_by_key(tx, SQ_PAYMENT_BY_PI, pi, CD_SID_SZ, read_payment,
-                             out, "payment by payment intent");
+    return cd_rec_get_by_key(tx, SQ_PAYMENT_BY_PI, pi, CD_SID_SZ,
+                             read_payment, out, "payment by payment intent");
 }
 
 struct payment_visit {
@@ -76,8 +76,15 @@ int cd_store_payment_list(struct cd_tx *tx, const char *account_id,
     const char *acct = cd_rec_acct_filter(account_id);
     struct list_q q = {acct ? SQ_PAYMENT_COUNT_ACCT : SQ_PAYMENT_COUNT_ALL,
                        acct ? SQ_PAYMENT_LIST_ACCT : SQ_PAYMENT_LIST_ALL,
-                       acct, limit, offset, read_payment, &row, visit_payment,
-                       &v, total, "payment list"};
+                       acct,
+                       limit,
+                       offset,
+                       read_payment,
+                       &row,
+                       visit_payment,
+                       &v,
+                       total,
+                       "payment list"};
 
     if (!cb)
         return CD_STORE_ERROR;
@@ -121,6 +128,7 @@ int cd_store_charge_card_put(struct cd_tx *tx, const struct cd_charge_card *c)
 int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
                              struct cd_charge_card *out)
 {
-    return cd_rec_get_by_key(tx, SQ_CHARGE_CARD_GET, payment_intent, CD_SID_SZ,
-                             read_charge_card, out, "charge card get");
+    return cd_rec_get_by_key(tx, SQ_CHARGE_CARD_GET, payment_intent,
+                             CD_SID_SZ, read_charge_card, out,
+                             "charge card get");
 }

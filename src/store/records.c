@@ -96,7 +96,8 @@ int cd_rec_fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
 
 /* A lookup by one string key of field size keysz. */
 int cd_rec_get_by_key(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
-                      size_t keysz, row_reader rd, void *out, const char *what)
+                      size_t keysz, row_reader rd, void *out,
+                      const char *what)
 {
     struct cd_stmt *st;
 
@@ -249,7 +250,8 @@ int cd_rec_bind_two_str(struct cd_stmt *st, const void *arg)
 {
     const struct two_str_args *x = arg;
 
-    return cd_bind_str(st, 1, x->a, x->asz) | cd_bind_str(st, 2, x->b, x->bsz);
+    return cd_bind_str(st, 1, x->a, x->asz) |
+           cd_bind_str(st, 2, x->b, x->bsz);
 }
 
 /* keyset pages of every account's orders and ledger (010); the runner,
@@ -307,7 +309,7 @@ static int bind_page(struct cd_stmt *st, const struct cd_page_query *q,
 }
 
 int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
-         const struct page_run *r)
+                const struct page_run *r)
 {
     int64_t key[2], n = 0;
     struct cd_stmt *st;

@@ -11,80 +11,80 @@
 
 #include "store/store_int.h"
 
-#define ACCOUNT_COLS                                                          \
-    "id, email, password_hash, stripe_customer_id, "                          \
+#define ACCOUNT_COLS                                                         \
+    "id, email, password_hash, stripe_customer_id, "                         \
     "has_saved_payment_method, balance, created_at, external_id"
 /* The account's access (billing/clawback.h): its first paid access order
  * whose clawback is not total - refunds and disputes not won took less
  * than all the credits it gave. */
-#define ACCESS_ORDER(col)                                                     \
-    "(SELECT g." col " FROM orders g WHERE g.account_id = accounts.id "       \
-    "AND g.kind = 'access' AND g.completed_at > 0 "                           \
-    "AND g.clawback_credits < g.credits ORDER BY g.completed_at, g.seq "      \
+#define ACCESS_ORDER(col)                                                    \
+    "(SELECT g." col " FROM orders g WHERE g.account_id = accounts.id "      \
+    "AND g.kind = 'access' AND g.completed_at > 0 "                          \
+    "AND g.clawback_credits < g.credits ORDER BY g.completed_at, g.seq "     \
     "LIMIT 1)"
 /* What reads select: an account without an email keeps its id in email
  * (migration 012), read back as NULL; then its access and verification,
  * read past the descriptor's columns (read_account in accounts.c). */
-#define ACCOUNT_SEL                                                           \
-    "id, NULLIF(email, id), password_hash, stripe_customer_id, "              \
-    "has_saved_payment_method, balance, created_at, external_id, "            \
-    ACCESS_ORDER("id") ", " ACCESS_ORDER("completed_at") ", "                 \
-    "email_verified_at"
-#define LEDGER_COLS                                                           \
-    "id, account_id, amount, balance_after, kind, ref, order_id, "            \
+#define ACCOUNT_SEL                                                              \
+    "id, NULLIF(email, id), password_hash, stripe_customer_id, "                 \
+    "has_saved_payment_method, balance, created_at, external_id, " ACCESS_ORDER( \
+        "id") ", " ACCESS_ORDER("completed_at") ", "                             \
+                                                "email_verified_at"
+#define LEDGER_COLS                                                          \
+    "id, account_id, amount, balance_after, kind, ref, order_id, "           \
     "description, created_at, effective_at"
 /* 016 (store/lots.c reads them in this order). */
-#define LOT_COLS                                                              \
-    "id, account_id, entry_id, source, category, amount, remaining, "         \
+#define LOT_COLS                                                             \
+    "id, account_id, entry_id, source, category, amount, remaining, "        \
     "priority, expires_at, order_id, created_at, expired_at, rolled"
-#define ORDER_COLS                                                            \
-    "id, account_id, kind, status, amount_cents, discount_cents, "            \
-    "discount_code, credits, currency, item_id, description, "                \
-    "stripe_session_id, stripe_payment_intent_id, failure_reason, "           \
-    "created_at, completed_at, updated_at, clawback_credits, clawback_seq, "  \
+#define ORDER_COLS                                                           \
+    "id, account_id, kind, status, amount_cents, discount_cents, "           \
+    "discount_code, credits, currency, item_id, description, "               \
+    "stripe_session_id, stripe_payment_intent_id, failure_reason, "          \
+    "created_at, completed_at, updated_at, clawback_credits, clawback_seq, " \
     "refund_level_cents, stripe_invoice_id, stripe_customer_id"
-#define PAYMENT_COLS                                                          \
-    "id, order_id, account_id, status, amount_cents, "                        \
-    "amount_refunded_cents, currency, description, last4, failure_reason, "   \
-    "stripe_payment_intent_id, stripe_charge_id, created_at, paid_at, "       \
+#define PAYMENT_COLS                                                         \
+    "id, order_id, account_id, status, amount_cents, "                       \
+    "amount_refunded_cents, currency, description, last4, failure_reason, "  \
+    "stripe_payment_intent_id, stripe_charge_id, created_at, paid_at, "      \
     "refunded_at"
-#define REFUND_COLS                                                           \
-    "id, order_id, stripe_refund_id, amount_cents, status, reason, "          \
+#define REFUND_COLS                                                          \
+    "id, order_id, stripe_refund_id, amount_cents, status, reason, "         \
     "created_at, updated_at"
-#define DISPUTE_COLS                                                          \
+#define DISPUTE_COLS                                                         \
     "id, order_id, amount_cents, status, created_at, updated_at"
-#define PROBLEM_COLS                                                          \
+#define PROBLEM_COLS                                                         \
     "id, kind, order_id, account_id, event_id, detail, created_at"
 #define DISCOUNT_COLS                                                         \
     "code, percent_off, amount_off_cents, max_uses, times_used, expires_at, " \
     "active, created_at"
-#define IDEM_COLS                                                             \
+#define IDEM_COLS                                                            \
     "scope, key, request_hash, status, body, created_at, lease_until"
-#define SUB_COLS                                                              \
-    "stripe_subscription_id, account_id, plan_id, status, "                   \
-    "current_period_end, cancel_at_period_end, synced_at, created_at, "       \
+#define SUB_COLS                                                             \
+    "stripe_subscription_id, account_id, plan_id, status, "                  \
+    "current_period_end, cancel_at_period_end, synced_at, created_at, "      \
     "updated_at"
-#define MAIL_COLS                                                             \
-    "id, dedupe_key, account_id, to_address, subject, body_text, status, "    \
+#define MAIL_COLS                                                            \
+    "id, dedupe_key, account_id, to_address, subject, body_text, status, "   \
     "attempts, next_attempt_at, last_error, created_at, sent_at"
-#define MAIL_UPDATE_COLS                                                      \
+#define MAIL_UPDATE_COLS                                                     \
     "id, status, attempts, next_attempt_at, last_error, sent_at"
 #define PRICING_COLS "mode, launch_cents, rrp_cents, sale_cents, updated_at"
 #define LOGIN_FAIL_COLS "email, address, failures, first_at, last_at"
 /* 017: a hold (store/holds.c) */
-#define HOLD_COLS                                                             \
-    "id, account_id, amount, captured, status, description, "                 \
+#define HOLD_COLS                                                            \
+    "id, account_id, amount, captured, status, description, "                \
     "transaction_id, created_at, expires_at, finished_at"
 /* 017: a debit that may not overdraw (lo 0) may spend only what no hold
  * holds: balance + amount >= held. */
 #define HOLD_GUARD "AND (?3 != 0 OR balance + ?2 >= held)"
 /* 018: auto top-up (store/autotopup.c). */
-#define AUTOTOPUP_COLS                                                        \
-    "account_id, enabled, threshold, amount_cents, monthly_cap_cents, "       \
-    "declines, disabled_reason, last_failure, last_decline_code, "            \
+#define AUTOTOPUP_COLS                                                       \
+    "account_id, enabled, threshold, amount_cents, monthly_cap_cents, "      \
+    "declines, disabled_reason, last_failure, last_decline_code, "           \
     "last_failure_at, updated_at"
-#define ATTEMPT_COLS                                                          \
-    "id, account_id, state, amount_cents, month, tries, order_id, "           \
+#define ATTEMPT_COLS                                                         \
+    "id, account_id, state, amount_cents, month, tries, order_id, "          \
     "next_try_at, decline_code, failure, created_at, updated_at"
 #define NEWEST " ORDER BY created_at DESC, seq DESC"
 /* 010: the keyset part of a page (see SQ_ORDER_PAGE_ACCT); a parameter
@@ -92,10 +92,9 @@
  * upper bound, the row value (?6, ?7) (the smaller of the start row's key
  * and the `to` filter), which both SQLite and PostgreSQL take as the
  * index range's end: a deep page seeks, it does not walk newer rows. */
-#define PAGE_TAIL                                                             \
-    " AND created_at >= ?4 AND (created_at, seq) < (?6, ?7)" NEWEST           \
+#define PAGE_TAIL                                                            \
+    " AND created_at >= ?4 AND (created_at, seq) < (?6, ?7)" NEWEST          \
     " LIMIT ?8"
-
 
 /* ---- row readers and keyset pages (records.c) ------------------------ */
 
@@ -106,7 +105,7 @@ typedef int (*row_visit)(const void *row, void *ctx);
 /* The parameters a page statement names (bit n-1 for ?n, see
  * statements.c): the others are bound as integers, which PostgreSQL can
  * type where a NULL it is never told the type of cannot be. */
-#define P(n) (1u << ((n) - 1))
+#define P(n) (1u << ((n)-1))
 #define PAGE_TAIL_P (P(4) | P(6) | P(7) | P(8))
 
 /* One keyset page: key_id reads the (created_at, seq) of the row named
@@ -132,10 +131,10 @@ int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
 /* ---- descriptors (rows.c) ------------------------------------------- */
 
 enum cd_col_type {
-    CD_COL_STR,  /* char[size]: "" binds as NULL, NULL reads as "" */
-    CD_COL_I64,  /* int64_t */
-    CD_COL_INT,  /* int */
-    CD_COL_FLAG  /* int, bound 0/1, read as != 0 */
+    CD_COL_STR, /* char[size]: "" binds as NULL, NULL reads as "" */
+    CD_COL_I64, /* int64_t */
+    CD_COL_INT, /* int */
+    CD_COL_FLAG /* int, bound 0/1, read as != 0 */
 };
 
 struct cd_col {

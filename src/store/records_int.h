@@ -14,16 +14,16 @@
 
 /* read_X and bind_X of each described record (rows.c); a record may use
  * only one of the two (clang warns about an unused static inline). */
-#define REC_IO(x, rec)                                                        \
-    __attribute__((unused)) static inline int read_##x(struct cd_stmt *st,    \
-                                                       void *out)             \
-    {                                                                         \
-        return cd_rec_read(st, &(rec), out);                                  \
-    }                                                                         \
-    __attribute__((unused)) static inline int bind_##x(struct cd_stmt *st,    \
-                                                       const void *arg)       \
-    {                                                                         \
-        return cd_rec_bind(st, &(rec), arg, 1);                               \
+#define REC_IO(x, rec)                                                       \
+    __attribute__((unused)) static inline int read_##x(struct cd_stmt *st,   \
+                                                       void *out)            \
+    {                                                                        \
+        return cd_rec_read(st, &(rec), out);                                 \
+    }                                                                        \
+    __attribute__((unused)) static inline int bind_##x(struct cd_stmt *st,   \
+                                                       const void *arg)      \
+    {                                                                        \
+        return cd_rec_bind(st, &(rec), arg, 1);                              \
     }
 REC_IO(ledger, cd_rec_ledger)
 REC_IO(order, cd_rec_order)
@@ -79,7 +79,8 @@ int cd_rec_bind_failed(const char *what);
 int cd_rec_fetch_one(struct cd_db *c, enum cd_sq_stmt id, struct cd_stmt *st,
                      row_reader rd, void *out, const char *what);
 int cd_rec_get_by_key(struct cd_tx *tx, enum cd_sq_stmt id, const char *key,
-                      size_t keysz, row_reader rd, void *out, const char *what);
+                      size_t keysz, row_reader rd, void *out,
+                      const char *what);
 int cd_rec_run_write(struct cd_tx *tx, enum cd_sq_stmt id,
                      int (*bind)(struct cd_stmt *st, const void *arg),
                      const void *arg, int change, const char *what);

@@ -30,8 +30,8 @@ int cd_store_refund_update(struct cd_tx *tx, const struct cd_refund *r)
 int cd_store_refund_get(struct cd_tx *tx, const char *id,
                         struct cd_refund *out)
 {
-    return cd_rec_get_by_key(tx, SQ_REFUND_GET, id, CD_ID_SZ, read_refund, out,
-                             "refund get");
+    return cd_rec_get_by_key(tx, SQ_REFUND_GET, id, CD_ID_SZ, read_refund,
+                             out, "refund get");
 }
 
 int cd_store_refund_by_stripe(struct cd_tx *tx, const char *stripe_id,
@@ -88,6 +88,6 @@ int cd_store_dispute_held(struct cd_tx *tx, const char *order_id,
                           int64_t *out)
 {
     *out = 0;
-    return cd_rec_get_by_key(tx, SQ_DISPUTE_HELD, order_id, CD_ID_SZ, read_i64,
-                             out, "dispute held");
+    return cd_rec_get_by_key(tx, SQ_DISPUTE_HELD, order_id, CD_ID_SZ,
+                             read_i64, out, "dispute held");
 }

@@ -12,74 +12,88 @@
 
 #include <string.h>
 
-#define S(T, f) {#f, CD_COL_STR, offsetof(T, f), sizeof(((T *)0)->f)}
-#define I(T, f) {#f, CD_COL_I64, offsetof(T, f), sizeof(int64_t)}
-#define N(T, f) {#f, CD_COL_INT, offsetof(T, f), sizeof(int)}
-#define F(T, f) {#f, CD_COL_FLAG, offsetof(T, f), sizeof(int)}
-#define REC(var, T, cols_sql, arr)                                            \
-    const struct cd_rec var = {#T, cols_sql, sizeof(T),                       \
+#define S(T, f)                                                              \
+    {                                                                        \
+#f, CD_COL_STR, offsetof(T, f), sizeof(((T *)0)->f)                  \
+    }
+#define I(T, f)                                                              \
+    {                                                                        \
+#f, CD_COL_I64, offsetof(T, f), sizeof(int64_t)                      \
+    }
+#define N(T, f)                                                              \
+    {                                                                        \
+#f, CD_COL_INT, offsetof(T, f), sizeof(int)                          \
+    }
+#define F(T, f)                                                              \
+    {                                                                        \
+#f, CD_COL_FLAG, offsetof(T, f), sizeof(int)                         \
+    }
+#define REC(var, T, cols_sql, arr)                                           \
+    const struct cd_rec var = {#T, cols_sql, sizeof(T),                      \
                                (int)(sizeof(arr) / sizeof((arr)[0])), arr}
 
 #define T struct cd_account
-static const struct cd_col account_cols[] = {
-    S(T, id), S(T, email), S(T, password_hash), S(T, stripe_customer_id),
-    F(T, has_saved_payment_method), I(T, balance), I(T, created_at),
-    S(T, external_id)};
+static const struct cd_col account_cols[] = {S(T, id),
+                                             S(T, email),
+                                             S(T, password_hash),
+                                             S(T, stripe_customer_id),
+                                             F(T, has_saved_payment_method),
+                                             I(T, balance),
+                                             I(T, created_at),
+                                             S(T, external_id)};
 REC(cd_rec_account, T, ACCOUNT_COLS, account_cols);
 #undef T
 
 #define T struct cd_ledger_entry
 static const struct cd_col ledger_cols[] = {
-    S(T, id),  S(T, account_id), I(T, amount),      I(T, balance_after),
-    S(T, kind), S(T, ref),       S(T, order_id),    S(T, description),
+    S(T, id),         S(T, account_id),  I(T, amount),   I(T, balance_after),
+    S(T, kind),       S(T, ref),         S(T, order_id), S(T, description),
     I(T, created_at), I(T, effective_at)};
 REC(cd_rec_ledger, T, LEDGER_COLS, ledger_cols);
 #undef T
 
 #define T struct cd_order
-static const struct cd_col order_cols[] = {
-    S(T, id),
-    S(T, account_id),
-    S(T, kind),
-    S(T, status),
-    I(T, amount_cents),
-    I(T, discount_cents),
-    S(T, discount_code),
-    I(T, credits),
-    S(T, currency),
-    S(T, item_id),
-    S(T, description),
-    S(T, stripe_session_id),
-    S(T, stripe_payment_intent_id),
-    S(T, failure_reason),
-    I(T, created_at),
-    I(T, completed_at),
-    I(T, updated_at),
-    I(T, clawback_credits),
-    I(T, clawback_seq),
-    I(T, refund_level_cents),
-    S(T, stripe_invoice_id),
-    S(T, stripe_customer_id)};
+static const struct cd_col order_cols[] = {S(T, id),
+                                           S(T, account_id),
+                                           S(T, kind),
+                                           S(T, status),
+                                           I(T, amount_cents),
+                                           I(T, discount_cents),
+                                           S(T, discount_code),
+                                           I(T, credits),
+                                           S(T, currency),
+                                           S(T, item_id),
+                                           S(T, description),
+                                           S(T, stripe_session_id),
+                                           S(T, stripe_payment_intent_id),
+                                           S(T, failure_reason),
+                                           I(T, created_at),
+                                           I(T, completed_at),
+                                           I(T, updated_at),
+                                           I(T, clawback_credits),
+                                           I(T, clawback_seq),
+                                           I(T, refund_level_cents),
+                                           S(T, stripe_invoice_id),
+                                           S(T, stripe_customer_id)};
 REC(cd_rec_order, T, ORDER_COLS, order_cols);
 #undef T
 
 #define T struct cd_payment
-static const struct cd_col payment_cols[] = {
-    S(T, id),
-    S(T, order_id),
-    S(T, account_id),
-    S(T, status),
-    I(T, amount_cents),
-    I(T, amount_refunded_cents),
-    S(T, currency),
-    S(T, description),
-    S(T, last4),
-    S(T, failure_reason),
-    S(T, stripe_payment_intent_id),
-    S(T, stripe_charge_id),
-    I(T, created_at),
-    I(T, paid_at),
-    I(T, refunded_at)};
+static const struct cd_col payment_cols[] = {S(T, id),
+                                             S(T, order_id),
+                                             S(T, account_id),
+                                             S(T, status),
+                                             I(T, amount_cents),
+                                             I(T, amount_refunded_cents),
+                                             S(T, currency),
+                                             S(T, description),
+                                             S(T, last4),
+                                             S(T, failure_reason),
+                                             S(T, stripe_payment_intent_id),
+                                             S(T, stripe_charge_id),
+                                             I(T, created_at),
+                                             I(T, paid_at),
+                                             I(T, refunded_at)};
 REC(cd_rec_payment, T, PAYMENT_COLS, payment_cols);
 #undef T
 
@@ -106,19 +120,22 @@ REC(cd_rec_problem, T, PROBLEM_COLS, problem_cols);
 
 #define T struct cd_discount
 static const struct cd_col discount_cols[] = {
-    S(T, code),       I(T, percent_off), I(T, amount_off_cents),
-    I(T, max_uses),   I(T, times_used),  I(T, expires_at),
-    F(T, active),     I(T, created_at)};
+    S(T, code),     I(T, percent_off), I(T, amount_off_cents),
+    I(T, max_uses), I(T, times_used),  I(T, expires_at),
+    F(T, active),   I(T, created_at)};
 REC(cd_rec_discount, T, DISCOUNT_COLS, discount_cols);
 #undef T
 
 #define T struct cd_subscription
-static const struct cd_col sub_cols[] = {
-    S(T, stripe_subscription_id), S(T, account_id),
-    S(T, plan_id),                S(T, status),
-    I(T, current_period_end),     F(T, cancel_at_period_end),
-    I(T, synced_at),              I(T, created_at),
-    I(T, updated_at)};
+static const struct cd_col sub_cols[] = {S(T, stripe_subscription_id),
+                                         S(T, account_id),
+                                         S(T, plan_id),
+                                         S(T, status),
+                                         I(T, current_period_end),
+                                         F(T, cancel_at_period_end),
+                                         I(T, synced_at),
+                                         I(T, created_at),
+                                         I(T, updated_at)};
 REC(cd_rec_subscription, T, SUB_COLS, sub_cols);
 #undef T
 
@@ -131,8 +148,8 @@ static const struct cd_col mail_cols[] = {
 REC(cd_rec_mail, T, MAIL_COLS, mail_cols);
 /* The outcome of an attempt (SQ_MAIL_UPDATE). */
 static const struct cd_col mail_update_cols[] = {
-    S(T, id),              S(T, status),     I(T, attempts),
-    I(T, next_attempt_at), S(T, last_error), I(T, sent_at)};
+    S(T, id),         S(T, status), I(T, attempts), I(T, next_attempt_at),
+    S(T, last_error), I(T, sent_at)};
 REC(cd_rec_mail_update, T, MAIL_UPDATE_COLS, mail_update_cols);
 #undef T
 
@@ -151,10 +168,10 @@ REC(cd_rec_pricing, T, PRICING_COLS, pricing_cols);
 #undef T
 
 const struct cd_rec *const cd_recs[] = {
-    &cd_rec_account,  &cd_rec_ledger,      &cd_rec_order,
-    &cd_rec_payment,  &cd_rec_refund,      &cd_rec_dispute,
-    &cd_rec_problem,  &cd_rec_discount,    &cd_rec_subscription,
-    &cd_rec_mail,     &cd_rec_mail_update, &cd_rec_login_fail,
+    &cd_rec_account, &cd_rec_ledger,      &cd_rec_order,
+    &cd_rec_payment, &cd_rec_refund,      &cd_rec_dispute,
+    &cd_rec_problem, &cd_rec_discount,    &cd_rec_subscription,
+    &cd_rec_mail,    &cd_rec_mail_update, &cd_rec_login_fail,
     &cd_rec_pricing};
 const int cd_recs_count = (int)(sizeof(cd_recs) / sizeof(cd_recs[0]));
 

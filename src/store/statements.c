@@ -21,14 +21,15 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_ACCOUNT_GET] = "SELECT " ACCOUNT_SEL " FROM accounts WHERE id = ?1",
     [SQ_ACCOUNT_BY_EMAIL] = "SELECT " ACCOUNT_SEL
                             " FROM accounts WHERE email = ?1 AND email != id",
-    [SQ_ACCOUNT_BY_EXTERNAL] =
-        "SELECT " ACCOUNT_SEL " FROM accounts WHERE external_id = ?1",
-    [SQ_ACCOUNT_BY_CUSTOMER] =
-        "SELECT " ACCOUNT_SEL " FROM accounts WHERE stripe_customer_id = ?1",
+    [SQ_ACCOUNT_BY_EXTERNAL] = "SELECT " ACCOUNT_SEL
+                               " FROM accounts WHERE external_id = ?1",
+    [SQ_ACCOUNT_BY_CUSTOMER] = "SELECT " ACCOUNT_SEL
+                               " FROM accounts WHERE stripe_customer_id = ?1",
     [SQ_ACCOUNT_SET_CUSTOMER] =
         "UPDATE accounts SET stripe_customer_id = ?2, "
         "has_saved_payment_method = ?3 WHERE id = ?1",
-    [SQ_ACCOUNT_SET_BALANCE] = "UPDATE accounts SET balance = ?2 WHERE id = ?1",
+    [SQ_ACCOUNT_SET_BALANCE] =
+        "UPDATE accounts SET balance = ?2 WHERE id = ?1",
     /* The balance change as one guarded statement (ledger_post). */
     [SQ_ACCOUNT_ADD_GUARDED] =
         "UPDATE accounts SET balance = balance + ?2 WHERE id = ?1 "
@@ -105,7 +106,8 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_LOT_INSERT] = "INSERT INTO lots (" LOT_COLS ") VALUES (?1, ?2, ?3, "
                       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [SQ_LOT_GET] = "SELECT " LOT_COLS ", seq FROM lots WHERE id = ?1",
-    [SQ_LOT_OPEN] = "SELECT " LOT_COLS ", seq FROM lots WHERE account_id = ?1 "
+    [SQ_LOT_OPEN] = "SELECT " LOT_COLS
+                    ", seq FROM lots WHERE account_id = ?1 "
                     "AND remaining > 0 ORDER BY "
                     "CASE WHEN order_id = ?2 THEN 0 ELSE 1 END, priority, "
                     "CASE WHEN expires_at = 0 THEN 1 ELSE 0 END, "
@@ -201,13 +203,13 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "stripe_customer_id = ?22 WHERE id = ?1 AND account_id = ?2 "
         "AND kind = ?3 AND created_at = ?15",
     [SQ_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?1",
-    [SQ_ORDER_BY_SESSION] =
-        "SELECT " ORDER_COLS " FROM orders WHERE stripe_session_id = ?1",
-    [SQ_ORDER_BY_PI] = "SELECT " ORDER_COLS
-                       " FROM orders WHERE stripe_payment_intent_id = ?1"
-                       NEWEST " LIMIT 1",
-    [SQ_ORDER_BY_INVOICE] =
-        "SELECT " ORDER_COLS " FROM orders WHERE stripe_invoice_id = ?1",
+    [SQ_ORDER_BY_SESSION] = "SELECT " ORDER_COLS
+                            " FROM orders WHERE stripe_session_id = ?1",
+    [SQ_ORDER_BY_PI] =
+        "SELECT " ORDER_COLS
+        " FROM orders WHERE stripe_payment_intent_id = ?1" NEWEST " LIMIT 1",
+    [SQ_ORDER_BY_INVOICE] = "SELECT " ORDER_COLS
+                            " FROM orders WHERE stripe_invoice_id = ?1",
     /* 026: the count the trigger keeps, not a COUNT(*) of the range. */
     [SQ_ORDER_COUNT_ACCT] = "SELECT COALESCE((SELECT orders_count FROM "
                             "accounts WHERE id = ?1), 0)",
@@ -236,14 +238,15 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "created_at = ?13, paid_at = ?14, refunded_at = ?15 WHERE id = ?1 "
         "AND order_id = ?2 AND account_id = ?3",
     [SQ_PAYMENT_GET] = "SELECT " PAYMENT_COLS " FROM payments WHERE id = ?1",
-    [SQ_PAYMENT_BY_ORDER] =
-        "SELECT " PAYMENT_COLS " FROM payments WHERE order_id = ?1",
-    [SQ_PAYMENT_BY_CHARGE] = "SELECT " PAYMENT_COLS
-                             " FROM payments WHERE stripe_charge_id = ?1"
-                             NEWEST " LIMIT 1",
-    [SQ_PAYMENT_BY_PI] = "SELECT " PAYMENT_COLS
-                         " FROM payments WHERE stripe_payment_intent_id = ?1"
-                         NEWEST " LIMIT 1",
+    [SQ_PAYMENT_BY_ORDER] = "SELECT " PAYMENT_COLS
+                            " FROM payments WHERE order_id = ?1",
+    [SQ_PAYMENT_BY_CHARGE] =
+        "SELECT " PAYMENT_COLS
+        " FROM payments WHERE stripe_charge_id = ?1" NEWEST " LIMIT 1",
+    [SQ_PAYMENT_BY_PI] =
+        "SELECT " PAYMENT_COLS
+        " FROM payments WHERE stripe_payment_intent_id = ?1" NEWEST
+        " LIMIT 1",
     /* 026: the count the trigger keeps. */
     [SQ_PAYMENT_COUNT_ACCT] = "SELECT COALESCE((SELECT payments_count FROM "
                               "accounts WHERE id = ?1), 0)",
@@ -262,8 +265,8 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "status = ?5, reason = ?6, created_at = ?7, updated_at = ?8 "
         "WHERE id = ?1 AND order_id = ?2",
     [SQ_REFUND_GET] = "SELECT " REFUND_COLS " FROM refunds WHERE id = ?1",
-    [SQ_REFUND_BY_STRIPE] =
-        "SELECT " REFUND_COLS " FROM refunds WHERE stripe_refund_id = ?1",
+    [SQ_REFUND_BY_STRIPE] = "SELECT " REFUND_COLS
+                            " FROM refunds WHERE stripe_refund_id = ?1",
     [SQ_REFUND_SUMS] =
         "SELECT COALESCE(SUM(CASE WHEN stripe_refund_id IS NOT NULL AND "
         "status IN ('pending', 'requires_action', 'succeeded') THEN "
@@ -299,8 +302,8 @@ const char *const cd_sq_sql[SQ__COUNT] = {
 
     [SQ_DISCOUNT_INSERT] = "INSERT INTO discount_codes (" DISCOUNT_COLS
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [SQ_DISCOUNT_GET] =
-        "SELECT " DISCOUNT_COLS " FROM discount_codes WHERE code = ?1",
+    [SQ_DISCOUNT_GET] = "SELECT " DISCOUNT_COLS
+                        " FROM discount_codes WHERE code = ?1",
     [SQ_DISCOUNT_COUNT] = "SELECT COUNT(*) FROM discount_codes",
     [SQ_DISCOUNT_LIST] = "SELECT " DISCOUNT_COLS " FROM discount_codes" NEWEST
                          " LIMIT ?1 OFFSET ?2",
@@ -522,24 +525,24 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_ORDER_PAGE_ACCT] = "SELECT " ORDER_COLS " FROM orders WHERE "
                            "account_id = ?1 AND (status = ?2 OR ?2 IS NULL) "
                            "AND (kind = ?3 OR ?3 IS NULL)" PAGE_TAIL,
-    [SQ_ORDER_PAGE_STATUS] = "SELECT " ORDER_COLS " FROM orders WHERE "
-                             "status = ?2 AND (kind = ?3 OR ?3 IS NULL)"
-                             PAGE_TAIL,
-    [SQ_ORDER_PAGE_KIND] =
-        "SELECT " ORDER_COLS " FROM orders WHERE kind = ?3" PAGE_TAIL,
-    [SQ_ORDER_PAGE_ALL] =
-        "SELECT " ORDER_COLS " FROM orders WHERE 1 = 1" PAGE_TAIL,
+    [SQ_ORDER_PAGE_STATUS] =
+        "SELECT " ORDER_COLS " FROM orders WHERE "
+        "status = ?2 AND (kind = ?3 OR ?3 IS NULL)" PAGE_TAIL,
+    [SQ_ORDER_PAGE_KIND] = "SELECT " ORDER_COLS
+                           " FROM orders WHERE kind = ?3" PAGE_TAIL,
+    [SQ_ORDER_PAGE_ALL] = "SELECT " ORDER_COLS
+                          " FROM orders WHERE 1 = 1" PAGE_TAIL,
     [SQ_LEDGER_KEY] = "SELECT created_at, seq FROM ledger WHERE id = ?1",
     /* 024: starting_after of GET /v1/transactions is the account's own. */
     [SQ_LEDGER_KEY_ACCT] = "SELECT seq FROM ledger WHERE id = ?1 AND "
                            "account_id = ?2",
-    [SQ_LEDGER_PAGE_ACCT] = "SELECT " LEDGER_COLS " FROM ledger WHERE "
-                            "account_id = ?1 AND (kind = ?3 OR ?3 IS NULL)"
-                            PAGE_TAIL,
-    [SQ_LEDGER_PAGE_KIND] =
-        "SELECT " LEDGER_COLS " FROM ledger WHERE kind = ?3" PAGE_TAIL,
-    [SQ_LEDGER_PAGE_ALL] =
-        "SELECT " LEDGER_COLS " FROM ledger WHERE 1 = 1" PAGE_TAIL,
+    [SQ_LEDGER_PAGE_ACCT] =
+        "SELECT " LEDGER_COLS " FROM ledger WHERE "
+        "account_id = ?1 AND (kind = ?3 OR ?3 IS NULL)" PAGE_TAIL,
+    [SQ_LEDGER_PAGE_KIND] = "SELECT " LEDGER_COLS
+                            " FROM ledger WHERE kind = ?3" PAGE_TAIL,
+    [SQ_LEDGER_PAGE_ALL] = "SELECT " LEDGER_COLS
+                           " FROM ledger WHERE 1 = 1" PAGE_TAIL,
     /* 019: the outbox (store/outbox.c). The account's next event number,
      * taken by one guarded statement in the event's own job. */
     [SQ_OB_SEQ_NEXT] = "UPDATE accounts SET event_seq = event_seq + 1 "
@@ -624,8 +627,8 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "SELECT ?1, v.id, v.account_id, v.account_seq, 'pending', 0, ?3, "
         "?4 FROM events v JOIN webhook_endpoints e ON e.id = ?1 WHERE "
         "v.account_id = ?2 AND v.account_seq >= ?5 AND v.account_seq <= ?6 "
-        "AND " OB_SUBSCRIBED("v.type") " ORDER BY v.account_seq LIMIT ?7"
-        OB_REPLAY_TAIL,
+        "AND " OB_SUBSCRIBED(
+            "v.type") " ORDER BY v.account_seq LIMIT ?7" OB_REPLAY_TAIL,
     /* 020: balance alerts. */
     [SQ_BA_DELETE] = "DELETE FROM balance_alerts WHERE account_id = ?1",
     [SQ_BA_INSERT] = "INSERT INTO balance_alerts (account_id, threshold, "
@@ -645,19 +648,19 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_PAYMENT_PAGE_ACCT] = "SELECT " PAYMENT_COLS " FROM payments WHERE "
                              "account_id = ?1 AND (status = ?2 OR ?2 IS "
                              "NULL)" PAGE_TAIL,
-    [SQ_PAYMENT_PAGE_STATUS] =
-        "SELECT " PAYMENT_COLS " FROM payments WHERE status = ?2" PAGE_TAIL,
-    [SQ_PAYMENT_PAGE_ALL] =
-        "SELECT " PAYMENT_COLS " FROM payments WHERE 1 = 1" PAGE_TAIL,
+    [SQ_PAYMENT_PAGE_STATUS] = "SELECT " PAYMENT_COLS
+                               " FROM payments WHERE status = ?2" PAGE_TAIL,
+    [SQ_PAYMENT_PAGE_ALL] = "SELECT " PAYMENT_COLS
+                            " FROM payments WHERE 1 = 1" PAGE_TAIL,
     [SQ_SUB_KEY] = "SELECT created_at, seq FROM subscriptions WHERE "
                    "stripe_subscription_id = ?1",
-    [SQ_SUB_PAGE_ACCT] = "SELECT " SUB_COLS " FROM subscriptions WHERE "
-                         "account_id = ?1 AND (status = ?2 OR ?2 IS NULL)"
-                         PAGE_TAIL,
-    [SQ_SUB_PAGE_STATUS] =
-        "SELECT " SUB_COLS " FROM subscriptions WHERE status = ?2" PAGE_TAIL,
-    [SQ_SUB_PAGE_ALL] =
-        "SELECT " SUB_COLS " FROM subscriptions WHERE 1 = 1" PAGE_TAIL,
+    [SQ_SUB_PAGE_ACCT] =
+        "SELECT " SUB_COLS " FROM subscriptions WHERE "
+        "account_id = ?1 AND (status = ?2 OR ?2 IS NULL)" PAGE_TAIL,
+    [SQ_SUB_PAGE_STATUS] = "SELECT " SUB_COLS
+                           " FROM subscriptions WHERE status = ?2" PAGE_TAIL,
+    [SQ_SUB_PAGE_ALL] = "SELECT " SUB_COLS
+                        " FROM subscriptions WHERE 1 = 1" PAGE_TAIL,
     /* 022: the console's dashboard, summed in SQL over created_at in
      * [?1, ?2) (indexes payments_created, orders_created): paid payments
      * (paid_at set; a payment row is written when it is paid) per

@@ -45,17 +45,17 @@ struct cd_store;
 struct cd_tx;
 
 struct cd_store_config {
-    const char *path;  /* SQLite file path, or a postgres:// URL */
-    int read_conns;    /* read connection pool size; 0: 4 */
-    int max_batch;     /* most jobs in one commit; 0: 512 */
+    const char *path; /* SQLite file path, or a postgres:// URL */
+    int read_conns;   /* read connection pool size; 0: 4 */
+    int max_batch;    /* most jobs in one commit; 0: 512 */
 };
 
 struct cd_store_stats {
-    uint64_t commits;      /* batches committed */
-    uint64_t jobs;         /* jobs run */
-    uint64_t failed_jobs;  /* jobs whose savepoint was rolled back */
-    uint64_t max_batch;    /* largest batch so far */
-    uint64_t retries;      /* transactions run again after a
+    uint64_t commits;     /* batches committed */
+    uint64_t jobs;        /* jobs run */
+    uint64_t failed_jobs; /* jobs whose savepoint was rolled back */
+    uint64_t max_batch;   /* largest batch so far */
+    uint64_t retries;     /* transactions run again after a
                               serialization failure, deadlock or lock
                               timeout */
     /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */

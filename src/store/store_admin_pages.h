@@ -17,8 +17,7 @@
  * admin_pages.c): the same query; kind is not a filter, status is the
  * payment's or Stripe's subscription status; a subscription page starts
  * after a stripe_subscription_id. */
-typedef int (*cd_subscription_cb)(const struct cd_subscription *s,
-                                  void *arg);
+typedef int (*cd_subscription_cb)(const struct cd_subscription *s, void *arg);
 int cd_store_payment_page(struct cd_tx *tx, const struct cd_page_query *q,
                           cd_payment_cb cb, void *arg, int *has_more);
 int cd_store_subscription_page(struct cd_tx *tx,

@@ -12,18 +12,19 @@
 #define CD_STORE_OK 0
 #define CD_STORE_NOT_FOUND 1
 #define CD_STORE_DUPLICATE 2
-#define CD_STORE_GUARD 3 /* a guarded write's condition was false; nothing
+#define CD_STORE_GUARD                                                       \
+    3 /* a guarded write's condition was false; nothing
                             written */
 #define CD_STORE_ERROR (-1)
 
-#define CD_ID_SZ 64          /* our ids: "acct_" + 24 chars, ... */
+#define CD_ID_SZ 64 /* our ids: "acct_" + 24 chars, ... */
 #define CD_EMAIL_SZ 256
-#define CD_EXTID_SZ 136      /* accounts.external_id: 1..128 bytes + NUL */
-#define CD_HASH_SZ 160       /* argon2id encoded hash */
-#define CD_SID_SZ 256        /* Stripe ids */
+#define CD_EXTID_SZ 136 /* accounts.external_id: 1..128 bytes + NUL */
+#define CD_HASH_SZ 160  /* argon2id encoded hash */
+#define CD_SID_SZ 256   /* Stripe ids */
 #define CD_KIND_SZ 24
 #define CD_STATUS_SZ 24
-#define CD_REF_SZ 384        /* ledger business keys */
+#define CD_REF_SZ 384 /* ledger business keys */
 /* Whether a business key of the fixed text `lit` (every "%s" and "%"
  * PRId64 taken out) and fields of `fields` bytes fits CD_REF_SZ with its
  * NUL. A field of a buffer of size N is at most N - 1 bytes, an int64 at
@@ -31,7 +32,7 @@
 #define CD_REF_FITS(lit, fields) (sizeof(lit) + (fields) <= CD_REF_SZ)
 #define CD_I64_CHARS 20 /* "-9223372036854775808" */
 #define CD_DESC_SZ 512
-#define CD_CODE_SZ 64        /* discount codes */
+#define CD_CODE_SZ 64 /* discount codes */
 #define CD_CUR_SZ 8
 #define CD_IDEM_SCOPE_SZ 96
 #define CD_IDEM_KEY_SZ 256

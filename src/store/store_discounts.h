@@ -13,12 +13,12 @@
 #include "store/store_orders.h"
 
 struct cd_discount {
-    char code[CD_CODE_SZ]; /* stored upper-case; unique */
+    char code[CD_CODE_SZ];    /* stored upper-case; unique */
     int64_t percent_off;      /* 1..100, or 0 when amount_off_cents is used */
     int64_t amount_off_cents; /* > 0, or 0 when percent_off is used */
     int64_t max_uses;         /* 0: unlimited */
     int64_t times_used;
-    int64_t expires_at;       /* 0: never */
+    int64_t expires_at; /* 0: never */
     int active;
     int64_t created_at;
 };
@@ -48,7 +48,6 @@ int cd_store_discount_set_active(struct cd_tx *tx, const char *code,
  * already counted (then times_used is unchanged). */
 int cd_store_discount_use(struct cd_tx *tx, const char *code,
                           const char *order_id, int64_t now);
-
 
 /*
  * How many orders naming discount `code` are still pending and were

@@ -15,8 +15,8 @@
 struct cd_idem {
     char scope[CD_IDEM_SCOPE_SZ]; /* "acct_..." or "server" (+ route) */
     char key[CD_IDEM_KEY_SZ];
-    char request_hash[65];  /* sha256 hex of method, path and body */
-    int status;             /* 0: in progress; else the HTTP status */
+    char request_hash[65]; /* sha256 hex of method, path and body */
+    int status;            /* 0: in progress; else the HTTP status */
     /* status 0: the claim token of the request holding the key (NULL once
      * released); else the stored reply. malloc'd by cd_store_idem_get;
      * free() it. */
@@ -69,7 +69,8 @@ int cd_store_idem_takeover(struct cd_tx *tx, const char *scope,
 int cd_store_idem_complete(struct cd_tx *tx, const char *scope,
                            const char *key, int status, const char *body,
                            size_t body_len);
-int cd_store_idem_delete(struct cd_tx *tx, const char *scope, const char *key);
+int cd_store_idem_delete(struct cd_tx *tx, const char *scope,
+                         const char *key);
 /* Deletes keys created before `before`. */
 int cd_store_idem_purge(struct cd_tx *tx, int64_t before);
 

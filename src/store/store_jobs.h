@@ -15,11 +15,11 @@
 /* ---- problems for the operator (009_problems) -------------------------- */
 
 struct cd_problem {
-    char id[CD_ID_SZ];          /* "prb_..." */
-    char kind[CD_KIND_SZ];      /* credit_refused|amount_mismatch|... */
+    char id[CD_ID_SZ];     /* "prb_..." */
+    char kind[CD_KIND_SZ]; /* credit_refused|amount_mismatch|... */
     char order_id[CD_ID_SZ];
-    char account_id[CD_ID_SZ];  /* "" when unknown */
-    char event_id[CD_SID_SZ];   /* the Stripe event that met it, or "" */
+    char account_id[CD_ID_SZ]; /* "" when unknown */
+    char event_id[CD_SID_SZ];  /* the Stripe event that met it, or "" */
     char detail[CD_DESC_SZ];
     int64_t created_at;
 };
@@ -37,7 +37,6 @@ int cd_store_problem_list(struct cd_tx *tx, int64_t limit, int64_t offset,
 #define CD_KV_VALUE_SZ 1024
 #define CD_LEASE_NAME_SZ 64
 #define CD_LEASE_HOLDER_SZ 128
-
 
 /* Key/value settings shared by every node (e.g. the reconciliation's
  * Stripe event cursor). get copies the value into out (outsz bytes);
@@ -60,17 +59,17 @@ int cd_store_lease_release(struct cd_tx *tx, const char *name,
                            const char *holder);
 
 /* ---- login throttle (008_login_throttle) -------------------------------- */
-#define CD_ADDR_SZ 64               /* a client address as text */
-#define CD_LOGIN_ANY_ADDRESS "*"    /* the row counting every address */
+#define CD_ADDR_SZ 64            /* a client address as text */
+#define CD_LOGIN_ANY_ADDRESS "*" /* the row counting every address */
 
 /* Failed logins of one email from one client address (or, with address
  * CD_LOGIN_ANY_ADDRESS, from all of them). Times in ms since the epoch. */
 struct cd_login_fail {
-    char email[CD_EMAIL_SZ];  /* normalised (lower-case) */
+    char email[CD_EMAIL_SZ]; /* normalised (lower-case) */
     char address[CD_ADDR_SZ];
     int64_t failures;
-    int64_t first_at;         /* when this count began */
-    int64_t last_at;          /* the latest failure */
+    int64_t first_at; /* when this count began */
+    int64_t last_at;  /* the latest failure */
 };
 
 /* The row of (email, address); NOT_FOUND when there is none. */

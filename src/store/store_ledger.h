@@ -14,10 +14,11 @@
 struct cd_ledger_entry {
     char id[CD_ID_SZ]; /* "txn_..." */
     char account_id[CD_ID_SZ];
-    int64_t amount;        /* signed credits */
+    int64_t amount; /* signed credits */
     int64_t balance_after;
-    char kind[CD_KIND_SZ]; /* purchase|topup|package|subscription|grant|usage|refund|dispute|adjustment|expiry */
-    char ref[CD_REF_SZ];   /* unique business key */
+    char kind
+        [CD_KIND_SZ]; /* purchase|topup|package|subscription|grant|usage|refund|dispute|adjustment|expiry */
+    char ref[CD_REF_SZ]; /* unique business key */
     char order_id[CD_ID_SZ];
     char description[CD_DESC_SZ];
     int64_t created_at;   /* when written (pages are ordered by it) */

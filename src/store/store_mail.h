@@ -24,12 +24,12 @@ struct cd_mail {
     char to_address[CD_EMAIL_SZ];
     char subject[CD_MAIL_SUBJECT_SZ];
     char body_text[CD_MAIL_BODY_SZ];
-    char status[CD_STATUS_SZ];  /* queued|sent|failed|skipped */
+    char status[CD_STATUS_SZ]; /* queued|sent|failed|skipped */
     int64_t attempts;
-    int64_t next_attempt_at;    /* ms */
+    int64_t next_attempt_at; /* ms */
     char last_error[CD_MAIL_ERROR_SZ];
     int64_t created_at;
-    int64_t sent_at;            /* 0: not sent */
+    int64_t sent_at; /* 0: not sent */
 };
 
 typedef int (*cd_mail_cb)(const struct cd_mail *m, void *arg);

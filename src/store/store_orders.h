@@ -14,8 +14,10 @@
 struct cd_order {
     char id[CD_ID_SZ]; /* "ord_..." */
     char account_id[CD_ID_SZ];
-    char kind[CD_KIND_SZ];     /* access|topup|package|subscription|payment_intent */
-    char status[CD_STATUS_SZ]; /* pending|completed|failed|expired|refunded|partially_refunded|disputed */
+    char kind
+        [CD_KIND_SZ]; /* access|topup|package|subscription|payment_intent */
+    char status
+        [CD_STATUS_SZ]; /* pending|completed|failed|expired|refunded|partially_refunded|disputed */
     int64_t amount_cents;
     int64_t discount_cents;
     char discount_code[CD_CODE_SZ];
@@ -23,7 +25,7 @@ struct cd_order {
     char currency[CD_CUR_SZ];
     char item_id[CD_ID_SZ]; /* package or plan id */
     char description[CD_DESC_SZ];
-    char stripe_session_id[CD_SID_SZ];        /* unique when set */
+    char stripe_session_id[CD_SID_SZ]; /* unique when set */
     char stripe_payment_intent_id[CD_SID_SZ];
     char failure_reason[CD_DESC_SZ];
     int64_t created_at;
@@ -58,7 +60,8 @@ int cd_store_order_insert_reserving(struct cd_tx *tx,
 /* Rewrites the row o->id (all but its account, which never changes;
  * NOT_FOUND when o->account_id is not the order's). */
 int cd_store_order_update(struct cd_tx *tx, const struct cd_order *o);
-int cd_store_order_get(struct cd_tx *tx, const char *id, struct cd_order *out);
+int cd_store_order_get(struct cd_tx *tx, const char *id,
+                       struct cd_order *out);
 int cd_store_order_by_session(struct cd_tx *tx, const char *session_id,
                               struct cd_order *out);
 int cd_store_order_by_payment_intent(struct cd_tx *tx, const char *pi,
@@ -76,7 +79,6 @@ int cd_store_order_count_pending(struct cd_tx *tx, const char *account_id,
 /* Pending orders created before `before`, oldest first (reconciliation). */
 int cd_store_order_list_pending(struct cd_tx *tx, int64_t before,
                                 int64_t limit, cd_order_cb cb, void *arg);
-
 
 /* How many of the account's orders were ever paid (completed_at set). */
 int cd_store_order_count_paid(struct cd_tx *tx, const char *account_id,

@@ -12,10 +12,11 @@
 #include "store/store_base.h"
 
 struct cd_payment {
-    char id[CD_ID_SZ]; /* "pay_..." */
+    char id[CD_ID_SZ];       /* "pay_..." */
     char order_id[CD_ID_SZ]; /* unique: one payment row per order */
     char account_id[CD_ID_SZ];
-    char status[CD_STATUS_SZ]; /* succeeded|pending|failed|refunded|partially_refunded|disputed */
+    char status
+        [CD_STATUS_SZ]; /* succeeded|pending|failed|refunded|partially_refunded|disputed */
     int64_t amount_cents;
     int64_t amount_refunded_cents;
     char currency[CD_CUR_SZ];
@@ -58,7 +59,8 @@ struct cd_charge_card {
     int64_t created_at;
 };
 /* Inserts, or updates charge and (when known) last4 of the row. */
-int cd_store_charge_card_put(struct cd_tx *tx, const struct cd_charge_card *c);
+int cd_store_charge_card_put(struct cd_tx *tx,
+                             const struct cd_charge_card *c);
 int cd_store_charge_card_get(struct cd_tx *tx, const char *payment_intent,
                              struct cd_charge_card *out);
 /* Deletes rows created before `before` (their payment rows have long had

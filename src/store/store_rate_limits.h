@@ -11,7 +11,6 @@
 
 #include "store/store_base.h"
 
-
 /*
  * Shared request-rate buckets (table rate_limits, migration 021; the GCRA
  * of src/api/ratelimit.h kept in the database). take: takes one request

@@ -17,11 +17,11 @@
 struct cd_subscription {
     char stripe_subscription_id[CD_SID_SZ]; /* "sub_..."; unique */
     char account_id[CD_ID_SZ];
-    char plan_id[CD_ID_SZ];                 /* catalog plan, or "" */
+    char plan_id[CD_ID_SZ];     /* catalog plan, or "" */
     char status[CD_STATUS_SZ];  /* Stripe's: active|past_due|canceled|... */
     int64_t current_period_end; /* unix seconds; 0: unknown */
     int cancel_at_period_end;
-    int64_t synced_at;          /* when read from Stripe, microseconds */
+    int64_t synced_at; /* when read from Stripe, microseconds */
     int64_t created_at;
     int64_t updated_at;
 };

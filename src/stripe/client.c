@@ -91,7 +91,8 @@ static int token_ok(const char *s, size_t max, int allow_space)
  * backoff values take the defaults of client.h; max_retries 0 means the
  * default 2, a negative value means no retries, at most 10 are made.
  */
-struct cd_stripe_client *cd_stripe_client_new(const struct cd_stripe_config *cfg)
+struct cd_stripe_client *
+cd_stripe_client_new(const struct cd_stripe_config *cfg)
 {
     struct cd_stripe_client *c;
     size_t n;
@@ -115,16 +116,18 @@ struct cd_stripe_client *cd_stripe_client_new(const struct cd_stripe_config *cfg
     n = strlen(c->api_base);
     while (n > 0 && c->api_base[n - 1] == '/')
         c->api_base[--n] = '\0';
-    c->connect_timeout_ms =
-        cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
+    c->connect_timeout_ms = cfg->connect_timeout_ms > 0
+                                ? cfg->connect_timeout_ms
+                                : 5000;
     c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
     if (cfg->max_retries == 0)
         c->max_retries = 2;
     else if (cfg->max_retries < 0)
         c->max_retries = 0;
     else
-        c->max_retries = cfg->max_retries > MAX_RETRIES_CAP ? MAX_RETRIES_CAP
-                                                            : cfg->max_retries;
+        c->max_retries = cfg->max_retries > MAX_RETRIES_CAP
+                             ? MAX_RETRIES_CAP
+                             : cfg->max_retries;
     c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : 500;
     c->retry_max_ms = cfg->retry_max_ms > 0 ? cfg->retry_max_ms : 5000;
     if (c->retry_max_ms < c->retry_base_ms)
@@ -159,8 +162,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 /* Case-insensitive "Name:" match; returns the trimmed value or NULL. */
-static const char *header_value(const char *line, size_t len, const char *name,
-                                size_t *vlen)
+static const char *header_value(const char *line, size_t len,
+                                const char *name, size_t *vlen)
 {
     size_t nl = strlen(name);
     const char *v, *end = line + len;
@@ -282,7 +285,8 @@ static void set_stripe_error(int status, const json_t *body,
     const char *msg = json_string_value(json_object_get(e, "message"));
     const char *type = json_string_value(json_object_get(e, "type"));
     const char *code = json_string_value(json_object_get(e, "code"));
-    const char *decline = json_string_value(json_object_get(e, "decline_code"));
+    const char *decline = json_string_value(
+        json_object_get(e, "decline_code"));
     char text[200], dc[64], cc[64];
 
     if (msg && *msg)
@@ -295,8 +299,8 @@ static void set_stripe_error(int status, const json_t *body,
         if (!cc[0])
             snprintf(cc, sizeof(cc), "card_declined");
         if (dc[0])
-            cd_error_set(err, CD_EK_PAYMENT, cc, NULL, "Stripe: %s (%s)", text,
-                         dc);
+            cd_error_set(err, CD_EK_PAYMENT, cc, NULL, "Stripe: %s (%s)",
+                         text, dc);
         else
             cd_error_set(err, CD_EK_PAYMENT, cc, NULL, "Stripe: %s", text);
         return;
@@ -327,15 +331,15 @@ static struct curl_slist *build_headers(const struct cd_stripe_client *c,
     char line[600];
     int ok = 1;
 
-#define ADD(s)                                                                 \
-    do {                                                                       \
-        if (ok) {                                                              \
-            t = curl_slist_append(h, (s));                                     \
-            if (t)                                                             \
-                h = t;                                                         \
-            else                                                               \
-                ok = 0;                                                        \
-        }                                                                      \
+#define ADD(s)                                                               \
+    do {                                                                     \
+        if (ok) {                                                            \
+            t = curl_slist_append(h, (s));                                   \
+            if (t)                                                           \
+                h = t;                                                       \
+            else                                                             \
+                ok = 0;                                                      \
+        }                                                                    \
     } while (0)
     snprintf(line, sizeof(line), "Authorization: Bearer %s", c->secret_key);
     ADD(line);
@@ -378,12 +382,15 @@ static void count_call(int is_post, int rc, int status)
         "creditd_stripe_requests_total",
         "Stripe API calls (after retries) by method and outcome (ok, "
         "http_4xx, http_5xx, network).",
-        CD_METRIC_COUNTER, {"method", "outcome"}, NULL, 0};
-    const char *outcome = rc == 0           ? "ok"
-                          : status >= 500   ? "http_5xx"
-                          : status >= 400   ? "http_4xx"
-                          : status > 0      ? "other"
-                                            : "network";
+        CD_METRIC_COUNTER,
+        {"method", "outcome"},
+        NULL,
+        0};
+    const char *outcome = rc == 0         ? "ok"
+                          : status >= 500 ? "http_5xx"
+                          : status >= 400 ? "http_4xx"
+                          : status > 0    ? "other"
+                                          : "network";
 
     cd_metrics_add(NULL, &calls, 1, is_post ? "POST" : "GET", outcome, NULL);
 }
@@ -406,10 +413,9 @@ struct call {
 enum verdict { ATTEMPT_DONE, ATTEMPT_FAILED, ATTEMPT_RETRY };
 
 /* The arguments, the method (POST or GET) and libcurl's start-up. */
-static int check_request(const struct cd_stripe_client *c,
-                         const char *method, const char *path,
-                         const char *idempotency_key, json_t **out,
-                         int *is_post, struct cd_error *err)
+static int check_request(const struct cd_stripe_client *c, const char *method,
+                         const char *path, const char *idempotency_key,
+                         json_t **out, int *is_post, struct cd_error *err)
 {
     if (!c || !method || !out)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
@@ -534,7 +540,8 @@ static enum verdict judge(struct call *k, CURLcode cc, json_t **out, int *rc,
         retry = retryable_curl_error(cc);
     } else {
         if (k->sink.body.len)
-            k->body = json_loadb(k->sink.body.data, k->sink.body.len, 0, NULL);
+            k->body = json_loadb(k->sink.body.data, k->sink.body.len, 0,
+                                 NULL);
         if (code >= 200 && code < 300) {
             if (!json_is_object(k->body)) {
                 *rc = cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,

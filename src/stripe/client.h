@@ -20,8 +20,8 @@
 #define CD_STRIPE_API_VERSION "2026-07-29.dahlia"
 
 struct cd_stripe_config {
-    const char *api_base;   /* "https://api.stripe.com", no trailing '/' */
-    const char *secret_key; /* "sk_test_..." / "sk_live_..." */
+    const char *api_base;    /* "https://api.stripe.com", no trailing '/' */
+    const char *secret_key;  /* "sk_test_..." / "sk_live_..." */
     long connect_timeout_ms; /* default 5000 */
     long timeout_ms;         /* total per attempt, default 30000 */
     int max_retries;         /* 0: default 2; < 0: none; at most 10 */
@@ -32,7 +32,8 @@ struct cd_stripe_config {
 struct cd_stripe_client;
 
 /* New client (copies the strings), or NULL. */
-struct cd_stripe_client *cd_stripe_client_new(const struct cd_stripe_config *c);
+struct cd_stripe_client *
+cd_stripe_client_new(const struct cd_stripe_config *c);
 void cd_stripe_client_free(struct cd_stripe_client *c);
 
 /*

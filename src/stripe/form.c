@@ -110,13 +110,13 @@ static void format_real(double d, char *buf, size_t sz)
     digits[k] = '\0';
     exp10 = (int)strtol(p + 1, NULL, 10);
     n = exp10 + 1;
-#define PUT(...)                                                               \
-    do {                                                                       \
-        int w_ = snprintf(o, left, __VA_ARGS__);                               \
-        if (w_ < 0 || (size_t)w_ >= left)                                      \
-            return;                                                            \
-        o += w_;                                                               \
-        left -= (size_t)w_;                                                    \
+#define PUT(...)                                                             \
+    do {                                                                     \
+        int w_ = snprintf(o, left, __VA_ARGS__);                             \
+        if (w_ < 0 || (size_t)w_ >= left)                                    \
+            return;                                                          \
+        o += w_;                                                             \
+        left -= (size_t)w_;                                                  \
     } while (0)
     if (d < 0)
         PUT("-");
@@ -176,8 +176,8 @@ static const char *scalar_text(const json_t *v, char *num, size_t numsz,
     return text;
 }
 
-static int encode_value(struct cd_buf *key, const json_t *v, struct cd_buf *out,
-                        int *first, int depth)
+static int encode_value(struct cd_buf *key, const json_t *v,
+                        struct cd_buf *out, int *first, int depth)
 {
     char num[64];
     const char *text = NULL;
@@ -191,7 +191,8 @@ static int encode_value(struct cd_buf *key, const json_t *v, struct cd_buf *out,
         const char *k;
         const json_t *sub;
 
-        json_object_foreach((json_t *)v, k, sub) {
+        json_object_foreach((json_t *)v, k, sub)
+        {
             if (cd_buf_append(key, "[", 1) != 0 ||
                 escape_with(k, strlen(k), query_raw, key) != 0 ||
                 cd_buf_append(key, "]", 1) != 0)
@@ -207,7 +208,8 @@ static int encode_value(struct cd_buf *key, const json_t *v, struct cd_buf *out,
         size_t i;
         const json_t *sub;
 
-        json_array_foreach(v, i, sub) {
+        json_array_foreach(v, i, sub)
+        {
             if (cd_buf_appendf(key, "[%zu]", i) != 0)
                 return -1;
             if (encode_value(key, sub, out, first, depth + 1) != 0)
@@ -248,7 +250,8 @@ int cd_form_encode(const json_t *params, struct cd_buf *out)
     if (!json_is_object(params))
         return -1;
     cd_buf_init(&key, 64 * 1024);
-    json_object_foreach((json_t *)params, k, v) {
+    json_object_foreach((json_t *)params, k, v)
+    {
         cd_buf_reset(&key);
         if (escape_with(k, strlen(k), query_raw, &key) != 0 ||
             cd_buf_append(&key, "", 0) != 0 ||

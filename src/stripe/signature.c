@@ -30,8 +30,8 @@
 struct sig_parsed {
     int64_t t;
     int have_t;
-    size_t nv1;                /* v1 entries seen (well-formed or not) */
-    size_t nvalid;             /* of which 64 lower-case hex */
+    size_t nv1;                 /* v1 entries seen (well-formed or not) */
+    size_t nvalid;              /* of which 64 lower-case hex */
     const char *v1[SIG_V1_MAX]; /* the well-formed ones, not terminated */
 };
 
@@ -132,7 +132,8 @@ static int split_secrets(const char *s, struct sig_secret *out)
         while (stop > b && (stop[-1] == ' ' || stop[-1] == '\t'))
             stop--;
         if (stop > b) {
-            if (n == SIG_SECRETS_MAX || (size_t)(stop - b) > SIG_SECRET_LEN_MAX)
+            if (n == SIG_SECRETS_MAX ||
+                (size_t)(stop - b) > SIG_SECRET_LEN_MAX)
                 return -1;
             out[n].p = b;
             out[n].len = (size_t)(stop - b);

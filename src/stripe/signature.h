@@ -16,11 +16,11 @@
 
 enum cd_sig_result {
     CD_SIG_OK = 0,
-    CD_SIG_NO_HEADER,       /* missing or empty header */
-    CD_SIG_MALFORMED,       /* no t=, bad t, or no v1 entries */
-    CD_SIG_NO_MATCH,        /* no v1 matches any secret */
-    CD_SIG_TIMESTAMP,       /* |now - t| > tolerance */
-    CD_SIG_NO_SECRET,       /* no secret configured */
+    CD_SIG_NO_HEADER, /* missing or empty header */
+    CD_SIG_MALFORMED, /* no t=, bad t, or no v1 entries */
+    CD_SIG_NO_MATCH,  /* no v1 matches any secret */
+    CD_SIG_TIMESTAMP, /* |now - t| > tolerance */
+    CD_SIG_NO_SECRET, /* no secret configured */
 };
 
 /*

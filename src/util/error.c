@@ -28,8 +28,8 @@ static const struct {
 #undef X
 };
 
-int cd_error_set(struct cd_error *e, enum cd_error_kind kind, const char *code,
-                 const char *param, const char *fmt, ...)
+int cd_error_set(struct cd_error *e, enum cd_error_kind kind,
+                 const char *code, const char *param, const char *fmt, ...)
 {
     va_list ap;
     int n;

@@ -8,20 +8,20 @@
 #define CD_UTIL_ERROR_H
 
 /* X(name, http status, API.md error type) - append only. */
-#define CD_ERROR_KINDS(X)                                                      \
-    X(NONE, 200, "none")                                                       \
-    X(INVALID, 400, "invalid_request_error")                                   \
-    X(AUTH, 401, "authentication_error")                                       \
-    X(PAYMENT, 402, "payment_required")                                        \
-    X(FORBIDDEN, 403, "permission_error")                                      \
-    X(NOT_FOUND, 404, "not_found")                                             \
-    X(CONFLICT, 409, "conflict")                                               \
-    X(TOO_LARGE, 413, "invalid_request_error")                                 \
-    X(RATE, 429, "rate_limit_error")                                           \
-    X(INTERNAL, 500, "api_error")                                              \
-    X(UPSTREAM, 502, "api_error")                                              \
-    X(UNAVAILABLE, 503, "api_error")                                           \
-    X(METHOD, 405, "invalid_request_error")                                    \
+#define CD_ERROR_KINDS(X)                                                    \
+    X(NONE, 200, "none")                                                     \
+    X(INVALID, 400, "invalid_request_error")                                 \
+    X(AUTH, 401, "authentication_error")                                     \
+    X(PAYMENT, 402, "payment_required")                                      \
+    X(FORBIDDEN, 403, "permission_error")                                    \
+    X(NOT_FOUND, 404, "not_found")                                           \
+    X(CONFLICT, 409, "conflict")                                             \
+    X(TOO_LARGE, 413, "invalid_request_error")                               \
+    X(RATE, 429, "rate_limit_error")                                         \
+    X(INTERNAL, 500, "api_error")                                            \
+    X(UPSTREAM, 502, "api_error")                                            \
+    X(UNAVAILABLE, 503, "api_error")                                         \
+    X(METHOD, 405, "invalid_request_error")                                  \
     X(NOT_IMPLEMENTED, 501, "invalid_request_error")
 
 enum cd_error_kind {
@@ -40,8 +40,8 @@ struct cd_error {
 
 /* Fills *e (which may be NULL: then nothing happens). Returns -1 so that a
  * function can `return cd_error_set(err, ...);`. */
-int cd_error_set(struct cd_error *e, enum cd_error_kind kind, const char *code,
-                 const char *param, const char *fmt, ...)
+int cd_error_set(struct cd_error *e, enum cd_error_kind kind,
+                 const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void cd_error_clear(struct cd_error *e);
 int cd_error_kind_status(enum cd_error_kind kind);

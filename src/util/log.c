@@ -90,11 +90,11 @@ static size_t utf8_printable(const unsigned char *p, size_t n)
     for (size_t i = 1; i < len; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
-    if ((p[0] == 0xc2 && p[1] < 0xa0) ||   /* C1 controls */
-        (p[0] == 0xe0 && p[1] < 0xa0) ||   /* overlong */
-        (p[0] == 0xed && p[1] >= 0xa0) ||  /* surrogates */
-        (p[0] == 0xf0 && p[1] < 0x90) ||   /* overlong */
-        (p[0] == 0xf4 && p[1] >= 0x90))    /* past U+10FFFF */
+    if ((p[0] == 0xc2 && p[1] < 0xa0) ||  /* C1 controls */
+        (p[0] == 0xe0 && p[1] < 0xa0) ||  /* overlong */
+        (p[0] == 0xed && p[1] >= 0xa0) || /* surrogates */
+        (p[0] == 0xf0 && p[1] < 0x90) ||  /* overlong */
+        (p[0] == 0xf4 && p[1] >= 0x90))   /* past U+10FFFF */
         return 0;
     return len;
 }
@@ -236,8 +236,8 @@ void cd_log_access(const char *module, const char *method, const char *route,
              ",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
              "\"us\":%lld%s",
              jm, jr, status, us, aborted ? ",\"aborted\":true" : "");
-    snprintf(msg, sizeof(msg), "%s %.200s %d %lldus%s", method, route,
-             status, us, aborted ? " (aborted)" : "");
+    snprintf(msg, sizeof(msg), "%s %.200s %d %lldus%s", method, route, status,
+             us, aborted ? " (aborted)" : "");
     escape_line(msg, line, sizeof(line));
     emit_json(CD_LOG_INFO, module, line, id, extra);
 }

@@ -53,10 +53,10 @@ void cd__log(int level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The arguments are not evaluated when the level is below the threshold. */
-#define cd_log(level, module, ...)                                             \
-    do {                                                                       \
-        if ((level) >= cd_log_threshold)                                       \
-            cd__log((level), (module), __VA_ARGS__);                           \
+#define cd_log(level, module, ...)                                           \
+    do {                                                                     \
+        if ((level) >= cd_log_threshold)                                     \
+            cd__log((level), (module), __VA_ARGS__);                         \
     } while (0)
 
 #define cd_debug(module, ...) cd_log(CD_LOG_DEBUG, module, __VA_ARGS__)

@@ -20,12 +20,12 @@
 struct series {
     char *vals[CD_METRIC_LABELS_MAX]; /* "" for unused slots */
     uint32_t hash;
-    double value;   /* counters and gauges */
-    double sum;     /* histograms */
-    uint64_t count; /* histograms */
+    double value;            /* counters and gauges */
+    double sum;              /* histograms */
+    uint64_t count;          /* histograms */
     uint64_t *bucket_counts; /* nbuckets + 1 (the last: above every bound) */
-    struct series *chain; /* same hash slot */
-    struct series *next;  /* creation order */
+    struct series *chain;    /* same hash slot */
+    struct series *next;     /* creation order */
 };
 
 struct family {
@@ -398,8 +398,8 @@ static int write_label_value(struct cd_buf *out, const char *v)
 /* name[suffix]{labels[,le="bound"]} value\n; le < 0: no le label,
  * le == nbuckets: "+Inf". */
 static int write_sample(struct cd_buf *out, const struct family *f,
-                        const struct series *s, const char *suffix,
-                        long le, double v)
+                        const struct series *s, const char *suffix, long le,
+                        double v)
 {
     int rc = cd_buf_appendf(out, "%s%s", f->def->name, suffix);
     int any = 0;

@@ -65,16 +65,15 @@ struct cd_metrics *cd_metrics_global(void);
  * optional. 0, or -1 when def is invalid (bad name, label or buckets) or
  * another def already uses its name.
  */
-int cd_metrics_register(struct cd_metrics *m, const struct cd_metric_def *def);
+int cd_metrics_register(struct cd_metrics *m,
+                        const struct cd_metric_def *def);
 
 /* Counter (v >= 0) or gauge: adds v to the series of these labels. */
 void cd_metrics_add(struct cd_metrics *m, const struct cd_metric_def *def,
-                    double v, const char *l1, const char *l2,
-                    const char *l3);
+                    double v, const char *l1, const char *l2, const char *l3);
 /* Gauge: sets the series to v. */
 void cd_metrics_set(struct cd_metrics *m, const struct cd_metric_def *def,
-                    double v, const char *l1, const char *l2,
-                    const char *l3);
+                    double v, const char *l1, const char *l2, const char *l3);
 /* Histogram: counts one observation of v. */
 void cd_metrics_observe(struct cd_metrics *m, const struct cd_metric_def *def,
                         double v, const char *l1, const char *l2,

@@ -132,7 +132,8 @@ static int digits(const char *s, int n, int *v)
 
 static int days_in_month(int y, int m)
 {
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int dm[12] = {31, 28, 31, 30, 31, 30,
+                               31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
     return m == 2 && leap ? 29 : dm[m - 1];
@@ -163,9 +164,10 @@ int cd_time_parse_rfc3339(const char *s, int64_t *out)
     int64_t off, t;
 
     if (!s || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
-        s[16] != ':' || digits(s + 17, 2, &sec))
+        s[7] != '-' || digits(s + 8, 2, &d) ||
+        (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) ||
+        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+        digits(s + 17, 2, &sec))
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
         mi > 59 || sec > 60) /* :60, a leap second, is the next second */

@@ -133,8 +133,9 @@ static int put_str(char *out, size_t outsz, size_t *at, const char *s,
     for (; *s; s++) {
         if (*at + 1 >= outsz)
             return -1;
-        out[(*at)++] =
-            upper && *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+        out[(*at)++] = upper && *s >= 'a' && *s <= 'z'
+                           ? (char)(*s - 'a' + 'A')
+                           : *s;
     }
     return 0;
 }

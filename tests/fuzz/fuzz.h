@@ -16,13 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* A broken property is a crash libFuzzer keeps: print it and abort. */
-#define FUZZ_CHECK(cond)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__,       \
-                    __LINE__, #cond);                                       \
-            abort();                                                        \
-        }                                                                   \
+#define FUZZ_CHECK(cond)                                                     \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__,        \
+                    __LINE__, #cond);                                        \
+            abort();                                                         \
+        }                                                                    \
     } while (0)
 
 /* data[0..size) plus a NUL (malloc; the caller frees). */

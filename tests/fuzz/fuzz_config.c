@@ -51,8 +51,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             i++;
             continue;
         }
-        snprintf(name, sizeof(name), "%.*s",
-                 (int)strcspn(environ[i], "="), environ[i]);
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(environ[i], "="),
+                 environ[i]);
         unsetenv(name); /* environ shifts down: look at i again */
     }
     return 0;

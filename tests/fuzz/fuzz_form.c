@@ -24,16 +24,18 @@ static size_t longest_key(const json_t *v, size_t len)
     json_t *x;
 
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, k, x) {
+        json_object_foreach((json_t *)v, k, x)
+        {
             size_t n = len ? len + strlen(k) + 2 : strlen(k);
             size_t m = longest_key(x, n);
             most = m > most ? m : most;
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             char idx[32];
-            size_t m = longest_key(x, len + (size_t)snprintf(idx, sizeof(idx),
-                                                             "[%zu]", i));
+            size_t m = longest_key(
+                x, len + (size_t)snprintf(idx, sizeof(idx), "[%zu]", i));
             most = m > most ? m : most;
         }
     }

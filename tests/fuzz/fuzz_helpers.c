@@ -12,8 +12,8 @@
 #include "fuzz.h"
 #include "util/util.h"
 
-static const char *const KEYS[] = {"amount", "amount_cents", "email",
-                                   "code", "expires_at", "active", "x"};
+static const char *const KEYS[] = {
+    "amount", "amount_cents", "email", "code", "expires_at", "active", "x"};
 
 static void reset(struct cd_req *r)
 {

@@ -13,8 +13,9 @@ static void round_trip(int64_t t)
 {
     char out[21];
     int64_t back = -1;
-    int64_t want = t < CD_TIME_MIN ? CD_TIME_MIN
-                   : t > CD_TIME_MAX ? CD_TIME_MAX : t;
+    int64_t want = t < CD_TIME_MIN   ? CD_TIME_MIN
+                   : t > CD_TIME_MAX ? CD_TIME_MAX
+                                     : t;
 
     cd_time_rfc3339(t, out);
     FUZZ_CHECK(strlen(out) == 20 && out[19] == 'Z');

@@ -148,7 +148,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    cd_log_threshold = getenv("CD_FUZZ_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_FUZZ_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     snprintf(dir, sizeof(dir), "%s/cd_fuzz_webhook_XXXXXX", tmp);
     FUZZ_CHECK(mkdtemp(dir) != NULL);
     atexit(cleanup);
@@ -157,9 +158,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     strcpy(bill.cfg.currency, "usd");
     strcpy(bill.cfg.webhook_secrets, SECRET);
     bill.cfg.webhook_tolerance = 300;
-    bill.cfg.packages[0] = (struct cd_package){
-        .id = "starter", .name = "Starter", .price_cents = 1000,
-        .credits = 1000};
+    bill.cfg.packages[0] = (struct cd_package){.id = "starter",
+                                               .name = "Starter",
+                                               .price_cents = 1000,
+                                               .credits = 1000};
     bill.cfg.npackages = 1;
     bill.cfg.plans[0] = (struct cd_plan){.id = "monthly",
                                          .name = "Monthly",
@@ -175,7 +177,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     strcpy(a.password_hash, "x");
     a.created_at = cd_now();
     FUZZ_CHECK(cd_store_write(bill.store, job_account, &a) == 0);
-    order("ord_fuzz_pending", "package", "cs_fuzz_pending", "pi_fuzz_pending");
+    order("ord_fuzz_pending", "package", "cs_fuzz_pending",
+          "pi_fuzz_pending");
     order("ord_fuzz_topup", "payment_intent", "", "pi_fuzz_topup");
     order("ord_fuzz_done", "package", "cs_fuzz_done", "");
     complete_done_order();

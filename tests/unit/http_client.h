@@ -111,8 +111,7 @@ static inline void tc_request(int port, const char *method, const char *path,
 /* The value of header name in the reply (first one), copied into out;
  * NULL when absent. */
 static inline const char *tc_header(const struct tc_reply *r,
-                                    const char *name, char *out,
-                                    size_t outsz)
+                                    const char *name, char *out, size_t outsz)
 {
     const char *p = strstr(r->head, "\r\n");
     size_t n = strlen(name);

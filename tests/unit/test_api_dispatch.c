@@ -148,7 +148,8 @@ static int setup(void **state)
     struct cd_error err;
 
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     if (cd_accounts_init() != 0 ||
         fx_billing_open(&bill, &target, use_pg, "cd_api_dispatch") != 0)
         return -1;
@@ -235,7 +236,8 @@ static void test_server_key(void **state)
          NULL);
     tc_expect(&r, 404, "account_not_found");
     call("GET", "/v1/balance",
-         "Authorization: Bearer " SERVER_KEY "\r\nCreditd-Account: ext:ext-1\r\n",
+         "Authorization: Bearer " SERVER_KEY
+         "\r\nCreditd-Account: ext:ext-1\r\n",
          NULL);
     tc_expect(&r, 200, NULL);
     call("GET", "/v1/account",
@@ -245,11 +247,12 @@ static void test_server_key(void **state)
     tc_expect(&r, 200, NULL);
     assert_non_null(strstr(r.body, owned_id));
     /* a server-account route: the account is named */
-    call("POST", "/v1/grants",
-         "Authorization: Bearer " SERVER_KEY "\r\n", "{\"amount\":5}");
+    call("POST", "/v1/grants", "Authorization: Bearer " SERVER_KEY "\r\n",
+         "{\"amount\":5}");
     tc_expect(&r, 400, "missing_account");
     call("POST", "/v1/grants",
-         "Authorization: Bearer " SERVER_KEY "\r\nCreditd-Account: ext:ext-1\r\n",
+         "Authorization: Bearer " SERVER_KEY
+         "\r\nCreditd-Account: ext:ext-1\r\n",
          "{\"amount\":5,\"description\":\"unit\"}");
     tc_expect(&r, 201, NULL);
     /* a token route takes an account token */
@@ -268,21 +271,18 @@ static void test_account_token(void **state)
     tc_expect(&r, 200, NULL);
     call("GET", "/v1/admin/summary", auth, NULL);
     tc_expect(&r, 403, "forbidden");
-    call("POST", "/v1/grants", hdrs("%sCreditd-Account: %s\r\n", auth,
-                                    alice_id),
-         "{\"amount\":5}");
+    call("POST", "/v1/grants",
+         hdrs("%sCreditd-Account: %s\r\n", auth, alice_id), "{\"amount\":5}");
     tc_expect(&r, 403, "forbidden");
     /* Creditd-Account may name only the token's own account */
-    call("GET", "/v1/balance", hdrs("%sCreditd-Account: %s\r\n", auth,
-                                   alice_id),
-         NULL);
-    tc_expect(&r, 200, NULL);
-    call("GET", "/v1/balance", hdrs("%sCreditd-Account: %s\r\n", auth,
-                                   owned_id),
-         NULL);
-    tc_expect(&r, 403, "forbidden");
     call("GET", "/v1/balance",
-         hdrs("%sCreditd-Account: ext:ext-1\r\n", auth), NULL);
+         hdrs("%sCreditd-Account: %s\r\n", auth, alice_id), NULL);
+    tc_expect(&r, 200, NULL);
+    call("GET", "/v1/balance",
+         hdrs("%sCreditd-Account: %s\r\n", auth, owned_id), NULL);
+    tc_expect(&r, 403, "forbidden");
+    call("GET", "/v1/balance", hdrs("%sCreditd-Account: ext:ext-1\r\n", auth),
+         NULL);
     tc_expect(&r, 403, "forbidden");
 }
 
@@ -325,7 +325,8 @@ static void test_session_cookie(void **state)
     call("POST", "/v1/discounts/validate", c, "{\"code\":\"NOPE\"}");
     tc_expect(&r, 403, "csrf_failed");
     call("POST", "/v1/discounts/validate",
-         hdrs("%s" CD_CSRF_HEADER ": %064d\r\n", c, 0), "{\"code\":\"NOPE\"}");
+         hdrs("%s" CD_CSRF_HEADER ": %064d\r\n", c, 0),
+         "{\"code\":\"NOPE\"}");
     tc_expect(&r, 403, "csrf_failed");
     call("POST", "/v1/discounts/validate",
          hdrs("%s" CD_CSRF_HEADER ": %s\r\n", c, carol_csrf),
@@ -384,10 +385,10 @@ static void check_route(const struct cd_route *rt)
         (kind != CD_ROUTE_PUBLIC || strcmp(rt->method, "POST") != 0))
         fail_msg("%s %s: a Stripe webhook is a public POST", rt->method,
                  rt->pattern);
-    if (rt->flags & ~(CD_ROUTE_ACCOUNT | CD_ROUTE_SERVER_ACCOUNT |
-                      CD_ROUTE_ADMIN | CD_ROUTE_TOKEN | CD_ROUTE_IDEMPOTENT |
-                      CD_ROUTE_STRIPE_SIGNED | CD_ROUTE_IDEM_ONE_JOB |
-                      CD_ROUTE_DEFERS))
+    if (rt->flags &
+        ~(CD_ROUTE_ACCOUNT | CD_ROUTE_SERVER_ACCOUNT | CD_ROUTE_ADMIN |
+          CD_ROUTE_TOKEN | CD_ROUTE_IDEMPOTENT | CD_ROUTE_STRIPE_SIGNED |
+          CD_ROUTE_IDEM_ONE_JOB | CD_ROUTE_DEFERS))
         fail_msg("%s %s: unknown flag", rt->method, rt->pattern);
     if ((rt->flags & CD_ROUTE_DEFERS) && strcmp(rt->method, "POST") != 0)
         fail_msg("%s %s: only a POST answers from the commit", rt->method,
@@ -419,9 +420,9 @@ static void test_route_table(void **state)
 static void test_paging(void **state)
 {
     char auth[128];
-    static const char *const bad[] = {"limit=0", "limit=101", "limit=-1",
-                                      "limit=abc", "limit=", "offset=-1",
-                                      "offset=1.5", "limit=5&offset=x"};
+    static const char *const bad[] = {
+        "limit=0", "limit=101", "limit=-1",   "limit=abc",
+        "limit=",  "offset=-1", "offset=1.5", "limit=5&offset=x"};
 
     (void)state;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", alice_token);
@@ -448,8 +449,8 @@ static void test_paging(void **state)
 
 /* POST path body (NULL: the reply r already holds) is 400 invalid_param
  * naming param. */
-static void expect_param(const char *auth, const char *path,
-                         const char *body, const char *param)
+static void expect_param(const char *auth, const char *path, const char *body,
+                         const char *param)
 {
     char got[32];
 
@@ -475,10 +476,15 @@ static void test_bodies(void **state)
 {
     const char *auth = "Authorization: Bearer " SERVER_KEY
                        "\r\nCreditd-Account: ext:ext-1\r\n";
-    static const char *const not_object[] = {"", "[]", "5", "{", "{\"a\":1,\"a\":2}"};
+    static const char *const not_object[] = {"", "[]", "5", "{",
+                                             "{\"a\":1,\"a\":2}"};
     static const char *const bad_amount[] = {
-        "{}", "{\"amount\":0}", "{\"amount\":-5}", "{\"amount\":1.5}",
-        "{\"amount\":\"5\"}", "{\"amount\":1000000000001}",
+        "{}",
+        "{\"amount\":0}",
+        "{\"amount\":-5}",
+        "{\"amount\":1.5}",
+        "{\"amount\":\"5\"}",
+        "{\"amount\":1000000000001}",
         "{\"amount\":99999999999999999999}"};
     char param[16];
 
@@ -506,8 +512,8 @@ static void test_bodies(void **state)
                  "{\"amount\":1,\"allow_negative\":\"yes\"}",
                  "allow_negative");
     /* the body is JSON whatever its Content-Type says */
-    call("POST", "/v1/grants",
-         hdrs("%sContent-Type: text/plain\r\n", auth), "{\"amount\":2}");
+    call("POST", "/v1/grants", hdrs("%sContent-Type: text/plain\r\n", auth),
+         "{\"amount\":2}");
     tc_expect(&r, 201, NULL);
 }
 

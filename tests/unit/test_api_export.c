@@ -127,10 +127,8 @@ static void test_ledger_row(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_quoted),
-        cmocka_unit_test(test_formulas),
-        cmocka_unit_test(test_out_of_room),
+        cmocka_unit_test(test_plain),      cmocka_unit_test(test_quoted),
+        cmocka_unit_test(test_formulas),   cmocka_unit_test(test_out_of_room),
         cmocka_unit_test(test_ledger_row),
     };
 

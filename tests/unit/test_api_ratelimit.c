@@ -41,8 +41,7 @@ static void test_burst_then_rate(void **state)
     assert_int_equal(cd_ratelimit_take("acct_b", 10, 60, T0), 0);
     /* Idle for a minute: the whole burst is back, and no more. */
     for (int i = 0; i < 10; i++)
-        assert_int_equal(cd_ratelimit_take("acct_a", 10, 60, T0 + 66 * S),
-                         0);
+        assert_int_equal(cd_ratelimit_take("acct_a", 10, 60, T0 + 66 * S), 0);
     assert_true(cd_ratelimit_take("acct_a", 10, 60, T0 + 66 * S) > 0);
 }
 

@@ -70,29 +70,25 @@ static void test_email_rules(void **state)
     char longmail[300];
 
     (void)state;
-    assert_int_equal(cd_account_normalize_email("Ann@Example.COM", out,
-                                                sizeof(out)),
-                     0);
+    assert_int_equal(
+        cd_account_normalize_email("Ann@Example.COM", out, sizeof(out)), 0);
     assert_string_equal(out, "ann@example.com");
-    assert_int_equal(cd_account_normalize_email("a.b+c@d.co.uk", out,
-                                                sizeof(out)),
-                     0);
-    assert_int_equal(cd_account_normalize_email("ann@localhost", out,
-                                                sizeof(out)),
-                     -1);
+    assert_int_equal(
+        cd_account_normalize_email("a.b+c@d.co.uk", out, sizeof(out)), 0);
+    assert_int_equal(
+        cd_account_normalize_email("ann@localhost", out, sizeof(out)), -1);
     assert_int_equal(cd_account_normalize_email("ann", out, sizeof(out)), -1);
     assert_int_equal(cd_account_normalize_email("@x.com", out, sizeof(out)),
                      -1);
     assert_int_equal(cd_account_normalize_email("a@", out, sizeof(out)), -1);
     assert_int_equal(cd_account_normalize_email("a@@x.com", out, sizeof(out)),
                      -1);
-    assert_int_equal(cd_account_normalize_email("a@b@x.com", out, sizeof(out)),
-                     -1);
-    assert_int_equal(cd_account_normalize_email("a b@x.com", out, sizeof(out)),
-                     -1);
-    assert_int_equal(cd_account_normalize_email("a\tb@x.com", out,
-                                                sizeof(out)),
-                     -1);
+    assert_int_equal(
+        cd_account_normalize_email("a@b@x.com", out, sizeof(out)), -1);
+    assert_int_equal(
+        cd_account_normalize_email("a b@x.com", out, sizeof(out)), -1);
+    assert_int_equal(
+        cd_account_normalize_email("a\tb@x.com", out, sizeof(out)), -1);
     assert_int_equal(cd_account_normalize_email("a@.x.com", out, sizeof(out)),
                      -1);
     assert_int_equal(cd_account_normalize_email("a@x.com.", out, sizeof(out)),
@@ -117,7 +113,10 @@ static void test_password_rules(void **state)
     assert_int_equal(cd_account_check_password("1234567", 7, &err), -1);
     assert_string_equal(err.code, "weak_password");
     assert_int_equal(cd_account_check_password("12345678", 8, &err), 0);
-    assert_int_equal(cd_account_check_password("1234\0" "5678", 9, &err), -1);
+    assert_int_equal(cd_account_check_password("1234\0"
+                                               "5678",
+                                               9, &err),
+                     -1);
     assert_int_equal(cd_account_check_password(NULL, 0, &err), -1);
 }
 
@@ -175,9 +174,9 @@ static void test_signup_login_logout(void **state)
                                       token2, NULL, &err),
                      -1);
     assert_string_equal(err.code, "invalid_credentials");
-    assert_int_equal(cd_account_login(&f->b, "not an email",
-                                      "correct horse", 13, "127.0.0.1", &me,
-                                      token2, NULL, &err),
+    assert_int_equal(cd_account_login(&f->b, "not an email", "correct horse",
+                                      13, "127.0.0.1", &me, token2, NULL,
+                                      &err),
                      -1);
     assert_string_equal(err.code, "invalid_credentials");
 
@@ -195,9 +194,8 @@ static void test_signup_login_logout(void **state)
     assert_int_equal(cd_account_authenticate(&f->b, token2, &me, NULL, &err),
                      0);
     assert_int_equal(cd_account_logout(&f->b, hash, &err), 0); /* again */
-    assert_int_equal(cd_account_authenticate(&f->b, "cdt_nope", &me, NULL,
-                                             &err),
-                     -1);
+    assert_int_equal(
+        cd_account_authenticate(&f->b, "cdt_nope", &me, NULL, &err), -1);
     assert_int_equal(cd_account_authenticate(&f->b, "", &me, NULL, &err), -1);
 
     assert_int_equal(cd_account_get(&f->b, a.id, &me, &err), 0);
@@ -236,12 +234,12 @@ static void test_external_accounts(void **state)
 
     /* Without an email; a second one without an email too (the store's
      * placeholder keeps them apart). */
-    assert_int_equal(cd_account_create(&f->b, "u-1", NULL, &a, existing,
-                                       &err), 0);
+    assert_int_equal(
+        cd_account_create(&f->b, "u-1", NULL, &a, existing, &err), 0);
     assert_string_equal(a.external_id, "u-1");
     assert_string_equal(a.email, "");
-    assert_int_equal(cd_account_create(&f->b, "u-2", "", &b2, existing,
-                                       &err), 0);
+    assert_int_equal(cd_account_create(&f->b, "u-2", "", &b2, existing, &err),
+                     0);
     assert_int_equal(cd_account_get(&f->b, a.id, &got, &err), 0);
     assert_string_equal(got.email, "");
     assert_string_equal(got.external_id, "u-1");
@@ -249,7 +247,8 @@ static void test_external_accounts(void **state)
 
     /* A taken external_id names the account it belongs to. */
     assert_int_equal(cd_account_create(&f->b, "u-1", "x@example.com", &got,
-                                       existing, &err), -1);
+                                       existing, &err),
+                     -1);
     assert_string_equal(err.code, "external_id_taken");
     assert_int_equal(err.kind, CD_EK_CONFLICT);
     assert_string_equal(existing, a.id);
@@ -257,29 +256,33 @@ static void test_external_accounts(void **state)
     /* With an email: lower-cased, unique against password accounts. */
     assert_int_equal(cd_account_signup(&f->b, "pw@example.com",
                                        "correct horse", 13, &got, token,
-                                       &err), 0);
+                                       &err),
+                     0);
     existing[0] = '\0';
     assert_int_equal(cd_account_create(&f->b, "u-3", "PW@example.com", &got,
-                                       existing, &err), -1);
+                                       existing, &err),
+                     -1);
     assert_string_equal(err.code, "email_taken");
     assert_string_equal(existing, "");
-    assert_int_equal(cd_account_create(&f->b, "u-3", "App@Example.com",
-                                       &b2, existing, &err), 0);
+    assert_int_equal(cd_account_create(&f->b, "u-3", "App@Example.com", &b2,
+                                       existing, &err),
+                     0);
     assert_string_equal(b2.email, "app@example.com");
-    assert_int_equal(cd_account_create(&f->b, "bad id", NULL, &got,
-                                       existing, &err), -1);
+    assert_int_equal(
+        cd_account_create(&f->b, "bad id", NULL, &got, existing, &err), -1);
     assert_string_equal(err.code, "invalid_external_id");
-    assert_int_equal(cd_account_create(&f->b, NULL, NULL, &got, existing,
-                                       &err), -1);
+    assert_int_equal(
+        cd_account_create(&f->b, NULL, NULL, &got, existing, &err), -1);
     assert_string_equal(err.code, "missing_param");
-    assert_int_equal(cd_account_create(&f->b, "u-4", "nope", &got, existing,
-                                       &err), -1);
+    assert_int_equal(
+        cd_account_create(&f->b, "u-4", "nope", &got, existing, &err), -1);
     assert_string_equal(err.code, "invalid_email");
 
     /* No password: a login answers as for an unknown email. */
     assert_int_equal(cd_account_login(&f->b, "app@example.com",
                                       "correct horse", 13, "127.0.0.1", &got,
-                                      token, &wait, &err), -1);
+                                      token, &wait, &err),
+                     -1);
     assert_string_equal(err.code, "invalid_credentials");
 
     /* Found by external_id and by the Creditd-Account forms. */
@@ -287,8 +290,7 @@ static void test_external_accounts(void **state)
     assert_string_equal(got.id, b2.id);
     assert_int_equal(cd_account_by_external(&f->b, "u-9", &got, &err), -1);
     assert_string_equal(err.code, "account_not_found");
-    assert_int_equal(cd_account_by_external(&f->b, "bad id", &got, &err),
-                     -1);
+    assert_int_equal(cd_account_by_external(&f->b, "bad id", &got, &err), -1);
     assert_string_equal(err.code, "account_not_found");
     assert_int_equal(cd_account_resolve(&f->b, "ext:u-1", &got, &err), 0);
     assert_string_equal(got.id, a.id);
@@ -389,50 +391,56 @@ static void test_password_reset(void **state)
                      0);
     assert_int_equal(cd_account_login(&f->b, "reset@example.com",
                                       "old password", 12, "127.0.0.1", &got,
-                                      token2, &wait, &err), 0);
+                                      token2, &wait, &err),
+                     0);
     /* Unknown, app-owned: answered alike, nothing queued. */
-    assert_int_equal(cd_password_reset_request(&f->b, "nobody@example.com",
-                                               &err), 0);
+    assert_int_equal(
+        cd_password_reset_request(&f->b, "nobody@example.com", &err), 0);
     assert_int_equal(mails_to(f, "nobody@example.com").n, 0);
     assert_int_equal(cd_account_create(&f->b, "owned", "owned@example.com",
-                                       &got, ext_id, &err), 0);
-    assert_int_equal(cd_password_reset_request(&f->b, "owned@example.com",
-                                               &err), 0);
+                                       &got, ext_id, &err),
+                     0);
+    assert_int_equal(
+        cd_password_reset_request(&f->b, "owned@example.com", &err), 0);
     assert_int_equal(mails_to(f, "owned@example.com").n, 0);
     assert_int_equal(cd_password_reset_request(&f->b, "not an email", &err),
                      -1);
     assert_string_equal(err.code, "invalid_email");
 
     /* One link, its token only in the mail. */
-    assert_int_equal(cd_password_reset_request(&f->b, "Reset@Example.com",
-                                               &err), 0);
+    assert_int_equal(
+        cd_password_reset_request(&f->b, "Reset@Example.com", &err), 0);
     m = mails_to(f, "reset@example.com");
     assert_int_equal(m.n, 1);
     assert_int_equal(strncmp(m.key, CD_MAIL_SECRET_PREFIX "reset:",
-                             strlen(CD_MAIL_SECRET_PREFIX "reset:")), 0);
+                             strlen(CD_MAIL_SECRET_PREFIX "reset:")),
+                     0);
     assert_int_equal(strlen(m.token), 68);
     assert_null(strstr(m.key, m.token));
 
     /* A weak password changes nothing; then the reset ends every session. */
-    assert_int_equal(cd_password_reset_confirm(&f->b, m.token, "short", 5,
-                                               &err), -1);
+    assert_int_equal(
+        cd_password_reset_confirm(&f->b, m.token, "short", 5, &err), -1);
     assert_string_equal(err.code, "weak_password");
-    assert_int_equal(cd_password_reset_confirm(&f->b, m.token,
-                                               "new password", 12, &err), 0);
+    assert_int_equal(
+        cd_password_reset_confirm(&f->b, m.token, "new password", 12, &err),
+        0);
     assert_int_equal(cd_account_authenticate(&f->b, token, &got, NULL, &err),
                      -1);
     assert_int_equal(cd_account_authenticate(&f->b, token2, &got, NULL, &err),
                      -1);
     assert_int_equal(cd_account_login(&f->b, "reset@example.com",
                                       "old password", 12, "127.0.0.2", &got,
-                                      token2, &wait, &err), -1);
+                                      token2, &wait, &err),
+                     -1);
     assert_int_equal(cd_account_login(&f->b, "reset@example.com",
                                       "new password", 12, "127.0.0.2", &got,
-                                      token2, &wait, &err), 0);
+                                      token2, &wait, &err),
+                     0);
     /* Used: once only. Malformed: the same answer. */
-    assert_int_equal(cd_password_reset_confirm(&f->b, m.token,
-                                               "third password", 14, &err),
-                     -1);
+    assert_int_equal(
+        cd_password_reset_confirm(&f->b, m.token, "third password", 14, &err),
+        -1);
     assert_string_equal(err.code, "invalid_reset_token");
     assert_int_equal(cd_password_reset_confirm(&f->b, "cdr_nope",
                                                "third password", 14, &err),
@@ -448,16 +456,16 @@ static void test_password_reset(void **state)
     old.created_at = cd_now() - CD_RESET_TTL - 10;
     old.expires_at = cd_now() - 10;
     assert_int_equal(cd_store_write(f->b.store, insert_reset_fn, &old), 0);
-    assert_int_equal(cd_password_reset_confirm(&f->b, dead, "third password",
-                                               14, &err), -1);
+    assert_int_equal(
+        cd_password_reset_confirm(&f->b, dead, "third password", 14, &err),
+        -1);
     assert_string_equal(err.code, "invalid_reset_token");
 
     /* At most CD_RESET_PER_HOUR links an hour: the first, the expired row
      * (made 30 min ago) and one more. */
     for (int i = 0; i < 5; i++)
-        assert_int_equal(cd_password_reset_request(&f->b,
-                                                   "reset@example.com", &err),
-                         0);
+        assert_int_equal(
+            cd_password_reset_request(&f->b, "reset@example.com", &err), 0);
     assert_int_equal(mails_to(f, "reset@example.com").n,
                      CD_RESET_PER_HOUR - 1);
 
@@ -512,8 +520,8 @@ static void test_email_verification_gate(void **state)
     assert_int_equal(cd_email_verify_may_buy(&f->b, &a, &err), 0);
 
     f->b.cfg.require_email_verification = 1;
-    assert_int_equal(cd_account_signup(&f->b, "on@example.com",
-                                       "long enough", 11, &a, token, &err),
+    assert_int_equal(cd_account_signup(&f->b, "on@example.com", "long enough",
+                                       11, &a, token, &err),
                      0);
     memset(&v, 0, sizeof(v));
     v.to = "on@example.com";
@@ -524,7 +532,8 @@ static void test_email_verification_gate(void **state)
     assert_int_equal(err.kind, CD_EK_FORBIDDEN);
     /* an account owned by the application is not gated */
     assert_int_equal(cd_account_create(&f->b, "app-v", "appv@example.com",
-                                       &owned, ext, &err), 0);
+                                       &owned, ext, &err),
+                     0);
     assert_int_equal(cd_email_verify_may_buy(&f->b, &owned, &err), 0);
 
     assert_int_equal(cd_email_verify_confirm(&f->b, "cdv_x", &err), -1);
@@ -644,42 +653,42 @@ static void test_discounts_and_pricing(void **state)
     in.code = "free";
     assert_int_equal(cd_discount_create(&f->b, &in, &d, &err), 0);
 
-    assert_int_equal(cd_discount_validate(&f->b, "Launch10", "acct_unit", NULL, NULL, &q,
-                                          &err),
+    assert_int_equal(cd_discount_validate(&f->b, "Launch10", "acct_unit",
+                                          NULL, NULL, &q, &err),
                      0);
     assert_true(q.valid);
     assert_int_equal(q.base_cents, 2999);
     assert_int_equal(q.discount_cents, 300);
     assert_int_equal(q.final_cents, 2699);
     assert_null(q.error);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", "package",
-                                          "pkg_50", &q, &err),
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit",
+                                          "package", "pkg_50", &q, &err),
                      0);
     assert_int_equal(q.base_cents, 5000);
     assert_int_equal(q.final_cents, 4500);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", "package",
-                                          "nope", &q, &err),
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit",
+                                          "package", "nope", &q, &err),
                      -1);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", "topup", NULL,
-                                          &q, &err),
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit",
+                                          "topup", NULL, &q, &err),
                      -1);
     assert_string_equal(err.code, "discount_not_applicable");
-    assert_int_equal(cd_discount_validate(&f->b, "nosuch", "acct_unit", NULL, NULL, &q,
-                                          &err),
+    assert_int_equal(cd_discount_validate(&f->b, "nosuch", "acct_unit", NULL,
+                                          NULL, &q, &err),
                      0);
     assert_false(q.valid);
     assert_string_equal(q.error, "unknown_code");
     assert_int_equal(q.final_cents, 2999);
-    assert_int_equal(cd_discount_validate(&f->b, "FREE", "acct_unit", NULL, NULL, &q,
-                                          &err),
+    assert_int_equal(cd_discount_validate(&f->b, "FREE", "acct_unit", NULL,
+                                          NULL, &q, &err),
                      0);
     assert_false(q.valid);
     assert_string_equal(q.error, "amount_below_minimum");
 
     assert_int_equal(cd_discount_deactivate(&f->b, "launch10", &d, &err), 0);
     assert_false(d.active);
-    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit", NULL, NULL, &q,
-                                          &err),
+    assert_int_equal(cd_discount_validate(&f->b, "LAUNCH10", "acct_unit",
+                                          NULL, NULL, &q, &err),
                      0);
     assert_string_equal(q.error, "inactive");
     assert_int_equal(cd_discount_deactivate(&f->b, "nosuch", &d, &err), -1);
@@ -695,7 +704,8 @@ static void test_discounts_and_pricing(void **state)
     assert_int_equal(p.sale_cents, 1999);
     assert_int_equal(p.launch_cents, 2999);
     assert_int_equal(cd_pricing_base_cents(&p), 1999);
-    assert_int_equal(cd_pricing_update(&f->b, "cheap", 0, 0, 0, &p, &err), -1);
+    assert_int_equal(cd_pricing_update(&f->b, "cheap", 0, 0, 0, &p, &err),
+                     -1);
     assert_int_equal(cd_pricing_update(&f->b, NULL, -1, 0, 0, &p, &err), -1);
     assert_string_equal(err.code, "invalid_amount");
 }
@@ -719,7 +729,8 @@ static void test_pricing_floor(void **state)
                      -1);
     assert_string_equal(err.param, "sale_cents");
     assert_int_equal(
-        cd_pricing_update(&f->b, NULL, CD_AMOUNT_MAX + 1, 0, 0, &p, &err), -1);
+        cd_pricing_update(&f->b, NULL, CD_AMOUNT_MAX + 1, 0, 0, &p, &err),
+        -1);
     assert_string_equal(err.param, "launch_cents");
     assert_int_equal(cd_pricing_current(&f->b, &p, &err), 0);
     assert_string_equal(p.mode, "launch");
@@ -823,8 +834,7 @@ int main(void)
         cmocka_unit_test(test_external_id_rules),
         cmocka_unit_test_setup_teardown(test_email_verification_gate, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_password_reset, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_password_reset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_external_accounts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_signup_login_logout, setup,
@@ -833,8 +843,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_discounts_and_pricing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pricing_floor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idem_ref_reuse, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idem_ref_reuse, setup, teardown),
     };
 
     cd_billing_hooks_install(); /* the ledger's effects */

@@ -44,7 +44,8 @@ static struct cd_billing bill;
 static int setup(void **state)
 {
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     memset(&bill, 0, sizeof(bill));
     bill.store = store_target_open(&target, use_pg, "cd_autotopup", 0);
     if (!bill.store)
@@ -97,8 +98,8 @@ static int put_fn(struct cd_tx *tx, void *arg)
     struct put_job *p = arg;
 
     if (p->customer)
-        return cd_store_account_set_customer(tx, p->s.account_id,
-                                             p->customer, 1);
+        return cd_store_account_set_customer(tx, p->s.account_id, p->customer,
+                                             1);
     return cd_store_autotopup_put(tx, &p->s);
 }
 
@@ -374,9 +375,8 @@ static void test_retry_canceled_when_balance_back(void **state)
     debit(acct, 600);
     a = view(acct).last;
     assert_int_equal(cd_autotopup_claim(&bill, &a), 1);
-    assert_int_equal(cd_autotopup_declined(&bill, &a, "generic_decline",
-                                           "declined"),
-                     0);
+    assert_int_equal(
+        cd_autotopup_declined(&bill, &a, "generic_decline", "declined"), 0);
     grant(acct, 5000); /* bought meanwhile */
     cd_clock_advance(CD_AUTOTOPUP_RETRY_1_S + 1);
     a = view(acct).last;

@@ -47,8 +47,8 @@ static struct {
     pthread_t th;
     int stop;
     pthread_mutex_t mu;
-    int status;          /* reply status */
-    char reply[2048];    /* reply body */
+    int status;       /* reply status */
+    char reply[2048]; /* reply body */
     char request_line[512];
     char idem[300];
     char body[16384];
@@ -237,9 +237,9 @@ static int orders_of(const char *acct)
     int n = 0;
     int64_t total = 0;
 
-    assert_int_equal(cd_orders_list(&bill, acct, 100, 0, count_order, &n,
-                                     &total, NULL),
-                     0);
+    assert_int_equal(
+        cd_orders_list(&bill, acct, 100, 0, count_order, &n, &total, NULL),
+        0);
     assert_int_equal(total, n);
     return n;
 }
@@ -255,8 +255,8 @@ static int last_order(const struct cd_order *o, void *arg)
 static int setup(void **state)
 {
     (void)state;
-    cd_log_threshold =
-        getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     memset(&bill, 0, sizeof(bill));
     bill.store = store_target_open(&target, 0, "cd_checkout", 0);
     assert_non_null(bill.store);
@@ -313,10 +313,10 @@ static void test_redirect_origins(void **state)
         {"https://SHOP.example.COM:443/done", 1},
         {"https://shop.example.com#frag", 1},
         {"http://[::1]:9000/x", 1},
-        {"http://shop.example.com/done", 0},      /* scheme differs */
-        {"https://shop.example.com:8443/", 0},    /* port differs */
+        {"http://shop.example.com/done", 0},   /* scheme differs */
+        {"https://shop.example.com:8443/", 0}, /* port differs */
         {"http://127.0.0.1:8081/x", 0},
-        {"http://127.0.0.1/x", 0},                /* default port 80 */
+        {"http://127.0.0.1/x", 0}, /* default port 80 */
         {"http://localhost:8080/x", 0},
         {"http://127.0.0.1:8080@evil.example.com/x", 0},
         {"http://user@127.0.0.1:8080/x", 0},
@@ -530,9 +530,8 @@ static void test_stripe_down_keeps_or_fails(void **state)
     assert_null(strstr(err.message, "Stripe"));
     assert_int_equal(orders_of(a.id), 1);
     memset(&o, 0, sizeof(o));
-    assert_int_equal(cd_orders_list(&bill, a.id, 1, 0, last_order, &o,
-                                    &total, &err),
-                     0);
+    assert_int_equal(
+        cd_orders_list(&bill, a.id, 1, 0, last_order, &o, &total, &err), 0);
     /* No answer: Stripe may have made the session, so the order stays
      * pending (its webhook, reconciliation or a retry settle it); the
      * operator sees why. */
@@ -548,9 +547,8 @@ static void test_stripe_down_keeps_or_fails(void **state)
     assert_int_equal(err.kind, CD_EK_UPSTREAM);
     assert_string_equal(err.code, "stripe_error");
     assert_int_equal(orders_of(a.id), 2);
-    assert_int_equal(cd_orders_list(&bill, a.id, 1, 0, last_order, &o,
-                                    &total, &err),
-                     0);
+    assert_int_equal(
+        cd_orders_list(&bill, a.id, 1, 0, last_order, &o, &total, &err), 0);
     assert_string_equal(o.status, "failed");
     cd_stripe_client_free(bill.stripe);
     bill.stripe = NULL;
@@ -632,7 +630,8 @@ static void test_create_ok(void **state)
     if (cd_checkout_create(&bill, &a, &r, &res, &err) != 0)
         fail_msg("create: %s %s", err.code, err.message);
     assert_string_equal(res.session_id, "cs_test_fake1");
-    assert_string_equal(res.checkout_url, "https://pay.example/c/cs_test_fake1");
+    assert_string_equal(res.checkout_url,
+                        "https://pay.example/c/cs_test_fake1");
     assert_int_equal(res.amount_cents, 5000);
     assert_int_equal(res.credits, 5500);
     assert_int_equal(res.discount_cents, 0);
@@ -673,19 +672,19 @@ static void test_create_ok(void **state)
         json_t *pd = json_object_get(li, "price_data");
         json_t *md = json_object_get(form, "metadata");
         json_t *pid = json_object_get(form, "payment_intent_data");
-        assert_string_equal(json_string_value(json_object_get(pd, "currency")),
-                            "usd");
+        assert_string_equal(
+            json_string_value(json_object_get(pd, "currency")), "usd");
         assert_string_equal(
             json_string_value(json_object_get(pd, "unit_amount")), "5000");
         assert_string_equal(json_string_value(json_object_get(
                                 json_object_get(pd, "product_data"), "name")),
                             "5,500 credits");
-        assert_string_equal(json_string_value(json_object_get(li, "quantity")),
-                            "1");
+        assert_string_equal(
+            json_string_value(json_object_get(li, "quantity")), "1");
         assert_string_equal(
             json_string_value(json_object_get(md, "account_id")), a.id);
-        assert_string_equal(json_string_value(json_object_get(md, "order_id")),
-                            o.id);
+        assert_string_equal(
+            json_string_value(json_object_get(md, "order_id")), o.id);
         assert_string_equal(json_string_value(json_object_get(md, "kind")),
                             "package");
         assert_string_equal(
@@ -709,8 +708,8 @@ static void test_create_ok(void **state)
     assert_int_equal(cd_checkout_create(&bill, &a, &r, &res, &err), 0);
     form = cd_form_decode(fake.body, strlen(fake.body));
     assert_non_null(form);
-    assert_string_equal(
-        json_string_value(json_object_get(form, "customer")), "cus_saved_1");
+    assert_string_equal(json_string_value(json_object_get(form, "customer")),
+                        "cus_saved_1");
     assert_null(json_object_get(form, "customer_creation"));
     assert_string_equal(
         json_string_value(json_object_get(form, "success_url")),
@@ -751,8 +750,7 @@ static void test_create_subscription(void **state)
         fail_msg("create: %s %s", err.code, err.message);
     assert_int_equal(res.amount_cents, 1999);
     assert_int_equal(res.credits, 2500);
-    assert_int_equal(cd_order_by_session(&bill, "cs_test_sub1", &o, &err),
-                     0);
+    assert_int_equal(cd_order_by_session(&bill, "cs_test_sub1", &o, &err), 0);
     assert_string_equal(o.kind, "subscription");
     assert_string_equal(o.item_id, "monthly");
     assert_int_equal(o.amount_cents, 1999);
@@ -817,8 +815,8 @@ static int create_with(const struct cd_account *a, const char *code,
     char reply[256];
 
     snprintf(reply, sizeof(reply),
-             "{\"id\":\"%s\",\"url\":\"https://pay.example/c/%s\"}",
-             session, session);
+             "{\"id\":\"%s\",\"url\":\"https://pay.example/c/%s\"}", session,
+             session);
     fake_script(200, reply);
     memset(&r, 0, sizeof(r));
     r.kind = "access";
@@ -833,9 +831,9 @@ static int validity(const struct cd_account *a, const char *code,
     struct cd_discount_quote q;
     struct cd_error err;
 
-    assert_int_equal(cd_discount_validate(&bill, code, a->id, "access", NULL,
-                                          &q, &err),
-                     0);
+    assert_int_equal(
+        cd_discount_validate(&bill, code, a->id, "access", NULL, &q, &err),
+        0);
     *why = q.error;
     return q.valid;
 }

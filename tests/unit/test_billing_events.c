@@ -184,7 +184,8 @@ static void rand_id(const char *prefix, char *out)
 static int setup(void **state)
 {
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     memset(&bill, 0, sizeof(bill));
     bill.store = store_target_open(&target, 0, "cd_events", 0);
     assert_non_null(bill.store);
@@ -294,12 +295,14 @@ static void test_bad_signature_records_nothing(void **state)
                                           strlen(body), hdr, sizeof(hdr)),
                      0);
     assert_int_equal(
-        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err), -1);
+        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err),
+        -1);
     assert_int_equal(err.kind, CD_EK_INVALID);
     assert_string_equal(err.code, "invalid_signature");
     /* No header at all. */
     assert_int_equal(
-        cd_webhook_receive(&bill, body, strlen(body), NULL, &status, &err), -1);
+        cd_webhook_receive(&bill, body, strlen(body), NULL, &status, &err),
+        -1);
     assert_string_equal(err.code, "invalid_signature");
     /* Body changed after signing. */
     assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
@@ -307,7 +310,8 @@ static void test_bad_signature_records_nothing(void **state)
                      0);
     body[strlen(body) - 2] = ' ';
     assert_int_equal(
-        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err), -1);
+        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err),
+        -1);
     assert_string_equal(err.code, "invalid_signature");
     free(body);
     body = session_event(evt, "checkout.session.completed", &o, sid, acct,
@@ -430,8 +434,8 @@ static void test_unpaid_then_async(void **state)
     rand_id("cs_test_", sid2);
     new_order(acct, "topup", 1000, 1000, sid2, NULL, &o2);
     rand_id("evt_", e3);
-    b3 = session_event(e3, "checkout.session.async_payment_failed", &o2,
-                       sid2, acct, 1000, "unpaid", "complete");
+    b3 = session_event(e3, "checkout.session.async_payment_failed", &o2, sid2,
+                       acct, 1000, "unpaid", "complete");
     assert_string_equal(deliver_ok(b3), CD_WEBHOOK_PROCESSED);
     o2 = order_now(o2.id);
     assert_string_equal(o2.status, "failed");
@@ -493,7 +497,8 @@ static void test_discount_counted_once(void **state)
 
     (void)state;
     memset(&d, 0, sizeof(d));
-    snprintf(d.code, sizeof(d.code), "UNIT%ld", (long)(cd_mono_us() % 100000));
+    snprintf(d.code, sizeof(d.code), "UNIT%ld",
+             (long)(cd_mono_us() % 100000));
     d.percent_off = 10;
     d.active = 1;
     d.created_at = cd_now();
@@ -771,15 +776,16 @@ static void test_account_gone_recorded(void **state)
     assert_string_equal(status, CD_WEBHOOK_IGNORED);
     o = order_now(o.id);
     assert_string_equal(o.status, "pending");
-    assert_string_equal(o.failure_reason, "credit refused: account not found");
+    assert_string_equal(o.failure_reason,
+                        "credit refused: account not found");
     assert_string_equal(deliver_ok(body), CD_WEBHOOK_DUPLICATE);
     free(body);
     /* Listed for the operator, once. */
     memset(&found, 0, sizeof(found));
     found.order_id = o.id;
-    assert_int_equal(cd_problems_list(&bill, 100, 0, find_problem, &found,
-                                      &total, NULL),
-                     0);
+    assert_int_equal(
+        cd_problems_list(&bill, 100, 0, find_problem, &found, &total, NULL),
+        0);
     assert_int_equal(found.n, 1);
     assert_string_equal(found.kind, CD_PROBLEM_CREDIT_REFUSED);
     assert_string_equal(found.event_id, evt);
@@ -811,8 +817,9 @@ static char *charge_event(const char *type, const char *charge,
 
     rand_id("evt_", evt);
     obj = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "id", charge, "object",
-                    "charge", "payment_intent", pi, "amount", (json_int_t)1000,
-                    "currency", "usd", "status", "succeeded");
+                    "charge", "payment_intent", pi, "amount",
+                    (json_int_t)1000, "currency", "usd", "status",
+                    "succeeded");
     if (last4)
         json_object_set_new(obj, "payment_method_details",
                             json_pack("{s:s, s:{s:s, s:s}}", "type", "card",

@@ -43,7 +43,8 @@ static int setup(void **state)
     struct cd_store_config cfg = {0};
     struct cd_error err = {0};
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     if (store_target_make(&f->t, use_pg, "cd_billing_holds") != 0)
         return -1;
     cfg.path = f->t.target;
@@ -414,9 +415,13 @@ static void test_race_capture_release_expire(void **state)
         assert_int_equal(hold(&f->b, f->acct, 100, 2, &h, &err), 0);
         pthread_barrier_init(&go, NULL, RACERS);
         for (int i = 0; i < RACERS; i++) {
-            r[i] = (struct racer){i % 2 ? &f->b2 : &f->b, f->acct, h.id,
+            r[i] = (struct racer){i % 2 ? &f->b2 : &f->b,
+                                  f->acct,
+                                  h.id,
                                   i == RACERS - 1 ? -1 : (i % 2) * (10 + i),
-                                  0, "", &go};
+                                  0,
+                                  "",
+                                  &go};
             assert_int_equal(pthread_create(&t[i], NULL, racer_main, &r[i]),
                              0);
         }
@@ -430,8 +435,8 @@ static void test_race_capture_release_expire(void **state)
                 continue;
             }
             wins++;
-            assert_string_equal(g.status, r[i].capture ? "captured"
-                                                       : "released");
+            assert_string_equal(g.status,
+                                r[i].capture ? "captured" : "released");
             assert_int_equal(g.captured, r[i].capture);
             spent += r[i].capture;
         }

@@ -260,10 +260,10 @@ static void test_fingerprint(void **state)
                     "  \"amount\": 10 }";
 
     (void)state;
-    assert_int_equal(cd_idem_fingerprint("POST", "/v1/debits", x, strlen(x),
-                                         a, la), 0);
-    assert_int_equal(cd_idem_fingerprint("POST", "/v1/debits", y, strlen(y),
-                                         b, lb), 0);
+    assert_int_equal(
+        cd_idem_fingerprint("POST", "/v1/debits", x, strlen(x), a, la), 0);
+    assert_int_equal(
+        cd_idem_fingerprint("POST", "/v1/debits", y, strlen(y), b, lb), 0);
     assert_string_equal(a, b);
     assert_string_not_equal(la, lb);
     assert_string_not_equal(a, la);
@@ -379,8 +379,8 @@ static void test_one_job_per_keyed_debit(void **state)
 
     /* Claim, entry and stored reply: one job, one commit. */
     memset(&r, 0, sizeof(r));
-    assert_int_equal(keyed_debit(f, &c, acct, 30, "k-one", "h1", &r, &jobs,
-                                 &commits), 0);
+    assert_int_equal(
+        keyed_debit(f, &c, acct, 30, "k-one", "h1", &r, &jobs, &commits), 0);
     assert_int_equal(c.outcome, CD_IDEM_CLAIMED);
     assert_int_equal(jobs, 1);
     assert_int_equal(commits, 1);
@@ -391,30 +391,32 @@ static void test_one_job_per_keyed_debit(void **state)
     /* The same request replays the stored bytes, in one job, without
      * running the effect; another request with the key is a 409. */
     memset(&r, 0, sizeof(r));
-    assert_int_equal(keyed_debit(f, &c, acct, 30, "k-one", "h1", &r, &jobs,
-                                 &commits), 0);
+    assert_int_equal(
+        keyed_debit(f, &c, acct, 30, "k-one", "h1", &r, &jobs, &commits), 0);
     assert_int_equal(c.outcome, CD_IDEM_REPLAY);
     assert_int_equal(jobs, 1);
     assert_int_equal(r.calls, 0);
     assert_int_equal(c.status, 201);
     assert_memory_equal(c.body, "{\"balance\":70}", c.body_len);
     cd_idem_claim_free(&c);
-    assert_int_equal(keyed_debit(f, &c, acct, 31, "k-one", "h2", &r, &jobs,
-                                 &commits), 0);
+    assert_int_equal(
+        keyed_debit(f, &c, acct, 31, "k-one", "h2", &r, &jobs, &commits), 0);
     assert_int_equal(c.outcome, CD_IDEM_REUSED);
     cd_idem_claim_free(&c);
 
     /* A refusal (402) is a reply like any other: stored, replayed, and
      * the balance is untouched. */
     memset(&r, 0, sizeof(r));
-    assert_int_equal(keyed_debit(f, &c, acct, 1000, "k-402", "h3", &r, &jobs,
-                                 &commits), 0);
+    assert_int_equal(
+        keyed_debit(f, &c, acct, 1000, "k-402", "h3", &r, &jobs, &commits),
+        0);
     assert_int_equal(c.outcome, CD_IDEM_CLAIMED);
     assert_int_equal(jobs, 1);
     assert_string_equal(r.body, "{\"code\":\"insufficient_balance\"}");
     cd_idem_claim_free(&c);
-    assert_int_equal(keyed_debit(f, &c, acct, 1000, "k-402", "h3", &r, &jobs,
-                                 &commits), 0);
+    assert_int_equal(
+        keyed_debit(f, &c, acct, 1000, "k-402", "h3", &r, &jobs, &commits),
+        0);
     assert_int_equal(c.outcome, CD_IDEM_REPLAY);
     assert_int_equal(c.status, 402);
     cd_idem_claim_free(&c);
@@ -531,8 +533,7 @@ static void test_async_debit(void **state)
             assert_memory_equal(c.body, "{\"balance\":50}", c.body_len);
         cd_idem_claim_free(&c);
     }
-    assert_int_equal(cd_ledger_balance(&f->b, acct, &l.x.op.amount, &err),
-                     0);
+    assert_int_equal(cd_ledger_balance(&f->b, acct, &l.x.op.amount, &err), 0);
     assert_int_equal(l.x.op.amount, 50);
 }
 

@@ -40,7 +40,8 @@ static struct cd_billing bill;
 static int setup(void **state)
 {
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     memset(&bill, 0, sizeof(bill));
     bill.store = store_target_open(&target, use_pg, "cd_lots", 0);
     if (!bill.store)
@@ -264,11 +265,11 @@ static void test_draw_order(void **state)
     (void)state;
     fx_new_account(bill.store, acct);
     assert_int_equal(post(acct, 100, "package", NULL, NULL, 0, NULL), 0);
-    grant(acct, 100, "promotional", 0, 0);              /* [1] */
-    grant(acct, 100, "paid", now + 2 * 86400, 0);       /* [2] */
-    grant(acct, 100, "promotional", now + 86400, 0);    /* [3] */
-    grant(acct, 100, "paid", 0, 10);                    /* [4] priority */
-    grant(acct, 100, "paid", 0, 0);                     /* [5] newest paid */
+    grant(acct, 100, "promotional", 0, 0);           /* [1] */
+    grant(acct, 100, "paid", now + 2 * 86400, 0);    /* [2] */
+    grant(acct, 100, "promotional", now + 86400, 0); /* [3] */
+    grant(acct, 100, "paid", 0, 10);                 /* [4] priority */
+    grant(acct, 100, "paid", 0, 0);                  /* [5] newest paid */
     lots_of(acct, &r);
     assert_int_equal(r.n, 6);
     assert_string_equal(r.l[0].category, "paid");
@@ -601,8 +602,8 @@ static void test_two_nodes_sweep_once(void **state)
         nodes[k].now = now + 60;
     }
     for (int k = 0; k < 2; k++)
-        assert_int_equal(pthread_create(&th[k], NULL, sweep_thread,
-                                        &nodes[k]), 0);
+        assert_int_equal(
+            pthread_create(&th[k], NULL, sweep_thread, &nodes[k]), 0);
     for (int k = 0; k < 2; k++) {
         pthread_join(th[k], NULL);
         assert_int_equal(nodes[k].rc, 0);
@@ -630,27 +631,34 @@ static void test_migration_makes_lots(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/m.db", dir);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "CREATE TABLE schema_migrations ("
-                                      "version INTEGER PRIMARY KEY, name TEXT "
-                                      "NOT NULL, applied_at BIGINT NOT NULL)",
-                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE schema_migrations ("
+                                  "version INTEGER PRIMARY KEY, name TEXT "
+                                  "NOT NULL, applied_at BIGINT NOT NULL)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     for (int i = 0; i < cd_migrations_count && cd_migrations[i].version < 16;
          i++) {
-        assert_int_equal(sqlite3_exec(db, cd_migrations[i].sql, NULL, NULL,
-                                      NULL), SQLITE_OK);
-        snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version, "
+        assert_int_equal(
+            sqlite3_exec(db, cd_migrations[i].sql, NULL, NULL, NULL),
+            SQLITE_OK);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO schema_migrations (version, "
                  "name, applied_at) VALUES (%d, '%s', 1)",
                  cd_migrations[i].version, cd_migrations[i].name);
         assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     }
-    assert_int_equal(sqlite3_exec(db,
-        "INSERT INTO accounts (id, email, balance, created_at) VALUES "
-        "('acct_pos', 'p@x', 70, 1), ('acct_neg', 'n@x', -20, 1), "
-        "('acct_zero', 'z@x', 0, 1);"
-        "INSERT INTO ledger (id, account_id, amount, balance_after, kind, "
-        "ref, created_at) VALUES ('t1', 'acct_pos', 70, 70, 'grant', 'r1', "
-        "1), ('t2', 'acct_neg', -20, -20, 'refund', 'r2', 1)",
-        NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "INSERT INTO accounts (id, email, balance, created_at) VALUES "
+            "('acct_pos', 'p@x', 70, 1), ('acct_neg', 'n@x', -20, 1), "
+            "('acct_zero', 'z@x', 0, 1);"
+            "INSERT INTO ledger (id, account_id, amount, balance_after, kind, "
+            "ref, created_at) VALUES ('t1', 'acct_pos', 70, 70, 'grant', 'r1', "
+            "1), ('t2', 'acct_neg', -20, -20, 'refund', 'r2', 1)",
+            NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     cd_store_close(bill.store);
     memset(&sc, 0, sizeof(sc));

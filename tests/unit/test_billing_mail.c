@@ -39,7 +39,9 @@ static void test_header_clean(void **state)
     cd_mail_header_clean("ab\xc3\xa9", out, 4);
     assert_string_equal(out, "ab");
     /* A whole character before the cut is kept. */
-    cd_mail_header_clean("ab\xc3\xa9" "c", out, 5);
+    cd_mail_header_clean("ab\xc3\xa9"
+                         "c",
+                         out, 5);
     assert_string_equal(out, "ab\xc3\xa9");
 }
 
@@ -83,7 +85,8 @@ static void test_format(void **state)
     assert_int_equal(strlen(msg), len);
     assert_non_null(strstr(msg, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"));
     assert_non_null(strstr(msg, "From: billing@shop.example\r\n"));
-    assert_non_null(strstr(msg, "To: ada@example.com  Bcc: x@example.com\r\n"));
+    assert_non_null(
+        strstr(msg, "To: ada@example.com  Bcc: x@example.com\r\n"));
     assert_null(strstr(msg, "\r\nBcc:"));
     assert_null(strstr(msg, "\r\nX-Injected"));
     assert_non_null(strstr(msg, "Subject: Your receipt:  X-Injected: 1\r\n"));
@@ -163,7 +166,8 @@ static void test_receipt_once(void **state)
     struct due_q q = {0};
 
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     store = store_target_open(&target, 0, "cd_mail", 0);
     assert_non_null(store);
 
@@ -222,7 +226,8 @@ static void test_secret_mail_cleared(void **state)
     const char *keys[2] = {CD_MAIL_SECRET_PREFIX "reset:abc", "plain:1"};
 
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     store = store_target_open(&target, 0, "cd_mail", 0);
     assert_non_null(store);
     for (int i = 0; i < 2; i++) {

@@ -42,7 +42,8 @@ static int setup(void **state)
     struct cd_store_config cfg = {0};
     struct cd_error err = {0};
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     if (!f || store_target_make(&f->t, use_pg, "cd_billing_order_patch") != 0)
         return -1;
     cfg.path = f->t.target;
@@ -140,10 +141,14 @@ static void test_fields(void **state)
     struct fixture *f = *state;
     struct cd_order o = f->o, got;
     struct cd_order_patch fill = {.session_id = "cs_test_1"};
-    struct cd_order_patch fail = {.move = 1, .to = CD_ORDER_FAILED,
-                                  .failure = "card declined", .dirty = 0};
-    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
-                                  .complete = 1, .failure = "",
+    struct cd_order_patch fail = {.move = 1,
+                                  .to = CD_ORDER_FAILED,
+                                  .failure = "card declined",
+                                  .dirty = 0};
+    struct cd_order_patch done = {.move = 1,
+                                  .to = CD_ORDER_COMPLETED,
+                                  .complete = 1,
+                                  .failure = "",
                                   .pi = "pi_test_1"};
 
     /* A fill in memory (the crash window), stored with the next patch. */
@@ -174,10 +179,10 @@ static void test_illegal_move(void **state)
 {
     struct fixture *f = *state;
     struct cd_order o = f->o, got;
-    struct cd_order_patch done = {.move = 1, .to = CD_ORDER_COMPLETED,
-                                  .complete = 1};
-    struct cd_order_patch back = {.move = 1, .to = CD_ORDER_PENDING,
-                                  .failure = "noted"};
+    struct cd_order_patch done = {
+        .move = 1, .to = CD_ORDER_COMPLETED, .complete = 1};
+    struct cd_order_patch back = {
+        .move = 1, .to = CD_ORDER_PENDING, .failure = "noted"};
 
     assert_int_equal(patch(f, &o, &done, 200), CD_STORE_OK);
     /* completed -> pending is not in the table: the status stays, the
@@ -194,8 +199,8 @@ static void test_missing_order(void **state)
 {
     struct fixture *f = *state;
     struct cd_order o = f->o;
-    struct cd_order_patch fail = {.move = 1, .to = CD_ORDER_FAILED,
-                                  .failure = "x"};
+    struct cd_order_patch fail = {
+        .move = 1, .to = CD_ORDER_FAILED, .failure = "x"};
 
     cd_random_id("ord_", o.id, sizeof(o.id));
     assert_int_equal(patch(f, &o, &fail, 200), CD_STORE_NOT_FOUND);

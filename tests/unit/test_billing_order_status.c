@@ -47,21 +47,17 @@ static void test_transition_table(void **state)
     /* allowed[from][to], written out from order_status.h's table. */
     static const int allowed[CD_ORDER_STATUS_COUNT][CD_ORDER_STATUS_COUNT] = {
         /*         P  C  F  E  R PR  D */
-        [P] =  {1, 1, 1, 1, 1, 1, 1},
-        [C] =  {0, 1, 0, 0, 1, 1, 1},
-        [F] =  {0, 1, 1, 0, 1, 1, 1},
-        [E] =  {0, 1, 0, 1, 1, 1, 1},
-        [R] =  {1, 1, 0, 0, 1, 1, 1},
-        [PR] = {1, 1, 0, 0, 1, 1, 1},
-        [D] =  {1, 1, 0, 0, 1, 1, 1},
+        [P] = {1, 1, 1, 1, 1, 1, 1}, [C] = {0, 1, 0, 0, 1, 1, 1},
+        [F] = {0, 1, 1, 0, 1, 1, 1}, [E] = {0, 1, 0, 1, 1, 1, 1},
+        [R] = {1, 1, 0, 0, 1, 1, 1}, [PR] = {1, 1, 0, 0, 1, 1, 1},
+        [D] = {1, 1, 0, 0, 1, 1, 1},
     };
     int from, to;
 
     (void)state;
     for (from = 0; from < CD_ORDER_STATUS_COUNT; from++)
         for (to = 0; to < CD_ORDER_STATUS_COUNT; to++)
-            assert_int_equal(cd_order_may_move(from, to),
-                             allowed[from][to]);
+            assert_int_equal(cd_order_may_move(from, to), allowed[from][to]);
     assert_int_equal(cd_order_may_move(P, CD_ORDER_STATUS_COUNT), 0);
 }
 

@@ -40,9 +40,10 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    if (!f || !(f->s = store_target_open(&f->t, use_pg, "cd_billing_outbox",
-                                         0)))
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
+    if (!f ||
+        !(f->s = store_target_open(&f->t, use_pg, "cd_billing_outbox", 0)))
         return -1;
     f->b.store = f->s;
     fx_new_account(f->s, f->acct);
@@ -97,8 +98,8 @@ static int seen_cb(const struct cd_event *e, void *arg)
 static void feed(struct fixture *f, struct seen *s)
 {
     memset(s, 0, sizeof(*s));
-    assert_int_equal(cd_events_after(&f->b, f->acct, 0, 512, seen_cb, s, NULL),
-                     0);
+    assert_int_equal(
+        cd_events_after(&f->b, f->acct, 0, 512, seen_cb, s, NULL), 0);
 }
 
 static void test_rolled_back_job_has_no_event(void **state)
@@ -222,10 +223,10 @@ static void test_ledger_events_and_alert_crossings(void **state)
         const char *type;
         int64_t t;
     } want[] = {
-        {"credits.granted", -1},   {"balance.recovered", 50},
+        {"credits.granted", -1},    {"balance.recovered", 50},
         {"balance.recovered", 100}, {"credits.debited", -1},
-        {"balance.low", 100},      {"credits.debited", -1},
-        {"credits.debited", -1},   {"balance.low", 50},
+        {"balance.low", 100},       {"credits.debited", -1},
+        {"credits.debited", -1},    {"balance.low", 50},
     };
 
     assert_int_equal(cd_alerts_put(&f->b, f->acct, thr, 2, &err), 0);
@@ -289,8 +290,8 @@ static void test_fanout_and_per_account_order(void **state)
     int n = 0;
     struct fixture *f = *state;
     struct cd_endpoint_in all = {"http://127.0.0.1:9/a", NULL, "*", -1};
-    struct cd_endpoint_in low = {"https://127.0.0.1:9/b", NULL,
-                                 "balance.low", -1};
+    struct cd_endpoint_in low = {"https://127.0.0.1:9/b", NULL, "balance.low",
+                                 -1};
     struct cd_endpoint_in off = {"http://127.0.0.1:9/c", NULL, "*", 0};
     struct cd_endpoint_in badurl = {"ftp://127.0.0.1/x", NULL, NULL, -1};
     struct cd_webhook_endpoint wa, wl, wo;
@@ -332,9 +333,8 @@ static void test_fanout_and_per_account_order(void **state)
     assert_int_equal(d->rows[0].account_seq, 2);
     /* the purge takes the finished one only */
     assert_int_equal(cd_store_write(f->s, purge_fn, NULL), 0);
-    assert_int_equal(cd_deliveries_list(&f->b, wa.id, 10, 0, list_cb, &n,
-                                        &err),
-                     0);
+    assert_int_equal(
+        cd_deliveries_list(&f->b, wa.id, 10, 0, list_cb, &n, &err), 0);
     assert_int_equal(n, 2);
     free(d);
 }
@@ -350,20 +350,20 @@ static void test_signature_with_rotation(void **state)
                                     body, strlen(body), h, sizeof(h)),
                      0);
     assert_non_null(strstr(strstr(h, ",v1=") + 1, ",v1="));
-    assert_int_equal(cd_stripe_sig_verify(h, body, strlen(body), "whsec_new",
-                                          now, 300),
-                     CD_SIG_OK);
-    assert_int_equal(cd_stripe_sig_verify(h, body, strlen(body), "whsec_old",
-                                          now, 300),
-                     CD_SIG_OK);
+    assert_int_equal(
+        cd_stripe_sig_verify(h, body, strlen(body), "whsec_new", now, 300),
+        CD_SIG_OK);
+    assert_int_equal(
+        cd_stripe_sig_verify(h, body, strlen(body), "whsec_old", now, 300),
+        CD_SIG_OK);
     /* past the window: the new secret alone */
     assert_int_equal(cd_outbox_sign("whsec_new", "whsec_old", now, now, body,
                                     strlen(body), h, sizeof(h)),
                      0);
     assert_null(strstr(strstr(h, ",v1=") + 1, ",v1="));
-    assert_int_equal(cd_stripe_sig_verify(h, body, strlen(body), "whsec_old",
-                                          now, 300),
-                     CD_SIG_NO_MATCH);
+    assert_int_equal(
+        cd_stripe_sig_verify(h, body, strlen(body), "whsec_old", now, 300),
+        CD_SIG_NO_MATCH);
     assert_int_equal(cd_outbox_backoff_ms(1, 10), 10);
     assert_int_equal(cd_outbox_backoff_ms(4, 10), 80);
     assert_int_equal(cd_outbox_backoff_ms(100, 10), CD_OUTBOX_RETRY_CAP_MS);

@@ -85,7 +85,8 @@ static void test_percent_rounding(void **state)
     assert_int_equal(cd_discount_amount(&d, INT64_MAX), INT64_MAX);
     d = pct(10);
     assert_int_equal(cd_discount_amount(&d, INT64_MAX),
-                     (INT64_MAX / 100) * 10 + ((INT64_MAX % 100) * 10 + 50) / 100);
+                     (INT64_MAX / 100) * 10 +
+                         ((INT64_MAX % 100) * 10 + 50) / 100);
 }
 
 static void test_full_and_minimum(void **state)

@@ -87,9 +87,10 @@ static long find_event(const char *id)
     size_t i;
     json_t *e;
 
-    json_array_foreach(fake.events, i, e)
-        if (strcmp(json_string_value(json_object_get(e, "id")), id) == 0)
-            return (long)i;
+    json_array_foreach(
+        fake.events, i,
+        e) if (strcmp(json_string_value(json_object_get(e, "id")), id) ==
+               0) return (long)i;
     return -1;
 }
 
@@ -113,12 +114,12 @@ static int type_wanted(struct MHD_Connection *c, const char *type)
 /* Stripe's list semantics, newest first. Called with fake.mu held. */
 static enum MHD_Result list_events(struct MHD_Connection *c)
 {
-    const char *before =
-        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ending_before");
+    const char *before = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                     "ending_before");
     const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
                                                     "starting_after");
-    const char *lim =
-        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                  "limit");
     long n = (long)json_array_size(fake.events), anchor = -1, limit = 10;
     json_t *data = json_array(), *tmp;
     int more = 0;
@@ -150,7 +151,8 @@ static enum MHD_Result list_events(struct MHD_Connection *c)
         for (long i = anchor + 1; i < n; i++) {
             json_t *e = json_array_get(fake.events, (size_t)i);
 
-            if (!type_wanted(c, json_string_value(json_object_get(e, "type"))))
+            if (!type_wanted(c,
+                             json_string_value(json_object_get(e, "type"))))
                 continue;
             if ((long)json_array_size(tmp) == limit) {
                 more = 1;
@@ -165,7 +167,8 @@ static enum MHD_Result list_events(struct MHD_Connection *c)
         for (long i = after ? anchor - 1 : n - 1; i >= 0; i--) {
             json_t *e = json_array_get(fake.events, (size_t)i);
 
-            if (!type_wanted(c, json_string_value(json_object_get(e, "type"))))
+            if (!type_wanted(c,
+                             json_string_value(json_object_get(e, "type"))))
                 continue;
             if ((long)json_array_size(data) == limit) {
                 more = 1;
@@ -206,15 +209,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         fake.session_calls++;
         s = json_object_get(fake.sessions, url + 22);
         ret = s ? reply(c, 200, json_deep_copy(s))
-                : reply(c, 404, stripe_error("resource_missing",
-                                             "No such checkout.session"));
+                : reply(c, 404,
+                        stripe_error("resource_missing",
+                                     "No such checkout.session"));
     } else if (strcmp(method, "GET") == 0 &&
                strncmp(url, "/v1/payment_intents/", 20) == 0) {
         /* PaymentIntents share the sessions map (pi_ ids). */
         s = json_object_get(fake.sessions, url + 20);
         ret = s ? reply(c, 200, json_deep_copy(s))
-                : reply(c, 404, stripe_error("resource_missing",
-                                             "No such payment_intent"));
+                : reply(c, 404,
+                        stripe_error("resource_missing",
+                                     "No such payment_intent"));
     } else {
         ret = reply(c, 404, stripe_error("resource_missing", "No such path"));
     }
@@ -268,7 +273,8 @@ static int setup(void **state)
     const union MHD_DaemonInfo *info;
 
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -353,20 +359,19 @@ static void new_order(const char *account, int64_t amount, int64_t age,
 static json_t *session_for(const struct cd_order *o, const char *sid,
                            const char *status, const char *payment_status)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:{s:s, s:s}}",
-                     "id", sid, "object", "checkout.session", "mode",
-                     "payment", "status", status, "payment_status",
-                     payment_status, "amount_total",
-                     (json_int_t)o->amount_cents, "currency", "usd",
-                     "client_reference_id", o->id, "metadata", "order_id",
-                     o->id, "account_id", o->account_id);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:{s:s, s:s}}", "id", sid,
+        "object", "checkout.session", "mode", "payment", "status", status,
+        "payment_status", payment_status, "amount_total",
+        (json_int_t)o->amount_cents, "currency", "usd", "client_reference_id",
+        o->id, "metadata", "order_id", o->id, "account_id", o->account_id);
 }
 
 static void add_session(json_t *s)
 {
     pthread_mutex_lock(&fake.mu);
-    json_object_set(fake.sessions, json_string_value(json_object_get(s, "id")),
-                    s);
+    json_object_set(fake.sessions,
+                    json_string_value(json_object_get(s, "id")), s);
     pthread_mutex_unlock(&fake.mu);
 }
 
@@ -377,11 +382,10 @@ static void add_event(const char *type, json_t *obj, char *id_out)
 
     cd_random_id("evt_", id, sizeof(id));
     pthread_mutex_lock(&fake.mu);
-    json_array_append_new(fake.events,
-                          json_pack("{s:s, s:s, s:s, s:I, s:{s:o}}", "id", id,
-                                    "object", "event", "type", type,
-                                    "created", (json_int_t)cd_now(), "data",
-                                    "object", obj));
+    json_array_append_new(
+        fake.events, json_pack("{s:s, s:s, s:s, s:I, s:{s:o}}", "id", id,
+                               "object", "event", "type", type, "created",
+                               (json_int_t)cd_now(), "data", "object", obj));
     pthread_mutex_unlock(&fake.mu);
     if (id_out)
         strcpy(id_out, id);
@@ -520,8 +524,8 @@ static void test_pending_orders(void **state)
     new_order(acct, 1000, 120, "cs_test_paid", &a);
     new_order(acct, 2000, 120, "cs_test_open", &b);
     new_order(acct, 3000, 120, "cs_test_gone", &c);
-    new_order(acct, 4000, 7200, "", &d);  /* never got a session */
-    new_order(acct, 5000, 120, "", &e);   /* maybe still being created */
+    new_order(acct, 4000, 7200, "", &d); /* never got a session */
+    new_order(acct, 5000, 120, "", &e);  /* maybe still being created */
     new_order(acct, 6000, 120, "cs_test_unknown", &f);
     new_order(acct, 7000, 0, "cs_test_young", &g);
     add_session(s = session_for(&a, "cs_test_paid", "complete", "paid"));

@@ -173,9 +173,9 @@ static json_t *charge(const char *ch, const char *pi, const char *order_id,
 {
     json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:b}", "id", ch,
                           "object", "charge", "amount", (json_int_t)amount,
-                          "amount_refunded", (json_int_t)refunded,
-                          "currency", "usd", "payment_intent", pi,
-                          "refunded", refunded >= amount);
+                          "amount_refunded", (json_int_t)refunded, "currency",
+                          "usd", "payment_intent", pi, "refunded",
+                          refunded >= amount);
 
     json_object_set_new(c, "metadata",
                         order_id ? json_pack("{s:s}", "order_id", order_id)
@@ -226,7 +226,7 @@ static void test_credit_rounding(void **state)
     assert_int_equal(cd_clawback_credits_at(3, 7, 7), 3);
     /* no 64-bit overflow at the bounds */
     assert_int_equal(cd_clawback_credits_at(CD_AMOUNT_MAX, CD_AMOUNT_MAX - 1,
-                                          CD_AMOUNT_MAX),
+                                            CD_AMOUNT_MAX),
                      CD_AMOUNT_MAX - 1);
     assert_int_equal(cd_clawback_credits_at(INT64_C(1) << 61, 1, 2),
                      INT64_C(1) << 60);
@@ -249,16 +249,14 @@ static void test_partial_then_full(void **state)
 
     /* 25 % refunded: 1,375 credits; the same event again: duplicate */
     cd_random_id("evt_", ev1, sizeof(ev1));
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
-                                     1250),
-                              ev1),
-                        CD_WEBHOOK_PROCESSED);
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
-                                     1250),
-                              ev1),
-                        CD_WEBHOOK_DUPLICATE);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000, 1250), ev1),
+        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000, 1250), ev1),
+        CD_WEBHOOK_DUPLICATE);
     assert_int_equal(balance_of(acct), 5500 - 1375);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     p = payment_now(o.id);
@@ -268,29 +266,26 @@ static void test_partial_then_full(void **state)
     assert_true(p.refunded_at > 0);
 
     /* another event id at the same level: nothing more */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
-                                     1250),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000, 1250), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 5500 - 1375);
 
     /* full: takes exactly the rest */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
-                                     5000),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000, 5000), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
     assert_string_equal(payment_now(o.id).status, "refunded");
 
     /* the older, stale level afterwards changes nothing */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000,
-                                     1250),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_pf", "pi_unit_pf", NULL, 5000, 1250), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
 }
@@ -317,30 +312,28 @@ static void test_refund_before_completion(void **state)
     cd_random_id("cs_test_", sid, sizeof(sid));
     new_order(acct, "topup", 1000, 1000, sid, "", &o);
     /* found through the charge's metadata.order_id */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_early", "pi_unit_early", o.id,
-                                     1000, 1000),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_early", "pi_unit_early", o.id, 1000, 1000),
+              NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_string_equal(order_now(o.id).status, "refunded");
     assert_int_equal(balance_of(acct), 0);
     /* the completion credits and the same job takes it all back */
-    assert_string_equal(apply("checkout.session.completed",
-                              session_completed(sid, acct, &o,
-                                                "pi_unit_early"),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("checkout.session.completed",
+              session_completed(sid, acct, &o, "pi_unit_early"), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
     assert_int_equal(order_now(o.id).clawback_credits, 1000);
 
     /* a charge of another amount than the order's is not applied */
     new_order(acct, "topup", 2000, 2000, "", "pi_unit_amt", &o);
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_amt", "pi_unit_amt", NULL, 999,
-                                     999),
-                              NULL),
-                        CD_WEBHOOK_IGNORED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_amt", "pi_unit_amt", NULL, 999, 999), NULL),
+        CD_WEBHOOK_IGNORED);
     assert_string_equal(order_now(o.id).status, "pending");
 }
 
@@ -355,24 +348,21 @@ static void test_partial_refund_before_completion(void **state)
     new_account(acct);
     cd_random_id("cs_test_", sid, sizeof(sid));
     new_order(acct, "package", 5000, 5500, sid, "", &o);
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_pre", "pi_unit_pre", o.id,
-                                     5000, 1250),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_pre", "pi_unit_pre", o.id, 5000, 1250), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     assert_string_equal(apply("checkout.session.completed",
-                              session_completed(sid, acct, &o,
-                                                "pi_unit_pre"),
+                              session_completed(sid, acct, &o, "pi_unit_pre"),
                               NULL),
                         CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 4125);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     /* a repeat of the completion changes nothing */
     assert_string_equal(apply("checkout.session.completed",
-                              session_completed(sid, acct, &o,
-                                                "pi_unit_pre"),
+                              session_completed(sid, acct, &o, "pi_unit_pre"),
                               NULL),
                         CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 4125);
@@ -388,12 +378,12 @@ static void test_dispute_won_before_completion(void **state)
     new_account(acct);
     cd_random_id("cs_test_", sid, sizeof(sid));
     new_order(acct, "package", 5000, 5500, sid, "pi_unit_dwb", &o);
-    assert_string_equal(apply("charge.dispute.created",
-                              dispute_of("dp_unit_dwb", "ch_unit_dwb",
-                                         "pi_unit_dwb", 5000,
-                                         "needs_response"),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.dispute.created",
+              dispute_of("dp_unit_dwb", "ch_unit_dwb", "pi_unit_dwb", 5000,
+                         "needs_response"),
+              NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_string_equal(order_now(o.id).status, "disputed");
     assert_string_equal(apply("charge.dispute.closed",
                               dispute_of("dp_unit_dwb", "ch_unit_dwb",
@@ -402,8 +392,7 @@ static void test_dispute_won_before_completion(void **state)
                         CD_WEBHOOK_PROCESSED);
     assert_string_equal(order_now(o.id).status, "pending");
     assert_string_equal(apply("checkout.session.completed",
-                              session_completed(sid, acct, &o,
-                                                "pi_unit_dwb"),
+                              session_completed(sid, acct, &o, "pi_unit_dwb"),
                               NULL),
                         CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 5500);
@@ -423,16 +412,14 @@ static void test_one_clawback_figure(void **state)
     paid_checkout(acct, 1000, 1000, "pi_unit_rd", &o);
     assert_string_equal(apply("charge.dispute.created",
                               dispute_of("dp_unit_rd", "ch_unit_rd",
-                                         "pi_unit_rd", 500,
-                                         "needs_response"),
+                                         "pi_unit_rd", 500, "needs_response"),
                               NULL),
                         CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 500);
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_rd", "pi_unit_rd", NULL, 1000,
-                                     500),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_rd", "pi_unit_rd", NULL, 1000, 500), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(apply("charge.dispute.closed",
                               dispute_of("dp_unit_rd", "ch_unit_rd",
@@ -470,11 +457,10 @@ static void test_refund_events_and_failure(void **state)
     assert_int_equal(balance_of(acct), 600);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     /* charge.refunded at 400 is the same refund: nothing more */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_rf", "pi_unit_rf", NULL, 1000,
-                                     400),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_rf", "pi_unit_rf", NULL, 1000, 400), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 600);
     /* it fails: 400 come back; a late "succeeded" does not undo that */
     assert_string_equal(apply("charge.refund.updated",
@@ -497,11 +483,10 @@ static void test_refund_events_and_failure(void **state)
                                          "pi_unit_rf", 300, "succeeded"),
                               NULL),
                         CD_WEBHOOK_PROCESSED);
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_rf", "pi_unit_rf", NULL, 1000,
-                                     300),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_rf", "pi_unit_rf", NULL, 1000, 300), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 700);
     assert_int_equal(payment_now(o.id).amount_refunded_cents, 300);
 }
@@ -521,8 +506,7 @@ static void test_currency_mismatch(void **state)
     r = refund_obj("re_unit_cur", "ch_unit_cur", "pi_unit_cur", 900,
                    "succeeded");
     json_object_set_new(r, "currency", json_string("jpy"));
-    assert_string_equal(apply("refund.created", r, NULL),
-                        CD_WEBHOOK_IGNORED);
+    assert_string_equal(apply("refund.created", r, NULL), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance_of(acct), 1000);
     assert_string_equal(order_now(o.id).status, "completed");
     /* a dispute of 10 (yen) holds the whole order, not a hundredth */
@@ -557,11 +541,10 @@ static void test_failed_charge_event(void **state)
     p = payment_now(o.id);
     assert_string_equal(p.stripe_charge_id, "");
     assert_string_equal(p.last4, "");
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_fc2", "pi_unit_fc", NULL, 1000,
-                                     1000),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_fc2", "pi_unit_fc", NULL, 1000, 1000), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 0);
     assert_string_equal(order_now(o.id).status, "refunded");
 }
@@ -571,11 +554,11 @@ static void test_not_ours_no_write(void **state)
     uint64_t before = jobs_run();
 
     (void)state;
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_foreign", "pi_unit_foreign",
-                                     NULL, 1000, 1000),
-                              NULL),
-                        CD_WEBHOOK_IGNORED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_foreign", "pi_unit_foreign", NULL, 1000, 1000),
+              NULL),
+        CD_WEBHOOK_IGNORED);
     assert_string_equal(apply("charge.dispute.created",
                               dispute("dp_unit_foreign", "ch_unit_foreign",
                                       "pi_unit_foreign", "needs_response"),
@@ -624,19 +607,18 @@ static void test_access_entitlement(void **state)
     assert_true(a.access_since > 0);
 
     /* 30 % refunded: access stays */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000,
-                                     300),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000, 300), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_string_equal(account_now(acct).access_order_id, a1.id);
     /* the other 70 % disputed (open): the whole amount is held - gone */
-    assert_string_equal(apply("charge.dispute.created",
-                              dispute_of("dp_unit_ax1", "ch_unit_ax1",
-                                         "pi_unit_ax1", 700,
-                                         "needs_response"),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.dispute.created",
+              dispute_of("dp_unit_ax1", "ch_unit_ax1", "pi_unit_ax1", 700,
+                         "needs_response"),
+              NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_string_equal(account_now(acct).access_order_id, "");
     /* won: back, with its first date */
     assert_string_equal(apply("charge.dispute.closed",
@@ -648,11 +630,10 @@ static void test_access_entitlement(void **state)
     assert_string_equal(a.access_order_id, a1.id);
     assert_int_equal(a.access_since, order_now(a1.id).completed_at);
     /* refunded in full: gone for good */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000,
-                                     1000),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_ax1", "pi_unit_ax1", NULL, 1000, 1000), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_string_equal(account_now(acct).access_order_id, "");
     assert_string_equal(order_now(a1.id).status, "refunded");
 
@@ -678,11 +659,10 @@ static void test_dispute_won_and_lost(void **state)
     new_account(acct);
     paid_checkout(acct, 1000, 1000, "pi_unit_dw", &o);
     /* 30 % refunded first: the hold is what is left (700) */
-    assert_string_equal(apply("charge.refunded",
-                              charge("ch_unit_dw", "pi_unit_dw", NULL, 1000,
-                                     300),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.refunded",
+              charge("ch_unit_dw", "pi_unit_dw", NULL, 1000, 300), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 700);
     cd_random_id("evt_", ev, sizeof(ev));
     assert_string_equal(apply("charge.dispute.created",
@@ -704,16 +684,14 @@ static void test_dispute_won_and_lost(void **state)
     assert_string_equal(order_now(o.id).status, "disputed");
     assert_string_equal(payment_now(o.id).status, "disputed");
 
-    assert_string_equal(apply("charge.dispute.closed",
-                              dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw",
-                                      "won"),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
-    assert_string_equal(apply("charge.dispute.closed",
-                              dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw",
-                                      "won"),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.dispute.closed",
+              dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw", "won"), NULL),
+        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.dispute.closed",
+              dispute("dp_unit_w", "ch_unit_dw", "pi_unit_dw", "won"), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 700);
     assert_string_equal(order_now(o.id).status, "partially_refunded");
     assert_string_equal(payment_now(o.id).status, "partially_refunded");
@@ -722,11 +700,10 @@ static void test_dispute_won_and_lost(void **state)
      * (its 1,000 of the 2,000 charge: half the credits) */
     paid_checkout(acct, 2000, 2000, "pi_unit_dl", &o2);
     assert_int_equal(balance_of(acct), 2700);
-    assert_string_equal(apply("charge.dispute.closed",
-                              dispute("dp_unit_l", "ch_unit_dl", "pi_unit_dl",
-                                      "lost"),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("charge.dispute.closed",
+              dispute("dp_unit_l", "ch_unit_dl", "pi_unit_dl", "lost"), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 1700);
     /* a late created, or another status, never reopens a closed one */
     assert_string_equal(apply("charge.dispute.created",
@@ -751,16 +728,16 @@ static json_t *pi_obj(const char *pi, const struct cd_order *o,
         pi, "object", "payment_intent", "amount", (json_int_t)amount,
         "amount_received",
         (json_int_t)(strcmp(status, "succeeded") == 0 ? amount : 0),
-        "currency", "usd", "status", status, "setup_future_usage",
-        "metadata", "order_id", o->id, "account_id", acct, "kind", o->kind,
+        "currency", "usd", "status", status, "setup_future_usage", "metadata",
+        "order_id", o->id, "account_id", acct, "kind", o->kind,
         "latest_charge", "ch_unit_pi");
 
     if (strcmp(status, "requires_payment_method") == 0)
-        json_object_set_new(
-            j, "last_payment_error",
-            json_pack("{s:s, s:s, s:s}", "code", "card_declined",
-                      "decline_code", "insufficient_funds", "message",
-                      "Your card has insufficient funds."));
+        json_object_set_new(j, "last_payment_error",
+                            json_pack("{s:s, s:s, s:s}", "code",
+                                      "card_declined", "decline_code",
+                                      "insufficient_funds", "message",
+                                      "Your card has insufficient funds."));
     return j;
 }
 
@@ -788,21 +765,18 @@ static void test_payment_intent_events(void **state)
 
     /* then it succeeds: credited once, the payment row follows */
     cd_random_id("evt_", ev, sizeof(ev));
-    assert_string_equal(apply("payment_intent.succeeded",
-                              pi_obj("pi_unit_t1", &o, acct, 2000,
-                                     "succeeded"),
-                              ev),
-                        CD_WEBHOOK_PROCESSED);
-    assert_string_equal(apply("payment_intent.succeeded",
-                              pi_obj("pi_unit_t1", &o, acct, 2000,
-                                     "succeeded"),
-                              ev),
-                        CD_WEBHOOK_DUPLICATE);
-    assert_string_equal(apply("payment_intent.succeeded",
-                              pi_obj("pi_unit_t1", &o, acct, 2000,
-                                     "succeeded"),
-                              NULL),
-                        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("payment_intent.succeeded",
+              pi_obj("pi_unit_t1", &o, acct, 2000, "succeeded"), ev),
+        CD_WEBHOOK_PROCESSED);
+    assert_string_equal(
+        apply("payment_intent.succeeded",
+              pi_obj("pi_unit_t1", &o, acct, 2000, "succeeded"), ev),
+        CD_WEBHOOK_DUPLICATE);
+    assert_string_equal(
+        apply("payment_intent.succeeded",
+              pi_obj("pi_unit_t1", &o, acct, 2000, "succeeded"), NULL),
+        CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance_of(acct), 2000);
     assert_string_equal(order_now(o.id).status, "completed");
     p = payment_now(o.id);
@@ -833,22 +807,20 @@ static void test_payment_intent_events(void **state)
 
     /* a wrong amount does not credit */
     new_order(acct, "topup", 1000, 1000, "", "pi_unit_t3", &o);
-    assert_string_equal(apply("payment_intent.succeeded",
-                              pi_obj("pi_unit_t3", &o, acct, 999,
-                                     "succeeded"),
-                              NULL),
-                        CD_WEBHOOK_IGNORED);
+    assert_string_equal(
+        apply("payment_intent.succeeded",
+              pi_obj("pi_unit_t3", &o, acct, 999, "succeeded"), NULL),
+        CD_WEBHOOK_IGNORED);
     assert_string_equal(order_now(o.id).status, "pending");
 
     /* a Checkout order's PaymentIntent: Checkout's, no write at all */
     cd_random_id("cs_test_", sid, sizeof(sid));
     new_order(acct, "topup", 1000, 1000, sid, "", &co);
     before = jobs_run();
-    assert_string_equal(apply("payment_intent.succeeded",
-                              pi_obj("pi_unit_co", &co, acct, 1000,
-                                     "succeeded"),
-                              NULL),
-                        CD_WEBHOOK_IGNORED);
+    assert_string_equal(
+        apply("payment_intent.succeeded",
+              pi_obj("pi_unit_co", &co, acct, 1000, "succeeded"), NULL),
+        CD_WEBHOOK_IGNORED);
     assert_string_equal(apply("payment_intent.payment_failed",
                               pi_obj("pi_unit_co", &co, acct, 1000,
                                      "requires_payment_method"),
@@ -877,7 +849,8 @@ static void test_refund_create_refusals(void **state)
 static int setup(void **state)
 {
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     memset(&bill, 0, sizeof(bill));
     bill.store = store_target_open(&target, 0, "cd_refunds", 0);
     assert_non_null(bill.store);

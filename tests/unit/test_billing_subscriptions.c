@@ -147,9 +147,8 @@ static void test_invoice_sub_id(void **state)
     /* An id that does not fit is none, never a truncated id. */
     {
         json_t *j = parse("{\"subscription\":\"sub_much_too_long\"}");
-        assert_int_equal(cd_subscription_invoice_sub_id(j, small,
-                                                        sizeof(small)),
-                         -1);
+        assert_int_equal(
+            cd_subscription_invoice_sub_id(j, small, sizeof(small)), -1);
         assert_string_equal(small, "");
         json_decref(j);
     }
@@ -158,23 +157,23 @@ static void test_invoice_sub_id(void **state)
 static void test_invoice_grants(void **state)
 {
     (void)state;
-    assert_true(cd_subscription_invoice_grants("paid", "subscription_create",
-                                               1999));
-    assert_true(cd_subscription_invoice_grants("paid", "subscription_cycle",
-                                               1));
+    assert_true(
+        cd_subscription_invoice_grants("paid", "subscription_create", 1999));
+    assert_true(
+        cd_subscription_invoice_grants("paid", "subscription_cycle", 1));
     /* a trial or a 100 % coupon: nothing paid, nothing granted */
-    assert_false(cd_subscription_invoice_grants("paid",
-                                                "subscription_create", 0));
-    assert_false(cd_subscription_invoice_grants("paid",
-                                                "subscription_cycle", -1));
+    assert_false(
+        cd_subscription_invoice_grants("paid", "subscription_create", 0));
+    assert_false(
+        cd_subscription_invoice_grants("paid", "subscription_cycle", -1));
     /* not paid */
-    assert_false(cd_subscription_invoice_grants("open", "subscription_cycle",
-                                                1999));
-    assert_false(cd_subscription_invoice_grants(NULL, "subscription_cycle",
-                                                1999));
+    assert_false(
+        cd_subscription_invoice_grants("open", "subscription_cycle", 1999));
+    assert_false(
+        cd_subscription_invoice_grants(NULL, "subscription_cycle", 1999));
     /* prorations, manual invoices and the like */
-    assert_false(cd_subscription_invoice_grants("paid",
-                                                "subscription_update", 500));
+    assert_false(
+        cd_subscription_invoice_grants("paid", "subscription_update", 500));
     assert_false(cd_subscription_invoice_grants("paid", "manual", 500));
     assert_false(cd_subscription_invoice_grants("paid", NULL, 500));
 }
@@ -247,9 +246,9 @@ static void test_store_upsert(void **state)
     new_account(other);
     current(acct, "no_subscription");
 
-    assert_int_equal(upsert("sub_u1", acct, "monthly", "active", 1000, 0,
-                            100, 50),
-                     CD_STORE_OK);
+    assert_int_equal(
+        upsert("sub_u1", acct, "monthly", "active", 1000, 0, 100, 50),
+        CD_STORE_OK);
     s = current(acct, NULL);
     assert_string_equal(s.stripe_subscription_id, "sub_u1");
     assert_string_equal(s.plan_id, "monthly");
@@ -266,25 +265,24 @@ static void test_store_upsert(void **state)
     assert_string_equal(s.plan_id, "monthly"); /* no plan: kept */
     assert_int_equal(s.created_at, 50);        /* first write's */
     /* ... an earlier one changes nothing ... */
-    assert_int_equal(upsert("sub_u1", acct, "monthly", "active", 1000, 0,
-                            150, 99),
-                     CD_STORE_DUPLICATE);
+    assert_int_equal(
+        upsert("sub_u1", acct, "monthly", "active", 1000, 0, 150, 99),
+        CD_STORE_DUPLICATE);
     s = current(acct, NULL);
     assert_int_equal(s.current_period_end, 2000);
     assert_int_equal(s.cancel_at_period_end, 1);
     /* ... and the account never moves. */
-    assert_int_equal(upsert("sub_u1", other, "monthly", "canceled", 2000, 1,
-                            300, 99),
-                     CD_STORE_OK);
+    assert_int_equal(
+        upsert("sub_u1", other, "monthly", "canceled", 2000, 1, 300, 99),
+        CD_STORE_OK);
     assert_string_equal(current(acct, NULL).status, "canceled");
     current(other, "no_subscription");
 
     /* The most recent subscription of the account is the current one. */
-    assert_int_equal(upsert("sub_u2", acct, "monthly", "active", 5000, 0, 400,
-                            60),
-                     CD_STORE_OK);
-    assert_string_equal(current(acct, NULL).stripe_subscription_id,
-                        "sub_u2");
+    assert_int_equal(
+        upsert("sub_u2", acct, "monthly", "active", 5000, 0, 400, 60),
+        CD_STORE_OK);
+    assert_string_equal(current(acct, NULL).stripe_subscription_id, "sub_u2");
 }
 
 static int count_mismatch(const struct cd_problem *p, void *arg)
@@ -359,18 +357,19 @@ static void test_invoice_paid_synced(void **state)
 
     (void)state;
     new_account(acct);
-    assert_int_equal(upsert("sub_syn1", acct, "monthly", "active", 1000, 0,
-                            100, 50),
-                     CD_STORE_OK);
+    assert_int_equal(
+        upsert("sub_syn1", acct, "monthly", "active", 1000, 0, 100, 50),
+        CD_STORE_OK);
     cd_random_id("evt_", evt, sizeof(evt));
     cd_random_id("in_", in_id, sizeof(in_id));
-    snprintf(ev, sizeof(ev),
-             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
-             "{\"id\":\"%s\",\"object\":\"invoice\",\"status\":\"paid\","
-             "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":"
-             "1999,\"currency\":\"usd\",\"parent\":{\"subscription_details\":{\"subscription\":"
-             "\"sub_syn1\"}}}}}",
-             evt, in_id);
+    snprintf(
+        ev, sizeof(ev),
+        "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+        "{\"id\":\"%s\",\"object\":\"invoice\",\"status\":\"paid\","
+        "\"billing_reason\":\"subscription_cycle\",\"amount_paid\":"
+        "1999,\"currency\":\"usd\",\"parent\":{\"subscription_details\":{\"subscription\":"
+        "\"sub_syn1\"}}}}}",
+        evt, in_id);
     /* No Stripe configured: the synced row is enough. */
     assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_PROCESSED);
     assert_int_equal(balance(acct), 2500);
@@ -391,28 +390,30 @@ static void test_invoice_paid_synced(void **state)
     assert_int_equal(balance(acct), 2500);
 
     /* An unknown plan credits nothing and is not recorded. */
-    assert_int_equal(upsert("sub_syn2", acct, "gone", "active", 1000, 0, 100,
-                            50),
-                     CD_STORE_OK);
+    assert_int_equal(
+        upsert("sub_syn2", acct, "gone", "active", 1000, 0, 100, 50),
+        CD_STORE_OK);
     cd_random_id("evt_", evt, sizeof(evt));
-    snprintf(ev, sizeof(ev),
-             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
-             "{\"id\":\"in_syn2\",\"status\":\"paid\",\"billing_reason\":"
-             "\"subscription_create\",\"amount_paid\":1999,\"currency\":\"usd\",\"subscription\":"
-             "\"sub_syn2\"}}}",
-             evt);
+    snprintf(
+        ev, sizeof(ev),
+        "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+        "{\"id\":\"in_syn2\",\"status\":\"paid\",\"billing_reason\":"
+        "\"subscription_create\",\"amount_paid\":1999,\"currency\":\"usd\",\"subscription\":"
+        "\"sub_syn2\"}}}",
+        evt);
     assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance(acct), 2500);
 
     /* Not synced and no Stripe to ask: 503, Stripe retries. */
     cd_random_id("evt_", evt, sizeof(evt));
-    snprintf(ev, sizeof(ev),
-             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
-             "{\"id\":\"in_syn3\",\"status\":\"paid\",\"billing_reason\":"
-             "\"subscription_create\",\"amount_paid\":1999,\"currency\":\"usd\",\"subscription\":"
-             "\"sub_unsynced\"}}}",
-             evt);
+    snprintf(
+        ev, sizeof(ev),
+        "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+        "{\"id\":\"in_syn3\",\"status\":\"paid\",\"billing_reason\":"
+        "\"subscription_create\",\"amount_paid\":1999,\"currency\":\"usd\",\"subscription\":"
+        "\"sub_unsynced\"}}}",
+        evt);
     apply(ev, -1, "stripe_not_configured");
 
     /* A subscription event of no account here: ignored, no Stripe call. */
@@ -436,20 +437,22 @@ static void test_invoice_paid_synced(void **state)
     /* An invoice that is not the plan's amount (or currency) credits
      * nothing; its order is failed and listed for the operator. */
     cd_random_id("evt_", evt, sizeof(evt));
-    snprintf(ev, sizeof(ev),
-             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
-             "{\"id\":\"in_syn_cheap\",\"status\":\"paid\",\"billing_reason\":"
-             "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
-             "\"subscription\":\"sub_syn1\"}}}",
-             evt);
+    snprintf(
+        ev, sizeof(ev),
+        "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+        "{\"id\":\"in_syn_cheap\",\"status\":\"paid\",\"billing_reason\":"
+        "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
+        "\"subscription\":\"sub_syn1\"}}}",
+        evt);
     assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     cd_random_id("evt_", evt, sizeof(evt));
-    snprintf(ev, sizeof(ev),
-             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
-             "{\"id\":\"in_syn_eur\",\"status\":\"paid\",\"billing_reason\":"
-             "\"subscription_cycle\",\"amount_paid\":1999,\"currency\":\"eur\","
-             "\"subscription\":\"sub_syn1\"}}}",
-             evt);
+    snprintf(
+        ev, sizeof(ev),
+        "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+        "{\"id\":\"in_syn_eur\",\"status\":\"paid\",\"billing_reason\":"
+        "\"subscription_cycle\",\"amount_paid\":1999,\"currency\":\"eur\","
+        "\"subscription\":\"sub_syn1\"}}}",
+        evt);
     assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance(acct), 2500);
     {
@@ -463,12 +466,13 @@ static void test_invoice_paid_synced(void **state)
     /* The mismatched invoice again (another event): its one order stays
      * failed with its reason, the operator is not told twice. */
     cd_random_id("evt_", evt, sizeof(evt));
-    snprintf(ev, sizeof(ev),
-             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
-             "{\"id\":\"in_syn_cheap\",\"status\":\"paid\",\"billing_reason\":"
-             "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
-             "\"subscription\":\"sub_syn1\"}}}",
-             evt);
+    snprintf(
+        ev, sizeof(ev),
+        "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{\"object\":"
+        "{\"id\":\"in_syn_cheap\",\"status\":\"paid\",\"billing_reason\":"
+        "\"subscription_cycle\",\"amount_paid\":100,\"currency\":\"usd\","
+        "\"subscription\":\"sub_syn1\"}}}",
+        evt);
     assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
     assert_int_equal(balance(acct), 2500);
     {
@@ -476,7 +480,7 @@ static void test_invoice_paid_synced(void **state)
         int64_t total = 0;
 
         assert_int_equal(cd_orders_list(&bill, acct, 100, 0,
-                                         find_invoice_order, &io, NULL, NULL),
+                                        find_invoice_order, &io, NULL, NULL),
                          0);
         assert_int_equal(io.n, 1);
         assert_string_equal(io.o.status, "failed");
@@ -574,12 +578,13 @@ static void first_period(int invoice_first)
     new_account(acct);
     cd_random_id("sub_", sub_id, sizeof(sub_id));
     cd_random_id("in_", in_id, sizeof(in_id));
-    assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0, 100,
-                            50),
-                     CD_STORE_OK);
+    assert_int_equal(
+        upsert(sub_id, acct, "monthly", "active", 1000, 0, 100, 50),
+        CD_STORE_OK);
     fx_order_init(&o, acct, "subscription", 1999, 2500);
     strcpy(o.item_id, "monthly");
-    cd_random_id("cs_test_", o.stripe_session_id, sizeof(o.stripe_session_id));
+    cd_random_id("cs_test_", o.stripe_session_id,
+                 sizeof(o.stripe_session_id));
     fx_order_insert(bill.store, &o);
     first_invoice_event(inv, sizeof(inv), in_id, sub_id, o.id);
     session_event(ses, sizeof(ses), &o, in_id, sub_id);
@@ -649,9 +654,9 @@ static void test_first_period_race(void **state)
         new_account(acct);
         cd_random_id("sub_", sub_id, sizeof(sub_id));
         cd_random_id("in_", in_id, sizeof(in_id));
-        assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0,
-                                100, 50),
-                         CD_STORE_OK);
+        assert_int_equal(
+            upsert(sub_id, acct, "monthly", "active", 1000, 0, 100, 50),
+            CD_STORE_OK);
         fx_order_init(&o, acct, "subscription", 1999, 2500);
         strcpy(o.item_id, "monthly");
         cd_random_id("cs_test_", o.stripe_session_id,
@@ -750,9 +755,9 @@ static void test_invoice_payment_either_order(void **state)
     (void)state;
     new_account(acct);
     cd_random_id("sub_", sub_id, sizeof(sub_id));
-    assert_int_equal(upsert(sub_id, acct, "monthly", "active", 1000, 0, 100,
-                            50),
-                     CD_STORE_OK);
+    assert_int_equal(
+        upsert(sub_id, acct, "monthly", "active", 1000, 0, 100, 50),
+        CD_STORE_OK);
     for (int ip_first = 0; ip_first < 2; ip_first++) {
         cd_random_id("in_", in_id, sizeof(in_id));
         cd_random_id("pi_", pi, sizeof(pi));
@@ -795,7 +800,8 @@ static int setup(void **state)
     struct cd_error err;
 
     (void)state;
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     if (store_target_make(&target, use_pg, "cd_subs") != 0)
         return -1;
     memset(&sc, 0, sizeof(sc));

@@ -73,15 +73,16 @@ static void test_table(void **state)
 
     (void)state;
     cd_cli_table_init(&t, 3, head);
-    assert_int_equal(cd_cli_table_add(&t, (const char *const[]){"a", "5", "x"}),
-                     0);
-    assert_int_equal(cd_cli_table_add(&t, (const char *const[]){"caf\xc3\xa9",
-                                                                "-1200", NULL}),
-                     0);
-    assert_int_equal(cd_cli_table_add(&t,
-                                      (const char *const[]){"b", "7",
-                                                            "two\nlines\tx"}),
-                     0);
+    assert_int_equal(
+        cd_cli_table_add(&t, (const char *const[]){"a", "5", "x"}), 0);
+    assert_int_equal(
+        cd_cli_table_add(&t,
+                         (const char *const[]){"caf\xc3\xa9", "-1200", NULL}),
+        0);
+    assert_int_equal(
+        cd_cli_table_add(&t,
+                         (const char *const[]){"b", "7", "two\nlines\tx"}),
+        0);
     out = render(&t);
     assert_string_equal(out, "ID    AMOUNT  NOTE\n"
                              "a          5  x\n"

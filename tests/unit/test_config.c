@@ -35,8 +35,8 @@ static char dir[64];
 /* Unsets every variable the settings table could read. */
 static void clear_settings_env(void)
 {
-    static const char *const prefixes[] = {"CREDITD_", "STRIPE_",
-                                           "SANDBOX_", "PRICE_", "CURRENCY="};
+    static const char *const prefixes[] = {"CREDITD_", "STRIPE_", "SANDBOX_",
+                                           "PRICE_", "CURRENCY="};
     char names[256][128];
     size_t n = 0;
 
@@ -368,20 +368,15 @@ static void test_secrets_never_echoed(void **state)
     const char *flag[] = {"--stripe-secret-key=pk_live_Zq9Value42"};
 
     (void)state;
-    expect_refused("STRIPE_SECRET_KEY", "pk_live_Zq9Value42",
-                   "Zq9Value42");
-    expect_refused("STRIPE_SECRET_KEY", "sk_test_Zq9\x01Value42",
-                   "Zq9");
+    expect_refused("STRIPE_SECRET_KEY", "pk_live_Zq9Value42", "Zq9Value42");
+    expect_refused("STRIPE_SECRET_KEY", "sk_test_Zq9\x01Value42", "Zq9");
     expect_refused("STRIPE_WEBHOOK_SECRET", "whsec_Zq9", "Zq9");
     expect_refused("STRIPE_WEBHOOK_SECRET",
-                   "whsec_0123456789abcdef,xhsec_Zq9Value42",
-                   "Zq9Value42");
+                   "whsec_0123456789abcdef,xhsec_Zq9Value42", "Zq9Value42");
     assert_null(strstr(msg, "0123456789abcdef"));
     expect_refused("CREDITD_ADMIN_KEY", "Zq9short", "Zq9short");
-    expect_refused("CREDITD_ADMIN_KEY", "Zq9 with spaces 0123",
-                   "Zq9 with");
-    expect_refused("STRIPE_PUBLISHABLE_KEY", "sk_Zq9Value42",
-                   "Zq9Value42");
+    expect_refused("CREDITD_ADMIN_KEY", "Zq9 with spaces 0123", "Zq9 with");
+    expect_refused("STRIPE_PUBLISHABLE_KEY", "sk_Zq9Value42", "Zq9Value42");
     assert_int_equal(load_flags(flag, 1), -1);
     assert_null(strstr(msg, "Zq9Value42"));
     assert_non_null(strstr(msg, "STRIPE_SECRET_KEY (flag)"));
@@ -469,17 +464,18 @@ static void test_catalog(void **state)
     char path[128];
 
     (void)state;
-    write_file("catalog.json",
-               "{\"packages\":[{\"id\":\"p1\",\"name\":\"One\","
-               "\"price_cents\":500,\"credits\":100,"
-               "\"expires_in_days\":30}],"
-               "\"plans\":[{\"id\":\"m\",\"name\":\"M\",\"interval\":\"week\","
-               "\"price_cents\":900,\"credits_per_period\":50,"
-               "\"credits_expire\":\"period_end\",\"rollover_cap\":10}],"
-               "\"credit_unit\":{\"name\":\"tokens\"},"
-               "\"topup\":{\"min_cents\":500,\"max_cents\":900,"
-               "\"step_cents\":100,\"default_cents\":600}}",
-               path, sizeof(path));
+    write_file(
+        "catalog.json",
+        "{\"packages\":[{\"id\":\"p1\",\"name\":\"One\","
+        "\"price_cents\":500,\"credits\":100,"
+        "\"expires_in_days\":30}],"
+        "\"plans\":[{\"id\":\"m\",\"name\":\"M\",\"interval\":\"week\","
+        "\"price_cents\":900,\"credits_per_period\":50,"
+        "\"credits_expire\":\"period_end\",\"rollover_cap\":10}],"
+        "\"credit_unit\":{\"name\":\"tokens\"},"
+        "\"topup\":{\"min_cents\":500,\"max_cents\":900,"
+        "\"step_cents\":100,\"default_cents\":600}}",
+        path, sizeof(path));
     setenv("CREDITD_CATALOG", path, 1);
     assert_int_equal(load(), 0);
     assert_int_equal(cfg.billing.npackages, 1);

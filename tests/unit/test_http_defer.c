@@ -229,8 +229,7 @@ static void test_defer_client_gone(void **state)
     (void)state;
     for (unsigned loops = 0; loops <= 1; loops++) {
         struct cd_http_server *s = start(loops);
-        int fd = send_req(cd_http_port(s), loops ? "POST" : "GET",
-                          "/defer");
+        int fd = send_req(cd_http_port(s), loops ? "POST" : "GET", "/defer");
         struct cd_req *req = wait_parked();
         pthread_t t;
 

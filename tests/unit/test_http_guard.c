@@ -123,8 +123,8 @@ static void wait_connections(int n)
 {
     char want[96];
 
-    snprintf(want, sizeof(want), "creditd_http_connections{server=\"test\"} %d\n",
-             n);
+    snprintf(want, sizeof(want),
+             "creditd_http_connections{server=\"test\"} %d\n", n);
     for (int i = 0; i < 500; i++) {
         struct cd_buf out;
         int found;
@@ -203,7 +203,8 @@ static void test_busy_and_budget(void **state)
         idle[i] = dial(cd_http_port(s));
     wait_connections(16);
     fd = dial(cd_http_port(s));
-    assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+    assert_int_equal(send(fd, req, sizeof(req) - 1, 0),
+                     (ssize_t)sizeof(req) - 1);
     assert_int_equal(read_until_close(fd, 3000, buf, sizeof(buf)), 1);
     assert_non_null(strstr(buf, "HTTP/1.1 503"));
     assert_non_null(strstr(buf, "Retry-After: 1"));

@@ -126,8 +126,8 @@ static void expect_body(const struct tc_reply *r, int status,
 {
     if (r->status != status || r->body_len != strlen(body) ||
         memcmp(r->body, body, r->body_len) != 0)
-        fail_msg("want %d \"%s\", got %d \"%.200s\"", status, body,
-                 r->status, r->body);
+        fail_msg("want %d \"%s\", got %d \"%.200s\"", status, body, r->status,
+                 r->body);
 }
 
 static void test_method_and_path(void **state)
@@ -241,8 +241,7 @@ static void test_body_caps(void **state)
     static char big[CD_HTTP_API_BODY_MAX + 2];
 
     (void)state;
-    tc_request(cd_http_port(s), "POST", "/small", "", "0123456789abcdef",
-               &r);
+    tc_request(cd_http_port(s), "POST", "/small", "", "0123456789abcdef", &r);
     expect_body(&r, 201, "16");
     tc_request(cd_http_port(s), "POST", "/small", "", "0123456789abcdefg",
                &r);
@@ -254,17 +253,23 @@ static void test_body_caps(void **state)
     tc_request(cd_http_port(s), "POST", "/items", "", big, &r);
     tc_expect(&r, 413, "body_too_large");
     /* waiting for 100 Continue: refused before any body byte */
-    raw(s, "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n"
-           "Expect: 100-continue\r\n\r\n", &r);
+    raw(s,
+        "POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n"
+        "Expect: 100-continue\r\n\r\n",
+        &r);
     tc_expect(&r, 413, "body_too_large");
     /* chunked bodies count too */
-    raw(s, "POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n"
-           "11\r\n0123456789abcdefg\r\n0\r\n\r\n", &r);
+    raw(s,
+        "POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+        "11\r\n0123456789abcdefg\r\n0\r\n\r\n",
+        &r);
     tc_expect(&r, 413, "body_too_large");
-    raw(s, "POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n"
-           "3\r\nabc\r\n0\r\n\r\n", &r);
+    raw(s,
+        "POST /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+        "3\r\nabc\r\n0\r\n\r\n",
+        &r);
     expect_body(&r, 201, "3");
     cd_http_stop(s);
 }
@@ -280,8 +285,9 @@ static void test_head_too_large(void **state)
     int n;
 
     (void)state;
-    n = snprintf(head, sizeof(head), "GET /items HTTP/1.1\r\nHost: x\r\n"
-                                     "Connection: close\r\nX-Big: ");
+    n = snprintf(head, sizeof(head),
+                 "GET /items HTTP/1.1\r\nHost: x\r\n"
+                 "Connection: close\r\nX-Big: ");
     memset(head + n, 'a', 40 * 1024);
     memcpy(head + n + 40 * 1024, "\r\n\r\n", 5);
     raw(s, head, &r);
@@ -297,14 +303,20 @@ static void test_transfer_encoding(void **state)
     static struct tc_reply r;
 
     (void)state;
-    raw(s, "POST /items HTTP/1.1\r\nHost: x\r\n"
-           "Transfer-Encoding: gzip, chunked\r\n\r\n", &r);
+    raw(s,
+        "POST /items HTTP/1.1\r\nHost: x\r\n"
+        "Transfer-Encoding: gzip, chunked\r\n\r\n",
+        &r);
     tc_expect(&r, 501, "unsupported_transfer_encoding");
-    raw(s, "POST /items HTTP/1.1\r\nHost: x\r\n"
-           "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", &r);
+    raw(s,
+        "POST /items HTTP/1.1\r\nHost: x\r\n"
+        "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+        &r);
     assert_int_equal(r.status, 400);
-    raw(s, "POST /items HTTP/1.1\r\nHost: x\r\n"
-           "Transfer-Encoding: gzip\r\n\r\n", &r);
+    raw(s,
+        "POST /items HTTP/1.1\r\nHost: x\r\n"
+        "Transfer-Encoding: gzip\r\n\r\n",
+        &r);
     assert_int_equal(r.status, 400);
     cd_http_stop(s);
 }
@@ -323,8 +335,7 @@ static void test_reply_headers_and_error_shape(void **state)
     assert_memory_equal(id, "req_", 4);
     assert_string_equal(tc_header(&r, "Cache-Control", v, sizeof(v)),
                         "no-store");
-    assert_string_equal(tc_header(&r, "X-Content-Type-Options", v,
-                                  sizeof(v)),
+    assert_string_equal(tc_header(&r, "X-Content-Type-Options", v, sizeof(v)),
                         "nosniff");
     assert_string_equal(tc_header(&r, "Content-Type", v, sizeof(v)),
                         "text/plain");
@@ -356,8 +367,8 @@ static void test_reply_headers_and_error_shape(void **state)
     assert_string_equal(
         json_string_value(json_object_get(err, "existing_id")), "thing_1");
     tc_header(&r, "Request-Id", id, sizeof(id));
-    assert_string_equal(
-        json_string_value(json_object_get(err, "request_id")), id);
+    assert_string_equal(json_string_value(json_object_get(err, "request_id")),
+                        id);
     json_decref(doc);
     cd_http_stop(s);
 }
@@ -375,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_reply_headers_and_error_shape),
     };
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,11 +30,11 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct cd_req *parked;
-static int released;   /* /block handlers may return */
-static int blocked;    /* /block handlers waiting */
-static int block_runs; /* /block handlers that returned */
+static int released;          /* /block handlers may return */
+static int blocked;           /* /block handlers waiting */
+static int block_runs;        /* /block handlers that returned */
 static pthread_t loop_thread; /* where the last GET /x ran */
-static int offloads;   /* requests the server asked offload_posts about */
+static int offloads; /* requests the server asked offload_posts about */
 
 static void handle_x(struct cd_req *req)
 {
@@ -248,8 +248,7 @@ static void test_offload_keeps_loop_free(void **state)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
     for (int i = 0; i < 3; i++) {
-        read_reply(send_req(cd_http_port(s), "GET", "/x"), buf,
-                   sizeof(buf));
+        read_reply(send_req(cd_http_port(s), "GET", "/x"), buf, sizeof(buf));
         assert_non_null(strstr(buf, "200 OK"));
     }
     assert_silent(a, 0);

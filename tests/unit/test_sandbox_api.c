@@ -32,9 +32,9 @@
 /* ---- the webhook receiver ---- */
 
 static pthread_mutex_t rx_mu = PTHREAD_MUTEX_INITIALIZER;
-static json_t *rx_events;   /* received, verified events */
-static int rx_bad_sig;      /* deliveries whose signature failed */
-static int rx_fail_next;    /* answer 500 to this many deliveries */
+static json_t *rx_events; /* received, verified events */
+static int rx_bad_sig;    /* deliveries whose signature failed */
+static int rx_fail_next;  /* answer 500 to this many deliveries */
 static int rx_attempts;
 static char rx_user_agent[128];
 
@@ -78,10 +78,12 @@ static json_t *rx_wait(const char *type, const char *obj_id)
         size_t k;
         json_t *ev, *found = NULL;
         pthread_mutex_lock(&rx_mu);
-        json_array_foreach(rx_events, k, ev) {
+        json_array_foreach(rx_events, k, ev)
+        {
             const char *t = json_string_value(json_object_get(ev, "type"));
             const char *id = json_string_value(json_object_get(
-                json_object_get(json_object_get(ev, "data"), "object"), "id"));
+                json_object_get(json_object_get(ev, "data"), "object"),
+                "id"));
             if (t && id && strcmp(t, type) == 0 && strcmp(id, obj_id) == 0) {
                 found = json_incref(ev);
                 break;
@@ -102,7 +104,8 @@ static int rx_count(const char *type, const char *obj_id)
     int n = 0;
 
     pthread_mutex_lock(&rx_mu);
-    json_array_foreach(rx_events, k, ev) {
+    json_array_foreach(rx_events, k, ev)
+    {
         const char *t = json_string_value(json_object_get(ev, "type"));
         const char *id = json_string_value(json_object_get(
             json_object_get(json_object_get(ev, "data"), "object"), "id"));
@@ -262,19 +265,19 @@ static json_int_t jint(json_t *o, const char *path)
     return json_integer_value(o);
 }
 
-#define SESSION_BODY                                                          \
-    "mode=payment"                                                            \
-    "&line_items[0][price_data][currency]=usd"                                \
-    "&line_items[0][price_data][unit_amount]=2699"                            \
-    "&line_items[0][price_data][product_data][name]=Credit%20pack%20500"      \
-    "&line_items[0][quantity]=1"                                              \
-    "&success_url=http%3A%2F%2F127.0.0.1%3A9%2Fok%3Fsession_id%3D%7B"         \
-    "CHECKOUT_SESSION_ID%7D"                                                  \
-    "&cancel_url=http%3A%2F%2F127.0.0.1%3A9%2Fcancel"                         \
-    "&client_reference_id=acct_1"                                             \
-    "&customer_creation=always"                                               \
-    "&metadata[order_id]=ord_1"                                               \
-    "&payment_intent_data[setup_future_usage]=off_session"                    \
+#define SESSION_BODY                                                         \
+    "mode=payment"                                                           \
+    "&line_items[0][price_data][currency]=usd"                               \
+    "&line_items[0][price_data][unit_amount]=2699"                           \
+    "&line_items[0][price_data][product_data][name]=Credit%20pack%20500"     \
+    "&line_items[0][quantity]=1"                                             \
+    "&success_url=http%3A%2F%2F127.0.0.1%3A9%2Fok%3Fsession_id%3D%7B"        \
+    "CHECKOUT_SESSION_ID%7D"                                                 \
+    "&cancel_url=http%3A%2F%2F127.0.0.1%3A9%2Fcancel"                        \
+    "&client_reference_id=acct_1"                                            \
+    "&customer_creation=always"                                              \
+    "&metadata[order_id]=ord_1"                                              \
+    "&payment_intent_data[setup_future_usage]=off_session"                   \
     "&payment_intent_data[metadata][order_id]=ord_1"
 
 /* Creates a session; copies its id into id (>= 128 bytes). */
@@ -322,8 +325,8 @@ static void test_health_and_auth(void **state)
 
     req(&r, "GET", "/v1/nothing_here", KEY, NULL, NULL, NULL);
     assert_int_equal(r.status, 404);
-    assert_non_null(strstr(jstr(r.json, "error.message"),
-                           "Unrecognized request URL"));
+    assert_non_null(
+        strstr(jstr(r.json, "error.message"), "Unrecognized request URL"));
     resp_free(&r);
 }
 
@@ -435,8 +438,8 @@ static void test_strict_params(void **state)
                         "Received unknown parameter: ??x");
     resp_free(&r);
 
-    req(&r, "GET", "/v1/events?types[0]=a.b&created[gt]=1&expand[]=data",
-        KEY, NULL, NULL, NULL);
+    req(&r, "GET", "/v1/events?types[0]=a.b&created[gt]=1&expand[]=data", KEY,
+        NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
 
@@ -473,8 +476,8 @@ static void test_strict_params(void **state)
     assert_int_equal(r.status, 400);
     assert_string_equal(jstr(r.json, "error.param"),
                         "line_items[0][price_data][currency]");
-    assert_non_null(strstr(jstr(r.json, "error.message"),
-                           "Invalid currency: xyz"));
+    assert_non_null(
+        strstr(jstr(r.json, "error.message"), "Invalid currency: xyz"));
     resp_free(&r);
 }
 
@@ -571,8 +574,9 @@ static void test_complete_and_webhook(void **state)
     assert_string_equal(jstr(r.json, "payment_intent.latest_charge.object"),
                         "charge");
     assert_string_equal(
-        jstr(r.json,
-             "payment_intent.latest_charge.payment_method_details.card.last4"),
+        jstr(
+            r.json,
+            "payment_intent.latest_charge.payment_method_details.card.last4"),
         "4242");
     assert_int_equal(
         jint(r.json, "payment_intent.latest_charge.amount_captured"), 2699);
@@ -587,11 +591,9 @@ static void test_complete_and_webhook(void **state)
         assert_int_equal(r2.status, 200);
         assert_int_equal(json_array_size(json_object_get(r2.json, "data")),
                          1);
-        assert_string_equal(jstr(json_array_get(json_object_get(r2.json,
-                                                                "data"),
-                                                0),
-                                 "id"),
-                            pm);
+        assert_string_equal(
+            jstr(json_array_get(json_object_get(r2.json, "data"), 0), "id"),
+            pm);
         resp_free(&r2);
     }
     resp_free(&r);
@@ -601,11 +603,11 @@ static void test_complete_and_webhook(void **state)
     req(&r, "GET", path, KEY, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(
-        jstr(json_array_get(
-                 json_object_get(json_object_get(r.json, "line_items"),
-                                 "data"),
-                 0),
-             "description"),
+        jstr(
+            json_array_get(json_object_get(
+                               json_object_get(r.json, "line_items"), "data"),
+                           0),
+            "description"),
         "Credit pack 500");
     resp_free(&r);
 
@@ -723,7 +725,8 @@ static void test_hosted_page(void **state)
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body.data, "Credit pack 500"));
     assert_non_null(strstr(r.body.data, "$26.99 USD"));
-    assert_non_null(strstr(r.body.data, "<label for=\"email\">Email</label>"));
+    assert_non_null(
+        strstr(r.body.data, "<label for=\"email\">Email</label>"));
     assert_non_null(
         strstr(r.body.data, "<label for=\"card\">Card number</label>"));
     assert_non_null(strstr(r.body.data, "<label for=\"exp\">Expiry</label>"));
@@ -800,8 +803,8 @@ static void test_events_and_refund(void **state)
         "application/x-www-form-urlencoded", body);
     assert_int_equal(r2.status, 400);
     resp_free(&r2);
-    snprintf(path, sizeof(path), "/v1/payment_intents/%s?expand[]=latest_charge",
-             pi);
+    snprintf(path, sizeof(path),
+             "/v1/payment_intents/%s?expand[]=latest_charge", pi);
     req(&r2, "GET", path, KEY, NULL, NULL, NULL);
     assert_int_equal(r2.status, 200);
     assert_int_equal(jint(r2.json, "latest_charge.amount_refunded"), 2000);
@@ -1077,8 +1080,8 @@ static void paid_session(const char *card, char *cus, char *pm)
              cus);
     req(&r, "GET", path, KEY, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
-    cd_strlcpy(pm, jstr(json_array_get(json_object_get(r.json, "data"), 0),
-                        "id"),
+    cd_strlcpy(pm,
+               jstr(json_array_get(json_object_get(r.json, "data"), 0), "id"),
                128);
     resp_free(&r);
 }

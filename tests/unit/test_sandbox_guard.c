@@ -29,9 +29,9 @@
 #define CARD "{\"card\":\"4242424242424242\"}"
 
 static struct cd_sandbox *SB;
-static char BASE[96];  /* http://127.0.0.1:PORT */
-static char HOST[64];  /* 127.0.0.1:PORT */
-static int HTTP10;     /* the next requests speak HTTP/1.0 */
+static char BASE[96]; /* http://127.0.0.1:PORT */
+static char HOST[64]; /* 127.0.0.1:PORT */
+static int HTTP10;    /* the next requests speak HTTP/1.0 */
 
 static int setup(void **state)
 {
@@ -123,8 +123,8 @@ static void req(struct resp *out, const char *method, const char *path,
 
 static const char *err_code(const struct resp *r)
 {
-    return json_string_value(json_object_get(
-        json_object_get(r->json, "error"), "code"));
+    return json_string_value(
+        json_object_get(json_object_get(r->json, "error"), "code"));
 }
 
 static const char *const AUTH[] = {"Authorization: Bearer " KEY, NULL};
@@ -156,8 +156,8 @@ static void expect_status(const char *id, const char *want)
     snprintf(path, sizeof(path), "/v1/checkout/sessions/%s", id);
     req(&r, "GET", path, AUTH, NULL, NULL);
     assert_int_equal(r.status, 200);
-    assert_string_equal(
-        json_string_value(json_object_get(r.json, "status")), want);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")),
+                        want);
     resp_free(&r);
 }
 
@@ -166,11 +166,26 @@ static void expect_status(const char *id, const char *want)
 static void test_foreign_host_refused_everywhere(void **state)
 {
     static const char *const hosts[] = {
-        "evil.example", "evil.example:80", "127.0.0.1.evil.example",
-        "localhost.evil.example", "10.0.0.1", "0.0.0.0", "192.168.1.1:80",
-        "[::2]", "[::ffff:7f00:1]", "::1", "[::1", "[localhost]",
-        "127.0.0.1:99999", "127.0.0.1:", "127.0.0.1:8x", "127.1",
-        "0177.0.0.1", "localhost.", "127.0.0.1:80:80", "[::1]x",
+        "evil.example",
+        "evil.example:80",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+        "10.0.0.1",
+        "0.0.0.0",
+        "192.168.1.1:80",
+        "[::2]",
+        "[::ffff:7f00:1]",
+        "::1",
+        "[::1",
+        "[localhost]",
+        "127.0.0.1:99999",
+        "127.0.0.1:",
+        "127.0.0.1:8x",
+        "127.1",
+        "0177.0.0.1",
+        "localhost.",
+        "127.0.0.1:80:80",
+        "[::1]x",
     };
     char id[128], path[256], host[128];
 
@@ -288,9 +303,8 @@ static void test_foreign_origin_refused(void **state)
     }
     expect_status(id, "open");
     req(&r, "GET", "/_sandbox/config", NULL, NULL, NULL);
-    assert_int_equal(json_integer_value(json_object_get(r.json,
-                                                        "api_delay_ms")),
-                     0);
+    assert_int_equal(
+        json_integer_value(json_object_get(r.json, "api_delay_ms")), 0);
     resp_free(&r);
 
     /* A read carries no risk: a foreign Origin may GET. */

@@ -41,8 +41,10 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
-    if (!f || !(f->s = store_target_open(&f->t, use_pg, "cd_store_atomic", 0)))
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
+    if (!f ||
+        !(f->s = store_target_open(&f->t, use_pg, "cd_store_atomic", 0)))
         return -1;
     *state = f;
     return 0;
@@ -105,8 +107,12 @@ static int post(struct cd_store *s, const char *acct, const char *ref,
     struct post p;
 
     memset(&p, 0, sizeof(p));
-    p = (struct post){.acct = acct, .ref = ref, .amount = amount, .lo = lo,
-                      .hi = hi, .rc = -99};
+    p = (struct post){.acct = acct,
+                      .ref = ref,
+                      .amount = amount,
+                      .lo = lo,
+                      .hi = hi,
+                      .rc = -99};
 
     assert_int_equal(cd_store_write(s, post_fn, &p), 0);
     if (p.rc == CD_STORE_OK && after)
@@ -193,9 +199,9 @@ static void test_post_guards(void **state)
     assert_int_equal(after, -5);
     assert_int_equal(post(f->s, "acct_nobody", "r8", 5, -LIM, LIM, NULL),
                      CD_STORE_NOT_FOUND);
-    assert_int_equal(post(f->s, "acct_a", "r9", CD_AMOUNT_MAX + 1, -LIM,
-                          LIM, NULL),
-                     CD_STORE_ERROR);
+    assert_int_equal(
+        post(f->s, "acct_a", "r9", CD_AMOUNT_MAX + 1, -LIM, LIM, NULL),
+        CD_STORE_ERROR);
 
     struct check c = check(f->s, "acct_a");
     assert_int_equal(c.balance, -5);
@@ -236,8 +242,12 @@ static void *racer_main(void *arg)
 
     for (int i = 0; i < PER_THREAD; i++) {
         char ref[64];
-        struct post p = {.acct = "acct_r", .ref = ref, .amount = -1,
-                         .lo = 0, .hi = LIM, .rc = -99};
+        struct post p = {.acct = "acct_r",
+                         .ref = ref,
+                         .amount = -1,
+                         .lo = 0,
+                         .hi = LIM,
+                         .rc = -99};
 
         snprintf(ref, sizeof(ref), "debit:%d:%d", r->index, i);
         if (cd_store_write(r->s, post_fn, &p) != 0)
@@ -609,7 +619,8 @@ int main(void)
 
     if (store_target_pg_url()) {
         use_pg = 1;
-        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL,
+                                              NULL);
     }
     return failed;
 }

@@ -65,8 +65,8 @@ static void expect_rcs(const struct ctx *c, const int *want, int n)
         assert_int_equal(c->rc[i], want[i]);
     }
 }
-#define EXPECT(c, ...)                                                         \
-    expect_rcs((c), (int[]){__VA_ARGS__},                                      \
+#define EXPECT(c, ...)                                                       \
+    expect_rcs((c), (int[]){__VA_ARGS__},                                    \
                (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)))
 
 static struct cd_store *open_store(const char *path)
@@ -84,7 +84,10 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1; /* tests provoke errors on purpose */
+    cd_log_threshold = getenv("CD_TEST_LOG")
+                           ? CD_LOG_DEBUG
+                           : CD_LOG_ERROR +
+                                 1; /* tests provoke errors on purpose */
     if (store_target_make(&f->t, use_pg, "cd_store_basic") != 0)
         return -1;
     snprintf(f->path, sizeof(f->path), "%s", f->t.target);
@@ -226,12 +229,12 @@ static int accounts_write(struct cd_tx *tx, void *arg)
     char longid[CD_ID_SZ + 8];
 
     mk_account(&a, "acct_1", "one@example.com", 100);
-    R(cd_store_account_insert(tx, &a));          /* 0 */
-    R(cd_store_account_insert(tx, &a));          /* dup id */
+    R(cd_store_account_insert(tx, &a)); /* 0 */
+    R(cd_store_account_insert(tx, &a)); /* dup id */
     mk_account(&a, "acct_x", "one@example.com", 100);
-    R(cd_store_account_insert(tx, &a));          /* dup email */
+    R(cd_store_account_insert(tx, &a));               /* dup email */
     mk_account(&a, "acct_2", "two@example.com", 100); /* same time */
-    R(cd_store_account_insert(tx, &a));          /* "" customer twice: ok */
+    R(cd_store_account_insert(tx, &a)); /* "" customer twice: ok */
     mk_account(&a, "acct_3", "three@example.com", 50);
     a.password_hash[0] = '\0';
     R(cd_store_account_insert(tx, &a));
@@ -244,7 +247,7 @@ static int accounts_write(struct cd_tx *tx, void *arg)
     longid[sizeof(longid) - 1] = '\0';
     R(cd_store_account_set_balance(tx, longid, 1)); /* too long */
     mk_account(&a, "", "empty@example.com", 1);
-    R(cd_store_account_insert(tx, &a));          /* required id "" */
+    R(cd_store_account_insert(tx, &a)); /* required id "" */
     return 0;
 }
 
@@ -375,7 +378,7 @@ static int tokens_write(struct cd_tx *tx, void *arg)
     mk_account(&a, "acct_1", "one@example.com", 100);
     R(cd_store_account_insert(tx, &a));
     R(cd_store_token_insert(tx, H1, "acct_1", 100, 200));
-    R(cd_store_token_insert(tx, H1, "acct_1", 100, 200)); /* dup */
+    R(cd_store_token_insert(tx, H1, "acct_1", 100, 200));    /* dup */
     R(cd_store_token_insert(tx, H2, "acct_nope", 100, 200)); /* FK */
     return 0;
 }
@@ -503,8 +506,8 @@ static void test_ledger(void **state)
     struct ctx c = {0};
 
     assert_int_equal(cd_store_write(f->s, ledger_write, &c), 0);
-    EXPECT(&c, 0, 0, 0, 0, CD_STORE_DUPLICATE, CD_STORE_ERROR,
-           CD_STORE_ERROR, 0, 0, 0);
+    EXPECT(&c, 0, 0, 0, 0, CD_STORE_DUPLICATE, CD_STORE_ERROR, CD_STORE_ERROR,
+           0, 0, 0);
 
     memset(&c, 0, sizeof(c));
     assert_int_equal(cd_store_read(f->s, ledger_read, &c), 0);
@@ -562,8 +565,7 @@ static int totals_read(struct cd_tx *tx, void *arg)
 
     R(cd_store_ledger_list(tx, "acct_1", 1, 1, collect_entry, c, &c->a));
     R(cd_store_ledger_list(tx, "acct_2", 10, 0, collect_entry, c, &c->b));
-    R(cd_store_ledger_list(tx, "acct_nope", 10, 0, collect_entry, c,
-                           &c->c));
+    R(cd_store_ledger_list(tx, "acct_nope", 10, 0, collect_entry, c, &c->c));
     return 0;
 }
 
@@ -1006,9 +1008,12 @@ static int pending_write(struct cd_tx *tx, void *arg)
         const char *id, *code, *status;
         int64_t created;
     } rows[] = {
-        {"ord_a", "SAVE", "pending", 100},  {"ord_b", "SAVE", "pending", 200},
-        {"ord_c", "SAVE", "completed", 200}, {"ord_d", "SAVE", "expired", 200},
-        {"ord_e", "OTHER", "pending", 200}, {"ord_f", "", "pending", 200},
+        {"ord_a", "SAVE", "pending", 100},
+        {"ord_b", "SAVE", "pending", 200},
+        {"ord_c", "SAVE", "completed", 200},
+        {"ord_d", "SAVE", "expired", 200},
+        {"ord_e", "OTHER", "pending", 200},
+        {"ord_f", "", "pending", 200},
     };
     int64_t n = -1;
 
@@ -1062,11 +1067,12 @@ static void test_discount_pending_count(void **state)
     assert_int_equal(c.c, 0);
     assert_int_equal(c.total, 0);
     if (!use_pg) /* SQLite's plan; PostgreSQL's depends on its stats */
-        assert_true(plan_uses(f->path,
-                          "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM orders "
-                          "WHERE discount_code = 'SAVE' AND status = "
-                          "'pending' AND created_at >= 5",
-                          "orders_discount_pending"));
+        assert_true(
+            plan_uses(f->path,
+                      "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM orders "
+                      "WHERE discount_code = 'SAVE' AND status = "
+                      "'pending' AND created_at >= 5",
+                      "orders_discount_pending"));
 }
 
 static int claim_write(struct cd_tx *tx, void *arg)
@@ -1338,8 +1344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_version_ping, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_account_paging, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_account_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_too_long, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
@@ -1359,8 +1364,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_job_rolls_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nested_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_durable_reopen, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_durable_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup,
                                         teardown),
         cmocka_unit_test(test_open_errors),
@@ -1371,7 +1375,8 @@ int main(void)
 
     if (store_target_pg_url()) {
         use_pg = 1;
-        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL,
+                                              NULL);
     }
     return failed;
 }

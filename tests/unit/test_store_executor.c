@@ -181,9 +181,8 @@ static void *gate_thread(void *arg)
 static void gate_start(struct gate *g, pthread_t *t)
 {
     assert_int_equal(pthread_create(t, NULL, gate_thread, g), 0);
-    for (int i = 0; i < 5000 && !__atomic_load_n(&g->running,
-                                                 __ATOMIC_SEQ_CST);
-         i++)
+    for (int i = 0;
+         i < 5000 && !__atomic_load_n(&g->running, __ATOMIC_SEQ_CST); i++)
         sleep_ms(1);
     assert_true(__atomic_load_n(&g->running, __ATOMIC_SEQ_CST));
 }
@@ -194,7 +193,6 @@ static void wait_depth(struct cd_store *s, int n)
         sleep_ms(1);
     assert_int_equal(cd_store_queue_depth(s), n);
 }
-
 
 struct submit {
     struct cd_store *s;
@@ -731,8 +729,7 @@ static void test_load_32_threads(void **state)
         l[i].s = f->s;
         l[i].t = i;
         l[i].failures = 0;
-        assert_int_equal(pthread_create(&th[i], NULL, load_thread, &l[i]),
-                         0);
+        assert_int_equal(pthread_create(&th[i], NULL, load_thread, &l[i]), 0);
     }
     for (int i = 0; i < LOAD_THREADS; i++)
         pthread_join(th[i], NULL);
@@ -763,8 +760,8 @@ static void test_load_32_threads(void **state)
            jobs / commits, (unsigned long long)after.max_batch, r.reads);
     printf("[ load     ] batch histogram (1, 2-3, 4-7, ... 512+):");
     for (int i = 0; i < 10; i++)
-        printf(" %llu",
-               (unsigned long long)(after.batch_hist[i] - before.batch_hist[i]));
+        printf(" %llu", (unsigned long long)(after.batch_hist[i] -
+                                             before.batch_hist[i]));
     printf("\n");
 }
 
@@ -792,7 +789,8 @@ int main(void)
 
     if (store_target_pg_url()) {
         use_pg = 1;
-        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL,
+                                              NULL);
     }
     return failed;
 }

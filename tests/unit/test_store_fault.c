@@ -36,7 +36,8 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     if (!f || !(f->s = store_target_open(&f->t, use_pg, "cd_store_fault", 0)))
         return -1;
     *state = f;
@@ -244,7 +245,8 @@ int main(void)
 
     if (store_target_pg_url()) {
         use_pg = 1;
-        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL,
+                                              NULL);
     }
     return failed;
 }

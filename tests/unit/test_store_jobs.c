@@ -51,8 +51,8 @@ static void expect_rcs(const struct ctx *c, const int *want, int n)
         assert_int_equal(c->rc[i], want[i]);
     }
 }
-#define EXPECT(c, ...)                                                         \
-    expect_rcs((c), (int[]){__VA_ARGS__},                                      \
+#define EXPECT(c, ...)                                                       \
+    expect_rcs((c), (int[]){__VA_ARGS__},                                    \
                (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)))
 
 static int setup(void **state)
@@ -103,7 +103,7 @@ static int kv_job(struct cd_tx *tx, void *arg)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     R(cd_store_kv_put(tx, "other", big, 102)); /* too long */
-    R(cd_store_kv_put(tx, "other", "", 102)); /* NOT NULL */
+    R(cd_store_kv_put(tx, "other", "", 102));  /* NOT NULL */
     return 0;
 }
 
@@ -305,7 +305,8 @@ int main(void)
 
     if (store_target_pg_url()) {
         use_pg = 1;
-        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL,
+                                              NULL);
     }
     return failed;
 }

@@ -70,10 +70,10 @@ static int teardown(void **state)
  * order, id e<n>, kind grant for odd n and usage for even. */
 static int seed(struct cd_tx *tx, void *arg)
 {
-    static const char *status[] = {"completed", "pending", "completed",
-                                   "failed", "completed", "pending"};
-    static const char *kind[] = {"topup", "package", "topup",
-                                 "package", "topup", "topup"};
+    static const char *status[] = {"completed", "pending",   "completed",
+                                   "failed",    "completed", "pending"};
+    static const char *kind[] = {"topup",   "package", "topup",
+                                 "package", "topup",   "topup"};
     static const int64_t at[] = {100, 200, 300, 300, 300, 400};
     struct cd_account a;
     int rc = 0;
@@ -118,8 +118,8 @@ static int seed(struct cd_tx *tx, void *arg)
  * active. */
 static int seed_more(struct cd_tx *tx, void *arg)
 {
-    static const char *status[] = {"succeeded", "pending", "succeeded",
-                                   "failed", "succeeded", "pending"};
+    static const char *status[] = {"succeeded", "pending",   "succeeded",
+                                   "failed",    "succeeded", "pending"};
     static const int64_t at[] = {100, 200, 300, 300, 300, 400};
     static const char *sub_status[] = {"active", "past_due", "active"};
     static const int64_t sub_at[] = {100, 200, 200};
@@ -211,8 +211,8 @@ static int read_page(struct cd_tx *tx, void *arg)
             p, &p->has_more, &p->total);
     else if (p->ledger == 6)
         p->rc = cd_store_account_payment_page(
-            tx, p->q.account_id, p->q.starting_after, p->q.limit,
-            add_payment, p, &p->has_more, &p->total);
+            tx, p->q.account_id, p->q.starting_after, p->q.limit, add_payment,
+            p, &p->has_more, &p->total);
     else if (p->ledger == 4)
         p->rc = cd_store_txn_page(tx, p->q.account_id, p->q.starting_after,
                                   p->q.limit, add_entry, p, &p->has_more,
@@ -529,12 +529,12 @@ static void test_dashboard_sums(void **state)
 static void test_page_plans(void **state)
 {
     static const enum cd_sq_stmt pages[] = {
-        SQ_ORDER_PAGE_ACCT, SQ_ORDER_PAGE_STATUS, SQ_ORDER_PAGE_KIND,
-        SQ_ORDER_PAGE_ALL,  SQ_LEDGER_PAGE_ACCT,  SQ_LEDGER_PAGE_KIND,
-        SQ_LEDGER_PAGE_ALL, SQ_ORDER_KEY,         SQ_LEDGER_KEY,
-        SQ_PAYMENT_KEY,     SQ_PAYMENT_PAGE_ACCT, SQ_PAYMENT_PAGE_STATUS,
-        SQ_PAYMENT_PAGE_ALL, SQ_SUB_KEY,          SQ_SUB_PAGE_ACCT,
-        SQ_SUB_PAGE_STATUS, SQ_SUB_PAGE_ALL,      SQ_ORDER_KEY_ACCT,
+        SQ_ORDER_PAGE_ACCT,  SQ_ORDER_PAGE_STATUS, SQ_ORDER_PAGE_KIND,
+        SQ_ORDER_PAGE_ALL,   SQ_LEDGER_PAGE_ACCT,  SQ_LEDGER_PAGE_KIND,
+        SQ_LEDGER_PAGE_ALL,  SQ_ORDER_KEY,         SQ_LEDGER_KEY,
+        SQ_PAYMENT_KEY,      SQ_PAYMENT_PAGE_ACCT, SQ_PAYMENT_PAGE_STATUS,
+        SQ_PAYMENT_PAGE_ALL, SQ_SUB_KEY,           SQ_SUB_PAGE_ACCT,
+        SQ_SUB_PAGE_STATUS,  SQ_SUB_PAGE_ALL,      SQ_ORDER_KEY_ACCT,
         SQ_PAYMENT_KEY_ACCT,
     };
     struct fixture *f = *state;
@@ -572,9 +572,9 @@ static int page_steps(sqlite3 *db, int64_t c, int64_t sq)
     sqlite3_stmt *st = NULL;
     int n = 0, steps;
 
-    assert_int_equal(sqlite3_prepare_v2(db, cd_sq_sql[SQ_LEDGER_PAGE_ACCT],
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, cd_sq_sql[SQ_LEDGER_PAGE_ACCT], -1, &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(st, 1, "acct_0", -1, SQLITE_STATIC);
     sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, INT64_MIN);
@@ -614,8 +614,9 @@ static void test_deep_page_cost(void **state)
                      "1, x, 'grant', 'bulk:' || x, '', 1000 + x FROM c",
                      NULL, NULL, NULL),
         SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq FROM ledger WHERE "
-                                            "id = 'b30'",
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT seq FROM ledger WHERE "
+                                        "id = 'b30'",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -641,8 +642,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_sums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_plans, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deep_page_cost, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_deep_page_cost, setup, teardown),
     };
     const struct CMUnitTest pg_tests[] = {
         cmocka_unit_test_setup_teardown(test_order_pages, setup, teardown),

@@ -48,7 +48,8 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG : CD_LOG_ERROR + 1;
+    cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
+                                             : CD_LOG_ERROR + 1;
     if (store_target_make(&f->t, use_pg, "cd_store_rate") != 0)
         return -1;
     if (!(f->s = open_store(f->t.target)) ||
@@ -171,7 +172,8 @@ static void test_purge(void **state)
     const int64_t t0 = INT64_C(1800000000000);
     int64_t at = t0 + 6001;
 
-    assert_int_equal(take10(f->s, "old", t0, NULL), CD_STORE_OK); /* tat t0+6 s */
+    assert_int_equal(take10(f->s, "old", t0, NULL),
+                     CD_STORE_OK); /* tat t0+6 s */
     for (int i = 0; i < 10; i++)
         assert_int_equal(take10(f->s, "busy", t0, NULL), CD_STORE_OK);
     assert_int_equal(cd_store_write(f->s, purge_fn, &at), 0);
@@ -197,8 +199,9 @@ static void *racer_main(void *arg)
     struct racer *r = arg;
 
     for (int i = 0; i < PER_THREAD; i++) {
-        struct take t = {"payment", "acct_hot", INT64_C(1800000000000), 500,
-                         49 * 500, 0, -99};
+        struct take t = {"payment", "acct_hot", INT64_C(1800000000000),
+                         500,       49 * 500,   0,
+                         -99};
 
         if (cd_store_write(r->s, take_fn, &t) != 0)
             r->other++;
@@ -249,7 +252,8 @@ int main(void)
 
     if (store_target_pg_url()) {
         use_pg = 1;
-        failed += cmocka_run_group_tests_name("postgresql", tests, NULL, NULL);
+        failed += cmocka_run_group_tests_name("postgresql", tests, NULL,
+                                              NULL);
     }
     return failed;
 }

@@ -32,8 +32,8 @@ static void test_descriptors_match_sql(void **state)
 
 static void test_descriptor_check_catches_drift(void **state)
 {
-    static const struct cd_col cols[] = {
-        {"id", CD_COL_STR, 0, 8}, {"amount", CD_COL_I64, 8, 8}};
+    static const struct cd_col cols[] = {{"id", CD_COL_STR, 0, 8},
+                                         {"amount", CD_COL_I64, 8, 8}};
     struct cd_rec r = {"x", "id, amount", 16, 2, cols};
 
     (void)state;
@@ -78,12 +78,12 @@ static int placeholders(const char *sql, int *seen, int max)
 static int shared_layout(int id)
 {
     return id == SQ_ORDER_PAGE_ACCT || id == SQ_ORDER_PAGE_STATUS ||
-           id == SQ_ORDER_PAGE_KIND ||
-           id == SQ_ORDER_PAGE_ALL || id == SQ_LEDGER_PAGE_ACCT ||
-           id == SQ_LEDGER_PAGE_KIND || id == SQ_LEDGER_PAGE_ALL ||
-           id == SQ_PAYMENT_PAGE_ACCT || id == SQ_PAYMENT_PAGE_STATUS ||
-           id == SQ_PAYMENT_PAGE_ALL || id == SQ_SUB_PAGE_ACCT ||
-           id == SQ_SUB_PAGE_STATUS || id == SQ_SUB_PAGE_ALL;
+           id == SQ_ORDER_PAGE_KIND || id == SQ_ORDER_PAGE_ALL ||
+           id == SQ_LEDGER_PAGE_ACCT || id == SQ_LEDGER_PAGE_KIND ||
+           id == SQ_LEDGER_PAGE_ALL || id == SQ_PAYMENT_PAGE_ACCT ||
+           id == SQ_PAYMENT_PAGE_STATUS || id == SQ_PAYMENT_PAGE_ALL ||
+           id == SQ_SUB_PAGE_ACCT || id == SQ_SUB_PAGE_STATUS ||
+           id == SQ_SUB_PAGE_ALL;
 }
 
 static void test_placeholders_dense(void **state)

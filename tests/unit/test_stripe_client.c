@@ -155,8 +155,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                          "{\"error\":{\"type\":\"api_error\","
                          "\"message\":\"Something went wrong\"}}",
                          NULL);
-        return reply(c, 200, "{\"id\":\"cs_test_1\",\"object\":"
-                             "\"checkout.session\"}",
+        return reply(c, 200,
+                     "{\"id\":\"cs_test_1\",\"object\":"
+                     "\"checkout.session\"}",
                      NULL);
     }
     if (strcmp(url, "/v1/always500") == 0)
@@ -175,8 +176,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                          "{\"error\":{\"type\":\"idempotency_error\","
                          "\"message\":\"concurrent request\"}}",
                          NULL);
-        return reply(c, 200, "{\"id\":\"pi_1\",\"object\":\"payment_intent\"}",
-                     NULL);
+        return reply(c, 200,
+                     "{\"id\":\"pi_1\",\"object\":\"payment_intent\"}", NULL);
     }
     if (strcmp(url, "/v1/bad") == 0)
         return reply(c, 400,
@@ -210,13 +211,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         return reply(c, 200, "{\"id\":\"re_1\",\"object\":\"refund\"}", NULL);
     }
     if (strcmp(url, "/v1/decline") == 0)
-        return reply(c, 402,
-                     "{\"error\":{\"type\":\"card_error\",\"code\":"
-                     "\"card_declined\",\"decline_code\":\"insufficient_funds\","
-                     "\"message\":\"Your card has insufficient funds.\","
-                     "\"payment_intent\":{\"id\":\"pi_declined\",\"status\":"
-                     "\"requires_payment_method\"}}}",
-                     NULL);
+        return reply(
+            c, 402,
+            "{\"error\":{\"type\":\"card_error\",\"code\":"
+            "\"card_declined\",\"decline_code\":\"insufficient_funds\","
+            "\"message\":\"Your card has insufficient funds.\","
+            "\"payment_intent\":{\"id\":\"pi_declined\",\"status\":"
+            "\"requires_payment_method\"}}}",
+            NULL);
     if (strcmp(url, "/v1/notjson") == 0)
         return reply(c, 200, "<html>hello</html>", NULL);
     if (strcmp(url, "/v1/html502") == 0)
@@ -364,8 +366,8 @@ static void test_429_not_retried(void **state)
     int status = 0;
 
     (void)state;
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/rate", NULL, "k1", &out,
-                                       &status, &err),
+    assert_int_equal(cd_stripe_request(c, "POST", "/v1/rate", NULL, "k1",
+                                       &out, &status, &err),
                      -1);
     assert_int_equal(hits(), 1);
     assert_int_equal(status, 429);
@@ -472,11 +474,12 @@ static void test_should_retry_true(void **state)
     int status = 0;
 
     (void)state;
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/forceretry", NULL, "k4",
-                                       &out, &status, &err),
+    assert_int_equal(cd_stripe_request(c, "POST", "/v1/forceretry", NULL,
+                                       "k4", &out, &status, &err),
                      0);
     assert_int_equal(hits(), 2);
-    assert_string_equal(json_string_value(json_object_get(out, "id")), "re_1");
+    assert_string_equal(json_string_value(json_object_get(out, "id")),
+                        "re_1");
     json_decref(out);
     cd_stripe_client_free(c);
 }
@@ -541,9 +544,9 @@ static void test_get_query(void **state)
 {
     struct cd_stripe_client *c = client();
     json_t *params = json_pack("{s:{s:I}, s:[s,s], s:I}", "created", "gte",
-                               (json_int_t)1767225600, "types", "invoice.paid",
-                               "checkout.session.completed", "limit",
-                               (json_int_t)100);
+                               (json_int_t)1767225600, "types",
+                               "invoice.paid", "checkout.session.completed",
+                               "limit", (json_int_t)100);
     json_t *out = NULL;
     struct cd_error err;
 
@@ -590,14 +593,14 @@ static void test_idempotency_key_required(void **state)
     char key[300];
 
     (void)state;
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/ok", NULL, NULL, &out,
-                                       NULL, &err),
-                     -1);
+    assert_int_equal(
+        cd_stripe_request(c, "POST", "/v1/ok", NULL, NULL, &out, NULL, &err),
+        -1);
     assert_null(out);
     assert_int_equal(err.kind, CD_EK_INTERNAL);
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/ok", NULL, "", &out,
-                                       NULL, &err),
-                     -1);
+    assert_int_equal(
+        cd_stripe_request(c, "POST", "/v1/ok", NULL, "", &out, NULL, &err),
+        -1);
     assert_int_equal(err.kind, CD_EK_INTERNAL);
     assert_int_equal(cd_stripe_request(c, "POST", "/v1/ok", NULL,
                                        "bad\r\nX-Injected: 1", &out, NULL,
@@ -605,30 +608,30 @@ static void test_idempotency_key_required(void **state)
                      -1);
     memset(key, 'k', 256);
     key[256] = '\0';
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/ok", NULL, key, &out,
-                                       NULL, &err),
-                     -1);
+    assert_int_equal(
+        cd_stripe_request(c, "POST", "/v1/ok", NULL, key, &out, NULL, &err),
+        -1);
     assert_int_equal(hits(), 0);
     /* 255 characters are allowed. */
     key[255] = '\0';
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/ok", NULL, key, &out,
-                                       NULL, &err),
-                     0);
+    assert_int_equal(
+        cd_stripe_request(c, "POST", "/v1/ok", NULL, key, &out, NULL, &err),
+        0);
     assert_int_equal(hits(), 1);
     assert_string_equal(srv.s.idem[0], key);
     json_decref(out);
 
     /* Other bad arguments. */
-    assert_int_equal(cd_stripe_request(c, "PUT", "/v1/ok", NULL, "k", &out,
-                                       NULL, &err),
-                     -1);
+    assert_int_equal(
+        cd_stripe_request(c, "PUT", "/v1/ok", NULL, "k", &out, NULL, &err),
+        -1);
     assert_int_equal(err.kind, CD_EK_INTERNAL);
-    assert_int_equal(cd_stripe_request(c, "GET", "v1/ok", NULL, NULL, &out,
-                                       NULL, &err),
-                     -1);
-    assert_int_equal(cd_stripe_request(c, "GET", "/v1/o k", NULL, NULL, &out,
-                                       NULL, &err),
-                     -1);
+    assert_int_equal(
+        cd_stripe_request(c, "GET", "v1/ok", NULL, NULL, &out, NULL, &err),
+        -1);
+    assert_int_equal(
+        cd_stripe_request(c, "GET", "/v1/o k", NULL, NULL, &out, NULL, &err),
+        -1);
     assert_int_equal(hits(), 1);
     cd_stripe_client_free(c);
 }
@@ -721,9 +724,9 @@ static void test_connection_refused(void **state)
     snprintf(base, sizeof(base), "http://127.0.0.1:%u/", ntohs(sa.sin_port));
 
     c = client_for(base, 2, 1000);
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/x", NULL, "k", &out,
-                                       NULL, &err),
-                     -1);
+    assert_int_equal(
+        cd_stripe_request(c, "POST", "/v1/x", NULL, "k", &out, NULL, &err),
+        -1);
     assert_null(out);
     assert_int_equal(err.kind, CD_EK_UPSTREAM);
     assert_int_equal(strncmp(err.message, "Stripe unreachable: ", 20), 0);
@@ -749,8 +752,8 @@ static void test_backoff_timing(void **state)
     c = cd_stripe_client_new(&cfg);
     assert_non_null(c);
     t0 = cd_mono_us();
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/flaky", NULL, "k", &out,
-                                       NULL, &err),
+    assert_int_equal(cd_stripe_request(c, "POST", "/v1/flaky", NULL, "k",
+                                       &out, NULL, &err),
                      0);
     ms = (cd_mono_us() - t0) / 1000;
     /* Two waits: each at least base (60), the second at most max (100). */
@@ -780,8 +783,8 @@ static void test_logs_without_secret(void **state)
     assert_true(saved >= 0);
     assert_true(dup2(fd, 2) >= 0);
     cd_log_threshold = CD_LOG_DEBUG;
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/flaky", NULL, "k", &out,
-                                       NULL, &err),
+    assert_int_equal(cd_stripe_request(c, "POST", "/v1/flaky", NULL, "k",
+                                       &out, NULL, &err),
                      0);
     json_decref(out);
     assert_int_equal(cd_stripe_request(c, "POST", "/v1/decline", NULL, "k",

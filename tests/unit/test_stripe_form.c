@@ -68,8 +68,8 @@ static void test_reference_example(void **state)
         "line_items", "price_data", "currency", "usd", "product_data", "name",
         "1000 credits", "unit_amount", (json_int_t)1000, "quantity",
         (json_int_t)1, "payment_intent_data", "setup_future_usage",
-        "off_session", "metadata", "user_id", "42", "allow_promotion_codes", 1,
-        "expires_at", (json_int_t)1767227400, "expand", "payment_intent",
+        "off_session", "metadata", "user_id", "42", "allow_promotion_codes",
+        1, "expires_at", (json_int_t)1767227400, "expand", "payment_intent",
         "customer");
     char *got;
 
@@ -92,7 +92,8 @@ static void test_node_vectors(void **state)
     if (!root)
         fail_msg("cannot load %s: %s", VECTORS, jerr.text);
     assert_true(json_array_size(json_object_get(root, "vectors")) >= 5);
-    json_array_foreach(json_object_get(root, "vectors"), i, v) {
+    json_array_foreach(json_object_get(root, "vectors"), i, v)
+    {
         const char *name = json_string_value(json_object_get(v, "name"));
         const char *want = json_string_value(json_object_get(v, "encoded"));
         char *got = encode(json_object_get(v, "params"));
@@ -127,7 +128,8 @@ static void test_encode_values(void **state)
     p = json_pack("{s:n, s:{}, s:[], s:s, s:b, s:[i,{s:n}]}", "metadata",
                   "nested", "list", "v", "a[b]&c", "f", 0, "arr", 7, "x");
     s = encode(p);
-    assert_string_equal(s, "metadata=&v=a[b]%26c&f=false&arr[0]=7&arr[1][x]=");
+    assert_string_equal(s,
+                        "metadata=&v=a[b]%26c&f=false&arr[0]=7&arr[1][x]=");
     free(s);
     json_decref(p);
 
@@ -163,7 +165,8 @@ static void test_escape(void **state)
     cd_buf_init(&b, 1024);
     /* encodeURIComponent('a b&c=d/é[]!*\'()~-_.+%') */
     assert_int_equal(cd_form_escape("a b&c=d/\xc3\xa9[]!*'()~-_.+%", &b), 0);
-    assert_string_equal(b.data, "a%20b%26c%3Dd%2F%C3%A9%5B%5D!*'()~-_.%2B%25");
+    assert_string_equal(b.data,
+                        "a%20b%26c%3Dd%2F%C3%A9%5B%5D!*'()~-_.%2B%25");
     cd_buf_reset(&b);
     assert_int_equal(cd_form_escape("cs_test_ABC123", &b), 0);
     assert_string_equal(b.data, "cs_test_ABC123");
@@ -178,14 +181,16 @@ static void test_decode_shapes(void **state)
     (void)state;
     /* form.h's example. */
     j = decode("a[b]=1&c[0]=x&c[1]=y&d[]=z");
-    assert_json_eq(j, "{\"a\":{\"b\":\"1\"},\"c\":[\"x\",\"y\"],\"d\":[\"z\"]}");
+    assert_json_eq(j,
+                   "{\"a\":{\"b\":\"1\"},\"c\":[\"x\",\"y\"],\"d\":[\"z\"]}");
     json_decref(j);
 
     /* Arrays of objects, by index and by repeated index. */
     j = decode("line_items[0][price]=p1&line_items[0][quantity]=2"
                "&line_items[1][price]=p2&line_items[1][quantity]=1");
-    assert_json_eq(j, "{\"line_items\":[{\"price\":\"p1\",\"quantity\":\"2\"},"
-                      "{\"price\":\"p2\",\"quantity\":\"1\"}]}");
+    assert_json_eq(j,
+                   "{\"line_items\":[{\"price\":\"p1\",\"quantity\":\"2\"},"
+                   "{\"price\":\"p2\",\"quantity\":\"1\"}]}");
     json_decref(j);
 
     /* "[]" appends; mixed with indices. */
@@ -208,8 +213,9 @@ static void test_decode_shapes(void **state)
     json_decref(j);
 
     /* '+' is a space, %XX escapes (either case), encoded brackets. */
-    j = decode("name=Zo%C3%AB+%c3%9cnicode&url=https%3A%2F%2Fx.test%2F%3Fa%3D1"
-               "&meta%5Bk%5D=v&sp+ace=%2B");
+    j = decode(
+        "name=Zo%C3%AB+%c3%9cnicode&url=https%3A%2F%2Fx.test%2F%3Fa%3D1"
+        "&meta%5Bk%5D=v&sp+ace=%2B");
     assert_json_eq(j, "{\"name\":\"Zo\xc3\xab \xc3\x9cnicode\","
                       "\"url\":\"https://x.test/?a=1\","
                       "\"meta\":{\"k\":\"v\"},\"sp ace\":\"+\"}");
@@ -245,29 +251,29 @@ static void test_decode_shapes(void **state)
 static void test_decode_rejects(void **state)
 {
     static const char *bad[] = {
-        "a=%",            /* truncated escape */
-        "a=%4",           /* truncated escape */
-        "a=%zz",          /* not hex */
-        "a%=1",           /* bad escape in the key */
-        "a=%00",          /* NUL */
-        "a=%FF",          /* not UTF-8 */
-        "a=%C3",          /* truncated UTF-8 */
-        "=1",             /* empty key */
-        "[a]=1",          /* empty base name */
-        "a]=1",           /* ']' in the base */
-        "a[b=1",          /* unclosed */
-        "a[b]c=1",        /* text after ']' */
-        "a[b[c]]=1",      /* '[' inside a segment */
-        "a=1&a=2",        /* repeated key */
-        "a[b]=1&a[b]=2",  /* repeated nested key */
-        "a=1&a[b]=2",     /* value, then container */
-        "a[b]=1&a=2",     /* container, then value */
-        "c[1]=x",         /* index gap */
-        "c[1]=y&c[0]=x",  /* out of order */
-        "c[0]=x&c[0]=y",  /* repeated index */
-        "c[0]=x&c[2]=y",  /* gap */
-        "c[0]=x&c[k]=y",  /* key into an array */
-        "o[k]=x&o[]=y",   /* append into an object */
+        "a=%",              /* truncated escape */
+        "a=%4",             /* truncated escape */
+        "a=%zz",            /* not hex */
+        "a%=1",             /* bad escape in the key */
+        "a=%00",            /* NUL */
+        "a=%FF",            /* not UTF-8 */
+        "a=%C3",            /* truncated UTF-8 */
+        "=1",               /* empty key */
+        "[a]=1",            /* empty base name */
+        "a]=1",             /* ']' in the base */
+        "a[b=1",            /* unclosed */
+        "a[b]c=1",          /* text after ']' */
+        "a[b[c]]=1",        /* '[' inside a segment */
+        "a=1&a=2",          /* repeated key */
+        "a[b]=1&a[b]=2",    /* repeated nested key */
+        "a=1&a[b]=2",       /* value, then container */
+        "a[b]=1&a=2",       /* container, then value */
+        "c[1]=x",           /* index gap */
+        "c[1]=y&c[0]=x",    /* out of order */
+        "c[0]=x&c[0]=y",    /* repeated index */
+        "c[0]=x&c[2]=y",    /* gap */
+        "c[0]=x&c[k]=y",    /* key into an array */
+        "o[k]=x&o[]=y",     /* append into an object */
         "c[0]=x&c[0][k]=y", /* value, then container, in an array */
     };
     size_t i;
@@ -318,9 +324,9 @@ static void test_decode_bounds(void **state)
     j = decode(b.data);
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "k")), 1000);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "k"),
-                                                         999)),
-                        "999");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(j, "k"), 999)),
+        "999");
     json_decref(j);
     assert_int_equal(cd_buf_appends(&b, "&k[]=1000"), 0);
     assert_null(decode(b.data));

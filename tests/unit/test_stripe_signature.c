@@ -67,7 +67,8 @@ static json_t *find_vector(json_t *root, const char *name)
     size_t i;
     json_t *v;
 
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0)
             return v;
     }
@@ -95,10 +96,11 @@ static void test_all_vectors(void **state)
     json_t *v;
 
     assert_true(json_array_size(list) >= 30);
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         const char *name = json_string_value(json_object_get(v, "name"));
-        enum cd_sig_result want =
-            result_of(json_string_value(json_object_get(v, "expected")));
+        enum cd_sig_result want = result_of(
+            json_string_value(json_object_get(v, "expected")));
         enum cd_sig_result got = run_vector(v);
 
         if (got != want)
@@ -141,7 +143,8 @@ static void test_named_vectors(void **state)
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        enum cd_sig_result got = run_vector(find_vector(*state, cases[i].name));
+        enum cd_sig_result got = run_vector(
+            find_vector(*state, cases[i].name));
         if (got != cases[i].want)
             fail_msg("%s: got %d want %d", cases[i].name, got, cases[i].want);
     }
@@ -158,14 +161,17 @@ static void test_tolerance_edges(void **state)
     size_t n = json_string_length(payload);
     int64_t t = json_integer_value(json_object_get(v, "timestamp"));
 
-    assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t + 60, 60), CD_SIG_OK);
+    assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t + 60, 60),
+                     CD_SIG_OK);
     assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t + 61, 60),
                      CD_SIG_TIMESTAMP);
-    assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t - 60, 60), CD_SIG_OK);
+    assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t - 60, 60),
+                     CD_SIG_OK);
     assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t - 61, 60),
                      CD_SIG_TIMESTAMP);
     /* A non-positive tolerance never disables the check: 300 applies. */
-    assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t + 300, 0), CD_SIG_OK);
+    assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t + 300, 0),
+                     CD_SIG_OK);
     assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t + 301, 0),
                      CD_SIG_TIMESTAMP);
     assert_int_equal(cd_stripe_sig_verify(h, p, n, sec, t + 301, -5),
@@ -185,16 +191,16 @@ static void test_header_matches_sdk(void **state)
     json_t *v;
 
     assert_true(json_array_size(list) >= 3);
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         json_t *payload = json_object_get(v, "payload");
         const char *secret = json_string_value(json_object_get(v, "secret"));
         int64_t t = json_integer_value(json_object_get(v, "timestamp"));
         char out[96];
 
-        assert_int_equal(cd_stripe_sig_header(secret, t,
-                                              json_string_value(payload),
-                                              json_string_length(payload), out,
-                                              sizeof(out)),
+        assert_int_equal(cd_stripe_sig_header(
+                             secret, t, json_string_value(payload),
+                             json_string_length(payload), out, sizeof(out)),
                          0);
         assert_string_equal(out,
                             json_string_value(json_object_get(v, "header")));
@@ -211,22 +217,22 @@ static void test_header_roundtrip(void **state)
     size_t n = strlen(BODY);
 
     (void)state;
-    assert_int_equal(cd_stripe_sig_header(SECRET, T0, BODY, n, out,
-                                          sizeof(out)),
-                     0);
+    assert_int_equal(
+        cd_stripe_sig_header(SECRET, T0, BODY, n, out, sizeof(out)), 0);
     assert_int_equal(strncmp(out, "t=1767225600,v1=", 16), 0);
     assert_int_equal(strlen(out), 16 + 64);
     assert_int_equal(cd_stripe_sig_verify(out, BODY, n, SECRET, T0 + 5, 300),
                      CD_SIG_OK);
     assert_int_equal(cd_stripe_sig_verify(out, BODY, n - 1, SECRET, T0, 300),
                      CD_SIG_NO_MATCH);
-    assert_int_equal(cd_stripe_sig_verify(out, BODY, n, "whsec_other", T0, 300),
-                     CD_SIG_NO_MATCH);
+    assert_int_equal(
+        cd_stripe_sig_verify(out, BODY, n, "whsec_other", T0, 300),
+        CD_SIG_NO_MATCH);
     /* Too small a buffer is refused. */
     assert_int_equal(cd_stripe_sig_header(SECRET, T0, BODY, n, out, 40), -1);
     /* An empty body signs too. */
-    assert_int_equal(cd_stripe_sig_header(SECRET, T0, "", 0, out, sizeof(out)),
-                     0);
+    assert_int_equal(
+        cd_stripe_sig_header(SECRET, T0, "", 0, out, sizeof(out)), 0);
     assert_int_equal(cd_stripe_sig_verify(out, "", 0, SECRET, T0, 300),
                      CD_SIG_OK);
     assert_int_equal(cd_stripe_sig_verify(out, NULL, 0, SECRET, T0, 300),
@@ -235,9 +241,8 @@ static void test_header_roundtrip(void **state)
 
 static void sign(const char *secret, char out[96])
 {
-    assert_int_equal(cd_stripe_sig_header(secret, T0, BODY, strlen(BODY), out,
-                                          96),
-                     0);
+    assert_int_equal(
+        cd_stripe_sig_header(secret, T0, BODY, strlen(BODY), out, 96), 0);
 }
 
 static void test_secret_list(void **state)
@@ -247,12 +252,12 @@ static void test_secret_list(void **state)
 
     (void)state;
     sign("whsec_new", h);
-    assert_int_equal(cd_stripe_sig_verify(h, BODY, n, "whsec_old,whsec_new",
-                                          T0, 300),
-                     CD_SIG_OK);
-    assert_int_equal(cd_stripe_sig_verify(h, BODY, n, " whsec_old , whsec_new ",
-                                          T0, 300),
-                     CD_SIG_OK);
+    assert_int_equal(
+        cd_stripe_sig_verify(h, BODY, n, "whsec_old,whsec_new", T0, 300),
+        CD_SIG_OK);
+    assert_int_equal(
+        cd_stripe_sig_verify(h, BODY, n, " whsec_old , whsec_new ", T0, 300),
+        CD_SIG_OK);
     assert_int_equal(cd_stripe_sig_verify(h, BODY, n, "whsec_new,", T0, 300),
                      CD_SIG_OK);
     assert_int_equal(cd_stripe_sig_verify(h, BODY, n, "whsec_old", T0, 300),
@@ -268,9 +273,9 @@ static void test_secret_list(void **state)
     assert_int_equal(
         cd_stripe_sig_verify(h, BODY, n, "a,b,c,d,e,f,g,whsec_new", T0, 300),
         CD_SIG_OK);
-    assert_int_equal(
-        cd_stripe_sig_verify(h, BODY, n, "a,b,c,d,e,f,g,h,whsec_new", T0, 300),
-        CD_SIG_NO_SECRET);
+    assert_int_equal(cd_stripe_sig_verify(
+                         h, BODY, n, "a,b,c,d,e,f,g,h,whsec_new", T0, 300),
+                     CD_SIG_NO_SECRET);
 }
 
 static void test_bounds(void **state)
@@ -352,7 +357,8 @@ static void test_bounds(void **state)
 static void test_check_header(void **state)
 {
     static char big[9000];
-    const char *v1 = "v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd";
+    const char *v1 =
+        "v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd";
     char h[256];
 
     (void)state;
@@ -382,8 +388,8 @@ static void test_strerror(void **state)
         assert_non_null(s);
         assert_true(strlen(s) > 0);
     }
-    assert_non_null(strstr(cd_stripe_sig_strerror(CD_SIG_TIMESTAMP),
-                           "tolerance"));
+    assert_non_null(
+        strstr(cd_stripe_sig_strerror(CD_SIG_TIMESTAMP), "tolerance"));
 }
 
 int main(void)

@@ -16,8 +16,9 @@
 static void test_code_kind(void **state)
 {
     (void)state;
-    assert_int_equal(cd_error_code_kind("insufficient_balance", CD_EK_INVALID),
-                     CD_EK_PAYMENT);
+    assert_int_equal(
+        cd_error_code_kind("insufficient_balance", CD_EK_INVALID),
+        CD_EK_PAYMENT);
     assert_int_equal(cd_error_code_kind("method_not_allowed", CD_EK_INVALID),
                      CD_EK_METHOD);
     assert_int_equal(

@@ -17,15 +17,18 @@
 #include "util/buf.h"
 #include "util/metrics.h"
 
-static const struct cd_metric_def REQS = {
-    "t_requests_total", "Requests.\nSecond \\ line.", CD_METRIC_COUNTER,
-    {"route", "method", "status"}, NULL, 0};
+static const struct cd_metric_def REQS = {"t_requests_total",
+                                          "Requests.\nSecond \\ line.",
+                                          CD_METRIC_COUNTER,
+                                          {"route", "method", "status"},
+                                          NULL,
+                                          0};
 static const struct cd_metric_def UP = {"t_up", "Up.", CD_METRIC_GAUGE,
-                                        {NULL}, NULL, 0};
+                                        {NULL}, NULL,  0};
 static const double LAT_B[] = {0.001, 0.25, 1};
-static const struct cd_metric_def LAT = {"t_latency_seconds", "Latency.",
-                                         CD_METRIC_HISTOGRAM, {"route"},
-                                         LAT_B, 3};
+static const struct cd_metric_def LAT = {
+    "t_latency_seconds", "Latency.", CD_METRIC_HISTOGRAM,
+    {"route"},           LAT_B,      3};
 
 /* Renders m into a NUL-terminated string (free it). */
 static char *render(struct cd_metrics *m)
@@ -56,14 +59,15 @@ static void test_counter_gauge(void **state)
     cd_metrics_set(m, &UP, 0.5, NULL, NULL, NULL);
     t = render(m);
     assert_string_equal(
-        t, "# HELP t_up Up.\n"
-           "# TYPE t_up gauge\n"
-           "t_up 0.5\n"
-           "# HELP t_requests_total Requests.\\nSecond \\\\ line.\n"
-           "# TYPE t_requests_total counter\n"
-           "t_requests_total{route=\"/v1/x\",method=\"GET\",status=\"200\"} 3\n"
-           "t_requests_total{route=\"/v1/{}\",method=\"POST\",status=\"201\"} "
-           "1\n");
+        t,
+        "# HELP t_up Up.\n"
+        "# TYPE t_up gauge\n"
+        "t_up 0.5\n"
+        "# HELP t_requests_total Requests.\\nSecond \\\\ line.\n"
+        "# TYPE t_requests_total counter\n"
+        "t_requests_total{route=\"/v1/x\",method=\"GET\",status=\"200\"} 3\n"
+        "t_requests_total{route=\"/v1/{}\",method=\"POST\",status=\"201\"} "
+        "1\n");
     free(t);
     cd_metrics_free(m);
 }
@@ -76,9 +80,9 @@ static void test_escaping(void **state)
     (void)state;
     cd_metrics_add(m, &REQS, 1, "a\"b\\c\nd", "\x01\xc3\xa9", NULL);
     t = render(m);
-    assert_non_null(strstr(
-        t, "t_requests_total{route=\"a\\\"b\\\\c\\nd\",method=\"???\","
-           "status=\"\"} 1\n"));
+    assert_non_null(
+        strstr(t, "t_requests_total{route=\"a\\\"b\\\\c\\nd\",method=\"???\","
+                  "status=\"\"} 1\n"));
     free(t);
     cd_metrics_free(m);
 }
@@ -95,14 +99,15 @@ static void test_histogram(void **state)
     cd_metrics_observe(m, &LAT, 7, "/a", NULL, NULL);
     cd_metrics_add(m, &LAT, 1, "/a", NULL, NULL); /* not a counter */
     t = render(m);
-    assert_string_equal(t, "# HELP t_latency_seconds Latency.\n"
-                           "# TYPE t_latency_seconds histogram\n"
-                           "t_latency_seconds_bucket{route=\"/a\",le=\"0.001\"} 2\n"
-                           "t_latency_seconds_bucket{route=\"/a\",le=\"0.25\"} 2\n"
-                           "t_latency_seconds_bucket{route=\"/a\",le=\"1\"} 3\n"
-                           "t_latency_seconds_bucket{route=\"/a\",le=\"+Inf\"} 4\n"
-                           "t_latency_seconds_sum{route=\"/a\"} 7.5015\n"
-                           "t_latency_seconds_count{route=\"/a\"} 4\n");
+    assert_string_equal(
+        t, "# HELP t_latency_seconds Latency.\n"
+           "# TYPE t_latency_seconds histogram\n"
+           "t_latency_seconds_bucket{route=\"/a\",le=\"0.001\"} 2\n"
+           "t_latency_seconds_bucket{route=\"/a\",le=\"0.25\"} 2\n"
+           "t_latency_seconds_bucket{route=\"/a\",le=\"1\"} 3\n"
+           "t_latency_seconds_bucket{route=\"/a\",le=\"+Inf\"} 4\n"
+           "t_latency_seconds_sum{route=\"/a\"} 7.5015\n"
+           "t_latency_seconds_count{route=\"/a\"} 4\n");
     free(t);
     cd_metrics_free(m);
 }
@@ -126,9 +131,9 @@ static void test_snapshot_histogram_and_values(void **state)
                                 "t_batch_bucket{le=\"+Inf\"} 8\n"
                                 "t_batch_sum 30\n"
                                 "t_batch_count 8\n");
-    assert_int_equal(cd_metrics_write_histogram(&b, "bad name", "", bounds,
-                                                counts, 3, 0),
-                     -1);
+    assert_int_equal(
+        cd_metrics_write_histogram(&b, "bad name", "", bounds, counts, 3, 0),
+        -1);
     cd_buf_reset(&b);
     cd_metrics_write_value(&b, 0.1);
     cd_buf_appends(&b, " ");
@@ -143,8 +148,8 @@ static void test_snapshot_histogram_and_values(void **state)
 
 static void test_invalid_defs(void **state)
 {
-    static const struct cd_metric_def bad_name = {"1abc", "", CD_METRIC_GAUGE,
-                                                  {NULL}, NULL, 0};
+    static const struct cd_metric_def bad_name = {
+        "1abc", "", CD_METRIC_GAUGE, {NULL}, NULL, 0};
     static const struct cd_metric_def bad_label = {
         "t_x", "", CD_METRIC_GAUGE, {"a-b"}, NULL, 0};
     static const struct cd_metric_def le_label = {

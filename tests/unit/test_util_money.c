@@ -39,9 +39,12 @@ static void test_usd(void **state)
 static void test_other_currencies(void **state)
 {
     (void)state;
-    assert_string_equal(disp(100, "eur"), "\xe2\x82\xac" "1.00");
-    assert_string_equal(disp(-250, "eur"), "-\xe2\x82\xac" "2.50");
-    assert_string_equal(disp(1234, "gbp"), "\xc2\xa3" "12.34");
+    assert_string_equal(disp(100, "eur"), "\xe2\x82\xac"
+                                          "1.00");
+    assert_string_equal(disp(-250, "eur"), "-\xe2\x82\xac"
+                                           "2.50");
+    assert_string_equal(disp(1234, "gbp"), "\xc2\xa3"
+                                           "12.34");
     /* Unknown symbol: amount and upper-case code. */
     assert_string_equal(disp(1234, "chf"), "12.34 CHF");
     assert_string_equal(disp(-7, "chf"), "-0.07 CHF");
@@ -64,7 +67,7 @@ static int utf8_ok(const char *s)
     const unsigned char *p = (const unsigned char *)s;
 
     while (*p) {
-        int n = *p < 0x80   ? 0
+        int n = *p < 0x80    ? 0
                 : *p >= 0xf0 ? 3
                 : *p >= 0xe0 ? 2
                 : *p >= 0xc0 ? 1
@@ -107,10 +110,8 @@ static void check_sizes(int64_t v, const char *cur, const char *full)
 
 static void test_any_buffer_any_currency(void **state)
 {
-    static const char longcur[] =
-        "abcdefghijklmnopqrstuvwxyzabcdefghijklmn";
-    static const char longup[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN";
+    static const char longcur[] = "abcdefghijklmnopqrstuvwxyzabcdefghijklmn";
+    static const char longup[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN";
     char full[128];
 
     (void)state;
@@ -118,8 +119,12 @@ static void test_any_buffer_any_currency(void **state)
     assert_string_equal(disp(-12345, longcur), full);
     check_sizes(-12345, longcur, full);
     check_sizes(INT64_MIN, "usd", "-$92233720368547758.08");
-    check_sizes(-250, "eur", "-\xe2\x82\xac" "2.50");
-    check_sizes(1234, "gbp", "\xc2\xa3" "12.34");
+    check_sizes(-250, "eur",
+                "-\xe2\x82\xac"
+                "2.50");
+    check_sizes(1234, "gbp",
+                "\xc2\xa3"
+                "12.34");
     check_sizes(1234, "chf", "12.34 CHF");
     /* A non-ASCII currency is shown as given (not upper-cased, not cut
      * inside a character). */
@@ -178,8 +183,8 @@ static void test_parse_int64(void **state)
     assert_int_equal(cd_parse_int64("9223372036854775807", 0, INT64_MAX, &v),
                      0);
     assert_int_equal(v, INT64_MAX);
-    assert_int_equal(
-        cd_parse_int64("-9223372036854775808", INT64_MIN, 0, &v), 0);
+    assert_int_equal(cd_parse_int64("-9223372036854775808", INT64_MIN, 0, &v),
+                     0);
     assert_int_equal(v, INT64_MIN);
 }
 

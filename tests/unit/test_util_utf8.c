@@ -110,8 +110,8 @@ static void test_error_message_cut(void **state)
         memcpy(text + i, E3, 3);
     text[sizeof(text) / 3 * 3 - 3] = '\0';
     for (int pre = 0; pre < 4; pre++) {
-        cd_error_set(&e, CD_EK_UPSTREAM, "stripe_error", NULL, "%.*s%s",
-                     pre, "abc", text);
+        cd_error_set(&e, CD_EK_UPSTREAM, "stripe_error", NULL, "%.*s%s", pre,
+                     "abc", text);
         assert_true(strlen(e.message) + 4 > sizeof(e.message));
         assert_true(utf8_ok(e.message));
     }
