@@ -4,7 +4,8 @@
 # 70 lines: scripts/funclen.mjs; no file of src/ over 800 lines:
 # scripts/filelen.mjs; every path the docs name exists:
 # scripts/docpaths.mjs; no files of src/ include or call each other in a
-# cycle: scripts/cycles.mjs, calls from build/'s objects),
+# cycle: scripts/cycles.mjs, calls from build/'s objects), the format
+# check (scripts/format.sh --check: every C file as .clang-format has it),
 # clang-tidy over src/ (scripts/tidy.sh, .clang-tidy), unit tests (ctest)
 # in a normal and an ASan+UBSan build, the unit tests
 # that run threads under ThreadSanitizer (build-tsan/; the store tests also
@@ -34,6 +35,9 @@ node scripts/docpaths.mjs
 node scripts/cycles.mjs --self-test
 node scripts/cycles.mjs
 node scripts/cycles.mjs --calls build
+
+echo "== format (scripts/format.sh --check, .clang-format)"
+bash scripts/format.sh --check
 
 echo "== clang-tidy (src/, build/compile_commands.json)"
 bash scripts/tidy.sh
