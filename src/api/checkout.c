@@ -13,6 +13,7 @@
 #include "billing/checkout.h"
 #include "billing/email_verify.h"
 #include "billing/orders.h"
+#include "billing/payment_intents.h"
 #include "billing/topups.h"
 #include "util/util.h"
 

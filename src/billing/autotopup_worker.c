@@ -9,7 +9,10 @@
  * from its order (completed: succeeded; failed: declined with the
  * failure Stripe gave), or, when its order never reached Stripe (a crash
  * or an unknown outcome), paid again under the same order - the same
- * Stripe Idempotency-Key - so nothing is charged twice.
+ * Stripe Idempotency-Key - so nothing is charged twice. Once that key may
+ * be forgotten (23 h after the order), cd_topup_resume first asks Stripe
+ * whether the order was charged and adopts what it finds, or sends it
+ * under a new key (topup_lookup.h): still one charge, at any age.
  */
 #include "billing/autotopup.h"
 
@@ -89,27 +92,34 @@ static int settle_from_order(struct cd_billing *b,
                : -1;
 }
 
-/* Starts (or re-sends) the payment of in-flight attempt a. */
-static void pay(struct cd_billing *b, const struct cd_autotopup_attempt *a)
+/* Starts the payment of in-flight attempt a, or, given its order o
+ * (never answered), re-sends it: cd_topup_resume asks Stripe first
+ * whether it charged once its key may be forgotten (topup_lookup.h). */
+static void pay(struct cd_billing *b, const struct cd_autotopup_attempt *a,
+                const struct cd_order *sent)
 {
     struct cd_topup_result res;
     struct cd_account acct;
     struct cd_order o;
     struct cd_error err;
+    int rc;
 
     cd_error_clear(&err);
     if (cd_account_get(b, a->account_id, &acct, &err) != 0) {
         cd_autotopup_defer(b, a, CD_AUTOTOPUP_RECHECK_S);
         return;
     }
-    if (cd_topup_create(b, &acct, a->amount_cents, a->order_id, &res, &err) ==
-            0 ||
-        strcmp(err.code, "card_declined") == 0) {
+    rc = sent ? cd_topup_resume(b, &acct, sent, &res, &err)
+              : cd_topup_create(b, &acct, a->amount_cents, a->order_id, &res,
+                                &err);
+    if (rc == 0 || strcmp(err.code, "card_declined") == 0) {
         /* the order holds the outcome (and Stripe's reason) */
         if (cd_order_get(b, a->order_id, &o) == CD_STORE_OK &&
             settle_from_order(b, a, &o) != 0)
             return;
-        cd_autotopup_defer(b, a, waiting(a));
+        /* a re-send that went through is new: its webhook is due soon,
+         * whatever the waits before it */
+        cd_autotopup_defer(b, a, sent ? CD_AUTOTOPUP_WAIT_S : waiting(a));
         return;
     }
     if (err.kind == CD_EK_INVALID || err.kind == CD_EK_CONFLICT ||
@@ -139,10 +149,11 @@ static void look(struct cd_billing *b, const struct cd_autotopup_attempt *a)
             cd_autotopup_defer(b, a, waiting(a));
             return;
         }
-    } else if (rc != CD_STORE_NOT_FOUND) {
+        pay(b, a, &o); /* its outcome is unknown */
         return;
     }
-    pay(b, a); /* never reached Stripe, or its outcome is unknown */
+    if (rc == CD_STORE_NOT_FOUND)
+        pay(b, a, NULL); /* never reached Stripe */
 }
 
 struct due_job {
@@ -175,7 +186,7 @@ static int run_due(struct cd_billing *b, struct due_job *d,
 
         if (strcmp(a.state, "pending") == 0) {
             if (cd_autotopup_claim(b, &a) == 1)
-                pay(b, &a);
+                pay(b, &a, NULL);
         } else {
             look(b, &a);
         }

@@ -1,7 +1,8 @@
 /*
- * topups.c - off-session top-ups, PaymentIntents for Stripe.js, and the
- * payment_intent.* events that fulfil them; see topups.h and
- * order_credit.h.
+ * topups.c - off-session top-ups (sent again after a day only once
+ * Stripe was asked whether it charged: topup_lookup.h), and the
+ * payment_intent.* events that fulfil them and the PaymentIntents of
+ * payment_intents.c; see topups.h and order_credit.h.
  *
  * A PaymentIntent event acts only on an order without a Checkout session:
  * Checkout's own PaymentIntents (they carry metadata.order_id too) are
@@ -28,18 +29,20 @@
 #include "billing/pricing.h"
 #include "billing/problems.h"
 #include "billing/stripe_call.h"
+#include "billing/topup_lookup.h"
+#include "billing/topups_int.h"
 #include "stripe/object.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define MOD "topups"
 
-/* ---- the order ------------------------------------------------------------- */
+/* ---- the order (topups_int.h) --------------------------------------------- */
 
-static void new_order(struct cd_order *o, const char *id,
-                      const struct cd_account *acct, const char *kind,
-                      int64_t amount, int64_t credits, const char *currency,
-                      const char *description)
+void cd_topup_new_order(struct cd_order *o, const char *id,
+                        const struct cd_account *acct, const char *kind,
+                        int64_t amount, int64_t credits, const char *currency,
+                        const char *description)
 {
     memset(o, 0, sizeof(*o));
     if (id && id[0])
@@ -59,21 +62,22 @@ static void new_order(struct cd_order *o, const char *id,
     o->created_at = o->updated_at = cd_now();
 }
 
-/* The PaymentIntent POST for order o (params borrowed), outside any
- * transaction; a failure other than a decline is recorded on the order
- * (final only when Stripe surely did nothing) and becomes err. 0 with
- * *resp (new), 1 for a decline (*resp holds Stripe's error, new), -1. */
-static int post_pi(struct cd_billing *b, const struct cd_order *o,
-                   const json_t *params, const char *idem_kind, json_t **resp,
-                   struct cd_error *err)
+int cd_topup_post_pi(struct cd_billing *b, const struct cd_order *o,
+                     const json_t *params, const char *idem_kind, int64_t gen,
+                     json_t **resp, struct cd_error *err)
 {
     struct cd_order_outcome oc;
-    char idem[CD_ID_SZ + 40];
+    char idem[CD_ID_SZ + 64];
     struct cd_error serr;
     const char *pi_id;
     int rc, http = 0;
 
-    snprintf(idem, sizeof(idem), "%s:%s:create", idem_kind, o->id);
+    /* generation 0 is the first key; later ones: topup_lookup.h */
+    if (gen > 0)
+        snprintf(idem, sizeof(idem), "%s:%s:create:r%" PRId64, idem_kind,
+                 o->id, gen);
+    else
+        snprintf(idem, sizeof(idem), "%s:%s:create", idem_kind, o->id);
     rc = cd_billing_stripe_post(b, "/v1/payment_intents", params, idem, resp,
                                 &http, &serr);
     if (rc != 0 && serr.kind == CD_EK_PAYMENT)
@@ -98,10 +102,8 @@ static int post_pi(struct cd_billing *b, const struct cd_order *o,
     return cd_billing_stripe_error(err, &serr);
 }
 
-/* Records the PaymentIntent id on the order (its event may be here first:
- * the outcome never moves the order back). 0, or -1 with err. */
-static int record_pi(struct cd_billing *b, const char *order_id,
-                     const char *pi_id, struct cd_error *err)
+int cd_topup_record_pi(struct cd_billing *b, const char *order_id,
+                       const char *pi_id, struct cd_error *err)
 {
     struct cd_order_outcome oc;
 
@@ -158,10 +160,8 @@ static int saved_card(struct cd_billing *b, const char *customer, char *pm,
     return rc;
 }
 
-/* A decline at once: the PaymentIntent rides in Stripe's error. Records
- * the failed order and payment; returns -1 with 402 card_declined. */
-static int declined(struct cd_billing *b, const struct cd_order *o,
-                    const json_t *resp, struct cd_error *err)
+int cd_topup_declined(struct cd_billing *b, const struct cd_order *o,
+                      const json_t *resp, struct cd_error *err)
 {
     const json_t *e = json_object_get(resp, "error");
     const char *dc = json_string_value(json_object_get(e, "decline_code"));
@@ -208,11 +208,12 @@ static int answer_known(const struct cd_order *o, struct cd_topup_result *out,
 }
 
 /* Steps (2) and (3) of cd_topup_create: the off-session charge of pm and
- * its PaymentIntent on the open order o; 0 with *out, or -1. */
+ * its PaymentIntent on the open order o, under the Idempotency-Key of
+ * generation gen; 0 with *out, or -1. */
 static int charge_saved_card(struct cd_billing *b,
                              const struct cd_account *acct,
                              const struct cd_order *o, const char *pm,
-                             int existed, struct cd_topup_result *out,
+                             int64_t gen, struct cd_topup_result *out,
                              struct cd_error *err)
 {
     json_t *params = NULL, *resp = NULL;
@@ -229,9 +230,9 @@ static int charge_saved_card(struct cd_billing *b,
         "off_session", 1, "confirm", 1, "payment_method_types", "card",
         "description", o->description, "metadata", "order_id", o->id,
         "account_id", acct->id, "kind", "topup");
-    rc = post_pi(b, o, params, "topup", &resp, err);
+    rc = cd_topup_post_pi(b, o, params, "topup", gen, &resp, err);
     if (rc > 0) {
-        declined(b, o, resp, err);
+        cd_topup_declined(b, o, resp, err);
         goto out;
     }
     if (rc != 0)
@@ -239,14 +240,14 @@ static int charge_saved_card(struct cd_billing *b,
 
     /* (3) the PaymentIntent id on the order */
     pi_id = json_string_value(json_object_get(resp, "id"));
-    if (record_pi(b, o->id, pi_id, err) != 0)
+    if (cd_topup_record_pi(b, o->id, pi_id, err) != 0)
         goto out;
     cd_strlcpy(out->order_id, o->id, sizeof(out->order_id));
     cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
     cd_strlcpy(out->status, "processing", sizeof(out->status));
     cd_info(MOD, "order %s: off-session top-up %s for %" PRId64 " %s%s",
             o->id, pi_id, o->amount_cents, o->currency,
-            existed ? " (retried request)" : "");
+            gen > 0 ? " (sent again under a new key)" : "");
     ret = 0;
 out:
     json_decref(params);
@@ -283,128 +284,13 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
         return no_saved_card(err);
 
     /* (1) the pending order (the first attempt's, on a retry) */
-    new_order(&o, order_id, acct, "topup", q.amount_cents, q.credits,
-              b->cfg.currency, q.description);
+    cd_topup_new_order(&o, order_id, acct, "topup", q.amount_cents, q.credits,
+                       b->cfg.currency, q.description);
     if (cd_order_open(b, &o, NULL, NULL, &existed, err) != 0)
         return -1;
-    if (existed && o.stripe_payment_intent_id[0])
-        return answer_known(&o, out, err);
-    if (existed && o.stripe_customer_id[0] &&
-        strcmp(o.stripe_customer_id, acct->stripe_customer_id) != 0) {
-        /* The account saved another customer since the first attempt:
-         * charge the first attempt's, as its Stripe request did. */
-        rc = saved_card(b, o.stripe_customer_id, pm, sizeof(pm), err);
-        if (rc < 0)
-            return -1;
-        if (rc > 0)
-            return no_saved_card(err);
-    }
-    return charge_saved_card(b, acct, &o, pm, existed, out, err);
-}
-
-/* ---- POST /v1/payment_intents ------------------------------------------- */
-
-static int desc_ok(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return 0;
-    return 1;
-}
-
-/* The description of a PaymentIntent order: the caller's, checked, or
- * "<n> credits". 0, or -1 with err. */
-static int pi_description(const struct cd_pi_req *req, char *desc,
-                          size_t descsz, struct cd_error *err)
-{
-    if (!req->description) {
-        snprintf(desc, descsz, "%" PRId64 " credits", req->amount_cents);
-        return 0;
-    }
-    if (strlen(req->description) >= descsz || !desc_ok(req->description))
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param",
-                            "description",
-                            "description must be at most %zu characters "
-                            "without control characters.",
-                            descsz - 1);
-    cd_strlcpy(desc, req->description, descsz);
-    return 0;
-}
-
-static int pi_check(struct cd_billing *b, const struct cd_pi_req *req,
-                    struct cd_error *err)
-{
-    if (!b->stripe)
-        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
-                            NULL, "Stripe is not configured on this server.");
-    if (req->currency && strcasecmp(req->currency, b->cfg.currency) != 0)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_param", "currency",
-                            "currency must be %s.", b->cfg.currency);
-    if (req->amount_cents < 1 || req->amount_cents > CD_PI_MAX_CENTS)
-        return cd_error_set(err, CD_EK_INVALID, "invalid_amount",
-                            "amount_cents",
-                            "amount_cents must be from %d to %" PRId64 ".",
-                            CD_MIN_CHARGE_CENTS, CD_PI_MAX_CENTS);
-    if (req->amount_cents < CD_MIN_CHARGE_CENTS)
-        return cd_error_set(
-            err, CD_EK_INVALID, "amount_below_minimum", "amount_cents",
-            "The smallest charge is %d cents.", CD_MIN_CHARGE_CENTS);
-    return 0;
-}
-
-int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
-                 const struct cd_pi_req *req, struct cd_pi_result *out,
-                 struct cd_error *err)
-{
-    struct cd_order o;
-    char desc[CD_DESC_SZ];
-    json_t *params = NULL, *resp = NULL;
-    const char *pi_id, *secret;
-    int rc, existed = 0, ret = -1;
-
-    memset(out, 0, sizeof(*out));
-    if (pi_check(b, req, err) != 0 ||
-        pi_description(req, desc, sizeof(desc), err) != 0)
-        return -1;
-    new_order(&o, req->order_id, acct, "payment_intent", req->amount_cents,
-              req->amount_cents, b->cfg.currency, desc);
-    if (cd_order_open(b, &o, NULL, NULL, &existed, err) != 0)
-        return -1;
-
-    params = json_pack("{s:I, s:s, s:{s:b}, s:s, s:{s:s, s:s, s:s}}",
-                       "amount", (json_int_t)o.amount_cents, "currency",
-                       o.currency, "automatic_payment_methods", "enabled", 1,
-                       "description", o.description, "metadata", "order_id",
-                       o.id, "account_id", acct->id, "kind",
-                       "payment_intent");
-    if (params && o.stripe_customer_id[0])
-        json_object_set_new(params, "customer",
-                            json_string(o.stripe_customer_id));
-    rc = post_pi(b, &o, params, "payment_intent", &resp, err);
-    if (rc > 0) /* not confirmed here, so not expected; still recorded */
-        declined(b, &o, resp, err);
-    if (rc != 0)
-        goto out;
-    pi_id = json_string_value(json_object_get(resp, "id"));
-    secret = json_string_value(json_object_get(resp, "client_secret"));
-    if (!secret || strlen(secret) >= sizeof(out->client_secret)) {
-        cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
-                     "The payment provider sent no client secret.");
-        goto out;
-    }
-    if (record_pi(b, o.id, pi_id, err) != 0)
-        goto out;
-    cd_strlcpy(out->order_id, o.id, sizeof(out->order_id));
-    cd_strlcpy(out->payment_intent_id, pi_id, sizeof(out->payment_intent_id));
-    cd_strlcpy(out->client_secret, secret, sizeof(out->client_secret));
-    cd_info(MOD, "order %s: payment intent %s for %" PRId64 " %s%s", o.id,
-            pi_id, o.amount_cents, o.currency,
-            existed ? " (retried request)" : "");
-    ret = 0;
-out:
-    json_decref(params);
-    json_decref(resp);
-    return ret;
+    if (existed)
+        return cd_topup_resume(b, acct, &o, out, err);
+    return charge_saved_card(b, acct, &o, pm, 0, out, err);
 }
 
 /* ---- payment_intent.* events --------------------------------------------- */
@@ -732,4 +618,107 @@ int cd_topup_on_payment_intent(struct cd_billing *b, const char *event_id,
     j.paid = &paid;
     return cd_order_event_run(b, pi_job_fn, &j, event_id, type, &j.status,
                               status_out, err);
+}
+
+/* ---- a top-up sent again ------------------------------------------------ */
+
+/* A failed PaymentIntent found at Stripe (needs another card or the
+ * customer): the order fails as for a decline. */
+static void found_failed(struct cd_billing *b, const struct cd_order *o,
+                         const json_t *pi, const char *status)
+{
+    struct cd_order_outcome oc;
+    struct pi_obj p;
+    struct cd_paid paid;
+
+    parse_pi(pi, &p, &paid);
+    if (!p.failure[0])
+        snprintf(p.failure, sizeof(p.failure),
+                 "The payment was not completed (%.32s)", status);
+    memset(&oc, 0, sizeof(oc));
+    oc.pi = p.id;
+    oc.charge = paid.charge;
+    oc.failure = p.failure;
+    oc.final = 1;
+    cd_order_record_outcome(b, o->id, &oc);
+}
+
+/* Order o's PaymentIntent pi (new), found at Stripe by cd_topup_lookup:
+ * its id stored and its state applied as its event would - succeeded
+ * credits (once: the ledger ref), canceled fails, one that needs another
+ * card or the customer fails as a decline, processing waits for its
+ * webhook. Consumes pi. 0 with *out, or -1 as cd_topup_create. */
+static int adopt(struct cd_billing *b, const struct cd_order *o, json_t *pi,
+                 struct cd_topup_result *out, struct cd_error *err)
+{
+    const char *id = json_string_value(json_object_get(pi, "id"));
+    const char *st = json_string_value(json_object_get(pi, "status"));
+    const char *applied = NULL;
+    struct cd_order now;
+    int rc = -1;
+
+    if (!id || !st || !cd_stripe_safe_id(id) || strlen(id) >= CD_SID_SZ) {
+        cd_error_set(err, CD_EK_UPSTREAM, "stripe_error", NULL,
+                     "Stripe: the payment intent has no id or status.");
+        goto out;
+    }
+    cd_warn(MOD,
+            "order %s: payment intent %s (%s) found at Stripe: "
+            "adopted, not sent again",
+            o->id, id, st);
+    if (cd_topup_record_pi(b, o->id, id, err) != 0)
+        goto out;
+    if (strcmp(st, "succeeded") == 0 || strcmp(st, "canceled") == 0) {
+        if (cd_topup_on_payment_intent(b, NULL, NULL, pi, &applied, err))
+            goto out;
+    } else if (strcmp(st, "requires_payment_method") == 0 ||
+               strcmp(st, "requires_action") == 0 ||
+               strcmp(st, "requires_confirmation") == 0) {
+        found_failed(b, o, pi, st);
+    }
+    if (cd_order_get(b, o->id, &now) != CD_STORE_OK) {
+        cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                     "Could not read the order.");
+        goto out;
+    }
+    rc = answer_known(&now, out, err);
+out:
+    json_decref(pi);
+    return rc;
+}
+
+int cd_topup_resume(struct cd_billing *b, const struct cd_account *acct,
+                    const struct cd_order *o, struct cd_topup_result *out,
+                    struct cd_error *err)
+{
+    const char *cus = o->stripe_customer_id[0] ? o->stripe_customer_id
+                                               : acct->stripe_customer_id;
+    int64_t gen = cd_topup_key_gen(o->created_at, cd_now());
+    json_t *pi = NULL;
+    char pm[CD_SID_SZ];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (o->stripe_payment_intent_id[0])
+        return answer_known(o, out, err);
+    if (!b->stripe)
+        return cd_error_set(err, CD_EK_UNAVAILABLE, "stripe_not_configured",
+                            NULL, "Stripe is not configured on this server.");
+    if (!cus[0] || !cd_stripe_safe_id(cus))
+        return no_saved_card(err);
+    if (gen > 0) {
+        /* Stripe may have forgotten the first key: did it charge? */
+        rc = cd_topup_lookup(b, cus, o->id, o->created_at, &pi, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return adopt(b, o, pi, out, err);
+    }
+    /* The customer of the first attempt, as its Stripe request named. */
+    rc = saved_card(b, cus, pm, sizeof(pm), err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return no_saved_card(err);
+    return charge_saved_card(b, acct, o, pm, gen, out, err);
 }

@@ -25,11 +25,6 @@
 #include "billing/event_outcome.h"
 #include "util/error.h"
 
-/* Stripe's largest charge in a two-decimal currency ($999,999.99): the
- * upper bound of POST /v1/payment_intents. */
-#define CD_PI_MAX_CENTS INT64_C(99999999)
-#define CD_CLIENT_SECRET_SZ 512
-
 struct cd_topup_result {
     char order_id[CD_ID_SZ];
     char payment_intent_id[CD_SID_SZ];
@@ -59,35 +54,22 @@ int cd_topup_create(struct cd_billing *b, const struct cd_account *acct,
                     int64_t amount_cents, const char *order_id,
                     struct cd_topup_result *out, struct cd_error *err);
 
-struct cd_pi_req {
-    int64_t amount_cents;    /* 1..10^12 checked by the caller */
-    const char *currency;    /* NULL: the deployment's */
-    const char *description; /* NULL: "<n> credits" */
-    const char *order_id; /* derived from an Idempotency-Key; NULL: random */
-};
-
-struct cd_pi_result {
-    char order_id[CD_ID_SZ];
-    char payment_intent_id[CD_SID_SZ];
-    char client_secret[CD_CLIENT_SECRET_SZ];
-};
-
 /*
- * POST /v1/payment_intents for acct (borrowed): a pending order of kind
- * "payment_intent" (credits = amount) and a PaymentIntent with
- * automatic_payment_methods[enabled]=true, the saved customer when there
- * is one, metadata order_id / account_id / kind. 0 with *out, or -1:
- *   503 stripe_not_configured;
- *   400 invalid_param (currency other than the deployment's, description
- *       too long), amount_below_minimum (< 50), invalid_amount (above
- *       CD_PI_MAX_CENTS);
- *   502 stripe_error (the order fails as for top-ups), 409
- *       idempotency_key_reused, 429 too_many_pending_orders; 500.
- * req->order_id works as for cd_topup_create.
+ * The payment of an existing top-up order o (read by the caller; its
+ * customer is the one charged): the answer from the order when its
+ * PaymentIntent is known; else sent (again) under the Idempotency-Key
+ * of generation cd_topup_key_gen(o->created_at, now) - and, from
+ * generation 1 on (Stripe may have forgotten the first key), only after
+ * cd_topup_lookup found no PaymentIntent of the order at Stripe; one it
+ * finds is adopted instead: stored on the order and applied as its event
+ * would (succeeded credits once, canceled or needing another card fails
+ * the order as a decline). Answers as cd_topup_create. cd_topup_create
+ * calls it for a retried request (within 24 h: order_open.h); the auto
+ * top-up worker for its attempt's order, at any age.
  */
-int cd_pi_create(struct cd_billing *b, const struct cd_account *acct,
-                 const struct cd_pi_req *req, struct cd_pi_result *out,
-                 struct cd_error *err);
+int cd_topup_resume(struct cd_billing *b, const struct cd_account *acct,
+                    const struct cd_order *o, struct cd_topup_result *out,
+                    struct cd_error *err);
 
 /*
  * Applies a PaymentIntent object (borrowed) as event `type`

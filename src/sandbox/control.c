@@ -292,6 +292,8 @@ static void h_config_get(struct cd_req *r)
         o, "api_waiting",
         json_integer(__atomic_load_n(&s->api_waiting, __ATOMIC_RELAXED)));
     json_object_set_new(o, "fail_next", cd_sandbox_fault_json(s));
+    json_object_set_new(o, "clock_offset_s",
+                        json_integer((json_int_t)cd_clock_offset()));
     cd_reply_json(r, 200, o);
 }
 
@@ -320,6 +322,7 @@ static void h_config_set(struct cd_req *r)
     struct cd_sandbox *s = r->app;
     json_t *p = body_params(r), *v;
     long delay = -1, jitter = -1, dups = -1, api_delay = -1, tries = -1;
+    long advance = 0;
     int shuffle = -1;
 
     if (!p)
@@ -338,8 +341,12 @@ static void h_config_set(struct cd_req *r)
         }
         shuffle = json_is_true(v);
     }
-    if (int_switch(r, p, "api_delay_ms", 0, 60000, &api_delay) != 0)
+    if (int_switch(r, p, "api_delay_ms", 0, 60000, &api_delay) != 0 ||
+        int_switch(r, p, "advance_clock_s", 0, 366L * 86400, &advance) != 0)
         goto out;
+    /* the sandbox's clock only (its own process): objects' created,
+     * expiries, and the 24 h an Idempotency-Key is remembered */
+    cd_clock_advance(advance);
     if (api_delay >= 0)
         __atomic_store_n(&s->api_delay_ms, api_delay, __ATOMIC_RELAXED);
     if ((v = json_object_get(p, "webhook_events")) != NULL) {

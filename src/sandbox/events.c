@@ -119,14 +119,6 @@ void cd_sandbox_h_event_list(struct cd_req *r)
 {
     struct cd_sandbox *s = r->app;
     struct event_filter ef = {s, NULL, INT64_MIN, INT64_MAX, -1};
-    static const struct {
-        const char *key;
-        int op; /* 0 eq, 1 gt, 2 gte, 3 lt, 4 lte */
-    } cr[] = {{"created", 0},
-              {"created[gt]", 1},
-              {"created[gte]", 2},
-              {"created[lt]", 3},
-              {"created[lte]", 4}};
     const char *v;
 
     ef.types = cd_sandbox_query_array(r, "types");
@@ -140,35 +132,8 @@ void cd_sandbox_h_event_list(struct cd_req *r)
         }
         json_array_append_new(ef.types, json_string(v));
     }
-    for (size_t i = 0; i < CD_ARRAY_LEN(cr); i++) {
-        int64_t t;
-        if (!(v = cd_req_query(r, cr[i].key)))
-            continue;
-        if (cd_parse_int64(v, 0, INT64_C(1) << 40, &t) != 0) {
-            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
-                                    "parameter_invalid_integer", cr[i].key,
-                                    "Invalid integer: %.40s", v);
-            goto out;
-        }
-        switch (cr[i].op) {
-        case 0:
-            ef.gt = t - 1;
-            ef.lt = t + 1;
-            break;
-        case 1:
-            ef.gt = t;
-            break;
-        case 2:
-            ef.gt = t - 1;
-            break;
-        case 3:
-            ef.lt = t;
-            break;
-        default:
-            ef.lt = t + 1;
-            break;
-        }
-    }
+    if (cd_sandbox_created_range(r, &ef.gt, &ef.lt) != 0)
+        goto out;
     if ((v = cd_req_query(r, "delivery_success")) != NULL)
         ef.delivery = strcmp(v, "true") == 0 ? 1 : 0;
     cd_sandbox_reply_list(r, s->events, "/v1/events", "event",

@@ -384,6 +384,9 @@ typedef int (*cd_sandbox_list_filter_fn)(const json_t *obj, void *arg);
 void cd_sandbox_reply_list(struct cd_req *r, json_t *map, const char *url,
                            const char *noun, cd_sandbox_list_filter_fn filt,
                            void *arg);
+/* created, created[gt|gte|lt|lte] of a list GET as exclusive bounds
+ * (*gt, *lt left as they are when absent): 0, or -1 after replying 400. */
+int cd_sandbox_created_range(struct cd_req *r, int64_t *gt, int64_t *lt);
 /* A filter: the object's field equals the query parameter (when given). */
 struct cd_sandbox_field_filter {
     const char *field[3];

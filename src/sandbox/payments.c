@@ -374,14 +374,31 @@ void cd_sandbox_h_intent_get(struct cd_req *r)
                          "payment_intent");
 }
 
+struct intent_filter {
+    struct cd_sandbox_field_filter ff;
+    int64_t gt, lt; /* exclusive bounds on created */
+};
+
+static int intent_filter_fn(const json_t *pi, void *arg)
+{
+    struct intent_filter *f = arg;
+    json_int_t created = json_integer_value(json_object_get(pi, "created"));
+
+    return created > f->gt && created < f->lt &&
+           cd_sandbox_field_filter_fn(pi, &f->ff);
+}
+
+/* GET /v1/payment_intents: ?customer=, ?created[gt|gte|lt|lte]=, paged. */
 void cd_sandbox_h_intent_list(struct cd_req *r)
 {
-    struct cd_sandbox_field_filter ff = {{"customer"},
-                                         {cd_req_query(r, "customer")}};
+    struct intent_filter f = {
+        {{"customer"}, {cd_req_query(r, "customer")}}, INT64_MIN, INT64_MAX};
 
+    if (cd_sandbox_created_range(r, &f.gt, &f.lt) != 0)
+        return;
     cd_sandbox_reply_list(r, ((struct cd_sandbox *)r->app)->intents,
                           "/v1/payment_intents", "payment_intent",
-                          cd_sandbox_field_filter_fn, &ff);
+                          intent_filter_fn, &f);
 }
 
 void cd_sandbox_h_charge_get(struct cd_req *r)

@@ -415,3 +415,33 @@ int cd_sandbox_opt_bool(json_t *p, const char *key, int *out,
     return cd_sandbox_fail_set(f, 400, NULL, "parameter_invalid_boolean", key,
                                "Invalid boolean: %.40s", v ? v : "");
 }
+
+int cd_sandbox_created_range(struct cd_req *r, int64_t *gt, int64_t *lt)
+{
+    static const struct {
+        const char *key;
+        int op; /* 0 eq, 1 gt, 2 gte, 3 lt, 4 lte */
+    } cr[] = {{"created", 0},
+              {"created[gt]", 1},
+              {"created[gte]", 2},
+              {"created[lt]", 3},
+              {"created[lte]", 4}};
+    const char *v;
+    int64_t t;
+
+    for (size_t i = 0; i < CD_ARRAY_LEN(cr); i++) {
+        if (!(v = cd_req_query(r, cr[i].key)))
+            continue;
+        if (cd_parse_int64(v, 0, INT64_C(1) << 40, &t) != 0) {
+            cd_sandbox_reply_errorf(r, 400, "invalid_request_error",
+                                    "parameter_invalid_integer", cr[i].key,
+                                    "Invalid integer: %.40s", v);
+            return -1;
+        }
+        if (cr[i].op == 0 || cr[i].op == 1 || cr[i].op == 2)
+            *gt = cr[i].op == 1 ? t : t - 1;
+        if (cr[i].op == 0 || cr[i].op == 3 || cr[i].op == 4)
+            *lt = cr[i].op == 3 ? t : t + 1;
+    }
+    return 0;
+}

@@ -33,7 +33,8 @@
  *       payment_method = pm_... or a test token such as pm_card_visa,
  *       confirm, off_session, metadata; a decline -> 402 card_error with
  *       error.payment_intent), POST /v1/payment_intents/{id}/confirm,
- *     GET /v1/payment_intents[/{id}], GET /v1/charges[/{id}],
+ *     GET /v1/payment_intents[/{id}] (?customer=, ?created[gte]=, ...),
+ *     GET /v1/charges[/{id}],
  *     GET /v1/payment_methods[/{id}], POST /v1/refunds, GET /v1/refunds/{id}
  *     GET /v1/disputes[/{id}] (?charge=, ?payment_intent=)
  *     GET /v1/events (newest first; limit, starting_after, ending_before,
@@ -89,7 +90,9 @@
  *          "delivery_attempts":N (1..1000 before giving up; 12),
  *          "duplicate_deliveries":N (each event N times), "shuffle":bool,
  *          "api_delay_ms":N (every /v1 request waits N ms: a slow Stripe),
- *          "webhook_events":[...] (enabled_events of the endpoint)}
+ *          "webhook_events":[...] (enabled_events of the endpoint),
+ *          "fail_next":{...} (faults.c), "advance_clock_s":N (moves the
+ *          sandbox's clock N s ahead: 24 h forgets Idempotency-Keys)}
  *     POST /_sandbox/events/{id}/redeliver       deliver that event again
  *
  * Webhooks: every event is POSTed to webhook_url (when set), signed with
