@@ -21,7 +21,6 @@
 #include "billing/charges.h"
 #include "billing/clawback.h"
 #include "billing/order_credit.h"
-#include "billing/idempotency.h"
 #include "billing/order_open.h"
 #include "billing/order_status.h"
 #include "billing/outbox.h"
@@ -268,10 +267,11 @@ static int ask_fn(struct cd_tx *tx, void *arg)
         return ask_new(tx, j);
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
-    /* The retried request's refund: asked of Stripe again, same key. */
+    /* The retried request's refund: asked of Stripe again, same key -
+     * only while Stripe surely still knows that key (refunds.h). */
     if (strcmp(j->r.order_id, j->o.id) != 0 ||
         (j->amount && j->amount != j->r.amount_cents) ||
-        j->r.created_at < j->now - CD_IDEM_TTL_S) {
+        j->r.created_at < j->now - CD_REFUND_RESEND_S) {
         j->why = ASK_OTHER_REFUND;
         return 0;
     }
@@ -306,7 +306,7 @@ static int ask_error(const struct ask_job *j, struct cd_error *err)
         return cd_error_set(err, CD_EK_CONFLICT, "idempotency_key_reused",
                             NULL,
                             "This Idempotency-Key was used for another "
-                            "refund, or more than 24 hours ago.");
+                            "refund, or more than 23 hours ago.");
     case ASK_OK:
         break;
     }

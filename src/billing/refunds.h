@@ -24,6 +24,15 @@
 #include "billing/event_outcome.h"
 #include "util/error.h"
 
+/* A retried refund is asked of Stripe again under its first
+ * Idempotency-Key ("refund:<refund id>") for at most this long after its
+ * row (written just before its first send): Stripe keeps a key at least
+ * 24 h and then makes a new refund for it, so an hour of margin for the
+ * clocks; later, the retry is 409 idempotency_key_reused (its webhook or
+ * reconciliation tells what Stripe did). See topup_lookup.h for the
+ * top-ups' look-up instead. */
+#define CD_REFUND_RESEND_S (23 * 3600)
+
 struct cd_refund_result {
     char order_id[CD_ID_SZ];
     char refund_id[CD_SID_SZ]; /* Stripe's "re_..." */
@@ -45,7 +54,8 @@ struct cd_refund_result {
  *   409 order_not_refundable (not completed / partially_refunded, no
  *       payment intent, nothing left);
  *   400 invalid_amount (more than what is left);
- *   409 idempotency_key_reused (the key's refund is another one);
+ *   409 idempotency_key_reused (the key's refund is another one, or
+ *       was first asked CD_REFUND_RESEND_S ago or more);
  *   502 stripe_error (the refund stays "requested" unless Stripe surely
  *       refused it); 500 internal_error.
  */

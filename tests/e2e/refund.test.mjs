@@ -6,7 +6,7 @@
 // so that the test can replay them afterwards.
 
 import assert from 'node:assert/strict';
-import { useStack, e2e, waitFor, expectError, expectStatus } from './harness.mjs';
+import { useStack, e2e, waitFor, expectError, expectStatus, httpRequest } from './harness.mjs';
 
 const stack = useStack({ relayForward: true });
 
@@ -77,4 +77,30 @@ e2e('refund refusals: unknown order 404, pending order 409, account token 403, t
     assert.ok(tooMuch.status === 400 || tooMuch.status === 409 || tooMuch.status === 502, `over-refund: ${tooMuch.status}`);
     expectError(await refund(co.order_id, { amount_cents: 0 }), 400, 'invalid_amount');
     assert.equal(await stack.balance(u), 1000);
+});
+
+// Last: it moves the server's clock. A refund whose answer was lost is
+// re-sent with its first Stripe Idempotency-Key only while Stripe surely
+// still knows that key (23 h after the refund's row, written just before
+// its first send; Stripe keeps keys at least 24 h): later, a retry is
+// refused rather than risk a second refund (docs/OPERATIONS.md, "A
+// payment whose outcome is unknown").
+e2e('a refund whose answer was lost, retried 23.5 h later: 409, never sent again', async () => {
+    const u = await stack.signup();
+    const co = await stack.buy(u, { kind: 'topup', amount_cents: 1000 });
+    const charge = (await paymentOf(u, co.order_id)).stripe_charge_id;
+    assert.ok(charge);
+    expectStatus(await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/config`, {
+        body: { fail_next: { path: '/v1/refunds', count: 1, after: true } },
+    }), 200);
+    const key = `refund-late-${Date.now()}`;
+    const first = await stack.admin('POST', `/v1/admin/orders/${co.order_id}/refund`, { idem: key, body: { amount_cents: 400 } });
+    assert.equal(first.status, 502, first.text); // made at Stripe, the answer lost
+    assert.equal((await stack.stripe('GET', `/v1/charges/${charge}`)).json.amount_refunded, 400);
+
+    stack.server.env.CREDITD_TEST_CLOCK_OFFSET = String(23.5 * 3600);
+    await stack.restartServer({ graceful: true });
+    const late = await stack.admin('POST', `/v1/admin/orders/${co.order_id}/refund`, { idem: key, body: { amount_cents: 400 } });
+    expectError(late, 409, 'idempotency_key_reused');
+    assert.equal((await stack.stripe('GET', `/v1/charges/${charge}`)).json.amount_refunded, 400);
 });
