@@ -136,7 +136,7 @@ int cd_topup_lookup(struct cd_billing *b, const char *customer,
                             "Stripe request failed.");
     }
     cd_metrics_add(NULL, &M_LOOKUPS, 1, found ? "found" : "none", NULL, NULL);
-    cd_info(MOD, "order %s: %s at Stripe after a day", order_id,
+    cd_info(MOD, "order %s: %s at Stripe before a re-send", order_id,
             found ? "its payment intent found" : "no payment intent");
     *pi = found;
     return found ? 0 : 1;

@@ -122,6 +122,7 @@ e2e('a charge made but never answered, re-sent after Stripe forgot its key: adop
     assert.equal(orders.length, 1);
     assert.equal(orders[0].status, 'completed');
     assert.equal(orders[0].stripe_payment_intent_id, first[0].id);
+    assert.match((await stack.admin('GET', '/metrics')).text, /^creditd_topup_lookups_total\{result="found"\} 1$/m);
     await stack.webhooksDelivered();
     assert.equal(await stack.balance(u), 2400); // once, webhooks or not
     await ledgerOk();
@@ -142,6 +143,7 @@ e2e('a charge Stripe never made, re-sent after a day: sent again under a new key
     const ev = expectStatus(await stack.stripe('GET', '/v1/events?type=payment_intent.created&limit=100'), 200).data
         .find((e) => e.data.object.id === pis[0].id);
     assert.equal(ev.request.idempotency_key, `topup:${a.order_id}:create:r1`);
+    assert.match((await stack.admin('GET', '/metrics')).text, /^creditd_topup_lookups_total\{result="none"\} 1$/m);
     await waitFor(async () => (await stack.balance(u)) === 2400, 10000, { what: 'balance 2400' });
     await ledgerOk();
 });
