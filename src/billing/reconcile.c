@@ -21,6 +21,7 @@
 #include "billing/events.h"
 #include "billing/order_status.h"
 #include "billing/orders.h"
+#include "billing/topup_lookup.h"
 #include "billing/topups.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -536,6 +537,74 @@ static int check_payment_intent(struct run *r, const struct cd_order *o)
     return check_object(r, o, &K_PAYMENT_INTENT, o->stripe_payment_intent_id);
 }
 
+/* An order with neither a session nor a PaymentIntent whose customer may
+ * have been charged all the same (an off-session top-up whose answer was
+ * lost, its event not applied yet): its PaymentIntent looked for at
+ * Stripe (topup_lookup.h). 1 when it succeeded (applied: completed) or
+ * is still processing, so the order is not abandoned; 0 when there is
+ * none or it did not go through; -1 (Stripe or the store failed). */
+static int charged_after_all(struct run *r, const struct cd_order *o)
+{
+    struct cd_error serr, ferr;
+    const char *status = NULL, *st;
+    json_t *pi = NULL;
+    int rc;
+
+    if (!o->stripe_customer_id[0] || !safe_id(o->stripe_customer_id))
+        return 0;
+    cd_error_clear(&serr);
+    rc = cd_topup_lookup(r->b, o->stripe_customer_id, o->id, o->created_at,
+                         &pi, &serr);
+    if (rc != 0)
+        return rc < 0 ? stripe_failed(r, &serr) : 0;
+    st = json_string_value(json_object_get(pi, "status"));
+    rc = st && strcmp(st, "processing") == 0;
+    if (st && strcmp(st, "succeeded") == 0) {
+        cd_error_clear(&ferr);
+        if (cd_topup_on_payment_intent(r->b, NULL, NULL, pi, &status,
+                                       &ferr) != 0 &&
+            ferr.kind == CD_EK_INTERNAL)
+            rc = store_failed(r, "applying a payment intent");
+        else
+            rc = 1;
+    }
+    json_decref(pi);
+    return rc;
+}
+
+/* A pending order with neither a session nor a PaymentIntent for over
+ * CD_RECONCILE_ABANDON_AGE: failed, unless Stripe charged it after all.
+ * 0 or -1. */
+static int abandon(struct run *r, const struct cd_order *o, int64_t now)
+{
+    struct abandon_job j = {o->id, now, 0};
+    struct cd_order after;
+    int rc;
+
+    r->out->orders_checked++;
+    rc = charged_after_all(r, o);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
+        if (cd_order_get(r->b, o->id, &after) == CD_STORE_OK &&
+            !cd_order_is(&after, CD_ORDER_PENDING)) {
+            r->out->orders_fixed++;
+            cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
+            cd_info(MOD, "order %s: %s (its payment intent found at Stripe)",
+                    o->id, after.status);
+        }
+        return 0;
+    }
+    if (cd_store_write(r->b->store, abandon_fn, &j) != 0)
+        return store_failed(r, "failing an abandoned order");
+    if (j.changed) {
+        r->out->orders_fixed++;
+        cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
+        cd_info(MOD, "order %s failed: %s", o->id, ABANDON_REASON);
+    }
+    return 0;
+}
+
 static int run_orders(struct run *r)
 {
     struct pending p;
@@ -563,16 +632,7 @@ static int run_orders(struct run *r)
             rc = check_payment_intent(r, o);
         } else if (!o->stripe_payment_intent_id[0] &&
                    o->created_at < now - CD_RECONCILE_ABANDON_AGE) {
-            struct abandon_job j = {o->id, now, 0};
-
-            r->out->orders_checked++;
-            if (cd_store_write(r->b->store, abandon_fn, &j) != 0) {
-                rc = store_failed(r, "failing an abandoned order");
-            } else if (j.changed) {
-                r->out->orders_fixed++;
-                cd_metrics_add(NULL, &M_FIXED, 1, NULL, NULL, NULL);
-                cd_info(MOD, "order %s failed: %s", o->id, ABANDON_REASON);
-            }
+            rc = abandon(r, o, now);
         }
     }
 out:

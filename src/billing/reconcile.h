@@ -25,7 +25,10 @@
  *     pending order with neither a session nor a payment intent after
  *     CD_RECONCILE_ABANDON_AGE seconds is marked failed ("checkout was
  *     never created" - the process died between the order and the Stripe
- *     call).
+ *     call) - unless its customer's PaymentIntents at Stripe hold one of
+ *     the order's (topup_lookup.h: an off-session top-up whose answer was
+ *     lost, its event not applied yet) that succeeded (applied: the order
+ *     completes) or is still processing (left pending).
  *
  * Stripe is never called inside a store job. Runs in one process are
  * serialised; runs on several nodes at once are safe (every effect is

@@ -10,6 +10,9 @@
  *   - pending orders: paid -> completed (credited once), expired ->
  *     expired, open and unknown sessions stay pending, an order with no
  *     session for over an hour -> failed, a young order is not asked about;
+ *   - such an order naming a customer whose PaymentIntents at Stripe hold
+ *     one of it that succeeded -> completed (credited once), processing
+ *     -> pending, none or declined -> failed;
  *   - pending orders with their own PaymentIntent: succeeded -> completed
  *     once, canceled -> failed, still open stays pending;
  *   - a cursor Stripe no longer knows falls back to reading back;
@@ -54,7 +57,8 @@ static struct {
     char last_ending_before[128];
     int used_starting_after;
     int saw_types;
-} fake = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 0, 0, "", 0, 0};
+    int list_calls; /* GET /v1/payment_intents (a customer's list) */
+} fake = {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, 0, 0, "", 0, 0, 0};
 
 static struct MHD_Daemon *daemon_h;
 static char base_url[64];
@@ -182,6 +186,27 @@ static enum MHD_Result list_events(struct MHD_Connection *c)
                            data, "has_more", more, "url", "/v1/events"));
 }
 
+/* GET /v1/payment_intents?customer=: the map's PaymentIntents of that
+ * customer. Called with fake.mu held. */
+static enum MHD_Result list_intents(struct MHD_Connection *c)
+{
+    const char *cus = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+                                                  "customer");
+    json_t *data = json_array(), *v;
+    const char *k, *vc;
+
+    fake.list_calls++;
+    json_object_foreach(fake.sessions, k, v)
+    {
+        vc = json_string_value(json_object_get(v, "customer"));
+        if (strncmp(k, "pi_", 3) == 0 && cus && vc && strcmp(vc, cus) == 0)
+            json_array_append(data, v);
+    }
+    return reply(c, 200,
+                 json_pack("{s:s, s:o, s:b}", "object", "list", "data", data,
+                           "has_more", 0));
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                                const char *url, const char *method,
                                const char *version, const char *upload,
@@ -212,6 +237,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                 : reply(c, 404,
                         stripe_error("resource_missing",
                                      "No such checkout.session"));
+    } else if (strcmp(method, "GET") == 0 &&
+               strcmp(url, "/v1/payment_intents") == 0) {
+        /* the customer's list (one page): every pi_ of the sessions map
+         * naming that customer */
+        ret = list_intents(c);
     } else if (strcmp(method, "GET") == 0 &&
                strncmp(url, "/v1/payment_intents/", 20) == 0) {
         /* PaymentIntents share the sessions map (pi_ ids). */
@@ -289,6 +319,7 @@ static int setup(void **state)
     fake.events = json_array();
     fake.sessions = json_object();
     fake.fail_events = fake.event_calls = fake.session_calls = 0;
+    fake.list_calls = 0;
     fake.used_starting_after = fake.saw_types = 0;
     fake.last_ending_before[0] = '\0';
 
@@ -661,6 +692,63 @@ static void test_pending_payment_intents(void **state)
     ledger_ok();
 }
 
+/* An order with neither a session nor a PaymentIntent for over an hour,
+ * naming a customer: its PaymentIntent looked for at Stripe before it is
+ * failed. Succeeded (an off-session top-up whose answer and event were
+ * lost): completed and credited once, never failed (a failed auto top-up
+ * order is tried again under a new order: a second charge). Processing:
+ * left pending. None, or declined: failed as before. */
+static void test_abandoned_but_charged(void **state)
+{
+    char acct[64];
+    struct cd_order a, b, c, d, *all[] = {&a, &b, &c, &d};
+    struct cd_reconcile_result r;
+    const struct {
+        struct cd_order *o;
+        const char *pi, *status;
+    } cases[] = {{&a, "pi_unit_lost_ok", "succeeded"},
+                 {&b, "pi_unit_lost_proc", "processing"},
+                 {&d, "pi_unit_lost_no", "requires_payment_method"}};
+
+    (void)state;
+    new_account(acct);
+    new_order(acct, 1000, 7200, "", &a);
+    new_order(acct, 2000, 7200, "", &b);
+    new_order(acct, 3000, 7200, "", &c); /* nothing at Stripe */
+    new_order(acct, 4000, 7200, "", &d);
+    for (size_t i = 0; i < 4; i++) {
+        strcpy(all[i]->stripe_customer_id, "cus_unit_lost");
+        assert_int_equal(cd_store_write(bill.store, job_update_order, all[i]),
+                         0);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const struct cd_order *o = cases[i].o;
+        json_t *pi = json_pack(
+            "{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:{s:s, s:s, s:s}}",
+            "id", cases[i].pi, "object", "payment_intent", "customer",
+            "cus_unit_lost", "amount", (json_int_t)o->amount_cents,
+            "amount_received", (json_int_t)(i == 0 ? o->amount_cents : 0),
+            "currency", "usd", "status", cases[i].status, "created",
+            (json_int_t)o->created_at, "metadata", "order_id", o->id,
+            "account_id", acct, "kind", "topup");
+        add_session(pi);
+        json_decref(pi);
+    }
+    run_ok(&r);
+    assert_int_equal(fake.list_calls, 4);
+    assert_int_equal(r.orders_checked, 4);
+    assert_int_equal(r.orders_fixed, 3); /* a completed, c d failed */
+    assert_string_equal(order_status(a.id), "completed");
+    assert_string_equal(order_status(b.id), "pending");
+    assert_string_equal(order_status(c.id), "failed");
+    assert_string_equal(order_status(d.id), "failed");
+    assert_int_equal(balance(acct), 1000);
+    run_ok(&r); /* b is asked about again; nothing credits twice */
+    assert_string_equal(order_status(b.id), "pending");
+    assert_int_equal(balance(acct), 1000);
+    ledger_ok();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +759,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending_payment_intents, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned_but_charged, setup,
+                                        teardown),
     };
 
     cd_billing_hooks_install(); /* the ledger's effects */
