@@ -589,6 +589,11 @@ static const struct setting settings[] = {
      "sandbox: delay before each webhook delivery"},
 };
 
+const char *cd_cfg_setting_name(size_t i)
+{
+    return i < CD_ARRAY_LEN(settings) ? settings[i].name : NULL;
+}
+
 /* The value of setting s from argv (--NAME=v or --name-with-dashes=v). */
 static const char *flag_value(const char *name, int argc, char **argv)
 {
@@ -717,6 +722,8 @@ void cd_config_print_man(const char *version)
         ".TP\n.B demo\nrun SQLite, the server and the Stripe sandbox together\n"
         ".TP\n.B sandbox\nrun the Stripe sandbox alone\n"
         ".TP\n.B migrate\napply database migrations and exit\n"
+        ".TP\n.B config check\ncheck the settings (exit 0 ok, 1 a CREDITD_* "
+        "variable that is no setting, 2 a bad value)\n"
         ".TP\n.BI backup \" file\"\ncopy CREDITD_DB into a new file (0600), a "
         "consistent snapshot even while a server writes\n"
         ".TP\n.B stripe check\nverify STRIPE_SECRET_KEY and the webhook "

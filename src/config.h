@@ -95,6 +95,16 @@ int cd_config_read_webhook_secrets(const char *path, char *out, size_t outsz,
 int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
                                  char *why, size_t whysz);
 
+/*
+ * The CREDITD_* variables of the environment that are neither a setting
+ * nor a name read elsewhere (config_names.c lists those): fn(cls, name,
+ * nearest) once for each, nearest the closest setting's name (edit
+ * distance) or NULL. Names only, never a value. Returns how many.
+ */
+typedef void (*cd_config_name_fn)(void *cls, const char *name,
+                                  const char *nearest);
+int cd_config_unknown_names(cd_config_name_fn fn, void *cls);
+
 /* Prints the settings table (name, default, meaning) for --help. */
 /* The creditd(1) man page (roff) from the settings table, on stdout. */
 void cd_config_print_man(const char *version);

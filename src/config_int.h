@@ -13,6 +13,9 @@
 
 #include "config.h"
 
+/* The name of the settings table's i-th row (config.c); NULL past the
+ * last. */
+const char *cd_cfg_setting_name(size_t i);
 int cd_cfg_why_set(char *why, size_t whysz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cd_cfg_copy(char *dst, size_t dstsz, const char *v, char *why,
