@@ -64,6 +64,7 @@ struct cd_config {
     char sandbox_public_url[512];
     long sandbox_delay_ms;
     char sandbox_account_name[64];
+    int sandbox_allow_non_loopback; /* SANDBOX_ALLOW_NON_LOOPBACK */
     /* the outbound events' sender (billing/outbox_send.c) */
     int64_t events_poll_ms, events_retry_base_ms, events_retry_window_s,
         events_disable_after_s, events_timeout_ms;

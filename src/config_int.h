@@ -56,6 +56,8 @@ int cd_cfg_set_sb_public(struct cd_config *c, const char *v, char *why,
                          size_t whysz);
 int cd_cfg_set_sb_delay(struct cd_config *c, const char *v, char *why,
                         size_t whysz);
+int cd_cfg_set_sb_allow_public(struct cd_config *c, const char *v, char *why,
+                               size_t whysz);
 int cd_cfg_set_sb_account(struct cd_config *c, const char *v, char *why,
                           size_t whysz);
 void cd_cfg_default_catalog(struct cd_billing_config *b);
