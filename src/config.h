@@ -29,9 +29,10 @@ struct cd_config {
     char stripe_secret_key[256];
     char stripe_api_base[512];
     int log_level;
-    int log_json;                /* CREDITD_LOG_FORMAT=json */
-    int write_batch;             /* most jobs per group commit */
-    int shutdown_timeout_s;      /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
+    int log_json;           /* CREDITD_LOG_FORMAT=json */
+    int write_batch;        /* most jobs per group commit */
+    int shutdown_timeout_s; /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
+    int stop_timeout_s; /* CREDITD_STOP_TIMEOUT: the stop after the drain */
     int64_t auth_rate_limit;     /* signup/login per address a minute */
     int64_t checkout_rate_limit; /* payment creations per account a minute */
     int64_t
