@@ -5,7 +5,11 @@
 // request stays deferred. `creditd demo` (no drain before its stop) gets
 // SIGTERM: it logs the step it gave up in and exits 1 within the bound,
 // not after the writer's minute. Needs the sqlite3 command; skipped
-// without it.
+// without it. With CD_E2E_PG_URL, the same for `creditd serve` on
+// PostgreSQL stalled by a lock: another session holds the leases table
+// (every background job's lease is a write to it), so the writer and the
+// background jobs wait without end while no request is in flight (the
+// drain passes), and the stop gives up at its bound.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -13,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { e2e, freePort, httpRequest, Proc, rand, waitFor, waitReady } from './harness.mjs';
+import { e2e, freePort, httpRequest, Proc, rand, Stack, waitFor, waitReady } from './harness.mjs';
 
 let haveSqlite = true;
 try {
@@ -81,3 +85,40 @@ e2e('a stalled database writer: creditd demo stops within CREDITD_STOP_TIMEOUT, 
     assert.match(text, /when the stop began 1 request\(s\) waited on a write/, text.slice(-2000));
     await assert.rejects(debit); // no reply: the process is gone
 }, { skip: !haveSqlite && 'the sqlite3 command is not installed', timeout: 90000 });
+
+/** A psql session on url holding an ACCESS EXCLUSIVE lock on table until killed. */
+async function holdPgTable(url, table) {
+    const h = spawn('psql', [url, '-qAt'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    holders.push(h);
+    let out = '';
+    h.stdout.on('data', (d) => (out += d));
+    h.stdin.write(`BEGIN;\nLOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n`);
+    await waitFor(() => out.includes('locked'), 10000, { what: `psql holding ${table}` });
+    return h;
+}
+
+e2e('a stalled PostgreSQL: creditd serve stops within CREDITD_STOP_TIMEOUT after its drain, exit 1, naming the step', async () => {
+    const stack = new Stack({ sandbox: false, serverEnv: { CREDITD_STOP_TIMEOUT: '2', CREDITD_SHUTDOWN_TIMEOUT: '1', CREDITD_AUTOTOPUP_POLL_MS: '100' } });
+    await stack.start();
+    let holder;
+    try {
+        holder = await holdPgTable(stack.dbPath, 'leases');
+        // A session of creditd's waits on the lock (a lease write).
+        await waitFor(() => Number(execFileSync('psql', [stack.dbPath, '-qAtc', 'SELECT count(*) FROM pg_locks WHERE NOT granted'],
+            { encoding: 'utf8', timeout: 10000 }).trim()) >= 1, 15000, { what: 'creditd waiting on the lock' });
+        const t0 = Date.now();
+        stack.server.child.kill('SIGTERM');
+        const ex = await Promise.race([stack.server.exited, new Promise((r) => setTimeout(() => r(null), 30000))]);
+        const ms = Date.now() - t0;
+        assert.ok(ex, 'still running 30 s after SIGTERM');
+        assert.deepEqual(ex, { code: 1, signal: null });
+        assert.ok(ms < 1000 + 2000 + 3000, `stopped in ${ms} ms (drain 1 s, stop bound 2 s)`);
+        const text = fs.readFileSync(stack.server.logFile, 'utf8');
+        assert.match(text, /in-flight requests drained/);
+        assert.match(text, /error .*stop: .* did not finish within CREDITD_STOP_TIMEOUT \(2 s\): exiting without it/, text.slice(-2000));
+    } finally {
+        if (holder) holder.kill('SIGKILL');
+        await waitFor(() => holder === undefined || holder.exitCode !== null || holder.signalCode !== null, 5000, { what: 'psql gone' });
+        await stack.stop();
+    }
+}, { skip: !process.env.CD_E2E_PG_URL && 'needs CD_E2E_PG_URL (scripts/pg_cluster.sh)', timeout: 90000 });
