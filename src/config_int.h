@@ -2,8 +2,9 @@
  * config_int.h - internal to config.c and its setter files
  * (config_catalog.c, config_secrets.c, config_brand.c, config_sandbox.c):
  * the helpers they share (config_value.c: why_set, copy, url, int_in) and
- * the setters the settings table names. Calls go config.c -> setters ->
- * config_value.c, never back.
+ * the setters the settings table names; and the table's names for
+ * config_names.c. Calls go config.c -> setters -> config_value.c, and
+ * config_names.c -> config.c, never back.
  */
 #ifndef CD_CONFIG_INT_H
 #define CD_CONFIG_INT_H
