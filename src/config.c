@@ -277,6 +277,17 @@ static int set_shutdown_timeout(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_stop_timeout(struct cd_config *c, const char *v, char *why,
+                            size_t whysz)
+{
+    int64_t n;
+
+    if (cd_cfg_int_in(v, 1, 3600, &n, why, whysz) != 0)
+        return -1;
+    c->stop_timeout_s = (int)n;
+    return 0;
+}
+
 static int set_idem_lease(struct cd_config *c, const char *v, char *why,
                           size_t whysz)
 {
@@ -521,6 +532,8 @@ static const struct setting settings[] = {
      "most writes per group commit (1: one fsync per write)"},
     {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout,
      "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
+    {"CREDITD_STOP_TIMEOUT", "30", set_stop_timeout,
+     "seconds the stop after that may take (background jobs, requests waiting on the database writer, its queued jobs; 1..3600); past it creditd logs the step and exits 1 without waiting or freeing (a stalled database)"},
     {"CREDITD_CHECKOUT_EXPIRES", "3600", set_checkout_expires,
      "seconds a Checkout session stays payable (1800..86400); its order and the discount use it holds end with it"},
     {"CREDITD_MAX_PENDING_ORDERS", "20", set_max_pending,
@@ -551,8 +564,8 @@ static const struct setting settings[] = {
      "IP addresses of your reverse proxies, comma-separated: from them X-Forwarded-For gives the client address for the per-address limits; unset: X-Forwarded-For is ignored"},
     {"CREDITD_HTTP_THREADS", "4", set_http_threads,
      "event-loop threads serving HTTP (epoll; they never block: writes, Stripe calls and password hashing run on the worker threads with the connection suspended); 0: the old mode, a thread per connection"},
-    {"CREDITD_HTTP_WORKERS", "64", set_http_workers,
-     "worker threads (1..1024) that run requests which may wait - writes waiting for their group commit, Stripe calls, password hashing - while their connections are suspended; a writer holds its worker until its commit, so this is also the largest group-commit batch HTTP requests can form: raise it with more concurrent writers"},
+    {"CREDITD_HTTP_WORKERS", "64",
+     set_http_workers, "worker threads (1..1024) that run requests which may wait - writes waiting for their group commit, Stripe calls, password hashing - while their connections are suspended; a writer holds its worker until its commit, so this is also the largest group-commit batch HTTP requests can form: raise it with more concurrent writers"},
     {"CREDITD_HTTP_OFFLOAD", "auto", set_http_offload,
      "which requests run on the worker threads: writes (every method but GET and HEAD, and the admin routes; reads stay on the event-loop threads: measured faster with SQLite, where a read is tens of microseconds), all (reads too: measured faster with PostgreSQL, where a read is a round trip), or auto: writes with SQLite, all with PostgreSQL"},
     {"CREDITD_HTTP_MAX_CONNECTIONS", "1024", set_http_max_conns,
@@ -576,7 +589,9 @@ static const struct setting settings[] = {
     {"CREDITD_WEB_DIR", "", cd_cfg_set_web_dir,
      "directory of the web UI (default: web/ beside the binary's source tree)"},
     {"SANDBOX_LISTEN", "127.0.0.1:12111", cd_cfg_set_sb_listen,
-     "sandbox: address (loopback only)"},
+     "sandbox: address (loopback only, unless SANDBOX_ALLOW_NON_LOOPBACK=1)"},
+    {"SANDBOX_ALLOW_NON_LOOPBACK", "0", cd_cfg_set_sb_allow_public,
+     "sandbox: 1 lets SANDBOX_LISTEN be an address that is not loopback (a test network of containers), and lets in the Host of SANDBOX_PUBLIC_URL; whoever reaches it can pay, refund and dispute - never on a network you do not own"},
     {"SANDBOX_WEBHOOK_URL", "", cd_cfg_set_sb_webhook_url,
      "sandbox: where it delivers events"},
     {"SANDBOX_WEBHOOK_SECRET", "", cd_cfg_set_sb_secret,
@@ -588,6 +603,11 @@ static const struct setting settings[] = {
     {"SANDBOX_WEBHOOK_DELAY_MS", "0", cd_cfg_set_sb_delay,
      "sandbox: delay before each webhook delivery"},
 };
+
+const char *cd_cfg_setting_name(size_t i)
+{
+    return i < CD_ARRAY_LEN(settings) ? settings[i].name : NULL;
+}
 
 /* The value of setting s from argv (--NAME=v or --name-with-dashes=v). */
 static const char *flag_value(const char *name, int argc, char **argv)
@@ -717,6 +737,8 @@ void cd_config_print_man(const char *version)
         ".TP\n.B demo\nrun SQLite, the server and the Stripe sandbox together\n"
         ".TP\n.B sandbox\nrun the Stripe sandbox alone\n"
         ".TP\n.B migrate\napply database migrations and exit\n"
+        ".TP\n.B config check\ncheck the settings (exit 0 ok, 1 a CREDITD_* "
+        "variable that is no setting, 2 a bad value)\n"
         ".TP\n.BI backup \" file\"\ncopy CREDITD_DB into a new file (0600), a "
         "consistent snapshot even while a server writes\n"
         ".TP\n.B stripe check\nverify STRIPE_SECRET_KEY and the webhook "
@@ -739,7 +761,9 @@ void cd_config_print_man(const char *version)
     }
     printf(
         ".SH SIGNALS\n.TP\n.B SIGTERM, SIGINT\nstop accepting, let "
-        "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0\n"
+        "requests in flight finish (up to CREDITD_SHUTDOWN_TIMEOUT), exit 0; "
+        "a stop that takes longer than CREDITD_STOP_TIMEOUT after that (a "
+        "stalled database) exits 1\n"
         ".TP\n.B SIGHUP\nre-read the webhook secrets from "
         "STRIPE_WEBHOOK_SECRET_FILE and the SMTP password from "
         "CREDITD_SMTP_PASSWORD_FILE\n"

@@ -29,9 +29,10 @@ struct cd_config {
     char stripe_secret_key[256];
     char stripe_api_base[512];
     int log_level;
-    int log_json;                /* CREDITD_LOG_FORMAT=json */
-    int write_batch;             /* most jobs per group commit */
-    int shutdown_timeout_s;      /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
+    int log_json;           /* CREDITD_LOG_FORMAT=json */
+    int write_batch;        /* most jobs per group commit */
+    int shutdown_timeout_s; /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
+    int stop_timeout_s; /* CREDITD_STOP_TIMEOUT: the stop after the drain */
     int64_t auth_rate_limit;     /* signup/login per address a minute */
     int64_t checkout_rate_limit; /* payment creations per account a minute */
     int64_t
@@ -64,6 +65,7 @@ struct cd_config {
     char sandbox_public_url[512];
     long sandbox_delay_ms;
     char sandbox_account_name[64];
+    int sandbox_allow_non_loopback; /* SANDBOX_ALLOW_NON_LOOPBACK */
     /* the outbound events' sender (billing/outbox_send.c) */
     int64_t events_poll_ms, events_retry_base_ms, events_retry_window_s,
         events_disable_after_s, events_timeout_ms;
@@ -94,6 +96,16 @@ int cd_config_read_webhook_secrets(const char *path, char *out, size_t outsz,
  */
 int cd_config_read_smtp_password(const char *path, char *out, size_t outsz,
                                  char *why, size_t whysz);
+
+/*
+ * The CREDITD_* variables of the environment that are neither a setting
+ * nor a name read elsewhere (config_names.c lists those): fn(cls, name,
+ * nearest) once for each, nearest the closest setting's name (edit
+ * distance) or NULL. Names only, never a value. Returns how many.
+ */
+typedef void (*cd_config_name_fn)(void *cls, const char *name,
+                                  const char *nearest);
+int cd_config_unknown_names(cd_config_name_fn fn, void *cls);
 
 /* Prints the settings table (name, default, meaning) for --help. */
 /* The creditd(1) man page (roff) from the settings table, on stdout. */

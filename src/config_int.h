@@ -2,8 +2,9 @@
  * config_int.h - internal to config.c and its setter files
  * (config_catalog.c, config_secrets.c, config_brand.c, config_sandbox.c):
  * the helpers they share (config_value.c: why_set, copy, url, int_in) and
- * the setters the settings table names. Calls go config.c -> setters ->
- * config_value.c, never back.
+ * the setters the settings table names; and the table's names for
+ * config_names.c. Calls go config.c -> setters -> config_value.c, and
+ * config_names.c -> config.c, never back.
  */
 #ifndef CD_CONFIG_INT_H
 #define CD_CONFIG_INT_H
@@ -13,6 +14,9 @@
 
 #include "config.h"
 
+/* The name of the settings table's i-th row (config.c); NULL past the
+ * last. */
+const char *cd_cfg_setting_name(size_t i);
 int cd_cfg_why_set(char *why, size_t whysz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cd_cfg_copy(char *dst, size_t dstsz, const char *v, char *why,
@@ -53,6 +57,8 @@ int cd_cfg_set_sb_public(struct cd_config *c, const char *v, char *why,
                          size_t whysz);
 int cd_cfg_set_sb_delay(struct cd_config *c, const char *v, char *why,
                         size_t whysz);
+int cd_cfg_set_sb_allow_public(struct cd_config *c, const char *v, char *why,
+                               size_t whysz);
 int cd_cfg_set_sb_account(struct cd_config *c, const char *v, char *why,
                           size_t whysz);
 void cd_cfg_default_catalog(struct cd_billing_config *b);

@@ -90,3 +90,12 @@ int cd_cfg_set_sb_account(struct cd_config *c, const char *v, char *why,
     return cd_cfg_copy(c->sandbox_account_name,
                        sizeof(c->sandbox_account_name), v, why, whysz);
 }
+
+int cd_cfg_set_sb_allow_public(struct cd_config *c, const char *v, char *why,
+                               size_t whysz)
+{
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+        return WHY("want 0 or 1");
+    c->sandbox_allow_non_loopback = v[0] == '1';
+    return 0;
+}

@@ -32,6 +32,7 @@ static struct cd_sandbox *sandbox_start(const struct cd_config *c)
     sc.public_url = c->sandbox_public_url[0] ? c->sandbox_public_url : NULL;
     sc.delivery_delay_ms = c->sandbox_delay_ms;
     sc.account_name = c->sandbox_account_name;
+    sc.allow_non_loopback = c->sandbox_allow_non_loopback;
     sb = cd_sandbox_start(&sc, &err);
     if (!sb)
         fprintf(stderr, "creditd: SANDBOX_LISTEN %s: %s\n", c->sandbox_listen,

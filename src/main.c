@@ -6,6 +6,7 @@
  *   creditd demo      SQLite + server + the Stripe sandbox wired together
  *   creditd sandbox   the Stripe sandbox alone
  *   creditd migrate   apply schema migrations and exit
+ *   creditd config check  the settings, and no unknown CREDITD_* name
  *   creditd admin     the operator's commands against a running server
  *                     (src/cli/, an HTTP client; no settings are loaded)
  *   creditd version | help
@@ -48,10 +49,51 @@ static void usage(FILE *f)
         "  stripe check  verify STRIPE_SECRET_KEY and the webhook endpoint's\n"
         "            enabled events against STRIPE_API_BASE (exit 0 ok,\n"
         "            1 a check failed, 2 Stripe could not be asked)\n"
+        "  config check  check the settings: exit 0 ok, 1 a CREDITD_*\n"
+        "            variable that is no setting (a typo?), 2 a bad value\n"
         "  admin     operator commands against a running server\n"
         "            (creditd admin --help)\n"
         "  version   print the version\n"
         "\n");
+}
+
+/* An unknown CREDITD_* name (cd_config_unknown_names): a warning in the
+ * log, or (cls non-NULL: creditd config check) a line on stderr. Never
+ * the value. */
+static void unknown_name(void *cls, const char *name, const char *nearest)
+{
+    char hint[128];
+
+    if (nearest)
+        snprintf(hint, sizeof(hint), "did you mean %s?", nearest);
+    else
+        snprintf(hint, sizeof(hint), "creditd --help lists the settings");
+    if (cls)
+        fprintf(stderr, "creditd: %s is not a setting creditd knows (%s)\n",
+                name, hint);
+    else
+        cd_warn("config", "%s is not a setting creditd knows: ignored (%s)",
+                name, hint);
+}
+
+/* creditd config check: the settings loaded (a bad value is exit 2
+ * before this), then every CREDITD_* name known. */
+static int cmd_config(int argc, char **argv)
+{
+    int unknown;
+
+    if (argc < 3 || strcmp(argv[2], "check") != 0) {
+        fprintf(stderr, "usage: creditd config check\n");
+        return 2;
+    }
+    unknown = cd_config_unknown_names(unknown_name, stderr);
+    if (unknown) {
+        fprintf(stderr, "creditd: %d unknown CREDITD_* variable(s)\n",
+                unknown);
+        return 1;
+    }
+    printf("configuration ok\n");
+    return 0;
 }
 
 static int cmd_migrate(const struct cd_config *c)
@@ -179,6 +221,9 @@ int main(int argc, char **argv)
     }
     cd_log_threshold = cfg.log_level;
     cd_log_json = cfg.log_json;
+    if (strcmp(cmd, "config") == 0)
+        return cmd_config(argc, argv);
+    cd_config_unknown_names(unknown_name, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cd_accounts_init() != 0) {
         fprintf(stderr, "creditd: libsodium failed to initialise\n");

@@ -27,6 +27,7 @@ struct cd_server {
     struct cd_autotopup_worker *autotopup; /* pays auto top-ups */
     struct cd_outbox_sender *events;       /* the webhook events sender */
     struct cd_idem_keeper *idem; /* Idempotency-Key claim heartbeat */
+    int stop_timeout_s;          /* CREDITD_STOP_TIMEOUT; 0: no bound */
 };
 
 /* serve.c */
@@ -34,7 +35,9 @@ struct cd_server {
  * background workers; 0, or -1 after a message (cd_server_stop then
  * frees what was started). */
 int cd_server_start(struct cd_server *s, const struct cd_config *c);
-/* Stops and frees every part started (each may be NULL). */
+/* Stops and frees every part started (each may be NULL), within
+ * CREDITD_STOP_TIMEOUT: past it, it logs the step it is in and exits the
+ * process (exit 1) without freeing what a late completion may use. */
 void cd_server_stop(struct cd_server *s);
 void cd_signals_block(sigset_t *set);
 void cd_signals_wait(sigset_t *set, void (*on_hup)(void *arg), void *arg);

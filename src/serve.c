@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -392,6 +393,7 @@ static int start_workers(struct cd_server *s, const struct cd_config *c)
 
 int cd_server_start(struct cd_server *s, const struct cd_config *c)
 {
+    s->stop_timeout_s = c->stop_timeout_s;
     warn_settings(c);
     if (open_store(s, c) != 0 || open_stripe(s, c) != 0)
         return -1;
@@ -421,7 +423,114 @@ int cd_server_start(struct cd_server *s, const struct cd_config *c)
     return 0;
 }
 
-void cd_server_stop(struct cd_server *s)
+/*
+ * The stop's bound (CREDITD_STOP_TIMEOUT). A stalled database (a hung
+ * PostgreSQL, a lock held) leaves a background job, a deferred request or
+ * the writer's queue waiting without end; past the deadline the watch
+ * thread logs the step the stop is in and exits the process at once:
+ * nothing a late completion may still use is freed, every acknowledged
+ * write is already committed, and the requests cut get no reply (a retry
+ * with their Idempotency-Key is safe).
+ */
+struct stop_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    int timeout_s;       /* 0: no bound, no thread */
+    int64_t deadline_us; /* cd_mono_us */
+    const char *step;    /* under mu */
+    char pending[128];   /* what waited when the stop began */
+    pthread_t thread;
+};
+
+/* Logs what the stop abandons and exits 1, flushing the log first. */
+static void stop_abandon(const struct stop_watch *w, const char *step)
+{
+    cd_error("main",
+             "stop: %s did not finish within CREDITD_STOP_TIMEOUT (%d s): "
+             "exiting without it (exit 1; nothing freed; when the stop "
+             "began %s; the requests still waiting get no reply)",
+             step, w->timeout_s, w->pending);
+    fflush(NULL);
+    _exit(1);
+}
+
+static void *stop_watch_main(void *arg)
+{
+    struct stop_watch *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) {
+        /* A quarter second of grace: at the deadline the HTTP stop gives
+         * up on its own and names what it abandons. */
+        int64_t left = w->deadline_us + 250000 - cd_mono_us();
+        struct timespec ts;
+
+        if (left <= 0)
+            stop_abandon(w, w->step);
+        if (left > 200000)
+            left = 200000;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)(left * 1000);
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void stop_watch_start(struct stop_watch *w, const struct cd_server *s,
+                             int timeout_s)
+{
+    snprintf(w->pending, sizeof(w->pending),
+             "%d request(s) waited on a write, %d write job(s) were queued",
+             s->http ? cd_http_deferred(s->http) : 0,
+             s->store ? cd_store_queue_depth(s->store) : 0);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->done = 0;
+    w->step = "the stop";
+    w->timeout_s = timeout_s;
+    w->deadline_us = cd_mono_us() + (int64_t)timeout_s * 1000000;
+    if (timeout_s > 0 &&
+        pthread_create(&w->thread, NULL, stop_watch_main, w) != 0) {
+        cd_warn("main", "cannot start the stop's watch: no bound");
+        w->timeout_s = 0;
+    }
+}
+
+static void stop_watch_step(struct stop_watch *w, const char *step)
+{
+    pthread_mutex_lock(&w->mu);
+    w->step = step;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Milliseconds left before the deadline (-1: no bound). */
+static int stop_watch_left_ms(const struct stop_watch *w)
+{
+    int64_t left = (w->deadline_us - cd_mono_us()) / 1000;
+
+    if (w->timeout_s <= 0)
+        return -1;
+    return left > 0 ? (int)left : 0;
+}
+
+static void stop_watch_end(struct stop_watch *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->timeout_s > 0)
+        pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+}
+
+/* The background threads: jobs, auto top-ups, mail, events. */
+static void stop_background(struct cd_server *s)
 {
     cd_jobs_stop(s->jobs);
     s->jobs = NULL;
@@ -431,10 +540,23 @@ void cd_server_stop(struct cd_server *s)
     s->mailer = NULL;
     cd_outbox_sender_stop(s->events);
     s->events = NULL;
+}
+
+void cd_server_stop(struct cd_server *s)
+{
+    struct stop_watch w;
+
+    stop_watch_start(&w, s, s->stop_timeout_s);
+    stop_watch_step(&w, "stopping the background jobs");
+    stop_background(s);
+    stop_watch_step(&w, "stopping the HTTP server (requests waiting on "
+                        "the database writer)");
     cd_http_stop(s->metrics_http);
     s->metrics_http = NULL;
-    cd_http_stop(s->http);
+    if (cd_http_stop_within(s->http, stop_watch_left_ms(&w)) > 0)
+        stop_abandon(&w, "stopping the HTTP server");
     s->http = NULL;
+    stop_watch_step(&w, "closing the database (the writer's queued jobs)");
     cd_idem_keeper_stop(s->idem);
     s->idem = NULL;
     s->billing.idem = NULL;
@@ -443,6 +565,7 @@ void cd_server_stop(struct cd_server *s)
     s->store = NULL;
     cd_stripe_client_free(s->stripe);
     s->stripe = NULL;
+    stop_watch_end(&w);
 }
 
 int cd_cmd_serve(const struct cd_config *c)

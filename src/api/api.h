@@ -160,8 +160,9 @@ void cd_api_dispatch(struct cd_req *req);
  * (docs/ARCHITECTURE.md, "Threading (measured)"); with app->offload_all,
  * every request. */
 int cd_api_offload(const struct cd_req *req);
-/* cd_http_config.check_head: the checks a route's flags ask for that need
- * the head alone; nonzero when it set a refusal (checkout.c). */
+/* cd_http_config.check_head: the checks that need the head alone - a
+ * body's Content-Type (415 unless JSON or absent), then what the route's
+ * flags ask for; nonzero when it set a refusal (head.c). */
 int cd_api_check_head(struct cd_req *req);
 /* The webhook's: a missing or malformed Stripe-Signature (webhook.c). */
 int cd_api_webhook_head(struct cd_req *req);

@@ -46,15 +46,6 @@ int cd_api_webhook_head(struct cd_req *req)
     return 1;
 }
 
-/* The only head check a route's flags ask for today is the webhook's, so
- * it lives beside it (dispatch.c calls no file of a resource). */
-int cd_api_check_head(struct cd_req *req)
-{
-    if (req->route->flags & CD_ROUTE_STRIPE_SIGNED)
-        return cd_api_webhook_head(req);
-    return 0;
-}
-
 const struct cd_route cd_api_routes_webhook[] = {
     {"POST", "/v1/webhooks/stripe", handle_webhook,
      CD_ROUTE_PUBLIC | CD_ROUTE_STRIPE_SIGNED, CD_HTTP_WEBHOOK_BODY_MAX},

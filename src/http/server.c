@@ -205,6 +205,15 @@ static int check_head(struct MHD_Connection *conn, struct conn_state *st)
     struct cd_req *req = &st->req;
     int te = cd_http_te_refusal(conn);
 
+    if (cd_http_head_too_large(conn, req->path)) {
+        cd_http_guard_count(st->srv->guard, "head_too_large");
+        cd_reply_errorf(req, CD_EK_HEADERS_TOO_LARGE, "headers_too_large",
+                        NULL,
+                        "the request head is larger than %d bytes or has "
+                        "more than %d header fields",
+                        CD_HTTP_HEAD_MAX, CD_HTTP_HEAD_FIELDS_MAX);
+        return 1;
+    }
     if (cd_http_has_control(req->path)) {
         cd_reply_errorf(req, CD_EK_INVALID, "invalid_path", NULL,
                         "the path holds a control character");

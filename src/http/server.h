@@ -173,7 +173,8 @@ void cd_req_resume(struct cd_req *r);
  * exactly once, and its reply is dropped: it frees what the handler left
  * for it. finish must not block (no store, no Stripe). r must not be
  * touched by the completing thread after cd_req_complete. cd_http_stop
- * waits (without a bound) until every deferred request is completed.
+ * waits (without a bound) until every deferred request is completed;
+ * cd_http_stop_within gives up at its bound and frees nothing.
  */
 typedef void (*cd_req_finish_fn)(struct cd_req *r, void *arg);
 void cd_req_defer(struct cd_req *r);
@@ -234,10 +235,19 @@ int cd_http_port(const struct cd_http_server *s);
 int cd_http_drain(struct cd_http_server *s, int timeout_ms);
 
 /* Stops the worker pool (what is queued still runs and resumes), waits
- * for every deferred request's cd_req_complete, then stops the daemon,
- * and frees. A request suspended by cd_req_suspend must have been
- * resumed by then. */
+ * (without a bound) for every deferred request's cd_req_complete, then
+ * stops the daemon, and frees. A request suspended by cd_req_suspend must
+ * have been resumed by then. */
 void cd_http_stop(struct cd_http_server *s);
+/* Deferred requests (cd_req_defer) not yet completed. */
+int cd_http_deferred(const struct cd_http_server *s);
+/* cd_http_stop with a bound on the wait for deferred requests (timeout_ms
+ * < 0: none). Returns 0 when stopped and freed. At the bound it logs and
+ * returns how many deferred requests it abandoned, having stopped only
+ * the worker pool: nothing a late completion may still touch is freed,
+ * the daemon keeps running. The caller then exits (or, once they are
+ * completed, calls cd_http_stop). */
+int cd_http_stop_within(struct cd_http_server *s, int timeout_ms);
 
 /* Splits "host:port" (or ":port", "[::1]:port"); 0 or -1. */
 int cd_http_parse_listen(const char *listen, char *host, size_t hostsz,

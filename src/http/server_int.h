@@ -22,6 +22,13 @@
 #define CD_HTTP_DISCARD_MAX (8 * 1024 * 1024)
 #define CD_HTTP_DISCARD_MS 10000
 #define CD_HTTP_LINGER_IDLE_MS 2000
+/* creditd's limits on a request head (431 headers_too_large): bytes of
+ * the path, query arguments and header fields, and header fields. Well
+ * inside libmicrohttpd's own (its connection memory pool, 32 KiB by
+ * default, holds the head's text and a record per field: past it,
+ * libmicrohttpd answers its own 431, docs/API.md "HTTP"). */
+#define CD_HTTP_HEAD_MAX (16 * 1024)
+#define CD_HTTP_HEAD_FIELDS_MAX 100
 
 struct cd_http_server {
     struct MHD_Daemon *daemon;
@@ -78,6 +85,8 @@ void cd_http_allowed_methods(const struct cd_http_config *c, const char *path,
 size_t cd_http_unescape(void *cls, struct MHD_Connection *conn, char *s);
 int cd_http_has_control(const char *s);
 int cd_http_te_refusal(struct MHD_Connection *conn);
+/* Whether the head passes CD_HTTP_HEAD_MAX or CD_HTTP_HEAD_FIELDS_MAX. */
+int cd_http_head_too_large(struct MHD_Connection *conn, const char *url);
 enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,
                                    const char *url, const char *method,
                                    const char *version, const char *upload,

@@ -255,6 +255,32 @@ static enum MHD_Result te_header(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+struct head_size {
+    size_t bytes;
+    unsigned fields;
+};
+
+static enum MHD_Result count_field(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    struct head_size *h = cls;
+
+    h->bytes += strlen(key) + (value ? strlen(value) : 0) +
+                4; /* ": ", CRLF */
+    if (kind == MHD_HEADER_KIND)
+        h->fields++;
+    return MHD_YES;
+}
+
+int cd_http_head_too_large(struct MHD_Connection *conn, const char *url)
+{
+    struct head_size h = {strlen(url), 0};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND,
+                              count_field, &h);
+    return h.bytes > CD_HTTP_HEAD_MAX || h.fields > CD_HTTP_HEAD_FIELDS_MAX;
+}
+
 /* Whether s (OWS-trimmed, n bytes) is the coding "chunked". */
 static int is_chunked(const char *s, size_t n)
 {

@@ -275,22 +275,25 @@ int cd_http_drain(struct cd_http_server *s, int timeout_ms)
     return left;
 }
 
-/* Waits until every deferred request has been completed: its state is
+/* Waits until every deferred request has been completed - its state is
  * the connection's, which stopping the daemon would free under the
- * completion's feet. Without a bound - a completion always comes (the
- * store closes after HTTP stops) - but said every 10 s. */
-static void wait_deferred(struct cd_http_server *s)
+ * completion's feet - or until deadline_us (cd_mono_us; INT64_MAX: no
+ * bound). A wait is said every 10 s. Returns how many are left. */
+static int wait_deferred(struct cd_http_server *s, int64_t deadline_us)
 {
     int64_t next = cd_mono_us() + 10 * 1000000LL;
     int n;
 
     while ((n = __atomic_load_n(&s->deferred, __ATOMIC_SEQ_CST)) > 0) {
+        if (cd_mono_us() >= deadline_us)
+            return n;
         if (cd_mono_us() > next) {
             cd_warn(s->name, "stop: waiting for %d deferred requests", n);
             next = cd_mono_us() + 10 * 1000000LL;
         }
         poll(NULL, 0, 5);
     }
+    return 0;
 }
 
 /* Waits (up to 10 s) until the event-loop threads have taken back every
@@ -309,17 +312,40 @@ static void wait_resumed(struct cd_http_server *s)
     }
 }
 
-void cd_http_stop(struct cd_http_server *s)
+int cd_http_deferred(const struct cd_http_server *s)
 {
+    return __atomic_load_n(&s->deferred, __ATOMIC_SEQ_CST);
+}
+
+int cd_http_stop_within(struct cd_http_server *s, int timeout_ms)
+{
+    int left;
+
     if (!s)
-        return;
+        return 0;
     /* Every offloaded request resumes before the daemon stops:
      * libmicrohttpd refuses to stop with a connection suspended. */
     cd_http_workers_stop(s->workers);
-    wait_deferred(s);
+    left = wait_deferred(s, timeout_ms < 0
+                                ? INT64_MAX
+                                : cd_mono_us() + (int64_t)timeout_ms * 1000);
+    if (left > 0) {
+        cd_error(s->name,
+                 "stop: %d deferred request(s) still waiting for their "
+                 "completion after %d ms (a stalled database writer?): "
+                 "abandoned, the server left running and not freed",
+                 left, timeout_ms);
+        return left;
+    }
     wait_resumed(s);
     MHD_stop_daemon(s->daemon);
     cd_http_workers_free(s->workers);
     cd_http_guard_free(s->guard);
     server_free(s);
+    return 0;
+}
+
+void cd_http_stop(struct cd_http_server *s)
+{
+    (void)cd_http_stop_within(s, -1);
 }

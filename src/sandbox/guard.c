@@ -6,7 +6,9 @@
  *   - Host must name loopback: an IPv4 address in 127.0.0.0/8,
  *     "localhost" or [::1], with or without a port. A web page whose own
  *     name was re-pointed at 127.0.0.1 (DNS rebinding) sends that name,
- *     and gets 403 host_not_allowed.
+ *     and gets 403 host_not_allowed. With SANDBOX_ALLOW_NON_LOOPBACK the
+ *     authority of public_url is let in too (the name the operator gave
+ *     the sandbox on a test network).
  *   - A state-changing request (any method but GET and HEAD) that carries
  *     an Origin must come from the sandbox's own origin: http://<Host>
  *     (the Host being loopback, only a page this sandbox served has it)
@@ -92,6 +94,21 @@ static int host_ok(const char *host)
     return cd_sandbox_is_loopback(name);
 }
 
+/* With allow_non_loopback (SANDBOX_ALLOW_NON_LOOPBACK): 1 when host, a
+ * Host header, is the authority of public_url (any case). public_url is
+ * read without s->mu, as in origin_ok below. */
+static int public_host_ok(const struct cd_sandbox *s, const char *host)
+{
+    const char *p = s->public_url ? strstr(s->public_url, "://") : NULL;
+    size_t n;
+
+    if (!s->allow_non_loopback || !p || !host)
+        return 0;
+    p += 3;
+    n = strcspn(p, "/?#");
+    return strlen(host) == n && strncasecmp(host, p, n) == 0;
+}
+
 /* 1 when origin is exactly the scheme://authority that url starts with
  * (case-insensitive). */
 static int origin_of(const char *origin, const char *url)
@@ -164,7 +181,7 @@ int cd_sandbox_guard(struct cd_req *r)
     int reads = strcmp(r->method, "GET") == 0 ||
                 strcmp(r->method, "HEAD") == 0;
 
-    if (!host_ok(host)) {
+    if (!host_ok(host) && !public_host_ok(r->app, host)) {
         cd_sandbox_reply_errorf(
             r, 403, "invalid_request_error", "host_not_allowed", NULL,
             "The sandbox answers only requests addressed to loopback "

@@ -44,8 +44,9 @@ struct cd_sandbox {
     char *listen;
     char *webhook_url;
     char *webhook_secret;
-    char *public_url;      /* no trailing '/' */
-    char account_name[64]; /* named on the checkout page; "" = none */
+    char *public_url;       /* no trailing '/' */
+    char account_name[64];  /* named on the checkout page; "" = none */
+    int allow_non_loopback; /* cd_sandbox_config's: public_url's Host too */
     struct cd_http_server *http;
     struct cd_route *routes;
     int port;

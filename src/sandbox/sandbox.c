@@ -479,12 +479,22 @@ static int check_config(const struct cd_sandbox_config *c, char *host,
         return cd_error_set(err, CD_EK_INVALID, "invalid_listen",
                             "SANDBOX_LISTEN",
                             "SANDBOX_LISTEN must be host:port");
-    if (!cd_sandbox_is_loopback(host))
+    if (!cd_sandbox_is_loopback(host) && !c->allow_non_loopback)
         return cd_error_set(err, CD_EK_INVALID, "not_loopback",
                             "SANDBOX_LISTEN",
                             "the sandbox listens on loopback only "
-                            "(127.0.0.1, ::1, localhost), not %.100s",
+                            "(127.0.0.1, ::1, localhost), not %.100s: "
+                            "whoever reaches it can pay, refund and "
+                            "dispute (SANDBOX_ALLOW_NON_LOOPBACK=1 "
+                            "overrides, for a test network you own)",
                             host);
+    if (!cd_sandbox_is_loopback(host))
+        cd_warn(
+            MOD,
+            "SANDBOX_ALLOW_NON_LOOPBACK=1: the sandbox listens on %.100s, "
+            "not loopback: whoever reaches it can pay, refund and "
+            "dispute",
+            host);
     if (c->webhook_url && c->webhook_url[0] &&
         strncmp(c->webhook_url, "http://", 7) != 0 &&
         strncmp(c->webhook_url, "https://", 8) != 0)
@@ -514,6 +524,7 @@ static void copy_settings(struct cd_sandbox *s,
     s->listen = strdup(c->listen);
     if (c->account_name)
         cd_strlcpy(s->account_name, c->account_name, sizeof(s->account_name));
+    s->allow_non_loopback = c->allow_non_loopback;
     if (c->webhook_url && c->webhook_url[0]) {
         s->webhook_url = strdup(c->webhook_url);
         s->webhook_secret = strdup(c->webhook_secret);

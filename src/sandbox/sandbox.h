@@ -27,6 +27,8 @@ struct cd_sandbox_config {
     const char *account_name;   /* the merchant the checkout page names
                                    (Stripe's account display name);
                                    NULL or "": none */
+    int allow_non_loopback;     /* SANDBOX_ALLOW_NON_LOOPBACK: listen
+                                   anywhere, and let in public_url's Host */
 };
 
 struct cd_sandbox;
@@ -34,7 +36,8 @@ struct cd_sandbox;
 /*
  * Starts the sandbox (HTTP server + delivery thread). The config strings
  * are copied. Returns NULL with err filled when the listen address is not
- * a loopback address, cannot be bound, or the config is inconsistent.
+ * a loopback address (unless allow_non_loopback), cannot be bound, or the
+ * config is inconsistent.
  */
 struct cd_sandbox *cd_sandbox_start(const struct cd_sandbox_config *c,
                                     struct cd_error *err);

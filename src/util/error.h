@@ -17,6 +17,8 @@
     X(NOT_FOUND, 404, "not_found")                                           \
     X(CONFLICT, 409, "conflict")                                             \
     X(TOO_LARGE, 413, "invalid_request_error")                               \
+    X(UNSUPPORTED_MEDIA, 415, "invalid_request_error")                       \
+    X(HEADERS_TOO_LARGE, 431, "invalid_request_error")                       \
     X(RATE, 429, "rate_limit_error")                                         \
     X(INTERNAL, 500, "api_error")                                            \
     X(UPSTREAM, 502, "api_error")                                            \

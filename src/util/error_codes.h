@@ -70,6 +70,8 @@
     X(idempotency_in_progress, CONFLICT)                                     \
     X(hold_not_active, CONFLICT)                                             \
     X(body_too_large, TOO_LARGE)                                             \
+    X(unsupported_media_type, UNSUPPORTED_MEDIA)                             \
+    X(headers_too_large, HEADERS_TOO_LARGE)                                  \
     X(rate_limited, RATE)                                                    \
     X(too_many_pending_orders, RATE)                                         \
     X(internal_error, INTERNAL)                                              \

@@ -269,3 +269,36 @@ e2e('the flood limits are checked at start-up, naming the variable', async () =>
     }, 'flood-off');
     await p.stop();
 }, { timeout: 120000 });
+
+e2e('an unknown CREDITD_* variable is warned about once at start-up, by name only, with the nearest setting', async () => {
+    const secret = `sk_test_Zq9${rand(12)}`;
+    const p = await startServe({
+        CREDITD_STRIPE_SECRETKEY: secret, CREDITD_WRITE_BACH: '8', CREDITD_ZZQX_NOTHING_LIKE_IT: '1',
+        // Read outside the settings table, or by the tools around creditd: known.
+        CREDITD_SQL_TRACE: '', CREDITD_DEMO_DIR: tmp, CREDITD_URL: 'http://127.0.0.1:1', CREDITD_BIN: '/bin/true',
+    }, 'unknown-names');
+    await p.stop();
+    const log = logOf(p);
+    assert.ok(!log.includes(secret.slice(8)), 'the value is never logged');
+    const warned = log.match(/^.*warn .*not a setting.*$/gm) || [];
+    assert.equal(warned.length, 3, log);
+    assert.match(log, /warn .*CREDITD_STRIPE_SECRETKEY is not a setting.*did you mean STRIPE_SECRET_KEY\?/);
+    assert.match(log, /warn .*CREDITD_WRITE_BACH is not a setting.*did you mean CREDITD_WRITE_BATCH\?/);
+    assert.match(log, /warn .*CREDITD_ZZQX_NOTHING_LIKE_IT is not a setting/);
+    assert.doesNotMatch(log, /CREDITD_ZZQX_NOTHING_LIKE_IT[^\n]*did you mean/);
+    assert.doesNotMatch(log, /CREDITD_(SQL_TRACE|DEMO_DIR|URL|BIN) is not/);
+});
+
+e2e('creditd config check: exit 0 when every CREDITD_* name is known, 1 naming the unknown ones, 2 for a bad value', async () => {
+    const ok = await runCreditd(['config', 'check'], { CREDITD_WRITE_BATCH: '8', CREDITD_BIN: 'x' });
+    assert.equal(ok.code, 0, ok.output);
+    assert.match(ok.output, /configuration ok/);
+    const secret = `sk_test_Zq9${rand(12)}`;
+    const bad = await runCreditd(['config', 'check'], { CREDITD_STRIPE_SECRETKEY: secret });
+    assert.equal(bad.code, 1, bad.output);
+    assert.match(bad.output, /CREDITD_STRIPE_SECRETKEY.*STRIPE_SECRET_KEY/);
+    assert.ok(!bad.output.includes(secret.slice(8)), 'the value is never printed');
+    const value = await runCreditd(['config', 'check'], { CREDITD_WRITE_BATCH: 'many' });
+    assert.equal(value.code, 2, value.output);
+    assert.match(value.output, /CREDITD_WRITE_BATCH/);
+});

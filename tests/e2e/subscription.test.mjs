@@ -522,6 +522,11 @@ e2e('lost webhooks: reconciliation syncs the subscription and credits the invoic
     assert.equal(s.status, 'active');
     assert.equal(await stack.balance(u), 2 * p.credits_per_period);
     assert.equal((await stack.order(u, co.order_id)).status, 'completed');
+    // The lost invoice_payment.paid events too: each period's payment row
+    // has the PaymentIntent that paid its invoice.
+    const rows = await stack.list(u, '/v1/payments');
+    assert.equal(rows.length, 2, JSON.stringify(rows));
+    for (const row of rows) assert.match(String(row.stripe_payment_intent_id), /^pi_/, JSON.stringify(row));
     // Again: nothing new.
     expectStatus(await stack.admin('POST', '/v1/admin/reconcile', { body: {} }), 200);
     assert.equal(await stack.balance(u), 2 * p.credits_per_period);

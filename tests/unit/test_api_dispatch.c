@@ -511,8 +511,13 @@ static void test_bodies(void **state)
     expect_param(auth, "/v1/debits",
                  "{\"amount\":1,\"allow_negative\":\"yes\"}",
                  "allow_negative");
-    /* the body is JSON whatever its Content-Type says */
+    /* a body labelled anything but JSON is refused from the head; JSON
+     * with parameters, in any case, or no Content-Type is JSON */
     call("POST", "/v1/grants", hdrs("%sContent-Type: text/plain\r\n", auth),
+         "{\"amount\":2}");
+    tc_expect(&r, 415, "unsupported_media_type");
+    call("POST", "/v1/grants",
+         hdrs("%sContent-Type: Application/JSON; charset=utf-8\r\n", auth),
          "{\"amount\":2}");
     tc_expect(&r, 201, NULL);
 }

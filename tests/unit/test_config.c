@@ -349,15 +349,64 @@ static void test_flags(void **state)
     assert_non_null(strstr(msg, "CREDITD_WRITE_BATCH (flag): "));
 }
 
-/* Unknown CREDITD_* variables are ignored (a typo is not caught); an
- * unknown flag is refused by its name only - its value may be a secret. */
+struct seen {
+    char names[4][64];
+    char nearest[4][64];
+    int n;
+};
+
+static void see_name(void *cls, const char *name, const char *nearest)
+{
+    struct seen *s = cls;
+
+    if (s->n >= 4)
+        return;
+    snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+    snprintf(s->nearest[s->n], sizeof(s->nearest[0]), "%s",
+             nearest ? nearest : "-");
+    s->n++;
+}
+
+/* The nearest setting cd_config_unknown_names gives for name ("-": none). */
+static const char *nearest_of(const struct seen *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return s->nearest[i];
+    return NULL;
+}
+
+/* An unknown CREDITD_* variable does not stop loading, but is reported
+ * by name (never its value) with the nearest setting; names read outside
+ * the table are known. An unknown flag is refused by its name only - its
+ * value may be a secret. */
 static void test_unknown_names(void **state)
 {
     const char *flag[] = {"--creditd-admin-kee=sk_live_Zq9Value42"};
+    struct seen s = {0};
 
     (void)state;
     setenv("CREDITD_NO_SUCH_SETTING", "1", 1);
+    setenv("CREDITD_STRIPE_SECRETKEY", "sk_test_Zq9Value42", 1);
+    setenv("CREDITD_WRITE_BACH", "8", 1);
+    setenv("CREDITD_SQL_TRACE", "", 1);
+    setenv("CREDITD_URL", "http://127.0.0.1:1", 1);
     assert_int_equal(load(), 0);
+    assert_int_equal(cd_config_unknown_names(see_name, &s), 3);
+    assert_string_equal(nearest_of(&s, "CREDITD_NO_SUCH_SETTING"), "-");
+    assert_string_equal(nearest_of(&s, "CREDITD_STRIPE_SECRETKEY"),
+                        "STRIPE_SECRET_KEY");
+    assert_string_equal(nearest_of(&s, "CREDITD_WRITE_BACH"),
+                        "CREDITD_WRITE_BATCH");
+    for (int i = 0; i < s.n; i++)
+        assert_null(strstr(s.names[i], "Zq9"));
+    unsetenv("CREDITD_STRIPE_SECRETKEY");
+    unsetenv("CREDITD_WRITE_BACH");
+    unsetenv("CREDITD_SQL_TRACE");
+    unsetenv("CREDITD_URL");
+    assert_int_equal(cd_config_unknown_names(NULL, NULL), 1);
+    unsetenv("CREDITD_NO_SUCH_SETTING");
+    assert_int_equal(cd_config_unknown_names(NULL, NULL), 0);
     assert_int_equal(load_flags(flag, 1), -1);
     assert_string_equal(msg, "unknown flag --creditd-admin-kee (see creditd "
                              "--help)");

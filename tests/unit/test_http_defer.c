@@ -6,7 +6,9 @@
  * mode (on the loop or on a worker) and in the thread-per-connection
  * mode; a client that went away before the completion still gets its
  * finish run once (its reply dropped, what it owned freed); and
- * cd_http_stop waits for a deferred request to complete.
+ * cd_http_stop waits for a deferred request to complete, while
+ * cd_http_stop_within gives up on one at its bound (a completion that
+ * never comes: a stalled database writer) and frees nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,6 +291,43 @@ static void test_stop_waits_for_deferred(void **state)
     close(fd);
 }
 
+/* A completion that never comes (the store's writer stalled):
+ * cd_http_stop_within returns at its bound, says how many it abandoned
+ * and frees nothing - the request and its connection are still usable,
+ * so a completion arriving later is safe; a later cd_http_stop then
+ * stops as usual. */
+static void test_stop_within_bound(void **state)
+{
+    struct cd_http_server *s;
+    struct cd_req *req;
+    pthread_t t;
+    int64_t t0;
+    int fd;
+
+    (void)state;
+    for (unsigned loops = 0; loops <= 1; loops++) {
+        s = start(loops);
+        fd = send_req(cd_http_port(s), loops ? "POST" : "GET", "/defer");
+        req = wait_parked();
+        t0 = cd_mono_us();
+        assert_int_equal(cd_http_stop_within(s, 200), 1);
+        assert_true(cd_mono_us() - t0 >= 200 * 1000);
+        assert_true(cd_mono_us() - t0 < 2 * 1000000);
+        pthread_mutex_lock(&mu);
+        assert_int_equal(finishes, 0);
+        pthread_mutex_unlock(&mu);
+        /* Late, but nothing was freed under it. */
+        complete_from_thread(req, &t);
+        pthread_join(t, NULL);
+        assert_int_equal(wait_finishes(1), 1);
+        cd_http_stop(s);
+        close(fd);
+    }
+    /* Nothing deferred: stopped at once, 0 abandoned. */
+    s = start(1);
+    assert_int_equal(cd_http_stop_within(s, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_defer_thread_per_connection),
         cmocka_unit_test(test_defer_client_gone),
         cmocka_unit_test(test_stop_waits_for_deferred),
+        cmocka_unit_test(test_stop_within_bound),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1171,14 +1171,24 @@ static void test_loopback_only(void **state)
 {
     struct cd_sandbox_config sc;
     struct cd_error err;
+    struct cd_sandbox *s;
 
     (void)state;
     memset(&sc, 0, sizeof(sc));
     sc.listen = "0.0.0.0:0";
     assert_null(cd_sandbox_start(&sc, &err));
     assert_string_equal(err.code, "not_loopback");
+    assert_non_null(strstr(err.message, "SANDBOX_ALLOW_NON_LOOPBACK"));
     sc.listen = "192.168.1.1:0";
     assert_null(cd_sandbox_start(&sc, &err));
+    /* The override: it listens on any address. */
+    sc.listen = "0.0.0.0:0";
+    sc.allow_non_loopback = 1;
+    s = cd_sandbox_start(&sc, &err);
+    assert_non_null(s);
+    assert_true(cd_sandbox_port(s) > 0);
+    cd_sandbox_stop(s);
+    sc.allow_non_loopback = 0;
     sc.listen = "127.0.0.1:0";
     sc.webhook_url = "http://127.0.0.1:1/x";
     assert_null(cd_sandbox_start(&sc, &err)); /* no secret */
