@@ -103,20 +103,32 @@ async function storeStats(stack) {
 }
 
 const RUN = `w${Date.now().toString(36)}`;
+// Every request here carries its own Idempotency-Key: one whose kept-alive
+// connection the server closed meanwhile (its idle deadline, slow under
+// valgrind) is sent again, as a client would.
+async function retried(fn) {
+    for (let i = 0; ; i++) {
+        try {
+            return await fn();
+        } catch (e) {
+            if (i >= 3 || e.code !== 'ECONNRESET') throw e;
+        }
+    }
+}
 const debit = (stack, accts, g) => {
     const over = g % 10 === 9;
-    return stack.asServer(accts[g % accts.length], 'POST', '/v1/debits', { agent, idem: `${RUN}-d-${g}`,
-        body: `{"amount":${over ? '1000000000000' : 1},"description":"writer debit"}`, headers: { 'Content-Type': 'application/json' } });
+    return retried(() => stack.asServer(accts[g % accts.length], 'POST', '/v1/debits', { agent, idem: `${RUN}-d-${g}`,
+        body: `{"amount":${over ? '1000000000000' : 1},"description":"writer debit"}`, headers: { 'Content-Type': 'application/json' } }));
 };
 
 /** A hold of 5 and its capture of 3: two requests, two jobs. */
 async function holdCapture(stack, accts, g) {
     const a = accts[g % accts.length];
-    const h = await stack.asServer(a, 'POST', '/v1/holds', { agent, idem: `${RUN}-h-${g}`,
-        body: '{"amount":5,"expires_in":3600,"description":"writer hold"}', headers: { 'Content-Type': 'application/json' } });
+    const h = await retried(() => stack.asServer(a, 'POST', '/v1/holds', { agent, idem: `${RUN}-h-${g}`,
+        body: '{"amount":5,"expires_in":3600,"description":"writer hold"}', headers: { 'Content-Type': 'application/json' } }));
     if (h.status !== 201) return [h];
-    const c = await stack.asServer(a, 'POST', `/v1/holds/${h.json.id}/capture`, { agent, idem: `${RUN}-c-${g}`,
-        body: '{"amount":3}', headers: { 'Content-Type': 'application/json' } });
+    const c = await retried(() => stack.asServer(a, 'POST', `/v1/holds/${h.json.id}/capture`, { agent, idem: `${RUN}-c-${g}`,
+        body: '{"amount":3}', headers: { 'Content-Type': 'application/json' } }));
     return [h, c];
 }
 

@@ -35,9 +35,8 @@ int cd_outbox_type_known(const char *type)
 
 /* ---- emitting (inside the effect's write job) ------------------------- */
 
-/* The event with its data already rendered (a JSON object's text). */
-static int emit_text(struct cd_tx *tx, const char *account_id,
-                     const char *type, const char *text)
+int cd_outbox_emit_text_tx(struct cd_tx *tx, const char *account_id,
+                           const char *type, const char *text)
 {
     struct cd_event *e = calloc(1, sizeof(*e));
     int rc;
@@ -79,7 +78,7 @@ int cd_outbox_emit_tx(struct cd_tx *tx, const char *account_id,
         data = json_object();
     text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
-    rc = emit_text(tx, account_id, type, text);
+    rc = cd_outbox_emit_text_tx(tx, account_id, type, text);
     free(text);
     return rc;
 }
@@ -172,7 +171,7 @@ int cd_outbox_ledger_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
     int rc;
 
     if (ledger_data(e, data, sizeof(data)) == 0)
-        rc = emit_text(tx, e->account_id, ledger_type(in), data);
+        rc = cd_outbox_emit_text_tx(tx, e->account_id, ledger_type(in), data);
     else
         rc = cd_outbox_emit_tx(tx, e->account_id, ledger_type(in),
                                ledger_data_json(e));

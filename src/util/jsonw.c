@@ -88,7 +88,7 @@ static void put_string(struct cd_jsonw *w, const char *str)
 
 static void put_key(struct cd_jsonw *w, const char *key)
 {
-    if (w->fields++)
+    if (w->fields[w->depth]++)
         put(w, ",", 1);
     put_string(w, key);
     put(w, ":", 1);
@@ -99,9 +99,31 @@ void cd_jsonw_begin(struct cd_jsonw *w, char *out, size_t cap)
     w->out = out;
     w->cap = cap;
     w->len = 0;
-    w->fields = 0;
+    w->depth = 0;
+    w->fields[0] = 0;
     w->err = cap < 3;
     put(w, "{", 1);
+}
+
+void cd_jsonw_open(struct cd_jsonw *w, const char *key)
+{
+    put_key(w, key);
+    put(w, "{", 1);
+    if (w->depth + 1 >= CD_JSONW_DEPTH) {
+        w->err = 1;
+        return;
+    }
+    w->fields[++w->depth] = 0;
+}
+
+void cd_jsonw_close(struct cd_jsonw *w)
+{
+    if (w->depth == 0) {
+        w->err = 1;
+        return;
+    }
+    w->depth--;
+    put(w, "}", 1);
 }
 
 void cd_jsonw_str(struct cd_jsonw *w, const char *key, const char *s)
@@ -123,6 +145,8 @@ void cd_jsonw_i64(struct cd_jsonw *w, const char *key, int64_t v)
 
 int cd_jsonw_end(struct cd_jsonw *w)
 {
+    while (w->depth > 0 && !w->err)
+        cd_jsonw_close(w);
     put(w, "}", 1);
     if (w->err)
         return -1;

@@ -17,10 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CD_JSONW_DEPTH 4
+
 struct cd_jsonw {
     char *out;
     size_t cap, len;
-    int fields, err;
+    int fields[CD_JSONW_DEPTH]; /* written so far at each open level */
+    int depth, err;
 };
 
 /* Starts an object ("{") in out[cap]. */
@@ -29,8 +32,12 @@ void cd_jsonw_begin(struct cd_jsonw *w, char *out, size_t cap);
 void cd_jsonw_str(struct cd_jsonw *w, const char *key, const char *s);
 /* "key":v */
 void cd_jsonw_i64(struct cd_jsonw *w, const char *key, int64_t v);
-/* Closes the object: 0 with out NUL-terminated (len without the NUL),
- * or -1 after any error. */
+/* "key":{ - a nested object, up to CD_JSONW_DEPTH levels in all. */
+void cd_jsonw_open(struct cd_jsonw *w, const char *key);
+/* } of the innermost nested object. */
+void cd_jsonw_close(struct cd_jsonw *w);
+/* Closes the object (and any left open): 0 with out NUL-terminated (len
+ * without the NUL), or -1 after any error. */
 int cd_jsonw_end(struct cd_jsonw *w);
 
 #endif

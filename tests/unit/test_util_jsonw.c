@@ -3,7 +3,7 @@
  * json_dumps(JSON_COMPACT) makes of the same object: every byte below
  * 0x80 alone, quotes, backslashes, slashes, UTF-8 of 2-4 bytes, null and
  * 64-bit integers; refuses what jansson refuses (not UTF-8) and a full
- * buffer, and then writes nothing.
+ * buffer, and then writes nothing; nested objects.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,12 +102,49 @@ static void test_refused(void **state)
     assert_string_equal(buf, "{\"k\":\"abcdef\"}");
 }
 
+/* {"a":1,"hold":{"id":"h","t":null,"in":{"x":-1}},"b":"c"} as jansson
+ * writes it; an object left open is closed by cd_jsonw_end. */
+static void test_nested(void **state)
+{
+    char buf[128];
+    struct cd_jsonw w;
+    json_t *o = json_pack("{sI s{ss sn s{sI}} ss}", "a", (json_int_t)1,
+                          "hold", "id", "h", "t", "in", "x", (json_int_t)-1,
+                          "b", "c");
+    char *want = json_dumps(o, JSON_COMPACT);
+
+    (void)state;
+    json_decref(o);
+    cd_jsonw_begin(&w, buf, sizeof(buf));
+    cd_jsonw_i64(&w, "a", 1);
+    cd_jsonw_open(&w, "hold");
+    cd_jsonw_str(&w, "id", "h");
+    cd_jsonw_str(&w, "t", NULL);
+    cd_jsonw_open(&w, "in");
+    cd_jsonw_i64(&w, "x", -1);
+    cd_jsonw_close(&w);
+    cd_jsonw_close(&w);
+    cd_jsonw_str(&w, "b", "c");
+    assert_int_equal(cd_jsonw_end(&w), 0);
+    assert_string_equal(buf, want);
+    free(want);
+    cd_jsonw_begin(&w, buf, sizeof(buf));
+    cd_jsonw_open(&w, "h");
+    cd_jsonw_i64(&w, "x", 2);
+    assert_int_equal(cd_jsonw_end(&w), 0);
+    assert_string_equal(buf, "{\"h\":{\"x\":2}}");
+    cd_jsonw_begin(&w, buf, sizeof(buf));
+    cd_jsonw_close(&w); /* nothing open */
+    assert_int_equal(cd_jsonw_end(&w), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_ascii_byte),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_nested),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
