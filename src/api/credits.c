@@ -12,6 +12,7 @@
 #include "billing/discounts.h"
 #include "billing/ledger_ops.h"
 #include "billing/lots.h"
+#include "util/jsonw.h"
 #include "util/util.h"
 
 void cd_api_account_get(struct cd_req *req)
@@ -160,6 +161,25 @@ void cd_api_transactions(struct cd_req *req)
     cd_reply_json(req, 200, txn_reply(data, total, limit, offset, has_more));
 }
 
+/* The 201 of a debit or grant, {"transaction_id", "balance"}: written
+ * directly (util/jsonw.h, the bytes json_dumps would make), as render_op
+ * runs it on the store's writer thread for every keyed one. */
+static void reply_entry(struct cd_req *req, const struct cd_ledger_entry *e)
+{
+    char body[CD_ID_SZ + 64];
+    struct cd_jsonw w;
+
+    cd_jsonw_begin(&w, body, sizeof(body));
+    cd_jsonw_str(&w, "transaction_id", e->id);
+    cd_jsonw_i64(&w, "balance", e->balance_after);
+    if (cd_jsonw_end(&w) == 0)
+        cd_reply(req, 201, "application/json", body, w.len);
+    else
+        cd_reply_json(req, 201,
+                      json_pack("{s:s, s:I}", "transaction_id", e->id,
+                                "balance", (json_int_t)e->balance_after));
+}
+
 /* The completion of a claimed debit or grant: renders the outcome as this
  * request's reply, the very bytes the key then keeps. Runs inside the
  * write job, on the writer thread, while the request is deferred (or its
@@ -170,9 +190,7 @@ static void render_op(void *arg, const struct cd_ledger_entry *e,
     struct cd_req *req = arg;
 
     if (e)
-        cd_reply_json(req, 201,
-                      json_pack("{s:s, s:I}", "transaction_id", e->id,
-                                "balance", (json_int_t)e->balance_after));
+        reply_entry(req, e);
     else
         cd_reply_error(req, err);
     out->status = req->status;
@@ -199,9 +217,7 @@ static void ledger_op_blocking(struct cd_req *req, struct cd_api_ctx *ctx,
         cd_reply_error(req, &err);
         return;
     }
-    cd_reply_json(req, 201,
-                  json_pack("{s:s, s:I}", "transaction_id", e.id, "balance",
-                            (json_int_t)e.balance_after));
+    reply_entry(req, &e);
 }
 
 /* ---- answered from the commit (cd_req_defer) ----------------------------- */
@@ -235,9 +251,7 @@ static void ledger_finish(struct cd_req *req, void *arg)
     else if (l->x.op.claim)
         cd_api_idem_reply_unclaimed(req, l->x.op.claim);
     else
-        cd_reply_json(req, 201,
-                      json_pack("{s:s, s:I}", "transaction_id", e.id,
-                                "balance", (json_int_t)e.balance_after));
+        reply_entry(req, &e);
     cd_idem_claim_free(&l->claim);
     json_decref(l->body);
     free(l);

@@ -10,6 +10,7 @@
 
 #include "api/core.h"
 #include "billing/holds.h"
+#include "util/jsonw.h"
 #include "util/util.h"
 
 static json_t *hold_json(const struct cd_hold *h)
@@ -31,14 +32,59 @@ static json_t *hold_json(const struct cd_hold *h)
         "finished_at", cd_api_time(fin));
 }
 
+static void time_or_null(struct cd_jsonw *w, const char *key, int64_t t)
+{
+    char at[21];
+
+    if (t)
+        cd_time_rfc3339(t, at);
+    cd_jsonw_str(w, key, t ? at : NULL);
+}
+
+/* hold_json's object written directly (util/jsonw.h: the same bytes, no
+ * json_t), for the reply rendered on the store's writer. 0, or -1 when
+ * it does not fit or the description is not UTF-8. */
+static int hold_text(const struct cd_hold *h, char *out, size_t cap,
+                     size_t *len)
+{
+    int64_t now = cd_now();
+    const char *status = cd_hold_status(h, now);
+    int64_t fin = h->finished_at                   ? h->finished_at
+                  : strcmp(status, "expired") == 0 ? h->expires_at
+                                                   : 0;
+    struct cd_jsonw w;
+    int rc;
+
+    cd_jsonw_begin(&w, out, cap);
+    cd_jsonw_str(&w, "id", h->id);
+    cd_jsonw_str(&w, "object", "hold");
+    cd_jsonw_i64(&w, "amount", h->amount);
+    cd_jsonw_i64(&w, "captured", h->captured);
+    cd_jsonw_str(&w, "status", status);
+    cd_jsonw_str(&w, "description", h->description);
+    cd_jsonw_str(&w, "transaction_id",
+                 h->transaction_id[0] ? h->transaction_id : NULL);
+    time_or_null(&w, "created_at", h->created_at);
+    time_or_null(&w, "expires_at", h->expires_at);
+    time_or_null(&w, "finished_at", fin);
+    rc = cd_jsonw_end(&w);
+    *len = w.len;
+    return rc;
+}
+
 /* The completion of a keyed hold request: its reply, as the key keeps it
  * (runs inside the write job). */
 static void render_hold(void *arg, const struct cd_hold *h,
                         const struct cd_error *err, struct cd_idem_reply *out)
 {
     struct cd_req *req = arg;
+    char text[4096];
+    size_t len;
 
-    if (h)
+    if (h && hold_text(h, text, sizeof(text), &len) == 0)
+        cd_reply(req, strcmp(h->status, "active") == 0 ? 201 : 200,
+                 "application/json", text, len);
+    else if (h)
         cd_reply_json(req, strcmp(h->status, "active") == 0 ? 201 : 200,
                       hold_json(h));
     else

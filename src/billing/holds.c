@@ -10,6 +10,7 @@
 #include "billing/autotopup.h"
 #include "billing/ledger.h"
 #include "billing/outbox.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -84,10 +85,26 @@ static int run(struct cd_billing *b, const struct cd_hold_op *op,
     return outcome(&j, cd_store_write(b->store, job_fn, &j), out, err);
 }
 
-/* hold.captured / hold.released / hold.expired-as-released of h. */
+/* hold.captured / hold.released / hold.expired-as-released of h:
+ * {"hold": {...}} written directly (util/jsonw.h, the bytes json_pack
+ * and json_dumps would make), jansson only for what it refuses. */
 static int hold_event_tx(struct cd_tx *tx, const struct cd_hold *h,
                          const char *type)
 {
+    char data[CD_OB_DATA_SZ];
+    struct cd_jsonw w;
+
+    cd_jsonw_begin(&w, data, sizeof(data));
+    cd_jsonw_open(&w, "hold");
+    cd_jsonw_str(&w, "id", h->id);
+    cd_jsonw_i64(&w, "amount", h->amount);
+    cd_jsonw_i64(&w, "captured", h->captured);
+    cd_jsonw_str(&w, "status", h->status);
+    cd_jsonw_str(&w, "description", h->description);
+    cd_jsonw_str(&w, "transaction_id",
+                 h->transaction_id[0] ? h->transaction_id : NULL);
+    if (cd_jsonw_end(&w) == 0)
+        return cd_outbox_emit_text_tx(tx, h->account_id, type, data);
     return cd_outbox_emit_tx(
         tx, h->account_id, type,
         json_pack("{s{ss sI sI ss ss ss?}}", "hold", "id", h->id, "amount",

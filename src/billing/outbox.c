@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "stripe/signature.h"
+#include "util/jsonw.h"
 #include "util/log.h"
 #include "util/url.h"
 #include "util/util.h"
@@ -34,18 +35,12 @@ int cd_outbox_type_known(const char *type)
 
 /* ---- emitting (inside the effect's write job) ------------------------- */
 
-int cd_outbox_emit_tx(struct cd_tx *tx, const char *account_id,
-                      const char *type, json_t *data)
+int cd_outbox_emit_text_tx(struct cd_tx *tx, const char *account_id,
+                           const char *type, const char *text)
 {
-    struct cd_event *e;
-    char *text;
+    struct cd_event *e = calloc(1, sizeof(*e));
     int rc;
 
-    if (!data)
-        data = json_object();
-    e = calloc(1, sizeof(*e));
-    text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
     if (!e || !text || !cd_outbox_type_known(type) ||
         cd_strlcpy(e->data, text, sizeof(e->data)) ||
         cd_strlcpy(e->account_id, account_id ? account_id : "",
@@ -53,11 +48,9 @@ int cd_outbox_emit_tx(struct cd_tx *tx, const char *account_id,
         cd_strlcpy(e->type, type, sizeof(e->type))) {
         cd_error(MOD, "event %s: cannot be written (type, size or memory)",
                  type ? type : "(none)");
-        free(text);
         free(e);
         return CD_STORE_ERROR;
     }
-    free(text);
     rc = cd_store_event_seq_next(tx, e->account_id, &e->account_seq);
     if (rc == CD_STORE_OK) {
         cd_ordered_id("evt_", e->id, sizeof(e->id));
@@ -72,6 +65,21 @@ int cd_outbox_emit_tx(struct cd_tx *tx, const char *account_id,
         rc = CD_STORE_OK;
     }
     free(e);
+    return rc;
+}
+
+int cd_outbox_emit_tx(struct cd_tx *tx, const char *account_id,
+                      const char *type, json_t *data)
+{
+    char *text;
+    int rc;
+
+    if (!data)
+        data = json_object();
+    text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    rc = cd_outbox_emit_text_tx(tx, account_id, type, text);
+    free(text);
     return rc;
 }
 
@@ -107,14 +115,14 @@ static int alerts_tx(struct cd_tx *tx, const struct cd_ledger_entry *e)
     return rc;
 }
 
-int cd_outbox_ledger_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
-                        const struct cd_ledger_entry *e)
+/* The credits.* event's data through jansson: only for what cd_jsonw
+ * refuses (a description that is not UTF-8: jansson drops the field). */
+static json_t *ledger_data_json(const struct cd_ledger_entry *e)
 {
     json_t *d = json_pack("{ss sI sI ss ss}", "transaction_id", e->id,
                           "amount", (json_int_t)e->amount, "balance_after",
                           (json_int_t)e->balance_after, "kind", e->kind,
                           "ref", e->ref);
-    int rc;
 
     if (d) {
         json_object_set_new(d, "order_id",
@@ -129,7 +137,44 @@ int cd_outbox_ledger_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
             json_object_set_new(d, "expired_at", json_string(at));
         }
     }
-    rc = cd_outbox_emit_tx(tx, e->account_id, ledger_type(in), d);
+    return d;
+}
+
+/* The same object written directly (util/jsonw.h: the same bytes, no
+ * json_t), the expiry's "expired_at" last. 0, or -1 when it does not
+ * fit or a string is not UTF-8. */
+static int ledger_data(const struct cd_ledger_entry *e, char *out, size_t cap)
+{
+    struct cd_jsonw w;
+    char at[21];
+
+    cd_jsonw_begin(&w, out, cap);
+    cd_jsonw_str(&w, "transaction_id", e->id);
+    cd_jsonw_i64(&w, "amount", e->amount);
+    cd_jsonw_i64(&w, "balance_after", e->balance_after);
+    cd_jsonw_str(&w, "kind", e->kind);
+    cd_jsonw_str(&w, "ref", e->ref);
+    cd_jsonw_str(&w, "order_id", e->order_id[0] ? e->order_id : NULL);
+    cd_jsonw_str(&w, "description", e->description);
+    if (strcmp(e->kind, "expiry") == 0) { /* when it took effect */
+        cd_time_rfc3339(e->effective_at ? e->effective_at : e->created_at,
+                        at);
+        cd_jsonw_str(&w, "expired_at", at);
+    }
+    return cd_jsonw_end(&w);
+}
+
+int cd_outbox_ledger_tx(struct cd_tx *tx, const struct cd_ledger_apply *in,
+                        const struct cd_ledger_entry *e)
+{
+    char data[CD_OB_DATA_SZ];
+    int rc;
+
+    if (ledger_data(e, data, sizeof(data)) == 0)
+        rc = cd_outbox_emit_text_tx(tx, e->account_id, ledger_type(in), data);
+    else
+        rc = cd_outbox_emit_tx(tx, e->account_id, ledger_type(in),
+                               ledger_data_json(e));
     return rc == CD_STORE_OK ? alerts_tx(tx, e) : CD_STORE_ERROR;
 }
 

@@ -53,6 +53,10 @@ int cd_outbox_type_known(const char *type);
  */
 int cd_outbox_emit_tx(struct cd_tx *tx, const char *account_id,
                       const char *type, json_t *data);
+/* The same with data already rendered: the text of a JSON object (made
+ * with util/jsonw.h on the writer's hot paths). */
+int cd_outbox_emit_text_tx(struct cd_tx *tx, const char *account_id,
+                           const char *type, const char *data);
 
 /* Inside cd_ledger_apply_tx, after the entry e is written: credits.granted
  * (amount > 0), credits.debited (< 0) or credits.expired (kind expiry), and

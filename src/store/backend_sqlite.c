@@ -395,16 +395,31 @@ fail:
 }
 
 /*
+ * The sub-journal (the pages a SAVEPOINT or a statement may have to put
+ * back) kept in memory up to this size, where SQLite's default spills it
+ * to a temporary file past 64 KiB. The writer runs every job of a batch
+ * under its own savepoint (executor.c), so a keyed debit's ~16 pages went
+ * through a file opened, written (two pwrite calls a page: four times the
+ * WAL's) and unlinked per commit (docs/PERFORMANCE.md "What one job
+ * executes"). The sub-journal is emptied when a job's savepoint is
+ * released, so it holds one job's pages at a time; a job writing more
+ * than this still spills to a file, as before.
+ */
+#define SQ_SUBJOURNAL_SPILL (1 << 20)
+
+/*
  * Before SQLite's first use: no memory statistics (nothing reads them),
  * so an allocation takes no process-wide mutex - with it every reader
  * thread's statements met on one lock (docs/PERFORMANCE.md "Balance
- * reads"). Too late once SQLite is initialised (SQLITE_MISUSE): harmless.
+ * reads"); the sub-journal's size in memory (above). Too late once
+ * SQLite is initialised (SQLITE_MISUSE): harmless.
  */
 static pthread_once_t sq_config_once = PTHREAD_ONCE_INIT;
 
 static void sq_config(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, SQ_SUBJOURNAL_SPILL);
 }
 
 static int sq_open(const char *path, int writable, struct cd_db **out,

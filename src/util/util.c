@@ -22,27 +22,53 @@ void cd_random_bytes(void *buf, size_t n)
     }
 }
 
+/*
+ * The ids' random bytes come from a per-thread pool filled from the same
+ * CSPRNG (RAND_bytes) 512 bytes at a time, each byte wiped once used:
+ * OpenSSL's DRBG costs a fork check, locks and a cipher set-up per call
+ * whatever its size, ~20 k instructions, and a keyed debit made three ids
+ * on the writer thread, every request one more (docs/PERFORMANCE.md
+ * "The writer's CPU per job"). creditd never forks, so no two processes
+ * share a pool.
+ */
+static _Thread_local struct {
+    unsigned char b[512];
+    size_t left;
+} id_pool;
+
+static unsigned char id_byte(void)
+{
+    unsigned char c;
+
+    if (id_pool.left == 0) {
+        cd_random_bytes(id_pool.b, sizeof(id_pool.b));
+        id_pool.left = sizeof(id_pool.b);
+    }
+    c = id_pool.b[--id_pool.left];
+    id_pool.b[id_pool.left] = 0;
+    return c;
+}
+
 void cd_random_id(const char *prefix, char *out, size_t outsz)
 {
     static const char alphabet[] =
         "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    unsigned char rnd[24];
     size_t plen = strlen(prefix), i;
+    unsigned char r;
 
     if (outsz < plen + 25) {
         if (outsz)
             out[0] = '\0';
         return;
     }
-    cd_random_bytes(rnd, sizeof(rnd));
     memcpy(out, prefix, plen);
     /* 248 is the largest multiple of 62 below 256: reject above it. */
-    for (i = 0; i < sizeof(rnd); i++) {
-        while (rnd[i] >= 248)
-            cd_random_bytes(&rnd[i], 1);
-        out[plen + i] = alphabet[rnd[i] % 62];
+    for (i = 0; i < 24; i++) {
+        while ((r = id_byte()) >= 248)
+            ;
+        out[plen + i] = alphabet[r % 62];
     }
-    out[plen + sizeof(rnd)] = '\0';
+    out[plen + 24] = '\0';
 }
 
 void cd_ordered_id(const char *prefix, char *out, size_t outsz)
