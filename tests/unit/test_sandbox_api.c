@@ -70,11 +70,12 @@ static const struct cd_route rx_routes[] = {
     {"POST", "/hook", h_hook, 0, 0},
 };
 
-/* Waits up to 5 s for an event of type about object id; returns a new
+/* Waits up to 20 s (1000 polls 20 ms apart, generous: only a failing run
+ * waits it out) for an event of type about object id; returns a new
  * reference to it, or NULL. */
 static json_t *rx_wait(const char *type, const char *obj_id)
 {
-    for (int i = 0; i < 250; i++) {
+    for (int i = 0; i < 1000; i++) {
         size_t k;
         json_t *ev, *found = NULL;
         pthread_mutex_lock(&rx_mu);
@@ -964,7 +965,7 @@ static void test_retry_and_switches(void **state)
     snprintf(path, sizeof(path), "/_sandbox/checkout/%s/expire", id);
     req(&r, "POST", path, NULL, NULL, NULL, NULL);
     resp_free(&r);
-    for (int i = 0; i < 250 && rx_count("checkout.session.expired", id) < 3;
+    for (int i = 0; i < 1000 && rx_count("checkout.session.expired", id) < 3;
          i++)
         usleep(20000);
     assert_int_equal(rx_count("checkout.session.expired", id), 3);
@@ -1005,7 +1006,7 @@ static void test_delivery_attempts(void **state)
     req(&r, "POST", path, NULL, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    for (int i = 0; i < 250; i++) {
+    for (int i = 0; i < 1000; i++) {
         req(&r, "GET", "/_sandbox/config", NULL, NULL, NULL, NULL);
         if (jint(r.json, "failed") > failed) {
             resp_free(&r);
@@ -1051,7 +1052,7 @@ static void test_delivery_jitter(void **state)
     req(&r, "POST", path, NULL, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    for (int i = 0; i < 250 && rx_count("checkout.session.expired", id) < 2;
+    for (int i = 0; i < 1000 && rx_count("checkout.session.expired", id) < 2;
          i++)
         usleep(20000);
     assert_int_equal(rx_count("checkout.session.expired", id), 2);

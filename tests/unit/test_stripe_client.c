@@ -679,16 +679,16 @@ static void test_timeout(void **state)
     json_t *out = NULL;
     struct cd_error err;
     int status = -1;
-    int64_t t0;
 
     (void)state;
     reset_seen();
     c = client_for(base_url, 1, 150);
-    t0 = cd_mono_us();
+    /* Cut, not answered: /v1/slow replies 200 after 700 ms, so -1 with no
+     * status is the timeout (no wall-clock bound: a loaded machine
+     * stretches any). */
     assert_int_equal(cd_stripe_request(c, "POST", "/v1/slow", NULL, "slow:1",
                                        &out, &status, &err),
                      -1);
-    assert_true(cd_mono_us() - t0 < 1500000);
     assert_null(out);
     assert_int_equal(status, 0);
     assert_int_equal(err.kind, CD_EK_UPSTREAM);
