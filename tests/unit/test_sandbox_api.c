@@ -26,6 +26,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "http_fixture.h"
+
 #define SECRET "whsec_sandbox_unit_test"
 #define KEY "sk_test_unit1234567890abcd"
 
@@ -140,15 +142,9 @@ static int setup(void **state)
     rx_events = json_array();
     memset(&hc, 0, sizeof(hc));
     hc.name = "rx";
-    hc.listen = "127.0.0.1:0";
     hc.routes = rx_routes;
     hc.nroutes = 1;
-    hc.quiet = 1;
-    F.rx = cd_http_start(&hc, &err);
-    if (!F.rx) {
-        fprintf(stderr, "receiver: %s\n", err.message);
-        return -1;
-    }
+    F.rx = hf_start(&hc);
     snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hook",
              cd_http_port(F.rx));
     memset(&sc, 0, sizeof(sc));
