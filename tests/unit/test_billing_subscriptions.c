@@ -493,6 +493,44 @@ static void test_invoice_paid_synced(void **state)
     }
 }
 
+/* What invoices.c logs is under its own module, "invoices" (one line at
+ * info: an invoice that grants nothing). */
+static void test_invoice_log_module(void **state)
+{
+    char ev[1024], evt[64], in_id[64], path[] = "/tmp/cd_inv_log_XXXXXX";
+    char buf[8192];
+    int fd, saved, old = cd_log_threshold;
+    ssize_t n;
+
+    (void)state;
+    cd_random_id("evt_", evt, sizeof(evt));
+    cd_random_id("in_", in_id, sizeof(in_id));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{"
+             "\"object\":{\"id\":\"%s\",\"status\":\"paid\","
+             "\"billing_reason\":\"manual\",\"amount_paid\":500,"
+             "\"currency\":\"usd\",\"subscription\":\"sub_log1\"}}}",
+             evt, in_id);
+    assert_true((fd = mkstemp(path)) >= 0);
+    fflush(stderr);
+    assert_true((saved = dup(2)) >= 0);
+    assert_true(dup2(fd, 2) >= 0);
+    cd_log_threshold = CD_LOG_INFO;
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
+    cd_log_threshold = old;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    n = pread(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, " invoices "));
+    assert_non_null(strstr(buf, "grants nothing"));
+    assert_null(strstr(buf, " subscriptions "));
+}
+
 /* ---- the first period: one order, one payment ------------------------------ */
 
 struct period_read {
@@ -840,6 +878,7 @@ int main(void)
         cmocka_unit_test(test_invoice_grants),
         cmocka_unit_test(test_store_upsert),
         cmocka_unit_test(test_invoice_paid_synced),
+        cmocka_unit_test(test_invoice_log_module),
         cmocka_unit_test(test_first_period_checkout_first),
         cmocka_unit_test(test_first_period_invoice_first),
         cmocka_unit_test(test_first_period_race),
