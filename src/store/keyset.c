@@ -1,8 +1,8 @@
 /*
  * keyset.c - what one account's keyset pages share (records.h): the
  * start row named by starting_after, which must be the account's own
- * (cd_keyset_row: GET /v1/orders, /v1/payments, /v1/transactions and
- * /v1/holds), and the start of the pages whose total is a kept count
+ * (cd_keyset_row: GET /v1/orders, /v1/payments, /v1/transactions,
+ * /v1/holds and /v1/lots), and the start of the pages whose total is a kept count
  * (cd_keyset_begin: order_pages.c, ledger_pages.c).
  */
 #include "store/records.h"
