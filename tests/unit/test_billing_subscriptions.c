@@ -34,6 +34,7 @@
 #include "util/util.h"
 
 #include "billing_fixture.h"
+#include "log_capture.h"
 #include "store_target.h"
 
 static struct store_target target;
@@ -497,10 +498,8 @@ static void test_invoice_paid_synced(void **state)
  * info: an invoice that grants nothing). */
 static void test_invoice_log_module(void **state)
 {
-    char ev[1024], evt[64], in_id[64], path[] = "/tmp/cd_inv_log_XXXXXX";
-    char buf[8192];
-    int fd, saved, old = cd_log_threshold;
-    ssize_t n;
+    char ev[1024], evt[64], in_id[64], buf[8192];
+    struct log_capture cap;
 
     (void)state;
     cd_random_id("evt_", evt, sizeof(evt));
@@ -511,21 +510,9 @@ static void test_invoice_log_module(void **state)
              "\"billing_reason\":\"manual\",\"amount_paid\":500,"
              "\"currency\":\"usd\",\"subscription\":\"sub_log1\"}}}",
              evt, in_id);
-    assert_true((fd = mkstemp(path)) >= 0);
-    fflush(stderr);
-    assert_true((saved = dup(2)) >= 0);
-    assert_true(dup2(fd, 2) >= 0);
-    cd_log_threshold = CD_LOG_INFO;
+    log_capture_begin(&cap, CD_LOG_INFO);
     assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
-    cd_log_threshold = old;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    n = pread(fd, buf, sizeof(buf) - 1, 0);
-    close(fd);
-    unlink(path);
-    assert_true(n > 0);
-    buf[n] = '\0';
+    log_capture_end(&cap, buf, sizeof(buf));
     assert_non_null(strstr(buf, " invoices "));
     assert_non_null(strstr(buf, "grants nothing"));
     assert_null(strstr(buf, " subscriptions "));
