@@ -7,26 +7,14 @@
 // is one, 0 otherwise. No dependencies.
 //   node scripts/filelen.mjs [dir-or-file...]   (default: src/)
 //   node scripts/filelen.mjs --self-test        (proves a long one fails)
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync,
-         writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { main, root, shown, sourceFiles } from './srcwalk.mjs';
+
 const MAX = 800;
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function sources(p) {
-    const st = statSync(p);
-    if (!st.isDirectory())
-        return /\.[ch]$/.test(p) ? [p] : [];
-    return readdirSync(p).sort().flatMap((e) => sources(join(p, e)));
-}
-
-function generated(file) {
-    return /_gen\.c$/.test(file);
-}
 
 // The number of lines of a file's text.
 export function lineCount(text) {
@@ -39,14 +27,10 @@ export function lineCount(text) {
 // Findings ('file: ...', file relative to base) for the files under paths.
 export function scan(paths, base) {
     const findings = [];
-    for (const file of paths.flatMap(sources)) {
-        if (generated(file))
-            continue;
+    for (const file of sourceFiles(paths, /\.[ch]$/)) {
         const n = lineCount(readFileSync(file, 'utf8'));
-        if (n <= MAX)
-            continue;
-        const rel = relative(base, file);
-        findings.push(`${rel.startsWith('..') ? file : rel}: ${n} lines (max ${MAX})`);
+        if (n > MAX)
+            findings.push(`${shown(base, file)}: ${n} lines (max ${MAX})`);
     }
     return findings;
 }
@@ -69,26 +53,17 @@ function selfTest() {
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
-    console.log('filelen self-test: ok');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-    const args = process.argv.slice(2);
-    if (args[0] === '--self-test') {
-        try {
-            selfTest();
-        } catch (e) {
-            console.error(`filelen self-test: ${e.message}`);
-            process.exit(1);
-        }
-        process.exit(0);
-    }
-    const findings = scan(args.length ? args : [join(root, 'src')], root);
+function check(paths) {
+    const findings = scan(paths, root);
     for (const f of findings)
         console.log(f);
-    if (findings.length) {
+    if (findings.length)
         console.error(`filelen: ${findings.length} file(s) over ${MAX} lines: split them by noun ` +
                       '(docs/ARCHITECTURE.md, "Where a new behaviour goes")');
-        process.exit(1);
-    }
+    return findings.length > 0;
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url))
+    main('filelen', selfTest, check);

@@ -9,10 +9,12 @@
 // there is one, 0 otherwise. No dependencies.
 //   node scripts/funclen.mjs [dir-or-file...]   (default: src/)
 //   node scripts/funclen.mjs --self-test        (proves a long one fails)
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { main, root, shown, sourceFiles } from './srcwalk.mjs';
 
 const MAX = 70;
 
@@ -23,19 +25,6 @@ const EXEMPT = {
     // none today; a function that truly reads better whole is listed here
     // as 'src/<file>.c:<name>': '<why>'
 };
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function cFiles(p) {
-    const st = statSync(p);
-    if (!st.isDirectory())
-        return p.endsWith('.c') ? [p] : [];
-    return readdirSync(p).sort().flatMap((e) => cFiles(join(p, e)));
-}
-
-function generated(file) {
-    return /_gen\.c$/.test(file);
-}
 
 // The function name of the body opening at lines[open]: the last line at
 // column 0 before it starts the signature; null when it has no '(' (a
@@ -74,11 +63,8 @@ export function functions(text) {
 // paths, and notes on the exemptions that matched nothing.
 export function scan(paths, base, exempt) {
     const findings = [], seen = new Set();
-    for (const file of paths.flatMap(cFiles)) {
-        if (generated(file))
-            continue;
+    for (const file of sourceFiles(paths, /\.c$/)) {
         const rel = relative(base, file);
-        const shown = rel.startsWith('..') ? file : rel;
         for (const f of functions(readFileSync(file, 'utf8'))) {
             const key = `${rel}:${f.name}`;
             if (f.length <= MAX)
@@ -87,7 +73,7 @@ export function scan(paths, base, exempt) {
                 seen.add(key);
                 continue;
             }
-            findings.push(`${shown}:${f.line}: ${f.name} is ${f.length} lines (max ${MAX})`);
+            findings.push(`${shown(base, file)}:${f.line}: ${f.name} is ${f.length} lines (max ${MAX})`);
         }
     }
     const notes = Object.keys(exempt).filter((k) => !seen.has(k))
@@ -116,30 +102,20 @@ function selfTest() {
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
-    console.log('funclen self-test: ok');
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-    const args = process.argv.slice(2);
-    if (args[0] === '--self-test') {
-        try {
-            selfTest();
-        } catch (e) {
-            console.error(`funclen self-test: ${e.message}`);
-            process.exit(1);
-        }
-        process.exit(0);
-    }
-    const paths = args.length ? args : [join(root, 'src')];
+function check(paths, whole) {
     const { findings, notes } = scan(paths, root, EXEMPT);
-    if (!args.length) // a part of the tree leaves other exemptions unseen
+    if (whole) // a part of the tree leaves other exemptions unseen
         for (const n of notes)
             console.error(n);
     for (const f of findings)
         console.log(f);
-    if (findings.length) {
+    if (findings.length)
         console.error(`funclen: ${findings.length} function(s) over ${MAX} lines: split them ` +
                       '(or, if one truly reads better whole, add it to EXEMPT in scripts/funclen.mjs with why)');
-        process.exit(1);
-    }
+    return findings.length > 0;
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url))
+    main('funclen', selfTest, check);

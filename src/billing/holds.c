@@ -388,7 +388,6 @@ int cd_hold_async_prepare(struct cd_hold_async *x, struct cd_error *err)
 
     memset(&x->j, 0, sizeof(x->j));
     x->j.op = &x->op;
-    x->write_rc = CD_STORE_ERROR;
     switch (x->what) {
     case CD_HOLD_CREATE:
         rc = check_create(&x->op, err);
@@ -406,46 +405,26 @@ int cd_hold_async_prepare(struct cd_hold_async *x, struct cd_error *err)
     return rc;
 }
 
-static void async_done(void *arg, int rc)
-{
-    struct cd_hold_async *x = arg;
-
-    x->write_rc = rc;
-    x->done(x->done_arg);
-}
-
-static void once_done(void *arg)
-{
-    struct cd_hold_async *x = arg;
-
-    x->done(x->done_arg);
-}
-
 void cd_hold_async_submit(struct cd_billing *b, struct cd_hold_async *x)
 {
-    int rc;
+    struct cd_idem_keyed *k = &x->keyed;
 
-    if (x->op.claim && x->op.reply) {
-        rc = cd_idem_once_submit(b, x->op.claim, once_fn, &x->j, &x->idem,
-                                 once_done, x);
-    } else {
-        memset(&x->job, 0, sizeof(x->job));
-        x->job.fn = job_fn;
-        x->job.arg = &x->j;
-        x->job.done = async_done;
-        x->job.done_arg = x;
-        rc = cd_store_submit(b->store, &x->job);
-    }
-    if (rc != 0) /* closing: the outcome is a store failure */
-        x->done(x->done_arg);
+    k->claim = x->op.claim && x->op.reply ? x->op.claim : NULL;
+    k->effect = once_fn;
+    k->effect_arg = &x->j;
+    k->fn = job_fn;
+    k->fn_arg = &x->j;
+    k->done = x->done;
+    k->done_arg = x->done_arg;
+    cd_idem_keyed_submit(b, k);
 }
 
 int cd_hold_async_result(struct cd_hold_async *x, struct cd_hold *out,
                          struct cd_error *err)
 {
-    if (x->op.claim && x->op.reply)
-        return cd_idem_once_result(&x->idem) != 0 ? internal(err) : 0;
-    if (outcome(&x->j, x->write_rc, out, err) != 0)
+    if (x->keyed.claim)
+        return cd_idem_keyed_result(&x->keyed) != 0 ? internal(err) : 0;
+    if (outcome(&x->j, cd_idem_keyed_result(&x->keyed), out, err) != 0)
         return -1;
     if (x->what == CD_HOLD_CREATE)
         log_created(&x->op, out);

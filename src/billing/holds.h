@@ -98,9 +98,7 @@ struct cd_hold_async {
     void *done_arg;
     /* private to holds.c */
     struct cd_hold_job j;
-    struct cd_idem_once_job idem;
-    struct cd_store_async job;
-    int write_rc;
+    struct cd_idem_keyed keyed;
 };
 int cd_hold_async_prepare(struct cd_hold_async *x, struct cd_error *err);
 void cd_hold_async_submit(struct cd_billing *b, struct cd_hold_async *x);

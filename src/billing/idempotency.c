@@ -328,6 +328,50 @@ int cd_idem_once_submit(struct cd_billing *b, struct cd_idem_claim *c,
     return cd_store_submit(b->store, &j->job) == 0 ? 0 : -1;
 }
 
+/* ---- a keyed write: one job with a claim, a plain one without -------- */
+
+static void keyed_write_done(void *arg, int rc)
+{
+    struct cd_idem_keyed *k = arg;
+
+    k->write_rc = rc;
+    k->done(k->done_arg);
+}
+
+static void keyed_once_done(void *arg)
+{
+    struct cd_idem_keyed *k = arg;
+
+    k->done(k->done_arg);
+}
+
+void cd_idem_keyed_submit(struct cd_billing *b, struct cd_idem_keyed *k)
+{
+    int rc;
+
+    k->write_rc = CD_STORE_ERROR;
+    if (k->claim) {
+        rc = cd_idem_once_submit(b, k->claim, k->effect, k->effect_arg,
+                                 &k->once, keyed_once_done, k);
+    } else {
+        memset(&k->job, 0, sizeof(k->job));
+        k->job.fn = k->fn;
+        k->job.arg = k->fn_arg;
+        k->job.done = keyed_write_done;
+        k->job.done_arg = k;
+        rc = cd_store_submit(b->store, &k->job);
+    }
+    if (rc != 0) /* closing: the outcome is a store failure */
+        k->done(k->done_arg);
+}
+
+int cd_idem_keyed_result(struct cd_idem_keyed *k)
+{
+    if (k->claim)
+        return cd_idem_once_result(&k->once);
+    return k->write_rc;
+}
+
 /* ---- the heartbeat ----------------------------------------------------- */
 
 struct held {

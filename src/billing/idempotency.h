@@ -171,6 +171,32 @@ int cd_idem_once_submit(struct cd_billing *b, struct cd_idem_claim *c,
 int cd_idem_once_result(struct cd_idem_once_job *j);
 
 /*
+ * A keyed write without waiting, the shape debits, grants and holds
+ * share: with a claim (a key whose reply the effect renders), the claim,
+ * the effect and the reply are one job (cd_idem_once_submit); without
+ * one, fn(fn_arg) is a plain write job (cd_store_submit). Either way
+ * done(done_arg) is called once, on the writer thread - or at once when
+ * the store is closing. Then cd_idem_keyed_result(k): with a claim
+ * cd_idem_once_result's 0 or -1; without one the job's store code
+ * (CD_STORE_ERROR when it never ran).
+ */
+struct cd_idem_keyed {
+    struct cd_idem_claim *claim; /* NULL: the plain write */
+    cd_idem_effect_fn effect;
+    void *effect_arg;
+    cd_store_job_fn fn;
+    void *fn_arg;
+    void (*done)(void *done_arg);
+    void *done_arg;
+    /* private to idempotency.c */
+    struct cd_idem_once_job once;
+    struct cd_store_async job;
+    int write_rc;
+};
+void cd_idem_keyed_submit(struct cd_billing *b, struct cd_idem_keyed *k);
+int cd_idem_keyed_result(struct cd_idem_keyed *k);
+
+/*
  * The id of the effect (order, refund) a request with this scope and key
  * creates: prefix + 24 base62 characters of SHA-256(scope "\n" key), the
  * same for every attempt of the request. out holds >= 64 bytes.

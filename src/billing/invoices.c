@@ -30,7 +30,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define MOD "subscriptions" /* the log's module, as before invoices.c */
+#define MOD "invoices"
 #define str_or_id cd_stripe_str_or_id
 
 /* ---- invoice.paid ---------------------------------------------------------- */

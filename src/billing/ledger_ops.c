@@ -210,7 +210,6 @@ int cd_ledger_async_prepare(struct cd_billing *b, struct cd_ledger_async *x,
 {
     (void)b;
     x->kind = x->debit ? "usage" : "grant";
-    x->write_rc = CD_STORE_ERROR;
     memset(&x->o, 0, sizeof(x->o));
     x->o.j = &x->j;
     x->o.op = &x->op;
@@ -219,38 +218,18 @@ int cd_ledger_async_prepare(struct cd_billing *b, struct cd_ledger_async *x,
                    x->debit ? "debit" : "grant", &x->j, x->ref, err);
 }
 
-static void async_done(void *arg, int rc)
-{
-    struct cd_ledger_async *x = arg;
-
-    x->write_rc = rc;
-    x->done(x->done_arg);
-}
-
-static void once_done(void *arg)
-{
-    struct cd_ledger_async *x = arg;
-
-    x->done(x->done_arg);
-}
-
 void cd_ledger_async_submit(struct cd_billing *b, struct cd_ledger_async *x)
 {
-    int rc;
+    struct cd_idem_keyed *k = &x->keyed;
 
-    if (x->op.claim && x->op.reply) {
-        rc = cd_idem_once_submit(b, x->op.claim, once_effect, &x->o, &x->idem,
-                                 once_done, x);
-    } else {
-        memset(&x->job, 0, sizeof(x->job));
-        x->job.fn = apply_fn;
-        x->job.arg = &x->j;
-        x->job.done = async_done;
-        x->job.done_arg = x;
-        rc = cd_store_submit(b->store, &x->job);
-    }
-    if (rc != 0) /* closing: the outcome is a store failure */
-        x->done(x->done_arg);
+    k->claim = x->op.claim && x->op.reply ? x->op.claim : NULL;
+    k->effect = once_effect;
+    k->effect_arg = &x->o;
+    k->fn = apply_fn;
+    k->fn_arg = &x->j;
+    k->done = x->done;
+    k->done_arg = x->done_arg;
+    cd_idem_keyed_submit(b, k);
 }
 
 int cd_ledger_async_result(struct cd_ledger_async *x,
@@ -259,9 +238,10 @@ int cd_ledger_async_result(struct cd_ledger_async *x,
 {
     if (replayed)
         *replayed = 0;
-    if (x->op.claim && x->op.reply)
-        return once_outcome(&x->o, cd_idem_once_result(&x->idem), err);
-    return apply_outcome(&x->j, x->write_rc, x->kind, out, replayed, err);
+    if (x->keyed.claim)
+        return once_outcome(&x->o, cd_idem_keyed_result(&x->keyed), err);
+    return apply_outcome(&x->j, cd_idem_keyed_result(&x->keyed), x->kind, out,
+                         replayed, err);
 }
 
 int cd_ledger_grant(struct cd_billing *b, const struct cd_ledger_op *op,

@@ -105,9 +105,7 @@ struct cd_ledger_async {
     char ref[CD_REF_SZ];
     struct cd_ledger_job j;
     struct cd_ledger_once o;
-    struct cd_idem_once_job idem;
-    struct cd_store_async job;
-    int write_rc;
+    struct cd_idem_keyed keyed;
 };
 int cd_ledger_async_prepare(struct cd_billing *b, struct cd_ledger_async *x,
                             struct cd_error *err);

@@ -422,19 +422,12 @@ struct page_job {
 static int page_fn(struct cd_tx *tx, void *arg)
 {
     struct page_job *j = arg;
-    struct cd_lot after;
-    int rc;
 
-    if (j->after_id) {
-        rc = cd_store_lot_get(tx, j->after_id, &after);
-        if (rc != CD_STORE_OK)
-            return rc;
-        if (strcmp(after.account_id, j->account_id) != 0)
-            return CD_STORE_NOT_FOUND;
-    }
+    if (j->after_id && !*j->after_id)
+        return CD_STORE_NOT_FOUND; /* names no lot */
     return cd_store_lot_page(tx, j->account_id, j->status, j->now,
-                             j->after_id ? &after : NULL, j->limit, j->cb,
-                             j->arg, j->has_more);
+                             j->after_id, j->limit, j->cb, j->arg,
+                             j->has_more);
 }
 
 int cd_lots_page(struct cd_billing *b, const char *account_id, int status,

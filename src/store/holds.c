@@ -278,45 +278,19 @@ int cd_store_hold_totals(struct cd_tx *tx, const char *account_id,
     return ret;
 }
 
-/* The keyset position after hold id `after` of the account. */
-static int page_key(struct cd_tx *tx, const char *account_id,
-                    const char *after, int64_t *created, int64_t *seq)
-{
-    struct cd_stmt *st = get(tx, SQ_HOLD_KEY, 0);
-    int rc, ret;
-
-    if (!st)
-        return CD_STORE_ERROR;
-    if (cd_bind_str(st, 1, after, CD_ID_SZ) != 0 ||
-        cd_bind_str(st, 2, account_id, CD_ID_SZ) != 0) {
-        cd_sq_put(tx->db, SQ_HOLD_KEY, st);
-        return CD_STORE_NOT_FOUND;
-    }
-    rc = cd_step(st);
-    if (rc == CD_STEP_ROW) {
-        *created = cd_col_i64(st, 0);
-        *seq = cd_col_i64(st, 1);
-        ret = CD_STORE_OK;
-    } else {
-        ret = rc == CD_STEP_DONE ? CD_STORE_NOT_FOUND
-                                 : failed(tx, "hold page key");
-    }
-    cd_sq_put(tx->db, SQ_HOLD_KEY, st);
-    return ret;
-}
-
 int cd_store_hold_page(struct cd_tx *tx, const char *account_id,
                        const char *status, const char *after, int64_t limit,
                        int64_t now, cd_hold_cb cb, void *arg, int *has_more)
 {
     struct cd_stmt *st;
     struct cd_hold h;
-    int64_t created = INT64_MAX, seq = INT64_MAX, n = 0;
+    int64_t key[2] = {INT64_MAX, INT64_MAX}, n = 0;
     int rc, ret = CD_STORE_OK;
 
     *has_more = 0;
     if (after && *after &&
-        (rc = page_key(tx, account_id, after, &created, &seq)) != CD_STORE_OK)
+        (rc = cd_keyset_row(tx, SQ_HOLD_KEY, account_id, after, key,
+                            "hold page")) != CD_STORE_OK)
         return rc;
     if (!(st = get(tx, SQ_HOLD_PAGE, 0)))
         return CD_STORE_ERROR;
@@ -326,8 +300,8 @@ int cd_store_hold_page(struct cd_tx *tx, const char *account_id,
         cd_sq_put(tx->db, SQ_HOLD_PAGE, st);
         return CD_STORE_ERROR;
     }
-    cd_bind_i64(st, 3, created);
-    cd_bind_i64(st, 4, seq);
+    cd_bind_i64(st, 3, key[0]);
+    cd_bind_i64(st, 4, key[1]);
     cd_bind_i64(st, 5, limit + 1); /* one more: has_more */
     cd_bind_i64(st, 6, now);
     while ((rc = cd_step(st)) == CD_STEP_ROW) {

@@ -356,33 +356,38 @@ int cd_store_lot_due(struct cd_tx *tx, const char *account_id, int64_t now,
 }
 
 static int bind_page(struct cd_stmt *st, const char *account_id, int status,
-                     int64_t now, const struct cd_lot *after, int64_t limit)
+                     int64_t now, const int64_t key[2], int64_t limit)
 {
     int bad = 0;
 
     bad |= cd_bind_str(st, 1, account_id, CD_ID_SZ);
     bad |= cd_bind_i64(st, 2, status);
     bad |= cd_bind_i64(st, 3, now);
-    bad |= cd_bind_i64(st, 4, after ? after->created_at : 0);
-    bad |= cd_bind_i64(st, 5, after ? after->seq : 0);
+    bad |= cd_bind_i64(st, 4, key[0]); /* 0: from the top */
+    bad |= cd_bind_i64(st, 5, key[1]);
     bad |= cd_bind_i64(st, 6, limit + 1);
     return bad;
 }
 
 int cd_store_lot_page(struct cd_tx *tx, const char *account_id, int status,
-                      int64_t now, const struct cd_lot *after, int64_t limit,
+                      int64_t now, const char *after, int64_t limit,
                       cd_lot_cb cb, void *arg, int *has_more)
 {
     struct cd_stmt *st;
     struct cd_lot l;
-    int64_t seen = 0;
+    int64_t seen = 0, key[2] = {0, 0};
     int rc;
 
     *has_more = 0;
-    if (check(tx, 0, "lots page") != 0 || !account_id || !cb || limit < 1 ||
-        !(st = cd_sq_get(tx->db, SQ_LOT_PAGE)))
+    if (check(tx, 0, "lots page") != 0 || !account_id || !cb || limit < 1)
         return CD_STORE_ERROR;
-    if (bind_page(st, account_id, status, now, after, limit) != 0) {
+    if (after && *after &&
+        (rc = cd_keyset_row(tx, SQ_LOT_KEY, account_id, after, key,
+                            "lots page")) != CD_STORE_OK)
+        return rc;
+    if (!(st = cd_sq_get(tx->db, SQ_LOT_PAGE)))
+        return CD_STORE_ERROR;
+    if (bind_page(st, account_id, status, now, key, limit) != 0) {
         cd_sq_put(tx->db, SQ_LOT_PAGE, st);
         return CD_STORE_ERROR;
     }

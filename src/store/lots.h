@@ -72,10 +72,11 @@ int cd_store_lot_debt_get(struct cd_tx *tx, const char *account_id,
  * account (account_id NULL) or of one. */
 int cd_store_lot_due(struct cd_tx *tx, const char *account_id, int64_t now,
                      struct cd_lot *out, int max, int *n);
-/* A page of the account's lots, newest first, after (created_at, seq)
- * `after` (NULL: the top); status 0 all, 1 active, 2 expired. */
+/* A page of the account's lots, newest first, after the account's lot
+ * `after` (NULL or "": the top; NOT_FOUND when the account has no such
+ * lot: cd_keyset_row); status 0 all, 1 active, 2 expired. */
 int cd_store_lot_page(struct cd_tx *tx, const char *account_id, int status,
-                      int64_t now, const struct cd_lot *after, int64_t limit,
+                      int64_t now, const char *after, int64_t limit,
                       cd_lot_cb cb, void *arg, int *has_more);
 /* Credits left by category, and the soonest expiry (*next_at 0: none). */
 int cd_store_lot_totals(struct cd_tx *tx, const char *account_id,

@@ -128,6 +128,34 @@ struct page_run {
 int cd_page_run(struct cd_tx *tx, const struct cd_page_query *q,
                 const struct page_run *r);
 
+/* ---- one account's keyset pages (keyset.c) -------------------------- */
+
+/* The row id of account_id, by statement key_id (?1 id, ?2 account): OK,
+ * with key (when not NULL) its (created_at, seq) from columns 0 and 1;
+ * NOT_FOUND when the account has no such row (or id is too long to be
+ * one). what names the page in a logged failure. */
+int cd_keyset_row(struct cd_tx *tx, enum cd_sq_stmt key_id,
+                  const char *account_id, const char *id, int64_t key[2],
+                  const char *what);
+
+/* A page of one account's rows with an exact total: the start row, when
+ * named, the account's own (key_id as in cd_keyset_row), *total from
+ * count (a kept count, LIMIT 0: one row read from accounts). */
+struct cd_keyset_page {
+    const char *account_id, *starting_after;
+    int64_t limit;
+    int *has_more;
+    int64_t *total;
+    enum cd_sq_stmt key_id;
+    const char *what;
+    int (*count)(struct cd_tx *tx, const char *account_id, int64_t *total);
+};
+
+/* The checks and the start of such a page: *has_more 0, *total, q filled
+ * in for the page runner; OK, NOT_FOUND (starting_after) or ERROR. */
+int cd_keyset_begin(struct cd_tx *tx, const struct cd_keyset_page *p,
+                    struct cd_page_query *q);
+
 /* ---- descriptors (rows.c) ------------------------------------------- */
 
 enum cd_col_type {

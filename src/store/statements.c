@@ -156,6 +156,9 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                     "AND (?4 = 0 OR created_at < ?4 OR (created_at = ?4 "
                     "AND seq < ?5)) ORDER BY created_at DESC, seq DESC "
                     "LIMIT ?6",
+    /* The keyset position of the account's lot ?1 (cd_keyset_row). */
+    [SQ_LOT_KEY] = "SELECT created_at, seq FROM lots WHERE id = ?1 AND "
+                   "account_id = ?2",
     [SQ_LOT_TOTALS] = "SELECT COALESCE(SUM(CASE WHEN category = 'paid' "
                       "THEN remaining ELSE 0 END), 0), "
                       "COALESCE(SUM(CASE WHEN category = 'promotional' "

@@ -68,6 +68,7 @@ enum cd_sq_stmt {
     SQ_LOT_DUE,
     SQ_LOT_DUE_ACCT,
     SQ_LOT_PAGE,
+    SQ_LOT_KEY,
     SQ_LOT_TOTALS,
     SQ_LOT_NEXT_EXPIRY,
     SQ_LOT_VERIFY,

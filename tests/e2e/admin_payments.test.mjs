@@ -31,7 +31,10 @@ async function allPages(path, limit, key = 'id') {
     throw new Error('no last page');
 }
 
-/** A new account subscribed to the first plan (4242), its subscription active. */
+/** A new account subscribed to the first plan (4242), its subscription
+ * active and its first period's payment in: that payment comes from its
+ * own webhook (invoice.paid), so a test that does not wait for it leaves
+ * it to land in the next test's totals. */
 async function subscribe() {
     const cfg = await stack.config();
     const u = await stack.signup();
@@ -42,6 +45,8 @@ async function subscribe() {
         const s = await stack.api('GET', '/v1/subscription', { token: u.token });
         return s.status === 200 && s.json.status === 'active';
     }, 10000, { what: 'subscription active' });
+    await waitFor(async () => (await stack.list(u, '/v1/payments')).length === 1,
+        10000, { what: 'first period paid' });
     return { u, subId: r.json.subscription, plan: cfg.plans[0] };
 }
 

@@ -109,6 +109,9 @@ e2e('a grant is a lot: category, expiry, priority; GET /v1/lots and the balance 
 
     expectError(await stack.api('GET', '/v1/lots?status=gone', { token: u.token }), 400, 'invalid_param');
     expectError(await stack.api('GET', '/v1/lots?starting_after=lot_nope', { token: u.token }), 400, 'invalid_param');
+    // another account's lot is no start either
+    const other = await stack.signup();
+    expectError(await stack.api('GET', `/v1/lots?starting_after=${paid.id}`, { token: other.token }), 400, 'invalid_param');
     expectError(await grant(u, { amount: 1, category: 'gift' }), 400, 'invalid_param');
     expectError(await grant(u, { amount: 1, expires_in_days: 0 }), 400, 'invalid_param');
     expectError(await grant(u, { amount: 1, expires_at: '2001-01-01T00:00:00Z' }), 400, 'invalid_param');

@@ -2,8 +2,9 @@
  * http_client.h - a minimal HTTP/1.1 client for the unit tests that talk
  * to a real server on loopback (test_http_routes, test_api_dispatch): one
  * request per connection (Connection: close), the whole reply read within
- * 10 s, its status, head and body split apart. Every function is static
- * inline so a test that uses only some of them builds warning-free.
+ * 20 s (generous, as http_fixture.h's HF_WAIT_MS), its status, head and
+ * body split apart. Every function is static inline so a test that uses
+ * only some of them builds warning-free.
  */
 #ifndef CD_TEST_HTTP_CLIENT_H
 #define CD_TEST_HTTP_CLIENT_H
@@ -56,11 +57,11 @@ static inline void tc_send_all(int fd, const char *p, size_t n)
     }
 }
 
-/* Reads until the server closes (10 s at most) and splits the reply. */
+/* Reads until the server closes (20 s at most) and splits the reply. */
 static inline void tc_read(int fd, struct tc_reply *r)
 {
     size_t got = 0;
-    int64_t end = cd_mono_us() + 10000000;
+    int64_t end = cd_mono_us() + 20000000;
     char *sep;
 
     for (;;) {

@@ -41,7 +41,7 @@
 #include "util/util.h"
 
 #include "billing_fixture.h"
-#include "http_client.h"
+#include "http_fixture.h"
 
 #define SERVER_KEY "test-server-key-0123456789"
 
@@ -119,7 +119,6 @@ static void signup(const char *email, const char *extra, char *id,
 static void start_server(void)
 {
     struct cd_http_config hc;
-    struct cd_error err;
     size_t n;
 
     memset(&app, 0, sizeof(app));
@@ -128,7 +127,6 @@ static void start_server(void)
     cd_strlcpy(app.web_dir, "/nonexistent", sizeof(app.web_dir));
     memset(&hc, 0, sizeof(hc));
     hc.name = "api";
-    hc.listen = "127.0.0.1:0";
     hc.routes = cd_api_routes(&n);
     hc.nroutes = n;
     hc.app = &app;
@@ -137,9 +135,7 @@ static void start_server(void)
     hc.pool_threads = 1;
     hc.workers = 2;
     hc.offload = cd_api_offload;
-    hc.quiet = 1;
-    srv = cd_http_start(&hc, &err);
-    assert_non_null(srv);
+    srv = hf_start(&hc);
 }
 
 static int setup(void **state)

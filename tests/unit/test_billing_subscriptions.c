@@ -34,6 +34,7 @@
 #include "util/util.h"
 
 #include "billing_fixture.h"
+#include "log_capture.h"
 #include "store_target.h"
 
 static struct store_target target;
@@ -493,6 +494,30 @@ static void test_invoice_paid_synced(void **state)
     }
 }
 
+/* What invoices.c logs is under its own module, "invoices" (one line at
+ * info: an invoice that grants nothing). */
+static void test_invoice_log_module(void **state)
+{
+    char ev[1024], evt[64], in_id[64], buf[8192];
+    struct log_capture cap;
+
+    (void)state;
+    cd_random_id("evt_", evt, sizeof(evt));
+    cd_random_id("in_", in_id, sizeof(in_id));
+    snprintf(ev, sizeof(ev),
+             "{\"id\":\"%s\",\"type\":\"invoice.paid\",\"data\":{"
+             "\"object\":{\"id\":\"%s\",\"status\":\"paid\","
+             "\"billing_reason\":\"manual\",\"amount_paid\":500,"
+             "\"currency\":\"usd\",\"subscription\":\"sub_log1\"}}}",
+             evt, in_id);
+    log_capture_begin(&cap, CD_LOG_INFO);
+    assert_string_equal(apply(ev, 0, NULL), CD_WEBHOOK_IGNORED);
+    log_capture_end(&cap, buf, sizeof(buf));
+    assert_non_null(strstr(buf, " invoices "));
+    assert_non_null(strstr(buf, "grants nothing"));
+    assert_null(strstr(buf, " subscriptions "));
+}
+
 /* ---- the first period: one order, one payment ------------------------------ */
 
 struct period_read {
@@ -840,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_invoice_grants),
         cmocka_unit_test(test_store_upsert),
         cmocka_unit_test(test_invoice_paid_synced),
+        cmocka_unit_test(test_invoice_log_module),
         cmocka_unit_test(test_first_period_checkout_first),
         cmocka_unit_test(test_first_period_invoice_first),
         cmocka_unit_test(test_first_period_race),

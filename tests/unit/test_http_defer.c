@@ -17,18 +17,16 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "http/server.h"
 #include "util/util.h"
+
+#include "http_fixture.h"
 
 /* The request a handler deferred, and what finish saw; under mu. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -64,11 +62,6 @@ static void finish(struct cd_req *req, void *arg)
     pthread_mutex_unlock(&mu);
 }
 
-static int offload_posts(const struct cd_req *req)
-{
-    return strcmp(req->method, "POST") == 0;
-}
-
 static const struct cd_route routes[] = {
     {"GET", "/defer", handle_defer, 0, 0},
     {"POST", "/defer", handle_defer, 0, 0},
@@ -76,68 +69,18 @@ static const struct cd_route routes[] = {
 
 static struct cd_http_server *start(unsigned loops)
 {
-    struct cd_http_config c;
-    struct cd_error err;
-    struct cd_http_server *s;
+    struct cd_http_config c = {.routes = routes,
+                               .nroutes = CD_ARRAY_LEN(routes),
+                               .pool_threads = loops,
+                               .workers = 2,
+                               .offload = hf_offload_posts};
+    struct cd_http_server *s = hf_start(&c);
 
-    memset(&c, 0, sizeof(c));
-    c.name = "test";
-    c.listen = "127.0.0.1:0";
-    c.routes = routes;
-    c.nroutes = CD_ARRAY_LEN(routes);
-    c.quiet = 1;
-    c.pool_threads = loops;
-    c.workers = 2;
-    c.offload = offload_posts;
-    s = cd_http_start(&c, &err);
-    assert_non_null(s);
     pthread_mutex_lock(&mu);
     parked = NULL;
     finishes = 0;
     pthread_mutex_unlock(&mu);
     return s;
-}
-
-static int send_req(int port, const char *method, const char *path)
-{
-    struct sockaddr_in a;
-    char head[256];
-    int fd = socket(AF_INET, SOCK_STREAM, 0), n;
-
-    assert_true(fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    n = snprintf(head, sizeof(head),
-                 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                 "Content-Length: 0\r\n\r\n",
-                 method, path);
-    assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
-    return fd;
-}
-
-/* The whole reply (until the server closes), within 5 s. */
-static void read_reply(int fd, char *out, size_t outsz)
-{
-    size_t got = 0;
-    int64_t end = cd_mono_us() + 5000000;
-
-    out[0] = '\0';
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int left = (int)((end - cd_mono_us()) / 1000);
-        ssize_t n;
-
-        assert_true(left > 0 && poll(&p, 1, left) == 1);
-        n = recv(fd, out + got, outsz - 1 - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        out[got] = '\0';
-    }
-    close(fd);
 }
 
 static struct cd_req *wait_parked(void)
@@ -153,10 +96,10 @@ static struct cd_req *wait_parked(void)
     return req;
 }
 
-/* Waits (up to 5 s) for n finishes; returns how many ran. */
+/* Waits (up to HF_WAIT_MS) for n finishes; returns how many ran. */
 static int wait_finishes(int n)
 {
-    int64_t end = cd_mono_us() + 5000000;
+    int64_t end = cd_mono_us() + HF_WAIT_MS * 1000LL;
     int got;
 
     pthread_mutex_lock(&mu);
@@ -186,15 +129,13 @@ static void defer_reply(unsigned loops, const char *method)
 {
     struct cd_http_server *s = start(loops);
     char buf[2048];
-    int fd = send_req(cd_http_port(s), method, "/defer");
+    int fd = hf_send(cd_http_port(s), method, "/defer");
     struct cd_req *req = wait_parked();
-    struct pollfd p = {fd, POLLIN, 0};
     pthread_t t;
 
-    /* deferred: no reply yet */
-    assert_int_equal(poll(&p, 1, 50), 0);
+    hf_assert_silent(fd, 50); /* deferred: no reply yet */
     complete_from_thread(req, &t);
-    read_reply(fd, buf, sizeof(buf));
+    hf_read_reply(fd, buf, sizeof(buf));
     pthread_join(t, NULL);
     assert_non_null(strstr(buf, "HTTP/1.1 201"));
     assert_non_null(strstr(buf, "Request-Id: req_"));
@@ -231,7 +172,7 @@ static void test_defer_client_gone(void **state)
     (void)state;
     for (unsigned loops = 0; loops <= 1; loops++) {
         struct cd_http_server *s = start(loops);
-        int fd = send_req(cd_http_port(s), loops ? "POST" : "GET", "/defer");
+        int fd = hf_send(cd_http_port(s), loops ? "POST" : "GET", "/defer");
         struct cd_req *req = wait_parked();
         pthread_t t;
 
@@ -277,7 +218,7 @@ static void test_stop_waits_for_deferred(void **state)
 
     (void)state;
     st.s = start(1);
-    fd = send_req(cd_http_port(st.s), "POST", "/defer");
+    fd = hf_send(cd_http_port(st.s), "POST", "/defer");
     req = wait_parked();
     assert_int_equal(pthread_create(&stopper, NULL, stop_thread, &st), 0);
     poll(NULL, 0, 100); /* a check that stop does NOT return meanwhile */

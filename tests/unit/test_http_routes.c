@@ -33,7 +33,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#include "http_client.h"
+#include "http_fixture.h"
 
 static void handle_list(struct cd_req *req)
 {
@@ -98,21 +98,13 @@ static const struct cd_route routes[] = {
 
 static struct cd_http_server *start(int with_fallback)
 {
-    struct cd_http_config c;
-    struct cd_error err;
-    struct cd_http_server *s;
+    struct cd_http_config c = {.routes = routes,
+                               .nroutes = CD_ARRAY_LEN(routes),
+                               .pool_threads = 1,
+                               .fallback = with_fallback ? handle_fallback
+                                                         : NULL};
 
-    memset(&c, 0, sizeof(c));
-    c.name = "test";
-    c.listen = "127.0.0.1:0";
-    c.routes = routes;
-    c.nroutes = CD_ARRAY_LEN(routes);
-    c.quiet = 1;
-    c.pool_threads = 1;
-    c.fallback = with_fallback ? handle_fallback : NULL;
-    s = cd_http_start(&c, &err);
-    assert_non_null(s);
-    return s;
+    return hf_start(&c);
 }
 
 static void get(struct cd_http_server *s, const char *method,

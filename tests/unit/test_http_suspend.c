@@ -13,17 +13,13 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "http/server.h"
 #include "util/util.h"
+
+#include "http_fixture.h"
 
 /* The request a /late handler parked, and what the test tells a blocked
  * /block handler; under mu. */
@@ -105,21 +101,13 @@ static const struct cd_route routes[] = {
 
 static struct cd_http_server *start(unsigned loops)
 {
-    struct cd_http_config c;
-    struct cd_error err;
-    struct cd_http_server *s;
+    struct cd_http_config c = {.routes = routes,
+                               .nroutes = CD_ARRAY_LEN(routes),
+                               .pool_threads = loops,
+                               .workers = 2,
+                               .offload = offload_posts};
+    struct cd_http_server *s = hf_start(&c);
 
-    memset(&c, 0, sizeof(c));
-    c.name = "test";
-    c.listen = "127.0.0.1:0";
-    c.routes = routes;
-    c.nroutes = CD_ARRAY_LEN(routes);
-    c.quiet = 1;
-    c.pool_threads = loops;
-    c.workers = 2;
-    c.offload = offload_posts;
-    s = cd_http_start(&c, &err);
-    assert_non_null(s);
     pthread_mutex_lock(&mu);
     parked = NULL;
     released = blocked = block_runs = offloads = 0;
@@ -127,62 +115,12 @@ static struct cd_http_server *start(unsigned loops)
     return s;
 }
 
-static int send_req(int port, const char *method, const char *path)
-{
-    struct sockaddr_in a;
-    char head[256];
-    int fd = socket(AF_INET, SOCK_STREAM, 0), n;
-
-    assert_true(fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    n = snprintf(head, sizeof(head),
-                 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                 "Content-Length: 0\r\n\r\n",
-                 method, path);
-    assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
-    return fd;
-}
-
-/* The whole reply (until the server closes), within 5 s. */
-static void read_reply(int fd, char *out, size_t outsz)
-{
-    size_t got = 0;
-    int64_t end = cd_mono_us() + 5000000;
-
-    out[0] = '\0';
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int left = (int)((end - cd_mono_us()) / 1000);
-        ssize_t n;
-
-        assert_true(left > 0 && poll(&p, 1, left) == 1);
-        n = recv(fd, out + got, outsz - 1 - got, 0);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        out[got] = '\0';
-    }
-    close(fd);
-}
-
-/* Nothing arrives on fd within ms. */
-static void assert_silent(int fd, int ms)
-{
-    struct pollfd p = {fd, POLLIN, 0};
-
-    assert_int_equal(poll(&p, 1, ms), 0);
-}
-
 static void late_reply(unsigned loops)
 {
     struct cd_http_server *s = start(loops);
     char buf[2048];
     struct cd_req *req;
-    int fd = send_req(cd_http_port(s), "GET", "/late");
+    int fd = hf_send(cd_http_port(s), "GET", "/late");
 
     pthread_mutex_lock(&mu);
     while (!parked)
@@ -190,13 +128,13 @@ static void late_reply(unsigned loops)
     req = parked;
     pthread_mutex_unlock(&mu);
     /* Suspended: no reply, and the server answers others meanwhile. */
-    assert_silent(fd, 100);
-    read_reply(send_req(cd_http_port(s), "GET", "/x"), buf, sizeof(buf));
+    hf_assert_silent(fd, 100);
+    hf_read_reply(hf_send(cd_http_port(s), "GET", "/x"), buf, sizeof(buf));
     assert_non_null(strstr(buf, "200 OK"));
-    assert_silent(fd, 0);
+    hf_assert_silent(fd, 0);
     cd_reply(req, 202, "text/plain", "later", 5);
     cd_req_resume(req);
-    read_reply(fd, buf, sizeof(buf));
+    hf_read_reply(fd, buf, sizeof(buf));
     assert_non_null(strstr(buf, "HTTP/1.1 202"));
     assert_non_null(strstr(buf, "Request-Id: req_"));
     assert_non_null(strstr(buf, "\r\n\r\nlater"));
@@ -223,8 +161,8 @@ static void test_completion_before_handler_returns(void **state)
     for (unsigned loops = 0; loops <= 2; loops += 2) {
         struct cd_http_server *s = start(loops);
 
-        read_reply(send_req(cd_http_port(s), "GET", "/early"), buf,
-                   sizeof(buf));
+        hf_read_reply(hf_send(cd_http_port(s), "GET", "/early"), buf,
+                      sizeof(buf));
         assert_non_null(strstr(buf, "HTTP/1.1 201"));
         assert_non_null(strstr(buf, "\r\n\r\nearly"));
         cd_http_stop(s);
@@ -240,25 +178,26 @@ static void test_offload_keeps_loop_free(void **state)
     int a, b;
 
     (void)state;
-    read_reply(send_req(cd_http_port(s), "GET", "/x"), buf, sizeof(buf));
-    a = send_req(cd_http_port(s), "POST", "/block");
-    b = send_req(cd_http_port(s), "POST", "/block");
+    hf_read_reply(hf_send(cd_http_port(s), "GET", "/x"), buf, sizeof(buf));
+    a = hf_send(cd_http_port(s), "POST", "/block");
+    b = hf_send(cd_http_port(s), "POST", "/block");
     pthread_mutex_lock(&mu);
     while (blocked < 2)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
     for (int i = 0; i < 3; i++) {
-        read_reply(send_req(cd_http_port(s), "GET", "/x"), buf, sizeof(buf));
+        hf_read_reply(hf_send(cd_http_port(s), "GET", "/x"), buf,
+                      sizeof(buf));
         assert_non_null(strstr(buf, "200 OK"));
     }
-    assert_silent(a, 0);
+    hf_assert_silent(a, 0);
     pthread_mutex_lock(&mu);
     released = 1;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
-    read_reply(a, buf, sizeof(buf));
+    hf_read_reply(a, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\r\n\r\nworker"));
-    read_reply(b, buf, sizeof(buf));
+    hf_read_reply(b, buf, sizeof(buf));
     assert_non_null(strstr(buf, "\r\n\r\nworker"));
     cd_http_stop(s);
 }
@@ -272,7 +211,7 @@ static void test_stop_runs_queued_work(void **state)
 
     (void)state;
     for (int i = 0; i < 4; i++)
-        fds[i] = send_req(cd_http_port(s), "POST", "/block");
+        fds[i] = hf_send(cd_http_port(s), "POST", "/block");
     pthread_mutex_lock(&mu);
     /* both workers busy, all four offloaded: two are queued */
     while (blocked < 2 || offloads < 4)

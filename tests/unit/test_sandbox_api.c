@@ -26,6 +26,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "http_fixture.h"
+
 #define SECRET "whsec_sandbox_unit_test"
 #define KEY "sk_test_unit1234567890abcd"
 
@@ -70,11 +72,12 @@ static const struct cd_route rx_routes[] = {
     {"POST", "/hook", h_hook, 0, 0},
 };
 
-/* Waits up to 5 s for an event of type about object id; returns a new
+/* Waits up to 20 s (1000 polls 20 ms apart, generous: only a failing run
+ * waits it out) for an event of type about object id; returns a new
  * reference to it, or NULL. */
 static json_t *rx_wait(const char *type, const char *obj_id)
 {
-    for (int i = 0; i < 250; i++) {
+    for (int i = 0; i < 1000; i++) {
         size_t k;
         json_t *ev, *found = NULL;
         pthread_mutex_lock(&rx_mu);
@@ -139,15 +142,9 @@ static int setup(void **state)
     rx_events = json_array();
     memset(&hc, 0, sizeof(hc));
     hc.name = "rx";
-    hc.listen = "127.0.0.1:0";
     hc.routes = rx_routes;
     hc.nroutes = 1;
-    hc.quiet = 1;
-    F.rx = cd_http_start(&hc, &err);
-    if (!F.rx) {
-        fprintf(stderr, "receiver: %s\n", err.message);
-        return -1;
-    }
+    F.rx = hf_start(&hc);
     snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hook",
              cd_http_port(F.rx));
     memset(&sc, 0, sizeof(sc));
@@ -964,7 +961,7 @@ static void test_retry_and_switches(void **state)
     snprintf(path, sizeof(path), "/_sandbox/checkout/%s/expire", id);
     req(&r, "POST", path, NULL, NULL, NULL, NULL);
     resp_free(&r);
-    for (int i = 0; i < 250 && rx_count("checkout.session.expired", id) < 3;
+    for (int i = 0; i < 1000 && rx_count("checkout.session.expired", id) < 3;
          i++)
         usleep(20000);
     assert_int_equal(rx_count("checkout.session.expired", id), 3);
@@ -1005,7 +1002,7 @@ static void test_delivery_attempts(void **state)
     req(&r, "POST", path, NULL, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    for (int i = 0; i < 250; i++) {
+    for (int i = 0; i < 1000; i++) {
         req(&r, "GET", "/_sandbox/config", NULL, NULL, NULL, NULL);
         if (jint(r.json, "failed") > failed) {
             resp_free(&r);
@@ -1051,7 +1048,7 @@ static void test_delivery_jitter(void **state)
     req(&r, "POST", path, NULL, NULL, NULL, NULL);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    for (int i = 0; i < 250 && rx_count("checkout.session.expired", id) < 2;
+    for (int i = 0; i < 1000 && rx_count("checkout.session.expired", id) < 2;
          i++)
         usleep(20000);
     assert_int_equal(rx_count("checkout.session.expired", id), 2);

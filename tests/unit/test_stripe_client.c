@@ -29,6 +29,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "log_capture.h"
+
 #define SK "sk_test_unit_51HxYzSecret"
 #define MAX_SEEN 8
 
@@ -679,16 +681,16 @@ static void test_timeout(void **state)
     json_t *out = NULL;
     struct cd_error err;
     int status = -1;
-    int64_t t0;
 
     (void)state;
     reset_seen();
     c = client_for(base_url, 1, 150);
-    t0 = cd_mono_us();
+    /* Cut, not answered: /v1/slow replies 200 after 700 ms, so -1 with no
+     * status is the timeout (no wall-clock bound: a loaded machine
+     * stretches any). */
     assert_int_equal(cd_stripe_request(c, "POST", "/v1/slow", NULL, "slow:1",
                                        &out, &status, &err),
                      -1);
-    assert_true(cd_mono_us() - t0 < 1500000);
     assert_null(out);
     assert_int_equal(status, 0);
     assert_int_equal(err.kind, CD_EK_UPSTREAM);
@@ -770,19 +772,11 @@ static void test_logs_without_secret(void **state)
     struct cd_stripe_client *c = client();
     json_t *out = NULL;
     struct cd_error err;
-    char path[] = "/tmp/cd_stripe_log_XXXXXX";
+    struct log_capture cap;
     char buf[8192];
-    int fd, saved, old = cd_log_threshold;
-    ssize_t n;
 
     (void)state;
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    saved = dup(2);
-    assert_true(saved >= 0);
-    assert_true(dup2(fd, 2) >= 0);
-    cd_log_threshold = CD_LOG_DEBUG;
+    log_capture_begin(&cap, CD_LOG_DEBUG);
     assert_int_equal(cd_stripe_request(c, "POST", "/v1/flaky", NULL, "k",
                                        &out, NULL, &err),
                      0);
@@ -790,15 +784,7 @@ static void test_logs_without_secret(void **state)
     assert_int_equal(cd_stripe_request(c, "POST", "/v1/decline", NULL, "k",
                                        &out, NULL, &err),
                      -1);
-    cd_log_threshold = old;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    n = pread(fd, buf, sizeof(buf) - 1, 0);
-    close(fd);
-    unlink(path);
-    assert_true(n > 0);
-    buf[n] = '\0';
+    log_capture_end(&cap, buf, sizeof(buf));
     assert_non_null(strstr(buf, "POST /v1/flaky -> 500 attempt 1 "));
     assert_non_null(strstr(buf, "POST /v1/flaky -> 500 attempt 2 "));
     assert_non_null(strstr(buf, "POST /v1/flaky -> 200 attempt 3 "));
