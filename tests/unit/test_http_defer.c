@@ -248,7 +248,7 @@ static void test_stop_within_bound(void **state)
     (void)state;
     for (unsigned loops = 0; loops <= 1; loops++) {
         s = start(loops);
-        fd = send_req(cd_http_port(s), loops ? "POST" : "GET", "/defer");
+        fd = hf_send(cd_http_port(s), loops ? "POST" : "GET", "/defer");
         req = wait_parked();
         t0 = cd_mono_us();
         assert_int_equal(cd_http_stop_within(s, 200), 1);
