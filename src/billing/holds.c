@@ -78,10 +78,14 @@ static int run(struct cd_billing *b, const struct cd_hold_op *op,
     memset(&j, 0, sizeof(j));
     j.op = op;
     j.fn = fn;
-    if (op->claim && op->reply)
+    if (op->claim && op->reply) {
+        op->claim->writer_key = op->account_id;
         return cd_idem_once(b, op->claim, once_fn, &j) != 0 ? internal(err)
                                                             : 0;
-    return outcome(&j, cd_store_write(b->store, job_fn, &j), out, err);
+    }
+    return outcome(&j,
+                   cd_store_write_keyed(b->store, op->account_id, job_fn, &j),
+                   out, err);
 }
 
 /* hold.captured / hold.released / hold.expired-as-released of h. */
@@ -409,12 +413,14 @@ void cd_hold_async_submit(struct cd_billing *b, struct cd_hold_async *x)
     int rc;
 
     if (x->op.claim && x->op.reply) {
+        x->op.claim->writer_key = x->op.account_id;
         rc = cd_idem_once_submit(b, x->op.claim, once_fn, &x->j, &x->idem,
                                  once_done, x);
     } else {
         memset(&x->job, 0, sizeof(x->job));
         x->job.fn = job_fn;
         x->job.arg = &x->j;
+        x->job.key = x->op.account_id;
         x->job.done = async_done;
         x->job.done_arg = x;
         rc = cd_store_submit(b->store, &x->job);

@@ -120,6 +120,7 @@ static int apply_once(struct cd_billing *b, const struct cd_ledger_op *op,
     o.j = j;
     o.op = op;
     o.kind = kind;
+    op->claim->writer_key = op->account_id;
     return once_outcome(&o, cd_idem_once(b, op->claim, once_effect, &o), err);
 }
 
@@ -199,7 +200,7 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
         return -1;
     if (op->claim && op->reply)
         return apply_once(b, op, &j, kind, err);
-    rc = cd_store_write(b->store, apply_fn, &j);
+    rc = cd_store_write_keyed(b->store, op->account_id, apply_fn, &j);
     return apply_outcome(&j, rc, kind, out, replayed, err);
 }
 
@@ -239,12 +240,14 @@ void cd_ledger_async_submit(struct cd_billing *b, struct cd_ledger_async *x)
     int rc;
 
     if (x->op.claim && x->op.reply) {
+        x->op.claim->writer_key = x->op.account_id;
         rc = cd_idem_once_submit(b, x->op.claim, once_effect, &x->o, &x->idem,
                                  once_done, x);
     } else {
         memset(&x->job, 0, sizeof(x->job));
         x->job.fn = apply_fn;
         x->job.arg = &x->j;
+        x->job.key = x->op.account_id;
         x->job.done = async_done;
         x->job.done_arg = x;
         rc = cd_store_submit(b->store, &x->job);

@@ -67,6 +67,9 @@ struct cd_writer {
     struct cd_store_async *head, *tail;
     int queued;                    /* jobs on this queue */
     struct cd_store_async **batch; /* max_batch slots, this thread only */
+    int limit; /* most jobs of its next batch (1..max_batch): halved when
+                  a batch lost its transaction, one more after a full one
+                  committed; under mu */
     pthread_t thread;
     int started;
 };
@@ -266,18 +269,19 @@ static int run_retrying(struct cd_writer *w, struct cd_store_async **jobs,
     return commits;
 }
 
-/* A batch, and when another writer (of this node or of another on the same
- * database) made it lose its transaction, its jobs again one transaction each: a batch
- * reads and writes the union of its jobs' rows, so run again whole it
- * tends to conflict again, while alone each job conflicts only on its
- * own rows (docs/SCALING.md measures it). */
+/* A batch, and when another writer (of this node or of another on the
+ * same database) made it lose its transaction (*lost = 1), its jobs again
+ * one transaction each: a batch reads and writes the union of its jobs'
+ * rows, so run again whole it tends to conflict again, while alone each
+ * job conflicts only on its own rows (docs/SCALING.md measures it). */
 static int run_batch_retrying(struct cd_writer *w,
-                              struct cd_store_async **jobs, int n)
+                              struct cd_store_async **jobs, int n, int *lost)
 {
     int commits;
 
     w->db->retry = 0;
     commits = run_batch(w->db, jobs, n);
+    *lost = w->db->retry;
     if (!w->db->retry)
         return commits;
     lost_tx(w->s, w->db);
@@ -298,7 +302,7 @@ static int take_batch(struct cd_store *s, struct cd_writer *w)
 
     while (!w->head && !s->stopping)
         pthread_cond_wait(&w->work_cv, &s->mu);
-    while (w->head && n < s->max_batch) {
+    while (w->head && n < w->limit) {
         w->batch[n++] = w->head;
         w->head = w->head->next;
         w->queued--;
@@ -306,7 +310,8 @@ static int take_batch(struct cd_store *s, struct cd_writer *w)
     }
     if (!w->head)
         w->tail = NULL;
-    assert(n <= s->max_batch && w->queued >= 0 && s->queued >= 0);
+    assert(n <= w->limit && w->limit <= s->max_batch);
+    assert(w->queued >= 0 && s->queued >= 0);
     assert((w->head == NULL) == (w->tail == NULL));
     if (n && s->fault_pending) {
         w->db->fault_op = s->fault_op;
@@ -354,6 +359,19 @@ settle_batch(struct cd_store *s, struct cd_writer *w, int n, int commits)
     return list;
 }
 
+/* w's next batch limit (under mu) after a batch of n: half of n when it
+ * lost its transaction (a smaller batch reads and writes fewer rows and
+ * index pages that another writer's transaction may touch), one more
+ * when it filled the limit and committed. SQLite never loses one. */
+static void adapt_limit(struct cd_store *s, struct cd_writer *w, int n,
+                        int lost)
+{
+    if (lost)
+        w->limit = n / 2 > 0 ? n / 2 : 1;
+    else if (n >= w->limit && w->limit < s->max_batch)
+        w->limit++;
+}
+
 static void *writer_main(void *arg)
 {
     struct cd_writer *w = arg;
@@ -361,7 +379,7 @@ static void *writer_main(void *arg)
 
     for (;;) {
         struct cd_store_async *done;
-        int n, commits;
+        int n, commits, lost;
 
         pthread_mutex_lock(&s->mu);
         n = take_batch(s, w);
@@ -369,11 +387,12 @@ static void *writer_main(void *arg)
         if (n == 0)
             break;
 
-        commits = run_batch_retrying(w, w->batch, n);
+        commits = run_batch_retrying(w, w->batch, n, &lost);
         /* One COMMIT at most per job: a transaction holds one or more. */
         assert(commits >= 0 && commits <= n);
 
         pthread_mutex_lock(&s->mu);
+        adapt_limit(s, w, n, lost);
         done = settle_batch(s, w, n, commits);
         pthread_mutex_unlock(&s->mu);
         while (done) {
@@ -669,6 +688,7 @@ static int writers_alloc(struct cd_store *s, int n)
     s->nwriters = n;
     for (int i = 0; i < n; i++) {
         s->w[i].s = s;
+        s->w[i].limit = s->max_batch;
         pthread_cond_init(&s->w[i].work_cv, NULL);
         s->w[i].batch = calloc((size_t)s->max_batch, sizeof(*s->w[i].batch));
         if (!s->w[i].batch)
