@@ -39,6 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/batch.h"
 #include "store/migrations.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -48,6 +49,8 @@
 #define DEFAULT_MAX_BATCH 512
 #define MAX_MAX_BATCH 8192
 #define MAX_RETRIES 16
+/* A job lost this many times runs its next attempts alone on the node */
+#define ALONE_AFTER 3
 #define MAX_WRITERS 32
 
 /* A blocking write (cd_store_write): the queued job (done NULL) and the
@@ -82,6 +85,9 @@ struct cd_store {
 
     /* executor: queues, stop flag and stats, all under mu */
     pthread_mutex_t mu;
+    /* Held shared by a writer while it runs a batch, exclusively by one
+     * whose job lost ALONE_AFTER times (run_retrying); writer-preferring */
+    pthread_rwlock_t alone;
     int queued;   /* jobs on every queue */
     int inflight; /* callers inside cd_store_write, submitted jobs */
     pthread_cond_t idle_cv; /* inflight reached 0 while stopping */
@@ -113,121 +119,6 @@ static int hist_bucket(int n)
     return b;
 }
 
-/* Marks jobs [from, to) that had succeeded as failed: their transaction
- * is gone. */
-static void fail_succeeded(struct cd_store_async **jobs, int from, int to)
-{
-    for (int i = from; i < to; i++)
-        if (jobs[i]->rc == 0)
-            jobs[i]->rc = CD_STORE_ERROR;
-}
-
-/* Runs j in the writer's open transaction under a SAVEPOINT, with its
- * caller's request and job ids on the writer's log lines: j's rc. *ran is
- * 0 (and nothing ran) when the savepoint could not be taken. */
-static int run_job(struct cd_db *c, struct cd_tx *tx,
-                   struct cd_store_async *j, int *ran)
-{
-    int rc;
-
-    *ran = 0;
-    if (cd_db_txo(c, CD_FAULT_SAVEPOINT, c->be->savepoint,
-                  "batch: savepoint") != 0)
-        return CD_STORE_ERROR;
-    *ran = 1;
-    cd_log_set_request_id(j->request_id);
-    cd_log_set_job_id(j->job_id);
-    rc = j->fn(tx, j->arg);
-    cd_log_set_request_id(NULL);
-    cd_log_set_job_id(NULL);
-    return rc;
-}
-
-/* A job that ran (the transaction still open): its savepoint released
- * when rc is 0, else rolled back to and released. Returns the job's final
- * rc; *isolated is 0 when the rollback to its savepoint failed, so its
- * writes cannot be told from the batch's. */
-static int end_job(struct cd_db *c, int rc, int *isolated)
-{
-    const struct cd_backend *be = c->be;
-
-    *isolated = 1;
-    if (rc == 0 &&
-        cd_db_txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
-        rc = CD_STORE_ERROR;
-    if (rc != 0 &&
-        (cd_db_txc(c, be->rollback_to, "batch: rollback to") != 0 ||
-         cd_db_txc(c, be->release, "batch: release") != 0))
-        *isolated = 0;
-    return rc;
-}
-
-/* Runs one batch in one transaction; sets every job's rc. Returns the
- * number of COMMITs that succeeded. */
-static int run_batch(struct cd_db *c, struct cd_store_async **jobs, int n)
-{
-    const struct cd_backend *be = c->be;
-    struct cd_tx tx = {.db = c, .writable = 1};
-    int first = 0; /* first job of the open transaction */
-    int commits = 0;
-
-    for (int i = 0; i < n; i++)
-        jobs[i]->rc = CD_STORE_ERROR;
-    if (cd_db_tx_begin(c, 1, "batch: begin") != 0)
-        return 0;
-    for (int i = 0; i < n; i++) {
-        struct cd_store_async *j = jobs[i];
-        int rc, ran, isolated;
-
-        rc = run_job(c, &tx, j, &ran);
-        if (!ran) {
-            j->rc = CD_STORE_ERROR;
-            continue;
-        }
-        if (c->retry) {
-            /* The transaction is lost (serialization failure, deadlock):
-             * nothing of it commits; run_batch_retrying runs it again. */
-            for (int k = 0; k < n; k++)
-                jobs[k]->rc = CD_STORE_ERROR;
-            cd_db_rollback_open(c, "batch: rollback");
-            return 0;
-        }
-        if (!be->in_tx(c)) {
-            /* The engine rolled the whole transaction back (I/O error,
-             * out of memory...): every job since BEGIN lost its writes. */
-            cd_error("store", "batch: transaction rolled back by %s",
-                     be->name);
-            fail_succeeded(jobs, first, i);
-            j->rc = rc != 0 ? rc : CD_STORE_ERROR;
-            first = i + 1;
-            if (i + 1 < n && cd_db_tx_begin(c, 1, "batch: begin") != 0) {
-                for (int k = i + 1; k < n; k++)
-                    jobs[k]->rc = CD_STORE_ERROR;
-                return commits;
-            }
-            continue;
-        }
-        rc = end_job(c, rc, &isolated);
-        j->rc = rc;
-        if (!isolated) {
-            /* Cannot isolate this job: give up the whole batch. */
-            fail_succeeded(jobs, first, i);
-            for (int k = i + 1; k < n; k++)
-                jobs[k]->rc = CD_STORE_ERROR;
-            cd_db_rollback_open(c, "batch: rollback");
-            return commits;
-        }
-    }
-    if (first >= n)
-        return commits;
-    if (cd_db_txo(c, CD_FAULT_COMMIT, be->commit, "batch: commit") != 0) {
-        cd_db_rollback_open(c, "batch: rollback");
-        fail_succeeded(jobs, first, n);
-        return commits;
-    }
-    return commits + 1;
-}
-
 /* A pause before attempt + 1: up to 1, 2, 4 ... 64 ms, at random within
  * the bound, so nodes that collided do not collide again in step. */
 static void retry_pause(int attempt)
@@ -248,23 +139,41 @@ static void lost_tx(struct cd_store *s, struct cd_db *c)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* run_batch of jobs[0..n), again while the backend says the transaction
+/* cd_store_batch_run of jobs[0..n), again while the backend says the transaction
  * was lost to a serialization failure, deadlock or lock timeout
  * (cd_db.retry), from attempt `from` to MAX_RETRIES with a short growing,
- * jittered pause. run_batch commits nothing when it sees retry set (it
+ * jittered pause. cd_store_batch_run commits nothing when it sees retry set (it
  * stops at once), so each attempt runs the whole batch again. */
 static int run_retrying(struct cd_writer *w, struct cd_store_async **jobs,
                         int n, int from)
 {
-    int commits = 0;
+    struct cd_store *s = w->s;
+    int commits = 0, alone = 0;
 
     for (int attempt = from;; attempt++) {
+        if (attempt == ALONE_AFTER && s->nwriters > 1) {
+            /* Lost again and again, mostly to this node's other writers
+             * (SERIALIZABLE's page-level read locks): their batches wait
+             * while it runs, so only other nodes can still make it lose. */
+            pthread_rwlock_unlock(&s->alone);
+            pthread_rwlock_wrlock(&s->alone);
+            alone = 1;
+        }
         w->db->retry = 0;
-        commits = run_batch(w->db, jobs, n);
+        commits = cd_store_batch_run(w->db, jobs, n);
         if (!w->db->retry || attempt >= MAX_RETRIES)
             break;
-        lost_tx(w->s, w->db);
+        lost_tx(s, w->db);
         retry_pause(attempt);
+    }
+    if (w->db->retry)
+        cd_error("store",
+                 "a job lost its transaction %d times in a row; "
+                 "given up",
+                 MAX_RETRIES + 1);
+    if (alone) {
+        pthread_rwlock_unlock(&s->alone);
+        pthread_rwlock_rdlock(&s->alone);
     }
     return commits;
 }
@@ -280,7 +189,7 @@ static int run_batch_retrying(struct cd_writer *w,
     int commits;
 
     w->db->retry = 0;
-    commits = run_batch(w->db, jobs, n);
+    commits = cd_store_batch_run(w->db, jobs, n);
     *lost = w->db->retry;
     if (!w->db->retry)
         return commits;
@@ -387,7 +296,9 @@ static void *writer_main(void *arg)
         if (n == 0)
             break;
 
+        pthread_rwlock_rdlock(&s->alone);
         commits = run_batch_retrying(w, w->batch, n, &lost);
+        pthread_rwlock_unlock(&s->alone);
         /* One COMMIT at most per job: a transaction holds one or more. */
         assert(commits >= 0 && commits <= n);
 
@@ -652,6 +563,7 @@ static void store_free(struct cd_store *s)
     free(s->readers);
     free(s->free_readers);
     pthread_mutex_destroy(&s->mu);
+    pthread_rwlock_destroy(&s->alone);
     pthread_cond_destroy(&s->idle_cv);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
@@ -725,6 +637,19 @@ static int writers_start(struct cd_store *s, struct cd_error *err)
     return 0;
 }
 
+/* A writer-preferring rwlock (glibc's default lets a stream of readers
+ * starve the writer). */
+static void alone_init(pthread_rwlock_t *l)
+{
+    pthread_rwlockattr_t a;
+
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(
+        &a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(l, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
 /* How many writers: cfg's (1 if unset) within 1..MAX_WRITERS, and 1 for
  * SQLite, whose database takes one writer at a time anyway. */
 static int writers_wanted(const struct cd_backend *be,
@@ -761,6 +686,7 @@ struct cd_store *cd_store_open(const struct cd_store_config *cfg,
     }
     s->be = be;
     pthread_mutex_init(&s->mu, NULL);
+    alone_init(&s->alone);
     pthread_cond_init(&s->idle_cv, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
