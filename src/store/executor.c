@@ -17,14 +17,17 @@
  * correctness rests on what makes several nodes on one database correct
  * (guarded statements, unique keys, SERIALIZABLE), and a batch that loses
  * its transaction to another writer is retried like one lost to another
- * node (run_batch_retrying; creditd_store_retries_total counts both).
+ * node (run_batch_retrying; creditd_store_retries_total counts both). A
+ * job lost ALONE_AFTER times runs its further attempts with the other
+ * writers stopped between batches (the `alone` rwlock).
  *
  * Executor (group commit). cd_store_write() puts a job on a writer's queue
  * (the job lives on the caller's stack) and sleeps on the job's own
  * condition variable; cd_store_submit() puts the caller's job on a queue
  * and returns, its completion called by the writer after the batch. A
- * writer thread takes every job of its queue (up to max_batch),
- * opens one write transaction, runs each job under a SAVEPOINT (released
+ * writer thread takes every job of its queue (up to its limit, at most
+ * max_batch: halved after a lost batch, adapt_limit), opens one write
+ * transaction, runs each job under a SAVEPOINT (batch.c; released
  * when the job returns 0, rolled back when it does not), COMMITs once and
  * then, under one lock, wakes every blocking caller of the batch; the
  * completions of submitted jobs then run on that writer thread, outside
@@ -139,11 +142,13 @@ static void lost_tx(struct cd_store *s, struct cd_db *c)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* cd_store_batch_run of jobs[0..n), again while the backend says the transaction
- * was lost to a serialization failure, deadlock or lock timeout
- * (cd_db.retry), from attempt `from` to MAX_RETRIES with a short growing,
- * jittered pause. cd_store_batch_run commits nothing when it sees retry set (it
- * stops at once), so each attempt runs the whole batch again. */
+/* cd_store_batch_run of jobs[0..n), again while the backend says the
+ * transaction was lost to a serialization failure, deadlock or lock
+ * timeout (cd_db.retry), from attempt `from` to MAX_RETRIES with a short
+ * growing, jittered pause; from attempt ALONE_AFTER on with no other
+ * writer of this node running. cd_store_batch_run commits nothing when it
+ * sees retry set (it stops at once), so each attempt runs the whole batch
+ * again. Called with s->alone held shared, and returns so. */
 static int run_retrying(struct cd_writer *w, struct cd_store_async **jobs,
                         int n, int from)
 {
