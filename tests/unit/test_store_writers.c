@@ -5,7 +5,8 @@
  * job lost or run twice (jobs of one account on different writers lose
  * their transaction and are retried); the jobs of one key run in the order
  * they were queued; close drains every writer's queue; and a deadlock
- * between two writers' transactions is resolved by the retry.
+ * between two writers' transactions is resolved by the retry; a job that
+ * keeps losing to another writer runs alone from its fourth run on.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -439,6 +440,91 @@ static void test_deadlock_retried(void **state)
     assert_int_equal(get_state(f->s, "acct_1").balance, 2);
 }
 
+/* ---- a job that keeps losing to another writer ------------------------ */
+
+/* The writer index executor.c gives key among n (its FNV-1a), to pick a
+ * key on another writer than the loser's. */
+static unsigned writer_of(const char *key, unsigned n)
+{
+    uint32_t h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % n;
+}
+
+/* The loser reads acct_0, lets the bumper commit a change to it (waiting
+ * up to 2 s), then writes it: lost to the bumper's commit each time, until
+ * it runs alone and the bumper's job waits for it. */
+struct loser {
+    struct cd_store *s;
+    const char *bump_key;
+    int ready, bumped, done, runs, bumps;
+};
+
+static int bump_fn(struct cd_tx *tx, void *arg)
+{
+    return bump(tx, "acct_0");
+}
+
+static int loser_job(struct cd_tx *tx, void *arg)
+{
+    struct loser *l = arg;
+    struct cd_account a;
+    int rc, run = ++l->runs;
+
+    if ((rc = cd_store_account_get(tx, "acct_0", &a)) != 0)
+        return rc;
+    __atomic_store_n(&l->ready, run, __ATOMIC_SEQ_CST);
+    for (int i = 0;
+         i < 2000 && __atomic_load_n(&l->bumped, __ATOMIC_SEQ_CST) < run; i++)
+        sleep_ms(1);
+    return cd_store_account_set_balance(tx, "acct_0", a.balance + 1);
+}
+
+static void *bumper_thread(void *arg)
+{
+    struct loser *l = arg;
+
+    for (int n = 1; n <= 40; n++) {
+        for (int i = 0;
+             i < 5000 && !__atomic_load_n(&l->done, __ATOMIC_SEQ_CST) &&
+             __atomic_load_n(&l->ready, __ATOMIC_SEQ_CST) < n;
+             i++)
+            sleep_ms(1);
+        if (__atomic_load_n(&l->ready, __ATOMIC_SEQ_CST) < n)
+            break;
+        if (cd_store_write_keyed(l->s, l->bump_key, bump_fn, NULL) == 0)
+            l->bumps++;
+        __atomic_store_n(&l->bumped, n, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+/* Lost 3 times to another writer of the node, a job runs alone (the other
+ * writers wait) and commits: 4 runs, not 17 losses and an error. */
+static void test_lost_job_runs_alone(void **state)
+{
+    struct fixture *f = *state;
+    static const char *keys[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6"};
+    struct loser l = {.s = f->s};
+    pthread_t bt;
+    int rc;
+
+    make_accounts(f->s, 1);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && !l.bump_key; i++)
+        if (writer_of(keys[i], WRITERS) != writer_of("loser", WRITERS))
+            l.bump_key = keys[i];
+    assert_non_null(l.bump_key);
+    assert_int_equal(pthread_create(&bt, NULL, bumper_thread, &l), 0);
+    rc = cd_store_write_keyed(f->s, "loser", loser_job, &l);
+    __atomic_store_n(&l.done, 1, __ATOMIC_SEQ_CST);
+    pthread_join(bt, NULL);
+    assert_int_equal(rc, 0);
+    assert_int_equal(l.runs, 4);
+    assert_int_equal(get_state(f->s, "acct_0").balance, 1 + l.bumps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +536,8 @@ int main(void)
     };
     const struct CMUnitTest pg_only[] = {
         cmocka_unit_test_setup_teardown(test_deadlock_retried, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lost_job_runs_alone, setup,
                                         teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
