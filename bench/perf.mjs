@@ -395,7 +395,7 @@ async function storeStats(stack) {
     const r = await stack.admin('GET', '/metrics');
     const num = (name) => Number((new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(r.text) || [])[1] || NaN);
     return { commits: num('creditd_store_commits_total'), jobs: num('creditd_store_jobs_total'),
-        queue: num('creditd_store_queue_depth') };
+        queue: num('creditd_store_queue_depth'), retries: num('creditd_store_retries_total') };
 }
 
 /** After wrk stops, requests it cut off may still be on their way to the
@@ -490,7 +490,7 @@ async function main() {
             if (prof) await prof;
             const c1 = [cpuSeconds(pid), cpuSeconds(spid)];
             const s1 = await storeStats(stack);
-            const store = { commits: s1.commits - s0.commits, jobs: s1.jobs - s0.jobs };
+            const store = { commits: s1.commits - s0.commits, jobs: s1.jobs - s0.jobs, retries: s1.retries - s0.retries };
             store.commits_per_s = Math.round(store.commits / res.seconds);
             store.jobs_per_commit = +(store.jobs / Math.max(1, store.commits)).toFixed(2);
             store.jobs_per_request = +(store.jobs / Math.max(1, res.requests)).toFixed(2);
@@ -595,7 +595,7 @@ function printTable(r) {
         if (w.captured !== undefined) bits.push(`${w.captured} holds captured once`);
         if (w.replayed) bits.push(`${w.replayed} replays unchanged`);
         if (w.resent) bits.push(`${w.resent} resent after the cut-off`);
-        bits.push(`store: ${w.store.commits_per_s} commits/s, ${w.store.jobs_per_commit} jobs per commit, ${w.store.jobs_per_request} jobs per request; CPU per request: creditd ${w.cpu.creditd_us_per_req} µs (${w.cpu.creditd_cores} cores busy), Stripe sandbox ${w.cpu.sandbox_us_per_req} µs`);
+        bits.push(`store: ${w.store.commits_per_s} commits/s, ${w.store.jobs_per_commit} jobs per commit, ${w.store.retries} retries, ${w.store.jobs_per_request} jobs per request; CPU per request: creditd ${w.cpu.creditd_us_per_req} µs (${w.cpu.creditd_cores} cores busy), Stripe sandbox ${w.cpu.sandbox_us_per_req} µs`);
         console.log(`${w.workload}: ${bits.join(', ')}`);
         for (const f of w.fails) console.log(`  FAIL ${f}`);
         if (w.profile) console.log(`profile of creditd during ${w.workload} (perf, self time):\n${w.profile}`);

@@ -266,6 +266,17 @@ static int set_write_batch(struct cd_config *c, const char *v, char *why,
     return 0;
 }
 
+static int set_db_writers(struct cd_config *c, const char *v, char *why,
+                          size_t whysz)
+{
+    int64_t n;
+
+    if (cd_cfg_int_in(v, 1, 32, &n, why, whysz) != 0)
+        return -1;
+    c->db_writers = (int)n;
+    return 0;
+}
+
 static int set_shutdown_timeout(struct cd_config *c, const char *v, char *why,
                                 size_t whysz)
 {
@@ -530,6 +541,8 @@ static const struct setting settings[] = {
      "account token lifetime in seconds (30 days)"},
     {"CREDITD_WRITE_BATCH", "512", set_write_batch,
      "most writes per group commit (1: one fsync per write)"},
+    {"CREDITD_DB_WRITERS", "4", set_db_writers,
+     "PostgreSQL writer connections (1..32); SQLite has one"},
     {"CREDITD_SHUTDOWN_TIMEOUT", "10", set_shutdown_timeout,
      "seconds SIGTERM/SIGINT waits for in-flight requests to finish before stopping"},
     {"CREDITD_STOP_TIMEOUT", "30", set_stop_timeout,

@@ -31,6 +31,7 @@ struct cd_config {
     int log_level;
     int log_json;           /* CREDITD_LOG_FORMAT=json */
     int write_batch;        /* most jobs per group commit */
+    int db_writers;         /* writer connections (PostgreSQL) */
     int shutdown_timeout_s; /* CREDITD_SHUTDOWN_TIMEOUT: drain bound */
     int stop_timeout_s; /* CREDITD_STOP_TIMEOUT: the stop after the drain */
     int64_t auth_rate_limit;     /* signup/login per address a minute */

@@ -234,7 +234,8 @@ int cd_server_backup_before_migrate(const struct cd_config *c)
 /* The store at CREDITD_DB, after the backup before migrating if due. */
 static int open_store(struct cd_server *s, const struct cd_config *c)
 {
-    struct cd_store_config sc = {.path = c->db, .max_batch = c->write_batch};
+    struct cd_store_config sc = {
+        .path = c->db, .max_batch = c->write_batch, .writers = c->db_writers};
     struct cd_error err;
 
     memset(&err, 0, sizeof(err));

@@ -16,7 +16,15 @@ n, c2xx, c402, cother = 0, 0, 0, 0
 function response(status, headers, body)
   if status >= 200 and status < 300 then c2xx = c2xx + 1
   elseif status == 402 then c402 = c402 + 1
-  else cother = cother + 1 end
+  else
+    cother = cother + 1
+    -- PERF_OTHER_LOG=<file>: the first few such replies, to see why.
+    local log = cother <= 5 and os.getenv("PERF_OTHER_LOG")
+    if log then
+      local f = io.open(log, "a")
+      if f then f:write(status, " ", string.sub(body or "", 1, 300), "\n"); f:close() end
+    end
+  end
 end
 
 -- Lines of a file as a table (the request data perf.mjs prepared).

@@ -165,8 +165,11 @@ static int write_store(struct cd_buf *out, struct cd_store *s)
                   "writer (serialization failure, deadlock, lock timeout).",
                   "counter", (double)st.retries) != 0 ||
         write_one(out, "creditd_store_queue_depth",
-                  "Write jobs waiting for the writer.", "gauge",
-                  (double)cd_store_queue_depth(s)) != 0)
+                  "Write jobs waiting for a writer.", "gauge",
+                  (double)cd_store_queue_depth(s)) != 0 ||
+        write_one(out, "creditd_store_writers",
+                  "Writer threads, each with its own database connection.",
+                  "gauge", (double)cd_store_writers(s)) != 0)
         return -1;
     return 0;
 }

@@ -418,8 +418,11 @@ static enum action session_action(const struct session *s, const char *type)
 static int run_job(struct cd_billing *b, struct job *j,
                    const char **status_out, struct cd_error *err)
 {
-    return cd_order_event_run(b, job_apply, j, j->event_id, j->type,
-                              &j->status, status_out, err);
+    /* On the writer of the account the session names (metadata), so
+     * that it rarely meets another writer's job on the same rows. */
+    return cd_order_event_run_keyed(b, j->s->meta_account, job_apply, j,
+                                    j->event_id, j->type, &j->status,
+                                    status_out, err);
 }
 
 int cd_checkout_on_session(struct cd_billing *b, const char *event_id,

@@ -79,10 +79,14 @@ static int run(struct cd_billing *b, const struct cd_hold_op *op,
     memset(&j, 0, sizeof(j));
     j.op = op;
     j.fn = fn;
-    if (op->claim && op->reply)
+    if (op->claim && op->reply) {
+        op->claim->writer_key = op->account_id;
         return cd_idem_once(b, op->claim, once_fn, &j) != 0 ? internal(err)
                                                             : 0;
-    return outcome(&j, cd_store_write(b->store, job_fn, &j), out, err);
+    }
+    return outcome(&j,
+                   cd_store_write_keyed(b->store, op->account_id, job_fn, &j),
+                   out, err);
 }
 
 /* hold.captured / hold.released / hold.expired-as-released of h:
@@ -414,6 +418,7 @@ void cd_hold_async_submit(struct cd_billing *b, struct cd_hold_async *x)
     k->effect_arg = &x->j;
     k->fn = job_fn;
     k->fn_arg = &x->j;
+    k->writer_key = x->op.account_id;
     k->done = x->done;
     k->done_arg = x->done_arg;
     cd_idem_keyed_submit(b, k);

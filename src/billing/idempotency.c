@@ -301,7 +301,7 @@ int cd_idem_once(struct cd_billing *b, struct cd_idem_claim *c,
     struct cd_idem_once_job j;
 
     once_prepare(b, c, effect, arg, &j);
-    j.rc = cd_store_write(b->store, once_fn, &j);
+    j.rc = cd_store_write_keyed(b->store, c->writer_key, once_fn, &j);
     return cd_idem_once_result(&j);
 }
 
@@ -323,6 +323,7 @@ int cd_idem_once_submit(struct cd_billing *b, struct cd_idem_claim *c,
     j->done_arg = done_arg;
     j->job.fn = once_fn;
     j->job.arg = j;
+    j->job.key = c->writer_key;
     j->job.done = once_done;
     j->job.done_arg = j;
     return cd_store_submit(b->store, &j->job) == 0 ? 0 : -1;
@@ -351,12 +352,14 @@ void cd_idem_keyed_submit(struct cd_billing *b, struct cd_idem_keyed *k)
 
     k->write_rc = CD_STORE_ERROR;
     if (k->claim) {
+        k->claim->writer_key = k->writer_key;
         rc = cd_idem_once_submit(b, k->claim, k->effect, k->effect_arg,
                                  &k->once, keyed_once_done, k);
     } else {
         memset(&k->job, 0, sizeof(k->job));
         k->job.fn = k->fn;
         k->job.arg = k->fn_arg;
+        k->job.key = k->writer_key;
         k->job.done = keyed_write_done;
         k->job.done_arg = k;
         rc = cd_store_submit(b->store, &k->job);

@@ -57,6 +57,9 @@ struct cd_idem_claim {
      * meaning (bytes hashed), or "": a row stored with it still matches
      * (see cd_idem_fingerprint). */
     char legacy_hash[65];
+    /* The store writer key of cd_idem_once's job (cd_store_write_keyed:
+     * the account it changes), or NULL. */
+    const char *writer_key;
     /* out */
     enum cd_idem_outcome outcome;
     int done;       /* cd_idem_once() ran: outcome is final */
@@ -186,6 +189,7 @@ struct cd_idem_keyed {
     void *effect_arg;
     cd_store_job_fn fn;
     void *fn_arg;
+    const char *writer_key; /* the account: the writer it goes to */
     void (*done)(void *done_arg);
     void *done_arg;
     /* private to idempotency.c */

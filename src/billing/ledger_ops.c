@@ -120,6 +120,7 @@ static int apply_once(struct cd_billing *b, const struct cd_ledger_op *op,
     o.j = j;
     o.op = op;
     o.kind = kind;
+    op->claim->writer_key = op->account_id;
     return once_outcome(&o, cd_idem_once(b, op->claim, once_effect, &o), err);
 }
 
@@ -199,7 +200,7 @@ static int apply(struct cd_billing *b, const struct cd_ledger_op *op,
         return -1;
     if (op->claim && op->reply)
         return apply_once(b, op, &j, kind, err);
-    rc = cd_store_write(b->store, apply_fn, &j);
+    rc = cd_store_write_keyed(b->store, op->account_id, apply_fn, &j);
     return apply_outcome(&j, rc, kind, out, replayed, err);
 }
 
@@ -227,6 +228,7 @@ void cd_ledger_async_submit(struct cd_billing *b, struct cd_ledger_async *x)
     k->effect_arg = &x->o;
     k->fn = apply_fn;
     k->fn_arg = &x->j;
+    k->writer_key = x->op.account_id;
     k->done = x->done;
     k->done_arg = x->done_arg;
     cd_idem_keyed_submit(b, k);

@@ -79,5 +79,12 @@ int cd_order_event_run(struct cd_billing *b, cd_store_job_fn fn, void *arg,
                        const char *event_id, const char *type,
                        const char *const *job_status, const char **status_out,
                        struct cd_error *err);
+/* cd_order_event_run on the store writer of key (the account the event
+ * credits, as cd_store_write_keyed; NULL or "": none). */
+int cd_order_event_run_keyed(struct cd_billing *b, const char *key,
+                             cd_store_job_fn fn, void *arg,
+                             const char *event_id, const char *type,
+                             const char *const *job_status,
+                             const char **status_out, struct cd_error *err);
 
 #endif

@@ -3,18 +3,34 @@
  * through a backend (backend.h) and migrating it (migrate.c), the read
  * connection pool, and the write executor.
  *
- * Connections. One writer connection, used only by the writer thread
- * (and by cd_store_open before that thread starts, to migrate), and a
- * small pool of read connections handed out under a mutex.
+ * Connections. One writer connection per writer thread (one with SQLite,
+ * cd_store_config.writers with PostgreSQL), each used only by its thread
+ * (the first also by cd_store_open before the threads start, to
+ * migrate), and a small pool of read connections handed out under a
+ * mutex.
  *
- * Executor (group commit). cd_store_write() puts a job on a queue (the job
- * lives on the caller's stack) and sleeps on the job's own condition
- * variable; cd_store_submit() puts the caller's job on the same queue and
- * returns, its completion called by the writer after the batch. The writer thread takes every queued job (up to max_batch),
- * opens one write transaction, runs each job under a SAVEPOINT (released
+ * Writers. Each writer thread has its own queue. A job with a key
+ * (cd_store_async.key, cd_store_write_keyed) goes to the writer the key
+ * hashes to, so one account's jobs keep their order on one connection and
+ * two writers rarely touch the same rows; a job without one goes to the
+ * writers in turn. Jobs of different writers run in parallel transactions:
+ * correctness rests on what makes several nodes on one database correct
+ * (guarded statements, unique keys, SERIALIZABLE), and a batch that loses
+ * its transaction to another writer is retried like one lost to another
+ * node (run_batch_retrying; creditd_store_retries_total counts both). A
+ * job lost ALONE_AFTER times runs its further attempts with the other
+ * writers stopped between batches (the `alone` rwlock).
+ *
+ * Executor (group commit). cd_store_write() puts a job on a writer's queue
+ * (the job lives on the caller's stack) and sleeps on the job's own
+ * condition variable; cd_store_submit() puts the caller's job on a queue
+ * and returns, its completion called by the writer after the batch. A
+ * writer thread takes every job of its queue (up to its limit, at most
+ * max_batch: halved after a lost batch, adapt_limit), opens one write
+ * transaction, runs each job under a SAVEPOINT (batch.c; released
  * when the job returns 0, rolled back when it does not), COMMITs once and
  * then, under one lock, wakes every blocking caller of the batch; the
- * completions of submitted jobs then run on the writer thread, outside
+ * completions of submitted jobs then run on that writer thread, outside
  * the lock, in batch order. If the COMMIT fails, every job
  * that had succeeded is answered CD_STORE_ERROR: its writes are gone.
  */
@@ -26,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/batch.h"
 #include "store/migrations.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -35,6 +52,9 @@
 #define DEFAULT_MAX_BATCH 512
 #define MAX_MAX_BATCH 8192
 #define MAX_RETRIES 16
+/* A job lost this many times runs its next attempts alone on the node */
+#define ALONE_AFTER 3
+#define MAX_WRITERS 32
 
 /* A blocking write (cd_store_write): the queued job (done NULL) and the
  * condition variable its caller sleeps on. */
@@ -44,25 +64,41 @@ struct cd_job {
     pthread_cond_t cv; /* waited on with cd_store.mu */
 };
 
-struct cd_store {
-    const struct cd_backend *be;
-    struct cd_db *writer;
-
-    /* executor: queue, stop flag and stats, all under mu */
-    pthread_mutex_t mu;
+/* A writer thread, its connection and its queue (the queue under
+ * cd_store.mu). */
+struct cd_writer {
+    struct cd_store *s;
+    struct cd_db *db;
     pthread_cond_t work_cv;
     struct cd_store_async *head, *tail;
-    int queued;   /* jobs on the queue */
+    int queued;                    /* jobs on this queue */
+    struct cd_store_async **batch; /* max_batch slots, this thread only */
+    int limit; /* most jobs of its next batch (1..max_batch): halved when
+                  a batch lost its transaction, one more after a full one
+                  committed; under mu */
+    pthread_t thread;
+    int started;
+};
+
+struct cd_store {
+    const struct cd_backend *be;
+    struct cd_writer *w;
+    int nwriters;
+    unsigned next_writer; /* the next key-less job's writer */
+
+    /* executor: queues, stop flag and stats, all under mu */
+    pthread_mutex_t mu;
+    /* Held shared by a writer while it runs a batch, exclusively by one
+     * whose job lost ALONE_AFTER times (run_retrying); writer-preferring */
+    pthread_rwlock_t alone;
+    int queued;   /* jobs on every queue */
     int inflight; /* callers inside cd_store_write, submitted jobs */
     pthread_cond_t idle_cv; /* inflight reached 0 while stopping */
     int stopping;
     int max_batch;
-    struct cd_store_async **batch; /* max_batch slots, writer only */
     struct cd_store_stats stats;
-    /* cd_store_fault: armed on the writer when it takes its next batch */
+    /* cd_store_fault: armed on the writer that takes the next batch */
     int fault_op, fault_after, fault_pending;
-    pthread_t thread;
-    int thread_started;
 
     /* read pool, under rmu */
     pthread_mutex_t rmu;
@@ -86,122 +122,6 @@ static int hist_bucket(int n)
     return b;
 }
 
-/* Marks jobs [from, to) that had succeeded as failed: their transaction
- * is gone. */
-static void fail_succeeded(struct cd_store_async **jobs, int from, int to)
-{
-    for (int i = from; i < to; i++)
-        if (jobs[i]->rc == 0)
-            jobs[i]->rc = CD_STORE_ERROR;
-}
-
-/* Runs j in the writer's open transaction under a SAVEPOINT, with its
- * caller's request and job ids on the writer's log lines: j's rc. *ran is
- * 0 (and nothing ran) when the savepoint could not be taken. */
-static int run_job(struct cd_db *c, struct cd_tx *tx,
-                   struct cd_store_async *j, int *ran)
-{
-    int rc;
-
-    *ran = 0;
-    if (cd_db_txo(c, CD_FAULT_SAVEPOINT, c->be->savepoint,
-                  "batch: savepoint") != 0)
-        return CD_STORE_ERROR;
-    *ran = 1;
-    cd_log_set_request_id(j->request_id);
-    cd_log_set_job_id(j->job_id);
-    rc = j->fn(tx, j->arg);
-    cd_log_set_request_id(NULL);
-    cd_log_set_job_id(NULL);
-    return rc;
-}
-
-/* A job that ran (the transaction still open): its savepoint released
- * when rc is 0, else rolled back to and released. Returns the job's final
- * rc; *isolated is 0 when the rollback to its savepoint failed, so its
- * writes cannot be told from the batch's. */
-static int end_job(struct cd_db *c, int rc, int *isolated)
-{
-    const struct cd_backend *be = c->be;
-
-    *isolated = 1;
-    if (rc == 0 &&
-        cd_db_txo(c, CD_FAULT_RELEASE, be->release, "batch: release") != 0)
-        rc = CD_STORE_ERROR;
-    if (rc != 0 &&
-        (cd_db_txc(c, be->rollback_to, "batch: rollback to") != 0 ||
-         cd_db_txc(c, be->release, "batch: release") != 0))
-        *isolated = 0;
-    return rc;
-}
-
-/* Runs one batch in one transaction; sets every job's rc. Returns the
- * number of COMMITs that succeeded. */
-static int run_batch(struct cd_store *s, struct cd_store_async **jobs, int n)
-{
-    struct cd_db *c = s->writer;
-    const struct cd_backend *be = c->be;
-    struct cd_tx tx = {.db = c, .writable = 1};
-    int first = 0; /* first job of the open transaction */
-    int commits = 0;
-
-    for (int i = 0; i < n; i++)
-        jobs[i]->rc = CD_STORE_ERROR;
-    if (cd_db_tx_begin(c, 1, "batch: begin") != 0)
-        return 0;
-    for (int i = 0; i < n; i++) {
-        struct cd_store_async *j = jobs[i];
-        int rc, ran, isolated;
-
-        rc = run_job(c, &tx, j, &ran);
-        if (!ran) {
-            j->rc = CD_STORE_ERROR;
-            continue;
-        }
-        if (c->retry) {
-            /* The transaction is lost (serialization failure, deadlock):
-             * nothing of it commits; run_batch_retrying runs it again. */
-            for (int k = 0; k < n; k++)
-                jobs[k]->rc = CD_STORE_ERROR;
-            cd_db_rollback_open(c, "batch: rollback");
-            return 0;
-        }
-        if (!be->in_tx(c)) {
-            /* The engine rolled the whole transaction back (I/O error,
-             * out of memory...): every job since BEGIN lost its writes. */
-            cd_error("store", "batch: transaction rolled back by %s",
-                     be->name);
-            fail_succeeded(jobs, first, i);
-            j->rc = rc != 0 ? rc : CD_STORE_ERROR;
-            first = i + 1;
-            if (i + 1 < n && cd_db_tx_begin(c, 1, "batch: begin") != 0) {
-                for (int k = i + 1; k < n; k++)
-                    jobs[k]->rc = CD_STORE_ERROR;
-                return commits;
-            }
-            continue;
-        }
-        rc = end_job(c, rc, &isolated);
-        j->rc = rc;
-        if (!isolated) {
-            /* Cannot isolate this job: give up the whole batch. */
-            fail_succeeded(jobs, first, i);
-            for (int k = i + 1; k < n; k++)
-                jobs[k]->rc = CD_STORE_ERROR;
-            cd_db_rollback_open(c, "batch: rollback");
-            return commits;
-        }
-    }
-    if (first >= n)
-        return commits;
-    if (cd_db_txo(c, CD_FAULT_COMMIT, be->commit, "batch: commit") != 0) {
-        cd_db_rollback_open(c, "batch: rollback");
-        fail_succeeded(jobs, first, n);
-        return commits;
-    }
-    return commits + 1;
-}
-
 /* A pause before attempt + 1: up to 1, 2, 4 ... 64 ms, at random within
  * the bound, so nodes that collided do not collide again in step. */
 static void retry_pause(int attempt)
@@ -214,79 +134,102 @@ static void retry_pause(int attempt)
 }
 
 /* Counts a retry and rolls the lost transaction back. */
-static void lost_tx(struct cd_store *s)
+static void lost_tx(struct cd_store *s, struct cd_db *c)
 {
-    cd_db_rollback_open(s->writer, "batch: rollback for retry");
+    cd_db_rollback_open(c, "batch: rollback for retry");
     pthread_mutex_lock(&s->mu);
     s->stats.retries++;
     pthread_mutex_unlock(&s->mu);
 }
 
-/* run_batch of jobs[0..n), again while the backend says the transaction
- * was lost to a serialization failure, deadlock or lock timeout
- * (cd_db.retry), from attempt `from` to MAX_RETRIES with a short growing,
- * jittered pause. run_batch commits nothing when it sees retry set (it
- * stops at once), so each attempt runs the whole batch again. */
-static int run_retrying(struct cd_store *s, struct cd_store_async **jobs,
+/* cd_store_batch_run of jobs[0..n), again while the backend says the
+ * transaction was lost to a serialization failure, deadlock or lock
+ * timeout (cd_db.retry), from attempt `from` to MAX_RETRIES with a short
+ * growing, jittered pause; from attempt ALONE_AFTER on with no other
+ * writer of this node running. cd_store_batch_run commits nothing when it
+ * sees retry set (it stops at once), so each attempt runs the whole batch
+ * again. Called with s->alone held shared, and returns so. */
+static int run_retrying(struct cd_writer *w, struct cd_store_async **jobs,
                         int n, int from)
 {
-    int commits = 0;
+    struct cd_store *s = w->s;
+    int commits = 0, alone = 0;
 
     for (int attempt = from;; attempt++) {
-        s->writer->retry = 0;
-        commits = run_batch(s, jobs, n);
-        if (!s->writer->retry || attempt >= MAX_RETRIES)
+        if (attempt == ALONE_AFTER && s->nwriters > 1) {
+            /* Lost again and again, mostly to this node's other writers
+             * (SERIALIZABLE's page-level read locks): their batches wait
+             * while it runs, so only other nodes can still make it lose. */
+            pthread_rwlock_unlock(&s->alone);
+            pthread_rwlock_wrlock(&s->alone);
+            alone = 1;
+        }
+        w->db->retry = 0;
+        commits = cd_store_batch_run(w->db, jobs, n);
+        if (!w->db->retry || attempt >= MAX_RETRIES)
             break;
-        lost_tx(s);
+        lost_tx(s, w->db);
         retry_pause(attempt);
+    }
+    if (w->db->retry)
+        cd_error("store",
+                 "a job lost its transaction %d times in a row; "
+                 "given up",
+                 MAX_RETRIES + 1);
+    if (alone) {
+        pthread_rwlock_unlock(&s->alone);
+        pthread_rwlock_rdlock(&s->alone);
     }
     return commits;
 }
 
-/* A batch, and when another writer (a node on the same database) made it
- * lose its transaction, its jobs again one transaction each: a batch
- * reads and writes the union of its jobs' rows, so run again whole it
- * tends to conflict again, while alone each job conflicts only on its
- * own rows (docs/SCALING.md measures it). */
-static int run_batch_retrying(struct cd_store *s,
-                              struct cd_store_async **jobs, int n)
+/* A batch, and when another writer (of this node or of another on the
+ * same database) made it lose its transaction (*lost = 1), its jobs again
+ * one transaction each: a batch reads and writes the union of its jobs'
+ * rows, so run again whole it tends to conflict again, while alone each
+ * job conflicts only on its own rows (docs/SCALING.md measures it). */
+static int run_batch_retrying(struct cd_writer *w,
+                              struct cd_store_async **jobs, int n, int *lost)
 {
     int commits;
 
-    s->writer->retry = 0;
-    commits = run_batch(s, jobs, n);
-    if (!s->writer->retry)
+    w->db->retry = 0;
+    commits = cd_store_batch_run(w->db, jobs, n);
+    *lost = w->db->retry;
+    if (!w->db->retry)
         return commits;
-    lost_tx(s);
+    lost_tx(w->s, w->db);
     retry_pause(0);
     if (n == 1)
-        return run_retrying(s, jobs, 1, 1);
+        return run_retrying(w, jobs, 1, 1);
     commits = 0;
     for (int i = 0; i < n; i++)
-        commits += run_retrying(s, &jobs[i], 1, 1);
+        commits += run_retrying(w, &jobs[i], 1, 1);
     return commits;
 }
 
-/* Takes the next batch off the queue (under mu); 0 when stopping with
+/* Takes w's next batch off its queue (under mu); 0 when stopping with
  * nothing left. */
-static int take_batch(struct cd_store *s)
+static int take_batch(struct cd_store *s, struct cd_writer *w)
 {
     int n = 0;
 
-    while (!s->head && !s->stopping)
-        pthread_cond_wait(&s->work_cv, &s->mu);
-    while (s->head && n < s->max_batch) {
-        s->batch[n++] = s->head;
-        s->head = s->head->next;
+    while (!w->head && !s->stopping)
+        pthread_cond_wait(&w->work_cv, &s->mu);
+    while (w->head && n < w->limit) {
+        w->batch[n++] = w->head;
+        w->head = w->head->next;
+        w->queued--;
         s->queued--;
     }
-    if (!s->head)
-        s->tail = NULL;
-    assert(n <= s->max_batch && s->queued >= 0);
-    assert((s->head == NULL) == (s->tail == NULL));
+    if (!w->head)
+        w->tail = NULL;
+    assert(n <= w->limit && w->limit <= s->max_batch);
+    assert(w->queued >= 0 && s->queued >= 0);
+    assert((w->head == NULL) == (w->tail == NULL));
     if (n && s->fault_pending) {
-        s->writer->fault_op = s->fault_op;
-        s->writer->fault_after = s->fault_after;
+        w->db->fault_op = s->fault_op;
+        w->db->fault_after = s->fault_after;
         s->fault_pending = 0;
     }
     return n;
@@ -295,14 +238,14 @@ static int take_batch(struct cd_store *s)
 /* After the batch (under mu): wakes its blocking callers, counts it, and
  * returns its submitted jobs as a list, in batch order, for their
  * completions - called outside the lock. */
-static struct cd_store_async *settle_batch(struct cd_store *s, int n,
-                                           int commits)
+static struct cd_store_async *
+settle_batch(struct cd_store *s, struct cd_writer *w, int n, int commits)
 {
     struct cd_store_async *list = NULL, **tail = &list;
     int failed = 0, nasync = 0;
 
     for (int i = 0; i < n; i++) {
-        struct cd_store_async *a = s->batch[i];
+        struct cd_store_async *a = w->batch[i];
 
         if (a->rc != 0)
             failed++;
@@ -316,7 +259,7 @@ static struct cd_store_async *settle_batch(struct cd_store *s, int n,
         tail = &a->next;
         nasync++;
     }
-    /* The writer is joined before close frees s: the completions below
+    /* The writers are joined before close frees s: the completions below
      * may still run after inflight reaches 0. */
     s->inflight -= nasync;
     if (nasync && s->inflight == 0 && s->stopping)
@@ -330,26 +273,43 @@ static struct cd_store_async *settle_batch(struct cd_store *s, int n,
     return list;
 }
 
+/* w's next batch limit (under mu) after a batch of n: half of n when it
+ * lost its transaction (a smaller batch reads and writes fewer rows and
+ * index pages that another writer's transaction may touch), one more
+ * when it filled the limit and committed. SQLite never loses one. */
+static void adapt_limit(struct cd_store *s, struct cd_writer *w, int n,
+                        int lost)
+{
+    if (lost)
+        w->limit = n / 2 > 0 ? n / 2 : 1;
+    else if (n >= w->limit && w->limit < s->max_batch)
+        w->limit++;
+}
+
 static void *writer_main(void *arg)
 {
-    struct cd_store *s = arg;
+    struct cd_writer *w = arg;
+    struct cd_store *s = w->s;
 
     for (;;) {
         struct cd_store_async *done;
-        int n, commits;
+        int n, commits, lost;
 
         pthread_mutex_lock(&s->mu);
-        n = take_batch(s);
+        n = take_batch(s, w);
         pthread_mutex_unlock(&s->mu);
         if (n == 0)
             break;
 
-        commits = run_batch_retrying(s, s->batch, n);
+        pthread_rwlock_rdlock(&s->alone);
+        commits = run_batch_retrying(w, w->batch, n, &lost);
+        pthread_rwlock_unlock(&s->alone);
         /* One COMMIT at most per job: a transaction holds one or more. */
         assert(commits >= 0 && commits <= n);
 
         pthread_mutex_lock(&s->mu);
-        done = settle_batch(s, n, commits);
+        adapt_limit(s, w, n, lost);
+        done = settle_batch(s, w, n, commits);
         pthread_mutex_unlock(&s->mu);
         while (done) {
             struct cd_store_async *a = done;
@@ -361,22 +321,50 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Queues a (under mu); -1 after close. */
+/* The writer of a job with key (FNV-1a of it), or of one without (in
+ * turn); under mu. */
+static struct cd_writer *writer_for(struct cd_store *s, const char *key)
+{
+    uint32_t h = 2166136261u;
+
+    if (s->nwriters == 1)
+        return &s->w[0];
+    if (!key || !key[0])
+        return &s->w[s->next_writer++ % (unsigned)s->nwriters];
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &s->w[h % (uint32_t)s->nwriters];
+}
+
+/* Queues a on its writer (under mu); -1 after close. */
 static int enqueue(struct cd_store *s, struct cd_store_async *a)
 {
+    struct cd_writer *w;
+
     if (s->stopping) {
         cd_error("store", "write after close");
         return -1;
     }
+    w = writer_for(s, a->key);
     a->next = NULL;
-    if (s->tail)
-        s->tail->next = a;
+    if (w->tail)
+        w->tail->next = a;
     else
-        s->head = a;
-    s->tail = a;
+        w->head = a;
+    w->tail = a;
+    w->queued++;
     s->queued++;
     s->inflight++;
-    pthread_cond_signal(&s->work_cv);
+    pthread_cond_signal(&w->work_cv);
+    return 0;
+}
+
+/* Whether the calling thread is one of s's writers. */
+static int on_writer(struct cd_store *s)
+{
+    for (int i = 0; i < s->nwriters; i++)
+        if (s->w[i].started && pthread_equal(pthread_self(), s->w[i].thread))
+            return 1;
     return 0;
 }
 
@@ -399,17 +387,19 @@ int cd_store_submit(struct cd_store *s, struct cd_store_async *a)
     return rc;
 }
 
-int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
+int cd_store_write_keyed(struct cd_store *s, const char *key,
+                         cd_store_job_fn fn, void *arg)
 {
     struct cd_job job = {.a = {.fn = fn,
                                .arg = arg,
+                               .key = key,
                                .request_id = cd_log_request_id(),
                                .job_id = cd_log_job_id()}};
     int rc;
 
     if (!s || !fn)
         return CD_STORE_ERROR;
-    if (pthread_equal(pthread_self(), s->thread)) {
+    if (on_writer(s)) {
         cd_error("store", "cd_store_write called from inside a job");
         return CD_STORE_ERROR;
     }
@@ -430,6 +420,16 @@ int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
     pthread_mutex_unlock(&s->mu);
     pthread_cond_destroy(&job.cv);
     return rc;
+}
+
+int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg)
+{
+    return cd_store_write_keyed(s, NULL, fn, arg);
+}
+
+int cd_store_writers(const struct cd_store *s)
+{
+    return s ? s->nwriters : 0;
 }
 
 /* ---- reads ---------------------------------------------------------- */
@@ -558,87 +558,34 @@ static void store_free(struct cd_store *s)
 {
     for (int i = 0; i < s->nreaders; i++)
         s->be->close(s->readers[i]);
-    if (s->writer)
-        s->be->close(s->writer);
+    for (int i = 0; s->w && i < s->nwriters; i++) {
+        if (s->w[i].db)
+            s->be->close(s->w[i].db);
+        free(s->w[i].batch);
+        pthread_cond_destroy(&s->w[i].work_cv);
+    }
+    free(s->w);
     free(s->readers);
     free(s->free_readers);
-    free(s->batch);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->work_cv);
+    pthread_rwlock_destroy(&s->alone);
     pthread_cond_destroy(&s->idle_cv);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
     free(s);
 }
 
-int cd_store_is_postgres(const char *target)
-{
-    return target && (strncmp(target, "postgres://", 11) == 0 ||
-                      strncmp(target, "postgresql://", 13) == 0);
-}
-
-const struct cd_backend *cd_backend_for(const char *target,
-                                        struct cd_error *err)
-{
-    const struct cd_backend *be = &cd_backend_sqlite;
-
-    if (cd_store_is_postgres(target))
-        be = &cd_backend_pg;
-    if (!target || !target[0]) {
-        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
-                     "no database path");
-        return NULL;
-    }
-    if (be->version != CD_BACKEND_VERSION) {
-        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
-                     "backend %s has interface version %d, not %d", be->name,
-                     be->version, CD_BACKEND_VERSION);
-        return NULL;
-    }
-    return be;
-}
-
-void cd_store_target_display(const char *target, char *out, size_t outsz)
-{
-    const char *p = target ? target : "", *at, *colon = NULL, *scheme, *pw;
-    size_t n = 0;
-
-    if (outsz == 0)
-        return;
-    scheme = strstr(p, "://");
-    at = scheme ? strchr(scheme + 3, '@') : NULL;
-    if (at)
-        colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-    pw = strstr(p, "password=");
-    for (; *p && n + 1 < outsz; p++) {
-        const char *end = NULL;
-
-        if (colon && p == colon + 1) {
-            end = at; /* user:password@ */
-        } else if (pw && p == pw + 9) {
-            end = p; /* password=...& */
-            while (*end && *end != '&' && *end != ' ')
-                end++;
-        }
-        if (!end) {
-            out[n++] = *p;
-            continue;
-        }
-        for (const char *m = "***"; *m && n + 1 < outsz; m++)
-            out[n++] = *m;
-        p = end - 1;
-    }
-    out[n] = '\0';
-}
-
-/* Opens the writer (and migrates) and the read connections. */
+/* Opens the writers (the first migrates before the others open) and the
+ * read connections. */
 static int store_connect(struct cd_store *s, const char *target, int nread,
                          struct cd_error *err)
 {
-    if (s->be->open(target, 1, &s->writer, err) != 0)
-        return -1;
-    if (cd_store_migrate(s->writer, err) != 0)
-        return -1;
+    for (int i = 0; i < s->nwriters; i++) {
+        if (s->be->open(target, 1, &s->w[i].db, err) != 0)
+            return -1;
+        if (i == 0 && cd_store_migrate(s->w[0].db, err) != 0)
+            return -1;
+    }
     for (int i = 0; i < nread; i++) {
         if (s->be->open(target, 0, &s->readers[i], err) != 0)
             return -1;
@@ -648,6 +595,78 @@ static int store_connect(struct cd_store *s, const char *target, int nread,
     return 0;
 }
 
+/* The writers' memory (n of them, max_batch slots each); -1 out of
+ * memory. */
+static int writers_alloc(struct cd_store *s, int n)
+{
+    s->w = calloc((size_t)n, sizeof(*s->w));
+    if (!s->w)
+        return -1;
+    s->nwriters = n;
+    for (int i = 0; i < n; i++) {
+        s->w[i].s = s;
+        s->w[i].limit = s->max_batch;
+        pthread_cond_init(&s->w[i].work_cv, NULL);
+        s->w[i].batch = calloc((size_t)s->max_batch, sizeof(*s->w[i].batch));
+        if (!s->w[i].batch)
+            return -1;
+    }
+    return 0;
+}
+
+/* Stops the writer threads once their queues are empty, and joins them. */
+static void writers_stop(struct cd_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    for (int i = 0; i < s->nwriters; i++)
+        pthread_cond_broadcast(&s->w[i].work_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nwriters; i++)
+        if (s->w[i].started)
+            pthread_join(s->w[i].thread, NULL);
+}
+
+static int writers_start(struct cd_store *s, struct cd_error *err)
+{
+    for (int i = 0; i < s->nwriters; i++) {
+        if (pthread_create(&s->w[i].thread, NULL, writer_main, &s->w[i]) !=
+            0) {
+            cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
+                         "cannot start writer thread %d", i + 1);
+            writers_stop(s);
+            return -1;
+        }
+        s->w[i].started = 1;
+    }
+    return 0;
+}
+
+/* A writer-preferring rwlock (glibc's default lets a stream of readers
+ * starve the writer). */
+static void alone_init(pthread_rwlock_t *l)
+{
+    pthread_rwlockattr_t a;
+
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(
+        &a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(l, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
+/* How many writers: cfg's (1 if unset) within 1..MAX_WRITERS, and 1 for
+ * SQLite, whose database takes one writer at a time anyway. */
+static int writers_wanted(const struct cd_backend *be,
+                          const struct cd_store_config *cfg)
+{
+    int n = cfg->writers > 0 ? cfg->writers : 1;
+
+    if (be != &cd_backend_pg)
+        return 1;
+    return n > MAX_WRITERS ? MAX_WRITERS : n;
+}
+
 struct cd_store *cd_store_open(const struct cd_store_config *cfg,
                                struct cd_error *err)
 {
@@ -655,7 +674,8 @@ struct cd_store *cd_store_open(const struct cd_store_config *cfg,
     struct cd_store *s;
     int nread, maxb;
 
-    if (!(be = cd_backend_for(cfg ? cfg->path : NULL, err)))
+    /* No cfg: no target, refused (err set) by cd_backend_for. */
+    if (!(be = cd_backend_for(cfg ? cfg->path : NULL, err)) || !cfg)
         return NULL;
     nread = cfg->read_conns > 0 ? cfg->read_conns : DEFAULT_READ_CONNS;
     if (nread > MAX_READ_CONNS)
@@ -671,26 +691,21 @@ struct cd_store *cd_store_open(const struct cd_store_config *cfg,
     }
     s->be = be;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work_cv, NULL);
+    alone_init(&s->alone);
     pthread_cond_init(&s->idle_cv, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
     s->max_batch = maxb;
-    s->batch = calloc((size_t)maxb, sizeof(*s->batch));
     s->readers = calloc((size_t)nread, sizeof(*s->readers));
     s->free_readers = calloc((size_t)nread, sizeof(*s->free_readers));
-    if (!s->batch || !s->readers || !s->free_readers) {
+    if (writers_alloc(s, writers_wanted(be, cfg)) != 0 || !s->readers ||
+        !s->free_readers) {
         cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL, "no memory");
         goto fail;
     }
-    if (store_connect(s, cfg->path, nread, err) != 0)
+    if (store_connect(s, cfg->path, nread, err) != 0 ||
+        writers_start(s, err) != 0)
         goto fail;
-    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
-        cd_error_set(err, CD_EK_INTERNAL, "store_open", NULL,
-                     "cannot start the writer thread");
-        goto fail;
-    }
-    s->thread_started = 1;
     return s;
 
 fail:
@@ -702,12 +717,7 @@ void cd_store_close(struct cd_store *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->work_cv);
-    pthread_mutex_unlock(&s->mu);
-    if (s->thread_started)
-        pthread_join(s->thread, NULL);
+    writers_stop(s);
     /* Every queued job has run; wait for their callers to leave. */
     pthread_mutex_lock(&s->mu);
     while (s->inflight > 0)

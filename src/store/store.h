@@ -7,8 +7,9 @@
  * functions.
  *
  * Writes. Every write is a job: a function run inside a transaction.
- * cd_store_write() queues the job for the single writer thread, which takes
- * every queued job, runs each under its own SAVEPOINT (a job that fails
+ * cd_store_write() queues the job for a writer thread (one with SQLite, a
+ * few with PostgreSQL, each with its own connection), which takes every
+ * job of its queue, runs each under its own SAVEPOINT (a job that fails
  * rolls back alone), COMMITs the batch once - one fsync for all of them -
  * and only then wakes the callers (group commit). So when cd_store_write()
  * returns 0 the job's effects are durable.
@@ -48,6 +49,8 @@ struct cd_store_config {
     const char *path; /* SQLite file path, or a postgres:// URL */
     int read_conns;   /* read connection pool size; 0: 4 */
     int max_batch;    /* most jobs in one commit; 0: 512 */
+    int writers;      /* writer connections and threads (PostgreSQL);
+                         0: 1; always 1 with SQLite */
 };
 
 struct cd_store_stats {
@@ -83,6 +86,8 @@ int cd_store_schema_version(struct cd_store *s);
 /* 0 when the database answers a trivial query on a read connection. */
 int cd_store_ping(struct cd_store *s);
 void cd_store_get_stats(struct cd_store *s, struct cd_store_stats *out);
+/* How many writer threads (and connections) s runs. */
+int cd_store_writers(const struct cd_store *s);
 /* Jobs waiting for the writer right now (not counting the running batch):
  * for metrics, health checks and tests. */
 int cd_store_queue_depth(struct cd_store *s);
@@ -101,13 +106,22 @@ typedef int (*cd_store_job_fn)(struct cd_tx *tx, void *arg);
  * fn must not block on anything but the database (never Stripe).
  */
 int cd_store_write(struct cd_store *s, cd_store_job_fn fn, void *arg);
+/*
+ * cd_store_write on the writer that key (e.g. an account id; NULL or "":
+ * none) is given to: the jobs of one key run in the order they were
+ * queued, on one connection, never two at once; jobs of different keys
+ * (and jobs without one) may run in parallel transactions on several
+ * writers (PostgreSQL).
+ */
+int cd_store_write_keyed(struct cd_store *s, const char *key,
+                         cd_store_job_fn fn, void *arg);
 
 /*
  * The same job without waiting: cd_store_submit() queues it and returns;
  * the writer runs it in its next batch exactly as a cd_store_write job
  * (its own savepoint, the same retries, stats and log ids) and, once the
  * batch is committed, calls done(done_arg, rc) - rc as cd_store_write
- * would return it - exactly once, on the writer thread, outside the
+ * would return it - exactly once, on the writer thread that ran it, outside the
  * store's lock. done must be quick and must not wait on the store (no
  * cd_store_write, no read): it hands the result to another thread.
  * The job lives in the caller's memory, untouched by it from submit until
@@ -124,6 +138,8 @@ struct cd_store_async {
     void *arg;
     cd_store_done_fn done;
     void *done_arg;
+    const char *key; /* NULL, or as cd_store_write_keyed's (read by
+                        cd_store_submit only) */
     /* private: the executor's */
     const char *request_id, *job_id;
     char ids_[2][CD_STORE_LOG_ID_SZ];

@@ -146,6 +146,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.billing.token_ttl, 30 * 86400);
     assert_int_equal(cfg.billing.checkout_expires_s, 3600);
     assert_int_equal(cfg.write_batch, 512);
+    assert_int_equal(cfg.db_writers, 4);
     assert_int_equal(cfg.shutdown_timeout_s, 10);
     assert_int_equal(cfg.idem_lease_ms, 30000);
     assert_int_equal(cfg.log_level, CD_LOG_INFO);
@@ -178,6 +179,10 @@ static void test_int_ranges(void **state)
     expect_refused("CREDITD_WRITE_BATCH", "12abc", NULL);
     expect_refused("CREDITD_WRITE_BATCH", "", NULL);
     expect_refused("CREDITD_WRITE_BATCH", " 5", NULL);
+    expect_refused("CREDITD_DB_WRITERS", "0", NULL);
+    expect_refused("CREDITD_DB_WRITERS", "33", NULL);
+    expect_accepted("CREDITD_DB_WRITERS", "1");
+    expect_accepted("CREDITD_DB_WRITERS", "32");
     expect_refused("CREDITD_HTTP_MAX_CONNECTIONS", "15", NULL);
     expect_accepted("CREDITD_HTTP_MAX_CONNECTIONS", "16");
     expect_refused("CREDITD_HTTP_WORKERS", "0", NULL);
