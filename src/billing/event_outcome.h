@@ -33,7 +33,9 @@ typedef int (*cd_event_fn)(struct cd_billing *b, const char *event_id,
  * cd_webhook_async_*). A prep function fills job and returns 0: job->fn
  * (arg) is the write job, *job->status its outcome once it ran, job->mem
  * what it allocated, freed with free() after the job ran (or instead of
- * running it); event_id, type and obj must outlive the job. Or it answers
+ * running it); event_id, type and obj must outlive the job; failed, the
+ * message of the 500 when the job is not committed (NULL: the order
+ * events' one, cd_order_event_outcome). Or it answers
  * at once: 1 with *status_out set (nothing to write), -1 with err.
  */
 struct cd_event_job {
@@ -41,6 +43,7 @@ struct cd_event_job {
     void *arg;
     const char *const *status;
     void *mem;
+    const char *failed; /* the 500's message when the job fails, or NULL */
 };
 typedef int (*cd_event_prep_fn)(struct cd_billing *b, const char *event_id,
                                 const char *type, const json_t *obj,

@@ -57,8 +57,8 @@ static const struct {
     {"payment_intent.succeeded", 0, cd_topup_on_payment_intent, NULL},
     {"payment_intent.payment_failed", 0, cd_topup_on_payment_intent, NULL},
     {"charge.refunded", 0, charge_refunded, NULL},
-    {"charge.succeeded", 0, cd_charge_on_charge, NULL},
-    {"charge.updated", 0, cd_charge_on_charge, NULL},
+    {"charge.succeeded", 0, cd_charge_on_charge, cd_charge_prep_charge},
+    {"charge.updated", 0, cd_charge_on_charge, cd_charge_prep_charge},
     {"refund.created", 0, cd_refund_on_refund, NULL},
     {"refund.updated", 0, cd_refund_on_refund, NULL},
     {"refund.failed", 0, cd_refund_on_refund, NULL},
@@ -229,13 +229,24 @@ int cd_webhook_async_prepare(struct cd_billing *b, const char *body,
     return CD_WEBHOOK_SUBMIT;
 }
 
+/* The answer of x's job, run with the result rc. */
+static int job_outcome(struct cd_webhook_async *x, int rc)
+{
+    int out = cd_order_event_outcome(rc, x->id, x->type_ptr, x->ej.status,
+                                     &x->status, &x->err);
+
+    if (out != 0 && x->ej.failed)
+        cd_error_set(&x->err, CD_EK_INTERNAL, "internal_error", NULL, "%s",
+                     x->ej.failed);
+    return out;
+}
+
 /* On the store's writer, once the batch is committed (or failed). */
 static void job_done(void *arg, int rc)
 {
     struct cd_webhook_async *x = arg;
 
-    x->rc = cd_order_event_outcome(rc, x->id, x->type_ptr, x->ej.status,
-                                   &x->status, &x->err);
+    x->rc = job_outcome(x, rc);
     free(x->ej.mem);
     x->ej.mem = NULL;
     x->done(x->done_arg);
@@ -302,8 +313,7 @@ int cd_webhook_receive(struct cd_billing *b, const char *body, size_t len,
     memset(&x, 0, sizeof(x));
     rc = cd_webhook_async_prepare(b, body, len, sig_header, &x);
     if (rc == CD_WEBHOOK_SUBMIT)
-        x.rc = cd_order_event_run(b, x.ej.fn, x.ej.arg, x.id, x.type_ptr,
-                                  x.ej.status, &x.status, &x.err);
+        x.rc = job_outcome(&x, cd_store_write(b->store, x.ej.fn, x.ej.arg));
     else if (rc == CD_WEBHOOK_BLOCKS)
         cd_webhook_async_block(b, &x);
     rc = cd_webhook_async_result(&x, status_out, err);

@@ -985,9 +985,27 @@ static void test_card_from_charge_event_any_order(void **state)
     assert_string_equal(payment_of(o.id, &found).last4, "0005");
 }
 
+/* A charge.dispute.created for a charge of no order here. */
+static char *dispute_event(const char *evt_id)
+{
+    json_t *e = json_pack(
+        "{s:s, s:s, s:s, s:{s:{s:s, s:s, s:s, s:I, s:s, s:s}}}", "id", evt_id,
+        "object", "event", "type", "charge.dispute.created", "data", "object",
+        "id", "dp_unit_async", "object", "dispute", "charge", "ch_unit_none",
+        "amount", (json_int_t)100, "currency", "usd", "status",
+        "needs_response");
+    char *s;
+
+    assert_non_null(e);
+    s = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return s;
+}
+
 /* The HTTP path's split: a checkout.session.* event is one job submitted
  * and answered from its completion on the writer thread (then its
- * duplicate the same way); a type whose handler reads first blocks; an
+ * duplicate the same way), and so is a charge.succeeded; a type whose
+ * handler reads first blocks; an
  * unhandled type, a session not acted on and a bad signature are
  * answered at once, nothing submitted. */
 static void test_async_split(void **state)
@@ -1036,16 +1054,26 @@ static void test_async_split(void **state)
     assert_int_equal(how, CD_WEBHOOK_ANSWERED);
     assert_string_equal(status, CD_WEBHOOK_IGNORED);
     free(body);
-    /* charge.succeeded reads nothing first but is not one of the
-     * submitted types: it blocks (on a worker) */
+    /* charge.succeeded: one job, no read first: submitted too */
     body = charge_event("charge.succeeded", "ch_async_1", "pi_async_1",
                         "4242");
     assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
                                           strlen(body), hdr, sizeof(hdr)),
                      0);
     assert_int_equal(receive_async(body, hdr, &how, &status, &err), 0);
-    assert_int_equal(how, CD_WEBHOOK_BLOCKS);
+    assert_int_equal(how, CD_WEBHOOK_SUBMIT);
     assert_string_equal(status, CD_WEBHOOK_PROCESSED);
+    free(body);
+    /* a dispute looks its order up first (a read, maybe Stripe): it
+     * blocks, on a worker in the server; no order of ours: ignored */
+    rand_id("evt_", evt);
+    body = dispute_event(evt);
+    assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    assert_int_equal(receive_async(body, hdr, &how, &status, &err), 0);
+    assert_int_equal(how, CD_WEBHOOK_BLOCKS);
+    assert_string_equal(status, CD_WEBHOOK_IGNORED);
     free(body);
 }
 
