@@ -2,8 +2,11 @@
  * events.c - POST /v1/webhooks/stripe below HTTP and the events
  * reconciliation reads: the signature over the raw bytes (the secrets
  * swapped by SIGHUP under a lock; the HMAC itself is stripe/signature.c),
- * then one table from event type to its handler, each in its noun's file.
- * See events.h.
+ * then one table from event type to its handler, each in its noun's file,
+ * and for the types whose effect is one write job with no read first its
+ * prep function: that job is submitted, the reply coming from its
+ * completion (cd_webhook_async_*; cd_webhook_receive runs the same steps
+ * waiting). See events.h.
  */
 #include "billing/events.h"
 
