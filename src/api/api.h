@@ -37,7 +37,8 @@
 #define CD_ROUTE_IDEM_ONE_JOB 0x40u
 /* The handler never waits for a write: it answers from its job's
  * completion (cd_req_defer; with a key, a CD_ROUTE_IDEM_ONE_JOB route's
- * claim too), and reads only. Where reads stay on the event-loop threads
+ * claim too), and reads only - or, learning from the body that it must
+ * block, hands the rest to a worker (cd_req_offload). Where reads stay on the event-loop threads
  * (SQLite: CREDITD_HTTP_OFFLOAD auto or writes) it runs there, not on a
  * worker: cd_api_offload. */
 #define CD_ROUTE_DEFERS 0x80u

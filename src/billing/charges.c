@@ -5,6 +5,7 @@
 #include "billing/charges.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "billing/event_outcome.h"
@@ -273,7 +274,8 @@ static int is_last4(const char *s)
 
 struct card_job {
     struct cd_charge_card cc;
-    int updated; /* out: a payment row got its last4 */
+    const char *event_id;
+    const char *status; /* out: "processed" once run */
 };
 
 /* Writes what the row lacks; 1 when it changed. */
@@ -299,6 +301,7 @@ static int card_fn(struct cd_tx *tx, void *arg)
     struct cd_payment p;
     int rc;
 
+    j->status = CD_WEBHOOK_PROCESSED;
     rc = cd_store_charge_card_put(tx, &j->cc);
     if (rc != CD_STORE_OK)
         return CD_STORE_ERROR;
@@ -309,43 +312,71 @@ static int card_fn(struct cd_tx *tx, void *arg)
         return 0; /* the completion takes it from charge_cards */
     if (rc != CD_STORE_OK || !fill_payment(&p, &j->cc))
         return rc == CD_STORE_OK ? 0 : CD_STORE_ERROR;
-    j->updated = 1;
+    cd_debug(MOD, "event %s: card of %s written to its payment",
+             j->event_id ? j->event_id : "-", j->cc.payment_intent);
     return cd_store_payment_update(tx, &p) == CD_STORE_OK ? 0
                                                           : CD_STORE_ERROR;
+}
+
+#define CARD_FAILED "The event could not be applied; retry."
+
+int cd_charge_prep_charge(struct cd_billing *b, const char *event_id,
+                          const char *type, const json_t *obj,
+                          struct cd_event_job *job, const char **status_out,
+                          struct cd_error *err)
+{
+    struct card_job *j;
+    const char *last4 = json_string_value(json_object_get(
+        json_object_get(json_object_get(obj, "payment_method_details"),
+                        "card"),
+        "last4"));
+    const char *st = json_string_value(json_object_get(obj, "status"));
+    char charge[CD_SID_SZ], pi[CD_SID_SZ];
+
+    (void)b;
+    (void)type;
+    memset(job, 0, sizeof(*job));
+    *status_out = CD_WEBHOOK_IGNORED;
+    /* Only the charge that paid: a declined one before it (the same
+     * PaymentIntent, another card) must not become the payment's charge,
+     * or that charge's refunds would be taken for another's. */
+    if (!st || strcmp(st, "succeeded") != 0)
+        return 1;
+    if (cd_stripe_str_or_id(obj, "id", charge, sizeof(charge)) ||
+        cd_stripe_str_or_id(obj, "payment_intent", pi, sizeof(pi)) ||
+        !is_last4(last4))
+        return 1; /* nothing we can use */
+    if (!(j = calloc(1, sizeof(*j))))
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "out of memory");
+    cd_strlcpy(j->cc.charge, charge, sizeof(j->cc.charge));
+    cd_strlcpy(j->cc.payment_intent, pi, sizeof(j->cc.payment_intent));
+    cd_strlcpy(j->cc.last4, last4, sizeof(j->cc.last4));
+    j->cc.created_at = cd_now();
+    j->event_id = event_id;
+    job->fn = card_fn;
+    job->arg = j;
+    job->status = &j->status;
+    job->mem = j;
+    job->failed = CARD_FAILED;
+    return 0;
 }
 
 int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
                         const char *type, const json_t *obj,
                         const char **status_out, struct cd_error *err)
 {
-    struct card_job j;
-    const char *last4 = json_string_value(json_object_get(
-        json_object_get(json_object_get(obj, "payment_method_details"),
-                        "card"),
-        "last4"));
+    struct cd_event_job job;
+    int rc = cd_charge_prep_charge(b, event_id, type, obj, &job, status_out,
+                                   err);
 
-    const char *st = json_string_value(json_object_get(obj, "status"));
-
-    (void)type;
-    *status_out = CD_WEBHOOK_IGNORED;
-    memset(&j, 0, sizeof(j));
-    /* Only the charge that paid: a declined one before it (the same
-     * PaymentIntent, another card) must not become the payment's charge,
-     * or that charge's refunds would be taken for another's. */
-    if (!st || strcmp(st, "succeeded") != 0)
-        return 0;
-    if (cd_stripe_str_or_id(obj, "id", j.cc.charge, sizeof(j.cc.charge)) ||
-        cd_stripe_str_or_id(obj, "payment_intent", j.cc.payment_intent,
-                            sizeof(j.cc.payment_intent)) ||
-        !is_last4(last4))
-        return 0; /* nothing we can use */
-    cd_strlcpy(j.cc.last4, last4, sizeof(j.cc.last4));
-    j.cc.created_at = cd_now();
-    if (cd_store_write(b->store, card_fn, &j) != 0)
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
+    rc = cd_store_write(b->store, job.fn, job.arg);
+    free(job.mem);
+    if (rc != 0)
         return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
-                            "The event could not be applied; retry.");
-    cd_debug(MOD, "event %s: card of %s kept%s", event_id ? event_id : "-",
-             j.cc.payment_intent, j.updated ? " and written" : "");
+                            CARD_FAILED);
     *status_out = CD_WEBHOOK_PROCESSED;
     return 0;
 }

@@ -60,6 +60,12 @@ int cd_charge_payment_save(struct cd_tx *tx, const struct cd_payment *p,
 int cd_charge_on_charge(struct cd_billing *b, const char *event_id,
                         const char *type, const json_t *obj,
                         const char **status_out, struct cd_error *err);
+/* The same, prepared (event_outcome.h, cd_event_prep_fn): one write job
+ * and no read first, so the webhook submits it. */
+int cd_charge_prep_charge(struct cd_billing *b, const char *event_id,
+                          const char *type, const json_t *obj,
+                          struct cd_event_job *job, const char **status_out,
+                          struct cd_error *err);
 
 /*
  * The PaymentIntent that paid an invoice (pi: CD_SID_SZ), so that a

@@ -16,6 +16,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -415,56 +416,81 @@ static enum action session_action(const struct session *s, const char *type)
 
 /* ---- entry point -------------------------------------------------------- */
 
-static int run_job(struct cd_billing *b, struct job *j,
-                   const char **status_out, struct cd_error *err)
+/* A prepared event's job and what it points to, in one allocation. */
+struct later {
+    struct job j;
+    struct session s;
+    struct cd_paid c;
+};
+
+int cd_checkout_prep_session(struct cd_billing *b, const char *event_id,
+                             const char *type, const json_t *session,
+                             struct cd_event_job *job,
+                             const char **status_out, struct cd_error *err)
 {
+    struct later *l = calloc(1, sizeof(*l));
+
+    (void)b;
+    memset(job, 0, sizeof(*job));
+    if (!l)
+        return cd_error_set(err, CD_EK_INTERNAL, "internal_error", NULL,
+                            "out of memory");
+    parse_session(session, &l->s);
+    l->j.event_id = event_id;
+    l->j.s = &l->s;
+    l->j.c = &l->c;
+    if (!type) {
+        /* Reconciliation: what the session is now. */
+        if (strcmp(l->s.status, "complete") == 0)
+            type = "checkout.session.completed";
+        else if (strcmp(l->s.status, "expired") == 0)
+            type = "checkout.session.expired";
+        else
+            type = "checkout.session.open";
+    }
+    l->j.type = type;
+    l->j.act = session_action(&l->s, type);
+    if (l->j.act == ACT_FAIL)
+        l->j.failure_reason = "The payment failed.";
+    if (l->j.act == ACT_NONE) {
+        /* Not ours to act on (another checkout.session.* type, a setup-
+         * mode session, an unpaid subscription-mode one): nothing
+         * recorded, see the top. */
+        cd_debug(MOD, "event %s (%s): not handled, not recorded",
+                 event_id ? event_id : "-", type);
+        free(l);
+        *status_out = CD_WEBHOOK_IGNORED;
+        return 1;
+    }
+    /* No call to Stripe: the reply depends on the database only. The
+     * card's last4 and the charge id come with charge.succeeded /
+     * charge.updated (cd_charge_on_charge), before or after this. */
+    job->fn = job_apply;
+    job->arg = &l->j;
     /* On the writer of the account the session names (metadata), so
      * that it rarely meets another writer's job on the same rows. */
-    return cd_order_event_run_keyed(b, j->s->meta_account, job_apply, j,
-                                    j->event_id, j->type, &j->status,
-                                    status_out, err);
+    job->key = l->s.meta_account;
+    job->status = &l->j.status;
+    job->mem = l;
+    return 0;
 }
 
 int cd_checkout_on_session(struct cd_billing *b, const char *event_id,
                            const char *type, const json_t *session,
                            const char **status_out, struct cd_error *err)
 {
-    struct session s;
-    struct cd_paid c;
-    struct job j;
+    struct cd_event_job job;
+    struct later *l;
+    int rc = cd_checkout_prep_session(b, event_id, type, session, &job,
+                                      status_out, err);
 
-    memset(&c, 0, sizeof(c));
-    memset(&j, 0, sizeof(j));
-    parse_session(session, &s);
-    j.event_id = event_id;
-    j.s = &s;
-    j.c = &c;
-    if (!type) {
-        /* Reconciliation: what the session is now. */
-        if (strcmp(s.status, "complete") == 0)
-            type = "checkout.session.completed";
-        else if (strcmp(s.status, "expired") == 0)
-            type = "checkout.session.expired";
-        else
-            type = "checkout.session.open";
-    }
-    j.type = type;
-    j.act = session_action(&s, type);
-    if (j.act == ACT_FAIL)
-        j.failure_reason = "The payment failed.";
-
-    if (j.act == ACT_NONE) {
-        /* Not ours to act on (another checkout.session.* type, a setup-
-         * mode session, an unpaid subscription-mode one): nothing
-         * recorded, see the top. */
-        cd_debug(MOD, "event %s (%s): not handled, not recorded",
-                 event_id ? event_id : "-", type);
-        *status_out = CD_WEBHOOK_IGNORED;
-        return 0;
-    }
-
-    /* No call to Stripe: the reply depends on the database only. The
-     * card's last4 and the charge id come with charge.succeeded /
-     * charge.updated (cd_charge_on_charge), before or after this. */
-    return run_job(b, &j, status_out, err);
+    if (rc != 0)
+        return rc > 0 ? 0 : -1;
+    l = job.mem;
+    if (!l)
+        return -1;
+    rc = cd_order_event_run_keyed(b, job.key, job.fn, job.arg, event_id,
+                                  l->j.type, job.status, status_out, err);
+    free(l);
+    return rc;
 }

@@ -25,4 +25,11 @@ int cd_checkout_on_session(struct cd_billing *b, const char *event_id,
                            const char *type, const json_t *session,
                            const char **status_out, struct cd_error *err);
 
+/* The same, prepared (event_outcome.h, cd_event_prep_fn): the job to
+ * submit, or the answer now ("ignored" for a session not acted on). */
+int cd_checkout_prep_session(struct cd_billing *b, const char *event_id,
+                             const char *type, const json_t *session,
+                             struct cd_event_job *job,
+                             const char **status_out, struct cd_error *err);
+
 #endif

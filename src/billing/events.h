@@ -49,6 +49,52 @@ int cd_webhook_receive(struct cd_billing *b, const char *body, size_t len,
                        const char *sig_header, const char **status_out,
                        struct cd_error *err);
 
+/* The longest event type kept (the metric's label). */
+#define CD_WEBHOOK_TYPE_MAX 128
+
+/*
+ * The same, answered from the commit: no thread waits while the event's
+ * job waits for its batch. cd_webhook_async_prepare checks the signature
+ * and parses (as above; no store, no Stripe) and says what is next:
+ *   CD_WEBHOOK_ANSWERED: the answer is known (an error, "ignored");
+ *   CD_WEBHOOK_SUBMIT: an event whose effect is one write job
+ *       (checkout.session.*): cd_webhook_async_submit queues it and
+ *       returns; once the batch is committed, done(done_arg) is called
+ *       once on the store's writer thread (quick, must not wait on the
+ *       store), also when the store is closing;
+ *   CD_WEBHOOK_BLOCKS: its handler reads or asks Stripe first:
+ *       cd_webhook_async_block runs it on a thread that may block.
+ * Then cd_webhook_async_result gives what cd_webhook_receive returns
+ * (and counts the delivery's metric, once), and cd_webhook_async_free
+ * frees what x holds. Zero x before prepare; x stays put meanwhile.
+ */
+enum { CD_WEBHOOK_ANSWERED, CD_WEBHOOK_SUBMIT, CD_WEBHOOK_BLOCKS };
+
+struct cd_webhook_async {
+    void (*done)(void *done_arg);
+    void *done_arg;
+    /* private to events.c */
+    json_t *event;
+    const char *id, *type_ptr; /* in event */
+    char type[CD_WEBHOOK_TYPE_MAX];
+    cd_event_fn fn;
+    struct cd_event_job ej;
+    struct cd_store_async job;
+    const char *status;
+    int rc, counted;
+    struct cd_error err;
+};
+
+int cd_webhook_async_prepare(struct cd_billing *b, const char *body,
+                             size_t len, const char *sig_header,
+                             struct cd_webhook_async *x);
+void cd_webhook_async_submit(struct cd_billing *b,
+                             struct cd_webhook_async *x);
+void cd_webhook_async_block(struct cd_billing *b, struct cd_webhook_async *x);
+int cd_webhook_async_result(struct cd_webhook_async *x,
+                            const char **status_out, struct cd_error *err);
+void cd_webhook_async_free(struct cd_webhook_async *x);
+
 /* Replaces cfg.webhook_secrets (a comma-separated list, checked by the
  * caller) safely while webhooks are being verified: SIGHUP's reload. */
 void cd_webhook_set_secrets(struct cd_billing *b, const char *list);

@@ -342,8 +342,15 @@ int cd_order_event_run_keyed(struct cd_billing *b, const char *key,
                              const char *const *job_status,
                              const char **status_out, struct cd_error *err)
 {
-    int rc = cd_store_write_keyed(b->store, key, fn, arg);
+    return cd_order_event_outcome(
+        cd_store_write_keyed(b->store, key, fn, arg), event_id, type,
+        job_status, status_out, err);
+}
 
+int cd_order_event_outcome(int rc, const char *event_id, const char *type,
+                           const char *const *job_status,
+                           const char **status_out, struct cd_error *err)
+{
     if (rc != 0) {
         cd_error(MOD, "event %s (%s): not committed (%d)",
                  event_id ? event_id : "-", type ? type : "-", rc);

@@ -87,4 +87,10 @@ int cd_order_event_run_keyed(struct cd_billing *b, const char *key,
                              const char *const *job_status,
                              const char **status_out, struct cd_error *err);
 
+/* cd_order_event_run's answer for a job already run (by cd_store_write,
+ * or submitted: rc is what its completion got). 0 or -1. */
+int cd_order_event_outcome(int rc, const char *event_id, const char *type,
+                           const char *const *job_status,
+                           const char **status_out, struct cd_error *err);
+
 #endif

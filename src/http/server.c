@@ -477,11 +477,41 @@ static void run_offloaded(struct cd_http_work *w)
     struct conn_state *st =
         (struct conn_state *)((char *)w - offsetof(struct conn_state, work));
 
+    st->on_worker = 1;
     cd_log_set_request_id(st->req.id);
     answer(st->srv, st);
     cd_log_set_request_id(NULL);
     if (release(st))
         wake(st);
+}
+
+/* A worker runs the rest of a request a handler offloaded. */
+static void run_rest(struct cd_http_work *w)
+{
+    struct conn_state *st =
+        (struct conn_state *)((char *)w - offsetof(struct conn_state, work));
+
+    st->on_worker = 1;
+    cd_log_set_request_id(st->req.id);
+    st->rest(&st->req, st->rest_arg);
+    cd_log_set_request_id(NULL);
+    cd_req_resume(&st->req);
+}
+
+void cd_req_offload(struct cd_req *r, cd_req_finish_fn rest, void *arg)
+{
+    struct conn_state *st = cd_http_state_of(r);
+
+    if (!st->srv->workers || st->on_worker) {
+        rest(r, arg);
+        return;
+    }
+    st->rest = rest;
+    st->rest_arg = arg;
+    st->work.run = run_rest;
+    cd_req_suspend(r);
+    if (cd_http_workers_submit(st->srv->workers, &st->work) != 0)
+        run_rest(&st->work); /* stopping: here, then resume */
 }
 
 /* Whether the request goes to the worker pool. */

@@ -180,6 +180,18 @@ typedef void (*cd_req_finish_fn)(struct cd_req *r, void *arg);
 void cd_req_defer(struct cd_req *r);
 void cd_req_complete(struct cd_req *r, cd_req_finish_fn finish, void *arg);
 
+/*
+ * Blocking after all. A handler running on an event-loop thread that
+ * learns from the body that the rest of its work may block (the store,
+ * Stripe) calls cd_req_offload(r, rest, arg) and returns: rest(r, arg)
+ * runs on a worker of the pool, sets the reply as a handler would, and
+ * the reply is sent when it returns. Where this thread may block already
+ * (a worker, thread-per-connection mode) rest runs here and now. Call it
+ * at most once, before any cd_req_suspend/cd_req_defer, as the handler's
+ * last step; r->ctx is gone by the time rest runs.
+ */
+void cd_req_offload(struct cd_req *r, cd_req_finish_fn rest, void *arg);
+
 struct cd_http_config {
     const char *name;   /* for log lines: "api", "sandbox" */
     const char *listen; /* "127.0.0.1:8080"; port 0 picks a free port */

@@ -72,6 +72,10 @@ struct conn_state {
      * last hold is dropped, so published by it. */
     cd_req_finish_fn finish;
     void *finish_arg;
+    /* cd_req_offload's: the rest of the request, run by a worker */
+    cd_req_finish_fn rest;
+    void *rest_arg;
+    int on_worker; /* a worker runs this request's handler */
 };
 
 const struct cd_route *cd_http_find_route(const struct cd_http_config *c,

@@ -7,6 +7,7 @@
 // really paid session, re-signed by the official stripe SDK.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
     useStack, e2e, Stack, waitFor, rand, expectError, expectStatus,
     makeEvent, signPayload, CARD_OK,
@@ -81,6 +82,42 @@ e2e('the same event delivered 8 times at once credits once', async () => {
     assert.equal(statuses.filter((s) => s === 'duplicate').length, 7, `statuses: ${statuses}`);
     assert.equal(await stack.balance(user), co.credits);
     assert.equal((await transactionsFor(user, co.order_id)).length, 1);
+});
+
+/** Sends a signed webhook on a raw socket and closes it as soon as the
+ * last byte is written, without reading the reply: a client that hangs
+ * up while its event waits for the commit. */
+function sendAndHangUp(payload) {
+    const body = Buffer.from(payload);
+    const head =
+        'POST /v1/webhooks/stripe HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        'Content-Type: application/json\r\n' +
+        `Stripe-Signature: ${signPayload(payload, stack.webhookSecret)}\r\n` +
+        `Content-Length: ${body.length}\r\n\r\n`;
+    return new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: stack.serverPort }, () => {
+            s.write(Buffer.concat([Buffer.from(head), body]), () => {
+                s.destroy();
+                resolve();
+            });
+        });
+        s.on('error', reject);
+    });
+}
+
+e2e('clients that hang up while their webhook waits for the commit: the event is applied once, a re-delivery is duplicate', async () => {
+    const { user, co, event } = await paidButUndelivered();
+    const payload = JSON.stringify(event);
+    await Promise.all(Array.from({ length: 4 }, () => sendAndHangUp(payload)));
+    await waitFor(async () => (await stack.balance(user)) === co.credits, 10000, {
+        what: 'the event applied although its clients left',
+    });
+    const again = await stack.sendWebhook(payload);
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual(again.json, { received: true, status: 'duplicate' });
+    assert.equal(await stack.balance(user), co.credits);
+    assert.equal((await transactionsFor(user, co.order_id)).length, 1);
+    assert.equal((await stack.order(user, co.order_id)).status, 'completed');
 });
 
 e2e('two different event ids for the same session credit once', async () => {

@@ -13,9 +13,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -37,6 +39,7 @@
 
 static struct store_target target;
 static struct cd_billing bill;
+static int use_pg; /* the third run: the async path on PostgreSQL */
 
 /* ---- fixture helpers ----------------------------------------------------- */
 
@@ -150,6 +153,82 @@ static char *session_event(const char *evt_id, const char *type,
     return s;
 }
 
+/* ---- the HTTP path: cd_webhook_async_* ----------------------------------- */
+
+/* Set: deliver_at goes the way POST /v1/webhooks/stripe does (the second
+ * run of every test below): a submitted job answered from its
+ * completion, a handler that blocks run here. */
+static int via_async;
+static int submitted; /* events that went through cd_webhook_async_submit */
+static pthread_mutex_t async_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t async_cv = PTHREAD_COND_INITIALIZER;
+static int async_dones;
+static pthread_t async_thread;
+
+static void async_done(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&async_mu);
+    async_dones++;
+    async_thread = pthread_self();
+    pthread_cond_signal(&async_cv);
+    pthread_mutex_unlock(&async_mu);
+}
+
+/* Submits x and waits (up to 10 s) for its one completion, which must
+ * run on the store's writer, not here. */
+static void async_wait(struct cd_webhook_async *x)
+{
+    struct timespec dl;
+
+    x->done = async_done;
+    x->done_arg = x;
+    pthread_mutex_lock(&async_mu);
+    async_dones = 0;
+    pthread_mutex_unlock(&async_mu);
+    cd_webhook_async_submit(&bill, x);
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 10;
+    pthread_mutex_lock(&async_mu);
+    while (!async_dones &&
+           pthread_cond_timedwait(&async_cv, &async_mu, &dl) == 0)
+        ;
+    assert_int_equal(async_dones, 1);
+    assert_false(pthread_equal(async_thread, pthread_self()));
+    pthread_mutex_unlock(&async_mu);
+    submitted++;
+}
+
+/* cd_webhook_receive, the way the HTTP handler runs it; *how is what
+ * prepare said. */
+static int receive_async(const char *body, const char *hdr, int *how,
+                         const char **status, struct cd_error *err)
+{
+    struct cd_webhook_async x;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    *how = cd_webhook_async_prepare(&bill, body, strlen(body), hdr, &x);
+    if (*how == CD_WEBHOOK_SUBMIT)
+        async_wait(&x);
+    else if (*how == CD_WEBHOOK_BLOCKS)
+        cd_webhook_async_block(&bill, &x);
+    rc = cd_webhook_async_result(&x, status, err);
+    cd_webhook_async_free(&x);
+    return rc;
+}
+
+static int receive(const char *body, const char *hdr, const char **status,
+                   struct cd_error *err)
+{
+    int how;
+
+    if (!via_async)
+        return cd_webhook_receive(&bill, body, strlen(body), hdr, status,
+                                  err);
+    return receive_async(body, hdr, &how, status, err);
+}
+
 /* Signs body like Stripe and runs it through cd_webhook_receive. */
 static int deliver_at(const char *body, int64_t t, const char **status,
                       struct cd_error *err)
@@ -160,7 +239,7 @@ static int deliver_at(const char *body, int64_t t, const char **status,
         cd_stripe_sig_header(SECRET, t, body, strlen(body), hdr, sizeof(hdr)),
         0);
     cd_error_clear(err);
-    return cd_webhook_receive(&bill, body, strlen(body), hdr, status, err);
+    return receive(body, hdr, status, err);
 }
 
 static const char *deliver_ok(const char *body)
@@ -187,7 +266,7 @@ static int setup(void **state)
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
                                              : CD_LOG_ERROR + 1;
     memset(&bill, 0, sizeof(bill));
-    bill.store = store_target_open(&target, 0, "cd_events", 0);
+    bill.store = store_target_open(&target, use_pg, "cd_events", 0);
     assert_non_null(bill.store);
     strcpy(bill.cfg.currency, "usd");
     strcpy(bill.cfg.webhook_secrets, "whsec_old_one," SECRET);
@@ -294,24 +373,18 @@ static void test_bad_signature_records_nothing(void **state)
     assert_int_equal(cd_stripe_sig_header("whsec_wrong", cd_now(), body,
                                           strlen(body), hdr, sizeof(hdr)),
                      0);
-    assert_int_equal(
-        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err),
-        -1);
+    assert_int_equal(receive(body, hdr, &status, &err), -1);
     assert_int_equal(err.kind, CD_EK_INVALID);
     assert_string_equal(err.code, "invalid_signature");
     /* No header at all. */
-    assert_int_equal(
-        cd_webhook_receive(&bill, body, strlen(body), NULL, &status, &err),
-        -1);
+    assert_int_equal(receive(body, NULL, &status, &err), -1);
     assert_string_equal(err.code, "invalid_signature");
     /* Body changed after signing. */
     assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
                                           strlen(body), hdr, sizeof(hdr)),
                      0);
     body[strlen(body) - 2] = ' ';
-    assert_int_equal(
-        cd_webhook_receive(&bill, body, strlen(body), hdr, &status, &err),
-        -1);
+    assert_int_equal(receive(body, hdr, &status, &err), -1);
     assert_string_equal(err.code, "invalid_signature");
     free(body);
     body = session_event(evt, "checkout.session.completed", &o, sid, acct,
@@ -764,6 +837,8 @@ static void test_account_gone_recorded(void **state)
     char *body;
 
     (void)state;
+    if (use_pg)
+        skip(); /* the account deleted behind the store's back: SQLite */
     new_account(acct);
     rand_id("cs_test_", sid);
     new_order(acct, "topup", 1000, 1000, sid, NULL, &o);
@@ -913,6 +988,112 @@ static void test_card_from_charge_event_any_order(void **state)
     assert_string_equal(payment_of(o.id, &found).last4, "0005");
 }
 
+/* A charge.dispute.created for a charge of no order here. */
+static char *dispute_event(const char *evt_id)
+{
+    json_t *e = json_pack(
+        "{s:s, s:s, s:s, s:{s:{s:s, s:s, s:s, s:I, s:s, s:s}}}", "id", evt_id,
+        "object", "event", "type", "charge.dispute.created", "data", "object",
+        "id", "dp_unit_async", "object", "dispute", "charge", "ch_unit_none",
+        "amount", (json_int_t)100, "currency", "usd", "status",
+        "needs_response");
+    char *s;
+
+    assert_non_null(e);
+    s = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return s;
+}
+
+/* The HTTP path's split: a checkout.session.* event is one job submitted
+ * and answered from its completion on the writer thread (then its
+ * duplicate the same way), and so is a charge.succeeded; a type whose
+ * handler reads first blocks; an
+ * unhandled type, a session not acted on and a bad signature are
+ * answered at once, nothing submitted. */
+static void test_async_split(void **state)
+{
+    char acct[64], sid[64], evt[64], hdr[128];
+    struct cd_order o;
+    const char *status = NULL;
+    struct cd_error err;
+    char *body;
+    int how;
+
+    (void)state;
+    new_account(acct);
+    rand_id("cs_test_", sid);
+    new_order(acct, "topup", 700, 700, sid, NULL, &o);
+    rand_id("evt_", evt);
+    body = session_event(evt, "checkout.session.completed", &o, sid, acct,
+                         700, "paid", "complete");
+    assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    assert_int_equal(receive_async(body, hdr, &how, &status, &err), 0);
+    assert_int_equal(how, CD_WEBHOOK_SUBMIT);
+    assert_string_equal(status, CD_WEBHOOK_PROCESSED);
+    assert_int_equal(balance_of(acct), 700);
+    assert_int_equal(receive_async(body, hdr, &how, &status, &err), 0);
+    assert_int_equal(how, CD_WEBHOOK_SUBMIT);
+    assert_string_equal(status, CD_WEBHOOK_DUPLICATE);
+    assert_int_equal(balance_of(acct), 700);
+    /* signed by another secret: answered now */
+    assert_int_equal(cd_stripe_sig_header("whsec_wrong", cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    assert_int_equal(receive_async(body, hdr, &how, &status, &err), -1);
+    assert_int_equal(how, CD_WEBHOOK_ANSWERED);
+    assert_string_equal(err.code, "invalid_signature");
+    free(body);
+    /* a type not acted on: answered now, nothing submitted */
+    rand_id("evt_", evt);
+    body = session_event(evt, "checkout.session.open", &o, sid, acct, 700,
+                         "unpaid", "open");
+    assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    assert_int_equal(receive_async(body, hdr, &how, &status, &err), 0);
+    assert_int_equal(how, CD_WEBHOOK_ANSWERED);
+    assert_string_equal(status, CD_WEBHOOK_IGNORED);
+    free(body);
+    /* charge.succeeded: one job, no read first: submitted too */
+    body = charge_event("charge.succeeded", "ch_async_1", "pi_async_1",
+                        "4242");
+    assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    assert_int_equal(receive_async(body, hdr, &how, &status, &err), 0);
+    assert_int_equal(how, CD_WEBHOOK_SUBMIT);
+    assert_string_equal(status, CD_WEBHOOK_PROCESSED);
+    free(body);
+    /* a dispute looks its order up first (a read, maybe Stripe): it
+     * blocks, on a worker in the server; no order of ours: ignored */
+    rand_id("evt_", evt);
+    body = dispute_event(evt);
+    assert_int_equal(cd_stripe_sig_header(SECRET, cd_now(), body,
+                                          strlen(body), hdr, sizeof(hdr)),
+                     0);
+    assert_int_equal(receive_async(body, hdr, &how, &status, &err), 0);
+    assert_int_equal(how, CD_WEBHOOK_BLOCKS);
+    assert_string_equal(status, CD_WEBHOOK_IGNORED);
+    free(body);
+}
+
+/* The second run: every test above through the HTTP path (the third:
+ * the same on PostgreSQL, with CD_TEST_PG_URL). */
+static int setup_async(void **state)
+{
+    via_async = 1;
+    return setup(state);
+}
+
+static int setup_async_pg(void **state)
+{
+    use_pg = 1;
+    return setup_async(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -930,9 +1111,23 @@ int main(void)
         cmocka_unit_test(test_ledger_refusal_recorded),
         cmocka_unit_test(test_account_gone_recorded),
         cmocka_unit_test(test_card_from_charge_event_any_order),
+        cmocka_unit_test(test_async_split),
     };
+
+    int failed;
 
     cd_billing_hooks_install(); /* the ledger's effects */
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    failed = cmocka_run_group_tests_name("receive", tests, setup, teardown);
+    failed += cmocka_run_group_tests_name("async", tests, setup_async,
+                                          teardown);
+    if (store_target_pg_url())
+        failed += cmocka_run_group_tests_name("async_pg", tests,
+                                              setup_async_pg, teardown);
+    /* the checkout events of the second run were submitted */
+    if (submitted < 20) {
+        fprintf(stderr, "only %d events submitted\n", submitted);
+        failed++;
+    }
+    return failed;
 }

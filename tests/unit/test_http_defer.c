@@ -8,7 +8,10 @@
  * finish run once (its reply dropped, what it owned freed); and
  * cd_http_stop waits for a deferred request to complete, while
  * cd_http_stop_within gives up on one at its bound (a completion that
- * never comes: a stalled database writer) and frees nothing.
+ * never comes: a stalled database writer) and frees nothing; a handler
+ * that hands the rest of its request to a worker (cd_req_offload) gets
+ * it run there from the event loop, and in place where it may block
+ * already.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,9 +65,27 @@ static void finish(struct cd_req *req, void *arg)
     pthread_mutex_unlock(&mu);
 }
 
+/* cd_req_offload: the handler's thread and the rest's. */
+static pthread_t handler_thread, rest_thread;
+
+static void rest(struct cd_req *req, void *arg)
+{
+    assert_string_equal(arg, "arg");
+    rest_thread = pthread_self();
+    cd_reply(req, 202, "text/plain", "rest", 4);
+}
+
+static void handle_offload(struct cd_req *req)
+{
+    handler_thread = pthread_self();
+    cd_req_offload(req, rest, "arg");
+}
+
 static const struct cd_route routes[] = {
     {"GET", "/defer", handle_defer, 0, 0},
     {"POST", "/defer", handle_defer, 0, 0},
+    {"GET", "/offload", handle_offload, 0, 0},
+    {"POST", "/offload", handle_offload, 0, 0},
 };
 
 static struct cd_http_server *start(unsigned loops)
@@ -164,6 +185,32 @@ static void test_defer_thread_per_connection(void **state)
 {
     (void)state;
     defer_reply(0, "GET");
+}
+
+/* A handler hands the rest of its request to a worker: on the event
+ * loop the rest runs on another thread; on a worker already, or with a
+ * thread per connection, right there. The reply is the rest's. */
+static void test_offload_rest(void **state)
+{
+    static const struct {
+        unsigned loops;
+        const char *method;
+        int elsewhere;
+    } cases[] = {{1, "GET", 1}, {2, "POST", 0}, {0, "GET", 0}};
+
+    (void)state;
+    for (size_t i = 0; i < CD_ARRAY_LEN(cases); i++) {
+        struct cd_http_server *s = start(cases[i].loops);
+        char buf[2048];
+
+        hf_read_reply(hf_send(cd_http_port(s), cases[i].method, "/offload"),
+                      buf, sizeof(buf));
+        cd_http_stop(s);
+        assert_non_null(strstr(buf, "HTTP/1.1 202"));
+        assert_non_null(strstr(buf, "\r\n\r\nrest"));
+        assert_int_equal(!pthread_equal(handler_thread, rest_thread),
+                         cases[i].elsewhere);
+    }
 }
 
 /* The client closes before the completion: finish still runs, once. */
@@ -276,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_defer_offloaded),
         cmocka_unit_test(test_defer_thread_per_connection),
         cmocka_unit_test(test_defer_client_gone),
+        cmocka_unit_test(test_offload_rest),
         cmocka_unit_test(test_stop_waits_for_deferred),
         cmocka_unit_test(test_stop_within_bound),
     };
