@@ -112,7 +112,8 @@ int cd_account_logout(struct cd_billing *b, const char *token_hash,
 /*
  * The account a bearer token belongs to (read path). token_hash (65 bytes,
  * may be NULL) receives the token's hash. 401 invalid_token for an
- * unknown, expired or logged-out token.
+ * unknown, expired or logged-out token. The account comes without its
+ * access (access_order_id "", access_since 0): cd_account_get reads it.
  */
 int cd_account_authenticate(struct cd_billing *b, const char *token,
                             struct cd_account *out, char *token_hash,
