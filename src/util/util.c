@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,53 @@ void cd_random_id(const char *prefix, char *out, size_t outsz)
         out[plen + i] = alphabet[rnd[i] % 62];
     }
     out[plen + sizeof(rnd)] = '\0';
+}
+
+/* cd_request_id's bytes: left unread ones at the end of b (0: empty). */
+static __thread struct {
+    unsigned char b[512];
+    size_t left;
+} rid_pool;
+static pthread_once_t rid_once = PTHREAD_ONCE_INIT;
+
+/* In a forked child (its only thread is the one that forked). */
+static void rid_forget(void)
+{
+    rid_pool.left = 0;
+}
+
+static void rid_init(void)
+{
+    if (pthread_atfork(NULL, NULL, rid_forget) != 0) {
+        fprintf(stderr, "fatal: pthread_atfork failed\n");
+        abort();
+    }
+}
+
+static unsigned char rid_byte(void)
+{
+    if (rid_pool.left == 0) {
+        cd_random_bytes(rid_pool.b, sizeof(rid_pool.b));
+        rid_pool.left = sizeof(rid_pool.b);
+    }
+    return rid_pool.b[sizeof(rid_pool.b) - rid_pool.left--];
+}
+
+void cd_request_id(char out[CD_REQUEST_ID_SZ])
+{
+    static const char alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    pthread_once(&rid_once, rid_init);
+    memcpy(out, "req_", 4);
+    for (size_t i = 4; i + 1 < CD_REQUEST_ID_SZ; i++) {
+        unsigned char c = rid_byte();
+
+        while (c >= 248) /* as cd_random_id: no bias */
+            c = rid_byte();
+        out[i] = alphabet[c % 62];
+    }
+    out[CD_REQUEST_ID_SZ - 1] = '\0';
 }
 
 void cd_ordered_id(const char *prefix, char *out, size_t outsz)

@@ -1,7 +1,9 @@
 /*
  * test_util_ids.c - ids: cd_random_id's shape, and cd_ordered_id's (the
  * same shape: prefix + 24 base62 characters) sorting by time, bytewise,
- * while its last 16 characters stay random.
+ * while its last 16 characters stay random; cd_request_id's shape, that
+ * ids from its per-thread buffer do not repeat (across refills too), and
+ * that a forked child does not draw the parent's buffered bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -67,12 +71,63 @@ static void test_same_ms_still_unique(void **state)
     assert_true(memcmp(a + 12, b + 12, 16) != 0);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void test_request_id(void **state)
+{
+    enum { N = 5000 }; /* many refills of the per-thread buffer */
+    static char ids[N][CD_REQUEST_ID_SZ];
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        cd_request_id(ids[i]);
+        assert_int_equal(strlen(ids[i]), CD_REQUEST_ID_SZ - 1);
+        assert_memory_equal(ids[i], "req_", 4);
+        assert_true(base62(ids[i] + 4, CD_REQUEST_ID_SZ - 5));
+    }
+    qsort(ids, N, sizeof(ids[0]), cmp_id);
+    for (int i = 1; i < N; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
+/* The child's next id is not the one the parent draws next from the
+ * same buffer. */
+static void test_request_id_fork(void **state)
+{
+    char mine[CD_REQUEST_ID_SZ], theirs[CD_REQUEST_ID_SZ] = "";
+    int fd[2], st = 0;
+    pid_t pid;
+
+    (void)state;
+    cd_request_id(mine); /* the buffer is filled */
+    assert_int_equal(pipe(fd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[CD_REQUEST_ID_SZ];
+
+        cd_request_id(id);
+        _exit(write(fd[1], id, sizeof(id)) == (ssize_t)sizeof(id) ? 0 : 1);
+    }
+    assert_int_equal(read(fd[0], theirs, sizeof(theirs)), sizeof(theirs));
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    cd_request_id(mine);
+    assert_string_not_equal(mine, theirs);
+    close(fd[0]);
+    close(fd[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shape),
         cmocka_unit_test(test_ordered_by_time),
         cmocka_unit_test(test_same_ms_still_unique),
+        cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_request_id_fork),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
