@@ -123,11 +123,23 @@ void cd_hex(const void *data, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* SHA-256 fetched once: SHA256() looks the algorithm up on every call,
+ * about 1 us of the 0.5 us hash of a token (docs/PERFORMANCE.md). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void cd_sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
 
-    SHA256(data, n, md);
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md || EVP_Digest(data, n, md, NULL, sha256_md, NULL) != 1)
+        SHA256(data, n, md);
     cd_hex(md, sizeof(md), out);
 }
 

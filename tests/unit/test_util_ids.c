@@ -3,7 +3,8 @@
  * same shape: prefix + 24 base62 characters) sorting by time, bytewise,
  * while its last 16 characters stay random; cd_request_id's shape, that
  * ids from its per-thread buffer do not repeat (across refills too), and
- * that a forked child does not draw the parent's buffered bytes.
+ * that a forked child does not draw the parent's buffered bytes; and
+ * cd_sha256_hex's known answers (tokens are looked up by their hash).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -120,6 +121,19 @@ static void test_request_id_fork(void **state)
     close(fd[1]);
 }
 
+static void test_sha256(void **state)
+{
+    char out[65];
+
+    (void)state;
+    cd_sha256_hex("", 0, out);
+    assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb924"
+                             "27ae41e4649b934ca495991b7852b855");
+    cd_sha256_hex("abc", 3, out);
+    assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223"
+                             "b00361a396177a9cb410ff61f20015ad");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_same_ms_still_unique),
         cmocka_unit_test(test_request_id),
         cmocka_unit_test(test_request_id_fork),
+        cmocka_unit_test(test_sha256),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
