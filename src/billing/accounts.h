@@ -65,7 +65,8 @@ int cd_account_by_external(struct cd_billing *b, const char *external_id,
                            struct cd_account *out, struct cd_error *err);
 
 /* The account a Creditd-Account value names: "acct_..." or
- * "ext:<external_id>"; 404 account_not_found. */
+ * "ext:<external_id>"; 404 account_not_found. Without its access, as
+ * cd_account_authenticate. */
 int cd_account_resolve(struct cd_billing *b, const char *named,
                        struct cd_account *out, struct cd_error *err);
 

@@ -28,6 +28,11 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                             " FROM accounts WHERE email = ?1 AND email != id",
     [SQ_ACCOUNT_BY_EXTERNAL] = "SELECT " ACCOUNT_SEL
                                " FROM accounts WHERE external_id = ?1",
+    /* The server key's Creditd-Account (as SQ_TOKEN_ACCOUNT). */
+    [SQ_ACCOUNT_AUTH_GET] = "SELECT " ACCOUNT_AUTH_SEL
+                            " FROM accounts WHERE id = ?1",
+    [SQ_ACCOUNT_AUTH_BY_EXTERNAL] = "SELECT " ACCOUNT_AUTH_SEL
+                                    " FROM accounts WHERE external_id = ?1",
     [SQ_ACCOUNT_BY_CUSTOMER] = "SELECT " ACCOUNT_SEL
                                " FROM accounts WHERE stripe_customer_id = ?1",
     [SQ_ACCOUNT_SET_CUSTOMER] =

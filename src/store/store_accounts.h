@@ -40,6 +40,14 @@ int cd_store_account_by_email(struct cd_tx *tx, const char *email,
 /* The account with this external_id (never an email-less placeholder). */
 int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
                                  struct cd_account *out);
+/* cd_store_account_get and _by_external without the password hash and the
+ * access (ACCOUNT_AUTH_SEL, as cd_store_token_account): the server key's
+ * Creditd-Account. */
+int cd_store_account_auth_get(struct cd_tx *tx, const char *id,
+                              struct cd_account *out);
+int cd_store_account_auth_by_external(struct cd_tx *tx,
+                                      const char *external_id,
+                                      struct cd_account *out);
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
                                  struct cd_account *out);
 int cd_store_account_set_customer(struct cd_tx *tx, const char *id,
