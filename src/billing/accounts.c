@@ -336,22 +336,27 @@ int cd_account_create(struct cd_billing *b, const char *external_id,
     return 0;
 }
 
+/* narrow: without the password hash and the access (ACCOUNT_AUTH_SEL). */
 struct ext_job {
     const char *external_id;
     struct cd_account *out;
+    int narrow;
 };
 
 static int by_external_fn(struct cd_tx *tx, void *arg)
 {
     struct ext_job *j = arg;
 
+    if (j->narrow)
+        return cd_store_account_auth_by_external(tx, j->external_id, j->out);
     return cd_store_account_by_external(tx, j->external_id, j->out);
 }
 
-int cd_account_by_external(struct cd_billing *b, const char *external_id,
-                           struct cd_account *out, struct cd_error *err)
+static int account_by_external(struct cd_billing *b, const char *external_id,
+                               struct cd_account *out, int narrow,
+                               struct cd_error *err)
 {
-    struct ext_job j = {external_id, out};
+    struct ext_job j = {external_id, out, narrow};
     int rc;
 
     if (cd_account_check_external_id(external_id) != 0)
@@ -367,6 +372,16 @@ int cd_account_by_external(struct cd_billing *b, const char *external_id,
     return 0;
 }
 
+int cd_account_by_external(struct cd_billing *b, const char *external_id,
+                           struct cd_account *out, struct cd_error *err)
+{
+    return account_by_external(b, external_id, out, 0, err);
+}
+
+static int account_get(struct cd_billing *b, const char *id,
+                       struct cd_account *out, int narrow,
+                       struct cd_error *err);
+
 static int is_external_name(const char *named)
 {
     return strncmp(named, CD_EXTERNAL_PREFIX,
@@ -377,9 +392,9 @@ int cd_account_resolve(struct cd_billing *b, const char *named,
                        struct cd_account *out, struct cd_error *err)
 {
     if (named && is_external_name(named))
-        return cd_account_by_external(
-            b, named + sizeof(CD_EXTERNAL_PREFIX) - 1, out, err);
-    return cd_account_get(b, named, out, err);
+        return account_by_external(b, named + sizeof(CD_EXTERNAL_PREFIX) - 1,
+                                   out, 1, err);
+    return account_get(b, named, out, 1, err);
 }
 
 int cd_account_named(const struct cd_account *a, const char *named)
@@ -586,22 +601,33 @@ int cd_account_authenticate(struct cd_billing *b, const char *token,
 
 /* ---- reads ------------------------------------------------------------- */
 
+/* narrow: as ext_job's. */
 struct get_job {
     const char *id;
     struct cd_account *out;
+    int narrow;
 };
 
 static int get_fn(struct cd_tx *tx, void *arg)
 {
     struct get_job *j = arg;
 
+    if (j->narrow)
+        return cd_store_account_auth_get(tx, j->id, j->out);
     return cd_store_account_get(tx, j->id, j->out);
 }
 
 int cd_account_get(struct cd_billing *b, const char *id,
                    struct cd_account *out, struct cd_error *err)
 {
-    struct get_job j = {id, out};
+    return account_get(b, id, out, 0, err);
+}
+
+static int account_get(struct cd_billing *b, const char *id,
+                       struct cd_account *out, int narrow,
+                       struct cd_error *err)
+{
+    struct get_job j = {id, out, narrow};
     int rc;
 
     if (!id || !*id || strlen(id) >= CD_ID_SZ)

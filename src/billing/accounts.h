@@ -65,7 +65,8 @@ int cd_account_by_external(struct cd_billing *b, const char *external_id,
                            struct cd_account *out, struct cd_error *err);
 
 /* The account a Creditd-Account value names: "acct_..." or
- * "ext:<external_id>"; 404 account_not_found. */
+ * "ext:<external_id>"; 404 account_not_found. Without its access, as
+ * cd_account_authenticate. */
 int cd_account_resolve(struct cd_billing *b, const char *named,
                        struct cd_account *out, struct cd_error *err);
 
@@ -112,7 +113,8 @@ int cd_account_logout(struct cd_billing *b, const char *token_hash,
 /*
  * The account a bearer token belongs to (read path). token_hash (65 bytes,
  * may be NULL) receives the token's hash. 401 invalid_token for an
- * unknown, expired or logged-out token.
+ * unknown, expired or logged-out token. The account comes without its
+ * access (access_order_id "", access_since 0): cd_account_get reads it.
  */
 int cd_account_authenticate(struct cd_billing *b, const char *token,
                             struct cd_account *out, char *token_hash,

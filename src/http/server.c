@@ -273,7 +273,7 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
 {
     struct conn_state *st = calloc(1, sizeof(*st));
     struct cd_req *req;
-    char id[64];
+    char id[CD_REQUEST_ID_SZ];
 
     if (!st)
         return MHD_NO;
@@ -285,8 +285,7 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     req->app = srv->cfg.app;
     st->srv = srv;
     st->work.run = run_offloaded;
-    cd_random_id("req_", id, sizeof(id));
-    id[4 + 16] = '\0'; /* "req_" + 16 of its 24 random characters */
+    cd_request_id(id);
     cd_strlcpy(req->id, id, sizeof(req->id));
     *con_cls = st;
     __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);

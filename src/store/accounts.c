@@ -195,6 +195,22 @@ int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
                              "account by external id");
 }
 
+int cd_store_account_auth_get(struct cd_tx *tx, const char *id,
+                              struct cd_account *out)
+{
+    return cd_rec_get_by_key(tx, SQ_ACCOUNT_AUTH_GET, id, CD_ID_SZ,
+                             read_account, out, "account auth get");
+}
+
+int cd_store_account_auth_by_external(struct cd_tx *tx,
+                                      const char *external_id,
+                                      struct cd_account *out)
+{
+    return cd_rec_get_by_key(tx, SQ_ACCOUNT_AUTH_BY_EXTERNAL, external_id,
+                             CD_EXTID_SZ, read_account, out,
+                             "account auth by external id");
+}
+
 int cd_store_account_set_password(struct cd_tx *tx, const char *id,
                                   const char *password_hash)
 {

@@ -30,6 +30,15 @@
     "has_saved_payment_method, balance, created_at, external_id, " ACCESS_ORDER( \
         "id") ", " ACCESS_ORDER("completed_at") ", "                             \
                                                 "email_verified_at"
+/* What authentication selects (SQ_TOKEN_ACCOUNT): ACCOUNT_SEL's columns
+ * without the password hash and the access order ("" and 0 in their
+ * places): the two correlated subqueries over orders were most of the
+ * token lookup's cost (docs/PERFORMANCE.md, "Balance reads, the second
+ * pass"). */
+#define ACCOUNT_AUTH_SEL                                                     \
+    "id, NULLIF(email, id), '', stripe_customer_id, "                        \
+    "has_saved_payment_method, balance, created_at, external_id, '', 0, "    \
+    "email_verified_at"
 #define LEDGER_COLS                                                          \
     "id, account_id, amount, balance_after, kind, ref, order_id, "           \
     "description, created_at, effective_at"

@@ -8,6 +8,11 @@
 #include "store/outbox.h"
 #include "store/records.h"
 
+/* The account's (?1) earliest expiry among its open lots. */
+#define NEXT_EXPIRY                                                          \
+    "SELECT MIN(expires_at) FROM lots WHERE account_id = ?1 AND "            \
+    "remaining > 0 AND expires_at > 0"
+
 const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_PING] = "SELECT 1",
     [SQ_SCHEMA_VERSION] =
@@ -23,6 +28,11 @@ const char *const cd_sq_sql[SQ__COUNT] = {
                             " FROM accounts WHERE email = ?1 AND email != id",
     [SQ_ACCOUNT_BY_EXTERNAL] = "SELECT " ACCOUNT_SEL
                                " FROM accounts WHERE external_id = ?1",
+    /* The server key's Creditd-Account (as SQ_TOKEN_ACCOUNT). */
+    [SQ_ACCOUNT_AUTH_GET] = "SELECT " ACCOUNT_AUTH_SEL
+                            " FROM accounts WHERE id = ?1",
+    [SQ_ACCOUNT_AUTH_BY_EXTERNAL] = "SELECT " ACCOUNT_AUTH_SEL
+                                    " FROM accounts WHERE external_id = ?1",
     [SQ_ACCOUNT_BY_CUSTOMER] = "SELECT " ACCOUNT_SEL
                                " FROM accounts WHERE stripe_customer_id = ?1",
     [SQ_ACCOUNT_SET_CUSTOMER] =
@@ -65,7 +75,7 @@ const char *const cd_sq_sql[SQ__COUNT] = {
     [SQ_TOKEN_INSERT] = "INSERT INTO tokens (token_hash, account_id, "
                         "created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
     [SQ_TOKEN_ACCOUNT] =
-        "SELECT " ACCOUNT_SEL " FROM accounts WHERE id = "
+        "SELECT " ACCOUNT_AUTH_SEL " FROM accounts WHERE id = "
         "(SELECT account_id FROM tokens WHERE token_hash = ?1 "
         "AND expires_at > ?2)",
     [SQ_TOKEN_DELETE] = "DELETE FROM tokens WHERE token_hash = ?1",
@@ -479,20 +489,21 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "holds h WHERE h.account_id = a.id AND h.status = 'active' "
         "AND h.expires_at <= ?2), 0) FROM accounts a WHERE a.id = ?1",
     /* Everything GET /v1/balance shows, in one statement: SQ_HOLD_TOTALS'
-     * columns, the debt, SQ_LOT_TOTALS' sums and SQ_LOT_NEXT_EXPIRY's row
-     * (indexes holds_account_due and lots_open); no row: no account. */
+     * columns, the debt, SQ_LOT_TOTALS' sums and SQ_LOT_NEXT_EXPIRY's
+     * figures (indexes holds_account_due and lots_open); no row: no
+     * account. Scalar subqueries only: a joined aggregate was materialized
+     * into a temporary table on every read (docs/PERFORMANCE.md). */
     [SQ_BALANCE_TOTALS] =
         "SELECT a.balance, a.held, COALESCE((SELECT SUM(h.amount) FROM "
-        "holds h WHERE h.account_id = a.id AND h.status = 'active' "
+        "holds h WHERE h.account_id = ?1 AND h.status = 'active' "
         "AND h.expires_at <= ?2), 0), a.debt, "
         "COALESCE((SELECT SUM(l.remaining) FROM lots l WHERE l.account_id "
-        "= a.id AND l.remaining > 0 AND l.category = 'paid'), 0), "
+        "= ?1 AND l.remaining > 0 AND l.category = 'paid'), 0), "
         "COALESCE((SELECT SUM(l.remaining) FROM lots l WHERE l.account_id "
-        "= a.id AND l.remaining > 0 AND l.category = 'promotional'), 0), "
-        "n.at, n.amount FROM accounts a LEFT JOIN (SELECT expires_at AS at, "
-        "SUM(remaining) AS amount FROM lots WHERE account_id = ?1 AND "
-        "remaining > 0 AND expires_at > 0 GROUP BY expires_at "
-        "ORDER BY expires_at LIMIT 1) n ON 1 = 1 WHERE a.id = ?1",
+        "= ?1 AND l.remaining > 0 AND l.category = 'promotional'), 0), "
+        "(" NEXT_EXPIRY "), (SELECT SUM(remaining) FROM lots WHERE "
+        "account_id = ?1 AND remaining > 0 AND expires_at = (" NEXT_EXPIRY
+        ")) FROM accounts a WHERE a.id = ?1",
     [SQ_HOLD_KEY] = "SELECT created_at, seq FROM holds WHERE id = ?1 "
                     "AND account_id = ?2",
     /* An account's holds newest first after the key (?3 created_at, ?4

@@ -40,6 +40,14 @@ int cd_store_account_by_email(struct cd_tx *tx, const char *email,
 /* The account with this external_id (never an email-less placeholder). */
 int cd_store_account_by_external(struct cd_tx *tx, const char *external_id,
                                  struct cd_account *out);
+/* cd_store_account_get and _by_external without the password hash and the
+ * access (ACCOUNT_AUTH_SEL, as cd_store_token_account): the server key's
+ * Creditd-Account. */
+int cd_store_account_auth_get(struct cd_tx *tx, const char *id,
+                              struct cd_account *out);
+int cd_store_account_auth_by_external(struct cd_tx *tx,
+                                      const char *external_id,
+                                      struct cd_account *out);
 int cd_store_account_by_customer(struct cd_tx *tx, const char *customer_id,
                                  struct cd_account *out);
 int cd_store_account_set_customer(struct cd_tx *tx, const char *id,
@@ -59,7 +67,9 @@ int cd_store_account_set_password(struct cd_tx *tx, const char *id,
                                   const char *password_hash);
 /* Deletes every token of the account (ends all its sessions). */
 int cd_store_token_delete_account(struct cd_tx *tx, const char *account_id);
-/* The account of a token that exists and has not expired at now. */
+/* The account of a token that exists and has not expired at now, without
+ * its password hash and access (password_hash and access_order_id "",
+ * access_since 0: ACCOUNT_AUTH_SEL); cd_store_account_get reads them. */
 int cd_store_token_account(struct cd_tx *tx, const char *token_hash,
                            int64_t now, struct cd_account *out);
 int cd_store_token_delete(struct cd_tx *tx, const char *token_hash);

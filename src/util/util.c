@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +29,37 @@ void cd_random_bytes(void *buf, size_t n)
  * OpenSSL's DRBG costs a fork check, locks and a cipher set-up per call
  * whatever its size, ~20 k instructions, and a keyed debit made three ids
  * on the writer thread, every request one more (docs/PERFORMANCE.md
- * "The writer's CPU per job"). creditd never forks, so no two processes
- * share a pool.
+ * "The writer's CPU per job"), and a request id's ~12 k of ~250 k
+ * instructions per balance read ("Balance reads, the second pass"). A
+ * forked child forgets the pool (pthread_atfork), so no two processes
+ * draw the same bytes.
  */
 static _Thread_local struct {
     unsigned char b[512];
     size_t left;
 } id_pool;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+/* In a forked child (its only thread is the one that forked). */
+static void id_forget(void)
+{
+    OPENSSL_cleanse(id_pool.b, sizeof(id_pool.b));
+    id_pool.left = 0;
+}
+
+static void id_init(void)
+{
+    if (pthread_atfork(NULL, NULL, id_forget) != 0) {
+        fprintf(stderr, "fatal: pthread_atfork failed\n");
+        abort();
+    }
+}
 
 static unsigned char id_byte(void)
 {
     unsigned char c;
 
+    pthread_once(&id_once, id_init);
     if (id_pool.left == 0) {
         cd_random_bytes(id_pool.b, sizeof(id_pool.b));
         id_pool.left = sizeof(id_pool.b);
@@ -69,6 +89,22 @@ void cd_random_id(const char *prefix, char *out, size_t outsz)
         out[plen + i] = alphabet[r % 62];
     }
     out[plen + 24] = '\0';
+}
+
+void cd_request_id(char out[CD_REQUEST_ID_SZ])
+{
+    static const char alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    memcpy(out, "req_", 4);
+    for (size_t i = 4; i + 1 < CD_REQUEST_ID_SZ; i++) {
+        unsigned char c = id_byte();
+
+        while (c >= 248) /* as cd_random_id: no bias */
+            c = id_byte();
+        out[i] = alphabet[c % 62];
+    }
+    out[CD_REQUEST_ID_SZ - 1] = '\0';
 }
 
 void cd_ordered_id(const char *prefix, char *out, size_t outsz)
@@ -101,11 +137,23 @@ void cd_hex(const void *data, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* SHA-256 fetched once: SHA256() looks the algorithm up on every call,
+ * about 1 us of the 0.5 us hash of a token (docs/PERFORMANCE.md). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void cd_sha256_hex(const void *data, size_t n, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
 
-    SHA256(data, n, md);
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md || EVP_Digest(data, n, md, NULL, sha256_md, NULL) != 1)
+        SHA256(data, n, md);
     cd_hex(md, sizeof(md), out);
 }
 

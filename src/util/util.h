@@ -52,6 +52,12 @@ int cd_time_parse_rfc3339(const char *s, int64_t *out);
 void cd_random_bytes(void *buf, size_t n);
 /* prefix + 24 random base62 characters ("ord_3kT..."); out holds >= 64. */
 void cd_random_id(const char *prefix, char *out, size_t outsz);
+/* A request id: "req_" + 16 random base62 characters (95 bits) + NUL,
+ * drawn from the ids' per-thread pool of CSPRNG bytes (cd_random_id's,
+ * refilled 512 bytes at a time, each byte wiped once used; a forked child
+ * never reuses the parent's unread bytes). */
+#define CD_REQUEST_ID_SZ 21
+void cd_request_id(char out[CD_REQUEST_ID_SZ]);
 /* The same shape, but the first 8 characters are the time in ms (cd_now_ms,
  * base62, most significant first) and 16 (95 bits) are random: ids made
  * later sort after (bytewise) on one clock, so a unique index on them

@@ -59,6 +59,9 @@ e2e('a new account has no access; a paid access order grants it; a package does 
     const login = expectStatus(await stack.api('POST', '/v1/auth/login', { body: { email: u.email, password: u.password } }), 200);
     assert.deepEqual(login.account.access, a);
     assert.deepEqual(expectStatus(await stack.admin('GET', `/v1/admin/accounts/${u.id}`), 200).access, a);
+    // Authentication reads the account without its access (token or server
+    // key): GET /v1/account reads it whole.
+    assert.deepEqual(expectStatus(await stack.asServer(u.id, 'GET', '/v1/account'), 200).access, a);
 });
 
 e2e('an account the app owns: access read with the server key and ext:', async () => {

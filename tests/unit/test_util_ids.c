@@ -3,7 +3,10 @@
  * same shape: prefix + 24 base62 characters) sorting by time, bytewise,
  * while its last 16 characters stay random; ids drawn through many refills
  * of the per-thread pool, and on two threads, never repeat and use every
- * base62 character.
+ * base62 character; cd_request_id's shape, that ids from the same pool do
+ * not repeat (across refills too), and that a forked child does not draw
+ * the parent's pooled bytes; and cd_sha256_hex's known answers (tokens
+ * are looked up by their hash).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <pthread.h>
@@ -113,6 +118,63 @@ static void test_pool_many_unique(void **state)
         assert_string_not_equal(ids[i - 1], ids[i]);
 }
 
+static void test_request_id(void **state)
+{
+    enum { N = 5000 }; /* many refills of the per-thread buffer */
+    static char ids[N][CD_REQUEST_ID_SZ];
+
+    (void)state;
+    for (int i = 0; i < N; i++) {
+        cd_request_id(ids[i]);
+        assert_int_equal(strlen(ids[i]), CD_REQUEST_ID_SZ - 1);
+        assert_memory_equal(ids[i], "req_", 4);
+        assert_true(base62(ids[i] + 4, CD_REQUEST_ID_SZ - 5));
+    }
+    qsort(ids, N, sizeof(ids[0]), cmp_id);
+    for (int i = 1; i < N; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
+/* The child's next id is not the one the parent draws next from the
+ * same buffer. */
+static void test_request_id_fork(void **state)
+{
+    char mine[CD_REQUEST_ID_SZ], theirs[CD_REQUEST_ID_SZ] = "";
+    int fd[2], st = 0;
+    pid_t pid;
+
+    (void)state;
+    cd_request_id(mine); /* the buffer is filled */
+    assert_int_equal(pipe(fd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[CD_REQUEST_ID_SZ];
+
+        cd_request_id(id);
+        _exit(write(fd[1], id, sizeof(id)) == (ssize_t)sizeof(id) ? 0 : 1);
+    }
+    assert_int_equal(read(fd[0], theirs, sizeof(theirs)), sizeof(theirs));
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    cd_request_id(mine);
+    assert_string_not_equal(mine, theirs);
+    close(fd[0]);
+    close(fd[1]);
+}
+
+static void test_sha256(void **state)
+{
+    char out[65];
+
+    (void)state;
+    cd_sha256_hex("", 0, out);
+    assert_string_equal(out, "e3b0c44298fc1c149afbf4c8996fb924"
+                             "27ae41e4649b934ca495991b7852b855");
+    cd_sha256_hex("abc", 3, out);
+    assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223"
+                             "b00361a396177a9cb410ff61f20015ad");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +182,9 @@ int main(void)
         cmocka_unit_test(test_ordered_by_time),
         cmocka_unit_test(test_same_ms_still_unique),
         cmocka_unit_test(test_pool_many_unique),
+        cmocka_unit_test(test_request_id),
+        cmocka_unit_test(test_request_id_fork),
+        cmocka_unit_test(test_sha256),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
