@@ -4,8 +4,11 @@
  * for PostgreSQL and CD_TEST_PG_URL names a server
  * (postgres://user@host:port/db), a fresh database created on that server
  * and dropped afterwards - and the store itself, opened and migrated
- * there (store_target_open) and closed and dropped (store_target_close).
- * billing_fixture.h builds a cd_billing on it.
+ * there (store_target_open) and closed and dropped (store_target_close);
+ * and the two steps the executor tests share: a write job that makes an
+ * account of the id it is given (store_target_make_account) and a short
+ * pause of a polling loop (store_target_sleep_ms). billing_fixture.h
+ * builds a cd_billing on it.
  */
 #ifndef CD_TEST_STORE_TARGET_H
 #define CD_TEST_STORE_TARGET_H
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -141,6 +145,26 @@ static inline void store_target_close(struct store_target *t,
     if (s)
         cd_store_close(s);
     store_target_drop(t);
+}
+
+/* A write job: the account of id arg (a string), email "<id>@example.com". */
+static inline int store_target_make_account(struct cd_tx *tx, void *arg)
+{
+    struct cd_account a;
+
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", (const char *)arg);
+    snprintf(a.email, sizeof(a.email), "%s@example.com", (const char *)arg);
+    a.created_at = 1;
+    return cd_store_account_insert(tx, &a);
+}
+
+/* A polling loop's pause. */
+static inline void store_target_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
 }
 
 #endif

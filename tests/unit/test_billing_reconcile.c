@@ -27,8 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -44,6 +42,8 @@
 #include "util/util.h"
 
 #include "store_target.h"
+
+#include "fake_stripe.h"
 
 /* ---- the fake Stripe ----------------------------------------------------- */
 
@@ -64,21 +64,6 @@ static struct MHD_Daemon *daemon_h;
 static char base_url[64];
 static struct store_target target;
 static struct cd_billing bill;
-
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             json_t *body)
-{
-    char *s = json_dumps(body, JSON_COMPACT);
-    struct MHD_Response *r;
-    enum MHD_Result ret;
-
-    json_decref(body);
-    r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
 
 static json_t *stripe_error(const char *code, const char *msg)
 {
@@ -135,7 +120,7 @@ static enum MHD_Result list_events(struct MHD_Connection *c)
         limit = atol(lim);
     if (fake.fail_events) {
         json_decref(data);
-        return reply(c, 500, stripe_error("api_error", "boom"));
+        return fs_reply(c, 500, stripe_error("api_error", "boom"));
     }
     if (before) {
         snprintf(fake.last_ending_before, sizeof(fake.last_ending_before),
@@ -147,8 +132,8 @@ static enum MHD_Result list_events(struct MHD_Connection *c)
     }
     if ((before || after) && anchor < 0) {
         json_decref(data);
-        return reply(c, 400,
-                     stripe_error("resource_missing", "No such event"));
+        return fs_reply(c, 400,
+                        stripe_error("resource_missing", "No such event"));
     }
     if (before) {
         tmp = json_array();
@@ -181,9 +166,10 @@ static enum MHD_Result list_events(struct MHD_Connection *c)
             json_array_append(data, e);
         }
     }
-    return reply(c, 200,
-                 json_pack("{s:s, s:o, s:b, s:s}", "object", "list", "data",
-                           data, "has_more", more, "url", "/v1/events"));
+    return fs_reply(c, 200,
+                    json_pack("{s:s, s:o, s:b, s:s}", "object", "list",
+                              "data", data, "has_more", more, "url",
+                              "/v1/events"));
 }
 
 /* GET /v1/payment_intents?customer=: the map's PaymentIntents of that
@@ -202,9 +188,9 @@ static enum MHD_Result list_intents(struct MHD_Connection *c)
         if (strncmp(k, "pi_", 3) == 0 && cus && vc && strcmp(vc, cus) == 0)
             json_array_append(data, v);
     }
-    return reply(c, 200,
-                 json_pack("{s:s, s:o, s:b}", "object", "list", "data", data,
-                           "has_more", 0));
+    return fs_reply(c, 200,
+                    json_pack("{s:s, s:o, s:b}", "object", "list", "data",
+                              data, "has_more", 0));
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
@@ -233,10 +219,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                strncmp(url, "/v1/checkout/sessions/", 22) == 0) {
         fake.session_calls++;
         s = json_object_get(fake.sessions, url + 22);
-        ret = s ? reply(c, 200, json_deep_copy(s))
-                : reply(c, 404,
-                        stripe_error("resource_missing",
-                                     "No such checkout.session"));
+        ret = s ? fs_reply(c, 200, json_deep_copy(s))
+                : fs_reply(c, 404,
+                           stripe_error("resource_missing",
+                                        "No such checkout.session"));
     } else if (strcmp(method, "GET") == 0 &&
                strcmp(url, "/v1/payment_intents") == 0) {
         /* the customer's list (one page): every pi_ of the sessions map
@@ -246,12 +232,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                strncmp(url, "/v1/payment_intents/", 20) == 0) {
         /* PaymentIntents share the sessions map (pi_ ids). */
         s = json_object_get(fake.sessions, url + 20);
-        ret = s ? reply(c, 200, json_deep_copy(s))
-                : reply(c, 404,
-                        stripe_error("resource_missing",
-                                     "No such payment_intent"));
+        ret = s ? fs_reply(c, 200, json_deep_copy(s))
+                : fs_reply(c, 404,
+                           stripe_error("resource_missing",
+                                        "No such payment_intent"));
     } else {
-        ret = reply(c, 404, stripe_error("resource_missing", "No such path"));
+        ret = fs_reply(c, 404,
+                       stripe_error("resource_missing", "No such path"));
     }
     pthread_mutex_unlock(&fake.mu);
     return ret;
@@ -298,24 +285,11 @@ static int job_get_cursor(struct cd_tx *tx, void *arg)
 
 static int setup(void **state)
 {
-    struct cd_stripe_config stc;
-    struct sockaddr_in sa;
-    const union MHD_DaemonInfo *info;
-
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
                                              : CD_LOG_ERROR + 1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    daemon_h = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
-        NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    daemon_h = fs_start(handler, on_done, base_url, sizeof(base_url));
     assert_non_null(daemon_h);
-    info = MHD_get_daemon_info(daemon_h, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u",
-             (unsigned)info->port);
     fake.events = json_array();
     fake.sessions = json_object();
     fake.fail_events = fake.event_calls = fake.session_calls = 0;
@@ -327,13 +301,7 @@ static int setup(void **state)
     bill.store = store_target_open(&target, 0, "cd_reconcile", 0);
     assert_non_null(bill.store);
     strcpy(bill.cfg.currency, "usd");
-    memset(&stc, 0, sizeof(stc));
-    stc.api_base = base_url;
-    stc.secret_key = "sk_test_unit_reconcile";
-    stc.connect_timeout_ms = 1000;
-    stc.timeout_ms = 5000;
-    stc.max_retries = -1;
-    bill.stripe = cd_stripe_client_new(&stc);
+    bill.stripe = fs_client(base_url, "sk_test_unit_reconcile");
     assert_non_null(bill.stripe);
     return 0;
 }

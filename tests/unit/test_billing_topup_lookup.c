@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -31,6 +29,8 @@
 #include "stripe/client.h"
 #include "util/log.h"
 #include "util/util.h"
+
+#include "fake_stripe.h"
 
 /* ---- the fake Stripe ----------------------------------------------------- */
 
@@ -45,21 +45,6 @@ static struct {
 
 static struct MHD_Daemon *daemon_h;
 static struct cd_billing bill;
-
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             json_t *body)
-{
-    char *s = json_dumps(body, JSON_COMPACT);
-    struct MHD_Response *r;
-    enum MHD_Result ret;
-
-    json_decref(body);
-    r = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
 
 static const char *arg(struct MHD_Connection *c, const char *k)
 {
@@ -79,9 +64,9 @@ static enum MHD_Result list_intents(struct MHD_Connection *c)
     fake.calls++;
     if (fake.fail) {
         json_decref(data);
-        return reply(c, 500,
-                     json_pack("{s:{s:s, s:s}}", "error", "type", "api_error",
-                               "message", "boom"));
+        return fs_reply(c, 500,
+                        json_pack("{s:{s:s, s:s}}", "error", "type",
+                                  "api_error", "message", "boom"));
     }
     snprintf(fake.saw_customer, sizeof(fake.saw_customer), "%s",
              cus ? cus : "");
@@ -108,9 +93,9 @@ static enum MHD_Result list_intents(struct MHD_Connection *c)
         }
         json_array_append(data, pi);
     }
-    return reply(c, 200,
-                 json_pack("{s:s, s:o, s:b}", "object", "list", "data", data,
-                           "has_more", more));
+    return fs_reply(c, 200,
+                    json_pack("{s:s, s:o, s:b}", "object", "list", "data",
+                              data, "has_more", more));
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
@@ -122,7 +107,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 
     (void)cls, (void)version, (void)upload, (void)upload_size, (void)con_cls;
     if (strcmp(method, "GET") != 0 || strcmp(url, "/v1/payment_intents") != 0)
-        return reply(c, 404, json_pack("{s:{s:s}}", "error", "type", "x"));
+        return fs_reply(c, 404, json_pack("{s:{s:s}}", "error", "type", "x"));
     pthread_mutex_lock(&fake.mu);
     ret = list_intents(c);
     pthread_mutex_unlock(&fake.mu);
@@ -146,34 +131,17 @@ static void add_pi(const char *id, const char *customer, int64_t created,
 
 static int setup(void **state)
 {
-    struct cd_stripe_config stc;
-    struct sockaddr_in sa;
-    const union MHD_DaemonInfo *info;
     static char base_url[64];
 
     (void)state;
     cd_log_threshold = getenv("CD_TEST_LOG") ? CD_LOG_DEBUG
                                              : CD_LOG_ERROR + 1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    daemon_h = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0,
-        NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    daemon_h = fs_start(handler, NULL, base_url, sizeof(base_url));
     assert_non_null(daemon_h);
-    info = MHD_get_daemon_info(daemon_h, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u",
-             (unsigned)info->port);
     fake.intents = json_array();
     fake.fail = fake.calls = 0;
     memset(&bill, 0, sizeof(bill));
-    memset(&stc, 0, sizeof(stc));
-    stc.api_base = base_url;
-    stc.secret_key = "sk_test_unit_topup_lookup";
-    stc.connect_timeout_ms = 1000;
-    stc.timeout_ms = 5000;
-    stc.max_retries = -1;
-    bill.stripe = cd_stripe_client_new(&stc);
+    bill.stripe = fs_client(base_url, "sk_test_unit_topup_lookup");
     assert_non_null(bill.stripe);
     return 0;
 }

@@ -94,25 +94,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* ---- jobs -------------------------------------------------------------- */
-
-static int make_account(struct cd_tx *tx, void *arg)
-{
-    struct cd_account a;
-
-    memset(&a, 0, sizeof(a));
-    strcpy(a.id, (const char *)arg);
-    snprintf(a.email, sizeof(a.email), "%s@example.com", (const char *)arg);
-    a.created_at = 1;
-    return cd_store_account_insert(tx, &a);
-}
 
 /* Adds one credit to acct_1 under a unique ref: the ledger pattern of
  * billing (read balance, insert entry, set balance) in one job. */
@@ -164,7 +146,7 @@ static int gate_job(struct cd_tx *tx, void *arg)
                          __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&g->release, __ATOMIC_SEQ_CST))
             return 0;
-        sleep_ms(1);
+        store_target_sleep_ms(1);
     }
     return 0;
 }
@@ -183,14 +165,14 @@ static void gate_start(struct gate *g, pthread_t *t)
     assert_int_equal(pthread_create(t, NULL, gate_thread, g), 0);
     for (int i = 0;
          i < 5000 && !__atomic_load_n(&g->running, __ATOMIC_SEQ_CST); i++)
-        sleep_ms(1);
+        store_target_sleep_ms(1);
     assert_true(__atomic_load_n(&g->running, __ATOMIC_SEQ_CST));
 }
 
 static void wait_depth(struct cd_store *s, int n)
 {
     for (int i = 0; i < 5000 && cd_store_queue_depth(s) < n; i++)
-        sleep_ms(1);
+        store_target_sleep_ms(1);
     assert_int_equal(cd_store_queue_depth(s), n);
 }
 
@@ -289,7 +271,8 @@ static void test_read_one(void **state)
 
     assert_int_equal(cd_store_read_one(f->s, read_acct, &a),
                      CD_STORE_NOT_FOUND);
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     for (int i = 0; i < 3; i++) {
         memset(&a, 0, sizeof(a));
         assert_int_equal(cd_store_read_one(f->s, read_acct, &a), 0);
@@ -313,7 +296,8 @@ static void test_failing_job_alone(void **state)
     struct cd_store_stats before, after;
     struct state st;
 
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     cd_store_get_stats(f->s, &before);
     for (int i = 0; i < 8; i++) {
         memset(&cr[i], 0, sizeof(cr[i]));
@@ -351,7 +335,8 @@ static void test_duplicate_in_batch(void **state)
     struct state st;
     int dups = 0;
 
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     for (int i = 0; i < 6; i++) {
         memset(&cr[i], 0, sizeof(cr[i]));
         /* r0 r1 r2 r0 r1 r2: each ref once, its twin a duplicate */
@@ -379,7 +364,8 @@ static void test_max_batch_one(void **state)
     struct cd_store_stats stats;
     struct state st;
 
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     for (int i = 0; i < 6; i++) {
         memset(&cr[i], 0, sizeof(cr[i]));
         snprintf(cr[i].ref, sizeof(cr[i].ref), "r%d", i);
@@ -400,7 +386,7 @@ static void *release_later(void *arg)
 {
     struct gate *g = arg;
 
-    sleep_ms(50);
+    store_target_sleep_ms(50);
     __atomic_store_n(&g->release, 1, __ATOMIC_SEQ_CST);
     return NULL;
 }
@@ -414,7 +400,8 @@ static void test_close_drains(void **state)
     pthread_t gt, rel, th[16];
     struct gate g = {.s = f->s};
 
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     gate_start(&g, &gt);
     for (int i = 0; i < 16; i++) {
         memset(&cr[i], 0, sizeof(cr[i]));
@@ -524,7 +511,8 @@ static void test_async_batch(void **state)
     char ref[16];
 
     waiter_init(&w);
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     cd_store_get_stats(f->s, &before);
     gate_start(&g, &gt);
     for (int i = 0; i < 8; i++) {
@@ -592,7 +580,8 @@ static void test_async_many_threads(void **state)
 
     assert_non_null(jobs);
     waiter_init(&w);
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     for (int t = 0; t < ASYNC_THREADS; t++) {
         l[t] = (struct async_load){f->s, t, jobs + t * ASYNC_JOBS, &w};
         assert_int_equal(
@@ -636,7 +625,8 @@ static void test_async_close_in_flight(void **state)
     char ref[16];
 
     waiter_init(&w);
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     gate_start(&g, &gt);
     for (int i = 0; i < 16; i++) {
         snprintf(ref, sizeof(ref), "c%d", i);
@@ -705,7 +695,7 @@ static void *read_thread(void *arg)
             st.entries != st.acct.balance)
             r->bad++;
         r->reads++;
-        sleep_ms(2);
+        store_target_sleep_ms(2);
     }
     return NULL;
 }
@@ -721,7 +711,8 @@ static void test_load_32_threads(void **state)
     struct timespec t0, t1;
     double secs, jobs, commits;
 
-    assert_int_equal(cd_store_write(f->s, make_account, "acct_1"), 0);
+    assert_int_equal(
+        cd_store_write(f->s, store_target_make_account, "acct_1"), 0);
     cd_store_get_stats(f->s, &before);
     assert_int_equal(pthread_create(&rt, NULL, read_thread, &r), 0);
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -74,25 +74,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* ---- jobs -------------------------------------------------------------- */
-
-static int make_account(struct cd_tx *tx, void *arg)
-{
-    struct cd_account a;
-
-    memset(&a, 0, sizeof(a));
-    cd_strlcpy(a.id, (const char *)arg, sizeof(a.id));
-    snprintf(a.email, sizeof(a.email), "%s@example.com", (const char *)arg);
-    a.created_at = 1;
-    return cd_store_account_insert(tx, &a);
-}
 
 /* One credit to acct under a unique ref, read-then-write (the balance
  * read, the entry and the new balance); want >= 0: fail (1) unless the
@@ -224,7 +206,7 @@ static void make_accounts(struct cd_store *s, int n)
 
     for (int i = 0; i < n; i++) {
         snprintf(id, sizeof(id), "acct_%d", i);
-        assert_int_equal(cd_store_write(s, make_account, id), 0);
+        assert_int_equal(cd_store_write(s, store_target_make_account, id), 0);
     }
 }
 
@@ -401,7 +383,7 @@ static int cross_job(struct cd_tx *tx, void *arg)
     __atomic_store_n(x->mine, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < 5000 && !__atomic_load_n(x->other, __ATOMIC_SEQ_CST);
          i++)
-        sleep_ms(1);
+        store_target_sleep_ms(1);
     return bump(tx, x->second);
 }
 
@@ -427,7 +409,7 @@ static void test_deadlock_retried(void **state)
     /* Without keys the two go to the writers in turn: two writers. */
     assert_int_equal(pthread_create(&ta, NULL, cross_thread, &a), 0);
     for (int i = 0; i < 5000 && !__atomic_load_n(&fa, __ATOMIC_SEQ_CST); i++)
-        sleep_ms(1);
+        store_target_sleep_ms(1);
     assert_int_equal(pthread_create(&tb, NULL, cross_thread, &b), 0);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
@@ -478,7 +460,7 @@ static int loser_job(struct cd_tx *tx, void *arg)
     __atomic_store_n(&l->ready, run, __ATOMIC_SEQ_CST);
     for (int i = 0;
          i < 2000 && __atomic_load_n(&l->bumped, __ATOMIC_SEQ_CST) < run; i++)
-        sleep_ms(1);
+        store_target_sleep_ms(1);
     return cd_store_account_set_balance(tx, "acct_0", a.balance + 1);
 }
 
@@ -491,7 +473,7 @@ static void *bumper_thread(void *arg)
              i < 5000 && !__atomic_load_n(&l->done, __ATOMIC_SEQ_CST) &&
              __atomic_load_n(&l->ready, __ATOMIC_SEQ_CST) < n;
              i++)
-            sleep_ms(1);
+            store_target_sleep_ms(1);
         if (__atomic_load_n(&l->ready, __ATOMIC_SEQ_CST) < n)
             break;
         if (cd_store_write_keyed(l->s, l->bump_key, bump_fn, NULL) == 0)
