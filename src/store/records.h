@@ -16,7 +16,8 @@
     "has_saved_payment_method, balance, created_at, external_id"
 /* The account's access (billing/clawback.h): its first paid access order
  * whose clawback is not total - refunds and disputes not won took less
- * than all the credits it gave. */
+ * than all the credits it gave. Sought in orders_access (030): the
+ * account's own access orders in this order, no sort. */
 #define ACCESS_ORDER(col)                                                    \
     "(SELECT g." col " FROM orders g WHERE g.account_id = accounts.id "      \
     "AND g.kind = 'access' AND g.completed_at > 0 "                          \

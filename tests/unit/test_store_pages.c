@@ -565,6 +565,48 @@ static void test_page_plans(void **state)
     sqlite3_close(db);
 }
 
+/* Every account read carries its access order (ACCESS_ORDER): each of
+ * its two correlated subqueries seeks the account's own access orders in
+ * orders_access (030), in its order, without a temporary b-tree - not
+ * every access order of every account through orders_kind. */
+static void test_access_plans(void **state)
+{
+    static const enum cd_sq_stmt reads[] = {
+        SQ_ACCOUNT_GET,         SQ_ACCOUNT_BY_EMAIL, SQ_ACCOUNT_BY_EXTERNAL,
+        SQ_ACCOUNT_BY_CUSTOMER, SQ_ACCOUNT_LIST,
+    };
+    struct fixture *f = *state;
+    sqlite3 *db = NULL;
+
+    assert_int_equal(sqlite3_open(f->t.target, &db), SQLITE_OK);
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+        char sql[2048];
+        sqlite3_stmt *st = NULL;
+        int seeks = 0;
+
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+                 cd_sq_sql[reads[i]]);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+                         SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+            int on_orders = strstr(d, " g ") || strstr(d, " g USING");
+
+            if (on_orders || strstr(d, "TEMP B-TREE"))
+                print_message("statement %d: %s\n", (int)reads[i], d);
+            assert_null(strstr(d, "TEMP B-TREE"));
+            if (!on_orders)
+                continue;
+            assert_non_null(
+                strstr(d, "USING INDEX orders_access (account_id=?"));
+            seeks++;
+        }
+        assert_int_equal(seeks, 2);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
 /* Runs SQ_LEDGER_PAGE_ACCT on acct_0 below the key (c, sq) for 20 rows
  * (and the one more that says has_more); its SQLite VM steps. */
 static int page_steps(sqlite3 *db, int64_t c, int64_t sq)
@@ -642,6 +684,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_dashboard_sums, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_plans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_access_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deep_page_cost, setup, teardown),
     };
     const struct CMUnitTest pg_tests[] = {

@@ -1,0 +1,11 @@
+-- 030_access_order: the account's access order (ACCESS_ORDER in
+-- src/store/records.h, read with every account but the token's) sought
+-- among that account's own access orders, in the subquery's order
+-- (completed_at, then seq - the rowid, the implicit last column here),
+-- without a sort. Before, SQLite searched it through orders_kind
+-- (kind=?): every access order of every account, then a temporary
+-- b-tree, per account read (docs/PERFORMANCE.md, "The access order
+-- bounded"). Partial: only access orders are written to it.
+
+CREATE INDEX orders_access ON orders (account_id, completed_at)
+    WHERE kind = 'access';
