@@ -124,6 +124,23 @@ export function tailFile(file, lines = 60) {
     }
 }
 
+/** A log file's size in bytes now: a mark for stripeCallsSince. */
+export function logMark(file) {
+    return fs.statSync(file).size;
+}
+
+/**
+ * The Stripe API calls a server logged after mark (one debug line per
+ * attempt, src/stripe/client.c; the harness runs creditd at debug). A
+ * call made while answering a request is logged before its reply, so
+ * this tells "answered without Stripe" apart from "answered after a
+ * Stripe call" however slow the machine.
+ */
+export function stripeCallsSince(file, mark) {
+    const text = fs.readFileSync(file).subarray(mark).toString('utf8');
+    return text.split('\n').filter((l) => /\bstripe\b.*\b(GET|POST|DELETE) \/v1\/\S* -> -?\d+ attempt \d+/.test(l));
+}
+
 /** Sanitizer findings in a log file (a few lines around each), or ''. */
 export function sanitizerReport(file) {
     let text;

@@ -218,9 +218,10 @@ e2e('the background job reconciles on its own; the loopback metrics listener nee
         assert.equal(other.status, 404);
 
         const t0 = Date.now();
-        const ex = await bg.server.stop('SIGTERM', 5000);
+        const ex = await bg.server.stop('SIGTERM', 20000);
         assert.equal(ex.code, 0, `exit ${JSON.stringify(ex)}`);
-        assert.ok(Date.now() - t0 < 3000, `stopped in ${Date.now() - t0} ms`);
+        // Promptly: 10 x the job's 1 s interval, for a loaded machine.
+        assert.ok(Date.now() - t0 < 10 * 1000, `stopped in ${Date.now() - t0} ms`);
     } finally {
         await bg.stop();
     }

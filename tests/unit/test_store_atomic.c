@@ -423,6 +423,7 @@ struct rmw {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int read_count;
+    int timed_out; /* the other reader never came */
 };
 
 struct rmw_job {
@@ -440,17 +441,20 @@ static int rmw_fn(struct cd_tx *tx, void *arg)
     if (cd_store_kv_get(tx, "counter", v, sizeof(v)) != CD_STORE_OK)
         return -1;
     if (j->attempts++ == 0) {
+        /* The other reader only needs to start its transaction: the
+         * bound is a guard against a hang, far beyond any load, and
+         * running out of it fails the test with its own message. */
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 5;
+        until.tv_sec += 120;
         pthread_mutex_lock(&r->mu);
         r->read_count++;
         pthread_cond_broadcast(&r->cv);
-        while (r->read_count < 2 &&
-               pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
-            ;
+        while (r->read_count < 2 && !r->timed_out)
+            if (pthread_cond_timedwait(&r->cv, &r->mu, &until) != 0)
+                r->timed_out = 1;
         pthread_mutex_unlock(&r->mu);
     }
-    snprintf(v, sizeof(v), "%lld", atoll(v) + 1);
+    snprintf(v, sizeof(v), "%lld", strtoll(v, NULL, 10) + 1);
     return cd_store_kv_put(tx, "counter", v, 1);
 }
 
@@ -486,7 +490,7 @@ static void test_serialization_failure_retried(void **state)
     struct cd_error err = {0};
     struct cd_store *other;
     struct rmw shared = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                         0};
+                         0, 0};
     struct rmw_thread t[2];
     pthread_t th[2];
     struct cd_store_stats st[2];
@@ -507,6 +511,7 @@ static void test_serialization_failure_retried(void **state)
         pthread_join(th[i], NULL);
         assert_int_equal(t[i].rc, 0);
     }
+    assert_int_equal(shared.timed_out, 0);
     assert_int_equal(cd_store_read(f->s, get_counter_fn, v), 0);
     assert_string_equal(v, "2");
     cd_store_get_stats(f->s, &st[0]);

@@ -151,8 +151,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     snprintf(srv.s.body, sizeof(srv.s.body), "%s", cn->body);
     pthread_mutex_unlock(&srv.mu);
 
-    if (strcmp(url, "/v1/flaky") == 0) {
-        if (hit <= 2)
+    if (strncmp(url, "/v1/flaky", 9) == 0) {
+        /* "/v1/flaky" fails twice, "/v1/flaky10" ten times. */
+        if (hit <= (strcmp(url, "/v1/flaky10") == 0 ? 10 : 2))
             return reply(c, 500,
                          "{\"error\":{\"type\":\"api_error\","
                          "\"message\":\"Something went wrong\"}}",
@@ -736,13 +737,19 @@ static void test_connection_refused(void **state)
     cd_stripe_client_free(c);
 }
 
+/* Ten retries with waits capped at 80 ms: each wait is within
+ * [base, max] = [40, 80] ms, 400..800 ms in all. Without the cap the
+ * waits would double to 10 s and sum to over 20 s even at the lowest
+ * jitter, so the upper bound (10 x the capped total, for a loaded
+ * machine) still tells capped from uncapped. */
 static void test_backoff_timing(void **state)
 {
     struct cd_stripe_config cfg = {
         .api_base = base_url,
         .secret_key = SK,
-        .retry_base_ms = 60,
-        .retry_max_ms = 100,
+        .max_retries = 10,
+        .retry_base_ms = 40,
+        .retry_max_ms = 80,
     };
     struct cd_stripe_client *c;
     json_t *out = NULL;
@@ -754,14 +761,13 @@ static void test_backoff_timing(void **state)
     c = cd_stripe_client_new(&cfg);
     assert_non_null(c);
     t0 = cd_mono_us();
-    assert_int_equal(cd_stripe_request(c, "POST", "/v1/flaky", NULL, "k",
+    assert_int_equal(cd_stripe_request(c, "POST", "/v1/flaky10", NULL, "k",
                                        &out, NULL, &err),
                      0);
     ms = (cd_mono_us() - t0) / 1000;
-    /* Two waits: each at least base (60), the second at most max (100). */
-    assert_true(ms >= 120);
-    assert_true(ms < 2000);
-    assert_int_equal(hits(), 3);
+    assert_true(ms >= 10 * 40);
+    assert_true(ms < 10 * 10 * 80);
+    assert_int_equal(hits(), 11);
     json_decref(out);
     cd_stripe_client_free(c);
 }
