@@ -116,9 +116,9 @@ e2e('2,000 trickling connections from one address: another client keeps its answ
         assert.ok(stillHeld >= PER_ADDRESS, `the flood was still on during the measurement (${stillHeld} open)`);
         const p99 = percentile(lat, 99);
         t.diagnostic(`normal client: p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; RSS +${maxRss - rss0} kB`);
-        // Not starved: a starved client waits out a head deadline (4 s) or
-        // is refused; 1 s (10 x a quiet machine's 100 ms) allows for load.
-        assert.ok(p99 < 1000, `p99 ${p99.toFixed(1)} ms (p50 ${percentile(lat, 50).toFixed(1)} ms)`);
+        // The issue's bar (issue 8): the normal client's p99 under 100 ms
+        // while the flood holds its connections.
+        assert.ok(p99 < 100, `p99 ${p99.toFixed(1)} ms (p50 ${percentile(lat, 50).toFixed(1)} ms)`);
         assert.ok(maxRss - rss0 < 64 * 1024, `RSS grew ${maxRss - rss0} kB`);
 
         // Each held trickler is cut at the head deadline, trickling or not.
@@ -127,8 +127,8 @@ e2e('2,000 trickling connections from one address: another client keeps its answ
         assert.ok(lives.length >= PER_ADDRESS - 2 && lives.length <= PER_ADDRESS + 2, `held: ${lives.length}`);
         for (const ms of lives) {
             // opened is when this busy client saw the connect: up to ~1 s late.
-            // At the deadline, not before; late only by load (10 x bound).
-            assert.ok(ms >= HEADER_S * 1000 - 1000 && ms <= 10 * HEADER_S * 1000, `cut after ${ms} ms`);
+            // At the deadline, not before; late by at most another deadline.
+            assert.ok(ms >= HEADER_S * 1000 - 1000 && ms <= 2 * HEADER_S * 1000, `cut after ${ms} ms`);
         }
         const after = await metrics();
         assert.ok((after.refused.header_timeout || 0) - (before.refused.header_timeout || 0) >= PER_ADDRESS - 2,
