@@ -61,6 +61,8 @@ struct cd_store_stats {
     uint64_t retries;     /* transactions run again after a
                               serialization failure, deadlock or lock
                               timeout */
+    uint64_t statements;  /* statements the writer connections ran on the
+                              engine (round trips, with PostgreSQL) */
     /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */
     uint64_t batch_hist[10];
 };
