@@ -81,6 +81,14 @@ static int claim_fn(struct cd_tx *tx, void *arg)
     struct cd_idem cur, row;
     int rc;
 
+    /* A job run again (its batch lost its transaction) starts afresh:
+     * the reply an earlier run took over is freed, not leaked. */
+    free(c->body);
+    c->body = NULL;
+    c->body_len = 0;
+    c->status = 0;
+    c->taken_over = 0;
+    c->outcome = CD_IDEM_IN_PROGRESS;
     memset(&cur, 0, sizeof(cur));
     rc = cd_store_idem_get(tx, c->scope, c->key, &cur);
     if (rc == CD_STORE_OK && cur.created_at >= j->now - CD_IDEM_TTL_S) {

@@ -48,6 +48,9 @@ struct cd_db {
     /* Set by the backend when a failure since begin() was of class
      * CD_DBE_RETRY: the transaction is lost and may be run again. */
     int retry;
+    /* Statements the backend sent to the engine to run (not transaction
+     * control); the executor adds a writer's to cd_store_stats. */
+    uint64_t statements;
     /* Test hook (cd_store_fault): the core fails the (fault_after + 1)-th
      * next call of fault_op as if the engine had, once. */
     int fault_op, fault_after;

@@ -19,7 +19,9 @@
  * and its release go as one libpq pipeline: one round trip, not three. SQLSTATE 23505 is a unique
  * violation; 40001 (serialization failure), 40P01 (deadlock) and 55P03
  * (lock not available) mark the connection's transaction for a retry
- * (cd_db.retry), which the executor honours by running the batch again.
+ * (cd_db.retry), which the executor honours by running the batch again;
+ * until then every further statement of the lost transaction fails at
+ * once with that error, without a round trip (tx_lost).
  *
  * Isolation. Write transactions run at SERIALIZABLE, so every job that
  * reads and then writes stays right with several nodes writing; reads at
@@ -135,6 +137,23 @@ static int pg_in_tx(struct cd_db *d)
            t == PQTRANS_ACTIVE;
 }
 
+/* 1 when the open transaction is lost (c->h.retry: a serialization
+ * failure, deadlock or lock timeout since BEGIN): its statements are then
+ * answered at once with that error, until the rollback, rather than sent
+ * for the server to refuse (25P02) or run in vain - one round trip each
+ * on every lost batch. */
+static int tx_lost(struct pg_db *c)
+{
+    if (!c->h.retry || !pg_in_tx(&c->h))
+        return 0;
+    if (pg_error_class(&c->h) != CD_DBE_RETRY) { /* e.g. cd_store_fault */
+        cd_strlcpy(c->sqlstate, "40001", sizeof(c->sqlstate));
+        cd_strlcpy(c->msg, "the transaction was lost before this statement",
+                   sizeof(c->msg));
+    }
+    return 1;
+}
+
 static int pg_begin(struct cd_db *d, int write)
 {
     d->retry = 0;
@@ -150,6 +169,8 @@ static int pg_commit(struct cd_db *d)
     PGresult *r;
     int ok;
 
+    if (tx_lost(c))
+        return -1;
     if (PQtransactionStatus(c->conn) == PQTRANS_INERROR) {
         cd_strlcpy(c->msg, "commit of a failed transaction", sizeof(c->msg));
         return -1;
@@ -527,8 +548,9 @@ static int run_stmt(struct pg_db *c, struct pg_stmt *s)
 {
     ExecStatusType st;
 
-    if (ensure_prepared(c, s) != 0)
+    if (tx_lost(c) || ensure_prepared(c, s) != 0)
         return -1;
+    c->h.statements++;
     if (pg_in_tx(&c->h) &&
         (s->is_write || c->sp_pending || c->release_pending)) {
         if (run_pipelined(c, s, s->is_write) != 0)

@@ -142,8 +142,11 @@ static int sq_bind_blob(struct cd_stmt *s, int i, const void *p, size_t n)
 
 static int sq_step(struct cd_stmt *s)
 {
-    int rc = sqlite3_step(ST(s));
+    int rc;
 
+    if (!sqlite3_stmt_busy(ST(s)))
+        s->db->statements++;
+    rc = sqlite3_step(ST(s));
     if (rc == SQLITE_ROW)
         return CD_STEP_ROW;
     if (rc == SQLITE_DONE)

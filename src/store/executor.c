@@ -265,6 +265,8 @@ settle_batch(struct cd_store *s, struct cd_writer *w, int n, int commits)
     if (nasync && s->inflight == 0 && s->stopping)
         pthread_cond_signal(&s->idle_cv);
     s->stats.commits += (uint64_t)commits;
+    s->stats.statements += w->db->statements;
+    w->db->statements = 0;
     s->stats.jobs += (uint64_t)n;
     s->stats.failed_jobs += (uint64_t)failed;
     if ((uint64_t)n > s->stats.max_batch)

@@ -61,6 +61,8 @@ struct cd_store_stats {
     uint64_t retries;     /* transactions run again after a
                               serialization failure, deadlock or lock
                               timeout */
+    uint64_t statements;  /* statements the writer connections ran on the
+                              engine (round trips, with PostgreSQL) */
     /* batch size histogram: [0]=1, [1]=2-3, [2]=4-7, ... [9]=512+ */
     uint64_t batch_hist[10];
 };
@@ -153,7 +155,8 @@ int cd_store_submit(struct cd_store *s, struct cd_store_async *job);
  * Test hook: fault injection at the seam. The writer connection fails the
  * (after + 1)-th next BEGIN, SAVEPOINT, RELEASE, COMMIT or statement
  * (prepared for a job) as if the engine had - once; a failed COMMIT is
- * rolled back. Armed from the next batch the writer takes on (a batch
+ * rolled back. CD_FAULT_LOST fails a statement as a serialization
+ * failure would: the transaction is lost and its batch run again. Armed from the next batch the writer takes on (a batch
  * already running is not touched); CD_FAULT_NONE disarms.
  */
 enum cd_store_fault {
@@ -162,7 +165,8 @@ enum cd_store_fault {
     CD_FAULT_SAVEPOINT,
     CD_FAULT_RELEASE,
     CD_FAULT_COMMIT,
-    CD_FAULT_STATEMENT
+    CD_FAULT_STATEMENT,
+    CD_FAULT_LOST
 };
 void cd_store_fault(struct cd_store *s, enum cd_store_fault op, int after);
 

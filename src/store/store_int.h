@@ -263,7 +263,10 @@ static inline int cd_fault_hit(struct cd_db *c, int op)
 /* Statement `id` on connection c, ready to bind; NULL on error (logged). */
 static inline struct cd_stmt *cd_sq_get(struct cd_db *c, enum cd_sq_stmt id)
 {
-    if (cd_fault_hit(c, CD_FAULT_STATEMENT)) {
+    int lost = cd_fault_hit(c, CD_FAULT_LOST);
+
+    if (lost || cd_fault_hit(c, CD_FAULT_STATEMENT)) {
+        c->retry |= lost; /* as a serialization failure would */
         cd_error("store", "statement %d: injected fault", (int)id);
         return NULL;
     }

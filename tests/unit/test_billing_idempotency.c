@@ -4,7 +4,9 @@
  * dead or released one taken over (so the retry runs again under the same
  * effect id), the heartbeat keeping a long request's claim alive,
  * derived effect ids, and a keyed debit that is one job and one commit;
- * the same debits submitted with a completion (cd_ledger_async_*).
+ * the same debits submitted with a completion (cd_ledger_async_*); a
+ * replay's job run again after its batch lost its transaction (also on
+ * PostgreSQL with CD_TEST_PG_URL).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -38,6 +40,20 @@ static int setup(void **state)
     if (!f)
         return -1;
     f->b.store = store_target_open(&f->t, 0, "cd_test_idem", 0);
+    if (!f->b.store)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+/* setup on PostgreSQL (CD_TEST_PG_URL). */
+static int setup_pg(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return -1;
+    f->b.store = store_target_open(&f->t, 1, "cd_test_idem", 0);
     if (!f->b.store)
         return -1;
     *state = f;
@@ -537,6 +553,115 @@ static void test_async_debit(void **state)
     assert_int_equal(l.x.op.amount, 50);
 }
 
+/* ---- a replayed claim run again after a lost transaction ------------- */
+
+static void wait_flag(const int *flag)
+{
+    struct timespec ts = {0, 1000000L};
+
+    for (int i = 0; i < 5000 && !__atomic_load_n(flag, __ATOMIC_SEQ_CST); i++)
+        nanosleep(&ts, NULL);
+    assert_true(__atomic_load_n(flag, __ATOMIC_SEQ_CST));
+}
+
+/* A job that holds the writer until let go (5 s at most). */
+struct gate {
+    int started, go, done;
+};
+
+static int gate_fn(struct cd_tx *tx, void *arg)
+{
+    struct gate *g = arg;
+
+    (void)tx;
+    __atomic_store_n(&g->started, 1, __ATOMIC_SEQ_CST);
+    wait_flag(&g->go);
+    return 0;
+}
+
+static void flag_done(void *arg, int rc)
+{
+    (void)rc;
+    __atomic_store_n((int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+static void once_flag_done(void *arg)
+{
+    __atomic_store_n((int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+/* One statement, after the replay in its batch: it loses the batch's
+ * transaction once (cd_store_fault). */
+static int read_one(struct cd_tx *tx, void *arg)
+{
+    struct cd_idem row;
+    int rc;
+
+    ++*(int *)arg;
+    memset(&row, 0, sizeof(row));
+    rc = cd_store_idem_get(tx, "server:none", "none", &row);
+    free(row.body);
+    return rc == CD_STORE_NOT_FOUND ? 0 : rc;
+}
+
+static int never_effect(struct cd_tx *tx, void *arg,
+                        struct cd_idem_reply *reply)
+{
+    (void)tx;
+    (void)arg;
+    (void)reply;
+    fail_msg("a replay ran its effect");
+    return 1;
+}
+
+/* A replay's job run again (its batch lost its transaction after it ran):
+ * the reply body of its first run is not leaked (LSan, under ASAN=1) and
+ * the replay is whole. */
+static void test_replay_rerun(void **state)
+{
+    struct fixture *f = *state;
+    struct gate g = {0};
+    struct cd_store_async gj = {.fn = gate_fn, .arg = &g};
+    struct cd_store_async rj = {.fn = read_one};
+    struct cd_idem_claim *c1 = begin(f, "k-rerun", "h1"), c;
+    struct cd_idem_once_job oj;
+    struct cd_store_stats before, after;
+    int once_done = 0, read_done = 0, reads = 0;
+
+    assert_int_equal(c1->outcome, CD_IDEM_CLAIMED);
+    assert_int_equal(cd_idem_end(&f->b, c1, 200, "{\"v\":1}", 7), 0);
+    cd_idem_claim_free(c1);
+    cd_store_get_stats(f->b.store, &before);
+    gj.done = flag_done;
+    gj.done_arg = &g.done;
+    assert_int_equal(cd_store_submit(f->b.store, &gj), 0);
+    wait_flag(&g.started);
+    /* The next batch: the replay, then read_one, whose statement (the
+     * batch's second) loses the transaction. */
+    cd_store_fault(f->b.store, CD_FAULT_LOST, 1);
+    claim_init(&c, "k-rerun", "h1");
+    assert_int_equal(cd_idem_once_submit(&f->b, &c, never_effect, NULL, &oj,
+                                         once_flag_done, &once_done),
+                     0);
+    rj.arg = &reads;
+    rj.done = flag_done;
+    rj.done_arg = &read_done;
+    assert_int_equal(cd_store_submit(f->b.store, &rj), 0);
+    __atomic_store_n(&g.go, 1, __ATOMIC_SEQ_CST);
+    wait_flag(&g.done);
+    wait_flag(&once_done);
+    wait_flag(&read_done);
+    assert_int_equal(cd_idem_once_result(&oj), 0);
+    assert_int_equal(c.outcome, CD_IDEM_REPLAY);
+    assert_int_equal(c.status, 200);
+    assert_int_equal(c.body_len, 7);
+    assert_memory_equal(c.body, "{\"v\":1}", 7);
+    cd_idem_claim_free(&c);
+    cd_store_get_stats(f->b.store, &after);
+    assert_int_equal(reads, 2);
+    assert_int_equal(after.retries - before.retries, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,9 +680,19 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_legacy_rows_match, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_replay_rerun, setup, teardown),
     };
+    const struct CMUnitTest pg_tests[] = {
+        cmocka_unit_test_setup_teardown(test_replay_rerun, setup_pg,
+                                        teardown),
+    };
+    int failed;
 
     cd_billing_hooks_install(); /* the ledger's effects */
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
+    if (store_target_pg_url())
+        failed += cmocka_run_group_tests_name("postgresql", pg_tests, NULL,
+                                              NULL);
+    return failed;
 }

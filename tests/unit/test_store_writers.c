@@ -6,7 +6,8 @@
  * their transaction and are retried); the jobs of one key run in the order
  * they were queued; close drains every writer's queue; and a deadlock
  * between two writers' transactions is resolved by the retry; a job that
- * keeps losing to another writer runs alone from its fourth run on.
+ * keeps losing to another writer runs alone from its fourth run on; a job
+ * whose transaction is lost sends no further statement of it.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -507,6 +508,110 @@ static void test_lost_job_runs_alone(void **state)
     assert_int_equal(get_state(f->s, "acct_0").balance, 1 + l.bumps);
 }
 
+/* ---- a lost transaction sends nothing more ---------------------------- */
+
+/* Sets acct_0's balance (blocked by the row lock another connection
+ * holds, then lost to its commit: 40001 the first time), then reads it:
+ * that read fails at once while the transaction is lost. */
+struct lost {
+    int runs, set_rc[2], get_rc[2];
+};
+
+static int lost_job(struct cd_tx *tx, void *arg)
+{
+    struct lost *l = arg;
+    struct cd_account a;
+    int run = l->runs++ < 1 ? 0 : 1;
+
+    l->set_rc[run] = cd_store_account_set_balance(tx, "acct_0", 7);
+    l->get_rc[run] = cd_store_account_get(tx, "acct_0", &a);
+    return l->set_rc[run] != 0 ? l->set_rc[run] : l->get_rc[run];
+}
+
+struct lost_call {
+    struct cd_store *s;
+    struct lost *l;
+    int rc;
+};
+
+static void *lost_thread(void *arg)
+{
+    struct lost_call *c = arg;
+
+    c->rc = cd_store_write(c->s, lost_job, c->l);
+    return NULL;
+}
+
+static int exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+    PQclear(r);
+    return ok;
+}
+
+/* Waits (up to 5 s) until some backend waits for a lock: 1 when one
+ * does. */
+static int wait_lock_waiter(PGconn *c)
+{
+    for (int i = 0; i < 5000; i++) {
+        PGresult *r = PQexec(c, "SELECT count(*) FROM pg_locks "
+                                "WHERE NOT granted");
+        int n = PQresultStatus(r) == PGRES_TUPLES_OK
+                    ? atoi(PQgetvalue(r, 0, 0))
+                    : 0;
+
+        PQclear(r);
+        if (n > 0)
+            return 1;
+        sleep_ms(1);
+    }
+    return 0;
+}
+
+/* A job whose first statement fails with 40001 sends no further
+ * statement of its lost transaction (answered at once, no round trip,
+ * rather than 25P02 from the server), and the batch is run again and
+ * commits once. */
+static void test_lost_tx_sends_nothing_more(void **state)
+{
+    struct fixture *f = *state;
+    struct lost l = {0};
+    struct lost_call call = {f->s, &l, -1};
+    struct cd_store_stats before, after;
+    PGconn *other, *watch;
+    pthread_t t;
+
+    make_accounts(f->s, 1);
+    other = PQconnectdb(f->t.target);
+    watch = PQconnectdb(f->t.target);
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    assert_true(exec_ok(other, "BEGIN"));
+    assert_true(exec_ok(other, "UPDATE accounts SET balance = 3 "
+                               "WHERE id = 'acct_0'"));
+    cd_store_get_stats(f->s, &before);
+    assert_int_equal(pthread_create(&t, NULL, lost_thread, &call), 0);
+    assert_true(wait_lock_waiter(watch));
+    assert_true(exec_ok(other, "COMMIT"));
+    pthread_join(t, NULL);
+    PQfinish(other);
+    PQfinish(watch);
+    cd_store_get_stats(f->s, &after);
+    assert_int_equal(call.rc, 0);
+    assert_int_equal(l.runs, 2);
+    assert_int_not_equal(l.set_rc[0], 0);
+    assert_int_not_equal(l.get_rc[0], 0); /* not run: the tx was lost */
+    assert_int_equal(l.set_rc[1], 0);
+    assert_int_equal(l.get_rc[1], 0);
+    /* The first run's UPDATE, then the second run's UPDATE and SELECT. */
+    assert_int_equal(after.statements - before.statements, 3);
+    assert_int_equal(after.retries - before.retries, 1);
+    assert_int_equal(after.commits - before.commits, 1);
+    assert_int_equal(get_state(f->s, "acct_0").balance, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +626,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lost_job_runs_alone, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_lost_tx_sends_nothing_more,
+                                        setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, NULL, NULL);
 
