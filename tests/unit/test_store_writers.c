@@ -565,7 +565,7 @@ static int wait_lock_waiter(PGconn *c)
         PQclear(r);
         if (n > 0)
             return 1;
-        sleep_ms(1);
+        store_target_sleep_ms(1);
     }
     return 0;
 }
