@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "billing/card_enrich.h"
 #include "billing/holds.h"
 #include "billing/leases.h"
 #include "billing/ledger_ops.h"
@@ -165,6 +166,19 @@ static void lease_give(struct cd_jobs *j, const char *name)
 
 /* ---- the jobs ---------------------------------------------------------- */
 
+/* After a reconciliation, under its lease: the cards of payments whose
+ * charge event never came (card_enrich.h). */
+static void do_card_enrich(struct cd_jobs *j)
+{
+    struct cd_card_enrich_result res;
+
+    if (should_stop(j))
+        return;
+    if (cd_card_enrich_run(j->b, CD_CARD_ENRICH_LIMIT, should_stop, j,
+                           &res) != 0)
+        cd_warn(MOD, "asking Stripe for missing cards failed");
+}
+
 static void do_reconcile(struct cd_jobs *j)
 {
     struct cd_reconcile_result res;
@@ -193,6 +207,7 @@ static void do_reconcile(struct cd_jobs *j)
     } else {
         cd_metrics_add(NULL, &M_JOBS, 1, "reconcile", "ok", NULL);
     }
+    do_card_enrich(j);
     /* Renewed after the run too, so a run as long as the interval (Stripe
      * slow) does not let the lease lapse before the next cycle. */
     if (!should_stop(j) &&

@@ -346,6 +346,25 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "invoice_payments WHERE stripe_invoice_id = ?1",
     [SQ_INVOICE_PAYMENT_PURGE] =
         "DELETE FROM invoice_payments WHERE created_at < ?1",
+    /* 031: paid before ?1 with a PaymentIntent but no card (the terms of
+     * the partial index payments_no_card), not tried ?2 times nor due
+     * after ?3; oldest paid first, at most ?4. */
+    [SQ_CARD_ENRICH_DUE] =
+        "SELECT " PAYMENT_COLS " FROM payments WHERE paid_at > 0 "
+        "AND stripe_payment_intent_id IS NOT NULL "
+        "AND (last4 IS NULL OR stripe_charge_id IS NULL) "
+        "AND paid_at <= ?1 AND status <> 'failed' AND NOT EXISTS "
+        "(SELECT 1 FROM card_enrich c WHERE c.payment_id = payments.id "
+        "AND (c.attempts >= ?2 OR c.next_try_at > ?3)) "
+        "ORDER BY paid_at ASC, seq ASC LIMIT ?4",
+    [SQ_CARD_ENRICH_GET] =
+        "SELECT payment_id, attempts, next_try_at, tried_at FROM card_enrich "
+        "WHERE payment_id = ?1",
+    [SQ_CARD_ENRICH_PUT] =
+        "INSERT INTO card_enrich (payment_id, attempts, next_try_at, "
+        "tried_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (payment_id) DO "
+        "UPDATE SET attempts = excluded.attempts, "
+        "next_try_at = excluded.next_try_at, tried_at = excluded.tried_at",
     /* 021: one request taken from a GCRA bucket, as one guarded upsert:
      * ?3 now (ms), ?4 the interval T, ?5 the tolerance. A row comes back
      * when the request may go (counted); none when it must wait. */

@@ -182,6 +182,7 @@ int cd_store_read_one(struct cd_store *s, cd_store_job_fn fn, void *arg);
 /* ---- records, a header per noun ---------------------------------------- */
 #include "store/store_accounts.h"
 #include "store/store_admin_pages.h"
+#include "store/store_card_enrich.h"
 #include "store/store_discounts.h"
 #include "store/store_idempotency.h"
 #include "store/store_invoice_payments.h"

@@ -235,6 +235,11 @@ enum cd_sq_stmt {
     SQ_INVOICE_PAYMENT_PUT,
     SQ_INVOICE_PAYMENT_GET,
     SQ_INVOICE_PAYMENT_PURGE,
+    /* 031: cards asked of Stripe for charge events that never came
+     * (card_enrich.c) */
+    SQ_CARD_ENRICH_DUE,
+    SQ_CARD_ENRICH_GET,
+    SQ_CARD_ENRICH_PUT,
     SQ__COUNT
 };
 
