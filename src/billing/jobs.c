@@ -5,7 +5,8 @@
  * clock step neither fires nor starves a job) until the next job is due
  * or cd_jobs_stop() wakes it. A lease is taken in its own small write
  * job before the work, renewed after it and by the next cycle; Stripe is
- * only called by reconciliation, outside any transaction. On stop the thread
+ * only called by reconciliation and the card look-ups after it, outside
+ * any transaction. On stop the thread
  * gives its leases back, so another node takes over without waiting for
  * them to expire.
  */

@@ -4,7 +4,9 @@
  *   - every `interval` seconds takes the "reconcile" lease (holder: this
  *     process's random instance id, ttl 2 x interval) and runs
  *     reconciliation (reconcile.h) - the first run soon after start, to
- *     catch up on what happened while the server was down;
+ *     catch up on what happened while the server was down - and then,
+ *     under the same lease, asks Stripe for the cards of payments whose
+ *     charge event never came (card_enrich.h);
  *   - every cycle checks the ledger invariant and publishes it as the
  *     gauges creditd_ledger_ok (1/0), creditd_ledger_mismatched_accounts
  *     and creditd_ledger_verified_timestamp_seconds;
