@@ -149,34 +149,38 @@ static enum look look_up(struct cd_billing *b, const struct cd_payment *p)
                                                      : LOOK_NO_CARD;
 }
 
-/* One payment: asked, and what came of it counted (and, without a card,
- * recorded). 0, or -1 to end the run's look-ups. */
+/* One payment: asked, what came of it counted, and the look-up recorded
+ * - also when it filled the card, so a row the card did not reach (its
+ * charge already another payment's) is still asked a bounded number of
+ * times. 0, or -1 to end the run's look-ups (-2: the store failed). */
 static int one(struct cd_billing *b, const struct cd_payment *p,
                struct cd_card_enrich_result *out)
 {
     struct tried_job t = {p->id, cd_now(), 0};
     enum look l = look_up(b, p);
+    const char *result = l == LOOK_FILLED    ? "filled"
+                         : l == LOOK_NO_CARD ? "no_card"
+                                             : "error";
 
     out->looked++;
+    cd_metrics_add(NULL, &M_ENRICH, 1, result, NULL, NULL);
     if (l == LOOK_ERROR) {
         out->errors++;
-        cd_metrics_add(NULL, &M_ENRICH, 1, "error", NULL, NULL);
         return -1;
     }
-    if (l == LOOK_FILLED) {
+    if (l == LOOK_FILLED)
         out->filled++;
-        cd_metrics_add(NULL, &M_ENRICH, 1, "filled", NULL, NULL);
-        cd_info(MOD, "payment %s: card recorded from Stripe", p->id);
-        return 0;
-    }
-    out->no_card++;
-    cd_metrics_add(NULL, &M_ENRICH, 1, "no_card", NULL, NULL);
+    else
+        out->no_card++;
     if (cd_store_write(b->store, tried_fn, &t) != 0) {
         cd_error(MOD, "payment %s: the look-up could not be recorded", p->id);
         return -2;
     }
-    cd_info(MOD, "payment %s: no card at Stripe (look-up %lld of %d)", p->id,
-            (long long)t.attempts, CD_CARD_ENRICH_MAX_ATTEMPTS);
+    if (l == LOOK_FILLED)
+        cd_info(MOD, "payment %s: card recorded from Stripe", p->id);
+    else
+        cd_info(MOD, "payment %s: no card at Stripe (look-up %lld of %d)",
+                p->id, (long long)t.attempts, CD_CARD_ENRICH_MAX_ATTEMPTS);
     return 0;
 }
 

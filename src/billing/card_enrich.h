@@ -13,8 +13,9 @@
  *   /v1/payment_intents/{pi}?expand[]=latest_charge (outside any
  *   transaction). A succeeded charge with a card is recorded exactly as
  *   its charge.succeeded would be (cd_charge_on_charge: the same write
- *   job). No card (another payment method, no charge yet, or Stripe
- *   answers 4xx) is recorded (031, card_enrich): that payment is asked
+ *   job). Each look-up is recorded (031, card_enrich): a payment still
+ *   without its card - none there (another payment method, no charge
+ *   yet), Stripe answered 4xx, or the card went to another row - is asked
  *   again after CD_CARD_ENRICH_BACKOFF seconds, doubling, and never after
  *   CD_CARD_ENRICH_MAX_ATTEMPTS look-ups. Stripe unreachable, 429 or 5xx
  *   ends the run's look-ups (logged; the next run asks again); nothing is
