@@ -55,7 +55,8 @@ static int due_fn(struct cd_tx *tx, void *arg)
 {
     struct due_read *r = arg;
 
-    return cd_store_card_enrich_due(tx, r->now - CD_CARD_ENRICH_AGE, r->now,
+    return cd_store_card_enrich_due(tx, r->now - CD_CARD_ENRICH_WINDOW,
+                                    r->now - CD_CARD_ENRICH_AGE, r->now,
                                     CD_CARD_ENRICH_MAX_ATTEMPTS,
                                     (int64_t)r->d->cap, collect, r->d);
 }

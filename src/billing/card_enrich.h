@@ -7,7 +7,8 @@
  * delivery failed for 3 days - this run, after each background
  * reconciliation under the same "reconcile" lease (jobs.c), asks Stripe:
  *
- *   the payments paid at least CD_CARD_ENRICH_AGE seconds ago (cd_now())
+ *   the payments paid at least CD_CARD_ENRICH_AGE seconds and less than
+ *   CD_CARD_ENRICH_WINDOW ago (cd_now())
  *   that name a PaymentIntent but lack last4 or the charge id, oldest
  *   paid first, at most `limit` a run, each with GET
  *   /v1/payment_intents/{pi}?expand[]=latest_charge (outside any
@@ -35,6 +36,11 @@
 #define CD_CARD_ENRICH_LIMIT 20     /* look-ups a run */
 #define CD_CARD_ENRICH_BACKOFF 3600 /* after the first look-up without card */
 #define CD_CARD_ENRICH_MAX_ATTEMPTS 5
+/* Only payments paid this recently: the look-ups of one end within a day
+ * (1 + 2 + 4 + 8 h of backoff), and those that never find a card (another
+ * payment method) stay in the partial index; the window keeps the range a
+ * run reads from growing with them. */
+#define CD_CARD_ENRICH_WINDOW (7 * 86400)
 
 struct cd_card_enrich_result {
     int64_t looked;  /* payments asked of Stripe */

@@ -11,8 +11,9 @@
 #include "util/log.h"
 #include "util/util.h"
 
-int cd_store_card_enrich_due(struct cd_tx *tx, int64_t paid_before,
-                             int64_t now, int64_t max_attempts, int64_t limit,
+int cd_store_card_enrich_due(struct cd_tx *tx, int64_t paid_after,
+                             int64_t paid_before, int64_t now,
+                             int64_t max_attempts, int64_t limit,
                              cd_payment_cb cb, void *arg)
 {
     const char *what = "card enrich due";
@@ -30,6 +31,7 @@ int cd_store_card_enrich_due(struct cd_tx *tx, int64_t paid_before,
     cd_bind_i64(st, 2, max_attempts);
     cd_bind_i64(st, 3, now);
     cd_bind_i64(st, 4, limit < 0 ? INT64_MAX : limit);
+    cd_bind_i64(st, 5, paid_after);
     while ((rc = cd_step(st)) == CD_STEP_ROW) {
         if (read_payment(st, &row) != 0) {
             cd_error("store", "%s: stored value longer than its field", what);

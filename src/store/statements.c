@@ -346,14 +346,16 @@ const char *const cd_sq_sql[SQ__COUNT] = {
         "invoice_payments WHERE stripe_invoice_id = ?1",
     [SQ_INVOICE_PAYMENT_PURGE] =
         "DELETE FROM invoice_payments WHERE created_at < ?1",
-    /* 031: paid before ?1 with a PaymentIntent but no card (the terms of
-     * the partial index payments_no_card), not tried ?2 times nor due
-     * after ?3; oldest paid first, at most ?4. */
+    /* 031: paid after ?5 and before ?1 with a PaymentIntent but no card
+     * (the terms of the partial index payments_no_card), not tried ?2
+     * times nor due after ?3; oldest paid first, at most ?4. The lower
+     * bound keeps the range the run reads to its window: payments that
+     * never get a card (another payment method) stay in the index. */
     [SQ_CARD_ENRICH_DUE] =
         "SELECT " PAYMENT_COLS " FROM payments WHERE paid_at > 0 "
         "AND stripe_payment_intent_id IS NOT NULL "
         "AND (last4 IS NULL OR stripe_charge_id IS NULL) "
-        "AND paid_at <= ?1 AND status <> 'failed' AND NOT EXISTS "
+        "AND paid_at <= ?1 AND paid_at > ?5 AND status <> 'failed' AND NOT EXISTS "
         "(SELECT 1 FROM card_enrich c WHERE c.payment_id = payments.id "
         "AND (c.attempts >= ?2 OR c.next_try_at > ?3)) "
         "ORDER BY paid_at ASC, seq ASC LIMIT ?4",

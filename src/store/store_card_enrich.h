@@ -22,13 +22,15 @@ struct cd_card_enrich {
 };
 
 /*
- * The payments paid at or before paid_before (and not failed) that name a
+ * The payments paid after paid_after and at or before paid_before (and
+ * not failed) that name a
  * PaymentIntent but lack last4 or the charge id, leaving out those looked
  * at max_attempts times or not due again before now; oldest paid first,
  * at most limit, each passed to cb (nonzero from cb stops).
  */
-int cd_store_card_enrich_due(struct cd_tx *tx, int64_t paid_before,
-                             int64_t now, int64_t max_attempts, int64_t limit,
+int cd_store_card_enrich_due(struct cd_tx *tx, int64_t paid_after,
+                             int64_t paid_before, int64_t now,
+                             int64_t max_attempts, int64_t limit,
                              cd_payment_cb cb, void *arg);
 int cd_store_card_enrich_get(struct cd_tx *tx, const char *payment_id,
                              struct cd_card_enrich *out);

@@ -240,6 +240,7 @@ static int teardown(void **state)
 static void test_card_filled_once(void **state)
 {
     char acct[CD_ID_SZ], old_pay[CD_ID_SZ], young_pay[CD_ID_SZ];
+    char ancient_pay[CD_ID_SZ];
     struct cd_card_enrich_result r;
     struct cd_payment p;
 
@@ -247,8 +248,11 @@ static void test_card_filled_once(void **state)
     fx_new_account(bill.store, acct);
     add_pi("pi_old", "ch_old", "4242");
     add_pi("pi_young", "ch_young", "1881");
+    add_pi("pi_ancient", "ch_ancient", "0005");
     new_paid(acct, "pi_old", 11 * 60, old_pay);
     new_paid(acct, "pi_young", 5 * 60, young_pay);
+    /* Past the window: not asked (its range is not read). */
+    new_paid(acct, "pi_ancient", CD_CARD_ENRICH_WINDOW + 60, ancient_pay);
 
     r = run(CD_CARD_ENRICH_LIMIT);
     assert_int_equal(r.looked, 1);
@@ -261,6 +265,8 @@ static void test_card_filled_once(void **state)
     assert_string_equal(p.status, "succeeded");
     p = payment(young_pay);
     assert_string_equal(p.last4, "");
+    assert_string_equal(payment(ancient_pay).last4, "");
+    assert_int_equal(attempts(ancient_pay), 0);
 
     /* filled: never asked again */
     r = run(CD_CARD_ENRICH_LIMIT);
