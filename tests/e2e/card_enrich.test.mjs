@@ -16,17 +16,7 @@ const stack = useStack({ relay: true });
  * only when `withCharge`. */
 async function paid(withCharge) {
     const u = await stack.signup();
-    const co = await stack.checkout(u, { kind: 'topup', amount_cents: 1000 });
-    expectStatus(await stack.completeSession(co.session_id), 200);
-    const completed = await waitFor(() => stack.relay.find('checkout.session.completed', co.session_id)[0], 10000, {
-        what: 'checkout.session.completed at the relay',
-    });
-    const pi = completed.data.object.payment_intent;
-    const piEvent = await waitFor(() => stack.relay.find('payment_intent.succeeded', pi)[0], 10000);
-    const chargeId = piEvent.data.object.latest_charge;
-    const charged = await waitFor(() => stack.relay.find('charge.succeeded', chargeId)[0], 10000, {
-        what: 'charge.succeeded at the relay',
-    });
+    const { co, completed, charged, pi, chargeId } = await stack.paidAtRelay(u, 1000);
     if (withCharge) expectStatus(await stack.sendWebhook(charged), 200);
     const r = await stack.sendWebhook(completed);
     assert.equal(r.status, 200, r.text);

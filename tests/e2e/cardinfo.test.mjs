@@ -13,18 +13,7 @@ const stack = useStack({ relay: true });
 /** A paid checkout whose events sit at the relay, undelivered. */
 async function paidUndelivered(amount = 1000) {
     const u = await stack.signup();
-    const co = await stack.checkout(u, { kind: 'topup', amount_cents: amount });
-    const r = await stack.completeSession(co.session_id);
-    assert.equal(r.status, 200, r.text);
-    const completed = await waitFor(() => stack.relay.find('checkout.session.completed', co.session_id)[0], 10000, {
-        what: 'checkout.session.completed at the relay',
-    });
-    const pi = completed.data.object.payment_intent;
-    const piEvent = await waitFor(() => stack.relay.find('payment_intent.succeeded', pi)[0], 10000);
-    const chargeId = piEvent.data.object.latest_charge;
-    const charged = await waitFor(() => stack.relay.find('charge.succeeded', chargeId)[0], 10000, {
-        what: 'charge.succeeded at the relay',
-    });
+    const { co, completed, charged, chargeId } = await stack.paidAtRelay(u, amount);
     return { u, co, completed, charged, chargeId, amount };
 }
 

@@ -805,6 +805,30 @@ export class Stack {
         return co;
     }
 
+    /**
+     * With `relay: true`: a top-up checkout of `amount` paid at the
+     * sandbox, its events held at the relay, undelivered. Returns the
+     * checkout reply, the checkout.session.completed and charge.succeeded
+     * events as the sandbox signed them, the PaymentIntent and charge ids.
+     */
+    async paidAtRelay(user, amount = 1000) {
+        const co = await this.checkout(user, { kind: 'topup', amount_cents: amount });
+        const r = await this.completeSession(co.session_id);
+        if (r.status !== 200) throw new Error(`sandbox complete ${co.session_id}: ${r.status} ${r.text}`);
+        const completed = await waitFor(() => this.relay.find('checkout.session.completed', co.session_id)[0], 10000, {
+            what: 'checkout.session.completed at the relay',
+        });
+        const pi = completed.data.object.payment_intent;
+        const piEvent = await waitFor(() => this.relay.find('payment_intent.succeeded', pi)[0], 10000, {
+            what: 'payment_intent.succeeded at the relay',
+        });
+        const chargeId = piEvent.data.object.latest_charge;
+        const charged = await waitFor(() => this.relay.find('charge.succeeded', chargeId)[0], 10000, {
+            what: 'charge.succeeded at the relay',
+        });
+        return { co, completed, charged, pi, chargeId };
+    }
+
     // ------------------------------------------------------ webhook helpers
 
     /**
