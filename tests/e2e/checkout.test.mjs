@@ -84,8 +84,12 @@ e2e('top-up: checkout, pay with 4242, webhook fulfils; balance, transactions, or
     assert.ok(order.completed_at, 'completed_at set');
 
     const payments = await stack.list(u, '/v1/payments');
-    const p = payments.find((x) => x.order_id === co.order_id);
-    assert.ok(p, `a payment for the order: ${JSON.stringify(payments)}`);
+    assert.ok(payments.some((x) => x.order_id === co.order_id), `a payment for the order: ${JSON.stringify(payments)}`);
+    // The card's last4 comes with charge.succeeded, which may land after
+    // the checkout.session.completed that fulfilled the order.
+    const withCard = async () => (await stack.list(u, '/v1/payments'))
+        .find((x) => x.order_id === co.order_id && x.payment_method_last4 !== null);
+    const p = await waitFor(withCard, 10000, { what: 'the payment\'s card (charge.succeeded)' });
     assert.equal(p.status, 'succeeded');
     assert.equal(p.amount_cents, amount);
     assert.equal(p.payment_method_last4, '4242');

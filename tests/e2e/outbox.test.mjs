@@ -326,7 +326,12 @@ e2e('chaos: a receiver failing at random gets every event at least once, in sequ
         assert.deepEqual(rx.bad, []);
         await verifyLedger();
 
-        const dl = expectStatus(await stack.admin('GET', `/v1/admin/webhook_endpoints/${w.id}/deliveries?limit=100`), 200);
+        // The receiver takes an event before it answers; the sender marks
+        // the delivery once it has the answer: wait for the last ones.
+        const dl = await waitFor(async () => {
+            const x = expectStatus(await stack.admin('GET', `/v1/admin/webhook_endpoints/${w.id}/deliveries?limit=100`), 200);
+            return x.data.every((d) => d.status === 'delivered') && x;
+        }, 10000, { what: 'every delivery marked delivered' });
         assert.equal(dl.data.length, 48);
         assert.ok(dl.data.every((d) => d.status === 'delivered'), JSON.stringify(dl.data.find((d) => d.status !== 'delivered')));
         assert.ok(dl.data.some((d) => d.attempts > 1), 'some deliveries were retried');

@@ -140,8 +140,11 @@ e2e('stale and reordered partial refunds: the cumulative amount decides', async 
         const l = stack.relay.find('charge.refunded', chargeId);
         return l.length === 3 ? l : null;
     }, 10000);
-    // Newest (600 refunded) first: takes 600 at once; the older two change nothing.
-    for (const ev of [...evs].reverse()) assert.equal((await stack.sendWebhook(ev)).status, 200);
+    // Newest (600 refunded) first: takes 600 at once; the older two change
+    // nothing. Newest by the cumulative amount, not by arrival at the relay.
+    const newestFirst = [...evs].sort((a, b) => b.data.object.amount_refunded - a.data.object.amount_refunded);
+    assert.deepEqual(newestFirst.map((ev) => ev.data.object.amount_refunded), [600, 300, 100]);
+    for (const ev of newestFirst) assert.equal((await stack.sendWebhook(ev)).status, 200);
     assert.equal(await stack.balance(u), 400);
     assert.equal((await stack.order(u, co.order_id)).status, 'partially_refunded');
     const refunds = (await stack.list(u, '/v1/transactions')).filter((t) => t.kind === 'refund');

@@ -88,8 +88,10 @@ e2e('refund refusals: unknown order 404, pending order 409, account token 403, t
 e2e('a refund whose answer was lost, retried 23.5 h later: 409, never sent again', async () => {
     const u = await stack.signup();
     const co = await stack.buy(u, { kind: 'topup', amount_cents: 1000 });
-    const charge = (await paymentOf(u, co.order_id)).stripe_charge_id;
-    assert.ok(charge);
+    // The payment's charge id comes with charge.succeeded, which may land
+    // after the checkout.session.completed that fulfilled the order.
+    const charge = await waitFor(async () => (await paymentOf(u, co.order_id)).stripe_charge_id, 10000,
+        { what: 'the payment\'s charge id (charge.succeeded)' });
     expectStatus(await httpRequest('POST', `${stack.sandboxUrl}/_sandbox/config`, {
         body: { fail_next: { path: '/v1/refunds', count: 1, after: true } },
     }), 200);
