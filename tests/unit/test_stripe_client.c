@@ -29,6 +29,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "http_fixture.h"
 #include "log_capture.h"
 
 #define SK "sk_test_unit_51HxYzSecret"
@@ -51,6 +52,10 @@ static struct {
     pthread_mutex_t mu;
     struct seen s;
 } srv = {PTHREAD_MUTEX_INITIALIZER, {0}};
+
+/* Set once a test is done with "/v1/slow": until then it does not answer
+ * (HF_WAIT_MS at most). */
+static int slow_go;
 
 struct conn {
     char uri[1024];
@@ -241,7 +246,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         return ret;
     }
     if (strcmp(url, "/v1/slow") == 0) {
-        usleep(700 * 1000);
+        for (int64_t end = cd_mono_us() + HF_WAIT_MS * 1000LL;
+             !__atomic_load_n(&slow_go, __ATOMIC_SEQ_CST) &&
+             cd_mono_us() < end;)
+            usleep(5 * 1000);
         return reply(c, 200, "{\"id\":\"slow\"}", NULL);
     }
     return reply(c, 200, "{\"id\":\"ok_1\",\"object\":\"thing\"}", NULL);
@@ -262,6 +270,16 @@ static int hits(void)
     n = srv.s.hits;
     pthread_mutex_unlock(&srv.mu);
     return n;
+}
+
+/* Waits (HF_WAIT_MS at most) until the server has seen n requests: a
+ * request the client cut (a timeout) may still be in the server's hands
+ * when the client gives up, so its hit lands a little later. */
+static void wait_hits(int n)
+{
+    for (int64_t end = cd_mono_us() + HF_WAIT_MS * 1000LL;
+         hits() < n && cd_mono_us() < end;)
+        usleep(5 * 1000);
 }
 
 static int start_server(void **state)
@@ -685,19 +703,25 @@ static void test_timeout(void **state)
 
     (void)state;
     reset_seen();
-    c = client_for(base_url, 1, 150);
-    /* Cut, not answered: /v1/slow replies 200 after 700 ms, so -1 with no
+    __atomic_store_n(&slow_go, 0, __ATOMIC_SEQ_CST);
+    /* 1 s, not less: the server must have read each attempt before the
+     * client gives it up, or it never counts it. */
+    c = client_for(base_url, 1, 1000);
+    /* Cut, not answered: /v1/slow answers only once let go, so -1 with no
      * status is the timeout (no wall-clock bound: a loaded machine
      * stretches any). */
     assert_int_equal(cd_stripe_request(c, "POST", "/v1/slow", NULL, "slow:1",
                                        &out, &status, &err),
                      -1);
+    __atomic_store_n(&slow_go, 1, __ATOMIC_SEQ_CST);
     assert_null(out);
     assert_int_equal(status, 0);
     assert_int_equal(err.kind, CD_EK_UPSTREAM);
     assert_string_equal(err.code, "stripe_error");
     assert_int_equal(strncmp(err.message, "Stripe unreachable: ", 20), 0);
-    /* Timeouts are retried, with the same key. */
+    /* Timeouts are retried, with the same key. The second attempt was cut
+     * from the client's side, so its hit is waited on, not read once. */
+    wait_hits(2);
     assert_int_equal(hits(), 2);
     assert_string_equal(srv.s.idem[0], "slow:1");
     assert_string_equal(srv.s.idem[1], "slow:1");
