@@ -7,13 +7,13 @@
  * are added at MHD_CONNECTION_NOTIFY_STARTED and removed at
  * MHD_CONNECTION_NOTIFY_CLOSED, which libmicrohttpd calls before it closes
  * the socket: the reaper, which shuts sockets down under the same mutex,
- * never touches a descriptor that was closed and reused. Accept and
- * STARTED both run on the accepting thread, one connection after the
- * other, so the counts the accept policy reads are exact there with one
- * accepting thread (thread-per-connection mode). With N event-loop
- * threads each accepts on the shared socket, so N - 1 connections from
- * one address may pass the per-address cap at once (and as many the
- * global cap): the caps are exact to within the number of loop threads.
+ * never touches a descriptor that was closed and reused. The caps are
+ * checked twice: by the accept policy, before libmicrohttpd sets the
+ * connection up (a flood costs it nothing), and again under the mutex
+ * when the slot is added at STARTED - with N event-loop threads each
+ * accepting on the shared socket, N connections from one address may all
+ * pass the first check at once; the second keeps the caps exact (a
+ * connection refused there is shut down at once and never counted open).
  */
 #include "http/guard.h"
 
@@ -219,28 +219,55 @@ static int same_address(const struct sockaddr_storage *a,
     return 0;
 }
 
+/* Why a connection from addr is refused now (NULL: it is not); under
+ * g->mu. */
+static const char *refusal(const struct cd_http_guard *g,
+                           const struct sockaddr *addr)
+{
+    unsigned same = 0;
+
+    if (g->count >= cd_http_guard_hard_limit(g))
+        return "full";
+    if (!g->cfg.per_address_max)
+        return NULL;
+    for (const struct slot *s = g->head; s; s = s->next)
+        same += same_address(&s->addr, addr);
+    return same >= g->cfg.per_address_max ? "per_address" : NULL;
+}
+
 enum MHD_Result cd_http_guard_accept(void *cls, const struct sockaddr *addr,
                                      socklen_t addrlen)
 {
     struct cd_http_guard *g = cls;
-    const char *refuse = NULL;
-    unsigned same = 0;
+    const char *refuse;
 
     (void)addrlen;
     pthread_mutex_lock(&g->mu);
-    if (g->count >= cd_http_guard_hard_limit(g)) {
-        refuse = "full";
-    } else if (g->cfg.per_address_max) {
-        for (struct slot *s = g->head; s; s = s->next)
-            same += same_address(&s->addr, addr);
-        if (same >= g->cfg.per_address_max)
-            refuse = "per_address";
-    }
+    refuse = refusal(g, addr);
     pthread_mutex_unlock(&g->mu);
     if (!refuse)
         return MHD_YES;
     cd_http_guard_count(g, refuse);
     return MHD_NO;
+}
+
+/* Adds s to the live list unless another loop thread's connection took
+ * the last place since the accept: then the reason; under g->mu. */
+static const char *slot_link(struct cd_http_guard *g, struct slot *s)
+{
+    const char *refuse = refusal(g, (const struct sockaddr *)&s->addr);
+
+    if (refuse)
+        return refuse;
+    s->over = g->count >= g->cfg.max_connections;
+    s->deadline_us = s->fd >= 0 ? deadline_in(g->cfg.header_timeout_s) : 0;
+    s->next = g->head;
+    if (g->head)
+        g->head->prev = s;
+    g->head = s;
+    g->count++;
+    cd_metrics_set(NULL, &M_CONNS, g->count, g->name, NULL, NULL);
+    return NULL;
 }
 
 static void slot_add(struct cd_http_guard *g, struct MHD_Connection *conn,
@@ -251,8 +278,8 @@ static void slot_add(struct cd_http_guard *g, struct MHD_Connection *conn,
     const union MHD_ConnectionInfo *fi = MHD_get_connection_info(
         conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     struct slot *s = calloc(1, sizeof(*s));
+    const char *refuse;
 
-    *socket_context = s;
     if (!s) /* no accounting for it: cut at once */
         return (void)(fi ? shutdown(fi->connect_fd, SHUT_RDWR) : 0);
     if (ai && ai->client_addr) {
@@ -264,15 +291,16 @@ static void slot_add(struct cd_http_guard *g, struct MHD_Connection *conn,
     s->fd = fi ? fi->connect_fd : -1;
     s->phase = "header_timeout";
     pthread_mutex_lock(&g->mu);
-    s->over = g->count >= g->cfg.max_connections;
-    s->deadline_us = s->fd >= 0 ? deadline_in(g->cfg.header_timeout_s) : 0;
-    s->next = g->head;
-    if (g->head)
-        g->head->prev = s;
-    g->head = s;
-    g->count++;
-    cd_metrics_set(NULL, &M_CONNS, g->count, g->name, NULL, NULL);
+    refuse = slot_link(g, s);
     pthread_mutex_unlock(&g->mu);
+    if (!refuse) {
+        *socket_context = s;
+        return;
+    }
+    free(s); /* refused after all: cut, outside the counts */
+    if (fi)
+        shutdown(fi->connect_fd, SHUT_RDWR);
+    cd_http_guard_count(g, refuse);
 }
 
 void cd_http_guard_notify(void *cls, struct MHD_Connection *conn,

@@ -5,8 +5,8 @@
  * connection cap a request is a 503 server_busy with Retry-After, and a
  * declared body the memory budget cannot hold is a 503 before it is read.
  * Each test runs in both modes: one thread per connection, and one
- * event-loop thread with POSTs offloaded to workers (one loop thread, so
- * that the caps are exact: guard.c).
+ * event-loop thread with POSTs offloaded to workers; the caps stay exact
+ * with four loop threads accepting at once (test_per_address_exact).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,6 +51,13 @@ static int event_loop(void **state)
 {
     (void)state;
     loops = 1;
+    return 0;
+}
+
+static int four_loops(void **state)
+{
+    (void)state;
+    loops = 4;
     return 0;
 }
 
@@ -123,6 +131,65 @@ static void expect_answered(int port)
             break;
     }
     assert_non_null(strstr(buf, "HTTP/1.1 200"));
+}
+
+/* The server "test"'s open connections and its per_address refusals so
+ * far, from the metrics. */
+static void read_counts(long *open, long *refused)
+{
+    static const char conns[] = "creditd_http_connections{server=\"test\"} ";
+    static const char per[] = "creditd_http_refused_total{server=\"test\","
+                              "reason=\"per_address\"} ";
+    struct cd_buf out;
+    const char *p;
+
+    cd_buf_init(&out, 1 << 20);
+    assert_int_equal(cd_metrics_render(NULL, &out), 0);
+    assert_non_null(out.data);
+    p = strstr(out.data, conns);
+    *open = p ? strtol(p + sizeof(conns) - 1, NULL, 10) : 0;
+    p = strstr(out.data, per);
+    *refused = p ? strtol(p + sizeof(per) - 1, NULL, 10) : 0;
+    cd_buf_free(&out);
+}
+
+/* Four loop threads accept on one socket at once: 16 connections from one
+ * address arriving together still leave exactly the cap open, round after
+ * round (the per-address count read at accept is checked again, under the
+ * lock, when the connection is added). */
+static void test_per_address_exact(void **state)
+{
+    enum { CAP = 2, BURST = 16, ROUNDS = 40 };
+    struct cd_http_config c;
+    struct cd_http_server *s;
+    long open, refused, refused0;
+    int fds[BURST];
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.per_address_max = CAP;
+    s = start(&c);
+    read_counts(&open, &refused0);
+    for (int r = 0; r < ROUNDS; r++) {
+        int64_t end = cd_mono_us() + HF_WAIT_MS * 1000LL;
+
+        for (int i = 0; i < BURST; i++)
+            fds[i] = tc_connect(cd_http_port(s));
+        /* Every one of the burst decided: held open or refused. */
+        do {
+            usleep(2 * 1000);
+            read_counts(&open, &refused);
+            if (cd_mono_us() > end)
+                fail_msg("round %d: %ld open, %ld refused of %d", r, open,
+                         refused - refused0, BURST);
+        } while (open + refused - refused0 < BURST);
+        assert_int_equal(open, CAP);
+        refused0 = refused;
+        for (int i = 0; i < BURST; i++)
+            close(fds[i]);
+        wait_connections(0);
+    }
+    cd_http_stop(s);
 }
 
 static void test_per_address_and_head_deadline(void **state)
@@ -211,6 +278,7 @@ int main(void)
         cmocka_unit_test_setup(test_per_address_and_head_deadline,
                                event_loop),
         cmocka_unit_test_setup(test_busy_and_budget, event_loop),
+        cmocka_unit_test_setup(test_per_address_exact, four_loops),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
