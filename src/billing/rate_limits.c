@@ -1,6 +1,9 @@
 /*
  * rate_limits.c - the shared request-rate buckets of rate_limits.h: one
- * write job per request around cd_store_rate_take().
+ * write job per request around cd_store_rate_take(). The clock is read
+ * inside the job, when it runs: takes reach a bucket in the order their
+ * jobs run, and a clock read before queueing could put a take behind a
+ * later one, refusing a burst's last slot by a few milliseconds.
  */
 #include "billing/rate_limits.h"
 
@@ -18,6 +21,7 @@ static int take_fn(struct cd_tx *tx, void *arg)
 {
     struct take_job *j = arg;
 
+    j->now_ms = cd_now_ms();
     j->rc = cd_store_rate_take(tx, j->scope, j->key, j->now_ms,
                                j->interval_ms, j->tolerance_ms, &j->wait_ms);
     return j->rc == CD_STORE_ERROR ? CD_STORE_ERROR : 0;
@@ -26,7 +30,7 @@ static int take_fn(struct cd_tx *tx, void *arg)
 int cd_rate_take(struct cd_billing *b, const char *scope, const char *key,
                  int64_t limit, int64_t window_s, int64_t *wait_ms)
 {
-    struct take_job j = {scope, key, cd_now_ms(), 0, 0, 0, 0};
+    struct take_job j = {scope, key, 0, 0, 0, 0, 0};
 
     if (wait_ms)
         *wait_ms = 0;
