@@ -1,7 +1,10 @@
 /*
  * head.c - the checks of a request's head, run before any body byte is
- * read (cd_http_config.check_head): the body's Content-Type, then what
- * the route's flags ask for (the webhook's Stripe-Signature, webhook.c).
+ * read (cd_http_config.check_head): creditd's own header fields sent
+ * twice (400 duplicate_header, as http/ does for HTTP's: which account,
+ * which key, which signature would be ambiguous), the body's
+ * Content-Type, then what the route's flags ask for (the webhook's
+ * Stripe-Signature, webhook.c).
  *
  * Every route that reads a body reads JSON. A body is read as JSON when
  * its Content-Type is application/json (any case, parameters allowed:
@@ -16,6 +19,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/core.h"
 #include "util/util.h"
 
 /* 1 when the request has a body: Content-Length above 0, or chunked. */
@@ -59,8 +63,15 @@ static int check_media_type(struct cd_req *req)
     return 1;
 }
 
+/* creditd's fields that may come once; HTTP's own are refused by http/. */
+static const char *const api_once[] = {"Creditd-Account",  "Creditd-Session",
+                                       CD_CSRF_HEADER,     "Idempotency-Key",
+                                       "Stripe-Signature", NULL};
+
 int cd_api_check_head(struct cd_req *req)
 {
+    if (cd_req_refuse_repeated(req, api_once))
+        return 1;
     if (check_media_type(req))
         return 1;
     if (req->route->flags & CD_ROUTE_STRIPE_SIGNED)

@@ -2,7 +2,9 @@
  * proxy.c - the client's address behind a reverse proxy. The peer of the
  * connection is the client, unless it is one of CREDITD_TRUSTED_PROXIES:
  * then X-Forwarded-For is read from its right end (each proxy appends the
- * address it saw), skipping trusted proxies, and the first address that
+ * address it saw; a proxy that adds its own line instead makes the lines
+ * one list, read from the last line's end - RFC 9110 section 5.3),
+ * skipping trusted proxies, and the first address that
  * is not one is the client. What a client writes into the header itself
  * is to the left of its own address, so it is never believed. An entry
  * that is no IP address stops the walk at the last address vouched for.
@@ -17,6 +19,10 @@
 #include "api/ratelimit.h"
 #include "util/util.h"
 
+/* X-Forwarded-For lines read, from the last: more trusted hops than that,
+ * each adding its own line, end the walk at the last one vouched for. */
+#define CD_XFF_LINES 16
+
 static int trusted(const struct cd_app *app, const char *ip)
 {
     for (int i = 0; i < app->ntrusted_proxies; i++)
@@ -25,10 +31,11 @@ static int trusted(const struct cd_app *app, const char *ip)
     return 0;
 }
 
-/* Walks xff from the right; addr holds the trusted peer on entry and the
- * client on return. */
-static void walk_forwarded(const struct cd_app *app, const char *xff,
-                           char *addr, size_t addrsz)
+/* Walks one X-Forwarded-For line from the right; addr holds the last
+ * address vouched for on entry and the client on return. 1 when every
+ * entry was a trusted proxy (the walk goes on to the line before). */
+static int walk_forwarded(const struct cd_app *app, const char *xff,
+                          char *addr, size_t addrsz)
 {
     size_t end = strlen(xff);
 
@@ -39,12 +46,13 @@ static void walk_forwarded(const struct cd_app *app, const char *xff,
         while (start > 0 && xff[start - 1] != ',')
             start--;
         if (cd_ip_normalize(xff + start, end - start, ip, sizeof(ip)) != 0)
-            return;
+            return 0;
         cd_strlcpy(addr, ip, addrsz);
         if (!trusted(app, ip))
-            return;
+            return 0;
         end = start ? start - 1 : 0;
     }
+    return 1;
 }
 
 void cd_ratelimit_address(const char *peer, char *out, size_t outsz)
@@ -76,12 +84,17 @@ void cd_ratelimit_address(const char *peer, char *out, size_t outsz)
 void cd_api_client_address(struct cd_req *req, char *out, size_t outsz)
 {
     const struct cd_app *app = cd_api_app(req);
+    const char *lines[CD_XFF_LINES];
     char peer[64];
-    const char *xff;
+    int n;
 
     cd_req_peer(req, peer, sizeof(peer));
-    if (app && app->ntrusted_proxies && trusted(app, peer) &&
-        (xff = cd_req_header(req, "X-Forwarded-For")))
-        walk_forwarded(app, xff, peer, sizeof(peer));
+    if (app && app->ntrusted_proxies && trusted(app, peer)) {
+        n = cd_req_header_values(req, "X-Forwarded-For", lines, CD_XFF_LINES);
+        if (n > CD_XFF_LINES)
+            n = CD_XFF_LINES;
+        while (n > 0 && walk_forwarded(app, lines[n - 1], peer, sizeof(peer)))
+            n--;
+    }
     cd_ratelimit_address(peer, out, outsz);
 }

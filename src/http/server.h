@@ -108,6 +108,16 @@ struct cd_req {
  * Borrowed: valid during the request. */
 const char *cd_req_header(const struct cd_req *r, const char *name);
 const char *cd_req_query(const struct cd_req *r, const char *name);
+/* Every value of the header field name, in the order sent (a list field
+ * such as X-Forwarded-For may come on several lines), into vals - the
+ * last max of them when there are more. Returns how many there are. */
+int cd_req_header_values(const struct cd_req *r, const char *name,
+                         const char **vals, int max);
+/* When the request holds the field of one of names (NULL-terminated, at
+ * most 32) more than once: replies 400 duplicate_header naming it and
+ * returns 1; else 0. HTTP's own fields that may come once are refused so
+ * before routing; an app checks its own from its check_head. */
+int cd_req_refuse_repeated(struct cd_req *r, const char *const *names);
 /* Calls fn for each query argument (decoded name, value: NULL for a bare
  * "?name") in order until it returns nonzero; returns that value or 0. */
 int cd_req_query_each(const struct cd_req *r,

@@ -89,6 +89,10 @@ void cd_http_allowed_methods(const struct cd_http_config *c, const char *path,
 size_t cd_http_unescape(void *cls, struct MHD_Connection *conn, char *s);
 int cd_http_has_control(const char *s);
 int cd_http_te_refusal(struct MHD_Connection *conn);
+/* cd_req_refuse_repeated for HTTP's fields that may come once
+ * (Authorization, Content-Length, Content-Type, Cookie, Host, Origin):
+ * head.c. */
+int cd_http_refuse_repeated(struct cd_req *req);
 /* Whether the head passes CD_HTTP_HEAD_MAX or CD_HTTP_HEAD_FIELDS_MAX. */
 int cd_http_head_too_large(struct MHD_Connection *conn, const char *url);
 enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,

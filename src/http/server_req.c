@@ -1,7 +1,7 @@
 /*
- * server_req.c - the request accessors of server.h, route matching and the
- * checks on a request head (path bytes, Transfer-Encoding); split from
- * server.c (server_int.h).
+ * server_req.c - the request accessors of server.h, route matching and
+ * the path's percent-decoding; split from server.c (server_int.h). The
+ * checks on a request head are in head.c.
  */
 #include "http/server_int.h"
 
@@ -32,6 +32,40 @@ const char *cd_req_header(const struct cd_req *r, const char *name)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)r->conn,
                                        MHD_HEADER_KIND, name);
+}
+
+struct header_values {
+    const char *name;
+    const char **vals;
+    int max, count;
+};
+
+static enum MHD_Result header_value(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value)
+{
+    struct header_values *h = cls;
+
+    (void)kind;
+    if (!key || strcasecmp(key, h->name) != 0)
+        return MHD_YES;
+    if (h->count >= h->max) /* keep the last max: drop the oldest */
+        memmove(h->vals, h->vals + 1,
+                (size_t)(h->max - 1) * sizeof(*h->vals));
+    h->vals[h->count < h->max ? h->count : h->max - 1] = value ? value : "";
+    h->count++;
+    return MHD_YES;
+}
+
+int cd_req_header_values(const struct cd_req *r, const char *name,
+                         const char **vals, int max)
+{
+    struct header_values h = {name, vals, max, 0};
+
+    if (max < 1)
+        return 0;
+    MHD_get_connection_values((struct MHD_Connection *)r->conn,
+                              MHD_HEADER_KIND, header_value, &h);
+    return h.count;
 }
 
 const char *cd_req_query(const struct cd_req *r, const char *name)
@@ -227,91 +261,4 @@ size_t cd_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
-}
-
-int cd_http_has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return 1;
-    return 0;
-}
-
-struct te_scan {
-    int count;
-    const char *value;
-};
-
-static enum MHD_Result te_header(void *cls, enum MHD_ValueKind kind,
-                                 const char *key, const char *value)
-{
-    struct te_scan *t = cls;
-
-    (void)kind;
-    if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
-        t->count++;
-        t->value = value ? value : "";
-    }
-    return MHD_YES;
-}
-
-struct head_size {
-    size_t bytes;
-    unsigned fields;
-};
-
-static enum MHD_Result count_field(void *cls, enum MHD_ValueKind kind,
-                                   const char *key, const char *value)
-{
-    struct head_size *h = cls;
-
-    h->bytes += strlen(key) + (value ? strlen(value) : 0) +
-                4; /* ": ", CRLF */
-    if (kind == MHD_HEADER_KIND)
-        h->fields++;
-    return MHD_YES;
-}
-
-int cd_http_head_too_large(struct MHD_Connection *conn, const char *url)
-{
-    struct head_size h = {strlen(url), 0};
-
-    MHD_get_connection_values(conn, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND,
-                              count_field, &h);
-    return h.bytes > CD_HTTP_HEAD_MAX || h.fields > CD_HTTP_HEAD_FIELDS_MAX;
-}
-
-/* Whether s (OWS-trimmed, n bytes) is the coding "chunked". */
-static int is_chunked(const char *s, size_t n)
-{
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    return n == 7 && strncasecmp(s, "chunked", 7) == 0;
-}
-
-/*
- * RFC 9112 section 6.1: creditd understands one transfer coding, a lone
- * "chunked". Returns 0 for none or that; else the status to refuse with:
- * 501 when the final coding is chunked but others come first ("gzip,
- * chunked"), 400 when it is not (the body's end cannot be found), when
- * Transfer-Encoding is repeated, or when it comes with Content-Length.
- */
-int cd_http_te_refusal(struct MHD_Connection *conn)
-{
-    struct te_scan t = {0, NULL};
-    const char *last;
-
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, te_header, &t);
-    if (t.count == 0)
-        return 0;
-    if (t.count > 1 ||
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                    MHD_HTTP_HEADER_CONTENT_LENGTH))
-        return 400;
-    if (strcasecmp(t.value, "chunked") == 0) /* libmicrohttpd's own test */
-        return 0;
-    last = strrchr(t.value, ',');
-    return last && is_chunked(last + 1, strlen(last + 1)) ? 501 : 400;
 }

@@ -318,6 +318,46 @@ e2e('Transfer-Encoding other than a lone chunked is refused at once, and the con
     assert.equal(statusOf(ok.head), 201, ok.text);
 });
 
+e2e('a header that may come once, sent twice, is a 400 duplicate_header naming it: nothing is done, the connection closed', async () => {
+    const u = await stack.signup();
+    await stack.grant(u, 1000);
+    const other = await stack.signup();
+    const body = '{"amount":1}';
+    const debit = (extra) => `POST /v1/debits HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+        `Authorization: Bearer ${stack.adminKey}\r\nCreditd-Account: ${u.id}\r\nIdempotency-Key: dup-${rand(8)}\r\n` +
+        `${extra}Content-Length: ${body.length}\r\n\r\n${body}`;
+    const cases = [
+        // Two lengths: which one frames the body is what smuggling is made of.
+        ['Content-Length', `Content-Length: ${body.length + 1}\r\n`],
+        ['Content-Length', `Content-Length: ${body.length}\r\n`],
+        ['Authorization', 'Authorization: Bearer not-the-key\r\n'],
+        ['Creditd-Account', `Creditd-Account: ${other.id}\r\n`],
+        ['Idempotency-Key', `idempotency-key: dup-${rand(8)}\r\n`],
+        ['Content-Type', 'Content-Type: text/plain\r\n'],
+        ['Host', 'Host: elsewhere.example\r\n'],
+    ];
+    for (const [name, extra] of cases) {
+        const r = await rawExchange(stack.serverPort, debit(extra));
+        assert.equal(statusOf(r.head), 400, `${name}: ${r.text}`);
+        const e = JSON.parse(r.body).error;
+        assert.equal(e.code, 'duplicate_header', name);
+        assert.equal(e.type, 'invalid_request_error', name);
+        assert.match(e.message, new RegExp(name, 'i'));
+        assert.equal(r.closed, true, `${name}: the server closes the connection`);
+    }
+    assert.equal(await stack.balance(u), 1000, 'no duplicate-header request debited');
+    assert.equal(await stack.balance(other), 0);
+    // The webhook's Stripe-Signature, twice: refused the same way.
+    const hook = await rawExchange(stack.serverPort, 'POST /v1/webhooks/stripe HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        'Content-Type: application/json\r\nStripe-Signature: t=1,v1=00\r\nStripe-Signature: t=2,v1=00\r\nContent-Length: 2\r\n\r\n{}');
+    assert.equal(statusOf(hook.head), 400, hook.text);
+    assert.equal(JSON.parse(hook.body).error.code, 'duplicate_header');
+    // Once each, the same request goes through.
+    const ok = await rawExchange(stack.serverPort, debit('Connection: close\r\n'));
+    assert.equal(statusOf(ok.head), 201, ok.text);
+    assert.equal(await stack.balance(u), 999);
+});
+
 e2e('every reply carries a Request-Id, the same id is in the error body and in the access log', async () => {
     const u = await stack.signup();
     const ok = await stack.api('GET', '/v1/balance', { token: u.token });

@@ -52,6 +52,14 @@ e2e('behind a trusted proxy, each forwarded client has its own signup limit; spo
         assert.equal(await srv.signup('2001:db8:1:2::1'), 201);
         assert.equal(await srv.signup('2001:DB8:1:2:0:0:0:2'), 201);
         assert.equal(await srv.signup('2001:db8:1:2::3'), 429);
+        // A proxy that adds its own X-Forwarded-For line after the client's:
+        // the lines are one list (RFC 9110 5.3), read from the last line's end.
+        assert.equal(await srv.signup(['4.4.4.4', '198.51.100.20']), 201);
+        assert.equal(await srv.signup(['5.5.5.5', '198.51.100.20']), 201);
+        assert.equal(await srv.signup(['6.6.6.6', '198.51.100.20']), 429, 'a spoofed first line does not make a new client');
+        assert.equal(await srv.signup(['198.51.100.21', '10.0.0.2']), 201, 'a trusted hop on the last line: the line before names the client');
+        assert.equal(await srv.signup(['198.51.100.21, 10.0.0.2', '10.0.0.2']), 201);
+        assert.equal(await srv.signup(['198.51.100.21', '10.0.0.2, 10.0.0.2']), 429, 'the same client');
         // No header, or an entry that is no address: the proxy itself.
         assert.equal(await srv.signup(), 201);
         assert.equal(await srv.signup('not-an-address'), 201);
