@@ -13,7 +13,9 @@
  * when the slot is added at STARTED - with N event-loop threads each
  * accepting on the shared socket, N connections from one address may all
  * pass the first check at once; the second keeps the caps exact (a
- * connection refused there is shut down at once and never counted open).
+ * connection refused there is shut down at once and never counted open;
+ * a request it had sent already is answered 503 by cd_http_guard_head,
+ * never run - as on a connection whose slot could not be allocated).
  */
 #include "http/guard.h"
 
@@ -58,6 +60,7 @@ struct slot {
     struct sockaddr_storage addr;
     int fd;
     int over;            /* accepted past max_connections */
+    int refused;         /* refused at STARTED: shut down, not counted */
     int cut;             /* shut down by the reaper */
     int64_t deadline_us; /* 0: none */
     const char *phase;   /* the reason a cut counts under */
@@ -290,16 +293,17 @@ static void slot_add(struct cd_http_guard *g, struct MHD_Connection *conn,
     }
     s->fd = fi ? fi->connect_fd : -1;
     s->phase = "header_timeout";
+    *socket_context = s;
     pthread_mutex_lock(&g->mu);
     refuse = slot_link(g, s);
     pthread_mutex_unlock(&g->mu);
-    if (!refuse) {
-        *socket_context = s;
+    if (!refuse)
         return;
-    }
-    free(s); /* refused after all: cut, outside the counts */
-    if (fi)
-        shutdown(fi->connect_fd, SHUT_RDWR);
+    /* Refused after all: cut, outside the counts and the list; a request
+     * it had sent already is refused by cd_http_guard_head, never run. */
+    s->refused = 1;
+    if (s->fd >= 0)
+        shutdown(s->fd, SHUT_RDWR);
     cd_http_guard_count(g, refuse);
 }
 
@@ -316,6 +320,11 @@ void cd_http_guard_notify(void *cls, struct MHD_Connection *conn,
     }
     if (!s)
         return;
+    *socket_context = NULL;
+    if (s->refused) { /* never linked */
+        free(s);
+        return;
+    }
     pthread_mutex_lock(&g->mu);
     if (s->prev)
         s->prev->next = s->next;
@@ -327,7 +336,6 @@ void cd_http_guard_notify(void *cls, struct MHD_Connection *conn,
     cd_metrics_set(NULL, &M_CONNS, g->count, g->name, NULL, NULL);
     pthread_mutex_unlock(&g->mu);
     free(s);
-    *socket_context = NULL;
 }
 
 /* ---- request phases ---------------------------------------------------- */
@@ -357,8 +365,10 @@ int cd_http_guard_head(struct cd_http_guard *g, struct MHD_Connection *conn)
 {
     struct slot *s = slot_of(conn);
 
+    if (!s || s->refused) /* out of memory at STARTED, or refused there */
+        return -1;
     set_deadline(g, conn, g->cfg.body_timeout_s, "body_timeout");
-    return s ? s->over : 0;
+    return s->over;
 }
 
 void cd_http_guard_handling(struct cd_http_guard *g,

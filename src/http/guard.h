@@ -57,7 +57,8 @@ void cd_http_guard_notify(void *cls, struct MHD_Connection *conn,
                           enum MHD_ConnectionNotificationCode code);
 
 /* The head is in: the body deadline starts. 1 when the connection came
- * past max_connections (answer 503), else 0. */
+ * past max_connections (answer 503), -1 when it was refused already
+ * (counted then: answer 503 without running anything), else 0. */
 int cd_http_guard_head(struct cd_http_guard *g, struct MHD_Connection *conn);
 /* The body is in: no deadline while the handler runs. */
 void cd_http_guard_handling(struct cd_http_guard *g,

@@ -274,6 +274,7 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     struct conn_state *st = calloc(1, sizeof(*st));
     struct cd_req *req;
     char id[CD_REQUEST_ID_SZ];
+    int busy;
 
     if (!st)
         return MHD_NO;
@@ -289,8 +290,9 @@ static enum MHD_Result first_call(struct cd_http_server *srv,
     cd_strlcpy(req->id, id, sizeof(req->id));
     *con_cls = st;
     __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
-    if (cd_http_guard_head(srv->guard, conn)) {
-        cd_http_guard_count(srv->guard, "busy");
+    if ((busy = cd_http_guard_head(srv->guard, conn)) != 0) {
+        if (busy > 0)
+            cd_http_guard_count(srv->guard, "busy");
         reply_busy(req, "too many connections");
         return refuse_early(conn, st);
     }

@@ -33,9 +33,18 @@ static void handle_x(struct cd_req *req)
     cd_reply(req, 200, "text/plain", "ok", 2);
 }
 
+static int runs; /* requests GET /run ran */
+
+static void handle_run(struct cd_req *req)
+{
+    __atomic_add_fetch(&runs, 1, __ATOMIC_SEQ_CST);
+    cd_reply(req, 200, "text/plain", "ok", 2);
+}
+
 static const struct cd_route routes[] = {
     {"GET", "/x", handle_x, 0, 0},
     {"POST", "/x", handle_x, 0, 0},
+    {"GET", "/run", handle_run, 0, 0},
 };
 
 static unsigned loops; /* the mode of the test running: pool_threads */
@@ -192,6 +201,43 @@ static void test_per_address_exact(void **state)
     cd_http_stop(s);
 }
 
+/* The same bursts, each connection sending a whole request at once: a
+ * connection refused runs nothing - every request that ran had its reply
+ * reach its client (one refused after the accept, by the check under the
+ * lock, is answered 503 or cut, its request never run). */
+static void test_refused_runs_nothing(void **state)
+{
+    enum { CAP = 2, BURST = 16, ROUNDS = 40 };
+    static const char req[] =
+        "GET /run HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct cd_http_config c;
+    struct cd_http_server *s;
+    int fds[BURST], answered = 0;
+    char buf[1024];
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.per_address_max = CAP;
+    s = start(&c);
+    __atomic_store_n(&runs, 0, __ATOMIC_SEQ_CST);
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < BURST; i++) {
+            fds[i] = tc_connect(cd_http_port(s));
+            send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL);
+        }
+        for (int i = 0; i < BURST; i++) {
+            assert_int_equal(
+                hf_read_until_close(fds[i], HF_WAIT_MS, buf, sizeof(buf)), 1);
+            answered += strstr(buf, "HTTP/1.1 200") != NULL;
+            close(fds[i]);
+        }
+    }
+    wait_connections(0);
+    assert_true(answered >= ROUNDS * CAP / 2);
+    assert_int_equal(__atomic_load_n(&runs, __ATOMIC_SEQ_CST), answered);
+    cd_http_stop(s);
+}
+
 static void test_per_address_and_head_deadline(void **state)
 {
     struct cd_http_config c;
@@ -279,6 +325,7 @@ int main(void)
                                event_loop),
         cmocka_unit_test_setup(test_busy_and_budget, event_loop),
         cmocka_unit_test_setup(test_per_address_exact, four_loops),
+        cmocka_unit_test_setup(test_refused_runs_nothing, four_loops),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
