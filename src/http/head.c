@@ -1,8 +1,14 @@
 /*
  * head.c - the checks on a request head that come before routing, and
  * before any body byte is read (server.c check_head): its size, control
- * bytes in the path, Transfer-Encoding, and header fields that may come
- * once (cd_req_refuse_repeated).
+ * bytes in the path, Transfer-Encoding, header field names that are not
+ * tokens, and header fields that may come once (cd_req_refuse_repeated).
+ *
+ * A field name must be a token (RFC 9110 section 5.1): libmicrohttpd
+ * keeps "Content-Length : 42" as a field named "Content-Length " that
+ * frames nothing, so the body would be read as a further request - one
+ * that a proxy honouring the length never saw (RFC 9112 section 5.1:
+ * whitespace before the colon is a 400).
  *
  * A field that is not a list (RFC 9110 section 5.3) sent twice is
  * ambiguous: two Content-Length values frame the body two ways (what
@@ -160,4 +166,40 @@ int cd_req_refuse_repeated(struct cd_req *req, const char *const *names)
 int cd_http_refuse_repeated(struct cd_req *req)
 {
     return cd_req_refuse_repeated(req, http_once);
+}
+
+/* A tchar of RFC 9110 section 5.6.2. */
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result name_field(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value)
+{
+    int *bad = cls;
+    const char *k = key ? key : "";
+
+    (void)kind;
+    (void)value;
+    if (!*k)
+        *bad = 1;
+    for (; *k && !*bad; k++)
+        *bad = !is_tchar((unsigned char)*k);
+    return *bad ? MHD_NO : MHD_YES;
+}
+
+int cd_http_refuse_bad_name(struct cd_req *req)
+{
+    int bad = 0;
+
+    MHD_get_connection_values((struct MHD_Connection *)req->conn,
+                              MHD_HEADER_KIND, name_field, &bad);
+    if (!bad)
+        return 0;
+    cd_reply_errorf(req, CD_EK_INVALID, "invalid_header", NULL,
+                    "a header field name holds a character a name may not "
+                    "(whitespace before the colon?)");
+    return 1;
 }

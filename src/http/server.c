@@ -229,7 +229,7 @@ static int check_head(struct MHD_Connection *conn, struct conn_state *st)
                         "Content-Length");
         return 1;
     }
-    return cd_http_refuse_repeated(req);
+    return cd_http_refuse_bad_name(req) || cd_http_refuse_repeated(req);
 }
 
 /* The body cap against Content-Length: over it, the body is dropped as it

@@ -93,6 +93,9 @@ int cd_http_te_refusal(struct MHD_Connection *conn);
  * (Authorization, Content-Length, Content-Type, Cookie, Host, Origin):
  * head.c. */
 int cd_http_refuse_repeated(struct cd_req *req);
+/* 400 invalid_header when a header field name is not a token (whitespace
+ * before the colon, …): 1 then, else 0. head.c. */
+int cd_http_refuse_bad_name(struct cd_req *req);
 /* Whether the head passes CD_HTTP_HEAD_MAX or CD_HTTP_HEAD_FIELDS_MAX. */
 int cd_http_head_too_large(struct MHD_Connection *conn, const char *url);
 enum MHD_Result cd_http_on_request(void *cls, struct MHD_Connection *conn,

@@ -358,6 +358,22 @@ e2e('a header that may come once, sent twice, is a 400 duplicate_header naming i
     assert.equal(await stack.balance(u), 999);
 });
 
+e2e('a header field name with whitespace before its colon is a 400 invalid_header and closes the connection: its body is never read as another request', async () => {
+    // libmicrohttpd alone took "Content-Length : 42" for another field: the
+    // body framed nothing and its bytes were read as a second request -
+    // what a proxy that honoured that length would never have sent.
+    const smuggled = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+    for (const name of ['Content-Length ', 'Content-Length\t', 'X-Foo ', 'Bad(Name)']) {
+        const r = await rawExchange(stack.serverPort, 'POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+            `Content-Type: application/json\r\n${name}: ${smuggled.length}\r\n\r\n${smuggled}`);
+        assert.equal(statusOf(r.head), 400, `${JSON.stringify(name)}: ${r.text}`);
+        const e = JSON.parse(r.body.split('HTTP/1.1')[0]).error;
+        assert.equal(e.code, 'invalid_header', name);
+        assert.equal(r.closed, true, name);
+        assert.doesNotMatch(r.text, /"status":"ok"/, `${JSON.stringify(name)}: the body was read as a request`);
+    }
+});
+
 e2e('every reply carries a Request-Id, the same id is in the error body and in the access log', async () => {
     const u = await stack.signup();
     const ok = await stack.api('GET', '/v1/balance', { token: u.token });
