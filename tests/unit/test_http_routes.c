@@ -1,6 +1,6 @@
 /*
  * test_http_routes.c - routing and the checks on a request head
- * (http/server_req.c) and what every reply carries (http/reply.c,
+ * (http/server_req.c, http/head.c) and what every reply carries (http/reply.c,
  * send_reply in server.c), through a real server on loopback:
  *   - a route is its method and pattern: HEAD reaches a GET route; a known
  *     path with another method is 405 method_not_allowed with an Allow
@@ -11,7 +11,11 @@
  *   - a control byte in the decoded path (%00 too) is 400 invalid_path;
  *   - a body over the route's cap is 413 body_too_large, at once when the
  *     client waits for 100 Continue; a head over 32 KiB is 431;
- *     Transfer-Encoding other than a lone chunked is 400/501;
+ *     Transfer-Encoding other than a lone chunked is 400/501; a field
+ *     name that is not a token is 400 invalid_header, one of HTTP's
+ *     fields that may come once sent twice 400 duplicate_header (an app
+ *     names its own: cd_req_refuse_repeated); cd_req_header_values keeps
+ *     every line of a list field, the last max of them;
  *   - every reply has Request-Id (the error's request_id), nosniff and
  *     Cache-Control: no-store unless a success sets its own; the error
  *     body is {"error":{type, code, message, param?, request_id}} and
@@ -79,6 +83,21 @@ static void handle_conflict(struct cd_req *req)
     cd_reply_error_with(req, &e, "existing_id", "thing_1");
 }
 
+/* The X-List lines, the last 2 of them, as "count:first|second". */
+static void handle_lines(struct cd_req *req)
+{
+    static const char *const once[] = {"X-Once", NULL};
+    const char *v[2] = {"", ""};
+    char out[256];
+    int n;
+
+    if (cd_req_refuse_repeated(req, once))
+        return;
+    n = cd_req_header_values(req, "x-list", v, 2);
+    snprintf(out, sizeof(out), "%d:%s|%s", n, v[0], v[1]);
+    cd_reply(req, 200, "text/plain", out, strlen(out));
+}
+
 static void handle_fallback(struct cd_req *req)
 {
     cd_reply(req, 200, "text/plain", "fallback", 8);
@@ -94,6 +113,7 @@ static const struct cd_route routes[] = {
     {"POST", "/small", handle_create, 0, 16},
     {"GET", "/cached", handle_cached, 0, 0},
     {"POST", "/conflict", handle_conflict, 0, 0},
+    {"GET", "/lines", handle_lines, 0, 0},
 };
 
 static struct cd_http_server *start(int with_fallback)
@@ -313,6 +333,44 @@ static void test_transfer_encoding(void **state)
     cd_http_stop(s);
 }
 
+static void test_field_names_and_repeats(void **state)
+{
+    struct cd_http_server *s = start(0);
+    static struct tc_reply r;
+
+    (void)state;
+    raw(s, "GET /lines HTTP/1.1\r\nHost: x\r\nX-Bad : 1\r\n\r\n", &r);
+    tc_expect(&r, 400, "invalid_header");
+    raw(s, "GET /lines HTTP/1.1\r\nHost: x\r\nX(y): 1\r\n\r\n", &r);
+    tc_expect(&r, 400, "invalid_header");
+    raw(s,
+        "GET /lines HTTP/1.1\r\nHost: x\r\nAuthorization: a\r\n"
+        "authorization: a\r\n\r\n",
+        &r);
+    tc_expect(&r, 400, "duplicate_header");
+    raw(s, "GET /lines HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", &r);
+    tc_expect(&r, 400, "duplicate_header");
+    /* The app's own field, twice (refused by the handler here: no close
+     * of its own, unlike a refusal from check_head). */
+    raw(s,
+        "GET /lines HTTP/1.1\r\nHost: x\r\nX-Once: 1\r\nX-Once: 1\r\n"
+        "Connection: close\r\n\r\n",
+        &r);
+    tc_expect(&r, 400, "duplicate_header");
+    /* A list field: every line, the last 2 kept. */
+    raw(s,
+        "GET /lines HTTP/1.1\r\nHost: x\r\nX-Once: 1\r\nX-List: a\r\n"
+        "X-List: b\r\nx-list: c\r\nConnection: close\r\n\r\n",
+        &r);
+    expect_body(&r, 200, "3:b|c");
+    raw(s,
+        "GET /lines HTTP/1.1\r\nHost: x\r\nX-List: a, b\r\n"
+        "Connection: close\r\n\r\n",
+        &r);
+    expect_body(&r, 200, "1:a, b|");
+    cd_http_stop(s);
+}
+
 static void test_reply_headers_and_error_shape(void **state)
 {
     struct cd_http_server *s = start(0);
@@ -375,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_body_caps),
         cmocka_unit_test(test_head_too_large),
         cmocka_unit_test(test_transfer_encoding),
+        cmocka_unit_test(test_field_names_and_repeats),
         cmocka_unit_test(test_reply_headers_and_error_shape),
     };
 
