@@ -39,8 +39,8 @@
     X(invalid_event, INVALID)                                                \
     X(invalid_path, INVALID)                                                 \
     X(invalid_transfer_encoding, INVALID)                                    \
-    X(duplicate_header, INVALID)                                             \
     X(invalid_header, INVALID)                                               \
+    X(duplicate_header, INVALID)                                             \
     X(capture_exceeds_hold, INVALID)                                         \
     X(unauthorized, AUTH)                                                    \
     X(invalid_credentials, AUTH)                                             \
